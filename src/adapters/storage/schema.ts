@@ -1,0 +1,107 @@
+import type { ColumnType, Generated } from 'kysely';
+
+/**
+ * One schema type for every engine. Columns use types both SQLite and PostgreSQL hold without
+ * change: text ids, integer money in minor units (bigint in PostgreSQL), epoch-millisecond
+ * integers for time, JSON documents as text.
+ */
+export interface Database {
+  orders: OrdersTable;
+  payments: PaymentsTable;
+  jobs: JobsTable;
+  audit_log: AuditLogTable;
+  idempotency_keys: IdempotencyKeysTable;
+}
+
+/** bigint columns come back as strings from pg and numbers from SQLite; adapters normalise. */
+type Int = ColumnType<number, number, number>;
+
+export interface OrdersTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  status: string;
+  drink: string;
+  size: string;
+  quantity: Int;
+  options_json: string;
+  description: string;
+  unit_amount: Int;
+  amount: Int;
+  currency: string;
+  payment_id: string;
+  status_reason: string | null;
+  created_by: string;
+  updated_by: string;
+  created_at: Int;
+  updated_at: Int;
+  version: Int;
+}
+
+export interface PaymentsTable {
+  id: string;
+  tenant_id: string;
+  order_id: string;
+  status: string;
+  amount: Int;
+  refunded_amount: Int;
+  currency: string;
+  gateway: string;
+  method: string;
+  attempt: Int;
+  out_trade_no: string | null;
+  gateway_trade_no: string | null;
+  failure_code: string | null;
+  created_by: string;
+  updated_by: string;
+  created_at: Int;
+  updated_at: Int;
+  version: Int;
+}
+
+export interface JobsTable {
+  id: string;
+  tenant_id: string;
+  kind: string;
+  resource_id: string;
+  payload_json: string;
+  priority: Int;
+  run_at: Int;
+  attempts: Int;
+  max_attempts: Int;
+  status: string;
+  lease_owner: string | null;
+  lease_until: Int | null;
+  last_error: string | null;
+  created_by: string;
+  created_at: Int;
+  updated_at: Int;
+}
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  tenant_id: string;
+  at: Int;
+  actor: string;
+  action: string;
+  resource_type: string;
+  resource_id: string;
+  before_json: string | null;
+  after_json: string | null;
+  request_id: string | null;
+}
+
+export interface IdempotencyKeysTable {
+  tenant_id: string;
+  scope: string;
+  key: string;
+  fingerprint: string;
+  state: string;
+  response_status: Int | null;
+  response_body: string | null;
+  response_headers_json: string | null;
+  recovery_point: string | null;
+  locked_until: Int;
+  created_at: Int;
+  expires_at: Int;
+}

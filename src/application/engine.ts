@@ -1,0 +1,190 @@
+import type { OrderLine } from '../domain/menu.js';
+import { err, ok, type DomainError, type Result } from '../domain/result.js';
+import { isCurrency, parseAmount } from '../domain/money.js';
+import { cancelOrder } from './cancel-order.js';
+import { confirmOrder } from './confirm-order.js';
+import type { Caller, Deps } from './context.js';
+import { expireOrder } from './expire-order.js';
+import { fulfilOrder } from './fulfil-order.js';
+import { beginIdempotent, finishIdempotent, type IdempotencyStart } from './idempotent-request.js';
+import { JOB } from './job-kinds.js';
+import { type OrderView, toOrderView } from './order-view.js';
+import { payOrder } from './pay-order.js';
+import { type IdempotencyRef, placeOrder } from './place-order.js';
+import { getOrder, listOrders, type ListOrdersQuery, type OrderPage } from './query-orders.js';
+import { refundOrder } from './refund-order.js';
+import { JobRunner, type RunnerOptions } from './run-jobs.js';
+import type { AuditRecord } from '../ports/records.js';
+
+/** How an order request ended, for transports to map (HTTP: 201 / 202 / 402). */
+export type OrderOutcome =
+  | { readonly kind: 'completed'; readonly order: OrderView }
+  | { readonly kind: 'accepted'; readonly order: OrderView; readonly next: string }
+  | { readonly kind: 'payment_failed'; readonly order: OrderView };
+
+export interface PaymentRequest {
+  readonly order_id: unknown;
+  readonly amount: unknown;
+  readonly currency: unknown;
+  readonly payment_method: unknown;
+}
+
+/**
+ * The application's front door: every transport (HTTP, CLI, MCP) calls these methods and only
+ * these. It owns the job runner so a request can carry its own order through payment and
+ * fulfilment immediately, while crash recovery and retries go through the same durable jobs.
+ */
+export class Engine {
+  readonly runner: JobRunner;
+
+  constructor(
+    readonly deps: Deps,
+    runnerOptions: RunnerOptions & { readonly waitForCompletionMs: number },
+  ) {
+    this.waitMs = runnerOptions.waitForCompletionMs;
+    this.runner = new JobRunner(
+      deps,
+      {
+        [JOB.payOrder]: payOrder,
+        [JOB.fulfilOrder]: fulfilOrder,
+        [JOB.refundOrder]: refundOrder,
+        [JOB.expireOrder]: expireOrder,
+      },
+      runnerOptions,
+    );
+  }
+
+  private readonly waitMs: number;
+
+  async placeOrder(caller: Caller, line: OrderLine, idem?: IdempotencyRef): Promise<Result<OrderOutcome>> {
+    const placed = await placeOrder(this.deps, caller, line, idem);
+    if (!placed.ok) return placed;
+    return ok(await this.settle(caller.tenantId, placed.value.order.id, placed.value.payJobId));
+  }
+
+  async confirmOrder(caller: Caller, orderId: string, idem?: IdempotencyRef, paymentMethod?: string): Promise<Result<OrderOutcome>> {
+    const confirmed = await confirmOrder(this.deps, caller, orderId, paymentMethod === undefined ? {} : { paymentMethod }, idem);
+    if (!confirmed.ok) return confirmed;
+    return ok(await this.settle(caller.tenantId, orderId, confirmed.value.payJobId));
+  }
+
+  /**
+   * `submit_payment` for an existing order. Every field is validated and every problem reported
+   * at once; the amount and currency must match the order. Whether it pays now is the policy's
+   * call: if submit_payment is not a trusted action the order keeps waiting for the person.
+   */
+  async submitPayment(caller: Caller, req: PaymentRequest, idem?: IdempotencyRef): Promise<Result<OrderOutcome, DomainError & { readonly errors?: readonly DomainError[] }>> {
+    const problems: DomainError[] = [];
+    const amount = parseAmount(req.amount);
+    if (!amount.ok) problems.push({ ...amount.error, details: { ...amount.error.details, field: 'amount' } });
+    if (!isCurrency(req.currency)) {
+      problems.push({ code: 'INVALID_CURRENCY', message: 'currency must be one of CNY, HKD, USD, EUR, JPY', details: { field: 'currency' } });
+    }
+    const methods = this.deps.settings.paymentMethods;
+    if (typeof req.payment_method !== 'string' || !methods.includes(req.payment_method)) {
+      problems.push({
+        code: 'INVALID_PAYMENT_METHOD',
+        message: `payment_method must be one of ${methods.join(', ')}`,
+        details: { field: 'payment_method', allowed: methods },
+      });
+    }
+    if (typeof req.order_id !== 'string' || req.order_id.length === 0) {
+      problems.push({ code: 'VALIDATION_FAILED', message: 'order_id is required', details: { field: 'order_id' } });
+    }
+    const first = problems[0];
+    if (first !== undefined) return { ok: false, error: { ...first, errors: problems } };
+    const orderId = req.order_id as string;
+    const found = await getOrder(this.deps, caller.tenantId, orderId);
+    if (!found.ok) return found;
+    const { order } = found.value;
+    if (order.amount !== req.amount || order.currency !== req.currency) {
+      return err('AMOUNT_MISMATCH', `the order is ${order.amount} ${order.currency}; the payment must match it exactly`, {
+        order_amount: order.amount,
+        order_currency: order.currency,
+      });
+    }
+    if (!this.deps.policy().trusted_actions.includes('submit_payment')) {
+      return ok({
+        kind: 'accepted',
+        order: toOrderView(order, found.value.payment),
+        next: `submit_payment is not a trusted action: the person must confirm with POST /api/v1/orders/${order.id}/confirm`,
+      });
+    }
+    return this.confirmOrder(caller, orderId, idem, req.payment_method as string);
+  }
+
+  cancelOrder(caller: Caller, orderId: string, reason: string): Promise<Result<OrderView>> {
+    return cancelOrder(this.deps, caller, orderId, reason).then(async (r) => {
+      if (!r.ok) return r;
+      return ok(toOrderView(r.value, await this.deps.uow.read.payments.get(r.value.tenantId, r.value.paymentId)));
+    });
+  }
+
+  async getOrder(tenantId: string, orderId: string): Promise<Result<OrderView>> {
+    const r = await getOrder(this.deps, tenantId, orderId);
+    return r.ok ? ok(toOrderView(r.value.order, r.value.payment)) : r;
+  }
+
+  listOrders(q: ListOrdersQuery): Promise<OrderPage> {
+    return listOrders(this.deps, q);
+  }
+
+  auditTrail(tenantId: string, resourceType: string, resourceId: string): Promise<AuditRecord[]> {
+    return this.deps.uow.read.audit.list(tenantId, resourceType, resourceId);
+  }
+
+  beginIdempotent(tenantId: string, scope: string, key: string, body: unknown): Promise<IdempotencyStart> {
+    return beginIdempotent(this.deps, tenantId, scope, key, body);
+  }
+
+  finishIdempotent(
+    tenantId: string,
+    ref: IdempotencyRef,
+    response: { status: number; body: string; headers: Readonly<Record<string, string>>; store: boolean },
+  ): Promise<void> {
+    return finishIdempotent(this.deps, tenantId, ref, response);
+  }
+
+  /** Current outcome of an order without running anything (used after crash recovery). */
+  async outcomeOf(tenantId: string, orderId: string): Promise<Result<OrderOutcome>> {
+    const r = await getOrder(this.deps, tenantId, orderId);
+    if (!r.ok) return r;
+    return ok(this.classify(toOrderView(r.value.order, r.value.payment)));
+  }
+
+  start(): void {
+    this.runner.start();
+  }
+
+  stop(deadlineMs?: number): Promise<void> {
+    return this.runner.stop(deadlineMs);
+  }
+
+  /** Run the order's pay job (held by this process) and wait up to the configured time. */
+  private async settle(tenantId: string, orderId: string, payJobId: string | null): Promise<OrderOutcome> {
+    if (payJobId !== null) {
+      const run = this.runner.runLeased(payJobId);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([run, new Promise((resolve) => (timer = setTimeout(resolve, this.waitMs)))]);
+      if (timer !== undefined) clearTimeout(timer);
+    }
+    const r = await getOrder(this.deps, tenantId, orderId);
+    if (!r.ok) throw new Error(`order ${orderId} vanished`);
+    return this.classify(toOrderView(r.value.order, r.value.payment));
+  }
+
+  private classify(view: OrderView): OrderOutcome {
+    switch (view.status) {
+      case 'COMPLETED':
+        return { kind: 'completed', order: view };
+      case 'FAILED':
+        return { kind: 'payment_failed', order: view };
+      case 'AWAITING_CONFIRMATION':
+        return { kind: 'accepted', order: view, next: `confirm with POST /api/v1/orders/${view.id}/confirm` };
+      case 'AWAITING_PAYMENT':
+        return { kind: 'accepted', order: view, next: `placed, awaiting payment (已下单，待付款): confirm with POST /api/v1/orders/${view.id}/confirm` };
+      default:
+        return { kind: 'accepted', order: view, next: `in progress: poll GET /api/v1/orders/${view.id}` };
+    }
+  }
+}

@@ -1,0 +1,77 @@
+import { MerchantUnknownOutcomeError, type MerchantOrderResult } from '../ports/merchant.js';
+import type { JobRecord } from '../ports/records.js';
+import type { Deps } from './context.js';
+import { JOB, PRIORITY } from './job-kinds.js';
+import { completeJob, type JobOutcome } from './run-jobs.js';
+import { changeOrder, fulfilmentKeyFor } from './state-changes.js';
+
+const ACTOR = 'system:worker';
+
+/**
+ * Job `order.fulfil`: hand the paid order to the merchant, once. Later attempts query first.
+ * A definite refusal moves the order to REFUNDING and queues the refund: the person never pays
+ * for a drink nobody makes.
+ */
+export async function fulfilOrder(job: JobRecord, deps: Deps): Promise<JobOutcome> {
+  const { uow, clock } = deps;
+  const order = await uow.read.orders.get(job.tenantId, job.resourceId);
+  if (order === undefined) return { kind: 'give_up', error: 'order not found' };
+  if (order.status !== 'FULFILLING') {
+    await uow.run((r) => completeJob(r, job, deps, clock.now()));
+    return { kind: 'done' };
+  }
+  const key = fulfilmentKeyFor(order.id);
+  let result: MerchantOrderResult;
+  try {
+    result = job.attempts > 1 ? await deps.merchant.query(key) : { status: 'not_found' };
+    if (result.status === 'not_found') {
+      result = await deps.merchant.submit({
+        idempotencyKey: key,
+        orderId: order.id,
+        drink: order.drink,
+        size: order.size,
+        quantity: order.quantity,
+        options: order.options,
+      });
+    }
+  } catch (e) {
+    const unknown = e instanceof MerchantUnknownOutcomeError;
+    return { kind: 'retry', error: `${unknown ? 'outcome unknown' : 'merchant error'}: ${e instanceof Error ? e.message : String(e)}` };
+  }
+
+  const now = clock.now();
+  if (result.status === 'accepted') {
+    await uow.run(async (r) => {
+      const o = await r.orders.get(order.tenantId, order.id);
+      if (o === undefined) throw new Error('order vanished');
+      await changeOrder(r, o, { type: 'fulfilled' }, { actor: ACTOR, now, requestId: null, reason: null });
+      await completeJob(r, job, deps, now);
+    });
+    deps.logger.info({ order_id: order.id, merchant_order_id: result.merchantOrderId }, 'order fulfilled');
+    return { kind: 'done' };
+  }
+  if (result.status === 'rejected') {
+    const refundId = deps.ids.next('job');
+    const reason = `merchant refused: ${result.reason ?? 'unknown reason'}`;
+    await uow.run(async (r) => {
+      const o = await r.orders.get(order.tenantId, order.id);
+      if (o === undefined) throw new Error('order vanished');
+      await changeOrder(r, o, { type: 'fulfilment_failed', reason }, { actor: ACTOR, now, requestId: null, reason });
+      await r.jobs.enqueue({
+        id: refundId,
+        now,
+        tenantId: order.tenantId,
+        kind: JOB.refundOrder,
+        resourceId: order.id,
+        priority: PRIORITY.refund,
+        runAt: now,
+        maxAttempts: deps.settings.maxAttempts,
+        leaseTo: { owner: deps.workerId, until: now + deps.settings.leaseMs },
+      });
+      await completeJob(r, job, deps, now);
+    });
+    deps.logger.warn({ order_id: order.id, reason }, 'fulfilment failed; refunding');
+    return { kind: 'done', followUps: [refundId] };
+  }
+  return { kind: 'retry', error: 'merchant does not know the order yet' };
+}

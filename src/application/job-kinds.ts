@@ -1,0 +1,15 @@
+/** The kinds of durable work an order goes through. Stored in the job table: never rename. */
+export const JOB = {
+  payOrder: 'order.pay',
+  fulfilOrder: 'order.fulfil',
+  refundOrder: 'order.refund',
+  expireOrder: 'order.expire',
+} as const;
+
+/** Priorities: money already moving comes first; clean-up last. */
+export const PRIORITY = {
+  refund: 30,
+  fulfil: 20,
+  pay: 10,
+  expire: 0,
+} as const;

@@ -1,0 +1,107 @@
+import { formatMoney } from '../domain/money.js';
+import { type GatewayPaymentResult, GatewayUnknownOutcomeError } from '../ports/payment-gateway.js';
+import type { JobRecord } from '../ports/records.js';
+import type { Deps } from './context.js';
+import { JOB, PRIORITY } from './job-kinds.js';
+import { completeJob, type JobOutcome } from './run-jobs.js';
+import { changeOrder, changePayment } from './state-changes.js';
+
+const ACTOR = 'system:worker';
+
+/**
+ * Job `order.pay`: charge the order's payment through its gateway, exactly once.
+ * The out_trade_no was persisted before this job first ran. On the first attempt we create; on
+ * any later attempt (a retry, or a resume after a crash) we QUERY first, because the earlier
+ * call may have charged without our hearing back. Only a gateway that says "not found" gets a
+ * create again, with the same out_trade_no.
+ */
+export async function payOrder(job: JobRecord, deps: Deps): Promise<JobOutcome> {
+  const { uow, clock } = deps;
+  const order = await uow.read.orders.get(job.tenantId, job.resourceId);
+  const payment = order === undefined ? undefined : await uow.read.payments.get(job.tenantId, order.paymentId);
+  if (order === undefined || payment === undefined) return { kind: 'give_up', error: 'order or payment not found' };
+
+  if (order.status !== 'PAYMENT_PROCESSING' || payment.status !== 'PENDING' || payment.outTradeNo === null) {
+    // Nothing left to charge (cancelled, already settled by a callback or another run).
+    await uow.run((r) => completeJob(r, job, deps, clock.now()));
+    return { kind: 'done' };
+  }
+  const gateway = deps.gateways.get(payment.gateway);
+  if (gateway === undefined) return { kind: 'give_up', error: `gateway ${payment.gateway} is not configured` };
+
+  let result: GatewayPaymentResult;
+  try {
+    result = job.attempts > 1 ? await gateway.query(payment.outTradeNo) : { status: 'not_found', outTradeNo: payment.outTradeNo };
+    if (result.status === 'not_found') {
+      result = await gateway.create({
+        outTradeNo: payment.outTradeNo,
+        amount: { amount: payment.amount, currency: payment.currency },
+        subject: order.description,
+        method: payment.method,
+        payer: order.userId,
+      });
+    }
+  } catch (e) {
+    const unknown = e instanceof GatewayUnknownOutcomeError;
+    return { kind: 'retry', error: `${unknown ? 'outcome unknown' : 'gateway error'}: ${e instanceof Error ? e.message : String(e)}` };
+  }
+
+  switch (result.status) {
+    case 'pending':
+      return { kind: 'retry', error: 'payment pending at the gateway' };
+    case 'not_found':
+      return { kind: 'retry', error: 'gateway does not know the payment yet' };
+    case 'succeeded': {
+      if (result.amount !== undefined && (result.amount.amount !== payment.amount || result.amount.currency !== payment.currency)) {
+        return { kind: 'give_up', error: `AMOUNT_MISMATCH: gateway recorded ${result.amount.amount} ${result.amount.currency}` };
+      }
+      const now = clock.now();
+      const fulfilId = deps.ids.next('job');
+      await uow.run(async (r) => {
+        const o = await r.orders.get(order.tenantId, order.id);
+        const p = await r.payments.get(order.tenantId, payment.id);
+        if (o === undefined || p === undefined) throw new Error('order vanished');
+        await changePayment(r, p, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null }, { actor: ACTOR, now, requestId: null });
+        const paid = await changeOrder(r, o, { type: 'payment_succeeded' }, { actor: ACTOR, now, requestId: null, reason: null });
+        await changeOrder(r, paid, { type: 'start_fulfilment' }, { actor: ACTOR, now, requestId: null });
+        await r.jobs.enqueue({
+          id: fulfilId,
+          now,
+          tenantId: order.tenantId,
+          kind: JOB.fulfilOrder,
+          resourceId: order.id,
+          priority: PRIORITY.fulfil,
+          runAt: now,
+          maxAttempts: deps.settings.maxAttempts,
+          leaseTo: { owner: deps.workerId, until: now + deps.settings.leaseMs },
+        });
+        await completeJob(r, job, deps, now);
+      });
+      deps.logger.info(
+        { order_id: order.id, payment_id: payment.id, out_trade_no: payment.outTradeNo, amount: payment.amount, currency: payment.currency },
+        'Payment submitted successfully',
+      );
+      deps.logger.debug({ order_id: order.id, paid: formatMoney({ amount: payment.amount, currency: payment.currency }) }, 'order paid');
+      return { kind: 'done', followUps: [fulfilId] };
+    }
+    case 'failed':
+    case 'closed': {
+      const now = clock.now();
+      const code = result.failureCode ?? (result.status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
+      await uow.run(async (r) => {
+        const o = await r.orders.get(order.tenantId, order.id);
+        const p = await r.payments.get(order.tenantId, payment.id);
+        if (o === undefined || p === undefined) throw new Error('order vanished');
+        await changePayment(r, p, { type: 'fail', reason: code }, { failureCode: code }, { actor: ACTOR, now, requestId: null });
+        await changeOrder(r, o, { type: 'payment_failed', reason: code }, { actor: ACTOR, now, requestId: null, reason: `payment failed: ${code}` });
+        await completeJob(r, job, deps, now);
+      });
+      deps.logger.warn({ order_id: order.id, payment_id: payment.id, failure_code: code }, 'payment failed');
+      return { kind: 'done' };
+    }
+    default: {
+      const unreachable: never = result.status;
+      return { kind: 'give_up', error: `unexpected gateway status ${String(unreachable)}` };
+    }
+  }
+}

@@ -1,0 +1,191 @@
+import type { JobRecord } from '../ports/records.js';
+import type { Deps } from './context.js';
+
+/**
+ * What a handler did. `done` means the handler already marked the job finished inside the same
+ * transaction as the state change it caused (so a crash can never separate the two).
+ */
+export type JobOutcome =
+  | { readonly kind: 'done'; /** Jobs created for this process to run next, at once. */ readonly followUps?: readonly string[] }
+  | { readonly kind: 'retry'; readonly error: string; readonly delayMs?: number }
+  | { readonly kind: 'give_up'; readonly error: string };
+
+export type JobHandler = (job: JobRecord, deps: Deps) => Promise<JobOutcome>;
+
+/** Thrown inside a transaction when this process no longer holds the job's lease: roll back. */
+export class LeaseLostError extends Error {
+  override readonly name = 'LeaseLostError';
+}
+
+export interface RunnerOptions {
+  readonly concurrency: number;
+  readonly pollIntervalMs: number;
+}
+
+/**
+ * The worker loop: claims due jobs (priority, run-at, attempts, lease), runs them through their
+ * handlers with bounded concurrency, retries with capped exponential backoff and jitter, and on
+ * start picks up whatever a crashed process left leased once the lease has expired.
+ * The request path also hands it jobs it created already leased (`runLeased`) so a paid order
+ * completes without waiting for the next poll.
+ */
+export class JobRunner {
+  private running = false;
+  private readonly inFlight = new Set<Promise<void>>();
+  private timer: NodeJS.Timeout | undefined;
+  private wakeRequested = false;
+  private polling: Promise<void> | undefined;
+
+  constructor(
+    private readonly deps: Deps,
+    private readonly handlers: Readonly<Record<string, JobHandler>>,
+    private readonly options: RunnerOptions,
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.schedule(0);
+  }
+
+  /** Stop claiming; wait for in-flight jobs up to `deadlineMs` (unfinished ones keep their lease and expire). */
+  async stop(deadlineMs = 10_000): Promise<void> {
+    this.running = false;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const all = Promise.allSettled([...this.inFlight, ...(this.polling === undefined ? [] : [this.polling])]);
+    let timeout: NodeJS.Timeout | undefined;
+    await Promise.race([all, new Promise((r) => (timeout = setTimeout(r, deadlineMs)))]);
+    if (timeout !== undefined) clearTimeout(timeout);
+  }
+
+  get isRunning(): boolean {
+    return this.running;
+  }
+
+  get inFlightCount(): number {
+    return this.inFlight.size;
+  }
+
+  /** Ask for a poll soon (new work was enqueued). */
+  wake(): void {
+    if (!this.running) return;
+    this.wakeRequested = true;
+    if (this.polling === undefined) this.schedule(0);
+  }
+
+  /** Run a job this process already holds, then the follow-ups it creates, without polling. */
+  runLeased(jobId: string): Promise<void> {
+    const p = this.chain(jobId).finally(() => this.inFlight.delete(p));
+    this.inFlight.add(p);
+    return p;
+  }
+
+  private async chain(jobId: string): Promise<void> {
+    let next: readonly string[] = [jobId];
+    while (next.length > 0) {
+      const results = await Promise.all(
+        next.map(async (id) => {
+          const job = await this.deps.uow.read.jobs.get(id);
+          if (job === undefined || job.status !== 'running' || job.leaseOwner !== this.deps.workerId) return [];
+          return this.execute(job);
+        }),
+      );
+      next = results.flat();
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (!this.running) return;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.polling = this.poll().finally(() => {
+        this.polling = undefined;
+      });
+    }, ms);
+    this.timer.unref?.();
+  }
+
+  private async poll(): Promise<void> {
+    this.wakeRequested = false;
+    let claimed: JobRecord[] = [];
+    try {
+      const free = this.options.concurrency - this.inFlight.size;
+      if (free > 0) {
+        const now = this.deps.clock.now();
+        claimed = await this.deps.uow.run((r) => r.jobs.claimDue(this.deps.workerId, now, now + this.deps.settings.leaseMs, free));
+      }
+    } catch (e) {
+      this.deps.logger.error({ err: e }, 'job claim failed');
+    }
+    for (const job of claimed) {
+      const p: Promise<void> = this.execute(job)
+        .then((followUps) => Promise.all(followUps.map((id) => this.chain(id))))
+        .then(() => undefined)
+        .finally(() => {
+          this.inFlight.delete(p);
+          this.wake();
+        });
+      this.inFlight.add(p);
+    }
+    if (!this.running) return;
+    const busy = claimed.length > 0 || this.wakeRequested;
+    this.schedule(busy ? 0 : this.options.pollIntervalMs);
+  }
+
+  /** Run one claimed job; never throws. Returns follow-up job ids leased to us. */
+  private async execute(job: JobRecord): Promise<readonly string[]> {
+    const handler = this.handlers[job.kind];
+    const log = this.deps.logger.child({ job_id: job.id, job_kind: job.kind, resource_id: job.resourceId, attempt: job.attempts });
+    if (handler === undefined) {
+      await this.finish(job, { kind: 'give_up', error: `no handler for job kind ${job.kind}` });
+      log.error({}, 'job has no handler');
+      return [];
+    }
+    let outcome: JobOutcome;
+    try {
+      outcome = await handler(job, this.deps);
+    } catch (e) {
+      if (e instanceof LeaseLostError) {
+        log.warn({}, 'lease lost: another worker owns this job now; its work was rolled back');
+        return [];
+      }
+      outcome = { kind: 'retry', error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
+    }
+    if (outcome.kind === 'done') return outcome.followUps ?? [];
+    await this.finish(job, outcome);
+    if (outcome.kind === 'retry') log.warn({ error: outcome.error }, 'job will be retried');
+    else log.error({ error: outcome.error }, 'job gave up');
+    return [];
+  }
+
+  private async finish(job: JobRecord, outcome: Exclude<JobOutcome, { kind: 'done' }>): Promise<void> {
+    const now = this.deps.clock.now();
+    const s = this.deps.settings;
+    try {
+      await this.deps.uow.run(async (r) => {
+        if (outcome.kind === 'give_up' || job.attempts >= job.maxAttempts) {
+          await r.jobs.fail(job.id, this.deps.workerId, now, outcome.error);
+          return;
+        }
+        const backoff = Math.min(s.retryMaxMs, s.retryBaseMs * 2 ** Math.max(0, job.attempts - 1));
+        // Equal jitter: half fixed, half random, so retries of many jobs spread out.
+        const delay = outcome.delayMs ?? Math.round(backoff / 2 + (backoff / 2) * this.deps.random());
+        await r.jobs.release(job.id, this.deps.workerId, now, now + delay, outcome.error);
+      });
+    } catch (e) {
+      this.deps.logger.error({ err: e, job_id: job.id }, 'could not record job outcome; the lease will expire and the job will run again');
+    }
+    this.wake();
+  }
+}
+
+/** Mark the job finished inside the current transaction, or abort it if the lease is gone. */
+export async function completeJob(
+  repos: { jobs: { complete(id: string, owner: string, now: number): Promise<boolean> } },
+  job: JobRecord,
+  deps: Deps,
+  now: number,
+): Promise<void> {
+  if (!(await repos.jobs.complete(job.id, deps.workerId, now))) throw new LeaseLostError(`lease on ${job.id} lost`);
+}

@@ -1,0 +1,258 @@
+import { readFileSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { type Policy, policySchema } from '../domain/policy.js';
+import { configSchema, DEFAULT_GATEWAYS, type ParsedConfig } from './schema.js';
+
+export type DatabaseConfig =
+  | { readonly kind: 'sqlite'; readonly url: string; readonly path: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly path: string };
+
+/** The validated configuration every other module receives. Nothing else reads env or files. */
+export type AppConfig = Omit<ParsedConfig, 'database'> & {
+  readonly database: DatabaseConfig;
+  readonly policy: Policy;
+};
+
+export interface ConfigError {
+  readonly code: 'CONFIG_INVALID';
+  readonly message: string;
+  /** One line per problem, each starting with the path, e.g. `server.port: …`. */
+  readonly issues: string[];
+}
+
+export type ConfigResult = { readonly ok: true; readonly value: AppConfig } | { readonly ok: false; readonly error: ConfigError };
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Environment variables we read, for the README and `--help`. */
+export const ENV_VARS: ReadonlyArray<{ readonly name: string; readonly path: string; readonly description: string }> = [
+  { name: 'AUTOGLM_CONFIG', path: '(file)', description: 'configuration file (JSON or YAML)' },
+  { name: 'AUTOGLM_HOST', path: 'server.host', description: 'address to listen on' },
+  { name: 'AUTOGLM_PORT', path: 'server.port', description: 'port to listen on (PORT also works, with lower precedence)' },
+  { name: 'AUTOGLM_DB', path: 'database.url', description: 'database URL (DATABASE_URL also works, with lower precedence)' },
+  { name: 'AUTOGLM_LOG_LEVEL', path: 'log.level', description: 'fatal, error, warn, info, debug, trace or silent' },
+  { name: 'AUTOGLM_LOG_PRETTY', path: 'log.pretty', description: 'true/false' },
+  { name: 'AUTOGLM_AUTO_CONFIRM_ORDER', path: 'auto_confirm_order', description: 'true/false' },
+  { name: 'AUTOGLM_TRUSTED_ACTIONS', path: 'trusted_actions', description: 'comma-separated action names' },
+  { name: 'AUTOGLM_PAYMENT_GATEWAY', path: 'payment_gateway', description: 'name of the gateway to pay through' },
+  { name: 'AUTOGLM_WORKER_CONCURRENCY', path: 'worker.concurrency', description: 'jobs run at once by the worker loop' },
+  { name: 'AUTOGLM__SECTION__KEY', path: 'section.key', description: 'any setting; the value is parsed as JSON when it parses, else taken as a string' },
+];
+
+const fail = (message: string, issues: string[] = []): ConfigResult => ({ ok: false, error: { code: 'CONFIG_INVALID', message, issues } });
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Objects merge key by key; anything else (arrays included) replaces. */
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    if (k === '__proto__' || k === 'constructor' || k === 'prototype') continue;
+    const prev = out[k];
+    out[k] = isObject(prev) && isObject(v) ? deepMerge(prev, v) : v;
+  }
+  return out;
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let cur = target;
+  path.slice(0, -1).forEach((p) => {
+    if (!isObject(cur[p])) cur[p] = {};
+    cur = cur[p] as Record<string, unknown>;
+  });
+  const last = path.at(-1);
+  if (last !== undefined) cur[last] = value;
+}
+
+function readFile(file: string): { ok: true; value: Record<string, unknown> } | { ok: false; result: ConfigResult } {
+  const path = resolve(file);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    return { ok: false, result: fail(`cannot read configuration file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`) };
+  }
+  let data: unknown;
+  try {
+    const ext = extname(path).toLowerCase();
+    data = ext === '.yaml' || ext === '.yml' ? parseYaml(text) : JSON.parse(text);
+  } catch (e) {
+    return { ok: false, result: fail(`configuration file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${e instanceof Error ? e.message : String(e)}`) };
+  }
+  if (data === null || data === undefined) return { ok: true, value: {} };
+  if (!isObject(data)) return { ok: false, result: fail(`configuration file ${path} must hold an object at its root`) };
+  return { ok: true, value: data };
+}
+
+const BOOL: Record<string, boolean> = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false };
+
+function fromEnv(env: Env): { ok: true; value: Record<string, unknown> } | { ok: false; result: ConfigResult } {
+  const out: Record<string, unknown> = {};
+  const issues: string[] = [];
+  const num = (name: string, path: string[]): void => {
+    const v = env[name];
+    if (v === undefined || v === '') return;
+    const n = Number(v);
+    if (!Number.isFinite(n)) issues.push(`${name}: expected a number, got "${v}"`);
+    else setPath(out, path, n);
+  };
+  const bool = (name: string, path: string[]): void => {
+    const v = env[name];
+    if (v === undefined || v === '') return;
+    const b = BOOL[v.toLowerCase()];
+    if (b === undefined) issues.push(`${name}: expected true or false, got "${v}"`);
+    else setPath(out, path, b);
+  };
+  const str = (name: string, path: string[]): void => {
+    const v = env[name];
+    if (v !== undefined && v !== '') setPath(out, path, v);
+  };
+  // Lower precedence first: the more specific variable overwrites.
+  num('PORT', ['server', 'port']);
+  num('AUTOGLM_PORT', ['server', 'port']);
+  str('AUTOGLM_HOST', ['server', 'host']);
+  str('DATABASE_URL', ['database', 'url']);
+  str('AUTOGLM_DB', ['database', 'url']);
+  str('AUTOGLM_LOG_LEVEL', ['log', 'level']);
+  bool('AUTOGLM_LOG_PRETTY', ['log', 'pretty']);
+  bool('AUTOGLM_AUTO_CONFIRM_ORDER', ['auto_confirm_order']);
+  str('AUTOGLM_PAYMENT_GATEWAY', ['payment_gateway']);
+  num('AUTOGLM_WORKER_CONCURRENCY', ['worker', 'concurrency']);
+  const trusted = env.AUTOGLM_TRUSTED_ACTIONS;
+  if (trusted !== undefined) {
+    setPath(
+      out,
+      ['trusted_actions'],
+      trusted
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== ''),
+    );
+  }
+  for (const [name, raw] of Object.entries(env)) {
+    if (!name.startsWith('AUTOGLM__') || raw === undefined) continue;
+    const path = name.slice('AUTOGLM__'.length).toLowerCase().split('__').filter((p) => p !== '');
+    if (path.length === 0) continue;
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = raw;
+    }
+    setPath(out, path, value);
+  }
+  if (issues.length > 0) return { ok: false, result: fail('invalid environment variable', issues) };
+  return { ok: true, value: out };
+}
+
+interface JsonSchemaNode {
+  properties?: Record<string, JsonSchemaNode>;
+  items?: JsonSchemaNode;
+  additionalProperties?: JsonSchemaNode | boolean;
+  anyOf?: JsonSchemaNode[];
+  oneOf?: JsonSchemaNode[];
+}
+
+let cachedJsonSchema: JsonSchemaNode | undefined;
+
+/** Keys valid at the object a zod issue points to, walked through the schema's JSON Schema form. */
+function validKeysAt(path: readonly PropertyKey[]): string[] {
+  cachedJsonSchema ??= z.toJSONSchema(configSchema, { io: 'input', unrepresentable: 'any' }) as JsonSchemaNode;
+  let node: JsonSchemaNode | undefined = cachedJsonSchema;
+  for (const p of path) {
+    if (node === undefined) return [];
+    const variants: JsonSchemaNode[] = [node, ...(node.anyOf ?? []), ...(node.oneOf ?? [])];
+    const withProps = variants.find((v) => typeof p === 'string' && v.properties?.[p] !== undefined);
+    if (withProps !== undefined && typeof p === 'string') node = withProps.properties?.[p];
+    else if (node.items !== undefined) node = node.items;
+    else if (typeof node.additionalProperties === 'object') node = node.additionalProperties;
+    else return [];
+  }
+  const variants: JsonSchemaNode[] = node === undefined ? [] : [node, ...(node.anyOf ?? []), ...(node.oneOf ?? [])];
+  return [...new Set(variants.flatMap((v) => Object.keys(v.properties ?? {})))];
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  const where = issue.path.length === 0 ? 'root' : issue.path.map(String).join('.');
+  if (issue.code === 'unrecognized_keys') {
+    const keys = issue.keys.map((k) => `"${k}"`).join(', ');
+    return `unknown key ${keys} at ${where}; valid keys: ${validKeysAt(issue.path).join(', ')}`;
+  }
+  return `${where}: ${issue.message}`;
+}
+
+function parseDatabase(url: string): DatabaseConfig | string {
+  if (/^postgres(?:ql)?:\/\//i.test(url)) return { kind: 'postgres', url, path: '' };
+  if (url === 'sqlite::memory:' || url === ':memory:') return { kind: 'sqlite', url, path: ':memory:' };
+  if (url.startsWith('sqlite:')) {
+    const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
+    return path === '' ? 'database.url: sqlite: needs a file path, e.g. sqlite:./data/autoglm.db' : { kind: 'sqlite', url, path };
+  }
+  if (/\.(db|sqlite3?)$/i.test(url)) return { kind: 'sqlite', url: `sqlite:${url}`, path: url };
+  return `database.url: "${url}" is neither sqlite:<path> nor postgres://…`;
+}
+
+export interface LoadOptions {
+  /** A JSON or YAML file; if absent, AUTOGLM_CONFIG names one. */
+  readonly file?: string;
+  /** Defaults to process.env. */
+  readonly env?: Env;
+  /** Highest precedence, e.g. from CLI flags. */
+  readonly overrides?: Record<string, unknown>;
+}
+
+/** Load and validate the configuration: defaults < file < environment < overrides. */
+export function loadConfig(options: LoadOptions = {}): ConfigResult {
+  const env = options.env ?? process.env;
+  let raw: Record<string, unknown> = {};
+  const file = options.file ?? env.AUTOGLM_CONFIG;
+  if (file !== undefined && file !== '') {
+    const f = readFile(file);
+    if (!f.ok) return f.result;
+    raw = f.value;
+  }
+  const e = fromEnv(env);
+  if (!e.ok) return e.result;
+  raw = deepMerge(deepMerge(raw, e.value), options.overrides ?? {});
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) return fail('the configuration is not valid', parsed.error.issues.map(describe));
+  const c = parsed.data;
+  const gateways = { ...DEFAULT_GATEWAYS, ...c.gateways };
+  const issues: string[] = [];
+  if (!Object.hasOwn(gateways, c.payment_gateway)) {
+    issues.push(`payment_gateway: "${c.payment_gateway}" is not a configured gateway; configured: ${Object.keys(gateways).join(', ')}`);
+  }
+  const db = parseDatabase(c.database.url);
+  if (typeof db === 'string') issues.push(db);
+  const policy = policySchema.safeParse({
+    auto_confirm_order: c.auto_confirm_order,
+    trusted_actions: c.trusted_actions,
+    ...(c.max_order_amount === undefined ? {} : { max_order_amount: c.max_order_amount }),
+    ...(c.daily_limit_per_user === undefined ? {} : { daily_limit_per_user: c.daily_limit_per_user }),
+    ...(c.require_confirmation_above === undefined ? {} : { require_confirmation_above: c.require_confirmation_above }),
+  });
+  if (!policy.success) issues.push(...policy.error.issues.map(describe));
+  if (c.worker.retry_max_ms < c.worker.retry_base_ms) issues.push('worker.retry_max_ms: must be ≥ worker.retry_base_ms');
+  if (issues.length > 0 || typeof db === 'string' || !policy.success) return fail('the configuration is not valid', issues);
+  return { ok: true, value: { ...c, gateways, database: db, policy: policy.data } };
+}
+
+const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|private[_-]?key|credential)/i;
+
+/** A JSON-safe view for the start-up log: secrets replaced, database credentials hidden. */
+export function describeConfig(config: AppConfig): Record<string, unknown> {
+  const walk = (v: unknown, depth: number): unknown => {
+    if (depth > 8) return '[…]';
+    if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
+    if (!isObject(v)) return v;
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEY.test(k) ? '[REDACTED]' : walk(x, depth + 1)]));
+  };
+  const view = walk({ ...config, menu: `${config.menu.drinks.length} drinks` }, 0) as Record<string, unknown>;
+  view.database = { kind: config.database.kind, url: config.database.url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:[REDACTED]@') };
+  return view;
+}

@@ -1,0 +1,51 @@
+/**
+ * Expected outcomes are returned values, never exceptions (ARCHITECTURE.md, Conventions).
+ * Every error carries a stable, documented `code` that transports map in one place.
+ */
+export type ErrorCode =
+  | 'VALIDATION_FAILED'
+  | 'INVALID_AMOUNT'
+  | 'INVALID_CURRENCY'
+  | 'INVALID_PAYMENT_METHOD'
+  | 'AMOUNT_TOO_LARGE'
+  | 'UNKNOWN_DRINK'
+  | 'UNKNOWN_SIZE'
+  | 'UNKNOWN_OPTION'
+  | 'INVALID_QUANTITY'
+  | 'ILLEGAL_TRANSITION'
+  | 'POLICY_AMOUNT_CAP_EXCEEDED'
+  | 'DAILY_LIMIT_EXCEEDED'
+  | 'ORDER_NOT_FOUND'
+  | 'IDEMPOTENCY_CONFLICT'
+  | 'IDEMPOTENCY_IN_FLIGHT'
+  | 'IDEMPOTENCY_KEY_INVALID'
+  | 'CONCURRENT_MODIFICATION'
+  | 'AMOUNT_MISMATCH'
+  | 'PAYMENT_DECLINED';
+
+export interface DomainError {
+  readonly code: ErrorCode;
+  readonly message: string;
+  /** Machine-readable specifics, e.g. the offending field or the allowed values. */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export type Result<T, E = DomainError> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: E };
+
+export const ok = <T>(value: T): { readonly ok: true; readonly value: T } => ({ ok: true, value });
+
+export const err = (
+  code: ErrorCode,
+  message: string,
+  details?: Readonly<Record<string, unknown>>,
+): { readonly ok: false; readonly error: DomainError } => ({
+  ok: false,
+  error: details === undefined ? { code, message } : { code, message, details },
+});
+
+/** Compile-time exhaustiveness guard for `switch` over discriminated unions. */
+export function assertNever(value: never): never {
+  throw new Error(`unreachable: ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import { Command, InvalidArgumentError } from 'commander';
+
+/** What the composition root gives the CLI: the server it can start. */
+export interface CliDeps {
+  /** Start the service with these overrides; resolves when it has stopped. */
+  serve(options: { config?: string; host?: string; port?: number; db?: string }): Promise<void>;
+  readonly version: string;
+  /** Where client commands find the service (AUTOGLM_URL, read by the composition root). */
+  readonly defaultUrl: string;
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer from 0 to 65535');
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive integer');
+  return n;
+}
+
+interface ClientOptions {
+  url: string;
+  user: string;
+  json?: boolean;
+}
+
+/** Call the running service; the CLI never touches the database behind the service's back. */
+async function call(
+  o: ClientOptions,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
+  let res: Response;
+  try {
+    res = await fetch(new URL(path, o.url), {
+      method,
+      headers: { 'x-user-id': o.user, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+  } catch (e) {
+    throw new CliError('SERVICE_UNREACHABLE', `cannot reach ${o.url}: is \`autoglm serve\` running? (${e instanceof Error ? e.message : String(e)})`);
+  }
+  const text = await res.text();
+  let parsed: unknown = null;
+  if (text !== '') {
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+  }
+  return { status: res.status, body: parsed };
+}
+
+class CliError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+function describeOrder(body: unknown): string {
+  const order = (body as { order?: Record<string, unknown> } | null)?.order;
+  if (order === undefined) return JSON.stringify(body, null, 2);
+  const amount = Number(order.amount);
+  return [
+    `order   ${String(order.id)}`,
+    `status  ${String(order.status)} — ${String(order.status_text)}`,
+    `item    ${String(order.description)}`,
+    `amount  ${(amount / 100).toFixed(2)} ${String(order.currency)}`,
+    ...(typeof order.status_reason === 'string' ? [`reason  ${order.status_reason}`] : []),
+  ].join('\n');
+}
+
+export function buildCli(deps: CliDeps): Command {
+  const program = new Command('autoglm')
+    .description('Open-AutoGLM: let an agent carry out real transactions, safely')
+    .version(deps.version)
+    .showHelpAfterError()
+    .configureOutput({ writeOut: (s) => deps.out(s.trimEnd()), writeErr: (s) => deps.err(s.trimEnd()) });
+
+  program
+    .command('serve')
+    .description('start the HTTP API with the worker (defaults: SQLite under ./data, built-in simulators, 127.0.0.1:8787)')
+    .option('-c, --config <file>', 'configuration file (JSON or YAML)')
+    .option('--host <host>', 'address to listen on')
+    .option('-p, --port <port>', 'port to listen on', port)
+    .option('--db <url>', 'database: sqlite:<path> (default sqlite:./data/autoglm.db)')
+    .action(async (o: { config?: string; host?: string; port?: number; db?: string }) => {
+      await deps.serve(o);
+    });
+
+  const client = (cmd: Command): Command =>
+    cmd
+      .option('--url <url>', 'service URL', deps.defaultUrl)
+      .option('-u, --user <id>', 'user id sent as X-User-Id', 'cli')
+      .option('--json', 'print the raw JSON answer');
+
+  const print = (o: ClientOptions, r: { status: number; body: unknown }): void => {
+    if (o.json === true) deps.out(JSON.stringify(r.body));
+    else if (r.status >= 400) {
+      const p = r.body as { code?: string; detail?: string } | null;
+      deps.err(`error ${p?.code ?? r.status}: ${p?.detail ?? JSON.stringify(r.body)}`);
+    } else deps.out(describeOrder(r.body));
+    if (r.status >= 400) process.exitCode = 1;
+  };
+
+  client(
+    program
+      .command('order <drink> <size>')
+      .description('order a coffee, e.g. `autoglm order latte medium -q 2 --iced`')
+      .option('-q, --quantity <n>', 'how many', positiveInt, 1)
+      .option('--iced', 'served iced')
+      .option('-k, --idempotency-key <key>', 'Idempotency-Key (default: a fresh one)'),
+  ).action(async (drink: string, size: string, o: ClientOptions & { quantity: number; iced?: boolean; idempotencyKey?: string }) => {
+    const body = { drink, size, quantity: o.quantity, ...(o.iced === true ? { options: { temperature: 'iced' } } : {}) };
+    print(o, await call(o, 'POST', '/api/v1/order', body, { 'idempotency-key': o.idempotencyKey ?? randomUUID() }));
+  });
+
+  client(program.command('get <order-id>').description('show an order')).action(async (id: string, o: ClientOptions) => {
+    print(o, await call(o, 'GET', `/api/v1/orders/${encodeURIComponent(id)}`));
+  });
+
+  client(program.command('confirm <order-id>').description('confirm a waiting order and pay for it')).action(async (id: string, o: ClientOptions) => {
+    print(o, await call(o, 'POST', `/api/v1/orders/${encodeURIComponent(id)}/confirm`, {}, { 'idempotency-key': randomUUID() }));
+  });
+
+  client(program.command('cancel <order-id>').description('cancel a waiting order')).action(async (id: string, o: ClientOptions) => {
+    print(o, await call(o, 'POST', `/api/v1/orders/${encodeURIComponent(id)}/cancel`, {}));
+  });
+
+  client(
+    program
+      .command('orders')
+      .description('list orders, newest first')
+      .option('-s, --status <list>', 'comma-separated statuses')
+      .option('-n, --limit <n>', 'how many', positiveInt, 20),
+  ).action(async (o: ClientOptions & { status?: string; limit: number }) => {
+    const qs = new URLSearchParams({ limit: String(o.limit), ...(o.status === undefined ? {} : { status: o.status }) });
+    const r = await call(o, 'GET', `/api/v1/orders?${qs.toString()}`);
+    if (o.json === true || r.status >= 400) return print(o, r);
+    const page = r.body as { data: Array<Record<string, unknown>> };
+    for (const ord of page.data) {
+      deps.out(`${String(ord.id)}  ${String(ord.status).padEnd(21)} ${(Number(ord.amount) / 100).toFixed(2).padStart(8)} ${String(ord.currency)}  ${String(ord.description)}`);
+    }
+  });
+
+  return program;
+}
+
+/** Parse and run; errors print one line with a stable code and set a non-zero exit code. */
+export async function runCli(argv: readonly string[], deps: CliDeps): Promise<void> {
+  try {
+    await buildCli(deps).parseAsync([...argv]);
+  } catch (e) {
+    if (e instanceof CliError) deps.err(`error ${e.code}: ${e.message}`);
+    else deps.err(`error: ${e instanceof Error ? e.message : String(e)}`);
+    process.exitCode = 1;
+  }
+}

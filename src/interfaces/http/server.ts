@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Caller } from '../../application/context.js';
+import type { Engine } from '../../application/engine.js';
+import { problem, sendProblem } from './problem.js';
+import { registerOrderRoutes } from './order-routes.js';
+
+export interface HttpServerOptions {
+  readonly engine: Engine;
+  /** The (masking) pino logger; Fastify logs through it. */
+  readonly log: FastifyBaseLogger;
+  readonly bodyLimitBytes: number;
+  readonly requestTimeoutMs: number;
+  readonly tenantId: string;
+  /** Extra readiness checks (database reachable, worker running, not draining). */
+  readonly ready: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+}
+
+const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
+const USER_ID_RE = /^[A-Za-z0-9._@-]{1,64}$/;
+
+/** Fastify's own parse errors, mapped to our stable codes. */
+const FASTIFY_ERRORS: Readonly<Record<string, { code: string; detail: string }>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'MALFORMED_JSON', detail: 'the request body is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'MALFORMED_JSON', detail: 'the request body is empty; send a JSON object' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', detail: 'the request body is too large' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'send the body as application/json' },
+  FST_ERR_BAD_URL: { code: 'VALIDATION_FAILED', detail: 'the URL is malformed' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'VALIDATION_FAILED', detail: 'the Content-Length does not match the body' },
+};
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    caller: Caller;
+  }
+}
+
+/** Build the HTTP API. Transport only: parse, call the engine, map the result. */
+export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: opts.log,
+    bodyLimit: opts.bodyLimitBytes,
+    requestTimeout: opts.requestTimeoutMs,
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const incoming = req.headers['x-request-id'];
+      return typeof incoming === 'string' && REQUEST_ID_RE.test(incoming) ? incoming : `req_${randomUUID()}`;
+    },
+    // One line per request from our onResponse hook (with the request id as trace id), not two.
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'request_id' }),
+    // Router-level failures (overlong or malformed URLs) get the same problem+json as the rest.
+    frameworkErrors: (error, req, reply) => {
+      const long = (error as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH';
+      void sendProblem(reply, problem(long ? 'URI_TOO_LONG' : 'VALIDATION_FAILED', long ? 'a path segment is too long' : 'the URL is malformed', req.id));
+    },
+    return503OnClosing: true,
+  });
+
+  // Every endpoint takes JSON; anything else is 415, not a string body that fails later.
+  app.removeContentTypeParser('text/plain');
+  app.decorateRequest('caller', null as unknown as Caller);
+  app.addHook('onRequest', (req, reply, done) => {
+    void reply.header('x-request-id', req.id);
+    const user = req.headers['x-user-id'];
+    const userId = typeof user === 'string' && USER_ID_RE.test(user) ? user : 'anonymous';
+    req.caller = { tenantId: opts.tenantId, userId, actor: `user:${userId}`, requestId: req.id };
+    done();
+  });
+  app.addHook('onResponse', (req, reply, done) => {
+    req.log.info({ method: req.method, url: req.routeOptions.url ?? req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
+    done();
+  });
+
+  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
+    const id = req.id;
+    const mapped = error.code === undefined ? undefined : FASTIFY_ERRORS[error.code];
+    if (mapped !== undefined) {
+      const detail = mapped.code === 'PAYLOAD_TOO_LARGE' ? `the request body exceeds ${opts.bodyLimitBytes} bytes` : mapped.detail;
+      return sendProblem(reply, problem(mapped.code, detail, id));
+    }
+    if (error instanceof SyntaxError || (error.statusCode === 400 && error.code?.startsWith('FST_ERR_CTP'))) {
+      return sendProblem(reply, problem('MALFORMED_JSON', 'the request body is not valid JSON', id));
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      return sendProblem(reply, problem('VALIDATION_FAILED', error.message, id, {}, error.statusCode));
+    }
+    req.log.error({ err: error }, 'unhandled error');
+    return sendProblem(reply, problem('INTERNAL', 'an unexpected error occurred; it has been logged with this request_id', id));
+  });
+
+  app.setNotFoundHandler((req, reply) => sendProblem(reply, problem('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, req.id)));
+
+  app.get('/healthz', () => ({ status: 'ok' }));
+  app.get('/readyz', async (_req, reply) => {
+    const r = await opts.ready();
+    return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
+  });
+
+  registerOrderRoutes(app, opts.engine);
+  return app;
+}

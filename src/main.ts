@@ -1,0 +1,204 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { createPinoLogger } from './adapters/logging/pino-logger.js';
+import { openSqlite, type SqliteStorage } from './adapters/storage/sqlite-database.js';
+import { systemClock } from './adapters/system/system-clock.js';
+import { SortableIds } from './adapters/system/sortable-ids.js';
+import type { Deps } from './application/context.js';
+import { Engine } from './application/engine.js';
+import { type AppConfig, loadConfig } from './config/load-config.js';
+import { runCli } from './interfaces/cli/cli.js';
+import { buildHttpServer } from './interfaces/http/server.js';
+import type { Clock } from './ports/clock.js';
+import type { Logger } from './ports/logger.js';
+import type { PaymentGateway } from './ports/payment-gateway.js';
+import { SimulatedGateway } from './simulator/simulated-gateway.js';
+import { SimulatedMerchant } from './simulator/simulated-merchant.js';
+
+export interface AppOptions {
+  /** Use these simulators (tests keep the "outside world" alive across a simulated crash). */
+  readonly gateway?: SimulatedGateway;
+  readonly merchant?: SimulatedMerchant;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly logDestination?: DestinationStream;
+  /** Job-lease owner id; defaults to host:pid:random. */
+  readonly workerId?: string;
+}
+
+export interface App {
+  readonly config: AppConfig;
+  readonly engine: Engine;
+  readonly http: FastifyInstance;
+  readonly storage: SqliteStorage;
+  readonly gateway: SimulatedGateway;
+  readonly merchant: SimulatedMerchant;
+  readonly logger: Logger;
+  /** Start the worker and listen; resolves with the URL. */
+  listen(): Promise<string>;
+  /** Graceful shutdown: refuse new work, finish or release in-flight jobs, close the database. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+/** The composition root: builds adapters from the validated configuration and wires them in. */
+export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<App> {
+  const { logger, pino } = createPinoLogger({
+    level: config.log.level,
+    pretty: config.log.pretty,
+    ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
+  });
+  if (config.database.kind !== 'sqlite') {
+    throw new Error('only SQLite storage is available in this version; PostgreSQL support is on the roadmap');
+  }
+  const storage = await openSqlite(config.database.path);
+  const clock = options.clock ?? systemClock;
+  const sim = config.simulator;
+  const gateway =
+    options.gateway ??
+    new SimulatedGateway({
+      name: 'simulator',
+      seed: sim.seed,
+      startingBalance: sim.starting_balance,
+      chaos: { latencyMs: sim.latency_ms, failureRate: sim.failure_rate, timeoutRate: sim.timeout_rate, hangMs: 0 },
+    });
+  const merchant =
+    options.merchant ??
+    new SimulatedMerchant({ seed: sim.seed + 1, chaos: { latencyMs: sim.latency_ms, failureRate: sim.merchant_failure_rate } });
+
+  const gateways = new Map<string, PaymentGateway>();
+  for (const [name, g] of Object.entries(config.gateways)) {
+    switch (g.type) {
+      case 'simulator':
+        gateways.set(name, gateway);
+        break;
+      default: {
+        const never: never = g.type;
+        throw new Error(`unsupported gateway type ${String(never)}`);
+      }
+    }
+  }
+
+  let draining = false;
+  const deps: Deps = {
+    uow: storage.unitOfWork,
+    clock,
+    ids: new SortableIds(clock),
+    random: options.random ?? Math.random,
+    logger,
+    gateways,
+    merchant,
+    policy: () => config.policy,
+    menu: () => config.menu,
+    workerId: options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    settings: {
+      paymentGateway: config.payment_gateway,
+      paymentMethod: config.orders.payment_method,
+      paymentMethods: ['wallet', 'alipay_qr', 'wechat_native'],
+      unpaidTimeoutMs: config.orders.unpaid_timeout_seconds * 1000,
+      leaseMs: config.worker.lease_ms,
+      maxAttempts: config.worker.max_attempts,
+      retryBaseMs: config.worker.retry_base_ms,
+      retryMaxMs: config.worker.retry_max_ms,
+      dayOffsetMinutes: 480,
+      idempotencyTtlMs: config.idempotency.ttl_hours * 3_600_000,
+      idempotencyLockMs: Math.max(60_000, config.server.wait_for_completion_ms * 2),
+    },
+  };
+  const engine = new Engine(deps, {
+    concurrency: config.worker.concurrency,
+    pollIntervalMs: config.worker.poll_interval_ms,
+    waitForCompletionMs: config.server.wait_for_completion_ms,
+  });
+  const http = buildHttpServer({
+    engine,
+    log: pino,
+    bodyLimitBytes: config.server.body_limit_bytes,
+    requestTimeoutMs: config.server.request_timeout_ms,
+    tenantId: config.tenant.default_id,
+    ready: async () => {
+      const checks = { database: await storage.ping(), worker: !config.worker.enabled || engine.runner.isRunning, accepting: !draining };
+      return { ready: Object.values(checks).every(Boolean), checks };
+    },
+  });
+
+  return {
+    config,
+    engine,
+    http,
+    storage,
+    gateway,
+    merchant,
+    logger,
+    async listen() {
+      if (config.worker.enabled) engine.start();
+      const address = await http.listen({ host: config.server.host, port: config.server.port });
+      logger.info({ url: address, database: config.database.path, gateway: config.payment_gateway }, `Open-AutoGLM listening on ${address}`);
+      return address;
+    },
+    async close(deadlineMs = 10_000) {
+      draining = true;
+      await http.close();
+      await engine.stop(deadlineMs);
+      await storage.close();
+    },
+  };
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** `autoglm serve`: load config, start, stop cleanly on SIGINT/SIGTERM. */
+async function serve(overrides: { config?: string; host?: string; port?: number; db?: string }): Promise<void> {
+  const loaded = loadConfig({
+    ...(overrides.config === undefined ? {} : { file: overrides.config }),
+    env: process.env,
+    overrides: {
+      ...(overrides.host === undefined && overrides.port === undefined
+        ? {}
+        : { server: { ...(overrides.host === undefined ? {} : { host: overrides.host }), ...(overrides.port === undefined ? {} : { port: overrides.port }) } }),
+      ...(overrides.db === undefined ? {} : { database: { url: overrides.db } }),
+    },
+  });
+  if (!loaded.ok) {
+    process.stderr.write(`error ${loaded.error.code}: ${loaded.error.message}\n${loaded.error.issues.map((i) => `  - ${i}`).join('\n')}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  const app = await createApp(loaded.value);
+  const url = await app.listen();
+  process.stdout.write(`Open-AutoGLM is running at ${url}  (try: curl -X POST ${url}/api/v1/order -H 'content-type: application/json' -d '{"drink":"latte","size":"medium"}')\n`);
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      app.logger.info({ signal }, 'shutting down: draining in-flight work');
+      app.close().then(resolve, (e: unknown) => {
+        app.logger.error({ err: e }, 'shutdown failed');
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+/** Entry point of the `autoglm` executable. */
+export async function main(argv: readonly string[]): Promise<void> {
+  await runCli(argv, {
+    serve,
+    version: packageVersion(),
+    defaultUrl: process.env.AUTOGLM_URL ?? 'http://127.0.0.1:8787',
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+  });
+}

@@ -1,0 +1,209 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { openSqlite, type SqliteStorage } from '../src/adapters/storage/sqlite-database.js';
+import type { OrderRecord, PaymentRecord } from '../src/ports/records.js';
+import type { UnitOfWork } from '../src/ports/repositories.js';
+import { tempDbPath } from './support/temp-db.js';
+
+/**
+ * The storage contract: every engine runs this same suite. SQLite runs here; the PostgreSQL
+ * adapter joins the list when it lands (issue 6).
+ */
+const engines: Array<[string, () => Promise<{ uow: UnitOfWork; close: () => Promise<void> }>]> = [
+  [
+    'sqlite',
+    async () => {
+      const s: SqliteStorage = await openSqlite(tempDbPath());
+      return { uow: s.unitOfWork, close: () => s.close() };
+    },
+  ],
+];
+
+function order(id: string, over: Partial<OrderRecord> = {}): OrderRecord {
+  return {
+    id,
+    tenantId: 't1',
+    userId: 'u1',
+    status: 'AWAITING_PAYMENT',
+    drink: 'latte',
+    size: 'medium',
+    quantity: 1,
+    options: {},
+    description: '1 × 中杯拿铁 medium latte',
+    unitAmount: 3200,
+    amount: 3200,
+    currency: 'CNY',
+    paymentId: `pay_${id}`,
+    statusReason: null,
+    createdBy: 'user:u1',
+    updatedBy: 'user:u1',
+    createdAt: 1000,
+    updatedAt: 1000,
+    version: 1,
+    ...over,
+  };
+}
+
+function payment(id: string, orderId: string): PaymentRecord {
+  return {
+    id,
+    tenantId: 't1',
+    orderId,
+    status: 'CREATED',
+    amount: 3200,
+    refundedAmount: 0,
+    currency: 'CNY',
+    gateway: 'simulator',
+    method: 'wallet',
+    attempt: 0,
+    outTradeNo: null,
+    gatewayTradeNo: null,
+    failureCode: null,
+    createdAt: 1000,
+    updatedAt: 1000,
+    version: 1,
+  };
+}
+
+describe.each(engines)('storage contract on %s', (_name, open) => {
+  let uow: UnitOfWork;
+  let close: () => Promise<void>;
+  beforeEach(async () => {
+    ({ uow, close } = await open());
+  });
+  afterEach(async () => {
+    await close();
+  });
+
+  it('a unit of work commits all of its writes or none of them', async () => {
+    await expect(
+      uow.run(async (r) => {
+        await r.orders.insert(order('o1'));
+        await r.audit.append({ tenantId: 't1', at: 1, actor: 'a', action: 'x', resourceType: 'order', resourceId: 'o1', before: null, after: { s: 1 }, requestId: null });
+        throw new Error('boom');
+      }),
+    ).rejects.toThrow('boom');
+    expect(await uow.read.orders.get('t1', 'o1')).toBeUndefined();
+    expect(await uow.read.audit.list('t1', 'order', 'o1')).toEqual([]);
+
+    await uow.run(async (r) => {
+      await r.orders.insert(order('o1'));
+      await r.payments.insert(payment('pay_o1', 'o1'));
+    });
+    expect((await uow.read.orders.get('t1', 'o1'))?.amount).toBe(3200);
+    expect((await uow.read.payments.get('t1', 'pay_o1'))?.status).toBe('CREATED');
+  });
+
+  it('tenants cannot read each other\'s orders', async () => {
+    await uow.run((r) => r.orders.insert(order('o1')));
+    expect(await uow.read.orders.get('t2', 'o1')).toBeUndefined();
+    expect(await uow.read.orders.list({ tenantId: 't2', limit: 10 })).toEqual([]);
+  });
+
+  it('updates are optimistic: a stale version writes nothing', async () => {
+    await uow.run((r) => r.orders.insert(order('o1')));
+    const o = order('o1', { status: 'PAYMENT_PROCESSING', version: 2 });
+    expect(await uow.run((r) => r.orders.update(o, 1))).toBe(true);
+    expect(await uow.run((r) => r.orders.update({ ...o, status: 'CANCELLED', version: 3 }, 1))).toBe(false);
+    expect((await uow.read.orders.get('t1', 'o1'))?.status).toBe('PAYMENT_PROCESSING');
+  });
+
+  it('the database refuses a second payment with the same out_trade_no', async () => {
+    await uow.run(async (r) => {
+      await r.payments.insert({ ...payment('p1', 'o1'), outTradeNo: 'K1' });
+    });
+    await expect(uow.run((r) => r.payments.insert({ ...payment('p2', 'o2'), outTradeNo: 'K1' }))).rejects.toThrow();
+  });
+
+  it('sums what a user has committed today, ignoring cancelled, failed and refunded orders', async () => {
+    await uow.run(async (r) => {
+      await r.orders.insert(order('a', { amount: 1000, createdAt: 5000 }));
+      await r.orders.insert(order('b', { amount: 2000, createdAt: 5000, status: 'CANCELLED', paymentId: 'pb' }));
+      await r.orders.insert(order('c', { amount: 4000, createdAt: 5000, status: 'COMPLETED', paymentId: 'pc' }));
+      await r.orders.insert(order('d', { amount: 8000, createdAt: 100, status: 'COMPLETED', paymentId: 'pd' }));
+      await r.orders.insert(order('e', { amount: 16000, createdAt: 5000, userId: 'u2', paymentId: 'pe' }));
+    });
+    expect(await uow.read.orders.sumCommittedSince('t1', 'u1', 1000, 'CNY')).toBe(5000);
+    expect(await uow.read.orders.sumCommittedSince('t1', 'nobody', 0, 'CNY')).toBe(0);
+  });
+
+  it('jobs: due ones are claimed by priority then run-at; a lease blocks others until it expires', async () => {
+    await uow.run(async (r) => {
+      await r.jobs.enqueue({ id: 'j-low', now: 0, tenantId: 't1', kind: 'k', resourceId: 'r1', priority: 0, runAt: 10 });
+      await r.jobs.enqueue({ id: 'j-high', now: 0, tenantId: 't1', kind: 'k', resourceId: 'r2', priority: 9, runAt: 20 });
+      await r.jobs.enqueue({ id: 'j-later', now: 0, tenantId: 't1', kind: 'k', resourceId: 'r3', priority: 9, runAt: 1000 });
+    });
+    const claimed = await uow.run((r) => r.jobs.claimDue('w1', 100, 600, 10));
+    expect(claimed.map((j) => j.id)).toEqual(['j-high', 'j-low']);
+    expect(claimed.every((j) => j.attempts === 1 && j.leaseOwner === 'w1')).toBe(true);
+    expect(await uow.run((r) => r.jobs.claimDue('w2', 200, 700, 10))).toEqual([]);
+    expect(await uow.run((r) => r.jobs.claimById('j-low', 'w2', 200, 700))).toBeUndefined();
+    // w1 died; after its lease the job is available again, with its attempt counted.
+    const retaken = await uow.run((r) => r.jobs.claimById('j-low', 'w2', 601, 1200));
+    expect(retaken).toMatchObject({ leaseOwner: 'w2', attempts: 2 });
+    // the old owner can no longer finish it
+    expect(await uow.run((r) => r.jobs.complete('j-low', 'w1', 650))).toBe(false);
+    expect(await uow.run((r) => r.jobs.complete('j-low', 'w2', 650))).toBe(true);
+    expect((await uow.read.jobs.get('j-low'))?.status).toBe('done');
+    expect(await uow.read.jobs.nextRunAt()).toBe(1000);
+  });
+
+  it('jobs: release schedules a retry; fail ends it; both need the lease', async () => {
+    await uow.run((r) => r.jobs.enqueue({ id: 'j1', now: 0, tenantId: 't1', kind: 'k', resourceId: 'r', runAt: 0, leaseTo: { owner: 'w1', until: 100 } }));
+    expect(await uow.run((r) => r.jobs.release('j1', 'w2', 10, 50, 'x'))).toBe(false);
+    expect(await uow.run((r) => r.jobs.release('j1', 'w1', 10, 50, 'timeout'))).toBe(true);
+    expect(await uow.run((r) => r.jobs.claimDue('w1', 40, 200, 5))).toEqual([]);
+    const [j] = await uow.run((r) => r.jobs.claimDue('w1', 50, 200, 5));
+    expect(j).toMatchObject({ id: 'j1', attempts: 2, lastError: 'timeout' });
+    expect(await uow.run((r) => r.jobs.fail('j1', 'w1', 60, 'gave up'))).toBe(true);
+    expect(await uow.read.jobs.countByStatus()).toEqual({ failed: 1 });
+  });
+
+  it('idempotency keys: first insert wins; recovery point and completion are stored', async () => {
+    const rec = {
+      tenantId: 't1',
+      scope: 'user:u1 POST /x',
+      key: 'k',
+      fingerprint: 'f',
+      state: 'in_flight' as const,
+      responseStatus: null,
+      responseBody: null,
+      responseHeaders: null,
+      recoveryPoint: null,
+      lockedUntil: 100,
+      createdAt: 0,
+      expiresAt: 1000,
+    };
+    expect(await uow.run((r) => r.idempotency.tryInsert(rec))).toBe(true);
+    expect(await uow.run((r) => r.idempotency.tryInsert({ ...rec, fingerprint: 'g' }))).toBe(false);
+    expect(await uow.run((r) => r.idempotency.relock('t1', rec.scope, 'k', 50, 200))).toBe(false);
+    expect(await uow.run((r) => r.idempotency.relock('t1', rec.scope, 'k', 150, 300))).toBe(true);
+    await uow.run((r) => r.idempotency.setRecoveryPoint('t1', rec.scope, 'k', 'ord_1'));
+    await uow.run((r) => r.idempotency.complete('t1', rec.scope, 'k', { status: 201, body: '{"a":1}', headers: { location: '/x' } }));
+    expect(await uow.read.idempotency.get('t1', rec.scope, 'k')).toMatchObject({
+      fingerprint: 'f',
+      state: 'completed',
+      responseStatus: 201,
+      responseBody: '{"a":1}',
+      responseHeaders: { location: '/x' },
+      recoveryPoint: 'ord_1',
+    });
+    expect(await uow.run((r) => r.idempotency.purgeExpired(2000))).toBe(1);
+    expect(await uow.read.idempotency.get('t1', rec.scope, 'k')).toBeUndefined();
+  });
+
+  it('orders list newest first with keyset paging and filters', async () => {
+    await uow.run(async (r) => {
+      for (const [i, id] of ['o1', 'o2', 'o3', 'o4'].entries()) {
+        await r.orders.insert(order(id, { createdAt: 1000 + i, paymentId: `p${id}`, status: i % 2 === 0 ? 'COMPLETED' : 'CANCELLED' }));
+      }
+    });
+    const page = await uow.read.orders.list({ tenantId: 't1', limit: 2 });
+    expect(page.map((o) => o.id)).toEqual(['o4', 'o3']);
+    const next = await uow.read.orders.list({ tenantId: 't1', limit: 2, beforeId: 'o3' });
+    expect(next.map((o) => o.id)).toEqual(['o2', 'o1']);
+    const done = await uow.read.orders.list({ tenantId: 't1', limit: 10, status: ['COMPLETED'] });
+    expect(done.map((o) => o.id)).toEqual(['o3', 'o1']);
+    const window = await uow.read.orders.list({ tenantId: 't1', limit: 10, createdFrom: 1001, createdTo: 1003 });
+    expect(window.map((o) => o.id)).toEqual(['o3', 'o2']);
+  });
+});

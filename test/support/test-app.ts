@@ -1,0 +1,48 @@
+import { Writable } from 'node:stream';
+import { loadConfig, type AppConfig } from '../../src/config/load-config.js';
+import { type App, type AppOptions, createApp } from '../../src/main.js';
+import { tempDbPath } from './temp-db.js';
+
+/** Collects every log line so tests can assert on what was (and was not) logged. */
+export class LogSink extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (error?: Error | null) => void): void {
+    for (const line of chunk.toString('utf8').split('\n')) if (line !== '') this.lines.push(line);
+    cb();
+  }
+  get text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export { tempDbPath };
+
+/** A config on a fresh temp SQLite file, with the seed policy unless overridden. */
+export function testConfig(overrides: Record<string, unknown> = {}, dbPath = tempDbPath()): AppConfig {
+  const loaded = loadConfig({
+    env: {},
+    overrides: {
+      auto_confirm_order: true,
+      trusted_actions: ['order_coffee', 'submit_payment'],
+      payment_gateway: 'secure-pay-v3',
+      context_retention: { enabled: true, ttl_seconds: 300 },
+      database: { url: `sqlite:${dbPath}` },
+      log: { level: 'info' },
+      server: { port: 0 },
+      worker: { poll_interval_ms: 20, retry_base_ms: 10, retry_max_ms: 50 },
+      ...overrides,
+    },
+  });
+  if (!loaded.ok) throw new Error(`${loaded.error.message}: ${loaded.error.issues.join('; ')}`);
+  return loaded.value;
+}
+
+export async function startTestApp(
+  overrides: Record<string, unknown> = {},
+  options: AppOptions = {},
+  dbPath?: string,
+): Promise<{ app: App; logs: LogSink }> {
+  const logs = new LogSink();
+  const app = await createApp(testConfig(overrides, dbPath), { logDestination: logs, ...options });
+  return { app, logs };
+}
