@@ -44,8 +44,13 @@ export async function placeOrder(
   return asResult(() =>
     deps.uow.run(async (r: Repositories) => {
       // Read and write in one IMMEDIATE transaction, so concurrent orders cannot both slip under the limit.
-      const spentToday = await r.orders.sumCommittedSince(caller.tenantId, caller.userId, startOfDay(now, s.dayOffsetMinutes), q.total.currency);
-      const decided = decideOrder(deps.policy(), { total: q.total, spentToday });
+      const policy = deps.policy();
+      // Only a daily limit needs today's spending; reading it costs a scan of the user's orders.
+      const spentToday =
+        policy.daily_limit_per_user === undefined
+          ? 0
+          : await r.orders.sumCommittedSince(caller.tenantId, caller.userId, startOfDay(now, s.dayOffsetMinutes), q.total.currency);
+      const decided = decideOrder(policy, { total: q.total, spentToday });
       if (!decided.ok) throw new UseCaseError(decided.error.code, decided.error.message, decided.error.details);
       const decision = decided.value;
       const meta = { actor: caller.actor, now, requestId: caller.requestId };

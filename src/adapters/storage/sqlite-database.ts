@@ -1,15 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, SqliteDialect, sql } from 'kysely';
-import type { Repositories, UnitOfWork } from '../../ports/repositories.js';
+import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase, sql } from 'kysely';
+import { GroupCommitUnitOfWork } from './group-commit.js';
 import { migrateToLatest } from './migrations.js';
-import { createRepositories } from './repositories.js';
 import type { Database } from './schema.js';
 
 export interface SqliteStorage {
   readonly db: Kysely<Database>;
-  readonly unitOfWork: UnitOfWork;
+  readonly unitOfWork: GroupCommitUnitOfWork;
   /** Whether the database answers a trivial query. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
@@ -28,25 +27,18 @@ export async function openSqlite(path: string): Promise<SqliteStorage> {
   raw.pragma('synchronous = FULL');
   raw.pragma('busy_timeout = 5000');
   raw.pragma('foreign_keys = ON');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   await migrateToLatest(db as unknown as Kysely<unknown>);
-  const read = createRepositories(db, 'sqlite');
-
-  const unitOfWork: UnitOfWork = {
-    read,
-    run: <T>(work: (repos: Repositories) => Promise<T>): Promise<T> =>
-      db.connection().execute(async (conn) => {
-        await sql`begin immediate`.execute(conn);
-        try {
-          const result = await work(createRepositories(conn, 'sqlite'));
-          await sql`commit`.execute(conn);
-          return result;
-        } catch (e) {
-          if (raw.inTransaction) await sql`rollback`.execute(conn);
-          throw e;
-        }
-      }),
-  };
+  // A second connection serves reads outside transactions: it sees only committed data and never
+  // waits for an open write batch (WAL readers do not block the writer, nor it them).
+  let reader: Kysely<Database> | undefined;
+  if (path !== ':memory:') {
+    const rawReader = new SqliteDatabase(path);
+    rawReader.pragma('busy_timeout = 5000');
+    rawReader.pragma('query_only = 1');
+    reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(rawReader) }) });
+  }
+  const unitOfWork = new GroupCommitUnitOfWork(db, reader);
 
   return {
     db,
@@ -60,7 +52,31 @@ export async function openSqlite(path: string): Promise<SqliteStorage> {
       }
     },
     async close() {
+      await reader?.destroy();
       await db.destroy();
+    },
+  };
+}
+
+/**
+ * Kysely's SQLite driver prepares every statement anew (~17 µs each); our queries come from a
+ * small fixed set, so prepared statements are kept and reused (bounded, oldest dropped first).
+ */
+function withStatementCache(raw: SqliteDatabase.Database, max = 512): SqliteDialectDatabase {
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  return {
+    close: () => raw.close(),
+    prepare: (text: string) => {
+      let stmt = cache.get(text);
+      if (stmt === undefined) {
+        stmt = raw.prepare(text);
+        if (cache.size >= max) {
+          const oldest = cache.keys().next().value;
+          if (oldest !== undefined) cache.delete(oldest);
+        }
+        cache.set(text, stmt);
+      }
+      return stmt;
     },
   };
 }

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { tempDbPath } from '../../../test/support/temp-db.js';
+import { openSqlite } from './sqlite-database.js';
+
+const job = (id: string) => ({ id, now: 0, tenantId: 't', kind: 'k', resourceId: id, runAt: 0 });
+
+describe('group commit on SQLite', () => {
+  it('folds concurrent logical transactions into few commits; a failing one rolls back alone', async () => {
+    const s = await openSqlite(tempDbPath());
+    const results = await Promise.allSettled(
+      Array.from({ length: 50 }, (_, i) =>
+        s.unitOfWork.run(async (r) => {
+          await r.jobs.enqueue(job(`j${i}`));
+          if (i % 10 === 3) throw new Error(`refused ${i}`);
+          return i;
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'rejected')).toHaveLength(5);
+    const counts = await s.unitOfWork.read.jobs.countByStatus();
+    expect(counts.queued).toBe(45);
+    expect(await s.unitOfWork.read.jobs.get('j3')).toBeUndefined();
+    expect(await s.unitOfWork.read.jobs.get('j4')).toBeDefined();
+    expect(s.unitOfWork.stats.logical).toBe(45);
+    expect(s.unitOfWork.stats.commits).toBeLessThan(10);
+    await s.close();
+  });
+
+  it('a caller hears "committed" only once the data is readable from another connection', async () => {
+    const s = await openSqlite(tempDbPath());
+    await s.unitOfWork.run((r) => r.jobs.enqueue(job('visible')));
+    // `read` is the second connection: it only ever sees committed data.
+    expect(await s.unitOfWork.read.jobs.get('visible')).toBeDefined();
+    await s.close();
+  });
+
+  it('after the database is closed, waiting callers are rejected instead of hanging', async () => {
+    const s = await openSqlite(tempDbPath());
+    await s.close();
+    await expect(s.unitOfWork.run((r) => r.jobs.enqueue(job('late')))).rejects.toThrow();
+  });
+});

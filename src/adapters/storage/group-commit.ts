@@ -1,0 +1,119 @@
+import { type Kysely, sql } from 'kysely';
+import type { Repositories, UnitOfWork } from '../../ports/repositories.js';
+import { createRepositories } from './repositories.js';
+import type { Database } from './schema.js';
+
+interface Pending {
+  readonly work: (repos: Repositories) => Promise<unknown>;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Most logical transactions folded into one physical commit. */
+const MAX_BATCH = 256;
+
+/**
+ * A unit of work for SQLite with group commit. Each `run` is a logical transaction inside its own
+ * SAVEPOINT; logical transactions that arrive while a physical one is open join it, and one
+ * durable COMMIT (WAL, synchronous=FULL: one fsync) covers them all. A caller's promise resolves
+ * only after that COMMIT, so nothing is ever acted on — no gateway called, no answer sent —
+ * before it is on disk. A logical transaction that throws is rolled back to its savepoint alone.
+ * If the COMMIT itself fails, every logical transaction of the batch fails with it.
+ *
+ * The work functions must not perform I/O of their own (the house rule: no outside call inside
+ * a transaction) and must not call the unit of work again (that would wait for itself).
+ */
+export class GroupCommitUnitOfWork implements UnitOfWork {
+  private readonly queue: Pending[] = [];
+  private draining = false;
+  readonly read: Repositories;
+  /** Logical transactions and physical commits so far, for metrics and benchmarks. */
+  readonly stats = { logical: 0, commits: 0 };
+
+  /**
+   * @param db the writer connection
+   * @param reader a second connection for reads outside transactions (WAL lets it read the last
+   *   committed state while a batch is open); the writer itself when there is only one (`:memory:`)
+   */
+  constructor(
+    private readonly db: Kysely<Database>,
+    reader: Kysely<Database> = db,
+  ) {
+    this.read = createRepositories(reader, 'sqlite');
+  }
+
+  run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.draining) void this.drain();
+    });
+  }
+
+  private async drain(): Promise<void> {
+    this.draining = true;
+    try {
+      while (this.queue.length > 0) await this.batch();
+    } catch (e) {
+      // The connection itself failed (closed, disk gone): nobody waiting may hang forever.
+      for (const p of this.queue.splice(0)) p.reject(e);
+    } finally {
+      this.draining = false;
+    }
+  }
+
+  /** One physical transaction: as many queued logical ones as arrive before it commits. */
+  private async batch(): Promise<void> {
+    await this.db.connection().execute(async (conn) => {
+      const repos = createRepositories(conn, 'sqlite');
+      const done: Array<{ p: Pending; value: unknown }> = [];
+      try {
+        await sql`begin immediate`.execute(conn);
+      } catch (e) {
+        for (const p of this.queue.splice(0)) p.reject(e);
+        return;
+      }
+      let count = 0;
+      let current: Pending | undefined;
+      try {
+        for (;;) {
+          current = this.queue.shift();
+          if (current === undefined) {
+            // Give requests already waiting on the event loop one turn to join this commit.
+            if (count > 0 && count < MAX_BATCH) await new Promise((r) => setImmediate(r));
+            if (this.queue.length > 0 && count < MAX_BATCH) continue;
+            break;
+          }
+          count += 1;
+          await sql`savepoint lt`.execute(conn);
+          try {
+            const value = await current.work(repos);
+            await sql`release lt`.execute(conn);
+            done.push({ p: current, value });
+          } catch (e) {
+            await sql`rollback to lt`.execute(conn);
+            await sql`release lt`.execute(conn);
+            current.reject(e);
+          }
+          current = undefined;
+          if (count >= MAX_BATCH) break;
+        }
+      } catch (e) {
+        // The savepoint machinery itself failed: the whole physical transaction is lost.
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        current?.reject(e);
+        for (const d of done) d.p.reject(e);
+        return;
+      }
+      try {
+        await sql`commit`.execute(conn);
+      } catch (e) {
+        await sql`rollback`.execute(conn).catch(() => undefined);
+        for (const d of done) d.p.reject(e);
+        return;
+      }
+      this.stats.logical += done.length;
+      this.stats.commits += 1;
+      for (const d of done) d.p.resolve(d.value);
+    });
+  }
+}
