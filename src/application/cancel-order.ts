@@ -1,7 +1,7 @@
 import type { Result } from '../domain/result.js';
 import type { OrderRecord } from '../ports/records.js';
 import { asResult, type Caller, type Deps, UseCaseError } from './context.js';
-import { changeOrder, changePayment } from './state-changes.js';
+import { ChangeSet } from './state-changes.js';
 
 /** Cancel an order that still waits for the person. Cancelling a cancelled order is harmless. */
 export async function cancelOrder(deps: Deps, caller: Caller, orderId: string, reason: string): Promise<Result<OrderRecord>> {
@@ -14,10 +14,12 @@ export async function cancelOrder(deps: Deps, caller: Caller, orderId: string, r
       if (order.status !== 'AWAITING_CONFIRMATION' && order.status !== 'AWAITING_PAYMENT') {
         throw new UseCaseError('ILLEGAL_TRANSITION', `an order in ${order.status} cannot be cancelled`, { from: order.status, event: 'cancel' });
       }
-      const meta = { actor: caller.actor, now, requestId: caller.requestId };
-      const cancelled = await changeOrder(r, order, { type: 'cancel', reason }, { ...meta, reason });
+      const cs = new ChangeSet({ actor: caller.actor, now, requestId: caller.requestId });
+      const cancelled = cs.moveOrder(order, [{ type: 'cancel', reason }], reason);
+      await cs.saveOrder(r, order, cancelled);
       const payment = await r.payments.get(caller.tenantId, order.paymentId);
-      if (payment !== undefined && payment.status === 'CREATED') await changePayment(r, payment, { type: 'cancel' }, {}, meta);
+      if (payment !== undefined && payment.status === 'CREATED') await cs.savePayment(r, payment, cs.movePayment(payment, { type: 'cancel' }));
+      await cs.flush(r);
       return cancelled;
     }),
   );

@@ -1,15 +1,15 @@
 import { checkLimitsOnConfirm } from '../domain/policy.js';
 import type { Result } from '../domain/result.js';
-import type { OrderRecord, PaymentRecord } from '../ports/records.js';
+import type { JobRecord, OrderRecord, PaymentRecord } from '../ports/records.js';
 import { asResult, type Caller, type Deps, UseCaseError } from './context.js';
-import { type IdempotencyRef, startPayment } from './place-order.js';
-import { changeOrder, startOfDay } from './state-changes.js';
+import { enqueuePayJob, type IdempotencyRef, submitPayment } from './place-order.js';
+import { ChangeSet, startOfDay } from './state-changes.js';
 
 export interface ConfirmedOrder {
   readonly order: OrderRecord;
   readonly payment: PaymentRecord;
   /** The pay job this process now holds; run it next. Null when the order was already past confirmation. */
-  readonly payJobId: string | null;
+  readonly payJob: JobRecord | null;
 }
 
 /**
@@ -33,7 +33,7 @@ export async function confirmOrder(
       const payment = await r.payments.get(caller.tenantId, order.paymentId);
       if (payment === undefined) throw new Error(`order ${orderId} has no payment`);
       if (order.status === 'PAYMENT_PROCESSING' || order.status === 'PAID' || order.status === 'FULFILLING' || order.status === 'COMPLETED') {
-        return { order, payment, payJobId: null };
+        return { order, payment, payJob: null };
       }
       if (order.status !== 'AWAITING_CONFIRMATION' && order.status !== 'AWAITING_PAYMENT') {
         throw new UseCaseError('ILLEGAL_TRANSITION', `an order in ${order.status} cannot be confirmed`, { from: order.status, event: 'confirm' });
@@ -44,12 +44,16 @@ export async function confirmOrder(
         spentToday: spent - order.amount,
       });
       if (!limits.ok) throw new UseCaseError(limits.error.code, limits.error.message, limits.error.details);
-      const meta = { actor: caller.actor, now, requestId: caller.requestId };
-      const confirmed = await changeOrder(r, order, { type: 'confirm' }, { ...meta, reason: null });
+      const cs = new ChangeSet({ actor: caller.actor, now, requestId: caller.requestId });
+      const confirmed = cs.moveOrder(order, [{ type: 'confirm' }], null);
       const withMethod = options.paymentMethod === undefined ? payment : { ...payment, method: options.paymentMethod };
-      const started = await startPayment(r, deps, withMethod, jobId, order.id, meta);
+      const started = submitPayment(cs, withMethod);
+      await cs.saveOrder(r, order, confirmed);
+      await cs.savePayment(r, payment, started);
+      const payJob = await enqueuePayJob(r, deps, jobId, started, now);
+      await cs.flush(r);
       if (idempotency !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idempotency.scope, idempotency.key, order.id);
-      return { order: confirmed, payment: started, payJobId: jobId };
+      return { order: confirmed, payment: started, payJob };
     }),
   );
 }

@@ -14,7 +14,7 @@ import { type IdempotencyRef, placeOrder } from './place-order.js';
 import { getOrder, listOrders, type ListOrdersQuery, type OrderPage } from './query-orders.js';
 import { refundOrder } from './refund-order.js';
 import { JobRunner, type RunnerOptions } from './run-jobs.js';
-import type { AuditRecord } from '../ports/records.js';
+import type { AuditRecord, JobRecord } from '../ports/records.js';
 
 /** How an order request ended, for transports to map (HTTP: 201 / 202 / 402). */
 export type OrderOutcome =
@@ -59,13 +59,13 @@ export class Engine {
   async placeOrder(caller: Caller, line: OrderLine, idem?: IdempotencyRef): Promise<Result<OrderOutcome>> {
     const placed = await placeOrder(this.deps, caller, line, idem);
     if (!placed.ok) return placed;
-    return ok(await this.settle(caller.tenantId, placed.value.order.id, placed.value.payJobId));
+    return ok(await this.settle(caller.tenantId, placed.value.order.id, placed.value.payJob));
   }
 
   async confirmOrder(caller: Caller, orderId: string, idem?: IdempotencyRef, paymentMethod?: string): Promise<Result<OrderOutcome>> {
     const confirmed = await confirmOrder(this.deps, caller, orderId, paymentMethod === undefined ? {} : { paymentMethod }, idem);
     if (!confirmed.ok) return confirmed;
-    return ok(await this.settle(caller.tenantId, orderId, confirmed.value.payJobId));
+    return ok(await this.settle(caller.tenantId, orderId, confirmed.value.payJob));
   }
 
   /**
@@ -161,9 +161,9 @@ export class Engine {
   }
 
   /** Run the order's pay job (held by this process) and wait up to the configured time. */
-  private async settle(tenantId: string, orderId: string, payJobId: string | null): Promise<OrderOutcome> {
-    if (payJobId !== null) {
-      const run = this.runner.runLeased(payJobId);
+  private async settle(tenantId: string, orderId: string, payJob: JobRecord | null): Promise<OrderOutcome> {
+    if (payJob !== null) {
+      const run = this.runner.runLeased(payJob);
       let timer: NodeJS.Timeout | undefined;
       await Promise.race([run, new Promise((resolve) => (timer = setTimeout(resolve, this.waitMs)))]);
       if (timer !== undefined) clearTimeout(timer);

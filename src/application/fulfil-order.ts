@@ -3,7 +3,7 @@ import type { JobRecord } from '../ports/records.js';
 import type { Deps } from './context.js';
 import { JOB, PRIORITY } from './job-kinds.js';
 import { completeJob, type JobOutcome } from './run-jobs.js';
-import { changeOrder, fulfilmentKeyFor } from './state-changes.js';
+import { ChangeSet, fulfilmentKeyFor } from './state-changes.js';
 
 const ACTOR = 'system:worker';
 
@@ -42,9 +42,9 @@ export async function fulfilOrder(job: JobRecord, deps: Deps): Promise<JobOutcom
   const now = clock.now();
   if (result.status === 'accepted') {
     await uow.run(async (r) => {
-      const o = await r.orders.get(order.tenantId, order.id);
-      if (o === undefined) throw new Error('order vanished');
-      await changeOrder(r, o, { type: 'fulfilled' }, { actor: ACTOR, now, requestId: null, reason: null });
+      const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
+      await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'fulfilled' }], null));
+      await cs.flush(r);
       await completeJob(r, job, deps, now);
     });
     deps.logger.info({ order_id: order.id, merchant_order_id: result.merchantOrderId }, 'order fulfilled');
@@ -52,12 +52,13 @@ export async function fulfilOrder(job: JobRecord, deps: Deps): Promise<JobOutcom
   }
   if (result.status === 'rejected') {
     const refundId = deps.ids.next('job');
+    let followUp: JobRecord | undefined;
     const reason = `merchant refused: ${result.reason ?? 'unknown reason'}`;
     await uow.run(async (r) => {
-      const o = await r.orders.get(order.tenantId, order.id);
-      if (o === undefined) throw new Error('order vanished');
-      await changeOrder(r, o, { type: 'fulfilment_failed', reason }, { actor: ACTOR, now, requestId: null, reason });
-      await r.jobs.enqueue({
+      const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
+      await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'fulfilment_failed', reason }], reason));
+      await cs.flush(r);
+      followUp = await r.jobs.enqueue({
         id: refundId,
         now,
         tenantId: order.tenantId,
@@ -71,7 +72,7 @@ export async function fulfilOrder(job: JobRecord, deps: Deps): Promise<JobOutcom
       await completeJob(r, job, deps, now);
     });
     deps.logger.warn({ order_id: order.id, reason }, 'fulfilment failed; refunding');
-    return { kind: 'done', followUps: [refundId] };
+    return { kind: 'done', followUps: followUp === undefined ? [] : [followUp] };
   }
   return { kind: 'retry', error: 'merchant does not know the order yet' };
 }

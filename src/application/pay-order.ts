@@ -4,7 +4,7 @@ import type { JobRecord } from '../ports/records.js';
 import type { Deps } from './context.js';
 import { JOB, PRIORITY } from './job-kinds.js';
 import { completeJob, type JobOutcome } from './run-jobs.js';
-import { changeOrder, changePayment } from './state-changes.js';
+import { ChangeSet } from './state-changes.js';
 
 const ACTOR = 'system:worker';
 
@@ -17,9 +17,9 @@ const ACTOR = 'system:worker';
  */
 export async function payOrder(job: JobRecord, deps: Deps): Promise<JobOutcome> {
   const { uow, clock } = deps;
-  const order = await uow.read.orders.get(job.tenantId, job.resourceId);
-  const payment = order === undefined ? undefined : await uow.read.payments.get(job.tenantId, order.paymentId);
-  if (order === undefined || payment === undefined) return { kind: 'give_up', error: 'order or payment not found' };
+  const found = await uow.read.orders.getWithPayment(job.tenantId, job.resourceId);
+  if (found === undefined) return { kind: 'give_up', error: 'order or payment not found' };
+  const { order, payment } = found;
 
   if (order.status !== 'PAYMENT_PROCESSING' || payment.status !== 'PENDING' || payment.outTradeNo === null) {
     // Nothing left to charge (cancelled, already settled by a callback or another run).
@@ -57,14 +57,15 @@ export async function payOrder(job: JobRecord, deps: Deps): Promise<JobOutcome> 
       }
       const now = clock.now();
       const fulfilId = deps.ids.next('job');
+    let followUp: JobRecord | undefined;
       await uow.run(async (r) => {
-        const o = await r.orders.get(order.tenantId, order.id);
-        const p = await r.payments.get(order.tenantId, payment.id);
-        if (o === undefined || p === undefined) throw new Error('order vanished');
-        await changePayment(r, p, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null }, { actor: ACTOR, now, requestId: null });
-        const paid = await changeOrder(r, o, { type: 'payment_succeeded' }, { actor: ACTOR, now, requestId: null, reason: null });
-        await changeOrder(r, paid, { type: 'start_fulfilment' }, { actor: ACTOR, now, requestId: null });
-        await r.jobs.enqueue({
+        // No re-read: the version checks in save* refuse the write if anything moved meanwhile
+        // (a callback, a cancel), and the job is then retried from fresh state.
+        const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
+        await cs.savePayment(r, payment, cs.movePayment(payment, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null }));
+        await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'payment_succeeded' }, { type: 'start_fulfilment' }], null));
+        await cs.flush(r);
+        followUp = await r.jobs.enqueue({
           id: fulfilId,
           now,
           tenantId: order.tenantId,
@@ -82,18 +83,17 @@ export async function payOrder(job: JobRecord, deps: Deps): Promise<JobOutcome> 
         'Payment submitted successfully',
       );
       deps.logger.debug({ order_id: order.id, paid: formatMoney({ amount: payment.amount, currency: payment.currency }) }, 'order paid');
-      return { kind: 'done', followUps: [fulfilId] };
+      return { kind: 'done', followUps: followUp === undefined ? [] : [followUp] };
     }
     case 'failed':
     case 'closed': {
       const now = clock.now();
       const code = result.failureCode ?? (result.status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
       await uow.run(async (r) => {
-        const o = await r.orders.get(order.tenantId, order.id);
-        const p = await r.payments.get(order.tenantId, payment.id);
-        if (o === undefined || p === undefined) throw new Error('order vanished');
-        await changePayment(r, p, { type: 'fail', reason: code }, { failureCode: code }, { actor: ACTOR, now, requestId: null });
-        await changeOrder(r, o, { type: 'payment_failed', reason: code }, { actor: ACTOR, now, requestId: null, reason: `payment failed: ${code}` });
+        const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
+        await cs.savePayment(r, payment, cs.movePayment(payment, { type: 'fail', reason: code }, { failureCode: code }));
+        await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'payment_failed', reason: code }], `payment failed: ${code}`));
+        await cs.flush(r);
         await completeJob(r, job, deps, now);
       });
       deps.logger.warn({ order_id: order.id, payment_id: payment.id, failure_code: code }, 'payment failed');

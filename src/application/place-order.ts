@@ -1,11 +1,11 @@
 import { type OrderLine, quote } from '../domain/menu.js';
 import { decideOrder, type OrderDecision } from '../domain/policy.js';
 import type { Result } from '../domain/result.js';
-import type { OrderRecord, PaymentRecord } from '../ports/records.js';
+import type { JobRecord, OrderRecord, PaymentRecord } from '../ports/records.js';
 import type { Repositories } from '../ports/repositories.js';
 import { asResult, type Caller, type Deps, UseCaseError } from './context.js';
 import { JOB, PRIORITY } from './job-kinds.js';
-import { changeOrder, changePayment, outTradeNoFor, startOfDay } from './state-changes.js';
+import { ChangeSet, outTradeNoFor, startOfDay } from './state-changes.js';
 
 /** Where an idempotent request records what it created, inside the same transaction. */
 export interface IdempotencyRef {
@@ -17,8 +17,8 @@ export interface PlacedOrder {
   readonly order: OrderRecord;
   readonly payment: PaymentRecord;
   readonly decision: OrderDecision;
-  /** Id of the payment job this process holds when the order is paid at once; run it next. */
-  readonly payJobId: string | null;
+  /** The payment job this process holds when the order is paid at once; run it next. */
+  readonly payJob: JobRecord | null;
 }
 
 /**
@@ -53,7 +53,7 @@ export async function placeOrder(
       const decided = decideOrder(policy, { total: q.total, spentToday });
       if (!decided.ok) throw new UseCaseError(decided.error.code, decided.error.message, decided.error.details);
       const decision = decided.value;
-      const meta = { actor: caller.actor, now, requestId: caller.requestId };
+      const cs = new ChangeSet({ actor: caller.actor, now, requestId: caller.requestId });
 
       const created: OrderRecord = {
         id: orderId,
@@ -76,19 +76,15 @@ export async function placeOrder(
         updatedAt: now,
         version: 1,
       };
-      await r.orders.insert(created);
-      await r.audit.append({
-        tenantId: caller.tenantId,
-        at: now,
-        actor: caller.actor,
-        action: 'order.created',
-        resourceType: 'order',
-        resourceId: orderId,
-        before: null,
-        after: { status: 'CREATED', drink: created.drink, size: created.size, quantity: created.quantity, amount: created.amount, currency: created.currency },
-        requestId: caller.requestId,
+      cs.audit('order', caller.tenantId, orderId, 'order.created', null, {
+        status: 'CREATED',
+        drink: created.drink,
+        size: created.size,
+        quantity: created.quantity,
+        amount: created.amount,
+        currency: created.currency,
       });
-      let payment: PaymentRecord = {
+      const newPayment: PaymentRecord = {
         id: paymentId,
         tenantId: caller.tenantId,
         orderId,
@@ -106,63 +102,66 @@ export async function placeOrder(
         updatedAt: now,
         version: 1,
       };
-      await r.payments.insert(payment);
 
+      // Every move is decided in memory by the state machines; each row is then written once.
       let order: OrderRecord;
-      let payJobId: string | null = null;
+      let payment = newPayment;
+      let payJob: JobRecord | null = null;
+      let payNow = false;
       switch (decision.kind) {
-        case 'pay_now': {
-          order = await changeOrder(r, created, { type: 'submit_payment' }, { ...meta, reason: null });
-          payment = await startPayment(r, deps, payment, jobId, orderId, meta);
-          payJobId = jobId;
+        case 'pay_now':
+          order = cs.moveOrder(created, [{ type: 'submit_payment' }], null);
+          payment = submitPayment(cs, newPayment);
+          payNow = true;
           break;
-        }
         case 'await_payment':
-          order = await changeOrder(r, created, { type: 'await_payment' }, { ...meta, reason: decision.reason });
-          await scheduleExpiry(r, deps, jobId, order, now);
+          order = cs.moveOrder(created, [{ type: 'await_payment' }], decision.reason);
           break;
         case 'await_confirmation':
-          order = await changeOrder(r, created, { type: 'require_confirmation' }, { ...meta, reason: decision.reason });
-          await scheduleExpiry(r, deps, jobId, order, now);
+          order = cs.moveOrder(created, [{ type: 'require_confirmation' }], decision.reason);
           break;
         default: {
           const never: never = decision;
           throw new Error(`unknown decision ${JSON.stringify(never)}`);
         }
       }
+      await r.orders.insert(order);
+      await r.payments.insert(payment);
+      if (payNow) payJob = await enqueuePayJob(r, deps, jobId, payment, now);
+      else await scheduleExpiry(r, deps, jobId, order, now);
+      await cs.flush(r);
       if (idempotency !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idempotency.scope, idempotency.key, orderId);
-      return { order, payment, decision, payJobId };
+      return { order, payment, decision, payJob };
     }),
   );
 }
 
 /**
- * Move a payment to PENDING with its out_trade_no persisted BEFORE any gateway call, and create
- * the pay job leased to this process (so the request can run it at once; if we crash, the
- * lease expires and any worker resumes it with a query first).
+ * Move a payment to PENDING with its out_trade_no decided (and persisted with this transaction)
+ * BEFORE any gateway call. The key is deterministic per attempt, so every retry and every
+ * resume after a crash asks the gateway about the same payment.
  */
-export async function startPayment(
-  r: Repositories,
-  deps: Deps,
-  payment: PaymentRecord,
-  jobId: string,
-  orderId: string,
-  meta: { readonly actor: string; readonly now: number; readonly requestId: string | null },
-): Promise<PaymentRecord> {
+export function submitPayment(cs: ChangeSet, payment: PaymentRecord): PaymentRecord {
   const attempt = payment.attempt + 1;
-  const next = await changePayment(r, payment, { type: 'submit' }, { attempt, outTradeNo: outTradeNoFor(payment.id, attempt) }, meta);
-  await r.jobs.enqueue({
+  return cs.movePayment(payment, { type: 'submit' }, { attempt, outTradeNo: outTradeNoFor(payment.id, attempt) });
+}
+
+/**
+ * The pay job, created already leased to this process so the request can run it at once; if
+ * the process dies, the lease expires and any worker resumes it (querying the gateway first).
+ */
+export async function enqueuePayJob(r: Repositories, deps: Deps, jobId: string, payment: PaymentRecord, now: number): Promise<JobRecord> {
+  return r.jobs.enqueue({
     id: jobId,
-    now: meta.now,
+    now,
     tenantId: payment.tenantId,
     kind: JOB.payOrder,
-    resourceId: orderId,
+    resourceId: payment.orderId,
     priority: PRIORITY.pay,
-    runAt: meta.now,
+    runAt: now,
     maxAttempts: deps.settings.maxAttempts,
-    leaseTo: { owner: deps.workerId, until: meta.now + deps.settings.leaseMs },
+    leaseTo: { owner: deps.workerId, until: now + deps.settings.leaseMs },
   });
-  return next;
 }
 
 async function scheduleExpiry(r: Repositories, deps: Deps, jobId: string, order: OrderRecord, now: number): Promise<void> {

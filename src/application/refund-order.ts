@@ -2,7 +2,7 @@ import { type GatewayRefundResult, GatewayUnknownOutcomeError } from '../ports/p
 import type { JobRecord } from '../ports/records.js';
 import type { Deps } from './context.js';
 import { completeJob, type JobOutcome } from './run-jobs.js';
-import { changeOrder, changePayment, refundKeyFor } from './state-changes.js';
+import { ChangeSet, refundKeyFor } from './state-changes.js';
 
 const ACTOR = 'system:worker';
 
@@ -12,9 +12,9 @@ const ACTOR = 'system:worker';
  */
 export async function refundOrder(job: JobRecord, deps: Deps): Promise<JobOutcome> {
   const { uow, clock } = deps;
-  const order = await uow.read.orders.get(job.tenantId, job.resourceId);
-  const payment = order === undefined ? undefined : await uow.read.payments.get(job.tenantId, order.paymentId);
-  if (order === undefined || payment === undefined) return { kind: 'give_up', error: 'order or payment not found' };
+  const found = await uow.read.orders.getWithPayment(job.tenantId, job.resourceId);
+  if (found === undefined) return { kind: 'give_up', error: 'order or payment not found' };
+  const { order, payment } = found;
   if (order.status !== 'REFUNDING' || payment.outTradeNo === null) {
     await uow.run((r) => completeJob(r, job, deps, clock.now()));
     return { kind: 'done' };
@@ -40,11 +40,10 @@ export async function refundOrder(job: JobRecord, deps: Deps): Promise<JobOutcom
   if (result.status === 'failed') return { kind: 'give_up', error: `refund refused by gateway: ${result.failureCode ?? 'unknown'}` };
   const now = clock.now();
   await uow.run(async (r) => {
-    const o = await r.orders.get(order.tenantId, order.id);
-    const p = await r.payments.get(order.tenantId, payment.id);
-    if (o === undefined || p === undefined) throw new Error('order vanished');
-    if (remaining > 0) await changePayment(r, p, { type: 'refund', amount: remaining }, {}, { actor: ACTOR, now, requestId: null });
-    await changeOrder(r, o, { type: 'refunded' }, { actor: ACTOR, now, requestId: null });
+    const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
+    if (remaining > 0) await cs.savePayment(r, payment, cs.movePayment(payment, { type: 'refund', amount: remaining }));
+    await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'refunded' }]));
+    await cs.flush(r);
     await completeJob(r, job, deps, now);
   });
   deps.logger.info({ order_id: order.id, amount: remaining }, 'order refunded');

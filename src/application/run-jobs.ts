@@ -6,7 +6,7 @@ import type { Deps } from './context.js';
  * transaction as the state change it caused (so a crash can never separate the two).
  */
 export type JobOutcome =
-  | { readonly kind: 'done'; /** Jobs created for this process to run next, at once. */ readonly followUps?: readonly string[] }
+  | { readonly kind: 'done'; /** Jobs created for this process to run next, at once. */ readonly followUps?: readonly JobRecord[] }
   | { readonly kind: 'retry'; readonly error: string; readonly delayMs?: number }
   | { readonly kind: 'give_up'; readonly error: string };
 
@@ -73,23 +73,17 @@ export class JobRunner {
     if (this.polling === undefined) this.schedule(0);
   }
 
-  /** Run a job this process already holds, then the follow-ups it creates, without polling. */
-  runLeased(jobId: string): Promise<void> {
-    const p = this.chain(jobId).finally(() => this.inFlight.delete(p));
+  /** Run a job this process already holds (created leased to it), then its follow-ups, without polling. */
+  runLeased(job: JobRecord): Promise<void> {
+    const p = this.chain([job]).finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
     return p;
   }
 
-  private async chain(jobId: string): Promise<void> {
-    let next: readonly string[] = [jobId];
+  private async chain(jobs: readonly JobRecord[]): Promise<void> {
+    let next = jobs;
     while (next.length > 0) {
-      const results = await Promise.all(
-        next.map(async (id) => {
-          const job = await this.deps.uow.read.jobs.get(id);
-          if (job === undefined || job.status !== 'running' || job.leaseOwner !== this.deps.workerId) return [];
-          return this.execute(job);
-        }),
-      );
+      const results = await Promise.all(next.map((job) => (job.leaseOwner === this.deps.workerId ? this.execute(job) : [])));
       next = results.flat();
     }
   }
@@ -120,7 +114,7 @@ export class JobRunner {
     }
     for (const job of claimed) {
       const p: Promise<void> = this.execute(job)
-        .then((followUps) => Promise.all(followUps.map((id) => this.chain(id))))
+        .then((followUps) => this.chain(followUps))
         .then(() => undefined)
         .finally(() => {
           this.inFlight.delete(p);
@@ -133,8 +127,8 @@ export class JobRunner {
     this.schedule(busy ? 0 : this.options.pollIntervalMs);
   }
 
-  /** Run one claimed job; never throws. Returns follow-up job ids leased to us. */
-  private async execute(job: JobRecord): Promise<readonly string[]> {
+  /** Run one claimed job; never throws. Returns follow-up jobs leased to us. */
+  private async execute(job: JobRecord): Promise<readonly JobRecord[]> {
     const handler = this.handlers[job.kind];
     const log = this.deps.logger.child({ job_id: job.id, job_kind: job.kind, resource_id: job.resourceId, attempt: job.attempts });
     if (handler === undefined) {

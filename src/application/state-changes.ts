@@ -1,89 +1,108 @@
 import { type OrderEvent, transitionOrder } from '../domain/order.js';
 import { type PaymentEvent, transitionPayment } from '../domain/payment.js';
-import type { Actor, OrderRecord, PaymentRecord } from '../ports/records.js';
+import type { Actor, AuditEntry, OrderRecord, PaymentRecord } from '../ports/records.js';
 import type { Repositories } from '../ports/repositories.js';
 import { UseCaseError } from './context.js';
 
-/**
- * Apply a domain transition to a stored order inside a transaction: the pure state machine
- * decides, the row is written with an optimistic version check, and the audit row goes into the
- * same transaction. An illegal move throws a UseCaseError (rolling the transaction back).
- */
-export async function changeOrder(
-  repos: Repositories,
-  order: OrderRecord,
-  event: OrderEvent,
-  meta: { readonly actor: Actor; readonly now: number; readonly requestId: string | null; readonly reason?: string | null },
-): Promise<OrderRecord> {
-  const moved = transitionOrder(order.status, event);
-  if (!moved.ok) throw new UseCaseError(moved.error.code, moved.error.message, moved.error.details);
-  const next: OrderRecord = {
-    ...order,
-    status: moved.value,
-    statusReason: meta.reason === undefined ? order.statusReason : meta.reason,
-    updatedBy: meta.actor,
-    updatedAt: meta.now,
-    version: order.version + 1,
-  };
-  if (!(await repos.orders.update(next, order.version))) {
-    throw new UseCaseError('CONCURRENT_MODIFICATION', `order ${order.id} was changed by someone else; try again`);
-  }
-  await repos.audit.append({
-    tenantId: order.tenantId,
-    at: meta.now,
-    actor: meta.actor,
-    action: `order.${event.type}`,
-    resourceType: 'order',
-    resourceId: order.id,
-    before: { status: order.status, version: order.version },
-    after: { status: next.status, version: next.version, ...(next.statusReason === null ? {} : { reason: next.statusReason }) },
-    requestId: meta.requestId,
-  });
-  return next;
+export interface ChangeMeta {
+  readonly actor: Actor;
+  readonly now: number;
+  readonly requestId: string | null;
 }
 
-export async function changePayment(
-  repos: Repositories,
-  payment: PaymentRecord,
-  event: PaymentEvent,
-  patch: Partial<Pick<PaymentRecord, 'outTradeNo' | 'gatewayTradeNo' | 'failureCode' | 'attempt' | 'method' | 'gateway'>>,
-  meta: { readonly actor: Actor; readonly now: number; readonly requestId: string | null },
-): Promise<PaymentRecord> {
-  const moved = transitionPayment(
-    { status: payment.status, amount: { amount: payment.amount, currency: payment.currency }, refundedAmount: payment.refundedAmount },
-    event,
-  );
-  if (!moved.ok) throw new UseCaseError(moved.error.code, moved.error.message, moved.error.details);
-  const next: PaymentRecord = {
-    ...payment,
-    ...patch,
-    status: moved.value.status,
-    refundedAmount: moved.value.refundedAmount,
-    updatedAt: meta.now,
-    version: payment.version + 1,
-  };
-  if (!(await repos.payments.update(next, payment.version))) {
-    throw new UseCaseError('CONCURRENT_MODIFICATION', `payment ${payment.id} was changed by someone else; try again`);
+/**
+ * The changes of one transaction, gathered in memory: the pure state machines decide every
+ * move, each row is written once at the end with an optimistic version check, and all audit
+ * rows (one per move: who, when, action, before/after) go in with the same commit.
+ */
+export class ChangeSet {
+  private readonly audits: AuditEntry[] = [];
+
+  constructor(readonly meta: ChangeMeta) {}
+
+  /** Apply events to an order in memory; an illegal move throws (rolling the transaction back). */
+  moveOrder(order: OrderRecord, events: readonly OrderEvent[], reason?: string | null): OrderRecord {
+    let cur = order;
+    for (const event of events) {
+      const moved = transitionOrder(cur.status, event);
+      if (!moved.ok) throw new UseCaseError(moved.error.code, moved.error.message, moved.error.details);
+      const next: OrderRecord = {
+        ...cur,
+        status: moved.value,
+        statusReason: reason === undefined ? cur.statusReason : reason,
+        updatedBy: this.meta.actor,
+        updatedAt: this.meta.now,
+        version: cur.version + 1,
+      };
+      this.audit('order', order.tenantId, order.id, `order.${event.type}`, { status: cur.status, version: cur.version }, {
+        status: next.status,
+        version: next.version,
+        ...(next.statusReason === null ? {} : { reason: next.statusReason }),
+      });
+      cur = next;
+    }
+    return cur;
   }
-  await repos.audit.append({
-    tenantId: payment.tenantId,
-    at: meta.now,
-    actor: meta.actor,
-    action: `payment.${event.type}`,
-    resourceType: 'payment',
-    resourceId: payment.id,
-    before: { status: payment.status, refunded_amount: payment.refundedAmount, version: payment.version },
-    after: {
-      status: next.status,
-      refunded_amount: next.refundedAmount,
-      version: next.version,
-      ...(patch.outTradeNo === undefined ? {} : { out_trade_no: patch.outTradeNo }),
-      ...(patch.gatewayTradeNo === undefined ? {} : { gateway_trade_no: patch.gatewayTradeNo }),
-      ...(patch.failureCode === undefined ? {} : { failure_code: patch.failureCode }),
-    },
-    requestId: meta.requestId,
-  });
-  return next;
+
+  movePayment(
+    payment: PaymentRecord,
+    event: PaymentEvent,
+    patch: Partial<Pick<PaymentRecord, 'outTradeNo' | 'gatewayTradeNo' | 'failureCode' | 'attempt' | 'method' | 'gateway'>> = {},
+  ): PaymentRecord {
+    const moved = transitionPayment(
+      { status: payment.status, amount: { amount: payment.amount, currency: payment.currency }, refundedAmount: payment.refundedAmount },
+      event,
+    );
+    if (!moved.ok) throw new UseCaseError(moved.error.code, moved.error.message, moved.error.details);
+    const next: PaymentRecord = {
+      ...payment,
+      ...patch,
+      status: moved.value.status,
+      refundedAmount: moved.value.refundedAmount,
+      updatedAt: this.meta.now,
+      version: payment.version + 1,
+    };
+    this.audit(
+      'payment',
+      payment.tenantId,
+      payment.id,
+      `payment.${event.type}`,
+      { status: payment.status, refunded_amount: payment.refundedAmount, version: payment.version },
+      {
+        status: next.status,
+        refunded_amount: next.refundedAmount,
+        version: next.version,
+        ...(patch.outTradeNo === undefined ? {} : { out_trade_no: patch.outTradeNo }),
+        ...(patch.gatewayTradeNo === undefined ? {} : { gateway_trade_no: patch.gatewayTradeNo }),
+        ...(patch.failureCode === undefined ? {} : { failure_code: patch.failureCode }),
+      },
+    );
+    return next;
+  }
+
+  audit(resourceType: string, tenantId: string, resourceId: string, action: string, before: unknown, after: unknown): void {
+    this.audits.push({ tenantId, at: this.meta.now, actor: this.meta.actor, action, resourceType, resourceId, before, after, requestId: this.meta.requestId });
+  }
+
+  /** Write an order moved from `prev` (same id); fails the transaction if someone else changed it first. */
+  async saveOrder(r: Repositories, prev: OrderRecord, next: OrderRecord): Promise<void> {
+    if (next.version === prev.version) return;
+    if (!(await r.orders.update(next, prev.version))) {
+      throw new UseCaseError('CONCURRENT_MODIFICATION', `order ${prev.id} was changed by someone else; try again`);
+    }
+  }
+
+  async savePayment(r: Repositories, prev: PaymentRecord, next: PaymentRecord): Promise<void> {
+    if (next.version === prev.version) return;
+    if (!(await r.payments.update(next, prev.version))) {
+      throw new UseCaseError('CONCURRENT_MODIFICATION', `payment ${prev.id} was changed by someone else; try again`);
+    }
+  }
+
+  /** Write the gathered audit rows (call last, inside the same transaction). */
+  async flush(r: Repositories): Promise<void> {
+    await r.audit.appendMany(this.audits.splice(0));
+  }
 }
 
 /** The idempotency key we send to the gateway for a payment attempt: stable across retries. */

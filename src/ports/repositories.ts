@@ -24,6 +24,8 @@ export interface OrderFilter {
 export interface OrderRepository {
   insert(order: OrderRecord): Promise<void>;
   get(tenantId: string, id: string): Promise<OrderRecord | undefined>;
+  /** An order together with its payment (one round trip). */
+  getWithPayment(tenantId: string, id: string): Promise<{ order: OrderRecord; payment: PaymentRecord } | undefined>;
   /**
    * Write the new state if the stored version still equals `expectedVersion`; returns false when
    * someone else changed the order first (the caller re-reads and re-decides).
@@ -77,6 +79,8 @@ export interface JobRepository {
 /** Append-only audit trail: who, when, action, resource, before/after. */
 export interface AuditLog {
   append(entry: AuditEntry): Promise<void>;
+  /** Several entries in one statement, in order. */
+  appendMany(entries: readonly AuditEntry[]): Promise<void>;
   list(tenantId: string, resourceType: string, resourceId: string): Promise<AuditRecord[]>;
 }
 

@@ -148,17 +148,22 @@ class KyselyOrders implements OrderRepository {
   }
 
   async update(order: OrderRecord, expectedVersion: number): Promise<boolean> {
-    const { id, tenant_id, created_at, created_by, ...rest } = fromOrder(order);
-    void created_at;
-    void created_by;
+    // Only what can change after creation: fewer columns, fewer index updates.
     const res = await this.db
       .updateTable('orders')
-      .set(rest)
-      .where('tenant_id', '=', tenant_id)
-      .where('id', '=', id)
+      .set({ status: order.status, status_reason: order.statusReason, updated_by: order.updatedBy, updated_at: order.updatedAt, version: order.version })
+      .where('tenant_id', '=', order.tenantId)
+      .where('id', '=', order.id)
       .where('version', '=', expectedVersion)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
+  }
+
+  async getWithPayment(tenantId: string, id: string): Promise<{ order: OrderRecord; payment: PaymentRecord } | undefined> {
+    const order = await this.get(tenantId, id);
+    if (order === undefined) return undefined;
+    const row = await this.db.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('id', '=', order.paymentId).executeTakeFirst();
+    return row === undefined ? undefined : { order, payment: toPayment(row) };
   }
 
   async list(filter: OrderFilter): Promise<OrderRecord[]> {
@@ -381,19 +386,26 @@ class KyselyAudit implements AuditLog {
   constructor(private readonly db: Kysely<Database>) {}
 
   async append(e: AuditEntry): Promise<void> {
+    await this.appendMany([e]);
+  }
+
+  async appendMany(entries: readonly AuditEntry[]): Promise<void> {
+    if (entries.length === 0) return;
     await this.db
       .insertInto('audit_log')
-      .values({
-        tenant_id: e.tenantId,
-        at: e.at,
-        actor: e.actor,
-        action: e.action,
-        resource_type: e.resourceType,
-        resource_id: e.resourceId,
-        before_json: e.before === null || e.before === undefined ? null : JSON.stringify(e.before),
-        after_json: e.after === null || e.after === undefined ? null : JSON.stringify(e.after),
-        request_id: e.requestId,
-      })
+      .values(
+        entries.map((e) => ({
+          tenant_id: e.tenantId,
+          at: e.at,
+          actor: e.actor,
+          action: e.action,
+          resource_type: e.resourceType,
+          resource_id: e.resourceId,
+          before_json: e.before === null || e.before === undefined ? null : JSON.stringify(e.before),
+          after_json: e.after === null || e.after === undefined ? null : JSON.stringify(e.after),
+          request_id: e.requestId,
+        })),
+      )
       .execute();
   }
 
