@@ -83,7 +83,7 @@ export class JobRunner {
   private async chain(jobs: readonly JobRecord[]): Promise<void> {
     let next = jobs;
     while (next.length > 0) {
-      const results = await Promise.all(next.map((job) => (job.leaseOwner === this.deps.workerId ? this.execute(job) : [])));
+      const results = await Promise.all(next.filter((job) => job.leaseOwner === this.deps.workerId).map((job) => this.execute(job)));
       next = results.flat();
     }
   }
