@@ -23,8 +23,6 @@ export function createPinoLogger(options: PinoLoggerOptions): { logger: Logger; 
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: {
         level: (label) => ({ level: label }),
-        // Bindings (child logger fields) are masked too.
-        bindings: (b) => redactForLog(b) as Record<string, unknown>,
         log: (obj) => redactForLog(obj) as Record<string, unknown>,
       },
       hooks: {
@@ -46,6 +44,7 @@ function wrap(p: Pino): Logger {
     info: (fields, message) => p.info(fields, message),
     warn: (fields, message) => p.warn(fields, message),
     error: (fields, message) => p.error(fields, message),
-    child: (fields) => wrap(p.child(fields)),
+    // pino writes child bindings as given, so they are masked here, once, at creation.
+    child: (fields) => wrap(p.child(redactForLog(fields) as Record<string, unknown>)),
   };
 }

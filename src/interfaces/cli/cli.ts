@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 
 /** What the composition root gives the CLI: the server it can start. */
 export interface CliDeps {
@@ -87,6 +87,7 @@ export function buildCli(deps: CliDeps): Command {
     .description('Open-AutoGLM: let an agent carry out real transactions, safely')
     .version(deps.version)
     .showHelpAfterError()
+    .exitOverride()
     .configureOutput({ writeOut: (s) => deps.out(s.trimEnd()), writeErr: (s) => deps.err(s.trimEnd()) });
 
   program
@@ -163,6 +164,11 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<vo
   try {
     await buildCli(deps).parseAsync([...argv]);
   } catch (e) {
+    // Commander already printed its message (bad flag, --help, --version); keep its exit code.
+    if (e instanceof CommanderError) {
+      process.exitCode = e.exitCode;
+      return;
+    }
     if (e instanceof CliError) deps.err(`error ${e.code}: ${e.message}`);
     else deps.err(`error: ${e instanceof Error ? e.message : String(e)}`);
     process.exitCode = 1;
