@@ -67,7 +67,10 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     done();
   });
   app.addHook('onResponse', (req, reply, done) => {
-    req.log.info({ method: req.method, url: req.routeOptions.url ?? req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, 'request completed');
+    req.log.info(
+      { method: req.method, url: req.routeOptions.url ?? req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), actor: req.caller.actor },
+      'request completed',
+    );
     done();
   });
 
