@@ -1,13 +1,32 @@
 // @ts-check
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import boundaries from 'eslint-plugin-boundaries';
 
-/** One dependency-rule policy: files of type `from` may import only the listed types. */
-const allow = (from, to) => ({
-  from: { element: { type: from } },
-  allow: to.map((type) => ({ to: { element: { type } } })),
-});
+/** Node's I/O modules: the domain is pure and may not import them. */
+const NODE_IO = ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'];
+
+/**
+ * One layer of the dependency rule: files under src/<name> may not import the listed folders
+ * (nor main.ts, the composition root). Plain `no-restricted-imports`, so no resolver is needed.
+ */
+const layer = (name, forbidden, extra = []) => [
+  {
+    files: [`src/${name}/**/*.ts`],
+    ignores: ['src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...forbidden.map((f) => ({ group: [`**/${f}/**`], message: `${name} may not depend on ${f} (ARCHITECTURE.md dependency rule)` })),
+            { group: ['**/main.js'], message: 'only the composition root knows main.ts' },
+            ...(extra.length > 0 ? [{ group: extra, message: `${name} is pure: no I/O modules` }] : []),
+          ],
+        },
+      ],
+    },
+  },
+];
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'data/**', 'coverage/**', 'bin/**', 'bench/**/*.js'] },
@@ -30,43 +49,14 @@ export default tseslint.config(
   },
   // The dependency rule of ARCHITECTURE.md: domain imports nothing of ours; ports import domain;
   // application imports domain and ports; interfaces import application (and domain/ports types);
-  // adapters implement ports; only src/main.ts (the composition root, left unclassified so it may
-  // import everything) and tests wire adapters in.
-  {
-    files: ['src/**/*.ts'],
-    ignores: ['src/**/*.test.ts'],
-    plugins: { boundaries },
-    settings: {
-      'import/resolver': { typescript: true, node: { extensions: ['.ts', '.js'] } },
-      'boundaries/include': ['src/**/*'],
-      'boundaries/elements': [
-        { type: 'domain', pattern: 'src/domain' },
-        { type: 'ports', pattern: 'src/ports' },
-        { type: 'application', pattern: 'src/application' },
-        { type: 'adapters', pattern: 'src/adapters' },
-        { type: 'interfaces', pattern: 'src/interfaces' },
-        { type: 'simulator', pattern: 'src/simulator' },
-        { type: 'config', pattern: 'src/config' },
-      ],
-    },
-    rules: {
-      'boundaries/dependencies': [
-        'error',
-        {
-          default: 'disallow',
-          policies: [
-            allow('domain', ['domain']),
-            allow('ports', ['domain', 'ports']),
-            allow('application', ['domain', 'ports', 'application']),
-            allow('adapters', ['domain', 'ports', 'adapters']),
-            allow('simulator', ['domain', 'ports', 'simulator']),
-            allow('config', ['domain', 'config']),
-            allow('interfaces', ['domain', 'ports', 'application', 'interfaces']),
-          ],
-        },
-      ],
-    },
-  },
+  // adapters implement ports; only src/main.ts (the composition root) and tests wire adapters in.
+  ...layer('domain', ['ports', 'application', 'adapters', 'interfaces', 'simulator', 'config'], NODE_IO),
+  ...layer('ports', ['application', 'adapters', 'interfaces', 'simulator', 'config']),
+  ...layer('application', ['adapters', 'interfaces', 'simulator', 'config']),
+  ...layer('adapters', ['application', 'interfaces', 'simulator', 'config']),
+  ...layer('simulator', ['application', 'adapters', 'interfaces', 'config']),
+  ...layer('config', ['ports', 'application', 'adapters', 'interfaces', 'simulator']),
+  ...layer('interfaces', ['adapters', 'simulator', 'config']),
   // Domain stays pure: no clocks, no randomness, no environment, no Node I/O.
   {
     files: ['src/domain/**/*.ts'],
@@ -79,7 +69,6 @@ export default tseslint.config(
         { selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']", message: 'domain is pure: inject randomness' },
         { selector: "MemberExpression[object.name='process']", message: 'domain is pure: no process access' },
       ],
-      'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'crypto', 'http'] }],
     },
   },
 );
