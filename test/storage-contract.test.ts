@@ -58,6 +58,8 @@ function payment(id: string, orderId: string): PaymentRecord {
     outTradeNo: null,
     gatewayTradeNo: null,
     failureCode: null,
+    createdBy: 'user:u1',
+    updatedBy: 'user:u1',
     createdAt: 1000,
     updatedAt: 1000,
     version: 1,
@@ -90,7 +92,7 @@ describe.each(engines)('storage contract on %s', (_name, open) => {
       await r.payments.insert(payment('pay_o1', 'o1'));
     });
     expect((await uow.read.orders.get('t1', 'o1'))?.amount).toBe(3200);
-    expect((await uow.read.payments.get('t1', 'pay_o1'))?.status).toBe('CREATED');
+    expect(await uow.read.payments.get('t1', 'pay_o1')).toMatchObject({ status: 'CREATED', createdBy: 'user:u1', updatedBy: 'user:u1' });
   });
 
   it('tenants cannot read each other\'s orders', async () => {

@@ -98,6 +98,8 @@ export async function placeOrder(
         outTradeNo: null,
         gatewayTradeNo: null,
         failureCode: null,
+        createdBy: caller.actor,
+        updatedBy: caller.actor,
         createdAt: now,
         updatedAt: now,
         version: 1,

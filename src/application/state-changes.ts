@@ -59,6 +59,7 @@ export class ChangeSet {
       ...patch,
       status: moved.value.status,
       refundedAmount: moved.value.refundedAmount,
+      updatedBy: this.meta.actor,
       updatedAt: this.meta.now,
       version: payment.version + 1,
     };

@@ -46,6 +46,8 @@ export interface PaymentRecord {
   readonly outTradeNo: string | null;
   readonly gatewayTradeNo: string | null;
   readonly failureCode: string | null;
+  readonly createdBy: Actor;
+  readonly updatedBy: Actor;
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly version: number;
