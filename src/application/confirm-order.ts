@@ -25,7 +25,6 @@ export async function confirmOrder(
   idempotency?: IdempotencyRef,
 ): Promise<Result<ConfirmedOrder>> {
   const now = deps.clock.now();
-  const jobId = deps.ids.next('job');
   return asResult(() =>
     deps.uow.run(async (r) => {
       const order = await r.orders.get(caller.tenantId, orderId);
@@ -50,7 +49,7 @@ export async function confirmOrder(
       const started = submitPayment(cs, withMethod);
       await cs.saveOrder(r, order, confirmed);
       await cs.savePayment(r, payment, started);
-      const payJob = await enqueuePayJob(r, deps, jobId, started, now);
+      const payJob = await enqueuePayJob(r, deps, started, now);
       await cs.flush(r);
       if (idempotency !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idempotency.scope, idempotency.key, order.id);
       return { order: confirmed, payment: started, payJob };

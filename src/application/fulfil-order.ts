@@ -2,7 +2,7 @@ import { MerchantUnknownOutcomeError, type MerchantOrderResult } from '../ports/
 import type { JobRecord } from '../ports/records.js';
 import type { Deps } from './context.js';
 import { JOB, PRIORITY } from './job-kinds.js';
-import { completeJob, type JobOutcome } from './run-jobs.js';
+import { completeJob, enqueueLeased, type JobOutcome } from './run-jobs.js';
 import { ChangeSet, fulfilmentKeyFor } from './state-changes.js';
 
 const ACTOR = 'system:worker';
@@ -51,24 +51,13 @@ export async function fulfilOrder(job: JobRecord, deps: Deps): Promise<JobOutcom
     return { kind: 'done' };
   }
   if (result.status === 'rejected') {
-    const refundId = deps.ids.next('job');
     let followUp: JobRecord | undefined;
     const reason = `merchant refused: ${result.reason ?? 'unknown reason'}`;
     await uow.run(async (r) => {
       const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
       await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'fulfilment_failed', reason }], reason));
       await cs.flush(r);
-      followUp = await r.jobs.enqueue({
-        id: refundId,
-        now,
-        tenantId: order.tenantId,
-        kind: JOB.refundOrder,
-        resourceId: order.id,
-        priority: PRIORITY.refund,
-        runAt: now,
-        maxAttempts: deps.settings.maxAttempts,
-        leaseTo: { owner: deps.workerId, until: now + deps.settings.leaseMs },
-      });
+      followUp = await enqueueLeased(r, deps, { tenantId: order.tenantId, kind: JOB.refundOrder, resourceId: order.id, priority: PRIORITY.refund }, now);
       await completeJob(r, job, deps, now);
     });
     deps.logger.warn({ order_id: order.id, reason }, 'fulfilment failed; refunding');

@@ -3,7 +3,7 @@ import { type GatewayPaymentResult, GatewayUnknownOutcomeError } from '../ports/
 import type { JobRecord } from '../ports/records.js';
 import type { Deps } from './context.js';
 import { JOB, PRIORITY } from './job-kinds.js';
-import { completeJob, type JobOutcome } from './run-jobs.js';
+import { completeJob, enqueueLeased, type JobOutcome } from './run-jobs.js';
 import { ChangeSet } from './state-changes.js';
 
 const ACTOR = 'system:worker';
@@ -56,8 +56,7 @@ export async function payOrder(job: JobRecord, deps: Deps): Promise<JobOutcome> 
         return { kind: 'give_up', error: `AMOUNT_MISMATCH: gateway recorded ${result.amount.amount} ${result.amount.currency}` };
       }
       const now = clock.now();
-      const fulfilId = deps.ids.next('job');
-    let followUp: JobRecord | undefined;
+      let followUp: JobRecord | undefined;
       await uow.run(async (r) => {
         // No re-read: the version checks in save* refuse the write if anything moved meanwhile
         // (a callback, a cancel), and the job is then retried from fresh state.
@@ -65,17 +64,7 @@ export async function payOrder(job: JobRecord, deps: Deps): Promise<JobOutcome> 
         await cs.savePayment(r, payment, cs.movePayment(payment, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null }));
         await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'payment_succeeded' }, { type: 'start_fulfilment' }], null));
         await cs.flush(r);
-        followUp = await r.jobs.enqueue({
-          id: fulfilId,
-          now,
-          tenantId: order.tenantId,
-          kind: JOB.fulfilOrder,
-          resourceId: order.id,
-          priority: PRIORITY.fulfil,
-          runAt: now,
-          maxAttempts: deps.settings.maxAttempts,
-          leaseTo: { owner: deps.workerId, until: now + deps.settings.leaseMs },
-        });
+        followUp = await enqueueLeased(r, deps, { tenantId: order.tenantId, kind: JOB.fulfilOrder, resourceId: order.id, priority: PRIORITY.fulfil }, now);
         await completeJob(r, job, deps, now);
       });
       deps.logger.info(

@@ -5,6 +5,7 @@ import type { JobRecord, OrderRecord, PaymentRecord } from '../ports/records.js'
 import type { Repositories } from '../ports/repositories.js';
 import { asResult, type Caller, type Deps, UseCaseError } from './context.js';
 import { JOB, PRIORITY } from './job-kinds.js';
+import { enqueueLeased } from './run-jobs.js';
 import { ChangeSet, outTradeNoFor, startOfDay } from './state-changes.js';
 
 /** Where an idempotent request records what it created, inside the same transaction. */
@@ -129,7 +130,7 @@ export async function placeOrder(
       }
       await r.orders.insert(order);
       await r.payments.insert(payment);
-      if (payNow) payJob = await enqueuePayJob(r, deps, jobId, payment, now);
+      if (payNow) payJob = await enqueuePayJob(r, deps, payment, now);
       else await scheduleExpiry(r, deps, jobId, order, now);
       await cs.flush(r);
       if (idempotency !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idempotency.scope, idempotency.key, orderId);
@@ -152,18 +153,8 @@ export function submitPayment(cs: ChangeSet, payment: PaymentRecord): PaymentRec
  * The pay job, created already leased to this process so the request can run it at once; if
  * the process dies, the lease expires and any worker resumes it (querying the gateway first).
  */
-export async function enqueuePayJob(r: Repositories, deps: Deps, jobId: string, payment: PaymentRecord, now: number): Promise<JobRecord> {
-  return r.jobs.enqueue({
-    id: jobId,
-    now,
-    tenantId: payment.tenantId,
-    kind: JOB.payOrder,
-    resourceId: payment.orderId,
-    priority: PRIORITY.pay,
-    runAt: now,
-    maxAttempts: deps.settings.maxAttempts,
-    leaseTo: { owner: deps.workerId, until: now + deps.settings.leaseMs },
-  });
+export function enqueuePayJob(r: Repositories, deps: Deps, payment: PaymentRecord, now: number): Promise<JobRecord> {
+  return enqueueLeased(r, deps, { tenantId: payment.tenantId, kind: JOB.payOrder, resourceId: payment.orderId, priority: PRIORITY.pay }, now);
 }
 
 async function scheduleExpiry(r: Repositories, deps: Deps, jobId: string, order: OrderRecord, now: number): Promise<void> {

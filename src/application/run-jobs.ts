@@ -1,4 +1,5 @@
 import type { JobRecord } from '../ports/records.js';
+import type { Repositories } from '../ports/repositories.js';
 import type { Deps } from './context.js';
 
 /**
@@ -182,4 +183,24 @@ export async function completeJob(
   now: number,
 ): Promise<void> {
   if (!(await repos.jobs.complete(job.id, deps.workerId, now))) throw new LeaseLostError(`lease on ${job.id} lost`);
+}
+
+/**
+ * Create a job already leased to this process, inside the current transaction, so the caller
+ * can run it at once; if the process dies, the lease expires and any worker resumes it.
+ */
+export function enqueueLeased(
+  repos: { jobs: { enqueue: Repositories['jobs']['enqueue'] } },
+  deps: Deps,
+  job: { readonly tenantId: string; readonly kind: string; readonly resourceId: string; readonly priority: number },
+  now: number,
+): Promise<JobRecord> {
+  return repos.jobs.enqueue({
+    ...job,
+    id: deps.ids.next('job'),
+    now,
+    runAt: now,
+    maxAttempts: deps.settings.maxAttempts,
+    leaseTo: { owner: deps.workerId, until: now + deps.settings.leaseMs },
+  });
 }

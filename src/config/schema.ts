@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DEFAULT_MENU, menuSchema } from '../domain/menu.js';
+import { policySchema } from '../domain/policy.js';
 
 /** A gateway entry: only the built-in simulator so far; Alipay and WeChat Pay join the union later. */
 const gatewaySchema = z.discriminatedUnion('type', [z.object({ type: z.literal('simulator') }).strict()]);
@@ -14,11 +15,8 @@ const fraction = z.number().min(0).max(1);
  */
 export const configSchema = z
   .object({
-    auto_confirm_order: z.boolean().default(false),
-    trusted_actions: z.array(z.string().min(1)).default([]),
-    max_order_amount: z.number().int().positive().optional(),
-    daily_limit_per_user: z.number().int().positive().optional(),
-    require_confirmation_above: z.number().int().nonnegative().optional(),
+    // The policy's own fields, at the root as the seed configuration has them.
+    ...policySchema.shape,
     payment_gateway: z.string().min(1).default('secure-pay-v3'),
     gateways: z.record(z.string().min(1), gatewaySchema).default({}),
     context_retention: z
