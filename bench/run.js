@@ -73,8 +73,13 @@ const order = await startServer(['bin/autoglm.js', 'serve', '--port', '0', '--db
 });
 const orderResults = [];
 for (const c of connectionSets) orderResults.push(await load(order.url, '/api/v1/order', JSON.stringify({ drink: 'latte', size: 'medium' }), c));
-const statusRes = await fetch(`${order.url}/api/v1/orders?limit=1&status=PAYMENT_PROCESSING,PAID,FULFILLING`);
-const unfinished = (await statusRes.json()).data.length;
+// Requests cut off when a run ends keep going on the server: give them a moment to finish.
+let unfinished = 1;
+for (let i = 0; i < 50 && unfinished > 0; i++) {
+  const statusRes = await fetch(`${order.url}/api/v1/orders?limit=1&status=PAYMENT_PROCESSING,PAID,FULFILLING`);
+  unfinished = (await statusRes.json()).data.length;
+  if (unfinished > 0) await new Promise((r) => setTimeout(r, 100));
+}
 await stop(order.child);
 rmSync(dir, { recursive: true, force: true });
 

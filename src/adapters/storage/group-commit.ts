@@ -1,6 +1,7 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Repositories, UnitOfWork } from '../../ports/repositories.js';
-import { createRepositories } from './repositories.js';
+import type SqliteDatabase from 'better-sqlite3';
+import { createSqliteRepositories, Statements } from './sqlite-repositories.js';
 import type { Database } from './schema.js';
 
 interface Pending {
@@ -35,11 +36,15 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
    * @param reader a second connection for reads outside transactions (WAL lets it read the last
    *   committed state while a batch is open); the writer itself when there is only one (`:memory:`)
    */
+  private readonly statements: Statements;
+
   constructor(
     private readonly db: Kysely<Database>,
-    reader: Kysely<Database> = db,
+    private readonly raw: SqliteDatabase.Database,
+    reader?: { readonly db: Kysely<Database>; readonly raw: SqliteDatabase.Database },
   ) {
-    this.read = createRepositories(reader, 'sqlite');
+    this.statements = new Statements(raw);
+    this.read = reader === undefined ? createSqliteRepositories(db, this.statements) : createSqliteRepositories(reader.db, new Statements(reader.raw));
   }
 
   run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
@@ -64,10 +69,12 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
   /** One physical transaction: as many queued logical ones as arrive before it commits. */
   private async batch(): Promise<void> {
     await this.db.connection().execute(async (conn) => {
-      const repos = createRepositories(conn, 'sqlite');
+      // Kysely-built queries must run on the connection this batch holds; prepared ones share it.
+      const repos = createSqliteRepositories(conn, this.statements);
+      const raw = this.raw;
       const done: Array<{ p: Pending; value: unknown }> = [];
       try {
-        await sql`begin immediate`.execute(conn);
+        raw.exec('begin immediate');
       } catch (e) {
         for (const p of this.queue.splice(0)) p.reject(e);
         return;
@@ -84,14 +91,14 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
             break;
           }
           count += 1;
-          await sql`savepoint lt`.execute(conn);
+          raw.exec('savepoint lt');
           try {
             const value = await current.work(repos);
-            await sql`release lt`.execute(conn);
+            raw.exec('release lt');
             done.push({ p: current, value });
           } catch (e) {
-            await sql`rollback to lt`.execute(conn);
-            await sql`release lt`.execute(conn);
+            raw.exec('rollback to lt');
+            raw.exec('release lt');
             current.reject(e);
           }
           current = undefined;
@@ -99,15 +106,15 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
         }
       } catch (e) {
         // The savepoint machinery itself failed: the whole physical transaction is lost.
-        await sql`rollback`.execute(conn).catch(() => undefined);
+        if (raw.inTransaction) raw.exec('rollback');
         current?.reject(e);
         for (const d of done) d.p.reject(e);
         return;
       }
       try {
-        await sql`commit`.execute(conn);
+        raw.exec('commit');
       } catch (e) {
-        await sql`rollback`.execute(conn).catch(() => undefined);
+        if (raw.inTransaction) raw.exec('rollback');
         for (const d of done) d.p.reject(e);
         return;
       }

@@ -31,7 +31,7 @@ export type Engine = 'sqlite' | 'postgres';
 const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 
-function toOrder(r: Selectable<OrdersTable>): OrderRecord {
+export function toOrder(r: Selectable<OrdersTable>): OrderRecord {
   return {
     id: r.id,
     tenantId: r.tenant_id,
@@ -55,7 +55,7 @@ function toOrder(r: Selectable<OrdersTable>): OrderRecord {
   };
 }
 
-function fromOrder(o: OrderRecord): Selectable<OrdersTable> {
+export function fromOrder(o: OrderRecord): Selectable<OrdersTable> {
   return {
     id: o.id,
     tenant_id: o.tenantId,
@@ -79,7 +79,7 @@ function fromOrder(o: OrderRecord): Selectable<OrdersTable> {
   };
 }
 
-function toPayment(r: Selectable<PaymentsTable>): PaymentRecord {
+export function toPayment(r: Selectable<PaymentsTable>): PaymentRecord {
   return {
     id: r.id,
     tenantId: r.tenant_id,
@@ -102,7 +102,30 @@ function toPayment(r: Selectable<PaymentsTable>): PaymentRecord {
   };
 }
 
-function toJob(r: Selectable<JobsTable>): JobRecord {
+export function fromPayment(p: PaymentRecord): Selectable<PaymentsTable> {
+  return {
+    id: p.id,
+    tenant_id: p.tenantId,
+    order_id: p.orderId,
+    status: p.status,
+    amount: p.amount,
+    refunded_amount: p.refundedAmount,
+    currency: p.currency,
+    gateway: p.gateway,
+    method: p.method,
+    attempt: p.attempt,
+    out_trade_no: p.outTradeNo,
+    gateway_trade_no: p.gatewayTradeNo,
+    failure_code: p.failureCode,
+    created_by: p.createdBy,
+    updated_by: p.updatedBy,
+    created_at: p.createdAt,
+    updated_at: p.updatedAt,
+    version: p.version,
+  };
+}
+
+export function toJob(r: Selectable<JobsTable>): JobRecord {
   return {
     id: r.id,
     tenantId: r.tenant_id,
@@ -122,7 +145,42 @@ function toJob(r: Selectable<JobsTable>): JobRecord {
   };
 }
 
-function toAudit(r: Selectable<AuditLogTable>): AuditRecord {
+export function jobRow(job: NewJob & { readonly id: string; readonly now: number }): Selectable<JobsTable> {
+  return {
+    id: job.id,
+    tenant_id: job.tenantId,
+    kind: job.kind,
+    resource_id: job.resourceId,
+    payload_json: JSON.stringify(job.payload ?? {}),
+    priority: job.priority ?? 0,
+    run_at: job.runAt,
+    attempts: job.leaseTo === undefined ? 0 : 1,
+    max_attempts: job.maxAttempts ?? 8,
+    status: job.leaseTo === undefined ? 'queued' : 'running',
+    lease_owner: job.leaseTo?.owner ?? null,
+    lease_until: job.leaseTo?.until ?? null,
+    last_error: null,
+    created_by: 'system',
+    created_at: job.now,
+    updated_at: job.now,
+  };
+}
+
+export function auditRow(e: AuditEntry): Omit<Selectable<AuditLogTable>, 'id'> {
+  return {
+    tenant_id: e.tenantId,
+    at: e.at,
+    actor: e.actor,
+    action: e.action,
+    resource_type: e.resourceType,
+    resource_id: e.resourceId,
+    before_json: e.before === null || e.before === undefined ? null : JSON.stringify(e.before),
+    after_json: e.after === null || e.after === undefined ? null : JSON.stringify(e.after),
+    request_id: e.requestId,
+  };
+}
+
+export function toAudit(r: Selectable<AuditLogTable>): AuditRecord {
   return {
     id: num(r.id),
     tenantId: r.tenant_id,
@@ -137,8 +195,8 @@ function toAudit(r: Selectable<AuditLogTable>): AuditRecord {
   };
 }
 
-class KyselyOrders implements OrderRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+export class KyselyOrders implements OrderRepository {
+  constructor(protected readonly db: Kysely<Database>) {}
 
   async insert(order: OrderRecord): Promise<void> {
     await this.db.insertInto('orders').values(fromOrder(order)).execute();
@@ -194,33 +252,11 @@ class KyselyOrders implements OrderRepository {
   }
 }
 
-class KyselyPayments implements PaymentRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+export class KyselyPayments implements PaymentRepository {
+  constructor(protected readonly db: Kysely<Database>) {}
 
   async insert(p: PaymentRecord): Promise<void> {
-    await this.db
-      .insertInto('payments')
-      .values({
-        id: p.id,
-        tenant_id: p.tenantId,
-        order_id: p.orderId,
-        status: p.status,
-        amount: p.amount,
-        refunded_amount: p.refundedAmount,
-        currency: p.currency,
-        gateway: p.gateway,
-        method: p.method,
-        attempt: p.attempt,
-        out_trade_no: p.outTradeNo,
-        gateway_trade_no: p.gatewayTradeNo,
-        failure_code: p.failureCode,
-        created_by: p.createdBy,
-        updated_by: p.updatedBy,
-        created_at: p.createdAt,
-        updated_at: p.updatedAt,
-        version: p.version,
-      })
-      .execute();
+    await this.db.insertInto('payments').values(fromPayment(p)).execute();
   }
 
   async get(tenantId: string, id: string): Promise<PaymentRecord | undefined> {
@@ -252,31 +288,14 @@ class KyselyPayments implements PaymentRepository {
   }
 }
 
-class KyselyJobs implements JobRepository {
+export class KyselyJobs implements JobRepository {
   constructor(
-    private readonly db: Kysely<Database>,
-    private readonly engine: Engine,
+    protected readonly db: Kysely<Database>,
+    protected readonly engine: Engine,
   ) {}
 
   async enqueue(job: NewJob & { readonly id: string; readonly now: number }): Promise<JobRecord> {
-    const row = {
-      id: job.id,
-      tenant_id: job.tenantId,
-      kind: job.kind,
-      resource_id: job.resourceId,
-      payload_json: JSON.stringify(job.payload ?? {}),
-      priority: job.priority ?? 0,
-      run_at: job.runAt,
-      attempts: job.leaseTo === undefined ? 0 : 1,
-      max_attempts: job.maxAttempts ?? 8,
-      status: job.leaseTo === undefined ? 'queued' : 'running',
-      lease_owner: job.leaseTo?.owner ?? null,
-      lease_until: job.leaseTo?.until ?? null,
-      last_error: null,
-      created_by: 'system',
-      created_at: job.now,
-      updated_at: job.now,
-    } satisfies Selectable<JobsTable>;
+    const row = jobRow(job);
     await this.db.insertInto('jobs').values(row).execute();
     return toJob(row);
   }
@@ -385,8 +404,8 @@ class KyselyJobs implements JobRepository {
   }
 }
 
-class KyselyAudit implements AuditLog {
-  constructor(private readonly db: Kysely<Database>) {}
+export class KyselyAudit implements AuditLog {
+  constructor(protected readonly db: Kysely<Database>) {}
 
   async append(e: AuditEntry): Promise<void> {
     await this.appendMany([e]);
@@ -397,17 +416,7 @@ class KyselyAudit implements AuditLog {
     await this.db
       .insertInto('audit_log')
       .values(
-        entries.map((e) => ({
-          tenant_id: e.tenantId,
-          at: e.at,
-          actor: e.actor,
-          action: e.action,
-          resource_type: e.resourceType,
-          resource_id: e.resourceId,
-          before_json: e.before === null || e.before === undefined ? null : JSON.stringify(e.before),
-          after_json: e.after === null || e.after === undefined ? null : JSON.stringify(e.after),
-          request_id: e.requestId,
-        })),
+        entries.map(auditRow),
       )
       .execute();
   }
@@ -425,8 +434,8 @@ class KyselyAudit implements AuditLog {
   }
 }
 
-class KyselyIdempotency implements IdempotencyStore {
-  constructor(private readonly db: Kysely<Database>) {}
+export class KyselyIdempotency implements IdempotencyStore {
+  constructor(protected readonly db: Kysely<Database>) {}
 
   async get(tenantId: string, scope: string, key: string): Promise<IdempotencyRecord | undefined> {
     const r = await this.db

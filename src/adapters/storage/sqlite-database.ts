@@ -27,18 +27,20 @@ export async function openSqlite(path: string): Promise<SqliteStorage> {
   raw.pragma('synchronous = FULL');
   raw.pragma('busy_timeout = 5000');
   raw.pragma('foreign_keys = ON');
+  tune(raw);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
   await migrateToLatest(db as unknown as Kysely<unknown>);
   // A second connection serves reads outside transactions: it sees only committed data and never
   // waits for an open write batch (WAL readers do not block the writer, nor it them).
-  let reader: Kysely<Database> | undefined;
+  let reader: { db: Kysely<Database>; raw: SqliteDatabase.Database } | undefined;
   if (path !== ':memory:') {
     const rawReader = new SqliteDatabase(path);
     rawReader.pragma('busy_timeout = 5000');
     rawReader.pragma('query_only = 1');
-    reader = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(rawReader) }) });
+    tune(rawReader);
+    reader = { raw: rawReader, db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(rawReader) }) }) };
   }
-  const unitOfWork = new GroupCommitUnitOfWork(db, reader);
+  const unitOfWork = new GroupCommitUnitOfWork(db, raw, reader);
 
   return {
     db,
@@ -52,7 +54,7 @@ export async function openSqlite(path: string): Promise<SqliteStorage> {
       }
     },
     async close() {
-      await reader?.destroy();
+      await reader?.db.destroy();
       await db.destroy();
     },
   };
@@ -79,4 +81,11 @@ function withStatementCache(raw: SqliteDatabase.Database, max = 512): SqliteDial
       return stmt;
     },
   };
+}
+
+/** A page cache that holds the working set (the default is 2 MB) and memory-mapped reads. */
+function tune(db: SqliteDatabase.Database): void {
+  db.pragma('cache_size = -65536');
+  db.pragma('mmap_size = 268435456');
+  db.pragma('temp_store = memory');
 }
