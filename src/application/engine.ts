@@ -13,7 +13,7 @@ import { payOrder } from './pay-order.js';
 import { type IdempotencyRef, placeOrder } from './place-order.js';
 import { getOrder, listOrders, type ListOrdersQuery, type OrderPage } from './query-orders.js';
 import { refundOrder } from './refund-order.js';
-import { JobRunner, type RunnerOptions } from './run-jobs.js';
+import { JobRunner, type KnownState, type RunnerOptions } from './run-jobs.js';
 import type { AuditRecord, JobRecord } from '../ports/records.js';
 
 /** How an order request ended, for transports to map (HTTP: 201 / 202 / 402). */
@@ -59,13 +59,13 @@ export class Engine {
   async placeOrder(caller: Caller, line: OrderLine, idem?: IdempotencyRef): Promise<Result<OrderOutcome>> {
     const placed = await placeOrder(this.deps, caller, line, idem);
     if (!placed.ok) return placed;
-    return ok(await this.settle(caller.tenantId, placed.value.order.id, placed.value.payJob));
+    return ok(await this.settle(caller.tenantId, placed.value.order.id, placed.value.payJob, placed.value));
   }
 
   async confirmOrder(caller: Caller, orderId: string, idem?: IdempotencyRef, paymentMethod?: string): Promise<Result<OrderOutcome>> {
     const confirmed = await confirmOrder(this.deps, caller, orderId, paymentMethod === undefined ? {} : { paymentMethod }, idem);
     if (!confirmed.ok) return confirmed;
-    return ok(await this.settle(caller.tenantId, orderId, confirmed.value.payJob));
+    return ok(await this.settle(caller.tenantId, orderId, confirmed.value.payJob, confirmed.value));
   }
 
   /**
@@ -161,12 +161,16 @@ export class Engine {
   }
 
   /** Run the order's pay job (held by this process) and wait up to the configured time. */
-  private async settle(tenantId: string, orderId: string, payJob: JobRecord | null): Promise<OrderOutcome> {
+  private async settle(tenantId: string, orderId: string, payJob: JobRecord | null, known: KnownState): Promise<OrderOutcome> {
     if (payJob !== null) {
-      const run = this.runner.runLeased(payJob);
+      const run = this.runner.runLeased({ job: payJob, known });
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([run, new Promise((resolve) => (timer = setTimeout(resolve, this.waitMs)))]);
+      const state = await Promise.race([run, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.waitMs)))]);
       if (timer !== undefined) clearTimeout(timer);
+      // The chain hands back the order as its last job committed it: no need to read it again.
+      if (state !== undefined && state.order.id === orderId) return this.classify(toOrderView(state.order, state.payment));
+    } else if (known.order.id === orderId) {
+      return this.classify(toOrderView(known.order, known.payment));
     }
     const r = await getOrder(this.deps, tenantId, orderId);
     if (!r.ok) throw new Error(`order ${orderId} vanished`);

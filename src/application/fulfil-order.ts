@@ -2,7 +2,7 @@ import { MerchantUnknownOutcomeError, type MerchantOrderResult } from '../ports/
 import type { JobRecord } from '../ports/records.js';
 import type { Deps } from './context.js';
 import { JOB, PRIORITY } from './job-kinds.js';
-import { completeJob, enqueueLeased, type JobOutcome } from './run-jobs.js';
+import { completeJob, enqueueLeased, type JobOutcome, type KnownState } from './run-jobs.js';
 import { ChangeSet, fulfilmentKeyFor } from './state-changes.js';
 
 const ACTOR = 'system:worker';
@@ -12,9 +12,9 @@ const ACTOR = 'system:worker';
  * A definite refusal moves the order to REFUNDING and queues the refund: the person never pays
  * for a drink nobody makes.
  */
-export async function fulfilOrder(job: JobRecord, deps: Deps): Promise<JobOutcome> {
+export async function fulfilOrder(job: JobRecord, deps: Deps, known?: KnownState): Promise<JobOutcome> {
   const { uow, clock } = deps;
-  const order = await uow.read.orders.get(job.tenantId, job.resourceId);
+  const order = known?.order ?? (await uow.read.orders.get(job.tenantId, job.resourceId));
   if (order === undefined) return { kind: 'give_up', error: 'order not found' };
   if (order.status !== 'FULFILLING') {
     await uow.run((r) => completeJob(r, job, deps, clock.now()));
@@ -41,27 +41,28 @@ export async function fulfilOrder(job: JobRecord, deps: Deps): Promise<JobOutcom
 
   const now = clock.now();
   if (result.status === 'accepted') {
+    const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
+    const completed = cs.moveOrder(order, [{ type: 'fulfilled' }], null);
     await uow.run(async (r) => {
-      const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
-      await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'fulfilled' }], null));
+      await cs.saveOrder(r, order, completed);
       await cs.flush(r);
       await completeJob(r, job, deps, now);
     });
     deps.logger.info({ order_id: order.id, merchant_order_id: result.merchantOrderId }, 'order fulfilled');
-    return { kind: 'done' };
+    return { kind: 'done', ...(known === undefined ? {} : { state: { order: completed, payment: known.payment } }) };
   }
   if (result.status === 'rejected') {
-    let followUp: JobRecord | undefined;
     const reason = `merchant refused: ${result.reason ?? 'unknown reason'}`;
-    await uow.run(async (r) => {
+    const followUp = await uow.run(async (r) => {
       const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
       await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'fulfilment_failed', reason }], reason));
       await cs.flush(r);
-      followUp = await enqueueLeased(r, deps, { tenantId: order.tenantId, kind: JOB.refundOrder, resourceId: order.id, priority: PRIORITY.refund }, now);
+      const next = await enqueueLeased(r, deps, { tenantId: order.tenantId, kind: JOB.refundOrder, resourceId: order.id, priority: PRIORITY.refund }, now);
       await completeJob(r, job, deps, now);
+      return next;
     });
     deps.logger.warn({ order_id: order.id, reason }, 'fulfilment failed; refunding');
-    return { kind: 'done', followUps: followUp === undefined ? [] : [followUp] };
+    return { kind: 'done', followUps: [{ job: followUp }] };
   }
   return { kind: 'retry', error: 'merchant does not know the order yet' };
 }

@@ -3,7 +3,7 @@ import { type GatewayPaymentResult, GatewayUnknownOutcomeError } from '../ports/
 import type { JobRecord } from '../ports/records.js';
 import type { Deps } from './context.js';
 import { JOB, PRIORITY } from './job-kinds.js';
-import { completeJob, enqueueLeased, type JobOutcome } from './run-jobs.js';
+import { completeJob, enqueueLeased, type JobOutcome, type KnownState } from './run-jobs.js';
 import { ChangeSet } from './state-changes.js';
 
 const ACTOR = 'system:worker';
@@ -15,9 +15,9 @@ const ACTOR = 'system:worker';
  * call may have charged without our hearing back. Only a gateway that says "not found" gets a
  * create again, with the same out_trade_no.
  */
-export async function payOrder(job: JobRecord, deps: Deps): Promise<JobOutcome> {
+export async function payOrder(job: JobRecord, deps: Deps, known?: KnownState): Promise<JobOutcome> {
   const { uow, clock } = deps;
-  const found = await uow.read.orders.getWithPayment(job.tenantId, job.resourceId);
+  const found = known ?? (await uow.read.orders.getWithPayment(job.tenantId, job.resourceId));
   if (found === undefined) return { kind: 'give_up', error: 'order or payment not found' };
   const { order, payment } = found;
 
@@ -56,37 +56,42 @@ export async function payOrder(job: JobRecord, deps: Deps): Promise<JobOutcome> 
         return { kind: 'give_up', error: `AMOUNT_MISMATCH: gateway recorded ${result.amount.amount} ${result.amount.currency}` };
       }
       const now = clock.now();
-      let followUp: JobRecord | undefined;
-      await uow.run(async (r) => {
+      const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
+      const paid = cs.movePayment(payment, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null });
+      const fulfilling = cs.moveOrder(order, [{ type: 'payment_succeeded' }, { type: 'start_fulfilment' }], null);
+      const followUp = await uow.run(async (r) => {
         // No re-read: the version checks in save* refuse the write if anything moved meanwhile
         // (a callback, a cancel), and the job is then retried from fresh state.
-        const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
-        await cs.savePayment(r, payment, cs.movePayment(payment, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null }));
-        await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'payment_succeeded' }, { type: 'start_fulfilment' }], null));
+        await cs.savePayment(r, payment, paid);
+        await cs.saveOrder(r, order, fulfilling);
         await cs.flush(r);
-        followUp = await enqueueLeased(r, deps, { tenantId: order.tenantId, kind: JOB.fulfilOrder, resourceId: order.id, priority: PRIORITY.fulfil }, now);
+        const next = await enqueueLeased(r, deps, { tenantId: order.tenantId, kind: JOB.fulfilOrder, resourceId: order.id, priority: PRIORITY.fulfil }, now);
         await completeJob(r, job, deps, now);
+        return next;
       });
       deps.logger.info(
         { order_id: order.id, payment_id: payment.id, out_trade_no: payment.outTradeNo, amount: payment.amount, currency: payment.currency },
         'Payment submitted successfully',
       );
       deps.logger.debug({ order_id: order.id, paid: formatMoney({ amount: payment.amount, currency: payment.currency }) }, 'order paid');
-      return { kind: 'done', followUps: followUp === undefined ? [] : [followUp] };
+      const state = { order: fulfilling, payment: paid };
+      return { kind: 'done', followUps: [{ job: followUp, known: state }], state };
     }
     case 'failed':
     case 'closed': {
       const now = clock.now();
       const code = result.failureCode ?? (result.status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
+      const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
+      const failedPayment = cs.movePayment(payment, { type: 'fail', reason: code }, { failureCode: code });
+      const failedOrder = cs.moveOrder(order, [{ type: 'payment_failed', reason: code }], `payment failed: ${code}`);
       await uow.run(async (r) => {
-        const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
-        await cs.savePayment(r, payment, cs.movePayment(payment, { type: 'fail', reason: code }, { failureCode: code }));
-        await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'payment_failed', reason: code }], `payment failed: ${code}`));
+        await cs.savePayment(r, payment, failedPayment);
+        await cs.saveOrder(r, order, failedOrder);
         await cs.flush(r);
         await completeJob(r, job, deps, now);
       });
       deps.logger.warn({ order_id: order.id, payment_id: payment.id, failure_code: code }, 'payment failed');
-      return { kind: 'done' };
+      return { kind: 'done', state: { order: failedOrder, payment: failedPayment } };
     }
     default: {
       const unreachable: never = result.status;

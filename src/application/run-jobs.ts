@@ -1,4 +1,4 @@
-import type { JobRecord } from '../ports/records.js';
+import type { JobRecord, OrderRecord, PaymentRecord } from '../ports/records.js';
 import type { Repositories } from '../ports/repositories.js';
 import type { Deps } from './context.js';
 
@@ -6,12 +6,34 @@ import type { Deps } from './context.js';
  * What a handler did. `done` means the handler already marked the job finished inside the same
  * transaction as the state change it caused (so a crash can never separate the two).
  */
+/**
+ * What a job's creator already knows of the order it works on, as committed. The handler may use
+ * it instead of reading the rows again: every write is version-checked, so a stale copy can
+ * only make the transaction fail and the job retry from fresh state, never overwrite anything.
+ */
+export interface KnownState {
+  readonly order: OrderRecord;
+  readonly payment: PaymentRecord;
+}
+
+/** A job this process holds, with what its creator knew. */
+export interface LeasedJob {
+  readonly job: JobRecord;
+  readonly known?: KnownState;
+}
+
 export type JobOutcome =
-  | { readonly kind: 'done'; /** Jobs created for this process to run next, at once. */ readonly followUps?: readonly JobRecord[] }
+  | {
+      readonly kind: 'done';
+      /** Jobs created for this process to run next, at once. */
+      readonly followUps?: readonly LeasedJob[];
+      /** The order and payment as this job left them. */
+      readonly state?: KnownState;
+    }
   | { readonly kind: 'retry'; readonly error: string; readonly delayMs?: number }
   | { readonly kind: 'give_up'; readonly error: string };
 
-export type JobHandler = (job: JobRecord, deps: Deps) => Promise<JobOutcome>;
+export type JobHandler = (job: JobRecord, deps: Deps, known?: KnownState) => Promise<JobOutcome>;
 
 /** Thrown inside a transaction when this process no longer holds the job's lease: roll back. */
 export class LeaseLostError extends Error {
@@ -32,7 +54,7 @@ export interface RunnerOptions {
  */
 export class JobRunner {
   private running = false;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Set<Promise<unknown>>();
   private timer: NodeJS.Timeout | undefined;
   private wakeRequested = false;
   private polling: Promise<void> | undefined;
@@ -74,19 +96,25 @@ export class JobRunner {
     if (this.polling === undefined) this.schedule(0);
   }
 
-  /** Run a job this process already holds (created leased to it), then its follow-ups, without polling. */
-  runLeased(job: JobRecord): Promise<void> {
-    const p = this.chain([job]).finally(() => this.inFlight.delete(p));
+  /**
+   * Run a job this process already holds (created leased to it), then its follow-ups, without
+   * polling. Resolves with the order and payment as the last job left them, when known.
+   */
+  runLeased(leased: LeasedJob): Promise<KnownState | undefined> {
+    const p: Promise<KnownState | undefined> = this.chain([leased]).finally(() => this.inFlight.delete(p));
     this.inFlight.add(p);
     return p;
   }
 
-  private async chain(jobs: readonly JobRecord[]): Promise<void> {
+  private async chain(jobs: readonly LeasedJob[]): Promise<KnownState | undefined> {
     let next = jobs;
+    let state: KnownState | undefined;
     while (next.length > 0) {
-      const results = await Promise.all(next.filter((job) => job.leaseOwner === this.deps.workerId).map((job) => this.execute(job)));
-      next = results.flat();
+      const results = await Promise.all(next.filter((l) => l.job.leaseOwner === this.deps.workerId).map((l) => this.execute(l.job, l.known)));
+      next = results.flatMap((r) => r.followUps);
+      state = results.at(-1)?.state ?? state;
     }
+    return state;
   }
 
   private schedule(ms: number): void {
@@ -114,8 +142,8 @@ export class JobRunner {
       this.deps.logger.error({ err: e }, 'job claim failed');
     }
     for (const job of claimed) {
-      const p: Promise<void> = this.execute(job)
-        .then((followUps) => this.chain(followUps))
+      const p: Promise<void> = this.execute(job, undefined)
+        .then((r) => this.chain(r.followUps))
         .then(() => undefined)
         .finally(() => {
           this.inFlight.delete(p);
@@ -128,30 +156,31 @@ export class JobRunner {
     this.schedule(busy ? 0 : this.options.pollIntervalMs);
   }
 
-  /** Run one claimed job; never throws. Returns follow-up jobs leased to us. */
-  private async execute(job: JobRecord): Promise<readonly JobRecord[]> {
+  /** Run one claimed job; never throws. Returns follow-up jobs leased to us and the state it left. */
+  private async execute(job: JobRecord, known: KnownState | undefined): Promise<{ followUps: readonly LeasedJob[]; state?: KnownState }> {
     const handler = this.handlers[job.kind];
-    const log = this.deps.logger.child({ job_id: job.id, job_kind: job.kind, resource_id: job.resourceId, attempt: job.attempts });
+    // Built only when something is logged: a child logger per job is measurable on the hot path.
+    const log = (): Deps['logger'] => this.deps.logger.child({ job_id: job.id, job_kind: job.kind, resource_id: job.resourceId, attempt: job.attempts });
     if (handler === undefined) {
       await this.finish(job, { kind: 'give_up', error: `no handler for job kind ${job.kind}` });
-      log.error({}, 'job has no handler');
-      return [];
+      log().error({}, 'job has no handler');
+      return { followUps: [] };
     }
     let outcome: JobOutcome;
     try {
-      outcome = await handler(job, this.deps);
+      outcome = await handler(job, this.deps, known !== undefined && known.order.id === job.resourceId ? known : undefined);
     } catch (e) {
       if (e instanceof LeaseLostError) {
-        log.warn({}, 'lease lost: another worker owns this job now; its work was rolled back');
-        return [];
+        log().warn({}, 'lease lost: another worker owns this job now; its work was rolled back');
+        return { followUps: [] };
       }
       outcome = { kind: 'retry', error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
     }
-    if (outcome.kind === 'done') return outcome.followUps ?? [];
+    if (outcome.kind === 'done') return { followUps: outcome.followUps ?? [], ...(outcome.state === undefined ? {} : { state: outcome.state }) };
     await this.finish(job, outcome);
-    if (outcome.kind === 'retry') log.warn({ error: outcome.error }, 'job will be retried');
-    else log.error({ error: outcome.error }, 'job gave up');
-    return [];
+    if (outcome.kind === 'retry') log().warn({ error: outcome.error }, 'job will be retried');
+    else log().error({ error: outcome.error }, 'job gave up');
+    return { followUps: [] };
   }
 
   private async finish(job: JobRecord, outcome: Exclude<JobOutcome, { kind: 'done' }>): Promise<void> {

@@ -144,6 +144,8 @@ class SqliteJobs extends KyselyJobs {
   }
 }
 
+const AUDIT_COLUMNS = ['tenant_id', 'at', 'actor', 'action', 'resource_type', 'resource_id', 'before_json', 'after_json', 'request_id'] as const;
+
 class SqliteAudit extends KyselyAudit {
   constructor(
     db: Kysely<Database>,
@@ -153,7 +155,13 @@ class SqliteAudit extends KyselyAudit {
   }
 
   override appendMany(entries: readonly AuditEntry[]): Promise<void> {
-    for (const e of entries) this.st.insert('audit_log', auditRow(e));
+    // One multi-row statement per batch size (prepared once for each size seen, up to 8 rows).
+    for (let i = 0; i < entries.length; i += 8) {
+      const rows = entries.slice(i, i + 8).map(auditRow);
+      const values = rows.map(() => `(${AUDIT_COLUMNS.map(() => '?').join(', ')})`).join(', ');
+      const params = rows.flatMap((r) => AUDIT_COLUMNS.map((c) => r[c]));
+      this.st.get(`insert into "audit_log" (${AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${values}`).run(params);
+    }
     return Promise.resolve();
   }
 }
