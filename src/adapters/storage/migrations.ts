@@ -76,11 +76,10 @@ const migrations: Record<string, Migration> = {
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('jobs_due').on('jobs').columns(['status', 'run_at', 'priority']).execute();
-      await db.schema.createIndex('jobs_resource').on('jobs').columns(['resource_id', 'kind']).execute();
 
       await db.schema
         .createTable('audit_log')
-        .addColumn('id', 'integer', (c) => c.primaryKey().autoIncrement())
+        .addColumn('id', 'integer', (c) => c.primaryKey()) // the rowid: append-only, never deleted, so never reused
         .addColumn('tenant_id', 'text', (c) => c.notNull())
         .addColumn('at', 'bigint', (c) => c.notNull())
         .addColumn('actor', 'text', (c) => c.notNull())
