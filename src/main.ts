@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
@@ -56,17 +57,20 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const storage = await openSqlite(config.database.path);
   const clock = options.clock ?? systemClock;
   const sim = config.simulator;
+  if (sim.journal_dir !== undefined) mkdirSync(sim.journal_dir, { recursive: true });
+  const journal = (name: string): { journalPath?: string } => (sim.journal_dir === undefined ? {} : { journalPath: join(sim.journal_dir, name) });
   const gateway =
     options.gateway ??
     new SimulatedGateway({
       name: 'simulator',
       seed: sim.seed,
       startingBalance: sim.starting_balance,
+      ...journal('gateway.jsonl'),
       chaos: { latencyMs: sim.latency_ms, failureRate: sim.failure_rate, timeoutRate: sim.timeout_rate, hangMs: 0 },
     });
   const merchant =
     options.merchant ??
-    new SimulatedMerchant({ seed: sim.seed + 1, chaos: { latencyMs: sim.latency_ms, failureRate: sim.merchant_failure_rate } });
+    new SimulatedMerchant({ seed: sim.seed + 1, ...journal('merchant.jsonl'), chaos: { latencyMs: sim.latency_ms, failureRate: sim.merchant_failure_rate } });
 
   const gateways = new Map<string, PaymentGateway>();
   for (const [name, g] of Object.entries(config.gateways)) {
@@ -143,6 +147,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       await http.close();
       await engine.stop(deadlineMs);
       await storage.close();
+      gateway.closeJournal();
+      merchant.closeJournal();
     },
   };
 }

@@ -72,6 +72,8 @@ export const configSchema = z
         merchant_failure_rate: fraction.default(0),
         seed: z.number().int().default(42),
         starting_balance: z.number().int().nonnegative().default(100_000_000),
+        /** Keep the simulators' books in files here, so they outlive the process (crash tests). */
+        journal_dir: z.string().min(1).optional(),
       })
       .strict()
       .prefault({}),

@@ -8,6 +8,7 @@ import {
   type RefundRequest,
 } from '../ports/payment-gateway.js';
 import { Chaos, type ChaosSettings } from './chaos.js';
+import { Journal } from './journal.js';
 
 /** What really happened at the simulated gateway: the ground truth tests check against. */
 export type GroundTruthEvent =
@@ -31,7 +32,13 @@ export interface SimulatedGatewayOptions {
   readonly seed?: number;
   /** Each payer's starting balance in minor units. */
   readonly startingBalance?: number;
+  /** Keep the order book in this file so it survives the process (crash tests). */
+  readonly journalPath?: string;
 }
+
+type JournalEntry =
+  | { readonly type: 'trade'; readonly outTradeNo: string; readonly tradeNo: string; readonly payer: string; readonly amount: Money; readonly status: 'succeeded' | 'failed'; readonly failureCode?: string }
+  | { readonly type: 'refund'; readonly outTradeNo: string; readonly outRefundNo: string; readonly amount: Money };
 
 /**
  * The built-in payment gateway: an in-process stand-in for a real one, with its own order book,
@@ -49,10 +56,47 @@ export class SimulatedGateway implements PaymentGateway {
   /** Calls seen, by method, for tests and benchmarks. */
   readonly calls = { create: 0, query: 0, refund: 0, close: 0 };
 
+  private readonly journal: Journal | undefined;
+
   constructor(options: SimulatedGatewayOptions = {}) {
     this.name = options.name ?? 'simulator';
     this.chaos = new Chaos(options.chaos ?? {}, options.seed ?? 42);
     this.startingBalance = options.startingBalance ?? 100_000_000;
+    if (options.journalPath !== undefined) {
+      this.journal = new Journal(options.journalPath);
+      for (const e of this.journal.load() as JournalEntry[]) this.apply(e);
+    }
+  }
+
+  /** Apply one order-book event (live, or replayed from the journal). */
+  private apply(e: JournalEntry): void {
+    if (e.type === 'trade') {
+      const trade: SimTrade = { outTradeNo: e.outTradeNo, tradeNo: e.tradeNo, payer: e.payer, amount: e.amount, status: e.status, refunded: 0, refunds: new Map() };
+      if (e.failureCode !== undefined) trade.failureCode = e.failureCode;
+      this.trades.set(e.outTradeNo, trade);
+      if (e.status === 'succeeded') {
+        this.balances.set(e.payer, this.balanceOf(e.payer) - e.amount.amount);
+        this.truth.push({ type: 'capture', outTradeNo: e.outTradeNo, payer: e.payer, amount: e.amount, seq: ++this.seq });
+      }
+      return;
+    }
+    const trade = this.trades.get(e.outTradeNo);
+    if (trade === undefined) return;
+    trade.refunds.set(e.outRefundNo, e.amount.amount);
+    trade.refunded += e.amount.amount;
+    this.balances.set(trade.payer, this.balanceOf(trade.payer) + e.amount.amount);
+    this.truth.push({ type: 'refund', outTradeNo: e.outTradeNo, outRefundNo: e.outRefundNo, amount: e.amount, seq: ++this.seq });
+  }
+
+  /** Record an event durably (when journaled), then apply it. */
+  private record(e: JournalEntry): void {
+    this.journal?.append(e);
+    this.apply(e);
+  }
+
+  /** Release the journal file (the order book itself stays on disk). */
+  closeJournal(): void {
+    this.journal?.close();
   }
 
   get groundTruth(): readonly GroundTruthEvent[] {
@@ -100,10 +144,7 @@ export class SimulatedGateway implements PaymentGateway {
     if (trade.refunded + req.amount.amount > trade.amount.amount) {
       return { status: 'failed', outRefundNo: req.outRefundNo, failureCode: 'REFUND_AMOUNT_EXCEEDED' };
     }
-    trade.refunds.set(req.outRefundNo, req.amount.amount);
-    trade.refunded += req.amount.amount;
-    this.balances.set(trade.payer, this.balanceOf(trade.payer) + req.amount.amount);
-    this.truth.push({ type: 'refund', outTradeNo: req.outTradeNo, outRefundNo: req.outRefundNo, amount: req.amount, seq: ++this.seq });
+    this.record({ type: 'refund', outTradeNo: req.outTradeNo, outRefundNo: req.outRefundNo, amount: req.amount });
     return { status: 'succeeded', outRefundNo: req.outRefundNo };
   }
 
@@ -117,27 +158,12 @@ export class SimulatedGateway implements PaymentGateway {
 
   private charge(req: CreatePaymentRequest, decline: boolean): GatewayPaymentResult {
     const tradeNo = `sim_${String(this.trades.size + 1).padStart(10, '0')}`;
-    const balance = this.balanceOf(req.payer);
-    const trade: SimTrade = {
-      outTradeNo: req.outTradeNo,
-      tradeNo,
-      payer: req.payer,
-      amount: req.amount,
-      status: 'succeeded',
-      refunded: 0,
-      refunds: new Map(),
-    };
-    if (decline) {
-      trade.status = 'failed';
-      trade.failureCode = 'SIMULATED_DECLINE';
-    } else if (balance < req.amount.amount) {
-      trade.status = 'failed';
-      trade.failureCode = 'INSUFFICIENT_FUNDS';
-    } else {
-      this.balances.set(req.payer, balance - req.amount.amount);
-      this.truth.push({ type: 'capture', outTradeNo: req.outTradeNo, payer: req.payer, amount: req.amount, seq: ++this.seq });
-    }
-    this.trades.set(req.outTradeNo, trade);
+    const base = { type: 'trade' as const, outTradeNo: req.outTradeNo, tradeNo, payer: req.payer, amount: req.amount };
+    if (decline) this.record({ ...base, status: 'failed', failureCode: 'SIMULATED_DECLINE' });
+    else if (this.balanceOf(req.payer) < req.amount.amount) this.record({ ...base, status: 'failed', failureCode: 'INSUFFICIENT_FUNDS' });
+    else this.record({ ...base, status: 'succeeded' });
+    const trade = this.trades.get(req.outTradeNo);
+    if (trade === undefined) throw new Error('simulator: trade vanished');
     return this.view(trade);
   }
 

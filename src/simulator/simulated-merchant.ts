@@ -5,6 +5,13 @@ import {
   MerchantUnknownOutcomeError,
 } from '../ports/merchant.js';
 import { Chaos, type ChaosSettings } from './chaos.js';
+import { Journal } from './journal.js';
+
+interface MerchantJournalEntry {
+  readonly key: string;
+  readonly orderId: string;
+  readonly result: MerchantOrderResult;
+}
 
 export interface FulfilmentTruth {
   readonly idempotencyKey: string;
@@ -24,8 +31,26 @@ export class SimulatedMerchant implements Merchant {
   private readonly made: FulfilmentTruth[] = [];
   readonly calls = { submit: 0, query: 0 };
 
-  constructor(options: { chaos?: Partial<ChaosSettings>; seed?: number } = {}) {
+  private readonly journal: Journal | undefined;
+
+  constructor(options: { chaos?: Partial<ChaosSettings>; seed?: number; journalPath?: string } = {}) {
     this.chaos = new Chaos(options.chaos ?? {}, options.seed ?? 7);
+    if (options.journalPath !== undefined) {
+      this.journal = new Journal(options.journalPath);
+      for (const e of this.journal.load() as MerchantJournalEntry[]) this.apply(e);
+    }
+  }
+
+  private apply(e: MerchantJournalEntry): void {
+    this.orders.set(e.key, e.result);
+    if (e.result.status === 'accepted' && e.result.merchantOrderId !== undefined) {
+      this.made.push({ idempotencyKey: e.key, orderId: e.orderId, merchantOrderId: e.result.merchantOrderId, seq: this.made.length + 1 });
+    }
+  }
+
+  /** Release the journal file (the orders stay on disk). */
+  closeJournal(): void {
+    this.journal?.close();
   }
 
   get groundTruth(): readonly FulfilmentTruth[] {
@@ -39,14 +64,10 @@ export class SimulatedMerchant implements Merchant {
     if (draw === 'error' && !this.chaos.shouldFreeze) throw new MerchantUnknownOutcomeError('merchant: 503 service unavailable');
     let result = this.orders.get(req.idempotencyKey);
     if (result === undefined) {
-      if (draw === 'fail') {
-        result = { status: 'rejected', reason: 'OUT_OF_STOCK' };
-      } else {
-        const merchantOrderId = `shop_${String(this.made.length + 1).padStart(8, '0')}`;
-        result = { status: 'accepted', merchantOrderId };
-        this.made.push({ idempotencyKey: req.idempotencyKey, orderId: req.orderId, merchantOrderId, seq: this.made.length + 1 });
-      }
-      this.orders.set(req.idempotencyKey, result);
+      result = draw === 'fail' ? { status: 'rejected', reason: 'OUT_OF_STOCK' } : { status: 'accepted', merchantOrderId: `shop_${String(this.made.length + 1).padStart(8, '0')}` };
+      const entry: MerchantJournalEntry = { key: req.idempotencyKey, orderId: req.orderId, result };
+      this.journal?.append(entry);
+      this.apply(entry);
     }
     if (draw === 'timeout' || this.chaos.shouldFreeze) {
       await this.chaos.hang();
