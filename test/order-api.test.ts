@@ -125,6 +125,33 @@ describe('policy: untrusted payment waits for the person', () => {
     expect(pay.statusCode).toBe(202);
     expect(pay.json<{ order: { status: string } }>().order.status).toBe('AWAITING_PAYMENT');
     expect(app.gateway.groundTruth).toHaveLength(0);
+    // Once the person has confirmed, the same request reports the paid order and charges nothing more.
+    await app.http.inject({ method: 'POST', url: `/api/v1/orders/${id}/confirm`, headers: json, payload: {} });
+    const again = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/payments',
+      headers: json,
+      payload: { order_id: id, amount: 3200, currency: 'CNY', payment_method: 'wallet' },
+    });
+    expect(again.statusCode).toBe(201);
+    expect(again.json<{ order: { status: string } }>().order.status).toBe('COMPLETED');
+    expect(app.gateway.groundTruth).toHaveLength(1);
+  });
+
+  it('POST /payments cannot pay past a confirmation threshold or an order that needs confirming', async () => {
+    const { app } = await start({ require_confirmation_above: 3000 });
+    const placed = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: json, payload: { drink: 'latte', size: 'medium' } });
+    const id = placed.json<{ order: { id: string; status: string } }>().order.id;
+    expect(placed.json<{ order: { status: string } }>().order.status).toBe('AWAITING_PAYMENT');
+    const pay = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/payments',
+      headers: json,
+      payload: { order_id: id, amount: 3200, currency: 'CNY', payment_method: 'alipay_qr' },
+    });
+    expect(pay.statusCode).toBe(202);
+    expect(pay.json<{ next: string }>().next).toContain('confirm');
+    expect(app.gateway.groundTruth).toHaveLength(0);
   });
 
   it('with auto_confirm_order off and nothing trusted the order awaits confirmation; cancel ends it', async () => {

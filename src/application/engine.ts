@@ -1,6 +1,7 @@
 import type { OrderLine } from '../domain/menu.js';
 import { err, ok, type DomainError, type Result } from '../domain/result.js';
 import { isCurrency, parseAmount } from '../domain/money.js';
+import { decideOrder } from '../domain/policy.js';
 import { cancelOrder } from './cancel-order.js';
 import { confirmOrder } from './confirm-order.js';
 import type { Caller, Deps } from './context.js';
@@ -103,13 +104,18 @@ export class Engine {
         order_currency: order.currency,
       });
     }
-    if (!this.deps.policy().trusted_actions.includes('submit_payment')) {
+    // An agent's submit_payment pays a waiting order only if the policy, asked again now, would
+    // pay it at once; otherwise the order keeps waiting for the person (POST …/confirm).
+    const awaiting = order.status === 'AWAITING_CONFIRMATION' || order.status === 'AWAITING_PAYMENT';
+    const decision = decideOrder(this.deps.policy(), { total: { amount: order.amount, currency: order.currency }, spentToday: 0 });
+    if (awaiting && !(decision.ok && decision.value.kind === 'pay_now')) {
       return ok({
         kind: 'accepted',
         order: toOrderView(order, found.value.payment),
-        next: `submit_payment is not a trusted action: the person must confirm with POST /api/v1/orders/${order.id}/confirm`,
+        next: `the policy requires the person's confirmation: POST /api/v1/orders/${order.id}/confirm`,
       });
     }
+    // Payable now, or past waiting: confirm pays a waiting order (re-checking limits) and reports any other as it stands.
     return this.confirmOrder(caller, orderId, idem, req.payment_method as string);
   }
 
