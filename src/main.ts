@@ -10,7 +10,7 @@ import { systemClock } from './adapters/system/system-clock.js';
 import { SortableIds } from './adapters/system/sortable-ids.js';
 import type { Deps } from './application/context.js';
 import { Engine } from './application/engine.js';
-import { type AppConfig, loadConfig } from './config/load-config.js';
+import { type AppConfig, describeConfig, loadConfig } from './config/load-config.js';
 import { runCli } from './interfaces/cli/cli.js';
 import { buildHttpServer } from './interfaces/http/server.js';
 import type { Clock } from './ports/clock.js';
@@ -180,6 +180,7 @@ async function serve(overrides: { config?: string; host?: string; port?: number;
     return;
   }
   const app = await createApp(loaded.value);
+  app.logger.debug({ config: describeConfig(loaded.value) }, 'configuration');
   const url = await app.listen();
   process.stdout.write(`Open-AutoGLM is running at ${url}  (try: curl -X POST ${url}/api/v1/order -H 'content-type: application/json' -d '{"drink":"latte","size":"medium"}')\n`);
   await new Promise<void>((resolve) => {
