@@ -26,6 +26,28 @@ describe('group commit on SQLite', () => {
     await s.close();
   });
 
+  it('audit rows are written with their batch, and dropped with a logical transaction that rolls back', async () => {
+    const s = await openSqlite(tempDbPath());
+    const entry = (id: string) => ({ tenantId: 't', at: 1, actor: 'a', action: 'x', resourceType: 'order', resourceId: id, before: null, after: { id }, requestId: null });
+    const results = await Promise.allSettled(
+      Array.from({ length: 20 }, (_, i) =>
+        s.unitOfWork.run(async (r) => {
+          await r.audit.appendMany([entry(`o${i}`), entry(`o${i}`)]);
+          await r.jobs.enqueue(job(`a${i}`));
+          if (i % 4 === 0) throw new Error('no');
+        }),
+      ),
+    );
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(15);
+    for (let i = 0; i < 20; i++) {
+      const rows = await s.unitOfWork.read.audit.list('t', 'order', `o${i}`);
+      expect(rows).toHaveLength(i % 4 === 0 ? 0 : 2);
+      if (rows[0] !== undefined) expect(rows[0].after).toEqual({ id: `o${i}` });
+    }
+    expect(s.unitOfWork.stats.commits).toBeLessThan(5);
+    await s.close();
+  });
+
   it('a caller hears "committed" only once the data is readable from another connection', async () => {
     const s = await openSqlite(tempDbPath());
     await s.unitOfWork.run((r) => r.jobs.enqueue(job('visible')));

@@ -1,7 +1,8 @@
 import type { Kysely } from 'kysely';
-import type { Repositories, UnitOfWork } from '../../ports/repositories.js';
 import type SqliteDatabase from 'better-sqlite3';
-import { createSqliteRepositories, Statements } from './sqlite-repositories.js';
+import type { AuditEntry, AuditRecord } from '../../ports/records.js';
+import type { AuditLog, Repositories, UnitOfWork } from '../../ports/repositories.js';
+import { createSqliteRepositories, Statements, writeAuditRows } from './sqlite-repositories.js';
 import type { Database } from './schema.js';
 
 interface Pending {
@@ -70,7 +71,9 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
   private async batch(): Promise<void> {
     await this.db.connection().execute(async (conn) => {
       // Kysely-built queries must run on the connection this batch holds; prepared ones share it.
-      const repos = createSqliteRepositories(conn, this.statements);
+      const base = createSqliteRepositories(conn, this.statements);
+      const audit = new BatchedAudit(base.audit);
+      const repos: Repositories = { ...base, audit };
       const raw = this.raw;
       const done: Array<{ p: Pending; value: unknown }> = [];
       try {
@@ -92,13 +95,16 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
           }
           count += 1;
           raw.exec('savepoint lt');
+          audit.begin();
           try {
             const value = await current.work(repos);
             raw.exec('release lt');
+            audit.keep();
             done.push({ p: current, value });
           } catch (e) {
             raw.exec('rollback to lt');
             raw.exec('release lt');
+            audit.drop();
             current.reject(e);
           }
           current = undefined;
@@ -112,6 +118,9 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
         return;
       }
       try {
+        // The audit rows of every logical transaction kept, in as few statements as possible,
+        // inside the same physical transaction as the changes they describe.
+        writeAuditRows(this.statements, audit.take());
         raw.exec('commit');
       } catch (e) {
         if (raw.inTransaction) raw.exec('rollback');
@@ -122,5 +131,50 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
       this.stats.commits += 1;
       for (const d of done) d.p.resolve(d.value);
     });
+  }
+}
+
+/**
+ * Audit rows of a batch, held until just before its COMMIT and then written together (a few
+ * multi-row statements instead of one per logical transaction). Rows of a logical transaction
+ * that rolls back to its savepoint are dropped with it.
+ */
+class BatchedAudit implements AuditLog {
+  private pending: AuditEntry[] = [];
+  private kept: AuditEntry[] = [];
+
+  constructor(private readonly inner: AuditLog) {}
+
+  begin(): void {
+    this.pending = [];
+  }
+
+  keep(): void {
+    for (const e of this.pending) this.kept.push(e);
+    this.pending = [];
+  }
+
+  drop(): void {
+    this.pending = [];
+  }
+
+  take(): AuditEntry[] {
+    const all = this.kept;
+    this.kept = [];
+    return all;
+  }
+
+  append(entry: AuditEntry): Promise<void> {
+    this.pending.push(entry);
+    return Promise.resolve();
+  }
+
+  appendMany(entries: readonly AuditEntry[]): Promise<void> {
+    for (const e of entries) this.pending.push(e);
+    return Promise.resolve();
+  }
+
+  list(tenantId: string, resourceType: string, resourceId: string): Promise<AuditRecord[]> {
+    return this.inner.list(tenantId, resourceType, resourceId);
   }
 }

@@ -145,6 +145,8 @@ class SqliteJobs extends KyselyJobs {
 }
 
 const AUDIT_COLUMNS = ['tenant_id', 'at', 'actor', 'action', 'resource_type', 'resource_id', 'before_json', 'after_json', 'request_id'] as const;
+const AUDIT_COLUMN_LIST = AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ');
+const AUDIT_PLACEHOLDERS = `(${AUDIT_COLUMNS.map(() => '?').join(', ')})`;
 
 class SqliteAudit extends KyselyAudit {
   constructor(
@@ -155,14 +157,18 @@ class SqliteAudit extends KyselyAudit {
   }
 
   override appendMany(entries: readonly AuditEntry[]): Promise<void> {
-    // One multi-row statement per batch size (prepared once for each size seen, up to 8 rows).
-    for (let i = 0; i < entries.length; i += 8) {
-      const rows = entries.slice(i, i + 8).map(auditRow);
-      const values = rows.map(() => `(${AUDIT_COLUMNS.map(() => '?').join(', ')})`).join(', ');
-      const params = rows.flatMap((r) => AUDIT_COLUMNS.map((c) => r[c]));
-      this.st.get(`insert into "audit_log" (${AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ')}) values ${values}`).run(params);
-    }
+    writeAuditRows(this.st, entries);
     return Promise.resolve();
+  }
+}
+
+/** Audit rows as multi-row inserts of up to 64 rows (one prepared statement per chunk size). */
+export function writeAuditRows(st: Statements, entries: readonly AuditEntry[]): void {
+  for (let i = 0; i < entries.length; i += 64) {
+    const rows = entries.slice(i, i + 64).map(auditRow);
+    const values = rows.map(() => AUDIT_PLACEHOLDERS).join(', ');
+    const params = rows.flatMap((r) => AUDIT_COLUMNS.map((c) => r[c]));
+    st.get(`insert into "audit_log" (${AUDIT_COLUMN_LIST}) values ${values}`).run(params);
   }
 }
 
