@@ -149,6 +149,17 @@ describe.each(engines)('storage contract on %s', (_name, open) => {
     expect(await uow.read.jobs.nextRunAt()).toBe(1000);
   });
 
+  it('jobs: advance turns a step into the next one in place, only under the lease', async () => {
+    await uow.run((r) => r.jobs.enqueue({ id: 'j1', now: 0, tenantId: 't1', kind: 'order.pay', resourceId: 'o1', priority: 10, runAt: 0, leaseTo: { owner: 'w1', until: 100 } }));
+    expect(await uow.run((r) => r.jobs.advance('j1', 'w2', 10, { kind: 'order.fulfil', priority: 20, leaseUntil: 200 }))).toBeUndefined();
+    const next = await uow.run((r) => r.jobs.advance('j1', 'w1', 10, { kind: 'order.fulfil', priority: 20, leaseUntil: 200 }));
+    expect(next).toMatchObject({ id: 'j1', kind: 'order.fulfil', priority: 20, attempts: 1, status: 'running', leaseOwner: 'w1', leaseUntil: 200, resourceId: 'o1' });
+    expect(await uow.read.jobs.get('j1')).toMatchObject({ kind: 'order.fulfil', attempts: 1 });
+    // A crashed owner's advanced job is picked up like any other once the lease expires.
+    const [retaken] = await uow.run((r) => r.jobs.claimDue('w2', 201, 300, 5));
+    expect(retaken).toMatchObject({ id: 'j1', kind: 'order.fulfil', attempts: 2, leaseOwner: 'w2' });
+  });
+
   it('jobs: release schedules a retry; fail ends it; both need the lease', async () => {
     await uow.run((r) => r.jobs.enqueue({ id: 'j1', now: 0, tenantId: 't1', kind: 'k', resourceId: 'r', runAt: 0, leaseTo: { owner: 'w1', until: 100 } }));
     expect(await uow.run((r) => r.jobs.release('j1', 'w2', 10, 50, 'x'))).toBe(false);

@@ -2,7 +2,7 @@ import { MerchantUnknownOutcomeError, type MerchantOrderResult } from '../ports/
 import type { JobRecord } from '../ports/records.js';
 import type { Deps } from './context.js';
 import { JOB, PRIORITY } from './job-kinds.js';
-import { completeJob, enqueueLeased, type JobOutcome, type KnownState } from './run-jobs.js';
+import { advanceJob, completeJob, type JobOutcome, type KnownState } from './run-jobs.js';
 import { ChangeSet, fulfilmentKeyFor } from './state-changes.js';
 
 const ACTOR = 'system:worker';
@@ -57,9 +57,7 @@ export async function fulfilOrder(job: JobRecord, deps: Deps, known?: KnownState
       const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
       await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'fulfilment_failed', reason }], reason));
       await cs.flush(r);
-      const next = await enqueueLeased(r, deps, { tenantId: order.tenantId, kind: JOB.refundOrder, resourceId: order.id, priority: PRIORITY.refund }, now);
-      await completeJob(r, job, deps, now);
-      return next;
+      return advanceJob(r, job, deps, { kind: JOB.refundOrder, priority: PRIORITY.refund }, now);
     });
     deps.logger.warn({ order_id: order.id, reason }, 'fulfilment failed; refunding');
     return { kind: 'done', followUps: [{ job: followUp }] };

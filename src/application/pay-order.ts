@@ -3,7 +3,7 @@ import { type GatewayPaymentResult, GatewayUnknownOutcomeError } from '../ports/
 import type { JobRecord } from '../ports/records.js';
 import type { Deps } from './context.js';
 import { JOB, PRIORITY } from './job-kinds.js';
-import { completeJob, enqueueLeased, type JobOutcome, type KnownState } from './run-jobs.js';
+import { advanceJob, completeJob, type JobOutcome, type KnownState } from './run-jobs.js';
 import { ChangeSet } from './state-changes.js';
 
 const ACTOR = 'system:worker';
@@ -65,9 +65,7 @@ export async function payOrder(job: JobRecord, deps: Deps, known?: KnownState): 
         await cs.savePayment(r, payment, paid);
         await cs.saveOrder(r, order, fulfilling);
         await cs.flush(r);
-        const next = await enqueueLeased(r, deps, { tenantId: order.tenantId, kind: JOB.fulfilOrder, resourceId: order.id, priority: PRIORITY.fulfil }, now);
-        await completeJob(r, job, deps, now);
-        return next;
+        return advanceJob(r, job, deps, { kind: JOB.fulfilOrder, priority: PRIORITY.fulfil }, now);
       });
       deps.logger.info(
         { order_id: order.id, payment_id: payment.id, out_trade_no: payment.outTradeNo, amount: payment.amount, currency: payment.currency },

@@ -233,3 +233,19 @@ export function enqueueLeased(
     leaseTo: { owner: deps.workerId, until: now + deps.settings.leaseMs },
   });
 }
+
+/**
+ * Finish this step and make the same job row the next step, still leased to this process
+ * (one row per order's pipeline instead of one per step); aborts if the lease is gone.
+ */
+export async function advanceJob(
+  repos: { jobs: { advance: Repositories['jobs']['advance'] } },
+  job: JobRecord,
+  deps: Deps,
+  next: { readonly kind: string; readonly priority: number },
+  now: number,
+): Promise<JobRecord> {
+  const advanced = await repos.jobs.advance(job.id, deps.workerId, now, { ...next, leaseUntil: now + deps.settings.leaseMs });
+  if (advanced === undefined) throw new LeaseLostError(`lease on ${job.id} lost`);
+  return advanced;
+}

@@ -67,6 +67,17 @@ export interface JobRepository {
   claimById(id: string, owner: string, now: number, leaseUntil: number): Promise<JobRecord | undefined>;
   /** Mark finished; only the lease owner can. Returns false if the lease was lost. */
   complete(id: string, owner: string, now: number): Promise<boolean>;
+  /**
+   * Turn a finished step into the next one in place — new kind and priority, attempts back to 1,
+   * still leased to `owner` — instead of completing it and inserting another row. Only the
+   * lease owner can; undefined if the lease was lost.
+   */
+  advance(
+    id: string,
+    owner: string,
+    now: number,
+    next: { readonly kind: string; readonly priority: number; readonly leaseUntil: number },
+  ): Promise<JobRecord | undefined>;
   /** Give the job back for a later retry (or fail it for good when attempts are spent). */
   release(id: string, owner: string, now: number, retryAt: number, error: string): Promise<boolean>;
   fail(id: string, owner: string, now: number, error: string): Promise<boolean>;

@@ -362,6 +362,23 @@ export class KyselyJobs implements JobRepository {
     return Number(res.numUpdatedRows) === 1;
   }
 
+  async advance(
+    id: string,
+    owner: string,
+    now: number,
+    next: { readonly kind: string; readonly priority: number; readonly leaseUntil: number },
+  ): Promise<JobRecord | undefined> {
+    const row = await this.db
+      .updateTable('jobs')
+      .set({ kind: next.kind, priority: next.priority, attempts: 1, run_at: now, lease_until: next.leaseUntil, last_error: null, updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .where('lease_owner', '=', owner)
+      .returningAll()
+      .executeTakeFirst();
+    return row === undefined ? undefined : toJob(row);
+  }
+
   async release(id: string, owner: string, now: number, retryAt: number, error: string): Promise<boolean> {
     const res = await this.db
       .updateTable('jobs')

@@ -136,6 +136,16 @@ class SqliteJobs extends KyselyJobs {
     return Promise.resolve(row === undefined ? undefined : toJob(row));
   }
 
+  override advance(
+    id: string,
+    owner: string,
+    now: number,
+    next: { readonly kind: string; readonly priority: number; readonly leaseUntil: number },
+  ): Promise<JobRecord | undefined> {
+    const row = this.st.get(JOB_ADVANCE).get({ kind: next.kind, priority: next.priority, now, lease_until: next.leaseUntil, id, owner }) as Selectable<JobsTable> | undefined;
+    return Promise.resolve(row === undefined ? undefined : toJob(row));
+  }
+
   override complete(id: string, owner: string, now: number): Promise<boolean> {
     const r = this.st
       .get('update "jobs" set "status" = \'done\', "lease_owner" = null, "lease_until" = null, "updated_at" = ? where "id" = ? and "status" = \'running\' and "lease_owner" = ?')
@@ -147,6 +157,9 @@ class SqliteJobs extends KyselyJobs {
 const AUDIT_COLUMNS = ['tenant_id', 'at', 'actor', 'action', 'resource_type', 'resource_id', 'before_json', 'after_json', 'request_id'] as const;
 const AUDIT_COLUMN_LIST = AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ');
 const AUDIT_PLACEHOLDERS = `(${AUDIT_COLUMNS.map(() => '?').join(', ')})`;
+
+const JOB_ADVANCE =
+  'update "jobs" set "kind" = @kind, "priority" = @priority, "attempts" = 1, "run_at" = @now, "lease_until" = @lease_until, "last_error" = null, "updated_at" = @now where "id" = @id and "status" = \'running\' and "lease_owner" = @owner returning *';
 
 class SqliteAudit extends KyselyAudit {
   constructor(
