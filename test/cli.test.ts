@@ -56,6 +56,16 @@ describe('autoglm CLI against a running service', () => {
     expect(bad.code).not.toBe(0);
   });
 
+  it('shows the menu', async () => {
+    const r = await cli('menu');
+    expect(r.code).toBe(0);
+    expect(r.out.join('\n')).toMatch(/latte\s+拿铁 Latte\s+small 28\.00\s+medium 32\.00/);
+    const json = await cli('menu', '--json');
+    const menu = JSON.parse(json.out[0] ?? '{}') as { sizes: Array<{ id: string; name_zh: string }>; drinks: unknown[] };
+    expect(menu.sizes).toContainEqual({ id: 'medium', name_zh: '中杯' });
+    expect(menu.drinks.length).toBeGreaterThan(4);
+  });
+
   it('--version and --help exit 0', async () => {
     const v = await cli('--version');
     expect(v).toMatchObject({ code: 0, out: ['0.0.0-test'] });

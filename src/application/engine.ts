@@ -1,4 +1,4 @@
-import type { OrderLine } from '../domain/menu.js';
+import type { Menu, OrderLine } from '../domain/menu.js';
 import { err, ok, type DomainError, type Result } from '../domain/result.js';
 import { isCurrency, parseAmount } from '../domain/money.js';
 import { decideOrder } from '../domain/policy.js';
@@ -133,6 +133,11 @@ export class Engine {
 
   listOrders(q: ListOrdersQuery): Promise<OrderPage> {
     return listOrders(this.deps, q);
+  }
+
+  /** The menu as configured: drinks with their names and prices per size (minor units). */
+  menu(): Menu {
+    return this.deps.menu();
   }
 
   auditTrail(tenantId: string, resourceType: string, resourceId: string): Promise<AuditRecord[]> {

@@ -128,6 +128,18 @@ export function buildCli(deps: CliDeps): Command {
     print(o, await call(o, 'POST', '/api/v1/order', body, { 'idempotency-key': o.idempotencyKey ?? randomUUID() }));
   });
 
+  client(program.command('menu').description('show the menu and prices')).action(async (o: ClientOptions) => {
+    const r = await call(o, 'GET', '/api/v1/menu');
+    if (o.json === true || r.status >= 400) return print(o, r);
+    const menu = r.body as { currency: string; drinks: Array<{ id: string; name_zh: string; name_en: string; prices: Record<string, number> }> };
+    for (const d of menu.drinks) {
+      const prices = Object.entries(d.prices)
+        .map(([size, amount]) => `${size} ${(amount / 100).toFixed(2)}`)
+        .join('  ');
+      deps.out(`${d.id.padEnd(18)} ${d.name_zh} ${d.name_en}`.padEnd(48) + `${prices} ${menu.currency}`);
+    }
+  });
+
   client(program.command('get <order-id>').description('show an order')).action(async (id: string, o: ClientOptions) => {
     print(o, await call(o, 'GET', `/api/v1/orders/${encodeURIComponent(id)}`));
   });

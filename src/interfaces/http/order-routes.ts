@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import type { Caller } from '../../application/context.js';
 import type { Engine, OrderOutcome } from '../../application/engine.js';
 import type { IdempotencyRef } from '../../application/place-order.js';
+import { SIZE_NAMES_ZH, SIZES } from '../../domain/menu.js';
 import type { DomainError, Result } from '../../domain/result.js';
 import { problem, sendProblem, statusForCode } from './problem.js';
 import { cancelBodySchema, confirmBodySchema, describeIssues, idParamSchema, listQuerySchema, orderBodySchema } from './validation.js';
@@ -153,6 +154,16 @@ export function registerOrderRoutes(app: FastifyInstance, engine: Engine): void 
       const line = { drink: b.drink, size: b.size, quantity: b.quantity ?? 1, options: b.options ?? {} };
       return outcomeResult(req, await engine.placeOrder(caller(req), line, ref));
     });
+  });
+
+  app.get('/api/v1/menu', () => {
+    const menu = engine.menu();
+    return {
+      currency: menu.currency,
+      sizes: SIZES.map((id) => ({ id, name_zh: SIZE_NAMES_ZH[id] })),
+      drinks: menu.drinks.map((d) => ({ id: d.id, name_zh: d.name_zh, name_en: d.name_en, iced: d.iced, prices: d.prices })),
+      surcharges: menu.surcharges,
+    };
   });
 
   app.get('/api/v1/orders/:id', async (req, reply) => {
