@@ -1,10 +1,15 @@
-import type { Money } from '../domain/money.js';
+import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
+import { isCurrency, type Money } from '../domain/money.js';
 import {
   type CreatePaymentRequest,
+  type GatewayNotification,
   type GatewayPaymentResult,
   type GatewayRefundResult,
   GatewayUnknownOutcomeError,
+  type NotificationAck,
+  type NotificationVerdict,
   type PaymentGateway,
+  type RawNotification,
   type RefundRequest,
 } from '../ports/payment-gateway.js';
 import { Chaos, type ChaosSettings } from './chaos.js';
@@ -15,16 +20,25 @@ export type GroundTruthEvent =
   | { readonly type: 'capture'; readonly outTradeNo: string; readonly payer: string; readonly amount: Money; readonly seq: number }
   | { readonly type: 'refund'; readonly outTradeNo: string; readonly outRefundNo: string; readonly amount: Money; readonly seq: number };
 
-interface SimTrade {
+/** A trade in the simulator's order book. `pending` waits for the (simulated) payer. */
+export interface SimTrade {
   readonly outTradeNo: string;
   readonly tradeNo: string;
   readonly payer: string;
   readonly amount: Money;
-  status: 'succeeded' | 'failed' | 'closed';
+  readonly method: string;
+  readonly subject: string;
+  readonly notifyUrl: string | undefined;
+  status: 'succeeded' | 'failed' | 'closed' | 'pending';
   failureCode?: string;
   refunded: number;
-  readonly refunds: Map<string, number>;
+  readonly refunds: Map<string, { readonly amount: number; readonly refundNo: string }>;
 }
+
+/** Something the simulator tells the merchant asynchronously (a callback to be delivered). */
+export type SimEvent =
+  | { readonly kind: 'payment'; readonly trade: SimTrade }
+  | { readonly kind: 'refund'; readonly trade: SimTrade; readonly outRefundNo: string; readonly amount: number; readonly refundNo: string };
 
 export interface SimulatedGatewayOptions {
   readonly name?: string;
@@ -34,27 +48,58 @@ export interface SimulatedGatewayOptions {
   readonly startingBalance?: number;
   /** Keep the order book in this file so it survives the process (crash tests). */
   readonly journalPath?: string;
+  /**
+   * Methods whose create waits for the payer (a QR code to scan) instead of charging at once.
+   * Defaults to none: every method charges like a wallet, which keeps the embedded demo instant.
+   */
+  readonly payerActionMethods?: readonly string[];
+  /** The simulated payer pays a waiting trade after this long (ms); undefined = only `payPending`. */
+  readonly payerDelayMs?: number;
+  /** Secret the simulator signs its own notifications with (HMAC-SHA256). */
+  readonly notifySecret?: string;
 }
 
 type JournalEntry =
-  | { readonly type: 'trade'; readonly outTradeNo: string; readonly tradeNo: string; readonly payer: string; readonly amount: Money; readonly status: 'succeeded' | 'failed'; readonly failureCode?: string }
-  | { readonly type: 'refund'; readonly outTradeNo: string; readonly outRefundNo: string; readonly amount: Money };
+  | {
+      readonly type: 'trade';
+      readonly outTradeNo: string;
+      readonly tradeNo: string;
+      readonly payer: string;
+      readonly amount: Money;
+      readonly status: 'succeeded' | 'failed' | 'pending';
+      readonly failureCode?: string;
+      readonly method?: string;
+      readonly subject?: string;
+      readonly notifyUrl?: string;
+    }
+  | { readonly type: 'settle'; readonly outTradeNo: string; readonly status: 'succeeded' | 'failed' | 'closed'; readonly failureCode?: string }
+  | { readonly type: 'refund'; readonly outTradeNo: string; readonly outRefundNo: string; readonly amount: Money; readonly refundNo?: string };
+
+export const SIM_METHODS = ['wallet', 'alipay_qr', 'wechat_native'] as const;
 
 /**
  * The built-in payment gateway: an in-process stand-in for a real one, with its own order book,
  * payer balances, idempotency on outTradeNo, chaos knobs and a ground-truth log. A second create
- * with the same outTradeNo never charges again — as real gateways behave.
+ * with the same outTradeNo never charges again — as real gateways behave. The Alipay and WeChat
+ * Pay faces of the simulator (HTTP servers speaking those protocols) share this order book.
  */
 export class SimulatedGateway implements PaymentGateway {
   readonly name: string;
+  readonly methods: readonly string[] = SIM_METHODS;
   readonly chaos: Chaos;
   private readonly trades = new Map<string, SimTrade>();
   private readonly balances = new Map<string, number>();
   private readonly truth: GroundTruthEvent[] = [];
   private readonly startingBalance: number;
+  private readonly payerActionMethods: ReadonlySet<string>;
+  private readonly payerDelayMs: number | undefined;
+  private readonly listeners: Array<(e: SimEvent) => void> = [];
+  private readonly timers = new Set<NodeJS.Timeout>();
+  readonly notifySecret: string;
   private seq = 0;
+  private refundSeq = 0;
   /** Calls seen, by method, for tests and benchmarks. */
-  readonly calls = { create: 0, query: 0, refund: 0, close: 0 };
+  readonly calls = { create: 0, query: 0, refund: 0, queryRefund: 0, close: 0 };
 
   private readonly journal: Journal | undefined;
 
@@ -62,30 +107,73 @@ export class SimulatedGateway implements PaymentGateway {
     this.name = options.name ?? 'simulator';
     this.chaos = new Chaos(options.chaos ?? {}, options.seed ?? 42);
     this.startingBalance = options.startingBalance ?? 100_000_000;
+    this.payerActionMethods = new Set(options.payerActionMethods ?? []);
+    this.payerDelayMs = options.payerDelayMs;
+    this.notifySecret = options.notifySecret ?? 'simulator-notify-secret';
     if (options.journalPath !== undefined) {
       this.journal = new Journal(options.journalPath);
       for (const e of this.journal.load() as JournalEntry[]) this.apply(e);
     }
   }
 
+  /** Be told of every payment or refund outcome (the faces turn these into signed callbacks). */
+  onEvent(listener: (e: SimEvent) => void): () => void {
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
+  }
+
   /** Apply one order-book event (live, or replayed from the journal). */
   private apply(e: JournalEntry): void {
-    if (e.type === 'trade') {
-      const trade: SimTrade = { outTradeNo: e.outTradeNo, tradeNo: e.tradeNo, payer: e.payer, amount: e.amount, status: e.status, refunded: 0, refunds: new Map() };
-      if (e.failureCode !== undefined) trade.failureCode = e.failureCode;
-      this.trades.set(e.outTradeNo, trade);
-      if (e.status === 'succeeded') {
-        this.balances.set(e.payer, this.balanceOf(e.payer) - e.amount.amount);
-        this.truth.push({ type: 'capture', outTradeNo: e.outTradeNo, payer: e.payer, amount: e.amount, seq: ++this.seq });
+    switch (e.type) {
+      case 'trade': {
+        const trade: SimTrade = {
+          outTradeNo: e.outTradeNo,
+          tradeNo: e.tradeNo,
+          payer: e.payer,
+          amount: e.amount,
+          method: e.method ?? 'wallet',
+          subject: e.subject ?? '',
+          notifyUrl: e.notifyUrl,
+          status: e.status,
+          refunded: 0,
+          refunds: new Map(),
+        };
+        if (e.failureCode !== undefined) trade.failureCode = e.failureCode;
+        this.trades.set(e.outTradeNo, trade);
+        if (e.status === 'succeeded') this.capture(trade);
+        return;
       }
-      return;
+      case 'settle': {
+        const trade = this.trades.get(e.outTradeNo);
+        if (trade === undefined || trade.status !== 'pending') return;
+        trade.status = e.status;
+        if (e.failureCode !== undefined) trade.failureCode = e.failureCode;
+        if (e.status === 'succeeded') this.capture(trade);
+        return;
+      }
+      case 'refund': {
+        const trade = this.trades.get(e.outTradeNo);
+        if (trade === undefined) return;
+        const refundNo = e.refundNo ?? `simr_${String(++this.refundSeq).padStart(10, '0')}`;
+        trade.refunds.set(e.outRefundNo, { amount: e.amount.amount, refundNo });
+        trade.refunded += e.amount.amount;
+        this.balances.set(trade.payer, this.balanceOf(trade.payer) + e.amount.amount);
+        this.truth.push({ type: 'refund', outTradeNo: e.outTradeNo, outRefundNo: e.outRefundNo, amount: e.amount, seq: ++this.seq });
+        return;
+      }
+      default: {
+        const never: never = e;
+        throw new Error(`unknown journal entry ${JSON.stringify(never)}`);
+      }
     }
-    const trade = this.trades.get(e.outTradeNo);
-    if (trade === undefined) return;
-    trade.refunds.set(e.outRefundNo, e.amount.amount);
-    trade.refunded += e.amount.amount;
-    this.balances.set(trade.payer, this.balanceOf(trade.payer) + e.amount.amount);
-    this.truth.push({ type: 'refund', outTradeNo: e.outTradeNo, outRefundNo: e.outRefundNo, amount: e.amount, seq: ++this.seq });
+  }
+
+  private capture(trade: SimTrade): void {
+    this.balances.set(trade.payer, this.balanceOf(trade.payer) - trade.amount.amount);
+    this.truth.push({ type: 'capture', outTradeNo: trade.outTradeNo, payer: trade.payer, amount: trade.amount, seq: ++this.seq });
   }
 
   /** Record an event durably (when journaled), then apply it. */
@@ -94,8 +182,14 @@ export class SimulatedGateway implements PaymentGateway {
     this.apply(e);
   }
 
-  /** Release the journal file (the order book itself stays on disk). */
+  private emit(e: SimEvent): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  /** Release the journal file and pending payer timers (the order book itself stays on disk). */
   closeJournal(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
     this.journal?.close();
   }
 
@@ -112,13 +206,18 @@ export class SimulatedGateway implements PaymentGateway {
     return this.balances.get(payer) ?? this.startingBalance;
   }
 
+  /** A trade as the order book holds it (for the protocol faces). */
+  trade(outTradeNo: string): SimTrade | undefined {
+    return this.trades.get(outTradeNo);
+  }
+
   async create(req: CreatePaymentRequest): Promise<GatewayPaymentResult> {
     this.calls.create += 1;
     await this.chaos.latency();
     const draw = this.chaos.draw();
     if (draw === 'error' && !this.chaos.shouldFreeze) throw new GatewayUnknownOutcomeError('simulator: 503 service unavailable');
     const existing = this.trades.get(req.outTradeNo);
-    const result = existing !== undefined ? this.view(existing) : this.charge(req, draw === 'fail');
+    const result = existing !== undefined ? this.view(existing) : this.open(req, draw === 'fail');
     if (draw === 'timeout' || this.chaos.shouldFreeze) {
       await this.chaos.hang();
       throw new GatewayUnknownOutcomeError('simulator: request timed out');
@@ -137,15 +236,28 @@ export class SimulatedGateway implements PaymentGateway {
     this.calls.refund += 1;
     await this.chaos.latency();
     const trade = this.trades.get(req.outTradeNo);
-    if (trade === undefined || trade.status !== 'succeeded') {
+    if (trade === undefined || (trade.status !== 'succeeded' && !trade.refunds.has(req.outRefundNo))) {
       return { status: 'failed', outRefundNo: req.outRefundNo, failureCode: 'TRADE_NOT_REFUNDABLE' };
     }
-    if (trade.refunds.has(req.outRefundNo)) return { status: 'succeeded', outRefundNo: req.outRefundNo };
+    const known = trade.refunds.get(req.outRefundNo);
+    if (known !== undefined) return { status: 'succeeded', outRefundNo: req.outRefundNo, gatewayRefundNo: known.refundNo, amount: { amount: known.amount, currency: trade.amount.currency } };
+    if (req.amount.currency !== trade.amount.currency) return { status: 'failed', outRefundNo: req.outRefundNo, failureCode: 'CURRENCY_MISMATCH' };
     if (trade.refunded + req.amount.amount > trade.amount.amount) {
       return { status: 'failed', outRefundNo: req.outRefundNo, failureCode: 'REFUND_AMOUNT_EXCEEDED' };
     }
-    this.record({ type: 'refund', outTradeNo: req.outTradeNo, outRefundNo: req.outRefundNo, amount: req.amount });
-    return { status: 'succeeded', outRefundNo: req.outRefundNo };
+    const refundNo = `simr_${String(this.refundSeq + 1).padStart(10, '0')}`;
+    this.record({ type: 'refund', outTradeNo: req.outTradeNo, outRefundNo: req.outRefundNo, amount: req.amount, refundNo });
+    this.emit({ kind: 'refund', trade, outRefundNo: req.outRefundNo, amount: req.amount.amount, refundNo });
+    return { status: 'succeeded', outRefundNo: req.outRefundNo, gatewayRefundNo: refundNo, amount: req.amount };
+  }
+
+  async queryRefund(outTradeNo: string, outRefundNo: string): Promise<GatewayRefundResult> {
+    this.calls.queryRefund += 1;
+    await this.chaos.latency();
+    const trade = this.trades.get(outTradeNo);
+    const r = trade?.refunds.get(outRefundNo);
+    if (trade === undefined || r === undefined) return { status: 'not_found', outRefundNo };
+    return { status: 'succeeded', outRefundNo, gatewayRefundNo: r.refundNo, amount: { amount: r.amount, currency: trade.amount.currency } };
   }
 
   async close(outTradeNo: string): Promise<GatewayPaymentResult> {
@@ -153,17 +265,54 @@ export class SimulatedGateway implements PaymentGateway {
     await this.chaos.latency();
     const trade = this.trades.get(outTradeNo);
     if (trade === undefined) return { status: 'not_found', outTradeNo };
+    if (trade.status === 'pending') this.record({ type: 'settle', outTradeNo, status: 'closed', failureCode: 'TRADE_CLOSED' });
     return this.view(trade);
   }
 
-  private charge(req: CreatePaymentRequest, decline: boolean): GatewayPaymentResult {
+  /**
+   * The simulated payer pays (or, with `decline`, fails to pay) a waiting trade. Returns false
+   * when the trade is not waiting (already paid, closed or unknown).
+   */
+  payPending(outTradeNo: string, decline = false): boolean {
+    const trade = this.trades.get(outTradeNo);
+    if (trade === undefined || trade.status !== 'pending') return false;
+    if (decline) this.record({ type: 'settle', outTradeNo, status: 'failed', failureCode: 'SIMULATED_DECLINE' });
+    else if (this.balanceOf(trade.payer) < trade.amount.amount) this.record({ type: 'settle', outTradeNo, status: 'failed', failureCode: 'INSUFFICIENT_FUNDS' });
+    else this.record({ type: 'settle', outTradeNo, status: 'succeeded' });
+    this.emit({ kind: 'payment', trade });
+    return true;
+  }
+
+  private open(req: CreatePaymentRequest, decline: boolean): GatewayPaymentResult {
     const tradeNo = `sim_${String(this.trades.size + 1).padStart(10, '0')}`;
-    const base = { type: 'trade' as const, outTradeNo: req.outTradeNo, tradeNo, payer: req.payer, amount: req.amount };
-    if (decline) this.record({ ...base, status: 'failed', failureCode: 'SIMULATED_DECLINE' });
-    else if (this.balanceOf(req.payer) < req.amount.amount) this.record({ ...base, status: 'failed', failureCode: 'INSUFFICIENT_FUNDS' });
-    else this.record({ ...base, status: 'succeeded' });
+    const base = {
+      type: 'trade' as const,
+      outTradeNo: req.outTradeNo,
+      tradeNo,
+      payer: req.payer,
+      amount: req.amount,
+      method: req.method,
+      subject: req.subject,
+      ...(req.notifyUrl === undefined ? {} : { notifyUrl: req.notifyUrl }),
+    };
+    if (this.payerActionMethods.has(req.method)) {
+      this.record({ ...base, status: 'pending' });
+      if (this.payerDelayMs !== undefined) {
+        const t = setTimeout(() => {
+          this.timers.delete(t);
+          this.payPending(req.outTradeNo, decline);
+        }, this.payerDelayMs);
+        t.unref?.();
+        this.timers.add(t);
+      }
+    } else {
+      if (decline) this.record({ ...base, status: 'failed', failureCode: 'SIMULATED_DECLINE' });
+      else if (this.balanceOf(req.payer) < req.amount.amount) this.record({ ...base, status: 'failed', failureCode: 'INSUFFICIENT_FUNDS' });
+      else this.record({ ...base, status: 'succeeded' });
+    }
     const trade = this.trades.get(req.outTradeNo);
     if (trade === undefined) throw new Error('simulator: trade vanished');
+    if (trade.status !== 'pending') this.emit({ kind: 'payment', trade });
     return this.view(trade);
   }
 
@@ -174,6 +323,110 @@ export class SimulatedGateway implements PaymentGateway {
       gatewayTradeNo: t.tradeNo,
       amount: t.amount,
       ...(t.failureCode === undefined ? {} : { failureCode: t.failureCode }),
+      ...(t.status === 'pending' ? { payUrl: `https://sim.autoglm.local/pay/${t.tradeNo}` } : {}),
     };
+  }
+
+  // ---- The simulator's own notification protocol (POST /api/v1/callbacks/simulator) ----
+
+  /**
+   * Sign a notification body the simulator way: HMAC-SHA256 over
+   * `timestamp\nnonce\nbody\n` (the WeChat v3 message shape), base64, in `x-sim-signature`.
+   */
+  signNotification(body: string, timestampSec: number, nonce: string): Record<string, string> {
+    const signature = createHmac('sha256', this.notifySecret).update(`${timestampSec}\n${nonce}\n${body}\n`).digest('base64');
+    return { 'content-type': 'application/json', 'x-sim-timestamp': String(timestampSec), 'x-sim-nonce': nonce, 'x-sim-signature': signature };
+  }
+
+  /** The notification the simulator sends for an event, signed, ready to deliver. */
+  notificationFor(e: SimEvent, timestampSec: number, nonce: string = randomUUID()): { headers: Record<string, string>; body: string } {
+    const t = e.trade;
+    const payload =
+      e.kind === 'payment'
+        ? {
+            id: `evt_${t.tradeNo}_${t.status}`,
+            type: 'payment',
+            out_trade_no: t.outTradeNo,
+            trade_no: t.tradeNo,
+            status: t.status,
+            amount: t.amount.amount,
+            currency: t.amount.currency,
+            ...(t.failureCode === undefined ? {} : { failure_code: t.failureCode }),
+          }
+        : {
+            id: `evt_${e.refundNo}`,
+            type: 'refund',
+            out_trade_no: t.outTradeNo,
+            trade_no: t.tradeNo,
+            out_refund_no: e.outRefundNo,
+            refund_no: e.refundNo,
+            status: 'succeeded',
+            amount: e.amount,
+            currency: t.amount.currency,
+          };
+    const body = JSON.stringify(payload);
+    return { headers: this.signNotification(body, timestampSec, nonce), body };
+  }
+
+  verifyNotification(input: RawNotification): Promise<NotificationVerdict> {
+    return Promise.resolve(this.verify(input));
+  }
+
+  private verify(input: RawNotification): NotificationVerdict {
+    const ts = input.headers['x-sim-timestamp'];
+    const nonce = input.headers['x-sim-nonce'];
+    const sig = input.headers['x-sim-signature'];
+    if (ts === undefined || nonce === undefined || sig === undefined || !/^\d{1,12}$/.test(ts) || nonce.length === 0 || nonce.length > 64) {
+      return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'x-sim-timestamp, x-sim-nonce and x-sim-signature headers are required' };
+    }
+    const expected = createHmac('sha256', this.notifySecret).update(`${ts}\n${nonce}\n${input.body}\n`).digest();
+    const given = Buffer.from(sig, 'base64');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+      return { ok: false, code: 'SIGNATURE_INVALID', message: 'the notification signature does not verify' };
+    }
+    let p: Record<string, unknown>;
+    try {
+      const parsed: unknown = JSON.parse(input.body);
+      if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+      p = parsed as Record<string, unknown>;
+    } catch {
+      return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'the notification body is not a JSON object' };
+    }
+    const str = (k: string): string | undefined => (typeof p[k] === 'string' && (p[k]).length > 0 ? (p[k]) : undefined);
+    const id = str('id');
+    const outTradeNo = str('out_trade_no');
+    const currency = str('currency');
+    const amount = p.amount;
+    if (id === undefined || outTradeNo === undefined || typeof amount !== 'number' || !Number.isSafeInteger(amount) || !isCurrency(currency)) {
+      return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'id, out_trade_no, amount and currency are required' };
+    }
+    const money = { amount, currency };
+    const common = { eventId: id, outTradeNo, amount: money, timestamp: Number(ts) * 1000, nonce };
+    const failure = str('failure_code');
+    if (p.type === 'payment') {
+      const status = p.status;
+      if (status !== 'succeeded' && status !== 'failed' && status !== 'closed' && status !== 'pending') {
+        return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'unknown payment status' };
+      }
+      const tradeNo = str('trade_no');
+      const n: GatewayNotification = { kind: 'payment', ...common, status, ...(tradeNo === undefined ? {} : { gatewayTradeNo: tradeNo }), ...(failure === undefined ? {} : { failureCode: failure }) };
+      return { ok: true, notification: n };
+    }
+    if (p.type === 'refund') {
+      const outRefundNo = str('out_refund_no');
+      if (outRefundNo === undefined || (p.status !== 'succeeded' && p.status !== 'failed' && p.status !== 'pending')) {
+        return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'out_refund_no and a refund status are required' };
+      }
+      const refundNo = str('refund_no');
+      const n: GatewayNotification = { kind: 'refund', ...common, outRefundNo, status: p.status, ...(refundNo === undefined ? {} : { gatewayRefundNo: refundNo }), ...(failure === undefined ? {} : { failureCode: failure }) };
+      return { ok: true, notification: n };
+    }
+    return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'type must be payment or refund' };
+  }
+
+  acknowledge(accepted: boolean): NotificationAck {
+    return accepted
+      ? { status: 200, contentType: 'application/json', body: '{"code":"SUCCESS"}' }
+      : { status: 400, contentType: 'application/json', body: '{"code":"FAIL"}' };
   }
 }
