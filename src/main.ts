@@ -109,6 +109,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       dayOffsetMinutes: 480,
       idempotencyTtlMs: config.idempotency.ttl_hours * 3_600_000,
       idempotencyLockMs: Math.max(60_000, config.server.wait_for_completion_ms * 2),
+      callbackWindowMs: config.callbacks.window_seconds * 1000,
     },
   };
   const engine = new Engine(deps, {

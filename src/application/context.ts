@@ -29,6 +29,8 @@ export interface EngineSettings {
   readonly idempotencyTtlMs: number;
   /** How long a request holds an idempotency key before a retry may take it over. */
   readonly idempotencyLockMs: number;
+  /** A callback whose timestamp is further than this from now (either way) is refused. */
+  readonly callbackWindowMs: number;
 }
 
 /** Everything a use case may touch, injected by the composition root. */

@@ -13,9 +13,14 @@ import { type OrderView, toOrderView } from './order-view.js';
 import { payOrder } from './pay-order.js';
 import { type IdempotencyRef, placeOrder } from './place-order.js';
 import { getOrder, listOrders, type ListOrdersQuery, type OrderPage } from './query-orders.js';
-import { refundOrder } from './refund-order.js';
+import { executeRefund } from './execute-refund.js';
+import { resolveLateCapture } from './resolve-late-capture.js';
 import { JobRunner, type KnownState, type RunnerOptions } from './run-jobs.js';
-import type { AuditRecord, JobRecord } from '../ports/records.js';
+import type { RawNotification } from '../ports/payment-gateway.js';
+import type { AuditRecord, JobRecord, LedgerBalance, ReviewFlag } from '../ports/records.js';
+import { type CallbackResult, handleCallback } from './handle-callback.js';
+import { requestRefund } from './request-refund.js';
+import { type RefundView, toRefundView } from './refund-view.js';
 
 /** How an order request ended, for transports to map (HTTP: 201 / 202 / 402). */
 export type OrderOutcome =
@@ -48,7 +53,8 @@ export class Engine {
       {
         [JOB.payOrder]: payOrder,
         [JOB.fulfilOrder]: fulfilOrder,
-        [JOB.refundOrder]: refundOrder,
+        [JOB.executeRefund]: executeRefund,
+        [JOB.resolveLateCapture]: resolveLateCapture,
         [JOB.expireOrder]: expireOrder,
       },
       runnerOptions,
@@ -124,6 +130,50 @@ export class Engine {
       if (!r.ok) return r;
       return ok(toOrderView(r.value, await this.deps.uow.read.payments.get(r.value.tenantId, r.value.paymentId)));
     });
+  }
+
+  /**
+   * Give money back for an order: all that is left, or `amount`. The refund is sent at once by
+   * this process (its job is durable, so a crash resumes it); the answer says where it stands.
+   */
+  async requestRefund(caller: Caller, orderId: string, request: { readonly amount?: number; readonly reason?: string }, idem?: IdempotencyRef): Promise<Result<RefundView>> {
+    const requested = await requestRefund(this.deps, caller, orderId, request, idem);
+    if (!requested.ok) return requested;
+    const run = this.runner.runLeased({ job: requested.value.job });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([run, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.waitMs)))]);
+    if (timer !== undefined) clearTimeout(timer);
+    return this.refundOf(caller.tenantId, requested.value.refund.id);
+  }
+
+  async refundOf(tenantId: string, refundId: string): Promise<Result<RefundView>> {
+    const r = await this.deps.uow.read.refunds.get(tenantId, refundId);
+    return r === undefined ? err('REFUND_NOT_FOUND', `no refund ${refundId}`) : ok(toRefundView(r));
+  }
+
+  async listRefunds(tenantId: string, orderId: string): Promise<Result<RefundView[]>> {
+    const order = await this.deps.uow.read.orders.get(tenantId, orderId);
+    if (order === undefined) return err('ORDER_NOT_FOUND', `no order ${orderId}`);
+    return ok((await this.deps.uow.read.refunds.listByPayment(tenantId, order.paymentId)).map(toRefundView));
+  }
+
+  /** A gateway's notification, as received; the worker is woken when it moved something. */
+  async handleCallback(gateway: string, raw: RawNotification): Promise<CallbackResult> {
+    const r = await handleCallback(this.deps, gateway, raw);
+    if (r.accepted && r.effect !== 'duplicate' && r.effect !== 'no_change') this.runner.wake();
+    return r;
+  }
+
+  ledgerBalances(tenantId: string): Promise<LedgerBalance[]> {
+    return this.deps.uow.read.ledger.balances(tenantId);
+  }
+
+  unbalancedJournals(tenantId: string): Promise<Array<{ journalId: string; sum: number }>> {
+    return this.deps.uow.read.ledger.unbalancedJournals(tenantId);
+  }
+
+  reviewFlags(tenantId: string, open: boolean, limit: number): Promise<ReviewFlag[]> {
+    return this.deps.uow.read.flags.list(tenantId, { open, limit });
   }
 
   async getOrder(tenantId: string, orderId: string): Promise<Result<OrderView>> {

@@ -2,7 +2,8 @@ import { MerchantUnknownOutcomeError, type MerchantOrderResult } from '../ports/
 import type { JobRecord } from '../ports/records.js';
 import type { Deps } from './context.js';
 import { JOB, PRIORITY } from './job-kinds.js';
-import { advanceJob, completeJob, type JobOutcome, type KnownState } from './run-jobs.js';
+import { createRefund } from './request-refund.js';
+import { completeJob, enqueueLeased, type JobOutcome, type KnownState } from './run-jobs.js';
 import { ChangeSet, fulfilmentKeyFor } from './state-changes.js';
 
 const ACTOR = 'system:worker';
@@ -53,14 +54,21 @@ export async function fulfilOrder(job: JobRecord, deps: Deps, known?: KnownState
   }
   if (result.status === 'rejected') {
     const reason = `merchant refused: ${result.reason ?? 'unknown reason'}`;
-    const followUp = await uow.run(async (r) => {
+    const refundId = deps.ids.next('rfd');
+    const refundJob = await uow.run(async (r) => {
+      const payment = known?.payment.id === order.paymentId ? known.payment : await r.payments.get(order.tenantId, order.paymentId);
+      if (payment === undefined) throw new Error(`order ${order.id} has no payment`);
       const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
       await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'fulfilment_failed', reason }], reason));
+      // Everything paid goes back: a refund with its own key, sent by its own job.
+      const refund = await createRefund(r, cs, { id: refundId, order, payment, amount: payment.amount - payment.refundedAmount, reason, n: 1 });
+      const next = await enqueueLeased(r, deps, { tenantId: order.tenantId, kind: JOB.executeRefund, resourceId: refund.id, priority: PRIORITY.refund }, now);
       await cs.flush(r);
-      return advanceJob(r, job, deps, { kind: JOB.refundOrder, priority: PRIORITY.refund }, now);
+      await completeJob(r, job, deps, now);
+      return next;
     });
     deps.logger.warn({ order_id: order.id, reason }, 'fulfilment failed; refunding');
-    return { kind: 'done', followUps: [{ job: followUp }] };
+    return { kind: 'done', followUps: [{ job: refundJob }] };
   }
   return { kind: 'retry', error: 'merchant does not know the order yet' };
 }

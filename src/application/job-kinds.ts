@@ -2,7 +2,8 @@
 export const JOB = {
   payOrder: 'order.pay',
   fulfilOrder: 'order.fulfil',
-  refundOrder: 'order.refund',
+  executeRefund: 'refund.execute',
+  resolveLateCapture: 'payment.late_capture',
   expireOrder: 'order.expire',
 } as const;
 

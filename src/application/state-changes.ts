@@ -1,6 +1,9 @@
+import { account, type Journal, makeJournal, type Posting, transfer } from '../domain/ledger.js';
+import type { Currency } from '../domain/money.js';
 import { type OrderEvent, transitionOrder } from '../domain/order.js';
 import { type PaymentEvent, transitionPayment } from '../domain/payment.js';
-import type { Actor, AuditEntry, OrderRecord, PaymentRecord } from '../ports/records.js';
+import { type RefundEvent, transitionRefund } from '../domain/refund.js';
+import type { Actor, AuditEntry, OrderRecord, PaymentRecord, RefundRecord } from '../ports/records.js';
 import type { Repositories } from '../ports/repositories.js';
 import { UseCaseError } from './context.js';
 
@@ -17,6 +20,7 @@ export interface ChangeMeta {
  */
 export class ChangeSet {
   private readonly audits: AuditEntry[] = [];
+  private readonly journals: Journal[] = [];
 
   constructor(readonly meta: ChangeMeta) {}
 
@@ -44,10 +48,16 @@ export class ChangeSet {
     return cur;
   }
 
+  /**
+   * Apply an event to a payment in memory. Money that moves gets its ledger journal in the same
+   * change set: a capture debits the gateway's clearing account and credits sales; a refund
+   * (named by `refundId`, which also keys its journal so it can never be posted twice) reverses it.
+   */
   movePayment(
     payment: PaymentRecord,
     event: PaymentEvent,
     patch: Partial<Pick<PaymentRecord, 'outTradeNo' | 'gatewayTradeNo' | 'failureCode' | 'attempt' | 'method' | 'gateway'>> = {},
+    refundId?: string,
   ): PaymentRecord {
     const moved = transitionPayment(
       { status: payment.status, amount: { amount: payment.amount, currency: payment.currency }, refundedAmount: payment.refundedAmount },
@@ -78,7 +88,32 @@ export class ChangeSet {
         ...(patch.failureCode === undefined ? {} : { failure_code: patch.failureCode }),
       },
     );
+    if (event.type === 'succeed') {
+      this.post(payment.tenantId, `jrn_${payment.id}_capture`, 'payment.captured', 'payment', payment.id, payment.currency, transfer(account.gateway(next.gateway), account.sales(payment.tenantId), payment.amount));
+    } else if (event.type === 'refund') {
+      if (refundId === undefined) throw new Error('a refund movement needs the refund id for its journal');
+      this.post(payment.tenantId, `jrn_${refundId}`, 'refund.succeeded', 'refund', refundId, payment.currency, transfer(account.sales(payment.tenantId), account.gateway(next.gateway), event.amount));
+    }
     return next;
+  }
+
+  moveRefund(refund: RefundRecord, event: RefundEvent, patch: Partial<Pick<RefundRecord, 'failureCode' | 'gatewayRefundNo'>> = {}): RefundRecord {
+    const moved = transitionRefund(refund.status, event);
+    if (!moved.ok) throw new UseCaseError(moved.error.code, moved.error.message, moved.error.details);
+    const next: RefundRecord = { ...refund, ...patch, status: moved.value, updatedBy: this.meta.actor, updatedAt: this.meta.now, version: refund.version + 1 };
+    this.audit('refund', refund.tenantId, refund.id, `refund.${event.type}`, { status: refund.status, version: refund.version }, {
+      status: next.status,
+      version: next.version,
+      ...(next.failureCode === null ? {} : { failure_code: next.failureCode }),
+    });
+    return next;
+  }
+
+  /** A balanced journal to write with this change set; an unbalanced one is a bug and throws. */
+  post(tenantId: string, id: string, kind: string, resourceType: string, resourceId: string, currency: Currency, postings: readonly Posting[]): void {
+    const made = makeJournal({ id, tenantId, kind, resourceType, resourceId, currency, at: this.meta.now, actor: this.meta.actor, postings });
+    if (!made.ok) throw new Error(made.error.message);
+    this.journals.push(made.value);
   }
 
   audit(resourceType: string, tenantId: string, resourceId: string, action: string, before: unknown, after: unknown): void {
@@ -100,8 +135,16 @@ export class ChangeSet {
     }
   }
 
-  /** Write the gathered audit rows (call last, inside the same transaction). */
+  async saveRefund(r: Repositories, prev: RefundRecord, next: RefundRecord): Promise<void> {
+    if (next.version === prev.version) return;
+    if (!(await r.refunds.update(next, prev.version))) {
+      throw new UseCaseError('CONCURRENT_MODIFICATION', `refund ${prev.id} was changed by someone else; try again`);
+    }
+  }
+
+  /** Write the gathered audit rows and ledger journals (call last, inside the same transaction). */
   async flush(r: Repositories): Promise<void> {
+    if (this.journals.length > 0) await r.ledger.append(this.journals.splice(0));
     await r.audit.appendMany(this.audits.splice(0));
   }
 }

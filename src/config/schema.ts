@@ -78,6 +78,13 @@ export const configSchema = z
       .strict()
       .prefault({}),
     idempotency: z.object({ ttl_hours: z.number().min(24).default(24) }).strict().prefault({}),
+    callbacks: z
+      .object({
+        /** A notification signed further than this from now, either way, is refused (skew inside it is tolerated). */
+        window_seconds: z.number().int().min(10).max(3600).default(300),
+      })
+      .strict()
+      .prefault({}),
     menu: menuSchema.default(DEFAULT_MENU),
     tenant: z.object({ default_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('default') }).strict().prefault({}),
   })

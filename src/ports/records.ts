@@ -2,6 +2,7 @@ import type { Currency } from '../domain/money.js';
 import type { OrderOptions } from '../domain/menu.js';
 import type { OrderStatus } from '../domain/order.js';
 import type { PaymentStatus } from '../domain/payment.js';
+import type { RefundStatus } from '../domain/refund.js';
 
 /** Who made a change: `user:<id>`, `system:worker`, `system:expiry`, `api:<key id>` … */
 export type Actor = string;
@@ -108,4 +109,44 @@ export interface IdempotencyRecord {
   readonly lockedUntil: number;
   readonly createdAt: number;
   readonly expiresAt: number;
+}
+
+/** A refund as stored; `outRefundNo` is the idempotency key sent to the gateway. */
+export interface RefundRecord {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly orderId: string;
+  readonly paymentId: string;
+  readonly outRefundNo: string;
+  readonly amount: number;
+  readonly currency: Currency;
+  readonly status: RefundStatus;
+  readonly reason: string;
+  readonly failureCode: string | null;
+  readonly gatewayRefundNo: string | null;
+  readonly createdBy: Actor;
+  readonly updatedBy: Actor;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly version: number;
+}
+
+/** Something a person should look at (a late capture, an amount mismatch, a corrected status). */
+export interface ReviewFlag {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly resourceType: string;
+  readonly resourceId: string;
+  /** Stable code, e.g. `LATE_CAPTURE`, `CALLBACK_AMOUNT_MISMATCH`, `STATUS_CORRECTED`. */
+  readonly code: string;
+  readonly detail: Readonly<Record<string, unknown>>;
+  readonly createdAt: number;
+  readonly resolvedAt: number | null;
+}
+
+/** A ledger balance: the sum of an account's postings in one currency. */
+export interface LedgerBalance {
+  readonly account: string;
+  readonly currency: Currency;
+  readonly balance: number;
 }

@@ -1,11 +1,15 @@
+import type { Journal } from '../domain/ledger.js';
 import type { OrderStatus } from '../domain/order.js';
 import type {
   AuditEntry,
   AuditRecord,
   IdempotencyRecord,
   JobRecord,
+  LedgerBalance,
   OrderRecord,
   PaymentRecord,
+  RefundRecord,
+  ReviewFlag,
 } from './records.js';
 
 export interface OrderFilter {
@@ -41,6 +45,48 @@ export interface PaymentRepository {
   insert(payment: PaymentRecord): Promise<void>;
   get(tenantId: string, id: string): Promise<PaymentRecord | undefined>;
   update(payment: PaymentRecord, expectedVersion: number): Promise<boolean>;
+  /** The payment we sent under this out_trade_no (unique across tenants), for callbacks. */
+  getByOutTradeNo(outTradeNo: string): Promise<PaymentRecord | undefined>;
+}
+
+/** Refunds, each with its own idempotency key toward the gateway. */
+export interface RefundRepository {
+  insert(refund: RefundRecord): Promise<void>;
+  get(tenantId: string, id: string): Promise<RefundRecord | undefined>;
+  getByOutRefundNo(outRefundNo: string): Promise<RefundRecord | undefined>;
+  listByPayment(tenantId: string, paymentId: string): Promise<RefundRecord[]>;
+  /** Version-checked write, like orders and payments. */
+  update(refund: RefundRecord, expectedVersion: number): Promise<boolean>;
+}
+
+/** The double-entry ledger: journals are appended, never changed. */
+export interface LedgerRepository {
+  /** Append balanced journals (checked by the domain before they get here). */
+  append(journals: readonly Journal[]): Promise<void>;
+  /** Every account's balance for a tenant, per currency. */
+  balances(tenantId: string): Promise<LedgerBalance[]>;
+  /** Journals whose postings do not sum to zero (there must never be any). */
+  unbalancedJournals(tenantId?: string): Promise<Array<{ journalId: string; sum: number }>>;
+  /** Journals recorded for a resource (a payment, a refund), oldest first. */
+  journalsFor(tenantId: string, resourceId: string): Promise<Journal[]>;
+}
+
+/** De-duplication and replay refusal for gateway callbacks. */
+export interface CallbackInbox {
+  /** Record that this event was applied; false if it was already (a duplicate delivery). */
+  recordEvent(e: { gateway: string; eventId: string; tenantId: string; resourceId: string | null; outcome: string; at: number }): Promise<boolean>;
+  /** Whether this event was applied before (read-only). */
+  seenEvent(gateway: string, eventId: string): Promise<boolean>;
+  /** Use a nonce once; false if it was used before and has not expired (a replay). */
+  useNonce(gateway: string, nonce: string, expiresAt: number): Promise<boolean>;
+  /** Forget nonces past their expiry; returns how many. */
+  purgeNonces(now: number): Promise<number>;
+}
+
+/** Findings a person should review. */
+export interface ReviewFlags {
+  raise(flag: ReviewFlag): Promise<void>;
+  list(tenantId: string, options: { readonly open?: boolean; readonly limit: number }): Promise<ReviewFlag[]>;
 }
 
 export interface NewJob {
@@ -123,6 +169,10 @@ export interface Repositories {
   readonly jobs: JobRepository;
   readonly audit: AuditLog;
   readonly idempotency: IdempotencyStore;
+  readonly refunds: RefundRepository;
+  readonly ledger: LedgerRepository;
+  readonly callbacks: CallbackInbox;
+  readonly flags: ReviewFlags;
 }
 
 /**

@@ -23,6 +23,7 @@ import type {
   PaymentRepository,
   Repositories,
 } from '../../ports/repositories.js';
+import { paymentSideRepositories } from './payment-repositories.js';
 import type { AuditLogTable, Database, JobsTable, OrdersTable, PaymentsTable } from './schema.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -285,6 +286,11 @@ export class KyselyPayments implements PaymentRepository {
       .where('version', '=', expectedVersion)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
+  }
+
+  async getByOutTradeNo(outTradeNo: string): Promise<PaymentRecord | undefined> {
+    const row = await this.db.selectFrom('payments').selectAll().where('out_trade_no', '=', outTradeNo).executeTakeFirst();
+    return row === undefined ? undefined : toPayment(row);
   }
 }
 
@@ -562,5 +568,6 @@ export function createRepositories(db: Kysely<Database>, engine: Engine): Reposi
     jobs: new KyselyJobs(db, engine),
     audit: new KyselyAudit(db),
     idempotency: new KyselyIdempotency(db),
+    ...paymentSideRepositories(db),
   };
 }

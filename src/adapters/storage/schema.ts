@@ -11,6 +11,11 @@ export interface Database {
   jobs: JobsTable;
   audit_log: AuditLogTable;
   idempotency_keys: IdempotencyKeysTable;
+  ledger_postings: LedgerPostingsTable;
+  refunds: RefundsTable;
+  callback_events: CallbackEventsTable;
+  callback_nonces: CallbackNoncesTable;
+  review_flags: ReviewFlagsTable;
 }
 
 /** bigint columns come back as strings from pg and numbers from SQLite; adapters normalise. */
@@ -104,4 +109,67 @@ export interface IdempotencyKeysTable {
   locked_until: Int;
   created_at: Int;
   expires_at: Int;
+}
+
+/** One line of a double-entry journal; a journal's lines sum to zero. */
+export interface LedgerPostingsTable {
+  journal_id: string;
+  line: Int;
+  tenant_id: string;
+  account: string;
+  amount: Int;
+  currency: string;
+  kind: string;
+  resource_type: string;
+  resource_id: string;
+  actor: string;
+  at: Int;
+}
+
+export interface RefundsTable {
+  id: string;
+  tenant_id: string;
+  order_id: string;
+  payment_id: string;
+  out_refund_no: string;
+  amount: Int;
+  currency: string;
+  status: string;
+  reason: string;
+  failure_code: string | null;
+  gateway_refund_no: string | null;
+  created_by: string;
+  updated_by: string;
+  created_at: Int;
+  updated_at: Int;
+  version: Int;
+}
+
+/** Callbacks already applied, by the gateway's own event id: a duplicate is a no-op. */
+export interface CallbackEventsTable {
+  gateway: string;
+  event_id: string;
+  tenant_id: string;
+  resource_id: string | null;
+  outcome: string;
+  received_at: Int;
+}
+
+/** Nonces of accepted callbacks, kept past the timestamp window: a replay is refused. */
+export interface CallbackNoncesTable {
+  gateway: string;
+  nonce: string;
+  expires_at: Int;
+}
+
+/** Findings a person should look at: late captures, amount mismatches, status corrections. */
+export interface ReviewFlagsTable {
+  id: string;
+  tenant_id: string;
+  resource_type: string;
+  resource_id: string;
+  code: string;
+  detail_json: string;
+  created_at: Int;
+  resolved_at: Int | null;
 }

@@ -16,6 +16,7 @@ import {
   toOrder,
   toPayment,
 } from './repositories.js';
+import { paymentSideRepositories } from './payment-repositories.js';
 import type { Database, JobsTable, OrdersTable, PaymentsTable } from './schema.js';
 
 /**
@@ -193,5 +194,6 @@ export function createSqliteRepositories(db: Kysely<Database>, st: Statements): 
     jobs: new SqliteJobs(db, st),
     audit: new SqliteAudit(db, st),
     idempotency: new KyselyIdempotency(db),
+    ...paymentSideRepositories(db),
   };
 }

@@ -4,6 +4,7 @@ import type { Caller } from '../../application/context.js';
 import type { Engine } from '../../application/engine.js';
 import { problem, sendProblem } from './problem.js';
 import { registerOrderRoutes } from './order-routes.js';
+import { registerPaymentRoutes } from './payment-routes.js';
 
 export interface HttpServerOptions {
   readonly engine: Engine;
@@ -100,5 +101,6 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   });
 
   registerOrderRoutes(app, opts.engine);
+  registerPaymentRoutes(app, opts.engine);
   return app;
 }

@@ -1,0 +1,38 @@
+import { assertNever, err, ok, type Result } from './result.js';
+
+/**
+ * A refund's own lifecycle, separate from the payment's: PENDING (asked, or sent with the
+ * outcome unknown — resolved by querying the gateway) → SUCCEEDED | FAILED. Terminal states
+ * stay terminal; a late "succeeded" after FAILED is not a move, it is a finding to flag.
+ */
+export const REFUND_STATUSES = ['PENDING', 'SUCCEEDED', 'FAILED'] as const;
+export type RefundStatus = (typeof REFUND_STATUSES)[number];
+
+export type RefundEvent = { readonly type: 'succeed' } | { readonly type: 'fail'; readonly reason: string };
+
+export function transitionRefund(status: RefundStatus, event: RefundEvent): Result<RefundStatus> {
+  switch (status) {
+    case 'PENDING':
+      return ok(event.type === 'succeed' ? 'SUCCEEDED' : 'FAILED');
+    case 'SUCCEEDED':
+    case 'FAILED':
+      return err('ILLEGAL_TRANSITION', `a refund in ${status} cannot take the event ${event.type}`, { resource: 'refund', from: status, event: event.type });
+    default:
+      return assertNever(status);
+  }
+}
+
+/**
+ * Whether a new refund of `requested` fits: what was paid, minus refunds that succeeded or may
+ * still succeed (pending ones hold their amount), must cover it.
+ */
+export function checkRefundable(paid: number, reserved: number, requested: number): Result<number> {
+  if (!Number.isSafeInteger(requested) || requested <= 0) {
+    return err('INVALID_AMOUNT', 'a refund amount is a positive integer of minor units', { received: requested });
+  }
+  const left = paid - reserved;
+  if (requested > left) {
+    return err('REFUND_EXCEEDS_PAYMENT', `only ${left} of ${paid} can still be refunded`, { paid, already_refunded_or_pending: reserved, requested, refundable: left });
+  }
+  return ok(left - requested);
+}
