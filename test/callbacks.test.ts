@@ -34,7 +34,7 @@ async function pendingOrder(a: App): Promise<{ id: string; outTradeNo: string }>
   return { id: o.id, outTradeNo: o.payment.out_trade_no };
 }
 
-function deliver(a: App, n: { headers: Record<string, string>; body: string }): ReturnType<App['http']['inject']> {
+function deliver(a: App, n: { headers: Record<string, string>; body: string }) {
   return a.http.inject({ method: 'POST', url: URL_CB, headers: n.headers, payload: n.body });
 }
 
