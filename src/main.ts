@@ -16,6 +16,8 @@ import { buildHttpServer } from './interfaces/http/server.js';
 import type { Clock } from './ports/clock.js';
 import type { Logger } from './ports/logger.js';
 import type { PaymentGateway } from './ports/payment-gateway.js';
+import { ResilientGateway } from './adapters/resilience/resilient-gateway.js';
+import { chooseGateway, type GatewayRoute } from './domain/gateway-routing.js';
 import { SimulatedGateway } from './simulator/simulated-gateway.js';
 import { SimulatedMerchant } from './simulator/simulated-merchant.js';
 
@@ -72,11 +74,32 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     options.merchant ??
     new SimulatedMerchant({ seed: sim.seed + 1, ...journal('merchant.jsonl'), chaos: { latencyMs: sim.latency_ms, failureRate: sim.merchant_failure_rate } });
 
+  const rs = config.resilience;
+  const resilience = {
+    timeoutMs: rs.timeout_ms,
+    maxAttempts: rs.max_attempts,
+    backoffInitialMs: rs.backoff_initial_ms,
+    backoffMaxMs: rs.backoff_max_ms,
+    maxRetryAfterMs: rs.max_retry_after_ms,
+    breakerThreshold: rs.breaker_threshold,
+    breakerWindowMs: rs.breaker_window_ms,
+    breakerMinimumRps: rs.breaker_minimum_rps,
+    halfOpenAfterMs: rs.half_open_after_ms,
+    bulkheadLimit: rs.bulkhead_limit,
+    bulkheadQueue: rs.bulkhead_queue,
+  };
+  const resilient = new Map<string, ResilientGateway>();
   const gateways = new Map<string, PaymentGateway>();
+  const add = (name: string, g: PaymentGateway): void => {
+    // Each configured name gets its own breaker, even when two names share one simulator.
+    const wrapped = new ResilientGateway(g, resilience, name);
+    resilient.set(name, wrapped);
+    gateways.set(name, wrapped);
+  };
   for (const [name, g] of Object.entries(config.gateways)) {
     switch (g.type) {
       case 'simulator':
-        gateways.set(name, gateway);
+        add(name, gateway);
         break;
       default: {
         const never: never = g.type;
@@ -84,6 +107,18 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       }
     }
   }
+
+  const routes: GatewayRoute[] = (config.payment_routing ?? [{ gateway: config.payment_gateway, priority: 0 }]).map((r) => ({
+    gateway: r.gateway,
+    priority: r.priority,
+    ...(r.methods === undefined ? {} : { methods: r.methods }),
+    ...(r.min_amount === undefined ? {} : { minAmount: r.min_amount }),
+    ...(r.max_amount === undefined ? {} : { maxAmount: r.max_amount }),
+  }));
+  const routeGateway: Deps['routeGateway'] = (request) => {
+    const states = new Map([...resilient].map(([name, g]) => [name, { methods: g.methods, available: g.health().available }]));
+    return chooseGateway(routes, states, request);
+  };
 
   let draining = false;
   const deps: Deps = {
@@ -93,6 +128,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     random: options.random ?? Math.random,
     logger,
     gateways,
+    routeGateway,
     merchant,
     policy: () => config.policy,
     menu: () => config.menu,

@@ -25,8 +25,12 @@ export async function confirmOrder(
   idempotency?: IdempotencyRef,
 ): Promise<Result<ConfirmedOrder>> {
   const now = deps.clock.now();
-  return asResult(() =>
-    deps.uow.run(async (r) => {
+  return asResult(async () => {
+    const peek = await deps.uow.read.orders.getWithPayment(caller.tenantId, orderId);
+    const method = options.paymentMethod ?? peek?.payment.method ?? deps.settings.paymentMethod;
+    // The gateway is chosen now, just before the first call, from the method the person confirmed.
+    const route = peek === undefined ? undefined : deps.routeGateway({ amount: { amount: peek.order.amount, currency: peek.order.currency }, method });
+    return deps.uow.run(async (r) => {
       const order = await r.orders.get(caller.tenantId, orderId);
       if (order === undefined) throw new UseCaseError('ORDER_NOT_FOUND', `no order ${orderId}`);
       const payment = await r.payments.get(caller.tenantId, order.paymentId);
@@ -45,7 +49,8 @@ export async function confirmOrder(
       if (!limits.ok) throw new UseCaseError(limits.error.code, limits.error.message, limits.error.details);
       const cs = new ChangeSet({ actor: caller.actor, now, requestId: caller.requestId });
       const confirmed = cs.moveOrder(order, [{ type: 'confirm' }], null);
-      const withMethod = options.paymentMethod === undefined ? payment : { ...payment, method: options.paymentMethod };
+      if (route !== undefined && !route.ok) throw new UseCaseError(route.error.code, route.error.message, route.error.details);
+      const withMethod = { ...payment, method, ...(route?.ok === true ? { gateway: route.value } : {}) };
       const started = submitPayment(cs, withMethod);
       await cs.saveOrder(r, order, confirmed);
       await cs.savePayment(r, payment, started);
@@ -53,6 +58,6 @@ export async function confirmOrder(
       await cs.flush(r);
       if (idempotency !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idempotency.scope, idempotency.key, order.id);
       return { order: confirmed, payment: started, payJob };
-    }),
-  );
+    });
+  });
 }

@@ -1,4 +1,5 @@
 import type { Menu } from '../domain/menu.js';
+import type { Money } from '../domain/money.js';
 import type { ErrorCode, Result } from '../domain/result.js';
 import type { Policy } from '../domain/policy.js';
 import type { Clock } from '../ports/clock.js';
@@ -42,6 +43,8 @@ export interface Deps {
   readonly random: () => number;
   readonly logger: Logger;
   readonly gateways: ReadonlyMap<string, PaymentGateway>;
+  /** The gateway a new payment of this amount and method goes through (routing rules + health). */
+  readonly routeGateway: (request: { readonly amount: Money; readonly method: string }) => Result<string>;
   readonly merchant: Merchant;
   /** Read on every decision, so a reloaded policy applies to the next request. */
   readonly policy: () => Policy;

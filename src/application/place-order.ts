@@ -41,6 +41,8 @@ export async function placeOrder(
   const paymentId = deps.ids.next('pay');
   const jobId = deps.ids.next('job');
   const s = deps.settings;
+  // Chosen before the transaction (it reads gateway health) and fixed before any call is made.
+  const route = deps.routeGateway({ amount: q.total, method: s.paymentMethod });
 
   return asResult(() =>
     deps.uow.run(async (r: Repositories) => {
@@ -54,6 +56,7 @@ export async function placeOrder(
       const decided = decideOrder(policy, { total: q.total, spentToday });
       if (!decided.ok) throw new UseCaseError(decided.error.code, decided.error.message, decided.error.details);
       const decision = decided.value;
+      if (decision.kind === 'pay_now' && !route.ok) throw new UseCaseError(route.error.code, route.error.message, route.error.details);
       const cs = new ChangeSet({ actor: caller.actor, now, requestId: caller.requestId });
 
       const created: OrderRecord = {
@@ -93,7 +96,7 @@ export async function placeOrder(
         amount: q.total.amount,
         refundedAmount: 0,
         currency: q.total.currency,
-        gateway: s.paymentGateway,
+        gateway: route.ok ? route.value : s.paymentGateway,
         method: s.paymentMethod,
         attempt: 0,
         outTradeNo: null,

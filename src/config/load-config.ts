@@ -227,6 +227,10 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   if (!Object.hasOwn(gateways, c.payment_gateway)) {
     issues.push(`payment_gateway: "${c.payment_gateway}" is not a configured gateway; configured: ${Object.keys(gateways).join(', ')}`);
   }
+  for (const [i, route] of (c.payment_routing ?? []).entries()) {
+    if (!Object.hasOwn(gateways, route.gateway)) issues.push(`payment_routing.${i}.gateway: "${route.gateway}" is not a configured gateway; configured: ${Object.keys(gateways).join(', ')}`);
+    if (route.min_amount !== undefined && route.max_amount !== undefined && route.max_amount < route.min_amount) issues.push(`payment_routing.${i}: max_amount must be ≥ min_amount`);
+  }
   const db = parseDatabase(c.database.url);
   if (typeof db === 'string') issues.push(db);
   const policy = policySchema.safeParse({

@@ -78,6 +78,37 @@ export const configSchema = z
       .strict()
       .prefault({}),
     idempotency: z.object({ ttl_hours: z.number().min(24).default(24) }).strict().prefault({}),
+    /** Which gateway takes a payment: highest priority first among routes that fit the method and amount and whose breaker is closed. Default: everything through payment_gateway. */
+    payment_routing: z
+      .array(
+        z
+          .object({
+            gateway: z.string().min(1),
+            methods: z.array(z.string().min(1)).min(1).optional(),
+            min_amount: z.number().int().min(0).optional(),
+            max_amount: z.number().int().positive().optional(),
+            priority: z.number().int().default(0),
+          })
+          .strict(),
+      )
+      .optional(),
+    /** Timeouts, retries, circuit breaker and bulkhead around every gateway (cockatiel). */
+    resilience: z
+      .object({
+        timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
+        max_attempts: z.number().int().min(1).max(10).default(3),
+        backoff_initial_ms: z.number().int().min(1).default(100),
+        backoff_max_ms: z.number().int().min(1).default(2_000),
+        max_retry_after_ms: z.number().int().min(0).default(5_000),
+        breaker_threshold: z.number().gt(0).max(1).default(0.5),
+        breaker_window_ms: z.number().int().min(100).default(30_000),
+        breaker_minimum_rps: z.number().min(0).default(1),
+        half_open_after_ms: z.number().int().min(10).default(30_000),
+        bulkhead_limit: z.number().int().min(1).default(64),
+        bulkhead_queue: z.number().int().min(0).default(256),
+      })
+      .strict()
+      .prefault({}),
     callbacks: z
       .object({
         /** A notification signed further than this from now, either way, is refused (skew inside it is tolerated). */
