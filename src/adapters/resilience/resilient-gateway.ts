@@ -190,7 +190,9 @@ export class ResilientGateway implements PaymentGateway {
   private async run<T>(policy: IPolicy, call: () => Promise<T>): Promise<T> {
     this.calls += 1;
     try {
-      return await policy.execute(() => call());
+      // A signal per call: without one, cockatiel hangs every call's timeout listener on one
+      // shared never-aborted signal, which Node reports as a leak under concurrency.
+      return await policy.execute(() => call(), new AbortController().signal);
     } catch (e) {
       this.failures += 1;
       if (e instanceof BrokenCircuitError || e instanceof IsolatedCircuitError) throw new GatewayUnavailableError(`${this.name}: circuit open, nothing was sent`);
