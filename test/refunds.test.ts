@@ -165,4 +165,15 @@ describe('refunds: POST /api/v1/orders/:id/refund', () => {
     expect(retry.statusCode).toBe(201);
     expect(retry.json<{ refund: { amount: number } }>().refund.amount).toBe(order.amount);
   });
+
+  it('GET /api/v1/gateways shows each configured gateway, its methods and its breaker', async () => {
+    const a = await start();
+    await paidOrder(a);
+    const res = await a.http.inject({ method: 'GET', url: '/api/v1/gateways' });
+    const data = res.json<{ data: Array<{ name: string; methods: string[]; breaker: string; available: boolean; calls: number }> }>().data;
+    const main = data.find((g) => g.name === 'secure-pay-v3');
+    expect(main).toMatchObject({ breaker: 'closed', available: true, methods: ['wallet', 'alipay_qr', 'wechat_native'] });
+    expect(main?.calls).toBeGreaterThanOrEqual(1);
+    expect(data.map((g) => g.name)).toContain('simulator');
+  });
 });

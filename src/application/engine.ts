@@ -16,7 +16,7 @@ import { getOrder, listOrders, type ListOrdersQuery, type OrderPage } from './qu
 import { executeRefund } from './execute-refund.js';
 import { resolveLateCapture } from './resolve-late-capture.js';
 import { JobRunner, type KnownState, type RunnerOptions } from './run-jobs.js';
-import type { RawNotification } from '../ports/payment-gateway.js';
+import type { GatewayHealth, RawNotification } from '../ports/payment-gateway.js';
 import type { AuditRecord, JobRecord, LedgerBalance, ReviewFlag } from '../ports/records.js';
 import { type CallbackResult, handleCallback } from './handle-callback.js';
 import { requestRefund } from './request-refund.js';
@@ -162,6 +162,11 @@ export class Engine {
     const r = await handleCallback(this.deps, gateway, raw);
     if (r.accepted && r.effect !== 'duplicate' && r.effect !== 'no_change') this.runner.wake();
     return r;
+  }
+
+  /** Each configured gateway with its methods and health (breaker state, calls, failures). */
+  gateways(): Array<{ readonly name: string; readonly methods: readonly string[]; readonly health: GatewayHealth | null }> {
+    return [...this.deps.gateways.entries()].map(([name, g]) => ({ name, methods: g.methods, health: g.health?.() ?? null }));
   }
 
   ledgerBalances(tenantId: string): Promise<LedgerBalance[]> {

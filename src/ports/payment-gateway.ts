@@ -35,6 +35,19 @@ export interface PaymentGateway {
   verifyNotification(input: RawNotification): Promise<NotificationVerdict>;
   /** The HTTP answer the gateway expects for a notification we accepted (or refused). */
   acknowledge(accepted: boolean): NotificationAck;
+  /** How the gateway is doing (breaker state, calls), where a resilience wrapper tracks it. */
+  health?(): GatewayHealth;
+}
+
+/** What routing and operators see of a gateway. */
+export interface GatewayHealth {
+  readonly name: string;
+  readonly breaker: 'closed' | 'open' | 'half-open' | 'isolated';
+  /** False while the breaker is open: routing sends new payments elsewhere. */
+  readonly available: boolean;
+  readonly inFlight: number;
+  readonly calls: number;
+  readonly failures: number;
 }
 
 export interface CreatePaymentRequest {

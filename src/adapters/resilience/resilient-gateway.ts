@@ -26,6 +26,7 @@ import {
   type GatewayRefundResult,
   GatewayUnavailableError,
   GatewayUnknownOutcomeError,
+  type GatewayHealth,
   type NotificationAck,
   type NotificationVerdict,
   type PaymentGateway,
@@ -70,17 +71,7 @@ export const DEFAULT_RESILIENCE: ResilienceSettings = {
   bulkheadQueue: 256,
 };
 
-export type BreakerState = 'closed' | 'open' | 'half-open' | 'isolated';
-
-/** What the routing strategy and GET /api/v1/gateways see of a gateway. */
-export interface GatewayHealth {
-  readonly name: string;
-  readonly breaker: BreakerState;
-  readonly available: boolean;
-  readonly inFlight: number;
-  readonly calls: number;
-  readonly failures: number;
-}
+export type BreakerState = GatewayHealth['breaker'];
 
 /**
  * Decorrelated-jitter exponential backoff that gives way to the gateway's own Retry-After on a

@@ -62,6 +62,10 @@ export function registerPaymentRoutes(app: FastifyInstance, engine: Engine): voi
     return r.ok ? { refund: r.value } : send(reply, problemResult(req, r.error));
   });
 
+  app.get('/api/v1/gateways', () => ({
+    data: engine.gateways().map((g) => ({ name: g.name, methods: g.methods, ...(g.health === null ? {} : { breaker: g.health.breaker, available: g.health.available, in_flight: g.health.inFlight, calls: g.health.calls, failures: g.health.failures }) })),
+  }));
+
   app.get('/api/v1/ledger/balances', async (req) => {
     const tenant = req.caller.tenantId;
     const [balances, unbalanced] = await Promise.all([engine.ledgerBalances(tenant), engine.unbalancedJournals(tenant)]);
