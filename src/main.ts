@@ -18,6 +18,7 @@ import type { Logger } from './ports/logger.js';
 import type { PaymentGateway } from './ports/payment-gateway.js';
 import { ResilientGateway } from './adapters/resilience/resilient-gateway.js';
 import { chooseGateway, type GatewayRoute } from './domain/gateway-routing.js';
+import { BUILT_IN_RULES } from './domain/rules.js';
 import { SimulatedGateway } from './simulator/simulated-gateway.js';
 import { SimulatedMerchant } from './simulator/simulated-merchant.js';
 
@@ -132,6 +133,16 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     merchant,
     policy: () => config.policy,
     menu: () => config.menu,
+    rules: [
+      ...(config.rules.built_in ? BUILT_IN_RULES : []),
+      ...config.rules.custom.map((r) => ({
+        name: r.name,
+        statuses: r.statuses,
+        olderThanMs: r.older_than_seconds * 1000,
+        ...(r.younger_than_seconds === undefined ? {} : { youngerThanMs: r.younger_than_seconds * 1000 }),
+        action: r.action,
+      })),
+    ],
     workerId: options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     settings: {
       paymentGateway: config.payment_gateway,
@@ -146,6 +157,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       idempotencyTtlMs: config.idempotency.ttl_hours * 3_600_000,
       idempotencyLockMs: Math.max(60_000, config.server.wait_for_completion_ms * 2),
       callbackWindowMs: config.callbacks.window_seconds * 1000,
+      ruleSweepIntervalMs: config.rules.enabled ? config.rules.sweep_interval_ms : 0,
+      ruleSweepLimit: config.rules.batch,
     },
   };
   const engine = new Engine(deps, {

@@ -1,5 +1,6 @@
 import type { Menu } from '../domain/menu.js';
 import type { Money } from '../domain/money.js';
+import type { Rule } from '../domain/rules.js';
 import type { ErrorCode, Result } from '../domain/result.js';
 import type { Policy } from '../domain/policy.js';
 import type { Clock } from '../ports/clock.js';
@@ -32,6 +33,9 @@ export interface EngineSettings {
   readonly idempotencyLockMs: number;
   /** A callback whose timestamp is further than this from now (either way) is refused. */
   readonly callbackWindowMs: number;
+  /** How often the repair rules look for stuck orders (0 = never on a timer), and how many per rule per sweep. */
+  readonly ruleSweepIntervalMs: number;
+  readonly ruleSweepLimit: number;
 }
 
 /** Everything a use case may touch, injected by the composition root. */
@@ -49,6 +53,8 @@ export interface Deps {
   /** Read on every decision, so a reloaded policy applies to the next request. */
   readonly policy: () => Policy;
   readonly menu: () => Menu;
+  /** Repair rules (built-in and configured) the sweeper applies. */
+  readonly rules: readonly Rule[];
   readonly settings: EngineSettings;
   /** This process's identity as a job-lease owner. */
   readonly workerId: string;

@@ -20,6 +20,7 @@ import type { GatewayHealth, RawNotification } from '../ports/payment-gateway.js
 import type { AuditRecord, JobRecord, LedgerBalance, ReviewFlag } from '../ports/records.js';
 import { type CallbackResult, handleCallback } from './handle-callback.js';
 import { requestRefund } from './request-refund.js';
+import { RULE_JOB, ruleRunner, sweepRules } from './repair-rules.js';
 import { type RefundView, toRefundView } from './refund-view.js';
 
 /** How an order request ended, for transports to map (HTTP: 201 / 202 / 402). */
@@ -55,6 +56,7 @@ export class Engine {
         [JOB.fulfilOrder]: fulfilOrder,
         [JOB.executeRefund]: executeRefund,
         [JOB.resolveLateCapture]: resolveLateCapture,
+        [RULE_JOB]: ruleRunner(deps.rules),
         [JOB.expireOrder]: expireOrder,
       },
       runnerOptions,
@@ -218,12 +220,30 @@ export class Engine {
     return ok(this.classify(toOrderView(r.value.order, r.value.payment)));
   }
 
+  private sweeper: NodeJS.Timeout | undefined;
+
   start(): void {
     this.runner.start();
+    const every = this.deps.settings.ruleSweepIntervalMs;
+    if (every > 0 && this.sweeper === undefined && this.deps.rules.length > 0) {
+      this.sweeper = setInterval(() => {
+        this.sweepRules().catch((e: unknown) => this.deps.logger.error({ err: e }, 'repair-rule sweep failed'));
+      }, every);
+      this.sweeper.unref?.();
+    }
   }
 
   stop(deadlineMs?: number): Promise<void> {
+    if (this.sweeper !== undefined) clearInterval(this.sweeper);
+    this.sweeper = undefined;
     return this.runner.stop(deadlineMs);
+  }
+
+  /** Look for stuck orders now and queue the repairs (the timer calls this; tests call it directly). */
+  async sweepRules(): Promise<number> {
+    const queued = await sweepRules(this.deps, this.deps.rules, this.deps.settings.ruleSweepLimit);
+    if (queued > 0) this.runner.wake();
+    return queued;
   }
 
   /** Run the order's pay job (held by this process) and wait up to the configured time. */

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { DEFAULT_MENU, menuSchema } from '../domain/menu.js';
+import { ORDER_STATUSES } from '../domain/order.js';
 import { policySchema } from '../domain/policy.js';
+import { RULE_ACTIONS } from '../domain/rules.js';
 
 /** A gateway entry: only the built-in simulator so far; Alipay and WeChat Pay join the union later. */
 const gatewaySchema = z.discriminatedUnion('type', [z.object({ type: z.literal('simulator') }).strict()]);
@@ -106,6 +108,29 @@ export const configSchema = z
         half_open_after_ms: z.number().int().min(10).default(30_000),
         bulkhead_limit: z.number().int().min(1).default(64),
         bulkhead_queue: z.number().int().min(0).default(256),
+      })
+      .strict()
+      .prefault({}),
+    /** Repair rules for stuck orders: the documented built-in ones, plus your own. */
+    rules: z
+      .object({
+        enabled: z.boolean().default(true),
+        built_in: z.boolean().default(true),
+        sweep_interval_ms: z.number().int().min(100).default(30_000),
+        batch: z.number().int().min(1).max(10_000).default(200),
+        custom: z
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[a-z0-9-]{1,48}$/),
+                statuses: z.array(z.enum(ORDER_STATUSES)).min(1),
+                older_than_seconds: z.number().int().min(1),
+                younger_than_seconds: z.number().int().min(1).optional(),
+                action: z.enum(RULE_ACTIONS),
+              })
+              .strict(),
+          )
+          .default([]),
       })
       .strict()
       .prefault({}),

@@ -37,6 +37,11 @@ export interface OrderRepository {
   update(order: OrderRecord, expectedVersion: number): Promise<boolean>;
   /** Newest first. */
   list(filter: OrderFilter): Promise<OrderRecord[]>;
+  /**
+   * Orders of any tenant in one of `statuses` whose last change is older than `updatedBefore`
+   * (and newer than `updatedAfter`, when given), oldest change first: what the repair rules look at.
+   */
+  findStale(statuses: readonly OrderStatus[], updatedBefore: number, updatedAfter: number | undefined, limit: number): Promise<OrderRecord[]>;
   /** Sum of order amounts for a user since an instant, over orders that hold or may hold money. */
   sumCommittedSince(tenantId: string, userId: string, since: number, currency: string): Promise<number>;
 }
@@ -104,6 +109,8 @@ export interface NewJob {
 /** The job table: durable work with priority, run-at, attempts and leases. */
 export interface JobRepository {
   enqueue(job: NewJob & { readonly id: string; readonly now: number }): Promise<JobRecord>;
+  /** Enqueue unless a job with this id exists (deterministic ids make work unique across instances). */
+  enqueueIfAbsent(job: NewJob & { readonly id: string; readonly now: number }): Promise<boolean>;
   /**
    * Lease up to `limit` due jobs (run_at ≤ now, queued, or running with an expired lease) to
    * `owner` until `leaseUntil`, highest priority first, then oldest run-at. Each claim bumps attempts.

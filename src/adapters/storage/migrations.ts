@@ -186,6 +186,8 @@ const migrations: Record<string, Migration> = {
         .addColumn('created_at', 'bigint', (c) => c.notNull())
         .addColumn('resolved_at', 'bigint')
         .execute();
+      // The repair rules look for orders stuck in a status since before some instant.
+      await db.schema.createIndex('orders_status_updated').on('orders').columns(['status', 'updated_at']).execute();
       await db.schema.createIndex('review_flags_open').on('review_flags').columns(['tenant_id', 'resolved_at', 'created_at']).execute();
     },
   },

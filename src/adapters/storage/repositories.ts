@@ -238,6 +238,14 @@ export class KyselyOrders implements OrderRepository {
     return rows.map(toOrder);
   }
 
+  async findStale(statuses: readonly OrderStatus[], updatedBefore: number, updatedAfter: number | undefined, limit: number): Promise<OrderRecord[]> {
+    if (statuses.length === 0) return [];
+    let q = this.db.selectFrom('orders').selectAll().where('status', 'in', [...statuses]).where('updated_at', '<', updatedBefore);
+    if (updatedAfter !== undefined) q = q.where('updated_at', '>', updatedAfter);
+    const rows = await q.orderBy('updated_at').limit(limit).execute();
+    return rows.map(toOrder);
+  }
+
   async sumCommittedSince(tenantId: string, userId: string, since: number, currency: string): Promise<number> {
     const row = await this.db
       .selectFrom('orders')
@@ -304,6 +312,11 @@ export class KyselyJobs implements JobRepository {
     const row = jobRow(job);
     await this.db.insertInto('jobs').values(row).execute();
     return toJob(row);
+  }
+
+  async enqueueIfAbsent(job: NewJob & { readonly id: string; readonly now: number }): Promise<boolean> {
+    const res = await this.db.insertInto('jobs').values(jobRow(job)).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
   async claimDue(owner: string, now: number, leaseUntil: number, limit: number): Promise<JobRecord[]> {
