@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { AlipayGateway } from './adapters/gateways/alipay/alipay-gateway.js';
 import { createPinoLogger } from './adapters/logging/pino-logger.js';
 import { openSqlite, type SqliteStorage } from './adapters/storage/sqlite-database.js';
 import { systemClock } from './adapters/system/system-clock.js';
@@ -102,9 +103,25 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       case 'simulator':
         add(name, gateway);
         break;
+      case 'alipay':
+        gateways.set(
+          name,
+          new AlipayGateway({
+            name,
+            appId: g.app_id,
+            privateKey: g.private_key,
+            alipayPublicKey: g.alipay_public_key,
+            gatewayUrl: g.gateway_url,
+            timeoutMs: g.timeout_ms,
+            ...(g.notify_url === undefined ? {} : { notifyUrl: g.notify_url }),
+            clock,
+          }),
+        );
+        break;
       default: {
-        const never: never = g.type;
-        throw new Error(`unsupported gateway type ${String(never)}`);
+        const never: never = g;
+        // Only the type: the entry holds keys, which never go into a message.
+        throw new Error(`unsupported gateway type ${String((never as { type?: unknown }).type)}`);
       }
     }
   }

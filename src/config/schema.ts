@@ -4,8 +4,27 @@ import { ORDER_STATUSES } from '../domain/order.js';
 import { policySchema } from '../domain/policy.js';
 import { RULE_ACTIONS } from '../domain/rules.js';
 
-/** A gateway entry: only the built-in simulator so far; Alipay and WeChat Pay join the union later. */
-const gatewaySchema = z.discriminatedUnion('type', [z.object({ type: z.literal('simulator') }).strict()]);
+/**
+ * Alipay (openapi v2, RSA2). Keys are a PEM, the bare base64 the Alipay key tool prints, or a
+ * path to a file holding either; `private_key` is masked wherever the configuration is shown.
+ */
+const alipayGatewaySchema = z
+  .object({
+    type: z.literal('alipay'),
+    app_id: z.string().regex(/^[0-9]{1,32}$/, 'app_id is the digits of the Alipay application id'),
+    /** Our application private key (signs requests). */
+    private_key: z.string().min(1),
+    /** Alipay's public key for this application (verifies answers and notifications). */
+    alipay_public_key: z.string().min(1),
+    gateway_url: z.url({ protocol: /^https?$/ }).default('https://openapi.alipay.com/gateway.do'),
+    timeout_ms: z.number().int().min(100).max(120_000).default(10_000),
+    /** Where Alipay posts asynchronous notifications (our POST /api/v1/callbacks/alipay). */
+    notify_url: z.url({ protocol: /^https?$/ }).optional(),
+  })
+  .strict();
+
+/** A gateway entry: the built-in simulator, Alipay; WeChat Pay joins the union later. */
+const gatewaySchema = z.discriminatedUnion('type', [z.object({ type: z.literal('simulator') }).strict(), alipayGatewaySchema]);
 
 const DEFAULT_GATEWAYS = { 'secure-pay-v3': { type: 'simulator' as const }, simulator: { type: 'simulator' as const } };
 
