@@ -104,7 +104,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
         add(name, gateway);
         break;
       case 'alipay':
-        gateways.set(
+        add(
           name,
           new AlipayGateway({
             name,

@@ -67,7 +67,8 @@ describe('SIGKILL in the middle of paying', () => {
   it('after a restart every order completes with exactly one charge and one drink, and retried keys create nothing twice', async () => {
     const first = await serve();
     const keys = Array.from({ length: 60 }, (_, i) => `k${i}`);
-    const inflight = keys.map((k) => order(first.url, k).then((r) => r.status, () => 0));
+    // Staggered, so that whenever the kill lands some requests are mid-flight whatever the machine's speed.
+    const inflight = keys.map((k, i) => new Promise((r) => setTimeout(r, i * 8)).then(() => order(first.url, k)).then((r) => r.status, () => 0));
     // Kill once the service is demonstrably working through them (the first answer is back),
     // not after a fixed time: on a loaded machine the first answers can take a while.
     await Promise.race([Promise.race(inflight), new Promise((r) => setTimeout(r, 10_000))]);
