@@ -15,6 +15,7 @@ import { runCli } from './interfaces/cli/cli.js';
 import { buildHttpServer } from './interfaces/http/server.js';
 import type { Clock } from './ports/clock.js';
 import type { Logger } from './ports/logger.js';
+import { wechatpayGatewayFromSettings } from './adapters/gateways/wechatpay/wechatpay-keys.js';
 import type { PaymentGateway } from './ports/payment-gateway.js';
 import { SimulatedGateway } from './simulator/simulated-gateway.js';
 import { SimulatedMerchant } from './simulator/simulated-merchant.js';
@@ -78,9 +79,12 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       case 'simulator':
         gateways.set(name, gateway);
         break;
+      case 'wechatpay':
+        gateways.set(name, wechatpayGatewayFromSettings(name, g));
+        break;
       default: {
-        const never: never = g.type;
-        throw new Error(`unsupported gateway type ${String(never)}`);
+        const never: never = g;
+        throw new Error(`unsupported gateway type ${JSON.stringify(never)}`);
       }
     }
   }
