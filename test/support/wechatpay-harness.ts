@@ -19,6 +19,21 @@ export interface WechatpayHarness {
   close(): Promise<void>;
 }
 
+/** Our connector configured for a simulated merchant account (options override the defaults). */
+export function connectorFor(keys: WechatpayKeySet, over: Partial<WechatpayGatewayOptions> = {}): WechatpayGateway {
+  return new WechatpayGateway({
+    name: 'wechatpay',
+    mchid: keys.mchid,
+    appid: keys.appid,
+    merchantSerialNo: keys.merchantSerialNo,
+    merchantPrivateKey: keys.merchantPrivateKey,
+    apiV3Key: keys.apiV3Key,
+    platformKeys: new Map([[keys.platformSerial, keys.platformPublicKey]]),
+    notifyUrl: 'https://merchant.example/cb',
+    ...over,
+  });
+}
+
 export async function startWechatpayHarness(face: Partial<WechatpayFaceOptions> = {}): Promise<WechatpayHarness> {
   const keys = generateWechatpayKeys();
   const bank = new SimulatedGateway({ name: 'wechat-sim', payerActionMethods: ['wechat_native'] });
@@ -27,20 +42,7 @@ export async function startWechatpayHarness(face: Partial<WechatpayFaceOptions> 
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}${face.prefix ?? ''}`;
-  const connector = (over: Partial<WechatpayGatewayOptions> = {}): WechatpayGateway =>
-    new WechatpayGateway({
-      name: 'wechatpay',
-      mchid: keys.mchid,
-      appid: keys.appid,
-      merchantSerialNo: keys.merchantSerialNo,
-      merchantPrivateKey: keys.merchantPrivateKey,
-      apiV3Key: keys.apiV3Key,
-      platformKeys: new Map([[keys.platformSerial, keys.platformPublicKey]]),
-      notifyUrl: 'https://merchant.example/api/v1/callbacks/wechatpay',
-      baseUrl,
-      timeoutMs: 5000,
-      ...over,
-    });
+  const connector = (over: Partial<WechatpayGatewayOptions> = {}): WechatpayGateway => connectorFor(keys, { baseUrl, timeoutMs: 5000, ...over });
   const notificationFor = (e: SimEvent): { headers: Record<string, string>; body: string } => {
     const n = wechatpayNotificationFor(e, keys);
     if (n === undefined) throw new Error(`WeChat Pay sends no callback for this ${e.kind} event`);
