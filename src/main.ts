@@ -16,6 +16,7 @@ import { runCli } from './interfaces/cli/cli.js';
 import { buildHttpServer } from './interfaces/http/server.js';
 import type { Clock } from './ports/clock.js';
 import type { Logger } from './ports/logger.js';
+import { wechatpayGatewayFromSettings } from './adapters/gateways/wechatpay/wechatpay-keys.js';
 import type { PaymentGateway } from './ports/payment-gateway.js';
 import { ResilientGateway } from './adapters/resilience/resilient-gateway.js';
 import { chooseGateway, type GatewayRoute } from './domain/gateway-routing.js';
@@ -117,6 +118,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
             clock,
           }),
         );
+        break;
+      case 'wechatpay':
+        add(name, wechatpayGatewayFromSettings(name, g));
         break;
       default: {
         const never: never = g;

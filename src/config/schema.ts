@@ -23,8 +23,39 @@ const alipayGatewaySchema = z
   })
   .strict();
 
-/** A gateway entry: the built-in simulator, Alipay; WeChat Pay joins the union later. */
-const gatewaySchema = z.discriminatedUnion('type', [z.object({ type: z.literal('simulator') }).strict(), alipayGatewaySchema]);
+
+/** A key given inline as PEM text, or as the path of a PEM file (read when the gateway is built). */
+const keyMaterial = z.string().trim().min(1, 'a PEM string or the path of a PEM file');
+
+/**
+ * WeChat Pay API v3, direct merchant. Secrets are `private_key` and `apiv3_key` — names the log
+ * redaction masks — and no validation message ever repeats a value.
+ */
+const wechatpayGatewaySchema = z
+  .object({
+    type: z.literal('wechatpay'),
+    mchid: z.string().regex(/^[0-9A-Za-z]{1,32}$/, 'the merchant id (mchid): 1–32 letters or digits'),
+    appid: z.string().regex(/^[0-9A-Za-z_]{1,32}$/, 'the AppID bound to the merchant: 1–32 letters, digits or _'),
+    /** Serial number of the merchant API certificate (Authorization serial_no). */
+    serial_no: z.string().regex(/^[0-9A-Za-z_]{1,64}$/, 'the merchant API certificate serial number'),
+    /** The merchant API private key (apiclient_key.pem), PEM or path. */
+    private_key: keyMaterial,
+    /** The API v3 key: exactly 32 bytes. */
+    apiv3_key: z.string().refine((k) => Buffer.byteLength(k, 'utf8') === 32, 'the API v3 key must be exactly 32 bytes'),
+    /** WeChat Pay public key or platform certificate (PEM or path), and its id / serial. */
+    platform_public_key: keyMaterial,
+    platform_serial: z.string().regex(/^[0-9A-Za-z_]{1,128}$/, 'the platform certificate serial or PUB_KEY_ID_…'),
+    base_url: z.url({ protocol: /^https?$/ }).default('https://api.mch.weixin.qq.com'),
+    timeout_ms: z.number().int().min(100).max(60_000).default(10_000),
+    /** Where WeChat Pay sends payment and refund callbacks (https, reachable from the internet). */
+    notify_url: z.url({ protocol: /^https?$/ }),
+  })
+  .strict();
+
+/** A gateway entry: the built-in simulator, Alipay or WeChat Pay. */
+const gatewaySchema = z.discriminatedUnion('type', [z.object({ type: z.literal('simulator') }).strict(), alipayGatewaySchema, wechatpayGatewaySchema]);
+
+export type WechatpayGatewayConfig = z.output<typeof wechatpayGatewaySchema>;
 
 const DEFAULT_GATEWAYS = { 'secure-pay-v3': { type: 'simulator' as const }, simulator: { type: 'simulator' as const } };
 

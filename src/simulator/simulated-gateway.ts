@@ -88,6 +88,8 @@ export class SimulatedGateway implements PaymentGateway {
   readonly methods: readonly string[] = SIM_METHODS;
   readonly chaos: Chaos;
   private readonly trades = new Map<string, SimTrade>();
+  /** outRefundNo → outTradeNo: protocols that look refunds up by refund number alone (WeChat Pay). */
+  private readonly refundIndex = new Map<string, string>();
   private readonly balances = new Map<string, number>();
   private readonly truth: GroundTruthEvent[] = [];
   private readonly startingBalance: number;
@@ -159,6 +161,7 @@ export class SimulatedGateway implements PaymentGateway {
         if (trade === undefined) return;
         const refundNo = e.refundNo ?? `simr_${String(++this.refundSeq).padStart(10, '0')}`;
         trade.refunds.set(e.outRefundNo, { amount: e.amount.amount, refundNo });
+        this.refundIndex.set(e.outRefundNo, e.outTradeNo);
         trade.refunded += e.amount.amount;
         this.balances.set(trade.payer, this.balanceOf(trade.payer) + e.amount.amount);
         this.truth.push({ type: 'refund', outTradeNo: e.outTradeNo, outRefundNo: e.outRefundNo, amount: e.amount, seq: ++this.seq });
@@ -209,6 +212,14 @@ export class SimulatedGateway implements PaymentGateway {
   /** A trade as the order book holds it (for the protocol faces). */
   trade(outTradeNo: string): SimTrade | undefined {
     return this.trades.get(outTradeNo);
+  }
+
+  /** A refund found by its outRefundNo alone, with the trade it belongs to. */
+  refundByOutRefundNo(outRefundNo: string): { readonly trade: SimTrade; readonly amount: number; readonly refundNo: string } | undefined {
+    const outTradeNo = this.refundIndex.get(outRefundNo);
+    const trade = outTradeNo === undefined ? undefined : this.trades.get(outTradeNo);
+    const refund = trade?.refunds.get(outRefundNo);
+    return trade === undefined || refund === undefined ? undefined : { trade, amount: refund.amount, refundNo: refund.refundNo };
   }
 
   async create(req: CreatePaymentRequest): Promise<GatewayPaymentResult> {
