@@ -358,6 +358,8 @@ export class WechatpayGateway implements PaymentGateway {
           ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(payload === undefined ? {} : { body }),
+        // A redirect would re-send a signed money request somewhere we did not choose.
+        redirect: 'manual',
         signal: AbortSignal.timeout(this.timeoutMs),
       });
       text = await res.text();

@@ -67,6 +67,7 @@ describe('WeChat Pay callbacks', () => {
     expect(await gateway.verifyNotification(forged)).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
     const probe = { headers: { ...raw.headers, 'wechatpay-signature': `WECHATPAY/SIGNTEST/${raw.headers['wechatpay-signature'] ?? ''}` }, body: raw.body };
     expect(await gateway.verifyNotification(probe)).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
+    expect(await gateway.verifyNotification({ headers: { ...raw.headers, 'wechatpay-signature-type': 'WECHATPAY2-SM2-WITH-SM3' }, body: raw.body })).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
     // A nonce or timestamp swapped after signing breaks the signature as well.
     expect(await gateway.verifyNotification({ headers: { ...raw.headers, 'wechatpay-nonce': 'OTHER' }, body: raw.body })).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
     expect(await gateway.verifyNotification({ headers: { ...raw.headers, 'wechatpay-timestamp': String(NOW + 1) }, body: raw.body })).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });

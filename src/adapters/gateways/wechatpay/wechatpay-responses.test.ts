@@ -88,6 +88,16 @@ describe('WeChat Pay connector: reading answers', () => {
     await expect(gw.refund({ outTradeNo: 'o123456', outRefundNo: 'r1', amount: { amount: 1, currency: 'CNY' }, total: { amount: 990, currency: 'CNY' }, reason: '' })).rejects.toBeInstanceOf(GatewayUnknownOutcomeError);
   });
 
+  it('a redirect is not followed: the outcome is unknown', async () => {
+    const init: RequestInit[] = [];
+    const gw = connector((_u, i) => {
+      init.push(i);
+      return { status: 302, sign: 'none', headers: { location: 'https://elsewhere.example/' } };
+    });
+    await expect(gw.create({ outTradeNo: 'o123456', amount: { amount: 990, currency: 'CNY' }, subject: 's', method: 'wechat_native', payer: 'u' })).rejects.toBeInstanceOf(GatewayUnknownOutcomeError);
+    expect(init[0]?.redirect).toBe('manual');
+  });
+
   it('a timeout or a reset is an unknown outcome', async () => {
     const slow = connector((_u, init) => new Promise<Scripted>((_r, reject) => init.signal?.addEventListener('abort', () => reject(init.signal?.reason as Error))), [], 50);
     await expect(slow.query('o123456')).rejects.toBeInstanceOf(GatewayUnknownOutcomeError);
