@@ -2,8 +2,41 @@ import { z } from 'zod';
 import { DEFAULT_MENU, menuSchema } from '../domain/menu.js';
 import { policySchema } from '../domain/policy.js';
 
-/** A gateway entry: only the built-in simulator so far; Alipay and WeChat Pay join the union later. */
-const gatewaySchema = z.discriminatedUnion('type', [z.object({ type: z.literal('simulator') }).strict()]);
+const httpUrl = z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' });
+/** A shared secret for HMAC signing: long enough that guessing is not an option. */
+const sharedSecret = z.string().min(16, 'at least 16 characters');
+const timeoutMs = z.number().int().min(50).max(120_000);
+
+/** The standalone simulator (`autoglm simulator`) reached over HTTP with its native JSON protocol. */
+const simulatorHttpGatewaySchema = z
+  .object({
+    type: z.literal('simulator-http'),
+    base_url: httpUrl,
+    secret: sharedSecret,
+    /** The secret its callbacks are signed with, when it differs from `secret`. */
+    notify_secret: sharedSecret.optional(),
+    timeout_ms: timeoutMs.default(5000),
+    connections: z.number().int().min(1).max(1024).default(16),
+    methods: z.array(z.string().min(1).max(32)).min(1).optional(),
+  })
+  .strict();
+
+/** A gateway entry. Alipay and WeChat Pay join the union with their connectors. */
+const gatewaySchema = z.discriminatedUnion('type', [z.object({ type: z.literal('simulator') }).strict(), simulatorHttpGatewaySchema]);
+
+/** Who makes the drinks: the built-in simulated shop, or a merchant reached over signed HTTP. */
+const merchantSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('simulator') }).strict(),
+  z
+    .object({
+      type: z.literal('http'),
+      base_url: httpUrl,
+      secret: sharedSecret,
+      timeout_ms: timeoutMs.default(5000),
+      connections: z.number().int().min(1).max(1024).default(16),
+    })
+    .strict(),
+]);
 
 const DEFAULT_GATEWAYS = { 'secure-pay-v3': { type: 'simulator' as const }, simulator: { type: 'simulator' as const } };
 
@@ -19,6 +52,7 @@ export const configSchema = z
     ...policySchema.shape,
     payment_gateway: z.string().min(1).default('secure-pay-v3'),
     gateways: z.record(z.string().min(1), gatewaySchema).default({}),
+    merchant: merchantSchema.default({ type: 'simulator' }),
     context_retention: z
       .object({ enabled: z.boolean().default(true), ttl_seconds: z.number().int().min(1).max(86_400).default(300) })
       .strict()
