@@ -77,7 +77,7 @@ export interface SimulatorServer {
 }
 
 /** Routes the chaos never touches: the simulator's own control surface. */
-const isAdminPath = (url: string): boolean => url.startsWith('/_sim/') || url === '/healthz';
+const isAdminPath = (url: string): boolean => url.startsWith('/_sim/') || url === '/healthz' || url.startsWith('/healthz?');
 
 /** Answers held by accept-then-hang, released (connection dropped) when the server closes. */
 interface Hold {
