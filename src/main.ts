@@ -102,7 +102,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       }
       default: {
         const never: never = g;
-        throw new Error(`unsupported gateway ${JSON.stringify(never)}`);
+        // Only the type: the entry may hold secrets.
+        throw new Error(`unsupported gateway type ${String((never as { type?: unknown }).type)}`);
       }
     }
   }
