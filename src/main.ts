@@ -1,18 +1,20 @@
-import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { AlipayGateway } from './adapters/gateways/alipay/alipay-gateway.js';
+import { SimulatorHttpGateway } from './adapters/gateways/simulator-http/simulator-http-gateway.js';
 import { createPinoLogger } from './adapters/logging/pino-logger.js';
+import { HttpMerchant } from './adapters/merchants/http-merchant.js';
 import { openSqlite, type SqliteStorage } from './adapters/storage/sqlite-database.js';
 import { systemClock } from './adapters/system/system-clock.js';
 import { SortableIds } from './adapters/system/sortable-ids.js';
 import type { Deps } from './application/context.js';
 import { Engine } from './application/engine.js';
 import { type AppConfig, describeConfig, loadConfig } from './config/load-config.js';
-import { runCli } from './interfaces/cli/cli.js';
+import { runCli, type SimulatorCommandOptions } from './interfaces/cli/cli.js';
 import { buildHttpServer } from './interfaces/http/server.js';
 import type { Clock } from './ports/clock.js';
 import type { Logger } from './ports/logger.js';
@@ -21,6 +23,10 @@ import type { PaymentGateway } from './ports/payment-gateway.js';
 import { ResilientGateway } from './adapters/resilience/resilient-gateway.js';
 import { chooseGateway, type GatewayRoute } from './domain/gateway-routing.js';
 import { BUILT_IN_RULES } from './domain/rules.js';
+import type { Merchant } from './ports/merchant.js';
+import { type HttpChaosInput, httpChaosSchema } from './simulator/server/http-chaos.js';
+import { nativeFace } from './simulator/server/native-face.js';
+import { startSimulatorServer } from './simulator/server/simulator-server.js';
 import { SimulatedGateway } from './simulator/simulated-gateway.js';
 import { SimulatedMerchant } from './simulator/simulated-merchant.js';
 
@@ -93,6 +99,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   };
   const resilient = new Map<string, ResilientGateway>();
   const gateways = new Map<string, PaymentGateway>();
+  /** Kept-alive connection pools to close on shutdown. */
+  const remotes: Array<{ shutdown(): Promise<void> }> = [];
   const add = (name: string, g: PaymentGateway): void => {
     // Each configured name gets its own breaker, even when two names share one simulator.
     const wrapped = new ResilientGateway(g, resilience, name);
@@ -122,6 +130,20 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       case 'wechatpay':
         add(name, wechatpayGatewayFromSettings(name, g));
         break;
+      case 'simulator-http': {
+        const remote = new SimulatorHttpGateway({
+          name,
+          baseUrl: g.base_url,
+          secret: g.secret,
+          timeoutMs: g.timeout_ms,
+          connections: g.connections,
+          ...(g.notify_secret === undefined ? {} : { notifySecret: g.notify_secret }),
+          ...(g.methods === undefined ? {} : { methods: g.methods }),
+        });
+        remotes.push(remote);
+        add(name, remote);
+        break;
+      }
       default: {
         const never: never = g;
         // Only the type: the entry holds keys, which never go into a message.
@@ -142,6 +164,14 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     return chooseGateway(routes, states, request);
   };
 
+  let shop: Merchant = merchant;
+  if (config.merchant.type === 'http') {
+    const m = config.merchant;
+    const remote = new HttpMerchant({ baseUrl: m.base_url, secret: m.secret, timeoutMs: m.timeout_ms, connections: m.connections });
+    remotes.push(remote);
+    shop = remote;
+  }
+
   let draining = false;
   const deps: Deps = {
     uow: storage.unitOfWork,
@@ -151,7 +181,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     logger,
     gateways,
     routeGateway,
-    merchant,
+    merchant: shop,
     policy: () => config.policy,
     menu: () => config.menu,
     rules: [
@@ -218,6 +248,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       await http.close();
       await engine.stop(deadlineMs);
       await storage.close();
+      await Promise.all(remotes.map((r) => r.shutdown()));
       gateway.closeJournal();
       merchant.closeJournal();
     },
@@ -254,19 +285,90 @@ async function serve(overrides: { config?: string; host?: string; port?: number;
   app.logger.debug({ config: describeConfig(loaded.value) }, 'configuration');
   const url = await app.listen();
   process.stdout.write(`Open-AutoGLM is running at ${url}  (try: curl -X POST ${url}/api/v1/order -H 'content-type: application/json' -d '{"drink":"latte","size":"medium"}')\n`);
-  await new Promise<void>((resolve) => {
+  await untilSignalled(app.logger, () => app.close());
+}
+
+/** Wait for SIGINT or SIGTERM, then run `stop` once. */
+function untilSignalled(logger: Pick<Logger, 'info'>, stop: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (signal: string): void => {
+    const onSignal = (signal: string): void => {
       if (stopping) return;
       stopping = true;
-      app.logger.info({ signal }, 'shutting down: draining in-flight work');
-      app.close().then(resolve, (e: unknown) => {
-        app.logger.error({ err: e }, 'shutdown failed');
+      logger.info({ signal }, 'shutting down: draining in-flight work');
+      stop().then(resolve, (e: unknown) => {
+        process.stderr.write(`shutdown failed: ${e instanceof Error ? e.message : String(e)}\n`);
         resolve();
       });
     };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+  });
+}
+
+/**
+ * `autoglm simulator`: the outside world as its own process — one order book and one coffee
+ * shop behind every protocol face the simulator speaks, HTTP chaos, callbacks and admin routes.
+ */
+async function simulator(o: SimulatorCommandOptions): Promise<void> {
+  let chaos: HttpChaosInput | undefined;
+  if (o.chaos !== undefined) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(o.chaos);
+    } catch {
+      process.stderr.write('error CONFIG_INVALID: --chaos is not valid JSON\n');
+      process.exitCode = 2;
+      return;
+    }
+    const checked = httpChaosSchema.safeParse(raw);
+    if (!checked.success) {
+      process.stderr.write(`error CONFIG_INVALID: --chaos: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    chaos = checked.data;
+  }
+  const keysDir = o.keysDir ?? o.journalDir ?? join('data', 'simulator');
+  mkdirSync(keysDir, { recursive: true });
+  if (o.journalDir !== undefined) mkdirSync(o.journalDir, { recursive: true });
+  const journal = (name: string): { journalPath?: string } => (o.journalDir === undefined ? {} : { journalPath: join(o.journalDir, name) });
+  // The secret outlives restarts (a service is configured with it); a new one only when none exists.
+  const secretPath = join(keysDir, 'native.secret');
+  if (!existsSync(secretPath)) writeFileSync(secretPath, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  const secret = readFileSync(secretPath, 'utf8').trim();
+  const bank = new SimulatedGateway({
+    seed: o.seed,
+    notifySecret: secret,
+    payerActionMethods: ['alipay_qr', 'wechat_native', 'sim_qr'],
+    ...(o.payerDelayMs === undefined ? {} : { payerDelayMs: o.payerDelayMs }),
+    ...journal('gateway.jsonl'),
+  });
+  const merchant = new SimulatedMerchant({ seed: o.seed + 1, ...journal('merchant.jsonl') });
+  const server = await startSimulatorServer({
+    bank,
+    merchant,
+    faces: [nativeFace({ secret, methods: ['wallet', 'sim_qr'] })],
+    seed: o.seed,
+    host: o.host,
+    port: o.port,
+    keysDir,
+    ...(chaos === undefined ? {} : { chaos }),
+  });
+  process.stdout.write(
+    [
+      `Simulator listening at ${server.url}  (seed ${o.seed})`,
+      `  native protocol secret: ${secretPath}`,
+      `  chaos:        curl -X PUT ${server.url}/_sim/chaos -H 'content-type: application/json' -d '{"error_rate":0.2,"hang_rate":0.05}'`,
+      `  ground truth: curl ${server.url}/_sim/ground-truth`,
+      `  point the service at it: {"gateways":{"sim-http":{"type":"simulator-http","base_url":"${server.url}","secret":"<contents of ${secretPath}>"}},"payment_gateway":"sim-http"}`,
+      '',
+    ].join('\n'),
+  );
+  await untilSignalled({ info: () => undefined }, async () => {
+    await server.close();
+    bank.closeJournal();
+    merchant.closeJournal();
   });
 }
 
@@ -274,6 +376,7 @@ async function serve(overrides: { config?: string; host?: string; port?: number;
 export async function main(argv: readonly string[]): Promise<void> {
   await runCli(argv, {
     serve,
+    simulator,
     version: packageVersion(),
     defaultUrl: process.env.AUTOGLM_URL ?? 'http://127.0.0.1:8787',
     out: (line) => process.stdout.write(`${line}\n`),

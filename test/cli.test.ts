@@ -19,6 +19,7 @@ async function cli(...args: string[]): Promise<{ out: string[]; err: string[]; c
   process.exitCode = 0;
   await runCli(['node', 'autoglm', ...args], {
     serve: () => Promise.reject(new Error('not in this test')),
+    simulator: () => Promise.reject(new Error('not in this test')),
     version: '0.0.0-test',
     defaultUrl: url,
     out: (l) => out.push(l),

@@ -4,6 +4,40 @@ import { ORDER_STATUSES } from '../domain/order.js';
 import { policySchema } from '../domain/policy.js';
 import { RULE_ACTIONS } from '../domain/rules.js';
 
+const httpUrl = z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' });
+/** A shared secret for HMAC signing: long enough that guessing is not an option. */
+const sharedSecret = z.string().min(16, 'at least 16 characters');
+const timeoutMs = z.number().int().min(50).max(120_000);
+
+/** The standalone simulator (`autoglm simulator`) reached over HTTP with its native JSON protocol. */
+const simulatorHttpGatewaySchema = z
+  .object({
+    type: z.literal('simulator-http'),
+    base_url: httpUrl,
+    secret: sharedSecret,
+    /** The secret its callbacks are signed with, when it differs from `secret`. */
+    notify_secret: sharedSecret.optional(),
+    timeout_ms: timeoutMs.default(5000),
+    connections: z.number().int().min(1).max(1024).default(16),
+    methods: z.array(z.string().min(1).max(32)).min(1).optional(),
+  })
+  .strict();
+
+
+/** Who makes the drinks: the built-in simulated shop, or a merchant reached over signed HTTP. */
+const merchantSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('simulator') }).strict(),
+  z
+    .object({
+      type: z.literal('http'),
+      base_url: httpUrl,
+      secret: sharedSecret,
+      timeout_ms: timeoutMs.default(5000),
+      connections: z.number().int().min(1).max(1024).default(16),
+    })
+    .strict(),
+]);
+
 /**
  * Alipay (openapi v2, RSA2). Keys are a PEM, the bare base64 the Alipay key tool prints, or a
  * path to a file holding either; `private_key` is masked wherever the configuration is shown.
@@ -52,8 +86,8 @@ const wechatpayGatewaySchema = z
   })
   .strict();
 
-/** A gateway entry: the built-in simulator, Alipay or WeChat Pay. */
-const gatewaySchema = z.discriminatedUnion('type', [z.object({ type: z.literal('simulator') }).strict(), alipayGatewaySchema, wechatpayGatewaySchema]);
+/** A gateway entry: the built-in simulator (in-process or over HTTP), Alipay or WeChat Pay. */
+const gatewaySchema = z.discriminatedUnion('type', [z.object({ type: z.literal('simulator') }).strict(), simulatorHttpGatewaySchema, alipayGatewaySchema, wechatpayGatewaySchema]);
 
 export type WechatpayGatewayConfig = z.output<typeof wechatpayGatewaySchema>;
 
@@ -71,6 +105,7 @@ export const configSchema = z
     ...policySchema.shape,
     payment_gateway: z.string().min(1).default('secure-pay-v3'),
     gateways: z.record(z.string().min(1), gatewaySchema).default({}),
+    merchant: merchantSchema.default({ type: 'simulator' }),
     context_retention: z
       .object({ enabled: z.boolean().default(true), ttl_seconds: z.number().int().min(1).max(86_400).default(300) })
       .strict()

@@ -5,6 +5,8 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 export interface CliDeps {
   /** Start the service with these overrides; resolves when it has stopped. */
   serve(options: { config?: string; host?: string; port?: number; db?: string }): Promise<void>;
+  /** Run the standalone simulator (the outside world) until stopped. */
+  simulator(options: SimulatorCommandOptions): Promise<void>;
   readonly version: string;
   /** Where client commands find the service (AUTOGLM_URL, read by the composition root). */
   readonly defaultUrl: string;
@@ -12,9 +14,32 @@ export interface CliDeps {
   readonly err: (line: string) => void;
 }
 
+export interface SimulatorCommandOptions {
+  host: string;
+  port: number;
+  seed: number;
+  journalDir?: string;
+  keysDir?: string;
+  /** A chaos document (JSON text) applied at start. */
+  chaos?: string;
+  payerDelayMs?: number;
+}
+
 function port(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer from 0 to 65535');
+  return n;
+}
+
+function integer(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError('expected an integer');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = integer(value);
+  if (n < 0) throw new InvalidArgumentError('expected an integer ≥ 0');
   return n;
 }
 
@@ -99,6 +124,20 @@ export function buildCli(deps: CliDeps): Command {
     .option('--db <url>', 'database: sqlite:<path> (default sqlite:./data/autoglm.db)')
     .action(async (o: { config?: string; host?: string; port?: number; db?: string }) => {
       await deps.serve(o);
+    });
+
+  program
+    .command('simulator')
+    .description('run the simulated outside world (payment gateway, coffee shop, callbacks) as its own HTTP server, with chaos knobs under /_sim/')
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option('-p, --port <port>', 'port to listen on (0 = any free port)', port, 9100)
+    .option('--seed <n>', 'seed of every random draw (chaos, callbacks), so a run can be replayed', integer, 42)
+    .option('--journal-dir <dir>', "keep the simulator's books in fsync'd files here, so they survive a restart")
+    .option('--keys-dir <dir>', 'where the shared secret (and the faces\' keys) are written (default: the journal dir, else ./data/simulator)')
+    .option('--chaos <json>', 'chaos document applied at start, as PUT /_sim/chaos takes it')
+    .option('--payer-delay-ms <ms>', 'the simulated payer pays QR trades after this long (default: only POST /_sim/trades/:no/pay)', nonNegativeInt)
+    .action(async (o: SimulatorCommandOptions) => {
+      await deps.simulator(o);
     });
 
   const client = (cmd: Command): Command =>
