@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_MENU, menuSchema } from '../domain/menu.js';
 import { policySchema } from '../domain/policy.js';
+import { rechargeConfigSchema } from './recharge-schema.js';
 
 /** A gateway entry: only the built-in simulator so far; Alipay and WeChat Pay join the union later. */
 const gatewaySchema = z.discriminatedUnion('type', [z.object({ type: z.literal('simulator') }).strict()]);
@@ -79,6 +80,8 @@ export const configSchema = z
       .prefault({}),
     idempotency: z.object({ ttl_hours: z.number().min(24).default(24) }).strict().prefault({}),
     menu: menuSchema.default(DEFAULT_MENU),
+    /** Phone recharge: numbers, face values, operators, channels and routing (see recharge-schema.ts). */
+    recharge: rechargeConfigSchema,
     tenant: z.object({ default_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('default') }).strict().prefault({}),
   })
   .strict();
