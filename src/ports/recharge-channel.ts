@@ -64,6 +64,8 @@ export interface RechargeChannelResult {
   readonly channelOrderId?: string;
   /** Why it failed, in the channel's words (e.g. "JUHE_208517", "CHANNEL_BUSY"). */
   readonly failureCode?: string;
+  /** The channel's own words about a failure, for people (logs, support). */
+  readonly failureMessage?: string;
   /**
    * A failure about the number itself (suspended, wrong operator): no other channel will do
    * better, so there is no failover. Channel-side failures (busy, maintenance) are not final.
