@@ -10,6 +10,9 @@ export interface TextResponse {
   readonly text: string;
 }
 
+/** Channels answer a few hundred bytes; anything this large is not an answer we can trust. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
 /** RFC 3986 percent-encoding of a value's bytes in `encoding` (Juhe's GBK operators). */
 export function encodeQuery(params: Readonly<Record<string, string>>, encoding: string): string {
   return Object.entries(params)
@@ -60,7 +63,12 @@ export class KeepAliveHttp {
       const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
       const req = client.get(url, { agent, headers: { accept: 'application/json', 'accept-charset': `${fallbackEncoding}, utf-8;q=0.5` } }, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let size = 0;
+        res.on('data', (c: Buffer) => {
+          size += c.length;
+          if (size > MAX_BODY_BYTES) fail(`answer larger than ${MAX_BODY_BYTES} bytes`);
+          else chunks.push(c);
+        });
         res.on('error', (e) => fail(e.message));
         res.on('end', () => {
           if (settled) return;
