@@ -3,6 +3,7 @@ import { DEFAULT_MENU, menuSchema } from '../domain/menu.js';
 import { ORDER_STATUSES } from '../domain/order.js';
 import { policySchema } from '../domain/policy.js';
 import { RULE_ACTIONS } from '../domain/rules.js';
+import { rechargeConfigSchema } from './recharge-schema.js';
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' });
 /** A shared secret for HMAC signing: long enough that guessing is not an option. */
@@ -227,6 +228,8 @@ export const configSchema = z
       .strict()
       .prefault({}),
     menu: menuSchema.default(DEFAULT_MENU),
+    /** Phone recharge: numbers, face values, operators, channels and routing (see recharge-schema.ts). */
+    recharge: rechargeConfigSchema,
     tenant: z.object({ default_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('default') }).strict().prefault({}),
   })
   .strict();

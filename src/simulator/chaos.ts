@@ -27,6 +27,11 @@ export const NO_CHAOS: ChaosSettings = {
 
 export type ChaosDraw = 'ok' | 'fail' | 'timeout' | 'error';
 
+/** Waits `ms`; the real timer by default, a virtual clock in simulations that run on simulated time. */
+export type Sleep = (ms: number) => Promise<void>;
+
+const realSleep: Sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
 export class Chaos {
   private settings: ChaosSettings;
   private readonly random: () => number;
@@ -34,7 +39,11 @@ export class Chaos {
   private freezeNext = 0;
   private readonly frozen: Array<() => void> = [];
 
-  constructor(settings: Partial<ChaosSettings> = {}, seed = 42) {
+  constructor(
+    settings: Partial<ChaosSettings> = {},
+    seed = 42,
+    private readonly sleep: Sleep = realSleep,
+  ) {
     this.settings = { ...NO_CHAOS, ...settings };
     this.random = seededRandom(seed);
   }
@@ -67,10 +76,15 @@ export class Chaos {
     return 'ok';
   }
 
-  async latency(): Promise<void> {
+  /** One latency draw, in ms, without waiting (for callers that race it against a timeout). */
+  drawLatencyMs(): number {
     const { min, max } = this.settings.latencyMs;
-    const ms = min + (max - min) * this.random();
-    if (ms > 0) await new Promise((r) => setTimeout(r, ms));
+    return min + (max - min) * this.random();
+  }
+
+  async latency(): Promise<void> {
+    const ms = this.drawLatencyMs();
+    if (ms > 0) await this.sleep(ms);
   }
 
   /** Either never settle (frozen) or wait `hangMs` and let the caller throw its timeout. */
@@ -80,7 +94,7 @@ export class Chaos {
       await new Promise<void>((resolve) => this.frozen.push(resolve));
       return;
     }
-    if (this.settings.hangMs > 0) await new Promise((r) => setTimeout(r, this.settings.hangMs));
+    if (this.settings.hangMs > 0) await this.sleep(this.settings.hangMs);
   }
 
   get shouldFreeze(): boolean {

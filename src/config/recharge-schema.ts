@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import { DEFAULT_FACE_VALUES, type FaceValueRules } from '../domain/recharge/face-values.js';
+import { DEFAULT_RECHARGEABLE_CATEGORIES, type OperatorId, OPERATORS, SEGMENT_CATEGORIES, type SegmentCategory } from '../domain/recharge/number-segments.js';
+import { DEFAULT_OPERATOR_SETTINGS, type OperatorSettings, REQUEST_ENCODINGS } from '../domain/recharge/operator-settings.js';
+import { type BreakerSettings, DEFAULT_BREAKER_SETTINGS } from '../domain/routing/circuit-breaker.js';
+import { DEFAULT_SCORE_SETTINGS, ROUTING_STRATEGIES, type RoutingStrategy, type ScoreSettings } from '../domain/routing/channel-score.js';
+import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../domain/routing/channel-window.js';
+
+/**
+ * The `recharge` section (issue 5). Every default is the one README documents; every object is
+ * strict. Amounts are fen; channels' own units appear only in their adapters.
+ */
+const operatorEnum = z.enum(OPERATORS);
+const fen = z.number().int().positive().max(1_000_000);
+const fraction = z.number().min(0).max(1);
+const range = (max: number) =>
+  z
+    .object({ min: z.number().min(0).max(max).default(0), max: z.number().min(0).max(max).default(0) })
+    .strict()
+    .prefault({})
+    .refine((r) => r.max >= r.min, 'max must be ≥ min');
+
+const operatorSettingsSchema = (op: (typeof OPERATORS)[number]) => {
+  const d = DEFAULT_OPERATOR_SETTINGS[op];
+  return z
+    .object({
+      timeout_ms: z.number().int().min(100).max(120_000).default(d.timeoutMs),
+      retries: z.number().int().min(0).max(10).default(d.retries),
+      encoding: z.enum(REQUEST_ENCODINGS).default(d.encoding),
+    })
+    .strict()
+    .prefault({});
+};
+
+const channelCommon = {
+  /** Operators whose numbers this channel recharges. */
+  operators: z.array(operatorEnum).min(1),
+  /** Calls in flight the channel handles well; the load term of the score is measured against it. */
+  capacity: z.number().int().min(1).max(10_000).default(50),
+};
+
+const simulatorChannelSchema = z
+  .object({
+    type: z.literal('simulator'),
+    ...channelCommon,
+    latency_ms: range(60_000),
+    failure_rate: fraction.default(0),
+    timeout_rate: fraction.default(0),
+    error_rate: fraction.default(0),
+    processing_ms: range(600_000),
+    seed: z.number().int().default(42),
+  })
+  .strict();
+
+const juheChannelSchema = z
+  .object({
+    type: z.literal('juhe'),
+    ...channelCommon,
+    base_url: z.url().default('http://op.juhe.cn/ofpay/mobile/'),
+    /** Juhe's `key` (AppKey). */
+    api_key: z.string().min(1),
+    /** Juhe's OpenID, part of every request signature. */
+    openid_secret: z.string().min(1),
+    /** Sockets kept alive toward the channel. */
+    max_sockets: z.number().int().min(1).max(1024).default(32),
+  })
+  .strict();
+
+export const rechargeChannelSchema = z.discriminatedUnion('type', [simulatorChannelSchema, juheChannelSchema]);
+
+const DEFAULT_CHANNELS = {
+  'sim-fast': { type: 'simulator' as const, operators: [...OPERATORS], latency_ms: { min: 50, max: 200 }, failure_rate: 0.005 },
+  'sim-slow': { type: 'simulator' as const, operators: [...OPERATORS], latency_ms: { min: 200, max: 800 }, failure_rate: 0.03, timeout_rate: 0.005, seed: 43 },
+};
+
+export const rechargeConfigSchema = z
+  .object({
+    /** Segment categories a top-up may be attempted for (IoT, satellite… are refused by default). */
+    rechargeable_categories: z.array(z.enum(SEGMENT_CATEGORIES)).default([...DEFAULT_RECHARGEABLE_CATEGORIES]),
+    face_values: z
+      .object({
+        default: z.array(fen).min(1).default([...DEFAULT_FACE_VALUES]),
+        per_operator: z.partialRecord(operatorEnum, z.array(fen).min(1)).default({}),
+        arbitrary: z
+          .object({
+            enabled: z.boolean().default(false),
+            min: fen.default(100),
+            max: fen.default(50_000),
+          })
+          .strict()
+          .prefault({})
+          .refine((a) => a.max >= a.min, 'max must be ≥ min'),
+      })
+      .strict()
+      .prefault({}),
+    operators: z
+      .object(Object.fromEntries(OPERATORS.map((op) => [op, operatorSettingsSchema(op)])) as Record<(typeof OPERATORS)[number], ReturnType<typeof operatorSettingsSchema>>)
+      .strict()
+      .prefault({}),
+    /** Channels tried per recharge at most (1 = no failover). */
+    max_attempts: z.number().int().min(1).max(9).default(3),
+    /** First wait before asking a channel about an unknown or processing order; doubles up to 8×. */
+    poll_interval_ms: z.number().int().min(10).max(60_000).default(1000),
+    /** Stop following one attempt after this long (it stays UNKNOWN/PROCESSING for the repair jobs). */
+    processing_deadline_ms: z.number().int().min(1000).default(120_000),
+    routing: z
+      .object({
+        strategy: z.enum(ROUTING_STRATEGIES).default('smart'),
+        weights: z
+          .object({
+            latency: fraction.default(DEFAULT_SCORE_SETTINGS.weights.latency),
+            success: fraction.default(DEFAULT_SCORE_SETTINGS.weights.success),
+            load: fraction.default(DEFAULT_SCORE_SETTINGS.weights.load),
+          })
+          .strict()
+          .prefault({})
+          .refine((w) => w.latency + w.success + w.load > 0, 'at least one weight must be above 0'),
+        sharpness: z.number().min(0.1).max(64).default(DEFAULT_SCORE_SETTINGS.sharpness),
+        prior: z
+          .object({
+            success_rate: fraction.default(DEFAULT_SCORE_SETTINGS.prior.successRate),
+            weight: z.number().min(0).max(1000).default(DEFAULT_SCORE_SETTINGS.prior.weight),
+          })
+          .strict()
+          .prefault({}),
+        window: z
+          .object({
+            window_ms: z.number().int().min(1000).default(DEFAULT_WINDOW_SETTINGS.windowMs),
+            max_samples: z.number().int().min(1).max(100_000).default(DEFAULT_WINDOW_SETTINGS.maxSamples),
+          })
+          .strict()
+          .prefault({}),
+        breaker: z
+          .object({
+            consecutive_failures: z.number().int().min(1).default(DEFAULT_BREAKER_SETTINGS.consecutiveFailures),
+            failure_rate: fraction.default(DEFAULT_BREAKER_SETTINGS.failureRate),
+            min_samples: z.number().int().min(1).default(DEFAULT_BREAKER_SETTINGS.minSamples),
+            cooldown_ms: z.number().int().min(1000).default(DEFAULT_BREAKER_SETTINGS.cooldownMs),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    channels: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), rechargeChannelSchema)
+      .prefault(DEFAULT_CHANNELS)
+      .refine((c) => Object.keys(c).length > 0, 'at least one recharge channel is needed'),
+  })
+  .strict()
+  .prefault({});
+
+export type RechargeConfig = z.output<typeof rechargeConfigSchema>;
+
+/** The section in the domain's own terms (fen, ms, camelCase), for the composition root. */
+export function rechargeSettings(c: RechargeConfig): {
+  readonly rechargeableCategories: readonly SegmentCategory[];
+  readonly faceValues: FaceValueRules;
+  readonly operatorSettings: Readonly<Record<OperatorId, OperatorSettings>>;
+  readonly routing: {
+    readonly strategy: RoutingStrategy;
+    readonly score: ScoreSettings;
+    readonly window: WindowSettings;
+    readonly breaker: BreakerSettings;
+  };
+} {
+  const r = c.routing;
+  const operatorSettings = Object.fromEntries(
+    OPERATORS.map((op) => {
+      const o = c.operators[op];
+      return [op, { timeoutMs: o.timeout_ms, retries: o.retries, encoding: o.encoding }];
+    }),
+  ) as Record<OperatorId, OperatorSettings>;
+  return {
+    rechargeableCategories: c.rechargeable_categories,
+    faceValues: {
+      defaultValues: c.face_values.default,
+      perOperator: c.face_values.per_operator,
+      arbitrary: { enabled: c.face_values.arbitrary.enabled, minFen: c.face_values.arbitrary.min, maxFen: c.face_values.arbitrary.max },
+    },
+    operatorSettings,
+    routing: {
+      strategy: r.strategy,
+      score: { weights: r.weights, sharpness: r.sharpness, prior: { successRate: r.prior.success_rate, weight: r.prior.weight } },
+      window: { windowMs: r.window.window_ms, maxSamples: r.window.max_samples },
+      breaker: {
+        consecutiveFailures: r.breaker.consecutive_failures,
+        failureRate: r.breaker.failure_rate,
+        minSamples: r.breaker.min_samples,
+        cooldownMs: r.breaker.cooldown_ms,
+      },
+    },
+  };
+}

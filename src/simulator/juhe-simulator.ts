@@ -1,0 +1,273 @@
+import { createHash } from 'node:crypto';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import iconv from 'iconv-lite';
+import { type OperatorId, rechargeTarget } from '../domain/recharge/number-segments.js';
+import { Chaos, type ChaosSettings } from './chaos.js';
+import type { SimulatedCarriers } from './simulated-carriers.js';
+
+/**
+ * A Juhe-style top-up aggregator over real HTTP, for tests and demos: telcheck, onlineorder,
+ * ordersta, yue, signed callbacks, the chaos knobs, and the shared carriers' ground truth.
+ * Written from PROTOCOLS.md independently of the adapter, so each checks the other. Where
+ * Juhe's real error codes are not known, the codes below are this simulator's own.
+ */
+export const SIM_CODES = {
+  badKey: 10001,
+  internal: 10014,
+  badPhone: 208501,
+  badCardnum: 208502,
+  badOrderId: 208503,
+  badSign: 208516,
+  notFound: 208517,
+  duplicate: 208518,
+} as const;
+
+export interface JuheSimulatorOptions {
+  readonly appKey: string;
+  readonly openId: string;
+  readonly carriers: SimulatedCarriers;
+  /** Name under which top-ups appear in the ground truth. */
+  readonly name?: string;
+  /** `failureRate`: orders end in game_state 9; `timeoutRate`: accepted but the answer is held `hangMs`; `errorRate`: 503, nothing done. */
+  readonly chaos?: Partial<ChaosSettings>;
+  readonly seed?: number;
+  /** Time from accepted (game_state 0) to 1 or 9. */
+  readonly processingMs?: { readonly min: number; readonly max: number };
+  /** Where signed results are POSTed (form-encoded); retried until the answer is "success". */
+  readonly callbackUrl?: string;
+  readonly callbackAttempts?: number;
+  readonly faceValuesYuan?: readonly number[];
+  readonly balanceFen?: number;
+  /** Charset of answers about a number of this operator (Unicom answers in GBK by default). */
+  readonly encodings?: Partial<Record<OperatorId, 'utf-8' | 'gbk'>>;
+  /** Say the charset in Content-Type (false: the client must know it from its configuration). */
+  readonly declareCharset?: boolean;
+  readonly now?: () => number;
+}
+
+interface SimOrder {
+  readonly orderid: string;
+  readonly sporderId: string;
+  readonly phone: string;
+  readonly cardnum: number;
+  readonly encoding: 'utf-8' | 'gbk';
+  gameState: '0' | '1' | '9';
+}
+
+const md5 = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex');
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class JuheSimulator {
+  readonly chaos: Chaos;
+  readonly orders = new Map<string, SimOrder>();
+  readonly calls: Record<string, number> = {};
+  /** Callback deliveries: what was sent and what the receiver answered. */
+  readonly callbacks: Array<{ readonly params: Record<string, string>; readonly reply: string }> = [];
+  private readonly server: http.Server;
+  private readonly processing: Chaos;
+  private balance: number;
+  private readonly pending = new Set<Promise<unknown>>();
+
+  constructor(private readonly options: JuheSimulatorOptions) {
+    this.chaos = new Chaos(options.chaos ?? {}, options.seed ?? 42);
+    this.processing = new Chaos({ latencyMs: options.processingMs ?? { min: 0, max: 0 } }, (options.seed ?? 42) + 1);
+    this.balance = options.balanceFen ?? 100_000_000;
+    this.server = http.createServer((req, res) => {
+      void this.track(this.handle(req, res).catch(() => res.destroy()));
+    });
+    this.server.keepAliveTimeout = 5000;
+  }
+
+  /** Listen (port 0 = any free port) and return the base URL for the adapter. */
+  async start(port = 0, host = '127.0.0.1'): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
+    const addr = this.server.address() as AddressInfo;
+    return `http://${host}:${addr.port}/ofpay/mobile/`;
+  }
+
+  /** Stop listening and wait for held answers and callbacks in flight. */
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    await Promise.allSettled([...this.pending]);
+  }
+
+  /** Wait until every callback and processing timer has run (tests). */
+  async idle(): Promise<void> {
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending]);
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.pending.add(p);
+    const done = (): void => void this.pending.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://sim');
+    const method = url.pathname.split('/').pop() ?? '';
+    this.calls[method] = (this.calls[method] ?? 0) + 1;
+    // Values may be percent-encoded GBK: decode them as bytes in the charset the client asked for.
+    const charset = /gbk/i.test(String(req.headers['accept-charset'] ?? '').split(',')[0] ?? '') ? 'gbk' : 'utf-8';
+    const params = decodeQuery(url.search.slice(1), charset);
+    if (params.key !== this.options.appKey) return this.reply(res, 'utf-8', SIM_CODES.badKey, '错误的请求KEY', null);
+    switch (method) {
+      case 'telcheck':
+        return this.telcheck(res, params);
+      case 'onlineorder':
+        return this.onlineorder(res, params);
+      case 'ordersta':
+        return this.ordersta(res, params);
+      case 'yue':
+        return this.yue(res, params);
+      default:
+        res.writeHead(404).end();
+    }
+  }
+
+  private target(phone: string | undefined): { operator: OperatorId; encoding: 'utf-8' | 'gbk' } | undefined {
+    const t = rechargeTarget(phone ?? '');
+    if (!t.ok || t.value.number !== phone) return undefined;
+    const encodings = this.options.encodings ?? { CHINA_UNICOM: 'gbk' };
+    return { operator: t.value.operator, encoding: encodings[t.value.operator] ?? 'utf-8' };
+  }
+
+  private offered(cardnum: string | undefined): number | undefined {
+    const n = Number(cardnum);
+    const values = this.options.faceValuesYuan ?? [10, 20, 30, 50, 100, 200, 300, 500];
+    return /^\d+$/.test(cardnum ?? '') && values.includes(n) ? n : undefined;
+  }
+
+  private telcheck(res: http.ServerResponse, p: Record<string, string>): void {
+    const t = this.target(p.phoneno);
+    if (t === undefined) return this.reply(res, 'utf-8', SIM_CODES.badPhone, '手机号码格式错误或暂不支持', null);
+    if (this.offered(p.cardnum) === undefined) return this.reply(res, t.encoding, SIM_CODES.badCardnum, '暂不支持该面值', null);
+    this.reply(res, t.encoding, 0, '允许充值的手机号码及金额', null);
+  }
+
+  private async onlineorder(res: http.ServerResponse, p: Record<string, string>): Promise<void> {
+    const { phoneno, cardnum, orderid, sign } = p;
+    await this.chaos.latency();
+    const draw = this.chaos.draw();
+    if (draw === 'error') {
+      res.writeHead(503, { 'content-type': 'text/plain' }).end('service unavailable');
+      return;
+    }
+    const t = this.target(phoneno);
+    if (t === undefined || phoneno === undefined) return this.reply(res, 'utf-8', SIM_CODES.badPhone, '手机号码格式错误或暂不支持', null);
+    const face = this.offered(cardnum);
+    if (face === undefined) return this.reply(res, t.encoding, SIM_CODES.badCardnum, '暂不支持该面值', null);
+    if (orderid === undefined || !/^[A-Za-z0-9]{8,32}$/.test(orderid)) return this.reply(res, t.encoding, SIM_CODES.badOrderId, '商家订单号格式错误', null);
+    if (sign !== md5(this.options.openId + this.options.appKey + phoneno + String(cardnum) + orderid)) {
+      return this.reply(res, t.encoding, SIM_CODES.badSign, '校验值sign错误', null);
+    }
+    if (this.orders.has(orderid)) return this.reply(res, t.encoding, SIM_CODES.duplicate, '商家订单号重复', null);
+    const order: SimOrder = { orderid, sporderId: `J${String(this.orders.size + 1).padStart(12, '0')}`, phone: phoneno, cardnum: face, encoding: t.encoding, gameState: '0' };
+    this.orders.set(orderid, order);
+    const refuse = draw === 'fail';
+    const delay = this.processing.drawLatencyMs();
+    if (delay <= 0) this.settle(order, refuse);
+    else void this.track(sleep(delay).then(() => this.settle(order, refuse)));
+    const result = {
+      cardid: String(face),
+      cardnum: '1',
+      ordercash: face.toFixed(2),
+      cardname: `${face}元话费`,
+      sporder_id: order.sporderId,
+      uorderid: orderid,
+      game_userid: phoneno,
+      game_state: '0',
+    };
+    // Accept-then-hang: the order exists, the answer comes too late for the client.
+    if (draw === 'timeout') await this.chaos.hang();
+    this.reply(res, t.encoding, 0, '订单提交成功，等待充值', result);
+  }
+
+  private ordersta(res: http.ServerResponse, p: Record<string, string>): void {
+    const order = this.orders.get(p.orderid ?? '');
+    if (order === undefined) return this.reply(res, 'utf-8', SIM_CODES.notFound, '订单不存在', null);
+    this.reply(res, order.encoding, 0, '查询成功', { uordercash: order.cardnum.toFixed(2), sporder_id: order.sporderId, game_state: order.gameState });
+  }
+
+  private yue(res: http.ServerResponse, p: Record<string, string>): void {
+    if (p.sign !== md5(this.options.openId + this.options.appKey + String(p.timestamp))) return this.reply(res, 'utf-8', SIM_CODES.badSign, '校验值sign错误', null);
+    this.reply(res, 'utf-8', 0, '查询成功', { uid: 'sim', money: (this.balance / 100).toFixed(2) });
+  }
+
+  private settle(order: SimOrder, refuse: boolean): void {
+    if (order.gameState !== '0') return;
+    if (refuse) {
+      order.gameState = '9';
+    } else {
+      this.balance -= order.cardnum * 100;
+      this.options.carriers.topUp({
+        orderId: order.orderid,
+        channel: this.options.name ?? 'juhe',
+        phone: order.phone,
+        amount: { amount: order.cardnum * 100, currency: 'CNY' },
+        at: (this.options.now ?? Date.now)(),
+      });
+      order.gameState = '1';
+    }
+    if (this.options.callbackUrl !== undefined) void this.track(this.callback(order, this.options.callbackUrl));
+  }
+
+  private async callback(order: SimOrder, url: string): Promise<void> {
+    const params: Record<string, string> = {
+      sporder_id: order.sporderId,
+      orderid: order.orderid,
+      sta: order.gameState,
+      sign: md5(this.options.appKey + order.sporderId + order.orderid),
+      err_msg: order.gameState === '9' ? '充值失败' : '',
+    };
+    for (let attempt = 0; attempt < (this.options.callbackAttempts ?? 3); attempt += 1) {
+      try {
+        const r = await fetch(url, { method: 'POST', body: new URLSearchParams(params), signal: AbortSignal.timeout(2000) });
+        const reply = await r.text();
+        this.callbacks.push({ params, reply });
+        if (reply.trim() === 'success') return;
+      } catch {
+        this.callbacks.push({ params, reply: '(no answer)' });
+      }
+      await sleep(100 * 2 ** attempt);
+    }
+  }
+
+  private reply(res: http.ServerResponse, encoding: 'utf-8' | 'gbk', code: number, reason: string, result: unknown): void {
+    if (res.destroyed) return;
+    const body = iconv.encode(JSON.stringify({ reason, result, error_code: code }), encoding);
+    const type = this.options.declareCharset === false ? 'application/json' : `application/json; charset=${encoding === 'gbk' ? 'GBK' : 'utf-8'}`;
+    res.writeHead(200, { 'content-type': type, 'content-length': body.length }).end(body);
+  }
+}
+
+/** Parse a query string whose percent-escapes are bytes in `charset`. */
+function decodeQuery(search: string, charset: 'utf-8' | 'gbk'): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const pair of search.split('&')) {
+    if (pair === '') continue;
+    const [k = '', v = ''] = pair.split('=');
+    const key = bytesToText(k, charset);
+    if (key === '__proto__') continue;
+    out[key] = bytesToText(v, charset);
+  }
+  return out;
+}
+
+function bytesToText(escaped: string, charset: 'utf-8' | 'gbk'): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < escaped.length; i += 1) {
+    const c = escaped[i];
+    if (c === '%' && /^[0-9A-Fa-f]{2}$/.test(escaped.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(escaped.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else if (c === '+') {
+      bytes.push(0x20);
+    } else {
+      bytes.push(...Buffer.from(c ?? '', 'utf8'));
+    }
+  }
+  return iconv.decode(Buffer.from(bytes), charset);
+}
