@@ -25,7 +25,7 @@ import { chooseGateway, type GatewayRoute } from './domain/gateway-routing.js';
 import { BUILT_IN_RULES } from './domain/rules.js';
 import type { Merchant } from './ports/merchant.js';
 import { type HttpChaosInput, httpChaosSchema } from './simulator/server/http-chaos.js';
-import { nativeFace } from './simulator/server/native-face.js';
+import { standardFaces } from './simulator/standard-faces.js';
 import { startSimulatorServer } from './simulator/server/simulator-server.js';
 import { SimulatedGateway } from './simulator/simulated-gateway.js';
 import { SimulatedMerchant } from './simulator/simulated-merchant.js';
@@ -345,10 +345,11 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
     ...journal('gateway.jsonl'),
   });
   const merchant = new SimulatedMerchant({ seed: o.seed + 1, ...journal('merchant.jsonl') });
+  const standard = standardFaces({ secret, keysDir });
   const server = await startSimulatorServer({
     bank,
     merchant,
-    faces: [nativeFace({ secret, methods: ['wallet', 'sim_qr'] })],
+    faces: standard.faces,
     seed: o.seed,
     host: o.host,
     port: o.port,
@@ -362,6 +363,8 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
       `  chaos:        curl -X PUT ${server.url}/_sim/chaos -H 'content-type: application/json' -d '{"error_rate":0.2,"hang_rate":0.05}'`,
       `  ground truth: curl ${server.url}/_sim/ground-truth`,
       `  point the service at it: {"gateways":{"sim-http":{"type":"simulator-http","base_url":"${server.url}","secret":"<contents of ${secretPath}>"}},"payment_gateway":"sim-http"}`,
+      `  or through its Alipay and WeChat Pay faces (keys in ${keysDir}; replace SERVICE_URL with the service's address):`,
+      `  ${JSON.stringify({ gateways: standard.entries(server.url, 'SERVICE_URL') }).replace(/"apiv3_key":"[^"]*"/, `"apiv3_key":"<apiv3_key in ${join(keysDir, 'wechatpay.json')}>"`)}`,
       '',
     ].join('\n'),
   );
