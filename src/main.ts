@@ -4,16 +4,22 @@ import { join } from 'node:path';
 import { hostname } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { OpenAiCompatibleProvider } from './adapters/llm/openai-compatible-provider.js';
 import { createPinoLogger } from './adapters/logging/pino-logger.js';
 import { openSqlite, type SqliteStorage } from './adapters/storage/sqlite-database.js';
 import { systemClock } from './adapters/system/system-clock.js';
 import { SortableIds } from './adapters/system/sortable-ids.js';
+import { ActionRegistry } from './application/action-registry.js';
 import type { Deps } from './application/context.js';
 import { Engine } from './application/engine.js';
+import { AgentService } from './application/handle-agent-message.js';
+import { Interpreter, type NluMode } from './application/interpret-text.js';
+import { registerOrderHandlers } from './application/order-action-handlers.js';
 import { type AppConfig, describeConfig, loadConfig } from './config/load-config.js';
 import { runCli } from './interfaces/cli/cli.js';
 import { buildHttpServer } from './interfaces/http/server.js';
 import type { Clock } from './ports/clock.js';
+import type { LlmProvider } from './ports/llm-provider.js';
 import type { Logger } from './ports/logger.js';
 import type { PaymentGateway } from './ports/payment-gateway.js';
 import { SimulatedGateway } from './simulator/simulated-gateway.js';
@@ -28,11 +34,20 @@ export interface AppOptions {
   readonly logDestination?: DestinationStream;
   /** Job-lease owner id; defaults to host:pid:random. */
   readonly workerId?: string;
+  /** Use this model instead of building one from `llm` settings (tests). */
+  readonly llm?: LlmProvider;
+  /**
+   * Register actions and handlers: users add their own, and the handlers of refund,
+   * recharge_phone and query_balance are injected here when their modules are present.
+   */
+  readonly actions?: (registry: ActionRegistry, engine: Engine) => void;
 }
 
 export interface App {
   readonly config: AppConfig;
   readonly engine: Engine;
+  readonly agent: AgentService;
+  readonly registry: ActionRegistry;
   readonly http: FastifyInstance;
   readonly storage: SqliteStorage;
   readonly gateway: SimulatedGateway;
@@ -116,8 +131,39 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     pollIntervalMs: config.worker.poll_interval_ms,
     waitForCompletionMs: config.server.wait_for_completion_ms,
   });
+  const registry = new ActionRegistry();
+  registerOrderHandlers(registry, engine);
+  options.actions?.(registry, engine);
+  const mode: NluMode = config.llm.mode ?? (config.llm.api_key === undefined || config.llm.api_key === '' ? 'grammar-only' : 'grammar-then-llm');
+  const llm =
+    mode === 'grammar-only'
+      ? undefined
+      : (options.llm ??
+        new OpenAiCompatibleProvider({
+          baseUrl: config.llm.base_url,
+          model: config.llm.model,
+          timeoutMs: config.llm.timeout_ms,
+          temperature: config.llm.temperature,
+          ...(config.llm.api_key === undefined ? {} : { apiKey: config.llm.api_key }),
+        }));
+  const interpreter = new Interpreter({ registry, menu: () => config.menu, mode, logger, ...(llm === undefined ? {} : { llm }) });
+  const agent = new AgentService({
+    registry,
+    interpreter,
+    uow: storage.unitOfWork,
+    clock,
+    ids: deps.ids,
+    policy: () => config.policy,
+    retention: { enabled: config.context_retention.enabled, ttlMs: config.context_retention.ttl_seconds * 1000 },
+  });
+  // Expired conversations are dead weight; sweep them now and then.
+  const sweep = setInterval(() => {
+    storage.unitOfWork.run((r) => r.sessions.purgeExpired(clock.now())).catch((e: unknown) => logger.warn({ err: e }, 'session sweep failed'));
+  }, 600_000);
+  sweep.unref();
   const http = buildHttpServer({
     engine,
+    agent,
     log: pino,
     bodyLimitBytes: config.server.body_limit_bytes,
     requestTimeoutMs: config.server.request_timeout_ms,
@@ -131,6 +177,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   return {
     config,
     engine,
+    agent,
+    registry,
     http,
     storage,
     gateway,
@@ -139,11 +187,15 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     async listen() {
       if (config.worker.enabled) engine.start();
       const address = await http.listen({ host: config.server.host, port: config.server.port });
-      logger.info({ url: address, database: config.database.path, gateway: config.payment_gateway }, `Open-AutoGLM listening on ${address}`);
+      logger.info(
+        { url: address, database: config.database.path, gateway: config.payment_gateway, nlu: mode, ...(llm === undefined ? {} : { model: llm.model }) },
+        `Open-AutoGLM listening on ${address}`,
+      );
       return address;
     },
     async close(deadlineMs = 10_000) {
       draining = true;
+      clearInterval(sweep);
       await http.close();
       await engine.stop(deadlineMs);
       await storage.close();

@@ -21,7 +21,20 @@ export type ErrorCode =
   | 'IDEMPOTENCY_KEY_INVALID'
   | 'CONCURRENT_MODIFICATION'
   | 'AMOUNT_MISMATCH'
-  | 'PAYMENT_DECLINED';
+  | 'PAYMENT_DECLINED'
+  // Words to intent (issue 3)
+  | 'INVALID_PHONE'
+  | 'UNKNOWN_ACTION'
+  | 'INTENT_NOT_UNDERSTOOD'
+  | 'INTENT_AMBIGUOUS'
+  | 'INPUT_TOO_LONG'
+  | 'ACTION_UNAVAILABLE'
+  | 'NO_LAST_ORDER'
+  | 'CONFIRMATION_NOT_FOUND'
+  | 'LLM_TIMEOUT'
+  | 'LLM_RATE_LIMITED'
+  | 'LLM_UNAVAILABLE'
+  | 'LLM_INVALID_OUTPUT';
 
 export interface DomainError {
   readonly code: ErrorCode;

@@ -1,4 +1,5 @@
 import type { OrderStatus } from '../domain/order.js';
+import type { AgentSessionRepository } from './agent-sessions.js';
 import type {
   AuditEntry,
   AuditRecord,
@@ -123,6 +124,8 @@ export interface Repositories {
   readonly jobs: JobRepository;
   readonly audit: AuditLog;
   readonly idempotency: IdempotencyStore;
+  /** Agent conversations (issue 3). */
+  readonly sessions: AgentSessionRepository;
 }
 
 /**

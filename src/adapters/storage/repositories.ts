@@ -23,6 +23,7 @@ import type {
   PaymentRepository,
   Repositories,
 } from '../../ports/repositories.js';
+import { KyselyAgentSessions } from './agent-session-repository.js';
 import type { AuditLogTable, Database, JobsTable, OrdersTable, PaymentsTable } from './schema.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -562,5 +563,6 @@ export function createRepositories(db: Kysely<Database>, engine: Engine): Reposi
     jobs: new KyselyJobs(db, engine),
     audit: new KyselyAudit(db),
     idempotency: new KyselyIdempotency(db),
+    sessions: new KyselyAgentSessions(db),
   };
 }

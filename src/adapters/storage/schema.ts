@@ -11,6 +11,7 @@ export interface Database {
   jobs: JobsTable;
   audit_log: AuditLogTable;
   idempotency_keys: IdempotencyKeysTable;
+  agent_sessions: AgentSessionsTable;
 }
 
 /** bigint columns come back as strings from pg and numbers from SQLite; adapters normalise. */
@@ -103,5 +104,17 @@ export interface IdempotencyKeysTable {
   recovery_point: string | null;
   locked_until: Int;
   created_at: Int;
+  expires_at: Int;
+}
+
+/** Agent conversations (migration 0002_agent_sessions). */
+export interface AgentSessionsTable {
+  tenant_id: string;
+  id: string;
+  user_id: string;
+  context_json: string;
+  last_order_id: string | null;
+  created_at: Int;
+  updated_at: Int;
   expires_at: Int;
 }

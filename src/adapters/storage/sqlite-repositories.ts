@@ -16,6 +16,7 @@ import {
   toOrder,
   toPayment,
 } from './repositories.js';
+import { KyselyAgentSessions } from './agent-session-repository.js';
 import type { Database, JobsTable, OrdersTable, PaymentsTable } from './schema.js';
 
 /**
@@ -193,5 +194,6 @@ export function createSqliteRepositories(db: Kysely<Database>, st: Statements): 
     jobs: new SqliteJobs(db, st),
     audit: new SqliteAudit(db, st),
     idempotency: new KyselyIdempotency(db),
+    sessions: new KyselyAgentSessions(db),
   };
 }

@@ -9,7 +9,7 @@ import { problem, sendProblem, statusForCode } from './problem.js';
 import { cancelBodySchema, confirmBodySchema, describeIssues, idParamSchema, listQuerySchema, orderBodySchema } from './validation.js';
 
 /** What a handler wants sent; `store` says whether an Idempotency-Key should remember it. */
-interface HttpResult {
+export interface HttpResult {
   readonly status: number;
   readonly body: unknown;
   readonly headers?: Readonly<Record<string, string>>;
@@ -42,7 +42,7 @@ function problemResult(req: FastifyRequest, error: DomainError & { errors?: read
   };
 }
 
-function validationResult(req: FastifyRequest, error: z.ZodError): HttpResult {
+export function validationResult(req: FastifyRequest, error: z.ZodError): HttpResult {
   return {
     status: 400,
     body: problem('VALIDATION_FAILED', 'the request is not valid', req.id, { errors: describeIssues(error) }),
@@ -77,7 +77,7 @@ function outcomeResult(req: FastifyRequest, outcome: Result<OrderOutcome, Domain
   }
 }
 
-function send(reply: FastifyReply, r: HttpResult): FastifyReply {
+export function send(reply: FastifyReply, r: HttpResult): FastifyReply {
   void reply.code(r.status);
   for (const [k, v] of Object.entries(r.headers ?? {})) void reply.header(k, v);
   return r.body === null ? reply.send() : reply.send(r.body);
@@ -87,7 +87,7 @@ function send(reply: FastifyReply, r: HttpResult): FastifyReply {
  * Idempotency-Key handling for a POST (ACP §6 / Stripe): replay the first answer with
  * `Idempotent-Replayed: true`, 422 on a different body, 409 while the first is in flight.
  */
-async function idempotent(
+export async function idempotent(
   engine: Engine,
   req: FastifyRequest,
   reply: FastifyReply,
