@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
+import { createInterface } from 'node:readline/promises';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { OpenAiCompatibleProvider } from './adapters/llm/openai-compatible-provider.js';
@@ -13,7 +14,7 @@ import { ActionRegistry } from './application/action-registry.js';
 import type { Deps } from './application/context.js';
 import { Engine } from './application/engine.js';
 import { AgentService } from './application/handle-agent-message.js';
-import { Interpreter, type NluMode } from './application/interpret-text.js';
+import { Interpreter, type NluMode, type ParseOutput, toParseOutput } from './application/interpret-text.js';
 import { registerOrderHandlers } from './application/order-action-handlers.js';
 import { type AppConfig, describeConfig, loadConfig } from './config/load-config.js';
 import { runCli } from './interfaces/cli/cli.js';
@@ -134,19 +135,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const registry = new ActionRegistry();
   registerOrderHandlers(registry, engine);
   options.actions?.(registry, engine);
-  const mode: NluMode = config.llm.mode ?? (config.llm.api_key === undefined || config.llm.api_key === '' ? 'grammar-only' : 'grammar-then-llm');
-  const llm =
-    mode === 'grammar-only'
-      ? undefined
-      : (options.llm ??
-        new OpenAiCompatibleProvider({
-          baseUrl: config.llm.base_url,
-          model: config.llm.model,
-          timeoutMs: config.llm.timeout_ms,
-          temperature: config.llm.temperature,
-          ...(config.llm.api_key === undefined ? {} : { apiKey: config.llm.api_key }),
-        }));
-  const interpreter = new Interpreter({ registry, menu: () => config.menu, mode, logger, ...(llm === undefined ? {} : { llm }) });
+  const interpreter = buildInterpreter(config, registry, logger, options.llm);
   const agent = new AgentService({
     registry,
     interpreter,
@@ -188,7 +177,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       if (config.worker.enabled) engine.start();
       const address = await http.listen({ host: config.server.host, port: config.server.port });
       logger.info(
-        { url: address, database: config.database.path, gateway: config.payment_gateway, nlu: mode, ...(llm === undefined ? {} : { model: llm.model }) },
+        { url: address, database: config.database.path, gateway: config.payment_gateway, nlu: interpreter.mode, ...(interpreter.mode === 'grammar-only' ? {} : { model: config.llm.model }) },
         `Open-AutoGLM listening on ${address}`,
       );
       return address;
@@ -203,6 +192,46 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       merchant.closeJournal();
     },
   };
+}
+
+/**
+ * Words → intent as configured: the grammar alone (the default without an API key), or with a
+ * model over the OpenAI-compatible API (`llm.mode`).
+ */
+function buildInterpreter(config: AppConfig, registry: ActionRegistry, logger: Logger, override?: LlmProvider): Interpreter {
+  const key = config.llm.api_key;
+  const mode: NluMode = config.llm.mode ?? (key === undefined || key === '' ? 'grammar-only' : 'grammar-then-llm');
+  const llm =
+    mode === 'grammar-only'
+      ? undefined
+      : (override ??
+        new OpenAiCompatibleProvider({
+          baseUrl: config.llm.base_url,
+          model: config.llm.model,
+          timeoutMs: config.llm.timeout_ms,
+          temperature: config.llm.temperature,
+          ...(key === undefined ? {} : { apiKey: key }),
+        }));
+  return new Interpreter({ registry, menu: () => config.menu, mode, logger, ...(llm === undefined ? {} : { llm }) });
+}
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+
+/** `autoglm parse` without a server: the configured grammar (and model) in this process. */
+async function parseLocal(text: string): Promise<ParseOutput> {
+  const loaded = loadConfig({ env: process.env });
+  if (!loaded.ok) return { error: { code: loaded.error.code, message: `${loaded.error.message}: ${loaded.error.issues.join('; ')}` } };
+  return toParseOutput(await buildInterpreter(loaded.value, new ActionRegistry(), quiet).interpret(text));
+}
+
+/** A yes/no question on the terminal (stderr, so stdout stays machine-readable). */
+async function ask(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
 }
 
 function packageVersion(): string {
@@ -257,6 +286,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     serve,
     version: packageVersion(),
     defaultUrl: process.env.AUTOGLM_URL ?? 'http://127.0.0.1:8787',
+    parseLocal,
+    ask,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
   });

@@ -142,6 +142,13 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
     expect(cancel.outcome).toMatchObject({ kind: 'refused', code: 'NO_LAST_ORDER' });
   });
 
+  it('with context_retention off every message stands alone', async () => {
+    const a = await start({ context_retention: { enabled: false, ttl_seconds: 300 } });
+    const first = await say(a, '点一杯拿铁');
+    const second = await say(a, '要大杯的', first.session_id);
+    expect(second.outcome).toMatchObject({ kind: 'clarification', missing: ['drink'] });
+  });
+
   it('keeps sessions apart between people and refuses bad session ids', async () => {
     const a = await start();
     const alice = await say(a, '点一杯拿铁', undefined, 'alice');

@@ -16,7 +16,7 @@ export type NluMode = (typeof NLU_MODES)[number];
 /** A resolution and who produced it. */
 export type Interpretation = Resolution & { readonly source: 'grammar' | 'llm' };
 
-/** Value errors mean the person's words were wrong, not the model's form: they are reported as they are. */
+/** Errors about a value (not the call's form): after the retry they are reported with their own code. */
 const VALUE_ERRORS: ReadonlySet<ErrorCode> = new Set([
   'INVALID_PHONE',
   'INVALID_AMOUNT',
@@ -118,7 +118,9 @@ export class Interpreter {
       if (resolution.kind !== 'error') return resolution;
       const e = resolution.error;
       this.opts.logger.info({ code: e.code, model: llm.model, attempt, action: call.name }, 'model answer rejected by validation');
-      if (attempt === 2 || VALUE_ERRORS.has(e.code)) {
+      if (attempt === 2) {
+        // Still a bad value after the correction: the person's words were wrong (a 10-digit
+        // phone), and that value's own code says so. Anything else is the model's failure.
         if (VALUE_ERRORS.has(e.code)) return resolution;
         return failure('LLM_INVALID_OUTPUT', `the model's answer failed validation twice: ${e.message}`, {
           first: { code: firstError?.code ?? e.code, message: firstError?.message ?? e.message },

@@ -27,6 +27,8 @@ const NAME_RE = /^[a-z][a-z0-9_]{1,63}$/;
  */
 export class ActionCatalog {
   private readonly specs = new Map<string, ActionSpec>();
+  /** zod compiles each object schema on first use: build one per action and menu, then reuse it. */
+  private readonly schemas = new WeakMap<object, Map<string, z.ZodObject>>();
 
   constructor(extra: readonly ActionSpec[] = []) {
     for (const s of [...BUILTIN_ACTIONS, ...extra]) this.add(s);
@@ -41,6 +43,21 @@ export class ActionCatalog {
 
   get(name: string): ActionSpec | undefined {
     return this.specs.get(name);
+  }
+
+  /** The action's schema for this context (cached per menu). */
+  schemaFor(spec: ActionSpec, ctx: ActionContext): z.ZodObject {
+    let byName = this.schemas.get(ctx.menu);
+    if (byName === undefined) {
+      byName = new Map();
+      this.schemas.set(ctx.menu, byName);
+    }
+    let schema = byName.get(spec.name);
+    if (schema === undefined) {
+      schema = spec.schema(ctx);
+      byName.set(spec.name, schema);
+    }
+    return schema;
   }
 
   list(): ActionSpec[] {
@@ -62,7 +79,7 @@ export class ActionCatalog {
     const normalised: Result<Record<string, unknown>> = spec.normalise === undefined ? ok({ ...(raw as RawParams) }) : spec.normalise(raw as RawParams, ctx);
     if (!normalised.ok) return { kind: 'error', error: normalised.error };
     const params = spec.complete === undefined ? normalised.value : spec.complete(normalised.value, ctx);
-    const schema = spec.schema(ctx);
+    const schema = this.schemaFor(spec, ctx);
     const unknown = Object.keys(params).filter((k) => !Object.hasOwn(schema.shape, k));
     if (unknown.length > 0) {
       return error('VALIDATION_FAILED', `unknown field(s) for ${spec.name}: ${unknown.join(', ')}`, { action: spec.name, fields: unknown });

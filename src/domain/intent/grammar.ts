@@ -33,7 +33,7 @@ const bounded = (words: readonly string[]): string =>
 const NEGATION_BEFORE = /(?:不|别|没|甭|勿|无需|无须|不用|不要|不需要|不必|don'?t|do not|not|never|no need to)\s*$/;
 
 /** Strong action words in priority order: the first action whose words occur (un-negated) wins. */
-const ACTION_RULES: ReadonlyArray<readonly [string, RegExp]> = [
+const ACTION_RULES_SOURCE: ReadonlyArray<readonly [string, RegExp]> = [
   ['cancel_order', /取消|不要\s*了|不想要\s*了|别做\s*了|撤销|撤单|算\s*了吧?$|\bcancel|\bcall off\b|\bnever ?mind\b/],
   ['refund', /退款|退钱|退\s*了|退(?=\s|$)|退掉|退单|退回|要退|给我退|\brefund|money back|\breimburse/],
   ['query_balance', /余额|还剩多少钱|还有多少钱|\bbalance\b|\bwallet\b|how much money|money (?:do i have|is left)/],
@@ -41,6 +41,9 @@ const ACTION_RULES: ReadonlyArray<readonly [string, RegExp]> = [
   ['query_order', /订单状态|查(?:一下|下)?(?:订单|单子|我的单|那单|这单|状态)|查询订单|到哪了|好了没|做好了吗|进度|\bstatus\b|where(?:'s| is)\b|\btrack\b|check (?:on )?(?:my |the )?order|look up (?:my |the )?order|show (?:me )?(?:my |the )?order/],
   ['submit_payment', /付款|付钱|支付|付\s*吧|付了|付一下|(?<![\u3400-\u9fff])付(?![\u3400-\u9fff])|买单|结账|结帐|确认付|确认下单|就这样付|去付|\bpay\b|\bcheckout\b|\bcheck out\b|\bconfirm\b|确认/],
 ];
+
+/** The same rules with the global flag, compiled once (matchAll needs it). */
+const ACTION_RULES: ReadonlyArray<readonly [string, RegExp]> = ACTION_RULES_SOURCE.map(([name, re]) => [name, new RegExp(re.source, 'g')] as const);
 
 /** Words that mean "order something" when a drink or size is also there. */
 const ORDER_VERB = /点|来|要|买|喝|整|下单|\border\b|get me|i(?:'d| would) like|\bi want\b|can i (?:get|have)|give me|i'?ll (?:have|take)|\bgrab\b|\bget\b|咖啡|coffee/;
@@ -66,6 +69,9 @@ const EXTRA_SHOT = new RegExp(
 
 const CN_COUNT = '[一二两俩三四五六七八九十0-9]+';
 
+/** A bare number next to a recharge verb, meant as yuan. */
+const BARE_YUAN = new RegExp(`(?:充值?|充个|top[ -]?up|recharge|with|add)\\s*(?<n>${NUMBER_TOKEN})(?![\\d.])|(?<n2>${NUMBER_TOKEN})\\s*(?:的话费|话费)`);
+
 /** A compiled grammar for one menu and one set of registered actions. */
 export class Grammar {
   private readonly drinkRe: RegExp;
@@ -82,7 +88,8 @@ export class Grammar {
   constructor(menu: Menu, customActions: readonly ActionSpec[] = []) {
     const byAlias = new Map<string, string>();
     for (const d of menu.drinks) {
-      const names = [d.id, d.id.replace(/_/g, ' '), d.name_zh, d.name_en.toLowerCase(), ...(DRINK_ALIASES[d.id] ?? [])];
+      const en = d.name_en.toLowerCase();
+      const names = [d.id, d.id.replace(/_/g, ' '), d.name_zh, en, `${en}s`, ...(DRINK_ALIASES[d.id] ?? [])];
       for (const n of names) if (!byAlias.has(n.toLowerCase())) byAlias.set(n.toLowerCase(), d.id);
     }
     this.drinkByAlias = byAlias;
@@ -105,14 +112,13 @@ export class Grammar {
     const chinese = /[\u3400-\u9fff]/.test(input);
     const none = (error?: DomainError): Analysis => ({ action: undefined, slots: {}, error, chinese });
     if (input.length > MAX_UTTERANCE_LENGTH * 4) return none(err('INPUT_TOO_LONG', `say it in at most ${MAX_UTTERANCE_LENGTH} characters`).error);
-    const nfkc = input.normalize('NFKC');
     let text = normaliseText(input);
     if (text.length > MAX_UTTERANCE_LENGTH) return none(err('INPUT_TOO_LONG', `say it in at most ${MAX_UTTERANCE_LENGTH} characters`).error);
     const slots: Record<string, unknown> = {};
     const options: Record<string, unknown> = {};
 
     // Our order ids are case-sensitive: read them before anything lower-cases or cuts the text.
-    const id = /\b(ord_[A-Za-z0-9]{4,60})\b/.exec(nfkc);
+    const id = text.includes('ord_') ? /\b(ord_[A-Za-z0-9]{4,60})\b/.exec(input.normalize('NFKC')) : null;
     if (id !== null) {
       slots.order_id = id[1];
       text = text.replace((id[1] as string).toLowerCase(), ' ');
@@ -172,7 +178,8 @@ export class Grammar {
         if (drinkAt < 0) drinkAt = m.index;
       }
     }
-    if (drinks.size === 0) {
+    const latin = /[a-z]/.test(text);
+    if (drinks.size === 0 && latin) {
       for (const w of text.match(/[a-z]{5,}/g) ?? []) {
         const near = this.singleWordAliases.find(([alias]) => withinOneEdit(w, alias));
         if (near !== undefined) {
@@ -185,7 +192,7 @@ export class Grammar {
     }
     if (drinks.size > 1) return none(err('INTENT_AMBIGUOUS', 'one drink per order, please: say them one at a time', { drinks: [...drinks] }).error);
 
-    const english = this.englishCountRe.exec(text);
+    const english = latin ? this.englishCountRe.exec(text) : null;
     const size = this.sizeRe.exec(text);
     if (size !== null) {
       slots.size = this.sizeByWord.get(size.groups?.size ?? '');
@@ -234,7 +241,7 @@ export class Grammar {
     if (action === undefined && /咖啡|\bcoffee\b/.test(text) && orderVerb) action = 'order_coffee';
     if (action === 'recharge_phone' && slots.amount === undefined) {
       // "充值五十", "top up … with 30": a bare number next to the verb is yuan.
-      const bare = new RegExp(`(?:充值?|充个|top[ -]?up|recharge|with|add)\\s*(?<n>${NUMBER_TOKEN})(?![\\d.])|(?<n2>${NUMBER_TOKEN})\\s*(?:的话费|话费)`).exec(text);
+      const bare = BARE_YUAN.exec(text);
       const n = bare?.groups?.n ?? bare?.groups?.n2;
       if (n !== undefined && /^-/.test(text.slice((bare?.index ?? 0) - 1))) return none(err('INVALID_AMOUNT', 'amount must not be negative').error);
       if (n !== undefined) {
@@ -278,9 +285,10 @@ function cut(text: string, m: RegExpExecArray): string {
 }
 
 function hasUnnegated(text: string, re: RegExp): boolean {
-  const g = new RegExp(re.source, 'g');
-  for (const m of text.matchAll(g)) {
+  re.lastIndex = 0;
+  for (let m = re.exec(text); m !== null; m = re.exec(text)) {
     if (!NEGATION_BEFORE.test(text.slice(Math.max(0, m.index - 12), m.index))) return true;
+    if (m[0].length === 0) re.lastIndex++;
   }
   return false;
 }

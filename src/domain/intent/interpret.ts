@@ -38,7 +38,7 @@ export function resolveAnalysis(catalog: ActionCatalog, ctx: ActionContext, anal
   if (pending !== undefined && slotCount > 0) {
     const spec = catalog.get(pending.action);
     if (spec !== undefined) {
-      const shape = spec.schema(ctx).shape;
+      const shape = catalog.schemaFor(spec, ctx).shape;
       const relevant = Object.fromEntries(Object.entries(analysis.slots).filter(([k]) => Object.hasOwn(shape, k)));
       if (Object.keys(relevant).length > 0) return catalog.resolve(pending.action, merge(pending.known, relevant), ctx, language);
     }

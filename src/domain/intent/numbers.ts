@@ -30,6 +30,7 @@ export function parseChineseInteger(text: string): number | undefined {
   // Whether the pending digit came straight after a unit (两百五), which makes it an elision.
   let afterUnit = false;
   let prevWasUnit = false;
+  let lastSmall = 0;
   let i = 0;
   while (i < text.length) {
     const ch = text[i] as string;
@@ -60,6 +61,9 @@ export function parseChineseInteger(text: string): number | undefined {
     }
     const small = ZH_SMALL_UNITS[ch];
     if (small !== undefined) {
+      // Within a section units only go down: 十十 and 十百 are not numbers.
+      if (lastSmall !== 0 && small >= lastSmall) return undefined;
+      lastSmall = small;
       // 十五 = 15: a leading 十 has an implied one.
       const n = digit ?? (small === 10 ? 1 : undefined);
       if (n === undefined) return undefined;
@@ -77,6 +81,7 @@ export function parseChineseInteger(text: string): number | undefined {
       total = big === 100_000_000 ? (total + section) * big : total + section * big;
       section = 0;
       digit = undefined;
+      lastSmall = 0;
       lastUnit = big;
       prevWasUnit = true;
       i++;
