@@ -134,6 +134,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   const registry = new ActionRegistry();
   registerOrderHandlers(registry, engine);
+  // refund, recharge_phone and query_balance are understood already; their modules attach their
+  // handlers here (registry.handle(name, handler)). Until then they answer ACTION_UNAVAILABLE.
   options.actions?.(registry, engine);
   const interpreter = buildInterpreter(config, registry, logger, options.llm);
   const agent = new AgentService({

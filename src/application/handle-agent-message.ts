@@ -25,7 +25,8 @@ export interface AgentServiceOptions {
 export interface AgentReply {
   readonly session_id: string;
   readonly intent: Intent | null;
-  readonly source: 'grammar' | 'llm';
+  /** Who read the words; "confirmation" when this answers the person's explicit confirm. */
+  readonly source: 'grammar' | 'llm' | 'confirmation';
   readonly outcome: AgentOutcome;
   /** True when the given session had expired and this message started it over. */
   readonly session_restarted: boolean;
@@ -126,7 +127,7 @@ export class AgentService {
     await this.o.uow.run((r) =>
       r.sessions.save({ ...s, awaiting: null, lastOrderId: order?.id ?? s.lastOrderId, updatedAt: now, expiresAt: now + this.o.retention.ttlMs }),
     );
-    return { ok: true, value: { session_id: s.id, intent, source: 'grammar', outcome, session_restarted: false } };
+    return { ok: true, value: { session_id: s.id, intent, source: 'confirmation', outcome, session_restarted: false } };
   }
 
   private async execute(caller: Caller, intent: Intent, session: AgentSessionRecord): Promise<{ outcome: AgentOutcome; awaiting?: AgentSessionRecord['awaiting'] }> {

@@ -74,8 +74,9 @@ export class Interpreter {
 
   /** The tool list: one function per registered action, its JSON Schema generated from the zod schema. */
   tools(ctx: ActionContext = { menu: this.opts.menu() }): LlmTool[] {
-    return this.opts.registry.catalog.list().map((spec) => {
-      const schema = z.toJSONSchema(spec.schema(ctx), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+    const catalog = this.opts.registry.catalog;
+    return catalog.list().map((spec) => {
+      const schema = z.toJSONSchema(catalog.schemaFor(spec, ctx), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
       delete schema.$schema;
       return { name: spec.name, description: spec.description, parameters: schema };
     });

@@ -35,10 +35,10 @@ const NEGATION_BEFORE = /(?:不|别|没|甭|勿|无需|无须|不用|不要|不�
 /** Strong action words in priority order: the first action whose words occur (un-negated) wins. */
 const ACTION_RULES_SOURCE: ReadonlyArray<readonly [string, RegExp]> = [
   ['cancel_order', /取消|不要\s*了|不想要\s*了|别做\s*了|撤销|撤单|算\s*了吧?$|\bcancel|\bcall off\b|\bnever ?mind\b/],
-  ['refund', /退款|退钱|退\s*了|退(?=\s|$)|退掉|退单|退回|要退|给我退|\brefund|money back|\breimburse/],
+  ['refund', /退款|退钱|退\s*了|退(?=\s|$)|退掉|退单|退回|要退|给我退|退给|\brefund|money back|\breimburse/],
   ['query_balance', /余额|还剩多少钱|还有多少钱|\bbalance\b|\bwallet\b|how much money|money (?:do i have|is left)/],
-  ['recharge_phone', /充值|充话费|话费|充\s*(?=[0-9一二两三四五六七八九十百千个点]|$|\s)|充一下|\btop[ -]?up\b|\btopup\b|\brecharge|add credit|phone credit|mobile credit/],
-  ['query_order', /订单状态|查(?:一下|下)?(?:订单|单子|我的单|那单|这单|状态)|查询订单|到哪了|好了没|做好了吗|进度|\bstatus\b|where(?:'s| is)\b|\btrack\b|check (?:on )?(?:my |the )?order|look up (?:my |the )?order|show (?:me )?(?:my |the )?order/],
+  ['recharge_phone', /充值|充话费|话费|充\s*(?=[-0-9一二两三四五六七八九十百千个点]|$|\s)|充一下|\btop[ -]?up\b|\btopup\b|\brecharge|add credit|phone credit|mobile credit/],
+  ['query_order', /订单.{0,6}状态|查(?:一下|下)?(?:订单|单子|我的单|那单|这单|状态)|查询订单|到哪了|好了没|做好了吗|进度|\bstatus\b|where(?:'s| is)\b|\btrack\b|check (?:on )?(?:my |the )?order|look up (?:my |the )?order|show (?:me )?(?:my |the )?order/],
   ['submit_payment', /付款|付钱|支付|付\s*吧|付了|付一下|(?<![\u3400-\u9fff])付(?![\u3400-\u9fff])|买单|结账|结帐|确认付|确认下单|就这样付|去付|\bpay\b|\bcheckout\b|\bcheck out\b|\bconfirm\b|确认/],
 ];
 
@@ -243,7 +243,6 @@ export class Grammar {
       // "充值五十", "top up … with 30": a bare number next to the verb is yuan.
       const bare = BARE_YUAN.exec(text);
       const n = bare?.groups?.n ?? bare?.groups?.n2;
-      if (n !== undefined && /^-/.test(text.slice((bare?.index ?? 0) - 1))) return none(err('INVALID_AMOUNT', 'amount must not be negative').error);
       if (n !== undefined) {
         const fen = bareYuanToFen(n);
         if (!fen.ok) return none(fen.error);
