@@ -59,6 +59,10 @@ const MILK_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [/脱脂奶?|\bskim(?:med)?(?: milk)?\b/, 'skim'],
   [/全脂奶?|\bwhole milk\b/, 'whole'],
 ];
+const OPTION_RULES = [
+  [SUGAR_RULES, 'sugar', /糖|sugar|sweet/],
+  [MILK_RULES, 'milk', /奶|燕麦|脂|milk|oat|skim/],
+] as const;
 const TEMPERATURE_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [/去冰|少冰|多冰|加冰|冰的|冰|\biced\b|\bice\b|\bcold\b|\bon the rocks\b/, 'iced'],
   [/热的|热|\bhot\b|\bwarm\b/, 'hot'],
@@ -139,16 +143,15 @@ export class Grammar {
       text = text.slice(0, amount.index) + ' ' + text.slice(amount.index + amount.length);
     }
 
-    const shot = EXTRA_SHOT.exec(text);
+    // Cheap guards first: most utterances name no option at all.
+    const shot = text.includes('加') || text.includes('shot') ? EXTRA_SHOT.exec(text) : null;
     if (shot !== null) {
       const n = shot.groups?.zh ?? shot.groups?.en;
       options.extra_shots = n === undefined || n === 'a' || n === 'an' ? 1 : (ENGLISH_COUNTS[n] ?? parseCount(n) ?? 1);
       text = cut(text, shot);
     }
-    for (const [rules, key] of [
-      [SUGAR_RULES, 'sugar'],
-      [MILK_RULES, 'milk'],
-    ] as const) {
+    for (const [rules, key, guard] of OPTION_RULES) {
+      if (!guard.test(text)) continue;
       for (const [re, value] of rules) {
         const m = re.exec(text);
         if (m !== null) {
