@@ -2,21 +2,28 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostname } from 'node:os';
+import { createInterface } from 'node:readline/promises';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { AlipayGateway } from './adapters/gateways/alipay/alipay-gateway.js';
 import { SimulatorHttpGateway } from './adapters/gateways/simulator-http/simulator-http-gateway.js';
+import { OpenAiCompatibleProvider } from './adapters/llm/openai-compatible-provider.js';
 import { createPinoLogger } from './adapters/logging/pino-logger.js';
 import { HttpMerchant } from './adapters/merchants/http-merchant.js';
 import { openSqlite, type SqliteStorage } from './adapters/storage/sqlite-database.js';
 import { systemClock } from './adapters/system/system-clock.js';
 import { SortableIds } from './adapters/system/sortable-ids.js';
+import { ActionRegistry } from './application/action-registry.js';
 import type { Deps } from './application/context.js';
 import { Engine } from './application/engine.js';
+import { AgentService } from './application/handle-agent-message.js';
+import { Interpreter, type NluMode, type ParseOutput, toParseOutput } from './application/interpret-text.js';
+import { registerOrderHandlers } from './application/order-action-handlers.js';
 import { type AppConfig, describeConfig, loadConfig } from './config/load-config.js';
 import { runCli, type SimulatorCommandOptions } from './interfaces/cli/cli.js';
 import { buildHttpServer } from './interfaces/http/server.js';
 import type { Clock } from './ports/clock.js';
+import type { LlmProvider } from './ports/llm-provider.js';
 import type { Logger } from './ports/logger.js';
 import { wechatpayGatewayFromSettings } from './adapters/gateways/wechatpay/wechatpay-keys.js';
 import type { PaymentGateway } from './ports/payment-gateway.js';
@@ -39,11 +46,20 @@ export interface AppOptions {
   readonly logDestination?: DestinationStream;
   /** Job-lease owner id; defaults to host:pid:random. */
   readonly workerId?: string;
+  /** Use this model instead of building one from `llm` settings (tests). */
+  readonly llm?: LlmProvider;
+  /**
+   * Register actions and handlers: users add their own, and the handlers of refund,
+   * recharge_phone and query_balance are injected here when their modules are present.
+   */
+  readonly actions?: (registry: ActionRegistry, engine: Engine) => void;
 }
 
 export interface App {
   readonly config: AppConfig;
   readonly engine: Engine;
+  readonly agent: AgentService;
+  readonly registry: ActionRegistry;
   readonly http: FastifyInstance;
   readonly storage: SqliteStorage;
   readonly gateway: SimulatedGateway;
@@ -217,8 +233,29 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     pollIntervalMs: config.worker.poll_interval_ms,
     waitForCompletionMs: config.server.wait_for_completion_ms,
   });
+  const registry = new ActionRegistry();
+  registerOrderHandlers(registry, engine);
+  // refund, recharge_phone and query_balance are understood already; their modules attach their
+  // handlers here (registry.handle(name, handler)). Until then they answer ACTION_UNAVAILABLE.
+  options.actions?.(registry, engine);
+  const interpreter = buildInterpreter(config, registry, logger, options.llm);
+  const agent = new AgentService({
+    registry,
+    interpreter,
+    uow: storage.unitOfWork,
+    clock,
+    ids: deps.ids,
+    policy: () => config.policy,
+    retention: { enabled: config.context_retention.enabled, ttlMs: config.context_retention.ttl_seconds * 1000 },
+  });
+  // Expired conversations are dead weight; sweep them now and then.
+  const sweep = setInterval(() => {
+    storage.unitOfWork.run((r) => r.sessions.purgeExpired(clock.now())).catch((e: unknown) => logger.warn({ err: e }, 'session sweep failed'));
+  }, 600_000);
+  sweep.unref();
   const http = buildHttpServer({
     engine,
+    agent,
     log: pino,
     bodyLimitBytes: config.server.body_limit_bytes,
     requestTimeoutMs: config.server.request_timeout_ms,
@@ -232,6 +269,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   return {
     config,
     engine,
+    agent,
+    registry,
     http,
     storage,
     gateway,
@@ -240,11 +279,15 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     async listen() {
       if (config.worker.enabled) engine.start();
       const address = await http.listen({ host: config.server.host, port: config.server.port });
-      logger.info({ url: address, database: config.database.path, gateway: config.payment_gateway }, `Open-AutoGLM listening on ${address}`);
+      logger.info(
+        { url: address, database: config.database.path, gateway: config.payment_gateway, nlu: interpreter.mode, ...(interpreter.mode === 'grammar-only' ? {} : { model: config.llm.model }) },
+        `Open-AutoGLM listening on ${address}`,
+      );
       return address;
     },
     async close(deadlineMs = 10_000) {
       draining = true;
+      clearInterval(sweep);
       await http.close();
       await engine.stop(deadlineMs);
       await storage.close();
@@ -253,6 +296,46 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       merchant.closeJournal();
     },
   };
+}
+
+/**
+ * Words → intent as configured: the grammar alone (the default without an API key), or with a
+ * model over the OpenAI-compatible API (`llm.mode`).
+ */
+function buildInterpreter(config: AppConfig, registry: ActionRegistry, logger: Logger, override?: LlmProvider): Interpreter {
+  const key = config.llm.api_key;
+  const mode: NluMode = config.llm.mode ?? (key === undefined || key === '' ? 'grammar-only' : 'grammar-then-llm');
+  const llm =
+    mode === 'grammar-only'
+      ? undefined
+      : (override ??
+        new OpenAiCompatibleProvider({
+          baseUrl: config.llm.base_url,
+          model: config.llm.model,
+          timeoutMs: config.llm.timeout_ms,
+          temperature: config.llm.temperature,
+          ...(key === undefined ? {} : { apiKey: key }),
+        }));
+  return new Interpreter({ registry, menu: () => config.menu, mode, logger, ...(llm === undefined ? {} : { llm }) });
+}
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+
+/** `autoglm parse` without a server: the configured grammar (and model) in this process. */
+async function parseLocal(text: string): Promise<ParseOutput> {
+  const loaded = loadConfig({ env: process.env });
+  if (!loaded.ok) return { error: { code: loaded.error.code, message: `${loaded.error.message}: ${loaded.error.issues.join('; ')}` } };
+  return toParseOutput(await buildInterpreter(loaded.value, new ActionRegistry(), quiet).interpret(text));
+}
+
+/** A yes/no question on the terminal (stderr, so stdout stays machine-readable). */
+async function ask(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await rl.question(question);
+  } finally {
+    rl.close();
+  }
 }
 
 function packageVersion(): string {
@@ -382,6 +465,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     simulator,
     version: packageVersion(),
     defaultUrl: process.env.AUTOGLM_URL ?? 'http://127.0.0.1:8787',
+    parseLocal,
+    ask,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
   });

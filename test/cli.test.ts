@@ -1,7 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ActionRegistry } from '../src/application/action-registry.js';
+import { Interpreter, toParseOutput } from '../src/application/interpret-text.js';
+import { DEFAULT_MENU } from '../src/domain/menu.js';
 import { runCli } from '../src/interfaces/cli/cli.js';
+import type { Logger } from '../src/ports/logger.js';
 import type { App } from '../src/main.js';
 import { startTestApp } from './support/test-app.js';
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+const local = new Interpreter({ registry: new ActionRegistry(), menu: () => DEFAULT_MENU, mode: 'grammar-only', logger: quiet });
 
 let app: App;
 let url: string;
@@ -14,8 +21,14 @@ afterAll(async () => {
 });
 
 async function cli(...args: string[]): Promise<{ out: string[]; err: string[]; code: number }> {
+  return run(args);
+}
+
+/** Run the CLI; `answers` are typed at the confirmation prompt, in order. */
+async function run(args: string[], answers: string[] = []): Promise<{ out: string[]; err: string[]; code: number; asked: string[] }> {
   const out: string[] = [];
   const err: string[] = [];
+  const asked: string[] = [];
   process.exitCode = 0;
   await runCli(['node', 'autoglm', ...args], {
     serve: () => Promise.reject(new Error('not in this test')),
@@ -24,10 +37,15 @@ async function cli(...args: string[]): Promise<{ out: string[]; err: string[]; c
     defaultUrl: url,
     out: (l) => out.push(l),
     err: (l) => err.push(l),
+    parseLocal: async (text) => toParseOutput(await local.interpret(text)),
+    ask: (q) => {
+      asked.push(q);
+      return Promise.resolve(answers.shift() ?? '');
+    },
   });
   const code = Number(process.exitCode ?? 0);
   process.exitCode = 0;
-  return { out, err, code };
+  return { out, err, code, asked };
 }
 
 describe('autoglm CLI against a running service', () => {
@@ -77,5 +95,63 @@ describe('autoglm CLI against a running service', () => {
     const r = await cli('get', 'ord_x', '--url', 'http://127.0.0.1:9');
     expect(r.code).toBe(1);
     expect(r.err.join('\n')).toMatch(/SERVICE_UNREACHABLE/);
+  });
+});
+
+describe('autoglm parse', () => {
+  it('--json prints exactly one JSON object: intent, clarify, or error with a non-zero exit', async () => {
+    const ok = await run(['parse', '--json', '给13800138000充100块话费']);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toHaveLength(1);
+    expect(JSON.parse(ok.out[0] ?? '')).toEqual({ intent: { action: 'recharge_phone', params: { phone: '13800138000', amount: 10000, currency: 'CNY' } }, source: 'grammar' });
+
+    const q = await run(['parse', '--json', '来杯美式']);
+    expect(q.code).toBe(0);
+    expect(JSON.parse(q.out[0] ?? '')).toEqual({ clarify: { action: 'order_coffee', missing: ['size'], question: '要什么杯型？（小杯/中杯/大杯/超大杯）' } });
+
+    const bad = await run(['parse', '--json', '给13800138000充-100元']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.out).toHaveLength(1);
+    expect(JSON.parse(bad.out[0] ?? '')).toMatchObject({ error: { code: 'INVALID_AMOUNT' } });
+  });
+
+  it('asks the running service with --url, and prints words without --json', async () => {
+    const remote = await run(['parse', '--json', '--url', url, 'a', 'grande', 'latte', 'please']);
+    expect(JSON.parse(remote.out[0] ?? '')).toEqual({ intent: { action: 'order_coffee', params: { drink: 'latte', size: 'large', quantity: 1, options: {} } }, source: 'grammar' });
+    const remoteBad = await run(['parse', '--json', '--url', url, '给1380013800充100块']);
+    expect(remoteBad.code).toBe(1);
+    expect(JSON.parse(remoteBad.out[0] ?? '')).toMatchObject({ error: { code: 'INVALID_PHONE' } });
+    const words = await run(['parse', '付吧']);
+    expect(words.out.join('\n')).toBe('submit_payment {"order_id":"last"}  (grammar)');
+  });
+});
+
+describe('autoglm do', () => {
+  it('places the order, asks before paying, and pays only on yes', async () => {
+    const captures = (): number => app.gateway.groundTruth.filter((e) => e.type === 'capture').length;
+    const before = captures();
+    const no = await run(['do', '来一杯中杯拿铁'], ['n']);
+    expect(no.code).toBe(0);
+    expect(no.asked[0]).toMatch(/^Confirm 1 × 中杯拿铁 medium latte, ¥32\.00\? \[y\/N\] $/);
+    expect(no.out.join('\n')).toContain('not confirmed: nothing was paid');
+    expect(captures()).toBe(before);
+
+    const yes = await run(['do', '--json', '来一杯大杯拿铁'], ['y']);
+    expect(yes.code).toBe(0);
+    expect(yes.out).toHaveLength(1);
+    expect(JSON.parse(yes.out[0] ?? '')).toMatchObject({ outcome: { kind: 'paid', order: { status: 'COMPLETED', amount: 3500 } } });
+    expect(captures()).toBe(before + 1);
+  });
+
+  it('--yes answers the question; a session carries on; refusals exit non-zero', async () => {
+    const first = await run(['do', '点一杯摩卡']);
+    expect(first.out.join('\n')).toContain('? 要什么杯型？');
+    const session = /session (\S+)/.exec(first.err.join('\n'))?.[1] ?? '';
+    const second = await run(['do', '--yes', '--session', session, '小杯']);
+    expect(second.asked).toEqual([]);
+    expect(second.out.join('\n')).toMatch(/paid: 1 × 小杯摩卡 small mocha, 31\.00 CNY/);
+    const refund = await run(['do', '把刚才那单退了']);
+    expect(refund.code).toBe(1);
+    expect(refund.out.join('\n')).toMatch(/^refused ACTION_UNAVAILABLE/);
   });
 });

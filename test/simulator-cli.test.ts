@@ -39,7 +39,7 @@ describe('autoglm simulator', () => {
     expect(sim.out()).not.toContain(secret); // the secret is written to a file, never printed
     const gw = new SimulatorHttpGateway({ name: 'sim-http', baseUrl: sim.url, secret, timeoutMs: 3000 });
     try {
-      expect(await (await fetch(`${sim.url}/healthz`)).json()).toMatchObject({ ok: true, faces: ['native'] });
+      expect(await (await fetch(`${sim.url}/healthz`)).json()).toMatchObject({ ok: true, faces: ['native', 'alipay', 'wechatpay'] });
       expect(await gw.create({ outTradeNo: 'cli-1', amount: { amount: 2800, currency: 'CNY' }, subject: 'latte', method: 'wallet', payer: 'p' })).toMatchObject({ status: 'succeeded' });
       await expect(gw.refund({ outTradeNo: 'cli-1', outRefundNo: 'cli-1r', amount: { amount: 100, currency: 'CNY' }, reason: 'x' })).rejects.toBeInstanceOf(GatewayUnknownOutcomeError);
       const truth = (await (await fetch(`${sim.url}/_sim/ground-truth`)).json()) as { captures: number; refunds: number };

@@ -219,4 +219,29 @@ describe.each(engines)('storage contract on %s', (_name, open) => {
     const window = await uow.read.orders.list({ tenantId: 't1', limit: 10, createdFrom: 1001, createdTo: 1003 });
     expect(window.map((o) => o.id)).toEqual(['o3', 'o2']);
   });
+
+  it('agent sessions: saved and replaced whole, scoped by tenant, expired ones purged', async () => {
+    const session = {
+      id: 'ses_1',
+      tenantId: 't1',
+      userId: 'u1',
+      pending: { action: 'order_coffee', known: { drink: 'latte', quantity: 1 } },
+      awaiting: null,
+      lastOrderId: null,
+      turns: [{ text: '点一杯拿铁', result: 'clarify:order_coffee' }],
+      createdAt: 1000,
+      updatedAt: 1000,
+      expiresAt: 301_000,
+    };
+    await uow.run((r) => r.sessions.save(session));
+    expect(await uow.read.sessions.get('t1', 'ses_1')).toEqual(session);
+    expect(await uow.read.sessions.get('t2', 'ses_1')).toBeUndefined();
+    const next = { ...session, pending: null, lastOrderId: 'ord_1', turns: [...session.turns, { text: '大杯', result: 'order_coffee' }], updatedAt: 2000, expiresAt: 302_000 };
+    await uow.run((r) => r.sessions.save(next));
+    expect(await uow.read.sessions.get('t1', 'ses_1')).toEqual(next);
+    await uow.run((r) => r.sessions.save({ ...session, id: 'ses_2', expiresAt: 5000 }));
+    expect(await uow.run((r) => r.sessions.purgeExpired(6000))).toBe(1);
+    expect(await uow.read.sessions.get('t1', 'ses_2')).toBeUndefined();
+    expect(await uow.read.sessions.get('t1', 'ses_1')).toBeDefined();
+  });
 });

@@ -38,6 +38,11 @@ export const ENV_VARS: ReadonlyArray<{ readonly name: string; readonly path: str
   { name: 'AUTOGLM_TRUSTED_ACTIONS', path: 'trusted_actions', description: 'comma-separated action names' },
   { name: 'AUTOGLM_PAYMENT_GATEWAY', path: 'payment_gateway', description: 'name of the gateway to pay through' },
   { name: 'AUTOGLM_WORKER_CONCURRENCY', path: 'worker.concurrency', description: 'jobs run at once by the worker loop' },
+  { name: 'AUTOGLM_LLM_MODE', path: 'llm.mode', description: 'grammar-only, llm-only or grammar-then-llm' },
+  { name: 'AUTOGLM_LLM_BASE_URL', path: 'llm.base_url', description: 'OpenAI-compatible endpoint (default Zhipu GLM)' },
+  { name: 'AUTOGLM_LLM_MODEL', path: 'llm.model', description: 'model name (default glm-4-flash)' },
+  { name: 'AUTOGLM_LLM_API_KEY', path: 'llm.api_key', description: 'API key of the model provider (never logged)' },
+  { name: 'AUTOGLM_LLM_TIMEOUT_MS', path: 'llm.timeout_ms', description: 'timeout of one model call' },
   { name: 'AUTOGLM__SECTION__KEY', path: 'section.key', description: 'any setting; the value is parsed as JSON when it parses, else taken as a string' },
 ];
 
@@ -122,6 +127,11 @@ function fromEnv(env: Env): { ok: true; value: Record<string, unknown> } | { ok:
   bool('AUTOGLM_AUTO_CONFIRM_ORDER', ['auto_confirm_order']);
   str('AUTOGLM_PAYMENT_GATEWAY', ['payment_gateway']);
   num('AUTOGLM_WORKER_CONCURRENCY', ['worker', 'concurrency']);
+  str('AUTOGLM_LLM_MODE', ['llm', 'mode']);
+  str('AUTOGLM_LLM_BASE_URL', ['llm', 'base_url']);
+  str('AUTOGLM_LLM_MODEL', ['llm', 'model']);
+  str('AUTOGLM_LLM_API_KEY', ['llm', 'api_key']);
+  num('AUTOGLM_LLM_TIMEOUT_MS', ['llm', 'timeout_ms']);
   const trusted = env.AUTOGLM_TRUSTED_ACTIONS;
   if (trusted !== undefined) {
     setPath(

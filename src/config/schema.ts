@@ -111,6 +111,19 @@ export const configSchema = z
       .object({ enabled: z.boolean().default(true), ttl_seconds: z.number().int().min(1).max(86_400).default(300) })
       .strict()
       .default({ enabled: true, ttl_seconds: 300 }),
+    /** Words to intent: the embedded grammar and, optionally, a model (issue 3). */
+    llm: z
+      .object({
+        /** Unset: grammar-then-llm when an api_key is configured, grammar-only otherwise. */
+        mode: z.enum(['grammar-only', 'llm-only', 'grammar-then-llm']).optional(),
+        base_url: z.url().default('https://open.bigmodel.cn/api/paas/v4/'),
+        model: z.string().min(1).default('glm-4-flash'),
+        api_key: z.string().optional(),
+        timeout_ms: z.number().int().min(100).max(120_000).default(15_000),
+        temperature: z.number().min(0).max(2).default(0),
+      })
+      .strict()
+      .prefault({}),
     server: z
       .object({
         host: z.string().min(1).default('127.0.0.1'),

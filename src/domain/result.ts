@@ -44,7 +44,21 @@ export type ErrorCode =
   | 'PHONE_NOT_RECHARGEABLE'
   | 'FACE_VALUE_NOT_OFFERED'
   | 'NO_CHANNEL_AVAILABLE'
-  | 'CALLBACK_INVALID';
+  | 'CALLBACK_INVALID'
+
+  // Words to intent (issue 3)
+  | 'INVALID_PHONE'
+  | 'UNKNOWN_ACTION'
+  | 'INTENT_NOT_UNDERSTOOD'
+  | 'INTENT_AMBIGUOUS'
+  | 'INPUT_TOO_LONG'
+  | 'ACTION_UNAVAILABLE'
+  | 'NO_LAST_ORDER'
+  | 'CONFIRMATION_NOT_FOUND'
+  | 'LLM_TIMEOUT'
+  | 'LLM_RATE_LIMITED'
+  | 'LLM_UNAVAILABLE'
+  | 'LLM_INVALID_OUTPUT';
 
 export interface DomainError {
   readonly code: ErrorCode;

@@ -1,5 +1,6 @@
 import type { Journal } from '../domain/ledger.js';
 import type { OrderStatus } from '../domain/order.js';
+import type { AgentSessionRepository } from './agent-sessions.js';
 import type {
   AuditEntry,
   AuditRecord,
@@ -180,6 +181,8 @@ export interface Repositories {
   readonly ledger: LedgerRepository;
   readonly callbacks: CallbackInbox;
   readonly flags: ReviewFlags;
+  /** Agent conversations (issue 3). */
+  readonly sessions: AgentSessionRepository;
 }
 
 /**

@@ -16,6 +16,7 @@ export interface Database {
   callback_events: CallbackEventsTable;
   callback_nonces: CallbackNoncesTable;
   review_flags: ReviewFlagsTable;
+  agent_sessions: AgentSessionsTable;
 }
 
 /** bigint columns come back as strings from pg and numbers from SQLite; adapters normalise. */
@@ -172,4 +173,15 @@ export interface ReviewFlagsTable {
   detail_json: string;
   created_at: Int;
   resolved_at: Int | null;
+}
+/** Agent conversations (migration 0002_agent_sessions). */
+export interface AgentSessionsTable {
+  tenant_id: string;
+  id: string;
+  user_id: string;
+  context_json: string;
+  last_order_id: string | null;
+  created_at: Int;
+  updated_at: Int;
+  expires_at: Int;
 }

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { type AgentCliDeps, registerAgentCommands } from './agent-commands.js';
 
 /** What the composition root gives the CLI: the server it can start. */
-export interface CliDeps {
+export interface CliDeps extends AgentCliDeps {
   /** Start the service with these overrides; resolves when it has stopped. */
   serve(options: { config?: string; host?: string; port?: number; db?: string }): Promise<void>;
   /** Run the standalone simulator (the outside world) until stopped. */
@@ -207,6 +208,9 @@ export function buildCli(deps: CliDeps): Command {
     }
   });
 
+  registerAgentCommands(program, deps, client, call, (code, message) => {
+    throw new CliError(code, message);
+  });
   return program;
 }
 

@@ -40,6 +40,18 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   CALLBACK_AMOUNT_MISMATCH: 422,
   GATEWAY_NOT_CONFIGURED: 404,
   GATEWAY_UNAVAILABLE: 503,
+  INVALID_PHONE: 400,
+  UNKNOWN_ACTION: 400,
+  INPUT_TOO_LONG: 400,
+  INTENT_NOT_UNDERSTOOD: 422,
+  INTENT_AMBIGUOUS: 422,
+  CONFIRMATION_NOT_FOUND: 404,
+  NO_LAST_ORDER: 404,
+  ACTION_UNAVAILABLE: 501,
+  LLM_INVALID_OUTPUT: 502,
+  LLM_UNAVAILABLE: 502,
+  LLM_RATE_LIMITED: 503,
+  LLM_TIMEOUT: 504,
   INTERNAL: 500,
   NOT_READY: 503,
 };
@@ -58,6 +70,9 @@ const TITLES: Readonly<Record<number, string>> = {
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
   500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  504: 'Gateway Timeout',
   503: 'Service Unavailable',
 };
 

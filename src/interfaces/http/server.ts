@@ -2,12 +2,16 @@ import { randomUUID } from 'node:crypto';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Caller } from '../../application/context.js';
 import type { Engine } from '../../application/engine.js';
+import type { AgentService } from '../../application/handle-agent-message.js';
+import { registerAgentRoutes } from './agent-routes.js';
 import { problem, sendProblem } from './problem.js';
 import { registerOrderRoutes } from './order-routes.js';
 import { registerPaymentRoutes } from './payment-routes.js';
 
 export interface HttpServerOptions {
   readonly engine: Engine;
+  /** Words to intent and the agent conversation (issue 3). */
+  readonly agent?: AgentService;
   /** The (masking) pino logger; Fastify logs through it. */
   readonly log: FastifyBaseLogger;
   readonly bodyLimitBytes: number;
@@ -102,5 +106,6 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
 
   registerOrderRoutes(app, opts.engine);
   registerPaymentRoutes(app, opts.engine);
+  if (opts.agent !== undefined) registerAgentRoutes(app, opts.engine, opts.agent);
   return app;
 }

@@ -1,0 +1,70 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { PendingIntent } from '../../domain/intent/interpret.js';
+import type { AgentSessionRecord, AgentSessionRepository, SessionTurn } from '../../ports/agent-sessions.js';
+import type { AgentSessionsTable, Database } from './schema.js';
+
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+
+interface StoredContext {
+  readonly pending: PendingIntent | null;
+  readonly awaiting?: AgentSessionRecord['awaiting'];
+  readonly turns: readonly SessionTurn[];
+}
+
+function toSession(r: Selectable<AgentSessionsTable>): AgentSessionRecord {
+  const ctx = JSON.parse(r.context_json) as StoredContext;
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    userId: r.user_id,
+    pending: ctx.pending,
+    awaiting: ctx.awaiting ?? null,
+    turns: ctx.turns,
+    lastOrderId: r.last_order_id,
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+    expiresAt: num(r.expires_at),
+  };
+}
+
+/** Agent sessions in plain Kysely (no engine-specific SQL), so SQLite and PostgreSQL share it. */
+export class KyselyAgentSessions implements AgentSessionRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(tenantId: string, id: string): Promise<AgentSessionRecord | undefined> {
+    const row = await this.db.selectFrom('agent_sessions').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return row === undefined ? undefined : toSession(row);
+  }
+
+  async save(s: AgentSessionRecord): Promise<void> {
+    const context: StoredContext = { pending: s.pending, awaiting: s.awaiting, turns: s.turns };
+    const row = {
+      tenant_id: s.tenantId,
+      id: s.id,
+      user_id: s.userId,
+      context_json: JSON.stringify(context),
+      last_order_id: s.lastOrderId,
+      created_at: s.createdAt,
+      updated_at: s.updatedAt,
+      expires_at: s.expiresAt,
+    };
+    await this.db
+      .insertInto('agent_sessions')
+      .values(row)
+      .onConflict((oc) =>
+        oc.columns(['tenant_id', 'id']).doUpdateSet({
+          user_id: row.user_id,
+          context_json: row.context_json,
+          last_order_id: row.last_order_id,
+          updated_at: row.updated_at,
+          expires_at: row.expires_at,
+        }),
+      )
+      .execute();
+  }
+
+  async purgeExpired(now: number): Promise<number> {
+    const res = await this.db.deleteFrom('agent_sessions').where('expires_at', '<', now).executeTakeFirst();
+    return Number(res.numDeletedRows);
+  }
+}

@@ -1,0 +1,71 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Engine } from '../../application/engine.js';
+import type { AgentReply, AgentService } from '../../application/handle-agent-message.js';
+import { toParseOutput } from '../../application/interpret-text.js';
+import type { DomainError, Result } from '../../domain/result.js';
+import { type HttpResult, idempotent, send } from './order-routes.js';
+import { problem, statusForCode } from './problem.js';
+import { describeIssues, idParamSchema } from './validation.js';
+
+const MAX_TEXT = 500;
+const textSchema = z.string().trim().min(1, 'text is empty').max(MAX_TEXT, `text is longer than ${MAX_TEXT} characters`);
+const parseBodySchema = z.object({ text: textSchema }).strict();
+const messageBodySchema = z
+  .object({
+    session_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'session_id is 1–64 letters, digits, _ or -').optional(),
+    text: textSchema,
+  })
+  .strict();
+
+/**
+ * An error as problem+json that also carries `error: {code, message}`, the same object
+ * `autoglm parse --json` prints, so one client reads both.
+ */
+function errorResult(req: FastifyRequest, e: { code: string; message: string; details?: Readonly<Record<string, unknown>> }): HttpResult {
+  const retryAfter = typeof e.details?.retry_after_ms === 'number' ? { 'retry-after': String(Math.ceil(e.details.retry_after_ms / 1000)) } : {};
+  return {
+    status: statusForCode(e.code),
+    body: problem(e.code, e.message, req.id, { error: { code: e.code, message: e.message }, ...(e.details === undefined ? {} : { details: e.details }) }),
+    headers: { 'content-type': 'application/problem+json; charset=utf-8', ...retryAfter },
+    store: false,
+  };
+}
+
+function invalidBody(req: FastifyRequest, error: z.ZodError): HttpResult {
+  const errors = describeIssues(error);
+  return errorResult(req, { code: 'VALIDATION_FAILED', message: errors.map((e) => `${e.field}: ${e.message}`).join('; '), details: { errors } });
+}
+
+function replyResult(req: FastifyRequest, r: Result<AgentReply, DomainError>): HttpResult {
+  return r.ok ? { status: 200, body: r.value, store: true } : errorResult(req, r.error);
+}
+
+/** POST /api/v1/intents/parse, POST /api/v1/agent/messages, session confirmation, the action list. */
+export function registerAgentRoutes(app: FastifyInstance, engine: Engine, agent: AgentService): void {
+  app.post('/api/v1/intents/parse', async (req, reply: FastifyReply) => {
+    const body = parseBodySchema.safeParse(req.body);
+    if (!body.success) return send(reply, invalidBody(req, body.error));
+    const out = toParseOutput(await agent.parse(body.data.text));
+    if ('error' in out) return send(reply, errorResult(req, out.error));
+    return out;
+  });
+
+  app.post('/api/v1/agent/messages', async (req, reply) => {
+    const body = messageBodySchema.safeParse(req.body);
+    if (!body.success) return send(reply, invalidBody(req, body.error));
+    const b = body.data;
+    // Honours Idempotency-Key like every POST: a retried message does not order twice.
+    return idempotent(engine, req, reply, async () =>
+      replyResult(req, await agent.message(req.caller, { text: b.text, ...(b.session_id === undefined ? {} : { sessionId: b.session_id }) })),
+    );
+  });
+
+  app.post('/api/v1/agent/sessions/:id/confirm', async (req, reply) => {
+    const id = idParamSchema.safeParse(req.params);
+    if (!id.success) return send(reply, errorResult(req, { code: 'CONFIRMATION_NOT_FOUND', message: 'no such session' }));
+    return idempotent(engine, req, reply, async () => replyResult(req, await agent.confirm(req.caller, id.data.id)));
+  });
+
+  app.get('/api/v1/actions', () => ({ data: agent.actions() }));
+}
