@@ -64,7 +64,7 @@ describe('POST /api/v1/intents/parse', () => {
     const res = await a.http.inject({ method: 'GET', url: '/api/v1/actions' });
     const data = res.json<{ data: Array<{ name: string; available: boolean; risk: string; parameters: { properties?: Record<string, unknown> } }> }>().data;
     expect(data.map((d) => d.name)).toEqual(['order_coffee', 'recharge_phone', 'submit_payment', 'cancel_order', 'refund', 'query_order', 'query_balance']);
-    expect(data.find((d) => d.name === 'refund')).toMatchObject({ available: false, risk: 'high' });
+    expect(data.find((d) => d.name === 'refund')).toMatchObject({ available: true, risk: 'high' });
     expect(Object.keys(data[0]?.parameters.properties ?? {})).toEqual(['drink', 'size', 'quantity', 'options']);
   });
 });
@@ -161,7 +161,7 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
 
   it('understood actions without a handler are refused with ACTION_UNAVAILABLE', async () => {
     const a = await start();
-    for (const text of ['把刚才那单退了', '查一下余额', '给13800138000充100块话费']) {
+    for (const text of ['查一下余额', '给13800138000充100块话费']) {
       const r = await say(a, text);
       expect(r.outcome, text).toMatchObject({ kind: 'refused', code: 'ACTION_UNAVAILABLE' });
     }
@@ -194,5 +194,22 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
     expect(again.statusCode).toBe(404);
     const parsed = await a.http.inject({ method: 'POST', url: '/api/v1/intents/parse', headers: json, payload: { text: 'tip ¥20.5' } });
     expect(parsed.json()).toEqual({ intent: { action: 'tip_barista', params: { amount: 2050 } }, source: 'grammar' });
+  });
+});
+
+describe('agent refunds', () => {
+  it('"把刚才那单退了" refunds the conversation\'s last order in full, once', async () => {
+    const a = await start();
+    a.engine.start();
+    const first = await say(a, '来一杯大杯拿铁');
+    expect(first.outcome).toMatchObject({ kind: 'paid' });
+    const back = await say(a, '把刚才那单退了', first.session_id);
+    expect(back.outcome).toMatchObject({ kind: 'done', action: 'refund', result: { refund: { status: 'SUCCEEDED' } } });
+    const orderId = (first.outcome as { order: { id: string } }).order.id;
+    const got = await a.engine.getOrder('default', orderId);
+    expect(got.ok && got.value.status).toBe('REFUNDED');
+    const again = await say(a, '把刚才那单退了', first.session_id);
+    expect(again.outcome).toMatchObject({ kind: 'refused', code: 'REFUND_NOT_ALLOWED' });
+    expect(a.gateway.groundTruth.filter((e) => e.type === 'refund')).toHaveLength(1);
   });
 });

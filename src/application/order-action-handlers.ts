@@ -105,6 +105,17 @@ export function registerOrderHandlers(registry: ActionRegistry, engine: Engine):
   );
 
   registry.handle(
+    'refund',
+    withOrder(async (orderId, p, ctx) => {
+      const amount = typeof p.amount === 'number' ? p.amount : undefined;
+      const r = await engine.requestRefund(ctx.caller, orderId, { ...(amount === undefined ? {} : { amount }), reason: 'asked for through the agent' });
+      if (!r.ok) return refused(r.error);
+      if (r.value.status === 'FAILED') return refused({ code: 'REFUND_DECLINED', message: `the gateway refused the refund: ${r.value.failure_code ?? 'unknown reason'}` });
+      return { kind: 'done', action: 'refund', result: { refund: r.value } };
+    }),
+  );
+
+  registry.handle(
     'query_order',
     withOrder(async (orderId, _p, ctx) => {
       const r = await engine.getOrder(ctx.caller.tenantId, orderId);
