@@ -79,6 +79,10 @@ describe('gateway callbacks: POST /api/v1/callbacks/:gateway', () => {
     const resent = await deliver(a, bank.notificationFor(paymentEvent(bank, o.outTradeNo), nowSec()));
     expect(resent.statusCode).toBe(200);
     expect(resent.headers['x-callback-effect']).toBe('duplicate');
+    // Gateways re-send with the first send's time: an applied event is acknowledged at any age.
+    const late = await deliver(a, bank.notificationFor(paymentEvent(bank, o.outTradeNo), nowSec() - 3600));
+    expect(late.statusCode).toBe(200);
+    expect(late.headers['x-callback-effect']).toBe('duplicate');
     expect(bank.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
     const ledger = await a.http.inject({ method: 'GET', url: '/api/v1/ledger/balances' });
     expect(ledger.json<{ balanced: boolean; data: Array<{ account: string; balance: number }> }>()).toMatchObject({ balanced: true });

@@ -49,14 +49,17 @@ export async function handleCallback(deps: Deps, gatewayName: string, raw: RawNo
     return { accepted: false, code, message: verdict.message, ack: gateway.acknowledge(false) };
   }
   const n = verdict.notification;
+  const refuse = (code: ErrorCode, message: string): CallbackResult => ({ accepted: false, code, message, ack: gateway.acknowledge(false) });
+  const accept = (effect: CallbackEffect): CallbackResult => ({ accepted: true, effect, ack: gateway.acknowledge(true) });
+  // A genuine re-send of an event we already applied is answered as success whatever its age:
+  // gateways retry with the first send's time, and the answer they need is "got it".
+  if (await deps.uow.read.callbacks.seenEvent(gatewayName, n.eventId)) return accept('duplicate');
   const now = deps.clock.now();
   const windowMs = deps.settings.callbackWindowMs;
   if (n.timestamp !== undefined && Math.abs(now - n.timestamp) > windowMs) {
     deps.logger.warn({ gateway: gatewayName, event_id: n.eventId, skew_ms: now - n.timestamp }, 'callback refused: outside the timestamp window');
-    return { accepted: false, code: 'CALLBACK_STALE', message: `the notification's timestamp is more than ${windowMs / 1000} s from now`, ack: gateway.acknowledge(false) };
+    return refuse('CALLBACK_STALE', `the notification's timestamp is more than ${windowMs / 1000} s from now`);
   }
-  const refuse = (code: ErrorCode, message: string): CallbackResult => ({ accepted: false, code, message, ack: gateway.acknowledge(false) });
-  const accept = (effect: CallbackEffect): CallbackResult => ({ accepted: true, effect, ack: gateway.acknowledge(true) });
 
   const payment = await deps.uow.read.payments.getByOutTradeNo(n.outTradeNo);
   if (payment === undefined) {
