@@ -328,11 +328,30 @@ async function parseLocal(text: string): Promise<ParseOutput> {
   return toParseOutput(await buildInterpreter(loaded.value, new ActionRegistry(), quiet).interpret(text));
 }
 
-/** A yes/no question on the terminal (stderr, so stdout stays machine-readable). */
+/** `autoglm do --local`: the service on its configured store, in this process, logging to stderr. */
+async function openLocal(): Promise<{ call: (method: 'GET' | 'POST', path: string, user: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: unknown }>; close(): Promise<void> }> {
+  const loaded = loadConfig({ env: process.env, overrides: { log: { level: 'warn' } } });
+  if (!loaded.ok) throw new Error(`${loaded.error.message}: ${loaded.error.issues.join('; ')}`);
+  const app = await createApp(loaded.value, { logDestination: process.stderr });
+  await app.http.ready();
+  app.engine.start();
+  return {
+    async call(method, path, user, body, headers = {}) {
+      const res = await app.http.inject({ method, url: path, headers: { 'x-user-id': user, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });
+      return { status: res.statusCode, body: res.body === '' ? null : (JSON.parse(res.body) as unknown) };
+    },
+    close: () => app.close(),
+  };
+}
+
+/** A yes/no question on the terminal (stderr, so stdout stays machine-readable); no answer when stdin closes. */
 async function ask(question: string): Promise<string> {
   const rl = createInterface({ input: process.stdin, output: process.stderr });
   try {
-    return await rl.question(question);
+    return await new Promise<string>((resolve) => {
+      rl.once('close', () => resolve(''));
+      rl.question(question).then(resolve, () => resolve(''));
+    });
   } finally {
     rl.close();
   }
@@ -466,6 +485,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     version: packageVersion(),
     defaultUrl: process.env.AUTOGLM_URL ?? 'http://127.0.0.1:8787',
     parseLocal,
+    openLocal,
     ask,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),

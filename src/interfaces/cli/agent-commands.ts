@@ -8,6 +8,11 @@ import type { OrderView } from '../../application/order-view.js';
 export interface AgentCliDeps {
   /** Parse in this process with the configured grammar/model (no server needed). */
   readonly parseLocal?: (text: string) => Promise<ParseOutput>;
+  /**
+   * Open the service in this process on its configured (embedded) store, for `do --local`: the
+   * same HTTP API, answered in-process instead of over the network.
+   */
+  readonly openLocal?: () => Promise<{ call: (method: 'GET' | 'POST', path: string, user: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: unknown }>; close(): Promise<void> }>;
   /** Ask the person a yes/no question in the terminal; resolves with their answer. */
   readonly ask?: (question: string) => Promise<string>;
   readonly out: (line: string) => void;
@@ -101,9 +106,24 @@ export function registerAgentCommands(
       .command('do <text...>')
       .description('say it to the agent, e.g. `autoglm do "来一杯大杯拿铁"`; asks before paying where the policy wants the person')
       .option('-s, --session <id>', 'continue this conversation (session id from an earlier answer)')
-      .option('-y, --yes', 'answer yes to the confirmation question'),
-  ).action(async (words: string[], o: ClientOptions & { session?: string; yes?: boolean }) => {
+      .option('-y, --yes', 'answer yes to the confirmation question')
+      .option('--local', 'run on the local embedded store in this process instead of a running service'),
+  ).action(async (words: string[], opts: ClientOptions & { session?: string; yes?: boolean; local?: boolean }) => {
+    const o = opts;
     const text = words.join(' ');
+    let local: Awaited<ReturnType<NonNullable<AgentCliDeps['openLocal']>>> | undefined;
+    if (o.local === true) {
+      if (deps.openLocal === undefined) fail('LOCAL_UNAVAILABLE', 'this build cannot run the agent in-process; use --url');
+      local = await deps.openLocal();
+    }
+    try {
+      await converse(o, text, local === undefined ? call : (c, method, path, body, headers) => local.call(method, path, c.user, body, headers));
+    } finally {
+      await local?.close();
+    }
+  });
+
+  async function converse(o: ClientOptions & { session?: string; yes?: boolean }, text: string, call: Call): Promise<void> {
     const r = await call(o, 'POST', '/api/v1/agent/messages', { text, ...(o.session === undefined ? {} : { session_id: o.session }) }, { 'idempotency-key': randomUUID() });
     if (r.status >= 400) {
       const p = r.body as { code?: string; detail?: string } | null;
@@ -143,5 +163,5 @@ export function registerAgentCommands(
     if (o.json === true) deps.out(JSON.stringify(reply));
     if (o.json !== true) deps.err(`session ${reply.session_id}`);
     if (reply.outcome.kind === 'refused' || reply.outcome.kind === 'payment_failed') process.exitCode = 1;
-  });
+  }
 }
