@@ -301,7 +301,15 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     async close(deadlineMs = 10_000) {
       draining = true;
       clearInterval(sweep);
-      await http.close();
+      // A keep-alive connection whose last answer was still being written when closing began
+      // turns idle afterwards, and would hold close() open for the whole keep-alive timeout
+      // (72 s in Fastify): close such connections as soon as they turn idle.
+      const idle = setInterval(() => http.server.closeIdleConnections(), 100);
+      try {
+        await http.close();
+      } finally {
+        clearInterval(idle);
+      }
       await engine.stop(deadlineMs);
       await storage.close();
       await Promise.all(remotes.map((r) => r.shutdown()));

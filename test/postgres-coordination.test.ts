@@ -20,7 +20,10 @@ describe.runIf(wanted)('PostgreSQL: several instances on one database', () => {
     try {
       const first = all[0]!;
       const ran = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(first.db);
-      expect(ran.rows.map((r) => r.name)).toEqual(['0001_core']);
+      // All five opened without error (each waited for the migration lock), and each step ran once.
+      const names = ran.rows.map((r) => r.name);
+      expect(names).toContain('0001_core');
+      expect(new Set(names).size).toBe(names.length);
       // The audit id is an identity column here (the rowid on SQLite).
       const col = await sql<{ is_identity: string; data_type: string }>`
         select is_identity, data_type from information_schema.columns where table_name = 'audit_log' and column_name = 'id'`.execute(first.db);

@@ -348,4 +348,37 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     await engine.takeAway(s);
     expect(await s.ping()).toBe(false);
   });
+
+  it('ledger: balances and journals come back as numbers; callbacks and nonces are taken once', async () => {
+    const journal = (id: string, amount: number) => ({
+      id,
+      tenantId: 't1',
+      kind: 'payment.captured',
+      resourceType: 'payment',
+      resourceId: 'p1',
+      currency: 'CNY' as const,
+      at: 5,
+      actor: 'system:worker',
+      postings: [
+        { account: 'gateway:sim', amount },
+        { account: 'revenue', amount: -amount },
+      ],
+    });
+    await uow.run((r) => r.ledger.append([journal('j1', 3200), journal('j2', 800)]));
+    expect(await uow.read.ledger.balances('t1')).toEqual([
+      { account: 'gateway:sim', currency: 'CNY', balance: 4000 },
+      { account: 'revenue', currency: 'CNY', balance: -4000 },
+    ]);
+    expect(await uow.read.ledger.unbalancedJournals('t1')).toEqual([]);
+    expect((await uow.read.ledger.journalsFor('t1', 'p1')).map((j) => [j.id, j.postings[0]?.amount])).toEqual([
+      ['j1', 3200],
+      ['j2', 800],
+    ]);
+    const event = { gateway: 'sim', eventId: 'e1', tenantId: 't1', resourceId: 'p1', outcome: 'applied', at: 1 };
+    expect(await uow.run((r) => r.callbacks.recordEvent(event))).toBe(true);
+    expect(await uow.run((r) => r.callbacks.recordEvent(event))).toBe(false);
+    expect(await uow.run((r) => r.callbacks.useNonce('sim', 'n1', 100))).toBe(true);
+    expect(await uow.run((r) => r.callbacks.useNonce('sim', 'n1', 100))).toBe(false);
+    expect(await uow.run((r) => r.callbacks.purgeNonces(200))).toBe(1);
+  });
 });
