@@ -175,6 +175,8 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
     const orders = await sql.query<{ status: string; n: string }>('select status, count(*) as n from orders group by status order by status');
     const jobs = await sql.query<{ status: string; n: string }>('select status, count(*) as n from jobs group by status order by status');
     const leased = await sql.query<{ n: string }>("select count(*) as n from jobs where status = 'running' or lease_owner is not null");
+    const unbalanced = await sql.query('select journal_id from ledger_postings group by journal_id having sum(amount) <> 0');
+    const journals = await sql.query<{ n: string }>('select count(distinct journal_id) as n from ledger_postings');
     const pays = await sql.query<{ order_id: string; status: string; out_trade_no: string; gateway_trade_no: string | null }>('select order_id, status, out_trade_no, gateway_trade_no from payments');
 
     // The outside world's ground truth: what the one simulator really charged and made.
@@ -191,7 +193,7 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
     const captured = [...captures.values()].reduce((s, n) => s + n, 0);
     process.stdout.write(
       `\nmulti-instance: ${ORDERS} orders sent to 3 instances (+1 restart) (answered in ${sentIn} ms, all terminal at ${elapsed} ms); answers ${JSON.stringify(Object.fromEntries(statuses))}, 201s by instance ${JSON.stringify(Object.fromEntries(servedBy))}\n` +
-        `  orders ${JSON.stringify(count(orders.rows))}, jobs ${JSON.stringify(count(jobs.rows))}, still leased ${leased.rows[0]?.n}; ` +
+        `  orders ${JSON.stringify(count(orders.rows))}, jobs ${JSON.stringify(count(jobs.rows))}, still leased ${leased.rows[0]?.n}, ledger journals ${journals.rows[0]?.n} (unbalanced ${unbalanced.rows.length}); ` +
         `simulator: ${captured} captures for ${captures.size} payments, ${truth.fulfilments.length} drinks for ${drinks.size} orders\n`,
     );
 
@@ -211,6 +213,9 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
       expect(drinks.get(p.order_id)).toBe(1);
     }
     expect(truth.fulfilments).toHaveLength(pays.rows.length);
+    // The money's books balance, and every capture was booked.
+    expect(unbalanced.rows).toEqual([]);
+    expect(Number(journals.rows[0]?.n)).toBeGreaterThanOrEqual(pays.rows.length);
     // The killed instance really was cut off mid-work and others took its jobs over.
     expect(statuses.get(0) ?? 0).toBeGreaterThan(0);
   }, 240_000);

@@ -74,11 +74,20 @@ describe.runIf(wanted)('PostgreSQL: several instances on one database', () => {
       await b.unitOfWork.run((r) => r.jobs.enqueue({ id: 'due', now: 0, tenantId: 't', kind: 'k', resourceId: 'o', runAt: 0 }));
       for (let i = 0; i < 50 && woken === 0; i++) await new Promise((r) => setTimeout(r, 20));
       expect(woken).toBe(1);
+      // The repair sweep's de-duplicated enqueue wakes them too, once: a duplicate adds nothing.
+      const repair = { id: 'repair-1', now: 0, tenantId: 't', kind: 'k', resourceId: 'o', runAt: 0 };
+      expect(await b.unitOfWork.run((r) => r.jobs.enqueueIfAbsent(repair))).toBe(true);
+      for (let i = 0; i < 50 && woken === 1; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(woken).toBe(2);
+      await new Promise((r) => setTimeout(r, 150)); // past the coalescing gap
+      expect(await b.unitOfWork.run((r) => r.jobs.enqueueIfAbsent(repair))).toBe(false);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(woken).toBe(2);
       // Many announcements in a burst are coalesced.
       for (let i = 0; i < 20; i++) b.coordination.announce();
       await new Promise((r) => setTimeout(r, 400));
-      expect(woken).toBeGreaterThanOrEqual(2);
-      expect(woken).toBeLessThanOrEqual(4);
+      expect(woken).toBeGreaterThanOrEqual(3);
+      expect(woken).toBeLessThanOrEqual(5);
     } finally {
       await a.close();
       await b.close();

@@ -46,8 +46,19 @@ class PostgresJobs extends KyselyJobs {
 
   override async enqueue(job: NewJob & { readonly id: string; readonly now: number }): Promise<JobRecord> {
     const created = await super.enqueue(job);
-    if (job.leaseTo === undefined && job.runAt <= job.now && this.effects !== undefined) this.effects.jobsAvailable = true;
+    this.noteDue(job);
     return created;
+  }
+
+  override async enqueueIfAbsent(job: NewJob & { readonly id: string; readonly now: number }): Promise<boolean> {
+    const added = await super.enqueueIfAbsent(job);
+    if (added) this.noteDue(job);
+    return added;
+  }
+
+  /** A job any worker may run now (not one this process holds): wake idle peers after commit. */
+  private noteDue(job: NewJob & { readonly now: number }): void {
+    if (job.leaseTo === undefined && job.runAt <= job.now && this.effects !== undefined) this.effects.jobsAvailable = true;
   }
 
   override async release(id: string, owner: string, now: number, retryAt: number, error: string): Promise<boolean> {
