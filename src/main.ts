@@ -10,7 +10,9 @@ import { SimulatorHttpGateway } from './adapters/gateways/simulator-http/simulat
 import { OpenAiCompatibleProvider } from './adapters/llm/openai-compatible-provider.js';
 import { createPinoLogger } from './adapters/logging/pino-logger.js';
 import { HttpMerchant } from './adapters/merchants/http-merchant.js';
-import { openSqlite, type SqliteStorage } from './adapters/storage/sqlite-database.js';
+import { openPostgres } from './adapters/storage/postgres-database.js';
+import { openSqlite } from './adapters/storage/sqlite-database.js';
+import type { Storage } from './adapters/storage/storage.js';
 import { systemClock } from './adapters/system/system-clock.js';
 import { SortableIds } from './adapters/system/sortable-ids.js';
 import { ActionRegistry } from './application/action-registry.js';
@@ -19,7 +21,7 @@ import { Engine } from './application/engine.js';
 import { AgentService } from './application/handle-agent-message.js';
 import { Interpreter, type NluMode, type ParseOutput, toParseOutput } from './application/interpret-text.js';
 import { registerOrderHandlers } from './application/order-action-handlers.js';
-import { type AppConfig, describeConfig, loadConfig } from './config/load-config.js';
+import { type AppConfig, describeConfig, loadConfig, maskDatabaseUrl } from './config/load-config.js';
 import { runCli, type SimulatorCommandOptions } from './interfaces/cli/cli.js';
 import { buildHttpServer } from './interfaces/http/server.js';
 import type { Clock } from './ports/clock.js';
@@ -61,7 +63,7 @@ export interface App {
   readonly agent: AgentService;
   readonly registry: ActionRegistry;
   readonly http: FastifyInstance;
-  readonly storage: SqliteStorage;
+  readonly storage: Storage;
   readonly gateway: SimulatedGateway;
   readonly merchant: SimulatedMerchant;
   readonly logger: Logger;
@@ -78,10 +80,10 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     pretty: config.log.pretty,
     ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
   });
-  if (config.database.kind !== 'sqlite') {
-    throw new Error('only SQLite storage is available in this version; PostgreSQL support is on the roadmap');
-  }
-  const storage = await openSqlite(config.database.path);
+  const storage: Storage =
+    config.database.kind === 'postgres'
+      ? await openPostgres(config.database.url, { poolSize: config.database.poolSize, logger })
+      : await openSqlite(config.database.path);
   const clock = options.clock ?? systemClock;
   const sim = config.simulator;
   if (sim.journal_dir !== undefined) mkdirSync(sim.journal_dir, { recursive: true });
@@ -179,6 +181,10 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     const states = new Map([...resilient].map(([name, g]) => [name, { methods: g.methods, available: g.health().available }]));
     return chooseGateway(routes, states, request);
   };
+  // Joined before anything runs: the request path runs jobs too, even with the worker loop off,
+  // and other instances must see this process alive before it holds any lease.
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  await storage.coordination.join(workerId);
 
   let shop: Merchant = merchant;
   if (config.merchant.type === 'http') {
@@ -210,7 +216,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
         action: r.action,
       })),
     ],
-    workerId: options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
+    workerId,
+    coordination: storage.coordination,
     settings: {
       paymentGateway: config.payment_gateway,
       paymentMethod: config.orders.payment_method,
@@ -280,7 +287,13 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       if (config.worker.enabled) engine.start();
       const address = await http.listen({ host: config.server.host, port: config.server.port });
       logger.info(
-        { url: address, database: config.database.path, gateway: config.payment_gateway, nlu: interpreter.mode, ...(interpreter.mode === 'grammar-only' ? {} : { model: config.llm.model }) },
+        {
+          url: address,
+          database: config.database.kind === 'sqlite' ? config.database.path : maskDatabaseUrl(config.database.url),
+          gateway: config.payment_gateway,
+          nlu: interpreter.mode,
+          ...(interpreter.mode === 'grammar-only' ? {} : { model: config.llm.model }),
+        },
         `Open-AutoGLM listening on ${address}`,
       );
       return address;
@@ -288,7 +301,15 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     async close(deadlineMs = 10_000) {
       draining = true;
       clearInterval(sweep);
-      await http.close();
+      // A keep-alive connection whose last answer was still being written when closing began
+      // turns idle afterwards, and would hold close() open for the whole keep-alive timeout
+      // (72 s in Fastify): close such connections as soon as they turn idle.
+      const idle = setInterval(() => http.server.closeIdleConnections(), 100);
+      try {
+        await http.close();
+      } finally {
+        clearInterval(idle);
+      }
       await engine.stop(deadlineMs);
       await storage.close();
       await Promise.all(remotes.map((r) => r.shutdown()));

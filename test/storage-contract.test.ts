@@ -1,22 +1,79 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openSqlite, type SqliteStorage } from '../src/adapters/storage/sqlite-database.js';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { sql } from 'kysely';
+import { openPostgres, type PostgresStorage } from '../src/adapters/storage/postgres-database.js';
+import { openSqlite } from '../src/adapters/storage/sqlite-database.js';
+import type { Storage } from '../src/adapters/storage/storage.js';
 import type { OrderRecord, PaymentRecord } from '../src/ports/records.js';
 import type { UnitOfWork } from '../src/ports/repositories.js';
+import { quiet } from './support/quiet-logger.js';
+import { createTestDatabase, postgresWanted, TEST_ENGINES, type TestDatabase } from './support/pg-db.js';
 import { tempDbPath } from './support/temp-db.js';
 
 /**
- * The storage contract: every engine runs this same suite. SQLite runs here; the PostgreSQL
- * adapter joins the list when it lands (issue 6).
+ * The storage contract: every engine runs this same suite (AUTOGLM_TEST_ENGINES picks them;
+ * both by default). PostgreSQL gets a fresh database for this file, emptied before each test
+ * and dropped at the end.
  */
-const engines: Array<[string, () => Promise<{ uow: UnitOfWork; close: () => Promise<void> }>]> = [
-  [
-    'sqlite',
-    async () => {
-      const s: SqliteStorage = await openSqlite(tempDbPath());
-      return { uow: s.unitOfWork, close: () => s.close() };
+
+interface Engine {
+  /** Whether several instances may share one database (SQLite: one process owns the file). */
+  readonly sharedByInstances: boolean;
+  /** Open a second (third …) instance on the same, empty database. */
+  open(): Promise<Storage>;
+  /** Make the database unreachable for an open instance. */
+  takeAway(s: Storage): Promise<void>;
+  setup(): Promise<void>;
+  teardown(): Promise<void>;
+}
+
+const TABLES = ['orders', 'payments', 'jobs', 'audit_log', 'idempotency_keys', 'agent_sessions', 'ledger_postings', 'refunds', 'callback_events', 'callback_nonces', 'review_flags'];
+
+function sqliteEngine(): Engine {
+  let path = '';
+  return {
+    sharedByInstances: false,
+    setup: () => {
+      path = tempDbPath();
+      return Promise.resolve();
     },
-  ],
-];
+    open: () => openSqlite(path),
+    takeAway: (s) => s.close(),
+    teardown: () => Promise.resolve(),
+  };
+}
+
+function postgresEngine(): Engine {
+  let db: TestDatabase | undefined;
+  let cleaner: PostgresStorage | undefined;
+  return {
+    sharedByInstances: true,
+    async setup() {
+      if (db === undefined) {
+        db = await createTestDatabase('contract');
+        cleaner = await openPostgres(db.url, { poolSize: 1, logger: quiet });
+      }
+      await sql.raw(`truncate ${TABLES.join(', ')} restart identity`).execute(cleaner!.db);
+    },
+    open: () => {
+      if (db === undefined) throw new Error('setup first');
+      return openPostgres(db.url, { poolSize: 4, logger: quiet });
+    },
+    async takeAway() {
+      await cleaner?.close();
+      await db?.drop();
+      db = cleaner = undefined;
+    },
+    teardown: async () => {
+      await cleaner?.close();
+      await db?.drop();
+      db = cleaner = undefined;
+    },
+  };
+}
+
+const engines: Array<[string, Engine]> = [];
+if (TEST_ENGINES.includes('sqlite')) engines.push(['sqlite', sqliteEngine()]);
+if (await postgresWanted()) engines.push(['postgres', postgresEngine()]);
 
 function order(id: string, over: Partial<OrderRecord> = {}): OrderRecord {
   return {
@@ -66,15 +123,22 @@ function payment(id: string, orderId: string): PaymentRecord {
   };
 }
 
-describe.each(engines)('storage contract on %s', (_name, open) => {
+describe.each(engines)('storage contract on %s', (_name, engine) => {
   let uow: UnitOfWork;
-  let close: () => Promise<void>;
+  const opened: Storage[] = [];
+  const open = async (): Promise<Storage> => {
+    const s = await engine.open();
+    opened.push(s);
+    return s;
+  };
   beforeEach(async () => {
-    ({ uow, close } = await open());
+    await engine.setup();
+    uow = (await open()).unitOfWork;
   });
   afterEach(async () => {
-    await close();
+    for (const s of opened.splice(0)) await s.close().catch(() => undefined);
   });
+  afterAll(() => engine.teardown());
 
   it('a unit of work commits all of its writes or none of them', async () => {
     await expect(
@@ -243,5 +307,78 @@ describe.each(engines)('storage contract on %s', (_name, open) => {
     expect(await uow.run((r) => r.sessions.purgeExpired(6000))).toBe(1);
     expect(await uow.read.sessions.get('t1', 'ses_2')).toBeUndefined();
     expect(await uow.read.sessions.get('t1', 'ses_1')).toBeDefined();
+  });
+
+  it('audit entries keep their order with increasing ids', async () => {
+    const entry = (action: string) => ({ tenantId: 't1', at: 1, actor: 'a', action, resourceType: 'order', resourceId: 'o1', before: null, after: null, requestId: null });
+    await uow.run((r) => r.audit.appendMany([entry('a'), entry('b')]));
+    await uow.run((r) => r.audit.append(entry('c')));
+    const trail = await uow.read.audit.list('t1', 'order', 'o1');
+    expect(trail.map((e) => e.action)).toEqual(['a', 'b', 'c']);
+    expect(trail.map((e) => typeof e.id)).toEqual(['number', 'number', 'number']);
+    expect(trail[0]!.id < trail[1]!.id && trail[1]!.id < trail[2]!.id).toBe(true);
+  });
+
+  it('two instances on one database never hold the same job at the same time', async () => {
+    const other = engine.sharedByInstances ? (await open()).unitOfWork : uow;
+    const n = 120;
+    await uow.run(async (r) => {
+      for (let i = 0; i < n; i++) await r.jobs.enqueue({ id: `j${String(i).padStart(3, '0')}`, now: 0, tenantId: 't1', kind: 'k', resourceId: `r${i}`, runAt: 0 });
+    });
+    const seen: string[] = [];
+    const work = async (w: UnitOfWork, owner: string): Promise<void> => {
+      for (;;) {
+        const jobs = await w.run((r) => r.jobs.claimDue(owner, 10, 100_000, 7));
+        if (jobs.length === 0) return;
+        for (const j of jobs) seen.push(j.id);
+        await w.run(async (r) => {
+          for (const j of jobs) expect(await r.jobs.complete(j.id, owner, 11)).toBe(true);
+        });
+      }
+    };
+    await Promise.all([work(uow, 'a1'), work(other, 'b1'), work(uow, 'a2'), work(other, 'b2')]);
+    expect(seen).toHaveLength(n);
+    expect(new Set(seen).size).toBe(n);
+    expect(await uow.read.jobs.countByStatus()).toEqual({ done: n });
+  });
+
+  it('readiness: ping answers while the database is there and says false once it is gone', async () => {
+    const s = opened[0]!;
+    expect(await s.ping()).toBe(true);
+    await engine.takeAway(s);
+    expect(await s.ping()).toBe(false);
+  });
+
+  it('ledger: balances and journals come back as numbers; callbacks and nonces are taken once', async () => {
+    const journal = (id: string, amount: number) => ({
+      id,
+      tenantId: 't1',
+      kind: 'payment.captured',
+      resourceType: 'payment',
+      resourceId: 'p1',
+      currency: 'CNY' as const,
+      at: 5,
+      actor: 'system:worker',
+      postings: [
+        { account: 'gateway:sim', amount },
+        { account: 'revenue', amount: -amount },
+      ],
+    });
+    await uow.run((r) => r.ledger.append([journal('j1', 3200), journal('j2', 800)]));
+    expect(await uow.read.ledger.balances('t1')).toEqual([
+      { account: 'gateway:sim', currency: 'CNY', balance: 4000 },
+      { account: 'revenue', currency: 'CNY', balance: -4000 },
+    ]);
+    expect(await uow.read.ledger.unbalancedJournals('t1')).toEqual([]);
+    expect((await uow.read.ledger.journalsFor('t1', 'p1')).map((j) => [j.id, j.postings[0]?.amount])).toEqual([
+      ['j1', 3200],
+      ['j2', 800],
+    ]);
+    const event = { gateway: 'sim', eventId: 'e1', tenantId: 't1', resourceId: 'p1', outcome: 'applied', at: 1 };
+    expect(await uow.run((r) => r.callbacks.recordEvent(event))).toBe(true);
+    expect(await uow.run((r) => r.callbacks.recordEvent(event))).toBe(false);
+    expect(await uow.run((r) => r.callbacks.useNonce('sim', 'n1', 100))).toBe(true);
+    expect(await uow.run((r) => r.callbacks.useNonce('sim', 'n1', 100))).toBe(false);
+    expect(await uow.run((r) => r.callbacks.purgeNonces(200))).toBe(1);
   });
 });

@@ -9,6 +9,7 @@ import type { Logger } from '../ports/logger.js';
 import type { Merchant } from '../ports/merchant.js';
 import type { PaymentGateway } from '../ports/payment-gateway.js';
 import type { UnitOfWork } from '../ports/repositories.js';
+import type { WorkCoordination } from '../ports/work-coordination.js';
 
 /** Settings the use cases need; built from the validated configuration by main.ts. */
 export interface EngineSettings {
@@ -58,6 +59,8 @@ export interface Deps {
   readonly settings: EngineSettings;
   /** This process's identity as a job-lease owner. */
   readonly workerId: string;
+  /** Wakes idle workers of other processes and finds the jobs of crashed ones. */
+  readonly coordination: WorkCoordination;
 }
 
 /** Who asks, on whose behalf, inside which tenant. */

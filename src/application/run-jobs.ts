@@ -58,6 +58,8 @@ export class JobRunner {
   private timer: NodeJS.Timeout | undefined;
   private wakeRequested = false;
   private polling: Promise<void> | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private nextOrphanSweep = 0;
 
   constructor(
     private readonly deps: Deps,
@@ -68,12 +70,17 @@ export class JobRunner {
   start(): void {
     if (this.running) return;
     this.running = true;
+    // Another instance announced due work: look now instead of at the next idle poll.
+    this.unsubscribe = this.deps.coordination.onAnnounce(() => this.wake());
+    this.nextOrphanSweep = 0;
     this.schedule(0);
   }
 
   /** Stop claiming; wait for in-flight jobs up to `deadlineMs` (unfinished ones keep their lease and expire). */
   async stop(deadlineMs = 10_000): Promise<void> {
     this.running = false;
+    this.unsubscribe?.();
+    this.unsubscribe = undefined;
     if (this.timer !== undefined) clearTimeout(this.timer);
     const all = Promise.allSettled([...this.inFlight, ...(this.polling === undefined ? [] : [this.polling])]);
     let timeout: NodeJS.Timeout | undefined;
@@ -133,10 +140,17 @@ export class JobRunner {
     this.wakeRequested = false;
     let claimed: JobRecord[] = [];
     try {
+      await this.sweepOrphans();
+    } catch (e) {
+      this.deps.logger.error({ err: e }, 'looking for the jobs of crashed workers failed');
+    }
+    try {
       const free = this.options.concurrency - this.inFlight.size;
       if (free > 0) {
         const now = this.deps.clock.now();
         claimed = await this.deps.uow.run((r) => r.jobs.claimDue(this.deps.workerId, now, now + this.deps.settings.leaseMs, free));
+        // We took all we can run and more may be waiting: let idle instances help.
+        if (claimed.length === free) this.deps.coordination.announce();
       }
     } catch (e) {
       this.deps.logger.error({ err: e }, 'job claim failed');
@@ -154,6 +168,21 @@ export class JobRunner {
     if (!this.running) return;
     const busy = claimed.length > 0 || this.wakeRequested;
     this.schedule(busy ? 0 : this.options.pollIntervalMs);
+  }
+
+  /**
+   * On start, then every few seconds: jobs still leased to a worker that is gone (crashed,
+   * killed) return to the queue at once instead of when their lease runs out.
+   */
+  private async sweepOrphans(): Promise<void> {
+    const now = this.deps.clock.now();
+    if (now < this.nextOrphanSweep) return;
+    this.nextOrphanSweep = now + Math.min(5000, Math.max(500, Math.floor(this.deps.settings.leaseMs / 2)));
+    const found = await this.deps.coordination.reclaimOrphans(now);
+    if (found.jobs > 0) {
+      this.deps.logger.warn({ owners: found.owners, jobs: found.jobs }, 'took back the jobs of workers that are gone');
+      this.deps.coordination.announce();
+    }
   }
 
   /** Run one claimed job; never throws. Returns follow-up jobs leased to us and the state it left. */

@@ -97,5 +97,18 @@ describe('configuration', () => {
     const r = loadConfig({ env: { AUTOGLM_DB: 'postgres://app:hunter2@127.0.0.1/db' } });
     if (!r.ok) throw new Error(issues(r));
     expect(JSON.stringify(describeConfig(r.value))).not.toContain('hunter2');
+    const q = loadConfig({ env: { DATABASE_URL: 'postgres://127.0.0.1/db?user=app&password=hunter2' } });
+    if (!q.ok) throw new Error(issues(q));
+    expect(JSON.stringify(describeConfig(q.value))).not.toContain('hunter2');
+  });
+
+  it('selects PostgreSQL from DATABASE_URL, AUTOGLM_DB or --db (most specific wins), with a pool size', () => {
+    const fromEnv = loadConfig({ env: { DATABASE_URL: 'postgres://a/one' } });
+    expect(fromEnv.ok && fromEnv.value.database).toEqual({ kind: 'postgres', url: 'postgres://a/one', path: '', poolSize: 10 });
+    const both = loadConfig({ env: { DATABASE_URL: 'postgres://a/one', AUTOGLM_DB: 'postgresql://a/two', AUTOGLM__DATABASE__POOL_SIZE: '4' } });
+    expect(both.ok && both.value.database).toMatchObject({ kind: 'postgres', url: 'postgresql://a/two', poolSize: 4 });
+    const flag = loadConfig({ env: { DATABASE_URL: 'postgres://a/one' }, overrides: { database: { url: 'sqlite:./x.db' } } });
+    expect(flag.ok && flag.value.database.kind).toBe('sqlite');
+    expect(issues(loadConfig({ env: { AUTOGLM__DATABASE__POOL_SIZE: '0' } }))).toMatch(/database\.pool_size/);
   });
 });

@@ -7,7 +7,7 @@ import { configSchema, DEFAULT_GATEWAYS, type ParsedConfig } from './schema.js';
 
 export type DatabaseConfig =
   | { readonly kind: 'sqlite'; readonly url: string; readonly path: string }
-  | { readonly kind: 'postgres'; readonly url: string; readonly path: string };
+  | { readonly kind: 'postgres'; readonly url: string; readonly path: string; readonly poolSize: number };
 
 /** The validated configuration every other module receives. Nothing else reads env or files. */
 export type AppConfig = Omit<ParsedConfig, 'database'> & {
@@ -195,8 +195,8 @@ function describe(issue: z.core.$ZodIssue): string {
   return `${where}: ${issue.message}`;
 }
 
-function parseDatabase(url: string): DatabaseConfig | string {
-  if (/^postgres(?:ql)?:\/\//i.test(url)) return { kind: 'postgres', url, path: '' };
+function parseDatabase(url: string, poolSize: number): DatabaseConfig | string {
+  if (/^postgres(?:ql)?:\/\//i.test(url)) return { kind: 'postgres', url, path: '', poolSize };
   if (url === 'sqlite::memory:' || url === ':memory:') return { kind: 'sqlite', url, path: ':memory:' };
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
@@ -241,7 +241,7 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
     if (!Object.hasOwn(gateways, route.gateway)) issues.push(`payment_routing.${i}.gateway: "${route.gateway}" is not a configured gateway; configured: ${Object.keys(gateways).join(', ')}`);
     if (route.min_amount !== undefined && route.max_amount !== undefined && route.max_amount < route.min_amount) issues.push(`payment_routing.${i}: max_amount must be ≥ min_amount`);
   }
-  const db = parseDatabase(c.database.url);
+  const db = parseDatabase(c.database.url, c.database.pool_size);
   if (typeof db === 'string') issues.push(db);
   const policy = policySchema.safeParse({
     auto_confirm_order: c.auto_confirm_order,
@@ -256,6 +256,11 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   return { ok: true, value: { ...c, gateways, database: db, policy: policy.data } };
 }
 
+/** A database URL fit for logs: the password (in the authority or as a parameter) hidden. */
+export function maskDatabaseUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:[REDACTED]@').replace(/([?&]password=)[^&]*/i, '$1[REDACTED]');
+}
+
 const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|private[_-]?key|credential)/i;
 
 /** A JSON-safe view for the start-up log: secrets replaced, database credentials hidden. */
@@ -267,6 +272,6 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEY.test(k) ? '[REDACTED]' : walk(x, depth + 1)]));
   };
   const view = walk({ ...config, menu: `${config.menu.drinks.length} drinks` }, 0) as Record<string, unknown>;
-  view.database = { kind: config.database.kind, url: config.database.url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:[REDACTED]@') };
+  view.database = { kind: config.database.kind, url: maskDatabaseUrl(config.database.url), ...(config.database.kind === 'postgres' ? { pool_size: config.database.poolSize } : {}) };
   return view;
 }

@@ -134,7 +134,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    database: z.object({ url: z.string().min(1).default('sqlite:./data/autoglm.db') }).strict().prefault({}),
+    database: z
+      .object({
+        url: z.string().min(1).default('sqlite:./data/autoglm.db'),
+        /** PostgreSQL only: pooled connections per instance (one more is kept for LISTEN). */
+        pool_size: z.number().int().min(1).max(200).default(10),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -1,4 +1,9 @@
-import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import { type Kysely, type Migration, type MigrationProvider, Migrator, PostgresAdapter, sql } from 'kysely';
+
+/** Whether a migration runs on PostgreSQL (else SQLite): the few column types that differ branch on it. */
+function onPostgres(db: Kysely<unknown>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
 
 /**
  * Numbered migrations, written with Kysely's schema builder so the same steps run on SQLite and
@@ -7,9 +12,11 @@ import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } fr
 const migrations: Record<string, Migration> = {
   '0001_core': {
     async up(db: Kysely<unknown>): Promise<void> {
+      const pg = onPostgres(db);
       await db.schema
         .createTable('orders')
-        .addColumn('id', 'text', (c) => c.primaryKey())
+        // Keyset paging compares ids: byte order on both engines, whatever the database's locale.
+        .addColumn('id', pg ? sql`text collate "C"` : 'text', (c) => c.primaryKey())
         .addColumn('tenant_id', 'text', (c) => c.notNull())
         .addColumn('user_id', 'text', (c) => c.notNull())
         .addColumn('status', 'text', (c) => c.notNull())
@@ -79,7 +86,8 @@ const migrations: Record<string, Migration> = {
 
       await db.schema
         .createTable('audit_log')
-        .addColumn('id', 'integer', (c) => c.primaryKey()) // the rowid: append-only, never deleted, so never reused
+        // SQLite: the rowid (append-only, never deleted, so never reused). PostgreSQL: an identity.
+        .addColumn('id', pg ? 'bigint' : 'integer', (c) => (pg ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey()))
         .addColumn('tenant_id', 'text', (c) => c.notNull())
         .addColumn('at', 'bigint', (c) => c.notNull())
         .addColumn('actor', 'text', (c) => c.notNull())
@@ -219,7 +227,16 @@ class StaticProvider implements MigrationProvider {
 
 /** Bring the schema to the newest version; throws with the failing migration's error. */
 export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
-  const migrator = new Migrator({ db, provider: new StaticProvider(), allowUnorderedMigrations: true });
+  // Several instances may start at once. On PostgreSQL Kysely's migrator holds an advisory lock
+  // around a transaction that re-reads which migrations ran, so exactly one applies each; the
+  // bookkeeping tables live in the current schema, so another schema's copy never confuses it.
+  const schema = onPostgres(db) ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s : undefined;
+  const migrator = new Migrator({
+    db,
+    provider: new StaticProvider(),
+    allowUnorderedMigrations: true,
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+  });
   const { error, results } = await migrator.migrateToLatest();
   if (error !== undefined) {
     throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);

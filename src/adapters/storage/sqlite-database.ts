@@ -5,13 +5,13 @@ import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase, sq
 import { GroupCommitUnitOfWork } from './group-commit.js';
 import { migrateToLatest } from './migrations.js';
 import type { Database } from './schema.js';
+import { SingleProcessCoordination } from './single-process-coordination.js';
+import type { Storage } from './storage.js';
 
-export interface SqliteStorage {
+export interface SqliteStorage extends Storage {
+  readonly engine: 'sqlite';
   readonly db: Kysely<Database>;
   readonly unitOfWork: GroupCommitUnitOfWork;
-  /** Whether the database answers a trivial query. */
-  ping(): Promise<boolean>;
-  close(): Promise<void>;
 }
 
 /**
@@ -43,8 +43,10 @@ export async function openSqlite(path: string): Promise<SqliteStorage> {
   const unitOfWork = new GroupCommitUnitOfWork(db, raw, reader);
 
   return {
+    engine: 'sqlite',
     db,
     unitOfWork,
+    coordination: new SingleProcessCoordination(),
     async ping() {
       try {
         await sql`select 1`.execute(db);

@@ -1,0 +1,146 @@
+import { type Kysely, sql } from 'kysely';
+import pg from 'pg';
+import type { Logger } from '../../ports/logger.js';
+import type { WorkCoordination } from '../../ports/work-coordination.js';
+import { JOBS_CHANNEL, LOCK_NAMESPACE } from './postgres-locks.js';
+import type { Database } from './schema.js';
+
+/** At most one NOTIFY per this many ms per process: a notifying commit takes a global lock. */
+const ANNOUNCE_GAP_MS = 100;
+const RECONNECT_MS = 1000;
+
+/**
+ * Work sharing between processes on one PostgreSQL database.
+ *
+ * Liveness: each worker holds a session advisory lock keyed by its id on a dedicated connection
+ * for as long as it lives. PostgreSQL drops the lock the moment that connection dies — the
+ * process crashed or was killed — so a peer that can take the lock knows the owner is gone and
+ * hands its leased jobs back at once instead of waiting out the lease. A peer whose connection
+ * merely blipped may lose jobs this way; that is the same case as a lease running out under
+ * a long pause, and the same guards hold (only the lease owner can commit a job's step, and
+ * every outside call carries its idempotency key).
+ *
+ * Wake-ups: the same connection LISTENs; `announce` sends a NOTIFY from outside any transaction,
+ * coalesced to at most one per ANNOUNCE_GAP_MS, never on the payment-commit path.
+ */
+export class PostgresCoordination implements WorkCoordination {
+  private workerId = '';
+  private listener: pg.Client | undefined;
+  private readonly listeners = new Set<() => void>();
+  private sending = false;
+  private again = false;
+  private closed = false;
+  private reconnect: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly clientConfig: pg.ClientConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  async join(workerId: string): Promise<void> {
+    this.workerId = workerId;
+    await this.connect();
+  }
+
+  private async connect(): Promise<void> {
+    const client = new pg.Client(this.clientConfig);
+    client.on('error', (e) => this.lost(client, e));
+    client.on('end', () => this.lost(client, undefined));
+    client.on('notification', (m) => {
+      if (m.channel === JOBS_CHANNEL && m.payload !== this.workerId) this.notifyListeners();
+    });
+    await client.connect();
+    try {
+      const r = await client.query<{ alive: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as alive', [LOCK_NAMESPACE.workerAlive, this.workerId]);
+      // Another live process uses the same id (or its hash): we cannot prove our liveness, so our
+      // jobs wait for their leases to expire, as without coordination.
+      if (r.rows[0]?.alive !== true) this.logger.warn({ worker_id: this.workerId }, 'another process holds this worker id; crash recovery of its jobs falls back to lease expiry');
+      await client.query(`listen ${JOBS_CHANNEL}`);
+    } catch (e) {
+      await client.end().catch(() => undefined);
+      throw e;
+    }
+    this.listener = client;
+  }
+
+  private lost(client: pg.Client, error: unknown): void {
+    if (this.listener !== client || this.closed) return;
+    this.listener = undefined;
+    client.end().catch(() => undefined);
+    this.logger.warn({ err: error }, 'lost the PostgreSQL listening connection; reconnecting');
+    this.scheduleReconnect();
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.reconnect !== undefined) return;
+    this.reconnect = setTimeout(() => {
+      this.reconnect = undefined;
+      this.connect().then(
+        // Announcements may have been missed while we were away: look for work once.
+        () => this.notifyListeners(),
+        () => this.scheduleReconnect(),
+      );
+    }, RECONNECT_MS);
+    this.reconnect.unref();
+  }
+
+  private notifyListeners(): void {
+    for (const l of this.listeners) l();
+  }
+
+  announce(): void {
+    if (this.closed) return;
+    if (this.sending) {
+      this.again = true;
+      return;
+    }
+    this.sending = true;
+    void this.send();
+  }
+
+  private async send(): Promise<void> {
+    try {
+      do {
+        this.again = false;
+        await sql`select pg_notify(${JOBS_CHANNEL}, ${this.workerId})`.execute(this.db);
+        await new Promise((r) => setTimeout(r, ANNOUNCE_GAP_MS).unref());
+      } while (this.again && !this.closed);
+    } catch (e) {
+      if (!this.closed) this.logger.warn({ err: e }, 'could not announce due jobs; idle workers will find them by polling');
+    } finally {
+      this.sending = false;
+    }
+  }
+
+  onAnnounce(listener: () => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async reclaimOrphans(now: number): Promise<{ owners: string[]; jobs: number }> {
+    // Owners first (materialised), then the lock test per owner, so the planner cannot try a
+    // lock per row. Our own id is excluded; a live owner's lock fails; a dead one's succeeds and
+    // is held only by this statement. Their leases become expired; claiming does the rest.
+    const { rows } = await sql<{ lease_owner: string }>`
+      with owners as materialized (
+        select distinct lease_owner as owner from jobs
+        where status = 'running' and lease_until >= ${now} and lease_owner is not null and lease_owner <> ${this.workerId}
+      ), dead as materialized (
+        select owner from owners where pg_try_advisory_xact_lock(${sql.lit(LOCK_NAMESPACE.workerAlive)}, hashtext(owner))
+      )
+      update jobs set lease_until = 0, updated_at = ${now}
+      from dead where jobs.lease_owner = dead.owner and jobs.status = 'running'
+      returning jobs.lease_owner`.execute(this.db);
+    return { owners: [...new Set(rows.map((r) => r.lease_owner))], jobs: rows.length };
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (this.reconnect !== undefined) clearTimeout(this.reconnect);
+    this.listeners.clear();
+    const client = this.listener;
+    this.listener = undefined;
+    await client?.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,14 @@
+/**
+ * Namespaces of the two-key advisory locks this application takes on PostgreSQL
+ * (`pg_advisory_lock(namespace, hashtext(name))`). Two-key locks never collide with one-key
+ * ones, such as the one Kysely's migrator holds.
+ */
+export const LOCK_NAMESPACE = {
+  /** Held for its whole life by each worker process, on its listening connection: "I am alive". */
+  workerAlive: 0x41474c01,
+  /** Held for one transaction by whoever decides a user's spending (daily limit). */
+  userSpending: 0x41474c02,
+} as const;
+
+/** The channel idle workers LISTEN on; the payload is the announcing worker's id. */
+export const JOBS_CHANNEL = 'autoglm_jobs';

@@ -1,0 +1,27 @@
+import type { WorkCoordination } from '../../ports/work-coordination.js';
+
+/**
+ * Coordination for the embedded engine: one process owns the database, its worker loop wakes
+ * itself, and a job left by a crash is taken back when its lease expires.
+ */
+export class SingleProcessCoordination implements WorkCoordination {
+  join(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  announce(): void {
+    // Nobody else to wake.
+  }
+
+  onAnnounce(): () => void {
+    return () => undefined;
+  }
+
+  reclaimOrphans(): Promise<{ owners: string[]; jobs: number }> {
+    return Promise.resolve({ owners: [], jobs: 0 });
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}

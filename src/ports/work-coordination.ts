@@ -1,0 +1,28 @@
+/**
+ * How worker processes that share one database find out about each other. A single process
+ * needs none of it (its own worker loop is woken in memory); several `autoglm serve` instances
+ * on one PostgreSQL database use it to wake idle peers and to take back the jobs of a peer
+ * that died without waiting for its leases to expire.
+ */
+export interface WorkCoordination {
+  /**
+   * Announce this worker as alive for as long as the process runs (until `close`). Call once,
+   * before the worker loop starts claiming.
+   */
+  join(workerId: string): Promise<void>;
+  /**
+   * Tell idle workers elsewhere that due work is waiting. Cheap to call often: signals are
+   * coalesced and sent outside every transaction, so they never slow a commit.
+   */
+  announce(): void;
+  /** Call `listener` when another worker announces work; returns the unsubscribe function. */
+  onAnnounce(listener: () => void): () => void;
+  /**
+   * Make the jobs leased by workers that are no longer alive available at once (their leases
+   * count as expired), instead of after the lease time. Returns the owners found dead and how
+   * many jobs they held. Engines that cannot tell a dead worker from a slow one return none.
+   */
+  reclaimOrphans(now: number): Promise<{ readonly owners: readonly string[]; readonly jobs: number }>;
+  /** Stop listening and leave (a still-leased job of ours then counts as orphaned). */
+  close(): Promise<void>;
+}

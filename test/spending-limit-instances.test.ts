@@ -1,0 +1,47 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Caller } from '../src/application/context.js';
+import type { App } from '../src/main.js';
+import { createTestDatabase, postgresWanted, type TestDatabase } from './support/pg-db.js';
+import { startTestApp } from './support/test-app.js';
+
+/**
+ * The daily limit is a read (today's sum) followed by a write (the new order). Two instances
+ * deciding for the same person at the same moment must not both slip under it: on PostgreSQL
+ * the decision takes a per-user lock inside its transaction.
+ */
+const wanted = await postgresWanted();
+
+describe.runIf(wanted)('daily spending limit across instances on PostgreSQL', () => {
+  let db: TestDatabase;
+  const apps: App[] = [];
+  beforeAll(async () => {
+    db = await createTestDatabase('limit');
+  });
+  afterAll(async () => {
+    for (const a of apps) await a.close();
+    await db.drop();
+  });
+
+  it('holds exactly: concurrent orders from two instances for one person never exceed it', async () => {
+    const price = 3200; // a medium latte
+    const allowed = 7;
+    // Orders wait for confirmation: the limit counts them, and no payment is involved.
+    const overrides = {
+      database: { url: db.url, pool_size: 8 },
+      auto_confirm_order: false,
+      trusted_actions: [],
+      daily_limit_per_user: allowed * price,
+      log: { level: 'silent' },
+    };
+    for (let i = 0; i < 2; i++) apps.push((await startTestApp(overrides, { workerId: `limit-${i}` })).app);
+    const caller: Caller = { tenantId: 'default', userId: 'spender', actor: 'user:spender', requestId: null };
+    const attempts = Array.from({ length: 24 }, (_, i) => apps[i % 2]!.engine.placeOrder(caller, { drink: 'latte', size: 'medium', quantity: 1, options: {} }));
+    const results = await Promise.all(attempts);
+    const accepted = results.filter((r) => r.ok);
+    const refused = results.filter((r) => !r.ok);
+    expect(accepted).toHaveLength(allowed);
+    expect(refused.every((r) => !r.ok && r.error.code === 'DAILY_LIMIT_EXCEEDED')).toBe(true);
+    const page = await apps[0]!.engine.listOrders({ tenantId: 'default', userId: 'spender', limit: 100 });
+    expect(page.data.reduce((sum, o) => sum + o.amount, 0)).toBe(allowed * price);
+  });
+});
