@@ -150,8 +150,9 @@ describe('autoglm do', () => {
     const second = await run(['do', '--yes', '--session', session, '小杯']);
     expect(second.asked).toEqual([]);
     expect(second.out.join('\n')).toMatch(/paid: 1 × 小杯摩卡 small mocha, 31\.00 CNY/);
+    // A new conversation has no "last" order to refund; the refusal exits non-zero.
     const refund = await run(['do', '把刚才那单退了']);
     expect(refund.code).toBe(1);
-    expect(refund.out.join('\n')).toMatch(/^refused ACTION_UNAVAILABLE/);
+    expect(refund.out.join('\n')).toMatch(/^refused NO_LAST_ORDER/);
   });
 });
