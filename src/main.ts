@@ -29,6 +29,13 @@ import { nativeFace } from './simulator/server/native-face.js';
 import { startSimulatorServer } from './simulator/server/simulator-server.js';
 import { SimulatedGateway } from './simulator/simulated-gateway.js';
 import { SimulatedMerchant } from './simulator/simulated-merchant.js';
+import { JuheRechargeChannel } from './adapters/recharge/juhe/juhe-channel.js';
+import { ChannelRouter } from './application/channel-router.js';
+import type { RechargeRuntime } from './application/execute-recharge.js';
+import { rechargeSettings } from './config/recharge-schema.js';
+import type { RechargeChannel } from './ports/recharge-channel.js';
+import { SimulatedCarriers } from './simulator/simulated-carriers.js';
+import { SimulatedRechargeChannel } from './simulator/simulated-recharge-channel.js';
 
 export interface AppOptions {
   /** Use these simulators (tests keep the "outside world" alive across a simulated crash). */
@@ -39,6 +46,10 @@ export interface AppOptions {
   readonly logDestination?: DestinationStream;
   /** Job-lease owner id; defaults to host:pid:random. */
   readonly workerId?: string;
+  /** The phones' ground truth behind the simulated recharge channels (tests keep it across a crash). */
+  readonly carriers?: SimulatedCarriers;
+  /** Use these recharge channels instead of building them from the configuration. */
+  readonly rechargeChannels?: ReadonlyMap<string, RechargeChannel>;
 }
 
 export interface App {
@@ -48,6 +59,8 @@ export interface App {
   readonly storage: SqliteStorage;
   readonly gateway: SimulatedGateway;
   readonly merchant: SimulatedMerchant;
+  /** Ground truth of the simulated recharge channels. */
+  readonly carriers: SimulatedCarriers;
   readonly logger: Logger;
   /** Start the worker and listen; resolves with the URL. */
   listen(): Promise<string>;
@@ -212,11 +225,17 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       ruleSweepLimit: config.rules.batch,
     },
   };
-  const engine = new Engine(deps, {
-    concurrency: config.worker.concurrency,
-    pollIntervalMs: config.worker.poll_interval_ms,
-    waitForCompletionMs: config.server.wait_for_completion_ms,
-  });
+  const carriers = options.carriers ?? new SimulatedCarriers(journal('carriers.jsonl'));
+  const recharge = buildRecharge(config, clock, deps.random, carriers, options.rechargeChannels, remotes);
+  const engine = new Engine(
+    deps,
+    {
+      concurrency: config.worker.concurrency,
+      pollIntervalMs: config.worker.poll_interval_ms,
+      waitForCompletionMs: config.server.wait_for_completion_ms,
+    },
+    recharge,
+  );
   const http = buildHttpServer({
     engine,
     log: pino,
@@ -236,6 +255,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     storage,
     gateway,
     merchant,
+    carriers,
     logger,
     async listen() {
       if (config.worker.enabled) engine.start();
@@ -251,7 +271,85 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       await Promise.all(remotes.map((r) => r.shutdown()));
       gateway.closeJournal();
       merchant.closeJournal();
+      carriers.closeJournal();
     },
+  };
+}
+
+/**
+ * Recharge channels and their router from the `recharge` section: simulated carriers by
+ * default, the Juhe aggregator when configured.
+ */
+function buildRecharge(
+  config: AppConfig,
+  clock: Clock,
+  random: () => number,
+  carriers: SimulatedCarriers,
+  given: ReadonlyMap<string, RechargeChannel> | undefined,
+  remotes: Array<{ shutdown(): Promise<void> }>,
+): RechargeRuntime {
+  const rc = config.recharge;
+  const settings = rechargeSettings(rc);
+  const channels = new Map<string, RechargeChannel>();
+  for (const [name, c] of Object.entries(rc.channels)) {
+    const supplied = given?.get(name);
+    if (supplied !== undefined) {
+      channels.set(name, supplied);
+      continue;
+    }
+    switch (c.type) {
+      case 'simulator':
+        channels.set(
+          name,
+          new SimulatedRechargeChannel({
+            name,
+            carriers,
+            seed: c.seed,
+            operatorSettings: settings.operatorSettings,
+            now: () => clock.now(),
+            profile: {
+              chaos: { latencyMs: c.latency_ms, failureRate: c.failure_rate, timeoutRate: c.timeout_rate, errorRate: c.error_rate },
+              ...(c.processing_ms.max > 0 ? { processingMs: c.processing_ms } : {}),
+              capacity: c.capacity,
+            },
+          }),
+        );
+        break;
+      case 'juhe': {
+        const juhe = new JuheRechargeChannel({
+          name,
+          baseUrl: c.base_url,
+          apiKey: c.api_key,
+          openId: c.openid_secret,
+          operatorSettings: settings.operatorSettings,
+          clock,
+          maxSockets: c.max_sockets,
+        });
+        remotes.push({ shutdown: () => Promise.resolve(juhe.close()) });
+        channels.set(name, juhe);
+        break;
+      }
+      default: {
+        const never: never = c;
+        throw new Error(`unsupported recharge channel type ${String((never as { type?: unknown }).type)}`);
+      }
+    }
+  }
+  const router = new ChannelRouter(
+    Object.entries(rc.channels).map(([name, c]) => ({ name, operators: c.operators, capacity: c.capacity })),
+    settings.routing,
+    { clock, random },
+  );
+  return {
+    router,
+    channels,
+    operatorSettings: settings.operatorSettings,
+    faceValues: settings.faceValues,
+    rechargeableCategories: settings.rechargeableCategories,
+    maxAttempts: rc.max_attempts,
+    pollIntervalMs: rc.poll_interval_ms,
+    processingDeadlineMs: rc.processing_deadline_ms,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
 }
 

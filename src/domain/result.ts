@@ -44,7 +44,13 @@ export type ErrorCode =
   | 'PHONE_NOT_RECHARGEABLE'
   | 'FACE_VALUE_NOT_OFFERED'
   | 'NO_CHANNEL_AVAILABLE'
-  | 'CALLBACK_INVALID';
+  | 'CALLBACK_INVALID'
+
+  // Wallet and recharge records (issue 5, phase 2)
+  | 'INSUFFICIENT_BALANCE'
+  | 'TOP_UP_NOT_FOUND'
+  | 'RECHARGE_NOT_FOUND'
+  | 'RECHARGE_FAILED';
 
 export interface DomainError {
   readonly code: ErrorCode;

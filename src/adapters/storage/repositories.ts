@@ -24,6 +24,7 @@ import type {
   Repositories,
 } from '../../ports/repositories.js';
 import { paymentSideRepositories } from './payment-repositories.js';
+import { rechargeSideRepositories } from './recharge-repositories.js';
 import type { AuditLogTable, Database, JobsTable, OrdersTable, PaymentsTable } from './schema.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -582,5 +583,6 @@ export function createRepositories(db: Kysely<Database>, engine: Engine): Reposi
     audit: new KyselyAudit(db),
     idempotency: new KyselyIdempotency(db),
     ...paymentSideRepositories(db),
+    ...rechargeSideRepositories(db),
   };
 }

@@ -16,6 +16,9 @@ export interface Database {
   callback_events: CallbackEventsTable;
   callback_nonces: CallbackNoncesTable;
   review_flags: ReviewFlagsTable;
+  wallets: WalletsTable;
+  wallet_top_ups: WalletTopUpsTable;
+  recharges: RechargesTable;
 }
 
 /** bigint columns come back as strings from pg and numbers from SQLite; adapters normalise. */
@@ -172,4 +175,51 @@ export interface ReviewFlagsTable {
   detail_json: string;
   created_at: Int;
   resolved_at: Int | null;
+}
+
+export interface WalletsTable {
+  tenant_id: string;
+  user_id: string;
+  currency: string;
+  balance: Int;
+  updated_at: Int;
+}
+
+export interface WalletTopUpsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  amount: Int;
+  currency: string;
+  status: string;
+  gateway: string;
+  method: string;
+  out_trade_no: string;
+  gateway_trade_no: string | null;
+  failure_code: string | null;
+  created_by: string;
+  updated_by: string;
+  created_at: Int;
+  updated_at: Int;
+  version: Int;
+}
+
+export interface RechargesTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  phone: string;
+  operator: string;
+  amount: Int;
+  currency: string;
+  status: string;
+  /** The domain state's attempts (channel, order id, channel order id, failure) as JSON. */
+  attempts_json: string;
+  max_attempts: Int;
+  reason: string | null;
+  created_by: string;
+  updated_by: string;
+  created_at: Int;
+  updated_at: Int;
+  version: Int;
 }

@@ -17,6 +17,7 @@ import {
   toPayment,
 } from './repositories.js';
 import { paymentSideRepositories } from './payment-repositories.js';
+import { rechargeSideRepositories } from './recharge-repositories.js';
 import type { Database, JobsTable, OrdersTable, PaymentsTable } from './schema.js';
 
 /**
@@ -195,5 +196,6 @@ export function createSqliteRepositories(db: Kysely<Database>, st: Statements): 
     audit: new SqliteAudit(db, st),
     idempotency: new KyselyIdempotency(db),
     ...paymentSideRepositories(db),
+    ...rechargeSideRepositories(db),
   };
 }

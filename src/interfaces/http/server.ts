@@ -5,6 +5,7 @@ import type { Engine } from '../../application/engine.js';
 import { problem, sendProblem } from './problem.js';
 import { registerOrderRoutes } from './order-routes.js';
 import { registerPaymentRoutes } from './payment-routes.js';
+import { registerRechargeRoutes } from './recharge-routes.js';
 
 export interface HttpServerOptions {
   readonly engine: Engine;
@@ -102,5 +103,6 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
 
   registerOrderRoutes(app, opts.engine);
   registerPaymentRoutes(app, opts.engine);
+  registerRechargeRoutes(app, opts.engine);
   return app;
 }
