@@ -175,6 +175,28 @@ describe('wallet and phone recharge over HTTP', () => {
     expect(trail.map((a) => a.action)).toContain('recharge.unknown');
   });
 
+  it('builds the channels named in the configuration, the Juhe aggregator among them, and shows their health', async () => {
+    const app = await start({
+      recharge: {
+        channels: {
+          juhe: { type: 'juhe', operators: ['CHINA_UNICOM'], api_key: 'k', openid_secret: 'o', base_url: 'http://127.0.0.1:9/ofpay/mobile/' },
+          'sim-x': { type: 'simulator', operators: ['CHINA_MOBILE'] },
+        },
+      },
+    });
+    const res = await app.http.inject({ method: 'GET', url: '/api/v1/channels' });
+    const data = res.json<{ data: Array<{ channel: string; operators: string[]; breaker: { state: string }; window: { samples: number } }> }>().data;
+    expect(data.map((c) => [c.channel, c.operators, c.breaker.state, c.window.samples])).toEqual([
+      ['juhe', ['CHINA_UNICOM'], 'closed', 0],
+      ['sim-x', ['CHINA_MOBILE'], 'closed', 0],
+    ]);
+    // No channel serves Telecom: the recharge fails at once and the money goes back.
+    await topUp(app, 'gus', 1000);
+    const r = await recharge(app, 'gus', { phone: '18912345678', amount: 1000 });
+    expect([r.statusCode, r.json<{ recharge: { failure_reason: string } }>().recharge.failure_reason]).toEqual([422, 'NO_CHANNEL_AVAILABLE']);
+    expect(await balance(app, 'gus')).toBe(1000);
+  });
+
   it('refuses bad input with stable codes and reserves nothing', async () => {
     const carriers = new SimulatedCarriers();
     const app = await start(config(['sim-a']), { carriers, rechargeChannels: sims(carriers, { 'sim-a': quick }) });
@@ -183,7 +205,7 @@ describe('wallet and phone recharge over HTTP', () => {
       [{ phone: '12345678901', amount: 1000 }, 400, 'PHONE_UNKNOWN_SEGMENT'],
       [{ phone: '1380013800', amount: 1000 }, 400, 'PHONE_INVALID_LENGTH'],
       [{ phone: 'abc', amount: 1000 }, 400, 'PHONE_INVALID_FORMAT'],
-      [{ phone: PHONE, amount: 1234 }, 422, 'FACE_VALUE_NOT_OFFERED'],
+      [{ phone: PHONE, amount: 1234 }, 400, 'FACE_VALUE_NOT_OFFERED'],
       [{ phone: PHONE, amount: 10.5 }, 400, 'INVALID_AMOUNT'],
       [{ phone: PHONE }, 400, 'VALIDATION_FAILED'],
       [{ phone: PHONE, amount: 10_000 }, 402, 'INSUFFICIENT_BALANCE'],
