@@ -38,6 +38,13 @@ import { standardFaces } from './simulator/standard-faces.js';
 import { startSimulatorServer } from './simulator/server/simulator-server.js';
 import { SimulatedGateway } from './simulator/simulated-gateway.js';
 import { SimulatedMerchant } from './simulator/simulated-merchant.js';
+import { JuheRechargeChannel } from './adapters/recharge/juhe/juhe-channel.js';
+import { ChannelRouter } from './application/channel-router.js';
+import type { RechargeRuntime } from './application/execute-recharge.js';
+import { rechargeSettings } from './config/recharge-schema.js';
+import type { RechargeChannel } from './ports/recharge-channel.js';
+import { SimulatedCarriers } from './simulator/simulated-carriers.js';
+import { SimulatedRechargeChannel } from './simulator/simulated-recharge-channel.js';
 
 export interface AppOptions {
   /** Use these simulators (tests keep the "outside world" alive across a simulated crash). */
@@ -55,6 +62,10 @@ export interface AppOptions {
    * recharge_phone and query_balance are injected here when their modules are present.
    */
   readonly actions?: (registry: ActionRegistry, engine: Engine) => void;
+  /** The phones' ground truth behind the simulated recharge channels (tests keep it across a crash). */
+  readonly carriers?: SimulatedCarriers;
+  /** Use these recharge channels instead of building them from the configuration. */
+  readonly rechargeChannels?: ReadonlyMap<string, RechargeChannel>;
 }
 
 export interface App {
@@ -66,6 +77,8 @@ export interface App {
   readonly storage: Storage;
   readonly gateway: SimulatedGateway;
   readonly merchant: SimulatedMerchant;
+  /** Ground truth of the simulated recharge channels. */
+  readonly carriers: SimulatedCarriers;
   readonly logger: Logger;
   /** Start the worker and listen; resolves with the URL. */
   listen(): Promise<string>;
@@ -235,11 +248,17 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       ruleSweepLimit: config.rules.batch,
     },
   };
-  const engine = new Engine(deps, {
-    concurrency: config.worker.concurrency,
-    pollIntervalMs: config.worker.poll_interval_ms,
-    waitForCompletionMs: config.server.wait_for_completion_ms,
-  });
+  const carriers = options.carriers ?? new SimulatedCarriers(journal('carriers.jsonl'));
+  const recharge = buildRecharge(config, clock, deps.random, carriers, options.rechargeChannels, remotes);
+  const engine = new Engine(
+    deps,
+    {
+      concurrency: config.worker.concurrency,
+      pollIntervalMs: config.worker.poll_interval_ms,
+      waitForCompletionMs: config.server.wait_for_completion_ms,
+    },
+    recharge,
+  );
   const registry = new ActionRegistry();
   registerOrderHandlers(registry, engine);
   // refund, recharge_phone and query_balance are understood already; their modules attach their
@@ -282,6 +301,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     storage,
     gateway,
     merchant,
+    carriers,
     logger,
     async listen() {
       if (config.worker.enabled) engine.start();
@@ -315,6 +335,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       await Promise.all(remotes.map((r) => r.shutdown()));
       gateway.closeJournal();
       merchant.closeJournal();
+      carriers.closeJournal();
     },
   };
 }
@@ -376,6 +397,83 @@ async function ask(question: string): Promise<string> {
   } finally {
     rl.close();
   }
+}
+
+/**
+ * Recharge channels and their router from the `recharge` section: simulated carriers by
+ * default, the Juhe aggregator when configured.
+ */
+function buildRecharge(
+  config: AppConfig,
+  clock: Clock,
+  random: () => number,
+  carriers: SimulatedCarriers,
+  given: ReadonlyMap<string, RechargeChannel> | undefined,
+  remotes: Array<{ shutdown(): Promise<void> }>,
+): RechargeRuntime {
+  const rc = config.recharge;
+  const settings = rechargeSettings(rc);
+  const channels = new Map<string, RechargeChannel>();
+  for (const [name, c] of Object.entries(rc.channels)) {
+    const supplied = given?.get(name);
+    if (supplied !== undefined) {
+      channels.set(name, supplied);
+      continue;
+    }
+    switch (c.type) {
+      case 'simulator':
+        channels.set(
+          name,
+          new SimulatedRechargeChannel({
+            name,
+            carriers,
+            seed: c.seed,
+            operatorSettings: settings.operatorSettings,
+            now: () => clock.now(),
+            profile: {
+              chaos: { latencyMs: c.latency_ms, failureRate: c.failure_rate, timeoutRate: c.timeout_rate, errorRate: c.error_rate },
+              ...(c.processing_ms.max > 0 ? { processingMs: c.processing_ms } : {}),
+              capacity: c.capacity,
+            },
+          }),
+        );
+        break;
+      case 'juhe': {
+        const juhe = new JuheRechargeChannel({
+          name,
+          baseUrl: c.base_url,
+          apiKey: c.api_key,
+          openId: c.openid_secret,
+          operatorSettings: settings.operatorSettings,
+          clock,
+          maxSockets: c.max_sockets,
+        });
+        remotes.push({ shutdown: () => Promise.resolve(juhe.close()) });
+        channels.set(name, juhe);
+        break;
+      }
+      default: {
+        const never: never = c;
+        throw new Error(`unsupported recharge channel type ${String((never as { type?: unknown }).type)}`);
+      }
+    }
+  }
+  const router = new ChannelRouter(
+    Object.entries(rc.channels).map(([name, c]) => ({ name, operators: c.operators, capacity: c.capacity })),
+    settings.routing,
+    { clock, random },
+  );
+  return {
+    router,
+    channels,
+    operatorSettings: settings.operatorSettings,
+    faceValues: settings.faceValues,
+    rechargeableCategories: settings.rechargeableCategories,
+    maxAttempts: rc.max_attempts,
+    pollIntervalMs: rc.poll_interval_ms,
+    processingDeadlineMs: rc.processing_deadline_ms,
+    sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  };
 }
 
 function packageVersion(): string {

@@ -30,6 +30,11 @@ export interface DispatchRechargeInput {
   readonly amount: Money;
   readonly operator: OperatorId;
   readonly maxAttempts: number;
+  /**
+   * The state a durable caller recorded before (a retry or a resume after a crash). An attempt
+   * left open is first asked about on its own channel — never sent anywhere else.
+   */
+  readonly from?: RechargeState;
 }
 
 export interface DispatchRechargeOutcome {
@@ -48,9 +53,14 @@ export interface DispatchRechargeOutcome {
  */
 export async function dispatchRecharge(deps: DispatchRechargeDeps, input: DispatchRechargeInput): Promise<DispatchRechargeOutcome> {
   const startedAt = deps.clock.now();
-  const created = createRecharge(input.id, input.maxAttempts);
-  if (!created.ok) throw new Error(created.error.message);
-  let state = created.value;
+  let state: RechargeState;
+  if (input.from === undefined) {
+    const created = createRecharge(input.id, input.maxAttempts);
+    if (!created.ok) throw new Error(created.error.message);
+    state = created.value;
+  } else {
+    state = input.from;
+  }
 
   const move = async (event: RechargeEvent): Promise<void> => {
     const r = transitionRecharge(state, event);
@@ -60,7 +70,14 @@ export async function dispatchRecharge(deps: DispatchRechargeDeps, input: Dispat
     await deps.onTransition?.(state);
   };
 
-  const tried = new Set<string>();
+  const tried = new Set<string>(state.attempts.map((a) => a.channel));
+  const open = currentAttempt(state);
+  if (open !== undefined && state.status !== 'SUCCEEDED') {
+    // A submit cut short by a crash may or may not have arrived: that is an unknown outcome.
+    if (state.status === 'SUBMITTING') await move({ type: 'timed_out', key: open.key });
+    const resumed: Dispatch = { channel: open.channel, operator: input.operator, startedAt: deps.clock.now(), probe: false };
+    await runAttempt(deps, input, resumed, () => state, move, false);
+  }
   while (state.status === 'CREATED' || state.status === 'AWAITING_FAILOVER') {
     const routed = deps.router.route(input.operator, tried);
     if (!routed.ok) {
@@ -83,13 +100,15 @@ async function runAttempt(
   dispatch: Dispatch,
   current: () => RechargeState,
   move: (event: RechargeEvent) => Promise<void>,
+  /** False when resuming an attempt routed by an earlier run: ask first, and leave routing's books alone. */
+  routed = true,
 ): Promise<void> {
   const channel = deps.channels.get(dispatch.channel);
   if (channel === undefined) throw new Error(`routing chose ${dispatch.channel}, which is not configured`);
   const key = currentAttempt(current())?.key;
   if (key === undefined) throw new Error('no open attempt');
   const settings = deps.operatorSettings[input.operator];
-  let reported = false;
+  let reported = !routed;
   const report = (outcome: CallOutcome): void => {
     if (reported) return;
     reported = true;
@@ -121,7 +140,7 @@ async function runAttempt(
 
   const request = { orderId: key, phone: input.phone, amount: input.amount, operator: input.operator };
   try {
-    await resolveAttempt(deps, channel, request, settings.retries, current, move, apply, report);
+    await resolveAttempt(deps, channel, request, settings.retries, current, move, apply, report, routed);
   } finally {
     // Still open when we stop waiting: for routing, the channel did not answer in time.
     report('timeout');
@@ -137,14 +156,17 @@ async function resolveAttempt(
   move: (event: RechargeEvent) => Promise<void>,
   apply: (res: RechargeChannelResult) => Promise<boolean>,
   report: (outcome: CallOutcome) => void,
+  submitFirst: boolean,
 ): Promise<void> {
   const key = request.orderId;
-  try {
-    if (await apply(await channel.submit(request))) return;
-  } catch (e) {
-    if (!(e instanceof RechargeUnknownOutcomeError)) throw e;
-    report('timeout');
-    await move({ type: 'timed_out', key });
+  if (submitFirst) {
+    try {
+      if (await apply(await channel.submit(request))) return;
+    } catch (e) {
+      if (!(e instanceof RechargeUnknownOutcomeError)) throw e;
+      report('timeout');
+      await move({ type: 'timed_out', key });
+    }
   }
 
   // Resolve by asking this channel: an UNKNOWN attempt never goes anywhere else.

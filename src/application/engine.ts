@@ -22,12 +22,23 @@ import { type CallbackResult, handleCallback } from './handle-callback.js';
 import { requestRefund } from './request-refund.js';
 import { RULE_JOB, ruleRunner, sweepRules } from './repair-rules.js';
 import { type RefundView, toRefundView } from './refund-view.js';
+import { executeRecharge, type RechargeRuntime } from './execute-recharge.js';
+import { type RechargeView, toRechargeView } from './recharge-view.js';
+import { type RechargeRequest, requestRecharge } from './request-recharge.js';
+import { payTopUp, requestTopUp, topUpOf, type TopUpView } from './top-up-wallet.js';
+import type { ChannelHealth } from './channel-router.js';
 
 /** How an order request ended, for transports to map (HTTP: 201 / 202 / 402). */
 export type OrderOutcome =
   | { readonly kind: 'completed'; readonly order: OrderView }
   | { readonly kind: 'accepted'; readonly order: OrderView; readonly next: string }
   | { readonly kind: 'payment_failed'; readonly order: OrderView };
+
+/** How a recharge request stands when the answer is due (HTTP: 201 / 202 / 422). */
+export type RechargeOutcome =
+  | { readonly kind: 'succeeded'; readonly recharge: RechargeView }
+  | { readonly kind: 'in_progress'; readonly recharge: RechargeView; readonly next: string }
+  | { readonly kind: 'failed'; readonly recharge: RechargeView };
 
 export interface PaymentRequest {
   readonly order_id: unknown;
@@ -47,6 +58,8 @@ export class Engine {
   constructor(
     readonly deps: Deps,
     runnerOptions: RunnerOptions & { readonly waitForCompletionMs: number },
+    /** Phone recharge; absent = the recharge endpoints answer NO_CHANNEL_AVAILABLE. */
+    readonly recharge?: RechargeRuntime,
   ) {
     this.waitMs = runnerOptions.waitForCompletionMs;
     this.runner = new JobRunner(
@@ -58,12 +71,76 @@ export class Engine {
         [JOB.resolveLateCapture]: resolveLateCapture,
         [RULE_JOB]: ruleRunner(deps.rules),
         [JOB.expireOrder]: expireOrder,
+        [JOB.payTopUp]: payTopUp,
+        ...(recharge === undefined ? {} : { [JOB.executeRecharge]: (job: JobRecord, d: Deps) => executeRecharge(job, d, recharge) }),
       },
       runnerOptions,
     );
   }
 
   private readonly waitMs: number;
+
+  /** Run a job this process holds, waiting for it at most the configured time. */
+  private async runAwhile(job: JobRecord): Promise<void> {
+    const run = this.runner.runLeased({ job });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([run, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.waitMs)))]);
+    if (timer !== undefined) clearTimeout(timer);
+  }
+
+  /** The caller's wallet balance (what recharges are paid from), in fen. */
+  async walletBalance(caller: Caller): Promise<Result<{ readonly balance: number; readonly currency: 'CNY' }>> {
+    const w = await this.deps.uow.read.wallets.get(caller.tenantId, caller.userId);
+    return ok({ balance: w?.balance ?? 0, currency: 'CNY' });
+  }
+
+  /**
+   * Put money on the caller's wallet through the payment gateways (routing as for orders). The
+   * charge runs as a durable job under one out_trade_no: exactly once, even across a crash.
+   */
+  async topUpWallet(caller: Caller, amount: unknown, idem?: IdempotencyRef): Promise<Result<TopUpView>> {
+    const requested = await requestTopUp(this.deps, caller, amount, idem);
+    if (!requested.ok) return requested;
+    await this.runAwhile(requested.value.job);
+    return this.topUpOf(caller.tenantId, requested.value.topUp.id);
+  }
+
+  topUpOf(tenantId: string, id: string): Promise<Result<TopUpView>> {
+    return topUpOf(this.deps, tenantId, id);
+  }
+
+  /**
+   * Recharge a phone from the caller's wallet: `{ phone, amount }` (amount in fen, a face value).
+   * The amount is reserved at once; the recharge runs as a durable job and the answer says where
+   * it stands after the configured wait (still running = `in_progress`; poll `rechargeOf`).
+   */
+  async rechargePhone(caller: Caller, req: RechargeRequest, idem?: IdempotencyRef): Promise<Result<RechargeOutcome>> {
+    if (this.recharge === undefined) return err('NO_CHANNEL_AVAILABLE', 'phone recharge is not configured');
+    const requested = await requestRecharge(this.deps, this.recharge, caller, req, idem);
+    if (!requested.ok) return requested;
+    await this.runAwhile(requested.value.job);
+    return this.rechargeOutcome(caller.tenantId, requested.value.recharge.id);
+  }
+
+  async rechargeOf(tenantId: string, id: string): Promise<Result<RechargeView>> {
+    const r = await this.deps.uow.read.recharges.get(tenantId, id);
+    return r === undefined ? err('RECHARGE_NOT_FOUND', `no recharge ${id}`) : ok(toRechargeView(r));
+  }
+
+  /** Where a recharge stands, as the outcome a request reports (also used after crash recovery). */
+  async rechargeOutcome(tenantId: string, id: string): Promise<Result<RechargeOutcome>> {
+    const r = await this.rechargeOf(tenantId, id);
+    if (!r.ok) return r;
+    const v = r.value;
+    if (v.status === 'SUCCEEDED') return ok({ kind: 'succeeded', recharge: v });
+    if (v.status === 'FAILED') return ok({ kind: 'failed', recharge: v });
+    return ok({ kind: 'in_progress', recharge: v, next: `in progress: poll GET /api/v1/recharges/${v.id}` });
+  }
+
+  /** Recharge channels as routing sees them: score, window stats, breaker, load. */
+  rechargeChannels(): ChannelHealth[] {
+    return this.recharge?.router.health() ?? [];
+  }
 
   async placeOrder(caller: Caller, line: OrderLine, idem?: IdempotencyRef): Promise<Result<OrderOutcome>> {
     const placed = await placeOrder(this.deps, caller, line, idem);

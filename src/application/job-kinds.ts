@@ -5,6 +5,8 @@ export const JOB = {
   executeRefund: 'refund.execute',
   resolveLateCapture: 'payment.late_capture',
   expireOrder: 'order.expire',
+  payTopUp: 'wallet.top_up',
+  executeRecharge: 'recharge.execute',
 } as const;
 
 /** Priorities: money already moving comes first; clean-up last. */

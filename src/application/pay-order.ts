@@ -1,6 +1,6 @@
 import { formatMoney } from '../domain/money.js';
-import { type GatewayPaymentResult, GatewayUnknownOutcomeError } from '../ports/payment-gateway.js';
 import type { JobRecord } from '../ports/records.js';
+import { chargeOnce } from './charge-once.js';
 import type { Deps } from './context.js';
 import { JOB, PRIORITY } from './job-kinds.js';
 import { advanceJob, completeJob, type JobOutcome, type KnownState } from './run-jobs.js';
@@ -29,22 +29,15 @@ export async function payOrder(job: JobRecord, deps: Deps, known?: KnownState): 
   const gateway = deps.gateways.get(payment.gateway);
   if (gateway === undefined) return { kind: 'give_up', error: `gateway ${payment.gateway} is not configured` };
 
-  let result: GatewayPaymentResult;
-  try {
-    result = job.attempts > 1 ? await gateway.query(payment.outTradeNo) : { status: 'not_found', outTradeNo: payment.outTradeNo };
-    if (result.status === 'not_found') {
-      result = await gateway.create({
-        outTradeNo: payment.outTradeNo,
-        amount: { amount: payment.amount, currency: payment.currency },
-        subject: order.description,
-        method: payment.method,
-        payer: order.userId,
-      });
-    }
-  } catch (e) {
-    const unknown = e instanceof GatewayUnknownOutcomeError;
-    return { kind: 'retry', error: `${unknown ? 'outcome unknown' : 'gateway error'}: ${e instanceof Error ? e.message : String(e)}` };
-  }
+  const charged = await chargeOnce(gateway, job.attempts <= 1, {
+    outTradeNo: payment.outTradeNo,
+    amount: { amount: payment.amount, currency: payment.currency },
+    subject: order.description,
+    method: payment.method,
+    payer: order.userId,
+  });
+  if (!charged.ok) return { kind: 'retry', error: charged.retry };
+  const { result } = charged;
 
   switch (result.status) {
     case 'pending':

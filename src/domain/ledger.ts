@@ -12,6 +12,8 @@ import { err, ok, type Result } from './result.js';
  * - `suspense:<tenant>` money received that matches no live order (a late capture), until returned
  * - `wallet:<user>`   liability: a user's prepaid balance (negative = we owe the user)
  * - `fees:<gateway>`  expense: gateway fees, when a gateway charges them
+ * - `recharge_clearing:<tenant>` wallet money reserved for phone recharges still in progress
+ * - `carrier:<channel>` what we owe a recharge channel for top-ups it made (negative = owed)
  */
 export interface Posting {
   readonly account: string;
@@ -38,6 +40,8 @@ export const account = {
   suspense: (tenantId: string): string => `suspense:${tenantId}`,
   wallet: (userId: string): string => `wallet:${userId}`,
   fees: (gateway: string): string => `fees:${gateway}`,
+  rechargeClearing: (tenantId: string): string => `recharge_clearing:${tenantId}`,
+  carrier: (channel: string): string => `carrier:${channel}`,
 } as const;
 
 const ACCOUNT_RE = /^[a-z_]+:[^\s]{1,128}$/;

@@ -58,7 +58,13 @@ export type ErrorCode =
   | 'LLM_TIMEOUT'
   | 'LLM_RATE_LIMITED'
   | 'LLM_UNAVAILABLE'
-  | 'LLM_INVALID_OUTPUT';
+  | 'LLM_INVALID_OUTPUT'
+
+  // Wallet and recharge records (issue 5, phase 2)
+  | 'INSUFFICIENT_BALANCE'
+  | 'TOP_UP_NOT_FOUND'
+  | 'RECHARGE_NOT_FOUND'
+  | 'RECHARGE_FAILED';
 
 export interface DomainError {
   readonly code: ErrorCode;

@@ -3,6 +3,9 @@ import type { OrderOptions } from '../domain/menu.js';
 import type { OrderStatus } from '../domain/order.js';
 import type { PaymentStatus } from '../domain/payment.js';
 import type { RefundStatus } from '../domain/refund.js';
+import type { OperatorId } from '../domain/recharge/number-segments.js';
+import type { RechargeState } from '../domain/recharge/recharge.js';
+import type { TopUpStatus } from '../domain/wallet.js';
 
 /** Who made a change: `user:<id>`, `system:worker`, `system:expiry`, `api:<key id>` … */
 export type Actor = string;
@@ -149,4 +152,52 @@ export interface LedgerBalance {
   readonly account: string;
   readonly currency: Currency;
   readonly balance: number;
+}
+
+/** A user's prepaid balance (what recharges are paid from), in minor units. */
+export interface WalletRecord {
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly currency: Currency;
+  /** Available now: reserved recharges are already taken off. Never below zero. */
+  readonly balance: number;
+  readonly updatedAt: number;
+}
+
+/** Money paid through a gateway onto a wallet; `outTradeNo` is its idempotency key there. */
+export interface TopUpRecord {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly userId: string;
+  readonly amount: number;
+  readonly currency: Currency;
+  readonly status: TopUpStatus;
+  readonly gateway: string;
+  readonly method: string;
+  readonly outTradeNo: string;
+  readonly gatewayTradeNo: string | null;
+  readonly failureCode: string | null;
+  readonly createdBy: Actor;
+  readonly updatedBy: Actor;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly version: number;
+}
+
+/** A phone recharge as stored: the domain state (status, attempts) plus who, what and when. */
+export interface RechargeRecord {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly userId: string;
+  /** Normalised national digits; logs mask it. */
+  readonly phone: string;
+  readonly operator: OperatorId;
+  readonly amount: number;
+  readonly currency: Currency;
+  readonly state: RechargeState;
+  readonly createdBy: Actor;
+  readonly updatedBy: Actor;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  readonly version: number;
 }

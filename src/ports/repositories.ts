@@ -9,8 +9,11 @@ import type {
   LedgerBalance,
   OrderRecord,
   PaymentRecord,
+  RechargeRecord,
   RefundRecord,
   ReviewFlag,
+  TopUpRecord,
+  WalletRecord,
 } from './records.js';
 
 export interface OrderFilter {
@@ -170,6 +173,32 @@ export interface IdempotencyStore {
   purgeExpired(now: number): Promise<number>;
 }
 
+/** Users' prepaid balances. Every change is one conditional statement: never read-then-write. */
+export interface WalletRepository {
+  get(tenantId: string, userId: string): Promise<WalletRecord | undefined>;
+  /** Add to a balance, creating the wallet at zero first if needed. */
+  credit(tenantId: string, userId: string, currency: string, amount: number, now: number): Promise<void>;
+  /**
+   * Take `amount` off the balance only if at least that much is there (one conditional UPDATE);
+   * false when it is not, so two concurrent reservations can never overdraw.
+   */
+  reserve(tenantId: string, userId: string, currency: string, amount: number, now: number): Promise<boolean>;
+}
+
+export interface TopUpRepository {
+  insert(topUp: TopUpRecord): Promise<void>;
+  get(tenantId: string, id: string): Promise<TopUpRecord | undefined>;
+  /** Version-checked write. */
+  update(topUp: TopUpRecord, expectedVersion: number): Promise<boolean>;
+}
+
+export interface RechargeRepository {
+  insert(recharge: RechargeRecord): Promise<void>;
+  get(tenantId: string, id: string): Promise<RechargeRecord | undefined>;
+  /** Version-checked write. */
+  update(recharge: RechargeRecord, expectedVersion: number): Promise<boolean>;
+}
+
 /** The repositories bound to one database transaction. */
 export interface Repositories {
   readonly orders: OrderRepository;
@@ -183,6 +212,9 @@ export interface Repositories {
   readonly flags: ReviewFlags;
   /** Agent conversations (issue 3). */
   readonly sessions: AgentSessionRepository;
+  readonly wallets: WalletRepository;
+  readonly topUps: TopUpRepository;
+  readonly recharges: RechargeRepository;
 }
 
 /**

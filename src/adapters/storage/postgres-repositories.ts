@@ -4,6 +4,7 @@ import type { NewJob, Repositories } from '../../ports/repositories.js';
 import { KyselyAgentSessions } from './agent-session-repository.js';
 import { paymentSideRepositories } from './payment-repositories.js';
 import { LOCK_NAMESPACE } from './postgres-locks.js';
+import { rechargeSideRepositories } from './recharge-repositories.js';
 import { KyselyAudit, KyselyIdempotency, KyselyJobs, KyselyOrders, KyselyPayments } from './repositories.js';
 import type { Database } from './schema.js';
 
@@ -81,5 +82,6 @@ export function createPostgresRepositories(db: Kysely<Database>, effects?: Trans
     idempotency: new KyselyIdempotency(db),
     sessions: new KyselyAgentSessions(db),
     ...paymentSideRepositories(db),
+    ...rechargeSideRepositories(db),
   };
 }

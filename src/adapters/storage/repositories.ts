@@ -25,6 +25,7 @@ import type {
 } from '../../ports/repositories.js';
 import { paymentSideRepositories } from './payment-repositories.js';
 import { KyselyAgentSessions } from './agent-session-repository.js';
+import { rechargeSideRepositories } from './recharge-repositories.js';
 import type { AuditLogTable, Database, JobsTable, OrdersTable, PaymentsTable } from './schema.js';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -584,5 +585,6 @@ export function createRepositories(db: Kysely<Database>, engine: Engine): Reposi
     idempotency: new KyselyIdempotency(db),
     ...paymentSideRepositories(db),
     sessions: new KyselyAgentSessions(db),
+    ...rechargeSideRepositories(db),
   };
 }

@@ -17,6 +17,9 @@ export interface Database {
   callback_nonces: CallbackNoncesTable;
   review_flags: ReviewFlagsTable;
   agent_sessions: AgentSessionsTable;
+  wallets: WalletsTable;
+  wallet_top_ups: WalletTopUpsTable;
+  recharges: RechargesTable;
 }
 
 /** bigint columns come back as strings from pg and numbers from SQLite; adapters normalise. */
@@ -184,4 +187,51 @@ export interface AgentSessionsTable {
   created_at: Int;
   updated_at: Int;
   expires_at: Int;
+}
+
+export interface WalletsTable {
+  tenant_id: string;
+  user_id: string;
+  currency: string;
+  balance: Int;
+  updated_at: Int;
+}
+
+export interface WalletTopUpsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  amount: Int;
+  currency: string;
+  status: string;
+  gateway: string;
+  method: string;
+  out_trade_no: string;
+  gateway_trade_no: string | null;
+  failure_code: string | null;
+  created_by: string;
+  updated_by: string;
+  created_at: Int;
+  updated_at: Int;
+  version: Int;
+}
+
+export interface RechargesTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  phone: string;
+  operator: string;
+  amount: Int;
+  currency: string;
+  status: string;
+  /** The domain state's attempts (channel, order id, channel order id, failure) as JSON. */
+  attempts_json: string;
+  max_attempts: Int;
+  reason: string | null;
+  created_by: string;
+  updated_by: string;
+  created_at: Int;
+  updated_at: Int;
+  version: Int;
 }

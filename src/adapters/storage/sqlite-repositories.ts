@@ -18,6 +18,7 @@ import {
 } from './repositories.js';
 import { paymentSideRepositories } from './payment-repositories.js';
 import { KyselyAgentSessions } from './agent-session-repository.js';
+import { rechargeSideRepositories } from './recharge-repositories.js';
 import type { Database, JobsTable, OrdersTable, PaymentsTable } from './schema.js';
 
 /**
@@ -197,5 +198,6 @@ export function createSqliteRepositories(db: Kysely<Database>, st: Statements): 
     idempotency: new KyselyIdempotency(db),
     ...paymentSideRepositories(db),
     sessions: new KyselyAgentSessions(db),
+    ...rechargeSideRepositories(db),
   };
 }

@@ -28,6 +28,14 @@ const NOT_STORED = new Set([
   'UNKNOWN_OPTION',
   'INVALID_QUANTITY',
   'CONCURRENT_MODIFICATION',
+  'PHONE_INVALID_FORMAT',
+  'PHONE_INVALID_LENGTH',
+  'PHONE_NOT_MOBILE',
+  'PHONE_UNKNOWN_SEGMENT',
+  'PHONE_NOT_RECHARGEABLE',
+  'FACE_VALUE_NOT_OFFERED',
+  // Nothing was reserved: the same key may be used again once the wallet is topped up.
+  'INSUFFICIENT_BALANCE',
 ]);
 
 export function problemResult(req: FastifyRequest, error: DomainError & { errors?: readonly DomainError[] }): HttpResult {

@@ -7,6 +7,7 @@ import { registerAgentRoutes } from './agent-routes.js';
 import { problem, sendProblem } from './problem.js';
 import { registerOrderRoutes } from './order-routes.js';
 import { registerPaymentRoutes } from './payment-routes.js';
+import { registerRechargeRoutes } from './recharge-routes.js';
 
 export interface HttpServerOptions {
   readonly engine: Engine;
@@ -107,5 +108,6 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   registerOrderRoutes(app, opts.engine);
   registerPaymentRoutes(app, opts.engine);
   if (opts.agent !== undefined) registerAgentRoutes(app, opts.engine, opts.agent);
+  registerRechargeRoutes(app, opts.engine);
   return app;
 }

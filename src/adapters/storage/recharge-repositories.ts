@@ -1,0 +1,179 @@
+import { type Kysely, type Selectable, sql } from 'kysely';
+import type { Currency } from '../../domain/money.js';
+import type { OperatorId } from '../../domain/recharge/number-segments.js';
+import type { RechargeAttempt, RechargeState, RechargeStatus } from '../../domain/recharge/recharge.js';
+import type { TopUpStatus } from '../../domain/wallet.js';
+import type { RechargeRecord, TopUpRecord, WalletRecord } from '../../ports/records.js';
+import type { RechargeRepository, TopUpRepository, WalletRepository } from '../../ports/repositories.js';
+import type { Database, RechargesTable, WalletTopUpsTable } from './schema.js';
+
+/** pg returns bigint as string; SQLite returns numbers. */
+const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
+
+export class KyselyWallets implements WalletRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async get(tenantId: string, userId: string): Promise<WalletRecord | undefined> {
+    const r = await this.db.selectFrom('wallets').selectAll().where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst();
+    return r === undefined ? undefined : { tenantId: r.tenant_id, userId: r.user_id, currency: r.currency as Currency, balance: num(r.balance), updatedAt: num(r.updated_at) };
+  }
+
+  async credit(tenantId: string, userId: string, currency: string, amount: number, now: number): Promise<void> {
+    await this.db
+      .insertInto('wallets')
+      .values({ tenant_id: tenantId, user_id: userId, currency, balance: amount, updated_at: now })
+      .onConflict((oc) => oc.columns(['tenant_id', 'user_id']).doUpdateSet({ balance: sql<number>`wallets.balance + excluded.balance`, updated_at: now }))
+      .execute();
+  }
+
+  async reserve(tenantId: string, userId: string, currency: string, amount: number, now: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable('wallets')
+      .set({ balance: sql<number>`balance - ${amount}`, updated_at: now })
+      .where('tenant_id', '=', tenantId)
+      .where('user_id', '=', userId)
+      .where('currency', '=', currency)
+      .where('balance', '>=', amount)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+}
+
+function toTopUp(r: Selectable<WalletTopUpsTable>): TopUpRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    userId: r.user_id,
+    amount: num(r.amount),
+    currency: r.currency as Currency,
+    status: r.status as TopUpStatus,
+    gateway: r.gateway,
+    method: r.method,
+    outTradeNo: r.out_trade_no,
+    gatewayTradeNo: r.gateway_trade_no,
+    failureCode: r.failure_code,
+    createdBy: r.created_by,
+    updatedBy: r.updated_by,
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+    version: num(r.version),
+  };
+}
+
+export class KyselyTopUps implements TopUpRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(t: TopUpRecord): Promise<void> {
+    await this.db
+      .insertInto('wallet_top_ups')
+      .values({
+        id: t.id,
+        tenant_id: t.tenantId,
+        user_id: t.userId,
+        amount: t.amount,
+        currency: t.currency,
+        status: t.status,
+        gateway: t.gateway,
+        method: t.method,
+        out_trade_no: t.outTradeNo,
+        gateway_trade_no: t.gatewayTradeNo,
+        failure_code: t.failureCode,
+        created_by: t.createdBy,
+        updated_by: t.updatedBy,
+        created_at: t.createdAt,
+        updated_at: t.updatedAt,
+        version: t.version,
+      })
+      .execute();
+  }
+
+  async get(tenantId: string, id: string): Promise<TopUpRecord | undefined> {
+    const r = await this.db.selectFrom('wallet_top_ups').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return r === undefined ? undefined : toTopUp(r);
+  }
+
+  async update(t: TopUpRecord, expectedVersion: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable('wallet_top_ups')
+      .set({ status: t.status, gateway_trade_no: t.gatewayTradeNo, failure_code: t.failureCode, updated_by: t.updatedBy, updated_at: t.updatedAt, version: t.version })
+      .where('tenant_id', '=', t.tenantId)
+      .where('id', '=', t.id)
+      .where('version', '=', expectedVersion)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+}
+
+function toRecharge(r: Selectable<RechargesTable>): RechargeRecord {
+  const common = { id: r.id, maxAttempts: num(r.max_attempts), attempts: JSON.parse(r.attempts_json) as RechargeAttempt[] };
+  const status = r.status as RechargeStatus;
+  const state: RechargeState = status === 'FAILED' ? { ...common, status, reason: r.reason ?? 'UNKNOWN' } : { ...common, status };
+  return {
+    id: r.id,
+    tenantId: r.tenant_id,
+    userId: r.user_id,
+    phone: r.phone,
+    operator: r.operator as OperatorId,
+    amount: num(r.amount),
+    currency: r.currency as Currency,
+    state,
+    createdBy: r.created_by,
+    updatedBy: r.updated_by,
+    createdAt: num(r.created_at),
+    updatedAt: num(r.updated_at),
+    version: num(r.version),
+  };
+}
+
+const stateColumns = (s: RechargeState): { status: string; attempts_json: string; max_attempts: number; reason: string | null } => ({
+  status: s.status,
+  attempts_json: JSON.stringify(s.attempts),
+  max_attempts: s.maxAttempts,
+  reason: s.status === 'FAILED' ? s.reason : null,
+});
+
+export class KyselyRecharges implements RechargeRepository {
+  constructor(private readonly db: Kysely<Database>) {}
+
+  async insert(r: RechargeRecord): Promise<void> {
+    await this.db
+      .insertInto('recharges')
+      .values({
+        id: r.id,
+        tenant_id: r.tenantId,
+        user_id: r.userId,
+        phone: r.phone,
+        operator: r.operator,
+        amount: r.amount,
+        currency: r.currency,
+        ...stateColumns(r.state),
+        created_by: r.createdBy,
+        updated_by: r.updatedBy,
+        created_at: r.createdAt,
+        updated_at: r.updatedAt,
+        version: r.version,
+      })
+      .execute();
+  }
+
+  async get(tenantId: string, id: string): Promise<RechargeRecord | undefined> {
+    const r = await this.db.selectFrom('recharges').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    return r === undefined ? undefined : toRecharge(r);
+  }
+
+  async update(r: RechargeRecord, expectedVersion: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable('recharges')
+      .set({ ...stateColumns(r.state), updated_by: r.updatedBy, updated_at: r.updatedAt, version: r.version })
+      .where('tenant_id', '=', r.tenantId)
+      .where('id', '=', r.id)
+      .where('version', '=', expectedVersion)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+}
+
+/** The wallet and recharge repositories for one connection or transaction. */
+export function rechargeSideRepositories(db: Kysely<Database>): { wallets: WalletRepository; topUps: TopUpRepository; recharges: RechargeRepository } {
+  return { wallets: new KyselyWallets(db), topUps: new KyselyTopUps(db), recharges: new KyselyRecharges(db) };
+}

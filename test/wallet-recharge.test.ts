@@ -1,0 +1,286 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_OPERATOR_SETTINGS } from '../src/domain/recharge/operator-settings.js';
+import type { App } from '../src/main.js';
+import { type RechargeChannel, type RechargeChannelResult, type RechargeSubmitRequest } from '../src/ports/recharge-channel.js';
+import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
+import { type ChannelProfile, SimulatedRechargeChannel } from '../src/simulator/simulated-recharge-channel.js';
+import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
+import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
+import { startTestApp, tempDbPath } from './support/test-app.js';
+
+const PHONE = '13800138000'; // China Mobile
+const ALL = ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM', 'CHINA_BROADNET', 'VIRTUAL'];
+/** The channels' side of the client timeout the config sets for China Mobile. */
+const FAST_MOBILE = { ...DEFAULT_OPERATOR_SETTINGS, CHINA_MOBILE: { ...DEFAULT_OPERATOR_SETTINGS.CHINA_MOBILE, timeoutMs: 150 } };
+const quick: ChannelProfile = { chaos: { latencyMs: { min: 1, max: 3 } } };
+
+/** Config for a recharge section with these channels (all operators), fast polls, round-robin in key order. */
+function config(channels: readonly string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    worker: { poll_interval_ms: 20, lease_ms: 300, retry_base_ms: 10, retry_max_ms: 50 },
+    server: { port: 0, wait_for_completion_ms: 3000 },
+    recharge: {
+      poll_interval_ms: 10,
+      processing_deadline_ms: 1000,
+      operators: { CHINA_MOBILE: { timeout_ms: 150 } },
+      routing: { strategy: 'round_robin' },
+      channels: Object.fromEntries(channels.map((n) => [n, { type: 'simulator', operators: ALL }])),
+      ...extra,
+    },
+  };
+}
+
+function sims(carriers: SimulatedCarriers, profiles: Record<string, ChannelProfile>): Map<string, SimulatedRechargeChannel> {
+  return new Map(
+    Object.entries(profiles).map(([name, profile], i) => [
+      name,
+      new SimulatedRechargeChannel({ name, carriers, profile, seed: 7 + i, operatorSettings: FAST_MOBILE }),
+    ]),
+  );
+}
+
+const json = (user: string, key?: string): Record<string, string> => ({
+  'content-type': 'application/json',
+  'x-user-id': user,
+  ...(key === undefined ? {} : { 'idempotency-key': key }),
+});
+
+async function topUp(app: App, user: string, amount: number): Promise<void> {
+  const res = await app.http.inject({ method: 'POST', url: '/api/v1/wallet/top-ups', headers: json(user, `tu-${user}-${amount}`), payload: { amount } });
+  expect(res.statusCode, res.body).toBe(201);
+}
+
+function recharge(app: App, user: string, body: Record<string, unknown>, key?: string) {
+  return app.http.inject({ method: 'POST', url: '/api/v1/recharges', headers: json(user, key), payload: body });
+}
+
+async function balance(app: App, user: string): Promise<number> {
+  const res = await app.http.inject({ method: 'GET', url: '/api/v1/wallet', headers: { 'x-user-id': user } });
+  return res.json<{ wallet: { balance: number } }>().wallet.balance;
+}
+
+async function ledger(app: App): Promise<{ balanced: boolean; data: Array<{ account: string; balance: number }> }> {
+  const res = await app.http.inject({ method: 'GET', url: '/api/v1/ledger/balances' });
+  return res.json();
+}
+
+const accountBalance = (l: { data: Array<{ account: string; balance: number }> }, account: string): number => l.data.find((d) => d.account === account)?.balance ?? 0;
+
+interface RechargeBody {
+  recharge: { id: string; status: string; channel: string; attempts: Array<{ channel: string; order_id: string; failure: string | null }>; phone: string; failure_reason: string | null };
+}
+
+const apps: App[] = [];
+afterEach(async () => {
+  for (const a of apps.splice(0)) await a.close().catch(() => undefined);
+});
+
+async function start(overrides: Record<string, unknown>, options: Parameters<typeof startTestApp>[1] = {}, db?: string): Promise<App> {
+  const { app } = await startTestApp(overrides, options, db);
+  apps.push(app);
+  return app;
+}
+
+describe('wallet and phone recharge over HTTP', () => {
+  it('tops the wallet up through the gateway, recharges once, answers a replay from the first answer, and the ledger balances', async () => {
+    const carriers = new SimulatedCarriers();
+    const gateway = new SimulatedGateway();
+    const app = await start(config(['sim-a']), { carriers, gateway, rechargeChannels: sims(carriers, { 'sim-a': quick }) });
+    await topUp(app, 'alice', 10_000);
+    expect(gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
+    expect(await balance(app, 'alice')).toBe(10_000);
+
+    const res = await recharge(app, 'alice', { phone: '+86 138-0013-8000', amount: 5000 }, 'r-1');
+    expect(res.statusCode, res.body).toBe(201);
+    const body = res.json<RechargeBody>();
+    expect(body.recharge.status).toBe('SUCCEEDED');
+    expect(body.recharge.phone).not.toContain('00138000'); // masked in answers
+    const again = await recharge(app, 'alice', { phone: '+86 138-0013-8000', amount: 5000 }, 'r-1');
+    expect(again.statusCode).toBe(201);
+    expect(again.headers['idempotent-replayed']).toBe('true');
+    expect(again.json<RechargeBody>().recharge.id).toBe(body.recharge.id);
+
+    expect(carriers.groundTruth).toHaveLength(1);
+    expect(carriers.balanceOf(PHONE)).toBe(5000);
+    expect(await balance(app, 'alice')).toBe(5000);
+    const got = await app.http.inject({ method: 'GET', url: `/api/v1/recharges/${body.recharge.id}`, headers: { 'x-user-id': 'alice' } });
+    expect(got.json<RechargeBody>().recharge.status).toBe('SUCCEEDED');
+
+    const l = await ledger(app);
+    expect(l.balanced).toBe(true);
+    expect(accountBalance(l, 'wallet:alice')).toBe(-5000);
+    expect(accountBalance(l, 'recharge_clearing:default')).toBe(0);
+    expect(accountBalance(l, 'carrier:sim-a')).toBe(-5000);
+    const trail = await app.engine.auditTrail('default', 'recharge', body.recharge.id);
+    expect(trail.map((a) => a.action)).toEqual(['recharge.created', 'recharge.submitting', 'recharge.succeeded']);
+
+    const channels = await app.http.inject({ method: 'GET', url: '/api/v1/channels' });
+    const health = channels.json<{ data: Array<{ channel: string; breaker: { state: string }; window: { successes: number } }> }>().data;
+    expect(health.map((h) => [h.channel, h.breaker.state, h.window.successes])).toEqual([['sim-a', 'closed', 1]]);
+  });
+
+  it('never overdraws: 12 concurrent recharges of 30 yuan against 100 yuan, exactly 3 go through', async () => {
+    const carriers = new SimulatedCarriers();
+    const app = await start(config(['sim-a']), { carriers, rechargeChannels: sims(carriers, { 'sim-a': quick }) });
+    await topUp(app, 'bob', 10_000);
+    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => recharge(app, 'bob', { phone: PHONE, amount: 3000 }, `c-${i}`)));
+    const codes = answers.map((a) => a.statusCode).sort();
+    expect(codes.filter((c) => c === 201)).toHaveLength(3);
+    expect(codes.filter((c) => c === 402)).toHaveLength(9);
+    expect(answers.find((a) => a.statusCode === 402)?.json<{ code: string }>().code).toBe('INSUFFICIENT_BALANCE');
+    expect(await balance(app, 'bob')).toBe(1000);
+    expect(carriers.balanceOf(PHONE)).toBe(9000);
+    expect((await ledger(app)).balanced).toBe(true);
+  });
+
+  it('fails over to another channel on a definite failure, and gives the money back when every channel refused', async () => {
+    const carriers = new SimulatedCarriers();
+    const channels = sims(carriers, { 'sim-bad': { chaos: { latencyMs: { min: 1, max: 2 }, failureRate: 1 } }, 'sim-good': quick });
+    const app = await start(config(['sim-bad', 'sim-good'], { max_attempts: 2 }), { carriers, rechargeChannels: channels });
+    await topUp(app, 'carol', 20_000);
+    const res = await recharge(app, 'carol', { phone: PHONE, amount: 10_000 });
+    expect(res.statusCode, res.body).toBe(201);
+    const r = res.json<RechargeBody>().recharge;
+    expect(r.attempts.map((a) => [a.channel, a.failure])).toEqual([
+      ['sim-bad', 'CHANNEL_REJECTED'],
+      ['sim-good', null],
+    ]);
+    expect(carriers.groundTruth).toEqual([expect.objectContaining({ channel: 'sim-good', orderId: r.attempts[1]?.order_id })]);
+
+    // Both channels refuse now: the recharge fails and the reservation returns to the wallet.
+    channels.get('sim-good')?.setProfile({ chaos: { failureRate: 1 } });
+    const failed = await recharge(app, 'carol', { phone: PHONE, amount: 10_000 });
+    expect(failed.statusCode, failed.body).toBe(422);
+    expect(failed.json<{ code: string; recharge: { status: string } }>()).toMatchObject({ code: 'RECHARGE_FAILED', recharge: { status: 'FAILED' } });
+    expect(await balance(app, 'carol')).toBe(10_000);
+    const l = await ledger(app);
+    expect(l.balanced).toBe(true);
+    expect(accountBalance(l, 'recharge_clearing:default')).toBe(0);
+    expect(carriers.groundTruth).toHaveLength(1);
+  });
+
+  it('a submit whose answer is lost is UNKNOWN and is resolved by asking that channel, never sent elsewhere', async () => {
+    const carriers = new SimulatedCarriers();
+    const channels = sims(carriers, { 'sim-lossy': { chaos: { latencyMs: { min: 1, max: 2 }, timeoutRate: 1 } }, 'sim-good': quick });
+    const app = await start(config(['sim-lossy', 'sim-good']), { carriers, rechargeChannels: channels });
+    await topUp(app, 'dan', 10_000);
+    const res = await recharge(app, 'dan', { phone: PHONE, amount: 5000 });
+    expect(res.statusCode, res.body).toBe(201);
+    const r = res.json<RechargeBody>().recharge;
+    expect(r.attempts.map((a) => a.channel)).toEqual(['sim-lossy']);
+    expect(channels.get('sim-lossy')?.calls.query).toBeGreaterThanOrEqual(1);
+    expect(channels.get('sim-good')?.calls.submit).toBe(0);
+    expect(carriers.groundTruth).toHaveLength(1);
+    const trail = await app.engine.auditTrail('default', 'recharge', r.id);
+    expect(trail.map((a) => a.action)).toContain('recharge.unknown');
+  });
+
+  it('builds the channels named in the configuration, the Juhe aggregator among them, and shows their health', async () => {
+    const app = await start({
+      recharge: {
+        channels: {
+          juhe: { type: 'juhe', operators: ['CHINA_UNICOM'], api_key: 'k', openid_secret: 'o', base_url: 'http://127.0.0.1:9/ofpay/mobile/' },
+          'sim-x': { type: 'simulator', operators: ['CHINA_MOBILE'] },
+        },
+      },
+    });
+    const res = await app.http.inject({ method: 'GET', url: '/api/v1/channels' });
+    const data = res.json<{ data: Array<{ channel: string; operators: string[]; breaker: { state: string }; window: { samples: number } }> }>().data;
+    expect(data.map((c) => [c.channel, c.operators, c.breaker.state, c.window.samples])).toEqual([
+      ['juhe', ['CHINA_UNICOM'], 'closed', 0],
+      ['sim-x', ['CHINA_MOBILE'], 'closed', 0],
+    ]);
+    // No channel serves Telecom: the recharge fails at once and the money goes back.
+    await topUp(app, 'gus', 1000);
+    const r = await recharge(app, 'gus', { phone: '18912345678', amount: 1000 });
+    expect([r.statusCode, r.json<{ recharge: { failure_reason: string } }>().recharge.failure_reason]).toEqual([422, 'NO_CHANNEL_AVAILABLE']);
+    expect(await balance(app, 'gus')).toBe(1000);
+  });
+
+  it('refuses bad input with stable codes and reserves nothing', async () => {
+    const carriers = new SimulatedCarriers();
+    const app = await start(config(['sim-a']), { carriers, rechargeChannels: sims(carriers, { 'sim-a': quick }) });
+    await topUp(app, 'erin', 5000);
+    const cases: Array<[Record<string, unknown>, number, string]> = [
+      [{ phone: '12345678901', amount: 1000 }, 400, 'PHONE_UNKNOWN_SEGMENT'],
+      [{ phone: '1380013800', amount: 1000 }, 400, 'PHONE_INVALID_LENGTH'],
+      [{ phone: 'abc', amount: 1000 }, 400, 'PHONE_INVALID_FORMAT'],
+      [{ phone: PHONE, amount: 1234 }, 400, 'FACE_VALUE_NOT_OFFERED'],
+      [{ phone: PHONE, amount: 10.5 }, 400, 'INVALID_AMOUNT'],
+      [{ phone: PHONE }, 400, 'VALIDATION_FAILED'],
+      [{ phone: PHONE, amount: 10_000 }, 402, 'INSUFFICIENT_BALANCE'],
+    ];
+    for (const [body, status, code] of cases) {
+      const res = await recharge(app, 'erin', body);
+      expect([res.statusCode, res.json<{ code: string }>().code], JSON.stringify(body)).toEqual([status, code]);
+    }
+    const top = await app.http.inject({ method: 'POST', url: '/api/v1/wallet/top-ups', headers: json('erin'), payload: { amount: -5 } });
+    expect(top.json<{ code: string }>().code).toBe('INVALID_AMOUNT');
+    const missing = await app.http.inject({ method: 'GET', url: '/api/v1/recharges/rch_nope', headers: { 'x-user-id': 'erin' } });
+    expect([missing.statusCode, missing.json<{ code: string }>().code]).toEqual([404, 'RECHARGE_NOT_FOUND']);
+    expect(await balance(app, 'erin')).toBe(5000);
+    expect(carriers.groundTruth).toHaveLength(0);
+  });
+});
+
+/** A channel whose submits reach the carrier and then never answer: the process dies waiting. */
+class HangingAfterSubmit implements RechargeChannel {
+  readonly name: string;
+  submitted = 0;
+  constructor(private readonly inner: SimulatedRechargeChannel) {
+    this.name = inner.name;
+  }
+  async submit(req: RechargeSubmitRequest): Promise<RechargeChannelResult> {
+    await this.inner.submit(req);
+    this.submitted += 1;
+    return new Promise<RechargeChannelResult>(() => undefined);
+  }
+  query = (...a: Parameters<RechargeChannel['query']>) => this.inner.query(...a);
+  check = (...a: Parameters<RechargeChannel['check']>) => this.inner.check(...a);
+  balance = () => this.inner.balance();
+  parseCallback = (...a: Parameters<RechargeChannel['parseCallback']>) => this.inner.parseCallback(...a);
+}
+
+describe('recharge crash and resume', () => {
+  it('dies after the channel topped the phone up but before it answered: the new process asks and never recharges twice', async () => {
+    const db = tempDbPath();
+    const carriers = new SimulatedCarriers();
+    const gateway = new SimulatedGateway();
+    const merchant = new SimulatedMerchant();
+    const channels = sims(carriers, { 'sim-a': quick, 'sim-b': quick });
+    const hanging = new HangingAfterSubmit(channels.get('sim-a') as SimulatedRechargeChannel);
+    const cfg = config(['sim-a', 'sim-b'], {});
+    const first = await start({ ...cfg, server: { port: 0, wait_for_completion_ms: 300 } }, { carriers, gateway, merchant, workerId: 'w1', rechargeChannels: new Map([['sim-a', hanging], ['sim-b', channels.get('sim-b') as RechargeChannel]]) }, db);
+    await topUp(first, 'fay', 10_000);
+    const res = await recharge(first, 'fay', { phone: PHONE, amount: 5000 }, 'k-crash');
+    expect(res.statusCode, res.body).toBe(202);
+    const id = res.json<RechargeBody>().recharge.id;
+    expect(res.json<RechargeBody>().recharge.status).toBe('SUBMITTING');
+    expect(carriers.groundTruth).toHaveLength(1); // the phone got the money; we never heard
+    // The crash: no clean-up, the job's lease stays behind.
+    void first.engine.stop(0);
+    await first.http.close();
+    await first.storage.close();
+    apps.splice(apps.indexOf(first), 1);
+
+    const second = await start(cfg, { carriers, gateway, merchant, workerId: 'w2', rechargeChannels: channels }, db);
+    second.engine.start();
+    let status = '';
+    for (let i = 0; i < 200 && status !== 'SUCCEEDED'; i++) {
+      const r = await second.engine.rechargeOf('default', id);
+      status = r.ok ? r.value.status : '';
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    expect(status).toBe('SUCCEEDED');
+    expect(carriers.groundTruth).toHaveLength(1);
+    expect(channels.get('sim-a')?.calls.query).toBeGreaterThanOrEqual(1);
+    expect(channels.get('sim-b')?.calls.submit).toBe(0);
+    // The retried request answers from the recovery point: the same recharge, now done.
+    const replay = await recharge(second, 'fay', { phone: PHONE, amount: 5000 }, 'k-crash');
+    expect(replay.json<RechargeBody>().recharge.id).toBe(id);
+    const l = await ledger(second);
+    expect(l.balanced).toBe(true);
+    expect(accountBalance(l, 'carrier:sim-a')).toBe(-5000);
+    expect(await balance(second, 'fay')).toBe(5000);
+  });
+});
