@@ -20,6 +20,7 @@ import type { Deps } from './application/context.js';
 import { Engine } from './application/engine.js';
 import { AgentService } from './application/handle-agent-message.js';
 import { Interpreter, type NluMode, type ParseOutput, toParseOutput } from './application/interpret-text.js';
+import { registerWalletHandlers } from './application/wallet-action-handlers.js';
 import { registerOrderHandlers } from './application/order-action-handlers.js';
 import { type AppConfig, describeConfig, loadConfig, maskDatabaseUrl } from './config/load-config.js';
 import { runCli, type SimulatorCommandOptions } from './interfaces/cli/cli.js';
@@ -261,6 +262,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   );
   const registry = new ActionRegistry();
   registerOrderHandlers(registry, engine);
+  registerWalletHandlers(registry, engine);
   // refund, recharge_phone and query_balance are understood already; their modules attach their
   // handlers here (registry.handle(name, handler)). Until then they answer ACTION_UNAVAILABLE.
   options.actions?.(registry, engine);

@@ -159,12 +159,34 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
     expect(res.statusCode).toBe(400);
   });
 
-  it('understood actions without a handler are refused with ACTION_UNAVAILABLE', async () => {
+  it('recharges a phone from the wallet only after the person confirms; the balance is a question away', async () => {
     const a = await start();
-    for (const text of ['查一下余额', '给13800138000充100块话费']) {
-      const r = await say(a, text);
-      expect(r.outcome, text).toMatchObject({ kind: 'refused', code: 'ACTION_UNAVAILABLE' });
-    }
+    a.engine.start();
+    const top = await a.http.inject({ method: 'POST', url: '/api/v1/wallet/top-ups', headers: { ...json, 'x-user-id': 'alice' }, payload: { amount: 20_000 } });
+    expect(top.statusCode).toBe(201);
+    const balance = await say(a, '查一下余额');
+    expect(balance.outcome).toMatchObject({ kind: 'done', action: 'query_balance', result: { wallet: { balance: 20_000, currency: 'CNY' } } });
+
+    // recharge_phone is not a trusted action under the seed policy: the words alone spend nothing.
+    const asked = await say(a, '给13800138000充100块话费');
+    expect(asked.outcome).toMatchObject({ kind: 'awaiting_confirmation', confirm: { action: 'recharge_phone', method: 'POST', path: `/api/v1/agent/sessions/${asked.session_id}/confirm` } });
+    expect(JSON.stringify(asked.outcome)).not.toContain('13800138000');
+    expect((await say(a, '查一下余额')).outcome).toMatchObject({ result: { wallet: { balance: 20_000 } } });
+
+    const confirmed = await a.http.inject({ method: 'POST', url: `/api/v1/agent/sessions/${asked.session_id}/confirm`, headers: { ...json, 'x-user-id': 'alice' }, payload: {} });
+    expect(confirmed.statusCode).toBe(200);
+    expect(confirmed.json<AgentReply>().outcome).toMatchObject({ kind: 'done', action: 'recharge_phone', result: { recharge: { status: 'SUCCEEDED', amount: 10_000 } } });
+    expect((await say(a, '查一下余额')).outcome).toMatchObject({ result: { wallet: { balance: 10_000 } } });
+  });
+
+  it('with recharge_phone trusted, a recharge runs at once; a wallet too small refuses it', async () => {
+    const a = await start({ trusted_actions: ['order_coffee', 'submit_payment', 'recharge_phone'] });
+    a.engine.start();
+    const poor = await say(a, '给13800138000充100块话费');
+    expect(poor.outcome).toMatchObject({ kind: 'refused', code: 'INSUFFICIENT_BALANCE' });
+    await a.http.inject({ method: 'POST', url: '/api/v1/wallet/top-ups', headers: { ...json, 'x-user-id': 'alice' }, payload: { amount: 5_000 } });
+    const ok = await say(a, '+86 138-0013-8000 充值五十');
+    expect(ok.outcome).toMatchObject({ kind: 'done', action: 'recharge_phone', result: { recharge: { status: 'SUCCEEDED', amount: 5_000 } } });
   });
 
   it('runs injected handlers, and user-registered actions by their risk level', async () => {

@@ -1,3 +1,4 @@
+import { maskPhone } from '../domain/mask.js';
 import type { Intent } from '../domain/intent/action-spec.js';
 import type { Policy } from '../domain/policy.js';
 import { err, type Result } from '../domain/result.js';
@@ -134,12 +135,14 @@ export class AgentService {
     const handler = this.o.registry.handlerFor(intent.action);
     if (handler === undefined) return { outcome: unavailable(intent.action) };
     const spec = this.o.registry.catalog.get(intent.action);
-    // A user's own action has no engine rule of its own: its risk level and trusted_actions decide.
-    if (spec !== undefined && this.o.registry.isCustom(intent.action) && spec.risk !== 'low' && !this.o.policy().trusted_actions.includes(intent.action)) {
+    // A user's own action has no engine rule of its own, and neither has spending the wallet on a
+    // phone: their risk level and trusted_actions decide, so a model's words alone never spend.
+    const gated = this.o.registry.isCustom(intent.action) || GATED_BUILTINS.has(intent.action);
+    if (spec !== undefined && gated && spec.risk !== 'low' && !this.o.policy().trusted_actions.includes(intent.action)) {
       return {
         outcome: {
           kind: 'awaiting_confirmation',
-          confirm: { action: intent.action, what: `${intent.action} ${JSON.stringify(intent.params)}`, method: 'POST', path: `/api/v1/agent/sessions/${session.id}/confirm` },
+          confirm: { action: intent.action, what: describeForConfirmation(intent), method: 'POST', path: `/api/v1/agent/sessions/${session.id}/confirm` },
         },
         awaiting: { action: intent.action, params: intent.params },
       };
@@ -168,6 +171,17 @@ export class AgentService {
     if (found.expiresAt <= now) return { session: { ...fresh(id), createdAt: found.createdAt }, restarted: true };
     return { session: found, restarted: false };
   }
+}
+
+/** Built-in actions that move money with no engine rule of their own (orders have the policy's). */
+const GATED_BUILTINS: ReadonlySet<string> = new Set(['recharge_phone']);
+
+/** What the person is asked to confirm, in words; a phone number is shown masked. */
+function describeForConfirmation(intent: Intent): string {
+  if (intent.action === 'recharge_phone' && typeof intent.params.phone === 'string' && typeof intent.params.amount === 'number') {
+    return `话费充值 recharge ${maskPhone(intent.params.phone)} with ¥${(intent.params.amount / 100).toFixed(2)}`;
+  }
+  return `${intent.action} ${JSON.stringify(intent.params)}`;
 }
 
 function unavailable(action: string): AgentOutcome {
