@@ -284,3 +284,44 @@ describe('recharge crash and resume', () => {
     expect(await balance(second, 'fay')).toBe(5000);
   });
 });
+
+describe('batch recharge', () => {
+  it('checks rows up front with line numbers, runs the good ones through the worker, each phone recharged once, ledger balanced', async () => {
+    const carriers = new SimulatedCarriers();
+    const channels = sims(carriers, { 'sim-a': { chaos: { latencyMs: { min: 1, max: 3 }, failureRate: 0.2 } }, 'sim-b': quick });
+    const app = await start({ ...config(['sim-a', 'sim-b']), worker: { poll_interval_ms: 20, lease_ms: 2000, retry_base_ms: 10, retry_max_ms: 50, concurrency: 4 } }, { carriers, rechargeChannels: channels });
+    app.engine.start();
+    await topUp(app, 'hal', 50_000);
+    const phones = Array.from({ length: 40 }, (_, i) => `1380000${String(i).padStart(4, '0')}`);
+    const csv = ['phone,amount', ...phones.map((p) => `${p},1000`), '12345678901,1000', '13800001111,1234', 'not,a,row'].join('\n');
+    const res = await app.http.inject({ method: 'POST', url: '/api/v1/recharges/batch', headers: { 'content-type': 'text/csv', 'x-user-id': 'hal', 'idempotency-key': 'b-1' }, payload: csv });
+    expect(res.statusCode, res.body).toBe(202);
+    const batch = res.json<{ batch: { id: string; rows: number; accepted: number; rejected: Array<{ line: number; code: string }> } }>().batch;
+    expect(batch.rows).toBe(43);
+    expect(batch.accepted).toBe(40);
+    expect(batch.rejected.map((r) => [r.line, r.code])).toEqual([
+      [42, 'PHONE_UNKNOWN_SEGMENT'],
+      [43, 'FACE_VALUE_NOT_OFFERED'],
+      [44, 'VALIDATION_FAILED'],
+    ]);
+    let view = { done: false, counts: {} as Record<string, number> };
+    for (let i = 0; i < 200 && !view.done; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      view = (await app.http.inject({ method: 'GET', url: `/api/v1/batches/${batch.id}`, headers: { 'x-user-id': 'hal' } })).json<{ batch: typeof view }>().batch;
+    }
+    expect(view.done).toBe(true);
+    expect((view.counts.SUCCEEDED ?? 0) + (view.counts.FAILED ?? 0)).toBe(40);
+    const byPhone = new Map<string, number>();
+    for (const t of carriers.groundTruth) byPhone.set(t.phone, (byPhone.get(t.phone) ?? 0) + 1);
+    expect([...byPhone.values()].every((n) => n === 1)).toBe(true);
+    expect(carriers.groundTruth).toHaveLength(view.counts.SUCCEEDED ?? 0);
+    expect(await balance(app, 'hal')).toBe(50_000 - 1000 * (view.counts.SUCCEEDED ?? 0));
+    const l = await ledger(app);
+    expect(l.balanced).toBe(true);
+    expect(accountBalance(l, 'recharge_clearing:default')).toBe(0);
+    // The same key answers with the same batch, creating nothing more.
+    const again = await app.http.inject({ method: 'POST', url: '/api/v1/recharges/batch', headers: { 'content-type': 'text/csv', 'x-user-id': 'hal', 'idempotency-key': 'b-1' }, payload: csv });
+    expect(again.json<{ batch: { id: string } }>().batch.id).toBe(batch.id);
+    expect(carriers.groundTruth).toHaveLength(view.counts.SUCCEEDED ?? 0);
+  });
+});

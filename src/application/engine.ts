@@ -25,6 +25,7 @@ import { type RefundView, toRefundView } from './refund-view.js';
 import { executeRecharge, type RechargeRuntime } from './execute-recharge.js';
 import { type RechargeView, toRechargeView } from './recharge-view.js';
 import { type RechargeRequest, requestRecharge } from './request-recharge.js';
+import { type BatchFormat, batchOf, type BatchView, requestRechargeBatch } from './request-recharge-batch.js';
 import { payTopUp, requestTopUp, topUpOf, type TopUpView } from './top-up-wallet.js';
 import type { ChannelHealth } from './channel-router.js';
 
@@ -135,6 +136,22 @@ export class Engine {
     if (v.status === 'SUCCEEDED') return ok({ kind: 'succeeded', recharge: v });
     if (v.status === 'FAILED') return ok({ kind: 'failed', recharge: v });
     return ok({ kind: 'in_progress', recharge: v, next: `in progress: poll GET /api/v1/recharges/${v.id}` });
+  }
+
+  /**
+   * Many recharges at once from CSV (`phone,amount`) or JSON lines: bad rows are reported with
+   * their line numbers, good ones are reserved and queued for the worker (bounded concurrency).
+   */
+  async rechargeBatch(caller: Caller, input: { readonly text: string; readonly format: BatchFormat }, idem?: IdempotencyRef): Promise<Result<BatchView>> {
+    if (this.recharge === undefined) return err('NO_CHANNEL_AVAILABLE', 'phone recharge is not configured');
+    const r = await requestRechargeBatch(this.deps, this.recharge, caller, input, idem);
+    if (!r.ok) return r;
+    this.runner.wake();
+    return this.batchOf(caller.tenantId, r.value.batch.id);
+  }
+
+  batchOf(tenantId: string, id: string): Promise<Result<BatchView>> {
+    return batchOf(this.deps, tenantId, id);
   }
 
   /** Recharge channels as routing sees them: score, window stats, breaker, load. */

@@ -3,8 +3,9 @@ import { parseAmount } from '../domain/money.js';
 import { checkFaceValue } from '../domain/recharge/face-values.js';
 import { rechargeTarget } from '../domain/recharge/number-segments.js';
 import { createRecharge } from '../domain/recharge/recharge.js';
-import { err, type Result } from '../domain/result.js';
+import { err, ok, type Result } from '../domain/result.js';
 import type { JobRecord, RechargeRecord } from '../ports/records.js';
+import type { Repositories } from '../ports/repositories.js';
 import { asResult, type Caller, type Deps, UseCaseError } from './context.js';
 import type { RechargeRuntime } from './execute-recharge.js';
 import { JOB, PRIORITY } from './job-kinds.js';
@@ -17,26 +18,40 @@ export interface RechargeRequest {
   readonly amount: unknown;
 }
 
-/**
- * Accept a phone recharge: check the number and the face value, then in ONE transaction take
- * the amount off the wallet (a conditional UPDATE — no overdraft however many run at once),
- * write the recharge, its audit row, the reservation journal and the job that carries it out.
- */
-export async function requestRecharge(
-  deps: Deps,
-  rt: RechargeRuntime,
-  caller: Caller,
-  req: RechargeRequest,
-  idem?: IdempotencyRef,
-): Promise<Result<{ recharge: RechargeRecord; job: JobRecord }>> {
+/** A recharge request that passed every check: normalised number, operator, amount in fen. */
+export interface CheckedRecharge {
+  readonly phone: string;
+  readonly operator: RechargeRecord['operator'];
+  readonly amount: number;
+}
+
+/** Check the number (segment, category) and the amount (fen, an offered face value). */
+export function checkRecharge(rt: RechargeRuntime, req: RechargeRequest): Result<CheckedRecharge> {
   const target = rechargeTarget(req.phone, rt.rechargeableCategories);
   if (!target.ok) return err(target.error.code, target.error.message, { ...target.error.details, field: 'phone' });
   const amount = parseAmount(req.amount);
   if (!amount.ok) return err(amount.error.code, amount.error.message, { ...amount.error.details, field: 'amount' });
   const face = checkFaceValue(rt.faceValues, target.value.operator, { amount: amount.value, currency: 'CNY' });
   if (!face.ok) return err(face.error.code, face.error.message, { ...face.error.details, field: 'amount' });
+  return ok({ phone: target.value.number, operator: target.value.operator, amount: amount.value });
+}
 
-  const now = deps.clock.now();
+/**
+ * Inside the caller's transaction: take the amount off the wallet (a conditional UPDATE — no
+ * overdraft however many run at once), write the recharge, its audit row, the reservation
+ * journal and its job (leased to this process, or queued for any worker). Undefined when the
+ * wallet does not cover it: nothing was written.
+ */
+export async function reserveAndCreate(
+  r: Repositories,
+  deps: Deps,
+  rt: RechargeRuntime,
+  caller: Caller,
+  checked: CheckedRecharge,
+  options: { readonly now: number; readonly batchId: string | null; readonly leased: boolean },
+): Promise<{ recharge: RechargeRecord; job: JobRecord } | undefined> {
+  const { now } = options;
+  if (!(await r.wallets.reserve(caller.tenantId, caller.userId, 'CNY', checked.amount, now))) return undefined;
   const id = deps.ids.next('rch');
   const created = createRecharge(id, rt.maxAttempts);
   if (!created.ok) throw new Error(created.error.message);
@@ -44,35 +59,60 @@ export async function requestRecharge(
     id,
     tenantId: caller.tenantId,
     userId: caller.userId,
-    phone: target.value.number,
-    operator: target.value.operator,
-    amount: amount.value,
+    phone: checked.phone,
+    operator: checked.operator,
+    amount: checked.amount,
     currency: 'CNY',
     state: created.value,
+    batchId: options.batchId,
     createdBy: caller.actor,
     updatedBy: caller.actor,
     createdAt: now,
     updatedAt: now,
     version: 1,
   };
+  const cs = new ChangeSet({ actor: caller.actor, now, requestId: caller.requestId });
+  await r.recharges.insert(recharge);
+  cs.audit('recharge', caller.tenantId, id, 'recharge.created', null, {
+    status: 'CREATED',
+    operator: recharge.operator,
+    amount: recharge.amount,
+    currency: 'CNY',
+    ...(options.batchId === null ? {} : { batch_id: options.batchId }),
+  });
+  cs.post(caller.tenantId, `jrn_${id}_reserve`, 'recharge.reserved', 'recharge', id, 'CNY', transfer(account.wallet(caller.userId), account.rechargeClearing(caller.tenantId), checked.amount));
+  await cs.flush(r);
+  const job = { tenantId: caller.tenantId, kind: JOB.executeRecharge, resourceId: id, priority: PRIORITY.pay };
+  return {
+    recharge,
+    job: options.leased ? await enqueueLeased(r, deps, job, now) : await r.jobs.enqueue({ ...job, id: deps.ids.next('job'), now, runAt: now, maxAttempts: deps.settings.maxAttempts }),
+  };
+}
+
+/** Accept one phone recharge, paid from the caller's wallet; its job is leased to this process. */
+export async function requestRecharge(
+  deps: Deps,
+  rt: RechargeRuntime,
+  caller: Caller,
+  req: RechargeRequest,
+  idem?: IdempotencyRef,
+): Promise<Result<{ recharge: RechargeRecord; job: JobRecord }>> {
+  const checked = checkRecharge(rt, req);
+  if (!checked.ok) return checked;
+  const now = deps.clock.now();
   return asResult(() =>
     deps.uow.run(async (r) => {
-      if (!(await r.wallets.reserve(caller.tenantId, caller.userId, 'CNY', amount.value, now))) {
+      const made = await reserveAndCreate(r, deps, rt, caller, checked.value, { now, batchId: null, leased: true });
+      if (made === undefined) {
         const wallet = await r.wallets.get(caller.tenantId, caller.userId);
         throw new UseCaseError('INSUFFICIENT_BALANCE', 'the wallet balance does not cover this recharge; top it up first (POST /api/v1/wallet/top-ups)', {
           balance: wallet?.balance ?? 0,
-          required: amount.value,
+          required: checked.value.amount,
           currency: 'CNY',
         });
       }
-      const cs = new ChangeSet({ actor: caller.actor, now, requestId: caller.requestId });
-      await r.recharges.insert(recharge);
-      cs.audit('recharge', caller.tenantId, id, 'recharge.created', null, { status: 'CREATED', operator: recharge.operator, amount: recharge.amount, currency: 'CNY' });
-      cs.post(caller.tenantId, `jrn_${id}_reserve`, 'recharge.reserved', 'recharge', id, 'CNY', transfer(account.wallet(caller.userId), account.rechargeClearing(caller.tenantId), amount.value));
-      await cs.flush(r);
-      if (idem !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idem.scope, idem.key, id);
-      const job = await enqueueLeased(r, deps, { tenantId: caller.tenantId, kind: JOB.executeRecharge, resourceId: id, priority: PRIORITY.pay }, now);
-      return { recharge, job };
+      if (idem !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idem.scope, idem.key, made.recharge.id);
+      return made;
     }),
   );
 }

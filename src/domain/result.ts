@@ -64,7 +64,8 @@ export type ErrorCode =
   | 'INSUFFICIENT_BALANCE'
   | 'TOP_UP_NOT_FOUND'
   | 'RECHARGE_NOT_FOUND'
-  | 'RECHARGE_FAILED';
+  | 'RECHARGE_FAILED'
+  | 'BATCH_NOT_FOUND';
 
 export interface DomainError {
   readonly code: ErrorCode;

@@ -195,9 +195,23 @@ export interface RechargeRecord {
   readonly amount: number;
   readonly currency: Currency;
   readonly state: RechargeState;
+  /** The batch it came in, if any. */
+  readonly batchId: string | null;
   readonly createdBy: Actor;
   readonly updatedBy: Actor;
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly version: number;
+}
+
+/** A batch of recharges: each accepted row is its own recharge with `batchId` set. */
+export interface RechargeBatchRecord {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly userId: string;
+  /** Data rows received (header and blank lines not counted). */
+  readonly rows: number;
+  readonly rejected: ReadonlyArray<{ readonly line: number; readonly code: string; readonly message: string }>;
+  readonly createdBy: Actor;
+  readonly createdAt: number;
 }

@@ -9,6 +9,7 @@ import type {
   LedgerBalance,
   OrderRecord,
   PaymentRecord,
+  RechargeBatchRecord,
   RechargeRecord,
   RefundRecord,
   ReviewFlag,
@@ -197,6 +198,10 @@ export interface RechargeRepository {
   get(tenantId: string, id: string): Promise<RechargeRecord | undefined>;
   /** Version-checked write. */
   update(recharge: RechargeRecord, expectedVersion: number): Promise<boolean>;
+  /** How many of a batch's recharges are in each status. */
+  countByBatch(tenantId: string, batchId: string): Promise<Record<string, number>>;
+  insertBatch(batch: RechargeBatchRecord): Promise<void>;
+  getBatch(tenantId: string, id: string): Promise<RechargeBatchRecord | undefined>;
 }
 
 /** The repositories bound to one database transaction. */

@@ -263,6 +263,7 @@ const migrations: Record<string, Migration> = {
         .addColumn('attempts_json', 'text', (c) => c.notNull())
         .addColumn('max_attempts', 'integer', (c) => c.notNull())
         .addColumn('reason', 'text')
+        .addColumn('batch_id', 'text')
         .addColumn('created_by', 'text', (c) => c.notNull())
         .addColumn('updated_by', 'text', (c) => c.notNull())
         .addColumn('created_at', 'bigint', (c) => c.notNull())
@@ -270,6 +271,18 @@ const migrations: Record<string, Migration> = {
         .addColumn('version', 'integer', (c) => c.notNull())
         .execute();
       await db.schema.createIndex('recharges_tenant_user').on('recharges').columns(['tenant_id', 'user_id', 'created_at']).execute();
+      await db.schema.createIndex('recharges_batch').on('recharges').columns(['batch_id', 'status']).execute();
+
+      await db.schema
+        .createTable('recharge_batches')
+        .addColumn('id', 'text', (c) => c.primaryKey())
+        .addColumn('tenant_id', 'text', (c) => c.notNull())
+        .addColumn('user_id', 'text', (c) => c.notNull())
+        .addColumn('rows', 'integer', (c) => c.notNull())
+        .addColumn('rejected_json', 'text', (c) => c.notNull())
+        .addColumn('created_by', 'text', (c) => c.notNull())
+        .addColumn('created_at', 'bigint', (c) => c.notNull())
+        .execute();
     },
   },
 };

@@ -3,7 +3,7 @@ import type { Currency } from '../../domain/money.js';
 import type { OperatorId } from '../../domain/recharge/number-segments.js';
 import type { RechargeAttempt, RechargeState, RechargeStatus } from '../../domain/recharge/recharge.js';
 import type { TopUpStatus } from '../../domain/wallet.js';
-import type { RechargeRecord, TopUpRecord, WalletRecord } from '../../ports/records.js';
+import type { RechargeBatchRecord, RechargeRecord, TopUpRecord, WalletRecord } from '../../ports/records.js';
 import type { RechargeRepository, TopUpRepository, WalletRepository } from '../../ports/repositories.js';
 import type { Database, RechargesTable, WalletTopUpsTable } from './schema.js';
 
@@ -117,6 +117,7 @@ function toRecharge(r: Selectable<RechargesTable>): RechargeRecord {
     amount: num(r.amount),
     currency: r.currency as Currency,
     state,
+    batchId: r.batch_id,
     createdBy: r.created_by,
     updatedBy: r.updated_by,
     createdAt: num(r.created_at),
@@ -147,6 +148,7 @@ export class KyselyRecharges implements RechargeRepository {
         amount: r.amount,
         currency: r.currency,
         ...stateColumns(r.state),
+        batch_id: r.batchId,
         created_by: r.createdBy,
         updated_by: r.updatedBy,
         created_at: r.createdAt,
@@ -170,6 +172,38 @@ export class KyselyRecharges implements RechargeRepository {
       .where('version', '=', expectedVersion)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
+  }
+
+  async countByBatch(tenantId: string, batchId: string): Promise<Record<string, number>> {
+    const rows = await this.db
+      .selectFrom('recharges')
+      .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('batch_id', '=', batchId)
+      .where('tenant_id', '=', tenantId)
+      .groupBy('status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.status, num(r.n)]));
+  }
+
+  async insertBatch(b: RechargeBatchRecord): Promise<void> {
+    await this.db
+      .insertInto('recharge_batches')
+      .values({ id: b.id, tenant_id: b.tenantId, user_id: b.userId, rows: b.rows, rejected_json: JSON.stringify(b.rejected), created_by: b.createdBy, created_at: b.createdAt })
+      .execute();
+  }
+
+  async getBatch(tenantId: string, id: string): Promise<RechargeBatchRecord | undefined> {
+    const r = await this.db.selectFrom('recharge_batches').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    if (r === undefined) return undefined;
+    return {
+      id: r.id,
+      tenantId: r.tenant_id,
+      userId: r.user_id,
+      rows: num(r.rows),
+      rejected: JSON.parse(r.rejected_json) as RechargeBatchRecord['rejected'],
+      createdBy: r.created_by,
+      createdAt: num(r.created_at),
+    };
   }
 }
 

@@ -20,6 +20,7 @@ export interface Database {
   wallets: WalletsTable;
   wallet_top_ups: WalletTopUpsTable;
   recharges: RechargesTable;
+  recharge_batches: RechargeBatchesTable;
 }
 
 /** bigint columns come back as strings from pg and numbers from SQLite; adapters normalise. */
@@ -229,9 +230,21 @@ export interface RechargesTable {
   attempts_json: string;
   max_attempts: Int;
   reason: string | null;
+  batch_id: string | null;
   created_by: string;
   updated_by: string;
   created_at: Int;
   updated_at: Int;
   version: Int;
+}
+
+export interface RechargeBatchesTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  rows: Int;
+  /** Rows refused up front: `[{line, code, message}]`. */
+  rejected_json: string;
+  created_by: string;
+  created_at: Int;
 }

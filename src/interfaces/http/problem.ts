@@ -63,6 +63,7 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   TOP_UP_NOT_FOUND: 404,
   RECHARGE_NOT_FOUND: 404,
   RECHARGE_FAILED: 422,
+  BATCH_NOT_FOUND: 404,
   INTERNAL: 500,
   NOT_READY: 503,
 };

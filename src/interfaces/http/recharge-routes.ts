@@ -97,6 +97,32 @@ export function registerRechargeRoutes(app: FastifyInstance, engine: Engine): vo
     return r.ok ? { recharge: r.value } : send(reply, problemResult(req, r.error));
   });
 
+  // A batch is a file, not JSON: CSV (`phone,amount`, optional header) or JSON lines, as text.
+  void app.register((scope, _opts, done) => {
+    scope.addContentTypeParser(['text/csv', 'application/x-ndjson', 'application/jsonl'], { parseAs: 'string' }, (_req, body, next) => next(null, body));
+    scope.post('/api/v1/recharges/batch', async (req, reply) => {
+      const type = String(req.headers['content-type'] ?? '');
+      if (typeof req.body !== 'string') {
+        return sendProblem(reply, problem('UNSUPPORTED_MEDIA_TYPE', 'send the batch as text/csv or application/x-ndjson', req.id));
+      }
+      const text = req.body;
+      const format = type.startsWith('text/csv') ? 'csv' : 'ndjson';
+      return idempotent(engine, req, reply, async (ref, recovery) => {
+        const r = recovery !== null ? await engine.batchOf(req.caller.tenantId, recovery) : await engine.rechargeBatch(req.caller, { text, format }, ref);
+        if (!r.ok) return problemResult(req, r.error);
+        return { status: 202, body: { batch: r.value, next: `poll GET /api/v1/batches/${r.value.id}` }, headers: { location: `/api/v1/batches/${r.value.id}` }, store: true };
+      });
+    });
+    done();
+  });
+
+  app.get('/api/v1/batches/:id', async (req, reply) => {
+    const id = parseId(req);
+    if (id === undefined) return sendProblem(reply, problem('BATCH_NOT_FOUND', 'no such batch', req.id));
+    const r = await engine.batchOf(req.caller.tenantId, id);
+    return r.ok ? { batch: r.value } : send(reply, problemResult(req, r.error));
+  });
+
   app.get('/api/v1/channels', () => ({
     data: engine.rechargeChannels().map((c) => ({
       channel: c.channel,
