@@ -243,7 +243,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       retryMaxMs: config.worker.retry_max_ms,
       dayOffsetMinutes: 480,
       idempotencyTtlMs: config.idempotency.ttl_hours * 3_600_000,
-      idempotencyLockMs: Math.max(60_000, config.server.wait_for_completion_ms * 2),
+      // Never shorter than a request may run, or a slow first request would lose its own key.
+      idempotencyLockMs: Math.max(config.idempotency.lock_seconds * 1000, config.server.wait_for_completion_ms * 2),
       callbackWindowMs: config.callbacks.window_seconds * 1000,
       ruleSweepIntervalMs: config.rules.enabled ? config.rules.sweep_interval_ms : 0,
       ruleSweepLimit: config.rules.batch,

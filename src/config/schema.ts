@@ -185,7 +185,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    idempotency: z.object({ ttl_hours: z.number().min(24).default(24) }).strict().prefault({}),
+    idempotency: z
+      .object({
+        ttl_hours: z.number().min(24).default(24),
+        /** How long a request holds its key; after a crash, retries with the key wait this long (409 + Retry-After). */
+        lock_seconds: z.number().int().min(1).max(3600).default(60),
+      })
+      .strict()
+      .prefault({}),
     /** Which gateway takes a payment: highest priority first among routes that fit the method and amount and whose breaker is closed. Default: everything through payment_gateway. */
     payment_routing: z
       .array(
