@@ -325,3 +325,48 @@ describe('batch recharge', () => {
     expect(carriers.groundTruth).toHaveLength(view.counts.SUCCEEDED ?? 0);
   });
 });
+
+describe('batch recharge across a crash', () => {
+  it('killed halfway through a batch: the restarted process finishes every row, no phone recharged twice', async () => {
+    const db = tempDbPath();
+    const carriers = new SimulatedCarriers();
+    const gateway = new SimulatedGateway();
+    const merchant = new SimulatedMerchant();
+    const channels = sims(carriers, { 'sim-a': { chaos: { latencyMs: { min: 20, max: 40 }, failureRate: 0.1 } }, 'sim-b': { chaos: { latencyMs: { min: 20, max: 40 } } } });
+    const cfg = { ...config(['sim-a', 'sim-b']), worker: { poll_interval_ms: 20, lease_ms: 300, retry_base_ms: 10, retry_max_ms: 50, concurrency: 3 } };
+    const first = await start(cfg, { carriers, gateway, merchant, workerId: 'w1', rechargeChannels: channels }, db);
+    first.engine.start();
+    await topUp(first, 'ivy', 50_000);
+    const phones = Array.from({ length: 30 }, (_, i) => `1390000${String(i).padStart(4, '0')}`);
+    const lines = phones.map((p) => JSON.stringify({ phone: p, amount: 1000 })).join('\n');
+    const res = await first.http.inject({ method: 'POST', url: '/api/v1/recharges/batch', headers: { 'content-type': 'application/x-ndjson', 'x-user-id': 'ivy' }, payload: lines });
+    expect(res.statusCode, res.body).toBe(202);
+    const id = res.json<{ batch: { id: string } }>().batch.id;
+    for (let i = 0; i < 200 && carriers.groundTruth.length < 5; i++) await new Promise((r) => setTimeout(r, 10));
+    void first.engine.stop(0);
+    await first.http.close();
+    await first.storage.close();
+    apps.splice(apps.indexOf(first), 1);
+    const atCrash = carriers.groundTruth.length;
+    expect(atCrash).toBeLessThan(30); // there is work left to resume
+
+    const second = await start(cfg, { carriers, gateway, merchant, workerId: 'w2', rechargeChannels: channels }, db);
+    second.engine.start();
+    let view = { done: false, finished: 0, counts: {} as Record<string, number> };
+    for (let i = 0; i < 300 && !view.done; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      const r = await second.engine.batchOf('default', id);
+      if (r.ok) view = r.value;
+    }
+    expect(view.done).toBe(true);
+    expect(view.finished).toBe(30);
+    const perPhone = new Map<string, number>();
+    for (const t of carriers.groundTruth) perPhone.set(t.phone, (perPhone.get(t.phone) ?? 0) + 1);
+    expect([...perPhone.values()].filter((n) => n > 1)).toEqual([]);
+    expect(carriers.groundTruth).toHaveLength(view.counts.SUCCEEDED ?? 0);
+    const l = await ledger(second);
+    expect(l.balanced).toBe(true);
+    expect(accountBalance(l, 'recharge_clearing:default')).toBe(0);
+    expect(await balance(second, 'ivy')).toBe(50_000 - 1000 * (view.counts.SUCCEEDED ?? 0));
+  });
+});
