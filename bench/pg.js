@@ -5,54 +5,25 @@
 //
 //   npm run bench:pg                                  (defaults: 60 connections, 5 s per run)
 //   BENCH_SECONDS=10 BENCH_CONNECTIONS=120 BENCH_PG=postgres://postgres@127.0.0.1:5432/test npm run bench:pg
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { startServer, stop } from './server-process.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 60);
 const admin = process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const body = JSON.stringify({ drink: 'latte', size: 'medium' });
 
-function startServer(db) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/autoglm.js', 'serve', '--port', '0', '--db', db], {
-      cwd: root,
-      env: {
-        ...process.env,
-        AUTOGLM_LOG_LEVEL: 'warn',
-        AUTOGLM_AUTO_CONFIRM_ORDER: 'true',
-        AUTOGLM_TRUSTED_ACTIONS: 'order_coffee,submit_payment',
-        AUTOGLM__SIMULATOR__STARTING_BALANCE: '9000000000',
-      },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${buf}`)), 60_000);
-    child.stdout.on('data', (d) => {
-      buf += d.toString();
-      const m = buf.match(/http:\/\/127\.0\.0\.1:\d+/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[0] });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${buf}`)));
-  });
-}
-
-function stop(child) {
-  return new Promise((resolve) => {
-    child.removeAllListeners('exit');
-    child.once('exit', resolve);
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-  });
+function startInstance(db) {
+  return startServer(['bin/autoglm.js', 'serve', '--port', '0', '--db', db], {
+    AUTOGLM_LOG_LEVEL: 'warn',
+    AUTOGLM_AUTO_CONFIRM_ORDER: 'true',
+    AUTOGLM_TRUSTED_ACTIONS: 'order_coffee,submit_payment',
+    AUTOGLM__SIMULATOR__STARTING_BALANCE: '9000000000',
+  }, 60_000);
 }
 
 async function adminQuery(text) {
@@ -97,8 +68,8 @@ for (const n of [1, 2, 3]) {
   const url = new URL(admin);
   url.pathname = `/${name}`;
   try {
-    const first = await startServer(url.toString()); // migrates; the others find it done
-    const rest = await Promise.all(Array.from({ length: n - 1 }, () => startServer(url.toString())));
+    const first = await startInstance(url.toString()); // migrates; the others find it done
+    const rest = await Promise.all(Array.from({ length: n - 1 }, () => startInstance(url.toString())));
     const servers = [first, ...rest];
     const r = await run(servers.map((s) => s.url));
     r.left = await unfinished(first.url);
@@ -110,7 +81,7 @@ for (const n of [1, 2, 3]) {
 }
 const dir = mkdtempSync(join(tmpdir(), 'autoglm-bench-'));
 try {
-  const s = await startServer(`sqlite:${join(dir, 'bench.db')}`);
+  const s = await startInstance(`sqlite:${join(dir, 'bench.db')}`);
   const r = await run([s.url]);
   r.left = await unfinished(s.url);
   results.push(['SQLite, 1 instance', r]);

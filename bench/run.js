@@ -4,44 +4,15 @@
 //
 //   npm run bench                      (defaults: 200 connections, 10 s per run)
 //   BENCH_SECONDS=5 BENCH_CONNECTIONS=100 npm run bench
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { startServer, stop } from './server-process.js';
 
-const root = fileURLToPath(new URL('..', import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 // The issue's target is measured at 200 connections; 10 shows latency without deep queueing.
 const connectionSets = (process.env.BENCH_CONNECTIONS ?? '200,10').split(',').map(Number);
-
-/** Start a server process and resolve with its URL (the first line it prints that has one). */
-function startServer(args, env) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-    let buf = '';
-    const timer = setTimeout(() => reject(new Error(`server did not start: ${buf}`)), 20_000);
-    child.stdout.on('data', (d) => {
-      buf += d.toString();
-      const m = buf.match(/http:\/\/127\.0\.0\.1:\d+/);
-      if (m) {
-        clearTimeout(timer);
-        resolve({ child, url: m[0] });
-      }
-    });
-    child.on('exit', (code) => reject(new Error(`server exited with ${code}: ${buf}`)));
-  });
-}
-
-function stop(child) {
-  return new Promise((resolve) => {
-    child.removeAllListeners('exit');
-    child.once('exit', resolve);
-    child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
-  });
-}
 
 async function load(url, path, body, connections) {
   // Warm up (JIT, SQLite page cache) before measuring.

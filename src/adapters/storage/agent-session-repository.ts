@@ -1,9 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { PendingIntent } from '../../domain/intent/interpret.js';
 import type { AgentSessionRecord, AgentSessionRepository, SessionTurn } from '../../ports/agent-sessions.js';
+import { num } from './columns.js';
 import type { AgentSessionsTable, Database } from './schema.js';
-
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 
 interface StoredContext {
   readonly pending: PendingIntent | null;

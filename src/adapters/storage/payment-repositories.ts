@@ -4,10 +4,9 @@ import type { Currency } from '../../domain/money.js';
 import type { RefundStatus } from '../../domain/refund.js';
 import type { LedgerBalance, RefundRecord, ReviewFlag } from '../../ports/records.js';
 import type { CallbackInbox, LedgerRepository, RefundRepository, ReviewFlags } from '../../ports/repositories.js';
+import { num } from './columns.js';
 import type { Database, LedgerPostingsTable, RefundsTable, ReviewFlagsTable } from './schema.js';
 
-/** pg returns bigint as string; SQLite returns numbers. */
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 
 export function toRefund(r: Selectable<RefundsTable>): RefundRecord {
   return {

@@ -5,10 +5,9 @@ import type { RechargeAttempt, RechargeState, RechargeStatus } from '../../domai
 import type { TopUpStatus } from '../../domain/wallet.js';
 import type { RechargeBatchRecord, RechargeRecord, TopUpRecord, WalletRecord } from '../../ports/records.js';
 import type { RechargeRepository, TopUpRepository, WalletRepository } from '../../ports/repositories.js';
+import { num } from './columns.js';
 import type { Database, RechargesTable, WalletTopUpsTable } from './schema.js';
 
-/** pg returns bigint as string; SQLite returns numbers. */
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
 
 export class KyselyWallets implements WalletRepository {
   constructor(private readonly db: Kysely<Database>) {}

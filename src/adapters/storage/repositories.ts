@@ -23,6 +23,7 @@ import type {
   PaymentRepository,
   Repositories,
 } from '../../ports/repositories.js';
+import { num, numOrNull } from './columns.js';
 import { paymentSideRepositories } from './payment-repositories.js';
 import { KyselyAgentSessions } from './agent-session-repository.js';
 import { rechargeSideRepositories } from './recharge-repositories.js';
@@ -30,9 +31,6 @@ import type { AuditLogTable, Database, JobsTable, OrdersTable, PaymentsTable } f
 
 export type Engine = 'sqlite' | 'postgres';
 
-/** pg returns bigint as string; SQLite returns numbers. Money never exceeds 2^53 (domain bound). */
-const num = (v: unknown): number => (typeof v === 'number' ? v : Number(v));
-const numOrNull = (v: unknown): number | null => (v === null || v === undefined ? null : num(v));
 
 export function toOrder(r: Selectable<OrdersTable>): OrderRecord {
   return {
