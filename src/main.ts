@@ -475,6 +475,7 @@ function buildRecharge(
     maxAttempts: rc.max_attempts,
     pollIntervalMs: rc.poll_interval_ms,
     processingDeadlineMs: rc.processing_deadline_ms,
+    batchLimits: { maxRows: rc.batch.max_rows, chunkRows: rc.batch.chunk_rows },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   };
 }

@@ -381,4 +381,44 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect(await uow.run((r) => r.callbacks.useNonce('sim', 'n1', 100))).toBe(false);
     expect(await uow.run((r) => r.callbacks.purgeNonces(200))).toBe(1);
   });
+
+  it('recharge batches: rows kept by line, repeated numbers found, pending rows settled once, results joined in line order', async () => {
+    const batch = { id: 'rcb1', tenantId: 't1', userId: 'u1', status: 'receiving' as const, format: 'csv' as const, rows: 0, validRows: 0, rejectedRows: 0, rejected: [], createdBy: 'user:u1', createdAt: 1, updatedAt: 1 };
+    await uow.run((r) => r.recharges.insertBatch(batch));
+    const row = (line: number, phone: string, status: 'pending' | 'rejected') => ({
+      batchId: 'rcb1',
+      line,
+      phone,
+      operator: status === 'pending' ? 'china_mobile' : null,
+      amount: status === 'pending' ? 1000 : null,
+      status,
+      code: status === 'rejected' ? 'PHONE_INVALID_LENGTH' : null,
+      message: status === 'rejected' ? 'too short' : null,
+      rechargeId: null,
+    });
+    await uow.run((r) => r.recharges.insertBatchRows([row(2, '13800000001', 'pending'), row(3, '123', 'rejected'), row(4, '13800000002', 'pending'), row(5, '13800000001', 'pending')]));
+    expect([...(await uow.read.recharges.firstLinesOf('rcb1', ['13800000001', '13800000002', '13900000000', '123']))].sort()).toEqual([
+      ['13800000001', 2],
+      ['13800000002', 4],
+    ]);
+    expect(await uow.run((r) => r.recharges.updateBatch('t1', 'rcb1', 'receiving', { status: 'accepted', rows: 4, validRows: 3, rejectedRows: 1, updatedAt: 9 }))).toBe(true);
+    expect(await uow.run((r) => r.recharges.updateBatch('t1', 'rcb1', 'receiving', { status: 'abandoned', rows: 4, validRows: 0, rejectedRows: 0, updatedAt: 9 }))).toBe(false);
+    expect(await uow.read.recharges.getBatch('t1', 'rcb1')).toMatchObject({ status: 'accepted', rows: 4, validRows: 3, rejectedRows: 1, updatedAt: 9 });
+    expect((await uow.read.recharges.pendingBatchRows('rcb1', 2)).map((r) => r.line)).toEqual([2, 4]);
+    expect(await uow.run((r) => r.recharges.settleBatchRow('rcb1', 2, { status: 'accepted', rechargeId: 'rch1' }))).toBe(true);
+    expect(await uow.run((r) => r.recharges.settleBatchRow('rcb1', 2, { status: 'accepted', rechargeId: 'rch2' }))).toBe(false);
+    expect(await uow.run((r) => r.recharges.settleBatchRow('rcb1', 5, { status: 'rejected', code: 'INSUFFICIENT_BALANCE', message: 'no' }))).toBe(true);
+    expect(await uow.read.recharges.countBatchRows('rcb1')).toEqual({ accepted: 1, pending: 1, rejected: 2 });
+    expect((await uow.read.recharges.rejectedBatchRows('rcb1', 3, 10)).map((r) => [r.line, r.code])).toEqual([[5, 'INSUFFICIENT_BALANCE']]);
+    const results = await uow.read.recharges.batchResults('rcb1', 0, 10);
+    expect(results.map((r) => [r.line, r.status, r.rechargeId, r.recharge])).toEqual([
+      [2, 'accepted', 'rch1', null],
+      [3, 'rejected', null, null],
+      [4, 'pending', null, null],
+      [5, 'rejected', null, null],
+    ]);
+    expect((await uow.read.recharges.batchResults('rcb1', 3, 1)).map((r) => r.line)).toEqual([4]);
+    await uow.run((r) => r.recharges.deleteBatchRows('rcb1'));
+    expect(await uow.read.recharges.countBatchRows('rcb1')).toEqual({});
+  });
 });

@@ -296,9 +296,9 @@ describe('batch recharge', () => {
     const csv = ['phone,amount', ...phones.map((p) => `${p},1000`), '12345678901,1000', '13800001111,1234', 'not,a,row'].join('\n');
     const res = await app.http.inject({ method: 'POST', url: '/api/v1/recharges/batch', headers: { 'content-type': 'text/csv', 'x-user-id': 'hal', 'idempotency-key': 'b-1' }, payload: csv });
     expect(res.statusCode, res.body).toBe(202);
-    const batch = res.json<{ batch: { id: string; rows: number; accepted: number; rejected: Array<{ line: number; code: string }> } }>().batch;
+    const batch = res.json<{ batch: { id: string; rows: number; valid: number; rejected: Array<{ line: number; code: string }> } }>().batch;
     expect(batch.rows).toBe(43);
-    expect(batch.accepted).toBe(40);
+    expect(batch.valid).toBe(40);
     expect(batch.rejected.map((r) => [r.line, r.code])).toEqual([
       [42, 'PHONE_UNKNOWN_SEGMENT'],
       [43, 'FACE_VALUE_NOT_OFFERED'],

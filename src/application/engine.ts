@@ -25,7 +25,7 @@ import { type RefundView, toRefundView } from './refund-view.js';
 import { executeRecharge, type RechargeRuntime } from './execute-recharge.js';
 import { type RechargeView, toRechargeView } from './recharge-view.js';
 import { type RechargeRequest, requestRecharge } from './request-recharge.js';
-import { type BatchFormat, batchOf, type BatchView, requestRechargeBatch } from './request-recharge-batch.js';
+import { type BatchFormat, type BatchLine, batchOf, batchResultLines, type BatchView, expandRechargeBatch, receiveRechargeBatch } from './request-recharge-batch.js';
 import { payTopUp, requestTopUp, topUpOf, type TopUpView } from './top-up-wallet.js';
 import type { ChannelHealth } from './channel-router.js';
 
@@ -73,7 +73,12 @@ export class Engine {
         [RULE_JOB]: ruleRunner(deps.rules),
         [JOB.expireOrder]: expireOrder,
         [JOB.payTopUp]: payTopUp,
-        ...(recharge === undefined ? {} : { [JOB.executeRecharge]: (job: JobRecord, d: Deps) => executeRecharge(job, d, recharge) }),
+        ...(recharge === undefined
+          ? {}
+          : {
+              [JOB.executeRecharge]: (job: JobRecord, d: Deps) => executeRecharge(job, d, recharge),
+              [JOB.expandRechargeBatch]: (job: JobRecord, d: Deps) => expandRechargeBatch(job, d, recharge),
+            }),
       },
       runnerOptions,
     );
@@ -139,19 +144,25 @@ export class Engine {
   }
 
   /**
-   * Many recharges at once from CSV (`phone,amount`) or JSON lines: bad rows are reported with
-   * their line numbers, good ones are reserved and queued for the worker (bounded concurrency).
+   * Many recharges at once from CSV (`phone,amount`) or JSON lines, read as they stream in: bad
+   * rows are reported with their line numbers; once the whole file is in, the good ones become
+   * recharges a chunk at a time, each queued for the worker (bounded concurrency).
    */
-  async rechargeBatch(caller: Caller, input: { readonly text: string; readonly format: BatchFormat }, idem?: IdempotencyRef): Promise<Result<BatchView>> {
+  async rechargeBatch(caller: Caller, input: { readonly lines: AsyncIterable<BatchLine>; readonly format: BatchFormat }, idem?: IdempotencyRef): Promise<Result<BatchView>> {
     if (this.recharge === undefined) return err('NO_CHANNEL_AVAILABLE', 'phone recharge is not configured');
-    const r = await requestRechargeBatch(this.deps, this.recharge, caller, input, idem);
+    const r = await receiveRechargeBatch(this.deps, this.recharge, caller, input, idem);
     if (!r.ok) return r;
-    this.runner.wake();
+    if (r.value.job !== undefined) void this.runner.runLeased({ job: r.value.job });
     return this.batchOf(caller.tenantId, r.value.batch.id);
   }
 
   batchOf(tenantId: string, id: string): Promise<Result<BatchView>> {
     return batchOf(this.deps, tenantId, id);
+  }
+
+  /** The batch's result file as CSV lines (header first), read a page at a time; empty if there is no such batch. */
+  batchResults(tenantId: string, id: string): AsyncGenerator<string> {
+    return batchResultLines(this.deps, tenantId, id);
   }
 
   /** Recharge channels as routing sees them: score, window stats, breaker, load. */

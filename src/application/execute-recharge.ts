@@ -8,6 +8,7 @@ import type { JobRecord, RechargeRecord } from '../ports/records.js';
 import type { ChannelRouter } from './channel-router.js';
 import { type Deps, UseCaseError } from './context.js';
 import { dispatchRecharge } from './dispatch-recharge.js';
+import type { BatchLimits } from './request-recharge-batch.js';
 import { completeJob, type JobOutcome } from './run-jobs.js';
 import { ChangeSet } from './state-changes.js';
 
@@ -24,6 +25,8 @@ export interface RechargeRuntime {
   readonly maxAttempts: number;
   readonly pollIntervalMs: number;
   readonly processingDeadlineMs: number;
+  /** How big a batch may be and how many of its rows go per transaction. */
+  readonly batchLimits: BatchLimits;
   readonly sleep: (ms: number) => Promise<void>;
 }
 

@@ -7,6 +7,7 @@ export const JOB = {
   expireOrder: 'order.expire',
   payTopUp: 'wallet.top_up',
   executeRecharge: 'recharge.execute',
+  expandRechargeBatch: 'recharge.batch',
 } as const;
 
 /** Priorities: money already moving comes first; clean-up last. */
@@ -14,5 +15,9 @@ export const PRIORITY = {
   refund: 30,
   fulfil: 20,
   pay: 10,
+  /** Turning a batch's rows into recharges: ahead of the rows themselves so they keep coming. */
+  batchExpand: 5,
+  /** A batch's recharges: after anyone's single request. */
+  batch: 2,
   expire: 0,
 } as const;

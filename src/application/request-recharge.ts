@@ -48,7 +48,7 @@ export async function reserveAndCreate(
   rt: RechargeRuntime,
   caller: Caller,
   checked: CheckedRecharge,
-  options: { readonly now: number; readonly batchId: string | null; readonly leased: boolean },
+  options: { readonly now: number; readonly batchId: string | null; readonly leased: boolean; readonly priority?: number },
 ): Promise<{ recharge: RechargeRecord; job: JobRecord } | undefined> {
   const { now } = options;
   if (!(await r.wallets.reserve(caller.tenantId, caller.userId, 'CNY', checked.amount, now))) return undefined;
@@ -82,7 +82,7 @@ export async function reserveAndCreate(
   });
   cs.post(caller.tenantId, `jrn_${id}_reserve`, 'recharge.reserved', 'recharge', id, 'CNY', transfer(account.wallet(caller.userId), account.rechargeClearing(caller.tenantId), checked.amount));
   await cs.flush(r);
-  const job = { tenantId: caller.tenantId, kind: JOB.executeRecharge, resourceId: id, priority: PRIORITY.pay };
+  const job = { tenantId: caller.tenantId, kind: JOB.executeRecharge, resourceId: id, priority: options.priority ?? PRIORITY.pay };
   return {
     recharge,
     job: options.leased ? await enqueueLeased(r, deps, job, now) : await r.jobs.enqueue({ ...job, id: deps.ids.next('job'), now, runAt: now, maxAttempts: deps.settings.maxAttempts }),

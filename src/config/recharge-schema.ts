@@ -103,6 +103,15 @@ export const rechargeConfigSchema = z
     poll_interval_ms: z.number().int().min(10).max(60_000).default(1000),
     /** Stop following one attempt after this long (it stays UNKNOWN/PROCESSING for the repair jobs). */
     processing_deadline_ms: z.number().int().min(1000).default(120_000),
+    batch: z
+      .object({
+        /** Data rows a batch file may hold; a longer one is refused whole. */
+        max_rows: z.number().int().min(1).max(10_000_000).default(1_000_000),
+        /** Rows written per transaction when a file arrives and when its rows become recharges. */
+        chunk_rows: z.number().int().min(1).max(5000).default(500),
+      })
+      .strict()
+      .prefault({}),
     routing: z
       .object({
         strategy: z.enum(ROUTING_STRATEGIES).default('smart'),

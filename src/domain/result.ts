@@ -65,7 +65,10 @@ export type ErrorCode =
   | 'TOP_UP_NOT_FOUND'
   | 'RECHARGE_NOT_FOUND'
   | 'RECHARGE_FAILED'
-  | 'BATCH_NOT_FOUND';
+  | 'BATCH_NOT_FOUND'
+  | 'BATCH_TOO_LARGE'
+  | 'DUPLICATE_NUMBER'
+  | 'CONTENT_DIGEST_MISMATCH';
 
 export interface DomainError {
   readonly code: ErrorCode;

@@ -204,14 +204,47 @@ export interface RechargeRecord {
   readonly version: number;
 }
 
+/** receiving: rows arriving, nothing moves yet · accepted: its rows become recharges · abandoned: the upload broke off. */
+export type RechargeBatchStatus = 'receiving' | 'accepted' | 'abandoned';
+
 /** A batch of recharges: each accepted row is its own recharge with `batchId` set. */
 export interface RechargeBatchRecord {
   readonly id: string;
   readonly tenantId: string;
   readonly userId: string;
+  readonly status: RechargeBatchStatus;
+  readonly format: 'csv' | 'ndjson';
   /** Data rows received (header and blank lines not counted). */
   readonly rows: number;
+  /** Rows that passed the checks on arrival. */
+  readonly validRows: number;
+  /** Rows refused on arrival. */
+  readonly rejectedRows: number;
+  /** Refusals of batches made before rows were kept one by one (schema 0004); empty since. */
   readonly rejected: ReadonlyArray<{ readonly line: number; readonly code: string; readonly message: string }>;
   readonly createdBy: Actor;
   readonly createdAt: number;
+  readonly updatedAt: number;
+}
+
+/** pending: valid, not yet a recharge · accepted: a recharge exists · rejected: refused, with a code. */
+export type BatchRowStatus = 'pending' | 'accepted' | 'rejected';
+
+/** One line of a batch file. */
+export interface BatchRowRecord {
+  readonly batchId: string;
+  readonly line: number;
+  /** Normalised for a valid row; what was sent (at most 40 characters) for a refused one. */
+  readonly phone: string;
+  readonly operator: string | null;
+  readonly amount: number | null;
+  readonly status: BatchRowStatus;
+  readonly code: string | null;
+  readonly message: string | null;
+  readonly rechargeId: string | null;
+}
+
+/** A line of a batch with where its recharge stands, for the result file. */
+export interface BatchResultRow extends BatchRowRecord {
+  readonly recharge: { readonly status: string; readonly channel: string | null; readonly reason: string | null } | null;
 }

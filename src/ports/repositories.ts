@@ -9,7 +9,10 @@ import type {
   LedgerBalance,
   OrderRecord,
   PaymentRecord,
+  BatchResultRow,
+  BatchRowRecord,
   RechargeBatchRecord,
+  RechargeBatchStatus,
   RechargeRecord,
   RefundRecord,
   ReviewFlag,
@@ -202,6 +205,27 @@ export interface RechargeRepository {
   countByBatch(tenantId: string, batchId: string): Promise<Record<string, number>>;
   insertBatch(batch: RechargeBatchRecord): Promise<void>;
   getBatch(tenantId: string, id: string): Promise<RechargeBatchRecord | undefined>;
+  /** Move a batch on from `from`; false if it is no longer there (someone else moved it). */
+  updateBatch(
+    tenantId: string,
+    id: string,
+    from: RechargeBatchStatus,
+    patch: { readonly status: RechargeBatchStatus; readonly rows: number; readonly validRows: number; readonly rejectedRows: number; readonly updatedAt: number },
+  ): Promise<boolean>;
+  insertBatchRows(rows: readonly BatchRowRecord[]): Promise<void>;
+  /** For each of these numbers already in the batch, its first line. */
+  firstLinesOf(batchId: string, phones: readonly string[]): Promise<Map<string, number>>;
+  /** The next rows still to turn into recharges, in line order. */
+  pendingBatchRows(batchId: string, limit: number): Promise<BatchRowRecord[]>;
+  /** Settle a pending row; false if it was not pending any more. */
+  settleBatchRow(batchId: string, line: number, outcome: { readonly status: 'accepted'; readonly rechargeId: string } | { readonly status: 'rejected'; readonly code: string; readonly message: string }): Promise<boolean>;
+  /** How many of a batch's rows are in each row status. */
+  countBatchRows(batchId: string): Promise<Record<string, number>>;
+  /** Refused rows in line order, after `afterLine`. */
+  rejectedBatchRows(batchId: string, afterLine: number, limit: number): Promise<BatchRowRecord[]>;
+  /** Rows with their recharges, in line order, after `afterLine`. */
+  batchResults(batchId: string, afterLine: number, limit: number): Promise<BatchResultRow[]>;
+  deleteBatchRows(batchId: string): Promise<void>;
 }
 
 /** The repositories bound to one database transaction. */

@@ -3,10 +3,10 @@ import type { Currency } from '../../domain/money.js';
 import type { OperatorId } from '../../domain/recharge/number-segments.js';
 import type { RechargeAttempt, RechargeState, RechargeStatus } from '../../domain/recharge/recharge.js';
 import type { TopUpStatus } from '../../domain/wallet.js';
-import type { RechargeBatchRecord, RechargeRecord, TopUpRecord, WalletRecord } from '../../ports/records.js';
+import type { BatchResultRow, BatchRowRecord, BatchRowStatus, RechargeBatchRecord, RechargeBatchStatus, RechargeRecord, TopUpRecord, WalletRecord } from '../../ports/records.js';
 import type { RechargeRepository, TopUpRepository, WalletRepository } from '../../ports/repositories.js';
 import { num } from './columns.js';
-import type { Database, RechargesTable, WalletTopUpsTable } from './schema.js';
+import type { Database, RechargeBatchRowsTable, RechargesTable, WalletTopUpsTable } from './schema.js';
 
 
 export class KyselyWallets implements WalletRepository {
@@ -187,23 +187,179 @@ export class KyselyRecharges implements RechargeRepository {
   async insertBatch(b: RechargeBatchRecord): Promise<void> {
     await this.db
       .insertInto('recharge_batches')
-      .values({ id: b.id, tenant_id: b.tenantId, user_id: b.userId, rows: b.rows, rejected_json: JSON.stringify(b.rejected), created_by: b.createdBy, created_at: b.createdAt })
+      .values({
+        id: b.id,
+        tenant_id: b.tenantId,
+        user_id: b.userId,
+        status: b.status,
+        format: b.format,
+        rows: b.rows,
+        valid_rows: b.validRows,
+        rejected_rows: b.rejectedRows,
+        rejected_json: JSON.stringify(b.rejected),
+        created_by: b.createdBy,
+        created_at: b.createdAt,
+        updated_at: b.updatedAt,
+      })
       .execute();
   }
 
   async getBatch(tenantId: string, id: string): Promise<RechargeBatchRecord | undefined> {
     const r = await this.db.selectFrom('recharge_batches').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
     if (r === undefined) return undefined;
+    const legacy = JSON.parse(r.rejected_json) as RechargeBatchRecord['rejected'];
     return {
       id: r.id,
       tenantId: r.tenant_id,
       userId: r.user_id,
+      status: r.status as RechargeBatchStatus,
+      format: r.format === 'ndjson' ? 'ndjson' : 'csv',
       rows: num(r.rows),
-      rejected: JSON.parse(r.rejected_json) as RechargeBatchRecord['rejected'],
+      validRows: num(r.valid_rows),
+      rejectedRows: Math.max(num(r.rejected_rows), legacy.length),
+      rejected: legacy,
       createdBy: r.created_by,
       createdAt: num(r.created_at),
+      updatedAt: num(r.updated_at),
     };
   }
+
+  async updateBatch(
+    tenantId: string,
+    id: string,
+    from: RechargeBatchStatus,
+    patch: { readonly status: RechargeBatchStatus; readonly rows: number; readonly validRows: number; readonly rejectedRows: number; readonly updatedAt: number },
+  ): Promise<boolean> {
+    const res = await this.db
+      .updateTable('recharge_batches')
+      .set({ status: patch.status, rows: patch.rows, valid_rows: patch.validRows, rejected_rows: patch.rejectedRows, updated_at: patch.updatedAt })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('status', '=', from)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async insertBatchRows(rows: readonly BatchRowRecord[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db
+      .insertInto('recharge_batch_rows')
+      .values(
+        rows.map((r) => ({
+          batch_id: r.batchId,
+          line: r.line,
+          phone: r.phone,
+          operator: r.operator,
+          amount: r.amount,
+          status: r.status,
+          code: r.code,
+          message: r.message,
+          recharge_id: r.rechargeId,
+        })),
+      )
+      .execute();
+  }
+
+  async firstLinesOf(batchId: string, phones: readonly string[]): Promise<Map<string, number>> {
+    if (phones.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('recharge_batch_rows')
+      .select(['phone', (eb) => eb.fn.min<number | string>('line').as('line')])
+      .where('batch_id', '=', batchId)
+      .where('phone', 'in', [...phones])
+      .where('status', '!=', 'rejected')
+      .groupBy('phone')
+      .execute();
+    return new Map(rows.map((r) => [r.phone, num(r.line)]));
+  }
+
+  async pendingBatchRows(batchId: string, limit: number): Promise<BatchRowRecord[]> {
+    const rows = await this.db
+      .selectFrom('recharge_batch_rows')
+      .selectAll()
+      .where('batch_id', '=', batchId)
+      .where('status', '=', 'pending')
+      .orderBy('line')
+      .limit(limit)
+      .execute();
+    return rows.map(toBatchRow);
+  }
+
+  async settleBatchRow(
+    batchId: string,
+    line: number,
+    outcome: { readonly status: 'accepted'; readonly rechargeId: string } | { readonly status: 'rejected'; readonly code: string; readonly message: string },
+  ): Promise<boolean> {
+    const res = await this.db
+      .updateTable('recharge_batch_rows')
+      .set(outcome.status === 'accepted' ? { status: 'accepted', recharge_id: outcome.rechargeId } : { status: 'rejected', code: outcome.code, message: outcome.message })
+      .where('batch_id', '=', batchId)
+      .where('line', '=', line)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async countBatchRows(batchId: string): Promise<Record<string, number>> {
+    const rows = await this.db
+      .selectFrom('recharge_batch_rows')
+      .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('batch_id', '=', batchId)
+      .groupBy('status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.status, num(r.n)]));
+  }
+
+  async rejectedBatchRows(batchId: string, afterLine: number, limit: number): Promise<BatchRowRecord[]> {
+    const rows = await this.db
+      .selectFrom('recharge_batch_rows')
+      .selectAll()
+      .where('batch_id', '=', batchId)
+      .where('status', '=', 'rejected')
+      .where('line', '>', afterLine)
+      .orderBy('line')
+      .limit(limit)
+      .execute();
+    return rows.map(toBatchRow);
+  }
+
+  async batchResults(batchId: string, afterLine: number, limit: number): Promise<BatchResultRow[]> {
+    const rows = await this.db
+      .selectFrom('recharge_batch_rows as b')
+      .leftJoin('recharges as r', 'r.id', 'b.recharge_id')
+      .selectAll('b')
+      .select(['r.status as r_status', 'r.attempts_json as r_attempts', 'r.reason as r_reason'])
+      .where('b.batch_id', '=', batchId)
+      .where('b.line', '>', afterLine)
+      .orderBy('b.line')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => {
+      const attempts = r.r_attempts === null ? [] : (JSON.parse(r.r_attempts) as RechargeAttempt[]);
+      return {
+        ...toBatchRow(r),
+        recharge: r.r_status === null ? null : { status: r.r_status, channel: attempts.at(-1)?.channel ?? null, reason: r.r_reason },
+      };
+    });
+  }
+
+  async deleteBatchRows(batchId: string): Promise<void> {
+    await this.db.deleteFrom('recharge_batch_rows').where('batch_id', '=', batchId).execute();
+  }
+}
+
+function toBatchRow(r: Selectable<RechargeBatchRowsTable>): BatchRowRecord {
+  return {
+    batchId: r.batch_id,
+    line: num(r.line),
+    phone: r.phone,
+    operator: r.operator,
+    amount: r.amount === null ? null : num(r.amount),
+    status: r.status as BatchRowStatus,
+    code: r.code,
+    message: r.message,
+    rechargeId: r.recharge_id,
+  };
 }
 
 /** The wallet and recharge repositories for one connection or transaction. */

@@ -21,6 +21,7 @@ export interface Database {
   wallet_top_ups: WalletTopUpsTable;
   recharges: RechargesTable;
   recharge_batches: RechargeBatchesTable;
+  recharge_batch_rows: RechargeBatchRowsTable;
 }
 
 /** bigint columns come back as strings from pg and numbers from SQLite; adapters normalise. */
@@ -247,4 +248,23 @@ export interface RechargeBatchesTable {
   rejected_json: string;
   created_by: string;
   created_at: Int;
+  /** receiving → accepted (its rows are being or have been turned into recharges) | abandoned. */
+  status: Generated<string>;
+  valid_rows: ColumnType<number, number | undefined, number>;
+  rejected_rows: ColumnType<number, number | undefined, number>;
+  format: Generated<string>;
+  updated_at: ColumnType<number, number | undefined, number>;
+}
+
+/** One line of a batch file, as checked on arrival and then as turned into a recharge. */
+export interface RechargeBatchRowsTable {
+  batch_id: string;
+  line: Int;
+  phone: string;
+  operator: string | null;
+  amount: Int | null;
+  status: string;
+  code: string | null;
+  message: string | null;
+  recharge_id: string | null;
 }

@@ -100,13 +100,15 @@ export async function idempotent(
   req: FastifyRequest,
   reply: FastifyReply,
   exec: (ref: IdempotencyRef | undefined, recoveryPoint: string | null) => Promise<HttpResult>,
+  /** What the key is tied to, when the body itself is a stream not read yet. */
+  identity: unknown = req.body ?? null,
 ): Promise<FastifyReply> {
   const header = req.headers['idempotency-key'];
   if (header === undefined) return send(reply, await exec(undefined, null));
   const key = Array.isArray(header) ? header.join(',') : header;
   const caller = req.caller;
   const scope = `${caller.actor} ${req.method} ${req.url.split('?')[0] ?? ''}`;
-  const start = await engine.beginIdempotent(caller.tenantId, scope, key, req.body ?? null);
+  const start = await engine.beginIdempotent(caller.tenantId, scope, key, identity);
   switch (start.kind) {
     case 'invalid_key':
       return sendProblem(reply, problem('IDEMPOTENCY_KEY_INVALID', start.reason, req.id));
