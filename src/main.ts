@@ -612,5 +612,7 @@ export async function main(argv: readonly string[]): Promise<void> {
     ask,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
+    // A terminal gets a progress bar redrawn in place; a pipe or a log gets plain lines.
+    ...(process.stderr.isTTY ? { progress: (line: string) => process.stderr.write(line === '' ? '\r\x1b[K' : `\r${line}\x1b[K`) } : {}),
   });
 }

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type AgentCliDeps, registerAgentCommands } from './agent-commands.js';
+import { type BatchCliDeps, registerBatchCommands } from './batch-commands.js';
 
 /** What the composition root gives the CLI: the server it can start. */
-export interface CliDeps extends AgentCliDeps {
+export interface CliDeps extends AgentCliDeps, BatchCliDeps {
   /** Start the service with these overrides; resolves when it has stopped. */
   serve(options: { config?: string; host?: string; port?: number; db?: string }): Promise<void>;
   /** Run the standalone simulator (the outside world) until stopped. */
@@ -208,9 +209,11 @@ export function buildCli(deps: CliDeps): Command {
     }
   });
 
-  registerAgentCommands(program, deps, client, call, (code, message) => {
+  const fail = (code: string, message: string): never => {
     throw new CliError(code, message);
-  });
+  };
+  registerAgentCommands(program, deps, client, call, fail);
+  registerBatchCommands(program, deps, client, fail);
   return program;
 }
 
