@@ -1,0 +1,122 @@
+// Benchmark: batch recharge throughput and memory for 1k, 10k and 100k rows.
+//
+// For each size, a fresh `autoglm serve` (SQLite, its defaults but these channels) gets a file of
+// that many rows streamed to POST /api/v1/recharges/batch (with its Content-Digest, as the CLI
+// sends it), and the benchmark follows GET /api/v1/batches/:id until every row has its answer.
+// Channels: three simulated channels for every operator with 50–300 ms latency and a few
+// failures (failover applies). Prints upload time, time to the last answer, recharges/s, and the
+// server's peak resident memory (VmHWM from /proc), so one can see that cost grows linearly with
+// the rows and memory does not.
+//
+//   npm run bench:batch                  BENCH_BATCH_SIZES=1000,10000 npm run bench:batch
+import { createHash } from 'node:crypto';
+import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, stop } from './server-process.js';
+
+const sizes = (process.env.BENCH_BATCH_SIZES ?? '1000,10000,100000').split(',').map(Number);
+const concurrency = process.env.BENCH_CONCURRENCY;
+const PREFIXES = ['138', '186', '189']; // China Mobile, Unicom, Telecom
+const AMOUNT = 1000; // ¥10
+
+const channel = (seed, failure) => ({ type: 'simulator', operators: ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM'], latency_ms: { min: 50, max: 300 }, failure_rate: failure, capacity: 200, seed });
+const config = {
+  log: { level: 'warn' },
+  recharge: {
+    channels: { 'sim-1': channel(1, 0.01), 'sim-2': channel(2, 0.02), 'sim-3': channel(3, 0.005) },
+  },
+  ...(concurrency === undefined ? {} : { worker: { concurrency: Number(concurrency) } }),
+};
+
+function peakRssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { peak: kb('VmHWM') / 1024, now: kb('VmRSS') / 1024 };
+}
+
+async function writeFile(path, rows) {
+  const out = createWriteStream(path);
+  out.write('phone,amount\n');
+  for (let i = 0; i < rows; i++) {
+    const prefix = PREFIXES[i % PREFIXES.length];
+    if (!out.write(`${prefix}${String(i).padStart(8, '0')},${AMOUNT}\n`)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+}
+
+async function sha256Of(path) {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path)) hash.update(chunk);
+  return hash.digest('base64');
+}
+
+async function call(url, path, init = {}) {
+  const res = await fetch(`${url}${path}`, { ...init, headers: { 'x-user-id': 'bench', ...(init.headers ?? {}) } });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+}
+
+async function run(rows) {
+  const dir = mkdtempSync(join(tmpdir(), 'autoglm-bench-batch-'));
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, JSON.stringify(config));
+  const file = join(dir, 'rows.csv');
+  await writeFile(file, rows);
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean); // e.g. --cpu-prof
+  const server = await startServer([...nodeArgs, 'bin/autoglm.js', 'serve', '--port', '0', '-c', configFile, '--db', `sqlite:${join(dir, 'bench.db')}`], {});
+  try {
+    const baseline = peakRssMb(server.child.pid);
+    await call(server.url, '/api/v1/wallet/top-ups', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'bench-funds' },
+      body: JSON.stringify({ amount: rows * AMOUNT }),
+    });
+    let peakSampled = 0;
+    const sampler = setInterval(() => (peakSampled = Math.max(peakSampled, peakRssMb(server.child.pid).now)), 200);
+    const t0 = performance.now();
+    const accepted = await call(server.url, '/api/v1/recharges/batch', {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv', 'content-length': String(statSync(file).size), 'content-digest': `sha-256=:${await sha256Of(file)}:` },
+      body: createReadStream(file),
+      duplex: 'half',
+    });
+    const uploadS = (performance.now() - t0) / 1000;
+    let view = accepted.batch;
+    while (!view.done) {
+      await new Promise((r) => setTimeout(r, 250));
+      view = (await call(server.url, `/api/v1/batches/${view.id}`)).batch;
+    }
+    const totalS = (performance.now() - t0) / 1000;
+    clearInterval(sampler);
+    const mem = peakRssMb(server.child.pid);
+    return { rows, uploadS, totalS, perSecond: rows / totalS, succeeded: view.succeeded, failed: view.failed, refused: view.rejected_count, baselineMb: baseline.now, peakMb: Math.max(mem.peak, peakSampled) };
+  } finally {
+    await stop(server.child);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const results = [];
+for (const n of sizes) {
+  const r = await run(n);
+  results.push(r);
+  console.log(
+    `${String(n).padStart(7)} rows: upload ${r.uploadS.toFixed(2)} s, all answered in ${r.totalS.toFixed(1)} s → ${r.perSecond.toFixed(0)} recharges/s; ` +
+      `${r.succeeded} succeeded, ${r.failed} failed, ${r.refused} refused; server memory ${r.baselineMb.toFixed(0)} MB at start, peak ${r.peakMb.toFixed(0)} MB`,
+  );
+}
+console.log('\nrows     upload s   total s   recharges/s   µs per row   peak RSS MB');
+for (const r of results) {
+  console.log(`${String(r.rows).padEnd(8)} ${r.uploadS.toFixed(2).padStart(8)} ${r.totalS.toFixed(1).padStart(9)} ${r.perSecond.toFixed(0).padStart(13)} ${((r.totalS * 1e6) / r.rows).toFixed(0).padStart(12)} ${r.peakMb.toFixed(0).padStart(13)}`);
+}
+for (let i = 1; i < results.length; i++) {
+  const a = results[i - 1];
+  const b = results[i];
+  console.log(`${b.rows}/${a.rows}: ${(b.rows / a.rows).toFixed(0)}× the rows took ${(b.totalS / a.totalS).toFixed(1)}× the time and ${(b.peakMb / a.peakMb).toFixed(2)}× the peak memory`);
+}
+const tenK = results.find((r) => r.rows === 10_000);
+if (tenK !== undefined) console.log(`10,000 recharges in ${tenK.totalS.toFixed(1)} s (target: under 30 s)`);
