@@ -5,6 +5,8 @@ import type { OperatorSettings } from '../domain/recharge/operator-settings.js';
 import { type RechargeState, TERMINAL_RECHARGE_STATUSES } from '../domain/recharge/recharge.js';
 import type { RechargeChannel } from '../ports/recharge-channel.js';
 import type { JobRecord, RechargeRecord } from '../ports/records.js';
+import type { Repositories } from '../ports/repositories.js';
+import { requestPaymentRefund } from './refund-recharge-payment.js';
 import type { ChannelRouter } from './channel-router.js';
 import { type Deps, UseCaseError } from './context.js';
 import { dispatchRecharge } from './dispatch-recharge.js';
@@ -61,12 +63,10 @@ export async function executeRecharge(job: JobRecord, deps: Deps, rt: RechargeRu
     });
     if (state.status === 'SUCCEEDED' && attempt !== undefined) {
       cs.post(prev.tenantId, `jrn_${prev.id}_consume`, 'recharge.succeeded', 'recharge', prev.id, prev.currency, transfer(account.rechargeClearing(prev.tenantId), account.carrier(attempt.channel), prev.amount));
-    } else if (state.status === 'FAILED') {
-      cs.post(prev.tenantId, `jrn_${prev.id}_release`, 'recharge.failed', 'recharge', prev.id, prev.currency, transfer(account.rechargeClearing(prev.tenantId), account.wallet(prev.userId), prev.amount));
     }
     await deps.uow.run(async (r) => {
       if (!(await r.recharges.update(next, prev.version))) throw new UseCaseError('CONCURRENT_MODIFICATION', `recharge ${prev.id} was changed by someone else`);
-      if (state.status === 'FAILED') await r.wallets.credit(prev.tenantId, prev.userId, prev.currency, prev.amount, now);
+      if (state.status === 'FAILED') await giveBack(r, deps, cs, prev);
       await cs.flush(r);
       if (TERMINAL_RECHARGE_STATUSES.has(state.status)) await completeJob(r, job, deps, now);
     });
@@ -95,4 +95,20 @@ export async function executeRecharge(job: JobRecord, deps: Deps, rt: RechargeRu
   }
   // The channel has not said yet: ask it again later, from the state just committed.
   return { kind: 'retry', error: `recharge ${final.status}: the channel has not answered yet`, delayMs: rt.pollIntervalMs };
+}
+
+/**
+ * A recharge failed: its money goes back where it came from, in the caller's transaction — to
+ * the wallet, or, when a payment of its own paid it, to the payer through a refund of that
+ * payment (owed in `refunds_due` until the gateway has refunded it).
+ */
+export async function giveBack(r: Repositories, deps: Deps, cs: ChangeSet, rec: RechargeRecord): Promise<void> {
+  const clearing = account.rechargeClearing(rec.tenantId);
+  if (rec.topUpId === undefined) {
+    cs.post(rec.tenantId, `jrn_${rec.id}_release`, 'recharge.failed', 'recharge', rec.id, rec.currency, transfer(clearing, account.wallet(rec.userId), rec.amount));
+    await r.wallets.credit(rec.tenantId, rec.userId, rec.currency, rec.amount, cs.meta.now);
+    return;
+  }
+  cs.post(rec.tenantId, `jrn_${rec.id}_refund_due`, 'recharge.refund_due', 'recharge', rec.id, rec.currency, transfer(clearing, account.refundsDue(rec.tenantId), rec.amount));
+  await requestPaymentRefund(r, deps, cs, rec.tenantId, rec.topUpId);
 }

@@ -8,6 +8,7 @@ export const JOB = {
   payTopUp: 'wallet.top_up',
   executeRecharge: 'recharge.execute',
   expandRechargeBatch: 'recharge.batch',
+  refundRechargePayment: 'recharge.refund_payment',
 } as const;
 
 /** Priorities: money already moving comes first; clean-up last. */

@@ -15,6 +15,9 @@ export interface RechargeView {
   readonly attempt: number;
   readonly attempts: ReadonlyArray<{ readonly channel: string; readonly order_id: string; readonly channel_order_id: string | null; readonly failure: string | null }>;
   readonly failure_reason: string | null;
+  /** `wallet`, or `direct`: a payment of its own (see `top_up_id`), refunded if the recharge fails. */
+  readonly paid_by: 'wallet' | 'direct';
+  readonly top_up_id: string | null;
   readonly created_at: string;
   readonly updated_at: string;
 }
@@ -32,6 +35,8 @@ export function toRechargeView(r: RechargeRecord): RechargeView {
     attempt: s.attempts.length,
     attempts: s.attempts.map((a) => ({ channel: a.channel, order_id: a.key, channel_order_id: a.channelOrderId ?? null, failure: a.failure?.code ?? null })),
     failure_reason: s.status === 'FAILED' ? s.reason : null,
+    paid_by: r.topUpId === undefined ? 'wallet' : 'direct',
+    top_up_id: r.topUpId ?? null,
     created_at: new Date(r.createdAt).toISOString(),
     updated_at: new Date(r.updatedAt).toISOString(),
   };

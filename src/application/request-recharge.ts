@@ -12,10 +12,13 @@ import { JOB, PRIORITY } from './job-kinds.js';
 import type { IdempotencyRef } from './place-order.js';
 import { enqueueLeased } from './run-jobs.js';
 import { ChangeSet } from './state-changes.js';
+import { insertTopUp, newTopUp } from './top-up-wallet.js';
 
 export interface RechargeRequest {
   readonly phone: unknown;
   readonly amount: unknown;
+  /** `wallet` (default): from the wallet's balance; `direct`: by a payment of its own through the gateways. */
+  readonly pay?: 'wallet' | 'direct' | undefined;
 }
 
 /** A recharge request that passed every check: normalised number, operator, amount in fen. */
@@ -52,10 +55,32 @@ export async function reserveAndCreate(
 ): Promise<{ recharge: RechargeRecord; job: JobRecord } | undefined> {
   const { now } = options;
   if (!(await r.wallets.reserve(caller.tenantId, caller.userId, 'CNY', checked.amount, now))) return undefined;
-  const id = deps.ids.next('rch');
+  const recharge = newRecharge(deps, rt, caller, checked, now, options.batchId);
+  const { id } = recharge;
+  const cs = await insertRecharge(r, caller, recharge);
+  cs.post(caller.tenantId, `jrn_${id}_reserve`, 'recharge.reserved', 'recharge', id, 'CNY', transfer(account.wallet(caller.userId), account.rechargeClearing(caller.tenantId), checked.amount));
+  await cs.flush(r);
+  const job = { tenantId: caller.tenantId, kind: JOB.executeRecharge, resourceId: id, priority: options.priority ?? PRIORITY.pay };
+  return {
+    recharge,
+    job: options.leased ? await enqueueLeased(r, deps, job, now) : await r.jobs.enqueue({ ...job, id: deps.ids.next('job'), now, runAt: now, maxAttempts: deps.settings.maxAttempts }),
+  };
+}
+
+function newRecharge(
+  deps: Deps,
+  rt: RechargeRuntime,
+  caller: Caller,
+  checked: CheckedRecharge,
+  now: number,
+  batchId: string | null,
+  paid?: { readonly id: string; readonly topUpId: string },
+): RechargeRecord {
+  const id = paid?.id ?? deps.ids.next('rch');
+  const topUpId = paid?.topUpId;
   const created = createRecharge(id, rt.maxAttempts);
   if (!created.ok) throw new Error(created.error.message);
-  const recharge: RechargeRecord = {
+  return {
     id,
     tenantId: caller.tenantId,
     userId: caller.userId,
@@ -64,29 +89,60 @@ export async function reserveAndCreate(
     amount: checked.amount,
     currency: 'CNY',
     state: created.value,
-    batchId: options.batchId,
+    batchId,
+    ...(topUpId === undefined ? {} : { topUpId }),
     createdBy: caller.actor,
     updatedBy: caller.actor,
     createdAt: now,
     updatedAt: now,
     version: 1,
   };
-  const cs = new ChangeSet({ actor: caller.actor, now, requestId: caller.requestId });
+}
+
+/** Write a new recharge with its audit row (not flushed: the caller adds to the change set). */
+async function insertRecharge(r: Repositories, caller: Caller, recharge: RechargeRecord): Promise<ChangeSet> {
+  const cs = new ChangeSet({ actor: caller.actor, now: recharge.createdAt, requestId: caller.requestId });
   await r.recharges.insert(recharge);
-  cs.audit('recharge', caller.tenantId, id, 'recharge.created', null, {
+  cs.audit('recharge', caller.tenantId, recharge.id, 'recharge.created', null, {
     status: 'CREATED',
     operator: recharge.operator,
     amount: recharge.amount,
     currency: 'CNY',
-    ...(options.batchId === null ? {} : { batch_id: options.batchId }),
+    funding: recharge.topUpId === undefined ? 'wallet' : 'direct',
+    ...(recharge.batchId === null ? {} : { batch_id: recharge.batchId }),
+    ...(recharge.topUpId === undefined ? {} : { top_up_id: recharge.topUpId }),
   });
-  cs.post(caller.tenantId, `jrn_${id}_reserve`, 'recharge.reserved', 'recharge', id, 'CNY', transfer(account.wallet(caller.userId), account.rechargeClearing(caller.tenantId), checked.amount));
-  await cs.flush(r);
-  const job = { tenantId: caller.tenantId, kind: JOB.executeRecharge, resourceId: id, priority: options.priority ?? PRIORITY.pay };
-  return {
-    recharge,
-    job: options.leased ? await enqueueLeased(r, deps, job, now) : await r.jobs.enqueue({ ...job, id: deps.ids.next('job'), now, runAt: now, maxAttempts: deps.settings.maxAttempts }),
-  };
+  return cs;
+}
+
+/**
+ * Accept one phone recharge paid by a payment of its own (not from the wallet): the recharge and
+ * the payment that pays it are written together; the payment's job runs first and, once the
+ * money is captured, starts the recharge. If the recharge fails the payment is refunded.
+ */
+export async function requestDirectRecharge(
+  deps: Deps,
+  rt: RechargeRuntime,
+  caller: Caller,
+  req: RechargeRequest,
+  idem?: IdempotencyRef,
+): Promise<Result<{ recharge: RechargeRecord; job: JobRecord }>> {
+  const checked = checkRecharge(rt, req);
+  if (!checked.ok) return checked;
+  const now = deps.clock.now();
+  const rechargeId = deps.ids.next('rch');
+  const topUp = newTopUp(deps, caller, checked.value.amount, now, rechargeId);
+  if (!topUp.ok) return topUp;
+  const recharge = newRecharge(deps, rt, caller, checked.value, now, null, { id: rechargeId, topUpId: topUp.value.id });
+  return asResult(() =>
+    deps.uow.run(async (r) => {
+      const cs = await insertRecharge(r, caller, recharge);
+      await cs.flush(r);
+      const job = await insertTopUp(r, deps, caller, topUp.value);
+      if (idem !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idem.scope, idem.key, rechargeId);
+      return { recharge, job };
+    }),
+  );
 }
 
 /** Accept one phone recharge, paid from the caller's wallet; its job is leased to this process. */

@@ -2,7 +2,8 @@ import { account, transfer } from '../domain/ledger.js';
 import { parseAmount } from '../domain/money.js';
 import { err, ok, type Result } from '../domain/result.js';
 import { transitionTopUp, type TopUpEvent } from '../domain/wallet.js';
-import type { JobRecord, TopUpRecord } from '../ports/records.js';
+import { transitionRecharge } from '../domain/recharge/recharge.js';
+import type { JobRecord, RechargeRecord, TopUpRecord } from '../ports/records.js';
 import type { Repositories } from '../ports/repositories.js';
 import { chargeOnce } from './charge-once.js';
 import { asResult, type Caller, type Deps, UseCaseError } from './context.js';
@@ -22,6 +23,10 @@ export interface TopUpView {
   readonly gateway: string;
   readonly out_trade_no: string;
   readonly failure_code: string | null;
+  /** The recharge this payment pays for directly (it never reaches the wallet). */
+  readonly recharge_id: string | null;
+  /** Its refund, when that recharge failed. */
+  readonly refund_status: TopUpRecord['refundStatus'] | null;
   readonly created_at: string;
   readonly updated_at: string;
 }
@@ -35,6 +40,8 @@ export function toTopUpView(t: TopUpRecord): TopUpView {
     gateway: t.gateway,
     out_trade_no: t.outTradeNo,
     failure_code: t.failureCode,
+    recharge_id: t.rechargeId ?? null,
+    refund_status: t.refundStatus ?? null,
     created_at: new Date(t.createdAt).toISOString(),
     updated_at: new Date(t.updatedAt).toISOString(),
   };
@@ -47,16 +54,28 @@ export function toTopUpView(t: TopUpRecord): TopUpView {
 export async function requestTopUp(deps: Deps, caller: Caller, amountIn: unknown, idem?: IdempotencyRef): Promise<Result<{ topUp: TopUpRecord; job: JobRecord }>> {
   const amount = parseAmount(amountIn);
   if (!amount.ok) return err(amount.error.code, amount.error.message, { ...amount.error.details, field: 'amount' });
+  const topUp = newTopUp(deps, caller, amount.value, deps.clock.now());
+  if (!topUp.ok) return topUp;
+  return asResult(() =>
+    deps.uow.run(async (r) => {
+      const job = await insertTopUp(r, deps, caller, topUp.value);
+      if (idem !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idem.scope, idem.key, topUp.value.id);
+      return { topUp: topUp.value, job };
+    }),
+  );
+}
+
+/** A new PENDING top-up on the gateway routing picks; `rechargeId`: it pays that recharge directly. */
+export function newTopUp(deps: Deps, caller: Caller, amount: number, now: number, rechargeId?: string): Result<TopUpRecord> {
   const method = deps.settings.paymentMethod;
-  const gateway = deps.routeGateway({ amount: { amount: amount.value, currency: 'CNY' }, method });
+  const gateway = deps.routeGateway({ amount: { amount, currency: 'CNY' }, method });
   if (!gateway.ok) return gateway;
-  const now = deps.clock.now();
   const id = deps.ids.next('wtu');
-  const topUp: TopUpRecord = {
+  return ok({
     id,
     tenantId: caller.tenantId,
     userId: caller.userId,
-    amount: amount.value,
+    amount,
     currency: 'CNY',
     status: 'PENDING',
     gateway: gateway.value,
@@ -69,18 +88,24 @@ export async function requestTopUp(deps: Deps, caller: Caller, amountIn: unknown
     createdAt: now,
     updatedAt: now,
     version: 1,
-  };
-  return asResult(() =>
-    deps.uow.run(async (r) => {
-      const cs = new ChangeSet({ actor: caller.actor, now, requestId: caller.requestId });
-      await r.topUps.insert(topUp);
-      cs.audit('top_up', topUp.tenantId, id, 'top_up.created', null, { status: 'PENDING', amount: topUp.amount, currency: 'CNY', gateway: topUp.gateway, out_trade_no: topUp.outTradeNo });
-      await cs.flush(r);
-      if (idem !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idem.scope, idem.key, id);
-      const job = await enqueueLeased(r, deps, { tenantId: caller.tenantId, kind: JOB.payTopUp, resourceId: id, priority: PRIORITY.pay }, now);
-      return { topUp, job };
-    }),
-  );
+    ...(rechargeId === undefined ? {} : { rechargeId }),
+  });
+}
+
+/** Inside the caller's transaction: write the top-up, its audit row and its job, leased to this process. */
+export async function insertTopUp(r: Repositories, deps: Deps, caller: Caller, topUp: TopUpRecord): Promise<JobRecord> {
+  const cs = new ChangeSet({ actor: caller.actor, now: topUp.createdAt, requestId: caller.requestId });
+  await r.topUps.insert(topUp);
+  cs.audit('top_up', topUp.tenantId, topUp.id, 'top_up.created', null, {
+    status: 'PENDING',
+    amount: topUp.amount,
+    currency: 'CNY',
+    gateway: topUp.gateway,
+    out_trade_no: topUp.outTradeNo,
+    ...(topUp.rechargeId === undefined ? {} : { recharge_id: topUp.rechargeId }),
+  });
+  await cs.flush(r);
+  return enqueueLeased(r, deps, { tenantId: caller.tenantId, kind: JOB.payTopUp, resourceId: topUp.id, priority: PRIORITY.pay }, topUp.createdAt);
 }
 
 function moveTopUp(cs: ChangeSet, t: TopUpRecord, event: TopUpEvent, patch: Partial<Pick<TopUpRecord, 'gatewayTradeNo' | 'failureCode'>>): TopUpRecord {
@@ -135,6 +160,19 @@ export async function payTopUp(job: JobRecord, deps: Deps): Promise<JobOutcome> 
         return { kind: 'give_up', error: `AMOUNT_MISMATCH: gateway recorded ${result.amount.amount} ${result.amount.currency}` };
       }
       const paid = moveTopUp(cs, topUp, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null });
+      if (topUp.rechargeId !== undefined) {
+        // A recharge paid directly: the money goes straight to recharge clearing, and the recharge starts.
+        const rechargeId = topUp.rechargeId;
+        cs.post(topUp.tenantId, `jrn_${topUp.id}`, 'recharge.paid', 'recharge', rechargeId, topUp.currency, transfer(account.gateway(topUp.gateway), account.rechargeClearing(topUp.tenantId), topUp.amount));
+        const next = await deps.uow.run(async (r) => {
+          await saveTopUp(r, topUp, paid);
+          await cs.flush(r);
+          await completeJob(r, job, deps, now);
+          return enqueueLeased(r, deps, { tenantId: topUp.tenantId, kind: JOB.executeRecharge, resourceId: rechargeId, priority: PRIORITY.pay }, now);
+        });
+        deps.logger.info({ top_up_id: topUp.id, recharge_id: rechargeId, amount: topUp.amount }, 'recharge paid');
+        return { kind: 'done', followUps: [{ job: next }] };
+      }
       cs.post(topUp.tenantId, `jrn_${topUp.id}`, 'wallet.top_up', 'top_up', topUp.id, topUp.currency, transfer(account.gateway(topUp.gateway), account.wallet(topUp.userId), topUp.amount));
       await deps.uow.run(async (r) => {
         await saveTopUp(r, topUp, paid);
@@ -151,10 +189,11 @@ export async function payTopUp(job: JobRecord, deps: Deps): Promise<JobOutcome> 
       const failed = moveTopUp(cs, topUp, { type: 'fail', reason: code }, { failureCode: code });
       await deps.uow.run(async (r) => {
         await saveTopUp(r, topUp, failed);
+        if (topUp.rechargeId !== undefined) await abandonUnpaidRecharge(r, cs, topUp.tenantId, topUp.rechargeId);
         await cs.flush(r);
         await completeJob(r, job, deps, now);
       });
-      deps.logger.warn({ top_up_id: topUp.id, failure_code: code }, 'wallet top-up failed');
+      deps.logger.warn({ top_up_id: topUp.id, failure_code: code, ...(topUp.rechargeId === undefined ? {} : { recharge_id: topUp.rechargeId }) }, 'top-up payment failed');
       return { kind: 'done' };
     }
     default: {
@@ -167,4 +206,15 @@ export async function payTopUp(job: JobRecord, deps: Deps): Promise<JobOutcome> 
 export async function topUpOf(deps: Deps, tenantId: string, id: string): Promise<Result<TopUpView>> {
   const t = await deps.uow.read.topUps.get(tenantId, id);
   return t === undefined ? err('TOP_UP_NOT_FOUND', `no top-up ${id}`) : ok(toTopUpView(t));
+}
+
+/** The payment for a directly paid recharge failed: the recharge ends before any channel is asked. */
+async function abandonUnpaidRecharge(r: Repositories, cs: ChangeSet, tenantId: string, rechargeId: string): Promise<void> {
+  const rec = await r.recharges.get(tenantId, rechargeId);
+  if (rec === undefined) return;
+  const moved = transitionRecharge(rec.state, { type: 'abandon', reason: 'PAYMENT_DECLINED' });
+  if (!moved.ok) return; // already past CREATED: nothing to abandon
+  const next: RechargeRecord = { ...rec, state: moved.value, updatedBy: cs.meta.actor, updatedAt: cs.meta.now, version: rec.version + 1 };
+  if (!(await r.recharges.update(next, rec.version))) throw new UseCaseError('CONCURRENT_MODIFICATION', `recharge ${rec.id} was changed by someone else`);
+  cs.audit('recharge', tenantId, rec.id, 'recharge.failed', { status: rec.state.status, version: rec.version }, { status: 'FAILED', reason: 'PAYMENT_DECLINED', version: next.version });
 }

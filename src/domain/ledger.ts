@@ -14,6 +14,7 @@ import { err, ok, type Result } from './result.js';
  * - `fees:<gateway>`  expense: gateway fees, when a gateway charges them
  * - `recharge_clearing:<tenant>` wallet money reserved for phone recharges still in progress
  * - `carrier:<channel>` what we owe a recharge channel for top-ups it made (negative = owed)
+ * - `refunds_due:<tenant>` payments to give back (a recharge paid directly that failed), until the gateway refunds them
  */
 export interface Posting {
   readonly account: string;
@@ -42,6 +43,7 @@ export const account = {
   fees: (gateway: string): string => `fees:${gateway}`,
   rechargeClearing: (tenantId: string): string => `recharge_clearing:${tenantId}`,
   carrier: (channel: string): string => `carrier:${channel}`,
+  refundsDue: (tenantId: string): string => `refunds_due:${tenantId}`,
 } as const;
 
 const ACCOUNT_RE = /^[a-z_]+:[^\s]{1,128}$/;

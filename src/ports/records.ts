@@ -182,7 +182,13 @@ export interface TopUpRecord {
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly version: number;
+  /** Set when this payment pays for one recharge directly (it never reaches the wallet). */
+  readonly rechargeId?: string;
+  /** The payment given back because its recharge failed. */
+  readonly refundStatus?: TopUpRefundStatus;
 }
+
+export type TopUpRefundStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';
 
 /** A phone recharge as stored: the domain state (status, attempts) plus who, what and when. */
 export interface RechargeRecord {
@@ -197,6 +203,8 @@ export interface RechargeRecord {
   readonly state: RechargeState;
   /** The batch it came in, if any. */
   readonly batchId: string | null;
+  /** Set when a payment of its own pays the recharge; absent: paid from the wallet. */
+  readonly topUpId?: string;
   readonly createdBy: Actor;
   readonly updatedBy: Actor;
   readonly createdAt: number;

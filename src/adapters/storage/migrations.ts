@@ -311,6 +311,11 @@ const migrations: Record<string, Migration> = {
         .execute();
       await db.schema.createIndex('recharge_batch_rows_status').on('recharge_batch_rows').columns(['batch_id', 'status', 'line']).execute();
       await db.schema.createIndex('recharge_batch_rows_phone').on('recharge_batch_rows').columns(['batch_id', 'phone']).execute();
+      // A recharge paid by a payment of its own (not from the wallet): the top-up that pays it,
+      // and the refund of that payment when the recharge fails.
+      await db.schema.alterTable('recharges').addColumn('top_up_id', 'text').execute();
+      await db.schema.alterTable('wallet_top_ups').addColumn('recharge_id', 'text').execute();
+      await db.schema.alterTable('wallet_top_ups').addColumn('refund_status', 'text').execute();
     },
   },
 };

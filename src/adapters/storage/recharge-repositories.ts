@@ -3,7 +3,7 @@ import type { Currency } from '../../domain/money.js';
 import type { OperatorId } from '../../domain/recharge/number-segments.js';
 import type { RechargeAttempt, RechargeState, RechargeStatus } from '../../domain/recharge/recharge.js';
 import type { TopUpStatus } from '../../domain/wallet.js';
-import type { BatchResultRow, BatchRowRecord, BatchRowStatus, RechargeBatchRecord, RechargeBatchStatus, RechargeRecord, TopUpRecord, WalletRecord } from '../../ports/records.js';
+import type { BatchResultRow, BatchRowRecord, BatchRowStatus, RechargeBatchRecord, RechargeBatchStatus, RechargeRecord, TopUpRecord, TopUpRefundStatus, WalletRecord } from '../../ports/records.js';
 import type { RechargeRepository, TopUpRepository, WalletRepository } from '../../ports/repositories.js';
 import { num } from './columns.js';
 import type { Database, RechargeBatchRowsTable, RechargesTable, WalletTopUpsTable } from './schema.js';
@@ -56,6 +56,8 @@ function toTopUp(r: Selectable<WalletTopUpsTable>): TopUpRecord {
     createdAt: num(r.created_at),
     updatedAt: num(r.updated_at),
     version: num(r.version),
+    ...(r.recharge_id === null ? {} : { rechargeId: r.recharge_id }),
+    ...(r.refund_status === null ? {} : { refundStatus: r.refund_status as TopUpRefundStatus }),
   };
 }
 
@@ -77,6 +79,8 @@ export class KyselyTopUps implements TopUpRepository {
         out_trade_no: t.outTradeNo,
         gateway_trade_no: t.gatewayTradeNo,
         failure_code: t.failureCode,
+        recharge_id: t.rechargeId ?? null,
+        refund_status: t.refundStatus ?? null,
         created_by: t.createdBy,
         updated_by: t.updatedBy,
         created_at: t.createdAt,
@@ -94,7 +98,7 @@ export class KyselyTopUps implements TopUpRepository {
   async update(t: TopUpRecord, expectedVersion: number): Promise<boolean> {
     const res = await this.db
       .updateTable('wallet_top_ups')
-      .set({ status: t.status, gateway_trade_no: t.gatewayTradeNo, failure_code: t.failureCode, updated_by: t.updatedBy, updated_at: t.updatedAt, version: t.version })
+      .set({ status: t.status, gateway_trade_no: t.gatewayTradeNo, failure_code: t.failureCode, refund_status: t.refundStatus ?? null, updated_by: t.updatedBy, updated_at: t.updatedAt, version: t.version })
       .where('tenant_id', '=', t.tenantId)
       .where('id', '=', t.id)
       .where('version', '=', expectedVersion)
@@ -117,6 +121,7 @@ function toRecharge(r: Selectable<RechargesTable>): RechargeRecord {
     currency: r.currency as Currency,
     state,
     batchId: r.batch_id,
+    ...(r.top_up_id === null ? {} : { topUpId: r.top_up_id }),
     createdBy: r.created_by,
     updatedBy: r.updated_by,
     createdAt: num(r.created_at),
@@ -148,6 +153,7 @@ export class KyselyRecharges implements RechargeRepository {
         currency: r.currency,
         ...stateColumns(r.state),
         batch_id: r.batchId,
+        top_up_id: r.topUpId ?? null,
         created_by: r.createdBy,
         updated_by: r.updatedBy,
         created_at: r.createdAt,

@@ -216,6 +216,10 @@ export interface WalletTopUpsTable {
   created_at: Int;
   updated_at: Int;
   version: Int;
+  /** The recharge this payment pays for (a direct payment), if any. */
+  recharge_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** PENDING → SUCCEEDED | FAILED: the payment given back because its recharge failed. */
+  refund_status: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RechargesTable {
@@ -232,6 +236,8 @@ export interface RechargesTable {
   max_attempts: Int;
   reason: string | null;
   batch_id: string | null;
+  /** Set when a payment of its own pays the recharge (not the wallet). */
+  top_up_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_by: string;
   updated_by: string;
   created_at: Int;

@@ -12,7 +12,7 @@ import { problem, sendProblem, statusForCode } from './problem.js';
 
 /** Shapes only: the number, the amount and the face value are the domain's to judge, with their own codes. */
 const topUpBodySchema = z.object({ amount: z.number() }).strict();
-const rechargeBodySchema = z.object({ phone: z.string().max(40), amount: z.number() }).strict();
+const rechargeBodySchema = z.object({ phone: z.string().max(40), amount: z.number(), pay: z.enum(['wallet', 'direct']).optional() }).strict();
 
 const PROBLEM_JSON = { 'content-type': 'application/problem+json; charset=utf-8' };
 
