@@ -575,7 +575,8 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
     ...journal('gateway.jsonl'),
   });
   const merchant = new SimulatedMerchant({ seed: o.seed + 1, ...journal('merchant.jsonl') });
-  const standard = standardFaces({ secret, keysDir });
+  const carriers = new SimulatedCarriers(journal('carriers.jsonl'));
+  const standard = standardFaces({ secret, keysDir, carriers, seed: o.seed });
   const server = await startSimulatorServer({
     bank,
     merchant,
@@ -595,6 +596,8 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
       `  point the service at it: {"gateways":{"sim-http":{"type":"simulator-http","base_url":"${server.url}","secret":"<contents of ${secretPath}>"}},"payment_gateway":"sim-http"}`,
       `  or through its Alipay and WeChat Pay faces (keys in ${keysDir}; replace SERVICE_URL with the service's address):`,
       `  ${JSON.stringify({ gateways: standard.entries(server.url, 'SERVICE_URL') }).replace(/"apiv3_key":"[^"]*"/, `"apiv3_key":"<apiv3_key in ${join(keysDir, 'wechatpay.json')}>"`)}`,
+      `  phone recharges through its Juhe face (recharge ground truth: curl ${server.url}/_sim/recharge-ground-truth):`,
+      `  ${JSON.stringify({ recharge: { channels: standard.rechargeEntries(server.url) } })}`,
       '',
     ].join('\n'),
   );
@@ -602,6 +605,7 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
     await server.close();
     bank.closeJournal();
     merchant.closeJournal();
+    carriers.closeJournal();
   });
 }
 
