@@ -240,13 +240,21 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
     const captured = [...captures.values()].reduce((s, n) => s + n, 0);
     const phonesTwice = [...toppedUp.values()].filter((t) => t.length > 1).length;
     const fmt = (m: Map<number, number>): string => JSON.stringify(Object.fromEntries(m));
+    // Each live instance's own view at GET /metrics: the recharge calls it saw end, its queue.
+    const scraped = await Promise.all(
+      live().map(async (i) => {
+        const text = await (await fetch(`${i.url}/metrics`)).text();
+        const value = (line: string): number => Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+        return { name: i.name, succeeded: value('autoglm_recharge_attempts_total{channel="sim-juhe",outcome="success"}'), queued: value('autoglm_jobs{status="queued"}') };
+      }),
+    );
     process.stdout.write(
       `\nmulti-instance: ${ITEMS} items (${ITEMS - Math.floor(ITEMS / 2)} orders, ${Math.floor(ITEMS / 2)} recharges) sent to 3 instances (+1 restart) ` +
         `(answered in ${sentIn} ms, all terminal at ${elapsed} ms); answers: orders ${fmt(statuses.order)}, recharges ${fmt(statuses.recharge)}; 201s by instance ${JSON.stringify(Object.fromEntries(servedBy))}\n` +
         `  orders ${JSON.stringify(count(orders.rows))}, recharges ${JSON.stringify(rechargeStatus)}, wallet top-ups ${topUps.rows.length}, jobs ${JSON.stringify(count(jobs.rows))}, still leased ${leased.rows[0]?.n}, ` +
         `ledger journals ${journals.rows[0]?.n} (unbalanced ${unbalanced.rows.length})\n` +
         `  simulator: ${captured} captures for ${captures.size} payments and top-ups, ${truth.fulfilments.length} drinks for ${drinks.size} orders, ` +
-        `${phoneTruth.top_ups} top-ups to ${toppedUp.size} phones (phones topped up twice: ${phonesTwice})\n`,
+        `${phoneTruth.top_ups} top-ups to ${toppedUp.size} phones (phones topped up twice: ${phonesTwice}); /metrics of the live instances ${JSON.stringify(scraped)}\n`,
     );
 
     expect(open).toBe(0);
@@ -285,6 +293,11 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
       }
     }
     expect(phoneTruth.top_ups).toBe(rechargeStatus.SUCCEEDED ?? 0);
+    // The instances still up counted their own successful calls to the channel, no more than there were.
+    for (const m of scraped) expect(m.queued).toBe(0);
+    const countedOk = scraped.reduce((n, m) => n + m.succeeded, 0);
+    expect(countedOk).toBeGreaterThan(0);
+    expect(countedOk).toBeLessThanOrEqual(rechargeStatus.SUCCEEDED ?? 0);
     // The money's books balance: every wallet holds its top-ups less its succeeded recharges
     // (failed ones gave their reservation back), and every capture was booked.
     const expected = new Map<string, number>();
