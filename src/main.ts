@@ -24,6 +24,7 @@ import { registerWalletHandlers } from './application/wallet-action-handlers.js'
 import { registerOrderHandlers } from './application/order-action-handlers.js';
 import { type AppConfig, describeConfig, loadConfig, maskDatabaseUrl } from './config/load-config.js';
 import { runCli, type SimulatorCommandOptions } from './interfaces/cli/cli.js';
+import { Metrics } from './interfaces/http/metrics.js';
 import { buildHttpServer } from './interfaces/http/server.js';
 import type { Clock } from './ports/clock.js';
 import type { LlmProvider } from './ports/llm-provider.js';
@@ -44,6 +45,7 @@ import { ChannelRouter } from './application/channel-router.js';
 import type { RechargeRuntime } from './application/execute-recharge.js';
 import { rechargeSettings } from './config/recharge-schema.js';
 import type { RechargeChannel } from './ports/recharge-channel.js';
+import type { RoutingObserver } from './ports/routing-observer.js';
 import { SimulatedCarriers } from './simulator/simulated-carriers.js';
 import { SimulatedRechargeChannel } from './simulator/simulated-recharge-channel.js';
 
@@ -251,7 +253,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     },
   };
   const carriers = options.carriers ?? new SimulatedCarriers(journal('carriers.jsonl'));
-  const recharge = buildRecharge(config, clock, deps.random, carriers, options.rechargeChannels, remotes);
+  // Each app its own registry: tests run many apps in one process.
+  const metrics = new Metrics();
+  const recharge = buildRecharge(config, clock, deps.random, carriers, options.rechargeChannels, remotes, metrics);
   const engine = new Engine(
     deps,
     {
@@ -289,6 +293,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     bodyLimitBytes: config.server.body_limit_bytes,
     requestTimeoutMs: config.server.request_timeout_ms,
     tenantId: config.tenant.default_id,
+    metrics,
     ready: async () => {
       const checks = { database: await storage.ping(), worker: !config.worker.enabled || engine.runner.isRunning, accepting: !draining };
       return { ready: Object.values(checks).every(Boolean), checks };
@@ -413,6 +418,7 @@ function buildRecharge(
   carriers: SimulatedCarriers,
   given: ReadonlyMap<string, RechargeChannel> | undefined,
   remotes: Array<{ shutdown(): Promise<void> }>,
+  observer: RoutingObserver,
 ): RechargeRuntime {
   const rc = config.recharge;
   const settings = rechargeSettings(rc);
@@ -464,7 +470,7 @@ function buildRecharge(
   const router = new ChannelRouter(
     Object.entries(rc.channels).map(([name, c]) => ({ name, operators: c.operators, capacity: c.capacity })),
     settings.routing,
-    { clock, random },
+    { clock, random, observer },
   );
   return {
     router,
@@ -570,7 +576,8 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
     ...journal('gateway.jsonl'),
   });
   const merchant = new SimulatedMerchant({ seed: o.seed + 1, ...journal('merchant.jsonl') });
-  const standard = standardFaces({ secret, keysDir });
+  const carriers = new SimulatedCarriers(journal('carriers.jsonl'));
+  const standard = standardFaces({ secret, keysDir, carriers, seed: o.seed });
   const server = await startSimulatorServer({
     bank,
     merchant,
@@ -590,6 +597,8 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
       `  point the service at it: {"gateways":{"sim-http":{"type":"simulator-http","base_url":"${server.url}","secret":"<contents of ${secretPath}>"}},"payment_gateway":"sim-http"}`,
       `  or through its Alipay and WeChat Pay faces (keys in ${keysDir}; replace SERVICE_URL with the service's address):`,
       `  ${JSON.stringify({ gateways: standard.entries(server.url, 'SERVICE_URL') }).replace(/"apiv3_key":"[^"]*"/, `"apiv3_key":"<apiv3_key in ${join(keysDir, 'wechatpay.json')}>"`)}`,
+      `  phone recharges through its Juhe face (recharge ground truth: curl ${server.url}/_sim/recharge-ground-truth):`,
+      `  ${JSON.stringify({ recharge: { channels: standard.rechargeEntries(server.url) } })}`,
       '',
     ].join('\n'),
   );
@@ -597,6 +606,7 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
     await server.close();
     bank.closeJournal();
     merchant.closeJournal();
+    carriers.closeJournal();
   });
 }
 

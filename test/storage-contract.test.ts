@@ -233,6 +233,11 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect(j).toMatchObject({ id: 'j1', attempts: 2, lastError: 'timeout' });
     expect(await uow.run((r) => r.jobs.fail('j1', 'w1', 60, 'gave up'))).toBe(true);
     expect(await uow.read.jobs.countByStatus()).toEqual({ failed: 1 });
+    // Only the statuses asked for (the metrics' queue depth leaves the growing `done` rows out).
+    await uow.run((r) => r.jobs.enqueue({ id: 'j2', now: 0, tenantId: 't1', kind: 'k', resourceId: 'r2', runAt: 0 }));
+    expect(await uow.read.jobs.countByStatus(['queued', 'running'])).toEqual({ queued: 1 });
+    expect(await uow.read.jobs.countByStatus(['running'])).toEqual({});
+    expect(await uow.read.jobs.countByStatus([])).toEqual({});
   });
 
   it('idempotency keys: first insert wins; recovery point and completion are stored', async () => {

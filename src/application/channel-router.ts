@@ -22,6 +22,7 @@ import {
   windowStats,
 } from '../domain/routing/channel-window.js';
 import type { Clock } from '../ports/clock.js';
+import type { RoutingObserver } from '../ports/routing-observer.js';
 
 /** A channel as routing knows it. */
 export interface RoutedChannel {
@@ -88,7 +89,7 @@ export class ChannelRouter {
   constructor(
     channels: readonly RoutedChannel[],
     private readonly settings: RouterSettings,
-    private readonly deps: { readonly clock: Clock; readonly random: () => number },
+    private readonly deps: { readonly clock: Clock; readonly random: () => number; readonly observer?: RoutingObserver },
   ) {
     for (const channel of channels) {
       if (this.states.has(channel.name)) throw new Error(`duplicate recharge channel name ${channel.name}`);
@@ -137,6 +138,7 @@ export class ChannelRouter {
     if (chosen.probe) state.breaker = breakerProbeSent();
     state.inFlight += 1;
     state.routed += 1;
+    if (exclude.size > 0) this.deps.observer?.failedOver(state.channel.name, operator);
     return ok({ channel: state.channel.name, operator, startedAt: now, probe: chosen.probe });
   }
 
@@ -146,6 +148,7 @@ export class ChannelRouter {
     if (state === undefined) return;
     const now = this.deps.clock.now();
     state.inFlight = Math.max(0, state.inFlight - 1);
+    this.deps.observer?.callEnded(dispatch.channel, outcome);
     state.samples = recordSample(state.samples, { at: now, latencyMs: now - dispatch.startedAt, outcome }, this.settings.window);
     const before = state.breaker;
     const after = breakerOnResult(before, outcome, dispatch.probe, windowStats(state.samples, false), now, this.settings.breaker);

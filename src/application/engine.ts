@@ -273,6 +273,11 @@ export class Engine {
     return r;
   }
 
+  /** Jobs not finished yet, per status (queue depth); a cheap indexed count. */
+  jobQueueDepth(): Promise<Record<string, number>> {
+    return this.deps.uow.read.jobs.countByStatus(['queued', 'running', 'failed']);
+  }
+
   /** Each configured gateway with its methods and health (breaker state, calls, failures). */
   gateways(): Array<{ readonly name: string; readonly methods: readonly string[]; readonly health: GatewayHealth | null }> {
     return [...this.deps.gateways.entries()].map(([name, g]) => ({ name, methods: g.methods, health: g.health?.() ?? null }));

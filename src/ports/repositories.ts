@@ -6,6 +6,7 @@ import type {
   AuditRecord,
   IdempotencyRecord,
   JobRecord,
+  JobStatus,
   LedgerBalance,
   OrderRecord,
   PaymentRecord,
@@ -145,7 +146,11 @@ export interface JobRepository {
   get(id: string): Promise<JobRecord | undefined>;
   /** Earliest run-at among queued jobs (for the worker's sleep), or undefined. */
   nextRunAt(): Promise<number | undefined>;
-  countByStatus(): Promise<Record<string, number>>;
+  /**
+   * Jobs per status; only `statuses` when given (the metrics ask for the unfinished ones, which
+   * the status-led index answers without reading the ever-growing `done` rows).
+   */
+  countByStatus(statuses?: readonly JobStatus[]): Promise<Record<string, number>>;
 }
 
 /** Append-only audit trail: who, when, action, resource, before/after. */

@@ -55,6 +55,13 @@ interface SimOrder {
   gameState: '0' | '1' | '9';
 }
 
+/** One answer of the simulator, for whichever HTTP server carries it (its own, or a face of the standalone one). */
+export interface JuheAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer | string;
+}
+
 const md5 = (s: string): string => createHash('md5').update(s, 'utf8').digest('hex');
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -64,7 +71,7 @@ export class JuheSimulator {
   readonly calls: Record<string, number> = {};
   /** Callback deliveries: what was sent and what the receiver answered. */
   readonly callbacks: Array<{ readonly params: Record<string, string>; readonly reply: string }> = [];
-  private readonly server: http.Server;
+  private server: http.Server | undefined;
   private readonly processing: Chaos;
   private balance: number;
   private readonly pending = new Set<Promise<unknown>>();
@@ -73,24 +80,53 @@ export class JuheSimulator {
     this.chaos = new Chaos(options.chaos ?? {}, options.seed ?? 42);
     this.processing = new Chaos({ latencyMs: options.processingMs ?? { min: 0, max: 0 } }, (options.seed ?? 42) + 1);
     this.balance = options.balanceFen ?? 100_000_000;
-    this.server = http.createServer((req, res) => {
-      void this.track(this.handle(req, res).catch(() => res.destroy()));
-    });
-    this.server.keepAliveTimeout = 5000;
+    // Orders that reached a phone before a restart are known again (from the carriers' journal):
+    // asked about, they answer "succeeded", and resent, "duplicate" — never a second top-up.
+    const name = options.name ?? 'juhe';
+    for (const t of options.carriers.groundTruth) {
+      if (t.channel !== name || this.orders.has(t.orderId)) continue;
+      const target = this.target(t.phone);
+      this.orders.set(t.orderId, {
+        orderid: t.orderId,
+        sporderId: `J${String(this.orders.size + 1).padStart(12, '0')}`,
+        phone: t.phone,
+        cardnum: t.amount.amount / 100,
+        encoding: target?.encoding ?? 'utf-8',
+        gameState: '1',
+      });
+    }
   }
 
-  /** Listen (port 0 = any free port) and return the base URL for the adapter. */
+  /** Listen on its own server (port 0 = any free port) and return the base URL for the adapter. */
   async start(port = 0, host = '127.0.0.1'): Promise<string> {
-    await new Promise<void>((resolve) => this.server.listen(port, host, resolve));
-    const addr = this.server.address() as AddressInfo;
+    const server = http.createServer((req, res) => {
+      void this.track(
+        this.handle(req, res).catch(() => {
+          res.destroy();
+        }),
+      );
+    });
+    server.keepAliveTimeout = 5000;
+    this.server = server;
+    await new Promise<void>((resolve) => server.listen(port, host, resolve));
+    const addr = server.address() as AddressInfo;
     return `http://${host}:${addr.port}/ofpay/mobile/`;
   }
 
   /** Stop listening and wait for held answers and callbacks in flight. */
   async stop(): Promise<void> {
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+    const server = this.server;
+    if (server !== undefined) {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
     await Promise.allSettled([...this.pending]);
+  }
+
+  /** The carrier's side of the chaos: refused top-ups (game_state 9) and time to settle an order. */
+  setCarrierChaos(c: { readonly failureRate: number; readonly processingMs: { readonly min: number; readonly max: number } }): void {
+    this.chaos.set({ failureRate: c.failureRate });
+    this.processing.set({ latencyMs: c.processingMs });
   }
 
   /** Wait until every callback and processing timer has run (tests). */
@@ -107,23 +143,32 @@ export class JuheSimulator {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sim');
-    const method = url.pathname.split('/').pop() ?? '';
+    const a = await this.answer(url.pathname.split('/').pop() ?? '', url.search.slice(1), String(req.headers['accept-charset'] ?? ''));
+    if (res.destroyed) return;
+    res.writeHead(a.status, { ...a.headers, 'content-length': String(Buffer.byteLength(a.body)) }).end(a.body);
+  }
+
+  /**
+   * Answer one call: `method` is the last path segment (telcheck, onlineorder, ordersta, yue),
+   * `search` the raw query string, whose percent-escapes are bytes in the charset the client
+   * names first in Accept-Charset.
+   */
+  answer(method: string, search: string, acceptCharset: string): Promise<JuheAnswer> | JuheAnswer {
     this.calls[method] = (this.calls[method] ?? 0) + 1;
-    // Values may be percent-encoded GBK: decode them as bytes in the charset the client asked for.
-    const charset = /gbk/i.test(String(req.headers['accept-charset'] ?? '').split(',')[0] ?? '') ? 'gbk' : 'utf-8';
-    const params = decodeQuery(url.search.slice(1), charset);
-    if (params.key !== this.options.appKey) return this.reply(res, 'utf-8', SIM_CODES.badKey, '错误的请求KEY', null);
+    const charset = /gbk/i.test(acceptCharset.split(',')[0] ?? '') ? 'gbk' : 'utf-8';
+    const params = decodeQuery(search, charset);
+    if (params.key !== this.options.appKey) return this.reply('utf-8', SIM_CODES.badKey, '错误的请求KEY', null);
     switch (method) {
       case 'telcheck':
-        return this.telcheck(res, params);
+        return this.telcheck(params);
       case 'onlineorder':
-        return this.onlineorder(res, params);
+        return this.track(this.onlineorder(params));
       case 'ordersta':
-        return this.ordersta(res, params);
+        return this.ordersta(params);
       case 'yue':
-        return this.yue(res, params);
+        return this.yue(params);
       default:
-        res.writeHead(404).end();
+        return { status: 404, headers: {}, body: '' };
     }
   }
 
@@ -140,30 +185,27 @@ export class JuheSimulator {
     return /^\d+$/.test(cardnum ?? '') && values.includes(n) ? n : undefined;
   }
 
-  private telcheck(res: http.ServerResponse, p: Record<string, string>): void {
+  private telcheck(p: Record<string, string>): JuheAnswer {
     const t = this.target(p.phoneno);
-    if (t === undefined) return this.reply(res, 'utf-8', SIM_CODES.badPhone, '手机号码格式错误或暂不支持', null);
-    if (this.offered(p.cardnum) === undefined) return this.reply(res, t.encoding, SIM_CODES.badCardnum, '暂不支持该面值', null);
-    this.reply(res, t.encoding, 0, '允许充值的手机号码及金额', null);
+    if (t === undefined) return this.reply('utf-8', SIM_CODES.badPhone, '手机号码格式错误或暂不支持', null);
+    if (this.offered(p.cardnum) === undefined) return this.reply(t.encoding, SIM_CODES.badCardnum, '暂不支持该面值', null);
+    return this.reply(t.encoding, 0, '允许充值的手机号码及金额', null);
   }
 
-  private async onlineorder(res: http.ServerResponse, p: Record<string, string>): Promise<void> {
+  private async onlineorder(p: Record<string, string>): Promise<JuheAnswer> {
     const { phoneno, cardnum, orderid, sign } = p;
     await this.chaos.latency();
     const draw = this.chaos.draw();
-    if (draw === 'error') {
-      res.writeHead(503, { 'content-type': 'text/plain' }).end('service unavailable');
-      return;
-    }
+    if (draw === 'error') return { status: 503, headers: { 'content-type': 'text/plain' }, body: 'service unavailable' };
     const t = this.target(phoneno);
-    if (t === undefined || phoneno === undefined) return this.reply(res, 'utf-8', SIM_CODES.badPhone, '手机号码格式错误或暂不支持', null);
+    if (t === undefined || phoneno === undefined) return this.reply('utf-8', SIM_CODES.badPhone, '手机号码格式错误或暂不支持', null);
     const face = this.offered(cardnum);
-    if (face === undefined) return this.reply(res, t.encoding, SIM_CODES.badCardnum, '暂不支持该面值', null);
-    if (orderid === undefined || !/^[A-Za-z0-9]{8,32}$/.test(orderid)) return this.reply(res, t.encoding, SIM_CODES.badOrderId, '商家订单号格式错误', null);
+    if (face === undefined) return this.reply(t.encoding, SIM_CODES.badCardnum, '暂不支持该面值', null);
+    if (orderid === undefined || !/^[A-Za-z0-9]{8,32}$/.test(orderid)) return this.reply(t.encoding, SIM_CODES.badOrderId, '商家订单号格式错误', null);
     if (sign !== md5(this.options.openId + this.options.appKey + phoneno + String(cardnum) + orderid)) {
-      return this.reply(res, t.encoding, SIM_CODES.badSign, '校验值sign错误', null);
+      return this.reply(t.encoding, SIM_CODES.badSign, '校验值sign错误', null);
     }
-    if (this.orders.has(orderid)) return this.reply(res, t.encoding, SIM_CODES.duplicate, '商家订单号重复', null);
+    if (this.orders.has(orderid)) return this.reply(t.encoding, SIM_CODES.duplicate, '商家订单号重复', null);
     const order: SimOrder = { orderid, sporderId: `J${String(this.orders.size + 1).padStart(12, '0')}`, phone: phoneno, cardnum: face, encoding: t.encoding, gameState: '0' };
     this.orders.set(orderid, order);
     const refuse = draw === 'fail';
@@ -182,18 +224,18 @@ export class JuheSimulator {
     };
     // Accept-then-hang: the order exists, the answer comes too late for the client.
     if (draw === 'timeout') await this.chaos.hang();
-    this.reply(res, t.encoding, 0, '订单提交成功，等待充值', result);
+    return this.reply(t.encoding, 0, '订单提交成功，等待充值', result);
   }
 
-  private ordersta(res: http.ServerResponse, p: Record<string, string>): void {
+  private ordersta(p: Record<string, string>): JuheAnswer {
     const order = this.orders.get(p.orderid ?? '');
-    if (order === undefined) return this.reply(res, 'utf-8', SIM_CODES.notFound, '订单不存在', null);
-    this.reply(res, order.encoding, 0, '查询成功', { uordercash: order.cardnum.toFixed(2), sporder_id: order.sporderId, game_state: order.gameState });
+    if (order === undefined) return this.reply('utf-8', SIM_CODES.notFound, '订单不存在', null);
+    return this.reply(order.encoding, 0, '查询成功', { uordercash: order.cardnum.toFixed(2), sporder_id: order.sporderId, game_state: order.gameState });
   }
 
-  private yue(res: http.ServerResponse, p: Record<string, string>): void {
-    if (p.sign !== md5(this.options.openId + this.options.appKey + String(p.timestamp))) return this.reply(res, 'utf-8', SIM_CODES.badSign, '校验值sign错误', null);
-    this.reply(res, 'utf-8', 0, '查询成功', { uid: 'sim', money: (this.balance / 100).toFixed(2) });
+  private yue(p: Record<string, string>): JuheAnswer {
+    if (p.sign !== md5(this.options.openId + this.options.appKey + String(p.timestamp))) return this.reply('utf-8', SIM_CODES.badSign, '校验值sign错误', null);
+    return this.reply('utf-8', 0, '查询成功', { uid: 'sim', money: (this.balance / 100).toFixed(2) });
   }
 
   private settle(order: SimOrder, refuse: boolean): void {
@@ -235,11 +277,10 @@ export class JuheSimulator {
     }
   }
 
-  private reply(res: http.ServerResponse, encoding: 'utf-8' | 'gbk', code: number, reason: string, result: unknown): void {
-    if (res.destroyed) return;
+  private reply(encoding: 'utf-8' | 'gbk', code: number, reason: string, result: unknown): JuheAnswer {
     const body = iconv.encode(JSON.stringify({ reason, result, error_code: code }), encoding);
     const type = this.options.declareCharset === false ? 'application/json' : `application/json; charset=${encoding === 'gbk' ? 'GBK' : 'utf-8'}`;
-    res.writeHead(200, { 'content-type': type, 'content-length': body.length }).end(body);
+    return { status: 200, headers: { 'content-type': type }, body };
   }
 }
 

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { registerAlipayFace } from './alipay/alipay-face.js';
 import { alipayNotificationFor } from './alipay/alipay-notification-for.js';
+import type { SimulatedCarriers } from './simulated-carriers.js';
+import { juheChannelEntry, juheFace, loadOrCreateJuheKeys } from './server/juhe-face.js';
 import { nativeFace } from './server/native-face.js';
 import type { SimulatorFace } from './server/simulator-server.js';
 import { registerWechatpayFace } from './wechatpay/wechatpay-face.js';
@@ -63,9 +65,14 @@ export function alipayGatewayEntry(dir: string, baseUrl: string, notifyUrl: stri
 /**
  * Every protocol the standalone simulator speaks, over one order book: its native JSON protocol,
  * Alipay's openapi (QR precreate) and WeChat Pay API v3 (Native), each with its own keys from
- * `keysDir` and its own signed callbacks.
+ * `keysDir` and its own signed callbacks — and, given the carriers, Juhe's top-up protocol.
  */
-export function standardFaces(o: { readonly secret: string; readonly keysDir: string }): { faces: SimulatorFace[]; entries: (baseUrl: string, notifyBase: string) => Record<string, Record<string, string>> } {
+export function standardFaces(o: { readonly secret: string; readonly keysDir: string; readonly carriers?: SimulatedCarriers; readonly seed?: number }): {
+  faces: SimulatorFace[];
+  entries: (baseUrl: string, notifyBase: string) => Record<string, Record<string, string>>;
+  /** `recharge.channels` entries for the recharge faces (secrets as placeholders naming their file). */
+  rechargeEntries: (baseUrl: string) => Record<string, Record<string, unknown>>;
+} {
   const alipay = loadOrCreateAlipayKeys(o.keysDir);
   const wechat = loadOrCreateWechatpayKeys(o.keysDir);
   const wechatNotify = { mchid: wechat.mchid, appid: wechat.appid, platformSerial: wechat.platformSerial, platformPrivateKey: wechat.platformPrivateKey, apiV3Key: wechat.apiV3Key };
@@ -99,9 +106,11 @@ export function standardFaces(o: { readonly secret: string; readonly keysDir: st
       },
     },
   ];
+  if (o.carriers !== undefined) faces.push(juheFace({ keys: loadOrCreateJuheKeys(o.keysDir), carriers: o.carriers, seed: (o.seed ?? 42) + 7 }));
+  const rechargeEntries = (baseUrl: string): Record<string, Record<string, unknown>> => (o.carriers === undefined ? {} : { 'sim-juhe': juheChannelEntry(o.keysDir, baseUrl) });
   const entries = (baseUrl: string, notifyBase: string): Record<string, Record<string, string>> => ({
     'sim-alipay': alipayGatewayEntry(o.keysDir, baseUrl, `${notifyBase}/api/v1/callbacks/sim-alipay`),
     'sim-wechatpay': wechatpayGatewayEntry(wechat, o.keysDir, `${baseUrl}${FACE_PATHS.wechatpay}`, `${notifyBase}/api/v1/callbacks/sim-wechatpay`),
   });
-  return { faces, entries };
+  return { faces, entries, rechargeEntries };
 }

@@ -434,8 +434,11 @@ export class KyselyJobs implements JobRepository {
     return row?.next === null || row?.next === undefined ? undefined : num(row.next);
   }
 
-  async countByStatus(): Promise<Record<string, number>> {
-    const rows = await this.db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number | string>().as('n')]).groupBy('status').execute();
+  async countByStatus(statuses?: readonly JobStatus[]): Promise<Record<string, number>> {
+    if (statuses?.length === 0) return {};
+    let q = this.db.selectFrom('jobs').select(['status', (eb) => eb.fn.countAll<number | string>().as('n')]);
+    if (statuses !== undefined) q = q.where('status', 'in', [...statuses]);
+    const rows = await q.groupBy('status').execute();
     return Object.fromEntries(rows.map((r) => [r.status, num(r.n)]));
   }
 }

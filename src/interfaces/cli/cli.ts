@@ -130,7 +130,7 @@ export function buildCli(deps: CliDeps): Command {
 
   program
     .command('simulator')
-    .description('run the simulated outside world (payment gateway, coffee shop, callbacks) as its own HTTP server, with chaos knobs under /_sim/')
+    .description('run the simulated outside world (payment gateway, coffee shop, Juhe phone top-ups, callbacks) as its own HTTP server, with chaos knobs under /_sim/')
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('-p, --port <port>', 'port to listen on (0 = any free port)', port, 9100)
     .option('--seed <n>', 'seed of every random draw (chaos, callbacks), so a run can be replayed', integer, 42)

@@ -4,6 +4,7 @@ import type { Caller } from '../../application/context.js';
 import type { Engine } from '../../application/engine.js';
 import type { AgentService } from '../../application/handle-agent-message.js';
 import { registerAgentRoutes } from './agent-routes.js';
+import { type Metrics, registerMetricsRoute } from './metrics.js';
 import { problem, sendProblem } from './problem.js';
 import { registerOrderRoutes } from './order-routes.js';
 import { registerPaymentRoutes } from './payment-routes.js';
@@ -20,6 +21,8 @@ export interface HttpServerOptions {
   readonly tenantId: string;
   /** Extra readiness checks (database reachable, worker running, not draining). */
   readonly ready: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+  /** Prometheus metrics at GET /metrics (this server's own registry). */
+  readonly metrics?: Metrics;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -104,6 +107,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     const r = await opts.ready();
     return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
   });
+  if (opts.metrics !== undefined) registerMetricsRoute(app, opts.engine, opts.metrics);
 
   registerOrderRoutes(app, opts.engine);
   registerPaymentRoutes(app, opts.engine);

@@ -57,6 +57,14 @@ export const httpChaosSchema = z
     decline_rate: fraction.default(0),
     /** The coffee shop refuses an order (OUT_OF_STOCK). */
     merchant_reject_rate: fraction.default(0),
+    /** The carriers behind the recharge (Juhe) face refuse a top-up: the order ends in game_state 9. */
+    recharge_failure_rate: fraction.default(0),
+    /** Time an accepted top-up takes to reach the phone (game_state 0 until then), drawn uniformly. */
+    recharge_processing_ms: z
+      .object({ min: ms.default(0), max: ms.default(0) })
+      .strict()
+      .refine((r) => r.max >= r.min, 'max must be ≥ min')
+      .default({ min: 0, max: 0 }),
     notify: notifyChaosSchema.prefault({}),
   })
   .strict();

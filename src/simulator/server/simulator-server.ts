@@ -37,6 +37,8 @@ export interface SimulatorFace {
     /** A wrongly signed copy, for the wrong-signature chaos (default: `forgeSignature`). */
     forge?(n: OutgoingNotification): OutgoingNotification;
   };
+  /** The face's own share of a chaos document (e.g. the carriers' refusals), applied with the rest. */
+  onChaos?(settings: HttpChaosSettings): void;
 }
 
 export interface SimulatorServerOptions {
@@ -197,6 +199,7 @@ export async function buildSimulatorServer(options: SimulatorServerOptions): Pro
       chaos.set(s);
       options.bank.chaos.set({ failureRate: s.decline_rate });
       options.merchant.chaos.set({ failureRate: s.merchant_reject_rate });
+      for (const face of options.faces) face.onChaos?.(s);
       let i = 0;
       for (const notifier of notifiers.values()) {
         i += 1;
