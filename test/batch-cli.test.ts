@@ -3,10 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_SOME_ROWS_FAILED } from '../src/interfaces/cli/batch-commands.js';
-import { runCli } from '../src/interfaces/cli/cli.js';
 import type { App } from '../src/main.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { quick, rechargeConfig, simulatedChannels, toppedUpPerPhone, topUpWallet, walletBalance } from './support/recharge-harness.js';
+import { runCliCaptured } from './support/cli-run.js';
 import { startTestApp } from './support/test-app.js';
 
 let app: App;
@@ -24,24 +24,9 @@ afterAll(async () => {
 });
 
 async function cli(...args: string[]): Promise<{ out: string[]; err: string[]; progress: string[]; code: number }> {
-  const out: string[] = [];
-  const err: string[] = [];
   const progress: string[] = [];
-  process.exitCode = 0;
-  await runCli(['node', 'autoglm', ...args], {
-    serve: () => Promise.reject(new Error('not in this test')),
-    simulator: () => Promise.reject(new Error('not in this test')),
-    version: '0.0.0-test',
-    defaultUrl: url,
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    progress: (l) => progress.push(l),
-    pollMs: 20,
-    parseLocal: () => Promise.reject(new Error('not in this test')),
-  });
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { out, err, progress, code };
+  const r = await runCliCaptured(args, { defaultUrl: url, progress: (l) => progress.push(l), pollMs: 20 });
+  return { ...r, progress };
 }
 
 describe('autoglm batch recharge FILE', () => {

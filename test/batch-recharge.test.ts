@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { readLines } from '../src/application/read-lines.js';
+import type { BatchView } from '../src/application/request-recharge-batch.js';
 import type { App } from '../src/main.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
@@ -16,23 +17,6 @@ import {
   walletBalance,
 } from './support/recharge-harness.js';
 import { startTestApp, tempDbPath } from './support/test-app.js';
-
-interface BatchView {
-  id: string;
-  status: string;
-  rows: number;
-  valid: number;
-  accepted: number;
-  pending: number;
-  rejected_count: number;
-  rejected: Array<{ line: number; code: string }>;
-  counts: Record<string, number>;
-  succeeded: number;
-  failed: number;
-  finished: number;
-  done: boolean;
-  results: string;
-}
 
 const apps: App[] = [];
 afterEach(async () => {

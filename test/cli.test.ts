@@ -2,9 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ActionRegistry } from '../src/application/action-registry.js';
 import { Interpreter, toParseOutput } from '../src/application/interpret-text.js';
 import { DEFAULT_MENU } from '../src/domain/menu.js';
-import { runCli } from '../src/interfaces/cli/cli.js';
 import type { Logger } from '../src/ports/logger.js';
 import type { App } from '../src/main.js';
+import { runCliCaptured } from './support/cli-run.js';
 import { startTestApp } from './support/test-app.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
@@ -26,26 +26,16 @@ async function cli(...args: string[]): Promise<{ out: string[]; err: string[]; c
 
 /** Run the CLI; `answers` are typed at the confirmation prompt, in order. */
 async function run(args: string[], answers: string[] = []): Promise<{ out: string[]; err: string[]; code: number; asked: string[] }> {
-  const out: string[] = [];
-  const err: string[] = [];
   const asked: string[] = [];
-  process.exitCode = 0;
-  await runCli(['node', 'autoglm', ...args], {
-    serve: () => Promise.reject(new Error('not in this test')),
-    simulator: () => Promise.reject(new Error('not in this test')),
-    version: '0.0.0-test',
+  const r = await runCliCaptured(args, {
     defaultUrl: url,
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
     parseLocal: async (text) => toParseOutput(await local.interpret(text)),
     ask: (q) => {
       asked.push(q);
       return Promise.resolve(answers.shift() ?? '');
     },
   });
-  const code = Number(process.exitCode ?? 0);
-  process.exitCode = 0;
-  return { out, err, code, asked };
+  return { ...r, asked };
 }
 
 describe('autoglm CLI against a running service', () => {

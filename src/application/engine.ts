@@ -24,7 +24,7 @@ import { RULE_JOB, ruleRunner, sweepRules } from './repair-rules.js';
 import { type RefundView, toRefundView } from './refund-view.js';
 import { executeRecharge, type RechargeRuntime } from './execute-recharge.js';
 import { type RechargeView, toRechargeView } from './recharge-view.js';
-import { type RechargeRequest, requestDirectRecharge, requestRecharge } from './request-recharge.js';
+import { type RechargeRequest, requestRecharge } from './request-recharge.js';
 import { refundRechargePayment } from './refund-recharge-payment.js';
 import { type BatchFormat, type BatchLine, batchOf, batchResultLines, type BatchView, expandRechargeBatch, receiveRechargeBatch } from './request-recharge-batch.js';
 import { payTopUp, requestTopUp, topUpOf, type TopUpView } from './top-up-wallet.js';
@@ -124,7 +124,7 @@ export class Engine {
    */
   async rechargePhone(caller: Caller, req: RechargeRequest, idem?: IdempotencyRef): Promise<Result<RechargeOutcome>> {
     if (this.recharge === undefined) return err('NO_CHANNEL_AVAILABLE', 'phone recharge is not configured');
-    const requested = req.pay === 'direct' ? await requestDirectRecharge(this.deps, this.recharge, caller, req, idem) : await requestRecharge(this.deps, this.recharge, caller, req, idem);
+    const requested = await requestRecharge(this.deps, this.recharge, caller, req, idem);
     if (!requested.ok) return requested;
     await this.runAwhile(requested.value.job);
     return this.rechargeOutcome(caller.tenantId, requested.value.recharge.id);

@@ -120,20 +120,12 @@ async function insertRecharge(r: Repositories, caller: Caller, recharge: Recharg
  * the payment that pays it are written together; the payment's job runs first and, once the
  * money is captured, starts the recharge. If the recharge fails the payment is refunded.
  */
-export async function requestDirectRecharge(
-  deps: Deps,
-  rt: RechargeRuntime,
-  caller: Caller,
-  req: RechargeRequest,
-  idem?: IdempotencyRef,
-): Promise<Result<{ recharge: RechargeRecord; job: JobRecord }>> {
-  const checked = checkRecharge(rt, req);
-  if (!checked.ok) return checked;
+async function requestDirectRecharge(deps: Deps, rt: RechargeRuntime, caller: Caller, checked: CheckedRecharge, idem?: IdempotencyRef): Promise<Result<{ recharge: RechargeRecord; job: JobRecord }>> {
   const now = deps.clock.now();
   const rechargeId = deps.ids.next('rch');
-  const topUp = newTopUp(deps, caller, checked.value.amount, now, rechargeId);
+  const topUp = newTopUp(deps, caller, checked.amount, now, rechargeId);
   if (!topUp.ok) return topUp;
-  const recharge = newRecharge(deps, rt, caller, checked.value, now, null, { id: rechargeId, topUpId: topUp.value.id });
+  const recharge = newRecharge(deps, rt, caller, checked, now, null, { id: rechargeId, topUpId: topUp.value.id });
   return asResult(() =>
     deps.uow.run(async (r) => {
       const cs = await insertRecharge(r, caller, recharge);
@@ -145,7 +137,10 @@ export async function requestDirectRecharge(
   );
 }
 
-/** Accept one phone recharge, paid from the caller's wallet; its job is leased to this process. */
+/**
+ * Accept one phone recharge, paid from the caller's wallet (or, with `pay: "direct"`, by a
+ * payment of its own); its job is leased to this process.
+ */
 export async function requestRecharge(
   deps: Deps,
   rt: RechargeRuntime,
@@ -155,6 +150,7 @@ export async function requestRecharge(
 ): Promise<Result<{ recharge: RechargeRecord; job: JobRecord }>> {
   const checked = checkRecharge(rt, req);
   if (!checked.ok) return checked;
+  if (req.pay === 'direct') return requestDirectRecharge(deps, rt, caller, checked.value, idem);
   const now = deps.clock.now();
   return asResult(() =>
     deps.uow.run(async (r) => {
