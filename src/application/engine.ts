@@ -23,6 +23,9 @@ import { requestRefund } from './request-refund.js';
 import { RULE_JOB, ruleRunner, sweepRules } from './repair-rules.js';
 import { type RefundView, toRefundView } from './refund-view.js';
 import { executeRecharge, type RechargeRuntime } from './execute-recharge.js';
+import { handleRechargeCallback, type RechargeCallbackResult } from './handle-recharge-callback.js';
+import { RECHARGE_RULE_JOB, rechargeRuleRunner, sweepRechargeRules } from './recharge-rules.js';
+import type { RechargeCallbackRequest } from '../ports/recharge-channel.js';
 import { type RechargeView, toRechargeView } from './recharge-view.js';
 import { type RechargeRequest, requestRecharge } from './request-recharge.js';
 import { type BatchFormat, batchOf, type BatchView, requestRechargeBatch } from './request-recharge-batch.js';
@@ -73,7 +76,9 @@ export class Engine {
         [RULE_JOB]: ruleRunner(deps.rules),
         [JOB.expireOrder]: expireOrder,
         [JOB.payTopUp]: payTopUp,
-        ...(recharge === undefined ? {} : { [JOB.executeRecharge]: (job: JobRecord, d: Deps) => executeRecharge(job, d, recharge) }),
+        ...(recharge === undefined
+          ? {}
+          : { [JOB.executeRecharge]: (job: JobRecord, d: Deps) => executeRecharge(job, d, recharge), [RECHARGE_RULE_JOB]: rechargeRuleRunner(recharge.rules ?? [], recharge) }),
       },
       runnerOptions,
     );
@@ -152,6 +157,14 @@ export class Engine {
 
   batchOf(tenantId: string, id: string): Promise<Result<BatchView>> {
     return batchOf(this.deps, tenantId, id);
+  }
+
+  /** A recharge channel's signed result notification (verified, de-duplicated, never backwards). */
+  async handleRechargeCallback(channel: string, request: RechargeCallbackRequest): Promise<RechargeCallbackResult> {
+    const r = await handleRechargeCallback(this.deps, this.recharge, channel, request);
+    // A failure that left the recharge awaiting failover queued its job again.
+    if (r.accepted && r.effect === 'applied') this.runner.wake();
+    return r;
   }
 
   /** Recharge channels as routing sees them: score, window stats, breaker, load. */
@@ -319,7 +332,7 @@ export class Engine {
   start(): void {
     this.runner.start();
     const every = this.deps.settings.ruleSweepIntervalMs;
-    if (every > 0 && this.sweeper === undefined && this.deps.rules.length > 0) {
+    if (every > 0 && this.sweeper === undefined && this.deps.rules.length + (this.recharge?.rules?.length ?? 0) > 0) {
       this.sweeper = setInterval(() => {
         this.sweepRules().catch((e: unknown) => this.deps.logger.error({ err: e }, 'repair-rule sweep failed'));
       }, every);
@@ -333,9 +346,10 @@ export class Engine {
     return this.runner.stop(deadlineMs);
   }
 
-  /** Look for stuck orders now and queue the repairs (the timer calls this; tests call it directly). */
+  /** Look for stuck orders and recharges now and queue the repairs (the timer calls this; tests call it directly). */
   async sweepRules(): Promise<number> {
-    const queued = await sweepRules(this.deps, this.deps.rules, this.deps.settings.ruleSweepLimit);
+    const limit = this.deps.settings.ruleSweepLimit;
+    const queued = (await sweepRules(this.deps, this.deps.rules, limit)) + (this.recharge === undefined ? 0 : await sweepRechargeRules(this.deps, this.recharge.rules ?? [], limit));
     if (queued > 0) this.runner.wake();
     return queued;
   }

@@ -24,27 +24,42 @@ export async function sweepRules(deps: Deps, rules: readonly Rule[], limit: numb
   let queued = 0;
   for (const rule of rules) {
     const stale = await deps.uow.read.orders.findStale(rule.statuses, now - rule.olderThanMs, rule.youngerThanMs === undefined ? undefined : now - rule.youngerThanMs, limit);
-    if (stale.length === 0) continue;
-    queued += await deps.uow.run(async (r) => {
-      let n = 0;
-      for (const o of stale) {
-        const added = await r.jobs.enqueueIfAbsent({
-          id: ruleRunId(rule, o.id, o.version),
-          now,
-          tenantId: o.tenantId,
-          kind: RULE_JOB,
-          resourceId: o.id,
-          payload: { rule: rule.name, version: o.version },
-          priority: PRIORITY.expire,
-          runAt: now,
-          maxAttempts: deps.settings.maxAttempts,
-        });
-        if (added) n += 1;
-      }
-      return n;
-    });
+    queued += await queueRuleRuns(deps, RULE_JOB, rule.name, stale, now);
   }
   return queued;
+}
+
+/**
+ * One job of `kind` per stuck state of each subject (orders, recharges): the id is made of the
+ * rule, the subject and its version, so every instance and every sweep agree. Returns how many
+ * were new.
+ */
+export async function queueRuleRuns(
+  deps: Deps,
+  kind: string,
+  ruleName: string,
+  stale: ReadonlyArray<{ readonly id: string; readonly tenantId: string; readonly version: number }>,
+  now: number,
+): Promise<number> {
+  if (stale.length === 0) return 0;
+  return deps.uow.run(async (r) => {
+    let n = 0;
+    for (const o of stale) {
+      const added = await r.jobs.enqueueIfAbsent({
+        id: ruleRunId({ name: ruleName }, o.id, o.version),
+        now,
+        tenantId: o.tenantId,
+        kind,
+        resourceId: o.id,
+        payload: { rule: ruleName, version: o.version },
+        priority: PRIORITY.expire,
+        runAt: now,
+        maxAttempts: deps.settings.maxAttempts,
+      });
+      if (added) n += 1;
+    }
+    return n;
+  });
 }
 
 /** Job `rule.run`: re-check that the rule still applies to the order as it is now, then act. */

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { DEFAULT_MENU, menuSchema } from '../domain/menu.js';
 import { ORDER_STATUSES } from '../domain/order.js';
 import { policySchema } from '../domain/policy.js';
-import { RULE_ACTIONS } from '../domain/rules.js';
+import { RECHARGE_STATUSES } from '../domain/recharge/recharge.js';
+import { RECHARGE_RULE_ACTIONS, RULE_ACTIONS } from '../domain/rules.js';
 import { rechargeConfigSchema } from './recharge-schema.js';
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' });
@@ -240,6 +241,20 @@ export const configSchema = z
                 older_than_seconds: z.number().int().min(1),
                 younger_than_seconds: z.number().int().min(1).optional(),
                 action: z.enum(RULE_ACTIONS),
+              })
+              .strict(),
+          )
+          .default([]),
+        /** Your own recharge repairs (the built-in ones: settle-unknown-recharge, recheck-failed-recharge). */
+        custom_recharge: z
+          .array(
+            z
+              .object({
+                name: z.string().regex(/^[a-z0-9-]{1,48}$/),
+                statuses: z.array(z.enum(RECHARGE_STATUSES)).min(1),
+                older_than_seconds: z.number().int().min(1),
+                younger_than_seconds: z.number().int().min(1).optional(),
+                action: z.enum(RECHARGE_RULE_ACTIONS),
               })
               .strict(),
           )

@@ -14,6 +14,8 @@ import { err, ok, type Result } from './result.js';
  * - `fees:<gateway>`  expense: gateway fees, when a gateway charges them
  * - `recharge_clearing:<tenant>` wallet money reserved for phone recharges still in progress
  * - `carrier:<channel>` what we owe a recharge channel for top-ups it made (negative = owed)
+ * - `receivable:<user>` asset: what a user owes us — a recharge corrected to success after its
+ *   money went back to a wallet that no longer holds it (never an overdraft)
  */
 export interface Posting {
   readonly account: string;
@@ -42,6 +44,7 @@ export const account = {
   fees: (gateway: string): string => `fees:${gateway}`,
   rechargeClearing: (tenantId: string): string => `recharge_clearing:${tenantId}`,
   carrier: (channel: string): string => `carrier:${channel}`,
+  receivable: (userId: string): string => `receivable:${userId}`,
 } as const;
 
 const ACCOUNT_RE = /^[a-z_]+:[^\s]{1,128}$/;

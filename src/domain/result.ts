@@ -45,6 +45,8 @@ export type ErrorCode =
   | 'FACE_VALUE_NOT_OFFERED'
   | 'NO_CHANNEL_AVAILABLE'
   | 'CALLBACK_INVALID'
+  | 'RECHARGE_CHANNEL_NOT_CONFIGURED'
+  | 'CALLBACK_UNKNOWN_RECHARGE'
 
   // Words to intent (issue 3)
   | 'INVALID_PHONE'

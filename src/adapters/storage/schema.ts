@@ -231,6 +231,8 @@ export interface RechargesTable {
   max_attempts: Int;
   reason: string | null;
   batch_id: string | null;
+  /** The id's letters and digits: what channel order ids (`attemptKey`) start with (0006). */
+  key_body: string | null;
   created_by: string;
   updated_by: string;
   created_at: Int;

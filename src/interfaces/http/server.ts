@@ -7,6 +7,7 @@ import { registerAgentRoutes } from './agent-routes.js';
 import { problem, sendProblem } from './problem.js';
 import { registerOrderRoutes } from './order-routes.js';
 import { registerPaymentRoutes } from './payment-routes.js';
+import { registerRechargeCallbackRoutes } from './recharge-callback-routes.js';
 import { registerRechargeRoutes } from './recharge-routes.js';
 
 export interface HttpServerOptions {
@@ -109,5 +110,6 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   registerPaymentRoutes(app, opts.engine);
   if (opts.agent !== undefined) registerAgentRoutes(app, opts.engine, opts.agent);
   registerRechargeRoutes(app, opts.engine);
+  registerRechargeCallbackRoutes(app, opts.engine);
   return app;
 }
