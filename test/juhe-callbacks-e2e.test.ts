@@ -117,6 +117,16 @@ describe('Juhe callbacks end to end: real HTTP server, Juhe simulator sending si
     expect(genuine).toHaveLength(2 * N);
     expect(genuine.every((c) => c.status === 200 && c.reply === 'success')).toBe(true);
 
+    // Juhe's signature does not cover `sta`: a genuine callback replayed with the result flipped
+    // verifies, so the result is confirmed by query — and the channel's answer changes nothing.
+    for (const c of [genuine.find((g) => g.params.sta === '9'), genuine.find((g) => g.params.sta === '1')]) {
+      if (c === undefined) throw new Error('expected both outcomes among the callbacks');
+      const flipped = new URLSearchParams({ ...c.params, sta: c.params.sta === '1' ? '9' : '1' });
+      const res = await fetch(`${base}/api/v1/recharge-callbacks/juhe`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: flipped });
+      expect([res.status, await res.text(), res.headers.get('x-callback-effect')]).toEqual([200, 'success', 'no_change']);
+    }
+    expect(logs.text).toContain('recharge callback contradicted by the channel');
+
     // Money: clearing empty, the carrier owed exactly what was topped up, wallets charged for successes only.
     const l = (await (await fetch(`${base}/api/v1/ledger/balances`)).json()) as { balanced: boolean; data: Array<{ account: string; balance: number }> };
     const of = (a: string): number => l.data.find((d) => d.account === a)?.balance ?? 0;

@@ -1,8 +1,10 @@
 import type { ErrorCode } from '../domain/result.js';
-import type { RechargeCallbackRequest } from '../ports/recharge-channel.js';
+import type { OperatorId } from '../domain/recharge/number-segments.js';
+import type { ChannelVerdict } from '../domain/recharge/verdict.js';
+import { type RechargeCallbackRequest, type RechargeChannel, RechargeUnknownOutcomeError } from '../ports/recharge-channel.js';
 import type { Deps } from './context.js';
 import type { RechargeRuntime } from './execute-recharge.js';
-import { type SettleEffect, settleVerdict, withVersionRetry } from './settle-recharge.js';
+import { type SettleEffect, settleVerdict, verdictOf, withVersionRetry } from './settle-recharge.js';
 
 /** What to send back to the channel. */
 export interface RechargeCallbackReply {
@@ -46,12 +48,20 @@ export async function handleRechargeCallback(deps: Deps, rt: RechargeRuntime | u
   const accept = (effect: SettleEffect | 'duplicate'): RechargeCallbackResult => ({ accepted: true, effect, rechargeId: found.id, reply: cb.reply });
   if (await deps.uow.read.callbacks.seenEvent(inbox, eventId)) return accept('duplicate');
 
-  const verdict = {
+  let verdict: ChannelVerdict = {
     key: cb.orderId,
     status: cb.status,
     channelOrderId: cb.channelOrderId,
     ...(cb.status === 'failed' ? { failureCode: 'CHANNEL_REPORTED_FAILED', final: false } : {}),
   };
+  if (cb.confirmByQuery === true) {
+    // The signature vouches for the order, not for the result: the channel's own answer decides.
+    const confirmed = await confirm(deps, channel, found.operator, verdict);
+    if (confirmed === undefined) {
+      return { accepted: false, code: 'CALLBACK_UNCONFIRMED', message: `${channelName} could not confirm the result of ${cb.orderId} yet; send it again later` };
+    }
+    verdict = confirmed;
+  }
   const effect = await withVersionRetry(() =>
     deps.uow.run(async (r) => {
       if (await r.callbacks.seenEvent(inbox, eventId)) return 'duplicate' as const;
@@ -65,4 +75,20 @@ export async function handleRechargeCallback(deps: Deps, rt: RechargeRuntime | u
   );
   deps.logger.info({ channel: channelName, recharge_id: found.id, order_id: cb.orderId, verdict: cb.status, effect }, 'recharge callback accepted');
   return accept(effect);
+}
+
+/**
+ * Ask the channel for the attempt's result (outside any transaction). Its settled answer wins over
+ * the callback's claim; undefined when it has none yet (still processing, not found, no answer).
+ */
+async function confirm(deps: Deps, channel: RechargeChannel, operator: OperatorId, claimed: ChannelVerdict): Promise<ChannelVerdict | undefined> {
+  try {
+    const res = await channel.query({ orderId: claimed.key, operator });
+    if (res.status !== 'succeeded' && res.status !== 'failed') return undefined;
+    if (res.status !== claimed.status) deps.logger.warn({ channel: channel.name, order_id: claimed.key, claimed: claimed.status, channel_says: res.status }, 'recharge callback contradicted by the channel: its query answer applies');
+    return verdictOf(claimed.key, res);
+  } catch (e) {
+    if (e instanceof RechargeUnknownOutcomeError) return undefined;
+    throw e;
+  }
 }

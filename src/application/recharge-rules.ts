@@ -8,7 +8,7 @@ import type { RechargeRuntime } from './execute-recharge.js';
 import { JOB } from './job-kinds.js';
 import { queueRuleRuns } from './repair-rules.js';
 import { completeJob, type JobOutcome } from './run-jobs.js';
-import { flagUnresolved, requeueRecharge, settleVerdict, withVersionRetry } from './settle-recharge.js';
+import { flagUnresolved, requeueRecharge, settleVerdict, verdictOf, withVersionRetry } from './settle-recharge.js';
 import { ChangeSet } from './state-changes.js';
 
 export const RECHARGE_RULE_JOB = 'recharge-rule.run';
@@ -113,14 +113,7 @@ async function ask(rt: RechargeRuntime, rec: RechargeRecord, attempt: RechargeAt
   if (channel === undefined) return { result: `channel ${attempt.channel} is not configured` };
   try {
     const res = await channel.query({ orderId: attempt.key, operator: rec.operator });
-    const verdict: ChannelVerdict = {
-      key: attempt.key,
-      status: res.status,
-      ...(res.channelOrderId === undefined ? {} : { channelOrderId: res.channelOrderId }),
-      ...(res.failureCode === undefined ? {} : { failureCode: res.failureCode }),
-      ...(res.final === undefined ? {} : { final: res.final }),
-    };
-    return { result: `channel says ${res.status}`, verdict };
+    return { result: `channel says ${res.status}`, verdict: verdictOf(attempt.key, res) };
   } catch (e) {
     if (!(e instanceof RechargeUnknownOutcomeError)) throw e;
     return { result: 'channel did not answer' };

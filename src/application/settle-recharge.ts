@@ -7,6 +7,7 @@ import {
   transitionRecharge,
 } from '../domain/recharge/recharge.js';
 import { type ChannelVerdict, decideVerdict } from '../domain/recharge/verdict.js';
+import type { RechargeChannelResult } from '../ports/recharge-channel.js';
 import type { RechargeRecord } from '../ports/records.js';
 import type { Repositories } from '../ports/repositories.js';
 import { type Deps, UseCaseError } from './context.js';
@@ -154,4 +155,15 @@ export async function withVersionRetry<T>(work: () => Promise<T>, tries = 5): Pr
       if (!(e instanceof UseCaseError) || e.code !== 'CONCURRENT_MODIFICATION' || i >= tries) throw e;
     }
   }
+}
+
+/** A channel's answer to `query` about attempt `key`, as a verdict. */
+export function verdictOf(key: string, res: RechargeChannelResult): ChannelVerdict {
+  return {
+    key,
+    status: res.status,
+    ...(res.channelOrderId === undefined ? {} : { channelOrderId: res.channelOrderId }),
+    ...(res.failureCode === undefined ? {} : { failureCode: res.failureCode }),
+    ...(res.final === undefined ? {} : { final: res.final }),
+  };
 }

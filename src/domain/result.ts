@@ -47,6 +47,7 @@ export type ErrorCode =
   | 'CALLBACK_INVALID'
   | 'RECHARGE_CHANNEL_NOT_CONFIGURED'
   | 'CALLBACK_UNKNOWN_RECHARGE'
+  | 'CALLBACK_UNCONFIRMED'
 
   // Words to intent (issue 3)
   | 'INVALID_PHONE'
