@@ -174,15 +174,27 @@ async function actions(app: App, id: string): Promise<string[]> {
   return (await app.engine.auditTrail('default', 'recharge', id)).map((a) => a.action);
 }
 
+const attemptKeyOf = (v: View): string => v.attempts.at(-1)?.order_id ?? '';
+
+/** A funded user's 50-yuan recharge whose job ran its one try and stopped. */
+async function afterJob(ch: ScriptedChannel, user: string, funds = 10_000) {
+  const started = await start(ch);
+  await fund(started.app, user, funds);
+  const r = await rechargeOnce(started.app, user);
+  await jobIdle(started.app, r.id);
+  return { ...started, r, key: attemptKeyOf(await view(started.app, r.id)) };
+}
+
+/** Wait until the recharge's audit trail shows `action` (a rule run finished). */
+async function untilAction(app: App, id: string, action: string): Promise<void> {
+  for (let i = 0; i < 150 && !(await actions(app, id)).includes(action); i += 1) await new Promise((res) => setTimeout(res, 20));
+}
+
 describe('recharge channel callbacks over HTTP', () => {
   it('a signed success settles the open attempt once; duplicates are acknowledged; forged and unknown ones change nothing', async () => {
     const ch = new ScriptedChannel('scripted');
-    const { app, logs } = await start(ch);
-    await fund(app, 'ann', 10_000);
-    const r = await rechargeOnce(app, 'ann');
-    await jobIdle(app, r.id);
+    const { app, r, logs, key } = await afterJob(ch, 'ann');
     expect((await view(app, r.id)).status).toBe('PROCESSING');
-    const key = (await view(app, r.id)).attempts[0]?.order_id ?? '';
 
     const forged = await callback(app, 'scripted', key, '1', { sign: md5('wrong' + key) });
     expect(forged.statusCode).toBe(401);
@@ -218,11 +230,7 @@ describe('recharge channel callbacks over HTTP', () => {
 
   it('a failure of the open attempt settles it FAILED (money back to the wallet) exactly once', async () => {
     const ch = new ScriptedChannel('scripted');
-    const { app } = await start(ch);
-    await fund(app, 'bea', 10_000);
-    const r = await rechargeOnce(app, 'bea');
-    await jobIdle(app, r.id);
-    const key = (await view(app, r.id)).attempts[0]?.order_id ?? '';
+    const { app, r, key } = await afterJob(ch, 'bea');
     const answers = await Promise.all([callback(app, 'scripted', key, '9'), callback(app, 'scripted', key, '9'), callback(app, 'scripted', key, '9')]);
     expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200]);
     expect(answers.map((a) => a.headers['x-callback-effect']).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
@@ -235,12 +243,9 @@ describe('recharge channel callbacks over HTTP', () => {
   it('SUCCESS for a recharge recorded FAILED: corrected to SUCCEEDED, the money taken back from the wallet, flagged', async () => {
     const ch = new ScriptedChannel('scripted');
     ch.submitAnswer = 'failed';
-    const { app } = await start(ch);
-    await fund(app, 'cai', 10_000);
-    const r = await rechargeOnce(app, 'cai');
-    expect(await until(app, r.id, (s) => s === 'FAILED')).toBe('FAILED');
+    const { app, r, key } = await afterJob(ch, 'cai');
+    expect((await view(app, r.id)).status).toBe('FAILED');
     expect(await wallet(app, 'cai')).toBe(10_000);
-    const key = (await view(app, r.id)).attempts[0]?.order_id ?? '';
 
     const late = await callback(app, 'scripted', key, '1');
     expect([late.statusCode, late.body, late.headers['x-callback-effect']]).toEqual([200, 'success', 'corrected']);
@@ -258,17 +263,13 @@ describe('recharge channel callbacks over HTTP', () => {
   it('…and when the wallet was spent meanwhile, the amount is booked as the user’s receivable, never an overdraft', async () => {
     const ch = new ScriptedChannel('scripted');
     ch.submitAnswer = 'failed';
-    const { app } = await start(ch);
-    await fund(app, 'dan', 5000);
-    const r = await rechargeOnce(app, 'dan');
-    expect(await until(app, r.id, (s) => s === 'FAILED')).toBe('FAILED');
+    const { app, r, key } = await afterJob(ch, 'dan', 5000);
+    expect((await view(app, r.id)).status).toBe('FAILED');
     // Spend the returned money on another recharge that succeeds.
     ch.submitAnswer = 'succeeded';
     const spent = await rechargeOnce(app, 'dan');
     expect(await until(app, spent.id, (s) => s === 'SUCCEEDED')).toBe('SUCCEEDED');
     expect(await wallet(app, 'dan')).toBe(0);
-
-    const key = (await view(app, r.id)).attempts[0]?.order_id ?? '';
     expect((await callback(app, 'scripted', key, '1')).headers['x-callback-effect']).toBe('corrected');
     expect(await wallet(app, 'dan')).toBe(0);
     const l = await balances(app);
@@ -293,17 +294,12 @@ describe('recharge channel callbacks over HTTP', () => {
   });
 });
 
-const attemptKeyOf = (v: View): string => v.attempts.at(-1)?.order_id ?? '';
-
 describe('recharges nobody could settle', () => {
   it('still UNKNOWN after the job gives up: money kept in clearing, one review flag naming it, shown by GET /review-flags', async () => {
     const ch = new ScriptedChannel('scripted');
     ch.submitAnswer = 'unknown';
     ch.queryAnswer = 'unknown';
-    const { app } = await start(ch);
-    await fund(app, 'fay', 10_000);
-    const r = await rechargeOnce(app, 'fay');
-    await jobIdle(app, r.id);
+    const { app, r } = await afterJob(ch, 'fay');
     expect((await view(app, r.id)).status).toBe('UNKNOWN');
     const l = await balances(app);
     expect([l.balanced, l.of('recharge_clearing:default'), await wallet(app, 'fay')]).toEqual([true, -5000, 5000]);
@@ -317,10 +313,7 @@ describe('recharges nobody could settle', () => {
 describe('recharge repair rules (time injected)', () => {
   it('settle-unknown-recharge: past its deadline with no live job, the channel is asked and the answer settles it', async () => {
     const ch = new ScriptedChannel('scripted');
-    const { app, clock } = await start(ch);
-    await fund(app, 'gus', 10_000);
-    const r = await rechargeOnce(app, 'gus');
-    await jobIdle(app, r.id);
+    const { app, r, clock } = await afterJob(ch, 'gus');
     expect((await view(app, r.id)).status).toBe('PROCESSING');
     ch.queryAnswer = 'succeeded';
     clock.offset = 29 * MIN;
@@ -337,16 +330,13 @@ describe('recharge repair rules (time injected)', () => {
 
   it('settle-unknown-recharge: the channel still does not know → money stays in clearing, flagged once, one run per stuck state', async () => {
     const ch = new ScriptedChannel('scripted');
-    const { app, clock } = await start(ch);
-    await fund(app, 'hal', 10_000);
-    const r = await rechargeOnce(app, 'hal');
-    await jobIdle(app, r.id);
+    const { app, r, clock } = await afterJob(ch, 'hal');
     // The job gave up while the channel said "processing": that already flagged it once.
     expect((await flags(app)).map((f) => f.code)).toEqual(['RECHARGE_UNRESOLVED']);
     clock.offset = 31 * MIN;
     const queriesBefore = ch.queries;
     expect(await app.engine.sweepRules()).toBe(1);
-    for (let i = 0; i < 100 && !(await actions(app, r.id)).includes('rule.settle-unknown-recharge'); i += 1) await new Promise((res) => setTimeout(res, 20));
+    await untilAction(app, r.id, 'rule.settle-unknown-recharge');
     expect(ch.queries).toBe(queriesBefore + 1);
     expect((await view(app, r.id)).status).toBe('PROCESSING');
     expect(await app.engine.sweepRules()).toBe(0);
@@ -364,7 +354,7 @@ describe('recharge repair rules (time injected)', () => {
     await until(app, r.id, (s) => s === 'PROCESSING');
     clock.offset = 31 * MIN;
     expect(await app.engine.sweepRules()).toBe(1);
-    for (let i = 0; i < 100 && !(await actions(app, r.id)).includes('rule.settle-unknown-recharge'); i += 1) await new Promise((res) => setTimeout(res, 20));
+    await untilAction(app, r.id, 'rule.settle-unknown-recharge');
     const trail = await app.engine.auditTrail('default', 'recharge', r.id);
     expect(trail.find((a) => a.action === 'rule.settle-unknown-recharge')?.after).toMatchObject({ result: 'its job is still working on it' });
     expect(await flags(app)).toEqual([]);
@@ -388,7 +378,7 @@ describe('recharge repair rules (time injected)', () => {
     clock.offset = 11 * MIN;
     expect(await app.engine.sweepRules()).toBe(2);
     expect(await until(app, wrong.id, (s) => s === 'SUCCEEDED')).toBe('SUCCEEDED');
-    for (let i = 0; i < 100 && !(await actions(app, right.id)).includes('rule.recheck-failed-recharge'); i += 1) await new Promise((res) => setTimeout(res, 20));
+    await untilAction(app, right.id, 'rule.recheck-failed-recharge');
     expect((await view(app, right.id)).status).toBe('FAILED');
     expect(await actions(app, wrong.id)).toEqual(expect.arrayContaining(['recharge.corrected', 'flag.recharge_status_corrected', 'rule.recheck-failed-recharge']));
     expect((await flags(app)).map((f) => [f.code, f.resource_id])).toEqual([['RECHARGE_STATUS_CORRECTED', wrong.id]]);

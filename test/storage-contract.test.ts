@@ -75,6 +75,9 @@ const engines: Array<[string, Engine]> = [];
 if (TEST_ENGINES.includes('sqlite')) engines.push(['sqlite', sqliteEngine()]);
 if (await postgresWanted()) engines.push(['postgres', postgresEngine()]);
 
+/** Who and when, as every fixture record starts. */
+const STAMPED = { createdBy: 'user:u1', updatedBy: 'user:u1', createdAt: 1000, updatedAt: 1000, version: 1 } as const;
+
 function order(id: string, over: Partial<OrderRecord> = {}): OrderRecord {
   return {
     id,
@@ -91,11 +94,7 @@ function order(id: string, over: Partial<OrderRecord> = {}): OrderRecord {
     currency: 'CNY',
     paymentId: `pay_${id}`,
     statusReason: null,
-    createdBy: 'user:u1',
-    updatedBy: 'user:u1',
-    createdAt: 1000,
-    updatedAt: 1000,
-    version: 1,
+    ...STAMPED,
     ...over,
   };
 }
@@ -393,11 +392,7 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       currency: 'CNY',
       state: { id, maxAttempts: 2, status: 'PROCESSING', attempts: [{ channel: 'juhe', key: `${id.replace(/_/g, '')}A1` }] },
       batchId: null,
-      createdBy: 'user:u1',
-      updatedBy: 'user:u1',
-      createdAt: 1000,
-      updatedAt: 1000,
-      version: 1,
+      ...STAMPED,
       ...over,
     });
     await uow.run(async (r) => {

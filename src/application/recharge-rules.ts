@@ -6,7 +6,7 @@ import type { JobRecord, RechargeRecord } from '../ports/records.js';
 import type { Deps } from './context.js';
 import type { RechargeRuntime } from './execute-recharge.js';
 import { JOB } from './job-kinds.js';
-import { queueRuleRuns } from './repair-rules.js';
+import { sweepStale } from './repair-rules.js';
 import { completeJob, type JobOutcome } from './run-jobs.js';
 import { flagUnresolved, requeueRecharge, settleVerdict, verdictOf, withVersionRetry } from './settle-recharge.js';
 import { ChangeSet } from './state-changes.js';
@@ -15,14 +15,8 @@ export const RECHARGE_RULE_JOB = 'recharge-rule.run';
 const ACTOR = 'system:rules';
 
 /** One sweep over recharges: one `recharge-rule.run` job per stuck recharge state. */
-export async function sweepRechargeRules(deps: Deps, rules: readonly RechargeRule[], limit: number): Promise<number> {
-  const now = deps.clock.now();
-  let queued = 0;
-  for (const rule of rules) {
-    const stale = await deps.uow.read.recharges.findStale(rule.statuses, now - rule.olderThanMs, rule.youngerThanMs === undefined ? undefined : now - rule.youngerThanMs, limit);
-    queued += await queueRuleRuns(deps, RECHARGE_RULE_JOB, rule.name, stale, now);
-  }
-  return queued;
+export function sweepRechargeRules(deps: Deps, rules: readonly RechargeRule[], limit: number): Promise<number> {
+  return sweepStale(deps, RECHARGE_RULE_JOB, rules, (rule, before, after) => deps.uow.read.recharges.findStale(rule.statuses, before, after, limit));
 }
 
 /** What the rule found outside (asked before any transaction), and what to do about it. */

@@ -20,14 +20,15 @@ export const RULE_ACTIONS = [
 
 export type RuleAction = (typeof RULE_ACTIONS)[number];
 
-export interface Rule {
+/** "Subjects in one of these statuses, unchanged for this long → do that" (orders by default; recharges below). */
+export interface Rule<S extends string = OrderStatus, A extends string = RuleAction> {
   readonly name: string;
-  readonly statuses: readonly OrderStatus[];
+  readonly statuses: readonly S[];
   /** Fires once the order has been in its status (unchanged) at least this long. */
   readonly olderThanMs: number;
   /** …and no longer than this (a window, so old history is not re-examined forever). */
   readonly youngerThanMs?: number;
-  readonly action: RuleAction;
+  readonly action: A;
 }
 
 const MIN = 60_000;
@@ -43,7 +44,7 @@ export const BUILT_IN_RULES: readonly Rule[] = [
 
 /** Whether a rule applies to an order (or a recharge) now (the same test the database query makes, for re-checking). */
 export function ruleMatches<S extends string>(
-  rule: { readonly statuses: readonly S[]; readonly olderThanMs: number; readonly youngerThanMs?: number },
+  rule: Rule<S, string>,
   subject: { readonly status: S; readonly updatedAt: number },
   now: number,
 ): boolean {
@@ -65,13 +66,7 @@ export const RECHARGE_RULE_ACTIONS = [
 export type RechargeRuleAction = (typeof RECHARGE_RULE_ACTIONS)[number];
 
 /** "A recharge in one of these statuses, unchanged for this long → do that." */
-export interface RechargeRule {
-  readonly name: string;
-  readonly statuses: readonly RechargeStatus[];
-  readonly olderThanMs: number;
-  readonly youngerThanMs?: number;
-  readonly action: RechargeRuleAction;
-}
+export type RechargeRule = Rule<RechargeStatus, RechargeRuleAction>;
 
 /** The documented recharge repairs, on with the built-in rules. */
 export const BUILT_IN_RECHARGE_RULES: readonly RechargeRule[] = [
