@@ -33,6 +33,8 @@ class ScriptedChannel implements RechargeChannel {
   readonly queryFor = new Map<string, Answer>();
   readonly submitted: string[] = [];
   queries = 0;
+  /** Say, like Juhe, that the signature does not cover the result (the receiver must confirm by query). */
+  unsignedResult = false;
 
   constructor(readonly name: string) {}
 
@@ -63,7 +65,7 @@ class ScriptedChannel implements RechargeChannel {
     const { sporder_id: so, orderid, sta, sign } = req.params;
     if (so === undefined || orderid === undefined || sign === undefined || (sta !== '1' && sta !== '9')) return err('CALLBACK_INVALID', 'missing fields');
     if (sign !== md5(SECRET + so + orderid)) return err('CALLBACK_SIGNATURE_INVALID', 'bad signature');
-    return ok({ orderId: orderid, channelOrderId: so, status: sta === '1' ? 'succeeded' : 'failed', reply: { status: 200, contentType: 'text/plain; charset=utf-8', body: 'success' } });
+    return ok({ orderId: orderid, channelOrderId: so, status: sta === '1' ? 'succeeded' : 'failed', ...(this.unsignedResult ? { confirmByQuery: true } : {}), reply: { status: 200, contentType: 'text/plain; charset=utf-8', body: 'success' } });
   }
 }
 
@@ -275,6 +277,22 @@ describe('recharge channel callbacks over HTTP', () => {
     const l = await balances(app);
     expect([l.balanced, l.of('recharge_clearing:default'), l.of('receivable:dan'), l.of('carrier:scripted')]).toEqual([true, 0, 5000, -10_000]);
     expect((await flags(app))[0]?.detail).toMatchObject({ wallet_covered: false });
+  });
+
+  it('a result the signature does not cover is confirmed by query: no answer yet → 503 CALLBACK_UNCONFIRMED (re-send later); the query wins over the claim', async () => {
+    const ch = new ScriptedChannel('scripted');
+    ch.unsignedResult = true;
+    const { app, r, key } = await afterJob(ch, 'kim');
+    const early = await callback(app, 'scripted', key, '1');
+    expect([early.statusCode, early.json<{ code: string }>().code]).toEqual([503, 'CALLBACK_UNCONFIRMED']);
+    expect((await view(app, r.id)).status).toBe('PROCESSING');
+    // A replayed callback with its result flipped to success: the channel says it failed.
+    ch.queryAnswer = 'failed';
+    const flipped = await callback(app, 'scripted', key, '1');
+    expect([flipped.statusCode, flipped.body, flipped.headers['x-callback-effect']]).toEqual([200, 'success', 'applied']);
+    expect((await view(app, r.id)).status).toBe('FAILED');
+    expect(await wallet(app, 'kim')).toBe(10_000);
+    expect((await balances(app)).of('carrier:scripted')).toBe(0);
   });
 
   it('a job still polling when the callback settles does not apply it twice (version check, then hand-over)', async () => {
