@@ -33,7 +33,7 @@ import { wechatpayGatewayFromSettings } from './adapters/gateways/wechatpay/wech
 import type { PaymentGateway } from './ports/payment-gateway.js';
 import { ResilientGateway } from './adapters/resilience/resilient-gateway.js';
 import { chooseGateway, type GatewayRoute } from './domain/gateway-routing.js';
-import { BUILT_IN_RULES } from './domain/rules.js';
+import { BUILT_IN_RECHARGE_RULES, BUILT_IN_RULES } from './domain/rules.js';
 import type { Merchant } from './ports/merchant.js';
 import { type HttpChaosInput, httpChaosSchema } from './simulator/server/http-chaos.js';
 import { standardFaces } from './simulator/standard-faces.js';
@@ -224,13 +224,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     menu: () => config.menu,
     rules: [
       ...(config.rules.built_in ? BUILT_IN_RULES : []),
-      ...config.rules.custom.map((r) => ({
-        name: r.name,
-        statuses: r.statuses,
-        olderThanMs: r.older_than_seconds * 1000,
-        ...(r.younger_than_seconds === undefined ? {} : { youngerThanMs: r.younger_than_seconds * 1000 }),
-        action: r.action,
-      })),
+      ...config.rules.custom.map(ruleFromConfig),
     ],
     workerId,
     coordination: storage.coordination,
@@ -483,6 +477,27 @@ function buildRecharge(
     processingDeadlineMs: rc.processing_deadline_ms,
     batchLimits: { maxRows: rc.batch.max_rows, chunkRows: rc.batch.chunk_rows },
     sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+    rules: [
+      ...(config.rules.built_in ? BUILT_IN_RECHARGE_RULES : []),
+      ...config.rules.custom_recharge.map(ruleFromConfig),
+    ],
+  };
+}
+
+/** A configured repair rule (seconds) as the domain takes it (ms), for orders and recharges alike. */
+function ruleFromConfig<S extends string, A extends string>(r: {
+  readonly name: string;
+  readonly statuses: S[];
+  readonly older_than_seconds: number;
+  readonly younger_than_seconds?: number | undefined;
+  readonly action: A;
+}): { name: string; statuses: S[]; olderThanMs: number; youngerThanMs?: number; action: A } {
+  return {
+    name: r.name,
+    statuses: r.statuses,
+    olderThanMs: r.older_than_seconds * 1000,
+    ...(r.younger_than_seconds === undefined ? {} : { youngerThanMs: r.younger_than_seconds * 1000 }),
+    action: r.action,
   };
 }
 

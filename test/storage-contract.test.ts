@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { openPostgres, type PostgresStorage } from '../src/adapters/storage/postgres-database.js';
 import { openSqlite } from '../src/adapters/storage/sqlite-database.js';
 import type { Storage } from '../src/adapters/storage/storage.js';
-import type { OrderRecord, PaymentRecord } from '../src/ports/records.js';
+import type { OrderRecord, PaymentRecord, RechargeRecord } from '../src/ports/records.js';
 import type { UnitOfWork } from '../src/ports/repositories.js';
 import { quiet } from './support/quiet-logger.js';
 import { createTestDatabase, postgresWanted, TEST_ENGINES, type TestDatabase } from './support/pg-db.js';
@@ -26,7 +26,7 @@ interface Engine {
   teardown(): Promise<void>;
 }
 
-const TABLES = ['orders', 'payments', 'jobs', 'audit_log', 'idempotency_keys', 'agent_sessions', 'ledger_postings', 'refunds', 'callback_events', 'callback_nonces', 'review_flags'];
+const TABLES = ['orders', 'payments', 'jobs', 'audit_log', 'idempotency_keys', 'agent_sessions', 'ledger_postings', 'refunds', 'callback_events', 'callback_nonces', 'review_flags', 'recharges'];
 
 function sqliteEngine(): Engine {
   let path = '';
@@ -75,6 +75,9 @@ const engines: Array<[string, Engine]> = [];
 if (TEST_ENGINES.includes('sqlite')) engines.push(['sqlite', sqliteEngine()]);
 if (await postgresWanted()) engines.push(['postgres', postgresEngine()]);
 
+/** Who and when, as every fixture record starts. */
+const STAMPED = { createdBy: 'user:u1', updatedBy: 'user:u1', createdAt: 1000, updatedAt: 1000, version: 1 } as const;
+
 function order(id: string, over: Partial<OrderRecord> = {}): OrderRecord {
   return {
     id,
@@ -91,11 +94,7 @@ function order(id: string, over: Partial<OrderRecord> = {}): OrderRecord {
     currency: 'CNY',
     paymentId: `pay_${id}`,
     statusReason: null,
-    createdBy: 'user:u1',
-    updatedBy: 'user:u1',
-    createdAt: 1000,
-    updatedAt: 1000,
-    version: 1,
+    ...STAMPED,
     ...over,
   };
 }
@@ -425,5 +424,40 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect((await uow.read.recharges.batchResults('rcb1', 3, 1)).map((r) => r.line)).toEqual([4]);
     await uow.run((r) => r.recharges.deleteBatchRows('rcb1'));
     expect(await uow.read.recharges.countBatchRows('rcb1')).toEqual({});
+  });
+
+  it('recharges: found by a channel order id (any tenant), stale ones by status and age; live jobs and once-only flags', async () => {
+    const recharge = (id: string, over: Partial<RechargeRecord> = {}): RechargeRecord => ({
+      id,
+      tenantId: 't1',
+      userId: 'u1',
+      phone: '13800138000',
+      operator: 'CHINA_MOBILE',
+      amount: 5000,
+      currency: 'CNY',
+      state: { id, maxAttempts: 2, status: 'PROCESSING', attempts: [{ channel: 'juhe', key: `${id.replace(/_/g, '')}A1` }] },
+      batchId: null,
+      ...STAMPED,
+      ...over,
+    });
+    await uow.run(async (r) => {
+      await r.recharges.insert(recharge('rch_0001AAAA'));
+      await r.recharges.insert(recharge('rch_0002BBBB', { tenantId: 't2', updatedAt: 5000 }));
+      await r.recharges.insert(recharge('rch_0003CCCC', { state: { id: 'rch_0003CCCC', maxAttempts: 2, status: 'FAILED', reason: 'X', attempts: [{ channel: 'juhe', key: 'rch0003CCCCA1', failure: { code: 'X', final: true } }] }, updatedAt: 2000 }));
+    });
+    expect((await uow.read.recharges.getByAttemptKey('rch0002BBBBA1'))?.tenantId).toBe('t2');
+    expect(await uow.read.recharges.getByAttemptKey('rch0002BBBBA2')).toBeUndefined(); // never sent
+    expect(await uow.read.recharges.getByAttemptKey('nonsense')).toBeUndefined();
+    expect((await uow.read.recharges.findStale(['PROCESSING'], 3000, undefined, 10)).map((x) => x.id)).toEqual(['rch_0001AAAA']);
+    expect((await uow.read.recharges.findStale(['PROCESSING', 'FAILED'], 9000, 1500, 10)).map((x) => x.id)).toEqual(['rch_0003CCCC', 'rch_0002BBBB']);
+    await uow.run((r) => r.jobs.enqueue({ id: 'jr', now: 0, tenantId: 't1', kind: 'recharge.execute', resourceId: 'rch_0001AAAA', runAt: 0, leaseTo: { owner: 'w1', until: 100 } }));
+    expect(await uow.read.jobs.hasLive('recharge.execute', 'rch_0001AAAA')).toBe(true);
+    expect(await uow.read.jobs.hasLive('recharge.execute', 'rch_0002BBBB')).toBe(false);
+    await uow.run((r) => r.jobs.complete('jr', 'w1', 10));
+    expect(await uow.read.jobs.hasLive('recharge.execute', 'rch_0001AAAA')).toBe(false);
+    const flag = { id: 'flg_once', tenantId: 't1', resourceType: 'recharge', resourceId: 'rch_0001AAAA', code: 'RECHARGE_UNRESOLVED', detail: {}, createdAt: 1, resolvedAt: null };
+    expect(await uow.run((r) => r.flags.raiseOnce(flag))).toBe(true);
+    expect(await uow.run((r) => r.flags.raiseOnce({ ...flag, createdAt: 2 }))).toBe(false);
+    expect(await uow.read.flags.list('t1', { limit: 10 })).toHaveLength(1);
   });
 });

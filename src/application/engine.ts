@@ -23,6 +23,9 @@ import { requestRefund } from './request-refund.js';
 import { RULE_JOB, ruleRunner, sweepRules } from './repair-rules.js';
 import { type RefundView, toRefundView } from './refund-view.js';
 import { executeRecharge, type RechargeRuntime } from './execute-recharge.js';
+import { handleRechargeCallback, type RechargeCallbackResult } from './handle-recharge-callback.js';
+import { RECHARGE_RULE_JOB, rechargeRuleRunner, sweepRechargeRules } from './recharge-rules.js';
+import type { RechargeCallbackRequest } from '../ports/recharge-channel.js';
 import { type RechargeView, toRechargeView } from './recharge-view.js';
 import { type RechargeRequest, requestRecharge } from './request-recharge.js';
 import { refundRechargePayment } from './refund-recharge-payment.js';
@@ -80,6 +83,7 @@ export class Engine {
           : {
               [JOB.executeRecharge]: (job: JobRecord, d: Deps) => executeRecharge(job, d, recharge),
               [JOB.expandRechargeBatch]: (job: JobRecord, d: Deps) => expandRechargeBatch(job, d, recharge),
+              [RECHARGE_RULE_JOB]: rechargeRuleRunner(recharge.rules ?? [], recharge),
             }),
       },
       runnerOptions,
@@ -165,6 +169,14 @@ export class Engine {
   /** The batch's result file as CSV lines (header first), read a page at a time; empty if there is no such batch. */
   batchResults(tenantId: string, id: string): AsyncGenerator<string> {
     return batchResultLines(this.deps, tenantId, id);
+  }
+
+  /** A recharge channel's signed result notification (verified, de-duplicated, never backwards). */
+  async handleRechargeCallback(channel: string, request: RechargeCallbackRequest): Promise<RechargeCallbackResult> {
+    const r = await handleRechargeCallback(this.deps, this.recharge, channel, request);
+    // A failure that left the recharge awaiting failover queued its job again.
+    if (r.accepted && r.effect === 'applied') this.runner.wake();
+    return r;
   }
 
   /** Recharge channels as routing sees them: score, window stats, breaker, load. */
@@ -337,7 +349,7 @@ export class Engine {
   start(): void {
     this.runner.start();
     const every = this.deps.settings.ruleSweepIntervalMs;
-    if (every > 0 && this.sweeper === undefined && this.deps.rules.length > 0) {
+    if (every > 0 && this.sweeper === undefined && this.deps.rules.length + (this.recharge?.rules?.length ?? 0) > 0) {
       this.sweeper = setInterval(() => {
         this.sweepRules().catch((e: unknown) => this.deps.logger.error({ err: e }, 'repair-rule sweep failed'));
       }, every);
@@ -351,9 +363,10 @@ export class Engine {
     return this.runner.stop(deadlineMs);
   }
 
-  /** Look for stuck orders now and queue the repairs (the timer calls this; tests call it directly). */
+  /** Look for stuck orders and recharges now and queue the repairs (the timer calls this; tests call it directly). */
   async sweepRules(): Promise<number> {
-    const queued = await sweepRules(this.deps, this.deps.rules, this.deps.settings.ruleSweepLimit);
+    const limit = this.deps.settings.ruleSweepLimit;
+    const queued = (await sweepRules(this.deps, this.deps.rules, limit)) + (this.recharge === undefined ? 0 : await sweepRechargeRules(this.deps, this.recharge.rules ?? [], limit));
     if (queued > 0) this.runner.wake();
     return queued;
   }

@@ -1,17 +1,17 @@
-import { account, transfer } from '../domain/ledger.js';
 import type { FaceValueRules } from '../domain/recharge/face-values.js';
 import type { OperatorId, SegmentCategory } from '../domain/recharge/number-segments.js';
 import type { OperatorSettings } from '../domain/recharge/operator-settings.js';
 import { type RechargeState, TERMINAL_RECHARGE_STATUSES } from '../domain/recharge/recharge.js';
+import type { RechargeRule } from '../domain/rules.js';
 import type { RechargeChannel } from '../ports/recharge-channel.js';
 import type { JobRecord, RechargeRecord } from '../ports/records.js';
-import type { Repositories } from '../ports/repositories.js';
-import { requestPaymentRefund } from './refund-recharge-payment.js';
 import type { ChannelRouter } from './channel-router.js';
 import { type Deps, UseCaseError } from './context.js';
-import { dispatchRecharge } from './dispatch-recharge.js';
+import { dispatchRecharge, type DispatchRechargeOutcome } from './dispatch-recharge.js';
+import { JOB, PRIORITY } from './job-kinds.js';
 import type { BatchLimits } from './request-recharge-batch.js';
 import { completeJob, type JobOutcome } from './run-jobs.js';
+import { commitRecharge, flagUnresolved } from './settle-recharge.js';
 import { ChangeSet } from './state-changes.js';
 
 const ACTOR = 'system:worker';
@@ -30,6 +30,8 @@ export interface RechargeRuntime {
   /** How big a batch may be and how many of its rows go per transaction. */
   readonly batchLimits: BatchLimits;
   readonly sleep: (ms: number) => Promise<void>;
+  /** Repair rules for stuck or wrongly failed recharges (absent = none). */
+  readonly rules?: readonly RechargeRule[];
 }
 
 /**
@@ -50,42 +52,33 @@ export async function executeRecharge(job: JobRecord, deps: Deps, rt: RechargeRu
   const persist = async (state: RechargeState): Promise<void> => {
     const prev: RechargeRecord = rec as RechargeRecord;
     const now = deps.clock.now();
-    const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
-    const next: RechargeRecord = { ...prev, state, updatedBy: ACTOR, updatedAt: now, version: prev.version + 1 };
-    const attempt = state.attempts.at(-1);
-    cs.audit('recharge', prev.tenantId, prev.id, `recharge.${state.status.toLowerCase()}`, { status: prev.state.status, attempt: prev.state.attempts.length, version: prev.version }, {
-      status: state.status,
-      attempt: state.attempts.length,
-      version: next.version,
-      ...(attempt === undefined ? {} : { channel: attempt.channel, order_id: attempt.key }),
-      ...(attempt?.channelOrderId === undefined ? {} : { channel_order_id: attempt.channelOrderId }),
-      ...(state.status === 'FAILED' ? { reason: state.reason } : {}),
-    });
-    if (state.status === 'SUCCEEDED' && attempt !== undefined) {
-      cs.post(prev.tenantId, `jrn_${prev.id}_consume`, 'recharge.succeeded', 'recharge', prev.id, prev.currency, transfer(account.rechargeClearing(prev.tenantId), account.carrier(attempt.channel), prev.amount));
-    }
-    await deps.uow.run(async (r) => {
-      if (!(await r.recharges.update(next, prev.version))) throw new UseCaseError('CONCURRENT_MODIFICATION', `recharge ${prev.id} was changed by someone else`);
-      if (state.status === 'FAILED') await giveBack(r, deps, cs, prev);
-      await cs.flush(r);
+    rec = await deps.uow.run(async (r) => {
+      const next = await commitRecharge(r, deps, prev, state, { actor: ACTOR, now, requestId: null });
       if (TERMINAL_RECHARGE_STATUSES.has(state.status)) await completeJob(r, job, deps, now);
+      return next;
     });
-    rec = next;
   };
 
-  const outcome = await dispatchRecharge(
-    {
-      router: rt.router,
-      channels: rt.channels,
-      clock: deps.clock,
-      sleep: rt.sleep,
-      operatorSettings: rt.operatorSettings,
-      pollIntervalMs: rt.pollIntervalMs,
-      processingDeadlineMs: rt.processingDeadlineMs,
-      onTransition: persist,
-    },
-    { id: rec.id, phone: rec.phone, amount: { amount: rec.amount, currency: rec.currency }, operator: rec.operator, maxAttempts: rec.state.maxAttempts, from: rec.state },
-  );
+  let outcome: DispatchRechargeOutcome;
+  try {
+    outcome = await dispatchRecharge(
+      {
+        router: rt.router,
+        channels: rt.channels,
+        clock: deps.clock,
+        sleep: rt.sleep,
+        operatorSettings: rt.operatorSettings,
+        pollIntervalMs: rt.pollIntervalMs,
+        processingDeadlineMs: rt.processingDeadlineMs,
+        onTransition: persist,
+      },
+      { id: rec.id, phone: rec.phone, amount: { amount: rec.amount, currency: rec.currency }, operator: rec.operator, maxAttempts: rec.state.maxAttempts, from: rec.state },
+    );
+  } catch (e) {
+    if (e instanceof UseCaseError && e.code === 'CONCURRENT_MODIFICATION') return handOver(job, deps, rt);
+    if (job.attempts >= job.maxAttempts) await giveUpUnresolved(job, deps, String(e));
+    throw e;
+  }
   const final = outcome.state;
   if (TERMINAL_RECHARGE_STATUSES.has(final.status)) {
     const log = { recharge_id: rec.id, status: final.status, channel: final.attempts.at(-1)?.channel, failovers: outcome.failovers, elapsed_ms: outcome.elapsedMs };
@@ -93,22 +86,42 @@ export async function executeRecharge(job: JobRecord, deps: Deps, rt: RechargeRu
     else deps.logger.warn({ ...log, reason: final.status === 'FAILED' ? final.reason : undefined }, 'recharge failed');
     return { kind: 'done' };
   }
+  const error = `recharge ${final.status}: the channel has not answered yet`;
+  // This was the job's last try: the money stays in clearing, and a person is told.
+  if (job.attempts >= job.maxAttempts) await giveUpUnresolved(job, deps, error);
   // The channel has not said yet: ask it again later, from the state just committed.
-  return { kind: 'retry', error: `recharge ${final.status}: the channel has not answered yet`, delayMs: rt.pollIntervalMs };
+  return { kind: 'retry', error, delayMs: rt.pollIntervalMs };
 }
 
 /**
- * A recharge failed: its money goes back where it came from, in the caller's transaction — to
- * the wallet, or, when a payment of its own paid it, to the payer through a refund of that
- * payment (owed in `refunds_due` until the gateway has refunded it).
+ * Someone else (a channel callback, a repair rule) committed a move first. Settled: this job is
+ * done. Still open: a fresh job continues from the stored state (a conflict is not a failed try
+ * and must not use up this job's attempts).
  */
-export async function giveBack(r: Repositories, deps: Deps, cs: ChangeSet, rec: RechargeRecord): Promise<void> {
-  const clearing = account.rechargeClearing(rec.tenantId);
-  if (rec.topUpId === undefined) {
-    cs.post(rec.tenantId, `jrn_${rec.id}_release`, 'recharge.failed', 'recharge', rec.id, rec.currency, transfer(clearing, account.wallet(rec.userId), rec.amount));
-    await r.wallets.credit(rec.tenantId, rec.userId, rec.currency, rec.amount, cs.meta.now);
-    return;
-  }
-  cs.post(rec.tenantId, `jrn_${rec.id}_refund_due`, 'recharge.refund_due', 'recharge', rec.id, rec.currency, transfer(clearing, account.refundsDue(rec.tenantId), rec.amount));
-  await requestPaymentRefund(r, deps, cs, rec.tenantId, rec.topUpId);
+async function handOver(job: JobRecord, deps: Deps, rt: RechargeRuntime): Promise<JobOutcome> {
+  const now = deps.clock.now();
+  const status = await deps.uow.run(async (r) => {
+    const current = await r.recharges.get(job.tenantId, job.resourceId);
+    await completeJob(r, job, deps, now);
+    if (current !== undefined && !TERMINAL_RECHARGE_STATUSES.has(current.state.status)) {
+      await r.jobs.enqueue({ id: deps.ids.next('job'), now, tenantId: job.tenantId, kind: JOB.executeRecharge, resourceId: job.resourceId, priority: PRIORITY.pay, runAt: now + rt.pollIntervalMs, maxAttempts: job.maxAttempts });
+    }
+    return current?.state.status;
+  });
+  deps.logger.info({ recharge_id: job.resourceId, status }, 'recharge moved by a callback or rule while its job ran: handed over');
+  return { kind: 'done' };
+}
+
+/** The job's attempts are used up and the recharge is still open: flag it (once); the money stays in clearing. */
+async function giveUpUnresolved(job: JobRecord, deps: Deps, error: string): Promise<void> {
+  const now = deps.clock.now();
+  const raised = await deps.uow.run(async (r) => {
+    const current = await r.recharges.get(job.tenantId, job.resourceId);
+    if (current === undefined || TERMINAL_RECHARGE_STATUSES.has(current.state.status)) return false;
+    const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
+    const flagged = await flagUnresolved(r, cs, current, { found_by: JOB.executeRecharge, job_attempts: job.attempts, last_error: error.slice(0, 200) });
+    await cs.flush(r);
+    return flagged;
+  });
+  if (raised) deps.logger.warn({ recharge_id: job.resourceId, job_attempts: job.attempts }, 'recharge unresolved after its job gave up: money kept in clearing, flagged for review');
 }

@@ -19,11 +19,25 @@ const ACTOR = 'system:rules';
  * `rule.run` job per order state (deterministic ids: every instance and every sweep agree, so a
  * rule acts once per stuck state). Returns how many runs were queued.
  */
-export async function sweepRules(deps: Deps, rules: readonly Rule[], limit: number): Promise<number> {
+export function sweepRules(deps: Deps, rules: readonly Rule[], limit: number): Promise<number> {
+  return sweepStale(deps, RULE_JOB, rules, (rule, before, after) => deps.uow.read.orders.findStale(rule.statuses, before, after, limit));
+}
+
+/**
+ * For each rule, find the subjects (orders, recharges) stuck in its statuses for long enough and
+ * queue one job of `kind` per subject state: the id is made of the rule, the subject and its
+ * version, so every instance and every sweep agree. Returns how many runs were new.
+ */
+export async function sweepStale<R extends Rule<string, string>>(
+  deps: Deps,
+  kind: string,
+  rules: readonly R[],
+  find: (rule: R, updatedBefore: number, updatedAfter: number | undefined) => Promise<ReadonlyArray<{ readonly id: string; readonly tenantId: string; readonly version: number }>>,
+): Promise<number> {
   const now = deps.clock.now();
   let queued = 0;
   for (const rule of rules) {
-    const stale = await deps.uow.read.orders.findStale(rule.statuses, now - rule.olderThanMs, rule.youngerThanMs === undefined ? undefined : now - rule.youngerThanMs, limit);
+    const stale = await find(rule, now - rule.olderThanMs, rule.youngerThanMs === undefined ? undefined : now - rule.youngerThanMs);
     if (stale.length === 0) continue;
     queued += await deps.uow.run(async (r) => {
       let n = 0;
@@ -32,7 +46,7 @@ export async function sweepRules(deps: Deps, rules: readonly Rule[], limit: numb
           id: ruleRunId(rule, o.id, o.version),
           now,
           tenantId: o.tenantId,
-          kind: RULE_JOB,
+          kind,
           resourceId: o.id,
           payload: { rule: rule.name, version: o.version },
           priority: PRIORITY.expire,

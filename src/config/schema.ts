@@ -2,13 +2,31 @@ import { z } from 'zod';
 import { DEFAULT_MENU, menuSchema } from '../domain/menu.js';
 import { ORDER_STATUSES } from '../domain/order.js';
 import { policySchema } from '../domain/policy.js';
-import { RULE_ACTIONS } from '../domain/rules.js';
+import { RECHARGE_STATUSES } from '../domain/recharge/recharge.js';
+import { RECHARGE_RULE_ACTIONS, RULE_ACTIONS } from '../domain/rules.js';
 import { rechargeConfigSchema } from './recharge-schema.js';
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' });
 /** A shared secret for HMAC signing: long enough that guessing is not an option. */
 const sharedSecret = z.string().min(16, 'at least 16 characters');
 const timeoutMs = z.number().int().min(50).max(120_000);
+
+/** Your own repair rules: "in one of these statuses, unchanged this long (and not longer than that) → action". */
+function customRules<S extends string, A extends string>(statuses: readonly [S, ...S[]], actions: readonly [A, ...A[]]) {
+  return z
+    .array(
+      z
+        .object({
+          name: z.string().regex(/^[a-z0-9-]{1,48}$/),
+          statuses: z.array(z.enum(statuses)).min(1),
+          older_than_seconds: z.number().int().min(1),
+          younger_than_seconds: z.number().int().min(1).optional(),
+          action: z.enum(actions),
+        })
+        .strict(),
+    )
+    .default([]);
+}
 
 /** The standalone simulator (`autoglm simulator`) reached over HTTP with its native JSON protocol. */
 const simulatorHttpGatewaySchema = z
@@ -231,19 +249,9 @@ export const configSchema = z
         built_in: z.boolean().default(true),
         sweep_interval_ms: z.number().int().min(100).default(30_000),
         batch: z.number().int().min(1).max(10_000).default(200),
-        custom: z
-          .array(
-            z
-              .object({
-                name: z.string().regex(/^[a-z0-9-]{1,48}$/),
-                statuses: z.array(z.enum(ORDER_STATUSES)).min(1),
-                older_than_seconds: z.number().int().min(1),
-                younger_than_seconds: z.number().int().min(1).optional(),
-                action: z.enum(RULE_ACTIONS),
-              })
-              .strict(),
-          )
-          .default([]),
+        custom: customRules(ORDER_STATUSES, RULE_ACTIONS),
+        /** Your own recharge repairs (the built-in ones: settle-unknown-recharge, recheck-failed-recharge). */
+        custom_recharge: customRules(RECHARGE_STATUSES, RECHARGE_RULE_ACTIONS),
       })
       .strict()
       .prefault({}),

@@ -15,6 +15,8 @@ import { err, ok, type Result } from './result.js';
  * - `recharge_clearing:<tenant>` wallet money reserved for phone recharges still in progress
  * - `carrier:<channel>` what we owe a recharge channel for top-ups it made (negative = owed)
  * - `refunds_due:<tenant>` payments to give back (a recharge paid directly that failed), until the gateway refunds them
+ * - `receivable:<user>` asset: what a user owes us — a recharge corrected to success after its
+ *   money went back to a wallet that no longer holds it (never an overdraft)
  */
 export interface Posting {
   readonly account: string;
@@ -44,6 +46,7 @@ export const account = {
   rechargeClearing: (tenantId: string): string => `recharge_clearing:${tenantId}`,
   carrier: (channel: string): string => `carrier:${channel}`,
   refundsDue: (tenantId: string): string => `refunds_due:${tenantId}`,
+  receivable: (userId: string): string => `receivable:${userId}`,
 } as const;
 
 const ACCOUNT_RE = /^[a-z_]+:[^\s]{1,128}$/;

@@ -1,4 +1,5 @@
 import { ORDER_STATUSES, type OrderStatus } from './order.js';
+import type { RechargeStatus } from './recharge/recharge.js';
 
 /**
  * Repair rules: "an order in one of these statuses, unchanged for longer than this → do that".
@@ -19,14 +20,15 @@ export const RULE_ACTIONS = [
 
 export type RuleAction = (typeof RULE_ACTIONS)[number];
 
-export interface Rule {
+/** "Subjects in one of these statuses, unchanged for this long → do that" (orders by default; recharges below). */
+export interface Rule<S extends string = OrderStatus, A extends string = RuleAction> {
   readonly name: string;
-  readonly statuses: readonly OrderStatus[];
+  readonly statuses: readonly S[];
   /** Fires once the order has been in its status (unchanged) at least this long. */
   readonly olderThanMs: number;
   /** …and no longer than this (a window, so old history is not re-examined forever). */
   readonly youngerThanMs?: number;
-  readonly action: RuleAction;
+  readonly action: A;
 }
 
 const MIN = 60_000;
@@ -40,17 +42,43 @@ export const BUILT_IN_RULES: readonly Rule[] = [
   { name: 'recheck-failed-payment', statuses: ['FAILED'], olderThanMs: 10 * MIN, youngerThanMs: 24 * 60 * MIN, action: 'recheck_failed' },
 ];
 
-/** Whether a rule applies to an order now (the same test the database query makes, for re-checking). */
-export function ruleMatches(rule: Rule, order: { readonly status: OrderStatus; readonly updatedAt: number }, now: number): boolean {
-  const age = now - order.updatedAt;
-  return rule.statuses.includes(order.status) && age >= rule.olderThanMs && (rule.youngerThanMs === undefined || age <= rule.youngerThanMs);
+/** Whether a rule applies to an order (or a recharge) now (the same test the database query makes, for re-checking). */
+export function ruleMatches<S extends string>(
+  rule: Rule<S, string>,
+  subject: { readonly status: S; readonly updatedAt: number },
+  now: number,
+): boolean {
+  const age = now - subject.updatedAt;
+  return rule.statuses.includes(subject.status) && age >= rule.olderThanMs && (rule.youngerThanMs === undefined || age <= rule.youngerThanMs);
 }
+
+/** What a recharge rule does (the application carries it out). */
+export const RECHARGE_RULE_ACTIONS = [
+  /**
+   * Ask the open attempt's channel and settle the recharge by its answer; when the channel still
+   * does not know, leave the money in recharge clearing and flag it for review (once).
+   */
+  'settle_recharge',
+  /** Ask the last attempt's channel about a FAILED recharge; a success is corrected and flagged. */
+  'recheck_failed_recharge',
+] as const;
+
+export type RechargeRuleAction = (typeof RECHARGE_RULE_ACTIONS)[number];
+
+/** "A recharge in one of these statuses, unchanged for this long → do that." */
+export type RechargeRule = Rule<RechargeStatus, RechargeRuleAction>;
+
+/** The documented recharge repairs, on with the built-in rules. */
+export const BUILT_IN_RECHARGE_RULES: readonly RechargeRule[] = [
+  { name: 'settle-unknown-recharge', statuses: ['CREATED', 'SUBMITTING', 'PROCESSING', 'UNKNOWN', 'AWAITING_FAILOVER'], olderThanMs: 30 * MIN, action: 'settle_recharge' },
+  { name: 'recheck-failed-recharge', statuses: ['FAILED'], olderThanMs: 10 * MIN, youngerThanMs: 24 * 60 * MIN, action: 'recheck_failed_recharge' },
+];
 
 /**
  * One run of a rule per order state: the id is the same on every instance and every sweep while
  * the order stays unchanged (its version), so a rule acts once per stuck state, not once per sweep.
  */
-export function ruleRunId(rule: Rule, orderId: string, version: number): string {
+export function ruleRunId(rule: { readonly name: string }, orderId: string, version: number): string {
   return `rule_${rule.name}_${orderId}_v${version}`;
 }
 

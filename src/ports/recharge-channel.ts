@@ -87,6 +87,11 @@ export interface RechargeCallback {
   readonly channelOrderId: string;
   readonly status: 'succeeded' | 'failed';
   readonly failureMessage?: string;
+  /**
+   * The signature does not cover the result itself (Juhe signs md5(key + sporder_id + orderid),
+   * not `sta`): the receiver confirms the result with `query` before acting on it.
+   */
+  readonly confirmByQuery?: boolean;
   /** What to answer the channel so it stops re-sending. */
   readonly reply: { readonly status: number; readonly contentType: string; readonly body: string };
 }

@@ -1,5 +1,6 @@
 import type { Journal } from '../domain/ledger.js';
 import type { OrderStatus } from '../domain/order.js';
+import type { RechargeStatus } from '../domain/recharge/recharge.js';
 import type { AgentSessionRepository } from './agent-sessions.js';
 import type {
   AuditEntry,
@@ -100,6 +101,8 @@ export interface CallbackInbox {
 /** Findings a person should review. */
 export interface ReviewFlags {
   raise(flag: ReviewFlag): Promise<void>;
+  /** Raise a flag whose id is deterministic unless one with that id exists; false if it did (raise once). */
+  raiseOnce(flag: ReviewFlag): Promise<boolean>;
   list(tenantId: string, options: { readonly open?: boolean; readonly limit: number }): Promise<ReviewFlag[]>;
 }
 
@@ -144,6 +147,8 @@ export interface JobRepository {
   release(id: string, owner: string, now: number, retryAt: number, error: string): Promise<boolean>;
   fail(id: string, owner: string, now: number, error: string): Promise<boolean>;
   get(id: string): Promise<JobRecord | undefined>;
+  /** Whether a job of this kind for this resource is still queued or running (not done, not failed). */
+  hasLive(kind: string, resourceId: string): Promise<boolean>;
   /** Earliest run-at among queued jobs (for the worker's sleep), or undefined. */
   nextRunAt(): Promise<number | undefined>;
   /**
@@ -206,6 +211,16 @@ export interface RechargeRepository {
   get(tenantId: string, id: string): Promise<RechargeRecord | undefined>;
   /** Version-checked write. */
   update(recharge: RechargeRecord, expectedVersion: number): Promise<boolean>;
+  /**
+   * The recharge (of any tenant) that sent this channel order id as one of its attempts
+   * (`attemptKey`), for callbacks; undefined when none did.
+   */
+  getByAttemptKey(key: string): Promise<RechargeRecord | undefined>;
+  /**
+   * Recharges of any tenant in one of `statuses` whose last change is older than `updatedBefore`
+   * (and newer than `updatedAfter`, when given), oldest change first: what the repair rules look at.
+   */
+  findStale(statuses: readonly RechargeStatus[], updatedBefore: number, updatedAfter: number | undefined, limit: number): Promise<RechargeRecord[]>;
   /** How many of a batch's recharges are in each status. */
   countByBatch(tenantId: string, batchId: string): Promise<Record<string, number>>;
   insertBatch(batch: RechargeBatchRecord): Promise<void>;

@@ -37,6 +37,10 @@ export interface JuheSimulatorOptions {
   /** Where signed results are POSTed (form-encoded); retried until the answer is "success". */
   readonly callbackUrl?: string;
   readonly callbackAttempts?: number;
+  /** Chaos on callbacks: send every genuine one this many extra times (a channel re-sending). */
+  readonly callbackDuplicates?: number;
+  /** Chaos on callbacks: before each genuine one, an attacker's copy with the opposite result and a wrong signature. */
+  readonly forgeCallbacks?: boolean;
   readonly faceValuesYuan?: readonly number[];
   readonly balanceFen?: number;
   /** Charset of answers about a number of this operator (Unicom answers in GBK by default). */
@@ -69,8 +73,10 @@ export class JuheSimulator {
   readonly chaos: Chaos;
   readonly orders = new Map<string, SimOrder>();
   readonly calls: Record<string, number> = {};
-  /** Callback deliveries: what was sent and what the receiver answered. */
-  readonly callbacks: Array<{ readonly params: Record<string, string>; readonly reply: string }> = [];
+  /** Callback deliveries: what was sent, what the receiver answered, and whether it was a forgery. */
+  readonly callbacks: Array<{ readonly params: Record<string, string>; readonly reply: string; readonly status?: number; readonly forged?: boolean }> = [];
+  /** Where results go; may be set after construction (the receiver's port is often known later). */
+  callbackUrl: string | undefined;
   private server: http.Server | undefined;
   private readonly processing: Chaos;
   private balance: number;
@@ -95,6 +101,7 @@ export class JuheSimulator {
         gameState: '1',
       });
     }
+    this.callbackUrl = options.callbackUrl;
   }
 
   /** Listen on its own server (port 0 = any free port) and return the base URL for the adapter. */
@@ -253,7 +260,7 @@ export class JuheSimulator {
       });
       order.gameState = '1';
     }
-    if (this.options.callbackUrl !== undefined) void this.track(this.callback(order, this.options.callbackUrl));
+    if (this.callbackUrl !== undefined) void this.track(this.callback(order, this.callbackUrl));
   }
 
   private async callback(order: SimOrder, url: string): Promise<void> {
@@ -264,16 +271,29 @@ export class JuheSimulator {
       sign: md5(this.options.appKey + order.sporderId + order.orderid),
       err_msg: order.gameState === '9' ? '充值失败' : '',
     };
-    for (let attempt = 0; attempt < (this.options.callbackAttempts ?? 3); attempt += 1) {
-      try {
-        const r = await fetch(url, { method: 'POST', body: new URLSearchParams(params), signal: AbortSignal.timeout(2000) });
-        const reply = await r.text();
-        this.callbacks.push({ params, reply });
-        if (reply.trim() === 'success') return;
-      } catch {
-        this.callbacks.push({ params, reply: '(no answer)' });
+    if (this.options.forgeCallbacks === true) {
+      // Juhe's signature does not cover `sta`: a forger must also guess the key, which it cannot.
+      const forged = { ...params, sta: order.gameState === '1' ? '9' : '1', sign: md5(`not-the-key${order.sporderId}${order.orderid}`) };
+      await this.post(url, forged, true);
+    }
+    for (let copy = 0; copy <= (this.options.callbackDuplicates ?? 0); copy += 1) {
+      for (let attempt = 0; attempt < (this.options.callbackAttempts ?? 3); attempt += 1) {
+        if ((await this.post(url, params, false)) === 'success') break;
+        await sleep(100 * 2 ** attempt);
       }
-      await sleep(100 * 2 ** attempt);
+    }
+  }
+
+  /** One delivery; returns the receiver's answer body (trimmed). */
+  private async post(url: string, params: Record<string, string>, forged: boolean): Promise<string> {
+    try {
+      const r = await fetch(url, { method: 'POST', body: new URLSearchParams(params), signal: AbortSignal.timeout(2000) });
+      const reply = (await r.text()).trim();
+      this.callbacks.push({ params, reply, status: r.status, ...(forged ? { forged } : {}) });
+      return reply;
+    } catch {
+      this.callbacks.push({ params, reply: '(no answer)', ...(forged ? { forged } : {}) });
+      return '(no answer)';
     }
   }
 

@@ -201,23 +201,27 @@ function toFlag(r: Selectable<ReviewFlagsTable>): ReviewFlag {
   };
 }
 
+const flagRow = (f: ReviewFlag) => ({
+  id: f.id,
+  tenant_id: f.tenantId,
+  resource_type: f.resourceType,
+  resource_id: f.resourceId,
+  code: f.code,
+  detail_json: JSON.stringify(f.detail),
+  created_at: f.createdAt,
+  resolved_at: f.resolvedAt,
+});
+
 export class KyselyReviewFlags implements ReviewFlags {
   constructor(private readonly db: Kysely<Database>) {}
 
   async raise(f: ReviewFlag): Promise<void> {
-    await this.db
-      .insertInto('review_flags')
-      .values({
-        id: f.id,
-        tenant_id: f.tenantId,
-        resource_type: f.resourceType,
-        resource_id: f.resourceId,
-        code: f.code,
-        detail_json: JSON.stringify(f.detail),
-        created_at: f.createdAt,
-        resolved_at: f.resolvedAt,
-      })
-      .execute();
+    await this.db.insertInto('review_flags').values(flagRow(f)).execute();
+  }
+
+  async raiseOnce(f: ReviewFlag): Promise<boolean> {
+    const res = await this.db.insertInto('review_flags').values(flagRow(f)).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
   async list(tenantId: string, options: { readonly open?: boolean; readonly limit: number }): Promise<ReviewFlag[]> {

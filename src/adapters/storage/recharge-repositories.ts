@@ -107,6 +107,8 @@ export class KyselyTopUps implements TopUpRepository {
   }
 }
 
+const keyBody = (id: string): string => id.replace(/[^A-Za-z0-9]/g, '');
+
 function toRecharge(r: Selectable<RechargesTable>): RechargeRecord {
   const common = { id: r.id, maxAttempts: num(r.max_attempts), attempts: JSON.parse(r.attempts_json) as RechargeAttempt[] };
   const status = r.status as RechargeStatus;
@@ -154,6 +156,7 @@ export class KyselyRecharges implements RechargeRepository {
         ...stateColumns(r.state),
         batch_id: r.batchId,
         top_up_id: r.topUpId ?? null,
+        key_body: keyBody(r.id),
         created_by: r.createdBy,
         updated_by: r.updatedBy,
         created_at: r.createdAt,
@@ -177,6 +180,23 @@ export class KyselyRecharges implements RechargeRepository {
       .where('version', '=', expectedVersion)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
+  }
+
+  async getByAttemptKey(key: string): Promise<RechargeRecord | undefined> {
+    const m = /^([A-Za-z0-9]+)A[1-9]$/.exec(key);
+    if (m?.[1] === undefined) return undefined;
+    const rows = await this.db.selectFrom('recharges').selectAll().where('key_body', '=', m[1]).limit(2).execute();
+    const found = rows.length === 1 && rows[0] !== undefined ? toRecharge(rows[0]) : undefined;
+    // Only the recharge that really issued this order id (ids differing in punctuation only never match).
+    return found?.state.attempts.some((a) => a.key === key) === true ? found : undefined;
+  }
+
+  async findStale(statuses: readonly RechargeStatus[], updatedBefore: number, updatedAfter: number | undefined, limit: number): Promise<RechargeRecord[]> {
+    if (statuses.length === 0) return [];
+    let q = this.db.selectFrom('recharges').selectAll().where('status', 'in', [...statuses]).where('updated_at', '<', updatedBefore);
+    if (updatedAfter !== undefined) q = q.where('updated_at', '>', updatedAfter);
+    const rows = await q.orderBy('updated_at').limit(limit).execute();
+    return rows.map(toRecharge);
   }
 
   async countByBatch(tenantId: string, batchId: string): Promise<Record<string, number>> {

@@ -425,6 +425,18 @@ export class KyselyJobs implements JobRepository {
     return row === undefined ? undefined : toJob(row);
   }
 
+  async hasLive(kind: string, resourceId: string): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('resource_id', '=', resourceId)
+      .where('kind', '=', kind)
+      .where('status', 'in', ['queued', 'running'])
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async nextRunAt(): Promise<number | undefined> {
     const row = await this.db
       .selectFrom('jobs')

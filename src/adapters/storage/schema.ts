@@ -238,6 +238,8 @@ export interface RechargesTable {
   batch_id: string | null;
   /** Set when a payment of its own pays the recharge (not the wallet). */
   top_up_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The id's letters and digits: what channel order ids (`attemptKey`) start with (0006). */
+  key_body: string | null;
   created_by: string;
   updated_by: string;
   created_at: Int;

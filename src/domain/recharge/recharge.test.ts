@@ -4,6 +4,7 @@ import {
   attemptKey,
   createRecharge,
   currentAttempt,
+  deliveredAttempt,
   RECHARGE_STATUSES,
   type RechargeEvent,
   type RechargeState,
@@ -75,6 +76,11 @@ describe('recharge state machine', () => {
     ['SUCCEEDED', [submitA, { type: 'succeeded', key: K1 }], failA, 'ILLEGAL_TRANSITION'],
     ['FAILED', [submitA, { type: 'failed', key: K1, code: 'X', final: true }], { type: 'succeeded', key: K1 }, 'ILLEGAL_TRANSITION'],
     ['FAILED', [submitA, { type: 'failed', key: K1, code: 'X', final: true }], submitB, 'ILLEGAL_TRANSITION'],
+    // A correction: the channel says a FAILED recharge's attempt succeeded after all.
+    ['FAILED', [submitA, { type: 'failed', key: K1, code: 'X', final: true }], { type: 'corrected', key: K1 }, 'SUCCEEDED'],
+    ['FAILED', [submitA, { type: 'failed', key: K1, code: 'X', final: true }], { type: 'corrected', key: K2 }, 'ILLEGAL_TRANSITION'],
+    ['PROCESSING', [submitA, { type: 'accepted', key: K1 }], { type: 'corrected', key: K1 }, 'ILLEGAL_TRANSITION'],
+    ['SUCCEEDED', [submitA, { type: 'succeeded', key: K1 }], { type: 'corrected', key: K1 }, 'ILLEGAL_TRANSITION'],
   ];
   it.each(table)('%s + %o → %s', (_from, before, event, expected) => {
     const r = transitionRecharge(run(before), event);
@@ -88,6 +94,16 @@ describe('recharge state machine', () => {
     expect(s.attempts[0]?.failure).toEqual({ code: 'CHANNEL_DOWN', final: false });
     const late = transitionRecharge(s, { type: 'succeeded', key: K1 });
     expect(!late.ok && late.error.details).toMatchObject({ reason: expect.stringContaining(K1) as unknown });
+  });
+
+  it('a correction names the attempt that delivered, even an earlier one, and is not repeatable', () => {
+    const s = run([submitA, failA, submitB, { type: 'failed', key: K2, code: 'CHANNEL_DOWN', final: false }], 2);
+    const c = must(transitionRecharge(s, { type: 'corrected', key: K1, channelOrderId: 'J7' }));
+    expect(c.status).toBe('SUCCEEDED');
+    expect(deliveredAttempt(c)).toMatchObject({ channel: 'a', key: K1, channelOrderId: 'J7', lateSuccess: true });
+    expect(transitionRecharge(c, { type: 'corrected', key: K1 }).ok).toBe(false);
+    expect(deliveredAttempt(run([submitA, { type: 'succeeded', key: K1 }]))?.key).toBe(K1);
+    expect(deliveredAttempt(s)).toBeUndefined();
   });
 
   it('stops after maxAttempts definite failures', () => {
@@ -118,7 +134,7 @@ describe('recharge state machine', () => {
         let s = run([], maxAttempts);
         for (const e of seq) {
           const r = transitionRecharge(s, e);
-          if (TERMINAL_RECHARGE_STATUSES.has(s.status)) expect(r.ok).toBe(false);
+          if (TERMINAL_RECHARGE_STATUSES.has(s.status) && e.type !== 'corrected') expect(r.ok).toBe(false);
           if (!r.ok) continue;
           const next = r.value;
           expect(RECHARGE_STATUSES).toContain(next.status);

@@ -29,6 +29,11 @@ export interface RechargeAttempt {
   readonly channelOrderId?: string;
   /** Set once the channel said no. */
   readonly failure?: { readonly code: string; readonly final: boolean };
+  /**
+   * The channel said, after we recorded the recharge FAILED, that this attempt did top the
+   * phone up: the recharge was corrected to SUCCEEDED on this attempt (see `corrected`).
+   */
+  readonly lateSuccess?: true;
 }
 
 interface Common {
@@ -61,7 +66,13 @@ export type RechargeEvent =
   /** A definite no. `final` = about the number itself (no other channel will do better). */
   | { readonly type: 'failed'; readonly key: string; readonly code: string; readonly final: boolean }
   /** Give up before another attempt (no channel left, deadline passed). */
-  | { readonly type: 'abandon'; readonly reason: string };
+  | { readonly type: 'abandon'; readonly reason: string }
+  /**
+   * A FAILED recharge's channel says one of its attempts succeeded after all: the phone was
+   * topped up, so the record is corrected to SUCCEEDED on that attempt (the one move out of a
+   * terminal state; the money side is the caller's correction journals).
+   */
+  | { readonly type: 'corrected'; readonly key: string; readonly channelOrderId?: string };
 
 export type RechargeEventType = RechargeEvent['type'];
 
@@ -122,9 +133,21 @@ function withCurrent(state: RechargeState, change: Partial<RechargeAttempt>): re
 
 const channelOrder = (id: string | undefined): Partial<RechargeAttempt> => (id === undefined ? {} : { channelOrderId: id });
 
+/** The attempt that topped the phone up, for a SUCCEEDED recharge: a corrected one, else the last. */
+export function deliveredAttempt(state: RechargeState): RechargeAttempt | undefined {
+  if (state.status !== 'SUCCEEDED') return undefined;
+  return state.attempts.find((a) => a.lateSuccess === true) ?? state.attempts.at(-1);
+}
+
 /** Pure transition function for recharges. */
 export function transitionRecharge(state: RechargeState, event: RechargeEvent): Result<RechargeState> {
   const { status } = state;
+  if (event.type === 'corrected') {
+    if (status !== 'FAILED') return illegal(state, event, 'only a FAILED recharge is corrected');
+    if (!state.attempts.some((a) => a.key === event.key)) return illegal(state, event, `order id ${event.key} is not an attempt of this recharge`);
+    const attempts = state.attempts.map((a) => (a.key === event.key ? { ...a, ...channelOrder(event.channelOrderId), lateSuccess: true as const } : a));
+    return ok({ id: state.id, maxAttempts: state.maxAttempts, attempts, status: 'SUCCEEDED' });
+  }
   if (event.type === 'submit') {
     if (status !== 'CREATED' && status !== 'AWAITING_FAILOVER') return illegal(state, event);
     if (state.attempts.some((a) => a.channel === event.channel)) {

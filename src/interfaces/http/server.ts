@@ -8,6 +8,7 @@ import { type Metrics, registerMetricsRoute } from './metrics.js';
 import { problem, sendProblem } from './problem.js';
 import { registerOrderRoutes } from './order-routes.js';
 import { registerPaymentRoutes } from './payment-routes.js';
+import { registerRechargeCallbackRoutes } from './recharge-callback-routes.js';
 import { registerRechargeRoutes } from './recharge-routes.js';
 
 export interface HttpServerOptions {
@@ -113,5 +114,6 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   registerPaymentRoutes(app, opts.engine);
   if (opts.agent !== undefined) registerAgentRoutes(app, opts.engine, opts.agent);
   registerRechargeRoutes(app, opts.engine);
+  registerRechargeCallbackRoutes(app, opts.engine);
   return app;
 }

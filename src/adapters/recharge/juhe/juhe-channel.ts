@@ -139,6 +139,8 @@ export class JuheRechargeChannel implements RechargeChannel {
       channelOrderId,
       status,
       ...(message === undefined || message === '' ? {} : { failureMessage: message }),
+      // `sta` is outside the signature: a replayed genuine callback with `sta` flipped verifies.
+      confirmByQuery: true,
       reply: { status: 200, contentType: 'text/plain; charset=utf-8', body: CALLBACK_REPLY },
     });
   }
