@@ -1,4 +1,4 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool, sql } from 'kysely';
 import type { Currency } from '../../domain/money.js';
 import type { OrderOptions } from '../../domain/menu.js';
 import type { OrderStatus } from '../../domain/order.js';
@@ -320,20 +320,25 @@ export class KyselyJobs implements JobRepository {
   }
 
   async claimDue(owner: string, now: number, leaseUntil: number, limit: number): Promise<JobRecord[]> {
-    let candidates = this.db
-      .selectFrom('jobs')
-      .select('id')
-      .where((eb) =>
-        eb.or([
-          eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
-          eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]),
-        ]),
-      )
-      .orderBy('priority', 'desc')
-      .orderBy('run_at', 'asc')
-      .limit(limit);
+    // Two claims, each walking the `jobs_claim` index (status, priority desc, run_at) in order
+    // and stopping at `limit`: jobs whose lease ran out (a crashed worker's; few), then due
+    // queued ones. One OR-ed query would read and sort every queued row on each claim, which
+    // grows with the queue (a 100,000-row batch).
+    const expired = await this.claimWhere(owner, now, leaseUntil, limit, (eb) => eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]));
+    const queued = expired.length >= limit ? [] : await this.claimWhere(owner, now, leaseUntil, limit - expired.length, (eb) => eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]));
+    return [...expired, ...queued].map(toJob).sort((a, b) => b.priority - a.priority || a.runAt - b.runAt);
+  }
+
+  private async claimWhere(
+    owner: string,
+    now: number,
+    leaseUntil: number,
+    limit: number,
+    due: (eb: ExpressionBuilder<Database, 'jobs'>) => Expression<SqlBool>,
+  ): Promise<Array<Selectable<JobsTable>>> {
+    let candidates = this.db.selectFrom('jobs').select('id').where(due).orderBy('priority', 'desc').orderBy('run_at', 'asc').limit(limit);
     if (this.engine === 'postgres') candidates = candidates.forUpdate().skipLocked();
-    const rows = await this.db
+    return this.db
       .updateTable('jobs')
       .set((eb) => ({
         status: 'running',
@@ -345,7 +350,6 @@ export class KyselyJobs implements JobRepository {
       .where('id', 'in', candidates)
       .returningAll()
       .execute();
-    return rows.map(toJob).sort((a, b) => b.priority - a.priority || a.runAt - b.runAt);
   }
 
   async claimById(id: string, owner: string, now: number, leaseUntil: number): Promise<JobRecord | undefined> {
