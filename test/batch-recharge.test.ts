@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readLines } from '../src/application/read-lines.js';
 import type { BatchView } from '../src/application/request-recharge-batch.js';
 import type { App } from '../src/main.js';
@@ -8,6 +8,7 @@ import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
 import {
   accountBalance,
+  appStarter,
   ledgerBalances,
   quick,
   rechargeConfig,
@@ -16,18 +17,9 @@ import {
   topUpWallet,
   walletBalance,
 } from './support/recharge-harness.js';
-import { startTestApp, tempDbPath } from './support/test-app.js';
+import { tempDbPath } from './support/test-app.js';
 
-const apps: App[] = [];
-afterEach(async () => {
-  for (const a of apps.splice(0)) await a.close().catch(() => undefined);
-});
-
-async function start(overrides: Record<string, unknown>, options: Parameters<typeof startTestApp>[1] = {}, db?: string): Promise<App> {
-  const { app } = await startTestApp(overrides, options, db);
-  apps.push(app);
-  return app;
-}
+const start = appStarter();
 
 const phoneOf = (prefix: string, i: number): string => `${prefix}${String(i).padStart(11 - prefix.length, '0')}`;
 
@@ -212,7 +204,6 @@ describe('a 5,000-row batch across a crash', () => {
     void first.engine.stop(0);
     await first.http.close();
     await first.storage.close();
-    apps.splice(apps.indexOf(first), 1);
     const atCrash = carriers.groundTruth.length;
     expect(atCrash).toBeLessThan(rows * 0.9);
 

@@ -1,85 +1,33 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_OPERATOR_SETTINGS } from '../src/domain/recharge/operator-settings.js';
+import { describe, expect, it } from 'vitest';
 import type { App } from '../src/main.js';
 import { type RechargeChannel, type RechargeChannelResult, type RechargeSubmitRequest } from '../src/ports/recharge-channel.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
-import { type ChannelProfile, SimulatedRechargeChannel } from '../src/simulator/simulated-recharge-channel.js';
+import type { SimulatedRechargeChannel } from '../src/simulator/simulated-recharge-channel.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
-import { startTestApp, tempDbPath } from './support/test-app.js';
+import {
+  accountBalance,
+  appStarter,
+  jsonHeaders as json,
+  ledgerBalances as ledger,
+  quick,
+  rechargeConfig as config,
+  simulatedChannels as sims,
+  topUpWallet as topUp,
+  walletBalance as balance,
+} from './support/recharge-harness.js';
+import { tempDbPath } from './support/test-app.js';
 
 const PHONE = '13800138000'; // China Mobile
-const ALL = ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM', 'CHINA_BROADNET', 'VIRTUAL'];
-/** The channels' side of the client timeout the config sets for China Mobile. */
-const FAST_MOBILE = { ...DEFAULT_OPERATOR_SETTINGS, CHINA_MOBILE: { ...DEFAULT_OPERATOR_SETTINGS.CHINA_MOBILE, timeoutMs: 150 } };
-const quick: ChannelProfile = { chaos: { latencyMs: { min: 1, max: 3 } } };
-
-/** Config for a recharge section with these channels (all operators), fast polls, round-robin in key order. */
-function config(channels: readonly string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    worker: { poll_interval_ms: 20, lease_ms: 300, retry_base_ms: 10, retry_max_ms: 50 },
-    server: { port: 0, wait_for_completion_ms: 3000 },
-    recharge: {
-      poll_interval_ms: 10,
-      processing_deadline_ms: 1000,
-      operators: { CHINA_MOBILE: { timeout_ms: 150 } },
-      routing: { strategy: 'round_robin' },
-      channels: Object.fromEntries(channels.map((n) => [n, { type: 'simulator', operators: ALL }])),
-      ...extra,
-    },
-  };
-}
-
-function sims(carriers: SimulatedCarriers, profiles: Record<string, ChannelProfile>): Map<string, SimulatedRechargeChannel> {
-  return new Map(
-    Object.entries(profiles).map(([name, profile], i) => [
-      name,
-      new SimulatedRechargeChannel({ name, carriers, profile, seed: 7 + i, operatorSettings: FAST_MOBILE }),
-    ]),
-  );
-}
-
-const json = (user: string, key?: string): Record<string, string> => ({
-  'content-type': 'application/json',
-  'x-user-id': user,
-  ...(key === undefined ? {} : { 'idempotency-key': key }),
-});
-
-async function topUp(app: App, user: string, amount: number): Promise<void> {
-  const res = await app.http.inject({ method: 'POST', url: '/api/v1/wallet/top-ups', headers: json(user, `tu-${user}-${amount}`), payload: { amount } });
-  expect(res.statusCode, res.body).toBe(201);
-}
-
 function recharge(app: App, user: string, body: Record<string, unknown>, key?: string) {
   return app.http.inject({ method: 'POST', url: '/api/v1/recharges', headers: json(user, key), payload: body });
 }
-
-async function balance(app: App, user: string): Promise<number> {
-  const res = await app.http.inject({ method: 'GET', url: '/api/v1/wallet', headers: { 'x-user-id': user } });
-  return res.json<{ wallet: { balance: number } }>().wallet.balance;
-}
-
-async function ledger(app: App): Promise<{ balanced: boolean; data: Array<{ account: string; balance: number }> }> {
-  const res = await app.http.inject({ method: 'GET', url: '/api/v1/ledger/balances' });
-  return res.json();
-}
-
-const accountBalance = (l: { data: Array<{ account: string; balance: number }> }, account: string): number => l.data.find((d) => d.account === account)?.balance ?? 0;
 
 interface RechargeBody {
   recharge: { id: string; status: string; channel: string; attempts: Array<{ channel: string; order_id: string; failure: string | null }>; phone: string; failure_reason: string | null };
 }
 
-const apps: App[] = [];
-afterEach(async () => {
-  for (const a of apps.splice(0)) await a.close().catch(() => undefined);
-});
-
-async function start(overrides: Record<string, unknown>, options: Parameters<typeof startTestApp>[1] = {}, db?: string): Promise<App> {
-  const { app } = await startTestApp(overrides, options, db);
-  apps.push(app);
-  return app;
-}
+const start = appStarter();
 
 describe('wallet and phone recharge over HTTP', () => {
   it('tops the wallet up through the gateway, recharges once, answers a replay from the first answer, and the ledger balances', async () => {
@@ -261,7 +209,6 @@ describe('recharge crash and resume', () => {
     void first.engine.stop(0);
     await first.http.close();
     await first.storage.close();
-    apps.splice(apps.indexOf(first), 1);
 
     const second = await start(cfg, { carriers, gateway, merchant, workerId: 'w2', rechargeChannels: channels }, db);
     second.engine.start();
@@ -346,7 +293,6 @@ describe('batch recharge across a crash', () => {
     void first.engine.stop(0);
     await first.http.close();
     await first.storage.close();
-    apps.splice(apps.indexOf(first), 1);
     const atCrash = carriers.groundTruth.length;
     expect(atCrash).toBeLessThan(30); // there is work left to resume
 

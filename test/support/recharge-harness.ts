@@ -1,7 +1,8 @@
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { DEFAULT_OPERATOR_SETTINGS } from '../../src/domain/recharge/operator-settings.js';
 import type { App } from '../../src/main.js';
 import type { SimulatedCarriers } from '../../src/simulator/simulated-carriers.js';
+import { startTestApp } from './test-app.js';
 import { type ChannelProfile, SimulatedRechargeChannel } from '../../src/simulator/simulated-recharge-channel.js';
 
 export const ALL_OPERATORS = ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM', 'CHINA_BROADNET', 'VIRTUAL'];
@@ -61,3 +62,17 @@ export function toppedUpPerPhone(carriers: SimulatedCarriers): Map<string, numbe
   for (const t of carriers.groundTruth) perPhone.set(t.phone, (perPhone.get(t.phone) ?? 0) + 1);
   return perPhone;
 }
+
+/** A `start(overrides, options?, db?)` for one test file: every app it starts is closed after each test. */
+export function appStarter(): (overrides: Record<string, unknown>, options?: Parameters<typeof startTestApp>[1], db?: string) => Promise<App> {
+  const apps: App[] = [];
+  afterEach(async () => {
+    for (const a of apps.splice(0)) await a.close().catch(() => undefined);
+  });
+  return async (overrides, options = {}, db) => {
+    const { app } = await startTestApp(overrides, options, db);
+    apps.push(app);
+    return app;
+  };
+}
+
