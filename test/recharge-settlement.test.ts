@@ -279,6 +279,26 @@ describe('recharge channel callbacks over HTTP', () => {
     expect((await flags(app))[0]?.detail).toMatchObject({ wallet_covered: false });
   });
 
+  it('…and a recharge paid directly whose payment was refunded: the user owes it (receivable), the wallet is never touched', async () => {
+    const ch = new ScriptedChannel('scripted');
+    ch.submitAnswer = 'failed';
+    const { app } = await start(ch);
+    const res = await app.http.inject({ method: 'POST', url: '/api/v1/recharges', headers: headers('eve'), payload: { phone: PHONE, amount: 5000, pay: 'direct' } });
+    const r = res.json<{ recharge: View & { top_up_id: string } }>().recharge;
+    await jobIdle(app, r.id);
+    expect((await view(app, r.id)).status).toBe('FAILED');
+    // The payment is refunded by its own job.
+    for (let i = 0; i < 150 && (await balances(app)).of('refunds_due:default') !== 0; i += 1) await new Promise((res) => setTimeout(res, 20));
+    expect((await balances(app)).of('refunds_due:default')).toBe(0);
+
+    expect((await callback(app, 'scripted', attemptKeyOf(await view(app, r.id)), '1')).headers['x-callback-effect']).toBe('corrected');
+    expect((await view(app, r.id)).status).toBe('SUCCEEDED');
+    expect(await wallet(app, 'eve')).toBe(0);
+    const l = await balances(app);
+    expect([l.balanced, l.of('recharge_clearing:default'), l.of('receivable:eve'), l.of('carrier:scripted'), l.of('wallet:eve')]).toEqual([true, 0, 5000, -5000, 0]);
+    expect((await flags(app))[0]?.detail).toMatchObject({ wallet_covered: false });
+  });
+
   it('a result the signature does not cover is confirmed by query: no answer yet → 503 CALLBACK_UNCONFIRMED (re-send later); the query wins over the claim', async () => {
     const ch = new ScriptedChannel('scripted');
     ch.unsignedResult = true;
