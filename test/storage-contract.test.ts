@@ -459,5 +459,10 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect(await uow.run((r) => r.flags.raiseOnce(flag))).toBe(true);
     expect(await uow.run((r) => r.flags.raiseOnce({ ...flag, createdAt: 2 }))).toBe(false);
     expect(await uow.read.flags.list('t1', { limit: 10 })).toHaveLength(1);
+    expect(await uow.run((r) => r.flags.resolve('t1', 'flg_once', 7))).toBe(true);
+    expect(await uow.run((r) => r.flags.resolve('t1', 'flg_once', 8))).toBe(false);
+    expect(await uow.run((r) => r.flags.resolve('t2', 'flg_once', 8))).toBe(false);
+    expect(await uow.read.flags.list('t1', { open: true, limit: 10 })).toEqual([]);
+    expect((await uow.read.flags.list('t1', { limit: 10 }))[0]?.resolvedAt).toBe(7);
   });
 });

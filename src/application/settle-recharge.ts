@@ -75,9 +75,17 @@ export async function commitRecharge(r: Repositories, deps: Deps, prev: Recharge
       await requestPaymentRefund(r, deps, cs, prev.tenantId, prev.topUpId);
     }
   }
+  if (TERMINAL_RECHARGE_STATUSES.has(state.status) && !TERMINAL_RECHARGE_STATUSES.has(prev.state.status)) {
+    // A recharge someone was told about (its job gave up, a rule could not settle it) has its answer now.
+    const flagId = `flg_${unresolvedFlagKey(prev.id)}`;
+    if (await r.flags.resolve(prev.tenantId, flagId, now)) cs.audit('recharge', prev.tenantId, prev.id, 'flag.resolved', null, { flag_id: flagId, code: 'RECHARGE_UNRESOLVED', status: state.status });
+  }
   await cs.flush(r);
   return next;
 }
+
+/** The key of a recharge's one RECHARGE_UNRESOLVED flag (its id is `flg_<key>`). */
+const unresolvedFlagKey = (rechargeId: string): string => `RECHARGE_UNRESOLVED_${rechargeId}`;
 
 /**
  * applied — the open attempt moved (succeeded, failed, accepted); corrected — a FAILED recharge
@@ -135,7 +143,7 @@ export async function requeueRecharge(r: Repositories, deps: Deps, rec: Recharge
  */
 export function flagUnresolved(r: Repositories, cs: ChangeSet, rec: RechargeRecord, detail: Readonly<Record<string, unknown>>): Promise<boolean> {
   const attempt = rec.state.attempts.at(-1);
-  return raiseFlagOnce(r, cs, rec, `RECHARGE_UNRESOLVED_${rec.id}`, 'RECHARGE_UNRESOLVED', {
+  return raiseFlagOnce(r, cs, rec, unresolvedFlagKey(rec.id), 'RECHARGE_UNRESOLVED', {
     status: rec.state.status,
     amount: rec.amount,
     currency: rec.currency,

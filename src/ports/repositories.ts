@@ -103,6 +103,8 @@ export interface ReviewFlags {
   raise(flag: ReviewFlag): Promise<void>;
   /** Raise a flag whose id is deterministic unless one with that id exists; false if it did (raise once). */
   raiseOnce(flag: ReviewFlag): Promise<boolean>;
+  /** Mark an open flag resolved; false if there is none open with that id. */
+  resolve(tenantId: string, id: string, at: number): Promise<boolean>;
   list(tenantId: string, options: { readonly open?: boolean; readonly limit: number }): Promise<ReviewFlag[]>;
 }
 

@@ -224,6 +224,11 @@ export class KyselyReviewFlags implements ReviewFlags {
     return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
+  async resolve(tenantId: string, id: string, at: number): Promise<boolean> {
+    const res = await this.db.updateTable('review_flags').set({ resolved_at: at }).where('tenant_id', '=', tenantId).where('id', '=', id).where('resolved_at', 'is', null).executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
   async list(tenantId: string, options: { readonly open?: boolean; readonly limit: number }): Promise<ReviewFlag[]> {
     let q = this.db.selectFrom('review_flags').selectAll().where('tenant_id', '=', tenantId);
     if (options.open === true) q = q.where('resolved_at', 'is', null);
