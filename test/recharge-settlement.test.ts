@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Money } from '../src/domain/money.js';
 import { err, ok, type Result } from '../src/domain/result.js';
 import type { App } from '../src/main.js';
+import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import {
   type RechargeCallback,
   type RechargeCallbackRequest,
@@ -80,7 +81,7 @@ afterEach(async () => {
   for (const a of apps.splice(0)) await a.close().catch(() => undefined);
 });
 
-async function start(channel: ScriptedChannel, extra: Record<string, unknown> = {}): Promise<{ app: App; clock: TestClock; logs: LogSink }> {
+async function start(channel: ScriptedChannel, extra: Record<string, unknown> = {}, options: Parameters<typeof startTestApp>[1] = {}): Promise<{ app: App; clock: TestClock; logs: LogSink }> {
   const clock = new TestClock();
   const { app, logs } = await startTestApp(
     {
@@ -97,7 +98,7 @@ async function start(channel: ScriptedChannel, extra: Record<string, unknown> = 
       },
       ...extra,
     },
-    { clock, rechargeChannels: new Map([[channel.name, channel]]) },
+    { clock, rechargeChannels: new Map([[channel.name, channel]]), ...options },
   );
   apps.push(app);
   await app.http.ready();
@@ -373,6 +374,28 @@ describe('recharge repair rules (time injected)', () => {
     expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted')]).toEqual([true, 0, -5000]);
     // Settled: nothing more to sweep, and the failed-recheck rule has nothing to look at.
     expect(await app.engine.sweepRules()).toBe(0);
+  });
+
+  it('settle-unknown-recharge: a recharge paid directly whose payment never completed is never dispatched — flagged, nothing moves', async () => {
+    const ch = new ScriptedChannel('scripted');
+    ch.submitAnswer = 'succeeded';
+    // The payer must act (scan a code) and never does: the payment stays pending.
+    const { app, clock } = await start(ch, {}, { gateway: new SimulatedGateway({ payerActionMethods: ['wallet'] }) });
+    const res = await app.http.inject({ method: 'POST', url: '/api/v1/recharges', headers: headers('ian'), payload: { phone: PHONE, amount: 5000, pay: 'direct' } });
+    expect(res.statusCode, res.body).toBe(202);
+    const r = res.json<{ recharge: View & { top_up_id: string } }>().recharge;
+    expect(r.status).toBe('CREATED');
+    clock.offset = 31 * MIN;
+    expect(await app.engine.sweepRules()).toBe(1);
+    await untilAction(app, r.id, 'rule.settle-unknown-recharge');
+    expect(ch.submitted).toEqual([]);
+    expect((await view(app, r.id)).status).toBe('CREATED');
+    expect(await app.storage.unitOfWork.read.jobs.hasLive('recharge.execute', r.id)).toBe(false);
+    const f = await flags(app);
+    expect(f.map((x) => [x.code, x.resource_id])).toEqual([['RECHARGE_UNRESOLVED', r.id]]);
+    expect(f[0]?.detail).toMatchObject({ channel_says: 'awaiting its own payment', money_in: 'none unless its payment was captured' });
+    const l = await balances(app);
+    expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted')]).toEqual([true, 0, 0]);
   });
 
   it('settle-unknown-recharge: the channel still does not know → money stays in clearing, flagged once, one run per stuck state', async () => {

@@ -11,7 +11,7 @@ import { dispatchRecharge, type DispatchRechargeOutcome } from './dispatch-recha
 import { JOB, PRIORITY } from './job-kinds.js';
 import type { BatchLimits } from './request-recharge-batch.js';
 import { completeJob, type JobOutcome } from './run-jobs.js';
-import { commitRecharge, flagUnresolved } from './settle-recharge.js';
+import { awaitsPayment, commitRecharge, flagUnresolved } from './settle-recharge.js';
 import { ChangeSet } from './state-changes.js';
 
 const ACTOR = 'system:worker';
@@ -46,6 +46,12 @@ export async function executeRecharge(job: JobRecord, deps: Deps, rt: RechargeRu
   if (rec === undefined) return { kind: 'give_up', error: 'recharge not found' };
   if (TERMINAL_RECHARGE_STATUSES.has(rec.state.status)) {
     await deps.uow.run((r) => completeJob(r, job, deps, deps.clock.now()));
+    return { kind: 'done' };
+  }
+  if (await awaitsPayment(deps.uow.read, rec)) {
+    // Never dispatched before its own payment is captured: the payment's job starts it then.
+    await deps.uow.run((r) => completeJob(r, job, deps, deps.clock.now()));
+    deps.logger.warn({ recharge_id: rec.id, top_up_id: rec.topUpId }, 'recharge not started: its payment is not captured');
     return { kind: 'done' };
   }
 

@@ -8,7 +8,7 @@ import type { RechargeRuntime } from './execute-recharge.js';
 import { JOB } from './job-kinds.js';
 import { sweepStale } from './repair-rules.js';
 import { completeJob, type JobOutcome } from './run-jobs.js';
-import { flagUnresolved, requeueRecharge, settleVerdict, verdictOf, withVersionRetry } from './settle-recharge.js';
+import { awaitsPayment, flagUnresolved, requeueRecharge, settleVerdict, verdictOf, withVersionRetry } from './settle-recharge.js';
 import { ChangeSet } from './state-changes.js';
 
 export const RECHARGE_RULE_JOB = 'recharge-rule.run';
@@ -84,7 +84,11 @@ async function inspect(rule: RechargeRule, rec: RechargeRecord, deps: Deps, rt: 
       if (TERMINAL_RECHARGE_STATUSES.has(rec.state.status)) return { result: 'already settled' };
       if (await deps.uow.read.jobs.hasLive(JOB.executeRecharge, rec.id)) return { result: 'its job is still working on it' };
       const open = currentAttempt(rec.state);
-      if (open === undefined) return { result: 'no open attempt: dispatch continues', requeue: true };
+      if (open === undefined) {
+        // Paid by a payment of its own that never completed: nothing to dispatch, nothing in clearing; a person looks.
+        if (await awaitsPayment(deps.uow.read, rec)) return { result: 'awaiting its own payment', flagIfOpen: true };
+        return { result: 'no open attempt: dispatch continues', requeue: true };
+      }
       return { ...(await ask(rt, rec, open)), flagIfOpen: true };
     }
     case 'recheck_failed_recharge': {

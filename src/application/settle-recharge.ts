@@ -130,9 +130,20 @@ export async function settleVerdict(r: Repositories, deps: Deps, rec: RechargeRe
   }
 }
 
-/** Queue the recharge's job again unless one is still queued or running (it continues from the stored state). */
+/**
+ * A recharge paid by a payment of its own that has not been captured (yet, or ever): it must not
+ * reach a channel — nothing in recharge clearing pays for it. Its payment's job starts it once
+ * the money is in.
+ */
+export async function awaitsPayment(r: Pick<Repositories, 'topUps'>, rec: RechargeRecord): Promise<boolean> {
+  if (rec.topUpId === undefined || rec.state.attempts.length > 0) return false;
+  return (await r.topUps.get(rec.tenantId, rec.topUpId))?.status !== 'SUCCEEDED';
+}
+
+/** Queue the recharge's job again unless one is still queued or running (it continues from the stored state), or it awaits its payment. */
 export async function requeueRecharge(r: Repositories, deps: Deps, rec: RechargeRecord, now: number): Promise<boolean> {
   if (await r.jobs.hasLive(JOB.executeRecharge, rec.id)) return false;
+  if (await awaitsPayment(r, rec)) return false;
   await r.jobs.enqueue({ id: deps.ids.next('job'), now, tenantId: rec.tenantId, kind: JOB.executeRecharge, resourceId: rec.id, priority: PRIORITY.pay, runAt: now, maxAttempts: deps.settings.maxAttempts });
   return true;
 }
@@ -147,7 +158,8 @@ export function flagUnresolved(r: Repositories, cs: ChangeSet, rec: RechargeReco
     status: rec.state.status,
     amount: rec.amount,
     currency: rec.currency,
-    money_in: 'recharge_clearing',
+    // A recharge paid directly and never dispatched may have no money in at all (its payment not captured).
+    money_in: rec.topUpId !== undefined && rec.state.attempts.length === 0 ? 'none unless its payment was captured' : 'recharge_clearing',
     ...(attempt === undefined ? {} : { channel: attempt.channel, order_id: attempt.key }),
     ...detail,
   });
