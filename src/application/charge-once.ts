@@ -1,4 +1,4 @@
-import { type CreatePaymentRequest, type GatewayPaymentResult, GatewayUnknownOutcomeError, type PaymentGateway } from '../ports/payment-gateway.js';
+import { type CreatePaymentRequest, type GatewayPaymentResult, type GatewayRefundResult, GatewayUnknownOutcomeError, type PaymentGateway, type RefundRequest } from '../ports/payment-gateway.js';
 
 /**
  * Charge under a fixed out_trade_no without ever charging twice: on the first attempt create;
@@ -14,6 +14,26 @@ export async function chargeOnce(
   try {
     let result: GatewayPaymentResult = firstAttempt ? { status: 'not_found', outTradeNo: request.outTradeNo } : await gateway.query(request.outTradeNo);
     if (result.status === 'not_found') result = await gateway.create(request);
+    return { ok: true, result };
+  } catch (e) {
+    const unknown = e instanceof GatewayUnknownOutcomeError;
+    return { ok: false, retry: `${unknown ? 'outcome unknown' : 'gateway error'}: ${e instanceof Error ? e.message : String(e)}` };
+  }
+}
+
+/**
+ * Refund under a fixed out_refund_no without ever refunding twice, as `chargeOnce` charges: the
+ * first attempt sends; a later one asks about the key first and sends again, with the same key,
+ * only if the gateway never heard of it. A failed call comes back as the retry reason.
+ */
+export async function refundOnce(
+  gateway: PaymentGateway,
+  firstAttempt: boolean,
+  request: RefundRequest,
+): Promise<{ readonly ok: true; readonly result: GatewayRefundResult } | { readonly ok: false; readonly retry: string }> {
+  try {
+    let result: GatewayRefundResult = firstAttempt ? { status: 'not_found', outRefundNo: request.outRefundNo } : await gateway.queryRefund(request.outTradeNo, request.outRefundNo);
+    if (result.status === 'not_found') result = await gateway.refund(request);
     return { ok: true, result };
   } catch (e) {
     const unknown = e instanceof GatewayUnknownOutcomeError;

@@ -1,6 +1,6 @@
-import { type GatewayRefundResult, GatewayUnknownOutcomeError } from '../ports/payment-gateway.js';
 import type { JobRecord, OrderRecord, PaymentRecord, RefundRecord } from '../ports/records.js';
 import type { Repositories } from '../ports/repositories.js';
+import { refundOnce } from './charge-once.js';
 import type { Deps } from './context.js';
 import { completeJob, type JobOutcome } from './run-jobs.js';
 import { ChangeSet } from './state-changes.js';
@@ -25,22 +25,15 @@ export async function executeRefund(job: JobRecord, deps: Deps): Promise<JobOutc
   }
   const gateway = deps.gateways.get(payment.gateway);
   if (gateway === undefined) return { kind: 'give_up', error: `gateway ${payment.gateway} is not configured` };
-  let result: GatewayRefundResult;
-  try {
-    result = job.attempts > 1 ? await gateway.queryRefund(payment.outTradeNo, refund.outRefundNo) : { status: 'not_found', outRefundNo: refund.outRefundNo };
-    if (result.status === 'not_found') {
-      result = await gateway.refund({
-        outTradeNo: payment.outTradeNo,
-        outRefundNo: refund.outRefundNo,
-        amount: { amount: refund.amount, currency: refund.currency },
-        total: { amount: payment.amount, currency: payment.currency },
-        reason: refund.reason,
-      });
-    }
-  } catch (e) {
-    const unknown = e instanceof GatewayUnknownOutcomeError;
-    return { kind: 'retry', error: `${unknown ? 'outcome unknown' : 'gateway error'}: ${e instanceof Error ? e.message : String(e)}` };
-  }
+  const refunded = await refundOnce(gateway, job.attempts <= 1, {
+    outTradeNo: payment.outTradeNo,
+    outRefundNo: refund.outRefundNo,
+    amount: { amount: refund.amount, currency: refund.currency },
+    total: { amount: payment.amount, currency: payment.currency },
+    reason: refund.reason,
+  });
+  if (!refunded.ok) return { kind: 'retry', error: refunded.retry };
+  const { result } = refunded;
   switch (result.status) {
     case 'pending':
       return { kind: 'retry', error: 'refund pending at the gateway' };

@@ -1,7 +1,7 @@
 import { account, transfer } from '../domain/ledger.js';
-import { type GatewayRefundResult, GatewayUnknownOutcomeError } from '../ports/payment-gateway.js';
 import type { JobRecord, TopUpRecord } from '../ports/records.js';
 import type { Repositories } from '../ports/repositories.js';
+import { refundOnce } from './charge-once.js';
 import { type Deps, UseCaseError } from './context.js';
 import { raiseFlag } from './execute-refund.js';
 import { JOB, PRIORITY } from './job-kinds.js';
@@ -45,14 +45,9 @@ export async function refundRechargePayment(job: JobRecord, deps: Deps): Promise
   if (gateway === undefined) return { kind: 'give_up', error: `gateway ${topUp.gateway} is not configured` };
   const outRefundNo = refundKeyOf(topUp);
   const money = { amount: topUp.amount, currency: topUp.currency };
-  let result: GatewayRefundResult;
-  try {
-    result = job.attempts > 1 ? await gateway.queryRefund(topUp.outTradeNo, outRefundNo) : { status: 'not_found', outRefundNo };
-    if (result.status === 'not_found') result = await gateway.refund({ outTradeNo: topUp.outTradeNo, outRefundNo, amount: money, total: money, reason: 'phone recharge failed' });
-  } catch (e) {
-    const unknown = e instanceof GatewayUnknownOutcomeError;
-    return { kind: 'retry', error: `${unknown ? 'outcome unknown' : 'gateway error'}: ${e instanceof Error ? e.message : String(e)}` };
-  }
+  const refunded = await refundOnce(gateway, job.attempts <= 1, { outTradeNo: topUp.outTradeNo, outRefundNo, amount: money, total: money, reason: 'phone recharge failed' });
+  if (!refunded.ok) return { kind: 'retry', error: refunded.retry };
+  const { result } = refunded;
   if (result.status === 'pending') return { kind: 'retry', error: 'refund pending at the gateway' };
   if (result.status === 'not_found') return { kind: 'retry', error: 'gateway does not know the refund yet' };
   const now = deps.clock.now();

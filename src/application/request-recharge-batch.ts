@@ -23,8 +23,6 @@ export interface BatchLimits {
   readonly chunkRows: number;
 }
 
-export const DEFAULT_BATCH_LIMITS: BatchLimits = { maxRows: 1_000_000, chunkRows: 500 };
-
 /** Refused rows shown in a batch's view; the result file has them all. */
 const REJECTED_SHOWN = 100;
 

@@ -67,10 +67,11 @@ export async function commitRecharge(r: Repositories, deps: Deps, prev: Recharge
   } else if (state.status === 'FAILED') {
     // The money goes back where it came from: the wallet, or — a payment of its own paid the
     // recharge — the payer, by a refund of that payment (owed in refunds_due until refunded).
+    // A recharge whose own payment never came in has nothing to give back.
     if (prev.topUpId === undefined) {
       post('release', 'recharge.failed', clearing, account.wallet(prev.userId));
       await r.wallets.credit(prev.tenantId, prev.userId, prev.currency, prev.amount, now);
-    } else {
+    } else if (!(await awaitsPayment(r, prev))) {
       post('refund_due', 'recharge.refund_due', clearing, account.refundsDue(prev.tenantId));
       await requestPaymentRefund(r, deps, cs, prev.tenantId, prev.topUpId);
     }

@@ -3,13 +3,14 @@ import { parseAmount } from '../domain/money.js';
 import { err, ok, type Result } from '../domain/result.js';
 import { transitionTopUp, type TopUpEvent } from '../domain/wallet.js';
 import { transitionRecharge } from '../domain/recharge/recharge.js';
-import type { JobRecord, RechargeRecord, TopUpRecord } from '../ports/records.js';
+import type { JobRecord, TopUpRecord } from '../ports/records.js';
 import type { Repositories } from '../ports/repositories.js';
 import { chargeOnce } from './charge-once.js';
 import { asResult, type Caller, type Deps, UseCaseError } from './context.js';
 import { JOB, PRIORITY } from './job-kinds.js';
 import type { IdempotencyRef } from './place-order.js';
 import { completeJob, enqueueLeased, type JobOutcome } from './run-jobs.js';
+import { commitRecharge } from './settle-recharge.js';
 import { ChangeSet } from './state-changes.js';
 
 const ACTOR = 'system:worker';
@@ -189,7 +190,7 @@ export async function payTopUp(job: JobRecord, deps: Deps): Promise<JobOutcome> 
       const failed = moveTopUp(cs, topUp, { type: 'fail', reason: code }, { failureCode: code });
       await deps.uow.run(async (r) => {
         await saveTopUp(r, topUp, failed);
-        if (topUp.rechargeId !== undefined) await abandonUnpaidRecharge(r, cs, topUp.tenantId, topUp.rechargeId);
+        if (topUp.rechargeId !== undefined) await abandonUnpaidRecharge(r, deps, cs, topUp.tenantId, topUp.rechargeId);
         await cs.flush(r);
         await completeJob(r, job, deps, now);
       });
@@ -208,13 +209,11 @@ export async function topUpOf(deps: Deps, tenantId: string, id: string): Promise
   return t === undefined ? err('TOP_UP_NOT_FOUND', `no top-up ${id}`) : ok(toTopUpView(t));
 }
 
-/** The payment for a directly paid recharge failed: the recharge ends before any channel is asked. */
-async function abandonUnpaidRecharge(r: Repositories, cs: ChangeSet, tenantId: string, rechargeId: string): Promise<void> {
+/** The payment for a directly paid recharge failed: the recharge ends before any channel is asked (the one recharge commit). */
+async function abandonUnpaidRecharge(r: Repositories, deps: Deps, cs: ChangeSet, tenantId: string, rechargeId: string): Promise<void> {
   const rec = await r.recharges.get(tenantId, rechargeId);
   if (rec === undefined) return;
   const moved = transitionRecharge(rec.state, { type: 'abandon', reason: 'PAYMENT_DECLINED' });
   if (!moved.ok) return; // already past CREATED: nothing to abandon
-  const next: RechargeRecord = { ...rec, state: moved.value, updatedBy: cs.meta.actor, updatedAt: cs.meta.now, version: rec.version + 1 };
-  if (!(await r.recharges.update(next, rec.version))) throw new UseCaseError('CONCURRENT_MODIFICATION', `recharge ${rec.id} was changed by someone else`);
-  cs.audit('recharge', tenantId, rec.id, 'recharge.failed', { status: rec.state.status, version: rec.version }, { status: 'FAILED', reason: 'PAYMENT_DECLINED', version: next.version });
+  await commitRecharge(r, deps, rec, moved.value, cs.meta);
 }
