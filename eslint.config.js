@@ -18,7 +18,10 @@ const layer = (name, forbidden, extra = []) => [
         'error',
         {
           patterns: [
-            ...forbidden.map((f) => ({ group: [`**/${f}/**`], message: `${name} may not depend on ${f} (ARCHITECTURE.md dependency rule)` })),
+            ...forbidden.map((f) => ({
+              group: [`**/${f}/**`],
+              message: `${name} may not depend on ${f} (ARCHITECTURE.md dependency rule)`,
+            })),
             { group: ['**/main.js'], message: 'only the composition root knows main.ts' },
             ...(extra.length > 0 ? [{ group: extra, message: `${name} is pure: no I/O modules` }] : []),
           ],
@@ -64,9 +67,18 @@ export default tseslint.config(
     rules: {
       'no-restricted-syntax': [
         'error',
-        { selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']", message: 'domain is pure: inject a clock' },
-        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'domain is pure: inject a clock' },
-        { selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']", message: 'domain is pure: inject randomness' },
+        {
+          selector: "CallExpression[callee.object.name='Date'][callee.property.name='now']",
+          message: 'domain is pure: inject a clock',
+        },
+        {
+          selector: "NewExpression[callee.name='Date'][arguments.length=0]",
+          message: 'domain is pure: inject a clock',
+        },
+        {
+          selector: "CallExpression[callee.object.name='Math'][callee.property.name='random']",
+          message: 'domain is pure: inject randomness',
+        },
         { selector: "MemberExpression[object.name='process']", message: 'domain is pure: no process access' },
       ],
     },

@@ -11,7 +11,15 @@
 //
 //   npm run bench:batch                  BENCH_BATCH_SIZES=1000,10000 npm run bench:batch
 import { createHash } from 'node:crypto';
-import { createReadStream, createWriteStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  createReadStream,
+  createWriteStream,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +31,14 @@ const heapCapMb = Number(process.env.BENCH_HEAP_CAP_MB ?? 128);
 const PREFIXES = ['138', '186', '189']; // China Mobile, Unicom, Telecom
 const AMOUNT = 1000; // ¥10
 
-const channel = (seed, failure) => ({ type: 'simulator', operators: ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM'], latency_ms: { min: 50, max: 300 }, failure_rate: failure, capacity: 200, seed });
+const channel = (seed, failure) => ({
+  type: 'simulator',
+  operators: ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM'],
+  latency_ms: { min: 50, max: 300 },
+  failure_rate: failure,
+  capacity: 200,
+  seed,
+});
 const config = {
   log: { level: 'warn' },
   recharge: {
@@ -78,8 +93,24 @@ async function run(rows) {
   await writeFile(file, rows);
   // The server's V8 heap is capped (BENCH_HEAP_CAP_MB, default 128): every size finishing under
   // the same cap is the proof that memory does not grow with the rows. BENCH_NODE_ARGS adds flags (e.g. --cpu-prof).
-  const nodeArgs = [`--max-old-space-size=${heapCapMb}`, ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean)];
-  const server = await startServer([...nodeArgs, 'bin/autoglm.js', 'serve', '--port', '0', '-c', configFile, '--db', `sqlite:${join(dir, 'bench.db')}`], {});
+  const nodeArgs = [
+    `--max-old-space-size=${heapCapMb}`,
+    ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+  ];
+  const server = await startServer(
+    [
+      ...nodeArgs,
+      'bin/autoglm.js',
+      'serve',
+      '--port',
+      '0',
+      '-c',
+      configFile,
+      '--db',
+      `sqlite:${join(dir, 'bench.db')}`,
+    ],
+    {},
+  );
   try {
     const baseline = memoryMb(server.child.pid);
     await call(server.url, '/api/v1/wallet/top-ups', {
@@ -96,7 +127,11 @@ async function run(rows) {
     const t0 = performance.now();
     const accepted = await call(server.url, '/api/v1/recharges/batch', {
       method: 'POST',
-      headers: { 'content-type': 'text/csv', 'content-length': String(statSync(file).size), 'content-digest': `sha-256=:${await sha256Of(file)}:` },
+      headers: {
+        'content-type': 'text/csv',
+        'content-length': String(statSync(file).size),
+        'content-digest': `sha-256=:${await sha256Of(file)}:`,
+      },
       body: createReadStream(file),
       duplex: 'half',
     });
@@ -162,4 +197,6 @@ for (let i = 1; i < results.length; i++) {
 const tenK = results.find((r) => r.rows === 10_000);
 if (tenK !== undefined) console.log(`10,000 recharges in ${tenK.totalS.toFixed(1)} s (target: under 30 s)`);
 console.log(`Every size ran with the server's V8 heap capped at ${heapCapMb} MB (--max-old-space-size).`);
-console.log('(Total RSS also counts the pages of the database file SQLite maps, up to its 256 MB mmap_size, and two 64 MB page caches: bounded, not per row.)');
+console.log(
+  '(Total RSS also counts the pages of the database file SQLite maps, up to its 256 MB mmap_size, and two 64 MB page caches: bounded, not per row.)',
+);

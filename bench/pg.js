@@ -18,12 +18,16 @@ const admin = process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const body = JSON.stringify({ drink: 'latte', size: 'medium' });
 
 function startInstance(db) {
-  return startServer(['bin/autoglm.js', 'serve', '--port', '0', '--db', db], {
-    AUTOGLM_LOG_LEVEL: 'warn',
-    AUTOGLM_AUTO_CONFIRM_ORDER: 'true',
-    AUTOGLM_TRUSTED_ACTIONS: 'order_coffee,submit_payment',
-    AUTOGLM__SIMULATOR__STARTING_BALANCE: '9000000000',
-  }, 60_000);
+  return startServer(
+    ['bin/autoglm.js', 'serve', '--port', '0', '--db', db],
+    {
+      AUTOGLM_LOG_LEVEL: 'warn',
+      AUTOGLM_AUTO_CONFIRM_ORDER: 'true',
+      AUTOGLM_TRUSTED_ACTIONS: 'order_coffee,submit_payment',
+      AUTOGLM__SIMULATOR__STARTING_BALANCE: '9000000000',
+    },
+    60_000,
+  );
 }
 
 async function adminQuery(text) {
@@ -40,7 +44,18 @@ async function adminQuery(text) {
 async function run(urls) {
   const per = Math.max(1, Math.round(connections / urls.length));
   const fire = (duration) =>
-    Promise.all(urls.map((url) => autocannon({ url: `${url}/api/v1/order`, method: 'POST', connections: per, duration, headers: { 'content-type': 'application/json' }, body })));
+    Promise.all(
+      urls.map((url) =>
+        autocannon({
+          url: `${url}/api/v1/order`,
+          method: 'POST',
+          connections: per,
+          duration,
+          headers: { 'content-type': 'application/json' },
+          body,
+        }),
+      ),
+    );
   await fire(1); // warm-up: JIT, caches, pool connections
   const rs = await fire(seconds);
   return {
@@ -92,8 +107,12 @@ try {
 
 const fmt = (n) => n.toFixed(0).padStart(8);
 const ms = (n) => `${n.toFixed(0)} ms`.padStart(9);
-console.log(`\nPOST /api/v1/order with auto-pay — ${connections} connections in all, ${seconds} s per run, Node ${process.version}`);
+console.log(
+  `\nPOST /api/v1/order with auto-pay — ${connections} connections in all, ${seconds} s per run, Node ${process.version}`,
+);
 console.log(`${''.padEnd(26)}orders/s       p50       p99   non-2xx  errors  unfinished`);
 for (const [label, r] of results) {
-  console.log(`${label.padEnd(26)}${fmt(r.rps)} ${ms(r.p50)} ${ms(r.p99)} ${String(r.non2xx).padStart(9)} ${String(r.errors).padStart(7)}  ${r.left === 0 ? 'none' : 'SOME'}`);
+  console.log(
+    `${label.padEnd(26)}${fmt(r.rps)} ${ms(r.p50)} ${ms(r.p99)} ${String(r.non2xx).padStart(9)} ${String(r.errors).padStart(7)}  ${r.left === 0 ? 'none' : 'SOME'}`,
+  );
 }

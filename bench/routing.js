@@ -41,12 +41,18 @@ const PROFILES = {
   slow: { chaos: { latencyMs: { min: 300, max: 1100 }, failureRate: 0.06, timeoutRate: 0.015 }, capacity: 60 },
   aggregator: { chaos: { latencyMs: { min: 120, max: 400 }, failureRate: 0.015, timeoutRate: 0.003 }, capacity: 120 },
 };
-const INCIDENT = { channel: 'cm-fast', from: 120_000, to: 300_000, chaos: { latencyMs: { min: 2000, max: 4000 }, failureRate: 0.5, timeoutRate: 0.1 } };
+const INCIDENT = {
+  channel: 'cm-fast',
+  from: 120_000,
+  to: 300_000,
+  chaos: { latencyMs: { min: 2000, max: 4000 }, failureRate: 0.5, timeoutRate: 0.1 },
+};
 
 function channelsFor(vt, carriers) {
   const defs = [];
   for (const op of OPERATORS) {
-    for (const kind of ['fast', 'mid', 'slow']) defs.push({ name: `${op.tag}-${kind}`, operators: [op.id], profile: PROFILES[kind] });
+    for (const kind of ['fast', 'mid', 'slow'])
+      defs.push({ name: `${op.tag}-${kind}`, operators: [op.id], profile: PROFILES[kind] });
   }
   defs.push({ name: 'aggregator', operators: OPERATORS.map((o) => o.id), profile: PROFILES.aggregator });
   return defs.map((d, i) => ({
@@ -89,7 +95,14 @@ async function runStrategy(strategy, jobs, maxAttempts) {
   const channels = channelsFor(vt, carriers);
   const router = new ChannelRouter(
     channels.map(({ def }) => ({ name: def.name, operators: def.operators, capacity: def.profile.capacity })),
-    { ...DEFAULT_ROUTER_SETTINGS, strategy, score: { ...DEFAULT_ROUTER_SETTINGS.score, sharpness: Number(process.env.BENCH_SHARPNESS ?? DEFAULT_ROUTER_SETTINGS.score.sharpness) } },
+    {
+      ...DEFAULT_ROUTER_SETTINGS,
+      strategy,
+      score: {
+        ...DEFAULT_ROUTER_SETTINGS.score,
+        sharpness: Number(process.env.BENCH_SHARPNESS ?? DEFAULT_ROUTER_SETTINGS.score.sharpness),
+      },
+    },
     { clock: { now: vt.now }, random: seededRandom(seed ^ 0x5eed) },
   );
   const byName = new Map(channels.map(({ def, channel }) => [def.name, channel]));
@@ -117,7 +130,13 @@ async function runStrategy(strategy, jobs, maxAttempts) {
     })(),
     ...jobs.map(async (job) => {
       await vt.sleep(job.at);
-      const out = await dispatchRecharge(deps, { id: job.id, phone: job.phone, amount: { amount: 10_000, currency: 'CNY' }, operator: job.operator, maxAttempts });
+      const out = await dispatchRecharge(deps, {
+        id: job.id,
+        phone: job.phone,
+        amount: { amount: 10_000, currency: 'CNY' },
+        operator: job.operator,
+        maxAttempts,
+      });
       results.push(out);
     }),
     // Sample breaker states every simulated second: which channels were taken out, and when.
@@ -146,7 +165,9 @@ async function runStrategy(strategy, jobs, maxAttempts) {
     credits.set(rid, (credits.get(rid) ?? 0) + 1);
   }
   const doubles = [...credits.values()].filter((n) => n > 1).length;
-  const lies = results.filter((r) => (r.state.status === 'SUCCEEDED') !== (credits.get(r.state.id.replace(/[^A-Za-z0-9]/g, '')) === 1)).length;
+  const lies = results.filter(
+    (r) => (r.state.status === 'SUCCEEDED') !== (credits.get(r.state.id.replace(/[^A-Za-z0-9]/g, '')) === 1),
+  ).length;
   const share = Object.fromEntries(router.health().map((h) => [h.channel, h.routed]));
   return {
     strategy,
@@ -160,26 +181,34 @@ async function runStrategy(strategy, jobs, maxAttempts) {
     unresolved,
     doubles,
     lies,
-    breakers: [...breakerLog].filter(([, log]) => log.length > 0).map(([ch, log]) => `${ch}: ${log.map(([t, st]) => `${st} at ${t} s`).join(', ')}`),
+    breakers: [...breakerLog]
+      .filter(([, log]) => log.length > 0)
+      .map(([ch, log]) => `${ch}: ${log.map(([t, st]) => `${st} at ${t} s`).join(', ')}`),
     routed: share,
     wallMs,
   };
 }
 
 const jobs = workload();
-console.log(`routing benchmark: seed ${seed}, ${jobs.length} recharges over ${seconds} simulated s (${rate}/s), incident on ${INCIDENT.channel} ${INCIDENT.from / 1000}–${INCIDENT.to / 1000} s`);
+console.log(
+  `routing benchmark: seed ${seed}, ${jobs.length} recharges over ${seconds} simulated s (${rate}/s), incident on ${INCIDENT.channel} ${INCIDENT.from / 1000}–${INCIDENT.to / 1000} s`,
+);
 const all = [];
 for (const maxAttempts of attemptSets) {
-console.log('');
-console.log(maxAttempts > 1 ? `with failover (at most ${maxAttempts} channels per recharge):` : 'without failover (one channel per recharge):');
-console.log('strategy      success    mean     p50      p99   failovers  >5s  unresolved  doubles  wall');
-for (const strategy of strategies) {
-  const r = await runStrategy(strategy, jobs, maxAttempts);
-  all.push({ ...r, maxAttempts });
+  console.log('');
   console.log(
-    `${r.strategy.padEnd(12)} ${(r.successRate * 100).toFixed(2).padStart(6)} % ${r.meanMs.toFixed(0).padStart(5)} ms ${r.p50Ms.toFixed(0).padStart(5)} ms ${r.p99Ms.toFixed(0).padStart(6)} ms ${String(r.failovers).padStart(8)} ${String(r.slowerThan5s).padStart(5)} ${String(r.unresolved).padStart(8)} ${String(r.doubles).padStart(8)}  ${(r.wallMs / 1000).toFixed(1)} s`,
+    maxAttempts > 1
+      ? `with failover (at most ${maxAttempts} channels per recharge):`
+      : 'without failover (one channel per recharge):',
   );
-}
+  console.log('strategy      success    mean     p50      p99   failovers  >5s  unresolved  doubles  wall');
+  for (const strategy of strategies) {
+    const r = await runStrategy(strategy, jobs, maxAttempts);
+    all.push({ ...r, maxAttempts });
+    console.log(
+      `${r.strategy.padEnd(12)} ${(r.successRate * 100).toFixed(2).padStart(6)} % ${r.meanMs.toFixed(0).padStart(5)} ms ${r.p50Ms.toFixed(0).padStart(5)} ms ${r.p99Ms.toFixed(0).padStart(6)} ms ${String(r.failovers).padStart(8)} ${String(r.slowerThan5s).padStart(5)} ${String(r.unresolved).padStart(8)} ${String(r.doubles).padStart(8)}  ${(r.wallMs / 1000).toFixed(1)} s`,
+    );
+  }
 }
 console.log('');
 console.log('documents claim: smart 210 ms / 99.6 %, round-robin 380 ms / 97.2 % (average latency / success)');
@@ -189,7 +218,9 @@ for (const r of all) {
     console.log(`  breakers: ${r.breakers.join('; ') || 'never opened'}`);
   }
   if (r.doubles > 0 || r.lies > 0) {
-    console.error(`${r.strategy}: GROUND TRUTH VIOLATED: ${r.doubles} recharges credited twice, ${r.lies} outcomes that disagree with the carriers`);
+    console.error(
+      `${r.strategy}: GROUND TRUTH VIOLATED: ${r.doubles} recharges credited twice, ${r.lies} outcomes that disagree with the carriers`,
+    );
     process.exitCode = 1;
   }
 }

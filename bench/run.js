@@ -16,8 +16,22 @@ const connectionSets = (process.env.BENCH_CONNECTIONS ?? '200,10').split(',').ma
 
 async function load(url, path, body, connections) {
   // Warm up (JIT, SQLite page cache) before measuring.
-  await autocannon({ url: url + path, method: 'POST', connections: 20, duration: 2, headers: { 'content-type': 'application/json' }, body });
-  const r = await autocannon({ url: url + path, method: 'POST', connections, duration: seconds, headers: { 'content-type': 'application/json' }, body });
+  await autocannon({
+    url: url + path,
+    method: 'POST',
+    connections: 20,
+    duration: 2,
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  const r = await autocannon({
+    url: url + path,
+    method: 'POST',
+    connections,
+    duration: seconds,
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
   return {
     rps: r.requests.average,
     total: r.requests.total,
@@ -43,7 +57,8 @@ const order = await startServer(['bin/autoglm.js', 'serve', '--port', '0', '--db
   AUTOGLM__SIMULATOR__STARTING_BALANCE: '9000000000',
 });
 const orderResults = [];
-for (const c of connectionSets) orderResults.push(await load(order.url, '/api/v1/order', JSON.stringify({ drink: 'latte', size: 'medium' }), c));
+for (const c of connectionSets)
+  orderResults.push(await load(order.url, '/api/v1/order', JSON.stringify({ drink: 'latte', size: 'medium' }), c));
 // Requests cut off when a run ends keep going on the server: give them a moment to finish.
 let unfinished = 1;
 for (let i = 0; i < 50 && unfinished > 0; i++) {
@@ -56,14 +71,21 @@ rmSync(dir, { recursive: true, force: true });
 
 const fmt = (n) => n.toFixed(0).padStart(8);
 const ms = (n) => `${n.toFixed(1)} ms`.padStart(10);
-const row = (name, r) => `${name.padEnd(32)}${fmt(r.rps)} ${ms(r.p50)} ${ms(r.p99)} ${String(r.non2xx).padStart(8)} ${String(r.errors + r.timeouts).padStart(7)}`;
-console.log(`\nPOST benchmark — ${seconds} s per run, Node ${process.version}, SQLite WAL synchronous=FULL, server and load generator in separate processes`);
+const row = (name, r) =>
+  `${name.padEnd(32)}${fmt(r.rps)} ${ms(r.p50)} ${ms(r.p99)} ${String(r.non2xx).padStart(8)} ${String(r.errors + r.timeouts).padStart(7)}`;
+console.log(
+  `\nPOST benchmark — ${seconds} s per run, Node ${process.version}, SQLite WAL synchronous=FULL, server and load generator in separate processes`,
+);
 connectionSets.forEach((c, i) => {
   const h = helloResults[i];
   const o = orderResults[i];
   console.log(`\n${c} connections                     req/s        p50        p99   non-2xx  errors`);
   console.log(row('hello world (Fastify)', h));
   console.log(row('POST /api/v1/order (auto-pay)', o));
-  console.log(`ratio order/hello: ${((100 * o.rps) / h.rps).toFixed(1)}%   (issue target at 200 connections: >= 25%, p99 < 25 ms)`);
+  console.log(
+    `ratio order/hello: ${((100 * o.rps) / h.rps).toFixed(1)}%   (issue target at 200 connections: >= 25%, p99 < 25 ms)`,
+  );
 });
-console.log(`\nevery answer was 201 (paid and fulfilled): ${orderResults.every((r) => r.non2xx === 0) ? 'yes' : 'NO'}; orders left unfinished: ${unfinished === 0 ? 'none' : 'SOME'}`);
+console.log(
+  `\nevery answer was 201 (paid and fulfilled): ${orderResults.every((r) => r.non2xx === 0) ? 'yes' : 'NO'}; orders left unfinished: ${unfinished === 0 ? 'none' : 'SOME'}`,
+);

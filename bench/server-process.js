@@ -7,7 +7,11 @@ export const root = fileURLToPath(new URL('..', import.meta.url));
 /** Start a server process and resolve with its URL (the first line it prints that has one). */
 export function startServer(args, env, startTimeoutMs = 20_000) {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, args, {
+      cwd: root,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let buf = '';
     const timer = setTimeout(() => reject(new Error(`server did not start: ${buf}`)), startTimeoutMs);
     child.stdout.on('data', (d) => {

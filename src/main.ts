@@ -103,7 +103,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const clock = options.clock ?? systemClock;
   const sim = config.simulator;
   if (sim.journal_dir !== undefined) mkdirSync(sim.journal_dir, { recursive: true });
-  const journal = (name: string): { journalPath?: string } => (sim.journal_dir === undefined ? {} : { journalPath: join(sim.journal_dir, name) });
+  const journal = (name: string): { journalPath?: string } =>
+    sim.journal_dir === undefined ? {} : { journalPath: join(sim.journal_dir, name) };
   const gateway =
     options.gateway ??
     new SimulatedGateway({
@@ -115,7 +116,11 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     });
   const merchant =
     options.merchant ??
-    new SimulatedMerchant({ seed: sim.seed + 1, ...journal('merchant.jsonl'), chaos: { latencyMs: sim.latency_ms, failureRate: sim.merchant_failure_rate } });
+    new SimulatedMerchant({
+      seed: sim.seed + 1,
+      ...journal('merchant.jsonl'),
+      chaos: { latencyMs: sim.latency_ms, failureRate: sim.merchant_failure_rate },
+    });
 
   const rs = config.resilience;
   const resilience = {
@@ -186,15 +191,19 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     }
   }
 
-  const routes: GatewayRoute[] = (config.payment_routing ?? [{ gateway: config.payment_gateway, priority: 0 }]).map((r) => ({
-    gateway: r.gateway,
-    priority: r.priority,
-    ...(r.methods === undefined ? {} : { methods: r.methods }),
-    ...(r.min_amount === undefined ? {} : { minAmount: r.min_amount }),
-    ...(r.max_amount === undefined ? {} : { maxAmount: r.max_amount }),
-  }));
+  const routes: GatewayRoute[] = (config.payment_routing ?? [{ gateway: config.payment_gateway, priority: 0 }]).map(
+    (r) => ({
+      gateway: r.gateway,
+      priority: r.priority,
+      ...(r.methods === undefined ? {} : { methods: r.methods }),
+      ...(r.min_amount === undefined ? {} : { minAmount: r.min_amount }),
+      ...(r.max_amount === undefined ? {} : { maxAmount: r.max_amount }),
+    }),
+  );
   const routeGateway: Deps['routeGateway'] = (request) => {
-    const states = new Map([...resilient].map(([name, g]) => [name, { methods: g.methods, available: g.health().available }]));
+    const states = new Map(
+      [...resilient].map(([name, g]) => [name, { methods: g.methods, available: g.health().available }]),
+    );
     return chooseGateway(routes, states, request);
   };
   // Joined before anything runs: the request path runs jobs too, even with the worker loop off,
@@ -205,7 +214,12 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   let shop: Merchant = merchant;
   if (config.merchant.type === 'http') {
     const m = config.merchant;
-    const remote = new HttpMerchant({ baseUrl: m.base_url, secret: m.secret, timeoutMs: m.timeout_ms, connections: m.connections });
+    const remote = new HttpMerchant({
+      baseUrl: m.base_url,
+      secret: m.secret,
+      timeoutMs: m.timeout_ms,
+      connections: m.connections,
+    });
     remotes.push(remote);
     shop = remote;
   }
@@ -222,10 +236,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     merchant: shop,
     policy: () => config.policy,
     menu: () => config.menu,
-    rules: [
-      ...(config.rules.built_in ? BUILT_IN_RULES : []),
-      ...config.rules.custom.map(ruleFromConfig),
-    ],
+    rules: [...(config.rules.built_in ? BUILT_IN_RULES : []), ...config.rules.custom.map(ruleFromConfig)],
     workerId,
     coordination: storage.coordination,
     settings: {
@@ -277,7 +288,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   // Expired conversations are dead weight; sweep them now and then.
   const sweep = setInterval(() => {
-    storage.unitOfWork.run((r) => r.sessions.purgeExpired(clock.now())).catch((e: unknown) => logger.warn({ err: e }, 'session sweep failed'));
+    storage.unitOfWork
+      .run((r) => r.sessions.purgeExpired(clock.now()))
+      .catch((e: unknown) => logger.warn({ err: e }, 'session sweep failed'));
   }, 600_000);
   sweep.unref();
   const http = buildHttpServer({
@@ -289,7 +302,11 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     tenantId: config.tenant.default_id,
     metrics,
     ready: async () => {
-      const checks = { database: await storage.ping(), worker: !config.worker.enabled || engine.runner.isRunning, accepting: !draining };
+      const checks = {
+        database: await storage.ping(),
+        worker: !config.worker.enabled || engine.runner.isRunning,
+        accepting: !draining,
+      };
       return { ready: Object.values(checks).every(Boolean), checks };
     },
   });
@@ -346,7 +363,12 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
  * Words → intent as configured: the grammar alone (the default without an API key), or with a
  * model over the OpenAI-compatible API (`llm.mode`).
  */
-function buildInterpreter(config: AppConfig, registry: ActionRegistry, logger: Logger, override?: LlmProvider): Interpreter {
+function buildInterpreter(
+  config: AppConfig,
+  registry: ActionRegistry,
+  logger: Logger,
+  override?: LlmProvider,
+): Interpreter {
   const key = config.llm.api_key;
   const mode: NluMode = config.llm.mode ?? (key === undefined || key === '' ? 'grammar-only' : 'grammar-then-llm');
   const llm =
@@ -368,12 +390,24 @@ const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () 
 /** `autoglm parse` without a server: the configured grammar (and model) in this process. */
 async function parseLocal(text: string): Promise<ParseOutput> {
   const loaded = loadConfig({ env: process.env });
-  if (!loaded.ok) return { error: { code: loaded.error.code, message: `${loaded.error.message}: ${loaded.error.issues.join('; ')}` } };
+  if (!loaded.ok)
+    return {
+      error: { code: loaded.error.code, message: `${loaded.error.message}: ${loaded.error.issues.join('; ')}` },
+    };
   return toParseOutput(await buildInterpreter(loaded.value, new ActionRegistry(), quiet).interpret(text));
 }
 
 /** `autoglm do --local`: the service on its configured store, in this process, logging to stderr. */
-async function openLocal(): Promise<{ call: (method: 'GET' | 'POST', path: string, user: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: unknown }>; close(): Promise<void> }> {
+async function openLocal(): Promise<{
+  call: (
+    method: 'GET' | 'POST',
+    path: string,
+    user: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => Promise<{ status: number; body: unknown }>;
+  close(): Promise<void>;
+}> {
   const loaded = loadConfig({ env: process.env, overrides: { log: { level: 'warn' } } });
   if (!loaded.ok) throw new Error(`${loaded.error.message}: ${loaded.error.issues.join('; ')}`);
   const app = await createApp(loaded.value, { logDestination: process.stderr });
@@ -381,7 +415,16 @@ async function openLocal(): Promise<{ call: (method: 'GET' | 'POST', path: strin
   app.engine.start();
   return {
     async call(method, path, user, body, headers = {}) {
-      const res = await app.http.inject({ method, url: path, headers: { 'x-user-id': user, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers }, ...(body === undefined ? {} : { payload: JSON.stringify(body) }) });
+      const res = await app.http.inject({
+        method,
+        url: path,
+        headers: {
+          'x-user-id': user,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+      });
       return { status: res.statusCode, body: res.body === '' ? null : (JSON.parse(res.body) as unknown) };
     },
     close: () => app.close(),
@@ -434,7 +477,12 @@ function buildRecharge(
             operatorSettings: settings.operatorSettings,
             now: () => clock.now(),
             profile: {
-              chaos: { latencyMs: c.latency_ms, failureRate: c.failure_rate, timeoutRate: c.timeout_rate, errorRate: c.error_rate },
+              chaos: {
+                latencyMs: c.latency_ms,
+                failureRate: c.failure_rate,
+                timeoutRate: c.timeout_rate,
+                errorRate: c.error_rate,
+              },
               ...(c.processing_ms.max > 0 ? { processingMs: c.processing_ms } : {}),
               capacity: c.capacity,
             },
@@ -518,19 +566,28 @@ async function serve(overrides: { config?: string; host?: string; port?: number;
     overrides: {
       ...(overrides.host === undefined && overrides.port === undefined
         ? {}
-        : { server: { ...(overrides.host === undefined ? {} : { host: overrides.host }), ...(overrides.port === undefined ? {} : { port: overrides.port }) } }),
+        : {
+            server: {
+              ...(overrides.host === undefined ? {} : { host: overrides.host }),
+              ...(overrides.port === undefined ? {} : { port: overrides.port }),
+            },
+          }),
       ...(overrides.db === undefined ? {} : { database: { url: overrides.db } }),
     },
   });
   if (!loaded.ok) {
-    process.stderr.write(`error ${loaded.error.code}: ${loaded.error.message}\n${loaded.error.issues.map((i) => `  - ${i}`).join('\n')}\n`);
+    process.stderr.write(
+      `error ${loaded.error.code}: ${loaded.error.message}\n${loaded.error.issues.map((i) => `  - ${i}`).join('\n')}\n`,
+    );
     process.exitCode = 2;
     return;
   }
   const app = await createApp(loaded.value);
   app.logger.debug({ config: describeConfig(loaded.value) }, 'configuration');
   const url = await app.listen();
-  process.stdout.write(`Open-AutoGLM is running at ${url}  (try: curl -X POST ${url}/api/v1/order -H 'content-type: application/json' -d '{"drink":"latte","size":"medium"}')\n`);
+  process.stdout.write(
+    `Open-AutoGLM is running at ${url}  (try: curl -X POST ${url}/api/v1/order -H 'content-type: application/json' -d '{"drink":"latte","size":"medium"}')\n`,
+  );
   await untilSignalled(app.logger, () => app.close());
 }
 
@@ -569,7 +626,9 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
     }
     const checked = httpChaosSchema.safeParse(raw);
     if (!checked.success) {
-      process.stderr.write(`error CONFIG_INVALID: --chaos: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`);
+      process.stderr.write(
+        `error CONFIG_INVALID: --chaos: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`,
+      );
       process.exitCode = 2;
       return;
     }
@@ -578,7 +637,8 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
   const keysDir = o.keysDir ?? o.journalDir ?? join('data', 'simulator');
   mkdirSync(keysDir, { recursive: true });
   if (o.journalDir !== undefined) mkdirSync(o.journalDir, { recursive: true });
-  const journal = (name: string): { journalPath?: string } => (o.journalDir === undefined ? {} : { journalPath: join(o.journalDir, name) });
+  const journal = (name: string): { journalPath?: string } =>
+    o.journalDir === undefined ? {} : { journalPath: join(o.journalDir, name) };
   // The secret outlives restarts (a service is configured with it); a new one only when none exists.
   const secretPath = join(keysDir, 'native.secret');
   if (!existsSync(secretPath)) writeFileSync(secretPath, randomBytes(24).toString('base64url'), { mode: 0o600 });
@@ -638,6 +698,8 @@ export async function main(argv: readonly string[]): Promise<void> {
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     // A terminal gets a progress bar redrawn in place; a pipe or a log gets plain lines.
-    ...(process.stderr.isTTY ? { progress: (line: string) => process.stderr.write(line === '' ? '\r\x1b[K' : `\r${line}\x1b[K`) } : {}),
+    ...(process.stderr.isTTY
+      ? { progress: (line: string) => process.stderr.write(line === '' ? '\r\x1b[K' : `\r${line}\x1b[K`) }
+      : {}),
   });
 }

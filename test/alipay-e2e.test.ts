@@ -21,7 +21,16 @@ describe('an order paid through the Alipay connector, end to end', () => {
     writeFileSync(keyFile, rig.appKeys.privatePem);
     ({ app } = await startTestApp({
       payment_gateway: 'alipay',
-      gateways: { alipay: { type: 'alipay', app_id: APP_ID, private_key: keyFile, alipay_public_key: rig.alipayKeys.publicPem, gateway_url: rig.url, timeout_ms: 3000 } },
+      gateways: {
+        alipay: {
+          type: 'alipay',
+          app_id: APP_ID,
+          private_key: keyFile,
+          alipay_public_key: rig.alipayKeys.publicPem,
+          gateway_url: rig.url,
+          timeout_ms: 3000,
+        },
+      },
       orders: { payment_method: 'alipay_qr' },
       server: { port: 0, wait_for_completion_ms: 300 },
     }));
@@ -34,16 +43,25 @@ describe('an order paid through the Alipay connector, end to end', () => {
   });
 
   it('waits for the payer, then completes once the payer has paid', async () => {
-    const res = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: { 'content-type': 'application/json' }, payload: { drink: 'latte', size: 'medium' } });
+    const res = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: { 'content-type': 'application/json' },
+      payload: { drink: 'latte', size: 'medium' },
+    });
     expect(res.statusCode).toBe(202);
     const id = res.json<{ order: { id: string } }>().order.id;
     const view = async (): Promise<{ status: string; payment: { out_trade_no: string | null } }> =>
-      (await app.http.inject({ method: 'GET', url: `/api/v1/orders/${id}` })).json<{ order: { status: string; payment: { out_trade_no: string | null } } }>().order;
+      (await app.http.inject({ method: 'GET', url: `/api/v1/orders/${id}` })).json<{
+        order: { status: string; payment: { out_trade_no: string | null } };
+      }>().order;
     const outTradeNo = await until(async () => (await view()).payment.out_trade_no ?? undefined);
     await until(() => rig.bank.trade(outTradeNo));
     expect(rig.bank.trade(outTradeNo)).toMatchObject({ status: 'pending', amount: { amount: 3200, currency: 'CNY' } });
     expect(rig.bank.payPending(outTradeNo)).toBe(true);
-    expect(await until(async () => ((await view()).status === 'COMPLETED' ? 'COMPLETED' : undefined), 15_000)).toBe('COMPLETED');
+    expect(await until(async () => ((await view()).status === 'COMPLETED' ? 'COMPLETED' : undefined), 15_000)).toBe(
+      'COMPLETED',
+    );
     expect(rig.bank.groundTruth.filter((e) => e.type === 'capture' && e.outTradeNo === outTradeNo)).toHaveLength(1);
   });
 });

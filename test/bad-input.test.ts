@@ -24,14 +24,28 @@ interface ProblemBody {
   errors?: Array<{ code?: string; field?: string; message: string }>;
 }
 
-async function post(url: string, payload: string | object, headers: Record<string, string> = json): Promise<{ status: number; body: ProblemBody; contentType: string }> {
-  const res = await app.http.inject({ method: 'POST', url, headers, payload: typeof payload === 'string' ? payload : JSON.stringify(payload) });
+async function post(
+  url: string,
+  payload: string | object,
+  headers: Record<string, string> = json,
+): Promise<{ status: number; body: ProblemBody; contentType: string }> {
+  const res = await app.http.inject({
+    method: 'POST',
+    url,
+    headers,
+    payload: typeof payload === 'string' ? payload : JSON.stringify(payload),
+  });
   return { status: res.statusCode, body: res.json<ProblemBody>(), contentType: String(res.headers['content-type']) };
 }
 
 describe('bad input gets a 4xx problem+json with a stable code, never a 500 or a charge', () => {
   it('the seed minimal failing case: amount -100, currency XYZ, payment_method invalid_method', async () => {
-    const r = await post('/api/v1/payments', { order_id: 'ord_x', amount: -100, currency: 'XYZ', payment_method: 'invalid_method' });
+    const r = await post('/api/v1/payments', {
+      order_id: 'ord_x',
+      amount: -100,
+      currency: 'XYZ',
+      payment_method: 'invalid_method',
+    });
     expect(r.status).toBe(400);
     expect(r.contentType).toContain('application/problem+json');
     expect(r.body.code).toBe('INVALID_AMOUNT');
@@ -57,8 +71,18 @@ describe('bad input gets a 4xx problem+json with a stable code, never a 500 or a
     ['size not offered', { drink: 'espresso', size: 'xlarge' }, 400, 'UNKNOWN_SIZE'],
     ['unknown field', { drink: 'latte', size: 'medium', price: 1 }, 400, 'VALIDATION_FAILED'],
     ['unicode junk', { drink: '拿铁\u0000\uFFFD💥'.repeat(3), size: '\u202Emedium' }, 400, 'UNKNOWN_DRINK'],
-    ['prototype pollution attempt', '{"drink":"latte","size":"medium","__proto__":{"admin":true}}', 400, 'MALFORMED_JSON'],
-    ['iced cappuccino', { drink: 'cappuccino', size: 'medium', options: { temperature: 'iced' } }, 400, 'UNKNOWN_OPTION'],
+    [
+      'prototype pollution attempt',
+      '{"drink":"latte","size":"medium","__proto__":{"admin":true}}',
+      400,
+      'MALFORMED_JSON',
+    ],
+    [
+      'iced cappuccino',
+      { drink: 'cappuccino', size: 'medium', options: { temperature: 'iced' } },
+      400,
+      'UNKNOWN_OPTION',
+    ],
     ['unknown option', { drink: 'latte', size: 'medium', options: { whip: true } }, 400, 'VALIDATION_FAILED'],
   ];
 
@@ -99,13 +123,22 @@ describe('bad input gets a 4xx problem+json with a stable code, never a 500 or a
   });
 
   it('an invalid Idempotency-Key → 400 IDEMPOTENCY_KEY_INVALID', async () => {
-    const r = await post('/api/v1/order', { drink: 'latte', size: 'medium' }, { ...json, 'idempotency-key': 'x'.repeat(256) });
+    const r = await post(
+      '/api/v1/order',
+      { drink: 'latte', size: 'medium' },
+      { ...json, 'idempotency-key': 'x'.repeat(256) },
+    );
     expect(r.status).toBe(400);
     expect(r.body.code).toBe('IDEMPOTENCY_KEY_INVALID');
   });
 
   it('a payment whose amount does not match the order → 422 AMOUNT_MISMATCH, no charge', async () => {
-    const placed = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: json, payload: { drink: 'latte', size: 'medium' } });
+    const placed = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: json,
+      payload: { drink: 'latte', size: 'medium' },
+    });
     const id = placed.json<{ order: { id: string } }>().order.id;
     const before = app.gateway.calls.create;
     const r = await post('/api/v1/payments', { order_id: id, amount: 1, currency: 'CNY', payment_method: 'wallet' });

@@ -5,7 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_SOME_ROWS_FAILED } from '../src/interfaces/cli/batch-commands.js';
 import type { App } from '../src/main.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
-import { quick, rechargeConfig, simulatedChannels, toppedUpPerPhone, topUpWallet, walletBalance } from './support/recharge-harness.js';
+import {
+  quick,
+  rechargeConfig,
+  simulatedChannels,
+  toppedUpPerPhone,
+  topUpWallet,
+  walletBalance,
+} from './support/recharge-harness.js';
 import { runCliCaptured } from './support/cli-run.js';
 import { startTestApp } from './support/test-app.js';
 
@@ -15,7 +22,12 @@ const carriers = new SimulatedCarriers();
 const dir = mkdtempSync(join(tmpdir(), 'autoglm-batch-cli-'));
 
 beforeAll(async () => {
-  app = (await startTestApp(rechargeConfig(['sim-b'], { batch: { chunk_rows: 4 } }), { carriers, rechargeChannels: simulatedChannels(carriers, { 'sim-b': quick }) })).app;
+  app = (
+    await startTestApp(rechargeConfig(['sim-b'], { batch: { chunk_rows: 4 } }), {
+      carriers,
+      rechargeChannels: simulatedChannels(carriers, { 'sim-b': quick }),
+    })
+  ).app;
   url = await app.listen();
   await topUpWallet(app, 'ann', 100_000);
 });
@@ -76,6 +88,8 @@ describe('autoglm batch recharge FILE', () => {
     expect(missing.code).toBe(1);
     const empty = join(dir, 'empty.csv');
     writeFileSync(empty, 'phone,amount\n');
-    expect((await cli('batch', 'recharge', empty, '-u', 'ann')).err).toEqual(['error VALIDATION_FAILED: the batch has no rows']);
+    expect((await cli('batch', 'recharge', empty, '-u', 'ann')).err).toEqual([
+      'error VALIDATION_FAILED: the batch has no rows',
+    ]);
   });
 });

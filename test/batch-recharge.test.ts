@@ -39,7 +39,12 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 /** Upload over real HTTP, streamed in small chunks as a slow client would. */
 async function upload(url: string, user: string, csv: string, headers: Record<string, string> = {}): Promise<Response> {
   const body = ReadableStream.from(chunksOf(csv, 97));
-  return fetch(`${url}/api/v1/recharges/batch`, { method: 'POST', headers: { 'content-type': 'text/csv', 'x-user-id': user, ...headers }, body, duplex: 'half' });
+  return fetch(`${url}/api/v1/recharges/batch`, {
+    method: 'POST',
+    headers: { 'content-type': 'text/csv', 'x-user-id': user, ...headers },
+    body,
+    duplex: 'half',
+  });
 }
 
 async function waitDone(app: App, id: string, user: string, tries = 600): Promise<BatchView> {
@@ -78,13 +83,30 @@ describe('reading an uploaded file as it streams', () => {
 describe('batch recharge over HTTP', () => {
   it('streams a file in, refuses bad and repeated rows by line, recharges the rest once each, and serves a result file in line order', async () => {
     const carriers = new SimulatedCarriers();
-    const channels = simulatedChannels(carriers, { 'sim-a': { chaos: { latencyMs: { min: 1, max: 3 }, failureRate: 0.3 } }, 'sim-b': quick });
-    const app = await start({ ...rechargeConfig(['sim-a', 'sim-b'], { max_attempts: 1, batch: { chunk_rows: 7 } }), worker: { poll_interval_ms: 20, lease_ms: 2000, retry_base_ms: 10, retry_max_ms: 50, concurrency: 8 } }, { carriers, rechargeChannels: channels });
+    const channels = simulatedChannels(carriers, {
+      'sim-a': { chaos: { latencyMs: { min: 1, max: 3 }, failureRate: 0.3 } },
+      'sim-b': quick,
+    });
+    const app = await start(
+      {
+        ...rechargeConfig(['sim-a', 'sim-b'], { max_attempts: 1, batch: { chunk_rows: 7 } }),
+        worker: { poll_interval_ms: 20, lease_ms: 2000, retry_base_ms: 10, retry_max_ms: 50, concurrency: 8 },
+      },
+      { carriers, rechargeChannels: channels },
+    );
     const url = await app.listen();
     await topUpWallet(app, 'kim', 30_000);
     const phones = Array.from({ length: 40 }, (_, i) => phoneOf('1380', i));
     // 40 good rows (¥10 each, ¥400) but ¥300 in the wallet; a repeat, a bad number, a bad amount, a bad row.
-    const csv = ['phone,amount', ...phones.map((p) => `${p},1000`), `${phones[3] ?? ''},1000`, '12345678901,1000', '13900001111,1234', 'a,b,c', ''].join('\n');
+    const csv = [
+      'phone,amount',
+      ...phones.map((p) => `${p},1000`),
+      `${phones[3] ?? ''},1000`,
+      '12345678901,1000',
+      '13900001111,1234',
+      'a,b,c',
+      '',
+    ].join('\n');
     const res = await upload(url, 'kim', csv);
     expect(res.status).toBe(202);
     const accepted = (await res.json()) as { batch: BatchView };
@@ -114,8 +136,15 @@ describe('batch recharge over HTTP', () => {
     expect(parsed.map((r) => Number(r[0]))).toEqual(Array.from({ length: 44 }, (_, i) => i + 2));
     const statuses = parsed.map((r) => r[3]);
     expect(statuses.slice(0, 30).every((s) => s === 'SUCCEEDED' || s === 'FAILED')).toBe(true);
-    expect(parsed.slice(30, 40).filter((r) => r[3] === 'REJECTED').map((r) => r[4])).toEqual(Array.from({ length: 40 - view.accepted }, () => 'INSUFFICIENT_BALANCE'));
-    expect(parsed.filter((r) => r[3] === 'FAILED').every((r) => (r[4] ?? '') !== '' && (r[5] ?? '').startsWith('rch'))).toBe(true);
+    expect(
+      parsed
+        .slice(30, 40)
+        .filter((r) => r[3] === 'REJECTED')
+        .map((r) => r[4]),
+    ).toEqual(Array.from({ length: 40 - view.accepted }, () => 'INSUFFICIENT_BALANCE'));
+    expect(
+      parsed.filter((r) => r[3] === 'FAILED').every((r) => (r[4] ?? '') !== '' && (r[5] ?? '').startsWith('rch')),
+    ).toBe(true);
     // Numbers are masked in the file as in every answer; the line ties a result to the caller's file.
     expect(parsed[0]?.[1]).toMatch(/^138\*+\d{4}$/);
     expect(rows.join('\n')).not.toContain(phones[0]);
@@ -130,7 +159,10 @@ describe('batch recharge over HTTP', () => {
 
   it('a body that does not match its Content-Digest, a file over the row limit, or an upload cut off charges nothing', async () => {
     const carriers = new SimulatedCarriers();
-    const app = await start(rechargeConfig(['sim-b'], { batch: { max_rows: 50 } }), { carriers, rechargeChannels: simulatedChannels(carriers, { 'sim-b': quick }) });
+    const app = await start(rechargeConfig(['sim-b'], { batch: { max_rows: 50 } }), {
+      carriers,
+      rechargeChannels: simulatedChannels(carriers, { 'sim-b': quick }),
+    });
     const url = await app.listen();
     await topUpWallet(app, 'lee', 100_000);
     const csv = Array.from({ length: 10 }, (_, i) => `${phoneOf('1381', i)},1000`).join('\n');
@@ -142,7 +174,11 @@ describe('batch recharge over HTTP', () => {
     const malformed = await upload(url, 'lee', csv, { 'content-digest': 'md5=:abc:' });
     expect(((await malformed.json()) as { code: string }).code).toBe('VALIDATION_FAILED');
 
-    const tooLong = await upload(url, 'lee', Array.from({ length: 51 }, (_, i) => `${phoneOf('1382', i)},1000`).join('\n'));
+    const tooLong = await upload(
+      url,
+      'lee',
+      Array.from({ length: 51 }, (_, i) => `${phoneOf('1382', i)},1000`).join('\n'),
+    );
     expect(tooLong.status).toBe(413);
     expect(((await tooLong.json()) as { code: string }).code).toBe('BATCH_TOO_LARGE');
 
@@ -155,7 +191,13 @@ describe('batch recharge over HTTP', () => {
       yield Buffer.from(`${phoneOf('1383', 3)},1000\n`);
     })();
     await expect(
-      fetch(`${url}/api/v1/recharges/batch`, { method: 'POST', headers: { 'content-type': 'text/csv', 'x-user-id': 'lee' }, body: ReadableStream.from(broken), duplex: 'half', signal: controller.signal }),
+      fetch(`${url}/api/v1/recharges/batch`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv', 'x-user-id': 'lee' },
+        body: ReadableStream.from(broken),
+        duplex: 'half',
+        signal: controller.signal,
+      }),
     ).rejects.toThrow();
     await new Promise((r) => setTimeout(r, 300));
     expect(await walletBalance(app, 'lee')).toBe(100_000);
@@ -167,7 +209,10 @@ describe('batch recharge over HTTP', () => {
     const id = ((await good.json()) as { batch: BatchView }).batch.id;
     const again = await upload(url, 'lee', csv, { 'content-digest': digestOf(csv), 'idempotency-key': 'file-1' });
     expect(((await again.json()) as { batch: BatchView }).batch.id).toBe(id);
-    const changed = await upload(url, 'lee', `${csv}\n`, { 'content-digest': digestOf(`${csv}\n`), 'idempotency-key': 'file-1' });
+    const changed = await upload(url, 'lee', `${csv}\n`, {
+      'content-digest': digestOf(`${csv}\n`),
+      'idempotency-key': 'file-1',
+    });
     expect(((await changed.json()) as { code: string }).code).toBe('IDEMPOTENCY_CONFLICT');
     const view = await waitDone(app, id, 'lee');
     expect(view.succeeded).toBe(10);
@@ -196,10 +241,16 @@ describe('a 5,000-row batch across a crash', () => {
     const funds = rows * 1000;
     await topUpWallet(first, 'max', funds);
     const csv = ['phone,amount', ...Array.from({ length: rows }, (_, i) => `${phoneOf('139', i)},1000`)].join('\n');
-    const res = await first.http.inject({ method: 'POST', url: '/api/v1/recharges/batch', headers: { 'content-type': 'text/csv', 'x-user-id': 'max' }, payload: csv });
+    const res = await first.http.inject({
+      method: 'POST',
+      url: '/api/v1/recharges/batch',
+      headers: { 'content-type': 'text/csv', 'x-user-id': 'max' },
+      payload: csv,
+    });
     expect(res.statusCode, res.body).toBe(202);
     const id = res.json<{ batch: BatchView }>().batch.id;
-    for (let i = 0; i < 2000 && carriers.groundTruth.length < rows * 0.3; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 2000 && carriers.groundTruth.length < rows * 0.3; i++)
+      await new Promise((r) => setTimeout(r, 10));
     // The crash: the worker is dropped mid-flight and the database closed under it.
     void first.engine.stop(0);
     await first.http.close();
@@ -219,7 +270,11 @@ describe('a 5,000-row batch across a crash', () => {
     expect(carriers.groundTruth).toHaveLength(view.succeeded);
 
     const file = await second.http.inject({ method: 'GET', url: view.results, headers: { 'x-user-id': 'max' } });
-    const results = file.body.trim().split('\n').slice(1).map((r) => r.split(','));
+    const results = file.body
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((r) => r.split(','));
     expect(results).toHaveLength(rows);
     expect(results.every((r) => r[3] === 'SUCCEEDED' || (r[3] === 'FAILED' && (r[4] ?? '') !== ''))).toBe(true);
 
@@ -227,6 +282,8 @@ describe('a 5,000-row batch across a crash', () => {
     expect(l.balanced).toBe(true);
     expect(accountBalance(l, 'recharge_clearing:default')).toBe(0);
     expect(await walletBalance(second, 'max')).toBe(funds - 1000 * view.succeeded);
-    console.log(`5,000-row batch across a crash: ${atCrash} topped up before the crash; ${view.succeeded} succeeded, ${view.failed} failed; ledger balanced`);
+    console.log(
+      `5,000-row batch across a crash: ${atCrash} topped up before the crash; ${view.succeeded} succeeded, ${view.failed} failed; ledger balanced`,
+    );
   }, 240_000);
 });

@@ -17,7 +17,11 @@ async function start(clockOffsetMs = 0): Promise<{ a: App; bank: SimulatedGatewa
   const bank = new SimulatedGateway({ payerActionMethods: ['alipay_qr'] });
   const clock = { now: () => Date.now() + clockOffsetMs };
   const started = await startTestApp(
-    { orders: { payment_method: 'alipay_qr' }, worker: { poll_interval_ms: 20, retry_base_ms: 5_000, retry_max_ms: 10_000 }, server: { port: 0, wait_for_completion_ms: 300 } },
+    {
+      orders: { payment_method: 'alipay_qr' },
+      worker: { poll_interval_ms: 20, retry_base_ms: 5_000, retry_max_ms: 10_000 },
+      server: { port: 0, wait_for_completion_ms: 300 },
+    },
     { gateway: bank, clock },
   );
   app = started.app;
@@ -27,7 +31,12 @@ async function start(clockOffsetMs = 0): Promise<{ a: App; bank: SimulatedGatewa
 }
 
 async function pendingOrder(a: App): Promise<{ id: string; outTradeNo: string }> {
-  const res = await a.http.inject({ method: 'POST', url: '/api/v1/order', headers: json, payload: { drink: 'latte', size: 'medium' } });
+  const res = await a.http.inject({
+    method: 'POST',
+    url: '/api/v1/order',
+    headers: json,
+    payload: { drink: 'latte', size: 'medium' },
+  });
   expect(res.statusCode).toBe(202);
   const o = res.json<{ order: { id: string; status: string; payment: { out_trade_no: string } } }>().order;
   expect(o.status).toBe('PAYMENT_PROCESSING');
@@ -85,8 +94,14 @@ describe('gateway callbacks: POST /api/v1/callbacks/:gateway', () => {
     expect(late.headers['x-callback-effect']).toBe('duplicate');
     expect(bank.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
     const ledger = await a.http.inject({ method: 'GET', url: '/api/v1/ledger/balances' });
-    expect(ledger.json<{ balanced: boolean; data: Array<{ account: string; balance: number }> }>()).toMatchObject({ balanced: true });
-    expect(ledger.json<{ data: Array<{ account: string; balance: number }> }>().data).toContainEqual({ account: 'gateway:secure-pay-v3', currency: 'CNY', balance: 3200 });
+    expect(ledger.json<{ balanced: boolean; data: Array<{ account: string; balance: number }> }>()).toMatchObject({
+      balanced: true,
+    });
+    expect(ledger.json<{ data: Array<{ account: string; balance: number }> }>().data).toContainEqual({
+      account: 'gateway:secure-pay-v3',
+      currency: 'CNY',
+      balance: 3200,
+    });
   });
 
   it('refuses a forged signature, a stale or future timestamp, and a replayed nonce — and changes nothing', async () => {
@@ -95,10 +110,16 @@ describe('gateway callbacks: POST /api/v1/callbacks/:gateway', () => {
     bank.payPending(o.outTradeNo);
     const genuine = bank.notificationFor(paymentEvent(bank, o.outTradeNo), nowSec(), 'nonce-1');
 
-    const forged = await deliver(a, { headers: { ...genuine.headers, 'x-sim-signature': Buffer.alloc(32, 7).toString('base64') }, body: genuine.body });
+    const forged = await deliver(a, {
+      headers: { ...genuine.headers, 'x-sim-signature': Buffer.alloc(32, 7).toString('base64') },
+      body: genuine.body,
+    });
     expect(forged.statusCode).toBe(401);
     expect(forged.headers['x-error-code']).toBe('CALLBACK_SIGNATURE_INVALID');
-    const tampered = await deliver(a, { headers: genuine.headers, body: genuine.body.replace('"amount":3200', '"amount":1') });
+    const tampered = await deliver(a, {
+      headers: genuine.headers,
+      body: genuine.body.replace('"amount":3200', '"amount":1'),
+    });
     expect(tampered.headers['x-error-code']).toBe('CALLBACK_SIGNATURE_INVALID');
 
     const stale = await deliver(a, bank.notificationFor(paymentEvent(bank, o.outTradeNo), nowSec() - 301));
@@ -130,13 +151,18 @@ describe('gateway callbacks: POST /api/v1/callbacks/:gateway', () => {
     bank.payPending(o.outTradeNo);
     const trade = bank.trade(o.outTradeNo);
     if (trade === undefined) throw new Error('no trade');
-    const wrong = bank.notificationFor({ kind: 'payment', trade: { ...trade, amount: { amount: 1, currency: 'CNY' } } }, nowSec());
+    const wrong = bank.notificationFor(
+      { kind: 'payment', trade: { ...trade, amount: { amount: 1, currency: 'CNY' } } },
+      nowSec(),
+    );
     const res = await deliver(a, wrong);
     expect(res.statusCode).toBe(422);
     expect(res.headers['x-error-code']).toBe('CALLBACK_AMOUNT_MISMATCH');
     expect((await statusOf(a, o.id)).status).toBe('PAYMENT_PROCESSING');
     const flags = await a.http.inject({ method: 'GET', url: '/api/v1/review-flags' });
-    expect(flags.json<{ data: Array<{ code: string; resource_type: string }> }>().data).toContainEqual(expect.objectContaining({ code: 'CALLBACK_AMOUNT_MISMATCH', resource_type: 'payment' }));
+    expect(flags.json<{ data: Array<{ code: string; resource_type: string }> }>().data).toContainEqual(
+      expect.objectContaining({ code: 'CALLBACK_AMOUNT_MISMATCH', resource_type: 'payment' }),
+    );
   });
 
   it('refuses a callback for a payment we never sent, and for a gateway we do not have', async () => {
@@ -145,7 +171,10 @@ describe('gateway callbacks: POST /api/v1/callbacks/:gateway', () => {
     bank.payPending(o.outTradeNo);
     const trade = bank.trade(o.outTradeNo);
     if (trade === undefined) throw new Error('no trade');
-    const unknown = await deliver(a, bank.notificationFor({ kind: 'payment', trade: { ...trade, outTradeNo: 'pay_unknown_1' } }, nowSec()));
+    const unknown = await deliver(
+      a,
+      bank.notificationFor({ kind: 'payment', trade: { ...trade, outTradeNo: 'pay_unknown_1' } }, nowSec()),
+    );
     expect(unknown.statusCode).toBe(404);
     expect(unknown.headers['x-error-code']).toBe('CALLBACK_UNKNOWN_PAYMENT');
     const nogw = await a.http.inject({ method: 'POST', url: '/api/v1/callbacks/nope', headers: json, payload: '{}' });
@@ -160,7 +189,10 @@ describe('gateway callbacks: POST /api/v1/callbacks/:gateway', () => {
     const trade = bank.trade(o.outTradeNo);
     if (trade === undefined) throw new Error('no trade');
     const success = bank.notificationFor({ kind: 'payment', trade }, nowSec());
-    const staleFailure = bank.notificationFor({ kind: 'payment', trade: { ...trade, status: 'failed', failureCode: 'OLD_NEWS' } }, nowSec());
+    const staleFailure = bank.notificationFor(
+      { kind: 'payment', trade: { ...trade, status: 'failed', failureCode: 'OLD_NEWS' } },
+      nowSec(),
+    );
     expect((await deliver(a, success)).statusCode).toBe(200);
     expect(await waitStatus(a, o.id, 'COMPLETED')).toBe('COMPLETED');
     const late = await deliver(a, staleFailure);
@@ -168,10 +200,18 @@ describe('gateway callbacks: POST /api/v1/callbacks/:gateway', () => {
     expect(late.headers['x-callback-effect']).toBe('no_change');
     expect(await statusOf(a, o.id)).toMatchObject({ status: 'COMPLETED', payment: { status: 'PAID' } });
 
-    const refund = await a.http.inject({ method: 'POST', url: `/api/v1/orders/${o.id}/refund`, headers: json, payload: {} });
+    const refund = await a.http.inject({
+      method: 'POST',
+      url: `/api/v1/orders/${o.id}/refund`,
+      headers: json,
+      payload: {},
+    });
     expect(refund.statusCode).toBe(201);
     // The original success, re-sent with a fresh envelope and id, after the refund.
-    const replayedSuccess = bank.notificationFor({ kind: 'payment', trade: { ...trade, tradeNo: `${trade.tradeNo}x` } }, nowSec());
+    const replayedSuccess = bank.notificationFor(
+      { kind: 'payment', trade: { ...trade, tradeNo: `${trade.tradeNo}x` } },
+      nowSec(),
+    );
     const after = await deliver(a, replayedSuccess);
     expect(after.statusCode).toBe(200);
     expect(after.headers['x-callback-effect']).toBe('no_change');
@@ -184,7 +224,13 @@ describe('gateway callbacks: POST /api/v1/callbacks/:gateway', () => {
     const trade = bank.trade(o.outTradeNo);
     if (trade === undefined) throw new Error('no trade');
     // We hear a failure first (the payer's first attempt failed)…
-    const failed = await deliver(a, bank.notificationFor({ kind: 'payment', trade: { ...trade, status: 'failed', failureCode: 'PAYER_ABANDONED' } }, nowSec()));
+    const failed = await deliver(
+      a,
+      bank.notificationFor(
+        { kind: 'payment', trade: { ...trade, status: 'failed', failureCode: 'PAYER_ABANDONED' } },
+        nowSec(),
+      ),
+    );
     expect(failed.headers['x-callback-effect']).toBe('applied');
     expect(await statusOf(a, o.id)).toMatchObject({ status: 'FAILED', payment: { status: 'FAILED' } });
     // …then the gateway really takes the money and says so.
@@ -231,7 +277,12 @@ describe('gateway callbacks: POST /api/v1/callbacks/:gateway', () => {
       await realRefund(req);
       throw new (await import('../src/ports/payment-gateway.js')).GatewayUnknownOutcomeError('answer lost');
     };
-    const res = await a.http.inject({ method: 'POST', url: `/api/v1/orders/${o.id}/refund`, headers: json, payload: { amount: 1200 } });
+    const res = await a.http.inject({
+      method: 'POST',
+      url: `/api/v1/orders/${o.id}/refund`,
+      headers: json,
+      payload: { amount: 1200 },
+    });
     expect(res.statusCode).toBe(202);
     off();
     if (event === undefined) throw new Error('no refund event');

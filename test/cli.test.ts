@@ -8,7 +8,12 @@ import { runCliCaptured } from './support/cli-run.js';
 import { startTestApp } from './support/test-app.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
-const local = new Interpreter({ registry: new ActionRegistry(), menu: () => DEFAULT_MENU, mode: 'grammar-only', logger: quiet });
+const local = new Interpreter({
+  registry: new ActionRegistry(),
+  menu: () => DEFAULT_MENU,
+  mode: 'grammar-only',
+  logger: quiet,
+});
 
 let app: App;
 let url: string;
@@ -25,7 +30,10 @@ async function cli(...args: string[]): Promise<{ out: string[]; err: string[]; c
 }
 
 /** Run the CLI; `answers` are typed at the confirmation prompt, in order. */
-async function run(args: string[], answers: string[] = []): Promise<{ out: string[]; err: string[]; code: number; asked: string[] }> {
+async function run(
+  args: string[],
+  answers: string[] = [],
+): Promise<{ out: string[]; err: string[]; code: number; asked: string[] }> {
   const asked: string[] = [];
   const r = await runCliCaptured(args, {
     defaultUrl: url,
@@ -42,7 +50,8 @@ describe('autoglm CLI against a running service', () => {
   it('orders, lists, confirms and shows an order', async () => {
     const placed = await cli('order', 'latte', 'large', '-q', '2', '--json');
     expect(placed.code).toBe(0);
-    const order = (JSON.parse(placed.out[0] ?? '{}') as { order: { id: string; status: string; amount: number } }).order;
+    const order = (JSON.parse(placed.out[0] ?? '{}') as { order: { id: string; status: string; amount: number } })
+      .order;
     expect(order).toMatchObject({ status: 'AWAITING_PAYMENT', amount: 7000 });
 
     const list = await cli('orders', '--status', 'AWAITING_PAYMENT');
@@ -70,7 +79,10 @@ describe('autoglm CLI against a running service', () => {
     expect(r.code).toBe(0);
     expect(r.out.join('\n')).toMatch(/latte\s+拿铁 Latte\s+small 28\.00\s+medium 32\.00/);
     const json = await cli('menu', '--json');
-    const menu = JSON.parse(json.out[0] ?? '{}') as { sizes: Array<{ id: string; name_zh: string }>; drinks: unknown[] };
+    const menu = JSON.parse(json.out[0] ?? '{}') as {
+      sizes: Array<{ id: string; name_zh: string }>;
+      drinks: unknown[];
+    };
     expect(menu.sizes).toContainEqual({ id: 'medium', name_zh: '中杯' });
     expect(menu.drinks.length).toBeGreaterThan(4);
   });
@@ -93,11 +105,16 @@ describe('autoglm parse', () => {
     const ok = await run(['parse', '--json', '给13800138000充100块话费']);
     expect(ok.code).toBe(0);
     expect(ok.out).toHaveLength(1);
-    expect(JSON.parse(ok.out[0] ?? '')).toEqual({ intent: { action: 'recharge_phone', params: { phone: '13800138000', amount: 10000, currency: 'CNY' } }, source: 'grammar' });
+    expect(JSON.parse(ok.out[0] ?? '')).toEqual({
+      intent: { action: 'recharge_phone', params: { phone: '13800138000', amount: 10000, currency: 'CNY' } },
+      source: 'grammar',
+    });
 
     const q = await run(['parse', '--json', '来杯美式']);
     expect(q.code).toBe(0);
-    expect(JSON.parse(q.out[0] ?? '')).toEqual({ clarify: { action: 'order_coffee', missing: ['size'], question: '要什么杯型？（小杯/中杯/大杯/超大杯）' } });
+    expect(JSON.parse(q.out[0] ?? '')).toEqual({
+      clarify: { action: 'order_coffee', missing: ['size'], question: '要什么杯型？（小杯/中杯/大杯/超大杯）' },
+    });
 
     const bad = await run(['parse', '--json', '给13800138000充-100元']);
     expect(bad.code).not.toBe(0);
@@ -107,7 +124,10 @@ describe('autoglm parse', () => {
 
   it('asks the running service with --url, and prints words without --json', async () => {
     const remote = await run(['parse', '--json', '--url', url, 'a', 'grande', 'latte', 'please']);
-    expect(JSON.parse(remote.out[0] ?? '')).toEqual({ intent: { action: 'order_coffee', params: { drink: 'latte', size: 'large', quantity: 1, options: {} } }, source: 'grammar' });
+    expect(JSON.parse(remote.out[0] ?? '')).toEqual({
+      intent: { action: 'order_coffee', params: { drink: 'latte', size: 'large', quantity: 1, options: {} } },
+      source: 'grammar',
+    });
     const remoteBad = await run(['parse', '--json', '--url', url, '给1380013800充100块']);
     expect(remoteBad.code).toBe(1);
     expect(JSON.parse(remoteBad.out[0] ?? '')).toMatchObject({ error: { code: 'INVALID_PHONE' } });
@@ -129,7 +149,9 @@ describe('autoglm do', () => {
     const yes = await run(['do', '--json', '来一杯大杯拿铁'], ['y']);
     expect(yes.code).toBe(0);
     expect(yes.out).toHaveLength(1);
-    expect(JSON.parse(yes.out[0] ?? '')).toMatchObject({ outcome: { kind: 'paid', order: { status: 'COMPLETED', amount: 3500 } } });
+    expect(JSON.parse(yes.out[0] ?? '')).toMatchObject({
+      outcome: { kind: 'paid', order: { status: 'COMPLETED', amount: 3500 } },
+    });
     expect(captures()).toBe(before + 1);
   });
 

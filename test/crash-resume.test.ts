@@ -16,7 +16,10 @@ async function crash(app: App): Promise<void> {
   await app.storage.close();
 }
 
-const fast = { worker: { poll_interval_ms: 20, lease_ms: 300, retry_base_ms: 10, retry_max_ms: 50 }, server: { port: 0, wait_for_completion_ms: 150 } };
+const fast = {
+  worker: { poll_interval_ms: 20, lease_ms: 300, retry_base_ms: 10, retry_max_ms: 50 },
+  server: { port: 0, wait_for_completion_ms: 150 },
+};
 
 async function waitFor(app: App, orderId: string, status: string, timeoutMs = 5000): Promise<string> {
   const until = Date.now() + timeoutMs;
@@ -38,7 +41,12 @@ describe('crash and resume', () => {
     const { app: first } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-1' }, db);
     first.engine.start();
     gateway.chaos.freeze(1);
-    const res = await first.http.inject({ method: 'POST', url: '/api/v1/order', headers: { 'content-type': 'application/json' }, payload: { drink: 'latte', size: 'medium' } });
+    const res = await first.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: { 'content-type': 'application/json' },
+      payload: { drink: 'latte', size: 'medium' },
+    });
     expect(res.statusCode).toBe(202);
     const id = res.json<{ order: { id: string; status: string } }>().order.id;
     expect(res.json<{ order: { status: string } }>().order.status).toBe('PAYMENT_PROCESSING');
@@ -62,7 +70,12 @@ describe('crash and resume', () => {
     const { app: first } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-1' }, db);
     first.engine.start();
     merchant.chaos.freeze(1);
-    const res = await first.http.inject({ method: 'POST', url: '/api/v1/order', headers: { 'content-type': 'application/json' }, payload: { drink: 'mocha', size: 'large' } });
+    const res = await first.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: { 'content-type': 'application/json' },
+      payload: { drink: 'mocha', size: 'large' },
+    });
     const id = res.json<{ order: { id: string } }>().order.id;
     expect(res.json<{ order: { status: string } }>().order.status).toBe('FULFILLING');
     await crash(first);
@@ -82,7 +95,12 @@ describe('crash and resume', () => {
     const merchant = new SimulatedMerchant();
     const { app: first } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-1' }, db);
     const caller = { tenantId: 'default', userId: 'dana', actor: 'user:dana', requestId: null };
-    const placed = await placeOrder(first.engine.deps, caller, { drink: 'latte', size: 'small', quantity: 3, options: {} });
+    const placed = await placeOrder(first.engine.deps, caller, {
+      drink: 'latte',
+      size: 'small',
+      quantity: 3,
+      options: {},
+    });
     if (!placed.ok) throw new Error(placed.error.message);
     expect(placed.value.payment.status).toBe('PENDING');
     expect(placed.value.payment.outTradeNo).toMatch(/_1$/);
@@ -92,7 +110,13 @@ describe('crash and resume', () => {
     const { app: second } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-2' }, db);
     second.engine.start();
     expect(await waitFor(second, placed.value.order.id, 'COMPLETED')).toBe('COMPLETED');
-    expect(gateway.groundTruth).toEqual([expect.objectContaining({ type: 'capture', outTradeNo: placed.value.payment.outTradeNo, amount: { amount: 8400, currency: 'CNY' } })]);
+    expect(gateway.groundTruth).toEqual([
+      expect.objectContaining({
+        type: 'capture',
+        outTradeNo: placed.value.payment.outTradeNo,
+        amount: { amount: 8400, currency: 'CNY' },
+      }),
+    ]);
     const jobs = await second.storage.unitOfWork.read.jobs.countByStatus();
     expect(jobs.running ?? 0).toBe(0);
     await second.close();
@@ -105,7 +129,12 @@ describe('crash and resume', () => {
     gateway.chaos.set({ errorRate: 0.3, timeoutRate: 0.3 });
     const ids: string[] = [];
     for (let i = 0; i < 30; i++) {
-      const res = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: { 'content-type': 'application/json', 'x-user-id': `u${i}` }, payload: { drink: 'americano', size: 'small' } });
+      const res = await app.http.inject({
+        method: 'POST',
+        url: '/api/v1/order',
+        headers: { 'content-type': 'application/json', 'x-user-id': `u${i}` },
+        payload: { drink: 'americano', size: 'small' },
+      });
       expect([201, 202]).toContain(res.statusCode);
       ids.push(res.json<{ order: { id: string } }>().order.id);
     }

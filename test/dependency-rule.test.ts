@@ -6,7 +6,9 @@ describe('dependency rule (lint)', () => {
   const eslint = new ESLint({ cwd: process.cwd() });
   const lint = async (file: string, code: string): Promise<string[]> => {
     const [result] = await eslint.lintText(code, { filePath: file });
-    return (result?.messages ?? []).filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-syntax').map((m) => m.message);
+    return (result?.messages ?? [])
+      .filter((m) => m.ruleId === 'no-restricted-imports' || m.ruleId === 'no-restricted-syntax')
+      .map((m) => m.message);
   };
 
   // The first typed lint builds the whole TypeScript program (the openai SDK's types included):
@@ -17,18 +19,41 @@ describe('dependency rule (lint)', () => {
 
   it.each([
     // Existing files are linted with other text: typed linting needs a file the project knows.
-    ['src/domain/money.ts', "import { openSqlite } from '../adapters/storage/sqlite-database.js';\nexport const x = openSqlite;\n", /domain may not depend on adapters/],
-    ['src/domain/money.ts', "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n", /domain is pure/],
+    [
+      'src/domain/money.ts',
+      "import { openSqlite } from '../adapters/storage/sqlite-database.js';\nexport const x = openSqlite;\n",
+      /domain may not depend on adapters/,
+    ],
+    [
+      'src/domain/money.ts',
+      "import { readFileSync } from 'node:fs';\nexport const x = readFileSync;\n",
+      /domain is pure/,
+    ],
     ['src/domain/money.ts', 'export const now = (): number => Date.now();\n', /inject a clock/],
-    ['src/application/engine.ts', "import { loadConfig } from '../config/load-config.js';\nexport const x = loadConfig;\n", /application may not depend on config/],
-    ['src/interfaces/http/problem.ts', "import { SimulatedGateway } from '../simulator/simulated-gateway.js';\nexport const x = SimulatedGateway;\n", /interfaces may not depend on simulator/],
-  ])('%s: a forbidden import is reported', async (file, code, expected) => {
-    const messages = await lint(file, code);
-    expect(messages.join('\n')).toMatch(expected);
-  }, 180_000); // the first typed lint builds the whole program: slow on a busy machine
+    [
+      'src/application/engine.ts',
+      "import { loadConfig } from '../config/load-config.js';\nexport const x = loadConfig;\n",
+      /application may not depend on config/,
+    ],
+    [
+      'src/interfaces/http/problem.ts',
+      "import { SimulatedGateway } from '../simulator/simulated-gateway.js';\nexport const x = SimulatedGateway;\n",
+      /interfaces may not depend on simulator/,
+    ],
+  ])(
+    '%s: a forbidden import is reported',
+    async (file, code, expected) => {
+      const messages = await lint(file, code);
+      expect(messages.join('\n')).toMatch(expected);
+    },
+    180_000,
+  ); // the first typed lint builds the whole program: slow on a busy machine
 
   it('allows what the rule allows', async () => {
-    const messages = await lint('src/application/engine.ts', "import { quote } from '../domain/menu.js';\nexport const x = quote;\n");
+    const messages = await lint(
+      'src/application/engine.ts',
+      "import { quote } from '../domain/menu.js';\nexport const x = quote;\n",
+    );
     expect(messages).toEqual([]);
   });
 });

@@ -2,7 +2,15 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/main.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
-import { accountBalance, jsonHeaders, ledgerBalances, quick, rechargeConfig, simulatedChannels, walletBalance } from './support/recharge-harness.js';
+import {
+  accountBalance,
+  jsonHeaders,
+  ledgerBalances,
+  quick,
+  rechargeConfig,
+  simulatedChannels,
+  walletBalance,
+} from './support/recharge-harness.js';
 import { startTestApp } from './support/test-app.js';
 
 interface Recharge {
@@ -25,19 +33,32 @@ afterEach(async () => {
   for (const a of apps.splice(0)) await a.close().catch(() => undefined);
 });
 
-async function start(profiles: Parameters<typeof simulatedChannels>[1], gateway = new SimulatedGateway()): Promise<{ app: App; carriers: SimulatedCarriers; gateway: SimulatedGateway }> {
+async function start(
+  profiles: Parameters<typeof simulatedChannels>[1],
+  gateway = new SimulatedGateway(),
+): Promise<{ app: App; carriers: SimulatedCarriers; gateway: SimulatedGateway }> {
   const carriers = new SimulatedCarriers();
-  const { app } = await startTestApp({ ...rechargeConfig(Object.keys(profiles), { max_attempts: 1 }) }, { carriers, gateway, rechargeChannels: simulatedChannels(carriers, profiles) });
+  const { app } = await startTestApp(
+    { ...rechargeConfig(Object.keys(profiles), { max_attempts: 1 }) },
+    { carriers, gateway, rechargeChannels: simulatedChannels(carriers, profiles) },
+  );
   apps.push(app);
   app.engine.start();
   return { app, carriers, gateway };
 }
 
 const rechargeDirect = (app: App, user: string, phone: string, amount: number, key: string) =>
-  app.http.inject({ method: 'POST', url: '/api/v1/recharges', headers: jsonHeaders(user, key), payload: { phone, amount, pay: 'direct' } });
+  app.http.inject({
+    method: 'POST',
+    url: '/api/v1/recharges',
+    headers: jsonHeaders(user, key),
+    payload: { phone, amount, pay: 'direct' },
+  });
 
 async function topUpOf(app: App, user: string, id: string): Promise<TopUp> {
-  return (await app.http.inject({ method: 'GET', url: `/api/v1/wallet/top-ups/${id}`, headers: { 'x-user-id': user } })).json<{ top_up: TopUp }>().top_up;
+  return (
+    await app.http.inject({ method: 'GET', url: `/api/v1/wallet/top-ups/${id}`, headers: { 'x-user-id': user } })
+  ).json<{ top_up: TopUp }>().top_up;
 }
 
 describe('a recharge paid by a payment of its own', () => {
@@ -65,7 +86,9 @@ describe('a recharge paid by a payment of its own', () => {
   });
 
   it('when the recharge fails, the payment is refunded to the payer — not kept on the wallet', async () => {
-    const { app, carriers, gateway } = await start({ 'sim-bad': { chaos: { latencyMs: { min: 1, max: 2 }, failureRate: 1 } } });
+    const { app, carriers, gateway } = await start({
+      'sim-bad': { chaos: { latencyMs: { min: 1, max: 2 }, failureRate: 1 } },
+    });
     const res = await rechargeDirect(app, 'ora', '13800138001', 3000, 'd-2');
     expect(res.statusCode, res.body).toBe(422);
     const rec = res.json<{ recharge: Recharge }>().recharge;

@@ -7,11 +7,18 @@ describe('unpaid orders expire', () => {
     const clock = new ManualClock(Date.parse('2026-11-22T08:00:00Z'));
     const { app } = await startTestApp({ trusted_actions: ['order_coffee'] }, { clock });
     app.engine.start();
-    const res = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: { 'content-type': 'application/json' }, payload: { drink: 'latte', size: 'medium' } });
+    const res = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: { 'content-type': 'application/json' },
+      payload: { drink: 'latte', size: 'medium' },
+    });
     const id = res.json<{ order: { id: string } }>().order.id;
     clock.advance(29 * 60_000);
     await new Promise((r) => setTimeout(r, 100));
-    expect((await app.engine.getOrder('default', id)).ok && (await app.engine.getOrder('default', id))).toMatchObject({ value: { status: 'AWAITING_PAYMENT' } });
+    expect((await app.engine.getOrder('default', id)).ok && (await app.engine.getOrder('default', id))).toMatchObject({
+      value: { status: 'AWAITING_PAYMENT' },
+    });
     clock.advance(2 * 60_000);
     let status = '';
     for (let i = 0; i < 100 && status !== 'CANCELLED'; i++) {
@@ -21,7 +28,10 @@ describe('unpaid orders expire', () => {
     }
     expect(status).toBe('CANCELLED');
     const o = await app.engine.getOrder('default', id);
-    expect(o.ok && o.value).toMatchObject({ status_reason: 'not confirmed or paid in time', payment: { status: 'CANCELLED' } });
+    expect(o.ok && o.value).toMatchObject({
+      status_reason: 'not confirmed or paid in time',
+      payment: { status: 'CANCELLED' },
+    });
     const trail = await app.engine.auditTrail('default', 'order', id);
     expect(trail.at(-1)).toMatchObject({ actor: 'system:expiry', action: 'order.expire' });
     await app.close();

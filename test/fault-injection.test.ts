@@ -18,10 +18,17 @@ const TERMINAL = new Set(['COMPLETED', 'FAILED', 'REFUNDED', 'CANCELLED']);
  */
 describe('fault injection: payments under chaos', () => {
   it(`${ORDERS} orders: all terminal, one capture per paid order, none for failed ones, ledger balanced`, async () => {
-    const bank = new SimulatedGateway({ seed: 11, chaos: { errorRate: 0.2, timeoutRate: 0.05, failureRate: 0.03, hangMs: 5 } });
+    const bank = new SimulatedGateway({
+      seed: 11,
+      chaos: { errorRate: 0.2, timeoutRate: 0.05, failureRate: 0.03, hangMs: 5 },
+    });
     const merchant = new SimulatedMerchant({ seed: 12 });
     const { app } = await startTestApp(
-      { worker: { poll_interval_ms: 10, retry_base_ms: 5, retry_max_ms: 40, max_attempts: 40, concurrency: 64 }, server: { port: 0, wait_for_completion_ms: 2_000 }, log: { level: 'warn' } },
+      {
+        worker: { poll_interval_ms: 10, retry_base_ms: 5, retry_max_ms: 40, max_attempts: 40, concurrency: 64 },
+        server: { port: 0, wait_for_completion_ms: 2_000 },
+        log: { level: 'warn' },
+      },
       { gateway: bank, merchant },
     );
     await app.http.ready();
@@ -31,11 +38,13 @@ describe('fault injection: payments under chaos', () => {
     const deliveries: Array<Promise<unknown>> = [];
 
     const deliver = (n: { headers: Record<string, string>; body: string }): Promise<number> =>
-      app.http.inject({ method: 'POST', url: '/api/v1/callbacks/secure-pay-v3', headers: n.headers, payload: n.body }).then((r) => {
-        counts.delivered += 1;
-        if (r.statusCode !== 200) counts.refused += 1;
-        return r.statusCode;
-      });
+      app.http
+        .inject({ method: 'POST', url: '/api/v1/callbacks/secure-pay-v3', headers: n.headers, payload: n.body })
+        .then((r) => {
+          counts.delivered += 1;
+          if (r.statusCode !== 200) counts.refused += 1;
+          return r.statusCode;
+        });
     const later = (ms: number, f: () => Promise<unknown>): void => {
       deliveries.push(new Promise((res) => setTimeout(res, ms)).then(f));
     };
@@ -55,11 +64,21 @@ describe('fault injection: payments under chaos', () => {
       if (snapshot.status === 'succeeded' && rnd() < 0.2) {
         // Out of order: older "still waiting" news arriving after the success.
         counts.staleAfter += 1;
-        later(60 + Math.floor(rnd() * 40), () => deliver(bank.notificationFor({ kind: 'payment', trade: { ...snapshot, status: 'pending', tradeNo: `${snapshot.tradeNo}p` } }, now)));
+        later(60 + Math.floor(rnd() * 40), () =>
+          deliver(
+            bank.notificationFor(
+              { kind: 'payment', trade: { ...snapshot, status: 'pending', tradeNo: `${snapshot.tradeNo}p` } },
+              now,
+            ),
+          ),
+        );
       }
       if (rnd() < 0.05) {
         counts.forged += 1;
-        const forged = { headers: { ...n.headers, 'x-sim-signature': Buffer.alloc(32, 1).toString('base64') }, body: n.body.replace(/"status":"\w+"/, '"status":"succeeded"') };
+        const forged = {
+          headers: { ...n.headers, 'x-sim-signature': Buffer.alloc(32, 1).toString('base64') },
+          body: n.body.replace(/"status":"\w+"/, '"status":"succeeded"'),
+        };
         later(Math.floor(rnd() * 40), () => deliver(forged).then((s) => (counts.forgedAccepted += s === 200 ? 1 : 0)));
       }
     });
@@ -71,7 +90,12 @@ describe('fault injection: payments under chaos', () => {
       while (next < ORDERS) {
         const i = next++;
         const caller = { tenantId: 'default', userId: `u${i % 97}`, actor: `user:u${i % 97}`, requestId: null };
-        const r = await app.engine.placeOrder(caller, { drink: i % 2 === 0 ? 'latte' : 'americano', size: 'medium', quantity: 1 + (i % 3), options: {} });
+        const r = await app.engine.placeOrder(caller, {
+          drink: i % 2 === 0 ? 'latte' : 'americano',
+          size: 'medium',
+          quantity: 1 + (i % 3),
+          options: {},
+        });
         if (!r.ok) throw new Error(`${r.error.code}: ${r.error.message}`);
         ids.push(r.value.order.id);
       }
@@ -92,7 +116,8 @@ describe('fault injection: payments under chaos', () => {
     const byStatus = new Map<string, number>();
     for (const s of statuses.values()) byStatus.set(s.status, (byStatus.get(s.status) ?? 0) + 1);
     const captures = new Map<string, number>();
-    for (const e of bank.groundTruth) if (e.type === 'capture') captures.set(e.outTradeNo, (captures.get(e.outTradeNo) ?? 0) + 1);
+    for (const e of bank.groundTruth)
+      if (e.type === 'capture') captures.set(e.outTradeNo, (captures.get(e.outTradeNo) ?? 0) + 1);
     let paidWithOneCapture = 0;
     let failedWithoutCapture = 0;
     const problems: string[] = [];
@@ -136,11 +161,19 @@ describe('fault injection: payments under chaos', () => {
   }, 300_000);
 });
 
-async function snapshot(app: App, ids: readonly string[]): Promise<Map<string, { status: string; outTradeNo: string | null; amount: number }>> {
+async function snapshot(
+  app: App,
+  ids: readonly string[],
+): Promise<Map<string, { status: string; outTradeNo: string | null; amount: number }>> {
   const out = new Map<string, { status: string; outTradeNo: string | null; amount: number }>();
   for (const id of ids) {
     const r = await app.engine.getOrder('default', id);
-    if (r.ok) out.set(id, { status: r.value.status, outTradeNo: r.value.payment?.out_trade_no ?? null, amount: r.value.amount });
+    if (r.ok)
+      out.set(id, {
+        status: r.value.status,
+        outTradeNo: r.value.payment?.out_trade_no ?? null,
+        amount: r.value.amount,
+      });
   }
   return out;
 }

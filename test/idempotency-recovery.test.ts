@@ -18,26 +18,45 @@ describe('Idempotency-Key after a crash', () => {
     const start = await first.engine.beginIdempotent('default', scope, 'retry-me', body);
     expect(start.kind).toBe('proceed');
     if (start.kind !== 'proceed') return;
-    const placed = await first.engine.placeOrder({ tenantId: 'default', userId: 'anonymous', actor: 'user:anonymous', requestId: null }, { ...body, quantity: 1, options: {} }, start.ref);
+    const placed = await first.engine.placeOrder(
+      { tenantId: 'default', userId: 'anonymous', actor: 'user:anonymous', requestId: null },
+      { ...body, quantity: 1, options: {} },
+      start.ref,
+    );
     expect(placed.ok).toBe(true);
     await first.close();
 
     // While the first attempt's lock holds, a retry is told to wait.
     const { app: second } = await startTestApp({}, { gateway, merchant, clock }, db);
-    const early = await second.http.inject({ method: 'POST', url: '/api/v1/order', headers: { 'content-type': 'application/json', 'idempotency-key': 'retry-me' }, payload: body });
+    const early = await second.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'retry-me' },
+      payload: body,
+    });
     expect(early.statusCode).toBe(409);
     expect(early.json<{ code: string }>().code).toBe('IDEMPOTENCY_IN_FLIGHT');
 
     // After the lock expires the retry takes over from the recovery point.
     clock.advance(5 * 60_000);
-    const retry = await second.http.inject({ method: 'POST', url: '/api/v1/order', headers: { 'content-type': 'application/json', 'idempotency-key': 'retry-me' }, payload: body });
+    const retry = await second.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'retry-me' },
+      payload: body,
+    });
     expect(retry.statusCode).toBe(201);
     expect(retry.json<{ order: { id: string } }>().order.id).toBe(placed.ok ? placed.value.order.id : 'missing');
     expect(gateway.groundTruth).toHaveLength(1);
     const list = await second.http.inject({ method: 'GET', url: '/api/v1/orders' });
     expect(list.json<{ data: unknown[] }>().data).toHaveLength(1);
     // And from now on it is an ordinary replay.
-    const replay = await second.http.inject({ method: 'POST', url: '/api/v1/order', headers: { 'content-type': 'application/json', 'idempotency-key': 'retry-me' }, payload: body });
+    const replay = await second.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'retry-me' },
+      payload: body,
+    });
     expect(replay.headers['idempotent-replayed']).toBe('true');
     await second.close();
   });

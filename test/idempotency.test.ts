@@ -8,15 +8,28 @@ afterEach(async () => {
   app = undefined;
 });
 
-const headers = (key: string): Record<string, string> => ({ 'content-type': 'application/json', 'idempotency-key': key });
+const headers = (key: string): Record<string, string> => ({
+  'content-type': 'application/json',
+  'idempotency-key': key,
+});
 
 describe('Idempotency-Key (ACP / Stripe semantics)', () => {
   it('same key + same body replays the first response with Idempotent-Replayed and no second effect', async () => {
     app = (await startTestApp()).app;
-    const first = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: headers('k-1'), payload: { drink: 'latte', size: 'medium' } });
+    const first = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: headers('k-1'),
+      payload: { drink: 'latte', size: 'medium' },
+    });
     expect(first.statusCode).toBe(201);
     // Key order in the body does not matter.
-    const again = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: headers('k-1'), payload: { size: 'medium', drink: 'latte' } });
+    const again = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: headers('k-1'),
+      payload: { size: 'medium', drink: 'latte' },
+    });
     expect(again.statusCode).toBe(201);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.json()).toEqual(first.json());
@@ -27,8 +40,18 @@ describe('Idempotency-Key (ACP / Stripe semantics)', () => {
 
   it('same key + different body → 422 idempotency conflict and nothing happens', async () => {
     app = (await startTestApp()).app;
-    await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: headers('k-2'), payload: { drink: 'latte', size: 'medium' } });
-    const other = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: headers('k-2'), payload: { drink: 'latte', size: 'large' } });
+    await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: headers('k-2'),
+      payload: { drink: 'latte', size: 'medium' },
+    });
+    const other = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: headers('k-2'),
+      payload: { drink: 'latte', size: 'large' },
+    });
     expect(other.statusCode).toBe(422);
     expect(other.json<{ code: string }>().code).toBe('IDEMPOTENCY_CONFLICT');
     expect(app.gateway.groundTruth).toHaveLength(1);
@@ -36,17 +59,37 @@ describe('Idempotency-Key (ACP / Stripe semantics)', () => {
 
   it('validation failures are not stored: the same key can be used again with a fixed body', async () => {
     app = (await startTestApp()).app;
-    const bad = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: headers('k-3'), payload: { drink: 'tea', size: 'medium' } });
+    const bad = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: headers('k-3'),
+      payload: { drink: 'tea', size: 'medium' },
+    });
     expect(bad.statusCode).toBe(400);
-    const good = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: headers('k-3'), payload: { drink: 'latte', size: 'medium' } });
+    const good = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: headers('k-3'),
+      payload: { drink: 'latte', size: 'medium' },
+    });
     expect(good.statusCode).toBe(201);
     expect(good.headers['idempotent-replayed']).toBeUndefined();
   });
 
   it('keys are scoped per caller: two users with the same key get two orders', async () => {
     app = (await startTestApp()).app;
-    const a = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: { ...headers('shared'), 'x-user-id': 'a' }, payload: { drink: 'latte', size: 'medium' } });
-    const b = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: { ...headers('shared'), 'x-user-id': 'b' }, payload: { drink: 'latte', size: 'medium' } });
+    const a = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: { ...headers('shared'), 'x-user-id': 'a' },
+      payload: { drink: 'latte', size: 'medium' },
+    });
+    const b = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: { ...headers('shared'), 'x-user-id': 'b' },
+      payload: { drink: 'latte', size: 'medium' },
+    });
     expect(a.statusCode).toBe(201);
     expect(b.statusCode).toBe(201);
     expect(b.headers['idempotent-replayed']).toBeUndefined();
@@ -59,7 +102,11 @@ describe('Idempotency-Key (ACP / Stripe semantics)', () => {
     const url = await app.listen();
     const responses = await Promise.all(
       Array.from({ length: 100 }, () =>
-        fetch(`${url}/api/v1/order`, { method: 'POST', headers: headers('burst-1'), body: JSON.stringify({ drink: 'latte', size: 'medium' }) }),
+        fetch(`${url}/api/v1/order`, {
+          method: 'POST',
+          headers: headers('burst-1'),
+          body: JSON.stringify({ drink: 'latte', size: 'medium' }),
+        }),
       ),
     );
     const statuses = responses.map((r) => r.status);
@@ -74,7 +121,11 @@ describe('Idempotency-Key (ACP / Stripe semantics)', () => {
     const list = await fetch(`${url}/api/v1/orders`);
     expect(((await list.json()) as { data: unknown[] }).data).toHaveLength(1);
     // After the first finished, a retry replays it.
-    const replay = await fetch(`${url}/api/v1/order`, { method: 'POST', headers: headers('burst-1'), body: JSON.stringify({ drink: 'latte', size: 'medium' }) });
+    const replay = await fetch(`${url}/api/v1/order`, {
+      method: 'POST',
+      headers: headers('burst-1'),
+      body: JSON.stringify({ drink: 'latte', size: 'medium' }),
+    });
     expect(replay.status).toBe(201);
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
   });

@@ -65,7 +65,11 @@ describe('Juhe callbacks end to end: real HTTP server, Juhe simulator sending si
 
     const funded = 100_000;
     for (const u of USERS) {
-      const r = await fetch(`${base}/api/v1/wallet/top-ups`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-user-id': u, 'idempotency-key': `fund-${u}` }, body: JSON.stringify({ amount: funded }) });
+      const r = await fetch(`${base}/api/v1/wallet/top-ups`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-user-id': u, 'idempotency-key': `fund-${u}` },
+        body: JSON.stringify({ amount: funded }),
+      });
       expect(r.status).toBe(201);
     }
     const amounts = [1000, 2000, 5000, 10_000];
@@ -84,13 +88,26 @@ describe('Juhe callbacks end to end: real HTTP server, Juhe simulator sending si
     );
 
     const views = await poll(
-      () => Promise.all(made.map(async (m) => ((await (await fetch(`${base}/api/v1/recharges/${m.id}`, { headers: { 'x-user-id': m.user } })).json()) as { recharge: View }).recharge)),
+      () =>
+        Promise.all(
+          made.map(
+            async (m) =>
+              (
+                (await (
+                  await fetch(`${base}/api/v1/recharges/${m.id}`, { headers: { 'x-user-id': m.user } })
+                ).json()) as { recharge: View }
+              ).recharge,
+          ),
+        ),
       (vs) => vs.every((v) => v.status === 'SUCCEEDED' || v.status === 'FAILED'),
     );
     expect(views.map((v) => v.status).filter((s) => s !== 'SUCCEEDED' && s !== 'FAILED')).toEqual([]);
     await sim.idle();
     // Let the jobs that were asleep wake, find the recharge settled, and finish.
-    await poll(async () => (await app.storage.unitOfWork.read.jobs.countByStatus()).running ?? 0, (n) => n === 0);
+    await poll(
+      async () => (await app.storage.unitOfWork.read.jobs.countByStatus()).running ?? 0,
+      (n) => n === 0,
+    );
 
     const succeeded = made.filter((_, i) => views[i]?.status === 'SUCCEEDED');
     const failed = made.filter((_, i) => views[i]?.status === 'FAILED');
@@ -104,7 +121,9 @@ describe('Juhe callbacks end to end: real HTTP server, Juhe simulator sending si
     // Settled exactly once: one terminal audit row each, and the callbacks did it (the job found it moved).
     for (const m of made) {
       const trail = await app.engine.auditTrail('default', 'recharge', m.id);
-      const terminal = trail.filter((a) => a.action === 'recharge.succeeded' || a.action === 'recharge.failed' || a.action === 'recharge.corrected');
+      const terminal = trail.filter(
+        (a) => a.action === 'recharge.succeeded' || a.action === 'recharge.failed' || a.action === 'recharge.corrected',
+      );
       expect(terminal, m.id).toHaveLength(1);
       expect(terminal[0]?.actor).toBe('channel:juhe');
     }
@@ -122,13 +141,24 @@ describe('Juhe callbacks end to end: real HTTP server, Juhe simulator sending si
     for (const c of [genuine.find((g) => g.params.sta === '9'), genuine.find((g) => g.params.sta === '1')]) {
       if (c === undefined) throw new Error('expected both outcomes among the callbacks');
       const flipped = new URLSearchParams({ ...c.params, sta: c.params.sta === '1' ? '9' : '1' });
-      const res = await fetch(`${base}/api/v1/recharge-callbacks/juhe`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: flipped });
-      expect([res.status, await res.text(), res.headers.get('x-callback-effect')]).toEqual([200, 'success', 'no_change']);
+      const res = await fetch(`${base}/api/v1/recharge-callbacks/juhe`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: flipped,
+      });
+      expect([res.status, await res.text(), res.headers.get('x-callback-effect')]).toEqual([
+        200,
+        'success',
+        'no_change',
+      ]);
     }
     expect(logs.text).toContain('recharge callback contradicted by the channel');
 
     // Money: clearing empty, the carrier owed exactly what was topped up, wallets charged for successes only.
-    const l = (await (await fetch(`${base}/api/v1/ledger/balances`)).json()) as { balanced: boolean; data: Array<{ account: string; balance: number }> };
+    const l = (await (await fetch(`${base}/api/v1/ledger/balances`)).json()) as {
+      balanced: boolean;
+      data: Array<{ account: string; balance: number }>;
+    };
     const of = (a: string): number => l.data.find((d) => d.account === a)?.balance ?? 0;
     const total = succeeded.reduce((s, m) => s + m.amount, 0);
     expect(l.balanced).toBe(true);
@@ -136,7 +166,9 @@ describe('Juhe callbacks end to end: real HTTP server, Juhe simulator sending si
     expect(of('carrier:juhe')).toBe(-total);
     for (const u of USERS) {
       const spent = succeeded.filter((m) => m.user === u).reduce((s, m) => s + m.amount, 0);
-      const w = (await (await fetch(`${base}/api/v1/wallet`, { headers: { 'x-user-id': u } })).json()) as { wallet: { balance: number } };
+      const w = (await (await fetch(`${base}/api/v1/wallet`, { headers: { 'x-user-id': u } })).json()) as {
+        wallet: { balance: number };
+      };
       expect(w.wallet.balance, u).toBe(funded - spent);
     }
     // The sleeping jobs woke, saw the callback's commit win the version check, and handed over.

@@ -31,14 +31,29 @@ async function world(options: Partial<JuheSimulatorOptions> = {}, adapter: { tim
   const carriers = new SimulatedCarriers();
   const sim = new JuheSimulator({ appKey: KEY, openId: OPENID, carriers, ...options });
   const baseUrl = await sim.start();
-  const settings = adapter.timeoutMs === undefined ? SETTINGS : Object.fromEntries(Object.entries(SETTINGS).map(([k, v]) => [k, { ...v, timeoutMs: adapter.timeoutMs }]));
-  const juhe = new JuheRechargeChannel({ name: 'juhe', baseUrl, apiKey: KEY, openId: OPENID, operatorSettings: settings as Record<OperatorId, OperatorSettings>, clock });
-  cleanup.push(() => sim.stop(), () => juhe.close());
+  const settings =
+    adapter.timeoutMs === undefined
+      ? SETTINGS
+      : Object.fromEntries(Object.entries(SETTINGS).map(([k, v]) => [k, { ...v, timeoutMs: adapter.timeoutMs }]));
+  const juhe = new JuheRechargeChannel({
+    name: 'juhe',
+    baseUrl,
+    apiKey: KEY,
+    openId: OPENID,
+    operatorSettings: settings as Record<OperatorId, OperatorSettings>,
+    clock,
+  });
+  cleanup.push(
+    () => sim.stop(),
+    () => juhe.close(),
+  );
   return { carriers, sim, juhe, baseUrl };
 }
 
 /** A tiny HTTP receiver for callbacks that verifies them with the adapter, as the API will. */
-async function callbackReceiver(verify: (params: Record<string, string>) => ReturnType<JuheRechargeChannel['parseCallback']>) {
+async function callbackReceiver(
+  verify: (params: Record<string, string>) => ReturnType<JuheRechargeChannel['parseCallback']>,
+) {
   const received: RechargeCallback[] = [];
   const server = http.createServer((req, res) => {
     let body = '';
@@ -70,12 +85,22 @@ async function until<T>(f: () => Promise<T>, done: (t: T) => boolean): Promise<T
 describe('Juhe adapter against the Juhe simulator over real HTTP', () => {
   it('submits a signed order (game_state 0), and query sees it succeed; the carrier credits the phone once', async () => {
     const { juhe, carriers } = await world({ processingMs: { min: 50, max: 50 } });
-    const sub = await juhe.submit({ orderId: 'rchTESTA1', phone: '13800138000', amount: cny(100), operator: 'CHINA_MOBILE' });
+    const sub = await juhe.submit({
+      orderId: 'rchTESTA1',
+      phone: '13800138000',
+      amount: cny(100),
+      operator: 'CHINA_MOBILE',
+    });
     expect(sub).toMatchObject({ status: 'processing', orderId: 'rchTESTA1', cost: cny(100) });
     expect(sub.channelOrderId).toMatch(/^J\d+$/);
-    const done = await until(() => juhe.query({ orderId: 'rchTESTA1', operator: 'CHINA_MOBILE' }), (r) => r.status !== 'processing');
+    const done = await until(
+      () => juhe.query({ orderId: 'rchTESTA1', operator: 'CHINA_MOBILE' }),
+      (r) => r.status !== 'processing',
+    );
     expect(done).toMatchObject({ status: 'succeeded', channelOrderId: sub.channelOrderId });
-    expect(carriers.groundTruth).toEqual([expect.objectContaining({ orderId: 'rchTESTA1', phone: '13800138000', amount: cny(100), channel: 'juhe' })]);
+    expect(carriers.groundTruth).toEqual([
+      expect.objectContaining({ orderId: 'rchTESTA1', phone: '13800138000', amount: cny(100), channel: 'juhe' }),
+    ]);
   });
 
   it('the same order id twice tops up once: the duplicate refusal is checked against ordersta', async () => {
@@ -94,7 +119,12 @@ describe('Juhe adapter against the Juhe simulator over real HTTP', () => {
     const q = await juhe.query({ orderId: 'rchREFA1', operator: 'CHINA_MOBILE' });
     expect(q).toMatchObject({ status: 'failed', failureCode: 'JUHE_GAME_STATE_9', final: false });
     // 15 yuan is not a face value the aggregator sells: a definite refusal, with Unicom's GBK reason.
-    const r = await juhe.submit({ orderId: 'rchFACEA1', phone: '18600001111', amount: cny(15), operator: 'CHINA_UNICOM' });
+    const r = await juhe.submit({
+      orderId: 'rchFACEA1',
+      phone: '18600001111',
+      amount: cny(15),
+      operator: 'CHINA_UNICOM',
+    });
     expect(r).toMatchObject({ status: 'failed', failureCode: 'JUHE_208502', failureMessage: '暂不支持该面值' });
   });
 
@@ -102,7 +132,9 @@ describe('Juhe adapter against the Juhe simulator over real HTTP', () => {
     const { juhe } = await world({ declareCharset });
     const r = await juhe.check({ phone: '18600001111', amount: cny(15), operator: 'CHINA_UNICOM' });
     expect(r).toEqual({ rechargeable: false, code: 'JUHE_208502', message: '暂不支持该面值' });
-    expect(await juhe.check({ phone: '18600001111', amount: cny(100), operator: 'CHINA_UNICOM' })).toEqual({ rechargeable: true });
+    expect(await juhe.check({ phone: '18600001111', amount: cny(100), operator: 'CHINA_UNICOM' })).toEqual({
+      rechargeable: true,
+    });
   });
 
   it('balance (yue, signed with a timestamp) in fen', async () => {
@@ -112,9 +144,21 @@ describe('Juhe adapter against the Juhe simulator over real HTTP', () => {
 
   it('a wrong key is a definite refusal', async () => {
     const { baseUrl } = await world();
-    const other = new JuheRechargeChannel({ name: 'j2', baseUrl, apiKey: 'wrong', openId: OPENID, operatorSettings: SETTINGS, clock });
+    const other = new JuheRechargeChannel({
+      name: 'j2',
+      baseUrl,
+      apiKey: 'wrong',
+      openId: OPENID,
+      operatorSettings: SETTINGS,
+      clock,
+    });
     cleanup.push(() => other.close());
-    const r = await other.submit({ orderId: 'rchKEYA1', phone: '13800138000', amount: cny(10), operator: 'CHINA_MOBILE' });
+    const r = await other.submit({
+      orderId: 'rchKEYA1',
+      phone: '13800138000',
+      amount: cny(10),
+      operator: 'CHINA_MOBILE',
+    });
     expect(r).toMatchObject({ status: 'failed', failureCode: 'JUHE_10001' });
   });
 
@@ -137,7 +181,11 @@ describe('Juhe adapter against the Juhe simulator over real HTTP', () => {
 
   it('dispatch over Juhe: a lost answer is resolved by query on Juhe, under the same order id', async () => {
     const { juhe, carriers, sim } = await world({ chaos: { timeoutRate: 1, hangMs: 1000 } });
-    const router = new ChannelRouter([{ name: 'juhe', operators: ['CHINA_MOBILE'], capacity: 10 }], DEFAULT_ROUTER_SETTINGS, { clock, random: seededRandom(1) });
+    const router = new ChannelRouter(
+      [{ name: 'juhe', operators: ['CHINA_MOBILE'], capacity: 10 }],
+      DEFAULT_ROUTER_SETTINGS,
+      { clock, random: seededRandom(1) },
+    );
     const seen: string[] = [];
     const out = await dispatchRecharge(
       {
@@ -160,14 +208,25 @@ describe('Juhe adapter against the Juhe simulator over real HTTP', () => {
 
   it('sends signed callbacks the adapter verifies; forged or tampered ones are refused', async () => {
     // Verifying a callback needs only the key: the receiver has its own adapter instance.
-    const verifier = new JuheRechargeChannel({ name: 'v', baseUrl: 'http://127.0.0.1:9/', apiKey: KEY, openId: OPENID, operatorSettings: SETTINGS, clock });
+    const verifier = new JuheRechargeChannel({
+      name: 'v',
+      baseUrl: 'http://127.0.0.1:9/',
+      apiKey: KEY,
+      openId: OPENID,
+      operatorSettings: SETTINGS,
+      clock,
+    });
     const receiver = await callbackReceiver((p) => verifier.parseCallback({ params: p }));
     const w = await world({ callbackUrl: receiver.url, processingMs: { min: 20, max: 20 } });
     const { juhe } = w;
     await juhe.submit({ orderId: 'rchCALLBACKA1', phone: '13800138000', amount: cny(20), operator: 'CHINA_MOBILE' });
     await w.sim.idle();
     expect(receiver.received).toEqual([
-      expect.objectContaining({ orderId: 'rchCALLBACKA1', status: 'succeeded', channelOrderId: expect.stringMatching(/^J/) as unknown }),
+      expect.objectContaining({
+        orderId: 'rchCALLBACKA1',
+        status: 'succeeded',
+        channelOrderId: expect.stringMatching(/^J/) as unknown,
+      }),
     ]);
     expect(w.sim.callbacks.at(-1)?.reply).toBe('success');
 
@@ -191,7 +250,8 @@ describe('Juhe adapter against the Juhe simulator over real HTTP', () => {
     let connections = 0;
     // Count TCP connections the simulator accepts from here on.
     (sim as unknown as { server: http.Server }).server.on('connection', () => (connections += 1));
-    for (let i = 0; i < 5; i += 1) await juhe.check({ phone: '13800138000', amount: cny(100), operator: 'CHINA_MOBILE' });
+    for (let i = 0; i < 5; i += 1)
+      await juhe.check({ phone: '13800138000', amount: cny(100), operator: 'CHINA_MOBILE' });
     expect(connections).toBe(1);
   });
 });

@@ -16,7 +16,12 @@ afterEach(async () => {
 /** Two simulated channels, round-robin; the breaker opens after two failures in a row. */
 async function start(profiles: Record<string, ChannelProfile>): Promise<{ app: App; carriers: SimulatedCarriers }> {
   const carriers = new SimulatedCarriers();
-  const channels = new Map(Object.entries(profiles).map(([name, profile], i) => [name, new SimulatedRechargeChannel({ name, carriers, profile, seed: 3 + i })]));
+  const channels = new Map(
+    Object.entries(profiles).map(([name, profile], i) => [
+      name,
+      new SimulatedRechargeChannel({ name, carriers, profile, seed: 3 + i }),
+    ]),
+  );
   const { app } = await startTestApp(
     {
       worker: { poll_interval_ms: 20, retry_base_ms: 10, retry_max_ms: 50 },
@@ -26,7 +31,9 @@ async function start(profiles: Record<string, ChannelProfile>): Promise<{ app: A
         poll_interval_ms: 10,
         processing_deadline_ms: 1000,
         routing: { strategy: 'round_robin', breaker: { consecutive_failures: 2 } },
-        channels: Object.fromEntries(Object.keys(profiles).map((n) => [n, { type: 'simulator', operators: ALL, capacity: 20 }])),
+        channels: Object.fromEntries(
+          Object.keys(profiles).map((n) => [n, { type: 'simulator', operators: ALL, capacity: 20 }]),
+        ),
       },
     },
     { carriers, rechargeChannels: channels },
@@ -55,10 +62,24 @@ describe('GET /metrics', () => {
   it('shows recharge outcomes, failovers, channel health from the router, gateway breakers, job depth and process metrics', async () => {
     const { app, carriers } = await start({ 'sim-bad': refusing, 'sim-good': quick });
     const user = { 'content-type': 'application/json', 'x-user-id': 'mia' };
-    expect((await app.http.inject({ method: 'POST', url: '/api/v1/wallet/top-ups', headers: user, payload: { amount: 100_000 } })).statusCode).toBe(201);
+    expect(
+      (
+        await app.http.inject({
+          method: 'POST',
+          url: '/api/v1/wallet/top-ups',
+          headers: user,
+          payload: { amount: 100_000 },
+        })
+      ).statusCode,
+    ).toBe(201);
     const n = 6;
     for (let i = 0; i < n; i++) {
-      const res = await app.http.inject({ method: 'POST', url: '/api/v1/recharges', headers: user, payload: { phone: `1380013800${i}`, amount: 1000 } });
+      const res = await app.http.inject({
+        method: 'POST',
+        url: '/api/v1/recharges',
+        headers: user,
+        payload: { phone: `1380013800${i}`, amount: 1000 },
+      });
       expect(res.statusCode, res.body).toBe(201);
     }
     expect(carriers.groundTruth).toHaveLength(n);
@@ -71,8 +92,12 @@ describe('GET /metrics', () => {
     expect(sample(m.text, 'autoglm_recharge_attempts_total', { channel: 'sim-good', outcome: 'success' })).toBe(n);
     const refused = sample(m.text, 'autoglm_recharge_attempts_total', { channel: 'sim-bad', outcome: 'failure' });
     expect(refused).toBe(2);
-    expect(sample(m.text, 'autoglm_recharge_attempts_total', { channel: 'sim-bad', outcome: 'success' })).toBeUndefined();
-    expect(sample(m.text, 'autoglm_recharge_failovers_total', { channel: 'sim-good', operator: 'CHINA_MOBILE' })).toBe(refused);
+    expect(
+      sample(m.text, 'autoglm_recharge_attempts_total', { channel: 'sim-bad', outcome: 'success' }),
+    ).toBeUndefined();
+    expect(sample(m.text, 'autoglm_recharge_failovers_total', { channel: 'sim-good', operator: 'CHINA_MOBILE' })).toBe(
+      refused,
+    );
     // Gauges read from the router's health on scrape.
     expect(sample(m.text, 'autoglm_recharge_channel_breaker_state', { channel: 'sim-bad' })).toBe(2);
     expect(sample(m.text, 'autoglm_recharge_channel_breaker_state', { channel: 'sim-good' })).toBe(0);
@@ -81,8 +106,12 @@ describe('GET /metrics', () => {
     expect(sample(m.text, 'autoglm_recharge_channel_window_samples', { channel: 'sim-good' })).toBe(n);
     expect(sample(m.text, 'autoglm_recharge_channel_window_success_rate', { channel: 'sim-good' })).toBe(1);
     expect(sample(m.text, 'autoglm_recharge_channel_window_success_rate', { channel: 'sim-bad' })).toBe(0);
-    expect(sample(m.text, 'autoglm_recharge_channel_window_p99_latency_seconds', { channel: 'sim-good' })).toBeGreaterThan(0);
-    expect(sample(m.text, 'autoglm_recharge_channel_window_mean_latency_seconds', { channel: 'sim-good' })).toBeGreaterThan(0);
+    expect(
+      sample(m.text, 'autoglm_recharge_channel_window_p99_latency_seconds', { channel: 'sim-good' }),
+    ).toBeGreaterThan(0);
+    expect(
+      sample(m.text, 'autoglm_recharge_channel_window_mean_latency_seconds', { channel: 'sim-good' }),
+    ).toBeGreaterThan(0);
     const good = sample(m.text, 'autoglm_recharge_channel_score', { channel: 'sim-good', operator: 'CHINA_MOBILE' });
     const bad = sample(m.text, 'autoglm_recharge_channel_score', { channel: 'sim-bad', operator: 'CHINA_MOBILE' });
     // The same numbers as GET /api/v1/channels, not a copy kept elsewhere (which channel scores
@@ -90,7 +119,8 @@ describe('GET /metrics', () => {
     const health = (await app.http.inject({ method: 'GET', url: '/api/v1/channels' })).json<{
       data: Array<{ channel: string; window: { samples: number }; scores: Record<string, number> }>;
     }>().data;
-    const scoreOf = (channel: string): number | undefined => health.find((h) => h.channel === channel)?.scores.CHINA_MOBILE;
+    const scoreOf = (channel: string): number | undefined =>
+      health.find((h) => h.channel === channel)?.scores.CHINA_MOBILE;
     expect(good).toBeCloseTo(scoreOf('sim-good') ?? -1, 6);
     expect(bad).toBeCloseTo(scoreOf('sim-bad') ?? -1, 6);
     expect(health.find((h) => h.channel === 'sim-good')?.window.samples).toBe(n);
@@ -105,16 +135,44 @@ describe('GET /metrics', () => {
   it('counts per server: a second app in the same process starts from zero, and queued jobs show', async () => {
     const first = await start({ 'sim-a': quick });
     const user = { 'content-type': 'application/json', 'x-user-id': 'noa' };
-    expect((await first.app.http.inject({ method: 'POST', url: '/api/v1/wallet/top-ups', headers: user, payload: { amount: 5000 } })).statusCode).toBe(201);
-    expect((await first.app.http.inject({ method: 'POST', url: '/api/v1/recharges', headers: user, payload: { phone: '13800138000', amount: 1000 } })).statusCode).toBe(201);
+    expect(
+      (
+        await first.app.http.inject({
+          method: 'POST',
+          url: '/api/v1/wallet/top-ups',
+          headers: user,
+          payload: { amount: 5000 },
+        })
+      ).statusCode,
+    ).toBe(201);
+    expect(
+      (
+        await first.app.http.inject({
+          method: 'POST',
+          url: '/api/v1/recharges',
+          headers: user,
+          payload: { phone: '13800138000', amount: 1000 },
+        })
+      ).statusCode,
+    ).toBe(201);
     const second = await start({ 'sim-a': quick });
-    expect(sample((await scrape(first.app)).text, 'autoglm_recharge_attempts_total', { channel: 'sim-a', outcome: 'success' })).toBe(1);
+    expect(
+      sample((await scrape(first.app)).text, 'autoglm_recharge_attempts_total', {
+        channel: 'sim-a',
+        outcome: 'success',
+      }),
+    ).toBe(1);
     const other = (await scrape(second.app)).text;
     expect(sample(other, 'autoglm_recharge_attempts_total', { channel: 'sim-a', outcome: 'success' })).toBeUndefined();
     expect(sample(other, 'autoglm_recharge_channel_window_samples', { channel: 'sim-a' })).toBe(0);
 
     // A batch queued while nobody works the queue shows as depth (the worker is not started here).
-    const batch = await second.app.http.inject({ method: 'POST', url: '/api/v1/wallet/top-ups', headers: user, payload: { amount: 5000 } });
+    const batch = await second.app.http.inject({
+      method: 'POST',
+      url: '/api/v1/wallet/top-ups',
+      headers: user,
+      payload: { amount: 5000 },
+    });
     expect(batch.statusCode).toBe(201);
     const queued = await second.app.http.inject({
       method: 'POST',
@@ -126,7 +184,9 @@ describe('GET /metrics', () => {
     // Its rows become recharges (each with a queued job) right after the file is accepted.
     const id = queued.json<{ batch: { id: string } }>().batch.id;
     for (let i = 0; i < 100; i++) {
-      const view = (await second.app.http.inject({ method: 'GET', url: `/api/v1/batches/${id}`, headers: { 'x-user-id': 'noa' } })).json<{ batch: { accepted: number } }>();
+      const view = (
+        await second.app.http.inject({ method: 'GET', url: `/api/v1/batches/${id}`, headers: { 'x-user-id': 'noa' } })
+      ).json<{ batch: { accepted: number } }>();
       if (view.batch.accepted === 2) break;
       await new Promise((r) => setTimeout(r, 20));
     }

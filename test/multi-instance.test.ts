@@ -45,9 +45,17 @@ interface Instance {
 }
 
 /** Start a process from the TypeScript sources; resolve when it prints its URL. */
-function spawnUntil(script: string, args: readonly string[], env: NodeJS.ProcessEnv, name: string): Promise<{ child: ChildProcess; url: string }> {
+function spawnUntil(
+  script: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  name: string,
+): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`${name} did not start: ${out}`)), 60_000);
     child.stdout?.on('data', (d: Buffer) => {
@@ -64,13 +72,31 @@ function spawnUntil(script: string, args: readonly string[], env: NodeJS.Process
 }
 
 /** The one outside world every instance pays and orders through. */
-async function simulator(): Promise<{ child: ChildProcess; url: string; secret: string; juhe: Record<string, unknown> }> {
+async function simulator(): Promise<{
+  child: ChildProcess;
+  url: string;
+  secret: string;
+  juhe: Record<string, unknown>;
+}> {
   const journal = join(dir, 'sim');
   // Some top-ups are refused by the carrier (the recharge fails, the wallet gets its money back),
   // and accepted ones take a while to reach the phone (the service polls Juhe for them).
-  const chaos = { latency: { type: 'uniform', min_ms: 5, max_ms: 40 }, recharge_failure_rate: 0.05, recharge_processing_ms: { min: 10, max: 80 } };
-  const started = await spawnUntil('test/support/simulator-child.ts', ['--port', '0', '--seed', '11', '--journal-dir', journal, '--chaos', JSON.stringify(chaos)], process.env, 'simulator');
-  return { ...started, secret: readFileSync(join(journal, 'native.secret'), 'utf8').trim(), juhe: juheChannelEntry(journal, started.url, true) };
+  const chaos = {
+    latency: { type: 'uniform', min_ms: 5, max_ms: 40 },
+    recharge_failure_rate: 0.05,
+    recharge_processing_ms: { min: 10, max: 80 },
+  };
+  const started = await spawnUntil(
+    'test/support/simulator-child.ts',
+    ['--port', '0', '--seed', '11', '--journal-dir', journal, '--chaos', JSON.stringify(chaos)],
+    process.env,
+    'simulator',
+  );
+  return {
+    ...started,
+    secret: readFileSync(join(journal, 'native.secret'), 'utf8').trim(),
+    juhe: juheChannelEntry(journal, started.url, true),
+  };
 }
 
 async function serve(db: string, name: string, configFile: string): Promise<Instance> {
@@ -84,11 +110,17 @@ async function serve(db: string, name: string, configFile: string): Promise<Inst
     AUTOGLM__WORKER__POLL_INTERVAL_MS: '100',
     AUTOGLM__WORKER__RETRY_BASE_MS: '50',
   };
-  const { child, url } = await spawnUntil('test/support/serve-child.ts', ['--port', '0', '--db', db, '--config', configFile], env, name);
+  const { child, url } = await spawnUntil(
+    'test/support/serve-child.ts',
+    ['--port', '0', '--db', db, '--config', configFile],
+    env,
+    name,
+  );
   return { name, child, url, alive: true };
 }
 
-const exited = (c: ChildProcess): Promise<unknown> => (c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r)));
+const exited = (c: ChildProcess): Promise<unknown> =>
+  c.exitCode !== null || c.signalCode !== null ? Promise.resolve() : new Promise((r) => c.once('exit', r));
 
 describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
   let db: TestDatabase;
@@ -162,7 +194,9 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
         const status = await fetch(`${target.url}${recharge ? '/api/v1/recharges' : '/api/v1/order'}`, {
           method: 'POST',
           headers: { 'content-type': 'application/json', 'idempotency-key': `m${n}`, 'x-user-id': `user-${userOf(n)}` },
-          body: JSON.stringify(recharge ? { phone: phoneOf(n), amount: RECHARGE_FEN } : { drink: 'latte', size: 'medium' }),
+          body: JSON.stringify(
+            recharge ? { phone: phoneOf(n), amount: RECHARGE_FEN } : { drink: 'latte', size: 'medium' },
+          ),
         }).then(
           (r) => r.status,
           () => 0, // cut off by the kill: the item may or may not exist
@@ -211,15 +245,30 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
     }
     const elapsed = Date.now() - started;
 
-    const count = (rows: Array<{ status: string; n: string }>): Record<string, number> => Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-    const orders = await sql.query<{ status: string; n: string }>('select status, count(*) as n from orders group by status order by status');
-    const jobs = await sql.query<{ status: string; n: string }>('select status, count(*) as n from jobs group by status order by status');
-    const leased = await sql.query<{ n: string }>("select count(*) as n from jobs where status = 'running' or lease_owner is not null");
-    const unbalanced = await sql.query('select journal_id from ledger_postings group by journal_id having sum(amount) <> 0');
+    const count = (rows: Array<{ status: string; n: string }>): Record<string, number> =>
+      Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+    const orders = await sql.query<{ status: string; n: string }>(
+      'select status, count(*) as n from orders group by status order by status',
+    );
+    const jobs = await sql.query<{ status: string; n: string }>(
+      'select status, count(*) as n from jobs group by status order by status',
+    );
+    const leased = await sql.query<{ n: string }>(
+      "select count(*) as n from jobs where status = 'running' or lease_owner is not null",
+    );
+    const unbalanced = await sql.query(
+      'select journal_id from ledger_postings group by journal_id having sum(amount) <> 0',
+    );
     const journals = await sql.query<{ n: string }>('select count(distinct journal_id) as n from ledger_postings');
-    const pays = await sql.query<{ order_id: string; status: string; out_trade_no: string }>('select order_id, status, out_trade_no from payments');
-    const topUps = await sql.query<{ user_id: string; status: string; amount: string; out_trade_no: string }>('select user_id, status, amount, out_trade_no from wallet_top_ups');
-    const recharges = await sql.query<{ id: string; user_id: string; phone: string; status: string; amount: string }>('select id, user_id, phone, status, amount from recharges');
+    const pays = await sql.query<{ order_id: string; status: string; out_trade_no: string }>(
+      'select order_id, status, out_trade_no from payments',
+    );
+    const topUps = await sql.query<{ user_id: string; status: string; amount: string; out_trade_no: string }>(
+      'select user_id, status, amount, out_trade_no from wallet_top_ups',
+    );
+    const recharges = await sql.query<{ id: string; user_id: string; phone: string; status: string; amount: string }>(
+      'select id, user_id, phone, status, amount from recharges',
+    );
     const wallets = await sql.query<{ user_id: string; balance: string }>('select user_id, balance from wallets');
 
     // The outside world's ground truth: what the one simulator really charged, made and topped up.
@@ -227,9 +276,13 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
       events: Array<{ type: string; outTradeNo: string }>;
       fulfilments: Array<{ orderId: string }>;
     };
-    const phoneTruth = (await (await fetch(`${sim.url}/_sim/recharge-ground-truth`)).json()) as { top_ups: number; events: Array<{ order_id: string; phone: string; amount: number }> };
+    const phoneTruth = (await (await fetch(`${sim.url}/_sim/recharge-ground-truth`)).json()) as {
+      top_ups: number;
+      events: Array<{ order_id: string; phone: string; amount: number }>;
+    };
     const captures = new Map<string, number>();
-    for (const e of truth.events) if (e.type === 'capture') captures.set(e.outTradeNo, (captures.get(e.outTradeNo) ?? 0) + 1);
+    for (const e of truth.events)
+      if (e.type === 'capture') captures.set(e.outTradeNo, (captures.get(e.outTradeNo) ?? 0) + 1);
     const drinks = new Map<string, number>();
     for (const f of truth.fulfilments) drinks.set(f.orderId, (drinks.get(f.orderId) ?? 0) + 1);
     const toppedUp = new Map<string, Array<{ order_id: string; amount: number }>>();
@@ -244,8 +297,13 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
     const scraped = await Promise.all(
       live().map(async (i) => {
         const text = await (await fetch(`${i.url}/metrics`)).text();
-        const value = (line: string): number => Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-        return { name: i.name, succeeded: value('autoglm_recharge_attempts_total{channel="sim-juhe",outcome="success"}'), queued: value('autoglm_jobs{status="queued"}') };
+        const value = (line: string): number =>
+          Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+        return {
+          name: i.name,
+          succeeded: value('autoglm_recharge_attempts_total{channel="sim-juhe",outcome="success"}'),
+          queued: value('autoglm_jobs{status="queued"}'),
+        };
       }),
     );
     process.stdout.write(
@@ -302,10 +360,15 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
     // (failed ones gave their reservation back), and every capture was booked.
     const expected = new Map<string, number>();
     for (const t of topUps.rows) expected.set(t.user_id, (expected.get(t.user_id) ?? 0) + Number(t.amount));
-    for (const r of recharges.rows) if (r.status === 'SUCCEEDED') expected.set(r.user_id, (expected.get(r.user_id) ?? 0) - Number(r.amount));
-    expect(Object.fromEntries(wallets.rows.map((w) => [w.user_id, Number(w.balance)]))).toEqual(Object.fromEntries(expected));
+    for (const r of recharges.rows)
+      if (r.status === 'SUCCEEDED') expected.set(r.user_id, (expected.get(r.user_id) ?? 0) - Number(r.amount));
+    expect(Object.fromEntries(wallets.rows.map((w) => [w.user_id, Number(w.balance)]))).toEqual(
+      Object.fromEntries(expected),
+    );
     expect(unbalanced.rows).toEqual([]);
-    expect(Number(journals.rows[0]?.n)).toBeGreaterThanOrEqual(pays.rows.length + topUps.rows.length + recharges.rows.length);
+    expect(Number(journals.rows[0]?.n)).toBeGreaterThanOrEqual(
+      pays.rows.length + topUps.rows.length + recharges.rows.length,
+    );
     // The killed instance really was cut off mid-work and others took its jobs over.
     expect((statuses.order.get(0) ?? 0) + (statuses.recharge.get(0) ?? 0)).toBeGreaterThan(0);
   }, 600_000);

@@ -26,15 +26,25 @@ const grammar = new Grammar(DEFAULT_MENU);
 const ctx = { menu: DEFAULT_MENU };
 
 function matches(r: Resolution, e: Expect): boolean {
-  if ('intent' in e) return r.kind === 'intent' && JSON.stringify(sortKeys(r.intent)) === JSON.stringify(sortKeys(e.intent));
-  if ('clarify' in e) return r.kind === 'clarify' && r.clarify.action === e.clarify.action && JSON.stringify(r.clarify.missing) === JSON.stringify(e.clarify.missing);
+  if ('intent' in e)
+    return r.kind === 'intent' && JSON.stringify(sortKeys(r.intent)) === JSON.stringify(sortKeys(e.intent));
+  if ('clarify' in e)
+    return (
+      r.kind === 'clarify' &&
+      r.clarify.action === e.clarify.action &&
+      JSON.stringify(r.clarify.missing) === JSON.stringify(e.clarify.missing)
+    );
   return r.kind === 'error' && r.error.code === e.error;
 }
 
 function sortKeys(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(sortKeys);
   if (typeof v !== 'object' || v === null) return v;
-  return Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)).map(([k, x]) => [k, sortKeys(x)]));
+  return Object.fromEntries(
+    Object.entries(v)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, x]) => [k, sortKeys(x)]),
+  );
 }
 
 describe('labelled corpus (test/nlu/corpus.jsonl)', () => {
@@ -53,8 +63,13 @@ describe('labelled corpus (test/nlu/corpus.jsonl)', () => {
     }
     const exact = (rows.length - misses.length) / rows.length;
     // The figure the issue asks for, printed on every run.
-    console.log(`NLU corpus: ${rows.length - misses.length}/${rows.length} exact (${(exact * 100).toFixed(2)} %), ${misses.length} misses`);
-    for (const m of misses) console.log(`  miss: ${JSON.stringify(m.text)} expected ${JSON.stringify(m.expected)} got ${JSON.stringify(m.got)}`);
+    console.log(
+      `NLU corpus: ${rows.length - misses.length}/${rows.length} exact (${(exact * 100).toFixed(2)} %), ${misses.length} misses`,
+    );
+    for (const m of misses)
+      console.log(
+        `  miss: ${JSON.stringify(m.text)} expected ${JSON.stringify(m.expected)} got ${JSON.stringify(m.got)}`,
+      );
     const wrongExecutable = misses.filter((m) => m.got.kind === 'intent');
     expect(wrongExecutable).toEqual([]);
     expect(exact).toBeGreaterThanOrEqual(0.99);

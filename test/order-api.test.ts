@@ -21,10 +21,22 @@ const json = { 'content-type': 'application/json' };
 describe('POST /api/v1/order under the seed policy (auto-pay)', () => {
   it('places, pays and fulfils a latte: 201 with the completed order, one charge, one drink', async () => {
     const { app, logs } = await start();
-    const res = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: json, payload: { drink: 'latte', size: 'medium' } });
+    const res = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: json,
+      payload: { drink: 'latte', size: 'medium' },
+    });
     expect(res.statusCode).toBe(201);
     const { order } = res.json<{ order: Record<string, unknown> }>();
-    expect(order).toMatchObject({ status: 'COMPLETED', drink: 'latte', size: 'medium', quantity: 1, amount: 3200, currency: 'CNY' });
+    expect(order).toMatchObject({
+      status: 'COMPLETED',
+      drink: 'latte',
+      size: 'medium',
+      quantity: 1,
+      amount: 3200,
+      currency: 'CNY',
+    });
     expect(res.headers.location).toBe(`/api/v1/orders/${String(order.id)}`);
     expect(res.headers['x-request-id']).toMatch(/^req_/);
     expect(app.gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
@@ -33,7 +45,10 @@ describe('POST /api/v1/order under the seed policy (auto-pay)', () => {
 
     const got = await app.http.inject({ method: 'GET', url: `/api/v1/orders/${String(order.id)}` });
     expect(got.statusCode).toBe(200);
-    expect(got.json<{ order: { status: string; payment: { status: string } } }>().order).toMatchObject({ status: 'COMPLETED', payment: { status: 'PAID' } });
+    expect(got.json<{ order: { status: string; payment: { status: string } } }>().order).toMatchObject({
+      status: 'COMPLETED',
+      payment: { status: 'PAID' },
+    });
   });
 
   it('answers 204 with no body when the client prefers a minimal return', async () => {
@@ -52,10 +67,17 @@ describe('POST /api/v1/order under the seed policy (auto-pay)', () => {
 
   it('records every state change in the audit trail with actor and before/after', async () => {
     const { app } = await start();
-    const res = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: { ...json, 'x-user-id': 'alice' }, payload: { drink: 'mocha', size: 'small' } });
+    const res = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: { ...json, 'x-user-id': 'alice' },
+      payload: { drink: 'mocha', size: 'small' },
+    });
     const id = res.json<{ order: { id: string } }>().order.id;
     const audit = await app.http.inject({ method: 'GET', url: `/api/v1/orders/${id}/audit` });
-    const actions = audit.json<{ data: Array<{ action: string; actor: string; before: unknown; after: { status: string } }> }>().data;
+    const actions = audit.json<{
+      data: Array<{ action: string; actor: string; before: unknown; after: { status: string } }>;
+    }>().data;
     expect(actions.map((a) => a.action)).toEqual([
       'order.created',
       'order.submit_payment',
@@ -71,7 +93,12 @@ describe('POST /api/v1/order under the seed policy (auto-pay)', () => {
   it('a declined payment answers 402 PAYMENT_DECLINED and the order is FAILED, with nothing made', async () => {
     const { app } = await start();
     app.gateway.chaos.set({ failureRate: 1 });
-    const res = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: json, payload: { drink: 'latte', size: 'small' } });
+    const res = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: json,
+      payload: { drink: 'latte', size: 'small' },
+    });
     expect(res.statusCode).toBe(402);
     expect(res.headers['content-type']).toContain('application/problem+json');
     const body = res.json<{ code: string; order: { status: string } }>();
@@ -83,11 +110,19 @@ describe('POST /api/v1/order under the seed policy (auto-pay)', () => {
   it('a merchant refusal refunds the payment in full', async () => {
     const { app } = await start();
     app.merchant.chaos.set({ failureRate: 1 });
-    const res = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: json, payload: { drink: 'latte', size: 'small' } });
+    const res = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: json,
+      payload: { drink: 'latte', size: 'small' },
+    });
     expect(res.statusCode).toBe(202);
     const id = res.json<{ order: { id: string } }>().order.id;
     const got = await app.http.inject({ method: 'GET', url: `/api/v1/orders/${id}` });
-    expect(got.json<{ order: { status: string; payment: { status: string } } }>().order).toMatchObject({ status: 'REFUNDED', payment: { status: 'REFUNDED' } });
+    expect(got.json<{ order: { status: string; payment: { status: string } } }>().order).toMatchObject({
+      status: 'REFUNDED',
+      payment: { status: 'REFUNDED' },
+    });
     const truth = app.gateway.groundTruth;
     expect(truth.map((e) => e.type)).toEqual(['capture', 'refund']);
     expect(app.gateway.balanceOf('anonymous')).toBe(100_000_000);
@@ -99,14 +134,24 @@ describe('policy: untrusted payment waits for the person', () => {
 
   it('stops in AWAITING_PAYMENT with 202 and charges nothing until confirmed', async () => {
     const { app } = await start(untrusted);
-    const res = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: json, payload: { drink: 'latte', size: 'medium' } });
+    const res = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: json,
+      payload: { drink: 'latte', size: 'medium' },
+    });
     expect(res.statusCode).toBe(202);
     const body = res.json<{ order: { id: string; status: string; status_text: string }; next: string }>();
     expect(body.order.status).toBe('AWAITING_PAYMENT');
     expect(body.order.status_text).toContain('已下单，待付款');
     expect(app.gateway.groundTruth).toHaveLength(0);
 
-    const confirmed = await app.http.inject({ method: 'POST', url: `/api/v1/orders/${body.order.id}/confirm`, headers: json, payload: {} });
+    const confirmed = await app.http.inject({
+      method: 'POST',
+      url: `/api/v1/orders/${body.order.id}/confirm`,
+      headers: json,
+      payload: {},
+    });
     expect(confirmed.statusCode).toBe(201);
     expect(confirmed.json<{ order: { status: string } }>().order.status).toBe('COMPLETED');
     expect(app.gateway.groundTruth).toHaveLength(1);
@@ -114,7 +159,12 @@ describe('policy: untrusted payment waits for the person', () => {
 
   it('a model or client cannot pay an untrusted order through POST /payments: it stays waiting', async () => {
     const { app } = await start(untrusted);
-    const placed = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: json, payload: { drink: 'latte', size: 'medium' } });
+    const placed = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: json,
+      payload: { drink: 'latte', size: 'medium' },
+    });
     const id = placed.json<{ order: { id: string } }>().order.id;
     const pay = await app.http.inject({
       method: 'POST',
@@ -140,7 +190,12 @@ describe('policy: untrusted payment waits for the person', () => {
 
   it('POST /payments cannot pay past a confirmation threshold or an order that needs confirming', async () => {
     const { app } = await start({ require_confirmation_above: 3000 });
-    const placed = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: json, payload: { drink: 'latte', size: 'medium' } });
+    const placed = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: json,
+      payload: { drink: 'latte', size: 'medium' },
+    });
     const id = placed.json<{ order: { id: string; status: string } }>().order.id;
     expect(placed.json<{ order: { status: string } }>().order.status).toBe('AWAITING_PAYMENT');
     const pay = await app.http.inject({
@@ -156,14 +211,32 @@ describe('policy: untrusted payment waits for the person', () => {
 
   it('with auto_confirm_order off and nothing trusted the order awaits confirmation; cancel ends it', async () => {
     const { app } = await start({ auto_confirm_order: false, trusted_actions: [] });
-    const res = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: json, payload: { drink: 'latte', size: 'medium' } });
+    const res = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: json,
+      payload: { drink: 'latte', size: 'medium' },
+    });
     expect(res.statusCode).toBe(202);
     const id = res.json<{ order: { id: string; status: string } }>().order.id;
     expect(res.json<{ order: { status: string } }>().order.status).toBe('AWAITING_CONFIRMATION');
-    const cancelled = await app.http.inject({ method: 'POST', url: `/api/v1/orders/${id}/cancel`, headers: json, payload: { reason: 'changed my mind' } });
+    const cancelled = await app.http.inject({
+      method: 'POST',
+      url: `/api/v1/orders/${id}/cancel`,
+      headers: json,
+      payload: { reason: 'changed my mind' },
+    });
     expect(cancelled.statusCode).toBe(200);
-    expect(cancelled.json<{ order: { status: string; payment: { status: string } } }>().order).toMatchObject({ status: 'CANCELLED', payment: { status: 'CANCELLED' } });
-    const again = await app.http.inject({ method: 'POST', url: `/api/v1/orders/${id}/confirm`, headers: json, payload: {} });
+    expect(cancelled.json<{ order: { status: string; payment: { status: string } } }>().order).toMatchObject({
+      status: 'CANCELLED',
+      payment: { status: 'CANCELLED' },
+    });
+    const again = await app.http.inject({
+      method: 'POST',
+      url: `/api/v1/orders/${id}/confirm`,
+      headers: json,
+      payload: {},
+    });
     expect(again.statusCode).toBe(409);
     expect(again.json<{ code: string }>().code).toBe('ILLEGAL_TRANSITION');
     expect(app.gateway.groundTruth).toHaveLength(0);
@@ -171,7 +244,12 @@ describe('policy: untrusted payment waits for the person', () => {
 
   it('refuses an order above the per-order cap with 403 POLICY_AMOUNT_CAP_EXCEEDED', async () => {
     const { app } = await start({ max_order_amount: 5000 });
-    const res = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: json, payload: { drink: 'latte', size: 'large', quantity: 2 } });
+    const res = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/order',
+      headers: json,
+      payload: { drink: 'latte', size: 'large', quantity: 2 },
+    });
     expect(res.statusCode).toBe(403);
     expect(res.json<{ code: string }>().code).toBe('POLICY_AMOUNT_CAP_EXCEEDED');
     expect(app.gateway.groundTruth).toHaveLength(0);
@@ -180,7 +258,12 @@ describe('policy: untrusted payment waits for the person', () => {
   it('enforces the daily limit per user, not across users', async () => {
     const { app } = await start({ daily_limit_per_user: 7000 });
     const order = (user: string): Promise<{ statusCode: number; json: <T>() => T }> =>
-      app.http.inject({ method: 'POST', url: '/api/v1/order', headers: { ...json, 'x-user-id': user }, payload: { drink: 'latte', size: 'large' } });
+      app.http.inject({
+        method: 'POST',
+        url: '/api/v1/order',
+        headers: { ...json, 'x-user-id': user },
+        payload: { drink: 'latte', size: 'large' },
+      });
     expect((await order('bob')).statusCode).toBe(201);
     expect((await order('bob')).statusCode).toBe(201);
     const third = await order('bob');
@@ -195,7 +278,12 @@ describe('listing orders', () => {
     const { app } = await start({ trusted_actions: ['order_coffee'] });
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const r = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: json, payload: { drink: 'latte', size: 'small' } });
+      const r = await app.http.inject({
+        method: 'POST',
+        url: '/api/v1/order',
+        headers: json,
+        payload: { drink: 'latte', size: 'small' },
+      });
       ids.push(r.json<{ order: { id: string } }>().order.id);
     }
     const first = ids[0] ?? '';
@@ -203,10 +291,16 @@ describe('listing orders', () => {
     const p1 = await app.http.inject({ method: 'GET', url: '/api/v1/orders?limit=2&status=AWAITING_PAYMENT' });
     const page1 = p1.json<{ data: Array<{ id: string }>; next_cursor: string | null }>();
     expect(page1.data.map((o) => o.id)).toEqual([ids[4], ids[3]]);
-    const p2 = await app.http.inject({ method: 'GET', url: `/api/v1/orders?limit=2&status=AWAITING_PAYMENT&cursor=${page1.next_cursor ?? ''}` });
+    const p2 = await app.http.inject({
+      method: 'GET',
+      url: `/api/v1/orders?limit=2&status=AWAITING_PAYMENT&cursor=${page1.next_cursor ?? ''}`,
+    });
     const page2 = p2.json<{ data: Array<{ id: string }>; next_cursor: string | null }>();
     expect(page2.data.map((o) => o.id)).toEqual([ids[2], ids[1]]);
-    const p3 = await app.http.inject({ method: 'GET', url: `/api/v1/orders?limit=2&status=AWAITING_PAYMENT&cursor=${page2.next_cursor ?? ''}` });
+    const p3 = await app.http.inject({
+      method: 'GET',
+      url: `/api/v1/orders?limit=2&status=AWAITING_PAYMENT&cursor=${page2.next_cursor ?? ''}`,
+    });
     expect(p3.json<{ data: unknown[]; next_cursor: string | null }>()).toEqual({ data: [], next_cursor: null });
     const cancelled = await app.http.inject({ method: 'GET', url: '/api/v1/orders?status=cancelled' });
     expect(cancelled.json<{ data: Array<{ id: string }> }>().data.map((o) => o.id)).toEqual([first]);
@@ -225,7 +319,10 @@ describe('over a real listening server', () => {
     expect(health.status).toBe(200);
     const ready = await fetch(`${url}/readyz`);
     expect(ready.status).toBe(200);
-    expect(await ready.json()).toMatchObject({ status: 'ready', checks: { database: true, worker: true, accepting: true } });
+    expect(await ready.json()).toMatchObject({
+      status: 'ready',
+      checks: { database: true, worker: true, accepting: true },
+    });
     const res = await fetch(`${url}/api/v1/order`, {
       method: 'POST',
       headers: { ...json, 'x-request-id': 'trace-123' },

@@ -26,7 +26,9 @@ describe.runIf(wanted)('PostgreSQL: several instances on one database', () => {
       expect(new Set(names).size).toBe(names.length);
       // The audit id is an identity column here (the rowid on SQLite).
       const col = await sql<{ is_identity: string; data_type: string }>`
-        select is_identity, data_type from information_schema.columns where table_name = 'audit_log' and column_name = 'id'`.execute(first.db);
+        select is_identity, data_type from information_schema.columns where table_name = 'audit_log' and column_name = 'id'`.execute(
+        first.db,
+      );
       expect(col.rows[0]).toEqual({ is_identity: 'YES', data_type: 'bigint' });
     } finally {
       await Promise.all(all.map((s) => s.close()));
@@ -40,8 +42,24 @@ describe.runIf(wanted)('PostgreSQL: several instances on one database', () => {
       await a.coordination.join('worker-a');
       await b.coordination.join('worker-b');
       await a.unitOfWork.run(async (r) => {
-        await r.jobs.enqueue({ id: 'ja', now: 0, tenantId: 't', kind: 'k', resourceId: 'o1', runAt: 0, leaseTo: { owner: 'worker-a', until: 10_000_000 } });
-        await r.jobs.enqueue({ id: 'jb', now: 0, tenantId: 't', kind: 'k', resourceId: 'o2', runAt: 0, leaseTo: { owner: 'worker-b', until: 10_000_000 } });
+        await r.jobs.enqueue({
+          id: 'ja',
+          now: 0,
+          tenantId: 't',
+          kind: 'k',
+          resourceId: 'o1',
+          runAt: 0,
+          leaseTo: { owner: 'worker-a', until: 10_000_000 },
+        });
+        await r.jobs.enqueue({
+          id: 'jb',
+          now: 0,
+          tenantId: 't',
+          kind: 'k',
+          resourceId: 'o2',
+          runAt: 0,
+          leaseTo: { owner: 'worker-b', until: 10_000_000 },
+        });
       });
       expect(await b.coordination.reclaimOrphans(100)).toEqual({ owners: [], jobs: 0 });
       expect(await b.unitOfWork.run((r) => r.jobs.claimDue('worker-b', 100, 200, 10))).toEqual([]);
@@ -67,11 +85,25 @@ describe.runIf(wanted)('PostgreSQL: several instances on one database', () => {
       await b.coordination.join('producer');
       let woken = 0;
       a.coordination.onAnnounce(() => (woken += 1));
-      await b.unitOfWork.run((r) => r.jobs.enqueue({ id: 'leased', now: 0, tenantId: 't', kind: 'k', resourceId: 'o', runAt: 0, leaseTo: { owner: 'producer', until: 99 } }));
-      await b.unitOfWork.run((r) => r.jobs.enqueue({ id: 'later', now: 0, tenantId: 't', kind: 'k', resourceId: 'o', runAt: 60_000 }));
+      await b.unitOfWork.run((r) =>
+        r.jobs.enqueue({
+          id: 'leased',
+          now: 0,
+          tenantId: 't',
+          kind: 'k',
+          resourceId: 'o',
+          runAt: 0,
+          leaseTo: { owner: 'producer', until: 99 },
+        }),
+      );
+      await b.unitOfWork.run((r) =>
+        r.jobs.enqueue({ id: 'later', now: 0, tenantId: 't', kind: 'k', resourceId: 'o', runAt: 60_000 }),
+      );
       await new Promise((r) => setTimeout(r, 300));
       expect(woken).toBe(0);
-      await b.unitOfWork.run((r) => r.jobs.enqueue({ id: 'due', now: 0, tenantId: 't', kind: 'k', resourceId: 'o', runAt: 0 }));
+      await b.unitOfWork.run((r) =>
+        r.jobs.enqueue({ id: 'due', now: 0, tenantId: 't', kind: 'k', resourceId: 'o', runAt: 0 }),
+      );
       for (let i = 0; i < 50 && woken === 0; i++) await new Promise((r) => setTimeout(r, 20));
       expect(woken).toBe(1);
       // The repair sweep's de-duplicated enqueue wakes them too, once: a duplicate adds nothing.

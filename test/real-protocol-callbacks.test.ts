@@ -35,7 +35,13 @@ beforeAll(async () => {
   const keysDir = mkdtempSync(join(tmpdir(), 'autoglm-sim-keys-'));
   bank = new SimulatedGateway({ payerActionMethods: ['alipay_qr', 'wechat_native'] });
   const standard = standardFaces({ secret: 'a-native-secret-of-some-length', keysDir });
-  sim = await startSimulatorServer({ bank, merchant: new SimulatedMerchant(), faces: standard.faces, notifyRetry: { baseMs: 5, maxMs: 50 }, chaos: { notify: { duplicate_rate: 0.5 } } });
+  sim = await startSimulatorServer({
+    bank,
+    merchant: new SimulatedMerchant(),
+    faces: standard.faces,
+    notifyRetry: { baseMs: 5, maxMs: 50 },
+    chaos: { notify: { duplicate_rate: 0.5 } },
+  });
   const port = await freePort();
   serviceUrl = `http://127.0.0.1:${port}`;
   const entries = standard.entries(sim.url, serviceUrl);
@@ -79,29 +85,34 @@ describe('real protocols end to end: the simulator’s Alipay and WeChat Pay fac
   it.each([
     ['sim-alipay', 'alipay_qr'],
     ['sim-wechatpay', 'wechat_native'],
-  ])('%s: QR payment, scanned by the payer, settled by its signed callback; captured once', async (gatewayName, method) => {
-    const placed = await fetch(`${serviceUrl}/api/v1/order`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-user-id': `u-${method}` },
-      body: JSON.stringify({ drink: 'latte', size: 'large' }),
-    });
-    expect(placed.status).toBe(202);
-    const { order } = (await placed.json()) as { order: { id: string; payment: { out_trade_no: string } } };
-    // The person confirms with the QR method they want (the routing picks the gateway for it).
-    const confirmed = await fetch(`${serviceUrl}/api/v1/orders/${order.id}/confirm`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-user-id': `u-${method}` },
-      body: JSON.stringify({ payment_method: method }),
-    });
-    const body = (await confirmed.json()) as { order: { status: string; payment: { gateway: string; out_trade_no: string } } };
-    expect(body.order.payment.gateway).toBe(gatewayName);
-    expect(body.order.status).toBe('PAYMENT_PROCESSING');
-    const outTradeNo = body.order.payment.out_trade_no;
-    expect(bank.payPending(outTradeNo)).toBe(true);
-    expect(await waitFor(order.id, 'COMPLETED')).toBe('COMPLETED');
-    expect(bank.groundTruth.filter((e) => e.type === 'capture' && e.outTradeNo === outTradeNo)).toHaveLength(1);
-    const got = await app.engine.getOrder('default', order.id);
-    const audit = await app.engine.auditTrail('default', 'payment', got.ok ? (got.value.payment?.id ?? '') : '');
-    expect(audit.some((a) => a.actor === `gateway:${gatewayName}` && a.action === 'payment.succeed')).toBe(true);
-  });
+  ])(
+    '%s: QR payment, scanned by the payer, settled by its signed callback; captured once',
+    async (gatewayName, method) => {
+      const placed = await fetch(`${serviceUrl}/api/v1/order`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-user-id': `u-${method}` },
+        body: JSON.stringify({ drink: 'latte', size: 'large' }),
+      });
+      expect(placed.status).toBe(202);
+      const { order } = (await placed.json()) as { order: { id: string; payment: { out_trade_no: string } } };
+      // The person confirms with the QR method they want (the routing picks the gateway for it).
+      const confirmed = await fetch(`${serviceUrl}/api/v1/orders/${order.id}/confirm`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-user-id': `u-${method}` },
+        body: JSON.stringify({ payment_method: method }),
+      });
+      const body = (await confirmed.json()) as {
+        order: { status: string; payment: { gateway: string; out_trade_no: string } };
+      };
+      expect(body.order.payment.gateway).toBe(gatewayName);
+      expect(body.order.status).toBe('PAYMENT_PROCESSING');
+      const outTradeNo = body.order.payment.out_trade_no;
+      expect(bank.payPending(outTradeNo)).toBe(true);
+      expect(await waitFor(order.id, 'COMPLETED')).toBe('COMPLETED');
+      expect(bank.groundTruth.filter((e) => e.type === 'capture' && e.outTradeNo === outTradeNo)).toHaveLength(1);
+      const got = await app.engine.getOrder('default', order.id);
+      const audit = await app.engine.auditTrail('default', 'payment', got.ok ? (got.value.payment?.id ?? '') : '');
+      expect(audit.some((a) => a.actor === `gateway:${gatewayName}` && a.action === 'payment.succeed')).toBe(true);
+    },
+  );
 });

@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ChannelRouter, DEFAULT_ROUTER_SETTINGS, type RouterSettings } from '../src/application/channel-router.js';
-import { dispatchRecharge, type DispatchRechargeDeps, type DispatchRechargeOutcome } from '../src/application/dispatch-recharge.js';
+import {
+  dispatchRecharge,
+  type DispatchRechargeDeps,
+  type DispatchRechargeOutcome,
+} from '../src/application/dispatch-recharge.js';
 import type { OperatorId } from '../src/domain/recharge/number-segments.js';
 import { DEFAULT_OPERATOR_SETTINGS } from '../src/domain/recharge/operator-settings.js';
 import type { RechargeState } from '../src/domain/recharge/recharge.js';
@@ -32,7 +36,17 @@ function setup(
   const vt = new VirtualTime(1_000_000);
   const carriers = new SimulatedCarriers();
   const sims = new Map(
-    channels.map((c, i) => [c.name, new SimulatedRechargeChannel({ name: c.name, carriers, profile: c.profile, seed: 11 * (i + 1), sleep: vt.sleep, now: vt.now })]),
+    channels.map((c, i) => [
+      c.name,
+      new SimulatedRechargeChannel({
+        name: c.name,
+        carriers,
+        profile: c.profile,
+        seed: 11 * (i + 1),
+        sleep: vt.sleep,
+        now: vt.now,
+      }),
+    ]),
   );
   const router = new ChannelRouter(
     channels.map((c) => ({ name: c.name, operators: c.operators ?? [MOBILE], capacity: 50 })),
@@ -51,7 +65,10 @@ function setup(
   return { vt, carriers, router, sims, deps, count: 0 };
 }
 
-function recharge(s: Setup, extra: { maxAttempts?: number; onTransition?: (st: RechargeState) => void } = {}): Promise<DispatchRechargeOutcome> {
+function recharge(
+  s: Setup,
+  extra: { maxAttempts?: number; onTransition?: (st: RechargeState) => void } = {},
+): Promise<DispatchRechargeOutcome> {
   s.count += 1;
   const deps = extra.onTransition === undefined ? s.deps : { ...s.deps, onTransition: extra.onTransition };
   return dispatchRecharge(deps, {
@@ -90,10 +107,13 @@ function expectGroundTruth(s: Setup, outcomes: DispatchRechargeOutcome[]): void 
 
 describe('recharge routing and dispatch (seeded, simulated time)', () => {
   it('fails over to another channel after a definite refusal, under a new order id', async () => {
-    const s = setup([
-      { name: 'refuses', profile: { chaos: { ...good.chaos, failureRate: 1 } } },
-      { name: 'works', profile: good },
-    ], { strategy: 'round_robin' });
+    const s = setup(
+      [
+        { name: 'refuses', profile: { chaos: { ...good.chaos, failureRate: 1 } } },
+        { name: 'works', profile: good },
+      ],
+      { strategy: 'round_robin' },
+    );
     const out = await s.vt.run(recharge(s));
     expect(out.state.status).toBe('SUCCEEDED');
     expect(out.failovers).toBe(1);
@@ -107,10 +127,13 @@ describe('recharge routing and dispatch (seeded, simulated time)', () => {
   });
 
   it('a timed-out submit is UNKNOWN and resolved by query on the same channel, never sent elsewhere', async () => {
-    const s = setup([
-      { name: 'loses-answers', profile: { chaos: { ...good.chaos, timeoutRate: 1 } } },
-      { name: 'spare', profile: good },
-    ], { strategy: 'round_robin' });
+    const s = setup(
+      [
+        { name: 'loses-answers', profile: { chaos: { ...good.chaos, timeoutRate: 1 } } },
+        { name: 'spare', profile: good },
+      ],
+      { strategy: 'round_robin' },
+    );
     const seen: string[] = [];
     const out = await s.vt.run(recharge(s, { onTransition: (st) => seen.push(st.status) }));
     expect(out.state.status).toBe('SUCCEEDED');
@@ -125,21 +148,28 @@ describe('recharge routing and dispatch (seeded, simulated time)', () => {
 
   it('a request that never arrived (503) is sent again to the same channel under the same order id', async () => {
     let first = true;
-    const s = setup([{ name: 'flaky', profile: { chaos: { ...good.chaos, errorRate: 1 } } }, { name: 'spare', profile: good }], { strategy: 'round_robin' }, (c) => ({
-      name: c.name,
-      submit: async (r) => {
-        try {
-          return await c.submit(r);
-        } finally {
-          if (first) c.chaos.set({ errorRate: 0 });
-          first = false;
-        }
-      },
-      query: (r) => c.query(r),
-      check: (r) => c.check(r),
-      balance: () => c.balance(),
-      parseCallback: (r) => c.parseCallback(r),
-    }));
+    const s = setup(
+      [
+        { name: 'flaky', profile: { chaos: { ...good.chaos, errorRate: 1 } } },
+        { name: 'spare', profile: good },
+      ],
+      { strategy: 'round_robin' },
+      (c) => ({
+        name: c.name,
+        submit: async (r) => {
+          try {
+            return await c.submit(r);
+          } finally {
+            if (first) c.chaos.set({ errorRate: 0 });
+            first = false;
+          }
+        },
+        query: (r) => c.query(r),
+        check: (r) => c.check(r),
+        balance: () => c.balance(),
+        parseCallback: (r) => c.parseCallback(r),
+      }),
+    );
     const seen: string[] = [];
     const out = await s.vt.run(recharge(s, { onTransition: (st) => seen.push(st.status) }));
     expect(seen).toEqual(['SUBMITTING', 'UNKNOWN', 'SUBMITTING', 'SUCCEEDED']);
@@ -158,10 +188,13 @@ describe('recharge routing and dispatch (seeded, simulated time)', () => {
   });
 
   it('breaker: opens after repeated failures, keeps traffic away for the cool-down, probes, and closes', async () => {
-    const s = setup([
-      { name: 'breaks', profile: { chaos: { ...good.chaos, failureRate: 1 } } },
-      { name: 'steady', profile: { chaos: { latencyMs: { min: 300, max: 300 } } } },
-    ], { strategy: 'round_robin' });
+    const s = setup(
+      [
+        { name: 'breaks', profile: { chaos: { ...good.chaos, failureRate: 1 } } },
+        { name: 'steady', profile: { chaos: { latencyMs: { min: 300, max: 300 } } } },
+      ],
+      { strategy: 'round_robin' },
+    );
     const breaks = s.sims.get('breaks')!;
     await traffic(s, 30, 1000);
     const state = (): string => s.router.health().find((h) => h.channel === 'breaks')!.breaker.state;
@@ -197,10 +230,13 @@ describe('recharge routing and dispatch (seeded, simulated time)', () => {
 
   it('a degraded channel loses its traffic within the window, and smart routing beats round-robin', async () => {
     const run = async (strategy: RouterSettings['strategy']) => {
-      const s = setup([
-        { name: 'a', profile: good },
-        { name: 'b', profile: { chaos: { latencyMs: { min: 100, max: 140 } } } },
-      ], { strategy });
+      const s = setup(
+        [
+          { name: 'a', profile: good },
+          { name: 'b', profile: { chaos: { latencyMs: { min: 100, max: 140 } } } },
+        ],
+        { strategy },
+      );
       const a = s.sims.get('a')!;
       await traffic(s, 300, 200); // 60 s: a is best
       const beforeShare = s.router.health().find((h) => h.channel === 'a')!.routed / 300;
@@ -244,7 +280,10 @@ describe('recharge routing and dispatch (seeded, simulated time)', () => {
         { name: 'q', profile: { chaos: { latencyMs: { min: 80, max: 300 }, failureRate: 0.05, timeoutRate: 0.02 } } },
       ]);
       const out = await traffic(s, 200, 30);
-      return { routed: s.router.health().map((h) => h.routed), statuses: out.map((o) => `${o.state.id}:${o.state.status}:${o.elapsedMs}`).sort() };
+      return {
+        routed: s.router.health().map((h) => h.routed),
+        statuses: out.map((o) => `${o.state.id}:${o.state.status}:${o.elapsedMs}`).sort(),
+      };
     };
     expect(await once()).toEqual(await once());
   });
@@ -253,10 +292,18 @@ describe('recharge routing and dispatch (seeded, simulated time)', () => {
     const rate = fc.double({ min: 0, max: 0.4, noNaN: true });
     await fc.assert(
       fc.asyncProperty(
-        fc.record({ failureRate: rate, timeoutRate: rate, errorRate: rate, processing: fc.integer({ min: 0, max: 3000 }), maxAttempts: fc.integer({ min: 1, max: 3 }) }),
+        fc.record({
+          failureRate: rate,
+          timeoutRate: rate,
+          errorRate: rate,
+          processing: fc.integer({ min: 0, max: 3000 }),
+          maxAttempts: fc.integer({ min: 1, max: 3 }),
+        }),
         async ({ failureRate, timeoutRate, errorRate, processing, maxAttempts }) => {
           const chaos = { latencyMs: { min: 20, max: 7000 }, failureRate, timeoutRate, errorRate };
-          const s = setup(['p', 'q', 'r'].map((name) => ({ name, profile: { chaos, processingMs: { min: 0, max: processing } } })));
+          const s = setup(
+            ['p', 'q', 'r'].map((name) => ({ name, profile: { chaos, processingMs: { min: 0, max: processing } } })),
+          );
           const out: DispatchRechargeOutcome[] = [];
           await s.vt.run(
             Promise.all(

@@ -41,7 +41,12 @@ class ScriptedChannel implements RechargeChannel {
 
   private answer(orderId: string, a: Answer): RechargeChannelResult {
     if (a === 'unknown') throw new RechargeUnknownOutcomeError(`${this.name}: no answer`);
-    return { status: a, orderId, channelOrderId: `S-${orderId}`, ...(a === 'failed' ? { failureCode: 'SCRIPTED_FAIL', final: false } : {}) };
+    return {
+      status: a,
+      orderId,
+      channelOrderId: `S-${orderId}`,
+      ...(a === 'failed' ? { failureCode: 'SCRIPTED_FAIL', final: false } : {}),
+    };
   }
 
   submit(req: RechargeSubmitRequest): Promise<RechargeChannelResult> {
@@ -64,9 +69,16 @@ class ScriptedChannel implements RechargeChannel {
 
   parseCallback(req: RechargeCallbackRequest): Result<RechargeCallback> {
     const { sporder_id: so, orderid, sta, sign } = req.params;
-    if (so === undefined || orderid === undefined || sign === undefined || (sta !== '1' && sta !== '9')) return err('CALLBACK_INVALID', 'missing fields');
+    if (so === undefined || orderid === undefined || sign === undefined || (sta !== '1' && sta !== '9'))
+      return err('CALLBACK_INVALID', 'missing fields');
     if (sign !== md5(SECRET + so + orderid)) return err('CALLBACK_SIGNATURE_INVALID', 'bad signature');
-    return ok({ orderId: orderid, channelOrderId: so, status: sta === '1' ? 'succeeded' : 'failed', ...(this.unsignedResult ? { confirmByQuery: true } : {}), reply: { status: 200, contentType: 'text/plain; charset=utf-8', body: 'success' } });
+    return ok({
+      orderId: orderid,
+      channelOrderId: so,
+      status: sta === '1' ? 'succeeded' : 'failed',
+      ...(this.unsignedResult ? { confirmByQuery: true } : {}),
+      reply: { status: 200, contentType: 'text/plain; charset=utf-8', body: 'success' },
+    });
   }
 }
 
@@ -81,7 +93,11 @@ afterEach(async () => {
   for (const a of apps.splice(0)) await a.close().catch(() => undefined);
 });
 
-async function start(channel: ScriptedChannel, extra: Record<string, unknown> = {}, options: Parameters<typeof startTestApp>[1] = {}): Promise<{ app: App; clock: TestClock; logs: LogSink }> {
+async function start(
+  channel: ScriptedChannel,
+  extra: Record<string, unknown> = {},
+  options: Parameters<typeof startTestApp>[1] = {},
+): Promise<{ app: App; clock: TestClock; logs: LogSink }> {
   const clock = new TestClock();
   const { app, logs } = await startTestApp(
     {
@@ -109,7 +125,12 @@ async function start(channel: ScriptedChannel, extra: Record<string, unknown> = 
 const headers = (user: string): Record<string, string> => ({ 'content-type': 'application/json', 'x-user-id': user });
 
 async function fund(app: App, user: string, amount: number): Promise<void> {
-  const res = await app.http.inject({ method: 'POST', url: '/api/v1/wallet/top-ups', headers: { ...headers(user), 'idempotency-key': `tu-${user}-${amount}` }, payload: { amount } });
+  const res = await app.http.inject({
+    method: 'POST',
+    url: '/api/v1/wallet/top-ups',
+    headers: { ...headers(user), 'idempotency-key': `tu-${user}-${amount}` },
+    payload: { amount },
+  });
   expect(res.statusCode, res.body).toBe(201);
 }
 
@@ -120,7 +141,12 @@ interface View {
 }
 
 async function rechargeOnce(app: App, user: string, amount = 5000): Promise<View> {
-  const res = await app.http.inject({ method: 'POST', url: '/api/v1/recharges', headers: headers(user), payload: { phone: PHONE, amount } });
+  const res = await app.http.inject({
+    method: 'POST',
+    url: '/api/v1/recharges',
+    headers: headers(user),
+    payload: { phone: PHONE, amount },
+  });
   expect([201, 202, 422]).toContain(res.statusCode);
   return res.json<{ recharge: View }>().recharge;
 }
@@ -150,11 +176,28 @@ async function until(app: App, id: string, done: (s: string) => boolean): Promis
   return s;
 }
 
-function callback(app: App, channel: string, orderId: string, sta: '1' | '9', options: { sign?: string; query?: boolean } = {}) {
-  const params = new URLSearchParams({ sporder_id: `S-${orderId}`, orderid: orderId, sta, sign: options.sign ?? md5(SECRET + `S-${orderId}` + orderId), err_msg: '' });
+function callback(
+  app: App,
+  channel: string,
+  orderId: string,
+  sta: '1' | '9',
+  options: { sign?: string; query?: boolean } = {},
+) {
+  const params = new URLSearchParams({
+    sporder_id: `S-${orderId}`,
+    orderid: orderId,
+    sta,
+    sign: options.sign ?? md5(SECRET + `S-${orderId}` + orderId),
+    err_msg: '',
+  });
   return options.query === true
     ? app.http.inject({ method: 'POST', url: `/api/v1/recharge-callbacks/${channel}?${params.toString()}` })
-    : app.http.inject({ method: 'POST', url: `/api/v1/recharge-callbacks/${channel}`, headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: params.toString() });
+    : app.http.inject({
+        method: 'POST',
+        url: `/api/v1/recharge-callbacks/${channel}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        payload: params.toString(),
+      });
 }
 
 async function balances(app: App): Promise<{ balanced: boolean; of: (account: string) => number }> {
@@ -190,7 +233,8 @@ async function afterJob(ch: ScriptedChannel, user: string, funds = 10_000) {
 
 /** Wait until the recharge's audit trail shows `action` (a rule run finished). */
 async function untilAction(app: App, id: string, action: string): Promise<void> {
-  for (let i = 0; i < 150 && !(await actions(app, id)).includes(action); i += 1) await new Promise((res) => setTimeout(res, 20));
+  for (let i = 0; i < 150 && !(await actions(app, id)).includes(action); i += 1)
+    await new Promise((res) => setTimeout(res, 20));
 }
 
 describe('recharge channel callbacks over HTTP', () => {
@@ -204,9 +248,15 @@ describe('recharge channel callbacks over HTTP', () => {
     expect(forged.json<{ code: string }>().code).toBe('CALLBACK_SIGNATURE_INVALID');
     expect((await view(app, r.id)).status).toBe('PROCESSING');
     const unknownChannel = await callback(app, 'nope', key, '1');
-    expect([unknownChannel.statusCode, unknownChannel.json<{ code: string }>().code]).toEqual([404, 'RECHARGE_CHANNEL_NOT_CONFIGURED']);
+    expect([unknownChannel.statusCode, unknownChannel.json<{ code: string }>().code]).toEqual([
+      404,
+      'RECHARGE_CHANNEL_NOT_CONFIGURED',
+    ]);
     const unknownOrder = await callback(app, 'scripted', 'rchNOSUCHORDER0000000000000A1', '1');
-    expect([unknownOrder.statusCode, unknownOrder.json<{ code: string }>().code]).toEqual([404, 'CALLBACK_UNKNOWN_RECHARGE']);
+    expect([unknownOrder.statusCode, unknownOrder.json<{ code: string }>().code]).toEqual([
+      404,
+      'CALLBACK_UNKNOWN_RECHARGE',
+    ]);
 
     const first = await callback(app, 'scripted', key, '1');
     expect([first.statusCode, first.body, first.headers['x-callback-effect']]).toEqual([200, 'success', 'applied']);
@@ -235,7 +285,11 @@ describe('recharge channel callbacks over HTTP', () => {
   it('a failure of the open attempt settles it FAILED (money back to the wallet) exactly once', async () => {
     const ch = new ScriptedChannel('scripted');
     const { app, r, key } = await afterJob(ch, 'bea');
-    const answers = await Promise.all([callback(app, 'scripted', key, '9'), callback(app, 'scripted', key, '9'), callback(app, 'scripted', key, '9')]);
+    const answers = await Promise.all([
+      callback(app, 'scripted', key, '9'),
+      callback(app, 'scripted', key, '9'),
+      callback(app, 'scripted', key, '9'),
+    ]);
     expect(answers.map((a) => a.statusCode)).toEqual([200, 200, 200]);
     expect(answers.map((a) => a.headers['x-callback-effect']).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
     expect((await view(app, r.id)).status).toBe('FAILED');
@@ -257,11 +311,23 @@ describe('recharge channel callbacks over HTTP', () => {
     expect((await view(app, r.id)).status).toBe('SUCCEEDED');
     expect(await wallet(app, 'cai')).toBe(5000);
     const l = await balances(app);
-    expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted'), l.of('wallet:cai')]).toEqual([true, 0, -5000, -5000]);
+    expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted'), l.of('wallet:cai')]).toEqual([
+      true,
+      0,
+      -5000,
+      -5000,
+    ]);
     const f = await flags(app);
     expect(f.map((x) => [x.code, x.resource_id])).toEqual([['RECHARGE_STATUS_CORRECTED', r.id]]);
-    expect(f[0]?.detail).toMatchObject({ recorded: 'FAILED', channel_says: 'succeeded', wallet_covered: true, amount: 5000 });
-    expect(await actions(app, r.id)).toEqual(expect.arrayContaining(['recharge.failed', 'recharge.corrected', 'flag.recharge_status_corrected']));
+    expect(f[0]?.detail).toMatchObject({
+      recorded: 'FAILED',
+      channel_says: 'succeeded',
+      wallet_covered: true,
+      amount: 5000,
+    });
+    expect(await actions(app, r.id)).toEqual(
+      expect.arrayContaining(['recharge.failed', 'recharge.corrected', 'flag.recharge_status_corrected']),
+    );
   });
 
   it('…and when the wallet was spent meanwhile, the amount is booked as the user’s receivable, never an overdraft', async () => {
@@ -277,7 +343,12 @@ describe('recharge channel callbacks over HTTP', () => {
     expect((await callback(app, 'scripted', key, '1')).headers['x-callback-effect']).toBe('corrected');
     expect(await wallet(app, 'dan')).toBe(0);
     const l = await balances(app);
-    expect([l.balanced, l.of('recharge_clearing:default'), l.of('receivable:dan'), l.of('carrier:scripted')]).toEqual([true, 0, 5000, -10_000]);
+    expect([l.balanced, l.of('recharge_clearing:default'), l.of('receivable:dan'), l.of('carrier:scripted')]).toEqual([
+      true,
+      0,
+      5000,
+      -10_000,
+    ]);
     expect((await flags(app))[0]?.detail).toMatchObject({ wallet_covered: false });
   });
 
@@ -285,19 +356,33 @@ describe('recharge channel callbacks over HTTP', () => {
     const ch = new ScriptedChannel('scripted');
     ch.submitAnswer = 'failed';
     const { app } = await start(ch);
-    const res = await app.http.inject({ method: 'POST', url: '/api/v1/recharges', headers: headers('eve'), payload: { phone: PHONE, amount: 5000, pay: 'direct' } });
+    const res = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/recharges',
+      headers: headers('eve'),
+      payload: { phone: PHONE, amount: 5000, pay: 'direct' },
+    });
     const r = res.json<{ recharge: View & { top_up_id: string } }>().recharge;
     await jobIdle(app, r.id);
     expect((await view(app, r.id)).status).toBe('FAILED');
     // The payment is refunded by its own job.
-    for (let i = 0; i < 150 && (await balances(app)).of('refunds_due:default') !== 0; i += 1) await new Promise((res) => setTimeout(res, 20));
+    for (let i = 0; i < 150 && (await balances(app)).of('refunds_due:default') !== 0; i += 1)
+      await new Promise((res) => setTimeout(res, 20));
     expect((await balances(app)).of('refunds_due:default')).toBe(0);
 
-    expect((await callback(app, 'scripted', attemptKeyOf(await view(app, r.id)), '1')).headers['x-callback-effect']).toBe('corrected');
+    expect(
+      (await callback(app, 'scripted', attemptKeyOf(await view(app, r.id)), '1')).headers['x-callback-effect'],
+    ).toBe('corrected');
     expect((await view(app, r.id)).status).toBe('SUCCEEDED');
     expect(await wallet(app, 'eve')).toBe(0);
     const l = await balances(app);
-    expect([l.balanced, l.of('recharge_clearing:default'), l.of('receivable:eve'), l.of('carrier:scripted'), l.of('wallet:eve')]).toEqual([true, 0, 5000, -5000, 0]);
+    expect([
+      l.balanced,
+      l.of('recharge_clearing:default'),
+      l.of('receivable:eve'),
+      l.of('carrier:scripted'),
+      l.of('wallet:eve'),
+    ]).toEqual([true, 0, 5000, -5000, 0]);
     expect((await flags(app))[0]?.detail).toMatchObject({ wallet_covered: false });
   });
 
@@ -311,7 +396,11 @@ describe('recharge channel callbacks over HTTP', () => {
     // A replayed callback with its result flipped to success: the channel says it failed.
     ch.queryAnswer = 'failed';
     const flipped = await callback(app, 'scripted', key, '1');
-    expect([flipped.statusCode, flipped.body, flipped.headers['x-callback-effect']]).toEqual([200, 'success', 'applied']);
+    expect([flipped.statusCode, flipped.body, flipped.headers['x-callback-effect']]).toEqual([
+      200,
+      'success',
+      'applied',
+    ]);
     expect((await view(app, r.id)).status).toBe('FAILED');
     expect(await wallet(app, 'kim')).toBe(10_000);
     expect((await balances(app)).of('carrier:scripted')).toBe(0);
@@ -319,7 +408,16 @@ describe('recharge channel callbacks over HTTP', () => {
 
   it('a job still polling when the callback settles does not apply it twice (version check, then hand-over)', async () => {
     const ch = new ScriptedChannel('scripted');
-    const { app } = await start(ch, { recharge: { poll_interval_ms: 150, processing_deadline_ms: 5000, max_attempts: 1, operators: { CHINA_MOBILE: { timeout_ms: 150, retries: 1 } }, channels: { scripted: { type: 'simulator', operators: ALL } } }, server: { port: 0, wait_for_completion_ms: 50 } });
+    const { app } = await start(ch, {
+      recharge: {
+        poll_interval_ms: 150,
+        processing_deadline_ms: 5000,
+        max_attempts: 1,
+        operators: { CHINA_MOBILE: { timeout_ms: 150, retries: 1 } },
+        channels: { scripted: { type: 'simulator', operators: ALL } },
+      },
+      server: { port: 0, wait_for_completion_ms: 50 },
+    });
     await fund(app, 'eve', 10_000);
     const r = await rechargeOnce(app, 'eve');
     const key = attemptKeyOf(await until(app, r.id, (s) => s === 'PROCESSING').then(() => view(app, r.id)));
@@ -345,14 +443,23 @@ describe('recharges nobody could settle', () => {
     expect([l.balanced, l.of('recharge_clearing:default'), await wallet(app, 'fay')]).toEqual([true, -5000, 5000]);
     const f = await flags(app);
     expect(f.map((x) => [x.code, x.resource_id])).toEqual([['RECHARGE_UNRESOLVED', r.id]]);
-    expect(f[0]?.detail).toMatchObject({ status: 'UNKNOWN', money_in: 'recharge_clearing', found_by: 'recharge.execute', amount: 5000 });
+    expect(f[0]?.detail).toMatchObject({
+      status: 'UNKNOWN',
+      money_in: 'recharge_clearing',
+      found_by: 'recharge.execute',
+      amount: 5000,
+    });
     expect(JSON.stringify(f)).not.toContain(PHONE);
 
     // The channel answers at last: the recharge settles and its flag is resolved with it.
-    expect((await callback(app, 'scripted', attemptKeyOf(await view(app, r.id)), '1')).headers['x-callback-effect']).toBe('applied');
+    expect(
+      (await callback(app, 'scripted', attemptKeyOf(await view(app, r.id)), '1')).headers['x-callback-effect'],
+    ).toBe('applied');
     expect((await view(app, r.id)).status).toBe('SUCCEEDED');
     expect(await flags(app)).toEqual([]);
-    const all = (await app.http.inject({ method: 'GET', url: '/api/v1/review-flags?open=false' })).json<{ data: Array<{ code: string; resolved_at: string | null }> }>().data;
+    const all = (await app.http.inject({ method: 'GET', url: '/api/v1/review-flags?open=false' })).json<{
+      data: Array<{ code: string; resolved_at: string | null }>;
+    }>().data;
     expect(all.map((x) => [x.code, x.resolved_at !== null])).toEqual([['RECHARGE_UNRESOLVED', true]]);
     expect(await actions(app, r.id)).toContain('flag.resolved');
   });
@@ -369,7 +476,9 @@ describe('recharge repair rules (time injected)', () => {
     clock.offset = 31 * MIN;
     expect(await app.engine.sweepRules()).toBe(1);
     expect(await until(app, r.id, (s) => s === 'SUCCEEDED')).toBe('SUCCEEDED');
-    expect(await actions(app, r.id)).toEqual(expect.arrayContaining(['recharge.succeeded', 'rule.settle-unknown-recharge']));
+    expect(await actions(app, r.id)).toEqual(
+      expect.arrayContaining(['recharge.succeeded', 'rule.settle-unknown-recharge']),
+    );
     const l = await balances(app);
     expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted')]).toEqual([true, 0, -5000]);
     // Settled: nothing more to sweep, and the failed-recheck rule has nothing to look at.
@@ -381,7 +490,12 @@ describe('recharge repair rules (time injected)', () => {
     ch.submitAnswer = 'succeeded';
     // The payer must act (scan a code) and never does: the payment stays pending.
     const { app, clock } = await start(ch, {}, { gateway: new SimulatedGateway({ payerActionMethods: ['wallet'] }) });
-    const res = await app.http.inject({ method: 'POST', url: '/api/v1/recharges', headers: headers('ian'), payload: { phone: PHONE, amount: 5000, pay: 'direct' } });
+    const res = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/recharges',
+      headers: headers('ian'),
+      payload: { phone: PHONE, amount: 5000, pay: 'direct' },
+    });
     expect(res.statusCode, res.body).toBe(202);
     const r = res.json<{ recharge: View & { top_up_id: string } }>().recharge;
     expect(r.status).toBe('CREATED');
@@ -393,7 +507,10 @@ describe('recharge repair rules (time injected)', () => {
     expect(await app.storage.unitOfWork.read.jobs.hasLive('recharge.execute', r.id)).toBe(false);
     const f = await flags(app);
     expect(f.map((x) => [x.code, x.resource_id])).toEqual([['RECHARGE_UNRESOLVED', r.id]]);
-    expect(f[0]?.detail).toMatchObject({ channel_says: 'awaiting its own payment', money_in: 'none unless its payment was captured' });
+    expect(f[0]?.detail).toMatchObject({
+      channel_says: 'awaiting its own payment',
+      money_in: 'none unless its payment was captured',
+    });
     const l = await balances(app);
     expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted')]).toEqual([true, 0, 0]);
   });
@@ -418,7 +535,16 @@ describe('recharge repair rules (time injected)', () => {
   it('settle-unknown-recharge waits while the recharge job is still live', async () => {
     const ch = new ScriptedChannel('scripted');
     // A long processing deadline keeps the job polling: the rule must not step in.
-    const { app, clock } = await start(ch, { recharge: { poll_interval_ms: 20, processing_deadline_ms: 60_000_000, max_attempts: 1, operators: { CHINA_MOBILE: { timeout_ms: 150, retries: 1 } }, channels: { scripted: { type: 'simulator', operators: ALL } } }, server: { port: 0, wait_for_completion_ms: 50 } });
+    const { app, clock } = await start(ch, {
+      recharge: {
+        poll_interval_ms: 20,
+        processing_deadline_ms: 60_000_000,
+        max_attempts: 1,
+        operators: { CHINA_MOBILE: { timeout_ms: 150, retries: 1 } },
+        channels: { scripted: { type: 'simulator', operators: ALL } },
+      },
+      server: { port: 0, wait_for_completion_ms: 50 },
+    });
     await fund(app, 'ida', 10_000);
     const r = await rechargeOnce(app, 'ida');
     await until(app, r.id, (s) => s === 'PROCESSING');
@@ -426,7 +552,9 @@ describe('recharge repair rules (time injected)', () => {
     expect(await app.engine.sweepRules()).toBe(1);
     await untilAction(app, r.id, 'rule.settle-unknown-recharge');
     const trail = await app.engine.auditTrail('default', 'recharge', r.id);
-    expect(trail.find((a) => a.action === 'rule.settle-unknown-recharge')?.after).toMatchObject({ result: 'its job is still working on it' });
+    expect(trail.find((a) => a.action === 'rule.settle-unknown-recharge')?.after).toMatchObject({
+      result: 'its job is still working on it',
+    });
     expect(await flags(app)).toEqual([]);
     ch.queryAnswer = 'succeeded';
     expect(await until(app, r.id, (s) => s === 'SUCCEEDED')).toBe('SUCCEEDED');
@@ -450,11 +578,18 @@ describe('recharge repair rules (time injected)', () => {
     expect(await until(app, wrong.id, (s) => s === 'SUCCEEDED')).toBe('SUCCEEDED');
     await untilAction(app, right.id, 'rule.recheck-failed-recharge');
     expect((await view(app, right.id)).status).toBe('FAILED');
-    expect(await actions(app, wrong.id)).toEqual(expect.arrayContaining(['recharge.corrected', 'flag.recharge_status_corrected', 'rule.recheck-failed-recharge']));
+    expect(await actions(app, wrong.id)).toEqual(
+      expect.arrayContaining(['recharge.corrected', 'flag.recharge_status_corrected', 'rule.recheck-failed-recharge']),
+    );
     expect((await flags(app)).map((f) => [f.code, f.resource_id])).toEqual([['RECHARGE_STATUS_CORRECTED', wrong.id]]);
     expect(await wallet(app, 'jon')).toBe(5000);
     const l = await balances(app);
-    expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted'), l.of('wallet:jon')]).toEqual([true, 0, -5000, -5000]);
+    expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted'), l.of('wallet:jon')]).toEqual([
+      true,
+      0,
+      -5000,
+      -5000,
+    ]);
     // Past the look-back window nothing is re-examined.
     clock.offset = 25 * 60 * MIN;
     expect(await app.engine.sweepRules()).toBe(0);

@@ -20,11 +20,19 @@ class TestClock {
   now = (): number => Date.now() + this.offset;
 }
 
-async function start(overrides: Record<string, unknown>, options: { gateway?: SimulatedGateway; merchant?: SimulatedMerchant } = {}): Promise<{ a: App; clock: TestClock }> {
+async function start(
+  overrides: Record<string, unknown>,
+  options: { gateway?: SimulatedGateway; merchant?: SimulatedMerchant } = {},
+): Promise<{ a: App; clock: TestClock }> {
   const clock = new TestClock();
   const started = await startTestApp(
     // One attempt per job: whatever the job could not finish stays stuck, for the rules to repair.
-    { worker: { poll_interval_ms: 10, max_attempts: 1, retry_base_ms: 5, retry_max_ms: 10 }, rules: { sweep_interval_ms: 3_600_000 }, server: { port: 0, wait_for_completion_ms: 300 }, ...overrides },
+    {
+      worker: { poll_interval_ms: 10, max_attempts: 1, retry_base_ms: 5, retry_max_ms: 10 },
+      rules: { sweep_interval_ms: 3_600_000 },
+      server: { port: 0, wait_for_completion_ms: 300 },
+      ...overrides,
+    },
     { clock, ...options },
   );
   app = started.app;
@@ -34,7 +42,12 @@ async function start(overrides: Record<string, unknown>, options: { gateway?: Si
 }
 
 async function order(a: App): Promise<{ id: string; outTradeNo: string | null; status: string }> {
-  const res = await a.http.inject({ method: 'POST', url: '/api/v1/order', headers: json, payload: { drink: 'latte', size: 'medium' } });
+  const res = await a.http.inject({
+    method: 'POST',
+    url: '/api/v1/order',
+    headers: json,
+    payload: { drink: 'latte', size: 'medium' },
+  });
   const o = res.json<{ order: { id: string; status: string; payment: { out_trade_no: string | null } } }>().order;
   return { id: o.id, status: o.status, outTradeNo: o.payment.out_trade_no };
 }
@@ -61,7 +74,11 @@ async function flags(a: App): Promise<string[]> {
 describe('repair rules on stuck orders (time injected)', () => {
   it('unpaid after 30 minutes → cancelled, audited as the rule', async () => {
     // The order's own expiry job is set later here, so that the rule is what acts.
-    const { a, clock } = await start({ auto_confirm_order: false, trusted_actions: [], orders: { unpaid_timeout_seconds: 7200 } });
+    const { a, clock } = await start({
+      auto_confirm_order: false,
+      trusted_actions: [],
+      orders: { unpaid_timeout_seconds: 7200 },
+    });
     const o = await order(a);
     expect(o.status).toBe('AWAITING_CONFIRMATION');
     clock.offset = 29 * MIN;
@@ -139,8 +156,16 @@ describe('repair rules on stuck orders (time injected)', () => {
     const trade = gateway.trade(o.outTradeNo);
     if (trade === undefined) throw new Error('no trade');
     // We heard "failed"; later the payer really paid, and no one told us.
-    const failed = gateway.notificationFor({ kind: 'payment', trade: { ...trade, status: 'failed', failureCode: 'X' } }, Math.floor(clock.now() / 1000));
-    await a.http.inject({ method: 'POST', url: '/api/v1/callbacks/secure-pay-v3', headers: failed.headers, payload: failed.body });
+    const failed = gateway.notificationFor(
+      { kind: 'payment', trade: { ...trade, status: 'failed', failureCode: 'X' } },
+      Math.floor(clock.now() / 1000),
+    );
+    await a.http.inject({
+      method: 'POST',
+      url: '/api/v1/callbacks/secure-pay-v3',
+      headers: failed.headers,
+      payload: failed.body,
+    });
     expect(await settle(a, o.id, (s) => s === 'FAILED')).toBe('FAILED');
     gateway.payPending(o.outTradeNo);
     clock.offset = 11 * MIN;
@@ -152,7 +177,8 @@ describe('repair rules on stuck orders (time injected)', () => {
     }
     expect(refunds).toBe(1);
     expect(await settle(a, o.id, () => true)).toBe('FAILED');
-    for (let i = 0; i < 50 && !(await flags(a)).includes('LATE_CAPTURE_REFUNDED'); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 50 && !(await flags(a)).includes('LATE_CAPTURE_REFUNDED'); i++)
+      await new Promise((r) => setTimeout(r, 20));
     expect(await flags(a)).toEqual(expect.arrayContaining(['LATE_CAPTURE', 'LATE_CAPTURE_REFUNDED']));
     expect(await auditActions(a, o.id)).toContain('rule.recheck-failed-payment');
   });
@@ -161,7 +187,13 @@ describe('repair rules on stuck orders (time injected)', () => {
     const { a, clock } = await start({
       auto_confirm_order: false,
       trusted_actions: [],
-      rules: { built_in: false, sweep_interval_ms: 3_600_000, custom: [{ name: 'quick-cancel', statuses: ['AWAITING_CONFIRMATION'], older_than_seconds: 60, action: 'cancel' }] },
+      rules: {
+        built_in: false,
+        sweep_interval_ms: 3_600_000,
+        custom: [
+          { name: 'quick-cancel', statuses: ['AWAITING_CONFIRMATION'], older_than_seconds: 60, action: 'cancel' },
+        ],
+      },
     });
     const o = await order(a);
     clock.offset = 2 * MIN;

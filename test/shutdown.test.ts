@@ -7,7 +7,11 @@ describe('graceful shutdown', () => {
     const { app } = await startTestApp({ server: { port: 0, wait_for_completion_ms: 50 } }, {}, db);
     const url = await app.listen();
     app.gateway.chaos.set({ latencyMs: { min: 300, max: 300 } });
-    const res = await fetch(`${url}/api/v1/order`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ drink: 'latte', size: 'small' }) });
+    const res = await fetch(`${url}/api/v1/order`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ drink: 'latte', size: 'small' }),
+    });
     expect(res.status).toBe(202); // answered before payment finished; the job is still running
     const id = ((await res.json()) as { order: { id: string } }).order.id;
     expect(app.engine.runner.inFlightCount).toBeGreaterThan(0);

@@ -30,10 +30,14 @@ const env = {
 
 function serve(): Promise<{ child: ChildProcess; url: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/serve-child.ts', '--port', '0', '--db', `sqlite:${join(dir, 'db.sqlite')}`], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'test/support/serve-child.ts', '--port', '0', '--db', `sqlite:${join(dir, 'db.sqlite')}`],
+      {
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     const timer = setTimeout(() => reject(new Error(`service did not start: ${out}`)), 20_000);
     child.stdout?.on('data', (d: Buffer) => {
@@ -71,7 +75,14 @@ describe('SIGKILL in the middle of paying', () => {
     const first = await serve();
     const keys = Array.from({ length: 60 }, (_, i) => `k${i}`);
     // Staggered, so that whenever the kill lands some requests are mid-flight whatever the machine's speed.
-    const inflight = keys.map((k, i) => new Promise((r) => setTimeout(r, i * 8)).then(() => order(first.url, k)).then((r) => r.status, () => 0));
+    const inflight = keys.map((k, i) =>
+      new Promise((r) => setTimeout(r, i * 8))
+        .then(() => order(first.url, k))
+        .then(
+          (r) => r.status,
+          () => 0,
+        ),
+    );
     // Kill once the service is demonstrably working through them (the first answer is back),
     // not after a fixed time: on a loaded machine the first answers can take a while.
     await Promise.race([Promise.race(inflight), new Promise((r) => setTimeout(r, 10_000))]);

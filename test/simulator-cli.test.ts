@@ -13,7 +13,9 @@ import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 
 function start(args: string[]): Promise<{ child: ChildProcess; url: string; out: () => string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/simulator-child.ts', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'test/support/simulator-child.ts', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     const timer = setTimeout(() => reject(new Error(`simulator did not start: ${out}`)), 20_000);
     const seen = (d: Buffer): void => {
@@ -36,19 +38,59 @@ function start(args: string[]): Promise<{ child: ChildProcess; url: string; out:
 describe('autoglm simulator', () => {
   it('starts standalone, writes its secret, takes chaos from --chaos, answers signed requests, keeps its books, and stops on SIGTERM', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'autoglm-sim-'));
-    const sim = await start(['--port', '0', '--seed', '7', '--journal-dir', dir, '--chaos', '{"error_rate":1,"paths":["/native/v1/refunds"]}']);
+    const sim = await start([
+      '--port',
+      '0',
+      '--seed',
+      '7',
+      '--journal-dir',
+      dir,
+      '--chaos',
+      '{"error_rate":1,"paths":["/native/v1/refunds"]}',
+    ]);
     const secret = readFileSync(join(dir, 'native.secret'), 'utf8').trim();
     expect(sim.out()).toContain(join(dir, 'native.secret'));
     expect(sim.out()).not.toContain(secret); // the secret is written to a file, never printed
     const gw = new SimulatorHttpGateway({ name: 'sim-http', baseUrl: sim.url, secret, timeoutMs: 3000 });
     try {
-      expect(await (await fetch(`${sim.url}/healthz`)).json()).toMatchObject({ ok: true, faces: ['native', 'alipay', 'wechatpay', 'juhe'] });
-      expect(await gw.create({ outTradeNo: 'cli-1', amount: { amount: 2800, currency: 'CNY' }, subject: 'latte', method: 'wallet', payer: 'p' })).toMatchObject({ status: 'succeeded' });
-      await expect(gw.refund({ outTradeNo: 'cli-1', outRefundNo: 'cli-1r', amount: { amount: 100, currency: 'CNY' }, reason: 'x' })).rejects.toBeInstanceOf(GatewayUnknownOutcomeError);
-      const truth = (await (await fetch(`${sim.url}/_sim/ground-truth`)).json()) as { captures: number; refunds: number };
+      expect(await (await fetch(`${sim.url}/healthz`)).json()).toMatchObject({
+        ok: true,
+        faces: ['native', 'alipay', 'wechatpay', 'juhe'],
+      });
+      expect(
+        await gw.create({
+          outTradeNo: 'cli-1',
+          amount: { amount: 2800, currency: 'CNY' },
+          subject: 'latte',
+          method: 'wallet',
+          payer: 'p',
+        }),
+      ).toMatchObject({ status: 'succeeded' });
+      await expect(
+        gw.refund({
+          outTradeNo: 'cli-1',
+          outRefundNo: 'cli-1r',
+          amount: { amount: 100, currency: 'CNY' },
+          reason: 'x',
+        }),
+      ).rejects.toBeInstanceOf(GatewayUnknownOutcomeError);
+      const truth = (await (await fetch(`${sim.url}/_sim/ground-truth`)).json()) as {
+        captures: number;
+        refunds: number;
+      };
       expect(truth).toMatchObject({ captures: 1, refunds: 0 });
       // A QR trade waits for the payer; the admin route plays the payer.
-      expect((await gw.create({ outTradeNo: 'cli-2', amount: { amount: 100, currency: 'CNY' }, subject: 'latte', method: 'sim_qr', payer: 'p' })).status).toBe('pending');
+      expect(
+        (
+          await gw.create({
+            outTradeNo: 'cli-2',
+            amount: { amount: 100, currency: 'CNY' },
+            subject: 'latte',
+            method: 'sim_qr',
+            payer: 'p',
+          })
+        ).status,
+      ).toBe('pending');
       expect((await fetch(`${sim.url}/_sim/trades/cli-2/pay`, { method: 'POST' })).status).toBe(200);
       expect((await gw.query('cli-2')).status).toBe('succeeded');
     } finally {
@@ -66,18 +108,42 @@ describe('autoglm simulator', () => {
 
   it('speaks Juhe over one carriers ground truth, with chaos knobs, and keeps its top-ups across a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'autoglm-sim-juhe-'));
-    let sim = await start(['--port', '0', '--seed', '5', '--journal-dir', dir, '--chaos', '{"recharge_processing_ms":{"min":20,"max":60}}']);
+    let sim = await start([
+      '--port',
+      '0',
+      '--seed',
+      '5',
+      '--journal-dir',
+      dir,
+      '--chaos',
+      '{"recharge_processing_ms":{"min":20,"max":60}}',
+    ]);
     const keys = JSON.parse(readFileSync(join(dir, 'juhe.json'), 'utf8')) as { api_key: string; openid_secret: string };
     // The printed channel entry points at the face and names the key file, never the secrets.
     expect(sim.out()).toContain(`"base_url":"${sim.url}/juhe/ofpay/mobile/"`);
     expect(sim.out()).toContain(join(dir, 'juhe.json'));
     expect(sim.out()).not.toContain(keys.api_key);
     expect(sim.out()).not.toContain(keys.openid_secret);
-    const settings = { ...DEFAULT_OPERATOR_SETTINGS, CHINA_MOBILE: { timeoutMs: 1500, retries: 1, encoding: 'utf-8' as const } };
+    const settings = {
+      ...DEFAULT_OPERATOR_SETTINGS,
+      CHINA_MOBILE: { timeoutMs: 1500, retries: 1, encoding: 'utf-8' as const },
+    };
     const connect = (url: string): JuheRechargeChannel =>
-      new JuheRechargeChannel({ name: 'sim-juhe', baseUrl: `${url}/juhe/ofpay/mobile/`, apiKey: keys.api_key, openId: keys.openid_secret, operatorSettings: settings, clock: { now: () => Date.now() } });
+      new JuheRechargeChannel({
+        name: 'sim-juhe',
+        baseUrl: `${url}/juhe/ofpay/mobile/`,
+        apiKey: keys.api_key,
+        openId: keys.openid_secret,
+        operatorSettings: settings,
+        clock: { now: () => Date.now() },
+      });
     const juhe = connect(sim.url);
-    const order = (orderId: string, phone: string) => ({ orderId, phone, amount: { amount: 3000, currency: 'CNY' as const }, operator: 'CHINA_MOBILE' as const });
+    const order = (orderId: string, phone: string) => ({
+      orderId,
+      phone,
+      amount: { amount: 3000, currency: 'CNY' as const },
+      operator: 'CHINA_MOBILE' as const,
+    });
     const settled = async (orderId: string, channel = juhe): Promise<string> => {
       for (let i = 0; i < 100; i++) {
         const r = await channel.query({ orderId, operator: 'CHINA_MOBILE' });
@@ -86,10 +152,19 @@ describe('autoglm simulator', () => {
       }
       return 'processing';
     };
-    const truth = async (query = ''): Promise<{ top_ups: number; phones: number; events: Array<{ order_id: string; phone: string; amount: number }> }> =>
-      (await fetch(`${sim.url}/_sim/recharge-ground-truth${query}`)).json() as never;
+    const truth = async (
+      query = '',
+    ): Promise<{
+      top_ups: number;
+      phones: number;
+      events: Array<{ order_id: string; phone: string; amount: number }>;
+    }> => (await fetch(`${sim.url}/_sim/recharge-ground-truth${query}`)).json() as never;
     const chaos = async (doc: unknown): Promise<void> => {
-      const r = await fetch(`${sim.url}/_sim/chaos`, { method: 'PUT', headers: { 'content-type': 'application/json' }, body: JSON.stringify(doc) });
+      const r = await fetch(`${sim.url}/_sim/chaos`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(doc),
+      });
       expect(r.status).toBe(200);
     };
     try {
@@ -97,7 +172,10 @@ describe('autoglm simulator', () => {
       expect(await settled('cliJuheA1')).toBe('succeeded');
       // Sent again under the same order id (a client unsure of the first answer): never a second top-up.
       await juhe.submit(order('cliJuheA1', '13800138001'));
-      expect(await truth('?phone=13800138001')).toMatchObject({ top_ups: 1, events: [{ order_id: 'cliJuheA1', phone: '13800138001', amount: 3000 }] });
+      expect(await truth('?phone=13800138001')).toMatchObject({
+        top_ups: 1,
+        events: [{ order_id: 'cliJuheA1', phone: '13800138001', amount: 3000 }],
+      });
 
       // The carriers refuse every top-up: the order fails and no phone is credited.
       await chaos({ recharge_failure_rate: 1 });

@@ -14,7 +14,8 @@ async function contractSubject(method: string) {
     gateway,
     bank: sim.bank,
     method,
-    notificationFor: (e: Parameters<typeof sim.bank.notificationFor>[0]) => sim.bank.notificationFor(e, Math.floor(Date.now() / 1000)),
+    notificationFor: (e: Parameters<typeof sim.bank.notificationFor>[0]) =>
+      sim.bank.notificationFor(e, Math.floor(Date.now() / 1000)),
     close: async () => {
       await gateway.shutdown();
       await sim.close();
@@ -24,10 +25,19 @@ async function contractSubject(method: string) {
 
 // The native JSON face over real HTTP: charging at once, and waiting for the payer (QR).
 gatewayContract('simulator-http (native JSON over HTTP), wallet', () => contractSubject('wallet'));
-gatewayContract('simulator-http (native JSON over HTTP), QR paid by the simulated payer', () => contractSubject('sim_qr'));
+gatewayContract('simulator-http (native JSON over HTTP), QR paid by the simulated payer', () =>
+  contractSubject('sim_qr'),
+);
 
-const pay = (outTradeNo: string, amount = 1000) => ({ outTradeNo, amount: { amount, currency: 'CNY' as const }, subject: 'latte', method: 'wallet', payer: 'p1' });
-const captures = (sim: RunningSimulator, outTradeNo: string): number => sim.bank.groundTruth.filter((e) => e.type === 'capture' && e.outTradeNo === outTradeNo).length;
+const pay = (outTradeNo: string, amount = 1000) => ({
+  outTradeNo,
+  amount: { amount, currency: 'CNY' as const },
+  subject: 'latte',
+  method: 'wallet',
+  payer: 'p1',
+});
+const captures = (sim: RunningSimulator, outTradeNo: string): number =>
+  sim.bank.groundTruth.filter((e) => e.type === 'capture' && e.outTradeNo === outTradeNo).length;
 
 describe('simulator-http under HTTP chaos', () => {
   let sim: RunningSimulator;
@@ -118,7 +128,9 @@ describe('simulator-http under HTTP chaos', () => {
   it('chaos is limited to the listed paths', async () => {
     await sim.chaos({ error_rate: 1, paths: ['/native/v1/refunds'] });
     expect((await gw.create(pay('cpath'))).status).toBe('succeeded');
-    await expect(gw.refund({ outTradeNo: 'cpath', outRefundNo: 'cpath-r', amount: { amount: 10, currency: 'CNY' }, reason: 'x' })).rejects.toBeInstanceOf(GatewayUnknownOutcomeError);
+    await expect(
+      gw.refund({ outTradeNo: 'cpath', outRefundNo: 'cpath-r', amount: { amount: 10, currency: 'CNY' }, reason: 'x' }),
+    ).rejects.toBeInstanceOf(GatewayUnknownOutcomeError);
     await sim.chaos({});
   });
 
@@ -152,11 +164,23 @@ describe('native protocol authentication', () => {
   });
 
   it('refuses a replayed nonce and a stale timestamp', async () => {
-    const fixedNonce = new SimulatorHttpGateway({ name: 'x', baseUrl: sim.url, secret: TEST_SECRET, timeoutMs: 2000, nonce: () => 'samenonce123' });
+    const fixedNonce = new SimulatorHttpGateway({
+      name: 'x',
+      baseUrl: sim.url,
+      secret: TEST_SECRET,
+      timeoutMs: 2000,
+      nonce: () => 'samenonce123',
+    });
     expect((await fixedNonce.query('n1')).status).toBe('not_found');
     await expect(fixedNonce.query('n1')).rejects.toThrow(/NONCE_REUSED/);
     await fixedNonce.shutdown();
-    const stale = new SimulatorHttpGateway({ name: 'x', baseUrl: sim.url, secret: TEST_SECRET, timeoutMs: 2000, now: () => Date.now() - 3_600_000 });
+    const stale = new SimulatorHttpGateway({
+      name: 'x',
+      baseUrl: sim.url,
+      secret: TEST_SECRET,
+      timeoutMs: 2000,
+      now: () => Date.now() - 3_600_000,
+    });
     await expect(stale.query('n2')).rejects.toThrow(/TIMESTAMP_OUT_OF_WINDOW/);
     await stale.shutdown();
   });

@@ -13,7 +13,14 @@ afterAll(async () => {
   await sim.close();
 });
 
-const order = (key: string) => ({ idempotencyKey: key, orderId: `o-${key}`, drink: 'latte', size: 'medium', quantity: 1, options: { temperature: 'iced' } });
+const order = (key: string) => ({
+  idempotencyKey: key,
+  orderId: `o-${key}`,
+  drink: 'latte',
+  size: 'medium',
+  quantity: 1,
+  options: { temperature: 'iced' },
+});
 
 describe('HttpMerchant over the native protocol', () => {
   it('submits idempotently on the key and queries by it', async () => {
@@ -57,7 +64,12 @@ describe('the service pointed at the standalone simulator', () => {
       merchant: { type: 'http', base_url: sim.url, secret: TEST_SECRET },
     });
     try {
-      const res = await app.http.inject({ method: 'POST', url: '/api/v1/order', headers: { 'content-type': 'application/json', 'idempotency-key': 'svc-1' }, payload: { drink: 'latte', size: 'medium' } });
+      const res = await app.http.inject({
+        method: 'POST',
+        url: '/api/v1/order',
+        headers: { 'content-type': 'application/json', 'idempotency-key': 'svc-1' },
+        payload: { drink: 'latte', size: 'medium' },
+      });
       expect(res.statusCode).toBe(201);
       const body = res.json<{ order: { id: string; status: string; payment: { out_trade_no: string } } }>();
       expect(body.order.status).toBe('COMPLETED');
@@ -71,13 +83,27 @@ describe('the service pointed at the standalone simulator', () => {
   });
 
   it('config: strict entries with clear errors, secrets never shown', () => {
-    const bad = loadConfig({ env: {}, overrides: { gateways: { s: { type: 'simulator-http', base_url: 'ftp://x', secret: 'short', extra: 1 } } } });
+    const bad = loadConfig({
+      env: {},
+      overrides: { gateways: { s: { type: 'simulator-http', base_url: 'ftp://x', secret: 'short', extra: 1 } } },
+    });
     expect(bad.ok).toBe(false);
     const text = bad.ok ? '' : bad.error.issues.join('\n');
     expect(text).toMatch(/gateways\.s\.base_url/);
     expect(text).toMatch(/gateways\.s\.secret/);
     expect(text).toMatch(/extra/);
-    const good = loadConfig({ env: {}, overrides: { gateways: { s: { type: 'simulator-http', base_url: 'http://127.0.0.1:9100', secret: TEST_SECRET } } } });
-    expect(good.ok && good.value.gateways.s).toEqual({ type: 'simulator-http', base_url: 'http://127.0.0.1:9100', secret: TEST_SECRET, timeout_ms: 5000, connections: 16 });
+    const good = loadConfig({
+      env: {},
+      overrides: {
+        gateways: { s: { type: 'simulator-http', base_url: 'http://127.0.0.1:9100', secret: TEST_SECRET } },
+      },
+    });
+    expect(good.ok && good.value.gateways.s).toEqual({
+      type: 'simulator-http',
+      base_url: 'http://127.0.0.1:9100',
+      secret: TEST_SECRET,
+      timeout_ms: 5000,
+      connections: 16,
+    });
   });
 });

@@ -37,7 +37,9 @@ describe.runIf(wanted)('daily spending limit and wallet balance across instances
     };
     for (let i = 0; i < 2; i++) apps.push((await startTestApp(overrides, { workerId: `limit-${i}` })).app);
     const caller: Caller = { tenantId: 'default', userId: 'spender', actor: 'user:spender', requestId: null };
-    const attempts = Array.from({ length: 24 }, (_, i) => apps[i % 2]!.engine.placeOrder(caller, { drink: 'latte', size: 'medium', quantity: 1, options: {} }));
+    const attempts = Array.from({ length: 24 }, (_, i) =>
+      apps[i % 2]!.engine.placeOrder(caller, { drink: 'latte', size: 'medium', quantity: 1, options: {} }),
+    );
     const results = await Promise.all(attempts);
     const accepted = results.filter((r) => r.ok);
     const refused = results.filter((r) => !r.ok);
@@ -51,8 +53,18 @@ describe.runIf(wanted)('daily spending limit and wallet balance across instances
     const carriers = new SimulatedCarriers();
     const wallets: App[] = [];
     for (let i = 0; i < 2; i++) {
-      const overrides = { ...rechargeConfig(['sim-a']), database: { url: db.url, pool_size: 8 }, log: { level: 'silent' } };
-      const app = (await startTestApp(overrides, { workerId: `wallet-${i}`, carriers, rechargeChannels: simulatedChannels(carriers, { 'sim-a': quick }) })).app;
+      const overrides = {
+        ...rechargeConfig(['sim-a']),
+        database: { url: db.url, pool_size: 8 },
+        log: { level: 'silent' },
+      };
+      const app = (
+        await startTestApp(overrides, {
+          workerId: `wallet-${i}`,
+          carriers,
+          rechargeChannels: simulatedChannels(carriers, { 'sim-a': quick }),
+        })
+      ).app;
       apps.push(app);
       wallets.push(app);
     }
@@ -60,7 +72,9 @@ describe.runIf(wanted)('daily spending limit and wallet balance across instances
     const topUp = await wallets[0]!.engine.topUpWallet(caller, 10_000);
     expect(topUp.ok && topUp.value.status).toBe('SUCCEEDED');
     // ¥100 on the wallet, 12 recharges of ¥30 sent to two instances at once: three fit.
-    const attempts = Array.from({ length: 12 }, (_, i) => wallets[i % 2]!.engine.rechargePhone(caller, { phone: `1380000${String(i).padStart(4, '0')}`, amount: 3000 }));
+    const attempts = Array.from({ length: 12 }, (_, i) =>
+      wallets[i % 2]!.engine.rechargePhone(caller, { phone: `1380000${String(i).padStart(4, '0')}`, amount: 3000 }),
+    );
     const results = await Promise.all(attempts);
     expect(results.filter((r) => r.ok)).toHaveLength(3);
     expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.error.code === 'INSUFFICIENT_BALANCE')).toBe(true);

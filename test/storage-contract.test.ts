@@ -26,7 +26,20 @@ interface Engine {
   teardown(): Promise<void>;
 }
 
-const TABLES = ['orders', 'payments', 'jobs', 'audit_log', 'idempotency_keys', 'agent_sessions', 'ledger_postings', 'refunds', 'callback_events', 'callback_nonces', 'review_flags', 'recharges'];
+const TABLES = [
+  'orders',
+  'payments',
+  'jobs',
+  'audit_log',
+  'idempotency_keys',
+  'agent_sessions',
+  'ledger_postings',
+  'refunds',
+  'callback_events',
+  'callback_nonces',
+  'review_flags',
+  'recharges',
+];
 
 function sqliteEngine(): Engine {
   let path = '';
@@ -143,7 +156,17 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     await expect(
       uow.run(async (r) => {
         await r.orders.insert(order('o1'));
-        await r.audit.append({ tenantId: 't1', at: 1, actor: 'a', action: 'x', resourceType: 'order', resourceId: 'o1', before: null, after: { s: 1 }, requestId: null });
+        await r.audit.append({
+          tenantId: 't1',
+          at: 1,
+          actor: 'a',
+          action: 'x',
+          resourceType: 'order',
+          resourceId: 'o1',
+          before: null,
+          after: { s: 1 },
+          requestId: null,
+        });
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
@@ -155,10 +178,14 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       await r.payments.insert(payment('pay_o1', 'o1'));
     });
     expect((await uow.read.orders.get('t1', 'o1'))?.amount).toBe(3200);
-    expect(await uow.read.payments.get('t1', 'pay_o1')).toMatchObject({ status: 'CREATED', createdBy: 'user:u1', updatedBy: 'user:u1' });
+    expect(await uow.read.payments.get('t1', 'pay_o1')).toMatchObject({
+      status: 'CREATED',
+      createdBy: 'user:u1',
+      updatedBy: 'user:u1',
+    });
   });
 
-  it('tenants cannot read each other\'s orders', async () => {
+  it("tenants cannot read each other's orders", async () => {
     await uow.run((r) => r.orders.insert(order('o1')));
     expect(await uow.read.orders.get('t2', 'o1')).toBeUndefined();
     expect(await uow.read.orders.list({ tenantId: 't2', limit: 10 })).toEqual([]);
@@ -193,9 +220,33 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
 
   it('jobs: due ones are claimed by priority then run-at; a lease blocks others until it expires', async () => {
     await uow.run(async (r) => {
-      await r.jobs.enqueue({ id: 'j-low', now: 0, tenantId: 't1', kind: 'k', resourceId: 'r1', priority: 0, runAt: 10 });
-      await r.jobs.enqueue({ id: 'j-high', now: 0, tenantId: 't1', kind: 'k', resourceId: 'r2', priority: 9, runAt: 20 });
-      await r.jobs.enqueue({ id: 'j-later', now: 0, tenantId: 't1', kind: 'k', resourceId: 'r3', priority: 9, runAt: 1000 });
+      await r.jobs.enqueue({
+        id: 'j-low',
+        now: 0,
+        tenantId: 't1',
+        kind: 'k',
+        resourceId: 'r1',
+        priority: 0,
+        runAt: 10,
+      });
+      await r.jobs.enqueue({
+        id: 'j-high',
+        now: 0,
+        tenantId: 't1',
+        kind: 'k',
+        resourceId: 'r2',
+        priority: 9,
+        runAt: 20,
+      });
+      await r.jobs.enqueue({
+        id: 'j-later',
+        now: 0,
+        tenantId: 't1',
+        kind: 'k',
+        resourceId: 'r3',
+        priority: 9,
+        runAt: 1000,
+      });
     });
     const claimed = await uow.run((r) => r.jobs.claimDue('w1', 100, 600, 10));
     expect(claimed.map((j) => j.id)).toEqual(['j-high', 'j-low']);
@@ -213,10 +264,34 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
   });
 
   it('jobs: advance turns a step into the next one in place, only under the lease', async () => {
-    await uow.run((r) => r.jobs.enqueue({ id: 'j1', now: 0, tenantId: 't1', kind: 'order.pay', resourceId: 'o1', priority: 10, runAt: 0, leaseTo: { owner: 'w1', until: 100 } }));
-    expect(await uow.run((r) => r.jobs.advance('j1', 'w2', 10, { kind: 'order.fulfil', priority: 20, leaseUntil: 200 }))).toBeUndefined();
-    const next = await uow.run((r) => r.jobs.advance('j1', 'w1', 10, { kind: 'order.fulfil', priority: 20, leaseUntil: 200 }));
-    expect(next).toMatchObject({ id: 'j1', kind: 'order.fulfil', priority: 20, attempts: 1, status: 'running', leaseOwner: 'w1', leaseUntil: 200, resourceId: 'o1' });
+    await uow.run((r) =>
+      r.jobs.enqueue({
+        id: 'j1',
+        now: 0,
+        tenantId: 't1',
+        kind: 'order.pay',
+        resourceId: 'o1',
+        priority: 10,
+        runAt: 0,
+        leaseTo: { owner: 'w1', until: 100 },
+      }),
+    );
+    expect(
+      await uow.run((r) => r.jobs.advance('j1', 'w2', 10, { kind: 'order.fulfil', priority: 20, leaseUntil: 200 })),
+    ).toBeUndefined();
+    const next = await uow.run((r) =>
+      r.jobs.advance('j1', 'w1', 10, { kind: 'order.fulfil', priority: 20, leaseUntil: 200 }),
+    );
+    expect(next).toMatchObject({
+      id: 'j1',
+      kind: 'order.fulfil',
+      priority: 20,
+      attempts: 1,
+      status: 'running',
+      leaseOwner: 'w1',
+      leaseUntil: 200,
+      resourceId: 'o1',
+    });
     expect(await uow.read.jobs.get('j1')).toMatchObject({ kind: 'order.fulfil', attempts: 1 });
     // A crashed owner's advanced job is picked up like any other once the lease expires.
     const [retaken] = await uow.run((r) => r.jobs.claimDue('w2', 201, 300, 5));
@@ -224,7 +299,17 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
   });
 
   it('jobs: release schedules a retry; fail ends it; both need the lease', async () => {
-    await uow.run((r) => r.jobs.enqueue({ id: 'j1', now: 0, tenantId: 't1', kind: 'k', resourceId: 'r', runAt: 0, leaseTo: { owner: 'w1', until: 100 } }));
+    await uow.run((r) =>
+      r.jobs.enqueue({
+        id: 'j1',
+        now: 0,
+        tenantId: 't1',
+        kind: 'k',
+        resourceId: 'r',
+        runAt: 0,
+        leaseTo: { owner: 'w1', until: 100 },
+      }),
+    );
     expect(await uow.run((r) => r.jobs.release('j1', 'w2', 10, 50, 'x'))).toBe(false);
     expect(await uow.run((r) => r.jobs.release('j1', 'w1', 10, 50, 'timeout'))).toBe(true);
     expect(await uow.run((r) => r.jobs.claimDue('w1', 40, 200, 5))).toEqual([]);
@@ -259,7 +344,9 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect(await uow.run((r) => r.idempotency.relock('t1', rec.scope, 'k', 50, 200))).toBe(false);
     expect(await uow.run((r) => r.idempotency.relock('t1', rec.scope, 'k', 150, 300))).toBe(true);
     await uow.run((r) => r.idempotency.setRecoveryPoint('t1', rec.scope, 'k', 'ord_1'));
-    await uow.run((r) => r.idempotency.complete('t1', rec.scope, 'k', { status: 201, body: '{"a":1}', headers: { location: '/x' } }));
+    await uow.run((r) =>
+      r.idempotency.complete('t1', rec.scope, 'k', { status: 201, body: '{"a":1}', headers: { location: '/x' } }),
+    );
     expect(await uow.read.idempotency.get('t1', rec.scope, 'k')).toMatchObject({
       fingerprint: 'f',
       state: 'completed',
@@ -275,7 +362,9 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
   it('orders list newest first with keyset paging and filters', async () => {
     await uow.run(async (r) => {
       for (const [i, id] of ['o1', 'o2', 'o3', 'o4'].entries()) {
-        await r.orders.insert(order(id, { createdAt: 1000 + i, paymentId: `p${id}`, status: i % 2 === 0 ? 'COMPLETED' : 'CANCELLED' }));
+        await r.orders.insert(
+          order(id, { createdAt: 1000 + i, paymentId: `p${id}`, status: i % 2 === 0 ? 'COMPLETED' : 'CANCELLED' }),
+        );
       }
     });
     const page = await uow.read.orders.list({ tenantId: 't1', limit: 2 });
@@ -304,7 +393,14 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     await uow.run((r) => r.sessions.save(session));
     expect(await uow.read.sessions.get('t1', 'ses_1')).toEqual(session);
     expect(await uow.read.sessions.get('t2', 'ses_1')).toBeUndefined();
-    const next = { ...session, pending: null, lastOrderId: 'ord_1', turns: [...session.turns, { text: '大杯', result: 'order_coffee' }], updatedAt: 2000, expiresAt: 302_000 };
+    const next = {
+      ...session,
+      pending: null,
+      lastOrderId: 'ord_1',
+      turns: [...session.turns, { text: '大杯', result: 'order_coffee' }],
+      updatedAt: 2000,
+      expiresAt: 302_000,
+    };
     await uow.run((r) => r.sessions.save(next));
     expect(await uow.read.sessions.get('t1', 'ses_1')).toEqual(next);
     await uow.run((r) => r.sessions.save({ ...session, id: 'ses_2', expiresAt: 5000 }));
@@ -314,7 +410,17 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
   });
 
   it('audit entries keep their order with increasing ids', async () => {
-    const entry = (action: string) => ({ tenantId: 't1', at: 1, actor: 'a', action, resourceType: 'order', resourceId: 'o1', before: null, after: null, requestId: null });
+    const entry = (action: string) => ({
+      tenantId: 't1',
+      at: 1,
+      actor: 'a',
+      action,
+      resourceType: 'order',
+      resourceId: 'o1',
+      before: null,
+      after: null,
+      requestId: null,
+    });
     await uow.run((r) => r.audit.appendMany([entry('a'), entry('b')]));
     await uow.run((r) => r.audit.append(entry('c')));
     const trail = await uow.read.audit.list('t1', 'order', 'o1');
@@ -327,7 +433,15 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     const other = engine.sharedByInstances ? (await open()).unitOfWork : uow;
     const n = 120;
     await uow.run(async (r) => {
-      for (let i = 0; i < n; i++) await r.jobs.enqueue({ id: `j${String(i).padStart(3, '0')}`, now: 0, tenantId: 't1', kind: 'k', resourceId: `r${i}`, runAt: 0 });
+      for (let i = 0; i < n; i++)
+        await r.jobs.enqueue({
+          id: `j${String(i).padStart(3, '0')}`,
+          now: 0,
+          tenantId: 't1',
+          kind: 'k',
+          resourceId: `r${i}`,
+          runAt: 0,
+        });
     });
     const seen: string[] = [];
     const work = async (w: UnitOfWork, owner: string): Promise<void> => {
@@ -387,7 +501,20 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
   });
 
   it('recharge batches: rows kept by line, repeated numbers found, pending rows settled once, results joined in line order', async () => {
-    const batch = { id: 'rcb1', tenantId: 't1', userId: 'u1', status: 'receiving' as const, format: 'csv' as const, rows: 0, validRows: 0, rejectedRows: 0, rejected: [], createdBy: 'user:u1', createdAt: 1, updatedAt: 1 };
+    const batch = {
+      id: 'rcb1',
+      tenantId: 't1',
+      userId: 'u1',
+      status: 'receiving' as const,
+      format: 'csv' as const,
+      rows: 0,
+      validRows: 0,
+      rejectedRows: 0,
+      rejected: [],
+      createdBy: 'user:u1',
+      createdAt: 1,
+      updatedAt: 1,
+    };
     await uow.run((r) => r.recharges.insertBatch(batch));
     const row = (line: number, phone: string, status: 'pending' | 'rejected') => ({
       batchId: 'rcb1',
@@ -400,20 +527,65 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       message: status === 'rejected' ? 'too short' : null,
       rechargeId: null,
     });
-    await uow.run((r) => r.recharges.insertBatchRows([row(2, '13800000001', 'pending'), row(3, '123', 'rejected'), row(4, '13800000002', 'pending'), row(5, '13800000001', 'pending')]));
-    expect([...(await uow.read.recharges.firstLinesOf('rcb1', ['13800000001', '13800000002', '13900000000', '123']))].sort()).toEqual([
+    await uow.run((r) =>
+      r.recharges.insertBatchRows([
+        row(2, '13800000001', 'pending'),
+        row(3, '123', 'rejected'),
+        row(4, '13800000002', 'pending'),
+        row(5, '13800000001', 'pending'),
+      ]),
+    );
+    expect(
+      [...(await uow.read.recharges.firstLinesOf('rcb1', ['13800000001', '13800000002', '13900000000', '123']))].sort(),
+    ).toEqual([
       ['13800000001', 2],
       ['13800000002', 4],
     ]);
-    expect(await uow.run((r) => r.recharges.updateBatch('t1', 'rcb1', 'receiving', { status: 'accepted', rows: 4, validRows: 3, rejectedRows: 1, updatedAt: 9 }))).toBe(true);
-    expect(await uow.run((r) => r.recharges.updateBatch('t1', 'rcb1', 'receiving', { status: 'abandoned', rows: 4, validRows: 0, rejectedRows: 0, updatedAt: 9 }))).toBe(false);
-    expect(await uow.read.recharges.getBatch('t1', 'rcb1')).toMatchObject({ status: 'accepted', rows: 4, validRows: 3, rejectedRows: 1, updatedAt: 9 });
+    expect(
+      await uow.run((r) =>
+        r.recharges.updateBatch('t1', 'rcb1', 'receiving', {
+          status: 'accepted',
+          rows: 4,
+          validRows: 3,
+          rejectedRows: 1,
+          updatedAt: 9,
+        }),
+      ),
+    ).toBe(true);
+    expect(
+      await uow.run((r) =>
+        r.recharges.updateBatch('t1', 'rcb1', 'receiving', {
+          status: 'abandoned',
+          rows: 4,
+          validRows: 0,
+          rejectedRows: 0,
+          updatedAt: 9,
+        }),
+      ),
+    ).toBe(false);
+    expect(await uow.read.recharges.getBatch('t1', 'rcb1')).toMatchObject({
+      status: 'accepted',
+      rows: 4,
+      validRows: 3,
+      rejectedRows: 1,
+      updatedAt: 9,
+    });
     expect((await uow.read.recharges.pendingBatchRows('rcb1', 2)).map((r) => r.line)).toEqual([2, 4]);
-    expect(await uow.run((r) => r.recharges.settleBatchRow('rcb1', 2, { status: 'accepted', rechargeId: 'rch1' }))).toBe(true);
-    expect(await uow.run((r) => r.recharges.settleBatchRow('rcb1', 2, { status: 'accepted', rechargeId: 'rch2' }))).toBe(false);
-    expect(await uow.run((r) => r.recharges.settleBatchRow('rcb1', 5, { status: 'rejected', code: 'INSUFFICIENT_BALANCE', message: 'no' }))).toBe(true);
+    expect(
+      await uow.run((r) => r.recharges.settleBatchRow('rcb1', 2, { status: 'accepted', rechargeId: 'rch1' })),
+    ).toBe(true);
+    expect(
+      await uow.run((r) => r.recharges.settleBatchRow('rcb1', 2, { status: 'accepted', rechargeId: 'rch2' })),
+    ).toBe(false);
+    expect(
+      await uow.run((r) =>
+        r.recharges.settleBatchRow('rcb1', 5, { status: 'rejected', code: 'INSUFFICIENT_BALANCE', message: 'no' }),
+      ),
+    ).toBe(true);
     expect(await uow.read.recharges.countBatchRows('rcb1')).toEqual({ accepted: 1, pending: 1, rejected: 2 });
-    expect((await uow.read.recharges.rejectedBatchRows('rcb1', 3, 10)).map((r) => [r.line, r.code])).toEqual([[5, 'INSUFFICIENT_BALANCE']]);
+    expect((await uow.read.recharges.rejectedBatchRows('rcb1', 3, 10)).map((r) => [r.line, r.code])).toEqual([
+      [5, 'INSUFFICIENT_BALANCE'],
+    ]);
     const results = await uow.read.recharges.batchResults('rcb1', 0, 10);
     expect(results.map((r) => [r.line, r.status, r.rechargeId, r.recharge])).toEqual([
       [2, 'accepted', 'rch1', null],
@@ -435,7 +607,12 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       operator: 'CHINA_MOBILE',
       amount: 5000,
       currency: 'CNY',
-      state: { id, maxAttempts: 2, status: 'PROCESSING', attempts: [{ channel: 'juhe', key: `${id.replace(/_/g, '')}A1` }] },
+      state: {
+        id,
+        maxAttempts: 2,
+        status: 'PROCESSING',
+        attempts: [{ channel: 'juhe', key: `${id.replace(/_/g, '')}A1` }],
+      },
       batchId: null,
       ...STAMPED,
       ...over,
@@ -443,19 +620,54 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     await uow.run(async (r) => {
       await r.recharges.insert(recharge('rch_0001AAAA'));
       await r.recharges.insert(recharge('rch_0002BBBB', { tenantId: 't2', updatedAt: 5000 }));
-      await r.recharges.insert(recharge('rch_0003CCCC', { state: { id: 'rch_0003CCCC', maxAttempts: 2, status: 'FAILED', reason: 'X', attempts: [{ channel: 'juhe', key: 'rch0003CCCCA1', failure: { code: 'X', final: true } }] }, updatedAt: 2000 }));
+      await r.recharges.insert(
+        recharge('rch_0003CCCC', {
+          state: {
+            id: 'rch_0003CCCC',
+            maxAttempts: 2,
+            status: 'FAILED',
+            reason: 'X',
+            attempts: [{ channel: 'juhe', key: 'rch0003CCCCA1', failure: { code: 'X', final: true } }],
+          },
+          updatedAt: 2000,
+        }),
+      );
     });
     expect((await uow.read.recharges.getByAttemptKey('rch0002BBBBA1'))?.tenantId).toBe('t2');
     expect(await uow.read.recharges.getByAttemptKey('rch0002BBBBA2')).toBeUndefined(); // never sent
     expect(await uow.read.recharges.getByAttemptKey('nonsense')).toBeUndefined();
-    expect((await uow.read.recharges.findStale(['PROCESSING'], 3000, undefined, 10)).map((x) => x.id)).toEqual(['rch_0001AAAA']);
-    expect((await uow.read.recharges.findStale(['PROCESSING', 'FAILED'], 9000, 1500, 10)).map((x) => x.id)).toEqual(['rch_0003CCCC', 'rch_0002BBBB']);
-    await uow.run((r) => r.jobs.enqueue({ id: 'jr', now: 0, tenantId: 't1', kind: 'recharge.execute', resourceId: 'rch_0001AAAA', runAt: 0, leaseTo: { owner: 'w1', until: 100 } }));
+    expect((await uow.read.recharges.findStale(['PROCESSING'], 3000, undefined, 10)).map((x) => x.id)).toEqual([
+      'rch_0001AAAA',
+    ]);
+    expect((await uow.read.recharges.findStale(['PROCESSING', 'FAILED'], 9000, 1500, 10)).map((x) => x.id)).toEqual([
+      'rch_0003CCCC',
+      'rch_0002BBBB',
+    ]);
+    await uow.run((r) =>
+      r.jobs.enqueue({
+        id: 'jr',
+        now: 0,
+        tenantId: 't1',
+        kind: 'recharge.execute',
+        resourceId: 'rch_0001AAAA',
+        runAt: 0,
+        leaseTo: { owner: 'w1', until: 100 },
+      }),
+    );
     expect(await uow.read.jobs.hasLive('recharge.execute', 'rch_0001AAAA')).toBe(true);
     expect(await uow.read.jobs.hasLive('recharge.execute', 'rch_0002BBBB')).toBe(false);
     await uow.run((r) => r.jobs.complete('jr', 'w1', 10));
     expect(await uow.read.jobs.hasLive('recharge.execute', 'rch_0001AAAA')).toBe(false);
-    const flag = { id: 'flg_once', tenantId: 't1', resourceType: 'recharge', resourceId: 'rch_0001AAAA', code: 'RECHARGE_UNRESOLVED', detail: {}, createdAt: 1, resolvedAt: null };
+    const flag = {
+      id: 'flg_once',
+      tenantId: 't1',
+      resourceType: 'recharge',
+      resourceId: 'rch_0001AAAA',
+      code: 'RECHARGE_UNRESOLVED',
+      detail: {},
+      createdAt: 1,
+      resolvedAt: null,
+    };
     expect(await uow.run((r) => r.flags.raiseOnce(flag))).toBe(true);
     expect(await uow.run((r) => r.flags.raiseOnce({ ...flag, createdAt: 2 }))).toBe(false);
     expect(await uow.read.flags.list('t1', { limit: 10 })).toHaveLength(1);

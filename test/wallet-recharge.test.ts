@@ -1,6 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { App } from '../src/main.js';
-import { type RechargeChannel, type RechargeChannelResult, type RechargeSubmitRequest } from '../src/ports/recharge-channel.js';
+import {
+  type RechargeChannel,
+  type RechargeChannelResult,
+  type RechargeSubmitRequest,
+} from '../src/ports/recharge-channel.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import type { SimulatedRechargeChannel } from '../src/simulator/simulated-recharge-channel.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
@@ -24,7 +28,14 @@ function recharge(app: App, user: string, body: Record<string, unknown>, key?: s
 }
 
 interface RechargeBody {
-  recharge: { id: string; status: string; channel: string; attempts: Array<{ channel: string; order_id: string; failure: string | null }>; phone: string; failure_reason: string | null };
+  recharge: {
+    id: string;
+    status: string;
+    channel: string;
+    attempts: Array<{ channel: string; order_id: string; failure: string | null }>;
+    phone: string;
+    failure_reason: string | null;
+  };
 }
 
 const start = appStarter();
@@ -33,7 +44,11 @@ describe('wallet and phone recharge over HTTP', () => {
   it('tops the wallet up through the gateway, recharges once, answers a replay from the first answer, and the ledger balances', async () => {
     const carriers = new SimulatedCarriers();
     const gateway = new SimulatedGateway();
-    const app = await start(config(['sim-a']), { carriers, gateway, rechargeChannels: sims(carriers, { 'sim-a': quick }) });
+    const app = await start(config(['sim-a']), {
+      carriers,
+      gateway,
+      rechargeChannels: sims(carriers, { 'sim-a': quick }),
+    });
     await topUp(app, 'alice', 10_000);
     expect(gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
     expect(await balance(app, 'alice')).toBe(10_000);
@@ -51,7 +66,11 @@ describe('wallet and phone recharge over HTTP', () => {
     expect(carriers.groundTruth).toHaveLength(1);
     expect(carriers.balanceOf(PHONE)).toBe(5000);
     expect(await balance(app, 'alice')).toBe(5000);
-    const got = await app.http.inject({ method: 'GET', url: `/api/v1/recharges/${body.recharge.id}`, headers: { 'x-user-id': 'alice' } });
+    const got = await app.http.inject({
+      method: 'GET',
+      url: `/api/v1/recharges/${body.recharge.id}`,
+      headers: { 'x-user-id': 'alice' },
+    });
     expect(got.json<RechargeBody>().recharge.status).toBe('SUCCEEDED');
 
     const l = await ledger(app);
@@ -63,7 +82,9 @@ describe('wallet and phone recharge over HTTP', () => {
     expect(trail.map((a) => a.action)).toEqual(['recharge.created', 'recharge.submitting', 'recharge.succeeded']);
 
     const channels = await app.http.inject({ method: 'GET', url: '/api/v1/channels' });
-    const health = channels.json<{ data: Array<{ channel: string; breaker: { state: string }; window: { successes: number } }> }>().data;
+    const health = channels.json<{
+      data: Array<{ channel: string; breaker: { state: string }; window: { successes: number } }>;
+    }>().data;
     expect(health.map((h) => [h.channel, h.breaker.state, h.window.successes])).toEqual([['sim-a', 'closed', 1]]);
   });
 
@@ -71,7 +92,9 @@ describe('wallet and phone recharge over HTTP', () => {
     const carriers = new SimulatedCarriers();
     const app = await start(config(['sim-a']), { carriers, rechargeChannels: sims(carriers, { 'sim-a': quick }) });
     await topUp(app, 'bob', 10_000);
-    const answers = await Promise.all(Array.from({ length: 12 }, (_, i) => recharge(app, 'bob', { phone: PHONE, amount: 3000 }, `c-${i}`)));
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => recharge(app, 'bob', { phone: PHONE, amount: 3000 }, `c-${i}`)),
+    );
     const codes = answers.map((a) => a.statusCode).sort();
     expect(codes.filter((c) => c === 201)).toHaveLength(3);
     expect(codes.filter((c) => c === 402)).toHaveLength(9);
@@ -83,8 +106,14 @@ describe('wallet and phone recharge over HTTP', () => {
 
   it('fails over to another channel on a definite failure, and gives the money back when every channel refused', async () => {
     const carriers = new SimulatedCarriers();
-    const channels = sims(carriers, { 'sim-bad': { chaos: { latencyMs: { min: 1, max: 2 }, failureRate: 1 } }, 'sim-good': quick });
-    const app = await start(config(['sim-bad', 'sim-good'], { max_attempts: 2 }), { carriers, rechargeChannels: channels });
+    const channels = sims(carriers, {
+      'sim-bad': { chaos: { latencyMs: { min: 1, max: 2 }, failureRate: 1 } },
+      'sim-good': quick,
+    });
+    const app = await start(config(['sim-bad', 'sim-good'], { max_attempts: 2 }), {
+      carriers,
+      rechargeChannels: channels,
+    });
     await topUp(app, 'carol', 20_000);
     const res = await recharge(app, 'carol', { phone: PHONE, amount: 10_000 });
     expect(res.statusCode, res.body).toBe(201);
@@ -93,13 +122,18 @@ describe('wallet and phone recharge over HTTP', () => {
       ['sim-bad', 'CHANNEL_REJECTED'],
       ['sim-good', null],
     ]);
-    expect(carriers.groundTruth).toEqual([expect.objectContaining({ channel: 'sim-good', orderId: r.attempts[1]?.order_id })]);
+    expect(carriers.groundTruth).toEqual([
+      expect.objectContaining({ channel: 'sim-good', orderId: r.attempts[1]?.order_id }),
+    ]);
 
     // Both channels refuse now: the recharge fails and the reservation returns to the wallet.
     channels.get('sim-good')?.setProfile({ chaos: { failureRate: 1 } });
     const failed = await recharge(app, 'carol', { phone: PHONE, amount: 10_000 });
     expect(failed.statusCode, failed.body).toBe(422);
-    expect(failed.json<{ code: string; recharge: { status: string } }>()).toMatchObject({ code: 'RECHARGE_FAILED', recharge: { status: 'FAILED' } });
+    expect(failed.json<{ code: string; recharge: { status: string } }>()).toMatchObject({
+      code: 'RECHARGE_FAILED',
+      recharge: { status: 'FAILED' },
+    });
     expect(await balance(app, 'carol')).toBe(10_000);
     const l = await ledger(app);
     expect(l.balanced).toBe(true);
@@ -109,7 +143,10 @@ describe('wallet and phone recharge over HTTP', () => {
 
   it('a submit whose answer is lost is UNKNOWN and is resolved by asking that channel, never sent elsewhere', async () => {
     const carriers = new SimulatedCarriers();
-    const channels = sims(carriers, { 'sim-lossy': { chaos: { latencyMs: { min: 1, max: 2 }, timeoutRate: 1 } }, 'sim-good': quick });
+    const channels = sims(carriers, {
+      'sim-lossy': { chaos: { latencyMs: { min: 1, max: 2 }, timeoutRate: 1 } },
+      'sim-good': quick,
+    });
     const app = await start(config(['sim-lossy', 'sim-good']), { carriers, rechargeChannels: channels });
     await topUp(app, 'dan', 10_000);
     const res = await recharge(app, 'dan', { phone: PHONE, amount: 5000 });
@@ -127,13 +164,21 @@ describe('wallet and phone recharge over HTTP', () => {
     const app = await start({
       recharge: {
         channels: {
-          juhe: { type: 'juhe', operators: ['CHINA_UNICOM'], api_key: 'k', openid_secret: 'o', base_url: 'http://127.0.0.1:9/ofpay/mobile/' },
+          juhe: {
+            type: 'juhe',
+            operators: ['CHINA_UNICOM'],
+            api_key: 'k',
+            openid_secret: 'o',
+            base_url: 'http://127.0.0.1:9/ofpay/mobile/',
+          },
           'sim-x': { type: 'simulator', operators: ['CHINA_MOBILE'] },
         },
       },
     });
     const res = await app.http.inject({ method: 'GET', url: '/api/v1/channels' });
-    const data = res.json<{ data: Array<{ channel: string; operators: string[]; breaker: { state: string }; window: { samples: number } }> }>().data;
+    const data = res.json<{
+      data: Array<{ channel: string; operators: string[]; breaker: { state: string }; window: { samples: number } }>;
+    }>().data;
     expect(data.map((c) => [c.channel, c.operators, c.breaker.state, c.window.samples])).toEqual([
       ['juhe', ['CHINA_UNICOM'], 'closed', 0],
       ['sim-x', ['CHINA_MOBILE'], 'closed', 0],
@@ -141,7 +186,10 @@ describe('wallet and phone recharge over HTTP', () => {
     // No channel serves Telecom: the recharge fails at once and the money goes back.
     await topUp(app, 'gus', 1000);
     const r = await recharge(app, 'gus', { phone: '18912345678', amount: 1000 });
-    expect([r.statusCode, r.json<{ recharge: { failure_reason: string } }>().recharge.failure_reason]).toEqual([422, 'NO_CHANNEL_AVAILABLE']);
+    expect([r.statusCode, r.json<{ recharge: { failure_reason: string } }>().recharge.failure_reason]).toEqual([
+      422,
+      'NO_CHANNEL_AVAILABLE',
+    ]);
     expect(await balance(app, 'gus')).toBe(1000);
   });
 
@@ -162,9 +210,18 @@ describe('wallet and phone recharge over HTTP', () => {
       const res = await recharge(app, 'erin', body);
       expect([res.statusCode, res.json<{ code: string }>().code], JSON.stringify(body)).toEqual([status, code]);
     }
-    const top = await app.http.inject({ method: 'POST', url: '/api/v1/wallet/top-ups', headers: json('erin'), payload: { amount: -5 } });
+    const top = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/wallet/top-ups',
+      headers: json('erin'),
+      payload: { amount: -5 },
+    });
     expect(top.json<{ code: string }>().code).toBe('INVALID_AMOUNT');
-    const missing = await app.http.inject({ method: 'GET', url: '/api/v1/recharges/rch_nope', headers: { 'x-user-id': 'erin' } });
+    const missing = await app.http.inject({
+      method: 'GET',
+      url: '/api/v1/recharges/rch_nope',
+      headers: { 'x-user-id': 'erin' },
+    });
     expect([missing.statusCode, missing.json<{ code: string }>().code]).toEqual([404, 'RECHARGE_NOT_FOUND']);
     expect(await balance(app, 'erin')).toBe(5000);
     expect(carriers.groundTruth).toHaveLength(0);
@@ -198,7 +255,20 @@ describe('recharge crash and resume', () => {
     const channels = sims(carriers, { 'sim-a': quick, 'sim-b': quick });
     const hanging = new HangingAfterSubmit(channels.get('sim-a') as SimulatedRechargeChannel);
     const cfg = config(['sim-a', 'sim-b'], {});
-    const first = await start({ ...cfg, server: { port: 0, wait_for_completion_ms: 300 } }, { carriers, gateway, merchant, workerId: 'w1', rechargeChannels: new Map([['sim-a', hanging], ['sim-b', channels.get('sim-b') as RechargeChannel]]) }, db);
+    const first = await start(
+      { ...cfg, server: { port: 0, wait_for_completion_ms: 300 } },
+      {
+        carriers,
+        gateway,
+        merchant,
+        workerId: 'w1',
+        rechargeChannels: new Map([
+          ['sim-a', hanging],
+          ['sim-b', channels.get('sim-b') as RechargeChannel],
+        ]),
+      },
+      db,
+    );
     await topUp(first, 'fay', 10_000);
     const res = await recharge(first, 'fay', { phone: PHONE, amount: 5000 }, 'k-crash');
     expect(res.statusCode, res.body).toBe(202);
@@ -235,15 +305,37 @@ describe('recharge crash and resume', () => {
 describe('batch recharge', () => {
   it('checks rows up front with line numbers, runs the good ones through the worker, each phone recharged once, ledger balanced', async () => {
     const carriers = new SimulatedCarriers();
-    const channels = sims(carriers, { 'sim-a': { chaos: { latencyMs: { min: 1, max: 3 }, failureRate: 0.2 } }, 'sim-b': quick });
-    const app = await start({ ...config(['sim-a', 'sim-b']), worker: { poll_interval_ms: 20, lease_ms: 2000, retry_base_ms: 10, retry_max_ms: 50, concurrency: 4 } }, { carriers, rechargeChannels: channels });
+    const channels = sims(carriers, {
+      'sim-a': { chaos: { latencyMs: { min: 1, max: 3 }, failureRate: 0.2 } },
+      'sim-b': quick,
+    });
+    const app = await start(
+      {
+        ...config(['sim-a', 'sim-b']),
+        worker: { poll_interval_ms: 20, lease_ms: 2000, retry_base_ms: 10, retry_max_ms: 50, concurrency: 4 },
+      },
+      { carriers, rechargeChannels: channels },
+    );
     app.engine.start();
     await topUp(app, 'hal', 50_000);
     const phones = Array.from({ length: 40 }, (_, i) => `1380000${String(i).padStart(4, '0')}`);
-    const csv = ['phone,amount', ...phones.map((p) => `${p},1000`), '12345678901,1000', '13800001111,1234', 'not,a,row'].join('\n');
-    const res = await app.http.inject({ method: 'POST', url: '/api/v1/recharges/batch', headers: { 'content-type': 'text/csv', 'x-user-id': 'hal', 'idempotency-key': 'b-1' }, payload: csv });
+    const csv = [
+      'phone,amount',
+      ...phones.map((p) => `${p},1000`),
+      '12345678901,1000',
+      '13800001111,1234',
+      'not,a,row',
+    ].join('\n');
+    const res = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/recharges/batch',
+      headers: { 'content-type': 'text/csv', 'x-user-id': 'hal', 'idempotency-key': 'b-1' },
+      payload: csv,
+    });
     expect(res.statusCode, res.body).toBe(202);
-    const batch = res.json<{ batch: { id: string; rows: number; valid: number; rejected: Array<{ line: number; code: string }> } }>().batch;
+    const batch = res.json<{
+      batch: { id: string; rows: number; valid: number; rejected: Array<{ line: number; code: string }> };
+    }>().batch;
     expect(batch.rows).toBe(43);
     expect(batch.valid).toBe(40);
     expect(batch.rejected.map((r) => [r.line, r.code])).toEqual([
@@ -254,7 +346,9 @@ describe('batch recharge', () => {
     let view = { done: false, counts: {} as Record<string, number> };
     for (let i = 0; i < 200 && !view.done; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      view = (await app.http.inject({ method: 'GET', url: `/api/v1/batches/${batch.id}`, headers: { 'x-user-id': 'hal' } })).json<{ batch: typeof view }>().batch;
+      view = (
+        await app.http.inject({ method: 'GET', url: `/api/v1/batches/${batch.id}`, headers: { 'x-user-id': 'hal' } })
+      ).json<{ batch: typeof view }>().batch;
     }
     expect(view.done).toBe(true);
     expect((view.counts.SUCCEEDED ?? 0) + (view.counts.FAILED ?? 0)).toBe(40);
@@ -267,7 +361,12 @@ describe('batch recharge', () => {
     expect(l.balanced).toBe(true);
     expect(accountBalance(l, 'recharge_clearing:default')).toBe(0);
     // The same key answers with the same batch, creating nothing more.
-    const again = await app.http.inject({ method: 'POST', url: '/api/v1/recharges/batch', headers: { 'content-type': 'text/csv', 'x-user-id': 'hal', 'idempotency-key': 'b-1' }, payload: csv });
+    const again = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/recharges/batch',
+      headers: { 'content-type': 'text/csv', 'x-user-id': 'hal', 'idempotency-key': 'b-1' },
+      payload: csv,
+    });
     expect(again.json<{ batch: { id: string } }>().batch.id).toBe(batch.id);
     expect(carriers.groundTruth).toHaveLength(view.counts.SUCCEEDED ?? 0);
   });
@@ -279,14 +378,25 @@ describe('batch recharge across a crash', () => {
     const carriers = new SimulatedCarriers();
     const gateway = new SimulatedGateway();
     const merchant = new SimulatedMerchant();
-    const channels = sims(carriers, { 'sim-a': { chaos: { latencyMs: { min: 20, max: 40 }, failureRate: 0.1 } }, 'sim-b': { chaos: { latencyMs: { min: 20, max: 40 } } } });
-    const cfg = { ...config(['sim-a', 'sim-b']), worker: { poll_interval_ms: 20, lease_ms: 300, retry_base_ms: 10, retry_max_ms: 50, concurrency: 3 } };
+    const channels = sims(carriers, {
+      'sim-a': { chaos: { latencyMs: { min: 20, max: 40 }, failureRate: 0.1 } },
+      'sim-b': { chaos: { latencyMs: { min: 20, max: 40 } } },
+    });
+    const cfg = {
+      ...config(['sim-a', 'sim-b']),
+      worker: { poll_interval_ms: 20, lease_ms: 300, retry_base_ms: 10, retry_max_ms: 50, concurrency: 3 },
+    };
     const first = await start(cfg, { carriers, gateway, merchant, workerId: 'w1', rechargeChannels: channels }, db);
     first.engine.start();
     await topUp(first, 'ivy', 50_000);
     const phones = Array.from({ length: 30 }, (_, i) => `1390000${String(i).padStart(4, '0')}`);
     const lines = phones.map((p) => JSON.stringify({ phone: p, amount: 1000 })).join('\n');
-    const res = await first.http.inject({ method: 'POST', url: '/api/v1/recharges/batch', headers: { 'content-type': 'application/x-ndjson', 'x-user-id': 'ivy' }, payload: lines });
+    const res = await first.http.inject({
+      method: 'POST',
+      url: '/api/v1/recharges/batch',
+      headers: { 'content-type': 'application/x-ndjson', 'x-user-id': 'ivy' },
+      payload: lines,
+    });
     expect(res.statusCode, res.body).toBe(202);
     const id = res.json<{ batch: { id: string } }>().batch.id;
     for (let i = 0; i < 200 && carriers.groundTruth.length < 5; i++) await new Promise((r) => setTimeout(r, 10));

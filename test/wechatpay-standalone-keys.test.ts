@@ -17,7 +17,9 @@ describe('a service configured from the keys a standalone simulator wrote', () =
     const again = loadOrCreateWechatpayKeys(dir);
     expect(again.merchantSerialNo).toBe(first.merchantSerialNo);
     expect(again.apiV3Key.equals(first.apiV3Key)).toBe(true);
-    expect(again.platformPublicKey.export({ type: 'spki', format: 'pem' })).toBe(first.platformPublicKey.export({ type: 'spki', format: 'pem' }));
+    expect(again.platformPublicKey.export({ type: 'spki', format: 'pem' })).toBe(
+      first.platformPublicKey.export({ type: 'spki', format: 'pem' }),
+    );
     expect(statSync(join(dir, 'apiclient_key.pem')).mode & 0o777).toBe(0o600);
 
     const bank = new SimulatedGateway({ payerActionMethods: ['wechat_native'] });
@@ -26,7 +28,12 @@ describe('a service configured from the keys a standalone simulator wrote', () =
     await app.listen({ host: '127.0.0.1', port: 0 });
     try {
       const { port } = app.server.address() as AddressInfo;
-      const entry = wechatpayGatewayEntry(again, dir, `http://127.0.0.1:${port}/wechatpay`, 'http://127.0.0.1:8787/api/v1/callbacks/wechatpay');
+      const entry = wechatpayGatewayEntry(
+        again,
+        dir,
+        `http://127.0.0.1:${port}/wechatpay`,
+        'http://127.0.0.1:8787/api/v1/callbacks/wechatpay',
+      );
       const file = join(dir, '..', 'config.json');
       writeFileSync(file, JSON.stringify({ payment_gateway: 'wx', gateways: { wx: entry } }));
       const config = loadConfig({ file, env: {} });
@@ -34,10 +41,19 @@ describe('a service configured from the keys a standalone simulator wrote', () =
       const g = config.value.gateways.wx;
       if (g?.type !== 'wechatpay') throw new Error('not a wechatpay entry');
       const gateway = wechatpayGatewayFromSettings('wx', g);
-      const created = await gateway.create({ outTradeNo: 'standalone001', amount: { amount: 1500, currency: 'CNY' }, subject: '大杯拿铁', method: 'wechat_native', payer: 'p' });
+      const created = await gateway.create({
+        outTradeNo: 'standalone001',
+        amount: { amount: 1500, currency: 'CNY' },
+        subject: '大杯拿铁',
+        method: 'wechat_native',
+        payer: 'p',
+      });
       expect(created.status).toBe('pending');
       expect(bank.payPending('standalone001')).toBe(true);
-      expect(await gateway.query('standalone001')).toMatchObject({ status: 'succeeded', amount: { amount: 1500, currency: 'CNY' } });
+      expect(await gateway.query('standalone001')).toMatchObject({
+        status: 'succeeded',
+        amount: { amount: 1500, currency: 'CNY' },
+      });
     } finally {
       await app.close();
     }

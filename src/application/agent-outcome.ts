@@ -28,8 +28,18 @@ export type AgentOutcome =
   | { readonly kind: 'found'; readonly order: OrderView }
   /** A registered action's own result. */
   | { readonly kind: 'done'; readonly action: string; readonly result: unknown }
-  | { readonly kind: 'clarification'; readonly action: string; readonly missing: readonly string[]; readonly question: string }
-  | { readonly kind: 'refused'; readonly code: string; readonly reason: string; readonly details?: Readonly<Record<string, unknown>> };
+  | {
+      readonly kind: 'clarification';
+      readonly action: string;
+      readonly missing: readonly string[];
+      readonly question: string;
+    }
+  | {
+      readonly kind: 'refused';
+      readonly code: string;
+      readonly reason: string;
+      readonly details?: Readonly<Record<string, unknown>>;
+    };
 
 /** The order an outcome is about, if any (the session remembers it as "last"). */
 export function orderOf(o: AgentOutcome): OrderView | undefined {

@@ -27,7 +27,10 @@ describe('channel router', () => {
     expect(picks).toEqual(['a', 'b', 'a', 'b']);
     expect(must(r.route('CHINA_MOBILE', new Set(['a']))).channel).toBe('b');
     const none = r.route('CHINA_MOBILE', new Set(['a', 'b']));
-    expect(!none.ok && none.error).toMatchObject({ code: 'NO_CHANNEL_AVAILABLE', details: { operator: 'CHINA_MOBILE', channels_serving: 2 } });
+    expect(!none.ok && none.error).toMatchObject({
+      code: 'NO_CHANNEL_AVAILABLE',
+      details: { operator: 'CHINA_MOBILE', channels_serving: 2 },
+    });
     const broadnet = r.route('CHINA_BROADNET');
     expect(!broadnet.ok && broadnet.error.details).toMatchObject({ channels_serving: 0 });
   });
@@ -48,7 +51,15 @@ describe('channel router', () => {
       capacity: 4,
       routed: 3,
       breaker: { state: 'closed', consecutiveFailures: 1 },
-      window: { samples: 2, successes: 1, failures: 1, successRate: 0.5, meanLatencyMs: 200, p50LatencyMs: 100, p99LatencyMs: 300 },
+      window: {
+        samples: 2,
+        successes: 1,
+        failures: 1,
+        successRate: 0.5,
+        meanLatencyMs: 200,
+        p50LatencyMs: 100,
+        p99LatencyMs: 300,
+      },
     });
     expect(Object.keys(a.scores).sort()).toEqual(['CHINA_MOBILE', 'CHINA_UNICOM']);
     expect(a.scores.CHINA_MOBILE).toBeGreaterThan(0);

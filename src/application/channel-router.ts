@@ -10,7 +10,14 @@ import {
   CLOSED,
   DEFAULT_BREAKER_SETTINGS,
 } from '../domain/routing/circuit-breaker.js';
-import { type Candidate, DEFAULT_SCORE_SETTINGS, pickCandidate, type RoutingStrategy, type ScoreSettings, scoreCandidates } from '../domain/routing/channel-score.js';
+import {
+  type Candidate,
+  DEFAULT_SCORE_SETTINGS,
+  pickCandidate,
+  type RoutingStrategy,
+  type ScoreSettings,
+  scoreCandidates,
+} from '../domain/routing/channel-score.js';
 import {
   type CallOutcome,
   type CallSample,
@@ -89,7 +96,11 @@ export class ChannelRouter {
   constructor(
     channels: readonly RoutedChannel[],
     private readonly settings: RouterSettings,
-    private readonly deps: { readonly clock: Clock; readonly random: () => number; readonly observer?: RoutingObserver },
+    private readonly deps: {
+      readonly clock: Clock;
+      readonly random: () => number;
+      readonly observer?: RoutingObserver;
+    },
   ) {
     for (const channel of channels) {
       if (this.states.has(channel.name)) throw new Error(`duplicate recharge channel name ${channel.name}`);
@@ -131,7 +142,13 @@ export class ChannelRouter {
     } else {
       const turn = this.turns.get(operator) ?? 0;
       this.turns.set(operator, turn + 1);
-      const idx = pickCandidate(this.settings.strategy, eligible.map((e) => this.candidate(e.state, now)), this.settings.score, this.deps.random(), turn);
+      const idx = pickCandidate(
+        this.settings.strategy,
+        eligible.map((e) => this.candidate(e.state, now)),
+        this.settings.score,
+        this.deps.random(),
+        turn,
+      );
       chosen = eligible[idx] ?? eligible[0]!;
     }
     const { state } = chosen;
@@ -149,9 +166,20 @@ export class ChannelRouter {
     const now = this.deps.clock.now();
     state.inFlight = Math.max(0, state.inFlight - 1);
     this.deps.observer?.callEnded(dispatch.channel, outcome);
-    state.samples = recordSample(state.samples, { at: now, latencyMs: now - dispatch.startedAt, outcome }, this.settings.window);
+    state.samples = recordSample(
+      state.samples,
+      { at: now, latencyMs: now - dispatch.startedAt, outcome },
+      this.settings.window,
+    );
     const before = state.breaker;
-    const after = breakerOnResult(before, outcome, dispatch.probe, windowStats(state.samples, false), now, this.settings.breaker);
+    const after = breakerOnResult(
+      before,
+      outcome,
+      dispatch.probe,
+      windowStats(state.samples, false),
+      now,
+      this.settings.breaker,
+    );
     state.breaker = after;
     // Back from half-open: judge the channel on what it does from now on, not on the failures that opened it.
     if (before.state === 'half_open' && after.state === 'closed') state.samples = [];
@@ -164,7 +192,10 @@ export class ChannelRouter {
     for (const s of this.states.values()) for (const o of s.channel.operators) operators.add(o);
     for (const operator of operators) {
       const peers = [...this.states.values()].filter((s) => s.channel.operators.includes(operator));
-      const scored = scoreCandidates(peers.map((s) => this.candidate(s, now)), this.settings.score);
+      const scored = scoreCandidates(
+        peers.map((s) => this.candidate(s, now)),
+        this.settings.score,
+      );
       for (const sc of scored) scores.set(sc.channel, { ...scores.get(sc.channel), [operator]: sc.score });
     }
     return [...this.states.values()].map((s) => ({
@@ -181,6 +212,11 @@ export class ChannelRouter {
 
   private candidate(state: ChannelState, now: number): Candidate {
     state.samples = pruneWindow(state.samples, now, this.settings.window);
-    return { channel: state.channel.name, stats: windowStats(state.samples, false), inFlight: state.inFlight, capacity: state.channel.capacity };
+    return {
+      channel: state.channel.name,
+      stats: windowStats(state.samples, false),
+      inFlight: state.inFlight,
+      capacity: state.channel.capacity,
+    };
   }
 }

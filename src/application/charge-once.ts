@@ -1,4 +1,11 @@
-import { type CreatePaymentRequest, type GatewayPaymentResult, type GatewayRefundResult, GatewayUnknownOutcomeError, type PaymentGateway, type RefundRequest } from '../ports/payment-gateway.js';
+import {
+  type CreatePaymentRequest,
+  type GatewayPaymentResult,
+  type GatewayRefundResult,
+  GatewayUnknownOutcomeError,
+  type PaymentGateway,
+  type RefundRequest,
+} from '../ports/payment-gateway.js';
 
 /**
  * Charge under a fixed out_trade_no without ever charging twice: on the first attempt create;
@@ -10,14 +17,21 @@ export async function chargeOnce(
   gateway: PaymentGateway,
   firstAttempt: boolean,
   request: CreatePaymentRequest,
-): Promise<{ readonly ok: true; readonly result: GatewayPaymentResult } | { readonly ok: false; readonly retry: string }> {
+): Promise<
+  { readonly ok: true; readonly result: GatewayPaymentResult } | { readonly ok: false; readonly retry: string }
+> {
   try {
-    let result: GatewayPaymentResult = firstAttempt ? { status: 'not_found', outTradeNo: request.outTradeNo } : await gateway.query(request.outTradeNo);
+    let result: GatewayPaymentResult = firstAttempt
+      ? { status: 'not_found', outTradeNo: request.outTradeNo }
+      : await gateway.query(request.outTradeNo);
     if (result.status === 'not_found') result = await gateway.create(request);
     return { ok: true, result };
   } catch (e) {
     const unknown = e instanceof GatewayUnknownOutcomeError;
-    return { ok: false, retry: `${unknown ? 'outcome unknown' : 'gateway error'}: ${e instanceof Error ? e.message : String(e)}` };
+    return {
+      ok: false,
+      retry: `${unknown ? 'outcome unknown' : 'gateway error'}: ${e instanceof Error ? e.message : String(e)}`,
+    };
   }
 }
 
@@ -30,13 +44,20 @@ export async function refundOnce(
   gateway: PaymentGateway,
   firstAttempt: boolean,
   request: RefundRequest,
-): Promise<{ readonly ok: true; readonly result: GatewayRefundResult } | { readonly ok: false; readonly retry: string }> {
+): Promise<
+  { readonly ok: true; readonly result: GatewayRefundResult } | { readonly ok: false; readonly retry: string }
+> {
   try {
-    let result: GatewayRefundResult = firstAttempt ? { status: 'not_found', outRefundNo: request.outRefundNo } : await gateway.queryRefund(request.outTradeNo, request.outRefundNo);
+    let result: GatewayRefundResult = firstAttempt
+      ? { status: 'not_found', outRefundNo: request.outRefundNo }
+      : await gateway.queryRefund(request.outTradeNo, request.outRefundNo);
     if (result.status === 'not_found') result = await gateway.refund(request);
     return { ok: true, result };
   } catch (e) {
     const unknown = e instanceof GatewayUnknownOutcomeError;
-    return { ok: false, retry: `${unknown ? 'outcome unknown' : 'gateway error'}: ${e instanceof Error ? e.message : String(e)}` };
+    return {
+      ok: false,
+      retry: `${unknown ? 'outcome unknown' : 'gateway error'}: ${e instanceof Error ? e.message : String(e)}`,
+    };
   }
 }

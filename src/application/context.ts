@@ -90,7 +90,13 @@ export async function asResult<T>(body: () => Promise<T>): Promise<Result<T>> {
     return { ok: true, value: await body() };
   } catch (e) {
     if (e instanceof UseCaseError) {
-      return { ok: false, error: e.details === undefined ? { code: e.code, message: e.message } : { code: e.code, message: e.message, details: e.details } };
+      return {
+        ok: false,
+        error:
+          e.details === undefined
+            ? { code: e.code, message: e.message }
+            : { code: e.code, message: e.message, details: e.details },
+      };
     }
     throw e;
   }

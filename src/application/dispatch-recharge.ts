@@ -1,10 +1,21 @@
 import type { Money } from '../domain/money.js';
 import type { OperatorId } from '../domain/recharge/number-segments.js';
 import type { OperatorSettings } from '../domain/recharge/operator-settings.js';
-import { createRecharge, currentAttempt, type RechargeEvent, type RechargeState, transitionRecharge } from '../domain/recharge/recharge.js';
+import {
+  createRecharge,
+  currentAttempt,
+  type RechargeEvent,
+  type RechargeState,
+  transitionRecharge,
+} from '../domain/recharge/recharge.js';
 import type { CallOutcome } from '../domain/routing/channel-window.js';
 import type { Clock } from '../ports/clock.js';
-import { type RechargeChannel, type RechargeChannelResult, type RechargeSubmitRequest, RechargeUnknownOutcomeError } from '../ports/recharge-channel.js';
+import {
+  type RechargeChannel,
+  type RechargeChannelResult,
+  type RechargeSubmitRequest,
+  RechargeUnknownOutcomeError,
+} from '../ports/recharge-channel.js';
 import type { ChannelRouter, Dispatch } from './channel-router.js';
 
 export interface DispatchRechargeDeps {
@@ -51,7 +62,10 @@ export interface DispatchRechargeOutcome {
  * many times as the operator's `retries` allow, and resend there only under the same order id
  * when it says it never got it. Every move goes through the domain state machine.
  */
-export async function dispatchRecharge(deps: DispatchRechargeDeps, input: DispatchRechargeInput): Promise<DispatchRechargeOutcome> {
+export async function dispatchRecharge(
+  deps: DispatchRechargeDeps,
+  input: DispatchRechargeInput,
+): Promise<DispatchRechargeOutcome> {
   const startedAt = deps.clock.now();
   let state: RechargeState;
   if (input.from === undefined) {
@@ -75,7 +89,12 @@ export async function dispatchRecharge(deps: DispatchRechargeDeps, input: Dispat
   if (open !== undefined && state.status !== 'SUCCEEDED') {
     // A submit cut short by a crash may or may not have arrived: that is an unknown outcome.
     if (state.status === 'SUBMITTING') await move({ type: 'timed_out', key: open.key });
-    const resumed: Dispatch = { channel: open.channel, operator: input.operator, startedAt: deps.clock.now(), probe: false };
+    const resumed: Dispatch = {
+      channel: open.channel,
+      operator: input.operator,
+      startedAt: deps.clock.now(),
+      probe: false,
+    };
     await runAttempt(deps, input, resumed, () => state, move, false);
   }
   while (state.status === 'CREATED' || state.status === 'AWAITING_FAILOVER') {
@@ -120,7 +139,11 @@ async function runAttempt(
     switch (res.status) {
       case 'succeeded':
         report('success');
-        await move({ type: 'succeeded', key, ...(res.channelOrderId === undefined ? {} : { channelOrderId: res.channelOrderId }) });
+        await move({
+          type: 'succeeded',
+          key,
+          ...(res.channelOrderId === undefined ? {} : { channelOrderId: res.channelOrderId }),
+        });
         return true;
       case 'failed':
         report('failure');
@@ -128,7 +151,11 @@ async function runAttempt(
         return true;
       case 'processing':
         if (current().status !== 'PROCESSING') {
-          await move({ type: 'accepted', key, ...(res.channelOrderId === undefined ? {} : { channelOrderId: res.channelOrderId }) });
+          await move({
+            type: 'accepted',
+            key,
+            ...(res.channelOrderId === undefined ? {} : { channelOrderId: res.channelOrderId }),
+          });
         }
         return false;
       case 'not_found':

@@ -29,7 +29,15 @@ import type { RechargeCallbackRequest } from '../ports/recharge-channel.js';
 import { type RechargeView, toRechargeView } from './recharge-view.js';
 import { type RechargeRequest, requestRecharge } from './request-recharge.js';
 import { refundRechargePayment } from './refund-recharge-payment.js';
-import { type BatchFormat, type BatchLine, batchOf, batchResultLines, type BatchView, expandRechargeBatch, receiveRechargeBatch } from './request-recharge-batch.js';
+import {
+  type BatchFormat,
+  type BatchLine,
+  batchOf,
+  batchResultLines,
+  type BatchView,
+  expandRechargeBatch,
+  receiveRechargeBatch,
+} from './request-recharge-batch.js';
 import { payTopUp, requestTopUp, topUpOf, type TopUpView } from './top-up-wallet.js';
 import type { ChannelHealth } from './channel-router.js';
 
@@ -96,7 +104,10 @@ export class Engine {
   private async runAwhile(job: JobRecord): Promise<void> {
     const run = this.runner.runLeased({ job });
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([run, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.waitMs)))]);
+    await Promise.race([
+      run,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.waitMs))),
+    ]);
     if (timer !== undefined) clearTimeout(timer);
   }
 
@@ -154,7 +165,11 @@ export class Engine {
    * rows are reported with their line numbers; once the whole file is in, the good ones become
    * recharges a chunk at a time, each queued for the worker (bounded concurrency).
    */
-  async rechargeBatch(caller: Caller, input: { readonly lines: AsyncIterable<BatchLine>; readonly format: BatchFormat }, idem?: IdempotencyRef): Promise<Result<BatchView>> {
+  async rechargeBatch(
+    caller: Caller,
+    input: { readonly lines: AsyncIterable<BatchLine>; readonly format: BatchFormat },
+    idem?: IdempotencyRef,
+  ): Promise<Result<BatchView>> {
     if (this.recharge === undefined) return err('NO_CHANNEL_AVAILABLE', 'phone recharge is not configured');
     const r = await receiveRechargeBatch(this.deps, this.recharge, caller, input, idem);
     if (!r.ok) return r;
@@ -190,8 +205,19 @@ export class Engine {
     return ok(await this.settle(caller.tenantId, placed.value.order.id, placed.value.payJob, placed.value));
   }
 
-  async confirmOrder(caller: Caller, orderId: string, idem?: IdempotencyRef, paymentMethod?: string): Promise<Result<OrderOutcome>> {
-    const confirmed = await confirmOrder(this.deps, caller, orderId, paymentMethod === undefined ? {} : { paymentMethod }, idem);
+  async confirmOrder(
+    caller: Caller,
+    orderId: string,
+    idem?: IdempotencyRef,
+    paymentMethod?: string,
+  ): Promise<Result<OrderOutcome>> {
+    const confirmed = await confirmOrder(
+      this.deps,
+      caller,
+      orderId,
+      paymentMethod === undefined ? {} : { paymentMethod },
+      idem,
+    );
     if (!confirmed.ok) return confirmed;
     return ok(await this.settle(caller.tenantId, orderId, confirmed.value.payJob, confirmed.value));
   }
@@ -201,12 +227,20 @@ export class Engine {
    * at once; the amount and currency must match the order. Whether it pays now is the policy's
    * call: if submit_payment is not a trusted action the order keeps waiting for the person.
    */
-  async submitPayment(caller: Caller, req: PaymentRequest, idem?: IdempotencyRef): Promise<Result<OrderOutcome, DomainError & { readonly errors?: readonly DomainError[] }>> {
+  async submitPayment(
+    caller: Caller,
+    req: PaymentRequest,
+    idem?: IdempotencyRef,
+  ): Promise<Result<OrderOutcome, DomainError & { readonly errors?: readonly DomainError[] }>> {
     const problems: DomainError[] = [];
     const amount = parseAmount(req.amount);
     if (!amount.ok) problems.push({ ...amount.error, details: { ...amount.error.details, field: 'amount' } });
     if (!isCurrency(req.currency)) {
-      problems.push({ code: 'INVALID_CURRENCY', message: 'currency must be one of CNY, HKD, USD, EUR, JPY', details: { field: 'currency' } });
+      problems.push({
+        code: 'INVALID_CURRENCY',
+        message: 'currency must be one of CNY, HKD, USD, EUR, JPY',
+        details: { field: 'currency' },
+      });
     }
     const methods = this.deps.settings.paymentMethods;
     if (typeof req.payment_method !== 'string' || !methods.includes(req.payment_method)) {
@@ -226,15 +260,22 @@ export class Engine {
     if (!found.ok) return found;
     const { order } = found.value;
     if (order.amount !== req.amount || order.currency !== req.currency) {
-      return err('AMOUNT_MISMATCH', `the order is ${order.amount} ${order.currency}; the payment must match it exactly`, {
-        order_amount: order.amount,
-        order_currency: order.currency,
-      });
+      return err(
+        'AMOUNT_MISMATCH',
+        `the order is ${order.amount} ${order.currency}; the payment must match it exactly`,
+        {
+          order_amount: order.amount,
+          order_currency: order.currency,
+        },
+      );
     }
     // An agent's submit_payment pays a waiting order only if the policy, asked again now, would
     // pay it at once; otherwise the order keeps waiting for the person (POST …/confirm).
     const awaiting = order.status === 'AWAITING_CONFIRMATION' || order.status === 'AWAITING_PAYMENT';
-    const decision = decideOrder(this.deps.policy(), { total: { amount: order.amount, currency: order.currency }, spentToday: 0 });
+    const decision = decideOrder(this.deps.policy(), {
+      total: { amount: order.amount, currency: order.currency },
+      spentToday: 0,
+    });
     if (awaiting && !(decision.ok && decision.value.kind === 'pay_now')) {
       return ok({
         kind: 'accepted',
@@ -257,12 +298,20 @@ export class Engine {
    * Give money back for an order: all that is left, or `amount`. The refund is sent at once by
    * this process (its job is durable, so a crash resumes it); the answer says where it stands.
    */
-  async requestRefund(caller: Caller, orderId: string, request: { readonly amount?: number; readonly reason?: string }, idem?: IdempotencyRef): Promise<Result<RefundView>> {
+  async requestRefund(
+    caller: Caller,
+    orderId: string,
+    request: { readonly amount?: number; readonly reason?: string },
+    idem?: IdempotencyRef,
+  ): Promise<Result<RefundView>> {
     const requested = await requestRefund(this.deps, caller, orderId, request, idem);
     if (!requested.ok) return requested;
     const run = this.runner.runLeased({ job: requested.value.job });
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([run, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.waitMs)))]);
+    await Promise.race([
+      run,
+      new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.waitMs))),
+    ]);
     if (timer !== undefined) clearTimeout(timer);
     return this.refundOf(caller.tenantId, requested.value.refund.id);
   }
@@ -291,8 +340,16 @@ export class Engine {
   }
 
   /** Each configured gateway with its methods and health (breaker state, calls, failures). */
-  gateways(): Array<{ readonly name: string; readonly methods: readonly string[]; readonly health: GatewayHealth | null }> {
-    return [...this.deps.gateways.entries()].map(([name, g]) => ({ name, methods: g.methods, health: g.health?.() ?? null }));
+  gateways(): Array<{
+    readonly name: string;
+    readonly methods: readonly string[];
+    readonly health: GatewayHealth | null;
+  }> {
+    return [...this.deps.gateways.entries()].map(([name, g]) => ({
+      name,
+      methods: g.methods,
+      health: g.health?.() ?? null,
+    }));
   }
 
   ledgerBalances(tenantId: string): Promise<LedgerBalance[]> {
@@ -366,20 +423,31 @@ export class Engine {
   /** Look for stuck orders and recharges now and queue the repairs (the timer calls this; tests call it directly). */
   async sweepRules(): Promise<number> {
     const limit = this.deps.settings.ruleSweepLimit;
-    const queued = (await sweepRules(this.deps, this.deps.rules, limit)) + (this.recharge === undefined ? 0 : await sweepRechargeRules(this.deps, this.recharge.rules ?? [], limit));
+    const queued =
+      (await sweepRules(this.deps, this.deps.rules, limit)) +
+      (this.recharge === undefined ? 0 : await sweepRechargeRules(this.deps, this.recharge.rules ?? [], limit));
     if (queued > 0) this.runner.wake();
     return queued;
   }
 
   /** Run the order's pay job (held by this process) and wait up to the configured time. */
-  private async settle(tenantId: string, orderId: string, payJob: JobRecord | null, known: KnownState): Promise<OrderOutcome> {
+  private async settle(
+    tenantId: string,
+    orderId: string,
+    payJob: JobRecord | null,
+    known: KnownState,
+  ): Promise<OrderOutcome> {
     if (payJob !== null) {
       const run = this.runner.runLeased({ job: payJob, known });
       let timer: NodeJS.Timeout | undefined;
-      const state = await Promise.race([run, new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.waitMs)))]);
+      const state = await Promise.race([
+        run,
+        new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), this.waitMs))),
+      ]);
       if (timer !== undefined) clearTimeout(timer);
       // The chain hands back the order as its last job committed it: no need to read it again.
-      if (state !== undefined && state.order.id === orderId) return this.classify(toOrderView(state.order, state.payment));
+      if (state !== undefined && state.order.id === orderId)
+        return this.classify(toOrderView(state.order, state.payment));
     } else if (known.order.id === orderId) {
       return this.classify(toOrderView(known.order, known.payment));
     }
@@ -397,7 +465,11 @@ export class Engine {
       case 'AWAITING_CONFIRMATION':
         return { kind: 'accepted', order: view, next: `confirm with POST /api/v1/orders/${view.id}/confirm` };
       case 'AWAITING_PAYMENT':
-        return { kind: 'accepted', order: view, next: `placed, awaiting payment (已下单，待付款): confirm with POST /api/v1/orders/${view.id}/confirm` };
+        return {
+          kind: 'accepted',
+          order: view,
+          next: `placed, awaiting payment (已下单，待付款): confirm with POST /api/v1/orders/${view.id}/confirm`,
+        };
       default:
         return { kind: 'accepted', order: view, next: `in progress: poll GET /api/v1/orders/${view.id}` };
     }

@@ -51,7 +51,10 @@ export async function executeRecharge(job: JobRecord, deps: Deps, rt: RechargeRu
   if (await awaitsPayment(deps.uow.read, rec)) {
     // Never dispatched before its own payment is captured: the payment's job starts it then.
     await deps.uow.run((r) => completeJob(r, job, deps, deps.clock.now()));
-    deps.logger.warn({ recharge_id: rec.id, top_up_id: rec.topUpId }, 'recharge not started: its payment is not captured');
+    deps.logger.warn(
+      { recharge_id: rec.id, top_up_id: rec.topUpId },
+      'recharge not started: its payment is not captured',
+    );
     return { kind: 'done' };
   }
 
@@ -78,7 +81,14 @@ export async function executeRecharge(job: JobRecord, deps: Deps, rt: RechargeRu
         processingDeadlineMs: rt.processingDeadlineMs,
         onTransition: persist,
       },
-      { id: rec.id, phone: rec.phone, amount: { amount: rec.amount, currency: rec.currency }, operator: rec.operator, maxAttempts: rec.state.maxAttempts, from: rec.state },
+      {
+        id: rec.id,
+        phone: rec.phone,
+        amount: { amount: rec.amount, currency: rec.currency },
+        operator: rec.operator,
+        maxAttempts: rec.state.maxAttempts,
+        from: rec.state,
+      },
     );
   } catch (e) {
     if (e instanceof UseCaseError && e.code === 'CONCURRENT_MODIFICATION') return handOver(job, deps, rt);
@@ -87,7 +97,13 @@ export async function executeRecharge(job: JobRecord, deps: Deps, rt: RechargeRu
   }
   const final = outcome.state;
   if (TERMINAL_RECHARGE_STATUSES.has(final.status)) {
-    const log = { recharge_id: rec.id, status: final.status, channel: final.attempts.at(-1)?.channel, failovers: outcome.failovers, elapsed_ms: outcome.elapsedMs };
+    const log = {
+      recharge_id: rec.id,
+      status: final.status,
+      channel: final.attempts.at(-1)?.channel,
+      failovers: outcome.failovers,
+      elapsed_ms: outcome.elapsedMs,
+    };
     if (final.status === 'SUCCEEDED') deps.logger.info(log, 'recharge succeeded');
     else deps.logger.warn({ ...log, reason: final.status === 'FAILED' ? final.reason : undefined }, 'recharge failed');
     return { kind: 'done' };
@@ -110,11 +126,23 @@ async function handOver(job: JobRecord, deps: Deps, rt: RechargeRuntime): Promis
     const current = await r.recharges.get(job.tenantId, job.resourceId);
     await completeJob(r, job, deps, now);
     if (current !== undefined && !TERMINAL_RECHARGE_STATUSES.has(current.state.status)) {
-      await r.jobs.enqueue({ id: deps.ids.next('job'), now, tenantId: job.tenantId, kind: JOB.executeRecharge, resourceId: job.resourceId, priority: PRIORITY.pay, runAt: now + rt.pollIntervalMs, maxAttempts: job.maxAttempts });
+      await r.jobs.enqueue({
+        id: deps.ids.next('job'),
+        now,
+        tenantId: job.tenantId,
+        kind: JOB.executeRecharge,
+        resourceId: job.resourceId,
+        priority: PRIORITY.pay,
+        runAt: now + rt.pollIntervalMs,
+        maxAttempts: job.maxAttempts,
+      });
     }
     return current?.state.status;
   });
-  deps.logger.info({ recharge_id: job.resourceId, status }, 'recharge moved by a callback or rule while its job ran: handed over');
+  deps.logger.info(
+    { recharge_id: job.resourceId, status },
+    'recharge moved by a callback or rule while its job ran: handed over',
+  );
   return { kind: 'done' };
 }
 
@@ -125,9 +153,17 @@ async function giveUpUnresolved(job: JobRecord, deps: Deps, error: string): Prom
     const current = await r.recharges.get(job.tenantId, job.resourceId);
     if (current === undefined || TERMINAL_RECHARGE_STATUSES.has(current.state.status)) return false;
     const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
-    const flagged = await flagUnresolved(r, cs, current, { found_by: JOB.executeRecharge, job_attempts: job.attempts, last_error: error.slice(0, 200) });
+    const flagged = await flagUnresolved(r, cs, current, {
+      found_by: JOB.executeRecharge,
+      job_attempts: job.attempts,
+      last_error: error.slice(0, 200),
+    });
     await cs.flush(r);
     return flagged;
   });
-  if (raised) deps.logger.warn({ recharge_id: job.resourceId, job_attempts: job.attempts }, 'recharge unresolved after its job gave up: money kept in clearing, flagged for review');
+  if (raised)
+    deps.logger.warn(
+      { recharge_id: job.resourceId, job_attempts: job.attempts },
+      'recharge unresolved after its job gave up: money kept in clearing, flagged for review',
+    );
 }

@@ -49,11 +49,17 @@ export async function executeRefund(job: JobRecord, deps: Deps): Promise<JobOutc
       };
       await uow.run(async (r) => {
         const fresh = await loadRefund(r, refund);
-        if (fresh !== undefined) await settleRefund(r, deps, new ChangeSet({ actor: ACTOR, now, requestId: null }), fresh, outcome);
+        if (fresh !== undefined)
+          await settleRefund(r, deps, new ChangeSet({ actor: ACTOR, now, requestId: null }), fresh, outcome);
         await completeJob(r, job, deps, now);
       });
-      if (outcome.status === 'succeeded') deps.logger.info({ order_id: refund.orderId, refund_id: refund.id, amount: refund.amount }, 'refund succeeded');
-      else deps.logger.warn({ order_id: refund.orderId, refund_id: refund.id, failure_code: outcome.failureCode }, 'refund refused by the gateway; flagged for review');
+      if (outcome.status === 'succeeded')
+        deps.logger.info({ order_id: refund.orderId, refund_id: refund.id, amount: refund.amount }, 'refund succeeded');
+      else
+        deps.logger.warn(
+          { order_id: refund.orderId, refund_id: refund.id, failure_code: outcome.failureCode },
+          'refund refused by the gateway; flagged for review',
+        );
       return { kind: 'done' };
     }
     default: {
@@ -70,7 +76,10 @@ export interface RefundContext {
 }
 
 /** The refund with its payment and order, as committed now (inside a transaction). */
-export async function loadRefund(r: Repositories, refund: Pick<RefundRecord, 'tenantId' | 'id'>): Promise<RefundContext | undefined> {
+export async function loadRefund(
+  r: Repositories,
+  refund: Pick<RefundRecord, 'tenantId' | 'id'>,
+): Promise<RefundContext | undefined> {
   const fresh = await r.refunds.get(refund.tenantId, refund.id);
   if (fresh === undefined) return undefined;
   const found = await r.orders.getWithPayment(fresh.tenantId, fresh.orderId);
@@ -88,29 +97,54 @@ export async function settleRefund(
   deps: Deps,
   cs: ChangeSet,
   x: RefundContext,
-  outcome: { readonly status: 'succeeded' | 'failed'; readonly failureCode?: string; readonly gatewayRefundNo?: string },
+  outcome: {
+    readonly status: 'succeeded' | 'failed';
+    readonly failureCode?: string;
+    readonly gatewayRefundNo?: string;
+  },
 ): Promise<'applied' | 'already_settled'> {
   const { refund, payment, order } = x;
   if (refund.status !== 'PENDING') {
     if ((refund.status === 'SUCCEEDED') !== (outcome.status === 'succeeded')) {
-      await raiseFlag(r, deps, cs, { tenantId: refund.tenantId, type: 'refund', id: refund.id }, 'REFUND_STATUS_CONFLICT', { recorded: refund.status, gateway_says: outcome.status });
+      await raiseFlag(
+        r,
+        deps,
+        cs,
+        { tenantId: refund.tenantId, type: 'refund', id: refund.id },
+        'REFUND_STATUS_CONFLICT',
+        { recorded: refund.status, gateway_says: outcome.status },
+      );
       await cs.flush(r);
     }
     return 'already_settled';
   }
   if (outcome.status === 'succeeded') {
-    const done = cs.moveRefund(refund, { type: 'succeed' }, outcome.gatewayRefundNo === undefined ? {} : { gatewayRefundNo: outcome.gatewayRefundNo });
+    const done = cs.moveRefund(
+      refund,
+      { type: 'succeed' },
+      outcome.gatewayRefundNo === undefined ? {} : { gatewayRefundNo: outcome.gatewayRefundNo },
+    );
     const paid = cs.movePayment(payment, { type: 'refund', amount: refund.amount }, {}, refund.id);
     await cs.saveRefund(r, refund, done);
     await cs.savePayment(r, payment, paid);
     if (paid.status === 'REFUNDED') {
-      const events = order.status === 'REFUNDING' ? [{ type: 'refunded' as const }] : order.status === 'PAID' || order.status === 'COMPLETED' ? [{ type: 'refund_requested' as const }, { type: 'refunded' as const }] : [];
+      const events =
+        order.status === 'REFUNDING'
+          ? [{ type: 'refunded' as const }]
+          : order.status === 'PAID' || order.status === 'COMPLETED'
+            ? [{ type: 'refund_requested' as const }, { type: 'refunded' as const }]
+            : [];
       if (events.length > 0) await cs.saveOrder(r, order, cs.moveOrder(order, events));
     }
   } else {
     const code = outcome.failureCode ?? 'REFUND_FAILED';
     await cs.saveRefund(r, refund, cs.moveRefund(refund, { type: 'fail', reason: code }, { failureCode: code }));
-    await raiseFlag(r, deps, cs, { tenantId: refund.tenantId, type: 'refund', id: refund.id }, 'REFUND_FAILED', { order_id: order.id, amount: refund.amount, failure_code: code, order_status: order.status });
+    await raiseFlag(r, deps, cs, { tenantId: refund.tenantId, type: 'refund', id: refund.id }, 'REFUND_FAILED', {
+      order_id: order.id,
+      amount: refund.amount,
+      failure_code: code,
+      order_status: order.status,
+    });
   }
   await cs.flush(r);
   return 'applied';
@@ -126,6 +160,19 @@ export async function raiseFlag(
   detail: Readonly<Record<string, unknown>>,
 ): Promise<void> {
   const id = deps.ids.next('flg');
-  await r.flags.raise({ id, tenantId: subject.tenantId, resourceType: subject.type, resourceId: subject.id, code, detail, createdAt: cs.meta.now, resolvedAt: null });
-  cs.audit(subject.type, subject.tenantId, subject.id, `flag.${code.toLowerCase()}`, null, { flag_id: id, code, ...detail });
+  await r.flags.raise({
+    id,
+    tenantId: subject.tenantId,
+    resourceType: subject.type,
+    resourceId: subject.id,
+    code,
+    detail,
+    createdAt: cs.meta.now,
+    resolvedAt: null,
+  });
+  cs.audit(subject.type, subject.tenantId, subject.id, `flag.${code.toLowerCase()}`, null, {
+    flag_id: id,
+    code,
+    ...detail,
+  });
 }

@@ -37,7 +37,10 @@ export async function fulfilOrder(job: JobRecord, deps: Deps, known?: KnownState
     }
   } catch (e) {
     const unknown = e instanceof MerchantUnknownOutcomeError;
-    return { kind: 'retry', error: `${unknown ? 'outcome unknown' : 'merchant error'}: ${e instanceof Error ? e.message : String(e)}` };
+    return {
+      kind: 'retry',
+      error: `${unknown ? 'outcome unknown' : 'merchant error'}: ${e instanceof Error ? e.message : String(e)}`,
+    };
   }
 
   const now = clock.now();
@@ -56,13 +59,26 @@ export async function fulfilOrder(job: JobRecord, deps: Deps, known?: KnownState
     const reason = `merchant refused: ${result.reason ?? 'unknown reason'}`;
     const refundId = deps.ids.next('rfd');
     const refundJob = await uow.run(async (r) => {
-      const payment = known?.payment.id === order.paymentId ? known.payment : await r.payments.get(order.tenantId, order.paymentId);
+      const payment =
+        known?.payment.id === order.paymentId ? known.payment : await r.payments.get(order.tenantId, order.paymentId);
       if (payment === undefined) throw new Error(`order ${order.id} has no payment`);
       const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
       await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'fulfilment_failed', reason }], reason));
       // Everything paid goes back: a refund with its own key, sent by its own job.
-      const refund = await createRefund(r, cs, { id: refundId, order, payment, amount: payment.amount - payment.refundedAmount, reason, n: 1 });
-      const next = await enqueueLeased(r, deps, { tenantId: order.tenantId, kind: JOB.executeRefund, resourceId: refund.id, priority: PRIORITY.refund }, now);
+      const refund = await createRefund(r, cs, {
+        id: refundId,
+        order,
+        payment,
+        amount: payment.amount - payment.refundedAmount,
+        reason,
+        n: 1,
+      });
+      const next = await enqueueLeased(
+        r,
+        deps,
+        { tenantId: order.tenantId, kind: JOB.executeRefund, resourceId: refund.id, priority: PRIORITY.refund },
+        now,
+      );
       await cs.flush(r);
       await completeJob(r, job, deps, now);
       return next;

@@ -46,7 +46,13 @@ export class AgentService {
   constructor(private readonly o: AgentServiceOptions) {}
 
   /** The registered actions as clients see them: name, description, risk, JSON Schema, whether anything runs it. */
-  actions(): Array<{ name: string; description: string; risk: string; available: boolean; parameters: Readonly<Record<string, unknown>> }> {
+  actions(): Array<{
+    name: string;
+    description: string;
+    risk: string;
+    available: boolean;
+    parameters: Readonly<Record<string, unknown>>;
+  }> {
     return this.o.interpreter.tools().map((t) => ({
       name: t.name,
       description: t.description,
@@ -61,14 +67,21 @@ export class AgentService {
     return this.o.interpreter.interpret(text);
   }
 
-  async message(caller: Caller, input: { readonly sessionId?: string; readonly text: string }): Promise<Result<AgentReply>> {
+  async message(
+    caller: Caller,
+    input: { readonly sessionId?: string; readonly text: string },
+  ): Promise<Result<AgentReply>> {
     if (input.sessionId !== undefined && !SESSION_ID_RE.test(input.sessionId)) {
       return err('VALIDATION_FAILED', 'session_id is 1–64 letters, digits, _ or -', { field: 'session_id' });
     }
     const now = this.o.clock.now();
     const { session, restarted } = await this.openSession(caller, input.sessionId, now);
     const keep = this.o.retention.enabled;
-    const parsed = await this.o.interpreter.interpret(input.text, keep ? (session.pending ?? undefined) : undefined, keep ? session.turns : []);
+    const parsed = await this.o.interpreter.interpret(
+      input.text,
+      keep ? (session.pending ?? undefined) : undefined,
+      keep ? session.turns : [],
+    );
 
     let outcome: AgentOutcome;
     let intent: Intent | null = null;
@@ -103,12 +116,17 @@ export class AgentService {
       pending: keep ? pending : null,
       awaiting: keep ? awaiting : null,
       lastOrderId: keep ? (order?.id ?? session.lastOrderId) : null,
-      turns: keep ? [...session.turns, { text: input.text.slice(0, 500), result: summary(parsed) }].slice(-MAX_TURNS) : [],
+      turns: keep
+        ? [...session.turns, { text: input.text.slice(0, 500), result: summary(parsed) }].slice(-MAX_TURNS)
+        : [],
       updatedAt: now,
       expiresAt: now + this.o.retention.ttlMs,
     };
     if (keep) await this.o.uow.run((r) => r.sessions.save(next));
-    return { ok: true, value: { session_id: session.id, intent, source: parsed.source, outcome, session_restarted: restarted } };
+    return {
+      ok: true,
+      value: { session_id: session.id, intent, source: parsed.source, outcome, session_restarted: restarted },
+    };
   }
 
   /**
@@ -117,32 +135,57 @@ export class AgentService {
    */
   async confirm(caller: Caller, sessionId: string): Promise<Result<AgentReply>> {
     const now = this.o.clock.now();
-    const s = SESSION_ID_RE.test(sessionId) ? await this.o.uow.read.sessions.get(caller.tenantId, sessionId) : undefined;
+    const s = SESSION_ID_RE.test(sessionId)
+      ? await this.o.uow.read.sessions.get(caller.tenantId, sessionId)
+      : undefined;
     if (s === undefined || s.userId !== caller.userId || s.expiresAt <= now || s.awaiting === null) {
       return err('CONFIRMATION_NOT_FOUND', 'nothing in this session waits for confirmation (or the session expired)');
     }
     const intent: Intent = { action: s.awaiting.action, params: s.awaiting.params };
     const handler = this.o.registry.handlerFor(intent.action);
-    const outcome = handler === undefined ? unavailable(intent.action) : await handler(intent.params, { caller, lastOrderId: s.lastOrderId });
+    const outcome =
+      handler === undefined
+        ? unavailable(intent.action)
+        : await handler(intent.params, { caller, lastOrderId: s.lastOrderId });
     const order = orderOf(outcome);
     await this.o.uow.run((r) =>
-      r.sessions.save({ ...s, awaiting: null, lastOrderId: order?.id ?? s.lastOrderId, updatedAt: now, expiresAt: now + this.o.retention.ttlMs }),
+      r.sessions.save({
+        ...s,
+        awaiting: null,
+        lastOrderId: order?.id ?? s.lastOrderId,
+        updatedAt: now,
+        expiresAt: now + this.o.retention.ttlMs,
+      }),
     );
     return { ok: true, value: { session_id: s.id, intent, source: 'confirmation', outcome, session_restarted: false } };
   }
 
-  private async execute(caller: Caller, intent: Intent, session: AgentSessionRecord): Promise<{ outcome: AgentOutcome; awaiting?: AgentSessionRecord['awaiting'] }> {
+  private async execute(
+    caller: Caller,
+    intent: Intent,
+    session: AgentSessionRecord,
+  ): Promise<{ outcome: AgentOutcome; awaiting?: AgentSessionRecord['awaiting'] }> {
     const handler = this.o.registry.handlerFor(intent.action);
     if (handler === undefined) return { outcome: unavailable(intent.action) };
     const spec = this.o.registry.catalog.get(intent.action);
     // A user's own action has no engine rule of its own, and neither has spending the wallet on a
     // phone: their risk level and trusted_actions decide, so a model's words alone never spend.
     const gated = this.o.registry.isCustom(intent.action) || GATED_BUILTINS.has(intent.action);
-    if (spec !== undefined && gated && spec.risk !== 'low' && !this.o.policy().trusted_actions.includes(intent.action)) {
+    if (
+      spec !== undefined &&
+      gated &&
+      spec.risk !== 'low' &&
+      !this.o.policy().trusted_actions.includes(intent.action)
+    ) {
       return {
         outcome: {
           kind: 'awaiting_confirmation',
-          confirm: { action: intent.action, what: describeForConfirmation(intent), method: 'POST', path: `/api/v1/agent/sessions/${session.id}/confirm` },
+          confirm: {
+            action: intent.action,
+            what: describeForConfirmation(intent),
+            method: 'POST',
+            path: `/api/v1/agent/sessions/${session.id}/confirm`,
+          },
         },
         awaiting: { action: intent.action, params: intent.params },
       };
@@ -150,7 +193,11 @@ export class AgentService {
     return { outcome: await handler(intent.params, { caller, lastOrderId: session.lastOrderId }) };
   }
 
-  private async openSession(caller: Caller, id: string | undefined, now: number): Promise<{ session: AgentSessionRecord; restarted: boolean }> {
+  private async openSession(
+    caller: Caller,
+    id: string | undefined,
+    now: number,
+  ): Promise<{ session: AgentSessionRecord; restarted: boolean }> {
     const fresh = (sid: string): AgentSessionRecord => ({
       id: sid,
       tenantId: caller.tenantId,
@@ -163,7 +210,8 @@ export class AgentService {
       updatedAt: now,
       expiresAt: now + this.o.retention.ttlMs,
     });
-    if (id === undefined || !this.o.retention.enabled) return { session: fresh(id ?? this.o.ids.next('ses')), restarted: false };
+    if (id === undefined || !this.o.retention.enabled)
+      return { session: fresh(id ?? this.o.ids.next('ses')), restarted: false };
     const found = await this.o.uow.read.sessions.get(caller.tenantId, id);
     if (found === undefined) return { session: fresh(id), restarted: false };
     // Another person's conversation is never continued: they get a new one.
@@ -178,7 +226,11 @@ const GATED_BUILTINS: ReadonlySet<string> = new Set(['recharge_phone']);
 
 /** What the person is asked to confirm, in words; a phone number is shown masked. */
 function describeForConfirmation(intent: Intent): string {
-  if (intent.action === 'recharge_phone' && typeof intent.params.phone === 'string' && typeof intent.params.amount === 'number') {
+  if (
+    intent.action === 'recharge_phone' &&
+    typeof intent.params.phone === 'string' &&
+    typeof intent.params.amount === 'number'
+  ) {
     return `话费充值 recharge ${maskPhone(intent.params.phone)} with ¥${(intent.params.amount / 100).toFixed(2)}`;
   }
   return `${intent.action} ${JSON.stringify(intent.params)}`;

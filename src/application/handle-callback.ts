@@ -12,7 +12,12 @@ const ACTOR_PREFIX = 'gateway:';
 /** What a callback did, for the transport to answer and for tests to check. */
 export type CallbackResult =
   | { readonly accepted: true; readonly effect: CallbackEffect; readonly ack: NotificationAck }
-  | { readonly accepted: false; readonly code: ErrorCode; readonly message: string; readonly ack: NotificationAck | null };
+  | {
+      readonly accepted: false;
+      readonly code: ErrorCode;
+      readonly message: string;
+      readonly ack: NotificationAck | null;
+    };
 
 /**
  * applied — moved a state; duplicate — this event was applied before; no_change — already in the
@@ -41,32 +46,50 @@ class Refusal extends Error {
  */
 export async function handleCallback(deps: Deps, gatewayName: string, raw: RawNotification): Promise<CallbackResult> {
   const gateway = deps.gateways.get(gatewayName);
-  if (gateway === undefined) return { accepted: false, code: 'GATEWAY_NOT_CONFIGURED', message: `no gateway named ${gatewayName}`, ack: null };
+  if (gateway === undefined)
+    return { accepted: false, code: 'GATEWAY_NOT_CONFIGURED', message: `no gateway named ${gatewayName}`, ack: null };
   const verdict = await gateway.verifyNotification(raw);
   if (!verdict.ok) {
-    const code: ErrorCode = verdict.code === 'MALFORMED_NOTIFICATION' ? 'CALLBACK_MALFORMED' : 'CALLBACK_SIGNATURE_INVALID';
+    const code: ErrorCode =
+      verdict.code === 'MALFORMED_NOTIFICATION' ? 'CALLBACK_MALFORMED' : 'CALLBACK_SIGNATURE_INVALID';
     deps.logger.warn({ gateway: gatewayName, code: verdict.code }, `callback refused: ${verdict.message}`);
     return { accepted: false, code, message: verdict.message, ack: gateway.acknowledge(false) };
   }
   const n = verdict.notification;
-  const refuse = (code: ErrorCode, message: string): CallbackResult => ({ accepted: false, code, message, ack: gateway.acknowledge(false) });
-  const accept = (effect: CallbackEffect): CallbackResult => ({ accepted: true, effect, ack: gateway.acknowledge(true) });
+  const refuse = (code: ErrorCode, message: string): CallbackResult => ({
+    accepted: false,
+    code,
+    message,
+    ack: gateway.acknowledge(false),
+  });
+  const accept = (effect: CallbackEffect): CallbackResult => ({
+    accepted: true,
+    effect,
+    ack: gateway.acknowledge(true),
+  });
   // A genuine re-send of an event we already applied is answered as success whatever its age:
   // gateways retry with the first send's time, and the answer they need is "got it".
   if (await deps.uow.read.callbacks.seenEvent(gatewayName, n.eventId)) return accept('duplicate');
   const now = deps.clock.now();
   const windowMs = deps.settings.callbackWindowMs;
   if (n.timestamp !== undefined && Math.abs(now - n.timestamp) > windowMs) {
-    deps.logger.warn({ gateway: gatewayName, event_id: n.eventId, skew_ms: now - n.timestamp }, 'callback refused: outside the timestamp window');
+    deps.logger.warn(
+      { gateway: gatewayName, event_id: n.eventId, skew_ms: now - n.timestamp },
+      'callback refused: outside the timestamp window',
+    );
     return refuse('CALLBACK_STALE', `the notification's timestamp is more than ${windowMs / 1000} s from now`);
   }
 
   const payment = await deps.uow.read.payments.getByOutTradeNo(n.outTradeNo);
   if (payment === undefined) {
-    deps.logger.warn({ gateway: gatewayName, event_id: n.eventId, out_trade_no: n.outTradeNo }, 'callback refused: unknown payment');
+    deps.logger.warn(
+      { gateway: gatewayName, event_id: n.eventId, out_trade_no: n.outTradeNo },
+      'callback refused: unknown payment',
+    );
     return refuse('CALLBACK_UNKNOWN_PAYMENT', `no payment was sent under out_trade_no ${n.outTradeNo}`);
   }
-  if (payment.gateway !== gatewayName) return refuse('CALLBACK_UNKNOWN_PAYMENT', `payment ${n.outTradeNo} was not sent through ${gatewayName}`);
+  if (payment.gateway !== gatewayName)
+    return refuse('CALLBACK_UNKNOWN_PAYMENT', `payment ${n.outTradeNo} was not sent through ${gatewayName}`);
 
   const cs = new ChangeSet({ actor: `${ACTOR_PREFIX}${gatewayName}`, now, requestId: null });
   try {
@@ -76,12 +99,23 @@ export async function handleCallback(deps: Deps, gatewayName: string, raw: RawNo
       if (n.nonce !== undefined && !(await r.callbacks.useNonce(gatewayName, n.nonce, now + 2 * windowMs))) {
         throw new Refusal('CALLBACK_REPLAYED', 'this nonce was already used: a replayed notification');
       }
-      const applied = n.kind === 'payment' ? await applyPayment(r, deps, cs, n, payment) : await applyRefund(r, deps, cs, n);
-      await r.callbacks.recordEvent({ gateway: gatewayName, eventId: n.eventId, tenantId: payment.tenantId, resourceId: payment.id, outcome: applied, at: now });
+      const applied =
+        n.kind === 'payment' ? await applyPayment(r, deps, cs, n, payment) : await applyRefund(r, deps, cs, n);
+      await r.callbacks.recordEvent({
+        gateway: gatewayName,
+        eventId: n.eventId,
+        tenantId: payment.tenantId,
+        resourceId: payment.id,
+        outcome: applied,
+        at: now,
+      });
       await cs.flush(r);
       return applied;
     });
-    deps.logger.info({ gateway: gatewayName, event_id: n.eventId, kind: n.kind, out_trade_no: n.outTradeNo, effect }, 'callback accepted');
+    deps.logger.info(
+      { gateway: gatewayName, event_id: n.eventId, kind: n.kind, out_trade_no: n.outTradeNo, effect },
+      'callback accepted',
+    );
     return accept(effect);
   } catch (e) {
     if (e instanceof Refusal) {
@@ -93,12 +127,21 @@ export async function handleCallback(deps: Deps, gatewayName: string, raw: RawNo
   }
 }
 
-async function applyPayment(r: Repositories, deps: Deps, cs: ChangeSet, n: Extract<GatewayNotification, { kind: 'payment' }>, stale: PaymentRecord): Promise<CallbackEffect> {
+async function applyPayment(
+  r: Repositories,
+  deps: Deps,
+  cs: ChangeSet,
+  n: Extract<GatewayNotification, { kind: 'payment' }>,
+  stale: PaymentRecord,
+): Promise<CallbackEffect> {
   const found = await r.orders.getWithPayment(stale.tenantId, stale.orderId);
   if (found === undefined) throw new Refusal('CALLBACK_UNKNOWN_PAYMENT', `payment ${stale.id} has no order`);
   const { order, payment } = found;
   if (n.amount !== undefined && (n.amount.amount !== payment.amount || n.amount.currency !== payment.currency)) {
-    throw new Refusal('CALLBACK_AMOUNT_MISMATCH', `the notification says ${n.amount.amount} ${n.amount.currency}; the payment is ${payment.amount} ${payment.currency}`);
+    throw new Refusal(
+      'CALLBACK_AMOUNT_MISMATCH',
+      `the notification says ${n.amount.amount} ${n.amount.currency}; the payment is ${payment.amount} ${payment.currency}`,
+    );
   }
   switch (n.status) {
     case 'pending':
@@ -108,7 +151,8 @@ async function applyPayment(r: Repositories, deps: Deps, cs: ChangeSet, n: Extra
         await markPaid(r, deps, cs, order, payment, n.gatewayTradeNo ?? null);
         return 'applied';
       }
-      if (payment.status === 'PAID' || payment.status === 'PARTIALLY_REFUNDED' || payment.status === 'REFUNDED') return 'no_change';
+      if (payment.status === 'PAID' || payment.status === 'PARTIALLY_REFUNDED' || payment.status === 'REFUNDED')
+        return 'no_change';
       // We recorded a failure or a cancel, the gateway says the money was taken: never move back.
       // Flag it and let a job ask the gateway and give the money back.
       await raiseFlag(r, deps, cs, { tenantId: payment.tenantId, type: 'payment', id: payment.id }, 'LATE_CAPTURE', {
@@ -117,20 +161,40 @@ async function applyPayment(r: Repositories, deps: Deps, cs: ChangeSet, n: Extra
         gateway_says: 'succeeded',
         amount: payment.amount,
       });
-      await r.jobs.enqueue({ id: deps.ids.next('job'), now: cs.meta.now, tenantId: payment.tenantId, kind: JOB.resolveLateCapture, resourceId: payment.id, priority: PRIORITY.refund, runAt: cs.meta.now, maxAttempts: deps.settings.maxAttempts });
+      await r.jobs.enqueue({
+        id: deps.ids.next('job'),
+        now: cs.meta.now,
+        tenantId: payment.tenantId,
+        kind: JOB.resolveLateCapture,
+        resourceId: payment.id,
+        priority: PRIORITY.refund,
+        runAt: cs.meta.now,
+        maxAttempts: deps.settings.maxAttempts,
+      });
       return 'flagged';
     case 'failed':
     case 'closed': {
       if (payment.status !== 'PENDING' || order.status !== 'PAYMENT_PROCESSING') {
         if (payment.status === 'PAID' || payment.status === 'PARTIALLY_REFUNDED') {
           // Older news arriving late: the success we hold came after it. Recorded, not applied.
-          cs.audit('payment', payment.tenantId, payment.id, 'callback.stale_ignored', { status: payment.status }, { gateway_says: n.status });
+          cs.audit(
+            'payment',
+            payment.tenantId,
+            payment.id,
+            'callback.stale_ignored',
+            { status: payment.status },
+            { gateway_says: n.status },
+          );
         }
         return 'no_change';
       }
       const code = n.failureCode ?? (n.status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
       await cs.savePayment(r, payment, cs.movePayment(payment, { type: 'fail', reason: code }, { failureCode: code }));
-      await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'payment_failed', reason: code }], `payment failed: ${code}`));
+      await cs.saveOrder(
+        r,
+        order,
+        cs.moveOrder(order, [{ type: 'payment_failed', reason: code }], `payment failed: ${code}`),
+      );
       return 'applied';
     }
     default: {
@@ -141,20 +205,45 @@ async function applyPayment(r: Repositories, deps: Deps, cs: ChangeSet, n: Extra
 }
 
 /** PENDING → PAID (with its ledger journal), the order on to fulfilment, and the fulfilment job queued. */
-export async function markPaid(r: Repositories, deps: Deps, cs: ChangeSet, order: OrderRecord, payment: PaymentRecord, gatewayTradeNo: string | null): Promise<void> {
+export async function markPaid(
+  r: Repositories,
+  deps: Deps,
+  cs: ChangeSet,
+  order: OrderRecord,
+  payment: PaymentRecord,
+  gatewayTradeNo: string | null,
+): Promise<void> {
   const paid = cs.movePayment(payment, { type: 'succeed' }, { gatewayTradeNo });
   const fulfilling = cs.moveOrder(order, [{ type: 'payment_succeeded' }, { type: 'start_fulfilment' }], null);
   await cs.savePayment(r, payment, paid);
   await cs.saveOrder(r, order, fulfilling);
   // The pay job, if still waiting, finds the order past payment and completes as a no-op.
-  await r.jobs.enqueue({ id: deps.ids.next('job'), now: cs.meta.now, tenantId: order.tenantId, kind: JOB.fulfilOrder, resourceId: order.id, priority: PRIORITY.fulfil, runAt: cs.meta.now, maxAttempts: deps.settings.maxAttempts });
+  await r.jobs.enqueue({
+    id: deps.ids.next('job'),
+    now: cs.meta.now,
+    tenantId: order.tenantId,
+    kind: JOB.fulfilOrder,
+    resourceId: order.id,
+    priority: PRIORITY.fulfil,
+    runAt: cs.meta.now,
+    maxAttempts: deps.settings.maxAttempts,
+  });
 }
 
-async function applyRefund(r: Repositories, deps: Deps, cs: ChangeSet, n: Extract<GatewayNotification, { kind: 'refund' }>): Promise<CallbackEffect> {
+async function applyRefund(
+  r: Repositories,
+  deps: Deps,
+  cs: ChangeSet,
+  n: Extract<GatewayNotification, { kind: 'refund' }>,
+): Promise<CallbackEffect> {
   const refund = await r.refunds.getByOutRefundNo(n.outRefundNo);
-  if (refund === undefined) throw new Refusal('CALLBACK_UNKNOWN_PAYMENT', `no refund was sent under out_refund_no ${n.outRefundNo}`);
+  if (refund === undefined)
+    throw new Refusal('CALLBACK_UNKNOWN_PAYMENT', `no refund was sent under out_refund_no ${n.outRefundNo}`);
   if (n.amount !== undefined && (n.amount.amount !== refund.amount || n.amount.currency !== refund.currency)) {
-    throw new Refusal('CALLBACK_AMOUNT_MISMATCH', `the notification says ${n.amount.amount} ${n.amount.currency}; the refund is ${refund.amount} ${refund.currency}`);
+    throw new Refusal(
+      'CALLBACK_AMOUNT_MISMATCH',
+      `the notification says ${n.amount.amount} ${n.amount.currency}; the refund is ${refund.amount} ${refund.currency}`,
+    );
   }
   if (n.status === 'pending') return 'no_change';
   const x = await loadRefund(r, refund);
@@ -170,17 +259,29 @@ async function applyRefund(r: Repositories, deps: Deps, cs: ChangeSet, n: Extrac
 }
 
 /** The refusal itself rolled back; the finding is written on its own so a person sees it. */
-async function flagAmountMismatch(deps: Deps, payment: PaymentRecord, n: GatewayNotification, now: number): Promise<void> {
+async function flagAmountMismatch(
+  deps: Deps,
+  payment: PaymentRecord,
+  n: GatewayNotification,
+  now: number,
+): Promise<void> {
   const cs = new ChangeSet({ actor: `${ACTOR_PREFIX}${payment.gateway}`, now, requestId: null });
   await deps.uow.run(async (r) => {
-    await raiseFlag(r, deps, cs, { tenantId: payment.tenantId, type: 'payment', id: payment.id }, 'CALLBACK_AMOUNT_MISMATCH', {
-      event_id: n.eventId,
-      kind: n.kind,
-      notified_amount: n.amount?.amount ?? null,
-      notified_currency: n.amount?.currency ?? null,
-      payment_amount: payment.amount,
-      payment_currency: payment.currency,
-    });
+    await raiseFlag(
+      r,
+      deps,
+      cs,
+      { tenantId: payment.tenantId, type: 'payment', id: payment.id },
+      'CALLBACK_AMOUNT_MISMATCH',
+      {
+        event_id: n.eventId,
+        kind: n.kind,
+        notified_amount: n.amount?.amount ?? null,
+        notified_currency: n.amount?.currency ?? null,
+        payment_amount: payment.amount,
+        payment_currency: payment.currency,
+      },
+    );
     await cs.flush(r);
   });
 }

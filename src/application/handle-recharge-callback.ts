@@ -1,7 +1,11 @@
 import type { ErrorCode } from '../domain/result.js';
 import type { OperatorId } from '../domain/recharge/number-segments.js';
 import type { ChannelVerdict } from '../domain/recharge/verdict.js';
-import { type RechargeCallbackRequest, type RechargeChannel, RechargeUnknownOutcomeError } from '../ports/recharge-channel.js';
+import {
+  type RechargeCallbackRequest,
+  type RechargeChannel,
+  RechargeUnknownOutcomeError,
+} from '../ports/recharge-channel.js';
 import type { Deps } from './context.js';
 import type { RechargeRuntime } from './execute-recharge.js';
 import { type SettleEffect, settleVerdict, verdictOf, withVersionRetry } from './settle-recharge.js';
@@ -15,7 +19,12 @@ export interface RechargeCallbackReply {
 
 /** What a recharge callback did, for the transport to answer and for tests to check. */
 export type RechargeCallbackResult =
-  | { readonly accepted: true; readonly effect: SettleEffect | 'duplicate'; readonly rechargeId: string; readonly reply: RechargeCallbackReply }
+  | {
+      readonly accepted: true;
+      readonly effect: SettleEffect | 'duplicate';
+      readonly rechargeId: string;
+      readonly reply: RechargeCallbackReply;
+    }
   | { readonly accepted: false; readonly code: ErrorCode; readonly message: string };
 
 /**
@@ -27,9 +36,19 @@ export type RechargeCallbackResult =
  * channel stops re-sending; nothing ever moves backwards; a success for a recharge we recorded
  * FAILED is corrected (money taken back, flagged for review).
  */
-export async function handleRechargeCallback(deps: Deps, rt: RechargeRuntime | undefined, channelName: string, request: RechargeCallbackRequest): Promise<RechargeCallbackResult> {
+export async function handleRechargeCallback(
+  deps: Deps,
+  rt: RechargeRuntime | undefined,
+  channelName: string,
+  request: RechargeCallbackRequest,
+): Promise<RechargeCallbackResult> {
   const channel = rt?.channels.get(channelName);
-  if (channel === undefined) return { accepted: false, code: 'RECHARGE_CHANNEL_NOT_CONFIGURED', message: `no recharge channel named ${channelName}` };
+  if (channel === undefined)
+    return {
+      accepted: false,
+      code: 'RECHARGE_CHANNEL_NOT_CONFIGURED',
+      message: `no recharge channel named ${channelName}`,
+    };
   const parsed = channel.parseCallback(request);
   if (!parsed.ok) {
     // Only the code: the parameters hold a phone number or a signature we do not log.
@@ -40,12 +59,24 @@ export async function handleRechargeCallback(deps: Deps, rt: RechargeRuntime | u
   const found = await deps.uow.read.recharges.getByAttemptKey(cb.orderId);
   const attempt = found?.state.attempts.find((a) => a.key === cb.orderId);
   if (found === undefined || attempt?.channel !== channelName) {
-    deps.logger.warn({ channel: channelName, order_id: cb.orderId }, 'recharge callback refused: no such order sent through this channel');
-    return { accepted: false, code: 'CALLBACK_UNKNOWN_RECHARGE', message: `no recharge attempt ${cb.orderId} was sent through ${channelName}` };
+    deps.logger.warn(
+      { channel: channelName, order_id: cb.orderId },
+      'recharge callback refused: no such order sent through this channel',
+    );
+    return {
+      accepted: false,
+      code: 'CALLBACK_UNKNOWN_RECHARGE',
+      message: `no recharge attempt ${cb.orderId} was sent through ${channelName}`,
+    };
   }
   const inbox = `recharge:${channelName}`;
   const eventId = `${cb.orderId}:${cb.status}`;
-  const accept = (effect: SettleEffect | 'duplicate'): RechargeCallbackResult => ({ accepted: true, effect, rechargeId: found.id, reply: cb.reply });
+  const accept = (effect: SettleEffect | 'duplicate'): RechargeCallbackResult => ({
+    accepted: true,
+    effect,
+    rechargeId: found.id,
+    reply: cb.reply,
+  });
   if (await deps.uow.read.callbacks.seenEvent(inbox, eventId)) return accept('duplicate');
 
   let verdict: ChannelVerdict = {
@@ -58,7 +89,11 @@ export async function handleRechargeCallback(deps: Deps, rt: RechargeRuntime | u
     // The signature vouches for the order, not for the result: the channel's own answer decides.
     const confirmed = await confirm(deps, channel, found.operator, verdict);
     if (confirmed === undefined) {
-      return { accepted: false, code: 'CALLBACK_UNCONFIRMED', message: `${channelName} could not confirm the result of ${cb.orderId} yet; send it again later` };
+      return {
+        accepted: false,
+        code: 'CALLBACK_UNCONFIRMED',
+        message: `${channelName} could not confirm the result of ${cb.orderId} yet; send it again later`,
+      };
     }
     verdict = confirmed;
   }
@@ -68,12 +103,26 @@ export async function handleRechargeCallback(deps: Deps, rt: RechargeRuntime | u
       const rec = await r.recharges.get(found.tenantId, found.id);
       if (rec === undefined) throw new Error(`recharge ${found.id} vanished`);
       const now = deps.clock.now();
-      const settled = await settleVerdict(r, deps, rec, verdict, { actor: `channel:${channelName}`, now, requestId: null });
-      await r.callbacks.recordEvent({ gateway: inbox, eventId, tenantId: rec.tenantId, resourceId: rec.id, outcome: settled.effect, at: now });
+      const settled = await settleVerdict(r, deps, rec, verdict, {
+        actor: `channel:${channelName}`,
+        now,
+        requestId: null,
+      });
+      await r.callbacks.recordEvent({
+        gateway: inbox,
+        eventId,
+        tenantId: rec.tenantId,
+        resourceId: rec.id,
+        outcome: settled.effect,
+        at: now,
+      });
       return settled.effect;
     }),
   );
-  deps.logger.info({ channel: channelName, recharge_id: found.id, order_id: cb.orderId, verdict: cb.status, effect }, 'recharge callback accepted');
+  deps.logger.info(
+    { channel: channelName, recharge_id: found.id, order_id: cb.orderId, verdict: cb.status, effect },
+    'recharge callback accepted',
+  );
   return accept(effect);
 }
 
@@ -81,11 +130,20 @@ export async function handleRechargeCallback(deps: Deps, rt: RechargeRuntime | u
  * Ask the channel for the attempt's result (outside any transaction). Its settled answer wins over
  * the callback's claim; undefined when it has none yet (still processing, not found, no answer).
  */
-async function confirm(deps: Deps, channel: RechargeChannel, operator: OperatorId, claimed: ChannelVerdict): Promise<ChannelVerdict | undefined> {
+async function confirm(
+  deps: Deps,
+  channel: RechargeChannel,
+  operator: OperatorId,
+  claimed: ChannelVerdict,
+): Promise<ChannelVerdict | undefined> {
   try {
     const res = await channel.query({ orderId: claimed.key, operator });
     if (res.status !== 'succeeded' && res.status !== 'failed') return undefined;
-    if (res.status !== claimed.status) deps.logger.warn({ channel: channel.name, order_id: claimed.key, claimed: claimed.status, channel_says: res.status }, 'recharge callback contradicted by the channel: its query answer applies');
+    if (res.status !== claimed.status)
+      deps.logger.warn(
+        { channel: channel.name, order_id: claimed.key, claimed: claimed.status, channel_says: res.status },
+        'recharge callback contradicted by the channel: its query answer applies',
+      );
     return verdictOf(claimed.key, res);
   } catch (e) {
     if (e instanceof RechargeUnknownOutcomeError) return undefined;

@@ -7,7 +7,12 @@ export type IdempotencyStart =
   /** Run the request. `recoveryPoint` is set when an earlier attempt committed work and died before answering. */
   | { readonly kind: 'proceed'; readonly ref: IdempotencyRef; readonly recoveryPoint: string | null }
   /** Answer with the stored first response. */
-  | { readonly kind: 'replay'; readonly status: number; readonly body: string; readonly headers: Readonly<Record<string, string>> }
+  | {
+      readonly kind: 'replay';
+      readonly status: number;
+      readonly body: string;
+      readonly headers: Readonly<Record<string, string>>;
+    }
   /** Same key, different body. */
   | { readonly kind: 'conflict' }
   /** The first request with this key is still running. */
@@ -18,14 +23,22 @@ const KEY_RE = /^[\x21-\x7e]{1,255}$/;
 
 /** Fingerprint of a request body: SHA-256 of canonical JSON (key order ignored, null ≠ absent). */
 export function fingerprint(body: unknown): string {
-  return createHash('sha256').update(canonicalJson(body ?? null)).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(body ?? null))
+    .digest('hex');
 }
 
 /**
  * Claim an Idempotency-Key (ACP §6 / Stripe semantics) in its own transaction. Scope is the
  * caller's identity plus the endpoint, so two callers never collide on one key.
  */
-export async function beginIdempotent(deps: Deps, tenantId: string, scope: string, key: string, body: unknown): Promise<IdempotencyStart> {
+export async function beginIdempotent(
+  deps: Deps,
+  tenantId: string,
+  scope: string,
+  key: string,
+  body: unknown,
+): Promise<IdempotencyStart> {
   if (!KEY_RE.test(key)) {
     return { kind: 'invalid_key', reason: 'Idempotency-Key must be 1–255 printable ASCII characters without spaces' };
   }
@@ -54,7 +67,12 @@ export async function beginIdempotent(deps: Deps, tenantId: string, scope: strin
     }
     if (existing.fingerprint !== fp) return { kind: 'conflict' };
     if (existing.state === 'completed' && existing.responseStatus !== null && existing.responseBody !== null) {
-      return { kind: 'replay', status: existing.responseStatus, body: existing.responseBody, headers: existing.responseHeaders ?? {} };
+      return {
+        kind: 'replay',
+        status: existing.responseStatus,
+        body: existing.responseBody,
+        headers: existing.responseHeaders ?? {},
+      };
     }
     if (existing.lockedUntil >= now) {
       return { kind: 'in_flight', retryAfterSeconds: Math.max(1, Math.ceil((existing.lockedUntil - now) / 1000)) };
@@ -73,7 +91,12 @@ export async function finishIdempotent(
   deps: Deps,
   tenantId: string,
   ref: IdempotencyRef,
-  response: { readonly status: number; readonly body: string; readonly headers: Readonly<Record<string, string>>; readonly store: boolean },
+  response: {
+    readonly status: number;
+    readonly body: string;
+    readonly headers: Readonly<Record<string, string>>;
+    readonly store: boolean;
+  },
 ): Promise<void> {
   await deps.uow.run(async (r) => {
     if (!response.store || response.status >= 500) await r.idempotency.remove(tenantId, ref.scope, ref.key);

@@ -45,7 +45,8 @@ export class Interpreter {
   private grammar: { menu: Menu; version: number; grammar: Grammar } | undefined;
 
   constructor(private readonly opts: InterpreterOptions) {
-    if (opts.mode !== 'grammar-only' && opts.llm === undefined) throw new Error(`NLU mode ${opts.mode} needs an LLM provider`);
+    if (opts.mode !== 'grammar-only' && opts.llm === undefined)
+      throw new Error(`NLU mode ${opts.mode} needs an LLM provider`);
   }
 
   get mode(): NluMode {
@@ -62,12 +63,17 @@ export class Interpreter {
     return this.grammar.grammar;
   }
 
-  async interpret(text: string, pending?: PendingIntent, history: readonly SessionTurn[] = []): Promise<Interpretation> {
+  async interpret(
+    text: string,
+    pending?: PendingIntent,
+    history: readonly SessionTurn[] = [],
+  ): Promise<Interpretation> {
     const ctx: ActionContext = { menu: this.opts.menu() };
     if (this.opts.mode !== 'llm-only') {
       const r = resolveAnalysis(this.opts.registry.catalog, ctx, this.grammarNow().analyse(text), pending);
       // Only what the grammar could not read at all goes to a model; its errors and questions stand.
-      if (this.opts.mode === 'grammar-only' || r.kind !== 'error' || r.error.code !== 'INTENT_NOT_UNDERSTOOD') return { ...r, source: 'grammar' };
+      if (this.opts.mode === 'grammar-only' || r.kind !== 'error' || r.error.code !== 'INTENT_NOT_UNDERSTOOD')
+        return { ...r, source: 'grammar' };
     }
     return { ...(await this.askModel(text, ctx, pending, history)), source: 'llm' };
   }
@@ -76,17 +82,26 @@ export class Interpreter {
   tools(ctx: ActionContext = { menu: this.opts.menu() }): LlmTool[] {
     const catalog = this.opts.registry.catalog;
     return catalog.list().map((spec) => {
-      const schema = z.toJSONSchema(catalog.schemaFor(spec, ctx), { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+      const schema = z.toJSONSchema(catalog.schemaFor(spec, ctx), { io: 'input', unrepresentable: 'any' }) as Record<
+        string,
+        unknown
+      >;
       delete schema.$schema;
       return { name: spec.name, description: spec.description, parameters: schema };
     });
   }
 
-  private async askModel(text: string, ctx: ActionContext, pending: PendingIntent | undefined, history: readonly SessionTurn[]): Promise<Resolution> {
+  private async askModel(
+    text: string,
+    ctx: ActionContext,
+    pending: PendingIntent | undefined,
+    history: readonly SessionTurn[],
+  ): Promise<Resolution> {
     const llm = this.opts.llm as LlmProvider;
     const chinese = /[\u3400-\u9fff]/.test(text);
     const messages: LlmMessage[] = [{ role: 'system', content: systemPrompt(ctx, pending) }];
-    for (const t of history.slice(-6)) messages.push({ role: 'user', content: t.text }, { role: 'assistant', content: `(${t.result})` });
+    for (const t of history.slice(-6))
+      messages.push({ role: 'user', content: t.text }, { role: 'assistant', content: `(${t.result})` });
     messages.push({ role: 'user', content: text });
     const tools = this.tools(ctx);
     let firstError: DomainError | undefined;
@@ -94,10 +109,18 @@ export class Interpreter {
       const reply = await llm.complete({ messages, tools });
       if (!reply.ok) {
         this.opts.logger.warn({ code: reply.code, model: llm.model, attempt }, 'model call failed');
-        return failure(reply.code, reply.message, reply.retryAfterMs === undefined ? {} : { retry_after_ms: reply.retryAfterMs });
+        return failure(
+          reply.code,
+          reply.message,
+          reply.retryAfterMs === undefined ? {} : { retry_after_ms: reply.retryAfterMs },
+        );
       }
       if (reply.toolCalls.length === 0) {
-        return failure('INTENT_NOT_UNDERSTOOD', chinese ? '没听懂，请换个说法。' : 'Sorry, I did not understand that.', { model_text: (reply.text ?? '').slice(0, 500) });
+        return failure(
+          'INTENT_NOT_UNDERSTOOD',
+          chinese ? '没听懂，请换个说法。' : 'Sorry, I did not understand that.',
+          { model_text: (reply.text ?? '').slice(0, 500) },
+        );
       }
       const call = reply.toolCalls[0];
       if (call === undefined) throw new Error('unreachable');
@@ -118,7 +141,10 @@ export class Interpreter {
       }
       if (resolution.kind !== 'error') return resolution;
       const e = resolution.error;
-      this.opts.logger.info({ code: e.code, model: llm.model, attempt, action: call.name }, 'model answer rejected by validation');
+      this.opts.logger.info(
+        { code: e.code, model: llm.model, attempt, action: call.name },
+        'model answer rejected by validation',
+      );
       if (attempt === 2) {
         // Still a bad value after the correction: the person's words were wrong (a 10-digit
         // phone), and that value's own code says so. Anything else is the model's failure.
@@ -132,8 +158,16 @@ export class Interpreter {
       // The corrective retry: show the model its call and exactly what was wrong with it.
       messages.push(
         { role: 'assistant', content: null, toolCalls: [call] },
-        { role: 'tool', toolCallId: call.id, content: JSON.stringify({ error: { code: e.code, message: e.message, details: e.details ?? {} } }) },
-        { role: 'user', content: 'That call was rejected by validation (see the tool result). Call one function again with corrected arguments that follow its JSON schema exactly.' },
+        {
+          role: 'tool',
+          toolCallId: call.id,
+          content: JSON.stringify({ error: { code: e.code, message: e.message, details: e.details ?? {} } }),
+        },
+        {
+          role: 'user',
+          content:
+            'That call was rejected by validation (see the tool result). Call one function again with corrected arguments that follow its JSON schema exactly.',
+        },
       );
     }
     throw new Error('unreachable');
@@ -153,7 +187,9 @@ function systemPrompt(ctx: ActionContext, pending: PendingIntent | undefined): s
     `Drinks on the menu: ${drinks}.`,
     'Leave out any field the person did not say (the system asks them). Use "last" for "that order", "刚才那单", or when no order id is given.',
     'If the message asks for nothing these functions do, answer in words without calling a function.',
-    pending === undefined ? '' : `The conversation is waiting to complete ${pending.action}; known so far: ${JSON.stringify(pending.known)}. If the message adds the missing details, call ${pending.action} with everything known.`,
+    pending === undefined
+      ? ''
+      : `The conversation is waiting to complete ${pending.action}; known so far: ${JSON.stringify(pending.known)}. If the message adds the missing details, call ${pending.action} with everything known.`,
   ]
     .filter((l) => l !== '')
     .join('\n');
@@ -161,9 +197,18 @@ function systemPrompt(ctx: ActionContext, pending: PendingIntent | undefined): s
 
 /** The one JSON shape of a parse, shared by `autoglm parse --json` and POST /api/v1/intents/parse. */
 export type ParseOutput =
-  | { readonly intent: { readonly action: string; readonly params: Readonly<Record<string, unknown>> }; readonly source: 'grammar' | 'llm' }
+  | {
+      readonly intent: { readonly action: string; readonly params: Readonly<Record<string, unknown>> };
+      readonly source: 'grammar' | 'llm';
+    }
   | { readonly clarify: { readonly action: string; readonly missing: readonly string[]; readonly question: string } }
-  | { readonly error: { readonly code: string; readonly message: string; readonly details?: Readonly<Record<string, unknown>> } };
+  | {
+      readonly error: {
+        readonly code: string;
+        readonly message: string;
+        readonly details?: Readonly<Record<string, unknown>>;
+      };
+    };
 
 export function toParseOutput(i: Interpretation): ParseOutput {
   switch (i.kind) {
@@ -172,7 +217,13 @@ export function toParseOutput(i: Interpretation): ParseOutput {
     case 'clarify':
       return { clarify: { action: i.clarify.action, missing: i.clarify.missing, question: i.clarify.question } };
     case 'error':
-      return { error: { code: i.error.code, message: i.error.message, ...(i.error.details === undefined ? {} : { details: i.error.details }) } };
+      return {
+        error: {
+          code: i.error.code,
+          message: i.error.message,
+          ...(i.error.details === undefined ? {} : { details: i.error.details }),
+        },
+      };
     default: {
       const never: never = i;
       throw new Error(`unknown interpretation ${JSON.stringify(never)}`);

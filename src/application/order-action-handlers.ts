@@ -7,7 +7,9 @@ import type { Engine, OrderOutcome } from './engine.js';
 import type { OrderView } from './order-view.js';
 
 export function refused(e: DomainError): AgentOutcome {
-  return e.details === undefined ? { kind: 'refused', code: e.code, reason: e.message } : { kind: 'refused', code: e.code, reason: e.message, details: e.details };
+  return e.details === undefined
+    ? { kind: 'refused', code: e.code, reason: e.message }
+    : { kind: 'refused', code: e.code, reason: e.message, details: e.details };
 }
 
 function confirmationFor(order: OrderView, what: 'order' | 'payment'): Confirmation {
@@ -32,8 +34,10 @@ export function fromOrderOutcome(r: Result<OrderOutcome>): AgentOutcome {
     case 'payment_failed':
       return { kind: 'payment_failed', order: o.order, reason: o.order.status_reason ?? 'the payment was declined' };
     case 'accepted':
-      if (o.order.status === 'AWAITING_CONFIRMATION') return { kind: 'awaiting_confirmation', order: o.order, confirm: confirmationFor(o.order, 'order') };
-      if (o.order.status === 'AWAITING_PAYMENT') return { kind: 'placed', order: o.order, next: o.next, confirm: confirmationFor(o.order, 'payment') };
+      if (o.order.status === 'AWAITING_CONFIRMATION')
+        return { kind: 'awaiting_confirmation', order: o.order, confirm: confirmationFor(o.order, 'order') };
+      if (o.order.status === 'AWAITING_PAYMENT')
+        return { kind: 'placed', order: o.order, next: o.next, confirm: confirmationFor(o.order, 'payment') };
       return { kind: 'placed', order: o.order, next: o.next };
     default: {
       const never: never = o;
@@ -47,10 +51,18 @@ function orderRef(params: Readonly<Record<string, unknown>>, ctx: HandlerContext
   const ref = params.order_id;
   if (ref === 'last' || ref === undefined) {
     return ctx.lastOrderId === null
-      ? { ok: false, error: { code: 'NO_LAST_ORDER', message: 'there is no earlier order in this conversation; name the order id' } }
+      ? {
+          ok: false,
+          error: {
+            code: 'NO_LAST_ORDER',
+            message: 'there is no earlier order in this conversation; name the order id',
+          },
+        }
       : { ok: true, value: ctx.lastOrderId };
   }
-  return typeof ref === 'string' ? { ok: true, value: ref } : { ok: false, error: { code: 'ORDER_NOT_FOUND', message: 'order_id must be a string' } };
+  return typeof ref === 'string'
+    ? { ok: true, value: ref }
+    : { ok: false, error: { code: 'ORDER_NOT_FOUND', message: 'order_id must be a string' } };
 }
 
 /**
@@ -59,7 +71,9 @@ function orderRef(params: Readonly<Record<string, unknown>>, ctx: HandlerContext
  */
 export function registerOrderHandlers(registry: ActionRegistry, engine: Engine): void {
   const withOrder =
-    (run: (orderId: string, params: Readonly<Record<string, unknown>>, ctx: HandlerContext) => Promise<AgentOutcome>): ActionHandler =>
+    (
+      run: (orderId: string, params: Readonly<Record<string, unknown>>, ctx: HandlerContext) => Promise<AgentOutcome>,
+    ): ActionHandler =>
     async (params, ctx) => {
       const id = orderRef(params, ctx);
       return id.ok ? run(id.value, params, ctx) : refused(id.error);
@@ -89,8 +103,16 @@ export function registerOrderHandlers(registry: ActionRegistry, engine: Engine):
         currency: order.currency,
         payment_method: engine.deps.settings.paymentMethod,
       });
-      if (r.ok && r.value.kind === 'accepted' && (order.status === 'AWAITING_CONFIRMATION' || order.status === 'AWAITING_PAYMENT')) {
-        return { kind: 'awaiting_confirmation', order: r.value.order, confirm: confirmationFor(r.value.order, 'payment') };
+      if (
+        r.ok &&
+        r.value.kind === 'accepted' &&
+        (order.status === 'AWAITING_CONFIRMATION' || order.status === 'AWAITING_PAYMENT')
+      ) {
+        return {
+          kind: 'awaiting_confirmation',
+          order: r.value.order,
+          confirm: confirmationFor(r.value.order, 'payment'),
+        };
       }
       return fromOrderOutcome(r);
     }),
@@ -108,9 +130,16 @@ export function registerOrderHandlers(registry: ActionRegistry, engine: Engine):
     'refund',
     withOrder(async (orderId, p, ctx) => {
       const amount = typeof p.amount === 'number' ? p.amount : undefined;
-      const r = await engine.requestRefund(ctx.caller, orderId, { ...(amount === undefined ? {} : { amount }), reason: 'asked for through the agent' });
+      const r = await engine.requestRefund(ctx.caller, orderId, {
+        ...(amount === undefined ? {} : { amount }),
+        reason: 'asked for through the agent',
+      });
       if (!r.ok) return refused(r.error);
-      if (r.value.status === 'FAILED') return refused({ code: 'REFUND_DECLINED', message: `the gateway refused the refund: ${r.value.failure_code ?? 'unknown reason'}` });
+      if (r.value.status === 'FAILED')
+        return refused({
+          code: 'REFUND_DECLINED',
+          message: `the gateway refused the refund: ${r.value.failure_code ?? 'unknown reason'}`,
+        });
       return { kind: 'done', action: 'refund', result: { refund: r.value } };
     }),
   );

@@ -45,8 +45,14 @@ export async function payOrder(job: JobRecord, deps: Deps, known?: KnownState): 
     case 'not_found':
       return { kind: 'retry', error: 'gateway does not know the payment yet' };
     case 'succeeded': {
-      if (result.amount !== undefined && (result.amount.amount !== payment.amount || result.amount.currency !== payment.currency)) {
-        return { kind: 'give_up', error: `AMOUNT_MISMATCH: gateway recorded ${result.amount.amount} ${result.amount.currency}` };
+      if (
+        result.amount !== undefined &&
+        (result.amount.amount !== payment.amount || result.amount.currency !== payment.currency)
+      ) {
+        return {
+          kind: 'give_up',
+          error: `AMOUNT_MISMATCH: gateway recorded ${result.amount.amount} ${result.amount.currency}`,
+        };
       }
       const now = clock.now();
       const cs = new ChangeSet({ actor: ACTOR, now, requestId: null });
@@ -61,10 +67,19 @@ export async function payOrder(job: JobRecord, deps: Deps, known?: KnownState): 
         return advanceJob(r, job, deps, { kind: JOB.fulfilOrder, priority: PRIORITY.fulfil }, now);
       });
       deps.logger.info(
-        { order_id: order.id, payment_id: payment.id, out_trade_no: payment.outTradeNo, amount: payment.amount, currency: payment.currency },
+        {
+          order_id: order.id,
+          payment_id: payment.id,
+          out_trade_no: payment.outTradeNo,
+          amount: payment.amount,
+          currency: payment.currency,
+        },
         'Payment submitted successfully',
       );
-      deps.logger.debug({ order_id: order.id, paid: formatMoney({ amount: payment.amount, currency: payment.currency }) }, 'order paid');
+      deps.logger.debug(
+        { order_id: order.id, paid: formatMoney({ amount: payment.amount, currency: payment.currency }) },
+        'order paid',
+      );
       const state = { order: fulfilling, payment: paid };
       return { kind: 'done', followUps: [{ job: followUp, known: state }], state };
     }

@@ -52,11 +52,17 @@ export async function placeOrder(
       const spentToday =
         policy.daily_limit_per_user === undefined
           ? 0
-          : await r.orders.sumCommittedSince(caller.tenantId, caller.userId, startOfDay(now, s.dayOffsetMinutes), q.total.currency);
+          : await r.orders.sumCommittedSince(
+              caller.tenantId,
+              caller.userId,
+              startOfDay(now, s.dayOffsetMinutes),
+              q.total.currency,
+            );
       const decided = decideOrder(policy, { total: q.total, spentToday });
       if (!decided.ok) throw new UseCaseError(decided.error.code, decided.error.message, decided.error.details);
       const decision = decided.value;
-      if (decision.kind === 'pay_now' && !route.ok) throw new UseCaseError(route.error.code, route.error.message, route.error.details);
+      if (decision.kind === 'pay_now' && !route.ok)
+        throw new UseCaseError(route.error.code, route.error.message, route.error.details);
       const cs = new ChangeSet({ actor: caller.actor, now, requestId: caller.requestId });
 
       const created: OrderRecord = {
@@ -136,7 +142,8 @@ export async function placeOrder(
       if (payNow) payJob = await enqueuePayJob(r, deps, payment, now);
       else await scheduleExpiry(r, deps, jobId, order, now);
       await cs.flush(r);
-      if (idempotency !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idempotency.scope, idempotency.key, orderId);
+      if (idempotency !== undefined)
+        await r.idempotency.setRecoveryPoint(caller.tenantId, idempotency.scope, idempotency.key, orderId);
       return { order, payment, decision, payJob };
     }),
   );
@@ -157,10 +164,21 @@ export function submitPayment(cs: ChangeSet, payment: PaymentRecord): PaymentRec
  * the process dies, the lease expires and any worker resumes it (querying the gateway first).
  */
 export function enqueuePayJob(r: Repositories, deps: Deps, payment: PaymentRecord, now: number): Promise<JobRecord> {
-  return enqueueLeased(r, deps, { tenantId: payment.tenantId, kind: JOB.payOrder, resourceId: payment.orderId, priority: PRIORITY.pay }, now);
+  return enqueueLeased(
+    r,
+    deps,
+    { tenantId: payment.tenantId, kind: JOB.payOrder, resourceId: payment.orderId, priority: PRIORITY.pay },
+    now,
+  );
 }
 
-async function scheduleExpiry(r: Repositories, deps: Deps, jobId: string, order: OrderRecord, now: number): Promise<void> {
+async function scheduleExpiry(
+  r: Repositories,
+  deps: Deps,
+  jobId: string,
+  order: OrderRecord,
+  now: number,
+): Promise<void> {
   await r.jobs.enqueue({
     id: jobId,
     now,

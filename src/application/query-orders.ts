@@ -5,7 +5,11 @@ import type { OrderRecord, PaymentRecord } from '../ports/records.js';
 import type { Deps } from './context.js';
 import { type OrderView, toOrderView } from './order-view.js';
 
-export async function getOrder(deps: Deps, tenantId: string, orderId: string): Promise<Result<{ order: OrderRecord; payment: PaymentRecord | undefined }>> {
+export async function getOrder(
+  deps: Deps,
+  tenantId: string,
+  orderId: string,
+): Promise<Result<{ order: OrderRecord; payment: PaymentRecord | undefined }>> {
   const order = await deps.uow.read.orders.get(tenantId, orderId);
   if (order === undefined) return err('ORDER_NOT_FOUND', `no order ${orderId}`);
   const payment = await deps.uow.read.payments.get(tenantId, order.paymentId);
@@ -40,7 +44,9 @@ export async function listOrders(deps: Deps, q: ListOrdersQuery): Promise<OrderP
     limit: q.limit + 1,
   });
   const page = rows.slice(0, q.limit);
-  const views = await Promise.all(page.map(async (o) => toOrderView(o, await deps.uow.read.payments.get(o.tenantId, o.paymentId))));
+  const views = await Promise.all(
+    page.map(async (o) => toOrderView(o, await deps.uow.read.payments.get(o.tenantId, o.paymentId))),
+  );
   const last = page.at(-1);
   return { data: views, next_cursor: rows.length > q.limit && last !== undefined ? last.id : null };
 }

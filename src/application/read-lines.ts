@@ -7,7 +7,10 @@ import type { BatchLine } from './request-recharge-batch.js';
  * consumer holds back the producer instead of buffering the file; a line longer than
  * `maxLineChars` is cut there (the rest is skipped), so no line can exhaust memory.
  */
-export async function* readLines(source: AsyncIterable<Uint8Array | string>, maxLineChars = 1024): AsyncGenerator<BatchLine> {
+export async function* readLines(
+  source: AsyncIterable<Uint8Array | string>,
+  maxLineChars = 1024,
+): AsyncGenerator<BatchLine> {
   const decoder = new StringDecoder('utf8');
   let current = '';
   let overlong = false;
@@ -29,7 +32,8 @@ export async function* readLines(source: AsyncIterable<Uint8Array | string>, max
     return { line, text };
   };
   for await (const chunk of source) {
-    const s = typeof chunk === 'string' ? chunk : decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    const s =
+      typeof chunk === 'string' ? chunk : decoder.write(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
     let from = 0;
     for (let nl = s.indexOf('\n', from); nl !== -1; nl = s.indexOf('\n', from)) {
       take(s.slice(from, nl));

@@ -8,7 +8,14 @@ import type { RechargeRuntime } from './execute-recharge.js';
 import { JOB } from './job-kinds.js';
 import { sweepStale } from './repair-rules.js';
 import { completeJob, type JobOutcome } from './run-jobs.js';
-import { awaitsPayment, flagUnresolved, requeueRecharge, settleVerdict, verdictOf, withVersionRetry } from './settle-recharge.js';
+import {
+  awaitsPayment,
+  flagUnresolved,
+  requeueRecharge,
+  settleVerdict,
+  verdictOf,
+  withVersionRetry,
+} from './settle-recharge.js';
 import { ChangeSet } from './state-changes.js';
 
 export const RECHARGE_RULE_JOB = 'recharge-rule.run';
@@ -16,7 +23,9 @@ const ACTOR = 'system:rules';
 
 /** One sweep over recharges: one `recharge-rule.run` job per stuck recharge state. */
 export function sweepRechargeRules(deps: Deps, rules: readonly RechargeRule[], limit: number): Promise<number> {
-  return sweepStale(deps, RECHARGE_RULE_JOB, rules, (rule, before, after) => deps.uow.read.recharges.findStale(rule.statuses, before, after, limit));
+  return sweepStale(deps, RECHARGE_RULE_JOB, rules, (rule, before, after) =>
+    deps.uow.read.recharges.findStale(rule.statuses, before, after, limit),
+  );
 }
 
 /** What the rule found outside (asked before any transaction), and what to do about it. */
@@ -36,12 +45,20 @@ interface Finding {
  * the channel (outside any transaction), then settle through the same decision and commit as
  * callbacks and the recharge job (`settleVerdict`), audited as the rule, in one transaction.
  */
-export function rechargeRuleRunner(rules: readonly RechargeRule[], rt: RechargeRuntime): (job: JobRecord, deps: Deps) => Promise<JobOutcome> {
+export function rechargeRuleRunner(
+  rules: readonly RechargeRule[],
+  rt: RechargeRuntime,
+): (job: JobRecord, deps: Deps) => Promise<JobOutcome> {
   const byName = new Map(rules.map((r) => [r.name, r]));
   return async (job, deps) => {
     const rule = byName.get(String(job.payload.rule));
     const rec = await deps.uow.read.recharges.get(job.tenantId, job.resourceId);
-    if (rule === undefined || rec === undefined || rec.version !== job.payload.version || !ruleMatches(rule, { status: rec.state.status, updatedAt: rec.updatedAt }, deps.clock.now())) {
+    if (
+      rule === undefined ||
+      rec === undefined ||
+      rec.version !== job.payload.version ||
+      !ruleMatches(rule, { status: rec.state.status, updatedAt: rec.updatedAt }, deps.clock.now())
+    ) {
       // The recharge moved on (or the rule was removed): nothing to repair.
       await deps.uow.run((r) => completeJob(r, job, deps, deps.clock.now()));
       return { kind: 'done' };
@@ -54,26 +71,41 @@ export function rechargeRuleRunner(rules: readonly RechargeRule[], rt: RechargeR
         let cur = await r.recharges.get(rec.tenantId, rec.id);
         if (cur === undefined) throw new Error(`recharge ${rec.id} vanished`);
         let effect = 'no_change';
-        if (finding.verdict !== undefined) ({ effect, recharge: cur } = await settleVerdict(r, deps, cur, finding.verdict, meta));
+        if (finding.verdict !== undefined)
+          ({ effect, recharge: cur } = await settleVerdict(r, deps, cur, finding.verdict, meta));
         if (finding.requeue === true) effect = (await requeueRecharge(r, deps, cur, now)) ? 'job_queued' : 'job_live';
         const cs = new ChangeSet(meta);
         // Still open at the channel and untouched since the sweep: the money stays in clearing; a person looks.
-        if (finding.flagIfOpen === true && cur.version === rec.version && !TERMINAL_RECHARGE_STATUSES.has(cur.state.status)) {
+        if (
+          finding.flagIfOpen === true &&
+          cur.version === rec.version &&
+          !TERMINAL_RECHARGE_STATUSES.has(cur.state.status)
+        ) {
           await flagUnresolved(r, cs, cur, { found_by: rule.name, channel_says: finding.result });
           effect = 'flagged_unresolved';
         }
-        cs.audit('recharge', rec.tenantId, rec.id, `rule.${rule.name}`, { status: rec.state.status, version: rec.version }, {
-          action: rule.action,
-          result: finding.result,
-          effect,
-          status: cur.state.status,
-        });
+        cs.audit(
+          'recharge',
+          rec.tenantId,
+          rec.id,
+          `rule.${rule.name}`,
+          { status: rec.state.status, version: rec.version },
+          {
+            action: rule.action,
+            result: finding.result,
+            effect,
+            status: cur.state.status,
+          },
+        );
         await cs.flush(r);
         await completeJob(r, job, deps, now);
         return effect;
       }),
     );
-    deps.logger.info({ recharge_id: rec.id, rule: rule.name, result: finding.result, effect: result }, 'recharge repair rule ran');
+    deps.logger.info(
+      { recharge_id: rec.id, rule: rule.name, result: finding.result, effect: result },
+      'recharge repair rule ran',
+    );
     return { kind: 'done' };
   };
 }
@@ -82,7 +114,8 @@ async function inspect(rule: RechargeRule, rec: RechargeRecord, deps: Deps, rt: 
   switch (rule.action) {
     case 'settle_recharge': {
       if (TERMINAL_RECHARGE_STATUSES.has(rec.state.status)) return { result: 'already settled' };
-      if (await deps.uow.read.jobs.hasLive(JOB.executeRecharge, rec.id)) return { result: 'its job is still working on it' };
+      if (await deps.uow.read.jobs.hasLive(JOB.executeRecharge, rec.id))
+        return { result: 'its job is still working on it' };
       const open = currentAttempt(rec.state);
       if (open === undefined) {
         // Paid by a payment of its own that never completed: nothing to dispatch, nothing in clearing; a person looks.

@@ -13,7 +13,12 @@ export interface RechargeView {
   /** The channel of the current (or last) attempt. */
   readonly channel: string | null;
   readonly attempt: number;
-  readonly attempts: ReadonlyArray<{ readonly channel: string; readonly order_id: string; readonly channel_order_id: string | null; readonly failure: string | null }>;
+  readonly attempts: ReadonlyArray<{
+    readonly channel: string;
+    readonly order_id: string;
+    readonly channel_order_id: string | null;
+    readonly failure: string | null;
+  }>;
   readonly failure_reason: string | null;
   /** `wallet`, or `direct`: a payment of its own (see `top_up_id`), refunded if the recharge fails. */
   readonly paid_by: 'wallet' | 'direct';
@@ -33,7 +38,12 @@ export function toRechargeView(r: RechargeRecord): RechargeView {
     currency: r.currency,
     channel: s.attempts.at(-1)?.channel ?? null,
     attempt: s.attempts.length,
-    attempts: s.attempts.map((a) => ({ channel: a.channel, order_id: a.key, channel_order_id: a.channelOrderId ?? null, failure: a.failure?.code ?? null })),
+    attempts: s.attempts.map((a) => ({
+      channel: a.channel,
+      order_id: a.key,
+      channel_order_id: a.channelOrderId ?? null,
+      failure: a.failure?.code ?? null,
+    })),
     failure_reason: s.status === 'FAILED' ? s.reason : null,
     paid_by: r.topUpId === undefined ? 'wallet' : 'direct',
     top_up_id: r.topUpId ?? null,

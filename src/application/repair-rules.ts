@@ -20,7 +20,9 @@ const ACTOR = 'system:rules';
  * rule acts once per stuck state). Returns how many runs were queued.
  */
 export function sweepRules(deps: Deps, rules: readonly Rule[], limit: number): Promise<number> {
-  return sweepStale(deps, RULE_JOB, rules, (rule, before, after) => deps.uow.read.orders.findStale(rule.statuses, before, after, limit));
+  return sweepStale(deps, RULE_JOB, rules, (rule, before, after) =>
+    deps.uow.read.orders.findStale(rule.statuses, before, after, limit),
+  );
 }
 
 /**
@@ -32,12 +34,20 @@ export async function sweepStale<R extends Rule<string, string>>(
   deps: Deps,
   kind: string,
   rules: readonly R[],
-  find: (rule: R, updatedBefore: number, updatedAfter: number | undefined) => Promise<ReadonlyArray<{ readonly id: string; readonly tenantId: string; readonly version: number }>>,
+  find: (
+    rule: R,
+    updatedBefore: number,
+    updatedAfter: number | undefined,
+  ) => Promise<ReadonlyArray<{ readonly id: string; readonly tenantId: string; readonly version: number }>>,
 ): Promise<number> {
   const now = deps.clock.now();
   let queued = 0;
   for (const rule of rules) {
-    const stale = await find(rule, now - rule.olderThanMs, rule.youngerThanMs === undefined ? undefined : now - rule.youngerThanMs);
+    const stale = await find(
+      rule,
+      now - rule.olderThanMs,
+      rule.youngerThanMs === undefined ? undefined : now - rule.youngerThanMs,
+    );
     if (stale.length === 0) continue;
     queued += await deps.uow.run(async (r) => {
       let n = 0;
@@ -68,7 +78,12 @@ export function ruleRunner(rules: readonly Rule[]): (job: JobRecord, deps: Deps)
     const rule = byName.get(String(job.payload.rule));
     const now = deps.clock.now();
     const found = await deps.uow.read.orders.getWithPayment(job.tenantId, job.resourceId);
-    if (rule === undefined || found === undefined || found.order.version !== job.payload.version || !ruleMatches(rule, found.order, now)) {
+    if (
+      rule === undefined ||
+      found === undefined ||
+      found.order.version !== job.payload.version ||
+      !ruleMatches(rule, found.order, now)
+    ) {
       // The order moved on (or the rule was removed): nothing to repair.
       await deps.uow.run((r) => completeJob(r, job, deps, now));
       return { kind: 'done' };
@@ -79,18 +94,26 @@ export function ruleRunner(rules: readonly Rule[]): (job: JobRecord, deps: Deps)
         const cs = new ChangeSet({ actor: ACTOR, now: deps.clock.now(), requestId: null });
         await outcome.apply(r, cs);
         const after = await r.orders.get(found.order.tenantId, found.order.id);
-        cs.audit('order', found.order.tenantId, found.order.id, `rule.${rule.name}`, { status: found.order.status, version: found.order.version }, {
-          action: rule.action,
-          result: outcome.result,
-          status: after?.status ?? found.order.status,
-        });
+        cs.audit(
+          'order',
+          found.order.tenantId,
+          found.order.id,
+          `rule.${rule.name}`,
+          { status: found.order.status, version: found.order.version },
+          {
+            action: rule.action,
+            result: outcome.result,
+            status: after?.status ?? found.order.status,
+          },
+        );
         await cs.flush(r);
         await completeJob(r, job, deps, cs.meta.now);
       });
       deps.logger.info({ order_id: found.order.id, rule: rule.name, result: outcome.result }, 'repair rule ran');
       return { kind: 'done' };
     } catch (e) {
-      if (e instanceof GatewayUnknownOutcomeError || e instanceof MerchantUnknownOutcomeError) return { kind: 'retry', error: `outcome unknown: ${e.message}` };
+      if (e instanceof GatewayUnknownOutcomeError || e instanceof MerchantUnknownOutcomeError)
+        return { kind: 'retry', error: `outcome unknown: ${e.message}` };
       throw e;
     }
   };
@@ -111,12 +134,18 @@ async function act(rule: Rule, order: OrderRecord, payment: PaymentRecord, deps:
       return {
         result: 'cancelled',
         apply: async (r, cs) => {
-          await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'expire' }], `${rule.name}: not confirmed or paid in time`));
-          if (payment.status === 'CREATED') await cs.savePayment(r, payment, cs.movePayment(payment, { type: 'cancel' }));
+          await cs.saveOrder(
+            r,
+            order,
+            cs.moveOrder(order, [{ type: 'expire' }], `${rule.name}: not confirmed or paid in time`),
+          );
+          if (payment.status === 'CREATED')
+            await cs.savePayment(r, payment, cs.movePayment(payment, { type: 'cancel' }));
         },
       };
     case 'settle_payment': {
-      if (gateway === undefined || payment.outTradeNo === null || payment.status !== 'PENDING') return { result: 'nothing to settle', apply: () => Promise.resolve() };
+      if (gateway === undefined || payment.outTradeNo === null || payment.status !== 'PENDING')
+        return { result: 'nothing to settle', apply: () => Promise.resolve() };
       let seen: GatewayPaymentResult = await gateway.query(payment.outTradeNo);
       // Still unpaid this late: close it at the gateway first, so it can never be paid afterwards.
       if (seen.status === 'pending' || seen.status === 'not_found') {
@@ -126,16 +155,34 @@ async function act(rule: Rule, order: OrderRecord, payment: PaymentRecord, deps:
       const status = seen.status;
       if (status === 'succeeded') {
         if (seen.amount !== undefined && seen.amount.amount !== payment.amount) {
-          return { result: `gateway recorded ${seen.amount.amount}`, apply: (r, cs) => raiseFlag(r, deps, cs, { tenantId: order.tenantId, type: 'payment', id: payment.id }, 'AMOUNT_MISMATCH', { gateway_amount: seen.amount?.amount, payment_amount: payment.amount }) };
+          return {
+            result: `gateway recorded ${seen.amount.amount}`,
+            apply: (r, cs) =>
+              raiseFlag(r, deps, cs, { tenantId: order.tenantId, type: 'payment', id: payment.id }, 'AMOUNT_MISMATCH', {
+                gateway_amount: seen.amount?.amount,
+                payment_amount: payment.amount,
+              }),
+          };
         }
-        return { result: 'gateway says paid', apply: (r, cs) => markPaid(r, deps, cs, order, payment, seen.gatewayTradeNo ?? null) };
+        return {
+          result: 'gateway says paid',
+          apply: (r, cs) => markPaid(r, deps, cs, order, payment, seen.gatewayTradeNo ?? null),
+        };
       }
       const code = seen.failureCode ?? (status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
       return {
         result: `gateway says ${status}`,
         apply: async (r, cs) => {
-          await cs.savePayment(r, payment, cs.movePayment(payment, { type: 'fail', reason: code }, { failureCode: code }));
-          await cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'payment_failed', reason: code }], `payment not completed in time: ${code}`));
+          await cs.savePayment(
+            r,
+            payment,
+            cs.movePayment(payment, { type: 'fail', reason: code }, { failureCode: code }),
+          );
+          await cs.saveOrder(
+            r,
+            order,
+            cs.moveOrder(order, [{ type: 'payment_failed', reason: code }], `payment not completed in time: ${code}`),
+          );
         },
       };
     }
@@ -143,39 +190,97 @@ async function act(rule: Rule, order: OrderRecord, payment: PaymentRecord, deps:
       return {
         result: 'fulfilment queued again',
         apply: async (r) => {
-          await r.jobs.enqueue({ id: deps.ids.next('job'), now: deps.clock.now(), tenantId: order.tenantId, kind: JOB.fulfilOrder, resourceId: order.id, priority: PRIORITY.fulfil, runAt: deps.clock.now(), maxAttempts: deps.settings.maxAttempts });
+          await r.jobs.enqueue({
+            id: deps.ids.next('job'),
+            now: deps.clock.now(),
+            tenantId: order.tenantId,
+            kind: JOB.fulfilOrder,
+            resourceId: order.id,
+            priority: PRIORITY.fulfil,
+            runAt: deps.clock.now(),
+            maxAttempts: deps.settings.maxAttempts,
+          });
         },
       };
     case 'refund_and_flag': {
       const seen = await deps.merchant.query(fulfilmentKeyFor(order.id));
       if (seen.status === 'accepted' && order.status === 'FULFILLING') {
-        return { result: 'merchant had accepted it', apply: (r, cs) => cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'fulfilled' }])) };
+        return {
+          result: 'merchant had accepted it',
+          apply: (r, cs) => cs.saveOrder(r, order, cs.moveOrder(order, [{ type: 'fulfilled' }])),
+        };
       }
       const reason = `${rule.name}: not fulfilled in time (merchant: ${seen.status})`;
       return {
         result: 'refunded',
         apply: async (r, cs) => {
-          const events = order.status === 'PAID' ? [{ type: 'refund_requested' as const }] : [{ type: 'fulfilment_failed' as const, reason }];
+          const events =
+            order.status === 'PAID'
+              ? [{ type: 'refund_requested' as const }]
+              : [{ type: 'fulfilment_failed' as const, reason }];
           await cs.saveOrder(r, order, cs.moveOrder(order, events, reason));
           const existing = await r.refunds.listByPayment(order.tenantId, payment.id);
           const reserved = existing.filter((x) => x.status !== 'FAILED').reduce((s, x) => s + x.amount, 0);
           if (payment.amount > reserved) {
-            const refund = await createRefund(r, cs, { id: deps.ids.next('rfd'), order, payment, amount: payment.amount - reserved, reason, n: existing.length + 1 });
-            await r.jobs.enqueue({ id: deps.ids.next('job'), now: cs.meta.now, tenantId: order.tenantId, kind: JOB.executeRefund, resourceId: refund.id, priority: PRIORITY.refund, runAt: cs.meta.now, maxAttempts: deps.settings.maxAttempts });
+            const refund = await createRefund(r, cs, {
+              id: deps.ids.next('rfd'),
+              order,
+              payment,
+              amount: payment.amount - reserved,
+              reason,
+              n: existing.length + 1,
+            });
+            await r.jobs.enqueue({
+              id: deps.ids.next('job'),
+              now: cs.meta.now,
+              tenantId: order.tenantId,
+              kind: JOB.executeRefund,
+              resourceId: refund.id,
+              priority: PRIORITY.refund,
+              runAt: cs.meta.now,
+              maxAttempts: deps.settings.maxAttempts,
+            });
           }
-          await raiseFlag(r, deps, cs, { tenantId: order.tenantId, type: 'order', id: order.id }, 'FULFILMENT_ABANDONED', { merchant_says: seen.status, amount: payment.amount });
+          await raiseFlag(
+            r,
+            deps,
+            cs,
+            { tenantId: order.tenantId, type: 'order', id: order.id },
+            'FULFILMENT_ABANDONED',
+            { merchant_says: seen.status, amount: payment.amount },
+          );
         },
       };
     }
     case 'recheck_failed': {
-      if (gateway === undefined || payment.outTradeNo === null || (payment.status !== 'FAILED' && payment.status !== 'CANCELLED')) return { result: 'nothing to check', apply: () => Promise.resolve() };
+      if (
+        gateway === undefined ||
+        payment.outTradeNo === null ||
+        (payment.status !== 'FAILED' && payment.status !== 'CANCELLED')
+      )
+        return { result: 'nothing to check', apply: () => Promise.resolve() };
       const seen = await gateway.query(payment.outTradeNo);
-      if (seen.status !== 'succeeded') return { result: `gateway agrees (${seen.status})`, apply: () => Promise.resolve() };
+      if (seen.status !== 'succeeded')
+        return { result: `gateway agrees (${seen.status})`, apply: () => Promise.resolve() };
       return {
         result: 'gateway says paid: correcting',
         apply: async (r, cs) => {
-          await raiseFlag(r, deps, cs, { tenantId: order.tenantId, type: 'payment', id: payment.id }, 'LATE_CAPTURE', { order_id: order.id, recorded: payment.status, gateway_says: 'succeeded', found_by: rule.name });
-          await r.jobs.enqueue({ id: deps.ids.next('job'), now: cs.meta.now, tenantId: order.tenantId, kind: JOB.resolveLateCapture, resourceId: payment.id, priority: PRIORITY.refund, runAt: cs.meta.now, maxAttempts: deps.settings.maxAttempts });
+          await raiseFlag(r, deps, cs, { tenantId: order.tenantId, type: 'payment', id: payment.id }, 'LATE_CAPTURE', {
+            order_id: order.id,
+            recorded: payment.status,
+            gateway_says: 'succeeded',
+            found_by: rule.name,
+          });
+          await r.jobs.enqueue({
+            id: deps.ids.next('job'),
+            now: cs.meta.now,
+            tenantId: order.tenantId,
+            kind: JOB.resolveLateCapture,
+            resourceId: payment.id,
+            priority: PRIORITY.refund,
+            runAt: cs.meta.now,
+            maxAttempts: deps.settings.maxAttempts,
+          });
         },
       };
     }

@@ -47,12 +47,14 @@ export function parseBatchLine(text: string, line: number, format: BatchFormat):
   }
   const cells = t.split(',').map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
   if (line === 1 && cells[0]?.toLowerCase() === 'phone') return { kind: 'skip' }; // the header
-  if (cells.length !== 2) return { kind: 'bad', sent: cells[0] ?? '', message: 'a row needs two cells: phone,amount (fen)' };
+  if (cells.length !== 2)
+    return { kind: 'bad', sent: cells[0] ?? '', message: 'a row needs two cells: phone,amount (fen)' };
   const amount = /^\d+$/.test(cells[1] ?? '') ? Number(cells[1]) : cells[1];
   return { kind: 'row', phone: cells[0], amount };
 }
 
-const sentPhone = (v: unknown): string => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '').slice(0, 40);
+const sentPhone = (v: unknown): string =>
+  (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '').slice(0, 40);
 
 /**
  * Receive a batch as it streams in. Each row is checked on arrival (number, face value, a number
@@ -98,7 +100,13 @@ export async function receiveRechargeBatch(
   };
   const abandon = async (): Promise<void> => {
     await deps.uow.run(async (r) => {
-      await r.recharges.updateBatch(caller.tenantId, id, 'receiving', { status: 'abandoned', rows, validRows: 0, rejectedRows: 0, updatedAt: deps.clock.now() });
+      await r.recharges.updateBatch(caller.tenantId, id, 'receiving', {
+        status: 'abandoned',
+        rows,
+        validRows: 0,
+        rejectedRows: 0,
+        updatedAt: deps.clock.now(),
+      });
       await r.recharges.deleteBatchRows(id);
     });
   };
@@ -110,7 +118,9 @@ export async function receiveRechargeBatch(
       rows += 1;
       if (rows > limits.maxRows) {
         await abandon();
-        return err('BATCH_TOO_LARGE', `a batch holds at most ${limits.maxRows} rows; split the file`, { max_rows: limits.maxRows });
+        return err('BATCH_TOO_LARGE', `a batch holds at most ${limits.maxRows} rows; split the file`, {
+          max_rows: limits.maxRows,
+        });
       }
       chunk.push(checkRow(rt, id, line, parsed));
       if (chunk.length >= limits.chunkRows) await flush();
@@ -130,25 +140,74 @@ export async function receiveRechargeBatch(
   const now = deps.clock.now();
   return asResult(() =>
     deps.uow.run(async (r) => {
-      const accepted = { status: 'accepted' as const, rows, validRows: valid, rejectedRows: rows - valid, updatedAt: now };
-      if (!(await r.recharges.updateBatch(caller.tenantId, id, 'receiving', accepted))) throw new UseCaseError('CONCURRENT_MODIFICATION', `batch ${id} is no longer receiving`);
-      const job = valid === 0 ? undefined : await enqueueLeased(r, deps, { tenantId: caller.tenantId, kind: JOB.expandRechargeBatch, resourceId: id, priority: PRIORITY.batchExpand }, now);
+      const accepted = {
+        status: 'accepted' as const,
+        rows,
+        validRows: valid,
+        rejectedRows: rows - valid,
+        updatedAt: now,
+      };
+      if (!(await r.recharges.updateBatch(caller.tenantId, id, 'receiving', accepted)))
+        throw new UseCaseError('CONCURRENT_MODIFICATION', `batch ${id} is no longer receiving`);
+      const job =
+        valid === 0
+          ? undefined
+          : await enqueueLeased(
+              r,
+              deps,
+              {
+                tenantId: caller.tenantId,
+                kind: JOB.expandRechargeBatch,
+                resourceId: id,
+                priority: PRIORITY.batchExpand,
+              },
+              now,
+            );
       if (idem !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idem.scope, idem.key, id);
       return { batch: { ...batch, ...accepted }, job };
     }),
   );
 }
 
-function checkRow(rt: RechargeRuntime, batchId: string, line: number, parsed: Exclude<ParsedLine, { kind: 'skip' }>): BatchRowRecord {
-  const refused = (phone: string, code: string, message: string): BatchRowRecord => ({ batchId, line, phone, operator: null, amount: null, status: 'rejected', code, message, rechargeId: null });
+function checkRow(
+  rt: RechargeRuntime,
+  batchId: string,
+  line: number,
+  parsed: Exclude<ParsedLine, { kind: 'skip' }>,
+): BatchRowRecord {
+  const refused = (phone: string, code: string, message: string): BatchRowRecord => ({
+    batchId,
+    line,
+    phone,
+    operator: null,
+    amount: null,
+    status: 'rejected',
+    code,
+    message,
+    rechargeId: null,
+  });
   if (parsed.kind === 'bad') return refused(parsed.sent.slice(0, 40), 'VALIDATION_FAILED', parsed.message);
   const c = checkRecharge(rt, { phone: parsed.phone, amount: parsed.amount });
   if (!c.ok) return refused(sentPhone(parsed.phone), c.error.code, c.error.message);
-  return { batchId, line, phone: c.value.phone, operator: c.value.operator, amount: c.value.amount, status: 'pending', code: null, message: null, rechargeId: null };
+  return {
+    batchId,
+    line,
+    phone: c.value.phone,
+    operator: c.value.operator,
+    amount: c.value.amount,
+    status: 'pending',
+    code: null,
+    message: null,
+    rechargeId: null,
+  };
 }
 
 /** A number already on an earlier line of the same batch is refused: a repeated row is far more often a mistake than a wish. */
-async function refuseRepeatedNumbers(deps: Deps, batchId: string, chunk: readonly BatchRowRecord[]): Promise<BatchRowRecord[]> {
+async function refuseRepeatedNumbers(
+  deps: Deps,
+  batchId: string,
+  chunk: readonly BatchRowRecord[],
+): Promise<BatchRowRecord[]> {
   const phones = [...new Set(chunk.filter((r) => r.status === 'pending').map((r) => r.phone))];
   const seen = await deps.uow.read.recharges.firstLinesOf(batchId, phones);
   return chunk.map((row) => {
@@ -158,7 +217,14 @@ async function refuseRepeatedNumbers(deps: Deps, batchId: string, chunk: readonl
       seen.set(row.phone, row.line);
       return row;
     }
-    return { ...row, status: 'rejected', operator: null, amount: null, code: 'DUPLICATE_NUMBER', message: `this number is already on line ${first} of the batch` };
+    return {
+      ...row,
+      status: 'rejected',
+      operator: null,
+      amount: null,
+      code: 'DUPLICATE_NUMBER',
+      message: `this number is already on line ${first} of the batch`,
+    };
   });
 }
 
@@ -180,15 +246,31 @@ export async function expandRechargeBatch(job: JobRecord, deps: Deps, rt: Rechar
   const caller: Caller = { tenantId: batch.tenantId, userId: batch.userId, actor: batch.createdBy, requestId: null };
   const next = await deps.uow.run(async (r) => {
     for (const row of rows) {
-      if (row.operator === null || row.amount === null) throw new Error(`batch ${batch.id} line ${row.line} is pending without a checked number`);
-      const checked = { phone: row.phone, operator: row.operator as Parameters<typeof reserveAndCreate>[4]['operator'], amount: row.amount };
-      const made = await reserveAndCreate(r, deps, rt, caller, checked, { now, batchId: batch.id, leased: false, priority: PRIORITY.batch });
+      if (row.operator === null || row.amount === null)
+        throw new Error(`batch ${batch.id} line ${row.line} is pending without a checked number`);
+      const checked = {
+        phone: row.phone,
+        operator: row.operator as Parameters<typeof reserveAndCreate>[4]['operator'],
+        amount: row.amount,
+      };
+      const made = await reserveAndCreate(r, deps, rt, caller, checked, {
+        now,
+        batchId: batch.id,
+        leased: false,
+        priority: PRIORITY.batch,
+      });
       const settled = await r.recharges.settleBatchRow(
         batch.id,
         row.line,
-        made === undefined ? { status: 'rejected', code: 'INSUFFICIENT_BALANCE', message: 'the wallet no longer covers this row' } : { status: 'accepted', rechargeId: made.recharge.id },
+        made === undefined
+          ? { status: 'rejected', code: 'INSUFFICIENT_BALANCE', message: 'the wallet no longer covers this row' }
+          : { status: 'accepted', rechargeId: made.recharge.id },
       );
-      if (!settled) throw new UseCaseError('CONCURRENT_MODIFICATION', `batch ${batch.id} line ${row.line} was settled by someone else`);
+      if (!settled)
+        throw new UseCaseError(
+          'CONCURRENT_MODIFICATION',
+          `batch ${batch.id} line ${row.line} was settled by someone else`,
+        );
     }
     if (rows.length < chunkRows) {
       await completeJob(r, job, deps, now);
@@ -234,12 +316,19 @@ export async function batchOf(deps: Deps, tenantId: string, id: string): Promise
   const read = deps.uow.read.recharges;
   const b = await read.getBatch(tenantId, id);
   if (b === undefined) return err('BATCH_NOT_FOUND', `no batch ${id}`);
-  const [counts, rowCounts, firstRejected] = await Promise.all([read.countByBatch(tenantId, id), read.countBatchRows(id), read.rejectedBatchRows(id, 0, REJECTED_SHOWN)]);
+  const [counts, rowCounts, firstRejected] = await Promise.all([
+    read.countByBatch(tenantId, id),
+    read.countBatchRows(id),
+    read.rejectedBatchRows(id, 0, REJECTED_SHOWN),
+  ]);
   const accepted = Object.values(counts).reduce((a, n) => a + n, 0);
   const succeeded = counts.SUCCEEDED ?? 0;
   const failed = counts.FAILED ?? 0;
   const pending = rowCounts.pending ?? 0;
-  const rejected = [...b.rejected, ...firstRejected.map((r) => ({ line: r.line, code: r.code ?? 'UNKNOWN', message: r.message ?? '' }))].slice(0, REJECTED_SHOWN);
+  const rejected = [
+    ...b.rejected,
+    ...firstRejected.map((r) => ({ line: r.line, code: r.code ?? 'UNKNOWN', message: r.message ?? '' })),
+  ].slice(0, REJECTED_SHOWN);
   return ok({
     id: b.id,
     status: b.status,
@@ -266,7 +355,12 @@ export const RESULT_HEADER = 'line,phone,amount,status,reason,recharge_id,channe
  * Numbers are masked like every answer of the service: the line number ties a result to the
  * caller's own file (the CLI writes the full numbers back from it).
  */
-export async function* batchResultLines(deps: Deps, tenantId: string, id: string, pageRows = 1000): AsyncGenerator<string> {
+export async function* batchResultLines(
+  deps: Deps,
+  tenantId: string,
+  id: string,
+  pageRows = 1000,
+): AsyncGenerator<string> {
   const b = await deps.uow.read.recharges.getBatch(tenantId, id);
   if (b === undefined) return;
   yield RESULT_HEADER;
@@ -274,10 +368,17 @@ export async function* batchResultLines(deps: Deps, tenantId: string, id: string
   for (;;) {
     const page = await deps.uow.read.recharges.batchResults(id, after, pageRows);
     for (const row of page) {
-      const status = row.status === 'rejected' ? 'REJECTED' : row.status === 'pending' ? 'QUEUED' : (row.recharge?.status ?? 'QUEUED');
+      const status =
+        row.status === 'rejected'
+          ? 'REJECTED'
+          : row.status === 'pending'
+            ? 'QUEUED'
+            : (row.recharge?.status ?? 'QUEUED');
       const reason = row.status === 'rejected' ? (row.code ?? '') : (row.recharge?.reason ?? '');
       const phone = row.status === 'rejected' ? '' : maskPhone(row.phone);
-      yield [row.line, phone, row.amount ?? '', status, reason, row.rechargeId ?? '', row.recharge?.channel ?? ''].join(',');
+      yield [row.line, phone, row.amount ?? '', status, reason, row.rechargeId ?? '', row.recharge?.channel ?? ''].join(
+        ',',
+      );
     }
     if (page.length < pageRows) return;
     after = page[page.length - 1]?.line ?? after;

@@ -51,19 +51,45 @@ export async function reserveAndCreate(
   rt: RechargeRuntime,
   caller: Caller,
   checked: CheckedRecharge,
-  options: { readonly now: number; readonly batchId: string | null; readonly leased: boolean; readonly priority?: number },
+  options: {
+    readonly now: number;
+    readonly batchId: string | null;
+    readonly leased: boolean;
+    readonly priority?: number;
+  },
 ): Promise<{ recharge: RechargeRecord; job: JobRecord } | undefined> {
   const { now } = options;
   if (!(await r.wallets.reserve(caller.tenantId, caller.userId, 'CNY', checked.amount, now))) return undefined;
   const recharge = newRecharge(deps, rt, caller, checked, now, options.batchId);
   const { id } = recharge;
   const cs = await insertRecharge(r, caller, recharge);
-  cs.post(caller.tenantId, `jrn_${id}_reserve`, 'recharge.reserved', 'recharge', id, 'CNY', transfer(account.wallet(caller.userId), account.rechargeClearing(caller.tenantId), checked.amount));
+  cs.post(
+    caller.tenantId,
+    `jrn_${id}_reserve`,
+    'recharge.reserved',
+    'recharge',
+    id,
+    'CNY',
+    transfer(account.wallet(caller.userId), account.rechargeClearing(caller.tenantId), checked.amount),
+  );
   await cs.flush(r);
-  const job = { tenantId: caller.tenantId, kind: JOB.executeRecharge, resourceId: id, priority: options.priority ?? PRIORITY.pay };
+  const job = {
+    tenantId: caller.tenantId,
+    kind: JOB.executeRecharge,
+    resourceId: id,
+    priority: options.priority ?? PRIORITY.pay,
+  };
   return {
     recharge,
-    job: options.leased ? await enqueueLeased(r, deps, job, now) : await r.jobs.enqueue({ ...job, id: deps.ids.next('job'), now, runAt: now, maxAttempts: deps.settings.maxAttempts }),
+    job: options.leased
+      ? await enqueueLeased(r, deps, job, now)
+      : await r.jobs.enqueue({
+          ...job,
+          id: deps.ids.next('job'),
+          now,
+          runAt: now,
+          maxAttempts: deps.settings.maxAttempts,
+        }),
   };
 }
 
@@ -120,7 +146,13 @@ async function insertRecharge(r: Repositories, caller: Caller, recharge: Recharg
  * the payment that pays it are written together; the payment's job runs first and, once the
  * money is captured, starts the recharge. If the recharge fails the payment is refunded.
  */
-async function requestDirectRecharge(deps: Deps, rt: RechargeRuntime, caller: Caller, checked: CheckedRecharge, idem?: IdempotencyRef): Promise<Result<{ recharge: RechargeRecord; job: JobRecord }>> {
+async function requestDirectRecharge(
+  deps: Deps,
+  rt: RechargeRuntime,
+  caller: Caller,
+  checked: CheckedRecharge,
+  idem?: IdempotencyRef,
+): Promise<Result<{ recharge: RechargeRecord; job: JobRecord }>> {
   const now = deps.clock.now();
   const rechargeId = deps.ids.next('rch');
   const topUp = newTopUp(deps, caller, checked.amount, now, rechargeId);
@@ -157,13 +189,18 @@ export async function requestRecharge(
       const made = await reserveAndCreate(r, deps, rt, caller, checked.value, { now, batchId: null, leased: true });
       if (made === undefined) {
         const wallet = await r.wallets.get(caller.tenantId, caller.userId);
-        throw new UseCaseError('INSUFFICIENT_BALANCE', 'the wallet balance does not cover this recharge; top it up first (POST /api/v1/wallet/top-ups)', {
-          balance: wallet?.balance ?? 0,
-          required: checked.value.amount,
-          currency: 'CNY',
-        });
+        throw new UseCaseError(
+          'INSUFFICIENT_BALANCE',
+          'the wallet balance does not cover this recharge; top it up first (POST /api/v1/wallet/top-ups)',
+          {
+            balance: wallet?.balance ?? 0,
+            required: checked.value.amount,
+            currency: 'CNY',
+          },
+        );
       }
-      if (idem !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idem.scope, idem.key, made.recharge.id);
+      if (idem !== undefined)
+        await r.idempotency.setRecoveryPoint(caller.tenantId, idem.scope, idem.key, made.recharge.id);
       return made;
     }),
   );

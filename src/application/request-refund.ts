@@ -42,11 +42,19 @@ export async function requestRefund(
       const found = await r.orders.getWithPayment(caller.tenantId, orderId);
       if (found === undefined) throw new UseCaseError('ORDER_NOT_FOUND', `no order ${orderId}`);
       const { order, payment } = found;
-      if ((payment.status !== 'PAID' && payment.status !== 'PARTIALLY_REFUNDED') || !PARTIALLY_REFUNDABLE.has(order.status) || payment.outTradeNo === null) {
-        throw new UseCaseError('REFUND_NOT_ALLOWED', `an order in ${order.status} with its payment ${payment.status} cannot be refunded`, {
-          order_status: order.status,
-          payment_status: payment.status,
-        });
+      if (
+        (payment.status !== 'PAID' && payment.status !== 'PARTIALLY_REFUNDED') ||
+        !PARTIALLY_REFUNDABLE.has(order.status) ||
+        payment.outTradeNo === null
+      ) {
+        throw new UseCaseError(
+          'REFUND_NOT_ALLOWED',
+          `an order in ${order.status} with its payment ${payment.status} cannot be refunded`,
+          {
+            order_status: order.status,
+            payment_status: payment.status,
+          },
+        );
       }
       const existing = await r.refunds.listByPayment(caller.tenantId, payment.id);
       const reserved = existing.filter((x) => x.status !== 'FAILED').reduce((s, x) => s + x.amount, 0);
@@ -55,18 +63,42 @@ export async function requestRefund(
       if (!fits.ok) throw new UseCaseError(fits.error.code, fits.error.message, fits.error.details);
       const full = fits.value === 0;
       if (full && !FULLY_REFUNDABLE.has(order.status)) {
-        throw new UseCaseError('REFUND_NOT_ALLOWED', `the order is ${order.status}: refund part of it now, or all of it once it is completed`, { order_status: order.status });
+        throw new UseCaseError(
+          'REFUND_NOT_ALLOWED',
+          `the order is ${order.status}: refund part of it now, or all of it once it is completed`,
+          { order_status: order.status },
+        );
       }
       const cs = new ChangeSet({ actor: caller.actor, now, requestId: caller.requestId });
-      const refund = await createRefund(r, cs, { id: refundId, order, payment, amount, reason: request.reason ?? 'requested by the customer', n: existing.length + 1 });
-      const moved = full ? cs.moveOrder(order, [{ type: 'refund_requested' }], request.reason ?? 'refund requested') : order;
+      const refund = await createRefund(r, cs, {
+        id: refundId,
+        order,
+        payment,
+        amount,
+        reason: request.reason ?? 'requested by the customer',
+        n: existing.length + 1,
+      });
+      const moved = full
+        ? cs.moveOrder(order, [{ type: 'refund_requested' }], request.reason ?? 'refund requested')
+        : order;
       await cs.saveOrder(r, order, moved);
       // The reservation above read the refunds; touching the payment makes a concurrent request conflict.
-      const touched: PaymentRecord = { ...payment, updatedBy: caller.actor, updatedAt: now, version: payment.version + 1 };
+      const touched: PaymentRecord = {
+        ...payment,
+        updatedBy: caller.actor,
+        updatedAt: now,
+        version: payment.version + 1,
+      };
       await cs.savePayment(r, payment, touched);
-      const job = await enqueueLeased(r, deps, { tenantId: caller.tenantId, kind: JOB.executeRefund, resourceId: refund.id, priority: PRIORITY.refund }, now);
+      const job = await enqueueLeased(
+        r,
+        deps,
+        { tenantId: caller.tenantId, kind: JOB.executeRefund, resourceId: refund.id, priority: PRIORITY.refund },
+        now,
+      );
       await cs.flush(r);
-      if (idempotency !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idempotency.scope, idempotency.key, refund.id);
+      if (idempotency !== undefined)
+        await r.idempotency.setRecoveryPoint(caller.tenantId, idempotency.scope, idempotency.key, refund.id);
       return { refund, order: moved, payment: touched, job };
     }),
   );
@@ -76,7 +108,14 @@ export async function requestRefund(
 export async function createRefund(
   r: Repositories,
   cs: ChangeSet,
-  x: { readonly id: string; readonly order: OrderRecord; readonly payment: PaymentRecord; readonly amount: number; readonly reason: string; readonly n: number },
+  x: {
+    readonly id: string;
+    readonly order: OrderRecord;
+    readonly payment: PaymentRecord;
+    readonly amount: number;
+    readonly reason: string;
+    readonly n: number;
+  },
 ): Promise<RefundRecord> {
   const { now, actor } = cs.meta;
   const refund: RefundRecord = {

@@ -1,5 +1,9 @@
 import { account, transfer } from '../domain/ledger.js';
-import { type GatewayPaymentResult, type GatewayRefundResult, GatewayUnknownOutcomeError } from '../ports/payment-gateway.js';
+import {
+  type GatewayPaymentResult,
+  type GatewayRefundResult,
+  GatewayUnknownOutcomeError,
+} from '../ports/payment-gateway.js';
 import type { JobRecord } from '../ports/records.js';
 import type { Deps } from './context.js';
 import { raiseFlag } from './execute-refund.js';
@@ -44,9 +48,13 @@ export async function resolveLateCapture(job: JobRecord, deps: Deps): Promise<Jo
     }
   } catch (e) {
     const unknown = e instanceof GatewayUnknownOutcomeError;
-    return { kind: 'retry', error: `${unknown ? 'outcome unknown' : 'gateway error'}: ${e instanceof Error ? e.message : String(e)}` };
+    return {
+      kind: 'retry',
+      error: `${unknown ? 'outcome unknown' : 'gateway error'}: ${e instanceof Error ? e.message : String(e)}`,
+    };
   }
-  if (seen.status === 'pending' || refund?.status === 'pending' || refund?.status === 'not_found') return { kind: 'retry', error: 'late capture still settling at the gateway' };
+  if (seen.status === 'pending' || refund?.status === 'pending' || refund?.status === 'not_found')
+    return { kind: 'retry', error: 'late capture still settling at the gateway' };
   const now = clock.now();
   const subject = { tenantId: payment.tenantId, type: 'payment', id: payment.id };
   await uow.run(async (r) => {
@@ -54,22 +62,50 @@ export async function resolveLateCapture(job: JobRecord, deps: Deps): Promise<Jo
     const booked = new Set((await r.ledger.journalsFor(payment.tenantId, payment.id)).map((j) => j.id));
     const post = (suffix: string, kind: string, debit: string, credit: string): void => {
       const id = `jrn_${payment.id}_${suffix}`;
-      if (!booked.has(id)) cs.post(payment.tenantId, id, kind, 'payment', payment.id, payment.currency, transfer(debit, credit, payment.amount));
+      if (!booked.has(id))
+        cs.post(
+          payment.tenantId,
+          id,
+          kind,
+          'payment',
+          payment.id,
+          payment.currency,
+          transfer(debit, credit, payment.amount),
+        );
     };
     if (seen.status !== 'succeeded') {
       await raiseFlag(r, deps, cs, subject, 'LATE_CAPTURE_NOT_CONFIRMED', { gateway_says: seen.status });
     } else {
-      post('late_capture', 'payment.late_capture', account.gateway(payment.gateway), account.suspense(payment.tenantId));
+      post(
+        'late_capture',
+        'payment.late_capture',
+        account.gateway(payment.gateway),
+        account.suspense(payment.tenantId),
+      );
       if (refund?.status === 'succeeded') {
-        post('late_refund', 'refund.late_capture', account.suspense(payment.tenantId), account.gateway(payment.gateway));
-        await raiseFlag(r, deps, cs, subject, 'LATE_CAPTURE_REFUNDED', { amount: payment.amount, out_refund_no: outRefundNo });
+        post(
+          'late_refund',
+          'refund.late_capture',
+          account.suspense(payment.tenantId),
+          account.gateway(payment.gateway),
+        );
+        await raiseFlag(r, deps, cs, subject, 'LATE_CAPTURE_REFUNDED', {
+          amount: payment.amount,
+          out_refund_no: outRefundNo,
+        });
       } else {
-        await raiseFlag(r, deps, cs, subject, 'LATE_CAPTURE_REFUND_FAILED', { amount: payment.amount, failure_code: refund?.failureCode ?? null });
+        await raiseFlag(r, deps, cs, subject, 'LATE_CAPTURE_REFUND_FAILED', {
+          amount: payment.amount,
+          failure_code: refund?.failureCode ?? null,
+        });
       }
     }
     await cs.flush(r);
     await completeJob(r, job, deps, now);
   });
-  deps.logger.warn({ payment_id: payment.id, gateway_says: seen.status, refunded: refund?.status === 'succeeded' }, 'late capture resolved');
+  deps.logger.warn(
+    { payment_id: payment.id, gateway_says: seen.status, refunded: refund?.status === 'succeeded' },
+    'late capture resolved',
+  );
   return { kind: 'done' };
 }

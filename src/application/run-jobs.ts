@@ -117,7 +117,9 @@ export class JobRunner {
     let next = jobs;
     let state: KnownState | undefined;
     while (next.length > 0) {
-      const results = await Promise.all(next.filter((l) => l.job.leaseOwner === this.deps.workerId).map((l) => this.execute(l.job, l.known)));
+      const results = await Promise.all(
+        next.filter((l) => l.job.leaseOwner === this.deps.workerId).map((l) => this.execute(l.job, l.known)),
+      );
       next = results.flatMap((r) => r.followUps);
       state = results.at(-1)?.state ?? state;
     }
@@ -148,7 +150,9 @@ export class JobRunner {
       const free = this.options.concurrency - this.inFlight.size;
       if (free > 0) {
         const now = this.deps.clock.now();
-        claimed = await this.deps.uow.run((r) => r.jobs.claimDue(this.deps.workerId, now, now + this.deps.settings.leaseMs, free));
+        claimed = await this.deps.uow.run((r) =>
+          r.jobs.claimDue(this.deps.workerId, now, now + this.deps.settings.leaseMs, free),
+        );
         // We took all we can run and more may be waiting: let idle instances help.
         if (claimed.length === free) this.deps.coordination.announce();
       }
@@ -186,10 +190,19 @@ export class JobRunner {
   }
 
   /** Run one claimed job; never throws. Returns follow-up jobs leased to us and the state it left. */
-  private async execute(job: JobRecord, known: KnownState | undefined): Promise<{ followUps: readonly LeasedJob[]; state?: KnownState }> {
+  private async execute(
+    job: JobRecord,
+    known: KnownState | undefined,
+  ): Promise<{ followUps: readonly LeasedJob[]; state?: KnownState }> {
     const handler = this.handlers[job.kind];
     // Built only when something is logged: a child logger per job is measurable on the hot path.
-    const log = (): Deps['logger'] => this.deps.logger.child({ job_id: job.id, job_kind: job.kind, resource_id: job.resourceId, attempt: job.attempts });
+    const log = (): Deps['logger'] =>
+      this.deps.logger.child({
+        job_id: job.id,
+        job_kind: job.kind,
+        resource_id: job.resourceId,
+        attempt: job.attempts,
+      });
     if (handler === undefined) {
       await this.finish(job, { kind: 'give_up', error: `no handler for job kind ${job.kind}` });
       log().error({}, 'job has no handler');
@@ -197,7 +210,11 @@ export class JobRunner {
     }
     let outcome: JobOutcome;
     try {
-      outcome = await handler(job, this.deps, known !== undefined && known.order.id === job.resourceId ? known : undefined);
+      outcome = await handler(
+        job,
+        this.deps,
+        known !== undefined && known.order.id === job.resourceId ? known : undefined,
+      );
     } catch (e) {
       if (e instanceof LeaseLostError) {
         log().warn({}, 'lease lost: another worker owns this job now; its work was rolled back');
@@ -205,7 +222,8 @@ export class JobRunner {
       }
       outcome = { kind: 'retry', error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
     }
-    if (outcome.kind === 'done') return { followUps: outcome.followUps ?? [], ...(outcome.state === undefined ? {} : { state: outcome.state }) };
+    if (outcome.kind === 'done')
+      return { followUps: outcome.followUps ?? [], ...(outcome.state === undefined ? {} : { state: outcome.state }) };
     await this.finish(job, outcome);
     if (outcome.kind === 'retry') log().warn({ error: outcome.error }, 'job will be retried');
     else log().error({ error: outcome.error }, 'job gave up');
@@ -227,7 +245,10 @@ export class JobRunner {
         await r.jobs.release(job.id, this.deps.workerId, now, now + delay, outcome.error);
       });
     } catch (e) {
-      this.deps.logger.error({ err: e, job_id: job.id }, 'could not record job outcome; the lease will expire and the job will run again');
+      this.deps.logger.error(
+        { err: e, job_id: job.id },
+        'could not record job outcome; the lease will expire and the job will run again',
+      );
     }
     this.wake();
   }
@@ -274,7 +295,10 @@ export async function advanceJob(
   next: { readonly kind: string; readonly priority: number },
   now: number,
 ): Promise<JobRecord> {
-  const advanced = await repos.jobs.advance(job.id, deps.workerId, now, { ...next, leaseUntil: now + deps.settings.leaseMs });
+  const advanced = await repos.jobs.advance(job.id, deps.workerId, now, {
+    ...next,
+    leaseUntil: now + deps.settings.leaseMs,
+  });
   if (advanced === undefined) throw new LeaseLostError(`lease on ${job.id} lost`);
   return advanced;
 }

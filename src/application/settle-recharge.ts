@@ -28,40 +28,76 @@ import { type ChangeMeta, ChangeSet } from './state-changes.js';
  *   the user's receivable (never an overdraft) — then clearing pays the carrier; flagged for review.
  * Throws CONCURRENT_MODIFICATION when `prev` is no longer the stored version (nothing is written).
  */
-export async function commitRecharge(r: Repositories, deps: Deps, prev: RechargeRecord, state: RechargeState, meta: ChangeMeta): Promise<RechargeRecord> {
+export async function commitRecharge(
+  r: Repositories,
+  deps: Deps,
+  prev: RechargeRecord,
+  state: RechargeState,
+  meta: ChangeMeta,
+): Promise<RechargeRecord> {
   const { now } = meta;
   const next: RechargeRecord = { ...prev, state, updatedBy: meta.actor, updatedAt: now, version: prev.version + 1 };
-  if (!(await r.recharges.update(next, prev.version))) throw new UseCaseError('CONCURRENT_MODIFICATION', `recharge ${prev.id} was changed by someone else`);
+  if (!(await r.recharges.update(next, prev.version)))
+    throw new UseCaseError('CONCURRENT_MODIFICATION', `recharge ${prev.id} was changed by someone else`);
   const cs = new ChangeSet(meta);
   const corrected = prev.state.status === 'FAILED' && state.status === 'SUCCEEDED';
   const attempt = state.status === 'SUCCEEDED' ? deliveredAttempt(state) : state.attempts.at(-1);
-  cs.audit('recharge', prev.tenantId, prev.id, corrected ? 'recharge.corrected' : `recharge.${state.status.toLowerCase()}`, { status: prev.state.status, attempt: prev.state.attempts.length, version: prev.version }, {
-    status: state.status,
-    attempt: state.attempts.length,
-    version: next.version,
-    ...(attempt === undefined ? {} : { channel: attempt.channel, order_id: attempt.key }),
-    ...(attempt?.channelOrderId === undefined ? {} : { channel_order_id: attempt.channelOrderId }),
-    ...(state.status === 'FAILED' ? { reason: state.reason } : {}),
-  });
+  cs.audit(
+    'recharge',
+    prev.tenantId,
+    prev.id,
+    corrected ? 'recharge.corrected' : `recharge.${state.status.toLowerCase()}`,
+    { status: prev.state.status, attempt: prev.state.attempts.length, version: prev.version },
+    {
+      status: state.status,
+      attempt: state.attempts.length,
+      version: next.version,
+      ...(attempt === undefined ? {} : { channel: attempt.channel, order_id: attempt.key }),
+      ...(attempt?.channelOrderId === undefined ? {} : { channel_order_id: attempt.channelOrderId }),
+      ...(state.status === 'FAILED' ? { reason: state.reason } : {}),
+    },
+  );
   const post = (suffix: string, kind: string, debit: string, credit: string): void =>
-    cs.post(prev.tenantId, `jrn_${prev.id}_${suffix}`, kind, 'recharge', prev.id, prev.currency, transfer(debit, credit, prev.amount));
+    cs.post(
+      prev.tenantId,
+      `jrn_${prev.id}_${suffix}`,
+      kind,
+      'recharge',
+      prev.id,
+      prev.currency,
+      transfer(debit, credit, prev.amount),
+    );
   const clearing = account.rechargeClearing(prev.tenantId);
   if (state.status === 'SUCCEEDED' && attempt !== undefined) {
     if (corrected) {
       // The release gave the money back to the wallet: take it again, or book what the user owes.
       // A recharge paid directly had its payment refunded instead: the user owes it.
-      const covered = prev.topUpId === undefined && (await r.wallets.reserve(prev.tenantId, prev.userId, prev.currency, prev.amount, now));
-      post('reclaim', covered ? 'recharge.corrected' : 'recharge.corrected_receivable', covered ? account.wallet(prev.userId) : account.receivable(prev.userId), clearing);
-      await raiseFlag(r, deps, cs, { tenantId: prev.tenantId, type: 'recharge', id: prev.id }, 'RECHARGE_STATUS_CORRECTED', {
-        recorded: 'FAILED',
-        recorded_reason: prev.state.status === 'FAILED' ? prev.state.reason : null,
-        channel_says: 'succeeded',
-        channel: attempt.channel,
-        order_id: attempt.key,
-        amount: prev.amount,
-        wallet_covered: covered,
-        found_by: meta.actor,
-      });
+      const covered =
+        prev.topUpId === undefined &&
+        (await r.wallets.reserve(prev.tenantId, prev.userId, prev.currency, prev.amount, now));
+      post(
+        'reclaim',
+        covered ? 'recharge.corrected' : 'recharge.corrected_receivable',
+        covered ? account.wallet(prev.userId) : account.receivable(prev.userId),
+        clearing,
+      );
+      await raiseFlag(
+        r,
+        deps,
+        cs,
+        { tenantId: prev.tenantId, type: 'recharge', id: prev.id },
+        'RECHARGE_STATUS_CORRECTED',
+        {
+          recorded: 'FAILED',
+          recorded_reason: prev.state.status === 'FAILED' ? prev.state.reason : null,
+          channel_says: 'succeeded',
+          channel: attempt.channel,
+          order_id: attempt.key,
+          amount: prev.amount,
+          wallet_covered: covered,
+          found_by: meta.actor,
+        },
+      );
     }
     post('consume', 'recharge.succeeded', clearing, account.carrier(attempt.channel));
   } else if (state.status === 'FAILED') {
@@ -79,7 +115,12 @@ export async function commitRecharge(r: Repositories, deps: Deps, prev: Recharge
   if (TERMINAL_RECHARGE_STATUSES.has(state.status) && !TERMINAL_RECHARGE_STATUSES.has(prev.state.status)) {
     // A recharge someone was told about (its job gave up, a rule could not settle it) has its answer now.
     const flagId = `flg_${unresolvedFlagKey(prev.id)}`;
-    if (await r.flags.resolve(prev.tenantId, flagId, now)) cs.audit('recharge', prev.tenantId, prev.id, 'flag.resolved', null, { flag_id: flagId, code: 'RECHARGE_UNRESOLVED', status: state.status });
+    if (await r.flags.resolve(prev.tenantId, flagId, now))
+      cs.audit('recharge', prev.tenantId, prev.id, 'flag.resolved', null, {
+        flag_id: flagId,
+        code: 'RECHARGE_UNRESOLVED',
+        status: state.status,
+      });
   }
   await cs.flush(r);
   return next;
@@ -101,7 +142,13 @@ export type SettleEffect = 'applied' | 'corrected' | 'no_change' | 'unresolved' 
  * same transaction), through the domain's decision and `commitRecharge`. A failure that leaves the
  * recharge awaiting failover re-queues its job unless one is still live, so dispatch continues.
  */
-export async function settleVerdict(r: Repositories, deps: Deps, rec: RechargeRecord, verdict: ChannelVerdict, meta: ChangeMeta): Promise<{ effect: SettleEffect; recharge: RechargeRecord }> {
+export async function settleVerdict(
+  r: Repositories,
+  deps: Deps,
+  rec: RechargeRecord,
+  verdict: ChannelVerdict,
+  meta: ChangeMeta,
+): Promise<{ effect: SettleEffect; recharge: RechargeRecord }> {
   const d = decideVerdict(rec.state, verdict);
   switch (d.kind) {
     case 'move':
@@ -109,12 +156,18 @@ export async function settleVerdict(r: Repositories, deps: Deps, rec: RechargeRe
       const moved = transitionRecharge(rec.state, d.event);
       if (!moved.ok) throw new UseCaseError(moved.error.code, moved.error.message, moved.error.details);
       const next = await commitRecharge(r, deps, rec, moved.value, meta);
-      if (!TERMINAL_RECHARGE_STATUSES.has(next.state.status) && currentAttempt(next.state) === undefined) await requeueRecharge(r, deps, next, meta.now);
+      if (!TERMINAL_RECHARGE_STATUSES.has(next.state.status) && currentAttempt(next.state) === undefined)
+        await requeueRecharge(r, deps, next, meta.now);
       return { effect: d.kind === 'correct' ? 'corrected' : 'applied', recharge: next };
     }
     case 'flag': {
       const cs = new ChangeSet(meta);
-      await raiseFlagOnce(r, cs, rec, `${d.code}_${verdict.key}`, d.code, { order_id: verdict.key, recorded: rec.state.status, channel_says: verdict.status, why: d.why });
+      await raiseFlagOnce(r, cs, rec, `${d.code}_${verdict.key}`, d.code, {
+        order_id: verdict.key,
+        recorded: rec.state.status,
+        channel_says: verdict.status,
+        why: d.why,
+      });
       await cs.flush(r);
       return { effect: 'flagged', recharge: rec };
     }
@@ -145,7 +198,16 @@ export async function awaitsPayment(r: Pick<Repositories, 'topUps'>, rec: Rechar
 export async function requeueRecharge(r: Repositories, deps: Deps, rec: RechargeRecord, now: number): Promise<boolean> {
   if (await r.jobs.hasLive(JOB.executeRecharge, rec.id)) return false;
   if (await awaitsPayment(r, rec)) return false;
-  await r.jobs.enqueue({ id: deps.ids.next('job'), now, tenantId: rec.tenantId, kind: JOB.executeRecharge, resourceId: rec.id, priority: PRIORITY.pay, runAt: now, maxAttempts: deps.settings.maxAttempts });
+  await r.jobs.enqueue({
+    id: deps.ids.next('job'),
+    now,
+    tenantId: rec.tenantId,
+    kind: JOB.executeRecharge,
+    resourceId: rec.id,
+    priority: PRIORITY.pay,
+    runAt: now,
+    maxAttempts: deps.settings.maxAttempts,
+  });
   return true;
 }
 
@@ -153,24 +215,49 @@ export async function requeueRecharge(r: Repositories, deps: Deps, rec: Recharge
  * A recharge nobody could settle (its job gave up, or a rule asked and the channel still does not
  * know): the money stays in recharge clearing and a person is told, once per recharge.
  */
-export function flagUnresolved(r: Repositories, cs: ChangeSet, rec: RechargeRecord, detail: Readonly<Record<string, unknown>>): Promise<boolean> {
+export function flagUnresolved(
+  r: Repositories,
+  cs: ChangeSet,
+  rec: RechargeRecord,
+  detail: Readonly<Record<string, unknown>>,
+): Promise<boolean> {
   const attempt = rec.state.attempts.at(-1);
   return raiseFlagOnce(r, cs, rec, unresolvedFlagKey(rec.id), 'RECHARGE_UNRESOLVED', {
     status: rec.state.status,
     amount: rec.amount,
     currency: rec.currency,
     // A recharge paid directly and never dispatched may have no money in at all (its payment not captured).
-    money_in: rec.topUpId !== undefined && rec.state.attempts.length === 0 ? 'none unless its payment was captured' : 'recharge_clearing',
+    money_in:
+      rec.topUpId !== undefined && rec.state.attempts.length === 0
+        ? 'none unless its payment was captured'
+        : 'recharge_clearing',
     ...(attempt === undefined ? {} : { channel: attempt.channel, order_id: attempt.key }),
     ...detail,
   });
 }
 
 /** A review flag under a deterministic id (audited when raised): raising it again does nothing. */
-async function raiseFlagOnce(r: Repositories, cs: ChangeSet, rec: RechargeRecord, key: string, code: string, detail: Readonly<Record<string, unknown>>): Promise<boolean> {
+async function raiseFlagOnce(
+  r: Repositories,
+  cs: ChangeSet,
+  rec: RechargeRecord,
+  key: string,
+  code: string,
+  detail: Readonly<Record<string, unknown>>,
+): Promise<boolean> {
   const id = `flg_${key}`;
-  const raised = await r.flags.raiseOnce({ id, tenantId: rec.tenantId, resourceType: 'recharge', resourceId: rec.id, code, detail, createdAt: cs.meta.now, resolvedAt: null });
-  if (raised) cs.audit('recharge', rec.tenantId, rec.id, `flag.${code.toLowerCase()}`, null, { flag_id: id, code, ...detail });
+  const raised = await r.flags.raiseOnce({
+    id,
+    tenantId: rec.tenantId,
+    resourceType: 'recharge',
+    resourceId: rec.id,
+    code,
+    detail,
+    createdAt: cs.meta.now,
+    resolvedAt: null,
+  });
+  if (raised)
+    cs.audit('recharge', rec.tenantId, rec.id, `flag.${code.toLowerCase()}`, null, { flag_id: id, code, ...detail });
   return raised;
 }
 

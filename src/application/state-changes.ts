@@ -38,11 +38,18 @@ export class ChangeSet {
         updatedAt: this.meta.now,
         version: cur.version + 1,
       };
-      this.audit('order', order.tenantId, order.id, `order.${event.type}`, { status: cur.status, version: cur.version }, {
-        status: next.status,
-        version: next.version,
-        ...(next.statusReason === null ? {} : { reason: next.statusReason }),
-      });
+      this.audit(
+        'order',
+        order.tenantId,
+        order.id,
+        `order.${event.type}`,
+        { status: cur.status, version: cur.version },
+        {
+          status: next.status,
+          version: next.version,
+          ...(next.statusReason === null ? {} : { reason: next.statusReason }),
+        },
+      );
       cur = next;
     }
     return cur;
@@ -56,11 +63,17 @@ export class ChangeSet {
   movePayment(
     payment: PaymentRecord,
     event: PaymentEvent,
-    patch: Partial<Pick<PaymentRecord, 'outTradeNo' | 'gatewayTradeNo' | 'failureCode' | 'attempt' | 'method' | 'gateway'>> = {},
+    patch: Partial<
+      Pick<PaymentRecord, 'outTradeNo' | 'gatewayTradeNo' | 'failureCode' | 'attempt' | 'method' | 'gateway'>
+    > = {},
     refundId?: string,
   ): PaymentRecord {
     const moved = transitionPayment(
-      { status: payment.status, amount: { amount: payment.amount, currency: payment.currency }, refundedAmount: payment.refundedAmount },
+      {
+        status: payment.status,
+        amount: { amount: payment.amount, currency: payment.currency },
+        refundedAmount: payment.refundedAmount,
+      },
       event,
     );
     if (!moved.ok) throw new UseCaseError(moved.error.code, moved.error.message, moved.error.details);
@@ -89,35 +102,104 @@ export class ChangeSet {
       },
     );
     if (event.type === 'succeed') {
-      this.post(payment.tenantId, `jrn_${payment.id}_capture`, 'payment.captured', 'payment', payment.id, payment.currency, transfer(account.gateway(next.gateway), account.sales(payment.tenantId), payment.amount));
+      this.post(
+        payment.tenantId,
+        `jrn_${payment.id}_capture`,
+        'payment.captured',
+        'payment',
+        payment.id,
+        payment.currency,
+        transfer(account.gateway(next.gateway), account.sales(payment.tenantId), payment.amount),
+      );
     } else if (event.type === 'refund') {
       if (refundId === undefined) throw new Error('a refund movement needs the refund id for its journal');
-      this.post(payment.tenantId, `jrn_${refundId}`, 'refund.succeeded', 'refund', refundId, payment.currency, transfer(account.sales(payment.tenantId), account.gateway(next.gateway), event.amount));
+      this.post(
+        payment.tenantId,
+        `jrn_${refundId}`,
+        'refund.succeeded',
+        'refund',
+        refundId,
+        payment.currency,
+        transfer(account.sales(payment.tenantId), account.gateway(next.gateway), event.amount),
+      );
     }
     return next;
   }
 
-  moveRefund(refund: RefundRecord, event: RefundEvent, patch: Partial<Pick<RefundRecord, 'failureCode' | 'gatewayRefundNo'>> = {}): RefundRecord {
+  moveRefund(
+    refund: RefundRecord,
+    event: RefundEvent,
+    patch: Partial<Pick<RefundRecord, 'failureCode' | 'gatewayRefundNo'>> = {},
+  ): RefundRecord {
     const moved = transitionRefund(refund.status, event);
     if (!moved.ok) throw new UseCaseError(moved.error.code, moved.error.message, moved.error.details);
-    const next: RefundRecord = { ...refund, ...patch, status: moved.value, updatedBy: this.meta.actor, updatedAt: this.meta.now, version: refund.version + 1 };
-    this.audit('refund', refund.tenantId, refund.id, `refund.${event.type}`, { status: refund.status, version: refund.version }, {
-      status: next.status,
-      version: next.version,
-      ...(next.failureCode === null ? {} : { failure_code: next.failureCode }),
-    });
+    const next: RefundRecord = {
+      ...refund,
+      ...patch,
+      status: moved.value,
+      updatedBy: this.meta.actor,
+      updatedAt: this.meta.now,
+      version: refund.version + 1,
+    };
+    this.audit(
+      'refund',
+      refund.tenantId,
+      refund.id,
+      `refund.${event.type}`,
+      { status: refund.status, version: refund.version },
+      {
+        status: next.status,
+        version: next.version,
+        ...(next.failureCode === null ? {} : { failure_code: next.failureCode }),
+      },
+    );
     return next;
   }
 
   /** A balanced journal to write with this change set; an unbalanced one is a bug and throws. */
-  post(tenantId: string, id: string, kind: string, resourceType: string, resourceId: string, currency: Currency, postings: readonly Posting[]): void {
-    const made = makeJournal({ id, tenantId, kind, resourceType, resourceId, currency, at: this.meta.now, actor: this.meta.actor, postings });
+  post(
+    tenantId: string,
+    id: string,
+    kind: string,
+    resourceType: string,
+    resourceId: string,
+    currency: Currency,
+    postings: readonly Posting[],
+  ): void {
+    const made = makeJournal({
+      id,
+      tenantId,
+      kind,
+      resourceType,
+      resourceId,
+      currency,
+      at: this.meta.now,
+      actor: this.meta.actor,
+      postings,
+    });
     if (!made.ok) throw new Error(made.error.message);
     this.journals.push(made.value);
   }
 
-  audit(resourceType: string, tenantId: string, resourceId: string, action: string, before: unknown, after: unknown): void {
-    this.audits.push({ tenantId, at: this.meta.now, actor: this.meta.actor, action, resourceType, resourceId, before, after, requestId: this.meta.requestId });
+  audit(
+    resourceType: string,
+    tenantId: string,
+    resourceId: string,
+    action: string,
+    before: unknown,
+    after: unknown,
+  ): void {
+    this.audits.push({
+      tenantId,
+      at: this.meta.now,
+      actor: this.meta.actor,
+      action,
+      resourceType,
+      resourceId,
+      before,
+      after,
+      requestId: this.meta.requestId,
+    });
   }
 
   /** Write an order moved from `prev` (same id); fails the transaction if someone else changed it first. */

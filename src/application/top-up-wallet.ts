@@ -52,7 +52,12 @@ export function toTopUpView(t: TopUpRecord): TopUpView {
  * Create a top-up: the record with its out_trade_no and the job that charges it, in one
  * transaction, the job leased to this process so the caller can run it at once.
  */
-export async function requestTopUp(deps: Deps, caller: Caller, amountIn: unknown, idem?: IdempotencyRef): Promise<Result<{ topUp: TopUpRecord; job: JobRecord }>> {
+export async function requestTopUp(
+  deps: Deps,
+  caller: Caller,
+  amountIn: unknown,
+  idem?: IdempotencyRef,
+): Promise<Result<{ topUp: TopUpRecord; job: JobRecord }>> {
   const amount = parseAmount(amountIn);
   if (!amount.ok) return err(amount.error.code, amount.error.message, { ...amount.error.details, field: 'amount' });
   const topUp = newTopUp(deps, caller, amount.value, deps.clock.now());
@@ -60,14 +65,21 @@ export async function requestTopUp(deps: Deps, caller: Caller, amountIn: unknown
   return asResult(() =>
     deps.uow.run(async (r) => {
       const job = await insertTopUp(r, deps, caller, topUp.value);
-      if (idem !== undefined) await r.idempotency.setRecoveryPoint(caller.tenantId, idem.scope, idem.key, topUp.value.id);
+      if (idem !== undefined)
+        await r.idempotency.setRecoveryPoint(caller.tenantId, idem.scope, idem.key, topUp.value.id);
       return { topUp: topUp.value, job };
     }),
   );
 }
 
 /** A new PENDING top-up on the gateway routing picks; `rechargeId`: it pays that recharge directly. */
-export function newTopUp(deps: Deps, caller: Caller, amount: number, now: number, rechargeId?: string): Result<TopUpRecord> {
+export function newTopUp(
+  deps: Deps,
+  caller: Caller,
+  amount: number,
+  now: number,
+  rechargeId?: string,
+): Result<TopUpRecord> {
   const method = deps.settings.paymentMethod;
   const gateway = deps.routeGateway({ amount: { amount, currency: 'CNY' }, method });
   if (!gateway.ok) return gateway;
@@ -106,23 +118,48 @@ export async function insertTopUp(r: Repositories, deps: Deps, caller: Caller, t
     ...(topUp.rechargeId === undefined ? {} : { recharge_id: topUp.rechargeId }),
   });
   await cs.flush(r);
-  return enqueueLeased(r, deps, { tenantId: caller.tenantId, kind: JOB.payTopUp, resourceId: topUp.id, priority: PRIORITY.pay }, topUp.createdAt);
+  return enqueueLeased(
+    r,
+    deps,
+    { tenantId: caller.tenantId, kind: JOB.payTopUp, resourceId: topUp.id, priority: PRIORITY.pay },
+    topUp.createdAt,
+  );
 }
 
-function moveTopUp(cs: ChangeSet, t: TopUpRecord, event: TopUpEvent, patch: Partial<Pick<TopUpRecord, 'gatewayTradeNo' | 'failureCode'>>): TopUpRecord {
+function moveTopUp(
+  cs: ChangeSet,
+  t: TopUpRecord,
+  event: TopUpEvent,
+  patch: Partial<Pick<TopUpRecord, 'gatewayTradeNo' | 'failureCode'>>,
+): TopUpRecord {
   const moved = transitionTopUp(t.status, event);
   if (!moved.ok) throw new UseCaseError(moved.error.code, moved.error.message, moved.error.details);
-  const next: TopUpRecord = { ...t, ...patch, status: moved.value, updatedBy: cs.meta.actor, updatedAt: cs.meta.now, version: t.version + 1 };
-  cs.audit('top_up', t.tenantId, t.id, `top_up.${event.type}`, { status: t.status, version: t.version }, {
-    status: next.status,
-    version: next.version,
-    ...(next.failureCode === null ? {} : { failure_code: next.failureCode }),
-  });
+  const next: TopUpRecord = {
+    ...t,
+    ...patch,
+    status: moved.value,
+    updatedBy: cs.meta.actor,
+    updatedAt: cs.meta.now,
+    version: t.version + 1,
+  };
+  cs.audit(
+    'top_up',
+    t.tenantId,
+    t.id,
+    `top_up.${event.type}`,
+    { status: t.status, version: t.version },
+    {
+      status: next.status,
+      version: next.version,
+      ...(next.failureCode === null ? {} : { failure_code: next.failureCode }),
+    },
+  );
   return next;
 }
 
 async function saveTopUp(r: Repositories, prev: TopUpRecord, next: TopUpRecord): Promise<void> {
-  if (!(await r.topUps.update(next, prev.version))) throw new UseCaseError('CONCURRENT_MODIFICATION', `top-up ${prev.id} was changed by someone else; try again`);
+  if (!(await r.topUps.update(next, prev.version)))
+    throw new UseCaseError('CONCURRENT_MODIFICATION', `top-up ${prev.id} was changed by someone else; try again`);
 }
 
 /**
@@ -157,31 +194,61 @@ export async function payTopUp(job: JobRecord, deps: Deps): Promise<JobOutcome> 
     case 'not_found':
       return { kind: 'retry', error: 'gateway does not know the top-up yet' };
     case 'succeeded': {
-      if (result.amount !== undefined && (result.amount.amount !== topUp.amount || result.amount.currency !== topUp.currency)) {
-        return { kind: 'give_up', error: `AMOUNT_MISMATCH: gateway recorded ${result.amount.amount} ${result.amount.currency}` };
+      if (
+        result.amount !== undefined &&
+        (result.amount.amount !== topUp.amount || result.amount.currency !== topUp.currency)
+      ) {
+        return {
+          kind: 'give_up',
+          error: `AMOUNT_MISMATCH: gateway recorded ${result.amount.amount} ${result.amount.currency}`,
+        };
       }
       const paid = moveTopUp(cs, topUp, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null });
       if (topUp.rechargeId !== undefined) {
         // A recharge paid directly: the money goes straight to recharge clearing, and the recharge starts.
         const rechargeId = topUp.rechargeId;
-        cs.post(topUp.tenantId, `jrn_${topUp.id}`, 'recharge.paid', 'recharge', rechargeId, topUp.currency, transfer(account.gateway(topUp.gateway), account.rechargeClearing(topUp.tenantId), topUp.amount));
+        cs.post(
+          topUp.tenantId,
+          `jrn_${topUp.id}`,
+          'recharge.paid',
+          'recharge',
+          rechargeId,
+          topUp.currency,
+          transfer(account.gateway(topUp.gateway), account.rechargeClearing(topUp.tenantId), topUp.amount),
+        );
         const next = await deps.uow.run(async (r) => {
           await saveTopUp(r, topUp, paid);
           await cs.flush(r);
           await completeJob(r, job, deps, now);
-          return enqueueLeased(r, deps, { tenantId: topUp.tenantId, kind: JOB.executeRecharge, resourceId: rechargeId, priority: PRIORITY.pay }, now);
+          return enqueueLeased(
+            r,
+            deps,
+            { tenantId: topUp.tenantId, kind: JOB.executeRecharge, resourceId: rechargeId, priority: PRIORITY.pay },
+            now,
+          );
         });
         deps.logger.info({ top_up_id: topUp.id, recharge_id: rechargeId, amount: topUp.amount }, 'recharge paid');
         return { kind: 'done', followUps: [{ job: next }] };
       }
-      cs.post(topUp.tenantId, `jrn_${topUp.id}`, 'wallet.top_up', 'top_up', topUp.id, topUp.currency, transfer(account.gateway(topUp.gateway), account.wallet(topUp.userId), topUp.amount));
+      cs.post(
+        topUp.tenantId,
+        `jrn_${topUp.id}`,
+        'wallet.top_up',
+        'top_up',
+        topUp.id,
+        topUp.currency,
+        transfer(account.gateway(topUp.gateway), account.wallet(topUp.userId), topUp.amount),
+      );
       await deps.uow.run(async (r) => {
         await saveTopUp(r, topUp, paid);
         await r.wallets.credit(topUp.tenantId, topUp.userId, topUp.currency, topUp.amount, now);
         await cs.flush(r);
         await completeJob(r, job, deps, now);
       });
-      deps.logger.info({ top_up_id: topUp.id, out_trade_no: topUp.outTradeNo, amount: topUp.amount }, 'wallet topped up');
+      deps.logger.info(
+        { top_up_id: topUp.id, out_trade_no: topUp.outTradeNo, amount: topUp.amount },
+        'wallet topped up',
+      );
       return { kind: 'done' };
     }
     case 'failed':
@@ -194,7 +261,14 @@ export async function payTopUp(job: JobRecord, deps: Deps): Promise<JobOutcome> 
         await cs.flush(r);
         await completeJob(r, job, deps, now);
       });
-      deps.logger.warn({ top_up_id: topUp.id, failure_code: code, ...(topUp.rechargeId === undefined ? {} : { recharge_id: topUp.rechargeId }) }, 'top-up payment failed');
+      deps.logger.warn(
+        {
+          top_up_id: topUp.id,
+          failure_code: code,
+          ...(topUp.rechargeId === undefined ? {} : { recharge_id: topUp.rechargeId }),
+        },
+        'top-up payment failed',
+      );
       return { kind: 'done' };
     }
     default: {
@@ -210,7 +284,13 @@ export async function topUpOf(deps: Deps, tenantId: string, id: string): Promise
 }
 
 /** The payment for a directly paid recharge failed: the recharge ends before any channel is asked (the one recharge commit). */
-async function abandonUnpaidRecharge(r: Repositories, deps: Deps, cs: ChangeSet, tenantId: string, rechargeId: string): Promise<void> {
+async function abandonUnpaidRecharge(
+  r: Repositories,
+  deps: Deps,
+  cs: ChangeSet,
+  tenantId: string,
+  rechargeId: string,
+): Promise<void> {
   const rec = await r.recharges.get(tenantId, rechargeId);
   if (rec === undefined) return;
   const moved = transitionRecharge(rec.state, { type: 'abandon', reason: 'PAYMENT_DECLINED' });

@@ -19,7 +19,10 @@ export function registerWalletHandlers(registry: ActionRegistry, engine: Engine)
       case 'in_progress':
         return { kind: 'done', action: 'recharge_phone', result: { recharge: o.recharge, next: o.next } };
       case 'failed':
-        return refused({ code: 'RECHARGE_FAILED', message: `the recharge failed: ${o.recharge.failure_reason ?? 'every channel refused it'}; the amount is back on the wallet` });
+        return refused({
+          code: 'RECHARGE_FAILED',
+          message: `the recharge failed: ${o.recharge.failure_reason ?? 'every channel refused it'}; the amount is back on the wallet`,
+        });
       default: {
         const never: never = o;
         throw new Error(`unknown recharge outcome ${JSON.stringify(never)}`);
@@ -29,6 +32,12 @@ export function registerWalletHandlers(registry: ActionRegistry, engine: Engine)
 
   registry.handle('query_balance', async (_p, ctx) => {
     const r = await engine.walletBalance(ctx.caller);
-    return r.ok ? { kind: 'done', action: 'query_balance', result: { wallet: { balance: r.value.balance, currency: r.value.currency } } } : refused(r.error);
+    return r.ok
+      ? {
+          kind: 'done',
+          action: 'query_balance',
+          result: { wallet: { balance: r.value.balance, currency: r.value.currency } },
+        }
+      : refused(r.error);
   });
 }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { describeConfig, loadConfig } from './load-config.js';
 
-const PRIVATE = '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCsecret\n-----END PRIVATE KEY-----';
+const PRIVATE =
+  '-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQCsecret\n-----END PRIVATE KEY-----';
 
 const load = (entry: Record<string, unknown>): ReturnType<typeof loadConfig> =>
   loadConfig({ env: {}, overrides: { payment_gateway: 'alipay', gateways: { alipay: { type: 'alipay', ...entry } } } });
@@ -12,11 +13,21 @@ describe('configuration: an alipay gateway entry', () => {
   it('takes app_id and keys, with the production gateway and a 10 s timeout by default', () => {
     const r = load(minimal);
     if (!r.ok) throw new Error(r.error.issues.join('\n'));
-    expect(r.value.gateways.alipay).toEqual({ type: 'alipay', ...minimal, gateway_url: 'https://openapi.alipay.com/gateway.do', timeout_ms: 10_000 });
+    expect(r.value.gateways.alipay).toEqual({
+      type: 'alipay',
+      ...minimal,
+      gateway_url: 'https://openapi.alipay.com/gateway.do',
+      timeout_ms: 10_000,
+    });
   });
 
   it('takes the simulator URL, a timeout and a notify_url', () => {
-    const r = load({ ...minimal, gateway_url: 'http://127.0.0.1:9100/gateway.do', timeout_ms: 3000, notify_url: 'https://shop.example/api/v1/callbacks/alipay' });
+    const r = load({
+      ...minimal,
+      gateway_url: 'http://127.0.0.1:9100/gateway.do',
+      timeout_ms: 3000,
+      notify_url: 'https://shop.example/api/v1/callbacks/alipay',
+    });
     expect(r.ok).toBe(true);
   });
 

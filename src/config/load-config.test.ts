@@ -11,7 +11,8 @@ function file(name: string, text: string): string {
   return p;
 }
 
-const SEED = '{"auto_confirm_order": true, "payment_gateway": "secure-pay-v3", "context_retention": {"enabled": true, "ttl_seconds": 300}, "trusted_actions": ["order_coffee", "submit_payment"]}';
+const SEED =
+  '{"auto_confirm_order": true, "payment_gateway": "secure-pay-v3", "context_retention": {"enabled": true, "ttl_seconds": 300}, "trusted_actions": ["order_coffee", "submit_payment"]}';
 
 function issues(r: ReturnType<typeof loadConfig>): string {
   return r.ok ? '' : `${r.error.message}\n${r.error.issues.join('\n')}`;
@@ -39,7 +40,10 @@ describe('configuration', () => {
   });
 
   it('reads YAML', () => {
-    const r = loadConfig({ file: file('c.yaml', 'auto_confirm_order: true\nserver:\n  port: 9000\nmax_order_amount: 10000\n'), env: {} });
+    const r = loadConfig({
+      file: file('c.yaml', 'auto_confirm_order: true\nserver:\n  port: 9000\nmax_order_amount: 10000\n'),
+      env: {},
+    });
     expect(issues(r)).toBe('');
     expect(r.ok && r.value.server.port).toBe(9000);
     expect(r.ok && r.value.policy.max_order_amount).toBe(10000);
@@ -54,19 +58,33 @@ describe('configuration', () => {
   });
 
   it('reports wrong types with their path', () => {
-    const r = loadConfig({ file: file('types.json', '{"server": {"port": 70000}, "trusted_actions": "order_coffee"}'), env: {} });
+    const r = loadConfig({
+      file: file('types.json', '{"server": {"port": 70000}, "trusted_actions": "order_coffee"}'),
+      env: {},
+    });
     expect(issues(r)).toMatch(/server\.port/);
     expect(issues(r)).toMatch(/trusted_actions/);
   });
 
   it('layers defaults < file < environment < overrides', () => {
     const f = file('layers.json', '{"server": {"port": 1111, "host": "0.0.0.0"}, "log": {"level": "warn"}}');
-    const r = loadConfig({ file: f, env: { AUTOGLM_PORT: '2222', PORT: '3333', AUTOGLM_LOG_LEVEL: 'debug' }, overrides: { server: { port: 4444 } } });
+    const r = loadConfig({
+      file: f,
+      env: { AUTOGLM_PORT: '2222', PORT: '3333', AUTOGLM_LOG_LEVEL: 'debug' },
+      overrides: { server: { port: 4444 } },
+    });
     expect(issues(r)).toBe('');
     if (!r.ok) return;
     expect(r.value.server).toMatchObject({ port: 4444, host: '0.0.0.0' });
     expect(r.value.log.level).toBe('debug');
-    const env = loadConfig({ env: { PORT: '3333', DATABASE_URL: 'sqlite:/tmp/a.db', AUTOGLM_DB: 'sqlite:/tmp/b.db', AUTOGLM_TRUSTED_ACTIONS: 'order_coffee, submit_payment' } });
+    const env = loadConfig({
+      env: {
+        PORT: '3333',
+        DATABASE_URL: 'sqlite:/tmp/a.db',
+        AUTOGLM_DB: 'sqlite:/tmp/b.db',
+        AUTOGLM_TRUSTED_ACTIONS: 'order_coffee, submit_payment',
+      },
+    });
     expect(env.ok && env.value.server.port).toBe(3333);
     expect(env.ok && env.value.database.path).toBe('/tmp/b.db');
     expect(env.ok && env.value.policy.trusted_actions).toEqual(['order_coffee', 'submit_payment']);
@@ -84,12 +102,16 @@ describe('configuration', () => {
   });
 
   it('refuses a payment gateway that is not configured, and unusable database URLs', () => {
-    expect(issues(loadConfig({ env: {}, overrides: { payment_gateway: 'nope' } }))).toMatch(/payment_gateway: "nope" is not a configured gateway/);
+    expect(issues(loadConfig({ env: {}, overrides: { payment_gateway: 'nope' } }))).toMatch(
+      /payment_gateway: "nope" is not a configured gateway/,
+    );
     expect(issues(loadConfig({ env: {}, overrides: { database: { url: 'mysql://x' } } }))).toMatch(/database\.url/);
   });
 
   it('explains a missing file and malformed JSON', () => {
-    expect(issues(loadConfig({ file: join(dir, 'missing.json'), env: {} }))).toMatch(/cannot read configuration file .*missing\.json: ENOENT/);
+    expect(issues(loadConfig({ file: join(dir, 'missing.json'), env: {} }))).toMatch(
+      /cannot read configuration file .*missing\.json: ENOENT/,
+    );
     expect(issues(loadConfig({ file: file('bad.json', '{"a": '), env: {} }))).toMatch(/is not valid JSON/);
   });
 
@@ -104,10 +126,20 @@ describe('configuration', () => {
 
   it('selects PostgreSQL from DATABASE_URL, AUTOGLM_DB or --db (most specific wins), with a pool size', () => {
     const fromEnv = loadConfig({ env: { DATABASE_URL: 'postgres://a/one' } });
-    expect(fromEnv.ok && fromEnv.value.database).toEqual({ kind: 'postgres', url: 'postgres://a/one', path: '', poolSize: 10 });
-    const both = loadConfig({ env: { DATABASE_URL: 'postgres://a/one', AUTOGLM_DB: 'postgresql://a/two', AUTOGLM__DATABASE__POOL_SIZE: '4' } });
+    expect(fromEnv.ok && fromEnv.value.database).toEqual({
+      kind: 'postgres',
+      url: 'postgres://a/one',
+      path: '',
+      poolSize: 10,
+    });
+    const both = loadConfig({
+      env: { DATABASE_URL: 'postgres://a/one', AUTOGLM_DB: 'postgresql://a/two', AUTOGLM__DATABASE__POOL_SIZE: '4' },
+    });
     expect(both.ok && both.value.database).toMatchObject({ kind: 'postgres', url: 'postgresql://a/two', poolSize: 4 });
-    const flag = loadConfig({ env: { DATABASE_URL: 'postgres://a/one' }, overrides: { database: { url: 'sqlite:./x.db' } } });
+    const flag = loadConfig({
+      env: { DATABASE_URL: 'postgres://a/one' },
+      overrides: { database: { url: 'sqlite:./x.db' } },
+    });
     expect(flag.ok && flag.value.database.kind).toBe('sqlite');
     expect(issues(loadConfig({ env: { AUTOGLM__DATABASE__POOL_SIZE: '0' } }))).toMatch(/database\.pool_size/);
   });

@@ -22,7 +22,8 @@ export interface ConfigError {
   readonly issues: string[];
 }
 
-export type ConfigResult = { readonly ok: true; readonly value: AppConfig } | { readonly ok: false; readonly error: ConfigError };
+export type ConfigResult =
+  { readonly ok: true; readonly value: AppConfig } | { readonly ok: false; readonly error: ConfigError };
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -30,23 +31,42 @@ type Env = Readonly<Record<string, string | undefined>>;
 export const ENV_VARS: ReadonlyArray<{ readonly name: string; readonly path: string; readonly description: string }> = [
   { name: 'AUTOGLM_CONFIG', path: '(file)', description: 'configuration file (JSON or YAML)' },
   { name: 'AUTOGLM_HOST', path: 'server.host', description: 'address to listen on' },
-  { name: 'AUTOGLM_PORT', path: 'server.port', description: 'port to listen on (PORT also works, with lower precedence)' },
-  { name: 'AUTOGLM_DB', path: 'database.url', description: 'database URL (DATABASE_URL also works, with lower precedence)' },
+  {
+    name: 'AUTOGLM_PORT',
+    path: 'server.port',
+    description: 'port to listen on (PORT also works, with lower precedence)',
+  },
+  {
+    name: 'AUTOGLM_DB',
+    path: 'database.url',
+    description: 'database URL (DATABASE_URL also works, with lower precedence)',
+  },
   { name: 'AUTOGLM_LOG_LEVEL', path: 'log.level', description: 'fatal, error, warn, info, debug, trace or silent' },
   { name: 'AUTOGLM_LOG_PRETTY', path: 'log.pretty', description: 'true/false' },
   { name: 'AUTOGLM_AUTO_CONFIRM_ORDER', path: 'auto_confirm_order', description: 'true/false' },
   { name: 'AUTOGLM_TRUSTED_ACTIONS', path: 'trusted_actions', description: 'comma-separated action names' },
   { name: 'AUTOGLM_PAYMENT_GATEWAY', path: 'payment_gateway', description: 'name of the gateway to pay through' },
-  { name: 'AUTOGLM_WORKER_CONCURRENCY', path: 'worker.concurrency', description: 'jobs run at once by the worker loop' },
+  {
+    name: 'AUTOGLM_WORKER_CONCURRENCY',
+    path: 'worker.concurrency',
+    description: 'jobs run at once by the worker loop',
+  },
   { name: 'AUTOGLM_LLM_MODE', path: 'llm.mode', description: 'grammar-only, llm-only or grammar-then-llm' },
   { name: 'AUTOGLM_LLM_BASE_URL', path: 'llm.base_url', description: 'OpenAI-compatible endpoint (default Zhipu GLM)' },
   { name: 'AUTOGLM_LLM_MODEL', path: 'llm.model', description: 'model name (default glm-4-flash)' },
   { name: 'AUTOGLM_LLM_API_KEY', path: 'llm.api_key', description: 'API key of the model provider (never logged)' },
   { name: 'AUTOGLM_LLM_TIMEOUT_MS', path: 'llm.timeout_ms', description: 'timeout of one model call' },
-  { name: 'AUTOGLM__SECTION__KEY', path: 'section.key', description: 'any setting; the value is parsed as JSON when it parses, else taken as a string' },
+  {
+    name: 'AUTOGLM__SECTION__KEY',
+    path: 'section.key',
+    description: 'any setting; the value is parsed as JSON when it parses, else taken as a string',
+  },
 ];
 
-const fail = (message: string, issues: string[] = []): ConfigResult => ({ ok: false, error: { code: 'CONFIG_INVALID', message, issues } });
+const fail = (message: string, issues: string[] = []): ConfigResult => ({
+  ok: false,
+  error: { code: 'CONFIG_INVALID', message, issues },
+});
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -79,21 +99,38 @@ function readFile(file: string): { ok: true; value: Record<string, unknown> } | 
   try {
     text = readFileSync(path, 'utf8');
   } catch (e) {
-    return { ok: false, result: fail(`cannot read configuration file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`) };
+    return {
+      ok: false,
+      result: fail(`cannot read configuration file ${path}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`),
+    };
   }
   let data: unknown;
   try {
     const ext = extname(path).toLowerCase();
     data = ext === '.yaml' || ext === '.yml' ? parseYaml(text) : JSON.parse(text);
   } catch (e) {
-    return { ok: false, result: fail(`configuration file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${e instanceof Error ? e.message : String(e)}`) };
+    return {
+      ok: false,
+      result: fail(
+        `configuration file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${e instanceof Error ? e.message : String(e)}`,
+      ),
+    };
   }
   if (data === null || data === undefined) return { ok: true, value: {} };
   if (!isObject(data)) return { ok: false, result: fail(`configuration file ${path} must hold an object at its root`) };
   return { ok: true, value: data };
 }
 
-const BOOL: Record<string, boolean> = { true: true, '1': true, yes: true, on: true, false: false, '0': false, no: false, off: false };
+const BOOL: Record<string, boolean> = {
+  true: true,
+  '1': true,
+  yes: true,
+  on: true,
+  false: false,
+  '0': false,
+  no: false,
+  off: false,
+};
 
 function fromEnv(env: Env): { ok: true; value: Record<string, unknown> } | { ok: false; result: ConfigResult } {
   const out: Record<string, unknown> = {};
@@ -145,7 +182,11 @@ function fromEnv(env: Env): { ok: true; value: Record<string, unknown> } | { ok:
   }
   for (const [name, raw] of Object.entries(env)) {
     if (!name.startsWith('AUTOGLM__') || raw === undefined) continue;
-    const path = name.slice('AUTOGLM__'.length).toLowerCase().split('__').filter((p) => p !== '');
+    const path = name
+      .slice('AUTOGLM__'.length)
+      .toLowerCase()
+      .split('__')
+      .filter((p) => p !== '');
     if (path.length === 0) continue;
     let value: unknown = raw;
     try {
@@ -200,7 +241,9 @@ function parseDatabase(url: string, poolSize: number): DatabaseConfig | string {
   if (url === 'sqlite::memory:' || url === ':memory:') return { kind: 'sqlite', url, path: ':memory:' };
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
-    return path === '' ? 'database.url: sqlite: needs a file path, e.g. sqlite:./data/autoglm.db' : { kind: 'sqlite', url, path };
+    return path === ''
+      ? 'database.url: sqlite: needs a file path, e.g. sqlite:./data/autoglm.db'
+      : { kind: 'sqlite', url, path };
   }
   if (/\.(db|sqlite3?)$/i.test(url)) return { kind: 'sqlite', url: `sqlite:${url}`, path: url };
   return `database.url: "${url}" is neither sqlite:<path> nor postgres://…`;
@@ -235,11 +278,17 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   const gateways = { ...DEFAULT_GATEWAYS, ...c.gateways };
   const issues: string[] = [];
   if (!Object.hasOwn(gateways, c.payment_gateway)) {
-    issues.push(`payment_gateway: "${c.payment_gateway}" is not a configured gateway; configured: ${Object.keys(gateways).join(', ')}`);
+    issues.push(
+      `payment_gateway: "${c.payment_gateway}" is not a configured gateway; configured: ${Object.keys(gateways).join(', ')}`,
+    );
   }
   for (const [i, route] of (c.payment_routing ?? []).entries()) {
-    if (!Object.hasOwn(gateways, route.gateway)) issues.push(`payment_routing.${i}.gateway: "${route.gateway}" is not a configured gateway; configured: ${Object.keys(gateways).join(', ')}`);
-    if (route.min_amount !== undefined && route.max_amount !== undefined && route.max_amount < route.min_amount) issues.push(`payment_routing.${i}: max_amount must be ≥ min_amount`);
+    if (!Object.hasOwn(gateways, route.gateway))
+      issues.push(
+        `payment_routing.${i}.gateway: "${route.gateway}" is not a configured gateway; configured: ${Object.keys(gateways).join(', ')}`,
+      );
+    if (route.min_amount !== undefined && route.max_amount !== undefined && route.max_amount < route.min_amount)
+      issues.push(`payment_routing.${i}: max_amount must be ≥ min_amount`);
   }
   const db = parseDatabase(c.database.url, c.database.pool_size);
   if (typeof db === 'string') issues.push(db);
@@ -251,8 +300,10 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
     ...(c.require_confirmation_above === undefined ? {} : { require_confirmation_above: c.require_confirmation_above }),
   });
   if (!policy.success) issues.push(...policy.error.issues.map(describe));
-  if (c.worker.retry_max_ms < c.worker.retry_base_ms) issues.push('worker.retry_max_ms: must be ≥ worker.retry_base_ms');
-  if (issues.length > 0 || typeof db === 'string' || !policy.success) return fail('the configuration is not valid', issues);
+  if (c.worker.retry_max_ms < c.worker.retry_base_ms)
+    issues.push('worker.retry_max_ms: must be ≥ worker.retry_base_ms');
+  if (issues.length > 0 || typeof db === 'string' || !policy.success)
+    return fail('the configuration is not valid', issues);
   return { ok: true, value: { ...c, gateways, database: db, policy: policy.data } };
 }
 
@@ -269,9 +320,15 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     if (depth > 8) return '[…]';
     if (Array.isArray(v)) return v.map((x) => walk(x, depth + 1));
     if (!isObject(v)) return v;
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, SECRET_KEY.test(k) ? '[REDACTED]' : walk(x, depth + 1)]));
+    return Object.fromEntries(
+      Object.entries(v).map(([k, x]) => [k, SECRET_KEY.test(k) ? '[REDACTED]' : walk(x, depth + 1)]),
+    );
   };
   const view = walk({ ...config, menu: `${config.menu.drinks.length} drinks` }, 0) as Record<string, unknown>;
-  view.database = { kind: config.database.kind, url: maskDatabaseUrl(config.database.url), ...(config.database.kind === 'postgres' ? { pool_size: config.database.poolSize } : {}) };
+  view.database = {
+    kind: config.database.kind,
+    url: maskDatabaseUrl(config.database.url),
+    ...(config.database.kind === 'postgres' ? { pool_size: config.database.poolSize } : {}),
+  };
   return view;
 }

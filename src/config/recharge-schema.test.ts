@@ -27,7 +27,12 @@ describe('recharge configuration', () => {
     expect(s.operatorSettings).toEqual(DEFAULT_OPERATOR_SETTINGS);
     expect(s.operatorSettings.CHINA_UNICOM).toEqual({ timeoutMs: 8000, retries: 3, encoding: 'gbk' });
     expect(s.faceValues).toEqual(DEFAULT_FACE_VALUE_RULES);
-    expect(s.routing).toEqual({ strategy: 'smart', score: DEFAULT_SCORE_SETTINGS, window: DEFAULT_WINDOW_SETTINGS, breaker: DEFAULT_BREAKER_SETTINGS });
+    expect(s.routing).toEqual({
+      strategy: 'smart',
+      score: DEFAULT_SCORE_SETTINGS,
+      window: DEFAULT_WINDOW_SETTINGS,
+      breaker: DEFAULT_BREAKER_SETTINGS,
+    });
     expect(s.rechargeableCategories).toEqual(['mobile', 'virtual', 'data_card']);
     expect(r.value.recharge.max_attempts).toBe(3);
     expect(Object.keys(r.value.recharge.channels).length).toBeGreaterThan(0);
@@ -38,7 +43,11 @@ describe('recharge configuration', () => {
       recharge: {
         operators: { CHINA_TELECOM: { timeout_ms: 3000 } },
         face_values: { per_operator: { CHINA_BROADNET: [2000, 5000] }, arbitrary: { enabled: true } },
-        routing: { strategy: 'round_robin', weights: { latency: 0.5, success: 0.5, load: 0 }, breaker: { cooldown_ms: 60_000 } },
+        routing: {
+          strategy: 'round_robin',
+          weights: { latency: 0.5, success: 0.5, load: 0 },
+          breaker: { cooldown_ms: 60_000 },
+        },
         channels: {
           juhe: { type: 'juhe', operators: ['CHINA_MOBILE', 'CHINA_UNICOM'], api_key: 'k', openid_secret: 'o' },
           sim: { type: 'simulator', operators: ['CHINA_TELECOM'], latency_ms: { min: 10, max: 20 } },
@@ -55,12 +64,20 @@ describe('recharge configuration', () => {
     expect(s.routing.strategy).toBe('round_robin');
     expect(s.routing.score.weights).toEqual({ latency: 0.5, success: 0.5, load: 0 });
     expect(s.routing.breaker.cooldownMs).toBe(60_000);
-    expect(r.value.recharge.channels.juhe).toMatchObject({ type: 'juhe', base_url: 'http://op.juhe.cn/ofpay/mobile/', capacity: 50, max_sockets: 32 });
+    expect(r.value.recharge.channels.juhe).toMatchObject({
+      type: 'juhe',
+      base_url: 'http://op.juhe.cn/ofpay/mobile/',
+      capacity: 50,
+      max_sockets: 32,
+    });
   });
 
   it.each([
     [{ recharge: { routing: { strategy: 'fastest' } } }, /recharge\.routing\.strategy/],
-    [{ recharge: { operators: { CHINA_MOBILE: { encoding: 'latin1' } } } }, /recharge\.operators\.CHINA_MOBILE\.encoding/],
+    [
+      { recharge: { operators: { CHINA_MOBILE: { encoding: 'latin1' } } } },
+      /recharge\.operators\.CHINA_MOBILE\.encoding/,
+    ],
     [{ recharge: { operators: { CHINA_MOBIL: {} } } }, /CHINA_MOBIL/],
     [{ recharge: { face_values: { default: [10.5] } } }, /recharge\.face_values\.default/],
     [{ recharge: { channels: {} } }, /at least one recharge channel/],

@@ -1,9 +1,24 @@
 import { z } from 'zod';
 import { DEFAULT_FACE_VALUES, type FaceValueRules } from '../domain/recharge/face-values.js';
-import { DEFAULT_RECHARGEABLE_CATEGORIES, type OperatorId, OPERATORS, SEGMENT_CATEGORIES, type SegmentCategory } from '../domain/recharge/number-segments.js';
-import { DEFAULT_OPERATOR_SETTINGS, type OperatorSettings, REQUEST_ENCODINGS } from '../domain/recharge/operator-settings.js';
+import {
+  DEFAULT_RECHARGEABLE_CATEGORIES,
+  type OperatorId,
+  OPERATORS,
+  SEGMENT_CATEGORIES,
+  type SegmentCategory,
+} from '../domain/recharge/number-segments.js';
+import {
+  DEFAULT_OPERATOR_SETTINGS,
+  type OperatorSettings,
+  REQUEST_ENCODINGS,
+} from '../domain/recharge/operator-settings.js';
 import { type BreakerSettings, DEFAULT_BREAKER_SETTINGS } from '../domain/routing/circuit-breaker.js';
-import { DEFAULT_SCORE_SETTINGS, ROUTING_STRATEGIES, type RoutingStrategy, type ScoreSettings } from '../domain/routing/channel-score.js';
+import {
+  DEFAULT_SCORE_SETTINGS,
+  ROUTING_STRATEGIES,
+  type RoutingStrategy,
+  type ScoreSettings,
+} from '../domain/routing/channel-score.js';
 import { DEFAULT_WINDOW_SETTINGS, type WindowSettings } from '../domain/routing/channel-window.js';
 
 /**
@@ -69,8 +84,20 @@ const juheChannelSchema = z
 export const rechargeChannelSchema = z.discriminatedUnion('type', [simulatorChannelSchema, juheChannelSchema]);
 
 const DEFAULT_CHANNELS = {
-  'sim-fast': { type: 'simulator' as const, operators: [...OPERATORS], latency_ms: { min: 50, max: 200 }, failure_rate: 0.005 },
-  'sim-slow': { type: 'simulator' as const, operators: [...OPERATORS], latency_ms: { min: 200, max: 800 }, failure_rate: 0.03, timeout_rate: 0.005, seed: 43 },
+  'sim-fast': {
+    type: 'simulator' as const,
+    operators: [...OPERATORS],
+    latency_ms: { min: 50, max: 200 },
+    failure_rate: 0.005,
+  },
+  'sim-slow': {
+    type: 'simulator' as const,
+    operators: [...OPERATORS],
+    latency_ms: { min: 200, max: 800 },
+    failure_rate: 0.03,
+    timeout_rate: 0.005,
+    seed: 43,
+  },
 };
 
 export const rechargeConfigSchema = z
@@ -79,7 +106,10 @@ export const rechargeConfigSchema = z
     rechargeable_categories: z.array(z.enum(SEGMENT_CATEGORIES)).default([...DEFAULT_RECHARGEABLE_CATEGORIES]),
     face_values: z
       .object({
-        default: z.array(fen).min(1).default([...DEFAULT_FACE_VALUES]),
+        default: z
+          .array(fen)
+          .min(1)
+          .default([...DEFAULT_FACE_VALUES]),
         per_operator: z.partialRecord(operatorEnum, z.array(fen).min(1)).default({}),
         arbitrary: z
           .object({
@@ -94,7 +124,12 @@ export const rechargeConfigSchema = z
       .strict()
       .prefault({}),
     operators: z
-      .object(Object.fromEntries(OPERATORS.map((op) => [op, operatorSettingsSchema(op)])) as Record<(typeof OPERATORS)[number], ReturnType<typeof operatorSettingsSchema>>)
+      .object(
+        Object.fromEntries(OPERATORS.map((op) => [op, operatorSettingsSchema(op)])) as Record<
+          (typeof OPERATORS)[number],
+          ReturnType<typeof operatorSettingsSchema>
+        >,
+      )
       .strict()
       .prefault({}),
     /** Channels tried per recharge at most (1 = no failover). */
@@ -151,7 +186,8 @@ export const rechargeConfigSchema = z
       })
       .strict()
       .prefault({}),
-    channels: z.record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), rechargeChannelSchema)
+    channels: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), rechargeChannelSchema)
       .prefault(DEFAULT_CHANNELS)
       .refine((c) => Object.keys(c).length > 0, 'at least one recharge channel is needed'),
   })
@@ -184,12 +220,20 @@ export function rechargeSettings(c: RechargeConfig): {
     faceValues: {
       defaultValues: c.face_values.default,
       perOperator: c.face_values.per_operator,
-      arbitrary: { enabled: c.face_values.arbitrary.enabled, minFen: c.face_values.arbitrary.min, maxFen: c.face_values.arbitrary.max },
+      arbitrary: {
+        enabled: c.face_values.arbitrary.enabled,
+        minFen: c.face_values.arbitrary.min,
+        maxFen: c.face_values.arbitrary.max,
+      },
     },
     operatorSettings,
     routing: {
       strategy: r.strategy,
-      score: { weights: r.weights, sharpness: r.sharpness, prior: { successRate: r.prior.success_rate, weight: r.prior.weight } },
+      score: {
+        weights: r.weights,
+        sharpness: r.sharpness,
+        prior: { successRate: r.prior.success_rate, weight: r.prior.weight },
+      },
       window: { windowMs: r.window.window_ms, maxSamples: r.window.max_samples },
       breaker: {
         consecutiveFailures: r.breaker.consecutive_failures,

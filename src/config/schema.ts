@@ -12,7 +12,10 @@ const sharedSecret = z.string().min(16, 'at least 16 characters');
 const timeoutMs = z.number().int().min(50).max(120_000);
 
 /** Your own repair rules: "in one of these statuses, unchanged this long (and not longer than that) → action". */
-function customRules<S extends string, A extends string>(statuses: readonly [S, ...S[]], actions: readonly [A, ...A[]]) {
+function customRules<S extends string, A extends string>(
+  statuses: readonly [S, ...S[]],
+  actions: readonly [A, ...A[]],
+) {
   return z
     .array(
       z
@@ -41,7 +44,6 @@ const simulatorHttpGatewaySchema = z
     methods: z.array(z.string().min(1).max(32)).min(1).optional(),
   })
   .strict();
-
 
 /** Who makes the drinks: the built-in simulated shop, or a merchant reached over signed HTTP. */
 const merchantSchema = z.discriminatedUnion('type', [
@@ -76,7 +78,6 @@ const alipayGatewaySchema = z
   })
   .strict();
 
-
 /** A key given inline as PEM text, or as the path of a PEM file (read when the gateway is built). */
 const keyMaterial = z.string().trim().min(1, 'a PEM string or the path of a PEM file');
 
@@ -106,7 +107,12 @@ const wechatpayGatewaySchema = z
   .strict();
 
 /** A gateway entry: the built-in simulator (in-process or over HTTP), Alipay or WeChat Pay. */
-const gatewaySchema = z.discriminatedUnion('type', [z.object({ type: z.literal('simulator') }).strict(), simulatorHttpGatewaySchema, alipayGatewaySchema, wechatpayGatewaySchema]);
+const gatewaySchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('simulator') }).strict(),
+  simulatorHttpGatewaySchema,
+  alipayGatewaySchema,
+  wechatpayGatewaySchema,
+]);
 
 export type WechatpayGatewayConfig = z.output<typeof wechatpayGatewaySchema>;
 
@@ -146,7 +152,12 @@ export const configSchema = z
       .object({
         host: z.string().min(1).default('127.0.0.1'),
         port: z.number().int().min(0).max(65_535).default(8787),
-        body_limit_bytes: z.number().int().min(1024).max(10 * 1024 * 1024).default(65_536),
+        body_limit_bytes: z
+          .number()
+          .int()
+          .min(1024)
+          .max(10 * 1024 * 1024)
+          .default(65_536),
         request_timeout_ms: z.number().int().min(1000).default(30_000),
         wait_for_completion_ms: z.number().int().min(0).max(60_000).default(5000),
       })
@@ -267,7 +278,15 @@ export const configSchema = z
     menu: menuSchema.default(DEFAULT_MENU),
     /** Phone recharge: numbers, face values, operators, channels and routing (see recharge-schema.ts). */
     recharge: rechargeConfigSchema,
-    tenant: z.object({ default_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/).default('default') }).strict().prefault({}),
+    tenant: z
+      .object({
+        default_id: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{1,64}$/)
+          .default('default'),
+      })
+      .strict()
+      .prefault({}),
   })
   .strict();
 

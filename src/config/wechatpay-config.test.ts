@@ -7,7 +7,11 @@ import { redactForLog } from '../adapters/logging/redact.js';
 import { loadConfig } from './load-config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'autoglm-wechatpay-'));
-const pem = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+const pem = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
 const APIV3 = 'Sup3rS3cretApiV3Key0123456789abc';
 
 const entry = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
@@ -34,7 +38,11 @@ describe('configuration: gateways of type wechatpay', () => {
     const r = load(entry());
     expect(r.ok ? '' : r.error.issues.join('\n')).toBe('');
     if (!r.ok) return;
-    expect(r.value.gateways.wx).toMatchObject({ type: 'wechatpay', base_url: 'https://api.mch.weixin.qq.com', timeout_ms: 10_000 });
+    expect(r.value.gateways.wx).toMatchObject({
+      type: 'wechatpay',
+      base_url: 'https://api.mch.weixin.qq.com',
+      timeout_ms: 10_000,
+    });
   });
 
   it.each([

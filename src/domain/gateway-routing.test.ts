@@ -29,7 +29,9 @@ describe('chooseGateway', () => {
   });
 
   it('skips a gateway whose breaker is open and falls back to the next route', () => {
-    expect(chooseGateway(routes, gateways({ alipay: { available: false } }), { method: 'alipay_qr', amount: cny(3200) })).toEqual({ ok: true, value: 'sim' });
+    expect(
+      chooseGateway(routes, gateways({ alipay: { available: false } }), { method: 'alipay_qr', amount: cny(3200) }),
+    ).toEqual({ ok: true, value: 'sim' });
   });
 
   it('says GATEWAY_UNAVAILABLE when every eligible gateway is out, GATEWAY_NOT_CONFIGURED when none fits', () => {
@@ -41,7 +43,10 @@ describe('chooseGateway', () => {
   });
 
   it('a route naming a method its gateway does not support never matches', () => {
-    const r = chooseGateway([{ gateway: 'alipay', methods: ['wallet'], priority: 1 }], gateways(), { method: 'wallet', amount: cny(1) });
+    const r = chooseGateway([{ gateway: 'alipay', methods: ['wallet'], priority: 1 }], gateways(), {
+      method: 'wallet',
+      amount: cny(1),
+    });
     expect(r.ok).toBe(false);
   });
 });

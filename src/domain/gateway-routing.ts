@@ -41,13 +41,21 @@ export function chooseGateway(
     })
     .sort((a, b) => b.priority - a.priority);
   if (eligible.length === 0) {
-    return err('GATEWAY_NOT_CONFIGURED', `no gateway takes ${request.method} for ${request.amount.amount} ${request.amount.currency}`, { method: request.method, amount: request.amount.amount });
+    return err(
+      'GATEWAY_NOT_CONFIGURED',
+      `no gateway takes ${request.method} for ${request.amount.amount} ${request.amount.currency}`,
+      { method: request.method, amount: request.amount.amount },
+    );
   }
   const up = eligible.find((r) => gateways.get(r.gateway)?.available === true);
   if (up === undefined) {
-    return err('GATEWAY_UNAVAILABLE', 'every gateway that could take this payment is out of service right now; try again shortly', {
-      gateways: eligible.map((r) => r.gateway),
-    });
+    return err(
+      'GATEWAY_UNAVAILABLE',
+      'every gateway that could take this payment is out of service right now; try again shortly',
+      {
+        gateways: eligible.map((r) => r.gateway),
+      },
+    );
   }
   return ok(up.gateway);
 }

@@ -3,7 +3,16 @@ import { describe, expect, it } from 'vitest';
 import { account, makeJournal, transfer } from './ledger.js';
 import { checkRefundable, REFUND_STATUSES, transitionRefund } from './refund.js';
 
-const base = { id: 'jrn_1', tenantId: 't', kind: 'payment.captured', resourceType: 'payment', resourceId: 'pay_1', currency: 'CNY' as const, at: 0, actor: 'system' };
+const base = {
+  id: 'jrn_1',
+  tenantId: 't',
+  kind: 'payment.captured',
+  resourceType: 'payment',
+  resourceId: 'pay_1',
+  currency: 'CNY' as const,
+  at: 0,
+  actor: 'system',
+};
 
 describe('ledger journals', () => {
   it('accepts a balanced transfer', () => {
@@ -12,11 +21,35 @@ describe('ledger journals', () => {
   });
 
   it.each([
-    ['unbalanced', [{ account: 'gateway:x', amount: 100 }, { account: 'sales:t', amount: -99 }]],
+    [
+      'unbalanced',
+      [
+        { account: 'gateway:x', amount: 100 },
+        { account: 'sales:t', amount: -99 },
+      ],
+    ],
     ['a single posting', [{ account: 'gateway:x', amount: 0 }]],
-    ['a zero posting', [{ account: 'gateway:x', amount: 0 }, { account: 'sales:t', amount: 0 }]],
-    ['a fractional posting', [{ account: 'gateway:x', amount: 0.5 }, { account: 'sales:t', amount: -0.5 }]],
-    ['a nameless account', [{ account: 'nothing', amount: 1 }, { account: 'sales:t', amount: -1 }]],
+    [
+      'a zero posting',
+      [
+        { account: 'gateway:x', amount: 0 },
+        { account: 'sales:t', amount: 0 },
+      ],
+    ],
+    [
+      'a fractional posting',
+      [
+        { account: 'gateway:x', amount: 0.5 },
+        { account: 'sales:t', amount: -0.5 },
+      ],
+    ],
+    [
+      'a nameless account',
+      [
+        { account: 'nothing', amount: 1 },
+        { account: 'sales:t', amount: -1 },
+      ],
+    ],
   ])('refuses %s', (_label, postings) => {
     const j = makeJournal({ ...base, postings });
     expect(j.ok).toBe(false);
@@ -59,11 +92,15 @@ describe('refunds', () => {
 
   it('no sequence of allowed refunds ever exceeds what was paid', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 1_000_000 }), fc.array(fc.integer({ min: -10, max: 1_000_000 }), { maxLength: 30 }), (paid, asks) => {
-        let reserved = 0;
-        for (const a of asks) if (checkRefundable(paid, reserved, a).ok) reserved += a;
-        return reserved <= paid;
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.array(fc.integer({ min: -10, max: 1_000_000 }), { maxLength: 30 }),
+        (paid, asks) => {
+          let reserved = 0;
+          for (const a of asks) if (checkRefundable(paid, reserved, a).ok) reserved += a;
+          return reserved <= paid;
+        },
+      ),
     );
   });
 });

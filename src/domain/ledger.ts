@@ -53,16 +53,23 @@ const ACCOUNT_RE = /^[a-z_]+:[^\s]{1,128}$/;
 
 /** Build a journal, refusing one that does not balance or has a zero, fractional or unnamed posting. */
 export function makeJournal(j: Journal): Result<Journal> {
-  if (j.postings.length < 2) return err('LEDGER_UNBALANCED', 'a journal needs at least two postings', { journal: j.id });
+  if (j.postings.length < 2)
+    return err('LEDGER_UNBALANCED', 'a journal needs at least two postings', { journal: j.id });
   let sum = 0;
   for (const p of j.postings) {
     if (!Number.isSafeInteger(p.amount) || p.amount === 0) {
-      return err('LEDGER_UNBALANCED', 'every posting is a non-zero integer of minor units', { journal: j.id, account: p.account, amount: p.amount });
+      return err('LEDGER_UNBALANCED', 'every posting is a non-zero integer of minor units', {
+        journal: j.id,
+        account: p.account,
+        amount: p.amount,
+      });
     }
-    if (!ACCOUNT_RE.test(p.account)) return err('LEDGER_UNBALANCED', `not an account name: ${p.account}`, { journal: j.id });
+    if (!ACCOUNT_RE.test(p.account))
+      return err('LEDGER_UNBALANCED', `not an account name: ${p.account}`, { journal: j.id });
     sum += p.amount;
   }
-  if (sum !== 0) return err('LEDGER_UNBALANCED', `journal ${j.id} does not balance (sum ${sum})`, { journal: j.id, sum });
+  if (sum !== 0)
+    return err('LEDGER_UNBALANCED', `journal ${j.id} does not balance (sum ${sum})`, { journal: j.id, sum });
   return ok(j);
 }
 

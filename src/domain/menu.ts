@@ -83,12 +83,42 @@ export const DEFAULT_MENU: Menu = {
   currency: 'CNY',
   surcharges: { oat_milk: 300, extra_shot: 400 },
   drinks: [
-    { id: 'latte', name_zh: '拿铁', name_en: 'Latte', iced: true, prices: { small: 2800, medium: 3200, large: 3500, xlarge: 3800 } },
-    { id: 'americano', name_zh: '美式', name_en: 'Americano', iced: true, prices: { small: 2300, medium: 2700, large: 3000, xlarge: 3300 } },
-    { id: 'cappuccino', name_zh: '卡布奇诺', name_en: 'Cappuccino', iced: false, prices: { small: 2800, medium: 3200, large: 3500, xlarge: 3800 } },
-    { id: 'mocha', name_zh: '摩卡', name_en: 'Mocha', iced: true, prices: { small: 3100, medium: 3500, large: 3800, xlarge: 4100 } },
+    {
+      id: 'latte',
+      name_zh: '拿铁',
+      name_en: 'Latte',
+      iced: true,
+      prices: { small: 2800, medium: 3200, large: 3500, xlarge: 3800 },
+    },
+    {
+      id: 'americano',
+      name_zh: '美式',
+      name_en: 'Americano',
+      iced: true,
+      prices: { small: 2300, medium: 2700, large: 3000, xlarge: 3300 },
+    },
+    {
+      id: 'cappuccino',
+      name_zh: '卡布奇诺',
+      name_en: 'Cappuccino',
+      iced: false,
+      prices: { small: 2800, medium: 3200, large: 3500, xlarge: 3800 },
+    },
+    {
+      id: 'mocha',
+      name_zh: '摩卡',
+      name_en: 'Mocha',
+      iced: true,
+      prices: { small: 3100, medium: 3500, large: 3800, xlarge: 4100 },
+    },
     { id: 'flat_white', name_zh: '馥芮白', name_en: 'Flat White', iced: false, prices: { small: 3200, medium: 3600 } },
-    { id: 'caramel_macchiato', name_zh: '焦糖玛奇朵', name_en: 'Caramel Macchiato', iced: true, prices: { small: 3200, medium: 3600, large: 3900, xlarge: 4200 } },
+    {
+      id: 'caramel_macchiato',
+      name_zh: '焦糖玛奇朵',
+      name_en: 'Caramel Macchiato',
+      iced: true,
+      prices: { small: 3200, medium: 3600, large: 3900, xlarge: 4200 },
+    },
     { id: 'espresso', name_zh: '浓缩咖啡', name_en: 'Espresso', iced: false, prices: { small: 2000 } },
   ],
 };
@@ -117,7 +147,9 @@ export function quote(menu: Menu, line: OrderLine): Result<Quote> {
     });
   }
   if (!Number.isSafeInteger(line.quantity) || line.quantity < 1 || line.quantity > MAX_QUANTITY) {
-    return err('INVALID_QUANTITY', `quantity must be an integer from 1 to ${MAX_QUANTITY}`, { received: line.quantity });
+    return err('INVALID_QUANTITY', `quantity must be an integer from 1 to ${MAX_QUANTITY}`, {
+      received: line.quantity,
+    });
   }
   if (line.options.temperature === 'iced' && !drink.iced) {
     return err('UNKNOWN_OPTION', `${drink.name_en} cannot be served iced`, { option: 'temperature' });

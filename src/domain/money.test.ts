@@ -33,9 +33,15 @@ describe('money', () => {
   });
 
   it('adds same-currency sums only, and multiplies by whole quantities', () => {
-    expect(addMoney({ amount: 1, currency: 'CNY' }, { amount: 2, currency: 'CNY' })).toEqual({ ok: true, value: { amount: 3, currency: 'CNY' } });
+    expect(addMoney({ amount: 1, currency: 'CNY' }, { amount: 2, currency: 'CNY' })).toEqual({
+      ok: true,
+      value: { amount: 3, currency: 'CNY' },
+    });
     expect(addMoney({ amount: 1, currency: 'CNY' }, { amount: 2, currency: 'USD' }).ok).toBe(false);
-    expect(multiplyMoney({ amount: 3200, currency: 'CNY' }, 3)).toEqual({ ok: true, value: { amount: 9600, currency: 'CNY' } });
+    expect(multiplyMoney({ amount: 3200, currency: 'CNY' }, 3)).toEqual({
+      ok: true,
+      value: { amount: 9600, currency: 'CNY' },
+    });
     expect(multiplyMoney({ amount: 3200, currency: 'CNY' }, 0.5).ok).toBe(false);
     expect(multiplyMoney({ amount: MAX_AMOUNT_MINOR, currency: 'CNY' }, 2).ok).toBe(false);
   });

@@ -1,6 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ORDER_EVENT_TYPES, ORDER_STATUSES, type OrderEvent, type OrderEventType, type OrderStatus, TERMINAL_ORDER_STATUSES, transitionOrder } from './order.js';
+import {
+  ORDER_EVENT_TYPES,
+  ORDER_STATUSES,
+  type OrderEvent,
+  type OrderEventType,
+  type OrderStatus,
+  TERMINAL_ORDER_STATUSES,
+  transitionOrder,
+} from './order.js';
 
 function event(type: OrderEventType): OrderEvent {
   switch (type) {
@@ -15,7 +23,11 @@ function event(type: OrderEventType): OrderEvent {
 
 /** The complete table of legal moves; every other (status, event) pair must be refused. */
 const LEGAL: Readonly<Partial<Record<OrderStatus, Partial<Record<OrderEventType, OrderStatus>>>>> = {
-  CREATED: { require_confirmation: 'AWAITING_CONFIRMATION', await_payment: 'AWAITING_PAYMENT', submit_payment: 'PAYMENT_PROCESSING' },
+  CREATED: {
+    require_confirmation: 'AWAITING_CONFIRMATION',
+    await_payment: 'AWAITING_PAYMENT',
+    submit_payment: 'PAYMENT_PROCESSING',
+  },
   AWAITING_CONFIRMATION: { confirm: 'PAYMENT_PROCESSING', cancel: 'CANCELLED', expire: 'CANCELLED' },
   AWAITING_PAYMENT: { confirm: 'PAYMENT_PROCESSING', cancel: 'CANCELLED', expire: 'CANCELLED' },
   PAYMENT_PROCESSING: { payment_succeeded: 'PAID', payment_failed: 'FAILED' },

@@ -1,8 +1,19 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { PAYMENT_STATUSES, type PaymentEvent, type PaymentState, type PaymentStatus, TERMINAL_PAYMENT_STATUSES, transitionPayment } from './payment.js';
+import {
+  PAYMENT_STATUSES,
+  type PaymentEvent,
+  type PaymentState,
+  type PaymentStatus,
+  TERMINAL_PAYMENT_STATUSES,
+  transitionPayment,
+} from './payment.js';
 
-const state = (status: PaymentStatus, refundedAmount = 0): PaymentState => ({ status, amount: { amount: 1000, currency: 'CNY' }, refundedAmount });
+const state = (status: PaymentStatus, refundedAmount = 0): PaymentState => ({
+  status,
+  amount: { amount: 1000, currency: 'CNY' },
+  refundedAmount,
+});
 
 describe('payment state machine', () => {
   const table: Array<[PaymentStatus, PaymentEvent, PaymentStatus | 'ILLEGAL_TRANSITION' | 'INVALID_AMOUNT']> = [

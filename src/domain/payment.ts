@@ -56,7 +56,9 @@ export function transitionPayment(state: PaymentState, event: PaymentEvent): Res
     case 'fail':
       return status === 'PENDING' ? ok({ ...state, status: 'FAILED' }) : illegal(status, event);
     case 'cancel':
-      return status === 'CREATED' || status === 'PENDING' ? ok({ ...state, status: 'CANCELLED' }) : illegal(status, event);
+      return status === 'CREATED' || status === 'PENDING'
+        ? ok({ ...state, status: 'CANCELLED' })
+        : illegal(status, event);
     case 'refund': {
       if (status !== 'PAID' && status !== 'PARTIALLY_REFUNDED') return illegal(status, event);
       if (!Number.isSafeInteger(event.amount) || event.amount <= 0) {

@@ -15,7 +15,13 @@ describe('policy', () => {
   it.each([
     ['seed policy', seed, 3200, 0, 'pay_now'],
     ['payment not trusted', { ...seed, trusted_actions: ['order_coffee'] }, 3200, 0, 'await_payment'],
-    ['nothing trusted, no auto confirm', { auto_confirm_order: false, trusted_actions: [] }, 3200, 0, 'await_confirmation'],
+    [
+      'nothing trusted, no auto confirm',
+      { auto_confirm_order: false, trusted_actions: [] },
+      3200,
+      0,
+      'await_confirmation',
+    ],
     ['auto confirm but payment untrusted', { auto_confirm_order: true, trusted_actions: [] }, 3200, 0, 'await_payment'],
     ['above the confirmation threshold', { ...seed, require_confirmation_above: 3000 }, 3200, 0, 'await_payment'],
     ['at the confirmation threshold', { ...seed, require_confirmation_above: 3200 }, 3200, 0, 'pay_now'],
@@ -36,10 +42,19 @@ describe('policy', () => {
   it('never pays at once unless submit_payment is trusted, whatever else the policy says', () => {
     const actions = fc.subarray(['order_coffee', 'query_order', 'refund', 'cancel_order', 'recharge_phone']);
     fc.assert(
-      fc.property(fc.boolean(), actions, fc.integer({ min: 1, max: 1_000_000 }), fc.nat(1_000_000), (auto, trusted, amount, spent) => {
-        const r = decideOrder({ auto_confirm_order: auto, trusted_actions: trusted }, { total: cny(amount), spentToday: spent });
-        expect(r.ok && r.value.kind).not.toBe('pay_now');
-      }),
+      fc.property(
+        fc.boolean(),
+        actions,
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.nat(1_000_000),
+        (auto, trusted, amount, spent) => {
+          const r = decideOrder(
+            { auto_confirm_order: auto, trusted_actions: trusted },
+            { total: cny(amount), spentToday: spent },
+          );
+          expect(r.ok && r.value.kind).not.toBe('pay_now');
+        },
+      ),
     );
   });
 

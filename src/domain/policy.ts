@@ -42,21 +42,32 @@ export interface OrderPolicyInput {
 export function decideOrder(policy: Policy, input: OrderPolicyInput): Result<OrderDecision> {
   const amount = input.total.amount;
   if (policy.max_order_amount !== undefined && amount > policy.max_order_amount) {
-    return err('POLICY_AMOUNT_CAP_EXCEEDED', `the order total exceeds the per-order cap of ${policy.max_order_amount}`, {
-      amount,
-      cap: policy.max_order_amount,
-    });
+    return err(
+      'POLICY_AMOUNT_CAP_EXCEEDED',
+      `the order total exceeds the per-order cap of ${policy.max_order_amount}`,
+      {
+        amount,
+        cap: policy.max_order_amount,
+      },
+    );
   }
   if (policy.daily_limit_per_user !== undefined && input.spentToday + amount > policy.daily_limit_per_user) {
-    return err('DAILY_LIMIT_EXCEEDED', `the order would exceed the daily spending limit of ${policy.daily_limit_per_user}`, {
-      amount,
-      spentToday: input.spentToday,
-      limit: policy.daily_limit_per_user,
-    });
+    return err(
+      'DAILY_LIMIT_EXCEEDED',
+      `the order would exceed the daily spending limit of ${policy.daily_limit_per_user}`,
+      {
+        amount,
+        spentToday: input.spentToday,
+        limit: policy.daily_limit_per_user,
+      },
+    );
   }
   const trusted = new Set(policy.trusted_actions);
   if (!policy.auto_confirm_order && !trusted.has('order_coffee')) {
-    return ok({ kind: 'await_confirmation', reason: 'orders need the person\'s confirmation (auto_confirm_order is off)' });
+    return ok({
+      kind: 'await_confirmation',
+      reason: "orders need the person's confirmation (auto_confirm_order is off)",
+    });
   }
   if (!trusted.has('submit_payment')) {
     return ok({ kind: 'await_payment', reason: 'submit_payment is not a trusted action' });
@@ -75,7 +86,10 @@ export function decideOrder(policy: Policy, input: OrderPolicyInput): Result<Ord
  * at confirmation time too (spending may have grown since the order was placed).
  */
 export function checkLimitsOnConfirm(policy: Policy, input: OrderPolicyInput): Result<void> {
-  const d = decideOrder({ ...policy, auto_confirm_order: true, trusted_actions: ['order_coffee', 'submit_payment'] }, input);
+  const d = decideOrder(
+    { ...policy, auto_confirm_order: true, trusted_actions: ['order_coffee', 'submit_payment'] },
+    input,
+  );
   if (!d.ok) return d;
   return ok(undefined);
 }

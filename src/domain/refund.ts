@@ -16,7 +16,11 @@ export function transitionRefund(status: RefundStatus, event: RefundEvent): Resu
       return ok(event.type === 'succeed' ? 'SUCCEEDED' : 'FAILED');
     case 'SUCCEEDED':
     case 'FAILED':
-      return err('ILLEGAL_TRANSITION', `a refund in ${status} cannot take the event ${event.type}`, { resource: 'refund', from: status, event: event.type });
+      return err('ILLEGAL_TRANSITION', `a refund in ${status} cannot take the event ${event.type}`, {
+        resource: 'refund',
+        from: status,
+        event: event.type,
+      });
     default:
       return assertNever(status);
   }
@@ -32,7 +36,12 @@ export function checkRefundable(paid: number, reserved: number, requested: numbe
   }
   const left = paid - reserved;
   if (requested > left) {
-    return err('REFUND_EXCEEDS_PAYMENT', `only ${left} of ${paid} can still be refunded`, { paid, already_refunded_or_pending: reserved, requested, refundable: left });
+    return err('REFUND_EXCEEDS_PAYMENT', `only ${left} of ${paid} can still be refunded`, {
+      paid,
+      already_refunded_or_pending: reserved,
+      requested,
+      refundable: left,
+    });
   }
   return ok(left - requested);
 }

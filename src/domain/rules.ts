@@ -35,11 +35,22 @@ const MIN = 60_000;
 
 /** The documented repairs, on by default. */
 export const BUILT_IN_RULES: readonly Rule[] = [
-  { name: 'cancel-unpaid', statuses: ['AWAITING_CONFIRMATION', 'AWAITING_PAYMENT'], olderThanMs: 30 * MIN, action: 'cancel' },
+  {
+    name: 'cancel-unpaid',
+    statuses: ['AWAITING_CONFIRMATION', 'AWAITING_PAYMENT'],
+    olderThanMs: 30 * MIN,
+    action: 'cancel',
+  },
   { name: 'settle-pending-payment', statuses: ['PAYMENT_PROCESSING'], olderThanMs: 10 * MIN, action: 'settle_payment' },
   { name: 'retry-fulfilment', statuses: ['PAID', 'FULFILLING'], olderThanMs: 10 * MIN, action: 'retry_fulfilment' },
   { name: 'refund-unfulfilled', statuses: ['PAID', 'FULFILLING'], olderThanMs: 60 * MIN, action: 'refund_and_flag' },
-  { name: 'recheck-failed-payment', statuses: ['FAILED'], olderThanMs: 10 * MIN, youngerThanMs: 24 * 60 * MIN, action: 'recheck_failed' },
+  {
+    name: 'recheck-failed-payment',
+    statuses: ['FAILED'],
+    olderThanMs: 10 * MIN,
+    youngerThanMs: 24 * 60 * MIN,
+    action: 'recheck_failed',
+  },
 ];
 
 /** Whether a rule applies to an order (or a recharge) now (the same test the database query makes, for re-checking). */
@@ -49,7 +60,11 @@ export function ruleMatches<S extends string>(
   now: number,
 ): boolean {
   const age = now - subject.updatedAt;
-  return rule.statuses.includes(subject.status) && age >= rule.olderThanMs && (rule.youngerThanMs === undefined || age <= rule.youngerThanMs);
+  return (
+    rule.statuses.includes(subject.status) &&
+    age >= rule.olderThanMs &&
+    (rule.youngerThanMs === undefined || age <= rule.youngerThanMs)
+  );
 }
 
 /** What a recharge rule does (the application carries it out). */
@@ -70,8 +85,19 @@ export type RechargeRule = Rule<RechargeStatus, RechargeRuleAction>;
 
 /** The documented recharge repairs, on with the built-in rules. */
 export const BUILT_IN_RECHARGE_RULES: readonly RechargeRule[] = [
-  { name: 'settle-unknown-recharge', statuses: ['CREATED', 'SUBMITTING', 'PROCESSING', 'UNKNOWN', 'AWAITING_FAILOVER'], olderThanMs: 30 * MIN, action: 'settle_recharge' },
-  { name: 'recheck-failed-recharge', statuses: ['FAILED'], olderThanMs: 10 * MIN, youngerThanMs: 24 * 60 * MIN, action: 'recheck_failed_recharge' },
+  {
+    name: 'settle-unknown-recharge',
+    statuses: ['CREATED', 'SUBMITTING', 'PROCESSING', 'UNKNOWN', 'AWAITING_FAILOVER'],
+    olderThanMs: 30 * MIN,
+    action: 'settle_recharge',
+  },
+  {
+    name: 'recheck-failed-recharge',
+    statuses: ['FAILED'],
+    olderThanMs: 10 * MIN,
+    youngerThanMs: 24 * 60 * MIN,
+    action: 'recheck_failed_recharge',
+  },
 ];
 
 /**

@@ -16,7 +16,11 @@ export function transitionTopUp(status: TopUpStatus, event: TopUpEvent): Result<
       return ok(event.type === 'succeed' ? 'SUCCEEDED' : 'FAILED');
     case 'SUCCEEDED':
     case 'FAILED':
-      return err('ILLEGAL_TRANSITION', `a top-up in ${status} cannot take the event ${event.type}`, { resource: 'top_up', from: status, event: event.type });
+      return err('ILLEGAL_TRANSITION', `a top-up in ${status} cannot take the event ${event.type}`, {
+        resource: 'top_up',
+        from: status,
+        event: event.type,
+      });
     default:
       return assertNever(status);
   }

@@ -136,7 +136,8 @@ export type GatewayNotification =
  * Why a notification was refused, with a stable code. `RECIPIENT_MISMATCH`: genuinely signed, but
  * addressed to another merchant or app (app_id / mchid / appid is not ours).
  */
-export type NotificationRefusalCode = 'SIGNATURE_INVALID' | 'MALFORMED_NOTIFICATION' | 'DECRYPTION_FAILED' | 'UNKNOWN_CERTIFICATE' | 'RECIPIENT_MISMATCH';
+export type NotificationRefusalCode =
+  'SIGNATURE_INVALID' | 'MALFORMED_NOTIFICATION' | 'DECRYPTION_FAILED' | 'UNKNOWN_CERTIFICATE' | 'RECIPIENT_MISMATCH';
 
 export type NotificationVerdict =
   | { readonly ok: true; readonly notification: GatewayNotification }

@@ -52,8 +52,7 @@ export interface RechargeCheckRequest {
 }
 
 export type RechargeCheckResult =
-  | { readonly rechargeable: true }
-  | { readonly rechargeable: false; readonly code: string; readonly message: string };
+  { readonly rechargeable: true } | { readonly rechargeable: false; readonly code: string; readonly message: string };
 
 export type RechargeChannelStatus = 'processing' | 'succeeded' | 'failed' | 'not_found';
 

@@ -254,5 +254,9 @@ export interface BatchRowRecord {
 
 /** A line of a batch with where its recharge stands, for the result file. */
 export interface BatchResultRow extends BatchRowRecord {
-  readonly recharge: { readonly status: string; readonly channel: string | null; readonly reason: string | null } | null;
+  readonly recharge: {
+    readonly status: string;
+    readonly channel: string | null;
+    readonly reason: string | null;
+  } | null;
 }

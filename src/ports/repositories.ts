@@ -51,7 +51,12 @@ export interface OrderRepository {
    * Orders of any tenant in one of `statuses` whose last change is older than `updatedBefore`
    * (and newer than `updatedAfter`, when given), oldest change first: what the repair rules look at.
    */
-  findStale(statuses: readonly OrderStatus[], updatedBefore: number, updatedAfter: number | undefined, limit: number): Promise<OrderRecord[]>;
+  findStale(
+    statuses: readonly OrderStatus[],
+    updatedBefore: number,
+    updatedAfter: number | undefined,
+    limit: number,
+  ): Promise<OrderRecord[]>;
   /** Sum of order amounts for a user since an instant, over orders that hold or may hold money. */
   sumCommittedSince(tenantId: string, userId: string, since: number, currency: string): Promise<number>;
 }
@@ -89,7 +94,14 @@ export interface LedgerRepository {
 /** De-duplication and replay refusal for gateway callbacks. */
 export interface CallbackInbox {
   /** Record that this event was applied; false if it was already (a duplicate delivery). */
-  recordEvent(e: { gateway: string; eventId: string; tenantId: string; resourceId: string | null; outcome: string; at: number }): Promise<boolean>;
+  recordEvent(e: {
+    gateway: string;
+    eventId: string;
+    tenantId: string;
+    resourceId: string | null;
+    outcome: string;
+    at: number;
+  }): Promise<boolean>;
   /** Whether this event was applied before (read-only). */
   seenEvent(gateway: string, eventId: string): Promise<boolean>;
   /** Use a nonce once; false if it was used before and has not expired (a replay). */
@@ -222,7 +234,12 @@ export interface RechargeRepository {
    * Recharges of any tenant in one of `statuses` whose last change is older than `updatedBefore`
    * (and newer than `updatedAfter`, when given), oldest change first: what the repair rules look at.
    */
-  findStale(statuses: readonly RechargeStatus[], updatedBefore: number, updatedAfter: number | undefined, limit: number): Promise<RechargeRecord[]>;
+  findStale(
+    statuses: readonly RechargeStatus[],
+    updatedBefore: number,
+    updatedAfter: number | undefined,
+    limit: number,
+  ): Promise<RechargeRecord[]>;
   /** How many of a batch's recharges are in each status. */
   countByBatch(tenantId: string, batchId: string): Promise<Record<string, number>>;
   insertBatch(batch: RechargeBatchRecord): Promise<void>;
@@ -232,7 +249,13 @@ export interface RechargeRepository {
     tenantId: string,
     id: string,
     from: RechargeBatchStatus,
-    patch: { readonly status: RechargeBatchStatus; readonly rows: number; readonly validRows: number; readonly rejectedRows: number; readonly updatedAt: number },
+    patch: {
+      readonly status: RechargeBatchStatus;
+      readonly rows: number;
+      readonly validRows: number;
+      readonly rejectedRows: number;
+      readonly updatedAt: number;
+    },
   ): Promise<boolean>;
   insertBatchRows(rows: readonly BatchRowRecord[]): Promise<void>;
   /** For each of these numbers already in the batch, its first line. */
@@ -240,7 +263,13 @@ export interface RechargeRepository {
   /** The next rows still to turn into recharges, in line order. */
   pendingBatchRows(batchId: string, limit: number): Promise<BatchRowRecord[]>;
   /** Settle a pending row; false if it was not pending any more. */
-  settleBatchRow(batchId: string, line: number, outcome: { readonly status: 'accepted'; readonly rechargeId: string } | { readonly status: 'rejected'; readonly code: string; readonly message: string }): Promise<boolean>;
+  settleBatchRow(
+    batchId: string,
+    line: number,
+    outcome:
+      | { readonly status: 'accepted'; readonly rechargeId: string }
+      | { readonly status: 'rejected'; readonly code: string; readonly message: string },
+  ): Promise<boolean>;
   /** How many of a batch's rows are in each row status. */
   countBatchRows(batchId: string): Promise<Record<string, number>>;
   /** Refused rows in line order, after `afterLine`. */

@@ -74,7 +74,12 @@ export class JuheSimulator {
   readonly orders = new Map<string, SimOrder>();
   readonly calls: Record<string, number> = {};
   /** Callback deliveries: what was sent, what the receiver answered, and whether it was a forgery. */
-  readonly callbacks: Array<{ readonly params: Record<string, string>; readonly reply: string; readonly status?: number; readonly forged?: boolean }> = [];
+  readonly callbacks: Array<{
+    readonly params: Record<string, string>;
+    readonly reply: string;
+    readonly status?: number;
+    readonly forged?: boolean;
+  }> = [];
   /** Where results go; may be set after construction (the receiver's port is often known later). */
   callbackUrl: string | undefined;
   private server: http.Server | undefined;
@@ -131,7 +136,10 @@ export class JuheSimulator {
   }
 
   /** The carrier's side of the chaos: refused top-ups (game_state 9) and time to settle an order. */
-  setCarrierChaos(c: { readonly failureRate: number; readonly processingMs: { readonly min: number; readonly max: number } }): void {
+  setCarrierChaos(c: {
+    readonly failureRate: number;
+    readonly processingMs: { readonly min: number; readonly max: number };
+  }): void {
     this.chaos.set({ failureRate: c.failureRate });
     this.processing.set({ latencyMs: c.processingMs });
   }
@@ -150,7 +158,11 @@ export class JuheSimulator {
 
   private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://sim');
-    const a = await this.answer(url.pathname.split('/').pop() ?? '', url.search.slice(1), String(req.headers['accept-charset'] ?? ''));
+    const a = await this.answer(
+      url.pathname.split('/').pop() ?? '',
+      url.search.slice(1),
+      String(req.headers['accept-charset'] ?? ''),
+    );
     if (res.destroyed) return;
     res.writeHead(a.status, { ...a.headers, 'content-length': String(Buffer.byteLength(a.body)) }).end(a.body);
   }
@@ -195,7 +207,8 @@ export class JuheSimulator {
   private telcheck(p: Record<string, string>): JuheAnswer {
     const t = this.target(p.phoneno);
     if (t === undefined) return this.reply('utf-8', SIM_CODES.badPhone, '手机号码格式错误或暂不支持', null);
-    if (this.offered(p.cardnum) === undefined) return this.reply(t.encoding, SIM_CODES.badCardnum, '暂不支持该面值', null);
+    if (this.offered(p.cardnum) === undefined)
+      return this.reply(t.encoding, SIM_CODES.badCardnum, '暂不支持该面值', null);
     return this.reply(t.encoding, 0, '允许充值的手机号码及金额', null);
   }
 
@@ -203,17 +216,27 @@ export class JuheSimulator {
     const { phoneno, cardnum, orderid, sign } = p;
     await this.chaos.latency();
     const draw = this.chaos.draw();
-    if (draw === 'error') return { status: 503, headers: { 'content-type': 'text/plain' }, body: 'service unavailable' };
+    if (draw === 'error')
+      return { status: 503, headers: { 'content-type': 'text/plain' }, body: 'service unavailable' };
     const t = this.target(phoneno);
-    if (t === undefined || phoneno === undefined) return this.reply('utf-8', SIM_CODES.badPhone, '手机号码格式错误或暂不支持', null);
+    if (t === undefined || phoneno === undefined)
+      return this.reply('utf-8', SIM_CODES.badPhone, '手机号码格式错误或暂不支持', null);
     const face = this.offered(cardnum);
     if (face === undefined) return this.reply(t.encoding, SIM_CODES.badCardnum, '暂不支持该面值', null);
-    if (orderid === undefined || !/^[A-Za-z0-9]{8,32}$/.test(orderid)) return this.reply(t.encoding, SIM_CODES.badOrderId, '商家订单号格式错误', null);
+    if (orderid === undefined || !/^[A-Za-z0-9]{8,32}$/.test(orderid))
+      return this.reply(t.encoding, SIM_CODES.badOrderId, '商家订单号格式错误', null);
     if (sign !== md5(this.options.openId + this.options.appKey + phoneno + String(cardnum) + orderid)) {
       return this.reply(t.encoding, SIM_CODES.badSign, '校验值sign错误', null);
     }
     if (this.orders.has(orderid)) return this.reply(t.encoding, SIM_CODES.duplicate, '商家订单号重复', null);
-    const order: SimOrder = { orderid, sporderId: `J${String(this.orders.size + 1).padStart(12, '0')}`, phone: phoneno, cardnum: face, encoding: t.encoding, gameState: '0' };
+    const order: SimOrder = {
+      orderid,
+      sporderId: `J${String(this.orders.size + 1).padStart(12, '0')}`,
+      phone: phoneno,
+      cardnum: face,
+      encoding: t.encoding,
+      gameState: '0',
+    };
     this.orders.set(orderid, order);
     const refuse = draw === 'fail';
     const delay = this.processing.drawLatencyMs();
@@ -237,11 +260,16 @@ export class JuheSimulator {
   private ordersta(p: Record<string, string>): JuheAnswer {
     const order = this.orders.get(p.orderid ?? '');
     if (order === undefined) return this.reply('utf-8', SIM_CODES.notFound, '订单不存在', null);
-    return this.reply(order.encoding, 0, '查询成功', { uordercash: order.cardnum.toFixed(2), sporder_id: order.sporderId, game_state: order.gameState });
+    return this.reply(order.encoding, 0, '查询成功', {
+      uordercash: order.cardnum.toFixed(2),
+      sporder_id: order.sporderId,
+      game_state: order.gameState,
+    });
   }
 
   private yue(p: Record<string, string>): JuheAnswer {
-    if (p.sign !== md5(this.options.openId + this.options.appKey + String(p.timestamp))) return this.reply('utf-8', SIM_CODES.badSign, '校验值sign错误', null);
+    if (p.sign !== md5(this.options.openId + this.options.appKey + String(p.timestamp)))
+      return this.reply('utf-8', SIM_CODES.badSign, '校验值sign错误', null);
     return this.reply('utf-8', 0, '查询成功', { uid: 'sim', money: (this.balance / 100).toFixed(2) });
   }
 
@@ -273,7 +301,11 @@ export class JuheSimulator {
     };
     if (this.options.forgeCallbacks === true) {
       // Juhe's signature does not cover `sta`: a forger must also guess the key, which it cannot.
-      const forged = { ...params, sta: order.gameState === '1' ? '9' : '1', sign: md5(`not-the-key${order.sporderId}${order.orderid}`) };
+      const forged = {
+        ...params,
+        sta: order.gameState === '1' ? '9' : '1',
+        sign: md5(`not-the-key${order.sporderId}${order.orderid}`),
+      };
       await this.post(url, forged, true);
     }
     for (let copy = 0; copy <= (this.options.callbackDuplicates ?? 0); copy += 1) {
@@ -287,7 +319,11 @@ export class JuheSimulator {
   /** One delivery; returns the receiver's answer body (trimmed). */
   private async post(url: string, params: Record<string, string>, forged: boolean): Promise<string> {
     try {
-      const r = await fetch(url, { method: 'POST', body: new URLSearchParams(params), signal: AbortSignal.timeout(2000) });
+      const r = await fetch(url, {
+        method: 'POST',
+        body: new URLSearchParams(params),
+        signal: AbortSignal.timeout(2000),
+      });
       const reply = (await r.text()).trim();
       this.callbacks.push({ params, reply, status: r.status, ...(forged ? { forged } : {}) });
       return reply;
@@ -299,7 +335,10 @@ export class JuheSimulator {
 
   private reply(encoding: 'utf-8' | 'gbk', code: number, reason: string, result: unknown): JuheAnswer {
     const body = iconv.encode(JSON.stringify({ reason, result, error_code: code }), encoding);
-    const type = this.options.declareCharset === false ? 'application/json' : `application/json; charset=${encoding === 'gbk' ? 'GBK' : 'utf-8'}`;
+    const type =
+      this.options.declareCharset === false
+        ? 'application/json'
+        : `application/json; charset=${encoding === 'gbk' ? 'GBK' : 'utf-8'}`;
     return { status: 200, headers: { 'content-type': type }, body };
   }
 }

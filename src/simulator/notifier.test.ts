@@ -12,14 +12,19 @@ interface Received {
 }
 
 /** A merchant endpoint that verifies each callback with the bank's own verifier. */
-async function receiver(bank: SimulatedGateway, answer: (n: number) => number = () => 200): Promise<{ url: string; got: Received[]; server: Server }> {
+async function receiver(
+  bank: SimulatedGateway,
+  answer: (n: number) => number = () => 200,
+): Promise<{ url: string; got: Received[]; server: Server }> {
   const got: Received[] = [];
   let n = 0;
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (c: Buffer) => (body += c.toString()));
     req.on('end', () => {
-      const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]));
+      const headers = Object.fromEntries(
+        Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : v]),
+      );
       void bank.verifyNotification({ headers, body }).then((v) => {
         const status = v.ok ? answer(++n) : 401;
         const parsed = JSON.parse(body.trim()) as { id: string; out_trade_no: string };
@@ -43,9 +48,22 @@ async function setup(opts: Partial<NotifierOptions> = {}, answer?: (n: number) =
   const bank = new SimulatedGateway({ notifySecret: 'notify-secret' });
   const r = await receiver(bank, answer);
   servers.push(r.server);
-  const notifier = new Notifier({ source: bank, format: (e) => bank.notificationFor(e, Math.floor(Date.now() / 1000)), retry: { baseMs: 5, maxMs: 20, maxAttempts: 5 }, ...opts });
+  const notifier = new Notifier({
+    source: bank,
+    format: (e) => bank.notificationFor(e, Math.floor(Date.now() / 1000)),
+    retry: { baseMs: 5, maxMs: 20, maxAttempts: 5 },
+    ...opts,
+  });
   notifiers.push(notifier);
-  const pay = (outTradeNo: string) => bank.create({ outTradeNo, amount: { amount: 100, currency: 'CNY' }, subject: 's', method: 'wallet', payer: 'p', notifyUrl: r.url });
+  const pay = (outTradeNo: string) =>
+    bank.create({
+      outTradeNo,
+      amount: { amount: 100, currency: 'CNY' },
+      subject: 's',
+      method: 'wallet',
+      payer: 'p',
+      notifyUrl: r.url,
+    });
   return { bank, notifier, got: r.got, pay };
 }
 
@@ -76,7 +94,13 @@ describe('Notifier', () => {
 
   it('under seeded chaos: duplicates arrive twice, lost ones never, forged ones fail verification — and the same seed replays the same run', async () => {
     const run = async () => {
-      const chaos = { duplicateRate: 0.3, lostRate: 0.2, wrongSignatureRate: 0.3, outOfOrderRate: 0.2, outOfOrderDelayMs: 30 };
+      const chaos = {
+        duplicateRate: 0.3,
+        lostRate: 0.2,
+        wrongSignatureRate: 0.3,
+        outOfOrderRate: 0.2,
+        outOfOrderDelayMs: 30,
+      };
       const { notifier, got, pay } = await setup({ chaos, seed: 99 });
       for (let i = 0; i < 40; i++) await pay(`C${String(i).padStart(2, '0')}`);
       await notifier.idle();
@@ -98,7 +122,9 @@ describe('Notifier', () => {
       expect(genuine).toBe(lost.has(t) ? 0 : duplicated.has(t) ? 2 : 1);
       expect(refused).toBe(forged.has(t) ? 1 : 0);
     }
-    expect(d.filter((x) => x.copy === 'forged').every((x) => x.state === 'refused' && x.statuses[0] === 401)).toBe(true);
+    expect(d.filter((x) => x.copy === 'forged').every((x) => x.state === 'refused' && x.statuses[0] === 401)).toBe(
+      true,
+    );
     // Same seed, same decisions.
     const again = await run();
     const summary = (ds: typeof d) => ds.map((x) => `${x.eventKey}/${x.copy}/${x.state}/${x.delayed}`).sort();
@@ -128,9 +154,29 @@ describe('Notifier', () => {
       },
     });
     notifiers.push(notifier);
-    await bank.create({ outTradeNo: 'A', amount: { amount: 1, currency: 'CNY' }, subject: '', method: 'alipay_qr', payer: 'p', notifyUrl: 'http://x/cb' });
-    await bank.create({ outTradeNo: 'B', amount: { amount: 1, currency: 'CNY' }, subject: '', method: 'wallet', payer: 'p' });
-    await bank.create({ outTradeNo: 'C', amount: { amount: 1, currency: 'CNY' }, subject: '', method: 'wallet', payer: 'p', notifyUrl: 'http://x/cb' });
+    await bank.create({
+      outTradeNo: 'A',
+      amount: { amount: 1, currency: 'CNY' },
+      subject: '',
+      method: 'alipay_qr',
+      payer: 'p',
+      notifyUrl: 'http://x/cb',
+    });
+    await bank.create({
+      outTradeNo: 'B',
+      amount: { amount: 1, currency: 'CNY' },
+      subject: '',
+      method: 'wallet',
+      payer: 'p',
+    });
+    await bank.create({
+      outTradeNo: 'C',
+      amount: { amount: 1, currency: 'CNY' },
+      subject: '',
+      method: 'wallet',
+      payer: 'p',
+      notifyUrl: 'http://x/cb',
+    });
     await notifier.idle();
     expect(posted).toEqual(['http://x/cb']);
   });
@@ -138,7 +184,10 @@ describe('Notifier', () => {
 
 describe('forgeSignature', () => {
   it('corrupts signature headers, else an Alipay-style sign field, else the body', () => {
-    expect(forgeSignature({ headers: { 'x-sim-signature': 'Zm9v', a: 'b' }, body: 'x' })).toEqual({ headers: { 'x-sim-signature': 'Am9v', a: 'b' }, body: 'x' });
+    expect(forgeSignature({ headers: { 'x-sim-signature': 'Zm9v', a: 'b' }, body: 'x' })).toEqual({
+      headers: { 'x-sim-signature': 'Am9v', a: 'b' },
+      body: 'x',
+    });
     expect(forgeSignature({ headers: {}, body: 'a=1&sign=Abc&b=2' }).body).toBe('a=1&sign=Bbc&b=2');
     expect(forgeSignature({ headers: {}, body: '{"a":1}' }).body).not.toBe('{"a":1}');
   });

@@ -19,7 +19,13 @@ export interface NotifierChaos {
   readonly outOfOrderDelayMs: number;
 }
 
-export const NO_NOTIFIER_CHAOS: NotifierChaos = { duplicateRate: 0, outOfOrderRate: 0, lostRate: 0, wrongSignatureRate: 0, outOfOrderDelayMs: 2000 };
+export const NO_NOTIFIER_CHAOS: NotifierChaos = {
+  duplicateRate: 0,
+  outOfOrderRate: 0,
+  lostRate: 0,
+  wrongSignatureRate: 0,
+  outOfOrderDelayMs: 2000,
+};
 
 export interface NotifierRetry {
   /** Wait after the first failed attempt; doubles each time, with seeded jitter (50–100 %). */
@@ -124,14 +130,26 @@ export class Notifier {
   private onEvent(e: SimEvent): void {
     const url = e.trade.notifyUrl;
     if (this.closed || url === undefined || !(this.options.accepts?.(e) ?? true)) return;
-    const eventKey = e.kind === 'payment' ? `payment:${e.trade.outTradeNo}:${e.trade.status}` : `refund:${e.trade.outTradeNo}:${e.outRefundNo}`;
+    const eventKey =
+      e.kind === 'payment'
+        ? `payment:${e.trade.outTradeNo}:${e.trade.status}`
+        : `refund:${e.trade.outTradeNo}:${e.outRefundNo}`;
     // Draw every decision up front, in a fixed order, so a seed replays the same run.
     const lost = this.random() < this.chaos.lostRate;
     const forged = this.random() < this.chaos.wrongSignatureRate;
     const delayed = this.random() < this.chaos.outOfOrderRate;
     const duplicate = this.random() < this.chaos.duplicateRate;
     if (lost) {
-      this.records.push({ id: this.records.length + 1, eventKey, url, copy: 'original', delayed: false, state: 'lost', attempts: 0, statuses: [] });
+      this.records.push({
+        id: this.records.length + 1,
+        eventKey,
+        url,
+        copy: 'original',
+        delayed: false,
+        state: 'lost',
+        attempts: 0,
+        statuses: [],
+      });
       return;
     }
     this.inFlight += 1;
@@ -143,20 +161,39 @@ export class Notifier {
         const delay = delayed ? this.chaos.outOfOrderDelayMs : 0;
         this.schedule(this.newRecord(eventKey, url, 'original', delayed), n, delay);
         if (duplicate) this.schedule(this.newRecord(eventKey, url, 'duplicate', delayed), n, delay);
-        if (forged) this.schedule(this.newRecord(eventKey, url, 'forged', false), (this.options.forge ?? forgeSignature)(n), 0);
+        if (forged)
+          this.schedule(this.newRecord(eventKey, url, 'forged', false), (this.options.forge ?? forgeSignature)(n), 0);
         this.settleIdle();
       },
       () => {
         // The face could not sign it: nothing to send (recorded as lost, so the run shows it).
         this.inFlight -= 1;
-        this.records.push({ id: this.records.length + 1, eventKey, url, copy: 'original', delayed: false, state: 'lost', attempts: 0, statuses: [] });
+        this.records.push({
+          id: this.records.length + 1,
+          eventKey,
+          url,
+          copy: 'original',
+          delayed: false,
+          state: 'lost',
+          attempts: 0,
+          statuses: [],
+        });
         this.settleIdle();
       },
     );
   }
 
   private newRecord(eventKey: string, url: string, copy: DeliveryRecord['copy'], delayed: boolean): DeliveryRecord {
-    const r: DeliveryRecord = { id: this.records.length + 1, eventKey, url, copy, delayed, state: 'pending', attempts: 0, statuses: [] };
+    const r: DeliveryRecord = {
+      id: this.records.length + 1,
+      eventKey,
+      url,
+      copy,
+      delayed,
+      state: 'pending',
+      attempts: 0,
+      statuses: [],
+    };
     this.records.push(r);
     return r;
   }
@@ -221,7 +258,12 @@ export function forgeSignature(n: OutgoingNotification): OutgoingNotification {
 }
 
 async function postWithFetch(url: string, n: OutgoingNotification, timeoutMs: number): Promise<number> {
-  const res = await fetch(url, { method: 'POST', headers: n.headers, body: n.body, signal: AbortSignal.timeout(timeoutMs) });
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: n.headers,
+    body: n.body,
+    signal: AbortSignal.timeout(timeoutMs),
+  });
   await res.arrayBuffer();
   return res.status;
 }

@@ -17,8 +17,20 @@ import { Journal } from './journal.js';
 
 /** What really happened at the simulated gateway: the ground truth tests check against. */
 export type GroundTruthEvent =
-  | { readonly type: 'capture'; readonly outTradeNo: string; readonly payer: string; readonly amount: Money; readonly seq: number }
-  | { readonly type: 'refund'; readonly outTradeNo: string; readonly outRefundNo: string; readonly amount: Money; readonly seq: number };
+  | {
+      readonly type: 'capture';
+      readonly outTradeNo: string;
+      readonly payer: string;
+      readonly amount: Money;
+      readonly seq: number;
+    }
+  | {
+      readonly type: 'refund';
+      readonly outTradeNo: string;
+      readonly outRefundNo: string;
+      readonly amount: Money;
+      readonly seq: number;
+    };
 
 /** A trade in the simulator's order book. `pending` waits for the (simulated) payer. */
 export interface SimTrade {
@@ -38,7 +50,13 @@ export interface SimTrade {
 /** Something the simulator tells the merchant asynchronously (a callback to be delivered). */
 export type SimEvent =
   | { readonly kind: 'payment'; readonly trade: SimTrade }
-  | { readonly kind: 'refund'; readonly trade: SimTrade; readonly outRefundNo: string; readonly amount: number; readonly refundNo: string };
+  | {
+      readonly kind: 'refund';
+      readonly trade: SimTrade;
+      readonly outRefundNo: string;
+      readonly amount: number;
+      readonly refundNo: string;
+    };
 
 export interface SimulatedGatewayOptions {
   readonly name?: string;
@@ -72,8 +90,19 @@ type JournalEntry =
       readonly subject?: string;
       readonly notifyUrl?: string;
     }
-  | { readonly type: 'settle'; readonly outTradeNo: string; readonly status: 'succeeded' | 'failed' | 'closed'; readonly failureCode?: string }
-  | { readonly type: 'refund'; readonly outTradeNo: string; readonly outRefundNo: string; readonly amount: Money; readonly refundNo?: string };
+  | {
+      readonly type: 'settle';
+      readonly outTradeNo: string;
+      readonly status: 'succeeded' | 'failed' | 'closed';
+      readonly failureCode?: string;
+    }
+  | {
+      readonly type: 'refund';
+      readonly outTradeNo: string;
+      readonly outRefundNo: string;
+      readonly amount: Money;
+      readonly refundNo?: string;
+    };
 
 export const SIM_METHODS = ['wallet', 'alipay_qr', 'wechat_native'] as const;
 
@@ -164,7 +193,13 @@ export class SimulatedGateway implements PaymentGateway {
         this.refundIndex.set(e.outRefundNo, e.outTradeNo);
         trade.refunded += e.amount.amount;
         this.balances.set(trade.payer, this.balanceOf(trade.payer) + e.amount.amount);
-        this.truth.push({ type: 'refund', outTradeNo: e.outTradeNo, outRefundNo: e.outRefundNo, amount: e.amount, seq: ++this.seq });
+        this.truth.push({
+          type: 'refund',
+          outTradeNo: e.outTradeNo,
+          outRefundNo: e.outRefundNo,
+          amount: e.amount,
+          seq: ++this.seq,
+        });
         return;
       }
       default: {
@@ -176,7 +211,13 @@ export class SimulatedGateway implements PaymentGateway {
 
   private capture(trade: SimTrade): void {
     this.balances.set(trade.payer, this.balanceOf(trade.payer) - trade.amount.amount);
-    this.truth.push({ type: 'capture', outTradeNo: trade.outTradeNo, payer: trade.payer, amount: trade.amount, seq: ++this.seq });
+    this.truth.push({
+      type: 'capture',
+      outTradeNo: trade.outTradeNo,
+      payer: trade.payer,
+      amount: trade.amount,
+      seq: ++this.seq,
+    });
   }
 
   /** Record an event durably (when journaled), then apply it. */
@@ -215,18 +256,23 @@ export class SimulatedGateway implements PaymentGateway {
   }
 
   /** A refund found by its outRefundNo alone, with the trade it belongs to. */
-  refundByOutRefundNo(outRefundNo: string): { readonly trade: SimTrade; readonly amount: number; readonly refundNo: string } | undefined {
+  refundByOutRefundNo(
+    outRefundNo: string,
+  ): { readonly trade: SimTrade; readonly amount: number; readonly refundNo: string } | undefined {
     const outTradeNo = this.refundIndex.get(outRefundNo);
     const trade = outTradeNo === undefined ? undefined : this.trades.get(outTradeNo);
     const refund = trade?.refunds.get(outRefundNo);
-    return trade === undefined || refund === undefined ? undefined : { trade, amount: refund.amount, refundNo: refund.refundNo };
+    return trade === undefined || refund === undefined
+      ? undefined
+      : { trade, amount: refund.amount, refundNo: refund.refundNo };
   }
 
   async create(req: CreatePaymentRequest): Promise<GatewayPaymentResult> {
     this.calls.create += 1;
     await this.chaos.latency();
     const draw = this.chaos.draw();
-    if (draw === 'error' && !this.chaos.shouldFreeze) throw new GatewayUnknownOutcomeError('simulator: 503 service unavailable');
+    if (draw === 'error' && !this.chaos.shouldFreeze)
+      throw new GatewayUnknownOutcomeError('simulator: 503 service unavailable');
     const existing = this.trades.get(req.outTradeNo);
     const result = existing !== undefined ? this.view(existing) : this.open(req, draw === 'fail');
     if (draw === 'timeout' || this.chaos.shouldFreeze) {
@@ -251,13 +297,26 @@ export class SimulatedGateway implements PaymentGateway {
       return { status: 'failed', outRefundNo: req.outRefundNo, failureCode: 'TRADE_NOT_REFUNDABLE' };
     }
     const known = trade.refunds.get(req.outRefundNo);
-    if (known !== undefined) return { status: 'succeeded', outRefundNo: req.outRefundNo, gatewayRefundNo: known.refundNo, amount: { amount: known.amount, currency: trade.amount.currency } };
-    if (req.amount.currency !== trade.amount.currency) return { status: 'failed', outRefundNo: req.outRefundNo, failureCode: 'CURRENCY_MISMATCH' };
+    if (known !== undefined)
+      return {
+        status: 'succeeded',
+        outRefundNo: req.outRefundNo,
+        gatewayRefundNo: known.refundNo,
+        amount: { amount: known.amount, currency: trade.amount.currency },
+      };
+    if (req.amount.currency !== trade.amount.currency)
+      return { status: 'failed', outRefundNo: req.outRefundNo, failureCode: 'CURRENCY_MISMATCH' };
     if (trade.refunded + req.amount.amount > trade.amount.amount) {
       return { status: 'failed', outRefundNo: req.outRefundNo, failureCode: 'REFUND_AMOUNT_EXCEEDED' };
     }
     const refundNo = `simr_${String(this.refundSeq + 1).padStart(10, '0')}`;
-    this.record({ type: 'refund', outTradeNo: req.outTradeNo, outRefundNo: req.outRefundNo, amount: req.amount, refundNo });
+    this.record({
+      type: 'refund',
+      outTradeNo: req.outTradeNo,
+      outRefundNo: req.outRefundNo,
+      amount: req.amount,
+      refundNo,
+    });
     this.emit({ kind: 'refund', trade, outRefundNo: req.outRefundNo, amount: req.amount.amount, refundNo });
     return { status: 'succeeded', outRefundNo: req.outRefundNo, gatewayRefundNo: refundNo, amount: req.amount };
   }
@@ -268,7 +327,12 @@ export class SimulatedGateway implements PaymentGateway {
     const trade = this.trades.get(outTradeNo);
     const r = trade?.refunds.get(outRefundNo);
     if (trade === undefined || r === undefined) return { status: 'not_found', outRefundNo };
-    return { status: 'succeeded', outRefundNo, gatewayRefundNo: r.refundNo, amount: { amount: r.amount, currency: trade.amount.currency } };
+    return {
+      status: 'succeeded',
+      outRefundNo,
+      gatewayRefundNo: r.refundNo,
+      amount: { amount: r.amount, currency: trade.amount.currency },
+    };
   }
 
   async close(outTradeNo: string): Promise<GatewayPaymentResult> {
@@ -276,7 +340,8 @@ export class SimulatedGateway implements PaymentGateway {
     await this.chaos.latency();
     const trade = this.trades.get(outTradeNo);
     if (trade === undefined) return { status: 'not_found', outTradeNo };
-    if (trade.status === 'pending') this.record({ type: 'settle', outTradeNo, status: 'closed', failureCode: 'TRADE_CLOSED' });
+    if (trade.status === 'pending')
+      this.record({ type: 'settle', outTradeNo, status: 'closed', failureCode: 'TRADE_CLOSED' });
     return this.view(trade);
   }
 
@@ -288,7 +353,8 @@ export class SimulatedGateway implements PaymentGateway {
     const trade = this.trades.get(outTradeNo);
     if (trade === undefined || trade.status !== 'pending') return false;
     if (decline) this.record({ type: 'settle', outTradeNo, status: 'failed', failureCode: 'SIMULATED_DECLINE' });
-    else if (this.balanceOf(trade.payer) < trade.amount.amount) this.record({ type: 'settle', outTradeNo, status: 'failed', failureCode: 'INSUFFICIENT_FUNDS' });
+    else if (this.balanceOf(trade.payer) < trade.amount.amount)
+      this.record({ type: 'settle', outTradeNo, status: 'failed', failureCode: 'INSUFFICIENT_FUNDS' });
     else this.record({ type: 'settle', outTradeNo, status: 'succeeded' });
     this.emit({ kind: 'payment', trade });
     return true;
@@ -318,7 +384,8 @@ export class SimulatedGateway implements PaymentGateway {
       }
     } else {
       if (decline) this.record({ ...base, status: 'failed', failureCode: 'SIMULATED_DECLINE' });
-      else if (this.balanceOf(req.payer) < req.amount.amount) this.record({ ...base, status: 'failed', failureCode: 'INSUFFICIENT_FUNDS' });
+      else if (this.balanceOf(req.payer) < req.amount.amount)
+        this.record({ ...base, status: 'failed', failureCode: 'INSUFFICIENT_FUNDS' });
       else this.record({ ...base, status: 'succeeded' });
     }
     const trade = this.trades.get(req.outTradeNo);
@@ -345,12 +412,23 @@ export class SimulatedGateway implements PaymentGateway {
    * `timestamp\nnonce\nbody\n` (the WeChat v3 message shape), base64, in `x-sim-signature`.
    */
   signNotification(body: string, timestampSec: number, nonce: string): Record<string, string> {
-    const signature = createHmac('sha256', this.notifySecret).update(`${timestampSec}\n${nonce}\n${body}\n`).digest('base64');
-    return { 'content-type': 'application/json', 'x-sim-timestamp': String(timestampSec), 'x-sim-nonce': nonce, 'x-sim-signature': signature };
+    const signature = createHmac('sha256', this.notifySecret)
+      .update(`${timestampSec}\n${nonce}\n${body}\n`)
+      .digest('base64');
+    return {
+      'content-type': 'application/json',
+      'x-sim-timestamp': String(timestampSec),
+      'x-sim-nonce': nonce,
+      'x-sim-signature': signature,
+    };
   }
 
   /** The notification the simulator sends for an event, signed, ready to deliver. */
-  notificationFor(e: SimEvent, timestampSec: number, nonce: string = randomUUID()): { headers: Record<string, string>; body: string } {
+  notificationFor(
+    e: SimEvent,
+    timestampSec: number,
+    nonce: string = randomUUID(),
+  ): { headers: Record<string, string>; body: string } {
     const t = e.trade;
     const payload =
       e.kind === 'payment'
@@ -387,8 +465,19 @@ export class SimulatedGateway implements PaymentGateway {
     const ts = input.headers['x-sim-timestamp'];
     const nonce = input.headers['x-sim-nonce'];
     const sig = input.headers['x-sim-signature'];
-    if (ts === undefined || nonce === undefined || sig === undefined || !/^\d{1,12}$/.test(ts) || nonce.length === 0 || nonce.length > 64) {
-      return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'x-sim-timestamp, x-sim-nonce and x-sim-signature headers are required' };
+    if (
+      ts === undefined ||
+      nonce === undefined ||
+      sig === undefined ||
+      !/^\d{1,12}$/.test(ts) ||
+      nonce.length === 0 ||
+      nonce.length > 64
+    ) {
+      return {
+        ok: false,
+        code: 'MALFORMED_NOTIFICATION',
+        message: 'x-sim-timestamp, x-sim-nonce and x-sim-signature headers are required',
+      };
     }
     const expected = createHmac('sha256', this.notifySecret).update(`${ts}\n${nonce}\n${input.body}\n`).digest();
     const given = Buffer.from(sig, 'base64');
@@ -403,13 +492,23 @@ export class SimulatedGateway implements PaymentGateway {
     } catch {
       return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'the notification body is not a JSON object' };
     }
-    const str = (k: string): string | undefined => (typeof p[k] === 'string' && (p[k]).length > 0 ? (p[k]) : undefined);
+    const str = (k: string): string | undefined => (typeof p[k] === 'string' && p[k].length > 0 ? p[k] : undefined);
     const id = str('id');
     const outTradeNo = str('out_trade_no');
     const currency = str('currency');
     const amount = p.amount;
-    if (id === undefined || outTradeNo === undefined || typeof amount !== 'number' || !Number.isSafeInteger(amount) || !isCurrency(currency)) {
-      return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'id, out_trade_no, amount and currency are required' };
+    if (
+      id === undefined ||
+      outTradeNo === undefined ||
+      typeof amount !== 'number' ||
+      !Number.isSafeInteger(amount) ||
+      !isCurrency(currency)
+    ) {
+      return {
+        ok: false,
+        code: 'MALFORMED_NOTIFICATION',
+        message: 'id, out_trade_no, amount and currency are required',
+      };
     }
     const money = { amount, currency };
     const common = { eventId: id, outTradeNo, amount: money, timestamp: Number(ts) * 1000, nonce };
@@ -420,7 +519,13 @@ export class SimulatedGateway implements PaymentGateway {
         return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'unknown payment status' };
       }
       const tradeNo = str('trade_no');
-      const n: GatewayNotification = { kind: 'payment', ...common, status, ...(tradeNo === undefined ? {} : { gatewayTradeNo: tradeNo }), ...(failure === undefined ? {} : { failureCode: failure }) };
+      const n: GatewayNotification = {
+        kind: 'payment',
+        ...common,
+        status,
+        ...(tradeNo === undefined ? {} : { gatewayTradeNo: tradeNo }),
+        ...(failure === undefined ? {} : { failureCode: failure }),
+      };
       return { ok: true, notification: n };
     }
     if (p.type === 'refund') {
@@ -429,7 +534,14 @@ export class SimulatedGateway implements PaymentGateway {
         return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'out_refund_no and a refund status are required' };
       }
       const refundNo = str('refund_no');
-      const n: GatewayNotification = { kind: 'refund', ...common, outRefundNo, status: p.status, ...(refundNo === undefined ? {} : { gatewayRefundNo: refundNo }), ...(failure === undefined ? {} : { failureCode: failure }) };
+      const n: GatewayNotification = {
+        kind: 'refund',
+        ...common,
+        outRefundNo,
+        status: p.status,
+        ...(refundNo === undefined ? {} : { gatewayRefundNo: refundNo }),
+        ...(failure === undefined ? {} : { failureCode: failure }),
+      };
       return { ok: true, notification: n };
     }
     return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'type must be payment or refund' };

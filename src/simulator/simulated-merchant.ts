@@ -44,7 +44,12 @@ export class SimulatedMerchant implements Merchant {
   private apply(e: MerchantJournalEntry): void {
     this.orders.set(e.key, e.result);
     if (e.result.status === 'accepted' && e.result.merchantOrderId !== undefined) {
-      this.made.push({ idempotencyKey: e.key, orderId: e.orderId, merchantOrderId: e.result.merchantOrderId, seq: this.made.length + 1 });
+      this.made.push({
+        idempotencyKey: e.key,
+        orderId: e.orderId,
+        merchantOrderId: e.result.merchantOrderId,
+        seq: this.made.length + 1,
+      });
     }
   }
 
@@ -61,10 +66,14 @@ export class SimulatedMerchant implements Merchant {
     this.calls.submit += 1;
     await this.chaos.latency();
     const draw = this.chaos.draw();
-    if (draw === 'error' && !this.chaos.shouldFreeze) throw new MerchantUnknownOutcomeError('merchant: 503 service unavailable');
+    if (draw === 'error' && !this.chaos.shouldFreeze)
+      throw new MerchantUnknownOutcomeError('merchant: 503 service unavailable');
     let result = this.orders.get(req.idempotencyKey);
     if (result === undefined) {
-      result = draw === 'fail' ? { status: 'rejected', reason: 'OUT_OF_STOCK' } : { status: 'accepted', merchantOrderId: `shop_${String(this.made.length + 1).padStart(8, '0')}` };
+      result =
+        draw === 'fail'
+          ? { status: 'rejected', reason: 'OUT_OF_STOCK' }
+          : { status: 'accepted', merchantOrderId: `shop_${String(this.made.length + 1).padStart(8, '0')}` };
       const entry: MerchantJournalEntry = { key: req.idempotencyKey, orderId: req.orderId, result };
       this.journal?.append(entry);
       this.apply(entry);

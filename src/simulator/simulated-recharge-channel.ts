@@ -86,7 +86,11 @@ export class SimulatedRechargeChannel implements RechargeChannel {
     this.now = options.now ?? (() => Date.now());
     this.chaos = new Chaos(options.profile.chaos, options.seed ?? 42, this.sleep);
     // A second stream for processing times, so changing the profile mid-run does not shift the first.
-    this.processingRandom = new Chaos({ latencyMs: options.profile.processingMs ?? { min: 0, max: 0 } }, (options.seed ?? 42) + 1, this.sleep);
+    this.processingRandom = new Chaos(
+      { latencyMs: options.profile.processingMs ?? { min: 0, max: 0 } },
+      (options.seed ?? 42) + 1,
+      this.sleep,
+    );
     this.settings = options.operatorSettings ?? DEFAULT_OPERATOR_SETTINGS;
     this.secret = options.callbackSecret ?? `sim-${options.name}`;
     this.prepaid = options.balance ?? 1_000_000_000;
@@ -138,7 +142,8 @@ export class SimulatedRechargeChannel implements RechargeChannel {
   async check(req: RechargeCheckRequest): Promise<RechargeCheckResult> {
     this.calls.check += 1;
     await this.sleep(this.chaos.current.latencyMs.min);
-    if (this.prepaid < req.amount.amount) return { rechargeable: false, code: 'INSUFFICIENT_BALANCE', message: 'channel balance too low' };
+    if (this.prepaid < req.amount.amount)
+      return { rechargeable: false, code: 'INSUFFICIENT_BALANCE', message: 'channel balance too low' };
     return { rechargeable: true };
   }
 
@@ -149,7 +154,12 @@ export class SimulatedRechargeChannel implements RechargeChannel {
 
   parseCallback(req: RechargeCallbackRequest): Result<RechargeCallback> {
     const { orderId, channelOrderId, status, sign } = req.params;
-    if (orderId === undefined || channelOrderId === undefined || sign === undefined || (status !== 'succeeded' && status !== 'failed')) {
+    if (
+      orderId === undefined ||
+      channelOrderId === undefined ||
+      sign === undefined ||
+      (status !== 'succeeded' && status !== 'failed')
+    ) {
       return err('CALLBACK_INVALID', 'callback lacks orderId, channelOrderId, status or sign');
     }
     const expected = Buffer.from(this.signature(orderId, channelOrderId, status));
@@ -193,7 +203,13 @@ export class SimulatedRechargeChannel implements RechargeChannel {
       order.failureCode = 'CHANNEL_REJECTED';
     } else {
       this.prepaid -= order.amount.amount;
-      this.options.carriers.topUp({ orderId: order.orderId, channel: this.name, phone: order.phone, amount: order.amount, at: this.now() });
+      this.options.carriers.topUp({
+        orderId: order.orderId,
+        channel: this.name,
+        phone: order.phone,
+        amount: order.amount,
+        at: this.now(),
+      });
       order.status = 'succeeded';
     }
     this.notify(order);

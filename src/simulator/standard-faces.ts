@@ -23,7 +23,12 @@ export interface AlipayKeySet {
   readonly alipayPublicKey: KeyObject;
 }
 
-const ALIPAY_FILES = { app: 'alipay_app_private_key.pem', alipay: 'alipay_platform_private_key.pem', alipayPublic: 'alipay_public_key.pem', ids: 'alipay.json' } as const;
+const ALIPAY_FILES = {
+  app: 'alipay_app_private_key.pem',
+  alipay: 'alipay_platform_private_key.pem',
+  alipayPublic: 'alipay_public_key.pem',
+  ids: 'alipay.json',
+} as const;
 
 /**
  * Load the simulated Alipay account from `dir`, or generate it (private keys 0600) — so a
@@ -35,7 +40,13 @@ export function loadOrCreateAlipayKeys(dir: string): AlipayKeySet {
     const ids = JSON.parse(readFileSync(idsPath, 'utf8')) as { app_id: string };
     const appPrivateKey = createPrivateKey(readFileSync(join(dir, ALIPAY_FILES.app), 'utf8'));
     const alipayPrivateKey = createPrivateKey(readFileSync(join(dir, ALIPAY_FILES.alipay), 'utf8'));
-    return { appId: ids.app_id, appPrivateKey, appPublicKey: createPublicKey(appPrivateKey), alipayPrivateKey, alipayPublicKey: createPublicKey(alipayPrivateKey) };
+    return {
+      appId: ids.app_id,
+      appPrivateKey,
+      appPublicKey: createPublicKey(appPrivateKey),
+      alipayPrivateKey,
+      alipayPublicKey: createPublicKey(alipayPrivateKey),
+    };
   }
   const app = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const alipay = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -46,7 +57,13 @@ export function loadOrCreateAlipayKeys(dir: string): AlipayKeySet {
   writeFileSync(join(dir, ALIPAY_FILES.alipayPublic), alipay.publicKey.export({ type: 'spki', format: 'pem' }));
   const appId = '2021000000000001';
   writeFileSync(idsPath, `${JSON.stringify({ app_id: appId }, null, 2)}\n`, secret);
-  return { appId, appPrivateKey: app.privateKey, appPublicKey: app.publicKey, alipayPrivateKey: alipay.privateKey, alipayPublicKey: alipay.publicKey };
+  return {
+    appId,
+    appPrivateKey: app.privateKey,
+    appPublicKey: app.publicKey,
+    alipayPrivateKey: alipay.privateKey,
+    alipayPublicKey: alipay.publicKey,
+  };
 }
 
 /** The `gateways` entry that points a service at the simulator's Alipay face. */
@@ -67,7 +84,12 @@ export function alipayGatewayEntry(dir: string, baseUrl: string, notifyUrl: stri
  * Alipay's openapi (QR precreate) and WeChat Pay API v3 (Native), each with its own keys from
  * `keysDir` and its own signed callbacks — and, given the carriers, Juhe's top-up protocol.
  */
-export function standardFaces(o: { readonly secret: string; readonly keysDir: string; readonly carriers?: SimulatedCarriers; readonly seed?: number }): {
+export function standardFaces(o: {
+  readonly secret: string;
+  readonly keysDir: string;
+  readonly carriers?: SimulatedCarriers;
+  readonly seed?: number;
+}): {
   faces: SimulatorFace[];
   entries: (baseUrl: string, notifyBase: string) => Record<string, Record<string, string>>;
   /** `recharge.channels` entries for the recharge faces (secrets as placeholders naming their file). */
@@ -75,13 +97,28 @@ export function standardFaces(o: { readonly secret: string; readonly keysDir: st
 } {
   const alipay = loadOrCreateAlipayKeys(o.keysDir);
   const wechat = loadOrCreateWechatpayKeys(o.keysDir);
-  const wechatNotify = { mchid: wechat.mchid, appid: wechat.appid, platformSerial: wechat.platformSerial, platformPrivateKey: wechat.platformPrivateKey, apiV3Key: wechat.apiV3Key };
+  const wechatNotify = {
+    mchid: wechat.mchid,
+    appid: wechat.appid,
+    platformSerial: wechat.platformSerial,
+    platformPrivateKey: wechat.platformPrivateKey,
+    apiV3Key: wechat.apiV3Key,
+  };
   const faces: SimulatorFace[] = [
     nativeFace({ secret: o.secret, methods: ['wallet', 'sim_qr'] }),
     {
       name: 'alipay',
-      register: (app, ctx) => registerAlipayFace(app, ctx.bank, { appId: alipay.appId, appPublicKey: alipay.appPublicKey, alipayPrivateKey: alipay.alipayPrivateKey, path: FACE_PATHS.alipay }),
-      notifications: { format: (e) => alipayNotificationFor(e, { appId: alipay.appId, alipayPrivateKey: alipay.alipayPrivateKey }), methods: ['alipay_qr'] },
+      register: (app, ctx) =>
+        registerAlipayFace(app, ctx.bank, {
+          appId: alipay.appId,
+          appPublicKey: alipay.appPublicKey,
+          alipayPrivateKey: alipay.alipayPrivateKey,
+          path: FACE_PATHS.alipay,
+        }),
+      notifications: {
+        format: (e) => alipayNotificationFor(e, { appId: alipay.appId, alipayPrivateKey: alipay.alipayPrivateKey }),
+        methods: ['alipay_qr'],
+      },
     },
     {
       name: 'wechatpay',
@@ -106,11 +143,18 @@ export function standardFaces(o: { readonly secret: string; readonly keysDir: st
       },
     },
   ];
-  if (o.carriers !== undefined) faces.push(juheFace({ keys: loadOrCreateJuheKeys(o.keysDir), carriers: o.carriers, seed: (o.seed ?? 42) + 7 }));
-  const rechargeEntries = (baseUrl: string): Record<string, Record<string, unknown>> => (o.carriers === undefined ? {} : { 'sim-juhe': juheChannelEntry(o.keysDir, baseUrl) });
+  if (o.carriers !== undefined)
+    faces.push(juheFace({ keys: loadOrCreateJuheKeys(o.keysDir), carriers: o.carriers, seed: (o.seed ?? 42) + 7 }));
+  const rechargeEntries = (baseUrl: string): Record<string, Record<string, unknown>> =>
+    o.carriers === undefined ? {} : { 'sim-juhe': juheChannelEntry(o.keysDir, baseUrl) };
   const entries = (baseUrl: string, notifyBase: string): Record<string, Record<string, string>> => ({
     'sim-alipay': alipayGatewayEntry(o.keysDir, baseUrl, `${notifyBase}/api/v1/callbacks/sim-alipay`),
-    'sim-wechatpay': wechatpayGatewayEntry(wechat, o.keysDir, `${baseUrl}${FACE_PATHS.wechatpay}`, `${notifyBase}/api/v1/callbacks/sim-wechatpay`),
+    'sim-wechatpay': wechatpayGatewayEntry(
+      wechat,
+      o.keysDir,
+      `${baseUrl}${FACE_PATHS.wechatpay}`,
+      `${notifyBase}/api/v1/callbacks/sim-wechatpay`,
+    ),
   });
   return { faces, entries, rechargeEntries };
 }

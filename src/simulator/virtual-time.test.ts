@@ -30,7 +30,13 @@ describe('simulated carriers', () => {
   it('keep their ground truth in a journal that outlives the instance', () => {
     const path = join(mkdtempSync(join(tmpdir(), 'carriers-')), 'truth.jsonl');
     const first = new SimulatedCarriers({ journalPath: path });
-    first.topUp({ orderId: 'rchAAAAAAA1', channel: 'c', phone: '13800138000', amount: { amount: 5000, currency: 'CNY' }, at: 1 });
+    first.topUp({
+      orderId: 'rchAAAAAAA1',
+      channel: 'c',
+      phone: '13800138000',
+      amount: { amount: 5000, currency: 'CNY' },
+      at: 1,
+    });
     first.closeJournal();
     const second = new SimulatedCarriers({ journalPath: path });
     expect(second.groundTruth).toHaveLength(1);

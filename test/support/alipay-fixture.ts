@@ -38,16 +38,33 @@ export interface AlipayRig {
 }
 
 export async function alipayRig(
-  options: { bank?: SimulatedGatewayOptions; face?: Partial<AlipayFaceOptions>; gateway?: Partial<AlipayGatewayOptions>; keys?: { app: RsaPair; alipay: RsaPair } } = {},
+  options: {
+    bank?: SimulatedGatewayOptions;
+    face?: Partial<AlipayFaceOptions>;
+    gateway?: Partial<AlipayGatewayOptions>;
+    keys?: { app: RsaPair; alipay: RsaPair };
+  } = {},
 ): Promise<AlipayRig> {
   const appKeys = options.keys?.app ?? rsaPair();
   const alipayKeys = options.keys?.alipay ?? rsaPair();
   const bank = new SimulatedGateway({ payerActionMethods: ['alipay_qr'], ...options.bank });
   const app = Fastify({ logger: false });
-  registerAlipayFace(app, bank, { appId: APP_ID, appPublicKey: appKeys.publicKey, alipayPrivateKey: alipayKeys.privateKey, ...options.face });
+  registerAlipayFace(app, bank, {
+    appId: APP_ID,
+    appPublicKey: appKeys.publicKey,
+    alipayPrivateKey: alipayKeys.privateKey,
+    ...options.face,
+  });
   const address = await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `${address}/gateway.do`;
-  const gateway = new AlipayGateway({ appId: APP_ID, privateKey: appKeys.privateKey, alipayPublicKey: alipayKeys.publicKey, gatewayUrl: url, timeoutMs: 5000, ...options.gateway });
+  const gateway = new AlipayGateway({
+    appId: APP_ID,
+    privateKey: appKeys.privateKey,
+    alipayPublicKey: alipayKeys.publicKey,
+    gatewayUrl: url,
+    timeoutMs: 5000,
+    ...options.gateway,
+  });
   return {
     app,
     bank,

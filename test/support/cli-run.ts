@@ -1,7 +1,10 @@
 import { type CliDeps, runCli } from '../../src/interfaces/cli/cli.js';
 
 /** Run the CLI in this process against `defaultUrl`, capturing what it prints and its exit code. */
-export async function runCliCaptured(args: readonly string[], deps: Partial<CliDeps> & { readonly defaultUrl: string }): Promise<{ out: string[]; err: string[]; code: number }> {
+export async function runCliCaptured(
+  args: readonly string[],
+  deps: Partial<CliDeps> & { readonly defaultUrl: string },
+): Promise<{ out: string[]; err: string[]; code: number }> {
   const out: string[] = [];
   const err: string[] = [];
   process.exitCode = 0;

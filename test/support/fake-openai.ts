@@ -3,10 +3,18 @@ import type { AddressInfo } from 'node:net';
 
 /** One recorded answer: a tool call, plain text, or a raw HTTP reply (errors, garbage, delays). */
 export type Recorded =
-  | { readonly toolCall: { readonly name: string; readonly arguments: string | Record<string, unknown> }; readonly delayMs?: number }
+  | {
+      readonly toolCall: { readonly name: string; readonly arguments: string | Record<string, unknown> };
+      readonly delayMs?: number;
+    }
   | { readonly toolCalls: ReadonlyArray<{ readonly name: string; readonly arguments: string }> }
   | { readonly text: string }
-  | { readonly status: number; readonly body: string; readonly headers?: Readonly<Record<string, string>>; readonly delayMs?: number };
+  | {
+      readonly status: number;
+      readonly body: string;
+      readonly headers?: Readonly<Record<string, string>>;
+      readonly delayMs?: number;
+    };
 
 export interface ReceivedRequest {
   readonly path: string;
@@ -14,7 +22,14 @@ export interface ReceivedRequest {
   readonly body: {
     model: string;
     messages: Array<{ role: string; content: string | null; tool_call_id?: string; tool_calls?: unknown[] }>;
-    tools?: Array<{ type: string; function: { name: string; description: string; parameters: { properties?: Record<string, unknown>; required?: string[] } } }>;
+    tools?: Array<{
+      type: string;
+      function: {
+        name: string;
+        description: string;
+        parameters: { properties?: Record<string, unknown>; required?: string[] };
+      };
+    }>;
   };
 }
 
@@ -54,7 +69,11 @@ export class FakeOpenAi {
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     let raw = '';
     for await (const chunk of req) raw += (chunk as Buffer).toString('utf8');
-    this.received.push({ path: req.url ?? '', authorization: req.headers.authorization, body: JSON.parse(raw) as ReceivedRequest['body'] });
+    this.received.push({
+      path: req.url ?? '',
+      authorization: req.headers.authorization,
+      body: JSON.parse(raw) as ReceivedRequest['body'],
+    });
     const next = this.queue.shift();
     if (next === undefined) {
       res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":{"message":"no recorded answer left"}}');
@@ -77,7 +96,10 @@ export class FakeOpenAi {
             tool_calls: calls.map((c, i) => ({
               id: `call_${this.received.length}_${i}`,
               type: 'function',
-              function: { name: c.name, arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments) },
+              function: {
+                name: c.name,
+                arguments: typeof c.arguments === 'string' ? c.arguments : JSON.stringify(c.arguments),
+              },
             })),
           }),
     };

@@ -24,7 +24,8 @@ export interface GatewayUnderTest {
 }
 
 let seq = 0;
-const uniqueNo = (prefix: string): string => `${prefix}${Date.now().toString(36)}${(seq++).toString(36).padStart(4, '0')}`;
+const uniqueNo = (prefix: string): string =>
+  `${prefix}${Date.now().toString(36)}${(seq++).toString(36).padStart(4, '0')}`;
 
 /**
  * The contract every PaymentGateway adapter passes: exactly-once creates, queries, refunds
@@ -44,7 +45,13 @@ export function gatewayContract(label: string, make: () => Promise<GatewayUnderT
     /** Create and, if the method waits for the payer, let the simulated payer pay. */
     async function paid(amount = 3200): Promise<string> {
       const outTradeNo = uniqueNo('ct');
-      const r = await t.gateway.create({ outTradeNo, amount: { amount, currency: 'CNY' }, subject: 'contract latte', method: t.method, payer: 'payer-1' });
+      const r = await t.gateway.create({
+        outTradeNo,
+        amount: { amount, currency: 'CNY' },
+        subject: 'contract latte',
+        method: t.method,
+        payer: 'payer-1',
+      });
       expect(['succeeded', 'pending']).toContain(r.status);
       if (r.status === 'pending') expect(t.bank.payPending(outTradeNo)).toBe(true);
       const q = await t.gateway.query(outTradeNo);
@@ -61,7 +68,13 @@ export function gatewayContract(label: string, make: () => Promise<GatewayUnderT
 
     it('never charges twice for the same out_trade_no', async () => {
       const outTradeNo = await paid();
-      const again = await t.gateway.create({ outTradeNo, amount: { amount: 3200, currency: 'CNY' }, subject: 'contract latte', method: t.method, payer: 'payer-1' });
+      const again = await t.gateway.create({
+        outTradeNo,
+        amount: { amount: 3200, currency: 'CNY' },
+        subject: 'contract latte',
+        method: t.method,
+        payer: 'payer-1',
+      });
       expect(['succeeded', 'failed']).toContain(again.status);
       expect(t.bank.groundTruth.filter((e) => e.type === 'capture' && e.outTradeNo === outTradeNo)).toHaveLength(1);
     });
@@ -72,13 +85,37 @@ export function gatewayContract(label: string, make: () => Promise<GatewayUnderT
 
     it('refunds partially, then the rest, never more than was paid, and each refund key once', async () => {
       const outTradeNo = await paid(1000);
-      const r1 = await t.gateway.refund({ outTradeNo, outRefundNo: `${outTradeNo}r1`, amount: { amount: 400, currency: 'CNY' }, total: { amount: 1000, currency: 'CNY' }, reason: 'partial' });
+      const r1 = await t.gateway.refund({
+        outTradeNo,
+        outRefundNo: `${outTradeNo}r1`,
+        amount: { amount: 400, currency: 'CNY' },
+        total: { amount: 1000, currency: 'CNY' },
+        reason: 'partial',
+      });
       expect(['succeeded', 'pending']).toContain(r1.status);
-      const again = await t.gateway.refund({ outTradeNo, outRefundNo: `${outTradeNo}r1`, amount: { amount: 400, currency: 'CNY' }, total: { amount: 1000, currency: 'CNY' }, reason: 'partial' });
+      const again = await t.gateway.refund({
+        outTradeNo,
+        outRefundNo: `${outTradeNo}r1`,
+        amount: { amount: 400, currency: 'CNY' },
+        total: { amount: 1000, currency: 'CNY' },
+        reason: 'partial',
+      });
       expect(['succeeded', 'pending']).toContain(again.status);
-      const over = await t.gateway.refund({ outTradeNo, outRefundNo: `${outTradeNo}r2`, amount: { amount: 700, currency: 'CNY' }, total: { amount: 1000, currency: 'CNY' }, reason: 'too much' });
+      const over = await t.gateway.refund({
+        outTradeNo,
+        outRefundNo: `${outTradeNo}r2`,
+        amount: { amount: 700, currency: 'CNY' },
+        total: { amount: 1000, currency: 'CNY' },
+        reason: 'too much',
+      });
       expect(over.status).toBe('failed');
-      const rest = await t.gateway.refund({ outTradeNo, outRefundNo: `${outTradeNo}r3`, amount: { amount: 600, currency: 'CNY' }, total: { amount: 1000, currency: 'CNY' }, reason: 'rest' });
+      const rest = await t.gateway.refund({
+        outTradeNo,
+        outRefundNo: `${outTradeNo}r3`,
+        amount: { amount: 600, currency: 'CNY' },
+        total: { amount: 1000, currency: 'CNY' },
+        reason: 'rest',
+      });
       expect(['succeeded', 'pending']).toContain(rest.status);
       const refunds = t.bank.groundTruth.filter((e) => e.type === 'refund' && e.outTradeNo === outTradeNo);
       expect(refunds.map((e) => e.amount.amount).sort((a, b) => a - b)).toEqual([400, 600]);
@@ -87,13 +124,25 @@ export function gatewayContract(label: string, make: () => Promise<GatewayUnderT
     });
 
     it('refuses to refund a payment that was never paid', async () => {
-      const r = await t.gateway.refund({ outTradeNo: uniqueNo('nx'), outRefundNo: uniqueNo('rf'), amount: { amount: 100, currency: 'CNY' }, total: { amount: 100, currency: 'CNY' }, reason: 'x' });
+      const r = await t.gateway.refund({
+        outTradeNo: uniqueNo('nx'),
+        outRefundNo: uniqueNo('rf'),
+        amount: { amount: 100, currency: 'CNY' },
+        total: { amount: 100, currency: 'CNY' },
+        reason: 'x',
+      });
       expect(r.status).toBe('failed');
     });
 
     it('closes a payment nobody paid, which can then never be paid', async () => {
       const outTradeNo = uniqueNo('cl');
-      const created = await t.gateway.create({ outTradeNo, amount: { amount: 500, currency: 'CNY' }, subject: 'closed', method: t.method, payer: 'payer-1' });
+      const created = await t.gateway.create({
+        outTradeNo,
+        amount: { amount: 500, currency: 'CNY' },
+        subject: 'closed',
+        method: t.method,
+        payer: 'payer-1',
+      });
       const closed = await t.gateway.close(outTradeNo);
       if (created.status === 'pending') {
         expect(closed.status).toBe('closed');
@@ -103,7 +152,9 @@ export function gatewayContract(label: string, make: () => Promise<GatewayUnderT
         // A method that charges at once cannot be closed after the charge: it stays paid.
         expect(closed.status).toBe('succeeded');
       }
-      expect(t.bank.groundTruth.filter((e) => e.type === 'capture' && e.outTradeNo === outTradeNo).length).toBe(created.status === 'pending' ? 0 : 1);
+      expect(t.bank.groundTruth.filter((e) => e.type === 'capture' && e.outTradeNo === outTradeNo).length).toBe(
+        created.status === 'pending' ? 0 : 1,
+      );
     });
 
     it('verifies a genuine payment notification and maps it to our terms', async () => {
@@ -114,7 +165,12 @@ export function gatewayContract(label: string, make: () => Promise<GatewayUnderT
       const v = await t.gateway.verifyNotification(raw);
       expect(v.ok).toBe(true);
       if (!v.ok) return;
-      expect(v.notification).toMatchObject({ kind: 'payment', outTradeNo, status: 'succeeded', amount: { amount: 2100, currency: 'CNY' } });
+      expect(v.notification).toMatchObject({
+        kind: 'payment',
+        outTradeNo,
+        status: 'succeeded',
+        amount: { amount: 2100, currency: 'CNY' },
+      });
       expect(v.notification.eventId).toBeTruthy();
       const ack = t.gateway.acknowledge(true);
       expect(ack.status).toBeGreaterThanOrEqual(200);
@@ -127,7 +183,9 @@ export function gatewayContract(label: string, make: () => Promise<GatewayUnderT
       if (trade === undefined) throw new Error('no trade');
       const raw = await t.notificationFor({ kind: 'payment', trade });
       const tampered =
-        t.tamperAmount === undefined ? { headers: raw.headers, body: raw.body.replace(/22\.00|2200/g, (m) => (m === '2200' ? '1' : '0.01')) } : await t.tamperAmount(raw, 1);
+        t.tamperAmount === undefined
+          ? { headers: raw.headers, body: raw.body.replace(/22\.00|2200/g, (m) => (m === '2200' ? '1' : '0.01')) }
+          : await t.tamperAmount(raw, 1);
       expect(tampered.body).not.toBe(raw.body);
       const v = await t.gateway.verifyNotification(tampered);
       expect(v.ok).toBe(false);

@@ -32,7 +32,9 @@ export async function postgresWanted(): Promise<boolean> {
   if (!TEST_ENGINES.includes('postgres')) return false;
   if (await reachable()) return true;
   if (process.env.CI === 'true' || process.env.CI === '1') return true;
-  process.stderr.write(`\n  !! PostgreSQL at ${PG_ADMIN_URL} is unreachable: its half of the storage suites is SKIPPED (CI=true makes this a failure)\n\n`);
+  process.stderr.write(
+    `\n  !! PostgreSQL at ${PG_ADMIN_URL} is unreachable: its half of the storage suites is SKIPPED (CI=true makes this a failure)\n\n`,
+  );
   return false;
 }
 

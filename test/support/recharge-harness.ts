@@ -7,11 +7,17 @@ import { type ChannelProfile, SimulatedRechargeChannel } from '../../src/simulat
 
 export const ALL_OPERATORS = ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM', 'CHINA_BROADNET', 'VIRTUAL'];
 /** The channels' side of the client timeout the config sets for China Mobile. */
-export const FAST_MOBILE = { ...DEFAULT_OPERATOR_SETTINGS, CHINA_MOBILE: { ...DEFAULT_OPERATOR_SETTINGS.CHINA_MOBILE, timeoutMs: 150 } };
+export const FAST_MOBILE = {
+  ...DEFAULT_OPERATOR_SETTINGS,
+  CHINA_MOBILE: { ...DEFAULT_OPERATOR_SETTINGS.CHINA_MOBILE, timeoutMs: 150 },
+};
 export const quick: ChannelProfile = { chaos: { latencyMs: { min: 1, max: 3 } } };
 
 /** Config for a recharge section with these channels (all operators), fast polls, round-robin in key order. */
-export function rechargeConfig(channels: readonly string[], extra: Record<string, unknown> = {}): Record<string, unknown> {
+export function rechargeConfig(
+  channels: readonly string[],
+  extra: Record<string, unknown> = {},
+): Record<string, unknown> {
   return {
     worker: { poll_interval_ms: 20, lease_ms: 300, retry_base_ms: 10, retry_max_ms: 50 },
     server: { port: 0, wait_for_completion_ms: 3000 },
@@ -27,9 +33,15 @@ export function rechargeConfig(channels: readonly string[], extra: Record<string
 }
 
 /** In-process simulated channels sharing one ground truth. */
-export function simulatedChannels(carriers: SimulatedCarriers, profiles: Record<string, ChannelProfile>): Map<string, SimulatedRechargeChannel> {
+export function simulatedChannels(
+  carriers: SimulatedCarriers,
+  profiles: Record<string, ChannelProfile>,
+): Map<string, SimulatedRechargeChannel> {
   return new Map(
-    Object.entries(profiles).map(([name, profile], i) => [name, new SimulatedRechargeChannel({ name, carriers, profile, seed: 7 + i, operatorSettings: FAST_MOBILE })]),
+    Object.entries(profiles).map(([name, profile], i) => [
+      name,
+      new SimulatedRechargeChannel({ name, carriers, profile, seed: 7 + i, operatorSettings: FAST_MOBILE }),
+    ]),
   );
 }
 
@@ -40,7 +52,12 @@ export const jsonHeaders = (user: string, key?: string): Record<string, string> 
 });
 
 export async function topUpWallet(app: App, user: string, amount: number): Promise<void> {
-  const res = await app.http.inject({ method: 'POST', url: '/api/v1/wallet/top-ups', headers: jsonHeaders(user, `tu-${user}-${amount}`), payload: { amount } });
+  const res = await app.http.inject({
+    method: 'POST',
+    url: '/api/v1/wallet/top-ups',
+    headers: jsonHeaders(user, `tu-${user}-${amount}`),
+    payload: { amount },
+  });
   expect(res.statusCode, res.body).toBe(201);
 }
 
@@ -49,12 +66,15 @@ export async function walletBalance(app: App, user: string): Promise<number> {
   return res.json<{ wallet: { balance: number } }>().wallet.balance;
 }
 
-export async function ledgerBalances(app: App): Promise<{ balanced: boolean; data: Array<{ account: string; balance: number }> }> {
+export async function ledgerBalances(
+  app: App,
+): Promise<{ balanced: boolean; data: Array<{ account: string; balance: number }> }> {
   const res = await app.http.inject({ method: 'GET', url: '/api/v1/ledger/balances' });
   return res.json();
 }
 
-export const accountBalance = (l: { data: Array<{ account: string; balance: number }> }, account: string): number => l.data.find((d) => d.account === account)?.balance ?? 0;
+export const accountBalance = (l: { data: Array<{ account: string; balance: number }> }, account: string): number =>
+  l.data.find((d) => d.account === account)?.balance ?? 0;
 
 /** How many times each number was topped up, by the channels' own account. */
 export function toppedUpPerPhone(carriers: SimulatedCarriers): Map<string, number> {
@@ -64,7 +84,11 @@ export function toppedUpPerPhone(carriers: SimulatedCarriers): Map<string, numbe
 }
 
 /** A `start(overrides, options?, db?)` for one test file: every app it starts is closed after each test. */
-export function appStarter(): (overrides: Record<string, unknown>, options?: Parameters<typeof startTestApp>[1], db?: string) => Promise<App> {
+export function appStarter(): (
+  overrides: Record<string, unknown>,
+  options?: Parameters<typeof startTestApp>[1],
+  db?: string,
+) => Promise<App> {
   const apps: App[] = [];
   afterEach(async () => {
     for (const a of apps.splice(0)) await a.close().catch(() => undefined);
@@ -75,4 +99,3 @@ export function appStarter(): (overrides: Record<string, unknown>, options?: Par
     return app;
   };
 }
-

@@ -1,6 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance } from 'fastify';
-import { WechatpayGateway, type WechatpayGatewayOptions } from '../../src/adapters/gateways/wechatpay/wechatpay-gateway.js';
+import {
+  WechatpayGateway,
+  type WechatpayGatewayOptions,
+} from '../../src/adapters/gateways/wechatpay/wechatpay-gateway.js';
 import { SimulatedGateway, type SimEvent } from '../../src/simulator/simulated-gateway.js';
 import { registerWechatpayFace, type WechatpayFaceOptions } from '../../src/simulator/wechatpay/wechatpay-face.js';
 import { generateWechatpayKeys, type WechatpayKeySet } from '../../src/simulator/wechatpay/wechatpay-keys.js';
@@ -42,7 +45,8 @@ export async function startWechatpayHarness(face: Partial<WechatpayFaceOptions> 
   await app.listen({ host: '127.0.0.1', port: 0 });
   const { port } = app.server.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}${face.prefix ?? ''}`;
-  const connector = (over: Partial<WechatpayGatewayOptions> = {}): WechatpayGateway => connectorFor(keys, { baseUrl, timeoutMs: 5000, ...over });
+  const connector = (over: Partial<WechatpayGatewayOptions> = {}): WechatpayGateway =>
+    connectorFor(keys, { baseUrl, timeoutMs: 5000, ...over });
   const notificationFor = (e: SimEvent): { headers: Record<string, string>; body: string } => {
     const n = wechatpayNotificationFor(e, keys);
     if (n === undefined) throw new Error(`WeChat Pay sends no callback for this ${e.kind} event`);

@@ -58,7 +58,9 @@ describe('HttpClient', () => {
   it('5xx, a timeout and a reset are unknown outcomes', async () => {
     const c = new HttpClient({ baseUrl: base, timeoutMs: 150 });
     handler = (_q, s) => s.writeHead(502).end();
-    await expect(c.request({ method: 'POST', path: '/', body: '{}' })).rejects.toBeInstanceOf(GatewayUnknownOutcomeError);
+    await expect(c.request({ method: 'POST', path: '/', body: '{}' })).rejects.toBeInstanceOf(
+      GatewayUnknownOutcomeError,
+    );
     handler = () => undefined; // never answers
     const t = Date.now();
     await expect(c.request({ method: 'POST', path: '/', body: '{}' })).rejects.toThrow(/no answer within 150 ms/);
@@ -78,9 +80,15 @@ describe('HttpClient', () => {
     expect(a).toBeInstanceOf(GatewayRateLimitedError);
     expect(a.retryAfterMs).toBe(3000);
     handler = (_q, s) => s.writeHead(429, { 'x-ratelimit-reset': '2' }).end();
-    expect(((await c.request({ method: 'GET', path: '/' }).catch((e: unknown) => e)) as GatewayRateLimitedError).retryAfterMs).toBe(2000);
+    expect(
+      ((await c.request({ method: 'GET', path: '/' }).catch((e: unknown) => e)) as GatewayRateLimitedError)
+        .retryAfterMs,
+    ).toBe(2000);
     handler = (_q, s) => s.writeHead(429).end();
-    expect(((await c.request({ method: 'GET', path: '/' }).catch((e: unknown) => e)) as GatewayRateLimitedError).retryAfterMs).toBeUndefined();
+    expect(
+      ((await c.request({ method: 'GET', path: '/' }).catch((e: unknown) => e)) as GatewayRateLimitedError)
+        .retryAfterMs,
+    ).toBeUndefined();
     await c.close();
   });
 

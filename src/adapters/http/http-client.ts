@@ -66,7 +66,8 @@ export class HttpClient {
 
   constructor(options: HttpClientOptions) {
     const url = new URL(options.baseUrl);
-    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error(`HttpClient: unsupported protocol ${url.protocol}`);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:')
+      throw new Error(`HttpClient: unsupported protocol ${url.protocol}`);
     this.prefix = url.pathname.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs;
     this.now = options.now ?? Date.now;
@@ -88,7 +89,10 @@ export class HttpClient {
   async request(req: HttpRequest): Promise<HttpResponse> {
     const now = this.now();
     if (this.remaining === 0 && this.resetAt !== undefined && this.resetAt > now) {
-      throw new GatewayRateLimitedError(`rate limit exhausted (X-RateLimit-Remaining: 0): not sent`, this.resetAt - now);
+      throw new GatewayRateLimitedError(
+        `rate limit exhausted (X-RateLimit-Remaining: 0): not sent`,
+        this.resetAt - now,
+      );
     }
     const timeoutMs = req.timeoutMs ?? this.timeoutMs;
     let status: number;
@@ -109,12 +113,15 @@ export class HttpClient {
       body = await res.body.text();
     } catch (e) {
       if (e instanceof undiciErrors.UndiciError && PROGRAMMING_ERRORS.has(e.code)) throw e;
-      throw new GatewayUnknownOutcomeError(`${req.method} ${req.path}: ${describeTransportError(e, timeoutMs)}`, { cause: e });
+      throw new GatewayUnknownOutcomeError(`${req.method} ${req.path}: ${describeTransportError(e, timeoutMs)}`, {
+        cause: e,
+      });
     }
     this.noteRateLimit(headers);
     if (status === 429) {
       const at = this.now();
-      const retryAfterMs = parseRetryAfter(headers['retry-after'], at) ?? parseRateLimitReset(headers['x-ratelimit-reset'], at);
+      const retryAfterMs =
+        parseRetryAfter(headers['retry-after'], at) ?? parseRateLimitReset(headers['x-ratelimit-reset'], at);
       throw new GatewayRateLimitedError(`${req.method} ${req.path}: 429 too many requests`, retryAfterMs);
     }
     if (status >= 500) throw new GatewayUnknownOutcomeError(`${req.method} ${req.path}: ${status} from the server`);
@@ -125,7 +132,8 @@ export class HttpClient {
     const remaining = parseRemaining(headers['x-ratelimit-remaining']);
     if (remaining === undefined) return;
     const at = this.now();
-    const resetMs = parseRateLimitReset(headers['x-ratelimit-reset'], at) ?? parseRetryAfter(headers['retry-after'], at);
+    const resetMs =
+      parseRateLimitReset(headers['x-ratelimit-reset'], at) ?? parseRetryAfter(headers['retry-after'], at);
     this.remaining = remaining;
     this.resetAt = resetMs === undefined ? undefined : at + resetMs;
   }
@@ -146,8 +154,10 @@ function flattenHeaders(h: Record<string, string | string[] | undefined>): Recor
 }
 
 function describeTransportError(e: unknown, timeoutMs: number): string {
-  if (e instanceof DOMException && (e.name === 'TimeoutError' || e.name === 'AbortError')) return `no answer within ${timeoutMs} ms`;
-  if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError) return `no answer within ${timeoutMs} ms`;
+  if (e instanceof DOMException && (e.name === 'TimeoutError' || e.name === 'AbortError'))
+    return `no answer within ${timeoutMs} ms`;
+  if (e instanceof undiciErrors.HeadersTimeoutError || e instanceof undiciErrors.BodyTimeoutError)
+    return `no answer within ${timeoutMs} ms`;
   if (e instanceof Error) {
     const code = (e as { code?: unknown }).code;
     return typeof code === 'string' ? `${code} ${e.message}` : e.message;

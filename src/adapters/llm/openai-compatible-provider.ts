@@ -25,7 +25,13 @@ function toParam(m: LlmMessage): ChatCompletionMessageParam {
         content: m.content,
         ...(m.toolCalls === undefined || m.toolCalls.length === 0
           ? {}
-          : { tool_calls: m.toolCalls.map((c) => ({ id: c.id, type: 'function' as const, function: { name: c.name, arguments: c.arguments } })) }),
+          : {
+              tool_calls: m.toolCalls.map((c) => ({
+                id: c.id,
+                type: 'function' as const,
+                function: { name: c.name, arguments: c.arguments },
+              })),
+            }),
       };
     case 'tool':
       return { role: 'tool', tool_call_id: m.toolCallId, content: m.content };
@@ -80,24 +86,37 @@ export class OpenAiCompatibleProvider implements LlmProvider {
         tool_choice: 'auto',
         temperature: this.temperature,
       });
-      const message = (res as { choices?: Array<{ message?: OpenAI.Chat.ChatCompletionMessage }> }).choices?.[0]?.message;
-      if (message === undefined) return { ok: false, code: 'LLM_INVALID_OUTPUT', message: 'the model answered without a message' };
+      const message = (res as { choices?: Array<{ message?: OpenAI.Chat.ChatCompletionMessage }> }).choices?.[0]
+        ?.message;
+      if (message === undefined)
+        return { ok: false, code: 'LLM_INVALID_OUTPUT', message: 'the model answered without a message' };
       const toolCalls = (message.tool_calls ?? []).flatMap((c) =>
         c.type === 'function' ? [{ id: c.id, name: c.function.name, arguments: c.function.arguments }] : [],
       );
       return { ok: true, toolCalls, text: message.content ?? null };
     } catch (e) {
-      if (e instanceof OpenAI.APIConnectionTimeoutError) return { ok: false, code: 'LLM_TIMEOUT', message: `the model did not answer within the timeout` };
+      if (e instanceof OpenAI.APIConnectionTimeoutError)
+        return { ok: false, code: 'LLM_TIMEOUT', message: `the model did not answer within the timeout` };
       if (e instanceof OpenAI.RateLimitError) {
         const after = retryAfterMs(e.headers);
-        return { ok: false, code: 'LLM_RATE_LIMITED', message: 'the model provider is rate limiting (429)', ...(after === undefined ? {} : { retryAfterMs: after }) };
+        return {
+          ok: false,
+          code: 'LLM_RATE_LIMITED',
+          message: 'the model provider is rate limiting (429)',
+          ...(after === undefined ? {} : { retryAfterMs: after }),
+        };
       }
       if (e instanceof OpenAI.APIError && e.status !== undefined) {
         return { ok: false, code: 'LLM_UNAVAILABLE', message: `the model provider answered HTTP ${e.status}` };
       }
-      if (e instanceof OpenAI.APIConnectionError) return { ok: false, code: 'LLM_UNAVAILABLE', message: 'cannot reach the model provider' };
+      if (e instanceof OpenAI.APIConnectionError)
+        return { ok: false, code: 'LLM_UNAVAILABLE', message: 'cannot reach the model provider' };
       // A 200 whose body is not JSON, or any other malformed answer.
-      return { ok: false, code: 'LLM_INVALID_OUTPUT', message: `the model provider's answer could not be read: ${e instanceof Error ? e.message.slice(0, 200) : 'unknown'}` };
+      return {
+        ok: false,
+        code: 'LLM_INVALID_OUTPUT',
+        message: `the model provider's answer could not be read: ${e instanceof Error ? e.message.slice(0, 200) : 'unknown'}`,
+      };
     }
   }
 }

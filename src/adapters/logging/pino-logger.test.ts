@@ -26,12 +26,21 @@ describe('masked structured logs', () => {
   it('never writes a phone number, card number or secret in the clear', () => {
     const s = sink();
     const { logger } = createPinoLogger({ level: 'info', destination: s.stream });
-    const fields = { phone: '+86 138 0013 8000', note: '给13900139000充值100元', nested: { deep: [{ card: '6222020200112233445' }], api_key: 'sk-123', password: 'pw' } };
+    const fields = {
+      phone: '+86 138 0013 8000',
+      note: '给13900139000充值100元',
+      nested: { deep: [{ card: '6222020200112233445' }], api_key: 'sk-123', password: 'pw' },
+    };
     logger.info(fields, 'recharge for 13800138000');
     const out = s.raw();
-    for (const secret of ['13800138000', '13900139000', '0013 8000', '6222020200112233445', 'sk-123', '"pw"']) expect(out).not.toContain(secret);
+    for (const secret of ['13800138000', '13900139000', '0013 8000', '6222020200112233445', 'sk-123', '"pw"'])
+      expect(out).not.toContain(secret);
     const [line] = s.lines();
-    expect(line).toMatchObject({ msg: 'recharge for 138****8000', phone: '138****8000', nested: { api_key: '[REDACTED]', password: '[REDACTED]' } });
+    expect(line).toMatchObject({
+      msg: 'recharge for 138****8000',
+      phone: '138****8000',
+      nested: { api_key: '[REDACTED]', password: '[REDACTED]' },
+    });
     expect(fields.phone).toBe('+86 138 0013 8000'); // the caller's object is untouched
   });
 

@@ -33,7 +33,7 @@ export function createPinoLogger(options: PinoLoggerOptions): { logger: Logger; 
       },
       serializers: { err: (e: unknown) => redactForLog(e) },
     },
-    (options.destination ?? pino.destination({ dest: 1, sync: false })),
+    options.destination ?? pino.destination({ dest: 1, sync: false }),
   );
   return { logger: wrap(instance), pino: instance };
 }

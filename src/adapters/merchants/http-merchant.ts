@@ -1,4 +1,9 @@
-import { type Merchant, type MerchantOrderRequest, type MerchantOrderResult, MerchantUnknownOutcomeError } from '../../ports/merchant.js';
+import {
+  type Merchant,
+  type MerchantOrderRequest,
+  type MerchantOrderResult,
+  MerchantUnknownOutcomeError,
+} from '../../ports/merchant.js';
 import { GatewayRateLimitedError, GatewayUnknownOutcomeError } from '../../ports/payment-gateway.js';
 import { NativeClient } from '../gateways/simulator-http/native-client.js';
 import { errorCode, toMerchantResult } from '../gateways/simulator-http/native-mapping.js';
@@ -31,7 +36,14 @@ export class HttpMerchant implements Merchant {
 
   async submit(req: MerchantOrderRequest): Promise<MerchantOrderResult> {
     const a = await this.guard(() =>
-      this.client.call('POST', PATH, { idempotency_key: req.idempotencyKey, order_id: req.orderId, drink: req.drink, size: req.size, quantity: req.quantity, options: req.options }),
+      this.client.call('POST', PATH, {
+        idempotency_key: req.idempotencyKey,
+        order_id: req.orderId,
+        drink: req.drink,
+        size: req.size,
+        quantity: req.quantity,
+        options: req.options,
+      }),
     );
     if (a.status === 200) return toMerchantResult(a);
     const code = errorCode(a);
@@ -51,7 +63,8 @@ export class HttpMerchant implements Merchant {
     try {
       return await call();
     } catch (e) {
-      if (e instanceof GatewayUnknownOutcomeError || e instanceof GatewayRateLimitedError) throw new MerchantUnknownOutcomeError(e.message, { cause: e });
+      if (e instanceof GatewayUnknownOutcomeError || e instanceof GatewayRateLimitedError)
+        throw new MerchantUnknownOutcomeError(e.message, { cause: e });
       throw e;
     }
   }

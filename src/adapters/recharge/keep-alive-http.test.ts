@@ -12,7 +12,8 @@ const client = new KeepAliveHttp(4);
 beforeAll(async () => {
   server = http.createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path === '/gbk') res.writeHead(200, { 'content-type': 'application/json' }).end(iconv.encode('{"reason":"充值成功"}', 'gbk'));
+    if (path === '/gbk')
+      res.writeHead(200, { 'content-type': 'application/json' }).end(iconv.encode('{"reason":"充值成功"}', 'gbk'));
     else if (path === '/huge') res.writeHead(200).end(Buffer.alloc(MAX_BODY_BYTES + 10, 0x20));
     else if (path === '/hang') setTimeout(() => res.writeHead(200).end('late'), 1000);
     else res.writeHead(500).end('boom');
@@ -43,7 +44,9 @@ describe('keep-alive HTTP for recharge channels', () => {
   });
 
   it('a refused connection is an unknown outcome', async () => {
-    await expect(client.get(new URL('http://127.0.0.1:9/x'), 1000, 'utf-8')).rejects.toBeInstanceOf(RechargeUnknownOutcomeError);
+    await expect(client.get(new URL('http://127.0.0.1:9/x'), 1000, 'utf-8')).rejects.toBeInstanceOf(
+      RechargeUnknownOutcomeError,
+    );
   });
 
   it('hands a 5xx to the caller with its status', async () => {

@@ -61,25 +61,29 @@ export class KeepAliveHttp {
         reject(new RechargeUnknownOutcomeError(`${url.host}${url.pathname}: ${why}`));
       };
       const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
-      const req = client.get(url, { agent, headers: { accept: 'application/json', 'accept-charset': `${fallbackEncoding}, utf-8;q=0.5` } }, (res) => {
-        const chunks: Buffer[] = [];
-        let size = 0;
-        res.on('data', (c: Buffer) => {
-          size += c.length;
-          if (size > MAX_BODY_BYTES) fail(`answer larger than ${MAX_BODY_BYTES} bytes`);
-          else chunks.push(c);
-        });
-        res.on('error', (e) => fail(e.message));
-        res.on('end', () => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          const charset = charsetOf(res.headers['content-type']) ?? fallbackEncoding;
-          const body = Buffer.concat(chunks);
-          const text = iconv.encodingExists(charset) ? iconv.decode(body, charset) : body.toString('utf8');
-          resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
-        });
-      });
+      const req = client.get(
+        url,
+        { agent, headers: { accept: 'application/json', 'accept-charset': `${fallbackEncoding}, utf-8;q=0.5` } },
+        (res) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          res.on('data', (c: Buffer) => {
+            size += c.length;
+            if (size > MAX_BODY_BYTES) fail(`answer larger than ${MAX_BODY_BYTES} bytes`);
+            else chunks.push(c);
+          });
+          res.on('error', (e) => fail(e.message));
+          res.on('end', () => {
+            if (settled) return;
+            settled = true;
+            clearTimeout(timer);
+            const charset = charsetOf(res.headers['content-type']) ?? fallbackEncoding;
+            const body = Buffer.concat(chunks);
+            const text = iconv.encodingExists(charset) ? iconv.decode(body, charset) : body.toString('utf8');
+            resolve({ status: res.statusCode ?? 0, headers: res.headers, text });
+          });
+        },
+      );
       req.on('error', (e) => fail(e.message));
     });
   }

@@ -1,12 +1,26 @@
 import { describe, expect, it } from 'vitest';
-import { GatewayRateLimitedError, GatewayUnavailableError, GatewayUnknownOutcomeError, type PaymentGateway } from '../../ports/payment-gateway.js';
+import {
+  GatewayRateLimitedError,
+  GatewayUnavailableError,
+  GatewayUnknownOutcomeError,
+  type PaymentGateway,
+} from '../../ports/payment-gateway.js';
 import { SimulatedGateway } from '../../simulator/simulated-gateway.js';
 import { ResilientGateway } from './resilient-gateway.js';
 
-const req = (n: string) => ({ outTradeNo: n, amount: { amount: 100, currency: 'CNY' as const }, subject: 's', method: 'wallet', payer: 'p' });
+const req = (n: string) => ({
+  outTradeNo: n,
+  amount: { amount: 100, currency: 'CNY' as const },
+  subject: 's',
+  method: 'wallet',
+  payer: 'p',
+});
 
 /** A gateway whose next answers are scripted: 'ok', 'unknown' (5xx/timeout), 'limited' (429), 'hang'. */
-function scripted(script: Array<'ok' | 'unknown' | 'limited' | 'hang'>, retryAfterMs = 30): PaymentGateway & { calls: string[] } {
+function scripted(
+  script: Array<'ok' | 'unknown' | 'limited' | 'hang'>,
+  retryAfterMs = 30,
+): PaymentGateway & { calls: string[] } {
   const bank = new SimulatedGateway();
   const calls: string[] = [];
   const step = async <T>(op: string, real: () => Promise<T>): Promise<T> => {
@@ -66,7 +80,14 @@ describe('ResilientGateway', () => {
   it('opens the breaker at the configured failure ratio, fails fast while open, and closes after a good half-open probe', async () => {
     const script = Array.from({ length: 6 }, () => 'unknown' as const);
     const inner = scripted(script);
-    const g = new ResilientGateway(inner, { ...fast, maxAttempts: 1, breakerThreshold: 0.5, breakerWindowMs: 1_000, breakerMinimumRps: 1, halfOpenAfterMs: 150 });
+    const g = new ResilientGateway(inner, {
+      ...fast,
+      maxAttempts: 1,
+      breakerThreshold: 0.5,
+      breakerWindowMs: 1_000,
+      breakerMinimumRps: 1,
+      halfOpenAfterMs: 150,
+    });
     for (let i = 0; i < 6 && g.health().breaker === 'closed'; i++) await g.query('x').catch(() => undefined);
     expect(g.health()).toMatchObject({ breaker: 'open', available: false });
     const sent = inner.calls.length;
@@ -82,7 +103,14 @@ describe('ResilientGateway', () => {
 
   it('re-opens when the half-open probe fails', async () => {
     const inner = scripted(Array.from({ length: 20 }, () => 'unknown' as const));
-    const g = new ResilientGateway(inner, { ...fast, maxAttempts: 1, breakerThreshold: 0.5, breakerWindowMs: 1_000, breakerMinimumRps: 1, halfOpenAfterMs: 100 });
+    const g = new ResilientGateway(inner, {
+      ...fast,
+      maxAttempts: 1,
+      breakerThreshold: 0.5,
+      breakerWindowMs: 1_000,
+      breakerMinimumRps: 1,
+      halfOpenAfterMs: 100,
+    });
     for (let i = 0; i < 6 && g.health().breaker === 'closed'; i++) await g.query('x').catch(() => undefined);
     expect(g.health().breaker).toBe('open');
     await new Promise((r) => setTimeout(r, 130));
@@ -92,7 +120,13 @@ describe('ResilientGateway', () => {
 
   it('does not count a definite decline as a failure', async () => {
     const bank = new SimulatedGateway({ chaos: { failureRate: 1 } });
-    const g = new ResilientGateway(bank, { ...fast, maxAttempts: 1, breakerThreshold: 0.5, breakerWindowMs: 1_000, breakerMinimumRps: 1 });
+    const g = new ResilientGateway(bank, {
+      ...fast,
+      maxAttempts: 1,
+      breakerThreshold: 0.5,
+      breakerWindowMs: 1_000,
+      breakerMinimumRps: 1,
+    });
     for (let i = 0; i < 10; i++) expect((await g.create(req(`dec${i}`))).status).toBe('failed');
     expect(g.health().breaker).toBe('closed');
   });

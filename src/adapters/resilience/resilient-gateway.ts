@@ -126,7 +126,11 @@ export class ResilientGateway implements PaymentGateway {
     this.methods = inner.methods;
     this.breaker = circuitBreaker(handleWhen(isUnknown), {
       halfOpenAfter: s.halfOpenAfterMs,
-      breaker: new SamplingBreaker({ threshold: s.breakerThreshold, duration: s.breakerWindowMs, minimumRps: s.breakerMinimumRps }),
+      breaker: new SamplingBreaker({
+        threshold: s.breakerThreshold,
+        duration: s.breakerWindowMs,
+        minimumRps: s.breakerMinimumRps,
+      }),
     });
     // cockatiel moves an open breaker to half-open on the first call after the wait; health
     // reports that moment so routing sends the probe instead of avoiding the gateway forever.
@@ -134,10 +138,23 @@ export class ResilientGateway implements PaymentGateway {
     this.breaker.onBreak(() => (this.openedAt = Date.now()));
     this.bulkheadLimit = s.bulkheadLimit;
     this.bulk = bulkhead(s.bulkheadLimit, s.bulkheadQueue);
-    const backoff = new RetryAfterBackoff(new ExponentialBackoff({ generator: decorrelatedJitterGenerator, initialDelay: s.backoffInitialMs, maxDelay: s.backoffMaxMs }), s.maxRetryAfterMs);
+    const backoff = new RetryAfterBackoff(
+      new ExponentialBackoff({
+        generator: decorrelatedJitterGenerator,
+        initialDelay: s.backoffInitialMs,
+        maxDelay: s.backoffMaxMs,
+      }),
+      s.maxRetryAfterMs,
+    );
     const perCall = timeout(s.timeoutMs, TimeoutStrategy.Aggressive);
-    const retrySafe = retry(handleWhen((e) => isUnknown(e) || e instanceof GatewayRateLimitedError), { maxAttempts: s.maxAttempts - 1, backoff });
-    const retryRefused = retry(handleWhen((e) => e instanceof GatewayRateLimitedError), { maxAttempts: s.maxAttempts - 1, backoff });
+    const retrySafe = retry(
+      handleWhen((e) => isUnknown(e) || e instanceof GatewayRateLimitedError),
+      { maxAttempts: s.maxAttempts - 1, backoff },
+    );
+    const retryRefused = retry(
+      handleWhen((e) => e instanceof GatewayRateLimitedError),
+      { maxAttempts: s.maxAttempts - 1, backoff },
+    );
     // Outermost first: retries wrap the breaker (an open breaker fails each attempt at once),
     // which wraps the bulkhead and the per-call timeout.
     this.safe = wrap(retrySafe, this.breaker, this.bulk, perCall);
@@ -147,7 +164,14 @@ export class ResilientGateway implements PaymentGateway {
   health(): GatewayHealth {
     const state = stateName(this.breaker.state);
     const breaker = state === 'open' && Date.now() - this.openedAt >= this.halfOpenAfterMs ? 'half-open' : state;
-    return { name: this.name, breaker, available: breaker === 'closed' || breaker === 'half-open', inFlight: this.bulkheadLimit - this.bulk.executionSlots, calls: this.calls, failures: this.failures };
+    return {
+      name: this.name,
+      breaker,
+      available: breaker === 'closed' || breaker === 'half-open',
+      inFlight: this.bulkheadLimit - this.bulk.executionSlots,
+      calls: this.calls,
+      failures: this.failures,
+    };
   }
 
   create(request: CreatePaymentRequest): Promise<GatewayPaymentResult> {
@@ -186,9 +210,12 @@ export class ResilientGateway implements PaymentGateway {
       return await policy.execute(() => call(), new AbortController().signal);
     } catch (e) {
       this.failures += 1;
-      if (e instanceof BrokenCircuitError || e instanceof IsolatedCircuitError) throw new GatewayUnavailableError(`${this.name}: circuit open, nothing was sent`);
-      if (e instanceof BulkheadRejectedError) throw new GatewayUnavailableError(`${this.name}: too many calls in flight, nothing was sent`);
-      if (e instanceof TaskCancelledError) throw new GatewayUnknownOutcomeError(`${this.name}: no answer within the timeout`);
+      if (e instanceof BrokenCircuitError || e instanceof IsolatedCircuitError)
+        throw new GatewayUnavailableError(`${this.name}: circuit open, nothing was sent`);
+      if (e instanceof BulkheadRejectedError)
+        throw new GatewayUnavailableError(`${this.name}: too many calls in flight, nothing was sent`);
+      if (e instanceof TaskCancelledError)
+        throw new GatewayUnknownOutcomeError(`${this.name}: no answer within the timeout`);
       throw e;
     }
   }

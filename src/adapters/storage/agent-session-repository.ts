@@ -31,7 +31,12 @@ export class KyselyAgentSessions implements AgentSessionRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async get(tenantId: string, id: string): Promise<AgentSessionRecord | undefined> {
-    const row = await this.db.selectFrom('agent_sessions').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('agent_sessions')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row === undefined ? undefined : toSession(row);
   }
 

@@ -28,7 +28,17 @@ describe('group commit on SQLite', () => {
 
   it('audit rows are written with their batch, and dropped with a logical transaction that rolls back', async () => {
     const s = await openSqlite(tempDbPath());
-    const entry = (id: string) => ({ tenantId: 't', at: 1, actor: 'a', action: 'x', resourceType: 'order', resourceId: id, before: null, after: { id }, requestId: null });
+    const entry = (id: string) => ({
+      tenantId: 't',
+      at: 1,
+      actor: 'a',
+      action: 'x',
+      resourceType: 'order',
+      resourceId: id,
+      before: null,
+      after: { id },
+      requestId: null,
+    });
     const results = await Promise.allSettled(
       Array.from({ length: 20 }, (_, i) =>
         s.unitOfWork.run(async (r) => {

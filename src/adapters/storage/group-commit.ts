@@ -45,7 +45,10 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
     reader?: { readonly db: Kysely<Database>; readonly raw: SqliteDatabase.Database },
   ) {
     this.statements = new Statements(raw);
-    this.read = reader === undefined ? createSqliteRepositories(db, this.statements) : createSqliteRepositories(reader.db, new Statements(reader.raw));
+    this.read =
+      reader === undefined
+        ? createSqliteRepositories(db, this.statements)
+        : createSqliteRepositories(reader.db, new Statements(reader.raw));
   }
 
   run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {

@@ -36,7 +36,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addColumn('version', 'integer', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('orders_tenant_user_created').on('orders').columns(['tenant_id', 'user_id', 'created_at']).execute();
+      await db.schema
+        .createIndex('orders_tenant_user_created')
+        .on('orders')
+        .columns(['tenant_id', 'user_id', 'created_at'])
+        .execute();
       await db.schema.createIndex('orders_tenant_status').on('orders').columns(['tenant_id', 'status', 'id']).execute();
 
       await db.schema
@@ -46,7 +50,9 @@ const migrations: Record<string, Migration> = {
         .addColumn('order_id', 'text', (c) => c.notNull())
         .addColumn('status', 'text', (c) => c.notNull())
         .addColumn('amount', 'bigint', (c) => c.notNull().check(sql`amount > 0`))
-        .addColumn('refunded_amount', 'bigint', (c) => c.notNull().check(sql`refunded_amount >= 0 and refunded_amount <= amount`))
+        .addColumn('refunded_amount', 'bigint', (c) =>
+          c.notNull().check(sql`refunded_amount >= 0 and refunded_amount <= amount`),
+        )
         .addColumn('currency', 'text', (c) => c.notNull())
         .addColumn('gateway', 'text', (c) => c.notNull())
         .addColumn('method', 'text', (c) => c.notNull())
@@ -87,7 +93,9 @@ const migrations: Record<string, Migration> = {
       await db.schema
         .createTable('audit_log')
         // SQLite: the rowid (append-only, never deleted, so never reused). PostgreSQL: an identity.
-        .addColumn('id', pg ? 'bigint' : 'integer', (c) => (pg ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey()))
+        .addColumn('id', pg ? 'bigint' : 'integer', (c) =>
+          pg ? c.primaryKey().generatedByDefaultAsIdentity() : c.primaryKey(),
+        )
         .addColumn('tenant_id', 'text', (c) => c.notNull())
         .addColumn('at', 'bigint', (c) => c.notNull())
         .addColumn('actor', 'text', (c) => c.notNull())
@@ -98,7 +106,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('after_json', 'text')
         .addColumn('request_id', 'text')
         .execute();
-      await db.schema.createIndex('audit_resource').on('audit_log').columns(['tenant_id', 'resource_type', 'resource_id']).execute();
+      await db.schema
+        .createIndex('audit_resource')
+        .on('audit_log')
+        .columns(['tenant_id', 'resource_type', 'resource_id'])
+        .execute();
 
       await db.schema
         .createTable('idempotency_keys')
@@ -156,7 +168,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('at', 'bigint', (c) => c.notNull())
         .addPrimaryKeyConstraint('ledger_postings_pk', ['journal_id', 'line'])
         .execute();
-      await db.schema.createIndex('ledger_account').on('ledger_postings').columns(['tenant_id', 'account', 'currency']).execute();
+      await db.schema
+        .createIndex('ledger_account')
+        .on('ledger_postings')
+        .columns(['tenant_id', 'account', 'currency'])
+        .execute();
       await db.schema.createIndex('ledger_resource').on('ledger_postings').columns(['resource_id']).execute();
 
       await db.schema
@@ -214,7 +230,11 @@ const migrations: Record<string, Migration> = {
         .execute();
       // The repair rules look for orders stuck in a status since before some instant.
       await db.schema.createIndex('orders_status_updated').on('orders').columns(['status', 'updated_at']).execute();
-      await db.schema.createIndex('review_flags_open').on('review_flags').columns(['tenant_id', 'resolved_at', 'created_at']).execute();
+      await db.schema
+        .createIndex('review_flags_open')
+        .on('review_flags')
+        .columns(['tenant_id', 'resolved_at', 'created_at'])
+        .execute();
     },
   },
   '0004_recharges': {
@@ -270,7 +290,11 @@ const migrations: Record<string, Migration> = {
         .addColumn('updated_at', 'bigint', (c) => c.notNull())
         .addColumn('version', 'integer', (c) => c.notNull())
         .execute();
-      await db.schema.createIndex('recharges_tenant_user').on('recharges').columns(['tenant_id', 'user_id', 'created_at']).execute();
+      await db.schema
+        .createIndex('recharges_tenant_user')
+        .on('recharges')
+        .columns(['tenant_id', 'user_id', 'created_at'])
+        .execute();
       await db.schema.createIndex('recharges_batch').on('recharges').columns(['batch_id', 'status']).execute();
 
       await db.schema
@@ -289,11 +313,26 @@ const migrations: Record<string, Migration> = {
     async up(db: Kysely<unknown>): Promise<void> {
       // A batch is streamed into rows first (no money moves), then accepted in one step, then
       // turned into recharges a chunk at a time: memory stays flat however long the file is.
-      await db.schema.alterTable('recharge_batches').addColumn('status', 'text', (c) => c.notNull().defaultTo('accepted')).execute();
-      await db.schema.alterTable('recharge_batches').addColumn('valid_rows', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-      await db.schema.alterTable('recharge_batches').addColumn('rejected_rows', 'integer', (c) => c.notNull().defaultTo(0)).execute();
-      await db.schema.alterTable('recharge_batches').addColumn('format', 'text', (c) => c.notNull().defaultTo('csv')).execute();
-      await db.schema.alterTable('recharge_batches').addColumn('updated_at', 'bigint', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('recharge_batches')
+        .addColumn('status', 'text', (c) => c.notNull().defaultTo('accepted'))
+        .execute();
+      await db.schema
+        .alterTable('recharge_batches')
+        .addColumn('valid_rows', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('recharge_batches')
+        .addColumn('rejected_rows', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
+      await db.schema
+        .alterTable('recharge_batches')
+        .addColumn('format', 'text', (c) => c.notNull().defaultTo('csv'))
+        .execute();
+      await db.schema
+        .alterTable('recharge_batches')
+        .addColumn('updated_at', 'bigint', (c) => c.notNull().defaultTo(0))
+        .execute();
       await db.schema
         .createTable('recharge_batch_rows')
         .addColumn('batch_id', 'text', (c) => c.notNull())
@@ -309,8 +348,16 @@ const migrations: Record<string, Migration> = {
         .addColumn('recharge_id', 'text')
         .addPrimaryKeyConstraint('recharge_batch_rows_pk', ['batch_id', 'line'])
         .execute();
-      await db.schema.createIndex('recharge_batch_rows_status').on('recharge_batch_rows').columns(['batch_id', 'status', 'line']).execute();
-      await db.schema.createIndex('recharge_batch_rows_phone').on('recharge_batch_rows').columns(['batch_id', 'phone']).execute();
+      await db.schema
+        .createIndex('recharge_batch_rows_status')
+        .on('recharge_batch_rows')
+        .columns(['batch_id', 'status', 'line'])
+        .execute();
+      await db.schema
+        .createIndex('recharge_batch_rows_phone')
+        .on('recharge_batch_rows')
+        .columns(['batch_id', 'phone'])
+        .execute();
       // A recharge paid by a payment of its own (not from the wallet): the top-up that pays it,
       // and the refund of that payment when the recharge fails.
       await db.schema.alterTable('recharges').addColumn('top_up_id', 'text').execute();
@@ -326,7 +373,11 @@ const migrations: Record<string, Migration> = {
       await sql`update recharges set key_body = replace(replace(id, '_', ''), '-', '')`.execute(db);
       await db.schema.createIndex('recharges_key_body').on('recharges').columns(['key_body']).execute();
       // The recharge repair rules look for recharges stuck in a status since before some instant.
-      await db.schema.createIndex('recharges_status_updated').on('recharges').columns(['status', 'updated_at']).execute();
+      await db.schema
+        .createIndex('recharges_status_updated')
+        .on('recharges')
+        .columns(['status', 'updated_at'])
+        .execute();
       // "Is a job still working on this recharge?"
       await db.schema.createIndex('jobs_resource').on('jobs').columns(['resource_id', 'kind', 'status']).execute();
     },
@@ -354,7 +405,9 @@ export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
   // Several instances may start at once. On PostgreSQL Kysely's migrator holds an advisory lock
   // around a transaction that re-reads which migrations ran, so exactly one applies each; the
   // bookkeeping tables live in the current schema, so another schema's copy never confuses it.
-  const schema = onPostgres(db) ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s : undefined;
+  const schema = onPostgres(db)
+    ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s
+    : undefined;
   const migrator = new Migrator({
     db,
     provider: new StaticProvider(),

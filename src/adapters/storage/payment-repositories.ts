@@ -7,7 +7,6 @@ import type { CallbackInbox, LedgerRepository, RefundRepository, ReviewFlags } f
 import { num } from './columns.js';
 import type { Database, LedgerPostingsTable, RefundsTable, ReviewFlagsTable } from './schema.js';
 
-
 export function toRefund(r: Selectable<RefundsTable>): RefundRecord {
   return {
     id: r.id,
@@ -58,24 +57,46 @@ export class KyselyRefunds implements RefundRepository {
   }
 
   async get(tenantId: string, id: string): Promise<RefundRecord | undefined> {
-    const row = await this.db.selectFrom('refunds').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('refunds')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row === undefined ? undefined : toRefund(row);
   }
 
   async getByOutRefundNo(outRefundNo: string): Promise<RefundRecord | undefined> {
-    const row = await this.db.selectFrom('refunds').selectAll().where('out_refund_no', '=', outRefundNo).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('refunds')
+      .selectAll()
+      .where('out_refund_no', '=', outRefundNo)
+      .executeTakeFirst();
     return row === undefined ? undefined : toRefund(row);
   }
 
   async listByPayment(tenantId: string, paymentId: string): Promise<RefundRecord[]> {
-    const rows = await this.db.selectFrom('refunds').selectAll().where('tenant_id', '=', tenantId).where('payment_id', '=', paymentId).orderBy('id').execute();
+    const rows = await this.db
+      .selectFrom('refunds')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('payment_id', '=', paymentId)
+      .orderBy('id')
+      .execute();
     return rows.map(toRefund);
   }
 
   async update(r: RefundRecord, expectedVersion: number): Promise<boolean> {
     const res = await this.db
       .updateTable('refunds')
-      .set({ status: r.status, failure_code: r.failureCode, gateway_refund_no: r.gatewayRefundNo, updated_by: r.updatedBy, updated_at: r.updatedAt, version: r.version })
+      .set({
+        status: r.status,
+        failure_code: r.failureCode,
+        gateway_refund_no: r.gatewayRefundNo,
+        updated_by: r.updatedBy,
+        updated_at: r.updatedAt,
+        version: r.version,
+      })
       .where('tenant_id', '=', r.tenantId)
       .where('id', '=', r.id)
       .where('version', '=', expectedVersion)
@@ -108,7 +129,11 @@ export class KyselyLedger implements LedgerRepository {
   async append(journals: readonly Journal[]): Promise<void> {
     const rows = postingRows(journals);
     // Chunked: SQLite caps bound parameters per statement.
-    for (let i = 0; i < rows.length; i += 64) await this.db.insertInto('ledger_postings').values(rows.slice(i, i + 64)).execute();
+    for (let i = 0; i < rows.length; i += 64)
+      await this.db
+        .insertInto('ledger_postings')
+        .values(rows.slice(i, i + 64))
+        .execute();
   }
 
   async balances(tenantId: string): Promise<LedgerBalance[]> {
@@ -124,9 +149,14 @@ export class KyselyLedger implements LedgerRepository {
   }
 
   async unbalancedJournals(tenantId?: string): Promise<Array<{ journalId: string; sum: number }>> {
-    let q = this.db.selectFrom('ledger_postings').select(['journal_id', (eb) => eb.fn.sum<number | string>('amount').as('total')]);
+    let q = this.db
+      .selectFrom('ledger_postings')
+      .select(['journal_id', (eb) => eb.fn.sum<number | string>('amount').as('total')]);
     if (tenantId !== undefined) q = q.where('tenant_id', '=', tenantId);
-    const rows = await q.groupBy('journal_id').having(sql`sum(amount)`, '<>', 0).execute();
+    const rows = await q
+      .groupBy('journal_id')
+      .having(sql`sum(amount)`, '<>', 0)
+      .execute();
     return rows.map((r) => ({ journalId: r.journal_id, sum: num(r.total) }));
   }
 
@@ -140,12 +170,24 @@ export class KyselyLedger implements LedgerRepository {
       .orderBy('journal_id')
       .orderBy('line')
       .execute();
-    const out = new Map<string, { j: Omit<Journal, 'postings'>; postings: Array<{ account: string; amount: number }> }>();
+    const out = new Map<
+      string,
+      { j: Omit<Journal, 'postings'>; postings: Array<{ account: string; amount: number }> }
+    >();
     for (const r of rows) {
       let e = out.get(r.journal_id);
       if (e === undefined) {
         e = {
-          j: { id: r.journal_id, tenantId: r.tenant_id, kind: r.kind, resourceType: r.resource_type, resourceId: r.resource_id, currency: r.currency as Currency, at: num(r.at), actor: r.actor },
+          j: {
+            id: r.journal_id,
+            tenantId: r.tenant_id,
+            kind: r.kind,
+            resourceType: r.resource_type,
+            resourceId: r.resource_id,
+            currency: r.currency as Currency,
+            at: num(r.at),
+            actor: r.actor,
+          },
           postings: [],
         };
         out.set(r.journal_id, e);
@@ -159,17 +201,36 @@ export class KyselyLedger implements LedgerRepository {
 export class KyselyCallbackInbox implements CallbackInbox {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async recordEvent(e: { gateway: string; eventId: string; tenantId: string; resourceId: string | null; outcome: string; at: number }): Promise<boolean> {
+  async recordEvent(e: {
+    gateway: string;
+    eventId: string;
+    tenantId: string;
+    resourceId: string | null;
+    outcome: string;
+    at: number;
+  }): Promise<boolean> {
     const res = await this.db
       .insertInto('callback_events')
-      .values({ gateway: e.gateway, event_id: e.eventId, tenant_id: e.tenantId, resource_id: e.resourceId, outcome: e.outcome, received_at: e.at })
+      .values({
+        gateway: e.gateway,
+        event_id: e.eventId,
+        tenant_id: e.tenantId,
+        resource_id: e.resourceId,
+        outcome: e.outcome,
+        received_at: e.at,
+      })
       .onConflict((oc) => oc.columns(['gateway', 'event_id']).doNothing())
       .executeTakeFirst();
     return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
   async seenEvent(gateway: string, eventId: string): Promise<boolean> {
-    const row = await this.db.selectFrom('callback_events').select('event_id').where('gateway', '=', gateway).where('event_id', '=', eventId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('callback_events')
+      .select('event_id')
+      .where('gateway', '=', gateway)
+      .where('event_id', '=', eventId)
+      .executeTakeFirst();
     return row !== undefined;
   }
 
@@ -220,12 +281,22 @@ export class KyselyReviewFlags implements ReviewFlags {
   }
 
   async raiseOnce(f: ReviewFlag): Promise<boolean> {
-    const res = await this.db.insertInto('review_flags').values(flagRow(f)).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    const res = await this.db
+      .insertInto('review_flags')
+      .values(flagRow(f))
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
     return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
   async resolve(tenantId: string, id: string, at: number): Promise<boolean> {
-    const res = await this.db.updateTable('review_flags').set({ resolved_at: at }).where('tenant_id', '=', tenantId).where('id', '=', id).where('resolved_at', 'is', null).executeTakeFirst();
+    const res = await this.db
+      .updateTable('review_flags')
+      .set({ resolved_at: at })
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .where('resolved_at', 'is', null)
+      .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
 
@@ -238,6 +309,16 @@ export class KyselyReviewFlags implements ReviewFlags {
 }
 
 /** The payment-side repositories for one connection or transaction. */
-export function paymentSideRepositories(db: Kysely<Database>): { refunds: RefundRepository; ledger: LedgerRepository; callbacks: CallbackInbox; flags: ReviewFlags } {
-  return { refunds: new KyselyRefunds(db), ledger: new KyselyLedger(db), callbacks: new KyselyCallbackInbox(db), flags: new KyselyReviewFlags(db) };
+export function paymentSideRepositories(db: Kysely<Database>): {
+  refunds: RefundRepository;
+  ledger: LedgerRepository;
+  callbacks: CallbackInbox;
+  flags: ReviewFlags;
+} {
+  return {
+    refunds: new KyselyRefunds(db),
+    ledger: new KyselyLedger(db),
+    callbacks: new KyselyCallbackInbox(db),
+    flags: new KyselyReviewFlags(db),
+  };
 }

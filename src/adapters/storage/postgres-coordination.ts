@@ -52,10 +52,17 @@ export class PostgresCoordination implements WorkCoordination {
     });
     await client.connect();
     try {
-      const r = await client.query<{ alive: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as alive', [LOCK_NAMESPACE.workerAlive, this.workerId]);
+      const r = await client.query<{ alive: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as alive', [
+        LOCK_NAMESPACE.workerAlive,
+        this.workerId,
+      ]);
       // Another live process uses the same id (or its hash): we cannot prove our liveness, so our
       // jobs wait for their leases to expire, as without coordination.
-      if (r.rows[0]?.alive !== true) this.logger.warn({ worker_id: this.workerId }, 'another process holds this worker id; crash recovery of its jobs falls back to lease expiry');
+      if (r.rows[0]?.alive !== true)
+        this.logger.warn(
+          { worker_id: this.workerId },
+          'another process holds this worker id; crash recovery of its jobs falls back to lease expiry',
+        );
       await client.query(`listen ${JOBS_CHANNEL}`);
     } catch (e) {
       await client.end().catch(() => undefined);
@@ -107,7 +114,8 @@ export class PostgresCoordination implements WorkCoordination {
         await new Promise((r) => setTimeout(r, ANNOUNCE_GAP_MS).unref());
       } while (this.again && !this.closed);
     } catch (e) {
-      if (!this.closed) this.logger.warn({ err: e }, 'could not announce due jobs; idle workers will find them by polling');
+      if (!this.closed)
+        this.logger.warn({ err: e }, 'could not announce due jobs; idle workers will find them by polling');
     } finally {
       this.sending = false;
     }

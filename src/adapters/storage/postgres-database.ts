@@ -62,7 +62,11 @@ export class PostgresUnitOfWork implements UnitOfWork {
  * instances start at once), with the coordination that lets several instances share the work.
  */
 export async function openPostgres(url: string, options: PostgresOptions): Promise<PostgresStorage> {
-  const clientConfig: pg.ClientConfig = { connectionString: url, connectionTimeoutMillis: 5000, application_name: 'autoglm' };
+  const clientConfig: pg.ClientConfig = {
+    connectionString: url,
+    connectionTimeoutMillis: 5000,
+    application_name: 'autoglm',
+  };
   const pool = new pg.Pool({ ...clientConfig, max: options.poolSize });
   // An idle pooled connection that dies (server restart, network) must not crash the process;
   // the pool replaces it and the next query reports any lasting problem.

@@ -31,7 +31,9 @@ class PostgresOrders extends KyselyOrders {
    */
   override async sumCommittedSince(tenantId: string, userId: string, since: number, currency: string): Promise<number> {
     if (this.inTransaction) {
-      await sql`select pg_advisory_xact_lock(${sql.lit(LOCK_NAMESPACE.userSpending)}, hashtext(${`${tenantId.length}:${tenantId}:${userId}`}))`.execute(this.db);
+      await sql`select pg_advisory_xact_lock(${sql.lit(LOCK_NAMESPACE.userSpending)}, hashtext(${`${tenantId.length}:${tenantId}:${userId}`}))`.execute(
+        this.db,
+      );
     }
     return super.sumCommittedSince(tenantId, userId, since, currency);
   }
@@ -59,7 +61,8 @@ class PostgresJobs extends KyselyJobs {
 
   /** A job any worker may run now (not one this process holds): wake idle peers after commit. */
   private noteDue(job: NewJob & { readonly now: number }): void {
-    if (job.leaseTo === undefined && job.runAt <= job.now && this.effects !== undefined) this.effects.jobsAvailable = true;
+    if (job.leaseTo === undefined && job.runAt <= job.now && this.effects !== undefined)
+      this.effects.jobsAvailable = true;
   }
 
   override async release(id: string, owner: string, now: number, retryAt: number, error: string): Promise<boolean> {

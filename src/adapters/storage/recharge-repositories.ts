@@ -3,25 +3,51 @@ import type { Currency } from '../../domain/money.js';
 import type { OperatorId } from '../../domain/recharge/number-segments.js';
 import type { RechargeAttempt, RechargeState, RechargeStatus } from '../../domain/recharge/recharge.js';
 import type { TopUpStatus } from '../../domain/wallet.js';
-import type { BatchResultRow, BatchRowRecord, BatchRowStatus, RechargeBatchRecord, RechargeBatchStatus, RechargeRecord, TopUpRecord, TopUpRefundStatus, WalletRecord } from '../../ports/records.js';
+import type {
+  BatchResultRow,
+  BatchRowRecord,
+  BatchRowStatus,
+  RechargeBatchRecord,
+  RechargeBatchStatus,
+  RechargeRecord,
+  TopUpRecord,
+  TopUpRefundStatus,
+  WalletRecord,
+} from '../../ports/records.js';
 import type { RechargeRepository, TopUpRepository, WalletRepository } from '../../ports/repositories.js';
 import { num } from './columns.js';
 import type { Database, RechargeBatchRowsTable, RechargesTable, WalletTopUpsTable } from './schema.js';
-
 
 export class KyselyWallets implements WalletRepository {
   constructor(private readonly db: Kysely<Database>) {}
 
   async get(tenantId: string, userId: string): Promise<WalletRecord | undefined> {
-    const r = await this.db.selectFrom('wallets').selectAll().where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst();
-    return r === undefined ? undefined : { tenantId: r.tenant_id, userId: r.user_id, currency: r.currency as Currency, balance: num(r.balance), updatedAt: num(r.updated_at) };
+    const r = await this.db
+      .selectFrom('wallets')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('user_id', '=', userId)
+      .executeTakeFirst();
+    return r === undefined
+      ? undefined
+      : {
+          tenantId: r.tenant_id,
+          userId: r.user_id,
+          currency: r.currency as Currency,
+          balance: num(r.balance),
+          updatedAt: num(r.updated_at),
+        };
   }
 
   async credit(tenantId: string, userId: string, currency: string, amount: number, now: number): Promise<void> {
     await this.db
       .insertInto('wallets')
       .values({ tenant_id: tenantId, user_id: userId, currency, balance: amount, updated_at: now })
-      .onConflict((oc) => oc.columns(['tenant_id', 'user_id']).doUpdateSet({ balance: sql<number>`wallets.balance + excluded.balance`, updated_at: now }))
+      .onConflict((oc) =>
+        oc
+          .columns(['tenant_id', 'user_id'])
+          .doUpdateSet({ balance: sql<number>`wallets.balance + excluded.balance`, updated_at: now }),
+      )
       .execute();
   }
 
@@ -91,14 +117,27 @@ export class KyselyTopUps implements TopUpRepository {
   }
 
   async get(tenantId: string, id: string): Promise<TopUpRecord | undefined> {
-    const r = await this.db.selectFrom('wallet_top_ups').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('wallet_top_ups')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return r === undefined ? undefined : toTopUp(r);
   }
 
   async update(t: TopUpRecord, expectedVersion: number): Promise<boolean> {
     const res = await this.db
       .updateTable('wallet_top_ups')
-      .set({ status: t.status, gateway_trade_no: t.gatewayTradeNo, failure_code: t.failureCode, refund_status: t.refundStatus ?? null, updated_by: t.updatedBy, updated_at: t.updatedAt, version: t.version })
+      .set({
+        status: t.status,
+        gateway_trade_no: t.gatewayTradeNo,
+        failure_code: t.failureCode,
+        refund_status: t.refundStatus ?? null,
+        updated_by: t.updatedBy,
+        updated_at: t.updatedAt,
+        version: t.version,
+      })
       .where('tenant_id', '=', t.tenantId)
       .where('id', '=', t.id)
       .where('version', '=', expectedVersion)
@@ -110,9 +149,14 @@ export class KyselyTopUps implements TopUpRepository {
 const keyBody = (id: string): string => id.replace(/[^A-Za-z0-9]/g, '');
 
 function toRecharge(r: Selectable<RechargesTable>): RechargeRecord {
-  const common = { id: r.id, maxAttempts: num(r.max_attempts), attempts: JSON.parse(r.attempts_json) as RechargeAttempt[] };
+  const common = {
+    id: r.id,
+    maxAttempts: num(r.max_attempts),
+    attempts: JSON.parse(r.attempts_json) as RechargeAttempt[],
+  };
   const status = r.status as RechargeStatus;
-  const state: RechargeState = status === 'FAILED' ? { ...common, status, reason: r.reason ?? 'UNKNOWN' } : { ...common, status };
+  const state: RechargeState =
+    status === 'FAILED' ? { ...common, status, reason: r.reason ?? 'UNKNOWN' } : { ...common, status };
   return {
     id: r.id,
     tenantId: r.tenant_id,
@@ -132,7 +176,9 @@ function toRecharge(r: Selectable<RechargesTable>): RechargeRecord {
   };
 }
 
-const stateColumns = (s: RechargeState): { status: string; attempts_json: string; max_attempts: number; reason: string | null } => ({
+const stateColumns = (
+  s: RechargeState,
+): { status: string; attempts_json: string; max_attempts: number; reason: string | null } => ({
   status: s.status,
   attempts_json: JSON.stringify(s.attempts),
   max_attempts: s.maxAttempts,
@@ -167,7 +213,12 @@ export class KyselyRecharges implements RechargeRepository {
   }
 
   async get(tenantId: string, id: string): Promise<RechargeRecord | undefined> {
-    const r = await this.db.selectFrom('recharges').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('recharges')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return r === undefined ? undefined : toRecharge(r);
   }
 
@@ -191,9 +242,18 @@ export class KyselyRecharges implements RechargeRepository {
     return found?.state.attempts.some((a) => a.key === key) === true ? found : undefined;
   }
 
-  async findStale(statuses: readonly RechargeStatus[], updatedBefore: number, updatedAfter: number | undefined, limit: number): Promise<RechargeRecord[]> {
+  async findStale(
+    statuses: readonly RechargeStatus[],
+    updatedBefore: number,
+    updatedAfter: number | undefined,
+    limit: number,
+  ): Promise<RechargeRecord[]> {
     if (statuses.length === 0) return [];
-    let q = this.db.selectFrom('recharges').selectAll().where('status', 'in', [...statuses]).where('updated_at', '<', updatedBefore);
+    let q = this.db
+      .selectFrom('recharges')
+      .selectAll()
+      .where('status', 'in', [...statuses])
+      .where('updated_at', '<', updatedBefore);
     if (updatedAfter !== undefined) q = q.where('updated_at', '>', updatedAfter);
     const rows = await q.orderBy('updated_at').limit(limit).execute();
     return rows.map(toRecharge);
@@ -231,7 +291,12 @@ export class KyselyRecharges implements RechargeRepository {
   }
 
   async getBatch(tenantId: string, id: string): Promise<RechargeBatchRecord | undefined> {
-    const r = await this.db.selectFrom('recharge_batches').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const r = await this.db
+      .selectFrom('recharge_batches')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (r === undefined) return undefined;
     const legacy = JSON.parse(r.rejected_json) as RechargeBatchRecord['rejected'];
     return {
@@ -254,11 +319,23 @@ export class KyselyRecharges implements RechargeRepository {
     tenantId: string,
     id: string,
     from: RechargeBatchStatus,
-    patch: { readonly status: RechargeBatchStatus; readonly rows: number; readonly validRows: number; readonly rejectedRows: number; readonly updatedAt: number },
+    patch: {
+      readonly status: RechargeBatchStatus;
+      readonly rows: number;
+      readonly validRows: number;
+      readonly rejectedRows: number;
+      readonly updatedAt: number;
+    },
   ): Promise<boolean> {
     const res = await this.db
       .updateTable('recharge_batches')
-      .set({ status: patch.status, rows: patch.rows, valid_rows: patch.validRows, rejected_rows: patch.rejectedRows, updated_at: patch.updatedAt })
+      .set({
+        status: patch.status,
+        rows: patch.rows,
+        valid_rows: patch.validRows,
+        rejected_rows: patch.rejectedRows,
+        updated_at: patch.updatedAt,
+      })
       .where('tenant_id', '=', tenantId)
       .where('id', '=', id)
       .where('status', '=', from)
@@ -314,11 +391,17 @@ export class KyselyRecharges implements RechargeRepository {
   async settleBatchRow(
     batchId: string,
     line: number,
-    outcome: { readonly status: 'accepted'; readonly rechargeId: string } | { readonly status: 'rejected'; readonly code: string; readonly message: string },
+    outcome:
+      | { readonly status: 'accepted'; readonly rechargeId: string }
+      | { readonly status: 'rejected'; readonly code: string; readonly message: string },
   ): Promise<boolean> {
     const res = await this.db
       .updateTable('recharge_batch_rows')
-      .set(outcome.status === 'accepted' ? { status: 'accepted', recharge_id: outcome.rechargeId } : { status: 'rejected', code: outcome.code, message: outcome.message })
+      .set(
+        outcome.status === 'accepted'
+          ? { status: 'accepted', recharge_id: outcome.rechargeId }
+          : { status: 'rejected', code: outcome.code, message: outcome.message },
+      )
       .where('batch_id', '=', batchId)
       .where('line', '=', line)
       .where('status', '=', 'pending')
@@ -364,7 +447,10 @@ export class KyselyRecharges implements RechargeRepository {
       const attempts = r.r_attempts === null ? [] : (JSON.parse(r.r_attempts) as RechargeAttempt[]);
       return {
         ...toBatchRow(r),
-        recharge: r.r_status === null ? null : { status: r.r_status, channel: attempts.at(-1)?.channel ?? null, reason: r.r_reason },
+        recharge:
+          r.r_status === null
+            ? null
+            : { status: r.r_status, channel: attempts.at(-1)?.channel ?? null, reason: r.r_reason },
       };
     });
   }
@@ -389,6 +475,10 @@ function toBatchRow(r: Selectable<RechargeBatchRowsTable>): BatchRowRecord {
 }
 
 /** The wallet and recharge repositories for one connection or transaction. */
-export function rechargeSideRepositories(db: Kysely<Database>): { wallets: WalletRepository; topUps: TopUpRepository; recharges: RechargeRepository } {
+export function rechargeSideRepositories(db: Kysely<Database>): {
+  wallets: WalletRepository;
+  topUps: TopUpRepository;
+  recharges: RechargeRepository;
+} {
   return { wallets: new KyselyWallets(db), topUps: new KyselyTopUps(db), recharges: new KyselyRecharges(db) };
 }

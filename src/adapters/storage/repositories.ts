@@ -31,7 +31,6 @@ import type { AuditLogTable, Database, JobsTable, OrdersTable, PaymentsTable } f
 
 export type Engine = 'sqlite' | 'postgres';
 
-
 export function toOrder(r: Selectable<OrdersTable>): OrderRecord {
   return {
     id: r.id,
@@ -204,7 +203,12 @@ export class KyselyOrders implements OrderRepository {
   }
 
   async get(tenantId: string, id: string): Promise<OrderRecord | undefined> {
-    const row = await this.db.selectFrom('orders').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row === undefined ? undefined : toOrder(row);
   }
 
@@ -212,7 +216,13 @@ export class KyselyOrders implements OrderRepository {
     // Only what can change after creation: fewer columns, fewer index updates.
     const res = await this.db
       .updateTable('orders')
-      .set({ status: order.status, status_reason: order.statusReason, updated_by: order.updatedBy, updated_at: order.updatedAt, version: order.version })
+      .set({
+        status: order.status,
+        status_reason: order.statusReason,
+        updated_by: order.updatedBy,
+        updated_at: order.updatedAt,
+        version: order.version,
+      })
       .where('tenant_id', '=', order.tenantId)
       .where('id', '=', order.id)
       .where('version', '=', expectedVersion)
@@ -220,10 +230,18 @@ export class KyselyOrders implements OrderRepository {
     return Number(res.numUpdatedRows) === 1;
   }
 
-  async getWithPayment(tenantId: string, id: string): Promise<{ order: OrderRecord; payment: PaymentRecord } | undefined> {
+  async getWithPayment(
+    tenantId: string,
+    id: string,
+  ): Promise<{ order: OrderRecord; payment: PaymentRecord } | undefined> {
     const order = await this.get(tenantId, id);
     if (order === undefined) return undefined;
-    const row = await this.db.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('id', '=', order.paymentId).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('payments')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', order.paymentId)
+      .executeTakeFirst();
     return row === undefined ? undefined : { order, payment: toPayment(row) };
   }
 
@@ -238,9 +256,18 @@ export class KyselyOrders implements OrderRepository {
     return rows.map(toOrder);
   }
 
-  async findStale(statuses: readonly OrderStatus[], updatedBefore: number, updatedAfter: number | undefined, limit: number): Promise<OrderRecord[]> {
+  async findStale(
+    statuses: readonly OrderStatus[],
+    updatedBefore: number,
+    updatedAfter: number | undefined,
+    limit: number,
+  ): Promise<OrderRecord[]> {
     if (statuses.length === 0) return [];
-    let q = this.db.selectFrom('orders').selectAll().where('status', 'in', [...statuses]).where('updated_at', '<', updatedBefore);
+    let q = this.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('status', 'in', [...statuses])
+      .where('updated_at', '<', updatedBefore);
     if (updatedAfter !== undefined) q = q.where('updated_at', '>', updatedAfter);
     const rows = await q.orderBy('updated_at').limit(limit).execute();
     return rows.map(toOrder);
@@ -269,7 +296,12 @@ export class KyselyPayments implements PaymentRepository {
   }
 
   async get(tenantId: string, id: string): Promise<PaymentRecord | undefined> {
-    const row = await this.db.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId).where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('payments')
+      .selectAll()
+      .where('tenant_id', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
     return row === undefined ? undefined : toPayment(row);
   }
 
@@ -297,7 +329,11 @@ export class KyselyPayments implements PaymentRepository {
   }
 
   async getByOutTradeNo(outTradeNo: string): Promise<PaymentRecord | undefined> {
-    const row = await this.db.selectFrom('payments').selectAll().where('out_trade_no', '=', outTradeNo).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('payments')
+      .selectAll()
+      .where('out_trade_no', '=', outTradeNo)
+      .executeTakeFirst();
     return row === undefined ? undefined : toPayment(row);
   }
 }
@@ -315,7 +351,11 @@ export class KyselyJobs implements JobRepository {
   }
 
   async enqueueIfAbsent(job: NewJob & { readonly id: string; readonly now: number }): Promise<boolean> {
-    const res = await this.db.insertInto('jobs').values(jobRow(job)).onConflict((oc) => oc.column('id').doNothing()).executeTakeFirst();
+    const res = await this.db
+      .insertInto('jobs')
+      .values(jobRow(job))
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
     return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
@@ -324,8 +364,15 @@ export class KyselyJobs implements JobRepository {
     // and stopping at `limit`: jobs whose lease ran out (a crashed worker's; few), then due
     // queued ones. One OR-ed query would read and sort every queued row on each claim, which
     // grows with the queue (a 100,000-row batch).
-    const expired = await this.claimWhere(owner, now, leaseUntil, limit, (eb) => eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]));
-    const queued = expired.length >= limit ? [] : await this.claimWhere(owner, now, leaseUntil, limit - expired.length, (eb) => eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]));
+    const expired = await this.claimWhere(owner, now, leaseUntil, limit, (eb) =>
+      eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]),
+    );
+    const queued =
+      expired.length >= limit
+        ? []
+        : await this.claimWhere(owner, now, leaseUntil, limit - expired.length, (eb) =>
+            eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
+          );
     return [...expired, ...queued].map(toJob).sort((a, b) => b.priority - a.priority || a.runAt - b.runAt);
   }
 
@@ -336,7 +383,13 @@ export class KyselyJobs implements JobRepository {
     limit: number,
     due: (eb: ExpressionBuilder<Database, 'jobs'>) => Expression<SqlBool>,
   ): Promise<Array<Selectable<JobsTable>>> {
-    let candidates = this.db.selectFrom('jobs').select('id').where(due).orderBy('priority', 'desc').orderBy('run_at', 'asc').limit(limit);
+    let candidates = this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where(due)
+      .orderBy('priority', 'desc')
+      .orderBy('run_at', 'asc')
+      .limit(limit);
     if (this.engine === 'postgres') candidates = candidates.forUpdate().skipLocked();
     return this.db
       .updateTable('jobs')
@@ -364,10 +417,7 @@ export class KyselyJobs implements JobRepository {
       }))
       .where('id', '=', id)
       .where((eb) =>
-        eb.or([
-          eb('status', '=', 'queued'),
-          eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]),
-        ]),
+        eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)])]),
       )
       .returningAll()
       .executeTakeFirst();
@@ -393,7 +443,15 @@ export class KyselyJobs implements JobRepository {
   ): Promise<JobRecord | undefined> {
     const row = await this.db
       .updateTable('jobs')
-      .set({ kind: next.kind, priority: next.priority, attempts: 1, run_at: now, lease_until: next.leaseUntil, last_error: null, updated_at: now })
+      .set({
+        kind: next.kind,
+        priority: next.priority,
+        attempts: 1,
+        run_at: now,
+        lease_until: next.leaseUntil,
+        last_error: null,
+        updated_at: now,
+      })
       .where('id', '=', id)
       .where('status', '=', 'running')
       .where('lease_owner', '=', owner)
@@ -405,7 +463,14 @@ export class KyselyJobs implements JobRepository {
   async release(id: string, owner: string, now: number, retryAt: number, error: string): Promise<boolean> {
     const res = await this.db
       .updateTable('jobs')
-      .set({ status: 'queued', lease_owner: null, lease_until: null, run_at: retryAt, last_error: error.slice(0, 2000), updated_at: now })
+      .set({
+        status: 'queued',
+        lease_owner: null,
+        lease_until: null,
+        run_at: retryAt,
+        last_error: error.slice(0, 2000),
+        updated_at: now,
+      })
       .where('id', '=', id)
       .where('status', '=', 'running')
       .where('lease_owner', '=', owner)
@@ -416,7 +481,13 @@ export class KyselyJobs implements JobRepository {
   async fail(id: string, owner: string, now: number, error: string): Promise<boolean> {
     const res = await this.db
       .updateTable('jobs')
-      .set({ status: 'failed', lease_owner: null, lease_until: null, last_error: error.slice(0, 2000), updated_at: now })
+      .set({
+        status: 'failed',
+        lease_owner: null,
+        lease_until: null,
+        last_error: error.slice(0, 2000),
+        updated_at: now,
+      })
       .where('id', '=', id)
       .where('status', '=', 'running')
       .where('lease_owner', '=', owner)
@@ -468,12 +539,7 @@ export class KyselyAudit implements AuditLog {
 
   async appendMany(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.db
-      .insertInto('audit_log')
-      .values(
-        entries.map(auditRow),
-      )
-      .execute();
+    await this.db.insertInto('audit_log').values(entries.map(auditRow)).execute();
   }
 
   async list(tenantId: string, resourceType: string, resourceId: string): Promise<AuditRecord[]> {
@@ -509,7 +575,8 @@ export class KyselyIdempotency implements IdempotencyStore {
       state: r.state as IdempotencyState,
       responseStatus: numOrNull(r.response_status),
       responseBody: r.response_body,
-      responseHeaders: r.response_headers_json === null ? null : (JSON.parse(r.response_headers_json) as Record<string, string>),
+      responseHeaders:
+        r.response_headers_json === null ? null : (JSON.parse(r.response_headers_json) as Record<string, string>),
       recoveryPoint: r.recovery_point,
       lockedUntil: num(r.locked_until),
       createdAt: num(r.created_at),
@@ -583,7 +650,12 @@ export class KyselyIdempotency implements IdempotencyStore {
   }
 
   async remove(tenantId: string, scope: string, key: string): Promise<void> {
-    await this.db.deleteFrom('idempotency_keys').where('tenant_id', '=', tenantId).where('scope', '=', scope).where('key', '=', key).execute();
+    await this.db
+      .deleteFrom('idempotency_keys')
+      .where('tenant_id', '=', tenantId)
+      .where('scope', '=', scope)
+      .where('key', '=', key)
+      .execute();
   }
 
   async purgeExpired(now: number): Promise<number> {

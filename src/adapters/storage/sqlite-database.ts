@@ -38,7 +38,10 @@ export async function openSqlite(path: string): Promise<SqliteStorage> {
     rawReader.pragma('busy_timeout = 5000');
     rawReader.pragma('query_only = 1');
     tune(rawReader);
-    reader = { raw: rawReader, db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(rawReader) }) }) };
+    reader = {
+      raw: rawReader,
+      db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(rawReader) }) }),
+    };
   }
   const unitOfWork = new GroupCommitUnitOfWork(db, raw, reader);
 

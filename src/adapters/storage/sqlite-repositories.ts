@@ -42,7 +42,9 @@ export class Statements {
   /** `insert into t (a, b) values (@a, @b)` for the keys of a row object, prepared once per column set. */
   insert(table: string, row: Readonly<Record<string, unknown>>): void {
     const cols = Object.keys(row);
-    this.get(`insert into "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) values (${cols.map((c) => `@${c}`).join(', ')})`).run(row);
+    this.get(
+      `insert into "${table}" (${cols.map((c) => `"${c}"`).join(', ')}) values (${cols.map((c) => `@${c}`).join(', ')})`,
+    ).run(row);
   }
 }
 
@@ -65,7 +67,8 @@ class SqliteOrders extends KyselyOrders {
   }
 
   override get(tenantId: string, id: string): Promise<OrderRecord | undefined> {
-    const row = this.st.get('select * from "orders" where "tenant_id" = ? and "id" = ?').get(tenantId, id) as Selectable<OrdersTable> | undefined;
+    const row = this.st.get('select * from "orders" where "tenant_id" = ? and "id" = ?').get(tenantId, id) as
+      Selectable<OrdersTable> | undefined;
     return Promise.resolve(row === undefined ? undefined : toOrder(row));
   }
 
@@ -83,10 +86,16 @@ class SqliteOrders extends KyselyOrders {
     return Promise.resolve(r.changes === 1);
   }
 
-  override getWithPayment(tenantId: string, id: string): Promise<{ order: OrderRecord; payment: PaymentRecord } | undefined> {
-    const order = this.st.get('select * from "orders" where "tenant_id" = ? and "id" = ?').get(tenantId, id) as Selectable<OrdersTable> | undefined;
+  override getWithPayment(
+    tenantId: string,
+    id: string,
+  ): Promise<{ order: OrderRecord; payment: PaymentRecord } | undefined> {
+    const order = this.st.get('select * from "orders" where "tenant_id" = ? and "id" = ?').get(tenantId, id) as
+      Selectable<OrdersTable> | undefined;
     if (order === undefined) return Promise.resolve(undefined);
-    const payment = this.st.get('select * from "payments" where "tenant_id" = ? and "id" = ?').get(tenantId, order.payment_id) as Selectable<PaymentsTable> | undefined;
+    const payment = this.st
+      .get('select * from "payments" where "tenant_id" = ? and "id" = ?')
+      .get(tenantId, order.payment_id) as Selectable<PaymentsTable> | undefined;
     return Promise.resolve(payment === undefined ? undefined : { order: toOrder(order), payment: toPayment(payment) });
   }
 }
@@ -105,7 +114,8 @@ class SqlitePayments extends KyselyPayments {
   }
 
   override get(tenantId: string, id: string): Promise<PaymentRecord | undefined> {
-    const row = this.st.get('select * from "payments" where "tenant_id" = ? and "id" = ?').get(tenantId, id) as Selectable<PaymentsTable> | undefined;
+    const row = this.st.get('select * from "payments" where "tenant_id" = ? and "id" = ?').get(tenantId, id) as
+      Selectable<PaymentsTable> | undefined;
     return Promise.resolve(row === undefined ? undefined : toPayment(row));
   }
 
@@ -145,19 +155,34 @@ class SqliteJobs extends KyselyJobs {
     now: number,
     next: { readonly kind: string; readonly priority: number; readonly leaseUntil: number },
   ): Promise<JobRecord | undefined> {
-    const row = this.st.get(JOB_ADVANCE).get({ kind: next.kind, priority: next.priority, now, lease_until: next.leaseUntil, id, owner }) as Selectable<JobsTable> | undefined;
+    const row = this.st
+      .get(JOB_ADVANCE)
+      .get({ kind: next.kind, priority: next.priority, now, lease_until: next.leaseUntil, id, owner }) as
+      Selectable<JobsTable> | undefined;
     return Promise.resolve(row === undefined ? undefined : toJob(row));
   }
 
   override complete(id: string, owner: string, now: number): Promise<boolean> {
     const r = this.st
-      .get('update "jobs" set "status" = \'done\', "lease_owner" = null, "lease_until" = null, "updated_at" = ? where "id" = ? and "status" = \'running\' and "lease_owner" = ?')
+      .get(
+        'update "jobs" set "status" = \'done\', "lease_owner" = null, "lease_until" = null, "updated_at" = ? where "id" = ? and "status" = \'running\' and "lease_owner" = ?',
+      )
       .run(now, id, owner);
     return Promise.resolve(r.changes === 1);
   }
 }
 
-const AUDIT_COLUMNS = ['tenant_id', 'at', 'actor', 'action', 'resource_type', 'resource_id', 'before_json', 'after_json', 'request_id'] as const;
+const AUDIT_COLUMNS = [
+  'tenant_id',
+  'at',
+  'actor',
+  'action',
+  'resource_type',
+  'resource_id',
+  'before_json',
+  'after_json',
+  'request_id',
+] as const;
 const AUDIT_COLUMN_LIST = AUDIT_COLUMNS.map((c) => `"${c}"`).join(', ');
 const AUDIT_PLACEHOLDERS = `(${AUDIT_COLUMNS.map(() => '?').join(', ')})`;
 

@@ -1,5 +1,15 @@
 import { z } from 'zod';
-import { MAX_EXTRA_SHOTS, MAX_QUANTITY, MILKS, type Menu, orderOptionsSchema, SIZES, type Size, SUGAR_LEVELS, TEMPERATURES } from '../menu.js';
+import {
+  MAX_EXTRA_SHOTS,
+  MAX_QUANTITY,
+  MILKS,
+  type Menu,
+  orderOptionsSchema,
+  SIZES,
+  type Size,
+  SUGAR_LEVELS,
+  TEMPERATURES,
+} from '../menu.js';
 import { MAX_AMOUNT_MINOR, parseAmount } from '../money.js';
 import { err, ok, type DomainError, type Result } from '../result.js';
 import type { ActionSpec, RawParams } from './action-spec.js';
@@ -12,29 +22,99 @@ import { normaliseText } from './text.js';
  * 小杯 small; 中杯 = tall = medium; 大杯 = grande = large; 超大杯 = venti = xlarge.
  */
 export const SIZE_SYNONYMS: Readonly<Record<string, Size>> = {
-  small: 'small', s: 'small', short: 'small', 小杯: 'small', 小: 'small',
-  medium: 'medium', m: 'medium', tall: 'medium', regular: 'medium', 中杯: 'medium', 中: 'medium',
-  large: 'large', l: 'large', grande: 'large', big: 'large', 大杯: 'large', 大: 'large',
-  xlarge: 'xlarge', xl: 'xlarge', 'x-large': 'xlarge', 'extra large': 'xlarge', 'extra-large': 'xlarge', venti: 'xlarge',
-  超大杯: 'xlarge', 特大杯: 'xlarge', 超大: 'xlarge',
+  small: 'small',
+  s: 'small',
+  short: 'small',
+  小杯: 'small',
+  小: 'small',
+  medium: 'medium',
+  m: 'medium',
+  tall: 'medium',
+  regular: 'medium',
+  中杯: 'medium',
+  中: 'medium',
+  large: 'large',
+  l: 'large',
+  grande: 'large',
+  big: 'large',
+  大杯: 'large',
+  大: 'large',
+  xlarge: 'xlarge',
+  xl: 'xlarge',
+  'x-large': 'xlarge',
+  'extra large': 'xlarge',
+  'extra-large': 'xlarge',
+  venti: 'xlarge',
+  超大杯: 'xlarge',
+  特大杯: 'xlarge',
+  超大: 'xlarge',
 };
 
 const TEMPERATURE_SYNONYMS: Readonly<Record<string, (typeof TEMPERATURES)[number]>> = {
-  hot: 'hot', warm: 'hot', 热: 'hot', 热的: 'hot', 温: 'hot',
-  iced: 'iced', ice: 'iced', cold: 'iced', 冰: 'iced', 冰的: 'iced', 冷: 'iced',
+  hot: 'hot',
+  warm: 'hot',
+  热: 'hot',
+  热的: 'hot',
+  温: 'hot',
+  iced: 'iced',
+  ice: 'iced',
+  cold: 'iced',
+  冰: 'iced',
+  冰的: 'iced',
+  冷: 'iced',
 };
 const SUGAR_SYNONYMS: Readonly<Record<string, (typeof SUGAR_LEVELS)[number]>> = {
-  none: 'none', no: 'none', 'no sugar': 'none', 'sugar-free': 'none', 无糖: 'none', 不加糖: 'none',
-  less: 'less', 'less sugar': 'less', low: 'less', 少糖: 'less', 微糖: 'less',
-  half: 'half', 'half sugar': 'half', 半糖: 'half',
-  normal: 'normal', regular: 'normal', full: 'normal', 正常糖: 'normal', 全糖: 'normal', 标准糖: 'normal',
+  none: 'none',
+  no: 'none',
+  'no sugar': 'none',
+  'sugar-free': 'none',
+  无糖: 'none',
+  不加糖: 'none',
+  less: 'less',
+  'less sugar': 'less',
+  low: 'less',
+  少糖: 'less',
+  微糖: 'less',
+  half: 'half',
+  'half sugar': 'half',
+  半糖: 'half',
+  normal: 'normal',
+  regular: 'normal',
+  full: 'normal',
+  正常糖: 'normal',
+  全糖: 'normal',
+  标准糖: 'normal',
 };
 const MILK_SYNONYMS: Readonly<Record<string, (typeof MILKS)[number]>> = {
-  whole: 'whole', 'whole milk': 'whole', 全脂: 'whole', 全脂奶: 'whole',
-  skim: 'skim', skimmed: 'skim', 'skim milk': 'skim', 脱脂: 'skim', 脱脂奶: 'skim',
-  oat: 'oat', 'oat milk': 'oat', 燕麦奶: 'oat', 燕麦: 'oat',
+  whole: 'whole',
+  'whole milk': 'whole',
+  全脂: 'whole',
+  全脂奶: 'whole',
+  skim: 'skim',
+  skimmed: 'skim',
+  'skim milk': 'skim',
+  脱脂: 'skim',
+  脱脂奶: 'skim',
+  oat: 'oat',
+  'oat milk': 'oat',
+  燕麦奶: 'oat',
+  燕麦: 'oat',
 };
-const LAST_SYNONYMS = new Set(['last', 'latest', 'previous', 'recent', 'that', 'it', 'this', '刚才', '上一单', '最近', '这单', '那单', '刚才那单']);
+const LAST_SYNONYMS = new Set([
+  'last',
+  'latest',
+  'previous',
+  'recent',
+  'that',
+  'it',
+  'this',
+  '刚才',
+  '上一单',
+  '最近',
+  '这单',
+  '那单',
+  '刚才那单',
+]);
 
 /** An order reference: one of our ids, or "last" (the conversation's last order). */
 export const ORDER_REF_RE = /^(?:last|[A-Za-z][A-Za-z0-9_-]{0,63})$/;
@@ -47,7 +127,10 @@ const amountSchema = z.number().int().positive().max(MAX_AMOUNT_MINOR);
 type Fields = Record<string, unknown>;
 
 /** Apply per-field normalisers; the first failure wins and names its field. Unknown fields pass through for the schema to reject. */
-function normaliseFields(raw: RawParams, fns: Readonly<Record<string, (v: unknown) => Result<unknown>>>): Result<Fields> {
+function normaliseFields(
+  raw: RawParams,
+  fns: Readonly<Record<string, (v: unknown) => Result<unknown>>>,
+): Result<Fields> {
   const out: Fields = {};
   for (const [key, value] of Object.entries(raw)) {
     if (value === undefined || value === null) continue;
@@ -70,16 +153,26 @@ function withField(e: DomainError, field: string): DomainError {
 /** Money from a model or a grammar: an integer is fen; text must carry its unit ("100元", "¥30"). */
 export function normaliseAmount(value: unknown): Result<number> {
   if (typeof value === 'number') return parseAmount(value);
-  if (typeof value !== 'string') return err('INVALID_AMOUNT', 'amount must be an integer number of fen', { received: typeof value });
+  if (typeof value !== 'string')
+    return err('INVALID_AMOUNT', 'amount must be an integer number of fen', { received: typeof value });
   const text = normaliseText(value);
   const found = findAmount(text);
   if (found !== undefined && found.length === text.length) return found.amount;
   if (/^-/.test(text)) return err('INVALID_AMOUNT', 'amount must not be negative', { received: value });
   // A bare number in a string is ambiguous (yuan or fen?): refuse it rather than guess.
-  return err('INVALID_AMOUNT', 'amount must be an integer number of fen, or text with its unit such as "100元" or "¥30"', { received: value });
+  return err(
+    'INVALID_AMOUNT',
+    'amount must be an integer number of fen, or text with its unit such as "100元" or "¥30"',
+    { received: value },
+  );
 }
 
-function lookup<T>(table: Readonly<Record<string, T>>, code: 'UNKNOWN_SIZE' | 'UNKNOWN_OPTION', what: string, allowed: readonly string[]) {
+function lookup<T>(
+  table: Readonly<Record<string, T>>,
+  code: 'UNKNOWN_SIZE' | 'UNKNOWN_OPTION',
+  what: string,
+  allowed: readonly string[],
+) {
   return (value: unknown): Result<T> => {
     const key = typeof value === 'string' ? normaliseText(value).replace(/_/g, ' ') : '';
     const hit = Object.hasOwn(table, key) ? table[key] : undefined;
@@ -90,7 +183,8 @@ function lookup<T>(table: Readonly<Record<string, T>>, code: 'UNKNOWN_SIZE' | 'U
 const normaliseSize = lookup(SIZE_SYNONYMS, 'UNKNOWN_SIZE', 'size', SIZES);
 
 function normaliseCount(value: unknown): Result<number> {
-  const n = typeof value === 'number' ? value : typeof value === 'string' ? parseCount(normaliseText(value)) : undefined;
+  const n =
+    typeof value === 'number' ? value : typeof value === 'string' ? parseCount(normaliseText(value)) : undefined;
   if (n === undefined || !Number.isSafeInteger(n) || n < 1 || n > MAX_QUANTITY) {
     return err('INVALID_QUANTITY', `quantity must be an integer from 1 to ${MAX_QUANTITY}`, { received: value });
   }
@@ -98,10 +192,12 @@ function normaliseCount(value: unknown): Result<number> {
 }
 
 function normaliseOrderRef(value: unknown): Result<string> {
-  if (typeof value !== 'string') return err('VALIDATION_FAILED', 'order_id must be an order id or "last"', { received: typeof value });
+  if (typeof value !== 'string')
+    return err('VALIDATION_FAILED', 'order_id must be an order id or "last"', { received: typeof value });
   const t = value.trim();
   if (LAST_SYNONYMS.has(t.toLowerCase())) return ok('last');
-  if (!ORDER_REF_RE.test(t)) return err('VALIDATION_FAILED', 'order_id must be an order id or "last"', { received: value.slice(0, 64) });
+  if (!ORDER_REF_RE.test(t))
+    return err('VALIDATION_FAILED', 'order_id must be an order id or "last"', { received: value.slice(0, 64) });
   return ok(t);
 }
 
@@ -117,7 +213,9 @@ export function drinkIdFor(menu: Menu, value: string): string | undefined {
 
 function normaliseOptions(value: unknown): Result<unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    return err('UNKNOWN_OPTION', 'options must be an object', { received: Array.isArray(value) ? 'array' : typeof value });
+    return err('UNKNOWN_OPTION', 'options must be an object', {
+      received: Array.isArray(value) ? 'array' : typeof value,
+    });
   }
   const r = normaliseFields(value as RawParams, {
     temperature: lookup(TEMPERATURE_SYNONYMS, 'UNKNOWN_OPTION', 'temperature', TEMPERATURES),
@@ -136,14 +234,18 @@ function normaliseOptions(value: unknown): Result<unknown> {
 function normaliseCurrency(value: unknown): Result<'CNY'> {
   const t = typeof value === 'string' ? normaliseText(value) : '';
   if (t === 'cny' || t === 'rmb' || t === '元' || t === '人民币') return ok('CNY');
-  return err('INVALID_CURRENCY', 'recharges are in CNY', { received: typeof value === 'string' ? value.slice(0, 16) : typeof value, allowed: ['CNY'] });
+  return err('INVALID_CURRENCY', 'recharges are in CNY', {
+    received: typeof value === 'string' ? value.slice(0, 16) : typeof value,
+    allowed: ['CNY'],
+  });
 }
 
 const ORDER_FIELDS = { order_id: normaliseOrderRef };
 
 const orderCoffee: ActionSpec = {
   name: 'order_coffee',
-  description: 'Order coffee from the menu. Sizes: small (小杯), medium (中杯, tall), large (大杯, grande), xlarge (超大杯, venti).',
+  description:
+    'Order coffee from the menu. Sizes: small (小杯), medium (中杯, tall), large (大杯, grande), xlarge (超大杯, venti).',
   risk: 'medium',
   schema: (ctx) =>
     z
@@ -158,7 +260,11 @@ const orderCoffee: ActionSpec = {
     const r = normaliseFields(raw, {
       drink: (v) => {
         const id = typeof v === 'string' ? drinkIdFor(ctx.menu, v) : undefined;
-        return id === undefined ? err('UNKNOWN_DRINK', `"${String(v).slice(0, 40)}" is not on the menu`, { allowed: ctx.menu.drinks.map((d) => d.id) }) : ok(id);
+        return id === undefined
+          ? err('UNKNOWN_DRINK', `"${String(v).slice(0, 40)}" is not on the menu`, {
+              allowed: ctx.menu.drinks.map((d) => d.id),
+            })
+          : ok(id);
       },
       size: normaliseSize,
       quantity: normaliseCount,
@@ -168,7 +274,10 @@ const orderCoffee: ActionSpec = {
     const drink = ctx.menu.drinks.find((d) => d.id === r.value.drink);
     const size = r.value.size as Size | undefined;
     if (drink !== undefined && size !== undefined && drink.prices[size] === undefined) {
-      return err('UNKNOWN_SIZE', `${drink.name_en} is not offered in ${size}`, { field: 'size', allowed: SIZES.filter((s) => drink.prices[s] !== undefined) });
+      return err('UNKNOWN_SIZE', `${drink.name_en} is not offered in ${size}`, {
+        field: 'size',
+        allowed: SIZES.filter((s) => drink.prices[s] !== undefined),
+      });
     }
     const temperature = (r.value.options as { temperature?: string } | undefined)?.temperature;
     if (drink !== undefined && temperature === 'iced' && !drink.iced) {
@@ -185,7 +294,10 @@ const orderCoffee: ActionSpec = {
   },
   questions: {
     drink: { zh: '要喝什么？', en: 'Which drink would you like?' },
-    size: { zh: '要什么杯型？（小杯/中杯/大杯/超大杯）', en: 'What size? (small, medium/tall, large/grande, xlarge/venti)' },
+    size: {
+      zh: '要什么杯型？（小杯/中杯/大杯/超大杯）',
+      en: 'What size? (small, medium/tall, large/grande, xlarge/venti)',
+    },
   },
 };
 
@@ -201,7 +313,8 @@ const rechargePhone: ActionSpec = {
         currency: z.literal('CNY').default('CNY'),
       })
       .strict(),
-  normalise: (raw) => normaliseFields(raw, { phone: normalisePhone, amount: normaliseAmount, currency: normaliseCurrency }),
+  normalise: (raw) =>
+    normaliseFields(raw, { phone: normalisePhone, amount: normaliseAmount, currency: normaliseCurrency }),
   questions: {
     phone: { zh: '给哪个手机号充值？', en: 'Which mobile number should be topped up?' },
     amount: { zh: '充多少钱？', en: 'How much should be topped up?' },
@@ -250,4 +363,5 @@ export const BUILTIN_ACTIONS: readonly ActionSpec[] = [
   queryBalance,
 ];
 
-export type BuiltinAction = 'order_coffee' | 'recharge_phone' | 'submit_payment' | 'cancel_order' | 'refund' | 'query_order' | 'query_balance';
+export type BuiltinAction =
+  'order_coffee' | 'recharge_phone' | 'submit_payment' | 'cancel_order' | 'refund' | 'query_order' | 'query_balance';

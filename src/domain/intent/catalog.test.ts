@@ -13,11 +13,23 @@ describe('one validation for every source', () => {
       kind: 'intent',
       intent: { action: 'recharge_phone', params: { phone: '13800138000', amount: 10_000, currency: 'CNY' } },
     });
-    expect(catalog.resolve('order_coffee', { drink: 'Flat White', size: '中杯', quantity: '两', options: { temperature: 'hot', sugar: '少糖' } }, ctx)).toEqual({
+    expect(
+      catalog.resolve(
+        'order_coffee',
+        { drink: 'Flat White', size: '中杯', quantity: '两', options: { temperature: 'hot', sugar: '少糖' } },
+        ctx,
+      ),
+    ).toEqual({
       kind: 'intent',
-      intent: { action: 'order_coffee', params: { drink: 'flat_white', size: 'medium', quantity: 2, options: { temperature: 'hot', sugar: 'less' } } },
+      intent: {
+        action: 'order_coffee',
+        params: { drink: 'flat_white', size: 'medium', quantity: 2, options: { temperature: 'hot', sugar: 'less' } },
+      },
     });
-    expect(catalog.resolve('cancel_order', {}, ctx)).toEqual({ kind: 'intent', intent: { action: 'cancel_order', params: { order_id: 'last' } } });
+    expect(catalog.resolve('cancel_order', {}, ctx)).toEqual({
+      kind: 'intent',
+      intent: { action: 'cancel_order', params: { order_id: 'last' } },
+    });
   });
 
   it('maps sizes as coffee shops in China do', () => {
@@ -25,9 +37,15 @@ describe('one validation for every source', () => {
       const r = catalog.resolve('order_coffee', { drink: 'latte', size: s }, ctx);
       return r.kind === 'intent' ? r.intent.params.size : r.kind;
     };
-    expect([size('小杯'), size('中杯'), size('tall'), size('大杯'), size('grande'), size('超大杯'), size('venti')]).toEqual([
-      'small', 'medium', 'medium', 'large', 'large', 'xlarge', 'xlarge',
-    ]);
+    expect([
+      size('小杯'),
+      size('中杯'),
+      size('tall'),
+      size('大杯'),
+      size('grande'),
+      size('超大杯'),
+      size('venti'),
+    ]).toEqual(['small', 'medium', 'medium', 'large', 'large', 'xlarge', 'xlarge']);
     expect(SIZE_SYNONYMS.tall).toBe('medium');
   });
 
@@ -56,13 +74,23 @@ describe('one validation for every source', () => {
       kind: 'clarify',
       clarify: { action: 'recharge_phone', missing: ['phone'], question: 'Which mobile number should be topped up?' },
     });
-    expect(catalog.resolve('order_coffee', { drink: 'espresso' }, ctx)).toMatchObject({ kind: 'intent', intent: { params: { size: 'small' } } });
+    expect(catalog.resolve('order_coffee', { drink: 'espresso' }, ctx)).toMatchObject({
+      kind: 'intent',
+      intent: { params: { size: 'small' } },
+    });
   });
 
   it('takes user actions: unique snake_case names, strict schemas', () => {
-    const c = new ActionCatalog([{ name: 'tip', description: 'tip', risk: 'low', schema: () => z.object({ amount: z.number().int() }).strict() }]);
-    expect(c.resolve('tip', { amount: 5 }, ctx)).toEqual({ kind: 'intent', intent: { action: 'tip', params: { amount: 5 } } });
+    const c = new ActionCatalog([
+      { name: 'tip', description: 'tip', risk: 'low', schema: () => z.object({ amount: z.number().int() }).strict() },
+    ]);
+    expect(c.resolve('tip', { amount: 5 }, ctx)).toEqual({
+      kind: 'intent',
+      intent: { action: 'tip', params: { amount: 5 } },
+    });
     expect(() => c.add({ name: 'tip', description: '', risk: 'low', schema: () => z.object({}) })).toThrow(/already/);
-    expect(() => c.add({ name: 'Bad Name', description: '', risk: 'low', schema: () => z.object({}) })).toThrow(/snake_case/);
+    expect(() => c.add({ name: 'Bad Name', description: '', risk: 'low', schema: () => z.object({}) })).toThrow(
+      /snake_case/,
+    );
   });
 });

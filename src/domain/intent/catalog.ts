@@ -71,18 +71,24 @@ export class ActionCatalog {
   resolve(action: unknown, raw: unknown, ctx: ActionContext, language: 'zh' | 'en' = 'zh'): Resolution {
     const spec = typeof action === 'string' ? this.specs.get(action) : undefined;
     if (spec === undefined) {
-      return error('UNKNOWN_ACTION', `"${String(action).slice(0, 64)}" is not an action`, { allowed: [...this.specs.keys()] });
+      return error('UNKNOWN_ACTION', `"${String(action).slice(0, 64)}" is not an action`, {
+        allowed: [...this.specs.keys()],
+      });
     }
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       return error('VALIDATION_FAILED', 'parameters must be a JSON object', { action: spec.name });
     }
-    const normalised: Result<Record<string, unknown>> = spec.normalise === undefined ? ok({ ...(raw as RawParams) }) : spec.normalise(raw as RawParams, ctx);
+    const normalised: Result<Record<string, unknown>> =
+      spec.normalise === undefined ? ok({ ...(raw as RawParams) }) : spec.normalise(raw as RawParams, ctx);
     if (!normalised.ok) return { kind: 'error', error: normalised.error };
     const params = spec.complete === undefined ? normalised.value : spec.complete(normalised.value, ctx);
     const schema = this.schemaFor(spec, ctx);
     const unknown = Object.keys(params).filter((k) => !Object.hasOwn(schema.shape, k));
     if (unknown.length > 0) {
-      return error('VALIDATION_FAILED', `unknown field(s) for ${spec.name}: ${unknown.join(', ')}`, { action: spec.name, fields: unknown });
+      return error('VALIDATION_FAILED', `unknown field(s) for ${spec.name}: ${unknown.join(', ')}`, {
+        action: spec.name,
+        fields: unknown,
+      });
     }
     const missing = Object.keys(spec.questions ?? {}).filter((k) => params[k] === undefined);
     const questions = spec.questions ?? {};

@@ -11,10 +11,67 @@ const ctx = { menu: DEFAULT_MENU };
 
 /** Words the grammar reacts to, so random sentences often parse into something. */
 const VOCAB = [
-  '给', '充', '充值', '话费', '13800138000', '138 0013 8000', '+86', '0086', '1380013800', '100', '一百', '两百五', '块', '元', '¥', '30.5', '-', 'e9',
-  '点', '来', '一杯', '两杯', '杯', '大杯', '中杯', '超大杯', '拿铁', '美式', '浓缩', '冰', '热', '少糖', '燕麦奶', '加一份浓缩', '付吧', '取消', '退款', '查一下',
-  '余额', '刚才那单', '不要', '别', 'latte', 'grande', 'venti', 'tall', 'two', 'a', 'please', 'pay', 'cancel', 'refund', 'top up', 'with', 'ord_01ABCDEFGH',
-  ' ', '，', '!', '😀', '\u0000', '１２３',
+  '给',
+  '充',
+  '充值',
+  '话费',
+  '13800138000',
+  '138 0013 8000',
+  '+86',
+  '0086',
+  '1380013800',
+  '100',
+  '一百',
+  '两百五',
+  '块',
+  '元',
+  '¥',
+  '30.5',
+  '-',
+  'e9',
+  '点',
+  '来',
+  '一杯',
+  '两杯',
+  '杯',
+  '大杯',
+  '中杯',
+  '超大杯',
+  '拿铁',
+  '美式',
+  '浓缩',
+  '冰',
+  '热',
+  '少糖',
+  '燕麦奶',
+  '加一份浓缩',
+  '付吧',
+  '取消',
+  '退款',
+  '查一下',
+  '余额',
+  '刚才那单',
+  '不要',
+  '别',
+  'latte',
+  'grande',
+  'venti',
+  'tall',
+  'two',
+  'a',
+  'please',
+  'pay',
+  'cancel',
+  'refund',
+  'top up',
+  'with',
+  'ord_01ABCDEFGH',
+  ' ',
+  '，',
+  '!',
+  '😀',
+  '\u0000',
+  '１２３',
 ];
 
 describe('the grammar under random input', () => {
@@ -47,14 +104,23 @@ describe('the grammar under random input', () => {
   });
 
   it('refuses over-long input with INPUT_TOO_LONG instead of reading it', () => {
-    expect(parseWithGrammar(grammar, catalog, ctx, '拿铁'.repeat(400))).toMatchObject({ kind: 'error', error: { code: 'INPUT_TOO_LONG' } });
+    expect(parseWithGrammar(grammar, catalog, ctx, '拿铁'.repeat(400))).toMatchObject({
+      kind: 'error',
+      error: { code: 'INPUT_TOO_LONG' },
+    });
   });
 });
 
 describe('typos', () => {
   it.each([
-    ['lattee', 'latte', true], ['latt', 'latte', true], ['ltate', 'latte', true], ['americno', 'americano', true], ['mocah', 'mocha', true],
-    ['lager', 'latte', false], ['moccha', 'mocha', true], ['tea', 'latte', false],
+    ['lattee', 'latte', true],
+    ['latt', 'latte', true],
+    ['ltate', 'latte', true],
+    ['americno', 'americano', true],
+    ['mocah', 'mocha', true],
+    ['lager', 'latte', false],
+    ['moccha', 'mocha', true],
+    ['tea', 'latte', false],
   ])('%s ~ %s: %s', (a, b, near) => {
     expect(withinOneEdit(a, b)).toBe(near);
   });
@@ -62,12 +128,20 @@ describe('typos', () => {
 
 describe('a menu of the operator’s own', () => {
   it('reads drinks by their configured names', () => {
-    const menu = { ...DEFAULT_MENU, drinks: [{ id: 'oolong_latte', name_zh: '乌龙拿铁', name_en: 'Oolong Latte', iced: true, prices: { medium: 2600 } }] };
+    const menu = {
+      ...DEFAULT_MENU,
+      drinks: [
+        { id: 'oolong_latte', name_zh: '乌龙拿铁', name_en: 'Oolong Latte', iced: true, prices: { medium: 2600 } },
+      ],
+    };
     const g = new Grammar(menu);
     expect(parseWithGrammar(g, catalog, { menu }, '来一杯乌龙拿铁')).toEqual({
       kind: 'intent',
       intent: { action: 'order_coffee', params: { drink: 'oolong_latte', size: 'medium', quantity: 1, options: {} } },
     });
-    expect(parseWithGrammar(g, catalog, { menu }, 'two oolong lattes please')).toMatchObject({ kind: 'intent', intent: { params: { quantity: 2 } } });
+    expect(parseWithGrammar(g, catalog, { menu }, 'two oolong lattes please')).toMatchObject({
+      kind: 'intent',
+      intent: { params: { quantity: 2 } },
+    });
   });
 });

@@ -22,7 +22,11 @@ export interface Analysis {
 }
 
 const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-const alternation = (words: readonly string[]): string => [...words].sort((a, b) => b.length - a.length).map(escape).join('|');
+const alternation = (words: readonly string[]): string =>
+  [...words]
+    .sort((a, b) => b.length - a.length)
+    .map(escape)
+    .join('|');
 /** English words need word boundaries; Chinese ones cannot have them. */
 const bounded = (words: readonly string[]): string =>
   [...words]
@@ -37,16 +41,28 @@ const ACTION_RULES_SOURCE: ReadonlyArray<readonly [string, RegExp]> = [
   ['cancel_order', /取消|不要\s*了|不想要\s*了|别做\s*了|撤销|撤单|算\s*了吧?$|\bcancel|\bcall off\b|\bnever ?mind\b/],
   ['refund', /退款|退钱|退\s*了|退(?=\s|$)|退掉|退单|退回|要退|给我退|退给|\brefund|money back|\breimburse/],
   ['query_balance', /余额|还剩多少钱|还有多少钱|\bbalance\b|\bwallet\b|how much money|money (?:do i have|is left)/],
-  ['recharge_phone', /充值|充话费|话费|充\s*(?=[-0-9一二两三四五六七八九十百千个点]|$|\s)|充一下|\btop[ -]?up\b|\btopup\b|\brecharge|add credit|phone credit|mobile credit/],
-  ['query_order', /订单.{0,6}状态|查(?:一下|下)?(?:订单|单子|我的单|那单|这单|状态)|查询订单|到哪了|好了没|做好了吗|进度|\bstatus\b|where(?:'s| is)\b|\btrack\b|check (?:on )?(?:my |the )?order|look up (?:my |the )?order|show (?:me )?(?:my |the )?order/],
-  ['submit_payment', /付款|付钱|支付|付\s*吧|付了|付一下|(?<![\u3400-\u9fff])付(?![\u3400-\u9fff])|买单|结账|结帐|确认付|确认下单|就这样付|去付|\bpay\b|\bcheckout\b|\bcheck out\b|\bconfirm\b|确认/],
+  [
+    'recharge_phone',
+    /充值|充话费|话费|充\s*(?=[-0-9一二两三四五六七八九十百千个点]|$|\s)|充一下|\btop[ -]?up\b|\btopup\b|\brecharge|add credit|phone credit|mobile credit/,
+  ],
+  [
+    'query_order',
+    /订单.{0,6}状态|查(?:一下|下)?(?:订单|单子|我的单|那单|这单|状态)|查询订单|到哪了|好了没|做好了吗|进度|\bstatus\b|where(?:'s| is)\b|\btrack\b|check (?:on )?(?:my |the )?order|look up (?:my |the )?order|show (?:me )?(?:my |the )?order/,
+  ],
+  [
+    'submit_payment',
+    /付款|付钱|支付|付\s*吧|付了|付一下|(?<![\u3400-\u9fff])付(?![\u3400-\u9fff])|买单|结账|结帐|确认付|确认下单|就这样付|去付|\bpay\b|\bcheckout\b|\bcheck out\b|\bconfirm\b|确认/,
+  ],
 ];
 
 /** The same rules with the global flag, compiled once (matchAll needs it). */
-const ACTION_RULES: ReadonlyArray<readonly [string, RegExp]> = ACTION_RULES_SOURCE.map(([name, re]) => [name, new RegExp(re.source, 'g')] as const);
+const ACTION_RULES: ReadonlyArray<readonly [string, RegExp]> = ACTION_RULES_SOURCE.map(
+  ([name, re]) => [name, new RegExp(re.source, 'g')] as const,
+);
 
 /** Words that mean "order something" when a drink or size is also there. */
-const ORDER_VERB = /点|来|要|买|喝|整|下单|\border\b|get me|i(?:'d| would) like|\bi want\b|can i (?:get|have)|give me|i'?ll (?:have|take)|\bgrab\b|\bget\b|咖啡|coffee/;
+const ORDER_VERB =
+  /点|来|要|买|喝|整|下单|\border\b|get me|i(?:'d| would) like|\bi want\b|can i (?:get|have)|give me|i'?ll (?:have|take)|\bgrab\b|\bget\b|咖啡|coffee/;
 
 const SUGAR_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [/无糖|不加糖|不要糖|去糖|零糖|\bno sugar\b|sugar[- ]free|\bunsweetened\b|without sugar/, 'none'],
@@ -74,7 +90,9 @@ const EXTRA_SHOT = new RegExp(
 const CN_COUNT = '[一二两俩三四五六七八九十0-9]+';
 
 /** A bare number next to a recharge verb, meant as yuan. */
-const BARE_YUAN = new RegExp(`(?:充值?|充个|top[ -]?up|recharge|with|add)\\s*(?<n>${NUMBER_TOKEN})(?![\\d.])|(?<n2>${NUMBER_TOKEN})\\s*(?:的话费|话费)`);
+const BARE_YUAN = new RegExp(
+  `(?:充值?|充个|top[ -]?up|recharge|with|add)\\s*(?<n>${NUMBER_TOKEN})(?![\\d.])|(?<n2>${NUMBER_TOKEN})\\s*(?:的话费|话费)`,
+);
 
 /** A compiled grammar for one menu and one set of registered actions. */
 export class Grammar {
@@ -101,10 +119,25 @@ export class Grammar {
     this.singleWordAliases = [...byAlias.entries()].filter(([a]) => /^[a-z]{5,}$/.test(a));
     this.notOnMenuRe = new RegExp(bounded(NOT_ON_MENU.filter((w) => !byAlias.has(w))));
     this.sizeByWord = new Map(SIZE_WORDS);
-    this.sizeRe = new RegExp(`(?:(?<count>${CN_COUNT})\\s*)?(?<size>${bounded(SIZE_WORDS.map(([w]) => w))})(?:\\s*的)?`);
-    const drinkish = bounded([...byAlias.keys(), ...SIZE_WORDS.map(([w]) => w), 'iced', 'hot', 'cups?', 'coffees?', 'oat', 'skim']);
-    this.englishCountRe = new RegExp(`\\b(?<count>\\d+|${alternation(Object.keys(ENGLISH_COUNTS))})\\s+(?:(?:cups?|glasses|mugs?) of\\s+)?(?=${drinkish})`);
-    this.chineseCountRe = new RegExp(`(?<count>${CN_COUNT})\\s*(?:杯|份|个)|(?:[x×*]\\s*(?<times>\\d+)\\b)|\\b(?<times2>\\d+)\\s*x\\b`);
+    this.sizeRe = new RegExp(
+      `(?:(?<count>${CN_COUNT})\\s*)?(?<size>${bounded(SIZE_WORDS.map(([w]) => w))})(?:\\s*的)?`,
+    );
+    const drinkish = bounded([
+      ...byAlias.keys(),
+      ...SIZE_WORDS.map(([w]) => w),
+      'iced',
+      'hot',
+      'cups?',
+      'coffees?',
+      'oat',
+      'skim',
+    ]);
+    this.englishCountRe = new RegExp(
+      `\\b(?<count>\\d+|${alternation(Object.keys(ENGLISH_COUNTS))})\\s+(?:(?:cups?|glasses|mugs?) of\\s+)?(?=${drinkish})`,
+    );
+    this.chineseCountRe = new RegExp(
+      `(?<count>${CN_COUNT})\\s*(?:杯|份|个)|(?:[x×*]\\s*(?<times>\\d+)\\b)|\\b(?<times2>\\d+)\\s*x\\b`,
+    );
     this.lastOrderRe = new RegExp(bounded(LAST_ORDER_WORDS));
     this.custom = customActions
       .filter((s) => s.grammar !== undefined && s.grammar.keywords.length > 0)
@@ -115,9 +148,11 @@ export class Grammar {
   analyse(input: string): Analysis {
     const chinese = /[\u3400-\u9fff]/.test(input);
     const none = (error?: DomainError): Analysis => ({ action: undefined, slots: {}, error, chinese });
-    if (input.length > MAX_UTTERANCE_LENGTH * 4) return none(err('INPUT_TOO_LONG', `say it in at most ${MAX_UTTERANCE_LENGTH} characters`).error);
+    if (input.length > MAX_UTTERANCE_LENGTH * 4)
+      return none(err('INPUT_TOO_LONG', `say it in at most ${MAX_UTTERANCE_LENGTH} characters`).error);
     let text = normaliseText(input);
-    if (text.length > MAX_UTTERANCE_LENGTH) return none(err('INPUT_TOO_LONG', `say it in at most ${MAX_UTTERANCE_LENGTH} characters`).error);
+    if (text.length > MAX_UTTERANCE_LENGTH)
+      return none(err('INPUT_TOO_LONG', `say it in at most ${MAX_UTTERANCE_LENGTH} characters`).error);
     const slots: Record<string, unknown> = {};
     const options: Record<string, unknown> = {};
 
@@ -193,7 +228,10 @@ export class Grammar {
         }
       }
     }
-    if (drinks.size > 1) return none(err('INTENT_AMBIGUOUS', 'one drink per order, please: say them one at a time', { drinks: [...drinks] }).error);
+    if (drinks.size > 1)
+      return none(
+        err('INTENT_AMBIGUOUS', 'one drink per order, please: say them one at a time', { drinks: [...drinks] }).error,
+      );
 
     const english = latin ? this.englishCountRe.exec(text) : null;
     const size = this.sizeRe.exec(text);
@@ -226,7 +264,8 @@ export class Grammar {
     const orderVerb = ORDER_VERB.test(text);
     if (action === undefined && drink === undefined && (orderVerb || orderish)) {
       const other = this.notOnMenuRe.exec(text);
-      if (other !== null) return none(err('UNKNOWN_DRINK', `"${other[0]}" is not on the menu`, { received: other[0] }).error);
+      if (other !== null)
+        return none(err('UNKNOWN_DRINK', `"${other[0]}" is not on the menu`, { received: other[0] }).error);
     }
     if (orderish && (action === undefined || (action === 'submit_payment' && orderVerb))) action = 'order_coffee';
     if (action === 'recharge_phone' && drink !== undefined) {
@@ -258,7 +297,12 @@ export class Grammar {
     if (action === 'recharge_phone' && slots.phone === undefined) {
       // "给10086充50元": a number was named, and it is no mobile number.
       const short = /(?<![\d.])\d{5,}(?![\d.])/.exec(text);
-      if (short !== null) return none(err('INVALID_PHONE', `a mainland mobile number has 11 digits, not ${short[0].length}`, { digits: short[0].length }).error);
+      if (short !== null)
+        return none(
+          err('INVALID_PHONE', `a mainland mobile number has 11 digits, not ${short[0].length}`, {
+            digits: short[0].length,
+          }).error,
+        );
     }
     if (action === undefined && slots.phone !== undefined) action = 'recharge_phone';
     return { action, slots: action === undefined ? slots : pick(slots, action), error: undefined, chinese };
@@ -295,7 +339,8 @@ function hasUnnegated(text: string, re: RegExp): boolean {
   return false;
 }
 
-const PHONE_RUN = /(?<![\d¥$+]|\d[.,])(?<prefix>(?:\+|00)86[\s-]*)?(?<run>\d(?:[ -]?\d){6,20})(?!\d|[.,]\d)(?!\s*(?:块|元|圆|毛|角|yuan|rmb|cny|kuai|bucks?|杯|份|个|cups?))/;
+const PHONE_RUN =
+  /(?<![\d¥$+]|\d[.,])(?<prefix>(?:\+|00)86[\s-]*)?(?<run>\d(?:[ -]?\d){6,20})(?!\d|[.,]\d)(?!\s*(?:块|元|圆|毛|角|yuan|rmb|cny|kuai|bucks?|杯|份|个|cups?))/;
 
 /**
  * Phone numbers with spaces, dashes and +86/0086. A digit run is split where needed so that

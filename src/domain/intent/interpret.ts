@@ -10,7 +10,10 @@ export interface PendingIntent {
 }
 
 /** Merge nested option objects too, so "少糖" after "冰拿铁" keeps the ice. */
-function merge(base: Readonly<Record<string, unknown>>, over: Readonly<Record<string, unknown>>): Record<string, unknown> {
+function merge(
+  base: Readonly<Record<string, unknown>>,
+  over: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
   const out: Record<string, unknown> = { ...base };
   for (const [k, v] of Object.entries(over)) {
     const b = out[k];
@@ -27,7 +30,12 @@ const isPlain = (v: unknown): v is Record<string, unknown> => typeof v === 'obje
  * fill the pending one; an action of another kind starts afresh. Nothing here guesses: what is
  * not understood is an INTENT_NOT_UNDERSTOOD error, what is missing is a question.
  */
-export function resolveAnalysis(catalog: ActionCatalog, ctx: ActionContext, analysis: Analysis, pending?: PendingIntent): Resolution {
+export function resolveAnalysis(
+  catalog: ActionCatalog,
+  ctx: ActionContext,
+  analysis: Analysis,
+  pending?: PendingIntent,
+): Resolution {
   if (analysis.error !== undefined) return { kind: 'error', error: analysis.error };
   const language = analysis.chinese ? 'zh' : 'en';
   const slotCount = Object.keys(analysis.slots).length;
@@ -40,19 +48,28 @@ export function resolveAnalysis(catalog: ActionCatalog, ctx: ActionContext, anal
     if (spec !== undefined) {
       const shape = catalog.schemaFor(spec, ctx).shape;
       const relevant = Object.fromEntries(Object.entries(analysis.slots).filter(([k]) => Object.hasOwn(shape, k)));
-      if (Object.keys(relevant).length > 0) return catalog.resolve(pending.action, merge(pending.known, relevant), ctx, language);
+      if (Object.keys(relevant).length > 0)
+        return catalog.resolve(pending.action, merge(pending.known, relevant), ctx, language);
     }
   }
   return {
     kind: 'error',
     error: err(
       'INTENT_NOT_UNDERSTOOD',
-      analysis.chinese ? '没听懂。可以说：帮我点一杯中杯拿铁、给13800138000充100元话费、付吧、取消订单' : "Sorry, I did not understand. Try: 'a grande latte please', 'top up 13800138000 with ¥30', 'pay for it', 'cancel my order'",
+      analysis.chinese
+        ? '没听懂。可以说：帮我点一杯中杯拿铁、给13800138000充100元话费、付吧、取消订单'
+        : "Sorry, I did not understand. Try: 'a grande latte please', 'top up 13800138000 with ¥30', 'pay for it', 'cancel my order'",
     ).error,
   };
 }
 
 /** Grammar + catalog in one call: the embedded, deterministic parser. */
-export function parseWithGrammar(grammar: Grammar, catalog: ActionCatalog, ctx: ActionContext, text: string, pending?: PendingIntent): Resolution {
+export function parseWithGrammar(
+  grammar: Grammar,
+  catalog: ActionCatalog,
+  ctx: ActionContext,
+  text: string,
+  pending?: PendingIntent,
+): Resolution {
   return resolveAnalysis(catalog, ctx, grammar.analyse(text), pending);
 }

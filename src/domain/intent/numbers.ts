@@ -7,8 +7,30 @@ import { err, ok, type Result } from '../result.js';
  */
 
 const ZH_DIGITS: Readonly<Record<string, number>> = {
-  零: 0, 〇: 0, 一: 1, 壹: 1, 幺: 1, 二: 2, 贰: 2, 两: 2, 俩: 2, 三: 3, 叁: 3, 仨: 3, 四: 4, 肆: 4,
-  五: 5, 伍: 5, 六: 6, 陆: 6, 七: 7, 柒: 7, 八: 8, 捌: 8, 九: 9, 玖: 9,
+  零: 0,
+  〇: 0,
+  一: 1,
+  壹: 1,
+  幺: 1,
+  二: 2,
+  贰: 2,
+  两: 2,
+  俩: 2,
+  三: 3,
+  叁: 3,
+  仨: 3,
+  四: 4,
+  肆: 4,
+  五: 5,
+  伍: 5,
+  六: 6,
+  陆: 6,
+  七: 7,
+  柒: 7,
+  八: 8,
+  捌: 8,
+  九: 9,
+  玖: 9,
 };
 const ZH_SMALL_UNITS: Readonly<Record<string, number>> = { 十: 10, 拾: 10, 百: 100, 佰: 100, 千: 1000, 仟: 1000 };
 const ZH_BIG_UNITS: Readonly<Record<string, number>> = { 万: 10_000, 萬: 10_000, 亿: 100_000_000 };
@@ -151,14 +173,19 @@ export function parseCount(token: string): number | undefined {
 export function yuanToFen(yuan: DecimalNumber, jiao = 0, fen = 0): Result<number> {
   const frac = yuan.fraction.replace(/0+$/, '');
   if (frac.length > 2) {
-    return err('INVALID_AMOUNT', 'an amount has at most two decimals (fen)', { received: `${yuan.whole}.${yuan.fraction}` });
+    return err('INVALID_AMOUNT', 'an amount has at most two decimals (fen)', {
+      received: `${yuan.whole}.${yuan.fraction}`,
+    });
   }
   if (yuan.whole.length > 14) {
     return err('AMOUNT_TOO_LARGE', `amount must not exceed ${MAX_AMOUNT_MINOR} fen`, { max: MAX_AMOUNT_MINOR });
   }
   const value = Number(yuan.whole) * 100 + Number(frac.padEnd(2, '0')) + jiao * 10 + fen;
   if (value > MAX_AMOUNT_MINOR) {
-    return err('AMOUNT_TOO_LARGE', `amount must not exceed ${MAX_AMOUNT_MINOR} fen`, { received: value, max: MAX_AMOUNT_MINOR });
+    return err('AMOUNT_TOO_LARGE', `amount must not exceed ${MAX_AMOUNT_MINOR} fen`, {
+      received: value,
+      max: MAX_AMOUNT_MINOR,
+    });
   }
   if (value <= 0) return err('INVALID_AMOUNT', 'amount must be greater than zero', { received: value });
   return ok(value);
@@ -198,14 +225,16 @@ export function findAmount(text: string): AmountMatch | undefined {
   const g = m.groups ?? {};
   const negative = g.neg1 !== undefined || g.neg2 !== undefined || g.neg3 !== undefined || g.neg4 !== undefined;
   const at = { index: m.index, length: m[0].length };
-  if (negative) return { ...at, amount: err('INVALID_AMOUNT', 'amount must not be negative', { received: m[0].trim() }) };
+  if (negative)
+    return { ...at, amount: err('INVALID_AMOUNT', 'amount must not be negative', { received: m[0].trim() }) };
   if (g.onlyJiao !== undefined) {
     const jiao = parseCount(g.onlyJiao) ?? 0;
     return { ...at, amount: yuanToFen({ whole: '0', fraction: '' }, jiao) };
   }
   const token = g.lead ?? g.num ?? '';
   const n = parseDecimal(token);
-  if (n === undefined) return { ...at, amount: err('INVALID_AMOUNT', `"${token}" is not a number`, { received: token }) };
+  if (n === undefined)
+    return { ...at, amount: err('INVALID_AMOUNT', `"${token}" is not a number`, { received: token }) };
   const jiao = g.jiao === undefined ? 0 : (parseCount(g.jiao) ?? 0);
   const fen = g.fen === undefined ? 0 : (parseCount(g.fen) ?? 0);
   return { ...at, amount: yuanToFen(n, jiao, fen) };

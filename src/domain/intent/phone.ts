@@ -13,7 +13,9 @@ export function normalisePhone(value: unknown): Result<string> {
   }
   const raw = String(value).normalize('NFKC').trim();
   if (!/^[+\d\s().-]+$/.test(raw)) {
-    return err('INVALID_PHONE', 'phone must contain only digits (spaces, dashes and a +86 prefix are allowed)', { reason: 'characters' });
+    return err('INVALID_PHONE', 'phone must contain only digits (spaces, dashes and a +86 prefix are allowed)', {
+      reason: 'characters',
+    });
   }
   let digits = raw.replace(/[\s().-]/g, '');
   if (digits.startsWith('+86')) digits = digits.slice(3);
@@ -21,8 +23,11 @@ export function normalisePhone(value: unknown): Result<string> {
   else if (digits.startsWith('86') && digits.length === 13) digits = digits.slice(2);
   if (digits.includes('+')) return err('INVALID_PHONE', 'only +86 numbers are supported', { reason: 'country' });
   if (digits.length !== 11) {
-    return err('INVALID_PHONE', `a mainland mobile number has 11 digits, not ${digits.length}`, { digits: digits.length });
+    return err('INVALID_PHONE', `a mainland mobile number has 11 digits, not ${digits.length}`, {
+      digits: digits.length,
+    });
   }
-  if (!MOBILE_RE.test(digits)) return err('INVALID_PHONE', 'a mainland mobile number starts with 13–19', { reason: 'prefix' });
+  if (!MOBILE_RE.test(digits))
+    return err('INVALID_PHONE', 'a mainland mobile number starts with 13–19', { reason: 'prefix' });
   return ok(digits);
 }

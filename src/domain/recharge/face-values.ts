@@ -41,12 +41,21 @@ export function checkFaceValue(rules: FaceValueRules, operator: OperatorId, amou
   const offered = offeredFaceValues(rules, operator);
   if (offered.includes(amount.amount)) return ok(amount);
   const { arbitrary } = rules;
-  if (arbitrary.enabled && amount.amount % 100 === 0 && amount.amount >= arbitrary.minFen && amount.amount <= arbitrary.maxFen) {
+  if (
+    arbitrary.enabled &&
+    amount.amount % 100 === 0 &&
+    amount.amount >= arbitrary.minFen &&
+    amount.amount <= arbitrary.maxFen
+  ) {
     return ok(amount);
   }
-  return err('FACE_VALUE_NOT_OFFERED', `${operator} recharges are offered in ${offered.map((f) => f / 100).join('/')} yuan`, {
-    received: amount.amount,
-    allowed: [...offered],
-    ...(arbitrary.enabled ? { arbitrary: { min: arbitrary.minFen, max: arbitrary.maxFen, multiple_of: 100 } } : {}),
-  });
+  return err(
+    'FACE_VALUE_NOT_OFFERED',
+    `${operator} recharges are offered in ${offered.map((f) => f / 100).join('/')} yuan`,
+    {
+      received: amount.amount,
+      allowed: [...offered],
+      ...(arbitrary.enabled ? { arbitrary: { min: arbitrary.minFen, max: arbitrary.maxFen, multiple_of: 100 } } : {}),
+    },
+  );
 }

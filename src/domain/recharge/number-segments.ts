@@ -17,7 +17,15 @@ export type Carrier = (typeof CARRIERS)[number];
 export const OPERATORS = [...CARRIERS, 'VIRTUAL'] as const;
 export type OperatorId = (typeof OPERATORS)[number];
 
-export const SEGMENT_CATEGORIES = ['mobile', 'virtual', 'data_card', 'iot', 'satellite', 'maritime_satellite', 'emergency'] as const;
+export const SEGMENT_CATEGORIES = [
+  'mobile',
+  'virtual',
+  'data_card',
+  'iot',
+  'satellite',
+  'maritime_satellite',
+  'emergency',
+] as const;
 export type SegmentCategory = (typeof SEGMENT_CATEGORIES)[number];
 
 export interface SegmentEntry {
@@ -37,8 +45,28 @@ const range = (from: number, to: number): string[] => Array.from({ length: to - 
 export const NUMBER_SEGMENTS: readonly SegmentEntry[] = [
   // China Mobile
   ...entries('CHINA_MOBILE', 'mobile', [
-    ...range(1340, 1348), '135', '136', '137', '138', '139', '150', '151', '152', '157', '158', '159',
-    '172', '178', '182', '183', '184', '187', '188', '195', '197', '198',
+    ...range(1340, 1348),
+    '135',
+    '136',
+    '137',
+    '138',
+    '139',
+    '150',
+    '151',
+    '152',
+    '157',
+    '158',
+    '159',
+    '172',
+    '178',
+    '182',
+    '183',
+    '184',
+    '187',
+    '188',
+    '195',
+    '197',
+    '198',
   ]),
   ...entries('CHINA_MOBILE', 'data_card', ['147']),
   ...entries('CHINA_MOBILE', 'iot', ['1440', '1441', '148']),
@@ -48,7 +76,18 @@ export const NUMBER_SEGMENTS: readonly SegmentEntry[] = [
   ...entries('CHINA_UNICOM', 'iot', ['146']),
   // China Telecom
   ...entries('CHINA_TELECOM', 'mobile', [
-    '133', '153', '173', ...range(17400, 17405), '177', '180', '181', '189', '190', '191', '193', '199',
+    '133',
+    '153',
+    '173',
+    ...range(17400, 17405),
+    '177',
+    '180',
+    '181',
+    '189',
+    '190',
+    '191',
+    '193',
+    '199',
   ]),
   ...entries('CHINA_TELECOM', 'satellite', ['1349']),
   ...entries('CHINA_TELECOM', 'data_card', ['149']),

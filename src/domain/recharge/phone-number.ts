@@ -39,11 +39,16 @@ export function normalizePhoneNumber(input: unknown): Result<string> {
     international = true;
   }
   if (!/^\d+$/.test(text)) {
-    return err('PHONE_INVALID_FORMAT', 'phone number may contain only digits, spaces, dashes and a leading +86 or 0086');
+    return err(
+      'PHONE_INVALID_FORMAT',
+      'phone number may contain only digits, spaces, dashes and a leading +86 or 0086',
+    );
   }
   if (international) {
     if (!text.startsWith('86')) {
-      return err('PHONE_NOT_MOBILE', 'only mainland China numbers (+86) can be recharged', { country_code: text.slice(0, 3) });
+      return err('PHONE_NOT_MOBILE', 'only mainland China numbers (+86) can be recharged', {
+        country_code: text.slice(0, 3),
+      });
     }
     text = text.slice(2);
   } else if (text.length === 13 && text.startsWith('861')) {
@@ -52,9 +57,13 @@ export function normalizePhoneNumber(input: unknown): Result<string> {
     text = text.slice(2);
   }
   if (!text.startsWith('1')) {
-    return err('PHONE_NOT_MOBILE', 'mainland mobile numbers start with 1; this looks like a landline or service number', {
-      prefix: text.slice(0, 3),
-    });
+    return err(
+      'PHONE_NOT_MOBILE',
+      'mainland mobile numbers start with 1; this looks like a landline or service number',
+      {
+        prefix: text.slice(0, 3),
+      },
+    );
   }
   if (text.length !== 11 && text.length !== 13) {
     return err('PHONE_INVALID_LENGTH', 'a mainland mobile number has 11 digits (13 for IoT numbers)', {

@@ -74,11 +74,26 @@ describe('recharge state machine', () => {
     ['AWAITING_FAILOVER', [submitA, failA], { type: 'abandon', reason: 'NO_CHANNEL' }, 'FAILED'],
     ['SUCCEEDED', [submitA, { type: 'succeeded', key: K1 }], { type: 'succeeded', key: K1 }, 'ILLEGAL_TRANSITION'],
     ['SUCCEEDED', [submitA, { type: 'succeeded', key: K1 }], failA, 'ILLEGAL_TRANSITION'],
-    ['FAILED', [submitA, { type: 'failed', key: K1, code: 'X', final: true }], { type: 'succeeded', key: K1 }, 'ILLEGAL_TRANSITION'],
+    [
+      'FAILED',
+      [submitA, { type: 'failed', key: K1, code: 'X', final: true }],
+      { type: 'succeeded', key: K1 },
+      'ILLEGAL_TRANSITION',
+    ],
     ['FAILED', [submitA, { type: 'failed', key: K1, code: 'X', final: true }], submitB, 'ILLEGAL_TRANSITION'],
     // A correction: the channel says a FAILED recharge's attempt succeeded after all.
-    ['FAILED', [submitA, { type: 'failed', key: K1, code: 'X', final: true }], { type: 'corrected', key: K1 }, 'SUCCEEDED'],
-    ['FAILED', [submitA, { type: 'failed', key: K1, code: 'X', final: true }], { type: 'corrected', key: K2 }, 'ILLEGAL_TRANSITION'],
+    [
+      'FAILED',
+      [submitA, { type: 'failed', key: K1, code: 'X', final: true }],
+      { type: 'corrected', key: K1 },
+      'SUCCEEDED',
+    ],
+    [
+      'FAILED',
+      [submitA, { type: 'failed', key: K1, code: 'X', final: true }],
+      { type: 'corrected', key: K2 },
+      'ILLEGAL_TRANSITION',
+    ],
     ['PROCESSING', [submitA, { type: 'accepted', key: K1 }], { type: 'corrected', key: K1 }, 'ILLEGAL_TRANSITION'],
     ['SUCCEEDED', [submitA, { type: 'succeeded', key: K1 }], { type: 'corrected', key: K1 }, 'ILLEGAL_TRANSITION'],
   ];
@@ -126,7 +141,9 @@ describe('recharge state machine', () => {
       fc.constantFrom(...keys).map((key): RechargeEvent => ({ type: 'accepted', key })),
       fc.constantFrom(...keys).map((key): RechargeEvent => ({ type: 'timed_out', key })),
       fc.constantFrom(...keys).map((key): RechargeEvent => ({ type: 'succeeded', key })),
-      fc.record({ key: fc.constantFrom(...keys), final: fc.boolean() }).map(({ key, final }): RechargeEvent => ({ type: 'failed', key, code: 'E', final })),
+      fc
+        .record({ key: fc.constantFrom(...keys), final: fc.boolean() })
+        .map(({ key, final }): RechargeEvent => ({ type: 'failed', key, code: 'E', final })),
       fc.constant<RechargeEvent>({ type: 'abandon', reason: 'r' }),
     );
     fc.assert(

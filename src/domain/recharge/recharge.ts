@@ -15,7 +15,15 @@ import { assertNever, err, ok, type Result } from '../result.js';
  * Another channel is tried only after a definite failure. Every attempt has its own order id
  * (`attemptKey`), and an event about an older attempt never moves the current one.
  */
-export const RECHARGE_STATUSES = ['CREATED', 'SUBMITTING', 'PROCESSING', 'UNKNOWN', 'AWAITING_FAILOVER', 'SUCCEEDED', 'FAILED'] as const;
+export const RECHARGE_STATUSES = [
+  'CREATED',
+  'SUBMITTING',
+  'PROCESSING',
+  'UNKNOWN',
+  'AWAITING_FAILOVER',
+  'SUCCEEDED',
+  'FAILED',
+] as const;
 export type RechargeStatus = (typeof RECHARGE_STATUSES)[number];
 
 export const TERMINAL_RECHARGE_STATUSES: ReadonlySet<RechargeStatus> = new Set(['SUCCEEDED', 'FAILED']);
@@ -88,12 +96,19 @@ export function attemptKey(rechargeId: string, n: number): string {
 export function createRecharge(id: string, maxAttempts: number): Result<RechargeState> {
   const body = id.replace(/[^A-Za-z0-9]/g, '');
   if (body.length < 6 || body.length > KEY_BODY_MAX) {
-    return err('VALIDATION_FAILED', `a recharge id needs 6–${KEY_BODY_MAX} letters or digits to form channel order ids`, {
-      field: 'id',
-    });
+    return err(
+      'VALIDATION_FAILED',
+      `a recharge id needs 6–${KEY_BODY_MAX} letters or digits to form channel order ids`,
+      {
+        field: 'id',
+      },
+    );
   }
   if (!Number.isSafeInteger(maxAttempts) || maxAttempts < 1 || maxAttempts > 9) {
-    return err('VALIDATION_FAILED', 'maxAttempts must be an integer from 1 to 9', { field: 'maxAttempts', received: maxAttempts });
+    return err('VALIDATION_FAILED', 'maxAttempts must be an integer from 1 to 9', {
+      field: 'maxAttempts',
+      received: maxAttempts,
+    });
   }
   return ok({ id, maxAttempts, attempts: [], status: 'CREATED' });
 }
@@ -116,12 +131,16 @@ export function currentAttempt(state: RechargeState): RechargeAttempt | undefine
 }
 
 function illegal(state: RechargeState, event: RechargeEvent, why?: string): Result<RechargeState> {
-  return err('ILLEGAL_TRANSITION', `a recharge in ${state.status} cannot take the event ${event.type}${why === undefined ? '' : `: ${why}`}`, {
-    resource: 'recharge',
-    from: state.status,
-    event: event.type,
-    ...(why === undefined ? {} : { reason: why }),
-  });
+  return err(
+    'ILLEGAL_TRANSITION',
+    `a recharge in ${state.status} cannot take the event ${event.type}${why === undefined ? '' : `: ${why}`}`,
+    {
+      resource: 'recharge',
+      from: state.status,
+      event: event.type,
+      ...(why === undefined ? {} : { reason: why }),
+    },
+  );
 }
 
 /** Replace the current (last) attempt. */
@@ -131,7 +150,8 @@ function withCurrent(state: RechargeState, change: Partial<RechargeAttempt>): re
   return [...state.attempts.slice(0, -1), { ...last, ...change }];
 }
 
-const channelOrder = (id: string | undefined): Partial<RechargeAttempt> => (id === undefined ? {} : { channelOrderId: id });
+const channelOrder = (id: string | undefined): Partial<RechargeAttempt> =>
+  id === undefined ? {} : { channelOrderId: id };
 
 /** The attempt that topped the phone up, for a SUCCEEDED recharge: a corrected one, else the last. */
 export function deliveredAttempt(state: RechargeState): RechargeAttempt | undefined {
@@ -144,8 +164,11 @@ export function transitionRecharge(state: RechargeState, event: RechargeEvent): 
   const { status } = state;
   if (event.type === 'corrected') {
     if (status !== 'FAILED') return illegal(state, event, 'only a FAILED recharge is corrected');
-    if (!state.attempts.some((a) => a.key === event.key)) return illegal(state, event, `order id ${event.key} is not an attempt of this recharge`);
-    const attempts = state.attempts.map((a) => (a.key === event.key ? { ...a, ...channelOrder(event.channelOrderId), lateSuccess: true as const } : a));
+    if (!state.attempts.some((a) => a.key === event.key))
+      return illegal(state, event, `order id ${event.key} is not an attempt of this recharge`);
+    const attempts = state.attempts.map((a) =>
+      a.key === event.key ? { ...a, ...channelOrder(event.channelOrderId), lateSuccess: true as const } : a,
+    );
     return ok({ id: state.id, maxAttempts: state.maxAttempts, attempts, status: 'SUCCEEDED' });
   }
   if (event.type === 'submit') {

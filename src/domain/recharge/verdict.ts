@@ -1,4 +1,10 @@
-import { currentAttempt, deliveredAttempt, type RechargeEvent, type RechargeState, TERMINAL_RECHARGE_STATUSES } from './recharge.js';
+import {
+  currentAttempt,
+  deliveredAttempt,
+  type RechargeEvent,
+  type RechargeState,
+  TERMINAL_RECHARGE_STATUSES,
+} from './recharge.js';
 
 /** What a channel says about one of our attempts, by callback or by query. */
 export interface ChannelVerdict {
@@ -28,7 +34,8 @@ export type VerdictDecision =
   | { readonly kind: 'flag'; readonly code: 'RECHARGE_EXTRA_TOP_UP' | 'RECHARGE_REVERSED'; readonly why: string }
   | { readonly kind: 'unknown_attempt' };
 
-const orderNo = (v: ChannelVerdict): { channelOrderId?: string } => (v.channelOrderId === undefined ? {} : { channelOrderId: v.channelOrderId });
+const orderNo = (v: ChannelVerdict): { channelOrderId?: string } =>
+  v.channelOrderId === undefined ? {} : { channelOrderId: v.channelOrderId };
 
 /** Decide, purely, what a channel's verdict about attempt `v.key` does to a recharge in `state`. */
 export function decideVerdict(state: RechargeState, v: ChannelVerdict): VerdictDecision {
@@ -39,9 +46,14 @@ export function decideVerdict(state: RechargeState, v: ChannelVerdict): VerdictD
       case 'succeeded':
         return { kind: 'move', event: { type: 'succeeded', key: v.key, ...orderNo(v) } };
       case 'failed':
-        return { kind: 'move', event: { type: 'failed', key: v.key, code: v.failureCode ?? 'CHANNEL_FAILED', final: v.final === true } };
+        return {
+          kind: 'move',
+          event: { type: 'failed', key: v.key, code: v.failureCode ?? 'CHANNEL_FAILED', final: v.final === true },
+        };
       case 'processing':
-        return state.status === 'PROCESSING' ? { kind: 'unresolved', why: 'the channel is still processing it' } : { kind: 'move', event: { type: 'accepted', key: v.key, ...orderNo(v) } };
+        return state.status === 'PROCESSING'
+          ? { kind: 'unresolved', why: 'the channel is still processing it' }
+          : { kind: 'move', event: { type: 'accepted', key: v.key, ...orderNo(v) } };
       case 'not_found':
         return { kind: 'unresolved', why: 'the channel has no order under this id' };
       default: {
@@ -56,10 +68,18 @@ export function decideVerdict(state: RechargeState, v: ChannelVerdict): VerdictD
     if (state.status === 'FAILED') return { kind: 'correct', event: { type: 'corrected', key: v.key, ...orderNo(v) } };
     if (delivered?.key === v.key) return { kind: 'no_change', why: 'already recorded as succeeded' };
     // An attempt we recorded as failed topped the phone up while another one runs or delivered.
-    return { kind: 'flag', code: 'RECHARGE_EXTRA_TOP_UP', why: `attempt ${v.key} succeeded at the channel although we had recorded it failed` };
+    return {
+      kind: 'flag',
+      code: 'RECHARGE_EXTRA_TOP_UP',
+      why: `attempt ${v.key} succeeded at the channel although we had recorded it failed`,
+    };
   }
   if (v.status === 'failed' && delivered?.key === v.key) {
-    return { kind: 'flag', code: 'RECHARGE_REVERSED', why: `the channel reports attempt ${v.key} failed or reversed after it succeeded` };
+    return {
+      kind: 'flag',
+      code: 'RECHARGE_REVERSED',
+      why: `the channel reports attempt ${v.key} failed or reversed after it succeeded`,
+    };
   }
   return { kind: 'no_change', why: `already ${state.status}; attempt ${v.key} is not open` };
 }

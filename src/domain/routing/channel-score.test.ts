@@ -3,7 +3,14 @@ import { describe, expect, it } from 'vitest';
 import { type CallSample, DEFAULT_WINDOW_SETTINGS, pruneWindow, recordSample, windowStats } from './channel-window.js';
 import { type Candidate, DEFAULT_SCORE_SETTINGS, pickCandidate, scoreCandidates } from './channel-score.js';
 
-function candidate(channel: string, latencyMs: number, ok: number, bad: number, inFlight = 0, capacity = 10): Candidate {
+function candidate(
+  channel: string,
+  latencyMs: number,
+  ok: number,
+  bad: number,
+  inFlight = 0,
+  capacity = 10,
+): Candidate {
   const samples: CallSample[] = [
     ...Array.from({ length: ok }, () => ({ at: 0, latencyMs, outcome: 'success' as const })),
     ...Array.from({ length: bad }, () => ({ at: 0, latencyMs, outcome: 'failure' as const })),
@@ -46,7 +53,10 @@ describe('sliding window', () => {
 describe('channel scores', () => {
   it('uses the documents’ weights 0.4 / 0.4 / 0.2 by default', () => {
     expect(DEFAULT_SCORE_SETTINGS.weights).toEqual({ latency: 0.4, success: 0.4, load: 0.2 });
-    const [fast, slow] = scoreCandidates([candidate('fast', 100, 97, 0, 0), candidate('slow', 200, 97, 0, 5)], DEFAULT_SCORE_SETTINGS);
+    const [fast, slow] = scoreCandidates(
+      [candidate('fast', 100, 97, 0, 0), candidate('slow', 200, 97, 0, 5)],
+      DEFAULT_SCORE_SETTINGS,
+    );
     expect(fast).toMatchObject({ latency: 1, success: 1, load: 1, score: 1 });
     expect(slow).toMatchObject({ latency: 0.5, load: 0.5 });
     expect(slow?.score).toBeCloseTo(0.4 * 0.5 + 0.4 * 1 + 0.2 * 0.5);
@@ -61,21 +71,30 @@ describe('channel scores', () => {
   });
 
   it('an unmeasured channel is assumed as good as the best, so it gets tried', () => {
-    const [fresh] = scoreCandidates([candidate('fresh', 0, 0, 0), candidate('known', 150, 50, 0)], DEFAULT_SCORE_SETTINGS);
+    const [fresh] = scoreCandidates(
+      [candidate('fresh', 0, 0, 0), candidate('known', 150, 50, 0)],
+      DEFAULT_SCORE_SETTINGS,
+    );
     expect(fresh).toMatchObject({ latency: 1, success: 1 });
   });
 
   it('round-robin cycles, random is uniform, smart favours the better channel', () => {
     const cs = [candidate('a', 100, 100, 0), candidate('b', 400, 80, 20), candidate('c', 800, 70, 30)];
-    expect([0, 1, 2, 3, 4].map((t) => pickCandidate('round_robin', cs, DEFAULT_SCORE_SETTINGS, 0.5, t))).toEqual([0, 1, 2, 0, 1]);
-    expect([0, 0.34, 0.67, 0.999].map((r) => pickCandidate('random', cs, DEFAULT_SCORE_SETTINGS, r, 0))).toEqual([0, 1, 2, 2]);
+    expect([0, 1, 2, 3, 4].map((t) => pickCandidate('round_robin', cs, DEFAULT_SCORE_SETTINGS, 0.5, t))).toEqual([
+      0, 1, 2, 0, 1,
+    ]);
+    expect([0, 0.34, 0.67, 0.999].map((r) => pickCandidate('random', cs, DEFAULT_SCORE_SETTINGS, r, 0))).toEqual([
+      0, 1, 2, 2,
+    ]);
     const picks = [0, 0, 0];
-    for (let i = 0; i < 1000; i += 1) picks[pickCandidate('smart', cs, DEFAULT_SCORE_SETTINGS, (i + 0.5) / 1000, 0)]! += 1;
+    for (let i = 0; i < 1000; i += 1)
+      picks[pickCandidate('smart', cs, DEFAULT_SCORE_SETTINGS, (i + 0.5) / 1000, 0)]! += 1;
     expect(picks[0]).toBeGreaterThan(950);
     expect(picks[1]! + picks[2]!).toBeGreaterThan(0);
     // Sharpness 1 is the documents' plain proportional weighting.
     const plain = [0, 0, 0];
-    for (let i = 0; i < 1000; i += 1) plain[pickCandidate('smart', cs, { ...DEFAULT_SCORE_SETTINGS, sharpness: 1 }, (i + 0.5) / 1000, 0)]! += 1;
+    for (let i = 0; i < 1000; i += 1)
+      plain[pickCandidate('smart', cs, { ...DEFAULT_SCORE_SETTINGS, sharpness: 1 }, (i + 0.5) / 1000, 0)]! += 1;
     expect(plain[0]).toBeLessThan(500);
     expect(plain[0]).toBeGreaterThan(plain[2]!);
   });

@@ -60,7 +60,8 @@ export function scoreCandidates(candidates: readonly Candidate[], settings: Scor
     const latency = mean === null || !Number.isFinite(fastest) ? 1 : Math.max(1, fastest) / Math.max(1, mean);
     const success = (c.stats.successes + prior.successRate * prior.weight) / (c.stats.samples + prior.weight);
     const load = c.capacity <= 0 ? 0 : Math.max(0, 1 - c.inFlight / c.capacity);
-    const score = total <= 0 ? 0 : (weights.latency * latency + weights.success * success + weights.load * load) / total;
+    const score =
+      total <= 0 ? 0 : (weights.latency * latency + weights.success * success + weights.load * load) / total;
     return { channel: c.channel, score, latency, success, load };
   });
 }
@@ -84,7 +85,9 @@ export function pickCandidate(
     case 'random':
       return Math.min(n - 1, Math.floor(random * n));
     case 'smart': {
-      const weights = scoreCandidates(candidates, settings).map((s) => Math.pow(Math.max(0, s.score), settings.sharpness));
+      const weights = scoreCandidates(candidates, settings).map((s) =>
+        Math.pow(Math.max(0, s.score), settings.sharpness),
+      );
       const sum = weights.reduce((a, b) => a + b, 0);
       if (sum <= 0) return Math.min(n - 1, Math.floor(random * n));
       let target = random * sum;

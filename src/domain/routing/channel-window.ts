@@ -34,7 +34,11 @@ export interface WindowStats {
 }
 
 /** Drop samples older than the window. Samples are kept oldest first. */
-export function pruneWindow(samples: readonly CallSample[], now: number, settings: WindowSettings): readonly CallSample[] {
+export function pruneWindow(
+  samples: readonly CallSample[],
+  now: number,
+  settings: WindowSettings,
+): readonly CallSample[] {
   const from = now - settings.windowMs;
   let i = 0;
   while (i < samples.length && (samples[i]?.at ?? 0) <= from) i += 1;
@@ -42,7 +46,11 @@ export function pruneWindow(samples: readonly CallSample[], now: number, setting
   return start === 0 ? samples : samples.slice(start);
 }
 
-export function recordSample(samples: readonly CallSample[], sample: CallSample, settings: WindowSettings): readonly CallSample[] {
+export function recordSample(
+  samples: readonly CallSample[],
+  sample: CallSample,
+  settings: WindowSettings,
+): readonly CallSample[] {
   return pruneWindow([...samples, sample], sample.at, settings);
 }
 

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { type CallOutcome, windowStats } from './channel-window.js';
-import { type BreakerState, breakerAdmission, breakerOnResult, breakerProbeSent, breakerView, CLOSED, DEFAULT_BREAKER_SETTINGS } from './circuit-breaker.js';
+import {
+  type BreakerState,
+  breakerAdmission,
+  breakerOnResult,
+  breakerProbeSent,
+  breakerView,
+  CLOSED,
+  DEFAULT_BREAKER_SETTINGS,
+} from './circuit-breaker.js';
 
 const S = DEFAULT_BREAKER_SETTINGS;
 const noStats = windowStats([]);
@@ -27,7 +35,14 @@ describe('circuit breaker', () => {
     ['half-open, probe succeeds', { state: 'half_open', probeInFlight: true }, 'success', true, noStats, 'closed'],
     ['half-open, probe fails', { state: 'half_open', probeInFlight: true }, 'failure', true, noStats, 'open'],
     ['half-open, probe times out', { state: 'half_open', probeInFlight: true }, 'timeout', true, noStats, 'open'],
-    ['half-open, a straggler succeeds', { state: 'half_open', probeInFlight: true }, 'success', false, noStats, 'half_open'],
+    [
+      'half-open, a straggler succeeds',
+      { state: 'half_open', probeInFlight: true },
+      'success',
+      false,
+      noStats,
+      'half_open',
+    ],
   ];
   it.each(table)('%s → %s', (_name, from, outcome, probe, st, expected) => {
     expect(breakerOnResult(from, outcome, probe, st, 1000, S).state).toBe(expected);

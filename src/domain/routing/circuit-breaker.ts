@@ -51,7 +51,9 @@ export function breakerAdmission(b: BreakerState, now: number, settings: Breaker
 
 /** The state as an operator should see it now: an open breaker whose cool-down ended is half-open. */
 export function breakerView(b: BreakerState, now: number, settings: BreakerSettings): BreakerState {
-  return b.state === 'open' && now - b.openedAt >= settings.cooldownMs ? { state: 'half_open', probeInFlight: false } : b;
+  return b.state === 'open' && now - b.openedAt >= settings.cooldownMs
+    ? { state: 'half_open', probeInFlight: false }
+    : b;
 }
 
 /** A probe call was sent: no other call may go until it answers. */
@@ -81,7 +83,11 @@ export function breakerOnResult(
       }
       const rate = stats.samples === 0 ? 0 : (stats.failures + stats.timeouts) / stats.samples;
       if (stats.samples >= settings.minSamples && rate >= settings.failureRate) {
-        return { state: 'open', openedAt: now, reason: `${Math.round(rate * 100)}% of the last ${stats.samples} calls failed` };
+        return {
+          state: 'open',
+          openedAt: now,
+          reason: `${Math.round(rate * 100)}% of the last ${stats.samples} calls failed`,
+        };
       }
       return { state: 'closed', consecutiveFailures: consecutive };
     }

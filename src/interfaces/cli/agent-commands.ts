@@ -12,7 +12,16 @@ export interface AgentCliDeps {
    * Open the service in this process on its configured (embedded) store, for `do --local`: the
    * same HTTP API, answered in-process instead of over the network.
    */
-  readonly openLocal?: () => Promise<{ call: (method: 'GET' | 'POST', path: string, user: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: unknown }>; close(): Promise<void> }>;
+  readonly openLocal?: () => Promise<{
+    call: (
+      method: 'GET' | 'POST',
+      path: string,
+      user: string,
+      body?: unknown,
+      headers?: Record<string, string>,
+    ) => Promise<{ status: number; body: unknown }>;
+    close(): Promise<void>;
+  }>;
   /** Ask the person a yes/no question in the terminal; resolves with their answer. */
   readonly ask?: (question: string) => Promise<string>;
   readonly out: (line: string) => void;
@@ -25,7 +34,13 @@ interface ClientOptions {
   json?: boolean;
 }
 
-type Call = (o: ClientOptions, method: 'GET' | 'POST', path: string, body?: unknown, headers?: Record<string, string>) => Promise<{ status: number; body: unknown }>;
+type Call = (
+  o: ClientOptions,
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  headers?: Record<string, string>,
+) => Promise<{ status: number; body: unknown }>;
 
 interface Reply {
   session_id: string;
@@ -33,7 +48,8 @@ interface Reply {
   outcome: AgentOutcome;
 }
 
-const yuan = (fen: number | undefined, currency = 'CNY'): string => (fen === undefined ? '' : `${(fen / 100).toFixed(2)} ${currency}`);
+const yuan = (fen: number | undefined, currency = 'CNY'): string =>
+  fen === undefined ? '' : `${(fen / 100).toFixed(2)} ${currency}`;
 
 function describeOutcome(o: AgentOutcome): string {
   switch (o.kind) {
@@ -79,7 +95,9 @@ export function registerAgentCommands(
   client(
     program
       .command('parse <text...>')
-      .description('words → intent, e.g. `autoglm parse --json "给13800138000充100块话费"` (in this process; with --url, by the running service)')
+      .description(
+        'words → intent, e.g. `autoglm parse --json "给13800138000充100块话费"` (in this process; with --url, by the running service)',
+      )
       .option('--local', 'parse in this process even when --url is given'),
   ).action(async (words: string[], o: ClientOptions & { local?: boolean }, cmd: Command) => {
     const text = words.join(' ');
@@ -89,14 +107,19 @@ export function registerAgentCommands(
       const r = await call(o, 'POST', '/api/v1/intents/parse', { text });
       const b = r.body as Record<string, unknown> | null;
       if (b !== null && typeof b === 'object' && ('intent' in b || 'clarify' in b)) out = b as ParseOutput;
-      else if (b !== null && typeof b === 'object' && 'error' in b) out = { error: b.error as { code: string; message: string } };
-      else out = { error: { code: String((b as { code?: string } | null)?.code ?? r.status), message: JSON.stringify(b) } };
+      else if (b !== null && typeof b === 'object' && 'error' in b)
+        out = { error: b.error as { code: string; message: string } };
+      else
+        out = {
+          error: { code: String((b as { code?: string } | null)?.code ?? r.status), message: JSON.stringify(b) },
+        };
     } else {
       out = await deps.parseLocal(text);
     }
     if (o.json === true) deps.out(JSON.stringify(out));
     else if ('intent' in out) deps.out(`${out.intent.action} ${JSON.stringify(out.intent.params)}  (${out.source})`);
-    else if ('clarify' in out) deps.out(`? ${out.clarify.question}  (${out.clarify.action}, missing: ${out.clarify.missing.join(', ')})`);
+    else if ('clarify' in out)
+      deps.out(`? ${out.clarify.question}  (${out.clarify.action}, missing: ${out.clarify.missing.join(', ')})`);
     else deps.err(`error ${out.error.code}: ${out.error.message}`);
     if ('error' in out) process.exitCode = 1;
   });
@@ -104,7 +127,9 @@ export function registerAgentCommands(
   client(
     program
       .command('do <text...>')
-      .description('say it to the agent, e.g. `autoglm do "来一杯大杯拿铁"`; asks before paying where the policy wants the person')
+      .description(
+        'say it to the agent, e.g. `autoglm do "来一杯大杯拿铁"`; asks before paying where the policy wants the person',
+      )
       .option('-s, --session <id>', 'continue this conversation (session id from an earlier answer)')
       .option('-y, --yes', 'answer yes to the confirmation question')
       .option('--local', 'run on the local embedded store in this process instead of a running service'),
@@ -113,18 +138,35 @@ export function registerAgentCommands(
     const text = words.join(' ');
     let local: Awaited<ReturnType<NonNullable<AgentCliDeps['openLocal']>>> | undefined;
     if (o.local === true) {
-      if (deps.openLocal === undefined) fail('LOCAL_UNAVAILABLE', 'this build cannot run the agent in-process; use --url');
+      if (deps.openLocal === undefined)
+        fail('LOCAL_UNAVAILABLE', 'this build cannot run the agent in-process; use --url');
       local = await deps.openLocal();
     }
     try {
-      await converse(o, text, local === undefined ? call : (c, method, path, body, headers) => local.call(method, path, c.user, body, headers));
+      await converse(
+        o,
+        text,
+        local === undefined
+          ? call
+          : (c, method, path, body, headers) => local.call(method, path, c.user, body, headers),
+      );
     } finally {
       await local?.close();
     }
   });
 
-  async function converse(o: ClientOptions & { session?: string; yes?: boolean }, text: string, call: Call): Promise<void> {
-    const r = await call(o, 'POST', '/api/v1/agent/messages', { text, ...(o.session === undefined ? {} : { session_id: o.session }) }, { 'idempotency-key': randomUUID() });
+  async function converse(
+    o: ClientOptions & { session?: string; yes?: boolean },
+    text: string,
+    call: Call,
+  ): Promise<void> {
+    const r = await call(
+      o,
+      'POST',
+      '/api/v1/agent/messages',
+      { text, ...(o.session === undefined ? {} : { session_id: o.session }) },
+      { 'idempotency-key': randomUUID() },
+    );
     if (r.status >= 400) {
       const p = r.body as { code?: string; detail?: string } | null;
       fail(p?.code ?? String(r.status), p?.detail ?? JSON.stringify(r.body));
@@ -153,7 +195,13 @@ export function registerAgentCommands(
         if ('outcome' in b) reply = b as unknown as Reply;
         else {
           const order = b.order as OrderView;
-          reply = { ...reply, outcome: c.status === 201 ? { kind: 'paid', order } : { kind: 'placed', order, next: typeof b.next === 'string' ? b.next : '' } };
+          reply = {
+            ...reply,
+            outcome:
+              c.status === 201
+                ? { kind: 'paid', order }
+                : { kind: 'placed', order, next: typeof b.next === 'string' ? b.next : '' },
+          };
         }
         report(reply);
       } else if (o.json !== true) {

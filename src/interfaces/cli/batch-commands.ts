@@ -116,7 +116,12 @@ async function writeResults(res: Response, input: string, format: 'csv' | 'ndjso
 }
 
 /** `autoglm batch recharge FILE`: upload as a stream, follow with a progress bar, write the result file. */
-export function registerBatchCommands(program: Command, deps: BatchCliDeps, client: (cmd: Command) => Command, fail: (code: string, message: string) => never): void {
+export function registerBatchCommands(
+  program: Command,
+  deps: BatchCliDeps,
+  client: (cmd: Command) => Command,
+  fail: (code: string, message: string) => never,
+): void {
   const batch = program.command('batch').description('many operations from one file');
   client(
     batch
@@ -124,7 +129,10 @@ export function registerBatchCommands(program: Command, deps: BatchCliDeps, clie
       .description('top up every phone in a CSV (phone,amount in fen) or JSON-lines file from your wallet')
       .option('-o, --out <file>', 'where to write the result file (default: <file>.results.csv)')
       .option('--format <format>', 'csv or ndjson (default: from the file name)')
-      .option('-k, --idempotency-key <key>', 'Idempotency-Key (default: from the file content, so submitting the same file again follows the first batch)')
+      .option(
+        '-k, --idempotency-key <key>',
+        'Idempotency-Key (default: from the file content, so submitting the same file again follows the first batch)',
+      )
       .option('--new', 'submit the file as a new batch even if the same content was submitted before')
       .option('--no-wait', 'return once the batch is accepted'),
   ).action(async (file: string, o: BatchOptions) => {
@@ -140,9 +148,11 @@ export function registerBatchCommands(program: Command, deps: BatchCliDeps, clie
     const info = await stat(file).catch(() => undefined);
     if (info?.isFile() !== true) throw new BatchCliError('FILE_NOT_FOUND', `no file ${file}`);
     const format = o.format ?? (/\.(ndjson|jsonl)$/i.test(file) ? 'ndjson' : 'csv');
-    if (format !== 'csv' && format !== 'ndjson') throw new BatchCliError('VALIDATION_FAILED', '--format is csv or ndjson');
+    if (format !== 'csv' && format !== 'ndjson')
+      throw new BatchCliError('VALIDATION_FAILED', '--format is csv or ndjson');
     const digest = await sha256Of(file);
-    const key = o.idempotencyKey ?? (o.new === true ? `batch-${randomUUID()}` : `batch-${digest.toString('hex').slice(0, 40)}`);
+    const key =
+      o.idempotencyKey ?? (o.new === true ? `batch-${randomUUID()}` : `batch-${digest.toString('hex').slice(0, 40)}`);
     let res: Response;
     try {
       res = await fetch(new URL('/api/v1/recharges/batch', o.url), {
@@ -158,10 +168,17 @@ export function registerBatchCommands(program: Command, deps: BatchCliDeps, clie
         duplex: 'half',
       });
     } catch (e) {
-      throw new BatchCliError('SERVICE_UNREACHABLE', `cannot reach ${o.url}: is \`autoglm serve\` running? (${e instanceof Error ? e.message : String(e)})`);
+      throw new BatchCliError(
+        'SERVICE_UNREACHABLE',
+        `cannot reach ${o.url}: is \`autoglm serve\` running? (${e instanceof Error ? e.message : String(e)})`,
+      );
     }
     const answer = (await res.json().catch(() => null)) as { batch?: BatchView; code?: string; detail?: string } | null;
-    if (!res.ok || answer?.batch === undefined) throw new BatchCliError(answer?.code ?? String(res.status), answer?.detail ?? `the service answered ${res.status}`);
+    if (!res.ok || answer?.batch === undefined)
+      throw new BatchCliError(
+        answer?.code ?? String(res.status),
+        answer?.detail ?? `the service answered ${res.status}`,
+      );
     let view = answer.batch;
     if (res.headers.get('idempotent-replayed') === 'true') {
       deps.err(`this file was already submitted as batch ${view.id}; following it (use --new to submit it again)`);
@@ -170,7 +187,9 @@ export function registerBatchCommands(program: Command, deps: BatchCliDeps, clie
       deps.out(JSON.stringify(view));
       return;
     }
-    deps.out(`batch ${view.id}: ${group(view.rows)} rows, ${group(view.valid)} valid, ${group(view.rejected_count)} refused`);
+    deps.out(
+      `batch ${view.id}: ${group(view.rows)} rows, ${group(view.valid)} valid, ${group(view.rejected_count)} refused`,
+    );
     for (const r of view.rejected.slice(0, 10)) deps.out(`  line ${r.line}: ${r.code} — ${r.message}`);
     if (view.rejected_count > 10) deps.out(`  … and ${group(view.rejected_count - 10)} more in the result file`);
     if (!o.wait) {
@@ -190,19 +209,24 @@ export function registerBatchCommands(program: Command, deps: BatchCliDeps, clie
       }
       if (view.done) break;
       await new Promise((r) => setTimeout(r, pollMs));
-      const r = await fetch(new URL(`/api/v1/batches/${view.id}`, o.url), { headers: { 'x-user-id': o.user } }).catch(() => undefined);
+      const r = await fetch(new URL(`/api/v1/batches/${view.id}`, o.url), { headers: { 'x-user-id': o.user } }).catch(
+        () => undefined,
+      );
       if (r?.ok === true) view = ((await r.json()) as { batch: BatchView }).batch;
     }
     if (deps.progress !== undefined) deps.progress('');
 
     const outFile = o.out ?? `${file}.results.csv`;
     const results = await fetch(new URL(view.results, o.url), { headers: { 'x-user-id': o.user } });
-    if (!results.ok) throw new BatchCliError('RESULTS_UNAVAILABLE', `the service answered ${results.status} for the result file`);
+    if (!results.ok)
+      throw new BatchCliError('RESULTS_UNAVAILABLE', `the service answered ${results.status} for the result file`);
     const written = await writeResults(results, file, format, outFile);
     const seconds = (Date.now() - startedAt) / 1000;
     if (o.json === true) deps.out(JSON.stringify({ ...view, results_file: outFile }));
     else {
-      deps.out(`batch ${view.id} done in ${seconds.toFixed(1)} s: ${group(view.succeeded)} succeeded, ${group(view.failed)} failed, ${group(view.rejected_count)} refused`);
+      deps.out(
+        `batch ${view.id} done in ${seconds.toFixed(1)} s: ${group(view.succeeded)} succeeded, ${group(view.failed)} failed, ${group(view.rejected_count)} refused`,
+      );
       deps.out(`results (${group(written)} rows): ${outFile}`);
     }
     if (view.failed > 0 || view.rejected_count > 0) process.exitCode = EXIT_SOME_ROWS_FAILED;

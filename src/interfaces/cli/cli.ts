@@ -29,7 +29,8 @@ export interface SimulatorCommandOptions {
 
 function port(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port is an integer from 0 to 65535');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('a port is an integer from 0 to 65535');
   return n;
 }
 
@@ -69,11 +70,18 @@ async function call(
   try {
     res = await fetch(new URL(path, o.url), {
       method,
-      headers: { 'x-user-id': o.user, ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+      headers: {
+        'x-user-id': o.user,
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...headers,
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (e) {
-    throw new CliError('SERVICE_UNREACHABLE', `cannot reach ${o.url}: is \`autoglm serve\` running? (${e instanceof Error ? e.message : String(e)})`);
+    throw new CliError(
+      'SERVICE_UNREACHABLE',
+      `cannot reach ${o.url}: is \`autoglm serve\` running? (${e instanceof Error ? e.message : String(e)})`,
+    );
   }
   const text = await res.text();
   let parsed: unknown = null;
@@ -119,7 +127,9 @@ export function buildCli(deps: CliDeps): Command {
 
   program
     .command('serve')
-    .description('start the HTTP API with the worker (defaults: SQLite under ./data, built-in simulators, 127.0.0.1:8787)')
+    .description(
+      'start the HTTP API with the worker (defaults: SQLite under ./data, built-in simulators, 127.0.0.1:8787)',
+    )
     .option('-c, --config <file>', 'configuration file (JSON or YAML)')
     .option('--host <host>', 'address to listen on')
     .option('-p, --port <port>', 'port to listen on', port)
@@ -130,14 +140,23 @@ export function buildCli(deps: CliDeps): Command {
 
   program
     .command('simulator')
-    .description('run the simulated outside world (payment gateway, coffee shop, Juhe phone top-ups, callbacks) as its own HTTP server, with chaos knobs under /_sim/')
+    .description(
+      'run the simulated outside world (payment gateway, coffee shop, Juhe phone top-ups, callbacks) as its own HTTP server, with chaos knobs under /_sim/',
+    )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('-p, --port <port>', 'port to listen on (0 = any free port)', port, 9100)
     .option('--seed <n>', 'seed of every random draw (chaos, callbacks), so a run can be replayed', integer, 42)
     .option('--journal-dir <dir>', "keep the simulator's books in fsync'd files here, so they survive a restart")
-    .option('--keys-dir <dir>', 'where the shared secret (and the faces\' keys) are written (default: the journal dir, else ./data/simulator)')
+    .option(
+      '--keys-dir <dir>',
+      "where the shared secret (and the faces' keys) are written (default: the journal dir, else ./data/simulator)",
+    )
     .option('--chaos <json>', 'chaos document applied at start, as PUT /_sim/chaos takes it')
-    .option('--payer-delay-ms <ms>', 'the simulated payer pays QR trades after this long (default: only POST /_sim/trades/:no/pay)', nonNegativeInt)
+    .option(
+      '--payer-delay-ms <ms>',
+      'the simulated payer pays QR trades after this long (default: only POST /_sim/trades/:no/pay)',
+      nonNegativeInt,
+    )
     .action(async (o: SimulatorCommandOptions) => {
       await deps.simulator(o);
     });
@@ -164,15 +183,29 @@ export function buildCli(deps: CliDeps): Command {
       .option('-q, --quantity <n>', 'how many', positiveInt, 1)
       .option('--iced', 'served iced')
       .option('-k, --idempotency-key <key>', 'Idempotency-Key (default: a fresh one)'),
-  ).action(async (drink: string, size: string, o: ClientOptions & { quantity: number; iced?: boolean; idempotencyKey?: string }) => {
-    const body = { drink, size, quantity: o.quantity, ...(o.iced === true ? { options: { temperature: 'iced' } } : {}) };
-    print(o, await call(o, 'POST', '/api/v1/order', body, { 'idempotency-key': o.idempotencyKey ?? randomUUID() }));
-  });
+  ).action(
+    async (
+      drink: string,
+      size: string,
+      o: ClientOptions & { quantity: number; iced?: boolean; idempotencyKey?: string },
+    ) => {
+      const body = {
+        drink,
+        size,
+        quantity: o.quantity,
+        ...(o.iced === true ? { options: { temperature: 'iced' } } : {}),
+      };
+      print(o, await call(o, 'POST', '/api/v1/order', body, { 'idempotency-key': o.idempotencyKey ?? randomUUID() }));
+    },
+  );
 
   client(program.command('menu').description('show the menu and prices')).action(async (o: ClientOptions) => {
     const r = await call(o, 'GET', '/api/v1/menu');
     if (o.json === true || r.status >= 400) return print(o, r);
-    const menu = r.body as { currency: string; drinks: Array<{ id: string; name_zh: string; name_en: string; prices: Record<string, number> }> };
+    const menu = r.body as {
+      currency: string;
+      drinks: Array<{ id: string; name_zh: string; name_en: string; prices: Record<string, number> }>;
+    };
     for (const d of menu.drinks) {
       const prices = Object.entries(d.prices)
         .map(([size, amount]) => `${size} ${(amount / 100).toFixed(2)}`)
@@ -181,17 +214,32 @@ export function buildCli(deps: CliDeps): Command {
     }
   });
 
-  client(program.command('get <order-id>').description('show an order')).action(async (id: string, o: ClientOptions) => {
-    print(o, await call(o, 'GET', `/api/v1/orders/${encodeURIComponent(id)}`));
-  });
+  client(program.command('get <order-id>').description('show an order')).action(
+    async (id: string, o: ClientOptions) => {
+      print(o, await call(o, 'GET', `/api/v1/orders/${encodeURIComponent(id)}`));
+    },
+  );
 
-  client(program.command('confirm <order-id>').description('confirm a waiting order and pay for it')).action(async (id: string, o: ClientOptions) => {
-    print(o, await call(o, 'POST', `/api/v1/orders/${encodeURIComponent(id)}/confirm`, {}, { 'idempotency-key': randomUUID() }));
-  });
+  client(program.command('confirm <order-id>').description('confirm a waiting order and pay for it')).action(
+    async (id: string, o: ClientOptions) => {
+      print(
+        o,
+        await call(
+          o,
+          'POST',
+          `/api/v1/orders/${encodeURIComponent(id)}/confirm`,
+          {},
+          { 'idempotency-key': randomUUID() },
+        ),
+      );
+    },
+  );
 
-  client(program.command('cancel <order-id>').description('cancel a waiting order')).action(async (id: string, o: ClientOptions) => {
-    print(o, await call(o, 'POST', `/api/v1/orders/${encodeURIComponent(id)}/cancel`, {}));
-  });
+  client(program.command('cancel <order-id>').description('cancel a waiting order')).action(
+    async (id: string, o: ClientOptions) => {
+      print(o, await call(o, 'POST', `/api/v1/orders/${encodeURIComponent(id)}/cancel`, {}));
+    },
+  );
 
   client(
     program
@@ -205,7 +253,9 @@ export function buildCli(deps: CliDeps): Command {
     if (o.json === true || r.status >= 400) return print(o, r);
     const page = r.body as { data: Array<Record<string, unknown>> };
     for (const ord of page.data) {
-      deps.out(`${String(ord.id)}  ${String(ord.status).padEnd(21)} ${(Number(ord.amount) / 100).toFixed(2).padStart(8)} ${String(ord.currency)}  ${String(ord.description)}`);
+      deps.out(
+        `${String(ord.id)}  ${String(ord.status).padEnd(21)} ${(Number(ord.amount) / 100).toFixed(2).padStart(8)} ${String(ord.currency)}  ${String(ord.description)}`,
+      );
     }
   });
 

@@ -9,11 +9,18 @@ import { problem, statusForCode } from './problem.js';
 import { describeIssues, idParamSchema } from './validation.js';
 
 const MAX_TEXT = 500;
-const textSchema = z.string().trim().min(1, 'text is empty').max(MAX_TEXT, `text is longer than ${MAX_TEXT} characters`);
+const textSchema = z
+  .string()
+  .trim()
+  .min(1, 'text is empty')
+  .max(MAX_TEXT, `text is longer than ${MAX_TEXT} characters`);
 const parseBodySchema = z.object({ text: textSchema }).strict();
 const messageBodySchema = z
   .object({
-    session_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'session_id is 1–64 letters, digits, _ or -').optional(),
+    session_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_-]{1,64}$/, 'session_id is 1–64 letters, digits, _ or -')
+      .optional(),
     text: textSchema,
   })
   .strict();
@@ -22,11 +29,20 @@ const messageBodySchema = z
  * An error as problem+json that also carries `error: {code, message}`, the same object
  * `autoglm parse --json` prints, so one client reads both.
  */
-function errorResult(req: FastifyRequest, e: { code: string; message: string; details?: Readonly<Record<string, unknown>> }): HttpResult {
-  const retryAfter = typeof e.details?.retry_after_ms === 'number' ? { 'retry-after': String(Math.ceil(e.details.retry_after_ms / 1000)) } : {};
+function errorResult(
+  req: FastifyRequest,
+  e: { code: string; message: string; details?: Readonly<Record<string, unknown>> },
+): HttpResult {
+  const retryAfter =
+    typeof e.details?.retry_after_ms === 'number'
+      ? { 'retry-after': String(Math.ceil(e.details.retry_after_ms / 1000)) }
+      : {};
   return {
     status: statusForCode(e.code),
-    body: problem(e.code, e.message, req.id, { error: { code: e.code, message: e.message }, ...(e.details === undefined ? {} : { details: e.details }) }),
+    body: problem(e.code, e.message, req.id, {
+      error: { code: e.code, message: e.message },
+      ...(e.details === undefined ? {} : { details: e.details }),
+    }),
     headers: { 'content-type': 'application/problem+json; charset=utf-8', ...retryAfter },
     store: false,
   };
@@ -34,7 +50,11 @@ function errorResult(req: FastifyRequest, e: { code: string; message: string; de
 
 function invalidBody(req: FastifyRequest, error: z.ZodError): HttpResult {
   const errors = describeIssues(error);
-  return errorResult(req, { code: 'VALIDATION_FAILED', message: errors.map((e) => `${e.field}: ${e.message}`).join('; '), details: { errors } });
+  return errorResult(req, {
+    code: 'VALIDATION_FAILED',
+    message: errors.map((e) => `${e.field}: ${e.message}`).join('; '),
+    details: { errors },
+  });
 }
 
 function replyResult(req: FastifyRequest, r: Result<AgentReply, DomainError>): HttpResult {
@@ -57,13 +77,20 @@ export function registerAgentRoutes(app: FastifyInstance, engine: Engine, agent:
     const b = body.data;
     // Honours Idempotency-Key like every POST: a retried message does not order twice.
     return idempotent(engine, req, reply, async () =>
-      replyResult(req, await agent.message(req.caller, { text: b.text, ...(b.session_id === undefined ? {} : { sessionId: b.session_id }) })),
+      replyResult(
+        req,
+        await agent.message(req.caller, {
+          text: b.text,
+          ...(b.session_id === undefined ? {} : { sessionId: b.session_id }),
+        }),
+      ),
     );
   });
 
   app.post('/api/v1/agent/sessions/:id/confirm', async (req, reply) => {
     const id = idParamSchema.safeParse(req.params);
-    if (!id.success) return send(reply, errorResult(req, { code: 'CONFIRMATION_NOT_FOUND', message: 'no such session' }));
+    if (!id.success)
+      return send(reply, errorResult(req, { code: 'CONFIRMATION_NOT_FOUND', message: 'no such session' }));
     return idempotent(engine, req, reply, async () => replyResult(req, await agent.confirm(req.caller, id.data.id)));
   });
 

@@ -10,7 +10,12 @@ import type { RoutingObserver } from '../../ports/routing-observer.js';
 
 /** Breaker states as one number, the same scale for recharge channels and payment gateways. */
 const CHANNEL_BREAKER: Readonly<Record<BreakerState['state'], number>> = { closed: 0, half_open: 1, open: 2 };
-const GATEWAY_BREAKER: Readonly<Record<GatewayHealth['breaker'], number>> = { closed: 0, 'half-open': 1, open: 2, isolated: 2 };
+const GATEWAY_BREAKER: Readonly<Record<GatewayHealth['breaker'], number>> = {
+  closed: 0,
+  'half-open': 1,
+  open: 2,
+  isolated: 2,
+};
 
 /**
  * The Prometheus metrics of one server, in its own registry (never prom-client's global one:
@@ -42,13 +47,33 @@ export class Metrics implements RoutingObserver {
       registers,
     });
     const perChannel: Array<[string, string, (c: ChannelHealth) => number | null]> = [
-      ['autoglm_recharge_channel_breaker_state', 'Circuit breaker of the channel: 0 closed, 1 half-open, 2 open.', (c) => CHANNEL_BREAKER[c.breaker.state]],
+      [
+        'autoglm_recharge_channel_breaker_state',
+        'Circuit breaker of the channel: 0 closed, 1 half-open, 2 open.',
+        (c) => CHANNEL_BREAKER[c.breaker.state],
+      ],
       ['autoglm_recharge_channel_in_flight', 'Calls in flight to the channel.', (c) => c.inFlight],
-      ['autoglm_recharge_channel_capacity', 'Calls in flight the channel is configured to handle well.', (c) => c.capacity],
+      [
+        'autoglm_recharge_channel_capacity',
+        'Calls in flight the channel is configured to handle well.',
+        (c) => c.capacity,
+      ],
       ['autoglm_recharge_channel_window_samples', 'Calls in the sliding window.', (c) => c.window.samples],
-      ['autoglm_recharge_channel_window_success_rate', 'Share of successful calls in the sliding window (absent with no samples).', (c) => c.window.successRate],
-      ['autoglm_recharge_channel_window_mean_latency_seconds', 'Mean latency of the calls in the sliding window.', (c) => seconds(c.window.meanLatencyMs)],
-      ['autoglm_recharge_channel_window_p99_latency_seconds', '99th percentile latency of the calls in the sliding window.', (c) => seconds(c.window.p99LatencyMs)],
+      [
+        'autoglm_recharge_channel_window_success_rate',
+        'Share of successful calls in the sliding window (absent with no samples).',
+        (c) => c.window.successRate,
+      ],
+      [
+        'autoglm_recharge_channel_window_mean_latency_seconds',
+        'Mean latency of the calls in the sliding window.',
+        (c) => seconds(c.window.meanLatencyMs),
+      ],
+      [
+        'autoglm_recharge_channel_window_p99_latency_seconds',
+        '99th percentile latency of the calls in the sliding window.',
+        (c) => seconds(c.window.p99LatencyMs),
+      ],
     ];
     const snapshot = (): readonly ChannelHealth[] => this.channels;
     for (const [name, help, value] of perChannel) {
@@ -74,7 +99,8 @@ export class Metrics implements RoutingObserver {
       collect() {
         this.reset();
         for (const c of snapshot()) {
-          for (const [operator, score] of Object.entries(c.scores) as Array<[OperatorId, number]>) this.set({ channel: c.channel, operator }, score);
+          for (const [operator, score] of Object.entries(c.scores) as Array<[OperatorId, number]>)
+            this.set({ channel: c.channel, operator }, score);
         }
       },
     });
@@ -86,7 +112,8 @@ export class Metrics implements RoutingObserver {
       registers,
       collect() {
         this.reset();
-        for (const g of gateways()) if (g.health !== null) this.set({ gateway: g.name }, GATEWAY_BREAKER[g.health.breaker]);
+        for (const g of gateways())
+          if (g.health !== null) this.set({ gateway: g.name }, GATEWAY_BREAKER[g.health.breaker]);
       },
     });
     const depth = (): Promise<Record<string, number>> => this.engine?.jobQueueDepth() ?? Promise.resolve({});

@@ -6,7 +6,14 @@ import type { IdempotencyRef } from '../../application/place-order.js';
 import { SIZE_NAMES_ZH, SIZES } from '../../domain/menu.js';
 import type { DomainError, Result } from '../../domain/result.js';
 import { problem, sendProblem, statusForCode } from './problem.js';
-import { cancelBodySchema, confirmBodySchema, describeIssues, idParamSchema, listQuerySchema, orderBodySchema } from './validation.js';
+import {
+  cancelBodySchema,
+  confirmBodySchema,
+  describeIssues,
+  idParamSchema,
+  listQuerySchema,
+  orderBodySchema,
+} from './validation.js';
 
 /** What a handler wants sent; `store` says whether an Idempotency-Key should remember it. */
 export interface HttpResult {
@@ -38,10 +45,18 @@ const NOT_STORED = new Set([
   'INSUFFICIENT_BALANCE',
 ]);
 
-export function problemResult(req: FastifyRequest, error: DomainError & { errors?: readonly DomainError[] }): HttpResult {
+export function problemResult(
+  req: FastifyRequest,
+  error: DomainError & { errors?: readonly DomainError[] },
+): HttpResult {
   const extensions: Record<string, unknown> = {};
   if (error.details !== undefined) extensions.details = error.details;
-  if (error.errors !== undefined) extensions.errors = error.errors.map((e) => ({ code: e.code, message: e.message, ...(e.details === undefined ? {} : e.details) }));
+  if (error.errors !== undefined)
+    extensions.errors = error.errors.map((e) => ({
+      code: e.code,
+      message: e.message,
+      ...(e.details === undefined ? {} : e.details),
+    }));
   return {
     status: statusForCode(error.code),
     body: problem(error.code, error.message, req.id, extensions),
@@ -59,14 +74,23 @@ export function validationResult(req: FastifyRequest, error: z.ZodError): HttpRe
   };
 }
 
-function outcomeResult(req: FastifyRequest, outcome: Result<OrderOutcome, DomainError & { errors?: readonly DomainError[] }>): HttpResult {
+function outcomeResult(
+  req: FastifyRequest,
+  outcome: Result<OrderOutcome, DomainError & { errors?: readonly DomainError[] }>,
+): HttpResult {
   if (!outcome.ok) return problemResult(req, outcome.error);
   const o = outcome.value;
   const location = { location: `/api/v1/orders/${o.order.id}` };
   switch (o.kind) {
     case 'completed': {
       const minimal = /(?:^|[;,\s])return=minimal(?:$|[;,\s])/i.test(String(req.headers.prefer ?? ''));
-      if (minimal) return { status: 204, body: null, headers: { ...location, 'preference-applied': 'return=minimal' }, store: true };
+      if (minimal)
+        return {
+          status: 204,
+          body: null,
+          headers: { ...location, 'preference-applied': 'return=minimal' },
+          store: true,
+        };
       return { status: 201, body: { order: o.order }, headers: location, store: true };
     }
     case 'accepted':
@@ -74,7 +98,9 @@ function outcomeResult(req: FastifyRequest, outcome: Result<OrderOutcome, Domain
     case 'payment_failed':
       return {
         status: 402,
-        body: problem('PAYMENT_DECLINED', o.order.status_reason ?? 'the payment was declined', req.id, { order: o.order }),
+        body: problem('PAYMENT_DECLINED', o.order.status_reason ?? 'the payment was declined', req.id, {
+          order: o.order,
+        }),
         headers: { ...location, 'content-type': 'application/problem+json; charset=utf-8' },
         store: true,
       };
@@ -115,15 +141,28 @@ export async function idempotent(
     case 'conflict':
       return sendProblem(
         reply,
-        problem('IDEMPOTENCY_CONFLICT', `Idempotency-Key "${key}" was first used with a different request body; use a new key for a different request`, req.id),
+        problem(
+          'IDEMPOTENCY_CONFLICT',
+          `Idempotency-Key "${key}" was first used with a different request body; use a new key for a different request`,
+          req.id,
+        ),
       );
     case 'in_flight':
       void reply.header('retry-after', String(start.retryAfterSeconds));
-      return sendProblem(reply, problem('IDEMPOTENCY_IN_FLIGHT', 'a request with this Idempotency-Key is still being processed; retry later', req.id));
+      return sendProblem(
+        reply,
+        problem(
+          'IDEMPOTENCY_IN_FLIGHT',
+          'a request with this Idempotency-Key is still being processed; retry later',
+          req.id,
+        ),
+      );
     case 'replay': {
       void reply.code(start.status).header('idempotent-replayed', 'true');
       for (const [k, v] of Object.entries(start.headers)) void reply.header(k, v);
-      return start.body === '' ? reply.send() : reply.type(start.headers['content-type'] ?? 'application/json; charset=utf-8').send(start.body);
+      return start.body === ''
+        ? reply.send()
+        : reply.type(start.headers['content-type'] ?? 'application/json; charset=utf-8').send(start.body);
     }
     case 'proceed': {
       let result: HttpResult;
@@ -135,7 +174,12 @@ export async function idempotent(
       }
       const body = result.body === null ? '' : JSON.stringify(result.body);
       const headers = { 'content-type': 'application/json; charset=utf-8', ...result.headers };
-      await engine.finishIdempotent(caller.tenantId, start.ref, { status: result.status, body, headers, store: result.store });
+      await engine.finishIdempotent(caller.tenantId, start.ref, {
+        status: result.status,
+        body,
+        headers,
+        store: result.store,
+      });
       void reply.code(result.status);
       for (const [k, v] of Object.entries(headers)) void reply.header(k, v);
       return body === '' ? reply.send() : reply.send(body);
@@ -171,7 +215,13 @@ export function registerOrderRoutes(app: FastifyInstance, engine: Engine): void 
     return {
       currency: menu.currency,
       sizes: SIZES.map((id) => ({ id, name_zh: SIZE_NAMES_ZH[id] })),
-      drinks: menu.drinks.map((d) => ({ id: d.id, name_zh: d.name_zh, name_en: d.name_en, iced: d.iced, prices: d.prices })),
+      drinks: menu.drinks.map((d) => ({
+        id: d.id,
+        name_zh: d.name_zh,
+        name_en: d.name_en,
+        iced: d.iced,
+        prices: d.prices,
+      })),
       surcharges: menu.surcharges,
     };
   });
@@ -190,7 +240,16 @@ export function registerOrderRoutes(app: FastifyInstance, engine: Engine): void 
     const r = await engine.getOrder(caller(req).tenantId, id);
     if (!r.ok) return send(reply, problemResult(req, r.error));
     const trail = await engine.auditTrail(caller(req).tenantId, 'order', id);
-    return { data: trail.map((a) => ({ at: new Date(a.at).toISOString(), actor: a.actor, action: a.action, before: a.before, after: a.after, request_id: a.requestId })) };
+    return {
+      data: trail.map((a) => ({
+        at: new Date(a.at).toISOString(),
+        actor: a.actor,
+        action: a.action,
+        before: a.before,
+        after: a.after,
+        request_id: a.requestId,
+      })),
+    };
   });
 
   app.get('/api/v1/orders', async (req, reply) => {
@@ -240,7 +299,11 @@ export function registerOrderRoutes(app: FastifyInstance, engine: Engine): void 
       if (recovery !== null) return outcomeResult(req, await engine.outcomeOf(caller(req).tenantId, recovery));
       return outcomeResult(
         req,
-        await engine.submitPayment(caller(req), { order_id: b.order_id, amount: b.amount, currency: b.currency, payment_method: b.payment_method }, ref),
+        await engine.submitPayment(
+          caller(req),
+          { order_id: b.order_id, amount: b.amount, currency: b.currency, payment_method: b.payment_method },
+          ref,
+        ),
       );
     });
   });

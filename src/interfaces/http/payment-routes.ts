@@ -16,7 +16,10 @@ const refundBodySchema = z
 
 const gatewayParamSchema = z.object({ gateway: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) }).strict();
 const flagsQuerySchema = z
-  .object({ open: z.enum(['true', 'false']).default('true'), limit: z.coerce.number().int().min(1).max(500).default(100) })
+  .object({
+    open: z.enum(['true', 'false']).default('true'),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  })
   .strict();
 
 function refundResult(req: FastifyRequest, r: Result<RefundView>): HttpResult {
@@ -24,10 +27,21 @@ function refundResult(req: FastifyRequest, r: Result<RefundView>): HttpResult {
   const refund = r.value;
   const location = { location: `/api/v1/refunds/${refund.id}` };
   if (refund.status === 'SUCCEEDED') return { status: 201, body: { refund }, headers: location, store: true };
-  if (refund.status === 'PENDING') return { status: 202, body: { refund, next: `in progress: poll GET /api/v1/refunds/${refund.id}` }, headers: location, store: true };
+  if (refund.status === 'PENDING')
+    return {
+      status: 202,
+      body: { refund, next: `in progress: poll GET /api/v1/refunds/${refund.id}` },
+      headers: location,
+      store: true,
+    };
   return {
     status: statusForCode('REFUND_DECLINED'),
-    body: problem('REFUND_DECLINED', `the gateway refused the refund: ${refund.failure_code ?? 'unknown reason'}`, req.id, { refund }),
+    body: problem(
+      'REFUND_DECLINED',
+      `the gateway refused the refund: ${refund.failure_code ?? 'unknown reason'}`,
+      req.id,
+      { refund },
+    ),
     headers: { ...location, 'content-type': 'application/problem+json; charset=utf-8' },
     store: true,
   };
@@ -43,7 +57,10 @@ export function registerPaymentRoutes(app: FastifyInstance, engine: Engine): voi
     const b = parsed.data;
     return idempotent(engine, req, reply, async (ref, recovery) => {
       if (recovery !== null) return refundResult(req, await engine.refundOf(req.caller.tenantId, recovery));
-      const request = { ...(b.amount === undefined ? {} : { amount: b.amount }), ...(b.reason === undefined ? {} : { reason: b.reason }) };
+      const request = {
+        ...(b.amount === undefined ? {} : { amount: b.amount }),
+        ...(b.reason === undefined ? {} : { reason: b.reason }),
+      };
       return refundResult(req, await engine.requestRefund(req.caller, id, request, ref));
     });
   });
@@ -63,13 +80,34 @@ export function registerPaymentRoutes(app: FastifyInstance, engine: Engine): voi
   });
 
   app.get('/api/v1/gateways', () => ({
-    data: engine.gateways().map((g) => ({ name: g.name, methods: g.methods, ...(g.health === null ? {} : { breaker: g.health.breaker, available: g.health.available, in_flight: g.health.inFlight, calls: g.health.calls, failures: g.health.failures }) })),
+    data: engine
+      .gateways()
+      .map((g) => ({
+        name: g.name,
+        methods: g.methods,
+        ...(g.health === null
+          ? {}
+          : {
+              breaker: g.health.breaker,
+              available: g.health.available,
+              in_flight: g.health.inFlight,
+              calls: g.health.calls,
+              failures: g.health.failures,
+            }),
+      })),
   }));
 
   app.get('/api/v1/ledger/balances', async (req) => {
     const tenant = req.caller.tenantId;
-    const [balances, unbalanced] = await Promise.all([engine.ledgerBalances(tenant), engine.unbalancedJournals(tenant)]);
-    return { data: balances, balanced: unbalanced.length === 0, unbalanced_journals: unbalanced.map((u) => ({ journal_id: u.journalId, sum: u.sum })) };
+    const [balances, unbalanced] = await Promise.all([
+      engine.ledgerBalances(tenant),
+      engine.unbalancedJournals(tenant),
+    ]);
+    return {
+      data: balances,
+      balanced: unbalanced.length === 0,
+      unbalanced_journals: unbalanced.map((u) => ({ journal_id: u.journalId, sum: u.sum })),
+    };
   });
 
   app.get('/api/v1/review-flags', async (req, reply) => {

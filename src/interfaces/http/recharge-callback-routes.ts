@@ -17,11 +17,14 @@ export function registerRechargeCallbackRoutes(app: FastifyInstance, engine: Eng
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, next) => next(null, body));
     scope.post('/api/v1/recharge-callbacks/:channel', async (req, reply) => {
       const p = channelParamSchema.safeParse(req.params);
-      if (!p.success) return sendProblem(reply, problem('RECHARGE_CHANNEL_NOT_CONFIGURED', 'no such recharge channel', req.id));
+      if (!p.success)
+        return sendProblem(reply, problem('RECHARGE_CHANNEL_NOT_CONFIGURED', 'no such recharge channel', req.id));
       const rawBody = typeof req.body === 'string' ? req.body : '';
       const params: Record<string, string> = {};
       const query = new URLSearchParams(req.url.split('?')[1] ?? '');
-      const form = /application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '') ? new URLSearchParams(rawBody) : new URLSearchParams();
+      const form = /application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')
+        ? new URLSearchParams(rawBody)
+        : new URLSearchParams();
       for (const source of [query, form]) for (const [k, v] of source) if (k !== '__proto__') params[k] = v;
       const headers: Record<string, string | undefined> = {};
       for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;

@@ -12,7 +12,9 @@ import { problem, sendProblem, statusForCode } from './problem.js';
 
 /** Shapes only: the number, the amount and the face value are the domain's to judge, with their own codes. */
 const topUpBodySchema = z.object({ amount: z.number() }).strict();
-const rechargeBodySchema = z.object({ phone: z.string().max(40), amount: z.number(), pay: z.enum(['wallet', 'direct']).optional() }).strict();
+const rechargeBodySchema = z
+  .object({ phone: z.string().max(40), amount: z.number(), pay: z.enum(['wallet', 'direct']).optional() })
+  .strict();
 
 const PROBLEM_JSON = { 'content-type': 'application/problem+json; charset=utf-8' };
 
@@ -24,11 +26,21 @@ function topUpResult(req: FastifyRequest, r: Result<TopUpView>): HttpResult {
     case 'SUCCEEDED':
       return { status: 201, body: { top_up: topUp }, headers: location, store: true };
     case 'PENDING':
-      return { status: 202, body: { top_up: topUp, next: `in progress: poll GET /api/v1/wallet/top-ups/${topUp.id}` }, headers: location, store: true };
+      return {
+        status: 202,
+        body: { top_up: topUp, next: `in progress: poll GET /api/v1/wallet/top-ups/${topUp.id}` },
+        headers: location,
+        store: true,
+      };
     case 'FAILED':
       return {
         status: statusForCode('PAYMENT_DECLINED'),
-        body: problem('PAYMENT_DECLINED', `the top-up payment was declined: ${topUp.failure_code ?? 'unknown reason'}`, req.id, { top_up: topUp }),
+        body: problem(
+          'PAYMENT_DECLINED',
+          `the top-up payment was declined: ${topUp.failure_code ?? 'unknown reason'}`,
+          req.id,
+          { top_up: topUp },
+        ),
         headers: { ...location, ...PROBLEM_JSON },
         store: true,
       };
@@ -51,7 +63,12 @@ function rechargeResult(req: FastifyRequest, r: Result<RechargeOutcome>): HttpRe
     case 'failed':
       return {
         status: statusForCode('RECHARGE_FAILED'),
-        body: problem('RECHARGE_FAILED', `the recharge failed (${o.recharge.failure_reason ?? 'unknown reason'}); the amount is back on the wallet`, req.id, { recharge: o.recharge }),
+        body: problem(
+          'RECHARGE_FAILED',
+          `the recharge failed (${o.recharge.failure_reason ?? 'unknown reason'}); the amount is back on the wallet`,
+          req.id,
+          { recharge: o.recharge },
+        ),
         headers: { ...location, ...PROBLEM_JSON },
         store: true,
       };
@@ -66,7 +83,9 @@ function rechargeResult(req: FastifyRequest, r: Result<RechargeOutcome>): HttpRe
 export function registerRechargeRoutes(app: FastifyInstance, engine: Engine): void {
   app.get('/api/v1/wallet', async (req, reply) => {
     const r = await engine.walletBalance(req.caller);
-    return r.ok ? { wallet: { user_id: req.caller.userId, balance: r.value.balance, currency: r.value.currency } } : send(reply, problemResult(req, r.error));
+    return r.ok
+      ? { wallet: { user_id: req.caller.userId, balance: r.value.balance, currency: r.value.currency } }
+      : send(reply, problemResult(req, r.error));
   });
 
   app.post('/api/v1/wallet/top-ups', async (req, reply) => {
@@ -104,15 +123,24 @@ export function registerRechargeRoutes(app: FastifyInstance, engine: Engine): vo
   // A batch is a file, not JSON: CSV (`phone,amount`, optional header) or JSON lines, read as a
   // stream (never whole in memory), so a file of any length costs the same memory.
   void app.register((scope, _opts, done) => {
-    scope.addContentTypeParser(['text/csv', 'application/x-ndjson', 'application/jsonl'], (_req, payload, next) => next(null, payload));
+    scope.addContentTypeParser(['text/csv', 'application/x-ndjson', 'application/jsonl'], (_req, payload, next) =>
+      next(null, payload),
+    );
     scope.post('/api/v1/recharges/batch', async (req, reply) => {
       const type = String(req.headers['content-type'] ?? '');
       const body = req.body as AsyncIterable<Uint8Array> | undefined;
       if (body === undefined || typeof body !== 'object' || !(Symbol.asyncIterator in body)) {
-        return sendProblem(reply, problem('UNSUPPORTED_MEDIA_TYPE', 'send the batch as text/csv or application/x-ndjson', req.id));
+        return sendProblem(
+          reply,
+          problem('UNSUPPORTED_MEDIA_TYPE', 'send the batch as text/csv or application/x-ndjson', req.id),
+        );
       }
       const digest = contentDigest(req.headers['content-digest']);
-      if (digest === 'invalid') return sendProblem(reply, problem('VALIDATION_FAILED', 'Content-Digest must be sha-256=:<base64 of the SHA-256 of the body>:', req.id));
+      if (digest === 'invalid')
+        return sendProblem(
+          reply,
+          problem('VALIDATION_FAILED', 'Content-Digest must be sha-256=:<base64 of the SHA-256 of the body>:', req.id),
+        );
       const format = type.startsWith('text/csv') ? 'csv' : 'ndjson';
       // The body is not read before the key is claimed: the key is tied to what identifies the file.
       const identity = { batch: format, sha256: digest ?? null, length: req.headers['content-length'] ?? null };
@@ -124,9 +152,18 @@ export function registerRechargeRoutes(app: FastifyInstance, engine: Engine): vo
           const r =
             recovery !== null
               ? await engine.batchOf(req.caller.tenantId, recovery)
-              : await engine.rechargeBatch(req.caller, { lines: readLines(digest === undefined ? body : checkedAgainst(body, digest)), format }, ref);
+              : await engine.rechargeBatch(
+                  req.caller,
+                  { lines: readLines(digest === undefined ? body : checkedAgainst(body, digest)), format },
+                  ref,
+                );
           if (!r.ok) return problemResult(req, r.error);
-          return { status: 202, body: { batch: r.value, next: `poll GET /api/v1/batches/${r.value.id}` }, headers: { location: `/api/v1/batches/${r.value.id}` }, store: true };
+          return {
+            status: 202,
+            body: { batch: r.value, next: `poll GET /api/v1/batches/${r.value.id}` },
+            headers: { location: `/api/v1/batches/${r.value.id}` },
+            store: true,
+          };
         },
         identity,
       );
@@ -192,7 +229,11 @@ async function* checkedAgainst(body: AsyncIterable<Uint8Array>, digest: Buffer):
     hash.update(chunk);
     yield chunk;
   }
-  if (!hash.digest().equals(digest)) throw new UseCaseError('CONTENT_DIGEST_MISMATCH', 'the body does not match its Content-Digest: it was changed or cut on the way; nothing was charged');
+  if (!hash.digest().equals(digest))
+    throw new UseCaseError(
+      'CONTENT_DIGEST_MISMATCH',
+      'the body does not match its Content-Digest: it was changed or cut on the way; nothing was charged',
+    );
 }
 
 async function* asLines(lines: AsyncIterable<string>): AsyncGenerator<string> {

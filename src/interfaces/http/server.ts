@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  LogController,
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+} from 'fastify';
 import type { Caller } from '../../application/context.js';
 import type { Engine } from '../../application/engine.js';
 import type { AgentService } from '../../application/handle-agent-message.js';
@@ -36,7 +42,10 @@ const FASTIFY_ERRORS: Readonly<Record<string, { code: string; detail: string }>>
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'PAYLOAD_TOO_LARGE', detail: 'the request body is too large' },
   FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'UNSUPPORTED_MEDIA_TYPE', detail: 'send the body as application/json' },
   FST_ERR_BAD_URL: { code: 'VALIDATION_FAILED', detail: 'the URL is malformed' },
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'VALIDATION_FAILED', detail: 'the Content-Length does not match the body' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: {
+    code: 'VALIDATION_FAILED',
+    detail: 'the Content-Length does not match the body',
+  },
 };
 
 declare module 'fastify' {
@@ -61,7 +70,14 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     // Router-level failures (overlong or malformed URLs) get the same problem+json as the rest.
     frameworkErrors: (error, req, reply) => {
       const long = (error as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH';
-      void sendProblem(reply, problem(long ? 'URI_TOO_LONG' : 'VALIDATION_FAILED', long ? 'a path segment is too long' : 'the URL is malformed', req.id));
+      void sendProblem(
+        reply,
+        problem(
+          long ? 'URI_TOO_LONG' : 'VALIDATION_FAILED',
+          long ? 'a path segment is too long' : 'the URL is malformed',
+          req.id,
+        ),
+      );
     },
     return503OnClosing: true,
   });
@@ -78,30 +94,44 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   });
   app.addHook('onResponse', (req, reply, done) => {
     req.log.info(
-      { method: req.method, url: req.routeOptions.url ?? req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime), actor: req.caller.actor },
+      {
+        method: req.method,
+        url: req.routeOptions.url ?? req.url,
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime),
+        actor: req.caller.actor,
+      },
       'request completed',
     );
     done();
   });
 
-  app.setErrorHandler((error: Error & { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
-    const id = req.id;
-    const mapped = error.code === undefined ? undefined : FASTIFY_ERRORS[error.code];
-    if (mapped !== undefined) {
-      const detail = mapped.code === 'PAYLOAD_TOO_LARGE' ? `the request body exceeds ${opts.bodyLimitBytes} bytes` : mapped.detail;
-      return sendProblem(reply, problem(mapped.code, detail, id));
-    }
-    if (error instanceof SyntaxError || (error.statusCode === 400 && error.code?.startsWith('FST_ERR_CTP'))) {
-      return sendProblem(reply, problem('MALFORMED_JSON', 'the request body is not valid JSON', id));
-    }
-    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-      return sendProblem(reply, problem('VALIDATION_FAILED', error.message, id, {}, error.statusCode));
-    }
-    req.log.error({ err: error }, 'unhandled error');
-    return sendProblem(reply, problem('INTERNAL', 'an unexpected error occurred; it has been logged with this request_id', id));
-  });
+  app.setErrorHandler(
+    (error: Error & { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
+      const id = req.id;
+      const mapped = error.code === undefined ? undefined : FASTIFY_ERRORS[error.code];
+      if (mapped !== undefined) {
+        const detail =
+          mapped.code === 'PAYLOAD_TOO_LARGE' ? `the request body exceeds ${opts.bodyLimitBytes} bytes` : mapped.detail;
+        return sendProblem(reply, problem(mapped.code, detail, id));
+      }
+      if (error instanceof SyntaxError || (error.statusCode === 400 && error.code?.startsWith('FST_ERR_CTP'))) {
+        return sendProblem(reply, problem('MALFORMED_JSON', 'the request body is not valid JSON', id));
+      }
+      if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+        return sendProblem(reply, problem('VALIDATION_FAILED', error.message, id, {}, error.statusCode));
+      }
+      req.log.error({ err: error }, 'unhandled error');
+      return sendProblem(
+        reply,
+        problem('INTERNAL', 'an unexpected error occurred; it has been logged with this request_id', id),
+      );
+    },
+  );
 
-  app.setNotFoundHandler((req, reply) => sendProblem(reply, problem('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, req.id)));
+  app.setNotFoundHandler((req, reply) =>
+    sendProblem(reply, problem('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, req.id)),
+  );
 
   app.get('/healthz', () => ({ status: 'ok' }));
   app.get('/readyz', async (_req, reply) => {

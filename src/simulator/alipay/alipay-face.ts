@@ -1,7 +1,17 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayUnknownOutcomeError } from '../../ports/payment-gateway.js';
 import type { SimTrade, SimulatedGateway } from '../simulated-gateway.js';
-import { asPrivateKey, asPublicKey, fenOf, type KeyInput, alipayTime, sha256WithRsaValid, signedResponse, signingText, yuanOf } from './alipay-protocol.js';
+import {
+  asPrivateKey,
+  asPublicKey,
+  fenOf,
+  type KeyInput,
+  alipayTime,
+  sha256WithRsaValid,
+  signedResponse,
+  signingText,
+  yuanOf,
+} from './alipay-protocol.js';
 
 export interface AlipayFaceOptions {
   /** The merchant app the face serves; requests for any other app_id are refused. */
@@ -29,10 +39,20 @@ interface Answer {
 }
 
 const SUCCESS = { code: '10000', msg: 'Success' } as const;
-const fail = (subCode: string, subMsg: string): Answer => ({ node: { code: '40004', msg: 'Business Failed', sub_code: subCode, sub_msg: subMsg } });
-const invalid = (subCode: string, subMsg: string): Answer => ({ node: { code: '40002', msg: 'Invalid Arguments', sub_code: subCode, sub_msg: subMsg } });
+const fail = (subCode: string, subMsg: string): Answer => ({
+  node: { code: '40004', msg: 'Business Failed', sub_code: subCode, sub_msg: subMsg },
+});
+const invalid = (subCode: string, subMsg: string): Answer => ({
+  node: { code: '40002', msg: 'Invalid Arguments', sub_code: subCode, sub_msg: subMsg },
+});
 
-const METHODS = ['alipay.trade.precreate', 'alipay.trade.query', 'alipay.trade.refund', 'alipay.trade.fastpay.refund.query', 'alipay.trade.close'] as const;
+const METHODS = [
+  'alipay.trade.precreate',
+  'alipay.trade.query',
+  'alipay.trade.refund',
+  'alipay.trade.fastpay.refund.query',
+  'alipay.trade.close',
+] as const;
 type Method = (typeof METHODS)[number];
 const isMethod = (m: string): m is Method => (METHODS as readonly string[]).includes(m);
 
@@ -70,13 +90,17 @@ export function registerAlipayFace(app: FastifyInstance, bank: SimulatedGateway,
   const now = opts.now ?? Date.now;
 
   const send = (reply: FastifyReply, nodeKey: string, answer: Answer): FastifyReply =>
-    reply.code(200).type('application/json;charset=utf-8').send(signedResponse(nodeKey, answer.node, ownKey));
+    reply
+      .code(200)
+      .type('application/json;charset=utf-8')
+      .send(signedResponse(nodeKey, answer.node, ownKey));
 
   const precreate = async (biz: Record<string, unknown>, fields: Fields): Promise<Answer> => {
     const outTradeNo = biz.out_trade_no;
     const totalAmount = biz.total_amount;
     const subject = biz.subject;
-    if (typeof outTradeNo !== 'string' || !OUT_NO.test(outTradeNo)) return fail('ACQ.INVALID_PARAMETER', 'out_trade_no is missing or invalid');
+    if (typeof outTradeNo !== 'string' || !OUT_NO.test(outTradeNo))
+      return fail('ACQ.INVALID_PARAMETER', 'out_trade_no is missing or invalid');
     const fen = typeof totalAmount === 'string' ? fenOf(totalAmount) : undefined;
     if (fen === undefined) return fail('ACQ.TOTAL_FEE_EXCEED', 'total_amount must be 0.01 to 100000000.00 yuan');
     if (typeof subject !== 'string' || subject === '') return fail('ACQ.INVALID_PARAMETER', 'subject is required');
@@ -84,19 +108,36 @@ export function registerAlipayFace(app: FastifyInstance, bank: SimulatedGateway,
     if (existing !== undefined) {
       if (existing.status === 'succeeded') return fail('ACQ.TRADE_HAS_SUCCESS', 'the trade has been paid');
       if (existing.status !== 'pending') return fail('ACQ.TRADE_HAS_CLOSE', 'the trade is closed');
-      if (existing.amount.amount !== fen) return fail('ACQ.CONTEXT_INCONSISTENT', 'the trade exists with other details');
+      if (existing.amount.amount !== fen)
+        return fail('ACQ.CONTEXT_INCONSISTENT', 'the trade exists with other details');
     }
     const notifyUrl = fields.get('notify_url');
-    const created = await bank.create({ outTradeNo, amount: { amount: fen, currency: 'CNY' }, subject, method, payer, ...(notifyUrl === undefined || notifyUrl === '' ? {} : { notifyUrl }) });
+    const created = await bank.create({
+      outTradeNo,
+      amount: { amount: fen, currency: 'CNY' },
+      subject,
+      method,
+      payer,
+      ...(notifyUrl === undefined || notifyUrl === '' ? {} : { notifyUrl }),
+    });
     if (created.status === 'failed') {
-      return created.failureCode === 'INSUFFICIENT_FUNDS' ? fail('ACQ.BUYER_BALANCE_NOT_ENOUGH', 'insufficient balance') : fail('ACQ.PAYMENT_FAIL', 'the payment failed');
+      return created.failureCode === 'INSUFFICIENT_FUNDS'
+        ? fail('ACQ.BUYER_BALANCE_NOT_ENOUGH', 'insufficient balance')
+        : fail('ACQ.PAYMENT_FAIL', 'the payment failed');
     }
-    return { node: { ...SUCCESS, out_trade_no: outTradeNo, qr_code: `https://qr.alipay.com/${created.gatewayTradeNo ?? outTradeNo}` } };
+    return {
+      node: {
+        ...SUCCESS,
+        out_trade_no: outTradeNo,
+        qr_code: `https://qr.alipay.com/${created.gatewayTradeNo ?? outTradeNo}`,
+      },
+    };
   };
 
   const tradeOf = (biz: Record<string, unknown>): SimTrade | Answer => {
     const outTradeNo = biz.out_trade_no;
-    if (typeof outTradeNo !== 'string' || !OUT_NO.test(outTradeNo)) return fail('ACQ.INVALID_PARAMETER', 'out_trade_no is missing or invalid');
+    if (typeof outTradeNo !== 'string' || !OUT_NO.test(outTradeNo))
+      return fail('ACQ.INVALID_PARAMETER', 'out_trade_no is missing or invalid');
     return bank.trade(outTradeNo) ?? fail('ACQ.TRADE_NOT_EXIST', 'the trade does not exist');
   };
 
@@ -124,13 +165,20 @@ export function registerAlipayFace(app: FastifyInstance, bank: SimulatedGateway,
     const fen = typeof refundAmount === 'string' ? fenOf(refundAmount) : undefined;
     if (fen === undefined) return fail('ACQ.INVALID_PARAMETER', 'refund_amount must be a yuan amount');
     // Without out_request_no Alipay treats the call as the trade's one full refund.
-    const requestNo = typeof biz.out_request_no === 'string' && biz.out_request_no !== '' ? biz.out_request_no : t.outTradeNo;
+    const requestNo =
+      typeof biz.out_request_no === 'string' && biz.out_request_no !== '' ? biz.out_request_no : t.outTradeNo;
     if (!OUT_NO.test(requestNo)) return fail('ACQ.INVALID_PARAMETER', 'out_request_no is invalid');
     const known = t.refunds.has(requestNo);
     const reason = typeof biz.refund_reason === 'string' ? biz.refund_reason : '';
-    const r = await bank.refund({ outTradeNo: t.outTradeNo, outRefundNo: requestNo, amount: { amount: fen, currency: 'CNY' }, reason });
+    const r = await bank.refund({
+      outTradeNo: t.outTradeNo,
+      outRefundNo: requestNo,
+      amount: { amount: fen, currency: 'CNY' },
+      reason,
+    });
     if (r.status !== 'succeeded') {
-      if (r.failureCode === 'REFUND_AMOUNT_EXCEEDED') return fail('ACQ.REFUND_AMT_NOT_EQUAL_TOTAL', 'the refund exceeds what is left to refund');
+      if (r.failureCode === 'REFUND_AMOUNT_EXCEEDED')
+        return fail('ACQ.REFUND_AMT_NOT_EQUAL_TOTAL', 'the refund exceeds what is left to refund');
       return fail('ACQ.TRADE_STATUS_ERROR', 'the trade cannot be refunded in its state');
     }
     return {
@@ -150,10 +198,12 @@ export function registerAlipayFace(app: FastifyInstance, bank: SimulatedGateway,
   const refundQuery = async (biz: Record<string, unknown>): Promise<Answer> => {
     const t = tradeOf(biz);
     if ('node' in t) return t;
-    const requestNo = typeof biz.out_request_no === 'string' && biz.out_request_no !== '' ? biz.out_request_no : t.outTradeNo;
+    const requestNo =
+      typeof biz.out_request_no === 'string' && biz.out_request_no !== '' ? biz.out_request_no : t.outTradeNo;
     const r = await bank.queryRefund(t.outTradeNo, requestNo);
     // An unknown refund is a success with no refund fields, as Alipay answers it.
-    if (r.status === 'not_found' || r.amount === undefined) return { node: { ...SUCCESS, trade_no: t.tradeNo, out_trade_no: t.outTradeNo } };
+    if (r.status === 'not_found' || r.amount === undefined)
+      return { node: { ...SUCCESS, trade_no: t.tradeNo, out_trade_no: t.outTradeNo } };
     return {
       node: {
         ...SUCCESS,
@@ -196,15 +246,33 @@ export function registerAlipayFace(app: FastifyInstance, bank: SimulatedGateway,
 
   const handle = async (request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
     const fields = collectFields(request);
-    if (fields === undefined) return send(reply, 'error_response', invalid('isv.invalid-parameter', 'a parameter is given twice with different values'));
+    if (fields === undefined)
+      return send(
+        reply,
+        'error_response',
+        invalid('isv.invalid-parameter', 'a parameter is given twice with different values'),
+      );
     const m = fields.get('method') ?? '';
-    if (m === '') return send(reply, 'error_response', { node: { code: '40001', msg: 'Missing Required Arguments', sub_code: 'isv.missing-method', sub_msg: 'method is required' } });
-    if (!isMethod(m)) return send(reply, 'error_response', invalid('isv.invalid-method', 'the face does not offer this method'));
+    if (m === '')
+      return send(reply, 'error_response', {
+        node: {
+          code: '40001',
+          msg: 'Missing Required Arguments',
+          sub_code: 'isv.missing-method',
+          sub_msg: 'method is required',
+        },
+      });
+    if (!isMethod(m))
+      return send(reply, 'error_response', invalid('isv.invalid-method', 'the face does not offer this method'));
     const key = `${m.replace(/\./g, '_')}_response`;
     const refused = checkCommon(fields, opts.appId);
     if (refused !== undefined) return send(reply, key, refused);
     if (!sha256WithRsaValid(signingText(fields, new Set(['sign'])), fields.get('sign') ?? '', appKey)) {
-      return send(reply, key, invalid('isv.invalid-signature', 'the request signature does not verify with the app public key'));
+      return send(
+        reply,
+        key,
+        invalid('isv.invalid-signature', 'the request signature does not verify with the app public key'),
+      );
     }
     let biz: unknown;
     try {
@@ -212,12 +280,21 @@ export function registerAlipayFace(app: FastifyInstance, bank: SimulatedGateway,
     } catch {
       biz = undefined;
     }
-    if (typeof biz !== 'object' || biz === null || Array.isArray(biz)) return send(reply, key, invalid('isv.invalid-parameter', 'biz_content must be a JSON object'));
+    if (typeof biz !== 'object' || biz === null || Array.isArray(biz))
+      return send(reply, key, invalid('isv.invalid-parameter', 'biz_content must be a JSON object'));
     try {
       return send(reply, key, await dispatch(m, biz as Record<string, unknown>, fields));
     } catch (e) {
       // The order book's own chaos: before or after the effect, the gateway cannot say.
-      if (e instanceof GatewayUnknownOutcomeError) return send(reply, key, { node: { code: '20000', msg: 'Service Currently Unavailable', sub_code: 'isp.unknow-error', sub_msg: 'system busy' } });
+      if (e instanceof GatewayUnknownOutcomeError)
+        return send(reply, key, {
+          node: {
+            code: '20000',
+            msg: 'Service Currently Unavailable',
+            sub_code: 'isp.unknow-error',
+            sub_msg: 'system busy',
+          },
+        });
       throw e;
     }
   };
@@ -249,12 +326,30 @@ function collectFields(request: FastifyRequest): Fields | undefined {
 /** The common parameters every call carries; an answer when one is wrong. */
 function checkCommon(fields: Fields, appId: string): Answer | undefined {
   const appIdGiven = fields.get('app_id');
-  if (appIdGiven === undefined || appIdGiven === '') return { node: { code: '40001', msg: 'Missing Required Arguments', sub_code: 'isv.missing-app-id', sub_msg: 'app_id is required' } };
+  if (appIdGiven === undefined || appIdGiven === '')
+    return {
+      node: {
+        code: '40001',
+        msg: 'Missing Required Arguments',
+        sub_code: 'isv.missing-app-id',
+        sub_msg: 'app_id is required',
+      },
+    };
   if (appIdGiven !== appId) return invalid('isv.invalid-app-id', 'no such app');
-  if (fields.get('sign') === undefined) return { node: { code: '40001', msg: 'Missing Required Arguments', sub_code: 'isv.missing-signature', sub_msg: 'sign is required' } };
+  if (fields.get('sign') === undefined)
+    return {
+      node: {
+        code: '40001',
+        msg: 'Missing Required Arguments',
+        sub_code: 'isv.missing-signature',
+        sub_msg: 'sign is required',
+      },
+    };
   if (fields.get('sign_type') !== 'RSA2') return invalid('isv.invalid-signature-type', 'sign_type must be RSA2');
-  if ((fields.get('charset') ?? 'utf-8').toLowerCase() !== 'utf-8') return invalid('isv.invalid-charset', 'the face speaks utf-8');
+  if ((fields.get('charset') ?? 'utf-8').toLowerCase() !== 'utf-8')
+    return invalid('isv.invalid-charset', 'the face speaks utf-8');
   if (fields.get('version') !== '1.0') return invalid('isv.invalid-version', 'version must be 1.0');
-  if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(fields.get('timestamp') ?? '')) return invalid('isv.invalid-timestamp', 'timestamp must be yyyy-MM-dd HH:mm:ss');
+  if (!/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}$/.test(fields.get('timestamp') ?? ''))
+    return invalid('isv.invalid-timestamp', 'timestamp must be yyyy-MM-dd HH:mm:ss');
   return undefined;
 }

@@ -19,10 +19,16 @@ export interface AlipayNotifyOptions {
  * notify_id is derived from the event, so every delivery of one event (retries, duplicates)
  * carries the same id, as Alipay's re-sends do.
  */
-export function alipayNotificationFor(e: SimEvent, opts: AlipayNotifyOptions): { headers: Record<string, string>; body: string } {
+export function alipayNotificationFor(
+  e: SimEvent,
+  opts: AlipayNotifyOptions,
+): { headers: Record<string, string>; body: string } {
   const t = e.trade;
   const sentAt = (opts.now ?? Date.now)();
-  const eventKey = e.kind === 'payment' ? `${opts.appId}|${t.tradeNo}|${t.status}` : `${opts.appId}|${t.tradeNo}|refund|${e.outRefundNo}`;
+  const eventKey =
+    e.kind === 'payment'
+      ? `${opts.appId}|${t.tradeNo}|${t.status}`
+      : `${opts.appId}|${t.tradeNo}|refund|${e.outRefundNo}`;
   const total = yuanOf(t.amount.amount);
   const fields = new Map<string, string>([
     ['notify_time', alipayTime(sentAt)],
@@ -54,6 +60,12 @@ export function alipayNotificationFor(e: SimEvent, opts: AlipayNotifyOptions): {
     fields.set('refund_fee', yuanOf(t.refunded));
     fields.set('gmt_refund', alipayTime(sentAt));
   }
-  fields.set('sign', sha256WithRsa(signingText(fields, new Set(['sign', 'sign_type'])), asPrivateKey(opts.alipayPrivateKey)));
-  return { headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: new URLSearchParams([...fields]).toString() };
+  fields.set(
+    'sign',
+    sha256WithRsa(signingText(fields, new Set(['sign', 'sign_type'])), asPrivateKey(opts.alipayPrivateKey)),
+  );
+  return {
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+    body: new URLSearchParams([...fields]).toString(),
+  };
 }

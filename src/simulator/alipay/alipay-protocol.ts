@@ -59,7 +59,8 @@ export function yuanOf(fen: number): string {
  * decimals. Anything else is undefined (ACQ.INVALID_PARAMETER at the face).
  */
 export function fenOf(yuan: string): number | undefined {
-  if (!/^\d{1,9}(\.\d{1,2})?$/.test(yuan) || (yuan.length > 1 && yuan.startsWith('0') && yuan[1] !== '.')) return undefined;
+  if (!/^\d{1,9}(\.\d{1,2})?$/.test(yuan) || (yuan.length > 1 && yuan.startsWith('0') && yuan[1] !== '.'))
+    return undefined;
   const [whole = '0', frac = ''] = yuan.split('.');
   const fen = parseInt(whole, 10) * 100 + parseInt((frac + '00').slice(0, 2), 10);
   return fen >= 1 && fen <= 10_000_000_000 ? fen : undefined;

@@ -3,8 +3,17 @@ import { ZodError } from 'zod';
 import type { SimTrade } from '../simulated-gateway.js';
 import type { SimulatorServer, SimulatorServerOptions } from './simulator-server.js';
 
-const problem = (reply: FastifyReply, status: number, code: string, detail: string, extra: Record<string, unknown> = {}): FastifyReply =>
-  reply.code(status).header('content-type', 'application/problem+json').send({ type: 'about:blank', status, code, detail, ...extra });
+const problem = (
+  reply: FastifyReply,
+  status: number,
+  code: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): FastifyReply =>
+  reply
+    .code(status)
+    .header('content-type', 'application/problem+json')
+    .send({ type: 'about:blank', status, code, detail, ...extra });
 
 function tradeView(t: SimTrade): Record<string, unknown> {
   return {
@@ -26,7 +35,11 @@ function tradeView(t: SimTrade): Record<string, unknown> {
  * simulator to a private address). What a test or a benchmark run needs: set the chaos, play
  * the payer, and read back what really happened.
  */
-export function registerAdminRoutes(app: FastifyInstance, server: SimulatorServer, options: SimulatorServerOptions): void {
+export function registerAdminRoutes(
+  app: FastifyInstance,
+  server: SimulatorServer,
+  options: SimulatorServerOptions,
+): void {
   const { bank, merchant } = options;
 
   app.get('/healthz', () => ({ ok: true, faces: options.faces.map((f) => f.name) }));
@@ -37,7 +50,9 @@ export function registerAdminRoutes(app: FastifyInstance, server: SimulatorServe
       return server.setChaos(req.body ?? {});
     } catch (e) {
       if (e instanceof ZodError) {
-        return problem(reply, 400, 'VALIDATION_FAILED', 'invalid chaos document', { errors: e.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) });
+        return problem(reply, 400, 'VALIDATION_FAILED', 'invalid chaos document', {
+          errors: e.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        });
       }
       throw e;
     }
@@ -65,7 +80,8 @@ export function registerAdminRoutes(app: FastifyInstance, server: SimulatorServe
     const decline = body?.decline === true;
     const t = bank.trade(req.params.outTradeNo);
     if (t === undefined) return problem(reply, 404, 'TRADE_NOT_FOUND', `no trade ${req.params.outTradeNo}`);
-    if (!bank.payPending(req.params.outTradeNo, decline)) return problem(reply, 409, 'TRADE_NOT_PENDING', `trade is ${t.status}, not waiting for the payer`);
+    if (!bank.payPending(req.params.outTradeNo, decline))
+      return problem(reply, 409, 'TRADE_NOT_PENDING', `trade is ${t.status}, not waiting for the payer`);
     return tradeView(t);
   });
 

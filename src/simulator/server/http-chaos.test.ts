@@ -46,10 +46,11 @@ describe('HttpChaos', () => {
 
   it('draws errors, 429s and hangs at their rates, the same way for the same seed', () => {
     const doc = { seed: 11, error_rate: 0.2, rate_limit_rate: 0.1, hang_rate: 0.05 };
-    const kinds = (c: HttpChaos) => Array.from({ length: 5000 }, () => {
-      const v = c.decide();
-      return v.kind === 'pass' && v.hangMs > 0 ? 'hang' : v.kind;
-    });
+    const kinds = (c: HttpChaos) =>
+      Array.from({ length: 5000 }, () => {
+        const v = c.decide();
+        return v.kind === 'pass' && v.hangMs > 0 ? 'hang' : v.kind;
+      });
     const a = kinds(chaos(doc));
     expect(kinds(chaos(doc))).toEqual(a);
     const share = (k: string) => a.filter((x) => x === k).length / a.length;
@@ -62,12 +63,19 @@ describe('HttpChaos', () => {
     let now = 1_000_000;
     const c = chaos({ rate_limit: { limit: 2, window_ms: 10_000 } }, () => now);
     const first = c.decide();
-    expect(first.kind === 'pass' && first.rateHeaders).toEqual({ 'x-ratelimit-limit': '2', 'x-ratelimit-remaining': '1', 'x-ratelimit-reset': '10' });
+    expect(first.kind === 'pass' && first.rateHeaders).toEqual({
+      'x-ratelimit-limit': '2',
+      'x-ratelimit-remaining': '1',
+      'x-ratelimit-reset': '10',
+    });
     c.decide();
     now += 4000;
     const limited = c.decide();
     expect(limited.kind).toBe('rate_limited');
-    expect(limited.kind === 'rate_limited' && limited.headers).toMatchObject({ 'retry-after': '6', 'x-ratelimit-remaining': '0' });
+    expect(limited.kind === 'rate_limited' && limited.headers).toMatchObject({
+      'retry-after': '6',
+      'x-ratelimit-remaining': '0',
+    });
     now += 6000;
     expect(c.decide().kind).toBe('pass');
   });
@@ -88,7 +96,11 @@ describe('HttpChaos', () => {
   });
 
   it('refuses nonsense with the path of each problem', () => {
-    const r = httpChaosSchema.safeParse({ error_rate: 1.5, latency: { type: 'uniform', min_ms: 9, max_ms: 1 }, bogus: 1 });
+    const r = httpChaosSchema.safeParse({
+      error_rate: 1.5,
+      latency: { type: 'uniform', min_ms: 9, max_ms: 1 },
+      bogus: 1,
+    });
     expect(r.success).toBe(false);
     const paths = r.success ? [] : r.error.issues.map((i) => i.path.join('.'));
     expect(paths).toEqual(expect.arrayContaining(['error_rate', 'latency']));

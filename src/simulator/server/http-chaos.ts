@@ -8,7 +8,10 @@ const ms = z.number().int().min(0).max(600_000);
 export const latencySchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('none') }).strict(),
   z.object({ type: z.literal('fixed'), ms }).strict(),
-  z.object({ type: z.literal('uniform'), min_ms: ms, max_ms: ms }).strict().refine((l) => l.max_ms >= l.min_ms, 'max_ms must be ≥ min_ms'),
+  z
+    .object({ type: z.literal('uniform'), min_ms: ms, max_ms: ms })
+    .strict()
+    .refine((l) => l.max_ms >= l.min_ms, 'max_ms must be ≥ min_ms'),
   z.object({ type: z.literal('normal'), mean_ms: ms, stddev_ms: ms }).strict(),
   /** Long-tailed, like real networks: half the calls under `median_ms`, `sigma` sets the tail. */
   z.object({ type: z.literal('lognormal'), median_ms: ms, sigma: z.number().min(0).max(4) }).strict(),
@@ -47,7 +50,11 @@ export const httpChaosSchema = z
     retry_after_s: z.number().int().min(0).max(86_400).default(1),
     retry_after_format: z.enum(['seconds', 'http-date']).default('seconds'),
     /** A real fixed-window limit: `limit` requests per `window_ms`, announced in X-RateLimit-* on every answer. */
-    rate_limit: z.object({ limit: z.number().int().min(1), window_ms: z.number().int().min(1).max(3_600_000) }).strict().nullable().default(null),
+    rate_limit: z
+      .object({ limit: z.number().int().min(1), window_ms: z.number().int().min(1).max(3_600_000) })
+      .strict()
+      .nullable()
+      .default(null),
     /** Accept-then-hang: the request takes effect, then the answer is held `hang_ms` (past the client's timeout). */
     hang_rate: fraction.default(0),
     hang_ms: ms.default(30_000),
@@ -104,7 +111,12 @@ function standardNormal(random: () => number): number {
 
 /** What the chaos decided for one request. */
 export type ChaosVerdict =
-  | { readonly kind: 'pass'; readonly latencyMs: number; readonly hangMs: number; readonly rateHeaders: Record<string, string> }
+  | {
+      readonly kind: 'pass';
+      readonly latencyMs: number;
+      readonly hangMs: number;
+      readonly rateHeaders: Record<string, string>;
+    }
   | { readonly kind: 'error'; readonly latencyMs: number; readonly status: number }
   | { readonly kind: 'rate_limited'; readonly latencyMs: number; readonly headers: Record<string, string> };
 
@@ -160,11 +172,20 @@ export class HttpChaos {
         return {
           kind: 'rate_limited',
           latencyMs,
-          headers: { 'retry-after': this.retryAfter(resetMs), 'x-ratelimit-limit': String(s.rate_limit.limit), 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': resetS },
+          headers: {
+            'retry-after': this.retryAfter(resetMs),
+            'x-ratelimit-limit': String(s.rate_limit.limit),
+            'x-ratelimit-remaining': '0',
+            'x-ratelimit-reset': resetS,
+          },
         };
       }
       this.windowCount += 1;
-      rateHeaders = { 'x-ratelimit-limit': String(s.rate_limit.limit), 'x-ratelimit-remaining': String(s.rate_limit.limit - this.windowCount), 'x-ratelimit-reset': resetS };
+      rateHeaders = {
+        'x-ratelimit-limit': String(s.rate_limit.limit),
+        'x-ratelimit-remaining': String(s.rate_limit.limit - this.windowCount),
+        'x-ratelimit-reset': resetS,
+      };
     }
     const r = this.random();
     if (r < s.error_rate) {
@@ -174,7 +195,15 @@ export class HttpChaos {
     if (r < s.error_rate + s.rate_limit_rate) {
       this.counts.rate_limited += 1;
       const waitMs = s.retry_after_s * 1000;
-      return { kind: 'rate_limited', latencyMs, headers: { 'retry-after': this.retryAfter(waitMs), 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': String(s.retry_after_s) } };
+      return {
+        kind: 'rate_limited',
+        latencyMs,
+        headers: {
+          'retry-after': this.retryAfter(waitMs),
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-reset': String(s.retry_after_s),
+        },
+      };
     }
     const hang = r < s.error_rate + s.rate_limit_rate + s.hang_rate;
     if (hang) this.counts.hangs += 1;
@@ -184,6 +213,8 @@ export class HttpChaos {
   private retryAfter(waitMs: number): string {
     const seconds = Math.max(0, Math.ceil(waitMs / 1000));
     // An HTTP date has one-second resolution: round up so the client never comes back early.
-    return this.s.retry_after_format === 'http-date' ? new Date((Math.floor(this.now() / 1000) + seconds + 1) * 1000).toUTCString() : String(seconds);
+    return this.s.retry_after_format === 'http-date'
+      ? new Date((Math.floor(this.now() / 1000) + seconds + 1) * 1000).toUTCString()
+      : String(seconds);
   }
 }

@@ -47,7 +47,15 @@ export function juheChannelEntry(dir: string, baseUrl: string, withSecrets = fal
 }
 
 function topUpView(t: TopUp): Record<string, unknown> {
-  return { seq: t.seq, order_id: t.orderId, channel: t.channel, phone: t.phone, amount: t.amount.amount, currency: t.amount.currency, at: t.at };
+  return {
+    seq: t.seq,
+    order_id: t.orderId,
+    channel: t.channel,
+    phone: t.phone,
+    amount: t.amount.amount,
+    currency: t.amount.currency,
+    at: t.at,
+  };
 }
 
 /**
@@ -56,22 +64,43 @@ function topUpView(t: TopUp): Record<string, unknown> {
  * (optionally `?prefix=` of order ids, or `?phone=`). The HTTP chaos applies to it like to every
  * face; `recharge_failure_rate` and `recharge_processing_ms` are the carriers' own.
  */
-export function juheFace(o: { readonly keys: JuheKeys; readonly carriers: SimulatedCarriers; readonly seed: number; readonly name?: string }): SimulatorFace {
-  const sim = new JuheSimulator({ appKey: o.keys.appKey, openId: o.keys.openId, carriers: o.carriers, seed: o.seed, name: o.name ?? 'juhe' });
+export function juheFace(o: {
+  readonly keys: JuheKeys;
+  readonly carriers: SimulatedCarriers;
+  readonly seed: number;
+  readonly name?: string;
+}): SimulatorFace {
+  const sim = new JuheSimulator({
+    appKey: o.keys.appKey,
+    openId: o.keys.openId,
+    carriers: o.carriers,
+    seed: o.seed,
+    name: o.name ?? 'juhe',
+  });
   return {
     name: 'juhe',
     register(app) {
       app.get<{ Params: { method: string } }>(`${JUHE_PATH}:method`, async (req, reply) => {
         const raw = req.raw.url ?? '';
         const q = raw.indexOf('?');
-        const a = await sim.answer(req.params.method, q < 0 ? '' : raw.slice(q + 1), String(req.headers['accept-charset'] ?? ''));
+        const a = await sim.answer(
+          req.params.method,
+          q < 0 ? '' : raw.slice(q + 1),
+          String(req.headers['accept-charset'] ?? ''),
+        );
         return reply.code(a.status).headers(a.headers).send(a.body);
       });
       app.get<{ Querystring: { prefix?: string; phone?: string } }>('/_sim/recharge-ground-truth', (req) => {
         const prefix = typeof req.query.prefix === 'string' ? req.query.prefix : '';
         const phone = typeof req.query.phone === 'string' ? req.query.phone : undefined;
-        const topUps = o.carriers.groundTruth.filter((t) => t.orderId.startsWith(prefix) && (phone === undefined || t.phone === phone));
-        return { top_ups: topUps.length, phones: new Set(topUps.map((t) => t.phone)).size, events: topUps.map(topUpView) };
+        const topUps = o.carriers.groundTruth.filter(
+          (t) => t.orderId.startsWith(prefix) && (phone === undefined || t.phone === phone),
+        );
+        return {
+          top_ups: topUps.length,
+          phones: new Set(topUps.map((t) => t.phone)).size,
+          events: topUps.map(topUpView),
+        };
       });
       app.addHook('onClose', async () => {
         await sim.stop();

@@ -46,14 +46,20 @@ export class NativeAuthenticator {
     private readonly windowMs = 300_000,
   ) {}
 
-  verify(method: string, url: string, body: string, authorization: string | undefined): { ok: true; nonce: string } | { ok: false; code: AuthRefusal; nonce: string } {
+  verify(
+    method: string,
+    url: string,
+    body: string,
+    authorization: string | undefined,
+  ): { ok: true; nonce: string } | { ok: false; code: AuthRefusal; nonce: string } {
     const a = parseAuthorization(authorization);
     if (a === undefined) return { ok: false, code: 'AUTH_MISSING', nonce: '' };
     if (!sameMac(hmac(this.secret, `${method}\n${url}\n${a.timestamp}\n${a.nonce}\n${body}\n`), a.signature)) {
       return { ok: false, code: 'SIGNATURE_INVALID', nonce: a.nonce };
     }
     const now = this.now();
-    if (Math.abs(now - Number(a.timestamp) * 1000) > this.windowMs) return { ok: false, code: 'TIMESTAMP_OUT_OF_WINDOW', nonce: a.nonce };
+    if (Math.abs(now - Number(a.timestamp) * 1000) > this.windowMs)
+      return { ok: false, code: 'TIMESTAMP_OUT_OF_WINDOW', nonce: a.nonce };
     if ((this.seen.get(a.nonce) ?? 0) > now) return { ok: false, code: 'NONCE_REUSED', nonce: a.nonce };
     this.remember(a.nonce, now);
     return { ok: true, nonce: a.nonce };
@@ -68,6 +74,9 @@ export class NativeAuthenticator {
   /** Headers that sign an answer for the request that carried `requestNonce`. */
   signAnswer(status: number, body: string, requestNonce: string): Record<string, string> {
     const ts = String(Math.floor(this.now() / 1000));
-    return { 'x-sim-timestamp': ts, 'x-sim-signature': hmac(this.secret, `${status}\n${ts}\n${requestNonce}\n${body}\n`).toString('base64') };
+    return {
+      'x-sim-timestamp': ts,
+      'x-sim-signature': hmac(this.secret, `${status}\n${ts}\n${requestNonce}\n${body}\n`).toString('base64'),
+    };
   }
 }

@@ -1,7 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { type Currency, isCurrency, MAX_AMOUNT_MINOR } from '../../domain/money.js';
-import { GatewayUnknownOutcomeError, type GatewayPaymentResult, type GatewayRefundResult } from '../../ports/payment-gateway.js';
+import {
+  GatewayUnknownOutcomeError,
+  type GatewayPaymentResult,
+  type GatewayRefundResult,
+} from '../../ports/payment-gateway.js';
 import { MerchantUnknownOutcomeError, type MerchantOrderResult } from '../../ports/merchant.js';
 import type { SimEvent } from '../simulated-gateway.js';
 import { NativeAuthenticator } from './native-auth.js';
@@ -20,11 +24,25 @@ export interface NativeFaceOptions {
 export const NATIVE_PREFIX = '/native/v1';
 
 const id = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, '1–64 characters of A-Z a-z 0-9 _ . : -');
-const money = { amount: z.number().int().positive().max(MAX_AMOUNT_MINOR), currency: z.custom<Currency>((v) => isCurrency(v), 'unknown currency') };
+const money = {
+  amount: z.number().int().positive().max(MAX_AMOUNT_MINOR),
+  currency: z.custom<Currency>((v) => isCurrency(v), 'unknown currency'),
+};
 const url = z.string().url().max(512).optional();
 
-const createSchema = z.object({ out_trade_no: id, ...money, subject: z.string().max(256), method: z.string().min(1).max(32), payer: z.string().min(1).max(64), notify_url: url }).strict();
-const refundSchema = z.object({ out_trade_no: id, out_refund_no: id, ...money, reason: z.string().max(256), notify_url: url }).strict();
+const createSchema = z
+  .object({
+    out_trade_no: id,
+    ...money,
+    subject: z.string().max(256),
+    method: z.string().min(1).max(32),
+    payer: z.string().min(1).max(64),
+    notify_url: url,
+  })
+  .strict();
+const refundSchema = z
+  .object({ out_trade_no: id, out_refund_no: id, ...money, reason: z.string().max(256), notify_url: url })
+  .strict();
 const merchantOrderSchema = z
   .object({
     idempotency_key: z.string().min(1).max(255),
@@ -58,7 +76,11 @@ function refundView(r: GatewayRefundResult): Record<string, unknown> {
 }
 
 function merchantView(r: MerchantOrderResult): Record<string, unknown> {
-  return { status: r.status, ...(r.merchantOrderId === undefined ? {} : { merchant_order_id: r.merchantOrderId }), ...(r.reason === undefined ? {} : { reason: r.reason }) };
+  return {
+    status: r.status,
+    ...(r.merchantOrderId === undefined ? {} : { merchant_order_id: r.merchantOrderId }),
+    ...(r.reason === undefined ? {} : { reason: r.reason }),
+  };
 }
 
 interface NativeRequest extends FastifyRequest {
@@ -66,7 +88,8 @@ interface NativeRequest extends FastifyRequest {
   authNonce: string;
 }
 
-const fail = (reply: FastifyReply, status: number, code: string, message: string): FastifyReply => reply.code(status).send({ code, message });
+const fail = (reply: FastifyReply, status: number, code: string, message: string): FastifyReply =>
+  reply.code(status).send({ code, message });
 
 /**
  * The simulator's own JSON protocol over HTTP: payments, refunds and close against the order
@@ -109,15 +132,26 @@ export function nativeFace(options: NativeFaceOptions): SimulatorFace {
         return payload;
       });
       app.setErrorHandler((e: Error & { statusCode?: number; code?: string }, _req, reply) => {
-        if (e instanceof GatewayUnknownOutcomeError || e instanceof MerchantUnknownOutcomeError) return fail(reply, 503, 'SYSTEM_ERROR', e.message);
+        if (e instanceof GatewayUnknownOutcomeError || e instanceof MerchantUnknownOutcomeError)
+          return fail(reply, 503, 'SYSTEM_ERROR', e.message);
         const status = e.statusCode !== undefined && e.statusCode >= 400 && e.statusCode < 500 ? e.statusCode : 500;
-        return fail(reply, status, status === 500 ? 'INTERNAL' : (e.code ?? 'BAD_REQUEST'), status === 500 ? 'simulator error' : e.message);
+        return fail(
+          reply,
+          status,
+          status === 500 ? 'INTERNAL' : (e.code ?? 'BAD_REQUEST'),
+          status === 500 ? 'simulator error' : e.message,
+        );
       });
 
       const parse = <T>(schema: z.ZodType<T>, body: unknown, reply: FastifyReply): T | undefined => {
         const p = schema.safeParse(body);
         if (p.success) return p.data;
-        void fail(reply, 400, 'VALIDATION_FAILED', p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+        void fail(
+          reply,
+          400,
+          'VALIDATION_FAILED',
+          p.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '),
+        );
         return undefined;
       };
 
@@ -140,10 +174,13 @@ export function nativeFace(options: NativeFaceOptions): SimulatorFace {
         return r.status === 'not_found' ? fail(reply, 404, 'TRADE_NOT_FOUND', 'no such payment') : paymentView(r);
       });
 
-      app.post<{ Params: { outTradeNo: string } }>(`${NATIVE_PREFIX}/payments/:outTradeNo/close`, async (req, reply) => {
-        const r = await bank.close(req.params.outTradeNo);
-        return r.status === 'not_found' ? fail(reply, 404, 'TRADE_NOT_FOUND', 'no such payment') : paymentView(r);
-      });
+      app.post<{ Params: { outTradeNo: string } }>(
+        `${NATIVE_PREFIX}/payments/:outTradeNo/close`,
+        async (req, reply) => {
+          const r = await bank.close(req.params.outTradeNo);
+          return r.status === 'not_found' ? fail(reply, 404, 'TRADE_NOT_FOUND', 'no such payment') : paymentView(r);
+        },
+      );
 
       app.post(`${NATIVE_PREFIX}/refunds`, async (req, reply) => {
         const b = parse(refundSchema, req.body, reply);
@@ -158,15 +195,25 @@ export function nativeFace(options: NativeFaceOptions): SimulatorFace {
         return refundView(r);
       });
 
-      app.get<{ Params: { outTradeNo: string; outRefundNo: string } }>(`${NATIVE_PREFIX}/payments/:outTradeNo/refunds/:outRefundNo`, async (req, reply) => {
-        const r = await bank.queryRefund(req.params.outTradeNo, req.params.outRefundNo);
-        return r.status === 'not_found' ? fail(reply, 404, 'REFUND_NOT_FOUND', 'no such refund') : refundView(r);
-      });
+      app.get<{ Params: { outTradeNo: string; outRefundNo: string } }>(
+        `${NATIVE_PREFIX}/payments/:outTradeNo/refunds/:outRefundNo`,
+        async (req, reply) => {
+          const r = await bank.queryRefund(req.params.outTradeNo, req.params.outRefundNo);
+          return r.status === 'not_found' ? fail(reply, 404, 'REFUND_NOT_FOUND', 'no such refund') : refundView(r);
+        },
+      );
 
       app.post(`${NATIVE_PREFIX}/merchant/orders`, async (req, reply) => {
         const b = parse(merchantOrderSchema, req.body, reply);
         if (b === undefined) return reply;
-        const r = await merchant.submit({ idempotencyKey: b.idempotency_key, orderId: b.order_id, drink: b.drink, size: b.size, quantity: b.quantity, options: b.options });
+        const r = await merchant.submit({
+          idempotencyKey: b.idempotency_key,
+          orderId: b.order_id,
+          drink: b.drink,
+          size: b.size,
+          quantity: b.quantity,
+          options: b.options,
+        });
         return merchantView(r);
       });
 

@@ -79,7 +79,8 @@ export interface SimulatorServer {
 }
 
 /** Routes the chaos never touches: the simulator's own control surface. */
-const isAdminPath = (url: string): boolean => url.startsWith('/_sim/') || url === '/healthz' || url.startsWith('/healthz?');
+const isAdminPath = (url: string): boolean =>
+  url.startsWith('/_sim/') || url === '/healthz' || url.startsWith('/healthz?');
 
 /** Answers held by accept-then-hang, released (connection dropped) when the server closes. */
 interface Hold {
@@ -117,9 +118,16 @@ export async function buildSimulatorServer(options: SimulatorServerOptions): Pro
     if (verdict.latencyMs > 0) await new Promise((r) => setTimeout(r, verdict.latencyMs));
     switch (verdict.kind) {
       case 'error':
-        return reply.code(verdict.status).header('content-type', 'application/json').send('{"code":"SYSTEM_ERROR","message":"simulated server error: nothing was done"}');
+        return reply
+          .code(verdict.status)
+          .header('content-type', 'application/json')
+          .send('{"code":"SYSTEM_ERROR","message":"simulated server error: nothing was done"}');
       case 'rate_limited':
-        return reply.code(429).headers(verdict.headers).header('content-type', 'application/json').send('{"code":"RATE_LIMITED","message":"too many requests: nothing was done"}');
+        return reply
+          .code(429)
+          .headers(verdict.headers)
+          .header('content-type', 'application/json')
+          .send('{"code":"RATE_LIMITED","message":"too many requests: nothing was done"}');
       case 'pass':
         reply.headers(verdict.rateHeaders);
         (req as FastifyRequest & { simHangMs: number }).simHangMs = verdict.hangMs;
@@ -164,7 +172,12 @@ export async function buildSimulatorServer(options: SimulatorServerOptions): Pro
   });
 
   for (const face of options.faces) {
-    const ctx: FaceContext = { bank: ownedBy(options.bank, face.name, owners), merchant: options.merchant, now, keysDir: options.keysDir };
+    const ctx: FaceContext = {
+      bank: ownedBy(options.bank, face.name, owners),
+      merchant: options.merchant,
+      now,
+      keysDir: options.keysDir,
+    };
     await app.register(async (scope) => {
       await face.register(scope, ctx);
     });
@@ -176,8 +189,11 @@ export async function buildSimulatorServer(options: SimulatorServerOptions): Pro
         new Notifier({
           source: options.bank,
           format: (e) => n.format(e),
-          accepts: (e) => (owners.get(e.trade.outTradeNo) ?? (methods.has(e.trade.method) ? face.name : undefined)) === face.name,
-          ...(n.forge === undefined ? {} : { forge: (x) => (n.forge as (y: OutgoingNotification) => OutgoingNotification)(x) }),
+          accepts: (e) =>
+            (owners.get(e.trade.outTradeNo) ?? (methods.has(e.trade.method) ? face.name : undefined)) === face.name,
+          ...(n.forge === undefined
+            ? {}
+            : { forge: (x) => (n.forge as (y: OutgoingNotification) => OutgoingNotification)(x) }),
           seed: seed + notifiers.size + 1,
           ...(options.notifyRetry === undefined ? {} : { retry: options.notifyRetry }),
           ...(options.notifyTimeoutMs === undefined ? {} : { timeoutMs: options.notifyTimeoutMs }),
@@ -216,7 +232,11 @@ export async function buildSimulatorServer(options: SimulatorServerOptions): Pro
       }
       return s;
     },
-    stats: () => ({ connections: { ...connections }, requests: { total: requests.total, byStatus: { ...requests.byStatus } }, chaos: { ...chaos.counts } }),
+    stats: () => ({
+      connections: { ...connections },
+      requests: { total: requests.total, byStatus: { ...requests.byStatus } },
+      chaos: { ...chaos.counts },
+    }),
     async listen() {
       const address = await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
       url = address;

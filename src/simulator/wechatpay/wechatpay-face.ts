@@ -1,7 +1,12 @@
 import type { KeyObject } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SimulatedGateway, SimTrade } from '../simulated-gateway.js';
-import { merchantSignatureValid, parseAuthorization, platformSignatureHeaders, simNonce } from './wechatpay-sim-crypto.js';
+import {
+  merchantSignatureValid,
+  parseAuthorization,
+  platformSignatureHeaders,
+  simNonce,
+} from './wechatpay-sim-crypto.js';
 import { refundJson, transactionJson, type WechatpayMerchantIdentity } from './wechatpay-views.js';
 
 /** Keys and identity of the simulated WeChat Pay platform and the one merchant it serves. */
@@ -50,7 +55,10 @@ export function registerWechatpayFace(app: FastifyInstance, bank: SimulatedGatew
 
   const send = (reply: FastifyReply, a: Answer): FastifyReply => {
     const text = a.body === undefined ? '' : JSON.stringify(a.body);
-    const headers = { ...platformSignatureHeaders(text, opts.platformPrivateKey, opts.platformSerial, nowSec(), simNonce()), 'request-id': simNonce() };
+    const headers = {
+      ...platformSignatureHeaders(text, opts.platformPrivateKey, opts.platformSerial, nowSec(), simNonce()),
+      'request-id': simNonce(),
+    };
     reply.code(a.status).headers(headers);
     return a.body === undefined ? reply.send() : reply.type('application/json').send(text);
   };
@@ -64,7 +72,8 @@ export function registerWechatpayFace(app: FastifyInstance, bank: SimulatedGatew
     }
     if (auth.mchid !== opts.mchid) return fail(401, 'SIGN_ERROR', '商户号与Authorization中的mchid不一致');
     if (auth.serialNo !== opts.merchantSerialNo) return fail(401, 'SIGN_ERROR', '商户证书序列号有误');
-    if (!merchantSignatureValid(auth, req.method, req.raw.url ?? '', body, opts.merchantPublicKey)) return fail(401, 'SIGN_ERROR', '错误的签名，导致验签失败');
+    if (!merchantSignatureValid(auth, req.method, req.raw.url ?? '', body, opts.merchantPublicKey))
+      return fail(401, 'SIGN_ERROR', '错误的签名，导致验签失败');
     return undefined;
   };
 
@@ -83,14 +92,19 @@ export function registerWechatpayFace(app: FastifyInstance, bank: SimulatedGatew
     const amount = b.amount;
     if (b.mchid !== opts.mchid) return fail(400, 'MCH_NOT_EXISTS', '商户号不存在');
     if (b.appid !== opts.appid) return fail(400, 'APPID_MCHID_NOT_MATCH', 'appid和mch_id不匹配');
-    if (typeof b.out_trade_no !== 'string' || !OUT_TRADE_NO.test(b.out_trade_no)) return fail(400, 'PARAM_ERROR', 'out_trade_no格式错误');
-    if (typeof b.description !== 'string' || b.description.length === 0 || [...b.description].length > 127) return fail(400, 'PARAM_ERROR', 'description格式错误');
-    if (typeof b.notify_url !== 'string' || !/^https?:\/\//.test(b.notify_url)) return fail(400, 'PARAM_ERROR', 'notify_url格式错误');
-    if (!isObj(amount) || !isFen(amount.total) || (amount.currency !== undefined && amount.currency !== 'CNY')) return fail(400, 'PARAM_ERROR', 'amount格式错误');
+    if (typeof b.out_trade_no !== 'string' || !OUT_TRADE_NO.test(b.out_trade_no))
+      return fail(400, 'PARAM_ERROR', 'out_trade_no格式错误');
+    if (typeof b.description !== 'string' || b.description.length === 0 || [...b.description].length > 127)
+      return fail(400, 'PARAM_ERROR', 'description格式错误');
+    if (typeof b.notify_url !== 'string' || !/^https?:\/\//.test(b.notify_url))
+      return fail(400, 'PARAM_ERROR', 'notify_url格式错误');
+    if (!isObj(amount) || !isFen(amount.total) || (amount.currency !== undefined && amount.currency !== 'CNY'))
+      return fail(400, 'PARAM_ERROR', 'amount格式错误');
     const outTradeNo = b.out_trade_no;
     const existing = bank.trade(outTradeNo);
     if (existing !== undefined) {
-      if (existing.amount.amount !== amount.total || existing.subject !== b.description) return fail(400, 'OUT_TRADE_NO_USED', '商户订单号重复');
+      if (existing.amount.amount !== amount.total || existing.subject !== b.description)
+        return fail(400, 'OUT_TRADE_NO_USED', '商户订单号重复');
       switch (existing.status) {
         case 'pending':
           return { status: 200, body: { code_url: codeUrl(existing) } };
@@ -122,7 +136,9 @@ export function registerWechatpayFace(app: FastifyInstance, bank: SimulatedGatew
   const queryOrder = (outTradeNo: string, mchid: unknown): Answer => {
     if (mchid !== opts.mchid) return fail(400, 'PARAM_ERROR', 'mchid不正确');
     const t = bank.trade(outTradeNo);
-    return t === undefined ? fail(404, 'ORDER_NOT_EXIST', '订单不存在') : { status: 200, body: transactionJson(t, opts, nowSec() * 1000) };
+    return t === undefined
+      ? fail(404, 'ORDER_NOT_EXIST', '订单不存在')
+      : { status: 200, body: transactionJson(t, opts, nowSec() * 1000) };
   };
 
   const closeOrder = async (outTradeNo: string, body: string): Promise<Answer> => {
@@ -139,47 +155,71 @@ export function registerWechatpayFace(app: FastifyInstance, bank: SimulatedGatew
     const b = jsonBody(body);
     if (b === undefined) return fail(400, 'PARAM_ERROR', '请求体不是合法的JSON对象');
     const amount = b.amount;
-    if (typeof b.out_trade_no !== 'string' || !OUT_TRADE_NO.test(b.out_trade_no)) return fail(400, 'PARAM_ERROR', 'out_trade_no格式错误');
-    if (typeof b.out_refund_no !== 'string' || !OUT_REFUND_NO.test(b.out_refund_no)) return fail(400, 'PARAM_ERROR', 'out_refund_no格式错误');
-    if (!isObj(amount) || !isFen(amount.refund) || !isFen(amount.total) || amount.currency !== 'CNY') return fail(400, 'PARAM_ERROR', 'amount格式错误');
+    if (typeof b.out_trade_no !== 'string' || !OUT_TRADE_NO.test(b.out_trade_no))
+      return fail(400, 'PARAM_ERROR', 'out_trade_no格式错误');
+    if (typeof b.out_refund_no !== 'string' || !OUT_REFUND_NO.test(b.out_refund_no))
+      return fail(400, 'PARAM_ERROR', 'out_refund_no格式错误');
+    if (!isObj(amount) || !isFen(amount.refund) || !isFen(amount.total) || amount.currency !== 'CNY')
+      return fail(400, 'PARAM_ERROR', 'amount格式错误');
     const outRefundNo = b.out_refund_no;
     const known = bank.refundByOutRefundNo(outRefundNo);
     if (known !== undefined) {
-      if (known.trade.outTradeNo !== b.out_trade_no || known.amount !== amount.refund) return fail(400, 'INVALID_REQUEST', '退款单号已使用，且请求参数与之前不一致');
-      return { status: 200, body: refundJson(known.trade, outRefundNo, known.refundNo, known.amount, 'SUCCESS', nowSec() * 1000) };
+      if (known.trade.outTradeNo !== b.out_trade_no || known.amount !== amount.refund)
+        return fail(400, 'INVALID_REQUEST', '退款单号已使用，且请求参数与之前不一致');
+      return {
+        status: 200,
+        body: refundJson(known.trade, outRefundNo, known.refundNo, known.amount, 'SUCCESS', nowSec() * 1000),
+      };
     }
     const t = bank.trade(b.out_trade_no);
     if (t === undefined) return fail(404, 'RESOURCE_NOT_EXISTS', '订单不存在');
     if (t.amount.amount !== amount.total) return fail(400, 'INVALID_REQUEST', '订单金额与实际订单金额不一致');
     if (t.status !== 'succeeded') return fail(400, 'INVALID_REQUEST', '订单未支付，不能退款');
-    const r = await bank.refund({ outTradeNo: t.outTradeNo, outRefundNo, amount: { amount: amount.refund, currency: 'CNY' }, reason: typeof b.reason === 'string' ? b.reason : '' });
+    const r = await bank.refund({
+      outTradeNo: t.outTradeNo,
+      outRefundNo,
+      amount: { amount: amount.refund, currency: 'CNY' },
+      reason: typeof b.reason === 'string' ? b.reason : '',
+    });
     if (r.status !== 'succeeded' || r.gatewayRefundNo === undefined) {
-      return fail(400, 'INVALID_REQUEST', r.failureCode === 'REFUND_AMOUNT_EXCEEDED' ? '申请退款金额超过订单可退金额' : '订单状态不允许退款');
+      return fail(
+        400,
+        'INVALID_REQUEST',
+        r.failureCode === 'REFUND_AMOUNT_EXCEEDED' ? '申请退款金额超过订单可退金额' : '订单状态不允许退款',
+      );
     }
     // Like the platform, the application answers "processing"; the query shows the outcome.
-    return { status: 200, body: refundJson(t, outRefundNo, r.gatewayRefundNo, amount.refund, 'PROCESSING', nowSec() * 1000) };
+    return {
+      status: 200,
+      body: refundJson(t, outRefundNo, r.gatewayRefundNo, amount.refund, 'PROCESSING', nowSec() * 1000),
+    };
   };
 
   const queryRefund = (outRefundNo: string): Answer => {
     const known = bank.refundByOutRefundNo(outRefundNo);
     return known === undefined
       ? fail(404, 'RESOURCE_NOT_EXISTS', '退款单不存在')
-      : { status: 200, body: refundJson(known.trade, outRefundNo, known.refundNo, known.amount, 'SUCCESS', nowSec() * 1000) };
+      : {
+          status: 200,
+          body: refundJson(known.trade, outRefundNo, known.refundNo, known.amount, 'SUCCESS', nowSec() * 1000),
+        };
   };
 
   /** Authenticate, then run the handler; any failure of the order book is the platform's 500. */
-  const guarded = (handler: (req: FastifyRequest, body: string) => Answer | Promise<Answer>) => async (req: FastifyRequest, reply: FastifyReply) => {
-    const body = typeof req.body === 'string' ? req.body : '';
-    const refused = authenticate(req, body);
-    if (refused !== undefined) return send(reply, refused);
-    let answer: Answer;
-    try {
-      answer = await handler(req, body);
-    } catch {
-      answer = fail(500, 'SYSTEM_ERROR', '系统错误，请稍后重试');
-    }
-    return send(reply, answer);
-  };
+  const guarded =
+    (handler: (req: FastifyRequest, body: string) => Answer | Promise<Answer>) =>
+    async (req: FastifyRequest, reply: FastifyReply) => {
+      const body = typeof req.body === 'string' ? req.body : '';
+      const refused = authenticate(req, body);
+      if (refused !== undefined) return send(reply, refused);
+      let answer: Answer;
+      try {
+        answer = await handler(req, body);
+      } catch {
+        answer = fail(500, 'SYSTEM_ERROR', '系统错误，请稍后重试');
+      }
+      return send(reply, answer);
+    };
 
   const param = (req: FastifyRequest, name: string): string => {
     const p = req.params as Record<string, string | undefined>;
@@ -192,11 +232,26 @@ export function registerWechatpayFace(app: FastifyInstance, bank: SimulatedGatew
     face.addContentTypeParser('*', { parseAs: 'string' }, (_req, text, next) => {
       next(null, text);
     });
-    face.post(`${prefix}/v3/pay/transactions/native`, guarded((_req, body) => nativeOrder(body)));
-    face.get(`${prefix}/v3/pay/transactions/out-trade-no/:outTradeNo`, guarded((req) => queryOrder(param(req, 'outTradeNo'), (req.query as Json).mchid)));
-    face.post(`${prefix}/v3/pay/transactions/out-trade-no/:outTradeNo/close`, guarded((req, body) => closeOrder(param(req, 'outTradeNo'), body)));
-    face.post(`${prefix}/v3/refund/domestic/refunds`, guarded((_req, body) => applyRefund(body)));
-    face.get(`${prefix}/v3/refund/domestic/refunds/:outRefundNo`, guarded((req) => queryRefund(param(req, 'outRefundNo'))));
+    face.post(
+      `${prefix}/v3/pay/transactions/native`,
+      guarded((_req, body) => nativeOrder(body)),
+    );
+    face.get(
+      `${prefix}/v3/pay/transactions/out-trade-no/:outTradeNo`,
+      guarded((req) => queryOrder(param(req, 'outTradeNo'), (req.query as Json).mchid)),
+    );
+    face.post(
+      `${prefix}/v3/pay/transactions/out-trade-no/:outTradeNo/close`,
+      guarded((req, body) => closeOrder(param(req, 'outTradeNo'), body)),
+    );
+    face.post(
+      `${prefix}/v3/refund/domestic/refunds`,
+      guarded((_req, body) => applyRefund(body)),
+    );
+    face.get(
+      `${prefix}/v3/refund/domestic/refunds/:outRefundNo`,
+      guarded((req) => queryRefund(param(req, 'outRefundNo'))),
+    );
     done();
   });
 }

@@ -51,7 +51,13 @@ const FILES = {
 export function loadOrCreateWechatpayKeys(dir: string): WechatpayKeySet {
   const idsPath = join(dir, FILES.ids);
   if (existsSync(idsPath)) {
-    const ids = JSON.parse(readFileSync(idsPath, 'utf8')) as { mchid: string; appid: string; merchant_serial_no: string; platform_serial: string; apiv3_key: string };
+    const ids = JSON.parse(readFileSync(idsPath, 'utf8')) as {
+      mchid: string;
+      appid: string;
+      merchant_serial_no: string;
+      platform_serial: string;
+      apiv3_key: string;
+    };
     const merchantPrivateKey = createPrivateKey(readFileSync(join(dir, FILES.merchantKey), 'utf8'));
     const platformPrivateKey = createPrivateKey(readFileSync(join(dir, FILES.platformKey), 'utf8'));
     return {
@@ -72,7 +78,13 @@ export function loadOrCreateWechatpayKeys(dir: string): WechatpayKeySet {
   writeFileSync(join(dir, FILES.merchantKey), keys.merchantPrivateKey.export({ type: 'pkcs8', format: 'pem' }), secret);
   writeFileSync(join(dir, FILES.platformKey), keys.platformPrivateKey.export({ type: 'pkcs8', format: 'pem' }), secret);
   writeFileSync(join(dir, FILES.platformPublic), keys.platformPublicKey.export({ type: 'spki', format: 'pem' }));
-  const ids = { mchid: keys.mchid, appid: keys.appid, merchant_serial_no: keys.merchantSerialNo, platform_serial: keys.platformSerial, apiv3_key: keys.apiV3Key.toString('ascii') };
+  const ids = {
+    mchid: keys.mchid,
+    appid: keys.appid,
+    merchant_serial_no: keys.merchantSerialNo,
+    platform_serial: keys.platformSerial,
+    apiv3_key: keys.apiV3Key.toString('ascii'),
+  };
   writeFileSync(idsPath, `${JSON.stringify(ids, null, 2)}\n`, secret);
   return keys;
 }
@@ -81,7 +93,12 @@ export function loadOrCreateWechatpayKeys(dir: string): WechatpayKeySet {
  * The `gateways` entry a service needs to pay through a simulator holding these keys (the files
  * written by {@link loadOrCreateWechatpayKeys} in `dir`), e.g. to print at simulator start.
  */
-export function wechatpayGatewayEntry(keys: WechatpayKeySet, dir: string, baseUrl: string, notifyUrl: string): Record<string, string> {
+export function wechatpayGatewayEntry(
+  keys: WechatpayKeySet,
+  dir: string,
+  baseUrl: string,
+  notifyUrl: string,
+): Record<string, string> {
   return {
     type: 'wechatpay',
     mchid: keys.mchid,

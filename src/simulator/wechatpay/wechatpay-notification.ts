@@ -20,7 +20,10 @@ export interface WechatpayNotificationOptions extends WechatpayMerchantIdentity 
  * with the platform key. WeChat only calls back on success (TRANSACTION.SUCCESS) and on refund
  * outcomes, so an unpaid, failed or closed payment yields undefined: nothing is sent.
  */
-export function wechatpayNotificationFor(e: SimEvent, opts: WechatpayNotificationOptions): { headers: Record<string, string>; body: string } | undefined {
+export function wechatpayNotificationFor(
+  e: SimEvent,
+  opts: WechatpayNotificationOptions,
+): { headers: Record<string, string>; body: string } | undefined {
   const nowSec = opts.nowSec?.() ?? Math.floor(Date.now() / 1000);
   const t = e.trade;
   let eventType: string;
@@ -52,7 +55,17 @@ export function wechatpayNotificationFor(e: SimEvent, opts: WechatpayNotificatio
     };
     resource = sealResource(JSON.stringify(plain), opts.apiV3Key, 'refund', 'refund');
   }
-  const body = JSON.stringify({ id, create_time: rfc3339Shanghai(nowSec * 1000), resource_type: 'encrypt-resource', event_type: eventType, summary, resource });
-  const headers = { 'content-type': 'application/json', ...platformSignatureHeaders(body, opts.platformPrivateKey, opts.platformSerial, nowSec, opts.nonce ?? simNonce()) };
+  const body = JSON.stringify({
+    id,
+    create_time: rfc3339Shanghai(nowSec * 1000),
+    resource_type: 'encrypt-resource',
+    event_type: eventType,
+    summary,
+    resource,
+  });
+  const headers = {
+    'content-type': 'application/json',
+    ...platformSignatureHeaders(body, opts.platformPrivateKey, opts.platformSerial, nowSec, opts.nonce ?? simNonce()),
+  };
   return { headers, body };
 }

@@ -39,23 +39,47 @@ export function parseAuthorization(header: string | undefined): ParsedAuthorizat
   const signature = params.get('signature');
   const timestamp = params.get('timestamp');
   const serialNo = params.get('serial_no');
-  if (mchid === undefined || nonce === undefined || signature === undefined || timestamp === undefined || serialNo === undefined) return undefined;
+  if (
+    mchid === undefined ||
+    nonce === undefined ||
+    signature === undefined ||
+    timestamp === undefined ||
+    serialNo === undefined
+  )
+    return undefined;
   return { mchid, nonce, signature, timestamp, serialNo };
 }
 
 /** Does the merchant's signature cover exactly this method, path+query and body? */
-export function merchantSignatureValid(auth: ParsedAuthorization, method: string, url: string, body: string, merchantKey: KeyObject): boolean {
+export function merchantSignatureValid(
+  auth: ParsedAuthorization,
+  method: string,
+  url: string,
+  body: string,
+  merchantKey: KeyObject,
+): boolean {
   const message = [method, url, auth.timestamp, auth.nonce, body, ''].join('\n');
   try {
-    return createVerify('sha256WithRSAEncryption').update(message, 'utf8').verify(merchantKey, auth.signature, 'base64');
+    return createVerify('sha256WithRSAEncryption')
+      .update(message, 'utf8')
+      .verify(merchantKey, auth.signature, 'base64');
   } catch {
     return false;
   }
 }
 
 /** The Wechatpay-* headers that sign a response or callback body with the platform key. */
-export function platformSignatureHeaders(body: string, platformKey: KeyObject, serial: string, timestampSec: number, nonce: string): Record<string, string> {
-  const signature = createSign('sha256WithRSAEncryption').update([String(timestampSec), nonce, body, ''].join('\n'), 'utf8').sign(platformKey).toString('base64');
+export function platformSignatureHeaders(
+  body: string,
+  platformKey: KeyObject,
+  serial: string,
+  timestampSec: number,
+  nonce: string,
+): Record<string, string> {
+  const signature = createSign('sha256WithRSAEncryption')
+    .update([String(timestampSec), nonce, body, ''].join('\n'), 'utf8')
+    .sign(platformKey)
+    .toString('base64');
   return {
     'wechatpay-timestamp': String(timestampSec),
     'wechatpay-nonce': nonce,
@@ -77,9 +101,21 @@ export function sealResource(
   originalType: 'transaction' | 'refund',
   associatedData: string,
   nonce: string = randomBytes(6).toString('hex'),
-): { algorithm: 'AEAD_AES_256_GCM'; ciphertext: string; nonce: string; associated_data: string; original_type: string } {
+): {
+  algorithm: 'AEAD_AES_256_GCM';
+  ciphertext: string;
+  nonce: string;
+  associated_data: string;
+  original_type: string;
+} {
   const cipher = createCipheriv('aes-256-gcm', apiV3Key, Buffer.from(nonce));
   cipher.setAAD(Buffer.from(associatedData));
   const sealed = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final(), cipher.getAuthTag()]);
-  return { algorithm: 'AEAD_AES_256_GCM', ciphertext: sealed.toString('base64'), nonce, associated_data: associatedData, original_type: originalType };
+  return {
+    algorithm: 'AEAD_AES_256_GCM',
+    ciphertext: sealed.toString('base64'),
+    nonce,
+    associated_data: associatedData,
+    original_type: originalType,
+  };
 }

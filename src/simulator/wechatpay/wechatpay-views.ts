@@ -24,7 +24,13 @@ export function tradeStateOf(t: SimTrade): 'SUCCESS' | 'REFUND' | 'NOTPAY' | 'CL
   }
 }
 
-const STATE_DESC = { SUCCESS: '支付成功', REFUND: '转入退款', NOTPAY: '未支付', CLOSED: '已关闭', PAYERROR: '支付失败' } as const;
+const STATE_DESC = {
+  SUCCESS: '支付成功',
+  REFUND: '转入退款',
+  NOTPAY: '未支付',
+  CLOSED: '已关闭',
+  PAYERROR: '支付失败',
+} as const;
 
 /** The platform's fixed success time for the simulation (RFC 3339 in +08:00, as WeChat writes it). */
 export function rfc3339Shanghai(ms: number): string {
@@ -39,12 +45,24 @@ export function transactionJson(t: SimTrade, who: WechatpayMerchantIdentity, now
     appid: who.appid,
     mchid: who.mchid,
     out_trade_no: t.outTradeNo,
-    ...(paid ? { transaction_id: t.tradeNo, bank_type: 'OTHERS', success_time: rfc3339Shanghai(nowMs), payer: { openid: `o_${t.payer}` } } : {}),
+    ...(paid
+      ? {
+          transaction_id: t.tradeNo,
+          bank_type: 'OTHERS',
+          success_time: rfc3339Shanghai(nowMs),
+          payer: { openid: `o_${t.payer}` },
+        }
+      : {}),
     trade_type: 'NATIVE',
     trade_state: state,
     trade_state_desc: STATE_DESC[state],
     attach: '',
-    amount: { total: t.amount.amount, ...(paid ? { payer_total: t.amount.amount } : {}), currency: t.amount.currency, payer_currency: t.amount.currency },
+    amount: {
+      total: t.amount.amount,
+      ...(paid ? { payer_total: t.amount.amount } : {}),
+      currency: t.amount.currency,
+      payer_currency: t.amount.currency,
+    },
   };
 }
 

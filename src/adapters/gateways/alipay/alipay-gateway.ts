@@ -13,7 +13,16 @@ import {
   type RefundRequest,
 } from '../../../ports/payment-gateway.js';
 import { loadAlipayKey } from './alipay-keys.js';
-import { ALIPAY_CURRENCY, type AlipayOutcome, beijingTimestamp, classifyCode, fenToYuan, mapTradeStatus, responseKey, yuanToMoney } from './alipay-mapping.js';
+import {
+  ALIPAY_CURRENCY,
+  type AlipayOutcome,
+  beijingTimestamp,
+  classifyCode,
+  fenToYuan,
+  mapTradeStatus,
+  responseKey,
+  yuanToMoney,
+} from './alipay-mapping.js';
 import { verifyAlipayNotification } from './alipay-notification.js';
 import { contentString, rawMember, rsa2Sign, rsa2Verify } from './alipay-signing.js';
 
@@ -91,10 +100,16 @@ export class AlipayGateway implements PaymentGateway {
   }
 
   async create(req: CreatePaymentRequest): Promise<GatewayPaymentResult> {
-    if (!this.methods.includes(req.method)) return { status: 'failed', outTradeNo: req.outTradeNo, failureCode: 'METHOD_NOT_SUPPORTED' };
-    if (req.amount.currency !== ALIPAY_CURRENCY) return { status: 'failed', outTradeNo: req.outTradeNo, failureCode: 'CURRENCY_NOT_SUPPORTED' };
+    if (!this.methods.includes(req.method))
+      return { status: 'failed', outTradeNo: req.outTradeNo, failureCode: 'METHOD_NOT_SUPPORTED' };
+    if (req.amount.currency !== ALIPAY_CURRENCY)
+      return { status: 'failed', outTradeNo: req.outTradeNo, failureCode: 'CURRENCY_NOT_SUPPORTED' };
     const notifyUrl = req.notifyUrl ?? this.notifyUrl;
-    const a = await this.call('alipay.trade.precreate', { out_trade_no: req.outTradeNo, total_amount: fenToYuan(req.amount.amount), subject: req.subject }, notifyUrl);
+    const a = await this.call(
+      'alipay.trade.precreate',
+      { out_trade_no: req.outTradeNo, total_amount: fenToYuan(req.amount.amount), subject: req.subject },
+      notifyUrl,
+    );
     switch (a.outcome.kind) {
       case 'ok': {
         this.expectSameTrade(a, req.outTradeNo);
@@ -106,7 +121,8 @@ export class AlipayGateway implements PaymentGateway {
         // A create repeated after an unknown outcome finds the trade already settled: report
         // what the trade really is rather than a refusal.
         if (a.outcome.subCode === 'ACQ.TRADE_HAS_SUCCESS') return this.query(req.outTradeNo);
-        if (a.outcome.subCode === 'ACQ.TRADE_HAS_CLOSE') return { status: 'closed', outTradeNo: req.outTradeNo, failureCode: a.outcome.subCode };
+        if (a.outcome.subCode === 'ACQ.TRADE_HAS_CLOSE')
+          return { status: 'closed', outTradeNo: req.outTradeNo, failureCode: a.outcome.subCode };
         return { status: 'failed', outTradeNo: req.outTradeNo, failureCode: a.outcome.subCode };
       case 'invalid_request':
       case 'not_exist':
@@ -123,10 +139,16 @@ export class AlipayGateway implements PaymentGateway {
         this.expectSameTrade(a, outTradeNo);
         const tradeStatus = str(a.node, 'trade_status');
         const status = mapTradeStatus(tradeStatus);
-        if (status === undefined) throw new GatewayUnknownOutcomeError(`alipay query: unknown trade_status ${tradeStatus ?? '(none)'}`);
+        if (status === undefined)
+          throw new GatewayUnknownOutcomeError(`alipay query: unknown trade_status ${tradeStatus ?? '(none)'}`);
         const amount = yuanToMoney(str(a.node, 'total_amount'));
         const tradeNo = str(a.node, 'trade_no');
-        return { status, outTradeNo, ...(tradeNo === undefined ? {} : { gatewayTradeNo: tradeNo }), ...(amount === undefined ? {} : { amount }) };
+        return {
+          status,
+          outTradeNo,
+          ...(tradeNo === undefined ? {} : { gatewayTradeNo: tradeNo }),
+          ...(amount === undefined ? {} : { amount }),
+        };
       }
       case 'not_exist':
         return { status: 'not_found', outTradeNo };
@@ -139,10 +161,16 @@ export class AlipayGateway implements PaymentGateway {
   }
 
   async refund(req: RefundRequest): Promise<GatewayRefundResult> {
-    if (req.amount.currency !== ALIPAY_CURRENCY) return { status: 'failed', outRefundNo: req.outRefundNo, failureCode: 'CURRENCY_NOT_SUPPORTED' };
+    if (req.amount.currency !== ALIPAY_CURRENCY)
+      return { status: 'failed', outRefundNo: req.outRefundNo, failureCode: 'CURRENCY_NOT_SUPPORTED' };
     const a = await this.call(
       'alipay.trade.refund',
-      { out_trade_no: req.outTradeNo, refund_amount: fenToYuan(req.amount.amount), out_request_no: req.outRefundNo, refund_reason: req.reason },
+      {
+        out_trade_no: req.outTradeNo,
+        refund_amount: fenToYuan(req.amount.amount),
+        out_request_no: req.outRefundNo,
+        refund_reason: req.reason,
+      },
       req.notifyUrl ?? this.notifyUrl,
     );
     switch (a.outcome.kind) {
@@ -164,13 +192,17 @@ export class AlipayGateway implements PaymentGateway {
   }
 
   async queryRefund(outTradeNo: string, outRefundNo: string): Promise<GatewayRefundResult> {
-    const a = await this.call('alipay.trade.fastpay.refund.query', { out_trade_no: outTradeNo, out_request_no: outRefundNo });
+    const a = await this.call('alipay.trade.fastpay.refund.query', {
+      out_trade_no: outTradeNo,
+      out_request_no: outRefundNo,
+    });
     switch (a.outcome.kind) {
       case 'ok': {
         // Alipay answers 10000 with no refund fields for a refund it does not know.
         const amount = yuanToMoney(str(a.node, 'refund_amount'));
         const requestNo = str(a.node, 'out_request_no');
-        if (amount === undefined || (requestNo !== undefined && requestNo !== outRefundNo)) return { status: 'not_found', outRefundNo };
+        if (amount === undefined || (requestNo !== undefined && requestNo !== outRefundNo))
+          return { status: 'not_found', outRefundNo };
         // An absent refund_status means success for the older interface version.
         const refundStatus = str(a.node, 'refund_status');
         const status = refundStatus === undefined || refundStatus === 'REFUND_SUCCESS' ? 'succeeded' : 'pending';
@@ -212,11 +244,17 @@ export class AlipayGateway implements PaymentGateway {
 
   /** Alipay stops re-sending only on the plain text `success`; anything else makes it retry. */
   acknowledge(accepted: boolean): NotificationAck {
-    return accepted ? { status: 200, contentType: 'text/plain', body: 'success' } : { status: 400, contentType: 'text/plain', body: 'fail' };
+    return accepted
+      ? { status: 200, contentType: 'text/plain', body: 'success' }
+      : { status: 400, contentType: 'text/plain', body: 'fail' };
   }
 
   /** The signed request parameters for a method call (exported through the class for interop tests). */
-  signedParams(method: string, bizContent: Readonly<Record<string, string>>, notifyUrl?: string): Record<string, string> {
+  signedParams(
+    method: string,
+    bizContent: Readonly<Record<string, string>>,
+    notifyUrl?: string,
+  ): Record<string, string> {
     const params: Record<string, string> = {
       app_id: this.appId,
       method,
@@ -232,7 +270,11 @@ export class AlipayGateway implements PaymentGateway {
     return params;
   }
 
-  private async call(method: string, bizContent: Readonly<Record<string, string>>, notifyUrl?: string): Promise<AlipayAnswer> {
+  private async call(
+    method: string,
+    bizContent: Readonly<Record<string, string>>,
+    notifyUrl?: string,
+  ): Promise<AlipayAnswer> {
     const params = this.signedParams(method, bizContent, notifyUrl);
     const url = new URL(this.gatewayUrl);
     const body = new URLSearchParams();
@@ -251,7 +293,10 @@ export class AlipayGateway implements PaymentGateway {
       if (res.status === 429) {
         const retryAfter = Number(res.headers.get('retry-after'));
         await res.body?.cancel();
-        throw new GatewayRateLimitedError(`alipay ${method}: 429`, Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined);
+        throw new GatewayRateLimitedError(
+          `alipay ${method}: 429`,
+          Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined,
+        );
       }
       text = await res.text();
       if (res.status !== 200) throw new GatewayUnknownOutcomeError(`alipay ${method}: HTTP ${res.status}`);
@@ -271,18 +316,22 @@ export class AlipayGateway implements PaymentGateway {
     } catch {
       throw new GatewayUnknownOutcomeError(`alipay ${method}: the answer is not JSON`);
     }
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new GatewayUnknownOutcomeError(`alipay ${method}: the answer is not an object`);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+      throw new GatewayUnknownOutcomeError(`alipay ${method}: the answer is not an object`);
     const envelope = parsed as Record<string, unknown>;
     const key = Object.hasOwn(envelope, responseKey(method)) ? responseKey(method) : 'error_response';
     const raw = rawMember(text, key);
     const sign = envelope.sign;
     if (raw === undefined || typeof sign !== 'string' || !rsa2Verify(raw, sign, this.alipayPublicKey)) {
-      throw new GatewayUnknownOutcomeError(`alipay ${method}: the answer's signature does not verify with the Alipay public key`);
+      throw new GatewayUnknownOutcomeError(
+        `alipay ${method}: the answer's signature does not verify with the Alipay public key`,
+      );
     }
     // Read the very text that was verified: with a repeated key, JSON.parse of the whole body
     // would pick another occurrence than the one the signature covered.
     const node: unknown = JSON.parse(raw);
-    if (typeof node !== 'object' || node === null || Array.isArray(node)) throw new GatewayUnknownOutcomeError(`alipay ${method}: ${key} is not an object`);
+    if (typeof node !== 'object' || node === null || Array.isArray(node))
+      throw new GatewayUnknownOutcomeError(`alipay ${method}: ${key} is not an object`);
     const n = node as Record<string, unknown>;
     return { outcome: classifyCode(str(n, 'code'), str(n, 'sub_code')), node: n };
   }
@@ -290,6 +339,7 @@ export class AlipayGateway implements PaymentGateway {
   /** A signed answer about another trade is not an answer about ours. */
   private expectSameTrade(a: AlipayAnswer, outTradeNo: string): void {
     const got = str(a.node, 'out_trade_no');
-    if (got !== undefined && got !== outTradeNo) throw new GatewayUnknownOutcomeError(`alipay: answer for out_trade_no ${got}, asked about ${outTradeNo}`);
+    if (got !== undefined && got !== outTradeNo)
+      throw new GatewayUnknownOutcomeError(`alipay: answer for out_trade_no ${got}, asked about ${outTradeNo}`);
   }
 }

@@ -15,7 +15,9 @@ export function loadAlipayKey(source: string | KeyObject, kind: 'private' | 'pub
   try {
     content = readFileSync(text, 'utf8');
   } catch (e) {
-    throw new Error(`the Alipay ${kind} key is neither a PEM, a base64 key, nor a readable file (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+    throw new Error(
+      `the Alipay ${kind} key is neither a PEM, a base64 key, nor a readable file (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+    );
   }
   const inner = content.trim();
   if (inner.startsWith('-----BEGIN')) return parse(inner, kind);
@@ -37,8 +39,14 @@ function parseBareBase64(b64: string, kind: 'private' | 'public'): KeyObject {
   const der = Buffer.from(b64, 'base64');
   const attempts: Array<() => KeyObject> =
     kind === 'private'
-      ? [() => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }), () => createPrivateKey({ key: der, format: 'der', type: 'pkcs1' })]
-      : [() => createPublicKey({ key: der, format: 'der', type: 'spki' }), () => createPublicKey({ key: der, format: 'der', type: 'pkcs1' })];
+      ? [
+          () => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }),
+          () => createPrivateKey({ key: der, format: 'der', type: 'pkcs1' }),
+        ]
+      : [
+          () => createPublicKey({ key: der, format: 'der', type: 'spki' }),
+          () => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }),
+        ];
   for (const attempt of attempts) {
     try {
       const key = attempt();

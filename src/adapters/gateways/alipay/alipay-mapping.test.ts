@@ -1,6 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { beijingTimestamp, classifyCode, fenToYuan, mapTradeStatus, parseBeijingTimestamp, responseKey, yuanToFen, yuanToMoney } from './alipay-mapping.js';
+import {
+  beijingTimestamp,
+  classifyCode,
+  fenToYuan,
+  mapTradeStatus,
+  parseBeijingTimestamp,
+  responseKey,
+  yuanToFen,
+  yuanToMoney,
+} from './alipay-mapping.js';
 
 describe('fen ↔ yuan strings', () => {
   it.each([
@@ -29,15 +38,31 @@ describe('fen ↔ yuan strings', () => {
     expect(yuanToFen(yuan)).toBe(fen);
   });
 
-  it.each(['', '.5', '1.', '1.001', '-1', '+1', '1e3', ' 1', '1 ', '1,000.00', '01.00', '0x10', 'NaN', 'Infinity', '100000000.01', '1.2.3', '１'])(
-    'refuses "%s"',
-    (yuan) => {
-      expect(yuanToFen(yuan)).toBeUndefined();
-    },
-  );
+  it.each([
+    '',
+    '.5',
+    '1.',
+    '1.001',
+    '-1',
+    '+1',
+    '1e3',
+    ' 1',
+    '1 ',
+    '1,000.00',
+    '01.00',
+    '0x10',
+    'NaN',
+    'Infinity',
+    '100000000.01',
+    '1.2.3',
+    '１',
+  ])('refuses "%s"', (yuan) => {
+    expect(yuanToFen(yuan)).toBeUndefined();
+  });
 
   it('refuses fractions, negatives and unsafe integers instead of formatting them', () => {
-    for (const bad of [1.5, -1, Number.NaN, Number.MAX_SAFE_INTEGER + 1]) expect(() => fenToYuan(bad)).toThrow(RangeError);
+    for (const bad of [1.5, -1, Number.NaN, Number.MAX_SAFE_INTEGER + 1])
+      expect(() => fenToYuan(bad)).toThrow(RangeError);
   });
 
   it('round-trips every amount exactly (no float drift, e.g. 0.1 + 0.2)', () => {
@@ -97,8 +122,20 @@ describe('Beijing timestamps', () => {
 
   it('parses notify_time back to the instant, and refuses what is not a time', () => {
     expect(parseBeijingTimestamp('2026-02-01 00:00:05')).toBe(Date.UTC(2026, 0, 31, 16, 0, 5));
-    fc.assert(fc.property(fc.integer({ min: 0, max: 4_000_000_000 }), (s) => parseBeijingTimestamp(beijingTimestamp(s * 1000)) === s * 1000));
-    for (const bad of ['2026-02-30 10:00:00', '2026-13-01 10:00:00', '2026-01-01 24:00:00', '2026-01-01T10:00:00', '1700000000', '']) {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: 4_000_000_000 }),
+        (s) => parseBeijingTimestamp(beijingTimestamp(s * 1000)) === s * 1000,
+      ),
+    );
+    for (const bad of [
+      '2026-02-30 10:00:00',
+      '2026-13-01 10:00:00',
+      '2026-01-01 24:00:00',
+      '2026-01-01T10:00:00',
+      '1700000000',
+      '',
+    ]) {
       expect(parseBeijingTimestamp(bad)).toBeUndefined();
     }
   });

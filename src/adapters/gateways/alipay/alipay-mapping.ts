@@ -50,7 +50,9 @@ export type AlipayTradeStatus = 'WAIT_BUYER_PAY' | 'TRADE_SUCCESS' | 'TRADE_FINI
  * timed out/closed" and "fully refunded"; a caller who saw the payment succeed keeps its refund
  * states, it never reads closed as "was never paid" (that is the state machine's job).
  */
-export function mapTradeStatus(status: string | undefined): Exclude<GatewayPaymentStatus, 'not_found' | 'failed'> | undefined {
+export function mapTradeStatus(
+  status: string | undefined,
+): Exclude<GatewayPaymentStatus, 'not_found' | 'failed'> | undefined {
   switch (status) {
     case 'WAIT_BUYER_PAY':
       return 'pending';
@@ -78,7 +80,13 @@ export type AlipayOutcome =
   | { readonly kind: 'unknown'; readonly subCode: string };
 
 /** Sub-codes that say "the system failed", whatever the code: never a definite refusal. */
-const UNKNOWN_SUB_CODES = new Set(['ACQ.SYSTEM_ERROR', 'SYSTEM_ERROR', 'aop.ACQ.SYSTEM_ERROR', 'isp.unknow-error', 'isp.unknown-error']);
+const UNKNOWN_SUB_CODES = new Set([
+  'ACQ.SYSTEM_ERROR',
+  'SYSTEM_ERROR',
+  'aop.ACQ.SYSTEM_ERROR',
+  'isp.unknow-error',
+  'isp.unknown-error',
+]);
 
 export function classifyCode(code: string | undefined, subCode: string | undefined): AlipayOutcome {
   const sub = subCode ?? '';
@@ -115,7 +123,15 @@ export function parseBeijingTimestamp(text: string): number | undefined {
   const utc = Date.UTC(y, mo - 1, d, h, mi, s);
   const back = new Date(utc);
   // Date.UTC rolls 2024-02-30 over into March: refuse instead of accepting a different instant.
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d || h > 23 || mi > 59 || s > 59) return undefined;
+  if (
+    back.getUTCFullYear() !== y ||
+    back.getUTCMonth() !== mo - 1 ||
+    back.getUTCDate() !== d ||
+    h > 23 ||
+    mi > 59 ||
+    s > 59
+  )
+    return undefined;
   return utc - BEIJING_OFFSET_MS;
 }
 

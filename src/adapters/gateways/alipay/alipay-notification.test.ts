@@ -31,10 +31,14 @@ function notify(fields: Record<string, string>, key = alipay.privateKey, coverSi
     .map((k) => `${k}=${fields[k]}`)
     .join('&');
   const sign = createSign('RSA-SHA256').update(signed).sign(key, 'base64');
-  return { headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body: new URLSearchParams({ ...fields, sign }).toString() };
+  return {
+    headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' },
+    body: new URLSearchParams({ ...fields, sign }).toString(),
+  };
 }
 
-const verify = (raw: RawNotification): ReturnType<typeof verifyAlipayNotification> => verifyAlipayNotification(raw, APP, alipay.publicKey);
+const verify = (raw: RawNotification): ReturnType<typeof verifyAlipayNotification> =>
+  verifyAlipayNotification(raw, APP, alipay.publicKey);
 
 describe('Alipay notification verification', () => {
   it('maps a genuine payment notification: notify_id, Beijing notify_time, our out_trade_no, amount in fen', () => {
@@ -62,8 +66,19 @@ describe('Alipay notification verification', () => {
   });
 
   it('reads a refund notification (out_biz_no) as a refund of our out_request_no', () => {
-    const v = verify(notify({ ...BASE, out_biz_no: 'ord_42r1', refund_fee: '10.00', gmt_refund: '2026-11-24 15:31:00.123', trade_status: 'TRADE_SUCCESS' }));
-    expect(v).toMatchObject({ ok: true, notification: { kind: 'refund', outTradeNo: 'ord_42', outRefundNo: 'ord_42r1', status: 'succeeded' } });
+    const v = verify(
+      notify({
+        ...BASE,
+        out_biz_no: 'ord_42r1',
+        refund_fee: '10.00',
+        gmt_refund: '2026-11-24 15:31:00.123',
+        trade_status: 'TRADE_SUCCESS',
+      }),
+    );
+    expect(v).toMatchObject({
+      ok: true,
+      notification: { kind: 'refund', outTradeNo: 'ord_42', outRefundNo: 'ord_42r1', status: 'succeeded' },
+    });
   });
 
   it('accepts a signature that also covered sign_type, as the official SDKs do (rsaCheckV2)', () => {
@@ -72,16 +87,40 @@ describe('Alipay notification verification', () => {
 
   it.each([
     ['forged: signed with another key', () => notify(BASE, forger.privateKey), 'SIGNATURE_INVALID'],
-    ['tampered amount after signing', () => ({ ...notify(BASE), body: notify(BASE).body.replace('total_amount=32.50', 'total_amount=0.01') }), 'SIGNATURE_INVALID'],
-    ['tampered out_trade_no after signing', () => ({ ...notify(BASE), body: notify(BASE).body.replace('out_trade_no=ord_42', 'out_trade_no=ord_43') }), 'SIGNATURE_INVALID'],
-    ['a field added after signing', () => ({ ...notify(BASE), body: `${notify(BASE).body}&refund_fee=1.00` }), 'SIGNATURE_INVALID'],
+    [
+      'tampered amount after signing',
+      () => ({ ...notify(BASE), body: notify(BASE).body.replace('total_amount=32.50', 'total_amount=0.01') }),
+      'SIGNATURE_INVALID',
+    ],
+    [
+      'tampered out_trade_no after signing',
+      () => ({ ...notify(BASE), body: notify(BASE).body.replace('out_trade_no=ord_42', 'out_trade_no=ord_43') }),
+      'SIGNATURE_INVALID',
+    ],
+    [
+      'a field added after signing',
+      () => ({ ...notify(BASE), body: `${notify(BASE).body}&refund_fee=1.00` }),
+      'SIGNATURE_INVALID',
+    ],
     ['legacy RSA (SHA1) sign_type', () => notify({ ...BASE, sign_type: 'RSA' }), 'SIGNATURE_INVALID'],
     ['genuine, but for another app_id', () => notify({ ...BASE, app_id: '2021000000000999' }), 'RECIPIENT_MISMATCH'],
-    ['a repeated field', () => ({ ...notify(BASE), body: `${notify(BASE).body}&total_amount=0.01` }), 'MALFORMED_NOTIFICATION'],
+    [
+      'a repeated field',
+      () => ({ ...notify(BASE), body: `${notify(BASE).body}&total_amount=0.01` }),
+      'MALFORMED_NOTIFICATION',
+    ],
     ['no sign at all', () => ({ headers: {}, body: new URLSearchParams(BASE).toString() }), 'MALFORMED_NOTIFICATION'],
-    ['JSON instead of a form', () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(BASE) }), 'MALFORMED_NOTIFICATION'],
+    [
+      'JSON instead of a form',
+      () => ({ headers: { 'content-type': 'application/json' }, body: JSON.stringify(BASE) }),
+      'MALFORMED_NOTIFICATION',
+    ],
     ['signed, but the amount is not yuan', () => notify({ ...BASE, total_amount: '32.505' }), 'MALFORMED_NOTIFICATION'],
-    ['signed, but an unknown trade_status', () => notify({ ...BASE, trade_status: 'TRADE_PAID' }), 'MALFORMED_NOTIFICATION'],
+    [
+      'signed, but an unknown trade_status',
+      () => notify({ ...BASE, trade_status: 'TRADE_PAID' }),
+      'MALFORMED_NOTIFICATION',
+    ],
     ['signed, but no notify_time', () => notify({ ...BASE, notify_time: '' }), 'MALFORMED_NOTIFICATION'],
     ['signed, but no notify_id', () => notify({ ...BASE, notify_id: '' }), 'MALFORMED_NOTIFICATION'],
   ])('refuses %s', (_label, make, code) => {
@@ -91,7 +130,15 @@ describe('Alipay notification verification', () => {
   });
 
   it('never throws on garbage', () => {
-    for (const body of ['', '%', '%%%=%%%', 'sign=%E0%A4%A', 'a'.repeat(70_000), '\u0000\uffff', 'sign=' + 'A'.repeat(344)]) {
+    for (const body of [
+      '',
+      '%',
+      '%%%=%%%',
+      'sign=%E0%A4%A',
+      'a'.repeat(70_000),
+      '\u0000\uffff',
+      'sign=' + 'A'.repeat(344),
+    ]) {
       expect(verify({ headers: {}, body }).ok).toBe(false);
     }
   });

@@ -5,7 +5,10 @@ import { contentString, rsa2Verify } from './alipay-signing.js';
 
 const MAX_BODY = 64 * 1024;
 
-const refuse = (code: 'SIGNATURE_INVALID' | 'MALFORMED_NOTIFICATION' | 'RECIPIENT_MISMATCH', message: string): NotificationVerdict => ({ ok: false, code, message });
+const refuse = (
+  code: 'SIGNATURE_INVALID' | 'MALFORMED_NOTIFICATION' | 'RECIPIENT_MISMATCH',
+  message: string,
+): NotificationVerdict => ({ ok: false, code, message });
 
 /**
  * Verify and map an Alipay asynchronous notification (a form-encoded POST). The signature
@@ -15,12 +18,17 @@ const refuse = (code: 'SIGNATURE_INVALID' | 'MALFORMED_NOTIFICATION' | 'RECIPIEN
  * business fields. Only then is anything read; a genuine notification for another app_id is
  * refused too — the caller checks out_trade_no and the amount against its own order.
  */
-export function verifyAlipayNotification(input: RawNotification, appId: string, alipayPublicKey: KeyObject): NotificationVerdict {
+export function verifyAlipayNotification(
+  input: RawNotification,
+  appId: string,
+  alipayPublicKey: KeyObject,
+): NotificationVerdict {
   const type = input.headers['content-type'];
   if (type !== undefined && !type.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
     return refuse('MALFORMED_NOTIFICATION', 'an Alipay notification is application/x-www-form-urlencoded');
   }
-  if (input.body.length === 0 || input.body.length > MAX_BODY) return refuse('MALFORMED_NOTIFICATION', 'the notification body is empty or too large');
+  if (input.body.length === 0 || input.body.length > MAX_BODY)
+    return refuse('MALFORMED_NOTIFICATION', 'the notification body is empty or too large');
   const params: Record<string, string> = {};
   for (const [k, v] of new URLSearchParams(input.body)) {
     // A repeated field would let the signed value and the value we act on differ.
@@ -29,21 +37,37 @@ export function verifyAlipayNotification(input: RawNotification, appId: string, 
   }
   const sign = params.sign;
   if (sign === undefined || sign === '') return refuse('MALFORMED_NOTIFICATION', 'the notification has no sign');
-  if (params.sign_type !== undefined && params.sign_type !== 'RSA2') return refuse('SIGNATURE_INVALID', 'only sign_type RSA2 is accepted');
-  const genuine = rsa2Verify(contentString(params, ['sign', 'sign_type']), sign, alipayPublicKey) || rsa2Verify(contentString(params, ['sign']), sign, alipayPublicKey);
-  if (!genuine) return refuse('SIGNATURE_INVALID', 'the notification signature does not verify with the Alipay public key');
+  if (params.sign_type !== undefined && params.sign_type !== 'RSA2')
+    return refuse('SIGNATURE_INVALID', 'only sign_type RSA2 is accepted');
+  const genuine =
+    rsa2Verify(contentString(params, ['sign', 'sign_type']), sign, alipayPublicKey) ||
+    rsa2Verify(contentString(params, ['sign']), sign, alipayPublicKey);
+  if (!genuine)
+    return refuse('SIGNATURE_INVALID', 'the notification signature does not verify with the Alipay public key');
   if (params.app_id !== appId) return refuse('RECIPIENT_MISMATCH', 'the notification is for another app_id');
 
   const notifyId = params.notify_id;
   const outTradeNo = params.out_trade_no;
   const status = mapTradeStatus(params.trade_status);
-  if (notifyId === undefined || notifyId === '' || outTradeNo === undefined || outTradeNo === '' || status === undefined) {
+  if (
+    notifyId === undefined ||
+    notifyId === '' ||
+    outTradeNo === undefined ||
+    outTradeNo === '' ||
+    status === undefined
+  ) {
     return refuse('MALFORMED_NOTIFICATION', 'notify_id, out_trade_no and a known trade_status are required');
   }
   const timestamp = params.notify_time === undefined ? undefined : parseBeijingTimestamp(params.notify_time);
-  if (timestamp === undefined) return refuse('MALFORMED_NOTIFICATION', 'notify_time must be "yyyy-MM-dd HH:mm:ss" (Beijing time)');
+  if (timestamp === undefined)
+    return refuse('MALFORMED_NOTIFICATION', 'notify_time must be "yyyy-MM-dd HH:mm:ss" (Beijing time)');
   const tradeNo = params.trade_no;
-  const common = { eventId: notifyId, outTradeNo, timestamp, ...(tradeNo === undefined || tradeNo === '' ? {} : { gatewayTradeNo: tradeNo }) };
+  const common = {
+    eventId: notifyId,
+    outTradeNo,
+    timestamp,
+    ...(tradeNo === undefined || tradeNo === '' ? {} : { gatewayTradeNo: tradeNo }),
+  };
 
   const outBizNo = params.out_biz_no;
   if (outBizNo !== undefined && outBizNo !== '') {

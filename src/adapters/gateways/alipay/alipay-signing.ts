@@ -10,7 +10,10 @@ import { createSign, createVerify, type KeyObject } from 'node:crypto';
  * `sign`) whose value is not empty, keys sorted by code unit (ASCII), joined as `k=v&k=v`,
  * values as they are — not URL-encoded.
  */
-export function contentString(params: Readonly<Record<string, string | undefined>>, exclude: readonly string[] = ['sign']): string {
+export function contentString(
+  params: Readonly<Record<string, string | undefined>>,
+  exclude: readonly string[] = ['sign'],
+): string {
   return Object.keys(params)
     .filter((k) => !exclude.includes(k) && params[k] !== undefined && params[k] !== '')
     .sort()

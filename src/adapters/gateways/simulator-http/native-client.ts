@@ -70,11 +70,18 @@ export class NativeClient {
     });
     const given = res.headers['x-sim-signature'];
     const answerTs = res.headers['x-sim-timestamp'];
-    if (given === undefined || answerTs === undefined || !this.same(this.mac(`${res.status}\n${answerTs}\n${nonce}\n${res.body}\n`), given)) {
+    if (
+      given === undefined ||
+      answerTs === undefined ||
+      !this.same(this.mac(`${res.status}\n${answerTs}\n${nonce}\n${res.body}\n`), given)
+    ) {
       throw new GatewayUnknownOutcomeError(`${method} ${path}: ${res.status} answer without a valid signature`);
     }
     const json = parseObject(res.body);
-    if (res.status === 401) throw new NativeAuthError(`${method} ${path}: refused ${typeof json.code === 'string' ? json.code : ''} (check the secret and the clock)`);
+    if (res.status === 401)
+      throw new NativeAuthError(
+        `${method} ${path}: refused ${typeof json.code === 'string' ? json.code : ''} (check the secret and the clock)`,
+      );
     return { status: res.status, json };
   }
 

@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import { type Currency, isCurrency, type Money } from '../../../domain/money.js';
-import { type GatewayPaymentResult, type GatewayRefundResult, GatewayUnknownOutcomeError } from '../../../ports/payment-gateway.js';
+import {
+  type GatewayPaymentResult,
+  type GatewayRefundResult,
+  GatewayUnknownOutcomeError,
+} from '../../../ports/payment-gateway.js';
 import type { MerchantOrderResult } from '../../../ports/merchant.js';
 import type { NativeAnswer } from './native-client.js';
 
@@ -29,7 +33,11 @@ const refundAnswer = z.object({
   failure_code: z.string().optional(),
 });
 
-const merchantAnswer = z.object({ status: z.enum(['accepted', 'rejected']), merchant_order_id: z.string().optional(), reason: z.string().optional() });
+const merchantAnswer = z.object({
+  status: z.enum(['accepted', 'rejected']),
+  merchant_order_id: z.string().optional(),
+  reason: z.string().optional(),
+});
 
 /**
  * Thrown when a signed answer does not have the shape the protocol promises: we cannot tell
@@ -39,17 +47,23 @@ export class NativeProtocolError extends GatewayUnknownOutcomeError {}
 
 function parse<T>(schema: z.ZodType<T>, a: NativeAnswer, what: string): T {
   const p = schema.safeParse(a.json);
-  if (!p.success) throw new NativeProtocolError(`simulator-http: malformed ${what} answer (${a.status}): ${p.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`);
+  if (!p.success)
+    throw new NativeProtocolError(
+      `simulator-http: malformed ${what} answer (${a.status}): ${p.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+    );
   return p.data;
 }
 
-const moneyOf = (amount: number | undefined, cur: Currency | undefined): Money | undefined => (amount === undefined || cur === undefined ? undefined : { amount, currency: cur });
+const moneyOf = (amount: number | undefined, cur: Currency | undefined): Money | undefined =>
+  amount === undefined || cur === undefined ? undefined : { amount, currency: cur };
 
-export const errorCode = (a: NativeAnswer): string | undefined => (typeof a.json.code === 'string' ? a.json.code : undefined);
+export const errorCode = (a: NativeAnswer): string | undefined =>
+  typeof a.json.code === 'string' ? a.json.code : undefined;
 
 export function toPaymentResult(a: NativeAnswer, outTradeNo: string): GatewayPaymentResult {
   const p = parse(paymentAnswer, a, 'payment');
-  if (p.out_trade_no !== outTradeNo) throw new NativeProtocolError(`simulator-http: answer for ${p.out_trade_no}, asked about ${outTradeNo}`);
+  if (p.out_trade_no !== outTradeNo)
+    throw new NativeProtocolError(`simulator-http: answer for ${p.out_trade_no}, asked about ${outTradeNo}`);
   const amount = moneyOf(p.amount, p.currency);
   return {
     status: p.status,
@@ -63,7 +77,8 @@ export function toPaymentResult(a: NativeAnswer, outTradeNo: string): GatewayPay
 
 export function toRefundResult(a: NativeAnswer, outRefundNo: string): GatewayRefundResult {
   const r = parse(refundAnswer, a, 'refund');
-  if (r.out_refund_no !== outRefundNo) throw new NativeProtocolError(`simulator-http: answer for refund ${r.out_refund_no}, asked about ${outRefundNo}`);
+  if (r.out_refund_no !== outRefundNo)
+    throw new NativeProtocolError(`simulator-http: answer for refund ${r.out_refund_no}, asked about ${outRefundNo}`);
   const amount = moneyOf(r.amount, r.currency);
   return {
     status: r.status,
@@ -76,7 +91,11 @@ export function toRefundResult(a: NativeAnswer, outRefundNo: string): GatewayRef
 
 export function toMerchantResult(a: NativeAnswer): MerchantOrderResult {
   const m = parse(merchantAnswer, a, 'merchant order');
-  return { status: m.status, ...(m.merchant_order_id === undefined ? {} : { merchantOrderId: m.merchant_order_id }), ...(m.reason === undefined ? {} : { reason: m.reason }) };
+  return {
+    status: m.status,
+    ...(m.merchant_order_id === undefined ? {} : { merchantOrderId: m.merchant_order_id }),
+    ...(m.reason === undefined ? {} : { reason: m.reason }),
+  };
 }
 
 /** The notification body the simulator signs (its own protocol), mapped by the verifier. */

@@ -127,12 +127,23 @@ export class SimulatorHttpGateway implements PaymentGateway {
 
   private verify(input: RawNotification): NotificationVerdict {
     const { 'x-sim-timestamp': ts, 'x-sim-nonce': nonce, 'x-sim-signature': signature } = input.headers;
-    if (ts === undefined || nonce === undefined || signature === undefined || !/^\d{1,12}$/.test(ts) || !/^[\x21-\x7e]{1,64}$/.test(nonce)) {
-      return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'x-sim-timestamp, x-sim-nonce and x-sim-signature are required' };
+    if (
+      ts === undefined ||
+      nonce === undefined ||
+      signature === undefined ||
+      !/^\d{1,12}$/.test(ts) ||
+      !/^[\x21-\x7e]{1,64}$/.test(nonce)
+    ) {
+      return {
+        ok: false,
+        code: 'MALFORMED_NOTIFICATION',
+        message: 'x-sim-timestamp, x-sim-nonce and x-sim-signature are required',
+      };
     }
     const expected = createHmac('sha256', this.notifySecret).update(`${ts}\n${nonce}\n${input.body}\n`).digest();
     const given = Buffer.from(signature, 'base64');
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, code: 'SIGNATURE_INVALID', message: 'the notification signature does not verify' };
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      return { ok: false, code: 'SIGNATURE_INVALID', message: 'the notification signature does not verify' };
     let json: unknown;
     try {
       json = JSON.parse(input.body);
@@ -140,22 +151,53 @@ export class SimulatorHttpGateway implements PaymentGateway {
       return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'the body is not JSON' };
     }
     const p = notificationBody.safeParse(json);
-    if (!p.success) return { ok: false, code: 'MALFORMED_NOTIFICATION', message: p.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ') };
+    if (!p.success)
+      return {
+        ok: false,
+        code: 'MALFORMED_NOTIFICATION',
+        message: p.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; '),
+      };
     const b = p.data;
-    const common = { eventId: b.id, outTradeNo: b.out_trade_no, amount: { amount: b.amount, currency: b.currency }, timestamp: Number(ts) * 1000, nonce };
+    const common = {
+      eventId: b.id,
+      outTradeNo: b.out_trade_no,
+      amount: { amount: b.amount, currency: b.currency },
+      timestamp: Number(ts) * 1000,
+      nonce,
+    };
     const failure = b.failure_code === undefined ? {} : { failureCode: b.failure_code };
     let n: GatewayNotification;
     if (b.type === 'payment') {
-      n = { kind: 'payment', ...common, status: b.status, ...(b.trade_no === undefined ? {} : { gatewayTradeNo: b.trade_no }), ...failure };
+      n = {
+        kind: 'payment',
+        ...common,
+        status: b.status,
+        ...(b.trade_no === undefined ? {} : { gatewayTradeNo: b.trade_no }),
+        ...failure,
+      };
     } else {
-      if (b.out_refund_no === undefined || b.status === 'closed') return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'a refund needs out_refund_no and a refund status' };
-      n = { kind: 'refund', ...common, outRefundNo: b.out_refund_no, status: b.status, ...(b.refund_no === undefined ? {} : { gatewayRefundNo: b.refund_no }), ...failure };
+      if (b.out_refund_no === undefined || b.status === 'closed')
+        return {
+          ok: false,
+          code: 'MALFORMED_NOTIFICATION',
+          message: 'a refund needs out_refund_no and a refund status',
+        };
+      n = {
+        kind: 'refund',
+        ...common,
+        outRefundNo: b.out_refund_no,
+        status: b.status,
+        ...(b.refund_no === undefined ? {} : { gatewayRefundNo: b.refund_no }),
+        ...failure,
+      };
     }
     return { ok: true, notification: n };
   }
 
   acknowledge(accepted: boolean): NotificationAck {
-    return accepted ? { status: 200, contentType: 'application/json', body: '{"code":"SUCCESS"}' } : { status: 400, contentType: 'application/json', body: '{"code":"FAIL"}' };
+    return accepted
+      ? { status: 200, contentType: 'application/json', body: '{"code":"SUCCESS"}' }
+      : { status: 400, contentType: 'application/json', body: '{"code":"FAIL"}' };
   }
 
   /** Close the kept-alive connections. */

@@ -14,7 +14,9 @@ function resealWithAmount(raw: RawNotification, apiV3Key: Buffer, newAmount: num
   const d = createDecipheriv('aes-256-gcm', apiV3Key, Buffer.from(r.nonce));
   d.setAuthTag(sealed.subarray(sealed.length - 16));
   d.setAAD(Buffer.from(r.associated_data));
-  const plain = JSON.parse(Buffer.concat([d.update(sealed.subarray(0, sealed.length - 16)), d.final()]).toString('utf8')) as { amount: { total: number } };
+  const plain = JSON.parse(
+    Buffer.concat([d.update(sealed.subarray(0, sealed.length - 16)), d.final()]).toString('utf8'),
+  ) as { amount: { total: number } };
   plain.amount.total = newAmount;
   const c = createCipheriv('aes-256-gcm', apiV3Key, Buffer.from(r.nonce));
   c.setAAD(Buffer.from(r.associated_data));
@@ -24,15 +26,18 @@ function resealWithAmount(raw: RawNotification, apiV3Key: Buffer, newAmount: num
 
 // At the root, as api.mch.weixin.qq.com serves it, and under a prefix, as a shared simulator mounts it.
 for (const prefix of ['', '/wechatpay']) {
-  gatewayContract(`WeChat Pay v3 connector against the simulator face over HTTP${prefix === '' ? '' : ` under ${prefix}`}`, async () => {
-    const h = await startWechatpayHarness({ prefix });
-    return {
-      gateway: h.gateway,
-      bank: h.bank,
-      method: 'wechat_native',
-      notificationFor: (e) => h.notificationFor(e),
-      tamperAmount: (raw, amount) => resealWithAmount(raw, h.keys.apiV3Key, amount),
-      close: () => h.close(),
-    };
-  });
+  gatewayContract(
+    `WeChat Pay v3 connector against the simulator face over HTTP${prefix === '' ? '' : ` under ${prefix}`}`,
+    async () => {
+      const h = await startWechatpayHarness({ prefix });
+      return {
+        gateway: h.gateway,
+        bank: h.bank,
+        method: 'wechat_native',
+        notificationFor: (e) => h.notificationFor(e),
+        tamperAmount: (raw, amount) => resealWithAmount(raw, h.keys.apiV3Key, amount),
+        close: () => h.close(),
+      };
+    },
+  );
 }

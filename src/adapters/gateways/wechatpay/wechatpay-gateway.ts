@@ -87,7 +87,8 @@ interface ApiResponse {
 type Json = Record<string, unknown>;
 
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const str = (o: Json, k: string): string | undefined => (typeof o[k] === 'string' && o[k].length > 0 ? o[k] : undefined);
+const str = (o: Json, k: string): string | undefined =>
+  typeof o[k] === 'string' && o[k].length > 0 ? o[k] : undefined;
 const NONCE_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 
 function defaultNonce(): string {
@@ -130,7 +131,8 @@ export class WechatpayGateway implements PaymentGateway {
 
   async create(req: CreatePaymentRequest): Promise<GatewayPaymentResult> {
     const { outTradeNo } = req;
-    if (!this.methods.includes(req.method)) return { status: 'failed', outTradeNo, failureCode: 'METHOD_NOT_SUPPORTED' };
+    if (!this.methods.includes(req.method))
+      return { status: 'failed', outTradeNo, failureCode: 'METHOD_NOT_SUPPORTED' };
     const amount = toWechatAmount(req.amount);
     if (amount === undefined) return { status: 'failed', outTradeNo, failureCode: 'CURRENCY_NOT_SUPPORTED' };
     const body = {
@@ -151,7 +153,8 @@ export class WechatpayGateway implements PaymentGateway {
       // unless the number was used for a different amount, which is a refusal, not our order.
       const existing = await this.query(outTradeNo);
       if (existing.status === 'not_found') return { status: 'failed', outTradeNo, failureCode: code };
-      if (existing.amount !== undefined && existing.amount.amount !== req.amount.amount) return { status: 'failed', outTradeNo, failureCode: code };
+      if (existing.amount !== undefined && existing.amount.amount !== req.amount.amount)
+        return { status: 'failed', outTradeNo, failureCode: code };
       return existing;
     }
     if (res.status >= 400 && res.status < 500) return { status: 'failed', outTradeNo, failureCode: code };
@@ -159,13 +162,21 @@ export class WechatpayGateway implements PaymentGateway {
   }
 
   async query(outTradeNo: string): Promise<GatewayPaymentResult> {
-    const res = await this.call('GET', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}?mchid=${encodeURIComponent(this.opts.mchid)}`);
-    if (res.status === 404 || (res.status >= 400 && NOT_FOUND_CODES.has(errorCode(res)))) return { status: 'not_found', outTradeNo };
+    const res = await this.call(
+      'GET',
+      `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}?mchid=${encodeURIComponent(this.opts.mchid)}`,
+    );
+    if (res.status === 404 || (res.status >= 400 && NOT_FOUND_CODES.has(errorCode(res))))
+      return { status: 'not_found', outTradeNo };
     if (res.status !== 200 || res.json === undefined) throw rejected(res);
     const t = res.json;
     const state = t.trade_state;
     if (!isTradeState(state) || str(t, 'out_trade_no') !== outTradeNo) {
-      throw new WechatpayRequestRejectedError(res.status, 'UNEXPECTED_RESPONSE', 'the order query answered an unknown trade_state or another order');
+      throw new WechatpayRequestRejectedError(
+        res.status,
+        'UNEXPECTED_RESPONSE',
+        'the order query answered an unknown trade_state or another order',
+      );
     }
     const amount = isObj(t.amount) ? fromWechatAmount(t.amount.total, t.amount.currency) : undefined;
     const status = paymentStatusOf(state);
@@ -207,15 +218,19 @@ export class WechatpayGateway implements PaymentGateway {
 
   async queryRefund(outTradeNo: string, outRefundNo: string): Promise<GatewayRefundResult> {
     const res = await this.call('GET', `/v3/refund/domestic/refunds/${encodeURIComponent(outRefundNo)}`);
-    if (res.status === 404 || (res.status >= 400 && NOT_FOUND_CODES.has(errorCode(res)))) return { status: 'not_found', outRefundNo };
+    if (res.status === 404 || (res.status >= 400 && NOT_FOUND_CODES.has(errorCode(res))))
+      return { status: 'not_found', outRefundNo };
     if (res.status !== 200 || res.json === undefined) throw rejected(res);
     // Refund numbers are unique per merchant; one that belongs to another order is not this order's refund.
-    if (str(res.json, 'out_trade_no') !== undefined && str(res.json, 'out_trade_no') !== outTradeNo) return { status: 'not_found', outRefundNo };
+    if (str(res.json, 'out_trade_no') !== undefined && str(res.json, 'out_trade_no') !== outTradeNo)
+      return { status: 'not_found', outRefundNo };
     return this.refundView(res.json, outRefundNo, res);
   }
 
   async close(outTradeNo: string): Promise<GatewayPaymentResult> {
-    const res = await this.call('POST', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}/close`, { mchid: this.opts.mchid });
+    const res = await this.call('POST', `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}/close`, {
+      mchid: this.opts.mchid,
+    });
     if (res.status === 204 || res.status === 200) return { status: 'closed', outTradeNo, failureCode: 'CLOSED' };
     if (res.status === 404 || NOT_FOUND_CODES.has(errorCode(res))) return { status: 'not_found', outTradeNo };
     // Paid (ORDERPAID) or otherwise not closable: the order's state is the answer.
@@ -239,7 +254,8 @@ export class WechatpayGateway implements PaymentGateway {
     } catch {
       return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'the notification body is not JSON' };
     }
-    if (!isObj(envelope) || !isObj(envelope.resource)) return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'the notification has no resource' };
+    if (!isObj(envelope) || !isObj(envelope.resource))
+      return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'the notification has no resource' };
     const id = str(envelope, 'id');
     const eventType = str(envelope, 'event_type');
     const r = envelope.resource;
@@ -247,30 +263,60 @@ export class WechatpayGateway implements PaymentGateway {
     const ciphertext = str(r, 'ciphertext');
     const nonce = str(r, 'nonce');
     const aad = r.associated_data;
-    if (id === undefined || eventType === undefined || algorithm === undefined || ciphertext === undefined || nonce === undefined || (aad !== undefined && typeof aad !== 'string')) {
-      return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'id, event_type and resource.{algorithm, ciphertext, nonce} are required' };
+    if (
+      id === undefined ||
+      eventType === undefined ||
+      algorithm === undefined ||
+      ciphertext === undefined ||
+      nonce === undefined ||
+      (aad !== undefined && typeof aad !== 'string')
+    ) {
+      return {
+        ok: false,
+        code: 'MALFORMED_NOTIFICATION',
+        message: 'id, event_type and resource.{algorithm, ciphertext, nonce} are required',
+      };
     }
     const kind = eventKindOf(eventType);
-    if (kind === undefined) return { ok: false, code: 'MALFORMED_NOTIFICATION', message: `unsupported event_type ${eventType.slice(0, 40)}` };
-    const plain = decryptResource({ algorithm, ciphertext, nonce, ...(aad === undefined ? {} : { associated_data: aad }) }, this.opts.apiV3Key);
-    if (plain === undefined) return { ok: false, code: 'DECRYPTION_FAILED', message: 'the resource does not decrypt with the API v3 key (AEAD_AES_256_GCM)' };
+    if (kind === undefined)
+      return { ok: false, code: 'MALFORMED_NOTIFICATION', message: `unsupported event_type ${eventType.slice(0, 40)}` };
+    const plain = decryptResource(
+      { algorithm, ciphertext, nonce, ...(aad === undefined ? {} : { associated_data: aad }) },
+      this.opts.apiV3Key,
+    );
+    if (plain === undefined)
+      return {
+        ok: false,
+        code: 'DECRYPTION_FAILED',
+        message: 'the resource does not decrypt with the API v3 key (AEAD_AES_256_GCM)',
+      };
     let p: unknown;
     try {
       p = JSON.parse(plain);
     } catch {
       return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'the decrypted resource is not JSON' };
     }
-    if (!isObj(p)) return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'the decrypted resource is not an object' };
-    if (str(p, 'mchid') !== this.opts.mchid) return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'the notification is for another merchant' };
+    if (!isObj(p))
+      return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'the decrypted resource is not an object' };
+    if (str(p, 'mchid') !== this.opts.mchid)
+      return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'the notification is for another merchant' };
     const outTradeNo = str(p, 'out_trade_no');
-    if (outTradeNo === undefined) return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'out_trade_no is missing' };
-    const common = { eventId: id, outTradeNo, timestamp: Number(sig.envelope.timestamp) * 1000, nonce: sig.envelope.nonce };
+    if (outTradeNo === undefined)
+      return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'out_trade_no is missing' };
+    const common = {
+      eventId: id,
+      outTradeNo,
+      timestamp: Number(sig.envelope.timestamp) * 1000,
+      nonce: sig.envelope.nonce,
+    };
     const amt = isObj(p.amount) ? p.amount : {};
     if (kind === 'payment') {
       const state = p.trade_state;
       const amount = fromWechatAmount(amt.total, amt.currency);
-      if (!isTradeState(state) || amount === undefined) return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'trade_state and amount.total are required' };
-      if (str(p, 'appid') !== undefined && str(p, 'appid') !== this.opts.appid) return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'the notification is for another appid' };
+      if (!isTradeState(state) || amount === undefined)
+        return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'trade_state and amount.total are required' };
+      if (str(p, 'appid') !== undefined && str(p, 'appid') !== this.opts.appid)
+        return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'the notification is for another appid' };
       const status = paymentStatusOf(state);
       const transactionId = str(p, 'transaction_id');
       const n: GatewayNotification = {
@@ -287,7 +333,11 @@ export class WechatpayGateway implements PaymentGateway {
     const refundStatus = p.refund_status;
     const amount = fromWechatAmount(amt.refund, amt.currency);
     if (outRefundNo === undefined || !isRefundStatus(refundStatus) || amount === undefined) {
-      return { ok: false, code: 'MALFORMED_NOTIFICATION', message: 'out_refund_no, refund_status and amount.refund are required' };
+      return {
+        ok: false,
+        code: 'MALFORMED_NOTIFICATION',
+        message: 'out_refund_no, refund_status and amount.refund are required',
+      };
     }
     const mapped = refundStatusOf(refundStatus);
     const refundId = str(p, 'refund_id');
@@ -316,7 +366,11 @@ export class WechatpayGateway implements PaymentGateway {
   private refundView(r: Json, outRefundNo: string, res: ApiResponse): GatewayRefundResult {
     const status = r.status;
     if (!isRefundStatus(status) || str(r, 'out_refund_no') !== outRefundNo) {
-      throw new WechatpayRequestRejectedError(res.status, 'UNEXPECTED_RESPONSE', 'the refund answer has an unknown status or another out_refund_no');
+      throw new WechatpayRequestRejectedError(
+        res.status,
+        'UNEXPECTED_RESPONSE',
+        'the refund answer has an unknown status or another out_refund_no',
+      );
     }
     const mapped = refundStatusOf(status);
     const amt = isObj(r.amount) ? r.amount : {};
@@ -364,7 +418,9 @@ export class WechatpayGateway implements PaymentGateway {
       });
       text = await res.text();
     } catch (e) {
-      throw new GatewayUnknownOutcomeError(`WeChat Pay ${method} ${pathAndQuery.split('?')[0] ?? ''}: ${e instanceof Error ? e.name : 'transport failure'}`);
+      throw new GatewayUnknownOutcomeError(
+        `WeChat Pay ${method} ${pathAndQuery.split('?')[0] ?? ''}: ${e instanceof Error ? e.name : 'transport failure'}`,
+      );
     }
     if (res.status === 429) {
       throw new GatewayRateLimitedError('WeChat Pay: rate limited (429)', retryAfterMs(res.headers.get('retry-after')));

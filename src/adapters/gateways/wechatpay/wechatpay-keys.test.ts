@@ -7,7 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { loadPrivateKey, loadPublicKey, wechatpayGatewayFromSettings } from './wechatpay-keys.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'autoglm-wxkeys-'));
-const pair = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs1', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+const pair = generateKeyPairSync('rsa', {
+  modulusLength: 2048,
+  privateKeyEncoding: { type: 'pkcs1', format: 'pem' },
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+});
 writeFileSync(join(dir, 'apiclient_key.pem'), pair.privateKey);
 writeFileSync(join(dir, 'pub_key.pem'), pair.publicKey);
 
@@ -26,17 +30,43 @@ describe('WeChat Pay keys from configuration', () => {
   it('takes the public key out of a platform certificate', () => {
     const key = join(dir, 'cert_key.pem');
     const cert = join(dir, 'cert.pem');
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-subj', '/CN=Tenpay.com Root CA', '-days', '1'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-subj',
+        '/CN=Tenpay.com Root CA',
+        '-days',
+        '1',
+      ],
+      { stdio: 'ignore' },
+    );
     const fromCert = loadPublicKey(readFileSync(cert, 'utf8'));
     // The certificate's key is the public half of the key it was made with.
     const expected = loadPrivateKey(key);
-    expect(fromCert.export({ type: 'spki', format: 'pem' })).toBe(createPublicKey(expected).export({ type: 'spki', format: 'pem' }));
+    expect(fromCert.export({ type: 'spki', format: 'pem' })).toBe(
+      createPublicKey(expected).export({ type: 'spki', format: 'pem' }),
+    );
   });
 
   it('explains a missing file or a wrong key without quoting key material', () => {
-    expect(() => loadPrivateKey(join(dir, 'nope.pem'))).toThrow(/cannot read the merchant private key file .*nope\.pem: ENOENT/);
-    expect(() => loadPrivateKey('-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----')).toThrow(/^wechatpay: the merchant private key is not a PEM private key$/);
-    expect(() => loadPublicKey(pair.privateKey.replace('PRIVATE', 'GARBLED'))).toThrow(/^wechatpay: the platform public key is neither/);
+    expect(() => loadPrivateKey(join(dir, 'nope.pem'))).toThrow(
+      /cannot read the merchant private key file .*nope\.pem: ENOENT/,
+    );
+    expect(() => loadPrivateKey('-----BEGIN PRIVATE KEY-----\nnot a key\n-----END PRIVATE KEY-----')).toThrow(
+      /^wechatpay: the merchant private key is not a PEM private key$/,
+    );
+    expect(() => loadPublicKey(pair.privateKey.replace('PRIVATE', 'GARBLED'))).toThrow(
+      /^wechatpay: the platform public key is neither/,
+    );
   });
 
   it('builds the connector from an entry, refusing an API v3 key of the wrong length', () => {

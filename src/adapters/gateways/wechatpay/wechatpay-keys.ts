@@ -22,12 +22,18 @@ function pemOf(what: string, value: string, readFile: (path: string) => string):
   try {
     return readFile(value);
   } catch (e) {
-    throw new Error(`wechatpay: cannot read the ${what} file ${value}: ${e instanceof Error && 'code' in e ? String(e.code) : 'unreadable'}`, { cause: e });
+    throw new Error(
+      `wechatpay: cannot read the ${what} file ${value}: ${e instanceof Error && 'code' in e ? String(e.code) : 'unreadable'}`,
+      { cause: e },
+    );
   }
 }
 
 /** The merchant API private key (PKCS#8 or PKCS#1 PEM). */
-export function loadPrivateKey(value: string, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): KeyObject {
+export function loadPrivateKey(
+  value: string,
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): KeyObject {
   const pem = pemOf('merchant private key', value, readFile);
   try {
     return createPrivateKey(pem);
@@ -37,7 +43,10 @@ export function loadPrivateKey(value: string, readFile: (path: string) => string
 }
 
 /** A WeChat Pay public key (PEM) or a platform certificate (its public key is used). */
-export function loadPublicKey(value: string, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): KeyObject {
+export function loadPublicKey(
+  value: string,
+  readFile: (path: string) => string = (p) => readFileSync(p, 'utf8'),
+): KeyObject {
   const pem = pemOf('platform public key', value, readFile);
   try {
     return pem.includes('-----BEGIN CERTIFICATE-----') ? new X509Certificate(pem).publicKey : createPublicKey(pem);
@@ -47,7 +56,11 @@ export function loadPublicKey(value: string, readFile: (path: string) => string 
 }
 
 /** Build the connector from its configuration entry (keys inline or from files). */
-export function wechatpayGatewayFromSettings(name: string, s: WechatpaySettings, readFile?: (path: string) => string): WechatpayGateway {
+export function wechatpayGatewayFromSettings(
+  name: string,
+  s: WechatpaySettings,
+  readFile?: (path: string) => string,
+): WechatpayGateway {
   return new WechatpayGateway({
     name,
     mchid: s.mchid,

@@ -63,7 +63,10 @@ export function isRefundStatus(v: unknown): v is RefundStatus {
  * is not final — the merchant repairs it through the abnormal-refund API — so it stays `pending`
  * with a failure code that asks for attention. CLOSED is final: the refund did not happen.
  */
-export function refundStatusOf(status: RefundStatus): { readonly status: Exclude<GatewayRefundStatus, 'not_found'>; readonly failureCode?: string } {
+export function refundStatusOf(status: RefundStatus): {
+  readonly status: Exclude<GatewayRefundStatus, 'not_found'>;
+  readonly failureCode?: string;
+} {
   switch (status) {
     case 'SUCCESS':
       return { status: 'succeeded' };
@@ -83,15 +86,27 @@ export function refundStatusOf(status: RefundStatus): { readonly status: Exclude
 /** Callback `event_type` → what it is about. Unknown types are refused rather than guessed. */
 export function eventKindOf(eventType: string): 'payment' | 'refund' | undefined {
   if (eventType.startsWith('TRANSACTION.')) return 'payment';
-  if (eventType === 'REFUND.SUCCESS' || eventType === 'REFUND.ABNORMAL' || eventType === 'REFUND.CLOSED') return 'refund';
+  if (eventType === 'REFUND.SUCCESS' || eventType === 'REFUND.ABNORMAL' || eventType === 'REFUND.CLOSED')
+    return 'refund';
   return undefined;
 }
 
 /** WeChat's error codes that mean "no such order/refund" (HTTP 404). */
-export const NOT_FOUND_CODES: ReadonlySet<string> = new Set(['ORDER_NOT_EXIST', 'RESOURCE_NOT_EXISTS', 'ORDERNOTEXIST']);
+export const NOT_FOUND_CODES: ReadonlySet<string> = new Set([
+  'ORDER_NOT_EXIST',
+  'RESOURCE_NOT_EXISTS',
+  'ORDERNOTEXIST',
+]);
 
 /**
  * Codes a create answers when the out_trade_no already names an order: the order exists, so its
  * state is found by a query, not by guessing from the error.
  */
-export const ORDER_EXISTS_CODES: ReadonlySet<string> = new Set(['ORDERPAID', 'ORDER_PAID', 'ORDER_CLOSED', 'ORDERCLOSED', 'OUT_TRADE_NO_USED', 'DUPLICATE_OUT_TRADE_NO']);
+export const ORDER_EXISTS_CODES: ReadonlySet<string> = new Set([
+  'ORDERPAID',
+  'ORDER_PAID',
+  'ORDER_CLOSED',
+  'ORDERCLOSED',
+  'OUT_TRADE_NO_USED',
+  'DUPLICATE_OUT_TRADE_NO',
+]);

@@ -15,7 +15,13 @@ const gateway = connectorFor(keys, { fetch: () => Promise.reject(new Error('no n
 
 const bank = new SimulatedGateway({ payerActionMethods: ['wechat_native'] });
 async function paidTrade(no: string, amount: number): Promise<SimTrade> {
-  await bank.create({ outTradeNo: no, amount: { amount, currency: 'CNY' }, subject: 's', method: 'wechat_native', payer: 'p' });
+  await bank.create({
+    outTradeNo: no,
+    amount: { amount, currency: 'CNY' },
+    subject: 's',
+    method: 'wechat_native',
+    payer: 'p',
+  });
   bank.payPending(no);
   const t = bank.trade(no);
   if (t === undefined) throw new Error('no trade');
@@ -23,14 +29,23 @@ async function paidTrade(no: string, amount: number): Promise<SimTrade> {
 }
 
 function genuine(t: SimTrade, opts: Partial<Parameters<typeof wechatpayNotificationFor>[1]> = {}): RawNotification {
-  const n = wechatpayNotificationFor({ kind: 'payment', trade: t }, { ...keys, nowSec: () => NOW, nonce: 'ENVELOPE-NONCE', ...opts });
+  const n = wechatpayNotificationFor(
+    { kind: 'payment', trade: t },
+    { ...keys, nowSec: () => NOW, nonce: 'ENVELOPE-NONCE', ...opts },
+  );
   if (n === undefined) throw new Error('no notification');
   return n;
 }
 
 /** Re-sign a changed body with the real platform key: the signature is fine, the content is not. */
 function resigned(body: string): RawNotification {
-  return { headers: { 'content-type': 'application/json', ...platformSignatureHeaders(body, keys.platformPrivateKey, keys.platformSerial, NOW, 'N2') }, body };
+  return {
+    headers: {
+      'content-type': 'application/json',
+      ...platformSignatureHeaders(body, keys.platformPrivateKey, keys.platformSerial, NOW, 'N2'),
+    },
+    body,
+  };
 }
 
 describe('WeChat Pay callbacks', () => {
@@ -39,41 +54,98 @@ describe('WeChat Pay callbacks', () => {
     const v = await gateway.verifyNotification(genuine(t));
     expect(v).toEqual({
       ok: true,
-      notification: { kind: 'payment', eventId: `EV-${t.tradeNo}-SUCCESS`, outTradeNo: 'wxn000001', gatewayTradeNo: t.tradeNo, status: 'succeeded', amount: { amount: 1888, currency: 'CNY' }, timestamp: NOW * 1000, nonce: 'ENVELOPE-NONCE' },
+      notification: {
+        kind: 'payment',
+        eventId: `EV-${t.tradeNo}-SUCCESS`,
+        outTradeNo: 'wxn000001',
+        gatewayTradeNo: t.tradeNo,
+        status: 'succeeded',
+        amount: { amount: 1888, currency: 'CNY' },
+        timestamp: NOW * 1000,
+        nonce: 'ENVELOPE-NONCE',
+      },
     });
   });
 
   it('maps a genuine REFUND.SUCCESS', async () => {
     const t = await paidTrade('wxn000002', 1000);
-    const r = await bank.refund({ outTradeNo: 'wxn000002', outRefundNo: 'wxn000002-r1', amount: { amount: 300, currency: 'CNY' }, reason: '' });
-    const n = wechatpayNotificationFor({ kind: 'refund', trade: t, outRefundNo: 'wxn000002-r1', amount: 300, refundNo: r.gatewayRefundNo ?? '' }, { ...keys, nowSec: () => NOW });
+    const r = await bank.refund({
+      outTradeNo: 'wxn000002',
+      outRefundNo: 'wxn000002-r1',
+      amount: { amount: 300, currency: 'CNY' },
+      reason: '',
+    });
+    const n = wechatpayNotificationFor(
+      { kind: 'refund', trade: t, outRefundNo: 'wxn000002-r1', amount: 300, refundNo: r.gatewayRefundNo ?? '' },
+      { ...keys, nowSec: () => NOW },
+    );
     if (n === undefined) throw new Error('no notification');
     const v = await gateway.verifyNotification(n);
-    expect(v).toMatchObject({ ok: true, notification: { kind: 'refund', outTradeNo: 'wxn000002', outRefundNo: 'wxn000002-r1', gatewayRefundNo: r.gatewayRefundNo, status: 'succeeded', amount: { amount: 300, currency: 'CNY' } } });
+    expect(v).toMatchObject({
+      ok: true,
+      notification: {
+        kind: 'refund',
+        outTradeNo: 'wxn000002',
+        outRefundNo: 'wxn000002-r1',
+        gatewayRefundNo: r.gatewayRefundNo,
+        status: 'succeeded',
+        amount: { amount: 300, currency: 'CNY' },
+      },
+    });
   });
 
   it('WeChat sends nothing for a payment that did not succeed', async () => {
-    await bank.create({ outTradeNo: 'wxn000003', amount: { amount: 5, currency: 'CNY' }, subject: 's', method: 'wechat_native', payer: 'p' });
+    await bank.create({
+      outTradeNo: 'wxn000003',
+      amount: { amount: 5, currency: 'CNY' },
+      subject: 's',
+      method: 'wechat_native',
+      payer: 'p',
+    });
     bank.payPending('wxn000003', true);
     const t = bank.trade('wxn000003');
     if (t === undefined) throw new Error('no trade');
     expect(wechatpayNotificationFor({ kind: 'payment', trade: t }, keys)).toBeUndefined();
   });
 
-  it('refuses a forged signature (SIGNATURE_INVALID), including the platform\'s SIGNTEST probes', async () => {
+  it("refuses a forged signature (SIGNATURE_INVALID), including the platform's SIGNTEST probes", async () => {
     const raw = genuine(await paidTrade('wxn000004', 100));
     const forger = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const forged = { headers: { ...raw.headers, ...platformSignatureHeaders(raw.body, forger.privateKey, keys.platformSerial, NOW, 'N3') }, body: raw.body };
+    const forged = {
+      headers: {
+        ...raw.headers,
+        ...platformSignatureHeaders(raw.body, forger.privateKey, keys.platformSerial, NOW, 'N3'),
+      },
+      body: raw.body,
+    };
     expect(await gateway.verifyNotification(forged)).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
-    const probe = { headers: { ...raw.headers, 'wechatpay-signature': `WECHATPAY/SIGNTEST/${raw.headers['wechatpay-signature'] ?? ''}` }, body: raw.body };
+    const probe = {
+      headers: {
+        ...raw.headers,
+        'wechatpay-signature': `WECHATPAY/SIGNTEST/${raw.headers['wechatpay-signature'] ?? ''}`,
+      },
+      body: raw.body,
+    };
     expect(await gateway.verifyNotification(probe)).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
-    expect(await gateway.verifyNotification({ headers: { ...raw.headers, 'wechatpay-signature-type': 'WECHATPAY2-SM2-WITH-SM3' }, body: raw.body })).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
+    expect(
+      await gateway.verifyNotification({
+        headers: { ...raw.headers, 'wechatpay-signature-type': 'WECHATPAY2-SM2-WITH-SM3' },
+        body: raw.body,
+      }),
+    ).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
     // A nonce or timestamp swapped after signing breaks the signature as well.
-    expect(await gateway.verifyNotification({ headers: { ...raw.headers, 'wechatpay-nonce': 'OTHER' }, body: raw.body })).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
-    expect(await gateway.verifyNotification({ headers: { ...raw.headers, 'wechatpay-timestamp': String(NOW + 1) }, body: raw.body })).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
+    expect(
+      await gateway.verifyNotification({ headers: { ...raw.headers, 'wechatpay-nonce': 'OTHER' }, body: raw.body }),
+    ).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
+    expect(
+      await gateway.verifyNotification({
+        headers: { ...raw.headers, 'wechatpay-timestamp': String(NOW + 1) },
+        body: raw.body,
+      }),
+    ).toMatchObject({ ok: false, code: 'SIGNATURE_INVALID' });
   });
 
-  it('refuses an unknown serial (UNKNOWN_CERTIFICATE) even when the signature is by that serial\'s key', async () => {
+  it("refuses an unknown serial (UNKNOWN_CERTIFICATE) even when the signature is by that serial's key", async () => {
     const t = await paidTrade('wxn000005', 100);
     const rogue = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const raw = genuine(t, { platformSerial: 'PUB_KEY_ID_ROGUE', platformPrivateKey: rogue.privateKey });
@@ -86,14 +158,22 @@ describe('WeChat Pay callbacks', () => {
     const sealed = Buffer.from(env.resource.ciphertext, 'base64');
     sealed[sealed.length - 1] = (sealed[sealed.length - 1] ?? 0) ^ 1;
     env.resource.ciphertext = sealed.toString('base64');
-    expect(await gateway.verifyNotification(resigned(JSON.stringify(env)))).toMatchObject({ ok: false, code: 'DECRYPTION_FAILED' });
+    expect(await gateway.verifyNotification(resigned(JSON.stringify(env)))).toMatchObject({
+      ok: false,
+      code: 'DECRYPTION_FAILED',
+    });
     const aad = JSON.parse(raw.body) as { resource: { associated_data: string } };
     aad.resource.associated_data = 'refund';
-    expect(await gateway.verifyNotification(resigned(JSON.stringify(aad)))).toMatchObject({ ok: false, code: 'DECRYPTION_FAILED' });
+    expect(await gateway.verifyNotification(resigned(JSON.stringify(aad)))).toMatchObject({
+      ok: false,
+      code: 'DECRYPTION_FAILED',
+    });
   });
 
   it('refuses a resource sealed with another API v3 key (DECRYPTION_FAILED)', async () => {
-    const raw = genuine(await paidTrade('wxn000007', 100), { apiV3Key: Buffer.from('0123456789abcdef0123456789abcdef') });
+    const raw = genuine(await paidTrade('wxn000007', 100), {
+      apiV3Key: Buffer.from('0123456789abcdef0123456789abcdef'),
+    });
     expect(await gateway.verifyNotification(raw)).toMatchObject({ ok: false, code: 'DECRYPTION_FAILED' });
   });
 
@@ -105,10 +185,16 @@ describe('WeChat Pay callbacks', () => {
   it('refuses missing headers and unknown event types as malformed', async () => {
     const raw = genuine(await paidTrade('wxn000009', 100));
     const { 'wechatpay-serial': _s, ...noSerial } = raw.headers;
-    expect(await gateway.verifyNotification({ headers: noSerial, body: raw.body })).toMatchObject({ ok: false, code: 'MALFORMED_NOTIFICATION' });
+    expect(await gateway.verifyNotification({ headers: noSerial, body: raw.body })).toMatchObject({
+      ok: false,
+      code: 'MALFORMED_NOTIFICATION',
+    });
     const env = JSON.parse(raw.body) as { event_type: string };
     env.event_type = 'MARKETING.COUPON';
-    expect(await gateway.verifyNotification(resigned(JSON.stringify(env)))).toMatchObject({ ok: false, code: 'MALFORMED_NOTIFICATION' });
+    expect(await gateway.verifyNotification(resigned(JSON.stringify(env)))).toMatchObject({
+      ok: false,
+      code: 'MALFORMED_NOTIFICATION',
+    });
   });
 
   it('answers as WeChat expects: 2xx to accept, 4xx with code FAIL to have it sent again', () => {

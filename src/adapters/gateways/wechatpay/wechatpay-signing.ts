@@ -9,7 +9,13 @@ import { createDecipheriv, createSign, createVerify, type KeyObject } from 'node
 export const AUTH_SCHEME = 'WECHATPAY2-SHA256-RSA2048';
 
 /** The five-line request message: every line, the last included, ends in `\n`. */
-export function requestMessage(method: string, pathAndQuery: string, timestampSec: number, nonce: string, body: string): string {
+export function requestMessage(
+  method: string,
+  pathAndQuery: string,
+  timestampSec: number,
+  nonce: string,
+  body: string,
+): string {
   return `${method.toUpperCase()}\n${pathAndQuery}\n${timestampSec}\n${nonce}\n${body}\n`;
 }
 
@@ -34,7 +40,9 @@ export function authorization(
   timestampSec: number,
   nonce: string,
 ): string {
-  const signature = createSign('RSA-SHA256').update(requestMessage(method, pathAndQuery, timestampSec, nonce, body)).sign(merchant.privateKey, 'base64');
+  const signature = createSign('RSA-SHA256')
+    .update(requestMessage(method, pathAndQuery, timestampSec, nonce, body))
+    .sign(merchant.privateKey, 'base64');
   return `${AUTH_SCHEME} mchid="${merchant.mchid}",nonce_str="${nonce}",signature="${signature}",timestamp="${timestampSec}",serial_no="${merchant.serialNo}"`;
 }
 
@@ -61,36 +69,68 @@ export function verifyPlatformSignature(
   header: (name: string) => string | null | undefined,
   body: string,
   platformKeys: ReadonlyMap<string, KeyObject>,
-): { readonly ok: true; readonly envelope: SignedEnvelope } | { readonly ok: false; readonly refusal: SignatureRefusal } {
+):
+  | { readonly ok: true; readonly envelope: SignedEnvelope }
+  | { readonly ok: false; readonly refusal: SignatureRefusal } {
   const timestamp = header('wechatpay-timestamp');
   const nonce = header('wechatpay-nonce');
   const signature = header('wechatpay-signature');
   const serial = header('wechatpay-serial');
   const type = header('wechatpay-signature-type');
-  if (typeof timestamp !== 'string' || !/^\d{1,12}$/.test(timestamp) || typeof nonce !== 'string' || nonce.length === 0 || nonce.length > 64) {
-    return { ok: false, refusal: { code: 'MALFORMED', message: 'Wechatpay-Timestamp and Wechatpay-Nonce headers are required' } };
+  if (
+    typeof timestamp !== 'string' ||
+    !/^\d{1,12}$/.test(timestamp) ||
+    typeof nonce !== 'string' ||
+    nonce.length === 0 ||
+    nonce.length > 64
+  ) {
+    return {
+      ok: false,
+      refusal: { code: 'MALFORMED', message: 'Wechatpay-Timestamp and Wechatpay-Nonce headers are required' },
+    };
   }
-  if (typeof signature !== 'string' || signature.length === 0 || typeof serial !== 'string' || serial.length === 0 || serial.length > 128) {
-    return { ok: false, refusal: { code: 'MALFORMED', message: 'Wechatpay-Signature and Wechatpay-Serial headers are required' } };
+  if (
+    typeof signature !== 'string' ||
+    signature.length === 0 ||
+    typeof serial !== 'string' ||
+    serial.length === 0 ||
+    serial.length > 128
+  ) {
+    return {
+      ok: false,
+      refusal: { code: 'MALFORMED', message: 'Wechatpay-Signature and Wechatpay-Serial headers are required' },
+    };
   }
   if (typeof type === 'string' && type !== AUTH_SCHEME) {
-    return { ok: false, refusal: { code: 'SIGNATURE_INVALID', message: `unsupported Wechatpay-Signature-Type ${type.slice(0, 40)}` } };
+    return {
+      ok: false,
+      refusal: { code: 'SIGNATURE_INVALID', message: `unsupported Wechatpay-Signature-Type ${type.slice(0, 40)}` },
+    };
   }
   const key = platformKeys.get(serial);
   if (key === undefined) {
-    return { ok: false, refusal: { code: 'UNKNOWN_CERTIFICATE', message: `no platform key for Wechatpay-Serial ${serial.slice(0, 64)}` } };
+    return {
+      ok: false,
+      refusal: { code: 'UNKNOWN_CERTIFICATE', message: `no platform key for Wechatpay-Serial ${serial.slice(0, 64)}` },
+    };
   }
   // The platform probes merchants with deliberately bad signatures ("WECHATPAY/SIGNTEST/…"):
   // anything that is not plain base64 fails here, exactly as a wrong signature does.
   let valid = false;
   if (BASE64.test(signature)) {
     try {
-      valid = createVerify('RSA-SHA256').update(responseMessage(timestamp, nonce, body)).verify(key, signature, 'base64');
+      valid = createVerify('RSA-SHA256')
+        .update(responseMessage(timestamp, nonce, body))
+        .verify(key, signature, 'base64');
     } catch {
       valid = false;
     }
   }
-  if (!valid) return { ok: false, refusal: { code: 'SIGNATURE_INVALID', message: 'the Wechatpay-Signature does not verify with the platform key' } };
+  if (!valid)
+    return {
+      ok: false,
+      refusal: { code: 'SIGNATURE_INVALID', message: 'the Wechatpay-Signature does not verify with the platform key' },
+    };
   return { ok: true, envelope: { timestamp, nonce, serial } };
 }
 
@@ -109,14 +149,19 @@ const GCM_TAG_BYTES = 16;
  * Returns undefined when it does not authenticate: a wrong key, tag, nonce or AAD all look alike.
  */
 export function decryptResource(resource: EncryptedResource, apiV3Key: Buffer): string | undefined {
-  if (resource.algorithm !== 'AEAD_AES_256_GCM' || apiV3Key.length !== 32 || !BASE64.test(resource.ciphertext)) return undefined;
+  if (resource.algorithm !== 'AEAD_AES_256_GCM' || apiV3Key.length !== 32 || !BASE64.test(resource.ciphertext))
+    return undefined;
   const raw = Buffer.from(resource.ciphertext, 'base64');
   if (raw.length <= GCM_TAG_BYTES || resource.nonce.length === 0) return undefined;
   try {
-    const decipher = createDecipheriv('aes-256-gcm', apiV3Key, Buffer.from(resource.nonce, 'utf8'), { authTagLength: GCM_TAG_BYTES });
+    const decipher = createDecipheriv('aes-256-gcm', apiV3Key, Buffer.from(resource.nonce, 'utf8'), {
+      authTagLength: GCM_TAG_BYTES,
+    });
     decipher.setAuthTag(raw.subarray(raw.length - GCM_TAG_BYTES));
     decipher.setAAD(Buffer.from(resource.associated_data ?? '', 'utf8'));
-    return Buffer.concat([decipher.update(raw.subarray(0, raw.length - GCM_TAG_BYTES)), decipher.final()]).toString('utf8');
+    return Buffer.concat([decipher.update(raw.subarray(0, raw.length - GCM_TAG_BYTES)), decipher.final()]).toString(
+      'utf8',
+    );
   } catch {
     return undefined;
   }

@@ -85,11 +85,23 @@ export class JuheRechargeChannel implements RechargeChannel {
     const { apiKey, openId } = this.options;
     const cardnum = fenToCardnum(req.amount);
     const sign = md5(openId + apiKey + req.phone + cardnum + req.orderId);
-    const res = await this.call('onlineorder', { phoneno: req.phone, cardnum, orderid: req.orderId, key: apiKey, sign }, req.operator, true);
-    if (res.kind === 'rate_limited') return { status: 'failed', orderId: req.orderId, failureCode: 'RATE_LIMITED', final: false };
+    const res = await this.call(
+      'onlineorder',
+      { phoneno: req.phone, cardnum, orderid: req.orderId, key: apiKey, sign },
+      req.operator,
+      true,
+    );
+    if (res.kind === 'rate_limited')
+      return { status: 'failed', orderId: req.orderId, failureCode: 'RATE_LIMITED', final: false };
     const env = res.envelope;
     if (env.error_code === 0) return this.view(req.orderId, env.result, 'processing');
-    const failed: RechargeChannelResult = { status: 'failed', orderId: req.orderId, failureCode: `JUHE_${env.error_code}`, failureMessage: env.reason, final: false };
+    const failed: RechargeChannelResult = {
+      status: 'failed',
+      orderId: req.orderId,
+      failureCode: `JUHE_${env.error_code}`,
+      failureMessage: env.reason,
+      final: false,
+    };
     if (isPlatformRejection(env.error_code, this.unknownCodes)) return failed;
     // A refusal is only definite if Juhe has no order under this id: a duplicate submit, for
     // one, is refused while the first one may be topping the phone up. Ask before we let routing
@@ -108,16 +120,29 @@ export class JuheRechargeChannel implements RechargeChannel {
   }
 
   async check(req: RechargeCheckRequest): Promise<RechargeCheckResult> {
-    const res = await this.call('telcheck', { phoneno: req.phone, cardnum: fenToCardnum(req.amount), key: this.options.apiKey }, req.operator, false);
-    if (res.kind === 'rate_limited') return { rechargeable: false, code: 'RATE_LIMITED', message: 'juhe: too many requests' };
+    const res = await this.call(
+      'telcheck',
+      { phoneno: req.phone, cardnum: fenToCardnum(req.amount), key: this.options.apiKey },
+      req.operator,
+      false,
+    );
+    if (res.kind === 'rate_limited')
+      return { rechargeable: false, code: 'RATE_LIMITED', message: 'juhe: too many requests' };
     const env = res.envelope;
-    return env.error_code === 0 ? { rechargeable: true } : { rechargeable: false, code: `JUHE_${env.error_code}`, message: env.reason };
+    return env.error_code === 0
+      ? { rechargeable: true }
+      : { rechargeable: false, code: `JUHE_${env.error_code}`, message: env.reason };
   }
 
   async balance(): Promise<Money> {
     const { apiKey, openId, clock } = this.options;
     const timestamp = String(Math.floor(clock.now() / 1000));
-    const res = await this.call('yue', { timestamp, key: apiKey, sign: md5(openId + apiKey + timestamp) }, 'CHINA_MOBILE', false);
+    const res = await this.call(
+      'yue',
+      { timestamp, key: apiKey, sign: md5(openId + apiKey + timestamp) },
+      'CHINA_MOBILE',
+      false,
+    );
     if (res.kind === 'rate_limited') throw new RechargeUnknownOutcomeError('juhe: yue rate limited');
     const money = res.envelope.error_code === 0 ? yuanToFen(res.envelope.result?.money) : undefined;
     if (money === undefined) throw new Error(`juhe: yue answered ${res.envelope.error_code} ${res.envelope.reason}`);
@@ -150,9 +175,14 @@ export class JuheRechargeChannel implements RechargeChannel {
     this.http.close();
   }
 
-  private view(orderId: string, result: Record<string, unknown> | null, fallback: RechargeChannelResult['status'] | undefined): RechargeChannelResult {
+  private view(
+    orderId: string,
+    result: Record<string, unknown> | null,
+    fallback: RechargeChannelResult['status'] | undefined,
+  ): RechargeChannelResult {
     const status = gameStateToStatus(result?.game_state) ?? fallback;
-    if (status === undefined) throw new RechargeUnknownOutcomeError(`juhe: unreadable game_state ${String(result?.game_state)}`);
+    if (status === undefined)
+      throw new RechargeUnknownOutcomeError(`juhe: unreadable game_state ${String(result?.game_state)}`);
     const channelOrderId = str(result?.sporder_id);
     const cost = yuanToFen(result?.ordercash ?? result?.uordercash);
     return {
@@ -180,7 +210,8 @@ export class JuheRechargeChannel implements RechargeChannel {
     const res = await this.http.get(url, settings.timeoutMs, settings.encoding);
     // 429 means the request was turned away before any work: safe to treat as a refusal.
     if (res.status === 429) return { kind: 'rate_limited' };
-    if (res.status < 200 || res.status >= 300) throw new RechargeUnknownOutcomeError(`juhe ${method}: HTTP ${res.status}`);
+    if (res.status < 200 || res.status >= 300)
+      throw new RechargeUnknownOutcomeError(`juhe ${method}: HTTP ${res.status}`);
     let body: unknown;
     try {
       body = JSON.parse(res.text);
@@ -189,9 +220,14 @@ export class JuheRechargeChannel implements RechargeChannel {
     }
     const env = body as Partial<JuheEnvelope> | null;
     const code = Number(env?.error_code);
-    if (env === null || typeof env !== 'object' || !Number.isInteger(code)) throw new RechargeUnknownOutcomeError(`juhe ${method}: no error_code`);
-    if (isSubmit && this.unknownCodes.has(code)) throw new RechargeUnknownOutcomeError(`juhe ${method}: ${code} ${String(env.reason)}`);
+    if (env === null || typeof env !== 'object' || !Number.isInteger(code))
+      throw new RechargeUnknownOutcomeError(`juhe ${method}: no error_code`);
+    if (isSubmit && this.unknownCodes.has(code))
+      throw new RechargeUnknownOutcomeError(`juhe ${method}: ${code} ${String(env.reason)}`);
     const result = env.result !== null && typeof env.result === 'object' ? env.result : null;
-    return { kind: 'ok', envelope: { error_code: code, reason: typeof env.reason === 'string' ? env.reason : '', result } };
+    return {
+      kind: 'ok',
+      envelope: { error_code: code, reason: typeof env.reason === 'string' ? env.reason : '', result },
+    };
   }
 }

@@ -6,7 +6,11 @@ describe('juhe mapping', () => {
   it('face values: fen → whole yuan, nothing else', () => {
     expect(fenToCardnum({ amount: 10_000, currency: 'CNY' })).toBe('100');
     expect(fenToCardnum({ amount: 1000, currency: 'CNY' })).toBe('10');
-    for (const bad of [{ amount: 1050, currency: 'CNY' as const }, { amount: 0, currency: 'CNY' as const }, { amount: 1000, currency: 'USD' as const }]) {
+    for (const bad of [
+      { amount: 1050, currency: 'CNY' as const },
+      { amount: 0, currency: 'CNY' as const },
+      { amount: 1000, currency: 'USD' as const },
+    ]) {
       expect(() => fenToCardnum(bad)).toThrow(RangeError);
     }
   });
@@ -27,7 +31,13 @@ describe('juhe mapping', () => {
   });
 
   it('game_state 0/1/9 and callback sta 1/9', () => {
-    expect([0, '0', '1', '9', '2'].map(gameStateToStatus)).toEqual(['processing', 'processing', 'succeeded', 'failed', undefined]);
+    expect([0, '0', '1', '9', '2'].map(gameStateToStatus)).toEqual([
+      'processing',
+      'processing',
+      'succeeded',
+      'failed',
+      undefined,
+    ]);
     expect(['1', '9', '0', undefined].map(staToStatus)).toEqual(['succeeded', 'failed', undefined, undefined]);
   });
 

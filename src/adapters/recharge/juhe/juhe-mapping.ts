@@ -9,7 +9,12 @@ import type { RechargeChannelStatus } from '../../../ports/recharge-channel.js';
 
 /** 10000 fen → "100". Juhe sells whole-yuan face values only; anything else is a bug upstream. */
 export function fenToCardnum(amount: Money): string {
-  if (amount.currency !== 'CNY' || !Number.isSafeInteger(amount.amount) || amount.amount <= 0 || amount.amount % 100 !== 0) {
+  if (
+    amount.currency !== 'CNY' ||
+    !Number.isSafeInteger(amount.amount) ||
+    amount.amount <= 0 ||
+    amount.amount % 100 !== 0
+  ) {
     throw new RangeError(`juhe: ${amount.amount} ${amount.currency} is not a whole number of yuan`);
   }
   return String(amount.amount / 100);
