@@ -58,13 +58,11 @@ describe('wechatpay-axios-plugin client ⇄ our simulator face', () => {
       trade_state: 'SUCCESS',
       amount: { total: 1234, currency: 'CNY' },
     });
-    const r = await wx
-      .chain('v3/refund/domestic/refunds')
-      .post({
-        out_trade_no: outTradeNo,
-        out_refund_no: `${outTradeNo}R`,
-        amount: { refund: 234, total: 1234, currency: 'CNY' },
-      });
+    const r = await wx.chain('v3/refund/domestic/refunds').post({
+      out_trade_no: outTradeNo,
+      out_refund_no: `${outTradeNo}R`,
+      amount: { refund: 234, total: 1234, currency: 'CNY' },
+    });
     expect(r.data).toMatchObject({ status: 'PROCESSING', amount: { refund: 234 } });
     // And our connector sees the same order book through the same face.
     expect(await h.gateway.queryRefund(outTradeNo, `${outTradeNo}R`)).toMatchObject({
@@ -73,16 +71,14 @@ describe('wechatpay-axios-plugin client ⇄ our simulator face', () => {
     });
 
     const open = no('sdk');
-    await wx
-      .chain('v3/pay/transactions/native')
-      .post({
-        appid: h.keys.appid,
-        mchid: h.keys.mchid,
-        description: 'x',
-        out_trade_no: open,
-        notify_url: 'https://weixin.qq.com/',
-        amount: { total: 1 },
-      });
+    await wx.chain('v3/pay/transactions/native').post({
+      appid: h.keys.appid,
+      mchid: h.keys.mchid,
+      description: 'x',
+      out_trade_no: open,
+      notify_url: 'https://weixin.qq.com/',
+      amount: { total: 1 },
+    });
     const closed = await wx
       .chain('v3/pay/transactions/out-trade-no/{out_trade_no}/close')
       .post({ mchid: h.keys.mchid }, { out_trade_no: open });

@@ -80,21 +80,19 @@ export function registerPaymentRoutes(app: FastifyInstance, engine: Engine): voi
   });
 
   app.get('/api/v1/gateways', () => ({
-    data: engine
-      .gateways()
-      .map((g) => ({
-        name: g.name,
-        methods: g.methods,
-        ...(g.health === null
-          ? {}
-          : {
-              breaker: g.health.breaker,
-              available: g.health.available,
-              in_flight: g.health.inFlight,
-              calls: g.health.calls,
-              failures: g.health.failures,
-            }),
-      })),
+    data: engine.gateways().map((g) => ({
+      name: g.name,
+      methods: g.methods,
+      ...(g.health === null
+        ? {}
+        : {
+            breaker: g.health.breaker,
+            available: g.health.available,
+            in_flight: g.health.inFlight,
+            calls: g.health.calls,
+            failures: g.health.failures,
+          }),
+    })),
   }));
 
   app.get('/api/v1/ledger/balances', async (req) => {
