@@ -185,6 +185,22 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     });
   });
 
+  it('payments are listed a page at a time in id order, per tenant', async () => {
+    await uow.run(async (r) => {
+      for (const id of ['o3', 'o1', 'o2']) {
+        await r.orders.insert(order(id, { paymentId: `p${id}` }));
+        await r.payments.insert(payment(`p${id}`, id));
+      }
+    });
+    const first = await uow.read.payments.listAfter('t1', null, 2);
+    expect(first.map((p) => p.id)).toEqual(['po1', 'po2']);
+    expect((await uow.read.payments.listAfter('t1', 'po2', 2)).map((p) => p.id)).toEqual(['po3']);
+    expect(await uow.read.payments.listAfter('t2', null, 2)).toEqual([]);
+    expect(await uow.read.refunds.listAfter('t1', null, 2)).toEqual([]);
+    expect(await uow.read.topUps.listAfter('t1', null, 2)).toEqual([]);
+    expect(await uow.read.recharges.listAfter('t1', null, 2)).toEqual([]);
+  });
+
   it("tenants cannot read each other's orders", async () => {
     await uow.run((r) => r.orders.insert(order('o1')));
     expect(await uow.read.orders.get('t2', 'o1')).toBeUndefined();
@@ -214,8 +230,8 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       await r.orders.insert(order('d', { amount: 8000, createdAt: 100, status: 'COMPLETED', paymentId: 'pd' }));
       await r.orders.insert(order('e', { amount: 16000, createdAt: 5000, userId: 'u2', paymentId: 'pe' }));
     });
-    expect(await uow.read.orders.sumCommittedSince('t1', 'u1', 1000, 'CNY')).toBe(5000);
-    expect(await uow.read.orders.sumCommittedSince('t1', 'nobody', 0, 'CNY')).toBe(0);
+    expect(await uow.run((r) => r.orders.sumCommittedSince('t1', 'u1', 1000, 'CNY'))).toBe(5000);
+    expect(await uow.run((r) => r.orders.sumCommittedSince('t1', 'nobody', 0, 'CNY'))).toBe(0);
   });
 
   it('jobs: due ones are claimed by priority then run-at; a lease blocks others until it expires', async () => {
@@ -492,6 +508,8 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       ['j1', 3200],
       ['j2', 800],
     ]);
+    expect(await uow.read.ledger.journalIdsByResource('t1', ['p1', 'p-none'])).toEqual(new Map([['p1', ['j1', 'j2']]]));
+    expect(await uow.read.ledger.journalIdsByResource('t2', ['p1'])).toEqual(new Map());
     const event = { gateway: 'sim', eventId: 'e1', tenantId: 't1', resourceId: 'p1', outcome: 'applied', at: 1 };
     expect(await uow.run((r) => r.callbacks.recordEvent(event))).toBe(true);
     expect(await uow.run((r) => r.callbacks.recordEvent(event))).toBe(false);
@@ -676,5 +694,106 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect(await uow.run((r) => r.flags.resolve('t2', 'flg_once', 8))).toBe(false);
     expect(await uow.read.flags.list('t1', { open: true, limit: 10 })).toEqual([]);
     expect((await uow.read.flags.list('t1', { limit: 10 }))[0]?.resolvedAt).toBe(7);
+  });
+  it('jobs: a lease is renewed only by its owner; an owner never re-claims its own expired lease; finished jobs are purged', async () => {
+    await uow.run((r) =>
+      r.jobs.enqueue({
+        id: 'jl',
+        now: 0,
+        tenantId: 't1',
+        kind: 'k',
+        resourceId: 'r1',
+        runAt: 0,
+        leaseTo: { owner: 'w1', until: 100 },
+      }),
+    );
+    expect(await uow.run((r) => r.jobs.renew('jl', 'w2', 50, 500))).toBe(false);
+    expect(await uow.run((r) => r.jobs.renew('jl', 'w1', 50, 500))).toBe(true);
+    expect(await uow.read.jobs.get('jl')).toMatchObject({ leaseOwner: 'w1', leaseUntil: 500 });
+    // Past the renewed lease: its owner (still running it) does not take it again; another worker does.
+    expect(await uow.run((r) => r.jobs.claimDue('w1', 600, 900, 5))).toEqual([]);
+    const [taken] = await uow.run((r) => r.jobs.claimDue('w2', 600, 900, 5));
+    expect(taken).toMatchObject({ id: 'jl', leaseOwner: 'w2', attempts: 2 });
+    // The old owner's renewal now fails: it lost the lease.
+    expect(await uow.run((r) => r.jobs.renew('jl', 'w1', 610, 1000))).toBe(false);
+    expect(await uow.run((r) => r.jobs.complete('jl', 'w2', 700))).toBe(true);
+    expect(await uow.run((r) => r.jobs.renew('jl', 'w2', 710, 1000))).toBe(false);
+
+    await uow.run(async (r) => {
+      for (let i = 0; i < 5; i++)
+        await r.jobs.enqueue({
+          id: `jd${i}`,
+          now: 0,
+          tenantId: 't1',
+          kind: 'k',
+          resourceId: `d${i}`,
+          runAt: 0,
+          leaseTo: { owner: 'w1', until: 100 },
+        });
+      for (let i = 0; i < 4; i++) await r.jobs.complete(`jd${i}`, 'w1', 100 + i);
+      await r.jobs.fail('jd4', 'w1', 100, 'gave up');
+    });
+    // Only finished jobs older than the cut-off go, at most `limit` at a time; failed ones only when asked.
+    expect(await uow.run((r) => r.jobs.purgeFinished('done', 103, 2))).toBe(2);
+    expect(await uow.run((r) => r.jobs.purgeFinished('done', 103, 10))).toBe(1);
+    expect(await uow.read.jobs.get('jd3')).toBeDefined();
+    expect(await uow.read.jobs.get('jd4')).toMatchObject({ status: 'failed' });
+    expect(await uow.run((r) => r.jobs.purgeFinished('failed', 1000, 10))).toBe(1);
+    expect(await uow.read.jobs.countByStatus()).toEqual({ done: 2 });
+  });
+
+  it('idempotency keys, nonces and sessions past their expiry are purged in bounded batches; a live key is never removed', async () => {
+    const key = (k: string, expiresAt: number) => ({
+      tenantId: 't1',
+      scope: 's',
+      key: k,
+      fingerprint: 'f',
+      state: 'completed' as const,
+      responseStatus: 201,
+      responseBody: '{}',
+      responseHeaders: {},
+      recoveryPoint: null,
+      lockedUntil: 0,
+      createdAt: 0,
+      expiresAt,
+    });
+    await uow.run(async (r) => {
+      for (let i = 0; i < 5; i++) await r.idempotency.tryInsert(key(`old${i}`, 100));
+      await r.idempotency.tryInsert(key('live', 10_000));
+      for (let i = 0; i < 3; i++) await r.callbacks.useNonce('g', `n${i}`, 100);
+      await r.callbacks.useNonce('g', 'fresh', 10_000);
+    });
+    expect(await uow.run((r) => r.idempotency.removeExpired('t1', 's', 'live', 200))).toBe(false);
+    expect(await uow.run((r) => r.idempotency.removeExpired('t1', 's', 'old0', 200))).toBe(true);
+    expect(await uow.run((r) => r.idempotency.purgeExpired(200, 3))).toBe(3);
+    expect(await uow.run((r) => r.idempotency.purgeExpired(200, 3))).toBe(1);
+    expect(await uow.read.idempotency.get('t1', 's', 'live')).toBeDefined();
+    expect(await uow.run((r) => r.callbacks.purgeNonces(200, 2))).toBe(2);
+    expect(await uow.run((r) => r.callbacks.purgeNonces(200, 2))).toBe(1);
+    expect(await uow.run((r) => r.callbacks.useNonce('g', 'fresh', 10_000))).toBe(false);
+  });
+
+  it('agent sessions: replace is compare-and-set, so of two concurrent claims exactly one wins', async () => {
+    const session = {
+      id: 'ses_c',
+      tenantId: 't1',
+      userId: 'u1',
+      pending: null,
+      awaiting: { action: 'recharge_phone', params: { phone: '13800138000', amount: 10000 } },
+      lastOrderId: null,
+      turns: [],
+      createdAt: 1000,
+      updatedAt: 1000,
+      expiresAt: 301_000,
+    };
+    await uow.run((r) => r.sessions.save(session));
+    const other = engine.sharedByInstances ? (await open()).unitOfWork : uow;
+    const taken = { ...session, awaiting: null, updatedAt: 2000 };
+    const results = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? uow : other).run((r) => r.sessions.replace(session, taken))),
+    );
+    expect(results.filter(Boolean)).toHaveLength(1);
+    expect(await uow.read.sessions.get('t1', 'ses_c')).toEqual(taken);
+    expect(await uow.run((r) => r.sessions.replace(session, { ...session, updatedAt: 3000 }))).toBe(false);
   });
 });

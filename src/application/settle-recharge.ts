@@ -9,7 +9,7 @@ import {
 import { type ChannelVerdict, decideVerdict } from '../domain/recharge/verdict.js';
 import type { RechargeChannelResult } from '../ports/recharge-channel.js';
 import type { RechargeRecord } from '../ports/records.js';
-import type { Repositories } from '../ports/repositories.js';
+import type { ReadRepositories, Repositories } from '../ports/repositories.js';
 import { type Deps, UseCaseError } from './context.js';
 import { raiseFlag } from './execute-refund.js';
 import { JOB, PRIORITY } from './job-kinds.js';
@@ -189,7 +189,7 @@ export async function settleVerdict(
  * reach a channel — nothing in recharge clearing pays for it. Its payment's job starts it once
  * the money is in.
  */
-export async function awaitsPayment(r: Pick<Repositories, 'topUps'>, rec: RechargeRecord): Promise<boolean> {
+export async function awaitsPayment(r: Pick<ReadRepositories, 'topUps'>, rec: RechargeRecord): Promise<boolean> {
   if (rec.topUpId === undefined || rec.state.attempts.length > 0) return false;
   return (await r.topUps.get(rec.tenantId, rec.topUpId))?.status !== 'SUCCEEDED';
 }

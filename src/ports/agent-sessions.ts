@@ -32,6 +32,12 @@ export interface AgentSessionRepository {
   get(tenantId: string, id: string): Promise<AgentSessionRecord | undefined>;
   /** Insert or replace the session. */
   save(session: AgentSessionRecord): Promise<void>;
-  /** Delete sessions that expired before `now`; returns how many. */
-  purgeExpired(now: number): Promise<number>;
+  /**
+   * Replace `prev` by `next` only if the stored session is still exactly `prev` (compare and
+   * set); false when someone changed it first. Claims on a session (taking its pending
+   * confirmation) go through this, so two concurrent confirms cannot both take it.
+   */
+  replace(prev: AgentSessionRecord, next: AgentSessionRecord): Promise<boolean>;
+  /** Delete up to `limit` sessions that expired before `now`; returns how many. */
+  purgeExpired(now: number, limit?: number): Promise<number>;
 }

@@ -65,6 +65,8 @@ export interface PaymentRepository {
   insert(payment: PaymentRecord): Promise<void>;
   get(tenantId: string, id: string): Promise<PaymentRecord | undefined>;
   update(payment: PaymentRecord, expectedVersion: number): Promise<boolean>;
+  /** A tenant's payments in id order after `afterId` (null: from the first), for whole-book checks. */
+  listAfter(tenantId: string, afterId: string | null, limit: number): Promise<PaymentRecord[]>;
   /** The payment we sent under this out_trade_no (unique across tenants), for callbacks. */
   getByOutTradeNo(outTradeNo: string): Promise<PaymentRecord | undefined>;
 }
@@ -75,6 +77,8 @@ export interface RefundRepository {
   get(tenantId: string, id: string): Promise<RefundRecord | undefined>;
   getByOutRefundNo(outRefundNo: string): Promise<RefundRecord | undefined>;
   listByPayment(tenantId: string, paymentId: string): Promise<RefundRecord[]>;
+  /** A tenant's refunds in id order after `afterId` (null: from the first). */
+  listAfter(tenantId: string, afterId: string | null, limit: number): Promise<RefundRecord[]>;
   /** Version-checked write, like orders and payments. */
   update(refund: RefundRecord, expectedVersion: number): Promise<boolean>;
 }
@@ -87,6 +91,8 @@ export interface LedgerRepository {
   balances(tenantId: string): Promise<LedgerBalance[]>;
   /** Journals whose postings do not sum to zero (there must never be any). */
   unbalancedJournals(tenantId?: string): Promise<Array<{ journalId: string; sum: number }>>;
+  /** The ids of the journals recorded for each of these resources (the completeness check). */
+  journalIdsByResource(tenantId: string, resourceIds: readonly string[]): Promise<Map<string, string[]>>;
   /** Journals recorded for a resource (a payment, a refund), oldest first. */
   journalsFor(tenantId: string, resourceId: string): Promise<Journal[]>;
 }
@@ -106,8 +112,8 @@ export interface CallbackInbox {
   seenEvent(gateway: string, eventId: string): Promise<boolean>;
   /** Use a nonce once; false if it was used before and has not expired (a replay). */
   useNonce(gateway: string, nonce: string, expiresAt: number): Promise<boolean>;
-  /** Forget nonces past their expiry; returns how many. */
-  purgeNonces(now: number): Promise<number>;
+  /** Forget up to `limit` nonces past their expiry; returns how many. */
+  purgeNonces(now: number, limit?: number): Promise<number>;
 }
 
 /** Findings a person should review. */
@@ -140,8 +146,15 @@ export interface JobRepository {
   /**
    * Lease up to `limit` due jobs (run_at ≤ now, queued, or running with an expired lease) to
    * `owner` until `leaseUntil`, highest priority first, then oldest run-at. Each claim bumps attempts.
+   * A job `owner` itself holds is never claimed again, expired or not: this process is still
+   * running it (a restarted process has a new owner id).
    */
   claimDue(owner: string, now: number, leaseUntil: number, limit: number): Promise<JobRecord[]>;
+  /**
+   * Extend the lease of a job `owner` still holds (the runner does this while the job runs);
+   * false when the lease is lost (expired and taken over, or the job finished).
+   */
+  renew(id: string, owner: string, now: number, leaseUntil: number): Promise<boolean>;
   /** Lease one specific job if it is available; undefined if someone else holds it or it is finished. */
   claimById(id: string, owner: string, now: number, leaseUntil: number): Promise<JobRecord | undefined>;
   /** Mark finished; only the lease owner can. Returns false if the lease was lost. */
@@ -170,6 +183,8 @@ export interface JobRepository {
    * the status-led index answers without reading the ever-growing `done` rows).
    */
   countByStatus(statuses?: readonly JobStatus[]): Promise<Record<string, number>>;
+  /** Delete up to `limit` jobs in `status` (finished ones) last changed before `before`; returns how many. */
+  purgeFinished(status: 'done' | 'failed', before: number, limit: number): Promise<number>;
 }
 
 /** Append-only audit trail: who, when, action, resource, before/after. */
@@ -197,8 +212,10 @@ export interface IdempotencyStore {
   setRecoveryPoint(tenantId: string, scope: string, key: string, resourceId: string): Promise<void>;
   /** Forget a key (validation failures and 5xx are not stored). */
   remove(tenantId: string, scope: string, key: string): Promise<void>;
-  /** Drop keys past their expiry; returns how many. */
-  purgeExpired(now: number): Promise<number>;
+  /** Forget this key if it expired before `now`; false if it is still live (or gone). */
+  removeExpired(tenantId: string, scope: string, key: string, now: number): Promise<boolean>;
+  /** Drop up to `limit` keys past their expiry; returns how many. */
+  purgeExpired(now: number, limit?: number): Promise<number>;
 }
 
 /** Users' prepaid balances. Every change is one conditional statement: never read-then-write. */
@@ -216,6 +233,8 @@ export interface WalletRepository {
 export interface TopUpRepository {
   insert(topUp: TopUpRecord): Promise<void>;
   get(tenantId: string, id: string): Promise<TopUpRecord | undefined>;
+  /** A tenant's top-ups in id order after `afterId` (null: from the first). */
+  listAfter(tenantId: string, afterId: string | null, limit: number): Promise<TopUpRecord[]>;
   /** Version-checked write. */
   update(topUp: TopUpRecord, expectedVersion: number): Promise<boolean>;
 }
@@ -223,6 +242,8 @@ export interface TopUpRepository {
 export interface RechargeRepository {
   insert(recharge: RechargeRecord): Promise<void>;
   get(tenantId: string, id: string): Promise<RechargeRecord | undefined>;
+  /** A tenant's recharges in id order after `afterId` (null: from the first). */
+  listAfter(tenantId: string, afterId: string | null, limit: number): Promise<RechargeRecord[]>;
   /** Version-checked write. */
   update(recharge: RechargeRecord, expectedVersion: number): Promise<boolean>;
   /**
@@ -298,11 +319,44 @@ export interface Repositories {
 }
 
 /**
+ * What may be read outside a transaction: each repository's queries and none of its writes, so
+ * a write can only happen inside `UnitOfWork.run`, where it commits with everything it belongs to.
+ */
+export interface ReadRepositories {
+  readonly orders: Pick<OrderRepository, 'get' | 'getWithPayment' | 'list' | 'findStale'>;
+  readonly payments: Pick<PaymentRepository, 'get' | 'getByOutTradeNo' | 'listAfter'>;
+  readonly jobs: Pick<JobRepository, 'get' | 'hasLive' | 'nextRunAt' | 'countByStatus'>;
+  readonly audit: Pick<AuditLog, 'list'>;
+  readonly idempotency: Pick<IdempotencyStore, 'get'>;
+  readonly refunds: Pick<RefundRepository, 'get' | 'getByOutRefundNo' | 'listByPayment' | 'listAfter'>;
+  readonly ledger: Pick<LedgerRepository, 'balances' | 'unbalancedJournals' | 'journalsFor' | 'journalIdsByResource'>;
+  readonly callbacks: Pick<CallbackInbox, 'seenEvent'>;
+  readonly flags: Pick<ReviewFlags, 'list'>;
+  readonly sessions: Pick<AgentSessionRepository, 'get'>;
+  readonly wallets: Pick<WalletRepository, 'get'>;
+  readonly topUps: Pick<TopUpRepository, 'get' | 'listAfter'>;
+  readonly recharges: Pick<
+    RechargeRepository,
+    | 'get'
+    | 'listAfter'
+    | 'getByAttemptKey'
+    | 'findStale'
+    | 'countByBatch'
+    | 'getBatch'
+    | 'firstLinesOf'
+    | 'pendingBatchRows'
+    | 'countBatchRows'
+    | 'rejectedBatchRows'
+    | 'batchResults'
+  >;
+}
+
+/**
  * Runs `work` in ONE database transaction (SQLite: BEGIN IMMEDIATE). Everything written through
  * the given repositories commits together or not at all. Never call the outside world inside.
  */
 export interface UnitOfWork {
   run<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
-  /** Repositories outside any explicit transaction, for reads. */
-  readonly read: Repositories;
+  /** Repositories outside any explicit transaction, for reads only. */
+  readonly read: ReadRepositories;
 }

@@ -41,17 +41,7 @@ export class KyselyAgentSessions implements AgentSessionRepository {
   }
 
   async save(s: AgentSessionRecord): Promise<void> {
-    const context: StoredContext = { pending: s.pending, awaiting: s.awaiting, turns: s.turns };
-    const row = {
-      tenant_id: s.tenantId,
-      id: s.id,
-      user_id: s.userId,
-      context_json: JSON.stringify(context),
-      last_order_id: s.lastOrderId,
-      created_at: s.createdAt,
-      updated_at: s.updatedAt,
-      expires_at: s.expiresAt,
-    };
+    const row = sessionRow(s);
     await this.db
       .insertInto('agent_sessions')
       .values(row)
@@ -67,8 +57,52 @@ export class KyselyAgentSessions implements AgentSessionRepository {
       .execute();
   }
 
-  async purgeExpired(now: number): Promise<number> {
-    const res = await this.db.deleteFrom('agent_sessions').where('expires_at', '<', now).executeTakeFirst();
+  async replace(prev: AgentSessionRecord, next: AgentSessionRecord): Promise<boolean> {
+    const before = sessionRow(prev);
+    const row = sessionRow(next);
+    // Compare and set on the stored text itself: under READ COMMITTED a concurrent replace waits
+    // for this one and then finds the row changed, so exactly one of them takes it.
+    const res = await this.db
+      .updateTable('agent_sessions')
+      .set({
+        user_id: row.user_id,
+        context_json: row.context_json,
+        last_order_id: row.last_order_id,
+        updated_at: row.updated_at,
+        expires_at: row.expires_at,
+      })
+      .where('tenant_id', '=', before.tenant_id)
+      .where('id', '=', before.id)
+      .where('context_json', '=', before.context_json)
+      .where('updated_at', '=', before.updated_at)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async purgeExpired(now: number, limit = 10_000): Promise<number> {
+    const victims = this.db
+      .selectFrom('agent_sessions')
+      .select(['tenant_id', 'id'])
+      .where('expires_at', '<', now)
+      .limit(limit);
+    const res = await this.db
+      .deleteFrom('agent_sessions')
+      .where((eb) => eb(eb.refTuple('tenant_id', 'id'), 'in', victims.$asTuple('tenant_id', 'id')))
+      .executeTakeFirst();
     return Number(res.numDeletedRows);
   }
+}
+
+function sessionRow(s: AgentSessionRecord): Selectable<AgentSessionsTable> {
+  const context: StoredContext = { pending: s.pending, awaiting: s.awaiting, turns: s.turns };
+  return {
+    tenant_id: s.tenantId,
+    id: s.id,
+    user_id: s.userId,
+    context_json: JSON.stringify(context),
+    last_order_id: s.lastOrderId,
+    created_at: s.createdAt,
+    updated_at: s.updatedAt,
+    expires_at: s.expiresAt,
+  };
 }

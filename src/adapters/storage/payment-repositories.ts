@@ -56,6 +56,13 @@ export class KyselyRefunds implements RefundRepository {
     await this.db.insertInto('refunds').values(fromRefund(refund)).execute();
   }
 
+  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<ReturnType<typeof toRefund>[]> {
+    let q = this.db.selectFrom('refunds').selectAll().where('tenant_id', '=', tenantId);
+    if (afterId !== null) q = q.where('id', '>', afterId);
+    const rows = await q.orderBy('id').limit(limit).execute();
+    return rows.map(toRefund);
+  }
+
   async get(tenantId: string, id: string): Promise<RefundRecord | undefined> {
     const row = await this.db
       .selectFrom('refunds')
@@ -160,6 +167,25 @@ export class KyselyLedger implements LedgerRepository {
     return rows.map((r) => ({ journalId: r.journal_id, sum: num(r.total) }));
   }
 
+  async journalIdsByResource(tenantId: string, resourceIds: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (resourceIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('ledger_postings')
+      .select(['resource_id', 'journal_id'])
+      .distinct()
+      .where('tenant_id', '=', tenantId)
+      .where('resource_id', 'in', [...resourceIds])
+      .orderBy('journal_id')
+      .execute();
+    for (const r of rows) {
+      const ids = out.get(r.resource_id) ?? [];
+      ids.push(r.journal_id);
+      out.set(r.resource_id, ids);
+    }
+    return out;
+  }
+
   async journalsFor(tenantId: string, resourceId: string): Promise<Journal[]> {
     const rows = await this.db
       .selectFrom('ledger_postings')
@@ -243,8 +269,16 @@ export class KyselyCallbackInbox implements CallbackInbox {
     return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
-  async purgeNonces(now: number): Promise<number> {
-    const res = await this.db.deleteFrom('callback_nonces').where('expires_at', '<', now).executeTakeFirst();
+  async purgeNonces(now: number, limit = 10_000): Promise<number> {
+    const victims = this.db
+      .selectFrom('callback_nonces')
+      .select(['gateway', 'nonce'])
+      .where('expires_at', '<', now)
+      .limit(limit);
+    const res = await this.db
+      .deleteFrom('callback_nonces')
+      .where((eb) => eb(eb.refTuple('gateway', 'nonce'), 'in', victims.$asTuple('gateway', 'nonce')))
+      .executeTakeFirst();
     return Number(res.numDeletedRows);
   }
 }

@@ -116,6 +116,13 @@ export class KyselyTopUps implements TopUpRepository {
       .execute();
   }
 
+  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<ReturnType<typeof toTopUp>[]> {
+    let q = this.db.selectFrom('wallet_top_ups').selectAll().where('tenant_id', '=', tenantId);
+    if (afterId !== null) q = q.where('id', '>', afterId);
+    const rows = await q.orderBy('id').limit(limit).execute();
+    return rows.map(toTopUp);
+  }
+
   async get(tenantId: string, id: string): Promise<TopUpRecord | undefined> {
     const r = await this.db
       .selectFrom('wallet_top_ups')
@@ -210,6 +217,13 @@ export class KyselyRecharges implements RechargeRepository {
         version: r.version,
       })
       .execute();
+  }
+
+  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<ReturnType<typeof toRecharge>[]> {
+    let q = this.db.selectFrom('recharges').selectAll().where('tenant_id', '=', tenantId);
+    if (afterId !== null) q = q.where('id', '>', afterId);
+    const rows = await q.orderBy('id').limit(limit).execute();
+    return rows.map(toRecharge);
   }
 
   async get(tenantId: string, id: string): Promise<RechargeRecord | undefined> {

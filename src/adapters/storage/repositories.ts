@@ -295,6 +295,13 @@ export class KyselyPayments implements PaymentRepository {
     await this.db.insertInto('payments').values(fromPayment(p)).execute();
   }
 
+  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<ReturnType<typeof toPayment>[]> {
+    let q = this.db.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId);
+    if (afterId !== null) q = q.where('id', '>', afterId);
+    const rows = await q.orderBy('id').limit(limit).execute();
+    return rows.map(toPayment);
+  }
+
   async get(tenantId: string, id: string): Promise<PaymentRecord | undefined> {
     const row = await this.db
       .selectFrom('payments')
@@ -364,8 +371,10 @@ export class KyselyJobs implements JobRepository {
     // and stopping at `limit`: jobs whose lease ran out (a crashed worker's; few), then due
     // queued ones. One OR-ed query would read and sort every queued row on each claim, which
     // grows with the queue (a 100,000-row batch).
+    // A lease of our own is never taken again: this process is still running that job (renewing
+    // it), and a restarted process has a new owner id.
     const expired = await this.claimWhere(owner, now, leaseUntil, limit, (eb) =>
-      eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)]),
+      eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now), eb('lease_owner', '<>', owner)]),
     );
     const queued =
       expired.length >= limit
@@ -422,6 +431,28 @@ export class KyselyJobs implements JobRepository {
       .returningAll()
       .executeTakeFirst();
     return row === undefined ? undefined : toJob(row);
+  }
+
+  async renew(id: string, owner: string, now: number, leaseUntil: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable('jobs')
+      .set({ lease_until: leaseUntil, updated_at: now })
+      .where('id', '=', id)
+      .where('status', '=', 'running')
+      .where('lease_owner', '=', owner)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async purgeFinished(status: 'done' | 'failed', before: number, limit: number): Promise<number> {
+    const victims = this.db
+      .selectFrom('jobs')
+      .select('id')
+      .where('status', '=', status)
+      .where('updated_at', '<', before)
+      .limit(limit);
+    const res = await this.db.deleteFrom('jobs').where('id', 'in', victims).executeTakeFirst();
+    return Number(res.numDeletedRows);
   }
 
   async complete(id: string, owner: string, now: number): Promise<boolean> {
@@ -658,8 +689,27 @@ export class KyselyIdempotency implements IdempotencyStore {
       .execute();
   }
 
-  async purgeExpired(now: number): Promise<number> {
-    const res = await this.db.deleteFrom('idempotency_keys').where('expires_at', '<', now).executeTakeFirst();
+  async removeExpired(tenantId: string, scope: string, key: string, now: number): Promise<boolean> {
+    const res = await this.db
+      .deleteFrom('idempotency_keys')
+      .where('tenant_id', '=', tenantId)
+      .where('scope', '=', scope)
+      .where('key', '=', key)
+      .where('expires_at', '<', now)
+      .executeTakeFirst();
+    return Number(res.numDeletedRows) === 1;
+  }
+
+  async purgeExpired(now: number, limit = 10_000): Promise<number> {
+    const victims = this.db
+      .selectFrom('idempotency_keys')
+      .select(['tenant_id', 'scope', 'key'])
+      .where('expires_at', '<', now)
+      .limit(limit);
+    const res = await this.db
+      .deleteFrom('idempotency_keys')
+      .where((eb) => eb(eb.refTuple('tenant_id', 'scope', 'key'), 'in', victims.$asTuple('tenant_id', 'scope', 'key')))
+      .executeTakeFirst();
     return Number(res.numDeletedRows);
   }
 }
