@@ -5,6 +5,26 @@ import tseslint from 'typescript-eslint';
 /** Node's I/O modules: the domain is pure and may not import them. */
 const NODE_IO = ['node:*', 'fs', 'path', 'crypto', 'http', 'https', 'net', 'os', 'child_process'];
 
+/** What no file under src/application may import. */
+const OUTSIDE_APPLICATION = ['adapters', 'interfaces', 'simulator', 'config', 'composition'].map((f) => ({
+  group: [`**/${f}/**`],
+  message: `application may not depend on ${f} (ARCHITECTURE.md dependency rule)`,
+}));
+
+/** The capability folders of src/application (each with one public entry file, <name>-api.ts). */
+const CAPABILITIES = [
+  'orders',
+  'payments',
+  'refunds',
+  'wallet',
+  'recharge',
+  'batch',
+  'rules',
+  'agent',
+  'ledger',
+  'maintenance',
+];
+
 /**
  * One layer of the dependency rule: files under src/<name> may not import the listed folders
  * (nor main.ts, the composition root). Plain `no-restricted-imports`, so no resolver is needed.
@@ -52,14 +72,75 @@ export default tseslint.config(
   },
   // The dependency rule of ARCHITECTURE.md: domain imports nothing of ours; ports import domain;
   // application imports domain and ports; interfaces import application (and domain/ports types);
-  // adapters implement ports; only src/main.ts (the composition root) and tests wire adapters in.
-  ...layer('domain', ['ports', 'application', 'adapters', 'interfaces', 'simulator', 'config'], NODE_IO),
-  ...layer('ports', ['application', 'adapters', 'interfaces', 'simulator', 'config']),
-  ...layer('application', ['adapters', 'interfaces', 'simulator', 'config']),
-  ...layer('adapters', ['application', 'interfaces', 'simulator', 'config']),
-  ...layer('simulator', ['application', 'adapters', 'interfaces', 'config']),
-  ...layer('config', ['ports', 'application', 'adapters', 'interfaces', 'simulator']),
-  ...layer('interfaces', ['adapters', 'simulator', 'config']),
+  // adapters implement ports; only src/composition/ (and tests) wire adapters in.
+  ...layer('domain', ['ports', 'application', 'adapters', 'interfaces', 'simulator', 'config', 'composition'], NODE_IO),
+  ...layer('ports', ['application', 'adapters', 'interfaces', 'simulator', 'config', 'composition']),
+  ...layer('application', ['adapters', 'interfaces', 'simulator', 'config', 'composition']),
+  // Inside application/: the kernel and the jobs kernel know no capability; a capability reaches
+  // another only through its public entry file (<capability>-api.ts).
+  ...CAPABILITIES.map((cap) => ({
+    files: [`src/application/${cap}/**/*.ts`],
+    ignores: ['src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...OUTSIDE_APPLICATION,
+            { group: ['**/main.js'], message: 'only the composition root knows main.ts' },
+            ...CAPABILITIES.filter((other) => other !== cap).map((other) => ({
+              group: [`../${other}/*`, `!../${other}/${other}-api.js`],
+              message: `capabilities talk to each other only through their entry file: import ../${other}/${other}-api.js`,
+            })),
+          ],
+        },
+      ],
+    },
+  })),
+  ...['kernel', 'jobs'].map((core) => ({
+    files: [`src/application/${core}/**/*.ts`],
+    ignores: ['src/**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            ...OUTSIDE_APPLICATION,
+            ...CAPABILITIES.map((c) => ({
+              group: [`../${c}/*`],
+              message: `the ${core} kernel knows no capability (${c})`,
+            })),
+            ...(core === 'kernel'
+              ? [{ group: ['../jobs/*'], message: 'the kernel does not know the jobs kernel' }]
+              : []),
+          ],
+        },
+      ],
+    },
+  })),
+  // One transaction entry point: use cases write through tx(), which makes a change set per
+  // attempt and writes it on the way out; they never open a unit of work or a change set themselves.
+  {
+    files: ['src/application/**/*.ts'],
+    ignores: ['src/application/kernel/**', 'src/application/jobs/**', 'src/**/*.test.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "NewExpression[callee.name='ChangeSet']",
+          message: 'use tx(): it makes the change set for each attempt',
+        },
+        {
+          selector: "CallExpression[callee.property.name='run'][callee.object.property.name='uow']",
+          message: 'write through tx() (kernel/tx.ts), the one transaction entry point',
+        },
+      ],
+    },
+  },
+  ...layer('adapters', ['application', 'interfaces', 'simulator', 'config', 'composition']),
+  ...layer('simulator', ['application', 'adapters', 'interfaces', 'config', 'composition']),
+  ...layer('config', ['ports', 'application', 'adapters', 'interfaces', 'simulator', 'composition']),
+  ...layer('interfaces', ['adapters', 'simulator', 'config', 'composition']),
   // Domain stays pure: no clocks, no randomness, no environment, no Node I/O.
   {
     files: ['src/domain/**/*.ts'],

@@ -1,7 +1,8 @@
+import { systemClock } from '../src/adapters/system/system-clock.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import type { AgentReply } from '../src/application/handle-agent-message.js';
-import type { App, AppOptions } from '../src/main.js';
+import type { AgentReply } from '../src/application/agent/agent-api.js';
+import type { App, AppOptions } from '../src/composition/create-app.js';
 import type { Clock } from '../src/ports/clock.js';
 import { startTestApp } from './support/test-app.js';
 
@@ -16,6 +17,7 @@ class ManualClock implements Clock {
   now(): number {
     return this.t;
   }
+  schedule = systemClock.schedule;
 }
 
 async function start(overrides: Record<string, unknown> = {}, options: AppOptions = {}): Promise<App> {
@@ -235,7 +237,7 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
 
   it('recharges a phone from the wallet only after the person confirms; the balance is a question away', async () => {
     const a = await start();
-    a.engine.start();
+    a.start();
     const top = await a.http.inject({
       method: 'POST',
       url: '/api/v1/wallet/top-ups',
@@ -276,7 +278,7 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
 
   it('with recharge_phone trusted, a recharge runs at once; a wallet too small refuses it', async () => {
     const a = await start({ trusted_actions: ['order_coffee', 'submit_payment', 'recharge_phone'] });
-    a.engine.start();
+    a.start();
     const poor = await say(a, '给13800138000充100块话费');
     expect(poor.outcome).toMatchObject({ kind: 'refused', code: 'INSUFFICIENT_BALANCE' });
     await a.http.inject({
@@ -350,13 +352,13 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
 describe('agent refunds', () => {
   it('"把刚才那单退了" refunds the conversation\'s last order in full, once', async () => {
     const a = await start();
-    a.engine.start();
+    a.start();
     const first = await say(a, '来一杯大杯拿铁');
     expect(first.outcome).toMatchObject({ kind: 'paid' });
     const back = await say(a, '把刚才那单退了', first.session_id);
     expect(back.outcome).toMatchObject({ kind: 'done', action: 'refund', result: { refund: { status: 'SUCCEEDED' } } });
     const orderId = (first.outcome as { order: { id: string } }).order.id;
-    const got = await a.engine.getOrder('default', orderId);
+    const got = await a.services.orders.get('default', orderId);
     expect(got.ok && got.value.status).toBe('REFUNDED');
     const again = await say(a, '把刚才那单退了', first.session_id);
     expect(again.outcome).toMatchObject({ kind: 'refused', code: 'REFUND_NOT_ALLOWED' });

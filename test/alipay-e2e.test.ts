@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import { type AlipayRig, alipayRig, APP_ID } from './support/alipay-fixture.js';
 import { startTestApp } from './support/test-app.js';
 
@@ -35,7 +35,7 @@ describe('an order paid through the Alipay connector, end to end', () => {
       server: { port: 0, wait_for_completion_ms: 300 },
     }));
     await app.http.ready();
-    app.engine.start();
+    app.start();
   });
   afterAll(async () => {
     await app.close();

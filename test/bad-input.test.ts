@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import { startTestApp } from './support/test-app.js';
 
 let app: App;
 beforeAll(async () => {
   app = (await startTestApp({ server: { port: 0, body_limit_bytes: 4096 } })).app;
   await app.http.ready();
-  app.engine.start();
+  app.start();
 });
 afterAll(async () => {
   await app.close();

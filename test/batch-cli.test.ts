@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXIT_SOME_ROWS_FAILED } from '../src/interfaces/cli/batch-commands.js';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import {
   quick,

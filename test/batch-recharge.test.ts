@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { readLines } from '../src/application/read-lines.js';
-import type { BatchView } from '../src/application/request-recharge-batch.js';
-import type { App } from '../src/main.js';
+import { readLines } from '../src/application/batch/batch-api.js';
+import type { BatchView } from '../src/application/batch/batch-api.js';
+import type { App } from '../src/composition/create-app.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
@@ -90,7 +90,7 @@ describe('batch recharge over HTTP', () => {
     const app = await start(
       {
         ...rechargeConfig(['sim-a', 'sim-b'], { max_attempts: 1, batch: { chunk_rows: 7 } }),
-        worker: { poll_interval_ms: 20, lease_ms: 2000, retry_base_ms: 10, retry_max_ms: 50, concurrency: 8 },
+        worker: { poll_interval_ms: 20, retry_base_ms: 10, retry_max_ms: 50, concurrency: 8 },
       },
       { carriers, rechargeChannels: channels },
     );
@@ -237,7 +237,7 @@ describe('a 5,000-row batch across a crash', () => {
       worker: { poll_interval_ms: 20, lease_ms: 1000, retry_base_ms: 10, retry_max_ms: 100, concurrency: 32 },
     };
     const first = await start(cfg, { carriers, gateway, merchant, workerId: 'w1', rechargeChannels: channels }, db);
-    first.engine.start();
+    first.start();
     const funds = rows * 1000;
     await topUpWallet(first, 'max', funds);
     const csv = ['phone,amount', ...Array.from({ length: rows }, (_, i) => `${phoneOf('139', i)},1000`)].join('\n');
@@ -252,14 +252,14 @@ describe('a 5,000-row batch across a crash', () => {
     for (let i = 0; i < 2000 && carriers.groundTruth.length < rows * 0.3; i++)
       await new Promise((r) => setTimeout(r, 10));
     // The crash: the worker is dropped mid-flight and the database closed under it.
-    void first.engine.stop(0);
+    void first.runner.stop(0);
     await first.http.close();
     await first.storage.close();
     const atCrash = carriers.groundTruth.length;
     expect(atCrash).toBeLessThan(rows * 0.9);
 
     const second = await start(cfg, { carriers, gateway, merchant, workerId: 'w2', rechargeChannels: channels }, db);
-    second.engine.start();
+    second.start();
     const view = await waitDone(second, id, 'max', 2400);
     expect(view.rows).toBe(rows);
     expect(view.accepted).toBe(rows);

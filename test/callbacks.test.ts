@@ -1,5 +1,6 @@
+import { systemClock } from '../src/adapters/system/system-clock.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import { SimulatedGateway, type SimEvent } from '../src/simulator/simulated-gateway.js';
 import { startTestApp } from './support/test-app.js';
 
@@ -15,7 +16,7 @@ const URL_CB = '/api/v1/callbacks/secure-pay-v3';
 /** A service whose payments wait for the payer (QR): only a callback or a query settles them. */
 async function start(clockOffsetMs = 0): Promise<{ a: App; bank: SimulatedGateway }> {
   const bank = new SimulatedGateway({ payerActionMethods: ['alipay_qr'] });
-  const clock = { now: () => Date.now() + clockOffsetMs };
+  const clock = { now: () => Date.now() + clockOffsetMs, schedule: systemClock.schedule };
   const started = await startTestApp(
     {
       orders: { payment_method: 'alipay_qr' },
@@ -26,7 +27,7 @@ async function start(clockOffsetMs = 0): Promise<{ a: App; bank: SimulatedGatewa
   );
   app = started.app;
   await app.http.ready();
-  app.engine.start();
+  app.start();
   return { a: app, bank };
 }
 

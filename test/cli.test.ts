@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ActionRegistry } from '../src/application/action-registry.js';
-import { Interpreter, toParseOutput } from '../src/application/interpret-text.js';
+import { ActionRegistry } from '../src/application/agent/agent-api.js';
+import { Interpreter, toParseOutput } from '../src/application/agent/agent-api.js';
 import { DEFAULT_MENU } from '../src/domain/menu.js';
 import type { Logger } from '../src/ports/logger.js';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import { runCliCaptured } from './support/cli-run.js';
 import { startTestApp } from './support/test-app.js';
 

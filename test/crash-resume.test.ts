@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { placeOrder } from '../src/application/place-order.js';
-import type { App } from '../src/main.js';
+import { placeOrder } from '../src/application/orders/place-order.js';
+import type { App } from '../src/composition/create-app.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
-import { startTestApp, tempDbPath } from './support/test-app.js';
+import { shortLease, startTestApp, tempDbPath } from './support/test-app.js';
 
 /**
  * A "crash": the process stops mid-flight without any clean-up — the worker's lease stays in
@@ -11,12 +11,13 @@ import { startTestApp, tempDbPath } from './support/test-app.js';
  * they survive and keep their ground truth; the new process opens the same database file.
  */
 async function crash(app: App): Promise<void> {
-  void app.engine.stop(0);
+  void app.runner.stop(0);
   await app.http.close();
   await app.storage.close();
 }
 
 const fast = {
+  ...shortLease(300),
   worker: { poll_interval_ms: 20, lease_ms: 300, retry_base_ms: 10, retry_max_ms: 50 },
   server: { port: 0, wait_for_completion_ms: 150 },
 };
@@ -25,7 +26,7 @@ async function waitFor(app: App, orderId: string, status: string, timeoutMs = 50
   const until = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < until) {
-    const r = await app.engine.getOrder('default', orderId);
+    const r = await app.services.orders.get('default', orderId);
     if (r.ok) last = r.value.status;
     if (last === status) return last;
     await new Promise((res) => setTimeout(res, 25));
@@ -39,7 +40,7 @@ describe('crash and resume', () => {
     const gateway = new SimulatedGateway();
     const merchant = new SimulatedMerchant();
     const { app: first } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-1' }, db);
-    first.engine.start();
+    first.start();
     gateway.chaos.freeze(1);
     const res = await first.http.inject({
       method: 'POST',
@@ -54,7 +55,7 @@ describe('crash and resume', () => {
     await crash(first);
 
     const { app: second } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-2' }, db);
-    second.engine.start();
+    second.start();
     expect(await waitFor(second, id, 'COMPLETED')).toBe('COMPLETED');
     expect(gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
     expect(gateway.calls.query).toBeGreaterThanOrEqual(1);
@@ -68,7 +69,7 @@ describe('crash and resume', () => {
     const gateway = new SimulatedGateway();
     const merchant = new SimulatedMerchant();
     const { app: first } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-1' }, db);
-    first.engine.start();
+    first.start();
     merchant.chaos.freeze(1);
     const res = await first.http.inject({
       method: 'POST',
@@ -81,7 +82,7 @@ describe('crash and resume', () => {
     await crash(first);
 
     const { app: second } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-2' }, db);
-    second.engine.start();
+    second.start();
     expect(await waitFor(second, id, 'COMPLETED')).toBe('COMPLETED');
     expect(merchant.groundTruth).toHaveLength(1);
     expect(gateway.groundTruth).toHaveLength(1);
@@ -95,7 +96,7 @@ describe('crash and resume', () => {
     const merchant = new SimulatedMerchant();
     const { app: first } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-1' }, db);
     const caller = { tenantId: 'default', userId: 'dana', actor: 'user:dana', requestId: null };
-    const placed = await placeOrder(first.engine.deps, caller, {
+    const placed = await placeOrder(first.deps, caller, {
       drink: 'latte',
       size: 'small',
       quantity: 3,
@@ -108,7 +109,7 @@ describe('crash and resume', () => {
     expect(gateway.calls.create).toBe(0);
 
     const { app: second } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-2' }, db);
-    second.engine.start();
+    second.start();
     expect(await waitFor(second, placed.value.order.id, 'COMPLETED')).toBe('COMPLETED');
     expect(gateway.groundTruth).toEqual([
       expect.objectContaining({
@@ -125,7 +126,7 @@ describe('crash and resume', () => {
   it('retries through gateway errors and timeouts without double charging', async () => {
     const gateway = new SimulatedGateway({ seed: 7 });
     const { app } = await startTestApp(fast, { gateway });
-    app.engine.start();
+    app.start();
     gateway.chaos.set({ errorRate: 0.3, timeoutRate: 0.3 });
     const ids: string[] = [];
     for (let i = 0; i < 30; i++) {

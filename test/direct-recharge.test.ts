@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import {
@@ -43,7 +43,7 @@ async function start(
     { carriers, gateway, rechargeChannels: simulatedChannels(carriers, profiles) },
   );
   apps.push(app);
-  app.engine.start();
+  app.start();
   return { app, carriers, gateway };
 }
 

@@ -6,7 +6,7 @@ describe('unpaid orders expire', () => {
   it('an order still waiting after 30 minutes is cancelled by the worker, with its payment', async () => {
     const clock = new ManualClock(Date.parse('2026-11-22T08:00:00Z'));
     const { app } = await startTestApp({ trusted_actions: ['order_coffee'] }, { clock });
-    app.engine.start();
+    app.start();
     const res = await app.http.inject({
       method: 'POST',
       url: '/api/v1/order',
@@ -16,23 +16,25 @@ describe('unpaid orders expire', () => {
     const id = res.json<{ order: { id: string } }>().order.id;
     clock.advance(29 * 60_000);
     await new Promise((r) => setTimeout(r, 100));
-    expect((await app.engine.getOrder('default', id)).ok && (await app.engine.getOrder('default', id))).toMatchObject({
+    expect(
+      (await app.services.orders.get('default', id)).ok && (await app.services.orders.get('default', id)),
+    ).toMatchObject({
       value: { status: 'AWAITING_PAYMENT' },
     });
     clock.advance(2 * 60_000);
     let status = '';
     for (let i = 0; i < 100 && status !== 'CANCELLED'; i++) {
       await new Promise((r) => setTimeout(r, 20));
-      const o = await app.engine.getOrder('default', id);
+      const o = await app.services.orders.get('default', id);
       status = o.ok ? o.value.status : '';
     }
     expect(status).toBe('CANCELLED');
-    const o = await app.engine.getOrder('default', id);
+    const o = await app.services.orders.get('default', id);
     expect(o.ok && o.value).toMatchObject({
       status_reason: 'not confirmed or paid in time',
       payment: { status: 'CANCELLED' },
     });
-    const trail = await app.engine.auditTrail('default', 'order', id);
+    const trail = await app.services.orders.auditTrail('default', 'order', id);
     expect(trail.at(-1)).toMatchObject({ actor: 'system:expiry', action: 'order.expire' });
     await app.close();
   });
@@ -41,7 +43,7 @@ describe('unpaid orders expire', () => {
 describe('logs', () => {
   it('mask a phone number used as a user id everywhere they mention it', async () => {
     const { app, logs } = await startTestApp({ log: { level: 'debug' } });
-    app.engine.start();
+    app.start();
     const res = await app.http.inject({
       method: 'POST',
       url: '/api/v1/order',

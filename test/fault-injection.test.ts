@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import { seededRandom } from '../src/simulator/random.js';
 import { SimulatedGateway, type SimEvent } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
@@ -32,7 +32,7 @@ describe('fault injection: payments under chaos', () => {
       { gateway: bank, merchant },
     );
     await app.http.ready();
-    app.engine.start();
+    app.start();
     const rnd = seededRandom(13);
     const counts = { delivered: 0, duplicates: 0, delayed: 0, staleAfter: 0, forged: 0, forgedAccepted: 0, refused: 0 };
     const deliveries: Array<Promise<unknown>> = [];
@@ -90,7 +90,7 @@ describe('fault injection: payments under chaos', () => {
       while (next < ORDERS) {
         const i = next++;
         const caller = { tenantId: 'default', userId: `u${i % 97}`, actor: `user:u${i % 97}`, requestId: null };
-        const r = await app.engine.placeOrder(caller, {
+        const r = await app.services.orders.place(caller, {
           drink: i % 2 === 0 ? 'latte' : 'americano',
           size: 'medium',
           quantity: 1 + (i % 3),
@@ -133,8 +133,8 @@ describe('fault injection: payments under chaos', () => {
         else problems.push(`${id} FAILED with ${n} captures`);
       } else problems.push(`${id} ended ${s.status}`);
     }
-    const balances = await app.engine.ledgerBalances('default');
-    const unbalanced = await app.engine.unbalancedJournals('default');
+    const balances = await app.services.ledger.balances('default');
+    const unbalanced = await app.services.ledger.unbalanced('default');
     const gatewayBalance = balances.find((b) => b.account === 'gateway:secure-pay-v3')?.balance ?? 0;
     const salesBalance = balances.find((b) => b.account === 'sales:default')?.balance ?? 0;
 
@@ -167,7 +167,7 @@ async function snapshot(
 ): Promise<Map<string, { status: string; outTradeNo: string | null; amount: number }>> {
   const out = new Map<string, { status: string; outTradeNo: string | null; amount: number }>();
   for (const id of ids) {
-    const r = await app.engine.getOrder('default', id);
+    const r = await app.services.orders.get('default', id);
     if (r.ok)
       out.set(id, {
         status: r.value.status,

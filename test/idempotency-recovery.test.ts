@@ -15,10 +15,10 @@ describe('Idempotency-Key after a crash', () => {
 
     // First process: claims the key, places (and pays) the order, then dies before storing the answer.
     const { app: first } = await startTestApp({}, { gateway, merchant, clock }, db);
-    const start = await first.engine.beginIdempotent('default', scope, 'retry-me', body);
+    const start = await first.services.idempotency.begin('default', scope, 'retry-me', body);
     expect(start.kind).toBe('proceed');
     if (start.kind !== 'proceed') return;
-    const placed = await first.engine.placeOrder(
+    const placed = await first.services.orders.place(
       { tenantId: 'default', userId: 'anonymous', actor: 'user:anonymous', requestId: null },
       { ...body, quantity: 1, options: {} },
       start.ref,

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import { startTestApp } from './support/test-app.js';
 
 let app: App | undefined;

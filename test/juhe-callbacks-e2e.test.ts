@@ -48,7 +48,7 @@ describe('Juhe callbacks end to end: real HTTP server, Juhe simulator sending si
     const simUrl = await sim.start();
     cleanup.push(() => sim.stop());
     const { app, logs } = await startTestApp({
-      worker: { poll_interval_ms: 20, lease_ms: 5000, retry_base_ms: 10, retry_max_ms: 50 },
+      worker: { poll_interval_ms: 20, retry_base_ms: 10, retry_max_ms: 50 },
       server: { host: '127.0.0.1', port: 0, wait_for_completion_ms: 100 },
       recharge: {
         // The job asks Juhe only after 3 s: callbacks settle first, and the job then finds the
@@ -120,7 +120,7 @@ describe('Juhe callbacks end to end: real HTTP server, Juhe simulator sending si
 
     // Settled exactly once: one terminal audit row each, and the callbacks did it (the job found it moved).
     for (const m of made) {
-      const trail = await app.engine.auditTrail('default', 'recharge', m.id);
+      const trail = await app.services.orders.auditTrail('default', 'recharge', m.id);
       const terminal = trail.filter(
         (a) => a.action === 'recharge.succeeded' || a.action === 'recharge.failed' || a.action === 'recharge.corrected',
       );

@@ -1,10 +1,10 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { OpenAiCompatibleProvider } from '../src/adapters/llm/openai-compatible-provider.js';
-import { ActionRegistry } from '../src/application/action-registry.js';
-import type { AgentReply } from '../src/application/handle-agent-message.js';
-import { type Interpretation, Interpreter, type NluMode, toParseOutput } from '../src/application/interpret-text.js';
+import { ActionRegistry } from '../src/application/agent/agent-api.js';
+import type { AgentReply } from '../src/application/agent/agent-api.js';
+import { type Interpretation, Interpreter, type NluMode, toParseOutput } from '../src/application/agent/agent-api.js';
 import { DEFAULT_MENU } from '../src/domain/menu.js';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import type { Logger } from '../src/ports/logger.js';
 import { FakeOpenAi } from './support/fake-openai.js';
 import { startTestApp } from './support/test-app.js';

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import { type LogSink, startTestApp } from './support/test-app.js';
 
 let app: App | undefined;
@@ -12,7 +12,7 @@ async function start(overrides: Record<string, unknown> = {}): Promise<{ app: Ap
   const started = await startTestApp(overrides);
   app = started.app;
   await app.http.ready();
-  app.engine.start();
+  app.start();
   return started;
 }
 

@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import { type SimulatorServer, startSimulatorServer } from '../src/simulator/server/simulator-server.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
@@ -73,7 +73,7 @@ afterAll(async () => {
 async function waitFor(id: string, status: string): Promise<string> {
   let last = '';
   for (let i = 0; i < 200; i++) {
-    const r = await app.engine.getOrder('default', id);
+    const r = await app.services.orders.get('default', id);
     last = r.ok ? r.value.status : '';
     if (last === status) return last;
     await new Promise((res) => setTimeout(res, 25));
@@ -110,8 +110,12 @@ describe('real protocols end to end: the simulator’s Alipay and WeChat Pay fac
       expect(bank.payPending(outTradeNo)).toBe(true);
       expect(await waitFor(order.id, 'COMPLETED')).toBe('COMPLETED');
       expect(bank.groundTruth.filter((e) => e.type === 'capture' && e.outTradeNo === outTradeNo)).toHaveLength(1);
-      const got = await app.engine.getOrder('default', order.id);
-      const audit = await app.engine.auditTrail('default', 'payment', got.ok ? (got.value.payment?.id ?? '') : '');
+      const got = await app.services.orders.get('default', order.id);
+      const audit = await app.services.orders.auditTrail(
+        'default',
+        'payment',
+        got.ok ? (got.value.payment?.id ?? '') : '',
+      );
       expect(audit.some((a) => a.actor === `gateway:${gatewayName}` && a.action === 'payment.succeed')).toBe(true);
     },
   );

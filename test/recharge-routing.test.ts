@@ -1,11 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ChannelRouter, DEFAULT_ROUTER_SETTINGS, type RouterSettings } from '../src/application/channel-router.js';
+import {
+  ChannelRouter,
+  DEFAULT_ROUTER_SETTINGS,
+  type RouterSettings,
+} from '../src/application/recharge/recharge-api.js';
 import {
   dispatchRecharge,
   type DispatchRechargeDeps,
   type DispatchRechargeOutcome,
-} from '../src/application/dispatch-recharge.js';
+} from '../src/application/recharge/recharge-api.js';
 import type { OperatorId } from '../src/domain/recharge/number-segments.js';
 import { DEFAULT_OPERATOR_SETTINGS } from '../src/domain/recharge/operator-settings.js';
 import type { RechargeState } from '../src/domain/recharge/recharge.js';

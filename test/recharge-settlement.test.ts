@@ -1,8 +1,9 @@
+import { systemClock } from '../src/adapters/system/system-clock.js';
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Money } from '../src/domain/money.js';
 import { err, ok, type Result } from '../src/domain/result.js';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import {
   type RechargeCallback,
@@ -86,6 +87,7 @@ class ScriptedChannel implements RechargeChannel {
 class TestClock {
   offset = 0;
   now = (): number => Date.now() + this.offset;
+  schedule = systemClock.schedule;
 }
 
 const apps: App[] = [];
@@ -102,7 +104,7 @@ async function start(
   const { app, logs } = await startTestApp(
     {
       // One try per job: whatever the job cannot finish stays stuck, for callbacks and rules.
-      worker: { poll_interval_ms: 10, max_attempts: 1, lease_ms: 2000, retry_base_ms: 5, retry_max_ms: 10 },
+      worker: { poll_interval_ms: 10, max_attempts: 1, retry_base_ms: 5, retry_max_ms: 10 },
       rules: { sweep_interval_ms: 3_600_000 },
       server: { port: 0, wait_for_completion_ms: 2000 },
       recharge: {
@@ -118,7 +120,7 @@ async function start(
   );
   apps.push(app);
   await app.http.ready();
-  app.engine.start();
+  app.start();
   return { app, clock, logs };
 }
 
@@ -152,7 +154,7 @@ async function rechargeOnce(app: App, user: string, amount = 5000): Promise<View
 }
 
 async function view(app: App, id: string): Promise<View> {
-  const r = await app.engine.rechargeOf('default', id);
+  const r = await app.services.recharge.get('default', id);
   if (!r.ok) throw new Error(r.error.message);
   return r.value as unknown as View;
 }
@@ -217,7 +219,7 @@ async function flags(app: App): Promise<Array<{ code: string; resource_id: strin
 }
 
 async function actions(app: App, id: string): Promise<string[]> {
-  return (await app.engine.auditTrail('default', 'recharge', id)).map((a) => a.action);
+  return (await app.services.orders.auditTrail('default', 'recharge', id)).map((a) => a.action);
 }
 
 const attemptKeyOf = (v: View): string => v.attempts.at(-1)?.order_id ?? '';
@@ -472,9 +474,9 @@ describe('recharge repair rules (time injected)', () => {
     expect((await view(app, r.id)).status).toBe('PROCESSING');
     ch.queryAnswer = 'succeeded';
     clock.offset = 29 * MIN;
-    expect(await app.engine.sweepRules()).toBe(0);
+    expect(await app.services.rules.sweep()).toBe(0);
     clock.offset = 31 * MIN;
-    expect(await app.engine.sweepRules()).toBe(1);
+    expect(await app.services.rules.sweep()).toBe(1);
     expect(await until(app, r.id, (s) => s === 'SUCCEEDED')).toBe('SUCCEEDED');
     expect(await actions(app, r.id)).toEqual(
       expect.arrayContaining(['recharge.succeeded', 'rule.settle-unknown-recharge']),
@@ -482,7 +484,7 @@ describe('recharge repair rules (time injected)', () => {
     const l = await balances(app);
     expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted')]).toEqual([true, 0, -5000]);
     // Settled: nothing more to sweep, and the failed-recheck rule has nothing to look at.
-    expect(await app.engine.sweepRules()).toBe(0);
+    expect(await app.services.rules.sweep()).toBe(0);
   });
 
   it('settle-unknown-recharge: a recharge paid directly whose payment never completed is never dispatched — flagged, nothing moves', async () => {
@@ -500,7 +502,7 @@ describe('recharge repair rules (time injected)', () => {
     const r = res.json<{ recharge: View & { top_up_id: string } }>().recharge;
     expect(r.status).toBe('CREATED');
     clock.offset = 31 * MIN;
-    expect(await app.engine.sweepRules()).toBe(1);
+    expect(await app.services.rules.sweep()).toBe(1);
     await untilAction(app, r.id, 'rule.settle-unknown-recharge');
     expect(ch.submitted).toEqual([]);
     expect((await view(app, r.id)).status).toBe('CREATED');
@@ -522,11 +524,11 @@ describe('recharge repair rules (time injected)', () => {
     expect((await flags(app)).map((f) => f.code)).toEqual(['RECHARGE_UNRESOLVED']);
     clock.offset = 31 * MIN;
     const queriesBefore = ch.queries;
-    expect(await app.engine.sweepRules()).toBe(1);
+    expect(await app.services.rules.sweep()).toBe(1);
     await untilAction(app, r.id, 'rule.settle-unknown-recharge');
     expect(ch.queries).toBe(queriesBefore + 1);
     expect((await view(app, r.id)).status).toBe('PROCESSING');
-    expect(await app.engine.sweepRules()).toBe(0);
+    expect(await app.services.rules.sweep()).toBe(0);
     expect((await flags(app)).map((f) => f.code)).toEqual(['RECHARGE_UNRESOLVED']);
     const l = await balances(app);
     expect([l.balanced, l.of('recharge_clearing:default')]).toEqual([true, -5000]);
@@ -549,9 +551,9 @@ describe('recharge repair rules (time injected)', () => {
     const r = await rechargeOnce(app, 'ida');
     await until(app, r.id, (s) => s === 'PROCESSING');
     clock.offset = 31 * MIN;
-    expect(await app.engine.sweepRules()).toBe(1);
+    expect(await app.services.rules.sweep()).toBe(1);
     await untilAction(app, r.id, 'rule.settle-unknown-recharge');
-    const trail = await app.engine.auditTrail('default', 'recharge', r.id);
+    const trail = await app.services.orders.auditTrail('default', 'recharge', r.id);
     expect(trail.find((a) => a.action === 'rule.settle-unknown-recharge')?.after).toMatchObject({
       result: 'its job is still working on it',
     });
@@ -572,9 +574,9 @@ describe('recharge repair rules (time injected)', () => {
     expect(await until(app, right.id, (s) => s === 'FAILED')).toBe('FAILED');
     ch.queryFor.set(attemptKeyOf(await view(app, wrong.id)), 'succeeded');
     clock.offset = 9 * MIN;
-    expect(await app.engine.sweepRules()).toBe(0);
+    expect(await app.services.rules.sweep()).toBe(0);
     clock.offset = 11 * MIN;
-    expect(await app.engine.sweepRules()).toBe(2);
+    expect(await app.services.rules.sweep()).toBe(2);
     expect(await until(app, wrong.id, (s) => s === 'SUCCEEDED')).toBe('SUCCEEDED');
     await untilAction(app, right.id, 'rule.recheck-failed-recharge');
     expect((await view(app, right.id)).status).toBe('FAILED');
@@ -592,6 +594,6 @@ describe('recharge repair rules (time injected)', () => {
     ]);
     // Past the look-back window nothing is re-examined.
     clock.offset = 25 * 60 * MIN;
-    expect(await app.engine.sweepRules()).toBe(0);
+    expect(await app.services.rules.sweep()).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
 import { startTestApp } from './support/test-app.js';
@@ -19,7 +19,7 @@ async function start(
   const started = await startTestApp(overrides, options);
   app = started.app;
   await app.http.ready();
-  app.engine.start();
+  app.start();
   return app;
 }
 
@@ -216,7 +216,7 @@ describe('refunds: POST /api/v1/orders/:id/refund', () => {
     const id = res.json<{ order: { id: string } }>().order.id;
     let status = '';
     for (let i = 0; i < 100 && status !== 'REFUNDED'; i++) {
-      const got = await a.engine.getOrder('default', id);
+      const got = await a.services.orders.get('default', id);
       status = got.ok ? got.value.status : '';
       if (status !== 'REFUNDED') await new Promise((r) => setTimeout(r, 20));
     }

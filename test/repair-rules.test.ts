@@ -1,5 +1,6 @@
+import { systemClock } from '../src/adapters/system/system-clock.js';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import { MerchantUnknownOutcomeError } from '../src/ports/merchant.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
@@ -18,6 +19,7 @@ const MIN = 60_000;
 class TestClock {
   offset = 0;
   now = (): number => Date.now() + this.offset;
+  schedule = systemClock.schedule;
 }
 
 async function start(
@@ -37,7 +39,7 @@ async function start(
   );
   app = started.app;
   await app.http.ready();
-  app.engine.start();
+  app.start();
   return { a: app, clock };
 }
 
@@ -55,7 +57,7 @@ async function order(a: App): Promise<{ id: string; outTradeNo: string | null; s
 async function settle(a: App, id: string, until: (s: string) => boolean): Promise<string> {
   let s = '';
   for (let i = 0; i < 150; i++) {
-    const r = await a.engine.getOrder('default', id);
+    const r = await a.services.orders.get('default', id);
     s = r.ok ? r.value.status : '';
     if (until(s)) return s;
     await new Promise((res) => setTimeout(res, 20));
@@ -64,11 +66,11 @@ async function settle(a: App, id: string, until: (s: string) => boolean): Promis
 }
 
 async function auditActions(a: App, id: string): Promise<string[]> {
-  return (await a.engine.auditTrail('default', 'order', id)).map((e) => e.action);
+  return (await a.services.orders.auditTrail('default', 'order', id)).map((e) => e.action);
 }
 
 async function flags(a: App): Promise<string[]> {
-  return (await a.engine.reviewFlags('default', true, 50)).map((f) => f.code);
+  return (await a.services.ledger.reviewFlags('default', true, 50)).map((f) => f.code);
 }
 
 describe('repair rules on stuck orders (time injected)', () => {
@@ -82,13 +84,13 @@ describe('repair rules on stuck orders (time injected)', () => {
     const o = await order(a);
     expect(o.status).toBe('AWAITING_CONFIRMATION');
     clock.offset = 29 * MIN;
-    expect(await a.engine.sweepRules()).toBe(0);
+    expect(await a.services.rules.sweep()).toBe(0);
     clock.offset = 31 * MIN;
-    expect(await a.engine.sweepRules()).toBe(1);
+    expect(await a.services.rules.sweep()).toBe(1);
     expect(await settle(a, o.id, (s) => s === 'CANCELLED')).toBe('CANCELLED');
     expect(await auditActions(a, o.id)).toContain('rule.cancel-unpaid');
     // A second sweep over the same state queues nothing more.
-    expect(await a.engine.sweepRules()).toBe(0);
+    expect(await a.services.rules.sweep()).toBe(0);
   });
 
   it('a payment still pending past its deadline → the gateway is asked: paid ones are completed', async () => {
@@ -99,7 +101,7 @@ describe('repair rules on stuck orders (time injected)', () => {
     if (o.outTradeNo === null) throw new Error('no out_trade_no');
     gateway.payPending(o.outTradeNo); // paid, but the callback never came and the pay job gave up
     clock.offset = 11 * MIN;
-    expect(await a.engine.sweepRules()).toBe(1);
+    expect(await a.services.rules.sweep()).toBe(1);
     expect(await settle(a, o.id, (s) => s === 'COMPLETED')).toBe('COMPLETED');
     expect(gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
     expect(await auditActions(a, o.id)).toContain('rule.settle-pending-payment');
@@ -111,7 +113,7 @@ describe('repair rules on stuck orders (time injected)', () => {
     const o = await order(a);
     if (o.outTradeNo === null) throw new Error('no out_trade_no');
     clock.offset = 11 * MIN;
-    await a.engine.sweepRules();
+    await a.services.rules.sweep();
     expect(await settle(a, o.id, (s) => s === 'FAILED')).toBe('FAILED');
     expect(gateway.payPending(o.outTradeNo)).toBe(false);
     expect(gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(0);
@@ -126,7 +128,7 @@ describe('repair rules on stuck orders (time injected)', () => {
     merchant.chaos.thaw();
     await new Promise((r) => setTimeout(r, 100));
     clock.offset = 11 * MIN;
-    expect(await a.engine.sweepRules()).toBe(1);
+    expect(await a.services.rules.sweep()).toBe(1);
     expect(await settle(a, o.id, (s) => s === 'COMPLETED')).toBe('COMPLETED');
     expect(merchant.groundTruth).toHaveLength(1);
     expect(await auditActions(a, o.id)).toContain('rule.retry-fulfilment');
@@ -140,11 +142,11 @@ describe('repair rules on stuck orders (time injected)', () => {
     const o = await order(a);
     expect(await settle(a, o.id, (s) => s === 'FULFILLING')).toBe('FULFILLING');
     clock.offset = 61 * MIN;
-    await a.engine.sweepRules();
+    await a.services.rules.sweep();
     expect(await settle(a, o.id, (s) => s === 'REFUNDED')).toBe('REFUNDED');
     expect(gateway.groundTruth.filter((e) => e.type === 'refund').map((e) => e.amount.amount)).toEqual([3200]);
     expect(await flags(a)).toContain('FULFILMENT_ABANDONED');
-    const ledger = await a.engine.ledgerBalances('default');
+    const ledger = await a.services.ledger.balances('default');
     expect(ledger.find((b) => b.account === 'gateway:secure-pay-v3')?.balance).toBe(0);
   });
 
@@ -169,7 +171,7 @@ describe('repair rules on stuck orders (time injected)', () => {
     expect(await settle(a, o.id, (s) => s === 'FAILED')).toBe('FAILED');
     gateway.payPending(o.outTradeNo);
     clock.offset = 11 * MIN;
-    expect(await a.engine.sweepRules()).toBe(1);
+    expect(await a.services.rules.sweep()).toBe(1);
     let refunds = 0;
     for (let i = 0; i < 100 && refunds === 0; i++) {
       refunds = gateway.groundTruth.filter((e) => e.type === 'refund').length;
@@ -197,7 +199,7 @@ describe('repair rules on stuck orders (time injected)', () => {
     });
     const o = await order(a);
     clock.offset = 2 * MIN;
-    expect(await a.engine.sweepRules()).toBe(1);
+    expect(await a.services.rules.sweep()).toBe(1);
     expect(await settle(a, o.id, (s) => s === 'CANCELLED')).toBe('CANCELLED');
     expect(await auditActions(a, o.id)).toContain('rule.quick-cancel');
   });

@@ -14,18 +14,18 @@ describe('graceful shutdown', () => {
     });
     expect(res.status).toBe(202); // answered before payment finished; the job is still running
     const id = ((await res.json()) as { order: { id: string } }).order.id;
-    expect(app.engine.runner.inFlightCount).toBeGreaterThan(0);
+    expect(app.runner.inFlightCount).toBeGreaterThan(0);
 
     const closing = app.close(5_000);
     // The in-flight job finishes during the drain: its charge is recorded, not abandoned.
     await closing;
     expect(app.gateway.groundTruth).toHaveLength(1);
-    expect(app.engine.runner.isRunning).toBe(false);
+    expect(app.runner.isRunning).toBe(false);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
 
     // The next process finds the order finished, not half-done.
     const { app: next } = await startTestApp({}, {}, db);
-    const order = await next.engine.getOrder('default', id);
+    const order = await next.services.orders.get('default', id);
     expect(order.ok && order.value.status).toBe('COMPLETED');
     await next.close();
   });
@@ -33,10 +33,10 @@ describe('graceful shutdown', () => {
   it('answers /readyz 503 once draining has begun', async () => {
     const { app } = await startTestApp();
     await app.http.ready();
-    app.engine.start();
+    app.start();
     const ready = await app.http.inject({ method: 'GET', url: '/readyz' });
     expect(ready.statusCode).toBe(200);
-    app.engine.runner.stop(0).catch(() => undefined);
+    app.runner.stop(0).catch(() => undefined);
     const draining = await app.http.inject({ method: 'GET', url: '/readyz' });
     expect(draining.statusCode).toBe(503);
     expect(draining.json<{ checks: Record<string, boolean> }>().checks.worker).toBe(false);

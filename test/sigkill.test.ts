@@ -21,6 +21,15 @@ const env = {
   AUTOGLM__SIMULATOR__JOURNAL_DIR: join(dir, 'sim'),
   AUTOGLM__SIMULATOR__LATENCY_MS: '{"min":20,"max":120}',
   AUTOGLM__WORKER__LEASE_MS: '1000',
+  AUTOGLM__RESILIENCE__TIMEOUT_MS: '600',
+  AUTOGLM__RECHARGE__OPERATORS: JSON.stringify(
+    Object.fromEntries(
+      ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM', 'CHINA_BROADNET', 'VIRTUAL'].map((op) => [
+        op,
+        { timeout_ms: 600 },
+      ]),
+    ),
+  ),
   AUTOGLM__WORKER__POLL_INTERVAL_MS: '50',
   AUTOGLM__WORKER__RETRY_BASE_MS: '50',
   // A key whose request died with the process is held this long before a retry may take it over.

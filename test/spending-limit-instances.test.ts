@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Caller } from '../src/application/context.js';
-import type { App } from '../src/main.js';
+import type { Caller } from '../src/application/kernel/caller.js';
+import type { App } from '../src/composition/create-app.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { createTestDatabase, postgresWanted, type TestDatabase } from './support/pg-db.js';
 import { quick, rechargeConfig, simulatedChannels } from './support/recharge-harness.js';
@@ -38,14 +38,14 @@ describe.runIf(wanted)('daily spending limit and wallet balance across instances
     for (let i = 0; i < 2; i++) apps.push((await startTestApp(overrides, { workerId: `limit-${i}` })).app);
     const caller: Caller = { tenantId: 'default', userId: 'spender', actor: 'user:spender', requestId: null };
     const attempts = Array.from({ length: 24 }, (_, i) =>
-      apps[i % 2]!.engine.placeOrder(caller, { drink: 'latte', size: 'medium', quantity: 1, options: {} }),
+      apps[i % 2]!.services.orders.place(caller, { drink: 'latte', size: 'medium', quantity: 1, options: {} }),
     );
     const results = await Promise.all(attempts);
     const accepted = results.filter((r) => r.ok);
     const refused = results.filter((r) => !r.ok);
     expect(accepted).toHaveLength(allowed);
     expect(refused.every((r) => !r.ok && r.error.code === 'DAILY_LIMIT_EXCEEDED')).toBe(true);
-    const page = await apps[0]!.engine.listOrders({ tenantId: 'default', userId: 'spender', limit: 100 });
+    const page = await apps[0]!.services.orders.list({ tenantId: 'default', userId: 'spender', limit: 100 });
     expect(page.data.reduce((sum, o) => sum + o.amount, 0)).toBe(allowed * price);
   });
 
@@ -69,16 +69,19 @@ describe.runIf(wanted)('daily spending limit and wallet balance across instances
       wallets.push(app);
     }
     const caller: Caller = { tenantId: 'default', userId: 'saver', actor: 'user:saver', requestId: null };
-    const topUp = await wallets[0]!.engine.topUpWallet(caller, 10_000);
+    const topUp = await wallets[0]!.services.wallet.topUp(caller, 10_000);
     expect(topUp.ok && topUp.value.status).toBe('SUCCEEDED');
     // ¥100 on the wallet, 12 recharges of ¥30 sent to two instances at once: three fit.
     const attempts = Array.from({ length: 12 }, (_, i) =>
-      wallets[i % 2]!.engine.rechargePhone(caller, { phone: `1380000${String(i).padStart(4, '0')}`, amount: 3000 }),
+      wallets[i % 2]!.services.recharge.request(caller, {
+        phone: `1380000${String(i).padStart(4, '0')}`,
+        amount: 3000,
+      }),
     );
     const results = await Promise.all(attempts);
     expect(results.filter((r) => r.ok)).toHaveLength(3);
     expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.error.code === 'INSUFFICIENT_BALANCE')).toBe(true);
-    const wallet = await wallets[1]!.engine.walletBalance(caller);
+    const wallet = await wallets[1]!.services.wallet.balance(caller);
     expect(wallet.ok && wallet.value.balance).toBe(1000);
     expect(carriers.groundTruth.length).toBeLessThanOrEqual(3);
   });

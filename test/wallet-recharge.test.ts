@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { App } from '../src/main.js';
+import type { App } from '../src/composition/create-app.js';
 import {
   type RechargeChannel,
   type RechargeChannelResult,
@@ -78,7 +78,7 @@ describe('wallet and phone recharge over HTTP', () => {
     expect(accountBalance(l, 'wallet:alice')).toBe(-5000);
     expect(accountBalance(l, 'recharge_clearing:default')).toBe(0);
     expect(accountBalance(l, 'carrier:sim-a')).toBe(-5000);
-    const trail = await app.engine.auditTrail('default', 'recharge', body.recharge.id);
+    const trail = await app.services.orders.auditTrail('default', 'recharge', body.recharge.id);
     expect(trail.map((a) => a.action)).toEqual(['recharge.created', 'recharge.submitting', 'recharge.succeeded']);
 
     const channels = await app.http.inject({ method: 'GET', url: '/api/v1/channels' });
@@ -156,7 +156,7 @@ describe('wallet and phone recharge over HTTP', () => {
     expect(channels.get('sim-lossy')?.calls.query).toBeGreaterThanOrEqual(1);
     expect(channels.get('sim-good')?.calls.submit).toBe(0);
     expect(carriers.groundTruth).toHaveLength(1);
-    const trail = await app.engine.auditTrail('default', 'recharge', r.id);
+    const trail = await app.services.orders.auditTrail('default', 'recharge', r.id);
     expect(trail.map((a) => a.action)).toContain('recharge.unknown');
   });
 
@@ -276,15 +276,15 @@ describe('recharge crash and resume', () => {
     expect(res.json<RechargeBody>().recharge.status).toBe('SUBMITTING');
     expect(carriers.groundTruth).toHaveLength(1); // the phone got the money; we never heard
     // The crash: no clean-up, the job's lease stays behind.
-    void first.engine.stop(0);
+    void first.runner.stop(0);
     await first.http.close();
     await first.storage.close();
 
     const second = await start(cfg, { carriers, gateway, merchant, workerId: 'w2', rechargeChannels: channels }, db);
-    second.engine.start();
+    second.start();
     let status = '';
     for (let i = 0; i < 200 && status !== 'SUCCEEDED'; i++) {
-      const r = await second.engine.rechargeOf('default', id);
+      const r = await second.services.recharge.get('default', id);
       status = r.ok ? r.value.status : '';
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -312,11 +312,11 @@ describe('batch recharge', () => {
     const app = await start(
       {
         ...config(['sim-a', 'sim-b']),
-        worker: { poll_interval_ms: 20, lease_ms: 2000, retry_base_ms: 10, retry_max_ms: 50, concurrency: 4 },
+        worker: { poll_interval_ms: 20, retry_base_ms: 10, retry_max_ms: 50, concurrency: 4 },
       },
       { carriers, rechargeChannels: channels },
     );
-    app.engine.start();
+    app.start();
     await topUp(app, 'hal', 50_000);
     const phones = Array.from({ length: 40 }, (_, i) => `1380000${String(i).padStart(4, '0')}`);
     const csv = [
@@ -387,7 +387,7 @@ describe('batch recharge across a crash', () => {
       worker: { poll_interval_ms: 20, lease_ms: 300, retry_base_ms: 10, retry_max_ms: 50, concurrency: 3 },
     };
     const first = await start(cfg, { carriers, gateway, merchant, workerId: 'w1', rechargeChannels: channels }, db);
-    first.engine.start();
+    first.start();
     await topUp(first, 'ivy', 50_000);
     const phones = Array.from({ length: 30 }, (_, i) => `1390000${String(i).padStart(4, '0')}`);
     const lines = phones.map((p) => JSON.stringify({ phone: p, amount: 1000 })).join('\n');
@@ -400,18 +400,18 @@ describe('batch recharge across a crash', () => {
     expect(res.statusCode, res.body).toBe(202);
     const id = res.json<{ batch: { id: string } }>().batch.id;
     for (let i = 0; i < 200 && carriers.groundTruth.length < 5; i++) await new Promise((r) => setTimeout(r, 10));
-    void first.engine.stop(0);
+    void first.runner.stop(0);
     await first.http.close();
     await first.storage.close();
     const atCrash = carriers.groundTruth.length;
     expect(atCrash).toBeLessThan(30); // there is work left to resume
 
     const second = await start(cfg, { carriers, gateway, merchant, workerId: 'w2', rechargeChannels: channels }, db);
-    second.engine.start();
+    second.start();
     let view = { done: false, finished: 0, counts: {} as Record<string, number> };
     for (let i = 0; i < 300 && !view.done; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      const r = await second.engine.batchOf('default', id);
+      const r = await second.services.batch.get('default', id);
       if (r.ok) view = r.value;
     }
     expect(view.done).toBe(true);

@@ -302,6 +302,16 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   if (!policy.success) issues.push(...policy.error.issues.map(describe));
   if (c.worker.retry_max_ms < c.worker.retry_base_ms)
     issues.push('worker.retry_max_ms: must be ≥ worker.retry_base_ms');
+  const step = longestStep(c, gateways);
+  if (c.worker.lease_ms < Math.ceil(step.ms * 1.5)) {
+    // Leases are renewed every third of lease_ms. If renewals stop (the database unreachable)
+    // right after one, the lease still holds for two thirds of it: the longest call a job makes
+    // must end inside that, or another worker could start the same step beside it.
+    issues.push(
+      `worker.lease_ms: ${c.worker.lease_ms} ms cannot hold the longest step a job takes (${step.ms} ms: ${step.what}); ` +
+        `make it at least ${Math.ceil(step.ms * 1.5)} ms, or shorten that timeout`,
+    );
+  }
   if (issues.length > 0 || typeof db === 'string' || !policy.success)
     return fail('the configuration is not valid', issues);
   return { ok: true, value: { ...c, gateways, database: db, policy: policy.data } };
@@ -331,4 +341,25 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     ...(config.database.kind === 'postgres' ? { pool_size: config.database.poolSize } : {}),
   };
   return view;
+}
+
+/** The longest single outside call a job may be waiting on, and what it is. */
+function longestStep(
+  c: {
+    readonly resilience: { readonly timeout_ms: number };
+    readonly merchant: { readonly type: string } & Partial<{ timeout_ms: number }>;
+    readonly recharge: { readonly operators: Readonly<Record<string, { readonly timeout_ms: number }>> };
+  },
+  gateways: Readonly<Record<string, { readonly type: string } & Partial<{ timeout_ms: number }>>>,
+): { readonly ms: number; readonly what: string } {
+  const steps: Array<{ ms: number; what: string }> = [{ ms: c.resilience.timeout_ms, what: 'resilience.timeout_ms' }];
+  for (const [name, g] of Object.entries(gateways)) {
+    if (g.timeout_ms !== undefined)
+      steps.push({ ms: Math.min(g.timeout_ms, c.resilience.timeout_ms), what: `gateways.${name}.timeout_ms` });
+  }
+  if (c.merchant.timeout_ms !== undefined) steps.push({ ms: c.merchant.timeout_ms, what: 'merchant.timeout_ms' });
+  for (const [op, o] of Object.entries(c.recharge.operators)) {
+    steps.push({ ms: o.timeout_ms, what: `recharge.operators.${op}.timeout_ms` });
+  }
+  return steps.reduce((a, b) => (b.ms > a.ms ? b : a));
 }

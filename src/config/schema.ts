@@ -185,6 +185,7 @@ export const configSchema = z
         // recharges with 50–300 ms channels at ~600/s (bench:batch) without crowding anything.
         concurrency: z.number().int().min(1).max(256).default(128),
         poll_interval_ms: z.number().int().min(5).max(60_000).default(250),
+        // Renewed every third of it while a job runs; must outlast one outside call (checked at load).
         lease_ms: z.number().int().min(100).default(30_000),
         max_attempts: z.number().int().min(1).max(100).default(8),
         retry_base_ms: z.number().int().min(1).default(500),
@@ -252,6 +253,19 @@ export const configSchema = z
         half_open_after_ms: z.number().int().min(10).default(30_000),
         bulkhead_limit: z.number().int().min(1).default(64),
         bulkhead_queue: z.number().int().min(0).default(256),
+      })
+      .strict()
+      .prefault({}),
+    /** What the maintenance sweep removes, and how often it runs. */
+    maintenance: z
+      .object({
+        enabled: z.boolean().default(true),
+        interval_ms: z.number().int().min(1000).default(600_000),
+        /** Finished jobs are kept this long (the work's history); failed ones longer, for a person to look at. */
+        done_jobs_retention_hours: z.number().min(1).default(168),
+        failed_jobs_retention_hours: z.number().min(1).default(720),
+        /** Rows deleted per statement, so a sweep never holds the database for long. */
+        batch: z.number().int().min(10).max(100_000).default(5000),
       })
       .strict()
       .prefault({}),

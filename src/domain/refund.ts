@@ -45,3 +45,17 @@ export function checkRefundable(paid: number, reserved: number, requested: numbe
   }
   return ok(left - requested);
 }
+
+/**
+ * What is left to give back of a payment and the number of its next refund — the one rule every
+ * path that refunds uses (a person's request, a merchant's refusal, a repair rule). Refunds that
+ * succeeded or may still succeed hold their amount; every refund ever asked for, failed ones
+ * included, used up its number, so the next out_refund_no never collides with an earlier one.
+ */
+export function refundPlan(
+  paid: number,
+  refunds: ReadonlyArray<{ readonly status: RefundStatus; readonly amount: number }>,
+): { readonly reserved: number; readonly refundable: number; readonly nextNumber: number } {
+  const reserved = refunds.filter((r) => r.status !== 'FAILED').reduce((sum, r) => sum + r.amount, 0);
+  return { reserved, refundable: paid - reserved, nextNumber: refunds.length + 1 };
+}

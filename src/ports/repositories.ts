@@ -1,4 +1,4 @@
-import type { Journal } from '../domain/ledger.js';
+import type { Journal } from '../domain/ledger/journal.js';
 import type { OrderStatus } from '../domain/order.js';
 import type { RechargeStatus } from '../domain/recharge/recharge.js';
 import type { AgentSessionRepository } from './agent-sessions.js';

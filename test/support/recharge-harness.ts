@@ -1,8 +1,8 @@
 import { afterEach, expect } from 'vitest';
 import { DEFAULT_OPERATOR_SETTINGS } from '../../src/domain/recharge/operator-settings.js';
-import type { App } from '../../src/main.js';
+import type { App } from '../../src/composition/create-app.js';
 import type { SimulatedCarriers } from '../../src/simulator/simulated-carriers.js';
-import { startTestApp } from './test-app.js';
+import { shortLease, startTestApp } from './test-app.js';
 import { type ChannelProfile, SimulatedRechargeChannel } from '../../src/simulator/simulated-recharge-channel.js';
 
 export const ALL_OPERATORS = ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM', 'CHINA_BROADNET', 'VIRTUAL'];
@@ -18,13 +18,15 @@ export function rechargeConfig(
   channels: readonly string[],
   extra: Record<string, unknown> = {},
 ): Record<string, unknown> {
+  const lease = shortLease(300) as { recharge: { operators: Record<string, unknown> } };
   return {
+    ...lease,
     worker: { poll_interval_ms: 20, lease_ms: 300, retry_base_ms: 10, retry_max_ms: 50 },
     server: { port: 0, wait_for_completion_ms: 3000 },
     recharge: {
       poll_interval_ms: 10,
       processing_deadline_ms: 1000,
-      operators: { CHINA_MOBILE: { timeout_ms: 150 } },
+      operators: { ...lease.recharge.operators, CHINA_MOBILE: { timeout_ms: 150 } },
       routing: { strategy: 'round_robin' },
       channels: Object.fromEntries(channels.map((n) => [n, { type: 'simulator', operators: ALL_OPERATORS }])),
       ...extra,

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
 import { loadConfig, type AppConfig } from '../../src/config/load-config.js';
-import { type App, type AppOptions, createApp } from '../../src/main.js';
+import { type App, type AppOptions, createApp } from '../../src/composition/create-app.js';
 import { tempDbPath } from './temp-db.js';
 
 /** Collects every log line so tests can assert on what was (and was not) logged. */
@@ -21,20 +21,51 @@ export { tempDbPath };
 export function testConfig(overrides: Record<string, unknown> = {}, dbPath = tempDbPath()): AppConfig {
   const loaded = loadConfig({
     env: {},
-    overrides: {
-      auto_confirm_order: true,
-      trusted_actions: ['order_coffee', 'submit_payment'],
-      payment_gateway: 'secure-pay-v3',
-      context_retention: { enabled: true, ttl_seconds: 300 },
-      database: { url: `sqlite:${dbPath}` },
-      log: { level: 'info' },
-      server: { port: 0 },
-      worker: { poll_interval_ms: 20, retry_base_ms: 10, retry_max_ms: 50 },
-      ...overrides,
-    },
+    overrides: deepMerge(
+      {
+        auto_confirm_order: true,
+        trusted_actions: ['order_coffee', 'submit_payment'],
+        payment_gateway: 'secure-pay-v3',
+        context_retention: { enabled: true, ttl_seconds: 300 },
+        database: { url: `sqlite:${dbPath}` },
+        log: { level: 'info' },
+        server: { port: 0 },
+        worker: { poll_interval_ms: 20, retry_base_ms: 10, retry_max_ms: 50 },
+      },
+      overrides,
+    ),
   });
   if (!loaded.ok) throw new Error(`${loaded.error.message}: ${loaded.error.issues.join('; ')}`);
   return loaded.value;
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Overrides merged into the defaults key by key, so a test that sets one worker setting keeps the others. */
+function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [k, v] of Object.entries(over)) {
+    const b = out[k];
+    out[k] = isObject(b) && isObject(v) ? deepMerge(b, v) : v;
+  }
+  return out;
+}
+
+/**
+ * A short job lease, for tests where a "crashed" process's jobs are taken over by another once the
+ * lease runs out: every outside call's timeout is shortened with it, as the configuration requires
+ * (a lease must outlast the longest call a job makes).
+ */
+export function shortLease(leaseMs: number): Record<string, unknown> {
+  const callMs = Math.floor(leaseMs / 1.5);
+  const operators = ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM', 'CHINA_BROADNET', 'VIRTUAL'];
+  return {
+    worker: { lease_ms: leaseMs },
+    resilience: { timeout_ms: callMs },
+    recharge: { operators: Object.fromEntries(operators.map((op) => [op, { timeout_ms: callMs }])) },
+  };
 }
 
 export async function startTestApp(

@@ -1,5 +1,5 @@
 import { type Kysely, type Selectable, sql } from 'kysely';
-import type { Journal } from '../../domain/ledger.js';
+import type { Journal } from '../../domain/ledger/journal.js';
 import type { Currency } from '../../domain/money.js';
 import type { RefundStatus } from '../../domain/refund.js';
 import type { LedgerBalance, RefundRecord, ReviewFlag } from '../../ports/records.js';

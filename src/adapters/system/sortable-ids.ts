@@ -27,7 +27,7 @@ export class SortableIds implements IdGenerator {
   private pool = Buffer.alloc(0);
   private at = 0;
 
-  constructor(private readonly clock: Clock) {}
+  constructor(private readonly clock: Pick<Clock, 'now'>) {}
 
   private randomByte(): number {
     if (this.at >= this.pool.length) {

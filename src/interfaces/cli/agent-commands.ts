@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import type { AgentOutcome, Confirmation } from '../../application/agent-outcome.js';
-import type { ParseOutput } from '../../application/interpret-text.js';
-import type { OrderView } from '../../application/order-view.js';
+import type { AgentOutcome, Confirmation } from '../../application/agent/agent-api.js';
+import type { ParseOutput } from '../../application/agent/agent-api.js';
+import type { OrderView } from '../../application/orders/orders-api.js';
 
 /** What the agent commands need from the composition root and from cli.ts. */
 export interface AgentCliDeps {

@@ -3,7 +3,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Command } from 'commander';
-import { readLines } from '../../application/read-lines.js';
+import { readLines } from '../../application/batch/batch-api.js';
 
 /** What the batch commands need from the CLI around them. */
 export interface BatchCliDeps {

@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { Engine } from '../../application/engine.js';
-import type { AgentReply, AgentService } from '../../application/handle-agent-message.js';
-import { toParseOutput } from '../../application/interpret-text.js';
+import { type AgentReply, type AgentService, toParseOutput } from '../../application/agent/agent-api.js';
+import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
 import type { DomainError, Result } from '../../domain/result.js';
-import { type HttpResult, idempotent, send } from './order-routes.js';
-import { problem, statusForCode } from './problem.js';
-import { describeIssues, idParamSchema } from './validation.js';
+import { type HttpResult, idempotent, send } from './plumbing/http-result.js';
+import { problem, statusForCode } from './plumbing/problem.js';
+import { describeIssues, idParamSchema } from './plumbing/validation.js';
 
 const MAX_TEXT = 500;
 const textSchema = z
@@ -62,7 +61,10 @@ function replyResult(req: FastifyRequest, r: Result<AgentReply, DomainError>): H
 }
 
 /** POST /api/v1/intents/parse, POST /api/v1/agent/messages, session confirmation, the action list. */
-export function registerAgentRoutes(app: FastifyInstance, engine: Engine, agent: AgentService): void {
+export function registerAgentRoutes(
+  app: FastifyInstance,
+  { agent, idempotency }: { readonly agent: AgentService; readonly idempotency: IdempotencyApi },
+): void {
   app.post('/api/v1/intents/parse', async (req, reply: FastifyReply) => {
     const body = parseBodySchema.safeParse(req.body);
     if (!body.success) return send(reply, invalidBody(req, body.error));
@@ -76,7 +78,7 @@ export function registerAgentRoutes(app: FastifyInstance, engine: Engine, agent:
     if (!body.success) return send(reply, invalidBody(req, body.error));
     const b = body.data;
     // Honours Idempotency-Key like every POST: a retried message does not order twice.
-    return idempotent(engine, req, reply, async () =>
+    return idempotent(idempotency, req, reply, async () =>
       replyResult(
         req,
         await agent.message(req.caller, {
@@ -91,7 +93,9 @@ export function registerAgentRoutes(app: FastifyInstance, engine: Engine, agent:
     const id = idParamSchema.safeParse(req.params);
     if (!id.success)
       return send(reply, errorResult(req, { code: 'CONFIRMATION_NOT_FOUND', message: 'no such session' }));
-    return idempotent(engine, req, reply, async () => replyResult(req, await agent.confirm(req.caller, id.data.id)));
+    return idempotent(idempotency, req, reply, async () =>
+      replyResult(req, await agent.confirm(req.caller, id.data.id)),
+    );
   });
 
   app.get('/api/v1/actions', () => ({ data: agent.actions() }));

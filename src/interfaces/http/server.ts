@@ -6,21 +6,45 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
-import type { Caller } from '../../application/context.js';
-import type { Engine } from '../../application/engine.js';
-import type { AgentService } from '../../application/handle-agent-message.js';
+import type { AgentService } from '../../application/agent/agent-api.js';
+import type { BatchApi } from '../../application/batch/batch-api.js';
+import type { Caller } from '../../application/kernel/caller.js';
+import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
+import type { LedgerApi } from '../../application/ledger/ledger-api.js';
+import type { MaintenanceApi } from '../../application/maintenance/maintenance-api.js';
+import type { OrdersApi } from '../../application/orders/orders-api.js';
+import type { PaymentsApi } from '../../application/payments/payments-api.js';
+import type { RechargeApi } from '../../application/recharge/recharge-api.js';
+import type { RefundsApi } from '../../application/refunds/refunds-api.js';
+import type { WalletApi } from '../../application/wallet/wallet-api.js';
 import { registerAgentRoutes } from './agent-routes.js';
-import { type Metrics, registerMetricsRoute } from './metrics.js';
-import { problem, sendProblem } from './problem.js';
+import { registerBatchRoutes } from './batch-routes.js';
+import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerOrderRoutes } from './order-routes.js';
 import { registerPaymentRoutes } from './payment-routes.js';
-import { registerRechargeCallbackRoutes } from './recharge-callback-routes.js';
+import { type Metrics, registerMetricsRoute } from './plumbing/metrics.js';
+import { problem, sendProblem } from './plumbing/problem.js';
 import { registerRechargeRoutes } from './recharge-routes.js';
+import { registerRefundRoutes } from './refund-routes.js';
+import { registerWalletRoutes } from './wallet-routes.js';
+
+/** The capabilities the HTTP API serves, one routes file each. */
+export interface HttpServices {
+  readonly orders: OrdersApi;
+  readonly refunds: RefundsApi;
+  readonly payments: PaymentsApi;
+  readonly wallet: WalletApi;
+  readonly recharge: RechargeApi;
+  readonly batch: BatchApi;
+  readonly ledger: LedgerApi;
+  readonly maintenance: MaintenanceApi;
+  readonly idempotency: IdempotencyApi;
+  /** Words to intent and the agent conversation. */
+  readonly agent?: AgentService;
+}
 
 export interface HttpServerOptions {
-  readonly engine: Engine;
-  /** Words to intent and the agent conversation (issue 3). */
-  readonly agent?: AgentService;
+  readonly services: HttpServices;
   /** The (masking) pino logger; Fastify logs through it. */
   readonly log: FastifyBaseLogger;
   readonly bodyLimitBytes: number;
@@ -54,7 +78,7 @@ declare module 'fastify' {
   }
 }
 
-/** Build the HTTP API. Transport only: parse, call the engine, map the result. */
+/** Build the HTTP API. Transport only: parse, call a capability, map the result. */
 export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.log,
@@ -138,12 +162,17 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     const r = await opts.ready();
     return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
   });
-  if (opts.metrics !== undefined) registerMetricsRoute(app, opts.engine, opts.metrics);
+  const services = opts.services;
+  if (opts.metrics !== undefined) registerMetricsRoute(app, services, opts.metrics);
 
-  registerOrderRoutes(app, opts.engine);
-  registerPaymentRoutes(app, opts.engine);
-  if (opts.agent !== undefined) registerAgentRoutes(app, opts.engine, opts.agent);
-  registerRechargeRoutes(app, opts.engine);
-  registerRechargeCallbackRoutes(app, opts.engine);
+  registerOrderRoutes(app, services);
+  registerRefundRoutes(app, services);
+  registerPaymentRoutes(app, services);
+  registerLedgerRoutes(app, services);
+  registerWalletRoutes(app, services);
+  registerRechargeRoutes(app, services);
+  registerBatchRoutes(app, services);
+  const { agent } = services;
+  if (agent !== undefined) registerAgentRoutes(app, { agent, idempotency: services.idempotency });
   return app;
 }

@@ -41,7 +41,7 @@ export interface AlipayGatewayOptions {
   readonly timeoutMs?: number;
   /** Default notify_url for precreate and refunds when the request does not name one. */
   readonly notifyUrl?: string;
-  readonly clock?: Clock;
+  readonly clock?: Pick<Clock, 'now'>;
 }
 
 /**
@@ -86,7 +86,7 @@ export class AlipayGateway implements PaymentGateway {
   private readonly gatewayUrl: string;
   private readonly timeoutMs: number;
   private readonly notifyUrl: string | undefined;
-  private readonly clock: Clock;
+  private readonly clock: Pick<Clock, 'now'>;
 
   constructor(options: AlipayGatewayOptions) {
     this.name = options.name ?? 'alipay';

@@ -36,7 +36,7 @@ export interface JuheChannelOptions {
   /** Juhe OpenID, part of the request signatures. */
   readonly openId: string;
   readonly operatorSettings: Readonly<Record<OperatorId, OperatorSettings>>;
-  readonly clock: Clock;
+  readonly clock: Pick<Clock, 'now'>;
   readonly maxSockets?: number;
   readonly unknownErrorCodes?: readonly number[];
   readonly notFoundErrorCodes?: readonly number[];

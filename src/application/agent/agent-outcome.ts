@@ -1,0 +1,64 @@
+import type { OrderView } from '../orders/orders-api.js';
+
+/** What the person is asked to confirm, and where that confirmation goes (never through text). */
+export interface Confirmation {
+  readonly action: string;
+  /** In words, e.g. "1 × 大杯拿铁 large latte, ¥35.00". */
+  readonly what: string;
+  readonly order_id?: string;
+  readonly amount?: number;
+  readonly currency?: string;
+  readonly method: 'POST';
+  readonly path: string;
+}
+
+/**
+ * What the engine did with one message. Only the engine decides between these: a model's
+ * words never turn a confirmation into a payment.
+ */
+export type AgentOutcome =
+  /** Placed and paid (and fulfilled). */
+  | { readonly kind: 'paid'; readonly order: OrderView }
+  /** Placed; payment waits for the person (confirm says how) or is still in progress. */
+  | { readonly kind: 'placed'; readonly order: OrderView; readonly next: string; readonly confirm?: Confirmation }
+  /** Nothing ran: the policy wants the person's confirmation first. */
+  | { readonly kind: 'awaiting_confirmation'; readonly confirm: Confirmation; readonly order?: OrderView }
+  | { readonly kind: 'payment_failed'; readonly order: OrderView; readonly reason: string }
+  | { readonly kind: 'cancelled'; readonly order: OrderView }
+  | { readonly kind: 'found'; readonly order: OrderView }
+  /** A registered action's own result. */
+  | { readonly kind: 'done'; readonly action: string; readonly result: unknown }
+  | {
+      readonly kind: 'clarification';
+      readonly action: string;
+      readonly missing: readonly string[];
+      readonly question: string;
+    }
+  | {
+      readonly kind: 'refused';
+      readonly code: string;
+      readonly reason: string;
+      readonly details?: Readonly<Record<string, unknown>>;
+    };
+
+/** The order an outcome is about, if any (the session remembers it as "last"). */
+export function orderOf(o: AgentOutcome): OrderView | undefined {
+  switch (o.kind) {
+    case 'paid':
+    case 'placed':
+    case 'payment_failed':
+    case 'cancelled':
+    case 'found':
+      return o.order;
+    case 'awaiting_confirmation':
+      return o.order;
+    case 'done':
+    case 'clarification':
+    case 'refused':
+      return undefined;
+    default: {
+      const never: never = o;
+      throw new Error(`unknown outcome ${JSON.stringify(never)}`);
+    }
+  }
+}

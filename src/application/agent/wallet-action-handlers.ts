@@ -1,0 +1,44 @@
+import type { ActionRegistry } from './action-registry.js';
+import type { RechargeApi } from '../recharge/recharge-api.js';
+import type { WalletApi } from '../wallet/wallet-api.js';
+import { refused } from './order-action-handlers.js';
+
+/**
+ * The agent's `recharge_phone` and `query_balance`, through the same engine methods as
+ * POST /api/v1/recharges and GET /api/v1/wallet: the number, the face value and the wallet are
+ * checked exactly as there. Whether a recharge may run without the person's confirmation is
+ * decided before this handler is reached (trusted_actions), never by the words.
+ */
+export function registerWalletHandlers(registry: ActionRegistry, recharge: RechargeApi, wallet: WalletApi): void {
+  registry.handle('recharge_phone', async (p, ctx) => {
+    const r = await recharge.request(ctx.caller, { phone: p.phone, amount: p.amount });
+    if (!r.ok) return refused(r.error);
+    const o = r.value;
+    switch (o.kind) {
+      case 'succeeded':
+        return { kind: 'done', action: 'recharge_phone', result: { recharge: o.recharge } };
+      case 'in_progress':
+        return { kind: 'done', action: 'recharge_phone', result: { recharge: o.recharge, next: o.next } };
+      case 'failed':
+        return refused({
+          code: 'RECHARGE_FAILED',
+          message: `the recharge failed: ${o.recharge.failure_reason ?? 'every channel refused it'}; the amount is back on the wallet`,
+        });
+      default: {
+        const never: never = o;
+        throw new Error(`unknown recharge outcome ${JSON.stringify(never)}`);
+      }
+    }
+  });
+
+  registry.handle('query_balance', async (_p, ctx) => {
+    const r = await wallet.balance(ctx.caller);
+    return r.ok
+      ? {
+          kind: 'done',
+          action: 'query_balance',
+          result: { wallet: { balance: r.value.balance, currency: r.value.currency } },
+        }
+      : refused(r.error);
+  });
+}

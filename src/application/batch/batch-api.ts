@@ -1,0 +1,58 @@
+import { err, type Result } from '../../domain/result.js';
+import { JOB } from '../jobs/job-kinds.js';
+import type { JobHandler } from '../jobs/job-runner.js';
+import type { Runtime } from '../jobs/runtime.js';
+import type { Caller } from '../kernel/caller.js';
+import type { IdempotencyRef } from '../kernel/idempotency.js';
+import type { RechargeRuntime } from '../recharge/recharge-api.js';
+import { batchOf, batchResultLines, type BatchView } from './batch-view.js';
+import {
+  type BatchFormat,
+  type BatchLimits,
+  type BatchLine,
+  expandRechargeBatch,
+  receiveRechargeBatch,
+} from './recharge-batch.js';
+
+export { readLines } from './read-lines.js';
+export { RESULT_HEADER, type BatchView } from './batch-view.js';
+export type { BatchFormat, BatchLimits, BatchLine } from './recharge-batch.js';
+
+/** Batch recharge from a file: streamed in, checked row by row, turned into recharges a chunk at a time. */
+export interface BatchApi {
+  /**
+   * Many recharges at once from CSV (`phone,amount`) or JSON lines, read as they stream in: bad
+   * rows are reported with their line numbers; once the whole file is in, the good ones become
+   * recharges a chunk at a time, each queued for the worker (bounded concurrency).
+   */
+  receive(
+    caller: Caller,
+    input: { readonly lines: AsyncIterable<BatchLine>; readonly format: BatchFormat },
+    idem?: IdempotencyRef,
+  ): Promise<Result<BatchView>>;
+  get(tenantId: string, id: string): Promise<Result<BatchView>>;
+  /** The batch's result file as CSV lines (header first), read a page at a time; empty if there is no such batch. */
+  results(tenantId: string, id: string): AsyncGenerator<string>;
+}
+
+export function createBatch(
+  runtime: Runtime,
+  rt: RechargeRuntime | undefined,
+  limits: BatchLimits,
+): { readonly api: BatchApi; readonly jobs: Record<string, JobHandler> } {
+  const { deps, runner } = runtime;
+  return {
+    api: {
+      async receive(caller, input, idem) {
+        if (rt === undefined) return err('NO_CHANNEL_AVAILABLE', 'phone recharge is not configured');
+        const r = await receiveRechargeBatch(deps, rt, limits, caller, input, idem);
+        if (!r.ok) return r;
+        if (r.value.job !== undefined) void runner.runLeased({ job: r.value.job });
+        return batchOf(deps, caller.tenantId, r.value.batch.id);
+      },
+      get: (tenantId, id) => batchOf(deps, tenantId, id),
+      results: (tenantId, id) => batchResultLines(deps, tenantId, id),
+    },
+    jobs: rt === undefined ? {} : { [JOB.expandRechargeBatch]: (job) => expandRechargeBatch(deps, rt, limits, job) },
+  };
+}

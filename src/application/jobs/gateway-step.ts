@@ -1,0 +1,123 @@
+import {
+  type CreatePaymentRequest,
+  type GatewayPaymentResult,
+  type GatewayRefundResult,
+  GatewayUnknownOutcomeError,
+  type PaymentGateway,
+  type RefundRequest,
+} from '../../ports/payment-gateway.js';
+import type { JobRecord } from '../../ports/records.js';
+import type { Deps } from '../kernel/deps.js';
+import { SYSTEM } from '../kernel/caller.js';
+import { tx } from '../kernel/tx.js';
+import type { JobOutcome } from './job-runner.js';
+import { completeJob } from './job-steps.js';
+
+/** A call's answer the step acts on, or why to try again later. */
+export type CallAnswer<R> = { readonly ok: true; readonly result: R } | { readonly ok: false; readonly retry: string };
+
+/**
+ * The shape every job that moves money through a gateway shares (pay an order, charge a top-up,
+ * send a refund, give back a recharge's payment, give back a late capture): read what it works
+ * on (outside any transaction); stop if nothing is left to do; call the gateway ONCE — a later
+ * attempt asks before it acts, because an earlier call may have taken effect unheard; record the
+ * answer in one transaction that also finishes or advances the job.
+ */
+export interface GatewayStep<S, R> {
+  /** What the job works on; undefined when it does not exist (the job gives up). */
+  load(): Promise<S | undefined>;
+  /** Whether the call is still needed; false: the job completes as a no-op. */
+  due(subject: S): boolean;
+  /** The configured gateway the subject goes through. */
+  gateway(subject: S): string;
+  /** Call the outside world for the subject. */
+  call(gateway: PaymentGateway, subject: S, firstAttempt: boolean): Promise<CallAnswer<R>>;
+  /** Record a definite answer (one transaction) and say what comes next. */
+  commit(subject: S, result: R): Promise<JobOutcome>;
+}
+
+export async function runGatewayStep<S, R>(
+  job: JobRecord,
+  deps: Pick<Deps, 'uow' | 'clock' | 'gateways' | 'workerId' | 'settings' | 'ids'>,
+  step: GatewayStep<S, R>,
+): Promise<JobOutcome> {
+  const subject = await step.load();
+  if (subject === undefined) return { kind: 'give_up', error: `${job.kind}: ${job.resourceId} not found` };
+  if (!step.due(subject)) {
+    await tx(deps.uow, { actor: SYSTEM.worker, now: deps.clock.now(), requestId: null }, (r) =>
+      completeJob(r, job, deps, deps.clock.now()),
+    );
+    return { kind: 'done' };
+  }
+  const name = step.gateway(subject);
+  const gateway = deps.gateways.get(name);
+  if (gateway === undefined) return { kind: 'give_up', error: `gateway ${name} is not configured` };
+  const answer = await step.call(gateway, subject, job.attempts <= 1);
+  if (!answer.ok) return { kind: 'retry', error: answer.retry };
+  return step.commit(subject, answer.result);
+}
+
+/** A failed call as a retry reason; an unknown outcome is named so. */
+export function retryReason(e: unknown): string {
+  const unknown = e instanceof GatewayUnknownOutcomeError;
+  return `${unknown ? 'outcome unknown' : 'gateway error'}: ${e instanceof Error ? e.message : String(e)}`;
+}
+
+/**
+ * Charge under a fixed out_trade_no without ever charging twice: on the first attempt create;
+ * on any later one (a retry, a resume after a crash) QUERY first, because the earlier call may
+ * have charged without our hearing back, and create again — same out_trade_no — only when the
+ * gateway says "not found". Still pending, or not found after a create: try again later.
+ */
+export async function chargeOnce(
+  gateway: PaymentGateway,
+  firstAttempt: boolean,
+  request: CreatePaymentRequest,
+): Promise<CallAnswer<GatewayPaymentResult & { readonly status: 'succeeded' | 'failed' | 'closed' }>> {
+  let result: GatewayPaymentResult;
+  try {
+    result = firstAttempt
+      ? { status: 'not_found', outTradeNo: request.outTradeNo }
+      : await gateway.query(request.outTradeNo);
+    if (result.status === 'not_found') result = await gateway.create(request);
+  } catch (e) {
+    return { ok: false, retry: retryReason(e) };
+  }
+  if (result.status === 'pending') return { ok: false, retry: 'payment pending at the gateway' };
+  if (result.status === 'not_found') return { ok: false, retry: 'gateway does not know the payment yet' };
+  return { ok: true, result: { ...result, status: result.status } };
+}
+
+/**
+ * Refund under a fixed out_refund_no without ever refunding twice, as `chargeOnce` charges: the
+ * first attempt sends; a later one asks about the key first and sends again, with the same key,
+ * only if the gateway never heard of it.
+ */
+export async function refundOnce(
+  gateway: PaymentGateway,
+  firstAttempt: boolean,
+  request: RefundRequest,
+): Promise<CallAnswer<GatewayRefundResult & { readonly status: 'succeeded' | 'failed' }>> {
+  let result: GatewayRefundResult;
+  try {
+    result = firstAttempt
+      ? { status: 'not_found', outRefundNo: request.outRefundNo }
+      : await gateway.queryRefund(request.outTradeNo, request.outRefundNo);
+    if (result.status === 'not_found') result = await gateway.refund(request);
+  } catch (e) {
+    return { ok: false, retry: retryReason(e) };
+  }
+  if (result.status === 'pending') return { ok: false, retry: 'refund pending at the gateway' };
+  if (result.status === 'not_found') return { ok: false, retry: 'gateway does not know the refund yet' };
+  return { ok: true, result: { ...result, status: result.status } };
+}
+
+/** A capture whose amount differs from what we asked for: never booked, handed to a person (the job gives up). */
+export function amountMismatch(
+  result: { readonly amount?: { readonly amount: number; readonly currency: string } },
+  expected: { readonly amount: number; readonly currency: string },
+): string | undefined {
+  const got = result.amount;
+  if (got === undefined || (got.amount === expected.amount && got.currency === expected.currency)) return undefined;
+  return `AMOUNT_MISMATCH: gateway recorded ${got.amount} ${got.currency}`;
+}

@@ -1,0 +1,68 @@
+import type { JobRecord } from '../../ports/records.js';
+import { amountMismatch, chargeOnce, runGatewayStep } from '../jobs/gateway-step.js';
+import { JOB, PRIORITY } from '../jobs/job-kinds.js';
+import type { JobOutcome, KnownState } from '../jobs/job-runner.js';
+import { advanceJob, completeJob } from '../jobs/job-steps.js';
+import { SYSTEM } from '../kernel/caller.js';
+import type { Deps } from '../kernel/deps.js';
+import { tx } from '../kernel/tx.js';
+import { markPaid, markPaymentFailed } from './payment-outcome.js';
+
+/**
+ * Job `order.pay`: charge the order's payment through its gateway, exactly once. The
+ * out_trade_no was persisted before this job first ran; the gateway step creates on the first
+ * attempt and queries first on any later one. No re-read before the commit: the version checks
+ * refuse the write if a callback or a cancel moved anything meanwhile, and the job then retries
+ * from fresh state.
+ */
+export function payOrder(deps: Deps, job: JobRecord, known?: KnownState): Promise<JobOutcome> {
+  return runGatewayStep(job, deps, {
+    load: async () => known ?? (await deps.uow.read.orders.getWithPayment(job.tenantId, job.resourceId)),
+    // Nothing left to charge: cancelled, or already settled by a callback or another run.
+    due: ({ order, payment }) =>
+      order.status === 'PAYMENT_PROCESSING' && payment.status === 'PENDING' && payment.outTradeNo !== null,
+    gateway: ({ payment }) => payment.gateway,
+    call: (gateway, { order, payment }, first) =>
+      chargeOnce(gateway, first, {
+        outTradeNo: payment.outTradeNo ?? '',
+        amount: { amount: payment.amount, currency: payment.currency },
+        subject: order.description,
+        method: payment.method,
+        payer: order.userId,
+      }),
+    commit: async ({ order, payment }, result) => {
+      const now = deps.clock.now();
+      const meta = { actor: SYSTEM.worker, now, requestId: null };
+      if (result.status === 'succeeded') {
+        const mismatch = amountMismatch(result, payment);
+        if (mismatch !== undefined) return { kind: 'give_up', error: mismatch };
+        const { state, next } = await tx(deps.uow, meta, async (r, changes) => {
+          const moved = await markPaid(r, changes, order, payment, result.gatewayTradeNo ?? null);
+          return {
+            state: moved,
+            next: await advanceJob(r, job, deps, { kind: JOB.fulfilOrder, priority: PRIORITY.fulfil }, now),
+          };
+        });
+        deps.logger.info(
+          {
+            order_id: order.id,
+            payment_id: payment.id,
+            out_trade_no: payment.outTradeNo,
+            amount: payment.amount,
+            currency: payment.currency,
+          },
+          'Payment submitted successfully',
+        );
+        return { kind: 'done', followUps: [{ job: next, known: state }], state };
+      }
+      const code = result.failureCode ?? (result.status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
+      const state = await tx(deps.uow, meta, async (r, changes) => {
+        const moved = await markPaymentFailed(r, changes, order, payment, code);
+        await completeJob(r, job, deps, now);
+        return moved;
+      });
+      deps.logger.warn({ order_id: order.id, payment_id: payment.id, failure_code: code }, 'payment failed');
+      return { kind: 'done', state };
+    },
+  });
+}

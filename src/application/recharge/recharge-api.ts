@@ -1,0 +1,100 @@
+import { err, ok, type Result } from '../../domain/result.js';
+import type { RechargeCallbackRequest } from '../../ports/recharge-channel.js';
+import { JOB } from '../jobs/job-kinds.js';
+import type { JobHandler } from '../jobs/job-runner.js';
+import type { Runtime } from '../jobs/runtime.js';
+import type { Caller } from '../kernel/caller.js';
+import type { IdempotencyRef } from '../kernel/idempotency.js';
+import { waitAwhile } from '../kernel/run-and-wait.js';
+import type { ChannelHealth } from './channel-router.js';
+import { executeRecharge } from './execute-recharge.js';
+import { handleRechargeCallback, type RechargeCallbackResult } from './handle-recharge-callback.js';
+import { payRecharge } from './pay-recharge.js';
+import { type RechargeRuntime } from './recharge-runtime.js';
+import { type RechargeView, toRechargeView } from './recharge-view.js';
+import { refundRechargePayment } from './refund-recharge-payment.js';
+import { type RechargeRequest, requestRecharge } from './request-recharge.js';
+
+export { ChannelRouter, DEFAULT_ROUTER_SETTINGS, type ChannelHealth, type RouterSettings } from './channel-router.js';
+export { dispatchRecharge, type DispatchRechargeDeps, type DispatchRechargeOutcome } from './dispatch-recharge.js';
+export {
+  awaitsPayment,
+  flagUnresolved,
+  requeueRecharge,
+  settleVerdict,
+  verdictOf,
+  type SettleEffect,
+} from './commit-recharge.js';
+export { checkRecharge, reserveAndCreate, type CheckedRecharge, type RechargeRequest } from './request-recharge.js';
+export type { RechargeRuntime } from './recharge-runtime.js';
+export type { RechargeView } from './recharge-view.js';
+export type { RechargeCallbackResult } from './handle-recharge-callback.js';
+
+/** How a recharge request stands when the answer is due (HTTP: 201 / 202 / 422). */
+export type RechargeOutcome =
+  | { readonly kind: 'succeeded'; readonly recharge: RechargeView }
+  | { readonly kind: 'in_progress'; readonly recharge: RechargeView; readonly next: string }
+  | { readonly kind: 'failed'; readonly recharge: RechargeView };
+
+/** Phone recharges: from the wallet or paid directly, routed across channels, settled once. */
+export interface RechargeApi {
+  /**
+   * Recharge a phone: `{ phone, amount }` (amount in fen, a face value). The amount is reserved
+   * at once; the recharge runs as a durable job and the answer says where it stands after the
+   * configured wait (still running = `in_progress`; poll `get`).
+   */
+  request(caller: Caller, req: RechargeRequest, idem?: IdempotencyRef): Promise<Result<RechargeOutcome>>;
+  get(tenantId: string, id: string): Promise<Result<RechargeView>>;
+  /** Where a recharge stands, as the outcome a request reports (also used after crash recovery). */
+  outcomeOf(tenantId: string, id: string): Promise<Result<RechargeOutcome>>;
+  /** A recharge channel's signed result notification (verified, de-duplicated, never backwards). */
+  handleCallback(channel: string, request: RechargeCallbackRequest): Promise<RechargeCallbackResult>;
+  /** Recharge channels as routing sees them: score, window stats, breaker, load. */
+  channels(): ChannelHealth[];
+}
+
+/** Phone recharge; `rt` absent = not configured (requests answer NO_CHANNEL_AVAILABLE). */
+export function createRecharge(
+  runtime: Runtime,
+  rt: RechargeRuntime | undefined,
+): { readonly api: RechargeApi; readonly jobs: Record<string, JobHandler> } {
+  const { deps, runner } = runtime;
+  const get = async (tenantId: string, id: string): Promise<Result<RechargeView>> => {
+    const r = await deps.uow.read.recharges.get(tenantId, id);
+    return r === undefined ? err('RECHARGE_NOT_FOUND', `no recharge ${id}`) : ok(toRechargeView(r));
+  };
+  const outcomeOf = async (tenantId: string, id: string): Promise<Result<RechargeOutcome>> => {
+    const r = await get(tenantId, id);
+    if (!r.ok) return r;
+    const v = r.value;
+    if (v.status === 'SUCCEEDED') return ok({ kind: 'succeeded', recharge: v });
+    if (v.status === 'FAILED') return ok({ kind: 'failed', recharge: v });
+    return ok({ kind: 'in_progress', recharge: v, next: `in progress: poll GET /api/v1/recharges/${v.id}` });
+  };
+  return {
+    api: {
+      async request(caller, req, idem) {
+        if (rt === undefined) return err('NO_CHANNEL_AVAILABLE', 'phone recharge is not configured');
+        const requested = await requestRecharge(deps, rt, caller, req, idem);
+        if (!requested.ok) return requested;
+        await waitAwhile(runner.runLeased({ job: requested.value.job }), runtime.waitForCompletionMs);
+        return outcomeOf(caller.tenantId, requested.value.recharge.id);
+      },
+      get,
+      outcomeOf,
+      async handleCallback(channel, request) {
+        const r = await handleRechargeCallback(deps, rt, channel, request);
+        // A failure that left the recharge awaiting failover queued its job again.
+        if (r.accepted && r.effect === 'applied') runner.wake();
+        return r;
+      },
+      channels: () => rt?.router.health() ?? [],
+    },
+    jobs: {
+      // Money already taken is charged and given back whether or not recharging is configured now.
+      [JOB.payRecharge]: (job) => payRecharge(deps, job),
+      [JOB.refundRechargePayment]: (job) => refundRechargePayment(deps, job),
+      ...(rt === undefined ? {} : { [JOB.executeRecharge]: (job, run) => executeRecharge(deps, rt, job, run) }),
+    },
+  };
+}

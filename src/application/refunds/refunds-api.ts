@@ -1,0 +1,54 @@
+import { err, ok, type Result } from '../../domain/result.js';
+import { JOB } from '../jobs/job-kinds.js';
+import type { JobHandler } from '../jobs/job-runner.js';
+import type { Runtime } from '../jobs/runtime.js';
+import type { Caller } from '../kernel/caller.js';
+import type { IdempotencyRef } from '../kernel/idempotency.js';
+import { waitAwhile } from '../kernel/run-and-wait.js';
+import { executeRefund } from './execute-refund.js';
+import { type RefundView, toRefundView } from './refund-view.js';
+import { requestRefund } from './request-refund.js';
+
+export { loadRefund, openRefund, settleRefund, type RefundContext } from './settle-refund.js';
+export type { RefundView } from './refund-view.js';
+
+/** Refunds: giving money back through the payment's gateway, exactly once per refund. */
+export interface RefundsApi {
+  /**
+   * Give money back for an order: all that is left, or `amount`. The refund is sent at once by
+   * this process (its job is durable, so a crash resumes it); the answer says where it stands.
+   */
+  request(
+    caller: Caller,
+    orderId: string,
+    request: { readonly amount?: number; readonly reason?: string },
+    idem?: IdempotencyRef,
+  ): Promise<Result<RefundView>>;
+  get(tenantId: string, refundId: string): Promise<Result<RefundView>>;
+  listForOrder(tenantId: string, orderId: string): Promise<Result<RefundView[]>>;
+}
+
+export function createRefunds(rt: Runtime): { readonly api: RefundsApi; readonly jobs: Record<string, JobHandler> } {
+  const { deps, runner } = rt;
+  const get = async (tenantId: string, refundId: string): Promise<Result<RefundView>> => {
+    const r = await deps.uow.read.refunds.get(tenantId, refundId);
+    return r === undefined ? err('REFUND_NOT_FOUND', `no refund ${refundId}`) : ok(toRefundView(r));
+  };
+  return {
+    api: {
+      async request(caller, orderId, request, idem) {
+        const requested = await requestRefund(deps, caller, orderId, request, idem);
+        if (!requested.ok) return requested;
+        await waitAwhile(runner.runLeased({ job: requested.value.job }), rt.waitForCompletionMs);
+        return get(caller.tenantId, requested.value.refund.id);
+      },
+      get,
+      async listForOrder(tenantId, orderId) {
+        const order = await deps.uow.read.orders.get(tenantId, orderId);
+        if (order === undefined) return err('ORDER_NOT_FOUND', `no order ${orderId}`);
+        return ok((await deps.uow.read.refunds.listByPayment(tenantId, order.paymentId)).map(toRefundView));
+      },
+    },
+    jobs: { [JOB.executeRefund]: (job) => executeRefund(deps, job) },
+  };
+}

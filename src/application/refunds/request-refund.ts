@@ -1,0 +1,96 @@
+import type { Result } from '../../domain/result.js';
+import type { JobRecord, OrderRecord, PaymentRecord, RefundRecord } from '../../ports/records.js';
+import { JOB, PRIORITY } from '../jobs/job-kinds.js';
+import { enqueueLeased } from '../jobs/job-steps.js';
+import type { Caller } from '../kernel/caller.js';
+import type { Deps } from '../kernel/deps.js';
+import { type IdempotencyRef, recordRecoveryPoint } from '../kernel/idempotency.js';
+import { tx } from '../kernel/tx.js';
+import { asResult, UseCaseError } from '../kernel/use-case-error.js';
+import { openRefund } from './settle-refund.js';
+
+export interface RequestedRefund {
+  readonly refund: RefundRecord;
+  readonly order: OrderRecord;
+  readonly payment: PaymentRecord;
+  /** The job this process holds to send the refund; run it next. */
+  readonly job: JobRecord;
+}
+
+/** Order statuses whose payment may be given back in part. */
+const PARTIALLY_REFUNDABLE = new Set(['PAID', 'FULFILLING', 'COMPLETED']);
+/** Order statuses that may go to REFUNDING when everything is given back. */
+const FULLY_REFUNDABLE = new Set(['PAID', 'COMPLETED']);
+
+/**
+ * A person (or an operator) asks for money back: all that is left, or `amount` minor units.
+ * The refund is recorded PENDING with its own idempotency key, and the amount is reserved at
+ * once — pending refunds count — so requests together can never give back more than was paid
+ * (`openRefund` serialises them on the payment row). The gateway is called by the job.
+ */
+export async function requestRefund(
+  deps: Deps,
+  caller: Caller,
+  orderId: string,
+  request: { readonly amount?: number; readonly reason?: string },
+  idempotency?: IdempotencyRef,
+): Promise<Result<RequestedRefund>> {
+  const now = deps.clock.now();
+  return asResult(() =>
+    tx(
+      deps.uow,
+      { actor: caller.actor, now, requestId: caller.requestId },
+      async (r, changes) => {
+        const found = await r.orders.getWithPayment(caller.tenantId, orderId);
+        if (found === undefined) throw new UseCaseError('ORDER_NOT_FOUND', `no order ${orderId}`);
+        const { order, payment } = found;
+        if (
+          (payment.status !== 'PAID' && payment.status !== 'PARTIALLY_REFUNDED') ||
+          !PARTIALLY_REFUNDABLE.has(order.status) ||
+          payment.outTradeNo === null
+        ) {
+          throw new UseCaseError(
+            'REFUND_NOT_ALLOWED',
+            `an order in ${order.status} with its payment ${payment.status} cannot be refunded`,
+            { order_status: order.status, payment_status: payment.status },
+          );
+        }
+        const opened = await openRefund(r, changes, deps, {
+          order,
+          payment,
+          ...(request.amount === undefined ? {} : { amount: request.amount }),
+          reason: request.reason ?? 'requested by the customer',
+        });
+        if (opened === undefined) {
+          throw new UseCaseError('REFUND_EXCEEDS_PAYMENT', 'everything paid has been refunded or is being refunded', {
+            paid: payment.amount,
+            refundable: 0,
+          });
+        }
+        const { refund } = opened;
+        const full = opened.remaining === 0;
+        if (full && !FULLY_REFUNDABLE.has(order.status)) {
+          throw new UseCaseError(
+            'REFUND_NOT_ALLOWED',
+            `the order is ${order.status}: refund part of it now, or all of it once it is completed`,
+            { order_status: order.status },
+          );
+        }
+        const moved = full
+          ? changes.moveOrder(order, [{ type: 'refund_requested' }], request.reason ?? 'refund requested')
+          : order;
+        await changes.saveOrder(r, order, moved);
+        const job = await enqueueLeased(
+          r,
+          deps,
+          { tenantId: caller.tenantId, kind: JOB.executeRefund, resourceId: refund.id, priority: PRIORITY.refund },
+          now,
+        );
+        await recordRecoveryPoint(r, caller.tenantId, idempotency, refund.id);
+        return { refund, order: moved, payment: opened.payment, job };
+      },
+      // A refund opened elsewhere at the same moment: decide again on what it left.
+      { retryConflicts: 3 },
+    ),
+  );
+}

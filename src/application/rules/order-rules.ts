@@ -1,0 +1,209 @@
+import { keys } from '../../domain/keys.js';
+import { type Rule, ruleMatches } from '../../domain/rules.js';
+import { MerchantUnknownOutcomeError } from '../../ports/merchant.js';
+import { type GatewayPaymentResult, GatewayUnknownOutcomeError } from '../../ports/payment-gateway.js';
+import type { JobRecord, OrderRecord, PaymentRecord } from '../../ports/records.js';
+import type { Repositories } from '../../ports/repositories.js';
+import { JOB, PRIORITY } from '../jobs/job-kinds.js';
+import type { JobOutcome } from '../jobs/job-runner.js';
+import { completeJob, enqueueJob } from '../jobs/job-steps.js';
+import { SYSTEM } from '../kernel/caller.js';
+import type { ChangeSet } from '../kernel/change-set.js';
+import type { Deps } from '../kernel/deps.js';
+import { raiseFlag } from '../kernel/review-flags.js';
+import { tx } from '../kernel/tx.js';
+import { markPaidAndFulfil, markPaymentFailed } from '../orders/orders-api.js';
+import { flagLateCapture } from '../payments/payments-api.js';
+import { openRefund } from '../refunds/refunds-api.js';
+import { sweepStale } from './sweep.js';
+
+/** One sweep over orders: one `rule.run` job per stuck order state. */
+export function sweepOrderRules(deps: Deps, rules: readonly Rule[], limit: number): Promise<number> {
+  return sweepStale(deps, JOB.orderRule, rules, (rule, before, after) =>
+    deps.uow.read.orders.findStale(rule.statuses, before, after, limit),
+  );
+}
+
+/** Job `rule.run`: re-check that the rule still applies to the order as it is now, then act. */
+export function orderRuleRunner(deps: Deps, rules: readonly Rule[]): (job: JobRecord) => Promise<JobOutcome> {
+  const byName = new Map(rules.map((r) => [r.name, r]));
+  return async (job) => {
+    const rule = byName.get(String(job.payload.rule));
+    const now = deps.clock.now();
+    const found = await deps.uow.read.orders.getWithPayment(job.tenantId, job.resourceId);
+    if (
+      rule === undefined ||
+      found === undefined ||
+      found.order.version !== job.payload.version ||
+      !ruleMatches(rule, found.order, now)
+    ) {
+      // The order moved on (or the rule was removed): nothing to repair.
+      await tx(deps.uow, { actor: SYSTEM.rules, now, requestId: null }, (r) => completeJob(r, job, deps, now));
+      return { kind: 'done' };
+    }
+    const { order } = found;
+    try {
+      const outcome = await act(rule, order, found.payment, deps);
+      await tx(deps.uow, { actor: SYSTEM.rules, now: deps.clock.now(), requestId: null }, async (r, changes) => {
+        await outcome.apply(r, changes);
+        const after = await r.orders.get(order.tenantId, order.id);
+        changes.audit(
+          'order',
+          order.tenantId,
+          order.id,
+          `rule.${rule.name}`,
+          { status: order.status, version: order.version },
+          { action: rule.action, result: outcome.result, status: after?.status ?? order.status },
+        );
+        await completeJob(r, job, deps, changes.meta.now);
+      });
+      deps.logger.info({ order_id: order.id, rule: rule.name, result: outcome.result }, 'repair rule ran');
+      return { kind: 'done' };
+    } catch (e) {
+      if (e instanceof GatewayUnknownOutcomeError || e instanceof MerchantUnknownOutcomeError) {
+        return { kind: 'retry', error: `outcome unknown: ${e.message}` };
+      }
+      throw e;
+    }
+  };
+}
+
+interface Action {
+  /** What was found outside, in words for the audit row. */
+  readonly result: string;
+  /** The local change, inside one transaction (version checks keep it honest). */
+  readonly apply: (r: Repositories, changes: ChangeSet) => Promise<unknown>;
+}
+
+const nothing = (): Promise<void> => Promise.resolve();
+
+/** Ask the outside world first (outside any transaction), then say what to write. */
+async function act(rule: Rule, order: OrderRecord, payment: PaymentRecord, deps: Deps): Promise<Action> {
+  const gateway = deps.gateways.get(payment.gateway);
+  const paymentSubject = { tenantId: order.tenantId, type: 'payment', id: payment.id };
+  switch (rule.action) {
+    case 'cancel':
+      return {
+        result: 'cancelled',
+        apply: async (r, changes) => {
+          await changes.saveOrder(
+            r,
+            order,
+            changes.moveOrder(order, [{ type: 'expire' }], `${rule.name}: not confirmed or paid in time`),
+          );
+          if (payment.status === 'CREATED') {
+            await changes.savePayment(r, payment, changes.movePayment(payment, { type: 'cancel' }));
+          }
+        },
+      };
+    case 'settle_payment': {
+      if (gateway === undefined || payment.outTradeNo === null || payment.status !== 'PENDING') {
+        return { result: 'nothing to settle', apply: nothing };
+      }
+      let seen: GatewayPaymentResult = await gateway.query(payment.outTradeNo);
+      // Still unpaid this late: close it at the gateway first, so it can never be paid afterwards.
+      if (seen.status === 'pending' || seen.status === 'not_found') {
+        const closed = await gateway.close(payment.outTradeNo);
+        seen = closed.status === 'not_found' ? { ...closed, status: 'closed' } : closed;
+      }
+      const status = seen.status;
+      if (status === 'succeeded') {
+        if (seen.amount !== undefined && seen.amount.amount !== payment.amount) {
+          return {
+            result: `gateway recorded ${seen.amount.amount}`,
+            apply: (r, changes) =>
+              raiseFlag(r, changes, deps.ids, paymentSubject, 'AMOUNT_MISMATCH', {
+                gateway_amount: seen.amount?.amount,
+                payment_amount: payment.amount,
+              }),
+          };
+        }
+        return {
+          result: 'gateway says paid',
+          apply: (r, changes) => markPaidAndFulfil(r, deps, changes, order, payment, seen.gatewayTradeNo ?? null),
+        };
+      }
+      const code = seen.failureCode ?? (status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
+      return {
+        result: `gateway says ${status}`,
+        apply: (r, changes) =>
+          markPaymentFailed(r, changes, order, payment, code, `payment not completed in time: ${code}`),
+      };
+    }
+    case 'retry_fulfilment':
+      return {
+        result: 'fulfilment queued again',
+        apply: (r, changes) =>
+          enqueueJob(
+            r,
+            deps,
+            { tenantId: order.tenantId, kind: JOB.fulfilOrder, resourceId: order.id, priority: PRIORITY.fulfil },
+            changes.meta.now,
+          ),
+      };
+    case 'refund_and_flag': {
+      const seen = await deps.merchant.query(keys.fulfilment(order.id));
+      if (seen.status === 'accepted' && order.status === 'FULFILLING') {
+        return {
+          result: 'merchant had accepted it',
+          apply: (r, changes) => changes.saveOrder(r, order, changes.moveOrder(order, [{ type: 'fulfilled' }])),
+        };
+      }
+      const reason = `${rule.name}: not fulfilled in time (merchant: ${seen.status})`;
+      return {
+        result: 'refunded',
+        apply: async (r, changes) => {
+          const events =
+            order.status === 'PAID'
+              ? [{ type: 'refund_requested' as const }]
+              : [{ type: 'fulfilment_failed' as const, reason }];
+          await changes.saveOrder(r, order, changes.moveOrder(order, events, reason));
+          const opened = await openRefund(r, changes, deps, { order, payment, reason });
+          if (opened !== undefined) {
+            await enqueueJob(
+              r,
+              deps,
+              {
+                tenantId: order.tenantId,
+                kind: JOB.executeRefund,
+                resourceId: opened.refund.id,
+                priority: PRIORITY.refund,
+              },
+              changes.meta.now,
+            );
+          }
+          await raiseFlag(
+            r,
+            changes,
+            deps.ids,
+            { tenantId: order.tenantId, type: 'order', id: order.id },
+            'FULFILMENT_ABANDONED',
+            {
+              merchant_says: seen.status,
+              amount: payment.amount,
+            },
+          );
+        },
+      };
+    }
+    case 'recheck_failed': {
+      if (
+        gateway === undefined ||
+        payment.outTradeNo === null ||
+        (payment.status !== 'FAILED' && payment.status !== 'CANCELLED')
+      ) {
+        return { result: 'nothing to check', apply: nothing };
+      }
+      const seen = await gateway.query(payment.outTradeNo);
+      if (seen.status !== 'succeeded') return { result: `gateway agrees (${seen.status})`, apply: nothing };
+      return {
+        result: 'gateway says paid: correcting',
+        apply: (r, changes) => flagLateCapture(r, changes, deps, payment, { order_id: order.id, found_by: rule.name }),
+      };
+    }
+    default: {
+      const never: never = rule.action;
+      throw new Error(`unknown rule action ${String(never)}`);
+    }
+  }
+}

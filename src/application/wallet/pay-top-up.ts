@@ -1,0 +1,60 @@
+import { postings } from '../../domain/ledger/postings.js';
+import type { JobRecord } from '../../ports/records.js';
+import { amountMismatch, chargeOnce, runGatewayStep } from '../jobs/gateway-step.js';
+import type { JobOutcome } from '../jobs/job-runner.js';
+import { completeJob } from '../jobs/job-steps.js';
+import { SYSTEM } from '../kernel/caller.js';
+import type { Deps } from '../kernel/deps.js';
+import { tx } from '../kernel/tx.js';
+import { moveTopUp, saveTopUp } from './top-up.js';
+
+/**
+ * Job `wallet.top_up`: charge a wallet top-up through its gateway exactly once (the gateway
+ * step: create on the first attempt, query first on every later one, same out_trade_no). On
+ * success the balance grows and the ledger moves the money from the gateway to the wallet.
+ */
+export function payTopUp(deps: Deps, job: JobRecord): Promise<JobOutcome> {
+  return runGatewayStep(job, deps, {
+    load: () => deps.uow.read.topUps.get(job.tenantId, job.resourceId),
+    due: (topUp) => topUp.status === 'PENDING',
+    gateway: (topUp) => topUp.gateway,
+    call: (gateway, topUp, first) =>
+      chargeOnce(gateway, first, {
+        outTradeNo: topUp.outTradeNo,
+        amount: { amount: topUp.amount, currency: topUp.currency },
+        subject: 'wallet top-up',
+        method: topUp.method,
+        payer: topUp.userId,
+      }),
+    commit: async (topUp, result) => {
+      const now = deps.clock.now();
+      const meta = { actor: SYSTEM.worker, now, requestId: null };
+      if (result.status === 'succeeded') {
+        const mismatch = amountMismatch(result, topUp);
+        if (mismatch !== undefined) return { kind: 'give_up', error: mismatch };
+        await tx(deps.uow, meta, async (r, changes) => {
+          await saveTopUp(
+            r,
+            topUp,
+            moveTopUp(changes, topUp, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null }),
+          );
+          changes.book(postings.walletToppedUp(topUp));
+          await r.wallets.credit(topUp.tenantId, topUp.userId, topUp.currency, topUp.amount, now);
+          await completeJob(r, job, deps, now);
+        });
+        deps.logger.info(
+          { top_up_id: topUp.id, out_trade_no: topUp.outTradeNo, amount: topUp.amount },
+          'wallet topped up',
+        );
+        return { kind: 'done' };
+      }
+      const code = result.failureCode ?? (result.status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
+      await tx(deps.uow, meta, async (r, changes) => {
+        await saveTopUp(r, topUp, moveTopUp(changes, topUp, { type: 'fail', reason: code }, { failureCode: code }));
+        await completeJob(r, job, deps, now);
+      });
+      deps.logger.warn({ top_up_id: topUp.id, failure_code: code }, 'top-up payment failed');
+      return { kind: 'done' };
+    },
+  });
+}

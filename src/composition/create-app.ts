@@ -1,0 +1,337 @@
+import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
+import { createPinoLogger } from '../adapters/logging/pino-logger.js';
+import { HttpMerchant } from '../adapters/merchants/http-merchant.js';
+import { openPostgres } from '../adapters/storage/postgres-database.js';
+import { openSqlite } from '../adapters/storage/sqlite-database.js';
+import type { Storage } from '../adapters/storage/storage.js';
+import { SortableIds } from '../adapters/system/sortable-ids.js';
+import { systemClock } from '../adapters/system/system-clock.js';
+import {
+  ActionRegistry,
+  AgentService,
+  registerOrderHandlers,
+  registerWalletHandlers,
+} from '../application/agent/agent-api.js';
+import { type BatchApi, createBatch } from '../application/batch/batch-api.js';
+import { JobRunner } from '../application/jobs/job-runner.js';
+import type { Runtime } from '../application/jobs/runtime.js';
+import type { Deps } from '../application/kernel/deps.js';
+import { createIdempotency, type IdempotencyApi } from '../application/kernel/idempotency.js';
+import { createLedger, type LedgerApi } from '../application/ledger/ledger-api.js';
+import { createMaintenance, type MaintenanceApi } from '../application/maintenance/maintenance-api.js';
+import { createOrders, type OrdersApi } from '../application/orders/orders-api.js';
+import { createPayments, type PaymentsApi } from '../application/payments/payments-api.js';
+import { createRecharge, type RechargeApi } from '../application/recharge/recharge-api.js';
+import { createRefunds, type RefundsApi } from '../application/refunds/refunds-api.js';
+import { createRules, type RulesApi } from '../application/rules/rules-api.js';
+import { createWallet, type WalletApi } from '../application/wallet/wallet-api.js';
+import { type AppConfig, maskDatabaseUrl } from '../config/load-config.js';
+import { BUILT_IN_RECHARGE_RULES, BUILT_IN_RULES } from '../domain/rules.js';
+import { Metrics } from '../interfaces/http/plumbing/metrics.js';
+import { buildHttpServer } from '../interfaces/http/server.js';
+import type { Clock } from '../ports/clock.js';
+import type { LlmProvider } from '../ports/llm-provider.js';
+import type { Logger } from '../ports/logger.js';
+import type { Merchant } from '../ports/merchant.js';
+import type { RechargeChannel } from '../ports/recharge-channel.js';
+import { SimulatedCarriers } from '../simulator/simulated-carriers.js';
+import { SimulatedGateway } from '../simulator/simulated-gateway.js';
+import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
+import { buildGateways, type Remote } from './build-gateways.js';
+import { buildInterpreter } from './build-interpreter.js';
+import { buildRecharge, ruleFromConfig } from './build-recharge.js';
+
+export interface AppOptions {
+  /** Use these simulators (tests keep the "outside world" alive across a simulated crash). */
+  readonly gateway?: SimulatedGateway;
+  readonly merchant?: SimulatedMerchant;
+  readonly clock?: Clock;
+  readonly random?: () => number;
+  readonly logDestination?: DestinationStream;
+  /** Job-lease owner id; defaults to host:pid:random. */
+  readonly workerId?: string;
+  /** Use this model instead of building one from `llm` settings (tests). */
+  readonly llm?: LlmProvider;
+  /**
+   * Register actions and handlers: users add their own, and the handlers of refund,
+   * recharge_phone and query_balance are injected here when their modules are present.
+   */
+  readonly actions?: (registry: ActionRegistry, services: Services) => void;
+  /** The phones' ground truth behind the simulated recharge channels (tests keep it across a crash). */
+  readonly carriers?: SimulatedCarriers;
+  /** Use these recharge channels instead of building them from the configuration. */
+  readonly rechargeChannels?: ReadonlyMap<string, RechargeChannel>;
+}
+
+/** Every capability of the application, as the transports and tests use them. */
+export interface Services {
+  readonly orders: OrdersApi;
+  readonly refunds: RefundsApi;
+  readonly payments: PaymentsApi;
+  readonly wallet: WalletApi;
+  readonly recharge: RechargeApi;
+  readonly batch: BatchApi;
+  readonly rules: RulesApi;
+  readonly ledger: LedgerApi;
+  readonly maintenance: MaintenanceApi;
+  readonly idempotency: IdempotencyApi;
+  readonly agent: AgentService;
+}
+
+export interface App {
+  readonly config: AppConfig;
+  readonly services: Services;
+  /** The one job runner (tests run jobs and wait on it). */
+  readonly runner: JobRunner;
+  readonly deps: Deps;
+  readonly registry: ActionRegistry;
+  readonly http: FastifyInstance;
+  readonly storage: Storage;
+  /** The simulators (whether or not the configuration routes anything through them). */
+  readonly gateway: SimulatedGateway;
+  readonly merchant: SimulatedMerchant;
+  /** Ground truth of the simulated recharge channels. */
+  readonly carriers: SimulatedCarriers;
+  readonly logger: Logger;
+  /** Start the worker and the timers (repair rules, maintenance) without listening. */
+  start(): void;
+  /** Start the worker and listen; resolves with the URL. */
+  listen(): Promise<string>;
+  /** Graceful shutdown: refuse new work, finish or release in-flight jobs, close the database. */
+  close(deadlineMs?: number): Promise<void>;
+}
+
+/** The composition root: builds adapters from the validated configuration and wires the capabilities. */
+export async function createApp(config: AppConfig, options: AppOptions = {}): Promise<App> {
+  const { logger, pino } = createPinoLogger({
+    level: config.log.level,
+    pretty: config.log.pretty,
+    ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
+  });
+  const storage: Storage =
+    config.database.kind === 'postgres'
+      ? await openPostgres(config.database.url, { poolSize: config.database.poolSize, logger })
+      : await openSqlite(config.database.path);
+  const clock = options.clock ?? systemClock;
+  const sim = config.simulator;
+  if (sim.journal_dir !== undefined) mkdirSync(sim.journal_dir, { recursive: true });
+  const journal = (name: string): { journalPath?: string } =>
+    sim.journal_dir === undefined ? {} : { journalPath: join(sim.journal_dir, name) };
+  const gateway =
+    options.gateway ??
+    new SimulatedGateway({
+      name: 'simulator',
+      seed: sim.seed,
+      startingBalance: sim.starting_balance,
+      ...journal('gateway.jsonl'),
+      chaos: { latencyMs: sim.latency_ms, failureRate: sim.failure_rate, timeoutRate: sim.timeout_rate, hangMs: 0 },
+    });
+  const merchant =
+    options.merchant ??
+    new SimulatedMerchant({
+      seed: sim.seed + 1,
+      ...journal('merchant.jsonl'),
+      chaos: { latencyMs: sim.latency_ms, failureRate: sim.merchant_failure_rate },
+    });
+  /** Kept-alive connection pools to close on shutdown. */
+  const remotes: Remote[] = [];
+  const { gateways, routeGateway } = buildGateways(config, gateway, clock, remotes);
+
+  // Joined before anything runs: the request path runs jobs too, even with the worker loop off,
+  // and other instances must see this process alive before it holds any lease.
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  await storage.coordination.join(workerId);
+
+  let shop: Merchant = merchant;
+  if (config.merchant.type === 'http') {
+    const m = config.merchant;
+    const remote = new HttpMerchant({
+      baseUrl: m.base_url,
+      secret: m.secret,
+      timeoutMs: m.timeout_ms,
+      connections: m.connections,
+    });
+    remotes.push(remote);
+    shop = remote;
+  }
+
+  const deps: Deps = {
+    uow: storage.unitOfWork,
+    clock,
+    ids: new SortableIds(clock),
+    random: options.random ?? Math.random,
+    logger,
+    gateways,
+    routeGateway,
+    merchant: shop,
+    policy: () => config.policy,
+    menu: () => config.menu,
+    workerId,
+    coordination: storage.coordination,
+    settings: {
+      paymentGateway: config.payment_gateway,
+      paymentMethod: config.orders.payment_method,
+      paymentMethods: ['wallet', 'alipay_qr', 'wechat_native'],
+      unpaidTimeoutMs: config.orders.unpaid_timeout_seconds * 1000,
+      leaseMs: config.worker.lease_ms,
+      maxAttempts: config.worker.max_attempts,
+      retryBaseMs: config.worker.retry_base_ms,
+      retryMaxMs: config.worker.retry_max_ms,
+      dayOffsetMinutes: 480,
+      idempotencyTtlMs: config.idempotency.ttl_hours * 3_600_000,
+      // Never shorter than a request may run, or a slow first request would lose its own key.
+      idempotencyLockMs: Math.max(config.idempotency.lock_seconds * 1000, config.server.wait_for_completion_ms * 2),
+      callbackWindowMs: config.callbacks.window_seconds * 1000,
+    },
+  };
+  const carriers = options.carriers ?? new SimulatedCarriers(journal('carriers.jsonl'));
+  // Each app its own registry: tests run many apps in one process.
+  const metrics = new Metrics();
+  const rechargeRuntime = buildRecharge(
+    config,
+    clock,
+    deps.random,
+    carriers,
+    options.rechargeChannels,
+    remotes,
+    metrics,
+  );
+  const runner = new JobRunner(deps, {
+    concurrency: config.worker.concurrency,
+    pollIntervalMs: config.worker.poll_interval_ms,
+  });
+  const runtime: Runtime = { deps, runner, waitForCompletionMs: config.server.wait_for_completion_ms };
+
+  // Each capability is built from the runtime and registers the handlers of its own job kinds.
+  const orders = createOrders(runtime);
+  const refunds = createRefunds(runtime);
+  const payments = createPayments(runtime);
+  const wallet = createWallet(runtime);
+  const recharge = createRecharge(runtime, rechargeRuntime);
+  const batch = createBatch(runtime, rechargeRuntime, {
+    maxRows: config.recharge.batch.max_rows,
+    chunkRows: config.recharge.batch.chunk_rows,
+  });
+  const rules = createRules(runtime, rechargeRuntime, {
+    orderRules: [...(config.rules.built_in ? BUILT_IN_RULES : []), ...config.rules.custom.map(ruleFromConfig)],
+    rechargeRules: [
+      ...(config.rules.built_in ? BUILT_IN_RECHARGE_RULES : []),
+      ...config.rules.custom_recharge.map(ruleFromConfig),
+    ],
+    sweepIntervalMs: config.rules.enabled ? config.rules.sweep_interval_ms : 0,
+    sweepLimit: config.rules.batch,
+  });
+  const maintenance = createMaintenance(runtime, {
+    intervalMs: config.maintenance.enabled ? config.maintenance.interval_ms : 0,
+    doneJobsRetentionMs: config.maintenance.done_jobs_retention_hours * 3_600_000,
+    failedJobsRetentionMs: config.maintenance.failed_jobs_retention_hours * 3_600_000,
+    batch: config.maintenance.batch,
+  });
+  for (const c of [orders, refunds, payments, wallet, recharge, batch, rules]) runner.register(c.jobs);
+
+  const registry = new ActionRegistry();
+  const interpreter = buildInterpreter(config, registry, logger, options.llm);
+  const agent = new AgentService({
+    registry,
+    interpreter,
+    uow: storage.unitOfWork,
+    clock,
+    ids: deps.ids,
+    policy: () => config.policy,
+    retention: { enabled: config.context_retention.enabled, ttlMs: config.context_retention.ttl_seconds * 1000 },
+  });
+  const services: Services = {
+    orders: orders.api,
+    refunds: refunds.api,
+    payments: payments.api,
+    wallet: wallet.api,
+    recharge: recharge.api,
+    batch: batch.api,
+    rules: rules.api,
+    ledger: createLedger(runtime).api,
+    maintenance: maintenance.api,
+    idempotency: createIdempotency(deps),
+    agent,
+  };
+  registerOrderHandlers(registry, services.orders, services.refunds);
+  registerWalletHandlers(registry, services.recharge, services.wallet);
+  options.actions?.(registry, services);
+
+  let draining = false;
+  const http = buildHttpServer({
+    services,
+    log: pino,
+    bodyLimitBytes: config.server.body_limit_bytes,
+    requestTimeoutMs: config.server.request_timeout_ms,
+    tenantId: config.tenant.default_id,
+    metrics,
+    ready: async () => {
+      const checks = {
+        database: await storage.ping(),
+        worker: !config.worker.enabled || runner.isRunning,
+        accepting: !draining,
+      };
+      return { ready: Object.values(checks).every(Boolean), checks };
+    },
+  });
+
+  const start = (): void => {
+    runner.start();
+    rules.api.start();
+    maintenance.api.start();
+  };
+  return {
+    config,
+    services,
+    runner,
+    deps,
+    registry,
+    http,
+    storage,
+    gateway,
+    merchant,
+    carriers,
+    logger,
+    start,
+    async listen() {
+      if (config.worker.enabled) start();
+      const address = await http.listen({ host: config.server.host, port: config.server.port });
+      logger.info(
+        {
+          url: address,
+          database: config.database.kind === 'sqlite' ? config.database.path : maskDatabaseUrl(config.database.url),
+          gateway: config.payment_gateway,
+          nlu: interpreter.mode,
+          ...(interpreter.mode === 'grammar-only' ? {} : { model: config.llm.model }),
+        },
+        `Open-AutoGLM listening on ${address}`,
+      );
+      return address;
+    },
+    async close(deadlineMs = 10_000) {
+      draining = true;
+      rules.api.stop();
+      maintenance.api.stop();
+      // A keep-alive connection whose last answer was still being written when closing began
+      // turns idle afterwards, and would hold close() open for the whole keep-alive timeout
+      // (72 s in Fastify): close such connections as soon as they turn idle.
+      const idle = setInterval(() => http.server.closeIdleConnections(), 100);
+      try {
+        await http.close();
+      } finally {
+        clearInterval(idle);
+      }
+      await runner.stop(deadlineMs);
+      await storage.close();
+      await Promise.all(remotes.map((r) => r.shutdown()));
+      gateway.closeJournal();
+      merchant.closeJournal();
+      carriers.closeJournal();
+    },
+  };
+}

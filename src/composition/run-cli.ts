@@ -1,0 +1,232 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline/promises';
+import { ActionRegistry, type ParseOutput, toParseOutput } from '../application/agent/agent-api.js';
+import { describeConfig, loadConfig } from '../config/load-config.js';
+import { runCli, type SimulatorCommandOptions } from '../interfaces/cli/cli.js';
+import type { Logger } from '../ports/logger.js';
+import { type HttpChaosInput, httpChaosSchema } from '../simulator/server/http-chaos.js';
+import { startSimulatorServer } from '../simulator/server/simulator-server.js';
+import { SimulatedCarriers } from '../simulator/simulated-carriers.js';
+import { SimulatedGateway } from '../simulator/simulated-gateway.js';
+import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
+import { standardFaces } from '../simulator/standard-faces.js';
+import { buildInterpreter } from './build-interpreter.js';
+import { createApp } from './create-app.js';
+
+const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
+
+/** `autoglm parse` without a server: the configured grammar (and model) in this process. */
+async function parseLocal(text: string): Promise<ParseOutput> {
+  const loaded = loadConfig({ env: process.env });
+  if (!loaded.ok)
+    return {
+      error: { code: loaded.error.code, message: `${loaded.error.message}: ${loaded.error.issues.join('; ')}` },
+    };
+  return toParseOutput(await buildInterpreter(loaded.value, new ActionRegistry(), quiet).interpret(text));
+}
+
+/** `autoglm do --local`: the service on its configured store, in this process, logging to stderr. */
+async function openLocal(): Promise<{
+  call: (
+    method: 'GET' | 'POST',
+    path: string,
+    user: string,
+    body?: unknown,
+    headers?: Record<string, string>,
+  ) => Promise<{ status: number; body: unknown }>;
+  close(): Promise<void>;
+}> {
+  const loaded = loadConfig({ env: process.env, overrides: { log: { level: 'warn' } } });
+  if (!loaded.ok) throw new Error(`${loaded.error.message}: ${loaded.error.issues.join('; ')}`);
+  const app = await createApp(loaded.value, { logDestination: process.stderr });
+  await app.http.ready();
+  app.start();
+  return {
+    async call(method, path, user, body, headers = {}) {
+      const res = await app.http.inject({
+        method,
+        url: path,
+        headers: {
+          'x-user-id': user,
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+          ...headers,
+        },
+        ...(body === undefined ? {} : { payload: JSON.stringify(body) }),
+      });
+      return { status: res.statusCode, body: res.body === '' ? null : (JSON.parse(res.body) as unknown) };
+    },
+    close: () => app.close(),
+  };
+}
+
+/** A yes/no question on the terminal (stderr, so stdout stays machine-readable); no answer when stdin closes. */
+async function ask(question: string): Promise<string> {
+  const rl = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return await new Promise<string>((resolve) => {
+      rl.once('close', () => resolve(''));
+      rl.question(question).then(resolve, () => resolve(''));
+    });
+  } finally {
+    rl.close();
+  }
+}
+
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/** `autoglm serve`: load config, start, stop cleanly on SIGINT/SIGTERM. */
+async function serve(overrides: { config?: string; host?: string; port?: number; db?: string }): Promise<void> {
+  const loaded = loadConfig({
+    ...(overrides.config === undefined ? {} : { file: overrides.config }),
+    env: process.env,
+    overrides: {
+      ...(overrides.host === undefined && overrides.port === undefined
+        ? {}
+        : {
+            server: {
+              ...(overrides.host === undefined ? {} : { host: overrides.host }),
+              ...(overrides.port === undefined ? {} : { port: overrides.port }),
+            },
+          }),
+      ...(overrides.db === undefined ? {} : { database: { url: overrides.db } }),
+    },
+  });
+  if (!loaded.ok) {
+    process.stderr.write(
+      `error ${loaded.error.code}: ${loaded.error.message}\n${loaded.error.issues.map((i) => `  - ${i}`).join('\n')}\n`,
+    );
+    process.exitCode = 2;
+    return;
+  }
+  const app = await createApp(loaded.value);
+  app.logger.debug({ config: describeConfig(loaded.value) }, 'configuration');
+  const url = await app.listen();
+  process.stdout.write(
+    `Open-AutoGLM is running at ${url}  (try: curl -X POST ${url}/api/v1/order -H 'content-type: application/json' -d '{"drink":"latte","size":"medium"}')\n`,
+  );
+  await untilSignalled(app.logger, () => app.close());
+}
+
+/** Wait for SIGINT or SIGTERM, then run `stop` once. */
+function untilSignalled(logger: Pick<Logger, 'info'>, stop: () => Promise<void>): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: string): void => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down: draining in-flight work');
+      stop().then(resolve, (e: unknown) => {
+        process.stderr.write(`shutdown failed: ${e instanceof Error ? e.message : String(e)}\n`);
+        resolve();
+      });
+    };
+    process.once('SIGINT', () => onSignal('SIGINT'));
+    process.once('SIGTERM', () => onSignal('SIGTERM'));
+  });
+}
+
+/**
+ * `autoglm simulator`: the outside world as its own process — one order book and one coffee
+ * shop behind every protocol face the simulator speaks, HTTP chaos, callbacks and admin routes.
+ */
+async function simulator(o: SimulatorCommandOptions): Promise<void> {
+  let chaos: HttpChaosInput | undefined;
+  if (o.chaos !== undefined) {
+    let raw: unknown;
+    try {
+      raw = JSON.parse(o.chaos);
+    } catch {
+      process.stderr.write('error CONFIG_INVALID: --chaos is not valid JSON\n');
+      process.exitCode = 2;
+      return;
+    }
+    const checked = httpChaosSchema.safeParse(raw);
+    if (!checked.success) {
+      process.stderr.write(
+        `error CONFIG_INVALID: --chaos: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`,
+      );
+      process.exitCode = 2;
+      return;
+    }
+    chaos = checked.data;
+  }
+  const keysDir = o.keysDir ?? o.journalDir ?? join('data', 'simulator');
+  mkdirSync(keysDir, { recursive: true });
+  if (o.journalDir !== undefined) mkdirSync(o.journalDir, { recursive: true });
+  const journal = (name: string): { journalPath?: string } =>
+    o.journalDir === undefined ? {} : { journalPath: join(o.journalDir, name) };
+  // The secret outlives restarts (a service is configured with it); a new one only when none exists.
+  const secretPath = join(keysDir, 'native.secret');
+  if (!existsSync(secretPath)) writeFileSync(secretPath, randomBytes(24).toString('base64url'), { mode: 0o600 });
+  const secret = readFileSync(secretPath, 'utf8').trim();
+  const bank = new SimulatedGateway({
+    seed: o.seed,
+    notifySecret: secret,
+    payerActionMethods: ['alipay_qr', 'wechat_native', 'sim_qr'],
+    ...(o.payerDelayMs === undefined ? {} : { payerDelayMs: o.payerDelayMs }),
+    ...journal('gateway.jsonl'),
+  });
+  const merchant = new SimulatedMerchant({ seed: o.seed + 1, ...journal('merchant.jsonl') });
+  const carriers = new SimulatedCarriers(journal('carriers.jsonl'));
+  const standard = standardFaces({ secret, keysDir, carriers, seed: o.seed });
+  const server = await startSimulatorServer({
+    bank,
+    merchant,
+    faces: standard.faces,
+    seed: o.seed,
+    host: o.host,
+    port: o.port,
+    keysDir,
+    ...(chaos === undefined ? {} : { chaos }),
+  });
+  process.stdout.write(
+    [
+      `Simulator listening at ${server.url}  (seed ${o.seed})`,
+      `  native protocol secret: ${secretPath}`,
+      `  chaos:        curl -X PUT ${server.url}/_sim/chaos -H 'content-type: application/json' -d '{"error_rate":0.2,"hang_rate":0.05}'`,
+      `  ground truth: curl ${server.url}/_sim/ground-truth`,
+      `  point the service at it: {"gateways":{"sim-http":{"type":"simulator-http","base_url":"${server.url}","secret":"<contents of ${secretPath}>"}},"payment_gateway":"sim-http"}`,
+      `  or through its Alipay and WeChat Pay faces (keys in ${keysDir}; replace SERVICE_URL with the service's address):`,
+      `  ${JSON.stringify({ gateways: standard.entries(server.url, 'SERVICE_URL') }).replace(/"apiv3_key":"[^"]*"/, `"apiv3_key":"<apiv3_key in ${join(keysDir, 'wechatpay.json')}>"`)}`,
+      `  phone recharges through its Juhe face (recharge ground truth: curl ${server.url}/_sim/recharge-ground-truth):`,
+      `  ${JSON.stringify({ recharge: { channels: standard.rechargeEntries(server.url) } })}`,
+      '',
+    ].join('\n'),
+  );
+  await untilSignalled({ info: () => undefined }, async () => {
+    await server.close();
+    bank.closeJournal();
+    merchant.closeJournal();
+    carriers.closeJournal();
+  });
+}
+
+/** Entry point of the `autoglm` executable. */
+export async function runMain(argv: readonly string[]): Promise<void> {
+  await runCli(argv, {
+    serve,
+    simulator,
+    version: packageVersion(),
+    defaultUrl: process.env.AUTOGLM_URL ?? 'http://127.0.0.1:8787',
+    parseLocal,
+    openLocal,
+    ask,
+    out: (line) => process.stdout.write(`${line}\n`),
+    err: (line) => process.stderr.write(`${line}\n`),
+    // A terminal gets a progress bar redrawn in place; a pipe or a log gets plain lines.
+    ...(process.stderr.isTTY
+      ? { progress: (line: string) => process.stderr.write(line === '' ? '\r\x1b[K' : `\r${line}\x1b[K`) }
+      : {}),
+  });
+}

@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
+import type { FastifyInstance } from 'fastify';
+import { type BatchApi, readLines } from '../../application/batch/batch-api.js';
+import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
+import { UseCaseError } from '../../application/kernel/use-case-error.js';
+import { idempotent, parseId, problemResult, send } from './plumbing/http-result.js';
+import { problem, sendProblem } from './plumbing/problem.js';
+
+/** Batch recharge from a file, its progress and its result file. Transport only. */
+export function registerBatchRoutes(
+  app: FastifyInstance,
+  { batch, idempotency }: { readonly batch: BatchApi; readonly idempotency: IdempotencyApi },
+): void {
+  // A batch is a file, not JSON: CSV (`phone,amount`, optional header) or JSON lines, read as a
+  // stream (never whole in memory), so a file of any length costs the same memory.
+  void app.register((scope, _opts, done) => {
+    scope.addContentTypeParser(['text/csv', 'application/x-ndjson', 'application/jsonl'], (_req, payload, next) =>
+      next(null, payload),
+    );
+    scope.post('/api/v1/recharges/batch', async (req, reply) => {
+      const type = String(req.headers['content-type'] ?? '');
+      const body = req.body as AsyncIterable<Uint8Array> | undefined;
+      if (body === undefined || typeof body !== 'object' || !(Symbol.asyncIterator in body)) {
+        return sendProblem(
+          reply,
+          problem('UNSUPPORTED_MEDIA_TYPE', 'send the batch as text/csv or application/x-ndjson', req.id),
+        );
+      }
+      const digest = contentDigest(req.headers['content-digest']);
+      if (digest === 'invalid')
+        return sendProblem(
+          reply,
+          problem('VALIDATION_FAILED', 'Content-Digest must be sha-256=:<base64 of the SHA-256 of the body>:', req.id),
+        );
+      const format = type.startsWith('text/csv') ? 'csv' : 'ndjson';
+      // The body is not read before the key is claimed: the key is tied to what identifies the file.
+      const identity = { batch: format, sha256: digest ?? null, length: req.headers['content-length'] ?? null };
+      return idempotent(
+        idempotency,
+        req,
+        reply,
+        async (ref, recovery) => {
+          const r =
+            recovery !== null
+              ? await batch.get(req.caller.tenantId, recovery)
+              : await batch.receive(
+                  req.caller,
+                  { lines: readLines(digest === undefined ? body : checkedAgainst(body, digest)), format },
+                  ref,
+                );
+          if (!r.ok) return problemResult(req, r.error);
+          return {
+            status: 202,
+            body: { batch: r.value, next: `poll GET /api/v1/batches/${r.value.id}` },
+            headers: { location: `/api/v1/batches/${r.value.id}` },
+            store: true,
+          };
+        },
+        identity,
+      );
+    });
+    done();
+  });
+
+  app.get('/api/v1/batches/:id/results', async (req, reply) => {
+    const id = parseId(req);
+    if (id === undefined) return sendProblem(reply, problem('BATCH_NOT_FOUND', 'no such batch', req.id));
+    const found = await batch.get(req.caller.tenantId, id);
+    if (!found.ok) return send(reply, problemResult(req, found.error));
+    const lines = batch.results(req.caller.tenantId, id);
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('content-disposition', `attachment; filename="${id}-results.csv"`)
+      .send(Readable.from(asLines(lines)));
+  });
+
+  app.get('/api/v1/batches/:id', async (req, reply) => {
+    const id = parseId(req);
+    if (id === undefined) return sendProblem(reply, problem('BATCH_NOT_FOUND', 'no such batch', req.id));
+    const r = await batch.get(req.caller.tenantId, id);
+    return r.ok ? { batch: r.value } : send(reply, problemResult(req, r.error));
+  });
+}
+
+/** `Content-Digest: sha-256=:<base64>:` (RFC 9530) → the digest; undefined when absent. */
+function contentDigest(header: string | string[] | undefined): Buffer | 'invalid' | undefined {
+  if (header === undefined) return undefined;
+  const m = /(?:^|,)\s*sha-256=:([A-Za-z0-9+/=]+):/.exec(Array.isArray(header) ? header.join(',') : header);
+  if (m?.[1] === undefined) return 'invalid';
+  const d = Buffer.from(m[1], 'base64');
+  return d.length === 32 ? d : 'invalid';
+}
+
+/** Pass the body through while hashing it; at its end, refuse it if it is not what the client said it sent. */
+async function* checkedAgainst(body: AsyncIterable<Uint8Array>, digest: Buffer): AsyncGenerator<Uint8Array> {
+  const hash = createHash('sha256');
+  for await (const chunk of body) {
+    hash.update(chunk);
+    yield chunk;
+  }
+  if (!hash.digest().equals(digest))
+    throw new UseCaseError(
+      'CONTENT_DIGEST_MISMATCH',
+      'the body does not match its Content-Digest: it was changed or cut on the way; nothing was charged',
+    );
+}
+
+async function* asLines(lines: AsyncIterable<string>): AsyncGenerator<string> {
+  for await (const l of lines) yield `${l}\n`;
+}

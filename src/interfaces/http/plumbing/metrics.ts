@@ -1,0 +1,183 @@
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { MaintenanceApi } from '../../../application/maintenance/maintenance-api.js';
+import type { PaymentsApi } from '../../../application/payments/payments-api.js';
+import type { ChannelHealth, RechargeApi } from '../../../application/recharge/recharge-api.js';
+import type { OperatorId } from '../../../domain/recharge/number-segments.js';
+import type { BreakerState } from '../../../domain/routing/circuit-breaker.js';
+import type { CallOutcome } from '../../../domain/routing/channel-window.js';
+import type { GatewayHealth } from '../../../ports/payment-gateway.js';
+import type { RoutingObserver } from '../../../ports/routing-observer.js';
+
+/** Where the gauges are read from at scrape time. */
+export interface MetricsSources {
+  readonly payments: Pick<PaymentsApi, 'gateways'>;
+  readonly recharge: Pick<RechargeApi, 'channels'>;
+  readonly maintenance: Pick<MaintenanceApi, 'queueDepth' | 'totals'>;
+}
+
+/** Breaker states as one number, the same scale for recharge channels and payment gateways. */
+const CHANNEL_BREAKER: Readonly<Record<BreakerState['state'], number>> = { closed: 0, half_open: 1, open: 2 };
+const GATEWAY_BREAKER: Readonly<Record<GatewayHealth['breaker'], number>> = {
+  closed: 0,
+  'half-open': 1,
+  open: 2,
+  isolated: 2,
+};
+
+/**
+ * The Prometheus metrics of one server, in its own registry (never prom-client's global one:
+ * tests run many servers in one process). Gauges are read at scrape time from the capabilities' own
+ * snapshots (router health, gateway breakers, the jobs table), so nothing is kept twice; only
+ * the counters, which no snapshot holds, are counted here as the router reports calls.
+ */
+export class Metrics implements RoutingObserver {
+  readonly registry = new Registry();
+  private readonly attempts: Counter<'channel' | 'outcome'>;
+  private readonly failovers: Counter<'channel' | 'operator'>;
+  private sources: MetricsSources | undefined;
+  /** The router's health, read once per scrape for every channel gauge. */
+  private channels: readonly ChannelHealth[] = [];
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.attempts = new Counter({
+      name: 'autoglm_recharge_attempts_total',
+      help: 'Recharge calls routed to a channel that ended, by outcome (success, failure, timeout = unknown outcome).',
+      labelNames: ['channel', 'outcome'],
+      registers,
+    });
+    this.failovers = new Counter({
+      name: 'autoglm_recharge_failovers_total',
+      help: 'Recharges routed to this channel after another channel failed them.',
+      labelNames: ['channel', 'operator'],
+      registers,
+    });
+    const perChannel: Array<[string, string, (c: ChannelHealth) => number | null]> = [
+      [
+        'autoglm_recharge_channel_breaker_state',
+        'Circuit breaker of the channel: 0 closed, 1 half-open, 2 open.',
+        (c) => CHANNEL_BREAKER[c.breaker.state],
+      ],
+      ['autoglm_recharge_channel_in_flight', 'Calls in flight to the channel.', (c) => c.inFlight],
+      [
+        'autoglm_recharge_channel_capacity',
+        'Calls in flight the channel is configured to handle well.',
+        (c) => c.capacity,
+      ],
+      ['autoglm_recharge_channel_window_samples', 'Calls in the sliding window.', (c) => c.window.samples],
+      [
+        'autoglm_recharge_channel_window_success_rate',
+        'Share of successful calls in the sliding window (absent with no samples).',
+        (c) => c.window.successRate,
+      ],
+      [
+        'autoglm_recharge_channel_window_mean_latency_seconds',
+        'Mean latency of the calls in the sliding window.',
+        (c) => seconds(c.window.meanLatencyMs),
+      ],
+      [
+        'autoglm_recharge_channel_window_p99_latency_seconds',
+        '99th percentile latency of the calls in the sliding window.',
+        (c) => seconds(c.window.p99LatencyMs),
+      ],
+    ];
+    const snapshot = (): readonly ChannelHealth[] => this.channels;
+    for (const [name, help, value] of perChannel) {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['channel'],
+        registers,
+        collect() {
+          this.reset();
+          for (const c of snapshot()) {
+            const v = value(c);
+            if (v !== null) this.set({ channel: c.channel }, v);
+          }
+        },
+      });
+    }
+    new Gauge({
+      name: 'autoglm_recharge_channel_score',
+      help: 'Smart-routing score (0-1) of the channel among those serving the operator.',
+      labelNames: ['channel', 'operator'],
+      registers,
+      collect() {
+        this.reset();
+        for (const c of snapshot()) {
+          for (const [operator, score] of Object.entries(c.scores) as Array<[OperatorId, number]>)
+            this.set({ channel: c.channel, operator }, score);
+        }
+      },
+    });
+    const gateways = (): ReturnType<PaymentsApi['gateways']> => this.sources?.payments.gateways() ?? [];
+    new Gauge({
+      name: 'autoglm_payment_gateway_breaker_state',
+      help: 'Circuit breaker of the payment gateway: 0 closed, 1 half-open, 2 open (or isolated).',
+      labelNames: ['gateway'],
+      registers,
+      collect() {
+        this.reset();
+        for (const g of gateways())
+          if (g.health !== null) this.set({ gateway: g.name }, GATEWAY_BREAKER[g.health.breaker]);
+      },
+    });
+    const depth = (): Promise<Record<string, number>> => this.sources?.maintenance.queueDepth() ?? Promise.resolve({});
+    const purged = (): ReturnType<MaintenanceApi['totals']> | undefined => this.sources?.maintenance.totals();
+    new Counter({
+      name: 'autoglm_maintenance_purged_rows_total',
+      help: 'Rows the maintenance sweep removed (expired idempotency keys, nonces, conversations; finished jobs past retention).',
+      labelNames: ['table'],
+      registers,
+      collect() {
+        const t = purged();
+        if (t === undefined) return;
+        this.reset();
+        for (const [table, n] of Object.entries(t) as Array<[string, number]>) this.inc({ table }, n);
+      },
+    });
+    new Gauge({
+      name: 'autoglm_jobs',
+      help: 'Jobs not finished yet, by status (queued, running, failed).',
+      labelNames: ['status'],
+      registers,
+      async collect() {
+        const counts = await depth();
+        this.reset();
+        for (const status of ['queued', 'running', 'failed']) this.set({ status }, counts[status] ?? 0);
+      },
+    });
+  }
+
+  /** Read the gauges from these capabilities at scrape time. */
+  attach(sources: MetricsSources): void {
+    this.sources = sources;
+  }
+
+  /** Every metric in the Prometheus text format, the gauges read from the capabilities now. */
+  async scrape(): Promise<string> {
+    this.channels = this.sources?.recharge.channels() ?? [];
+    return this.registry.metrics();
+  }
+
+  callEnded(channel: string, outcome: CallOutcome): void {
+    this.attempts.inc({ channel, outcome });
+  }
+
+  failedOver(channel: string, operator: OperatorId): void {
+    this.failovers.inc({ channel, operator });
+  }
+}
+
+const seconds = (ms: number | null): number | null => (ms === null ? null : ms / 1000);
+
+/** `GET /metrics` in the Prometheus text format, beside /healthz and /readyz (no tenancy header). */
+export function registerMetricsRoute(app: FastifyInstance, sources: MetricsSources, metrics: Metrics): void {
+  metrics.attach(sources);
+  app.get('/metrics', async (_req, reply) => {
+    const body = await metrics.scrape();
+    return reply.header('content-type', metrics.registry.contentType).send(body);
+  });
+}

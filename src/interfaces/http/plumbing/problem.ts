@@ -1,0 +1,137 @@
+import type { FastifyReply } from 'fastify';
+
+/** HTTP status for each stable error code. The one place where codes meet HTTP. */
+const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+  VALIDATION_FAILED: 400,
+  MALFORMED_JSON: 400,
+  INVALID_AMOUNT: 400,
+  INVALID_CURRENCY: 400,
+  INVALID_PAYMENT_METHOD: 400,
+  AMOUNT_TOO_LARGE: 400,
+  UNKNOWN_DRINK: 400,
+  UNKNOWN_SIZE: 400,
+  UNKNOWN_OPTION: 400,
+  INVALID_QUANTITY: 400,
+  IDEMPOTENCY_KEY_INVALID: 400,
+  PAYMENT_DECLINED: 402,
+  POLICY_AMOUNT_CAP_EXCEEDED: 403,
+  DAILY_LIMIT_EXCEEDED: 403,
+  ORDER_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  ILLEGAL_TRANSITION: 409,
+  CONCURRENT_MODIFICATION: 409,
+  IDEMPOTENCY_IN_FLIGHT: 409,
+  PAYLOAD_TOO_LARGE: 413,
+  URI_TOO_LONG: 414,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  IDEMPOTENCY_CONFLICT: 422,
+  AMOUNT_MISMATCH: 422,
+  RATE_LIMITED: 429,
+  REFUND_NOT_ALLOWED: 409,
+  REFUND_EXCEEDS_PAYMENT: 422,
+  REFUND_NOT_FOUND: 404,
+  REFUND_DECLINED: 422,
+  CALLBACK_SIGNATURE_INVALID: 401,
+  CALLBACK_MALFORMED: 400,
+  CALLBACK_STALE: 401,
+  CALLBACK_REPLAYED: 409,
+  CALLBACK_UNKNOWN_PAYMENT: 404,
+  CALLBACK_AMOUNT_MISMATCH: 422,
+  GATEWAY_NOT_CONFIGURED: 404,
+  GATEWAY_UNAVAILABLE: 503,
+  INVALID_PHONE: 400,
+  UNKNOWN_ACTION: 400,
+  INPUT_TOO_LONG: 400,
+  INTENT_NOT_UNDERSTOOD: 422,
+  INTENT_AMBIGUOUS: 422,
+  CONFIRMATION_NOT_FOUND: 404,
+  NO_LAST_ORDER: 404,
+  ACTION_UNAVAILABLE: 501,
+  LLM_INVALID_OUTPUT: 502,
+  LLM_UNAVAILABLE: 502,
+  LLM_RATE_LIMITED: 503,
+  LLM_TIMEOUT: 504,
+  PHONE_INVALID_FORMAT: 400,
+  PHONE_INVALID_LENGTH: 400,
+  PHONE_NOT_MOBILE: 400,
+  PHONE_UNKNOWN_SEGMENT: 400,
+  PHONE_NOT_RECHARGEABLE: 400,
+  FACE_VALUE_NOT_OFFERED: 400,
+  NO_CHANNEL_AVAILABLE: 503,
+  CALLBACK_INVALID: 400,
+  RECHARGE_CHANNEL_NOT_CONFIGURED: 404,
+  CALLBACK_UNKNOWN_RECHARGE: 404,
+  CALLBACK_UNCONFIRMED: 503,
+  INSUFFICIENT_BALANCE: 402,
+  TOP_UP_NOT_FOUND: 404,
+  RECHARGE_NOT_FOUND: 404,
+  RECHARGE_FAILED: 422,
+  BATCH_NOT_FOUND: 404,
+  BATCH_TOO_LARGE: 413,
+  DUPLICATE_NUMBER: 400,
+  CONTENT_DIGEST_MISMATCH: 400,
+  INTERNAL: 500,
+  NOT_READY: 503,
+};
+
+/** The content type of every problem document. */
+export const PROBLEM_JSON = { 'content-type': 'application/problem+json; charset=utf-8' };
+
+const TITLES: Readonly<Record<number, string>> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  402: 'Payment Required',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  414: 'URI Too Long',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  501: 'Not Implemented',
+  502: 'Bad Gateway',
+  504: 'Gateway Timeout',
+  503: 'Service Unavailable',
+};
+
+export function statusForCode(code: string): number {
+  return STATUS_BY_CODE[code] ?? 400;
+}
+
+/** An RFC 9457 problem document with our stable `code` and the `request_id`. */
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly code: string;
+  readonly detail: string;
+  readonly request_id: string;
+  readonly instance?: string;
+  readonly [extension: string]: unknown;
+}
+
+export function problem(
+  code: string,
+  detail: string,
+  requestId: string,
+  extensions: Readonly<Record<string, unknown>> = {},
+  status = statusForCode(code),
+): Problem {
+  return {
+    type: `https://open-autoglm.dev/problems/${code.toLowerCase().replace(/_/g, '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    code,
+    detail,
+    request_id: requestId,
+    ...extensions,
+  };
+}
+
+export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
+  return reply.code(p.status).type('application/problem+json; charset=utf-8').send(p);
+}

@@ -1,0 +1,76 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
+import type { RefundsApi, RefundView } from '../../application/refunds/refunds-api.js';
+import type { Result } from '../../domain/result.js';
+import { type HttpResult, idempotent, parseId, problemResult, send, validationResult } from './plumbing/http-result.js';
+import { problem, sendProblem, statusForCode } from './plumbing/problem.js';
+
+const refundBodySchema = z
+  .object({
+    /** Minor units; absent = everything not yet refunded. The domain checks the value. */
+    amount: z.number().optional(),
+    reason: z.string().min(1).max(200).optional(),
+  })
+  .strict();
+
+function refundResult(req: FastifyRequest, r: Result<RefundView>): HttpResult {
+  if (!r.ok) return problemResult(req, r.error);
+  const refund = r.value;
+  const location = { location: `/api/v1/refunds/${refund.id}` };
+  if (refund.status === 'SUCCEEDED') return { status: 201, body: { refund }, headers: location, store: true };
+  if (refund.status === 'PENDING')
+    return {
+      status: 202,
+      body: { refund, next: `in progress: poll GET /api/v1/refunds/${refund.id}` },
+      headers: location,
+      store: true,
+    };
+  return {
+    status: statusForCode('REFUND_DECLINED'),
+    body: problem(
+      'REFUND_DECLINED',
+      `the gateway refused the refund: ${refund.failure_code ?? 'unknown reason'}`,
+      req.id,
+      { refund },
+    ),
+    headers: { ...location, 'content-type': 'application/problem+json; charset=utf-8' },
+    store: true,
+  };
+}
+
+/** Refunds. Transport only. */
+export function registerRefundRoutes(
+  app: FastifyInstance,
+  { refunds, idempotency }: { readonly refunds: RefundsApi; readonly idempotency: IdempotencyApi },
+): void {
+  app.post('/api/v1/orders/:id/refund', async (req, reply) => {
+    const id = parseId(req);
+    if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
+    const parsed = refundBodySchema.safeParse(req.body ?? {});
+    if (!parsed.success) return send(reply, validationResult(req, parsed.error));
+    const b = parsed.data;
+    return idempotent(idempotency, req, reply, async (ref, recovery) => {
+      if (recovery !== null) return refundResult(req, await refunds.get(req.caller.tenantId, recovery));
+      const request = {
+        ...(b.amount === undefined ? {} : { amount: b.amount }),
+        ...(b.reason === undefined ? {} : { reason: b.reason }),
+      };
+      return refundResult(req, await refunds.request(req.caller, id, request, ref));
+    });
+  });
+
+  app.get('/api/v1/orders/:id/refunds', async (req, reply) => {
+    const id = parseId(req);
+    if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
+    const r = await refunds.listForOrder(req.caller.tenantId, id);
+    return r.ok ? { data: r.value } : send(reply, problemResult(req, r.error));
+  });
+
+  app.get('/api/v1/refunds/:id', async (req, reply) => {
+    const id = parseId(req);
+    if (id === undefined) return sendProblem(reply, problem('REFUND_NOT_FOUND', 'no such refund', req.id));
+    const r = await refunds.get(req.caller.tenantId, id);
+    return r.ok ? { refund: r.value } : send(reply, problemResult(req, r.error));
+  });
+}

@@ -1,0 +1,72 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
+import type { TopUpView, WalletApi } from '../../application/wallet/wallet-api.js';
+import type { Result } from '../../domain/result.js';
+import { type HttpResult, idempotent, parseId, problemResult, send, validationResult } from './plumbing/http-result.js';
+import { PROBLEM_JSON, problem, sendProblem, statusForCode } from './plumbing/problem.js';
+
+/** Shapes only: the amount is the domain's to judge, with its own codes. */
+const topUpBodySchema = z.object({ amount: z.number() }).strict();
+
+function topUpResult(req: FastifyRequest, r: Result<TopUpView>): HttpResult {
+  if (!r.ok) return problemResult(req, r.error);
+  const topUp = r.value;
+  const location = { location: `/api/v1/wallet/top-ups/${topUp.id}` };
+  switch (topUp.status) {
+    case 'SUCCEEDED':
+      return { status: 201, body: { top_up: topUp }, headers: location, store: true };
+    case 'PENDING':
+      return {
+        status: 202,
+        body: { top_up: topUp, next: `in progress: poll GET /api/v1/wallet/top-ups/${topUp.id}` },
+        headers: location,
+        store: true,
+      };
+    case 'FAILED':
+      return {
+        status: statusForCode('PAYMENT_DECLINED'),
+        body: problem(
+          'PAYMENT_DECLINED',
+          `the top-up payment was declined: ${topUp.failure_code ?? 'unknown reason'}`,
+          req.id,
+          { top_up: topUp },
+        ),
+        headers: { ...location, ...PROBLEM_JSON },
+        store: true,
+      };
+    default: {
+      const never: never = topUp.status;
+      throw new Error(`unknown top-up status ${String(never)}`);
+    }
+  }
+}
+
+/** The caller's wallet and its top-ups. Transport only. */
+export function registerWalletRoutes(
+  app: FastifyInstance,
+  { wallet, idempotency }: { readonly wallet: WalletApi; readonly idempotency: IdempotencyApi },
+): void {
+  app.get('/api/v1/wallet', async (req, reply) => {
+    const r = await wallet.balance(req.caller);
+    return r.ok
+      ? { wallet: { user_id: req.caller.userId, balance: r.value.balance, currency: r.value.currency } }
+      : send(reply, problemResult(req, r.error));
+  });
+
+  app.post('/api/v1/wallet/top-ups', async (req, reply) => {
+    const parsed = topUpBodySchema.safeParse(req.body);
+    if (!parsed.success) return send(reply, validationResult(req, parsed.error));
+    return idempotent(idempotency, req, reply, async (ref, recovery) => {
+      if (recovery !== null) return topUpResult(req, await wallet.topUpOf(req.caller.tenantId, recovery));
+      return topUpResult(req, await wallet.topUp(req.caller, parsed.data.amount, ref));
+    });
+  });
+
+  app.get('/api/v1/wallet/top-ups/:id', async (req, reply) => {
+    const id = parseId(req);
+    if (id === undefined) return sendProblem(reply, problem('TOP_UP_NOT_FOUND', 'no such top-up', req.id));
+    const r = await wallet.topUpOf(req.caller.tenantId, id);
+    return r.ok ? { top_up: r.value } : send(reply, problemResult(req, r.error));
+  });
+}
