@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SimulatorHttpGateway } from '../src/adapters/gateways/simulator-http/simulator-http-gateway.js';
 import { GatewayRateLimitedError, GatewayUnknownOutcomeError } from '../src/ports/payment-gateway.js';
-import { gatewayContract } from './support/gateway-contract.js';
+import { gatewayContract } from './contracts/payment-gateway-contract.js';
 import { type RunningSimulator, startTestSimulator, TEST_SECRET } from './support/simulator-server.js';
 
 const gatewayFor = (sim: RunningSimulator, timeoutMs = 2000): SimulatorHttpGateway =>

@@ -14,6 +14,7 @@ import type { SimulatedCarriers } from './simulated-carriers.js';
  */
 export const SIM_CODES = {
   badKey: 10001,
+  overQuota: 10012,
   internal: 10014,
   badPhone: 208501,
   badCardnum: 208502,
@@ -82,6 +83,11 @@ export class JuheSimulator {
   }> = [];
   /** Where results go; may be set after construction (the receiver's port is often known later). */
   callbackUrl: string | undefined;
+  /**
+   * Chaos: the key is over its quota, and `onlineorder` answers 10012 (请求超过次数限制) before
+   * doing anything, as Juhe turns a request away at the platform (ordersta still answers).
+   */
+  overQuota = false;
   private server: http.Server | undefined;
   private readonly processing: Chaos;
   private balance: number;
@@ -214,6 +220,7 @@ export class JuheSimulator {
 
   private async onlineorder(p: Record<string, string>): Promise<JuheAnswer> {
     const { phoneno, cardnum, orderid, sign } = p;
+    if (this.overQuota) return this.reply('utf-8', SIM_CODES.overQuota, '请求超过次数限制', null);
     await this.chaos.latency();
     const draw = this.chaos.draw();
     if (draw === 'error')

@@ -1,4 +1,4 @@
-import { gatewayContract } from '../../test/support/gateway-contract.js';
+import { gatewayContract } from '../../test/contracts/payment-gateway-contract.js';
 import { SimulatedGateway } from './simulated-gateway.js';
 
 // The in-process simulator charging at once (the embedded default) and waiting for the payer (QR).

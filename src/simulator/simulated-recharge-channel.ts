@@ -109,6 +109,10 @@ export class SimulatedRechargeChannel implements RechargeChannel {
     const capacity = this.profile.capacity ?? Number.POSITIVE_INFINITY;
     if (this.inFlight >= capacity) {
       await this.sleep(Math.min(5, timeoutMs));
+      // Busy or not, the channel knows its orders: a resubmission answers with the first one, as
+      // the port promises. A failure here would send routing to another channel and top up twice.
+      const existing = this.orders.get(req.orderId);
+      if (existing !== undefined) return this.view(existing);
       return { status: 'failed', orderId: req.orderId, failureCode: 'CHANNEL_BUSY', final: false };
     }
     this.inFlight += 1;

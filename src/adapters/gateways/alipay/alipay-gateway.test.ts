@@ -1,4 +1,4 @@
-import { gatewayContract } from '../../../../test/support/gateway-contract.js';
+import { gatewayContract } from '../../../../test/contracts/payment-gateway-contract.js';
 import { alipayRig, APP_ID } from '../../../../test/support/alipay-fixture.js';
 import { alipayNotificationFor } from '../../../simulator/alipay/alipay-notification-for.js';
 

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv } from 'node:crypto';
-import { gatewayContract } from '../../../../test/support/gateway-contract.js';
+import { gatewayContract } from '../../../../test/contracts/payment-gateway-contract.js';
 import { startWechatpayHarness } from '../../../../test/support/wechatpay-harness.js';
 import type { RawNotification } from '../../../ports/payment-gateway.js';
 

@@ -92,7 +92,11 @@ export class JuheRechargeChannel implements RechargeChannel {
       true,
     );
     if (res.kind === 'rate_limited')
-      return { status: 'failed', orderId: req.orderId, failureCode: 'RATE_LIMITED', final: false };
+      return this.unlessOrdered(
+        req,
+        { status: 'failed', orderId: req.orderId, failureCode: 'RATE_LIMITED', final: false },
+        true,
+      );
     const env = res.envelope;
     if (env.error_code === 0) return this.view(req.orderId, env.result, 'processing');
     const failed: RechargeChannelResult = {
@@ -102,11 +106,29 @@ export class JuheRechargeChannel implements RechargeChannel {
       failureMessage: env.reason,
       final: false,
     };
-    if (isPlatformRejection(env.error_code, this.unknownCodes)) return failed;
-    // A refusal is only definite if Juhe has no order under this id: a duplicate submit, for
-    // one, is refused while the first one may be topping the phone up. Ask before we let routing
-    // fail over.
-    const existing = await this.query({ orderId: req.orderId, operator: req.operator });
+    return this.unlessOrdered(req, failed, isPlatformRejection(env.error_code, this.unknownCodes));
+  }
+
+  /**
+   * A refusal is only definite if Juhe has no order under this id: a duplicate submit, for one,
+   * is refused while the first may be topping the phone up, and so is a resubmission that meets
+   * a rate limit or a spent quota. Ask before we let routing fail over (which would top up
+   * twice). A platform refusal (rate limit, quota, bad key) turned this request away before the
+   * product saw it: if ordersta is refused as well, the refusal stands, so that a bad key fails
+   * over at once instead of leaving every recharge unknown.
+   */
+  private async unlessOrdered(
+    req: RechargeSubmitRequest,
+    failed: RechargeChannelResult,
+    platform: boolean,
+  ): Promise<RechargeChannelResult> {
+    let existing: RechargeChannelResult;
+    try {
+      existing = await this.query({ orderId: req.orderId, operator: req.operator });
+    } catch (e) {
+      if (platform && e instanceof RechargeUnknownOutcomeError) return failed;
+      throw e;
+    }
     return existing.status === 'not_found' ? failed : existing;
   }
 
