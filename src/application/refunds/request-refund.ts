@@ -90,7 +90,7 @@ export async function requestRefund(
         return { refund, order: moved, payment: opened.payment, job };
       },
       // A refund opened elsewhere at the same moment: decide again on what it left.
-      { retryConflicts: 3 },
+      { retryConflicts: 12 },
     ),
   );
 }
