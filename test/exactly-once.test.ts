@@ -163,14 +163,12 @@ describe.each(ENGINES)('exactly once under concurrency on %s', (engine) => {
       { kind: 'payment', trade: { ...trade, status: 'failed', failureCode: 'PAYER_ABANDONED' } },
       nowSec(),
     );
-    const f = await c
-      .at(0)
-      .http.inject({
-        method: 'POST',
-        url: '/api/v1/callbacks/secure-pay-v3',
-        headers: failed.headers,
-        payload: failed.body,
-      });
+    const f = await c.at(0).http.inject({
+      method: 'POST',
+      url: '/api/v1/callbacks/secure-pay-v3',
+      headers: failed.headers,
+      payload: failed.body,
+    });
     expect(f.headers['x-callback-effect']).toBe('applied');
     // The gateway takes the money after all, and says so 50 times at once.
     bank.payPending(o.payment.out_trade_no);
@@ -238,7 +236,9 @@ describe.each(ENGINES)('exactly once under concurrency on %s', (engine) => {
     const refundsList = settled.ok ? settled.value : [];
     expect(refundsList.reduce((s, r) => s + (r.status === 'FAILED' ? 0 : r.amount), 0)).toBeLessThanOrEqual(3200);
     expect(new Set(refundsList.map((r) => r.out_refund_no)).size).toBe(refundsList.length);
-    const givenBack = bank.groundTruth.filter((e) => e.type === 'refund').reduce((s, e) => s + (e.type === 'refund' ? e.amount.amount : 0), 0);
+    const givenBack = bank.groundTruth
+      .filter((e) => e.type === 'refund')
+      .reduce((s, e) => s + (e.type === 'refund' ? e.amount.amount : 0), 0);
     expect(givenBack).toBe(3000);
     expect(await a0.services.ledger.check('default')).toMatchObject({ balanced: true, complete: true });
   });
