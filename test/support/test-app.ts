@@ -58,14 +58,17 @@ function deepMerge(base: Record<string, unknown>, over: Record<string, unknown>)
  * lease runs out: every outside call's timeout is shortened with it, as the configuration requires
  * (a lease must outlast the longest call a job makes).
  */
-export function shortLease(leaseMs: number): Record<string, unknown> {
+export function shortLease(leaseMs: number, more: Record<string, unknown> = {}): Record<string, unknown> {
   const callMs = Math.floor(leaseMs / 1.5);
   const operators = ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM', 'CHINA_BROADNET', 'VIRTUAL'];
-  return {
-    worker: { lease_ms: leaseMs },
-    resilience: { timeout_ms: callMs },
-    recharge: { operators: Object.fromEntries(operators.map((op) => [op, { timeout_ms: callMs }])) },
-  };
+  return deepMerge(
+    {
+      worker: { lease_ms: leaseMs },
+      resilience: { timeout_ms: callMs },
+      recharge: { operators: Object.fromEntries(operators.map((op) => [op, { timeout_ms: callMs }])) },
+    },
+    more,
+  );
 }
 
 export async function startTestApp(
