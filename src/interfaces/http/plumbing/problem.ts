@@ -1,7 +1,23 @@
 import type { FastifyReply } from 'fastify';
+import type { ErrorCode } from '../../../domain/result.js';
 
-/** HTTP status for each stable error code. The one place where codes meet HTTP. */
-const STATUS_BY_CODE: Readonly<Record<string, number>> = {
+/** Codes only the HTTP transport gives (the request itself, before any use case runs). */
+export type TransportErrorCode =
+  | 'MALFORMED_JSON'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'URI_TOO_LONG'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'RATE_LIMITED'
+  | 'INTERNAL'
+  | 'NOT_READY';
+
+/**
+ * HTTP status for each stable error code. The one place where codes meet HTTP; typed by the
+ * code unions, so a new code cannot ship without its status (the compiler refuses the map).
+ */
+const STATUS_BY_CODE: Readonly<Record<ErrorCode | TransportErrorCode, number>> = {
   VALIDATION_FAILED: 400,
   MALFORMED_JSON: 400,
   INVALID_AMOUNT: 400,
@@ -71,6 +87,8 @@ const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   BATCH_TOO_LARGE: 413,
   DUPLICATE_NUMBER: 400,
   CONTENT_DIGEST_MISMATCH: 400,
+  // A journal that does not balance is a bug, never the caller's fault.
+  LEDGER_UNBALANCED: 500,
   INTERNAL: 500,
   NOT_READY: 503,
 };
@@ -99,7 +117,7 @@ const TITLES: Readonly<Record<number, string>> = {
 };
 
 export function statusForCode(code: string): number {
-  return STATUS_BY_CODE[code] ?? 400;
+  return (STATUS_BY_CODE as Readonly<Record<string, number>>)[code] ?? 400;
 }
 
 /** An RFC 9457 problem document with our stable `code` and the `request_id`. */
