@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { ZodError } from 'zod';
 import type { SimTrade } from '../simulated-gateway.js';
-import type { SimulatorServer, SimulatorServerOptions } from './simulator-server.js';
+import type { SimulatorServer, SimulatorServerOptions } from './simulator-types.js';
 
 const problem = (
   reply: FastifyReply,
