@@ -10,8 +10,8 @@ import { SimulatorHttpGateway } from './adapters/gateways/simulator-http/simulat
 import { OpenAiCompatibleProvider } from './adapters/llm/openai-compatible-provider.js';
 import { createPinoLogger } from './adapters/logging/pino-logger.js';
 import { HttpMerchant } from './adapters/merchants/http-merchant.js';
-import { openPostgres } from './adapters/storage/postgres-database.js';
-import { openSqlite } from './adapters/storage/sqlite-database.js';
+import { openPostgres } from './adapters/storage/postgres/database.js';
+import { openSqlite } from './adapters/storage/sqlite/database.js';
 import type { Storage } from './adapters/storage/storage.js';
 import { systemClock } from './adapters/system/system-clock.js';
 import { SortableIds } from './adapters/system/sortable-ids.js';

@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { sql } from 'kysely';
-import { openPostgres, type PostgresStorage } from '../src/adapters/storage/postgres-database.js';
-import { openSqlite } from '../src/adapters/storage/sqlite-database.js';
+import { openPostgres, type PostgresStorage } from '../src/adapters/storage/postgres/database.js';
+import { openSqlite } from '../src/adapters/storage/sqlite/database.js';
 import type { Storage } from '../src/adapters/storage/storage.js';
 import type { OrderRecord, PaymentRecord, RechargeRecord } from '../src/ports/records.js';
 import type { UnitOfWork } from '../src/ports/repositories.js';

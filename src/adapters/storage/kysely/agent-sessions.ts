@@ -1,8 +1,8 @@
 import type { Kysely, Selectable } from 'kysely';
-import type { PendingIntent } from '../../domain/intent/interpret.js';
-import type { AgentSessionRecord, AgentSessionRepository, SessionTurn } from '../../ports/agent-sessions.js';
+import type { PendingIntent } from '../../../domain/intent/interpret.js';
+import type { AgentSessionRecord, AgentSessionRepository, SessionTurn } from '../../../ports/agent-sessions.js';
 import { num } from './columns.js';
-import type { AgentSessionsTable, Database } from './schema.js';
+import type { AgentSessionsTable, Database } from '../schema.js';
 
 interface StoredContext {
   readonly pending: PendingIntent | null;

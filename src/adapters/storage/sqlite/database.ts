@@ -2,11 +2,11 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase, sql } from 'kysely';
-import { GroupCommitUnitOfWork } from './group-commit.js';
-import { migrateToLatest } from './migrations.js';
-import type { Database } from './schema.js';
-import { SingleProcessCoordination } from './single-process-coordination.js';
-import type { Storage } from './storage.js';
+import { migrateToLatest } from '../migrations/index.js';
+import type { Database } from '../schema.js';
+import type { Storage } from '../storage.js';
+import { SingleProcessCoordination } from './coordination.js';
+import { GroupCommitUnitOfWork } from './unit-of-work.js';
 
 export interface SqliteStorage extends Storage {
   readonly engine: 'sqlite';

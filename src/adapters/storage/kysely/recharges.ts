@@ -1,8 +1,7 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
-import type { Currency } from '../../domain/money.js';
-import type { OperatorId } from '../../domain/recharge/number-segments.js';
-import type { RechargeAttempt, RechargeState, RechargeStatus } from '../../domain/recharge/recharge.js';
-import type { TopUpStatus } from '../../domain/wallet.js';
+import type { Kysely, Selectable } from 'kysely';
+import type { Currency } from '../../../domain/money.js';
+import type { OperatorId } from '../../../domain/recharge/number-segments.js';
+import type { RechargeAttempt, RechargeState, RechargeStatus } from '../../../domain/recharge/recharge.js';
 import type {
   BatchResultRow,
   BatchRowRecord,
@@ -10,148 +9,10 @@ import type {
   RechargeBatchRecord,
   RechargeBatchStatus,
   RechargeRecord,
-  TopUpRecord,
-  TopUpRefundStatus,
-  WalletRecord,
-} from '../../ports/records.js';
-import type { RechargeRepository, TopUpRepository, WalletRepository } from '../../ports/repositories.js';
+} from '../../../ports/records.js';
+import type { RechargeRepository } from '../../../ports/repositories.js';
+import type { Database, RechargeBatchRowsTable, RechargesTable } from '../schema.js';
 import { num } from './columns.js';
-import type { Database, RechargeBatchRowsTable, RechargesTable, WalletTopUpsTable } from './schema.js';
-
-export class KyselyWallets implements WalletRepository {
-  constructor(private readonly db: Kysely<Database>) {}
-
-  async get(tenantId: string, userId: string): Promise<WalletRecord | undefined> {
-    const r = await this.db
-      .selectFrom('wallets')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('user_id', '=', userId)
-      .executeTakeFirst();
-    return r === undefined
-      ? undefined
-      : {
-          tenantId: r.tenant_id,
-          userId: r.user_id,
-          currency: r.currency as Currency,
-          balance: num(r.balance),
-          updatedAt: num(r.updated_at),
-        };
-  }
-
-  async credit(tenantId: string, userId: string, currency: string, amount: number, now: number): Promise<void> {
-    await this.db
-      .insertInto('wallets')
-      .values({ tenant_id: tenantId, user_id: userId, currency, balance: amount, updated_at: now })
-      .onConflict((oc) =>
-        oc
-          .columns(['tenant_id', 'user_id'])
-          .doUpdateSet({ balance: sql<number>`wallets.balance + excluded.balance`, updated_at: now }),
-      )
-      .execute();
-  }
-
-  async reserve(tenantId: string, userId: string, currency: string, amount: number, now: number): Promise<boolean> {
-    const res = await this.db
-      .updateTable('wallets')
-      .set({ balance: sql<number>`balance - ${amount}`, updated_at: now })
-      .where('tenant_id', '=', tenantId)
-      .where('user_id', '=', userId)
-      .where('currency', '=', currency)
-      .where('balance', '>=', amount)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
-  }
-}
-
-function toTopUp(r: Selectable<WalletTopUpsTable>): TopUpRecord {
-  return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    userId: r.user_id,
-    amount: num(r.amount),
-    currency: r.currency as Currency,
-    status: r.status as TopUpStatus,
-    gateway: r.gateway,
-    method: r.method,
-    outTradeNo: r.out_trade_no,
-    gatewayTradeNo: r.gateway_trade_no,
-    failureCode: r.failure_code,
-    createdBy: r.created_by,
-    updatedBy: r.updated_by,
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-    version: num(r.version),
-    ...(r.recharge_id === null ? {} : { rechargeId: r.recharge_id }),
-    ...(r.refund_status === null ? {} : { refundStatus: r.refund_status as TopUpRefundStatus }),
-  };
-}
-
-export class KyselyTopUps implements TopUpRepository {
-  constructor(private readonly db: Kysely<Database>) {}
-
-  async insert(t: TopUpRecord): Promise<void> {
-    await this.db
-      .insertInto('wallet_top_ups')
-      .values({
-        id: t.id,
-        tenant_id: t.tenantId,
-        user_id: t.userId,
-        amount: t.amount,
-        currency: t.currency,
-        status: t.status,
-        gateway: t.gateway,
-        method: t.method,
-        out_trade_no: t.outTradeNo,
-        gateway_trade_no: t.gatewayTradeNo,
-        failure_code: t.failureCode,
-        recharge_id: t.rechargeId ?? null,
-        refund_status: t.refundStatus ?? null,
-        created_by: t.createdBy,
-        updated_by: t.updatedBy,
-        created_at: t.createdAt,
-        updated_at: t.updatedAt,
-        version: t.version,
-      })
-      .execute();
-  }
-
-  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<ReturnType<typeof toTopUp>[]> {
-    let q = this.db.selectFrom('wallet_top_ups').selectAll().where('tenant_id', '=', tenantId);
-    if (afterId !== null) q = q.where('id', '>', afterId);
-    const rows = await q.orderBy('id').limit(limit).execute();
-    return rows.map(toTopUp);
-  }
-
-  async get(tenantId: string, id: string): Promise<TopUpRecord | undefined> {
-    const r = await this.db
-      .selectFrom('wallet_top_ups')
-      .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('id', '=', id)
-      .executeTakeFirst();
-    return r === undefined ? undefined : toTopUp(r);
-  }
-
-  async update(t: TopUpRecord, expectedVersion: number): Promise<boolean> {
-    const res = await this.db
-      .updateTable('wallet_top_ups')
-      .set({
-        status: t.status,
-        gateway_trade_no: t.gatewayTradeNo,
-        failure_code: t.failureCode,
-        refund_status: t.refundStatus ?? null,
-        updated_by: t.updatedBy,
-        updated_at: t.updatedAt,
-        version: t.version,
-      })
-      .where('tenant_id', '=', t.tenantId)
-      .where('id', '=', t.id)
-      .where('version', '=', expectedVersion)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
-  }
-}
 
 const keyBody = (id: string): string => id.replace(/[^A-Za-z0-9]/g, '');
 
@@ -486,13 +347,4 @@ function toBatchRow(r: Selectable<RechargeBatchRowsTable>): BatchRowRecord {
     message: r.message,
     rechargeId: r.recharge_id,
   };
-}
-
-/** The wallet and recharge repositories for one connection or transaction. */
-export function rechargeSideRepositories(db: Kysely<Database>): {
-  wallets: WalletRepository;
-  topUps: TopUpRepository;
-  recharges: RechargeRepository;
-} {
-  return { wallets: new KyselyWallets(db), topUps: new KyselyTopUps(db), recharges: new KyselyRecharges(db) };
 }

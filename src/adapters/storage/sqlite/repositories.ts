@@ -1,25 +1,13 @@
 import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely, Selectable } from 'kysely';
-import type { AuditEntry, JobRecord, OrderRecord, PaymentRecord } from '../../ports/records.js';
-import type { NewJob, Repositories } from '../../ports/repositories.js';
-import {
-  auditRow,
-  fromOrder,
-  fromPayment,
-  jobRow,
-  KyselyAudit,
-  KyselyIdempotency,
-  KyselyJobs,
-  KyselyOrders,
-  KyselyPayments,
-  toJob,
-  toOrder,
-  toPayment,
-} from './repositories.js';
-import { paymentSideRepositories } from './payment-repositories.js';
-import { KyselyAgentSessions } from './agent-session-repository.js';
-import { rechargeSideRepositories } from './recharge-repositories.js';
-import type { Database, JobsTable, OrdersTable, PaymentsTable } from './schema.js';
+import type { AuditEntry, JobRecord, OrderRecord, PaymentRecord } from '../../../ports/records.js';
+import type { NewJob, Repositories } from '../../../ports/repositories.js';
+import { auditRow, KyselyAuditLog } from '../kysely/audit-log.js';
+import { createRepositories } from '../kysely/create-repositories.js';
+import { jobRow, KyselyJobs, toJob } from '../kysely/jobs.js';
+import { fromOrder, KyselyOrders, toOrder } from '../kysely/orders.js';
+import { fromPayment, KyselyPayments, toPayment } from '../kysely/payments.js';
+import type { Database, JobsTable, OrdersTable, PaymentsTable } from '../schema.js';
 
 /**
  * The statements every order runs several times, prepared once per connection and executed
@@ -189,7 +177,7 @@ const AUDIT_PLACEHOLDERS = `(${AUDIT_COLUMNS.map(() => '?').join(', ')})`;
 const JOB_ADVANCE =
   'update "jobs" set "kind" = @kind, "priority" = @priority, "attempts" = 1, "run_at" = @now, "lease_until" = @lease_until, "last_error" = null, "updated_at" = @now where "id" = @id and "status" = \'running\' and "lease_owner" = @owner returning *';
 
-class SqliteAudit extends KyselyAudit {
+class SqliteAuditLog extends KyselyAuditLog {
   constructor(
     db: Kysely<Database>,
     private readonly st: Statements,
@@ -216,13 +204,10 @@ export function writeAuditRows(st: Statements, entries: readonly AuditEntry[]): 
 /** Repositories for one SQLite connection: Kysely for everything, prepared statements for the hot path. */
 export function createSqliteRepositories(db: Kysely<Database>, st: Statements): Repositories {
   return {
+    ...createRepositories(db, 'sqlite'),
     orders: new SqliteOrders(db, st),
     payments: new SqlitePayments(db, st),
     jobs: new SqliteJobs(db, st),
-    audit: new SqliteAudit(db, st),
-    idempotency: new KyselyIdempotency(db),
-    ...paymentSideRepositories(db),
-    sessions: new KyselyAgentSessions(db),
-    ...rechargeSideRepositories(db),
+    audit: new SqliteAuditLog(db, st),
   };
 }

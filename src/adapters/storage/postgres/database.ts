@@ -1,12 +1,12 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import type { Logger } from '../../ports/logger.js';
-import type { Repositories, UnitOfWork } from '../../ports/repositories.js';
-import { migrateToLatest } from './migrations.js';
-import { PostgresCoordination } from './postgres-coordination.js';
-import { createPostgresRepositories, type TransactionEffects } from './postgres-repositories.js';
-import type { Database } from './schema.js';
-import type { Storage } from './storage.js';
+import type { Logger } from '../../../ports/logger.js';
+import type { Repositories, UnitOfWork } from '../../../ports/repositories.js';
+import { migrateToLatest } from '../migrations/index.js';
+import type { Database } from '../schema.js';
+import type { Storage } from '../storage.js';
+import { PostgresCoordination } from './coordination.js';
+import { createPostgresRepositories, type TransactionEffects } from './repositories.js';
 
 export interface PostgresOptions {
   /** Connections in the pool (transactions, reads); one more is kept for LISTEN. */

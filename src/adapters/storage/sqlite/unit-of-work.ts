@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type SqliteDatabase from 'better-sqlite3';
-import type { AuditEntry, AuditRecord } from '../../ports/records.js';
-import type { AuditLog, Repositories, UnitOfWork } from '../../ports/repositories.js';
-import { createSqliteRepositories, Statements, writeAuditRows } from './sqlite-repositories.js';
-import type { Database } from './schema.js';
+import type { AuditEntry, AuditRecord } from '../../../ports/records.js';
+import type { AuditLog, Repositories, UnitOfWork } from '../../../ports/repositories.js';
+import type { Database } from '../schema.js';
+import { createSqliteRepositories, Statements, writeAuditRows } from './repositories.js';
 
 interface Pending {
   readonly work: (repos: Repositories) => Promise<unknown>;
