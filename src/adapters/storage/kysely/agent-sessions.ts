@@ -1,40 +1,42 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { PendingIntent } from '../../../domain/intent/interpret.js';
 import type { AgentSessionRecord, AgentSessionRepository, SessionTurn } from '../../../ports/agent-sessions.js';
+import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
-import type { AgentSessionsTable, Database } from '../schema.js';
 
+/** What `context_json` holds. */
 interface StoredContext {
   readonly pending: PendingIntent | null;
   readonly awaiting?: AgentSessionRecord['awaiting'];
   readonly turns: readonly SessionTurn[];
 }
 
-function toSession(r: Selectable<AgentSessionsTable>): AgentSessionRecord {
-  const ctx = JSON.parse(r.context_json) as StoredContext;
+/** A session as read: times normalised, the conversation parsed. */
+function toSession(r: Row<'agentSessions'>): AgentSessionRecord {
+  const ctx = JSON.parse(r.contextJson) as StoredContext;
   return {
     id: r.id,
-    tenantId: r.tenant_id,
-    userId: r.user_id,
+    tenantId: r.tenantId,
+    userId: r.userId,
     pending: ctx.pending,
     awaiting: ctx.awaiting ?? null,
     turns: ctx.turns,
-    lastOrderId: r.last_order_id,
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
-    expiresAt: num(r.expires_at),
+    lastOrderId: r.lastOrderId,
+    createdAt: num(r.createdAt),
+    updatedAt: num(r.updatedAt),
+    expiresAt: num(r.expiresAt),
   };
 }
 
 /** Agent sessions in plain Kysely (no engine-specific SQL), so SQLite and PostgreSQL share it. */
 export class KyselyAgentSessions implements AgentSessionRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
 
   async get(tenantId: string, id: string): Promise<AgentSessionRecord | undefined> {
     const row = await this.db
-      .selectFrom('agent_sessions')
+      .selectFrom('agentSessions')
       .selectAll()
-      .where('tenant_id', '=', tenantId)
+      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
       .executeTakeFirst();
     return row === undefined ? undefined : toSession(row);
@@ -43,15 +45,15 @@ export class KyselyAgentSessions implements AgentSessionRepository {
   async save(s: AgentSessionRecord): Promise<void> {
     const row = sessionRow(s);
     await this.db
-      .insertInto('agent_sessions')
+      .insertInto('agentSessions')
       .values(row)
       .onConflict((oc) =>
-        oc.columns(['tenant_id', 'id']).doUpdateSet({
-          user_id: row.user_id,
-          context_json: row.context_json,
-          last_order_id: row.last_order_id,
-          updated_at: row.updated_at,
-          expires_at: row.expires_at,
+        oc.columns(['tenantId', 'id']).doUpdateSet({
+          userId: row.userId,
+          contextJson: row.contextJson,
+          lastOrderId: row.lastOrderId,
+          updatedAt: row.updatedAt,
+          expiresAt: row.expiresAt,
         }),
       )
       .execute();
@@ -63,46 +65,47 @@ export class KyselyAgentSessions implements AgentSessionRepository {
     // Compare and set on the stored text itself: under READ COMMITTED a concurrent replace waits
     // for this one and then finds the row changed, so exactly one of them takes it.
     const res = await this.db
-      .updateTable('agent_sessions')
+      .updateTable('agentSessions')
       .set({
-        user_id: row.user_id,
-        context_json: row.context_json,
-        last_order_id: row.last_order_id,
-        updated_at: row.updated_at,
-        expires_at: row.expires_at,
+        userId: row.userId,
+        contextJson: row.contextJson,
+        lastOrderId: row.lastOrderId,
+        updatedAt: row.updatedAt,
+        expiresAt: row.expiresAt,
       })
-      .where('tenant_id', '=', before.tenant_id)
+      .where('tenantId', '=', before.tenantId)
       .where('id', '=', before.id)
-      .where('context_json', '=', before.context_json)
-      .where('updated_at', '=', before.updated_at)
+      .where('contextJson', '=', before.contextJson)
+      .where('updatedAt', '=', before.updatedAt)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
 
   async purgeExpired(now: number, limit = 10_000): Promise<number> {
     const victims = this.db
-      .selectFrom('agent_sessions')
-      .select(['tenant_id', 'id'])
-      .where('expires_at', '<', now)
+      .selectFrom('agentSessions')
+      .select(['tenantId', 'id'])
+      .where('expiresAt', '<', now)
       .limit(limit);
     const res = await this.db
-      .deleteFrom('agent_sessions')
-      .where((eb) => eb(eb.refTuple('tenant_id', 'id'), 'in', victims.$asTuple('tenant_id', 'id')))
+      .deleteFrom('agentSessions')
+      .where((eb) => eb(eb.refTuple('tenantId', 'id'), 'in', victims.$asTuple('tenantId', 'id')))
       .executeTakeFirst();
     return Number(res.numDeletedRows);
   }
 }
 
-function sessionRow(s: AgentSessionRecord): Selectable<AgentSessionsTable> {
+/** A session as written: every column in table order. */
+function sessionRow(s: AgentSessionRecord): NewRow<'agentSessions'> {
   const context: StoredContext = { pending: s.pending, awaiting: s.awaiting, turns: s.turns };
   return {
-    tenant_id: s.tenantId,
+    tenantId: s.tenantId,
     id: s.id,
-    user_id: s.userId,
-    context_json: JSON.stringify(context),
-    last_order_id: s.lastOrderId,
-    created_at: s.createdAt,
-    updated_at: s.updatedAt,
-    expires_at: s.expiresAt,
+    userId: s.userId,
+    contextJson: JSON.stringify(context),
+    lastOrderId: s.lastOrderId,
+    createdAt: s.createdAt,
+    updatedAt: s.updatedAt,
+    expiresAt: s.expiresAt,
   };
 }

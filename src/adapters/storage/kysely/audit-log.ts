@@ -1,40 +1,42 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { AuditEntry, AuditRecord } from '../../../ports/records.js';
 import type { AuditLog } from '../../../ports/repositories.js';
-import type { AuditLogTable, Database } from '../schema.js';
+import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
 
-export function auditRow(e: AuditEntry): Omit<Selectable<AuditLogTable>, 'id'> {
+/** An audit entry as written, every column in table order; the database numbers it. */
+export function auditRow(e: AuditEntry): Omit<NewRow<'auditLog'>, 'id'> {
   return {
-    tenant_id: e.tenantId,
+    tenantId: e.tenantId,
     at: e.at,
     actor: e.actor,
     action: e.action,
-    resource_type: e.resourceType,
-    resource_id: e.resourceId,
-    before_json: e.before === null || e.before === undefined ? null : JSON.stringify(e.before),
-    after_json: e.after === null || e.after === undefined ? null : JSON.stringify(e.after),
-    request_id: e.requestId,
+    resourceType: e.resourceType,
+    resourceId: e.resourceId,
+    beforeJson: e.before === null || e.before === undefined ? null : JSON.stringify(e.before),
+    afterJson: e.after === null || e.after === undefined ? null : JSON.stringify(e.after),
+    requestId: e.requestId,
   };
 }
 
-export function toAudit(r: Selectable<AuditLogTable>): AuditRecord {
+/** An audit entry as read: id and time normalised, before and after parsed. */
+export function toAudit(r: Row<'auditLog'>): AuditRecord {
   return {
     id: num(r.id),
-    tenantId: r.tenant_id,
+    tenantId: r.tenantId,
     at: num(r.at),
     actor: r.actor,
     action: r.action,
-    resourceType: r.resource_type,
-    resourceId: r.resource_id,
-    before: r.before_json === null ? null : JSON.parse(r.before_json),
-    after: r.after_json === null ? null : JSON.parse(r.after_json),
-    requestId: r.request_id,
+    resourceType: r.resourceType,
+    resourceId: r.resourceId,
+    before: r.beforeJson === null ? null : JSON.parse(r.beforeJson),
+    after: r.afterJson === null ? null : JSON.parse(r.afterJson),
+    requestId: r.requestId,
   };
 }
 
 export class KyselyAuditLog implements AuditLog {
-  constructor(protected readonly db: Kysely<Database>) {}
+  constructor(protected readonly db: Kysely<CamelCaseDatabase>) {}
 
   async append(e: AuditEntry): Promise<void> {
     await this.appendMany([e]);
@@ -42,16 +44,16 @@ export class KyselyAuditLog implements AuditLog {
 
   async appendMany(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.db.insertInto('audit_log').values(entries.map(auditRow)).execute();
+    await this.db.insertInto('auditLog').values(entries.map(auditRow)).execute();
   }
 
   async list(tenantId: string, resourceType: string, resourceId: string): Promise<AuditRecord[]> {
     const rows = await this.db
-      .selectFrom('audit_log')
+      .selectFrom('auditLog')
       .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('resource_type', '=', resourceType)
-      .where('resource_id', '=', resourceId)
+      .where('tenantId', '=', tenantId)
+      .where('resourceType', '=', resourceType)
+      .where('resourceId', '=', resourceId)
       .orderBy('id', 'asc')
       .execute();
     return rows.map(toAudit);

@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import type { CallbackInbox } from '../../../ports/repositories.js';
-import type { Database } from '../schema.js';
+import type { CamelCaseDatabase } from '../schema.js';
 
 export class KyselyCallbackInbox implements CallbackInbox {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
 
   async recordEvent(e: {
     gateway: string;
@@ -14,34 +14,34 @@ export class KyselyCallbackInbox implements CallbackInbox {
     at: number;
   }): Promise<boolean> {
     const res = await this.db
-      .insertInto('callback_events')
+      .insertInto('callbackEvents')
       .values({
         gateway: e.gateway,
-        event_id: e.eventId,
-        tenant_id: e.tenantId,
-        resource_id: e.resourceId,
+        eventId: e.eventId,
+        tenantId: e.tenantId,
+        resourceId: e.resourceId,
         outcome: e.outcome,
-        received_at: e.at,
+        receivedAt: e.at,
       })
-      .onConflict((oc) => oc.columns(['gateway', 'event_id']).doNothing())
+      .onConflict((oc) => oc.columns(['gateway', 'eventId']).doNothing())
       .executeTakeFirst();
     return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
   async seenEvent(gateway: string, eventId: string): Promise<boolean> {
     const row = await this.db
-      .selectFrom('callback_events')
-      .select('event_id')
+      .selectFrom('callbackEvents')
+      .select('eventId')
       .where('gateway', '=', gateway)
-      .where('event_id', '=', eventId)
+      .where('eventId', '=', eventId)
       .executeTakeFirst();
     return row !== undefined;
   }
 
   async useNonce(gateway: string, nonce: string, expiresAt: number): Promise<boolean> {
     const res = await this.db
-      .insertInto('callback_nonces')
-      .values({ gateway, nonce, expires_at: expiresAt })
+      .insertInto('callbackNonces')
+      .values({ gateway, nonce, expiresAt })
       .onConflict((oc) => oc.columns(['gateway', 'nonce']).doNothing())
       .executeTakeFirst();
     return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
@@ -49,12 +49,12 @@ export class KyselyCallbackInbox implements CallbackInbox {
 
   async purgeNonces(now: number, limit = 10_000): Promise<number> {
     const victims = this.db
-      .selectFrom('callback_nonces')
+      .selectFrom('callbackNonces')
       .select(['gateway', 'nonce'])
-      .where('expires_at', '<', now)
+      .where('expiresAt', '<', now)
       .limit(limit);
     const res = await this.db
-      .deleteFrom('callback_nonces')
+      .deleteFrom('callbackNonces')
       .where((eb) => eb(eb.refTuple('gateway', 'nonce'), 'in', victims.$asTuple('gateway', 'nonce')))
       .executeTakeFirst();
     return Number(res.numDeletedRows);

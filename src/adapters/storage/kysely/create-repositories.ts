@@ -1,11 +1,12 @@
 import type { Kysely } from 'kysely';
 import type { Repositories } from '../../../ports/repositories.js';
-import type { Database } from '../schema.js';
+import type { CamelCaseDatabase } from '../schema.js';
+import type { Engine } from '../storage.js';
 import { KyselyAgentSessions } from './agent-sessions.js';
 import { KyselyAuditLog } from './audit-log.js';
 import { KyselyCallbackInbox } from './callback-inbox.js';
 import { KyselyIdempotency } from './idempotency.js';
-import { type Engine, KyselyJobs } from './jobs.js';
+import { KyselyJobs } from './jobs.js';
 import { KyselyLedger } from './ledger.js';
 import { KyselyOrders } from './orders.js';
 import { KyselyPayments } from './payments.js';
@@ -15,8 +16,12 @@ import { KyselyReviewFlags } from './review-flags.js';
 import { KyselyTopUps } from './top-ups.js';
 import { KyselyWallets } from './wallets.js';
 
-/** Repositories bound to one Kysely handle (a transaction's connection or the pool). */
-export function createRepositories(db: Kysely<Database>, engine: Engine): Repositories {
+/**
+ * The query-builder repositories bound to one handle (a transaction's connection or the pool),
+ * seen through `withCamelCase`. Each engine's own repositories start from these and replace the
+ * few it does differently.
+ */
+export function createRepositories(db: Kysely<CamelCaseDatabase>, engine: Engine): Repositories {
   return {
     orders: new KyselyOrders(db),
     payments: new KyselyPayments(db),

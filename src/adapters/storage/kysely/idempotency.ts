@@ -1,69 +1,78 @@
 import type { Kysely } from 'kysely';
 import type { IdempotencyRecord, IdempotencyState } from '../../../ports/records.js';
 import type { IdempotencyStore } from '../../../ports/repositories.js';
-import type { Database } from '../schema.js';
+import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num, numOrNull } from './columns.js';
 
+/** A stored key as read: integers normalised, response headers parsed. */
+function toIdempotencyRecord(r: Row<'idempotencyKeys'>): IdempotencyRecord {
+  return {
+    tenantId: r.tenantId,
+    scope: r.scope,
+    key: r.key,
+    fingerprint: r.fingerprint,
+    state: r.state as IdempotencyState,
+    responseStatus: numOrNull(r.responseStatus),
+    responseBody: r.responseBody,
+    responseHeaders:
+      r.responseHeadersJson === null ? null : (JSON.parse(r.responseHeadersJson) as Record<string, string>),
+    recoveryPoint: r.recoveryPoint,
+    lockedUntil: num(r.lockedUntil),
+    createdAt: num(r.createdAt),
+    expiresAt: num(r.expiresAt),
+  };
+}
+
+/** A key as written: every column in table order. */
+function idempotencyRow(rec: IdempotencyRecord): NewRow<'idempotencyKeys'> {
+  return {
+    tenantId: rec.tenantId,
+    scope: rec.scope,
+    key: rec.key,
+    fingerprint: rec.fingerprint,
+    state: rec.state,
+    responseStatus: rec.responseStatus,
+    responseBody: rec.responseBody,
+    responseHeadersJson: rec.responseHeaders === null ? null : JSON.stringify(rec.responseHeaders),
+    recoveryPoint: rec.recoveryPoint,
+    lockedUntil: rec.lockedUntil,
+    createdAt: rec.createdAt,
+    expiresAt: rec.expiresAt,
+  };
+}
+
 export class KyselyIdempotency implements IdempotencyStore {
-  constructor(protected readonly db: Kysely<Database>) {}
+  constructor(protected readonly db: Kysely<CamelCaseDatabase>) {}
 
   async get(tenantId: string, scope: string, key: string): Promise<IdempotencyRecord | undefined> {
     const r = await this.db
-      .selectFrom('idempotency_keys')
+      .selectFrom('idempotencyKeys')
       .selectAll()
-      .where('tenant_id', '=', tenantId)
+      .where('tenantId', '=', tenantId)
       .where('scope', '=', scope)
       .where('key', '=', key)
       .executeTakeFirst();
-    if (r === undefined) return undefined;
-    return {
-      tenantId: r.tenant_id,
-      scope: r.scope,
-      key: r.key,
-      fingerprint: r.fingerprint,
-      state: r.state as IdempotencyState,
-      responseStatus: numOrNull(r.response_status),
-      responseBody: r.response_body,
-      responseHeaders:
-        r.response_headers_json === null ? null : (JSON.parse(r.response_headers_json) as Record<string, string>),
-      recoveryPoint: r.recovery_point,
-      lockedUntil: num(r.locked_until),
-      createdAt: num(r.created_at),
-      expiresAt: num(r.expires_at),
-    };
+    return r === undefined ? undefined : toIdempotencyRecord(r);
   }
 
   async tryInsert(rec: IdempotencyRecord): Promise<boolean> {
     const res = await this.db
-      .insertInto('idempotency_keys')
-      .values({
-        tenant_id: rec.tenantId,
-        scope: rec.scope,
-        key: rec.key,
-        fingerprint: rec.fingerprint,
-        state: rec.state,
-        response_status: rec.responseStatus,
-        response_body: rec.responseBody,
-        response_headers_json: rec.responseHeaders === null ? null : JSON.stringify(rec.responseHeaders),
-        recovery_point: rec.recoveryPoint,
-        locked_until: rec.lockedUntil,
-        created_at: rec.createdAt,
-        expires_at: rec.expiresAt,
-      })
-      .onConflict((oc) => oc.columns(['tenant_id', 'scope', 'key']).doNothing())
+      .insertInto('idempotencyKeys')
+      .values(idempotencyRow(rec))
+      .onConflict((oc) => oc.columns(['tenantId', 'scope', 'key']).doNothing())
       .executeTakeFirst();
     return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
   }
 
   async relock(tenantId: string, scope: string, key: string, now: number, lockedUntil: number): Promise<boolean> {
     const res = await this.db
-      .updateTable('idempotency_keys')
-      .set({ locked_until: lockedUntil })
-      .where('tenant_id', '=', tenantId)
+      .updateTable('idempotencyKeys')
+      .set({ lockedUntil })
+      .where('tenantId', '=', tenantId)
       .where('scope', '=', scope)
       .where('key', '=', key)
       .where('state', '=', 'in_flight')
-      .where('locked_until', '<', now)
+      .where('lockedUntil', '<', now)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
@@ -75,14 +84,14 @@ export class KyselyIdempotency implements IdempotencyStore {
     response: { status: number; body: string; headers: Readonly<Record<string, string>> },
   ): Promise<void> {
     await this.db
-      .updateTable('idempotency_keys')
+      .updateTable('idempotencyKeys')
       .set({
         state: 'completed',
-        response_status: response.status,
-        response_body: response.body,
-        response_headers_json: JSON.stringify(response.headers),
+        responseStatus: response.status,
+        responseBody: response.body,
+        responseHeadersJson: JSON.stringify(response.headers),
       })
-      .where('tenant_id', '=', tenantId)
+      .where('tenantId', '=', tenantId)
       .where('scope', '=', scope)
       .where('key', '=', key)
       .execute();
@@ -90,9 +99,9 @@ export class KyselyIdempotency implements IdempotencyStore {
 
   async setRecoveryPoint(tenantId: string, scope: string, key: string, resourceId: string): Promise<void> {
     await this.db
-      .updateTable('idempotency_keys')
-      .set({ recovery_point: resourceId })
-      .where('tenant_id', '=', tenantId)
+      .updateTable('idempotencyKeys')
+      .set({ recoveryPoint: resourceId })
+      .where('tenantId', '=', tenantId)
       .where('scope', '=', scope)
       .where('key', '=', key)
       .execute();
@@ -100,8 +109,8 @@ export class KyselyIdempotency implements IdempotencyStore {
 
   async remove(tenantId: string, scope: string, key: string): Promise<void> {
     await this.db
-      .deleteFrom('idempotency_keys')
-      .where('tenant_id', '=', tenantId)
+      .deleteFrom('idempotencyKeys')
+      .where('tenantId', '=', tenantId)
       .where('scope', '=', scope)
       .where('key', '=', key)
       .execute();
@@ -109,24 +118,24 @@ export class KyselyIdempotency implements IdempotencyStore {
 
   async removeExpired(tenantId: string, scope: string, key: string, now: number): Promise<boolean> {
     const res = await this.db
-      .deleteFrom('idempotency_keys')
-      .where('tenant_id', '=', tenantId)
+      .deleteFrom('idempotencyKeys')
+      .where('tenantId', '=', tenantId)
       .where('scope', '=', scope)
       .where('key', '=', key)
-      .where('expires_at', '<', now)
+      .where('expiresAt', '<', now)
       .executeTakeFirst();
     return Number(res.numDeletedRows) === 1;
   }
 
   async purgeExpired(now: number, limit = 10_000): Promise<number> {
     const victims = this.db
-      .selectFrom('idempotency_keys')
-      .select(['tenant_id', 'scope', 'key'])
-      .where('expires_at', '<', now)
+      .selectFrom('idempotencyKeys')
+      .select(['tenantId', 'scope', 'key'])
+      .where('expiresAt', '<', now)
       .limit(limit);
     const res = await this.db
-      .deleteFrom('idempotency_keys')
-      .where((eb) => eb(eb.refTuple('tenant_id', 'scope', 'key'), 'in', victims.$asTuple('tenant_id', 'scope', 'key')))
+      .deleteFrom('idempotencyKeys')
+      .where((eb) => eb(eb.refTuple('tenantId', 'scope', 'key'), 'in', victims.$asTuple('tenantId', 'scope', 'key')))
       .executeTakeFirst();
     return Number(res.numDeletedRows);
   }

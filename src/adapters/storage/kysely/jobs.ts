@@ -1,55 +1,56 @@
-import { type Expression, type ExpressionBuilder, type Kysely, type Selectable, type SqlBool } from 'kysely';
+import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
 import type { JobRecord, JobStatus } from '../../../ports/records.js';
 import type { JobRepository, NewJob } from '../../../ports/repositories.js';
-import type { Database, JobsTable } from '../schema.js';
+import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
+import type { Engine } from '../storage.js';
 import { num, numOrNull } from './columns.js';
 
-export type Engine = 'sqlite' | 'postgres';
-
-export function toJob(r: Selectable<JobsTable>): JobRecord {
+/** A job as read: integers normalised, payload parsed. */
+export function toJob(r: Row<'jobs'>): JobRecord {
   return {
     id: r.id,
-    tenantId: r.tenant_id,
+    tenantId: r.tenantId,
     kind: r.kind,
-    resourceId: r.resource_id,
-    payload: JSON.parse(r.payload_json) as Record<string, unknown>,
+    resourceId: r.resourceId,
+    payload: JSON.parse(r.payloadJson) as Record<string, unknown>,
     priority: num(r.priority),
-    runAt: num(r.run_at),
+    runAt: num(r.runAt),
     attempts: num(r.attempts),
-    maxAttempts: num(r.max_attempts),
+    maxAttempts: num(r.maxAttempts),
     status: r.status as JobStatus,
-    leaseOwner: r.lease_owner,
-    leaseUntil: numOrNull(r.lease_until),
-    lastError: r.last_error,
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
+    leaseOwner: r.leaseOwner,
+    leaseUntil: numOrNull(r.leaseUntil),
+    lastError: r.lastError,
+    createdAt: num(r.createdAt),
+    updatedAt: num(r.updatedAt),
   };
 }
 
-export function jobRow(job: NewJob & { readonly id: string; readonly now: number }): Selectable<JobsTable> {
+/** A new job's row, every column in table order; leased at once when `leaseTo` is given. */
+export function jobRow(job: NewJob & { readonly id: string; readonly now: number }): NewRow<'jobs'> {
   return {
     id: job.id,
-    tenant_id: job.tenantId,
+    tenantId: job.tenantId,
     kind: job.kind,
-    resource_id: job.resourceId,
-    payload_json: JSON.stringify(job.payload ?? {}),
+    resourceId: job.resourceId,
+    payloadJson: JSON.stringify(job.payload ?? {}),
     priority: job.priority ?? 0,
-    run_at: job.runAt,
+    runAt: job.runAt,
     attempts: job.leaseTo === undefined ? 0 : 1,
-    max_attempts: job.maxAttempts ?? 8,
+    maxAttempts: job.maxAttempts ?? 8,
     status: job.leaseTo === undefined ? 'queued' : 'running',
-    lease_owner: job.leaseTo?.owner ?? null,
-    lease_until: job.leaseTo?.until ?? null,
-    last_error: null,
-    created_by: 'system',
-    created_at: job.now,
-    updated_at: job.now,
+    leaseOwner: job.leaseTo?.owner ?? null,
+    leaseUntil: job.leaseTo?.until ?? null,
+    lastError: null,
+    createdBy: 'system',
+    createdAt: job.now,
+    updatedAt: job.now,
   };
 }
 
 export class KyselyJobs implements JobRepository {
   constructor(
-    protected readonly db: Kysely<Database>,
+    protected readonly db: Kysely<CamelCaseDatabase>,
     protected readonly engine: Engine,
   ) {}
 
@@ -76,13 +77,13 @@ export class KyselyJobs implements JobRepository {
     // A lease of our own is never taken again: this process is still running that job (renewing
     // it), and a restarted process has a new owner id.
     const expired = await this.claimWhere(owner, now, leaseUntil, limit, (eb) =>
-      eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now), eb('lease_owner', '<>', owner)]),
+      eb.and([eb('status', '=', 'running'), eb('leaseUntil', '<', now), eb('leaseOwner', '<>', owner)]),
     );
     const queued =
       expired.length >= limit
         ? []
         : await this.claimWhere(owner, now, leaseUntil, limit - expired.length, (eb) =>
-            eb.and([eb('status', '=', 'queued'), eb('run_at', '<=', now)]),
+            eb.and([eb('status', '=', 'queued'), eb('runAt', '<=', now)]),
           );
     return [...expired, ...queued].map(toJob).sort((a, b) => b.priority - a.priority || a.runAt - b.runAt);
   }
@@ -92,24 +93,25 @@ export class KyselyJobs implements JobRepository {
     now: number,
     leaseUntil: number,
     limit: number,
-    due: (eb: ExpressionBuilder<Database, 'jobs'>) => Expression<SqlBool>,
-  ): Promise<Array<Selectable<JobsTable>>> {
+    due: (eb: ExpressionBuilder<CamelCaseDatabase, 'jobs'>) => Expression<SqlBool>,
+  ): Promise<Array<Row<'jobs'>>> {
     let candidates = this.db
       .selectFrom('jobs')
       .select('id')
       .where(due)
       .orderBy('priority', 'desc')
-      .orderBy('run_at', 'asc')
+      .orderBy('runAt', 'asc')
       .limit(limit);
     if (this.engine === 'postgres') candidates = candidates.forUpdate().skipLocked();
     return this.db
       .updateTable('jobs')
       .set((eb) => ({
         status: 'running',
-        lease_owner: owner,
-        lease_until: leaseUntil,
-        attempts: eb('attempts', '+', 1),
-        updated_at: now,
+        leaseOwner: owner,
+        leaseUntil,
+        // Typed as read (number | string, for pg's bigint strings); written as the number it is.
+        attempts: eb('attempts', '+', 1).$castTo<number>(),
+        updatedAt: now,
       }))
       .where('id', 'in', candidates)
       .returningAll()
@@ -121,14 +123,15 @@ export class KyselyJobs implements JobRepository {
       .updateTable('jobs')
       .set((eb) => ({
         status: 'running',
-        lease_owner: owner,
-        lease_until: leaseUntil,
-        attempts: eb('attempts', '+', 1),
-        updated_at: now,
+        leaseOwner: owner,
+        leaseUntil,
+        // Typed as read (number | string, for pg's bigint strings); written as the number it is.
+        attempts: eb('attempts', '+', 1).$castTo<number>(),
+        updatedAt: now,
       }))
       .where('id', '=', id)
       .where((eb) =>
-        eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('lease_until', '<', now)])]),
+        eb.or([eb('status', '=', 'queued'), eb.and([eb('status', '=', 'running'), eb('leaseUntil', '<', now)])]),
       )
       .returningAll()
       .executeTakeFirst();
@@ -138,10 +141,10 @@ export class KyselyJobs implements JobRepository {
   async renew(id: string, owner: string, now: number, leaseUntil: number): Promise<boolean> {
     const res = await this.db
       .updateTable('jobs')
-      .set({ lease_until: leaseUntil, updated_at: now })
+      .set({ leaseUntil, updatedAt: now })
       .where('id', '=', id)
       .where('status', '=', 'running')
-      .where('lease_owner', '=', owner)
+      .where('leaseOwner', '=', owner)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
@@ -151,7 +154,7 @@ export class KyselyJobs implements JobRepository {
       .selectFrom('jobs')
       .select('id')
       .where('status', '=', status)
-      .where('updated_at', '<', before)
+      .where('updatedAt', '<', before)
       .limit(limit);
     const res = await this.db.deleteFrom('jobs').where('id', 'in', victims).executeTakeFirst();
     return Number(res.numDeletedRows);
@@ -160,10 +163,10 @@ export class KyselyJobs implements JobRepository {
   async complete(id: string, owner: string, now: number): Promise<boolean> {
     const res = await this.db
       .updateTable('jobs')
-      .set({ status: 'done', lease_owner: null, lease_until: null, updated_at: now })
+      .set({ status: 'done', leaseOwner: null, leaseUntil: null, updatedAt: now })
       .where('id', '=', id)
       .where('status', '=', 'running')
-      .where('lease_owner', '=', owner)
+      .where('leaseOwner', '=', owner)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
@@ -180,14 +183,14 @@ export class KyselyJobs implements JobRepository {
         kind: next.kind,
         priority: next.priority,
         attempts: 1,
-        run_at: now,
-        lease_until: next.leaseUntil,
-        last_error: null,
-        updated_at: now,
+        runAt: now,
+        leaseUntil: next.leaseUntil,
+        lastError: null,
+        updatedAt: now,
       })
       .where('id', '=', id)
       .where('status', '=', 'running')
-      .where('lease_owner', '=', owner)
+      .where('leaseOwner', '=', owner)
       .returningAll()
       .executeTakeFirst();
     return row === undefined ? undefined : toJob(row);
@@ -198,15 +201,15 @@ export class KyselyJobs implements JobRepository {
       .updateTable('jobs')
       .set({
         status: 'queued',
-        lease_owner: null,
-        lease_until: null,
-        run_at: retryAt,
-        last_error: error.slice(0, 2000),
-        updated_at: now,
+        leaseOwner: null,
+        leaseUntil: null,
+        runAt: retryAt,
+        lastError: error.slice(0, 2000),
+        updatedAt: now,
       })
       .where('id', '=', id)
       .where('status', '=', 'running')
-      .where('lease_owner', '=', owner)
+      .where('leaseOwner', '=', owner)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
@@ -216,14 +219,14 @@ export class KyselyJobs implements JobRepository {
       .updateTable('jobs')
       .set({
         status: 'failed',
-        lease_owner: null,
-        lease_until: null,
-        last_error: error.slice(0, 2000),
-        updated_at: now,
+        leaseOwner: null,
+        leaseUntil: null,
+        lastError: error.slice(0, 2000),
+        updatedAt: now,
       })
       .where('id', '=', id)
       .where('status', '=', 'running')
-      .where('lease_owner', '=', owner)
+      .where('leaseOwner', '=', owner)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
@@ -237,7 +240,7 @@ export class KyselyJobs implements JobRepository {
     const row = await this.db
       .selectFrom('jobs')
       .select('id')
-      .where('resource_id', '=', resourceId)
+      .where('resourceId', '=', resourceId)
       .where('kind', '=', kind)
       .where('status', 'in', ['queued', 'running'])
       .limit(1)
@@ -248,7 +251,7 @@ export class KyselyJobs implements JobRepository {
   async nextRunAt(): Promise<number | undefined> {
     const row = await this.db
       .selectFrom('jobs')
-      .select((eb) => eb.fn.min<number | string>('run_at').as('next'))
+      .select((eb) => eb.fn.min<number | string>('runAt').as('next'))
       .where('status', '=', 'queued')
       .executeTakeFirst();
     return row?.next === null || row?.next === undefined ? undefined : num(row.next);

@@ -1,23 +1,24 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Journal } from '../../../domain/ledger.js';
 import type { Currency } from '../../../domain/money.js';
 import type { LedgerBalance } from '../../../ports/records.js';
 import type { LedgerRepository } from '../../../ports/repositories.js';
-import type { Database, LedgerPostingsTable } from '../schema.js';
+import type { CamelCaseDatabase, NewRow } from '../schema.js';
 import { num } from './columns.js';
 
-export function postingRows(journals: readonly Journal[]): Array<Selectable<LedgerPostingsTable>> {
+/** The postings of journals as written: one row per line, every column in table order. */
+export function postingRows(journals: readonly Journal[]): Array<NewRow<'ledgerPostings'>> {
   return journals.flatMap((j) =>
     j.postings.map((p, line) => ({
-      journal_id: j.id,
+      journalId: j.id,
       line,
-      tenant_id: j.tenantId,
+      tenantId: j.tenantId,
       account: p.account,
       amount: p.amount,
       currency: j.currency,
       kind: j.kind,
-      resource_type: j.resourceType,
-      resource_id: j.resourceId,
+      resourceType: j.resourceType,
+      resourceId: j.resourceId,
       actor: j.actor,
       at: j.at,
     })),
@@ -25,23 +26,23 @@ export function postingRows(journals: readonly Journal[]): Array<Selectable<Ledg
 }
 
 export class KyselyLedger implements LedgerRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
 
   async append(journals: readonly Journal[]): Promise<void> {
     const rows = postingRows(journals);
     // Chunked: SQLite caps bound parameters per statement.
     for (let i = 0; i < rows.length; i += 64)
       await this.db
-        .insertInto('ledger_postings')
+        .insertInto('ledgerPostings')
         .values(rows.slice(i, i + 64))
         .execute();
   }
 
   async balances(tenantId: string): Promise<LedgerBalance[]> {
     const rows = await this.db
-      .selectFrom('ledger_postings')
+      .selectFrom('ledgerPostings')
       .select(['account', 'currency', (eb) => eb.fn.sum<number | string>('amount').as('balance')])
-      .where('tenant_id', '=', tenantId)
+      .where('tenantId', '=', tenantId)
       .groupBy(['account', 'currency'])
       .orderBy('account')
       .orderBy('currency')
@@ -51,43 +52,43 @@ export class KyselyLedger implements LedgerRepository {
 
   async unbalancedJournals(tenantId?: string): Promise<Array<{ journalId: string; sum: number }>> {
     let q = this.db
-      .selectFrom('ledger_postings')
-      .select(['journal_id', (eb) => eb.fn.sum<number | string>('amount').as('total')]);
-    if (tenantId !== undefined) q = q.where('tenant_id', '=', tenantId);
+      .selectFrom('ledgerPostings')
+      .select(['journalId', (eb) => eb.fn.sum<number | string>('amount').as('total')]);
+    if (tenantId !== undefined) q = q.where('tenantId', '=', tenantId);
     const rows = await q
-      .groupBy('journal_id')
+      .groupBy('journalId')
       .having(sql`sum(amount)`, '<>', 0)
       .execute();
-    return rows.map((r) => ({ journalId: r.journal_id, sum: num(r.total) }));
+    return rows.map((r) => ({ journalId: r.journalId, sum: num(r.total) }));
   }
 
   async journalIdsByResource(tenantId: string, resourceIds: readonly string[]): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>();
     if (resourceIds.length === 0) return out;
     const rows = await this.db
-      .selectFrom('ledger_postings')
-      .select(['resource_id', 'journal_id'])
+      .selectFrom('ledgerPostings')
+      .select(['resourceId', 'journalId'])
       .distinct()
-      .where('tenant_id', '=', tenantId)
-      .where('resource_id', 'in', [...resourceIds])
-      .orderBy('journal_id')
+      .where('tenantId', '=', tenantId)
+      .where('resourceId', 'in', [...resourceIds])
+      .orderBy('journalId')
       .execute();
     for (const r of rows) {
-      const ids = out.get(r.resource_id) ?? [];
-      ids.push(r.journal_id);
-      out.set(r.resource_id, ids);
+      const ids = out.get(r.resourceId) ?? [];
+      ids.push(r.journalId);
+      out.set(r.resourceId, ids);
     }
     return out;
   }
 
   async journalsFor(tenantId: string, resourceId: string): Promise<Journal[]> {
     const rows = await this.db
-      .selectFrom('ledger_postings')
+      .selectFrom('ledgerPostings')
       .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('resource_id', '=', resourceId)
+      .where('tenantId', '=', tenantId)
+      .where('resourceId', '=', resourceId)
       .orderBy('at')
-      .orderBy('journal_id')
+      .orderBy('journalId')
       .orderBy('line')
       .execute();
     const out = new Map<
@@ -95,22 +96,22 @@ export class KyselyLedger implements LedgerRepository {
       { j: Omit<Journal, 'postings'>; postings: Array<{ account: string; amount: number }> }
     >();
     for (const r of rows) {
-      let e = out.get(r.journal_id);
+      let e = out.get(r.journalId);
       if (e === undefined) {
         e = {
           j: {
-            id: r.journal_id,
-            tenantId: r.tenant_id,
+            id: r.journalId,
+            tenantId: r.tenantId,
             kind: r.kind,
-            resourceType: r.resource_type,
-            resourceId: r.resource_id,
+            resourceType: r.resourceType,
+            resourceId: r.resourceId,
             currency: r.currency as Currency,
             at: num(r.at),
             actor: r.actor,
           },
           postings: [],
         };
-        out.set(r.journal_id, e);
+        out.set(r.journalId, e);
       }
       e.postings.push({ account: r.account, amount: num(r.amount) });
     }

@@ -1,73 +1,78 @@
-import { type Kysely, type Selectable, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Currency } from '../../../domain/money.js';
 import type { OrderOptions } from '../../../domain/menu.js';
 import type { OrderStatus } from '../../../domain/order.js';
 import type { OrderRecord, PaymentRecord } from '../../../ports/records.js';
 import type { OrderFilter, OrderRepository } from '../../../ports/repositories.js';
-import type { Database, OrdersTable } from '../schema.js';
+import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
 import { toPayment } from './payments.js';
 
-export function toOrder(r: Selectable<OrdersTable>): OrderRecord {
+/** An order as read: integers normalised, options parsed. */
+export function toOrder(r: Row<'orders'>): OrderRecord {
   return {
     id: r.id,
-    tenantId: r.tenant_id,
-    userId: r.user_id,
+    tenantId: r.tenantId,
+    userId: r.userId,
     status: r.status as OrderStatus,
     drink: r.drink,
     size: r.size,
     quantity: num(r.quantity),
-    options: JSON.parse(r.options_json) as OrderOptions,
+    options: JSON.parse(r.optionsJson) as OrderOptions,
     description: r.description,
-    unitAmount: num(r.unit_amount),
+    unitAmount: num(r.unitAmount),
     amount: num(r.amount),
     currency: r.currency as Currency,
-    paymentId: r.payment_id,
-    statusReason: r.status_reason,
-    createdBy: r.created_by,
-    updatedBy: r.updated_by,
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
+    paymentId: r.paymentId,
+    statusReason: r.statusReason,
+    createdBy: r.createdBy,
+    updatedBy: r.updatedBy,
+    createdAt: num(r.createdAt),
+    updatedAt: num(r.updatedAt),
     version: num(r.version),
   };
 }
 
-export function fromOrder(o: OrderRecord): Selectable<OrdersTable> {
+/**
+ * An order as written: every column in table order, whatever else the record object carries and
+ * however its caller ordered it, so the statement is always the same one.
+ */
+export function orderRow(o: OrderRecord): NewRow<'orders'> {
   return {
     id: o.id,
-    tenant_id: o.tenantId,
-    user_id: o.userId,
+    tenantId: o.tenantId,
+    userId: o.userId,
     status: o.status,
     drink: o.drink,
     size: o.size,
     quantity: o.quantity,
-    options_json: JSON.stringify(o.options),
+    optionsJson: JSON.stringify(o.options),
     description: o.description,
-    unit_amount: o.unitAmount,
+    unitAmount: o.unitAmount,
     amount: o.amount,
     currency: o.currency,
-    payment_id: o.paymentId,
-    status_reason: o.statusReason,
-    created_by: o.createdBy,
-    updated_by: o.updatedBy,
-    created_at: o.createdAt,
-    updated_at: o.updatedAt,
+    paymentId: o.paymentId,
+    statusReason: o.statusReason,
+    createdBy: o.createdBy,
+    updatedBy: o.updatedBy,
+    createdAt: o.createdAt,
+    updatedAt: o.updatedAt,
     version: o.version,
   };
 }
 
 export class KyselyOrders implements OrderRepository {
-  constructor(protected readonly db: Kysely<Database>) {}
+  constructor(protected readonly db: Kysely<CamelCaseDatabase>) {}
 
   async insert(order: OrderRecord): Promise<void> {
-    await this.db.insertInto('orders').values(fromOrder(order)).execute();
+    await this.db.insertInto('orders').values(orderRow(order)).execute();
   }
 
   async get(tenantId: string, id: string): Promise<OrderRecord | undefined> {
     const row = await this.db
       .selectFrom('orders')
       .selectAll()
-      .where('tenant_id', '=', tenantId)
+      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
       .executeTakeFirst();
     return row === undefined ? undefined : toOrder(row);
@@ -79,12 +84,12 @@ export class KyselyOrders implements OrderRepository {
       .updateTable('orders')
       .set({
         status: order.status,
-        status_reason: order.statusReason,
-        updated_by: order.updatedBy,
-        updated_at: order.updatedAt,
+        statusReason: order.statusReason,
+        updatedBy: order.updatedBy,
+        updatedAt: order.updatedAt,
         version: order.version,
       })
-      .where('tenant_id', '=', order.tenantId)
+      .where('tenantId', '=', order.tenantId)
       .where('id', '=', order.id)
       .where('version', '=', expectedVersion)
       .executeTakeFirst();
@@ -100,18 +105,18 @@ export class KyselyOrders implements OrderRepository {
     const row = await this.db
       .selectFrom('payments')
       .selectAll()
-      .where('tenant_id', '=', tenantId)
+      .where('tenantId', '=', tenantId)
       .where('id', '=', order.paymentId)
       .executeTakeFirst();
     return row === undefined ? undefined : { order, payment: toPayment(row) };
   }
 
   async list(filter: OrderFilter): Promise<OrderRecord[]> {
-    let q = this.db.selectFrom('orders').selectAll().where('tenant_id', '=', filter.tenantId);
-    if (filter.userId !== undefined) q = q.where('user_id', '=', filter.userId);
+    let q = this.db.selectFrom('orders').selectAll().where('tenantId', '=', filter.tenantId);
+    if (filter.userId !== undefined) q = q.where('userId', '=', filter.userId);
     if (filter.status !== undefined && filter.status.length > 0) q = q.where('status', 'in', [...filter.status]);
-    if (filter.createdFrom !== undefined) q = q.where('created_at', '>=', filter.createdFrom);
-    if (filter.createdTo !== undefined) q = q.where('created_at', '<', filter.createdTo);
+    if (filter.createdFrom !== undefined) q = q.where('createdAt', '>=', filter.createdFrom);
+    if (filter.createdTo !== undefined) q = q.where('createdAt', '<', filter.createdTo);
     if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
     const rows = await q.orderBy('id', 'desc').limit(filter.limit).execute();
     return rows.map(toOrder);
@@ -128,9 +133,9 @@ export class KyselyOrders implements OrderRepository {
       .selectFrom('orders')
       .selectAll()
       .where('status', 'in', [...statuses])
-      .where('updated_at', '<', updatedBefore);
-    if (updatedAfter !== undefined) q = q.where('updated_at', '>', updatedAfter);
-    const rows = await q.orderBy('updated_at').limit(limit).execute();
+      .where('updatedAt', '<', updatedBefore);
+    if (updatedAfter !== undefined) q = q.where('updatedAt', '>', updatedAfter);
+    const rows = await q.orderBy('updatedAt').limit(limit).execute();
     return rows.map(toOrder);
   }
 
@@ -138,10 +143,10 @@ export class KyselyOrders implements OrderRepository {
     const row = await this.db
       .selectFrom('orders')
       .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('amount'), sql<number>`0`).as('total'))
-      .where('tenant_id', '=', tenantId)
-      .where('user_id', '=', userId)
+      .where('tenantId', '=', tenantId)
+      .where('userId', '=', userId)
       .where('currency', '=', currency)
-      .where('created_at', '>=', since)
+      .where('createdAt', '>=', since)
       // Money that is held, moving or may still move counts against the limit.
       .where('status', 'not in', ['CANCELLED', 'FAILED', 'REFUNDED'])
       .executeTakeFirstOrThrow();

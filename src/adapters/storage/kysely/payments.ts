@@ -1,66 +1,59 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Currency } from '../../../domain/money.js';
 import type { PaymentStatus } from '../../../domain/payment.js';
 import type { PaymentRecord } from '../../../ports/records.js';
 import type { PaymentRepository } from '../../../ports/repositories.js';
-import type { Database, PaymentsTable } from '../schema.js';
+import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
 
-export function toPayment(r: Selectable<PaymentsTable>): PaymentRecord {
+/** A payment as read: integers normalised. */
+export function toPayment(r: Row<'payments'>): PaymentRecord {
   return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    orderId: r.order_id,
+    ...r,
     status: r.status as PaymentStatus,
     amount: num(r.amount),
-    refundedAmount: num(r.refunded_amount),
+    refundedAmount: num(r.refundedAmount),
     currency: r.currency as Currency,
-    gateway: r.gateway,
-    method: r.method,
     attempt: num(r.attempt),
-    outTradeNo: r.out_trade_no,
-    gatewayTradeNo: r.gateway_trade_no,
-    failureCode: r.failure_code,
-    createdBy: r.created_by,
-    updatedBy: r.updated_by,
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
+    createdAt: num(r.createdAt),
+    updatedAt: num(r.updatedAt),
     version: num(r.version),
   };
 }
 
-export function fromPayment(p: PaymentRecord): Selectable<PaymentsTable> {
+/** A payment as written: every column in table order (one statement, whatever the record carries). */
+export function paymentRow(p: PaymentRecord): NewRow<'payments'> {
   return {
     id: p.id,
-    tenant_id: p.tenantId,
-    order_id: p.orderId,
+    tenantId: p.tenantId,
+    orderId: p.orderId,
     status: p.status,
     amount: p.amount,
-    refunded_amount: p.refundedAmount,
+    refundedAmount: p.refundedAmount,
     currency: p.currency,
     gateway: p.gateway,
     method: p.method,
     attempt: p.attempt,
-    out_trade_no: p.outTradeNo,
-    gateway_trade_no: p.gatewayTradeNo,
-    failure_code: p.failureCode,
-    created_by: p.createdBy,
-    updated_by: p.updatedBy,
-    created_at: p.createdAt,
-    updated_at: p.updatedAt,
+    outTradeNo: p.outTradeNo,
+    gatewayTradeNo: p.gatewayTradeNo,
+    failureCode: p.failureCode,
+    createdBy: p.createdBy,
+    updatedBy: p.updatedBy,
+    createdAt: p.createdAt,
+    updatedAt: p.updatedAt,
     version: p.version,
   };
 }
 
 export class KyselyPayments implements PaymentRepository {
-  constructor(protected readonly db: Kysely<Database>) {}
+  constructor(protected readonly db: Kysely<CamelCaseDatabase>) {}
 
   async insert(p: PaymentRecord): Promise<void> {
-    await this.db.insertInto('payments').values(fromPayment(p)).execute();
+    await this.db.insertInto('payments').values(paymentRow(p)).execute();
   }
 
-  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<ReturnType<typeof toPayment>[]> {
-    let q = this.db.selectFrom('payments').selectAll().where('tenant_id', '=', tenantId);
+  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<PaymentRecord[]> {
+    let q = this.db.selectFrom('payments').selectAll().where('tenantId', '=', tenantId);
     if (afterId !== null) q = q.where('id', '>', afterId);
     const rows = await q.orderBy('id').limit(limit).execute();
     return rows.map(toPayment);
@@ -70,7 +63,7 @@ export class KyselyPayments implements PaymentRepository {
     const row = await this.db
       .selectFrom('payments')
       .selectAll()
-      .where('tenant_id', '=', tenantId)
+      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
       .executeTakeFirst();
     return row === undefined ? undefined : toPayment(row);
@@ -81,18 +74,18 @@ export class KyselyPayments implements PaymentRepository {
       .updateTable('payments')
       .set({
         status: p.status,
-        refunded_amount: p.refundedAmount,
+        refundedAmount: p.refundedAmount,
         gateway: p.gateway,
         method: p.method,
         attempt: p.attempt,
-        out_trade_no: p.outTradeNo,
-        gateway_trade_no: p.gatewayTradeNo,
-        failure_code: p.failureCode,
-        updated_by: p.updatedBy,
-        updated_at: p.updatedAt,
+        outTradeNo: p.outTradeNo,
+        gatewayTradeNo: p.gatewayTradeNo,
+        failureCode: p.failureCode,
+        updatedBy: p.updatedBy,
+        updatedAt: p.updatedAt,
         version: p.version,
       })
-      .where('tenant_id', '=', p.tenantId)
+      .where('tenantId', '=', p.tenantId)
       .where('id', '=', p.id)
       .where('version', '=', expectedVersion)
       .executeTakeFirst();
@@ -103,7 +96,7 @@ export class KyselyPayments implements PaymentRepository {
     const row = await this.db
       .selectFrom('payments')
       .selectAll()
-      .where('out_trade_no', '=', outTradeNo)
+      .where('outTradeNo', '=', outTradeNo)
       .executeTakeFirst();
     return row === undefined ? undefined : toPayment(row);
   }

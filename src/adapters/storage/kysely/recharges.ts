@@ -1,4 +1,4 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Currency } from '../../../domain/money.js';
 import type { OperatorId } from '../../../domain/recharge/number-segments.js';
 import type { RechargeAttempt, RechargeState, RechargeStatus } from '../../../domain/recharge/recharge.js';
@@ -11,77 +11,81 @@ import type {
   RechargeRecord,
 } from '../../../ports/records.js';
 import type { RechargeRepository } from '../../../ports/repositories.js';
-import type { Database, RechargeBatchRowsTable, RechargesTable } from '../schema.js';
-import { num } from './columns.js';
+import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
+import { num, numOrNull } from './columns.js';
 
 const keyBody = (id: string): string => id.replace(/[^A-Za-z0-9]/g, '');
 
-function toRecharge(r: Selectable<RechargesTable>): RechargeRecord {
+/** A recharge as read: the domain state rebuilt from its columns, the paying top-up only when there is one. */
+function toRecharge(r: Row<'recharges'>): RechargeRecord {
   const common = {
     id: r.id,
-    maxAttempts: num(r.max_attempts),
-    attempts: JSON.parse(r.attempts_json) as RechargeAttempt[],
+    maxAttempts: num(r.maxAttempts),
+    attempts: JSON.parse(r.attemptsJson) as RechargeAttempt[],
   };
   const status = r.status as RechargeStatus;
   const state: RechargeState =
     status === 'FAILED' ? { ...common, status, reason: r.reason ?? 'UNKNOWN' } : { ...common, status };
   return {
     id: r.id,
-    tenantId: r.tenant_id,
-    userId: r.user_id,
+    tenantId: r.tenantId,
+    userId: r.userId,
     phone: r.phone,
     operator: r.operator as OperatorId,
     amount: num(r.amount),
     currency: r.currency as Currency,
     state,
-    batchId: r.batch_id,
-    ...(r.top_up_id === null ? {} : { topUpId: r.top_up_id }),
-    createdBy: r.created_by,
-    updatedBy: r.updated_by,
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
+    batchId: r.batchId,
+    ...(r.topUpId === null ? {} : { topUpId: r.topUpId }),
+    createdBy: r.createdBy,
+    updatedBy: r.updatedBy,
+    createdAt: num(r.createdAt),
+    updatedAt: num(r.updatedAt),
     version: num(r.version),
   };
 }
 
+/** A recharge as written: every column in the order it was always written. */
+function rechargeRow(r: RechargeRecord): NewRow<'recharges'> {
+  return {
+    id: r.id,
+    tenantId: r.tenantId,
+    userId: r.userId,
+    phone: r.phone,
+    operator: r.operator,
+    amount: r.amount,
+    currency: r.currency,
+    ...stateColumns(r.state),
+    batchId: r.batchId,
+    topUpId: r.topUpId ?? null,
+    keyBody: keyBody(r.id),
+    createdBy: r.createdBy,
+    updatedBy: r.updatedBy,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    version: r.version,
+  };
+}
+
+/** The columns that hold a recharge's domain state. */
 const stateColumns = (
   s: RechargeState,
-): { status: string; attempts_json: string; max_attempts: number; reason: string | null } => ({
+): { status: string; attemptsJson: string; maxAttempts: number; reason: string | null } => ({
   status: s.status,
-  attempts_json: JSON.stringify(s.attempts),
-  max_attempts: s.maxAttempts,
+  attemptsJson: JSON.stringify(s.attempts),
+  maxAttempts: s.maxAttempts,
   reason: s.status === 'FAILED' ? s.reason : null,
 });
 
 export class KyselyRecharges implements RechargeRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
 
   async insert(r: RechargeRecord): Promise<void> {
-    await this.db
-      .insertInto('recharges')
-      .values({
-        id: r.id,
-        tenant_id: r.tenantId,
-        user_id: r.userId,
-        phone: r.phone,
-        operator: r.operator,
-        amount: r.amount,
-        currency: r.currency,
-        ...stateColumns(r.state),
-        batch_id: r.batchId,
-        top_up_id: r.topUpId ?? null,
-        key_body: keyBody(r.id),
-        created_by: r.createdBy,
-        updated_by: r.updatedBy,
-        created_at: r.createdAt,
-        updated_at: r.updatedAt,
-        version: r.version,
-      })
-      .execute();
+    await this.db.insertInto('recharges').values(rechargeRow(r)).execute();
   }
 
-  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<ReturnType<typeof toRecharge>[]> {
-    let q = this.db.selectFrom('recharges').selectAll().where('tenant_id', '=', tenantId);
+  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<RechargeRecord[]> {
+    let q = this.db.selectFrom('recharges').selectAll().where('tenantId', '=', tenantId);
     if (afterId !== null) q = q.where('id', '>', afterId);
     const rows = await q.orderBy('id').limit(limit).execute();
     return rows.map(toRecharge);
@@ -91,7 +95,7 @@ export class KyselyRecharges implements RechargeRepository {
     const r = await this.db
       .selectFrom('recharges')
       .selectAll()
-      .where('tenant_id', '=', tenantId)
+      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
       .executeTakeFirst();
     return r === undefined ? undefined : toRecharge(r);
@@ -100,8 +104,8 @@ export class KyselyRecharges implements RechargeRepository {
   async update(r: RechargeRecord, expectedVersion: number): Promise<boolean> {
     const res = await this.db
       .updateTable('recharges')
-      .set({ ...stateColumns(r.state), updated_by: r.updatedBy, updated_at: r.updatedAt, version: r.version })
-      .where('tenant_id', '=', r.tenantId)
+      .set({ ...stateColumns(r.state), updatedBy: r.updatedBy, updatedAt: r.updatedAt, version: r.version })
+      .where('tenantId', '=', r.tenantId)
       .where('id', '=', r.id)
       .where('version', '=', expectedVersion)
       .executeTakeFirst();
@@ -111,7 +115,7 @@ export class KyselyRecharges implements RechargeRepository {
   async getByAttemptKey(key: string): Promise<RechargeRecord | undefined> {
     const m = /^([A-Za-z0-9]+)A[1-9]$/.exec(key);
     if (m?.[1] === undefined) return undefined;
-    const rows = await this.db.selectFrom('recharges').selectAll().where('key_body', '=', m[1]).limit(2).execute();
+    const rows = await this.db.selectFrom('recharges').selectAll().where('keyBody', '=', m[1]).limit(2).execute();
     const found = rows.length === 1 && rows[0] !== undefined ? toRecharge(rows[0]) : undefined;
     // Only the recharge that really issued this order id (ids differing in punctuation only never match).
     return found?.state.attempts.some((a) => a.key === key) === true ? found : undefined;
@@ -128,9 +132,9 @@ export class KyselyRecharges implements RechargeRepository {
       .selectFrom('recharges')
       .selectAll()
       .where('status', 'in', [...statuses])
-      .where('updated_at', '<', updatedBefore);
-    if (updatedAfter !== undefined) q = q.where('updated_at', '>', updatedAfter);
-    const rows = await q.orderBy('updated_at').limit(limit).execute();
+      .where('updatedAt', '<', updatedBefore);
+    if (updatedAfter !== undefined) q = q.where('updatedAt', '>', updatedAfter);
+    const rows = await q.orderBy('updatedAt').limit(limit).execute();
     return rows.map(toRecharge);
   }
 
@@ -138,8 +142,8 @@ export class KyselyRecharges implements RechargeRepository {
     const rows = await this.db
       .selectFrom('recharges')
       .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
-      .where('batch_id', '=', batchId)
-      .where('tenant_id', '=', tenantId)
+      .where('batchId', '=', batchId)
+      .where('tenantId', '=', tenantId)
       .groupBy('status')
       .execute();
     return Object.fromEntries(rows.map((r) => [r.status, num(r.n)]));
@@ -147,47 +151,32 @@ export class KyselyRecharges implements RechargeRepository {
 
   async insertBatch(b: RechargeBatchRecord): Promise<void> {
     await this.db
-      .insertInto('recharge_batches')
+      .insertInto('rechargeBatches')
       .values({
         id: b.id,
-        tenant_id: b.tenantId,
-        user_id: b.userId,
+        tenantId: b.tenantId,
+        userId: b.userId,
         status: b.status,
         format: b.format,
         rows: b.rows,
-        valid_rows: b.validRows,
-        rejected_rows: b.rejectedRows,
-        rejected_json: JSON.stringify(b.rejected),
-        created_by: b.createdBy,
-        created_at: b.createdAt,
-        updated_at: b.updatedAt,
+        validRows: b.validRows,
+        rejectedRows: b.rejectedRows,
+        rejectedJson: JSON.stringify(b.rejected),
+        createdBy: b.createdBy,
+        createdAt: b.createdAt,
+        updatedAt: b.updatedAt,
       })
       .execute();
   }
 
   async getBatch(tenantId: string, id: string): Promise<RechargeBatchRecord | undefined> {
     const r = await this.db
-      .selectFrom('recharge_batches')
+      .selectFrom('rechargeBatches')
       .selectAll()
-      .where('tenant_id', '=', tenantId)
+      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
       .executeTakeFirst();
-    if (r === undefined) return undefined;
-    const legacy = JSON.parse(r.rejected_json) as RechargeBatchRecord['rejected'];
-    return {
-      id: r.id,
-      tenantId: r.tenant_id,
-      userId: r.user_id,
-      status: r.status as RechargeBatchStatus,
-      format: r.format === 'ndjson' ? 'ndjson' : 'csv',
-      rows: num(r.rows),
-      validRows: num(r.valid_rows),
-      rejectedRows: Math.max(num(r.rejected_rows), legacy.length),
-      rejected: legacy,
-      createdBy: r.created_by,
-      createdAt: num(r.created_at),
-      updatedAt: num(r.updated_at),
-    };
+    return r === undefined ? undefined : toBatch(r);
   }
 
   async updateBatch(
@@ -203,15 +192,15 @@ export class KyselyRecharges implements RechargeRepository {
     },
   ): Promise<boolean> {
     const res = await this.db
-      .updateTable('recharge_batches')
+      .updateTable('rechargeBatches')
       .set({
         status: patch.status,
         rows: patch.rows,
-        valid_rows: patch.validRows,
-        rejected_rows: patch.rejectedRows,
-        updated_at: patch.updatedAt,
+        validRows: patch.validRows,
+        rejectedRows: patch.rejectedRows,
+        updatedAt: patch.updatedAt,
       })
-      .where('tenant_id', '=', tenantId)
+      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
       .where('status', '=', from)
       .executeTakeFirst();
@@ -221,10 +210,10 @@ export class KyselyRecharges implements RechargeRepository {
   async insertBatchRows(rows: readonly BatchRowRecord[]): Promise<void> {
     if (rows.length === 0) return;
     await this.db
-      .insertInto('recharge_batch_rows')
+      .insertInto('rechargeBatchRows')
       .values(
         rows.map((r) => ({
-          batch_id: r.batchId,
+          batchId: r.batchId,
           line: r.line,
           phone: r.phone,
           operator: r.operator,
@@ -232,7 +221,7 @@ export class KyselyRecharges implements RechargeRepository {
           status: r.status,
           code: r.code,
           message: r.message,
-          recharge_id: r.rechargeId,
+          rechargeId: r.rechargeId,
         })),
       )
       .execute();
@@ -241,9 +230,9 @@ export class KyselyRecharges implements RechargeRepository {
   async firstLinesOf(batchId: string, phones: readonly string[]): Promise<Map<string, number>> {
     if (phones.length === 0) return new Map();
     const rows = await this.db
-      .selectFrom('recharge_batch_rows')
+      .selectFrom('rechargeBatchRows')
       .select(['phone', (eb) => eb.fn.min<number | string>('line').as('line')])
-      .where('batch_id', '=', batchId)
+      .where('batchId', '=', batchId)
       .where('phone', 'in', [...phones])
       .where('status', '!=', 'rejected')
       .groupBy('phone')
@@ -253,9 +242,9 @@ export class KyselyRecharges implements RechargeRepository {
 
   async pendingBatchRows(batchId: string, limit: number): Promise<BatchRowRecord[]> {
     const rows = await this.db
-      .selectFrom('recharge_batch_rows')
+      .selectFrom('rechargeBatchRows')
       .selectAll()
-      .where('batch_id', '=', batchId)
+      .where('batchId', '=', batchId)
       .where('status', '=', 'pending')
       .orderBy('line')
       .limit(limit)
@@ -271,13 +260,13 @@ export class KyselyRecharges implements RechargeRepository {
       | { readonly status: 'rejected'; readonly code: string; readonly message: string },
   ): Promise<boolean> {
     const res = await this.db
-      .updateTable('recharge_batch_rows')
+      .updateTable('rechargeBatchRows')
       .set(
         outcome.status === 'accepted'
-          ? { status: 'accepted', recharge_id: outcome.rechargeId }
+          ? { status: 'accepted', rechargeId: outcome.rechargeId }
           : { status: 'rejected', code: outcome.code, message: outcome.message },
       )
-      .where('batch_id', '=', batchId)
+      .where('batchId', '=', batchId)
       .where('line', '=', line)
       .where('status', '=', 'pending')
       .executeTakeFirst();
@@ -286,9 +275,9 @@ export class KyselyRecharges implements RechargeRepository {
 
   async countBatchRows(batchId: string): Promise<Record<string, number>> {
     const rows = await this.db
-      .selectFrom('recharge_batch_rows')
+      .selectFrom('rechargeBatchRows')
       .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
-      .where('batch_id', '=', batchId)
+      .where('batchId', '=', batchId)
       .groupBy('status')
       .execute();
     return Object.fromEntries(rows.map((r) => [r.status, num(r.n)]));
@@ -296,9 +285,9 @@ export class KyselyRecharges implements RechargeRepository {
 
   async rejectedBatchRows(batchId: string, afterLine: number, limit: number): Promise<BatchRowRecord[]> {
     const rows = await this.db
-      .selectFrom('recharge_batch_rows')
+      .selectFrom('rechargeBatchRows')
       .selectAll()
-      .where('batch_id', '=', batchId)
+      .where('batchId', '=', batchId)
       .where('status', '=', 'rejected')
       .where('line', '>', afterLine)
       .orderBy('line')
@@ -309,42 +298,62 @@ export class KyselyRecharges implements RechargeRepository {
 
   async batchResults(batchId: string, afterLine: number, limit: number): Promise<BatchResultRow[]> {
     const rows = await this.db
-      .selectFrom('recharge_batch_rows as b')
-      .leftJoin('recharges as r', 'r.id', 'b.recharge_id')
+      .selectFrom('rechargeBatchRows as b')
+      .leftJoin('recharges as r', 'r.id', 'b.rechargeId')
       .selectAll('b')
-      .select(['r.status as r_status', 'r.attempts_json as r_attempts', 'r.reason as r_reason'])
-      .where('b.batch_id', '=', batchId)
+      .select(['r.status as rStatus', 'r.attemptsJson as rAttempts', 'r.reason as rReason'])
+      .where('b.batchId', '=', batchId)
       .where('b.line', '>', afterLine)
       .orderBy('b.line')
       .limit(limit)
       .execute();
     return rows.map((r) => {
-      const attempts = r.r_attempts === null ? [] : (JSON.parse(r.r_attempts) as RechargeAttempt[]);
+      const attempts = r.rAttempts === null ? [] : (JSON.parse(r.rAttempts) as RechargeAttempt[]);
       return {
         ...toBatchRow(r),
         recharge:
-          r.r_status === null
+          r.rStatus === null
             ? null
-            : { status: r.r_status, channel: attempts.at(-1)?.channel ?? null, reason: r.r_reason },
+            : { status: r.rStatus, channel: attempts.at(-1)?.channel ?? null, reason: r.rReason },
       };
     });
   }
 
   async deleteBatchRows(batchId: string): Promise<void> {
-    await this.db.deleteFrom('recharge_batch_rows').where('batch_id', '=', batchId).execute();
+    await this.db.deleteFrom('rechargeBatchRows').where('batchId', '=', batchId).execute();
   }
 }
 
-function toBatchRow(r: Selectable<RechargeBatchRowsTable>): BatchRowRecord {
+/** A batch as read: counts normalised; refusals kept whole by batches from before schema 0005. */
+function toBatch(r: Row<'rechargeBatches'>): RechargeBatchRecord {
+  const legacy = JSON.parse(r.rejectedJson) as RechargeBatchRecord['rejected'];
   return {
-    batchId: r.batch_id,
+    id: r.id,
+    tenantId: r.tenantId,
+    userId: r.userId,
+    status: r.status as RechargeBatchStatus,
+    format: r.format === 'ndjson' ? 'ndjson' : 'csv',
+    rows: num(r.rows),
+    validRows: num(r.validRows),
+    rejectedRows: Math.max(num(r.rejectedRows), legacy.length),
+    rejected: legacy,
+    createdBy: r.createdBy,
+    createdAt: num(r.createdAt),
+    updatedAt: num(r.updatedAt),
+  };
+}
+
+/** A line of a batch as read: integers normalised. */
+function toBatchRow(r: Row<'rechargeBatchRows'>): BatchRowRecord {
+  return {
+    batchId: r.batchId,
     line: num(r.line),
     phone: r.phone,
     operator: r.operator,
-    amount: r.amount === null ? null : num(r.amount),
+    amount: numOrNull(r.amount),
     status: r.status as BatchRowStatus,
     code: r.code,
     message: r.message,
-    rechargeId: r.recharge_id,
+    rechargeId: r.rechargeId,
   };
 }

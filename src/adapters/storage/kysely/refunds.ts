@@ -1,62 +1,55 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Currency } from '../../../domain/money.js';
 import type { RefundStatus } from '../../../domain/refund.js';
 import type { RefundRecord } from '../../../ports/records.js';
 import type { RefundRepository } from '../../../ports/repositories.js';
-import type { Database, RefundsTable } from '../schema.js';
+import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
 
-export function toRefund(r: Selectable<RefundsTable>): RefundRecord {
+/** A refund as read: integers normalised. */
+export function toRefund(r: Row<'refunds'>): RefundRecord {
   return {
-    id: r.id,
-    tenantId: r.tenant_id,
-    orderId: r.order_id,
-    paymentId: r.payment_id,
-    outRefundNo: r.out_refund_no,
+    ...r,
     amount: num(r.amount),
     currency: r.currency as Currency,
     status: r.status as RefundStatus,
-    reason: r.reason,
-    failureCode: r.failure_code,
-    gatewayRefundNo: r.gateway_refund_no,
-    createdBy: r.created_by,
-    updatedBy: r.updated_by,
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
+    createdAt: num(r.createdAt),
+    updatedAt: num(r.updatedAt),
     version: num(r.version),
   };
 }
 
-function fromRefund(r: RefundRecord): Selectable<RefundsTable> {
+/** A refund as written: every column in table order. */
+function refundRow(r: RefundRecord): NewRow<'refunds'> {
   return {
     id: r.id,
-    tenant_id: r.tenantId,
-    order_id: r.orderId,
-    payment_id: r.paymentId,
-    out_refund_no: r.outRefundNo,
+    tenantId: r.tenantId,
+    orderId: r.orderId,
+    paymentId: r.paymentId,
+    outRefundNo: r.outRefundNo,
     amount: r.amount,
     currency: r.currency,
     status: r.status,
     reason: r.reason,
-    failure_code: r.failureCode,
-    gateway_refund_no: r.gatewayRefundNo,
-    created_by: r.createdBy,
-    updated_by: r.updatedBy,
-    created_at: r.createdAt,
-    updated_at: r.updatedAt,
+    failureCode: r.failureCode,
+    gatewayRefundNo: r.gatewayRefundNo,
+    createdBy: r.createdBy,
+    updatedBy: r.updatedBy,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
     version: r.version,
   };
 }
 
 export class KyselyRefunds implements RefundRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
 
   async insert(refund: RefundRecord): Promise<void> {
-    await this.db.insertInto('refunds').values(fromRefund(refund)).execute();
+    await this.db.insertInto('refunds').values(refundRow(refund)).execute();
   }
 
-  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<ReturnType<typeof toRefund>[]> {
-    let q = this.db.selectFrom('refunds').selectAll().where('tenant_id', '=', tenantId);
+  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<RefundRecord[]> {
+    let q = this.db.selectFrom('refunds').selectAll().where('tenantId', '=', tenantId);
     if (afterId !== null) q = q.where('id', '>', afterId);
     const rows = await q.orderBy('id').limit(limit).execute();
     return rows.map(toRefund);
@@ -66,7 +59,7 @@ export class KyselyRefunds implements RefundRepository {
     const row = await this.db
       .selectFrom('refunds')
       .selectAll()
-      .where('tenant_id', '=', tenantId)
+      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
       .executeTakeFirst();
     return row === undefined ? undefined : toRefund(row);
@@ -76,7 +69,7 @@ export class KyselyRefunds implements RefundRepository {
     const row = await this.db
       .selectFrom('refunds')
       .selectAll()
-      .where('out_refund_no', '=', outRefundNo)
+      .where('outRefundNo', '=', outRefundNo)
       .executeTakeFirst();
     return row === undefined ? undefined : toRefund(row);
   }
@@ -85,8 +78,8 @@ export class KyselyRefunds implements RefundRepository {
     const rows = await this.db
       .selectFrom('refunds')
       .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('payment_id', '=', paymentId)
+      .where('tenantId', '=', tenantId)
+      .where('paymentId', '=', paymentId)
       .orderBy('id')
       .execute();
     return rows.map(toRefund);
@@ -97,13 +90,13 @@ export class KyselyRefunds implements RefundRepository {
       .updateTable('refunds')
       .set({
         status: r.status,
-        failure_code: r.failureCode,
-        gateway_refund_no: r.gatewayRefundNo,
-        updated_by: r.updatedBy,
-        updated_at: r.updatedAt,
+        failureCode: r.failureCode,
+        gatewayRefundNo: r.gatewayRefundNo,
+        updatedBy: r.updatedBy,
+        updatedAt: r.updatedAt,
         version: r.version,
       })
-      .where('tenant_id', '=', r.tenantId)
+      .where('tenantId', '=', r.tenantId)
       .where('id', '=', r.id)
       .where('version', '=', expectedVersion)
       .executeTakeFirst();

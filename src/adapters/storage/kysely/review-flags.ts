@@ -1,43 +1,47 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { ReviewFlag } from '../../../ports/records.js';
 import type { ReviewFlags } from '../../../ports/repositories.js';
-import type { Database, ReviewFlagsTable } from '../schema.js';
-import { num } from './columns.js';
+import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
+import { num, numOrNull } from './columns.js';
 
-function toFlag(r: Selectable<ReviewFlagsTable>): ReviewFlag {
+/** A flag as read: times normalised, detail parsed. */
+function toFlag(r: Row<'reviewFlags'>): ReviewFlag {
   return {
     id: r.id,
-    tenantId: r.tenant_id,
-    resourceType: r.resource_type,
-    resourceId: r.resource_id,
+    tenantId: r.tenantId,
+    resourceType: r.resourceType,
+    resourceId: r.resourceId,
     code: r.code,
-    detail: JSON.parse(r.detail_json) as Record<string, unknown>,
-    createdAt: num(r.created_at),
-    resolvedAt: r.resolved_at === null ? null : num(r.resolved_at),
+    detail: JSON.parse(r.detailJson) as Record<string, unknown>,
+    createdAt: num(r.createdAt),
+    resolvedAt: numOrNull(r.resolvedAt),
   };
 }
 
-const flagRow = (f: ReviewFlag) => ({
-  id: f.id,
-  tenant_id: f.tenantId,
-  resource_type: f.resourceType,
-  resource_id: f.resourceId,
-  code: f.code,
-  detail_json: JSON.stringify(f.detail),
-  created_at: f.createdAt,
-  resolved_at: f.resolvedAt,
-});
+/** A flag as written: every column in table order. */
+function flagRow(f: ReviewFlag): NewRow<'reviewFlags'> {
+  return {
+    id: f.id,
+    tenantId: f.tenantId,
+    resourceType: f.resourceType,
+    resourceId: f.resourceId,
+    code: f.code,
+    detailJson: JSON.stringify(f.detail),
+    createdAt: f.createdAt,
+    resolvedAt: f.resolvedAt,
+  };
+}
 
 export class KyselyReviewFlags implements ReviewFlags {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
 
   async raise(f: ReviewFlag): Promise<void> {
-    await this.db.insertInto('review_flags').values(flagRow(f)).execute();
+    await this.db.insertInto('reviewFlags').values(flagRow(f)).execute();
   }
 
   async raiseOnce(f: ReviewFlag): Promise<boolean> {
     const res = await this.db
-      .insertInto('review_flags')
+      .insertInto('reviewFlags')
       .values(flagRow(f))
       .onConflict((oc) => oc.column('id').doNothing())
       .executeTakeFirst();
@@ -46,19 +50,19 @@ export class KyselyReviewFlags implements ReviewFlags {
 
   async resolve(tenantId: string, id: string, at: number): Promise<boolean> {
     const res = await this.db
-      .updateTable('review_flags')
-      .set({ resolved_at: at })
-      .where('tenant_id', '=', tenantId)
+      .updateTable('reviewFlags')
+      .set({ resolvedAt: at })
+      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
-      .where('resolved_at', 'is', null)
+      .where('resolvedAt', 'is', null)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
 
   async list(tenantId: string, options: { readonly open?: boolean; readonly limit: number }): Promise<ReviewFlag[]> {
-    let q = this.db.selectFrom('review_flags').selectAll().where('tenant_id', '=', tenantId);
-    if (options.open === true) q = q.where('resolved_at', 'is', null);
-    const rows = await q.orderBy('created_at', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
+    let q = this.db.selectFrom('reviewFlags').selectAll().where('tenantId', '=', tenantId);
+    if (options.open === true) q = q.where('resolvedAt', 'is', null);
+    const rows = await q.orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
     return rows.map(toFlag);
   }
 }

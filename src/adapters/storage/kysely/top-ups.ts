@@ -1,65 +1,68 @@
-import type { Kysely, Selectable } from 'kysely';
+import type { Kysely } from 'kysely';
 import type { Currency } from '../../../domain/money.js';
 import type { TopUpStatus } from '../../../domain/wallet.js';
 import type { TopUpRecord, TopUpRefundStatus } from '../../../ports/records.js';
 import type { TopUpRepository } from '../../../ports/repositories.js';
-import type { Database, WalletTopUpsTable } from '../schema.js';
+import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
 
-function toTopUp(r: Selectable<WalletTopUpsTable>): TopUpRecord {
+/** A top-up as read: integers normalised; the direct-payment fields only when set. */
+function toTopUp(r: Row<'walletTopUps'>): TopUpRecord {
   return {
     id: r.id,
-    tenantId: r.tenant_id,
-    userId: r.user_id,
+    tenantId: r.tenantId,
+    userId: r.userId,
     amount: num(r.amount),
     currency: r.currency as Currency,
     status: r.status as TopUpStatus,
     gateway: r.gateway,
     method: r.method,
-    outTradeNo: r.out_trade_no,
-    gatewayTradeNo: r.gateway_trade_no,
-    failureCode: r.failure_code,
-    createdBy: r.created_by,
-    updatedBy: r.updated_by,
-    createdAt: num(r.created_at),
-    updatedAt: num(r.updated_at),
+    outTradeNo: r.outTradeNo,
+    gatewayTradeNo: r.gatewayTradeNo,
+    failureCode: r.failureCode,
+    createdBy: r.createdBy,
+    updatedBy: r.updatedBy,
+    createdAt: num(r.createdAt),
+    updatedAt: num(r.updatedAt),
     version: num(r.version),
-    ...(r.recharge_id === null ? {} : { rechargeId: r.recharge_id }),
-    ...(r.refund_status === null ? {} : { refundStatus: r.refund_status as TopUpRefundStatus }),
+    ...(r.rechargeId === null ? {} : { rechargeId: r.rechargeId }),
+    ...(r.refundStatus === null ? {} : { refundStatus: r.refundStatus as TopUpRefundStatus }),
+  };
+}
+
+/** A top-up as written: every column in the order it was always written. */
+function topUpRow(t: TopUpRecord): NewRow<'walletTopUps'> {
+  return {
+    id: t.id,
+    tenantId: t.tenantId,
+    userId: t.userId,
+    amount: t.amount,
+    currency: t.currency,
+    status: t.status,
+    gateway: t.gateway,
+    method: t.method,
+    outTradeNo: t.outTradeNo,
+    gatewayTradeNo: t.gatewayTradeNo,
+    failureCode: t.failureCode,
+    rechargeId: t.rechargeId ?? null,
+    refundStatus: t.refundStatus ?? null,
+    createdBy: t.createdBy,
+    updatedBy: t.updatedBy,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+    version: t.version,
   };
 }
 
 export class KyselyTopUps implements TopUpRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
 
   async insert(t: TopUpRecord): Promise<void> {
-    await this.db
-      .insertInto('wallet_top_ups')
-      .values({
-        id: t.id,
-        tenant_id: t.tenantId,
-        user_id: t.userId,
-        amount: t.amount,
-        currency: t.currency,
-        status: t.status,
-        gateway: t.gateway,
-        method: t.method,
-        out_trade_no: t.outTradeNo,
-        gateway_trade_no: t.gatewayTradeNo,
-        failure_code: t.failureCode,
-        recharge_id: t.rechargeId ?? null,
-        refund_status: t.refundStatus ?? null,
-        created_by: t.createdBy,
-        updated_by: t.updatedBy,
-        created_at: t.createdAt,
-        updated_at: t.updatedAt,
-        version: t.version,
-      })
-      .execute();
+    await this.db.insertInto('walletTopUps').values(topUpRow(t)).execute();
   }
 
-  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<ReturnType<typeof toTopUp>[]> {
-    let q = this.db.selectFrom('wallet_top_ups').selectAll().where('tenant_id', '=', tenantId);
+  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<TopUpRecord[]> {
+    let q = this.db.selectFrom('walletTopUps').selectAll().where('tenantId', '=', tenantId);
     if (afterId !== null) q = q.where('id', '>', afterId);
     const rows = await q.orderBy('id').limit(limit).execute();
     return rows.map(toTopUp);
@@ -67,9 +70,9 @@ export class KyselyTopUps implements TopUpRepository {
 
   async get(tenantId: string, id: string): Promise<TopUpRecord | undefined> {
     const r = await this.db
-      .selectFrom('wallet_top_ups')
+      .selectFrom('walletTopUps')
       .selectAll()
-      .where('tenant_id', '=', tenantId)
+      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
       .executeTakeFirst();
     return r === undefined ? undefined : toTopUp(r);
@@ -77,17 +80,17 @@ export class KyselyTopUps implements TopUpRepository {
 
   async update(t: TopUpRecord, expectedVersion: number): Promise<boolean> {
     const res = await this.db
-      .updateTable('wallet_top_ups')
+      .updateTable('walletTopUps')
       .set({
         status: t.status,
-        gateway_trade_no: t.gatewayTradeNo,
-        failure_code: t.failureCode,
-        refund_status: t.refundStatus ?? null,
-        updated_by: t.updatedBy,
-        updated_at: t.updatedAt,
+        gatewayTradeNo: t.gatewayTradeNo,
+        failureCode: t.failureCode,
+        refundStatus: t.refundStatus ?? null,
+        updatedBy: t.updatedBy,
+        updatedAt: t.updatedAt,
         version: t.version,
       })
-      .where('tenant_id', '=', t.tenantId)
+      .where('tenantId', '=', t.tenantId)
       .where('id', '=', t.id)
       .where('version', '=', expectedVersion)
       .executeTakeFirst();

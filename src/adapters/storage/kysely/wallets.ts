@@ -2,38 +2,32 @@ import { type Kysely, sql } from 'kysely';
 import type { Currency } from '../../../domain/money.js';
 import type { WalletRecord } from '../../../ports/records.js';
 import type { WalletRepository } from '../../../ports/repositories.js';
-import type { Database } from '../schema.js';
+import type { CamelCaseDatabase } from '../schema.js';
 import { num } from './columns.js';
 
 export class KyselyWallets implements WalletRepository {
-  constructor(private readonly db: Kysely<Database>) {}
+  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
 
   async get(tenantId: string, userId: string): Promise<WalletRecord | undefined> {
     const r = await this.db
       .selectFrom('wallets')
       .selectAll()
-      .where('tenant_id', '=', tenantId)
-      .where('user_id', '=', userId)
+      .where('tenantId', '=', tenantId)
+      .where('userId', '=', userId)
       .executeTakeFirst();
     return r === undefined
       ? undefined
-      : {
-          tenantId: r.tenant_id,
-          userId: r.user_id,
-          currency: r.currency as Currency,
-          balance: num(r.balance),
-          updatedAt: num(r.updated_at),
-        };
+      : { ...r, currency: r.currency as Currency, balance: num(r.balance), updatedAt: num(r.updatedAt) };
   }
 
   async credit(tenantId: string, userId: string, currency: string, amount: number, now: number): Promise<void> {
     await this.db
       .insertInto('wallets')
-      .values({ tenant_id: tenantId, user_id: userId, currency, balance: amount, updated_at: now })
+      .values({ tenantId, userId, currency, balance: amount, updatedAt: now })
       .onConflict((oc) =>
         oc
-          .columns(['tenant_id', 'user_id'])
-          .doUpdateSet({ balance: sql<number>`wallets.balance + excluded.balance`, updated_at: now }),
+          .columns(['tenantId', 'userId'])
+          .doUpdateSet({ balance: sql<number>`wallets.balance + excluded.balance`, updatedAt: now }),
       )
       .execute();
   }
@@ -41,9 +35,9 @@ export class KyselyWallets implements WalletRepository {
   async reserve(tenantId: string, userId: string, currency: string, amount: number, now: number): Promise<boolean> {
     const res = await this.db
       .updateTable('wallets')
-      .set({ balance: sql<number>`balance - ${amount}`, updated_at: now })
-      .where('tenant_id', '=', tenantId)
-      .where('user_id', '=', userId)
+      .set({ balance: sql<number>`balance - ${amount}`, updatedAt: now })
+      .where('tenantId', '=', tenantId)
+      .where('userId', '=', userId)
       .where('currency', '=', currency)
       .where('balance', '>=', amount)
       .executeTakeFirst();

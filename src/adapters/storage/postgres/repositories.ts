@@ -4,7 +4,7 @@ import type { NewJob, Repositories } from '../../../ports/repositories.js';
 import { createRepositories } from '../kysely/create-repositories.js';
 import { KyselyJobs } from '../kysely/jobs.js';
 import { KyselyOrders } from '../kysely/orders.js';
-import type { Database } from '../schema.js';
+import type { CamelCaseDatabase } from '../schema.js';
 import { LOCK_NAMESPACE } from './locks.js';
 
 /** What a transaction did that must be acted on after it commits. */
@@ -15,7 +15,7 @@ export interface TransactionEffects {
 
 class PostgresOrders extends KyselyOrders {
   constructor(
-    db: Kysely<Database>,
+    db: Kysely<CamelCaseDatabase>,
     private readonly inTransaction: boolean,
   ) {
     super(db);
@@ -40,7 +40,7 @@ class PostgresOrders extends KyselyOrders {
 
 class PostgresJobs extends KyselyJobs {
   constructor(
-    db: Kysely<Database>,
+    db: Kysely<CamelCaseDatabase>,
     private readonly effects: TransactionEffects | undefined,
   ) {
     super(db, 'postgres');
@@ -75,7 +75,7 @@ class PostgresJobs extends KyselyJobs {
  * Repositories on PostgreSQL: the shared Kysely ones, plus the per-user spending lock and the
  * note that wakes other workers. `effects` is given inside a transaction, absent for reads.
  */
-export function createPostgresRepositories(db: Kysely<Database>, effects?: TransactionEffects): Repositories {
+export function createPostgresRepositories(db: Kysely<CamelCaseDatabase>, effects?: TransactionEffects): Repositories {
   return {
     ...createRepositories(db, 'postgres'),
     orders: new PostgresOrders(db, effects !== undefined),
