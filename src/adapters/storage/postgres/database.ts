@@ -6,13 +6,18 @@ import { migrateToLatest } from '../migrations/index.js';
 import type { Database } from '../schema.js';
 import type { Storage } from '../storage.js';
 import { PostgresCoordination } from './coordination.js';
+import { FaultInjection, type TransactionFaults } from './transaction-faults.js';
 import { PostgresUnitOfWork } from './unit-of-work.js';
+
+export type { TransactionFaults } from './transaction-faults.js';
 
 /** How to open PostgreSQL storage. */
 export interface PostgresOptions {
   /** Connections in the pool (transactions, reads); one more is kept for LISTEN. */
   readonly poolSize: number;
   readonly logger: Logger;
+  /** Tests only: have the server fail chosen statements of units of work (see TransactionFaults). */
+  readonly faults?: TransactionFaults;
 }
 
 /** PostgreSQL storage; `db` is the database as it is (snake_case, no plugins), for raw SQL. */
@@ -39,7 +44,10 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
   // An idle pooled connection that dies (server restart, network) must not crash the process;
   // the pool replaces it and the next query reports any lasting problem.
   pool.on('error', (e) => options.logger.warn({ err: e }, 'idle PostgreSQL connection failed'));
-  const db = new Kysely<Database>({ dialect: snakeCaseIdentifiers(new PostgresDialect({ pool })) });
+  // Without faults (always, outside tests) the dialect is Kysely's own, untouched.
+  const injection = options.faults === undefined ? undefined : new FaultInjection(options.faults);
+  const dialect = snakeCaseIdentifiers(new PostgresDialect({ pool }));
+  const db = new Kysely<Database>({ dialect: injection === undefined ? dialect : injection.dialect(dialect) });
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>);
   } catch (e) {
@@ -47,9 +55,13 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
     throw e;
   }
   const coordination = new PostgresCoordination(db, clientConfig, options.logger);
-  const unitOfWork = new PostgresUnitOfWork(withCamelCase(db), (effects) => {
-    if (effects.jobsAvailable) coordination.announce();
-  });
+  const unitOfWork = new PostgresUnitOfWork(
+    withCamelCase(db),
+    (effects) => {
+      if (effects.jobsAvailable) coordination.announce();
+    },
+    injection,
+  );
   return {
     engine: 'postgres',
     db,
