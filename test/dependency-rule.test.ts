@@ -21,7 +21,7 @@ describe('dependency rule (lint)', () => {
     // Existing files are linted with other text: typed linting needs a file the project knows.
     [
       'src/domain/money.ts',
-      "import { openSqlite } from '../adapters/storage/sqlite-database.js';\nexport const x = openSqlite;\n",
+      "import { openSqlite } from '../adapters/storage/sqlite/database.js';\nexport const x = openSqlite;\n",
       /domain may not depend on adapters/,
     ],
     [

@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPostgres, type PostgresStorage } from '../src/adapters/storage/postgres-database.js';
+import { openPostgres, type PostgresStorage } from '../src/adapters/storage/postgres/database.js';
 import { quiet } from './support/quiet-logger.js';
 import { createTestDatabase, postgresWanted, type TestDatabase } from './support/pg-db.js';
 

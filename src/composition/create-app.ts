@@ -6,8 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { createPinoLogger } from '../adapters/logging/pino-logger.js';
 import { HttpMerchant } from '../adapters/merchants/http-merchant.js';
-import { openPostgres } from '../adapters/storage/postgres-database.js';
-import { openSqlite } from '../adapters/storage/sqlite-database.js';
+import { openPostgres, type TransactionFaults } from '../adapters/storage/postgres/database.js';
+import { openSqlite } from '../adapters/storage/sqlite/database.js';
 import type { Storage } from '../adapters/storage/storage.js';
 import { SortableIds } from '../adapters/system/sortable-ids.js';
 import { systemClock } from '../adapters/system/system-clock.js';
@@ -66,6 +66,8 @@ export interface AppOptions {
   readonly carriers?: SimulatedCarriers;
   /** Use these recharge channels instead of building them from the configuration. */
   readonly rechargeChannels?: ReadonlyMap<string, RechargeChannel>;
+  /** PostgreSQL only, tests only: fail chosen statements of units of work (serialization failures, deadlocks). */
+  readonly transactionFaults?: TransactionFaults;
 }
 
 /** Every capability of the application, as the transports and tests use them. */
@@ -115,7 +117,11 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   const storage: Storage =
     config.database.kind === 'postgres'
-      ? await openPostgres(config.database.url, { poolSize: config.database.poolSize, logger })
+      ? await openPostgres(config.database.url, {
+          poolSize: config.database.poolSize,
+          logger,
+          ...(options.transactionFaults === undefined ? {} : { faults: options.transactionFaults }),
+        })
       : await openSqlite(config.database.path);
   const clock = options.clock ?? systemClock;
   const sim = config.simulator;

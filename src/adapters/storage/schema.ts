@@ -1,9 +1,10 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 /**
- * One schema type for every engine. Columns use types both SQLite and PostgreSQL hold without
- * change: text ids, integer money in minor units (bigint in PostgreSQL), epoch-millisecond
- * integers for time, JSON documents as text.
+ * The tables as they are in the database, for every engine: snake_case names, exactly what the
+ * migrations create. Columns use types both SQLite and PostgreSQL hold without change: text ids,
+ * integer money in minor units (bigint in PostgreSQL), epoch-millisecond integers for time, JSON
+ * documents as text. Raw SQL (the SQLite prepared statements, `sql` templates) uses these names.
  */
 export interface Database {
   orders: OrdersTable;
@@ -24,8 +25,13 @@ export interface Database {
   recharge_batch_rows: RechargeBatchRowsTable;
 }
 
-/** bigint columns come back as strings from pg and numbers from SQLite; adapters normalise. */
-type Int = ColumnType<number, number, number>;
+/**
+ * An integer column. bigint columns come back as strings from pg and as numbers from SQLite, so a
+ * read value is typed as either and the row mappers normalise it (`num`); writes take numbers.
+ */
+type Int = ColumnType<number | string, number, number>;
+/** An integer column the database fills when an insert leaves it out. */
+type IntWithDefault = ColumnType<number | string, number | undefined, number>;
 
 export interface OrdersTable {
   id: string;
@@ -90,7 +96,7 @@ export interface JobsTable {
 }
 
 export interface AuditLogTable {
-  id: Generated<number>;
+  id: IntWithDefault;
   tenant_id: string;
   at: Int;
   actor: string;
@@ -258,10 +264,10 @@ export interface RechargeBatchesTable {
   created_at: Int;
   /** receiving → accepted (its rows are being or have been turned into recharges) | abandoned. */
   status: Generated<string>;
-  valid_rows: ColumnType<number, number | undefined, number>;
-  rejected_rows: ColumnType<number, number | undefined, number>;
+  valid_rows: IntWithDefault;
+  rejected_rows: IntWithDefault;
   format: Generated<string>;
-  updated_at: ColumnType<number, number | undefined, number>;
+  updated_at: IntWithDefault;
 }
 
 /** One line of a batch file, as checked on arrival and then as turned into a recharge. */
@@ -276,3 +282,23 @@ export interface RechargeBatchRowsTable {
   message: string | null;
   recharge_id: string | null;
 }
+
+/** `tenant_id` → `tenantId`: the name CamelCasePlugin gives a snake_case identifier. */
+type CamelCase<S extends string> = S extends `${infer Head}_${infer Tail}`
+  ? `${Head}${Capitalize<CamelCase<Tail>>}`
+  : S;
+
+type CamelCaseKeys<T> = { [K in keyof T & string as CamelCase<K>]: T[K] };
+
+/**
+ * The same tables as the repositories see them through Kysely's CamelCasePlugin: every table and
+ * column name in camelCase (`walletTopUps.outTradeNo`), the plugin writing the snake_case name
+ * into the SQL and reading rows back in camelCase. Derived from `Database`, so the two never differ.
+ */
+export type CamelCaseDatabase = { [T in keyof Database as CamelCase<T>]: CamelCaseKeys<Database[T]> };
+
+/** A row of a table as the repositories read it (camelCase keys; integers still to normalise). */
+export type Row<T extends keyof CamelCaseDatabase> = Selectable<CamelCaseDatabase[T]>;
+
+/** A row of a table as the repositories write it: every column given (none forgotten), integers as numbers. */
+export type NewRow<T extends keyof CamelCaseDatabase> = Required<Insertable<CamelCaseDatabase[T]>>;

@@ -1,9 +1,12 @@
 import type { UnitOfWork } from '../../ports/repositories.js';
 import type { WorkCoordination } from '../../ports/work-coordination.js';
 
+/** The database engines storage runs on. */
+export type Engine = 'sqlite' | 'postgres';
+
 /** An opened, migrated database, whichever engine: what the composition root wires in. */
 export interface Storage {
-  readonly engine: 'sqlite' | 'postgres';
+  readonly engine: Engine;
   readonly unitOfWork: UnitOfWork;
   readonly coordination: WorkCoordination;
   /** Whether the database answers a trivial query (readiness). */

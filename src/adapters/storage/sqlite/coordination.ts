@@ -1,4 +1,4 @@
-import type { WorkCoordination } from '../../ports/work-coordination.js';
+import type { WorkCoordination } from '../../../ports/work-coordination.js';
 
 /**
  * Coordination for the embedded engine: one process owns the database, its worker loop wakes

@@ -1,19 +1,26 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
-import type { Logger } from '../../ports/logger.js';
-import type { Repositories, UnitOfWork } from '../../ports/repositories.js';
-import { migrateToLatest } from './migrations.js';
-import { PostgresCoordination } from './postgres-coordination.js';
-import { createPostgresRepositories, type TransactionEffects } from './postgres-repositories.js';
-import type { Database } from './schema.js';
-import type { Storage } from './storage.js';
+import type { Logger } from '../../../ports/logger.js';
+import { snakeCaseIdentifiers, withCamelCase } from '../kysely/with-camel-case.js';
+import { migrateToLatest } from '../migrations/index.js';
+import type { Database } from '../schema.js';
+import type { Storage } from '../storage.js';
+import { PostgresCoordination } from './coordination.js';
+import { FaultInjection, type TransactionFaults } from './transaction-faults.js';
+import { PostgresUnitOfWork } from './unit-of-work.js';
 
+export type { TransactionFaults } from './transaction-faults.js';
+
+/** How to open PostgreSQL storage. */
 export interface PostgresOptions {
   /** Connections in the pool (transactions, reads); one more is kept for LISTEN. */
   readonly poolSize: number;
   readonly logger: Logger;
+  /** Tests only: have the server fail chosen statements of units of work (see TransactionFaults). */
+  readonly faults?: TransactionFaults;
 }
 
+/** PostgreSQL storage; `db` is the database as it is (snake_case, no plugins), for raw SQL. */
 export interface PostgresStorage extends Storage {
   readonly engine: 'postgres';
   readonly db: Kysely<Database>;
@@ -21,41 +28,7 @@ export interface PostgresStorage extends Storage {
   readonly coordination: PostgresCoordination;
 }
 
-/** SQLSTATEs after which the whole transaction may simply run again. */
-const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
-const MAX_TRIES = 3;
 const PING_TIMEOUT_MS = 2000;
-
-/**
- * A unit of work on PostgreSQL: one real transaction (READ COMMITTED) on one pooled connection.
- * Correctness never rests on the isolation level: every update is version- or lease-checked,
- * keys are UNIQUE, claims use FOR UPDATE SKIP LOCKED, spending decisions take a per-user lock.
- * A transaction the server aborts as a deadlock or serialization failure is run again (the
- * work only touches the database, so running it again is safe).
- */
-export class PostgresUnitOfWork implements UnitOfWork {
-  readonly read: Repositories;
-
-  constructor(
-    private readonly db: Kysely<Database>,
-    private readonly afterCommit: (effects: TransactionEffects) => void,
-  ) {
-    this.read = createPostgresRepositories(db);
-  }
-
-  async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const effects: TransactionEffects = { jobsAvailable: false };
-      try {
-        const value = await this.db.transaction().execute((trx) => work(createPostgresRepositories(trx, effects)));
-        this.afterCommit(effects);
-        return value;
-      } catch (e) {
-        if (attempt >= MAX_TRIES || !RETRYABLE.has((e as { code?: unknown }).code as string)) throw e;
-      }
-    }
-  }
-}
 
 /**
  * PostgreSQL through Kysely over a `pg` pool, migrated to the newest schema (safe when several
@@ -71,7 +44,10 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
   // An idle pooled connection that dies (server restart, network) must not crash the process;
   // the pool replaces it and the next query reports any lasting problem.
   pool.on('error', (e) => options.logger.warn({ err: e }, 'idle PostgreSQL connection failed'));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // Without faults (always, outside tests) the dialect is Kysely's own, untouched.
+  const injection = options.faults === undefined ? undefined : new FaultInjection(options.faults);
+  const dialect = snakeCaseIdentifiers(new PostgresDialect({ pool }));
+  const db = new Kysely<Database>({ dialect: injection === undefined ? dialect : injection.dialect(dialect) });
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>);
   } catch (e) {
@@ -79,9 +55,13 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
     throw e;
   }
   const coordination = new PostgresCoordination(db, clientConfig, options.logger);
-  const unitOfWork = new PostgresUnitOfWork(db, (effects) => {
-    if (effects.jobsAvailable) coordination.announce();
-  });
+  const unitOfWork = new PostgresUnitOfWork(
+    withCamelCase(db),
+    (effects) => {
+      if (effects.jobsAvailable) coordination.announce();
+    },
+    injection,
+  );
   return {
     engine: 'postgres',
     db,

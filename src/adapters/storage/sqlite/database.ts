@@ -2,12 +2,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase, sql } from 'kysely';
-import { GroupCommitUnitOfWork } from './group-commit.js';
-import { migrateToLatest } from './migrations.js';
-import type { Database } from './schema.js';
-import { SingleProcessCoordination } from './single-process-coordination.js';
-import type { Storage } from './storage.js';
+import { snakeCaseIdentifiers, withCamelCase } from '../kysely/with-camel-case.js';
+import { migrateToLatest } from '../migrations/index.js';
+import type { Database } from '../schema.js';
+import type { Storage } from '../storage.js';
+import { SingleProcessCoordination } from './coordination.js';
+import { GroupCommitUnitOfWork } from './unit-of-work.js';
 
+/** SQLite storage; `db` is the database as it is (snake_case, no plugins), for raw SQL. */
 export interface SqliteStorage extends Storage {
   readonly engine: 'sqlite';
   readonly db: Kysely<Database>;
@@ -28,7 +30,9 @@ export async function openSqlite(path: string): Promise<SqliteStorage> {
   raw.pragma('busy_timeout = 5000');
   raw.pragma('foreign_keys = ON');
   tune(raw);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  const db = new Kysely<Database>({
+    dialect: snakeCaseIdentifiers(new SqliteDialect({ database: withStatementCache(raw) })),
+  });
   await migrateToLatest(db as unknown as Kysely<unknown>);
   // A second connection serves reads outside transactions: it sees only committed data and never
   // waits for an open write batch (WAL readers do not block the writer, nor it them).
@@ -40,10 +44,16 @@ export async function openSqlite(path: string): Promise<SqliteStorage> {
     tune(rawReader);
     reader = {
       raw: rawReader,
-      db: new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(rawReader) }) }),
+      db: new Kysely<Database>({
+        dialect: snakeCaseIdentifiers(new SqliteDialect({ database: withStatementCache(rawReader) })),
+      }),
     };
   }
-  const unitOfWork = new GroupCommitUnitOfWork(db, raw, reader);
+  const unitOfWork = new GroupCommitUnitOfWork(
+    withCamelCase(db),
+    raw,
+    reader === undefined ? undefined : { db: withCamelCase(reader.db), raw: reader.raw },
+  );
 
   return {
     engine: 'sqlite',

@@ -1,9 +1,9 @@
-import type { Kysely } from 'kysely';
 import type SqliteDatabase from 'better-sqlite3';
-import type { AuditEntry, AuditRecord } from '../../ports/records.js';
-import type { AuditLog, Repositories, UnitOfWork } from '../../ports/repositories.js';
-import { createSqliteRepositories, Statements, writeAuditRows } from './sqlite-repositories.js';
-import type { Database } from './schema.js';
+import type { Kysely } from 'kysely';
+import type { AuditEntry, AuditRecord } from '../../../ports/records.js';
+import type { AuditLog, ReadRepositories, Repositories, UnitOfWork } from '../../../ports/repositories.js';
+import type { CamelCaseDatabase } from '../schema.js';
+import { createSqliteRepositories, Statements, writeAuditRows } from './repositories.js';
 
 interface Pending {
   readonly work: (repos: Repositories) => Promise<unknown>;
@@ -28,21 +28,21 @@ const MAX_BATCH = 256;
 export class GroupCommitUnitOfWork implements UnitOfWork {
   private readonly queue: Pending[] = [];
   private draining = false;
-  readonly read: Repositories;
+  readonly read: ReadRepositories;
   /** Logical transactions and physical commits so far, for metrics and benchmarks. */
   readonly stats = { logical: 0, commits: 0 };
+  private readonly statements: Statements;
 
   /**
-   * @param db the writer connection
+   * @param db the writer connection, seen through `withCamelCase`
+   * @param raw the same connection, for the prepared statements and the transaction control
    * @param reader a second connection for reads outside transactions (WAL lets it read the last
    *   committed state while a batch is open); the writer itself when there is only one (`:memory:`)
    */
-  private readonly statements: Statements;
-
   constructor(
-    private readonly db: Kysely<Database>,
+    private readonly db: Kysely<CamelCaseDatabase>,
     private readonly raw: SqliteDatabase.Database,
-    reader?: { readonly db: Kysely<Database>; readonly raw: SqliteDatabase.Database },
+    reader?: { readonly db: Kysely<CamelCaseDatabase>; readonly raw: SqliteDatabase.Database },
   ) {
     this.statements = new Statements(raw);
     this.read =

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { tempDbPath } from '../../../test/support/temp-db.js';
-import { openSqlite } from './sqlite-database.js';
+import { tempDbPath } from '../../../../test/support/temp-db.js';
+import { openSqlite } from './database.js';
 
 const job = (id: string) => ({ id, now: 0, tenantId: 't', kind: 'k', resourceId: id, runAt: 0 });
 

@@ -1,9 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
-import type { Logger } from '../../ports/logger.js';
-import type { WorkCoordination } from '../../ports/work-coordination.js';
-import { JOBS_CHANNEL, LOCK_NAMESPACE } from './postgres-locks.js';
-import type { Database } from './schema.js';
+import type { Logger } from '../../../ports/logger.js';
+import type { WorkCoordination } from '../../../ports/work-coordination.js';
+import type { Database } from '../schema.js';
+import { JOBS_CHANNEL, LOCK_NAMESPACE } from './locks.js';
 
 /** At most one NOTIFY per this many ms per process: a notifying commit takes a global lock. */
 const ANNOUNCE_GAP_MS = 100;

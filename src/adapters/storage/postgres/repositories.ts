@@ -1,12 +1,11 @@
 import { type Kysely, sql } from 'kysely';
-import type { JobRecord } from '../../ports/records.js';
-import type { NewJob, Repositories } from '../../ports/repositories.js';
-import { KyselyAgentSessions } from './agent-session-repository.js';
-import { paymentSideRepositories } from './payment-repositories.js';
-import { LOCK_NAMESPACE } from './postgres-locks.js';
-import { rechargeSideRepositories } from './recharge-repositories.js';
-import { KyselyAudit, KyselyIdempotency, KyselyJobs, KyselyOrders, KyselyPayments } from './repositories.js';
-import type { Database } from './schema.js';
+import type { JobRecord } from '../../../ports/records.js';
+import type { NewJob, Repositories } from '../../../ports/repositories.js';
+import { createRepositories } from '../kysely/create-repositories.js';
+import { KyselyJobs } from '../kysely/jobs.js';
+import { KyselyOrders } from '../kysely/orders.js';
+import type { CamelCaseDatabase } from '../schema.js';
+import { LOCK_NAMESPACE } from './locks.js';
 
 /** What a transaction did that must be acted on after it commits. */
 export interface TransactionEffects {
@@ -16,7 +15,7 @@ export interface TransactionEffects {
 
 class PostgresOrders extends KyselyOrders {
   constructor(
-    db: Kysely<Database>,
+    db: Kysely<CamelCaseDatabase>,
     private readonly inTransaction: boolean,
   ) {
     super(db);
@@ -41,7 +40,7 @@ class PostgresOrders extends KyselyOrders {
 
 class PostgresJobs extends KyselyJobs {
   constructor(
-    db: Kysely<Database>,
+    db: Kysely<CamelCaseDatabase>,
     private readonly effects: TransactionEffects | undefined,
   ) {
     super(db, 'postgres');
@@ -76,15 +75,10 @@ class PostgresJobs extends KyselyJobs {
  * Repositories on PostgreSQL: the shared Kysely ones, plus the per-user spending lock and the
  * note that wakes other workers. `effects` is given inside a transaction, absent for reads.
  */
-export function createPostgresRepositories(db: Kysely<Database>, effects?: TransactionEffects): Repositories {
+export function createPostgresRepositories(db: Kysely<CamelCaseDatabase>, effects?: TransactionEffects): Repositories {
   return {
+    ...createRepositories(db, 'postgres'),
     orders: new PostgresOrders(db, effects !== undefined),
-    payments: new KyselyPayments(db),
     jobs: new PostgresJobs(db, effects),
-    audit: new KyselyAudit(db),
-    idempotency: new KyselyIdempotency(db),
-    sessions: new KyselyAgentSessions(db),
-    ...paymentSideRepositories(db),
-    ...rechargeSideRepositories(db),
   };
 }

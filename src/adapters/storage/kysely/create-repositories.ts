@@ -1,0 +1,40 @@
+import type { Kysely } from 'kysely';
+import type { Repositories } from '../../../ports/repositories.js';
+import type { CamelCaseDatabase } from '../schema.js';
+import type { Engine } from '../storage.js';
+import { KyselyAgentSessions } from './agent-sessions.js';
+import { KyselyAuditLog } from './audit-log.js';
+import { KyselyCallbackInbox } from './callback-inbox.js';
+import { KyselyIdempotency } from './idempotency.js';
+import { KyselyJobs } from './jobs.js';
+import { KyselyLedger } from './ledger.js';
+import { KyselyOrders } from './orders.js';
+import { KyselyPayments } from './payments.js';
+import { KyselyRecharges } from './recharges.js';
+import { KyselyRefunds } from './refunds.js';
+import { KyselyReviewFlags } from './review-flags.js';
+import { KyselyTopUps } from './top-ups.js';
+import { KyselyWallets } from './wallets.js';
+
+/**
+ * The query-builder repositories bound to one handle (a transaction's connection or the pool),
+ * seen through `withCamelCase`. Each engine's own repositories start from these and replace the
+ * few it does differently.
+ */
+export function createRepositories(db: Kysely<CamelCaseDatabase>, engine: Engine): Repositories {
+  return {
+    orders: new KyselyOrders(db),
+    payments: new KyselyPayments(db),
+    jobs: new KyselyJobs(db, engine),
+    audit: new KyselyAuditLog(db),
+    idempotency: new KyselyIdempotency(db),
+    refunds: new KyselyRefunds(db),
+    ledger: new KyselyLedger(db),
+    callbacks: new KyselyCallbackInbox(db),
+    flags: new KyselyReviewFlags(db),
+    sessions: new KyselyAgentSessions(db),
+    wallets: new KyselyWallets(db),
+    topUps: new KyselyTopUps(db),
+    recharges: new KyselyRecharges(db),
+  };
+}

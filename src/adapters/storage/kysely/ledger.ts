@@ -1,0 +1,120 @@
+import { type Kysely, sql } from 'kysely';
+import type { Journal } from '../../../domain/ledger/journal.js';
+import type { Currency } from '../../../domain/money.js';
+import type { LedgerBalance } from '../../../ports/records.js';
+import type { LedgerRepository } from '../../../ports/repositories.js';
+import type { CamelCaseDatabase, NewRow } from '../schema.js';
+import { num } from './columns.js';
+
+/** The postings of journals as written: one row per line, every column in table order. */
+export function postingRows(journals: readonly Journal[]): Array<NewRow<'ledgerPostings'>> {
+  return journals.flatMap((j) =>
+    j.postings.map((p, line) => ({
+      journalId: j.id,
+      line,
+      tenantId: j.tenantId,
+      account: p.account,
+      amount: p.amount,
+      currency: j.currency,
+      kind: j.kind,
+      resourceType: j.resourceType,
+      resourceId: j.resourceId,
+      actor: j.actor,
+      at: j.at,
+    })),
+  );
+}
+
+export class KyselyLedger implements LedgerRepository {
+  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
+
+  async append(journals: readonly Journal[]): Promise<void> {
+    const rows = postingRows(journals);
+    // Chunked: SQLite caps bound parameters per statement.
+    for (let i = 0; i < rows.length; i += 64)
+      await this.db
+        .insertInto('ledgerPostings')
+        .values(rows.slice(i, i + 64))
+        .execute();
+  }
+
+  async balances(tenantId: string): Promise<LedgerBalance[]> {
+    const rows = await this.db
+      .selectFrom('ledgerPostings')
+      .select(['account', 'currency', (eb) => eb.fn.sum<number | string>('amount').as('balance')])
+      .where('tenantId', '=', tenantId)
+      .groupBy(['account', 'currency'])
+      .orderBy('account')
+      .orderBy('currency')
+      .execute();
+    return rows.map((r) => ({ account: r.account, currency: r.currency as Currency, balance: num(r.balance) }));
+  }
+
+  async unbalancedJournals(tenantId?: string): Promise<Array<{ journalId: string; sum: number }>> {
+    let q = this.db
+      .selectFrom('ledgerPostings')
+      .select(['journalId', (eb) => eb.fn.sum<number | string>('amount').as('total')]);
+    if (tenantId !== undefined) q = q.where('tenantId', '=', tenantId);
+    const rows = await q
+      .groupBy('journalId')
+      .having(sql`sum(amount)`, '<>', 0)
+      .execute();
+    return rows.map((r) => ({ journalId: r.journalId, sum: num(r.total) }));
+  }
+
+  async journalIdsByResource(tenantId: string, resourceIds: readonly string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (resourceIds.length === 0) return out;
+    const rows = await this.db
+      .selectFrom('ledgerPostings')
+      .select(['resourceId', 'journalId'])
+      .distinct()
+      .where('tenantId', '=', tenantId)
+      .where('resourceId', 'in', [...resourceIds])
+      .orderBy('journalId')
+      .execute();
+    for (const r of rows) {
+      const ids = out.get(r.resourceId) ?? [];
+      ids.push(r.journalId);
+      out.set(r.resourceId, ids);
+    }
+    return out;
+  }
+
+  async journalsFor(tenantId: string, resourceId: string): Promise<Journal[]> {
+    const rows = await this.db
+      .selectFrom('ledgerPostings')
+      .selectAll()
+      .where('tenantId', '=', tenantId)
+      .where('resourceId', '=', resourceId)
+      .orderBy('at')
+      .orderBy('journalId')
+      .orderBy('line')
+      .execute();
+    const out = new Map<
+      string,
+      { j: Omit<Journal, 'postings'>; postings: Array<{ account: string; amount: number }> }
+    >();
+    for (const r of rows) {
+      let e = out.get(r.journalId);
+      if (e === undefined) {
+        e = {
+          j: {
+            id: r.journalId,
+            tenantId: r.tenantId,
+            kind: r.kind,
+            resourceType: r.resourceType,
+            resourceId: r.resourceId,
+            currency: r.currency as Currency,
+            at: num(r.at),
+            actor: r.actor,
+          },
+          postings: [],
+        };
+        out.set(r.journalId, e);
+      }
+      e.postings.push({ account: r.account, amount: num(r.amount) });
+    }
+    return [...out.values()].map((e) => ({ ...e.j, postings: e.postings }));
+  }
+}

@@ -1,0 +1,155 @@
+import { type Kysely, sql } from 'kysely';
+import type { Currency } from '../../../domain/money.js';
+import type { OrderOptions } from '../../../domain/menu.js';
+import type { OrderStatus } from '../../../domain/order.js';
+import type { OrderRecord, PaymentRecord } from '../../../ports/records.js';
+import type { OrderFilter, OrderRepository } from '../../../ports/repositories.js';
+import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
+import { num } from './columns.js';
+import { toPayment } from './payments.js';
+
+/** An order as read: integers normalised, options parsed. */
+export function toOrder(r: Row<'orders'>): OrderRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenantId,
+    userId: r.userId,
+    status: r.status as OrderStatus,
+    drink: r.drink,
+    size: r.size,
+    quantity: num(r.quantity),
+    options: JSON.parse(r.optionsJson) as OrderOptions,
+    description: r.description,
+    unitAmount: num(r.unitAmount),
+    amount: num(r.amount),
+    currency: r.currency as Currency,
+    paymentId: r.paymentId,
+    statusReason: r.statusReason,
+    createdBy: r.createdBy,
+    updatedBy: r.updatedBy,
+    createdAt: num(r.createdAt),
+    updatedAt: num(r.updatedAt),
+    version: num(r.version),
+  };
+}
+
+/**
+ * An order as written: every column in table order, whatever else the record object carries and
+ * however its caller ordered it, so the statement is always the same one.
+ */
+export function orderRow(o: OrderRecord): NewRow<'orders'> {
+  return {
+    id: o.id,
+    tenantId: o.tenantId,
+    userId: o.userId,
+    status: o.status,
+    drink: o.drink,
+    size: o.size,
+    quantity: o.quantity,
+    optionsJson: JSON.stringify(o.options),
+    description: o.description,
+    unitAmount: o.unitAmount,
+    amount: o.amount,
+    currency: o.currency,
+    paymentId: o.paymentId,
+    statusReason: o.statusReason,
+    createdBy: o.createdBy,
+    updatedBy: o.updatedBy,
+    createdAt: o.createdAt,
+    updatedAt: o.updatedAt,
+    version: o.version,
+  };
+}
+
+export class KyselyOrders implements OrderRepository {
+  constructor(protected readonly db: Kysely<CamelCaseDatabase>) {}
+
+  async insert(order: OrderRecord): Promise<void> {
+    await this.db.insertInto('orders').values(orderRow(order)).execute();
+  }
+
+  async get(tenantId: string, id: string): Promise<OrderRecord | undefined> {
+    const row = await this.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('tenantId', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return row === undefined ? undefined : toOrder(row);
+  }
+
+  async update(order: OrderRecord, expectedVersion: number): Promise<boolean> {
+    // Only what can change after creation: fewer columns, fewer index updates.
+    const res = await this.db
+      .updateTable('orders')
+      .set({
+        status: order.status,
+        statusReason: order.statusReason,
+        updatedBy: order.updatedBy,
+        updatedAt: order.updatedAt,
+        version: order.version,
+      })
+      .where('tenantId', '=', order.tenantId)
+      .where('id', '=', order.id)
+      .where('version', '=', expectedVersion)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async getWithPayment(
+    tenantId: string,
+    id: string,
+  ): Promise<{ order: OrderRecord; payment: PaymentRecord } | undefined> {
+    const order = await this.get(tenantId, id);
+    if (order === undefined) return undefined;
+    const row = await this.db
+      .selectFrom('payments')
+      .selectAll()
+      .where('tenantId', '=', tenantId)
+      .where('id', '=', order.paymentId)
+      .executeTakeFirst();
+    return row === undefined ? undefined : { order, payment: toPayment(row) };
+  }
+
+  async list(filter: OrderFilter): Promise<OrderRecord[]> {
+    let q = this.db.selectFrom('orders').selectAll().where('tenantId', '=', filter.tenantId);
+    if (filter.userId !== undefined) q = q.where('userId', '=', filter.userId);
+    if (filter.status !== undefined && filter.status.length > 0) q = q.where('status', 'in', [...filter.status]);
+    if (filter.createdFrom !== undefined) q = q.where('createdAt', '>=', filter.createdFrom);
+    if (filter.createdTo !== undefined) q = q.where('createdAt', '<', filter.createdTo);
+    if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
+    const rows = await q.orderBy('id', 'desc').limit(filter.limit).execute();
+    return rows.map(toOrder);
+  }
+
+  async findStale(
+    statuses: readonly OrderStatus[],
+    updatedBefore: number,
+    updatedAfter: number | undefined,
+    limit: number,
+  ): Promise<OrderRecord[]> {
+    if (statuses.length === 0) return [];
+    let q = this.db
+      .selectFrom('orders')
+      .selectAll()
+      .where('status', 'in', [...statuses])
+      .where('updatedAt', '<', updatedBefore);
+    if (updatedAfter !== undefined) q = q.where('updatedAt', '>', updatedAfter);
+    const rows = await q.orderBy('updatedAt').limit(limit).execute();
+    return rows.map(toOrder);
+  }
+
+  async sumCommittedSince(tenantId: string, userId: string, since: number, currency: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('orders')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('amount'), sql<number>`0`).as('total'))
+      .where('tenantId', '=', tenantId)
+      .where('userId', '=', userId)
+      .where('currency', '=', currency)
+      .where('createdAt', '>=', since)
+      // Money that is held, moving or may still move counts against the limit.
+      .where('status', 'not in', ['CANCELLED', 'FAILED', 'REFUNDED'])
+      .executeTakeFirstOrThrow();
+    return num(row.total);
+  }
+}

@@ -1,0 +1,359 @@
+import type { Kysely } from 'kysely';
+import type { Currency } from '../../../domain/money.js';
+import type { OperatorId } from '../../../domain/recharge/number-segments.js';
+import type { RechargeAttempt, RechargeState, RechargeStatus } from '../../../domain/recharge/recharge.js';
+import type {
+  BatchResultRow,
+  BatchRowRecord,
+  BatchRowStatus,
+  RechargeBatchRecord,
+  RechargeBatchStatus,
+  RechargeRecord,
+} from '../../../ports/records.js';
+import type { RechargeRepository } from '../../../ports/repositories.js';
+import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
+import { num, numOrNull } from './columns.js';
+
+const keyBody = (id: string): string => id.replace(/[^A-Za-z0-9]/g, '');
+
+/** A recharge as read: the domain state rebuilt from its columns, the paying top-up only when there is one. */
+function toRecharge(r: Row<'recharges'>): RechargeRecord {
+  const common = {
+    id: r.id,
+    maxAttempts: num(r.maxAttempts),
+    attempts: JSON.parse(r.attemptsJson) as RechargeAttempt[],
+  };
+  const status = r.status as RechargeStatus;
+  const state: RechargeState =
+    status === 'FAILED' ? { ...common, status, reason: r.reason ?? 'UNKNOWN' } : { ...common, status };
+  return {
+    id: r.id,
+    tenantId: r.tenantId,
+    userId: r.userId,
+    phone: r.phone,
+    operator: r.operator as OperatorId,
+    amount: num(r.amount),
+    currency: r.currency as Currency,
+    state,
+    batchId: r.batchId,
+    ...(r.topUpId === null ? {} : { topUpId: r.topUpId }),
+    createdBy: r.createdBy,
+    updatedBy: r.updatedBy,
+    createdAt: num(r.createdAt),
+    updatedAt: num(r.updatedAt),
+    version: num(r.version),
+  };
+}
+
+/** A recharge as written: every column in the order it was always written. */
+function rechargeRow(r: RechargeRecord): NewRow<'recharges'> {
+  return {
+    id: r.id,
+    tenantId: r.tenantId,
+    userId: r.userId,
+    phone: r.phone,
+    operator: r.operator,
+    amount: r.amount,
+    currency: r.currency,
+    ...stateColumns(r.state),
+    batchId: r.batchId,
+    topUpId: r.topUpId ?? null,
+    keyBody: keyBody(r.id),
+    createdBy: r.createdBy,
+    updatedBy: r.updatedBy,
+    createdAt: r.createdAt,
+    updatedAt: r.updatedAt,
+    version: r.version,
+  };
+}
+
+/** The columns that hold a recharge's domain state. */
+const stateColumns = (
+  s: RechargeState,
+): { status: string; attemptsJson: string; maxAttempts: number; reason: string | null } => ({
+  status: s.status,
+  attemptsJson: JSON.stringify(s.attempts),
+  maxAttempts: s.maxAttempts,
+  reason: s.status === 'FAILED' ? s.reason : null,
+});
+
+export class KyselyRecharges implements RechargeRepository {
+  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
+
+  async insert(r: RechargeRecord): Promise<void> {
+    await this.db.insertInto('recharges').values(rechargeRow(r)).execute();
+  }
+
+  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<RechargeRecord[]> {
+    let q = this.db.selectFrom('recharges').selectAll().where('tenantId', '=', tenantId);
+    if (afterId !== null) q = q.where('id', '>', afterId);
+    const rows = await q.orderBy('id').limit(limit).execute();
+    return rows.map(toRecharge);
+  }
+
+  async get(tenantId: string, id: string): Promise<RechargeRecord | undefined> {
+    const r = await this.db
+      .selectFrom('recharges')
+      .selectAll()
+      .where('tenantId', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r === undefined ? undefined : toRecharge(r);
+  }
+
+  async update(r: RechargeRecord, expectedVersion: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable('recharges')
+      .set({ ...stateColumns(r.state), updatedBy: r.updatedBy, updatedAt: r.updatedAt, version: r.version })
+      .where('tenantId', '=', r.tenantId)
+      .where('id', '=', r.id)
+      .where('version', '=', expectedVersion)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async getByAttemptKey(key: string): Promise<RechargeRecord | undefined> {
+    const m = /^([A-Za-z0-9]+)A[1-9]$/.exec(key);
+    if (m?.[1] === undefined) return undefined;
+    const rows = await this.db.selectFrom('recharges').selectAll().where('keyBody', '=', m[1]).limit(2).execute();
+    const found = rows.length === 1 && rows[0] !== undefined ? toRecharge(rows[0]) : undefined;
+    // Only the recharge that really issued this order id (ids differing in punctuation only never match).
+    return found?.state.attempts.some((a) => a.key === key) === true ? found : undefined;
+  }
+
+  async findStale(
+    statuses: readonly RechargeStatus[],
+    updatedBefore: number,
+    updatedAfter: number | undefined,
+    limit: number,
+  ): Promise<RechargeRecord[]> {
+    if (statuses.length === 0) return [];
+    let q = this.db
+      .selectFrom('recharges')
+      .selectAll()
+      .where('status', 'in', [...statuses])
+      .where('updatedAt', '<', updatedBefore);
+    if (updatedAfter !== undefined) q = q.where('updatedAt', '>', updatedAfter);
+    const rows = await q.orderBy('updatedAt').limit(limit).execute();
+    return rows.map(toRecharge);
+  }
+
+  async countByBatch(tenantId: string, batchId: string): Promise<Record<string, number>> {
+    const rows = await this.db
+      .selectFrom('recharges')
+      .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('batchId', '=', batchId)
+      .where('tenantId', '=', tenantId)
+      .groupBy('status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.status, num(r.n)]));
+  }
+
+  async insertBatch(b: RechargeBatchRecord): Promise<void> {
+    await this.db
+      .insertInto('rechargeBatches')
+      .values({
+        id: b.id,
+        tenantId: b.tenantId,
+        userId: b.userId,
+        status: b.status,
+        format: b.format,
+        rows: b.rows,
+        validRows: b.validRows,
+        rejectedRows: b.rejectedRows,
+        rejectedJson: JSON.stringify(b.rejected),
+        createdBy: b.createdBy,
+        createdAt: b.createdAt,
+        updatedAt: b.updatedAt,
+      })
+      .execute();
+  }
+
+  async getBatch(tenantId: string, id: string): Promise<RechargeBatchRecord | undefined> {
+    const r = await this.db
+      .selectFrom('rechargeBatches')
+      .selectAll()
+      .where('tenantId', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r === undefined ? undefined : toBatch(r);
+  }
+
+  async updateBatch(
+    tenantId: string,
+    id: string,
+    from: RechargeBatchStatus,
+    patch: {
+      readonly status: RechargeBatchStatus;
+      readonly rows: number;
+      readonly validRows: number;
+      readonly rejectedRows: number;
+      readonly updatedAt: number;
+    },
+  ): Promise<boolean> {
+    const res = await this.db
+      .updateTable('rechargeBatches')
+      .set({
+        status: patch.status,
+        rows: patch.rows,
+        validRows: patch.validRows,
+        rejectedRows: patch.rejectedRows,
+        updatedAt: patch.updatedAt,
+      })
+      .where('tenantId', '=', tenantId)
+      .where('id', '=', id)
+      .where('status', '=', from)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async insertBatchRows(rows: readonly BatchRowRecord[]): Promise<void> {
+    if (rows.length === 0) return;
+    await this.db
+      .insertInto('rechargeBatchRows')
+      .values(
+        rows.map((r) => ({
+          batchId: r.batchId,
+          line: r.line,
+          phone: r.phone,
+          operator: r.operator,
+          amount: r.amount,
+          status: r.status,
+          code: r.code,
+          message: r.message,
+          rechargeId: r.rechargeId,
+        })),
+      )
+      .execute();
+  }
+
+  async firstLinesOf(batchId: string, phones: readonly string[]): Promise<Map<string, number>> {
+    if (phones.length === 0) return new Map();
+    const rows = await this.db
+      .selectFrom('rechargeBatchRows')
+      .select(['phone', (eb) => eb.fn.min<number | string>('line').as('line')])
+      .where('batchId', '=', batchId)
+      .where('phone', 'in', [...phones])
+      .where('status', '!=', 'rejected')
+      .groupBy('phone')
+      .execute();
+    return new Map(rows.map((r) => [r.phone, num(r.line)]));
+  }
+
+  async pendingBatchRows(batchId: string, limit: number): Promise<BatchRowRecord[]> {
+    const rows = await this.db
+      .selectFrom('rechargeBatchRows')
+      .selectAll()
+      .where('batchId', '=', batchId)
+      .where('status', '=', 'pending')
+      .orderBy('line')
+      .limit(limit)
+      .execute();
+    return rows.map(toBatchRow);
+  }
+
+  async settleBatchRow(
+    batchId: string,
+    line: number,
+    outcome:
+      | { readonly status: 'accepted'; readonly rechargeId: string }
+      | { readonly status: 'rejected'; readonly code: string; readonly message: string },
+  ): Promise<boolean> {
+    const res = await this.db
+      .updateTable('rechargeBatchRows')
+      .set(
+        outcome.status === 'accepted'
+          ? { status: 'accepted', rechargeId: outcome.rechargeId }
+          : { status: 'rejected', code: outcome.code, message: outcome.message },
+      )
+      .where('batchId', '=', batchId)
+      .where('line', '=', line)
+      .where('status', '=', 'pending')
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async countBatchRows(batchId: string): Promise<Record<string, number>> {
+    const rows = await this.db
+      .selectFrom('rechargeBatchRows')
+      .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .where('batchId', '=', batchId)
+      .groupBy('status')
+      .execute();
+    return Object.fromEntries(rows.map((r) => [r.status, num(r.n)]));
+  }
+
+  async rejectedBatchRows(batchId: string, afterLine: number, limit: number): Promise<BatchRowRecord[]> {
+    const rows = await this.db
+      .selectFrom('rechargeBatchRows')
+      .selectAll()
+      .where('batchId', '=', batchId)
+      .where('status', '=', 'rejected')
+      .where('line', '>', afterLine)
+      .orderBy('line')
+      .limit(limit)
+      .execute();
+    return rows.map(toBatchRow);
+  }
+
+  async batchResults(batchId: string, afterLine: number, limit: number): Promise<BatchResultRow[]> {
+    const rows = await this.db
+      .selectFrom('rechargeBatchRows as b')
+      .leftJoin('recharges as r', 'r.id', 'b.rechargeId')
+      .selectAll('b')
+      .select(['r.status as rStatus', 'r.attemptsJson as rAttempts', 'r.reason as rReason'])
+      .where('b.batchId', '=', batchId)
+      .where('b.line', '>', afterLine)
+      .orderBy('b.line')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => {
+      const attempts = r.rAttempts === null ? [] : (JSON.parse(r.rAttempts) as RechargeAttempt[]);
+      return {
+        ...toBatchRow(r),
+        recharge:
+          r.rStatus === null
+            ? null
+            : { status: r.rStatus, channel: attempts.at(-1)?.channel ?? null, reason: r.rReason },
+      };
+    });
+  }
+
+  async deleteBatchRows(batchId: string): Promise<void> {
+    await this.db.deleteFrom('rechargeBatchRows').where('batchId', '=', batchId).execute();
+  }
+}
+
+/** A batch as read: counts normalised; refusals kept whole by batches from before schema 0005. */
+function toBatch(r: Row<'rechargeBatches'>): RechargeBatchRecord {
+  const legacy = JSON.parse(r.rejectedJson) as RechargeBatchRecord['rejected'];
+  return {
+    id: r.id,
+    tenantId: r.tenantId,
+    userId: r.userId,
+    status: r.status as RechargeBatchStatus,
+    format: r.format === 'ndjson' ? 'ndjson' : 'csv',
+    rows: num(r.rows),
+    validRows: num(r.validRows),
+    rejectedRows: Math.max(num(r.rejectedRows), legacy.length),
+    rejected: legacy,
+    createdBy: r.createdBy,
+    createdAt: num(r.createdAt),
+    updatedAt: num(r.updatedAt),
+  };
+}
+
+/** A line of a batch as read: integers normalised. */
+function toBatchRow(r: Row<'rechargeBatchRows'>): BatchRowRecord {
+  return {
+    batchId: r.batchId,
+    line: num(r.line),
+    phone: r.phone,
+    operator: r.operator,
+    amount: numOrNull(r.amount),
+    status: r.status as BatchRowStatus,
+    code: r.code,
+    message: r.message,
+    rechargeId: r.rechargeId,
+  };
+}

@@ -1,0 +1,68 @@
+import type { Kysely } from 'kysely';
+import type { ReviewFlag } from '../../../ports/records.js';
+import type { ReviewFlags } from '../../../ports/repositories.js';
+import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
+import { num, numOrNull } from './columns.js';
+
+/** A flag as read: times normalised, detail parsed. */
+function toFlag(r: Row<'reviewFlags'>): ReviewFlag {
+  return {
+    id: r.id,
+    tenantId: r.tenantId,
+    resourceType: r.resourceType,
+    resourceId: r.resourceId,
+    code: r.code,
+    detail: JSON.parse(r.detailJson) as Record<string, unknown>,
+    createdAt: num(r.createdAt),
+    resolvedAt: numOrNull(r.resolvedAt),
+  };
+}
+
+/** A flag as written: every column in table order. */
+function flagRow(f: ReviewFlag): NewRow<'reviewFlags'> {
+  return {
+    id: f.id,
+    tenantId: f.tenantId,
+    resourceType: f.resourceType,
+    resourceId: f.resourceId,
+    code: f.code,
+    detailJson: JSON.stringify(f.detail),
+    createdAt: f.createdAt,
+    resolvedAt: f.resolvedAt,
+  };
+}
+
+export class KyselyReviewFlags implements ReviewFlags {
+  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
+
+  async raise(f: ReviewFlag): Promise<void> {
+    await this.db.insertInto('reviewFlags').values(flagRow(f)).execute();
+  }
+
+  async raiseOnce(f: ReviewFlag): Promise<boolean> {
+    const res = await this.db
+      .insertInto('reviewFlags')
+      .values(flagRow(f))
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async resolve(tenantId: string, id: string, at: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable('reviewFlags')
+      .set({ resolvedAt: at })
+      .where('tenantId', '=', tenantId)
+      .where('id', '=', id)
+      .where('resolvedAt', 'is', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async list(tenantId: string, options: { readonly open?: boolean; readonly limit: number }): Promise<ReviewFlag[]> {
+    let q = this.db.selectFrom('reviewFlags').selectAll().where('tenantId', '=', tenantId);
+    if (options.open === true) q = q.where('resolvedAt', 'is', null);
+    const rows = await q.orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
+    return rows.map(toFlag);
+  }
+}

@@ -1,0 +1,99 @@
+import type { Kysely } from 'kysely';
+import type { Currency } from '../../../domain/money.js';
+import type { TopUpStatus } from '../../../domain/wallet.js';
+import type { TopUpRecord, TopUpRefundStatus } from '../../../ports/records.js';
+import type { TopUpRepository } from '../../../ports/repositories.js';
+import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
+import { num } from './columns.js';
+
+/** A top-up as read: integers normalised; the direct-payment fields only when set. */
+function toTopUp(r: Row<'walletTopUps'>): TopUpRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenantId,
+    userId: r.userId,
+    amount: num(r.amount),
+    currency: r.currency as Currency,
+    status: r.status as TopUpStatus,
+    gateway: r.gateway,
+    method: r.method,
+    outTradeNo: r.outTradeNo,
+    gatewayTradeNo: r.gatewayTradeNo,
+    failureCode: r.failureCode,
+    createdBy: r.createdBy,
+    updatedBy: r.updatedBy,
+    createdAt: num(r.createdAt),
+    updatedAt: num(r.updatedAt),
+    version: num(r.version),
+    ...(r.rechargeId === null ? {} : { rechargeId: r.rechargeId }),
+    ...(r.refundStatus === null ? {} : { refundStatus: r.refundStatus as TopUpRefundStatus }),
+  };
+}
+
+/** A top-up as written: every column in the order it was always written. */
+function topUpRow(t: TopUpRecord): NewRow<'walletTopUps'> {
+  return {
+    id: t.id,
+    tenantId: t.tenantId,
+    userId: t.userId,
+    amount: t.amount,
+    currency: t.currency,
+    status: t.status,
+    gateway: t.gateway,
+    method: t.method,
+    outTradeNo: t.outTradeNo,
+    gatewayTradeNo: t.gatewayTradeNo,
+    failureCode: t.failureCode,
+    rechargeId: t.rechargeId ?? null,
+    refundStatus: t.refundStatus ?? null,
+    createdBy: t.createdBy,
+    updatedBy: t.updatedBy,
+    createdAt: t.createdAt,
+    updatedAt: t.updatedAt,
+    version: t.version,
+  };
+}
+
+export class KyselyTopUps implements TopUpRepository {
+  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
+
+  async insert(t: TopUpRecord): Promise<void> {
+    await this.db.insertInto('walletTopUps').values(topUpRow(t)).execute();
+  }
+
+  async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<TopUpRecord[]> {
+    let q = this.db.selectFrom('walletTopUps').selectAll().where('tenantId', '=', tenantId);
+    if (afterId !== null) q = q.where('id', '>', afterId);
+    const rows = await q.orderBy('id').limit(limit).execute();
+    return rows.map(toTopUp);
+  }
+
+  async get(tenantId: string, id: string): Promise<TopUpRecord | undefined> {
+    const r = await this.db
+      .selectFrom('walletTopUps')
+      .selectAll()
+      .where('tenantId', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r === undefined ? undefined : toTopUp(r);
+  }
+
+  async update(t: TopUpRecord, expectedVersion: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable('walletTopUps')
+      .set({
+        status: t.status,
+        gatewayTradeNo: t.gatewayTradeNo,
+        failureCode: t.failureCode,
+        refundStatus: t.refundStatus ?? null,
+        updatedBy: t.updatedBy,
+        updatedAt: t.updatedAt,
+        version: t.version,
+      })
+      .where('tenantId', '=', t.tenantId)
+      .where('id', '=', t.id)
+      .where('version', '=', expectedVersion)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+}

@@ -1,0 +1,52 @@
+import { type Kysely, type Migration, type MigrationProvider, Migrator, sql } from 'kysely';
+import * as m0001 from './0001-core.js';
+import * as m0002 from './0002-agent-sessions.js';
+import * as m0003 from './0003-payments.js';
+import * as m0004 from './0004-recharges.js';
+import * as m0005 from './0005-recharge-batch-rows.js';
+import * as m0006 from './0006-recharge-settlement.js';
+import * as m0007 from './0007-job-claim-index.js';
+import * as m0008 from './0008-recharge-pay-jobs.js';
+import { onPostgres } from './on-postgres.js';
+
+/**
+ * Numbered migrations, written with Kysely's schema builder so the same steps run on SQLite and
+ * PostgreSQL. Never edit a released migration: add the next number.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_core': m0001,
+  '0002_agent_sessions': m0002,
+  '0003_payments': m0003,
+  '0004_recharges': m0004,
+  '0005_recharge_batch_rows': m0005,
+  '0006_recharge_settlement': m0006,
+  '0007_job_claim_index': m0007,
+  '0008_recharge_pay_jobs': m0008,
+};
+
+class StaticProvider implements MigrationProvider {
+  getMigrations(): Promise<Record<string, Migration>> {
+    return Promise.resolve(migrations);
+  }
+}
+
+/** Bring the schema to the newest version; throws with the failing migration's error. */
+export async function migrateToLatest(db: Kysely<unknown>): Promise<string[]> {
+  // Several instances may start at once. On PostgreSQL Kysely's migrator holds an advisory lock
+  // around a transaction that re-reads which migrations ran, so exactly one applies each; the
+  // bookkeeping tables live in the current schema, so another schema's copy never confuses it.
+  const schema = onPostgres(db)
+    ? (await sql<{ s: string }>`select current_schema() as s`.execute(db)).rows[0]?.s
+    : undefined;
+  const migrator = new Migrator({
+    db,
+    provider: new StaticProvider(),
+    allowUnorderedMigrations: true,
+    ...(schema === undefined ? {} : { migrationTableSchema: schema }),
+  });
+  const { error, results } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    throw error instanceof Error ? error : new Error(`migration failed: ${JSON.stringify(error)}`);
+  }
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,183 @@
+import { sql } from 'kysely';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createTestDatabase, postgresWanted, type TestDatabase } from '../../../../test/support/pg-db.js';
+import { quiet } from '../../../../test/support/quiet-logger.js';
+import type { Repositories } from '../../../ports/repositories.js';
+import { openPostgres, type PostgresStorage, type TransactionFaults } from './database.js';
+import { MAX_TRIES } from './unit-of-work.js';
+
+const wanted = await postgresWanted();
+
+/** Every statement shown to the hook, and the hook's answer. */
+interface Seen {
+  readonly attempt: number;
+  readonly index: number;
+  readonly sql: string;
+}
+
+/** Faults that fail the statements `fail` picks, recording every statement they are shown. */
+function faults(fail: (s: Seen) => '40001' | '40P01' | undefined): TransactionFaults & { seen: Seen[] } {
+  const seen: Seen[] = [];
+  return {
+    seen,
+    beforeStatement(info) {
+      seen.push({ ...info });
+      return fail(info);
+    },
+  };
+}
+
+const STAMPED = { createdBy: 'user:u1', updatedBy: 'user:u1', createdAt: 1000, updatedAt: 1000, version: 1 } as const;
+
+/** A unit of work of three statements: an order, its payment, a job. */
+async function placeOrder(r: Repositories, id: string): Promise<string> {
+  await r.orders.insert({
+    id,
+    tenantId: 't1',
+    userId: 'u1',
+    status: 'AWAITING_PAYMENT',
+    drink: 'latte',
+    size: 'medium',
+    quantity: 1,
+    options: {},
+    description: 'latte',
+    unitAmount: 3200,
+    amount: 3200,
+    currency: 'CNY',
+    paymentId: `pay_${id}`,
+    statusReason: null,
+    ...STAMPED,
+  });
+  await r.payments.insert({
+    id: `pay_${id}`,
+    tenantId: 't1',
+    orderId: id,
+    status: 'CREATED',
+    amount: 3200,
+    refundedAmount: 0,
+    currency: 'CNY',
+    gateway: 'simulator',
+    method: 'wallet',
+    attempt: 0,
+    outTradeNo: null,
+    gatewayTradeNo: null,
+    failureCode: null,
+    ...STAMPED,
+  });
+  await r.jobs.enqueue({ id: `job_${id}`, now: 0, tenantId: 't1', kind: 'k', resourceId: id, runAt: 60_000 });
+  return id;
+}
+
+/** How many rows the unit of work left, read with raw SQL (no repository, no hook). */
+async function rowsOf(s: PostgresStorage, id: string): Promise<number[]> {
+  const counts = await Promise.all([
+    sql<{ n: string }>`select count(*) as n from orders where id = ${id}`.execute(s.db),
+    sql<{ n: string }>`select count(*) as n from payments where order_id = ${id}`.execute(s.db),
+    sql<{ n: string }>`select count(*) as n from jobs where resource_id = ${id}`.execute(s.db),
+  ]);
+  return counts.map((c) => Number(c.rows[0]?.n));
+}
+
+describe.runIf(wanted)('PostgreSQL unit of work: injected serialization failures and deadlocks', () => {
+  let db: TestDatabase;
+  const opened: PostgresStorage[] = [];
+  const open = async (f: TransactionFaults): Promise<PostgresStorage> => {
+    const s = await openPostgres(db.url, { poolSize: 2, logger: quiet, faults: f });
+    opened.push(s);
+    return s;
+  };
+  beforeAll(async () => {
+    db = await createTestDatabase('faults');
+  });
+  afterEach(async () => {
+    for (const s of opened.splice(0)) await s.close();
+  });
+  afterAll(() => db.drop());
+
+  it.each(['40001', '40P01'] as const)(
+    'a unit of work whose 2nd statement fails once with %s runs again and commits exactly once',
+    async (code) => {
+      const f = faults((s) => (s.attempt === 1 && s.index === 1 ? code : undefined));
+      const s = await open(f);
+      const id = `o_${code}`;
+      let runs = 0;
+      const result = await s.unitOfWork.run(async (r) => {
+        runs += 1;
+        return placeOrder(r, id);
+      });
+
+      expect(result).toBe(id);
+      expect(runs).toBe(2);
+      expect([...new Set(f.seen.map((x) => x.attempt))]).toEqual([1, 2]);
+      // The first attempt stopped at the failed statement; the second ran all three.
+      expect(f.seen.map((x) => [x.attempt, x.index])).toEqual([
+        [1, 0],
+        [1, 1],
+        [2, 0],
+        [2, 1],
+        [2, 2],
+      ]);
+      expect(f.seen[1]?.sql).toMatch(/^insert into "payments"/);
+      expect(await rowsOf(s, id)).toEqual([1, 1, 1]);
+    },
+  );
+
+  it('a fault on every attempt makes run reject with it after its tries, committing nothing', async () => {
+    const f = faults((s) => (s.index === 1 ? '40001' : undefined));
+    const s = await open(f);
+    let runs = 0;
+    const failed = s.unitOfWork.run(async (r) => {
+      runs += 1;
+      return placeOrder(r, 'o_never');
+    });
+
+    await expect(failed).rejects.toMatchObject({ code: '40001' });
+    await expect(failed).rejects.toThrow(/injected fault \(attempt 3, statement 1\)/);
+    expect(runs).toBe(MAX_TRIES);
+    expect([...new Set(f.seen.map((x) => x.attempt))]).toEqual([1, 2, 3]);
+    expect(await rowsOf(s, 'o_never')).toEqual([0, 0, 0]);
+  });
+
+  it('the server really aborts the transaction: after the injected error it refuses every statement', async () => {
+    const f = faults((s) => (s.attempt === 1 && s.index === 0 ? '40001' : undefined));
+    const s = await open(f);
+    let swallowed: unknown;
+    const run = s.unitOfWork.run(async (r) => {
+      try {
+        await r.jobs.enqueue({ id: 'j_abort', now: 0, tenantId: 't1', kind: 'k', resourceId: 'r_abort', runAt: 0 });
+      } catch (e) {
+        swallowed = e; // carrying on, as a careless unit of work might
+      }
+      return r.jobs.get('j_abort');
+    });
+
+    // 25P02 in_failed_sql_transaction: not retryable, so it surfaces as is.
+    await expect(run).rejects.toMatchObject({ code: '25P02' });
+    expect(swallowed).toMatchObject({ code: '40001' });
+    expect(await rowsOf(s, 'r_abort')).toEqual([0, 0, 0]);
+  });
+
+  it('statements outside units of work are never shown: migrations, reads, coordination, readiness', async () => {
+    const f = faults(() => undefined);
+    const s = await open(f); // migrates (finding nothing left to do, after asking)
+    const listener = await open(faults(() => undefined));
+    await listener.coordination.join('worker-listener');
+    const woken = new Promise<void>((resolve) => listener.coordination.onAnnounce(resolve));
+    await s.coordination.join('worker-faults');
+    expect(await s.unitOfWork.read.orders.get('t1', 'o_none')).toBeUndefined();
+    expect(await s.unitOfWork.read.jobs.countByStatus(['running'])).toEqual({});
+    expect(await s.coordination.reclaimOrphans(0)).toEqual({ owners: [], jobs: 0 });
+    s.coordination.announce();
+    await woken; // the NOTIFY went out
+    expect(await s.ping()).toBe(true);
+    expect(f.seen).toEqual([]);
+
+    // The same instance shows a unit of work's statements, and only those.
+    await s.unitOfWork.run((r) => placeOrder(r, 'o_shown'));
+    expect(f.seen.map((x) => [x.attempt, x.index])).toEqual([
+      [1, 0],
+      [1, 1],
+      [1, 2],
+    ]);
+  });
+});

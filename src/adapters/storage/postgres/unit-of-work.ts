@@ -1,0 +1,47 @@
+import type { Kysely } from 'kysely';
+import type { ReadRepositories, Repositories, UnitOfWork } from '../../../ports/repositories.js';
+import type { CamelCaseDatabase } from '../schema.js';
+import { createPostgresRepositories, type TransactionEffects } from './repositories.js';
+import type { FaultInjection } from './transaction-faults.js';
+
+/** SQLSTATEs after which the whole transaction may simply run again. */
+const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+/** Runs of one unit of work at most: the first and two re-runs. */
+export const MAX_TRIES = 3;
+
+/**
+ * A unit of work on PostgreSQL: one real transaction (READ COMMITTED) on one pooled connection.
+ * Correctness never rests on the isolation level: every update is version- or lease-checked,
+ * keys are UNIQUE, claims use FOR UPDATE SKIP LOCKED, spending decisions take a per-user lock.
+ * A transaction the server aborts as a deadlock or serialization failure is run again (the
+ * work only touches the database, so running it again is safe).
+ *
+ * With `injection` (tests), each attempt runs inside it, so that a test can have the server fail
+ * chosen statements of chosen attempts (see TransactionFaults).
+ */
+export class PostgresUnitOfWork implements UnitOfWork {
+  readonly read: ReadRepositories;
+
+  constructor(
+    private readonly db: Kysely<CamelCaseDatabase>,
+    private readonly afterCommit: (effects: TransactionEffects) => void,
+    private readonly injection?: FaultInjection,
+  ) {
+    this.read = createPostgresRepositories(db);
+  }
+
+  async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const effects: TransactionEffects = { jobsAvailable: false };
+      const once = (): Promise<T> =>
+        this.db.transaction().execute((trx) => work(createPostgresRepositories(trx, effects)));
+      try {
+        const value = await (this.injection === undefined ? once() : this.injection.attempt(attempt, once));
+        this.afterCommit(effects);
+        return value;
+      } catch (e) {
+        if (attempt >= MAX_TRIES || !RETRYABLE.has((e as { code?: unknown }).code as string)) throw e;
+      }
+    }
+  }
+}
