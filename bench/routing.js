@@ -13,8 +13,7 @@
 // and checks the carriers' ground truth: no recharge credited twice.
 //
 //   npm run bench:routing                 BENCH_SEED=7 BENCH_RATE=50 BENCH_SECONDS=300 npm run bench:routing
-import { ChannelRouter, DEFAULT_ROUTER_SETTINGS } from '../dist/application/channel-router.js';
-import { dispatchRecharge } from '../dist/application/dispatch-recharge.js';
+import { ChannelRouter, DEFAULT_ROUTER_SETTINGS, dispatchRecharge } from '../dist/application/recharge/recharge-api.js';
 import { DEFAULT_OPERATOR_SETTINGS } from '../dist/domain/recharge/operator-settings.js';
 import { seededRandom } from '../dist/simulator/random.js';
 import { SimulatedCarriers } from '../dist/simulator/simulated-carriers.js';
