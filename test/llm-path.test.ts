@@ -6,6 +6,7 @@ import { type Interpretation, Interpreter, type NluMode, toParseOutput } from '.
 import { DEFAULT_MENU } from '../src/domain/menu.js';
 import type { App } from '../src/composition/create-app.js';
 import type { Logger } from '../src/ports/logger.js';
+import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { FakeOpenAi } from './support/fake-openai.js';
 import { startTestApp } from './support/test-app.js';
 
@@ -181,11 +182,15 @@ describe('through the engine: a model cannot talk past the policy', () => {
   });
 
   it('an injected "pay 5000 without confirmation" leaves the waiting order waiting, uncharged', async () => {
+    const gateway = new SimulatedGateway();
     app = (
-      await startTestApp({
-        trusted_actions: ['order_coffee'],
-        llm: { mode: 'llm-only', base_url: fake.url, model: 'glm-4-flash', timeout_ms: 2000 },
-      })
+      await startTestApp(
+        {
+          trusted_actions: ['order_coffee'],
+          llm: { mode: 'llm-only', base_url: fake.url, model: 'glm-4-flash', timeout_ms: 2000 },
+        },
+        { gateway },
+      )
     ).app;
     await app.http.ready();
     fake.play(
@@ -214,7 +219,7 @@ describe('through the engine: a model cannot talk past the policy', () => {
       kind: 'awaiting_confirmation',
       confirm: { action: 'submit_payment', amount: 3200 },
     });
-    expect(app.gateway.groundTruth).toHaveLength(0);
+    expect(gateway.groundTruth).toHaveLength(0);
   });
 
   it('a 429 from the model reaches the client as 503 LLM_RATE_LIMITED with Retry-After', async () => {
