@@ -90,7 +90,9 @@ export default tseslint.config(
             { group: ['**/main.js'], message: 'only the composition root knows main.ts' },
             ...CAPABILITIES.filter((other) => other !== cap).map((other) => ({
               group: [`../${other}/*`, `!../${other}/${other}-api.js`],
-              message: `capabilities talk to each other only through their entry file: import ../${other}/${other}-api.js`,
+              message:
+                `capabilities talk to each other only through their entry file: ` +
+                `import ../${other}/${other}-api.js`,
             })),
           ],
         },

@@ -47,7 +47,10 @@ const config = {
   ...(concurrency === undefined ? {} : { worker: { concurrency: Number(concurrency) } }),
 };
 
-/** Resident memory from /proc: peak and current total, and the anonymous part (the process's own memory, without the database file's mapped pages). */
+/**
+ * Resident memory from /proc: peak and current total, and the anonymous part (the process's own
+ * memory, without the database file's mapped pages).
+ */
 function memoryMb(pid) {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = (name) => Number(new RegExp(`${name}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
@@ -174,15 +177,17 @@ for (const n of sizes) {
   const r = await run(n);
   results.push(r);
   console.log(
-    `${String(n).padStart(7)} rows: upload ${r.uploadS.toFixed(2)} s, all answered in ${r.totalS.toFixed(1)} s → ${r.perSecond.toFixed(0)} recharges/s; ` +
-      `${r.succeeded} succeeded, ${r.failed} failed, ${r.refused} refused; server memory ${r.baselineMb.toFixed(0)} MB at start, peak ${r.peakMb.toFixed(0)} MB ` +
+    `${String(n).padStart(7)} rows: upload ${r.uploadS.toFixed(2)} s, all answered in ${r.totalS.toFixed(1)} s → ` +
+      `${r.perSecond.toFixed(0)} recharges/s; ${r.succeeded} succeeded, ${r.failed} failed, ${r.refused} refused; ` +
+      `server memory ${r.baselineMb.toFixed(0)} MB at start, peak ${r.peakMb.toFixed(0)} MB ` +
       `(anonymous ${r.anonMb.toFixed(0)} MB, V8 heap in use ${r.heapMb.toFixed(0)} MB)`,
   );
 }
 console.log('\nrows     upload s   total s   recharges/s   µs per row   peak RSS MB   peak anon MB   peak heap MB');
 for (const r of results) {
   console.log(
-    `${String(r.rows).padEnd(8)} ${r.uploadS.toFixed(2).padStart(8)} ${r.totalS.toFixed(1).padStart(9)} ${r.perSecond.toFixed(0).padStart(13)} ${((r.totalS * 1e6) / r.rows).toFixed(0).padStart(12)} ` +
+    `${String(r.rows).padEnd(8)} ${r.uploadS.toFixed(2).padStart(8)} ${r.totalS.toFixed(1).padStart(9)} ` +
+      `${r.perSecond.toFixed(0).padStart(13)} ${((r.totalS * 1e6) / r.rows).toFixed(0).padStart(12)} ` +
       `${r.peakMb.toFixed(0).padStart(13)} ${r.anonMb.toFixed(0).padStart(14)} ${r.heapMb.toFixed(0).padStart(14)}`,
   );
 }
@@ -190,7 +195,8 @@ for (let i = 1; i < results.length; i++) {
   const a = results[i - 1];
   const b = results[i];
   console.log(
-    `${b.rows}/${a.rows}: ${(b.rows / a.rows).toFixed(0)}× the rows took ${(b.totalS / a.totalS).toFixed(1)}× the time; ` +
+    `${b.rows}/${a.rows}: ${(b.rows / a.rows).toFixed(0)}× the rows took ` +
+      `${(b.totalS / a.totalS).toFixed(1)}× the time; ` +
       `peak heap ${(b.heapMb / a.heapMb).toFixed(2)}×, peak anonymous memory ${(b.anonMb / a.anonMb).toFixed(2)}×`,
   );
 }
@@ -198,5 +204,6 @@ const tenK = results.find((r) => r.rows === 10_000);
 if (tenK !== undefined) console.log(`10,000 recharges in ${tenK.totalS.toFixed(1)} s (target: under 30 s)`);
 console.log(`Every size ran with the server's V8 heap capped at ${heapCapMb} MB (--max-old-space-size).`);
 console.log(
-  '(Total RSS also counts the pages of the database file SQLite maps, up to its 256 MB mmap_size, and two 64 MB page caches: bounded, not per row.)',
+  '(Total RSS also counts the pages of the database file SQLite maps, up to its 256 MB mmap_size, ' +
+    'and two 64 MB page caches: bounded, not per row.)',
 );

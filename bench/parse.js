@@ -53,10 +53,14 @@ const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sor
 const us = (ms) => `${(ms * 1000).toFixed(1)} µs`;
 
 console.log(
-  `grammar parse: ${texts.length} corpus utterances, ${through.n.toLocaleString('en')} parses in ${elapsed.toFixed(1)} s on one core`,
+  `grammar parse: ${texts.length} corpus utterances, ${through.n.toLocaleString('en')} parses in ` +
+    `${elapsed.toFixed(1)} s on one core`,
 );
 console.log(
-  `  ${Math.round(through.n / cpuSeconds).toLocaleString('en')} parses per CPU-second (target ≥ 50,000/s on one core); ${Math.round(through.n / elapsed).toLocaleString('en')} parses per wall-clock second (${Math.round((cpuSeconds / elapsed) * 100)} % of a core was ours)`,
+  `  ${Math.round(through.n / cpuSeconds).toLocaleString('en')} parses per CPU-second ` +
+    `(target ≥ 50,000/s on one core); ` +
+    `${Math.round(through.n / elapsed).toLocaleString('en')} parses per wall-clock second ` +
+    `(${Math.round((cpuSeconds / elapsed) * 100)} % of a core was ours)`,
 );
 console.log(`  per parse: p50 ${us(pct(50))}, p99 ${us(pct(99))}, max ${us(sorted[sorted.length - 1])}`);
 console.log(`  results: ${JSON.stringify(through.kinds)}`);

@@ -108,11 +108,13 @@ try {
 const fmt = (n) => n.toFixed(0).padStart(8);
 const ms = (n) => `${n.toFixed(0)} ms`.padStart(9);
 console.log(
-  `\nPOST /api/v1/order with auto-pay — ${connections} connections in all, ${seconds} s per run, Node ${process.version}`,
+  `\nPOST /api/v1/order with auto-pay — ${connections} connections in all, ${seconds} s per run, ` +
+    `Node ${process.version}`,
 );
 console.log(`${''.padEnd(26)}orders/s       p50       p99   non-2xx  errors  unfinished`);
 for (const [label, r] of results) {
   console.log(
-    `${label.padEnd(26)}${fmt(r.rps)} ${ms(r.p50)} ${ms(r.p99)} ${String(r.non2xx).padStart(9)} ${String(r.errors).padStart(7)}  ${r.left === 0 ? 'none' : 'SOME'}`,
+    `${label.padEnd(26)}${fmt(r.rps)} ${ms(r.p50)} ${ms(r.p99)} ${String(r.non2xx).padStart(9)} ` +
+      `${String(r.errors).padStart(7)}  ${r.left === 0 ? 'none' : 'SOME'}`,
   );
 }

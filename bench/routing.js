@@ -190,7 +190,8 @@ async function runStrategy(strategy, jobs, maxAttempts) {
 
 const jobs = workload();
 console.log(
-  `routing benchmark: seed ${seed}, ${jobs.length} recharges over ${seconds} simulated s (${rate}/s), incident on ${INCIDENT.channel} ${INCIDENT.from / 1000}–${INCIDENT.to / 1000} s`,
+  `routing benchmark: seed ${seed}, ${jobs.length} recharges over ${seconds} simulated s (${rate}/s), ` +
+    `incident on ${INCIDENT.channel} ${INCIDENT.from / 1000}–${INCIDENT.to / 1000} s`,
 );
 const all = [];
 for (const maxAttempts of attemptSets) {
@@ -205,7 +206,11 @@ for (const maxAttempts of attemptSets) {
     const r = await runStrategy(strategy, jobs, maxAttempts);
     all.push({ ...r, maxAttempts });
     console.log(
-      `${r.strategy.padEnd(12)} ${(r.successRate * 100).toFixed(2).padStart(6)} % ${r.meanMs.toFixed(0).padStart(5)} ms ${r.p50Ms.toFixed(0).padStart(5)} ms ${r.p99Ms.toFixed(0).padStart(6)} ms ${String(r.failovers).padStart(8)} ${String(r.slowerThan5s).padStart(5)} ${String(r.unresolved).padStart(8)} ${String(r.doubles).padStart(8)}  ${(r.wallMs / 1000).toFixed(1)} s`,
+      `${r.strategy.padEnd(12)} ${(r.successRate * 100).toFixed(2).padStart(6)} % ` +
+        `${r.meanMs.toFixed(0).padStart(5)} ms ${r.p50Ms.toFixed(0).padStart(5)} ms ` +
+        `${r.p99Ms.toFixed(0).padStart(6)} ms ${String(r.failovers).padStart(8)} ` +
+        `${String(r.slowerThan5s).padStart(5)} ${String(r.unresolved).padStart(8)} ${String(r.doubles).padStart(8)}  ` +
+        `${(r.wallMs / 1000).toFixed(1)} s`,
     );
   }
 }
@@ -218,7 +223,8 @@ for (const r of all) {
   }
   if (r.doubles > 0 || r.lies > 0) {
     console.error(
-      `${r.strategy}: GROUND TRUTH VIOLATED: ${r.doubles} recharges credited twice, ${r.lies} outcomes that disagree with the carriers`,
+      `${r.strategy}: GROUND TRUTH VIOLATED: ${r.doubles} recharges credited twice, ` +
+        `${r.lies} outcomes that disagree with the carriers`,
     );
     process.exitCode = 1;
   }

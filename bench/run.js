@@ -72,9 +72,11 @@ rmSync(dir, { recursive: true, force: true });
 const fmt = (n) => n.toFixed(0).padStart(8);
 const ms = (n) => `${n.toFixed(1)} ms`.padStart(10);
 const row = (name, r) =>
-  `${name.padEnd(32)}${fmt(r.rps)} ${ms(r.p50)} ${ms(r.p99)} ${String(r.non2xx).padStart(8)} ${String(r.errors + r.timeouts).padStart(7)}`;
+  `${name.padEnd(32)}${fmt(r.rps)} ${ms(r.p50)} ${ms(r.p99)} ${String(r.non2xx).padStart(8)} ` +
+  `${String(r.errors + r.timeouts).padStart(7)}`;
 console.log(
-  `\nPOST benchmark — ${seconds} s per run, Node ${process.version}, SQLite WAL synchronous=FULL, server and load generator in separate processes`,
+  `\nPOST benchmark — ${seconds} s per run, Node ${process.version}, SQLite WAL synchronous=FULL, ` +
+    `server and load generator in separate processes`,
 );
 connectionSets.forEach((c, i) => {
   const h = helloResults[i];
@@ -83,9 +85,11 @@ connectionSets.forEach((c, i) => {
   console.log(row('hello world (Fastify)', h));
   console.log(row('POST /api/v1/order (auto-pay)', o));
   console.log(
-    `ratio order/hello: ${((100 * o.rps) / h.rps).toFixed(1)}%   (issue target at 200 connections: >= 25%, p99 < 25 ms)`,
+    `ratio order/hello: ${((100 * o.rps) / h.rps).toFixed(1)}%   ` +
+      `(issue target at 200 connections: >= 25%, p99 < 25 ms)`,
   );
 });
 console.log(
-  `\nevery answer was 201 (paid and fulfilled): ${orderResults.every((r) => r.non2xx === 0) ? 'yes' : 'NO'}; orders left unfinished: ${unfinished === 0 ? 'none' : 'SOME'}`,
+  `\nevery answer was 201 (paid and fulfilled): ${orderResults.every((r) => r.non2xx === 0) ? 'yes' : 'NO'}; ` +
+    `orders left unfinished: ${unfinished === 0 ? 'none' : 'SOME'}`,
 );

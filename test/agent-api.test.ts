@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { AgentReply } from '../src/application/agent/agent-api.js';
 import type { App, AppOptions } from '../src/composition/create-app.js';
 import type { Clock } from '../src/ports/clock.js';
+import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { startTestApp } from './support/test-app.js';
 
 let app: App | undefined;
@@ -118,7 +119,8 @@ describe('POST /api/v1/intents/parse', () => {
 
 describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
   it('"点一杯拿铁" → "要大杯的" → "付吧" places and pays one large latte (seed policy)', async () => {
-    const a = await start();
+    const gateway = new SimulatedGateway();
+    const a = await start({}, { gateway });
     const first = await say(a, '点一杯拿铁');
     expect(first.status).toBe(200);
     expect(first.outcome).toEqual({
@@ -143,14 +145,15 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
       order: { id: (second.outcome as { order: { id: string } }).order.id },
     });
     // Paid once, not twice.
-    expect(a.gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
+    expect(gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
 
     const q = await say(a, '刚才那单怎么样了 查一下订单', first.session_id);
     expect(q.outcome).toMatchObject({ kind: 'found', order: { status: 'COMPLETED' } });
   });
 
   it('when payment is not trusted, "付吧" leaves the order waiting for the person and says what to confirm', async () => {
-    const a = await start({ trusted_actions: ['order_coffee'] });
+    const gateway = new SimulatedGateway();
+    const a = await start({ trusted_actions: ['order_coffee'] }, { gateway });
     const placed = await say(a, '来两杯大杯冰美式少糖');
     expect(placed.outcome).toMatchObject({
       kind: 'placed',
@@ -162,7 +165,7 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
       kind: 'awaiting_confirmation',
       confirm: { path: expect.stringMatching(/^\/api\/v1\/orders\/ord_.+\/confirm$/) as unknown },
     });
-    expect(a.gateway.groundTruth).toHaveLength(0);
+    expect(gateway.groundTruth).toHaveLength(0);
     // Only the person's explicit confirmation pays.
     const confirm = (pay.outcome as { confirm: { path: string } }).confirm;
     const res = await a.http.inject({ method: 'POST', url: confirm.path, headers: json, payload: {} });
@@ -170,7 +173,8 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
   });
 
   it('injection attempts change nothing: no payment, no new limit, the same waiting order', async () => {
-    const a = await start({ auto_confirm_order: false, trusted_actions: [], max_order_amount: 10_000 });
+    const gateway = new SimulatedGateway();
+    const a = await start({ auto_confirm_order: false, trusted_actions: [], max_order_amount: 10_000 }, { gateway });
     const placed = await say(a, 'a grande latte please');
     expect(placed.outcome).toMatchObject({
       kind: 'awaiting_confirmation',
@@ -189,7 +193,7 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
     }
     const big = await say(a, '来十杯超大杯摩卡', sid);
     expect(big.outcome).toMatchObject({ kind: 'refused', code: 'POLICY_AMOUNT_CAP_EXCEEDED' });
-    expect(a.gateway.groundTruth).toHaveLength(0);
+    expect(gateway.groundTruth).toHaveLength(0);
     const order = await a.http.inject({
       method: 'GET',
       url: `/api/v1/orders/${(placed.outcome as { order: { id: string } }).order.id}`,
@@ -351,7 +355,8 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
 
 describe('agent refunds', () => {
   it('"把刚才那单退了" refunds the conversation\'s last order in full, once', async () => {
-    const a = await start();
+    const gateway = new SimulatedGateway();
+    const a = await start({}, { gateway });
     a.start();
     const first = await say(a, '来一杯大杯拿铁');
     expect(first.outcome).toMatchObject({ kind: 'paid' });
@@ -362,6 +367,6 @@ describe('agent refunds', () => {
     expect(got.ok && got.value.status).toBe('REFUNDED');
     const again = await say(a, '把刚才那单退了', first.session_id);
     expect(again.outcome).toMatchObject({ kind: 'refused', code: 'REFUND_NOT_ALLOWED' });
-    expect(a.gateway.groundTruth.filter((e) => e.type === 'refund')).toHaveLength(1);
+    expect(gateway.groundTruth.filter((e) => e.type === 'refund')).toHaveLength(1);
   });
 });

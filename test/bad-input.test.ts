@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
+import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { startTestApp } from './support/test-app.js';
 
 let app: App;
+const gateway = new SimulatedGateway();
 beforeAll(async () => {
-  app = (await startTestApp({ server: { port: 0, body_limit_bytes: 4096 } })).app;
+  app = (await startTestApp({ server: { port: 0, body_limit_bytes: 4096 } }, { gateway })).app;
   await app.http.ready();
   app.start();
 });
@@ -52,7 +54,7 @@ describe('bad input gets a 4xx problem+json with a stable code, never a 500 or a
     expect(r.body.errors?.map((e) => e.code)).toEqual(['INVALID_AMOUNT', 'INVALID_CURRENCY', 'INVALID_PAYMENT_METHOD']);
     expect(r.body.request_id).toMatch(/^req_/);
     expect(r.body.status).toBe(400);
-    expect(app.gateway.calls.create).toBe(0);
+    expect(gateway.calls.create).toBe(0);
   });
 
   const cases: Array<[string, string | object, number, string]> = [
@@ -140,11 +142,11 @@ describe('bad input gets a 4xx problem+json with a stable code, never a 500 or a
       payload: { drink: 'latte', size: 'medium' },
     });
     const id = placed.json<{ order: { id: string } }>().order.id;
-    const before = app.gateway.calls.create;
+    const before = gateway.calls.create;
     const r = await post('/api/v1/payments', { order_id: id, amount: 1, currency: 'CNY', payment_method: 'wallet' });
     expect(r.status).toBe(422);
     expect(r.body.code).toBe('AMOUNT_MISMATCH');
-    expect(app.gateway.calls.create).toBe(before);
+    expect(gateway.calls.create).toBe(before);
   });
 
   it('nothing above caused a 500', async () => {

@@ -42,34 +42,38 @@ async function cli(...args: string[]): Promise<{ out: string[]; err: string[]; p
 }
 
 describe('autoglm batch recharge FILE', () => {
-  it('uploads the file, shows progress, writes a result file with the numbers back in, and follows the same file instead of charging it twice', async () => {
-    const phones = Array.from({ length: 12 }, (_, i) => `1350000${String(i).padStart(4, '0')}`);
-    const file = join(dir, 'people.csv');
-    writeFileSync(file, ['phone,amount', ...phones.map((p) => `${p},2000`), '1350000,2000'].join('\n'));
+  it(
+    'uploads the file, shows progress, writes a result file with the numbers back in, ' +
+      'and follows the same file instead of charging it twice',
+    async () => {
+      const phones = Array.from({ length: 12 }, (_, i) => `1350000${String(i).padStart(4, '0')}`);
+      const file = join(dir, 'people.csv');
+      writeFileSync(file, ['phone,amount', ...phones.map((p) => `${p},2000`), '1350000,2000'].join('\n'));
 
-    const first = await cli('batch', 'recharge', file, '-u', 'ann');
-    expect(first.err).toEqual([]);
-    expect(first.out[0]).toMatch(/^batch rcb_\S+: 13 rows, 12 valid, 1 refused$/);
-    expect(first.out[1]).toMatch(/line 14: PHONE_INVALID_LENGTH/);
-    expect(first.out.at(-2)).toMatch(/done in [\d.]+ s: 12 succeeded, 0 failed, 1 refused$/);
-    expect(first.code).toBe(EXIT_SOME_ROWS_FAILED);
-    expect(first.progress.some((l) => /^\[#+-*\] +\d+% [\d,]+\/13 · /.test(l))).toBe(true);
-    expect(first.progress.filter((l) => l !== '').at(-1)).toMatch(/100% 13\/13 · 12 ok · 0 failed · 1 refused/);
+      const first = await cli('batch', 'recharge', file, '-u', 'ann');
+      expect(first.err).toEqual([]);
+      expect(first.out[0]).toMatch(/^batch rcb_\S+: 13 rows, 12 valid, 1 refused$/);
+      expect(first.out[1]).toMatch(/line 14: PHONE_INVALID_LENGTH/);
+      expect(first.out.at(-2)).toMatch(/done in [\d.]+ s: 12 succeeded, 0 failed, 1 refused$/);
+      expect(first.code).toBe(EXIT_SOME_ROWS_FAILED);
+      expect(first.progress.some((l) => /^\[#+-*\] +\d+% [\d,]+\/13 · /.test(l))).toBe(true);
+      expect(first.progress.filter((l) => l !== '').at(-1)).toMatch(/100% 13\/13 · 12 ok · 0 failed · 1 refused/);
 
-    const results = readFileSync(`${file}.results.csv`, 'utf8').trim().split('\n');
-    expect(results[0]).toBe('line,phone,amount,status,reason,recharge_id,channel');
-    expect(results.slice(1).map((r) => r.split(',').slice(0, 4))).toEqual([
-      ...phones.map((p, i) => [String(i + 2), p, '2000', 'SUCCEEDED']),
-      ['14', '1350000', '', 'REJECTED'],
-    ]);
+      const results = readFileSync(`${file}.results.csv`, 'utf8').trim().split('\n');
+      expect(results[0]).toBe('line,phone,amount,status,reason,recharge_id,channel');
+      expect(results.slice(1).map((r) => r.split(',').slice(0, 4))).toEqual([
+        ...phones.map((p, i) => [String(i + 2), p, '2000', 'SUCCEEDED']),
+        ['14', '1350000', '', 'REJECTED'],
+      ]);
 
-    // The same file again: the service answers with the first batch; nothing is charged twice.
-    const again = await cli('batch', 'recharge', file, '-u', 'ann');
-    expect(again.err[0]).toMatch(/already submitted as batch (rcb_\S+); following it/);
-    expect(again.out[0]).toBe(first.out[0]);
-    expect([...toppedUpPerPhone(carriers).values()].every((n) => n === 1)).toBe(true);
-    expect(await walletBalance(app, 'ann')).toBe(100_000 - 12 * 2000);
-  });
+      // The same file again: the service answers with the first batch; nothing is charged twice.
+      const again = await cli('batch', 'recharge', file, '-u', 'ann');
+      expect(again.err[0]).toMatch(/already submitted as batch (rcb_\S+); following it/);
+      expect(again.out[0]).toBe(first.out[0]);
+      expect([...toppedUpPerPhone(carriers).values()].every((n) => n === 1)).toBe(true);
+      expect(await walletBalance(app, 'ann')).toBe(100_000 - 12 * 2000);
+    },
+  );
 
   it('reads JSON lines, returns at once with --no-wait, and says clearly what is wrong', async () => {
     const file = join(dir, 'few.ndjson');

@@ -105,46 +105,52 @@ describe('gateway callbacks: POST /api/v1/callbacks/:gateway', () => {
     });
   });
 
-  it('refuses a forged signature, a stale or future timestamp, and a replayed nonce — and changes nothing', async () => {
-    const { a, bank } = await start();
-    const o = await pendingOrder(a);
-    bank.payPending(o.outTradeNo);
-    const genuine = bank.notificationFor(paymentEvent(bank, o.outTradeNo), nowSec(), 'nonce-1');
+  it(
+    'refuses a forged signature, a stale or future timestamp, and a replayed nonce — ' + 'and changes nothing',
+    async () => {
+      const { a, bank } = await start();
+      const o = await pendingOrder(a);
+      bank.payPending(o.outTradeNo);
+      const genuine = bank.notificationFor(paymentEvent(bank, o.outTradeNo), nowSec(), 'nonce-1');
 
-    const forged = await deliver(a, {
-      headers: { ...genuine.headers, 'x-sim-signature': Buffer.alloc(32, 7).toString('base64') },
-      body: genuine.body,
-    });
-    expect(forged.statusCode).toBe(401);
-    expect(forged.headers['x-error-code']).toBe('CALLBACK_SIGNATURE_INVALID');
-    const tampered = await deliver(a, {
-      headers: genuine.headers,
-      body: genuine.body.replace('"amount":3200', '"amount":1'),
-    });
-    expect(tampered.headers['x-error-code']).toBe('CALLBACK_SIGNATURE_INVALID');
+      const forged = await deliver(a, {
+        headers: { ...genuine.headers, 'x-sim-signature': Buffer.alloc(32, 7).toString('base64') },
+        body: genuine.body,
+      });
+      expect(forged.statusCode).toBe(401);
+      expect(forged.headers['x-error-code']).toBe('CALLBACK_SIGNATURE_INVALID');
+      const tampered = await deliver(a, {
+        headers: genuine.headers,
+        body: genuine.body.replace('"amount":3200', '"amount":1'),
+      });
+      expect(tampered.headers['x-error-code']).toBe('CALLBACK_SIGNATURE_INVALID');
 
-    const stale = await deliver(a, bank.notificationFor(paymentEvent(bank, o.outTradeNo), nowSec() - 301));
-    expect(stale.statusCode).toBe(401);
-    expect(stale.headers['x-error-code']).toBe('CALLBACK_STALE');
-    const future = await deliver(a, bank.notificationFor(paymentEvent(bank, o.outTradeNo), nowSec() + 301));
-    expect(future.headers['x-error-code']).toBe('CALLBACK_STALE');
-    const garbage = await deliver(a, { headers: { 'content-type': 'text/plain' }, body: 'hello' });
-    expect(garbage.statusCode).toBe(400);
-    expect(garbage.headers['x-error-code']).toBe('CALLBACK_MALFORMED');
-    expect((await statusOf(a, o.id)).status).toBe('PAYMENT_PROCESSING');
+      const stale = await deliver(a, bank.notificationFor(paymentEvent(bank, o.outTradeNo), nowSec() - 301));
+      expect(stale.statusCode).toBe(401);
+      expect(stale.headers['x-error-code']).toBe('CALLBACK_STALE');
+      const future = await deliver(a, bank.notificationFor(paymentEvent(bank, o.outTradeNo), nowSec() + 301));
+      expect(future.headers['x-error-code']).toBe('CALLBACK_STALE');
+      const garbage = await deliver(a, { headers: { 'content-type': 'text/plain' }, body: 'hello' });
+      expect(garbage.statusCode).toBe(400);
+      expect(garbage.headers['x-error-code']).toBe('CALLBACK_MALFORMED');
+      expect((await statusOf(a, o.id)).status).toBe('PAYMENT_PROCESSING');
 
-    // Skew inside the window is tolerated.
-    const skewed = await deliver(a, bank.notificationFor(paymentEvent(bank, o.outTradeNo), nowSec() - 200, 'nonce-2'));
-    expect(skewed.statusCode).toBe(200);
+      // Skew inside the window is tolerated.
+      const skewed = await deliver(
+        a,
+        bank.notificationFor(paymentEvent(bank, o.outTradeNo), nowSec() - 200, 'nonce-2'),
+      );
+      expect(skewed.statusCode).toBe(200);
 
-    // The same nonce again, on another (validly signed) event: a replay.
-    const other = await pendingOrder(a);
-    bank.payPending(other.outTradeNo);
-    const replay = await deliver(a, bank.notificationFor(paymentEvent(bank, other.outTradeNo), nowSec(), 'nonce-2'));
-    expect(replay.statusCode).toBe(409);
-    expect(replay.headers['x-error-code']).toBe('CALLBACK_REPLAYED');
-    expect((await statusOf(a, other.id)).status).toBe('PAYMENT_PROCESSING');
-  });
+      // The same nonce again, on another (validly signed) event: a replay.
+      const other = await pendingOrder(a);
+      bank.payPending(other.outTradeNo);
+      const replay = await deliver(a, bank.notificationFor(paymentEvent(bank, other.outTradeNo), nowSec(), 'nonce-2'));
+      expect(replay.statusCode).toBe(409);
+      expect(replay.headers['x-error-code']).toBe('CALLBACK_REPLAYED');
+      expect((await statusOf(a, other.id)).status).toBe('PAYMENT_PROCESSING');
+    },
+  );
 
   it('refuses an amount that differs from the order, flags it, and leaves the order alone', async () => {
     const { a, bank } = await start();

@@ -4,6 +4,7 @@ import { Interpreter, toParseOutput } from '../src/application/agent/agent-api.j
 import { DEFAULT_MENU } from '../src/domain/menu.js';
 import type { Logger } from '../src/ports/logger.js';
 import type { App } from '../src/composition/create-app.js';
+import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { runCliCaptured } from './support/cli-run.js';
 import { startTestApp } from './support/test-app.js';
 
@@ -17,8 +18,9 @@ const local = new Interpreter({
 
 let app: App;
 let url: string;
+const gateway = new SimulatedGateway();
 beforeAll(async () => {
-  app = (await startTestApp({ trusted_actions: ['order_coffee'] })).app;
+  app = (await startTestApp({ trusted_actions: ['order_coffee'] }, { gateway })).app;
   url = await app.listen();
 });
 afterAll(async () => {
@@ -138,7 +140,7 @@ describe('autoglm parse', () => {
 
 describe('autoglm do', () => {
   it('places the order, asks before paying, and pays only on yes', async () => {
-    const captures = (): number => app.gateway.groundTruth.filter((e) => e.type === 'capture').length;
+    const captures = (): number => gateway.groundTruth.filter((e) => e.type === 'capture').length;
     const before = captures();
     const no = await run(['do', '来一杯中杯拿铁'], ['n']);
     expect(no.code).toBe(0);

@@ -35,60 +35,66 @@ async function waitFor(app: App, orderId: string, status: string, timeoutMs = 50
 }
 
 describe('crash and resume', () => {
-  it('dies after the gateway charged but before it answered: the new worker queries and never charges twice', async () => {
-    const db = tempDbPath();
-    const gateway = new SimulatedGateway();
-    const merchant = new SimulatedMerchant();
-    const { app: first } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-1' }, db);
-    first.start();
-    gateway.chaos.freeze(1);
-    const res = await first.http.inject({
-      method: 'POST',
-      url: '/api/v1/order',
-      headers: { 'content-type': 'application/json' },
-      payload: { drink: 'latte', size: 'medium' },
-    });
-    expect(res.statusCode).toBe(202);
-    const id = res.json<{ order: { id: string; status: string } }>().order.id;
-    expect(res.json<{ order: { status: string } }>().order.status).toBe('PAYMENT_PROCESSING');
-    expect(gateway.groundTruth).toHaveLength(1); // the money moved; we never heard
-    await crash(first);
+  it(
+    'dies after the gateway charged but before it answered: ' + 'the new worker queries and never charges twice',
+    async () => {
+      const db = tempDbPath();
+      const gateway = new SimulatedGateway();
+      const merchant = new SimulatedMerchant();
+      const { app: first } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-1' }, db);
+      first.start();
+      gateway.chaos.freeze(1);
+      const res = await first.http.inject({
+        method: 'POST',
+        url: '/api/v1/order',
+        headers: { 'content-type': 'application/json' },
+        payload: { drink: 'latte', size: 'medium' },
+      });
+      expect(res.statusCode).toBe(202);
+      const id = res.json<{ order: { id: string; status: string } }>().order.id;
+      expect(res.json<{ order: { status: string } }>().order.status).toBe('PAYMENT_PROCESSING');
+      expect(gateway.groundTruth).toHaveLength(1); // the money moved; we never heard
+      await crash(first);
 
-    const { app: second } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-2' }, db);
-    second.start();
-    expect(await waitFor(second, id, 'COMPLETED')).toBe('COMPLETED');
-    expect(gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
-    expect(gateway.calls.query).toBeGreaterThanOrEqual(1);
-    expect(merchant.groundTruth).toHaveLength(1);
-    gateway.chaos.thaw();
-    await second.close();
-  });
+      const { app: second } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-2' }, db);
+      second.start();
+      expect(await waitFor(second, id, 'COMPLETED')).toBe('COMPLETED');
+      expect(gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
+      expect(gateway.calls.query).toBeGreaterThanOrEqual(1);
+      expect(merchant.groundTruth).toHaveLength(1);
+      gateway.chaos.thaw();
+      await second.close();
+    },
+  );
 
-  it('dies after the merchant made the drink but before it answered: resumed fulfilment makes nothing twice', async () => {
-    const db = tempDbPath();
-    const gateway = new SimulatedGateway();
-    const merchant = new SimulatedMerchant();
-    const { app: first } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-1' }, db);
-    first.start();
-    merchant.chaos.freeze(1);
-    const res = await first.http.inject({
-      method: 'POST',
-      url: '/api/v1/order',
-      headers: { 'content-type': 'application/json' },
-      payload: { drink: 'mocha', size: 'large' },
-    });
-    const id = res.json<{ order: { id: string } }>().order.id;
-    expect(res.json<{ order: { status: string } }>().order.status).toBe('FULFILLING');
-    await crash(first);
+  it(
+    'dies after the merchant made the drink but before it answered: ' + 'resumed fulfilment makes nothing twice',
+    async () => {
+      const db = tempDbPath();
+      const gateway = new SimulatedGateway();
+      const merchant = new SimulatedMerchant();
+      const { app: first } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-1' }, db);
+      first.start();
+      merchant.chaos.freeze(1);
+      const res = await first.http.inject({
+        method: 'POST',
+        url: '/api/v1/order',
+        headers: { 'content-type': 'application/json' },
+        payload: { drink: 'mocha', size: 'large' },
+      });
+      const id = res.json<{ order: { id: string } }>().order.id;
+      expect(res.json<{ order: { status: string } }>().order.status).toBe('FULFILLING');
+      await crash(first);
 
-    const { app: second } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-2' }, db);
-    second.start();
-    expect(await waitFor(second, id, 'COMPLETED')).toBe('COMPLETED');
-    expect(merchant.groundTruth).toHaveLength(1);
-    expect(gateway.groundTruth).toHaveLength(1);
-    merchant.chaos.thaw();
-    await second.close();
-  });
+      const { app: second } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-2' }, db);
+      second.start();
+      expect(await waitFor(second, id, 'COMPLETED')).toBe('COMPLETED');
+      expect(merchant.groundTruth).toHaveLength(1);
+      expect(gateway.groundTruth).toHaveLength(1);
+      merchant.chaos.thaw();
+      await second.close();
+    },
+  );
 
   it('dies right after committing the order, before calling anyone: the resumed job pays exactly once', async () => {
     const db = tempDbPath();

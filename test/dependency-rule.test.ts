@@ -37,7 +37,8 @@ describe('dependency rule (lint)', () => {
     ],
     [
       'src/interfaces/http/plumbing/problem.ts',
-      "import { SimulatedGateway } from '../../../simulator/simulated-gateway.js';\nexport const x = SimulatedGateway;\n",
+      "import { SimulatedGateway } from '../../../simulator/simulated-gateway.js';\n" +
+        'export const x = SimulatedGateway;\n',
       /interfaces may not depend on simulator/,
     ],
     // Capabilities reach each other only through their entry files; the kernels know none of them.
@@ -59,7 +60,8 @@ describe('dependency rule (lint)', () => {
     // One transaction entry point: no change set or unit of work opened by hand in a use case.
     [
       'src/application/orders/cancel-order.ts',
-      "import { ChangeSet } from '../kernel/change-set.js';\nexport const x = new ChangeSet({ actor: 'a', now: 0, requestId: null });\n",
+      "import { ChangeSet } from '../kernel/change-set.js';\n" +
+        "export const x = new ChangeSet({ actor: 'a', now: 0, requestId: null });\n",
       /use tx\(\)/,
     ],
     [
@@ -79,7 +81,9 @@ describe('dependency rule (lint)', () => {
   it('allows what the rule allows', async () => {
     const messages = await lint(
       'src/application/orders/fulfil-order.ts',
-      "import { quote } from '../../domain/menu.js';\nimport { openRefund } from '../refunds/refunds-api.js';\nexport const x = [quote, openRefund];\n",
+      "import { quote } from '../../domain/menu.js';\n" +
+        "import { openRefund } from '../refunds/refunds-api.js';\n" +
+        'export const x = [quote, openRefund];\n',
     );
     expect(messages).toEqual([]);
   });

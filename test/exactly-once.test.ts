@@ -43,33 +43,36 @@ const order = (a: App, key: string, user = 'alice'): Promise<LightMyRequestRespo
   });
 
 describe.each(ENGINES)('exactly once under concurrency on %s', (engine) => {
-  it('100 concurrent requests with one Idempotency-Key: one order, one capture, one answer replayed to all', async () => {
-    const bank = new SimulatedGateway();
-    const merchant = new SimulatedMerchant();
-    cluster = await startCluster(engine, { log: { level: 'silent' } }, () => ({ gateway: bank, merchant }));
-    for (const a of cluster.apps) a.start();
-    const c = cluster;
-    const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => order(c.at(i), 'double-click-1')));
-    const statuses = answers.map((r) => r.statusCode);
-    // The first answers 201; the others replay it, or are told the first is still running.
-    expect(
-      statuses.every((s) => s === 201 || s === 409),
-      JSON.stringify(statuses),
-    ).toBe(true);
-    const ids = new Set(
-      answers.filter((r) => r.statusCode === 201).map((r) => r.json<{ order: { id: string } }>().order.id),
-    );
-    expect(ids.size).toBe(1);
-    expect(
-      answers
-        .filter((r) => r.statusCode === 409)
-        .every((r) => r.json<{ code: string }>().code === 'IDEMPOTENCY_IN_FLIGHT'),
-    ).toBe(true);
-    const page = await c.apps[0]!.services.orders.list({ tenantId: 'default', limit: 50 });
-    expect(page.data).toHaveLength(1);
-    expect(bank.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
-    expect(merchant.groundTruth).toHaveLength(1);
-  });
+  it(
+    '100 concurrent requests with one Idempotency-Key: one order, one capture, ' + 'one answer replayed to all',
+    async () => {
+      const bank = new SimulatedGateway();
+      const merchant = new SimulatedMerchant();
+      cluster = await startCluster(engine, { log: { level: 'silent' } }, () => ({ gateway: bank, merchant }));
+      for (const a of cluster.apps) a.start();
+      const c = cluster;
+      const answers = await Promise.all(Array.from({ length: 100 }, (_, i) => order(c.at(i), 'double-click-1')));
+      const statuses = answers.map((r) => r.statusCode);
+      // The first answers 201; the others replay it, or are told the first is still running.
+      expect(
+        statuses.every((s) => s === 201 || s === 409),
+        JSON.stringify(statuses),
+      ).toBe(true);
+      const ids = new Set(
+        answers.filter((r) => r.statusCode === 201).map((r) => r.json<{ order: { id: string } }>().order.id),
+      );
+      expect(ids.size).toBe(1);
+      expect(
+        answers
+          .filter((r) => r.statusCode === 409)
+          .every((r) => r.json<{ code: string }>().code === 'IDEMPOTENCY_IN_FLIGHT'),
+      ).toBe(true);
+      const page = await c.apps[0]!.services.orders.list({ tenantId: 'default', limit: 50 });
+      expect(page.data).toHaveLength(1);
+      expect(bank.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
+      expect(merchant.groundTruth).toHaveLength(1);
+    },
+  );
 
   it('40 keys each sent twice at once (a double click): 40 orders, 40 captures', async () => {
     const bank = new SimulatedGateway();
@@ -92,54 +95,60 @@ describe.each(ENGINES)('exactly once under concurrency on %s', (engine) => {
     expect(bank.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(distinct);
   });
 
-  it('the same success callback 50 times at once for a pending payment: applied once, acknowledged to all', async () => {
-    const bank = new SimulatedGateway({ payerActionMethods: ['alipay_qr'] });
-    const merchant = new SimulatedMerchant();
-    cluster = await startCluster(
-      engine,
-      {
-        log: { level: 'silent' },
-        orders: { payment_method: 'alipay_qr' },
-        // The pay job retries late: here only the callbacks settle the payment.
-        worker: { retry_base_ms: 60_000, retry_max_ms: 60_000 },
-        server: { wait_for_completion_ms: 300 },
-      },
-      () => ({ gateway: bank, merchant }),
-    );
-    const c = cluster;
-    for (const a of c.apps) a.start();
-    const placed = await order(c.at(0), 'qr-1');
-    expect(placed.statusCode).toBe(202);
-    const o = placed.json<{ order: { id: string; payment: { id: string; out_trade_no: string } } }>().order;
-    expect(bank.payPending(o.payment.out_trade_no)).toBe(true);
-    const trade = bank.trade(o.payment.out_trade_no);
-    if (trade === undefined) throw new Error('no trade');
-    // Identical re-sends: no nonce, one event id (Alipay's notifications look like this).
-    const n = bank.notificationFor({ kind: 'payment', trade } satisfies SimEvent, nowSec());
-    const answers = await Promise.all(
-      Array.from({ length: 50 }, (_, i) =>
-        c
-          .at(i)
-          .http.inject({ method: 'POST', url: '/api/v1/callbacks/secure-pay-v3', headers: n.headers, payload: n.body }),
-      ),
-    );
-    expect(answers.map((r) => r.statusCode)).toEqual(Array.from({ length: 50 }, () => 200));
-    const effects = answers.map((r) => String(r.headers['x-callback-effect']));
-    expect(effects.filter((e) => e === 'applied')).toHaveLength(1);
-    expect(effects.filter((e) => e !== 'applied').every((e) => e === 'duplicate')).toBe(true);
-    const a0 = c.apps[0]!;
-    const done = await until(
-      () => a0.services.orders.get('default', o.id),
-      (r) => r.ok && r.value.status === 'COMPLETED',
-    );
-    expect(done.ok && done.value.status).toBe('COMPLETED');
-    const journals = await a0.deps.uow.read.ledger.journalsFor('default', o.payment.id);
-    expect(journals.map((j) => j.kind)).toEqual(['payment.captured']);
-    const trail = await a0.services.orders.auditTrail('default', 'payment', o.payment.id);
-    expect(trail.filter((e) => e.action === 'payment.succeed')).toHaveLength(1);
-    expect(merchant.groundTruth).toHaveLength(1);
-    expect(await a0.services.ledger.check('default')).toMatchObject({ balanced: true, complete: true });
-  });
+  it(
+    'the same success callback 50 times at once for a pending payment: applied once, ' + 'acknowledged to all',
+    async () => {
+      const bank = new SimulatedGateway({ payerActionMethods: ['alipay_qr'] });
+      const merchant = new SimulatedMerchant();
+      cluster = await startCluster(
+        engine,
+        {
+          log: { level: 'silent' },
+          orders: { payment_method: 'alipay_qr' },
+          // The pay job retries late: here only the callbacks settle the payment.
+          worker: { retry_base_ms: 60_000, retry_max_ms: 60_000 },
+          server: { wait_for_completion_ms: 300 },
+        },
+        () => ({ gateway: bank, merchant }),
+      );
+      const c = cluster;
+      for (const a of c.apps) a.start();
+      const placed = await order(c.at(0), 'qr-1');
+      expect(placed.statusCode).toBe(202);
+      const o = placed.json<{ order: { id: string; payment: { id: string; out_trade_no: string } } }>().order;
+      expect(bank.payPending(o.payment.out_trade_no)).toBe(true);
+      const trade = bank.trade(o.payment.out_trade_no);
+      if (trade === undefined) throw new Error('no trade');
+      // Identical re-sends: no nonce, one event id (Alipay's notifications look like this).
+      const n = bank.notificationFor({ kind: 'payment', trade } satisfies SimEvent, nowSec());
+      const answers = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          c.at(i).http.inject({
+            method: 'POST',
+            url: '/api/v1/callbacks/secure-pay-v3',
+            headers: n.headers,
+            payload: n.body,
+          }),
+        ),
+      );
+      expect(answers.map((r) => r.statusCode)).toEqual(Array.from({ length: 50 }, () => 200));
+      const effects = answers.map((r) => String(r.headers['x-callback-effect']));
+      expect(effects.filter((e) => e === 'applied')).toHaveLength(1);
+      expect(effects.filter((e) => e !== 'applied').every((e) => e === 'duplicate')).toBe(true);
+      const a0 = c.apps[0]!;
+      const done = await until(
+        () => a0.services.orders.get('default', o.id),
+        (r) => r.ok && r.value.status === 'COMPLETED',
+      );
+      expect(done.ok && done.value.status).toBe('COMPLETED');
+      const journals = await a0.deps.uow.read.ledger.journalsFor('default', o.payment.id);
+      expect(journals.map((j) => j.kind)).toEqual(['payment.captured']);
+      const trail = await a0.services.orders.auditTrail('default', 'payment', o.payment.id);
+      expect(trail.filter((e) => e.action === 'payment.succeed')).toHaveLength(1);
+      expect(merchant.groundTruth).toHaveLength(1);
+      expect(await a0.services.ledger.check('default')).toMatchObject({ balanced: true, complete: true });
+    },
+  );
 
   it('the same success callback 50 times at once for a FAILED payment: flagged once, refunded once', async () => {
     const bank = new SimulatedGateway({ payerActionMethods: ['alipay_qr'] });

@@ -140,9 +140,11 @@ describe('fault injection: payments under chaos', () => {
 
     console.log(
       [
-        `fault injection: ${ORDERS} orders in ${(elapsed / 1000).toFixed(1)} s; gateway calls ${JSON.stringify(bank.calls)}`,
+        `fault injection: ${ORDERS} orders in ${(elapsed / 1000).toFixed(1)} s; ` +
+          `gateway calls ${JSON.stringify(bank.calls)}`,
         `  outcomes: ${JSON.stringify(Object.fromEntries(byStatus))}`,
-        `  bank: ${[...captures.values()].reduce((a, b) => a + b, 0)} captures over ${captures.size} trades; paid orders with exactly one capture ${paidWithOneCapture}; failed orders with none ${failedWithoutCapture}`,
+        `  bank: ${[...captures.values()].reduce((a, b) => a + b, 0)} captures over ${captures.size} trades; ` +
+          `paid orders with exactly one capture ${paidWithOneCapture}; failed orders with none ${failedWithoutCapture}`,
         `  callbacks: ${JSON.stringify(counts)}`,
         `  ledger: gateway ${gatewayBalance} fen, sales ${salesBalance} fen, unbalanced journals ${unbalanced.length}`,
       ].join('\n'),

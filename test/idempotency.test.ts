@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
+import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
+import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
 import { startTestApp } from './support/test-app.js';
 
 let app: App | undefined;
@@ -15,7 +17,8 @@ const headers = (key: string): Record<string, string> => ({
 
 describe('Idempotency-Key (ACP / Stripe semantics)', () => {
   it('same key + same body replays the first response with Idempotent-Replayed and no second effect', async () => {
-    app = (await startTestApp()).app;
+    const gateway = new SimulatedGateway();
+    app = (await startTestApp({}, { gateway })).app;
     const first = await app.http.inject({
       method: 'POST',
       url: '/api/v1/order',
@@ -33,13 +36,14 @@ describe('Idempotency-Key (ACP / Stripe semantics)', () => {
     expect(again.statusCode).toBe(201);
     expect(again.headers['idempotent-replayed']).toBe('true');
     expect(again.json()).toEqual(first.json());
-    expect(app.gateway.groundTruth).toHaveLength(1);
+    expect(gateway.groundTruth).toHaveLength(1);
     const list = await app.http.inject({ method: 'GET', url: '/api/v1/orders' });
     expect(list.json<{ data: unknown[] }>().data).toHaveLength(1);
   });
 
   it('same key + different body → 422 idempotency conflict and nothing happens', async () => {
-    app = (await startTestApp()).app;
+    const gateway = new SimulatedGateway();
+    app = (await startTestApp({}, { gateway })).app;
     await app.http.inject({
       method: 'POST',
       url: '/api/v1/order',
@@ -54,7 +58,7 @@ describe('Idempotency-Key (ACP / Stripe semantics)', () => {
     });
     expect(other.statusCode).toBe(422);
     expect(other.json<{ code: string }>().code).toBe('IDEMPOTENCY_CONFLICT');
-    expect(app.gateway.groundTruth).toHaveLength(1);
+    expect(gateway.groundTruth).toHaveLength(1);
   });
 
   it('validation failures are not stored: the same key can be used again with a fixed body', async () => {
@@ -77,7 +81,8 @@ describe('Idempotency-Key (ACP / Stripe semantics)', () => {
   });
 
   it('keys are scoped per caller: two users with the same key get two orders', async () => {
-    app = (await startTestApp()).app;
+    const gateway = new SimulatedGateway();
+    app = (await startTestApp({}, { gateway })).app;
     const a = await app.http.inject({
       method: 'POST',
       url: '/api/v1/order',
@@ -93,12 +98,14 @@ describe('Idempotency-Key (ACP / Stripe semantics)', () => {
     expect(a.statusCode).toBe(201);
     expect(b.statusCode).toBe(201);
     expect(b.headers['idempotent-replayed']).toBeUndefined();
-    expect(app.gateway.groundTruth).toHaveLength(2);
+    expect(gateway.groundTruth).toHaveLength(2);
   });
 
   it('100 concurrent identical POSTs with one key over a real server → exactly one order and one charge', async () => {
-    app = (await startTestApp({}, {})).app;
-    app.gateway.chaos.set({ latencyMs: { min: 20, max: 20 } });
+    const gateway = new SimulatedGateway();
+    const merchant = new SimulatedMerchant();
+    app = (await startTestApp({}, { gateway, merchant })).app;
+    gateway.chaos.set({ latencyMs: { min: 20, max: 20 } });
     const url = await app.listen();
     const responses = await Promise.all(
       Array.from({ length: 100 }, () =>
@@ -116,8 +123,8 @@ describe('Idempotency-Key (ACP / Stripe semantics)', () => {
       expect(r.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(((await r.json()) as { code: string }).code).toBe('IDEMPOTENCY_IN_FLIGHT');
     }
-    expect(app.gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
-    expect(app.merchant.groundTruth).toHaveLength(1);
+    expect(gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
+    expect(merchant.groundTruth).toHaveLength(1);
     const list = await fetch(`${url}/api/v1/orders`);
     expect(((await list.json()) as { data: unknown[] }).data).toHaveLength(1);
     // After the first finished, a retry replays it.

@@ -83,25 +83,28 @@ async function until<T>(f: () => Promise<T>, done: (t: T) => boolean): Promise<T
 }
 
 describe('Juhe adapter against the Juhe simulator over real HTTP', () => {
-  it('submits a signed order (game_state 0), and query sees it succeed; the carrier credits the phone once', async () => {
-    const { juhe, carriers } = await world({ processingMs: { min: 50, max: 50 } });
-    const sub = await juhe.submit({
-      orderId: 'rchTESTA1',
-      phone: '13800138000',
-      amount: cny(100),
-      operator: 'CHINA_MOBILE',
-    });
-    expect(sub).toMatchObject({ status: 'processing', orderId: 'rchTESTA1', cost: cny(100) });
-    expect(sub.channelOrderId).toMatch(/^J\d+$/);
-    const done = await until(
-      () => juhe.query({ orderId: 'rchTESTA1', operator: 'CHINA_MOBILE' }),
-      (r) => r.status !== 'processing',
-    );
-    expect(done).toMatchObject({ status: 'succeeded', channelOrderId: sub.channelOrderId });
-    expect(carriers.groundTruth).toEqual([
-      expect.objectContaining({ orderId: 'rchTESTA1', phone: '13800138000', amount: cny(100), channel: 'juhe' }),
-    ]);
-  });
+  it(
+    'submits a signed order (game_state 0), and query sees it succeed; ' + 'the carrier credits the phone once',
+    async () => {
+      const { juhe, carriers } = await world({ processingMs: { min: 50, max: 50 } });
+      const sub = await juhe.submit({
+        orderId: 'rchTESTA1',
+        phone: '13800138000',
+        amount: cny(100),
+        operator: 'CHINA_MOBILE',
+      });
+      expect(sub).toMatchObject({ status: 'processing', orderId: 'rchTESTA1', cost: cny(100) });
+      expect(sub.channelOrderId).toMatch(/^J\d+$/);
+      const done = await until(
+        () => juhe.query({ orderId: 'rchTESTA1', operator: 'CHINA_MOBILE' }),
+        (r) => r.status !== 'processing',
+      );
+      expect(done).toMatchObject({ status: 'succeeded', channelOrderId: sub.channelOrderId });
+      expect(carriers.groundTruth).toEqual([
+        expect.objectContaining({ orderId: 'rchTESTA1', phone: '13800138000', amount: cny(100), channel: 'juhe' }),
+      ]);
+    },
+  );
 
   it('the same order id twice tops up once: the duplicate refusal is checked against ordersta', async () => {
     const { juhe, carriers, sim } = await world();
@@ -113,20 +116,23 @@ describe('Juhe adapter against the Juhe simulator over real HTTP', () => {
     expect(carriers.groundTruth).toHaveLength(1);
   });
 
-  it('a refused order ends failed (game_state 9), a refused request fails with the reason decoded from GBK', async () => {
-    const { juhe } = await world({ chaos: { failureRate: 1 } });
-    await juhe.submit({ orderId: 'rchREFA1', phone: '13800138000', amount: cny(100), operator: 'CHINA_MOBILE' });
-    const q = await juhe.query({ orderId: 'rchREFA1', operator: 'CHINA_MOBILE' });
-    expect(q).toMatchObject({ status: 'failed', failureCode: 'JUHE_GAME_STATE_9', final: false });
-    // 15 yuan is not a face value the aggregator sells: a definite refusal, with Unicom's GBK reason.
-    const r = await juhe.submit({
-      orderId: 'rchFACEA1',
-      phone: '18600001111',
-      amount: cny(15),
-      operator: 'CHINA_UNICOM',
-    });
-    expect(r).toMatchObject({ status: 'failed', failureCode: 'JUHE_208502', failureMessage: '暂不支持该面值' });
-  });
+  it(
+    'a refused order ends failed (game_state 9), ' + 'a refused request fails with the reason decoded from GBK',
+    async () => {
+      const { juhe } = await world({ chaos: { failureRate: 1 } });
+      await juhe.submit({ orderId: 'rchREFA1', phone: '13800138000', amount: cny(100), operator: 'CHINA_MOBILE' });
+      const q = await juhe.query({ orderId: 'rchREFA1', operator: 'CHINA_MOBILE' });
+      expect(q).toMatchObject({ status: 'failed', failureCode: 'JUHE_GAME_STATE_9', final: false });
+      // 15 yuan is not a face value the aggregator sells: a definite refusal, with Unicom's GBK reason.
+      const r = await juhe.submit({
+        orderId: 'rchFACEA1',
+        phone: '18600001111',
+        amount: cny(15),
+        operator: 'CHINA_UNICOM',
+      });
+      expect(r).toMatchObject({ status: 'failed', failureCode: 'JUHE_208502', failureMessage: '暂不支持该面值' });
+    },
+  );
 
   it.each([true, false])('decodes GBK answers (charset declared: %s) for Unicom numbers', async (declareCharset) => {
     const { juhe } = await world({ declareCharset });

@@ -59,78 +59,82 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
 }
 
 describe('GET /metrics', () => {
-  it('shows recharge outcomes, failovers, channel health from the router, gateway breakers, job depth and process metrics', async () => {
-    const { app, carriers } = await start({ 'sim-bad': refusing, 'sim-good': quick });
-    const user = { 'content-type': 'application/json', 'x-user-id': 'mia' };
-    expect(
-      (
-        await app.http.inject({
+  it(
+    'shows recharge outcomes, failovers, channel health from the router, gateway breakers, ' +
+      'job depth and process metrics',
+    async () => {
+      const { app, carriers } = await start({ 'sim-bad': refusing, 'sim-good': quick });
+      const user = { 'content-type': 'application/json', 'x-user-id': 'mia' };
+      expect(
+        (
+          await app.http.inject({
+            method: 'POST',
+            url: '/api/v1/wallet/top-ups',
+            headers: user,
+            payload: { amount: 100_000 },
+          })
+        ).statusCode,
+      ).toBe(201);
+      const n = 6;
+      for (let i = 0; i < n; i++) {
+        const res = await app.http.inject({
           method: 'POST',
-          url: '/api/v1/wallet/top-ups',
+          url: '/api/v1/recharges',
           headers: user,
-          payload: { amount: 100_000 },
-        })
-      ).statusCode,
-    ).toBe(201);
-    const n = 6;
-    for (let i = 0; i < n; i++) {
-      const res = await app.http.inject({
-        method: 'POST',
-        url: '/api/v1/recharges',
-        headers: user,
-        payload: { phone: `1380013800${i}`, amount: 1000 },
-      });
-      expect(res.statusCode, res.body).toBe(201);
-    }
-    expect(carriers.groundTruth).toHaveLength(n);
+          payload: { phone: `1380013800${i}`, amount: 1000 },
+        });
+        expect(res.statusCode, res.body).toBe(201);
+      }
+      expect(carriers.groundTruth).toHaveLength(n);
 
-    const m = await scrape(app);
-    expect(m.status).toBe(200);
-    expect(m.type).toMatch(/^text\/plain; version=0\.0\.4/);
-    // Counted where the router learns each call's fate: every recharge succeeded on sim-good;
-    // sim-bad refused until its breaker opened, and each refusal was failed over to sim-good.
-    expect(sample(m.text, 'autoglm_recharge_attempts_total', { channel: 'sim-good', outcome: 'success' })).toBe(n);
-    const refused = sample(m.text, 'autoglm_recharge_attempts_total', { channel: 'sim-bad', outcome: 'failure' });
-    expect(refused).toBe(2);
-    expect(
-      sample(m.text, 'autoglm_recharge_attempts_total', { channel: 'sim-bad', outcome: 'success' }),
-    ).toBeUndefined();
-    expect(sample(m.text, 'autoglm_recharge_failovers_total', { channel: 'sim-good', operator: 'CHINA_MOBILE' })).toBe(
-      refused,
-    );
-    // Gauges read from the router's health on scrape.
-    expect(sample(m.text, 'autoglm_recharge_channel_breaker_state', { channel: 'sim-bad' })).toBe(2);
-    expect(sample(m.text, 'autoglm_recharge_channel_breaker_state', { channel: 'sim-good' })).toBe(0);
-    expect(sample(m.text, 'autoglm_recharge_channel_capacity', { channel: 'sim-good' })).toBe(20);
-    expect(sample(m.text, 'autoglm_recharge_channel_in_flight', { channel: 'sim-good' })).toBe(0);
-    expect(sample(m.text, 'autoglm_recharge_channel_window_samples', { channel: 'sim-good' })).toBe(n);
-    expect(sample(m.text, 'autoglm_recharge_channel_window_success_rate', { channel: 'sim-good' })).toBe(1);
-    expect(sample(m.text, 'autoglm_recharge_channel_window_success_rate', { channel: 'sim-bad' })).toBe(0);
-    expect(
-      sample(m.text, 'autoglm_recharge_channel_window_p99_latency_seconds', { channel: 'sim-good' }),
-    ).toBeGreaterThan(0);
-    expect(
-      sample(m.text, 'autoglm_recharge_channel_window_mean_latency_seconds', { channel: 'sim-good' }),
-    ).toBeGreaterThan(0);
-    const good = sample(m.text, 'autoglm_recharge_channel_score', { channel: 'sim-good', operator: 'CHINA_MOBILE' });
-    const bad = sample(m.text, 'autoglm_recharge_channel_score', { channel: 'sim-bad', operator: 'CHINA_MOBILE' });
-    // The same numbers as GET /api/v1/channels, not a copy kept elsewhere (which channel scores
-    // higher depends on measured latency, so the test compares with the router, not between them).
-    const health = (await app.http.inject({ method: 'GET', url: '/api/v1/channels' })).json<{
-      data: Array<{ channel: string; window: { samples: number }; scores: Record<string, number> }>;
-    }>().data;
-    const scoreOf = (channel: string): number | undefined =>
-      health.find((h) => h.channel === channel)?.scores.CHINA_MOBILE;
-    expect(good).toBeCloseTo(scoreOf('sim-good') ?? -1, 6);
-    expect(bad).toBeCloseTo(scoreOf('sim-bad') ?? -1, 6);
-    expect(health.find((h) => h.channel === 'sim-good')?.window.samples).toBe(n);
+      const m = await scrape(app);
+      expect(m.status).toBe(200);
+      expect(m.type).toMatch(/^text\/plain; version=0\.0\.4/);
+      // Counted where the router learns each call's fate: every recharge succeeded on sim-good;
+      // sim-bad refused until its breaker opened, and each refusal was failed over to sim-good.
+      expect(sample(m.text, 'autoglm_recharge_attempts_total', { channel: 'sim-good', outcome: 'success' })).toBe(n);
+      const refused = sample(m.text, 'autoglm_recharge_attempts_total', { channel: 'sim-bad', outcome: 'failure' });
+      expect(refused).toBe(2);
+      expect(
+        sample(m.text, 'autoglm_recharge_attempts_total', { channel: 'sim-bad', outcome: 'success' }),
+      ).toBeUndefined();
+      expect(
+        sample(m.text, 'autoglm_recharge_failovers_total', { channel: 'sim-good', operator: 'CHINA_MOBILE' }),
+      ).toBe(refused);
+      // Gauges read from the router's health on scrape.
+      expect(sample(m.text, 'autoglm_recharge_channel_breaker_state', { channel: 'sim-bad' })).toBe(2);
+      expect(sample(m.text, 'autoglm_recharge_channel_breaker_state', { channel: 'sim-good' })).toBe(0);
+      expect(sample(m.text, 'autoglm_recharge_channel_capacity', { channel: 'sim-good' })).toBe(20);
+      expect(sample(m.text, 'autoglm_recharge_channel_in_flight', { channel: 'sim-good' })).toBe(0);
+      expect(sample(m.text, 'autoglm_recharge_channel_window_samples', { channel: 'sim-good' })).toBe(n);
+      expect(sample(m.text, 'autoglm_recharge_channel_window_success_rate', { channel: 'sim-good' })).toBe(1);
+      expect(sample(m.text, 'autoglm_recharge_channel_window_success_rate', { channel: 'sim-bad' })).toBe(0);
+      expect(
+        sample(m.text, 'autoglm_recharge_channel_window_p99_latency_seconds', { channel: 'sim-good' }),
+      ).toBeGreaterThan(0);
+      expect(
+        sample(m.text, 'autoglm_recharge_channel_window_mean_latency_seconds', { channel: 'sim-good' }),
+      ).toBeGreaterThan(0);
+      const good = sample(m.text, 'autoglm_recharge_channel_score', { channel: 'sim-good', operator: 'CHINA_MOBILE' });
+      const bad = sample(m.text, 'autoglm_recharge_channel_score', { channel: 'sim-bad', operator: 'CHINA_MOBILE' });
+      // The same numbers as GET /api/v1/channels, not a copy kept elsewhere (which channel scores
+      // higher depends on measured latency, so the test compares with the router, not between them).
+      const health = (await app.http.inject({ method: 'GET', url: '/api/v1/channels' })).json<{
+        data: Array<{ channel: string; window: { samples: number }; scores: Record<string, number> }>;
+      }>().data;
+      const scoreOf = (channel: string): number | undefined =>
+        health.find((h) => h.channel === channel)?.scores.CHINA_MOBILE;
+      expect(good).toBeCloseTo(scoreOf('sim-good') ?? -1, 6);
+      expect(bad).toBeCloseTo(scoreOf('sim-bad') ?? -1, 6);
+      expect(health.find((h) => h.channel === 'sim-good')?.window.samples).toBe(n);
 
-    expect(sample(m.text, 'autoglm_payment_gateway_breaker_state', { gateway: app.config.payment_gateway })).toBe(0);
-    expect(sample(m.text, 'autoglm_jobs', { status: 'queued' })).toBe(0);
-    expect(sample(m.text, 'autoglm_jobs', { status: 'running' })).toBe(0);
-    expect(m.text).toMatch(/^process_cpu_user_seconds_total \d/m);
-    expect(m.text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
-  });
+      expect(sample(m.text, 'autoglm_payment_gateway_breaker_state', { gateway: app.config.payment_gateway })).toBe(0);
+      expect(sample(m.text, 'autoglm_jobs', { status: 'queued' })).toBe(0);
+      expect(sample(m.text, 'autoglm_jobs', { status: 'running' })).toBe(0);
+      expect(m.text).toMatch(/^process_cpu_user_seconds_total \d/m);
+      expect(m.text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
+    },
+  );
 
   it('counts per server: a second app in the same process starts from zero, and queued jobs show', async () => {
     const first = await start({ 'sim-a': quick });

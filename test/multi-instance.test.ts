@@ -143,233 +143,249 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
     await db?.drop();
   });
 
-  it(`share ${ITEMS} orders and phone recharges through a SIGKILL and a restart: all terminal, none charged or topped up twice`, async () => {
-    sim = await simulator();
-    const configFile = join(dir, 'config.json');
-    writeFileSync(
-      configFile,
-      JSON.stringify({
-        payment_gateway: 'sim-http',
-        gateways: { 'sim-http': { type: 'simulator-http', base_url: sim.url, secret: sim.secret, timeout_ms: 5000 } },
-        merchant: { type: 'http', base_url: sim.url, secret: sim.secret },
-        recharge: {
-          poll_interval_ms: 50,
-          processing_deadline_ms: 30_000,
-          // One channel: a refused top-up fails the recharge (nowhere to fail over to). Keep a
-          // run of refusals from opening the breaker for the rest of the test.
-          routing: { breaker: { consecutive_failures: 50 } },
-          channels: { 'sim-juhe': sim.juhe },
-        },
-      }),
-    );
-    // Start one first so the others find the schema migrated (they would also wait on the lock).
-    instances.push(await serve(db.url, 'a', configFile));
-    instances.push(...(await Promise.all([serve(db.url, 'b1', configFile), serve(db.url, 'c', configFile)])));
-    const live = (): Instance[] => instances.filter((i) => i.alive);
+  it(
+    `share ${ITEMS} orders and phone recharges through a SIGKILL and a restart: all terminal, ` +
+      `none charged or topped up twice`,
+    async () => {
+      sim = await simulator();
+      const configFile = join(dir, 'config.json');
+      writeFileSync(
+        configFile,
+        JSON.stringify({
+          payment_gateway: 'sim-http',
+          gateways: { 'sim-http': { type: 'simulator-http', base_url: sim.url, secret: sim.secret, timeout_ms: 5000 } },
+          merchant: { type: 'http', base_url: sim.url, secret: sim.secret },
+          recharge: {
+            poll_interval_ms: 50,
+            processing_deadline_ms: 30_000,
+            // One channel: a refused top-up fails the recharge (nowhere to fail over to). Keep a
+            // run of refusals from opening the breaker for the rest of the test.
+            routing: { breaker: { consecutive_failures: 50 } },
+            channels: { 'sim-juhe': sim.juhe },
+          },
+        }),
+      );
+      // Start one first so the others find the schema migrated (they would also wait on the lock).
+      instances.push(await serve(db.url, 'a', configFile));
+      instances.push(...(await Promise.all([serve(db.url, 'b1', configFile), serve(db.url, 'c', configFile)])));
+      const live = (): Instance[] => instances.filter((i) => i.alive);
 
-    // Every user's wallet first, through the payment simulator.
-    const a = instances[0]!;
-    for (let u = 0; u < USERS; u++) {
-      const r = await fetch(`${a.url}/api/v1/wallet/top-ups`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': `t${u}`, 'x-user-id': `user-${u}` },
-        body: JSON.stringify({ amount: TOP_UP_FEN }),
-      });
-      expect(r.status, await r.text()).toBe(201);
-    }
-
-    let sent = 0;
-    const statuses = { order: new Map<number, number>(), recharge: new Map<number, number>() };
-    const servedBy = new Map<string, number>();
-    const killAt = Math.floor(ITEMS / 4);
-    const restartAt = Math.floor(ITEMS / 2);
-    let killed = false;
-    // Clients send items round-robin to the live instances until `until` have been sent.
-    const client = async (until: number): Promise<void> => {
-      while (sent < until) {
-        const n = sent++;
-        const targets = live();
-        const target = targets[n % targets.length]!;
-        const recharge = isRecharge(n);
-        const status = await fetch(`${target.url}${recharge ? '/api/v1/recharges' : '/api/v1/order'}`, {
+      // Every user's wallet first, through the payment simulator.
+      const a = instances[0]!;
+      for (let u = 0; u < USERS; u++) {
+        const r = await fetch(`${a.url}/api/v1/wallet/top-ups`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': `m${n}`, 'x-user-id': `user-${userOf(n)}` },
-          body: JSON.stringify(
-            recharge ? { phone: phoneOf(n), amount: RECHARGE_FEN } : { drink: 'latte', size: 'medium' },
-          ),
-        }).then(
-          (r) => r.status,
-          () => 0, // cut off by the kill: the item may or may not exist
-        );
-        const counts = recharge ? statuses.recharge : statuses.order;
-        counts.set(status, (counts.get(status) ?? 0) + 1);
-        if (status === 201) servedBy.set(target.name, (servedBy.get(target.name) ?? 0) + 1);
-        if (!killed && sent >= killAt) {
-          killed = true;
-          const victim = instances[0]!;
-          victim.alive = false;
-          victim.child.kill('SIGKILL');
-        }
+          headers: { 'content-type': 'application/json', 'idempotency-key': `t${u}`, 'x-user-id': `user-${u}` },
+          body: JSON.stringify({ amount: TOP_UP_FEN }),
+        });
+        expect(r.status, await r.text()).toBe(201);
       }
-    };
-    const started = Date.now();
-    // Phase one: all three, then one SIGKILLed while items are in flight.
-    await Promise.all(Array.from({ length: CLIENTS }, () => client(restartAt)));
-    // Phase two: another is stopped (SIGTERM: it drains) while the third keeps serving, and
-    // started again; the rest of the items go to the two that are up.
-    const old = instances[1]!;
-    old.alive = false;
-    old.child.kill('SIGTERM');
-    await Promise.all([
-      (async () => {
-        await exited(old.child);
-        instances.push(await serve(db.url, 'b2', configFile));
-      })(),
-      client(restartAt + CLIENTS),
-    ]);
-    await Promise.all(Array.from({ length: CLIENTS }, () => client(ITEMS)));
-    const sentIn = Date.now() - started;
 
-    // Wait for the survivors to finish everything, including the killed instance's jobs.
-    const terminal = ['COMPLETED', 'FAILED', 'CANCELLED', 'REFUNDED'];
-    let open = -1;
-    for (let i = 0; i < 900 && open !== 0; i++) {
-      const r = await sql.query<{ n: string }>(
-        `select count(*) as n from orders where status <> all($1)
+      let sent = 0;
+      const statuses = { order: new Map<number, number>(), recharge: new Map<number, number>() };
+      const servedBy = new Map<string, number>();
+      const killAt = Math.floor(ITEMS / 4);
+      const restartAt = Math.floor(ITEMS / 2);
+      let killed = false;
+      // Clients send items round-robin to the live instances until `until` have been sent.
+      const client = async (until: number): Promise<void> => {
+        while (sent < until) {
+          const n = sent++;
+          const targets = live();
+          const target = targets[n % targets.length]!;
+          const recharge = isRecharge(n);
+          const status = await fetch(`${target.url}${recharge ? '/api/v1/recharges' : '/api/v1/order'}`, {
+            method: 'POST',
+            headers: {
+              'content-type': 'application/json',
+              'idempotency-key': `m${n}`,
+              'x-user-id': `user-${userOf(n)}`,
+            },
+            body: JSON.stringify(
+              recharge ? { phone: phoneOf(n), amount: RECHARGE_FEN } : { drink: 'latte', size: 'medium' },
+            ),
+          }).then(
+            (r) => r.status,
+            () => 0, // cut off by the kill: the item may or may not exist
+          );
+          const counts = recharge ? statuses.recharge : statuses.order;
+          counts.set(status, (counts.get(status) ?? 0) + 1);
+          if (status === 201) servedBy.set(target.name, (servedBy.get(target.name) ?? 0) + 1);
+          if (!killed && sent >= killAt) {
+            killed = true;
+            const victim = instances[0]!;
+            victim.alive = false;
+            victim.child.kill('SIGKILL');
+          }
+        }
+      };
+      const started = Date.now();
+      // Phase one: all three, then one SIGKILLed while items are in flight.
+      await Promise.all(Array.from({ length: CLIENTS }, () => client(restartAt)));
+      // Phase two: another is stopped (SIGTERM: it drains) while the third keeps serving, and
+      // started again; the rest of the items go to the two that are up.
+      const old = instances[1]!;
+      old.alive = false;
+      old.child.kill('SIGTERM');
+      await Promise.all([
+        (async () => {
+          await exited(old.child);
+          instances.push(await serve(db.url, 'b2', configFile));
+        })(),
+        client(restartAt + CLIENTS),
+      ]);
+      await Promise.all(Array.from({ length: CLIENTS }, () => client(ITEMS)));
+      const sentIn = Date.now() - started;
+
+      // Wait for the survivors to finish everything, including the killed instance's jobs.
+      const terminal = ['COMPLETED', 'FAILED', 'CANCELLED', 'REFUNDED'];
+      let open = -1;
+      for (let i = 0; i < 900 && open !== 0; i++) {
+        const r = await sql.query<{ n: string }>(
+          `select count(*) as n from orders where status <> all($1)
          union all select count(*) from recharges where status not in ('SUCCEEDED', 'FAILED')
          union all select count(*) from jobs where status in ('queued', 'running')`,
-        [terminal],
-      );
-      open = r.rows.reduce((s, x) => s + Number(x.n), 0);
-      if (open !== 0) await new Promise((r) => setTimeout(r, 200));
-    }
-    const elapsed = Date.now() - started;
-
-    const count = (rows: Array<{ status: string; n: string }>): Record<string, number> =>
-      Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
-    const orders = await sql.query<{ status: string; n: string }>(
-      'select status, count(*) as n from orders group by status order by status',
-    );
-    const jobs = await sql.query<{ status: string; n: string }>(
-      'select status, count(*) as n from jobs group by status order by status',
-    );
-    const leased = await sql.query<{ n: string }>(
-      "select count(*) as n from jobs where status = 'running' or lease_owner is not null",
-    );
-    const unbalanced = await sql.query(
-      'select journal_id from ledger_postings group by journal_id having sum(amount) <> 0',
-    );
-    const journals = await sql.query<{ n: string }>('select count(distinct journal_id) as n from ledger_postings');
-    const pays = await sql.query<{ order_id: string; status: string; out_trade_no: string }>(
-      'select order_id, status, out_trade_no from payments',
-    );
-    const topUps = await sql.query<{ user_id: string; status: string; amount: string; out_trade_no: string }>(
-      'select user_id, status, amount, out_trade_no from wallet_top_ups',
-    );
-    const recharges = await sql.query<{ id: string; user_id: string; phone: string; status: string; amount: string }>(
-      'select id, user_id, phone, status, amount from recharges',
-    );
-    const wallets = await sql.query<{ user_id: string; balance: string }>('select user_id, balance from wallets');
-
-    // The outside world's ground truth: what the one simulator really charged, made and topped up.
-    const truth = (await (await fetch(`${sim.url}/_sim/ground-truth`)).json()) as {
-      events: Array<{ type: string; outTradeNo: string }>;
-      fulfilments: Array<{ orderId: string }>;
-    };
-    const phoneTruth = (await (await fetch(`${sim.url}/_sim/recharge-ground-truth`)).json()) as {
-      top_ups: number;
-      events: Array<{ order_id: string; phone: string; amount: number }>;
-    };
-    const captures = new Map<string, number>();
-    for (const e of truth.events)
-      if (e.type === 'capture') captures.set(e.outTradeNo, (captures.get(e.outTradeNo) ?? 0) + 1);
-    const drinks = new Map<string, number>();
-    for (const f of truth.fulfilments) drinks.set(f.orderId, (drinks.get(f.orderId) ?? 0) + 1);
-    const toppedUp = new Map<string, Array<{ order_id: string; amount: number }>>();
-    for (const e of phoneTruth.events) toppedUp.set(e.phone, [...(toppedUp.get(e.phone) ?? []), e]);
-
-    const rechargeStatus: Record<string, number> = {};
-    for (const r of recharges.rows) rechargeStatus[r.status] = (rechargeStatus[r.status] ?? 0) + 1;
-    const captured = [...captures.values()].reduce((s, n) => s + n, 0);
-    const phonesTwice = [...toppedUp.values()].filter((t) => t.length > 1).length;
-    const fmt = (m: Map<number, number>): string => JSON.stringify(Object.fromEntries(m));
-    // Each live instance's own view at GET /metrics: the recharge calls it saw end, its queue.
-    const scraped = await Promise.all(
-      live().map(async (i) => {
-        const text = await (await fetch(`${i.url}/metrics`)).text();
-        const value = (line: string): number =>
-          Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
-        return {
-          name: i.name,
-          succeeded: value('autoglm_recharge_attempts_total{channel="sim-juhe",outcome="success"}'),
-          queued: value('autoglm_jobs{status="queued"}'),
-        };
-      }),
-    );
-    process.stdout.write(
-      `\nmulti-instance: ${ITEMS} items (${ITEMS - Math.floor(ITEMS / 2)} orders, ${Math.floor(ITEMS / 2)} recharges) sent to 3 instances (+1 restart) ` +
-        `(answered in ${sentIn} ms, all terminal at ${elapsed} ms); answers: orders ${fmt(statuses.order)}, recharges ${fmt(statuses.recharge)}; 201s by instance ${JSON.stringify(Object.fromEntries(servedBy))}\n` +
-        `  orders ${JSON.stringify(count(orders.rows))}, recharges ${JSON.stringify(rechargeStatus)}, wallet top-ups ${topUps.rows.length}, jobs ${JSON.stringify(count(jobs.rows))}, still leased ${leased.rows[0]?.n}, ` +
-        `ledger journals ${journals.rows[0]?.n} (unbalanced ${unbalanced.rows.length})\n` +
-        `  simulator: ${captured} captures for ${captures.size} payments and top-ups, ${truth.fulfilments.length} drinks for ${drinks.size} orders, ` +
-        `${phoneTruth.top_ups} top-ups to ${toppedUp.size} phones (phones topped up twice: ${phonesTwice}); /metrics of the live instances ${JSON.stringify(scraped)}\n`,
-    );
-
-    expect(open).toBe(0);
-    expect(Object.keys(count(orders.rows))).toEqual(['COMPLETED']);
-    expect(Number(leased.rows[0]?.n)).toBe(0);
-    expect(Object.keys(count(jobs.rows))).toEqual(['done']);
-    expect(statuses.order.get(201)).toBeGreaterThan(ITEMS / 4);
-    expect(statuses.recharge.get(201)).toBeGreaterThan(ITEMS / 8);
-    // The restarted instance took part.
-    expect(servedBy.get('b2') ?? 0).toBeGreaterThan(0);
-    // Exactly once, by the outside world's books: one capture per paid payment and top-up, none
-    // unknown to us, one drink per order — across a SIGKILL mid-payment and a restart.
-    expect(captured).toBe(pays.rows.length + topUps.rows.length);
-    for (const p of pays.rows) {
-      expect(p.status).toBe('PAID');
-      expect(captures.get(p.out_trade_no)).toBe(1);
-      expect(drinks.get(p.order_id)).toBe(1);
-    }
-    for (const t of topUps.rows) {
-      expect(t.status).toBe('SUCCEEDED');
-      expect(captures.get(t.out_trade_no)).toBe(1);
-    }
-    expect(truth.fulfilments).toHaveLength(pays.rows.length);
-    // Every recharge ended; no phone was topped up twice; a SUCCEEDED recharge reached its phone
-    // exactly once (under one of its own attempts' order ids), a FAILED one never.
-    expect(Object.keys(rechargeStatus).filter((st) => st !== 'SUCCEEDED' && st !== 'FAILED')).toEqual([]);
-    expect(phonesTwice).toBe(0);
-    for (const r of recharges.rows) {
-      const got = toppedUp.get(r.phone) ?? [];
-      if (r.status === 'SUCCEEDED') {
-        expect(got).toHaveLength(1);
-        expect(got[0]?.order_id.startsWith(`${r.id.replace(/[^A-Za-z0-9]/g, '')}A`)).toBe(true);
-        expect(got[0]?.amount).toBe(Number(r.amount));
-      } else {
-        expect(got).toEqual([]);
+          [terminal],
+        );
+        open = r.rows.reduce((s, x) => s + Number(x.n), 0);
+        if (open !== 0) await new Promise((r) => setTimeout(r, 200));
       }
-    }
-    expect(phoneTruth.top_ups).toBe(rechargeStatus.SUCCEEDED ?? 0);
-    // The instances still up counted their own successful calls to the channel, no more than there were.
-    for (const m of scraped) expect(m.queued).toBe(0);
-    const countedOk = scraped.reduce((n, m) => n + m.succeeded, 0);
-    expect(countedOk).toBeGreaterThan(0);
-    expect(countedOk).toBeLessThanOrEqual(rechargeStatus.SUCCEEDED ?? 0);
-    // The money's books balance: every wallet holds its top-ups less its succeeded recharges
-    // (failed ones gave their reservation back), and every capture was booked.
-    const expected = new Map<string, number>();
-    for (const t of topUps.rows) expected.set(t.user_id, (expected.get(t.user_id) ?? 0) + Number(t.amount));
-    for (const r of recharges.rows)
-      if (r.status === 'SUCCEEDED') expected.set(r.user_id, (expected.get(r.user_id) ?? 0) - Number(r.amount));
-    expect(Object.fromEntries(wallets.rows.map((w) => [w.user_id, Number(w.balance)]))).toEqual(
-      Object.fromEntries(expected),
-    );
-    expect(unbalanced.rows).toEqual([]);
-    expect(Number(journals.rows[0]?.n)).toBeGreaterThanOrEqual(
-      pays.rows.length + topUps.rows.length + recharges.rows.length,
-    );
-    // The killed instance really was cut off mid-work and others took its jobs over.
-    expect((statuses.order.get(0) ?? 0) + (statuses.recharge.get(0) ?? 0)).toBeGreaterThan(0);
-  }, 600_000);
+      const elapsed = Date.now() - started;
+
+      const count = (rows: Array<{ status: string; n: string }>): Record<string, number> =>
+        Object.fromEntries(rows.map((r) => [r.status, Number(r.n)]));
+      const orders = await sql.query<{ status: string; n: string }>(
+        'select status, count(*) as n from orders group by status order by status',
+      );
+      const jobs = await sql.query<{ status: string; n: string }>(
+        'select status, count(*) as n from jobs group by status order by status',
+      );
+      const leased = await sql.query<{ n: string }>(
+        "select count(*) as n from jobs where status = 'running' or lease_owner is not null",
+      );
+      const unbalanced = await sql.query(
+        'select journal_id from ledger_postings group by journal_id having sum(amount) <> 0',
+      );
+      const journals = await sql.query<{ n: string }>('select count(distinct journal_id) as n from ledger_postings');
+      const pays = await sql.query<{ order_id: string; status: string; out_trade_no: string }>(
+        'select order_id, status, out_trade_no from payments',
+      );
+      const topUps = await sql.query<{ user_id: string; status: string; amount: string; out_trade_no: string }>(
+        'select user_id, status, amount, out_trade_no from wallet_top_ups',
+      );
+      const recharges = await sql.query<{ id: string; user_id: string; phone: string; status: string; amount: string }>(
+        'select id, user_id, phone, status, amount from recharges',
+      );
+      const wallets = await sql.query<{ user_id: string; balance: string }>('select user_id, balance from wallets');
+
+      // The outside world's ground truth: what the one simulator really charged, made and topped up.
+      const truth = (await (await fetch(`${sim.url}/_sim/ground-truth`)).json()) as {
+        events: Array<{ type: string; outTradeNo: string }>;
+        fulfilments: Array<{ orderId: string }>;
+      };
+      const phoneTruth = (await (await fetch(`${sim.url}/_sim/recharge-ground-truth`)).json()) as {
+        top_ups: number;
+        events: Array<{ order_id: string; phone: string; amount: number }>;
+      };
+      const captures = new Map<string, number>();
+      for (const e of truth.events)
+        if (e.type === 'capture') captures.set(e.outTradeNo, (captures.get(e.outTradeNo) ?? 0) + 1);
+      const drinks = new Map<string, number>();
+      for (const f of truth.fulfilments) drinks.set(f.orderId, (drinks.get(f.orderId) ?? 0) + 1);
+      const toppedUp = new Map<string, Array<{ order_id: string; amount: number }>>();
+      for (const e of phoneTruth.events) toppedUp.set(e.phone, [...(toppedUp.get(e.phone) ?? []), e]);
+
+      const rechargeStatus: Record<string, number> = {};
+      for (const r of recharges.rows) rechargeStatus[r.status] = (rechargeStatus[r.status] ?? 0) + 1;
+      const captured = [...captures.values()].reduce((s, n) => s + n, 0);
+      const phonesTwice = [...toppedUp.values()].filter((t) => t.length > 1).length;
+      const fmt = (m: Map<number, number>): string => JSON.stringify(Object.fromEntries(m));
+      // Each live instance's own view at GET /metrics: the recharge calls it saw end, its queue.
+      const scraped = await Promise.all(
+        live().map(async (i) => {
+          const text = await (await fetch(`${i.url}/metrics`)).text();
+          const value = (line: string): number =>
+            Number(new RegExp(`^${line.replace(/[{}]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+          return {
+            name: i.name,
+            succeeded: value('autoglm_recharge_attempts_total{channel="sim-juhe",outcome="success"}'),
+            queued: value('autoglm_jobs{status="queued"}'),
+          };
+        }),
+      );
+      process.stdout.write(
+        `\nmulti-instance: ${ITEMS} items (${ITEMS - Math.floor(ITEMS / 2)} orders, ` +
+          `${Math.floor(ITEMS / 2)} recharges) sent to 3 instances (+1 restart) ` +
+          `(answered in ${sentIn} ms, all terminal at ${elapsed} ms); ` +
+          `answers: orders ${fmt(statuses.order)}, recharges ${fmt(statuses.recharge)}; ` +
+          `201s by instance ${JSON.stringify(Object.fromEntries(servedBy))}\n` +
+          `  orders ${JSON.stringify(count(orders.rows))}, recharges ${JSON.stringify(rechargeStatus)}, ` +
+          `wallet top-ups ${topUps.rows.length}, jobs ${JSON.stringify(count(jobs.rows))}, ` +
+          `still leased ${leased.rows[0]?.n}, ` +
+          `ledger journals ${journals.rows[0]?.n} (unbalanced ${unbalanced.rows.length})\n` +
+          `  simulator: ${captured} captures for ${captures.size} payments and top-ups, ` +
+          `${truth.fulfilments.length} drinks for ${drinks.size} orders, ` +
+          `${phoneTruth.top_ups} top-ups to ${toppedUp.size} phones (phones topped up twice: ${phonesTwice}); ` +
+          `/metrics of the live instances ${JSON.stringify(scraped)}\n`,
+      );
+
+      expect(open).toBe(0);
+      expect(Object.keys(count(orders.rows))).toEqual(['COMPLETED']);
+      expect(Number(leased.rows[0]?.n)).toBe(0);
+      expect(Object.keys(count(jobs.rows))).toEqual(['done']);
+      expect(statuses.order.get(201)).toBeGreaterThan(ITEMS / 4);
+      expect(statuses.recharge.get(201)).toBeGreaterThan(ITEMS / 8);
+      // The restarted instance took part.
+      expect(servedBy.get('b2') ?? 0).toBeGreaterThan(0);
+      // Exactly once, by the outside world's books: one capture per paid payment and top-up, none
+      // unknown to us, one drink per order — across a SIGKILL mid-payment and a restart.
+      expect(captured).toBe(pays.rows.length + topUps.rows.length);
+      for (const p of pays.rows) {
+        expect(p.status).toBe('PAID');
+        expect(captures.get(p.out_trade_no)).toBe(1);
+        expect(drinks.get(p.order_id)).toBe(1);
+      }
+      for (const t of topUps.rows) {
+        expect(t.status).toBe('SUCCEEDED');
+        expect(captures.get(t.out_trade_no)).toBe(1);
+      }
+      expect(truth.fulfilments).toHaveLength(pays.rows.length);
+      // Every recharge ended; no phone was topped up twice; a SUCCEEDED recharge reached its phone
+      // exactly once (under one of its own attempts' order ids), a FAILED one never.
+      expect(Object.keys(rechargeStatus).filter((st) => st !== 'SUCCEEDED' && st !== 'FAILED')).toEqual([]);
+      expect(phonesTwice).toBe(0);
+      for (const r of recharges.rows) {
+        const got = toppedUp.get(r.phone) ?? [];
+        if (r.status === 'SUCCEEDED') {
+          expect(got).toHaveLength(1);
+          expect(got[0]?.order_id.startsWith(`${r.id.replace(/[^A-Za-z0-9]/g, '')}A`)).toBe(true);
+          expect(got[0]?.amount).toBe(Number(r.amount));
+        } else {
+          expect(got).toEqual([]);
+        }
+      }
+      expect(phoneTruth.top_ups).toBe(rechargeStatus.SUCCEEDED ?? 0);
+      // The instances still up counted their own successful calls to the channel, no more than there were.
+      for (const m of scraped) expect(m.queued).toBe(0);
+      const countedOk = scraped.reduce((n, m) => n + m.succeeded, 0);
+      expect(countedOk).toBeGreaterThan(0);
+      expect(countedOk).toBeLessThanOrEqual(rechargeStatus.SUCCEEDED ?? 0);
+      // The money's books balance: every wallet holds its top-ups less its succeeded recharges
+      // (failed ones gave their reservation back), and every capture was booked.
+      const expected = new Map<string, number>();
+      for (const t of topUps.rows) expected.set(t.user_id, (expected.get(t.user_id) ?? 0) + Number(t.amount));
+      for (const r of recharges.rows)
+        if (r.status === 'SUCCEEDED') expected.set(r.user_id, (expected.get(r.user_id) ?? 0) - Number(r.amount));
+      expect(Object.fromEntries(wallets.rows.map((w) => [w.user_id, Number(w.balance)]))).toEqual(
+        Object.fromEntries(expected),
+      );
+      expect(unbalanced.rows).toEqual([]);
+      expect(Number(journals.rows[0]?.n)).toBeGreaterThanOrEqual(
+        pays.rows.length + topUps.rows.length + recharges.rows.length,
+      );
+      // The killed instance really was cut off mid-work and others took its jobs over.
+      expect((statuses.order.get(0) ?? 0) + (statuses.recharge.get(0) ?? 0)).toBeGreaterThan(0);
+    },
+    600_000,
+  );
 });

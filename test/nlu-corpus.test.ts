@@ -64,7 +64,8 @@ describe('labelled corpus (test/nlu/corpus.jsonl)', () => {
     const exact = (rows.length - misses.length) / rows.length;
     // The figure the issue asks for, printed on every run.
     console.log(
-      `NLU corpus: ${rows.length - misses.length}/${rows.length} exact (${(exact * 100).toFixed(2)} %), ${misses.length} misses`,
+      `NLU corpus: ${rows.length - misses.length}/${rows.length} exact (${(exact * 100).toFixed(2)} %), ` +
+        `${misses.length} misses`,
     );
     for (const m of misses)
       console.log(

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
+import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
+import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
 import { type LogSink, startTestApp } from './support/test-app.js';
 
 let app: App | undefined;
@@ -8,19 +10,26 @@ afterEach(async () => {
   app = undefined;
 });
 
-async function start(overrides: Record<string, unknown> = {}): Promise<{ app: App; logs: LogSink }> {
-  const started = await startTestApp(overrides);
+async function start(overrides: Record<string, unknown> = {}): Promise<{
+  app: App;
+  logs: LogSink;
+  gateway: SimulatedGateway;
+  merchant: SimulatedMerchant;
+}> {
+  const gateway = new SimulatedGateway();
+  const merchant = new SimulatedMerchant();
+  const started = await startTestApp(overrides, { gateway, merchant });
   app = started.app;
   await app.http.ready();
   app.start();
-  return started;
+  return { ...started, gateway, merchant };
 }
 
 const json = { 'content-type': 'application/json' };
 
 describe('POST /api/v1/order under the seed policy (auto-pay)', () => {
   it('places, pays and fulfils a latte: 201 with the completed order, one charge, one drink', async () => {
-    const { app, logs } = await start();
+    const { app, logs, gateway, merchant } = await start();
     const res = await app.http.inject({
       method: 'POST',
       url: '/api/v1/order',
@@ -39,8 +48,8 @@ describe('POST /api/v1/order under the seed policy (auto-pay)', () => {
     });
     expect(res.headers.location).toBe(`/api/v1/orders/${String(order.id)}`);
     expect(res.headers['x-request-id']).toMatch(/^req_/);
-    expect(app.gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
-    expect(app.merchant.groundTruth).toHaveLength(1);
+    expect(gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
+    expect(merchant.groundTruth).toHaveLength(1);
     expect(logs.text).toContain('Payment submitted successfully');
 
     const got = await app.http.inject({ method: 'GET', url: `/api/v1/orders/${String(order.id)}` });
@@ -52,7 +61,7 @@ describe('POST /api/v1/order under the seed policy (auto-pay)', () => {
   });
 
   it('answers 204 with no body when the client prefers a minimal return', async () => {
-    const { app } = await start();
+    const { app, gateway } = await start();
     const res = await app.http.inject({
       method: 'POST',
       url: '/api/v1/order',
@@ -62,7 +71,7 @@ describe('POST /api/v1/order under the seed policy (auto-pay)', () => {
     expect(res.statusCode).toBe(204);
     expect(res.body).toBe('');
     expect(res.headers.location).toMatch(/^\/api\/v1\/orders\/ord_/);
-    expect(app.gateway.groundTruth[0]).toMatchObject({ type: 'capture', amount: { amount: 6000, currency: 'CNY' } });
+    expect(gateway.groundTruth[0]).toMatchObject({ type: 'capture', amount: { amount: 6000, currency: 'CNY' } });
   });
 
   it('records every state change in the audit trail with actor and before/after', async () => {
@@ -91,8 +100,8 @@ describe('POST /api/v1/order under the seed policy (auto-pay)', () => {
   });
 
   it('a declined payment answers 402 PAYMENT_DECLINED and the order is FAILED, with nothing made', async () => {
-    const { app } = await start();
-    app.gateway.chaos.set({ failureRate: 1 });
+    const { app, gateway, merchant } = await start();
+    gateway.chaos.set({ failureRate: 1 });
     const res = await app.http.inject({
       method: 'POST',
       url: '/api/v1/order',
@@ -104,12 +113,12 @@ describe('POST /api/v1/order under the seed policy (auto-pay)', () => {
     const body = res.json<{ code: string; order: { status: string } }>();
     expect(body.code).toBe('PAYMENT_DECLINED');
     expect(body.order.status).toBe('FAILED');
-    expect(app.merchant.groundTruth).toHaveLength(0);
+    expect(merchant.groundTruth).toHaveLength(0);
   });
 
   it('a merchant refusal refunds the payment in full', async () => {
-    const { app } = await start();
-    app.merchant.chaos.set({ failureRate: 1 });
+    const { app, gateway, merchant } = await start();
+    merchant.chaos.set({ failureRate: 1 });
     const res = await app.http.inject({
       method: 'POST',
       url: '/api/v1/order',
@@ -123,9 +132,9 @@ describe('POST /api/v1/order under the seed policy (auto-pay)', () => {
       status: 'REFUNDED',
       payment: { status: 'REFUNDED' },
     });
-    const truth = app.gateway.groundTruth;
+    const truth = gateway.groundTruth;
     expect(truth.map((e) => e.type)).toEqual(['capture', 'refund']);
-    expect(app.gateway.balanceOf('anonymous')).toBe(100_000_000);
+    expect(gateway.balanceOf('anonymous')).toBe(100_000_000);
   });
 });
 
@@ -133,7 +142,7 @@ describe('policy: untrusted payment waits for the person', () => {
   const untrusted = { trusted_actions: ['order_coffee'] };
 
   it('stops in AWAITING_PAYMENT with 202 and charges nothing until confirmed', async () => {
-    const { app } = await start(untrusted);
+    const { app, gateway } = await start(untrusted);
     const res = await app.http.inject({
       method: 'POST',
       url: '/api/v1/order',
@@ -144,7 +153,7 @@ describe('policy: untrusted payment waits for the person', () => {
     const body = res.json<{ order: { id: string; status: string; status_text: string }; next: string }>();
     expect(body.order.status).toBe('AWAITING_PAYMENT');
     expect(body.order.status_text).toContain('已下单，待付款');
-    expect(app.gateway.groundTruth).toHaveLength(0);
+    expect(gateway.groundTruth).toHaveLength(0);
 
     const confirmed = await app.http.inject({
       method: 'POST',
@@ -154,11 +163,11 @@ describe('policy: untrusted payment waits for the person', () => {
     });
     expect(confirmed.statusCode).toBe(201);
     expect(confirmed.json<{ order: { status: string } }>().order.status).toBe('COMPLETED');
-    expect(app.gateway.groundTruth).toHaveLength(1);
+    expect(gateway.groundTruth).toHaveLength(1);
   });
 
   it('a model or client cannot pay an untrusted order through POST /payments: it stays waiting', async () => {
-    const { app } = await start(untrusted);
+    const { app, gateway } = await start(untrusted);
     const placed = await app.http.inject({
       method: 'POST',
       url: '/api/v1/order',
@@ -174,7 +183,7 @@ describe('policy: untrusted payment waits for the person', () => {
     });
     expect(pay.statusCode).toBe(202);
     expect(pay.json<{ order: { status: string } }>().order.status).toBe('AWAITING_PAYMENT');
-    expect(app.gateway.groundTruth).toHaveLength(0);
+    expect(gateway.groundTruth).toHaveLength(0);
     // Once the person has confirmed, the same request reports the paid order and charges nothing more.
     await app.http.inject({ method: 'POST', url: `/api/v1/orders/${id}/confirm`, headers: json, payload: {} });
     const again = await app.http.inject({
@@ -185,11 +194,11 @@ describe('policy: untrusted payment waits for the person', () => {
     });
     expect(again.statusCode).toBe(201);
     expect(again.json<{ order: { status: string } }>().order.status).toBe('COMPLETED');
-    expect(app.gateway.groundTruth).toHaveLength(1);
+    expect(gateway.groundTruth).toHaveLength(1);
   });
 
   it('POST /payments cannot pay past a confirmation threshold or an order that needs confirming', async () => {
-    const { app } = await start({ require_confirmation_above: 3000 });
+    const { app, gateway } = await start({ require_confirmation_above: 3000 });
     const placed = await app.http.inject({
       method: 'POST',
       url: '/api/v1/order',
@@ -206,11 +215,11 @@ describe('policy: untrusted payment waits for the person', () => {
     });
     expect(pay.statusCode).toBe(202);
     expect(pay.json<{ next: string }>().next).toContain('confirm');
-    expect(app.gateway.groundTruth).toHaveLength(0);
+    expect(gateway.groundTruth).toHaveLength(0);
   });
 
   it('with auto_confirm_order off and nothing trusted the order awaits confirmation; cancel ends it', async () => {
-    const { app } = await start({ auto_confirm_order: false, trusted_actions: [] });
+    const { app, gateway } = await start({ auto_confirm_order: false, trusted_actions: [] });
     const res = await app.http.inject({
       method: 'POST',
       url: '/api/v1/order',
@@ -239,11 +248,11 @@ describe('policy: untrusted payment waits for the person', () => {
     });
     expect(again.statusCode).toBe(409);
     expect(again.json<{ code: string }>().code).toBe('ILLEGAL_TRANSITION');
-    expect(app.gateway.groundTruth).toHaveLength(0);
+    expect(gateway.groundTruth).toHaveLength(0);
   });
 
   it('refuses an order above the per-order cap with 403 POLICY_AMOUNT_CAP_EXCEEDED', async () => {
-    const { app } = await start({ max_order_amount: 5000 });
+    const { app, gateway } = await start({ max_order_amount: 5000 });
     const res = await app.http.inject({
       method: 'POST',
       url: '/api/v1/order',
@@ -252,7 +261,7 @@ describe('policy: untrusted payment waits for the person', () => {
     });
     expect(res.statusCode).toBe(403);
     expect(res.json<{ code: string }>().code).toBe('POLICY_AMOUNT_CAP_EXCEEDED');
-    expect(app.gateway.groundTruth).toHaveLength(0);
+    expect(gateway.groundTruth).toHaveLength(0);
   });
 
   it('enforces the daily limit per user, not across users', async () => {

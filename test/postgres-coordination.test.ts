@@ -25,10 +25,9 @@ describe.runIf(wanted)('PostgreSQL: several instances on one database', () => {
       expect(names).toContain('0001_core');
       expect(new Set(names).size).toBe(names.length);
       // The audit id is an identity column here (the rowid on SQLite).
+      const auditId = sql`where table_name = 'audit_log' and column_name = 'id'`;
       const col = await sql<{ is_identity: string; data_type: string }>`
-        select is_identity, data_type from information_schema.columns where table_name = 'audit_log' and column_name = 'id'`.execute(
-        first.db,
-      );
+        select is_identity, data_type from information_schema.columns ${auditId}`.execute(first.db);
       expect(col.rows[0]).toEqual({ is_identity: 'YES', data_type: 'bigint' });
     } finally {
       await Promise.all(all.map((s) => s.close()));

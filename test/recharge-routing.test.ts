@@ -292,39 +292,45 @@ describe('recharge routing and dispatch (seeded, simulated time)', () => {
     expect(await once()).toEqual(await once());
   });
 
-  it('property: whatever the chaos, no recharge is credited twice and a new channel follows only a definite failure', async () => {
-    const rate = fc.double({ min: 0, max: 0.4, noNaN: true });
-    await fc.assert(
-      fc.asyncProperty(
-        fc.record({
-          failureRate: rate,
-          timeoutRate: rate,
-          errorRate: rate,
-          processing: fc.integer({ min: 0, max: 3000 }),
-          maxAttempts: fc.integer({ min: 1, max: 3 }),
-        }),
-        async ({ failureRate, timeoutRate, errorRate, processing, maxAttempts }) => {
-          const chaos = { latencyMs: { min: 20, max: 7000 }, failureRate, timeoutRate, errorRate };
-          const s = setup(
-            ['p', 'q', 'r'].map((name) => ({ name, profile: { chaos, processingMs: { min: 0, max: processing } } })),
-          );
-          const out: DispatchRechargeOutcome[] = [];
-          await s.vt.run(
-            Promise.all(
-              Array.from({ length: 40 }, async (_, i) => {
-                await s.vt.sleep(i * 100);
-                out.push(await recharge(s, { maxAttempts }));
-              }),
-            ),
-          );
-          expectGroundTruth(s, out);
-          for (const o of out) {
-            expect(o.state.attempts.length).toBeLessThanOrEqual(maxAttempts);
-            expect(o.state.attempts.slice(0, -1).every((a) => a.failure !== undefined && !a.failure.final)).toBe(true);
-          }
-        },
-      ),
-      { numRuns: 15, seed: 42 },
-    );
-  });
+  it(
+    'property: whatever the chaos, no recharge is credited twice ' +
+      'and a new channel follows only a definite failure',
+    async () => {
+      const rate = fc.double({ min: 0, max: 0.4, noNaN: true });
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            failureRate: rate,
+            timeoutRate: rate,
+            errorRate: rate,
+            processing: fc.integer({ min: 0, max: 3000 }),
+            maxAttempts: fc.integer({ min: 1, max: 3 }),
+          }),
+          async ({ failureRate, timeoutRate, errorRate, processing, maxAttempts }) => {
+            const chaos = { latencyMs: { min: 20, max: 7000 }, failureRate, timeoutRate, errorRate };
+            const s = setup(
+              ['p', 'q', 'r'].map((name) => ({ name, profile: { chaos, processingMs: { min: 0, max: processing } } })),
+            );
+            const out: DispatchRechargeOutcome[] = [];
+            await s.vt.run(
+              Promise.all(
+                Array.from({ length: 40 }, async (_, i) => {
+                  await s.vt.sleep(i * 100);
+                  out.push(await recharge(s, { maxAttempts }));
+                }),
+              ),
+            );
+            expectGroundTruth(s, out);
+            for (const o of out) {
+              expect(o.state.attempts.length).toBeLessThanOrEqual(maxAttempts);
+              expect(o.state.attempts.slice(0, -1).every((a) => a.failure !== undefined && !a.failure.final)).toBe(
+                true,
+              );
+            }
+          },
+        ),
+        { numRuns: 15, seed: 42 },
+      );
+    },
+  );
 });

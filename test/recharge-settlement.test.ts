@@ -240,49 +240,53 @@ async function untilAction(app: App, id: string, action: string): Promise<void> 
 }
 
 describe('recharge channel callbacks over HTTP', () => {
-  it('a signed success settles the open attempt once; duplicates are acknowledged; forged and unknown ones change nothing', async () => {
-    const ch = new ScriptedChannel('scripted');
-    const { app, r, logs, key } = await afterJob(ch, 'ann');
-    expect((await view(app, r.id)).status).toBe('PROCESSING');
+  it(
+    'a signed success settles the open attempt once; duplicates are acknowledged; ' +
+      'forged and unknown ones change nothing',
+    async () => {
+      const ch = new ScriptedChannel('scripted');
+      const { app, r, logs, key } = await afterJob(ch, 'ann');
+      expect((await view(app, r.id)).status).toBe('PROCESSING');
 
-    const forged = await callback(app, 'scripted', key, '1', { sign: md5('wrong' + key) });
-    expect(forged.statusCode).toBe(401);
-    expect(forged.json<{ code: string }>().code).toBe('CALLBACK_SIGNATURE_INVALID');
-    expect((await view(app, r.id)).status).toBe('PROCESSING');
-    const unknownChannel = await callback(app, 'nope', key, '1');
-    expect([unknownChannel.statusCode, unknownChannel.json<{ code: string }>().code]).toEqual([
-      404,
-      'RECHARGE_CHANNEL_NOT_CONFIGURED',
-    ]);
-    const unknownOrder = await callback(app, 'scripted', 'rchNOSUCHORDER0000000000000A1', '1');
-    expect([unknownOrder.statusCode, unknownOrder.json<{ code: string }>().code]).toEqual([
-      404,
-      'CALLBACK_UNKNOWN_RECHARGE',
-    ]);
+      const forged = await callback(app, 'scripted', key, '1', { sign: md5('wrong' + key) });
+      expect(forged.statusCode).toBe(401);
+      expect(forged.json<{ code: string }>().code).toBe('CALLBACK_SIGNATURE_INVALID');
+      expect((await view(app, r.id)).status).toBe('PROCESSING');
+      const unknownChannel = await callback(app, 'nope', key, '1');
+      expect([unknownChannel.statusCode, unknownChannel.json<{ code: string }>().code]).toEqual([
+        404,
+        'RECHARGE_CHANNEL_NOT_CONFIGURED',
+      ]);
+      const unknownOrder = await callback(app, 'scripted', 'rchNOSUCHORDER0000000000000A1', '1');
+      expect([unknownOrder.statusCode, unknownOrder.json<{ code: string }>().code]).toEqual([
+        404,
+        'CALLBACK_UNKNOWN_RECHARGE',
+      ]);
 
-    const first = await callback(app, 'scripted', key, '1');
-    expect([first.statusCode, first.body, first.headers['x-callback-effect']]).toEqual([200, 'success', 'applied']);
-    const dup = await callback(app, 'scripted', key, '1', { query: true });
-    expect([dup.statusCode, dup.body, dup.headers['x-callback-effect']]).toEqual([200, 'success', 'duplicate']);
-    // A failure about the attempt that delivered never moves it back: acknowledged, flagged for a person.
-    const contradiction = await callback(app, 'scripted', key, '9');
-    expect([contradiction.statusCode, contradiction.headers['x-callback-effect']]).toEqual([200, 'flagged']);
+      const first = await callback(app, 'scripted', key, '1');
+      expect([first.statusCode, first.body, first.headers['x-callback-effect']]).toEqual([200, 'success', 'applied']);
+      const dup = await callback(app, 'scripted', key, '1', { query: true });
+      expect([dup.statusCode, dup.body, dup.headers['x-callback-effect']]).toEqual([200, 'success', 'duplicate']);
+      // A failure about the attempt that delivered never moves it back: acknowledged, flagged for a person.
+      const contradiction = await callback(app, 'scripted', key, '9');
+      expect([contradiction.statusCode, contradiction.headers['x-callback-effect']]).toEqual([200, 'flagged']);
 
-    expect((await view(app, r.id)).status).toBe('SUCCEEDED');
-    expect((await actions(app, r.id)).filter((a) => a === 'recharge.succeeded')).toHaveLength(1);
-    const l = await balances(app);
-    expect(l.balanced).toBe(true);
-    expect(l.of('recharge_clearing:default')).toBe(0);
-    expect(l.of('carrier:scripted')).toBe(-5000);
-    expect(await wallet(app, 'ann')).toBe(5000);
-    // (Its job had given up while the channel said "processing": flagged unresolved before the
-    // callback came, and resolved by it; the contradiction stays open for a person.)
-    expect((await flags(app)).map((f) => f.code)).toEqual(['RECHARGE_REVERSED']);
-    // The refusal is logged with its code, never with the number or the signature.
-    expect(logs.text).toContain('CALLBACK_SIGNATURE_INVALID');
-    expect(logs.text).not.toContain(PHONE);
-    expect(logs.text).not.toContain(md5('wrong' + key));
-  });
+      expect((await view(app, r.id)).status).toBe('SUCCEEDED');
+      expect((await actions(app, r.id)).filter((a) => a === 'recharge.succeeded')).toHaveLength(1);
+      const l = await balances(app);
+      expect(l.balanced).toBe(true);
+      expect(l.of('recharge_clearing:default')).toBe(0);
+      expect(l.of('carrier:scripted')).toBe(-5000);
+      expect(await wallet(app, 'ann')).toBe(5000);
+      // (Its job had given up while the channel said "processing": flagged unresolved before the
+      // callback came, and resolved by it; the contradiction stays open for a person.)
+      expect((await flags(app)).map((f) => f.code)).toEqual(['RECHARGE_REVERSED']);
+      // The refusal is logged with its code, never with the number or the signature.
+      expect(logs.text).toContain('CALLBACK_SIGNATURE_INVALID');
+      expect(logs.text).not.toContain(PHONE);
+      expect(logs.text).not.toContain(md5('wrong' + key));
+    },
+  );
 
   it('a failure of the open attempt settles it FAILED (money back to the wallet) exactly once', async () => {
     const ch = new ScriptedChannel('scripted');
@@ -300,239 +304,269 @@ describe('recharge channel callbacks over HTTP', () => {
     expect([l.balanced, l.of('recharge_clearing:default'), l.of('wallet:bea')]).toEqual([true, 0, -10_000]);
   });
 
-  it('SUCCESS for a recharge recorded FAILED: corrected to SUCCEEDED, the money taken back from the wallet, flagged', async () => {
-    const ch = new ScriptedChannel('scripted');
-    ch.submitAnswer = 'failed';
-    const { app, r, key } = await afterJob(ch, 'cai');
-    expect((await view(app, r.id)).status).toBe('FAILED');
-    expect(await wallet(app, 'cai')).toBe(10_000);
+  it(
+    'SUCCESS for a recharge recorded FAILED: corrected to SUCCEEDED, ' +
+      'the money taken back from the wallet, flagged',
+    async () => {
+      const ch = new ScriptedChannel('scripted');
+      ch.submitAnswer = 'failed';
+      const { app, r, key } = await afterJob(ch, 'cai');
+      expect((await view(app, r.id)).status).toBe('FAILED');
+      expect(await wallet(app, 'cai')).toBe(10_000);
 
-    const late = await callback(app, 'scripted', key, '1');
-    expect([late.statusCode, late.body, late.headers['x-callback-effect']]).toEqual([200, 'success', 'corrected']);
-    expect((await callback(app, 'scripted', key, '1')).headers['x-callback-effect']).toBe('duplicate');
-    expect((await view(app, r.id)).status).toBe('SUCCEEDED');
-    expect(await wallet(app, 'cai')).toBe(5000);
-    const l = await balances(app);
-    expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted'), l.of('wallet:cai')]).toEqual([
-      true,
-      0,
-      -5000,
-      -5000,
-    ]);
-    const f = await flags(app);
-    expect(f.map((x) => [x.code, x.resource_id])).toEqual([['RECHARGE_STATUS_CORRECTED', r.id]]);
-    expect(f[0]?.detail).toMatchObject({
-      recorded: 'FAILED',
-      channel_says: 'succeeded',
-      wallet_covered: true,
-      amount: 5000,
-    });
-    expect(await actions(app, r.id)).toEqual(
-      expect.arrayContaining(['recharge.failed', 'recharge.corrected', 'flag.recharge_status_corrected']),
-    );
-  });
+      const late = await callback(app, 'scripted', key, '1');
+      expect([late.statusCode, late.body, late.headers['x-callback-effect']]).toEqual([200, 'success', 'corrected']);
+      expect((await callback(app, 'scripted', key, '1')).headers['x-callback-effect']).toBe('duplicate');
+      expect((await view(app, r.id)).status).toBe('SUCCEEDED');
+      expect(await wallet(app, 'cai')).toBe(5000);
+      const l = await balances(app);
+      expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted'), l.of('wallet:cai')]).toEqual([
+        true,
+        0,
+        -5000,
+        -5000,
+      ]);
+      const f = await flags(app);
+      expect(f.map((x) => [x.code, x.resource_id])).toEqual([['RECHARGE_STATUS_CORRECTED', r.id]]);
+      expect(f[0]?.detail).toMatchObject({
+        recorded: 'FAILED',
+        channel_says: 'succeeded',
+        wallet_covered: true,
+        amount: 5000,
+      });
+      expect(await actions(app, r.id)).toEqual(
+        expect.arrayContaining(['recharge.failed', 'recharge.corrected', 'flag.recharge_status_corrected']),
+      );
+    },
+  );
 
-  it('…and when the wallet was spent meanwhile, the amount is booked as the user’s receivable, never an overdraft', async () => {
-    const ch = new ScriptedChannel('scripted');
-    ch.submitAnswer = 'failed';
-    const { app, r, key } = await afterJob(ch, 'dan', 5000);
-    expect((await view(app, r.id)).status).toBe('FAILED');
-    // Spend the returned money on another recharge that succeeds.
-    ch.submitAnswer = 'succeeded';
-    const spent = await rechargeOnce(app, 'dan');
-    expect(await until(app, spent.id, (s) => s === 'SUCCEEDED')).toBe('SUCCEEDED');
-    expect(await wallet(app, 'dan')).toBe(0);
-    expect((await callback(app, 'scripted', key, '1')).headers['x-callback-effect']).toBe('corrected');
-    expect(await wallet(app, 'dan')).toBe(0);
-    const l = await balances(app);
-    expect([l.balanced, l.of('recharge_clearing:default'), l.of('receivable:dan'), l.of('carrier:scripted')]).toEqual([
-      true,
-      0,
-      5000,
-      -10_000,
-    ]);
-    expect((await flags(app))[0]?.detail).toMatchObject({ wallet_covered: false });
-  });
+  it(
+    '…and when the wallet was spent meanwhile, the amount is booked as the user’s receivable, ' + 'never an overdraft',
+    async () => {
+      const ch = new ScriptedChannel('scripted');
+      ch.submitAnswer = 'failed';
+      const { app, r, key } = await afterJob(ch, 'dan', 5000);
+      expect((await view(app, r.id)).status).toBe('FAILED');
+      // Spend the returned money on another recharge that succeeds.
+      ch.submitAnswer = 'succeeded';
+      const spent = await rechargeOnce(app, 'dan');
+      expect(await until(app, spent.id, (s) => s === 'SUCCEEDED')).toBe('SUCCEEDED');
+      expect(await wallet(app, 'dan')).toBe(0);
+      expect((await callback(app, 'scripted', key, '1')).headers['x-callback-effect']).toBe('corrected');
+      expect(await wallet(app, 'dan')).toBe(0);
+      const l = await balances(app);
+      expect([l.balanced, l.of('recharge_clearing:default'), l.of('receivable:dan'), l.of('carrier:scripted')]).toEqual(
+        [true, 0, 5000, -10_000],
+      );
+      expect((await flags(app))[0]?.detail).toMatchObject({ wallet_covered: false });
+    },
+  );
 
-  it('…and a recharge paid directly whose payment was refunded: the user owes it (receivable), the wallet is never touched', async () => {
-    const ch = new ScriptedChannel('scripted');
-    ch.submitAnswer = 'failed';
-    const { app } = await start(ch);
-    const res = await app.http.inject({
-      method: 'POST',
-      url: '/api/v1/recharges',
-      headers: headers('eve'),
-      payload: { phone: PHONE, amount: 5000, pay: 'direct' },
-    });
-    const r = res.json<{ recharge: View & { top_up_id: string } }>().recharge;
-    await jobIdle(app, r.id);
-    expect((await view(app, r.id)).status).toBe('FAILED');
-    // The payment is refunded by its own job.
-    for (let i = 0; i < 150 && (await balances(app)).of('refunds_due:default') !== 0; i += 1)
-      await new Promise((res) => setTimeout(res, 20));
-    expect((await balances(app)).of('refunds_due:default')).toBe(0);
+  it(
+    '…and a recharge paid directly whose payment was refunded: the user owes it (receivable), ' +
+      'the wallet is never touched',
+    async () => {
+      const ch = new ScriptedChannel('scripted');
+      ch.submitAnswer = 'failed';
+      const { app } = await start(ch);
+      const res = await app.http.inject({
+        method: 'POST',
+        url: '/api/v1/recharges',
+        headers: headers('eve'),
+        payload: { phone: PHONE, amount: 5000, pay: 'direct' },
+      });
+      const r = res.json<{ recharge: View & { top_up_id: string } }>().recharge;
+      await jobIdle(app, r.id);
+      expect((await view(app, r.id)).status).toBe('FAILED');
+      // The payment is refunded by its own job.
+      for (let i = 0; i < 150 && (await balances(app)).of('refunds_due:default') !== 0; i += 1)
+        await new Promise((res) => setTimeout(res, 20));
+      expect((await balances(app)).of('refunds_due:default')).toBe(0);
 
-    expect(
-      (await callback(app, 'scripted', attemptKeyOf(await view(app, r.id)), '1')).headers['x-callback-effect'],
-    ).toBe('corrected');
-    expect((await view(app, r.id)).status).toBe('SUCCEEDED');
-    expect(await wallet(app, 'eve')).toBe(0);
-    const l = await balances(app);
-    expect([
-      l.balanced,
-      l.of('recharge_clearing:default'),
-      l.of('receivable:eve'),
-      l.of('carrier:scripted'),
-      l.of('wallet:eve'),
-    ]).toEqual([true, 0, 5000, -5000, 0]);
-    expect((await flags(app))[0]?.detail).toMatchObject({ wallet_covered: false });
-  });
+      expect(
+        (await callback(app, 'scripted', attemptKeyOf(await view(app, r.id)), '1')).headers['x-callback-effect'],
+      ).toBe('corrected');
+      expect((await view(app, r.id)).status).toBe('SUCCEEDED');
+      expect(await wallet(app, 'eve')).toBe(0);
+      const l = await balances(app);
+      expect([
+        l.balanced,
+        l.of('recharge_clearing:default'),
+        l.of('receivable:eve'),
+        l.of('carrier:scripted'),
+        l.of('wallet:eve'),
+      ]).toEqual([true, 0, 5000, -5000, 0]);
+      expect((await flags(app))[0]?.detail).toMatchObject({ wallet_covered: false });
+    },
+  );
 
-  it('a result the signature does not cover is confirmed by query: no answer yet → 503 CALLBACK_UNCONFIRMED (re-send later); the query wins over the claim', async () => {
-    const ch = new ScriptedChannel('scripted');
-    ch.unsignedResult = true;
-    const { app, r, key } = await afterJob(ch, 'kim');
-    const early = await callback(app, 'scripted', key, '1');
-    expect([early.statusCode, early.json<{ code: string }>().code]).toEqual([503, 'CALLBACK_UNCONFIRMED']);
-    expect((await view(app, r.id)).status).toBe('PROCESSING');
-    // A replayed callback with its result flipped to success: the channel says it failed.
-    ch.queryAnswer = 'failed';
-    const flipped = await callback(app, 'scripted', key, '1');
-    expect([flipped.statusCode, flipped.body, flipped.headers['x-callback-effect']]).toEqual([
-      200,
-      'success',
-      'applied',
-    ]);
-    expect((await view(app, r.id)).status).toBe('FAILED');
-    expect(await wallet(app, 'kim')).toBe(10_000);
-    expect((await balances(app)).of('carrier:scripted')).toBe(0);
-  });
+  it(
+    'a result the signature does not cover is confirmed by query: ' +
+      'no answer yet → 503 CALLBACK_UNCONFIRMED (re-send later); the query wins over the claim',
+    async () => {
+      const ch = new ScriptedChannel('scripted');
+      ch.unsignedResult = true;
+      const { app, r, key } = await afterJob(ch, 'kim');
+      const early = await callback(app, 'scripted', key, '1');
+      expect([early.statusCode, early.json<{ code: string }>().code]).toEqual([503, 'CALLBACK_UNCONFIRMED']);
+      expect((await view(app, r.id)).status).toBe('PROCESSING');
+      // A replayed callback with its result flipped to success: the channel says it failed.
+      ch.queryAnswer = 'failed';
+      const flipped = await callback(app, 'scripted', key, '1');
+      expect([flipped.statusCode, flipped.body, flipped.headers['x-callback-effect']]).toEqual([
+        200,
+        'success',
+        'applied',
+      ]);
+      expect((await view(app, r.id)).status).toBe('FAILED');
+      expect(await wallet(app, 'kim')).toBe(10_000);
+      expect((await balances(app)).of('carrier:scripted')).toBe(0);
+    },
+  );
 
-  it('a job still polling when the callback settles does not apply it twice (version check, then hand-over)', async () => {
-    const ch = new ScriptedChannel('scripted');
-    const { app } = await start(ch, {
-      recharge: {
-        poll_interval_ms: 150,
-        processing_deadline_ms: 5000,
-        max_attempts: 1,
-        operators: { CHINA_MOBILE: { timeout_ms: 150, retries: 1 } },
-        channels: { scripted: { type: 'simulator', operators: ALL } },
-      },
-      server: { port: 0, wait_for_completion_ms: 50 },
-    });
-    await fund(app, 'eve', 10_000);
-    const r = await rechargeOnce(app, 'eve');
-    const key = attemptKeyOf(await until(app, r.id, (s) => s === 'PROCESSING').then(() => view(app, r.id)));
-    // The job is sleeping between queries; the channel now says success to both paths.
-    ch.queryAnswer = 'succeeded';
-    expect((await callback(app, 'scripted', key, '1')).headers['x-callback-effect']).toBe('applied');
-    await jobIdle(app, r.id);
-    expect((await view(app, r.id)).status).toBe('SUCCEEDED');
-    expect((await actions(app, r.id)).filter((a) => a === 'recharge.succeeded')).toHaveLength(1);
-    const l = await balances(app);
-    expect([l.balanced, l.of('carrier:scripted'), l.of('recharge_clearing:default')]).toEqual([true, -5000, 0]);
-  });
+  it(
+    'a job still polling when the callback settles does not apply it twice (version check, ' + 'then hand-over)',
+    async () => {
+      const ch = new ScriptedChannel('scripted');
+      const { app } = await start(ch, {
+        recharge: {
+          poll_interval_ms: 150,
+          processing_deadline_ms: 5000,
+          max_attempts: 1,
+          operators: { CHINA_MOBILE: { timeout_ms: 150, retries: 1 } },
+          channels: { scripted: { type: 'simulator', operators: ALL } },
+        },
+        server: { port: 0, wait_for_completion_ms: 50 },
+      });
+      await fund(app, 'eve', 10_000);
+      const r = await rechargeOnce(app, 'eve');
+      const key = attemptKeyOf(await until(app, r.id, (s) => s === 'PROCESSING').then(() => view(app, r.id)));
+      // The job is sleeping between queries; the channel now says success to both paths.
+      ch.queryAnswer = 'succeeded';
+      expect((await callback(app, 'scripted', key, '1')).headers['x-callback-effect']).toBe('applied');
+      await jobIdle(app, r.id);
+      expect((await view(app, r.id)).status).toBe('SUCCEEDED');
+      expect((await actions(app, r.id)).filter((a) => a === 'recharge.succeeded')).toHaveLength(1);
+      const l = await balances(app);
+      expect([l.balanced, l.of('carrier:scripted'), l.of('recharge_clearing:default')]).toEqual([true, -5000, 0]);
+    },
+  );
 });
 
 describe('recharges nobody could settle', () => {
-  it('still UNKNOWN after the job gives up: money kept in clearing, one review flag naming it, shown by GET /review-flags until an answer settles it', async () => {
-    const ch = new ScriptedChannel('scripted');
-    ch.submitAnswer = 'unknown';
-    ch.queryAnswer = 'unknown';
-    const { app, r } = await afterJob(ch, 'fay');
-    expect((await view(app, r.id)).status).toBe('UNKNOWN');
-    const l = await balances(app);
-    expect([l.balanced, l.of('recharge_clearing:default'), await wallet(app, 'fay')]).toEqual([true, -5000, 5000]);
-    const f = await flags(app);
-    expect(f.map((x) => [x.code, x.resource_id])).toEqual([['RECHARGE_UNRESOLVED', r.id]]);
-    expect(f[0]?.detail).toMatchObject({
-      status: 'UNKNOWN',
-      money_in: 'recharge_clearing',
-      found_by: 'recharge.execute',
-      amount: 5000,
-    });
-    expect(JSON.stringify(f)).not.toContain(PHONE);
+  it(
+    'still UNKNOWN after the job gives up: money kept in clearing, one review flag naming it, ' +
+      'shown by GET /review-flags until an answer settles it',
+    async () => {
+      const ch = new ScriptedChannel('scripted');
+      ch.submitAnswer = 'unknown';
+      ch.queryAnswer = 'unknown';
+      const { app, r } = await afterJob(ch, 'fay');
+      expect((await view(app, r.id)).status).toBe('UNKNOWN');
+      const l = await balances(app);
+      expect([l.balanced, l.of('recharge_clearing:default'), await wallet(app, 'fay')]).toEqual([true, -5000, 5000]);
+      const f = await flags(app);
+      expect(f.map((x) => [x.code, x.resource_id])).toEqual([['RECHARGE_UNRESOLVED', r.id]]);
+      expect(f[0]?.detail).toMatchObject({
+        status: 'UNKNOWN',
+        money_in: 'recharge_clearing',
+        found_by: 'recharge.execute',
+        amount: 5000,
+      });
+      expect(JSON.stringify(f)).not.toContain(PHONE);
 
-    // The channel answers at last: the recharge settles and its flag is resolved with it.
-    expect(
-      (await callback(app, 'scripted', attemptKeyOf(await view(app, r.id)), '1')).headers['x-callback-effect'],
-    ).toBe('applied');
-    expect((await view(app, r.id)).status).toBe('SUCCEEDED');
-    expect(await flags(app)).toEqual([]);
-    const all = (await app.http.inject({ method: 'GET', url: '/api/v1/review-flags?open=false' })).json<{
-      data: Array<{ code: string; resolved_at: string | null }>;
-    }>().data;
-    expect(all.map((x) => [x.code, x.resolved_at !== null])).toEqual([['RECHARGE_UNRESOLVED', true]]);
-    expect(await actions(app, r.id)).toContain('flag.resolved');
-  });
+      // The channel answers at last: the recharge settles and its flag is resolved with it.
+      expect(
+        (await callback(app, 'scripted', attemptKeyOf(await view(app, r.id)), '1')).headers['x-callback-effect'],
+      ).toBe('applied');
+      expect((await view(app, r.id)).status).toBe('SUCCEEDED');
+      expect(await flags(app)).toEqual([]);
+      const all = (await app.http.inject({ method: 'GET', url: '/api/v1/review-flags?open=false' })).json<{
+        data: Array<{ code: string; resolved_at: string | null }>;
+      }>().data;
+      expect(all.map((x) => [x.code, x.resolved_at !== null])).toEqual([['RECHARGE_UNRESOLVED', true]]);
+      expect(await actions(app, r.id)).toContain('flag.resolved');
+    },
+  );
 });
 
 describe('recharge repair rules (time injected)', () => {
-  it('settle-unknown-recharge: past its deadline with no live job, the channel is asked and the answer settles it', async () => {
-    const ch = new ScriptedChannel('scripted');
-    const { app, r, clock } = await afterJob(ch, 'gus');
-    expect((await view(app, r.id)).status).toBe('PROCESSING');
-    ch.queryAnswer = 'succeeded';
-    clock.offset = 29 * MIN;
-    expect(await app.services.rules.sweep()).toBe(0);
-    clock.offset = 31 * MIN;
-    expect(await app.services.rules.sweep()).toBe(1);
-    expect(await until(app, r.id, (s) => s === 'SUCCEEDED')).toBe('SUCCEEDED');
-    expect(await actions(app, r.id)).toEqual(
-      expect.arrayContaining(['recharge.succeeded', 'rule.settle-unknown-recharge']),
-    );
-    const l = await balances(app);
-    expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted')]).toEqual([true, 0, -5000]);
-    // Settled: nothing more to sweep, and the failed-recheck rule has nothing to look at.
-    expect(await app.services.rules.sweep()).toBe(0);
-  });
+  it(
+    'settle-unknown-recharge: past its deadline with no live job, ' + 'the channel is asked and the answer settles it',
+    async () => {
+      const ch = new ScriptedChannel('scripted');
+      const { app, r, clock } = await afterJob(ch, 'gus');
+      expect((await view(app, r.id)).status).toBe('PROCESSING');
+      ch.queryAnswer = 'succeeded';
+      clock.offset = 29 * MIN;
+      expect(await app.services.rules.sweep()).toBe(0);
+      clock.offset = 31 * MIN;
+      expect(await app.services.rules.sweep()).toBe(1);
+      expect(await until(app, r.id, (s) => s === 'SUCCEEDED')).toBe('SUCCEEDED');
+      expect(await actions(app, r.id)).toEqual(
+        expect.arrayContaining(['recharge.succeeded', 'rule.settle-unknown-recharge']),
+      );
+      const l = await balances(app);
+      expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted')]).toEqual([true, 0, -5000]);
+      // Settled: nothing more to sweep, and the failed-recheck rule has nothing to look at.
+      expect(await app.services.rules.sweep()).toBe(0);
+    },
+  );
 
-  it('settle-unknown-recharge: a recharge paid directly whose payment never completed is never dispatched — flagged, nothing moves', async () => {
-    const ch = new ScriptedChannel('scripted');
-    ch.submitAnswer = 'succeeded';
-    // The payer must act (scan a code) and never does: the payment stays pending.
-    const { app, clock } = await start(ch, {}, { gateway: new SimulatedGateway({ payerActionMethods: ['wallet'] }) });
-    const res = await app.http.inject({
-      method: 'POST',
-      url: '/api/v1/recharges',
-      headers: headers('ian'),
-      payload: { phone: PHONE, amount: 5000, pay: 'direct' },
-    });
-    expect(res.statusCode, res.body).toBe(202);
-    const r = res.json<{ recharge: View & { top_up_id: string } }>().recharge;
-    expect(r.status).toBe('CREATED');
-    clock.offset = 31 * MIN;
-    expect(await app.services.rules.sweep()).toBe(1);
-    await untilAction(app, r.id, 'rule.settle-unknown-recharge');
-    expect(ch.submitted).toEqual([]);
-    expect((await view(app, r.id)).status).toBe('CREATED');
-    expect(await app.storage.unitOfWork.read.jobs.hasLive('recharge.execute', r.id)).toBe(false);
-    const f = await flags(app);
-    expect(f.map((x) => [x.code, x.resource_id])).toEqual([['RECHARGE_UNRESOLVED', r.id]]);
-    expect(f[0]?.detail).toMatchObject({
-      channel_says: 'awaiting its own payment',
-      money_in: 'none unless its payment was captured',
-    });
-    const l = await balances(app);
-    expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted')]).toEqual([true, 0, 0]);
-  });
+  it(
+    'settle-unknown-recharge: a recharge paid directly whose payment never completed is never dispatched — ' +
+      'flagged, nothing moves',
+    async () => {
+      const ch = new ScriptedChannel('scripted');
+      ch.submitAnswer = 'succeeded';
+      // The payer must act (scan a code) and never does: the payment stays pending.
+      const { app, clock } = await start(ch, {}, { gateway: new SimulatedGateway({ payerActionMethods: ['wallet'] }) });
+      const res = await app.http.inject({
+        method: 'POST',
+        url: '/api/v1/recharges',
+        headers: headers('ian'),
+        payload: { phone: PHONE, amount: 5000, pay: 'direct' },
+      });
+      expect(res.statusCode, res.body).toBe(202);
+      const r = res.json<{ recharge: View & { top_up_id: string } }>().recharge;
+      expect(r.status).toBe('CREATED');
+      clock.offset = 31 * MIN;
+      expect(await app.services.rules.sweep()).toBe(1);
+      await untilAction(app, r.id, 'rule.settle-unknown-recharge');
+      expect(ch.submitted).toEqual([]);
+      expect((await view(app, r.id)).status).toBe('CREATED');
+      expect(await app.storage.unitOfWork.read.jobs.hasLive('recharge.execute', r.id)).toBe(false);
+      const f = await flags(app);
+      expect(f.map((x) => [x.code, x.resource_id])).toEqual([['RECHARGE_UNRESOLVED', r.id]]);
+      expect(f[0]?.detail).toMatchObject({
+        channel_says: 'awaiting its own payment',
+        money_in: 'none unless its payment was captured',
+      });
+      const l = await balances(app);
+      expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted')]).toEqual([true, 0, 0]);
+    },
+  );
 
-  it('settle-unknown-recharge: the channel still does not know → money stays in clearing, flagged once, one run per stuck state', async () => {
-    const ch = new ScriptedChannel('scripted');
-    const { app, r, clock } = await afterJob(ch, 'hal');
-    // The job gave up while the channel said "processing": that already flagged it once.
-    expect((await flags(app)).map((f) => f.code)).toEqual(['RECHARGE_UNRESOLVED']);
-    clock.offset = 31 * MIN;
-    const queriesBefore = ch.queries;
-    expect(await app.services.rules.sweep()).toBe(1);
-    await untilAction(app, r.id, 'rule.settle-unknown-recharge');
-    expect(ch.queries).toBe(queriesBefore + 1);
-    expect((await view(app, r.id)).status).toBe('PROCESSING');
-    expect(await app.services.rules.sweep()).toBe(0);
-    expect((await flags(app)).map((f) => f.code)).toEqual(['RECHARGE_UNRESOLVED']);
-    const l = await balances(app);
-    expect([l.balanced, l.of('recharge_clearing:default')]).toEqual([true, -5000]);
-  });
+  it(
+    'settle-unknown-recharge: the channel still does not know → money stays in clearing, flagged once, ' +
+      'one run per stuck state',
+    async () => {
+      const ch = new ScriptedChannel('scripted');
+      const { app, r, clock } = await afterJob(ch, 'hal');
+      // The job gave up while the channel said "processing": that already flagged it once.
+      expect((await flags(app)).map((f) => f.code)).toEqual(['RECHARGE_UNRESOLVED']);
+      clock.offset = 31 * MIN;
+      const queriesBefore = ch.queries;
+      expect(await app.services.rules.sweep()).toBe(1);
+      await untilAction(app, r.id, 'rule.settle-unknown-recharge');
+      expect(ch.queries).toBe(queriesBefore + 1);
+      expect((await view(app, r.id)).status).toBe('PROCESSING');
+      expect(await app.services.rules.sweep()).toBe(0);
+      expect((await flags(app)).map((f) => f.code)).toEqual(['RECHARGE_UNRESOLVED']);
+      const l = await balances(app);
+      expect([l.balanced, l.of('recharge_clearing:default')]).toEqual([true, -5000]);
+    },
+  );
 
   it('settle-unknown-recharge waits while the recharge job is still live', async () => {
     const ch = new ScriptedChannel('scripted');
@@ -562,38 +596,46 @@ describe('recharge repair rules (time injected)', () => {
     expect(await until(app, r.id, (s) => s === 'SUCCEEDED')).toBe('SUCCEEDED');
   });
 
-  it('recheck-failed-recharge: a FAILED recharge whose channel now says succeeded is corrected and flagged; agreeing ones are left alone', async () => {
-    const ch = new ScriptedChannel('scripted');
-    ch.submitAnswer = 'failed';
-    ch.queryAnswer = 'failed';
-    const { app, clock } = await start(ch);
-    await fund(app, 'jon', 10_000);
-    const wrong = await rechargeOnce(app, 'jon');
-    const right = await rechargeOnce(app, 'jon', 2000);
-    expect(await until(app, wrong.id, (s) => s === 'FAILED')).toBe('FAILED');
-    expect(await until(app, right.id, (s) => s === 'FAILED')).toBe('FAILED');
-    ch.queryFor.set(attemptKeyOf(await view(app, wrong.id)), 'succeeded');
-    clock.offset = 9 * MIN;
-    expect(await app.services.rules.sweep()).toBe(0);
-    clock.offset = 11 * MIN;
-    expect(await app.services.rules.sweep()).toBe(2);
-    expect(await until(app, wrong.id, (s) => s === 'SUCCEEDED')).toBe('SUCCEEDED');
-    await untilAction(app, right.id, 'rule.recheck-failed-recharge');
-    expect((await view(app, right.id)).status).toBe('FAILED');
-    expect(await actions(app, wrong.id)).toEqual(
-      expect.arrayContaining(['recharge.corrected', 'flag.recharge_status_corrected', 'rule.recheck-failed-recharge']),
-    );
-    expect((await flags(app)).map((f) => [f.code, f.resource_id])).toEqual([['RECHARGE_STATUS_CORRECTED', wrong.id]]);
-    expect(await wallet(app, 'jon')).toBe(5000);
-    const l = await balances(app);
-    expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted'), l.of('wallet:jon')]).toEqual([
-      true,
-      0,
-      -5000,
-      -5000,
-    ]);
-    // Past the look-back window nothing is re-examined.
-    clock.offset = 25 * 60 * MIN;
-    expect(await app.services.rules.sweep()).toBe(0);
-  });
+  it(
+    'recheck-failed-recharge: a FAILED recharge whose channel now says succeeded is corrected and flagged; ' +
+      'agreeing ones are left alone',
+    async () => {
+      const ch = new ScriptedChannel('scripted');
+      ch.submitAnswer = 'failed';
+      ch.queryAnswer = 'failed';
+      const { app, clock } = await start(ch);
+      await fund(app, 'jon', 10_000);
+      const wrong = await rechargeOnce(app, 'jon');
+      const right = await rechargeOnce(app, 'jon', 2000);
+      expect(await until(app, wrong.id, (s) => s === 'FAILED')).toBe('FAILED');
+      expect(await until(app, right.id, (s) => s === 'FAILED')).toBe('FAILED');
+      ch.queryFor.set(attemptKeyOf(await view(app, wrong.id)), 'succeeded');
+      clock.offset = 9 * MIN;
+      expect(await app.services.rules.sweep()).toBe(0);
+      clock.offset = 11 * MIN;
+      expect(await app.services.rules.sweep()).toBe(2);
+      expect(await until(app, wrong.id, (s) => s === 'SUCCEEDED')).toBe('SUCCEEDED');
+      await untilAction(app, right.id, 'rule.recheck-failed-recharge');
+      expect((await view(app, right.id)).status).toBe('FAILED');
+      expect(await actions(app, wrong.id)).toEqual(
+        expect.arrayContaining([
+          'recharge.corrected',
+          'flag.recharge_status_corrected',
+          'rule.recheck-failed-recharge',
+        ]),
+      );
+      expect((await flags(app)).map((f) => [f.code, f.resource_id])).toEqual([['RECHARGE_STATUS_CORRECTED', wrong.id]]);
+      expect(await wallet(app, 'jon')).toBe(5000);
+      const l = await balances(app);
+      expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted'), l.of('wallet:jon')]).toEqual([
+        true,
+        0,
+        -5000,
+        -5000,
+      ]);
+      // Past the look-back window nothing is re-examined.
+      clock.offset = 25 * 60 * MIN;
+      expect(await app.services.rules.sweep()).toBe(0);
+    },
+  );
 });

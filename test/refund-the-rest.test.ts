@@ -41,45 +41,49 @@ async function waitFor(a: App, id: string, status: string): Promise<string> {
 }
 
 describe.each(ENGINES)('refund the rest on %s', (engine) => {
-  it('a partial refund while the order is being made, then the shop refuses: the rest goes back by the fulfilment job itself, under the next refund number', async () => {
-    const bank = new SimulatedGateway();
-    const shop = new SlowRefusingShop();
-    // No repair rules: only the job itself may give the money back.
-    cluster = await startCluster(
-      engine,
-      { log: { level: 'silent' }, rules: { enabled: false }, server: { wait_for_completion_ms: 200 } },
-      () => ({ gateway: bank, merchant: shop }),
-      1,
-    );
-    const a = cluster.apps[0]!;
-    a.start();
-    const placed = await a.http.inject({
-      method: 'POST',
-      url: '/api/v1/order',
-      headers: { 'content-type': 'application/json' },
-      payload: { drink: 'latte', size: 'medium' },
-    });
-    const o = placed.json<{ order: { id: string; amount: number } }>().order;
-    expect(await waitFor(a, o.id, 'FULFILLING')).toBe('FULFILLING');
-    const partial = await a.http.inject({
-      method: 'POST',
-      url: `/api/v1/orders/${o.id}/refund`,
-      headers: { 'content-type': 'application/json' },
-      payload: { amount: 1000, reason: 'no sugar after all' },
-    });
-    expect(partial.statusCode).toBe(201);
+  it(
+    'a partial refund while the order is being made, then the shop refuses: ' +
+      'the rest goes back by the fulfilment job itself, under the next refund number',
+    async () => {
+      const bank = new SimulatedGateway();
+      const shop = new SlowRefusingShop();
+      // No repair rules: only the job itself may give the money back.
+      cluster = await startCluster(
+        engine,
+        { log: { level: 'silent' }, rules: { enabled: false }, server: { wait_for_completion_ms: 200 } },
+        () => ({ gateway: bank, merchant: shop }),
+        1,
+      );
+      const a = cluster.apps[0]!;
+      a.start();
+      const placed = await a.http.inject({
+        method: 'POST',
+        url: '/api/v1/order',
+        headers: { 'content-type': 'application/json' },
+        payload: { drink: 'latte', size: 'medium' },
+      });
+      const o = placed.json<{ order: { id: string; amount: number } }>().order;
+      expect(await waitFor(a, o.id, 'FULFILLING')).toBe('FULFILLING');
+      const partial = await a.http.inject({
+        method: 'POST',
+        url: `/api/v1/orders/${o.id}/refund`,
+        headers: { 'content-type': 'application/json' },
+        payload: { amount: 1000, reason: 'no sugar after all' },
+      });
+      expect(partial.statusCode).toBe(201);
 
-    shop.release();
-    expect(await waitFor(a, o.id, 'REFUNDED')).toBe('REFUNDED');
-    const refunds = await a.services.refunds.listForOrder('default', o.id);
-    const list = refunds.ok ? refunds.value : [];
-    expect(list.map((r) => [r.amount, r.status, r.out_refund_no.replace(/^.*_(r\d+)$/, '$1')])).toEqual([
-      [1000, 'SUCCEEDED', 'r1'],
-      [o.amount - 1000, 'SUCCEEDED', 'r2'],
-    ]);
-    const givenBack = bank.groundTruth.reduce((s, e) => s + (e.type === 'refund' ? e.amount.amount : 0), 0);
-    expect(givenBack).toBe(o.amount);
-    expect(shop.submitted).toBe(1);
-    expect(await a.services.ledger.check('default')).toMatchObject({ balanced: true, complete: true });
-  });
+      shop.release();
+      expect(await waitFor(a, o.id, 'REFUNDED')).toBe('REFUNDED');
+      const refunds = await a.services.refunds.listForOrder('default', o.id);
+      const list = refunds.ok ? refunds.value : [];
+      expect(list.map((r) => [r.amount, r.status, r.out_refund_no.replace(/^.*_(r\d+)$/, '$1')])).toEqual([
+        [1000, 'SUCCEEDED', 'r1'],
+        [o.amount - 1000, 'SUCCEEDED', 'r2'],
+      ]);
+      const givenBack = bank.groundTruth.reduce((s, e) => s + (e.type === 'refund' ? e.amount.amount : 0), 0);
+      expect(givenBack).toBe(o.amount);
+      expect(shop.submitted).toBe(1);
+      expect(await a.services.ledger.check('default')).toMatchObject({ balanced: true, complete: true });
+    },
+  );
 });

@@ -49,7 +49,8 @@ async function balances(a: App): Promise<Map<string, number>> {
 
 describe('refunds: POST /api/v1/orders/:id/refund', () => {
   it('refunds in parts, never more than was paid, and the ledger follows every movement', async () => {
-    const a = await start();
+    const gateway = new SimulatedGateway();
+    const a = await start({}, { gateway });
     const order = await paidOrder(a);
     expect(await balances(a)).toEqual(
       new Map([
@@ -104,7 +105,7 @@ describe('refunds: POST /api/v1/orders/:id/refund', () => {
       payment: { status: 'REFUNDED' },
     });
 
-    const truth = a.gateway.groundTruth.filter((e) => e.type === 'refund');
+    const truth = gateway.groundTruth.filter((e) => e.type === 'refund');
     expect(truth.map((e) => e.amount.amount)).toEqual([1000, order.amount - 1000]);
     const b = await balances(a);
     expect(b.get('gateway:secure-pay-v3')).toBe(0);
@@ -124,7 +125,8 @@ describe('refunds: POST /api/v1/orders/:id/refund', () => {
   });
 
   it('with an Idempotency-Key, a retried refund is answered again and never sent twice', async () => {
-    const a = await start();
+    const gateway = new SimulatedGateway();
+    const a = await start({}, { gateway });
     const order = await paidOrder(a);
     const send = () =>
       a.http.inject({
@@ -139,11 +141,12 @@ describe('refunds: POST /api/v1/orders/:id/refund', () => {
     expect(statuses.filter((s) => s === 201).length).toBeGreaterThanOrEqual(2);
     expect(statuses.every((s) => s === 201 || s === 409)).toBe(true);
     expect(z.headers['idempotent-replayed']).toBe('true');
-    expect(a.gateway.groundTruth.filter((e) => e.type === 'refund')).toHaveLength(1);
+    expect(gateway.groundTruth.filter((e) => e.type === 'refund')).toHaveLength(1);
   });
 
   it('concurrent requests for the whole amount give it back once', async () => {
-    const a = await start();
+    const gateway = new SimulatedGateway();
+    const a = await start({}, { gateway });
     const order = await paidOrder(a);
     const results = await Promise.all(
       Array.from({ length: 8 }, () =>
@@ -157,7 +160,7 @@ describe('refunds: POST /api/v1/orders/:id/refund', () => {
         expect(['REFUND_NOT_ALLOWED', 'REFUND_EXCEEDS_PAYMENT', 'CONCURRENT_MODIFICATION']).toContain(
           r.json<{ code: string }>().code,
         );
-    const refunded = a.gateway.groundTruth.filter((e) => e.type === 'refund').reduce((s, e) => s + e.amount.amount, 0);
+    const refunded = gateway.groundTruth.filter((e) => e.type === 'refund').reduce((s, e) => s + e.amount.amount, 0);
     expect(refunded).toBe(order.amount);
   });
 
@@ -168,7 +171,8 @@ describe('refunds: POST /api/v1/orders/:id/refund', () => {
     [{ amount: '100' }, 'VALIDATION_FAILED'],
     [{ amount: 100, extra: true }, 'VALIDATION_FAILED'],
   ])('refuses a bad body %j with %s and refunds nothing', async (payload, code) => {
-    const a = await start();
+    const gateway = new SimulatedGateway();
+    const a = await start({}, { gateway });
     const order = await paidOrder(a);
     const res = await a.http.inject({
       method: 'POST',
@@ -179,7 +183,7 @@ describe('refunds: POST /api/v1/orders/:id/refund', () => {
     expect(res.statusCode).toBeGreaterThanOrEqual(400);
     expect(res.statusCode).toBeLessThan(500);
     expect(res.json<{ code: string }>().code).toBe(code);
-    expect(a.gateway.groundTruth.filter((e) => e.type === 'refund')).toHaveLength(0);
+    expect(gateway.groundTruth.filter((e) => e.type === 'refund')).toHaveLength(0);
   });
 
   it('refuses to refund an order that was never paid, or does not exist', async () => {

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
+import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { startTestApp, tempDbPath } from './support/test-app.js';
 
 describe('graceful shutdown', () => {
   it('reports not ready while draining, waits for in-flight work up to the deadline, then closes', async () => {
     const db = tempDbPath();
-    const { app } = await startTestApp({ server: { port: 0, wait_for_completion_ms: 50 } }, {}, db);
+    const gateway = new SimulatedGateway();
+    const { app } = await startTestApp({ server: { port: 0, wait_for_completion_ms: 50 } }, { gateway }, db);
     const url = await app.listen();
-    app.gateway.chaos.set({ latencyMs: { min: 300, max: 300 } });
+    gateway.chaos.set({ latencyMs: { min: 300, max: 300 } });
     const res = await fetch(`${url}/api/v1/order`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -19,7 +21,7 @@ describe('graceful shutdown', () => {
     const closing = app.close(5_000);
     // The in-flight job finishes during the drain: its charge is recorded, not abandoned.
     await closing;
-    expect(app.gateway.groundTruth).toHaveLength(1);
+    expect(gateway.groundTruth).toHaveLength(1);
     expect(app.runner.isRunning).toBe(false);
     await expect(fetch(`${url}/healthz`)).rejects.toThrow();
 

@@ -80,69 +80,74 @@ async function allOrders(url: string): Promise<OrderView[]> {
 }
 
 describe('SIGKILL in the middle of paying', () => {
-  it('after a restart every order completes with exactly one charge and one drink, and retried keys create nothing twice', async () => {
-    const first = await serve();
-    const keys = Array.from({ length: 60 }, (_, i) => `k${i}`);
-    // Staggered, so that whenever the kill lands some requests are mid-flight whatever the machine's speed.
-    const inflight = keys.map((k, i) =>
-      new Promise((r) => setTimeout(r, i * 8))
-        .then(() => order(first.url, k))
-        .then(
-          (r) => r.status,
-          () => 0,
-        ),
-    );
-    // Kill once the service is demonstrably working through them (the first answer is back),
-    // not after a fixed time: on a loaded machine the first answers can take a while.
-    await Promise.race([Promise.race(inflight), new Promise((r) => setTimeout(r, 10_000))]);
-    await new Promise((r) => setTimeout(r, 30));
-    first.child.kill('SIGKILL');
-    const statuses = await Promise.all(inflight);
-    expect(statuses.filter((s) => s === 0).length).toBeGreaterThan(0); // some really were cut off
-
-    const second = await serve();
-    try {
-      // Recovery: leases expire, workers query before they call again.
-      const atRestart = await allOrders(second.url);
-      expect(atRestart.some((o) => o.status !== 'COMPLETED')).toBe(true); // there was work to resume
-      let orders: OrderView[] = [];
-      for (let i = 0; i < 100; i++) {
-        orders = await allOrders(second.url);
-        if (orders.every((o) => o.status === 'COMPLETED')) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(orders.map((o) => o.status).filter((s) => s !== 'COMPLETED')).toEqual([]);
-
-      // Clients retry whatever got no answer, with the same keys — and, on 409 (a key whose first
-      // request died mid-flight is still held), again after its Retry-After, as clients should.
-      const retried = await Promise.all(
-        keys.map(async (k) => {
-          for (let attempt = 0; ; attempt++) {
-            const r = await order(second.url, k);
-            if (r.status !== 409 || attempt >= 10) return r.status;
-            await new Promise((res) => setTimeout(res, 1000 * Number(r.headers.get('retry-after') ?? '1')));
-          }
-        }),
+  it(
+    'after a restart every order completes with exactly one charge and one drink, ' +
+      'and retried keys create nothing twice',
+    async () => {
+      const first = await serve();
+      const keys = Array.from({ length: 60 }, (_, i) => `k${i}`);
+      // Staggered, so that whenever the kill lands some requests are mid-flight whatever the machine's speed.
+      const inflight = keys.map((k, i) =>
+        new Promise((r) => setTimeout(r, i * 8))
+          .then(() => order(first.url, k))
+          .then(
+            (r) => r.status,
+            () => 0,
+          ),
       );
-      for (const s of retried) expect([201, 202]).toContain(s);
-      for (let i = 0; i < 100; i++) {
-        orders = await allOrders(second.url);
-        if (orders.length === keys.length && orders.every((o) => o.status === 'COMPLETED')) break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(orders).toHaveLength(keys.length);
-    } finally {
-      second.child.kill('SIGTERM');
-      await new Promise((r) => second.child.once('exit', r));
-    }
+      // Kill once the service is demonstrably working through them (the first answer is back),
+      // not after a fixed time: on a loaded machine the first answers can take a while.
+      await Promise.race([Promise.race(inflight), new Promise((r) => setTimeout(r, 10_000))]);
+      await new Promise((r) => setTimeout(r, 30));
+      first.child.kill('SIGKILL');
+      const statuses = await Promise.all(inflight);
+      expect(statuses.filter((s) => s === 0).length).toBeGreaterThan(0); // some really were cut off
 
-    // What the outside world recorded.
-    const bank = new SimulatedGateway({ journalPath: join(dir, 'sim', 'gateway.jsonl') });
-    const shop = new SimulatedMerchant({ journalPath: join(dir, 'sim', 'merchant.jsonl') });
-    const captures = bank.groundTruth.filter((e) => e.type === 'capture');
-    expect(captures).toHaveLength(keys.length);
-    expect(new Set(captures.map((c) => c.outTradeNo)).size).toBe(keys.length);
-    expect(shop.groundTruth).toHaveLength(keys.length);
-    expect(new Set(shop.groundTruth.map((m) => m.orderId)).size).toBe(keys.length);
-  }, 90_000);
+      const second = await serve();
+      try {
+        // Recovery: leases expire, workers query before they call again.
+        const atRestart = await allOrders(second.url);
+        expect(atRestart.some((o) => o.status !== 'COMPLETED')).toBe(true); // there was work to resume
+        let orders: OrderView[] = [];
+        for (let i = 0; i < 100; i++) {
+          orders = await allOrders(second.url);
+          if (orders.every((o) => o.status === 'COMPLETED')) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(orders.map((o) => o.status).filter((s) => s !== 'COMPLETED')).toEqual([]);
+
+        // Clients retry whatever got no answer, with the same keys — and, on 409 (a key whose first
+        // request died mid-flight is still held), again after its Retry-After, as clients should.
+        const retried = await Promise.all(
+          keys.map(async (k) => {
+            for (let attempt = 0; ; attempt++) {
+              const r = await order(second.url, k);
+              if (r.status !== 409 || attempt >= 10) return r.status;
+              await new Promise((res) => setTimeout(res, 1000 * Number(r.headers.get('retry-after') ?? '1')));
+            }
+          }),
+        );
+        for (const s of retried) expect([201, 202]).toContain(s);
+        for (let i = 0; i < 100; i++) {
+          orders = await allOrders(second.url);
+          if (orders.length === keys.length && orders.every((o) => o.status === 'COMPLETED')) break;
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        expect(orders).toHaveLength(keys.length);
+      } finally {
+        second.child.kill('SIGTERM');
+        await new Promise((r) => second.child.once('exit', r));
+      }
+
+      // What the outside world recorded.
+      const bank = new SimulatedGateway({ journalPath: join(dir, 'sim', 'gateway.jsonl') });
+      const shop = new SimulatedMerchant({ journalPath: join(dir, 'sim', 'merchant.jsonl') });
+      const captures = bank.groundTruth.filter((e) => e.type === 'capture');
+      expect(captures).toHaveLength(keys.length);
+      expect(new Set(captures.map((c) => c.outTradeNo)).size).toBe(keys.length);
+      expect(shop.groundTruth).toHaveLength(keys.length);
+      expect(new Set(shop.groundTruth.map((m) => m.orderId)).size).toBe(keys.length);
+    },
+    90_000,
+  );
 });

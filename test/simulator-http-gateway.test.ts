@@ -65,24 +65,27 @@ describe('simulator-http under HTTP chaos', () => {
     expect((await gw.query('c5xx')).status).toBe('not_found');
   });
 
-  it('a 429 is GatewayRateLimitedError with Retry-After in ms (seconds and HTTP-date forms), nothing done', async () => {
-    await sim.chaos({ rate_limit_rate: 1, retry_after_s: 7 });
-    const e = await gw.create(pay('c429')).catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(GatewayRateLimitedError);
-    expect((e as GatewayRateLimitedError).retryAfterMs).toBe(7000);
-    await sim.chaos({ rate_limit_rate: 1, retry_after_s: 3, retry_after_format: 'http-date' });
-    // The first 429 said X-RateLimit-Remaining: 0 for 7 s: this client now holds back by itself.
-    const held = (await gw.create(pay('c429')).catch((x: unknown) => x)) as GatewayRateLimitedError;
-    expect(held.retryAfterMs).toBeGreaterThan(5000);
-    const other = gatewayFor(sim, 300);
-    const d = (await other.create(pay('c429')).catch((x: unknown) => x)) as GatewayRateLimitedError;
-    await other.shutdown();
-    expect(d).toBeInstanceOf(GatewayRateLimitedError);
-    expect(d.retryAfterMs).toBeGreaterThanOrEqual(2000);
-    expect(d.retryAfterMs).toBeLessThanOrEqual(4000);
-    await sim.chaos({});
-    expect(captures(sim, 'c429')).toBe(0);
-  });
+  it(
+    'a 429 is GatewayRateLimitedError with Retry-After in ms (seconds and HTTP-date forms), ' + 'nothing done',
+    async () => {
+      await sim.chaos({ rate_limit_rate: 1, retry_after_s: 7 });
+      const e = await gw.create(pay('c429')).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(GatewayRateLimitedError);
+      expect((e as GatewayRateLimitedError).retryAfterMs).toBe(7000);
+      await sim.chaos({ rate_limit_rate: 1, retry_after_s: 3, retry_after_format: 'http-date' });
+      // The first 429 said X-RateLimit-Remaining: 0 for 7 s: this client now holds back by itself.
+      const held = (await gw.create(pay('c429')).catch((x: unknown) => x)) as GatewayRateLimitedError;
+      expect(held.retryAfterMs).toBeGreaterThan(5000);
+      const other = gatewayFor(sim, 300);
+      const d = (await other.create(pay('c429')).catch((x: unknown) => x)) as GatewayRateLimitedError;
+      await other.shutdown();
+      expect(d).toBeInstanceOf(GatewayRateLimitedError);
+      expect(d.retryAfterMs).toBeGreaterThanOrEqual(2000);
+      expect(d.retryAfterMs).toBeLessThanOrEqual(4000);
+      await sim.chaos({});
+      expect(captures(sim, 'c429')).toBe(0);
+    },
+  );
 
   it('honours X-RateLimit-Remaining: at zero the next call fails fast without being sent', async () => {
     await sim.chaos({ rate_limit: { limit: 2, window_ms: 60_000 } });

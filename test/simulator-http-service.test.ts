@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HttpMerchant } from '../src/adapters/merchants/http-merchant.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { MerchantUnknownOutcomeError } from '../src/ports/merchant.js';
+import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { startTestApp } from './support/test-app.js';
 import { type RunningSimulator, startTestSimulator, TEST_SECRET } from './support/simulator-server.js';
 
@@ -58,11 +59,15 @@ describe('HttpMerchant over the native protocol', () => {
 
 describe('the service pointed at the standalone simulator', () => {
   it('pays through simulator-http and fulfils through the HTTP merchant: one capture, one drink', async () => {
-    const { app } = await startTestApp({
-      gateways: { 'sim-http': { type: 'simulator-http', base_url: sim.url, secret: TEST_SECRET, timeout_ms: 2000 } },
-      payment_gateway: 'sim-http',
-      merchant: { type: 'http', base_url: sim.url, secret: TEST_SECRET },
-    });
+    const gateway = new SimulatedGateway();
+    const { app } = await startTestApp(
+      {
+        gateways: { 'sim-http': { type: 'simulator-http', base_url: sim.url, secret: TEST_SECRET, timeout_ms: 2000 } },
+        payment_gateway: 'sim-http',
+        merchant: { type: 'http', base_url: sim.url, secret: TEST_SECRET },
+      },
+      { gateway },
+    );
     try {
       const res = await app.http.inject({
         method: 'POST',
@@ -76,7 +81,7 @@ describe('the service pointed at the standalone simulator', () => {
       const otn = body.order.payment.out_trade_no;
       expect(sim.bank.groundTruth.filter((e) => e.type === 'capture' && e.outTradeNo === otn)).toHaveLength(1);
       expect(sim.merchant.groundTruth.filter((f) => f.orderId === body.order.id)).toHaveLength(1);
-      expect(app.gateway.groundTruth).toHaveLength(0); // the embedded simulator was not used
+      expect(gateway.groundTruth).toHaveLength(0); // the embedded simulator was not used
     } finally {
       await app.close();
     }

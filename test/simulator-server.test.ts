@@ -78,76 +78,82 @@ afterAll(async () => {
 const idle = () => Promise.all([...sim.notifiers.values()].map((n) => n.idle()));
 
 describe('simulator server: faces and callbacks', () => {
-  it('each face notifies the trades it opened, in its own protocol; native callbacks verify with the adapter', async () => {
-    const gw = new SimulatorHttpGateway({ name: 's', baseUrl: sim.url, secret: TEST_SECRET, timeoutMs: 2000 });
-    received.length = 0;
-    await gw.create({
-      outTradeNo: 'nat-1',
-      amount: { amount: 500, currency: 'CNY' },
-      subject: 's',
-      method: 'wallet',
-      payer: 'p',
-      notifyUrl: cbUrl,
-    });
-    const other = await fetch(`${sim.url}/other/pay`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: `no=oth-1&fen=300&notify=${encodeURIComponent(cbUrl)}`,
-    });
-    expect(await other.text()).toBe('status=succeeded');
-    await idle();
-    expect(received.map((r) => r.body).filter((b) => b.startsWith('other:'))).toEqual(['other:oth-1']);
-    const native = received.filter((r) => !r.body.startsWith('other:'));
-    expect(native).toHaveLength(1);
-    const v = await gw.verifyNotification(native[0] ?? { headers: {}, body: '' });
-    expect(v.ok && v.notification).toMatchObject({
-      kind: 'payment',
-      outTradeNo: 'nat-1',
-      status: 'succeeded',
-      amount: { amount: 500, currency: 'CNY' },
-    });
-    await gw.shutdown();
-  });
+  it(
+    'each face notifies the trades it opened, in its own protocol; ' + 'native callbacks verify with the adapter',
+    async () => {
+      const gw = new SimulatorHttpGateway({ name: 's', baseUrl: sim.url, secret: TEST_SECRET, timeoutMs: 2000 });
+      received.length = 0;
+      await gw.create({
+        outTradeNo: 'nat-1',
+        amount: { amount: 500, currency: 'CNY' },
+        subject: 's',
+        method: 'wallet',
+        payer: 'p',
+        notifyUrl: cbUrl,
+      });
+      const other = await fetch(`${sim.url}/other/pay`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: `no=oth-1&fen=300&notify=${encodeURIComponent(cbUrl)}`,
+      });
+      expect(await other.text()).toBe('status=succeeded');
+      await idle();
+      expect(received.map((r) => r.body).filter((b) => b.startsWith('other:'))).toEqual(['other:oth-1']);
+      const native = received.filter((r) => !r.body.startsWith('other:'));
+      expect(native).toHaveLength(1);
+      const v = await gw.verifyNotification(native[0] ?? { headers: {}, body: '' });
+      expect(v.ok && v.notification).toMatchObject({
+        kind: 'payment',
+        outTradeNo: 'nat-1',
+        status: 'succeeded',
+        amount: { amount: 500, currency: 'CNY' },
+      });
+      await gw.shutdown();
+    },
+  );
 
-  it('a QR trade paid through the admin route sends its callback then; notify chaos set over HTTP duplicates it', async () => {
-    const gw = new SimulatorHttpGateway({ name: 's', baseUrl: sim.url, secret: TEST_SECRET, timeoutMs: 2000 });
-    received.length = 0;
-    await sim.app.inject({ method: 'PUT', url: '/_sim/chaos', payload: { seed: 1, notify: { duplicate_rate: 1 } } });
-    expect(
-      (
-        await gw.create({
-          outTradeNo: 'qr-1',
-          amount: { amount: 900, currency: 'CNY' },
-          subject: 's',
-          method: 'sim_qr',
-          payer: 'p',
-          notifyUrl: cbUrl,
-        })
-      ).status,
-    ).toBe('pending');
-    await idle();
-    expect(received).toHaveLength(0); // nothing happened yet: the payer has not paid
-    const paid = await sim.app.inject({ method: 'POST', url: '/_sim/trades/qr-1/pay' });
-    expect(paid.json()).toMatchObject({ out_trade_no: 'qr-1', status: 'succeeded' });
-    await idle();
-    expect(received).toHaveLength(2);
-    const ids = await Promise.all(
-      received.map(async (r) => {
-        const v = await gw.verifyNotification(r);
-        return v.ok ? v.notification.eventId : 'refused';
-      }),
-    );
-    expect(new Set(ids).size).toBe(1); // the same event twice: the receiver de-duplicates on it
-    const log = (await sim.app.inject({ method: 'GET', url: '/_sim/notifications' })).json<
-      Record<string, Array<{ copy: string; state: string }>>
-    >();
-    expect(log.native?.slice(-2).map((d) => `${d.copy}/${d.state}`)).toEqual([
-      'original/delivered',
-      'duplicate/delivered',
-    ]);
-    await sim.app.inject({ method: 'PUT', url: '/_sim/chaos', payload: {} });
-    await gw.shutdown();
-  });
+  it(
+    'a QR trade paid through the admin route sends its callback then; ' + 'notify chaos set over HTTP duplicates it',
+    async () => {
+      const gw = new SimulatorHttpGateway({ name: 's', baseUrl: sim.url, secret: TEST_SECRET, timeoutMs: 2000 });
+      received.length = 0;
+      await sim.app.inject({ method: 'PUT', url: '/_sim/chaos', payload: { seed: 1, notify: { duplicate_rate: 1 } } });
+      expect(
+        (
+          await gw.create({
+            outTradeNo: 'qr-1',
+            amount: { amount: 900, currency: 'CNY' },
+            subject: 's',
+            method: 'sim_qr',
+            payer: 'p',
+            notifyUrl: cbUrl,
+          })
+        ).status,
+      ).toBe('pending');
+      await idle();
+      expect(received).toHaveLength(0); // nothing happened yet: the payer has not paid
+      const paid = await sim.app.inject({ method: 'POST', url: '/_sim/trades/qr-1/pay' });
+      expect(paid.json()).toMatchObject({ out_trade_no: 'qr-1', status: 'succeeded' });
+      await idle();
+      expect(received).toHaveLength(2);
+      const ids = await Promise.all(
+        received.map(async (r) => {
+          const v = await gw.verifyNotification(r);
+          return v.ok ? v.notification.eventId : 'refused';
+        }),
+      );
+      expect(new Set(ids).size).toBe(1); // the same event twice: the receiver de-duplicates on it
+      const log = (await sim.app.inject({ method: 'GET', url: '/_sim/notifications' })).json<
+        Record<string, Array<{ copy: string; state: string }>>
+      >();
+      expect(log.native?.slice(-2).map((d) => `${d.copy}/${d.state}`)).toEqual([
+        'original/delivered',
+        'duplicate/delivered',
+      ]);
+      await sim.app.inject({ method: 'PUT', url: '/_sim/chaos', payload: {} });
+      await gw.shutdown();
+    },
+  );
 });
 
 describe('simulator server: admin routes', () => {

@@ -49,40 +49,44 @@ describe.runIf(wanted)('daily spending limit and wallet balance across instances
     expect(page.data.reduce((sum, o) => sum + o.amount, 0)).toBe(allowed * price);
   });
 
-  it('a wallet never goes below zero: concurrent recharges from two instances for one person take exactly what it holds', async () => {
-    const carriers = new SimulatedCarriers();
-    const wallets: App[] = [];
-    for (let i = 0; i < 2; i++) {
-      const overrides = {
-        ...rechargeConfig(['sim-a']),
-        database: { url: db.url, pool_size: 8 },
-        log: { level: 'silent' },
-      };
-      const app = (
-        await startTestApp(overrides, {
-          workerId: `wallet-${i}`,
-          carriers,
-          rechargeChannels: simulatedChannels(carriers, { 'sim-a': quick }),
-        })
-      ).app;
-      apps.push(app);
-      wallets.push(app);
-    }
-    const caller: Caller = { tenantId: 'default', userId: 'saver', actor: 'user:saver', requestId: null };
-    const topUp = await wallets[0]!.services.wallet.topUp(caller, 10_000);
-    expect(topUp.ok && topUp.value.status).toBe('SUCCEEDED');
-    // ¥100 on the wallet, 12 recharges of ¥30 sent to two instances at once: three fit.
-    const attempts = Array.from({ length: 12 }, (_, i) =>
-      wallets[i % 2]!.services.recharge.request(caller, {
-        phone: `1380000${String(i).padStart(4, '0')}`,
-        amount: 3000,
-      }),
-    );
-    const results = await Promise.all(attempts);
-    expect(results.filter((r) => r.ok)).toHaveLength(3);
-    expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.error.code === 'INSUFFICIENT_BALANCE')).toBe(true);
-    const wallet = await wallets[1]!.services.wallet.balance(caller);
-    expect(wallet.ok && wallet.value.balance).toBe(1000);
-    expect(carriers.groundTruth.length).toBeLessThanOrEqual(3);
-  });
+  it(
+    'a wallet never goes below zero: ' +
+      'concurrent recharges from two instances for one person take exactly what it holds',
+    async () => {
+      const carriers = new SimulatedCarriers();
+      const wallets: App[] = [];
+      for (let i = 0; i < 2; i++) {
+        const overrides = {
+          ...rechargeConfig(['sim-a']),
+          database: { url: db.url, pool_size: 8 },
+          log: { level: 'silent' },
+        };
+        const app = (
+          await startTestApp(overrides, {
+            workerId: `wallet-${i}`,
+            carriers,
+            rechargeChannels: simulatedChannels(carriers, { 'sim-a': quick }),
+          })
+        ).app;
+        apps.push(app);
+        wallets.push(app);
+      }
+      const caller: Caller = { tenantId: 'default', userId: 'saver', actor: 'user:saver', requestId: null };
+      const topUp = await wallets[0]!.services.wallet.topUp(caller, 10_000);
+      expect(topUp.ok && topUp.value.status).toBe('SUCCEEDED');
+      // ¥100 on the wallet, 12 recharges of ¥30 sent to two instances at once: three fit.
+      const attempts = Array.from({ length: 12 }, (_, i) =>
+        wallets[i % 2]!.services.recharge.request(caller, {
+          phone: `1380000${String(i).padStart(4, '0')}`,
+          amount: 3000,
+        }),
+      );
+      const results = await Promise.all(attempts);
+      expect(results.filter((r) => r.ok)).toHaveLength(3);
+      expect(results.filter((r) => !r.ok).every((r) => !r.ok && r.error.code === 'INSUFFICIENT_BALANCE')).toBe(true);
+      const wallet = await wallets[1]!.services.wallet.balance(caller);
+      expect(wallet.ok && wallet.value.balance).toBe(1000);
+      expect(carriers.groundTruth.length).toBeLessThanOrEqual(3);
+    },
+  );
 });

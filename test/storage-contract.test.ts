@@ -525,260 +525,278 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect(await uow.run((r) => r.callbacks.purgeNonces(200))).toBe(1);
   });
 
-  it('recharge batches: rows kept by line, repeated numbers found, pending rows settled once, results joined in line order', async () => {
-    const batch = {
-      id: 'rcb1',
-      tenantId: 't1',
-      userId: 'u1',
-      status: 'receiving' as const,
-      format: 'csv' as const,
-      rows: 0,
-      validRows: 0,
-      rejectedRows: 0,
-      rejected: [],
-      createdBy: 'user:u1',
-      createdAt: 1,
-      updatedAt: 1,
-    };
-    await uow.run((r) => r.recharges.insertBatch(batch));
-    const row = (line: number, phone: string, status: 'pending' | 'rejected') => ({
-      batchId: 'rcb1',
-      line,
-      phone,
-      operator: status === 'pending' ? 'china_mobile' : null,
-      amount: status === 'pending' ? 1000 : null,
-      status,
-      code: status === 'rejected' ? 'PHONE_INVALID_LENGTH' : null,
-      message: status === 'rejected' ? 'too short' : null,
-      rechargeId: null,
-    });
-    await uow.run((r) =>
-      r.recharges.insertBatchRows([
-        row(2, '13800000001', 'pending'),
-        row(3, '123', 'rejected'),
-        row(4, '13800000002', 'pending'),
-        row(5, '13800000001', 'pending'),
-      ]),
-    );
-    expect(
-      [...(await uow.read.recharges.firstLinesOf('rcb1', ['13800000001', '13800000002', '13900000000', '123']))].sort(),
-    ).toEqual([
-      ['13800000001', 2],
-      ['13800000002', 4],
-    ]);
-    expect(
+  it(
+    'recharge batches: rows kept by line, repeated numbers found, pending rows settled once, ' +
+      'results joined in line order',
+    async () => {
+      const batch = {
+        id: 'rcb1',
+        tenantId: 't1',
+        userId: 'u1',
+        status: 'receiving' as const,
+        format: 'csv' as const,
+        rows: 0,
+        validRows: 0,
+        rejectedRows: 0,
+        rejected: [],
+        createdBy: 'user:u1',
+        createdAt: 1,
+        updatedAt: 1,
+      };
+      await uow.run((r) => r.recharges.insertBatch(batch));
+      const row = (line: number, phone: string, status: 'pending' | 'rejected') => ({
+        batchId: 'rcb1',
+        line,
+        phone,
+        operator: status === 'pending' ? 'china_mobile' : null,
+        amount: status === 'pending' ? 1000 : null,
+        status,
+        code: status === 'rejected' ? 'PHONE_INVALID_LENGTH' : null,
+        message: status === 'rejected' ? 'too short' : null,
+        rechargeId: null,
+      });
       await uow.run((r) =>
-        r.recharges.updateBatch('t1', 'rcb1', 'receiving', {
-          status: 'accepted',
-          rows: 4,
-          validRows: 3,
-          rejectedRows: 1,
-          updatedAt: 9,
-        }),
-      ),
-    ).toBe(true);
-    expect(
-      await uow.run((r) =>
-        r.recharges.updateBatch('t1', 'rcb1', 'receiving', {
-          status: 'abandoned',
-          rows: 4,
-          validRows: 0,
-          rejectedRows: 0,
-          updatedAt: 9,
-        }),
-      ),
-    ).toBe(false);
-    expect(await uow.read.recharges.getBatch('t1', 'rcb1')).toMatchObject({
-      status: 'accepted',
-      rows: 4,
-      validRows: 3,
-      rejectedRows: 1,
-      updatedAt: 9,
-    });
-    expect((await uow.read.recharges.pendingBatchRows('rcb1', 2)).map((r) => r.line)).toEqual([2, 4]);
-    expect(
-      await uow.run((r) => r.recharges.settleBatchRow('rcb1', 2, { status: 'accepted', rechargeId: 'rch1' })),
-    ).toBe(true);
-    expect(
-      await uow.run((r) => r.recharges.settleBatchRow('rcb1', 2, { status: 'accepted', rechargeId: 'rch2' })),
-    ).toBe(false);
-    expect(
-      await uow.run((r) =>
-        r.recharges.settleBatchRow('rcb1', 5, { status: 'rejected', code: 'INSUFFICIENT_BALANCE', message: 'no' }),
-      ),
-    ).toBe(true);
-    expect(await uow.read.recharges.countBatchRows('rcb1')).toEqual({ accepted: 1, pending: 1, rejected: 2 });
-    expect((await uow.read.recharges.rejectedBatchRows('rcb1', 3, 10)).map((r) => [r.line, r.code])).toEqual([
-      [5, 'INSUFFICIENT_BALANCE'],
-    ]);
-    const results = await uow.read.recharges.batchResults('rcb1', 0, 10);
-    expect(results.map((r) => [r.line, r.status, r.rechargeId, r.recharge])).toEqual([
-      [2, 'accepted', 'rch1', null],
-      [3, 'rejected', null, null],
-      [4, 'pending', null, null],
-      [5, 'rejected', null, null],
-    ]);
-    expect((await uow.read.recharges.batchResults('rcb1', 3, 1)).map((r) => r.line)).toEqual([4]);
-    await uow.run((r) => r.recharges.deleteBatchRows('rcb1'));
-    expect(await uow.read.recharges.countBatchRows('rcb1')).toEqual({});
-  });
+        r.recharges.insertBatchRows([
+          row(2, '13800000001', 'pending'),
+          row(3, '123', 'rejected'),
+          row(4, '13800000002', 'pending'),
+          row(5, '13800000001', 'pending'),
+        ]),
+      );
+      expect(
+        [
+          ...(await uow.read.recharges.firstLinesOf('rcb1', ['13800000001', '13800000002', '13900000000', '123'])),
+        ].sort(),
+      ).toEqual([
+        ['13800000001', 2],
+        ['13800000002', 4],
+      ]);
+      expect(
+        await uow.run((r) =>
+          r.recharges.updateBatch('t1', 'rcb1', 'receiving', {
+            status: 'accepted',
+            rows: 4,
+            validRows: 3,
+            rejectedRows: 1,
+            updatedAt: 9,
+          }),
+        ),
+      ).toBe(true);
+      expect(
+        await uow.run((r) =>
+          r.recharges.updateBatch('t1', 'rcb1', 'receiving', {
+            status: 'abandoned',
+            rows: 4,
+            validRows: 0,
+            rejectedRows: 0,
+            updatedAt: 9,
+          }),
+        ),
+      ).toBe(false);
+      expect(await uow.read.recharges.getBatch('t1', 'rcb1')).toMatchObject({
+        status: 'accepted',
+        rows: 4,
+        validRows: 3,
+        rejectedRows: 1,
+        updatedAt: 9,
+      });
+      expect((await uow.read.recharges.pendingBatchRows('rcb1', 2)).map((r) => r.line)).toEqual([2, 4]);
+      expect(
+        await uow.run((r) => r.recharges.settleBatchRow('rcb1', 2, { status: 'accepted', rechargeId: 'rch1' })),
+      ).toBe(true);
+      expect(
+        await uow.run((r) => r.recharges.settleBatchRow('rcb1', 2, { status: 'accepted', rechargeId: 'rch2' })),
+      ).toBe(false);
+      expect(
+        await uow.run((r) =>
+          r.recharges.settleBatchRow('rcb1', 5, { status: 'rejected', code: 'INSUFFICIENT_BALANCE', message: 'no' }),
+        ),
+      ).toBe(true);
+      expect(await uow.read.recharges.countBatchRows('rcb1')).toEqual({ accepted: 1, pending: 1, rejected: 2 });
+      expect((await uow.read.recharges.rejectedBatchRows('rcb1', 3, 10)).map((r) => [r.line, r.code])).toEqual([
+        [5, 'INSUFFICIENT_BALANCE'],
+      ]);
+      const results = await uow.read.recharges.batchResults('rcb1', 0, 10);
+      expect(results.map((r) => [r.line, r.status, r.rechargeId, r.recharge])).toEqual([
+        [2, 'accepted', 'rch1', null],
+        [3, 'rejected', null, null],
+        [4, 'pending', null, null],
+        [5, 'rejected', null, null],
+      ]);
+      expect((await uow.read.recharges.batchResults('rcb1', 3, 1)).map((r) => r.line)).toEqual([4]);
+      await uow.run((r) => r.recharges.deleteBatchRows('rcb1'));
+      expect(await uow.read.recharges.countBatchRows('rcb1')).toEqual({});
+    },
+  );
 
-  it('recharges: found by a channel order id (any tenant), stale ones by status and age; live jobs and once-only flags', async () => {
-    const recharge = (id: string, over: Partial<RechargeRecord> = {}): RechargeRecord => ({
-      id,
-      tenantId: 't1',
-      userId: 'u1',
-      phone: '13800138000',
-      operator: 'CHINA_MOBILE',
-      amount: 5000,
-      currency: 'CNY',
-      state: {
+  it(
+    'recharges: found by a channel order id (any tenant), stale ones by status and age; ' +
+      'live jobs and once-only flags',
+    async () => {
+      const recharge = (id: string, over: Partial<RechargeRecord> = {}): RechargeRecord => ({
         id,
-        maxAttempts: 2,
-        status: 'PROCESSING',
-        attempts: [{ channel: 'juhe', key: `${id.replace(/_/g, '')}A1` }],
-      },
-      batchId: null,
-      ...STAMPED,
-      ...over,
-    });
-    await uow.run(async (r) => {
-      await r.recharges.insert(recharge('rch_0001AAAA'));
-      await r.recharges.insert(recharge('rch_0002BBBB', { tenantId: 't2', updatedAt: 5000 }));
-      await r.recharges.insert(
-        recharge('rch_0003CCCC', {
-          state: {
-            id: 'rch_0003CCCC',
-            maxAttempts: 2,
-            status: 'FAILED',
-            reason: 'X',
-            attempts: [{ channel: 'juhe', key: 'rch0003CCCCA1', failure: { code: 'X', final: true } }],
-          },
-          updatedAt: 2000,
+        tenantId: 't1',
+        userId: 'u1',
+        phone: '13800138000',
+        operator: 'CHINA_MOBILE',
+        amount: 5000,
+        currency: 'CNY',
+        state: {
+          id,
+          maxAttempts: 2,
+          status: 'PROCESSING',
+          attempts: [{ channel: 'juhe', key: `${id.replace(/_/g, '')}A1` }],
+        },
+        batchId: null,
+        ...STAMPED,
+        ...over,
+      });
+      await uow.run(async (r) => {
+        await r.recharges.insert(recharge('rch_0001AAAA'));
+        await r.recharges.insert(recharge('rch_0002BBBB', { tenantId: 't2', updatedAt: 5000 }));
+        await r.recharges.insert(
+          recharge('rch_0003CCCC', {
+            state: {
+              id: 'rch_0003CCCC',
+              maxAttempts: 2,
+              status: 'FAILED',
+              reason: 'X',
+              attempts: [{ channel: 'juhe', key: 'rch0003CCCCA1', failure: { code: 'X', final: true } }],
+            },
+            updatedAt: 2000,
+          }),
+        );
+      });
+      expect((await uow.read.recharges.getByAttemptKey('rch0002BBBBA1'))?.tenantId).toBe('t2');
+      expect(await uow.read.recharges.getByAttemptKey('rch0002BBBBA2')).toBeUndefined(); // never sent
+      expect(await uow.read.recharges.getByAttemptKey('nonsense')).toBeUndefined();
+      expect((await uow.read.recharges.findStale(['PROCESSING'], 3000, undefined, 10)).map((x) => x.id)).toEqual([
+        'rch_0001AAAA',
+      ]);
+      expect((await uow.read.recharges.findStale(['PROCESSING', 'FAILED'], 9000, 1500, 10)).map((x) => x.id)).toEqual([
+        'rch_0003CCCC',
+        'rch_0002BBBB',
+      ]);
+      await uow.run((r) =>
+        r.jobs.enqueue({
+          id: 'jr',
+          now: 0,
+          tenantId: 't1',
+          kind: 'recharge.execute',
+          resourceId: 'rch_0001AAAA',
+          runAt: 0,
+          leaseTo: { owner: 'w1', until: 100 },
         }),
       );
-    });
-    expect((await uow.read.recharges.getByAttemptKey('rch0002BBBBA1'))?.tenantId).toBe('t2');
-    expect(await uow.read.recharges.getByAttemptKey('rch0002BBBBA2')).toBeUndefined(); // never sent
-    expect(await uow.read.recharges.getByAttemptKey('nonsense')).toBeUndefined();
-    expect((await uow.read.recharges.findStale(['PROCESSING'], 3000, undefined, 10)).map((x) => x.id)).toEqual([
-      'rch_0001AAAA',
-    ]);
-    expect((await uow.read.recharges.findStale(['PROCESSING', 'FAILED'], 9000, 1500, 10)).map((x) => x.id)).toEqual([
-      'rch_0003CCCC',
-      'rch_0002BBBB',
-    ]);
-    await uow.run((r) =>
-      r.jobs.enqueue({
-        id: 'jr',
-        now: 0,
+      expect(await uow.read.jobs.hasLive('recharge.execute', 'rch_0001AAAA')).toBe(true);
+      expect(await uow.read.jobs.hasLive('recharge.execute', 'rch_0002BBBB')).toBe(false);
+      await uow.run((r) => r.jobs.complete('jr', 'w1', 10));
+      expect(await uow.read.jobs.hasLive('recharge.execute', 'rch_0001AAAA')).toBe(false);
+      const flag = {
+        id: 'flg_once',
         tenantId: 't1',
-        kind: 'recharge.execute',
+        resourceType: 'recharge',
         resourceId: 'rch_0001AAAA',
-        runAt: 0,
-        leaseTo: { owner: 'w1', until: 100 },
-      }),
-    );
-    expect(await uow.read.jobs.hasLive('recharge.execute', 'rch_0001AAAA')).toBe(true);
-    expect(await uow.read.jobs.hasLive('recharge.execute', 'rch_0002BBBB')).toBe(false);
-    await uow.run((r) => r.jobs.complete('jr', 'w1', 10));
-    expect(await uow.read.jobs.hasLive('recharge.execute', 'rch_0001AAAA')).toBe(false);
-    const flag = {
-      id: 'flg_once',
-      tenantId: 't1',
-      resourceType: 'recharge',
-      resourceId: 'rch_0001AAAA',
-      code: 'RECHARGE_UNRESOLVED',
-      detail: {},
-      createdAt: 1,
-      resolvedAt: null,
-    };
-    expect(await uow.run((r) => r.flags.raiseOnce(flag))).toBe(true);
-    expect(await uow.run((r) => r.flags.raiseOnce({ ...flag, createdAt: 2 }))).toBe(false);
-    expect(await uow.read.flags.list('t1', { limit: 10 })).toHaveLength(1);
-    expect(await uow.run((r) => r.flags.resolve('t1', 'flg_once', 7))).toBe(true);
-    expect(await uow.run((r) => r.flags.resolve('t1', 'flg_once', 8))).toBe(false);
-    expect(await uow.run((r) => r.flags.resolve('t2', 'flg_once', 8))).toBe(false);
-    expect(await uow.read.flags.list('t1', { open: true, limit: 10 })).toEqual([]);
-    expect((await uow.read.flags.list('t1', { limit: 10 }))[0]?.resolvedAt).toBe(7);
-  });
-  it('jobs: a lease is renewed only by its owner; an owner never re-claims its own expired lease; finished jobs are purged', async () => {
-    await uow.run((r) =>
-      r.jobs.enqueue({
-        id: 'jl',
-        now: 0,
-        tenantId: 't1',
-        kind: 'k',
-        resourceId: 'r1',
-        runAt: 0,
-        leaseTo: { owner: 'w1', until: 100 },
-      }),
-    );
-    expect(await uow.run((r) => r.jobs.renew('jl', 'w2', 50, 500))).toBe(false);
-    expect(await uow.run((r) => r.jobs.renew('jl', 'w1', 50, 500))).toBe(true);
-    expect(await uow.read.jobs.get('jl')).toMatchObject({ leaseOwner: 'w1', leaseUntil: 500 });
-    // Past the renewed lease: its owner (still running it) does not take it again; another worker does.
-    expect(await uow.run((r) => r.jobs.claimDue('w1', 600, 900, 5))).toEqual([]);
-    const [taken] = await uow.run((r) => r.jobs.claimDue('w2', 600, 900, 5));
-    expect(taken).toMatchObject({ id: 'jl', leaseOwner: 'w2', attempts: 2 });
-    // The old owner's renewal now fails: it lost the lease.
-    expect(await uow.run((r) => r.jobs.renew('jl', 'w1', 610, 1000))).toBe(false);
-    expect(await uow.run((r) => r.jobs.complete('jl', 'w2', 700))).toBe(true);
-    expect(await uow.run((r) => r.jobs.renew('jl', 'w2', 710, 1000))).toBe(false);
-
-    await uow.run(async (r) => {
-      for (let i = 0; i < 5; i++)
-        await r.jobs.enqueue({
-          id: `jd${i}`,
+        code: 'RECHARGE_UNRESOLVED',
+        detail: {},
+        createdAt: 1,
+        resolvedAt: null,
+      };
+      expect(await uow.run((r) => r.flags.raiseOnce(flag))).toBe(true);
+      expect(await uow.run((r) => r.flags.raiseOnce({ ...flag, createdAt: 2 }))).toBe(false);
+      expect(await uow.read.flags.list('t1', { limit: 10 })).toHaveLength(1);
+      expect(await uow.run((r) => r.flags.resolve('t1', 'flg_once', 7))).toBe(true);
+      expect(await uow.run((r) => r.flags.resolve('t1', 'flg_once', 8))).toBe(false);
+      expect(await uow.run((r) => r.flags.resolve('t2', 'flg_once', 8))).toBe(false);
+      expect(await uow.read.flags.list('t1', { open: true, limit: 10 })).toEqual([]);
+      expect((await uow.read.flags.list('t1', { limit: 10 }))[0]?.resolvedAt).toBe(7);
+    },
+  );
+  it(
+    'jobs: a lease is renewed only by its owner; an owner never re-claims its own expired lease; ' +
+      'finished jobs are purged',
+    async () => {
+      await uow.run((r) =>
+        r.jobs.enqueue({
+          id: 'jl',
           now: 0,
           tenantId: 't1',
           kind: 'k',
-          resourceId: `d${i}`,
+          resourceId: 'r1',
           runAt: 0,
           leaseTo: { owner: 'w1', until: 100 },
-        });
-      for (let i = 0; i < 4; i++) await r.jobs.complete(`jd${i}`, 'w1', 100 + i);
-      await r.jobs.fail('jd4', 'w1', 100, 'gave up');
-    });
-    // Only finished jobs older than the cut-off go, at most `limit` at a time; failed ones only when asked.
-    expect(await uow.run((r) => r.jobs.purgeFinished('done', 103, 2))).toBe(2);
-    expect(await uow.run((r) => r.jobs.purgeFinished('done', 103, 10))).toBe(1);
-    expect(await uow.read.jobs.get('jd3')).toBeDefined();
-    expect(await uow.read.jobs.get('jd4')).toMatchObject({ status: 'failed' });
-    expect(await uow.run((r) => r.jobs.purgeFinished('failed', 1000, 10))).toBe(1);
-    expect(await uow.read.jobs.countByStatus()).toEqual({ done: 2 });
-  });
+        }),
+      );
+      expect(await uow.run((r) => r.jobs.renew('jl', 'w2', 50, 500))).toBe(false);
+      expect(await uow.run((r) => r.jobs.renew('jl', 'w1', 50, 500))).toBe(true);
+      expect(await uow.read.jobs.get('jl')).toMatchObject({ leaseOwner: 'w1', leaseUntil: 500 });
+      // Past the renewed lease: its owner (still running it) does not take it again; another worker does.
+      expect(await uow.run((r) => r.jobs.claimDue('w1', 600, 900, 5))).toEqual([]);
+      const [taken] = await uow.run((r) => r.jobs.claimDue('w2', 600, 900, 5));
+      expect(taken).toMatchObject({ id: 'jl', leaseOwner: 'w2', attempts: 2 });
+      // The old owner's renewal now fails: it lost the lease.
+      expect(await uow.run((r) => r.jobs.renew('jl', 'w1', 610, 1000))).toBe(false);
+      expect(await uow.run((r) => r.jobs.complete('jl', 'w2', 700))).toBe(true);
+      expect(await uow.run((r) => r.jobs.renew('jl', 'w2', 710, 1000))).toBe(false);
 
-  it('idempotency keys, nonces and sessions past their expiry are purged in bounded batches; a live key is never removed', async () => {
-    const key = (k: string, expiresAt: number) => ({
-      tenantId: 't1',
-      scope: 's',
-      key: k,
-      fingerprint: 'f',
-      state: 'completed' as const,
-      responseStatus: 201,
-      responseBody: '{}',
-      responseHeaders: {},
-      recoveryPoint: null,
-      lockedUntil: 0,
-      createdAt: 0,
-      expiresAt,
-    });
-    await uow.run(async (r) => {
-      for (let i = 0; i < 5; i++) await r.idempotency.tryInsert(key(`old${i}`, 100));
-      await r.idempotency.tryInsert(key('live', 10_000));
-      for (let i = 0; i < 3; i++) await r.callbacks.useNonce('g', `n${i}`, 100);
-      await r.callbacks.useNonce('g', 'fresh', 10_000);
-    });
-    expect(await uow.run((r) => r.idempotency.removeExpired('t1', 's', 'live', 200))).toBe(false);
-    expect(await uow.run((r) => r.idempotency.removeExpired('t1', 's', 'old0', 200))).toBe(true);
-    expect(await uow.run((r) => r.idempotency.purgeExpired(200, 3))).toBe(3);
-    expect(await uow.run((r) => r.idempotency.purgeExpired(200, 3))).toBe(1);
-    expect(await uow.read.idempotency.get('t1', 's', 'live')).toBeDefined();
-    expect(await uow.run((r) => r.callbacks.purgeNonces(200, 2))).toBe(2);
-    expect(await uow.run((r) => r.callbacks.purgeNonces(200, 2))).toBe(1);
-    expect(await uow.run((r) => r.callbacks.useNonce('g', 'fresh', 10_000))).toBe(false);
-  });
+      await uow.run(async (r) => {
+        for (let i = 0; i < 5; i++)
+          await r.jobs.enqueue({
+            id: `jd${i}`,
+            now: 0,
+            tenantId: 't1',
+            kind: 'k',
+            resourceId: `d${i}`,
+            runAt: 0,
+            leaseTo: { owner: 'w1', until: 100 },
+          });
+        for (let i = 0; i < 4; i++) await r.jobs.complete(`jd${i}`, 'w1', 100 + i);
+        await r.jobs.fail('jd4', 'w1', 100, 'gave up');
+      });
+      // Only finished jobs older than the cut-off go, at most `limit` at a time; failed ones only when asked.
+      expect(await uow.run((r) => r.jobs.purgeFinished('done', 103, 2))).toBe(2);
+      expect(await uow.run((r) => r.jobs.purgeFinished('done', 103, 10))).toBe(1);
+      expect(await uow.read.jobs.get('jd3')).toBeDefined();
+      expect(await uow.read.jobs.get('jd4')).toMatchObject({ status: 'failed' });
+      expect(await uow.run((r) => r.jobs.purgeFinished('failed', 1000, 10))).toBe(1);
+      expect(await uow.read.jobs.countByStatus()).toEqual({ done: 2 });
+    },
+  );
+
+  it(
+    'idempotency keys, nonces and sessions past their expiry are purged in bounded batches; ' +
+      'a live key is never removed',
+    async () => {
+      const key = (k: string, expiresAt: number) => ({
+        tenantId: 't1',
+        scope: 's',
+        key: k,
+        fingerprint: 'f',
+        state: 'completed' as const,
+        responseStatus: 201,
+        responseBody: '{}',
+        responseHeaders: {},
+        recoveryPoint: null,
+        lockedUntil: 0,
+        createdAt: 0,
+        expiresAt,
+      });
+      await uow.run(async (r) => {
+        for (let i = 0; i < 5; i++) await r.idempotency.tryInsert(key(`old${i}`, 100));
+        await r.idempotency.tryInsert(key('live', 10_000));
+        for (let i = 0; i < 3; i++) await r.callbacks.useNonce('g', `n${i}`, 100);
+        await r.callbacks.useNonce('g', 'fresh', 10_000);
+      });
+      expect(await uow.run((r) => r.idempotency.removeExpired('t1', 's', 'live', 200))).toBe(false);
+      expect(await uow.run((r) => r.idempotency.removeExpired('t1', 's', 'old0', 200))).toBe(true);
+      expect(await uow.run((r) => r.idempotency.purgeExpired(200, 3))).toBe(3);
+      expect(await uow.run((r) => r.idempotency.purgeExpired(200, 3))).toBe(1);
+      expect(await uow.read.idempotency.get('t1', 's', 'live')).toBeDefined();
+      expect(await uow.run((r) => r.callbacks.purgeNonces(200, 2))).toBe(2);
+      expect(await uow.run((r) => r.callbacks.purgeNonces(200, 2))).toBe(1);
+      expect(await uow.run((r) => r.callbacks.useNonce('g', 'fresh', 10_000))).toBe(false);
+    },
+  );
 
   it('agent sessions: replace is compare-and-set, so of two concurrent claims exactly one wins', async () => {
     const session = {

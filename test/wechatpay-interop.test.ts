@@ -86,32 +86,35 @@ describe('wechatpay-axios-plugin client ⇄ our simulator face', () => {
     expect(h.bank.trade(open)?.status).toBe('closed');
   });
 
-  it('the face refuses its requests signed with another key or serial (401 SIGN_ERROR), and nothing is created', async () => {
-    const outTradeNo = no('bad');
-    const body = {
-      appid: h.keys.appid,
-      mchid: h.keys.mchid,
-      description: 'x',
-      out_trade_no: outTradeNo,
-      notify_url: 'https://weixin.qq.com/',
-      amount: { total: 1 },
-    };
-    for (const wx of [
-      sdk({ privateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey }),
-      sdk({ serial: 'ABCDEF0123456789' }),
-    ]) {
-      const e = (await wx
-        .chain('v3/pay/transactions/native')
-        .post(body)
-        .then(
-          () => ({}),
-          (x: unknown) => x,
-        )) as SdkError;
-      expect(e.response?.status).toBe(401);
-      expect(e.response?.data.code).toBe('SIGN_ERROR');
-    }
-    expect(h.bank.trade(outTradeNo)).toBeUndefined();
-  });
+  it(
+    'the face refuses its requests signed with another key or serial (401 SIGN_ERROR), ' + 'and nothing is created',
+    async () => {
+      const outTradeNo = no('bad');
+      const body = {
+        appid: h.keys.appid,
+        mchid: h.keys.mchid,
+        description: 'x',
+        out_trade_no: outTradeNo,
+        notify_url: 'https://weixin.qq.com/',
+        amount: { total: 1 },
+      };
+      for (const wx of [
+        sdk({ privateKey: generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey }),
+        sdk({ serial: 'ABCDEF0123456789' }),
+      ]) {
+        const e = (await wx
+          .chain('v3/pay/transactions/native')
+          .post(body)
+          .then(
+            () => ({}),
+            (x: unknown) => x,
+          )) as SdkError;
+        expect(e.response?.status).toBe(401);
+        expect(e.response?.data.code).toBe('SIGN_ERROR');
+      }
+      expect(h.bank.trade(outTradeNo)).toBeUndefined();
+    },
+  );
 
   it('it refuses the face when it trusts another platform key (so the face really signs)', async () => {
     const wx = sdk({

@@ -20,7 +20,8 @@ export interface Remote {
  */
 export function buildGateways(
   config: AppConfig,
-  simulator: SimulatedGateway,
+  /** The in-process simulator, built on the first call (only a `simulator` entry calls it). */
+  simulator: () => SimulatedGateway,
   clock: Pick<Clock, 'now'>,
   remotes: Remote[],
 ): { readonly gateways: ReadonlyMap<string, PaymentGateway>; readonly routeGateway: Deps['routeGateway'] } {
@@ -49,7 +50,7 @@ export function buildGateways(
   for (const [name, g] of Object.entries(config.gateways)) {
     switch (g.type) {
       case 'simulator':
-        add(name, simulator);
+        add(name, simulator());
         break;
       case 'alipay':
         add(

@@ -17,7 +17,8 @@ export function buildRecharge(
   config: AppConfig,
   clock: Clock,
   random: () => number,
-  carriers: SimulatedCarriers,
+  /** The simulated carriers' ground truth, built on the first call (only a simulator channel calls it). */
+  carriers: () => SimulatedCarriers,
   given: ReadonlyMap<string, RechargeChannel> | undefined,
   remotes: Remote[],
   observer: RoutingObserver,
@@ -37,7 +38,7 @@ export function buildRecharge(
           name,
           new SimulatedRechargeChannel({
             name,
-            carriers,
+            carriers: carriers(),
             seed: c.seed,
             operatorSettings: settings.operatorSettings,
             now: () => clock.now(),

@@ -47,7 +47,11 @@ import { buildInterpreter } from './build-interpreter.js';
 import { buildRecharge, ruleFromConfig } from './build-recharge.js';
 
 export interface AppOptions {
-  /** Use these simulators (tests keep the "outside world" alive across a simulated crash). */
+  /**
+   * Use these simulators where the configuration routes through one (tests and demos watch the
+   * outside world through them, or keep it alive across a simulated crash). Without them, the
+   * app builds the simulators its configuration uses, and only those.
+   */
   readonly gateway?: SimulatedGateway;
   readonly merchant?: SimulatedMerchant;
   readonly clock?: Clock;
@@ -94,11 +98,6 @@ export interface App {
   readonly registry: ActionRegistry;
   readonly http: FastifyInstance;
   readonly storage: Storage;
-  /** The simulators (whether or not the configuration routes anything through them). */
-  readonly gateway: SimulatedGateway;
-  readonly merchant: SimulatedMerchant;
-  /** Ground truth of the simulated recharge channels. */
-  readonly carriers: SimulatedCarriers;
   readonly logger: Logger;
   /** Start the worker and the timers (repair rules, maintenance) without listening. */
   start(): void;
@@ -128,32 +127,38 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   if (sim.journal_dir !== undefined) mkdirSync(sim.journal_dir, { recursive: true });
   const journal = (name: string): { journalPath?: string } =>
     sim.journal_dir === undefined ? {} : { journalPath: join(sim.journal_dir, name) };
-  const gateway =
-    options.gateway ??
-    new SimulatedGateway({
-      name: 'simulator',
-      seed: sim.seed,
-      startingBalance: sim.starting_balance,
-      ...journal('gateway.jsonl'),
-      chaos: { latencyMs: sim.latency_ms, failureRate: sim.failure_rate, timeoutRate: sim.timeout_rate, hangMs: 0 },
-    });
-  const merchant =
-    options.merchant ??
-    new SimulatedMerchant({
-      seed: sim.seed + 1,
-      ...journal('merchant.jsonl'),
-      chaos: { latencyMs: sim.latency_ms, failureRate: sim.merchant_failure_rate },
-    });
+  // The simulators the app holds: those supplied, and those it builds because the configuration
+  // routes something through them (none for a configuration of real channels). Their journals
+  // are closed on shutdown.
+  const simulators: Array<{ closeJournal(): void }> = [options.gateway, options.merchant, options.carriers].filter(
+    (s) => s !== undefined,
+  );
+  const held = <S extends { closeJournal(): void }>(s: S): S => {
+    simulators.push(s);
+    return s;
+  };
+  // Built on first use: only when some gateway entry is of type simulator (one order book for them all).
+  let gateway = options.gateway;
+  const simulatedGateway = (): SimulatedGateway =>
+    (gateway ??= held(
+      new SimulatedGateway({
+        name: 'simulator',
+        seed: sim.seed,
+        startingBalance: sim.starting_balance,
+        ...journal('gateway.jsonl'),
+        chaos: { latencyMs: sim.latency_ms, failureRate: sim.failure_rate, timeoutRate: sim.timeout_rate, hangMs: 0 },
+      }),
+    ));
   /** Kept-alive connection pools to close on shutdown. */
   const remotes: Remote[] = [];
-  const { gateways, routeGateway } = buildGateways(config, gateway, clock, remotes);
+  const { gateways, routeGateway } = buildGateways(config, simulatedGateway, clock, remotes);
 
   // Joined before anything runs: the request path runs jobs too, even with the worker loop off,
   // and other instances must see this process alive before it holds any lease.
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   await storage.coordination.join(workerId);
 
-  let shop: Merchant = merchant;
+  let shop: Merchant;
   if (config.merchant.type === 'http') {
     const m = config.merchant;
     const remote = new HttpMerchant({
@@ -164,6 +169,16 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     });
     remotes.push(remote);
     shop = remote;
+  } else {
+    shop =
+      options.merchant ??
+      held(
+        new SimulatedMerchant({
+          seed: sim.seed + 1,
+          ...journal('merchant.jsonl'),
+          chaos: { latencyMs: sim.latency_ms, failureRate: sim.merchant_failure_rate },
+        }),
+      );
   }
 
   const deps: Deps = {
@@ -195,14 +210,17 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       callbackWindowMs: config.callbacks.window_seconds * 1000,
     },
   };
-  const carriers = options.carriers ?? new SimulatedCarriers(journal('carriers.jsonl'));
+  // Built on first use: only when a simulator recharge channel is not among those supplied.
+  let carriers = options.carriers;
+  const simulatedCarriers = (): SimulatedCarriers =>
+    (carriers ??= held(new SimulatedCarriers(journal('carriers.jsonl'))));
   // Each app its own registry: tests run many apps in one process.
   const metrics = new Metrics();
   const rechargeRuntime = buildRecharge(
     config,
     clock,
     deps.random,
-    carriers,
+    simulatedCarriers,
     options.rechargeChannels,
     remotes,
     metrics,
@@ -299,9 +317,6 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     registry,
     http,
     storage,
-    gateway,
-    merchant,
-    carriers,
     logger,
     start,
     async listen() {
@@ -335,9 +350,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       await runner.stop(deadlineMs);
       await storage.close();
       await Promise.all(remotes.map((r) => r.shutdown()));
-      gateway.closeJournal();
-      merchant.closeJournal();
-      carriers.closeJournal();
+      for (const s of simulators) s.closeJournal();
     },
   };
 }

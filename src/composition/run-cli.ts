@@ -113,7 +113,8 @@ async function serve(overrides: { config?: string; host?: string; port?: number;
   app.logger.debug({ config: describeConfig(loaded.value) }, 'configuration');
   const url = await app.listen();
   process.stdout.write(
-    `Open-AutoGLM is running at ${url}  (try: curl -X POST ${url}/api/v1/order -H 'content-type: application/json' -d '{"drink":"latte","size":"medium"}')\n`,
+    `Open-AutoGLM is running at ${url}  (try: curl -X POST ${url}/api/v1/order ` +
+      `-H 'content-type: application/json' -d '{"drink":"latte","size":"medium"}')\n`,
   );
   await untilSignalled(app.logger, () => app.close());
 }
@@ -154,7 +155,8 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
     const checked = httpChaosSchema.safeParse(raw);
     if (!checked.success) {
       process.stderr.write(
-        `error CONFIG_INVALID: --chaos: ${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`,
+        `error CONFIG_INVALID: --chaos: ` +
+          `${checked.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}\n`,
       );
       process.exitCode = 2;
       return;
@@ -190,15 +192,22 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
     keysDir,
     ...(chaos === undefined ? {} : { chaos }),
   });
+  const faceGateways = JSON.stringify({ gateways: standard.entries(server.url, 'SERVICE_URL') }).replace(
+    /"apiv3_key":"[^"]*"/,
+    `"apiv3_key":"<apiv3_key in ${join(keysDir, 'wechatpay.json')}>"`,
+  );
   process.stdout.write(
     [
       `Simulator listening at ${server.url}  (seed ${o.seed})`,
       `  native protocol secret: ${secretPath}`,
-      `  chaos:        curl -X PUT ${server.url}/_sim/chaos -H 'content-type: application/json' -d '{"error_rate":0.2,"hang_rate":0.05}'`,
+      `  chaos:        curl -X PUT ${server.url}/_sim/chaos -H 'content-type: application/json' ` +
+        `-d '{"error_rate":0.2,"hang_rate":0.05}'`,
       `  ground truth: curl ${server.url}/_sim/ground-truth`,
-      `  point the service at it: {"gateways":{"sim-http":{"type":"simulator-http","base_url":"${server.url}","secret":"<contents of ${secretPath}>"}},"payment_gateway":"sim-http"}`,
-      `  or through its Alipay and WeChat Pay faces (keys in ${keysDir}; replace SERVICE_URL with the service's address):`,
-      `  ${JSON.stringify({ gateways: standard.entries(server.url, 'SERVICE_URL') }).replace(/"apiv3_key":"[^"]*"/, `"apiv3_key":"<apiv3_key in ${join(keysDir, 'wechatpay.json')}>"`)}`,
+      `  point the service at it: {"gateways":{"sim-http":{"type":"simulator-http","base_url":"${server.url}",` +
+        `"secret":"<contents of ${secretPath}>"}},"payment_gateway":"sim-http"}`,
+      `  or through its Alipay and WeChat Pay faces (keys in ${keysDir}; ` +
+        `replace SERVICE_URL with the service's address):`,
+      `  ${faceGateways}`,
       `  phone recharges through its Juhe face (recharge ground truth: curl ${server.url}/_sim/recharge-ground-truth):`,
       `  ${JSON.stringify({ recharge: { channels: standard.rechargeEntries(server.url) } })}`,
       '',

@@ -12,7 +12,8 @@ function file(name: string, text: string): string {
 }
 
 const SEED =
-  '{"auto_confirm_order": true, "payment_gateway": "secure-pay-v3", "context_retention": {"enabled": true, "ttl_seconds": 300}, "trusted_actions": ["order_coffee", "submit_payment"]}';
+  '{"auto_confirm_order": true, "payment_gateway": "secure-pay-v3", "context_retention": {"enabled": true, ' +
+  '"ttl_seconds": 300}, "trusted_actions": ["order_coffee", "submit_payment"]}';
 
 function issues(r: ReturnType<typeof loadConfig>): string {
   return r.ok ? '' : `${r.error.message}\n${r.error.issues.join('\n')}`;

@@ -112,7 +112,8 @@ function readFile(file: string): { ok: true; value: Record<string, unknown> } | 
     return {
       ok: false,
       result: fail(
-        `configuration file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ${e instanceof Error ? e.message : String(e)}`,
+        `configuration file ${path} is not valid ${/\.ya?ml$/i.test(path) ? 'YAML' : 'JSON'}: ` +
+          `${e instanceof Error ? e.message : String(e)}`,
       ),
     };
   }
@@ -279,13 +280,15 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   const issues: string[] = [];
   if (!Object.hasOwn(gateways, c.payment_gateway)) {
     issues.push(
-      `payment_gateway: "${c.payment_gateway}" is not a configured gateway; configured: ${Object.keys(gateways).join(', ')}`,
+      `payment_gateway: "${c.payment_gateway}" is not a configured gateway; configured: ` +
+        `${Object.keys(gateways).join(', ')}`,
     );
   }
   for (const [i, route] of (c.payment_routing ?? []).entries()) {
     if (!Object.hasOwn(gateways, route.gateway))
       issues.push(
-        `payment_routing.${i}.gateway: "${route.gateway}" is not a configured gateway; configured: ${Object.keys(gateways).join(', ')}`,
+        `payment_routing.${i}.gateway: "${route.gateway}" is not a configured gateway; configured: ` +
+          `${Object.keys(gateways).join(', ')}`,
       );
     if (route.min_amount !== undefined && route.max_amount !== undefined && route.max_amount < route.min_amount)
       issues.push(`payment_routing.${i}: max_amount must be ≥ min_amount`);
@@ -308,7 +311,8 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
     // right after one, the lease still holds for two thirds of it: the longest call a job makes
     // must end inside that, or another worker could start the same step beside it.
     issues.push(
-      `worker.lease_ms: ${c.worker.lease_ms} ms cannot hold the longest step a job takes (${step.ms} ms: ${step.what}); ` +
+      `worker.lease_ms: ${c.worker.lease_ms} ms cannot hold the longest step a job takes ` +
+        `(${step.ms} ms: ${step.what}); ` +
         `make it at least ${Math.ceil(step.ms * 1.5)} ms, or shorten that timeout`,
     );
   }

@@ -225,7 +225,10 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    /** Which gateway takes a payment: highest priority first among routes that fit the method and amount and whose breaker is closed. Default: everything through payment_gateway. */
+    /**
+     * Which gateway takes a payment: highest priority first among routes that fit the method and
+     * amount and whose breaker is closed. Default: everything through payment_gateway.
+     */
     payment_routing: z
       .array(
         z

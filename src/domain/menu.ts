@@ -169,7 +169,9 @@ export function quote(menu: Menu, line: OrderLine): Result<Quote> {
     options: line.options,
     unitPrice: unit.value,
     total: total.value,
-    description: `${line.quantity} × ${SIZE_NAMES_ZH[line.size]}${drink.name_zh} ${line.size} ${drink.name_en.toLowerCase()}${temp}`,
+    description:
+      `${line.quantity} × ${SIZE_NAMES_ZH[line.size]}${drink.name_zh} ${line.size} ` +
+      `${drink.name_en.toLowerCase()}${temp}`,
   });
 }
 

@@ -212,7 +212,10 @@ export interface RechargeRecord {
   readonly version: number;
 }
 
-/** receiving: rows arriving, nothing moves yet · accepted: its rows become recharges · abandoned: the upload broke off. */
+/**
+ * receiving: rows arriving, nothing moves yet · accepted: its rows become recharges ·
+ * abandoned: the upload broke off.
+ */
 export type RechargeBatchStatus = 'receiving' | 'accepted' | 'abandoned';
 
 /** A batch of recharges: each accepted row is its own recharge with `batchId` set. */

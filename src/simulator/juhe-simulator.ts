@@ -30,7 +30,10 @@ export interface JuheSimulatorOptions {
   readonly carriers: SimulatedCarriers;
   /** Name under which top-ups appear in the ground truth. */
   readonly name?: string;
-  /** `failureRate`: orders end in game_state 9; `timeoutRate`: accepted but the answer is held `hangMs`; `errorRate`: 503, nothing done. */
+  /**
+   * `failureRate`: orders end in game_state 9; `timeoutRate`: accepted but the answer is held
+   * `hangMs`; `errorRate`: 503, nothing done.
+   */
   readonly chaos?: Partial<ChaosSettings>;
   readonly seed?: number;
   /** Time from accepted (game_state 0) to 1 or 9. */

@@ -92,44 +92,48 @@ describe('Notifier', () => {
     expect(notifier.deliveries[0]).toMatchObject({ state: 'gave_up', attempts: 3 });
   });
 
-  it('under seeded chaos: duplicates arrive twice, lost ones never, forged ones fail verification — and the same seed replays the same run', async () => {
-    const run = async () => {
-      const chaos = {
-        duplicateRate: 0.3,
-        lostRate: 0.2,
-        wrongSignatureRate: 0.3,
-        outOfOrderRate: 0.2,
-        outOfOrderDelayMs: 30,
+  it(
+    'under seeded chaos: duplicates arrive twice, lost ones never, forged ones fail verification — ' +
+      'and the same seed replays the same run',
+    async () => {
+      const run = async () => {
+        const chaos = {
+          duplicateRate: 0.3,
+          lostRate: 0.2,
+          wrongSignatureRate: 0.3,
+          outOfOrderRate: 0.2,
+          outOfOrderDelayMs: 30,
+        };
+        const { notifier, got, pay } = await setup({ chaos, seed: 99 });
+        for (let i = 0; i < 40; i++) await pay(`C${String(i).padStart(2, '0')}`);
+        await notifier.idle();
+        return { notifier, got };
       };
-      const { notifier, got, pay } = await setup({ chaos, seed: 99 });
-      for (let i = 0; i < 40; i++) await pay(`C${String(i).padStart(2, '0')}`);
-      await notifier.idle();
-      return { notifier, got };
-    };
-    const { notifier, got } = await run();
-    const d = notifier.deliveries;
-    const lost = new Set(d.filter((x) => x.state === 'lost').map((x) => x.eventKey.split(':')[1]));
-    const duplicated = new Set(d.filter((x) => x.copy === 'duplicate').map((x) => x.eventKey.split(':')[1]));
-    const forged = new Set(d.filter((x) => x.copy === 'forged').map((x) => x.eventKey.split(':')[1]));
-    expect(lost.size).toBeGreaterThan(0);
-    expect(duplicated.size).toBeGreaterThan(0);
-    expect(forged.size).toBeGreaterThan(0);
-    expect(d.some((x) => x.delayed)).toBe(true);
-    for (let i = 0; i < 40; i++) {
-      const t = `C${String(i).padStart(2, '0')}`;
-      const genuine = got.filter((g) => g.outTradeNo === t && g.genuine).length;
-      const refused = got.filter((g) => g.outTradeNo === t && !g.genuine).length;
-      expect(genuine).toBe(lost.has(t) ? 0 : duplicated.has(t) ? 2 : 1);
-      expect(refused).toBe(forged.has(t) ? 1 : 0);
-    }
-    expect(d.filter((x) => x.copy === 'forged').every((x) => x.state === 'refused' && x.statuses[0] === 401)).toBe(
-      true,
-    );
-    // Same seed, same decisions.
-    const again = await run();
-    const summary = (ds: typeof d) => ds.map((x) => `${x.eventKey}/${x.copy}/${x.state}/${x.delayed}`).sort();
-    expect(summary(again.notifier.deliveries)).toEqual(summary(d));
-  });
+      const { notifier, got } = await run();
+      const d = notifier.deliveries;
+      const lost = new Set(d.filter((x) => x.state === 'lost').map((x) => x.eventKey.split(':')[1]));
+      const duplicated = new Set(d.filter((x) => x.copy === 'duplicate').map((x) => x.eventKey.split(':')[1]));
+      const forged = new Set(d.filter((x) => x.copy === 'forged').map((x) => x.eventKey.split(':')[1]));
+      expect(lost.size).toBeGreaterThan(0);
+      expect(duplicated.size).toBeGreaterThan(0);
+      expect(forged.size).toBeGreaterThan(0);
+      expect(d.some((x) => x.delayed)).toBe(true);
+      for (let i = 0; i < 40; i++) {
+        const t = `C${String(i).padStart(2, '0')}`;
+        const genuine = got.filter((g) => g.outTradeNo === t && g.genuine).length;
+        const refused = got.filter((g) => g.outTradeNo === t && !g.genuine).length;
+        expect(genuine).toBe(lost.has(t) ? 0 : duplicated.has(t) ? 2 : 1);
+        expect(refused).toBe(forged.has(t) ? 1 : 0);
+      }
+      expect(d.filter((x) => x.copy === 'forged').every((x) => x.state === 'refused' && x.statuses[0] === 401)).toBe(
+        true,
+      );
+      // Same seed, same decisions.
+      const again = await run();
+      const summary = (ds: typeof d) => ds.map((x) => `${x.eventKey}/${x.copy}/${x.state}/${x.delayed}`).sort();
+      expect(summary(again.notifier.deliveries)).toEqual(summary(d));
+    },
+  );
 
   it('out-of-order: a held-back callback arrives after a later one', async () => {
     const { notifier, got, pay } = await setup();

@@ -110,41 +110,52 @@ export function merchantContract(label: string, make: () => Promise<MerchantUnde
       expect(q.merchantOrderId).toBeUndefined();
     });
 
-    it('a refusal (out of stock) is rejected with a reason, makes no drink, and stays the answer for its key', async () => {
-      const req = order('refused');
-      await t.chaos.refuseOrders();
-      const r = await submit(req);
-      expect(r.status).toBe('rejected');
-      expect(r.reason).toMatch(/\S/);
-      expect(r.merchantOrderId).toBeUndefined();
-      // The fulfil job refunds on a refusal: the same key must not make the drink later.
-      await t.chaos.calm();
-      expect(await query(req.idempotencyKey)).toMatchObject({ status: 'rejected', reason: r.reason });
-      expect((await submit(req)).status).toBe('rejected');
-      expect(drinksFor(req.idempotencyKey)).toEqual([]);
-    });
+    it(
+      'a refusal (out of stock) is rejected with a reason, makes no drink, ' + 'and stays the answer for its key',
+      async () => {
+        const req = order('refused');
+        await t.chaos.refuseOrders();
+        const r = await submit(req);
+        expect(r.status).toBe('rejected');
+        expect(r.reason).toMatch(/\S/);
+        expect(r.merchantOrderId).toBeUndefined();
+        // The fulfil job refunds on a refusal: the same key must not make the drink later.
+        await t.chaos.calm();
+        expect(await query(req.idempotencyKey)).toMatchObject({ status: 'rejected', reason: r.reason });
+        expect((await submit(req)).status).toBe('rejected');
+        expect(drinksFor(req.idempotencyKey)).toEqual([]);
+      },
+    );
 
-    it('a lost answer THROWS MerchantUnknownOutcomeError; query by key then tells the truth, and a resubmission makes no second drink', async () => {
-      const req = order('lost');
-      await t.chaos.loseAnswers();
-      await expect(submit(req)).rejects.toBeInstanceOf(MerchantUnknownOutcomeError);
-      await t.chaos.calm();
-      const [made] = drinksFor(req.idempotencyKey);
-      expect(made, 'the shop made the drink before its answer was lost').toBeDefined();
-      expect(await query(req.idempotencyKey)).toEqual({ status: 'accepted', merchantOrderId: made?.merchantOrderId });
-      expect(await submit(req)).toEqual({ status: 'accepted', merchantOrderId: made?.merchantOrderId });
-      expect(drinksFor(req.idempotencyKey)).toHaveLength(1);
-    });
+    it(
+      'a lost answer THROWS MerchantUnknownOutcomeError; query by key then tells the truth, ' +
+        'and a resubmission makes no second drink',
+      async () => {
+        const req = order('lost');
+        await t.chaos.loseAnswers();
+        await expect(submit(req)).rejects.toBeInstanceOf(MerchantUnknownOutcomeError);
+        await t.chaos.calm();
+        const [made] = drinksFor(req.idempotencyKey);
+        expect(made, 'the shop made the drink before its answer was lost').toBeDefined();
+        expect(await query(req.idempotencyKey)).toEqual({ status: 'accepted', merchantOrderId: made?.merchantOrderId });
+        expect(await submit(req)).toEqual({ status: 'accepted', merchantOrderId: made?.merchantOrderId });
+        expect(drinksFor(req.idempotencyKey)).toHaveLength(1);
+      },
+    );
 
-    it('a 5xx THROWS MerchantUnknownOutcomeError; nothing was done, so query says not_found and the key may be sent again', async () => {
-      const req = order('err');
-      await t.chaos.failServer();
-      await expect(submit(req)).rejects.toBeInstanceOf(MerchantUnknownOutcomeError);
-      await t.chaos.calm();
-      expect((await query(req.idempotencyKey)).status).toBe('not_found');
-      expect(drinksFor(req.idempotencyKey)).toEqual([]);
-      expect((await submit(req)).status).toBe('accepted');
-      expect(drinksFor(req.idempotencyKey)).toHaveLength(1);
-    });
+    it(
+      'a 5xx THROWS MerchantUnknownOutcomeError; nothing was done, ' +
+        'so query says not_found and the key may be sent again',
+      async () => {
+        const req = order('err');
+        await t.chaos.failServer();
+        await expect(submit(req)).rejects.toBeInstanceOf(MerchantUnknownOutcomeError);
+        await t.chaos.calm();
+        expect((await query(req.idempotencyKey)).status).toBe('not_found');
+        expect(drinksFor(req.idempotencyKey)).toEqual([]);
+        expect((await submit(req)).status).toBe('accepted');
+        expect(drinksFor(req.idempotencyKey)).toHaveLength(1);
+      },
+    );
   });
 }

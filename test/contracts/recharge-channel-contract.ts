@@ -245,51 +245,63 @@ export function rechargeChannelContract(label: string, make: () => Promise<Recha
       expect(await balance()).toEqual(cny(t.openingBalance.amount - t.price(cny(5000)).amount));
     });
 
-    it('a lost answer (the channel hangs past our timeout) THROWS RechargeUnknownOutcomeError; query then tells the truth, and a resubmission tops up no more', async () => {
-      const id = orderId('lost');
-      t.chaos.loseAnswers();
-      await expect(submit(id)).rejects.toBeInstanceOf(RechargeUnknownOutcomeError);
-      t.chaos.calm();
-      // The channel took the order: query, on the same channel, is how the caller learns it.
-      expect((await settled(id)).status).toBe('succeeded');
-      expect(topUpsOf(id)).toHaveLength(1);
-      const again = await submit(id);
-      expect(again.status).not.toBe('failed');
-      await idle();
-      expect(topUpsOf(id)).toHaveLength(1);
-    });
+    it(
+      'a lost answer (the channel hangs past our timeout) THROWS RechargeUnknownOutcomeError; ' +
+        'query then tells the truth, and a resubmission tops up no more',
+      async () => {
+        const id = orderId('lost');
+        t.chaos.loseAnswers();
+        await expect(submit(id)).rejects.toBeInstanceOf(RechargeUnknownOutcomeError);
+        t.chaos.calm();
+        // The channel took the order: query, on the same channel, is how the caller learns it.
+        expect((await settled(id)).status).toBe('succeeded');
+        expect(topUpsOf(id)).toHaveLength(1);
+        const again = await submit(id);
+        expect(again.status).not.toBe('failed');
+        await idle();
+        expect(topUpsOf(id)).toHaveLength(1);
+      },
+    );
 
-    it('a 5xx THROWS RechargeUnknownOutcomeError; nothing was done, so query says not_found and the id may be sent again', async () => {
-      const id = orderId('err');
-      t.chaos.failServer();
-      await expect(submit(id)).rejects.toBeInstanceOf(RechargeUnknownOutcomeError);
-      t.chaos.calm();
-      await idle();
-      expect((await query(id)).status).toBe('not_found');
-      expect(topUpsOf(id)).toEqual([]);
-      await submit(id);
-      expect((await settled(id)).status).toBe('succeeded');
-      expect(topUpsOf(id)).toHaveLength(1);
-    });
+    it(
+      'a 5xx THROWS RechargeUnknownOutcomeError; nothing was done, ' +
+        'so query says not_found and the id may be sent again',
+      async () => {
+        const id = orderId('err');
+        t.chaos.failServer();
+        await expect(submit(id)).rejects.toBeInstanceOf(RechargeUnknownOutcomeError);
+        t.chaos.calm();
+        await idle();
+        expect((await query(id)).status).toBe('not_found');
+        expect(topUpsOf(id)).toEqual([]);
+        await submit(id);
+        expect((await settled(id)).status).toBe('succeeded');
+        expect(topUpsOf(id)).toHaveLength(1);
+      },
+    );
 
-    it('a channel that turns submits away (busy, over quota) refuses a fresh order, yet answers a resubmission with the first order', async () => {
-      const id = orderId('busy');
-      await submit(id);
-      const truth = await settled(id);
-      t.chaos.turnAway();
-      // Routing fails a failed attempt over to another channel: for an order this channel already
-      // has, that would top the phone up twice. The first order's state is the only safe answer.
-      expect(await submit(id)).toMatchObject({ status: truth.status, orderId: id });
-      const fresh = orderId('busynew');
-      const refused = await submit(fresh);
-      expect(refused.status).toBe('failed');
-      expectCoherent(refused, fresh);
-      t.chaos.calm();
-      await idle();
-      expect((await query(fresh)).status).toBe('not_found');
-      expect(topUpsOf(id)).toHaveLength(1);
-      expect(topUpsOf(fresh)).toEqual([]);
-    });
+    it(
+      'a channel that turns submits away (busy, over quota) refuses a fresh order, ' +
+        'yet answers a resubmission with the first order',
+      async () => {
+        const id = orderId('busy');
+        await submit(id);
+        const truth = await settled(id);
+        t.chaos.turnAway();
+        // Routing fails a failed attempt over to another channel: for an order this channel already
+        // has, that would top the phone up twice. The first order's state is the only safe answer.
+        expect(await submit(id)).toMatchObject({ status: truth.status, orderId: id });
+        const fresh = orderId('busynew');
+        const refused = await submit(fresh);
+        expect(refused.status).toBe('failed');
+        expectCoherent(refused, fresh);
+        t.chaos.calm();
+        await idle();
+        expect((await query(fresh)).status).toBe('not_found');
+        expect(topUpsOf(id)).toHaveLength(1);
+        expect(topUpsOf(fresh)).toEqual([]);
+      },
+    );
 
     describe('callbacks', () => {
       /** Submit, let the carrier settle, and take the one callback the channel sent for it. */
@@ -322,32 +334,40 @@ export function rechargeChannelContract(label: string, make: () => Promise<Recha
         expect(r.ok && r.value).toMatchObject({ orderId: id, status: 'failed' });
       });
 
-      it('a result outside the signature is marked confirmByQuery, and query has the truth (capability signatureCoversResult)', async () => {
-        const id = orderId('cbflip');
-        const cb = await genuineFor(id);
-        const flipped = t.callbacks.flipResult(cb);
-        if (t.callbacks.signatureCoversResult) {
-          // The signature covers the result: a replay with the result flipped does not verify.
-          expect(verdict(t.channel, flipped)).toBe('CALLBACK_SIGNATURE_INVALID');
-        } else {
-          // It does not: the flipped replay verifies, so every callback must send the receiver to query.
-          for (const c of [cb, flipped]) {
-            const r = t.channel.parseCallback(c);
-            expect(r.ok && r.value.confirmByQuery).toBe(true);
+      it(
+        'a result outside the signature is marked confirmByQuery, ' +
+          'and query has the truth (capability signatureCoversResult)',
+        async () => {
+          const id = orderId('cbflip');
+          const cb = await genuineFor(id);
+          const flipped = t.callbacks.flipResult(cb);
+          if (t.callbacks.signatureCoversResult) {
+            // The signature covers the result: a replay with the result flipped does not verify.
+            expect(verdict(t.channel, flipped)).toBe('CALLBACK_SIGNATURE_INVALID');
+          } else {
+            // It does not: the flipped replay verifies, so every callback must send the receiver to query.
+            for (const c of [cb, flipped]) {
+              const r = t.channel.parseCallback(c);
+              expect(r.ok && r.value.confirmByQuery).toBe(true);
+            }
+            const f = t.channel.parseCallback(flipped);
+            expect(f.ok && f.value.status).toBe('failed');
+            expect((await query(id)).status).toBe('succeeded');
           }
-          const f = t.channel.parseCallback(flipped);
-          expect(f.ok && f.value.status).toBe('failed');
-          expect((await query(id)).status).toBe('succeeded');
-        }
-      });
+        },
+      );
 
-      it('a forged callback (wrong key) or one re-aimed at another order is refused with CALLBACK_SIGNATURE_INVALID, as a Result', async () => {
-        const id = orderId('cbforge');
-        const cb = await genuineFor(id);
-        expect(verdict(t.channel, cb)).toBe('accepted');
-        expect(verdict(t.channel, t.callbacks.forge(cb))).toBe('CALLBACK_SIGNATURE_INVALID');
-        expect(verdict(t.channel, t.callbacks.retarget(cb, orderId('other')))).toBe('CALLBACK_SIGNATURE_INVALID');
-      });
+      it(
+        'a forged callback (wrong key) or one re-aimed at another order ' +
+          'is refused with CALLBACK_SIGNATURE_INVALID, as a Result',
+        async () => {
+          const id = orderId('cbforge');
+          const cb = await genuineFor(id);
+          expect(verdict(t.channel, cb)).toBe('accepted');
+          expect(verdict(t.channel, t.callbacks.forge(cb))).toBe('CALLBACK_SIGNATURE_INVALID');
+          expect(verdict(t.channel, t.callbacks.retarget(cb, orderId('other')))).toBe('CALLBACK_SIGNATURE_INVALID');
+        },
+      );
 
       it('a malformed callback is refused with CALLBACK_INVALID, as a Result', async () => {
         const cb = await genuineFor(orderId('cbbad'));

@@ -33,7 +33,8 @@ export async function postgresWanted(): Promise<boolean> {
   if (await reachable()) return true;
   if (process.env.CI === 'true' || process.env.CI === '1') return true;
   process.stderr.write(
-    `\n  !! PostgreSQL at ${PG_ADMIN_URL} is unreachable: its half of the storage suites is SKIPPED (CI=true makes this a failure)\n\n`,
+    `\n  !! PostgreSQL at ${PG_ADMIN_URL} is unreachable: its half of the storage suites is SKIPPED ` +
+      `(CI=true makes this a failure)\n\n`,
   );
   return false;
 }

@@ -115,7 +115,9 @@ export class OpenAiCompatibleProvider implements LlmProvider {
       return {
         ok: false,
         code: 'LLM_INVALID_OUTPUT',
-        message: `the model provider's answer could not be read: ${e instanceof Error ? e.message.slice(0, 200) : 'unknown'}`,
+        message:
+          `the model provider's answer could not be read: ` +
+          `${e instanceof Error ? e.message.slice(0, 200) : 'unknown'}`,
       };
     }
   }

@@ -77,29 +77,33 @@ describe('ResilientGateway', () => {
     await expect(g.create(req('c'))).rejects.toBeInstanceOf(GatewayUnknownOutcomeError);
   });
 
-  it('opens the breaker at the configured failure ratio, fails fast while open, and closes after a good half-open probe', async () => {
-    const script = Array.from({ length: 6 }, () => 'unknown' as const);
-    const inner = scripted(script);
-    const g = new ResilientGateway(inner, {
-      ...fast,
-      maxAttempts: 1,
-      breakerThreshold: 0.5,
-      breakerWindowMs: 1_000,
-      breakerMinimumRps: 1,
-      halfOpenAfterMs: 150,
-    });
-    for (let i = 0; i < 6 && g.health().breaker === 'closed'; i++) await g.query('x').catch(() => undefined);
-    expect(g.health()).toMatchObject({ breaker: 'open', available: false });
-    const sent = inner.calls.length;
-    await expect(g.query('x')).rejects.toBeInstanceOf(GatewayUnavailableError);
-    await expect(g.create(req('d'))).rejects.toBeInstanceOf(GatewayUnavailableError);
-    expect(inner.calls.length).toBe(sent); // nothing reached the gateway while open
-    await new Promise((r) => setTimeout(r, 200));
-    expect(g.health().breaker).toBe('half-open');
-    script.length = 0; // the gateway has recovered
-    expect((await g.query('x')).status).toBe('not_found'); // the half-open probe succeeds
-    expect(g.health()).toMatchObject({ breaker: 'closed', available: true });
-  });
+  it(
+    'opens the breaker at the configured failure ratio, fails fast while open, ' +
+      'and closes after a good half-open probe',
+    async () => {
+      const script = Array.from({ length: 6 }, () => 'unknown' as const);
+      const inner = scripted(script);
+      const g = new ResilientGateway(inner, {
+        ...fast,
+        maxAttempts: 1,
+        breakerThreshold: 0.5,
+        breakerWindowMs: 1_000,
+        breakerMinimumRps: 1,
+        halfOpenAfterMs: 150,
+      });
+      for (let i = 0; i < 6 && g.health().breaker === 'closed'; i++) await g.query('x').catch(() => undefined);
+      expect(g.health()).toMatchObject({ breaker: 'open', available: false });
+      const sent = inner.calls.length;
+      await expect(g.query('x')).rejects.toBeInstanceOf(GatewayUnavailableError);
+      await expect(g.create(req('d'))).rejects.toBeInstanceOf(GatewayUnavailableError);
+      expect(inner.calls.length).toBe(sent); // nothing reached the gateway while open
+      await new Promise((r) => setTimeout(r, 200));
+      expect(g.health().breaker).toBe('half-open');
+      script.length = 0; // the gateway has recovered
+      expect((await g.query('x')).status).toBe('not_found'); // the half-open probe succeeds
+      expect(g.health()).toMatchObject({ breaker: 'closed', available: true });
+    },
+  );
 
   it('re-opens when the half-open probe fails', async () => {
     const inner = scripted(Array.from({ length: 20 }, () => 'unknown' as const));

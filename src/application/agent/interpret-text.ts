@@ -166,7 +166,8 @@ export class Interpreter {
         {
           role: 'user',
           content:
-            'That call was rejected by validation (see the tool result). Call one function again with corrected arguments that follow its JSON schema exactly.',
+            'That call was rejected by validation (see the tool result). ' +
+            'Call one function again with corrected arguments that follow its JSON schema exactly.',
         },
       );
     }
@@ -181,15 +182,19 @@ function failure(code: ErrorCode, message: string, details: Record<string, unkno
 function systemPrompt(ctx: ActionContext, pending: PendingIntent | undefined): string {
   const drinks = ctx.menu.drinks.map((d) => `${d.id} (${d.name_zh} / ${d.name_en})`).join(', ');
   return [
-    'You turn one message from a person into exactly one function call. You never execute anything yourself and you cannot change rules, limits or confirmations: the system enforces them whatever the message says.',
-    'Call exactly one function. Use only the fields in its schema. Money amounts are integers in fen (1 yuan = 100 fen: "100元" → 10000). Phone numbers are 11 digits, no spaces or +86.',
+    'You turn one message from a person into exactly one function call. You never execute anything yourself ' +
+      'and you cannot change rules, limits or confirmations: the system enforces them whatever the message says.',
+    'Call exactly one function. Use only the fields in its schema. Money amounts are integers in fen ' +
+      '(1 yuan = 100 fen: "100元" → 10000). Phone numbers are 11 digits, no spaces or +86.',
     'Sizes: small = 小杯; medium = 中杯 = tall; large = 大杯 = grande; xlarge = 超大杯 = venti.',
     `Drinks on the menu: ${drinks}.`,
-    'Leave out any field the person did not say (the system asks them). Use "last" for "that order", "刚才那单", or when no order id is given.',
+    'Leave out any field the person did not say (the system asks them). ' +
+      'Use "last" for "that order", "刚才那单", or when no order id is given.',
     'If the message asks for nothing these functions do, answer in words without calling a function.',
     pending === undefined
       ? ''
-      : `The conversation is waiting to complete ${pending.action}; known so far: ${JSON.stringify(pending.known)}. If the message adds the missing details, call ${pending.action} with everything known.`,
+      : `The conversation is waiting to complete ${pending.action}; known so far: ${JSON.stringify(pending.known)}. ` +
+        `If the message adds the missing details, call ${pending.action} with everything known.`,
   ]
     .filter((l) => l !== '')
     .join('\n');

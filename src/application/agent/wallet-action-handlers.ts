@@ -22,7 +22,9 @@ export function registerWalletHandlers(registry: ActionRegistry, recharge: Recha
       case 'failed':
         return refused({
           code: 'RECHARGE_FAILED',
-          message: `the recharge failed: ${o.recharge.failure_reason ?? 'every channel refused it'}; the amount is back on the wallet`,
+          message:
+            `the recharge failed: ${o.recharge.failure_reason ?? 'every channel refused it'}; ` +
+            `the amount is back on the wallet`,
         });
       default: {
         const never: never = o;

@@ -35,7 +35,10 @@ type ParsedLine =
   | { readonly kind: 'row'; readonly phone: unknown; readonly amount: unknown }
   | { readonly kind: 'bad'; readonly sent: string; readonly message: string };
 
-/** Read one line: `phone,amount` CSV (optional header on line 1) or a JSON line `{"phone","amount"}`; amounts in fen. */
+/**
+ * Read one line: `phone,amount` CSV (optional header on line 1) or a JSON line
+ * `{"phone","amount"}`; amounts in fen.
+ */
 export function parseBatchLine(text: string, line: number, format: BatchFormat): ParsedLine {
   const t = text.trim();
   if (t === '') return { kind: 'skip' };
@@ -211,7 +214,10 @@ function checkRow(
   };
 }
 
-/** A number already on an earlier line of the same batch is refused: a repeated row is far more often a mistake than a wish. */
+/**
+ * A number already on an earlier line of the same batch is refused: a repeated row is far more
+ * often a mistake than a wish.
+ */
 async function refuseRepeatedNumbers(
   deps: Deps,
   batchId: string,

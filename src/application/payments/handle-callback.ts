@@ -153,7 +153,8 @@ async function applyPayment(
   if (n.amount !== undefined && (n.amount.amount !== payment.amount || n.amount.currency !== payment.currency)) {
     throw new Refusal(
       'CALLBACK_AMOUNT_MISMATCH',
-      `the notification says ${n.amount.amount} ${n.amount.currency}; the payment is ${payment.amount} ${payment.currency}`,
+      `the notification says ${n.amount.amount} ${n.amount.currency}; ` +
+        `the payment is ${payment.amount} ${payment.currency}`,
     );
   }
   switch (n.status) {
@@ -210,7 +211,8 @@ async function applyRefund(
   if (n.amount !== undefined && (n.amount.amount !== refund.amount || n.amount.currency !== refund.currency)) {
     throw new Refusal(
       'CALLBACK_AMOUNT_MISMATCH',
-      `the notification says ${n.amount.amount} ${n.amount.currency}; the refund is ${refund.amount} ${refund.currency}`,
+      `the notification says ${n.amount.amount} ${n.amount.currency}; ` +
+        `the refund is ${refund.amount} ${refund.currency}`,
     );
   }
   if (n.status === 'pending') return 'no_change';

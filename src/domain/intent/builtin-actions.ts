@@ -126,7 +126,10 @@ const amountSchema = z.number().int().positive().max(MAX_AMOUNT_MINOR);
 
 type Fields = Record<string, unknown>;
 
-/** Apply per-field normalisers; the first failure wins and names its field. Unknown fields pass through for the schema to reject. */
+/**
+ * Apply per-field normalisers; the first failure wins and names its field. Unknown fields pass
+ * through for the schema to reject.
+ */
 function normaliseFields(
   raw: RawParams,
   fns: Readonly<Record<string, (v: unknown) => Result<unknown>>>,
@@ -340,7 +343,8 @@ const refWithAmount = (name: string, description: string): ActionSpec => ({
 
 const submitPayment = refWithAmount(
   'submit_payment',
-  'Pay for an order (the person said pay / confirm, e.g. "付吧", "确认付款", "pay for it"). amount, when the person named one, is integer fen and must match the order.',
+  'Pay for an order (the person said pay / confirm, e.g. "付吧", "确认付款", "pay for it"). amount, ' +
+    'when the person named one, is integer fen and must match the order.',
 );
 
 const refund = refWithAmount('refund', 'Refund an order, fully or (with amount in integer fen) partly.');

@@ -43,15 +43,25 @@ const ACTION_RULES_SOURCE: ReadonlyArray<readonly [string, RegExp]> = [
   ['query_balance', /余额|还剩多少钱|还有多少钱|\bbalance\b|\bwallet\b|how much money|money (?:do i have|is left)/],
   [
     'recharge_phone',
-    /充值|充话费|话费|充\s*(?=[-0-9一二两三四五六七八九十百千个点]|$|\s)|充一下|\btop[ -]?up\b|\btopup\b|\brecharge|add credit|phone credit|mobile credit/,
+    new RegExp(
+      String.raw`充值|充话费|话费|充\s*(?=[-0-9一二两三四五六七八九十百千个点]|$|\s)|充一下|\btop[ -]?up\b|\btopup\b|` +
+        String.raw`\brecharge|add credit|phone credit|mobile credit`,
+    ),
   ],
   [
     'query_order',
-    /订单.{0,6}状态|查(?:一下|下)?(?:订单|单子|我的单|那单|这单|状态)|查询订单|到哪了|好了没|做好了吗|进度|\bstatus\b|where(?:'s| is)\b|\btrack\b|check (?:on )?(?:my |the )?order|look up (?:my |the )?order|show (?:me )?(?:my |the )?order/,
+    new RegExp(
+      String.raw`订单.{0,6}状态|查(?:一下|下)?(?:订单|单子|我的单|那单|这单|状态)|查询订单|到哪了|好了没|做好了吗|进度|` +
+        String.raw`\bstatus\b|where(?:'s| is)\b|\btrack\b|check (?:on )?(?:my |the )?order|` +
+        String.raw`look up (?:my |the )?order|show (?:me )?(?:my |the )?order`,
+    ),
   ],
   [
     'submit_payment',
-    /付款|付钱|支付|付\s*吧|付了|付一下|(?<![\u3400-\u9fff])付(?![\u3400-\u9fff])|买单|结账|结帐|确认付|确认下单|就这样付|去付|\bpay\b|\bcheckout\b|\bcheck out\b|\bconfirm\b|确认/,
+    new RegExp(
+      String.raw`付款|付钱|支付|付\s*吧|付了|付一下|(?<![\u3400-\u9fff])付(?![\u3400-\u9fff])|买单|结账|结帐|确认付|确认下单|` +
+        String.raw`就这样付|去付|\bpay\b|\bcheckout\b|\bcheck out\b|\bconfirm\b|确认`,
+    ),
   ],
 ];
 
@@ -61,8 +71,10 @@ const ACTION_RULES: ReadonlyArray<readonly [string, RegExp]> = ACTION_RULES_SOUR
 );
 
 /** Words that mean "order something" when a drink or size is also there. */
-const ORDER_VERB =
-  /点|来|要|买|喝|整|下单|\border\b|get me|i(?:'d| would) like|\bi want\b|can i (?:get|have)|give me|i'?ll (?:have|take)|\bgrab\b|\bget\b|咖啡|coffee/;
+const ORDER_VERB = new RegExp(
+  String.raw`点|来|要|买|喝|整|下单|\border\b|get me|i(?:'d| would) like|\bi want\b|can i (?:get|have)|give me|` +
+    String.raw`i'?ll (?:have|take)|\bgrab\b|\bget\b|咖啡|coffee`,
+);
 
 const SUGAR_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [/无糖|不加糖|不要糖|去糖|零糖|\bno sugar\b|sugar[- ]free|\bunsweetened\b|without sugar/, 'none'],
@@ -84,7 +96,8 @@ const TEMPERATURE_RULES: ReadonlyArray<readonly [RegExp, string]> = [
   [/热的|热|\bhot\b|\bwarm\b/, 'hot'],
 ];
 const EXTRA_SHOT = new RegExp(
-  `加\\s*(?<zh>[一二两三1-3])?\\s*(?:份|个|shot)?\\s*(?:浓缩|shot)|(?<en>\\d|one|two|three|an?)?\\s*extra shots?|\\bdouble shot\\b`,
+  `加\\s*(?<zh>[一二两三1-3])?\\s*(?:份|个|shot)?\\s*(?:浓缩|shot)|` +
+    `(?<en>\\d|one|two|three|an?)?\\s*extra shots?|\\bdouble shot\\b`,
 );
 
 const CN_COUNT = '[一二两俩三四五六七八九十0-9]+';
@@ -133,7 +146,8 @@ export class Grammar {
       'skim',
     ]);
     this.englishCountRe = new RegExp(
-      `\\b(?<count>\\d+|${alternation(Object.keys(ENGLISH_COUNTS))})\\s+(?:(?:cups?|glasses|mugs?) of\\s+)?(?=${drinkish})`,
+      `\\b(?<count>\\d+|${alternation(Object.keys(ENGLISH_COUNTS))})\\s+` +
+        `(?:(?:cups?|glasses|mugs?) of\\s+)?(?=${drinkish})`,
     );
     this.chineseCountRe = new RegExp(
       `(?<count>${CN_COUNT})\\s*(?:杯|份|个)|(?:[x×*]\\s*(?<times>\\d+)\\b)|\\b(?<times2>\\d+)\\s*x\\b`,
@@ -339,8 +353,10 @@ function hasUnnegated(text: string, re: RegExp): boolean {
   return false;
 }
 
-const PHONE_RUN =
-  /(?<![\d¥$+]|\d[.,])(?<prefix>(?:\+|00)86[\s-]*)?(?<run>\d(?:[ -]?\d){6,20})(?!\d|[.,]\d)(?!\s*(?:块|元|圆|毛|角|yuan|rmb|cny|kuai|bucks?|杯|份|个|cups?))/;
+const PHONE_RUN = new RegExp(
+  String.raw`(?<![\d¥$+]|\d[.,])(?<prefix>(?:\+|00)86[\s-]*)?(?<run>\d(?:[ -]?\d){6,20})(?!\d|[.,]\d)` +
+    String.raw`(?!\s*(?:块|元|圆|毛|角|yuan|rmb|cny|kuai|bucks?|杯|份|个|cups?))`,
+);
 
 /**
  * Phone numbers with spaces, dashes and +86/0086. A digit run is split where needed so that

@@ -58,7 +58,8 @@ export function resolveAnalysis(
       'INTENT_NOT_UNDERSTOOD',
       analysis.chinese
         ? '没听懂。可以说：帮我点一杯中杯拿铁、给13800138000充100元话费、付吧、取消订单'
-        : "Sorry, I did not understand. Try: 'a grande latte please', 'top up 13800138000 with ¥30', 'pay for it', 'cancel my order'",
+        : 'Sorry, I did not understand. Try: ' +
+            "'a grande latte please', 'top up 13800138000 with ¥30', 'pay for it', 'cancel my order'",
     ).error,
   };
 }

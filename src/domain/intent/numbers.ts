@@ -192,7 +192,9 @@ export function yuanToFen(yuan: DecimalNumber, jiao = 0, fen = 0): Result<number
 }
 
 /** A number token of the kind amounts and counts use: arabic (with , . e) or Chinese. */
-export const NUMBER_TOKEN = `(?:\\d+(?:\\.\\d+)?e\\+?\\d{1,4}|\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?|[${ZH_NUMERAL_CHARS}0-9]+(?:点[零〇一二三四五六七八九]+)?)`;
+export const NUMBER_TOKEN =
+  `(?:\\d+(?:\\.\\d+)?e\\+?\\d{1,4}|\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?|` +
+  `[${ZH_NUMERAL_CHARS}0-9]+(?:点[零〇一二三四五六七八九]+)?)`;
 
 const AMOUNT_UNIT = '(?:块钱|块|元钱|元|圆|rmb|yuan|cny|kuai|bucks?)';
 const LEADING = '(?:[¥$]|rmb|cny)';
@@ -205,7 +207,8 @@ const NEG = '(?:-|负|minus\\s*)';
 const AMOUNT_RE = new RegExp(
   [
     `(?<neg1>${NEG}\\s*)?${LEADING}\\s*(?<neg2>${NEG}\\s*)?(?<lead>${NUMBER_TOKEN})(?:\\s*${AMOUNT_UNIT})?`,
-    `(?<neg3>${NEG}\\s*)?(?<num>${NUMBER_TOKEN})\\s*${AMOUNT_UNIT}(?:(?<jiao>[一二两三四五六七八九0-9])(?:毛|角)?(?:(?<fen>[一二三四五六七八九0-9])分)?)?`,
+    `(?<neg3>${NEG}\\s*)?(?<num>${NUMBER_TOKEN})\\s*${AMOUNT_UNIT}` +
+      `(?:(?<jiao>[一二两三四五六七八九0-9])(?:毛|角)?(?:(?<fen>[一二三四五六七八九0-9])分)?)?`,
     `(?<neg4>${NEG}\\s*)?(?<onlyJiao>[一二两三四五六七八九0-9])\\s*(?:毛|角)(?:钱)?`,
   ].join('|'),
   'iu',

@@ -6,7 +6,10 @@ import { err, ok, type Result } from '../result.js';
  * national number (11 digits, or 13 for IoT segments) or a refusal with a stable code.
  */
 
-/** Separators people put between digit groups: spaces of every width, hyphens and dashes, brackets around the country code. */
+/**
+ * Separators people put between digit groups: spaces of every width, hyphens and dashes, brackets
+ * around the country code.
+ */
 const SEPARATORS = /[\s\u00a0\u3000\-\u2010-\u2015\u2212\uff0d()（）]/g;
 
 /** Full-width digits and plus sign (U+FF10–FF19, U+FF0B) → ASCII. */

@@ -103,13 +103,16 @@ describe('recharge state machine', () => {
     else expect(r.ok && r.value.status).toBe(expected);
   });
 
-  it('fails over to a second channel under a new order id, and a late answer for the first attempt moves nothing', () => {
-    const s = run([submitA, failA, submitB]);
-    expect(currentAttempt(s)).toEqual({ channel: 'b', key: K2 });
-    expect(s.attempts[0]?.failure).toEqual({ code: 'CHANNEL_DOWN', final: false });
-    const late = transitionRecharge(s, { type: 'succeeded', key: K1 });
-    expect(!late.ok && late.error.details).toMatchObject({ reason: expect.stringContaining(K1) as unknown });
-  });
+  it(
+    'fails over to a second channel under a new order id, ' + 'and a late answer for the first attempt moves nothing',
+    () => {
+      const s = run([submitA, failA, submitB]);
+      expect(currentAttempt(s)).toEqual({ channel: 'b', key: K2 });
+      expect(s.attempts[0]?.failure).toEqual({ code: 'CHANNEL_DOWN', final: false });
+      const late = transitionRecharge(s, { type: 'succeeded', key: K1 });
+      expect(!late.ok && late.error.details).toMatchObject({ reason: expect.stringContaining(K1) as unknown });
+    },
+  );
 
   it('a correction names the attempt that delivered, even an earlier one, and is not repeatable', () => {
     const s = run([submitA, failA, submitB, { type: 'failed', key: K2, code: 'CHANNEL_DOWN', final: false }], 2);
@@ -132,44 +135,48 @@ describe('recharge state machine', () => {
     expect(currentAttempt(s)?.channelOrderId).toBe('J42');
   });
 
-  it('over random event sequences: one attempt at a time, a new channel only after a definite failure, terminal stays terminal', () => {
-    const channels = ['a', 'b', 'c', 'd'];
-    const keys = [1, 2, 3, 4].map((n) => attemptKey(ID, n));
-    const ev: fc.Arbitrary<RechargeEvent> = fc.oneof(
-      fc.constantFrom(...channels).map((channel): RechargeEvent => ({ type: 'submit', channel })),
-      fc.constantFrom(...keys).map((key): RechargeEvent => ({ type: 'resubmit', key })),
-      fc.constantFrom(...keys).map((key): RechargeEvent => ({ type: 'accepted', key })),
-      fc.constantFrom(...keys).map((key): RechargeEvent => ({ type: 'timed_out', key })),
-      fc.constantFrom(...keys).map((key): RechargeEvent => ({ type: 'succeeded', key })),
-      fc
-        .record({ key: fc.constantFrom(...keys), final: fc.boolean() })
-        .map(({ key, final }): RechargeEvent => ({ type: 'failed', key, code: 'E', final })),
-      fc.constant<RechargeEvent>({ type: 'abandon', reason: 'r' }),
-    );
-    fc.assert(
-      fc.property(fc.array(ev, { maxLength: 40 }), fc.integer({ min: 1, max: 4 }), (seq, maxAttempts) => {
-        let s = run([], maxAttempts);
-        for (const e of seq) {
-          const r = transitionRecharge(s, e);
-          if (TERMINAL_RECHARGE_STATUSES.has(s.status) && e.type !== 'corrected') expect(r.ok).toBe(false);
-          if (!r.ok) continue;
-          const next = r.value;
-          expect(RECHARGE_STATUSES).toContain(next.status);
-          expect(next.attempts.length).toBeLessThanOrEqual(maxAttempts);
-          if (next.attempts.length > s.attempts.length) {
-            // A new attempt starts only from CREATED or after a definite failure of the last one.
-            expect(['CREATED', 'AWAITING_FAILOVER']).toContain(s.status);
-            expect(s.attempts.every((a) => a.failure !== undefined)).toBe(true);
+  it(
+    'over random event sequences: one attempt at a time, a new channel only after a definite failure, ' +
+      'terminal stays terminal',
+    () => {
+      const channels = ['a', 'b', 'c', 'd'];
+      const keys = [1, 2, 3, 4].map((n) => attemptKey(ID, n));
+      const ev: fc.Arbitrary<RechargeEvent> = fc.oneof(
+        fc.constantFrom(...channels).map((channel): RechargeEvent => ({ type: 'submit', channel })),
+        fc.constantFrom(...keys).map((key): RechargeEvent => ({ type: 'resubmit', key })),
+        fc.constantFrom(...keys).map((key): RechargeEvent => ({ type: 'accepted', key })),
+        fc.constantFrom(...keys).map((key): RechargeEvent => ({ type: 'timed_out', key })),
+        fc.constantFrom(...keys).map((key): RechargeEvent => ({ type: 'succeeded', key })),
+        fc
+          .record({ key: fc.constantFrom(...keys), final: fc.boolean() })
+          .map(({ key, final }): RechargeEvent => ({ type: 'failed', key, code: 'E', final })),
+        fc.constant<RechargeEvent>({ type: 'abandon', reason: 'r' }),
+      );
+      fc.assert(
+        fc.property(fc.array(ev, { maxLength: 40 }), fc.integer({ min: 1, max: 4 }), (seq, maxAttempts) => {
+          let s = run([], maxAttempts);
+          for (const e of seq) {
+            const r = transitionRecharge(s, e);
+            if (TERMINAL_RECHARGE_STATUSES.has(s.status) && e.type !== 'corrected') expect(r.ok).toBe(false);
+            if (!r.ok) continue;
+            const next = r.value;
+            expect(RECHARGE_STATUSES).toContain(next.status);
+            expect(next.attempts.length).toBeLessThanOrEqual(maxAttempts);
+            if (next.attempts.length > s.attempts.length) {
+              // A new attempt starts only from CREATED or after a definite failure of the last one.
+              expect(['CREATED', 'AWAITING_FAILOVER']).toContain(s.status);
+              expect(s.attempts.every((a) => a.failure !== undefined)).toBe(true);
+            }
+            const usedChannels = next.attempts.map((a) => a.channel);
+            expect(new Set(usedChannels).size).toBe(usedChannels.length);
+            const usedKeys = next.attempts.map((a) => a.key);
+            expect(new Set(usedKeys).size).toBe(usedKeys.length);
+            // Only the last attempt may be open; all earlier ones failed definitely.
+            expect(next.attempts.slice(0, -1).every((a) => a.failure !== undefined)).toBe(true);
+            s = next;
           }
-          const usedChannels = next.attempts.map((a) => a.channel);
-          expect(new Set(usedChannels).size).toBe(usedChannels.length);
-          const usedKeys = next.attempts.map((a) => a.key);
-          expect(new Set(usedKeys).size).toBe(usedKeys.length);
-          // Only the last attempt may be open; all earlier ones failed definitely.
-          expect(next.attempts.slice(0, -1).every((a) => a.failure !== undefined)).toBe(true);
-          s = next;
-        }
-      }),
-    );
-  });
+        }),
+      );
+    },
+  );
 });

@@ -54,9 +54,15 @@ const yuan = (fen: number | undefined, currency = 'CNY'): string =>
 function describeOutcome(o: AgentOutcome): string {
   switch (o.kind) {
     case 'paid':
-      return `paid: ${o.order.description}, ${yuan(o.order.amount, o.order.currency)} — order ${o.order.id} ${o.order.status}`;
+      return (
+        `paid: ${o.order.description}, ${yuan(o.order.amount, o.order.currency)} — ` +
+        `order ${o.order.id} ${o.order.status}`
+      );
     case 'placed':
-      return `placed: ${o.order.description}, ${yuan(o.order.amount, o.order.currency)} — order ${o.order.id} ${o.order.status}`;
+      return (
+        `placed: ${o.order.description}, ${yuan(o.order.amount, o.order.currency)} — ` +
+        `order ${o.order.id} ${o.order.status}`
+      );
     case 'awaiting_confirmation':
       return `awaiting your confirmation: ${o.confirm.what}`;
     case 'payment_failed':
@@ -64,7 +70,10 @@ function describeOutcome(o: AgentOutcome): string {
     case 'cancelled':
       return `cancelled: order ${o.order.id}`;
     case 'found':
-      return `order ${o.order.id}: ${o.order.status} — ${o.order.status_text}; ${o.order.description}, ${yuan(o.order.amount, o.order.currency)}`;
+      return (
+        `order ${o.order.id}: ${o.order.status} — ${o.order.status_text}; ${o.order.description}, ` +
+        `${yuan(o.order.amount, o.order.currency)}`
+      );
     case 'done':
       return `${o.action}: ${JSON.stringify(o.result)}`;
     case 'clarification':
@@ -96,7 +105,8 @@ export function registerAgentCommands(
     program
       .command('parse <text...>')
       .description(
-        'words → intent, e.g. `autoglm parse --json "给13800138000充100块话费"` (in this process; with --url, by the running service)',
+        'words → intent, e.g. `autoglm parse --json "给13800138000充100块话费"` ' +
+          '(in this process; with --url, by the running service)',
       )
       .option('--local', 'parse in this process even when --url is given'),
   ).action(async (words: string[], o: ClientOptions & { local?: boolean }, cmd: Command) => {

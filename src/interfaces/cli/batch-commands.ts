@@ -71,7 +71,12 @@ function bar(v: BatchView, startedAt: number, now: number): string {
   const rate = v.finished / seconds;
   const left = v.accepted + v.pending - v.finished;
   const eta = rate > 0 && left > 0 ? ` · ETA ${Math.ceil(left / rate)}s` : '';
-  return `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${String(Math.floor((done / total) * 100)).padStart(3)}% ${group(done)}/${group(v.rows)} · ${group(v.succeeded)} ok · ${group(v.failed)} failed · ${group(v.rejected_count)} refused · ${rate.toFixed(0)}/s${eta}`;
+  return (
+    `[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ` +
+    `${String(Math.floor((done / total) * 100)).padStart(3)}% ${group(done)}/${group(v.rows)} · ` +
+    `${group(v.succeeded)} ok · ${group(v.failed)} failed · ${group(v.rejected_count)} refused · ` +
+    `${rate.toFixed(0)}/s${eta}`
+  );
 }
 
 /** The phone cell of an original line, to put back what the service masks. */
@@ -225,7 +230,8 @@ export function registerBatchCommands(
     if (o.json === true) deps.out(JSON.stringify({ ...view, results_file: outFile }));
     else {
       deps.out(
-        `batch ${view.id} done in ${seconds.toFixed(1)} s: ${group(view.succeeded)} succeeded, ${group(view.failed)} failed, ${group(view.rejected_count)} refused`,
+        `batch ${view.id} done in ${seconds.toFixed(1)} s: ${group(view.succeeded)} succeeded, ` +
+          `${group(view.failed)} failed, ${group(view.rejected_count)} refused`,
       );
       deps.out(`results (${group(written)} rows): ${outFile}`);
     }

@@ -141,7 +141,8 @@ export function buildCli(deps: CliDeps): Command {
   program
     .command('simulator')
     .description(
-      'run the simulated outside world (payment gateway, coffee shop, Juhe phone top-ups, callbacks) as its own HTTP server, with chaos knobs under /_sim/',
+      'run the simulated outside world (payment gateway, coffee shop, Juhe phone top-ups, callbacks) ' +
+        'as its own HTTP server, with chaos knobs under /_sim/',
     )
     .option('--host <host>', 'address to listen on', '127.0.0.1')
     .option('-p, --port <port>', 'port to listen on (0 = any free port)', port, 9100)
@@ -254,7 +255,8 @@ export function buildCli(deps: CliDeps): Command {
     const page = r.body as { data: Array<Record<string, unknown>> };
     for (const ord of page.data) {
       deps.out(
-        `${String(ord.id)}  ${String(ord.status).padEnd(21)} ${(Number(ord.amount) / 100).toFixed(2).padStart(8)} ${String(ord.currency)}  ${String(ord.description)}`,
+        `${String(ord.id)}  ${String(ord.status).padEnd(21)} ${(Number(ord.amount) / 100).toFixed(2).padStart(8)} ` +
+          `${String(ord.currency)}  ${String(ord.description)}`,
       );
     }
   });

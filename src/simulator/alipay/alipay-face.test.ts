@@ -74,45 +74,48 @@ describe('simulator Alipay face', () => {
     ).toMatchObject({ code: '40004', subCode: 'ACQ.REFUND_AMT_NOT_EQUAL_TOTAL' });
   });
 
-  it('signs refund notifications with out_biz_no and the cumulative refund_fee, and keeps notify_id per event', async () => {
-    const outTradeNo = `rn${Date.now()}`;
-    await rig.gateway.create({
-      outTradeNo,
-      amount: { amount: 500, currency: 'CNY' },
-      subject: 's',
-      method: 'alipay_qr',
-      payer: 'p',
-    });
-    rig.bank.payPending(outTradeNo);
-    await rig.gateway.refund({
-      outTradeNo,
-      outRefundNo: `${outTradeNo}a`,
-      amount: { amount: 200, currency: 'CNY' },
-      reason: 'r',
-    });
-    const trade = rig.bank.trade(outTradeNo);
-    if (trade === undefined) throw new Error('no trade');
-    const event = { kind: 'refund' as const, trade, outRefundNo: `${outTradeNo}a`, amount: 200, refundNo: 'x' };
-    const opts = { appId: APP_ID, alipayPrivateKey: rig.alipayKeys.privateKey };
-    const first = Object.fromEntries(new URLSearchParams(alipayNotificationFor(event, opts).body));
-    const again = Object.fromEntries(
-      new URLSearchParams(alipayNotificationFor(event, { ...opts, now: () => Date.now() + 240_000 }).body),
-    );
-    expect(first).toMatchObject({
-      out_biz_no: `${outTradeNo}a`,
-      refund_fee: '2.00',
-      trade_status: 'TRADE_SUCCESS',
-      total_amount: '5.00',
-    });
-    expect(again.notify_id).toBe(first.notify_id);
-    expect(again.notify_time).not.toBe(first.notify_time);
-    expect(sdk.checkNotifySignV2(first)).toBe(true);
-    const v = await rig.gateway.verifyNotification({ headers: {}, body: new URLSearchParams(first).toString() });
-    expect(v).toMatchObject({
-      ok: true,
-      notification: { kind: 'refund', outRefundNo: `${outTradeNo}a`, eventId: first.notify_id },
-    });
-  });
+  it(
+    'signs refund notifications with out_biz_no and the cumulative refund_fee, ' + 'and keeps notify_id per event',
+    async () => {
+      const outTradeNo = `rn${Date.now()}`;
+      await rig.gateway.create({
+        outTradeNo,
+        amount: { amount: 500, currency: 'CNY' },
+        subject: 's',
+        method: 'alipay_qr',
+        payer: 'p',
+      });
+      rig.bank.payPending(outTradeNo);
+      await rig.gateway.refund({
+        outTradeNo,
+        outRefundNo: `${outTradeNo}a`,
+        amount: { amount: 200, currency: 'CNY' },
+        reason: 'r',
+      });
+      const trade = rig.bank.trade(outTradeNo);
+      if (trade === undefined) throw new Error('no trade');
+      const event = { kind: 'refund' as const, trade, outRefundNo: `${outTradeNo}a`, amount: 200, refundNo: 'x' };
+      const opts = { appId: APP_ID, alipayPrivateKey: rig.alipayKeys.privateKey };
+      const first = Object.fromEntries(new URLSearchParams(alipayNotificationFor(event, opts).body));
+      const again = Object.fromEntries(
+        new URLSearchParams(alipayNotificationFor(event, { ...opts, now: () => Date.now() + 240_000 }).body),
+      );
+      expect(first).toMatchObject({
+        out_biz_no: `${outTradeNo}a`,
+        refund_fee: '2.00',
+        trade_status: 'TRADE_SUCCESS',
+        total_amount: '5.00',
+      });
+      expect(again.notify_id).toBe(first.notify_id);
+      expect(again.notify_time).not.toBe(first.notify_time);
+      expect(sdk.checkNotifySignV2(first)).toBe(true);
+      const v = await rig.gateway.verifyNotification({ headers: {}, body: new URLSearchParams(first).toString() });
+      expect(v).toMatchObject({
+        ok: true,
+        notification: { kind: 'refund', outRefundNo: `${outTradeNo}a`, eventId: first.notify_id },
+      });
+    },
+  );
 
   it('converts amounts with integers only', () => {
     expect([1, 10, 100, 8888, 10_000_000_000].map(yuanOf)).toEqual(['0.01', '0.10', '1.00', '88.88', '100000000.00']);

@@ -70,5 +70,8 @@ export function fenOf(yuan: string): number | undefined {
 export function alipayTime(ms: number): string {
   const d = new Date(ms + 28_800_000);
   const p = (n: number): string => (n < 10 ? `0${n}` : String(n));
-  return `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`;
+  return (
+    `${d.getUTCFullYear()}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ` +
+    `${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}`
+  );
 }

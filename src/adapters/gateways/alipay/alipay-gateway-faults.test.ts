@@ -52,17 +52,21 @@ describe('Alipay connector: refusals, unknown outcomes and tampering', () => {
     });
   /** An answer signed by the simulated Alipay's key over `nodeText`, written as given. */
   const signedBody = (key: string, nodeText: string): string =>
-    `{"${key}":${nodeText},"sign":"${createSign('RSA-SHA256').update(nodeText).sign(rig.alipayKeys.privateKey, 'base64')}"}`;
+    `{"${key}":${nodeText},` +
+    `"sign":"${createSign('RSA-SHA256').update(nodeText).sign(rig.alipayKeys.privateKey, 'base64')}"}`;
 
-  it('a wrong app_id is a refused create (nothing opened) and a refused query (not a statement about the payment)', async () => {
-    const g = connector({ appId: '2021000000000999' });
-    const outTradeNo = no('app');
-    expect(
-      await g.create({ outTradeNo, amount: cny(100), subject: 's', method: 'alipay_qr', payer: 'p' }),
-    ).toMatchObject({ status: 'failed', failureCode: 'isv.invalid-app-id' });
-    expect(rig.bank.trade(outTradeNo)).toBeUndefined();
-    await expect(g.query(outTradeNo)).rejects.toBeInstanceOf(AlipayRequestRefusedError);
-  });
+  it(
+    'a wrong app_id is a refused create (nothing opened) ' + 'and a refused query (not a statement about the payment)',
+    async () => {
+      const g = connector({ appId: '2021000000000999' });
+      const outTradeNo = no('app');
+      expect(
+        await g.create({ outTradeNo, amount: cny(100), subject: 's', method: 'alipay_qr', payer: 'p' }),
+      ).toMatchObject({ status: 'failed', failureCode: 'isv.invalid-app-id' });
+      expect(rig.bank.trade(outTradeNo)).toBeUndefined();
+      await expect(g.query(outTradeNo)).rejects.toBeInstanceOf(AlipayRequestRefusedError);
+    },
+  );
 
   it('requests signed with a key that is not the app key are refused by the face', async () => {
     const outTradeNo = no('key');
@@ -95,7 +99,9 @@ describe('Alipay connector: refusals, unknown outcomes and tampering', () => {
 
   it('an answer altered in transit (amount changed after Alipay signed it) is an unknown outcome', async () => {
     const outTradeNo = no('tamper');
-    const node = `{"code":"10000","msg":"Success","out_trade_no":"${outTradeNo}","trade_no":"t1","trade_status":"TRADE_SUCCESS","total_amount":"32.00"}`;
+    const node =
+      `{"code":"10000","msg":"Success","out_trade_no":"${outTradeNo}","trade_no":"t1",` +
+      `"trade_status":"TRADE_SUCCESS","total_amount":"32.00"}`;
     next = { status: 200, body: signedBody('alipay_trade_query_response', node).replace('"32.00"', '"0.01"') };
     await expect(connector({ gatewayUrl: cannedUrl }).query(outTradeNo)).rejects.toBeInstanceOf(
       GatewayUnknownOutcomeError,
@@ -123,10 +129,12 @@ describe('Alipay connector: refusals, unknown outcomes and tampering', () => {
 
   it('an answer whose node key appears twice is read from the occurrence that was verified', async () => {
     const outTradeNo = no('dup');
-    const genuine = `{"code":"10000","out_trade_no":"${outTradeNo}","trade_status":"WAIT_BUYER_PAY","total_amount":"5.00"}`;
+    const genuine =
+      `{"code":"10000","out_trade_no":"${outTradeNo}","trade_status":"WAIT_BUYER_PAY",` + `"total_amount":"5.00"}`;
     const body = signedBody('alipay_trade_query_response', genuine).replace(
       /}$/,
-      `,"alipay_trade_query_response":{"code":"10000","out_trade_no":"${outTradeNo}","trade_status":"TRADE_SUCCESS","total_amount":"5.00"}}`,
+      `,"alipay_trade_query_response":{"code":"10000","out_trade_no":"${outTradeNo}","trade_status":"TRADE_SUCCESS",` +
+        `"total_amount":"5.00"}}`,
     );
     next = { status: 200, body };
     expect((await connector({ gatewayUrl: cannedUrl }).query(outTradeNo)).status).toBe('pending');
@@ -179,24 +187,28 @@ describe('Alipay connector: refusals, unknown outcomes and tampering', () => {
     );
   });
 
-  it('accept-then-hang: the precreate took effect, the answer never came; query finds it and a repeat opens nothing new', async () => {
-    const outTradeNo = no('hang');
-    rig.bank.chaos.freeze(1);
-    const g = connector({ timeoutMs: 300 });
-    await expect(
-      g.create({ outTradeNo, amount: cny(3200), subject: 's', method: 'alipay_qr', payer: 'p' }),
-    ).rejects.toBeInstanceOf(GatewayUnknownOutcomeError);
-    rig.bank.chaos.thaw();
-    expect(await g.query(outTradeNo)).toMatchObject({ status: 'pending', amount: cny(3200) });
-    expect(
-      (await g.create({ outTradeNo, amount: cny(3200), subject: 's', method: 'alipay_qr', payer: 'p' })).status,
-    ).toBe('pending');
-    expect(rig.bank.payPending(outTradeNo)).toBe(true);
-    expect(
-      await g.create({ outTradeNo, amount: cny(3200), subject: 's', method: 'alipay_qr', payer: 'p' }),
-    ).toMatchObject({ status: 'succeeded', amount: cny(3200) });
-    expect(rig.bank.groundTruth.filter((e) => e.type === 'capture' && e.outTradeNo === outTradeNo)).toHaveLength(1);
-  });
+  it(
+    'accept-then-hang: the precreate took effect, the answer never came; ' +
+      'query finds it and a repeat opens nothing new',
+    async () => {
+      const outTradeNo = no('hang');
+      rig.bank.chaos.freeze(1);
+      const g = connector({ timeoutMs: 300 });
+      await expect(
+        g.create({ outTradeNo, amount: cny(3200), subject: 's', method: 'alipay_qr', payer: 'p' }),
+      ).rejects.toBeInstanceOf(GatewayUnknownOutcomeError);
+      rig.bank.chaos.thaw();
+      expect(await g.query(outTradeNo)).toMatchObject({ status: 'pending', amount: cny(3200) });
+      expect(
+        (await g.create({ outTradeNo, amount: cny(3200), subject: 's', method: 'alipay_qr', payer: 'p' })).status,
+      ).toBe('pending');
+      expect(rig.bank.payPending(outTradeNo)).toBe(true);
+      expect(
+        await g.create({ outTradeNo, amount: cny(3200), subject: 's', method: 'alipay_qr', payer: 'p' }),
+      ).toMatchObject({ status: 'succeeded', amount: cny(3200) });
+      expect(rig.bank.groundTruth.filter((e) => e.type === 'capture' && e.outTradeNo === outTradeNo)).toHaveLength(1);
+    },
+  );
 
   it('the order book failing before any effect is an unknown outcome with nothing opened', async () => {
     const outTradeNo = no('err');

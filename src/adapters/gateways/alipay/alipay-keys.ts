@@ -16,7 +16,8 @@ export function loadAlipayKey(source: string | KeyObject, kind: 'private' | 'pub
     content = readFileSync(text, 'utf8');
   } catch (e) {
     throw new Error(
-      `the Alipay ${kind} key is neither a PEM, a base64 key, nor a readable file (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`,
+      `the Alipay ${kind} key is neither a PEM, a base64 key, ` +
+        `nor a readable file (${(e as NodeJS.ErrnoException).code ?? 'unreadable'})`,
     );
   }
   const inner = content.trim();

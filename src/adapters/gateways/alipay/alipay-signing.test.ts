@@ -40,7 +40,8 @@ describe('raw response node', () => {
 
   it('is not fooled by the key inside a string value', () => {
     const raw =
-      '{"note":"\\"alipay_trade_query_response\\":{\\"code\\":\\"10000\\"}","alipay_trade_query_response":{"code":"40004"},"sign":"s"}';
+      '{"note":"\\"alipay_trade_query_response\\":{\\"code\\":\\"10000\\"}",' +
+      '"alipay_trade_query_response":{"code":"40004"},"sign":"s"}';
     expect(rawMember(raw, 'alipay_trade_query_response')).toBe('{"code":"40004"}');
   });
 

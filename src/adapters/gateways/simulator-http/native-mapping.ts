@@ -49,7 +49,8 @@ function parse<T>(schema: z.ZodType<T>, a: NativeAnswer, what: string): T {
   const p = schema.safeParse(a.json);
   if (!p.success)
     throw new NativeProtocolError(
-      `simulator-http: malformed ${what} answer (${a.status}): ${p.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
+      `simulator-http: malformed ${what} answer (${a.status}): ` +
+        `${p.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}`,
     );
   return p.data;
 }

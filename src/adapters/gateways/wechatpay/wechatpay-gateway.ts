@@ -164,7 +164,8 @@ export class WechatpayGateway implements PaymentGateway {
   async query(outTradeNo: string): Promise<GatewayPaymentResult> {
     const res = await this.call(
       'GET',
-      `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}?mchid=${encodeURIComponent(this.opts.mchid)}`,
+      `/v3/pay/transactions/out-trade-no/${encodeURIComponent(outTradeNo)}` +
+        `?mchid=${encodeURIComponent(this.opts.mchid)}`,
     );
     if (res.status === 404 || (res.status >= 400 && NOT_FOUND_CODES.has(errorCode(res))))
       return { status: 'not_found', outTradeNo };
@@ -419,7 +420,8 @@ export class WechatpayGateway implements PaymentGateway {
       text = await res.text();
     } catch (e) {
       throw new GatewayUnknownOutcomeError(
-        `WeChat Pay ${method} ${pathAndQuery.split('?')[0] ?? ''}: ${e instanceof Error ? e.name : 'transport failure'}`,
+        `WeChat Pay ${method} ${pathAndQuery.split('?')[0] ?? ''}: ` +
+          `${e instanceof Error ? e.name : 'transport failure'}`,
       );
     }
     if (res.status === 429) {

@@ -23,7 +23,8 @@ function pemOf(what: string, value: string, readFile: (path: string) => string):
     return readFile(value);
   } catch (e) {
     throw new Error(
-      `wechatpay: cannot read the ${what} file ${value}: ${e instanceof Error && 'code' in e ? String(e.code) : 'unreadable'}`,
+      `wechatpay: cannot read the ${what} file ${value}: ` +
+        `${e instanceof Error && 'code' in e ? String(e.code) : 'unreadable'}`,
       { cause: e },
     );
   }

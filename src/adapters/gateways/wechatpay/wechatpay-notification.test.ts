@@ -49,23 +49,27 @@ function resigned(body: string): RawNotification {
 }
 
 describe('WeChat Pay callbacks', () => {
-  it('maps a genuine TRANSACTION.SUCCESS: event id, out_trade_no, transaction id, amount, envelope timestamp and nonce', async () => {
-    const t = await paidTrade('wxn000001', 1888);
-    const v = await gateway.verifyNotification(genuine(t));
-    expect(v).toEqual({
-      ok: true,
-      notification: {
-        kind: 'payment',
-        eventId: `EV-${t.tradeNo}-SUCCESS`,
-        outTradeNo: 'wxn000001',
-        gatewayTradeNo: t.tradeNo,
-        status: 'succeeded',
-        amount: { amount: 1888, currency: 'CNY' },
-        timestamp: NOW * 1000,
-        nonce: 'ENVELOPE-NONCE',
-      },
-    });
-  });
+  it(
+    'maps a genuine TRANSACTION.SUCCESS: event id, out_trade_no, transaction id, amount, ' +
+      'envelope timestamp and nonce',
+    async () => {
+      const t = await paidTrade('wxn000001', 1888);
+      const v = await gateway.verifyNotification(genuine(t));
+      expect(v).toEqual({
+        ok: true,
+        notification: {
+          kind: 'payment',
+          eventId: `EV-${t.tradeNo}-SUCCESS`,
+          outTradeNo: 'wxn000001',
+          gatewayTradeNo: t.tradeNo,
+          status: 'succeeded',
+          amount: { amount: 1888, currency: 'CNY' },
+          timestamp: NOW * 1000,
+          nonce: 'ENVELOPE-NONCE',
+        },
+      });
+    },
+  );
 
   it('maps a genuine REFUND.SUCCESS', async () => {
     const t = await paidTrade('wxn000002', 1000);
@@ -152,23 +156,26 @@ describe('WeChat Pay callbacks', () => {
     expect(await gateway.verifyNotification(raw)).toMatchObject({ ok: false, code: 'UNKNOWN_CERTIFICATE' });
   });
 
-  it('refuses a resource whose GCM tag does not authenticate (DECRYPTION_FAILED), even when the envelope is signed', async () => {
-    const raw = genuine(await paidTrade('wxn000006', 100));
-    const env = JSON.parse(raw.body) as { resource: { ciphertext: string; associated_data: string } };
-    const sealed = Buffer.from(env.resource.ciphertext, 'base64');
-    sealed[sealed.length - 1] = (sealed[sealed.length - 1] ?? 0) ^ 1;
-    env.resource.ciphertext = sealed.toString('base64');
-    expect(await gateway.verifyNotification(resigned(JSON.stringify(env)))).toMatchObject({
-      ok: false,
-      code: 'DECRYPTION_FAILED',
-    });
-    const aad = JSON.parse(raw.body) as { resource: { associated_data: string } };
-    aad.resource.associated_data = 'refund';
-    expect(await gateway.verifyNotification(resigned(JSON.stringify(aad)))).toMatchObject({
-      ok: false,
-      code: 'DECRYPTION_FAILED',
-    });
-  });
+  it(
+    'refuses a resource whose GCM tag does not authenticate (DECRYPTION_FAILED), ' + 'even when the envelope is signed',
+    async () => {
+      const raw = genuine(await paidTrade('wxn000006', 100));
+      const env = JSON.parse(raw.body) as { resource: { ciphertext: string; associated_data: string } };
+      const sealed = Buffer.from(env.resource.ciphertext, 'base64');
+      sealed[sealed.length - 1] = (sealed[sealed.length - 1] ?? 0) ^ 1;
+      env.resource.ciphertext = sealed.toString('base64');
+      expect(await gateway.verifyNotification(resigned(JSON.stringify(env)))).toMatchObject({
+        ok: false,
+        code: 'DECRYPTION_FAILED',
+      });
+      const aad = JSON.parse(raw.body) as { resource: { associated_data: string } };
+      aad.resource.associated_data = 'refund';
+      expect(await gateway.verifyNotification(resigned(JSON.stringify(aad)))).toMatchObject({
+        ok: false,
+        code: 'DECRYPTION_FAILED',
+      });
+    },
+  );
 
   it('refuses a resource sealed with another API v3 key (DECRYPTION_FAILED)', async () => {
     const raw = genuine(await paidTrade('wxn000007', 100), {

@@ -43,7 +43,10 @@ export function authorization(
   const signature = createSign('RSA-SHA256')
     .update(requestMessage(method, pathAndQuery, timestampSec, nonce, body))
     .sign(merchant.privateKey, 'base64');
-  return `${AUTH_SCHEME} mchid="${merchant.mchid}",nonce_str="${nonce}",signature="${signature}",timestamp="${timestampSec}",serial_no="${merchant.serialNo}"`;
+  return (
+    `${AUTH_SCHEME} mchid="${merchant.mchid}",nonce_str="${nonce}",signature="${signature}",` +
+    `timestamp="${timestampSec}",serial_no="${merchant.serialNo}"`
+  );
 }
 
 /** Why a platform signature was not accepted. */

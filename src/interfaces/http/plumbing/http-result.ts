@@ -96,7 +96,8 @@ export async function idempotent(
         reply,
         problem(
           'IDEMPOTENCY_CONFLICT',
-          `Idempotency-Key "${key}" was first used with a different request body; use a new key for a different request`,
+          `Idempotency-Key "${key}" was first used with a different request body; ` +
+            `use a new key for a different request`,
           req.id,
         ),
       );

@@ -128,7 +128,9 @@ export class Metrics implements RoutingObserver {
     const purged = (): ReturnType<MaintenanceApi['totals']> | undefined => this.sources?.maintenance.totals();
     new Counter({
       name: 'autoglm_maintenance_purged_rows_total',
-      help: 'Rows the maintenance sweep removed (expired idempotency keys, nonces, conversations; finished jobs past retention).',
+      help:
+        'Rows the maintenance sweep removed (expired idempotency keys, nonces, conversations; ' +
+        'finished jobs past retention).',
       labelNames: ['table'],
       registers,
       collect() {
