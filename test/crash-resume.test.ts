@@ -131,7 +131,11 @@ describe('crash and resume', () => {
 
   it('retries through gateway errors and timeouts without double charging', async () => {
     const gateway = new SimulatedGateway({ seed: 7 });
-    const { app } = await startTestApp(fast, { gateway });
+    // 60 % of calls fail here by design: the breaker would (rightly) stop new orders with 503; this
+    // test is about the retries, so it stays closed.
+    const { app } = await startTestApp(shortLease(300, { ...fast, resilience: { breaker_threshold: 0.99 } }), {
+      gateway,
+    });
     app.start();
     gateway.chaos.set({ errorRate: 0.3, timeoutRate: 0.3 });
     const ids: string[] = [];

@@ -821,131 +821,153 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect(await uow.read.sessions.get('t1', 'ses_c')).toEqual(taken);
     expect(await uow.run((r) => r.sessions.replace(session, { ...session, updatedAt: 3000 }))).toBe(false);
   });
-  it('every record reads back exactly as written, through the prepared statements and the query builder alike', async () => {
-    // SQLite reads and writes orders, payments, jobs and audit rows with prepared statements and
-    // the rest with Kysely (through CamelCasePlugin); both must give back the very same records.
-    const o = order('rt_o1', { options: { milk: 'oat', extra_shots: 2 }, statusReason: 'waiting', paymentId: 'rt_p1' });
-    const p = {
-      ...payment('rt_p1', 'rt_o1'),
-      outTradeNo: 'rt_p1_1',
-      gatewayTradeNo: 'g1',
-      failureCode: 'X',
-      attempt: 1,
-    };
-    const refund: RefundRecord = {
-      id: 'rt_rf1',
-      tenantId: 't1',
-      orderId: 'rt_o1',
-      paymentId: 'rt_p1',
-      outRefundNo: 'rt_p1_r1',
-      amount: 1200,
-      currency: 'CNY',
-      status: 'PENDING',
-      reason: 'changed mind',
-      failureCode: null,
-      gatewayRefundNo: null,
-      ...STAMPED,
-    };
-    const topUp = (id: string, over: Partial<TopUpRecord> = {}): TopUpRecord => ({
-      id,
-      tenantId: 't1',
-      userId: 'u1',
-      amount: 5000,
-      currency: 'CNY',
-      status: 'PENDING',
-      gateway: 'simulator',
-      method: 'wallet',
-      outTradeNo: `${id}_1`,
-      gatewayTradeNo: null,
-      failureCode: null,
-      ...STAMPED,
-      ...over,
-    });
-    const plain = topUp('rt_tu1');
-    const direct = topUp('rt_tu2', { rechargeId: 'rt_rc1', refundStatus: 'PENDING' });
-    const recharge: RechargeRecord = {
-      id: 'rt_rc1',
-      tenantId: 't1',
-      userId: 'u1',
-      phone: '13800138000',
-      operator: 'CHINA_MOBILE',
-      amount: 5000,
-      currency: 'CNY',
-      state: {
+  it(
+    'every record reads back exactly as written, ' + 'through the prepared statements and the query builder alike',
+    async () => {
+      // SQLite reads and writes orders, payments, jobs and audit rows with prepared statements and
+      // the rest with Kysely (through CamelCasePlugin); both must give back the very same records.
+      const o = order('rt_o1', {
+        options: { milk: 'oat', extra_shots: 2 },
+        statusReason: 'waiting',
+        paymentId: 'rt_p1',
+      });
+      const p = {
+        ...payment('rt_p1', 'rt_o1'),
+        outTradeNo: 'rt_p1_1',
+        gatewayTradeNo: 'g1',
+        failureCode: 'X',
+        attempt: 1,
+      };
+      const refund: RefundRecord = {
+        id: 'rt_rf1',
+        tenantId: 't1',
+        orderId: 'rt_o1',
+        paymentId: 'rt_p1',
+        outRefundNo: 'rt_p1_r1',
+        amount: 1200,
+        currency: 'CNY',
+        status: 'PENDING',
+        reason: 'changed mind',
+        failureCode: null,
+        gatewayRefundNo: null,
+        ...STAMPED,
+      };
+      const topUp = (id: string, over: Partial<TopUpRecord> = {}): TopUpRecord => ({
+        id,
+        tenantId: 't1',
+        userId: 'u1',
+        amount: 5000,
+        currency: 'CNY',
+        status: 'PENDING',
+        gateway: 'simulator',
+        method: 'wallet',
+        outTradeNo: `${id}_1`,
+        gatewayTradeNo: null,
+        failureCode: null,
+        ...STAMPED,
+        ...over,
+      });
+      const plain = topUp('rt_tu1');
+      const direct = topUp('rt_tu2', { rechargeId: 'rt_rc1', refundStatus: 'PENDING' });
+      const recharge: RechargeRecord = {
         id: 'rt_rc1',
-        maxAttempts: 2,
-        status: 'FAILED',
-        reason: 'NO_STOCK',
-        attempts: [{ channel: 'juhe', key: 'rtrc1A1', failure: { code: 'NO_STOCK', final: true } }],
-      },
-      batchId: null,
-      topUpId: 'rt_tu2',
-      ...STAMPED,
-    };
-    const audit = {
-      tenantId: 't1',
-      at: 5,
-      actor: 'user:u1',
-      action: 'order.placed',
-      resourceType: 'order',
-      resourceId: 'rt_o1',
-      before: null,
-      after: { status: 'AWAITING_PAYMENT' },
-      requestId: 'req_1',
-    };
-    const job = { id: 'rt_j1', now: 7, tenantId: 't1', kind: 'k', resourceId: 'rt_o1', payload: { a: [1] }, runAt: 7 };
-    let enqueued: JobRecord | undefined;
-    await uow.run(async (r) => {
-      await r.orders.insert(o);
-      await r.payments.insert(p);
-      await r.refunds.insert(refund);
-      await r.topUps.insert(plain);
-      await r.topUps.insert(direct);
-      await r.recharges.insert(recharge);
-      await r.audit.append(audit);
-      enqueued = await r.jobs.enqueue(job);
-      // Inside the transaction, on the writer's connection.
-      expect(await r.orders.get('t1', 'rt_o1')).toStrictEqual(o);
-      expect(await r.payments.get('t1', 'rt_p1')).toStrictEqual(p);
-    });
-    const read = uow.read;
-    expect(await read.orders.get('t1', 'rt_o1')).toStrictEqual(o);
-    expect(await read.orders.list({ tenantId: 't1', limit: 10 })).toStrictEqual([o]);
-    expect(await read.orders.findStale(['AWAITING_PAYMENT'], 2000, undefined, 10)).toStrictEqual([o]);
-    expect(await read.orders.getWithPayment('t1', 'rt_o1')).toStrictEqual({ order: o, payment: p });
-    expect(await read.payments.get('t1', 'rt_p1')).toStrictEqual(p);
-    expect(await read.payments.listAfter('t1', null, 10)).toStrictEqual([p]);
-    expect(await read.payments.getByOutTradeNo('rt_p1_1')).toStrictEqual(p);
-    expect(await read.refunds.get('t1', 'rt_rf1')).toStrictEqual(refund);
-    expect(await read.refunds.listByPayment('t1', 'rt_p1')).toStrictEqual([refund]);
-    expect(await read.topUps.listAfter('t1', 'rt_tu0', 10)).toStrictEqual([plain, direct]);
-    expect(await read.recharges.get('t1', 'rt_rc1')).toStrictEqual(recharge);
-    expect(await read.recharges.getByAttemptKey('rtrc1A1')).toStrictEqual(recharge);
-    expect(await read.audit.list('t1', 'order', 'rt_o1')).toStrictEqual([{ id: 1, ...audit }]);
-    const expectedJob: JobRecord = {
-      id: 'rt_j1',
-      tenantId: 't1',
-      kind: 'k',
-      resourceId: 'rt_o1',
-      payload: { a: [1] },
-      priority: 0,
-      runAt: 7,
-      attempts: 0,
-      maxAttempts: 8,
-      status: 'queued',
-      leaseOwner: null,
-      leaseUntil: null,
-      lastError: null,
-      createdAt: 7,
-      updatedAt: 7,
-    };
-    expect(enqueued).toStrictEqual(expectedJob);
-    expect(await read.jobs.get('rt_j1')).toStrictEqual(expectedJob);
-    // Claimed through the query builder (RETURNING), advanced through a prepared statement (RETURNING).
-    const leased = { ...expectedJob, status: 'running', leaseOwner: 'w1', leaseUntil: 100, attempts: 1, updatedAt: 8 };
-    expect(await uow.run((r) => r.jobs.claimById('rt_j1', 'w1', 8, 100))).toStrictEqual(leased);
-    expect(
-      await uow.run((r) => r.jobs.advance('rt_j1', 'w1', 9, { kind: 'k2', priority: 3, leaseUntil: 200 })),
-    ).toStrictEqual({ ...leased, kind: 'k2', priority: 3, runAt: 9, leaseUntil: 200, updatedAt: 9 });
-  });
+        tenantId: 't1',
+        userId: 'u1',
+        phone: '13800138000',
+        operator: 'CHINA_MOBILE',
+        amount: 5000,
+        currency: 'CNY',
+        state: {
+          id: 'rt_rc1',
+          maxAttempts: 2,
+          status: 'FAILED',
+          reason: 'NO_STOCK',
+          attempts: [{ channel: 'juhe', key: 'rtrc1A1', failure: { code: 'NO_STOCK', final: true } }],
+        },
+        batchId: null,
+        topUpId: 'rt_tu2',
+        ...STAMPED,
+      };
+      const audit = {
+        tenantId: 't1',
+        at: 5,
+        actor: 'user:u1',
+        action: 'order.placed',
+        resourceType: 'order',
+        resourceId: 'rt_o1',
+        before: null,
+        after: { status: 'AWAITING_PAYMENT' },
+        requestId: 'req_1',
+      };
+      const job = {
+        id: 'rt_j1',
+        now: 7,
+        tenantId: 't1',
+        kind: 'k',
+        resourceId: 'rt_o1',
+        payload: { a: [1] },
+        runAt: 7,
+      };
+      let enqueued: JobRecord | undefined;
+      await uow.run(async (r) => {
+        await r.orders.insert(o);
+        await r.payments.insert(p);
+        await r.refunds.insert(refund);
+        await r.topUps.insert(plain);
+        await r.topUps.insert(direct);
+        await r.recharges.insert(recharge);
+        await r.audit.append(audit);
+        enqueued = await r.jobs.enqueue(job);
+        // Inside the transaction, on the writer's connection.
+        expect(await r.orders.get('t1', 'rt_o1')).toStrictEqual(o);
+        expect(await r.payments.get('t1', 'rt_p1')).toStrictEqual(p);
+      });
+      const read = uow.read;
+      expect(await read.orders.get('t1', 'rt_o1')).toStrictEqual(o);
+      expect(await read.orders.list({ tenantId: 't1', limit: 10 })).toStrictEqual([o]);
+      expect(await read.orders.findStale(['AWAITING_PAYMENT'], 2000, undefined, 10)).toStrictEqual([o]);
+      expect(await read.orders.getWithPayment('t1', 'rt_o1')).toStrictEqual({ order: o, payment: p });
+      expect(await read.payments.get('t1', 'rt_p1')).toStrictEqual(p);
+      expect(await read.payments.listAfter('t1', null, 10)).toStrictEqual([p]);
+      expect(await read.payments.getByOutTradeNo('rt_p1_1')).toStrictEqual(p);
+      expect(await read.refunds.get('t1', 'rt_rf1')).toStrictEqual(refund);
+      expect(await read.refunds.listByPayment('t1', 'rt_p1')).toStrictEqual([refund]);
+      expect(await read.topUps.listAfter('t1', 'rt_tu0', 10)).toStrictEqual([plain, direct]);
+      expect(await read.recharges.get('t1', 'rt_rc1')).toStrictEqual(recharge);
+      expect(await read.recharges.getByAttemptKey('rtrc1A1')).toStrictEqual(recharge);
+      expect(await read.audit.list('t1', 'order', 'rt_o1')).toStrictEqual([{ id: 1, ...audit }]);
+      const expectedJob: JobRecord = {
+        id: 'rt_j1',
+        tenantId: 't1',
+        kind: 'k',
+        resourceId: 'rt_o1',
+        payload: { a: [1] },
+        priority: 0,
+        runAt: 7,
+        attempts: 0,
+        maxAttempts: 8,
+        status: 'queued',
+        leaseOwner: null,
+        leaseUntil: null,
+        lastError: null,
+        createdAt: 7,
+        updatedAt: 7,
+      };
+      expect(enqueued).toStrictEqual(expectedJob);
+      expect(await read.jobs.get('rt_j1')).toStrictEqual(expectedJob);
+      // Claimed through the query builder (RETURNING), advanced through a prepared statement (RETURNING).
+      const leased = {
+        ...expectedJob,
+        status: 'running',
+        leaseOwner: 'w1',
+        leaseUntil: 100,
+        attempts: 1,
+        updatedAt: 8,
+      };
+      expect(await uow.run((r) => r.jobs.claimById('rt_j1', 'w1', 8, 100))).toStrictEqual(leased);
+      expect(
+        await uow.run((r) => r.jobs.advance('rt_j1', 'w1', 9, { kind: 'k2', priority: 3, leaseUntil: 200 })),
+      ).toStrictEqual({ ...leased, kind: 'k2', priority: 3, runAt: 9, leaseUntil: 200, updatedAt: 9 });
+    },
+  );
 });

@@ -40,6 +40,13 @@ describe('configuration', () => {
     expect(r.value.menu.drinks.length).toBeGreaterThan(4);
   });
 
+  it('refuses a breaker threshold of 1 at load (the breaker would refuse it at start, with a crash)', () => {
+    const r = loadConfig({ env: {}, overrides: { resilience: { breaker_threshold: 1 } } });
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.error.issues.join('\n')).toMatch(/resilience\.breaker_threshold/);
+    expect(loadConfig({ env: {}, overrides: { resilience: { breaker_threshold: 0.99 } } }).ok).toBe(true);
+  });
+
   it('reads YAML', () => {
     const r = loadConfig({
       file: file('c.yaml', 'auto_confirm_order: true\nserver:\n  port: 9000\nmax_order_amount: 10000\n'),

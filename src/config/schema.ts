@@ -250,7 +250,8 @@ export const configSchema = z
         backoff_initial_ms: z.number().int().min(1).default(100),
         backoff_max_ms: z.number().int().min(1).default(2_000),
         max_retry_after_ms: z.number().int().min(0).default(5_000),
-        breaker_threshold: z.number().gt(0).max(1).default(0.5),
+        // A share of failed calls, strictly between 0 and 1 (cockatiel's sampling breaker refuses 1).
+        breaker_threshold: z.number().gt(0).lt(1).default(0.5),
         breaker_window_ms: z.number().int().min(100).default(30_000),
         breaker_minimum_rps: z.number().min(0).default(1),
         half_open_after_ms: z.number().int().min(10).default(30_000),

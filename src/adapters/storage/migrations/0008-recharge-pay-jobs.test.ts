@@ -17,9 +17,8 @@ describe('migration 0008_recharge_pay_jobs', () => {
     const topUp = (id: string, rechargeId: string | null): Promise<unknown> =>
       sql`insert into wallet_top_ups (id, tenant_id, user_id, amount, currency, status, gateway, method, out_trade_no,
             created_by, updated_by, created_at, updated_at, version, recharge_id)
-          values (${id}, 't', 'u', 100, 'CNY', 'PENDING', 'sim', 'wallet', ${`${id}_1`}, 'a', 'a', 0, 0, 1, ${rechargeId})`.execute(
-        db,
-      );
+          values (${id}, 't', 'u', 100, 'CNY', 'PENDING', 'sim', 'wallet', ${`${id}_1`},
+            'a', 'a', 0, 0, 1, ${rechargeId})`.execute(db);
     const job = (id: string, resource: string, status: string): Promise<unknown> =>
       sql`insert into jobs (id, tenant_id, kind, resource_id, payload_json, priority, run_at, attempts, max_attempts,
             status, created_by, created_at, updated_at)

@@ -133,9 +133,11 @@ export class PostgresCoordination implements WorkCoordination {
     const { rows } = await sql<{ lease_owner: string }>`
       with owners as materialized (
         select distinct lease_owner as owner from jobs
-        where status = 'running' and lease_until >= ${now} and lease_owner is not null and lease_owner <> ${this.workerId}
+        where status = 'running' and lease_until >= ${now}
+          and lease_owner is not null and lease_owner <> ${this.workerId}
       ), dead as materialized (
-        select owner from owners where pg_try_advisory_xact_lock(${sql.lit(LOCK_NAMESPACE.workerAlive)}, hashtext(owner))
+        select owner from owners
+        where pg_try_advisory_xact_lock(${sql.lit(LOCK_NAMESPACE.workerAlive)}, hashtext(owner))
       )
       update jobs set lease_until = 0, updated_at = ${now}
       from dead where jobs.lease_owner = dead.owner and jobs.status = 'running'

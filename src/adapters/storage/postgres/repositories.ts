@@ -30,7 +30,8 @@ class PostgresOrders extends KyselyOrders {
    */
   override async sumCommittedSince(tenantId: string, userId: string, since: number, currency: string): Promise<number> {
     if (this.inTransaction) {
-      await sql`select pg_advisory_xact_lock(${sql.lit(LOCK_NAMESPACE.userSpending)}, hashtext(${`${tenantId.length}:${tenantId}:${userId}`}))`.execute(
+      const key = `${tenantId.length}:${tenantId}:${userId}`;
+      await sql`select pg_advisory_xact_lock(${sql.lit(LOCK_NAMESPACE.userSpending)}, hashtext(${key}))`.execute(
         this.db,
       );
     }

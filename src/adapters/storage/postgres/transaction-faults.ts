@@ -11,7 +11,10 @@ import {
 
 /** Test hook: decide, before each statement of a unit of work, whether the server should fail it. */
 export interface TransactionFaults {
-  /** attempt: 1 for the first run of a unit of work, 2… for its re-runs; index: 0-based statement number within that attempt. */
+  /**
+   * attempt: 1 for the first run of a unit of work, 2… for its re-runs; index: 0-based statement
+   * number within that attempt.
+   */
   beforeStatement(info: {
     readonly attempt: number;
     readonly index: number;
@@ -79,7 +82,8 @@ class FaultableConnection implements DatabaseConnection {
         if (!CODES.has(code)) throw new Error(`a fault may only be 40001 or 40P01, not ${String(code)}`);
         await this.inner.executeQuery(
           CompiledQuery.raw(
-            `do $$ begin raise exception 'injected fault (attempt %, statement %)', ${attempt.number}, ${index} using errcode = '${code}'; end $$`,
+            `do $$ begin raise exception 'injected fault (attempt %, statement %)', ${attempt.number}, ${index} ` +
+              `using errcode = '${code}'; end $$`,
           ),
         );
         throw new Error('the injected fault did not fail'); // unreachable: the server raised it

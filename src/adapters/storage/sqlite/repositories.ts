@@ -44,7 +44,10 @@ export class Statements {
       orderById: `select ${allColumns(raw, 'orders')} from "orders" where "tenant_id" = ? and "id" = ?`,
       paymentById: `select ${allColumns(raw, 'payments')} from "payments" where "tenant_id" = ? and "id" = ?`,
       jobById: `select ${jobs} from "jobs" where "id" = ?`,
-      jobAdvance: `update "jobs" set "kind" = @kind, "priority" = @priority, "attempts" = 1, "run_at" = @now, "lease_until" = @leaseUntil, "last_error" = null, "updated_at" = @now where "id" = @id and "status" = 'running' and "lease_owner" = @owner returning ${jobs}`,
+      jobAdvance:
+        'update "jobs" set "kind" = @kind, "priority" = @priority, "attempts" = 1, "run_at" = @now, ' +
+        '"lease_until" = @leaseUntil, "last_error" = null, "updated_at" = @now ' +
+        `where "id" = @id and "status" = 'running' and "lease_owner" = @owner returning ${jobs}`,
     };
   }
 
@@ -67,7 +70,8 @@ export class Statements {
     if (s === undefined) {
       const props = Object.keys(row);
       s = this.raw.prepare(
-        `insert into "${table}" (${props.map((p) => `"${columnName(p)}"`).join(', ')}) values (${props.map((p) => `@${p}`).join(', ')})`,
+        `insert into "${table}" (${props.map((p) => `"${columnName(p)}"`).join(', ')}) ` +
+          `values (${props.map((p) => `@${p}`).join(', ')})`,
       );
       this.inserts.set(table, s);
     }
@@ -76,9 +80,14 @@ export class Statements {
 }
 
 const ORDER_UPDATE =
-  'update "orders" set "status" = @status, "status_reason" = @statusReason, "updated_by" = @updatedBy, "updated_at" = @updatedAt, "version" = @version where "tenant_id" = @tenantId and "id" = @id and "version" = @expected';
+  'update "orders" set "status" = @status, "status_reason" = @statusReason, "updated_by" = @updatedBy, ' +
+  '"updated_at" = @updatedAt, "version" = @version ' +
+  'where "tenant_id" = @tenantId and "id" = @id and "version" = @expected';
 const PAYMENT_UPDATE =
-  'update "payments" set "status" = @status, "refunded_amount" = @refundedAmount, "gateway" = @gateway, "method" = @method, "attempt" = @attempt, "out_trade_no" = @outTradeNo, "gateway_trade_no" = @gatewayTradeNo, "failure_code" = @failureCode, "updated_by" = @updatedBy, "updated_at" = @updatedAt, "version" = @version where "tenant_id" = @tenantId and "id" = @id and "version" = @expected';
+  'update "payments" set "status" = @status, "refunded_amount" = @refundedAmount, "gateway" = @gateway, ' +
+  '"method" = @method, "attempt" = @attempt, "out_trade_no" = @outTradeNo, "gateway_trade_no" = @gatewayTradeNo, ' +
+  '"failure_code" = @failureCode, "updated_by" = @updatedBy, "updated_at" = @updatedAt, "version" = @version ' +
+  'where "tenant_id" = @tenantId and "id" = @id and "version" = @expected';
 
 class SqliteOrders extends KyselyOrders {
   constructor(
@@ -187,7 +196,8 @@ class SqliteJobs extends KyselyJobs {
   override complete(id: string, owner: string, now: number): Promise<boolean> {
     const r = this.st
       .get(
-        'update "jobs" set "status" = \'done\', "lease_owner" = null, "lease_until" = null, "updated_at" = ? where "id" = ? and "status" = \'running\' and "lease_owner" = ?',
+        'update "jobs" set "status" = \'done\', "lease_owner" = null, "lease_until" = null, "updated_at" = ? ' +
+          'where "id" = ? and "status" = \'running\' and "lease_owner" = ?',
       )
       .run(now, id, owner);
     return Promise.resolve(r.changes === 1);
