@@ -118,7 +118,7 @@ describe('job runner on a manual clock', () => {
     'a lease lost to another worker is noticed at the next renewal: the run is told to stop, ' + 'and it is reported',
     async () => {
       const { app: a, clock, logs } = await started();
-      let signal: AbortSignal | undefined;
+      let signal: JobRun['signal'] | undefined;
       let release: () => void = () => undefined;
       const held = new Promise<void>((r) => (release = r));
       a.runner.register({

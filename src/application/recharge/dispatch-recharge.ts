@@ -34,7 +34,7 @@ export interface DispatchRechargeDeps {
    */
   readonly onTransition?: (state: RechargeState) => void | Promise<void>;
   /** Aborted when the caller may no longer drive this recharge (its job's lease was lost): stop asking. */
-  readonly signal?: AbortSignal;
+  readonly signal?: { readonly aborted: boolean };
 }
 
 export interface DispatchRechargeInput {
