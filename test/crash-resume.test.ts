@@ -101,7 +101,7 @@ describe('crash and resume', () => {
     const gateway = new SimulatedGateway();
     const merchant = new SimulatedMerchant();
     const { app: first } = await startTestApp(fast, { gateway, merchant, workerId: 'worker-1' }, db);
-    const caller = { tenantId: 'default', userId: 'dana', actor: 'user:dana', requestId: null };
+    const caller = { tenantId: 'default', userId: 'dana', actor: 'user:dana', requestId: null, role: 'user' as const };
     const placed = await placeOrder(first.deps, caller, {
       drink: 'latte',
       size: 'small',

@@ -298,7 +298,14 @@ describe.each(ENGINES)('exactly once under concurrency on %s', (engine) => {
     expect(answers.filter((r) => r.statusCode === 404)).toHaveLength(5);
     const a0 = c.apps[0]!;
     const wallet = await until(
-      () => a0.services.wallet.balance({ tenantId: 'default', userId: 'alice', actor: 'user:alice', requestId: null }),
+      () =>
+        a0.services.wallet.balance({
+          tenantId: 'default',
+          userId: 'alice',
+          actor: 'user:alice',
+          requestId: null,
+          role: 'user',
+        }),
       () => carriers.groundTruth.length > 0,
     );
     expect(carriers.groundTruth).toHaveLength(1);

@@ -89,7 +89,13 @@ describe('fault injection: payments under chaos', () => {
     const workers = Array.from({ length: 32 }, async () => {
       while (next < ORDERS) {
         const i = next++;
-        const caller = { tenantId: 'default', userId: `u${i % 97}`, actor: `user:u${i % 97}`, requestId: null };
+        const caller = {
+          tenantId: 'default',
+          userId: `u${i % 97}`,
+          actor: `user:u${i % 97}`,
+          requestId: null,
+          role: 'user' as const,
+        };
         const r = await app.services.orders.place(caller, {
           drink: i % 2 === 0 ? 'latte' : 'americano',
           size: 'medium',

@@ -19,7 +19,7 @@ describe('Idempotency-Key after a crash', () => {
     expect(start.kind).toBe('proceed');
     if (start.kind !== 'proceed') return;
     const placed = await first.services.orders.place(
-      { tenantId: 'default', userId: 'anonymous', actor: 'user:anonymous', requestId: null },
+      { tenantId: 'default', userId: 'anonymous', actor: 'user:anonymous', requestId: null, role: 'user' },
       { ...body, quantity: 1, options: {} },
       start.ref,
     );

@@ -36,7 +36,13 @@ describe.runIf(wanted)('daily spending limit and wallet balance across instances
       log: { level: 'silent' },
     };
     for (let i = 0; i < 2; i++) apps.push((await startTestApp(overrides, { workerId: `limit-${i}` })).app);
-    const caller: Caller = { tenantId: 'default', userId: 'spender', actor: 'user:spender', requestId: null };
+    const caller: Caller = {
+      tenantId: 'default',
+      userId: 'spender',
+      actor: 'user:spender',
+      requestId: null,
+      role: 'user',
+    };
     const attempts = Array.from({ length: 24 }, (_, i) =>
       apps[i % 2]!.services.orders.place(caller, { drink: 'latte', size: 'medium', quantity: 1, options: {} }),
     );
@@ -71,7 +77,13 @@ describe.runIf(wanted)('daily spending limit and wallet balance across instances
         apps.push(app);
         wallets.push(app);
       }
-      const caller: Caller = { tenantId: 'default', userId: 'saver', actor: 'user:saver', requestId: null };
+      const caller: Caller = {
+        tenantId: 'default',
+        userId: 'saver',
+        actor: 'user:saver',
+        requestId: null,
+        role: 'user',
+      };
       const topUp = await wallets[0]!.services.wallet.topUp(caller, 10_000);
       expect(topUp.ok && topUp.value.status).toBe('SUCCEEDED');
       // ¥100 on the wallet, 12 recharges of ¥30 sent to two instances at once: three fit.

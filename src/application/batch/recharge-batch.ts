@@ -263,7 +263,14 @@ export async function expandRechargeBatch(
     await tx(deps.uow, { actor: SYSTEM.worker, now, requestId: null }, (r) => completeJob(r, job, deps, now));
     return { kind: 'done' };
   }
-  const caller: Caller = { tenantId: batch.tenantId, userId: batch.userId, actor: batch.createdBy, requestId: null };
+  // The batch's rows run as the person who sent it.
+  const caller: Caller = {
+    tenantId: batch.tenantId,
+    userId: batch.userId,
+    actor: batch.createdBy,
+    requestId: null,
+    role: 'user',
+  };
   const next = await tx(deps.uow, { actor: caller.actor, now, requestId: null }, async (r, changes) => {
     for (const row of rows) {
       if (row.operator === null || row.amount === null)

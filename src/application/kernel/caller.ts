@@ -1,10 +1,15 @@
+import type { Role } from '../../domain/auth/permissions.js';
+
 /** Who asks, on whose behalf, inside which tenant. */
 export interface Caller {
   readonly tenantId: string;
+  /** The person the request acts for (an agent's person; an operator's own id). */
   readonly userId: string;
-  /** Recorded as the actor of every change, e.g. `user:alice`. */
+  /** Recorded as the actor of every change, e.g. `user:alice`, `agent:a1 for user:alice`. */
   readonly actor: string;
   readonly requestId: string | null;
+  /** What the credential may do (`domain/auth/permissions.ts`). */
+  readonly role: Role;
 }
 
 /** The actors the system itself records changes as. */

@@ -113,7 +113,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     void reply.header('x-request-id', req.id);
     const user = req.headers['x-user-id'];
     const userId = typeof user === 'string' && USER_ID_RE.test(user) ? user : 'anonymous';
-    req.caller = { tenantId: opts.tenantId, userId, actor: `user:${userId}`, requestId: req.id };
+    req.caller = { tenantId: opts.tenantId, userId, actor: `user:${userId}`, requestId: req.id, role: 'user' };
     done();
   });
   app.addHook('onResponse', (req, reply, done) => {

@@ -1,0 +1,121 @@
+/**
+ * Who may do what: the ONE permission table, read by the HTTP layer (each route names its
+ * permission), the CLI (through the API) and the agent/MCP paths (each action names its own).
+ *
+ * - `admin` manages credentials and may do everything an operator may.
+ * - `operator` sees and repairs the whole tenant (refunds, cancels, confirms on a person's behalf —
+ *   audited as such), but manages no credentials.
+ * - `user` is a person: their own orders, recharges, wallet, batches and mandates.
+ * - `agent` acts for exactly one person, within that person's mandates: it may ask for what the
+ *   person may, but never confirm what policy held back, never grant or raise anything, never
+ *   manage credentials.
+ * - `viewer` reads the tenant, changes nothing.
+ */
+export const ROLES = ['admin', 'operator', 'user', 'agent', 'viewer'] as const;
+export type Role = (typeof ROLES)[number];
+
+export const PERMISSIONS = [
+  'orders.place',
+  'orders.read',
+  'orders.confirm',
+  'orders.cancel',
+  'orders.refund',
+  'payments.submit',
+  'wallet.read',
+  'wallet.top_up',
+  'recharges.create',
+  'recharges.read',
+  'batches.create',
+  'batches.read',
+  'agent.message',
+  'agent.confirm',
+  'intents.parse',
+  'actions.read',
+  'mandates.grant',
+  'mandates.read',
+  'mandates.revoke',
+  /** See every person's resources in the tenant, not only one's own. */
+  'tenant.read_all',
+  /** Act on every person's resources in the tenant (refund, cancel, confirm for them). */
+  'tenant.act_for_all',
+  'ledger.read',
+  'flags.read',
+  'flags.resolve',
+  'gateways.read',
+  'channels.read',
+  'keys.manage',
+  'users.manage',
+  'blocks.manage',
+  'metrics.read',
+] as const;
+export type Permission = (typeof PERMISSIONS)[number];
+
+const PERSON: readonly Permission[] = [
+  'orders.place',
+  'orders.read',
+  'orders.confirm',
+  'orders.cancel',
+  'orders.refund',
+  'payments.submit',
+  'wallet.read',
+  'wallet.top_up',
+  'recharges.create',
+  'recharges.read',
+  'batches.create',
+  'batches.read',
+  'agent.message',
+  'agent.confirm',
+  'intents.parse',
+  'actions.read',
+  'mandates.grant',
+  'mandates.read',
+  'mandates.revoke',
+];
+
+const READ_TENANT: readonly Permission[] = [
+  'orders.read',
+  'wallet.read',
+  'recharges.read',
+  'batches.read',
+  'intents.parse',
+  'actions.read',
+  'mandates.read',
+  'tenant.read_all',
+  'ledger.read',
+  'flags.read',
+  'gateways.read',
+  'channels.read',
+  'metrics.read',
+];
+
+const OPERATE: readonly Permission[] = [
+  ...READ_TENANT,
+  'orders.confirm',
+  'orders.cancel',
+  'orders.refund',
+  'agent.message',
+  'agent.confirm',
+  'tenant.act_for_all',
+  'flags.resolve',
+  'blocks.manage',
+];
+
+/** The table itself: each role and what it may do. */
+export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> = {
+  admin: new Set(PERMISSIONS),
+  operator: new Set(OPERATE),
+  user: new Set(PERSON),
+  // An agent asks for what its person may — but never confirms, grants, refunds or manages.
+  agent: new Set(
+    PERSON.filter((p) => !['agent.confirm', 'orders.confirm', 'mandates.grant', 'mandates.revoke'].includes(p)),
+  ),
+  viewer: new Set(READ_TENANT),
+};
+
+export function can(role: Role, permission: Permission): boolean {
+  return ROLE_PERMISSIONS[role].has(permission);
+}
+
+export function isRole(v: unknown): v is Role {
+  return typeof v === 'string' && (ROLES as readonly string[]).includes(v);
+}
