@@ -2,6 +2,7 @@ import type { Journal } from '../domain/ledger/journal.js';
 import type { OrderStatus } from '../domain/order.js';
 import type { RechargeStatus } from '../domain/recharge/recharge.js';
 import type { AgentSessionRepository } from './agent-sessions.js';
+import type { IdentityRepository } from './identity.js';
 import type {
   AuditEntry,
   AuditRecord,
@@ -316,6 +317,7 @@ export interface Repositories {
   readonly wallets: WalletRepository;
   readonly topUps: TopUpRepository;
   readonly recharges: RechargeRepository;
+  readonly identity: IdentityRepository;
 }
 
 /**
@@ -349,6 +351,7 @@ export interface ReadRepositories {
     | 'rejectedBatchRows'
     | 'batchResults'
   >;
+  readonly identity: Pick<IdentityRepository, 'getTenant' | 'getPrincipal' | 'getKey' | 'listKeys' | 'getRefreshToken'>;
 }
 
 /**

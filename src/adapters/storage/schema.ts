@@ -23,6 +23,11 @@ export interface Database {
   recharges: RechargesTable;
   recharge_batches: RechargeBatchesTable;
   recharge_batch_rows: RechargeBatchRowsTable;
+  tenants: TenantsTable;
+  principals: PrincipalsTable;
+  api_keys: ApiKeysTable;
+  refresh_tokens: RefreshTokensTable;
+  service_secrets: ServiceSecretsTable;
 }
 
 /**
@@ -32,6 +37,53 @@ export interface Database {
 type Int = ColumnType<number | string, number, number>;
 /** An integer column the database fills when an insert leaves it out. */
 type IntWithDefault = ColumnType<number | string, number | undefined, number>;
+
+export interface TenantsTable {
+  id: string;
+  name: string;
+  created_at: Int;
+}
+
+export interface PrincipalsTable {
+  tenant_id: string;
+  id: string;
+  kind: string;
+  role: string;
+  acts_for: string | null;
+  display_name: string | null;
+  password_hash: string | null;
+  created_at: Int;
+  disabled_at: Int | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  principal_id: string;
+  secret_hash: string;
+  created_by: string;
+  created_at: Int;
+  expires_at: Int | null;
+  revoked_at: Int | null;
+}
+
+export interface RefreshTokensTable {
+  id: string;
+  tenant_id: string;
+  principal_id: string;
+  family_id: string;
+  token_hash: string;
+  created_at: Int;
+  expires_at: Int;
+  used_at: Int | null;
+  revoked_at: Int | null;
+}
+
+export interface ServiceSecretsTable {
+  name: string;
+  value: string;
+  created_at: Int;
+}
 
 export interface OrdersTable {
   id: string;

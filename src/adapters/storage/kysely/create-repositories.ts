@@ -6,6 +6,7 @@ import { KyselyAgentSessions } from './agent-sessions.js';
 import { KyselyAuditLog } from './audit-log.js';
 import { KyselyCallbackInbox } from './callback-inbox.js';
 import { KyselyIdempotency } from './idempotency.js';
+import { KyselyIdentity } from './identity.js';
 import { KyselyJobs } from './jobs.js';
 import { KyselyLedger } from './ledger.js';
 import { KyselyOrders } from './orders.js';
@@ -36,5 +37,6 @@ export function createRepositories(db: Kysely<CamelCaseDatabase>, engine: Engine
     wallets: new KyselyWallets(db),
     topUps: new KyselyTopUps(db),
     recharges: new KyselyRecharges(db),
+    identity: new KyselyIdentity(db),
   };
 }

@@ -1,0 +1,227 @@
+import type { Kysely } from 'kysely';
+import { isRole, type Role } from '../../../domain/auth/permissions.js';
+import type {
+  ApiKeyRecord,
+  IdentityRepository,
+  PrincipalRecord,
+  RefreshTokenRecord,
+  TenantRecord,
+} from '../../../ports/identity.js';
+import type { CamelCaseDatabase, Row } from '../schema.js';
+import { num, numOrNull } from './columns.js';
+
+function toPrincipal(r: Row<'principals'>): PrincipalRecord {
+  if (!isRole(r.role)) throw new Error(`principal ${r.id} has an unknown role ${r.role}`);
+  return {
+    tenantId: r.tenantId,
+    id: r.id,
+    kind: r.kind === 'agent' ? 'agent' : 'person',
+    role: r.role,
+    actsFor: r.actsFor,
+    displayName: r.displayName,
+    passwordHash: r.passwordHash,
+    createdAt: num(r.createdAt),
+    disabledAt: numOrNull(r.disabledAt),
+  };
+}
+
+function toKey(r: Row<'apiKeys'>): ApiKeyRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenantId,
+    principalId: r.principalId,
+    secretHash: r.secretHash,
+    createdBy: r.createdBy,
+    createdAt: num(r.createdAt),
+    expiresAt: numOrNull(r.expiresAt),
+    revokedAt: numOrNull(r.revokedAt),
+  };
+}
+
+function toRefresh(r: Row<'refreshTokens'>): RefreshTokenRecord {
+  return {
+    id: r.id,
+    tenantId: r.tenantId,
+    principalId: r.principalId,
+    familyId: r.familyId,
+    tokenHash: r.tokenHash,
+    createdAt: num(r.createdAt),
+    expiresAt: num(r.expiresAt),
+    usedAt: numOrNull(r.usedAt),
+    revokedAt: numOrNull(r.revokedAt),
+  };
+}
+
+/** Identity in plain Kysely (no engine-specific SQL), so SQLite and PostgreSQL share it. */
+export class KyselyIdentity implements IdentityRepository {
+  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
+
+  async ensureTenant(t: TenantRecord): Promise<boolean> {
+    const res = await this.db
+      .insertInto('tenants')
+      .values({ id: t.id, name: t.name, createdAt: t.createdAt })
+      .onConflict((oc) => oc.column('id').doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async getTenant(id: string): Promise<TenantRecord | undefined> {
+    const r = await this.db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+    return r === undefined ? undefined : { id: r.id, name: r.name, createdAt: num(r.createdAt) };
+  }
+
+  async insertPrincipal(p: PrincipalRecord): Promise<boolean> {
+    const res = await this.db
+      .insertInto('principals')
+      .values({
+        tenantId: p.tenantId,
+        id: p.id,
+        kind: p.kind,
+        role: p.role,
+        actsFor: p.actsFor,
+        displayName: p.displayName,
+        passwordHash: p.passwordHash,
+        createdAt: p.createdAt,
+        disabledAt: p.disabledAt,
+      })
+      .onConflict((oc) => oc.columns(['tenantId', 'id']).doNothing())
+      .executeTakeFirst();
+    return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
+  }
+
+  async getPrincipal(tenantId: string, id: string): Promise<PrincipalRecord | undefined> {
+    const r = await this.db
+      .selectFrom('principals')
+      .selectAll()
+      .where('tenantId', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r === undefined ? undefined : toPrincipal(r);
+  }
+
+  async setPassword(tenantId: string, id: string, passwordHash: string): Promise<boolean> {
+    const res = await this.db
+      .updateTable('principals')
+      .set({ passwordHash })
+      .where('tenantId', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async insertKey(k: ApiKeyRecord): Promise<void> {
+    await this.db
+      .insertInto('apiKeys')
+      .values({
+        id: k.id,
+        tenantId: k.tenantId,
+        principalId: k.principalId,
+        secretHash: k.secretHash,
+        createdBy: k.createdBy,
+        createdAt: k.createdAt,
+        expiresAt: k.expiresAt,
+        revokedAt: k.revokedAt,
+      })
+      .execute();
+  }
+
+  async getKey(id: string): Promise<ApiKeyRecord | undefined> {
+    const r = await this.db.selectFrom('apiKeys').selectAll().where('id', '=', id).executeTakeFirst();
+    return r === undefined ? undefined : toKey(r);
+  }
+
+  async listKeys(tenantId: string): Promise<ApiKeyRecord[]> {
+    const rows = await this.db
+      .selectFrom('apiKeys')
+      .selectAll()
+      .where('tenantId', '=', tenantId)
+      .orderBy('createdAt')
+      .orderBy('id')
+      .execute();
+    return rows.map(toKey);
+  }
+
+  async revokeKey(tenantId: string, id: string, at: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable('apiKeys')
+      .set({ revokedAt: at })
+      .where('tenantId', '=', tenantId)
+      .where('id', '=', id)
+      .where('revokedAt', 'is', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async hasLiveKeyForRole(tenantId: string, role: Role, now: number): Promise<boolean> {
+    const r = await this.db
+      .selectFrom('apiKeys')
+      .innerJoin('principals', (j) =>
+        j.onRef('principals.tenantId', '=', 'apiKeys.tenantId').onRef('principals.id', '=', 'apiKeys.principalId'),
+      )
+      .select('apiKeys.id')
+      .where('apiKeys.tenantId', '=', tenantId)
+      .where('principals.role', '=', role)
+      .where('apiKeys.revokedAt', 'is', null)
+      .where((eb) => eb.or([eb('apiKeys.expiresAt', 'is', null), eb('apiKeys.expiresAt', '>', now)]))
+      .limit(1)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
+  async insertRefreshToken(t: RefreshTokenRecord): Promise<void> {
+    await this.db
+      .insertInto('refreshTokens')
+      .values({
+        id: t.id,
+        tenantId: t.tenantId,
+        principalId: t.principalId,
+        familyId: t.familyId,
+        tokenHash: t.tokenHash,
+        createdAt: t.createdAt,
+        expiresAt: t.expiresAt,
+        usedAt: t.usedAt,
+        revokedAt: t.revokedAt,
+      })
+      .execute();
+  }
+
+  async getRefreshToken(id: string): Promise<RefreshTokenRecord | undefined> {
+    const r = await this.db.selectFrom('refreshTokens').selectAll().where('id', '=', id).executeTakeFirst();
+    return r === undefined ? undefined : toRefresh(r);
+  }
+
+  async useRefreshToken(id: string, at: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable('refreshTokens')
+      .set({ usedAt: at })
+      .where('id', '=', id)
+      .where('usedAt', 'is', null)
+      .where('revokedAt', 'is', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async revokeRefreshFamily(familyId: string, at: number): Promise<number> {
+    const res = await this.db
+      .updateTable('refreshTokens')
+      .set({ revokedAt: at })
+      .where('familyId', '=', familyId)
+      .where('revokedAt', 'is', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
+  }
+
+  async secret(name: string, value: string, now: number): Promise<string> {
+    await this.db
+      .insertInto('serviceSecrets')
+      .values({ name, value, createdAt: now })
+      .onConflict((oc) => oc.column('name').doNothing())
+      .execute();
+    const r = await this.db
+      .selectFrom('serviceSecrets')
+      .select('value')
+      .where('name', '=', name)
+      .executeTakeFirstOrThrow();
+    return r.value;
+  }
+}

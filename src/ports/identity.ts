@@ -1,0 +1,78 @@
+import type { Role } from '../domain/auth/permissions.js';
+
+/** A tenant: owns everything; nothing crosses from one to another. */
+export interface TenantRecord {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAt: number;
+}
+
+/**
+ * Someone (or something) that holds credentials inside a tenant: a person (role user, operator,
+ * admin or viewer) or an agent (role agent) acting for exactly one person (`actsFor`).
+ */
+export interface PrincipalRecord {
+  readonly tenantId: string;
+  readonly id: string;
+  readonly kind: 'person' | 'agent';
+  readonly role: Role;
+  readonly actsFor: string | null;
+  readonly displayName: string | null;
+  /** argon2id; null for principals that only use API keys. */
+  readonly passwordHash: string | null;
+  readonly createdAt: number;
+  readonly disabledAt: number | null;
+}
+
+/** An API key as stored: never the key itself, only its keyed hash. */
+export interface ApiKeyRecord {
+  /** The key's public id, shown as its prefix; unique across tenants. */
+  readonly id: string;
+  readonly tenantId: string;
+  readonly principalId: string;
+  readonly secretHash: string;
+  readonly createdBy: string;
+  readonly createdAt: number;
+  readonly expiresAt: number | null;
+  readonly revokedAt: number | null;
+}
+
+/** One refresh token of a login's family; each is spent once, and a second use revokes the family. */
+export interface RefreshTokenRecord {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly principalId: string;
+  readonly familyId: string;
+  readonly tokenHash: string;
+  readonly createdAt: number;
+  readonly expiresAt: number;
+  readonly usedAt: number | null;
+  readonly revokedAt: number | null;
+}
+
+/** Tenants, principals, keys, refresh tokens and the service's own secrets. */
+export interface IdentityRepository {
+  /** Create the tenant unless it exists; false if it did. */
+  ensureTenant(t: TenantRecord): Promise<boolean>;
+  getTenant(id: string): Promise<TenantRecord | undefined>;
+  /** Insert first: false if a principal with this id exists in the tenant. */
+  insertPrincipal(p: PrincipalRecord): Promise<boolean>;
+  getPrincipal(tenantId: string, id: string): Promise<PrincipalRecord | undefined>;
+  setPassword(tenantId: string, id: string, passwordHash: string): Promise<boolean>;
+  insertKey(k: ApiKeyRecord): Promise<void>;
+  /** A key by its public id (any tenant: ids are unique). */
+  getKey(id: string): Promise<ApiKeyRecord | undefined>;
+  listKeys(tenantId: string): Promise<ApiKeyRecord[]>;
+  /** Revoke a live key; false when there is none live with this id in the tenant. */
+  revokeKey(tenantId: string, id: string, at: number): Promise<boolean>;
+  /** Whether any live key of any principal with this role exists in the tenant (first-start bootstrap). */
+  hasLiveKeyForRole(tenantId: string, role: Role, now: number): Promise<boolean>;
+  insertRefreshToken(t: RefreshTokenRecord): Promise<void>;
+  getRefreshToken(id: string): Promise<RefreshTokenRecord | undefined>;
+  /** Spend a refresh token: true only for the one call that found it unused and unrevoked. */
+  useRefreshToken(id: string, at: number): Promise<boolean>;
+  /** Revoke every token of a family (logout, or a spent token used again); returns how many. */
+  revokeRefreshFamily(familyId: string, at: number): Promise<number>;
+  /** The secret of this name, creating it from `value` if absent (insert first: every instance agrees). */
+  secret(name: string, value: string, now: number): Promise<string>;
+}
