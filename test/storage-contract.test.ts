@@ -979,73 +979,79 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       ).toStrictEqual({ ...leased, kind: 'k2', priority: 3, runAt: 9, leaseUntil: 200, updatedAt: 9 });
     },
   );
-  it('identity: tenants and principals insert first; keys are found by id, revoked once, live per role; a refresh token is spent once and its family revoked', async () => {
-    const t = { id: 't1', name: 'T', createdAt: 1 };
-    expect(await uow.run((r) => r.identity.ensureTenant(t))).toBe(true);
-    expect(await uow.run((r) => r.identity.ensureTenant(t))).toBe(false);
-    const person = {
-      tenantId: 't1',
-      id: 'alice',
-      kind: 'person' as const,
-      role: 'user' as const,
-      actsFor: null,
-      displayName: 'Alice',
-      passwordHash: null,
-      createdAt: 1,
-      disabledAt: null,
-    };
-    expect(await uow.run((r) => r.identity.insertPrincipal(person))).toBe(true);
-    expect(await uow.run((r) => r.identity.insertPrincipal({ ...person, role: 'admin' }))).toBe(false);
-    expect(await uow.read.identity.getPrincipal('t1', 'alice')).toEqual(person);
-    expect(await uow.read.identity.getPrincipal('t2', 'alice')).toBeUndefined();
-    expect(await uow.run((r) => r.identity.setPassword('t1', 'alice', 'h'))).toBe(true);
-    const key = {
-      id: 'k1',
-      tenantId: 't1',
-      principalId: 'alice',
-      secretHash: 'hash',
-      createdBy: 'admin:root',
-      createdAt: 2,
-      expiresAt: null,
-      revokedAt: null,
-    };
-    await uow.run((r) => r.identity.insertKey(key));
-    expect(await uow.read.identity.getKey('k1')).toEqual(key);
-    expect(await uow.run((r) => r.identity.hasLiveKeyForRole('t1', 'user', 10))).toBe(true);
-    expect(await uow.run((r) => r.identity.hasLiveKeyForRole('t1', 'admin', 10))).toBe(false);
-    expect(await uow.run((r) => r.identity.revokeKey('t2', 'k1', 5))).toBe(false);
-    expect(await uow.run((r) => r.identity.revokeKey('t1', 'k1', 5))).toBe(true);
-    expect(await uow.run((r) => r.identity.revokeKey('t1', 'k1', 6))).toBe(false);
-    expect(await uow.run((r) => r.identity.hasLiveKeyForRole('t1', 'user', 10))).toBe(false);
-    expect((await uow.read.identity.listKeys('t1')).map((k) => [k.id, k.revokedAt])).toEqual([['k1', 5]]);
+  it(
+    'identity: tenants and principals insert first; keys found by id, revoked once, live per role; ' +
+      'a refresh token spent once and its family revoked',
+    async () => {
+      const t = { id: 't1', name: 'T', createdAt: 1 };
+      expect(await uow.run((r) => r.identity.ensureTenant(t))).toBe(true);
+      expect(await uow.run((r) => r.identity.ensureTenant(t))).toBe(false);
+      const person = {
+        tenantId: 't1',
+        id: 'alice',
+        kind: 'person' as const,
+        role: 'user' as const,
+        actsFor: null,
+        displayName: 'Alice',
+        passwordHash: null,
+        createdAt: 1,
+        disabledAt: null,
+      };
+      expect(await uow.run((r) => r.identity.insertPrincipal(person))).toBe(true);
+      expect(await uow.run((r) => r.identity.insertPrincipal({ ...person, role: 'admin' }))).toBe(false);
+      expect(await uow.read.identity.getPrincipal('t1', 'alice')).toEqual(person);
+      expect(await uow.read.identity.getPrincipal('t2', 'alice')).toBeUndefined();
+      expect(await uow.run((r) => r.identity.setPassword('t1', 'alice', 'h'))).toBe(true);
+      const key = {
+        id: 'k1',
+        tenantId: 't1',
+        principalId: 'alice',
+        secretHash: 'hash',
+        createdBy: 'admin:root',
+        createdAt: 2,
+        expiresAt: null,
+        revokedAt: null,
+      };
+      await uow.run((r) => r.identity.insertKey(key));
+      expect(await uow.read.identity.getKey('k1')).toEqual(key);
+      expect(await uow.run((r) => r.identity.hasLiveKeyForRole('t1', 'user', 10))).toBe(true);
+      expect(await uow.run((r) => r.identity.hasLiveKeyForRole('t1', 'admin', 10))).toBe(false);
+      expect(await uow.run((r) => r.identity.revokeKey('t2', 'k1', 5))).toBe(false);
+      expect(await uow.run((r) => r.identity.revokeKey('t1', 'k1', 5))).toBe(true);
+      expect(await uow.run((r) => r.identity.revokeKey('t1', 'k1', 6))).toBe(false);
+      expect(await uow.run((r) => r.identity.hasLiveKeyForRole('t1', 'user', 10))).toBe(false);
+      expect((await uow.read.identity.listKeys('t1')).map((k) => [k.id, k.revokedAt])).toEqual([['k1', 5]]);
 
-    const token = (id: string) => ({
-      id,
-      tenantId: 't1',
-      principalId: 'alice',
-      familyId: 'f1',
-      tokenHash: 'th',
-      createdAt: 1,
-      expiresAt: 100,
-      usedAt: null,
-      revokedAt: null,
-    });
-    await uow.run(async (r) => {
-      await r.identity.insertRefreshToken(token('r1'));
-      await r.identity.insertRefreshToken(token('r2'));
-    });
-    const other = engine.sharedByInstances ? (await open()).unitOfWork : uow;
-    const spent = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => (i % 2 === 0 ? uow : other).run((r) => r.identity.useRefreshToken('r1', 7))),
-    );
-    expect(spent.filter(Boolean)).toHaveLength(1);
-    expect(await uow.run((r) => r.identity.revokeRefreshFamily('f1', 8))).toBe(2);
-    expect(await uow.run((r) => r.identity.useRefreshToken('r2', 9))).toBe(false);
-    expect(await uow.read.identity.getRefreshToken('r2')).toMatchObject({ revokedAt: 8, usedAt: null });
+      const token = (id: string) => ({
+        id,
+        tenantId: 't1',
+        principalId: 'alice',
+        familyId: 'f1',
+        tokenHash: 'th',
+        createdAt: 1,
+        expiresAt: 100,
+        usedAt: null,
+        revokedAt: null,
+      });
+      await uow.run(async (r) => {
+        await r.identity.insertRefreshToken(token('r1'));
+        await r.identity.insertRefreshToken(token('r2'));
+      });
+      const other = engine.sharedByInstances ? (await open()).unitOfWork : uow;
+      const spent = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          (i % 2 === 0 ? uow : other).run((r) => r.identity.useRefreshToken('r1', 7)),
+        ),
+      );
+      expect(spent.filter(Boolean)).toHaveLength(1);
+      expect(await uow.run((r) => r.identity.revokeRefreshFamily('f1', 8))).toBe(2);
+      expect(await uow.run((r) => r.identity.useRefreshToken('r2', 9))).toBe(false);
+      expect(await uow.read.identity.getRefreshToken('r2')).toMatchObject({ revokedAt: 8, usedAt: null });
 
-    const secrets = await Promise.all(
-      ['a', 'b', 'c', 'd'].map((v, i) => (i % 2 === 0 ? uow : other).run((r) => r.identity.secret('jwt', v, 1))),
-    );
-    expect(new Set(secrets).size).toBe(1);
-  });
+      const secrets = await Promise.all(
+        ['a', 'b', 'c', 'd'].map((v, i) => (i % 2 === 0 ? uow : other).run((r) => r.identity.secret('jwt', v, 1))),
+      );
+      expect(new Set(secrets).size).toBe(1);
+    },
+  );
 });
