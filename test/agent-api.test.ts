@@ -5,7 +5,7 @@ import type { AgentReply } from '../src/application/agent/agent-api.js';
 import type { App, AppOptions } from '../src/composition/create-app.js';
 import type { Clock } from '../src/ports/clock.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
-import { startTestApp } from './support/test-app.js';
+import { ADMIN, startTestApp } from './support/test-app.js';
 
 let app: App | undefined;
 afterEach(async () => {
@@ -363,7 +363,7 @@ describe('agent refunds', () => {
     const back = await say(a, '把刚才那单退了', first.session_id);
     expect(back.outcome).toMatchObject({ kind: 'done', action: 'refund', result: { refund: { status: 'SUCCEEDED' } } });
     const orderId = (first.outcome as { order: { id: string } }).order.id;
-    const got = await a.services.orders.get('default', orderId);
+    const got = await a.services.orders.get(ADMIN, orderId);
     expect(got.ok && got.value.status).toBe('REFUNDED');
     const again = await say(a, '把刚才那单退了', first.session_id);
     expect(again.outcome).toMatchObject({ kind: 'refused', code: 'REFUND_NOT_ALLOWED' });

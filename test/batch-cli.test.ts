@@ -14,7 +14,7 @@ import {
   walletBalance,
 } from './support/recharge-harness.js';
 import { runCliCaptured } from './support/cli-run.js';
-import { startTestApp } from './support/test-app.js';
+import { adminKeyOf, startTestApp } from './support/test-app.js';
 
 let app: App;
 let url: string;
@@ -37,7 +37,12 @@ afterAll(async () => {
 
 async function cli(...args: string[]): Promise<{ out: string[]; err: string[]; progress: string[]; code: number }> {
   const progress: string[] = [];
-  const r = await runCliCaptured(args, { defaultUrl: url, progress: (l) => progress.push(l), pollMs: 20 });
+  const r = await runCliCaptured(args, {
+    defaultUrl: url,
+    apiKey: adminKeyOf(app),
+    progress: (l) => progress.push(l),
+    pollMs: 20,
+  });
   return { ...r, progress };
 }
 

@@ -17,7 +17,7 @@ import {
   topUpWallet,
   walletBalance,
 } from './support/recharge-harness.js';
-import { tempDbPath } from './support/test-app.js';
+import { authHeaders, tempDbPath } from './support/test-app.js';
 
 const start = appStarter();
 
@@ -37,11 +37,17 @@ async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
 }
 
 /** Upload over real HTTP, streamed in small chunks as a slow client would. */
-async function upload(url: string, user: string, csv: string, headers: Record<string, string> = {}): Promise<Response> {
+async function upload(
+  app: App,
+  url: string,
+  user: string,
+  csv: string,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   const body = ReadableStream.from(chunksOf(csv, 97));
   return fetch(`${url}/api/v1/recharges/batch`, {
     method: 'POST',
-    headers: { 'content-type': 'text/csv', 'x-user-id': user, ...headers },
+    headers: { 'content-type': 'text/csv', ...(await authHeaders(app, user)), ...headers },
     body,
     duplex: 'half',
   });
@@ -110,7 +116,7 @@ describe('batch recharge over HTTP', () => {
         'a,b,c',
         '',
       ].join('\n');
-      const res = await upload(url, 'kim', csv);
+      const res = await upload(app, url, 'kim', csv);
       expect(res.status).toBe(202);
       const accepted = (await res.json()) as { batch: BatchView };
       expect(accepted.batch).toMatchObject({ status: 'accepted', rows: 44, valid: 40, rejected_count: 4 });
@@ -130,7 +136,7 @@ describe('batch recharge over HTTP', () => {
       expect(view.rejected_count).toBe(4 + 40 - view.accepted);
       expect(view.failed).toBeGreaterThan(0); // sim-a's failures are final with one attempt
 
-      const file = await fetch(`${url}${view.results}`, { headers: { 'x-user-id': 'kim' } });
+      const file = await fetch(`${url}${view.results}`, { headers: await authHeaders(app, 'kim') });
       expect(file.headers.get('content-type')).toContain('text/csv');
       const rows = (await file.text()).trim().split('\n');
       expect(rows[0]).toBe('line,phone,amount,status,reason,recharge_id,channel');
@@ -175,13 +181,14 @@ describe('batch recharge over HTTP', () => {
       const csv = Array.from({ length: 10 }, (_, i) => `${phoneOf('1381', i)},1000`).join('\n');
       const digestOf = (s: string): string => `sha-256=:${createHash('sha256').update(s).digest('base64')}:`;
 
-      const forged = await upload(url, 'lee', csv, { 'content-digest': digestOf(`${csv}\n13800000000,1000`) });
+      const forged = await upload(app, url, 'lee', csv, { 'content-digest': digestOf(`${csv}\n13800000000,1000`) });
       expect(forged.status).toBe(400);
       expect(((await forged.json()) as { code: string }).code).toBe('CONTENT_DIGEST_MISMATCH');
-      const malformed = await upload(url, 'lee', csv, { 'content-digest': 'md5=:abc:' });
+      const malformed = await upload(app, url, 'lee', csv, { 'content-digest': 'md5=:abc:' });
       expect(((await malformed.json()) as { code: string }).code).toBe('VALIDATION_FAILED');
 
       const tooLong = await upload(
+        app,
         url,
         'lee',
         Array.from({ length: 51 }, (_, i) => `${phoneOf('1382', i)},1000`).join('\n'),
@@ -200,7 +207,7 @@ describe('batch recharge over HTTP', () => {
       await expect(
         fetch(`${url}/api/v1/recharges/batch`, {
           method: 'POST',
-          headers: { 'content-type': 'text/csv', 'x-user-id': 'lee' },
+          headers: { 'content-type': 'text/csv', ...(await authHeaders(app, 'lee')) },
           body: ReadableStream.from(broken),
           duplex: 'half',
           signal: controller.signal,
@@ -211,12 +218,15 @@ describe('batch recharge over HTTP', () => {
       expect(carriers.groundTruth).toHaveLength(0);
 
       // The same file with its true digest goes through, and the same key answers with the same batch.
-      const good = await upload(url, 'lee', csv, { 'content-digest': digestOf(csv), 'idempotency-key': 'file-1' });
+      const good = await upload(app, url, 'lee', csv, { 'content-digest': digestOf(csv), 'idempotency-key': 'file-1' });
       expect(good.status).toBe(202);
       const id = ((await good.json()) as { batch: BatchView }).batch.id;
-      const again = await upload(url, 'lee', csv, { 'content-digest': digestOf(csv), 'idempotency-key': 'file-1' });
+      const again = await upload(app, url, 'lee', csv, {
+        'content-digest': digestOf(csv),
+        'idempotency-key': 'file-1',
+      });
       expect(((await again.json()) as { batch: BatchView }).batch.id).toBe(id);
-      const changed = await upload(url, 'lee', `${csv}\n`, {
+      const changed = await upload(app, url, 'lee', `${csv}\n`, {
         'content-digest': digestOf(`${csv}\n`),
         'idempotency-key': 'file-1',
       });

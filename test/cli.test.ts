@@ -6,7 +6,7 @@ import type { Logger } from '../src/ports/logger.js';
 import type { App } from '../src/composition/create-app.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { runCliCaptured } from './support/cli-run.js';
-import { startTestApp } from './support/test-app.js';
+import { adminKeyOf, startTestApp } from './support/test-app.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 const local = new Interpreter({
@@ -39,6 +39,7 @@ async function run(
   const asked: string[] = [];
   const r = await runCliCaptured(args, {
     defaultUrl: url,
+    apiKey: adminKeyOf(app),
     parseLocal: async (text) => toParseOutput(await local.interpret(text)),
     ask: (q) => {
       asked.push(q);

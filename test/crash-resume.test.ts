@@ -3,7 +3,7 @@ import { placeOrder } from '../src/application/orders/place-order.js';
 import type { App } from '../src/composition/create-app.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
-import { shortLease, startTestApp, tempDbPath } from './support/test-app.js';
+import { ADMIN, shortLease, startTestApp, tempDbPath } from './support/test-app.js';
 
 /**
  * A "crash": the process stops mid-flight without any clean-up — the worker's lease stays in
@@ -26,7 +26,7 @@ async function waitFor(app: App, orderId: string, status: string, timeoutMs = 50
   const until = Date.now() + timeoutMs;
   let last = '';
   while (Date.now() < until) {
-    const r = await app.services.orders.get('default', orderId);
+    const r = await app.services.orders.get(ADMIN, orderId);
     if (r.ok) last = r.value.status;
     if (last === status) return last;
     await new Promise((res) => setTimeout(res, 25));

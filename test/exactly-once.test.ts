@@ -1,3 +1,4 @@
+import { auditOf, ADMIN } from './support/test-app.js';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
@@ -67,7 +68,7 @@ describe.each(ENGINES)('exactly once under concurrency on %s', (engine) => {
           .filter((r) => r.statusCode === 409)
           .every((r) => r.json<{ code: string }>().code === 'IDEMPOTENCY_IN_FLIGHT'),
       ).toBe(true);
-      const page = await c.apps[0]!.services.orders.list({ tenantId: 'default', limit: 50 });
+      const page = await c.apps[0]!.services.orders.list(ADMIN, { limit: 50 });
       expect(page.data).toHaveLength(1);
       expect(bank.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
       expect(merchant.groundTruth).toHaveLength(1);
@@ -84,9 +85,7 @@ describe.each(ENGINES)('exactly once under concurrency on %s', (engine) => {
     expect(answers.every((r) => r.statusCode === 201 || r.statusCode === 409)).toBe(true);
     const total = (
       await Promise.all(
-        Array.from({ length: 7 }, (_, u) =>
-          c.apps[0]!.services.orders.list({ tenantId: 'default', userId: `u${u}`, limit: 200 }),
-        ),
+        Array.from({ length: 7 }, (_, u) => c.apps[0]!.services.orders.list(ADMIN, { userId: `u${u}`, limit: 200 })),
       )
     ).reduce((n, p) => n + p.data.length, 0);
     // Keys are scoped to the caller: `click-3` of u3 and of u4 are different keys (u = i % 7).
@@ -137,13 +136,13 @@ describe.each(ENGINES)('exactly once under concurrency on %s', (engine) => {
       expect(effects.filter((e) => e !== 'applied').every((e) => e === 'duplicate')).toBe(true);
       const a0 = c.apps[0]!;
       const done = await until(
-        () => a0.services.orders.get('default', o.id),
+        () => a0.services.orders.get(ADMIN, o.id),
         (r) => r.ok && r.value.status === 'COMPLETED',
       );
       expect(done.ok && done.value.status).toBe('COMPLETED');
       const journals = await a0.deps.uow.read.ledger.journalsFor('default', o.payment.id);
       expect(journals.map((j) => j.kind)).toEqual(['payment.captured']);
-      const trail = await a0.services.orders.auditTrail('default', 'payment', o.payment.id);
+      const trail = await auditOf(a0, 'payment', o.payment.id);
       expect(trail.filter((e) => e.action === 'payment.succeed')).toHaveLength(1);
       expect(merchant.groundTruth).toHaveLength(1);
       expect(await a0.services.ledger.check('default')).toMatchObject({ balanced: true, complete: true });
@@ -208,7 +207,7 @@ describe.each(ENGINES)('exactly once under concurrency on %s', (engine) => {
     );
     expect(flags.filter((x) => x.code === 'LATE_CAPTURE')).toHaveLength(1);
     expect(flags.filter((x) => x.code === 'LATE_CAPTURE_REFUNDED')).toHaveLength(1);
-    expect((await a0.services.orders.get('default', o.id)).ok).toBe(true);
+    expect((await a0.services.orders.get(ADMIN, o.id)).ok).toBe(true);
     expect(await a0.services.ledger.check('default')).toMatchObject({ balanced: true, complete: true });
   });
 
@@ -239,7 +238,7 @@ describe.each(ENGINES)('exactly once under concurrency on %s', (engine) => {
     expect(refused.every((r) => r.json<{ code: string }>().code === 'REFUND_EXCEEDS_PAYMENT')).toBe(true);
     const a0 = c.apps[0]!;
     const settled = await until(
-      () => a0.services.refunds.listForOrder('default', o.id),
+      () => a0.services.refunds.listForOrder(ADMIN, o.id),
       (r) => r.ok && r.value.every((x) => x.status !== 'PENDING'),
     );
     const refundsList = settled.ok ? settled.value : [];

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/adapters/system/system-clock.js';
 import { advanceBy, eventually } from './support/eventually.js';
-import { startTestApp } from './support/test-app.js';
+import { ADMIN, auditOf, startTestApp } from './support/test-app.js';
 
 describe('unpaid orders expire', () => {
   it('an order still waiting after 30 minutes is cancelled by the worker, with its payment', async () => {
@@ -16,7 +16,7 @@ describe('unpaid orders expire', () => {
     });
     const id = res.json<{ order: { id: string } }>().order.id;
     const statusOf = async (): Promise<string> => {
-      const o = await app.services.orders.get('default', id);
+      const o = await app.services.orders.get(ADMIN, id);
       return o.ok ? o.value.status : '';
     };
     // 29 minutes pass on the clock (every poll in between runs): still waiting.
@@ -26,12 +26,12 @@ describe('unpaid orders expire', () => {
     expect(await eventually(clock, statusOf, (s) => s === 'CANCELLED', { stepMs: 1000, maxMs: 5 * 60_000 })).toBe(
       'CANCELLED',
     );
-    const o = await app.services.orders.get('default', id);
+    const o = await app.services.orders.get(ADMIN, id);
     expect(o.ok && o.value).toMatchObject({
       status_reason: 'not confirmed or paid in time',
       payment: { status: 'CANCELLED' },
     });
-    const trail = await app.services.orders.auditTrail('default', 'order', id);
+    const trail = await auditOf(app, 'order', id);
     expect(trail.at(-1)).toMatchObject({ actor: 'system:expiry', action: 'order.expire' });
     await app.close();
   });

@@ -3,7 +3,7 @@ import type { App } from '../src/composition/create-app.js';
 import { seededRandom } from '../src/simulator/random.js';
 import { SimulatedGateway, type SimEvent } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
-import { startTestApp } from './support/test-app.js';
+import { ADMIN, startTestApp } from './support/test-app.js';
 
 const ORDERS = Number(process.env.FAULT_ORDERS ?? 2000);
 const TERMINAL = new Set(['COMPLETED', 'FAILED', 'REFUNDED', 'CANCELLED']);
@@ -175,7 +175,7 @@ async function snapshot(
 ): Promise<Map<string, { status: string; outTradeNo: string | null; amount: number }>> {
   const out = new Map<string, { status: string; outTradeNo: string | null; amount: number }>();
   for (const id of ids) {
-    const r = await app.services.orders.get('default', id);
+    const r = await app.services.orders.get(ADMIN, id);
     if (r.ok)
       out.set(id, {
         status: r.value.status,

@@ -31,7 +31,7 @@ describe('Idempotency-Key after a crash', () => {
     const early = await second.http.inject({
       method: 'POST',
       url: '/api/v1/order',
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'retry-me' },
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'retry-me', 'x-user-id': 'anonymous' },
       payload: body,
     });
     expect(early.statusCode).toBe(409);
@@ -42,19 +42,23 @@ describe('Idempotency-Key after a crash', () => {
     const retry = await second.http.inject({
       method: 'POST',
       url: '/api/v1/order',
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'retry-me' },
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'retry-me', 'x-user-id': 'anonymous' },
       payload: body,
     });
     expect(retry.statusCode).toBe(201);
     expect(retry.json<{ order: { id: string } }>().order.id).toBe(placed.ok ? placed.value.order.id : 'missing');
     expect(gateway.groundTruth).toHaveLength(1);
-    const list = await second.http.inject({ method: 'GET', url: '/api/v1/orders' });
+    const list = await second.http.inject({
+      method: 'GET',
+      url: '/api/v1/orders',
+      headers: { 'x-user-id': 'anonymous' },
+    });
     expect(list.json<{ data: unknown[] }>().data).toHaveLength(1);
     // And from now on it is an ordinary replay.
     const replay = await second.http.inject({
       method: 'POST',
       url: '/api/v1/order',
-      headers: { 'content-type': 'application/json', 'idempotency-key': 'retry-me' },
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'retry-me', 'x-user-id': 'anonymous' },
       payload: body,
     });
     expect(replay.headers['idempotent-replayed']).toBe('true');

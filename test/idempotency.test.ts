@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
-import { startTestApp } from './support/test-app.js';
+import { fetchFor, startTestApp } from './support/test-app.js';
 
 let app: App | undefined;
 afterEach(async () => {
@@ -107,6 +107,7 @@ describe('Idempotency-Key (ACP / Stripe semantics)', () => {
     app = (await startTestApp({}, { gateway, merchant })).app;
     gateway.chaos.set({ latencyMs: { min: 20, max: 20 } });
     const url = await app.listen();
+    const fetch = fetchFor(app);
     const responses = await Promise.all(
       Array.from({ length: 100 }, () =>
         fetch(`${url}/api/v1/order`, {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { JuheSimulator } from '../src/simulator/juhe-simulator.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
-import { startTestApp } from './support/test-app.js';
+import { auditOf, fetchFor, startTestApp } from './support/test-app.js';
 
 const KEY = 'e2e-juhe-app-key-0123456789abcdef';
 const OPENID = 'JHe2eopenid0123456789';
@@ -66,6 +66,7 @@ describe(
         });
         cleanup.push(() => app.close());
         const base = await app.listen();
+        const fetch = fetchFor(app);
         sim.callbackUrl = `${base}/api/v1/recharge-callbacks/juhe`;
 
         const funded = 100_000;
@@ -125,7 +126,7 @@ describe(
 
         // Settled exactly once: one terminal audit row each, and the callbacks did it (the job found it moved).
         for (const m of made) {
-          const trail = await app.services.orders.auditTrail('default', 'recharge', m.id);
+          const trail = await auditOf(app, 'recharge', m.id);
           const terminal = trail.filter(
             (a) =>
               a.action === 'recharge.succeeded' || a.action === 'recharge.failed' || a.action === 'recharge.corrected',

@@ -4,7 +4,7 @@ import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedRechargeChannel } from '../src/simulator/simulated-recharge-channel.js';
 import { type Cluster, ENGINES, startCluster } from './support/cluster.js';
 import { FAST_MOBILE } from './support/recharge-harness.js';
-import { LogSink, shortLease } from './support/test-app.js';
+import { ADMIN, LogSink, shortLease } from './support/test-app.js';
 
 /**
  * A recharge job may follow a slow channel for longer than its lease (the channel accepts at
@@ -69,7 +69,7 @@ describe.each(ENGINES)('a channel slower than the lease, on %s', (engine) => {
     const id = res.json<{ recharge: { id: string } }>().recharge.id;
     let status = '';
     for (let i = 0; i < 400 && status !== 'SUCCEEDED'; i++) {
-      const r = await c.apps[0]!.services.recharge.get('default', id);
+      const r = await c.apps[0]!.services.recharge.get(ADMIN, id);
       status = r.ok ? r.value.status : '';
       if (status !== 'SUCCEEDED') await new Promise((r2) => setTimeout(r2, 25));
     }

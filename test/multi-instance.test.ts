@@ -153,6 +153,7 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
         configFile,
         JSON.stringify({
           payment_gateway: 'sim-http',
+          auth: { admin_key_file: join(dir, 'admin-key') },
           gateways: { 'sim-http': { type: 'simulator-http', base_url: sim.url, secret: sim.secret, timeout_ms: 5000 } },
           merchant: { type: 'http', base_url: sim.url, secret: sim.secret },
           recharge: {
@@ -167,6 +168,12 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
       );
       // Start one first so the others find the schema migrated (they would also wait on the lock).
       instances.push(await serve(db.url, 'a', configFile));
+      // The first start wrote the admin key: the clients are an operator's tool acting for each user.
+      const adminKey = readFileSync(join(dir, 'admin-key'), 'utf8').trim();
+      const actFor = (user: string): Record<string, string> => ({
+        authorization: `Bearer ${adminKey}`,
+        'x-act-for': user,
+      });
       instances.push(...(await Promise.all([serve(db.url, 'b1', configFile), serve(db.url, 'c', configFile)])));
       const live = (): Instance[] => instances.filter((i) => i.alive);
 
@@ -175,7 +182,7 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
       for (let u = 0; u < USERS; u++) {
         const r = await fetch(`${a.url}/api/v1/wallet/top-ups`, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'idempotency-key': `t${u}`, 'x-user-id': `user-${u}` },
+          headers: { 'content-type': 'application/json', 'idempotency-key': `t${u}`, ...actFor(`user-${u}`) },
           body: JSON.stringify({ amount: TOP_UP_FEN }),
         });
         expect(r.status, await r.text()).toBe(201);
@@ -199,7 +206,7 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
             headers: {
               'content-type': 'application/json',
               'idempotency-key': `m${n}`,
-              'x-user-id': `user-${userOf(n)}`,
+              ...actFor(`user-${userOf(n)}`),
             },
             body: JSON.stringify(
               recharge ? { phone: phoneOf(n), amount: RECHARGE_FEN } : { drink: 'latte', size: 'medium' },

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
-import { type LogSink, startTestApp } from './support/test-app.js';
+import { fetchFor, type LogSink, startTestApp } from './support/test-app.js';
 
 let app: App | undefined;
 afterEach(async () => {
@@ -324,6 +324,7 @@ describe('over a real listening server', () => {
     const started = await startTestApp();
     app = started.app;
     const url = await app.listen();
+    const fetch = fetchFor(app);
     const health = await fetch(`${url}/healthz`);
     expect(health.status).toBe(200);
     const ready = await fetch(`${url}/readyz`);

@@ -7,7 +7,7 @@ import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
 import { createTestDatabase, postgresWanted, type TestDatabase } from './support/pg-db.js';
 import { quick, simulatedChannels } from './support/recharge-harness.js';
-import { startTestApp } from './support/test-app.js';
+import { keyOf, startTestApp } from './support/test-app.js';
 
 /**
  * PostgreSQL runs a transaction again after a serialization failure (40001) or a deadlock
@@ -121,6 +121,8 @@ describe.runIf(wanted)('PostgreSQL transactions re-run after 40001 / 40P01 commi
       )
     ).app;
     await app.http.ready();
+    // The person's key exists before the shape is recorded: making it is not one of the flows.
+    await keyOf(app, 'pat');
   });
   afterAll(async () => {
     await app.close();

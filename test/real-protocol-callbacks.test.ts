@@ -8,7 +8,7 @@ import { type SimulatorServer, startSimulatorServer } from '../src/simulator/ser
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
 import { standardFaces } from '../src/simulator/standard-faces.js';
-import { startTestApp } from './support/test-app.js';
+import { ADMIN, auditOf, fetchFor, startTestApp } from './support/test-app.js';
 
 /**
  * The whole loop over the real protocols: the service pays through the standalone simulator's
@@ -73,7 +73,7 @@ afterAll(async () => {
 async function waitFor(id: string, status: string): Promise<string> {
   let last = '';
   for (let i = 0; i < 200; i++) {
-    const r = await app.services.orders.get('default', id);
+    const r = await app.services.orders.get(ADMIN, id);
     last = r.ok ? r.value.status : '';
     if (last === status) return last;
     await new Promise((res) => setTimeout(res, 25));
@@ -88,6 +88,7 @@ describe('real protocols end to end: the simulator’s Alipay and WeChat Pay fac
   ])(
     '%s: QR payment, scanned by the payer, settled by its signed callback; captured once',
     async (gatewayName, method) => {
+      const fetch = fetchFor(app);
       const placed = await fetch(`${serviceUrl}/api/v1/order`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', 'x-user-id': `u-${method}` },
@@ -110,12 +111,8 @@ describe('real protocols end to end: the simulator’s Alipay and WeChat Pay fac
       expect(bank.payPending(outTradeNo)).toBe(true);
       expect(await waitFor(order.id, 'COMPLETED')).toBe('COMPLETED');
       expect(bank.groundTruth.filter((e) => e.type === 'capture' && e.outTradeNo === outTradeNo)).toHaveLength(1);
-      const got = await app.services.orders.get('default', order.id);
-      const audit = await app.services.orders.auditTrail(
-        'default',
-        'payment',
-        got.ok ? (got.value.payment?.id ?? '') : '',
-      );
+      const got = await app.services.orders.get(ADMIN, order.id);
+      const audit = await auditOf(app, 'payment', got.ok ? (got.value.payment?.id ?? '') : '');
       expect(audit.some((a) => a.actor === `gateway:${gatewayName}` && a.action === 'payment.succeed')).toBe(true);
     },
   );

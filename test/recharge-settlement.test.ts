@@ -15,7 +15,7 @@ import {
   type RechargeSubmitRequest,
   RechargeUnknownOutcomeError,
 } from '../src/ports/recharge-channel.js';
-import { type LogSink, startTestApp } from './support/test-app.js';
+import { ADMIN, auditOf, type LogSink, startTestApp } from './support/test-app.js';
 
 const PHONE = '13800138000';
 const ALL = ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM', 'CHINA_BROADNET', 'VIRTUAL'];
@@ -154,7 +154,7 @@ async function rechargeOnce(app: App, user: string, amount = 5000): Promise<View
 }
 
 async function view(app: App, id: string): Promise<View> {
-  const r = await app.services.recharge.get('default', id);
+  const r = await app.services.recharge.get(ADMIN, id);
   if (!r.ok) throw new Error(r.error.message);
   return r.value as unknown as View;
 }
@@ -219,7 +219,7 @@ async function flags(app: App): Promise<Array<{ code: string; resource_id: strin
 }
 
 async function actions(app: App, id: string): Promise<string[]> {
-  return (await app.services.orders.auditTrail('default', 'recharge', id)).map((a) => a.action);
+  return (await auditOf(app, 'recharge', id)).map((a) => a.action);
 }
 
 const attemptKeyOf = (v: View): string => v.attempts.at(-1)?.order_id ?? '';
@@ -587,7 +587,7 @@ describe('recharge repair rules (time injected)', () => {
     clock.offset = 31 * MIN;
     expect(await app.services.rules.sweep()).toBe(1);
     await untilAction(app, r.id, 'rule.settle-unknown-recharge');
-    const trail = await app.services.orders.auditTrail('default', 'recharge', r.id);
+    const trail = await auditOf(app, 'recharge', r.id);
     expect(trail.find((a) => a.action === 'rule.settle-unknown-recharge')?.after).toMatchObject({
       result: 'its job is still working on it',
     });

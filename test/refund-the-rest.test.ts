@@ -1,3 +1,4 @@
+import { ADMIN } from './support/test-app.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
 import type { MerchantOrderRequest, MerchantOrderResult } from '../src/ports/merchant.js';
@@ -33,7 +34,7 @@ afterEach(async () => {
 async function waitFor(a: App, id: string, status: string): Promise<string> {
   let last = '';
   for (let i = 0; i < 200 && last !== status; i++) {
-    const r = await a.services.orders.get('default', id);
+    const r = await a.services.orders.get(ADMIN, id);
     last = r.ok ? r.value.status : '';
     if (last !== status) await new Promise((res) => setTimeout(res, 20));
   }
@@ -74,7 +75,7 @@ describe.each(ENGINES)('refund the rest on %s', (engine) => {
 
       shop.release();
       expect(await waitFor(a, o.id, 'REFUNDED')).toBe('REFUNDED');
-      const refunds = await a.services.refunds.listForOrder('default', o.id);
+      const refunds = await a.services.refunds.listForOrder(ADMIN, o.id);
       const list = refunds.ok ? refunds.value : [];
       expect(list.map((r) => [r.amount, r.status, r.out_refund_no.replace(/^.*_(r\d+)$/, '$1')])).toEqual([
         [1000, 'SUCCEEDED', 'r1'],

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
-import { startTestApp } from './support/test-app.js';
+import { ADMIN, startTestApp } from './support/test-app.js';
 
 let app: App | undefined;
 afterEach(async () => {
@@ -220,7 +220,7 @@ describe('refunds: POST /api/v1/orders/:id/refund', () => {
     const id = res.json<{ order: { id: string } }>().order.id;
     let status = '';
     for (let i = 0; i < 100 && status !== 'REFUNDED'; i++) {
-      const got = await a.services.orders.get('default', id);
+      const got = await a.services.orders.get(ADMIN, id);
       status = got.ok ? got.value.status : '';
       if (status !== 'REFUNDED') await new Promise((r) => setTimeout(r, 20));
     }

@@ -4,7 +4,7 @@ import type { App } from '../src/composition/create-app.js';
 import { MerchantUnknownOutcomeError } from '../src/ports/merchant.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
-import { startTestApp } from './support/test-app.js';
+import { ADMIN, auditOf, startTestApp } from './support/test-app.js';
 
 let app: App | undefined;
 afterEach(async () => {
@@ -57,7 +57,7 @@ async function order(a: App): Promise<{ id: string; outTradeNo: string | null; s
 async function settle(a: App, id: string, until: (s: string) => boolean): Promise<string> {
   let s = '';
   for (let i = 0; i < 150; i++) {
-    const r = await a.services.orders.get('default', id);
+    const r = await a.services.orders.get(ADMIN, id);
     s = r.ok ? r.value.status : '';
     if (until(s)) return s;
     await new Promise((res) => setTimeout(res, 20));
@@ -66,7 +66,7 @@ async function settle(a: App, id: string, until: (s: string) => boolean): Promis
 }
 
 async function auditActions(a: App, id: string): Promise<string[]> {
-  return (await a.services.orders.auditTrail('default', 'order', id)).map((e) => e.action);
+  return (await auditOf(a, 'order', id)).map((e) => e.action);
 }
 
 async function flags(a: App): Promise<string[]> {

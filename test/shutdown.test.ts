@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
-import { startTestApp, tempDbPath } from './support/test-app.js';
+import { ADMIN, fetchFor, startTestApp, tempDbPath } from './support/test-app.js';
 
 describe('graceful shutdown', () => {
   it('reports not ready while draining, waits for in-flight work up to the deadline, then closes', async () => {
@@ -8,6 +8,7 @@ describe('graceful shutdown', () => {
     const gateway = new SimulatedGateway();
     const { app } = await startTestApp({ server: { port: 0, wait_for_completion_ms: 50 } }, { gateway }, db);
     const url = await app.listen();
+    const fetch = fetchFor(app);
     gateway.chaos.set({ latencyMs: { min: 300, max: 300 } });
     const res = await fetch(`${url}/api/v1/order`, {
       method: 'POST',
@@ -27,7 +28,7 @@ describe('graceful shutdown', () => {
 
     // The next process finds the order finished, not half-done.
     const { app: next } = await startTestApp({}, {}, db);
-    const order = await next.services.orders.get('default', id);
+    const order = await next.services.orders.get(ADMIN, id);
     expect(order.ok && order.value.status).toBe('COMPLETED');
     await next.close();
   });

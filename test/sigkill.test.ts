@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -61,10 +61,18 @@ function serve(): Promise<{ child: ChildProcess; url: string }> {
   });
 }
 
+/** The admin key the first start wrote beside the database: the test client acts for each user with it. */
+const admin = (): string => `Bearer ${readFileSync(join(dir, 'admin-key'), 'utf8').trim()}`;
+
 const order = (url: string, key: string): Promise<Response> =>
   fetch(`${url}/api/v1/order`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', 'idempotency-key': key, 'x-user-id': `kill-${key}` },
+    headers: {
+      'content-type': 'application/json',
+      'idempotency-key': key,
+      authorization: admin(),
+      'x-act-for': `kill-${key}`,
+    },
     body: JSON.stringify({ drink: 'latte', size: 'medium' }),
   });
 
@@ -75,7 +83,7 @@ interface OrderView {
 }
 
 async function allOrders(url: string): Promise<OrderView[]> {
-  const res = await fetch(`${url}/api/v1/orders?limit=200`);
+  const res = await fetch(`${url}/api/v1/orders?limit=200`, { headers: { authorization: admin() } });
   return ((await res.json()) as { data: OrderView[] }).data;
 }
 

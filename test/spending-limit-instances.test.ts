@@ -4,7 +4,7 @@ import type { App } from '../src/composition/create-app.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { createTestDatabase, postgresWanted, type TestDatabase } from './support/pg-db.js';
 import { quick, rechargeConfig, simulatedChannels } from './support/recharge-harness.js';
-import { startTestApp } from './support/test-app.js';
+import { ADMIN, startTestApp } from './support/test-app.js';
 
 /**
  * The daily limit is a read (today's sum) followed by a write (the new order). Two instances
@@ -51,7 +51,7 @@ describe.runIf(wanted)('daily spending limit and wallet balance across instances
     const refused = results.filter((r) => !r.ok);
     expect(accepted).toHaveLength(allowed);
     expect(refused.every((r) => !r.ok && r.error.code === 'DAILY_LIMIT_EXCEEDED')).toBe(true);
-    const page = await apps[0]!.services.orders.list({ tenantId: 'default', userId: 'spender', limit: 100 });
+    const page = await apps[0]!.services.orders.list(ADMIN, { userId: 'spender', limit: 100 });
     expect(page.data.reduce((sum, o) => sum + o.amount, 0)).toBe(allowed * price);
   });
 

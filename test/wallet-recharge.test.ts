@@ -20,7 +20,7 @@ import {
   topUpWallet as topUp,
   walletBalance as balance,
 } from './support/recharge-harness.js';
-import { tempDbPath } from './support/test-app.js';
+import { ADMIN, auditOf, tempDbPath } from './support/test-app.js';
 
 const PHONE = '13800138000'; // China Mobile
 function recharge(app: App, user: string, body: Record<string, unknown>, key?: string) {
@@ -81,7 +81,7 @@ describe('wallet and phone recharge over HTTP', () => {
       expect(accountBalance(l, 'wallet:alice')).toBe(-5000);
       expect(accountBalance(l, 'recharge_clearing:default')).toBe(0);
       expect(accountBalance(l, 'carrier:sim-a')).toBe(-5000);
-      const trail = await app.services.orders.auditTrail('default', 'recharge', body.recharge.id);
+      const trail = await auditOf(app, 'recharge', body.recharge.id);
       expect(trail.map((a) => a.action)).toEqual(['recharge.created', 'recharge.submitting', 'recharge.succeeded']);
 
       const channels = await app.http.inject({ method: 'GET', url: '/api/v1/channels' });
@@ -165,7 +165,7 @@ describe('wallet and phone recharge over HTTP', () => {
       expect(channels.get('sim-lossy')?.calls.query).toBeGreaterThanOrEqual(1);
       expect(channels.get('sim-good')?.calls.submit).toBe(0);
       expect(carriers.groundTruth).toHaveLength(1);
-      const trail = await app.services.orders.auditTrail('default', 'recharge', r.id);
+      const trail = await auditOf(app, 'recharge', r.id);
       expect(trail.map((a) => a.action)).toContain('recharge.unknown');
     },
   );
@@ -300,7 +300,7 @@ describe('recharge crash and resume', () => {
       second.start();
       let status = '';
       for (let i = 0; i < 200 && status !== 'SUCCEEDED'; i++) {
-        const r = await second.services.recharge.get('default', id);
+        const r = await second.services.recharge.get(ADMIN, id);
         status = r.ok ? r.value.status : '';
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
@@ -432,7 +432,7 @@ describe('batch recharge across a crash', () => {
     let view = { done: false, finished: 0, counts: {} as Record<string, number> };
     for (let i = 0; i < 300 && !view.done; i++) {
       await new Promise((r) => setTimeout(r, 50));
-      const r = await second.services.batch.get('default', id);
+      const r = await second.services.batch.get(ADMIN, id);
       if (r.ok) view = r.value;
     }
     expect(view.done).toBe(true);

@@ -21,6 +21,7 @@ import { type BatchApi, createBatch } from '../application/batch/batch-api.js';
 import { JobRunner } from '../application/jobs/job-runner.js';
 import type { Runtime } from '../application/jobs/runtime.js';
 import type { Deps } from '../application/kernel/deps.js';
+import { createIdentity, type IdentityApi } from '../application/identity/identity-api.js';
 import { createIdempotency, type IdempotencyApi } from '../application/kernel/idempotency.js';
 import { createLedger, type LedgerApi } from '../application/ledger/ledger-api.js';
 import { createMaintenance, type MaintenanceApi } from '../application/maintenance/maintenance-api.js';
@@ -44,6 +45,7 @@ import { SimulatedGateway } from '../simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
 import { buildGateways, type Remote } from './build-gateways.js';
 import { buildInterpreter } from './build-interpreter.js';
+import { identityPorts, writeAdminKey } from './build-identity.js';
 import { buildRecharge, ruleFromConfig } from './build-recharge.js';
 
 export interface AppOptions {
@@ -86,6 +88,7 @@ export interface Services {
   readonly ledger: LedgerApi;
   readonly maintenance: MaintenanceApi;
   readonly idempotency: IdempotencyApi;
+  readonly identity: IdentityApi;
   readonly agent: AgentService;
 }
 
@@ -99,6 +102,13 @@ export interface App {
   readonly http: FastifyInstance;
   readonly storage: Storage;
   readonly logger: Logger;
+  /**
+   * The first admin API key, when this start created the tenant's admin (first start only; also
+   * written to the admin key file, mode 0600). Shown once, then never again.
+   */
+  readonly adminKey: string | undefined;
+  /** Where the first admin key was written, when it was. */
+  readonly adminKeyFile: string | undefined;
   /** Start the worker and the timers (repair rules, maintenance) without listening. */
   start(): void;
   /** Start the worker and listen; resolves with the URL. */
@@ -269,6 +279,13 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     policy: () => config.policy,
     retention: { enabled: config.context_retention.enabled, ttlMs: config.context_retention.ttl_seconds * 1000 },
   });
+  const identity = createIdentity(runtime, await identityPorts(storage, clock), {
+    accessTokenTtlSeconds: config.auth.access_token_ttl_seconds,
+    refreshTokenTtlSeconds: config.auth.refresh_token_ttl_seconds,
+  });
+  // First start: the tenant, its admin and an admin key — once, however many instances start together.
+  const adminKey = await identity.api.bootstrap(config.tenant.default_id);
+  const adminKeyFile = adminKey === undefined ? undefined : writeAdminKey(config, adminKey);
   const services: Services = {
     orders: orders.api,
     refunds: refunds.api,
@@ -280,6 +297,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     ledger: createLedger(runtime).api,
     maintenance: maintenance.api,
     idempotency: createIdempotency(deps),
+    identity: identity.api,
     agent,
   };
   registerOrderHandlers(registry, services.orders, services.refunds);
@@ -292,7 +310,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     log: pino,
     bodyLimitBytes: config.server.body_limit_bytes,
     requestTimeoutMs: config.server.request_timeout_ms,
-    tenantId: config.tenant.default_id,
+    corsOrigins: config.auth.cors_origins,
     metrics,
     ready: async () => {
       const checks = {
@@ -318,6 +336,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     http,
     storage,
     logger,
+    adminKey,
+    adminKeyFile,
     start,
     async listen() {
       if (config.worker.enabled) start();

@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import { ActionRegistry, type ParseOutput, toParseOutput } from '../application/agent/agent-api.js';
 import { describeConfig, loadConfig } from '../config/load-config.js';
 import { runCli, type SimulatorCommandOptions } from '../interfaces/cli/cli.js';
+import { credentialHeaders } from '../interfaces/cli/credentials.js';
 import type { Logger } from '../ports/logger.js';
 import { type HttpChaosInput, httpChaosSchema } from '../simulator/server/http-chaos.js';
 import { startSimulatorServer } from '../simulator/server/simulator-server.js';
@@ -12,6 +13,7 @@ import { SimulatedCarriers } from '../simulator/simulated-carriers.js';
 import { SimulatedGateway } from '../simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
 import { standardFaces } from '../simulator/standard-faces.js';
+import { readAdminKey } from './build-identity.js';
 import { buildInterpreter } from './build-interpreter.js';
 import { createApp } from './create-app.js';
 
@@ -32,7 +34,7 @@ async function openLocal(): Promise<{
   call: (
     method: 'GET' | 'POST',
     path: string,
-    user: string,
+    user: string | undefined,
     body?: unknown,
     headers?: Record<string, string>,
   ) => Promise<{ status: number; body: unknown }>;
@@ -43,13 +45,14 @@ async function openLocal(): Promise<{
   const app = await createApp(loaded.value, { logDestination: process.stderr });
   await app.http.ready();
   app.start();
+  const apiKey = process.env.AUTOGLM_API_KEY ?? app.adminKey ?? readAdminKey(loaded.value);
   return {
     async call(method, path, user, body, headers = {}) {
       const res = await app.http.inject({
         method,
         url: path,
         headers: {
-          'x-user-id': user,
+          ...credentialHeaders(apiKey, user),
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
           ...headers,
         },
@@ -112,8 +115,18 @@ async function serve(overrides: { config?: string; host?: string; port?: number;
   const app = await createApp(loaded.value);
   app.logger.debug({ config: describeConfig(loaded.value) }, 'configuration');
   const url = await app.listen();
+  if (app.adminKey !== undefined) {
+    // The one time this key is shown (stdout, never the log): it is also in the admin key file.
+    process.stdout.write(
+      `First start: created the admin API key ` +
+        `(also written to ${app.adminKeyFile ?? 'the admin key file'}, mode 0600):\n` +
+        `  ${app.adminKey}\n`,
+    );
+  }
+  const keyHint = app.adminKeyFile === undefined ? 'your key' : `$(cat ${app.adminKeyFile})`;
   process.stdout.write(
     `Open-AutoGLM is running at ${url}  (try: curl -X POST ${url}/api/v1/order ` +
+      `-H "authorization: Bearer ${keyHint}" ` +
       `-H 'content-type: application/json' -d '{"drink":"latte","size":"medium"}')\n`,
   );
   await untilSignalled(app.logger, () => app.close());
@@ -221,6 +234,17 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
   });
 }
 
+/**
+ * The credential client commands send: AUTOGLM_API_KEY, else the admin key the first start wrote
+ * on this machine (so `autoglm serve` then `autoglm order latte` works with nothing to set).
+ */
+function clientApiKey(): string | undefined {
+  if (process.env.AUTOGLM_API_KEY !== undefined && process.env.AUTOGLM_API_KEY !== '')
+    return process.env.AUTOGLM_API_KEY;
+  const loaded = loadConfig({ env: process.env });
+  return loaded.ok ? readAdminKey(loaded.value) : undefined;
+}
+
 /** Entry point of the `autoglm` executable. */
 export async function runMain(argv: readonly string[]): Promise<void> {
   await runCli(argv, {
@@ -228,6 +252,7 @@ export async function runMain(argv: readonly string[]): Promise<void> {
     simulator,
     version: packageVersion(),
     defaultUrl: process.env.AUTOGLM_URL ?? 'http://127.0.0.1:8787',
+    apiKey: clientApiKey(),
     parseLocal,
     openLocal,
     ask,

@@ -296,6 +296,27 @@ export const configSchema = z
     menu: menuSchema.default(DEFAULT_MENU),
     /** Phone recharge: numbers, face values, operators, channels and routing (see recharge-schema.ts). */
     recharge: rechargeConfigSchema,
+    /** Who may call the service: tokens' lifetimes, where the first admin key is written, browser origins. */
+    auth: z
+      .object({
+        /** Access tokens live at most 15 minutes; a refresh token renews them, once each. */
+        access_token_ttl_seconds: z.number().int().min(30).max(900).default(900),
+        refresh_token_ttl_seconds: z
+          .number()
+          .int()
+          .min(300)
+          .max(90 * 86_400)
+          .default(30 * 86_400),
+        /**
+         * Where the first admin key is written on first start (mode 0600). Default: beside the
+         * SQLite file, or data/admin-key.
+         */
+        admin_key_file: z.string().min(1).optional(),
+        /** Origins (the web console's) allowed to call the API from a browser, with cookies; none by default. */
+        cors_origins: z.array(z.url()).default([]),
+      })
+      .strict()
+      .prefault({}),
     tenant: z
       .object({
         default_id: z

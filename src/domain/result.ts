@@ -71,7 +71,16 @@ export type ErrorCode =
   | 'BATCH_NOT_FOUND'
   | 'BATCH_TOO_LARGE'
   | 'DUPLICATE_NUMBER'
-  | 'CONTENT_DIGEST_MISMATCH';
+  | 'CONTENT_DIGEST_MISMATCH'
+
+  // Identity (issue 12)
+  | 'UNAUTHENTICATED'
+  | 'INVALID_CREDENTIALS'
+  | 'REFRESH_TOKEN_REUSED'
+  | 'FORBIDDEN'
+  | 'KEY_NOT_FOUND'
+  | 'PRINCIPAL_EXISTS'
+  | 'PRINCIPAL_NOT_FOUND';
 
 export interface DomainError {
   readonly code: ErrorCode;

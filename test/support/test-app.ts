@@ -1,4 +1,7 @@
 import { Writable } from 'node:stream';
+import type { InjectOptions, LightMyRequestResponse } from 'fastify';
+import type { Caller } from '../../src/application/kernel/caller.js';
+import type { AuditRecord } from '../../src/ports/records.js';
 import { loadConfig, type AppConfig } from '../../src/config/load-config.js';
 import { type App, type AppOptions, createApp } from '../../src/composition/create-app.js';
 import { tempDbPath } from './temp-db.js';
@@ -31,6 +34,8 @@ export function testConfig(overrides: Record<string, unknown> = {}, dbPath = tem
         log: { level: 'info' },
         server: { port: 0 },
         worker: { poll_interval_ms: 20, retry_base_ms: 10, retry_max_ms: 50 },
+        // Beside the test's own database, never the repository's data/ (test files run in parallel).
+        auth: { admin_key_file: `${dbPath}.admin-key` },
       },
       overrides,
     ),
@@ -78,5 +83,106 @@ export async function startTestApp(
 ): Promise<{ app: App; logs: LogSink }> {
   const logs = new LogSink();
   const app = await createApp(testConfig(overrides, dbPath), { logDestination: logs, ...options });
+  authenticateInjections(app);
   return { app, logs };
+}
+
+/** The admin key of each database the tests started the service on (every instance of it shares it). */
+const adminKeys = new Map<string, string>();
+const userKeys = new Map<string, Promise<string>>();
+
+/** The admin key of this app's database: the one its first start created. */
+export function adminKeyOf(app: App): string {
+  const url = app.config.database.url;
+  if (app.adminKey !== undefined) adminKeys.set(url, app.adminKey);
+  const key = adminKeys.get(url);
+  if (key === undefined)
+    throw new Error(`no admin key known for ${url}: was the first app on it started by the tests?`);
+  return key;
+}
+
+/** An API key of a person (role user, unless given) on this app's database, made once through the admin. */
+export function keyOf(
+  app: App,
+  user: string,
+  role: 'user' | 'operator' | 'viewer' | 'admin' = 'user',
+): Promise<string> {
+  const id = `${app.config.database.url} ${role} ${user}`;
+  let key = userKeys.get(id);
+  if (key === undefined) {
+    const admin = {
+      tenantId: app.config.tenant.default_id,
+      userId: 'admin',
+      actor: 'admin:admin',
+      requestId: null,
+      role: 'admin' as const,
+    };
+    key = app.services.identity.createKey(admin, { role, user }).then((r) => {
+      if (!r.ok) throw new Error(`could not make a key for ${user}: ${r.error.message}`);
+      return r.value.key;
+    });
+    userKeys.set(id, key);
+  }
+  return key;
+}
+
+/** `{ authorization }` for a person (or, without one, the admin), for requests sent with fetch. */
+export async function authHeaders(app: App, user?: string): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${user === undefined ? adminKeyOf(app) : await keyOf(app, user)}` };
+}
+
+/** Routes only an operator or admin may use: a test request without a named person goes as the admin. */
+const TENANT_WIDE = /^\/(api\/v1\/(ledger|review-flags|gateways|channels|admin)\b|metrics\b)/;
+
+/**
+ * Tests written before authentication name the person in `x-user-id`. Every request the tests
+ * inject without a credential gets one here: that person's own API key (a user key made through
+ * the admin), or — for tenant-wide routes, or with nobody named — the admin key. The service
+ * itself trusts no header: this is the test's client doing what a real client does.
+ */
+function authenticateInjections(app: App): void {
+  adminKeyOf(app);
+  const original = app.http.inject.bind(app.http) as (opts: InjectOptions) => Promise<LightMyRequestResponse>;
+  const inject = async (opts: InjectOptions): Promise<LightMyRequestResponse> => {
+    const headers = { ...(opts.headers ?? {}) } as Record<string, string | string[] | undefined>;
+    const named = headers['x-user-id'];
+    delete headers['x-user-id'];
+    if (headers.authorization === undefined) {
+      headers.authorization = await bearerFor(app, typeof opts.url === 'string' ? opts.url : '', named);
+    }
+    return original({ ...opts, headers });
+  };
+  (app.http as unknown as { inject: typeof inject }).inject = inject;
+}
+
+/** The credential a test request carries: the named person's key, or the admin's (tenant-wide routes, nobody named). */
+async function bearerFor(app: App, path: string, named: unknown): Promise<string> {
+  const user = typeof named === 'string' && !TENANT_WIDE.test(path) ? named : undefined;
+  return `Bearer ${user === undefined ? adminKeyOf(app) : await keyOf(app, user)}`;
+}
+
+/** `fetch` for a test talking to this app over TCP: the same credentials as injected requests get. */
+export function fetchFor(app: App): typeof fetch {
+  return async (input, init = {}) => {
+    const headers = { ...((init.headers ?? {}) as Record<string, string>) };
+    const named = headers['x-user-id'];
+    delete headers['x-user-id'];
+    const path = new URL(input instanceof Request ? input.url : String(input)).pathname;
+    headers.authorization ??= await bearerFor(app, path, named);
+    return fetch(input, { ...init, headers });
+  };
+}
+
+/** The tenant's admin, as a caller: for tests that call the capabilities directly. */
+export const ADMIN = {
+  tenantId: 'default',
+  userId: 'admin',
+  actor: 'admin:admin',
+  requestId: null,
+  role: 'admin',
+} as const satisfies Caller;
+
+/** Every audit row of a resource, oldest first (what the audit endpoints show, without a caller). */
+export function auditOf(app: App, resourceType: string, id: string): Promise<AuditRecord[]> {
+  return app.deps.uow.read.audit.list('default', resourceType, id);
 }

@@ -93,7 +93,7 @@ export function registerOrderHandlers(registry: ActionRegistry, orders: OrdersAp
   registry.handle(
     'submit_payment',
     withOrder(async (orderId, p, ctx) => {
-      const found = await orders.get(ctx.caller.tenantId, orderId);
+      const found = await orders.get(ctx.caller, orderId);
       if (!found.ok) return refused(found.error);
       const order = found.value;
       // The amount a person named must match the order; the engine refuses a mismatch.
@@ -147,7 +147,7 @@ export function registerOrderHandlers(registry: ActionRegistry, orders: OrdersAp
   registry.handle(
     'query_order',
     withOrder(async (orderId, _p, ctx) => {
-      const r = await orders.get(ctx.caller.tenantId, orderId);
+      const r = await orders.get(ctx.caller, orderId);
       return r.ok ? { kind: 'found', order: r.value } : refused(r.error);
     }),
   );

@@ -4,6 +4,7 @@ import type { JobHandler } from '../jobs/job-runner.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { Caller } from '../kernel/caller.js';
 import type { IdempotencyRef } from '../kernel/idempotency.js';
+import { canSee } from '../kernel/ownership.js';
 import type { RechargeRuntime } from '../recharge/recharge-api.js';
 import { batchOf, batchResultLines, type BatchView } from './batch-view.js';
 import {
@@ -30,9 +31,10 @@ export interface BatchApi {
     input: { readonly lines: AsyncIterable<BatchLine>; readonly format: BatchFormat },
     idem?: IdempotencyRef,
   ): Promise<Result<BatchView>>;
-  get(tenantId: string, id: string): Promise<Result<BatchView>>;
+  /** A batch the caller may see (their own; any of the tenant's for operators). */
+  get(caller: Caller, id: string): Promise<Result<BatchView>>;
   /** The batch's result file as CSV lines (header first), read a page at a time; empty if there is no such batch. */
-  results(tenantId: string, id: string): AsyncGenerator<string>;
+  results(caller: Caller, id: string): AsyncGenerator<string>;
 }
 
 export function createBatch(
@@ -41,6 +43,11 @@ export function createBatch(
   limits: BatchLimits,
 ): { readonly api: BatchApi; readonly jobs: Record<string, JobHandler> } {
   const { deps, runner } = runtime;
+  const mayRead = async (caller: Caller, id: string): Promise<boolean> => {
+    const b = await deps.uow.read.recharges.getBatch(caller.tenantId, id);
+    return b !== undefined && canSee(caller, b.userId);
+  };
+  const notFound = (id: string): Result<BatchView> => err('BATCH_NOT_FOUND', `no batch ${id}`);
   return {
     api: {
       async receive(caller, input, idem) {
@@ -50,8 +57,10 @@ export function createBatch(
         if (r.value.job !== undefined) void runner.runLeased({ job: r.value.job });
         return batchOf(deps, caller.tenantId, r.value.batch.id);
       },
-      get: (tenantId, id) => batchOf(deps, tenantId, id),
-      results: (tenantId, id) => batchResultLines(deps, tenantId, id),
+      get: async (caller, id) => ((await mayRead(caller, id)) ? batchOf(deps, caller.tenantId, id) : notFound(id)),
+      async *results(caller, id) {
+        if (await mayRead(caller, id)) yield* batchResultLines(deps, caller.tenantId, id);
+      },
     },
     jobs: rt === undefined ? {} : { [JOB.expandRechargeBatch]: (job) => expandRechargeBatch(deps, rt, limits, job) },
   };

@@ -18,6 +18,7 @@ export const SYSTEM = {
   expiry: 'system:expiry',
   rules: 'system:rules',
   maintenance: 'system:maintenance',
+  bootstrap: 'system:bootstrap',
   gateway: (name: string): string => `gateway:${name}`,
   channel: (name: string): string => `channel:${name}`,
 } as const;

@@ -1,6 +1,7 @@
 import type { Result } from '../../domain/result.js';
 import type { OrderRecord } from '../../ports/records.js';
 import type { Caller } from '../kernel/caller.js';
+import { canActOn } from '../kernel/ownership.js';
 import type { Deps } from '../kernel/deps.js';
 import { tx } from '../kernel/tx.js';
 import { asResult, UseCaseError } from '../kernel/use-case-error.js';
@@ -15,7 +16,9 @@ export async function cancelOrder(
   return asResult(() =>
     tx(deps.uow, { actor: caller.actor, now: deps.clock.now(), requestId: caller.requestId }, async (r, changes) => {
       const found = await r.orders.getWithPayment(caller.tenantId, orderId);
-      if (found === undefined) throw new UseCaseError('ORDER_NOT_FOUND', `no order ${orderId}`);
+      if (found === undefined || !canActOn(caller, found.order.userId)) {
+        throw new UseCaseError('ORDER_NOT_FOUND', `no order ${orderId}`);
+      }
       const { order, payment } = found;
       if (order.status === 'CANCELLED') return order;
       if (order.status !== 'AWAITING_CONFIRMATION' && order.status !== 'AWAITING_PAYMENT') {

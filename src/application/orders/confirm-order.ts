@@ -3,6 +3,7 @@ import { checkLimitsOnConfirm } from '../../domain/policy.js';
 import type { Result } from '../../domain/result.js';
 import type { JobRecord, OrderRecord, PaymentRecord } from '../../ports/records.js';
 import type { Caller } from '../kernel/caller.js';
+import { canActOn } from '../kernel/ownership.js';
 import type { Deps } from '../kernel/deps.js';
 import { type IdempotencyRef, recordRecoveryPoint } from '../kernel/idempotency.js';
 import { tx } from '../kernel/tx.js';
@@ -39,7 +40,10 @@ export async function confirmOrder(
         : deps.routeGateway({ amount: { amount: peek.order.amount, currency: peek.order.currency }, method });
     return tx(deps.uow, { actor: caller.actor, now, requestId: caller.requestId }, async (r, changes) => {
       const found = await r.orders.getWithPayment(caller.tenantId, orderId);
-      if (found === undefined) throw new UseCaseError('ORDER_NOT_FOUND', `no order ${orderId}`);
+      // Another person's order does not exist for this caller (an operator may act for anyone).
+      if (found === undefined || !canActOn(caller, found.order.userId)) {
+        throw new UseCaseError('ORDER_NOT_FOUND', `no order ${orderId}`);
+      }
       const { order, payment } = found;
       if (
         order.status === 'PAYMENT_PROCESSING' ||

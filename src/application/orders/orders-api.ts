@@ -1,3 +1,4 @@
+import { can } from '../../domain/auth/permissions.js';
 import type { Menu, OrderLine } from '../../domain/menu.js';
 import { isCurrency, parseAmount } from '../../domain/money.js';
 import { decideOrder } from '../../domain/policy.js';
@@ -7,6 +8,7 @@ import { JOB } from '../jobs/job-kinds.js';
 import type { JobHandler, KnownState } from '../jobs/job-runner.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { Caller } from '../kernel/caller.js';
+import { canSee } from '../kernel/ownership.js';
 import type { IdempotencyRef } from '../kernel/idempotency.js';
 import { waitAwhile } from '../kernel/run-and-wait.js';
 import { cancelOrder } from './cancel-order.js';
@@ -52,11 +54,14 @@ export interface OrdersApi {
     idem?: IdempotencyRef,
   ): Promise<Result<OrderOutcome, DomainError & { readonly errors?: readonly DomainError[] }>>;
   cancel(caller: Caller, orderId: string, reason: string): Promise<Result<OrderView>>;
-  get(tenantId: string, orderId: string): Promise<Result<OrderView>>;
-  list(q: ListOrdersQuery): Promise<OrderPage>;
+  /** One order the caller may see (their own; any of the tenant's for operators); NOT_FOUND otherwise. */
+  get(caller: Caller, orderId: string): Promise<Result<OrderView>>;
+  /** Newest first; a person sees only their own orders whatever `userId` they ask for. */
+  list(caller: Caller, q: Omit<ListOrdersQuery, 'tenantId'>): Promise<OrderPage>;
   /** Current outcome of an order without running anything (a replayed request after a crash). */
-  outcomeOf(tenantId: string, orderId: string): Promise<Result<OrderOutcome>>;
-  auditTrail(tenantId: string, resourceType: string, resourceId: string): Promise<AuditRecord[]>;
+  outcomeOf(caller: Caller, orderId: string): Promise<Result<OrderOutcome>>;
+  /** The order's audit trail (its own rows: who, when, action, before/after). */
+  auditTrail(caller: Caller, orderId: string): Promise<Result<AuditRecord[]>>;
   /** The menu as configured: drinks with their names and prices per size (minor units). */
   menu(): Menu;
   /** The payment method orders use unless the person picks another. */
@@ -84,6 +89,13 @@ export function createOrders(rt: Runtime): { readonly api: OrdersApi; readonly j
     const r = await getOrder(deps, tenantId, orderId);
     if (!r.ok) throw new Error(`order ${orderId} vanished`);
     return classifyOrder(toOrderView(r.value.order, r.value.payment));
+  };
+
+  /** The order if the caller may see it; the same NOT_FOUND as a missing one otherwise. */
+  const visible = async (caller: Caller, orderId: string): ReturnType<typeof getOrder> => {
+    const r = await getOrder(deps, caller.tenantId, orderId);
+    if (r.ok && !canSee(caller, r.value.order.userId)) return err('ORDER_NOT_FOUND', `no order ${orderId}`);
+    return r;
   };
 
   const api: OrdersApi = {
@@ -129,7 +141,7 @@ export function createOrders(rt: Runtime): { readonly api: OrdersApi; readonly j
       const first = problems[0];
       if (first !== undefined) return { ok: false, error: { ...first, errors: problems } };
       const orderId = req.order_id as string;
-      const found = await getOrder(deps, caller.tenantId, orderId);
+      const found = await visible(caller, orderId);
       if (!found.ok) return found;
       const { order } = found.value;
       if (order.amount !== req.amount || order.currency !== req.currency) {
@@ -165,17 +177,27 @@ export function createOrders(rt: Runtime): { readonly api: OrdersApi; readonly j
       if (!r.ok) return r;
       return ok(toOrderView(r.value, await deps.uow.read.payments.get(r.value.tenantId, r.value.paymentId)));
     },
-    async get(tenantId, orderId) {
-      const r = await getOrder(deps, tenantId, orderId);
+    async get(caller, orderId) {
+      const r = await visible(caller, orderId);
       return r.ok ? ok(toOrderView(r.value.order, r.value.payment)) : r;
     },
-    list: (q) => listOrders(deps, q),
-    async outcomeOf(tenantId, orderId) {
-      const r = await getOrder(deps, tenantId, orderId);
+    list: (caller, q) =>
+      listOrders(deps, {
+        ...q,
+        tenantId: caller.tenantId,
+        // A person's list is their own, whatever they filter on; operators filter the tenant's.
+        ...(can(caller.role, 'tenant.read_all') ? {} : { userId: caller.userId }),
+      }),
+    async outcomeOf(caller, orderId) {
+      const r = await visible(caller, orderId);
       if (!r.ok) return r;
       return ok(classifyOrder(toOrderView(r.value.order, r.value.payment)));
     },
-    auditTrail: (tenantId, resourceType, resourceId) => deps.uow.read.audit.list(tenantId, resourceType, resourceId),
+    async auditTrail(caller, orderId) {
+      const r = await visible(caller, orderId);
+      if (!r.ok) return r;
+      return ok(await deps.uow.read.audit.list(caller.tenantId, 'order', orderId));
+    },
     menu: () => deps.menu(),
   };
 

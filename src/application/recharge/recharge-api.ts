@@ -5,6 +5,7 @@ import type { JobHandler } from '../jobs/job-runner.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { Caller } from '../kernel/caller.js';
 import type { IdempotencyRef } from '../kernel/idempotency.js';
+import { canSee } from '../kernel/ownership.js';
 import { waitAwhile } from '../kernel/run-and-wait.js';
 import type { ChannelHealth } from './channel-router.js';
 import { executeRecharge } from './execute-recharge.js';
@@ -44,9 +45,10 @@ export interface RechargeApi {
    * configured wait (still running = `in_progress`; poll `get`).
    */
   request(caller: Caller, req: RechargeRequest, idem?: IdempotencyRef): Promise<Result<RechargeOutcome>>;
-  get(tenantId: string, id: string): Promise<Result<RechargeView>>;
+  /** A recharge the caller may see (their own; any of the tenant's for operators). */
+  get(caller: Caller, id: string): Promise<Result<RechargeView>>;
   /** Where a recharge stands, as the outcome a request reports (also used after crash recovery). */
-  outcomeOf(tenantId: string, id: string): Promise<Result<RechargeOutcome>>;
+  outcomeOf(caller: Caller, id: string): Promise<Result<RechargeOutcome>>;
   /** A recharge channel's signed result notification (verified, de-duplicated, never backwards). */
   handleCallback(channel: string, request: RechargeCallbackRequest): Promise<RechargeCallbackResult>;
   /** Recharge channels as routing sees them: score, window stats, breaker, load. */
@@ -59,12 +61,14 @@ export function createRecharge(
   rt: RechargeRuntime | undefined,
 ): { readonly api: RechargeApi; readonly jobs: Record<string, JobHandler> } {
   const { deps, runner } = runtime;
-  const get = async (tenantId: string, id: string): Promise<Result<RechargeView>> => {
-    const r = await deps.uow.read.recharges.get(tenantId, id);
-    return r === undefined ? err('RECHARGE_NOT_FOUND', `no recharge ${id}`) : ok(toRechargeView(r));
+  const get = async (caller: Caller, id: string): Promise<Result<RechargeView>> => {
+    const r = await deps.uow.read.recharges.get(caller.tenantId, id);
+    return r === undefined || !canSee(caller, r.userId)
+      ? err('RECHARGE_NOT_FOUND', `no recharge ${id}`)
+      : ok(toRechargeView(r));
   };
-  const outcomeOf = async (tenantId: string, id: string): Promise<Result<RechargeOutcome>> => {
-    const r = await get(tenantId, id);
+  const outcomeOf = async (caller: Caller, id: string): Promise<Result<RechargeOutcome>> => {
+    const r = await get(caller, id);
     if (!r.ok) return r;
     const v = r.value;
     if (v.status === 'SUCCEEDED') return ok({ kind: 'succeeded', recharge: v });
@@ -78,7 +82,7 @@ export function createRecharge(
         const requested = await requestRecharge(deps, rt, caller, req, idem);
         if (!requested.ok) return requested;
         await waitAwhile(runner.runLeased({ job: requested.value.job }), runtime.waitForCompletionMs);
-        return outcomeOf(caller.tenantId, requested.value.recharge.id);
+        return outcomeOf(caller, requested.value.recharge.id);
       },
       get,
       outcomeOf,

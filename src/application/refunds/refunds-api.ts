@@ -4,6 +4,7 @@ import type { JobHandler } from '../jobs/job-runner.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { Caller } from '../kernel/caller.js';
 import type { IdempotencyRef } from '../kernel/idempotency.js';
+import { canSee } from '../kernel/ownership.js';
 import { waitAwhile } from '../kernel/run-and-wait.js';
 import { executeRefund } from './execute-refund.js';
 import { type RefundView, toRefundView } from './refund-view.js';
@@ -24,15 +25,20 @@ export interface RefundsApi {
     request: { readonly amount?: number; readonly reason?: string },
     idem?: IdempotencyRef,
   ): Promise<Result<RefundView>>;
-  get(tenantId: string, refundId: string): Promise<Result<RefundView>>;
-  listForOrder(tenantId: string, orderId: string): Promise<Result<RefundView[]>>;
+  /** A refund of an order the caller may see. */
+  get(caller: Caller, refundId: string): Promise<Result<RefundView>>;
+  listForOrder(caller: Caller, orderId: string): Promise<Result<RefundView[]>>;
 }
 
 export function createRefunds(rt: Runtime): { readonly api: RefundsApi; readonly jobs: Record<string, JobHandler> } {
   const { deps, runner } = rt;
-  const get = async (tenantId: string, refundId: string): Promise<Result<RefundView>> => {
-    const r = await deps.uow.read.refunds.get(tenantId, refundId);
-    return r === undefined ? err('REFUND_NOT_FOUND', `no refund ${refundId}`) : ok(toRefundView(r));
+  const get = async (caller: Caller, refundId: string): Promise<Result<RefundView>> => {
+    const r = await deps.uow.read.refunds.get(caller.tenantId, refundId);
+    const order = r === undefined ? undefined : await deps.uow.read.orders.get(caller.tenantId, r.orderId);
+    if (r === undefined || order === undefined || !canSee(caller, order.userId)) {
+      return err('REFUND_NOT_FOUND', `no refund ${refundId}`);
+    }
+    return ok(toRefundView(r));
   };
   return {
     api: {
@@ -40,13 +46,13 @@ export function createRefunds(rt: Runtime): { readonly api: RefundsApi; readonly
         const requested = await requestRefund(deps, caller, orderId, request, idem);
         if (!requested.ok) return requested;
         await waitAwhile(runner.runLeased({ job: requested.value.job }), rt.waitForCompletionMs);
-        return get(caller.tenantId, requested.value.refund.id);
+        return get(caller, requested.value.refund.id);
       },
       get,
-      async listForOrder(tenantId, orderId) {
-        const order = await deps.uow.read.orders.get(tenantId, orderId);
-        if (order === undefined) return err('ORDER_NOT_FOUND', `no order ${orderId}`);
-        return ok((await deps.uow.read.refunds.listByPayment(tenantId, order.paymentId)).map(toRefundView));
+      async listForOrder(caller, orderId) {
+        const order = await deps.uow.read.orders.get(caller.tenantId, orderId);
+        if (order === undefined || !canSee(caller, order.userId)) return err('ORDER_NOT_FOUND', `no order ${orderId}`);
+        return ok((await deps.uow.read.refunds.listByPayment(caller.tenantId, order.paymentId)).map(toRefundView));
       },
     },
     jobs: { [JOB.executeRefund]: (job) => executeRefund(deps, job) },

@@ -3,6 +3,7 @@ import type { JobRecord, OrderRecord, PaymentRecord, RefundRecord } from '../../
 import { JOB, PRIORITY } from '../jobs/job-kinds.js';
 import { enqueueLeased } from '../jobs/job-steps.js';
 import type { Caller } from '../kernel/caller.js';
+import { canActOn } from '../kernel/ownership.js';
 import type { Deps } from '../kernel/deps.js';
 import { type IdempotencyRef, recordRecoveryPoint } from '../kernel/idempotency.js';
 import { tx } from '../kernel/tx.js';
@@ -42,7 +43,9 @@ export async function requestRefund(
       { actor: caller.actor, now, requestId: caller.requestId },
       async (r, changes) => {
         const found = await r.orders.getWithPayment(caller.tenantId, orderId);
-        if (found === undefined) throw new UseCaseError('ORDER_NOT_FOUND', `no order ${orderId}`);
+        if (found === undefined || !canActOn(caller, found.order.userId)) {
+          throw new UseCaseError('ORDER_NOT_FOUND', `no order ${orderId}`);
+        }
         const { order, payment } = found;
         if (
           (payment.status !== 'PAID' && payment.status !== 'PARTIALLY_REFUNDED') ||

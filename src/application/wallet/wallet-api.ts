@@ -4,6 +4,7 @@ import type { JobHandler } from '../jobs/job-runner.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { Caller } from '../kernel/caller.js';
 import type { IdempotencyRef } from '../kernel/idempotency.js';
+import { canSee } from '../kernel/ownership.js';
 import { waitAwhile } from '../kernel/run-and-wait.js';
 import { payTopUp } from './pay-top-up.js';
 import { requestTopUp, toTopUpView, type TopUpView } from './top-up.js';
@@ -19,14 +20,17 @@ export interface WalletApi {
    * charge runs as a durable job under one out_trade_no: exactly once, even across a crash.
    */
   topUp(caller: Caller, amount: unknown, idem?: IdempotencyRef): Promise<Result<TopUpView>>;
-  topUpOf(tenantId: string, id: string): Promise<Result<TopUpView>>;
+  /** A top-up of the caller's (any of the tenant's, for operators). */
+  topUpOf(caller: Caller, id: string): Promise<Result<TopUpView>>;
 }
 
 export function createWallet(rt: Runtime): { readonly api: WalletApi; readonly jobs: Record<string, JobHandler> } {
   const { deps, runner } = rt;
-  const topUpOf = async (tenantId: string, id: string): Promise<Result<TopUpView>> => {
-    const t = await deps.uow.read.topUps.get(tenantId, id);
-    return t === undefined ? err('TOP_UP_NOT_FOUND', `no top-up ${id}`) : ok(toTopUpView(t));
+  const topUpOf = async (caller: Caller, id: string): Promise<Result<TopUpView>> => {
+    const t = await deps.uow.read.topUps.get(caller.tenantId, id);
+    return t === undefined || !canSee(caller, t.userId)
+      ? err('TOP_UP_NOT_FOUND', `no top-up ${id}`)
+      : ok(toTopUpView(t));
   };
   return {
     api: {
@@ -38,7 +42,7 @@ export function createWallet(rt: Runtime): { readonly api: WalletApi; readonly j
         const requested = await requestTopUp(deps, caller, amount, idem);
         if (!requested.ok) return requested;
         await waitAwhile(runner.runLeased({ job: requested.value.job }), rt.waitForCompletionMs);
-        return topUpOf(caller.tenantId, requested.value.topUp.id);
+        return topUpOf(caller, requested.value.topUp.id);
       },
       topUpOf,
     },

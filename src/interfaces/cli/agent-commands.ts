@@ -16,7 +16,7 @@ export interface AgentCliDeps {
     call: (
       method: 'GET' | 'POST',
       path: string,
-      user: string,
+      user: string | undefined,
       body?: unknown,
       headers?: Record<string, string>,
     ) => Promise<{ status: number; body: unknown }>;
@@ -30,8 +30,9 @@ export interface AgentCliDeps {
 
 interface ClientOptions {
   url: string;
-  user: string;
+  user?: string;
   json?: boolean;
+  apiKey?: string | undefined;
 }
 
 type Call = (

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import { readLines } from '../../application/batch/batch-api.js';
+import { credentialHeaders } from './credentials.js';
 
 /** What the batch commands need from the CLI around them. */
 export interface BatchCliDeps {
@@ -17,7 +18,8 @@ export interface BatchCliDeps {
 
 interface BatchOptions {
   url: string;
-  user: string;
+  user?: string;
+  apiKey?: string | undefined;
   json?: boolean;
   out?: string;
   format?: 'csv' | 'ndjson';
@@ -163,7 +165,7 @@ export function registerBatchCommands(
       res = await fetch(new URL('/api/v1/recharges/batch', o.url), {
         method: 'POST',
         headers: {
-          'x-user-id': o.user,
+          ...credentialHeaders(o.apiKey, o.user),
           'content-type': format === 'csv' ? 'text/csv' : 'application/x-ndjson',
           'content-length': String(info.size),
           'content-digest': `sha-256=:${digest.toString('base64')}:`,
@@ -214,15 +216,15 @@ export function registerBatchCommands(
       }
       if (view.done) break;
       await new Promise((r) => setTimeout(r, pollMs));
-      const r = await fetch(new URL(`/api/v1/batches/${view.id}`, o.url), { headers: { 'x-user-id': o.user } }).catch(
-        () => undefined,
-      );
+      const r = await fetch(new URL(`/api/v1/batches/${view.id}`, o.url), {
+        headers: credentialHeaders(o.apiKey, o.user),
+      }).catch(() => undefined);
       if (r?.ok === true) view = ((await r.json()) as { batch: BatchView }).batch;
     }
     if (deps.progress !== undefined) deps.progress('');
 
     const outFile = o.out ?? `${file}.results.csv`;
-    const results = await fetch(new URL(view.results, o.url), { headers: { 'x-user-id': o.user } });
+    const results = await fetch(new URL(view.results, o.url), { headers: credentialHeaders(o.apiKey, o.user) });
     if (!results.ok)
       throw new BatchCliError('RESULTS_UNAVAILABLE', `the service answered ${results.status} for the result file`);
     const written = await writeResults(results, file, format, outFile);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type AgentCliDeps, registerAgentCommands } from './agent-commands.js';
 import { type BatchCliDeps, registerBatchCommands } from './batch-commands.js';
+import { credentialHeaders } from './credentials.js';
 
 /** What the composition root gives the CLI: the server it can start. */
 export interface CliDeps extends AgentCliDeps, BatchCliDeps {
@@ -12,6 +13,8 @@ export interface CliDeps extends AgentCliDeps, BatchCliDeps {
   readonly version: string;
   /** Where client commands find the service (AUTOGLM_URL, read by the composition root). */
   readonly defaultUrl: string;
+  /** The credential client commands send (AUTOGLM_API_KEY, or the admin key file). */
+  readonly apiKey?: string | undefined;
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
 }
@@ -54,8 +57,11 @@ function positiveInt(value: string): number {
 
 interface ClientOptions {
   url: string;
-  user: string;
+  /** The person to act for (an operator's or admin's key only). */
+  user?: string;
   json?: boolean;
+  /** The credential (from the composition root). */
+  apiKey?: string | undefined;
 }
 
 /** Call the running service; the CLI never touches the database behind the service's back. */
@@ -71,7 +77,7 @@ async function call(
     res = await fetch(new URL(path, o.url), {
       method,
       headers: {
-        'x-user-id': o.user,
+        ...credentialHeaders(o.apiKey, o.user),
         ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         ...headers,
       },
@@ -165,8 +171,11 @@ export function buildCli(deps: CliDeps): Command {
   const client = (cmd: Command): Command =>
     cmd
       .option('--url <url>', 'service URL', deps.defaultUrl)
-      .option('-u, --user <id>', 'user id sent as X-User-Id', 'cli')
-      .option('--json', 'print the raw JSON answer');
+      .option('-u, --user <id>', 'act for this person (an operator or admin key); default: the key itself')
+      .option('--json', 'print the raw JSON answer')
+      .hook('preAction', (c) => {
+        c.setOptionValue('apiKey', deps.apiKey);
+      });
 
   const print = (o: ClientOptions, r: { status: number; body: unknown }): void => {
     if (o.json === true) deps.out(JSON.stringify(r.body));

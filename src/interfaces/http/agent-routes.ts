@@ -65,7 +65,7 @@ export function registerAgentRoutes(
   app: FastifyInstance,
   { agent, idempotency }: { readonly agent: AgentService; readonly idempotency: IdempotencyApi },
 ): void {
-  app.post('/api/v1/intents/parse', async (req, reply: FastifyReply) => {
+  app.post('/api/v1/intents/parse', { config: { permission: 'intents.parse' } }, async (req, reply: FastifyReply) => {
     const body = parseBodySchema.safeParse(req.body);
     if (!body.success) return send(reply, invalidBody(req, body.error));
     const out = toParseOutput(await agent.parse(body.data.text));
@@ -73,7 +73,7 @@ export function registerAgentRoutes(
     return out;
   });
 
-  app.post('/api/v1/agent/messages', async (req, reply) => {
+  app.post('/api/v1/agent/messages', { config: { permission: 'agent.message' } }, async (req, reply) => {
     const body = messageBodySchema.safeParse(req.body);
     if (!body.success) return send(reply, invalidBody(req, body.error));
     const b = body.data;
@@ -89,7 +89,7 @@ export function registerAgentRoutes(
     );
   });
 
-  app.post('/api/v1/agent/sessions/:id/confirm', async (req, reply) => {
+  app.post('/api/v1/agent/sessions/:id/confirm', { config: { permission: 'agent.confirm' } }, async (req, reply) => {
     const id = idParamSchema.safeParse(req.params);
     if (!id.success)
       return send(reply, errorResult(req, { code: 'CONFIRMATION_NOT_FOUND', message: 'no such session' }));
@@ -98,5 +98,5 @@ export function registerAgentRoutes(
     );
   });
 
-  app.get('/api/v1/actions', () => ({ data: agent.actions() }));
+  app.get('/api/v1/actions', { config: { permission: 'actions.read' } }, () => ({ data: agent.actions() }));
 }

@@ -18,7 +18,7 @@ export function registerBatchRoutes(
     scope.addContentTypeParser(['text/csv', 'application/x-ndjson', 'application/jsonl'], (_req, payload, next) =>
       next(null, payload),
     );
-    scope.post('/api/v1/recharges/batch', async (req, reply) => {
+    scope.post('/api/v1/recharges/batch', { config: { permission: 'batches.create' } }, async (req, reply) => {
       const type = String(req.headers['content-type'] ?? '');
       const body = req.body as AsyncIterable<Uint8Array> | undefined;
       if (body === undefined || typeof body !== 'object' || !(Symbol.asyncIterator in body)) {
@@ -43,7 +43,7 @@ export function registerBatchRoutes(
         async (ref, recovery) => {
           const r =
             recovery !== null
-              ? await batch.get(req.caller.tenantId, recovery)
+              ? await batch.get(req.caller, recovery)
               : await batch.receive(
                   req.caller,
                   { lines: readLines(digest === undefined ? body : checkedAgainst(body, digest)), format },
@@ -63,22 +63,22 @@ export function registerBatchRoutes(
     done();
   });
 
-  app.get('/api/v1/batches/:id/results', async (req, reply) => {
+  app.get('/api/v1/batches/:id/results', { config: { permission: 'batches.read' } }, async (req, reply) => {
     const id = parseId(req);
     if (id === undefined) return sendProblem(reply, problem('BATCH_NOT_FOUND', 'no such batch', req.id));
-    const found = await batch.get(req.caller.tenantId, id);
+    const found = await batch.get(req.caller, id);
     if (!found.ok) return send(reply, problemResult(req, found.error));
-    const lines = batch.results(req.caller.tenantId, id);
+    const lines = batch.results(req.caller, id);
     return reply
       .type('text/csv; charset=utf-8')
       .header('content-disposition', `attachment; filename="${id}-results.csv"`)
       .send(Readable.from(asLines(lines)));
   });
 
-  app.get('/api/v1/batches/:id', async (req, reply) => {
+  app.get('/api/v1/batches/:id', { config: { permission: 'batches.read' } }, async (req, reply) => {
     const id = parseId(req);
     if (id === undefined) return sendProblem(reply, problem('BATCH_NOT_FOUND', 'no such batch', req.id));
-    const r = await batch.get(req.caller.tenantId, id);
+    const r = await batch.get(req.caller, id);
     return r.ok ? { batch: r.value } : send(reply, problemResult(req, r.error));
   });
 }

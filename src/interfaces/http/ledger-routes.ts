@@ -12,7 +12,7 @@ const flagsQuerySchema = z
 
 /** The books: balances, the balance-and-completeness check, findings for review. Transport only. */
 export function registerLedgerRoutes(app: FastifyInstance, { ledger }: { readonly ledger: LedgerApi }): void {
-  app.get('/api/v1/ledger/balances', async (req) => {
+  app.get('/api/v1/ledger/balances', { config: { permission: 'ledger.read' } }, async (req) => {
     const tenant = req.caller.tenantId;
     const [balances, unbalanced] = await Promise.all([ledger.balances(tenant), ledger.unbalanced(tenant)]);
     return { data: balances, balanced: unbalanced.length === 0, unbalanced_journals: unbalanced };
@@ -20,9 +20,11 @@ export function registerLedgerRoutes(app: FastifyInstance, { ledger }: { readonl
 
   // The whole book: every journal balances AND every payment, refund, top-up and recharge has
   // exactly the journals its state requires (a missing one is found, not only an unbalanced one).
-  app.get('/api/v1/ledger/check', (req) => ledger.check(req.caller.tenantId));
+  app.get('/api/v1/ledger/check', { config: { permission: 'ledger.read' } }, (req) =>
+    ledger.check(req.caller.tenantId),
+  );
 
-  app.get('/api/v1/review-flags', async (req, reply) => {
+  app.get('/api/v1/review-flags', { config: { permission: 'flags.read' } }, async (req, reply) => {
     const q = flagsQuerySchema.safeParse(req.query);
     if (!q.success) return send(reply, validationResult(req, q.error));
     const flags = await ledger.reviewFlags(req.caller.tenantId, q.data.open === 'true', q.data.limit);

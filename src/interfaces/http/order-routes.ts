@@ -52,18 +52,18 @@ export function registerOrderRoutes(
 ): void {
   const caller = (req: FastifyRequest): Caller => req.caller;
 
-  app.post('/api/v1/order', async (req, reply) => {
+  app.post('/api/v1/order', { config: { permission: 'orders.place' } }, async (req, reply) => {
     const parsed = orderBodySchema.safeParse(req.body);
     if (!parsed.success) return send(reply, validationResult(req, parsed.error));
     const b = parsed.data;
     return idempotent(idempotency, req, reply, async (ref, recovery) => {
-      if (recovery !== null) return outcomeResult(req, await orders.outcomeOf(caller(req).tenantId, recovery));
+      if (recovery !== null) return outcomeResult(req, await orders.outcomeOf(caller(req), recovery));
       const line = { drink: b.drink, size: b.size, quantity: b.quantity ?? 1, options: b.options ?? {} };
       return outcomeResult(req, await orders.place(caller(req), line, ref));
     });
   });
 
-  app.get('/api/v1/menu', () => {
+  app.get('/api/v1/menu', { config: { permission: 'actions.read' } }, () => {
     const menu = orders.menu();
     return {
       currency: menu.currency,
@@ -79,22 +79,21 @@ export function registerOrderRoutes(
     };
   });
 
-  app.get('/api/v1/orders/:id', async (req, reply) => {
+  app.get('/api/v1/orders/:id', { config: { permission: 'orders.read' } }, async (req, reply) => {
     const id = parseId(req);
     if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
-    const r = await orders.get(caller(req).tenantId, id);
+    const r = await orders.get(caller(req), id);
     if (!r.ok) return send(reply, problemResult(req, r.error));
     return { order: r.value };
   });
 
-  app.get('/api/v1/orders/:id/audit', async (req, reply) => {
+  app.get('/api/v1/orders/:id/audit', { config: { permission: 'orders.read' } }, async (req, reply) => {
     const id = parseId(req);
     if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
-    const r = await orders.get(caller(req).tenantId, id);
-    if (!r.ok) return send(reply, problemResult(req, r.error));
-    const trail = await orders.auditTrail(caller(req).tenantId, 'order', id);
+    const trail = await orders.auditTrail(caller(req), id);
+    if (!trail.ok) return send(reply, problemResult(req, trail.error));
     return {
-      data: trail.map((a) => ({
+      data: trail.value.map((a) => ({
         at: new Date(a.at).toISOString(),
         actor: a.actor,
         action: a.action,
@@ -105,12 +104,11 @@ export function registerOrderRoutes(
     };
   });
 
-  app.get('/api/v1/orders', async (req, reply) => {
+  app.get('/api/v1/orders', { config: { permission: 'orders.read' } }, async (req, reply) => {
     const q = listQuerySchema.safeParse(req.query);
     if (!q.success) return send(reply, validationResult(req, q.error));
     const d = q.data;
-    return orders.list({
-      tenantId: caller(req).tenantId,
+    return orders.list(caller(req), {
       limit: d.limit,
       ...(d.status === undefined ? {} : { status: d.status }),
       ...(d.user_id === undefined ? {} : { userId: d.user_id }),
@@ -120,18 +118,18 @@ export function registerOrderRoutes(
     });
   });
 
-  app.post('/api/v1/orders/:id/confirm', async (req, reply) => {
+  app.post('/api/v1/orders/:id/confirm', { config: { permission: 'orders.confirm' } }, async (req, reply) => {
     const id = parseId(req);
     if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
     const parsed = confirmBodySchema.safeParse(req.body ?? {});
     if (!parsed.success) return send(reply, validationResult(req, parsed.error));
     return idempotent(idempotency, req, reply, async (ref, recovery) => {
-      if (recovery !== null) return outcomeResult(req, await orders.outcomeOf(caller(req).tenantId, recovery));
+      if (recovery !== null) return outcomeResult(req, await orders.outcomeOf(caller(req), recovery));
       return outcomeResult(req, await orders.confirm(caller(req), id, ref, parsed.data.payment_method));
     });
   });
 
-  app.post('/api/v1/orders/:id/cancel', async (req, reply) => {
+  app.post('/api/v1/orders/:id/cancel', { config: { permission: 'orders.cancel' } }, async (req, reply) => {
     const id = parseId(req);
     if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
     const parsed = cancelBodySchema.safeParse(req.body ?? {});
@@ -142,14 +140,14 @@ export function registerOrderRoutes(
     });
   });
 
-  app.post('/api/v1/payments', async (req, reply) => {
+  app.post('/api/v1/payments', { config: { permission: 'payments.submit' } }, async (req, reply) => {
     const body = req.body;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       return send(reply, problemResult(req, { code: 'VALIDATION_FAILED', message: 'the body must be a JSON object' }));
     }
     const b = body as Record<string, unknown>;
     return idempotent(idempotency, req, reply, async (ref, recovery) => {
-      if (recovery !== null) return outcomeResult(req, await orders.outcomeOf(caller(req).tenantId, recovery));
+      if (recovery !== null) return outcomeResult(req, await orders.outcomeOf(caller(req), recovery));
       return outcomeResult(
         req,
         await orders.submitPayment(

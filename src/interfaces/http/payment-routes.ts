@@ -7,7 +7,7 @@ const gatewayParamSchema = z.object({ gateway: z.string().regex(/^[A-Za-z0-9_.-]
 
 /** Payment gateways: their health and their asynchronous callbacks. Transport only. */
 export function registerPaymentRoutes(app: FastifyInstance, { payments }: { readonly payments: PaymentsApi }): void {
-  app.get('/api/v1/gateways', () => ({
+  app.get('/api/v1/gateways', { config: { permission: 'gateways.read' } }, () => ({
     data: payments.gateways().map((g) => ({
       name: g.name,
       methods: g.methods,
@@ -28,7 +28,7 @@ export function registerPaymentRoutes(app: FastifyInstance, { payments }: { read
   void app.register((scope, _opts, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, next) => next(null, body));
-    scope.post('/api/v1/callbacks/:gateway', async (req, reply) => {
+    scope.post('/api/v1/callbacks/:gateway', { config: { public: true } }, async (req, reply) => {
       const p = gatewayParamSchema.safeParse(req.params);
       if (!p.success) return sendProblem(reply, problem('GATEWAY_NOT_CONFIGURED', 'no such gateway', req.id));
       const headers: Record<string, string | undefined> = {};

@@ -48,23 +48,23 @@ export function registerRechargeRoutes(
 ): void {
   registerRechargeCallbacks(app, recharge);
 
-  app.post('/api/v1/recharges', async (req, reply) => {
+  app.post('/api/v1/recharges', { config: { permission: 'recharges.create' } }, async (req, reply) => {
     const parsed = rechargeBodySchema.safeParse(req.body);
     if (!parsed.success) return send(reply, validationResult(req, parsed.error));
     return idempotent(idempotency, req, reply, async (ref, recovery) => {
-      if (recovery !== null) return rechargeResult(req, await recharge.outcomeOf(req.caller.tenantId, recovery));
+      if (recovery !== null) return rechargeResult(req, await recharge.outcomeOf(req.caller, recovery));
       return rechargeResult(req, await recharge.request(req.caller, parsed.data, ref));
     });
   });
 
-  app.get('/api/v1/recharges/:id', async (req, reply) => {
+  app.get('/api/v1/recharges/:id', { config: { permission: 'recharges.read' } }, async (req, reply) => {
     const id = parseId(req);
     if (id === undefined) return sendProblem(reply, problem('RECHARGE_NOT_FOUND', 'no such recharge', req.id));
-    const r = await recharge.get(req.caller.tenantId, id);
+    const r = await recharge.get(req.caller, id);
     return r.ok ? { recharge: r.value } : send(reply, problemResult(req, r.error));
   });
 
-  app.get('/api/v1/channels', () => ({
+  app.get('/api/v1/channels', { config: { permission: 'channels.read' } }, () => ({
     data: recharge.channels().map((c) => ({
       channel: c.channel,
       operators: c.operators,
@@ -97,7 +97,7 @@ function registerRechargeCallbacks(app: FastifyInstance, recharge: RechargeApi):
   void app.register((scope, _opts, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, next) => next(null, body));
-    scope.post('/api/v1/recharge-callbacks/:channel', async (req, reply) => {
+    scope.post('/api/v1/recharge-callbacks/:channel', { config: { public: true } }, async (req, reply) => {
       const p = channelParamSchema.safeParse(req.params);
       if (!p.success)
         return sendProblem(reply, problem('RECHARGE_CHANNEL_NOT_CONFIGURED', 'no such recharge channel', req.id));

@@ -44,14 +44,14 @@ export function registerRefundRoutes(
   app: FastifyInstance,
   { refunds, idempotency }: { readonly refunds: RefundsApi; readonly idempotency: IdempotencyApi },
 ): void {
-  app.post('/api/v1/orders/:id/refund', async (req, reply) => {
+  app.post('/api/v1/orders/:id/refund', { config: { permission: 'orders.refund' } }, async (req, reply) => {
     const id = parseId(req);
     if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
     const parsed = refundBodySchema.safeParse(req.body ?? {});
     if (!parsed.success) return send(reply, validationResult(req, parsed.error));
     const b = parsed.data;
     return idempotent(idempotency, req, reply, async (ref, recovery) => {
-      if (recovery !== null) return refundResult(req, await refunds.get(req.caller.tenantId, recovery));
+      if (recovery !== null) return refundResult(req, await refunds.get(req.caller, recovery));
       const request = {
         ...(b.amount === undefined ? {} : { amount: b.amount }),
         ...(b.reason === undefined ? {} : { reason: b.reason }),
@@ -60,17 +60,17 @@ export function registerRefundRoutes(
     });
   });
 
-  app.get('/api/v1/orders/:id/refunds', async (req, reply) => {
+  app.get('/api/v1/orders/:id/refunds', { config: { permission: 'orders.read' } }, async (req, reply) => {
     const id = parseId(req);
     if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
-    const r = await refunds.listForOrder(req.caller.tenantId, id);
+    const r = await refunds.listForOrder(req.caller, id);
     return r.ok ? { data: r.value } : send(reply, problemResult(req, r.error));
   });
 
-  app.get('/api/v1/refunds/:id', async (req, reply) => {
+  app.get('/api/v1/refunds/:id', { config: { permission: 'orders.read' } }, async (req, reply) => {
     const id = parseId(req);
     if (id === undefined) return sendProblem(reply, problem('REFUND_NOT_FOUND', 'no such refund', req.id));
-    const r = await refunds.get(req.caller.tenantId, id);
+    const r = await refunds.get(req.caller, id);
     return r.ok ? { refund: r.value } : send(reply, problemResult(req, r.error));
   });
 }

@@ -17,7 +17,12 @@ import type { PaymentsApi } from '../../application/payments/payments-api.js';
 import type { RechargeApi } from '../../application/recharge/recharge-api.js';
 import type { RefundsApi } from '../../application/refunds/refunds-api.js';
 import type { WalletApi } from '../../application/wallet/wallet-api.js';
+import fastifyCookie from '@fastify/cookie';
+import fastifyCors from '@fastify/cors';
+import type { IdentityApi } from '../../application/identity/identity-api.js';
 import { registerAgentRoutes } from './agent-routes.js';
+import { registerIdentityRoutes } from './identity-routes.js';
+import { registerAuthentication } from './plumbing/authenticate.js';
 import { registerBatchRoutes } from './batch-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerOrderRoutes } from './order-routes.js';
@@ -39,6 +44,7 @@ export interface HttpServices {
   readonly ledger: LedgerApi;
   readonly maintenance: MaintenanceApi;
   readonly idempotency: IdempotencyApi;
+  readonly identity: IdentityApi;
   /** Words to intent and the agent conversation. */
   readonly agent?: AgentService;
 }
@@ -49,7 +55,8 @@ export interface HttpServerOptions {
   readonly log: FastifyBaseLogger;
   readonly bodyLimitBytes: number;
   readonly requestTimeoutMs: number;
-  readonly tenantId: string;
+  /** Origins (the web console's) allowed to call the API from a browser; none by default. */
+  readonly corsOrigins: readonly string[];
   /** Extra readiness checks (database reachable, worker running, not draining). */
   readonly ready: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
   /** Prometheus metrics at GET /metrics (this server's own registry). */
@@ -57,7 +64,6 @@ export interface HttpServerOptions {
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
-const USER_ID_RE = /^[A-Za-z0-9._@-]{1,64}$/;
 
 /** Fastify's own parse errors, mapped to our stable codes. */
 const FASTIFY_ERRORS: Readonly<Record<string, { code: string; detail: string }>> = {
@@ -111,11 +117,14 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.decorateRequest('caller', null as unknown as Caller);
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
-    const user = req.headers['x-user-id'];
-    const userId = typeof user === 'string' && USER_ID_RE.test(user) ? user : 'anonymous';
-    req.caller = { tenantId: opts.tenantId, userId, actor: `user:${userId}`, requestId: req.id, role: 'user' };
     done();
   });
+  void app.register(fastifyCookie);
+  if (opts.corsOrigins.length > 0) {
+    // Only the configured origins (the console's); credentials (cookies) allowed for them alone.
+    void app.register(fastifyCors, { origin: [...opts.corsOrigins], credentials: true });
+  }
+  registerAuthentication(app, { identity: opts.services.identity });
   app.addHook('onResponse', (req, reply, done) => {
     req.log.info(
       {
@@ -123,7 +132,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
         url: req.routeOptions.url ?? req.url,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
-        actor: req.caller.actor,
+        actor: (req.caller as Caller | null)?.actor ?? 'anonymous',
       },
       'request completed',
     );
@@ -157,14 +166,15 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     sendProblem(reply, problem('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, req.id)),
   );
 
-  app.get('/healthz', () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) => {
+  app.get('/healthz', { config: { public: true } }, () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { public: true } }, async (_req, reply) => {
     const r = await opts.ready();
     return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
   });
   const services = opts.services;
   if (opts.metrics !== undefined) registerMetricsRoute(app, services, opts.metrics);
 
+  registerIdentityRoutes(app, services);
   registerOrderRoutes(app, services);
   registerRefundRoutes(app, services);
   registerPaymentRoutes(app, services);

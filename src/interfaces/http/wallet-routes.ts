@@ -47,26 +47,26 @@ export function registerWalletRoutes(
   app: FastifyInstance,
   { wallet, idempotency }: { readonly wallet: WalletApi; readonly idempotency: IdempotencyApi },
 ): void {
-  app.get('/api/v1/wallet', async (req, reply) => {
+  app.get('/api/v1/wallet', { config: { permission: 'wallet.read' } }, async (req, reply) => {
     const r = await wallet.balance(req.caller);
     return r.ok
       ? { wallet: { user_id: req.caller.userId, balance: r.value.balance, currency: r.value.currency } }
       : send(reply, problemResult(req, r.error));
   });
 
-  app.post('/api/v1/wallet/top-ups', async (req, reply) => {
+  app.post('/api/v1/wallet/top-ups', { config: { permission: 'wallet.top_up' } }, async (req, reply) => {
     const parsed = topUpBodySchema.safeParse(req.body);
     if (!parsed.success) return send(reply, validationResult(req, parsed.error));
     return idempotent(idempotency, req, reply, async (ref, recovery) => {
-      if (recovery !== null) return topUpResult(req, await wallet.topUpOf(req.caller.tenantId, recovery));
+      if (recovery !== null) return topUpResult(req, await wallet.topUpOf(req.caller, recovery));
       return topUpResult(req, await wallet.topUp(req.caller, parsed.data.amount, ref));
     });
   });
 
-  app.get('/api/v1/wallet/top-ups/:id', async (req, reply) => {
+  app.get('/api/v1/wallet/top-ups/:id', { config: { permission: 'wallet.read' } }, async (req, reply) => {
     const id = parseId(req);
     if (id === undefined) return sendProblem(reply, problem('TOP_UP_NOT_FOUND', 'no such top-up', req.id));
-    const r = await wallet.topUpOf(req.caller.tenantId, id);
+    const r = await wallet.topUpOf(req.caller, id);
     return r.ok ? { top_up: r.value } : send(reply, problemResult(req, r.error));
   });
 }

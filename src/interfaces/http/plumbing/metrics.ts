@@ -178,7 +178,7 @@ const seconds = (ms: number | null): number | null => (ms === null ? null : ms /
 /** `GET /metrics` in the Prometheus text format, beside /healthz and /readyz (no tenancy header). */
 export function registerMetricsRoute(app: FastifyInstance, sources: MetricsSources, metrics: Metrics): void {
   metrics.attach(sources);
-  app.get('/metrics', async (_req, reply) => {
+  app.get('/metrics', { config: { permission: 'metrics.read', publicOnLoopback: true } }, async (_req, reply) => {
     const body = await metrics.scrape();
     return reply.header('content-type', metrics.registry.contentType).send(body);
   });

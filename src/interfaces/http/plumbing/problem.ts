@@ -87,6 +87,13 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode | TransportErrorCode, number>> =
   BATCH_TOO_LARGE: 413,
   DUPLICATE_NUMBER: 400,
   CONTENT_DIGEST_MISMATCH: 400,
+  UNAUTHENTICATED: 401,
+  INVALID_CREDENTIALS: 401,
+  REFRESH_TOKEN_REUSED: 401,
+  FORBIDDEN: 403,
+  KEY_NOT_FOUND: 404,
+  PRINCIPAL_EXISTS: 409,
+  PRINCIPAL_NOT_FOUND: 404,
   // A journal that does not balance is a bug, never the caller's fault.
   LEDGER_UNBALANCED: 500,
   INTERNAL: 500,

@@ -1,0 +1,57 @@
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { argon2PasswordHasher } from '../adapters/security/argon2-password-hasher.js';
+import { hmacCredentialSecrets } from '../adapters/security/hmac-credential-secrets.js';
+import { joseAccessTokens } from '../adapters/security/jose-access-tokens.js';
+import type { Storage } from '../adapters/storage/storage.js';
+import type { IdentityPorts } from '../application/identity/identity-api.js';
+import type { AppConfig } from '../config/load-config.js';
+import type { Clock } from '../ports/clock.js';
+
+/**
+ * The identity capability's adapters. Its two keys — the one that signs access tokens and the one
+ * that hashes API keys and refresh tokens — are the service's own secrets, kept in the database
+ * (created insert-first, so every instance on one database uses the same ones).
+ */
+export async function identityPorts(storage: Storage, clock: Pick<Clock, 'now'>): Promise<IdentityPorts> {
+  const secret = (name: string): Promise<string> =>
+    storage.unitOfWork.run((r) => r.identity.secret(name, randomBytes(32).toString('base64url'), clock.now()));
+  const signing = Buffer.from(await secret('access_token_hs256'), 'base64url');
+  const pepper = Buffer.from(await secret('credential_hmac_sha256'), 'base64url');
+  return {
+    passwords: argon2PasswordHasher,
+    tokens: joseAccessTokens(signing, () => clock.now()),
+    secrets: hmacCredentialSecrets(pepper),
+  };
+}
+
+/** Where the first admin key is kept: where configured, else beside the SQLite file, else data/admin-key. */
+export function adminKeyPath(config: AppConfig): string {
+  return (
+    config.auth.admin_key_file ??
+    (config.database.kind === 'sqlite' && config.database.path !== ':memory:'
+      ? join(dirname(config.database.path), 'admin-key')
+      : join('data', 'admin-key'))
+  );
+}
+
+/** The admin key the first start wrote, if this machine has it (for the CLI on the same machine). */
+export function readAdminKey(config: AppConfig): string | undefined {
+  try {
+    const key = readFileSync(adminKeyPath(config), 'utf8').trim();
+    return key === '' ? undefined : key;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Write the first admin key (mode 0600) beside the SQLite file, or where configured; returns the path. */
+export function writeAdminKey(config: AppConfig, key: string): string {
+  const path = adminKeyPath(config);
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${key}\n`, { mode: 0o600 });
+  // An existing file keeps its old mode when rewritten: make sure only the owner can read it.
+  chmodSync(path, 0o600);
+  return path;
+}

@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { IdentityApi, Session } from '../../application/identity/identity-api.js';
+import type { Result } from '../../domain/result.js';
+import { ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE } from './plumbing/authenticate.js';
+import { type HttpResult, parseId, problemResult, send, validationResult } from './plumbing/http-result.js';
+import { problem, sendProblem } from './plumbing/problem.js';
+
+const loginSchema = z
+  .object({
+    tenant: z.string().min(1).max(64).optional(),
+    user: z.string().min(1).max(64),
+    password: z.string().max(1024),
+  })
+  .strict();
+const refreshSchema = z.object({ refresh_token: z.string().min(1).max(200).optional() }).strict();
+const keySchema = z
+  .object({
+    role: z.string(),
+    user: z.string(),
+    acts_for: z.string().optional(),
+    expires_at: z.string().optional(),
+  })
+  .strict();
+const userSchema = z.object({ user: z.string(), password: z.string().max(1024), role: z.string().optional() }).strict();
+
+interface CookieReply {
+  setCookie(name: string, value: string, options: Record<string, unknown>): FastifyReply;
+  clearCookie(name: string, options: Record<string, unknown>): FastifyReply;
+}
+
+/**
+ * Logins and credentials: POST /api/v1/auth/login|refresh|logout (a browser gets HttpOnly,
+ * SameSite=Strict cookies and a CSRF cookie to echo), GET /api/v1/auth/me, and for admins
+ * /api/v1/admin/keys and /api/v1/admin/users. Transport only.
+ */
+export function registerIdentityRoutes(
+  app: FastifyInstance,
+  { identity, secureCookies = false }: { readonly identity: IdentityApi; readonly secureCookies?: boolean },
+): void {
+  const base = { path: '/', sameSite: 'strict', secure: secureCookies } as const;
+  const session = (req: FastifyRequest, reply: FastifyReply, r: Result<Session>): FastifyReply => {
+    if (!r.ok) return send(reply, problemResult(req, r.error));
+    const s = r.value;
+    const cookies = reply as unknown as CookieReply;
+    cookies.setCookie(ACCESS_COOKIE, s.access_token, { ...base, httpOnly: true, maxAge: s.expires_in });
+    cookies.setCookie(REFRESH_COOKIE, s.refresh_token, {
+      ...base,
+      httpOnly: true,
+      path: '/api/v1/auth',
+      maxAge: s.refresh_expires_in,
+    });
+    // Readable by the page, which echoes it in X-CSRF-Token: a cross-site page cannot read it.
+    cookies.setCookie(CSRF_COOKIE, randomBytes(24).toString('base64url'), { ...base, httpOnly: false });
+    return reply.header('cache-control', 'no-store').send(s);
+  };
+  const refreshTokenOf = (req: FastifyRequest, body: { refresh_token?: string | undefined }): string | undefined =>
+    body.refresh_token ??
+    (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies?.[REFRESH_COOKIE];
+
+  app.post('/api/v1/auth/login', { config: { public: true } }, async (req, reply) => {
+    const b = loginSchema.safeParse(req.body);
+    if (!b.success) return send(reply, validationResult(req, b.error));
+    return session(req, reply, await identity.login(b.data));
+  });
+
+  app.post('/api/v1/auth/refresh', { config: { public: true } }, async (req, reply) => {
+    const b = refreshSchema.safeParse(req.body ?? {});
+    if (!b.success) return send(reply, validationResult(req, b.error));
+    const token = refreshTokenOf(req, b.data);
+    if (token === undefined) return sendProblem(reply, problem('UNAUTHENTICATED', 'send the refresh token', req.id));
+    return session(req, reply, await identity.refresh(token));
+  });
+
+  app.post('/api/v1/auth/logout', { config: { public: true } }, async (req, reply) => {
+    const b = refreshSchema.safeParse(req.body ?? {});
+    if (!b.success) return send(reply, validationResult(req, b.error));
+    const token = refreshTokenOf(req, b.data);
+    if (token === undefined) return sendProblem(reply, problem('UNAUTHENTICATED', 'send the refresh token', req.id));
+    const r = await identity.logout(token);
+    if (!r.ok) return send(reply, problemResult(req, r.error));
+    const cookies = reply as unknown as CookieReply;
+    for (const name of [ACCESS_COOKIE, CSRF_COOKIE]) cookies.clearCookie(name, base);
+    cookies.clearCookie(REFRESH_COOKIE, { ...base, path: '/api/v1/auth' });
+    return reply.code(204).send();
+  });
+
+  app.get('/api/v1/auth/me', { config: { permission: 'actions.read' } }, (req) => ({
+    tenant: req.caller.tenantId,
+    principal: req.principal?.id ?? null,
+    role: req.caller.role,
+    acts_for: req.caller.userId,
+    actor: req.caller.actor,
+  }));
+
+  const created = (r: Result<unknown>, req: FastifyRequest, body: (v: never) => unknown): HttpResult =>
+    r.ok ? { status: 201, body: body(r.value as never), store: false } : problemResult(req, r.error);
+
+  app.post('/api/v1/admin/keys', { config: { permission: 'keys.manage' } }, async (req, reply) => {
+    const b = keySchema.safeParse(req.body);
+    if (!b.success) return send(reply, validationResult(req, b.error));
+    const r = await identity.createKey(req.caller, {
+      role: b.data.role,
+      user: b.data.user,
+      ...(b.data.acts_for === undefined ? {} : { actsFor: b.data.acts_for }),
+      ...(b.data.expires_at === undefined ? {} : { expiresAt: b.data.expires_at }),
+    });
+    // The key is shown here once: never stored, never logged, not cached by anyone in between.
+    void reply.header('cache-control', 'no-store');
+    return send(
+      reply,
+      created(r, req, (v: { key: string; view: unknown }) => ({ key: v.key, api_key: v.view })),
+    );
+  });
+
+  app.get('/api/v1/admin/keys', { config: { permission: 'keys.manage' } }, async (req, reply) => {
+    const r = await identity.listKeys(req.caller);
+    return r.ok ? { data: r.value } : send(reply, problemResult(req, r.error));
+  });
+
+  app.delete('/api/v1/admin/keys/:id', { config: { permission: 'keys.manage' } }, async (req, reply) => {
+    const id = parseId(req);
+    if (id === undefined) return sendProblem(reply, problem('KEY_NOT_FOUND', 'no such key', req.id));
+    const r = await identity.revokeKey(req.caller, id);
+    return r.ok ? { api_key: r.value } : send(reply, problemResult(req, r.error));
+  });
+
+  app.post('/api/v1/admin/users', { config: { permission: 'users.manage' } }, async (req, reply) => {
+    const b = userSchema.safeParse(req.body);
+    if (!b.success) return send(reply, validationResult(req, b.error));
+    const r = await identity.createUser(req.caller, {
+      user: b.data.user,
+      password: b.data.password,
+      ...(b.data.role === undefined ? {} : { role: b.data.role }),
+    });
+    return send(
+      reply,
+      created(r, req, (v: { id: string; role: string }) => ({ user: v })),
+    );
+  });
+}
