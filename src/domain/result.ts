@@ -71,7 +71,10 @@ export type ErrorCode =
   | 'BATCH_NOT_FOUND'
   | 'BATCH_TOO_LARGE'
   | 'DUPLICATE_NUMBER'
-  | 'CONTENT_DIGEST_MISMATCH';
+  | 'CONTENT_DIGEST_MISMATCH'
+
+  // Abuse (identity issue)
+  | 'BLOCK_NOT_FOUND';
 
 export interface DomainError {
   readonly code: ErrorCode;

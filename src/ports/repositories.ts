@@ -2,6 +2,7 @@ import type { Journal } from '../domain/ledger/journal.js';
 import type { OrderStatus } from '../domain/order.js';
 import type { RechargeStatus } from '../domain/recharge/recharge.js';
 import type { AgentSessionRepository } from './agent-sessions.js';
+import type { SourceBlockRepository } from './source-blocks.js';
 import type {
   AuditEntry,
   AuditRecord,
@@ -316,6 +317,8 @@ export interface Repositories {
   readonly wallets: WalletRepository;
   readonly topUps: TopUpRepository;
   readonly recharges: RechargeRepository;
+  /** Blocked sources (abuse). */
+  readonly blocks: SourceBlockRepository;
 }
 
 /**
@@ -349,6 +352,7 @@ export interface ReadRepositories {
     | 'rejectedBatchRows'
     | 'batchResults'
   >;
+  readonly blocks: Pick<SourceBlockRepository, 'active' | 'get'>;
 }
 
 /**

@@ -13,6 +13,7 @@ import { KyselyPayments } from './payments.js';
 import { KyselyRecharges } from './recharges.js';
 import { KyselyRefunds } from './refunds.js';
 import { KyselyReviewFlags } from './review-flags.js';
+import { KyselySourceBlocks } from './source-blocks.js';
 import { KyselyTopUps } from './top-ups.js';
 import { KyselyWallets } from './wallets.js';
 
@@ -36,5 +37,6 @@ export function createRepositories(db: Kysely<CamelCaseDatabase>, engine: Engine
     wallets: new KyselyWallets(db),
     topUps: new KyselyTopUps(db),
     recharges: new KyselyRecharges(db),
+    blocks: new KyselySourceBlocks(db),
   };
 }
