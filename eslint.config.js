@@ -24,6 +24,7 @@ const CAPABILITIES = [
   'agent',
   'ledger',
   'maintenance',
+  'abuse',
 ];
 
 /**

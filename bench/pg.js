@@ -25,6 +25,8 @@ function startInstance(db) {
       AUTOGLM_AUTO_CONFIRM_ORDER: 'true',
       AUTOGLM_TRUSTED_ACTIONS: 'order_coffee,submit_payment',
       AUTOGLM__SIMULATOR__STARTING_BALANCE: '9000000000',
+      // One load generator on one address: measure the orders, not the per-IP budget.
+      AUTOGLM__RATE_LIMIT__ENABLED: 'false',
     },
     60_000,
   );

@@ -55,6 +55,9 @@ describe(
         const { app, logs } = await startTestApp({
           worker: { poll_interval_ms: 20, retry_base_ms: 10, retry_max_ms: 50 },
           server: { host: '127.0.0.1', port: 0, wait_for_completion_ms: 100 },
+          // The attacker sends from the channel's own address (one simulator plays both): blocking
+          // it would refuse the genuine callbacks too. Blocking has its own tests (abuse.test.ts).
+          security: { block: { enabled: false } },
           recharge: {
             // The job asks Juhe only after 3 s: callbacks settle first, and the job then finds the
             // recharge moved under it (version check) — the race this test is about.

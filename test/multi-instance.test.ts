@@ -109,6 +109,8 @@ async function serve(db: string, name: string, configFile: string): Promise<Inst
     AUTOGLM__WORKER__LEASE_MS: '600000',
     AUTOGLM__WORKER__POLL_INTERVAL_MS: '100',
     AUTOGLM__WORKER__RETRY_BASE_MS: '50',
+    // A load test from one client address: a per-IP request budget would only measure itself.
+    AUTOGLM__RATE_LIMIT__ENABLED: 'false',
   };
   const { child, url } = await spawnUntil(
     'test/support/serve-child.ts',

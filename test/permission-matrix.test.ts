@@ -12,7 +12,8 @@ import { keyOf, startTestApp } from './support/test-app.js';
 let app: App;
 const keys = new Map<Role, string>();
 beforeAll(async () => {
-  app = (await startTestApp()).app;
+  // Made-up keys are refused credentials: blocking would close this address halfway through.
+  app = (await startTestApp({ security: { block: { enabled: false } } })).app;
   await app.http.ready();
   for (const role of ROLES) {
     keys.set(role, await keyOf(app, `matrix-${role}`, role === 'agent' ? 'user' : role));
@@ -39,7 +40,9 @@ describe('the permission matrix', () => {
     const open = table.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`);
     // What is open is exactly: health, readiness, login/refresh/logout, and the signed callbacks.
     for (const r of open) {
-      expect(r).toMatch(/^(GET \/(healthz|readyz)|POST \/api\/v1\/(auth\/(login|refresh|logout)|[a-z-]*callbacks\/.*))$/);
+      expect(r).toMatch(
+        /^(GET \/(healthz|readyz)|POST \/api\/v1\/(auth\/(login|refresh|logout)|[a-z-]*callbacks\/.*))$/,
+      );
     }
   });
 
@@ -92,12 +95,30 @@ describe('the permission matrix', () => {
     }
   });
 
-  it('refuses to register a route that names no permission', async () => {
+  it('refuses to start with a route that names no permission, and never serves one it did not check', async () => {
     const fresh = (await startTestApp()).app;
     try {
-      expect(() => fresh.http.get('/api/v1/forgotten', async () => ({ open: true }))).toThrow(/names no permission/);
+      void fresh.http.register((api, _o, done) => {
+        try {
+          api.get('/api/v1/forgotten', () => ({ open: true }));
+          done();
+        } catch (e) {
+          done(e as Error);
+        }
+      });
+      await expect(fresh.http.ready()).rejects.toThrow(/names no permission/);
     } finally {
-      await fresh.close();
+      await fresh.close().catch(() => undefined);
+    }
+    // Added on the root before the check's plugin loaded: it exists, and is refused to everyone.
+    const early = (await startTestApp()).app;
+    try {
+      early.http.get('/api/v1/early', { config: { permission: 'orders.read' } }, () => ({ open: true }));
+      const res = await early.http.inject({ url: '/api/v1/early' });
+      expect(res.statusCode).toBe(403);
+      expect(res.json<{ code: string }>().code).toBe('FORBIDDEN');
+    } finally {
+      await early.close();
     }
   });
 });

@@ -55,6 +55,7 @@ const TABLES = [
   'api_keys',
   'refresh_tokens',
   'service_secrets',
+  'source_blocks',
 ];
 
 function sqliteEngine(): Engine {
@@ -459,6 +460,45 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect(trail.map((e) => e.action)).toEqual(['a', 'b', 'c']);
     expect(trail.map((e) => typeof e.id)).toEqual(['number', 'number', 'number']);
     expect(trail[0]!.id < trail[1]!.id && trail[1]!.id < trail[2]!.id).toBe(true);
+  });
+
+  it('source blocks: one in force per source across instances; lifted once; expired ones retaken', async () => {
+    const other = engine.sharedByInstances ? (await open()).unitOfWork : uow;
+    const reasons = { authentication: 0, forged_callback: 11, mandate_violation: 1 };
+    const blk = (id: string, createdAt: number, until: number) =>
+      ({ id, source: 'ip:203.0.113.9', kind: 'forged_callback', reasons, createdAt, until }) as const;
+    // Of concurrent blocks of one source from two instances, exactly one is made.
+    const made = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        (i % 2 === 0 ? uow : other).run((r) => r.blocks.block(blk(`b${i}`, 100, 1000))),
+      ),
+    );
+    const winners = made.filter((b) => b !== undefined);
+    expect(winners).toHaveLength(1);
+    const first = winners[0]!;
+    expect(first).toStrictEqual({ ...blk(first.id, 100, 1000), liftedAt: null, liftedBy: null });
+    await uow.run((r) => r.blocks.block({ ...blk('bx', 100, 1000), source: 'credential:abc', kind: 'authentication' }));
+    // Newest first; on a tie, the greater id first.
+    expect((await other.read.blocks.active(500)).map((b) => b.id)).toEqual(['bx', first.id]);
+    expect(await uow.read.blocks.get(first.id)).toStrictEqual(first);
+    expect(await uow.read.blocks.get('nope')).toBeUndefined();
+
+    // Lifted once; then the source may be blocked again, under a new id.
+    expect(await uow.run((r) => r.blocks.lift(first.id, 'user:op', 600))).toStrictEqual({
+      ...first,
+      liftedAt: 600,
+      liftedBy: 'user:op',
+    });
+    expect(await other.run((r) => r.blocks.lift(first.id, 'user:op', 601))).toBeUndefined();
+    expect((await uow.read.blocks.active(700)).map((b) => b.id)).toEqual(['bx']);
+    const again = await other.run((r) => r.blocks.block(blk('b-again', 700, 2000)));
+    expect(again?.id).toBe('b-again');
+    expect(await uow.read.blocks.get(first.id)).toBeUndefined();
+
+    // An expired block is no longer in force, cannot be lifted, and is taken over by the next one.
+    expect((await uow.read.blocks.active(2000)).map((b) => b.id)).toEqual([]);
+    expect(await uow.run((r) => r.blocks.lift('b-again', 'user:op', 2000))).toBeUndefined();
+    expect((await uow.run((r) => r.blocks.block(blk('b-third', 2000, 3000))))?.id).toBe('b-third');
   });
 
   it('two instances on one database never hold the same job at the same time', async () => {

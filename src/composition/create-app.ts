@@ -4,13 +4,17 @@ import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
+import { MemoryFailureCounter } from '../adapters/abuse/memory-failure-counter.js';
+import { RedisFailureCounter } from '../adapters/abuse/redis-failure-counter.js';
 import { createPinoLogger } from '../adapters/logging/pino-logger.js';
 import { HttpMerchant } from '../adapters/merchants/http-merchant.js';
+import { openRedis } from '../adapters/redis/open-redis.js';
 import { openPostgres, type TransactionFaults } from '../adapters/storage/postgres/database.js';
 import { openSqlite } from '../adapters/storage/sqlite/database.js';
 import type { Storage } from '../adapters/storage/storage.js';
 import { SortableIds } from '../adapters/system/sortable-ids.js';
 import { systemClock } from '../adapters/system/system-clock.js';
+import { type AbuseApi, createAbuse } from '../application/abuse/abuse-api.js';
 import {
   ActionRegistry,
   AgentService,
@@ -90,6 +94,8 @@ export interface Services {
   readonly idempotency: IdempotencyApi;
   readonly identity: IdentityApi;
   readonly agent: AgentService;
+  /** Failures per source and blocked sources. */
+  readonly abuse: AbuseApi;
 }
 
 export interface App {
@@ -268,6 +274,22 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   for (const c of [orders, refunds, payments, wallet, recharge, batch, rules]) runner.register(c.jobs);
 
+  // One Redis, when configured, for every counter instances must share: request budgets and failures.
+  const redis = config.rate_limit.redis_url === undefined ? undefined : openRedis(config.rate_limit.redis_url, logger);
+  const block = config.security.block;
+  const abuse = createAbuse(
+    runtime,
+    redis === undefined ? new MemoryFailureCounter() : new RedisFailureCounter(redis),
+    {
+      enabled: block.enabled,
+      threshold: block.threshold,
+      windowMs: block.window_seconds * 1000,
+      durationMs: block.duration_seconds * 1000,
+      refreshMs: block.refresh_ms,
+      auditTenantId: config.tenant.default_id,
+    },
+  );
+
   const registry = new ActionRegistry();
   const interpreter = buildInterpreter(config, registry, logger, options.llm);
   const agent = new AgentService({
@@ -299,6 +321,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     idempotency: createIdempotency(deps),
     identity: identity.api,
     agent,
+    abuse: abuse.api,
   };
   registerOrderHandlers(registry, services.orders, services.refunds);
   registerWalletHandlers(registry, services.recharge, services.wallet);
@@ -312,6 +335,15 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     requestTimeoutMs: config.server.request_timeout_ms,
     corsOrigins: config.auth.cors_origins,
     metrics,
+    trustProxy: config.server.trust_proxy,
+    rateLimit: {
+      enabled: config.rate_limit.enabled,
+      perCredentialMax: config.rate_limit.per_credential_max,
+      perIpMax: config.rate_limit.per_ip_max,
+      windowMs: config.rate_limit.window_seconds * 1000,
+      clock,
+      ...(redis === undefined ? {} : { redis }),
+    },
     ready: async () => {
       const checks = {
         database: await storage.ping(),
@@ -369,6 +401,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       }
       await runner.stop(deadlineMs);
       await storage.close();
+      await redis?.quit().catch(() => redis.disconnect());
       await Promise.all(remotes.map((r) => r.shutdown()));
       for (const s of simulators) s.closeJournal();
     },

@@ -326,6 +326,11 @@ export function maskDatabaseUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:[REDACTED]@').replace(/([?&]password=)[^&]*/i, '$1[REDACTED]');
 }
 
+/** Any URL's password (`redis://:secret@host`, `redis://user:secret@host`) hidden. */
+function maskUrlPassword(url: string): string {
+  return url.replace(/\/\/([^:@/]*):([^@/]+)@/, '//$1:[REDACTED]@');
+}
+
 const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|private[_-]?key|credential)/i;
 
 /** A JSON-safe view for the start-up log: secrets replaced, database credentials hidden. */
@@ -344,6 +349,8 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     url: maskDatabaseUrl(config.database.url),
     ...(config.database.kind === 'postgres' ? { pool_size: config.database.poolSize } : {}),
   };
+  const redis = config.rate_limit.redis_url;
+  if (redis !== undefined) view.rate_limit = { ...config.rate_limit, redis_url: maskUrlPassword(redis) };
   return view;
 }
 

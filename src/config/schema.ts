@@ -4,6 +4,7 @@ import { ORDER_STATUSES } from '../domain/order.js';
 import { policySchema } from '../domain/policy.js';
 import { RECHARGE_STATUSES } from '../domain/recharge/recharge.js';
 import { RECHARGE_RULE_ACTIONS, RULE_ACTIONS } from '../domain/rules.js';
+import { blockSchema, rateLimitSchema, trustProxySchema } from './abuse-schema.js';
 import { rechargeConfigSchema } from './recharge-schema.js';
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'an http:// or https:// URL' });
@@ -160,6 +161,7 @@ export const configSchema = z
           .default(65_536),
         request_timeout_ms: z.number().int().min(1000).default(30_000),
         wait_for_completion_ms: z.number().int().min(0).max(60_000).default(5000),
+        trust_proxy: trustProxySchema,
       })
       .strict()
       .prefault({}),
@@ -290,6 +292,15 @@ export const configSchema = z
       .object({
         /** A notification signed further than this from now, either way, is refused (skew inside it is tolerated). */
         window_seconds: z.number().int().min(10).max(3600).default(300),
+      })
+      .strict()
+      .prefault({}),
+    /** Request budgets per credential and per source IP (abuse-schema.ts). */
+    rate_limit: rateLimitSchema,
+    security: z
+      .object({
+        /** Sources blocked after repeated failures (abuse-schema.ts). */
+        block: blockSchema,
       })
       .strict()
       .prefault({}),

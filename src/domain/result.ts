@@ -80,7 +80,9 @@ export type ErrorCode =
   | 'FORBIDDEN'
   | 'KEY_NOT_FOUND'
   | 'PRINCIPAL_EXISTS'
-  | 'PRINCIPAL_NOT_FOUND';
+  | 'PRINCIPAL_NOT_FOUND'
+  // Abuse (identity issue)
+  | 'BLOCK_NOT_FOUND';
 
 export interface DomainError {
   readonly code: ErrorCode;

@@ -3,6 +3,7 @@ import type { OrderStatus } from '../domain/order.js';
 import type { RechargeStatus } from '../domain/recharge/recharge.js';
 import type { AgentSessionRepository } from './agent-sessions.js';
 import type { IdentityRepository } from './identity.js';
+import type { SourceBlockRepository } from './source-blocks.js';
 import type {
   AuditEntry,
   AuditRecord,
@@ -318,6 +319,8 @@ export interface Repositories {
   readonly topUps: TopUpRepository;
   readonly recharges: RechargeRepository;
   readonly identity: IdentityRepository;
+  /** Blocked sources (abuse). */
+  readonly blocks: SourceBlockRepository;
 }
 
 /**
@@ -352,6 +355,7 @@ export interface ReadRepositories {
     | 'batchResults'
   >;
   readonly identity: Pick<IdentityRepository, 'getTenant' | 'getPrincipal' | 'getKey' | 'listKeys' | 'getRefreshToken'>;
+  readonly blocks: Pick<SourceBlockRepository, 'active' | 'get'>;
 }
 
 /**

@@ -28,6 +28,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   refresh_tokens: RefreshTokensTable;
   service_secrets: ServiceSecretsTable;
+  source_blocks: SourceBlocksTable;
 }
 
 /**
@@ -333,6 +334,18 @@ export interface RechargeBatchRowsTable {
   code: string | null;
   message: string | null;
   recharge_id: string | null;
+}
+
+/** Blocked sources (migration 0010_source_blocks): one row per source, reused by its next block. */
+export interface SourceBlocksTable {
+  source: string;
+  id: string;
+  kind: string;
+  reasons_json: string;
+  created_at: Int;
+  blocked_until: Int;
+  lifted_at: Int | null;
+  lifted_by: string | null;
 }
 
 /** `tenant_id` → `tenantId`: the name CamelCasePlugin gives a snake_case identifier. */

@@ -1,12 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import type { AbuseApi } from '../../application/abuse/abuse-api.js';
 import type { PaymentsApi } from '../../application/payments/payments-api.js';
 import { problem, sendProblem, statusForCode } from './plumbing/problem.js';
+import { ipSource } from './plumbing/sources.js';
 
 const gatewayParamSchema = z.object({ gateway: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) }).strict();
 
 /** Payment gateways: their health and their asynchronous callbacks. Transport only. */
-export function registerPaymentRoutes(app: FastifyInstance, { payments }: { readonly payments: PaymentsApi }): void {
+export function registerPaymentRoutes(
+  app: FastifyInstance,
+  { payments, abuse }: { readonly payments: PaymentsApi; readonly abuse: Pick<AbuseApi, 'recordFailure'> },
+): void {
   app.get('/api/v1/gateways', { config: { permission: 'gateways.read' } }, () => ({
     data: payments.gateways().map((g) => ({
       name: g.name,
@@ -40,6 +45,8 @@ export function registerPaymentRoutes(app: FastifyInstance, { payments }: { read
         return reply.code(r.ack.status).type(r.ack.contentType).send(r.ack.body);
       }
       void reply.header('x-error-code', r.code);
+      // A forged signature counts against the sender's address: enough of them and it is blocked.
+      if (r.code === 'CALLBACK_SIGNATURE_INVALID') await abuse.recordFailure(ipSource(req), 'forged_callback', req.id);
       if (r.ack === null) return sendProblem(reply, problem(r.code, r.message, req.id));
       // The gateway's own refusal format, at our status for the reason, so it retries or gives up as it should.
       return reply.code(statusForCode(r.code)).type(r.ack.contentType).send(r.ack.body);

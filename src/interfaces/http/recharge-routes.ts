@@ -1,10 +1,12 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { AbuseApi } from '../../application/abuse/abuse-api.js';
 import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
 import type { RechargeApi, RechargeOutcome } from '../../application/recharge/recharge-api.js';
 import type { Result } from '../../domain/result.js';
 import { type HttpResult, idempotent, parseId, problemResult, send, validationResult } from './plumbing/http-result.js';
 import { PROBLEM_JSON, problem, sendProblem, statusForCode } from './plumbing/problem.js';
+import { ipSource } from './plumbing/sources.js';
 
 /** Shapes only: the number, the amount and the face value are the domain's to judge, with their own codes. */
 const rechargeBodySchema = z
@@ -44,9 +46,17 @@ function rechargeResult(req: FastifyRequest, r: Result<RechargeOutcome>): HttpRe
 /** Phone recharges and the health of their channels. Transport only. */
 export function registerRechargeRoutes(
   app: FastifyInstance,
-  { recharge, idempotency }: { readonly recharge: RechargeApi; readonly idempotency: IdempotencyApi },
+  {
+    recharge,
+    idempotency,
+    abuse,
+  }: {
+    readonly recharge: RechargeApi;
+    readonly idempotency: IdempotencyApi;
+    readonly abuse: Pick<AbuseApi, 'recordFailure'>;
+  },
 ): void {
-  registerRechargeCallbacks(app, recharge);
+  registerRechargeCallbacks(app, recharge, abuse);
 
   app.post('/api/v1/recharges', { config: { permission: 'recharges.create' } }, async (req, reply) => {
     const parsed = rechargeBodySchema.safeParse(req.body);
@@ -93,7 +103,11 @@ export function registerRechargeRoutes(
  * a form body over them) and the raw body go to the use case; the channel's own reply stops its
  * re-sends; a refusal is a problem document with a stable code.
  */
-function registerRechargeCallbacks(app: FastifyInstance, recharge: RechargeApi): void {
+function registerRechargeCallbacks(
+  app: FastifyInstance,
+  recharge: RechargeApi,
+  abuse: Pick<AbuseApi, 'recordFailure'>,
+): void {
   void app.register((scope, _opts, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, next) => next(null, body));
@@ -113,6 +127,9 @@ function registerRechargeCallbacks(app: FastifyInstance, recharge: RechargeApi):
       const r = await recharge.handleCallback(p.data.channel, { params, headers, rawBody });
       if (!r.accepted) {
         void reply.header('x-error-code', r.code);
+        // A forged signature counts against the sender's address: enough of them and it is blocked.
+        if (r.code === 'CALLBACK_SIGNATURE_INVALID')
+          await abuse.recordFailure(ipSource(req), 'forged_callback', req.id);
         return sendProblem(reply, problem(r.code, r.message, req.id));
       }
       void reply.header('x-callback-effect', r.effect);

@@ -6,6 +6,7 @@ import Fastify, {
   type FastifyReply,
   type FastifyRequest,
 } from 'fastify';
+import type { AbuseApi } from '../../application/abuse/abuse-api.js';
 import type { AgentService } from '../../application/agent/agent-api.js';
 import type { BatchApi } from '../../application/batch/batch-api.js';
 import type { Caller } from '../../application/kernel/caller.js';
@@ -20,6 +21,7 @@ import type { WalletApi } from '../../application/wallet/wallet-api.js';
 import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
 import type { IdentityApi } from '../../application/identity/identity-api.js';
+import { registerAbuseRoutes } from './abuse-routes.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerIdentityRoutes } from './identity-routes.js';
 import { registerAuthentication } from './plumbing/authenticate.js';
@@ -27,8 +29,11 @@ import { registerBatchRoutes } from './batch-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerOrderRoutes } from './order-routes.js';
 import { registerPaymentRoutes } from './payment-routes.js';
+import { registerBlockCheck } from './plumbing/block-check.js';
 import { type Metrics, registerMetricsRoute } from './plumbing/metrics.js';
-import { problem, sendProblem } from './plumbing/problem.js';
+import { problem, ProblemError, sendProblem } from './plumbing/problem.js';
+import { type RateLimitSettings, registerRateLimit } from './plumbing/rate-limit.js';
+import { ipSource } from './plumbing/sources.js';
 import { registerRechargeRoutes } from './recharge-routes.js';
 import { registerRefundRoutes } from './refund-routes.js';
 import { registerWalletRoutes } from './wallet-routes.js';
@@ -45,6 +50,8 @@ export interface HttpServices {
   readonly maintenance: MaintenanceApi;
   readonly idempotency: IdempotencyApi;
   readonly identity: IdentityApi;
+  /** Failures per source, and the sources blocked for them. */
+  readonly abuse: AbuseApi;
   /** Words to intent and the agent conversation. */
   readonly agent?: AgentService;
 }
@@ -61,6 +68,10 @@ export interface HttpServerOptions {
   readonly ready: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
   /** Prometheus metrics at GET /metrics (this server's own registry). */
   readonly metrics?: Metrics;
+  /** Request budgets per credential and per source IP (`rate_limit`). */
+  readonly rateLimit?: RateLimitSettings;
+  /** Which proxies to believe about the client's address (Fastify's `trustProxy`). */
+  readonly trustProxy?: boolean | readonly string[];
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -110,6 +121,9 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
       );
     },
     return503OnClosing: true,
+    ...(opts.trustProxy === undefined || opts.trustProxy === false
+      ? {}
+      : { trustProxy: opts.trustProxy === true ? true : [...opts.trustProxy] }),
   });
 
   // Every endpoint takes JSON; anything else is 415, not a string body that fails later.
@@ -124,7 +138,15 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     // Only the configured origins (the console's); credentials (cookies) allowed for them alone.
     void app.register(fastifyCors, { origin: [...opts.corsOrigins], credentials: true });
   }
-  registerAuthentication(app, { identity: opts.services.identity });
+  // A blocked source is refused before anything else; then the request budgets; then every
+  // request names who it is (each route's hooks run in that order).
+  registerBlockCheck(app, opts.services.abuse);
+  if (opts.rateLimit !== undefined) registerRateLimit(app, opts.rateLimit);
+  registerAuthentication(app, {
+    identity: opts.services.identity,
+    // Guessing credentials counts against the source: enough failures block it.
+    onRefused: (req) => opts.services.abuse.recordFailure(ipSource(req), 'authentication', req.id),
+  });
   app.addHook('onResponse', (req, reply, done) => {
     req.log.info(
       {
@@ -142,6 +164,8 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.setErrorHandler(
     (error: Error & { code?: string; statusCode?: number }, req: FastifyRequest, reply: FastifyReply) => {
       const id = req.id;
+      // A refusal thrown by a hook (the rate limiter), already in its final form.
+      if (error instanceof ProblemError) return sendProblem(reply, error.problem);
       const mapped = error.code === undefined ? undefined : FASTIFY_ERRORS[error.code];
       if (mapped !== undefined) {
         const detail =
@@ -166,23 +190,30 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     sendProblem(reply, problem('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, req.id)),
   );
 
-  app.get('/healthz', { config: { public: true } }, () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { public: true } }, async (_req, reply) => {
-    const r = await opts.ready();
-    return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
-  });
   const services = opts.services;
-  if (opts.metrics !== undefined) registerMetricsRoute(app, services, opts.metrics);
+  // The routes are a plugin of their own, so they are added after the rate limiter and the
+  // authentication have loaded (plugins load in order; a route added directly on `app` now would
+  // be added before their hooks exist).
+  void app.register((api, _opts, done) => {
+    api.get('/healthz', { config: { public: true } }, () => ({ status: 'ok' }));
+    api.get('/readyz', { config: { public: true } }, async (_req, reply) => {
+      const r = await opts.ready();
+      return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
+    });
+    if (opts.metrics !== undefined) registerMetricsRoute(api, services, opts.metrics);
 
-  registerIdentityRoutes(app, services);
-  registerOrderRoutes(app, services);
-  registerRefundRoutes(app, services);
-  registerPaymentRoutes(app, services);
-  registerLedgerRoutes(app, services);
-  registerWalletRoutes(app, services);
-  registerRechargeRoutes(app, services);
-  registerBatchRoutes(app, services);
-  const { agent } = services;
-  if (agent !== undefined) registerAgentRoutes(app, { agent, idempotency: services.idempotency });
+    registerIdentityRoutes(api, services);
+    registerOrderRoutes(api, services);
+    registerRefundRoutes(api, services);
+    registerPaymentRoutes(api, services);
+    registerAbuseRoutes(api, services);
+    registerLedgerRoutes(api, services);
+    registerWalletRoutes(api, services);
+    registerRechargeRoutes(api, services);
+    registerBatchRoutes(api, services);
+    const { agent } = services;
+    if (agent !== undefined) registerAgentRoutes(api, { agent, idempotency: services.idempotency });
+    done();
+  });
   return app;
 }

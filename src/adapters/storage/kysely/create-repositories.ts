@@ -14,6 +14,7 @@ import { KyselyPayments } from './payments.js';
 import { KyselyRecharges } from './recharges.js';
 import { KyselyRefunds } from './refunds.js';
 import { KyselyReviewFlags } from './review-flags.js';
+import { KyselySourceBlocks } from './source-blocks.js';
 import { KyselyTopUps } from './top-ups.js';
 import { KyselyWallets } from './wallets.js';
 
@@ -38,5 +39,6 @@ export function createRepositories(db: Kysely<CamelCaseDatabase>, engine: Engine
     topUps: new KyselyTopUps(db),
     recharges: new KyselyRecharges(db),
     identity: new KyselyIdentity(db),
+    blocks: new KyselySourceBlocks(db),
   };
 }

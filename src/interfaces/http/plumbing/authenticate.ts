@@ -1,4 +1,5 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
+import fastifyPlugin from 'fastify-plugin';
 import { type IdentityApi, callerOf, type Principal } from '../../../application/identity/identity-api.js';
 import type { Caller } from '../../../application/kernel/caller.js';
 import { can, type Permission, PERMISSIONS } from '../../../domain/auth/permissions.js';
@@ -41,8 +42,11 @@ const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 export interface AuthOptions {
   readonly identity: Pick<IdentityApi, 'authenticate'>;
   /** Told of every refused credential (the abuse guard blocks sources that keep trying). */
-  readonly onRefused?: (req: FastifyRequest) => void;
+  readonly onRefused?: (req: FastifyRequest) => Promise<unknown>;
 }
+
+/** Marks a route whose own onRequest hooks include the check (set as the route is added). */
+const GUARDED = Symbol('autoglm.guarded');
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
 
@@ -55,8 +59,29 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
  * one that does not is refused when it is registered, so none can ship open by mistake.
  */
 export function registerAuthentication(app: FastifyInstance, opts: AuthOptions): void {
+  // Fail closed: a route the plugin below never saw (added on the root before it loaded) has no
+  // check of its own, so it is refused outright rather than served open.
+  app.addHook('onRequest', async (req, reply) => {
+    const config = req.routeOptions.config as { public?: boolean; [GUARDED]?: boolean };
+    if (req.routeOptions.url === undefined || config.public === true || config[GUARDED] === true) return;
+    return deny(reply, req, 'FORBIDDEN', 'this route was added without its permission check');
+  });
+  // A plugin that is not encapsulated (its hooks reach every route), registered after the rate
+  // limiter, so that on each route the limiter's hook runs before this one: a flood of requests
+  // without a valid credential is counted and refused before any credential is looked up.
+  void app.register(
+    fastifyPlugin((root: FastifyInstance, _o: unknown, done: () => void) => {
+      authenticationHooks(root, opts);
+      done();
+    }),
+  );
+}
+
+function authenticationHooks(app: FastifyInstance, opts: AuthOptions): void {
   const table: RouteAccess[] = [];
   app.decorate('routeTable', table);
+  app.decorateRequest('principal', undefined);
+  const check = authenticateRequest(opts);
   app.addHook('onRoute', (route) => {
     if (route.url === '*') return;
     const config = (route.config ?? {}) as { permission?: unknown; public?: unknown; publicOnLoopback?: unknown };
@@ -77,17 +102,20 @@ export function registerAuthentication(app: FastifyInstance, opts: AuthOptions):
         access: config.publicOnLoopback === true && access !== 'public' ? 'public-on-loopback' : access,
       });
     }
+    if (config.public === true) return;
+    (route.config as Record<symbol, unknown>)[GUARDED] = true;
+    const hooks = route.onRequest;
+    route.onRequest = hooks === undefined ? [check] : [...[hooks].flat(), check];
   });
-  app.decorateRequest('principal', undefined);
+}
 
-  app.addHook('onRequest', async (req, reply) => {
+/** The per-route check: who is asking, and may they. */
+function authenticateRequest(opts: AuthOptions): onRequestAsyncHookHandler {
+  return async (req, reply) => {
     const config = req.routeOptions.config;
-    // Unknown routes answer 404 whoever asks.
-    if (config.public === true || req.routeOptions.url === undefined) return;
     if (config.publicOnLoopback === true && LOOPBACK.has(req.socket.remoteAddress ?? '')) return;
     const permission = config.permission;
     if (permission === undefined) return deny(reply, req, 'FORBIDDEN', 'this route names no permission');
-
     const bearer = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1];
     const cookies = (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies ?? {};
     const fromCookie = bearer === undefined ? cookies[ACCESS_COOKIE] : undefined;
@@ -105,7 +133,7 @@ export function registerAuthentication(app: FastifyInstance, opts: AuthOptions):
     }
     const found = await opts.identity.authenticate(credential);
     if (!found.ok) {
-      opts.onRefused?.(req);
+      await opts.onRefused?.(req);
       void reply.header('www-authenticate', 'Bearer realm="open-autoglm", error="invalid_token"');
       return deny(reply, req, 'UNAUTHENTICATED', found.error.message);
     }
@@ -117,7 +145,7 @@ export function registerAuthentication(app: FastifyInstance, opts: AuthOptions):
     if (!can(caller.value.role, permission)) {
       return deny(reply, req, 'FORBIDDEN', `a ${caller.value.role} may not ${permission}`);
     }
-  });
+  };
 }
 
 function deny(reply: FastifyReply, req: FastifyRequest, code: string, detail: string): FastifyReply {

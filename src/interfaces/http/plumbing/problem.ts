@@ -10,6 +10,7 @@ export type TransportErrorCode =
   | 'URI_TOO_LONG'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
+  | 'SOURCE_BLOCKED'
   | 'INTERNAL'
   | 'NOT_READY';
 
@@ -94,6 +95,9 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode | TransportErrorCode, number>> =
   KEY_NOT_FOUND: 404,
   PRINCIPAL_EXISTS: 409,
   PRINCIPAL_NOT_FOUND: 404,
+  // Too many failures (bad credentials, forged callbacks, mandate violations) from one source.
+  SOURCE_BLOCKED: 403,
+  BLOCK_NOT_FOUND: 404,
   // A journal that does not balance is a bug, never the caller's fault.
   LEDGER_UNBALANCED: 500,
   INTERNAL: 500,
@@ -159,4 +163,15 @@ export function problem(
 
 export function sendProblem(reply: FastifyReply, p: Problem): FastifyReply {
   return reply.code(p.status).type('application/problem+json; charset=utf-8').send(p);
+}
+
+/**
+ * A problem thrown from a hook (the rate limiter refuses by throwing): the error handler sends it
+ * as it is, with the headers already set on the reply.
+ */
+export class ProblemError extends Error {
+  constructor(readonly problem: Problem) {
+    super(problem.detail);
+    this.name = 'ProblemError';
+  }
 }
