@@ -14,6 +14,7 @@ const OUTSIDE_APPLICATION = ['adapters', 'interfaces', 'simulator', 'config', 'c
 /** The capability folders of src/application (each with one public entry file, <name>-api.ts). */
 const CAPABILITIES = [
   'identity',
+  'confirmations',
   'orders',
   'payments',
   'refunds',

@@ -10,12 +10,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { startServer, stop } from './server-process.js';
+import { adminAuth, startServer, stop } from './server-process.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 60);
 const admin = process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const body = JSON.stringify({ drink: 'latte', size: 'medium' });
+
+// Each database's first start writes its admin key here; every request carries it.
+const keyDir = mkdtempSync(join(tmpdir(), 'autoglm-bench-keys-'));
+const keyFile = join(keyDir, 'admin-key');
+let auth = {};
 
 function startInstance(db) {
   return startServer(
@@ -27,6 +32,7 @@ function startInstance(db) {
       AUTOGLM__SIMULATOR__STARTING_BALANCE: '9000000000',
       // One load generator on one address: measure the orders, not the per-IP budget.
       AUTOGLM__RATE_LIMIT__ENABLED: 'false',
+      AUTOGLM__AUTH__ADMIN_KEY_FILE: keyFile,
     },
     60_000,
   );
@@ -53,7 +59,7 @@ async function run(urls) {
           method: 'POST',
           connections: per,
           duration,
-          headers: { 'content-type': 'application/json' },
+          headers: { 'content-type': 'application/json', ...auth },
           body,
         }),
       ),
@@ -71,7 +77,9 @@ async function run(urls) {
 
 async function unfinished(url) {
   for (let i = 0; i < 50; i++) {
-    const res = await fetch(`${url}/api/v1/orders?limit=1&status=PAYMENT_PROCESSING,PAID,FULFILLING`);
+    const res = await fetch(`${url}/api/v1/orders?limit=1&status=PAYMENT_PROCESSING,PAID,FULFILLING`, {
+      headers: auth,
+    });
     if ((await res.json()).data.length === 0) return 0;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -86,6 +94,7 @@ for (const n of [1, 2, 3]) {
   url.pathname = `/${name}`;
   try {
     const first = await startInstance(url.toString()); // migrates; the others find it done
+    auth = adminAuth(keyFile);
     const rest = await Promise.all(Array.from({ length: n - 1 }, () => startInstance(url.toString())));
     const servers = [first, ...rest];
     const r = await run(servers.map((s) => s.url));
@@ -99,12 +108,14 @@ for (const n of [1, 2, 3]) {
 const dir = mkdtempSync(join(tmpdir(), 'autoglm-bench-'));
 try {
   const s = await startInstance(`sqlite:${join(dir, 'bench.db')}`);
+  auth = adminAuth(keyFile);
   const r = await run([s.url]);
   r.left = await unfinished(s.url);
   results.push(['SQLite, 1 instance', r]);
   await stop(s.child);
 } finally {
   rmSync(dir, { recursive: true, force: true });
+  rmSync(keyDir, { recursive: true, force: true });
 }
 
 const fmt = (n) => n.toFixed(0).padStart(8);

@@ -8,20 +8,20 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
-import { startServer, stop } from './server-process.js';
+import { adminAuth, startServer, stop } from './server-process.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 10);
 // The issue's target is measured at 200 connections; 10 shows latency without deep queueing.
 const connectionSets = (process.env.BENCH_CONNECTIONS ?? '200,10').split(',').map(Number);
 
-async function load(url, path, body, connections) {
+async function load(url, path, body, connections, auth = {}) {
   // Warm up (JIT, SQLite page cache) before measuring.
   await autocannon({
     url: url + path,
     method: 'POST',
     connections: 20,
     duration: 2,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth },
     body,
   });
   const r = await autocannon({
@@ -29,7 +29,7 @@ async function load(url, path, body, connections) {
     method: 'POST',
     connections,
     duration: seconds,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...auth },
     body,
   });
   return {
@@ -58,13 +58,19 @@ const order = await startServer(['bin/autoglm.js', 'serve', '--port', '0', '--db
   // One load generator on one address: measure the orders, not the per-IP budget.
   AUTOGLM__RATE_LIMIT__ENABLED: 'false',
 });
+// The first start wrote the admin key beside the database: every request carries it.
+const auth = adminAuth(join(dir, 'admin-key'));
 const orderResults = [];
 for (const c of connectionSets)
-  orderResults.push(await load(order.url, '/api/v1/order', JSON.stringify({ drink: 'latte', size: 'medium' }), c));
+  orderResults.push(
+    await load(order.url, '/api/v1/order', JSON.stringify({ drink: 'latte', size: 'medium' }), c, auth),
+  );
 // Requests cut off when a run ends keep going on the server: give them a moment to finish.
 let unfinished = 1;
 for (let i = 0; i < 50 && unfinished > 0; i++) {
-  const statusRes = await fetch(`${order.url}/api/v1/orders?limit=1&status=PAYMENT_PROCESSING,PAID,FULFILLING`);
+  const statusRes = await fetch(`${order.url}/api/v1/orders?limit=1&status=PAYMENT_PROCESSING,PAID,FULFILLING`, {
+    headers: auth,
+  });
   unfinished = (await statusRes.json()).data.length;
   if (unfinished > 0) await new Promise((r) => setTimeout(r, 100));
 }

@@ -1,5 +1,6 @@
 // Server processes for the benchmarks: start one and wait for the URL it prints; stop it.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -34,4 +35,9 @@ export function stop(child) {
     child.kill('SIGTERM');
     setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
   });
+}
+
+/** The admin key a server's first start wrote (the benchmarks call the API with it, as a client would). */
+export function adminAuth(keyFile) {
+  return { authorization: `Bearer ${readFileSync(keyFile, 'utf8').trim()}` };
 }

@@ -240,7 +240,7 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
   });
 
   it('recharges a phone from the wallet only after the person confirms; the balance is a question away', async () => {
-    const a = await start();
+    const a = await start({ trusted_actions: ['order_coffee', 'submit_payment'] });
     a.start();
     const top = await a.http.inject({
       method: 'POST',
@@ -258,24 +258,43 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
 
     // recharge_phone is not a trusted action under the seed policy: the words alone spend nothing.
     const asked = await say(a, '给13800138000充100块话费');
+    // The engine held it: the question shows every amount and the payee (masked), and names a digest.
     expect(asked.outcome).toMatchObject({
       kind: 'awaiting_confirmation',
-      confirm: { action: 'recharge_phone', method: 'POST', path: `/api/v1/agent/sessions/${asked.session_id}/confirm` },
+      confirm: {
+        action: 'recharge_phone',
+        amount: 10_000,
+        currency: 'CNY',
+        payee: '138****8000',
+        method: 'POST',
+        path: expect.stringMatching(/^\/api\/v1\/confirmations\/hld_/) as unknown,
+        body: { digest: expect.any(String) as unknown },
+      },
     });
     expect(JSON.stringify(asked.outcome)).not.toContain('13800138000');
     expect((await say(a, '查一下余额')).outcome).toMatchObject({ result: { wallet: { balance: 20_000 } } });
+    const confirm = (asked.outcome as { confirm: { path: string; body: { digest: string } } }).confirm;
 
+    // A confirm naming anything else (or nothing) runs nothing.
+    for (const payload of [{}, { digest: 'x'.repeat(43) }]) {
+      const wrong = await a.http.inject({
+        method: 'POST',
+        url: confirm.path,
+        headers: { 'x-user-id': 'alice' },
+        payload,
+      });
+      expect(wrong.statusCode).toBeGreaterThanOrEqual(400);
+    }
     const confirmed = await a.http.inject({
       method: 'POST',
-      url: `/api/v1/agent/sessions/${asked.session_id}/confirm`,
+      url: confirm.path,
       headers: { ...json, 'x-user-id': 'alice' },
-      payload: {},
+      payload: confirm.body,
     });
-    expect(confirmed.statusCode).toBe(200);
-    expect(confirmed.json<AgentReply>().outcome).toMatchObject({
-      kind: 'done',
-      action: 'recharge_phone',
-      result: { recharge: { status: 'SUCCEEDED', amount: 10_000 } },
+    expect(confirmed.statusCode, confirmed.body).toBe(200);
+    expect(confirmed.json()).toMatchObject({
+      held: { status: 'CONFIRMED', decided_by: 'user:alice' },
+      recharge: { status: 'SUCCEEDED', amount: 10_000 },
     });
     expect((await say(a, '查一下余额')).outcome).toMatchObject({ result: { wallet: { balance: 10_000 } } });
   });
@@ -328,19 +347,26 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
     expect(ask.outcome).toMatchObject({ kind: 'clarification', action: 'tip_barista', question: '打赏多少？' });
     const tip = await say(a, '5块', ask.session_id);
     expect(tip.outcome).toMatchObject({ kind: 'awaiting_confirmation', confirm: { action: 'tip_barista' } });
-    const path = (tip.outcome as { confirm: { path: string } }).confirm.path;
-    const done = await a.http.inject({
+    const { path, body } = (tip.outcome as { confirm: { path: string; body: { digest: string } } }).confirm;
+    const unnamed = await a.http.inject({
       method: 'POST',
       url: path,
       headers: { ...json, 'x-user-id': 'alice' },
       payload: {},
+    });
+    expect(unnamed.json()).toMatchObject({ code: 'CONFIRMATION_MISMATCH' });
+    const done = await a.http.inject({
+      method: 'POST',
+      url: path,
+      headers: { ...json, 'x-user-id': 'alice' },
+      payload: body,
     });
     expect(done.json<AgentReply>().outcome).toEqual({ kind: 'done', action: 'tip_barista', result: { tipped: 500 } });
     const again = await a.http.inject({
       method: 'POST',
       url: path,
       headers: { ...json, 'x-user-id': 'alice' },
-      payload: {},
+      payload: body,
     });
     expect(again.statusCode).toBe(404);
     const parsed = await a.http.inject({

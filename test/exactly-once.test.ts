@@ -257,6 +257,8 @@ describe.each(ENGINES)('exactly once under concurrency on %s', (engine) => {
       engine,
       {
         log: { level: 'silent' },
+        // Recharges are not trusted: the policy holds them for the person.
+        trusted_actions: ['order_coffee', 'submit_payment'],
         recharge: { channels: { 'sim-a': { type: 'simulator', operators: ['CHINA_MOBILE'] } } },
       },
       () => ({ carriers, rechargeChannels: simulatedChannels(carriers, { 'sim-a': quick }) }),
@@ -276,15 +278,20 @@ describe.each(ENGINES)('exactly once under concurrency on %s', (engine) => {
       headers: json('alice'),
       payload: { text: '给13800138000充100块话费' },
     });
-    const session = asked.json<{ session_id: string; outcome: { kind: string } }>();
+    const session = asked.json<{
+      session_id: string;
+      outcome: { kind: string; confirm: { path: string; body: { digest: string }; amount: number } };
+    }>();
     expect(session.outcome.kind).toBe('awaiting_confirmation');
+    expect(session.outcome.confirm.amount).toBe(10_000);
+    // Six "yes" at once (double clicks, retries, several instances), without an Idempotency-Key.
     const answers = await Promise.all(
       Array.from({ length: 6 }, (_, i) =>
         c.at(i).http.inject({
           method: 'POST',
-          url: `/api/v1/agent/sessions/${session.session_id}/confirm`,
-          headers: json('alice'),
-          payload: {},
+          url: session.outcome.confirm.path,
+          headers: { 'content-type': 'application/json', 'x-user-id': 'alice' },
+          payload: session.outcome.confirm.body,
         }),
       ),
     );

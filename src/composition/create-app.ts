@@ -32,6 +32,8 @@ import { createMaintenance, type MaintenanceApi } from '../application/maintenan
 import { createOrders, type OrdersApi } from '../application/orders/orders-api.js';
 import { createPayments, type PaymentsApi } from '../application/payments/payments-api.js';
 import { createRecharge, type RechargeApi } from '../application/recharge/recharge-api.js';
+import type { ConfirmationsApi } from '../application/confirmations/confirmations-api.js';
+import { buildConfirmations } from './build-confirmations.js';
 import { createRefunds, type RefundsApi } from '../application/refunds/refunds-api.js';
 import { createRules, type RulesApi } from '../application/rules/rules-api.js';
 import { createWallet, type WalletApi } from '../application/wallet/wallet-api.js';
@@ -96,6 +98,8 @@ export interface Services {
   readonly agent: AgentService;
   /** Failures per source and blocked sources. */
   readonly abuse: AbuseApi;
+  /** Money actions the policy held for the person. */
+  readonly confirmations: ConfirmationsApi;
 }
 
 export interface App {
@@ -322,6 +326,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     identity: identity.api,
     agent,
     abuse: abuse.api,
+    confirmations: buildConfirmations(deps, { recharge: recharge.api }),
   };
   registerOrderHandlers(registry, services.orders, services.refunds);
   registerWalletHandlers(registry, services.recharge, services.wallet);

@@ -93,3 +93,76 @@ export function checkLimitsOnConfirm(policy: Policy, input: OrderPolicyInput): R
   if (!d.ok) return d;
   return ok(undefined);
 }
+
+/** The engine's money actions besides orders, with their risk (the catalog's, for those the agent knows). */
+export const MONEY_ACTIONS = {
+  recharge_phone: { risk: 'high', spends: true },
+  wallet_top_up: { risk: 'medium', spends: false },
+  refund: { risk: 'high', spends: false },
+} as const satisfies Record<string, { readonly risk: 'low' | 'medium' | 'high'; readonly spends: boolean }>;
+export type MoneyAction = keyof typeof MONEY_ACTIONS;
+
+export interface SpendInput {
+  readonly action: MoneyAction;
+  /** This transaction's amount (minor units); for a batch, each row is one transaction. */
+  readonly amounts: readonly number[];
+  /** What the person has already committed today (spending actions only). */
+  readonly spentToday: number;
+  /** A mandate the caller's agent holds covers this action (checked and consumed elsewhere). */
+  readonly mandated?: boolean;
+}
+
+export type SpendDecision =
+  | { readonly kind: 'run' }
+  /** Held for the person's confirmation, with why. */
+  | { readonly kind: 'hold'; readonly reason: string };
+
+/**
+ * The one policy for every money action that is not a coffee order (those have `decideOrder`):
+ * recharges (single and batch), wallet top-ups and refunds. In order:
+ * - spending actions (money leaving the person: recharges) obey the per-transaction cap and the
+ *   daily limit — a refusal, never a hold;
+ * - an action runs at once only if it is low-risk, or trusted (`trusted_actions`), or within a
+ *   mandate the person granted; otherwise it waits for the person;
+ * - above `require_confirmation_above` even a trusted or mandated action waits.
+ */
+export function decideSpend(policy: Policy, input: SpendInput): Result<SpendDecision> {
+  const spec: { readonly risk: string; readonly spends: boolean } = MONEY_ACTIONS[input.action];
+  const { risk, spends } = spec;
+  const total = input.amounts.reduce((s, a) => s + a, 0);
+  if (spends) {
+    const over = input.amounts.find((a) => policy.max_order_amount !== undefined && a > policy.max_order_amount);
+    if (over !== undefined) {
+      return err(
+        'POLICY_AMOUNT_CAP_EXCEEDED',
+        `the amount exceeds the per-transaction cap of ${policy.max_order_amount}`,
+        {
+          amount: over,
+          cap: policy.max_order_amount,
+        },
+      );
+    }
+    if (policy.daily_limit_per_user !== undefined && input.spentToday + total > policy.daily_limit_per_user) {
+      return err(
+        'DAILY_LIMIT_EXCEEDED',
+        `this would exceed the daily spending limit of ${policy.daily_limit_per_user}`,
+        {
+          amount: total,
+          spentToday: input.spentToday,
+          limit: policy.daily_limit_per_user,
+        },
+      );
+    }
+  }
+  if (risk !== 'low' && !policy.trusted_actions.includes(input.action) && input.mandated !== true) {
+    return ok({ kind: 'hold', reason: `${input.action} is not a trusted action: the person confirms it` });
+  }
+  // A batch is one decision the person makes: its total is what the threshold weighs.
+  if (policy.require_confirmation_above !== undefined && total > policy.require_confirmation_above) {
+    return ok({
+      kind: 'hold',
+      reason: `amounts above ${policy.require_confirmation_above} need the person's confirmation`,
+    });
+  }
+  return ok({ kind: 'run' });
+}

@@ -58,6 +58,8 @@ export type ErrorCode =
   | 'ACTION_UNAVAILABLE'
   | 'NO_LAST_ORDER'
   | 'CONFIRMATION_NOT_FOUND'
+  /** A confirmation that names (by digest) something other than what was held. */
+  | 'CONFIRMATION_MISMATCH'
   | 'LLM_TIMEOUT'
   | 'LLM_RATE_LIMITED'
   | 'LLM_UNAVAILABLE'

@@ -3,6 +3,8 @@ import type { OrderStatus } from '../domain/order.js';
 import type { RechargeStatus } from '../domain/recharge/recharge.js';
 import type { AgentSessionRepository } from './agent-sessions.js';
 import type { IdentityRepository } from './identity.js';
+import type { HeldActionRepository } from './held-actions.js';
+import type { MandateRepository } from './mandates.js';
 import type { SourceBlockRepository } from './source-blocks.js';
 import type {
   AuditEntry,
@@ -243,6 +245,8 @@ export interface TopUpRepository {
 
 export interface RechargeRepository {
   insert(recharge: RechargeRecord): Promise<void>;
+  /** What a person's recharges since `since` commit (every one not FAILED), for the daily limit. */
+  sumCommittedSince(tenantId: string, userId: string, since: number, currency: string): Promise<number>;
   get(tenantId: string, id: string): Promise<RechargeRecord | undefined>;
   /** A tenant's recharges in id order after `afterId` (null: from the first). */
   listAfter(tenantId: string, afterId: string | null, limit: number): Promise<RechargeRecord[]>;
@@ -321,6 +325,10 @@ export interface Repositories {
   readonly identity: IdentityRepository;
   /** Blocked sources (abuse). */
   readonly blocks: SourceBlockRepository;
+  /** Money actions the policy held for the person's confirmation. */
+  readonly held: HeldActionRepository;
+  /** What people allowed their agents to do without asking. */
+  readonly mandates: MandateRepository;
 }
 
 /**
@@ -356,6 +364,8 @@ export interface ReadRepositories {
   >;
   readonly identity: Pick<IdentityRepository, 'getTenant' | 'getPrincipal' | 'getKey' | 'listKeys' | 'getRefreshToken'>;
   readonly blocks: Pick<SourceBlockRepository, 'active' | 'get'>;
+  readonly held: Pick<HeldActionRepository, 'get' | 'listForPerson'>;
+  readonly mandates: Pick<MandateRepository, 'get' | 'list'>;
 }
 
 /**

@@ -27,7 +27,8 @@ export function testConfig(overrides: Record<string, unknown> = {}, dbPath = tem
     overrides: deepMerge(
       {
         auto_confirm_order: true,
-        trusted_actions: ['order_coffee', 'submit_payment'],
+        // The money actions most tests exercise run at once; tests of the policy hold them.
+        trusted_actions: ['order_coffee', 'submit_payment', 'recharge_phone'],
         payment_gateway: 'secure-pay-v3',
         context_retention: { enabled: true, ttl_seconds: 300 },
         database: { url: `sqlite:${dbPath}` },

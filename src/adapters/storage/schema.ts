@@ -29,6 +29,8 @@ export interface Database {
   refresh_tokens: RefreshTokensTable;
   service_secrets: ServiceSecretsTable;
   source_blocks: SourceBlocksTable;
+  held_actions: HeldActionsTable;
+  mandates: MandatesTable;
 }
 
 /**
@@ -337,6 +339,44 @@ export interface RechargeBatchRowsTable {
 }
 
 /** Blocked sources (migration 0010_source_blocks): one row per source, reused by its next block. */
+export interface HeldActionsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  action: string;
+  params_json: string;
+  shown_json: string;
+  digest: string;
+  reason: string;
+  status: string;
+  requested_by: string;
+  decided_by: string | null;
+  result_id: string | null;
+  created_at: Int;
+  expires_at: Int;
+  decided_at: Int | null;
+}
+
+export interface MandatesTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  agent_id: string;
+  actions_json: string;
+  payees_json: string;
+  currency: string;
+  max_per_transaction: Int;
+  budget: Int;
+  period: string;
+  period_start: Int;
+  spent: Int;
+  jws: string;
+  created_at: Int;
+  expires_at: Int;
+  revoked_at: Int | null;
+  revoked_by: string | null;
+}
+
 export interface SourceBlocksTable {
   source: string;
   id: string;

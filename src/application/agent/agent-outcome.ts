@@ -8,8 +8,12 @@ export interface Confirmation {
   readonly order_id?: string;
   readonly amount?: number;
   readonly currency?: string;
+  /** Who receives the money (a masked phone, a merchant…), when it is not an order. */
+  readonly payee?: string;
   readonly method: 'POST';
   readonly path: string;
+  /** Send this body with the confirmation: it names exactly what was shown (its digest). */
+  readonly body?: { readonly digest: string };
 }
 
 /**

@@ -1,6 +1,6 @@
-import { maskPhone } from '../../domain/mask.js';
 import type { Intent } from '../../domain/intent/action-spec.js';
 import type { Policy } from '../../domain/policy.js';
+import { digestOf } from '../kernel/holds.js';
 import { err, type Result } from '../../domain/result.js';
 import type { AgentSessionRecord } from '../../ports/agent-sessions.js';
 import type { Clock } from '../../ports/clock.js';
@@ -135,13 +135,20 @@ export class AgentService {
    * The person confirms what a registered action's risk held back. This is an explicit call
    * of its own (the HTTP endpoint or the CLI prompt), never something a message's text can do.
    */
-  async confirm(caller: Caller, sessionId: string): Promise<Result<AgentReply>> {
+  async confirm(caller: Caller, sessionId: string, digest?: unknown): Promise<Result<AgentReply>> {
     const now = this.o.clock.now();
     const s = SESSION_ID_RE.test(sessionId)
       ? await this.o.uow.read.sessions.get(caller.tenantId, sessionId)
       : undefined;
     if (s === undefined || s.userId !== caller.userId || s.expiresAt <= now || s.awaiting === null) {
       return err('CONFIRMATION_NOT_FOUND', 'nothing in this session waits for confirmation (or the session expired)');
+    }
+    if (caller.role === 'agent') return err('FORBIDDEN', 'an agent never confirms what the policy held for the person');
+    // The "yes" was for what the person was shown: anything else waiting now is not confirmed by it.
+    if (digest !== awaitingDigest({ action: s.awaiting.action, params: s.awaiting.params })) {
+      return err('CONFIRMATION_MISMATCH', 'the confirmation does not name what is waiting (its digest): ask again', {
+        waiting: describeForConfirmation({ action: s.awaiting.action, params: s.awaiting.params }),
+      });
     }
     // Claim the confirmation first (compare and set on the session), then act: of any number of
     // concurrent confirms — double clicks, retries, several instances — exactly one takes it and
@@ -178,12 +185,12 @@ export class AgentService {
     const handler = this.o.registry.handlerFor(intent.action);
     if (handler === undefined) return { outcome: unavailable(intent.action) };
     const spec = this.o.registry.catalog.get(intent.action);
-    // A user's own action has no engine rule of its own, and neither has spending the wallet on a
-    // phone: their risk level and trusted_actions decide, so a model's words alone never spend.
-    const gated = this.o.registry.isCustom(intent.action) || GATED_BUILTINS.has(intent.action);
+    // A user's own action has no engine rule of its own: its risk level and trusted_actions
+    // decide, so a model's words alone never run it. (The engine's money actions — orders,
+    // recharges, top-ups, refunds — are held by their own capabilities under the one policy.)
     if (
       spec !== undefined &&
-      gated &&
+      this.o.registry.isCustom(intent.action) &&
       spec.risk !== 'low' &&
       !this.o.policy().trusted_actions.includes(intent.action)
     ) {
@@ -195,6 +202,7 @@ export class AgentService {
             what: describeForConfirmation(intent),
             method: 'POST',
             path: `/api/v1/agent/sessions/${session.id}/confirm`,
+            body: { digest: awaitingDigest(intent) },
           },
         },
         awaiting: { action: intent.action, params: intent.params },
@@ -231,19 +239,20 @@ export class AgentService {
   }
 }
 
-/** Built-in actions that move money with no engine rule of their own (orders have the policy's). */
-const GATED_BUILTINS: ReadonlySet<string> = new Set(['recharge_phone']);
-
-/** What the person is asked to confirm, in words; a phone number is shown masked. */
+/** What the person is asked to confirm, in words: the action and every parameter that will run. */
 function describeForConfirmation(intent: Intent): string {
-  if (
-    intent.action === 'recharge_phone' &&
-    typeof intent.params.phone === 'string' &&
-    typeof intent.params.amount === 'number'
-  ) {
-    return `话费充值 recharge ${maskPhone(intent.params.phone)} with ¥${(intent.params.amount / 100).toFixed(2)}`;
-  }
   return `${intent.action} ${JSON.stringify(intent.params)}`;
+}
+
+/** The digest a session's confirmation names: exactly the action and parameters shown. */
+function awaitingDigest(intent: Intent): string {
+  return digestOf(intent.action, intent.params, {
+    what: describeForConfirmation(intent),
+    amount: typeof intent.params.amount === 'number' ? intent.params.amount : 0,
+    currency: typeof intent.params.currency === 'string' ? intent.params.currency : 'CNY',
+    payee: '',
+    method: '',
+  });
 }
 
 function unavailable(action: string): AgentOutcome {

@@ -1,10 +1,10 @@
-import { startOfDay } from '../../domain/business-day.js';
 import { checkLimitsOnConfirm } from '../../domain/policy.js';
 import type { Result } from '../../domain/result.js';
 import type { JobRecord, OrderRecord, PaymentRecord } from '../../ports/records.js';
 import type { Caller } from '../kernel/caller.js';
 import { canActOn } from '../kernel/ownership.js';
 import type { Deps } from '../kernel/deps.js';
+import { spentToday } from '../kernel/spending.js';
 import { type IdempotencyRef, recordRecoveryPoint } from '../kernel/idempotency.js';
 import { tx } from '../kernel/tx.js';
 import { asResult, UseCaseError } from '../kernel/use-case-error.js';
@@ -59,12 +59,8 @@ export async function confirmOrder(
           event: 'confirm',
         });
       }
-      const spent = await r.orders.sumCommittedSince(
-        caller.tenantId,
-        order.userId,
-        startOfDay(now, deps.settings.dayOffsetMinutes),
-        order.currency,
-      );
+      // Today's spending of the order's person, across orders and recharges.
+      const spent = await spentToday(r, deps, { ...caller, userId: order.userId }, now, order.currency);
       const limits = checkLimitsOnConfirm(deps.policy(), {
         total: { amount: order.amount, currency: order.currency },
         spentToday: spent - order.amount,

@@ -1,4 +1,3 @@
-import { startOfDay } from '../../domain/business-day.js';
 import { keys } from '../../domain/keys.js';
 import { type OrderLine, quote } from '../../domain/menu.js';
 import { decideOrder, type OrderDecision } from '../../domain/policy.js';
@@ -10,6 +9,7 @@ import { enqueueJob, enqueueLeased } from '../jobs/job-steps.js';
 import type { Caller } from '../kernel/caller.js';
 import type { ChangeSet } from '../kernel/change-set.js';
 import type { Deps } from '../kernel/deps.js';
+import { spentToday } from '../kernel/spending.js';
 import { type IdempotencyRef, recordRecoveryPoint } from '../kernel/idempotency.js';
 import { tx } from '../kernel/tx.js';
 import { asResult, UseCaseError } from '../kernel/use-case-error.js';
@@ -47,17 +47,10 @@ export async function placeOrder(
     tx(deps.uow, { actor: caller.actor, now, requestId: caller.requestId }, async (r, changes) => {
       // Read and decide in the same transaction that writes, so concurrent orders cannot both slip under the limit.
       const policy = deps.policy();
-      // Only a daily limit needs today's spending; reading it costs a scan of the user's orders.
-      const spentToday =
-        policy.daily_limit_per_user === undefined
-          ? 0
-          : await r.orders.sumCommittedSince(
-              caller.tenantId,
-              caller.userId,
-              startOfDay(now, s.dayOffsetMinutes),
-              q.total.currency,
-            );
-      const decided = decideOrder(policy, { total: q.total, spentToday });
+      // Only a daily limit needs today's spending (orders and recharges); reading it costs a scan.
+      const spent =
+        policy.daily_limit_per_user === undefined ? 0 : await spentToday(r, deps, caller, now, q.total.currency);
+      const decided = decideOrder(policy, { total: q.total, spentToday: spent });
       if (!decided.ok) throw new UseCaseError(decided.error.code, decided.error.message, decided.error.details);
       const decision = decided.value;
       if (decision.kind === 'pay_now' && !route.ok) {

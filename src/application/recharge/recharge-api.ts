@@ -1,10 +1,12 @@
 import { err, ok, type Result } from '../../domain/result.js';
+import type { HeldActionRecord } from '../../ports/held-actions.js';
 import type { RechargeCallbackRequest } from '../../ports/recharge-channel.js';
 import { JOB } from '../jobs/job-kinds.js';
 import type { JobHandler } from '../jobs/job-runner.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { Caller } from '../kernel/caller.js';
 import type { IdempotencyRef } from '../kernel/idempotency.js';
+import { type Confirmed, heldFor, type HeldView, toHeldView } from '../kernel/holds.js';
 import { canSee } from '../kernel/ownership.js';
 import { waitAwhile } from '../kernel/run-and-wait.js';
 import type { ChannelHealth } from './channel-router.js';
@@ -33,6 +35,8 @@ export type { RechargeCallbackResult } from './handle-recharge-callback.js';
 
 /** How a recharge request stands when the answer is due (HTTP: 201 / 202 / 422). */
 export type RechargeOutcome =
+  /** Held by the policy: nothing reserved or charged until the person confirms (HTTP 202). */
+  | { readonly kind: 'held'; readonly held: HeldView }
   | { readonly kind: 'succeeded'; readonly recharge: RechargeView }
   | { readonly kind: 'in_progress'; readonly recharge: RechargeView; readonly next: string }
   | { readonly kind: 'failed'; readonly recharge: RechargeView };
@@ -45,6 +49,8 @@ export interface RechargeApi {
    * configured wait (still running = `in_progress`; poll `get`).
    */
   request(caller: Caller, req: RechargeRequest, idem?: IdempotencyRef): Promise<Result<RechargeOutcome>>;
+  /** Run a recharge the person confirmed (its hold is taken in the same transaction). */
+  runConfirmed(caller: Caller, held: HeldActionRecord, confirmed: Confirmed): Promise<Result<RechargeOutcome>>;
   /** A recharge the caller may see (their own; any of the tenant's for operators). */
   get(caller: Caller, id: string): Promise<Result<RechargeView>>;
   /** Where a recharge stands, as the outcome a request reports (also used after crash recovery). */
@@ -68,6 +74,10 @@ export function createRecharge(
       : ok(toRechargeView(r));
   };
   const outcomeOf = async (caller: Caller, id: string): Promise<Result<RechargeOutcome>> => {
+    if (id.startsWith('hld_')) {
+      const h = await heldFor(deps, caller, id);
+      return h.ok ? ok({ kind: 'held', held: h.value }) : h;
+    }
     const r = await get(caller, id);
     if (!r.ok) return r;
     const v = r.value;
@@ -75,15 +85,34 @@ export function createRecharge(
     if (v.status === 'FAILED') return ok({ kind: 'failed', recharge: v });
     return ok({ kind: 'in_progress', recharge: v, next: `in progress: poll GET /api/v1/recharges/${v.id}` });
   };
+  const run = async (
+    caller: Caller,
+    req: RechargeRequest,
+    idem: IdempotencyRef | undefined,
+    confirmed?: Confirmed,
+  ): Promise<Result<RechargeOutcome>> => {
+    if (rt === undefined) return err('NO_CHANNEL_AVAILABLE', 'phone recharge is not configured');
+    const requested = await requestRecharge(deps, rt, caller, req, idem, confirmed);
+    if (!requested.ok) return requested;
+    const made = requested.value;
+    if (made.kind === 'held') return ok({ kind: 'held', held: toHeldView(made.held) });
+    await waitAwhile(runner.runLeased({ job: made.job }), runtime.waitForCompletionMs);
+    return outcomeOf(caller, made.recharge.id);
+  };
   return {
     api: {
-      async request(caller, req, idem) {
-        if (rt === undefined) return err('NO_CHANNEL_AVAILABLE', 'phone recharge is not configured');
-        const requested = await requestRecharge(deps, rt, caller, req, idem);
-        if (!requested.ok) return requested;
-        await waitAwhile(runner.runLeased({ job: requested.value.job }), runtime.waitForCompletionMs);
-        return outcomeOf(caller, requested.value.recharge.id);
-      },
+      request: (caller, req, idem) => run(caller, req, idem),
+      runConfirmed: (caller, held, confirmed) =>
+        run(
+          caller,
+          {
+            phone: held.params.phone,
+            amount: held.params.amount,
+            pay: held.params.pay === 'direct' ? 'direct' : 'wallet',
+          },
+          undefined,
+          confirmed,
+        ),
       get,
       outcomeOf,
       async handleCallback(channel, request) {

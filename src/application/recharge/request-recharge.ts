@@ -3,7 +3,9 @@ import { parseAmount } from '../../domain/money.js';
 import { checkFaceValue } from '../../domain/recharge/face-values.js';
 import { rechargeTarget } from '../../domain/recharge/number-segments.js';
 import { createRecharge } from '../../domain/recharge/recharge.js';
+import { maskPhone } from '../../domain/mask.js';
 import { err, ok, type Result } from '../../domain/result.js';
+import type { HeldActionRecord } from '../../ports/held-actions.js';
 import type { JobRecord, RechargeRecord } from '../../ports/records.js';
 import type { Repositories } from '../../ports/repositories.js';
 import { JOB, PRIORITY } from '../jobs/job-kinds.js';
@@ -11,6 +13,7 @@ import { enqueueJob, enqueueLeased } from '../jobs/job-steps.js';
 import type { Caller } from '../kernel/caller.js';
 import type { ChangeSet } from '../kernel/change-set.js';
 import type { Deps } from '../kernel/deps.js';
+import { type Confirmed, policyGate, takeHold } from '../kernel/holds.js';
 import { type IdempotencyRef, recordRecoveryPoint } from '../kernel/idempotency.js';
 import { tx } from '../kernel/tx.js';
 import { asResult, UseCaseError } from '../kernel/use-case-error.js';
@@ -120,6 +123,40 @@ async function insertRecharge(r: Repositories, changes: ChangeSet, recharge: Rec
   });
 }
 
+/** What a recharge request led to: a recharge under way, or a hold for the person's confirmation. */
+export type RequestedRecharge =
+  | { readonly kind: 'made'; readonly recharge: RechargeRecord; readonly job: JobRecord }
+  | { readonly kind: 'held'; readonly held: HeldActionRecord };
+
+/** The policy's gate for one recharge: held for the person, refused, or (undefined) run now. */
+function gate(
+  r: Repositories,
+  changes: ChangeSet,
+  deps: Deps,
+  caller: Caller,
+  checked: CheckedRecharge,
+  pay: 'wallet' | 'direct',
+  confirmed: Confirmed | undefined,
+): Promise<HeldActionRecord | undefined> {
+  return policyGate(r, changes, deps, caller, {
+    action: 'recharge_phone',
+    amounts: [checked.amount],
+    currency: 'CNY',
+    confirmed,
+    hold: () => ({
+      action: 'recharge_phone',
+      params: { phone: checked.phone, amount: checked.amount, pay },
+      shown: {
+        what: `话费充值 recharge ${maskPhone(checked.phone)} with ¥${(checked.amount / 100).toFixed(2)}`,
+        amount: checked.amount,
+        currency: 'CNY',
+        payee: maskPhone(checked.phone),
+        method: pay,
+      },
+    }),
+  });
+}
+
 /**
  * Accept one phone recharge paid by a payment of its own (not from the wallet): the recharge and
  * the payment that pays it are written together; the payment's job runs first and, once the
@@ -130,8 +167,9 @@ async function requestDirectRecharge(
   rt: RechargeRuntime,
   caller: Caller,
   checked: CheckedRecharge,
-  idem?: IdempotencyRef,
-): Promise<Result<{ recharge: RechargeRecord; job: JobRecord }>> {
+  idem: IdempotencyRef | undefined,
+  confirmed: Confirmed | undefined,
+): Promise<Result<RequestedRecharge>> {
   const now = deps.clock.now();
   const rechargeId = deps.ids.next('rch');
   const topUp = newTopUp(deps, caller, checked.amount, now, rechargeId);
@@ -139,17 +177,24 @@ async function requestDirectRecharge(
   const recharge = newRecharge(deps, rt, caller, checked, now, null, { id: rechargeId, topUpId: topUp.value.id });
   return asResult(() =>
     tx(deps.uow, { actor: caller.actor, now, requestId: caller.requestId }, async (r, changes) => {
+      const held = await gate(r, changes, deps, caller, checked, 'direct', confirmed);
+      if (held !== undefined) {
+        await recordRecoveryPoint(r, caller.tenantId, idem, held.id);
+        return { kind: 'held', held } as const;
+      }
       await insertRecharge(r, changes, recharge);
       const job = await insertTopUp(r, changes, deps, topUp.value, JOB.payRecharge);
+      if (confirmed !== undefined) await takeHold(r, changes, caller, confirmed, rechargeId);
       await recordRecoveryPoint(r, caller.tenantId, idem, rechargeId);
-      return { recharge, job };
+      return { kind: 'made', recharge, job } as const;
     }),
   );
 }
 
 /**
  * Accept one phone recharge, paid from the caller's wallet (or, with `pay: "direct"`, by a
- * payment of its own); its job is leased to this process.
+ * payment of its own); its job is leased to this process. The policy may hold it for the
+ * person instead; `confirmed` runs one the person confirmed.
  */
 export async function requestRecharge(
   deps: Deps,
@@ -157,12 +202,18 @@ export async function requestRecharge(
   caller: Caller,
   req: RechargeRequest,
   idem?: IdempotencyRef,
-): Promise<Result<{ recharge: RechargeRecord; job: JobRecord }>> {
+  confirmed?: Confirmed,
+): Promise<Result<RequestedRecharge>> {
   const checked = checkRecharge(rt, req);
   if (!checked.ok) return checked;
-  if (req.pay === 'direct') return requestDirectRecharge(deps, rt, caller, checked.value, idem);
+  if (req.pay === 'direct') return requestDirectRecharge(deps, rt, caller, checked.value, idem, confirmed);
   return asResult(() =>
     tx(deps.uow, { actor: caller.actor, now: deps.clock.now(), requestId: caller.requestId }, async (r, changes) => {
+      const held = await gate(r, changes, deps, caller, checked.value, 'wallet', confirmed);
+      if (held !== undefined) {
+        await recordRecoveryPoint(r, caller.tenantId, idem, held.id);
+        return { kind: 'held', held } as const;
+      }
       const made = await reserveAndCreate(r, changes, deps, rt, caller, checked.value, { batchId: null, leased: true });
       if (made === undefined) {
         const wallet = await r.wallets.get(caller.tenantId, caller.userId);
@@ -172,8 +223,9 @@ export async function requestRecharge(
           { balance: wallet?.balance ?? 0, required: checked.value.amount, currency: 'CNY' },
         );
       }
+      if (confirmed !== undefined) await takeHold(r, changes, caller, confirmed, made.recharge.id);
       await recordRecoveryPoint(r, caller.tenantId, idem, made.recharge.id);
-      return made;
+      return { kind: 'made', ...made } as const;
     }),
   );
 }

@@ -31,6 +31,10 @@ export const PERMISSIONS = [
   'agent.confirm',
   'intents.parse',
   'actions.read',
+  /** See the money actions the policy held for the person. */
+  'holds.read',
+  /** Confirm or reject them: the person (or an operator for them), never an agent. */
+  'holds.confirm',
   'mandates.grant',
   'mandates.read',
   'mandates.revoke',
@@ -67,6 +71,8 @@ const PERSON: readonly Permission[] = [
   'agent.confirm',
   'intents.parse',
   'actions.read',
+  'holds.read',
+  'holds.confirm',
   'mandates.grant',
   'mandates.read',
   'mandates.revoke',
@@ -79,6 +85,7 @@ const READ_TENANT: readonly Permission[] = [
   'batches.read',
   'intents.parse',
   'actions.read',
+  'holds.read',
   'mandates.read',
   'tenant.read_all',
   'ledger.read',
@@ -95,6 +102,7 @@ const OPERATE: readonly Permission[] = [
   'orders.refund',
   'agent.message',
   'agent.confirm',
+  'holds.confirm',
   'tenant.act_for_all',
   'flags.resolve',
   'blocks.manage',
@@ -107,7 +115,9 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
   user: new Set(PERSON),
   // An agent asks for what its person may — but never confirms, grants, refunds or manages.
   agent: new Set(
-    PERSON.filter((p) => !['agent.confirm', 'orders.confirm', 'mandates.grant', 'mandates.revoke'].includes(p)),
+    PERSON.filter(
+      (p) => !['agent.confirm', 'orders.confirm', 'holds.confirm', 'mandates.grant', 'mandates.revoke'].includes(p),
+    ),
   ),
   viewer: new Set(READ_TENANT),
 };

@@ -196,14 +196,17 @@ export function registerAgentCommands(
         yes = /^(y|yes|是|好|确认)$/i.test(answer.trim());
       }
       if (yes) {
-        const c = await call(o, 'POST', confirm.path, {}, { 'idempotency-key': randomUUID() });
+        // The body names exactly what was shown (its digest): a "yes" never confirms anything else.
+        const c = await call(o, 'POST', confirm.path, confirm.body ?? {}, { 'idempotency-key': randomUUID() });
         if (c.status >= 400) {
           const p = c.body as { code?: string; detail?: string } | null;
           fail(p?.code ?? String(c.status), p?.detail ?? JSON.stringify(c.body));
         }
         const b = c.body as Record<string, unknown>;
-        // The session endpoint answers with a reply; the order endpoint with the order (201 paid, 202 still waiting).
+        // The session endpoint answers with a reply; a held action's with what it ran; the order
+        // endpoint with the order (201 paid, 202 still waiting).
         if ('outcome' in b) reply = b as unknown as Reply;
+        else if ('held' in b) reply = { ...reply, outcome: { kind: 'done', action: confirm.action, result: b } };
         else {
           const order = b.order as OrderView;
           reply = {

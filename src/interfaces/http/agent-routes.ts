@@ -93,8 +93,9 @@ export function registerAgentRoutes(
     const id = idParamSchema.safeParse(req.params);
     if (!id.success)
       return send(reply, errorResult(req, { code: 'CONFIRMATION_NOT_FOUND', message: 'no such session' }));
+    const digest = (req.body as { digest?: unknown } | undefined)?.digest;
     return idempotent(idempotency, req, reply, async () =>
-      replyResult(req, await agent.confirm(req.caller, id.data.id)),
+      replyResult(req, await agent.confirm(req.caller, id.data.id, digest)),
     );
   });
 

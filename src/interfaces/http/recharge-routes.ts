@@ -4,7 +4,15 @@ import type { AbuseApi } from '../../application/abuse/abuse-api.js';
 import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
 import type { RechargeApi, RechargeOutcome } from '../../application/recharge/recharge-api.js';
 import type { Result } from '../../domain/result.js';
-import { type HttpResult, idempotent, parseId, problemResult, send, validationResult } from './plumbing/http-result.js';
+import {
+  heldResult,
+  type HttpResult,
+  idempotent,
+  parseId,
+  problemResult,
+  send,
+  validationResult,
+} from './plumbing/http-result.js';
 import { PROBLEM_JSON, problem, sendProblem, statusForCode } from './plumbing/problem.js';
 import { ipSource } from './plumbing/sources.js';
 
@@ -18,6 +26,7 @@ const channelParamSchema = z.object({ channel: z.string().regex(/^[A-Za-z0-9_.-]
 function rechargeResult(req: FastifyRequest, r: Result<RechargeOutcome>): HttpResult {
   if (!r.ok) return problemResult(req, r.error);
   const o = r.value;
+  if (o.kind === 'held') return heldResult(o.held);
   const location = { location: `/api/v1/recharges/${o.recharge.id}` };
   switch (o.kind) {
     case 'succeeded':

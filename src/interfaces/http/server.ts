@@ -22,6 +22,8 @@ import fastifyCookie from '@fastify/cookie';
 import fastifyCors from '@fastify/cors';
 import type { IdentityApi } from '../../application/identity/identity-api.js';
 import { registerAbuseRoutes } from './abuse-routes.js';
+import { registerConfirmationRoutes } from './confirmation-routes.js';
+import type { ConfirmationsApi } from '../../application/confirmations/confirmations-api.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerIdentityRoutes } from './identity-routes.js';
 import { registerAuthentication } from './plumbing/authenticate.js';
@@ -52,6 +54,8 @@ export interface HttpServices {
   readonly identity: IdentityApi;
   /** Failures per source, and the sources blocked for them. */
   readonly abuse: AbuseApi;
+  /** Money actions the policy held for the person. */
+  readonly confirmations: ConfirmationsApi;
   /** Words to intent and the agent conversation. */
   readonly agent?: AgentService;
 }
@@ -207,6 +211,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     registerRefundRoutes(api, services);
     registerPaymentRoutes(api, services);
     registerAbuseRoutes(api, services);
+    registerConfirmationRoutes(api, services);
     registerLedgerRoutes(api, services);
     registerWalletRoutes(api, services);
     registerRechargeRoutes(api, services);

@@ -5,10 +5,12 @@ import type { Engine } from '../storage.js';
 import { KyselyAgentSessions } from './agent-sessions.js';
 import { KyselyAuditLog } from './audit-log.js';
 import { KyselyCallbackInbox } from './callback-inbox.js';
+import { KyselyHeldActions } from './held-actions.js';
 import { KyselyIdempotency } from './idempotency.js';
 import { KyselyIdentity } from './identity.js';
 import { KyselyJobs } from './jobs.js';
 import { KyselyLedger } from './ledger.js';
+import { KyselyMandates } from './mandates.js';
 import { KyselyOrders } from './orders.js';
 import { KyselyPayments } from './payments.js';
 import { KyselyRecharges } from './recharges.js';
@@ -40,5 +42,7 @@ export function createRepositories(db: Kysely<CamelCaseDatabase>, engine: Engine
     recharges: new KyselyRecharges(db),
     identity: new KyselyIdentity(db),
     blocks: new KyselySourceBlocks(db),
+    held: new KyselyHeldActions(db),
+    mandates: new KyselyMandates(db),
   };
 }

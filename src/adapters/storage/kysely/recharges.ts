@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Currency } from '../../../domain/money.js';
 import type { OperatorId } from '../../../domain/recharge/number-segments.js';
 import type { RechargeAttempt, RechargeState, RechargeStatus } from '../../../domain/recharge/recharge.js';
@@ -79,6 +79,20 @@ const stateColumns = (
 
 export class KyselyRecharges implements RechargeRepository {
   constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
+
+  async sumCommittedSince(tenantId: string, userId: string, since: number, currency: string): Promise<number> {
+    const row = await this.db
+      .selectFrom('recharges')
+      .select((eb) => eb.fn.coalesce(eb.fn.sum<number | string>('amount'), sql<number>`0`).as('total'))
+      .where('tenantId', '=', tenantId)
+      .where('userId', '=', userId)
+      .where('currency', '=', currency)
+      .where('createdAt', '>=', since)
+      // A failed recharge gave the money back; everything else has spent it or may still.
+      .where('status', '!=', 'FAILED')
+      .executeTakeFirstOrThrow();
+    return num(row.total);
+  }
 
   async insert(r: RechargeRecord): Promise<void> {
     await this.db.insertInto('recharges').values(rechargeRow(r)).execute();

@@ -9,6 +9,7 @@ import * as m0007 from './0007-job-claim-index.js';
 import * as m0008 from './0008-recharge-pay-jobs.js';
 import * as m0009 from './0009-identity.js';
 import * as m0010 from './0010-source-blocks.js';
+import * as m0012 from './0012-holds-and-mandates.js';
 import { onPostgres } from './on-postgres.js';
 
 /**
@@ -26,6 +27,7 @@ export const migrations: Record<string, Migration> = {
   '0008_recharge_pay_jobs': m0008,
   '0009_identity': m0009,
   '0010_source_blocks': m0010,
+  '0012_holds_and_mandates': m0012,
 };
 
 class StaticProvider implements MigrationProvider {

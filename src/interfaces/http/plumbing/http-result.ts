@@ -1,5 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
+import type { HeldView } from '../../../application/kernel/holds.js';
 import type { IdempotencyApi, IdempotencyRef } from '../../../application/kernel/idempotency.js';
 import type { DomainError } from '../../../domain/result.js';
 import { problem, sendProblem, statusForCode } from './problem.js';
@@ -148,4 +149,12 @@ export async function idempotent(
 export function parseId(req: FastifyRequest): string | undefined {
   const p = idParamSchema.safeParse(req.params);
   return p.success ? p.data.id : undefined;
+}
+
+/**
+ * A money action the policy held for the person: 202 with what will run and how to confirm
+ * exactly that (`confirm.path` with `confirm.body`); stored for an idempotent retry.
+ */
+export function heldResult(held: HeldView): HttpResult {
+  return { status: 202, body: { held }, headers: { location: held.confirm.path }, store: true };
 }

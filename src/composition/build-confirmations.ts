@@ -1,0 +1,29 @@
+import {
+  type ConfirmationsApi,
+  createConfirmations,
+  type HeldExecutor,
+} from '../application/confirmations/confirmations-api.js';
+import type { Deps } from '../application/kernel/deps.js';
+import type { RechargeApi } from '../application/recharge/recharge-api.js';
+import { ok } from '../domain/result.js';
+
+/** The capabilities whose actions the policy may hold, and how each runs a confirmed one. */
+export interface HoldingServices {
+  readonly recharge: RechargeApi;
+}
+
+/** Confirmations, with an executor per held action that runs it through the capability owning it. */
+export function buildConfirmations(deps: Deps, s: HoldingServices): ConfirmationsApi {
+  const executors = new Map<string, HeldExecutor>([
+    [
+      'recharge_phone',
+      async (caller, held, confirmed) => {
+        const r = await s.recharge.runConfirmed(caller, held, confirmed);
+        if (!r.ok) return r;
+        const o = r.value;
+        return ok(o.kind === 'held' ? { next: 'held again' } : { recharge: o.recharge, outcome: o.kind });
+      },
+    ],
+  ]);
+  return createConfirmations(deps, executors).api;
+}
