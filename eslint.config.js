@@ -23,6 +23,7 @@ const CAPABILITIES = [
   'agent',
   'ledger',
   'maintenance',
+  'data-keys',
 ];
 
 /**

@@ -25,6 +25,8 @@ function startInstance(db) {
       AUTOGLM_AUTO_CONFIRM_ORDER: 'true',
       AUTOGLM_TRUSTED_ACTIONS: 'order_coffee,submit_payment',
       AUTOGLM__SIMULATOR__STARTING_BALANCE: '9000000000',
+      // PostgreSQL needs a master key shared by every instance (SQLite makes its own master.key).
+      AUTOGLM_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
     },
     60_000,
   );

@@ -23,6 +23,7 @@ export interface Database {
   recharges: RechargesTable;
   recharge_batches: RechargeBatchesTable;
   recharge_batch_rows: RechargeBatchRowsTable;
+  data_keys: DataKeysTable;
 }
 
 /**
@@ -115,6 +116,7 @@ export interface IdempotencyKeysTable {
   fingerprint: string;
   state: string;
   response_status: Int | null;
+  /** Sealed (v1:…) since 0011 (an agent's answer repeats the number it was given); plaintext before. */
   response_body: string | null;
   response_headers_json: string | null;
   recovery_point: string | null;
@@ -190,7 +192,10 @@ export interface AgentSessionsTable {
   tenant_id: string;
   id: string;
   user_id: string;
+  /** Sealed (v1:…) since 0011; plaintext JSON in rows from before it. */
   context_json: string;
+  /** Keyed digest of the plaintext context, for compare-and-set (0011); null in rows from before it. */
+  context_digest: ColumnType<string | null, string | null | undefined, string | null>;
   last_order_id: string | null;
   created_at: Int;
   updated_at: Int;
@@ -232,7 +237,10 @@ export interface RechargesTable {
   id: string;
   tenant_id: string;
   user_id: string;
+  /** Sealed (v1:…) since 0011; plaintext in rows from before it. */
   phone: string;
+  /** Keyed blind index of the normalised number, for lookups by number (0011). */
+  phone_index: ColumnType<string | null, string | null | undefined, string | null>;
   operator: string;
   amount: Int;
   currency: string;
@@ -274,13 +282,25 @@ export interface RechargeBatchesTable {
 export interface RechargeBatchRowsTable {
   batch_id: string;
   line: Int;
+  /** Sealed (v1:…) since 0011; plaintext in rows from before it. */
   phone: string;
+  /** Keyed blind index of the number (0011): the duplicate-number check looks it up. */
+  phone_index: ColumnType<string | null, string | null | undefined, string | null>;
   operator: string | null;
   amount: Int | null;
   status: string;
   code: string | null;
   message: string | null;
   recharge_id: string | null;
+}
+
+/** Data keys, wrapped by the master key (0011). */
+export interface DataKeysTable {
+  id: string;
+  wrapped: string;
+  status: string;
+  created_at: Int;
+  retired_at: Int | null;
 }
 
 /** `tenant_id` → `tenantId`: the name CamelCasePlugin gives a snake_case identifier. */

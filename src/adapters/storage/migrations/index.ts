@@ -7,6 +7,7 @@ import * as m0005 from './0005-recharge-batch-rows.js';
 import * as m0006 from './0006-recharge-settlement.js';
 import * as m0007 from './0007-job-claim-index.js';
 import * as m0008 from './0008-recharge-pay-jobs.js';
+import * as m0011 from './0011-data-protection.js';
 import { onPostgres } from './on-postgres.js';
 
 /**
@@ -22,6 +23,8 @@ export const migrations: Record<string, Migration> = {
   '0006_recharge_settlement': m0006,
   '0007_job_claim_index': m0007,
   '0008_recharge_pay_jobs': m0008,
+  // 0009 and 0010 are taken by work merged beside this one.
+  '0011_data_protection': m0011,
 };
 
 class StaticProvider implements MigrationProvider {
