@@ -96,6 +96,6 @@ describe('the logs of a full flow', () => {
     expect(statSync(keyFile).mode & 0o777).toBe(0o600);
     expect(text).not.toContain(masterKey);
     expect(text).not.toContain(Buffer.from(masterKey, 'base64').toString('hex'));
-    expect(text).toContain('"master_key":{"source":"generate"');
+    expect(text).toContain(`"master_key_source":"generate","master_key_file":"${keyFile}"`);
   }, 120_000);
 });

@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import { type Kysely, sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EnvelopeCipher } from '../src/adapters/crypto/envelope-cipher.js';
@@ -24,6 +25,8 @@ type Opened = Storage & { readonly db: Kysely<Database> };
 interface Engine {
   /** Whether several instances may share one database (SQLite: one process owns the file). */
   readonly shared: boolean;
+  /** The database file (SQLite). */
+  readonly file?: () => string;
   /** A new, empty database; `open` opens instances on it. */
   fresh(): Promise<void>;
   open(cipher?: EnvelopeCipher): Promise<Opened>;
@@ -34,6 +37,7 @@ function sqliteEngine(): Engine {
   let path = '';
   return {
     shared: false,
+    file: () => path,
     fresh: () => {
       path = tempDbPath();
       return Promise.resolve();
@@ -265,11 +269,41 @@ describe.each(engines)('sealed storage on %s', (_name, engine) => {
     const taken = { ...legacy, awaiting: null, updatedAt: 2000 };
     expect(await s.unitOfWork.run((r) => r.sessions.replace(legacy, taken))).toBe(true);
     expect(await s.unitOfWork.run((r) => r.sessions.replace(legacy, taken))).toBe(false);
+    // The plaintext the legacy rows held may linger in the file's free space until it is reused:
+    // VACUUM (the README says when) rewrites the file without it.
+    if (engine.file !== undefined) {
+      await sql`vacuum`.execute(s.db);
+      await sql`pragma wal_checkpoint(TRUNCATE)`.execute(s.db);
+      for (const f of [engine.file(), `${engine.file()}-wal`])
+        if (existsSync(f)) expect(readFileSync(f).includes(Buffer.from(PHONE)), f).toBe(false);
+    }
     // Running the re-seal again finds nothing to do.
     expect(await s.unitOfWork.run((r) => r.dataKeys.reseal('recharges.phone', next, null, 100))).toEqual({
       resealed: 0,
       cursor: null,
     });
+  });
+
+  it('free-text errors and refusals are kept with numbers masked (a channel may name the number)', async () => {
+    await engine.fresh();
+    const s = await open();
+    const uow = s.unitOfWork;
+    await uow.run((r) => r.jobs.enqueue({ id: 'j1', tenantId: 't1', kind: 'k', resourceId: 'r', runAt: 1, now: 1 }));
+    await uow.run((r) => r.jobs.claimById('j1', 'w1', 2, 100));
+    await uow.run((r) => r.jobs.release('j1', 'w1', 3, 4, `juhe: ordersta answered 10014 号码${PHONE}不支持`));
+    expect((await uow.read.jobs.get('j1'))?.lastError).toBe('juhe: ordersta answered 10014 号码138****8000不支持');
+    await writeOneOfEach(uow);
+    await uow.run((r) =>
+      r.recharges.settleBatchRow('rcb1', 2, { status: 'rejected', code: 'JUHE_10014', message: `${PHONE} 不支持` }),
+    );
+    expect((await uow.read.recharges.rejectedBatchRows('rcb1', 0, 10))[0]).toMatchObject({
+      phone: PHONE,
+      message: '138****8000 不支持',
+    });
+    const { rows } = await sql<{ m: string | null }>`
+      select last_error as m from jobs union all select message from recharge_batch_rows
+    `.execute(s.db);
+    for (const { m } of rows) expect(m ?? '').not.toContain(PHONE);
   });
 
   it('an instance opens values sealed with a key another instance made after it started', async () => {

@@ -377,7 +377,7 @@ export function maskDatabaseUrl(url: string): string {
   return url.replace(/\/\/([^:@/]+):([^@/]+)@/, '//$1:[REDACTED]@').replace(/([?&]password=)[^&]*/i, '$1[REDACTED]');
 }
 
-const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|private[_-]?key|credential)/i;
+const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|private[_-]?key|master[_-]?key|credential)/i;
 
 /** A JSON-safe view for the start-up log: secrets replaced, database credentials hidden. */
 export function describeConfig(config: AppConfig): Record<string, unknown> {
@@ -396,7 +396,8 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
   // The key's bytes never appear: only where it comes from.
   const mk = config.security.master_key;
   view.security = {
-    master_key: { source: mk.source, ...('path' in mk && mk.path !== undefined ? { path: mk.path } : {}) },
+    master_key_source: mk.source,
+    ...('path' in mk && mk.path !== undefined ? { master_key_file: mk.path } : {}),
     key_refresh_ms: config.security.key_refresh_ms,
   };
   view.database = {

@@ -21,7 +21,7 @@ describe('the master key', () => {
     const described = JSON.stringify(describeConfig(r.value));
     expect(described).not.toContain(KEY);
     expect(described).not.toContain(MASTER.toString('hex'));
-    expect(describeConfig(r.value).security).toEqual({ master_key: { source: 'env' }, key_refresh_ms: 5000 });
+    expect(describeConfig(r.value).security).toEqual({ master_key_source: 'env', key_refresh_ms: 5000 });
   });
 
   it('is made on first start beside an SQLite file, and read from there afterwards', () => {

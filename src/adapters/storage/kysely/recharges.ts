@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { maskText } from '../../../domain/mask.js';
 import type { Currency } from '../../../domain/money.js';
 import type { OperatorId } from '../../../domain/recharge/number-segments.js';
 import type { RechargeAttempt, RechargeState, RechargeStatus } from '../../../domain/recharge/recharge.js';
@@ -254,7 +255,8 @@ export class KyselyRecharges implements RechargeRepository {
           amount: r.amount,
           status: r.status,
           code: r.code,
-          message: r.message,
+          // Free text (a channel's refusal may name the number): kept with numbers masked.
+          message: r.message === null ? null : maskText(r.message),
           rechargeId: r.rechargeId,
         })),
       )
@@ -305,7 +307,7 @@ export class KyselyRecharges implements RechargeRepository {
       .set(
         outcome.status === 'accepted'
           ? { status: 'accepted', rechargeId: outcome.rechargeId }
-          : { status: 'rejected', code: outcome.code, message: outcome.message },
+          : { status: 'rejected', code: outcome.code, message: maskText(outcome.message) },
       )
       .where('batchId', '=', batchId)
       .where('line', '=', line)
