@@ -26,6 +26,7 @@ const CAPABILITIES = [
   'ledger',
   'maintenance',
   'abuse',
+  'data-keys',
 ];
 
 /**

@@ -33,6 +33,8 @@ function startInstance(db) {
       // One load generator on one address: measure the orders, not the per-IP budget.
       AUTOGLM__RATE_LIMIT__ENABLED: 'false',
       AUTOGLM__AUTH__ADMIN_KEY_FILE: keyFile,
+      // PostgreSQL needs a master key shared by every instance (SQLite makes its own master.key).
+      AUTOGLM_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
     },
     60_000,
   );

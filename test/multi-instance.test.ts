@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EnvelopeCipher } from '../src/adapters/crypto/envelope-cipher.js';
 import { juheChannelEntry } from '../src/simulator/server/juhe-face.js';
 import { createTestDatabase, postgresWanted, type TestDatabase } from './support/pg-db.js';
+import { TEST_MASTER_KEY, TEST_MASTER_KEY_BASE64 } from './support/test-cipher.js';
 
 /**
  * Three `autoglm serve` processes on one PostgreSQL database share a stream of auto-paid
@@ -111,6 +113,8 @@ async function serve(db: string, name: string, configFile: string): Promise<Inst
     AUTOGLM__WORKER__RETRY_BASE_MS: '50',
     // A load test from one client address: a per-IP request budget would only measure itself.
     AUTOGLM__RATE_LIMIT__ENABLED: 'false',
+    // PostgreSQL is never started without a master key; every instance shares it.
+    AUTOGLM_MASTER_KEY: TEST_MASTER_KEY_BASE64,
   };
   const { child, url } = await spawnUntil(
     'test/support/serve-child.ts',
@@ -282,9 +286,15 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
       const topUps = await sql.query<{ user_id: string; status: string; amount: string; out_trade_no: string }>(
         'select user_id, status, amount, out_trade_no from wallet_top_ups',
       );
-      const recharges = await sql.query<{ id: string; user_id: string; phone: string; status: string; amount: string }>(
+      const sealed = await sql.query<{ id: string; user_id: string; phone: string; status: string; amount: string }>(
         'select id, user_id, phone, status, amount from recharges',
       );
+      // The numbers are sealed at rest: opened here with the instances' master key and data keys.
+      expect(sealed.rows.every((r) => r.phone.startsWith('v1:'))).toBe(true);
+      const cipher = new EnvelopeCipher(TEST_MASTER_KEY);
+      for (const k of (await sql.query<{ id: string; wrapped: string }>('select id, wrapped from data_keys')).rows)
+        cipher.addKey(k.id, k.wrapped);
+      const recharges = { rows: sealed.rows.map((r) => ({ ...r, phone: cipher.open(r.phone, 'recharges.phone') })) };
       const wallets = await sql.query<{ user_id: string; balance: string }>('select user_id, balance from wallets');
 
       // The outside world's ground truth: what the one simulator really charged, made and topped up.

@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres, type PostgresStorage } from '../src/adapters/storage/postgres/database.js';
 import { quiet } from './support/quiet-logger.js';
+import { testCipher } from './support/test-cipher.js';
 import { createTestDatabase, postgresWanted, type TestDatabase } from './support/pg-db.js';
 
 /** What only PostgreSQL does: several instances starting, finding each other, and dying. */
@@ -9,7 +10,8 @@ const wanted = await postgresWanted();
 
 describe.runIf(wanted)('PostgreSQL: several instances on one database', () => {
   let db: TestDatabase;
-  const open = (): Promise<PostgresStorage> => openPostgres(db.url, { poolSize: 3, logger: quiet });
+  const open = (): Promise<PostgresStorage> =>
+    openPostgres(db.url, { poolSize: 3, logger: quiet, cipher: testCipher() });
   beforeAll(async () => {
     db = await createTestDatabase('coord');
   });

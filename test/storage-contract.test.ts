@@ -15,6 +15,7 @@ import type { UnitOfWork } from '../src/ports/repositories.js';
 import { quiet } from './support/quiet-logger.js';
 import { createTestDatabase, postgresWanted, TEST_ENGINES, type TestDatabase } from './support/pg-db.js';
 import { tempDbPath } from './support/temp-db.js';
+import { testCipher } from './support/test-cipher.js';
 
 /**
  * The storage contract: every engine runs this same suite (AUTOGLM_TEST_ENGINES picks them;
@@ -66,7 +67,7 @@ function sqliteEngine(): Engine {
       path = tempDbPath();
       return Promise.resolve();
     },
-    open: () => openSqlite(path),
+    open: () => openSqlite(path, { cipher: testCipher() }),
     takeAway: (s) => s.close(),
     teardown: () => Promise.resolve(),
   };
@@ -80,13 +81,13 @@ function postgresEngine(): Engine {
     async setup() {
       if (db === undefined) {
         db = await createTestDatabase('contract');
-        cleaner = await openPostgres(db.url, { poolSize: 1, logger: quiet });
+        cleaner = await openPostgres(db.url, { poolSize: 1, logger: quiet, cipher: testCipher() });
       }
       await sql.raw(`truncate ${TABLES.join(', ')} restart identity`).execute(cleaner!.db);
     },
     open: () => {
       if (db === undefined) throw new Error('setup first');
-      return openPostgres(db.url, { poolSize: 4, logger: quiet });
+      return openPostgres(db.url, { poolSize: 4, logger: quiet, cipher: testCipher() });
     },
     async takeAway() {
       await cleaner?.close();

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -9,8 +9,7 @@ import { RedisFailureCounter } from '../adapters/abuse/redis-failure-counter.js'
 import { createPinoLogger } from '../adapters/logging/pino-logger.js';
 import { HttpMerchant } from '../adapters/merchants/http-merchant.js';
 import { openRedis } from '../adapters/redis/open-redis.js';
-import { openPostgres, type TransactionFaults } from '../adapters/storage/postgres/database.js';
-import { openSqlite } from '../adapters/storage/sqlite/database.js';
+import type { TransactionFaults } from '../adapters/storage/postgres/database.js';
 import type { Storage } from '../adapters/storage/storage.js';
 import { SortableIds } from '../adapters/system/sortable-ids.js';
 import { systemClock } from '../adapters/system/system-clock.js';
@@ -22,6 +21,7 @@ import {
   registerWalletHandlers,
 } from '../application/agent/agent-api.js';
 import { type BatchApi, createBatch } from '../application/batch/batch-api.js';
+import { createDataKeys, type DataKeysApi } from '../application/data-keys/data-keys-api.js';
 import { JobRunner } from '../application/jobs/job-runner.js';
 import type { Runtime } from '../application/jobs/runtime.js';
 import type { Deps } from '../application/kernel/deps.js';
@@ -53,6 +53,7 @@ import { buildGateways, type Remote } from './build-gateways.js';
 import { buildInterpreter } from './build-interpreter.js';
 import { identityPorts, writeAdminKey } from './build-identity.js';
 import { buildRecharge, ruleFromConfig } from './build-recharge.js';
+import { openStorage } from './build-storage.js';
 
 export interface AppOptions {
   /**
@@ -100,6 +101,8 @@ export interface Services {
   readonly abuse: AbuseApi;
   /** Money actions the policy held for the person. */
   readonly confirmations: ConfirmationsApi;
+  /** The data keys sealing phone numbers and conversations at rest (rotation). */
+  readonly dataKeys: DataKeysApi;
 }
 
 export interface App {
@@ -134,14 +137,18 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     pretty: config.log.pretty,
     ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
   });
-  const storage: Storage =
-    config.database.kind === 'postgres'
-      ? await openPostgres(config.database.url, {
-          poolSize: config.database.poolSize,
-          logger,
-          ...(options.transactionFaults === undefined ? {} : { faults: options.transactionFaults }),
-        })
-      : await openSqlite(config.database.path);
+  // Read before the database is opened: a missing certificate fails the start, not the first request.
+  const tls =
+    config.server.tls === undefined
+      ? undefined
+      : {
+          cert: readFileSync(config.server.tls.cert_file),
+          key: readFileSync(config.server.tls.key_file),
+          hstsMaxAgeSeconds: config.server.tls.hsts_max_age_seconds,
+        };
+  const storage: Storage = await openStorage(config, logger, {
+    ...(options.transactionFaults === undefined ? {} : { transactionFaults: options.transactionFaults }),
+  });
   const clock = options.clock ?? systemClock;
   const sim = config.simulator;
   if (sim.journal_dir !== undefined) mkdirSync(sim.journal_dir, { recursive: true });
@@ -276,6 +283,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     failedJobsRetentionMs: config.maintenance.failed_jobs_retention_hours * 3_600_000,
     batch: config.maintenance.batch,
   });
+  const dataKeys = createDataKeys(deps, dataKeySettings(config));
   for (const c of [orders, refunds, payments, wallet, recharge, batch, rules]) runner.register(c.jobs);
 
   // One Redis, when configured, for every counter instances must share: request budgets and failures.
@@ -327,6 +335,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     agent,
     abuse: abuse.api,
     confirmations: buildConfirmations(deps, { recharge: recharge.api }),
+    dataKeys: dataKeys.api,
   };
   registerOrderHandlers(registry, services.orders, services.refunds);
   registerWalletHandlers(registry, services.recharge, services.wallet);
@@ -349,6 +358,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       clock,
       ...(redis === undefined ? {} : { redis }),
     },
+    ...(tls === undefined ? {} : { tls }),
     ready: async () => {
       const checks = {
         database: await storage.ping(),
@@ -363,6 +373,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     runner.start();
     rules.api.start();
     maintenance.api.start();
+    dataKeys.api.start();
   };
   return {
     config,
@@ -395,6 +406,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       draining = true;
       rules.api.stop();
       maintenance.api.stop();
+      dataKeys.api.stop();
       // A keep-alive connection whose last answer was still being written when closing began
       // turns idle afterwards, and would hold close() open for the whole keep-alive timeout
       // (72 s in Fastify): close such connections as soon as they turn idle.
@@ -411,4 +423,14 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       for (const s of simulators) s.closeJournal();
     },
   };
+}
+
+/**
+ * Data-key settings from the configuration: instances look for a new key every
+ * `security.key_refresh_ms`, so a rotation retires the old key no sooner than twice that (plus a
+ * second for a transaction that sealed a value just before its instance refreshed).
+ */
+export function dataKeySettings(config: Pick<AppConfig, 'security'>): Parameters<typeof createDataKeys>[1] {
+  const refreshMs = config.security.key_refresh_ms;
+  return { refreshMs, graceMs: refreshMs * 2 + 1000, batch: 200, maxPasses: 5 };
 }

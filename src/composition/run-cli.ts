@@ -2,10 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
+import { createPinoLogger } from '../adapters/logging/pino-logger.js';
 import { ActionRegistry, type ParseOutput, toParseOutput } from '../application/agent/agent-api.js';
-import { describeConfig, loadConfig } from '../config/load-config.js';
+import { createDataKeys, type RotationProgress, type RotationReport } from '../application/data-keys/data-keys-api.js';
+import { type AppConfig, describeConfig, loadConfig } from '../config/load-config.js';
+import { encryptSecret as encryptConfigSecret } from '../config/secret-values.js';
 import { runCli, type SimulatorCommandOptions } from '../interfaces/cli/cli.js';
 import { credentialHeaders } from '../interfaces/cli/credentials.js';
+import type { LocalStoreOptions } from '../interfaces/cli/key-commands.js';
 import type { Logger } from '../ports/logger.js';
 import { type HttpChaosInput, httpChaosSchema } from '../simulator/server/http-chaos.js';
 import { startSimulatorServer } from '../simulator/server/simulator-server.js';
@@ -15,7 +19,8 @@ import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
 import { standardFaces } from '../simulator/standard-faces.js';
 import { readAdminKey } from './build-identity.js';
 import { buildInterpreter } from './build-interpreter.js';
-import { createApp } from './create-app.js';
+import { masterKeyBytes, openStorage } from './build-storage.js';
+import { createApp, dataKeySettings } from './create-app.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 
@@ -62,6 +67,57 @@ async function openLocal(): Promise<{
     },
     close: () => app.close(),
   };
+}
+
+/** The configuration the local commands (`keys`, `secrets`) act on: as `serve` would load it. */
+function localConfig(o: LocalStoreOptions): AppConfig {
+  const loaded = loadConfig({
+    ...(o.config === undefined ? {} : { file: o.config }),
+    env: process.env,
+    overrides: { log: { level: 'warn' }, ...(o.db === undefined ? {} : { database: { url: o.db } }) },
+  });
+  if (!loaded.ok) throw new Error(`${loaded.error.message}: ${loaded.error.issues.join('; ')}`);
+  return loaded.value;
+}
+
+/**
+ * `autoglm keys rotate-data-key`: the rotation use case on the local database, in this process,
+ * beside any running instances (they pick the new key up within security.key_refresh_ms).
+ */
+async function rotateDataKey(o: LocalStoreOptions, onProgress: (p: RotationProgress) => void): Promise<RotationReport> {
+  const config = localConfig(o);
+  const { logger } = createPinoLogger({ level: config.log.level, destination: process.stderr });
+  const storage = await openStorage(config, logger);
+  try {
+    // The rotation waits for running instances to take the new key up: in a process with nothing
+    // else to do, that wait must keep it alive (the system clock's timers never do).
+    const clock = {
+      now: () => Date.now(),
+      schedule: (ms: number, fn: () => void): (() => void) => {
+        const t = setTimeout(fn, Math.max(0, ms));
+        return () => clearTimeout(t);
+      },
+    };
+    const dataKeys = createDataKeys({ uow: storage.unitOfWork, clock, logger }, dataKeySettings(config));
+    return await dataKeys.api.rotate(onProgress);
+  } finally {
+    await storage.close();
+  }
+}
+
+/** `autoglm secrets encrypt`: an `enc:v1:` value under the master key the service would use. */
+function encryptSecret(plaintext: string, o: LocalStoreOptions): Promise<string> {
+  const config = localConfig(o);
+  if (config.security.master_key.source === 'ephemeral')
+    throw new Error('an in-memory database has no lasting master key: give one (AUTOGLM_MASTER_KEY)');
+  return Promise.resolve(encryptConfigSecret(masterKeyBytes(config.security.master_key), plaintext));
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Buffer | string>)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A yes/no question on the terminal (stderr, so stdout stays machine-readable); no answer when stdin closes. */
@@ -256,6 +312,9 @@ export async function runMain(argv: readonly string[]): Promise<void> {
     parseLocal,
     openLocal,
     ask,
+    rotateDataKey,
+    encryptSecret,
+    readStdin,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     // A terminal gets a progress bar redrawn in place; a pipe or a log gets plain lines.

@@ -4,6 +4,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { describeConfig, loadConfig } from './load-config.js';
 
+/** A master key for the PostgreSQL cases (PostgreSQL is never started without one). */
+const KEY = Buffer.alloc(32, 7).toString('base64');
 const dir = mkdtempSync(join(tmpdir(), 'autoglm-config-'));
 function file(name: string, text: string): string {
   const p = join(dir, name);
@@ -124,16 +126,18 @@ describe('configuration', () => {
   });
 
   it('hides secrets when describing itself', () => {
-    const r = loadConfig({ env: { AUTOGLM_DB: 'postgres://app:hunter2@127.0.0.1/db' } });
+    const r = loadConfig({ env: { AUTOGLM_DB: 'postgres://app:hunter2@127.0.0.1/db', AUTOGLM_MASTER_KEY: KEY } });
     if (!r.ok) throw new Error(issues(r));
     expect(JSON.stringify(describeConfig(r.value))).not.toContain('hunter2');
-    const q = loadConfig({ env: { DATABASE_URL: 'postgres://127.0.0.1/db?user=app&password=hunter2' } });
+    const q = loadConfig({
+      env: { DATABASE_URL: 'postgres://127.0.0.1/db?user=app&password=hunter2', AUTOGLM_MASTER_KEY: KEY },
+    });
     if (!q.ok) throw new Error(issues(q));
     expect(JSON.stringify(describeConfig(q.value))).not.toContain('hunter2');
   });
 
   it('selects PostgreSQL from DATABASE_URL, AUTOGLM_DB or --db (most specific wins), with a pool size', () => {
-    const fromEnv = loadConfig({ env: { DATABASE_URL: 'postgres://a/one' } });
+    const fromEnv = loadConfig({ env: { DATABASE_URL: 'postgres://a/one', AUTOGLM_MASTER_KEY: KEY } });
     expect(fromEnv.ok && fromEnv.value.database).toEqual({
       kind: 'postgres',
       url: 'postgres://a/one',
@@ -141,7 +145,12 @@ describe('configuration', () => {
       poolSize: 10,
     });
     const both = loadConfig({
-      env: { DATABASE_URL: 'postgres://a/one', AUTOGLM_DB: 'postgresql://a/two', AUTOGLM__DATABASE__POOL_SIZE: '4' },
+      env: {
+        DATABASE_URL: 'postgres://a/one',
+        AUTOGLM_DB: 'postgresql://a/two',
+        AUTOGLM__DATABASE__POOL_SIZE: '4',
+        AUTOGLM_MASTER_KEY: KEY,
+      },
     });
     expect(both.ok && both.value.database).toMatchObject({ kind: 'postgres', url: 'postgresql://a/two', poolSize: 4 });
     const flag = loadConfig({

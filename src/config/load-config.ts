@@ -3,16 +3,29 @@ import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { type Policy, policySchema } from '../domain/policy.js';
+import { type MasterKeyConfig, resolveMasterKey } from './master-key.js';
 import { configSchema, DEFAULT_GATEWAYS, type ParsedConfig } from './schema.js';
+import { decryptSecrets, encryptedPaths } from './secret-values.js';
+
+export type { MasterKeyConfig } from './master-key.js';
 
 export type DatabaseConfig =
   | { readonly kind: 'sqlite'; readonly url: string; readonly path: string }
   | { readonly kind: 'postgres'; readonly url: string; readonly path: string; readonly poolSize: number };
 
+/** Data at rest: the master key (never the raw setting: its bytes, and where they came from). */
+export interface SecurityConfig {
+  readonly master_key: MasterKeyConfig;
+  readonly key_refresh_ms: number;
+  /** Sources blocked after repeated failures. */
+  readonly block: ParsedConfig['security']['block'];
+}
+
 /** The validated configuration every other module receives. Nothing else reads env or files. */
-export type AppConfig = Omit<ParsedConfig, 'database'> & {
+export type AppConfig = Omit<ParsedConfig, 'database' | 'security'> & {
   readonly database: DatabaseConfig;
   readonly policy: Policy;
+  readonly security: SecurityConfig;
 };
 
 export interface ConfigError {
@@ -56,6 +69,12 @@ export const ENV_VARS: ReadonlyArray<{ readonly name: string; readonly path: str
   { name: 'AUTOGLM_LLM_MODEL', path: 'llm.model', description: 'model name (default glm-4-flash)' },
   { name: 'AUTOGLM_LLM_API_KEY', path: 'llm.api_key', description: 'API key of the model provider (never logged)' },
   { name: 'AUTOGLM_LLM_TIMEOUT_MS', path: 'llm.timeout_ms', description: 'timeout of one model call' },
+  {
+    name: 'AUTOGLM_MASTER_KEY',
+    path: 'security.master_key',
+    description: 'master key of data at rest: base64 of 32 bytes (never logged)',
+  },
+  { name: 'AUTOGLM_MASTER_KEY_FILE', path: 'security.master_key_file', description: 'file holding the master key' },
   {
     name: 'AUTOGLM__SECTION__KEY',
     path: 'section.key',
@@ -170,6 +189,8 @@ function fromEnv(env: Env): { ok: true; value: Record<string, unknown> } | { ok:
   str('AUTOGLM_LLM_MODEL', ['llm', 'model']);
   str('AUTOGLM_LLM_API_KEY', ['llm', 'api_key']);
   num('AUTOGLM_LLM_TIMEOUT_MS', ['llm', 'timeout_ms']);
+  str('AUTOGLM_MASTER_KEY', ['security', 'master_key']);
+  str('AUTOGLM_MASTER_KEY_FILE', ['security', 'master_key_file']);
   const trusted = env.AUTOGLM_TRUSTED_ACTIONS;
   if (trusted !== undefined) {
     setPath(
@@ -237,6 +258,8 @@ function describe(issue: z.core.$ZodIssue): string {
   return `${where}: ${issue.message}`;
 }
 
+const DEFAULT_DATABASE_URL = 'sqlite:./data/autoglm.db';
+
 function parseDatabase(url: string, poolSize: number): DatabaseConfig | string {
   if (/^postgres(?:ql)?:\/\//i.test(url)) return { kind: 'postgres', url, path: '', poolSize };
   if (url === 'sqlite::memory:' || url === ':memory:') return { kind: 'sqlite', url, path: ':memory:' };
@@ -272,6 +295,27 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   const e = fromEnv(env);
   if (!e.ok) return e.result;
   raw = deepMerge(deepMerge(raw, e.value), options.overrides ?? {});
+
+  // The master key first: `enc:` values are decrypted with it before anything is validated.
+  const rawSecurity = isObject(raw.security) ? raw.security : {};
+  const rawDb = isObject(raw.database) ? raw.database : {};
+  const rawUrl = rawDb.url === undefined ? DEFAULT_DATABASE_URL : rawDb.url;
+  const located = typeof rawUrl === 'string' && !rawUrl.startsWith('enc:') ? parseDatabase(rawUrl, 1) : undefined;
+  if (typeof located === 'string') return fail('the configuration is not valid', [located]);
+  const masterKey = resolveMasterKey(rawSecurity, located);
+  if (typeof masterKey === 'string') return fail('the configuration is not valid', [masterKey]);
+  const sealed = encryptedPaths(raw);
+  if (sealed.length > 0) {
+    if (masterKey.source !== 'env' && masterKey.source !== 'file') {
+      return fail('the configuration is not valid', [
+        `${sealed.map((p) => p.join('.')).join(', ')}: encrypted values need the master key they were made with ` +
+          '(AUTOGLM_MASTER_KEY or security.master_key_file); there is none yet',
+      ]);
+    }
+    const opened = decryptSecrets(raw, masterKey.bytes);
+    if (opened.issues.length > 0) return fail('the configuration is not valid', opened.issues);
+    raw = opened.value as Record<string, unknown>;
+  }
 
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) return fail('the configuration is not valid', parsed.error.issues.map(describe));
@@ -318,7 +362,16 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   }
   if (issues.length > 0 || typeof db === 'string' || !policy.success)
     return fail('the configuration is not valid', issues);
-  return { ok: true, value: { ...c, gateways, database: db, policy: policy.data } };
+  return {
+    ok: true,
+    value: {
+      ...c,
+      gateways,
+      database: db,
+      policy: policy.data,
+      security: { master_key: masterKey, key_refresh_ms: c.security.key_refresh_ms, block: c.security.block },
+    },
+  };
 }
 
 /** A database URL fit for logs: the password (in the authority or as a parameter) hidden. */
@@ -331,7 +384,7 @@ function maskUrlPassword(url: string): string {
   return url.replace(/\/\/([^:@/]*):([^@/]+)@/, '//$1:[REDACTED]@');
 }
 
-const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|private[_-]?key|credential)/i;
+const SECRET_KEY = /(pass(word)?|secret|token|api[_-]?key|private[_-]?key|master[_-]?key|credential)/i;
 
 /** A JSON-safe view for the start-up log: secrets replaced, database credentials hidden. */
 export function describeConfig(config: AppConfig): Record<string, unknown> {
@@ -343,7 +396,17 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
       Object.entries(v).map(([k, x]) => [k, SECRET_KEY.test(k) ? '[REDACTED]' : walk(x, depth + 1)]),
     );
   };
-  const view = walk({ ...config, menu: `${config.menu.drinks.length} drinks` }, 0) as Record<string, unknown>;
+  const view = walk({ ...config, menu: `${config.menu.drinks.length} drinks`, security: null }, 0) as Record<
+    string,
+    unknown
+  >;
+  // The key's bytes never appear: only where it comes from.
+  const mk = config.security.master_key;
+  view.security = {
+    master_key_source: mk.source,
+    ...('path' in mk && mk.path !== undefined ? { master_key_file: mk.path } : {}),
+    key_refresh_ms: config.security.key_refresh_ms,
+  };
   view.database = {
     kind: config.database.kind,
     url: maskDatabaseUrl(config.database.url),

@@ -162,6 +162,15 @@ export const configSchema = z
         request_timeout_ms: z.number().int().min(1000).default(30_000),
         wait_for_completion_ms: z.number().int().min(0).max(60_000).default(5000),
         trust_proxy: trustProxySchema,
+        /** Serve HTTPS with this certificate and key (PEM files); answers then carry Strict-Transport-Security. */
+        tls: z
+          .object({
+            cert_file: z.string().min(1),
+            key_file: z.string().min(1),
+            hsts_max_age_seconds: z.number().int().min(0).max(63_072_000).default(31_536_000),
+          })
+          .strict()
+          .optional(),
       })
       .strict()
       .prefault({}),
@@ -170,6 +179,24 @@ export const configSchema = z
         url: z.string().min(1).default('sqlite:./data/autoglm.db'),
         /** PostgreSQL only: pooled connections per instance (one more is kept for LISTEN). */
         pool_size: z.number().int().min(1).max(200).default(10),
+      })
+      .strict()
+      .prefault({}),
+    /**
+     * Data at rest: the master key that wraps the data keys (which seal phone numbers and
+     * conversations in the database) and decrypts `enc:v1:` values of this configuration. Resolved
+     * before validation (load-config.ts, master-key.ts); never logged.
+     */
+    security: z
+      .object({
+        /** base64 of 32 bytes; prefer the environment (AUTOGLM_MASTER_KEY) to a file others may read. */
+        master_key: z.string().min(1).optional(),
+        /** A file holding the key as base64 (mode 0600). Default for SQLite: master.key beside the database. */
+        master_key_file: z.string().min(1).optional(),
+        /** How often an instance looks for a new data key (made by a rotation elsewhere) to seal with. */
+        key_refresh_ms: z.number().int().min(50).max(3_600_000).default(5000),
+        /** Sources blocked after repeated failures (abuse-schema.ts). */
+        block: blockSchema,
       })
       .strict()
       .prefault({}),
@@ -297,13 +324,6 @@ export const configSchema = z
       .prefault({}),
     /** Request budgets per credential and per source IP (abuse-schema.ts). */
     rate_limit: rateLimitSchema,
-    security: z
-      .object({
-        /** Sources blocked after repeated failures (abuse-schema.ts). */
-        block: blockSchema,
-      })
-      .strict()
-      .prefault({}),
     menu: menuSchema.default(DEFAULT_MENU),
     /** Phone recharge: numbers, face values, operators, channels and routing (see recharge-schema.ts). */
     recharge: rechargeConfigSchema,

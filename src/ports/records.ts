@@ -263,3 +263,14 @@ export interface BatchResultRow extends BatchRowRecord {
     readonly reason: string | null;
   } | null;
 }
+
+/** active: new values are sealed with it · retiring: a rotation moves its values to the active key · retired. */
+export type DataKeyStatus = 'active' | 'retiring' | 'retired';
+
+/** A data key as the application sees it: never its material (wrapped or not), only its id and life. */
+export interface DataKeyRecord {
+  readonly id: string;
+  readonly status: DataKeyStatus;
+  readonly createdAt: number;
+  readonly retiredAt: number | null;
+}

@@ -17,6 +17,7 @@ import type {
   PaymentRecord,
   BatchResultRow,
   BatchRowRecord,
+  DataKeyRecord,
   RechargeBatchRecord,
   RechargeBatchStatus,
   RechargeRecord,
@@ -306,6 +307,50 @@ export interface RechargeRepository {
   deleteBatchRows(batchId: string): Promise<void>;
 }
 
+/**
+ * The data keys that seal values at rest, and the sealed values themselves as a rotation sees
+ * them: column by column, in batches small enough to be short transactions beside live traffic.
+ * Key material stays inside the storage adapter; this port names keys by id only.
+ */
+export interface DataKeyRepository {
+  /** Every data key, newest first. */
+  list(): Promise<DataKeyRecord[]>;
+  /**
+   * Start a rotation, or find the one under way (a key still retiring: an interrupted rotation is
+   * resumed, not begun again): a new active key, made and wrapped by the storage's cipher, and
+   * the previously active key retiring. `resumed` says which.
+   */
+  beginRotation(now: number): Promise<{
+    readonly active: DataKeyRecord;
+    readonly retiring: readonly DataKeyRecord[];
+    readonly resumed: boolean;
+  }>;
+  /** The sealed columns a rotation walks ("table.column"). */
+  sealedColumns(): readonly string[];
+  /**
+   * Re-seal with `keyId` (the active key, which this process must seal with: see `refresh`) the
+   * values of `column` after `cursor` (null: from the start) that are not sealed with it yet —
+   * older keys and plaintext from before encryption alike — at most `limit` of them, each by
+   * compare-and-set (a value changed meanwhile is left to the writer, who sealed it afresh).
+   * `cursor` of the answer: where the next batch starts, null when the column is done.
+   */
+  reseal(
+    column: string,
+    keyId: string,
+    cursor: string | null,
+    limit: number,
+  ): Promise<{ readonly resealed: number; readonly cursor: string | null }>;
+  /** Per sealed column, how many values are not sealed with the active key. */
+  countStale(keyId: string): Promise<Record<string, number>>;
+  /** Retire these retiring keys (never used to seal again); how many were. */
+  retire(ids: readonly string[], now: number): Promise<number>;
+  /**
+   * Seal new values with the active key from now on (this process; others do the same on their
+   * own refresh). Returns its id.
+   */
+  refresh(): Promise<string>;
+}
+
 /** The repositories bound to one database transaction. */
 export interface Repositories {
   readonly orders: OrderRepository;
@@ -329,6 +374,8 @@ export interface Repositories {
   readonly held: HeldActionRepository;
   /** What people allowed their agents to do without asking. */
   readonly mandates: MandateRepository;
+  /** Data keys and the re-sealing of values under a new one (0011). */
+  readonly dataKeys: DataKeyRepository;
 }
 
 /**
@@ -366,6 +413,7 @@ export interface ReadRepositories {
   readonly blocks: Pick<SourceBlockRepository, 'active' | 'get'>;
   readonly held: Pick<HeldActionRepository, 'get' | 'listForPerson'>;
   readonly mandates: Pick<MandateRepository, 'get' | 'list'>;
+  readonly dataKeys: Pick<DataKeyRepository, 'list' | 'countStale' | 'refresh' | 'sealedColumns'>;
 }
 
 /**

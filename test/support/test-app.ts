@@ -5,6 +5,7 @@ import type { AuditRecord } from '../../src/ports/records.js';
 import { loadConfig, type AppConfig } from '../../src/config/load-config.js';
 import { type App, type AppOptions, createApp } from '../../src/composition/create-app.js';
 import { tempDbPath } from './temp-db.js';
+import { TEST_MASTER_KEY_BASE64 } from './test-cipher.js';
 
 /** Collects every log line so tests can assert on what was (and was not) logged. */
 export class LogSink extends Writable {
@@ -22,25 +23,28 @@ export { tempDbPath };
 
 /** A config on a fresh temp SQLite file, with the seed policy unless overridden. */
 export function testConfig(overrides: Record<string, unknown> = {}, dbPath = tempDbPath()): AppConfig {
-  const loaded = loadConfig({
-    env: {},
-    overrides: deepMerge(
-      {
-        auto_confirm_order: true,
-        // The money actions most tests exercise run at once; tests of the policy hold them.
-        trusted_actions: ['order_coffee', 'submit_payment', 'recharge_phone'],
-        payment_gateway: 'secure-pay-v3',
-        context_retention: { enabled: true, ttl_seconds: 300 },
-        database: { url: `sqlite:${dbPath}` },
-        log: { level: 'info' },
-        server: { port: 0 },
-        worker: { poll_interval_ms: 20, retry_base_ms: 10, retry_max_ms: 50 },
-        // Beside the test's own database, never the repository's data/ (test files run in parallel).
-        auth: { admin_key_file: `${dbPath}.admin-key` },
-      },
-      overrides,
-    ),
-  });
+  const merged = deepMerge(
+    {
+      auto_confirm_order: true,
+      // The money actions most tests exercise run at once; tests of the policy hold them.
+      trusted_actions: ['order_coffee', 'submit_payment', 'recharge_phone'],
+      payment_gateway: 'secure-pay-v3',
+      context_retention: { enabled: true, ttl_seconds: 300 },
+      database: { url: `sqlite:${dbPath}` },
+      log: { level: 'info' },
+      server: { port: 0 },
+      worker: { poll_interval_ms: 20, retry_base_ms: 10, retry_max_ms: 50 },
+      // Beside the test's own database, never the repository's data/ (test files run in parallel).
+      auth: { admin_key_file: `${dbPath}.admin-key` },
+    },
+    overrides,
+  );
+  // PostgreSQL must be given a master key (SQLite makes its own master.key beside the file).
+  const url = (merged.database as { url?: unknown }).url;
+  const security = isObject(merged.security) ? merged.security : {};
+  if (typeof url === 'string' && url.startsWith('postgres') && security.master_key_file === undefined)
+    merged.security = { master_key: TEST_MASTER_KEY_BASE64, ...security };
+  const loaded = loadConfig({ env: {}, overrides: merged });
   if (!loaded.ok) throw new Error(`${loaded.error.message}: ${loaded.error.issues.join('; ')}`);
   return loaded.value;
 }

@@ -2,7 +2,7 @@ import { maskPhone, maskText } from '../../domain/mask.js';
 
 const SECRET_KEY = new RegExp(
   '^(?:password|passwd|secret|client_secret|token|access_token|refresh_token|api_?key|authorization|cookie|' +
-    'set-cookie|private_?key|key|apiv3_key|sign|signature)$',
+    'set-cookie|private_?key|master_?key|key|apiv3_key|sign|signature)$',
   'i',
 );
 const PHONE_KEY = /^(?:phone|mobile|phone_?number|phoneno|charge_phone)$/i;

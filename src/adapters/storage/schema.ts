@@ -31,6 +31,7 @@ export interface Database {
   source_blocks: SourceBlocksTable;
   held_actions: HeldActionsTable;
   mandates: MandatesTable;
+  data_keys: DataKeysTable;
 }
 
 /**
@@ -170,6 +171,7 @@ export interface IdempotencyKeysTable {
   fingerprint: string;
   state: string;
   response_status: Int | null;
+  /** Sealed (v1:…) since 0011 (an agent's answer repeats the number it was given); plaintext before. */
   response_body: string | null;
   response_headers_json: string | null;
   recovery_point: string | null;
@@ -245,7 +247,10 @@ export interface AgentSessionsTable {
   tenant_id: string;
   id: string;
   user_id: string;
+  /** Sealed (v1:…) since 0011; plaintext JSON in rows from before it. */
   context_json: string;
+  /** Keyed digest of the plaintext context, for compare-and-set (0011); null in rows from before it. */
+  context_digest: ColumnType<string | null, string | null | undefined, string | null>;
   last_order_id: string | null;
   created_at: Int;
   updated_at: Int;
@@ -287,7 +292,10 @@ export interface RechargesTable {
   id: string;
   tenant_id: string;
   user_id: string;
+  /** Sealed (v1:…) since 0011; plaintext in rows from before it. */
   phone: string;
+  /** Keyed blind index of the normalised number, for lookups by number (0011). */
+  phone_index: ColumnType<string | null, string | null | undefined, string | null>;
   operator: string;
   amount: Int;
   currency: string;
@@ -329,7 +337,10 @@ export interface RechargeBatchesTable {
 export interface RechargeBatchRowsTable {
   batch_id: string;
   line: Int;
+  /** Sealed (v1:…) since 0011; plaintext in rows from before it. */
   phone: string;
+  /** Keyed blind index of the number (0011): the duplicate-number check looks it up. */
+  phone_index: ColumnType<string | null, string | null | undefined, string | null>;
   operator: string | null;
   amount: Int | null;
   status: string;
@@ -338,7 +349,6 @@ export interface RechargeBatchRowsTable {
   recharge_id: string | null;
 }
 
-/** Blocked sources (migration 0010_source_blocks): one row per source, reused by its next block. */
 export interface HeldActionsTable {
   id: string;
   tenant_id: string;
@@ -377,6 +387,7 @@ export interface MandatesTable {
   revoked_by: string | null;
 }
 
+/** Blocked sources (migration 0010_source_blocks): one row per source, reused by its next block. */
 export interface SourceBlocksTable {
   source: string;
   id: string;
@@ -386,6 +397,15 @@ export interface SourceBlocksTable {
   blocked_until: Int;
   lifted_at: Int | null;
   lifted_by: string | null;
+}
+
+/** Data keys, wrapped by the master key (0011). */
+export interface DataKeysTable {
+  id: string;
+  wrapped: string;
+  status: string;
+  created_at: Int;
+  retired_at: Int | null;
 }
 
 /** `tenant_id` → `tenantId`: the name CamelCasePlugin gives a snake_case identifier. */

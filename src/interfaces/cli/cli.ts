@@ -3,9 +3,10 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type AgentCliDeps, registerAgentCommands } from './agent-commands.js';
 import { type BatchCliDeps, registerBatchCommands } from './batch-commands.js';
 import { credentialHeaders } from './credentials.js';
+import { type KeyCliDeps, registerKeyCommands } from './key-commands.js';
 
 /** What the composition root gives the CLI: the server it can start. */
-export interface CliDeps extends AgentCliDeps, BatchCliDeps {
+export interface CliDeps extends AgentCliDeps, BatchCliDeps, KeyCliDeps {
   /** Start the service with these overrides; resolves when it has stopped. */
   serve(options: { config?: string; host?: string; port?: number; db?: string }): Promise<void>;
   /** Run the standalone simulator (the outside world) until stopped. */
@@ -275,6 +276,7 @@ export function buildCli(deps: CliDeps): Command {
   };
   registerAgentCommands(program, deps, client, call, fail);
   registerBatchCommands(program, deps, client, fail);
+  registerKeyCommands(program, deps, fail);
   return program;
 }
 

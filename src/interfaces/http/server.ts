@@ -76,6 +76,8 @@ export interface HttpServerOptions {
   readonly rateLimit?: RateLimitSettings;
   /** Which proxies to believe about the client's address (Fastify's `trustProxy`). */
   readonly trustProxy?: boolean | readonly string[];
+  /** Serve HTTPS with this certificate and key (PEM); every answer then carries Strict-Transport-Security. */
+  readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string; readonly hstsMaxAgeSeconds: number };
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -101,7 +103,11 @@ declare module 'fastify' {
 
 /** Build the HTTP API. Transport only: parse, call a capability, map the result. */
 export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
+  // Over TLS, browsers are told to come back only over TLS (RFC 6797) on every answer, errors included.
+  const hsts = opts.tls === undefined ? undefined : `max-age=${opts.tls.hstsMaxAgeSeconds}`;
+  // Fastify types an HTTPS server apart; the routes and hooks are the same, so it is used as one.
   const app = Fastify({
+    ...(opts.tls === undefined ? {} : { https: { cert: opts.tls.cert, key: opts.tls.key } }),
     loggerInstance: opts.log,
     bodyLimit: opts.bodyLimitBytes,
     requestTimeout: opts.requestTimeoutMs,
@@ -115,6 +121,8 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     // Router-level failures (overlong or malformed URLs) get the same problem+json as the rest.
     frameworkErrors: (error, req, reply) => {
       const long = (error as { code?: string }).code === 'FST_ERR_MAX_PARAM_LENGTH';
+      // Refused before routing, so before the onRequest hook that sets it on every other answer.
+      if (hsts !== undefined) void reply.header('strict-transport-security', hsts);
       void sendProblem(
         reply,
         problem(
@@ -128,13 +136,14 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     ...(opts.trustProxy === undefined || opts.trustProxy === false
       ? {}
       : { trustProxy: opts.trustProxy === true ? true : [...opts.trustProxy] }),
-  });
+  }) as unknown as FastifyInstance;
 
   // Every endpoint takes JSON; anything else is 415, not a string body that fails later.
   app.removeContentTypeParser('text/plain');
   app.decorateRequest('caller', null as unknown as Caller);
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
+    if (hsts !== undefined) void reply.header('strict-transport-security', hsts);
     done();
   });
   void app.register(fastifyCookie);

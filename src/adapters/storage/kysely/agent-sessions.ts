@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { PendingIntent } from '../../../domain/intent/interpret.js';
 import type { AgentSessionRecord, AgentSessionRepository, SessionTurn } from '../../../ports/agent-sessions.js';
+import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
+import { contextDigest, loadKeys, SEALED } from './sealed.js';
 
 /** What `context_json` holds. */
 interface StoredContext {
@@ -11,9 +13,9 @@ interface StoredContext {
   readonly turns: readonly SessionTurn[];
 }
 
-/** A session as read: times normalised, the conversation parsed. */
-function toSession(r: Row<'agentSessions'>): AgentSessionRecord {
-  const ctx = JSON.parse(r.contextJson) as StoredContext;
+/** A session as read: the conversation opened (its key loaded first) and parsed, times normalised. */
+function toSession(r: Row<'agentSessions'>, cipher: FieldCipher): AgentSessionRecord {
+  const ctx = JSON.parse(cipher.open(r.contextJson, SEALED.sessionContext)) as StoredContext;
   return {
     id: r.id,
     tenantId: r.tenantId,
@@ -28,9 +30,15 @@ function toSession(r: Row<'agentSessions'>): AgentSessionRecord {
   };
 }
 
-/** Agent sessions in plain Kysely (no engine-specific SQL), so SQLite and PostgreSQL share it. */
+/**
+ * Agent sessions in plain Kysely (no engine-specific SQL), so SQLite and PostgreSQL share it. The
+ * whole conversation — the person's words, the parameters awaiting confirmation — is sealed.
+ */
 export class KyselyAgentSessions implements AgentSessionRepository {
-  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
+  constructor(
+    private readonly db: Kysely<CamelCaseDatabase>,
+    private readonly cipher: FieldCipher,
+  ) {}
 
   async get(tenantId: string, id: string): Promise<AgentSessionRecord | undefined> {
     const row = await this.db
@@ -39,11 +47,13 @@ export class KyselyAgentSessions implements AgentSessionRepository {
       .where('tenantId', '=', tenantId)
       .where('id', '=', id)
       .executeTakeFirst();
-    return row === undefined ? undefined : toSession(row);
+    if (row === undefined) return undefined;
+    await loadKeys(this.cipher, this.db, [row.contextJson]);
+    return toSession(row, this.cipher);
   }
 
   async save(s: AgentSessionRecord): Promise<void> {
-    const row = sessionRow(s);
+    const row = sessionRow(s, this.cipher);
     await this.db
       .insertInto('agentSessions')
       .values(row)
@@ -51,6 +61,7 @@ export class KyselyAgentSessions implements AgentSessionRepository {
         oc.columns(['tenantId', 'id']).doUpdateSet({
           userId: row.userId,
           contextJson: row.contextJson,
+          contextDigest: row.contextDigest,
           lastOrderId: row.lastOrderId,
           updatedAt: row.updatedAt,
           expiresAt: row.expiresAt,
@@ -60,23 +71,32 @@ export class KyselyAgentSessions implements AgentSessionRepository {
   }
 
   async replace(prev: AgentSessionRecord, next: AgentSessionRecord): Promise<boolean> {
-    const before = sessionRow(prev);
-    const row = sessionRow(next);
-    // Compare and set on the stored text itself: under READ COMMITTED a concurrent replace waits
-    // for this one and then finds the row changed, so exactly one of them takes it.
+    const before = storedContext(prev);
+    const digest = contextDigest(this.cipher, before);
+    const row = sessionRow(next, this.cipher);
+    // Compare and set on the conversation itself, by its keyed digest (the sealed text differs at
+    // every write, and a rotation re-sealing it changes nothing the digest covers): under READ
+    // COMMITTED a concurrent replace waits for this one and then finds the row changed, so exactly
+    // one of them takes it. A row from before sealing (no digest) compares its plaintext.
     const res = await this.db
       .updateTable('agentSessions')
       .set({
         userId: row.userId,
         contextJson: row.contextJson,
+        contextDigest: row.contextDigest,
         lastOrderId: row.lastOrderId,
         updatedAt: row.updatedAt,
         expiresAt: row.expiresAt,
       })
-      .where('tenantId', '=', before.tenantId)
-      .where('id', '=', before.id)
-      .where('contextJson', '=', before.contextJson)
-      .where('updatedAt', '=', before.updatedAt)
+      .where('tenantId', '=', prev.tenantId)
+      .where('id', '=', prev.id)
+      .where((eb) =>
+        eb.or([
+          eb('contextDigest', '=', digest),
+          eb.and([eb('contextDigest', 'is', null), eb('contextJson', '=', before)]),
+        ]),
+      )
+      .where('updatedAt', '=', prev.updatedAt)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }
@@ -95,14 +115,21 @@ export class KyselyAgentSessions implements AgentSessionRepository {
   }
 }
 
-/** A session as written: every column in table order. */
-function sessionRow(s: AgentSessionRecord): NewRow<'agentSessions'> {
+/** What `context_json` holds, as plaintext JSON (always the same text for the same session). */
+function storedContext(s: AgentSessionRecord): string {
   const context: StoredContext = { pending: s.pending, awaiting: s.awaiting, turns: s.turns };
+  return JSON.stringify(context);
+}
+
+/** A session as written: every column in table order, the conversation sealed beside its digest. */
+function sessionRow(s: AgentSessionRecord, cipher: FieldCipher): NewRow<'agentSessions'> {
+  const json = storedContext(s);
   return {
     tenantId: s.tenantId,
     id: s.id,
     userId: s.userId,
-    contextJson: JSON.stringify(context),
+    contextJson: cipher.seal(json, SEALED.sessionContext),
+    contextDigest: contextDigest(cipher, json),
     lastOrderId: s.lastOrderId,
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,

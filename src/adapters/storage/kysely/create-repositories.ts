@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { Repositories } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase } from '../schema.js';
 import type { Engine } from '../storage.js';
@@ -6,6 +7,7 @@ import { KyselyAgentSessions } from './agent-sessions.js';
 import { KyselyAuditLog } from './audit-log.js';
 import { KyselyCallbackInbox } from './callback-inbox.js';
 import { KyselyHeldActions } from './held-actions.js';
+import { KyselyDataKeys } from './data-keys.js';
 import { KyselyIdempotency } from './idempotency.js';
 import { KyselyIdentity } from './identity.js';
 import { KyselyJobs } from './jobs.js';
@@ -23,26 +25,28 @@ import { KyselyWallets } from './wallets.js';
 /**
  * The query-builder repositories bound to one handle (a transaction's connection or the pool),
  * seen through `withCamelCase`. Each engine's own repositories start from these and replace the
- * few it does differently.
+ * few it does differently. Those that store phone numbers (or words that may hold one) seal them
+ * with `cipher`.
  */
-export function createRepositories(db: Kysely<CamelCaseDatabase>, engine: Engine): Repositories {
+export function createRepositories(db: Kysely<CamelCaseDatabase>, engine: Engine, cipher: FieldCipher): Repositories {
   return {
     orders: new KyselyOrders(db),
     payments: new KyselyPayments(db),
     jobs: new KyselyJobs(db, engine),
     audit: new KyselyAuditLog(db),
-    idempotency: new KyselyIdempotency(db),
+    idempotency: new KyselyIdempotency(db, cipher),
     refunds: new KyselyRefunds(db),
     ledger: new KyselyLedger(db),
     callbacks: new KyselyCallbackInbox(db),
     flags: new KyselyReviewFlags(db),
-    sessions: new KyselyAgentSessions(db),
+    sessions: new KyselyAgentSessions(db, cipher),
     wallets: new KyselyWallets(db),
     topUps: new KyselyTopUps(db),
-    recharges: new KyselyRecharges(db),
+    recharges: new KyselyRecharges(db, cipher),
+    dataKeys: new KyselyDataKeys(db, cipher),
     identity: new KyselyIdentity(db),
     blocks: new KyselySourceBlocks(db),
-    held: new KyselyHeldActions(db),
+    held: new KyselyHeldActions(db, cipher),
     mandates: new KyselyMandates(db),
   };
 }

@@ -1,15 +1,17 @@
 import type { Kysely } from 'kysely';
 import type { HeldActionRecord, HeldActionRepository, HeldShown, HeldStatus } from '../../../ports/held-actions.js';
+import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num, numOrNull } from './columns.js';
+import { loadKeys, SEALED } from './sealed.js';
 
-function toHeld(r: Row<'heldActions'>): HeldActionRecord {
+function toHeld(r: Row<'heldActions'>, cipher: FieldCipher): HeldActionRecord {
   return {
     id: r.id,
     tenantId: r.tenantId,
     userId: r.userId,
     action: r.action,
-    params: JSON.parse(r.paramsJson) as Record<string, unknown>,
+    params: JSON.parse(cipher.open(r.paramsJson, SEALED.heldParams)) as Record<string, unknown>,
     shown: JSON.parse(r.shownJson) as HeldShown,
     digest: r.digest,
     reason: r.reason,
@@ -23,13 +25,14 @@ function toHeld(r: Row<'heldActions'>): HeldActionRecord {
   };
 }
 
-function heldRow(h: HeldActionRecord): NewRow<'heldActions'> {
+/** A held action as written: its parameters (a phone number, say) sealed. */
+function heldRow(h: HeldActionRecord, cipher: FieldCipher): NewRow<'heldActions'> {
   return {
     id: h.id,
     tenantId: h.tenantId,
     userId: h.userId,
     action: h.action,
-    paramsJson: JSON.stringify(h.params),
+    paramsJson: cipher.seal(JSON.stringify(h.params), SEALED.heldParams),
     shownJson: JSON.stringify(h.shown),
     digest: h.digest,
     reason: h.reason,
@@ -44,10 +47,22 @@ function heldRow(h: HeldActionRecord): NewRow<'heldActions'> {
 }
 
 export class KyselyHeldActions implements HeldActionRepository {
-  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
+  constructor(
+    private readonly db: Kysely<CamelCaseDatabase>,
+    private readonly cipher: FieldCipher,
+  ) {}
+
+  private async read(rows: Row<'heldActions'>[]): Promise<HeldActionRecord[]> {
+    await loadKeys(
+      this.cipher,
+      this.db,
+      rows.map((r) => r.paramsJson),
+    );
+    return rows.map((r) => toHeld(r, this.cipher));
+  }
 
   async insert(h: HeldActionRecord): Promise<void> {
-    await this.db.insertInto('heldActions').values(heldRow(h)).execute();
+    await this.db.insertInto('heldActions').values(heldRow(h, this.cipher)).execute();
   }
 
   async get(tenantId: string, id: string): Promise<HeldActionRecord | undefined> {
@@ -57,7 +72,7 @@ export class KyselyHeldActions implements HeldActionRepository {
       .where('tenantId', '=', tenantId)
       .where('id', '=', id)
       .executeTakeFirst();
-    return row === undefined ? undefined : toHeld(row);
+    return row === undefined ? undefined : (await this.read([row]))[0];
   }
 
   async listForPerson(
@@ -68,7 +83,7 @@ export class KyselyHeldActions implements HeldActionRepository {
     let q = this.db.selectFrom('heldActions').selectAll().where('tenantId', '=', tenantId).where('userId', '=', userId);
     if (!opts.all) q = q.where('status', '=', 'AWAITING');
     const rows = await q.orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(opts.limit).execute();
-    return rows.map(toHeld);
+    return this.read(rows);
   }
 
   async decide(

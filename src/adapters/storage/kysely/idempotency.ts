@@ -1,11 +1,13 @@
 import type { Kysely } from 'kysely';
 import type { IdempotencyRecord, IdempotencyState } from '../../../ports/records.js';
+import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { IdempotencyStore } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num, numOrNull } from './columns.js';
+import { loadKeys, SEALED } from './sealed.js';
 
-/** A stored key as read: integers normalised, response headers parsed. */
-function toIdempotencyRecord(r: Row<'idempotencyKeys'>): IdempotencyRecord {
+/** A stored key as read: the answer opened (its key loaded first), integers normalised, headers parsed. */
+function toIdempotencyRecord(r: Row<'idempotencyKeys'>, cipher: FieldCipher): IdempotencyRecord {
   return {
     tenantId: r.tenantId,
     scope: r.scope,
@@ -13,7 +15,7 @@ function toIdempotencyRecord(r: Row<'idempotencyKeys'>): IdempotencyRecord {
     fingerprint: r.fingerprint,
     state: r.state as IdempotencyState,
     responseStatus: numOrNull(r.responseStatus),
-    responseBody: r.responseBody,
+    responseBody: r.responseBody === null ? null : cipher.open(r.responseBody, SEALED.idempotencyBody),
     responseHeaders:
       r.responseHeadersJson === null ? null : (JSON.parse(r.responseHeadersJson) as Record<string, string>),
     recoveryPoint: r.recoveryPoint,
@@ -23,8 +25,8 @@ function toIdempotencyRecord(r: Row<'idempotencyKeys'>): IdempotencyRecord {
   };
 }
 
-/** A key as written: every column in table order. */
-function idempotencyRow(rec: IdempotencyRecord): NewRow<'idempotencyKeys'> {
+/** A key as written: every column in table order, a stored answer sealed. */
+function idempotencyRow(rec: IdempotencyRecord, cipher: FieldCipher): NewRow<'idempotencyKeys'> {
   return {
     tenantId: rec.tenantId,
     scope: rec.scope,
@@ -32,7 +34,7 @@ function idempotencyRow(rec: IdempotencyRecord): NewRow<'idempotencyKeys'> {
     fingerprint: rec.fingerprint,
     state: rec.state,
     responseStatus: rec.responseStatus,
-    responseBody: rec.responseBody,
+    responseBody: rec.responseBody === null ? null : cipher.seal(rec.responseBody, SEALED.idempotencyBody),
     responseHeadersJson: rec.responseHeaders === null ? null : JSON.stringify(rec.responseHeaders),
     recoveryPoint: rec.recoveryPoint,
     lockedUntil: rec.lockedUntil,
@@ -41,8 +43,15 @@ function idempotencyRow(rec: IdempotencyRecord): NewRow<'idempotencyKeys'> {
   };
 }
 
+/**
+ * Idempotency keys. The stored first answer is sealed: an agent's answer repeats the phone
+ * number it was given (`intent.params.phone`), and answers are kept a day or more.
+ */
 export class KyselyIdempotency implements IdempotencyStore {
-  constructor(protected readonly db: Kysely<CamelCaseDatabase>) {}
+  constructor(
+    protected readonly db: Kysely<CamelCaseDatabase>,
+    private readonly cipher: FieldCipher,
+  ) {}
 
   async get(tenantId: string, scope: string, key: string): Promise<IdempotencyRecord | undefined> {
     const r = await this.db
@@ -52,13 +61,15 @@ export class KyselyIdempotency implements IdempotencyStore {
       .where('scope', '=', scope)
       .where('key', '=', key)
       .executeTakeFirst();
-    return r === undefined ? undefined : toIdempotencyRecord(r);
+    if (r === undefined) return undefined;
+    await loadKeys(this.cipher, this.db, [r.responseBody]);
+    return toIdempotencyRecord(r, this.cipher);
   }
 
   async tryInsert(rec: IdempotencyRecord): Promise<boolean> {
     const res = await this.db
       .insertInto('idempotencyKeys')
-      .values(idempotencyRow(rec))
+      .values(idempotencyRow(rec, this.cipher))
       .onConflict((oc) => oc.columns(['tenantId', 'scope', 'key']).doNothing())
       .executeTakeFirst();
     return Number(res.numInsertedOrUpdatedRows ?? 0n) === 1;
@@ -88,7 +99,7 @@ export class KyselyIdempotency implements IdempotencyStore {
       .set({
         state: 'completed',
         responseStatus: response.status,
-        responseBody: response.body,
+        responseBody: this.cipher.seal(response.body, SEALED.idempotencyBody),
         responseHeadersJson: JSON.stringify(response.headers),
       })
       .where('tenantId', '=', tenantId)

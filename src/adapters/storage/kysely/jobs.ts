@@ -3,7 +3,14 @@ import type { JobRecord, JobStatus } from '../../../ports/records.js';
 import type { JobRepository, NewJob } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import type { Engine } from '../storage.js';
+import { maskText } from '../../../domain/mask.js';
 import { num, numOrNull } from './columns.js';
+
+/**
+ * An error as kept with its job: cut to 2,000 characters, phone and card numbers masked — it is
+ * free text, and a channel's own words ("号码… 不支持") can carry the number it was asked about.
+ */
+const storedError = (error: string): string => maskText(error.slice(0, 2000));
 
 /** A job as read: integers normalised, payload parsed. */
 export function toJob(r: Row<'jobs'>): JobRecord {
@@ -204,7 +211,7 @@ export class KyselyJobs implements JobRepository {
         leaseOwner: null,
         leaseUntil: null,
         runAt: retryAt,
-        lastError: error.slice(0, 2000),
+        lastError: storedError(error),
         updatedAt: now,
       })
       .where('id', '=', id)
@@ -221,7 +228,7 @@ export class KyselyJobs implements JobRepository {
         status: 'failed',
         leaseOwner: null,
         leaseUntil: null,
-        lastError: error.slice(0, 2000),
+        lastError: storedError(error),
         updatedAt: now,
       })
       .where('id', '=', id)

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { maskText } from '../../../domain/mask.js';
 import type { Currency } from '../../../domain/money.js';
 import type { OperatorId } from '../../../domain/recharge/number-segments.js';
 import type { RechargeAttempt, RechargeState, RechargeStatus } from '../../../domain/recharge/recharge.js';
@@ -10,14 +11,19 @@ import type {
   RechargeBatchStatus,
   RechargeRecord,
 } from '../../../ports/records.js';
+import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { RechargeRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num, numOrNull } from './columns.js';
+import { loadKeys, phoneIndex, SEALED } from './sealed.js';
 
 const keyBody = (id: string): string => id.replace(/[^A-Za-z0-9]/g, '');
 
-/** A recharge as read: the domain state rebuilt from its columns, the paying top-up only when there is one. */
-function toRecharge(r: Row<'recharges'>): RechargeRecord {
+/**
+ * A recharge as read: the number opened (its data key loaded first: `loadKeys`), the domain state
+ * rebuilt from its columns, the paying top-up only when there is one.
+ */
+function toRecharge(r: Row<'recharges'>, cipher: FieldCipher): RechargeRecord {
   const common = {
     id: r.id,
     maxAttempts: num(r.maxAttempts),
@@ -30,7 +36,7 @@ function toRecharge(r: Row<'recharges'>): RechargeRecord {
     id: r.id,
     tenantId: r.tenantId,
     userId: r.userId,
-    phone: r.phone,
+    phone: cipher.open(r.phone, SEALED.rechargePhone),
     operator: r.operator as OperatorId,
     amount: num(r.amount),
     currency: r.currency as Currency,
@@ -45,13 +51,14 @@ function toRecharge(r: Row<'recharges'>): RechargeRecord {
   };
 }
 
-/** A recharge as written: every column in the order it was always written. */
-function rechargeRow(r: RechargeRecord): NewRow<'recharges'> {
+/** A recharge as written: every column in the order it was always written, the number sealed and indexed. */
+function rechargeRow(r: RechargeRecord, cipher: FieldCipher): NewRow<'recharges'> {
   return {
     id: r.id,
     tenantId: r.tenantId,
     userId: r.userId,
-    phone: r.phone,
+    phone: cipher.seal(r.phone, SEALED.rechargePhone),
+    phoneIndex: phoneIndex(cipher, r.phone),
     operator: r.operator,
     amount: r.amount,
     currency: r.currency,
@@ -77,8 +84,35 @@ const stateColumns = (
   reason: s.status === 'FAILED' ? s.reason : null,
 });
 
+/**
+ * Recharges and batches. Phone numbers are sealed on the way in and opened on the way out
+ * (`cipher`, given by the composition root): the application only ever sees plaintext, the
+ * database only ciphertext and keyed blind indexes.
+ */
 export class KyselyRecharges implements RechargeRepository {
-  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
+  constructor(
+    private readonly db: Kysely<CamelCaseDatabase>,
+    private readonly cipher: FieldCipher,
+  ) {}
+
+  /** Rows as records, once the data keys they name are in memory. */
+  private async recharges(rows: readonly Row<'recharges'>[]): Promise<RechargeRecord[]> {
+    await loadKeys(
+      this.cipher,
+      this.db,
+      rows.map((r) => r.phone),
+    );
+    return rows.map((r) => toRecharge(r, this.cipher));
+  }
+
+  private async batchRows<R extends Row<'rechargeBatchRows'>>(rows: readonly R[]): Promise<readonly R[]> {
+    await loadKeys(
+      this.cipher,
+      this.db,
+      rows.map((r) => r.phone),
+    );
+    return rows;
+  }
 
   async sumCommittedSince(tenantId: string, userId: string, since: number, currency: string): Promise<number> {
     const row = await this.db
@@ -95,14 +129,14 @@ export class KyselyRecharges implements RechargeRepository {
   }
 
   async insert(r: RechargeRecord): Promise<void> {
-    await this.db.insertInto('recharges').values(rechargeRow(r)).execute();
+    await this.db.insertInto('recharges').values(rechargeRow(r, this.cipher)).execute();
   }
 
   async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<RechargeRecord[]> {
     let q = this.db.selectFrom('recharges').selectAll().where('tenantId', '=', tenantId);
     if (afterId !== null) q = q.where('id', '>', afterId);
     const rows = await q.orderBy('id').limit(limit).execute();
-    return rows.map(toRecharge);
+    return this.recharges(rows);
   }
 
   async get(tenantId: string, id: string): Promise<RechargeRecord | undefined> {
@@ -112,7 +146,7 @@ export class KyselyRecharges implements RechargeRepository {
       .where('tenantId', '=', tenantId)
       .where('id', '=', id)
       .executeTakeFirst();
-    return r === undefined ? undefined : toRecharge(r);
+    return r === undefined ? undefined : (await this.recharges([r]))[0];
   }
 
   async update(r: RechargeRecord, expectedVersion: number): Promise<boolean> {
@@ -130,7 +164,7 @@ export class KyselyRecharges implements RechargeRepository {
     const m = /^([A-Za-z0-9]+)A[1-9]$/.exec(key);
     if (m?.[1] === undefined) return undefined;
     const rows = await this.db.selectFrom('recharges').selectAll().where('keyBody', '=', m[1]).limit(2).execute();
-    const found = rows.length === 1 && rows[0] !== undefined ? toRecharge(rows[0]) : undefined;
+    const found = rows.length === 1 ? (await this.recharges(rows))[0] : undefined;
     // Only the recharge that really issued this order id (ids differing in punctuation only never match).
     return found?.state.attempts.some((a) => a.key === key) === true ? found : undefined;
   }
@@ -149,7 +183,7 @@ export class KyselyRecharges implements RechargeRepository {
       .where('updatedAt', '<', updatedBefore);
     if (updatedAfter !== undefined) q = q.where('updatedAt', '>', updatedAfter);
     const rows = await q.orderBy('updatedAt').limit(limit).execute();
-    return rows.map(toRecharge);
+    return this.recharges(rows);
   }
 
   async countByBatch(tenantId: string, batchId: string): Promise<Record<string, number>> {
@@ -229,12 +263,14 @@ export class KyselyRecharges implements RechargeRepository {
         rows.map((r) => ({
           batchId: r.batchId,
           line: r.line,
-          phone: r.phone,
+          phone: this.cipher.seal(r.phone, SEALED.batchRowPhone),
+          phoneIndex: phoneIndex(this.cipher, r.phone),
           operator: r.operator,
           amount: r.amount,
           status: r.status,
           code: r.code,
-          message: r.message,
+          // Free text (a channel's refusal may name the number): kept with numbers masked.
+          message: r.message === null ? null : maskText(r.message),
           rechargeId: r.rechargeId,
         })),
       )
@@ -243,15 +279,22 @@ export class KyselyRecharges implements RechargeRepository {
 
   async firstLinesOf(batchId: string, phones: readonly string[]): Promise<Map<string, number>> {
     if (phones.length === 0) return new Map();
+    // Looked up by blind index: the stored numbers are sealed under fresh IVs and never compare equal.
+    const byIndex = new Map(phones.map((p) => [phoneIndex(this.cipher, p), p]));
     const rows = await this.db
       .selectFrom('rechargeBatchRows')
-      .select(['phone', (eb) => eb.fn.min<number | string>('line').as('line')])
+      .select(['phoneIndex', (eb) => eb.fn.min<number | string>('line').as('line')])
       .where('batchId', '=', batchId)
-      .where('phone', 'in', [...phones])
+      .where('phoneIndex', 'in', [...byIndex.keys()])
       .where('status', '!=', 'rejected')
-      .groupBy('phone')
+      .groupBy('phoneIndex')
       .execute();
-    return new Map(rows.map((r) => [r.phone, num(r.line)]));
+    const lines = new Map<string, number>();
+    for (const r of rows) {
+      const phone = r.phoneIndex === null ? undefined : byIndex.get(r.phoneIndex);
+      if (phone !== undefined) lines.set(phone, num(r.line));
+    }
+    return lines;
   }
 
   async pendingBatchRows(batchId: string, limit: number): Promise<BatchRowRecord[]> {
@@ -263,7 +306,7 @@ export class KyselyRecharges implements RechargeRepository {
       .orderBy('line')
       .limit(limit)
       .execute();
-    return rows.map(toBatchRow);
+    return (await this.batchRows(rows)).map((r) => toBatchRow(r, this.cipher));
   }
 
   async settleBatchRow(
@@ -278,7 +321,7 @@ export class KyselyRecharges implements RechargeRepository {
       .set(
         outcome.status === 'accepted'
           ? { status: 'accepted', rechargeId: outcome.rechargeId }
-          : { status: 'rejected', code: outcome.code, message: outcome.message },
+          : { status: 'rejected', code: outcome.code, message: maskText(outcome.message) },
       )
       .where('batchId', '=', batchId)
       .where('line', '=', line)
@@ -307,7 +350,7 @@ export class KyselyRecharges implements RechargeRepository {
       .orderBy('line')
       .limit(limit)
       .execute();
-    return rows.map(toBatchRow);
+    return (await this.batchRows(rows)).map((r) => toBatchRow(r, this.cipher));
   }
 
   async batchResults(batchId: string, afterLine: number, limit: number): Promise<BatchResultRow[]> {
@@ -321,10 +364,10 @@ export class KyselyRecharges implements RechargeRepository {
       .orderBy('b.line')
       .limit(limit)
       .execute();
-    return rows.map((r) => {
+    return (await this.batchRows(rows)).map((r) => {
       const attempts = r.rAttempts === null ? [] : (JSON.parse(r.rAttempts) as RechargeAttempt[]);
       return {
-        ...toBatchRow(r),
+        ...toBatchRow(r, this.cipher),
         recharge:
           r.rStatus === null
             ? null
@@ -357,12 +400,12 @@ function toBatch(r: Row<'rechargeBatches'>): RechargeBatchRecord {
   };
 }
 
-/** A line of a batch as read: integers normalised. */
-function toBatchRow(r: Row<'rechargeBatchRows'>): BatchRowRecord {
+/** A line of a batch as read: the number opened (its key loaded first), integers normalised. */
+function toBatchRow(r: Row<'rechargeBatchRows'>, cipher: FieldCipher): BatchRowRecord {
   return {
     batchId: r.batchId,
     line: num(r.line),
-    phone: r.phone,
+    phone: cipher.open(r.phone, SEALED.batchRowPhone),
     operator: r.operator,
     amount: numOrNull(r.amount),
     status: r.status as BatchRowStatus,

@@ -1,6 +1,8 @@
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
+import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { Logger } from '../../../ports/logger.js';
+import { bootstrapDataKeys } from '../kysely/data-keys.js';
 import { snakeCaseIdentifiers, withCamelCase } from '../kysely/with-camel-case.js';
 import { migrateToLatest } from '../migrations/index.js';
 import type { Database } from '../schema.js';
@@ -16,6 +18,8 @@ export interface PostgresOptions {
   /** Connections in the pool (transactions, reads); one more is kept for LISTEN. */
   readonly poolSize: number;
   readonly logger: Logger;
+  /** Seals phone numbers and conversations at rest; its data keys live in this database. */
+  readonly cipher: FieldCipher;
   /** Tests only: have the server fail chosen statements of units of work (see TransactionFaults). */
   readonly faults?: TransactionFaults;
 }
@@ -50,6 +54,7 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
   const db = new Kysely<Database>({ dialect: injection === undefined ? dialect : injection.dialect(dialect) });
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>);
+    await bootstrapDataKeys(withCamelCase(db), options.cipher, Date.now());
   } catch (e) {
     await db.destroy();
     throw e;
@@ -60,6 +65,7 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
     (effects) => {
       if (effects.jobsAvailable) coordination.announce();
     },
+    options.cipher,
     injection,
   );
   return {

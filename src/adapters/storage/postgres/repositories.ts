@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { JobRecord } from '../../../ports/records.js';
 import type { NewJob, Repositories } from '../../../ports/repositories.js';
 import { createRepositories } from '../kysely/create-repositories.js';
@@ -76,9 +77,13 @@ class PostgresJobs extends KyselyJobs {
  * Repositories on PostgreSQL: the shared Kysely ones, plus the per-user spending lock and the
  * note that wakes other workers. `effects` is given inside a transaction, absent for reads.
  */
-export function createPostgresRepositories(db: Kysely<CamelCaseDatabase>, effects?: TransactionEffects): Repositories {
+export function createPostgresRepositories(
+  db: Kysely<CamelCaseDatabase>,
+  cipher: FieldCipher,
+  effects?: TransactionEffects,
+): Repositories {
   return {
-    ...createRepositories(db, 'postgres'),
+    ...createRepositories(db, 'postgres', cipher),
     orders: new PostgresOrders(db, effects !== undefined),
     jobs: new PostgresJobs(db, effects),
   };

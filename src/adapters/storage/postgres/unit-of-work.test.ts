@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresWanted, type TestDatabase } from '../../../../test/support/pg-db.js';
 import { quiet } from '../../../../test/support/quiet-logger.js';
+import { testCipher } from '../../../../test/support/test-cipher.js';
 import type { Repositories } from '../../../ports/repositories.js';
 import { openPostgres, type PostgresStorage, type TransactionFaults } from './database.js';
 import { MAX_TRIES } from './unit-of-work.js';
@@ -82,7 +83,7 @@ describe.runIf(wanted)('PostgreSQL unit of work: injected serialization failures
   let db: TestDatabase;
   const opened: PostgresStorage[] = [];
   const open = async (f: TransactionFaults): Promise<PostgresStorage> => {
-    const s = await openPostgres(db.url, { poolSize: 2, logger: quiet, faults: f });
+    const s = await openPostgres(db.url, { poolSize: 2, logger: quiet, faults: f, cipher: testCipher() });
     opened.push(s);
     return s;
   };

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { ReadRepositories, Repositories, UnitOfWork } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase } from '../schema.js';
 import { createPostgresRepositories, type TransactionEffects } from './repositories.js';
@@ -25,16 +26,17 @@ export class PostgresUnitOfWork implements UnitOfWork {
   constructor(
     private readonly db: Kysely<CamelCaseDatabase>,
     private readonly afterCommit: (effects: TransactionEffects) => void,
+    private readonly cipher: FieldCipher,
     private readonly injection?: FaultInjection,
   ) {
-    this.read = createPostgresRepositories(db);
+    this.read = createPostgresRepositories(db, cipher);
   }
 
   async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const effects: TransactionEffects = { jobsAvailable: false };
       const once = (): Promise<T> =>
-        this.db.transaction().execute((trx) => work(createPostgresRepositories(trx, effects)));
+        this.db.transaction().execute((trx) => work(createPostgresRepositories(trx, this.cipher, effects)));
       try {
         const value = await (this.injection === undefined ? once() : this.injection.attempt(attempt, once));
         this.afterCommit(effects);

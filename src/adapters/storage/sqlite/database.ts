@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase, sql } from 'kysely';
+import type { FieldCipher } from '../../../ports/field-cipher.js';
+import { bootstrapDataKeys } from '../kysely/data-keys.js';
 import { snakeCaseIdentifiers, withCamelCase } from '../kysely/with-camel-case.js';
 import { migrateToLatest } from '../migrations/index.js';
 import type { Database } from '../schema.js';
@@ -16,13 +18,19 @@ export interface SqliteStorage extends Storage {
   readonly unitOfWork: GroupCommitUnitOfWork;
 }
 
+/** How to open SQLite storage. */
+export interface SqliteOptions {
+  /** Seals phone numbers and conversations at rest; its data keys live in this database. */
+  readonly cipher: FieldCipher;
+}
+
 /**
  * SQLite through Kysely over better-sqlite3. WAL with synchronous=FULL (money: a committed row
  * must survive power loss), a busy timeout so other processes wait instead of failing, foreign
  * keys on, and every write transaction BEGIN IMMEDIATE so read-then-write never deadlocks into
- * SQLITE_BUSY.
+ * SQLITE_BUSY. Opening it loads (or makes) the data keys `cipher` seals with.
  */
-export async function openSqlite(path: string): Promise<SqliteStorage> {
+export async function openSqlite(path: string, options: SqliteOptions): Promise<SqliteStorage> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const raw = new SqliteDatabase(path);
   raw.pragma('journal_mode = WAL');
@@ -34,6 +42,7 @@ export async function openSqlite(path: string): Promise<SqliteStorage> {
     dialect: snakeCaseIdentifiers(new SqliteDialect({ database: withStatementCache(raw) })),
   });
   await migrateToLatest(db as unknown as Kysely<unknown>);
+  await bootstrapDataKeys(withCamelCase(db), options.cipher, Date.now());
   // A second connection serves reads outside transactions: it sees only committed data and never
   // waits for an open write batch (WAL readers do not block the writer, nor it them).
   let reader: { db: Kysely<Database>; raw: SqliteDatabase.Database } | undefined;
@@ -52,6 +61,7 @@ export async function openSqlite(path: string): Promise<SqliteStorage> {
   const unitOfWork = new GroupCommitUnitOfWork(
     withCamelCase(db),
     raw,
+    options.cipher,
     reader === undefined ? undefined : { db: withCamelCase(reader.db), raw: reader.raw },
   );
 

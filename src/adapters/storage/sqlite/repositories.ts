@@ -1,5 +1,6 @@
 import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { AuditEntry, JobRecord, OrderRecord, PaymentRecord } from '../../../ports/records.js';
 import type { NewJob, Repositories } from '../../../ports/repositories.js';
 import { auditRow, KyselyAuditLog } from '../kysely/audit-log.js';
@@ -244,9 +245,13 @@ export function writeAuditRows(st: Statements, entries: readonly AuditEntry[]): 
 }
 
 /** Repositories for one SQLite connection: Kysely for everything, prepared statements for the hot path. */
-export function createSqliteRepositories(db: Kysely<CamelCaseDatabase>, st: Statements): Repositories {
+export function createSqliteRepositories(
+  db: Kysely<CamelCaseDatabase>,
+  st: Statements,
+  cipher: FieldCipher,
+): Repositories {
   return {
-    ...createRepositories(db, 'sqlite'),
+    ...createRepositories(db, 'sqlite', cipher),
     orders: new SqliteOrders(db, st),
     payments: new SqlitePayments(db, st),
     jobs: new SqliteJobs(db, st),

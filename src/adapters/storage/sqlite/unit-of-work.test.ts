@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { tempDbPath } from '../../../../test/support/temp-db.js';
+import { testCipher } from '../../../../test/support/test-cipher.js';
 import { openSqlite } from './database.js';
 
 const job = (id: string) => ({ id, now: 0, tenantId: 't', kind: 'k', resourceId: id, runAt: 0 });
 
 describe('group commit on SQLite', () => {
   it('folds concurrent logical transactions into few commits; a failing one rolls back alone', async () => {
-    const s = await openSqlite(tempDbPath());
+    const s = await openSqlite(tempDbPath(), { cipher: testCipher() });
     const results = await Promise.allSettled(
       Array.from({ length: 50 }, (_, i) =>
         s.unitOfWork.run(async (r) => {
@@ -27,7 +28,7 @@ describe('group commit on SQLite', () => {
   });
 
   it('audit rows are written with their batch, and dropped with a logical transaction that rolls back', async () => {
-    const s = await openSqlite(tempDbPath());
+    const s = await openSqlite(tempDbPath(), { cipher: testCipher() });
     const entry = (id: string) => ({
       tenantId: 't',
       at: 1,
@@ -59,7 +60,7 @@ describe('group commit on SQLite', () => {
   });
 
   it('a caller hears "committed" only once the data is readable from another connection', async () => {
-    const s = await openSqlite(tempDbPath());
+    const s = await openSqlite(tempDbPath(), { cipher: testCipher() });
     await s.unitOfWork.run((r) => r.jobs.enqueue(job('visible')));
     // `read` is the second connection: it only ever sees committed data.
     expect(await s.unitOfWork.read.jobs.get('visible')).toBeDefined();
@@ -67,7 +68,7 @@ describe('group commit on SQLite', () => {
   });
 
   it('after the database is closed, waiting callers are rejected instead of hanging', async () => {
-    const s = await openSqlite(tempDbPath());
+    const s = await openSqlite(tempDbPath(), { cipher: testCipher() });
     await s.close();
     await expect(s.unitOfWork.run((r) => r.jobs.enqueue(job('late')))).rejects.toThrow();
   });

@@ -1,5 +1,6 @@
 import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
+import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { AuditEntry, AuditRecord } from '../../../ports/records.js';
 import type { AuditLog, ReadRepositories, Repositories, UnitOfWork } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase } from '../schema.js';
@@ -36,19 +37,21 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
   /**
    * @param db the writer connection, seen through `withCamelCase`
    * @param raw the same connection, for the prepared statements and the transaction control
+   * @param cipher seals the values that hold phone numbers (the composition root's)
    * @param reader a second connection for reads outside transactions (WAL lets it read the last
    *   committed state while a batch is open); the writer itself when there is only one (`:memory:`)
    */
   constructor(
     private readonly db: Kysely<CamelCaseDatabase>,
     private readonly raw: SqliteDatabase.Database,
+    private readonly cipher: FieldCipher,
     reader?: { readonly db: Kysely<CamelCaseDatabase>; readonly raw: SqliteDatabase.Database },
   ) {
     this.statements = new Statements(raw);
     this.read =
       reader === undefined
-        ? createSqliteRepositories(db, this.statements)
-        : createSqliteRepositories(reader.db, new Statements(reader.raw));
+        ? createSqliteRepositories(db, this.statements, cipher)
+        : createSqliteRepositories(reader.db, new Statements(reader.raw), cipher);
   }
 
   run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
@@ -74,7 +77,7 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
   private async batch(): Promise<void> {
     await this.db.connection().execute(async (conn) => {
       // Kysely-built queries must run on the connection this batch holds; prepared ones share it.
-      const base = createSqliteRepositories(conn, this.statements);
+      const base = createSqliteRepositories(conn, this.statements, this.cipher);
       const audit = new BatchedAudit(base.audit);
       const repos: Repositories = { ...base, audit };
       const raw = this.raw;

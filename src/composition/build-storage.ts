@@ -1,0 +1,41 @@
+import { randomBytes } from 'node:crypto';
+import { EnvelopeCipher } from '../adapters/crypto/envelope-cipher.js';
+import { createMasterKeyFile } from '../adapters/crypto/master-key-file.js';
+import { openPostgres, type TransactionFaults } from '../adapters/storage/postgres/database.js';
+import { openSqlite } from '../adapters/storage/sqlite/database.js';
+import type { Storage } from '../adapters/storage/storage.js';
+import type { AppConfig, MasterKeyConfig } from '../config/load-config.js';
+import type { Logger } from '../ports/logger.js';
+
+/** The master key's bytes: given, read at load, made now (the default's first start), or the process's own. */
+export function masterKeyBytes(source: MasterKeyConfig): Buffer {
+  switch (source.source) {
+    case 'env':
+    case 'file':
+      return source.bytes;
+    case 'generate':
+      return createMasterKeyFile(source.path);
+    case 'ephemeral':
+      return randomBytes(32);
+  }
+}
+
+/**
+ * Open the configured database, migrated, with the cipher that seals phone numbers and
+ * conversations in it (a cipher per storage: its unwrapped data keys belong to this database).
+ */
+export async function openStorage(
+  config: Pick<AppConfig, 'database' | 'security'>,
+  logger: Logger,
+  options: { readonly transactionFaults?: TransactionFaults } = {},
+): Promise<Storage> {
+  const cipher = new EnvelopeCipher(masterKeyBytes(config.security.master_key));
+  return config.database.kind === 'postgres'
+    ? openPostgres(config.database.url, {
+        poolSize: config.database.poolSize,
+        logger,
+        cipher,
+        ...(options.transactionFaults === undefined ? {} : { faults: options.transactionFaults }),
+      })
+    : openSqlite(config.database.path, { cipher });
+}
