@@ -354,7 +354,10 @@ export interface ReadRepositories {
     | 'rejectedBatchRows'
     | 'batchResults'
   >;
-  readonly identity: Pick<IdentityRepository, 'getTenant' | 'getPrincipal' | 'getKey' | 'listKeys' | 'getRefreshToken'>;
+  readonly identity: Pick<
+    IdentityRepository,
+    'getTenant' | 'getPrincipal' | 'getKey' | 'listKeys' | 'getRefreshToken' | 'refreshFamilyRevoked'
+  >;
   readonly blocks: Pick<SourceBlockRepository, 'active' | 'get'>;
 }
 
