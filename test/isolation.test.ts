@@ -378,6 +378,11 @@ describe('another person or tenant: every id is as if it never existed', () => {
         for (const id of allIds()) expect(res.body, `${url} as ${p.name}`).not.toContain(id);
       }
     }
+    // Her wallet is nobody else's: each of them sees a wallet of their own, empty.
+    for (const p of probers.filter((q) => can(q.role, 'wallet.read'))) {
+      const wallet = await as(p.headers, 'GET', '/api/v1/wallet');
+      expect(wallet.json<{ wallet: { balance: number } }>().wallet.balance, p.name).toBe(0);
+    }
     // For tenant t2, alice's accounts do not exist either: the ledger holds none of her wallet.
     const t2Ledger = await as(
       probers.find((p) => p.name === "tenant t2's admin")!.headers,
