@@ -1085,7 +1085,11 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
         ),
       );
       expect(spent.filter(Boolean)).toHaveLength(1);
+      // Spent is not revoked: the login goes on (its access tokens with it) until the family is revoked.
+      expect(await uow.read.identity.refreshFamilyRevoked('f1')).toBe(false);
       expect(await uow.run((r) => r.identity.revokeRefreshFamily('f1', 8))).toBe(2);
+      expect(await uow.read.identity.refreshFamilyRevoked('f1')).toBe(true);
+      expect(await uow.read.identity.refreshFamilyRevoked('f2')).toBe(false);
       expect(await uow.run((r) => r.identity.useRefreshToken('r2', 9))).toBe(false);
       expect(await uow.read.identity.getRefreshToken('r2')).toMatchObject({ revokedAt: 8, usedAt: null });
 

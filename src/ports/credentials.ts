@@ -6,7 +6,11 @@ export interface PasswordHasher {
   verify(hash: string, password: string): Promise<boolean>;
 }
 
-/** Short-lived access tokens (signed JWTs) any instance can verify without a database read. */
+/**
+ * Short-lived access tokens (signed JWTs) any instance can verify by their signature. Each names
+ * the login it belongs to, so one whose login was ended (logout, a reused refresh token) is refused
+ * before it expires.
+ */
 export interface AccessTokens {
   issue(claims: AccessClaims, ttlSeconds: number): Promise<string>;
   /** The claims of a genuine, unexpired token; undefined otherwise. */

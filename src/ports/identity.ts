@@ -73,6 +73,8 @@ export interface IdentityRepository {
   useRefreshToken(id: string, at: number): Promise<boolean>;
   /** Revoke every token of a family (logout, or a spent token used again); returns how many. */
   revokeRefreshFamily(familyId: string, at: number): Promise<number>;
+  /** Whether the family was revoked: its login ended, and every access token issued under it with it. */
+  refreshFamilyRevoked(familyId: string): Promise<boolean>;
   /** The secret of this name, creating it from `value` if absent (insert first: every instance agrees). */
   secret(name: string, value: string, now: number): Promise<string>;
 }

@@ -409,7 +409,10 @@ export interface ReadRepositories {
     | 'rejectedBatchRows'
     | 'batchResults'
   >;
-  readonly identity: Pick<IdentityRepository, 'getTenant' | 'getPrincipal' | 'getKey' | 'listKeys' | 'getRefreshToken'>;
+  readonly identity: Pick<
+    IdentityRepository,
+    'getTenant' | 'getPrincipal' | 'getKey' | 'listKeys' | 'getRefreshToken' | 'refreshFamilyRevoked'
+  >;
   readonly blocks: Pick<SourceBlockRepository, 'active' | 'get'>;
   readonly held: Pick<HeldActionRepository, 'get' | 'listForPerson'>;
   readonly mandates: Pick<MandateRepository, 'get' | 'list'>;

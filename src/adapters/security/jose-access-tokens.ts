@@ -12,7 +12,7 @@ export function joseAccessTokens(secret: Uint8Array, now: () => number): AccessT
   return {
     async issue(claims, ttlSeconds) {
       const iat = Math.floor(now() / 1000);
-      return new SignJWT({ tid: claims.tenantId, role: claims.role, typ: 'access' })
+      return new SignJWT({ tid: claims.tenantId, role: claims.role, sid: claims.familyId, typ: 'access' })
         .setProtectedHeader({ alg: 'HS256' })
         .setSubject(claims.principalId)
         .setIssuer(ISSUER)
@@ -27,9 +27,11 @@ export function joseAccessTokens(secret: Uint8Array, now: () => number): AccessT
           algorithms: ['HS256'],
           currentDate: new Date(now()),
         });
-        const { sub, tid, role, typ } = payload;
-        if (typ !== 'access' || typeof sub !== 'string' || typeof tid !== 'string' || !isRole(role)) return undefined;
-        return { tenantId: tid, principalId: sub, role };
+        const { sub, tid, role, sid, typ } = payload;
+        if (typ !== 'access' || typeof sub !== 'string' || typeof tid !== 'string' || typeof sid !== 'string') {
+          return undefined;
+        }
+        return isRole(role) ? { tenantId: tid, principalId: sub, role, familyId: sid } : undefined;
       } catch {
         return undefined;
       }

@@ -231,9 +231,12 @@ export class AgentService {
     if (id === undefined || !this.o.retention.enabled)
       return { session: fresh(id ?? this.o.ids.next('ses')), restarted: false };
     const found = await this.o.uow.read.sessions.get(caller.tenantId, id);
-    if (found === undefined) return { session: fresh(id), restarted: false };
-    // Another person's conversation is never continued: they get a new one.
-    if (found.userId !== caller.userId) return { session: fresh(this.o.ids.next('ses')), restarted: false };
+    // An id this person has no conversation under — none at all, or another person's, which is
+    // never continued — starts a new one under a new id. Both get the same answer, so the reply
+    // says nothing about whether someone else's session has that id.
+    if (found === undefined || found.userId !== caller.userId) {
+      return { session: fresh(this.o.ids.next('ses')), restarted: false };
+    }
     if (found.expiresAt <= now) return { session: { ...fresh(id), createdAt: found.createdAt }, restarted: true };
     return { session: found, restarted: false };
   }

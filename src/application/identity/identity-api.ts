@@ -143,7 +143,7 @@ export function createIdentity(
     );
     return {
       access_token: await ports.tokens.issue(
-        { tenantId: p.tenantId, principalId: p.id, role: p.role },
+        { tenantId: p.tenantId, principalId: p.id, role: p.role, familyId },
         settings.accessTokenTtlSeconds,
       ),
       token_type: 'Bearer',
@@ -177,6 +177,9 @@ export function createIdentity(
       }
       const claims = await ports.tokens.verify(credential);
       if (claims === undefined) return unauthenticated;
+      // A login ended early (logout, or its refresh token stolen and reused) ends its access tokens
+      // at once, not when they expire.
+      if (await read.refreshFamilyRevoked(claims.familyId)) return unauthenticated;
       const p = await read.getPrincipal(claims.tenantId, claims.principalId);
       if (p === undefined || p.disabledAt !== null) return unauthenticated;
       return ok(principalOf(p));

@@ -93,9 +93,11 @@ export function createOrders(rt: Runtime): { readonly api: OrdersApi; readonly j
 
   /** The order if the caller may see it; the same NOT_FOUND as a missing one otherwise. */
   const visible = async (caller: Caller, orderId: string): ReturnType<typeof getOrder> => {
-    const r = await getOrder(deps, caller.tenantId, orderId);
-    if (r.ok && !canSee(caller, r.value.order.userId)) return err('ORDER_NOT_FOUND', `no order ${orderId}`);
-    return r;
+    // Whose it is, before anything more is read: another person's order costs the one read a
+    // missing order costs, so not even the time taken tells them apart.
+    const order = await deps.uow.read.orders.get(caller.tenantId, orderId);
+    if (order === undefined || !canSee(caller, order.userId)) return err('ORDER_NOT_FOUND', `no order ${orderId}`);
+    return ok({ order, payment: await deps.uow.read.payments.get(caller.tenantId, order.paymentId) });
   };
 
   const api: OrdersApi = {

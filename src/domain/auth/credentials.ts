@@ -36,6 +36,8 @@ export interface AccessClaims {
   readonly tenantId: string;
   readonly principalId: string;
   readonly role: Role;
+  /** The login it was issued under (its refresh-token family): ending the login ends the token. */
+  readonly familyId: string;
 }
 
 /** Names a principal id may take: letters, digits and . _ @ - (phone numbers too; masked in logs). */

@@ -1,11 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { AbuseApi } from '../../application/abuse/abuse-api.js';
 import type { IdentityApi, Session } from '../../application/identity/identity-api.js';
 import type { Result } from '../../domain/result.js';
 import { ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE } from './plumbing/authenticate.js';
 import { type HttpResult, parseId, problemResult, send, validationResult } from './plumbing/http-result.js';
 import { problem, sendProblem } from './plumbing/problem.js';
+import { ipSource } from './plumbing/sources.js';
 
 const loginSchema = z
   .object({
@@ -32,27 +34,34 @@ interface CookieReply {
 
 /**
  * Logins and credentials: POST /api/v1/auth/login|refresh|logout (a browser gets HttpOnly,
- * SameSite=Strict cookies and a CSRF cookie to echo), GET /api/v1/auth/me, and for admins
- * /api/v1/admin/keys and /api/v1/admin/users. Transport only.
+ * SameSite=Strict cookies — Secure when the request came over TLS — and a CSRF cookie to echo),
+ * GET /api/v1/auth/me, and for admins /api/v1/admin/keys and /api/v1/admin/users. A wrong password
+ * or a refused refresh token counts against the address, like any refused credential. Transport only.
  */
 export function registerIdentityRoutes(
   app: FastifyInstance,
-  { identity, secureCookies = false }: { readonly identity: IdentityApi; readonly secureCookies?: boolean },
+  { identity, abuse }: { readonly identity: IdentityApi; readonly abuse: Pick<AbuseApi, 'recordFailure'> },
 ): void {
-  const base = { path: '/', sameSite: 'strict', secure: secureCookies } as const;
-  const session = (req: FastifyRequest, reply: FastifyReply, r: Result<Session>): FastifyReply => {
+  // Over TLS, here or at a proxy `server.trust_proxy` believes (X-Forwarded-Proto), cookies are
+  // Secure: a browser then never sends them over plain HTTP.
+  const base = (req: FastifyRequest) => ({ path: '/', sameSite: 'strict', secure: req.protocol === 'https' }) as const;
+  const refused = async (req: FastifyRequest, r: Result<unknown>): Promise<void> => {
+    if (!r.ok) await abuse.recordFailure(ipSource(req), 'authentication', req.id);
+  };
+  const session = async (req: FastifyRequest, reply: FastifyReply, r: Result<Session>): Promise<FastifyReply> => {
+    await refused(req, r);
     if (!r.ok) return send(reply, problemResult(req, r.error));
     const s = r.value;
     const cookies = reply as unknown as CookieReply;
-    cookies.setCookie(ACCESS_COOKIE, s.access_token, { ...base, httpOnly: true, maxAge: s.expires_in });
+    cookies.setCookie(ACCESS_COOKIE, s.access_token, { ...base(req), httpOnly: true, maxAge: s.expires_in });
     cookies.setCookie(REFRESH_COOKIE, s.refresh_token, {
-      ...base,
+      ...base(req),
       httpOnly: true,
       path: '/api/v1/auth',
       maxAge: s.refresh_expires_in,
     });
     // Readable by the page, which echoes it in X-CSRF-Token: a cross-site page cannot read it.
-    cookies.setCookie(CSRF_COOKIE, randomBytes(24).toString('base64url'), { ...base, httpOnly: false });
+    cookies.setCookie(CSRF_COOKIE, randomBytes(24).toString('base64url'), { ...base(req), httpOnly: false });
     return reply.header('cache-control', 'no-store').send(s);
   };
   const refreshTokenOf = (req: FastifyRequest, body: { refresh_token?: string | undefined }): string | undefined =>
@@ -79,10 +88,11 @@ export function registerIdentityRoutes(
     const token = refreshTokenOf(req, b.data);
     if (token === undefined) return sendProblem(reply, problem('UNAUTHENTICATED', 'send the refresh token', req.id));
     const r = await identity.logout(token);
+    await refused(req, r);
     if (!r.ok) return send(reply, problemResult(req, r.error));
     const cookies = reply as unknown as CookieReply;
-    for (const name of [ACCESS_COOKIE, CSRF_COOKIE]) cookies.clearCookie(name, base);
-    cookies.clearCookie(REFRESH_COOKIE, { ...base, path: '/api/v1/auth' });
+    for (const name of [ACCESS_COOKIE, CSRF_COOKIE]) cookies.clearCookie(name, base(req));
+    cookies.clearCookie(REFRESH_COOKIE, { ...base(req), path: '/api/v1/auth' });
     return reply.code(204).send();
   });
 

@@ -148,8 +148,13 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   });
   void app.register(fastifyCookie);
   if (opts.corsOrigins.length > 0) {
-    // Only the configured origins (the console's); credentials (cookies) allowed for them alone.
-    void app.register(fastifyCors, { origin: [...opts.corsOrigins], credentials: true });
+    // Only the configured origins (the console's), with credentials (cookies); any other origin
+    // gets no CORS header at all — not even Allow-Credentials, which a fixed list would send to all.
+    const origins = new Set(opts.corsOrigins);
+    void app.register(fastifyCors, {
+      origin: (origin, cb) => cb(null, origin !== undefined && origins.has(origin) ? origin : false),
+      credentials: true,
+    });
   }
   // A blocked source is refused before anything else; then the request budgets; then every
   // request names who it is (each route's hooks run in that order).

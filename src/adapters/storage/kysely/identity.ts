@@ -211,6 +211,17 @@ export class KyselyIdentity implements IdentityRepository {
     return Number(res.numUpdatedRows);
   }
 
+  async refreshFamilyRevoked(familyId: string): Promise<boolean> {
+    const r = await this.db
+      .selectFrom('refreshTokens')
+      .select('id')
+      .where('familyId', '=', familyId)
+      .where('revokedAt', 'is not', null)
+      .limit(1)
+      .executeTakeFirst();
+    return r !== undefined;
+  }
+
   async secret(name: string, value: string, now: number): Promise<string> {
     await this.db
       .insertInto('serviceSecrets')
