@@ -5,7 +5,7 @@ import { argon2PasswordHasher } from '../adapters/security/argon2-password-hashe
 import { hmacCredentialSecrets } from '../adapters/security/hmac-credential-secrets.js';
 import { joseAccessTokens } from '../adapters/security/jose-access-tokens.js';
 import type { Storage } from '../adapters/storage/storage.js';
-import type { IdentityPorts } from '../application/identity/identity-api.js';
+import type { IdentityPorts, IdentitySettings } from '../application/identity/identity-api.js';
 import type { AppConfig } from '../config/load-config.js';
 import type { Clock } from '../ports/clock.js';
 
@@ -23,6 +23,13 @@ export async function identityPorts(storage: Storage, clock: Pick<Clock, 'now'>)
     passwords: argon2PasswordHasher,
     tokens: joseAccessTokens(signing, () => clock.now()),
     secrets: hmacCredentialSecrets(pepper),
+  };
+}
+
+export function identitySettings(config: Pick<AppConfig, 'auth'>): IdentitySettings {
+  return {
+    accessTokenTtlSeconds: config.auth.access_token_ttl_seconds,
+    refreshTokenTtlSeconds: config.auth.refresh_token_ttl_seconds,
   };
 }
 

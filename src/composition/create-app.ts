@@ -9,8 +9,7 @@ import { RedisFailureCounter } from '../adapters/abuse/redis-failure-counter.js'
 import { createPinoLogger } from '../adapters/logging/pino-logger.js';
 import { HttpMerchant } from '../adapters/merchants/http-merchant.js';
 import { openRedis } from '../adapters/redis/open-redis.js';
-import { openPostgres, type TransactionFaults } from '../adapters/storage/postgres/database.js';
-import { openSqlite } from '../adapters/storage/sqlite/database.js';
+import type { TransactionFaults } from '../adapters/storage/postgres/database.js';
 import type { Storage } from '../adapters/storage/storage.js';
 import { SortableIds } from '../adapters/system/sortable-ids.js';
 import { systemClock } from '../adapters/system/system-clock.js';
@@ -49,8 +48,9 @@ import { SimulatedGateway } from '../simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
 import { buildGateways, type Remote } from './build-gateways.js';
 import { buildInterpreter } from './build-interpreter.js';
-import { identityPorts, writeAdminKey } from './build-identity.js';
+import { identityPorts, identitySettings, writeAdminKey } from './build-identity.js';
 import { buildRecharge, ruleFromConfig } from './build-recharge.js';
+import { openStorage } from './build-storage.js';
 
 export interface AppOptions {
   /**
@@ -130,14 +130,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     pretty: config.log.pretty,
     ...(options.logDestination === undefined ? {} : { destination: options.logDestination }),
   });
-  const storage: Storage =
-    config.database.kind === 'postgres'
-      ? await openPostgres(config.database.url, {
-          poolSize: config.database.poolSize,
-          logger,
-          ...(options.transactionFaults === undefined ? {} : { faults: options.transactionFaults }),
-        })
-      : await openSqlite(config.database.path);
+  const storage: Storage = await openStorage(config, logger, {
+    ...(options.transactionFaults === undefined ? {} : { transactionFaults: options.transactionFaults }),
+  });
   const clock = options.clock ?? systemClock;
   const sim = config.simulator;
   if (sim.journal_dir !== undefined) mkdirSync(sim.journal_dir, { recursive: true });
@@ -301,10 +296,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     policy: () => config.policy,
     retention: { enabled: config.context_retention.enabled, ttlMs: config.context_retention.ttl_seconds * 1000 },
   });
-  const identity = createIdentity(runtime, await identityPorts(storage, clock), {
-    accessTokenTtlSeconds: config.auth.access_token_ttl_seconds,
-    refreshTokenTtlSeconds: config.auth.refresh_token_ttl_seconds,
-  });
+  const identity = createIdentity(runtime, await identityPorts(storage, clock), identitySettings(config));
   // First start: the tenant, its admin and an admin key — once, however many instances start together.
   const adminKey = await identity.api.bootstrap(config.tenant.default_id);
   const adminKeyFile = adminKey === undefined ? undefined : writeAdminKey(config, adminKey);
