@@ -5,6 +5,7 @@ import { createInterface } from 'node:readline/promises';
 import { ActionRegistry, type ParseOutput, toParseOutput } from '../application/agent/agent-api.js';
 import { describeConfig, loadConfig } from '../config/load-config.js';
 import { runCli, type SimulatorCommandOptions } from '../interfaces/cli/cli.js';
+import type { LocalIdentity } from '../interfaces/cli/credential-commands.js';
 import { credentialHeaders } from '../interfaces/cli/credentials.js';
 import type { Logger } from '../ports/logger.js';
 import { type HttpChaosInput, httpChaosSchema } from '../simulator/server/http-chaos.js';
@@ -13,7 +14,7 @@ import { SimulatedCarriers } from '../simulator/simulated-carriers.js';
 import { SimulatedGateway } from '../simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
 import { standardFaces } from '../simulator/standard-faces.js';
-import { readAdminKey } from './build-identity.js';
+import { openLocalIdentity, readAdminKey } from './build-identity.js';
 import { buildInterpreter } from './build-interpreter.js';
 import { createApp } from './create-app.js';
 
@@ -62,6 +63,20 @@ async function openLocal(): Promise<{
     },
     close: () => app.close(),
   };
+}
+
+/** `autoglm keys … --db URL` and `users create --db URL`: the identity capability on that database, here. */
+function openIdentity(db: string): Promise<LocalIdentity> {
+  const loaded = loadConfig({ env: process.env, overrides: { log: { level: 'warn' }, database: { url: db } } });
+  if (!loaded.ok) throw new Error(`${loaded.error.message}: ${loaded.error.issues.join('; ')}`);
+  return openLocalIdentity(loaded.value);
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Buffer | string>)
+    chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** A yes/no question on the terminal (stderr, so stdout stays machine-readable); no answer when stdin closes. */
@@ -255,6 +270,8 @@ export async function runMain(argv: readonly string[]): Promise<void> {
     apiKey: clientApiKey(),
     parseLocal,
     openLocal,
+    openIdentity,
+    readStdin,
     ask,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),

@@ -2,10 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type AgentCliDeps, registerAgentCommands } from './agent-commands.js';
 import { type BatchCliDeps, registerBatchCommands } from './batch-commands.js';
+import { type CredentialCliDeps, registerCredentialCommands } from './credential-commands.js';
 import { credentialHeaders } from './credentials.js';
 
 /** What the composition root gives the CLI: the server it can start. */
-export interface CliDeps extends AgentCliDeps, BatchCliDeps {
+export interface CliDeps extends AgentCliDeps, BatchCliDeps, CredentialCliDeps {
   /** Start the service with these overrides; resolves when it has stopped. */
   serve(options: { config?: string; host?: string; port?: number; db?: string }): Promise<void>;
   /** Run the standalone simulator (the outside world) until stopped. */
@@ -67,7 +68,7 @@ interface ClientOptions {
 /** Call the running service; the CLI never touches the database behind the service's back. */
 async function call(
   o: ClientOptions,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
@@ -275,7 +276,19 @@ export function buildCli(deps: CliDeps): Command {
   };
   registerAgentCommands(program, deps, client, call, fail);
   registerBatchCommands(program, deps, client, fail);
+  registerCredentialCommands(program, keysGroup(program), deps, call, fail);
   return program;
+}
+
+/**
+ * The `keys` command group: found if another part of the CLI made it already, made otherwise, so
+ * every set of key commands registers into the one group.
+ */
+export function keysGroup(program: Command): Command {
+  return (
+    program.commands.find((c) => c.name() === 'keys') ??
+    program.command('keys').description('keys: the API keys of the tenant (create, list, revoke)')
+  );
 }
 
 /** Parse and run; errors print one line with a stable code and set a non-zero exit code. */
