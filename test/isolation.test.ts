@@ -56,6 +56,9 @@ interface AliceIds {
   batchRecharges: string[];
   batch: string;
   session: string;
+  /** A recharge the policy held for her, and the digest her confirmation names. */
+  held: string;
+  heldDigest: string;
   key: string;
 }
 
@@ -120,6 +123,7 @@ const allIds = (): string[] => [
   ...A.batchRecharges,
   A.batch,
   A.session,
+  A.held,
   A.key,
 ];
 
@@ -138,6 +142,8 @@ const idsFor = (url: string): string[] | undefined =>
     '/api/v1/orders/:id/cancel': [A.waiting, A.waitingToo],
     '/api/v1/orders/:id/refund': [A.paid, A.partlyRefunded],
     '/api/v1/agent/sessions/:id/confirm': [A.session],
+    '/api/v1/confirmations/:id': [A.held],
+    '/api/v1/confirmations/:id/reject': [A.held],
     '/api/v1/admin/keys/:id': [A.key],
   })[url];
 
@@ -165,6 +171,7 @@ async function snapshot(): Promise<unknown> {
     recharges: await Promise.all([A.recharge, ...A.batchRecharges].map((id) => s.recharge.get(alice, id))),
     batch: await s.batch.get(alice, A.batch),
     session: await app.deps.uow.read.sessions.get('default', A.session),
+    held: await app.deps.uow.read.held.get('default', A.held),
     ledger: await s.ledger.balances('default'),
     keys: (await s.identity.listKeys({ ...alice, userId: 'admin', actor: 'admin:admin', role: 'admin' })).ok,
     charged: gateway.groundTruth.length,
@@ -211,7 +218,7 @@ beforeAll(async () => {
   const topUp = await as(alice, 'POST', '/api/v1/wallet/top-ups', { amount: 20_000 });
   expect(topUp.statusCode, topUp.body).toBe(201);
   A.topUp = topUp.json<{ top_up: { id: string } }>().top_up.id;
-  const recharge = await as(alice, 'POST', '/api/v1/recharges', { phone: '13800138000', amount: 5000 });
+  const recharge = await as(alice, 'POST', '/api/v1/recharges', { phone: '13800138000', amount: 2000 });
   expect(recharge.statusCode, recharge.body).toBe(201);
   A.recharge = recharge.json<{ recharge: { id: string } }>().recharge.id;
 
@@ -237,10 +244,13 @@ beforeAll(async () => {
   expect(A.batchRecharges).toHaveLength(2);
   expect(A.batchRecharges.every((id) => id.startsWith('rch_'))).toBe(true);
 
-  // An agent conversation that waits for alice's confirmation (recharge_phone is not trusted).
+  // An agent conversation whose recharge the policy held for alice (¥50 is above the threshold).
   const asked = await as(alice, 'POST', '/api/v1/agent/messages', { text: '给13800138000充50块话费' });
   expect(asked.json<AgentReply>().outcome).toMatchObject({ kind: 'awaiting_confirmation' });
   A.session = asked.json<AgentReply>().session_id;
+  const confirm = (asked.json<AgentReply>().outcome as { confirm: { path: string; body: { digest: string } } }).confirm;
+  A.held = confirm.path.split('/').pop()!;
+  A.heldDigest = confirm.body.digest;
 
   const keys = await app.services.identity.listKeys({
     tenantId: 'default',
@@ -475,7 +485,7 @@ describe("alice's own tenant's operator", () => {
     expect(ids).toEqual(expect.arrayContaining([A.paid, A.partlyRefunded, A.waiting, A.waitingToo]));
   });
 
-  it('acts for her: confirms, cancels, refunds, and confirms her agent conversation (X-Act-For)', async () => {
+  it('acts for her: confirms, cancels, refunds, and confirms the recharge held for her (X-Act-For)', async () => {
     const forAlice = { ...operator, 'x-act-for': 'alice' };
     const confirmed = await as(forAlice, 'POST', `/api/v1/orders/${A.waiting}/confirm`, {});
     expect(confirmed.statusCode, confirmed.body).toBe(201);
@@ -484,12 +494,11 @@ describe("alice's own tenant's operator", () => {
     expect(cancelled.statusCode, cancelled.body).toBe(200);
     const refunded = await as(operator, 'POST', `/api/v1/orders/${A.paid}/refund`, {});
     expect(refunded.statusCode, refunded.body).toBe(201);
-    const session = await as(forAlice, 'POST', `/api/v1/agent/sessions/${A.session}/confirm`, {});
-    expect(session.statusCode, session.body).toBe(200);
-    expect(session.json<AgentReply>().outcome).toMatchObject({
-      kind: 'done',
-      action: 'recharge_phone',
-      result: { recharge: { status: 'SUCCEEDED' } },
+    const held = await as(forAlice, 'POST', `/api/v1/confirmations/${A.held}`, { digest: A.heldDigest });
+    expect(held.statusCode, held.body).toBe(200);
+    expect(held.json()).toMatchObject({
+      held: { status: 'CONFIRMED', decided_by: 'operator:ops for user:alice' },
+      recharge: { status: 'SUCCEEDED' },
     });
     const trail = await as(operator, 'GET', `/api/v1/orders/${A.waiting}/audit`);
     expect(trail.json<{ data: Array<{ actor: string }> }>().data.map((a) => a.actor)).toContain(

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,6 +8,7 @@ import { EnvelopeCipher } from '../src/adapters/crypto/envelope-cipher.js';
 import { juheChannelEntry } from '../src/simulator/server/juhe-face.js';
 import { createTestDatabase, postgresWanted, type TestDatabase } from './support/pg-db.js';
 import { TEST_MASTER_KEY, TEST_MASTER_KEY_BASE64 } from './support/test-cipher.js';
+import { spawnUntil } from './support/spawn-until.js';
 
 /**
  * Three `autoglm serve` processes on one PostgreSQL database share a stream of auto-paid
@@ -44,33 +45,6 @@ interface Instance {
   readonly child: ChildProcess;
   readonly url: string;
   alive: boolean;
-}
-
-/** Start a process from the TypeScript sources; resolve when it prints its URL. */
-function spawnUntil(
-  script: string,
-  args: readonly string[],
-  env: NodeJS.ProcessEnv,
-  name: string,
-): Promise<{ child: ChildProcess; url: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${name} did not start: ${out}`)), 60_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /(?:running|listening) at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve({ child, url: m[1] });
-      }
-    });
-    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('exit', () => reject(new Error(`${name} exited: ${out}`)));
-  });
 }
 
 /** The one outside world every instance pays and orders through. */

@@ -4,10 +4,15 @@ import { dirname, join } from 'node:path';
 import { argon2PasswordHasher } from '../adapters/security/argon2-password-hasher.js';
 import { hmacCredentialSecrets } from '../adapters/security/hmac-credential-secrets.js';
 import { joseAccessTokens } from '../adapters/security/jose-access-tokens.js';
+import type { DestinationStream } from 'pino';
+import { createPinoLogger } from '../adapters/logging/pino-logger.js';
 import type { Storage } from '../adapters/storage/storage.js';
-import type { IdentityPorts } from '../application/identity/identity-api.js';
+import { systemClock } from '../adapters/system/system-clock.js';
+import { createIdentity, type IdentityPorts, type IdentitySettings } from '../application/identity/identity-api.js';
 import type { AppConfig } from '../config/load-config.js';
+import type { LocalIdentity } from '../interfaces/cli/credential-commands.js';
 import type { Clock } from '../ports/clock.js';
+import { openStorage } from './build-storage.js';
 
 /**
  * The identity capability's adapters. Its two keys — the one that signs access tokens and the one
@@ -24,6 +29,55 @@ export async function identityPorts(storage: Storage, clock: Pick<Clock, 'now'>)
     tokens: joseAccessTokens(signing, () => clock.now()),
     secrets: hmacCredentialSecrets(pepper),
   };
+}
+
+export function identitySettings(config: Pick<AppConfig, 'auth'>): IdentitySettings {
+  return {
+    accessTokenTtlSeconds: config.auth.access_token_ttl_seconds,
+    refreshTokenTtlSeconds: config.auth.refresh_token_ttl_seconds,
+  };
+}
+
+/** The actor the CLI's local commands are audited as. */
+export const LOCAL_CLI_ACTOR = 'cli:local';
+
+/**
+ * The identity capability alone on the configured database, in this process (`autoglm keys … --db`):
+ * whoever can open the database administers its tenants, so the commands act as a tenant's admin,
+ * audited as `cli:local`. Nothing else of the service is built; running instances on the same
+ * database use what it writes at once (the keys' hashing secret is the database's own).
+ */
+export async function openLocalIdentity(
+  config: AppConfig,
+  options: { readonly logDestination?: DestinationStream | NodeJS.WritableStream } = {},
+): Promise<LocalIdentity> {
+  const { logger } = createPinoLogger({
+    level: config.log.level,
+    destination: options.logDestination ?? process.stderr,
+  });
+  const storage = await openStorage(config, logger);
+  try {
+    const identity = createIdentity(
+      { deps: { uow: storage.unitOfWork, clock: systemClock, logger } },
+      await identityPorts(storage, systemClock),
+      identitySettings(config),
+    );
+    return {
+      api: identity.api,
+      defaultTenant: config.tenant.default_id,
+      administrator: (tenantId) => ({
+        tenantId,
+        userId: 'admin',
+        actor: LOCAL_CLI_ACTOR,
+        requestId: null,
+        role: 'admin',
+      }),
+      close: () => storage.close(),
+    };
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
 }
 
 /** Where the first admin key is kept: where configured, else beside the SQLite file, else data/admin-key. */

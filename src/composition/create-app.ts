@@ -51,7 +51,7 @@ import { SimulatedGateway } from '../simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
 import { buildGateways, type Remote } from './build-gateways.js';
 import { buildInterpreter } from './build-interpreter.js';
-import { identityPorts, writeAdminKey } from './build-identity.js';
+import { identityPorts, identitySettings, writeAdminKey } from './build-identity.js';
 import { buildRecharge, ruleFromConfig } from './build-recharge.js';
 import { openStorage } from './build-storage.js';
 
@@ -313,10 +313,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     policy: () => config.policy,
     retention: { enabled: config.context_retention.enabled, ttlMs: config.context_retention.ttl_seconds * 1000 },
   });
-  const identity = createIdentity(runtime, await identityPorts(storage, clock), {
-    accessTokenTtlSeconds: config.auth.access_token_ttl_seconds,
-    refreshTokenTtlSeconds: config.auth.refresh_token_ttl_seconds,
-  });
+  const identity = createIdentity(runtime, await identityPorts(storage, clock), identitySettings(config));
   // First start: the tenant, its admin and an admin key — once, however many instances start together.
   const adminKey = await identity.api.bootstrap(config.tenant.default_id);
   const adminKeyFile = adminKey === undefined ? undefined : writeAdminKey(config, adminKey);

@@ -8,6 +8,7 @@ import { createDataKeys, type RotationProgress, type RotationReport } from '../a
 import { type AppConfig, describeConfig, loadConfig } from '../config/load-config.js';
 import { encryptSecret as encryptConfigSecret } from '../config/secret-values.js';
 import { runCli, type SimulatorCommandOptions } from '../interfaces/cli/cli.js';
+import type { LocalIdentity } from '../interfaces/cli/credential-commands.js';
 import { credentialHeaders } from '../interfaces/cli/credentials.js';
 import type { LocalStoreOptions } from '../interfaces/cli/key-commands.js';
 import type { Logger } from '../ports/logger.js';
@@ -17,7 +18,7 @@ import { SimulatedCarriers } from '../simulator/simulated-carriers.js';
 import { SimulatedGateway } from '../simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
 import { standardFaces } from '../simulator/standard-faces.js';
-import { readAdminKey } from './build-identity.js';
+import { openLocalIdentity, readAdminKey } from './build-identity.js';
 import { buildInterpreter } from './build-interpreter.js';
 import { masterKeyBytes, openStorage } from './build-storage.js';
 import { createApp, dataKeySettings } from './create-app.js';
@@ -111,6 +112,13 @@ function encryptSecret(plaintext: string, o: LocalStoreOptions): Promise<string>
   if (config.security.master_key.source === 'ephemeral')
     throw new Error('an in-memory database has no lasting master key: give one (AUTOGLM_MASTER_KEY)');
   return Promise.resolve(encryptConfigSecret(masterKeyBytes(config.security.master_key), plaintext));
+}
+
+/** `autoglm keys … --db URL` and `users create --db URL`: the identity capability on that database, here. */
+function openIdentity(db: string): Promise<LocalIdentity> {
+  const loaded = loadConfig({ env: process.env, overrides: { log: { level: 'warn' }, database: { url: db } } });
+  if (!loaded.ok) throw new Error(`${loaded.error.message}: ${loaded.error.issues.join('; ')}`);
+  return openLocalIdentity(loaded.value);
 }
 
 async function readStdin(): Promise<string> {
@@ -311,10 +319,11 @@ export async function runMain(argv: readonly string[]): Promise<void> {
     apiKey: clientApiKey(),
     parseLocal,
     openLocal,
+    openIdentity,
+    readStdin,
     ask,
     rotateDataKey,
     encryptSecret,
-    readStdin,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     // A terminal gets a progress bar redrawn in place; a pipe or a log gets plain lines.

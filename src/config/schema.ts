@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { TENANT_ID_RE } from '../domain/auth/credentials.js';
 import { DEFAULT_MENU, menuSchema } from '../domain/menu.js';
 import { ORDER_STATUSES } from '../domain/order.js';
 import { policySchema } from '../domain/policy.js';
@@ -350,10 +351,7 @@ export const configSchema = z
       .prefault({}),
     tenant: z
       .object({
-        default_id: z
-          .string()
-          .regex(/^[A-Za-z0-9_-]{1,64}$/)
-          .default('default'),
+        default_id: z.string().regex(TENANT_ID_RE).default('default'),
       })
       .strict()
       .prefault({}),

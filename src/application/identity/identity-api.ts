@@ -4,14 +4,17 @@ import {
   parseCredential,
   PRINCIPAL_ID_RE,
   REFRESH_PREFIX,
+  TENANT_ID_RE,
 } from '../../domain/auth/credentials.js';
 import { can, isRole, type Role } from '../../domain/auth/permissions.js';
 import { err, ok, type Result } from '../../domain/result.js';
 import type { AccessTokens, CredentialSecrets, PasswordHasher } from '../../ports/credentials.js';
 import type { ApiKeyRecord, PrincipalRecord } from '../../ports/identity.js';
-import type { Runtime } from '../jobs/runtime.js';
+import type { Repositories } from '../../ports/repositories.js';
 import type { Caller } from '../kernel/caller.js';
 import { SYSTEM } from '../kernel/caller.js';
+import type { ChangeSet } from '../kernel/change-set.js';
+import type { Deps } from '../kernel/deps.js';
 import { tx } from '../kernel/tx.js';
 import { asResult, UseCaseError } from '../kernel/use-case-error.js';
 import type { Principal } from './principal.js';
@@ -47,6 +50,16 @@ export interface IdentitySettings {
   readonly refreshTokenTtlSeconds: number;
 }
 
+/**
+ * How a credential is made. `createTenant`: the caller's tenant is created if it does not exist yet
+ * (in the same transaction, audited `tenant.created`) — for the local administrator of the
+ * database (`autoglm keys create --db … --tenant T`); a caller over HTTP is always in a tenant
+ * that exists, and its own.
+ */
+export interface CreateOptions {
+  readonly createTenant?: boolean;
+}
+
 export interface IdentityPorts {
   readonly passwords: PasswordHasher;
   readonly tokens: AccessTokens;
@@ -70,13 +83,15 @@ export interface IdentityApi {
       readonly actsFor?: unknown;
       readonly expiresAt?: unknown;
     },
-  ): Promise<Result<{ readonly key: string; readonly view: KeyView }>>;
+    options?: CreateOptions,
+  ): Promise<Result<{ readonly key: string; readonly view: KeyView; readonly tenantCreated: boolean }>>;
   listKeys(caller: Caller): Promise<Result<KeyView[]>>;
   revokeKey(caller: Caller, id: string): Promise<Result<KeyView>>;
   createUser(
     caller: Caller,
     request: { readonly user: unknown; readonly password: unknown; readonly role?: unknown },
-  ): Promise<Result<{ readonly id: string; readonly role: Role }>>;
+    options?: CreateOptions,
+  ): Promise<Result<{ readonly id: string; readonly role: Role; readonly tenantCreated: boolean }>>;
   login(request: {
     readonly tenant?: unknown;
     readonly user: unknown;
@@ -91,8 +106,12 @@ const MIN_PASSWORD = 10;
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/**
+ * Built from the runtime like every capability, but needing only storage, the clock and the log: a
+ * local command (`autoglm keys create --db …`) builds it on a database without the job runner.
+ */
 export function createIdentity(
-  rt: Runtime,
+  rt: { readonly deps: Pick<Deps, 'uow' | 'clock' | 'logger'> },
   ports: IdentityPorts,
   settings: IdentitySettings,
 ): { readonly api: IdentityApi } {
@@ -114,6 +133,26 @@ export function createIdentity(
 
   const mustManage = (caller: Caller, permission: 'keys.manage' | 'users.manage'): void => {
     if (!can(caller.role, permission)) throw new UseCaseError('FORBIDDEN', `${caller.role} may not ${permission}`);
+  };
+
+  const mustNameTenant = (caller: Caller, options: CreateOptions): void => {
+    if (options.createTenant === true && !TENANT_ID_RE.test(caller.tenantId)) {
+      throw new UseCaseError('VALIDATION_FAILED', 'a tenant is 1–64 letters, digits, _ or -');
+    }
+  };
+
+  /** Insert first: true when this transaction created the tenant. */
+  const openTenant = async (
+    r: Repositories,
+    changes: ChangeSet,
+    tenantId: string,
+    now: number,
+    options: CreateOptions,
+  ): Promise<boolean> => {
+    if (options.createTenant !== true) return false;
+    const created = await r.identity.ensureTenant({ id: tenantId, name: tenantId, createdAt: now });
+    if (created) changes.audit('tenant', tenantId, tenantId, 'tenant.created', null, { name: tenantId });
+    return created;
   };
 
   const principalOf = (p: PrincipalRecord, keyId?: string): Principal => ({
@@ -217,9 +256,10 @@ export function createIdentity(
       });
     },
 
-    createKey: (caller, request) =>
+    createKey: (caller, request, options = {}) =>
       asResult(async () => {
         mustManage(caller, 'keys.manage');
+        mustNameTenant(caller, options);
         const role = request.role;
         if (!isRole(role))
           throw new UseCaseError('VALIDATION_FAILED', 'role is one of admin, operator, user, agent, viewer');
@@ -248,6 +288,7 @@ export function createIdentity(
           deps.uow,
           { actor: caller.actor, now, requestId: caller.requestId },
           async (r, changes) => {
+            const tenantCreated = await openTenant(r, changes, caller.tenantId, now, options);
             const existing = await r.identity.getPrincipal(caller.tenantId, user);
             const principal: PrincipalRecord = existing ?? {
               tenantId: caller.tenantId,
@@ -288,10 +329,14 @@ export function createIdentity(
               role,
               expires_at: iso(expiresAt),
             });
-            return { record, principal };
+            return { record, principal, tenantCreated };
           },
         );
-        return { key: formatCredential(API_KEY_PREFIX, key), view: view(made.record, made.principal) };
+        return {
+          key: formatCredential(API_KEY_PREFIX, key),
+          view: view(made.record, made.principal),
+          tenantCreated: made.tenantCreated,
+        };
       }),
 
     listKeys: (caller) =>
@@ -330,9 +375,10 @@ export function createIdentity(
         });
       }),
 
-    createUser: (caller, request) =>
+    createUser: (caller, request, options = {}) =>
       asResult(async () => {
         mustManage(caller, 'users.manage');
+        mustNameTenant(caller, options);
         const role = request.role ?? 'user';
         if (!isRole(role) || role === 'agent') {
           throw new UseCaseError('VALIDATION_FAILED', 'a person is one of admin, operator, user, viewer');
@@ -346,7 +392,9 @@ export function createIdentity(
         const user = request.user;
         const passwordHash = await ports.passwords.hash(request.password);
         const now = deps.clock.now();
-        await tx(deps.uow, { actor: caller.actor, now, requestId: caller.requestId }, async (r, changes) => {
+        const meta = { actor: caller.actor, now, requestId: caller.requestId };
+        const tenantCreated = await tx(deps.uow, meta, async (r, changes) => {
+          const created = await openTenant(r, changes, caller.tenantId, now, options);
           const existing = await r.identity.getPrincipal(caller.tenantId, user);
           if (existing !== undefined) {
             if (existing.kind === 'agent' || existing.role !== role) {
@@ -354,7 +402,7 @@ export function createIdentity(
             }
             await r.identity.setPassword(caller.tenantId, user, passwordHash);
             changes.audit('principal', caller.tenantId, user, 'principal.password_set', null, {});
-            return;
+            return created;
           }
           await r.identity.insertPrincipal({
             tenantId: caller.tenantId,
@@ -368,8 +416,9 @@ export function createIdentity(
             disabledAt: null,
           });
           changes.audit('principal', caller.tenantId, user, 'principal.created', null, { role });
+          return created;
         });
-        return { id: user, role };
+        return { id: user, role, tenantCreated };
       }),
 
     async login(request) {

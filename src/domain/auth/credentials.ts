@@ -42,3 +42,6 @@ export interface AccessClaims {
 
 /** Names a principal id may take: letters, digits and . _ @ - (phone numbers too; masked in logs). */
 export const PRINCIPAL_ID_RE = /^[A-Za-z0-9._@-]{1,64}$/;
+
+/** Names a tenant may take (as `tenant.default_id` in the configuration). */
+export const TENANT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;

@@ -2,11 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type AgentCliDeps, registerAgentCommands } from './agent-commands.js';
 import { type BatchCliDeps, registerBatchCommands } from './batch-commands.js';
+import { type CredentialCliDeps, registerCredentialCommands } from './credential-commands.js';
 import { credentialHeaders } from './credentials.js';
-import { type KeyCliDeps, registerKeyCommands } from './key-commands.js';
+import { type KeyCliDeps, keysGroup, registerKeyCommands } from './key-commands.js';
 
 /** What the composition root gives the CLI: the server it can start. */
-export interface CliDeps extends AgentCliDeps, BatchCliDeps, KeyCliDeps {
+export interface CliDeps extends AgentCliDeps, BatchCliDeps, KeyCliDeps, CredentialCliDeps {
   /** Start the service with these overrides; resolves when it has stopped. */
   serve(options: { config?: string; host?: string; port?: number; db?: string }): Promise<void>;
   /** Run the standalone simulator (the outside world) until stopped. */
@@ -68,7 +69,7 @@ interface ClientOptions {
 /** Call the running service; the CLI never touches the database behind the service's back. */
 async function call(
   o: ClientOptions,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
@@ -277,6 +278,7 @@ export function buildCli(deps: CliDeps): Command {
   registerAgentCommands(program, deps, client, call, fail);
   registerBatchCommands(program, deps, client, fail);
   registerKeyCommands(program, deps, fail);
+  registerCredentialCommands(program, keysGroup(program), deps, call, fail);
   return program;
 }
 

@@ -31,7 +31,7 @@ export interface KeyCliDeps {
 export function keysGroup(program: Command): Command {
   return (
     program.commands.find((c) => c.name() === 'keys') ??
-    program.command('keys').description('keys: the data keys that seal stored phone numbers (and more)')
+    program.command('keys').description('keys: API keys (create, list, revoke) and the data keys sealing stored data')
   );
 }
 

@@ -4,7 +4,8 @@ import type { ConfirmationsApi } from '../../application/confirmations/confirmat
 import { parseId, problemResult, send, validationResult } from './plumbing/http-result.js';
 import { problem, sendProblem } from './plumbing/problem.js';
 
-const decisionSchema = z.object({ digest: z.string().min(1).max(128) }).strict();
+/** The digest is checked by the use case, after the held action is found (a stranger's is never there). */
+const decisionSchema = z.object({ digest: z.string().max(128).optional() }).strict();
 const listSchema = z.object({ all: z.enum(['true', 'false']).optional() }).strict();
 
 /**

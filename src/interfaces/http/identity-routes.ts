@@ -146,7 +146,7 @@ export function registerIdentityRoutes(
     });
     return send(
       reply,
-      created(r, req, (v: { id: string; role: string }) => ({ user: v })),
+      created(r, req, (v: { id: string; role: string }) => ({ user: { id: v.id, role: v.role } })),
     );
   });
 }
