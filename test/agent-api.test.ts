@@ -240,7 +240,7 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
   });
 
   it('recharges a phone from the wallet only after the person confirms; the balance is a question away', async () => {
-    const a = await start({ trusted_actions: ['order_coffee', 'submit_payment'] });
+    const a = await start({ trusted_actions: ['order_coffee', 'submit_payment', 'wallet_top_up'] });
     a.start();
     const top = await a.http.inject({
       method: 'POST',
@@ -300,7 +300,7 @@ describe('POST /api/v1/agent/messages: multi-turn through the engine', () => {
   });
 
   it('with recharge_phone trusted, a recharge runs at once; a wallet too small refuses it', async () => {
-    const a = await start({ trusted_actions: ['order_coffee', 'submit_payment', 'recharge_phone'] });
+    const a = await start({ trusted_actions: ['order_coffee', 'submit_payment', 'recharge_phone', 'wallet_top_up'] });
     a.start();
     const poor = await say(a, '给13800138000充100块话费');
     expect(poor.outcome).toMatchObject({ kind: 'refused', code: 'INSUFFICIENT_BALANCE' });

@@ -258,7 +258,7 @@ describe.each(ENGINES)('exactly once under concurrency on %s', (engine) => {
       {
         log: { level: 'silent' },
         // Recharges are not trusted: the policy holds them for the person.
-        trusted_actions: ['order_coffee', 'submit_payment'],
+        trusted_actions: ['order_coffee', 'submit_payment', 'wallet_top_up'],
         recharge: { channels: { 'sim-a': { type: 'simulator', operators: ['CHINA_MOBILE'] } } },
       },
       () => ({ carriers, rechargeChannels: simulatedChannels(carriers, { 'sim-a': quick }) }),

@@ -215,8 +215,12 @@ beforeAll(async () => {
   expect(refund.statusCode, refund.body).toBe(201);
   A.refund = refund.json<{ refund: { id: string } }>().refund.id;
 
-  const topUp = await as(alice, 'POST', '/api/v1/wallet/top-ups', { amount: 20_000 });
-  expect(topUp.statusCode, topUp.body).toBe(201);
+  // Above require_confirmation_above: held, then confirmed by alice naming what she was shown.
+  const heldTopUp = await as(alice, 'POST', '/api/v1/wallet/top-ups', { amount: 20_000 });
+  expect(heldTopUp.statusCode, heldTopUp.body).toBe(202);
+  const topUpHold = heldTopUp.json<{ held: { confirm: { path: string; body: unknown } } }>().held.confirm;
+  const topUp = await as(alice, 'POST', topUpHold.path, topUpHold.body);
+  expect(topUp.statusCode, topUp.body).toBe(200);
   A.topUp = topUp.json<{ top_up: { id: string } }>().top_up.id;
   const recharge = await as(alice, 'POST', '/api/v1/recharges', { phone: '13800138000', amount: 2000 });
   expect(recharge.statusCode, recharge.body).toBe(201);

@@ -80,7 +80,7 @@ async function serve(db: string, name: string, configFile: string): Promise<Inst
     ...process.env,
     AUTOGLM_LOG_LEVEL: 'warn',
     AUTOGLM_AUTO_CONFIRM_ORDER: 'true',
-    AUTOGLM_TRUSTED_ACTIONS: 'order_coffee,submit_payment,recharge_phone',
+    AUTOGLM_TRUSTED_ACTIONS: 'order_coffee,submit_payment,recharge_phone,wallet_top_up',
     AUTOGLM__DATABASE__POOL_SIZE: '6',
     AUTOGLM__WORKER__LEASE_MS: '600000',
     AUTOGLM__WORKER__POLL_INTERVAL_MS: '100',

@@ -85,7 +85,7 @@ describe.runIf(wanted)('daily spending limit and wallet balance across instances
         role: 'user',
       };
       const topUp = await wallets[0]!.services.wallet.topUp(caller, 10_000);
-      expect(topUp.ok && topUp.value.status).toBe('SUCCEEDED');
+      expect(topUp.ok && topUp.value.kind === 'top_up' && topUp.value.topUp.status).toBe('SUCCEEDED');
       // ¥100 on the wallet, 12 recharges of ¥30 sent to two instances at once: three fit.
       const attempts = Array.from({ length: 12 }, (_, i) =>
         wallets[i % 2]!.services.recharge.request(caller, {

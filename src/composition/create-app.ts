@@ -331,7 +331,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     identity: identity.api,
     agent,
     abuse: abuse.api,
-    confirmations: buildConfirmations(deps, { recharge: recharge.api }),
+    confirmations: buildConfirmations(deps, { recharge: recharge.api, wallet: wallet.api, refunds: refunds.api }),
     dataKeys: dataKeys.api,
   };
   registerOrderHandlers(registry, services.orders, services.refunds);

@@ -232,10 +232,8 @@ export async function startFullFlow(overrides: Record<string, unknown> = {}, dbP
       await order('bob', 'alipay_qr');
       await order('carol', 'wechat_native');
 
-      const funded = await call('POST', '/api/v1/wallet/top-ups', 'dave', { amount: 200_000 }, 'fund-dave');
-      expect(funded.status, JSON.stringify(funded.body)).toBe(201);
       const ids: string[] = [];
-      // Nothing is trusted: each recharge is held, then confirmed by its person naming its digest.
+      // Nothing is trusted: each top-up and recharge is held, then confirmed by its person naming its digest.
       const confirmed = async (user: string, r: Awaited<ReturnType<typeof call>>) => {
         expect(r.status, JSON.stringify(r.body)).toBe(202);
         const held = r.body.held as { confirm: { path: string; body: { digest: string } } };
@@ -243,6 +241,7 @@ export async function startFullFlow(overrides: Record<string, unknown> = {}, dbP
         expect(c.status, JSON.stringify(c.body)).toBe(200);
         return c;
       };
+      await confirmed('dave', await call('POST', '/api/v1/wallet/top-ups', 'dave', { amount: 200_000 }, 'fund-dave'));
       for (const [i, phone] of FLOW_PHONES.wallet.entries()) {
         const r = await confirmed(
           'dave',

@@ -27,7 +27,7 @@ export function testConfig(overrides: Record<string, unknown> = {}, dbPath = tem
     {
       auto_confirm_order: true,
       // The money actions most tests exercise run at once; tests of the policy hold them.
-      trusted_actions: ['order_coffee', 'submit_payment', 'recharge_phone'],
+      trusted_actions: ['order_coffee', 'submit_payment', 'recharge_phone', 'wallet_top_up', 'refund'],
       payment_gateway: 'secure-pay-v3',
       context_retention: { enabled: true, ttl_seconds: 300 },
       database: { url: `sqlite:${dbPath}` },

@@ -1,3 +1,4 @@
+import type { HeldView } from '../kernel/holds.js';
 import type { OrderView } from '../orders/orders-api.js';
 
 /** What the person is asked to confirm, and where that confirmation goes (never through text). */
@@ -65,4 +66,18 @@ export function orderOf(o: AgentOutcome): OrderView | undefined {
       throw new Error(`unknown outcome ${JSON.stringify(never)}`);
     }
   }
+}
+
+/** A held money action as the agent asks about it: every amount and payee, and its digest. */
+export function confirmationOf(h: HeldView): Confirmation {
+  return {
+    action: h.action,
+    what: h.what,
+    amount: h.amount,
+    currency: h.currency,
+    payee: h.payee,
+    method: h.confirm.method,
+    path: h.confirm.path,
+    body: h.confirm.body,
+  };
 }

@@ -2,7 +2,7 @@ import { formatMoney } from '../../domain/money.js';
 import type { OrderOptions } from '../../domain/menu.js';
 import type { DomainError, Result } from '../../domain/result.js';
 import type { ActionHandler, ActionRegistry, HandlerContext } from './action-registry.js';
-import type { AgentOutcome, Confirmation } from './agent-outcome.js';
+import { type AgentOutcome, type Confirmation, confirmationOf } from './agent-outcome.js';
 import type { OrderOutcome, OrdersApi, OrderView } from '../orders/orders-api.js';
 import type { RefundsApi } from '../refunds/refunds-api.js';
 
@@ -135,12 +135,14 @@ export function registerOrderHandlers(registry: ActionRegistry, orders: OrdersAp
         reason: 'asked for through the agent',
       });
       if (!r.ok) return refused(r.error);
-      if (r.value.status === 'FAILED')
+      if (r.value.kind === 'held') return { kind: 'awaiting_confirmation', confirm: confirmationOf(r.value.held) };
+      const refund = r.value.refund;
+      if (refund.status === 'FAILED')
         return refused({
           code: 'REFUND_DECLINED',
-          message: `the gateway refused the refund: ${r.value.failure_code ?? 'unknown reason'}`,
+          message: `the gateway refused the refund: ${refund.failure_code ?? 'unknown reason'}`,
         });
-      return { kind: 'done', action: 'refund', result: { refund: r.value } };
+      return { kind: 'done', action: 'refund', result: { refund } };
     }),
   );
 

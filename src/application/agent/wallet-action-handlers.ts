@@ -1,23 +1,8 @@
 import type { ActionRegistry } from './action-registry.js';
 import type { RechargeApi } from '../recharge/recharge-api.js';
 import type { WalletApi } from '../wallet/wallet-api.js';
-import type { HeldView } from '../kernel/holds.js';
-import type { Confirmation } from './agent-outcome.js';
+import { confirmationOf } from './agent-outcome.js';
 import { refused } from './order-action-handlers.js';
-
-/** A held money action as the agent asks about it: every amount and payee, and its digest. */
-export function confirmationOf(h: HeldView): Confirmation {
-  return {
-    action: h.action,
-    what: h.what,
-    amount: h.amount,
-    currency: h.currency,
-    payee: h.payee,
-    method: h.confirm.method,
-    path: h.confirm.path,
-    body: h.confirm.body,
-  };
-}
 
 /**
  * The agent's `recharge_phone` and `query_balance`, through the same engine methods as

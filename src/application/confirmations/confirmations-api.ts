@@ -81,7 +81,17 @@ export function createConfirmations(
         // The person's money, decided by whoever confirmed it (audited as them).
         const as: Caller = { ...caller, userId: h.value.userId };
         const ran = await execute(as, h.value, { id: h.value.id, digest: h.value.digest });
-        if (!ran.ok) return ran;
+        if (!ran.ok) {
+          // A confirm that lost the race answers like one that came after it, whatever the
+          // action's own check tripped on first (the winner already changed what it checks).
+          const now = await deps.uow.read.held.get(caller.tenantId, id);
+          if (now !== undefined && now.status !== 'AWAITING') {
+            return err('CONFIRMATION_NOT_FOUND', `held action ${id} was already ${now.status.toLowerCase()}`, {
+              status: now.status,
+            });
+          }
+          return ran;
+        }
         const after = await heldFor(deps, caller, id);
         return after.ok ? ok({ held: after.value, result: ran.value }) : after;
       },

@@ -1,9 +1,11 @@
 import { err, ok, type Result } from '../../domain/result.js';
+import type { HeldActionRecord } from '../../ports/held-actions.js';
 import { JOB } from '../jobs/job-kinds.js';
 import type { JobHandler } from '../jobs/job-runner.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { Caller } from '../kernel/caller.js';
 import type { IdempotencyRef } from '../kernel/idempotency.js';
+import { type Confirmed, heldFor, type HeldView, toHeldView } from '../kernel/holds.js';
 import { canSee } from '../kernel/ownership.js';
 import { waitAwhile } from '../kernel/run-and-wait.js';
 import { executeRefund } from './execute-refund.js';
@@ -12,6 +14,10 @@ import { requestRefund } from './request-refund.js';
 
 export { loadRefund, openRefund, settleRefund, type RefundContext } from './settle-refund.js';
 export type { RefundView } from './refund-view.js';
+
+/** A refund request's answer: the refund, or held for the person's confirmation. */
+export type RefundOutcome =
+  { readonly kind: 'held'; readonly held: HeldView } | { readonly kind: 'refund'; readonly refund: RefundView };
 
 /** Refunds: giving money back through the payment's gateway, exactly once per refund. */
 export interface RefundsApi {
@@ -24,7 +30,11 @@ export interface RefundsApi {
     orderId: string,
     request: { readonly amount?: number; readonly reason?: string },
     idem?: IdempotencyRef,
-  ): Promise<Result<RefundView>>;
+  ): Promise<Result<RefundOutcome>>;
+  /** Run a refund the person confirmed (its hold taken in the same transaction). */
+  runConfirmed(caller: Caller, held: HeldActionRecord, confirmed: Confirmed): Promise<Result<RefundOutcome>>;
+  /** Where a refund request stands: the refund, or the hold it waits in (crash recovery). */
+  outcomeOf(caller: Caller, id: string): Promise<Result<RefundOutcome>>;
   /** A refund of an order the caller may see. */
   get(caller: Caller, refundId: string): Promise<Result<RefundView>>;
   listForOrder(caller: Caller, orderId: string): Promise<Result<RefundView[]>>;
@@ -40,14 +50,45 @@ export function createRefunds(rt: Runtime): { readonly api: RefundsApi; readonly
     }
     return ok(toRefundView(r));
   };
+  const outcomeOf = async (caller: Caller, id: string): Promise<Result<RefundOutcome>> => {
+    if (id.startsWith('hld_')) {
+      const h = await heldFor(deps, caller, id);
+      return h.ok ? ok({ kind: 'held', held: h.value }) : h;
+    }
+    const r = await get(caller, id);
+    return r.ok ? ok({ kind: 'refund', refund: r.value }) : r;
+  };
+  const run = async (
+    caller: Caller,
+    orderId: string,
+    request: { readonly amount?: number; readonly reason?: string },
+    idem: IdempotencyRef | undefined,
+    confirmed?: Confirmed,
+  ): Promise<Result<RefundOutcome>> => {
+    const requested = await requestRefund(deps, caller, orderId, request, idem, confirmed);
+    if (!requested.ok) return requested;
+    const made = requested.value;
+    if (made.kind === 'held') return ok({ kind: 'held', held: toHeldView(made.held) });
+    await waitAwhile(runner.runLeased({ job: made.job }), rt.waitForCompletionMs);
+    return outcomeOf(caller, made.refund.id);
+  };
   return {
     api: {
-      async request(caller, orderId, request, idem) {
-        const requested = await requestRefund(deps, caller, orderId, request, idem);
-        if (!requested.ok) return requested;
-        await waitAwhile(runner.runLeased({ job: requested.value.job }), rt.waitForCompletionMs);
-        return get(caller, requested.value.refund.id);
+      request: (caller, orderId, request, idem) => run(caller, orderId, request, idem),
+      runConfirmed(caller, held, confirmed) {
+        const p = held.params;
+        return run(
+          caller,
+          typeof p.order_id === 'string' ? p.order_id : '',
+          {
+            ...(typeof p.amount === 'number' ? { amount: p.amount } : {}),
+            ...(typeof p.reason === 'string' ? { reason: p.reason } : {}),
+          },
+          undefined,
+          confirmed,
+        );
       },
+      outcomeOf,
       get,
       async listForOrder(caller, orderId) {
         const order = await deps.uow.read.orders.get(caller.tenantId, orderId);

@@ -1,16 +1,24 @@
+import { refundPlan } from '../../domain/refund.js';
 import type { Result } from '../../domain/result.js';
+import type { HeldActionRecord } from '../../ports/held-actions.js';
 import type { JobRecord, OrderRecord, PaymentRecord, RefundRecord } from '../../ports/records.js';
 import { JOB, PRIORITY } from '../jobs/job-kinds.js';
 import { enqueueLeased } from '../jobs/job-steps.js';
 import type { Caller } from '../kernel/caller.js';
 import { canActOn } from '../kernel/ownership.js';
 import type { Deps } from '../kernel/deps.js';
+import { type Confirmed, policyGate, takeHold } from '../kernel/holds.js';
 import { type IdempotencyRef, recordRecoveryPoint } from '../kernel/idempotency.js';
 import { tx } from '../kernel/tx.js';
 import { asResult, UseCaseError } from '../kernel/use-case-error.js';
 import { openRefund } from './settle-refund.js';
 
-export interface RequestedRefund {
+export type RequestedRefund =
+  | ({ readonly kind: 'made' } & MadeRefund)
+  /** Held for the person's confirmation (`refund` not trusted, or above the threshold). */
+  | { readonly kind: 'held'; readonly held: HeldActionRecord };
+
+interface MadeRefund {
   readonly refund: RefundRecord;
   readonly order: OrderRecord;
   readonly payment: PaymentRecord;
@@ -35,6 +43,7 @@ export async function requestRefund(
   orderId: string,
   request: { readonly amount?: number; readonly reason?: string },
   idempotency?: IdempotencyRef,
+  confirmed?: Confirmed,
 ): Promise<Result<RequestedRefund>> {
   const now = deps.clock.now();
   return asResult(() =>
@@ -57,6 +66,32 @@ export async function requestRefund(
             `an order in ${order.status} with its payment ${payment.status} cannot be refunded`,
             { order_status: order.status, payment_status: payment.status },
           );
+        }
+        // The one policy: a refund the person did not trust to run by itself waits for them,
+        // showing exactly how much goes back to which order.
+        const amount =
+          request.amount ??
+          refundPlan(payment.amount, await r.refunds.listByPayment(payment.tenantId, payment.id)).refundable;
+        const held = await policyGate(r, changes, deps, caller, {
+          action: 'refund',
+          amounts: [amount],
+          currency: payment.currency,
+          confirmed,
+          hold: () => ({
+            action: 'refund',
+            params: { order_id: order.id, amount, ...(request.reason === undefined ? {} : { reason: request.reason }) },
+            shown: {
+              what: `退款 refund ¥${(amount / 100).toFixed(2)} of order ${order.id} (${order.description})`,
+              amount,
+              currency: payment.currency,
+              payee: `order ${order.id}`,
+              method: 'original payment',
+            },
+          }),
+        });
+        if (held !== undefined) {
+          await recordRecoveryPoint(r, caller.tenantId, idempotency, held.id);
+          return { kind: 'held', held } as const;
         }
         const opened = await openRefund(r, changes, deps, {
           order,
@@ -89,8 +124,9 @@ export async function requestRefund(
           { tenantId: caller.tenantId, kind: JOB.executeRefund, resourceId: refund.id, priority: PRIORITY.refund },
           now,
         );
+        if (confirmed !== undefined) await takeHold(r, changes, caller, confirmed, refund.id);
         await recordRecoveryPoint(r, caller.tenantId, idempotency, refund.id);
-        return { refund, order: moved, payment: opened.payment, job };
+        return { kind: 'made', refund, order: moved, payment: opened.payment, job } as const;
       },
       // A refund opened elsewhere at the same moment: decide again on what it left.
       { retryConflicts: 12 },

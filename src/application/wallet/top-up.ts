@@ -2,6 +2,7 @@ import { keys } from '../../domain/keys.js';
 import { parseAmount } from '../../domain/money.js';
 import { err, ok, type Result } from '../../domain/result.js';
 import { transitionTopUp, type TopUpEvent } from '../../domain/wallet.js';
+import type { HeldActionRecord } from '../../ports/held-actions.js';
 import type { JobRecord, TopUpRecord } from '../../ports/records.js';
 import type { Repositories } from '../../ports/repositories.js';
 import { JOB, PRIORITY } from '../jobs/job-kinds.js';
@@ -9,6 +10,7 @@ import { enqueueLeased } from '../jobs/job-steps.js';
 import type { Caller } from '../kernel/caller.js';
 import { type ChangeSet, conflict } from '../kernel/change-set.js';
 import type { Deps } from '../kernel/deps.js';
+import { type Confirmed, policyGate, takeHold } from '../kernel/holds.js';
 import { type IdempotencyRef, recordRecoveryPoint } from '../kernel/idempotency.js';
 import { tx } from '../kernel/tx.js';
 import { asResult, UseCaseError } from '../kernel/use-case-error.js';
@@ -46,16 +48,24 @@ export function toTopUpView(t: TopUpRecord): TopUpView {
   };
 }
 
+/** What a top-up request led to: a charge under way, or a hold for the person's confirmation. */
+export type RequestedTopUp =
+  | { readonly kind: 'made'; readonly topUp: TopUpRecord; readonly job: JobRecord }
+  | { readonly kind: 'held'; readonly held: HeldActionRecord };
+
 /**
  * Create a top-up: the record with its out_trade_no and the job that charges it, in one
- * transaction, the job leased to this process so the caller can run it at once.
+ * transaction, the job leased to this process so the caller can run it at once — unless the
+ * policy holds it for the person (`wallet_top_up` not trusted, or above the threshold).
+ * `confirmed` runs one the person confirmed.
  */
 export async function requestTopUp(
   deps: Deps,
   caller: Caller,
   amountIn: unknown,
   idem?: IdempotencyRef,
-): Promise<Result<{ topUp: TopUpRecord; job: JobRecord }>> {
+  confirmed?: Confirmed,
+): Promise<Result<RequestedTopUp>> {
   const amount = parseAmount(amountIn);
   if (!amount.ok) return err(amount.error.code, amount.error.message, { ...amount.error.details, field: 'amount' });
   const now = deps.clock.now();
@@ -63,9 +73,31 @@ export async function requestTopUp(
   if (!topUp.ok) return topUp;
   return asResult(() =>
     tx(deps.uow, { actor: caller.actor, now, requestId: caller.requestId }, async (r, changes) => {
+      const held = await policyGate(r, changes, deps, caller, {
+        action: 'wallet_top_up',
+        amounts: [amount.value],
+        currency: 'CNY',
+        confirmed,
+        hold: () => ({
+          action: 'wallet_top_up',
+          params: { amount: amount.value },
+          shown: {
+            what: `钱包充值 top up the wallet with ¥${(amount.value / 100).toFixed(2)}`,
+            amount: amount.value,
+            currency: 'CNY',
+            payee: 'wallet',
+            method: deps.settings.paymentMethod,
+          },
+        }),
+      });
+      if (held !== undefined) {
+        await recordRecoveryPoint(r, caller.tenantId, idem, held.id);
+        return { kind: 'held', held } as const;
+      }
       const job = await insertTopUp(r, changes, deps, topUp.value, JOB.payTopUp);
+      if (confirmed !== undefined) await takeHold(r, changes, caller, confirmed, topUp.value.id);
       await recordRecoveryPoint(r, caller.tenantId, idem, topUp.value.id);
-      return { topUp: topUp.value, job };
+      return { kind: 'made', topUp: topUp.value, job } as const;
     }),
   );
 }

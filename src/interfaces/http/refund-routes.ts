@@ -1,9 +1,17 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
-import type { RefundsApi, RefundView } from '../../application/refunds/refunds-api.js';
+import type { RefundOutcome, RefundsApi } from '../../application/refunds/refunds-api.js';
 import type { Result } from '../../domain/result.js';
-import { type HttpResult, idempotent, parseId, problemResult, send, validationResult } from './plumbing/http-result.js';
+import {
+  heldResult,
+  type HttpResult,
+  idempotent,
+  parseId,
+  problemResult,
+  send,
+  validationResult,
+} from './plumbing/http-result.js';
 import { problem, sendProblem, statusForCode } from './plumbing/problem.js';
 
 const refundBodySchema = z
@@ -14,9 +22,10 @@ const refundBodySchema = z
   })
   .strict();
 
-function refundResult(req: FastifyRequest, r: Result<RefundView>): HttpResult {
+function refundResult(req: FastifyRequest, r: Result<RefundOutcome>): HttpResult {
   if (!r.ok) return problemResult(req, r.error);
-  const refund = r.value;
+  if (r.value.kind === 'held') return heldResult(r.value.held);
+  const refund = r.value.refund;
   const location = { location: `/api/v1/refunds/${refund.id}` };
   if (refund.status === 'SUCCEEDED') return { status: 201, body: { refund }, headers: location, store: true };
   if (refund.status === 'PENDING')
@@ -51,7 +60,7 @@ export function registerRefundRoutes(
     if (!parsed.success) return send(reply, validationResult(req, parsed.error));
     const b = parsed.data;
     return idempotent(idempotency, req, reply, async (ref, recovery) => {
-      if (recovery !== null) return refundResult(req, await refunds.get(req.caller, recovery));
+      if (recovery !== null) return refundResult(req, await refunds.outcomeOf(req.caller, recovery));
       const request = {
         ...(b.amount === undefined ? {} : { amount: b.amount }),
         ...(b.reason === undefined ? {} : { reason: b.reason }),

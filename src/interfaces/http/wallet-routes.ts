@@ -1,17 +1,26 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
-import type { TopUpView, WalletApi } from '../../application/wallet/wallet-api.js';
+import type { TopUpOutcome, WalletApi } from '../../application/wallet/wallet-api.js';
 import type { Result } from '../../domain/result.js';
-import { type HttpResult, idempotent, parseId, problemResult, send, validationResult } from './plumbing/http-result.js';
+import {
+  heldResult,
+  type HttpResult,
+  idempotent,
+  parseId,
+  problemResult,
+  send,
+  validationResult,
+} from './plumbing/http-result.js';
 import { PROBLEM_JSON, problem, sendProblem, statusForCode } from './plumbing/problem.js';
 
 /** Shapes only: the amount is the domain's to judge, with its own codes. */
 const topUpBodySchema = z.object({ amount: z.number() }).strict();
 
-function topUpResult(req: FastifyRequest, r: Result<TopUpView>): HttpResult {
+function topUpResult(req: FastifyRequest, r: Result<TopUpOutcome>): HttpResult {
   if (!r.ok) return problemResult(req, r.error);
-  const topUp = r.value;
+  if (r.value.kind === 'held') return heldResult(r.value.held);
+  const topUp = r.value.topUp;
   const location = { location: `/api/v1/wallet/top-ups/${topUp.id}` };
   switch (topUp.status) {
     case 'SUCCEEDED':
@@ -58,7 +67,7 @@ export function registerWalletRoutes(
     const parsed = topUpBodySchema.safeParse(req.body);
     if (!parsed.success) return send(reply, validationResult(req, parsed.error));
     return idempotent(idempotency, req, reply, async (ref, recovery) => {
-      if (recovery !== null) return topUpResult(req, await wallet.topUpOf(req.caller, recovery));
+      if (recovery !== null) return topUpResult(req, await wallet.outcomeOf(req.caller, recovery));
       return topUpResult(req, await wallet.topUp(req.caller, parsed.data.amount, ref));
     });
   });

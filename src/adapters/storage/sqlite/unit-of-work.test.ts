@@ -67,6 +67,19 @@ describe('group commit on SQLite', () => {
     await s.close();
   });
 
+  it('a refusal that rests on an earlier logical transaction of the batch is heard once that is on disk', async () => {
+    const s = await openSqlite(tempDbPath(), { cipher: testCipher() });
+    const first = s.unitOfWork.run((r) => r.jobs.enqueue(job('winner')));
+    const second = s.unitOfWork.run(async (r) => {
+      if ((await r.jobs.get('winner')) !== undefined) throw new Error('already taken');
+    });
+    const seen = second.catch(async () => s.unitOfWork.read.jobs.get('winner'));
+    await first;
+    // When the refused caller hears it, what it was refused for is readable outside the batch.
+    expect(await seen).toBeDefined();
+    await s.close();
+  });
+
   it('after the database is closed, waiting callers are rejected instead of hanging', async () => {
     const s = await openSqlite(tempDbPath(), { cipher: testCipher() });
     await s.close();

@@ -82,6 +82,12 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
       const repos: Repositories = { ...base, audit };
       const raw = this.raw;
       const done: Array<{ p: Pending; value: unknown }> = [];
+      // Refusals wait for the commit too: one may rest on what an earlier logical transaction of
+      // this batch wrote, and its caller must not see that before it is on disk.
+      const failed: Array<{ p: Pending; e: unknown }> = [];
+      const refuse = (): void => {
+        for (const f of failed) f.p.reject(f.e);
+      };
       try {
         raw.exec('begin immediate');
       } catch (e) {
@@ -111,7 +117,7 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
             raw.exec('rollback to lt');
             raw.exec('release lt');
             audit.drop();
-            current.reject(e);
+            failed.push({ p: current, e });
           }
           current = undefined;
           if (count >= MAX_BATCH) break;
@@ -121,6 +127,7 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
         if (raw.inTransaction) raw.exec('rollback');
         current?.reject(e);
         for (const d of done) d.p.reject(e);
+        refuse();
         return;
       }
       try {
@@ -131,11 +138,13 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
       } catch (e) {
         if (raw.inTransaction) raw.exec('rollback');
         for (const d of done) d.p.reject(e);
+        refuse();
         return;
       }
       this.stats.logical += done.length;
       this.stats.commits += 1;
       for (const d of done) d.p.resolve(d.value);
+      refuse();
     });
   }
 }
