@@ -59,6 +59,7 @@ interface AliceIds {
   /** A recharge the policy held for her, and the digest her confirmation names. */
   held: string;
   heldDigest: string;
+  mandate: string;
   key: string;
 }
 
@@ -125,6 +126,7 @@ const allIds = (): string[] => [
   A.session,
   A.held,
   A.key,
+  A.mandate,
 ];
 
 /** Which of alice's ids each route with an id takes; a route missing here fails the coverage test. */
@@ -145,6 +147,8 @@ const idsFor = (url: string): string[] | undefined =>
     '/api/v1/confirmations/:id': [A.held],
     '/api/v1/confirmations/:id/reject': [A.held],
     '/api/v1/admin/keys/:id': [A.key],
+    '/api/v1/mandates/:id': [A.mandate],
+    '/api/v1/mandates/:id/revoke': [A.mandate],
   })[url];
 
 /**
@@ -172,6 +176,7 @@ async function snapshot(): Promise<unknown> {
     batch: await s.batch.get(alice, A.batch),
     session: await app.deps.uow.read.sessions.get('default', A.session),
     held: await app.deps.uow.read.held.get('default', A.held),
+    mandate: await app.deps.uow.read.mandates.get('default', A.mandate),
     ledger: await s.ledger.balances('default'),
     keys: (await s.identity.listKeys({ ...alice, userId: 'admin', actor: 'admin:admin', role: 'admin' })).ok,
     charged: gateway.groundTruth.length,
@@ -265,6 +270,24 @@ beforeAll(async () => {
   });
   if (!keys.ok) throw new Error(keys.error.message);
   A.key = keys.value.find((k) => k.principal === 'alice')!.id;
+
+  // A mandate alice granted her own agent.
+  const alicesAgent = await as(bearer(adminKeyOf(app)), 'POST', '/api/v1/admin/keys', {
+    role: 'agent',
+    user: 'alices-agent',
+    acts_for: 'alice',
+  });
+  expect(alicesAgent.statusCode, alicesAgent.body).toBe(201);
+  const mandate = await as(alice, 'POST', '/api/v1/mandates', {
+    agent: 'alices-agent',
+    actions: ['order_coffee'],
+    max_per_transaction: 3_000,
+    budget: 9_000,
+    period: 'day',
+    expires_at: new Date(Date.now() + 86_400_000).toISOString(),
+  });
+  expect(mandate.statusCode, mandate.body).toBe(201);
+  A.mandate = mandate.json<{ mandate: { id: string } }>().mandate.id;
 
   // Bob, and an agent acting for him.
   probers.push({ name: 'bob, a person of the same tenant', role: 'user', headers: bearer(await keyOf(app, 'bob')) });

@@ -4,6 +4,8 @@ import { dirname, join } from 'node:path';
 import { argon2PasswordHasher } from '../adapters/security/argon2-password-hasher.js';
 import { hmacCredentialSecrets } from '../adapters/security/hmac-credential-secrets.js';
 import { joseAccessTokens } from '../adapters/security/jose-access-tokens.js';
+import { joseMandateSigner, newMandateKey } from '../adapters/security/jose-mandate-signer.js';
+import type { MandateSigner } from '../ports/mandate-signer.js';
 import type { DestinationStream } from 'pino';
 import { createPinoLogger } from '../adapters/logging/pino-logger.js';
 import type { Storage } from '../adapters/storage/storage.js';
@@ -36,6 +38,15 @@ export function identitySettings(config: Pick<AppConfig, 'auth'>): IdentitySetti
     accessTokenTtlSeconds: config.auth.access_token_ttl_seconds,
     refreshTokenTtlSeconds: config.auth.refresh_token_ttl_seconds,
   };
+}
+
+/**
+ * The service's mandate-signing key (ES256): a P-256 key made on first start and kept in the
+ * database beside the other service secrets, so every instance verifies what any one signed.
+ */
+export async function mandateSigner(storage: Storage, clock: Pick<Clock, 'now'>): Promise<MandateSigner> {
+  const jwk = await storage.unitOfWork.run((r) => r.identity.secret('mandate_es256_jwk', newMandateKey(), clock.now()));
+  return joseMandateSigner(jwk);
 }
 
 /** The actor the CLI's local commands are audited as. */

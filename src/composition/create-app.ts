@@ -37,6 +37,8 @@ import { buildConfirmations } from './build-confirmations.js';
 import { createRefunds, type RefundsApi } from '../application/refunds/refunds-api.js';
 import { createRules, type RulesApi } from '../application/rules/rules-api.js';
 import { createWallet, type WalletApi } from '../application/wallet/wallet-api.js';
+import { createMandates, type MandatesApi } from '../application/mandates/mandates-api.js';
+import type { Caller } from '../application/kernel/caller.js';
 import { type AppConfig, maskDatabaseUrl } from '../config/load-config.js';
 import { BUILT_IN_RECHARGE_RULES, BUILT_IN_RULES } from '../domain/rules.js';
 import { Metrics } from '../interfaces/http/plumbing/metrics.js';
@@ -51,7 +53,7 @@ import { SimulatedGateway } from '../simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
 import { buildGateways, type Remote } from './build-gateways.js';
 import { buildInterpreter } from './build-interpreter.js';
-import { identityPorts, identitySettings, writeAdminKey } from './build-identity.js';
+import { identityPorts, identitySettings, mandateSigner, writeAdminKey } from './build-identity.js';
 import { buildRecharge, ruleFromConfig } from './build-recharge.js';
 import { openStorage } from './build-storage.js';
 
@@ -103,6 +105,8 @@ export interface Services {
   readonly confirmations: ConfirmationsApi;
   /** The data keys sealing phone numbers and conversations at rest (rotation). */
   readonly dataKeys: DataKeysApi;
+  /** What each person allowed their agents to spend without asking (signed, budgeted). */
+  readonly mandates: MandatesApi;
 }
 
 export interface App {
@@ -208,8 +212,12 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       );
   }
 
+  // Abuse is built from the runtime below; a violation reported before then has nowhere to go.
+  let reportViolation: (caller: Caller, code: string) => Promise<void> = () => Promise.resolve();
   const deps: Deps = {
     uow: storage.unitOfWork,
+    mandateSigner: await mandateSigner(storage, clock),
+    onMandateViolation: (caller, code) => reportViolation(caller, code),
     clock,
     ids: new SortableIds(clock),
     random: options.random ?? Math.random,
@@ -302,6 +310,15 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     },
   );
 
+  reportViolation = async (caller, code) => {
+    logger.warn({ actor: caller.actor, code }, 'an agent asked for a money action outside its mandates');
+    await abuse.api.recordFailure(
+      caller.source ?? `principal:${caller.tenantId}:${caller.agentId ?? caller.userId}`,
+      'mandate_violation',
+      caller.requestId,
+    );
+  };
+
   const registry = new ActionRegistry();
   const interpreter = buildInterpreter(config, registry, logger, options.llm);
   const agent = new AgentService({
@@ -333,6 +350,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     abuse: abuse.api,
     confirmations: buildConfirmations(deps, { recharge: recharge.api, wallet: wallet.api, refunds: refunds.api }),
     dataKeys: dataKeys.api,
+    mandates: createMandates(deps).api,
   };
   registerOrderHandlers(registry, services.orders, services.refunds);
   registerWalletHandlers(registry, services.recharge, services.wallet);

@@ -36,6 +36,12 @@ export interface OrderPolicyInput {
   readonly total: Money;
   /** What this user has already committed today, in the same currency. */
   readonly spentToday: number;
+  /**
+   * A mandate the person granted the asking agent covers this order (checked and its budget spent
+   * elsewhere): the order and its payment are trusted as if the policy trusted them — the cap,
+   * the daily limit and the confirmation threshold still apply.
+   */
+  readonly mandated?: boolean;
 }
 
 /** Decide what happens to a new coffee order. Refusals are returned errors with stable codes. */
@@ -62,7 +68,10 @@ export function decideOrder(policy: Policy, input: OrderPolicyInput): Result<Ord
       },
     );
   }
-  const trusted = new Set(policy.trusted_actions);
+  const trusted = new Set([
+    ...policy.trusted_actions,
+    ...(input.mandated === true ? ['order_coffee', 'submit_payment'] : []),
+  ]);
   if (!policy.auto_confirm_order && !trusted.has('order_coffee')) {
     return ok({
       kind: 'await_confirmation',

@@ -84,7 +84,17 @@ export type ErrorCode =
   | 'PRINCIPAL_EXISTS'
   | 'PRINCIPAL_NOT_FOUND'
   // Abuse (identity issue)
-  | 'BLOCK_NOT_FOUND';
+  | 'BLOCK_NOT_FOUND'
+  // Spending mandates (identity issue): why an agent's action fell outside its mandates
+  | 'MANDATE_NOT_FOUND'
+  | 'MANDATE_REVOKED'
+  | 'MANDATE_EXPIRED'
+  | 'MANDATE_ACTION_NOT_COVERED'
+  | 'MANDATE_PAYEE_NOT_COVERED'
+  | 'MANDATE_CURRENCY_NOT_COVERED'
+  | 'MANDATE_AMOUNT_EXCEEDED'
+  | 'MANDATE_BUDGET_EXHAUSTED'
+  | 'MANDATE_SIGNATURE_INVALID';
 
 export interface DomainError {
   readonly code: ErrorCode;

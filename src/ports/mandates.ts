@@ -1,30 +1,18 @@
-/** How often a mandate's budget starts again. */
-export type MandatePeriod = 'day' | 'week' | 'month' | 'total';
+import type { MandateTerms, Period } from '../domain/mandate.js';
 
-/** What a person allowed one of their agents to do without asking them (AP2-style intent mandate). */
-export interface MandateRecord {
-  readonly id: string;
-  readonly tenantId: string;
-  /** The person who granted it (whose money it spends). */
-  readonly userId: string;
-  /** The agent principal it is for. */
-  readonly agentId: string;
-  /** Actions it covers (`order_coffee`, `recharge_phone`, …). */
-  readonly actions: readonly string[];
-  /** Merchants or carriers it covers (`cmcc`, `merchant`…); empty = any. */
-  readonly payees: readonly string[];
-  readonly currency: string;
-  readonly maxPerTransaction: number;
-  /** Most it may spend per period. */
-  readonly budget: number;
-  readonly period: MandatePeriod;
+/** How often a mandate's budget starts again. */
+export type MandatePeriod = Period;
+
+/**
+ * What a person allowed one of their agents to do without asking them (AP2-style intent mandate):
+ * its signed terms (`domain/mandate.ts`), and where its budget stands.
+ */
+export interface MandateRecord extends MandateTerms {
   /** Start of the period `spent` counts (ms). */
   readonly periodStart: number;
   readonly spent: number;
   /** The service's compact JWS (ES256) over the mandate's terms; verified on every use. */
   readonly jws: string;
-  readonly createdAt: number;
-  readonly expiresAt: number;
   readonly revokedAt: number | null;
   readonly revokedBy: string | null;
 }

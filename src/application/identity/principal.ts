@@ -42,6 +42,7 @@ export function callerOf(p: Principal, requestId: string | null, actFor?: string
       actor: `agent:${p.id} for user:${person}`,
       requestId,
       role: p.role,
+      agentId: p.id,
     });
   }
   const actor = p.role === 'user' ? `user:${p.id}` : `${p.role}:${p.id}`;

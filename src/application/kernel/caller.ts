@@ -10,6 +10,13 @@ export interface Caller {
   readonly requestId: string | null;
   /** What the credential may do (`domain/auth/permissions.ts`). */
   readonly role: Role;
+  /** The agent principal, when an agent asks (its mandates are looked up by it). */
+  readonly agentId?: string;
+  /**
+   * Where the request came from, as abuse counting keys it (`credential:<hash>` or `ip:<addr>`),
+   * when a transport knows: a mandate violation counts against it.
+   */
+  readonly source?: string;
 }
 
 /** The actors the system itself records changes as. */

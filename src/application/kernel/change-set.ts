@@ -24,8 +24,22 @@ export interface ChangeMeta {
 export class ChangeSet {
   private readonly audits: AuditEntry[] = [];
   private readonly journals: Journal[] = [];
+  private readonly effects: (() => Promise<unknown>)[] = [];
 
-  constructor(readonly meta: ChangeMeta) {}
+  constructor(private current: ChangeMeta) {}
+
+  /** Who changes things in this transaction, and when (every audit row and journal names them). */
+  get meta(): ChangeMeta {
+    return this.current;
+  }
+
+  /**
+   * From here on in this transaction, the actor acts under a mandate: every audit row and journal
+   * written after names the principal, the agent and the mandate that let it spend.
+   */
+  actUnderMandate(mandateId: string): void {
+    this.current = { ...this.current, actor: `${this.current.actor} under mandate:${mandateId}` };
+  }
 
   /** Apply events to an order in memory; an illegal move throws (rolling the transaction back). */
   moveOrder(order: OrderRecord, events: readonly OrderEvent[], reason?: string | null): OrderRecord {
@@ -194,8 +208,20 @@ export class ChangeSet {
   }
 
   /** What was gathered, for `tx()` to write last, inside the same transaction. */
-  gathered(): { readonly audits: readonly AuditEntry[]; readonly journals: readonly Journal[] } {
-    return { audits: this.audits, journals: this.journals };
+  /**
+   * Something to do once this transaction has committed (never if it rolls back): a report to the
+   * outside world that must not happen inside the transaction. Its failure is its own to handle.
+   */
+  afterCommit(effect: () => Promise<unknown>): void {
+    this.effects.push(effect);
+  }
+
+  gathered(): {
+    readonly audits: readonly AuditEntry[];
+    readonly journals: readonly Journal[];
+    readonly effects: readonly (() => Promise<unknown>)[];
+  } {
+    return { audits: this.audits, journals: this.journals, effects: this.effects };
   }
 }
 

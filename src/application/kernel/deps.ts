@@ -5,10 +5,12 @@ import type { Result } from '../../domain/result.js';
 import type { Clock } from '../../ports/clock.js';
 import type { IdGenerator } from '../../ports/id-generator.js';
 import type { Logger } from '../../ports/logger.js';
+import type { MandateSigner } from '../../ports/mandate-signer.js';
 import type { Merchant } from '../../ports/merchant.js';
 import type { PaymentGateway } from '../../ports/payment-gateway.js';
 import type { UnitOfWork } from '../../ports/repositories.js';
 import type { WorkCoordination } from '../../ports/work-coordination.js';
+import type { Caller } from './caller.js';
 
 /** Settings the use cases need, built from the validated configuration by the composition root. */
 export interface Settings {
@@ -46,6 +48,10 @@ export interface Deps {
   readonly gateways: ReadonlyMap<string, PaymentGateway>;
   /** The gateway a new payment of this amount and method goes through (routing rules + health). */
   readonly routeGateway: (request: { readonly amount: Money; readonly method: string }) => Result<string>;
+  /** Signs a mandate's terms when granted, verifies them on every use. */
+  readonly mandateSigner: MandateSigner;
+  /** An agent asked for a money action outside its mandates: count it against its source (abuse). */
+  readonly onMandateViolation: (caller: Caller, code: string) => Promise<void>;
   readonly merchant: Merchant;
   /** Read on every decision, so a reloaded policy applies to the next request. */
   readonly policy: () => Policy;

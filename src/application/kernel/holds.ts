@@ -8,6 +8,7 @@ import type { Caller } from './caller.js';
 import type { ChangeSet } from './change-set.js';
 import type { Deps } from './deps.js';
 import { canSee } from './ownership.js';
+import { spendFromMandate } from './mandates.js';
 import { spentToday } from './spending.js';
 import { UseCaseError } from './use-case-error.js';
 
@@ -174,6 +175,11 @@ export interface GateRequest {
   readonly hold: () => Omit<HoldRequest, 'reason'>;
   /** Set when the person confirmed it: not held again, but the limits are checked as they stand. */
   readonly confirmed: Confirmed | undefined;
+  /**
+   * Whom it pays, as a mandate's `payees` name it: an agent's single action that the policy would
+   * hold may run under a mandate from the person that covers it.
+   */
+  readonly payee?: string;
 }
 
 /**
@@ -185,7 +191,7 @@ export interface GateRequest {
 export async function policyGate(
   r: Repositories,
   changes: ChangeSet,
-  deps: Pick<Deps, 'ids' | 'settings' | 'policy'>,
+  deps: Pick<Deps, 'ids' | 'settings' | 'policy' | 'mandateSigner' | 'onMandateViolation' | 'logger'>,
   caller: Caller,
   g: GateRequest,
 ): Promise<HeldActionRecord | undefined> {
@@ -197,5 +203,21 @@ export async function policyGate(
   const decided = decideSpend(policy, { action: g.action, amounts: g.amounts, spentToday: spent });
   if (!decided.ok) throw new UseCaseError(decided.error.code, decided.error.message, decided.error.details);
   if (g.confirmed !== undefined || decided.value.kind === 'run') return undefined;
-  return holdAction(r, changes, deps, caller, { ...g.hold(), reason: decided.value.reason });
+  let reason = decided.value.reason;
+  const amount = g.amounts.length === 1 ? g.amounts[0] : undefined;
+  if (g.payee !== undefined && amount !== undefined) {
+    const mandated = decideSpend(policy, { action: g.action, amounts: g.amounts, spentToday: spent, mandated: true });
+    if (mandated.ok && mandated.value.kind === 'run') {
+      const used = await spendFromMandate(r, changes, deps, caller, {
+        action: g.action,
+        payee: g.payee,
+        amount,
+        currency: g.currency,
+        resource: g.action,
+      });
+      if (used.kind === 'used') return undefined;
+      if (used.kind === 'outside') reason = `${reason}; ${used.reason}`;
+    }
+  }
+  return holdAction(r, changes, deps, caller, { ...g.hold(), reason });
 }

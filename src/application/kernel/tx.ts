@@ -21,14 +21,19 @@ export async function tx<T>(
 ): Promise<T> {
   for (let tries = 1; ; tries++) {
     try {
-      return await uow.run(async (r) => {
+      let effects: readonly (() => Promise<unknown>)[] = [];
+      const value = await uow.run(async (r) => {
         const changes = new ChangeSet(meta);
         const value = await work(r, changes);
-        const { journals, audits } = changes.gathered();
-        if (journals.length > 0) await r.ledger.append(journals);
-        if (audits.length > 0) await r.audit.appendMany(audits);
+        const gathered = changes.gathered();
+        if (gathered.journals.length > 0) await r.ledger.append(gathered.journals);
+        if (gathered.audits.length > 0) await r.audit.appendMany(gathered.audits);
+        effects = gathered.effects;
         return value;
       });
+      // Committed: what was to follow the commit happens now, before the caller hears the answer.
+      for (const effect of effects) await effect().catch(() => undefined);
+      return value;
     } catch (e) {
       if (!isConflict(e) || tries > (options.retryConflicts ?? 0)) throw e;
     }

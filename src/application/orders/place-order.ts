@@ -2,6 +2,7 @@ import { keys } from '../../domain/keys.js';
 import { type OrderLine, quote } from '../../domain/menu.js';
 import { decideOrder, type OrderDecision } from '../../domain/policy.js';
 import type { Result } from '../../domain/result.js';
+import type { MandateRecord } from '../../ports/mandates.js';
 import type { JobRecord, OrderRecord, PaymentRecord } from '../../ports/records.js';
 import type { Repositories } from '../../ports/repositories.js';
 import { JOB, PRIORITY } from '../jobs/job-kinds.js';
@@ -10,6 +11,8 @@ import type { Caller } from '../kernel/caller.js';
 import type { ChangeSet } from '../kernel/change-set.js';
 import type { Deps } from '../kernel/deps.js';
 import { spentToday } from '../kernel/spending.js';
+import { spendFromMandate } from '../kernel/mandates.js';
+import { PAYEE } from '../../domain/mandate.js';
 import { type IdempotencyRef, recordRecoveryPoint } from '../kernel/idempotency.js';
 import { tx } from '../kernel/tx.js';
 import { asResult, UseCaseError } from '../kernel/use-case-error.js';
@@ -52,7 +55,13 @@ export async function placeOrder(
         policy.daily_limit_per_user === undefined ? 0 : await spentToday(r, deps, caller, now, q.total.currency);
       const decided = decideOrder(policy, { total: q.total, spentToday: spent });
       if (!decided.ok) throw new UseCaseError(decided.error.code, decided.error.message, decided.error.details);
-      const decision = decided.value;
+      const { decision, mandate } = await underMandate(r, changes, deps, caller, {
+        decided: decided.value,
+        mandated: () => decideOrder(policy, { total: q.total, spentToday: spent, mandated: true }),
+        amount: q.total.amount,
+        currency: q.total.currency,
+        orderId,
+      });
       if (decision.kind === 'pay_now' && !route.ok) {
         throw new UseCaseError(route.error.code, route.error.message, route.error.details);
       }
@@ -84,6 +93,7 @@ export async function placeOrder(
         quantity: created.quantity,
         amount: created.amount,
         currency: created.currency,
+        ...(mandate === undefined ? {} : { mandate: mandate.id }),
       });
       const newPayment: PaymentRecord = {
         id: paymentId,
@@ -176,4 +186,38 @@ async function scheduleExpiry(r: Repositories, deps: Deps, order: OrderRecord, n
     },
     now,
   );
+}
+
+/**
+ * An order the policy would not pay at once, asked for by an agent: paid at once after all when a
+ * mandate from the person covers it (its budget spent in this transaction); otherwise it waits as
+ * decided, saying which term of the agent's mandates it fell outside of.
+ */
+async function underMandate(
+  r: Repositories,
+  changes: ChangeSet,
+  deps: Deps,
+  caller: Caller,
+  o: {
+    readonly decided: OrderDecision;
+    readonly mandated: () => Result<OrderDecision>;
+    readonly amount: number;
+    readonly currency: string;
+    readonly orderId: string;
+  },
+): Promise<{ readonly decision: OrderDecision; readonly mandate?: MandateRecord }> {
+  const decided = o.decided;
+  if (decided.kind === 'pay_now') return { decision: decided };
+  const withMandate = o.mandated();
+  if (!withMandate.ok || withMandate.value.kind !== 'pay_now') return { decision: decided };
+  const spent = await spendFromMandate(r, changes, deps, caller, {
+    action: 'order_coffee',
+    payee: PAYEE.merchant,
+    amount: o.amount,
+    currency: o.currency,
+    resource: o.orderId,
+  });
+  if (spent.kind === 'used') return { decision: withMandate.value, mandate: spent.mandate };
+  if (spent.kind === 'outside') return { decision: { ...decided, reason: `${decided.reason}; ${spent.reason}` } };
+  return { decision: decided };
 }

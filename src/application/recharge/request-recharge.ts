@@ -1,3 +1,4 @@
+import { carrierPayee } from '../../domain/mandate.js';
 import { postings } from '../../domain/ledger/postings.js';
 import { parseAmount } from '../../domain/money.js';
 import { checkFaceValue } from '../../domain/recharge/face-values.js';
@@ -143,6 +144,7 @@ function gate(
     amounts: [checked.amount],
     currency: 'CNY',
     confirmed,
+    payee: carrierPayee(checked.operator),
     hold: () => ({
       action: 'recharge_phone',
       params: { phone: checked.phone, amount: checked.amount, pay },

@@ -1,4 +1,5 @@
 import { refundPlan } from '../../domain/refund.js';
+import { PAYEE } from '../../domain/mandate.js';
 import type { Result } from '../../domain/result.js';
 import type { HeldActionRecord } from '../../ports/held-actions.js';
 import type { JobRecord, OrderRecord, PaymentRecord, RefundRecord } from '../../ports/records.js';
@@ -77,6 +78,7 @@ export async function requestRefund(
           amounts: [amount],
           currency: payment.currency,
           confirmed,
+          payee: PAYEE.merchant,
           hold: () => ({
             action: 'refund',
             params: { order_id: order.id, amount, ...(request.reason === undefined ? {} : { reason: request.reason }) },

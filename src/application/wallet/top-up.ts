@@ -1,3 +1,4 @@
+import { PAYEE } from '../../domain/mandate.js';
 import { keys } from '../../domain/keys.js';
 import { parseAmount } from '../../domain/money.js';
 import { err, ok, type Result } from '../../domain/result.js';
@@ -78,6 +79,7 @@ export async function requestTopUp(
         amounts: [amount.value],
         currency: 'CNY',
         confirmed,
+        payee: PAYEE.wallet,
         hold: () => ({
           action: 'wallet_top_up',
           params: { amount: amount.value },

@@ -23,6 +23,8 @@ import fastifyCors from '@fastify/cors';
 import type { IdentityApi } from '../../application/identity/identity-api.js';
 import { registerAbuseRoutes } from './abuse-routes.js';
 import { registerConfirmationRoutes } from './confirmation-routes.js';
+import { registerMandateRoutes } from './mandate-routes.js';
+import type { MandatesApi } from '../../application/mandates/mandates-api.js';
 import type { ConfirmationsApi } from '../../application/confirmations/confirmations-api.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerIdentityRoutes } from './identity-routes.js';
@@ -56,6 +58,8 @@ export interface HttpServices {
   readonly abuse: AbuseApi;
   /** Money actions the policy held for the person. */
   readonly confirmations: ConfirmationsApi;
+  /** Spending mandates: granted by a person, held by their agent. */
+  readonly mandates: MandatesApi;
   /** Words to intent and the agent conversation. */
   readonly agent?: AgentService;
 }
@@ -226,6 +230,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     registerPaymentRoutes(api, services);
     registerAbuseRoutes(api, services);
     registerConfirmationRoutes(api, services);
+    registerMandateRoutes(api, services);
     registerLedgerRoutes(api, services);
     registerWalletRoutes(api, services);
     registerRechargeRoutes(api, services);

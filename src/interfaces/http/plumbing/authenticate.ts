@@ -4,6 +4,7 @@ import { type IdentityApi, callerOf, type Principal } from '../../../application
 import type { Caller } from '../../../application/kernel/caller.js';
 import { can, type Permission, PERMISSIONS } from '../../../domain/auth/permissions.js';
 import { problem, sendProblem } from './problem.js';
+import { credentialSource, ipSource } from './sources.js';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -141,7 +142,8 @@ function authenticateRequest(opts: AuthOptions): onRequestAsyncHookHandler {
     const caller = callerOf(found.value, req.id, typeof actFor === 'string' && actFor !== '' ? actFor : undefined);
     if (!caller.ok) return deny(reply, req, caller.error.code, caller.error.message);
     req.principal = found.value;
-    req.caller = caller.value;
+    // What a mandate violation counts against: the credential (an agent's key), else the address.
+    req.caller = { ...caller.value, source: credentialSource(req) ?? ipSource(req) };
     if (!can(caller.value.role, permission)) {
       return deny(reply, req, 'FORBIDDEN', `a ${caller.value.role} may not ${permission}`);
     }

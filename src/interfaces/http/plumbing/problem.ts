@@ -99,6 +99,16 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode | TransportErrorCode, number>> =
   // Too many failures (bad credentials, forged callbacks, mandate violations) from one source.
   SOURCE_BLOCKED: 403,
   BLOCK_NOT_FOUND: 404,
+  MANDATE_NOT_FOUND: 404,
+  // Outside a mandate: the action is held for the person (these name why); as errors, conflicts.
+  MANDATE_REVOKED: 409,
+  MANDATE_EXPIRED: 409,
+  MANDATE_ACTION_NOT_COVERED: 409,
+  MANDATE_PAYEE_NOT_COVERED: 409,
+  MANDATE_CURRENCY_NOT_COVERED: 409,
+  MANDATE_AMOUNT_EXCEEDED: 409,
+  MANDATE_BUDGET_EXHAUSTED: 409,
+  MANDATE_SIGNATURE_INVALID: 409,
   // A journal that does not balance is a bug, never the caller's fault.
   LEDGER_UNBALANCED: 500,
   INTERNAL: 500,
