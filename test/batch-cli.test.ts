@@ -101,4 +101,42 @@ describe('autoglm batch recharge FILE', () => {
       'error VALIDATION_FAILED: the batch has no rows',
     ]);
   });
+
+  it('a held batch: without --yes it says what and how; with --yes the person confirms it and it runs', async () => {
+    const held = new SimulatedCarriers();
+    const strict = (
+      await startTestApp(
+        { ...rechargeConfig(['sim-c']), trusted_actions: ['wallet_top_up'] },
+        { carriers: held, rechargeChannels: simulatedChannels(held, { 'sim-c': quick }) },
+      )
+    ).app;
+    try {
+      const strictUrl = await strict.listen();
+      await topUpWallet(strict, 'bo', 50_000);
+      const file = join(dir, 'held.csv');
+      writeFileSync(file, 'phone,amount\n13600000001,2000\n13600000002,3000\n');
+      const run = (...extra: string[]) =>
+        runCliCaptured(['batch', 'recharge', file, '-u', 'bo', ...extra], {
+          defaultUrl: strictUrl,
+          apiKey: adminKeyOf(strict),
+          progress: () => undefined,
+          pollMs: 20,
+        });
+      const asked = await run();
+      expect(asked.err[0]).toMatch(/^held for your confirmation: 批量充值 batch recharge of 2 numbers, ¥50\.00 in all/);
+      expect(asked.err.at(-1)).toMatch(/^error CONFIRMATION_REQUIRED: run again with --yes/);
+      expect(asked.code).toBe(1);
+      expect(held.groundTruth).toHaveLength(0);
+      // The same file again, confirmed: the held batch (not a new one) runs, each number once.
+      const yes = await run('--yes');
+      expect(yes.err).toContain(
+        'confirmed: batch ' + /batch (rcb_[0-9A-Z]+)/.exec(asked.err[0] ?? '')?.[1] + ' starts',
+      );
+      expect(yes.out.at(-2)).toMatch(/done in [\d.]+ s: 2 succeeded, 0 failed, 0 refused$/);
+      expect(yes.code).toBe(0);
+      expect(await walletBalance(strict, 'bo')).toBe(45_000);
+    } finally {
+      await strict.close();
+    }
+  });
 });

@@ -402,3 +402,77 @@ describe.each(ENGINES)('one confirmation, many confirms at once, on %s', (engine
     expect(gateway.groundTruth.filter((e) => e.type === 'refund')).toHaveLength(1);
   });
 });
+
+describe('batch recharges under the same policy', () => {
+  const batchOf = (a: App, user: string, csv: string) =>
+    a.http.inject({
+      method: 'POST',
+      url: '/api/v1/recharges/batch',
+      headers: { 'content-type': 'text/csv', 'x-user-id': user },
+      payload: csv,
+    });
+  const results = async (a: App, user: string, id: string): Promise<string[]> => {
+    for (let i = 0; i < 300; i++) {
+      const v = await a.http.inject({ method: 'GET', url: `/api/v1/batches/${id}`, headers: json(user) });
+      if (v.json<{ batch: { done: boolean } }>().batch.done) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const r = await a.http.inject({ method: 'GET', url: `/api/v1/batches/${id}/results`, headers: json(user) });
+    return r.body.trim().split('\n').slice(1);
+  };
+
+  it('refuses a row above the cap on its own line, and a batch whose total passes the daily limit whole', async () => {
+    const a = await start({
+      trusted_actions: ['wallet_top_up', 'recharge_phone'],
+      max_order_amount: 5_000,
+      daily_limit_per_user: 12_000,
+    });
+    await fund(a, 'ivy', 50_000);
+    const ok = await batchOf(a, 'ivy', 'phone,amount\n13800138001,5000\n13800138002,10000\n13800138003,3000\n');
+    expect(ok.statusCode, ok.body).toBe(202);
+    const lines = await results(a, 'ivy', ok.json<{ batch: { id: string } }>().batch.id);
+    expect(lines.map((l) => l.split(',').slice(3, 5).join(','))).toEqual([
+      'SUCCEEDED,',
+      'REJECTED,POLICY_AMOUNT_CAP_EXCEEDED',
+      'SUCCEEDED,',
+    ]);
+    // 8,000 spent today: another 5,000 would pass 12,000. Refused whole; nothing recharged, nothing reserved.
+    const before = await balanceOf(a, 'ivy');
+    const over = await batchOf(a, 'ivy', 'phone,amount\n13800138004,3000\n13800138005,2000\n');
+    expect(over.statusCode).toBe(403);
+    expect(over.json()).toMatchObject({ code: 'DAILY_LIMIT_EXCEEDED' });
+    expect(await balanceOf(a, 'ivy')).toBe(before);
+  });
+
+  it('an untrusted batch is held whole, showing count and total; one confirm runs every row once', async () => {
+    const a = await start({ trusted_actions: ['wallet_top_up'] });
+    await fund(a, 'jon', 50_000);
+    const asked = await batchOf(a, 'jon', 'phone,amount\n13800138011,5000\n13800138012,3000\n');
+    expect(asked.statusCode, asked.body).toBe(202);
+    const body = asked.json<{ batch: { id: string; status: string }; held: Held }>();
+    expect(body.batch.status).toBe('held');
+    expect(body.held).toMatchObject({ action: 'recharge_batch', amount: 8_000, count: 2, payee: '2 phone numbers' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await balanceOf(a, 'jon')).toBe(50_000);
+    const waiting = await a.http.inject({
+      method: 'GET',
+      url: `/api/v1/batches/${body.batch.id}`,
+      headers: json('jon'),
+    });
+    expect(waiting.json()).toMatchObject({ batch: { status: 'held', done: false, accepted: 0 } });
+    const yes = await Promise.all(
+      Array.from({ length: 4 }, () =>
+        a.http.inject({
+          method: 'POST',
+          url: body.held.confirm.path,
+          headers: json('jon'),
+          payload: body.held.confirm.body,
+        }),
+      ),
+    );
+    expect(yes.filter((r) => r.statusCode === 200)).toHaveLength(1);
+    const lines = await results(a, 'jon', body.batch.id);
+    expect(lines.map((l) => l.split(',')[3])).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(await balanceOf(a, 'jon')).toBe(42_000);
+  });
+});

@@ -4,6 +4,7 @@ import {
   type HeldExecutor,
 } from '../application/confirmations/confirmations-api.js';
 import type { Deps } from '../application/kernel/deps.js';
+import type { BatchApi } from '../application/batch/batch-api.js';
 import type { RechargeApi } from '../application/recharge/recharge-api.js';
 import type { RefundsApi } from '../application/refunds/refunds-api.js';
 import type { WalletApi } from '../application/wallet/wallet-api.js';
@@ -14,6 +15,7 @@ export interface HoldingServices {
   readonly recharge: RechargeApi;
   readonly wallet: WalletApi;
   readonly refunds: RefundsApi;
+  readonly batch: BatchApi;
 }
 
 /** Confirmations, with an executor per held action that runs it through the capability owning it. */
@@ -42,6 +44,13 @@ export function buildConfirmations(deps: Deps, s: HoldingServices): Confirmation
         const r = await s.refunds.runConfirmed(caller, held, confirmed);
         if (!r.ok) return r;
         return ok(r.value.kind === 'held' ? { next: 'held again' } : { refund: r.value.refund });
+      },
+    ],
+    [
+      'recharge_batch',
+      async (caller, held, confirmed) => {
+        const r = await s.batch.runConfirmed(caller, held, confirmed);
+        return r.ok ? ok({ batch: r.value }) : r;
       },
     ],
   ]);

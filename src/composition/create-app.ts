@@ -348,7 +348,12 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     identity: identity.api,
     agent,
     abuse: abuse.api,
-    confirmations: buildConfirmations(deps, { recharge: recharge.api, wallet: wallet.api, refunds: refunds.api }),
+    confirmations: buildConfirmations(deps, {
+      recharge: recharge.api,
+      wallet: wallet.api,
+      refunds: refunds.api,
+      batch: batch.api,
+    }),
     dataKeys: dataKeys.api,
     mandates: createMandates(deps).api,
   };

@@ -32,7 +32,7 @@ export const mandateGrantSchema = z
   .object({
     agent: z.string().regex(PRINCIPAL_ID_RE, 'agent is the id of one of your agents'),
     actions: z.array(z.enum(MANDATE_ACTIONS)).min(1).max(MANDATE_ACTIONS.length),
-    /** Merchants or carriers (`merchant`, `cmcc`, `cucc`, `ctcc`, `wallet`…); omitted or empty: any. */
+    /** Whom it may pay (`merchant`, `wallet`, a carrier such as `china_mobile`…); omitted or empty: any. */
     payees: z
       .array(z.string().regex(/^[a-z0-9_-]{1,32}$/, 'a payee is a lower-case name'))
       .max(20)

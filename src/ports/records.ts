@@ -216,7 +216,8 @@ export interface RechargeRecord {
  * receiving: rows arriving, nothing moves yet · accepted: its rows become recharges ·
  * abandoned: the upload broke off.
  */
-export type RechargeBatchStatus = 'receiving' | 'accepted' | 'abandoned';
+/** `held`: received whole, waiting for the person's confirmation before any row runs. */
+export type RechargeBatchStatus = 'receiving' | 'held' | 'accepted' | 'abandoned';
 
 /** A batch of recharges: each accepted row is its own recharge with `batchId` set. */
 export interface RechargeBatchRecord {

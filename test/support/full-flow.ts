@@ -274,7 +274,15 @@ export async function startFullFlow(overrides: Record<string, unknown> = {}, dbP
         body: csv,
       });
       expect(uploaded.status).toBe(202);
-      const batchId = ((await uploaded.json()) as { batch: { id: string } }).batch.id;
+      const sent = (await uploaded.json()) as {
+        batch: { id: string };
+        held?: { confirm: { path: string; body: unknown } };
+      };
+      const batchId = sent.batch.id;
+      // Nothing is trusted: the batch is held whole, and dave confirms it.
+      expect(sent.held).toBeDefined();
+      const yes = await call('POST', sent.held!.confirm.path, 'dave', sent.held!.confirm.body);
+      expect(yes.status, JSON.stringify(yes.body)).toBe(200);
       await poll(
         async () => ((await call('GET', `/api/v1/batches/${batchId}`, 'dave')).body.batch as { done: boolean }).done,
         Boolean,

@@ -1,4 +1,6 @@
-import { err, type Result } from '../../domain/result.js';
+import { err, ok, type Result } from '../../domain/result.js';
+import type { HeldActionRecord } from '../../ports/held-actions.js';
+import { type Confirmed, type HeldView, toHeldView } from '../kernel/holds.js';
 import { JOB } from '../jobs/job-kinds.js';
 import type { JobHandler } from '../jobs/job-runner.js';
 import type { Runtime } from '../jobs/runtime.js';
@@ -11,6 +13,7 @@ import {
   type BatchFormat,
   type BatchLimits,
   type BatchLine,
+  acceptConfirmedBatch,
   expandRechargeBatch,
   receiveRechargeBatch,
 } from './recharge-batch.js';
@@ -30,7 +33,9 @@ export interface BatchApi {
     caller: Caller,
     input: { readonly lines: AsyncIterable<BatchLine>; readonly format: BatchFormat },
     idem?: IdempotencyRef,
-  ): Promise<Result<BatchView>>;
+  ): Promise<Result<BatchView & { readonly held?: HeldView }>>;
+  /** Run a batch the person confirmed (the policy held it whole): its rows start turning into recharges. */
+  runConfirmed(caller: Caller, held: HeldActionRecord, confirmed: Confirmed): Promise<Result<BatchView>>;
   /** A batch the caller may see (their own; any of the tenant's for operators). */
   get(caller: Caller, id: string): Promise<Result<BatchView>>;
   /** The batch's result file as CSV lines (header first), read a page at a time; empty if there is no such batch. */
@@ -53,6 +58,15 @@ export function createBatch(
       async receive(caller, input, idem) {
         if (rt === undefined) return err('NO_CHANNEL_AVAILABLE', 'phone recharge is not configured');
         const r = await receiveRechargeBatch(deps, rt, limits, caller, input, idem);
+        if (!r.ok) return r;
+        if (r.value.job !== undefined) void runner.runLeased({ job: r.value.job });
+        const view = await batchOf(deps, caller.tenantId, r.value.batch.id);
+        const { held } = r.value;
+        return view.ok && held !== undefined ? ok({ ...view.value, held: toHeldView(held) }) : view;
+      },
+      async runConfirmed(caller, held, confirmed) {
+        if (rt === undefined) return err('NO_CHANNEL_AVAILABLE', 'phone recharge is not configured');
+        const r = await acceptConfirmedBatch(deps, limits, caller, held, confirmed);
         if (!r.ok) return r;
         if (r.value.job !== undefined) void runner.runLeased({ job: r.value.job });
         return batchOf(deps, caller.tenantId, r.value.batch.id);

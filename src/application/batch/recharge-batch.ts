@@ -1,11 +1,16 @@
 import { err, type Result } from '../../domain/result.js';
+import type { HeldActionRecord } from '../../ports/held-actions.js';
 import type { BatchRowRecord, JobRecord, RechargeBatchRecord } from '../../ports/records.js';
+import type { Repositories } from '../../ports/repositories.js';
+import type { ChangeSet } from '../kernel/change-set.js';
 import { JOB, PRIORITY } from '../jobs/job-kinds.js';
 import type { JobOutcome } from '../jobs/job-runner.js';
 import { advanceJob, completeJob, enqueueLeased } from '../jobs/job-steps.js';
 import { type Caller, SYSTEM } from '../kernel/caller.js';
 import type { Deps } from '../kernel/deps.js';
+import { type Confirmed, policyGate, takeHold } from '../kernel/holds.js';
 import { type IdempotencyRef, recordRecoveryPoint } from '../kernel/idempotency.js';
+import { spentToday } from '../kernel/spending.js';
 import { tx } from '../kernel/tx.js';
 import { asResult, UseCaseError } from '../kernel/use-case-error.js';
 import {
@@ -77,7 +82,7 @@ export async function receiveRechargeBatch(
   caller: Caller,
   input: { readonly lines: AsyncIterable<BatchLine>; readonly format: BatchFormat },
   idem?: IdempotencyRef,
-): Promise<Result<{ batch: RechargeBatchRecord; job: JobRecord | undefined }>> {
+): Promise<Result<ReceivedBatch>> {
   const meta = (): { actor: string; now: number; requestId: string | null } => ({
     actor: caller.actor,
     now: deps.clock.now(),
@@ -103,9 +108,13 @@ export async function receiveRechargeBatch(
 
   let rows = 0;
   let valid = 0;
+  // Each valid row's amount: what the policy weighs once the whole file is in (bounded by maxRows).
+  const amounts: number[] = [];
+  const cap = deps.policy().max_order_amount;
   let chunk: BatchRowRecord[] = [];
   const flush = async (): Promise<void> => {
     const checked = await refuseRepeatedNumbers(deps, id, chunk);
+    for (const row of checked) if (row.status === 'pending' && row.amount !== null) amounts.push(row.amount);
     valid += checked.filter((r) => r.status === 'pending').length;
     await tx(deps.uow, meta(), (r) => r.recharges.insertBatchRows(checked));
     chunk = [];
@@ -134,7 +143,7 @@ export async function receiveRechargeBatch(
           max_rows: limits.maxRows,
         });
       }
-      chunk.push(checkRow(rt, id, line, parsed));
+      chunk.push(checkRow(rt, id, line, parsed, cap));
       if (chunk.length >= limits.chunkRows) await flush();
     }
     await flush();
@@ -150,33 +159,108 @@ export async function receiveRechargeBatch(
   }
 
   const now = deps.clock.now();
-  return asResult(() =>
-    tx(deps.uow, { ...meta(), now }, async (r) => {
-      const accepted = {
-        status: 'accepted' as const,
+  const decided = await asResult(() =>
+    tx(deps.uow, { ...meta(), now }, async (r, changes) => {
+      // The one policy, on the whole batch: its total against the daily limit (a refusal), and
+      // whether the person must confirm it first (held, with the count and total shown).
+      const held =
+        valid === 0 ? undefined : await batchGate(r, changes, deps, caller, { id, amounts, confirmed: undefined });
+      const settled = {
+        status: held === undefined ? ('accepted' as const) : ('held' as const),
         rows,
         validRows: valid,
         rejectedRows: rows - valid,
         updatedAt: now,
       };
-      if (!(await r.recharges.updateBatch(caller.tenantId, id, 'receiving', accepted)))
+      if (!(await r.recharges.updateBatch(caller.tenantId, id, 'receiving', settled)))
         throw new UseCaseError('CONCURRENT_MODIFICATION', `batch ${id} is no longer receiving`);
       const job =
-        valid === 0
-          ? undefined
-          : await enqueueLeased(
-              r,
-              deps,
-              {
-                tenantId: caller.tenantId,
-                kind: JOB.expandRechargeBatch,
-                resourceId: id,
-                priority: PRIORITY.batchExpand,
-              },
-              now,
-            );
+        valid === 0 || held !== undefined ? undefined : await enqueueExpansion(r, deps, caller.tenantId, id, now);
       await recordRecoveryPoint(r, caller.tenantId, idem, id);
-      return { batch: { ...batch, ...accepted }, job };
+      return { batch: { ...batch, ...settled }, job, held };
+    }),
+  );
+  // Refused by the policy (or the database): the rows go, nothing was charged.
+  if (!decided.ok) await abandon().catch(() => undefined);
+  return decided;
+}
+
+/** What receiving a batch led to: accepted (its expansion job leased here), or held for the person. */
+export interface ReceivedBatch {
+  readonly batch: RechargeBatchRecord;
+  readonly job: JobRecord | undefined;
+  readonly held: HeldActionRecord | undefined;
+}
+
+const enqueueExpansion = (r: Repositories, deps: Deps, tenantId: string, id: string, now: number): Promise<JobRecord> =>
+  enqueueLeased(
+    r,
+    deps,
+    { tenantId, kind: JOB.expandRechargeBatch, resourceId: id, priority: PRIORITY.batchExpand },
+    now,
+  );
+
+/**
+ * The policy's gate for a whole batch: each row is one recharge (the cap was applied on arrival),
+ * the total counts against today's limit, and a batch the person did not trust to run by itself
+ * waits for them showing how many numbers and how much in all. Never under a mandate.
+ */
+function batchGate(
+  r: Repositories,
+  changes: ChangeSet,
+  deps: Deps,
+  caller: Caller,
+  b: { readonly id: string; readonly amounts: readonly number[]; readonly confirmed: Confirmed | undefined },
+): Promise<HeldActionRecord | undefined> {
+  const total = b.amounts.reduce((s, a) => s + a, 0);
+  return policyGate(r, changes, deps, caller, {
+    action: 'recharge_phone',
+    amounts: b.amounts,
+    currency: 'CNY',
+    confirmed: b.confirmed,
+    hold: () => ({
+      action: 'recharge_batch',
+      params: { batch_id: b.id },
+      shown: {
+        what: `批量充值 batch recharge of ${b.amounts.length} numbers, ¥${(total / 100).toFixed(2)} in all (batch ${b.id})`,
+        amount: total,
+        currency: 'CNY',
+        payee: `${b.amounts.length} phone numbers`,
+        method: 'wallet',
+        count: b.amounts.length,
+      },
+    }),
+  });
+}
+
+/**
+ * Run a batch the person confirmed: its hold taken, the limits checked again as they stand, and
+ * its expansion job queued — in one transaction, so one "yes" accepts it once.
+ */
+export async function acceptConfirmedBatch(
+  deps: Deps,
+  limits: BatchLimits,
+  caller: Caller,
+  held: HeldActionRecord,
+  confirmed: Confirmed,
+): Promise<Result<ReceivedBatch>> {
+  const id = typeof held.params.batch_id === 'string' ? held.params.batch_id : '';
+  const now = deps.clock.now();
+  return asResult(() =>
+    tx(deps.uow, { actor: caller.actor, now, requestId: caller.requestId }, async (r, changes) => {
+      const batch = await r.recharges.getBatch(caller.tenantId, id);
+      if (batch === undefined || batch.userId !== held.userId || batch.status !== 'held') {
+        throw new UseCaseError('CONFIRMATION_NOT_FOUND', `batch ${id} is not waiting for a confirmation`);
+      }
+      const rows = await r.recharges.pendingBatchRows(id, limits.maxRows);
+      const amounts = rows.flatMap((row) => (row.amount === null ? [] : [row.amount]));
+      await batchGate(r, changes, deps, caller, { id, amounts, confirmed });
+      const accepted = { ...batch, status: 'accepted' as const, updatedAt: now };
+      if (!(await r.recharges.updateBatch(caller.tenantId, id, 'held', accepted)))
+        throw new UseCaseError('CONFIRMATION_NOT_FOUND', `batch ${id} was already decided`);
+      const job = await enqueueExpansion(r, deps, caller.tenantId, id, now);
+      await takeHold(r, changes, caller, confirmed, id);
+      return { batch: accepted, job, held: undefined };
     }),
   );
 }
@@ -186,6 +270,7 @@ function checkRow(
   batchId: string,
   line: number,
   parsed: Exclude<ParsedLine, { kind: 'skip' }>,
+  cap: number | undefined,
 ): BatchRowRecord {
   const refused = (phone: string, code: string, message: string): BatchRowRecord => ({
     batchId,
@@ -201,6 +286,10 @@ function checkRow(
   if (parsed.kind === 'bad') return refused(parsed.sent.slice(0, 40), 'VALIDATION_FAILED', parsed.message);
   const c = checkRecharge(rt, { phone: parsed.phone, amount: parsed.amount });
   if (!c.ok) return refused(sentPhone(parsed.phone), c.error.code, c.error.message);
+  // Each row is one recharge: the policy's per-transaction cap refuses it alone.
+  if (cap !== undefined && c.value.amount > cap) {
+    return refused(c.value.phone, 'POLICY_AMOUNT_CAP_EXCEEDED', `the amount exceeds the per-transaction cap of ${cap}`);
+  }
   return {
     batchId,
     line,
@@ -271,7 +360,10 @@ export async function expandRechargeBatch(
     requestId: null,
     role: 'user',
   };
+  const limit = deps.policy().daily_limit_per_user;
   const next = await tx(deps.uow, { actor: caller.actor, now, requestId: null }, async (r, changes) => {
+    // The daily limit as it stands when each row's turn comes (other spending may have grown since).
+    let spent = limit === undefined ? 0 : await spentToday(r, deps, caller, now, 'CNY');
     for (const row of rows) {
       if (row.operator === null || row.amount === null)
         throw new Error(`batch ${batch.id} line ${row.line} is pending without a checked number`);
@@ -280,17 +372,27 @@ export async function expandRechargeBatch(
         operator: row.operator as CheckedRecharge['operator'],
         amount: row.amount,
       };
-      const made = await reserveAndCreate(r, changes, deps, rt, caller, checked, {
-        batchId: batch.id,
-        leased: false,
-        priority: PRIORITY.batch,
-      });
+      const overLimit = limit !== undefined && spent + checked.amount > limit;
+      const made = overLimit
+        ? undefined
+        : await reserveAndCreate(r, changes, deps, rt, caller, checked, {
+            batchId: batch.id,
+            leased: false,
+            priority: PRIORITY.batch,
+          });
+      if (made !== undefined) spent += checked.amount;
       const settled = await r.recharges.settleBatchRow(
         batch.id,
         row.line,
-        made === undefined
-          ? { status: 'rejected', code: 'INSUFFICIENT_BALANCE', message: 'the wallet no longer covers this row' }
-          : { status: 'accepted', rechargeId: made.recharge.id },
+        made !== undefined
+          ? { status: 'accepted', rechargeId: made.recharge.id }
+          : overLimit
+            ? {
+                status: 'rejected',
+                code: 'DAILY_LIMIT_EXCEEDED',
+                message: `the daily spending limit of ${limit} is reached`,
+              }
+            : { status: 'rejected', code: 'INSUFFICIENT_BALANCE', message: 'the wallet no longer covers this row' },
       );
       if (!settled)
         throw new UseCaseError(

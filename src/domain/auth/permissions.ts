@@ -113,7 +113,8 @@ export const ROLE_PERMISSIONS: Readonly<Record<Role, ReadonlySet<Permission>>> =
   admin: new Set(PERMISSIONS),
   operator: new Set(OPERATE),
   user: new Set(PERSON),
-  // An agent asks for what its person may — but never confirms, grants, refunds or manages.
+  // An agent asks for what its person may (a refund it asks for waits for the person, unless
+  // trusted or within a mandate) — but never confirms, grants or revokes.
   agent: new Set(
     PERSON.filter(
       (p) => !['agent.confirm', 'orders.confirm', 'holds.confirm', 'mandates.grant', 'mandates.revoke'].includes(p),

@@ -26,6 +26,13 @@ interface BatchOptions {
   idempotencyKey?: string;
   new?: boolean;
   wait: boolean;
+  yes?: boolean;
+}
+
+/** A batch the policy held whole for the person: what they are shown, and how to confirm exactly that. */
+interface HeldBatch {
+  what: string;
+  confirm: { path: string; body: { digest: string } };
 }
 
 interface BatchView {
@@ -141,6 +148,7 @@ export function registerBatchCommands(
         'Idempotency-Key (default: from the file content, so submitting the same file again follows the first batch)',
       )
       .option('--new', 'submit the file as a new batch even if the same content was submitted before')
+      .option('--yes', 'if the policy holds the batch for your confirmation, confirm it (count and total are printed)')
       .option('--no-wait', 'return once the batch is accepted'),
   ).action(async (file: string, o: BatchOptions) => {
     try {
@@ -150,6 +158,31 @@ export function registerBatchCommands(
       throw e;
     }
   });
+
+  /** The policy held the batch: with --yes the person confirms exactly what was shown; without, they are told how. */
+  async function confirmHeld(o: BatchOptions, view: BatchView, held: HeldBatch): Promise<BatchView> {
+    deps.err(`held for your confirmation: ${held.what}`);
+    if (o.yes !== true) {
+      throw new BatchCliError(
+        'CONFIRMATION_REQUIRED',
+        `run again with --yes to confirm, or POST ${held.confirm.path} with {"digest":"${held.confirm.body.digest}"}`,
+      );
+    }
+    const res = await fetch(new URL(held.confirm.path, o.url), {
+      method: 'POST',
+      headers: { ...credentialHeaders(o.apiKey, o.user), 'content-type': 'application/json' },
+      body: JSON.stringify(held.confirm.body),
+    });
+    const answer = (await res.json().catch(() => null)) as { batch?: BatchView; code?: string; detail?: string } | null;
+    if (!res.ok || answer?.batch === undefined) {
+      throw new BatchCliError(
+        answer?.code ?? String(res.status),
+        answer?.detail ?? `the service answered ${res.status}`,
+      );
+    }
+    deps.err(`confirmed: batch ${view.id} starts`);
+    return answer.batch;
+  }
 
   async function recharge(file: string, o: BatchOptions): Promise<void> {
     const info = await stat(file).catch(() => undefined);
@@ -180,7 +213,12 @@ export function registerBatchCommands(
         `cannot reach ${o.url}: is \`autoglm serve\` running? (${e instanceof Error ? e.message : String(e)})`,
       );
     }
-    const answer = (await res.json().catch(() => null)) as { batch?: BatchView; code?: string; detail?: string } | null;
+    const answer = (await res.json().catch(() => null)) as {
+      batch?: BatchView;
+      held?: HeldBatch;
+      code?: string;
+      detail?: string;
+    } | null;
     if (!res.ok || answer?.batch === undefined)
       throw new BatchCliError(
         answer?.code ?? String(res.status),
@@ -190,6 +228,7 @@ export function registerBatchCommands(
     if (res.headers.get('idempotent-replayed') === 'true') {
       deps.err(`this file was already submitted as batch ${view.id}; following it (use --new to submit it again)`);
     }
+    if (answer.held !== undefined) view = await confirmHeld(o, view, answer.held);
     if (o.json === true && !o.wait) {
       deps.out(JSON.stringify(view));
       return;

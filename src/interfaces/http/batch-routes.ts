@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance } from 'fastify';
 import { type BatchApi, readLines } from '../../application/batch/batch-api.js';
 import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
+import type { HeldView } from '../../application/kernel/holds.js';
 import { UseCaseError } from '../../application/kernel/use-case-error.js';
 import { idempotent, parseId, problemResult, send } from './plumbing/http-result.js';
 import { problem, sendProblem } from './plumbing/problem.js';
@@ -50,10 +51,14 @@ export function registerBatchRoutes(
                   ref,
                 );
           if (!r.ok) return problemResult(req, r.error);
+          const { held, ...view } = r.value as typeof r.value & { readonly held?: HeldView };
           return {
             status: 202,
-            body: { batch: r.value, next: `poll GET /api/v1/batches/${r.value.id}` },
-            headers: { location: `/api/v1/batches/${r.value.id}` },
+            body:
+              held === undefined
+                ? { batch: view, next: `poll GET /api/v1/batches/${view.id}` }
+                : { batch: view, held, next: `the person confirms it: POST ${held.confirm.path}` },
+            headers: { location: `/api/v1/batches/${view.id}` },
             store: true,
           };
         },
