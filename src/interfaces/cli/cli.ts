@@ -5,9 +5,10 @@ import { type BatchCliDeps, registerBatchCommands } from './batch-commands.js';
 import { type CredentialCliDeps, registerCredentialCommands } from './credential-commands.js';
 import { credentialHeaders } from './credentials.js';
 import { type KeyCliDeps, keysGroup, registerKeyCommands } from './key-commands.js';
+import { type McpCliDeps, registerMcpCommand } from './mcp-command.js';
 
 /** What the composition root gives the CLI: the server it can start. */
-export interface CliDeps extends AgentCliDeps, BatchCliDeps, KeyCliDeps, CredentialCliDeps {
+export interface CliDeps extends AgentCliDeps, BatchCliDeps, KeyCliDeps, CredentialCliDeps, McpCliDeps {
   /** Start the service with these overrides; resolves when it has stopped. */
   serve(options: { config?: string; host?: string; port?: number; db?: string }): Promise<void>;
   /** Run the standalone simulator (the outside world) until stopped. */
@@ -279,6 +280,7 @@ export function buildCli(deps: CliDeps): Command {
   registerBatchCommands(program, deps, client, fail);
   registerKeyCommands(program, deps, fail);
   registerCredentialCommands(program, keysGroup(program), deps, call, fail);
+  registerMcpCommand(program, deps, fail);
   return program;
 }
 
@@ -292,7 +294,11 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<vo
       process.exitCode = e.exitCode;
       return;
     }
+    const code = (e as { code?: unknown } | null)?.code;
     if (e instanceof CliError) deps.err(`error ${e.code}: ${e.message}`);
+    // A refusal from the composition root carries its stable code too (`autoglm mcp` with a bad key).
+    else if (e instanceof Error && typeof code === 'string' && /^[A-Z][A-Z_]+$/.test(code))
+      deps.err(`error ${code}: ${e.message}`);
     else deps.err(`error: ${e instanceof Error ? e.message : String(e)}`);
     process.exitCode = 1;
   }
