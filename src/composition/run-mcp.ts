@@ -1,21 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { callerOf } from '../application/identity/identity-api.js';
 import { loadConfig } from '../config/load-config.js';
+import { CliError } from '../interfaces/cli/cli.js';
 import { sourceOfCredential } from '../interfaces/http/plumbing/sources.js';
 import { createMcpServer } from '../interfaces/mcp/mcp-server.js';
 import { relayStdioToHttp, serveStdio } from '../interfaces/mcp/mcp-stdio.js';
 import { mcpServices, mcpSettings, packageVersion } from './build-mcp.js';
 import { createApp } from './create-app.js';
-
-/** A refusal `autoglm mcp` reports as `error CODE: message` before serving anything. */
-export class McpStartError extends Error {
-  constructor(
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 /**
  * `autoglm mcp`: MCP over stdio. With `url`, a relay to that service's `/mcp`; otherwise the
@@ -38,14 +29,13 @@ export async function runMcp(o: {
     env: process.env,
     overrides: { log: { level: 'warn' }, ...(o.db === undefined ? {} : { database: { url: o.db } }) },
   });
-  if (!loaded.ok)
-    throw new McpStartError(loaded.error.code, `${loaded.error.message}: ${loaded.error.issues.join('; ')}`);
+  if (!loaded.ok) throw new CliError(loaded.error.code, `${loaded.error.message}: ${loaded.error.issues.join('; ')}`);
   const app = await createApp(loaded.value, { logDestination: process.stderr });
   try {
     const principal = await app.services.identity.authenticate(o.apiKey);
-    if (!principal.ok) throw new McpStartError('UNAUTHENTICATED', principal.error.message);
+    if (!principal.ok) throw new CliError('UNAUTHENTICATED', principal.error.message);
     const caller = callerOf(principal.value, null);
-    if (!caller.ok) throw new McpStartError(caller.error.code, caller.error.message);
+    if (!caller.ok) throw new CliError(caller.error.code, caller.error.message);
     app.start();
     const server = createMcpServer(
       mcpServices(app.services, app.registry),

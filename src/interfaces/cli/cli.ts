@@ -104,7 +104,8 @@ async function call(
   return { status: res.status, body: parsed };
 }
 
-class CliError extends Error {
+/** A refusal with a stable code, printed `error CODE: message` (also thrown by the composition root's commands). */
+export class CliError extends Error {
   constructor(
     readonly code: string,
     message: string,
@@ -294,11 +295,7 @@ export async function runCli(argv: readonly string[], deps: CliDeps): Promise<vo
       process.exitCode = e.exitCode;
       return;
     }
-    const code = (e as { code?: unknown } | null)?.code;
     if (e instanceof CliError) deps.err(`error ${e.code}: ${e.message}`);
-    // A refusal from the composition root carries its stable code too (`autoglm mcp` with a bad key).
-    else if (e instanceof Error && typeof code === 'string' && /^[A-Z][A-Z_]+$/.test(code))
-      deps.err(`error ${code}: ${e.message}`);
     else deps.err(`error: ${e instanceof Error ? e.message : String(e)}`);
     process.exitCode = 1;
   }
