@@ -111,6 +111,8 @@ describe('POST /api/v1/intents/parse', () => {
       'refund',
       'query_order',
       'query_balance',
+      'list_orders',
+      'top_up_wallet',
     ]);
     expect(data.find((d) => d.name === 'refund')).toMatchObject({ available: true, risk: 'high' });
     expect(Object.keys(data[0]?.parameters.properties ?? {})).toEqual(['drink', 'size', 'quantity', 'options']);

@@ -53,6 +53,8 @@ describe('the LLM path (a local OpenAI-compatible server playing recorded answer
         'refund',
         'query_order',
         'query_balance',
+        'list_orders',
+        'top_up_wallet',
       ]);
       const recharge = tools.find((t) => t.function.name === 'recharge_phone')?.function.parameters;
       expect(Object.keys(recharge?.properties ?? {})).toEqual(['phone', 'amount', 'currency']);

@@ -43,6 +43,7 @@ import { type AppConfig, maskDatabaseUrl } from '../config/load-config.js';
 import { BUILT_IN_RECHARGE_RULES, BUILT_IN_RULES } from '../domain/rules.js';
 import { Metrics } from '../interfaces/http/plumbing/metrics.js';
 import { buildHttpServer } from '../interfaces/http/server.js';
+import { mcpOptions } from './build-mcp.js';
 import type { Clock } from '../ports/clock.js';
 import type { LlmProvider } from '../ports/llm-provider.js';
 import type { Logger } from '../ports/logger.js';
@@ -379,6 +380,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       ...(redis === undefined ? {} : { redis }),
     },
     ...(tls === undefined ? {} : { tls }),
+    mcp: mcpOptions(config, services, registry, logger),
     ready: async () => {
       const checks = {
         database: await storage.ping(),

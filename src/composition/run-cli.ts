@@ -20,6 +20,8 @@ import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
 import { standardFaces } from '../simulator/standard-faces.js';
 import { openLocalIdentity, readAdminKey } from './build-identity.js';
 import { buildInterpreter } from './build-interpreter.js';
+import { packageVersion } from './build-mcp.js';
+import { runMcp } from './run-mcp.js';
 import { masterKeyBytes, openStorage } from './build-storage.js';
 import { createApp, dataKeySettings } from './create-app.js';
 
@@ -138,17 +140,6 @@ async function ask(question: string): Promise<string> {
     });
   } finally {
     rl.close();
-  }
-}
-
-function packageVersion(): string {
-  try {
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
   }
 }
 
@@ -324,6 +315,8 @@ export async function runMain(argv: readonly string[]): Promise<void> {
     ask,
     rotateDataKey,
     encryptSecret,
+    mcp: runMcp,
+    mcpApiKey: process.env.AUTOGLM_API_KEY,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
     // A terminal gets a progress bar redrawn in place; a pipe or a log gets plain lines.

@@ -247,6 +247,24 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** The MCP server (`autoglm mcp`, `/mcp`): how the person confirms what the policy held for them. */
+    mcp: z
+      .object({
+        /**
+         * Ask the person in the MCP client (elicitation) and confirm on their answer, audited as
+         * `user:<person> via mcp-elicitation`. False: only the person's own credential confirms
+         * (the console, `POST /api/v1/confirmations/:id`); the tool answers with the pending action.
+         */
+        confirm_via_elicitation: z.boolean().default(true),
+        /** How long the person has to answer the client's question before the action stays pending. */
+        elicitation_timeout_seconds: z.number().int().min(5).max(3600).default(300),
+        /** How long a tool follows a recharge still running (progress notifications) before answering. */
+        follow_seconds: z.number().int().min(0).max(600).default(30),
+        /** Streamable HTTP sessions idle this long are closed. */
+        session_idle_seconds: z.number().int().min(60).max(86_400).default(1800),
+      })
+      .strict()
+      .prefault({}),
     idempotency: z
       .object({
         ttl_hours: z.number().min(24).default(24),

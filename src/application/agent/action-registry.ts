@@ -3,12 +3,20 @@ import type { ActionContext, ActionSpec } from '../../domain/intent/action-spec.
 import { ActionCatalog } from '../../domain/intent/catalog.js';
 import type { AgentOutcome } from './agent-outcome.js';
 import type { Caller } from '../kernel/caller.js';
+import type { IdempotencyRef } from '../kernel/idempotency.js';
 
 /** What a handler gets besides the validated parameters. */
 export interface HandlerContext {
   readonly caller: Caller;
   /** The conversation's last order ("last" already resolved by the caller when it is an order reference). */
   readonly lastOrderId: string | null;
+  /**
+   * The transport's idempotency claim for this request (an Idempotency-Key, an MCP tool call): a
+   * handler that creates something records it there, so a retry after a crash finds it.
+   */
+  readonly idem?: IdempotencyRef;
+  /** Set when an earlier attempt of this very request created this resource and died: report it, run nothing. */
+  readonly recoveryPoint?: string | null;
 }
 
 /** Runs a validated intent. Expected refusals are outcomes (`kind: 'refused'`), never exceptions. */
@@ -21,7 +29,7 @@ export type ActionRegistration = Omit<ActionSpec, 'schema'> & {
 };
 
 /**
- * The open action registry: the seven built-ins plus whatever users register, each with a
+ * The open action registry: the built-ins plus whatever users register, each with a
  * schema, a risk level and (when something can run it) a handler. The grammar, the LLM tool
  * list, the HTTP API and the CLI all read it. An action without a handler is known (it parses)
  * but refused with ACTION_UNAVAILABLE when asked to run.

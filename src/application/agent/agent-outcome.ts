@@ -11,6 +11,8 @@ export interface Confirmation {
   readonly currency?: string;
   /** Who receives the money (a masked phone, a merchant…), when it is not an order. */
   readonly payee?: string;
+  /** How it will be paid (wallet, alipay_qr, …), as the person is shown it. */
+  readonly payment_method?: string;
   readonly method: 'POST';
   readonly path: string;
   /** Send this body with the confirmation: it names exactly what was shown (its digest). */
@@ -76,8 +78,49 @@ export function confirmationOf(h: HeldView): Confirmation {
     amount: h.amount,
     currency: h.currency,
     payee: h.payee,
+    payment_method: h.method,
     method: h.confirm.method,
     path: h.confirm.path,
     body: h.confirm.body,
   };
+}
+
+const yuan = (fen: number | undefined, currency = 'CNY'): string =>
+  fen === undefined ? '' : `${(fen / 100).toFixed(2)} ${currency}`;
+
+/** An outcome in one line, for a terminal or a model to read. */
+export function describeOutcome(o: AgentOutcome): string {
+  switch (o.kind) {
+    case 'paid':
+      return (
+        `paid: ${o.order.description}, ${yuan(o.order.amount, o.order.currency)} — ` +
+        `order ${o.order.id} ${o.order.status}`
+      );
+    case 'placed':
+      return (
+        `placed: ${o.order.description}, ${yuan(o.order.amount, o.order.currency)} — ` +
+        `order ${o.order.id} ${o.order.status}`
+      );
+    case 'awaiting_confirmation':
+      return `awaiting your confirmation: ${o.confirm.what}`;
+    case 'payment_failed':
+      return `payment failed: ${o.reason} — order ${o.order.id}`;
+    case 'cancelled':
+      return `cancelled: order ${o.order.id}`;
+    case 'found':
+      return (
+        `order ${o.order.id}: ${o.order.status} — ${o.order.status_text}; ${o.order.description}, ` +
+        `${yuan(o.order.amount, o.order.currency)}`
+      );
+    case 'done':
+      return `${o.action}: ${JSON.stringify(o.result)}`;
+    case 'clarification':
+      return `? ${o.question}`;
+    case 'refused':
+      return `refused ${o.code}: ${o.reason}`;
+    default: {
+      const never: never = o;
+      return JSON.stringify(never);
+    }
+  }
 }

@@ -10,6 +10,7 @@ import type { ActionRegistry } from './action-registry.js';
 import { type AgentOutcome, orderOf } from './agent-outcome.js';
 import type { Caller } from '../kernel/caller.js';
 import type { ChangeMeta } from '../kernel/change-set.js';
+import type { IdempotencyRef } from '../kernel/idempotency.js';
 import { tx } from '../kernel/tx.js';
 import type { Interpretation, Interpreter } from './interpret-text.js';
 import { refused } from './order-action-handlers.js';
@@ -71,7 +72,12 @@ export class AgentService {
 
   async message(
     caller: Caller,
-    input: { readonly sessionId?: string; readonly text: string },
+    input: {
+      readonly sessionId?: string;
+      readonly text: string;
+      /** The transport's idempotency claim for this message, handed to the action it runs. */
+      readonly idem?: { readonly ref: IdempotencyRef; readonly recoveryPoint: string | null };
+    },
   ): Promise<Result<AgentReply>> {
     if (input.sessionId !== undefined && !SESSION_ID_RE.test(input.sessionId)) {
       return err('VALIDATION_FAILED', 'session_id is 1–64 letters, digits, _ or -', { field: 'session_id' });
@@ -93,7 +99,7 @@ export class AgentService {
       case 'intent': {
         intent = parsed.intent;
         pending = null;
-        const r = await this.execute(caller, parsed.intent, session);
+        const r = await this.execute(caller, parsed.intent, session, input.idem);
         outcome = r.outcome;
         awaiting = r.awaiting ?? null;
         break;
@@ -181,6 +187,7 @@ export class AgentService {
     caller: Caller,
     intent: Intent,
     session: AgentSessionRecord,
+    idem?: { readonly ref: IdempotencyRef; readonly recoveryPoint: string | null },
   ): Promise<{ outcome: AgentOutcome; awaiting?: AgentSessionRecord['awaiting'] }> {
     const handler = this.o.registry.handlerFor(intent.action);
     if (handler === undefined) return { outcome: unavailable(intent.action) };
@@ -208,7 +215,13 @@ export class AgentService {
         awaiting: { action: intent.action, params: intent.params },
       };
     }
-    return { outcome: await handler(intent.params, { caller, lastOrderId: session.lastOrderId }) };
+    return {
+      outcome: await handler(intent.params, {
+        caller,
+        lastOrderId: session.lastOrderId,
+        ...(idem === undefined ? {} : { idem: idem.ref, recoveryPoint: idem.recoveryPoint }),
+      }),
+    };
   }
 
   private async openSession(

@@ -1,5 +1,6 @@
 import { formatMoney } from '../../domain/money.js';
 import type { OrderOptions } from '../../domain/menu.js';
+import type { OrderStatus } from '../../domain/order.js';
 import type { DomainError, Result } from '../../domain/result.js';
 import type { ActionHandler, ActionRegistry, HandlerContext } from './action-registry.js';
 import { type AgentOutcome, type Confirmation, confirmationOf } from './agent-outcome.js';
@@ -19,6 +20,8 @@ function confirmationFor(order: OrderView, what: 'order' | 'payment'): Confirmat
     order_id: order.id,
     amount: order.amount,
     currency: order.currency,
+    payee: 'merchant',
+    ...(order.payment === null ? {} : { payment_method: order.payment.method }),
     method: 'POST',
     path: `/api/v1/orders/${order.id}/confirm`,
   };
@@ -81,14 +84,28 @@ export function registerOrderHandlers(registry: ActionRegistry, orders: OrdersAp
 
   registry.handle('order_coffee', async (p, ctx) =>
     fromOrderOutcome(
-      await orders.place(ctx.caller, {
-        drink: p.drink as string,
-        size: p.size as string,
-        quantity: p.quantity as number,
-        options: p.options as OrderOptions,
-      }),
+      typeof ctx.recoveryPoint === 'string'
+        ? await orders.outcomeOf(ctx.caller, ctx.recoveryPoint)
+        : await orders.place(
+            ctx.caller,
+            {
+              drink: p.drink as string,
+              size: p.size as string,
+              quantity: p.quantity as number,
+              options: p.options as OrderOptions,
+            },
+            ctx.idem,
+          ),
     ),
   );
+
+  registry.handle('list_orders', async (p, ctx) => {
+    const page = await orders.list(ctx.caller, {
+      limit: typeof p.limit === 'number' ? p.limit : 10,
+      ...(Array.isArray(p.status) ? { status: p.status as OrderStatus[] } : {}),
+    });
+    return { kind: 'done', action: 'list_orders', result: { orders: page.data, next_cursor: page.next_cursor } };
+  });
 
   registry.handle(
     'submit_payment',
@@ -130,10 +147,15 @@ export function registerOrderHandlers(registry: ActionRegistry, orders: OrdersAp
     'refund',
     withOrder(async (orderId, p, ctx) => {
       const amount = typeof p.amount === 'number' ? p.amount : undefined;
-      const r = await refunds.request(ctx.caller, orderId, {
-        ...(amount === undefined ? {} : { amount }),
-        reason: 'asked for through the agent',
-      });
+      const r =
+        typeof ctx.recoveryPoint === 'string'
+          ? await refunds.outcomeOf(ctx.caller, ctx.recoveryPoint)
+          : await refunds.request(
+              ctx.caller,
+              orderId,
+              { ...(amount === undefined ? {} : { amount }), reason: 'asked for through the agent' },
+              ctx.idem,
+            );
       if (!r.ok) return refused(r.error);
       if (r.value.kind === 'held') return { kind: 'awaiting_confirmation', confirm: confirmationOf(r.value.held) };
       const refund = r.value.refund;

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import type { Permission } from '../auth/permissions.js';
 import type { Menu } from '../menu.js';
 import type { Result } from '../result.js';
 
@@ -15,6 +16,22 @@ export interface ActionContext {
 export interface SlotQuestion {
   readonly zh: string;
   readonly en: string;
+}
+
+/**
+ * What running an action does, for clients that show or gate tool calls (MCP tool annotations).
+ * Unset fields take MCP's cautious defaults: may change things, may destroy, not idempotent,
+ * reaches the outside world.
+ */
+export interface ActionHints {
+  /** Only reads: nothing changes, nothing is paid. */
+  readonly readOnly?: boolean;
+  /** May undo or end something (a cancel, a refund). */
+  readonly destructive?: boolean;
+  /** Calling it again with the same arguments changes nothing more. */
+  readonly idempotent?: boolean;
+  /** Reaches payment gateways, carriers or merchants outside this service. */
+  readonly openWorld?: boolean;
 }
 
 /** A plain object of loose values, as a grammar or a model produced them. */
@@ -51,6 +68,12 @@ export interface ActionSpec {
   readonly complete?: (params: Record<string, unknown>, ctx: ActionContext) => Record<string, unknown>;
   /** For user-registered actions: words the grammar recognises. Built-ins have their own rules. */
   readonly grammar?: ActionGrammar;
+  /**
+   * What the caller's role must allow to run it outside a conversation (an MCP tool), as the
+   * matching HTTP route demands; `agent.message` when unset (a user's own action).
+   */
+  readonly permission?: Permission;
+  readonly hints?: ActionHints;
 }
 
 /** An intent that passed validation: every field normalised, every default filled in. */

@@ -11,6 +11,7 @@ import {
   TEMPERATURES,
 } from '../menu.js';
 import { MAX_AMOUNT_MINOR, parseAmount } from '../money.js';
+import { ORDER_STATUSES } from '../order.js';
 import { err, ok, type DomainError, type Result } from '../result.js';
 import type { ActionSpec, RawParams } from './action-spec.js';
 import { findAmount, parseCount } from './numbers.js';
@@ -250,6 +251,8 @@ const orderCoffee: ActionSpec = {
   description:
     'Order coffee from the menu. Sizes: small (小杯), medium (中杯, tall), large (大杯, grande), xlarge (超大杯, venti).',
   risk: 'medium',
+  permission: 'orders.place',
+  hints: { readOnly: false, destructive: false, idempotent: false, openWorld: true },
   schema: (ctx) =>
     z
       .object({
@@ -308,6 +311,8 @@ const rechargePhone: ActionSpec = {
   name: 'recharge_phone',
   description: 'Top up the prepaid balance of a mainland China mobile number. amount is integer fen (100元 = 10000).',
   risk: 'high',
+  permission: 'recharges.create',
+  hints: { readOnly: false, destructive: false, idempotent: false, openWorld: true },
   schema: () =>
     z
       .object({
@@ -324,19 +329,34 @@ const rechargePhone: ActionSpec = {
   },
 };
 
-const refOnly = (name: string, description: string, risk: ActionSpec['risk']): ActionSpec => ({
+const refOnly = (
+  name: string,
+  description: string,
+  risk: ActionSpec['risk'],
+  permission: NonNullable<ActionSpec['permission']>,
+  hints: NonNullable<ActionSpec['hints']>,
+): ActionSpec => ({
   name,
   description,
   risk,
+  permission,
+  hints,
   schema: () => z.object({ order_id: orderRefSchema.default('last') }).strict(),
   normalise: (raw) => normaliseFields(raw, ORDER_FIELDS),
 });
 
 /** An order reference plus an optional amount in fen (a payment the person named, a partial refund). */
-const refWithAmount = (name: string, description: string): ActionSpec => ({
+const refWithAmount = (
+  name: string,
+  description: string,
+  permission: NonNullable<ActionSpec['permission']>,
+  hints: NonNullable<ActionSpec['hints']>,
+): ActionSpec => ({
   name,
   description,
   risk: 'high',
+  permission,
+  hints,
   schema: () => z.object({ order_id: orderRefSchema.default('last'), amount: amountSchema.optional() }).strict(),
   normalise: (raw) => normaliseFields(raw, { ...ORDER_FIELDS, amount: normaliseAmount }),
 });
@@ -345,27 +365,86 @@ const submitPayment = refWithAmount(
   'submit_payment',
   'Pay for an order (the person said pay / confirm, e.g. "付吧", "确认付款", "pay for it"). amount, ' +
     'when the person named one, is integer fen and must match the order.',
+  'payments.submit',
+  { readOnly: false, destructive: false, idempotent: true, openWorld: true },
 );
 
-const refund = refWithAmount('refund', 'Refund an order, fully or (with amount in integer fen) partly.');
+const refund = refWithAmount(
+  'refund',
+  'Refund an order, fully or (with amount in integer fen) partly.',
+  'orders.refund',
+  { readOnly: false, destructive: true, idempotent: false, openWorld: true },
+);
 
 const queryBalance: ActionSpec = {
   name: 'query_balance',
   description: "Show the balance of the paying account's wallet.",
   risk: 'low',
+  permission: 'wallet.read',
+  hints: { readOnly: true, destructive: false, idempotent: true, openWorld: false },
   schema: () => z.object({}).strict(),
 };
 
-/** The seven actions Open-AutoGLM ships with. */
+const LIST_LIMIT = 50;
+
+const listOrders: ActionSpec = {
+  name: 'list_orders',
+  description: "List the person's coffee orders, newest first, optionally only those in the given statuses.",
+  risk: 'low',
+  permission: 'orders.read',
+  hints: { readOnly: true, destructive: false, idempotent: true, openWorld: false },
+  schema: () =>
+    z
+      .object({
+        status: z.array(z.enum(ORDER_STATUSES)).min(1).optional().describe('only orders in these statuses'),
+        limit: z.number().int().min(1).max(LIST_LIMIT).default(10),
+      })
+      .strict(),
+};
+
+const topUpWallet: ActionSpec = {
+  name: 'top_up_wallet',
+  description:
+    "Put money on the person's prepaid wallet (what phone recharges are paid from) through the payment " +
+    'gateway. amount is integer fen (100元 = 10000). Held for the person unless wallet_top_up is trusted.',
+  risk: 'medium',
+  permission: 'wallet.top_up',
+  hints: { readOnly: false, destructive: false, idempotent: false, openWorld: true },
+  schema: () => z.object({ amount: amountSchema.describe('integer fen') }).strict(),
+  normalise: (raw) => normaliseFields(raw, { amount: normaliseAmount }),
+  questions: { amount: { zh: '充多少钱到钱包？', en: 'How much should go on the wallet?' } },
+};
+
+/** The actions Open-AutoGLM ships with. */
 export const BUILTIN_ACTIONS: readonly ActionSpec[] = [
   orderCoffee,
   rechargePhone,
   submitPayment,
-  refOnly('cancel_order', 'Cancel an order that still waits for confirmation or payment.', 'medium'),
+  refOnly('cancel_order', 'Cancel an order that still waits for confirmation or payment.', 'medium', 'orders.cancel', {
+    readOnly: false,
+    destructive: true,
+    idempotent: true,
+    openWorld: true,
+  }),
   refund,
-  refOnly('query_order', 'Show an order and its status.', 'low'),
+  refOnly('query_order', 'Show an order and its status.', 'low', 'orders.read', {
+    readOnly: true,
+    destructive: false,
+    idempotent: true,
+    openWorld: false,
+  }),
   queryBalance,
+  listOrders,
+  topUpWallet,
 ];
 
 export type BuiltinAction =
-  'order_coffee' | 'recharge_phone' | 'submit_payment' | 'cancel_order' | 'refund' | 'query_order' | 'query_balance';
+  | 'order_coffee'
+  | 'recharge_phone'
+  | 'submit_payment'
+  | 'cancel_order'
+  | 'refund'
+  | 'query_order'
+  | 'query_balance'
+  | 'list_orders'
+  | 'top_up_wallet';

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
-import type { AgentOutcome, Confirmation } from '../../application/agent/agent-api.js';
+import { type AgentOutcome, type Confirmation, describeOutcome } from '../../application/agent/agent-api.js';
 import type { ParseOutput } from '../../application/agent/agent-api.js';
 import type { OrderView } from '../../application/orders/orders-api.js';
 
@@ -47,45 +47,6 @@ interface Reply {
   session_id: string;
   intent: { action: string; params: Record<string, unknown> } | null;
   outcome: AgentOutcome;
-}
-
-const yuan = (fen: number | undefined, currency = 'CNY'): string =>
-  fen === undefined ? '' : `${(fen / 100).toFixed(2)} ${currency}`;
-
-function describeOutcome(o: AgentOutcome): string {
-  switch (o.kind) {
-    case 'paid':
-      return (
-        `paid: ${o.order.description}, ${yuan(o.order.amount, o.order.currency)} — ` +
-        `order ${o.order.id} ${o.order.status}`
-      );
-    case 'placed':
-      return (
-        `placed: ${o.order.description}, ${yuan(o.order.amount, o.order.currency)} — ` +
-        `order ${o.order.id} ${o.order.status}`
-      );
-    case 'awaiting_confirmation':
-      return `awaiting your confirmation: ${o.confirm.what}`;
-    case 'payment_failed':
-      return `payment failed: ${o.reason} — order ${o.order.id}`;
-    case 'cancelled':
-      return `cancelled: order ${o.order.id}`;
-    case 'found':
-      return (
-        `order ${o.order.id}: ${o.order.status} — ${o.order.status_text}; ${o.order.description}, ` +
-        `${yuan(o.order.amount, o.order.currency)}`
-      );
-    case 'done':
-      return `${o.action}: ${JSON.stringify(o.result)}`;
-    case 'clarification':
-      return `? ${o.question}`;
-    case 'refused':
-      return `refused ${o.code}: ${o.reason}`;
-    default: {
-      const never: never = o;
-      return JSON.stringify(never);
-    }
-  }
 }
 
 function pendingConfirmation(o: AgentOutcome): Confirmation | undefined {

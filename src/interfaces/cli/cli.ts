@@ -5,9 +5,10 @@ import { type BatchCliDeps, registerBatchCommands } from './batch-commands.js';
 import { type CredentialCliDeps, registerCredentialCommands } from './credential-commands.js';
 import { credentialHeaders } from './credentials.js';
 import { type KeyCliDeps, keysGroup, registerKeyCommands } from './key-commands.js';
+import { type McpCliDeps, registerMcpCommand } from './mcp-command.js';
 
 /** What the composition root gives the CLI: the server it can start. */
-export interface CliDeps extends AgentCliDeps, BatchCliDeps, KeyCliDeps, CredentialCliDeps {
+export interface CliDeps extends AgentCliDeps, BatchCliDeps, KeyCliDeps, CredentialCliDeps, McpCliDeps {
   /** Start the service with these overrides; resolves when it has stopped. */
   serve(options: { config?: string; host?: string; port?: number; db?: string }): Promise<void>;
   /** Run the standalone simulator (the outside world) until stopped. */
@@ -103,7 +104,8 @@ async function call(
   return { status: res.status, body: parsed };
 }
 
-class CliError extends Error {
+/** A refusal with a stable code, printed `error CODE: message` (also thrown by the composition root's commands). */
+export class CliError extends Error {
   constructor(
     readonly code: string,
     message: string,
@@ -279,6 +281,7 @@ export function buildCli(deps: CliDeps): Command {
   registerBatchCommands(program, deps, client, fail);
   registerKeyCommands(program, deps, fail);
   registerCredentialCommands(program, keysGroup(program), deps, call, fail);
+  registerMcpCommand(program, deps, fail);
   return program;
 }
 

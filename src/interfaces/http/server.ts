@@ -28,6 +28,7 @@ import type { MandatesApi } from '../../application/mandates/mandates-api.js';
 import type { ConfirmationsApi } from '../../application/confirmations/confirmations-api.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerIdentityRoutes } from './identity-routes.js';
+import { type McpRoutesOptions, registerMcpRoutes } from './mcp-routes.js';
 import { registerAuthentication } from './plumbing/authenticate.js';
 import { registerBatchRoutes } from './batch-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
@@ -82,6 +83,8 @@ export interface HttpServerOptions {
   readonly trustProxy?: boolean | readonly string[];
   /** Serve HTTPS with this certificate and key (PEM); every answer then carries Strict-Transport-Security. */
   readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string; readonly hstsMaxAgeSeconds: number };
+  /** The MCP server over Streamable HTTP at /mcp. */
+  readonly mcp?: McpRoutesOptions;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -237,6 +240,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     registerBatchRoutes(api, services);
     const { agent } = services;
     if (agent !== undefined) registerAgentRoutes(api, { agent, idempotency: services.idempotency });
+    if (opts.mcp !== undefined) registerMcpRoutes(api, opts.mcp);
     done();
   });
   return app;

@@ -21,6 +21,11 @@ export function credentialSource(req: FastifyRequest): string | undefined {
   if (trimmed === '') return undefined;
   // `Bearer abc` → `abc`: the same credential under another spelling of the scheme is one source.
   const credential = /^[A-Za-z][A-Za-z0-9._~+-]*\s+(\S.*)$/.exec(trimmed)?.[1] ?? trimmed;
+  return sourceOfCredential(credential);
+}
+
+/** A credential as a source (a hash of it, never the credential): also for transports without HTTP (MCP stdio). */
+export function sourceOfCredential(credential: string): string {
   return `credential:${createHash('sha256').update(credential).digest('base64url').slice(0, 32)}`;
 }
 
