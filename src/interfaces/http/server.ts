@@ -24,6 +24,7 @@ import type { IdentityApi } from '../../application/identity/identity-api.js';
 import { registerAbuseRoutes } from './abuse-routes.js';
 import { registerConfirmationRoutes } from './confirmation-routes.js';
 import { registerMandateRoutes } from './mandate-routes.js';
+import { collectRouteDocs, openApiDocument, registerOpenApiRoutes } from './openapi-routes.js';
 import type { MandatesApi } from '../../application/mandates/mandates-api.js';
 import type { ConfirmationsApi } from '../../application/confirmations/confirmations-api.js';
 import { registerAgentRoutes } from './agent-routes.js';
@@ -213,6 +214,8 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   );
 
   const services = opts.services;
+  // Each route's OpenAPI description, recorded as it is added (before any route is).
+  const documented = collectRouteDocs(app);
   // The routes are a plugin of their own, so they are added after the rate limiter and the
   // authentication have loaded (plugins load in order; a route added directly on `app` now would
   // be added before their hooks exist).
@@ -223,6 +226,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
       return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
     });
     if (opts.metrics !== undefined) registerMetricsRoute(api, services, opts.metrics);
+    registerOpenApiRoutes(api, { document: openApiDocument(documented) });
 
     registerIdentityRoutes(api, services);
     registerOrderRoutes(api, services);
