@@ -65,7 +65,10 @@ describe('the OpenAPI document', () => {
 
   it('documents error answers as problem+json with their stable codes', () => {
     const op = document.paths['/api/v1/order']!.post! as {
-      responses: Record<string, { content?: Record<string, { schema: { properties?: { code?: { enum: string[] } } } }> }>;
+      responses: Record<
+        string,
+        { content?: Record<string, { schema: { properties?: { code?: { enum: string[] } } } }> }
+      >;
     };
     const codes = (status: string) =>
       op.responses[status]?.content?.['application/problem+json']?.schema.properties?.code?.enum ?? [];

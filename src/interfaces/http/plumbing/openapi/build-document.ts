@@ -302,7 +302,8 @@ function requestBody(doc: RouteDoc | undefined, schemas: Schemas): Json | undefi
       ...(doc.example === undefined ? {} : { example: doc.example }),
     };
   }
-  for (const [type, s] of Object.entries(doc.bodyContent ?? {})) content[type] = { schema: schemas.convert(s, 'input') };
+  for (const [type, s] of Object.entries(doc.bodyContent ?? {}))
+    content[type] = { schema: schemas.convert(s, 'input') };
   return { required: doc.bodyOptional !== true, content };
 }
 

@@ -8,9 +8,9 @@ const esc = (s: unknown): string =>
 
 /** `code` spans and paragraphs from the little Markdown the descriptions use. */
 const prose = (s: unknown): string =>
-  s === undefined
+  typeof s !== 'string'
     ? ''
-    : String(s)
+    : s
         .split(/\n\n+/)
         .map((p) => `<p>${esc(p).replace(/`([^`]+)`/g, '<code>$1</code>')}</p>`)
         .join('');
@@ -48,8 +48,8 @@ export function renderDocsPage(document: Json): string {
         `<h3>${esc(tag)}</h3><ul>${inTag(tag)
           .map(
             (o) =>
-              `<li><a href="#${anchor(o.method, o.path)}"><span class="m ${o.method}">${o.method.toUpperCase()}</span> ` +
-              `${esc(o.path)}</a></li>`,
+              `<li><a href="#${anchor(o.method, o.path)}">` +
+              `<span class="m ${o.method}">${o.method.toUpperCase()}</span> ${esc(o.path)}</a></li>`,
           )
           .join('')}</ul>`,
     )
@@ -76,14 +76,17 @@ export function renderDocsPage(document: Json): string {
 <title>${esc(info.title)} ${esc(info.version)}</title>
 <style>
 body{font:15px/1.5 system-ui,sans-serif;margin:0;display:flex;color:#1d2330}
-nav{width:320px;height:100vh;overflow:auto;position:sticky;top:0;background:#f4f5f7;padding:0 12px;font-size:13px}
+nav{width:320px;height:100vh;overflow:auto;position:sticky;top:0;background:#f4f5f7;
+  padding:0 12px;font-size:13px}
 nav ul{list-style:none;padding:0;margin:0} nav a{text-decoration:none;color:inherit;display:block;padding:2px 0}
 main{flex:1;padding:0 32px 64px;max-width:1000px}
-.m{display:inline-block;min-width:52px;font:bold 11px monospace;text-align:center;border-radius:3px;color:#fff;padding:1px 4px}
+.m{display:inline-block;min-width:52px;font:bold 11px monospace;text-align:center;border-radius:3px;
+  color:#fff;padding:1px 4px}
 .get{background:#2f7d32}.post{background:#1a5fb4}.delete{background:#c01c28}.put,.patch{background:#b5835a}
 .op{border:1px solid #d8dbe0;border-radius:6px;padding:4px 16px;margin:18px 0}
 .op h4{font:600 16px monospace;margin:10px 0}
-table{border-collapse:collapse;width:100%;font-size:13px} td,th{border-top:1px solid #e4e6ea;padding:4px 6px;text-align:left;vertical-align:top}
+table{border-collapse:collapse;width:100%;font-size:13px}
+td,th{border-top:1px solid #e4e6ea;padding:4px 6px;text-align:left;vertical-align:top}
 pre{background:#f6f8fa;padding:8px;overflow:auto;font-size:12px} code{background:#f0f1f3;padding:0 3px}
 .perm{font-size:13px;color:#555}
 </style></head>
@@ -117,7 +120,9 @@ function operation(method: string, path: string, op: Json, components: Record<st
   const bodyHtml =
     body === undefined
       ? ''
-      : `<h5>Body${body.required === true ? '' : ' (optional)'}</h5>${Object.entries(body.content as Record<string, Json>)
+      : `<h5>Body${body.required === true ? '' : ' (optional)'}</h5>${Object.entries(
+          body.content as Record<string, Json>,
+        )
           .map(
             ([type, m]) =>
               `<p><code>${esc(type)}</code></p>` +

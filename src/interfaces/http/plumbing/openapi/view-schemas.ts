@@ -143,7 +143,10 @@ export const heldViewSchema = z
       body: z.object({ digest: z.string() }),
     }),
   })
-  .meta({ id: 'Held', description: 'A money action the policy held for the person: what will run and how to confirm it.' });
+  .meta({
+    id: 'Held',
+    description: 'A money action the policy held for the person: what will run and how to confirm it.',
+  });
 
 export const batchViewSchema = z
   .object({
@@ -258,8 +261,7 @@ type DeepReadonly<T> = T extends (infer E)[]
   : T extends object
     ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
     : T;
-type Agrees<View, S extends z.ZodType> =
-  View extends DeepReadonly<z.output<S>> ? SameKeys<View, z.output<S>> : false;
+type Agrees<View, S extends z.ZodType> = View extends DeepReadonly<z.output<S>> ? SameKeys<View, z.output<S>> : false;
 export const agrees: {
   readonly [K in string]: true;
 } = {
