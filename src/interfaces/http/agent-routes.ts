@@ -69,6 +69,18 @@ const agentReplySchema = z.object({
   outcome: z.looseObject({ kind: z.string() }),
   session_restarted: z.boolean(),
 });
+/** What reading words can end in (the grammar, or the model and its provider). */
+const READING_ERRORS = [
+  'INTENT_NOT_UNDERSTOOD',
+  'INTENT_AMBIGUOUS',
+  'INPUT_TOO_LONG',
+  'UNKNOWN_ACTION',
+  'INVALID_PHONE',
+  'LLM_INVALID_OUTPUT',
+  'LLM_UNAVAILABLE',
+  'LLM_RATE_LIMITED',
+  'LLM_TIMEOUT',
+] as const;
 /** The body of a session's confirm (read by the use case, which checks the digest). */
 const sessionConfirmSchema = z.object({ digest: z.string().describe('the digest the agent showed') });
 
@@ -94,17 +106,7 @@ const DOCS = {
         ]),
       },
     },
-    errors: [
-      'INTENT_NOT_UNDERSTOOD',
-      'INTENT_AMBIGUOUS',
-      'INPUT_TOO_LONG',
-      'UNKNOWN_ACTION',
-      'INVALID_PHONE',
-      'LLM_INVALID_OUTPUT',
-      'LLM_UNAVAILABLE',
-      'LLM_RATE_LIMITED',
-      'LLM_TIMEOUT',
-    ],
+    errors: READING_ERRORS,
   },
   message: {
     summary: 'Talk to the agent',
@@ -116,20 +118,7 @@ const DOCS = {
     example: { text: 'recharge 13800138000 with 50 yuan' },
     idempotent: true,
     responses: { 200: { description: 'the agent’s answer', body: agentReplySchema } },
-    errors: [
-      'INTENT_NOT_UNDERSTOOD',
-      'INTENT_AMBIGUOUS',
-      'INPUT_TOO_LONG',
-      'UNKNOWN_ACTION',
-      'INVALID_PHONE',
-      'LLM_INVALID_OUTPUT',
-      'LLM_UNAVAILABLE',
-      'LLM_RATE_LIMITED',
-      'LLM_TIMEOUT',
-      'CONFIRMATION_NOT_FOUND',
-      'ACTION_UNAVAILABLE',
-      'NO_LAST_ORDER',
-    ],
+    errors: [...READING_ERRORS, 'CONFIRMATION_NOT_FOUND', 'ACTION_UNAVAILABLE', 'NO_LAST_ORDER'],
   },
   confirm: {
     summary: 'Confirm what the agent proposed',

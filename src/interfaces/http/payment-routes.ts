@@ -58,6 +58,7 @@ const DOCS = {
       'CALLBACK_UNKNOWN_PAYMENT',
       'CALLBACK_AMOUNT_MISMATCH',
     ],
+    errorContent: { 'application/json': z.unknown(), 'text/plain': z.string(), 'application/xml': z.string() },
   },
 } satisfies Record<string, RouteDoc>;
 

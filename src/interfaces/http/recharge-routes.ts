@@ -16,7 +16,7 @@ import {
 import { PROBLEM_JSON, problem, sendProblem, statusForCode } from './plumbing/problem.js';
 import { ipSource } from './plumbing/sources.js';
 import type { RouteDoc } from './plumbing/openapi/route-doc.js';
-import { heldViewSchema, listOf, rechargeViewSchema } from './plumbing/openapi/view-schemas.js';
+import { listOf, rechargeViewSchema, underWayOrHeld } from './plumbing/openapi/view-schemas.js';
 import { idParamSchema } from './plumbing/validation.js';
 
 /** Shapes only: the number, the amount and the face value are the domain's to judge, with their own codes. */
@@ -70,14 +70,7 @@ const DOCS = {
     idempotent: true,
     responses: {
       201: { description: 'recharged', body: recharge, headers: { Location: 'the recharge' } },
-      202: {
-        description: 'in progress (`recharge`, poll it), or held for the person (`held`)',
-        body: z.union([
-          z.object({ recharge: rechargeViewSchema, next: z.string() }),
-          z.object({ held: heldViewSchema }),
-        ]),
-        headers: { Location: 'the recharge, or the held action to confirm' },
-      },
+      202: underWayOrHeld('recharge', rechargeViewSchema, 'recharge'),
     },
     errors: [
       'PHONE_INVALID_FORMAT',

@@ -13,7 +13,7 @@ import {
   validationResult,
 } from './plumbing/http-result.js';
 import type { RouteDoc } from './plumbing/openapi/route-doc.js';
-import { heldViewSchema, listOf, refundViewSchema } from './plumbing/openapi/view-schemas.js';
+import { listOf, refundViewSchema, underWayOrHeld } from './plumbing/openapi/view-schemas.js';
 import { problem, sendProblem, statusForCode } from './plumbing/problem.js';
 import { idParamSchema } from './plumbing/validation.js';
 
@@ -66,11 +66,7 @@ const DOCS = {
     idempotent: true,
     responses: {
       201: { description: 'refunded', body: refund, headers: { Location: 'the refund' } },
-      202: {
-        description: 'in progress (`refund`, poll it), or held for the person to confirm (`held`)',
-        body: z.union([z.object({ refund: refundViewSchema, next: z.string() }), z.object({ held: heldViewSchema })]),
-        headers: { Location: 'the refund, or the held action to confirm' },
-      },
+      202: underWayOrHeld('refund', refundViewSchema, 'refund'),
     },
     errors: [
       'ORDER_NOT_FOUND',

@@ -13,7 +13,7 @@ import {
   validationResult,
 } from './plumbing/http-result.js';
 import type { RouteDoc } from './plumbing/openapi/route-doc.js';
-import { heldViewSchema, topUpViewSchema } from './plumbing/openapi/view-schemas.js';
+import { topUpViewSchema, underWayOrHeld } from './plumbing/openapi/view-schemas.js';
 import { PROBLEM_JSON, problem, sendProblem, statusForCode } from './plumbing/problem.js';
 import { idParamSchema } from './plumbing/validation.js';
 
@@ -79,11 +79,7 @@ const DOCS = {
     idempotent: true,
     responses: {
       201: { description: 'credited', body: topUp, headers: { Location: 'the top-up' } },
-      202: {
-        description: 'in progress (`top_up`, poll it), or held for the person (`held`)',
-        body: z.union([z.object({ top_up: topUpViewSchema, next: z.string() }), z.object({ held: heldViewSchema })]),
-        headers: { Location: 'the top-up, or the held action to confirm' },
-      },
+      202: underWayOrHeld('top_up', topUpViewSchema, 'top-up'),
     },
     errors: [
       'INVALID_AMOUNT',

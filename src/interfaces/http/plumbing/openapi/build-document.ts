@@ -232,7 +232,10 @@ function operation(route: DocumentedRoute, schemas: Schemas): Json {
     byStatus.set(s, [...(byStatus.get(s) ?? []), code]);
   }
   for (const [status, list] of [...byStatus].sort(([a], [b]) => a - b)) {
-    const media = problemMedia(status, list.sort());
+    const media: Json = { ...problemMedia(status, list.sort()) };
+    for (const [type, schema] of Object.entries(doc?.errorContent ?? {})) {
+      media[type] = { schema: schemas.convert(schema, 'output') };
+    }
     const key = String(status);
     const existing = responses[key];
     responses[key] =

@@ -49,6 +49,8 @@ export interface RouteDoc {
    * document adds by itself.
    */
   readonly errors?: readonly StableCode[];
+  /** Error answers may also come in these content types (a gateway's own refusal format). */
+  readonly errorContent?: Readonly<Record<string, z.ZodType>>;
 }
 
 declare module 'fastify' {

@@ -15,6 +15,7 @@ import { MANDATE_PERIODS } from '../../../../domain/mandate.js';
 import { ORDER_STATUSES } from '../../../../domain/order.js';
 import { RECHARGE_STATUSES } from '../../../../domain/recharge/recharge.js';
 import { REFUND_STATUSES } from '../../../../domain/refund.js';
+import type { ResponseDoc } from './route-doc.js';
 import { TOP_UP_STATUSES } from '../../../../domain/wallet.js';
 
 /**
@@ -247,6 +248,15 @@ export const ledgerCheckSchema = z
     checked: z.number().int(),
   })
   .meta({ id: 'LedgerCheck', description: 'Balance and completeness of the whole book.' });
+
+/** The 202 of a money action: under way (`<key>` with `next`: poll it), or held for the person (`held`). */
+export function underWayOrHeld(key: string, view: z.ZodType, what: string): ResponseDoc {
+  return {
+    description: `in progress (\`${key}\`, poll it), or held for the person to confirm (\`held\`)`,
+    body: z.union([z.object({ [key]: view, next: z.string() }), z.object({ held: heldViewSchema })]),
+    headers: { Location: `the ${what}, or the held action to confirm` },
+  };
+}
 
 /** `{ data: [...] }`, the shape of every list. */
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });
