@@ -38,10 +38,10 @@ describe('the permission matrix', () => {
     const table = app.http.routeTable;
     expect(table.length).toBeGreaterThan(30);
     const open = table.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`);
-    // What is open is exactly: health, readiness, login/refresh/logout, the signed callbacks, and
-    // the public key that checks mandates' signatures.
+    // What is open is exactly: health, readiness, login/refresh/logout, the signed callbacks, the
+    // public key that checks mandates' signatures, and the API's description (document and page).
     for (const r of open) {
-      const publicGet = /^GET \/(healthz|readyz|api\/v1\/mandates\/jwks)$/;
+      const publicGet = /^GET \/(healthz|readyz|api\/v1\/mandates\/jwks|openapi\.json|docs)$/;
       const publicPost = /^POST \/api\/v1\/(auth\/(login|refresh|logout)|[a-z-]*callbacks\/.*)$/;
       expect(publicGet.test(r) || publicPost.test(r), r).toBe(true);
     }

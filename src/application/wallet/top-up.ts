@@ -28,7 +28,7 @@ export interface TopUpView {
   /** The recharge this payment pays for directly (it never reaches the wallet). */
   readonly recharge_id: string | null;
   /** Its refund, when that recharge failed. */
-  readonly refund_status: TopUpRecord['refundStatus'] | null;
+  readonly refund_status: NonNullable<TopUpRecord['refundStatus']> | null;
   readonly created_at: string;
   readonly updated_at: string;
 }

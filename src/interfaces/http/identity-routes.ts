@@ -8,6 +8,10 @@ import { ACCESS_COOKIE, CSRF_COOKIE, REFRESH_COOKIE } from './plumbing/authentic
 import { type HttpResult, parseId, problemResult, send, validationResult } from './plumbing/http-result.js';
 import { problem, sendProblem } from './plumbing/problem.js';
 import { ipSource } from './plumbing/sources.js';
+import { ROLES } from '../../domain/auth/permissions.js';
+import type { RouteDoc } from './plumbing/openapi/route-doc.js';
+import { keyViewSchema, listOf, sessionSchema } from './plumbing/openapi/view-schemas.js';
+import { idParamSchema } from './plumbing/validation.js';
 
 const loginSchema = z
   .object({
@@ -26,6 +30,116 @@ const keySchema = z
   })
   .strict();
 const userSchema = z.object({ user: z.string(), password: z.string().max(1024), role: z.string().optional() }).strict();
+
+/** What each route says of itself in the OpenAPI document (GET /openapi.json, GET /docs). */
+const DOCS = {
+  login: {
+    summary: 'Log in',
+    description:
+      'A person’s password for an access token (JWT) and a refresh token; a browser also gets the session ' +
+      'cookies. A wrong password counts against the address.',
+    tags: ['identity'],
+    body: loginSchema,
+    example: { user: 'alice', password: 'correct horse battery staple' },
+    responses: {
+      200: {
+        description: 'the session',
+        body: sessionSchema,
+        headers: {
+          'Set-Cookie':
+            'the session cookies: `autoglm_access`, `autoglm_refresh` (HttpOnly) and `autoglm_csrf` (to echo in ' +
+            'X-CSRF-Token)',
+        },
+      },
+    },
+    errors: ['INVALID_CREDENTIALS'],
+  },
+  refresh: {
+    summary: 'Renew a session',
+    description:
+      'A refresh token (in the body or its cookie) for a new pair; each refresh token works once, and reusing ' +
+      'one ends the login.',
+    tags: ['identity'],
+    body: refreshSchema,
+    bodyOptional: true,
+    responses: {
+      200: {
+        description: 'the new session',
+        body: sessionSchema,
+        headers: {
+          'Set-Cookie':
+            'the session cookies: `autoglm_access`, `autoglm_refresh` (HttpOnly) and `autoglm_csrf` (to echo in ' +
+            'X-CSRF-Token)',
+        },
+      },
+    },
+    errors: ['UNAUTHENTICATED', 'INVALID_CREDENTIALS', 'REFRESH_TOKEN_REUSED'],
+  },
+  logout: {
+    summary: 'Log out',
+    description: 'Ends the login of this refresh token and clears the cookies.',
+    tags: ['identity'],
+    body: refreshSchema,
+    bodyOptional: true,
+    responses: { 204: { description: 'logged out' } },
+    errors: ['UNAUTHENTICATED', 'INVALID_CREDENTIALS', 'REFRESH_TOKEN_REUSED'],
+  },
+  me: {
+    summary: 'Who am I',
+    tags: ['identity'],
+    responses: {
+      200: {
+        description: 'the caller',
+        body: z.object({
+          tenant: z.string(),
+          principal: z.string().nullable(),
+          role: z.enum(ROLES),
+          acts_for: z.string(),
+          actor: z.string(),
+        }),
+      },
+    },
+  },
+  createKey: {
+    summary: 'Make an API key',
+    description:
+      'The key is shown here once (never stored, never logged). An `agent` key acts for the person named in ' +
+      '`acts_for`.',
+    tags: ['identity'],
+    body: keySchema,
+    example: { role: 'agent', user: 'alice-assistant', acts_for: 'alice' },
+    responses: {
+      201: {
+        description: 'the key, once, and what the list shows of it',
+        body: z.object({ key: z.string().describe('agk_…'), api_key: keyViewSchema }),
+      },
+    },
+    errors: ['PRINCIPAL_NOT_FOUND', 'PRINCIPAL_EXISTS'],
+  },
+  listKeys: {
+    summary: 'API keys',
+    tags: ['identity'],
+    responses: { 200: { description: 'keys', body: listOf(keyViewSchema) } },
+  },
+  revokeKey: {
+    summary: 'Revoke an API key',
+    tags: ['identity'],
+    params: idParamSchema,
+    responses: { 200: { description: 'the revoked key', body: z.object({ api_key: keyViewSchema }) } },
+    errors: ['KEY_NOT_FOUND'],
+  },
+  createUser: {
+    summary: 'Make a user',
+    description: 'A person who logs in with a password.',
+    tags: ['identity'],
+    body: userSchema,
+    example: { user: 'alice', password: 'correct horse battery staple', role: 'user' },
+    responses: {
+      201: { description: 'the user', body: z.object({ user: z.object({ id: z.string(), role: z.enum(ROLES) }) }) },
+    },
+    errors: ['PRINCIPAL_EXISTS'],
+  },
+} satisfies Record<string, RouteDoc>;
 
 interface CookieReply {
   setCookie(name: string, value: string, options: Record<string, unknown>): FastifyReply;
@@ -68,13 +182,13 @@ export function registerIdentityRoutes(
     body.refresh_token ??
     (req as FastifyRequest & { cookies?: Record<string, string | undefined> }).cookies?.[REFRESH_COOKIE];
 
-  app.post('/api/v1/auth/login', { config: { public: true } }, async (req, reply) => {
+  app.post('/api/v1/auth/login', { config: { public: true, openapi: DOCS.login } }, async (req, reply) => {
     const b = loginSchema.safeParse(req.body);
     if (!b.success) return send(reply, validationResult(req, b.error));
     return session(req, reply, await identity.login(b.data));
   });
 
-  app.post('/api/v1/auth/refresh', { config: { public: true } }, async (req, reply) => {
+  app.post('/api/v1/auth/refresh', { config: { public: true, openapi: DOCS.refresh } }, async (req, reply) => {
     const b = refreshSchema.safeParse(req.body ?? {});
     if (!b.success) return send(reply, validationResult(req, b.error));
     const token = refreshTokenOf(req, b.data);
@@ -82,7 +196,7 @@ export function registerIdentityRoutes(
     return session(req, reply, await identity.refresh(token));
   });
 
-  app.post('/api/v1/auth/logout', { config: { public: true } }, async (req, reply) => {
+  app.post('/api/v1/auth/logout', { config: { public: true, openapi: DOCS.logout } }, async (req, reply) => {
     const b = refreshSchema.safeParse(req.body ?? {});
     if (!b.success) return send(reply, validationResult(req, b.error));
     const token = refreshTokenOf(req, b.data);
@@ -96,7 +210,7 @@ export function registerIdentityRoutes(
     return reply.code(204).send();
   });
 
-  app.get('/api/v1/auth/me', { config: { permission: 'actions.read' } }, (req) => ({
+  app.get('/api/v1/auth/me', { config: { permission: 'actions.read', openapi: DOCS.me } }, (req) => ({
     tenant: req.caller.tenantId,
     principal: req.principal?.id ?? null,
     role: req.caller.role,
@@ -107,46 +221,62 @@ export function registerIdentityRoutes(
   const created = (r: Result<unknown>, req: FastifyRequest, body: (v: never) => unknown): HttpResult =>
     r.ok ? { status: 201, body: body(r.value as never), store: false } : problemResult(req, r.error);
 
-  app.post('/api/v1/admin/keys', { config: { permission: 'keys.manage' } }, async (req, reply) => {
-    const b = keySchema.safeParse(req.body);
-    if (!b.success) return send(reply, validationResult(req, b.error));
-    const r = await identity.createKey(req.caller, {
-      role: b.data.role,
-      user: b.data.user,
-      ...(b.data.acts_for === undefined ? {} : { actsFor: b.data.acts_for }),
-      ...(b.data.expires_at === undefined ? {} : { expiresAt: b.data.expires_at }),
-    });
-    // The key is shown here once: never stored, never logged, not cached by anyone in between.
-    void reply.header('cache-control', 'no-store');
-    return send(
-      reply,
-      created(r, req, (v: { key: string; view: unknown }) => ({ key: v.key, api_key: v.view })),
-    );
-  });
+  app.post(
+    '/api/v1/admin/keys',
+    { config: { permission: 'keys.manage', openapi: DOCS.createKey } },
+    async (req, reply) => {
+      const b = keySchema.safeParse(req.body);
+      if (!b.success) return send(reply, validationResult(req, b.error));
+      const r = await identity.createKey(req.caller, {
+        role: b.data.role,
+        user: b.data.user,
+        ...(b.data.acts_for === undefined ? {} : { actsFor: b.data.acts_for }),
+        ...(b.data.expires_at === undefined ? {} : { expiresAt: b.data.expires_at }),
+      });
+      // The key is shown here once: never stored, never logged, not cached by anyone in between.
+      void reply.header('cache-control', 'no-store');
+      return send(
+        reply,
+        created(r, req, (v: { key: string; view: unknown }) => ({ key: v.key, api_key: v.view })),
+      );
+    },
+  );
 
-  app.get('/api/v1/admin/keys', { config: { permission: 'keys.manage' } }, async (req, reply) => {
-    const r = await identity.listKeys(req.caller);
-    return r.ok ? { data: r.value } : send(reply, problemResult(req, r.error));
-  });
+  app.get(
+    '/api/v1/admin/keys',
+    { config: { permission: 'keys.manage', openapi: DOCS.listKeys } },
+    async (req, reply) => {
+      const r = await identity.listKeys(req.caller);
+      return r.ok ? { data: r.value } : send(reply, problemResult(req, r.error));
+    },
+  );
 
-  app.delete('/api/v1/admin/keys/:id', { config: { permission: 'keys.manage' } }, async (req, reply) => {
-    const id = parseId(req);
-    if (id === undefined) return sendProblem(reply, problem('KEY_NOT_FOUND', 'no such key', req.id));
-    const r = await identity.revokeKey(req.caller, id);
-    return r.ok ? { api_key: r.value } : send(reply, problemResult(req, r.error));
-  });
+  app.delete(
+    '/api/v1/admin/keys/:id',
+    { config: { permission: 'keys.manage', openapi: DOCS.revokeKey } },
+    async (req, reply) => {
+      const id = parseId(req);
+      if (id === undefined) return sendProblem(reply, problem('KEY_NOT_FOUND', 'no such key', req.id));
+      const r = await identity.revokeKey(req.caller, id);
+      return r.ok ? { api_key: r.value } : send(reply, problemResult(req, r.error));
+    },
+  );
 
-  app.post('/api/v1/admin/users', { config: { permission: 'users.manage' } }, async (req, reply) => {
-    const b = userSchema.safeParse(req.body);
-    if (!b.success) return send(reply, validationResult(req, b.error));
-    const r = await identity.createUser(req.caller, {
-      user: b.data.user,
-      password: b.data.password,
-      ...(b.data.role === undefined ? {} : { role: b.data.role }),
-    });
-    return send(
-      reply,
-      created(r, req, (v: { id: string; role: string }) => ({ user: { id: v.id, role: v.role } })),
-    );
-  });
+  app.post(
+    '/api/v1/admin/users',
+    { config: { permission: 'users.manage', openapi: DOCS.createUser } },
+    async (req, reply) => {
+      const b = userSchema.safeParse(req.body);
+      if (!b.success) return send(reply, validationResult(req, b.error));
+      const r = await identity.createUser(req.caller, {
+        user: b.data.user,
+        password: b.data.password,
+        ...(b.data.role === undefined ? {} : { role: b.data.role }),
+      });
+      return send(
+        reply,
+        created(r, req, (v: { id: string; role: string }) => ({ user: { id: v.id, role: v.role } })),
+      );
+    },
+  );
 }

@@ -1,12 +1,22 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { Caller } from '../../application/kernel/caller.js';
 import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
 import type { OrderOutcome, OrdersApi } from '../../application/orders/orders-api.js';
 import { SIZE_NAMES_ZH, SIZES } from '../../domain/menu.js';
 import type { DomainError, Result } from '../../domain/result.js';
 import { type HttpResult, idempotent, parseId, problemResult, send, validationResult } from './plumbing/http-result.js';
+import type { RouteDoc } from './plumbing/openapi/route-doc.js';
+import { orderViewSchema } from './plumbing/openapi/view-schemas.js';
 import { problem, sendProblem } from './plumbing/problem.js';
-import { cancelBodySchema, confirmBodySchema, listQuerySchema, orderBodySchema } from './plumbing/validation.js';
+import {
+  cancelBodySchema,
+  confirmBodySchema,
+  idParamSchema,
+  listQuerySchema,
+  orderBodySchema,
+  paymentBodySchema,
+} from './plumbing/validation.js';
 
 function outcomeResult(
   req: FastifyRequest,
@@ -45,6 +55,173 @@ function outcomeResult(
   }
 }
 
+const LOCATION = { Location: 'the order: GET it for where it stands' };
+const order = z.object({ order: orderViewSchema });
+/** What placing, confirming or paying for an order answers. */
+const ORDER_OUTCOMES = {
+  201: { description: 'paid and completed', body: order, headers: LOCATION },
+  202: {
+    description: 'placed and not paid yet (awaiting confirmation), or paying: `next` says what to do',
+    body: z.object({ order: orderViewSchema, next: z.string() }),
+    headers: LOCATION,
+  },
+  204: {
+    description: 'completed, with `Prefer: return=minimal`',
+    headers: { ...LOCATION, 'Preference-Applied': 'return=minimal' },
+  },
+} as const;
+const PREFER = { Prefer: '`return=minimal`: a completed order answers 204 with no body' };
+
+/** What each route says of itself in the OpenAPI document (GET /openapi.json, GET /docs). */
+const DOCS = {
+  place: {
+    summary: 'Order a coffee',
+    description:
+      'Places the order and, when the policy lets it run (auto-confirm, within limits), pays for it at once. ' +
+      'Otherwise the order waits for `POST /api/v1/orders/{id}/confirm`.',
+    tags: ['orders'],
+    body: orderBodySchema,
+    example: { drink: 'latte', size: 'large', quantity: 2, options: { temperature: 'iced', milk: 'oat' } },
+    idempotent: true,
+    headers: PREFER,
+    responses: ORDER_OUTCOMES,
+    errors: [
+      'UNKNOWN_DRINK',
+      'UNKNOWN_SIZE',
+      'UNKNOWN_OPTION',
+      'INVALID_QUANTITY',
+      'AMOUNT_TOO_LARGE',
+      'POLICY_AMOUNT_CAP_EXCEEDED',
+      'DAILY_LIMIT_EXCEEDED',
+      'PAYMENT_DECLINED',
+      'GATEWAY_UNAVAILABLE',
+    ],
+  },
+  menu: {
+    summary: 'The menu',
+    description: 'Drinks with their prices per size and the surcharges, in minor units.',
+    tags: ['orders'],
+    responses: {
+      200: {
+        description: 'the menu',
+        body: z.object({
+          currency: z.string(),
+          sizes: z.array(z.object({ id: z.string(), name_zh: z.string() })),
+          drinks: z.array(
+            z.object({
+              id: z.string(),
+              name_zh: z.string(),
+              name_en: z.string(),
+              iced: z.boolean(),
+              prices: z.record(z.string(), z.number().int()),
+            }),
+          ),
+          surcharges: z.record(z.string(), z.number().int()),
+        }),
+      },
+    },
+  },
+  get: {
+    summary: 'One order',
+    tags: ['orders'],
+    params: idParamSchema,
+    responses: { 200: { description: 'the order', body: order } },
+    errors: ['ORDER_NOT_FOUND'],
+  },
+  audit: {
+    summary: 'An order’s audit trail',
+    description: 'Who did what to the order and when, oldest first, with the state before and after.',
+    tags: ['orders'],
+    params: idParamSchema,
+    responses: {
+      200: {
+        description: 'its audit rows',
+        body: z.object({
+          data: z.array(
+            z.object({
+              at: z.iso.datetime(),
+              actor: z.string(),
+              action: z.string(),
+              before: z.unknown(),
+              after: z.unknown(),
+              request_id: z.string().nullable(),
+            }),
+          ),
+        }),
+      },
+    },
+    errors: ['ORDER_NOT_FOUND'],
+  },
+  list: {
+    summary: 'List orders',
+    description: 'Newest first, a page at a time: pass `next_cursor` back as `cursor`. A person sees only their own.',
+    tags: ['orders'],
+    query: listQuerySchema,
+    responses: {
+      200: {
+        description: 'a page of orders',
+        body: z.object({ data: z.array(orderViewSchema), next_cursor: z.string().nullable() }),
+      },
+    },
+  },
+  confirm: {
+    summary: 'Confirm and pay for an order',
+    description: 'Pays for an order placed without auto-confirm, with its payment method or the one named.',
+    tags: ['orders'],
+    params: idParamSchema,
+    body: confirmBodySchema,
+    bodyOptional: true,
+    idempotent: true,
+    headers: PREFER,
+    responses: ORDER_OUTCOMES,
+    errors: [
+      'ORDER_NOT_FOUND',
+      'ILLEGAL_TRANSITION',
+      'INVALID_PAYMENT_METHOD',
+      'POLICY_AMOUNT_CAP_EXCEEDED',
+      'DAILY_LIMIT_EXCEEDED',
+      'PAYMENT_DECLINED',
+      'GATEWAY_UNAVAILABLE',
+      'CONCURRENT_MODIFICATION',
+    ],
+  },
+  cancel: {
+    summary: 'Cancel an order',
+    description: 'Only before it is paid; a paid order is refunded instead.',
+    tags: ['orders'],
+    params: idParamSchema,
+    body: cancelBodySchema,
+    bodyOptional: true,
+    idempotent: true,
+    responses: { 200: { description: 'the cancelled order', body: order } },
+    errors: ['ORDER_NOT_FOUND', 'ILLEGAL_TRANSITION', 'CONCURRENT_MODIFICATION'],
+  },
+  pay: {
+    summary: 'Pay for an order',
+    description:
+      'Submits the payment of an order awaiting one; the amount and currency must be the order’s. Every field ' +
+      'is checked by the use case, and all that is wrong is reported at once (`errors`).',
+    tags: ['orders'],
+    body: paymentBodySchema,
+    example: { order_id: 'ord_01J0000000000000000000000', amount: 3600, currency: 'CNY', payment_method: 'wechat_pay' },
+    idempotent: true,
+    headers: PREFER,
+    responses: ORDER_OUTCOMES,
+    errors: [
+      'ORDER_NOT_FOUND',
+      'INVALID_AMOUNT',
+      'INVALID_CURRENCY',
+      'INVALID_PAYMENT_METHOD',
+      'AMOUNT_MISMATCH',
+      'ILLEGAL_TRANSITION',
+      'POLICY_AMOUNT_CAP_EXCEEDED',
+      'DAILY_LIMIT_EXCEEDED',
+      'PAYMENT_DECLINED',
+      'GATEWAY_UNAVAILABLE',
+    ],
+  },
+} satisfies Record<string, RouteDoc>;
+
 /** Coffee orders. Transport only. */
 export function registerOrderRoutes(
   app: FastifyInstance,
@@ -52,7 +229,7 @@ export function registerOrderRoutes(
 ): void {
   const caller = (req: FastifyRequest): Caller => req.caller;
 
-  app.post('/api/v1/order', { config: { permission: 'orders.place' } }, async (req, reply) => {
+  app.post('/api/v1/order', { config: { permission: 'orders.place', openapi: DOCS.place } }, async (req, reply) => {
     const parsed = orderBodySchema.safeParse(req.body);
     if (!parsed.success) return send(reply, validationResult(req, parsed.error));
     const b = parsed.data;
@@ -63,7 +240,7 @@ export function registerOrderRoutes(
     });
   });
 
-  app.get('/api/v1/menu', { config: { permission: 'actions.read' } }, () => {
+  app.get('/api/v1/menu', { config: { permission: 'actions.read', openapi: DOCS.menu } }, () => {
     const menu = orders.menu();
     return {
       currency: menu.currency,
@@ -79,7 +256,7 @@ export function registerOrderRoutes(
     };
   });
 
-  app.get('/api/v1/orders/:id', { config: { permission: 'orders.read' } }, async (req, reply) => {
+  app.get('/api/v1/orders/:id', { config: { permission: 'orders.read', openapi: DOCS.get } }, async (req, reply) => {
     const id = parseId(req);
     if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
     const r = await orders.get(caller(req), id);
@@ -87,24 +264,28 @@ export function registerOrderRoutes(
     return { order: r.value };
   });
 
-  app.get('/api/v1/orders/:id/audit', { config: { permission: 'orders.read' } }, async (req, reply) => {
-    const id = parseId(req);
-    if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
-    const trail = await orders.auditTrail(caller(req), id);
-    if (!trail.ok) return send(reply, problemResult(req, trail.error));
-    return {
-      data: trail.value.map((a) => ({
-        at: new Date(a.at).toISOString(),
-        actor: a.actor,
-        action: a.action,
-        before: a.before,
-        after: a.after,
-        request_id: a.requestId,
-      })),
-    };
-  });
+  app.get(
+    '/api/v1/orders/:id/audit',
+    { config: { permission: 'orders.read', openapi: DOCS.audit } },
+    async (req, reply) => {
+      const id = parseId(req);
+      if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
+      const trail = await orders.auditTrail(caller(req), id);
+      if (!trail.ok) return send(reply, problemResult(req, trail.error));
+      return {
+        data: trail.value.map((a) => ({
+          at: new Date(a.at).toISOString(),
+          actor: a.actor,
+          action: a.action,
+          before: a.before,
+          after: a.after,
+          request_id: a.requestId,
+        })),
+      };
+    },
+  );
 
-  app.get('/api/v1/orders', { config: { permission: 'orders.read' } }, async (req, reply) => {
+  app.get('/api/v1/orders', { config: { permission: 'orders.read', openapi: DOCS.list } }, async (req, reply) => {
     const q = listQuerySchema.safeParse(req.query);
     if (!q.success) return send(reply, validationResult(req, q.error));
     const d = q.data;
@@ -118,29 +299,37 @@ export function registerOrderRoutes(
     });
   });
 
-  app.post('/api/v1/orders/:id/confirm', { config: { permission: 'orders.confirm' } }, async (req, reply) => {
-    const id = parseId(req);
-    if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
-    const parsed = confirmBodySchema.safeParse(req.body ?? {});
-    if (!parsed.success) return send(reply, validationResult(req, parsed.error));
-    return idempotent(idempotency, req, reply, async (ref, recovery) => {
-      if (recovery !== null) return outcomeResult(req, await orders.outcomeOf(caller(req), recovery));
-      return outcomeResult(req, await orders.confirm(caller(req), id, ref, parsed.data.payment_method));
-    });
-  });
+  app.post(
+    '/api/v1/orders/:id/confirm',
+    { config: { permission: 'orders.confirm', openapi: DOCS.confirm } },
+    async (req, reply) => {
+      const id = parseId(req);
+      if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
+      const parsed = confirmBodySchema.safeParse(req.body ?? {});
+      if (!parsed.success) return send(reply, validationResult(req, parsed.error));
+      return idempotent(idempotency, req, reply, async (ref, recovery) => {
+        if (recovery !== null) return outcomeResult(req, await orders.outcomeOf(caller(req), recovery));
+        return outcomeResult(req, await orders.confirm(caller(req), id, ref, parsed.data.payment_method));
+      });
+    },
+  );
 
-  app.post('/api/v1/orders/:id/cancel', { config: { permission: 'orders.cancel' } }, async (req, reply) => {
-    const id = parseId(req);
-    if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
-    const parsed = cancelBodySchema.safeParse(req.body ?? {});
-    if (!parsed.success) return send(reply, validationResult(req, parsed.error));
-    return idempotent(idempotency, req, reply, async () => {
-      const r = await orders.cancel(caller(req), id, parsed.data.reason ?? 'cancelled by the person');
-      return r.ok ? { status: 200, body: { order: r.value }, store: true } : problemResult(req, r.error);
-    });
-  });
+  app.post(
+    '/api/v1/orders/:id/cancel',
+    { config: { permission: 'orders.cancel', openapi: DOCS.cancel } },
+    async (req, reply) => {
+      const id = parseId(req);
+      if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
+      const parsed = cancelBodySchema.safeParse(req.body ?? {});
+      if (!parsed.success) return send(reply, validationResult(req, parsed.error));
+      return idempotent(idempotency, req, reply, async () => {
+        const r = await orders.cancel(caller(req), id, parsed.data.reason ?? 'cancelled by the person');
+        return r.ok ? { status: 200, body: { order: r.value }, store: true } : problemResult(req, r.error);
+      });
+    },
+  );
 
-  app.post('/api/v1/payments', { config: { permission: 'payments.submit' } }, async (req, reply) => {
+  app.post('/api/v1/payments', { config: { permission: 'payments.submit', openapi: DOCS.pay } }, async (req, reply) => {
     const body = req.body;
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       return send(reply, problemResult(req, { code: 'VALIDATION_FAILED', message: 'the body must be a JSON object' }));

@@ -15,6 +15,9 @@ import {
 } from './plumbing/http-result.js';
 import { PROBLEM_JSON, problem, sendProblem, statusForCode } from './plumbing/problem.js';
 import { ipSource } from './plumbing/sources.js';
+import type { RouteDoc } from './plumbing/openapi/route-doc.js';
+import { listOf, rechargeViewSchema, underWayOrHeld } from './plumbing/openapi/view-schemas.js';
+import { idParamSchema } from './plumbing/validation.js';
 
 /** Shapes only: the number, the amount and the face value are the domain's to judge, with their own codes. */
 const rechargeBodySchema = z
@@ -52,6 +55,109 @@ function rechargeResult(req: FastifyRequest, r: Result<RechargeOutcome>): HttpRe
   }
 }
 
+const recharge = z.object({ recharge: rechargeViewSchema });
+
+/** What each route says of itself in the OpenAPI document (GET /openapi.json, GET /docs). */
+const DOCS = {
+  create: {
+    summary: 'Recharge a phone',
+    description:
+      'Paid from the wallet (default) or by a payment of its own (`pay: direct`); an untrusted or ' +
+      'above-threshold recharge is held for the person (202 with `held`). A failed recharge puts the amount back.',
+    tags: ['recharges'],
+    body: rechargeBodySchema,
+    example: { phone: '13800138000', amount: 5000 },
+    idempotent: true,
+    responses: {
+      201: { description: 'recharged', body: recharge, headers: { Location: 'the recharge' } },
+      202: underWayOrHeld('recharge', rechargeViewSchema, 'recharge'),
+    },
+    errors: [
+      'PHONE_INVALID_FORMAT',
+      'PHONE_INVALID_LENGTH',
+      'PHONE_NOT_MOBILE',
+      'PHONE_UNKNOWN_SEGMENT',
+      'PHONE_NOT_RECHARGEABLE',
+      'FACE_VALUE_NOT_OFFERED',
+      'INVALID_AMOUNT',
+      'INSUFFICIENT_BALANCE',
+      'POLICY_AMOUNT_CAP_EXCEEDED',
+      'DAILY_LIMIT_EXCEEDED',
+      'RECHARGE_FAILED',
+      'NO_CHANNEL_AVAILABLE',
+      'PAYMENT_DECLINED',
+      'GATEWAY_UNAVAILABLE',
+    ],
+  },
+  get: {
+    summary: 'One recharge',
+    tags: ['recharges'],
+    params: idParamSchema,
+    responses: { 200: { description: 'the recharge', body: recharge } },
+    errors: ['RECHARGE_NOT_FOUND'],
+  },
+  channels: {
+    summary: 'Recharge channels and their health',
+    description: 'Breaker, load, routing scores and the recent window of each channel.',
+    tags: ['operations'],
+    responses: {
+      200: {
+        description: 'every channel',
+        body: listOf(
+          z.object({
+            channel: z.string(),
+            operators: z.array(z.string()),
+            breaker: z.looseObject({ state: z.enum(['closed', 'open', 'half_open']) }),
+            in_flight: z.number().int(),
+            capacity: z.number().int(),
+            routed: z.number().int(),
+            scores: z.record(z.string(), z.number()),
+            window: z.object({
+              samples: z.number().int(),
+              successes: z.number().int(),
+              failures: z.number().int(),
+              timeouts: z.number().int(),
+              success_rate: z.number().nullable(),
+              mean_latency_ms: z.number().nullable(),
+              p50_latency_ms: z.number().nullable(),
+              p99_latency_ms: z.number().nullable(),
+            }),
+          }),
+        ),
+      },
+    },
+  },
+  callback: {
+    summary: 'A recharge channel’s signed result',
+    description:
+      'For the channels (Juhe: a form POST, or the same parameters in the query string), checked by their ' +
+      'signature. The channel’s own reply stops its re-sends.',
+    tags: ['callbacks'],
+    params: channelParamSchema,
+    bodyContent: {
+      'application/x-www-form-urlencoded': z.record(z.string(), z.string()),
+      'application/json': z.unknown(),
+    },
+    bodyOptional: true,
+    responses: {
+      200: {
+        description: 'the channel’s own acknowledgement',
+        content: { 'text/plain': z.string(), 'application/json': z.unknown() },
+        headers: { 'X-Callback-Effect': 'what the callback did' },
+      },
+    },
+    errors: [
+      'RECHARGE_CHANNEL_NOT_CONFIGURED',
+      'CALLBACK_INVALID',
+      'CALLBACK_SIGNATURE_INVALID',
+      'CALLBACK_UNKNOWN_RECHARGE',
+      'CALLBACK_UNCONFIRMED',
+      'CALLBACK_REPLAYED',
+      'CALLBACK_AMOUNT_MISMATCH',
+    ],
+  },
+} satisfies Record<string, RouteDoc>;
+
 /** Phone recharges and the health of their channels. Transport only. */
 export function registerRechargeRoutes(
   app: FastifyInstance,
@@ -67,23 +173,31 @@ export function registerRechargeRoutes(
 ): void {
   registerRechargeCallbacks(app, recharge, abuse);
 
-  app.post('/api/v1/recharges', { config: { permission: 'recharges.create' } }, async (req, reply) => {
-    const parsed = rechargeBodySchema.safeParse(req.body);
-    if (!parsed.success) return send(reply, validationResult(req, parsed.error));
-    return idempotent(idempotency, req, reply, async (ref, recovery) => {
-      if (recovery !== null) return rechargeResult(req, await recharge.outcomeOf(req.caller, recovery));
-      return rechargeResult(req, await recharge.request(req.caller, parsed.data, ref));
-    });
-  });
+  app.post(
+    '/api/v1/recharges',
+    { config: { permission: 'recharges.create', openapi: DOCS.create } },
+    async (req, reply) => {
+      const parsed = rechargeBodySchema.safeParse(req.body);
+      if (!parsed.success) return send(reply, validationResult(req, parsed.error));
+      return idempotent(idempotency, req, reply, async (ref, recovery) => {
+        if (recovery !== null) return rechargeResult(req, await recharge.outcomeOf(req.caller, recovery));
+        return rechargeResult(req, await recharge.request(req.caller, parsed.data, ref));
+      });
+    },
+  );
 
-  app.get('/api/v1/recharges/:id', { config: { permission: 'recharges.read' } }, async (req, reply) => {
-    const id = parseId(req);
-    if (id === undefined) return sendProblem(reply, problem('RECHARGE_NOT_FOUND', 'no such recharge', req.id));
-    const r = await recharge.get(req.caller, id);
-    return r.ok ? { recharge: r.value } : send(reply, problemResult(req, r.error));
-  });
+  app.get(
+    '/api/v1/recharges/:id',
+    { config: { permission: 'recharges.read', openapi: DOCS.get } },
+    async (req, reply) => {
+      const id = parseId(req);
+      if (id === undefined) return sendProblem(reply, problem('RECHARGE_NOT_FOUND', 'no such recharge', req.id));
+      const r = await recharge.get(req.caller, id);
+      return r.ok ? { recharge: r.value } : send(reply, problemResult(req, r.error));
+    },
+  );
 
-  app.get('/api/v1/channels', { config: { permission: 'channels.read' } }, () => ({
+  app.get('/api/v1/channels', { config: { permission: 'channels.read', openapi: DOCS.channels } }, () => ({
     data: recharge.channels().map((c) => ({
       channel: c.channel,
       operators: c.operators,
@@ -120,30 +234,34 @@ function registerRechargeCallbacks(
   void app.register((scope, _opts, done) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, next) => next(null, body));
-    scope.post('/api/v1/recharge-callbacks/:channel', { config: { public: true } }, async (req, reply) => {
-      const p = channelParamSchema.safeParse(req.params);
-      if (!p.success)
-        return sendProblem(reply, problem('RECHARGE_CHANNEL_NOT_CONFIGURED', 'no such recharge channel', req.id));
-      const rawBody = typeof req.body === 'string' ? req.body : '';
-      const params: Record<string, string> = {};
-      const query = new URLSearchParams(req.url.split('?')[1] ?? '');
-      const form = /application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')
-        ? new URLSearchParams(rawBody)
-        : new URLSearchParams();
-      for (const source of [query, form]) for (const [k, v] of source) if (k !== '__proto__') params[k] = v;
-      const headers: Record<string, string | undefined> = {};
-      for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
-      const r = await recharge.handleCallback(p.data.channel, { params, headers, rawBody });
-      if (!r.accepted) {
-        void reply.header('x-error-code', r.code);
-        // A forged signature counts against the sender's address: enough of them and it is blocked.
-        if (r.code === 'CALLBACK_SIGNATURE_INVALID')
-          await abuse.recordFailure(ipSource(req), 'forged_callback', req.id);
-        return sendProblem(reply, problem(r.code, r.message, req.id));
-      }
-      void reply.header('x-callback-effect', r.effect);
-      return reply.code(r.reply.status).type(r.reply.contentType).send(r.reply.body);
-    });
+    scope.post(
+      '/api/v1/recharge-callbacks/:channel',
+      { config: { public: true, openapi: DOCS.callback } },
+      async (req, reply) => {
+        const p = channelParamSchema.safeParse(req.params);
+        if (!p.success)
+          return sendProblem(reply, problem('RECHARGE_CHANNEL_NOT_CONFIGURED', 'no such recharge channel', req.id));
+        const rawBody = typeof req.body === 'string' ? req.body : '';
+        const params: Record<string, string> = {};
+        const query = new URLSearchParams(req.url.split('?')[1] ?? '');
+        const form = /application\/x-www-form-urlencoded/i.test(req.headers['content-type'] ?? '')
+          ? new URLSearchParams(rawBody)
+          : new URLSearchParams();
+        for (const source of [query, form]) for (const [k, v] of source) if (k !== '__proto__') params[k] = v;
+        const headers: Record<string, string | undefined> = {};
+        for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = Array.isArray(v) ? v.join(',') : v;
+        const r = await recharge.handleCallback(p.data.channel, { params, headers, rawBody });
+        if (!r.accepted) {
+          void reply.header('x-error-code', r.code);
+          // A forged signature counts against the sender's address: enough of them and it is blocked.
+          if (r.code === 'CALLBACK_SIGNATURE_INVALID')
+            await abuse.recordFailure(ipSource(req), 'forged_callback', req.id);
+          return sendProblem(reply, problem(r.code, r.message, req.id));
+        }
+        void reply.header('x-callback-effect', r.effect);
+        return reply.code(r.reply.status).type(r.reply.contentType).send(r.reply.body);
+      },
+    );
     done();
   });
 }

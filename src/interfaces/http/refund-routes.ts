@@ -12,7 +12,10 @@ import {
   send,
   validationResult,
 } from './plumbing/http-result.js';
+import type { RouteDoc } from './plumbing/openapi/route-doc.js';
+import { listOf, refundViewSchema, underWayOrHeld } from './plumbing/openapi/view-schemas.js';
 import { problem, sendProblem, statusForCode } from './plumbing/problem.js';
+import { idParamSchema } from './plumbing/validation.js';
 
 const refundBodySchema = z
   .object({
@@ -48,35 +51,87 @@ function refundResult(req: FastifyRequest, r: Result<RefundOutcome>): HttpResult
   };
 }
 
+const refund = z.object({ refund: refundViewSchema });
+
+/** What each route says of itself in the OpenAPI document (GET /openapi.json, GET /docs). */
+const DOCS = {
+  request: {
+    summary: 'Refund an order',
+    description: 'The whole payment, or `amount` of it; a high-risk refund is held for the person (202 with `held`).',
+    tags: ['refunds'],
+    params: idParamSchema,
+    body: refundBodySchema,
+    bodyOptional: true,
+    example: { amount: 1200, reason: 'one drink was wrong' },
+    idempotent: true,
+    responses: {
+      201: { description: 'refunded', body: refund, headers: { Location: 'the refund' } },
+      202: underWayOrHeld('refund', refundViewSchema, 'refund'),
+    },
+    errors: [
+      'ORDER_NOT_FOUND',
+      'INVALID_AMOUNT',
+      'REFUND_NOT_ALLOWED',
+      'REFUND_EXCEEDS_PAYMENT',
+      'REFUND_DECLINED',
+      'ILLEGAL_TRANSITION',
+      'GATEWAY_UNAVAILABLE',
+      'CONCURRENT_MODIFICATION',
+    ],
+  },
+  listForOrder: {
+    summary: 'An order’s refunds',
+    tags: ['refunds'],
+    params: idParamSchema,
+    responses: { 200: { description: 'its refunds', body: listOf(refundViewSchema) } },
+    errors: ['ORDER_NOT_FOUND'],
+  },
+  get: {
+    summary: 'One refund',
+    tags: ['refunds'],
+    params: idParamSchema,
+    responses: { 200: { description: 'the refund', body: refund } },
+    errors: ['REFUND_NOT_FOUND'],
+  },
+} satisfies Record<string, RouteDoc>;
+
 /** Refunds. Transport only. */
 export function registerRefundRoutes(
   app: FastifyInstance,
   { refunds, idempotency }: { readonly refunds: RefundsApi; readonly idempotency: IdempotencyApi },
 ): void {
-  app.post('/api/v1/orders/:id/refund', { config: { permission: 'orders.refund' } }, async (req, reply) => {
-    const id = parseId(req);
-    if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
-    const parsed = refundBodySchema.safeParse(req.body ?? {});
-    if (!parsed.success) return send(reply, validationResult(req, parsed.error));
-    const b = parsed.data;
-    return idempotent(idempotency, req, reply, async (ref, recovery) => {
-      if (recovery !== null) return refundResult(req, await refunds.outcomeOf(req.caller, recovery));
-      const request = {
-        ...(b.amount === undefined ? {} : { amount: b.amount }),
-        ...(b.reason === undefined ? {} : { reason: b.reason }),
-      };
-      return refundResult(req, await refunds.request(req.caller, id, request, ref));
-    });
-  });
+  app.post(
+    '/api/v1/orders/:id/refund',
+    { config: { permission: 'orders.refund', openapi: DOCS.request } },
+    async (req, reply) => {
+      const id = parseId(req);
+      if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
+      const parsed = refundBodySchema.safeParse(req.body ?? {});
+      if (!parsed.success) return send(reply, validationResult(req, parsed.error));
+      const b = parsed.data;
+      return idempotent(idempotency, req, reply, async (ref, recovery) => {
+        if (recovery !== null) return refundResult(req, await refunds.outcomeOf(req.caller, recovery));
+        const request = {
+          ...(b.amount === undefined ? {} : { amount: b.amount }),
+          ...(b.reason === undefined ? {} : { reason: b.reason }),
+        };
+        return refundResult(req, await refunds.request(req.caller, id, request, ref));
+      });
+    },
+  );
 
-  app.get('/api/v1/orders/:id/refunds', { config: { permission: 'orders.read' } }, async (req, reply) => {
-    const id = parseId(req);
-    if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
-    const r = await refunds.listForOrder(req.caller, id);
-    return r.ok ? { data: r.value } : send(reply, problemResult(req, r.error));
-  });
+  app.get(
+    '/api/v1/orders/:id/refunds',
+    { config: { permission: 'orders.read', openapi: DOCS.listForOrder } },
+    async (req, reply) => {
+      const id = parseId(req);
+      if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
+      const r = await refunds.listForOrder(req.caller, id);
+      return r.ok ? { data: r.value } : send(reply, problemResult(req, r.error));
+    },
+  );
 
-  app.get('/api/v1/refunds/:id', { config: { permission: 'orders.read' } }, async (req, reply) => {
+  app.get('/api/v1/refunds/:id', { config: { permission: 'orders.read', openapi: DOCS.get } }, async (req, reply) => {
     const id = parseId(req);
     if (id === undefined) return sendProblem(reply, problem('REFUND_NOT_FOUND', 'no such refund', req.id));
     const r = await refunds.get(req.caller, id);

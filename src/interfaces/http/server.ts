@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import Fastify, {
   LogController,
   type FastifyBaseLogger,
@@ -24,12 +25,14 @@ import type { IdentityApi } from '../../application/identity/identity-api.js';
 import { registerAbuseRoutes } from './abuse-routes.js';
 import { registerConfirmationRoutes } from './confirmation-routes.js';
 import { registerMandateRoutes } from './mandate-routes.js';
+import { collectRouteDocs, openApiDocument, registerOpenApiRoutes } from './openapi-routes.js';
 import type { MandatesApi } from '../../application/mandates/mandates-api.js';
 import type { ConfirmationsApi } from '../../application/confirmations/confirmations-api.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerIdentityRoutes } from './identity-routes.js';
 import { type McpRoutesOptions, registerMcpRoutes } from './mcp-routes.js';
 import { registerAuthentication } from './plumbing/authenticate.js';
+import type { RouteDoc } from './plumbing/openapi/route-doc.js';
 import { registerBatchRoutes } from './batch-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerOrderRoutes } from './order-routes.js';
@@ -107,6 +110,26 @@ declare module 'fastify' {
     caller: Caller;
   }
 }
+
+const readiness = z.object({ status: z.enum(['ready', 'not_ready']), checks: z.record(z.string(), z.boolean()) });
+/** The health routes in the OpenAPI document. */
+const HEALTH_DOCS = {
+  healthz: {
+    summary: 'Alive',
+    description: 'The process answers.',
+    tags: ['operations'],
+    responses: { 200: { description: 'alive', body: z.object({ status: z.literal('ok') }) } },
+  },
+  readyz: {
+    summary: 'Ready for traffic',
+    description: 'The database is reachable, the worker runs, and the process is not draining.',
+    tags: ['operations'],
+    responses: {
+      200: { description: 'ready', body: readiness },
+      503: { description: 'not ready: `checks` says what is not', body: readiness },
+    },
+  },
+} satisfies Record<string, RouteDoc>;
 
 /** Build the HTTP API. Transport only: parse, call a capability, map the result. */
 export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
@@ -216,16 +239,19 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   );
 
   const services = opts.services;
+  // Each route's OpenAPI description, recorded as it is added (before any route is).
+  const documented = collectRouteDocs(app);
   // The routes are a plugin of their own, so they are added after the rate limiter and the
   // authentication have loaded (plugins load in order; a route added directly on `app` now would
   // be added before their hooks exist).
   void app.register((api, _opts, done) => {
-    api.get('/healthz', { config: { public: true } }, () => ({ status: 'ok' }));
-    api.get('/readyz', { config: { public: true } }, async (_req, reply) => {
+    api.get('/healthz', { config: { public: true, openapi: HEALTH_DOCS.healthz } }, () => ({ status: 'ok' }));
+    api.get('/readyz', { config: { public: true, openapi: HEALTH_DOCS.readyz } }, async (_req, reply) => {
       const r = await opts.ready();
       return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not_ready', checks: r.checks });
     });
     if (opts.metrics !== undefined) registerMetricsRoute(api, services, opts.metrics);
+    registerOpenApiRoutes(api, { document: openApiDocument(documented) });
 
     registerIdentityRoutes(api, services);
     registerOrderRoutes(api, services);

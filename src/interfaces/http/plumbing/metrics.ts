@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { MaintenanceApi } from '../../../application/maintenance/maintenance-api.js';
 import type { PaymentsApi } from '../../../application/payments/payments-api.js';
@@ -8,6 +9,7 @@ import type { BreakerState } from '../../../domain/routing/circuit-breaker.js';
 import type { CallOutcome } from '../../../domain/routing/channel-window.js';
 import type { GatewayHealth } from '../../../ports/payment-gateway.js';
 import type { RoutingObserver } from '../../../ports/routing-observer.js';
+import type { RouteDoc } from './openapi/route-doc.js';
 
 /** Where the gauges are read from at scrape time. */
 export interface MetricsSources {
@@ -176,10 +178,24 @@ export class Metrics implements RoutingObserver {
 const seconds = (ms: number | null): number | null => (ms === null ? null : ms / 1000);
 
 /** `GET /metrics` in the Prometheus text format, beside /healthz and /readyz (no tenancy header). */
+/** GET /metrics in the OpenAPI document. */
+const METRICS_DOC: RouteDoc = {
+  summary: 'Prometheus metrics',
+  description: 'Open without a credential from this machine (the scrape); from elsewhere it needs `metrics.read`.',
+  tags: ['operations'],
+  responses: {
+    200: { description: 'the metrics, in the Prometheus text format', content: { 'text/plain': z.string() } },
+  },
+};
+
 export function registerMetricsRoute(app: FastifyInstance, sources: MetricsSources, metrics: Metrics): void {
   metrics.attach(sources);
-  app.get('/metrics', { config: { permission: 'metrics.read', publicOnLoopback: true } }, async (_req, reply) => {
-    const body = await metrics.scrape();
-    return reply.header('content-type', metrics.registry.contentType).send(body);
-  });
+  app.get(
+    '/metrics',
+    { config: { permission: 'metrics.read', publicOnLoopback: true, openapi: METRICS_DOC } },
+    async (_req, reply) => {
+      const body = await metrics.scrape();
+      return reply.header('content-type', metrics.registry.contentType).send(body);
+    },
+  );
 }

@@ -61,3 +61,15 @@ export function describeIssues(error: z.ZodError): { field: string; message: str
     message: i.code === 'unrecognized_keys' ? `unknown field(s): ${i.keys.join(', ')}` : i.message,
   }));
 }
+
+/**
+ * The body of POST /api/v1/payments, for the OpenAPI document. The handler passes the fields to
+ * the use case, which checks each one with its own code (VALIDATION_FAILED for `order_id`,
+ * INVALID_AMOUNT, INVALID_CURRENCY, INVALID_PAYMENT_METHOD) and reports them all at once.
+ */
+export const paymentBodySchema = z.object({
+  order_id: z.string().min(1),
+  amount: z.number().int().positive().describe('minor units (fen): the order’s amount'),
+  currency: z.string().describe('CNY, HKD, USD, EUR or JPY'),
+  payment_method: z.string().describe('one of the configured payment methods'),
+});
