@@ -375,6 +375,10 @@ describe('every answer matches the OpenAPI document', () => {
       'POST /api/v1/callbacks/{gateway}',
       'POST /api/v1/recharge-callbacks/{channel}',
       'POST /api/v1/agent/sessions/{id}/confirm',
+      // MCP speaks JSON-RPC over Streamable HTTP: driven with the SDK's own client in test/mcp.test.ts.
+      'GET /mcp',
+      'POST /mcp',
+      'DELETE /mcp',
     ]);
     const missing: string[] = [];
     for (const r of app.http.routeTable) {

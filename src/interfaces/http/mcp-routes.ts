@@ -5,7 +5,9 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { z } from 'zod';
 import type { Logger } from '../../ports/logger.js';
+import type { RouteDoc } from './plumbing/openapi/route-doc.js';
 import { createMcpServer, type McpServices, type McpSettings } from '../mcp/mcp-server.js';
 
 /** What `/mcp` needs: the capabilities, the `mcp` settings, and how long an idle session lives. */
@@ -24,6 +26,30 @@ interface Session {
   readonly owner: string;
   lastSeen: number;
 }
+
+/** JSON-RPC 2.0 messages (the Model Context Protocol's own schema governs them, not this document). */
+const rpcMessage = z.object({ jsonrpc: z.literal('2.0') }).passthrough();
+
+/** `/mcp` in the OpenAPI document: one entry for its three methods (MCP's Streamable HTTP transport). */
+const MCP_DOC: RouteDoc = {
+  summary: 'Model Context Protocol (Streamable HTTP)',
+  description:
+    'MCP for agents: POST JSON-RPC messages (start with `initialize`; the answer carries `Mcp-Session-Id`), GET ' +
+    'the server’s event stream, DELETE the session. An agent key acts for its person within their mandates; ' +
+    'held actions are confirmed by the person through elicitation. See the README, section MCP.',
+  tags: ['mcp'],
+  headers: { 'Mcp-Session-Id': 'the session the initialize answer named (all but the first request)' },
+  bodyContent: { 'application/json': rpcMessage },
+  bodyOptional: true,
+  responses: {
+    200: {
+      description: 'a JSON-RPC answer, or a stream of them',
+      content: { 'application/json': rpcMessage, 'text/event-stream': z.string() },
+    },
+    202: { description: 'a notification or answer accepted' },
+  },
+  errorContent: { 'application/json': rpcMessage },
+};
 
 const ownerOf = (req: FastifyRequest): string => `${req.caller.tenantId}|${req.caller.actor}`;
 
@@ -88,7 +114,7 @@ export function registerMcpRoutes(app: FastifyInstance, o: McpRoutesOptions): vo
   app.route({
     method: ['GET', 'POST', 'DELETE'],
     url: '/mcp',
-    config: { permission: 'agent.message' },
+    config: { permission: 'agent.message', openapi: MCP_DOC },
     handler,
   });
 
