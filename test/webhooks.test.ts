@@ -106,10 +106,14 @@ describe('deliveries', () => {
       }),
     ).toThrow();
 
-    const log = await app.http.inject({ url: `/api/v1/webhooks/${id}/deliveries` });
-    const deliveries = log.json<{
-      data: Array<{ status: string; log: Array<{ status_code: number; latency_ms: number }> }>;
-    }>().data;
+    // The endpoint answers before the attempt's transaction commits: wait for the log to catch up.
+    const deliveries = await until(
+      async () =>
+        (await app.http.inject({ url: `/api/v1/webhooks/${id}/deliveries` })).json<{
+          data: Array<{ status: string; log: Array<{ status_code: number; latency_ms: number }> }>;
+        }>().data,
+      (ds) => ds.length === receiver.received.length && ds.every((d) => d.status === 'succeeded'),
+    );
     expect(deliveries.length).toBe(receiver.received.length);
     for (const d of deliveries) {
       expect(d.status).toBe('succeeded');
@@ -184,9 +188,14 @@ describe('retries, giving up, redelivery', () => {
       () => receiver.delivered().length,
       (n) => n === 1,
     );
-    const d = (await app.http.inject({ url: `/api/v1/webhooks/${id}/deliveries` })).json<{
-      data: Array<{ status: string; attempts: number; log: Array<{ at: string; status_code: number }> }>;
-    }>().data[0]!;
+    // The endpoint saw the 200 before our transaction recording it committed: wait for the log.
+    const d = await until(
+      async () =>
+        (await app.http.inject({ url: `/api/v1/webhooks/${id}/deliveries` })).json<{
+          data: Array<{ status: string; attempts: number; log: Array<{ at: string; status_code: number }> }>;
+        }>().data[0]!,
+      (x) => x.status === 'succeeded',
+    );
     expect(d.status).toBe('succeeded');
     expect(d.log.map((a) => a.status_code)).toEqual([500, 500, 503, 200]);
     // One event, one webhook-id, on every attempt.

@@ -84,6 +84,12 @@ export interface WebhookRepository {
     limit: number,
     beforeId?: string,
   ): Promise<WebhookDeliveryRecord[]>;
+  /**
+   * Hold the lane (one endpoint, one resource) until the transaction ends, so "is an earlier event
+   * still on its way?" and "start the next waiting one" never interleave: without it, a delivery
+   * that ends while a new event of its lane is addressed could leave that event waiting for ever.
+   */
+  lockLane(subscriptionId: string, lane: string): Promise<void>;
   /** Whether the lane has a delivery to this endpoint still waiting or pending. */
   laneBusy(subscriptionId: string, lane: string): Promise<boolean>;
   /** The lane's earliest waiting delivery when none of it is pending (the next to start), else undefined. */

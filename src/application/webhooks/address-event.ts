@@ -42,6 +42,7 @@ export async function addressEvent(
   event: WebhookEvent,
   now: number,
 ): Promise<boolean> {
+  await r.webhooks.lockLane(sub.id, event.lane);
   const busy = await r.webhooks.laneBusy(sub.id, event.lane);
   const d: WebhookDeliveryRecord = {
     id: deps.ids.next('dlv'),
@@ -73,6 +74,7 @@ export async function startNextInLane(
   d: Pick<WebhookDeliveryRecord, 'subscriptionId' | 'lane'>,
   now: number,
 ): Promise<void> {
+  await r.webhooks.lockLane(d.subscriptionId, d.lane);
   const next = await r.webhooks.nextInLane(d.subscriptionId, d.lane);
   if (next === undefined) return;
   if (await r.webhooks.updateDelivery({ ...next, status: 'pending', nextAttemptAt: now, updatedAt: now }, 'waiting'))

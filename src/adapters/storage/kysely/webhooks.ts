@@ -196,6 +196,15 @@ export class KyselyWebhooks implements WebhookRepository {
     return rows.map(toDelivery);
   }
 
+  async lockLane(subscriptionId: string, lane: string): Promise<void> {
+    // SQLite runs one write transaction at a time: nothing to hold. PostgreSQL: a transaction-level
+    // advisory lock on the lane's hash (a collision only makes two lanes wait for each other).
+    if (this.engine !== 'postgres') return;
+    await sql`select pg_advisory_xact_lock(hashtextextended(${`webhook-lane:${subscriptionId}:${lane}`}, 0))`.execute(
+      this.db,
+    );
+  }
+
   async laneBusy(subscriptionId: string, lane: string): Promise<boolean> {
     const row = await this.db
       .selectFrom('webhookDeliveries')
