@@ -61,6 +61,9 @@ interface AliceIds {
   heldDigest: string;
   mandate: string;
   key: string;
+  /** A webhook endpoint of her tenant (tenant-scoped: her tenant's admin made it), and one of its deliveries. */
+  webhook: string;
+  delivery: string;
 }
 
 const model = new ScriptedModel();
@@ -127,6 +130,8 @@ const allIds = (): string[] => [
   A.held,
   A.key,
   A.mandate,
+  A.webhook,
+  A.delivery,
 ];
 
 /** Which of alice's ids each route with an id takes; a route missing here fails the coverage test. */
@@ -149,6 +154,9 @@ const idsFor = (url: string): string[] | undefined =>
     '/api/v1/admin/keys/:id': [A.key],
     '/api/v1/mandates/:id': [A.mandate],
     '/api/v1/mandates/:id/revoke': [A.mandate],
+    '/api/v1/webhooks/:id': [A.webhook],
+    '/api/v1/webhooks/:id/deliveries': [A.webhook],
+    '/api/v1/webhooks/:id/deliveries/:delivery/redeliver': [A.webhook],
   })[url];
 
 /**
@@ -177,6 +185,7 @@ async function snapshot(): Promise<unknown> {
     session: await app.deps.uow.read.sessions.get('default', A.session),
     held: await app.deps.uow.read.held.get('default', A.held),
     mandate: await app.deps.uow.read.mandates.get('default', A.mandate),
+    webhook: await app.deps.uow.read.webhooks.getSubscription('default', A.webhook),
     ledger: await s.ledger.balances('default'),
     keys: (await s.identity.listKeys({ ...alice, userId: 'admin', actor: 'admin:admin', role: 'admin' })).ok,
     charged: gateway.groundTruth.length,
@@ -289,6 +298,21 @@ beforeAll(async () => {
   expect(mandate.statusCode, mandate.body).toBe(201);
   A.mandate = mandate.json<{ mandate: { id: string } }>().mandate.id;
 
+  // A webhook endpoint of her tenant (nothing listens there: its deliveries keep retrying), and a delivery of it.
+  const webhook = await as(bearer(adminKeyOf(app)), 'POST', '/api/v1/webhooks', {
+    url: 'http://127.0.0.1:9/hook',
+    events: ['order.created'],
+  });
+  expect(webhook.statusCode, webhook.body).toBe(201);
+  A.webhook = webhook.json<{ webhook: { id: string } }>().webhook.id;
+  await order('small');
+  for (let i = 0; i < 200 && A.delivery === undefined; i++) {
+    const log = await as(bearer(adminKeyOf(app)), 'GET', `/api/v1/webhooks/${A.webhook}/deliveries`);
+    A.delivery = log.json<{ data: Array<{ id: string }> }>().data[0]?.id as string;
+    if (A.delivery === undefined) await new Promise((r) => setTimeout(r, 25));
+  }
+  expect(A.delivery).toMatch(/^dlv_/);
+
   // Bob, and an agent acting for him.
   probers.push({ name: 'bob, a person of the same tenant', role: 'user', headers: bearer(await keyOf(app, 'bob')) });
   const agent = await as(bearer(adminKeyOf(app)), 'POST', '/api/v1/admin/keys', {
@@ -350,7 +374,7 @@ describe('another person or tenant: every id is as if it never existed', () => {
       const body = method === 'POST' ? {} : undefined;
       for (const p of probers) {
         for (const id of idsFor(route.url) ?? []) {
-          const url = (x: string) => route.url.replace(':id', x);
+          const url = (x: string) => route.url.replace(':id', x).replace(':delivery', A.delivery);
           const theirs = await as(p.headers, method, url(id), body);
           const never = lookalike(id);
           const none = await as(p.headers, method, url(never), body);
@@ -503,7 +527,7 @@ describe("alice's own tenant's operator", () => {
   it('sees every one of her resources and lists them', async () => {
     for (const route of app.http.routeTable.filter((r) => r.method === 'GET' && r.url.includes(':'))) {
       for (const id of idsFor(route.url) ?? []) {
-        const res = await as(operator, 'GET', route.url.replace(':id', id));
+        const res = await as(operator, 'GET', route.url.replace(':id', id).replace(':delivery', A.delivery));
         expect(res.statusCode, `${route.url} ${id}: ${res.body}`).toBe(200);
       }
     }

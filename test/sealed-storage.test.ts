@@ -245,6 +245,7 @@ describe.each(engines)('sealed storage on %s', (_name, engine) => {
       'agent_sessions.context_json': 1,
       'idempotency_keys.response_body': 0,
       'held_actions.params_json': 0,
+      'webhook_subscriptions.secret': 0,
     });
 
     const { active: next, retiring } = await rotate(s.unitOfWork);
@@ -256,6 +257,7 @@ describe.each(engines)('sealed storage on %s', (_name, engine) => {
       'agent_sessions.context_json': 0,
       'idempotency_keys.response_body': 0,
       'held_actions.params_json': 0,
+      'webhook_subscriptions.secret': 0,
     });
     for (const v of await storedValues(s.db)) expect(v.startsWith(`v1:${next}:`)).toBe(true);
     expect(Object.fromEntries((await read.dataKeys.list()).map((k) => [k.id, k.status]))).toEqual({

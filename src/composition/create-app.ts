@@ -38,6 +38,9 @@ import { createRefunds, type RefundsApi } from '../application/refunds/refunds-a
 import { createRules, type RulesApi } from '../application/rules/rules-api.js';
 import { createWallet, type WalletApi } from '../application/wallet/wallet-api.js';
 import { createMandates, type MandatesApi } from '../application/mandates/mandates-api.js';
+import type { WebhooksApi } from '../application/webhooks/webhooks-api.js';
+import type { AliyunSmsSimulator } from '../simulator/aliyun-sms-simulator.js';
+import { breakerEvents, buildWebhooks } from './build-webhooks.js';
 import type { Caller } from '../application/kernel/caller.js';
 import { type AppConfig, maskDatabaseUrl } from '../config/load-config.js';
 import { BUILT_IN_RECHARGE_RULES, BUILT_IN_RULES } from '../domain/rules.js';
@@ -84,6 +87,8 @@ export interface AppOptions {
   readonly rechargeChannels?: ReadonlyMap<string, RechargeChannel>;
   /** PostgreSQL only, tests only: fail chosen statements of units of work (serialization failures, deadlocks). */
   readonly transactionFaults?: TransactionFaults;
+  /** The simulated SMS provider the embedded notifier talks to (tests read what it was sent). */
+  readonly sms?: AliyunSmsSimulator;
 }
 
 /** Every capability of the application, as the transports and tests use them. */
@@ -108,6 +113,8 @@ export interface Services {
   readonly dataKeys: DataKeysApi;
   /** What each person allowed their agents to spend without asking (signed, budgeted). */
   readonly mandates: MandatesApi;
+  /** Outbound webhooks: endpoints, delivery logs, redelivery. */
+  readonly webhooks: WebhooksApi;
 }
 
 export interface App {
@@ -120,6 +127,8 @@ export interface App {
   readonly http: FastifyInstance;
   readonly storage: Storage;
   readonly logger: Logger;
+  /** The embedded SMS provider simulator, when the notifications use it. */
+  readonly sms: AliyunSmsSimulator | undefined;
   /**
    * The first admin API key, when this start created the tenant's admin (first start only; also
    * written to the admin key file, mode 0600). Shown once, then never again.
@@ -252,6 +261,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     (carriers ??= held(new SimulatedCarriers(journal('carriers.jsonl'))));
   // Each app its own registry: tests run many apps in one process.
   const metrics = new Metrics();
+  // Built below, from the runtime; a breaker that moves before then has nobody to tell.
+  const late: { webhooks?: WebhooksApi } = {};
   const rechargeRuntime = buildRecharge(
     config,
     clock,
@@ -259,7 +270,12 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     simulatedCarriers,
     options.rechargeChannels,
     remotes,
-    metrics,
+    breakerEvents(
+      metrics,
+      workerId,
+      () => late.webhooks,
+      (e) => logger.warn({ err: e }, 'could not announce a breaker change'),
+    ),
   );
   const runner = new JobRunner(deps, {
     concurrency: config.worker.concurrency,
@@ -293,7 +309,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     batch: config.maintenance.batch,
   });
   const dataKeys = createDataKeys(deps, dataKeySettings(config));
-  for (const c of [orders, refunds, payments, wallet, recharge, batch, rules]) runner.register(c.jobs);
+  const webhooks = buildWebhooks(config, runtime, remotes, options.sms);
+  late.webhooks = webhooks.api;
+  for (const c of [orders, refunds, payments, wallet, recharge, batch, rules, webhooks]) runner.register(c.jobs);
 
   // One Redis, when configured, for every counter instances must share: request budgets and failures.
   const redis = config.rate_limit.redis_url === undefined ? undefined : openRedis(config.rate_limit.redis_url, logger);
@@ -357,6 +375,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     }),
     dataKeys: dataKeys.api,
     mandates: createMandates(deps).api,
+    webhooks: webhooks.api,
   };
   registerOrderHandlers(registry, services.orders, services.refunds);
   registerWalletHandlers(registry, services.recharge, services.wallet);
@@ -396,6 +415,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     rules.api.start();
     maintenance.api.start();
     dataKeys.api.start();
+    if (config.webhooks.enabled) webhooks.api.start();
   };
   return {
     config,
@@ -406,6 +426,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     http,
     storage,
     logger,
+    sms: webhooks.sms,
     adminKey,
     adminKeyFile,
     start,
@@ -429,6 +450,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       rules.api.stop();
       maintenance.api.stop();
       dataKeys.api.stop();
+      webhooks.api.stop();
       // A keep-alive connection whose last answer was still being written when closing began
       // turns idle afterwards, and would hold close() open for the whole keep-alive timeout
       // (72 s in Fastify): close such connections as soon as they turn idle.

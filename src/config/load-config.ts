@@ -22,7 +22,9 @@ export interface SecurityConfig {
 }
 
 /** The validated configuration every other module receives. Nothing else reads env or files. */
-export type AppConfig = Omit<ParsedConfig, 'database' | 'security'> & {
+export type AppConfig = Omit<ParsedConfig, 'database' | 'security' | 'webhooks'> & {
+  /** `timeout_ms` resolved: as given, or 10 s cut to what the job lease holds. */
+  readonly webhooks: ParsedConfig['webhooks'] & { readonly timeout_ms: number };
   readonly database: DatabaseConfig;
   readonly policy: Policy;
   readonly security: SecurityConfig;
@@ -349,6 +351,8 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   if (!policy.success) issues.push(...policy.error.issues.map(describe));
   if (c.worker.retry_max_ms < c.worker.retry_base_ms)
     issues.push('worker.retry_max_ms: must be ≥ worker.retry_base_ms');
+  if (c.webhooks.retry_max_ms < c.webhooks.retry_base_ms)
+    issues.push('webhooks.retry_max_ms: must be ≥ webhooks.retry_base_ms');
   const step = longestStep(c, gateways);
   if (c.worker.lease_ms < Math.ceil(step.ms * 1.5)) {
     // Leases are renewed every third of lease_ms. If renewals stop (the database unreachable)
@@ -369,6 +373,10 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
       gateways,
       database: db,
       policy: policy.data,
+      webhooks: {
+        ...c.webhooks,
+        timeout_ms: c.webhooks.timeout_ms ?? Math.min(10_000, Math.floor(c.worker.lease_ms / 1.5)),
+      },
       security: { master_key: masterKey, key_refresh_ms: c.security.key_refresh_ms, block: c.security.block },
     },
   };
@@ -423,6 +431,8 @@ function longestStep(
     readonly resilience: { readonly timeout_ms: number };
     readonly merchant: { readonly type: string } & Partial<{ timeout_ms: number }>;
     readonly recharge: { readonly operators: Readonly<Record<string, { readonly timeout_ms: number }>> };
+    readonly webhooks?: { readonly timeout_ms?: number | undefined };
+    readonly notifications?: { readonly sms: { readonly type: string } & Partial<{ timeout_ms: number }> };
   },
   gateways: Readonly<Record<string, { readonly type: string } & Partial<{ timeout_ms: number }>>>,
 ): { readonly ms: number; readonly what: string } {
@@ -432,6 +442,10 @@ function longestStep(
       steps.push({ ms: Math.min(g.timeout_ms, c.resilience.timeout_ms), what: `gateways.${name}.timeout_ms` });
   }
   if (c.merchant.timeout_ms !== undefined) steps.push({ ms: c.merchant.timeout_ms, what: 'merchant.timeout_ms' });
+  // Only a timeout someone set: the default is cut to fit the lease instead (see loadConfig).
+  if (c.webhooks?.timeout_ms !== undefined) steps.push({ ms: c.webhooks.timeout_ms, what: 'webhooks.timeout_ms' });
+  const smsTimeout = c.notifications?.sms.timeout_ms;
+  if (smsTimeout !== undefined) steps.push({ ms: smsTimeout, what: 'notifications.sms.timeout_ms' });
   for (const [op, o] of Object.entries(c.recharge.operators)) {
     steps.push({ ms: o.timeout_ms, what: `recharge.operators.${op}.timeout_ms` });
   }

@@ -341,6 +341,73 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Outbound webhooks (Standard Webhooks): how the dispatcher polls, how long deliveries are retried. */
+    webhooks: z
+      .object({
+        enabled: z.boolean().default(true),
+        poll_interval_ms: z.number().int().min(10).max(60_000).default(500),
+        batch: z.number().int().min(1).max(10_000).default(500),
+        /** One attempt's deadline; past it the attempt failed (no status). Default 10 s (less to fit the lease). */
+        timeout_ms: timeoutMs.optional(),
+        /** Keep retrying a delivery this long after its first attempt (3 days), then disable the endpoint. */
+        retry_for_seconds: z
+          .number()
+          .int()
+          .min(1)
+          .max(30 * 86_400)
+          .default(3 * 86_400),
+        /** Backoff between attempts: doubling from retry_base_ms, capped at retry_max_ms, with jitter. */
+        retry_base_ms: z.number().int().min(1).default(5_000),
+        retry_max_ms: z.number().int().min(1).default(3_600_000),
+      })
+      .strict()
+      .prefault({}),
+    /** Telling the person how a recharge ended: through which channels, and the SMS provider. */
+    notifications: z
+      .object({
+        /** `sms` (the provider below), `webhook` (a `recharge.notification` event); [] tells nobody. */
+        recharge_channels: z.array(z.enum(['sms', 'webhook'])).default(['sms']),
+        sms: z
+          .discriminatedUnion('type', [
+            /** The embedded simulator of Aliyun SMS: no account needed. */
+            z
+              .object({
+                type: z.literal('simulator'),
+                sign_name: z.string().min(1).default('Open-AutoGLM'),
+                template_succeeded: z
+                  .string()
+                  .regex(/^SMS_\d+$/)
+                  .default('SMS_100000001'),
+                template_failed: z
+                  .string()
+                  .regex(/^SMS_\d+$/)
+                  .default('SMS_100000002'),
+              })
+              .strict(),
+            /** Aliyun (Alibaba Cloud) SMS SendSms with an AccessKey pair. */
+            z
+              .object({
+                type: z.literal('aliyun'),
+                access_key_id: z.string().min(1),
+                access_key_secret: z.string().min(1),
+                sign_name: z.string().min(1),
+                template_succeeded: z.string().regex(/^SMS_\d+$/),
+                template_failed: z.string().regex(/^SMS_\d+$/),
+                endpoint: httpUrl.default('https://dysmsapi.aliyuncs.com/'),
+                region_id: z.string().min(1).default('cn-hangzhou'),
+                timeout_ms: timeoutMs.default(5000),
+              })
+              .strict(),
+          ])
+          .default({
+            type: 'simulator',
+            sign_name: 'Open-AutoGLM',
+            template_succeeded: 'SMS_100000001',
+            template_failed: 'SMS_100000002',
+          }),
+      })
+      .strict()
+      .prefault({}),
     /** Request budgets per credential and per source IP (abuse-schema.ts). */
     rate_limit: rateLimitSchema,
     menu: menuSchema.default(DEFAULT_MENU),

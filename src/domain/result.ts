@@ -94,7 +94,13 @@ export type ErrorCode =
   | 'MANDATE_CURRENCY_NOT_COVERED'
   | 'MANDATE_AMOUNT_EXCEEDED'
   | 'MANDATE_BUDGET_EXHAUSTED'
-  | 'MANDATE_SIGNATURE_INVALID';
+  | 'MANDATE_SIGNATURE_INVALID'
+  // Outbound webhooks (issue 13)
+  | 'WEBHOOK_NOT_FOUND'
+  | 'WEBHOOK_DELIVERY_NOT_FOUND'
+  | 'WEBHOOK_URL_INVALID'
+  | 'WEBHOOK_EVENTS_INVALID'
+  | 'WEBHOOK_DISABLED';
 
 export interface DomainError {
   readonly code: ErrorCode;

@@ -6,6 +6,7 @@ import type { IdentityRepository } from './identity.js';
 import type { HeldActionRepository } from './held-actions.js';
 import type { MandateRepository } from './mandates.js';
 import type { SourceBlockRepository } from './source-blocks.js';
+import type { WebhookRepository } from './webhooks.js';
 import type {
   AuditEntry,
   AuditRecord,
@@ -376,6 +377,8 @@ export interface Repositories {
   readonly mandates: MandateRepository;
   /** Data keys and the re-sealing of values under a new one (0011). */
   readonly dataKeys: DataKeyRepository;
+  /** Outbound webhooks: subscriptions, deliveries, their log, the dispatcher's cursor (0013). */
+  readonly webhooks: WebhookRepository;
 }
 
 /**
@@ -417,6 +420,18 @@ export interface ReadRepositories {
   readonly held: Pick<HeldActionRepository, 'get' | 'listForPerson'>;
   readonly mandates: Pick<MandateRepository, 'get' | 'list'>;
   readonly dataKeys: Pick<DataKeyRepository, 'list' | 'countStale' | 'refresh' | 'sealedColumns'>;
+  readonly webhooks: Pick<
+    WebhookRepository,
+    | 'getSubscription'
+    | 'listSubscriptions'
+    | 'enabledSubscriptions'
+    | 'anyEnabled'
+    | 'getDelivery'
+    | 'listDeliveries'
+    | 'attempts'
+    | 'cursor'
+    | 'auditAfter'
+  >;
 }
 
 /**

@@ -11,4 +11,6 @@ export interface RoutingObserver {
   callEnded(channel: string, outcome: CallOutcome): void;
   /** A recharge was routed to `channel` after trying another channel first. */
   failedOver(channel: string, operator: OperatorId): void;
+  /** A channel's breaker opened (no traffic for the cool-down) or closed again (a probe succeeded). */
+  breakerChanged?(channel: string, state: 'open' | 'closed', reason?: string): void;
 }

@@ -15,6 +15,11 @@ export interface HttpClientOptions {
   readonly maxResponseBytes?: number;
   /** Injected clock for Retry-After dates and rate-limit windows. */
   readonly now?: () => number;
+  /**
+   * Return every answer as it came (429 and 5xx too), without rate-limit bookkeeping: for callers
+   * that log the status code themselves (webhook deliveries), not for the payment connectors.
+   */
+  readonly rawStatus?: boolean;
 }
 
 export interface HttpRequest {
@@ -61,6 +66,7 @@ export class HttpClient {
   private readonly prefix: string;
   private readonly timeoutMs: number;
   private readonly now: () => number;
+  private readonly rawStatus: boolean;
   private remaining: number | undefined;
   private resetAt: number | undefined;
 
@@ -71,6 +77,7 @@ export class HttpClient {
     this.prefix = url.pathname.replace(/\/+$/, '');
     this.timeoutMs = options.timeoutMs;
     this.now = options.now ?? Date.now;
+    this.rawStatus = options.rawStatus ?? false;
     const keepAlive = options.keepAliveTimeoutMs ?? 30_000;
     this.pool = new Pool(url.origin, {
       connections: options.connections ?? 16,
@@ -117,6 +124,7 @@ export class HttpClient {
         cause: e,
       });
     }
+    if (this.rawStatus) return { status, headers, body };
     this.noteRateLimit(headers);
     if (status === 429) {
       const at = this.now();

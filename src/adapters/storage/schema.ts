@@ -32,6 +32,10 @@ export interface Database {
   held_actions: HeldActionsTable;
   mandates: MandatesTable;
   data_keys: DataKeysTable;
+  webhook_subscriptions: WebhookSubscriptionsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_attempts: WebhookAttemptsTable;
+  webhook_cursor: WebhookCursorTable;
 }
 
 /**
@@ -406,6 +410,60 @@ export interface DataKeysTable {
   status: string;
   created_at: Int;
   retired_at: Int | null;
+}
+
+/** A tenant's webhook endpoints (0013). */
+export interface WebhookSubscriptionsTable {
+  id: string;
+  tenant_id: string;
+  url: string;
+  events_json: string;
+  description: string | null;
+  /** Sealed (v1:…): the `whsec_` signing secret. */
+  secret: string;
+  created_by: string;
+  created_at: Int;
+  updated_at: Int;
+  disabled_at: Int | null;
+  disabled_reason: string | null;
+}
+
+/** One event addressed to one endpoint (0013). */
+export interface WebhookDeliveriesTable {
+  id: string;
+  tenant_id: string;
+  subscription_id: string;
+  event_id: string;
+  event_type: string;
+  lane: string;
+  seq: Int;
+  payload: string;
+  status: string;
+  attempts: Int;
+  first_attempt_at: Int | null;
+  next_attempt_at: Int | null;
+  last_status_code: Int | null;
+  last_error: string | null;
+  created_at: Int;
+  updated_at: Int;
+}
+
+/** The delivery log (0013). */
+export interface WebhookAttemptsTable {
+  delivery_id: string;
+  n: Int;
+  tenant_id: string;
+  at: Int;
+  status_code: Int | null;
+  latency_ms: Int;
+  error: string | null;
+}
+
+/** The dispatcher's position in the audit log (0013). */
+export interface WebhookCursorTable {
+  name: string;
+  position: Int;
+  updated_at: Int;
 }
 
 /** `tenant_id` → `tenantId`: the name CamelCasePlugin gives a snake_case identifier. */

@@ -13,6 +13,10 @@ export const JOB = {
   expandRechargeBatch: 'recharge.batch',
   orderRule: 'rule.run',
   rechargeRule: 'recharge-rule.run',
+  /** One event to one webhook endpoint: an attempt, then the next one rescheduled in place. */
+  deliverWebhook: 'webhook.deliver',
+  /** Tell the person how their recharge ended (SMS, webhook). */
+  notifyRecharge: 'notify.recharge',
 } as const;
 
 /** Priorities: money already moving comes first; clean-up last. */
@@ -24,5 +28,7 @@ export const PRIORITY = {
   batchExpand: 5,
   /** A batch's recharges: after anyone's single request. */
   batch: 2,
+  /** Telling others what happened: after the money moves it reports. */
+  notify: 1,
   expire: 0,
 } as const;

@@ -181,6 +181,10 @@ export class ChannelRouter {
       this.settings.breaker,
     );
     state.breaker = after;
+    if (after.state === 'open' && before.state !== 'open')
+      this.deps.observer?.breakerChanged?.(dispatch.channel, 'open', after.reason);
+    else if (after.state === 'closed' && before.state !== 'closed')
+      this.deps.observer?.breakerChanged?.(dispatch.channel, 'closed');
     // Back from half-open: judge the channel on what it does from now on, not on the failures that opened it.
     if (before.state === 'half_open' && after.state === 'closed') state.samples = [];
   }

@@ -51,6 +51,12 @@ export const PERMISSIONS = [
   'users.manage',
   'blocks.manage',
   'metrics.read',
+  /** See the tenant's webhook endpoints and their delivery logs (never a secret). */
+  'webhooks.read',
+  /** Create, change and delete webhook endpoints: the admin's. */
+  'webhooks.manage',
+  /** Send a delivery again (a repair: operators too). */
+  'webhooks.redeliver',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 
@@ -93,6 +99,7 @@ const READ_TENANT: readonly Permission[] = [
   'gateways.read',
   'channels.read',
   'metrics.read',
+  'webhooks.read',
 ];
 
 const OPERATE: readonly Permission[] = [
@@ -106,6 +113,7 @@ const OPERATE: readonly Permission[] = [
   'tenant.act_for_all',
   'flags.resolve',
   'blocks.manage',
+  'webhooks.redeliver',
 ];
 
 /** The table itself: each role and what it may do. */

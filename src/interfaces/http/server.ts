@@ -26,7 +26,9 @@ import { registerAbuseRoutes } from './abuse-routes.js';
 import { registerConfirmationRoutes } from './confirmation-routes.js';
 import { registerMandateRoutes } from './mandate-routes.js';
 import { collectRouteDocs, openApiDocument, registerOpenApiRoutes } from './openapi-routes.js';
+import { registerWebhookRoutes } from './webhook-routes.js';
 import type { MandatesApi } from '../../application/mandates/mandates-api.js';
+import type { WebhooksApi } from '../../application/webhooks/webhooks-api.js';
 import type { ConfirmationsApi } from '../../application/confirmations/confirmations-api.js';
 import { registerAgentRoutes } from './agent-routes.js';
 import { registerIdentityRoutes } from './identity-routes.js';
@@ -64,6 +66,8 @@ export interface HttpServices {
   readonly confirmations: ConfirmationsApi;
   /** Spending mandates: granted by a person, held by their agent. */
   readonly mandates: MandatesApi;
+  /** Outbound webhooks: endpoints, delivery logs, redelivery. */
+  readonly webhooks: WebhooksApi;
   /** Words to intent and the agent conversation. */
   readonly agent?: AgentService;
 }
@@ -264,6 +268,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     registerWalletRoutes(api, services);
     registerRechargeRoutes(api, services);
     registerBatchRoutes(api, services);
+    registerWebhookRoutes(api, services);
     const { agent } = services;
     if (agent !== undefined) registerAgentRoutes(api, { agent, idempotency: services.idempotency });
     if (opts.mcp !== undefined) registerMcpRoutes(api, opts.mcp);

@@ -21,6 +21,7 @@ import { KyselyReviewFlags } from './review-flags.js';
 import { KyselySourceBlocks } from './source-blocks.js';
 import { KyselyTopUps } from './top-ups.js';
 import { KyselyWallets } from './wallets.js';
+import { KyselyWebhooks } from './webhooks.js';
 
 /**
  * The query-builder repositories bound to one handle (a transaction's connection or the pool),
@@ -48,5 +49,6 @@ export function createRepositories(db: Kysely<CamelCaseDatabase>, engine: Engine
     blocks: new KyselySourceBlocks(db),
     held: new KyselyHeldActions(db, cipher),
     mandates: new KyselyMandates(db),
+    webhooks: new KyselyWebhooks(db, engine, cipher),
   };
 }

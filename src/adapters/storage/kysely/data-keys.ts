@@ -48,6 +48,11 @@ const COLUMNS: Readonly<Record<string, SealedColumn>> = {
     key: ['id'],
     value: 'params_json',
   },
+  [SEALED.webhookSecret]: {
+    table: 'webhook_subscriptions',
+    key: ['id'],
+    value: 'secret',
+  },
 };
 
 const toDataKey = (r: Pick<Row<'dataKeys'>, 'id' | 'status' | 'createdAt' | 'retiredAt'>): DataKeyRecord => ({

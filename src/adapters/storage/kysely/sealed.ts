@@ -6,7 +6,8 @@ import type { CamelCaseDatabase } from '../schema.js';
 /**
  * The columns sealed at rest ("table.column", bound to each value as AAD): every place a phone
  * number is stored. An agent's stored answer (idempotency) repeats the number it was given, and
- * a conversation holds the person's own words; a held action's parameters name its payee.
+ * a conversation holds the person's own words; a held action's parameters name its payee; a
+ * webhook endpoint's signing secret is a secret.
  */
 export const SEALED = {
   rechargePhone: 'recharges.phone',
@@ -14,6 +15,8 @@ export const SEALED = {
   sessionContext: 'agent_sessions.context_json',
   idempotencyBody: 'idempotency_keys.response_body',
   heldParams: 'held_actions.params_json',
+  /** A webhook endpoint's signing secret: a secret like any other, sealed at rest. */
+  webhookSecret: 'webhook_subscriptions.secret',
 } as const;
 
 /** Blind-index purposes: a phone index never equals a conversation digest of the same text. */

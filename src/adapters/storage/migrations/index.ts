@@ -11,6 +11,7 @@ import * as m0009 from './0009-identity.js';
 import * as m0010 from './0010-source-blocks.js';
 import * as m0012 from './0012-holds-and-mandates.js';
 import * as m0011 from './0011-data-protection.js';
+import * as m0013 from './0013-webhooks.js';
 import { onPostgres } from './on-postgres.js';
 
 /**
@@ -31,6 +32,7 @@ export const migrations: Record<string, Migration> = {
   '0012_holds_and_mandates': m0012,
   // 0009 and 0010 are taken by work merged beside this one.
   '0011_data_protection': m0011,
+  '0013_webhooks': m0013,
 };
 
 class StaticProvider implements MigrationProvider {

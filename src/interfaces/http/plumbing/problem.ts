@@ -109,6 +109,12 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode | TransportErrorCode, number>> =
   MANDATE_AMOUNT_EXCEEDED: 409,
   MANDATE_BUDGET_EXHAUSTED: 409,
   MANDATE_SIGNATURE_INVALID: 409,
+  WEBHOOK_NOT_FOUND: 404,
+  WEBHOOK_DELIVERY_NOT_FOUND: 404,
+  WEBHOOK_URL_INVALID: 400,
+  WEBHOOK_EVENTS_INVALID: 400,
+  // Redelivery to an endpoint that is disabled: enable it first (PATCH enabled: true).
+  WEBHOOK_DISABLED: 409,
   // A journal that does not balance is a bug, never the caller's fault.
   LEDGER_UNBALANCED: 500,
   INTERNAL: 500,
