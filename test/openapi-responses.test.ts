@@ -34,7 +34,7 @@ afterAll(async () => {
 });
 
 interface Call {
-  readonly method?: 'GET' | 'POST' | 'DELETE';
+  readonly method?: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   readonly url: string;
   readonly as?: string;
   readonly body?: unknown;
@@ -268,6 +268,22 @@ describe('every answer matches the OpenAPI document', () => {
     await call({ url: '/api/v1/admin/blocks' });
     await call({ method: 'DELETE', url: '/api/v1/admin/blocks/none' });
 
+    // Webhook endpoints: subscribe, read, change, the delivery log, delete.
+    const hook = await call({ url: '/api/v1/webhooks', body: { url: 'http://127.0.0.1:9/hook', events: ['order.*'] } });
+    const hookId = id(hook, 'webhook');
+    await call({ url: '/api/v1/webhooks', body: { url: 'ftp://127.0.0.1/hook' } });
+    await call({ url: '/api/v1/webhooks' });
+    await call({ url: '/api/v1/webhooks', as: 'alice' });
+    await call({ url: `/api/v1/webhooks/${hookId}` });
+    await call({ url: '/api/v1/webhooks/none' });
+    await call({ method: 'PATCH', url: `/api/v1/webhooks/${hookId}`, body: { enabled: false } });
+    await call({ method: 'PATCH', url: '/api/v1/webhooks/none', body: { enabled: true } });
+    await call({ url: `/api/v1/webhooks/${hookId}/deliveries` });
+    await call({ url: `/api/v1/webhooks/${hookId}/deliveries?limit=0` });
+    await call({ method: 'POST', url: `/api/v1/webhooks/${hookId}/deliveries/none/redeliver` });
+    await call({ method: 'DELETE', url: `/api/v1/webhooks/${hookId}` });
+    await call({ method: 'DELETE', url: '/api/v1/webhooks/none' });
+
     // Blocks: on an instance that blocks past 3 failures (this one does not block: the flow's refused
     // credentials would block it halfway).
     const blocking = (await startTestApp({ security: { block: { enabled: true, threshold: 3 } } })).app;
@@ -375,6 +391,8 @@ describe('every answer matches the OpenAPI document', () => {
       'POST /api/v1/callbacks/{gateway}',
       'POST /api/v1/recharge-callbacks/{channel}',
       'POST /api/v1/agent/sessions/{id}/confirm',
+      // A delivery to send again exists once an event was delivered (test/webhooks.test.ts redelivers).
+      'POST /api/v1/webhooks/{id}/deliveries/{delivery}/redeliver',
       // MCP speaks JSON-RPC over Streamable HTTP: driven with the SDK's own client in test/mcp.test.ts.
       'GET /mcp',
       'POST /mcp',

@@ -9,6 +9,7 @@ import type { OrderView } from '../../../../application/orders/orders-api.js';
 import type { RechargeView } from '../../../../application/recharge/recharge-api.js';
 import type { RefundView } from '../../../../application/refunds/refunds-api.js';
 import type { TopUpView } from '../../../../application/wallet/wallet-api.js';
+import type { DeliveryView, WebhookView } from '../../../../application/webhooks/webhook-view.js';
 import { FAILURE_KINDS } from '../../../../domain/abuse.js';
 import { ROLES } from '../../../../domain/auth/permissions.js';
 import { MANDATE_PERIODS } from '../../../../domain/mandate.js';
@@ -259,6 +260,49 @@ export function underWayOrHeld(key: string, view: z.ZodType, what: string): Resp
 }
 
 /** `{ data: [...] }`, the shape of every list. */
+export const webhookViewSchema = z
+  .object({
+    id: z.string(),
+    url: z.string(),
+    events: z.array(z.string()),
+    description: z.string().nullable(),
+    enabled: z.boolean(),
+    disabled_at: instant.nullable(),
+    disabled_reason: z.string().nullable(),
+    created_by: z.string(),
+    created_at: instant,
+    updated_at: instant,
+  })
+  .meta({
+    id: 'Webhook',
+    description: 'An endpoint that receives signed events (Standard Webhooks); never its secret.',
+  });
+
+const attemptViewSchema = z.object({
+  n: z.number().int(),
+  at: instant,
+  status_code: z.number().int().nullable(),
+  latency_ms: z.number(),
+  error: z.string().nullable(),
+});
+
+export const deliveryViewSchema = z
+  .object({
+    id: z.string(),
+    webhook_id: z.string(),
+    event_id: z.string().describe('the `webhook-id` header: the same on every attempt and redelivery'),
+    event_type: z.string(),
+    status: z.enum(['waiting', 'pending', 'succeeded', 'failed']),
+    attempts: z.number().int(),
+    next_attempt_at: instant.nullable(),
+    last_status_code: z.number().int().nullable(),
+    last_error: z.string().nullable(),
+    created_at: instant,
+    updated_at: instant,
+    log: z.array(attemptViewSchema),
+  })
+  .meta({ id: 'WebhookDelivery', description: 'One event addressed to one endpoint, with its attempts.' });
+
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });
 
 /**
@@ -286,4 +330,6 @@ export const agrees: {
   key: true satisfies Agrees<KeyView, typeof keyViewSchema>,
   session: true satisfies Agrees<Session, typeof sessionSchema>,
   ledgerCheck: true satisfies Agrees<LedgerCheck, typeof ledgerCheckSchema>,
+  webhook: true satisfies Agrees<WebhookView, typeof webhookViewSchema>,
+  delivery: true satisfies Agrees<DeliveryView, typeof deliveryViewSchema>,
 };
