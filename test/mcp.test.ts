@@ -470,4 +470,59 @@ describe('MCP over Streamable HTTP', () => {
     expect(JSON.stringify(progress)).not.toMatch(/13800138000/);
     expect(carriers.groundTruth).toHaveLength(1);
   }, 60_000);
+
+  it('recharge_batch: held whole, accepted in the client, followed with progress to the last row', async () => {
+    const { a, url, carriers } = await startRecharging(RECHARGE_HELD);
+    await fund(a, 'alice', 50_000);
+    const { client, asked } = await connect(url, await agentKey(a, 'alice-bot', 'alice'), 'accept');
+    const listed = (await client.listTools()).tools.find((t) => t.name === 'recharge_batch');
+    expect(listed?.annotations).toMatchObject({ readOnlyHint: false, openWorldHint: true });
+    const progress: Array<{ progress: number; total?: number | undefined; message?: string | undefined }> = [];
+    const rows = [
+      { phone: '13800138001', amount: 5000 },
+      { phone: '13800138002', amount: 3000 },
+      { phone: '12345', amount: 1000 },
+      { phone: '13800138003', amount: 2000 },
+    ];
+    const r = await client.callTool({ name: 'recharge_batch', arguments: { rows } }, undefined, {
+      onprogress: (p) => progress.push(p),
+      timeout: 30_000,
+    });
+    expect(r.isError, JSON.stringify(r)).toBe(false);
+    const s = structured(r);
+    expect(s).toMatchObject({
+      kind: 'done',
+      action: 'recharge_batch',
+      result: {
+        held: { action: 'recharge_batch', status: 'CONFIRMED' },
+        batch: { rows: 4, valid: 3, rejected_count: 1, succeeded: 3, done: true },
+      },
+      person: { via: 'mcp-elicitation', answer: 'accepted' },
+    });
+    expect(JSON.stringify(s)).not.toMatch(/13800138001/);
+    // The person saw count and total, masked.
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatch(/pay ¥100\.00 to 3 phone numbers by wallet/);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1)).toMatchObject({ progress: 4, total: 4 });
+    const steps = progress.map((p) => p.progress);
+    expect(steps).toEqual([...steps].sort((x, y) => x - y));
+    expect(new Set(steps).size).toBe(steps.length);
+    expect(carriers.groundTruth).toHaveLength(3);
+    const balance = await a.services.wallet.balance({ ...ADMIN, userId: 'alice' });
+    expect(balance.ok && balance.value.balance).toBe(40_000);
+
+    // Declined: the hold is rejected and nothing more is recharged; bad arguments are a coded error.
+    const no = await connect(url, await agentKey(a, 'alice-bot2', 'alice'), 'decline');
+    const declined = structured(
+      await no.client.callTool({ name: 'recharge_batch', arguments: { rows: rows.slice(0, 2) } }),
+    );
+    expect(declined).toMatchObject({ result: { held: { status: 'REJECTED' } }, person: { answer: 'declined' } });
+    const tooMany = Array.from({ length: 1001 }, () => ({ phone: '13800138001', amount: 1000 }));
+    expect(
+      structured(await no.client.callTool({ name: 'recharge_batch', arguments: { rows: tooMany } })),
+    ).toMatchObject({ code: 'VALIDATION_FAILED' });
+    await new Promise((res) => setTimeout(res, 300));
+    expect(carriers.groundTruth).toHaveLength(3);
+  }, 60_000);
 });
