@@ -3,7 +3,10 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { type CallToolResult, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
+import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
+import type { ChannelProfile } from '../src/simulator/simulated-recharge-channel.js';
+import { quick, rechargeConfig, simulatedChannels } from './support/recharge-harness.js';
 import { ADMIN, auditOf, startTestApp } from './support/test-app.js';
 
 /**
@@ -75,6 +78,46 @@ function rawPost(url: string, message: unknown, headers: Record<string, string>)
     body: JSON.stringify(message),
   });
 }
+
+/** An app with one simulated recharge channel (this profile), its workers running, listening. */
+async function startRecharging(overrides: Record<string, unknown>, profile: ChannelProfile = quick) {
+  const carriers = new SimulatedCarriers();
+  const started = await startTestApp(
+    { ...rechargeConfig(['sim-a'], { processing_deadline_ms: 20_000 }), ...overrides },
+    { gateway: new SimulatedGateway(), carriers, rechargeChannels: simulatedChannels(carriers, { 'sim-a': profile }) },
+  );
+  app = started.app;
+  app.start();
+  const url = await app.listen();
+  return { a: app, url, carriers };
+}
+
+/** Money on the person's wallet, put there through the API with the person's own key. */
+async function fund(a: App, user: string, amount: number): Promise<void> {
+  const made = await a.services.identity.createKey(ADMIN, { role: 'user', user });
+  if (!made.ok) throw new Error(made.error.message);
+  const res = await a.http.inject({
+    method: 'POST',
+    url: '/api/v1/wallet/top-ups',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${made.value.key}` },
+    payload: { amount },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  const balance = await a.services.wallet.balance({ ...ADMIN, userId: user });
+  expect(balance.ok && balance.value.balance).toBe(amount);
+}
+
+/** Wait (real time) until `probe` holds, or fail after `ms`. */
+async function until(probe: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Recharges are not trusted: each waits for the person (top-ups run, so the wallet can be funded). */
+const RECHARGE_HELD = { trusted_actions: ['order_coffee', 'submit_payment', 'wallet_top_up'] };
 
 const captures = (bank: SimulatedGateway): number => bank.groundTruth.filter((e) => e.type === 'capture').length;
 
@@ -349,5 +392,137 @@ describe('MCP over Streamable HTTP', () => {
       { authorization: `Bearer ${bob}`, 'mcp-session-id': transport.sessionId ?? '' },
     );
     expect(res.status).toBe(404);
+  }, 60_000);
+
+  it('a held phone recharge: accepted in the client → recharged once, audited as confirmed through MCP', async () => {
+    const { a, url, carriers } = await startRecharging(RECHARGE_HELD);
+    await fund(a, 'alice', 20_000);
+    const { client, asked } = await connect(url, await agentKey(a, 'alice-bot', 'alice'), 'accept');
+    const r = await client.callTool({ name: 'recharge_phone', arguments: { phone: '13800138000', amount: 5000 } });
+    expect(r.isError, JSON.stringify(r)).toBe(false);
+    const s = structured(r);
+    expect(s).toMatchObject({
+      kind: 'done',
+      action: 'recharge_phone',
+      result: {
+        held: { status: 'CONFIRMED', decided_by: 'user:alice via mcp-elicitation (agent:alice-bot)' },
+        recharge: { amount: 5000 },
+      },
+      person: { via: 'mcp-elicitation', answer: 'accepted' },
+    });
+    expect(JSON.stringify(s)).not.toMatch(/13800138000/);
+    // The question states the amount, the payee (masked) and the method.
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatch(/pay ¥50\.00 to 138\*\*\*\*8000 by wallet/);
+    expect(asked[0]).not.toMatch(/13800138000/);
+    await until(() => carriers.groundTruth.length > 0);
+    await new Promise((res) => setTimeout(res, 200));
+    expect(carriers.groundTruth).toHaveLength(1);
+    expect(carriers.groundTruth[0]).toMatchObject({ phone: '13800138000', amount: { amount: 5000 } });
+    const heldId = (s.result as { held: { id: string } }).held.id;
+    const trail = await auditOf(a, 'held_action', heldId);
+    expect(trail.map((t) => [t.action, t.actor])).toEqual([
+      ['held_action.created', 'agent:alice-bot for user:alice'],
+      ['held_action.confirmed', 'user:alice via mcp-elicitation (agent:alice-bot)'],
+    ]);
+  }, 60_000);
+
+  it('a held phone recharge: the person declines → the hold rejected, nothing recharged or charged', async () => {
+    const { a, url, carriers } = await startRecharging(RECHARGE_HELD);
+    await fund(a, 'alice', 20_000);
+    const { client, asked } = await connect(url, await agentKey(a, 'alice-bot', 'alice'), 'decline');
+    const s = structured(
+      await client.callTool({ name: 'recharge_phone', arguments: { phone: '13800138000', amount: 5000 } }),
+    );
+    expect(s).toMatchObject({
+      result: { held: { status: 'REJECTED' } },
+      person: { via: 'mcp-elicitation', answer: 'declined' },
+    });
+    expect(asked).toHaveLength(1);
+    await new Promise((res) => setTimeout(res, 300));
+    expect(carriers.groundTruth).toHaveLength(0);
+    const balance = await a.services.wallet.balance({ ...ADMIN, userId: 'alice' });
+    expect(balance.ok && balance.value.balance).toBe(20_000);
+  }, 60_000);
+
+  it('a recharge still processing is followed with progress notifications (progressToken)', async () => {
+    const slow: ChannelProfile = { ...quick, processingMs: { min: 1200, max: 1400 } };
+    // Trusted, so it runs at once; the call stops waiting for the engine after 100 ms, while the carrier still works.
+    const { a, url, carriers } = await startRecharging({ server: { port: 0, wait_for_completion_ms: 100 } }, slow);
+    await fund(a, 'alice', 20_000);
+    const { client } = await connect(url, await agentKey(a, 'alice-bot', 'alice'));
+    const progress: Array<{ progress: number; message?: string | undefined }> = [];
+    const r = await client.callTool(
+      { name: 'recharge_phone', arguments: { phone: '13800138000', amount: 5000 } },
+      undefined,
+      { onprogress: (p) => progress.push(p), timeout: 30_000 },
+    );
+    expect(r.isError, JSON.stringify(r)).toBe(false);
+    expect(structured(r)).toMatchObject({
+      kind: 'done',
+      action: 'recharge_phone',
+      result: { recharge: { status: 'SUCCEEDED', amount: 5000 } },
+    });
+    expect(progress.length).toBeGreaterThan(1);
+    expect(progress.map((p) => p.progress)).toEqual(progress.map((_, i) => i + 1));
+    expect(progress[0]?.message).toMatch(/^recharge rch_\S+: (PENDING|SUBMITTED|PROCESSING)/);
+    expect(progress.at(-1)?.message).toMatch(/SUCCEEDED$/);
+    expect(JSON.stringify(progress)).not.toMatch(/13800138000/);
+    expect(carriers.groundTruth).toHaveLength(1);
+  }, 60_000);
+
+  it('recharge_batch: held whole, accepted in the client, followed with progress to the last row', async () => {
+    const { a, url, carriers } = await startRecharging(RECHARGE_HELD);
+    await fund(a, 'alice', 50_000);
+    const { client, asked } = await connect(url, await agentKey(a, 'alice-bot', 'alice'), 'accept');
+    const listed = (await client.listTools()).tools.find((t) => t.name === 'recharge_batch');
+    expect(listed?.annotations).toMatchObject({ readOnlyHint: false, openWorldHint: true });
+    const progress: Array<{ progress: number; total?: number | undefined; message?: string | undefined }> = [];
+    const rows = [
+      { phone: '13800138001', amount: 5000 },
+      { phone: '13800138002', amount: 3000 },
+      { phone: '12345', amount: 1000 },
+      { phone: '13800138003', amount: 2000 },
+    ];
+    const r = await client.callTool({ name: 'recharge_batch', arguments: { rows } }, undefined, {
+      onprogress: (p) => progress.push(p),
+      timeout: 30_000,
+    });
+    expect(r.isError, JSON.stringify(r)).toBe(false);
+    const s = structured(r);
+    expect(s).toMatchObject({
+      kind: 'done',
+      action: 'recharge_batch',
+      result: {
+        held: { action: 'recharge_batch', status: 'CONFIRMED' },
+        batch: { rows: 4, valid: 3, rejected_count: 1, succeeded: 3, done: true },
+      },
+      person: { via: 'mcp-elicitation', answer: 'accepted' },
+    });
+    expect(JSON.stringify(s)).not.toMatch(/13800138001/);
+    // The person saw count and total, masked.
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatch(/pay ¥100\.00 to 3 phone numbers by wallet/);
+    expect(progress.length).toBeGreaterThan(0);
+    expect(progress.at(-1)).toMatchObject({ progress: 4, total: 4 });
+    const steps = progress.map((p) => p.progress);
+    expect(steps).toEqual([...steps].sort((x, y) => x - y));
+    expect(new Set(steps).size).toBe(steps.length);
+    expect(carriers.groundTruth).toHaveLength(3);
+    const balance = await a.services.wallet.balance({ ...ADMIN, userId: 'alice' });
+    expect(balance.ok && balance.value.balance).toBe(40_000);
+
+    // Declined: the hold is rejected and nothing more is recharged; bad arguments are a coded error.
+    const no = await connect(url, await agentKey(a, 'alice-bot2', 'alice'), 'decline');
+    const declined = structured(
+      await no.client.callTool({ name: 'recharge_batch', arguments: { rows: rows.slice(0, 2) } }),
+    );
+    expect(declined).toMatchObject({ result: { held: { status: 'REJECTED' } }, person: { answer: 'declined' } });
+    const tooMany = Array.from({ length: 1001 }, () => ({ phone: '13800138001', amount: 1000 }));
+    expect(
+      structured(await no.client.callTool({ name: 'recharge_batch', arguments: { rows: tooMany } })),
+    ).toMatchObject({ code: 'VALIDATION_FAILED' });
+    await new Promise((res) => setTimeout(res, 300));
+    expect(carriers.groundTruth).toHaveLength(3);
   }, 60_000);
 });

@@ -12,6 +12,7 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import type { ActionRegistry, AgentOutcome, AgentService } from '../../application/agent/agent-api.js';
+import type { BatchApi } from '../../application/batch/batch-api.js';
 import type { ConfirmationsApi } from '../../application/confirmations/confirmations-api.js';
 import type { Caller } from '../../application/kernel/caller.js';
 import type { IdempotencyApi, IdempotencyRef } from '../../application/kernel/idempotency.js';
@@ -20,8 +21,9 @@ import type { RechargeApi } from '../../application/recharge/recharge-api.js';
 import type { WalletApi } from '../../application/wallet/wallet-api.js';
 import { can, type Permission } from '../../domain/auth/permissions.js';
 import type { Logger } from '../../ports/logger.js';
+import { BATCH_TOOL, batchArgsSchema, batchTool, submitBatch } from './batch-tool.js';
 import { askThePerson, type PersonQuestion, type PersonReply } from './person-confirmation.js';
-import { followRecharge } from './follow-recharge.js';
+import { followWork } from './follow-recharge.js';
 import { errorResult, outcomeResult } from './tool-result.js';
 
 /** The capabilities the MCP tools and resources call: the same ones the HTTP routes call. */
@@ -31,6 +33,7 @@ export interface McpServices {
   readonly orders: OrdersApi;
   readonly wallet: WalletApi;
   readonly recharge: RechargeApi;
+  readonly batch: BatchApi;
   readonly confirmations: ConfirmationsApi;
   readonly idempotency: IdempotencyApi;
 }
@@ -133,11 +136,7 @@ export function createMcpServer(
     if (name === TEXT_TOOL) {
       if (!can(caller.role, 'agent.message')) return forbidden(caller, 'agent.message');
       const parsed = textArgsSchema.safeParse(args ?? {});
-      if (!parsed.success) {
-        return errorResult('VALIDATION_FAILED', parsed.error.issues.map((i) => i.message).join('; '), {
-          issues: parsed.error.issues.map((i) => ({ field: i.path.join('.') || '(arguments)', message: i.message })),
-        });
-      }
+      if (!parsed.success) return invalid(parsed.error);
       const text = parsed.data.text;
       const conversation = extra.sessionId ?? session.connectionId;
       return idempotently(name, { text }, meta, extra, caller, false, async (idem) => {
@@ -151,6 +150,15 @@ export function createMcpServer(
         conversations.set(conversation, r.value.session_id);
         return r.value.outcome;
       });
+    }
+    if (name === BATCH_TOOL) {
+      if (!can(caller.role, 'batches.create')) return forbidden(caller, 'batches.create');
+      const parsed = batchArgsSchema.safeParse(args ?? {});
+      if (!parsed.success) return invalid(parsed.error);
+      const { rows } = parsed.data;
+      return idempotently(name, { rows }, meta, extra, caller, false, (idem) =>
+        submitBatch(s.batch, caller, rows, idem),
+      );
     }
     const spec = s.registry.catalog.get(name);
     const handler = s.registry.handlerFor(name);
@@ -252,7 +260,7 @@ export function createMcpServer(
     }
   };
 
-  /** The engine's outcome, then the person's answer where the policy held it, then a recharge followed. */
+  /** The engine's outcome, then the person's answer where the policy held it, then a recharge or batch followed. */
   const finish = async (outcome: AgentOutcome, extra: Extra, caller: Caller): Promise<CallToolResult> => {
     const canAsk = server.getClientCapabilities()?.elicitation !== undefined;
     const answered = await askThePerson(s, caller, outcome, {
@@ -260,7 +268,7 @@ export function createMcpServer(
       method: s.orders.defaultPaymentMethod,
       ask: canAsk ? (q) => ask(q, extra) : undefined,
     });
-    const followed = await followRecharge(s.recharge, caller, answered.outcome, extra, settings.followMs);
+    const followed = await followWork(s, caller, answered.outcome, extra, settings.followMs);
     return outcomeResult(followed, answered.person);
   };
 
@@ -284,6 +292,13 @@ export function createMcpServer(
 
   registerResources(mcp, s, callerOf);
   return mcp;
+}
+
+/** Arguments the tool's own schema refused, with each issue's field. */
+function invalid(error: z.ZodError): CallToolResult {
+  return errorResult('VALIDATION_FAILED', error.issues.map((i) => i.message).join('; '), {
+    issues: error.issues.map((i) => ({ field: i.path.join('.') || '(arguments)', message: i.message })),
+  });
 }
 
 function forbidden(caller: Caller, permission: Permission): CallToolResult {
@@ -311,6 +326,7 @@ function toolsFor(s: McpServices, caller: Caller): Tool[] {
       },
     });
   }
+  if (can(caller.role, 'batches.create')) tools.push(batchTool(MONEY_NOTE));
   if (can(caller.role, 'agent.message')) {
     tools.push({
       name: TEXT_TOOL,
