@@ -217,6 +217,26 @@ export class KyselyWebhooks implements WebhookRepository {
     return row !== undefined;
   }
 
+  async batchRowsBusy(subscriptionId: string, batchId: string, seq: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('webhookDeliveries')
+      .select('id')
+      .where('subscriptionId', '=', subscriptionId)
+      .where('status', 'in', ['waiting', 'pending'])
+      .where('seq', '<=', seq)
+      .where(
+        'lane',
+        'in',
+        this.db
+          .selectFrom('recharges')
+          .select(sql<string>`'recharge:' || id`.as('lane'))
+          .where('batchId', '=', batchId),
+      )
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
   async nextInLane(subscriptionId: string, lane: string): Promise<WebhookDeliveryRecord | undefined> {
     const rows = await this.db
       .selectFrom('webhookDeliveries')
