@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import type { SimulatedRechargeChannel } from '../src/simulator/simulated-recharge-channel.js';
+import { ENGINES } from './support/cluster.js';
+import { createTestDatabase } from './support/pg-db.js';
 import { quick, rechargeConfig, simulatedChannels, topUpWallet } from './support/recharge-harness.js';
 import { startTestApp } from './support/test-app.js';
 import { type Received, receiverForFile, until } from './support/webhook-receiver.js';
@@ -105,75 +107,83 @@ describe('channel breaker events', () => {
   });
 });
 
-describe('batch.completed', () => {
+describe.each(ENGINES)('batch.completed on %s', (engine) => {
   it('a small batch: batch.completed, signed, with its counts, after every recharge.* event of its rows', async () => {
-    const carriers = new SimulatedCarriers();
-    const channels = simulatedChannels(carriers, { 'sim-a': quick });
-    const app = await start(rechargeConfig(['sim-a']), channels, carriers);
-    const secret = await subscribe(app, ['recharge.*', 'batch.*']);
-    await topUpWallet(app, 'bob', 100_000);
-    // Three good rows and one the batch refuses (not a number).
-    const csv = ['phone,amount', '13800138001,1000', '13800138002,2000', 'not-a-phone,1000', '13800138003,5000'].join(
-      '\n',
-    );
-    const res = await app.http.inject({
-      method: 'POST',
-      url: '/api/v1/recharges/batch',
-      headers: { 'content-type': 'text/csv', 'x-user-id': 'bob' },
-      payload: csv,
-    });
-    expect(res.statusCode, res.body).toBe(202);
-    const batchId = res.json<{ batch: { id: string } }>().batch.id;
-
-    await until(
-      () => receiver.delivered(),
-      (d) => d.some((e) => e.type === 'batch.completed'),
-      15_000,
-    );
-    const file = await app.http.inject({ url: `/api/v1/batches/${batchId}/results`, headers: { 'x-user-id': 'bob' } });
-    const rechargeIds = file.body
-      .trim()
-      .split('\n')
-      .slice(1)
-      .map((line) => line.split(',')[5] ?? '')
-      .filter((id) => id !== '');
-    expect(rechargeIds).toHaveLength(3);
-    // Every recharge.* event of the batch's rows, as its audit trail has them, reaches the endpoint.
-    const expectedPerRecharge = new Map<string, string[]>();
-    for (const id of rechargeIds) {
-      const trail = await app.deps.uow.read.audit.list('default', 'recharge', id);
-      expectedPerRecharge.set(
-        id,
-        trail.map((a) => a.action).filter((a) => a.startsWith('recharge.')),
-      );
+    const db = engine === 'postgres' ? await createTestDatabase('webhook_batch') : undefined;
+    try {
+      await batchCompletedAfterItsRows(db === undefined ? {} : { database: { url: db.url } });
+    } finally {
+      for (const a of apps.splice(0)) await a.close();
+      await db?.drop();
     }
-    const total = [...expectedPerRecharge.values()].reduce((n, t) => n + t.length, 0);
-    const ofRows = (): Array<{ type: string; data: Record<string, unknown> }> =>
-      receiver.delivered().filter((e) => e.type.startsWith('recharge.') && rechargeIds.includes(String(e.data.id)));
-    await until(ofRows, (d) => d.length >= total);
-
-    const events = receiver.received.filter((r) => r.status < 300).map((r) => verified(secret, r));
-    const completedAt = events.findIndex((e) => e.type === 'batch.completed');
-    expect(events.filter((e) => e.type === 'batch.completed')).toHaveLength(1);
-    const completed = events[completedAt]!;
-    expect(completed.data).toMatchObject({
-      id: batchId,
-      rows: 4,
-      valid_rows: 3,
-      rejected_rows: 1,
-      recharges: 3,
-      succeeded: 3,
-      failed: 0,
-    });
-    // In commit order: every row's own events, in its trail's order, before the batch's.
-    for (const id of rechargeIds) {
-      const mine = events
-        .map((e, i) => ({ ...e, i }))
-        .filter((e) => e.type.startsWith('recharge.') && e.data.id === id);
-      expect(mine.map((e) => e.type)).toEqual(expectedPerRecharge.get(id));
-      for (const e of mine) expect(e.i, `${e.type} of ${id} came after batch.completed`).toBeLessThan(completedAt);
-    }
-    // Nothing delivered carries a number unmasked.
-    for (const r of receiver.received) expect(r.body).not.toMatch(/1380013800[123]/);
   });
 });
+
+async function batchCompletedAfterItsRows(database: Record<string, unknown>): Promise<void> {
+  const carriers = new SimulatedCarriers();
+  const channels = simulatedChannels(carriers, { 'sim-a': quick });
+  const app = await start({ ...rechargeConfig(['sim-a']), ...database }, channels, carriers);
+  const secret = await subscribe(app, ['recharge.*', 'batch.*']);
+  await topUpWallet(app, 'bob', 100_000);
+  // Three good rows and one the batch refuses (not a number).
+  const csv = ['phone,amount', '13800138001,1000', '13800138002,2000', 'not-a-phone,1000', '13800138003,5000'].join(
+    '\n',
+  );
+  const res = await app.http.inject({
+    method: 'POST',
+    url: '/api/v1/recharges/batch',
+    headers: { 'content-type': 'text/csv', 'x-user-id': 'bob' },
+    payload: csv,
+  });
+  expect(res.statusCode, res.body).toBe(202);
+  const batchId = res.json<{ batch: { id: string } }>().batch.id;
+
+  await until(
+    () => receiver.delivered(),
+    (d) => d.some((e) => e.type === 'batch.completed'),
+    15_000,
+  );
+  const file = await app.http.inject({ url: `/api/v1/batches/${batchId}/results`, headers: { 'x-user-id': 'bob' } });
+  const rechargeIds = file.body
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.split(',')[5] ?? '')
+    .filter((id) => id !== '');
+  expect(rechargeIds).toHaveLength(3);
+  // Every recharge.* event of the batch's rows, as its audit trail has them, reaches the endpoint.
+  const expectedPerRecharge = new Map<string, string[]>();
+  for (const id of rechargeIds) {
+    const trail = await app.deps.uow.read.audit.list('default', 'recharge', id);
+    expectedPerRecharge.set(
+      id,
+      trail.map((a) => a.action).filter((a) => a.startsWith('recharge.')),
+    );
+  }
+  const total = [...expectedPerRecharge.values()].reduce((n, t) => n + t.length, 0);
+  const ofRows = (): Array<{ type: string; data: Record<string, unknown> }> =>
+    receiver.delivered().filter((e) => e.type.startsWith('recharge.') && rechargeIds.includes(String(e.data.id)));
+  await until(ofRows, (d) => d.length >= total);
+
+  const events = receiver.received.filter((r) => r.status < 300).map((r) => verified(secret, r));
+  const completedAt = events.findIndex((e) => e.type === 'batch.completed');
+  expect(events.filter((e) => e.type === 'batch.completed')).toHaveLength(1);
+  const completed = events[completedAt]!;
+  expect(completed.data).toMatchObject({
+    id: batchId,
+    rows: 4,
+    valid_rows: 3,
+    rejected_rows: 1,
+    recharges: 3,
+    succeeded: 3,
+    failed: 0,
+  });
+  // In commit order: every row's own events, in its trail's order, before the batch's.
+  for (const id of rechargeIds) {
+    const mine = events.map((e, i) => ({ ...e, i })).filter((e) => e.type.startsWith('recharge.') && e.data.id === id);
+    expect(mine.map((e) => e.type)).toEqual(expectedPerRecharge.get(id));
+    for (const e of mine) expect(e.i, `${e.type} of ${id} came after batch.completed`).toBeLessThan(completedAt);
+  }
+  // Nothing delivered carries a number unmasked.
+  for (const r of receiver.received) expect(r.body).not.toMatch(/1380013800[123]/);
+}

@@ -97,6 +97,12 @@ export interface WebhookRepository {
    * waiting or pending to this endpoint: `batch.completed` (its own lane) is sent only after them.
    */
   batchRowsBusy(subscriptionId: string, batchId: string, seq: number): Promise<boolean>;
+  /**
+   * How many of this batch's recharges have an ending (`recharge.succeeded` / `recharge.failed`)
+   * in the audit log at or before `auditId`: the batch completed at that row only when it is all
+   * of them (another may have ended, committed, after it, and its row not yet be dispatched).
+   */
+  batchRechargesEndedBy(tenantId: string, batchId: string, auditId: number): Promise<number>;
   /** The lane's earliest waiting delivery when none of it is pending (the next to start), else undefined. */
   nextInLane(subscriptionId: string, lane: string): Promise<WebhookDeliveryRecord | undefined>;
   /** Write a delivery's new state if it is still in `from`; false otherwise. */
