@@ -24,7 +24,7 @@ async function start(
   channels: Map<string, SimulatedRechargeChannel>,
   carriers: SimulatedCarriers,
 ): Promise<App> {
-  const { app } = await startTestApp({ ...config, ...FAST }, { carriers, rechargeChannels: channels });
+  const { app } = await startTestApp({ ...FAST, ...config }, { carriers, rechargeChannels: channels });
   apps.push(app);
   await app.http.ready();
   app.start();
@@ -187,3 +187,33 @@ async function batchCompletedAfterItsRows(database: Record<string, unknown>): Pr
   // Nothing delivered carries a number unmasked.
   for (const r of receiver.received) expect(r.body).not.toMatch(/1380013800[123]/);
 }
+
+describe('endpoint addresses', () => {
+  it('allow_private_addresses off: link-local, metadata and loopback endpoints are WEBHOOK_URL_INVALID', async () => {
+    const carriers = new SimulatedCarriers();
+    const channels = simulatedChannels(carriers, { 'sim-a': quick });
+    const app = await start(
+      { ...rechargeConfig(['sim-a']), webhooks: { ...FAST.webhooks, allow_private_addresses: false } },
+      channels,
+      carriers,
+    );
+    for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://[fd00:ec2::254]/', receiver.url]) {
+      const res = await app.http.inject({ method: 'POST', url: '/api/v1/webhooks', payload: { url } });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json<{ code: string }>().code).toBe('WEBHOOK_URL_INVALID');
+    }
+    const ok = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/webhooks',
+      payload: { url: 'https://example.com/h' },
+    });
+    expect(ok.statusCode, ok.body).toBe(201);
+    const id = ok.json<{ webhook: { id: string } }>().webhook.id;
+    const patched = await app.http.inject({
+      method: 'PATCH',
+      url: `/api/v1/webhooks/${id}`,
+      payload: { url: 'http://169.254.169.254/' },
+    });
+    expect(patched.json<{ code: string }>().code).toBe('WEBHOOK_URL_INVALID');
+  });
+});
