@@ -1,10 +1,10 @@
 import { Webhook } from 'standardwebhooks';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { quick, rechargeConfig, simulatedChannels, topUpWallet } from './support/recharge-harness.js';
 import { keyOf, type LogSink, startTestApp } from './support/test-app.js';
-import { WebhookReceiver } from './support/webhook-receiver.js';
+import { receiverForFile, until } from './support/webhook-receiver.js';
 
 /**
  * Outbound webhooks end to end, over real HTTP to a receiver on 127.0.0.1: signatures checked
@@ -17,18 +17,8 @@ const FAST = {
   notifications: { recharge_channels: ['sms', 'webhook'] },
 };
 
-async function until<T>(probe: () => T | Promise<T>, done: (v: T) => boolean, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (done(v) || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 15));
-  }
-}
-
-let receiver: WebhookReceiver;
-let base: string;
 const apps: App[] = [];
+const receiver = receiverForFile(apps);
 
 async function start(extra: Record<string, unknown> = {}): Promise<{ app: App; logs: LogSink }> {
   const carriers = new SimulatedCarriers();
@@ -48,24 +38,13 @@ async function subscribe(app: App, body: Record<string, unknown>): Promise<{ id:
   return res.json<{ webhook: { id: string; secret: string } }>().webhook;
 }
 
-beforeAll(async () => {
-  receiver = new WebhookReceiver();
-  base = await receiver.start();
-});
-afterEach(async () => {
-  for (const a of apps.splice(0)) await a.close();
-  receiver.received.length = 0;
-  receiver.plan.length = 0;
-  receiver.fallback = 200;
-});
-afterAll(async () => {
-  await receiver.close();
-});
-
 describe('deliveries', () => {
   it('signs per Standard Webhooks (checked with the standardwebhooks library); an order in commit order', async () => {
     const { app, logs } = await start();
-    const { id, secret } = await subscribe(app, { url: `${base}/hooks?token=abc`, events: ['order.*', 'payment.*'] });
+    const { id, secret } = await subscribe(app, {
+      url: `${receiver.url}/hooks?token=abc`,
+      events: ['order.*', 'payment.*'],
+    });
     expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
     const placed = await app.http.inject({
       method: 'POST',
@@ -131,7 +110,7 @@ describe('deliveries', () => {
 
   it('a recharge: its events in order, then the person is told by SMS (masked in logs) and by webhook', async () => {
     const { app, logs } = await start();
-    await subscribe(app, { url: `${base}/r`, events: ['recharge.*'] });
+    await subscribe(app, { url: `${receiver.url}/r`, events: ['recharge.*'] });
     await topUpWallet(app, 'alice', 10_000);
     const res = await app.http.inject({
       method: 'POST',
@@ -176,7 +155,7 @@ describe('deliveries', () => {
 describe('retries, giving up, redelivery', () => {
   it('retries a 500 with growing waits until the endpoint answers 2xx', async () => {
     const { app } = await start();
-    const { id } = await subscribe(app, { url: `${base}/flaky`, events: ['order.created'] });
+    const { id } = await subscribe(app, { url: `${receiver.url}/flaky`, events: ['order.created'] });
     receiver.plan.push(500, 500, 503);
     await app.http.inject({
       method: 'POST',
@@ -206,7 +185,7 @@ describe('retries, giving up, redelivery', () => {
 
   it('gives up after the retry period: endpoint disabled, audited, flagged; redelivered once re-enabled', async () => {
     const { app, logs } = await start({ webhooks: { ...FAST.webhooks, retry_for_seconds: 1 } });
-    const { id } = await subscribe(app, { url: `${base}/down`, events: ['order.created'] });
+    const { id } = await subscribe(app, { url: `${receiver.url}/down`, events: ['order.created'] });
     receiver.fallback = 500;
     await app.http.inject({
       method: 'POST',

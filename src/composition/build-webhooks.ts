@@ -76,6 +76,7 @@ export function buildWebhooks(
     batch: w.batch,
     retry: { retryForMs: w.retry_for_seconds * 1000, baseMs: w.retry_base_ms, maxMs: w.retry_max_ms },
     notifiers,
+    allowPrivateAddresses: w.allow_private_addresses,
   });
   return { ...built, sms: simulator };
 }

@@ -359,6 +359,11 @@ export const configSchema = z
         /** Backoff between attempts: doubling from retry_base_ms, capped at retry_max_ms, with jitter. */
         retry_base_ms: z.number().int().min(1).default(5_000),
         retry_max_ms: z.number().int().min(1).default(3_600_000),
+        /**
+         * Accept endpoint URLs whose host is a loopback, private, link-local or cloud metadata
+         * address (169.254.169.254, fd00:ec2::254). Off: an admin cannot point deliveries inward.
+         */
+        allow_private_addresses: z.boolean().default(false),
       })
       .strict()
       .prefault({}),

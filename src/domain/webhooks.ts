@@ -38,8 +38,40 @@ export function filterProblem(entry: string): string | undefined {
   return undefined;
 }
 
+/**
+ * Whether a host written as an IP literal is one a service must not be made to call on a
+ * caller's behalf: loopback, private (RFC 1918, IPv6 ULA), link-local (169.254.0.0/16 — the
+ * cloud metadata service at 169.254.169.254 —, fe80::/10), AWS's IPv6 metadata fd00:ec2::254,
+ * unspecified. Host names are not resolved here (`localhost` is named).
+ */
+export function privateHost(hostname: string): boolean {
+  const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  const v4 = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(h);
+  if (v4 !== null) {
+    const [a, b] = [Number(v4[1]), Number(v4[2])];
+    return (
+      a === 0 ||
+      a === 10 ||
+      a === 127 ||
+      (a === 169 && b === 254) ||
+      (a === 172 && b >= 16 && b <= 31) ||
+      (a === 192 && b === 168)
+    );
+  }
+  if (!h.includes(':')) return false;
+  // The URL parser writes IPv6 compressed and lower-case; IPv4-mapped as ::ffff:7f00:1.
+  if (h === '::' || h === '::1') return true;
+  const mapped = /^::ffff:([0-9a-f]{1,4}):([0-9a-f]{1,4})$/.exec(h);
+  if (mapped !== null) {
+    const n = (parseInt(mapped[1]!, 16) << 16) | parseInt(mapped[2]!, 16);
+    return privateHost([n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.'));
+  }
+  return /^f[cd][0-9a-f]{0,2}:/.test(h) || /^fe[89ab][0-9a-f]?:/.test(h);
+}
+
 /** Why a URL cannot be an endpoint, or undefined when it can. */
-export function urlProblem(url: string): string | undefined {
+export function urlProblem(url: string, options: { readonly allowPrivate?: boolean } = {}): string | undefined {
   if (url.length > 2048) return 'the url is longer than 2048 characters';
   let u: URL;
   try {
@@ -52,6 +84,11 @@ export function urlProblem(url: string): string | undefined {
   // Credentials in a URL end up in logs and in every list of subscriptions: the secret signs instead.
   if (u.username !== '' || u.password !== '') return 'the url carries credentials (user:password@); drop them';
   if (u.hash !== '') return 'the url has a #fragment, which is never sent';
+  if (options.allowPrivate !== true && privateHost(u.hostname))
+    return (
+      `the url's host ${u.hostname} is a loopback, private, link-local or metadata address ` +
+      '(see webhooks.allow_private_addresses)'
+    );
   return undefined;
 }
 

@@ -92,6 +92,17 @@ export interface WebhookRepository {
   lockLane(subscriptionId: string, lane: string): Promise<void>;
   /** Whether the lane has a delivery to this endpoint still waiting or pending. */
   laneBusy(subscriptionId: string, lane: string): Promise<boolean>;
+  /**
+   * Whether an event of one of this batch's recharges, committed no later than `seq`, is still
+   * waiting or pending to this endpoint: `batch.completed` (its own lane) is sent only after them.
+   */
+  batchRowsBusy(subscriptionId: string, batchId: string, seq: number): Promise<boolean>;
+  /**
+   * How many of this batch's recharges have an ending (`recharge.succeeded` / `recharge.failed`)
+   * in the audit log at or before `auditId`: the batch completed at that row only when it is all
+   * of them (another may have ended, committed, after it, and its row not yet be dispatched).
+   */
+  batchRechargesEndedBy(tenantId: string, batchId: string, auditId: number): Promise<number>;
   /** The lane's earliest waiting delivery when none of it is pending (the next to start), else undefined. */
   nextInLane(subscriptionId: string, lane: string): Promise<WebhookDeliveryRecord | undefined>;
   /** Write a delivery's new state if it is still in `from`; false otherwise. */

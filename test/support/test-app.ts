@@ -34,6 +34,8 @@ export function testConfig(overrides: Record<string, unknown> = {}, dbPath = tem
       log: { level: 'info' },
       server: { port: 0 },
       worker: { poll_interval_ms: 20, retry_base_ms: 10, retry_max_ms: 50 },
+      // The tests' webhook receivers listen on 127.0.0.1.
+      webhooks: { allow_private_addresses: true },
       // Beside the test's own database, never the repository's data/ (test files run in parallel).
       auth: { admin_key_file: `${dbPath}.admin-key` },
     },

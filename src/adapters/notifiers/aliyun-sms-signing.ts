@@ -21,10 +21,14 @@ export function canonicalQuery(params: Readonly<Record<string, string>>): string
     .join('&');
 }
 
+/** The StringToSign of a request with these parameters sent with `method`. */
+export function stringToSign(method: 'GET' | 'POST', params: Readonly<Record<string, string>>): string {
+  return `${method}&${percentEncode('/')}&${percentEncode(canonicalQuery(params))}`;
+}
+
 /** The signature of a request with these parameters sent with `method`. */
 export function rpcSignature(method: 'GET' | 'POST', params: Readonly<Record<string, string>>, secret: string): string {
-  const stringToSign = `${method}&${percentEncode('/')}&${percentEncode(canonicalQuery(params))}`;
-  return createHmac('sha1', `${secret}&`).update(stringToSign, 'utf8').digest('base64');
+  return createHmac('sha1', `${secret}&`).update(stringToSign(method, params), 'utf8').digest('base64');
 }
 
 /** The form body of a signed request: the canonical string plus its Signature. */

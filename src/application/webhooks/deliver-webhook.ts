@@ -31,6 +31,7 @@ export function deliverWebhook(deps: Deps, transport: WebhookTransport, retry: R
       await settle(deps, job, d, d?.status === 'pending' ? { failed: why } : undefined);
       return { kind: 'done' };
     }
+    if (d.eventType === 'batch.completed' && (await rowsStillOnTheirWay(deps, job, d, retry))) return { kind: 'done' };
     const sentAt = deps.clock.now();
     const res = await transport.send({
       url: sub.url,
@@ -71,6 +72,27 @@ export function deliverWebhook(deps: Deps, transport: WebhookTransport, retry: R
     });
     return { kind: 'done' };
   };
+}
+
+/**
+ * `batch.completed` has its own lane, so nothing else orders it after its rows' events: while one
+ * of them is still waiting or pending to this endpoint, look again after `retry.baseMs` (no
+ * attempt is counted, nothing is sent), so the endpoint sees every row's ending before the batch's.
+ */
+async function rowsStillOnTheirWay(
+  deps: Deps,
+  job: JobRecord,
+  d: WebhookDeliveryRecord,
+  retry: RetrySchedule,
+): Promise<boolean> {
+  const batchId = d.lane.slice(d.lane.indexOf(':') + 1);
+  const now = deps.clock.now();
+  return tx(deps.uow, { actor: ACTOR, now, requestId: null }, async (r) => {
+    if (!(await r.webhooks.batchRowsBusy(d.subscriptionId, batchId, d.seq))) return false;
+    if (!(await r.jobs.release(job.id, deps.workerId, now, now + retry.baseMs, "waiting for the batch rows' events")))
+      throw new LeaseLostError(`lease on ${job.id} lost`);
+    return true;
+  });
 }
 
 /** The delivery after attempt `n`: what the endpoint said, and the retry period's start. */

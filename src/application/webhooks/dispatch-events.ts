@@ -111,7 +111,8 @@ async function addressRows(r: Repositories, deps: Deps, rows: readonly AuditReco
 
 /**
  * `batch.completed`, when this recharge's ending was its batch's last: every row turned into a
- * recharge and every recharge ended. Its id is the batch's, so the endings of its last recharges
+ * recharge and every recharge ended at or before this audit row (so its `seq` follows every row's
+ * ending, which `batchRowsBusy` relies on). Its id is the batch's, so the endings of its last recharges
  * seen together address it once.
  */
 async function batchCompleted(r: Repositories, a: AuditRecord): Promise<WebhookEvent | undefined> {
@@ -126,6 +127,8 @@ async function batchCompleted(r: Repositories, a: AuditRecord): Promise<WebhookE
   const failed = byStatus.FAILED ?? 0;
   const total = Object.values(byStatus).reduce((x, y) => x + y, 0);
   if (succeeded + failed !== total) return undefined;
+  // Ended by now is not ended by this row: the last ending may have committed after it (PostgreSQL).
+  if ((await r.webhooks.batchRechargesEndedBy(a.tenantId, batch.id, a.id)) !== total) return undefined;
   return {
     id: `evt_b${batch.id}`,
     tenantId: a.tenantId,

@@ -35,8 +35,8 @@ function parse<T>(
   throw invalid('VALIDATION_FAILED', issue?.message ?? 'invalid body', issue?.path.map(String).join('.') ?? '');
 }
 
-function checkUrl(url: string): void {
-  const problem = urlProblem(url);
+function checkUrl(url: string, allowPrivate: boolean): void {
+  const problem = urlProblem(url, { allowPrivate });
   if (problem !== undefined) throw invalid('WEBHOOK_URL_INVALID', problem, 'url');
 }
 
@@ -49,7 +49,7 @@ function checkEvents(events: readonly string[]): string[] {
 }
 
 /** Subscriptions: created, listed, read, changed and deleted by the tenant's admins (audited). */
-export function subscriptionUseCases(deps: Deps, transport: Pick<WebhookTransport, 'newSecret'>) {
+export function subscriptionUseCases(deps: Deps, transport: Pick<WebhookTransport, 'newSecret'>, allowPrivate = false) {
   const meta = (caller: Caller) => ({ actor: caller.actor, now: deps.clock.now(), requestId: caller.requestId });
   const notFound = (id: string) => new UseCaseError('WEBHOOK_NOT_FOUND', `no webhook ${id}`);
 
@@ -57,7 +57,7 @@ export function subscriptionUseCases(deps: Deps, transport: Pick<WebhookTranspor
     create: (caller: Caller, body: unknown): Promise<Result<CreatedWebhook>> =>
       asResult(async () => {
         const b = parse(subscriptionCreateSchema, body);
-        checkUrl(b.url);
+        checkUrl(b.url, allowPrivate);
         const events = checkEvents(b.events ?? ['*']);
         const m = meta(caller);
         const record: WebhookSubscriptionRecord = {
@@ -92,7 +92,7 @@ export function subscriptionUseCases(deps: Deps, transport: Pick<WebhookTranspor
     update: (caller: Caller, id: string, body: unknown): Promise<Result<WebhookView>> =>
       asResult(async () => {
         const b = parse(subscriptionPatchSchema, body ?? {});
-        if (b.url !== undefined) checkUrl(b.url);
+        if (b.url !== undefined) checkUrl(b.url, allowPrivate);
         const events = b.events === undefined ? undefined : checkEvents(b.events);
         return tx(deps.uow, meta(caller), async (r, changes) => {
           const s = await r.webhooks.getSubscription(caller.tenantId, id);

@@ -27,6 +27,8 @@ export interface WebhookSettings {
   readonly retry: RetrySchedule;
   /** The notifiers that tell a person how their recharge ended (none: nobody is told). */
   readonly notifiers: readonly Notifier[];
+  /** Accept endpoints on loopback, private, link-local and metadata addresses (tests, private networks). */
+  readonly allowPrivateAddresses: boolean;
 }
 
 /** Outbound webhooks: endpoints, their delivery logs, redelivery, and events from outside the audit log. */
@@ -70,7 +72,7 @@ export function createWebhooks(
   settings: WebhookSettings,
 ): { readonly api: WebhooksApi; readonly jobs: Readonly<Record<string, JobHandler>> } {
   const { deps, runner } = runtime;
-  const subs = subscriptionUseCases(deps, transport);
+  const subs = subscriptionUseCases(deps, transport, settings.allowPrivateAddresses);
   const dispatchSettings = { batch: settings.batch, notifyRecharges: settings.notifiers.length > 0 };
   let cancel: (() => void) | undefined;
   let running = false;

@@ -217,6 +217,39 @@ export class KyselyWebhooks implements WebhookRepository {
     return row !== undefined;
   }
 
+  async batchRowsBusy(subscriptionId: string, batchId: string, seq: number): Promise<boolean> {
+    const row = await this.db
+      .selectFrom('webhookDeliveries')
+      .select('id')
+      .where('subscriptionId', '=', subscriptionId)
+      .where('status', 'in', ['waiting', 'pending'])
+      .where('seq', '<=', seq)
+      .where(
+        'lane',
+        'in',
+        this.db
+          .selectFrom('recharges')
+          .select(sql<string>`'recharge:' || id`.as('lane'))
+          .where('batchId', '=', batchId),
+      )
+      .limit(1)
+      .executeTakeFirst();
+    return row !== undefined;
+  }
+
+  async batchRechargesEndedBy(tenantId: string, batchId: string, auditId: number): Promise<number> {
+    const row = await this.db
+      .selectFrom('auditLog')
+      .select((eb) => eb.fn.count<number | string>('resourceId').distinct().as('n'))
+      .where('tenantId', '=', tenantId)
+      .where('resourceType', '=', 'recharge')
+      .where('action', 'in', ['recharge.succeeded', 'recharge.failed'])
+      .where('id', '<=', auditId)
+      .where('resourceId', 'in', this.db.selectFrom('recharges').select('id').where('batchId', '=', batchId))
+      .executeTakeFirst();
+    return Number(row?.n ?? 0);
+  }
+
   async nextInLane(subscriptionId: string, lane: string): Promise<WebhookDeliveryRecord | undefined> {
     const rows = await this.db
       .selectFrom('webhookDeliveries')
