@@ -41,8 +41,8 @@ const channel = (seed, failure) => ({
 });
 const config = {
   log: { level: 'warn' },
-  // The person's own batch, trusted: measure the recharges, not a confirmation step.
-  trusted_actions: ['order_coffee', 'submit_payment', 'recharge_phone'],
+  // The person's own top-up and batch, trusted: measure the recharges, not a confirmation step.
+  trusted_actions: ['order_coffee', 'submit_payment', 'recharge_phone', 'wallet_top_up'],
   // The progress polls come from one address: measure the batch, not the per-IP budget.
   rate_limit: { enabled: false },
   recharge: {
@@ -124,11 +124,13 @@ async function run(rows) {
   try {
     auth = adminAuth(join(dir, 'admin-key'));
     const baseline = memoryMb(server.child.pid);
-    await call(server.url, '/api/v1/wallet/top-ups', {
+    const funded = await call(server.url, '/api/v1/wallet/top-ups', {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'idempotency-key': 'bench-funds' },
       body: JSON.stringify({ amount: rows * AMOUNT }),
     });
+    // A held top-up (the policy changed) would leave every row refused: measure nothing then.
+    if (funded.top_up?.status !== 'SUCCEEDED') throw new Error(`the wallet was not funded: ${JSON.stringify(funded)}`);
     const peaks = { anon: 0, heap: 0 };
     const sample = async () => {
       peaks.anon = Math.max(peaks.anon, memoryMb(server.child.pid).anon);
