@@ -59,6 +59,21 @@ export async function heldFor(deps: Pick<Deps, 'uow'>, caller: Caller, id: strin
     : ok(toHeldView(h));
 }
 
+/**
+ * Where a request that may have been held stands, from its recovery point: the hold (an `hld_` id)
+ * the caller may see, or what the request made, as `made` reads it.
+ */
+export async function heldOrMade<T>(
+  deps: Pick<Deps, 'uow'>,
+  caller: Caller,
+  id: string,
+  made: (id: string) => Promise<Result<T>>,
+): Promise<Result<{ readonly kind: 'held'; readonly held: HeldView } | T>> {
+  if (!id.startsWith('hld_')) return made(id);
+  const h = await heldFor(deps, caller, id);
+  return h.ok ? ok({ kind: 'held', held: h.value } as const) : h;
+}
+
 export function toHeldView(h: HeldActionRecord): HeldView {
   return {
     id: h.id,

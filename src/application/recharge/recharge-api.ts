@@ -6,7 +6,7 @@ import type { JobHandler } from '../jobs/job-runner.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { Caller } from '../kernel/caller.js';
 import type { IdempotencyRef } from '../kernel/idempotency.js';
-import { type Confirmed, heldFor, type HeldView, toHeldView } from '../kernel/holds.js';
+import { type Confirmed, heldOrMade, type HeldView, toHeldView } from '../kernel/holds.js';
 import { canSee } from '../kernel/ownership.js';
 import { waitAwhile } from '../kernel/run-and-wait.js';
 import type { ChannelHealth } from './channel-router.js';
@@ -73,18 +73,15 @@ export function createRecharge(
       ? err('RECHARGE_NOT_FOUND', `no recharge ${id}`)
       : ok(toRechargeView(r));
   };
-  const outcomeOf = async (caller: Caller, id: string): Promise<Result<RechargeOutcome>> => {
-    if (id.startsWith('hld_')) {
-      const h = await heldFor(deps, caller, id);
-      return h.ok ? ok({ kind: 'held', held: h.value }) : h;
-    }
-    const r = await get(caller, id);
-    if (!r.ok) return r;
-    const v = r.value;
-    if (v.status === 'SUCCEEDED') return ok({ kind: 'succeeded', recharge: v });
-    if (v.status === 'FAILED') return ok({ kind: 'failed', recharge: v });
-    return ok({ kind: 'in_progress', recharge: v, next: `in progress: poll GET /api/v1/recharges/${v.id}` });
-  };
+  const outcomeOf = (caller: Caller, id: string): Promise<Result<RechargeOutcome>> =>
+    heldOrMade(deps, caller, id, async (made): Promise<Result<RechargeOutcome>> => {
+      const r = await get(caller, made);
+      if (!r.ok) return r;
+      const v = r.value;
+      if (v.status === 'SUCCEEDED') return ok({ kind: 'succeeded', recharge: v });
+      if (v.status === 'FAILED') return ok({ kind: 'failed', recharge: v });
+      return ok({ kind: 'in_progress', recharge: v, next: `in progress: poll GET /api/v1/recharges/${v.id}` });
+    });
   const run = async (
     caller: Caller,
     req: RechargeRequest,

@@ -5,7 +5,7 @@ import type { JobHandler } from '../jobs/job-runner.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { Caller } from '../kernel/caller.js';
 import type { IdempotencyRef } from '../kernel/idempotency.js';
-import { type Confirmed, heldFor, type HeldView, toHeldView } from '../kernel/holds.js';
+import { type Confirmed, heldOrMade, type HeldView, toHeldView } from '../kernel/holds.js';
 import { canSee } from '../kernel/ownership.js';
 import { waitAwhile } from '../kernel/run-and-wait.js';
 import { executeRefund } from './execute-refund.js';
@@ -50,14 +50,11 @@ export function createRefunds(rt: Runtime): { readonly api: RefundsApi; readonly
     }
     return ok(toRefundView(r));
   };
-  const outcomeOf = async (caller: Caller, id: string): Promise<Result<RefundOutcome>> => {
-    if (id.startsWith('hld_')) {
-      const h = await heldFor(deps, caller, id);
-      return h.ok ? ok({ kind: 'held', held: h.value }) : h;
-    }
-    const r = await get(caller, id);
-    return r.ok ? ok({ kind: 'refund', refund: r.value }) : r;
-  };
+  const outcomeOf = (caller: Caller, id: string): Promise<Result<RefundOutcome>> =>
+    heldOrMade(deps, caller, id, async (made) => {
+      const r = await get(caller, made);
+      return r.ok ? ok({ kind: 'refund' as const, refund: r.value }) : r;
+    });
   const run = async (
     caller: Caller,
     orderId: string,

@@ -5,7 +5,7 @@ import type { JobHandler } from '../jobs/job-runner.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { Caller } from '../kernel/caller.js';
 import type { IdempotencyRef } from '../kernel/idempotency.js';
-import { type Confirmed, heldFor, type HeldView, toHeldView } from '../kernel/holds.js';
+import { type Confirmed, heldOrMade, type HeldView, toHeldView } from '../kernel/holds.js';
 import { canSee } from '../kernel/ownership.js';
 import { waitAwhile } from '../kernel/run-and-wait.js';
 import { payTopUp } from './pay-top-up.js';
@@ -42,14 +42,11 @@ export function createWallet(rt: Runtime): { readonly api: WalletApi; readonly j
       ? err('TOP_UP_NOT_FOUND', `no top-up ${id}`)
       : ok(toTopUpView(t));
   };
-  const outcomeOf = async (caller: Caller, id: string): Promise<Result<TopUpOutcome>> => {
-    if (id.startsWith('hld_')) {
-      const h = await heldFor(deps, caller, id);
-      return h.ok ? ok({ kind: 'held', held: h.value }) : h;
-    }
-    const t = await topUpOf(caller, id);
-    return t.ok ? ok({ kind: 'top_up', topUp: t.value }) : t;
-  };
+  const outcomeOf = (caller: Caller, id: string): Promise<Result<TopUpOutcome>> =>
+    heldOrMade(deps, caller, id, async (made) => {
+      const t = await topUpOf(caller, made);
+      return t.ok ? ok({ kind: 'top_up' as const, topUp: t.value }) : t;
+    });
   const run = async (
     caller: Caller,
     amount: unknown,
