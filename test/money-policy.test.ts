@@ -401,6 +401,53 @@ describe.each(ENGINES)('one confirmation, many confirms at once, on %s', (engine
     expect(f.filter((r) => r.statusCode === 404).length, f.map((r) => r.body).join('\n')).toBe(11);
     expect(gateway.groundTruth.filter((e) => e.type === 'refund')).toHaveLength(1);
   });
+
+  it('a held batch is accepted once however many confirms race across instances', async () => {
+    const carriers = new SimulatedCarriers();
+    cluster = await startCluster(
+      engine,
+      {
+        log: { level: 'silent' },
+        trusted_actions: ['wallet_top_up'],
+        recharge: { channels: { 'sim-a': { type: 'simulator', operators: ['CHINA_MOBILE'] } } },
+      },
+      () => ({
+        gateway: new SimulatedGateway(),
+        carriers,
+        rechargeChannels: simulatedChannels(carriers, { 'sim-a': quick }),
+      }),
+    );
+    for (const a of cluster.apps) a.start();
+    const c = cluster;
+    const funded = await c.at(0).http.inject({
+      method: 'POST',
+      url: '/api/v1/wallet/top-ups',
+      headers: json('kim'),
+      payload: { amount: 50_000 },
+    });
+    expect(funded.statusCode, funded.body).toBe(201);
+    const asked = await c.at(1).http.inject({
+      method: 'POST',
+      url: '/api/v1/recharges/batch',
+      headers: { 'content-type': 'text/csv', 'x-user-id': 'kim' },
+      payload: 'phone,amount\n13800138021,5000\n13800138022,3000\n',
+    });
+    expect(asked.statusCode, asked.body).toBe(202);
+    const held = asked.json<{ held: Held }>().held;
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        c
+          .at(i)
+          .http.inject({ method: 'POST', url: held.confirm.path, headers: json('kim'), payload: held.confirm.body }),
+      ),
+    );
+    expect(answers.filter((r) => r.statusCode === 200)).toHaveLength(1);
+    expect(answers.filter((r) => r.statusCode === 404).length, answers.map((r) => r.body).join('\n')).toBe(11);
+    for (let i = 0; i < 300 && carriers.groundTruth.length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 200));
+    // Each row recharged once: the batch was accepted (and expanded) exactly once.
+    expect(carriers.groundTruth).toHaveLength(2);
+  });
 });
 
 describe('batch recharges under the same policy', () => {
