@@ -1,10 +1,11 @@
 import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { type CallToolResult, ElicitRequestSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
-import { ADMIN, auditOf, startTestApp, tempDbPath } from './support/test-app.js';
+import { ADMIN, auditOf, grantCoffeeMandate, startTestApp, tempDbPath } from './support/test-app.js';
 
 /**
  * `autoglm mcp` as a real child process speaking MCP over stdio, driven by the official SDK's
@@ -44,12 +45,16 @@ async function agentKeyOn(dbPath: string): Promise<string> {
   }
 }
 
-async function spawnClient(args: string[], env: Record<string, string>): Promise<{ c: Client; asked: string[] }> {
+async function spawnClient(
+  args: string[],
+  env: Record<string, string>,
+  answer: 'accept' | 'decline' = 'accept',
+): Promise<{ c: Client; asked: string[] }> {
   const c = new Client({ name: 'mcp-stdio-test', version: '1.0.0' }, { capabilities: { elicitation: {} } });
   const asked: string[] = [];
   c.setRequestHandler(ElicitRequestSchema, (req) => {
     asked.push(req.params.message);
-    return { action: 'accept', content: { confirm: true } };
+    return answer === 'accept' ? { action: 'accept', content: { confirm: true } } : { action: 'decline' };
   });
   const transport = new StdioClientTransport({
     command: process.execPath,
@@ -93,6 +98,52 @@ describe('autoglm mcp over stdio', () => {
     const heldId = (topUp.result as { held: { id: string } }).held.id;
     const trail = await auditOf(app, 'held_action', heldId);
     expect(trail.map((t) => t.actor)).toContain('user:alice via mcp-elicitation (agent:alice-bot)');
+  }, 180_000);
+
+  it('in process: a declined order charges nothing; outside its mandate the agent is held, then blocked', async () => {
+    const dbPath = tempDbPath();
+    const key = await agentKeyOn(dbPath);
+    const seeded = await startTestApp({}, {}, dbPath);
+    await grantCoffeeMandate(seeded.app, 'alice-bot');
+    await seeded.app.close();
+    // Nothing trusted; more than one ask outside the mandate blocks the key (the in-process mode has no HTTP hook).
+    const config = `${dbPath}.config.json`;
+    writeFileSync(config, JSON.stringify({ security: { block: { threshold: 1, refresh_ms: 50 } } }));
+    const { c, asked } = await spawnClient(
+      ['--db', `sqlite:${dbPath}`, '--config', config],
+      { AUTOGLM_AUTO_CONFIRM_ORDER: 'false', AUTOGLM_TRUSTED_ACTIONS: '', AUTOGLM_API_KEY: key },
+      'decline',
+    );
+    const call = async (name: string, args: Record<string, unknown>) =>
+      structured(await c.callTool({ name, arguments: args }));
+
+    // Within the mandate: paid at once, the person not asked.
+    expect(await call('order_coffee', { drink: 'latte', size: 'medium' })).toMatchObject({
+      kind: 'paid',
+      order: { status: 'COMPLETED' },
+    });
+    expect(asked).toHaveLength(0);
+    // Four drinks: above the mandate's maximum, so the person is asked; they decline: nothing charged.
+    const declined = await call('order_coffee', { drink: 'latte', size: 'large', quantity: 4 });
+    expect(declined).toMatchObject({ person: { via: 'mcp-elicitation', answer: 'declined' } });
+    expect(asked).toHaveLength(1);
+    expect(asked[0]).toMatch(/¥/);
+    // A top-up is outside the mandate too: asked, declined.
+    expect(await call('top_up_wallet', { amount: 1000 })).toMatchObject({ person: { answer: 'declined' } });
+    // Two violations are more than the threshold of one: from now on the key is refused before anything runs.
+    await new Promise((res) => setTimeout(res, 200));
+    const blocked = await call('order_coffee', { drink: 'latte', size: 'medium' });
+    expect(blocked).toMatchObject({ kind: 'refused', code: 'SOURCE_BLOCKED' });
+    expect(asked).toHaveLength(2);
+    await c.close();
+    client = undefined;
+
+    app = (await startTestApp({}, {}, dbPath)).app;
+    const orders = await app.services.orders.list(ADMIN, { limit: 10 });
+    expect(orders.data.map((o) => o.status).sort()).toEqual(['CANCELLED', 'COMPLETED']);
+    const wallet = await app.services.wallet.balance({ ...ADMIN, userId: 'alice' });
+    expect(wallet.ok && wallet.value.balance).toBe(0);
+    expect((await app.services.abuse.list()).map((b) => b.source)).toHaveLength(1);
   }, 180_000);
 
   it('--url relays to a running service: the service answers, elicitation included', async () => {

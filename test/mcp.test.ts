@@ -7,7 +7,7 @@ import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import type { ChannelProfile } from '../src/simulator/simulated-recharge-channel.js';
 import { quick, rechargeConfig, simulatedChannels } from './support/recharge-harness.js';
-import { ADMIN, auditOf, startTestApp } from './support/test-app.js';
+import { ADMIN, auditOf, grantCoffeeMandate, startTestApp } from './support/test-app.js';
 
 /**
  * The MCP server over Streamable HTTP at /mcp, driven by the official SDK's own Client: tools
@@ -309,19 +309,7 @@ describe('MCP over Streamable HTTP', () => {
   it('within its mandate the agent pays at once; outside it the action is held, never paid', async () => {
     const { a, url, bank } = await start(STRICT);
     const key = await agentKey(a, 'alice-bot', 'alice');
-    const granted = await a.services.mandates.grant(
-      { tenantId: 'default', userId: 'alice', actor: 'user:alice', requestId: null, role: 'user' },
-      {
-        agent: 'alice-bot',
-        actions: ['order_coffee'],
-        payees: ['merchant'],
-        max_per_transaction: 3500,
-        budget: 10000,
-        period: 'week',
-        expires_at: new Date(Date.now() + 86_400_000).toISOString(),
-      },
-    );
-    expect(granted.ok, JSON.stringify(granted)).toBe(true);
+    await grantCoffeeMandate(a, 'alice-bot');
     const { client } = await connect(url, key);
     const within = structured(
       await client.callTool({ name: 'order_coffee', arguments: { drink: 'latte', size: 'medium' } }),
@@ -469,6 +457,42 @@ describe('MCP over Streamable HTTP', () => {
     expect(progress.at(-1)?.message).toMatch(/SUCCEEDED$/);
     expect(JSON.stringify(progress)).not.toMatch(/13800138000/);
     expect(carriers.groundTruth).toHaveLength(1);
+  }, 60_000);
+
+  it('a retried recharge_batch call makes one batch: each number recharged once', async () => {
+    const { a, url, carriers } = await startRecharging({
+      trusted_actions: ['order_coffee', 'submit_payment', 'wallet_top_up', 'recharge_phone'],
+    });
+    await fund(a, 'alice', 50_000);
+    const { client, asked } = await connect(url, await agentKey(a, 'alice-bot', 'alice'));
+    const rows = [
+      { phone: '13800138011', amount: 5000 },
+      { phone: '13800138012', amount: 3000 },
+    ];
+    const call = () =>
+      client.callTool(
+        { name: 'recharge_batch', arguments: { rows }, _meta: { 'open-autoglm/idempotency-key': 'batch-retry-1' } },
+        undefined,
+        { timeout: 30_000 },
+      );
+    const first = structured(await call());
+    expect(first).toMatchObject({ kind: 'done', result: { batch: { rows: 2, valid: 2 } } });
+    const batchId = (first.result as { batch: { id: string } }).batch.id;
+    // The retry, while the batch runs and after it has finished: the same batch, never a second.
+    const during = await call();
+    expect(during._meta).toMatchObject({ 'open-autoglm/replayed': true });
+    expect((structured(during).result as { batch: { id: string } }).batch.id).toBe(batchId);
+    for (let i = 0; i < 200; i++) {
+      const b = await a.services.batch.get({ ...ADMIN, userId: 'alice' }, batchId);
+      if (b.ok && b.value.done) break;
+      await new Promise((res) => setTimeout(res, 50));
+    }
+    const after = structured(await call());
+    expect((after.result as { batch: { id: string } }).batch.id).toBe(batchId);
+    expect(asked).toHaveLength(0);
+    expect(carriers.groundTruth).toHaveLength(2);
+    const balance = await a.services.wallet.balance({ ...ADMIN, userId: 'alice' });
+    expect(balance.ok && balance.value.balance).toBe(42_000);
   }, 60_000);
 
   it('recharge_batch: held whole, accepted in the client, followed with progress to the last row', async () => {

@@ -199,3 +199,20 @@ export const ADMIN = {
 export function auditOf(app: App, resourceType: string, id: string): Promise<AuditRecord[]> {
   return app.deps.uow.read.audit.list('default', resourceType, id);
 }
+
+/** alice grants her agent `agent` a week's mandate for coffee: ¥35.00 at most a time, ¥100.00 in all. */
+export async function grantCoffeeMandate(app: App, agent: string): Promise<void> {
+  const granted = await app.services.mandates.grant(
+    { tenantId: 'default', userId: 'alice', actor: 'user:alice', requestId: null, role: 'user' },
+    {
+      agent,
+      actions: ['order_coffee'],
+      payees: ['merchant'],
+      max_per_transaction: 3500,
+      budget: 10000,
+      period: 'week',
+      expires_at: new Date(Date.now() + 86_400_000).toISOString(),
+    },
+  );
+  if (!granted.ok) throw new Error(`mandate not granted: ${JSON.stringify(granted.error)}`);
+}

@@ -11,6 +11,7 @@ import {
   type Tool,
 } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import type { AbuseApi } from '../../application/abuse/abuse-api.js';
 import type { ActionRegistry, AgentOutcome, AgentService } from '../../application/agent/agent-api.js';
 import type { BatchApi } from '../../application/batch/batch-api.js';
 import type { ConfirmationsApi } from '../../application/confirmations/confirmations-api.js';
@@ -36,6 +37,8 @@ export interface McpServices {
   readonly batch: BatchApi;
   readonly confirmations: ConfirmationsApi;
   readonly idempotency: IdempotencyApi;
+  /** Blocks in force: over stdio no HTTP hook refuses a blocked key, so each tool call asks. */
+  readonly abuse: Pick<AbuseApi, 'blockOf'>;
 }
 
 /** `mcp` in the configuration, in milliseconds. */
@@ -113,6 +116,14 @@ export function createMcpServer(
   server.setRequestHandler(CallToolRequestSchema, async (req, extra) => {
     const caller = callerOf(extra);
     try {
+      // A key blocked mid-session (say, for asking outside its mandates) is refused from then on.
+      const block = caller.source === undefined ? undefined : await s.abuse.blockOf([caller.source]);
+      if (block !== undefined) {
+        return errorResult('SOURCE_BLOCKED', 'too many failures came from this key; it is blocked for a while', {
+          until: new Date(block.until).toISOString(),
+          retry_after_seconds: block.retryAfterSeconds,
+        });
+      }
       return await callTool(req.params.name, req.params.arguments, req.params._meta, extra, caller);
     } catch (e) {
       opts.logger.error(
