@@ -26,7 +26,11 @@ export function buildWebhooks(
 ): ReturnType<typeof createWebhooks> & { readonly sms: AliyunSmsSimulator | undefined } {
   const { deps } = runtime;
   const w = config.webhooks;
-  const transport = new HttpWebhookTransport({ timeoutMs: w.timeout_ms, now: () => deps.clock.now() });
+  const transport = new HttpWebhookTransport({
+    timeoutMs: w.timeout_ms,
+    now: () => deps.clock.now(),
+    allowPrivateAddresses: w.allow_private_addresses,
+  });
   remotes.push({ shutdown: () => transport.shutdown() });
   const smsConfig = config.notifications.sms;
   let simulator = sms;

@@ -42,7 +42,8 @@ export function filterProblem(entry: string): string | undefined {
  * Whether a host written as an IP literal is one a service must not be made to call on a
  * caller's behalf: loopback, private (RFC 1918, IPv6 ULA), link-local (169.254.0.0/16 — the
  * cloud metadata service at 169.254.169.254 —, fe80::/10), AWS's IPv6 metadata fd00:ec2::254,
- * unspecified. Host names are not resolved here (`localhost` is named).
+ * unspecified. Host names are not resolved here (`localhost` is named); the delivery transport
+ * checks the address a name resolves to when it connects.
  */
 export function privateHost(hostname: string): boolean {
   const h = hostname.toLowerCase().replace(/^\[|\]$/g, '');

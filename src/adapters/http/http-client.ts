@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import { Pool, errors as undiciErrors } from 'undici';
 import { GatewayRateLimitedError, GatewayUnknownOutcomeError } from '../../ports/payment-gateway.js';
 import { parseRateLimitReset, parseRemaining, parseRetryAfter } from './rate-limit-headers.js';
@@ -20,6 +21,11 @@ export interface HttpClientOptions {
    * that log the status code themselves (webhook deliveries), not for the payment connectors.
    */
   readonly rawStatus?: boolean;
+  /**
+   * Resolves the origin's host name for each new connection (default: the system's). The
+   * address it gives is the one connected to, so a check made here cannot be raced by DNS.
+   */
+  readonly lookup?: LookupFunction;
 }
 
 export interface HttpRequest {
@@ -85,6 +91,7 @@ export class HttpClient {
       keepAliveMaxTimeout: Math.max(keepAlive, 30_000),
       connectTimeout: options.timeoutMs,
       maxResponseSize: options.maxResponseBytes ?? 1024 * 1024,
+      ...(options.lookup === undefined ? {} : { connect: { lookup: options.lookup } }),
     });
   }
 

@@ -1,4 +1,7 @@
+import { lookup as systemLookup } from 'node:dns';
+import type { LookupFunction } from 'node:net';
 import { maskText } from '../../domain/mask.js';
+import { privateHost } from '../../domain/webhooks.js';
 import type { WebhookAttemptResult, WebhookTransport } from '../../ports/webhooks.js';
 import { HttpClient } from '../http/http-client.js';
 import { newWebhookSecret, signedHeaders } from './standard-webhooks.js';
@@ -10,6 +13,40 @@ export interface HttpWebhookTransportOptions {
   readonly maxOrigins?: number;
   /** Injected clock (Retry-After dates). */
   readonly now: () => number;
+  /**
+   * `webhooks.allow_private_addresses`: false refuses to connect to a loopback, private,
+   * link-local or metadata address, whether the URL names it or a host name resolves to it.
+   */
+  readonly allowPrivateAddresses: boolean;
+  /** Host-name resolution (default: the system's, as `dns.lookup`); tests inject their own. */
+  readonly lookup?: LookupFunction;
+}
+
+/** The error a connection gets when its host name resolves inward. */
+const INWARD = 'EADDRINWARD';
+const ALLOW_KEY = '(see webhooks.allow_private_addresses)';
+
+/**
+ * `lookup` that fails when any address a name resolves to is loopback, private, link-local or
+ * metadata: checked at connect time on the address actually connected to, so a name that
+ * passed when the subscription was made and later points inward (DNS rebinding) is refused.
+ */
+export function outwardOnly(lookup: LookupFunction): LookupFunction {
+  return (hostname, options, callback) => {
+    lookup(hostname, options, (err, address, family) => {
+      if (err !== null) return callback(err, address, family);
+      const all = Array.isArray(address) ? address : [{ address, family }];
+      const inward = all.find((a) => privateHost(a.address));
+      if (inward === undefined) return callback(null, address, family);
+      const refused = Object.assign(
+        new Error(
+          `${hostname} resolves to ${inward.address}, a loopback, private, link-local or metadata address ${ALLOW_KEY}`,
+        ),
+        { code: INWARD },
+      );
+      return callback(refused, address, family);
+    });
+  };
 }
 
 /** Latency is a measurement of real I/O, not a decision: the monotonic clock, not the injected one. */
@@ -44,6 +81,15 @@ export class HttpWebhookTransport implements WebhookTransport {
       url = new URL(req.url);
     } catch {
       return { statusCode: null, latencyMs: 0, error: 'invalid url' };
+    }
+    // An address literal is connected to without a lookup: checked here (the subscription may
+    // predate a change of webhooks.allow_private_addresses).
+    if (!this.options.allowPrivateAddresses && privateHost(url.hostname)) {
+      return {
+        statusCode: null,
+        latencyMs: 0,
+        error: `${url.hostname} is a loopback, private, link-local or metadata address ${ALLOW_KEY}`,
+      };
     }
     try {
       const res = await this.client(url.origin).request({
@@ -85,6 +131,9 @@ export class HttpWebhookTransport implements WebhookTransport {
       connections: 4,
       rawStatus: true,
       now: this.options.now,
+      lookup: this.options.allowPrivateAddresses
+        ? (this.options.lookup ?? systemLookup)
+        : outwardOnly(this.options.lookup ?? systemLookup),
     });
     this.clients.set(origin, c);
     const max = this.options.maxOrigins ?? 256;
