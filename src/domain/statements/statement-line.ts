@@ -23,7 +23,7 @@ export interface StatementLine {
   /** The data line's number in the file (1-based, counting every line read), for reports. */
   readonly line: number;
   readonly kind: StatementLineKind;
-  /** Our number for the trade: out_trade_no (a payment, and the payment a refund gives back), or the recharge order id. */
+  /** Our number: out_trade_no (a payment; on a refund, the payment it gives back), or a recharge's order id. */
   readonly outTradeNo: string;
   /** Our refund number (out_refund_no / 退款批次号), on refund lines; null otherwise. */
   readonly outRefundNo: string | null;
