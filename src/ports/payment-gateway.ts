@@ -1,3 +1,4 @@
+import type { StatementFile } from '../domain/statements/statement-line.js';
 import type { Money } from '../domain/money.js';
 
 /**
@@ -35,6 +36,12 @@ export interface PaymentGateway {
   verifyNotification(input: RawNotification): Promise<NotificationVerdict>;
   /** The HTTP answer the gateway expects for a notification we accepted (or refused). */
   acknowledge(accepted: boolean): NotificationAck;
+  /**
+   * The gateway's statement (对账单) of one business day (`YYYY-MM-DD`, Asia/Shanghai), fetched
+   * the way its API gives it (download-URL query, then the download). Absent where a gateway
+   * has none; throws when it is not ready or cannot be had.
+   */
+  statement?(date: string): Promise<StatementFile>;
   /** How the gateway is doing (breaker state, calls), where a resilience wrapper tracks it. */
   health?(): GatewayHealth;
 }

@@ -1,6 +1,7 @@
 import type { Money } from '../domain/money.js';
 import type { OperatorId } from '../domain/recharge/number-segments.js';
 import type { Result } from '../domain/result.js';
+import type { StatementFile } from '../domain/statements/statement-line.js';
 
 /**
  * A recharge channel: an aggregator (Juhe…), a carrier's own interface, or the simulator. Every
@@ -27,6 +28,8 @@ export interface RechargeChannel {
    * expected outcome (`CALLBACK_SIGNATURE_INVALID`, `CALLBACK_INVALID`), not an exception.
    */
   parseCallback(request: RechargeCallbackRequest): Result<RechargeCallback>;
+  /** The channel's list of our orders of one business day (`YYYY-MM-DD`, Asia/Shanghai), where it has one. */
+  statement?(date: string): Promise<StatementFile>;
 }
 
 export interface RechargeSubmitRequest {
