@@ -100,7 +100,14 @@ export type ErrorCode =
   | 'WEBHOOK_DELIVERY_NOT_FOUND'
   | 'WEBHOOK_URL_INVALID'
   | 'WEBHOOK_EVENTS_INVALID'
-  | 'WEBHOOK_DISABLED';
+  | 'WEBHOOK_DISABLED'
+  // Reconciliation against the channels' statements (issue 15)
+  | 'RECONCILIATION_NOT_FOUND'
+  | 'RECONCILIATION_SOURCE_UNKNOWN'
+  | 'STATEMENT_UNAVAILABLE'
+  | 'STATEMENT_INVALID'
+  | 'REPAIR_NOT_FOUND'
+  | 'REPAIR_NOT_DUE';
 
 export interface DomainError {
   readonly code: ErrorCode;

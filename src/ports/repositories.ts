@@ -5,6 +5,7 @@ import type { AgentSessionRepository } from './agent-sessions.js';
 import type { IdentityRepository } from './identity.js';
 import type { HeldActionRepository } from './held-actions.js';
 import type { MandateRepository } from './mandates.js';
+import type { ReconciliationRepository } from './reconciliations.js';
 import type { SourceBlockRepository } from './source-blocks.js';
 import type { WebhookRepository } from './webhooks.js';
 import type {
@@ -75,6 +76,14 @@ export interface PaymentRepository {
   listAfter(tenantId: string, afterId: string | null, limit: number): Promise<PaymentRecord[]>;
   /** The payment we sent under this out_trade_no (unique across tenants), for callbacks. */
   getByOutTradeNo(outTradeNo: string): Promise<PaymentRecord | undefined>;
+  /** Payments of any tenant through `gateway` created in [from, to), in id order after `afterId`: a day to reconcile. */
+  listByGateway(
+    gateway: string,
+    from: number,
+    to: number,
+    afterId: string | null,
+    limit: number,
+  ): Promise<PaymentRecord[]>;
 }
 
 /** Refunds, each with its own idempotency key toward the gateway. */
@@ -87,6 +96,14 @@ export interface RefundRepository {
   listAfter(tenantId: string, afterId: string | null, limit: number): Promise<RefundRecord[]>;
   /** Version-checked write, like orders and payments. */
   update(refund: RefundRecord, expectedVersion: number): Promise<boolean>;
+  /** Refunds of any tenant of payments through `gateway`, created in [from, to), in id order after `afterId`. */
+  listByGateway(
+    gateway: string,
+    from: number,
+    to: number,
+    afterId: string | null,
+    limit: number,
+  ): Promise<RefundRecord[]>;
 }
 
 /** The double-entry ledger: journals are appended, never changed. */
@@ -243,6 +260,16 @@ export interface TopUpRepository {
   listAfter(tenantId: string, afterId: string | null, limit: number): Promise<TopUpRecord[]>;
   /** Version-checked write. */
   update(topUp: TopUpRecord, expectedVersion: number): Promise<boolean>;
+  /** The top-up (of any tenant) paid under this out_trade_no. */
+  getByOutTradeNo(outTradeNo: string): Promise<TopUpRecord | undefined>;
+  /** Top-ups of any tenant through `gateway` created in [from, to), in id order after `afterId`. */
+  listByGateway(
+    gateway: string,
+    from: number,
+    to: number,
+    afterId: string | null,
+    limit: number,
+  ): Promise<TopUpRecord[]>;
 }
 
 export interface RechargeRepository {
@@ -259,6 +286,8 @@ export interface RechargeRepository {
    * (`attemptKey`), for callbacks; undefined when none did.
    */
   getByAttemptKey(key: string): Promise<RechargeRecord | undefined>;
+  /** Recharges of any tenant created in [from, to), in id order after `afterId`: a day to reconcile. */
+  listCreated(from: number, to: number, afterId: string | null, limit: number): Promise<RechargeRecord[]>;
   /**
    * Recharges of any tenant in one of `statuses` whose last change is older than `updatedBefore`
    * (and newer than `updatedAfter`, when given), oldest change first: what the repair rules look at.
@@ -379,6 +408,8 @@ export interface Repositories {
   readonly dataKeys: DataKeyRepository;
   /** Outbound webhooks: subscriptions, deliveries, their log, the dispatcher's cursor (0013). */
   readonly webhooks: WebhookRepository;
+  /** Reconciliations against the channels' statements, and the repairs they proposed (0018). */
+  readonly reconciliations: ReconciliationRepository;
 }
 
 /**
@@ -387,22 +418,26 @@ export interface Repositories {
  */
 export interface ReadRepositories {
   readonly orders: Pick<OrderRepository, 'get' | 'getWithPayment' | 'list' | 'findStale'>;
-  readonly payments: Pick<PaymentRepository, 'get' | 'getByOutTradeNo' | 'listAfter'>;
+  readonly payments: Pick<PaymentRepository, 'get' | 'getByOutTradeNo' | 'listAfter' | 'listByGateway'>;
   readonly jobs: Pick<JobRepository, 'get' | 'hasLive' | 'nextRunAt' | 'countByStatus'>;
   readonly audit: Pick<AuditLog, 'list'>;
   readonly idempotency: Pick<IdempotencyStore, 'get'>;
-  readonly refunds: Pick<RefundRepository, 'get' | 'getByOutRefundNo' | 'listByPayment' | 'listAfter'>;
+  readonly refunds: Pick<
+    RefundRepository,
+    'get' | 'getByOutRefundNo' | 'listByPayment' | 'listAfter' | 'listByGateway'
+  >;
   readonly ledger: Pick<LedgerRepository, 'balances' | 'unbalancedJournals' | 'journalsFor' | 'journalIdsByResource'>;
   readonly callbacks: Pick<CallbackInbox, 'seenEvent'>;
   readonly flags: Pick<ReviewFlags, 'list'>;
   readonly sessions: Pick<AgentSessionRepository, 'get'>;
   readonly wallets: Pick<WalletRepository, 'get'>;
-  readonly topUps: Pick<TopUpRepository, 'get' | 'listAfter'>;
+  readonly topUps: Pick<TopUpRepository, 'get' | 'listAfter' | 'getByOutTradeNo' | 'listByGateway'>;
   readonly recharges: Pick<
     RechargeRepository,
     | 'get'
     | 'listAfter'
     | 'getByAttemptKey'
+    | 'listCreated'
     | 'findStale'
     | 'countByBatch'
     | 'getBatch'
@@ -432,6 +467,7 @@ export interface ReadRepositories {
     | 'cursor'
     | 'auditAfter'
   >;
+  readonly reconciliations: Pick<ReconciliationRepository, 'get' | 'list' | 'getRepair' | 'repairsOf'>;
 }
 
 /**

@@ -36,6 +36,8 @@ export interface Database {
   webhook_deliveries: WebhookDeliveriesTable;
   webhook_attempts: WebhookAttemptsTable;
   webhook_cursor: WebhookCursorTable;
+  reconciliations: ReconciliationsTable;
+  reconciliation_repairs: ReconciliationRepairsTable;
 }
 
 /**
@@ -460,6 +462,42 @@ export interface WebhookAttemptsTable {
 }
 
 /** The dispatcher's position in the audit log (0013). */
+/** One reconciliation of a source's statement of a day (0018). */
+export interface ReconciliationsTable {
+  id: string;
+  tenant_id: string;
+  source: string;
+  business_date: string;
+  format: string;
+  file_name: string;
+  status: string;
+  error: string | null;
+  report_json: string | null;
+  created_by: string;
+  created_at: Int;
+}
+
+/** A repair a reconciliation proposed, once per (source, item, action) (0018). */
+export interface ReconciliationRepairsTable {
+  id: string;
+  tenant_id: string;
+  reconciliation_id: string;
+  source: string;
+  business_date: string;
+  item_key: string;
+  category: string;
+  action: string;
+  why: string;
+  not_before: Int | null;
+  item_json: string;
+  status: string;
+  result: string | null;
+  decided_by: string | null;
+  decided_at: Int | null;
+  created_at: Int;
+  version: Int;
+}
+
 export interface WebhookCursorTable {
   name: string;
   position: Int;

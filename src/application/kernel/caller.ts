@@ -25,6 +25,7 @@ export const SYSTEM = {
   expiry: 'system:expiry',
   rules: 'system:rules',
   maintenance: 'system:maintenance',
+  reconciliation: 'system:reconciliation',
   bootstrap: 'system:bootstrap',
   gateway: (name: string): string => `gateway:${name}`,
   channel: (name: string): string => `channel:${name}`,

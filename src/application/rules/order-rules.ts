@@ -1,5 +1,5 @@
 import { keys } from '../../domain/keys.js';
-import { type Rule, ruleMatches } from '../../domain/rules.js';
+import { type Rule, type RuleAction, ruleMatches } from '../../domain/rules.js';
 import { MerchantUnknownOutcomeError } from '../../ports/merchant.js';
 import { type GatewayPaymentResult, GatewayUnknownOutcomeError } from '../../ports/payment-gateway.js';
 import type { JobRecord, OrderRecord, PaymentRecord } from '../../ports/records.js';
@@ -66,6 +66,39 @@ export function orderRuleRunner(deps: Deps, rules: readonly Rule[]): (job: JobRe
       throw e;
     }
   };
+}
+
+/**
+ * Settle an order's payment from the gateway's truth now — what the repair rules do once a
+ * payment is stale, asked for by reconciliation when a statement shows it settled (补单): a
+ * pending payment is settled (or closed), a failed or cancelled one re-checked (money taken
+ * anyway is given back and flagged). Audited as `actor`; returns what the gateway said.
+ */
+export async function settleOrderNow(deps: Deps, tenantId: string, orderId: string, actor: string): Promise<string> {
+  const found = await deps.uow.read.orders.getWithPayment(tenantId, orderId);
+  if (found === undefined) return 'the order is not there';
+  const { order, payment } = found;
+  const action: RuleAction | undefined =
+    payment.status === 'PENDING'
+      ? 'settle_payment'
+      : payment.status === 'FAILED' || payment.status === 'CANCELLED'
+        ? 'recheck_failed'
+        : undefined;
+  if (action === undefined) return `nothing to settle: the payment is ${payment.status}`;
+  const outcome = await act({ name: 'reconciliation', statuses: [], olderThanMs: 0, action }, order, payment, deps);
+  await tx(deps.uow, { actor, now: deps.clock.now(), requestId: null }, async (r, changes) => {
+    await outcome.apply(r, changes);
+    const after = await r.orders.get(order.tenantId, order.id);
+    changes.audit(
+      'order',
+      order.tenantId,
+      order.id,
+      'reconciliation.settle',
+      { status: order.status, version: order.version },
+      { action, result: outcome.result, status: after?.status ?? order.status },
+    );
+  });
+  return outcome.result;
 }
 
 interface Action {

@@ -106,6 +106,51 @@ export function rechargeRuleRunner(
   };
 }
 
+/**
+ * Settle a recharge from its channel's truth now — the repair rules' settle (an open recharge)
+ * or recheck (a failed one), asked for by reconciliation when the channel's order list says how
+ * it ended. Through the same decision and commit as callbacks (`settleVerdict`), audited as `actor`.
+ */
+export async function settleRechargeNow(
+  deps: Deps,
+  rt: RechargeRuntime,
+  tenantId: string,
+  id: string,
+  actor: string,
+): Promise<string> {
+  const rec = await deps.uow.read.recharges.get(tenantId, id);
+  if (rec === undefined) return 'the recharge is not there';
+  const action =
+    rec.state.status === 'SUCCEEDED'
+      ? undefined
+      : rec.state.status === 'FAILED'
+        ? 'recheck_failed_recharge'
+        : 'settle_recharge';
+  if (action === undefined) return 'nothing to settle: it succeeded';
+  const finding = await inspect({ name: 'reconciliation', statuses: [], olderThanMs: 0, action }, rec, deps, rt);
+  return tx(
+    deps.uow,
+    { actor, now: deps.clock.now(), requestId: null },
+    async (r, changes) => {
+      let cur = await r.recharges.get(rec.tenantId, rec.id);
+      if (cur === undefined) throw new Error(`recharge ${rec.id} vanished`);
+      let effect = 'no_change';
+      if (finding.verdict !== undefined)
+        ({ effect, recharge: cur } = await settleVerdict(r, deps, changes, cur, finding.verdict));
+      changes.audit(
+        'recharge',
+        rec.tenantId,
+        rec.id,
+        'reconciliation.settle',
+        { status: rec.state.status, version: rec.version },
+        { action, result: finding.result, effect, status: cur.state.status },
+      );
+      return `${finding.result} (${effect})`;
+    },
+    { retryConflicts: 5 },
+  );
+}
+
 async function inspect(rule: RechargeRule, rec: RechargeRecord, deps: Deps, rt: RechargeRuntime): Promise<Finding> {
   switch (rule.action) {
     case 'settle_recharge': {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { keyOf, type LocalItem, reconcile, type ReconcileInput } from './reconcile.js';
+import { type Category, keyOf, type LocalItem, reconcile, type ReconcileInput } from './reconcile.js';
 import type { StatementLine } from './statement-line.js';
 
 const DAY = { from: Date.UTC(2026, 11, 3, 16), to: Date.UTC(2026, 11, 4, 16) }; // 2026-12-04 in Shanghai
@@ -74,7 +74,7 @@ describe('reconcile: our records against a statement', () => {
         }),
       ],
     );
-    const keys = (c: keyof typeof r) => (r[c] as Array<{ key: string }>).map((i) => i.key);
+    const keys = (c: Category) => r[c].map((i) => i.key);
     expect(keys('matched')).toEqual(['payment:pay_ok_1']);
     expect(keys('missing_locally')).toEqual(['payment:pay_stranger_1', 'refund:pay_x_r1']);
     expect(r.missing_locally.map((i) => i.repair?.action)).toEqual(['refund_unknown_capture', 'flag']);

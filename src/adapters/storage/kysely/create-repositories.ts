@@ -15,6 +15,7 @@ import { KyselyLedger } from './ledger.js';
 import { KyselyMandates } from './mandates.js';
 import { KyselyOrders } from './orders.js';
 import { KyselyPayments } from './payments.js';
+import { KyselyReconciliations } from './reconciliations.js';
 import { KyselyRecharges } from './recharges.js';
 import { KyselyRefunds } from './refunds.js';
 import { KyselyReviewFlags } from './review-flags.js';
@@ -50,5 +51,6 @@ export function createRepositories(db: Kysely<CamelCaseDatabase>, engine: Engine
     held: new KyselyHeldActions(db, cipher),
     mandates: new KyselyMandates(db),
     webhooks: new KyselyWebhooks(db, engine, cipher),
+    reconciliations: new KyselyReconciliations(db),
   };
 }

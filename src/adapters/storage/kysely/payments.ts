@@ -92,6 +92,23 @@ export class KyselyPayments implements PaymentRepository {
     return Number(res.numUpdatedRows) === 1;
   }
 
+  async listByGateway(
+    gateway: string,
+    from: number,
+    to: number,
+    afterId: string | null,
+    limit: number,
+  ): Promise<PaymentRecord[]> {
+    let q = this.db
+      .selectFrom('payments')
+      .selectAll()
+      .where('gateway', '=', gateway)
+      .where('createdAt', '>=', from)
+      .where('createdAt', '<', to);
+    if (afterId !== null) q = q.where('id', '>', afterId);
+    return (await q.orderBy('id').limit(limit).execute()).map(toPayment);
+  }
+
   async getByOutTradeNo(outTradeNo: string): Promise<PaymentRecord | undefined> {
     const row = await this.db
       .selectFrom('payments')

@@ -139,6 +139,12 @@ export class KyselyRecharges implements RechargeRepository {
     return this.recharges(rows);
   }
 
+  async listCreated(from: number, to: number, afterId: string | null, limit: number): Promise<RechargeRecord[]> {
+    let q = this.db.selectFrom('recharges').selectAll().where('createdAt', '>=', from).where('createdAt', '<', to);
+    if (afterId !== null) q = q.where('id', '>', afterId);
+    return this.recharges(await q.orderBy('id').limit(limit).execute());
+  }
+
   async get(tenantId: string, id: string): Promise<RechargeRecord | undefined> {
     const r = await this.db
       .selectFrom('recharges')

@@ -55,6 +55,26 @@ export class KyselyRefunds implements RefundRepository {
     return rows.map(toRefund);
   }
 
+  async listByGateway(
+    gateway: string,
+    from: number,
+    to: number,
+    afterId: string | null,
+    limit: number,
+  ): Promise<RefundRecord[]> {
+    let q = this.db
+      .selectFrom('refunds')
+      .innerJoin('payments', (j) =>
+        j.onRef('payments.id', '=', 'refunds.paymentId').onRef('payments.tenantId', '=', 'refunds.tenantId'),
+      )
+      .selectAll('refunds')
+      .where('payments.gateway', '=', gateway)
+      .where('refunds.createdAt', '>=', from)
+      .where('refunds.createdAt', '<', to);
+    if (afterId !== null) q = q.where('refunds.id', '>', afterId);
+    return (await q.orderBy('refunds.id').limit(limit).execute()).map(toRefund);
+  }
+
   async get(tenantId: string, id: string): Promise<RefundRecord | undefined> {
     const row = await this.db
       .selectFrom('refunds')

@@ -68,6 +68,32 @@ export class KyselyTopUps implements TopUpRepository {
     return rows.map(toTopUp);
   }
 
+  async getByOutTradeNo(outTradeNo: string): Promise<TopUpRecord | undefined> {
+    const r = await this.db
+      .selectFrom('walletTopUps')
+      .selectAll()
+      .where('outTradeNo', '=', outTradeNo)
+      .executeTakeFirst();
+    return r === undefined ? undefined : toTopUp(r);
+  }
+
+  async listByGateway(
+    gateway: string,
+    from: number,
+    to: number,
+    afterId: string | null,
+    limit: number,
+  ): Promise<TopUpRecord[]> {
+    let q = this.db
+      .selectFrom('walletTopUps')
+      .selectAll()
+      .where('gateway', '=', gateway)
+      .where('createdAt', '>=', from)
+      .where('createdAt', '<', to);
+    if (afterId !== null) q = q.where('id', '>', afterId);
+    return (await q.orderBy('id').limit(limit).execute()).map(toTopUp);
+  }
+
   async get(tenantId: string, id: string): Promise<TopUpRecord | undefined> {
     const r = await this.db
       .selectFrom('walletTopUps')

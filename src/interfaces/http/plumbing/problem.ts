@@ -115,6 +115,14 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode | TransportErrorCode, number>> =
   WEBHOOK_EVENTS_INVALID: 400,
   // Redelivery to an endpoint that is disabled: enable it first (PATCH enabled: true).
   WEBHOOK_DISABLED: 409,
+  RECONCILIATION_NOT_FOUND: 404,
+  RECONCILIATION_SOURCE_UNKNOWN: 404,
+  // The channel did not give its statement (not ready yet, unreachable): try later or pass the file.
+  STATEMENT_UNAVAILABLE: 502,
+  STATEMENT_INVALID: 422,
+  REPAIR_NOT_FOUND: 404,
+  // A recheck waits for T+2.
+  REPAIR_NOT_DUE: 409,
   // A journal that does not balance is a bug, never the caller's fault.
   LEDGER_UNBALANCED: 500,
   INTERNAL: 500,

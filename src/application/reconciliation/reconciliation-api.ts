@@ -1,0 +1,350 @@
+import { err, ok, type Result } from '../../domain/result.js';
+import {
+  PROBLEM_CATEGORIES,
+  reconcile,
+  type ReconciliationReport,
+  type RepairAction,
+  type ReportItem,
+} from '../../domain/statements/reconcile.js';
+import type { StatementFile, StatementFormat, StatementLine } from '../../domain/statements/statement-line.js';
+import type { PaymentGateway } from '../../ports/payment-gateway.js';
+import type { ReconciliationRecord, RepairRecord } from '../../ports/reconciliations.js';
+import type { Runtime } from '../jobs/runtime.js';
+import type { Caller } from '../kernel/caller.js';
+import { SYSTEM } from '../kernel/caller.js';
+import { tx } from '../kernel/tx.js';
+import type { RechargeRuntime } from '../recharge/recharge-api.js';
+import { gatherLocal, type SourceKind } from './local-items.js';
+import { applyRepair } from './apply-repair.js';
+
+const DAY_MS = 86_400_000;
+const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
+
+export interface ReconciliationSettings {
+  /** The business day's offset from UTC in minutes (Asia/Shanghai: 480): the statements' days. */
+  readonly dayOffsetMinutes: number;
+  /** A gateway's fee per payment in basis points (60 = 0.6 %); a source not named is not checked. */
+  readonly feeBps: Readonly<Record<string, number>>;
+  /** How long after the day an item missing at the channel is asked about again (T+2). */
+  readonly recheckAfterMs: number;
+  /** Repairs applied without a person (e.g. `flag`, `recheck`); the rest wait for an operator. */
+  readonly autoApply: readonly RepairAction[];
+}
+
+/** Where statements come from and how they are read (the importers are adapters). */
+export interface StatementSources {
+  readonly gateways: ReadonlyMap<string, PaymentGateway>;
+  readonly recharge: RechargeRuntime | undefined;
+  readonly readStatement: (file: StatementFile) => AsyncIterable<StatementLine>;
+  /** A source's own statement layout (a gateway's kind: alipay, wechatpay; the simulator's), if it has one. */
+  readonly formatOf: (source: string) => StatementFormat | undefined;
+}
+
+export interface RepairView {
+  readonly id: string;
+  readonly item_key: string;
+  readonly category: string;
+  readonly action: RepairAction;
+  readonly why: string;
+  readonly not_before: string | null;
+  readonly status: RepairRecord['status'];
+  readonly result: string | null;
+  readonly decided_by: string | null;
+  readonly decided_at: string | null;
+  readonly item: Readonly<Record<string, unknown>>;
+}
+
+export type ReconciliationView = {
+  readonly id: string;
+  readonly source: string;
+  readonly date: string;
+  readonly format: StatementFormat;
+  readonly file: string;
+  readonly status: ReconciliationRecord['status'];
+  readonly created_at: string;
+  readonly created_by: string;
+  readonly clean: boolean;
+  readonly repairs: readonly RepairView[];
+} & Omit<ReconciliationReport, 'clean'>;
+
+export interface RunRequest {
+  readonly source: string;
+  readonly date: string;
+  /** A statement a person downloaded themselves; absent: fetched from the source. */
+  readonly file?: { readonly bytes: Uint8Array; readonly name: string; readonly format?: StatementFormat };
+}
+
+export interface ReconciliationApi {
+  /** Reconcile a source's day: fetch (or take) its statement, match, store the report, propose repairs. */
+  run(caller: Caller, request: RunRequest): Promise<Result<ReconciliationView>>;
+  get(caller: Caller, id: string): Promise<Result<ReconciliationView>>;
+  list(
+    caller: Caller,
+    filter: { readonly source?: string; readonly date?: string; readonly before?: string; readonly limit: number },
+  ): Promise<Result<ReconciliationView[]>>;
+  /** Apply one proposed repair (idempotent: an applied one answers as it is). */
+  apply(caller: Caller, repairId: string): Promise<Result<RepairView>>;
+  /** The sources that can be reconciled, and their statement layouts. */
+  sources(): Array<{ readonly name: string; readonly kind: SourceKind; readonly fetches: boolean }>;
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+export function repairView(r: RepairRecord): RepairView {
+  return {
+    id: r.id,
+    item_key: r.itemKey,
+    category: r.category,
+    action: r.action,
+    why: r.why,
+    not_before: iso(r.notBefore),
+    status: r.status,
+    result: r.result,
+    decided_by: r.decidedBy,
+    decided_at: iso(r.decidedAt),
+    item: r.item,
+  };
+}
+
+/** `YYYY-MM-DD` as the business day's [from, to) in ms, or undefined when it is not a real date. */
+export function businessDay(date: string, offsetMinutes: number): { from: number; to: number } | undefined {
+  const m = DATE_RE.exec(date);
+  if (m === null) return undefined;
+  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const utc = Date.UTC(y, mo - 1, d);
+  const back = new Date(utc);
+  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return undefined;
+  const from = utc - offsetMinutes * 60_000;
+  return { from, to: from + DAY_MS };
+}
+
+export function createReconciliation(
+  runtime: Runtime,
+  sources: StatementSources,
+  settings: ReconciliationSettings,
+): { readonly api: ReconciliationApi } {
+  const { deps } = runtime;
+  const kindOf = (name: string): SourceKind | undefined =>
+    sources.gateways.has(name) ? 'gateway' : sources.recharge?.channels.has(name) === true ? 'channel' : undefined;
+  const fetcherOf = (name: string): ((date: string) => Promise<StatementFile>) | undefined => {
+    const g = sources.gateways.get(name);
+    if (g !== undefined) return g.statement?.bind(g);
+    const c = sources.recharge?.channels.get(name);
+    return c?.statement?.bind(c);
+  };
+
+  const viewOf = async (run: ReconciliationRecord): Promise<ReconciliationView> => {
+    const repairs = await deps.uow.read.reconciliations.repairsOf(run.source, run.businessDate);
+    const report = run.report ?? emptyReport();
+    const { clean, ...rest } = report;
+    return {
+      id: run.id,
+      source: run.source,
+      date: run.businessDate,
+      format: run.format,
+      file: run.fileName,
+      status: run.status,
+      created_at: new Date(run.createdAt).toISOString(),
+      created_by: run.createdBy,
+      clean,
+      ...rest,
+      repairs: repairs.map(repairView),
+    };
+  };
+
+  const readAll = async (file: StatementFile): Promise<Result<StatementLine[]>> => {
+    const lines: StatementLine[] = [];
+    try {
+      for await (const line of sources.readStatement(file)) lines.push(line);
+    } catch (e) {
+      const code = (e as { code?: unknown }).code;
+      const message = e instanceof Error ? e.message : String(e);
+      if (code === 'STATEMENT_INVALID') return err('STATEMENT_INVALID', `${file.name}: ${message}`);
+      return err('STATEMENT_INVALID', `${file.name} could not be read as ${file.format}: ${message}`);
+    }
+    return ok(lines);
+  };
+
+  const api: ReconciliationApi = {
+    sources() {
+      const out: Array<{ name: string; kind: SourceKind; fetches: boolean }> = [];
+      for (const [name, g] of sources.gateways) out.push({ name, kind: 'gateway', fetches: g.statement !== undefined });
+      for (const [name, c] of sources.recharge?.channels ?? [])
+        out.push({ name, kind: 'channel', fetches: c.statement !== undefined });
+      return out;
+    },
+
+    async run(caller, request) {
+      const kind = kindOf(request.source);
+      if (kind === undefined) {
+        return err('RECONCILIATION_SOURCE_UNKNOWN', `no gateway or recharge channel is named "${request.source}"`, {
+          sources: api.sources().map((s) => s.name),
+        });
+      }
+      const day = businessDay(request.date, settings.dayOffsetMinutes);
+      if (day === undefined) {
+        return err('VALIDATION_FAILED', `date must be a real day as YYYY-MM-DD, not "${request.date.slice(0, 40)}"`);
+      }
+      let file: StatementFile;
+      if (request.file !== undefined) {
+        const format = request.file.format ?? sources.formatOf(request.source);
+        if (format === undefined) {
+          return err(
+            'VALIDATION_FAILED',
+            `say the file's format (alipay, wechatpay or juhe): ${request.source} has none of its own`,
+          );
+        }
+        file = { format, bytes: request.file.bytes, name: request.file.name };
+      } else {
+        const fetch = fetcherOf(request.source);
+        if (fetch === undefined) {
+          return err(
+            'STATEMENT_UNAVAILABLE',
+            `${request.source} gives no statement to fetch: pass the file you downloaded`,
+          );
+        }
+        try {
+          file = await fetch(request.date);
+        } catch (e) {
+          return err(
+            'STATEMENT_UNAVAILABLE',
+            `${request.source} did not give its statement of ${request.date}: ${messageOf(e)}`,
+          );
+        }
+      }
+      const lines = await readAll(file);
+      if (!lines.ok) return lines;
+      const { local, ofTheDay } = await gatherLocal(deps.uow.read, { kind, name: request.source }, day, lines.value);
+      const before = await deps.uow.read.reconciliations.repairsOf(request.source, request.date);
+      const explained = new Set(before.filter((r) => r.status === 'applied').map((r) => r.itemKey));
+      const report = reconcile({
+        day,
+        lines: lines.value,
+        local,
+        ofTheDay,
+        expectedFee: (k, amount) => {
+          const bps = settings.feeBps[request.source];
+          return k === 'payment' && bps !== undefined ? Math.round((amount * bps) / 10_000) : null;
+        },
+        explained,
+        recheckAfterMs: settings.recheckAfterMs,
+      });
+      const now = deps.clock.now();
+      const run: ReconciliationRecord = {
+        id: deps.ids.next('rcn'),
+        tenantId: caller.tenantId,
+        source: request.source,
+        businessDate: request.date,
+        format: file.format,
+        fileName: file.name,
+        status: 'done',
+        error: null,
+        report,
+        createdBy: caller.actor,
+        createdAt: now,
+      };
+      const proposed = await tx(
+        deps.uow,
+        { actor: caller.actor, now, requestId: caller.requestId },
+        async (r, changes) => {
+          await r.reconciliations.insert(run);
+          const made: RepairRecord[] = [];
+          for (const category of PROBLEM_CATEGORIES) {
+            for (const item of report[category]) {
+              if (item.repair === null) continue;
+              made.push(
+                await r.reconciliations.propose({
+                  id: deps.ids.next('rpr'),
+                  tenantId: caller.tenantId,
+                  reconciliationId: run.id,
+                  source: run.source,
+                  businessDate: run.businessDate,
+                  itemKey: item.key,
+                  category,
+                  action: item.repair.action,
+                  why: item.repair.why,
+                  notBefore: item.repair.notBefore,
+                  item: itemDetail(item),
+                  status: 'proposed',
+                  result: null,
+                  decidedBy: null,
+                  decidedAt: null,
+                  createdAt: now,
+                  version: 1,
+                }),
+              );
+            }
+          }
+          changes.audit('reconciliation', caller.tenantId, run.id, 'reconciliation.run', null, {
+            source: run.source,
+            date: run.businessDate,
+            file: run.fileName,
+            clean: report.clean,
+            counts: Object.fromEntries(Object.entries(report.totals.categories).map(([c, t]) => [c, t.count])),
+          });
+          return made;
+        },
+      );
+      deps.logger.info(
+        { reconciliation_id: run.id, source: run.source, date: run.businessDate, clean: report.clean },
+        'reconciliation ran',
+      );
+      // Repairs the configuration lets run without a person, once due.
+      for (const repair of proposed) {
+        if (repair.status !== 'proposed' || !settings.autoApply.includes(repair.action)) continue;
+        if (repair.notBefore !== null && repair.notBefore > deps.clock.now()) continue;
+        await applyRepair(deps, sources, { ...caller, actor: SYSTEM.reconciliation }, repair);
+      }
+      return ok(await viewOf(run));
+    },
+
+    async get(_caller, id) {
+      const run = await deps.uow.read.reconciliations.get(id);
+      return run === undefined ? err('RECONCILIATION_NOT_FOUND', `no reconciliation ${id}`) : ok(await viewOf(run));
+    },
+
+    async list(_caller, filter) {
+      const runs = await deps.uow.read.reconciliations.list({
+        ...(filter.source === undefined ? {} : { source: filter.source }),
+        ...(filter.date === undefined ? {} : { businessDate: filter.date }),
+        ...(filter.before === undefined ? {} : { beforeId: filter.before }),
+        limit: filter.limit,
+      });
+      return ok(await Promise.all(runs.map(viewOf)));
+    },
+
+    async apply(caller, repairId) {
+      const repair = await deps.uow.read.reconciliations.getRepair(repairId);
+      if (repair === undefined) return err('REPAIR_NOT_FOUND', `no repair ${repairId}`);
+      if (repair.status === 'applied') return ok(repairView(repair));
+      if (repair.notBefore !== null && repair.notBefore > deps.clock.now()) {
+        return err('REPAIR_NOT_DUE', `this repair waits until ${new Date(repair.notBefore).toISOString()} (T+2)`, {
+          not_before: new Date(repair.notBefore).toISOString(),
+        });
+      }
+      return ok(repairView(await applyRepair(deps, sources, caller, repair)));
+    },
+  };
+
+  return { api };
+}
+
+/** What a repair keeps of its item: enough to act on it and to show a person. */
+function itemDetail(item: ReportItem): Record<string, unknown> {
+  const { repair: _repair, ...rest } = item;
+  return rest;
+}
+
+const messageOf = (e: unknown): string => (e instanceof Error ? e.message : String(e));
+
+function emptyReport(): ReconciliationReport {
+  return reconcile({
+    day: { from: 0, to: 0 },
+    lines: [],
+    local: new Map(),
+    ofTheDay: [],
+    expectedFee: () => null,
+    explained: new Set(),
+    recheckAfterMs: 0,
+  });
+}
