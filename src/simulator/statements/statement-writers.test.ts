@@ -50,7 +50,7 @@ const strip = (e: BillEntry): Omit<StatementLine, 'line'> => {
 };
 
 describe('the simulators’ statement writers', () => {
-  it('Alipay: a zip of a GBK detail CSV with preamble, tab-padded cells, negative refunds, footer; and its 汇总', async () => {
+  it('Alipay: a zip of a GBK detail CSV (preamble, tab-padded cells, negative refunds, footer), a 汇总', async () => {
     const zip = writeAlipayBill(entries, { account: '2088000000000001', date: '2026-12-04', exportedAt: at });
     const files = unzipSync(zip);
     const names = Object.keys(files);
