@@ -38,6 +38,7 @@ import { createRefunds, type RefundsApi } from '../application/refunds/refunds-a
 import { createRules, type RulesApi } from '../application/rules/rules-api.js';
 import { createWallet, type WalletApi } from '../application/wallet/wallet-api.js';
 import { createMandates, type MandatesApi } from '../application/mandates/mandates-api.js';
+import type { ReconciliationApi } from '../application/reconciliation/reconciliation-api.js';
 import type { WebhooksApi } from '../application/webhooks/webhooks-api.js';
 import type { AliyunSmsSimulator } from '../simulator/aliyun-sms-simulator.js';
 import { breakerEvents, buildWebhooks } from './build-webhooks.js';
@@ -58,6 +59,7 @@ import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
 import { buildGateways, type Remote } from './build-gateways.js';
 import { buildInterpreter } from './build-interpreter.js';
 import { identityPorts, identitySettings, mandateSigner, writeAdminKey } from './build-identity.js';
+import { buildReconciliation } from './build-reconciliation.js';
 import { buildRecharge, ruleFromConfig } from './build-recharge.js';
 import { openStorage } from './build-storage.js';
 
@@ -115,6 +117,8 @@ export interface Services {
   readonly mandates: MandatesApi;
   /** Outbound webhooks: endpoints, delivery logs, redelivery. */
   readonly webhooks: WebhooksApi;
+  /** Our records against the channels' statements, and the repairs that follow. */
+  readonly reconciliation: ReconciliationApi;
 }
 
 export interface App {
@@ -311,7 +315,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const dataKeys = createDataKeys(deps, dataKeySettings(config));
   const webhooks = buildWebhooks(config, runtime, remotes, options.sms);
   late.webhooks = webhooks.api;
-  for (const c of [orders, refunds, payments, wallet, recharge, batch, rules, webhooks]) runner.register(c.jobs);
+  const reconciliation = buildReconciliation(config, runtime, rechargeRuntime);
+  for (const c of [orders, refunds, payments, wallet, recharge, batch, rules, webhooks, reconciliation])
+    runner.register(c.jobs);
 
   // One Redis, when configured, for every counter instances must share: request budgets and failures.
   const redis = config.rate_limit.redis_url === undefined ? undefined : openRedis(config.rate_limit.redis_url, logger);
@@ -376,6 +382,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     dataKeys: dataKeys.api,
     mandates: createMandates(deps).api,
     webhooks: webhooks.api,
+    reconciliation: reconciliation.api,
   };
   registerOrderHandlers(registry, services.orders, services.refunds);
   registerWalletHandlers(registry, services.recharge, services.wallet);
@@ -416,6 +423,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     maintenance.api.start();
     dataKeys.api.start();
     if (config.webhooks.enabled) webhooks.api.start();
+    reconciliation.start();
   };
   return {
     config,
@@ -451,6 +459,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       maintenance.api.stop();
       dataKeys.api.stop();
       webhooks.api.stop();
+      reconciliation.stop();
       // A keep-alive connection whose last answer was still being written when closing began
       // turns idle afterwards, and would hold close() open for the whole keep-alive timeout
       // (72 s in Fastify): close such connections as soon as they turn idle.

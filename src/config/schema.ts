@@ -367,6 +367,34 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /** Our records against the channels' statements (对账), daily and on demand. */
+    reconciliation: z
+      .object({
+        /** A gateway's fee per payment in basis points (60 = 0.6 %), checked against its statement; unnamed: not checked. */
+        fee_bps: z.record(z.string().min(1), z.number().int().min(0).max(10_000)).default({}),
+        /** An item missing at the channel is asked about again this many days after its day (T+2). */
+        recheck_after_days: z.number().int().min(0).max(30).default(2),
+        /** Repairs applied without a person; the others (settle, refund) wait for an operator. */
+        auto_apply: z
+          .array(z.enum(['settle_from_channel', 'refund_unknown_capture', 'recheck', 'flag']))
+          .default(['flag', 'recheck']),
+        /** The daily run: yesterday's statement of each source, at this time of the business day (UTC+8). */
+        schedule: z
+          .object({
+            enabled: z.boolean().default(false),
+            /** HH:MM, Asia/Shanghai; statements are ready from about 09:00–10:00 the next day. */
+            at: z
+              .string()
+              .regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'HH:MM')
+              .default('10:30'),
+            /** The gateways and channels to reconcile; [] means every one that gives a statement. */
+            sources: z.array(z.string().min(1)).default([]),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
     /** Telling the person how a recharge ended: through which channels, and the SMS provider. */
     notifications: z
       .object({

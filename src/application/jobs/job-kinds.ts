@@ -17,6 +17,8 @@ export const JOB = {
   deliverWebhook: 'webhook.deliver',
   /** Tell the person how their recharge ended (SMS, webhook). */
   notifyRecharge: 'notify.recharge',
+  /** Reconcile one source's statement of one day (the daily run; one job per source and day). */
+  reconcileDay: 'reconcile.day',
 } as const;
 
 /** Priorities: money already moving comes first; clean-up last. */
