@@ -190,6 +190,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
         name: 'simulator',
         seed: sim.seed,
         startingBalance: sim.starting_balance,
+        now: () => clock.now(),
         ...journal('gateway.jsonl'),
         chaos: { latencyMs: sim.latency_ms, failureRate: sim.failure_rate, timeoutRate: sim.timeout_rate, hangMs: 0 },
       }),

@@ -14,6 +14,11 @@ import {
 } from '../ports/payment-gateway.js';
 import { Chaos, type ChaosSettings } from './chaos.js';
 import { Journal } from './journal.js';
+import { isBusinessDate, shanghaiDate } from '../domain/statements/shanghai-time.js';
+import type { StatementFile } from '../domain/statements/statement-line.js';
+import type { BillEntry } from './statements/bill-entry.js';
+import { writeAlipayBill } from './statements/alipay-bill-writer.js';
+import { writeWechatBill } from './statements/wechat-bill-writer.js';
 
 /** What really happened at the simulated gateway: the ground truth tests check against. */
 export type GroundTruthEvent =
@@ -44,7 +49,9 @@ export interface SimTrade {
   status: 'succeeded' | 'failed' | 'closed' | 'pending';
   failureCode?: string;
   refunded: number;
-  readonly refunds: Map<string, { readonly amount: number; readonly refundNo: string }>;
+  readonly refunds: Map<string, { readonly amount: number; readonly refundNo: string; readonly at: number }>;
+  /** When the trade was paid, closed or failed (ms); undefined while pending. */
+  completedAt?: number;
 }
 
 /** Something the simulator tells the merchant asynchronously (a callback to be delivered). */
@@ -75,6 +82,10 @@ export interface SimulatedGatewayOptions {
   readonly payerDelayMs?: number;
   /** Secret the simulator signs its own notifications with (HMAC-SHA256). */
   readonly notifySecret?: string;
+  /** The clock that stamps completions (what puts a trade on a day's statement). */
+  readonly now?: () => number;
+  /** The layout `statement(date)` gives (default `alipay`). */
+  readonly statementFormat?: 'alipay' | 'wechatpay';
 }
 
 type JournalEntry =
@@ -89,12 +100,14 @@ type JournalEntry =
       readonly method?: string;
       readonly subject?: string;
       readonly notifyUrl?: string;
+      readonly at?: number;
     }
   | {
       readonly type: 'settle';
       readonly outTradeNo: string;
       readonly status: 'succeeded' | 'failed' | 'closed';
       readonly failureCode?: string;
+      readonly at?: number;
     }
   | {
       readonly type: 'refund';
@@ -102,6 +115,7 @@ type JournalEntry =
       readonly outRefundNo: string;
       readonly amount: Money;
       readonly refundNo?: string;
+      readonly at?: number;
     };
 
 export const SIM_METHODS = ['wallet', 'alipay_qr', 'wechat_native'] as const;
@@ -133,9 +147,13 @@ export class SimulatedGateway implements PaymentGateway {
   readonly calls = { create: 0, query: 0, refund: 0, queryRefund: 0, close: 0 };
 
   private readonly journal: Journal | undefined;
+  private readonly now: () => number;
+  private readonly statementFormat: 'alipay' | 'wechatpay';
 
   constructor(options: SimulatedGatewayOptions = {}) {
     this.name = options.name ?? 'simulator';
+    this.now = options.now ?? Date.now;
+    this.statementFormat = options.statementFormat ?? 'alipay';
     this.chaos = new Chaos(options.chaos ?? {}, options.seed ?? 42);
     this.startingBalance = options.startingBalance ?? 100_000_000;
     this.payerActionMethods = new Set(options.payerActionMethods ?? []);
@@ -173,6 +191,7 @@ export class SimulatedGateway implements PaymentGateway {
           refunds: new Map(),
         };
         if (e.failureCode !== undefined) trade.failureCode = e.failureCode;
+        if (e.status !== 'pending' && e.at !== undefined) trade.completedAt = e.at;
         this.trades.set(e.outTradeNo, trade);
         if (e.status === 'succeeded') this.capture(trade);
         return;
@@ -182,6 +201,7 @@ export class SimulatedGateway implements PaymentGateway {
         if (trade === undefined || trade.status !== 'pending') return;
         trade.status = e.status;
         if (e.failureCode !== undefined) trade.failureCode = e.failureCode;
+        if (e.at !== undefined) trade.completedAt = e.at;
         if (e.status === 'succeeded') this.capture(trade);
         return;
       }
@@ -189,7 +209,7 @@ export class SimulatedGateway implements PaymentGateway {
         const trade = this.trades.get(e.outTradeNo);
         if (trade === undefined) return;
         const refundNo = e.refundNo ?? `simr_${String(++this.refundSeq).padStart(10, '0')}`;
-        trade.refunds.set(e.outRefundNo, { amount: e.amount.amount, refundNo });
+        trade.refunds.set(e.outRefundNo, { amount: e.amount.amount, refundNo, at: e.at ?? 0 });
         this.refundIndex.set(e.outRefundNo, e.outTradeNo);
         trade.refunded += e.amount.amount;
         this.balances.set(trade.payer, this.balanceOf(trade.payer) + e.amount.amount);
@@ -220,10 +240,11 @@ export class SimulatedGateway implements PaymentGateway {
     });
   }
 
-  /** Record an event durably (when journaled), then apply it. */
+  /** Record an event durably (when journaled), then apply it, stamped with the time it happened. */
   private record(e: JournalEntry): void {
-    this.journal?.append(e);
-    this.apply(e);
+    const stamped = { ...e, at: this.now() };
+    this.journal?.append(stamped);
+    this.apply(stamped);
   }
 
   private emit(e: SimEvent): void {
@@ -392,6 +413,60 @@ export class SimulatedGateway implements PaymentGateway {
     if (trade === undefined) throw new Error('simulator: trade vanished');
     if (trade.status !== 'pending') this.emit({ kind: 'payment', trade });
     return this.view(trade);
+  }
+
+  /**
+   * What the order book says happened on one Asia/Shanghai day: every payment completed that
+   * day and every refund made that day (in the order they happened), as statement entries.
+   * Failed and closed trades are on no trade bill, as at the real gateways.
+   */
+  statementEntries(date: string): BillEntry[] {
+    const entries: Array<BillEntry & { readonly order: number }> = [];
+    for (const t of this.trades.values()) {
+      const common = { outTradeNo: t.outTradeNo, channelId: t.tradeNo, fee: 0, cost: null, subject: t.subject };
+      if (t.status === 'succeeded' && t.completedAt !== undefined && shanghaiDate(t.completedAt) === date)
+        entries.push({
+          ...common,
+          kind: 'payment',
+          outRefundNo: null,
+          amount: t.amount.amount,
+          status: 'SUCCESS',
+          at: t.completedAt,
+          order: t.completedAt,
+        });
+      for (const [outRefundNo, r] of t.refunds)
+        if (shanghaiDate(r.at) === date)
+          entries.push({
+            ...common,
+            kind: 'refund',
+            outRefundNo,
+            amount: r.amount,
+            status: 'SUCCESS',
+            at: r.at,
+            tradeAmount: t.amount.amount,
+            order: r.at,
+          });
+    }
+    return entries.sort((a, b) => a.order - b.order).map(({ order: _order, ...e }) => e);
+  }
+
+  /** The day's trade bill in this simulator's layout (`statementFormat`, default Alipay's zip). */
+  statement(date: string): Promise<StatementFile> {
+    if (!isBusinessDate(date)) return Promise.reject(new RangeError(`not a date (YYYY-MM-DD): ${date}`));
+    const entries = this.statementEntries(date);
+    return Promise.resolve(
+      this.statementFormat === 'alipay'
+        ? {
+            format: 'alipay',
+            name: `${this.name}-${date}.zip`,
+            bytes: writeAlipayBill(entries, { account: '2088000000000000', date, exportedAt: this.now() }),
+          }
+        : {
+            format: 'wechatpay',
+            name: `${this.name}-${date}.csv`,
+            bytes: writeWechatBill(entries, { billType: 'ALL', appid: 'wxsimulator', mchid: '1900000000' }),
+          },
+    );
   }
 
   private view(t: SimTrade): GatewayPaymentResult {

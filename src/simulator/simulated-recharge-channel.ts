@@ -16,6 +16,9 @@ import {
 } from '../ports/recharge-channel.js';
 import { Chaos, type ChaosSettings, type Sleep } from './chaos.js';
 import type { SimulatedCarriers } from './simulated-carriers.js';
+import { isBusinessDate, shanghaiDate } from '../domain/statements/shanghai-time.js';
+import type { StatementFile } from '../domain/statements/statement-line.js';
+import { writeJuheOrderList } from './statements/juhe-order-list-writer.js';
 
 /** A simulated channel's character: how fast, how reliable, how busy it may get. */
 export interface ChannelProfile {
@@ -56,6 +59,8 @@ interface SimOrder {
   readonly amount: Money;
   status: 'processing' | 'succeeded' | 'failed';
   failureCode?: string;
+  readonly createdAt: number;
+  completedAt?: number;
 }
 
 const realSleep: Sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -192,6 +197,7 @@ export class SimulatedRechargeChannel implements RechargeChannel {
       phone: req.phone,
       amount: req.amount,
       status: 'processing',
+      createdAt: this.now(),
     };
     this.orders.set(req.orderId, order);
     const delay = this.processingRandom.drawLatencyMs();
@@ -202,6 +208,7 @@ export class SimulatedRechargeChannel implements RechargeChannel {
 
   private settle(order: SimOrder, refuse: boolean): void {
     if (order.status !== 'processing') return;
+    order.completedAt = this.now();
     if (refuse) {
       order.status = 'failed';
       order.failureCode = 'CHANNEL_REJECTED';
@@ -230,6 +237,33 @@ export class SimulatedRechargeChannel implements RechargeChannel {
     };
     if (order.failureCode !== undefined) params.failureCode = order.failureCode;
     deliver({ params });
+  }
+
+  /**
+   * The day's order list in the aggregator's layout (`juhe`): orders that ended that day
+   * (Asia/Shanghai), and orders placed that day still processing. The simulator charges the
+   * face value (cost = amount).
+   */
+  statement(date: string): Promise<StatementFile> {
+    if (!isBusinessDate(date)) return Promise.reject(new RangeError(`not a date (YYYY-MM-DD): ${date}`));
+    const day = [...this.orders.values()].filter((o) => shanghaiDate(o.completedAt ?? o.createdAt) === date);
+    const entries = day.map((o) => ({
+      kind: 'recharge' as const,
+      outTradeNo: o.orderId,
+      outRefundNo: null,
+      channelId: o.channelOrderId,
+      amount: o.amount.amount,
+      fee: null,
+      cost: o.amount.amount,
+      status:
+        o.status === 'succeeded'
+          ? ('SUCCESS' as const)
+          : o.status === 'failed'
+            ? ('FAILED' as const)
+            : ('PROCESSING' as const),
+      at: o.completedAt ?? o.createdAt,
+    }));
+    return Promise.resolve({ format: 'juhe', name: `${this.name}-${date}.json`, bytes: writeJuheOrderList(entries) });
   }
 
   private view(o: SimOrder): RechargeChannelResult {

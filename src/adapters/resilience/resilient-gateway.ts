@@ -1,3 +1,4 @@
+import type { StatementFile } from '../../domain/statements/statement-line.js';
 import {
   BrokenCircuitError,
   BulkheadRejectedError,
@@ -114,6 +115,8 @@ export class ResilientGateway implements PaymentGateway {
   private openedAt = 0;
   private calls = 0;
   private failures = 0;
+  /** The inner gateway's statement, read through the same retries and breaker as a query; absent when it has none. */
+  readonly statement?: (date: string) => Promise<StatementFile>;
 
   constructor(
     private readonly inner: PaymentGateway,
@@ -124,6 +127,8 @@ export class ResilientGateway implements PaymentGateway {
     const s = { ...DEFAULT_RESILIENCE, ...settings };
     this.name = name ?? inner.name;
     this.methods = inner.methods;
+    const statement = inner.statement?.bind(inner);
+    if (statement !== undefined) this.statement = (date) => this.run(this.safe, () => statement(date));
     this.breaker = circuitBreaker(handleWhen(isUnknown), {
       halfOpenAfter: s.halfOpenAfterMs,
       breaker: new SamplingBreaker({
