@@ -57,6 +57,10 @@ export const PERMISSIONS = [
   'webhooks.manage',
   /** Send a delivery again (a repair: operators too). */
   'webhooks.redeliver',
+  /** Read reconciliations (they span the deployment's tenants: the admin's). */
+  'reconciliations.read',
+  /** Reconcile a source's day, and apply the repairs it proposes. */
+  'reconciliations.run',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

@@ -27,6 +27,8 @@ import { registerConfirmationRoutes } from './confirmation-routes.js';
 import { registerMandateRoutes } from './mandate-routes.js';
 import { collectRouteDocs, openApiDocument, registerOpenApiRoutes } from './openapi-routes.js';
 import { registerWebhookRoutes } from './webhook-routes.js';
+import { registerReconciliationRoutes } from './reconciliation-routes.js';
+import type { ReconciliationApi } from '../../application/reconciliation/reconciliation-api.js';
 import type { MandatesApi } from '../../application/mandates/mandates-api.js';
 import type { WebhooksApi } from '../../application/webhooks/webhooks-api.js';
 import type { ConfirmationsApi } from '../../application/confirmations/confirmations-api.js';
@@ -68,6 +70,7 @@ export interface HttpServices {
   readonly mandates: MandatesApi;
   /** Outbound webhooks: endpoints, delivery logs, redelivery. */
   readonly webhooks: WebhooksApi;
+  readonly reconciliation: ReconciliationApi;
   /** Words to intent and the agent conversation. */
   readonly agent?: AgentService;
 }
@@ -269,6 +272,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     registerRechargeRoutes(api, services);
     registerBatchRoutes(api, services);
     registerWebhookRoutes(api, services);
+    registerReconciliationRoutes(api, services);
     const { agent } = services;
     if (agent !== undefined) registerAgentRoutes(api, { agent, idempotency: services.idempotency });
     if (opts.mcp !== undefined) registerMcpRoutes(api, opts.mcp);

@@ -7,6 +7,7 @@ import type { LedgerCheck } from '../../../../application/ledger/ledger-api.js';
 import type { MandateView } from '../../../../application/mandates/mandates-api.js';
 import type { OrderView } from '../../../../application/orders/orders-api.js';
 import type { RechargeView } from '../../../../application/recharge/recharge-api.js';
+import type { ReconciliationView, RepairView } from '../../../../application/reconciliation/reconciliation-api.js';
 import type { RefundView } from '../../../../application/refunds/refunds-api.js';
 import type { TopUpView } from '../../../../application/wallet/wallet-api.js';
 import type { DeliveryView, WebhookView } from '../../../../application/webhooks/webhook-view.js';
@@ -303,6 +304,74 @@ export const deliveryViewSchema = z
   })
   .meta({ id: 'WebhookDelivery', description: 'One event addressed to one endpoint, with its attempts.' });
 
+const fen = z.number().int().describe('fen (integer minor units)');
+const lineStatus = z.enum(['SUCCESS', 'PROCESSING', 'FAILED', 'REVOKED', 'CLOSED']);
+
+export const repairViewSchema = z
+  .object({
+    id: z.string(),
+    item_key: z.string(),
+    category: z.string(),
+    action: z.enum(['settle_from_channel', 'refund_unknown_capture', 'recheck', 'flag']),
+    why: z.string(),
+    not_before: instant.nullable(),
+    status: z.enum(['proposed', 'applied', 'failed']),
+    result: z.string().nullable(),
+    decided_by: z.string().nullable(),
+    decided_at: instant.nullable(),
+    item: z.record(z.string(), z.unknown()),
+  })
+  .meta({ id: 'ReconciliationRepair', description: 'A repair a reconciliation proposed for one item.' });
+
+const reportItemSchema = z
+  .object({
+    key: z.string(),
+    category: z.string(),
+    kind: z.enum(['payment', 'refund', 'recharge']),
+    out_trade_no: z.string(),
+    out_refund_no: z.string().nullable(),
+    channel_id: z.string().nullable(),
+    local_amount: fen.nullable(),
+    channel_amount: fen.nullable(),
+    local_status: z.union([lineStatus, z.literal('NONE')]).nullable(),
+    channel_status: lineStatus.nullable(),
+    channel_fee: fen.nullable(),
+    expected_fee: fen.nullable(),
+    resource: z.object({ type: z.string(), id: z.string(), tenant_id: z.string() }).nullable(),
+    lines: z.array(z.number().int()),
+    repair: z.object({ action: z.string(), notBefore: z.number().nullable(), why: z.string() }).nullable(),
+  })
+  .meta({ id: 'ReconciliationItem', description: 'One item: our record and the statement line(s) it matched.' });
+const categoryTotal = z.object({ count: z.number().int(), local_amount: fen, channel_amount: fen });
+const items = z.array(reportItemSchema);
+
+export const reconciliationViewSchema = z
+  .object({
+    id: z.string(),
+    source: z.string(),
+    date: z.string().describe('the business day, YYYY-MM-DD (Asia/Shanghai)'),
+    format: z.enum(['alipay', 'wechatpay', 'juhe']),
+    file: z.string(),
+    status: z.enum(['done', 'failed']),
+    created_at: instant,
+    created_by: z.string(),
+    clean: z.boolean().describe('no item in a problem category'),
+    matched: items,
+    missing_locally: items,
+    missing_at_channel: items,
+    amount_mismatch: items,
+    status_mismatch: items,
+    fee_mismatch: items,
+    duplicates: items,
+    explained: items,
+    totals: z.object({
+      statement: z.object({ lines: z.number().int(), payments: fen, refunds: fen, recharges: fen, fees: fen }),
+      categories: z.record(z.string(), categoryTotal),
+    }),
+    repairs: z.array(repairViewSchema),
+  })
+  .meta({ id: 'Reconciliation', description: 'Our records against a source’s statement of one day.' });
+
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });
 
 /**
@@ -332,4 +401,6 @@ export const agrees: {
   ledgerCheck: true satisfies Agrees<LedgerCheck, typeof ledgerCheckSchema>,
   webhook: true satisfies Agrees<WebhookView, typeof webhookViewSchema>,
   delivery: true satisfies Agrees<DeliveryView, typeof deliveryViewSchema>,
+  repair: true satisfies Agrees<RepairView, typeof repairViewSchema>,
+  reconciliation: true satisfies Agrees<ReconciliationView, typeof reconciliationViewSchema>,
 };
