@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -38,6 +39,8 @@ function traffic(
     for (let i = 0; running; i++) {
       const status = await place(`lane${lane}-${i}`).catch(() => 0);
       if (status === 201 || status === 202) placed += 1;
+      // Paced like a client, not a hot loop: the service keeps orders in flight, not a queue of requests.
+      await new Promise((r) => setTimeout(r, 20));
     }
   });
   return {
@@ -72,7 +75,9 @@ describe('autoglm backup / restore (SQLite)', () => {
     AUTOGLM_TRUSTED_ACTIONS: 'order_coffee,submit_payment',
     // The outside world outlives us: its books are journals both services share.
     AUTOGLM__SIMULATOR__JOURNAL_DIR: join(dir, 'sim'),
-    AUTOGLM__SIMULATOR__LATENCY_MS: '{"min":30,"max":120}',
+    AUTOGLM__SIMULATOR__LATENCY_MS: '{"min":100,"max":300}',
+    // Six clients for a few seconds are not abuse: the budgets would answer 429 and empty the pipeline.
+    AUTOGLM__RATE_LIMIT__ENABLED: 'false',
     ...shortLeaseEnv(LEASE_MS),
     AUTOGLM__WORKER__POLL_INTERVAL_MS: '50',
     AUTOGLM__WORKER__RETRY_BASE_MS: '50',
@@ -189,6 +194,35 @@ describe('autoglm backup / restore (SQLite)', () => {
     const pg = await cli(['backup', '--db', 'postgres://u@127.0.0.1/x', '--out', join(dir, 'pg.backup')]);
     expect(pg.err.join('\n')).toMatch(/^error BACKUP_UNSUPPORTED: .*pg_dump/);
   });
+
+  it('refuses a restore without the master key the backup was sealed with, leaving no database behind', async () => {
+    const source = join(dir, 'keyed', 'db.sqlite');
+    const { app } = await startTestApp({}, {}, source);
+    await app.close();
+    const file = join(dir, 'keyed.backup');
+    expect((await cli(['backup', '--db', `sqlite:${source}`, '--out', file])).code).toBe(0);
+
+    // Another key given in the configuration: the data keys do not unwrap.
+    const config = join(dir, 'other-key.json');
+    writeFileSync(config, JSON.stringify({ security: { master_key: randomBytes(32).toString('base64') } }));
+    const target = join(dir, 'wrong-key', 'db.sqlite');
+    const wrong = await cli(['restore', '--from', file, '--db', `sqlite:${target}`, '--config', config]);
+    expect([wrong.code, wrong.err.join('\n')]).toEqual([
+      1,
+      expect.stringMatching(/^error RESTORE_MASTER_KEY_MISMATCH: /),
+    ]);
+    expect(existsSync(target)).toBe(false);
+
+    // The key copy not kept beside the backup, and none at the target: nothing to open it with.
+    rmSync(`${file}.master.key`);
+    const bare = join(dir, 'no-key', 'db.sqlite');
+    const missing = await cli(['restore', '--from', file, '--db', `sqlite:${bare}`]);
+    expect([missing.code, missing.err.join('\n')]).toEqual([
+      1,
+      expect.stringMatching(/^error RESTORE_MASTER_KEY_MISSING: /),
+    ]);
+    expect(existsSync(bare)).toBe(false);
+  });
 });
 
 const execFileAsync = promisify(execFile);
@@ -204,7 +238,8 @@ describe.runIf(await postgresWanted())('PostgreSQL: pg_dump during traffic, pg_r
     databases.push(source, target);
     const journal = mkdtempSync(join(tmpdir(), 'autoglm-pgdump-'));
     const settings = shortLease(LEASE_MS, {
-      simulator: { journal_dir: journal, latency_ms: { min: 30, max: 120 } },
+      simulator: { journal_dir: journal, latency_ms: { min: 100, max: 300 } },
+      rate_limit: { enabled: false },
       server: { port: 0, wait_for_completion_ms: 0 },
     });
     const dump = join(journal, 'autoglm.dump');
