@@ -80,7 +80,11 @@ describe('autoglm backup / restore (SQLite)', () => {
     AUTOGLM__RATE_LIMIT__ENABLED: 'false',
     ...shortLeaseEnv(LEASE_MS),
     AUTOGLM__WORKER__POLL_INTERVAL_MS: '50',
-    AUTOGLM__WORKER__RETRY_BASE_MS: '50',
+    // The shop refuses half the drinks: those orders go on to be refunded by jobs, so whenever the
+    // snapshot is taken some orders are paid and not yet made or refunded (work the restored service resumes).
+    AUTOGLM__SIMULATOR__MERCHANT_FAILURE_RATE: '0.5',
+    AUTOGLM__WORKER__RETRY_BASE_MS: '400',
+    AUTOGLM__WORKER__RETRY_MAX_MS: '800',
     // Answer at once (202) while the payment is still in flight: the backup catches orders half-way.
     AUTOGLM__SERVER__WAIT_FOR_COMPLETION_MS: '0',
   };
@@ -238,7 +242,8 @@ describe.runIf(await postgresWanted())('PostgreSQL: pg_dump during traffic, pg_r
     databases.push(source, target);
     const journal = mkdtempSync(join(tmpdir(), 'autoglm-pgdump-'));
     const settings = shortLease(LEASE_MS, {
-      simulator: { journal_dir: journal, latency_ms: { min: 100, max: 300 } },
+      simulator: { journal_dir: journal, latency_ms: { min: 100, max: 300 }, merchant_failure_rate: 0.5 },
+      worker: { retry_base_ms: 400, retry_max_ms: 800 },
       rate_limit: { enabled: false },
       server: { port: 0, wait_for_completion_ms: 0 },
     });
