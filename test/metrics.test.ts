@@ -1,8 +1,9 @@
+import SqliteDatabase from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { type ChannelProfile, SimulatedRechargeChannel } from '../src/simulator/simulated-recharge-channel.js';
-import { startTestApp } from './support/test-app.js';
+import { startTestApp, tempDbPath } from './support/test-app.js';
 
 const ALL = ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM', 'CHINA_BROADNET', 'VIRTUAL'];
 const quick: ChannelProfile = { chaos: { latencyMs: { min: 1, max: 3 } } };
@@ -196,4 +197,66 @@ describe('GET /metrics', () => {
     }
     expect(sample((await scrape(second.app)).text, 'autoglm_jobs', { status: 'queued' })).toBe(2);
   });
+});
+
+describe('GET /metrics: what the alert rules in deploy/ page on', () => {
+  it(
+    'shows the age of the oldest due job (not jobs queued for later), unbalanced journals, ' +
+      'open review flags and gateway calls',
+    async () => {
+      const db = tempDbPath();
+      const first = (await startTestApp({}, {}, db)).app;
+      apps.push(first);
+      const placed = await first.http.inject({
+        method: 'POST',
+        url: '/api/v1/order',
+        headers: { 'content-type': 'application/json', 'x-user-id': 'mia' },
+        payload: { drink: 'latte', size: 'medium' },
+      });
+      expect(placed.statusCode, placed.body).toBe(201);
+      const healthy = (await scrape(first)).text;
+      expect(sample(healthy, 'autoglm_ledger_unbalanced_journals')).toBe(0);
+      expect(sample(healthy, 'autoglm_ledger_imbalance_fen')).toBe(0);
+      expect(sample(healthy, 'autoglm_review_flags_open')).toBe(0);
+      const gateway = { gateway: first.config.payment_gateway };
+      expect(sample(healthy, 'autoglm_payment_gateway_calls_total', gateway)).toBeGreaterThan(0);
+      expect(sample(healthy, 'autoglm_payment_gateway_call_failures_total', gateway)).toBe(0);
+
+      const tenant = first.config.tenant.default_id;
+      const now = Date.now();
+      const raw = new SqliteDatabase(db);
+      const job = raw.prepare(
+        `insert into jobs (id, tenant_id, kind, resource_id, payload_json, priority, run_at, attempts, max_attempts,
+           status, created_by, created_at, updated_at)
+         values (?, ?, 'notice', 'r1', '{}', 0, ?, 0, 5, 'queued', 'test', ?, ?)`,
+      );
+      // An expiry an hour from now is not a backlog.
+      job.run('job_later', tenant, now + 3_600_000, now, now);
+      expect(sample((await scrape(first)).text, 'autoglm_jobs_oldest_due_age_seconds')).toBe(0);
+      job.run('job_due', tenant, now - 90_000, now, now);
+      expect(sample((await scrape(first)).text, 'autoglm_jobs_oldest_due_age_seconds')).toBeGreaterThanOrEqual(90);
+
+      // A journal with one leg, and a flag nobody resolved: read by an instance that has not read the books yet.
+      raw
+        .prepare(
+          `insert into ledger_postings (journal_id, line, tenant_id, account, amount, currency, kind, resource_type,
+             resource_id, actor, at)
+           values ('jnl_bad', 1, ?, 'cash', 700, 'CNY', 'capture', 'payment', 'p1', 'test', ?)`,
+        )
+        .run(tenant, now);
+      raw
+        .prepare(
+          `insert into review_flags (id, tenant_id, resource_type, resource_id, code, detail_json, created_at)
+             values ('flg_1', ?, 'payment', 'p1', 'AMOUNT_MISMATCH', '{}', ?)`,
+        )
+        .run(tenant, now);
+      raw.close();
+      const second = (await startTestApp({}, {}, db)).app;
+      apps.push(second);
+      const broken = (await scrape(second)).text;
+      expect(sample(broken, 'autoglm_ledger_unbalanced_journals')).toBe(1);
+      expect(sample(broken, 'autoglm_ledger_imbalance_fen')).toBe(700);
+      expect(sample(broken, 'autoglm_review_flags_open')).toBe(1);
+    },
+  );
 });

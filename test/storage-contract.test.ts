@@ -752,10 +752,17 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
         createdAt: 1,
         resolvedAt: null,
       };
+      expect(await uow.read.flags.countOpen()).toBe(0);
       expect(await uow.run((r) => r.flags.raiseOnce(flag))).toBe(true);
       expect(await uow.run((r) => r.flags.raiseOnce({ ...flag, createdAt: 2 }))).toBe(false);
       expect(await uow.read.flags.list('t1', { limit: 10 })).toHaveLength(1);
+      // The operations metric counts every tenant's open flags, as a number on both engines.
+      await uow.run((r) => r.flags.raise({ ...flag, id: 'flg_other', tenantId: 't2' }));
+      expect(await uow.read.flags.countOpen()).toBe(2);
+      expect(await uow.run((r) => r.flags.resolve('t2', 'flg_other', 6))).toBe(true);
+      expect(await uow.read.flags.countOpen()).toBe(1);
       expect(await uow.run((r) => r.flags.resolve('t1', 'flg_once', 7))).toBe(true);
+      expect(await uow.read.flags.countOpen()).toBe(0);
       expect(await uow.run((r) => r.flags.resolve('t1', 'flg_once', 8))).toBe(false);
       expect(await uow.run((r) => r.flags.resolve('t2', 'flg_once', 8))).toBe(false);
       expect(await uow.read.flags.list('t1', { open: true, limit: 10 })).toEqual([]);

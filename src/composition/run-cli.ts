@@ -21,6 +21,7 @@ import { standardFaces } from '../simulator/standard-faces.js';
 import { openLocalIdentity, readAdminKey } from './build-identity.js';
 import { buildInterpreter } from './build-interpreter.js';
 import { packageVersion } from './build-mcp.js';
+import { runBackup, runRestore } from './run-backup.js';
 import { runMcp } from './run-mcp.js';
 import { masterKeyBytes, openStorage } from './build-storage.js';
 import { createApp, dataKeySettings } from './create-app.js';
@@ -316,6 +317,8 @@ export async function runMain(argv: readonly string[]): Promise<void> {
     rotateDataKey,
     encryptSecret,
     mcp: runMcp,
+    backup: runBackup,
+    restore: runRestore,
     mcpApiKey: process.env.AUTOGLM_API_KEY,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),

@@ -147,6 +147,8 @@ export interface ReviewFlags {
   /** Mark an open flag resolved; false if there is none open with that id. */
   resolve(tenantId: string, id: string, at: number): Promise<boolean>;
   list(tenantId: string, options: { readonly open?: boolean; readonly limit: number }): Promise<ReviewFlag[]>;
+  /** Flags not resolved yet, across every tenant (the operations metric). */
+  countOpen(): Promise<number>;
 }
 
 export interface NewJob {
@@ -428,7 +430,7 @@ export interface ReadRepositories {
   >;
   readonly ledger: Pick<LedgerRepository, 'balances' | 'unbalancedJournals' | 'journalsFor' | 'journalIdsByResource'>;
   readonly callbacks: Pick<CallbackInbox, 'seenEvent'>;
-  readonly flags: Pick<ReviewFlags, 'list'>;
+  readonly flags: Pick<ReviewFlags, 'list' | 'countOpen'>;
   readonly sessions: Pick<AgentSessionRepository, 'get'>;
   readonly wallets: Pick<WalletRepository, 'get'>;
   readonly topUps: Pick<TopUpRepository, 'get' | 'listAfter' | 'getByOutTradeNo' | 'listByGateway'>;

@@ -83,6 +83,20 @@ export function shortLease(leaseMs: number, more: Record<string, unknown> = {}):
   );
 }
 
+/** `shortLease` for a service started as its own process: the same settings as environment variables. */
+export function shortLeaseEnv(leaseMs: number): Record<string, string> {
+  const settings = shortLease(leaseMs) as {
+    worker: unknown;
+    resilience: { timeout_ms: number };
+    recharge: { operators: unknown };
+  };
+  return {
+    AUTOGLM__WORKER__LEASE_MS: String(leaseMs),
+    AUTOGLM__RESILIENCE__TIMEOUT_MS: String(settings.resilience.timeout_ms),
+    AUTOGLM__RECHARGE__OPERATORS: JSON.stringify(settings.recharge.operators),
+  };
+}
+
 export async function startTestApp(
   overrides: Record<string, unknown> = {},
   options: AppOptions = {},

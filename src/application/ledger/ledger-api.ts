@@ -12,6 +12,18 @@ export interface LedgerApi {
   /** Every journal balances, and every resource has exactly the journals its state requires. */
   check(tenantId: string): Promise<LedgerCheck>;
   reviewFlags(tenantId: string, open: boolean, limit: number): Promise<ReviewFlag[]>;
+  /** The whole database's books at a glance, across tenants (the operations metrics). */
+  health(): Promise<LedgerHealth>;
+}
+
+/** What an operator is alerted on: both numbers must stay 0 except for open review flags. */
+export interface LedgerHealth {
+  /** Journals whose postings do not sum to zero. */
+  readonly unbalancedJournals: number;
+  /** The sum of those journals' imbalances, in absolute minor units (fen). */
+  readonly imbalance: number;
+  /** Review flags raised and not resolved yet. */
+  readonly openReviewFlags: number;
 }
 
 export function createLedger(rt: Runtime): { readonly api: LedgerApi } {
@@ -23,6 +35,17 @@ export function createLedger(rt: Runtime): { readonly api: LedgerApi } {
         (await read.ledger.unbalancedJournals(tenantId)).map((u) => ({ journal_id: u.journalId, sum: u.sum })),
       check: (tenantId) => checkLedger(read, tenantId),
       reviewFlags: (tenantId, open, limit) => read.flags.list(tenantId, { open, limit }),
+      async health() {
+        const [unbalanced, openReviewFlags] = await Promise.all([
+          read.ledger.unbalancedJournals(),
+          read.flags.countOpen(),
+        ]);
+        return {
+          unbalancedJournals: unbalanced.length,
+          imbalance: unbalanced.reduce((a, u) => a + Math.abs(u.sum), 0),
+          openReviewFlags,
+        };
+      },
     },
   };
 }

@@ -31,6 +31,11 @@ export interface MaintenanceApi {
   totals(): Purged;
   /** Jobs not finished yet, per status (queue depth); a cheap indexed count. */
   queueDepth(): Promise<Record<string, number>>;
+  /**
+   * How long the oldest job that is due (queued, its run-at passed) has waited, in ms; 0 when none
+   * is due. Jobs queued for later (an expiry an hour away) are not a backlog.
+   */
+  oldestDueJobAgeMs(): Promise<number>;
   start(): void;
   stop(): void;
 }
@@ -76,6 +81,11 @@ export function createMaintenance(runtime: Runtime, settings: MaintenanceSetting
     },
     totals: () => ({ ...totals }),
     queueDepth: () => deps.uow.read.jobs.countByStatus(['queued', 'running', 'failed']),
+    async oldestDueJobAgeMs() {
+      // The earliest run-at among queued jobs is the oldest due one when it has passed.
+      const next = await deps.uow.read.jobs.nextRunAt();
+      return next === undefined ? 0 : Math.max(0, deps.clock.now() - next);
+    },
     start() {
       if (settings.intervalMs <= 0 || cancel !== undefined) return;
       const tick = (): void => {

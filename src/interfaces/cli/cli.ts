@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type AgentCliDeps, registerAgentCommands } from './agent-commands.js';
+import { type BackupCliDeps, registerBackupCommands } from './backup-commands.js';
 import { type BatchCliDeps, registerBatchCommands } from './batch-commands.js';
 import { type CredentialCliDeps, registerCredentialCommands } from './credential-commands.js';
 import { credentialHeaders } from './credentials.js';
@@ -8,7 +9,7 @@ import { type KeyCliDeps, keysGroup, registerKeyCommands } from './key-commands.
 import { type McpCliDeps, registerMcpCommand } from './mcp-command.js';
 
 /** What the composition root gives the CLI: the server it can start. */
-export interface CliDeps extends AgentCliDeps, BatchCliDeps, KeyCliDeps, CredentialCliDeps, McpCliDeps {
+export interface CliDeps extends AgentCliDeps, BatchCliDeps, KeyCliDeps, CredentialCliDeps, McpCliDeps, BackupCliDeps {
   /** Start the service with these overrides; resolves when it has stopped. */
   serve(options: { config?: string; host?: string; port?: number; db?: string }): Promise<void>;
   /** Run the standalone simulator (the outside world) until stopped. */
@@ -282,6 +283,7 @@ export function buildCli(deps: CliDeps): Command {
   registerKeyCommands(program, deps, fail);
   registerCredentialCommands(program, keysGroup(program), deps, call, fail);
   registerMcpCommand(program, deps, fail);
+  registerBackupCommands(program, deps, fail);
   return program;
 }
 

@@ -65,4 +65,13 @@ export class KyselyReviewFlags implements ReviewFlags {
     const rows = await q.orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
     return rows.map(toFlag);
   }
+
+  async countOpen(): Promise<number> {
+    const row = await this.db
+      .selectFrom('reviewFlags')
+      .select((eb) => eb.fn.countAll<number | string>().as('n'))
+      .where('resolvedAt', 'is', null)
+      .executeTakeFirst();
+    return row === undefined ? 0 : num(row.n);
+  }
 }

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import type { LedgerApi, LedgerHealth } from '../../../application/ledger/ledger-api.js';
 import type { MaintenanceApi } from '../../../application/maintenance/maintenance-api.js';
 import type { PaymentsApi } from '../../../application/payments/payments-api.js';
 import type { ChannelHealth, RechargeApi } from '../../../application/recharge/recharge-api.js';
@@ -15,8 +16,15 @@ import type { RouteDoc } from './openapi/route-doc.js';
 export interface MetricsSources {
   readonly payments: Pick<PaymentsApi, 'gateways'>;
   readonly recharge: Pick<RechargeApi, 'channels'>;
-  readonly maintenance: Pick<MaintenanceApi, 'queueDepth' | 'totals'>;
+  readonly maintenance: Pick<MaintenanceApi, 'queueDepth' | 'totals' | 'oldestDueJobAgeMs'>;
+  readonly ledger: Pick<LedgerApi, 'health'>;
 }
+
+/**
+ * The books' balance is a scan of every posting: read at most this often, however often
+ * Prometheus scrapes (an imbalance is a bug to page on, not a latency to chase).
+ */
+const LEDGER_HEALTH_EVERY_MS = 30_000;
 
 /** Breaker states as one number, the same scale for recharge channels and payment gateways. */
 const CHANNEL_BREAKER: Readonly<Record<BreakerState['state'], number>> = { closed: 0, half_open: 1, open: 2 };
@@ -40,6 +48,8 @@ export class Metrics implements RoutingObserver {
   private sources: MetricsSources | undefined;
   /** The router's health, read once per scrape for every channel gauge. */
   private channels: readonly ChannelHealth[] = [];
+  /** The last ledger health read, and when (performance.now()), shared by its three gauges. */
+  private ledgerHealth: { readonly at: number; readonly value: Promise<LedgerHealth> } | undefined;
 
   constructor() {
     const registers = [this.registry];
@@ -153,6 +163,76 @@ export class Metrics implements RoutingObserver {
         for (const status of ['queued', 'running', 'failed']) this.set({ status }, counts[status] ?? 0);
       },
     });
+    const oldestDue = (): Promise<number> => this.sources?.maintenance.oldestDueJobAgeMs() ?? Promise.resolve(0);
+    new Gauge({
+      name: 'autoglm_jobs_oldest_due_age_seconds',
+      help: 'How long the oldest due job (queued, its run-at passed) has waited; 0 when none is due.',
+      registers,
+      async collect() {
+        this.set((await oldestDue()) / 1000);
+      },
+    });
+    const gatewayCounter = (name: string, help: string, value: (h: GatewayHealth) => number): void => {
+      new Counter({
+        name,
+        help,
+        labelNames: ['gateway'],
+        registers,
+        collect() {
+          this.reset();
+          for (const g of gateways()) if (g.health !== null) this.inc({ gateway: g.name }, value(g.health));
+        },
+      });
+    };
+    gatewayCounter(
+      'autoglm_payment_gateway_calls_total',
+      'Calls made to the payment gateway (create, query, close, refund) since this process started.',
+      (h) => h.calls,
+    );
+    gatewayCounter(
+      'autoglm_payment_gateway_call_failures_total',
+      'Gateway calls that failed in transport (timeout, connection, 5xx: outcome unknown), never a decline.',
+      (h) => h.failures,
+    );
+    const ledger = (): Promise<LedgerHealth> | undefined => {
+      const source = this.sources?.ledger;
+      if (source === undefined) return undefined;
+      const now = performance.now();
+      if (this.ledgerHealth === undefined || now - this.ledgerHealth.at >= LEDGER_HEALTH_EVERY_MS) {
+        const value = source.health();
+        // A failed read is retried at the next scrape, not cached for the whole interval.
+        value.catch(() => {
+          if (this.ledgerHealth?.value === value) this.ledgerHealth = undefined;
+        });
+        this.ledgerHealth = { at: now, value };
+      }
+      return this.ledgerHealth.value;
+    };
+    const ledgerGauges: Array<[string, string, (h: LedgerHealth) => number]> = [
+      [
+        'autoglm_ledger_unbalanced_journals',
+        'Journals whose postings do not sum to zero (must stay 0; read at most every ' +
+          `${LEDGER_HEALTH_EVERY_MS / 1000} s).`,
+        (h) => h.unbalancedJournals,
+      ],
+      [
+        'autoglm_ledger_imbalance_fen',
+        "Sum of the unbalanced journals' imbalances in minor units (must stay 0).",
+        (h) => h.imbalance,
+      ],
+      ['autoglm_review_flags_open', 'Review flags raised and not resolved yet, all tenants.', (h) => h.openReviewFlags],
+    ];
+    for (const [name, help, value] of ledgerGauges) {
+      new Gauge({
+        name,
+        help,
+        registers,
+        async collect() {
+          const h = ledger();
+          if (h !== undefined) this.set(value(await h));
+        },
+      });
+    }
   }
 
   /** Read the gauges from these capabilities at scrape time. */

@@ -1,0 +1,310 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { ENV_VARS, loadConfig } from '../src/config/load-config.js';
+import { spawnUntil } from './support/spawn-until.js';
+import { tempDbPath } from './support/temp-db.js';
+import { TEST_MASTER_KEY_BASE64 } from './support/test-cipher.js';
+
+/**
+ * The deployment files name things the service really has: every probe path answers on the
+ * running service, every port is the one it listens on, every environment variable is one the
+ * configuration loader reads (and the set of them loads), and every metric an alert rule or a
+ * dashboard panel uses is exported by GET /metrics. The alert rules pass promtool's own checks.
+ */
+const DEPLOY = 'deploy';
+const K8S = join(DEPLOY, 'kubernetes');
+
+type Obj = Record<string, unknown>;
+const obj = (v: unknown): Obj => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {});
+const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
+
+/** Every Kubernetes object in deploy/kubernetes the kustomization applies. */
+function kubernetesObjects(): Obj[] {
+  const kustomization = obj(parse(readFileSync(join(K8S, 'kustomization.yaml'), 'utf8')));
+  return arr(kustomization.resources).flatMap((file) =>
+    parseAllDocuments(readFileSync(join(K8S, String(file)), 'utf8')).map((d) => {
+      expect(d.errors, String(file)).toEqual([]);
+      return obj(d.toJS());
+    }),
+  );
+}
+
+function one(objects: readonly Obj[], kind: string): Obj {
+  const found = objects.filter((o) => o.kind === kind);
+  expect(found, kind).toHaveLength(1);
+  return found[0] ?? {};
+}
+
+interface Container {
+  readonly env: Array<{ name: string; value?: string; valueFrom?: unknown }>;
+  readonly ports: Array<{ name: string; containerPort: number }>;
+  readonly livenessProbe: Obj;
+  readonly readinessProbe: Obj;
+  readonly lifecycle: Obj;
+  readonly resources: { requests?: Record<string, string> };
+}
+
+const deployment = (): { spec: Obj; container: Container; labels: Obj } => {
+  const d = one(kubernetesObjects(), 'Deployment');
+  const template = obj(obj(d.spec).template);
+  const spec = obj(template.spec);
+  const containers = arr(spec.containers);
+  expect(containers).toHaveLength(1);
+  return { spec, container: containers[0] as Container, labels: obj(obj(template.metadata).labels) };
+};
+
+/** Stand-ins for values a Secret or the operator's shell supplies: valid, so the whole set must load. */
+const PLACEHOLDERS: Readonly<Record<string, string>> = {
+  AUTOGLM_DB: 'postgres://autoglm:secret@postgres:5432/autoglm',
+  AUTOGLM_MASTER_KEY: TEST_MASTER_KEY_BASE64,
+  AUTOGLM__RATE_LIMIT__REDIS_URL: 'redis://redis:6379/0',
+};
+
+/** Each name is one the loader reads, and together (secrets filled in) they make a valid configuration. */
+function expectLoads(env: Record<string, string>, where: string): ReturnType<typeof loadConfig> {
+  const known = new Set(ENV_VARS.map((v) => v.name).filter((n) => !n.includes('SECTION')));
+  for (const name of Object.keys(env))
+    expect(known.has(name) || name.startsWith('AUTOGLM__'), `${where}: ${name} is not read by the service`).toBe(true);
+  const loaded = loadConfig({ env });
+  expect(loaded.ok ? [] : loaded.error.issues, where).toEqual([]);
+  return loaded;
+}
+
+function k8sEnv(container: Container): Record<string, string> {
+  return Object.fromEntries(
+    container.env.map((e) => {
+      const value = e.value ?? PLACEHOLDERS[e.name];
+      expect(value, `${e.name}: neither a value nor a known secret`).toBeDefined();
+      return [e.name, value ?? ''];
+    }),
+  );
+}
+
+/** The compose file's services, with `${VAR:?…}` substitutions filled from the placeholders. */
+function composeServices(): Record<string, Obj> {
+  const text = readFileSync(join(DEPLOY, 'compose.yaml'), 'utf8').replace(
+    /\$\{(\w+)(?::\?[^}]*)?\}/g,
+    (_m, name: string) =>
+      name === 'AUTOGLM_MASTER_KEY' ? TEST_MASTER_KEY_BASE64 : name === 'POSTGRES_PASSWORD' ? 'secret' : 'x',
+  );
+  return obj(obj(parse(text, { merge: true })).services) as Record<string, Obj>;
+}
+
+/** The Dockerfile as (instruction, arguments) per stage. */
+function dockerStages(): Array<{ from: string; lines: Array<[string, string]> }> {
+  const text = readFileSync('Dockerfile', 'utf8').replace(/\\\n/g, ' ');
+  const stages: Array<{ from: string; lines: Array<[string, string]> }> = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const m = /^(\w+)\s+(.*)$/.exec(line);
+    if (m === null) continue;
+    const [, op = '', args = ''] = m;
+    if (op.toUpperCase() === 'FROM') stages.push({ from: args, lines: [] });
+    stages.at(-1)?.lines.push([op.toUpperCase(), args]);
+  }
+  return stages;
+}
+
+/** Metric names in PromQL expressions: ours, prom-client's process and Node metrics, and `up`. */
+function metricNames(exprs: readonly string[]): string[] {
+  return [...new Set(exprs.flatMap((e) => e.match(/\b(?:autoglm|process|nodejs)_[a-z0-9_]+\b/g) ?? []))].sort();
+}
+
+function alertExprs(): string[] {
+  const rules = obj(parse(readFileSync(join(DEPLOY, 'prometheus', 'alerts.yml'), 'utf8')));
+  return arr(rules.groups).flatMap((g) => arr(obj(g).rules).map((r) => String(obj(r).expr)));
+}
+
+function dashboard(): { panels: Array<{ title: string; targets: Array<{ expr: string }>; datasource: Obj }> } {
+  const files = readdirSync(join(DEPLOY, 'grafana', 'dashboards')).filter((f) => f.endsWith('.json'));
+  expect(files).toHaveLength(1);
+  return JSON.parse(readFileSync(join(DEPLOY, 'grafana', 'dashboards', files[0] ?? ''), 'utf8')) as ReturnType<
+    typeof dashboard
+  >;
+}
+
+const promtool = spawnSync('promtool', ['--version']).status === 0;
+
+describe('deploy/kubernetes', () => {
+  it('probes as documented (liveness 30 s / 10 s / 3, readiness /readyz) on the port the service listens on', () => {
+    const { container } = deployment();
+    const live = container.livenessProbe;
+    expect(live).toMatchObject({ initialDelaySeconds: 30, periodSeconds: 10, failureThreshold: 3 });
+    expect(obj(live.httpGet).path).toBe('/healthz');
+    expect(obj(container.readinessProbe.httpGet).path).toBe('/readyz');
+    const portNames = container.ports.map((p) => p.name);
+    expect(portNames).toContain(obj(live.httpGet).port);
+    expect(portNames).toContain(obj(container.readinessProbe.httpGet).port);
+    const loaded = expectLoads(k8sEnv(container), 'Deployment');
+    const http = container.ports.find((p) => p.name === 'http');
+    expect(loaded.ok && loaded.value.server.port).toBe(http?.containerPort);
+    // Reachable from other pods: a pod listening on 127.0.0.1 would pass nothing but its own probes' fate.
+    expect(loaded.ok && loaded.value.server.host).toBe('0.0.0.0');
+    expect(loaded.ok && loaded.value.database.kind).toBe('postgres');
+    expect(Object.keys(container.resources.requests ?? {}).sort()).toEqual(['cpu', 'memory']);
+  });
+
+  it('leaves SIGTERM time to drain: the grace period covers preStop, the HTTP wait and the job drain', () => {
+    const { spec, container } = deployment();
+    const preStop = arr(obj(obj(container.lifecycle.preStop).exec).command).map(String);
+    expect(preStop[0]).toBe('sleep');
+    const loaded = expectLoads(k8sEnv(container), 'Deployment');
+    const httpWaitS = loaded.ok ? loaded.value.server.wait_for_completion_ms / 1000 : Infinity;
+    // app.close() gives jobs in flight 10 s (its default deadline) after the HTTP server closed.
+    expect(Number(spec.terminationGracePeriodSeconds)).toBeGreaterThanOrEqual(Number(preStop[1]) + httpWaitS + 10);
+  });
+
+  it('has an HPA (2–10, 70 % CPU), a PodDisruptionBudget and a NetworkPolicy on the same pods and port', () => {
+    const objects = kubernetesObjects();
+    const { labels, container } = deployment();
+    const name = obj(one(objects, 'Deployment').metadata).name;
+    const hpa = obj(one(objects, 'HorizontalPodAutoscaler').spec);
+    expect(hpa).toMatchObject({ minReplicas: 2, maxReplicas: 10 });
+    expect(obj(hpa.scaleTargetRef)).toMatchObject({ kind: 'Deployment', name });
+    expect(arr(hpa.metrics)).toContainEqual({
+      type: 'Resource',
+      resource: { name: 'cpu', target: { type: 'Utilization', averageUtilization: 70 } },
+    });
+    const pdb = obj(one(objects, 'PodDisruptionBudget').spec);
+    expect(obj(obj(pdb.selector).matchLabels)).toEqual(labels);
+    expect(Number(pdb.minAvailable)).toBeGreaterThanOrEqual(1);
+    const policy = obj(one(objects, 'NetworkPolicy').spec);
+    expect(obj(obj(policy.podSelector).matchLabels)).toEqual(labels);
+    expect(arr(policy.policyTypes)).toEqual(['Ingress', 'Egress']);
+    const ingressPorts = arr(policy.ingress).flatMap((r) => arr(obj(r).ports).map((p) => obj(p).port));
+    expect(ingressPorts).toEqual(container.ports.map((p) => p.containerPort));
+    const egressPorts = arr(policy.egress).flatMap((r) => arr(obj(r).ports).map((p) => obj(p).port));
+    for (const port of [53, 5432, 6379, 443]) expect(egressPorts).toContain(port);
+    const service = obj(one(objects, 'Service').spec);
+    expect(obj(service.selector)).toEqual(labels);
+    expect(arr(service.ports).map((p) => obj(p).targetPort)).toEqual(['http']);
+  });
+});
+
+describe('Dockerfile and deploy/compose.yaml', () => {
+  it('builds in stages and runs as a non-root user without dev dependencies, checking /healthz', () => {
+    const stages = dockerStages();
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    const final = stages.at(-1)?.lines ?? [];
+    const user = final.filter(([op]) => op === 'USER').at(-1)?.[1];
+    expect(user).toBeDefined();
+    expect(['root', '0']).not.toContain(user);
+    // Dependencies of the runtime come from a stage that installed production ones only.
+    const copiedModules = final.find(([op, args]) => op === 'COPY' && /node_modules/.test(args))?.[1] ?? '';
+    const from = /--from=(\S+)/.exec(copiedModules)?.[1];
+    const source = stages.find((s) => new RegExp(`\\bAS\\s+${from ?? '-'}$`, 'i').test(s.from));
+    expect(source?.lines.some(([op, args]) => op === 'RUN' && /npm ci\b.*--omit=dev/.test(args))).toBe(true);
+    expect(final.some(([op, args]) => op === 'RUN' && /npm (ci|install)\b/.test(args))).toBe(false);
+    const env = Object.fromEntries(
+      final
+        .filter(([op]) => op === 'ENV')
+        .flatMap(([, args]) => [...args.matchAll(/(\w+)=(\S+)/g)].map((m) => [m[1] ?? '', m[2] ?? ''])),
+    );
+    const loaded = expectLoads(env, 'Dockerfile');
+    expect(final.find(([op]) => op === 'EXPOSE')?.[1]).toBe(String(loaded.ok && loaded.value.server.port));
+    expect(final.find(([op]) => op === 'HEALTHCHECK')?.[1]).toMatch(/\/healthz/);
+    const ignored = readFileSync('.dockerignore', 'utf8').split('\n');
+    for (const entry of ['node_modules', 'data', '.env', '.git']) expect(ignored).toContain(entry);
+  });
+
+  it('runs three instances on PostgreSQL and Redis, scraped by Prometheus on the port they listen on', () => {
+    const services = composeServices();
+    for (const s of ['postgres', 'redis', 'prometheus', 'grafana']) expect(services[s], s).toBeDefined();
+    const instances = Object.keys(services).filter((s) => /^autoglm-\d$/.test(s));
+    expect(instances).toHaveLength(3);
+    const prometheus = obj(parse(readFileSync(join(DEPLOY, 'prometheus', 'prometheus.yml'), 'utf8')));
+    const job = obj(arr(prometheus.scrape_configs).find((j) => obj(j).job_name === 'autoglm'));
+    expect(job.metrics_path).toBe('/metrics');
+    const targets = arr(job.static_configs).flatMap((c) => arr(obj(c).targets));
+    for (const name of [...instances, 'keys']) {
+      const env = Object.fromEntries(Object.entries(obj(services[name]?.environment)).map(([k, v]) => [k, String(v)]));
+      const loaded = expectLoads(env, `compose ${name}`);
+      expect(loaded.ok && loaded.value.database.kind).toBe('postgres');
+      if (name === 'keys') continue;
+      const port = loaded.ok ? loaded.value.server.port : -1;
+      expect(targets).toContain(`${name}:${port}`);
+      expect(arr(services[name]?.ports).map((p) => String(p).split(':').at(-1))).toEqual([String(port)]);
+    }
+    // Grafana reads the dashboard from the provisioned data source.
+    const datasource = obj(
+      arr(
+        obj(parse(readFileSync(join(DEPLOY, 'grafana', 'provisioning', 'datasources', 'prometheus.yml'), 'utf8')))
+          .datasources,
+      )[0],
+    );
+    for (const p of dashboard().panels) expect(p.datasource.uid, p.title).toBe(datasource.uid);
+  });
+});
+
+describe.skipIf(!promtool && process.env.CI === undefined)('deploy/prometheus alert rules (promtool)', () => {
+  it('pass `promtool check rules` and their unit tests (`promtool test rules`)', () => {
+    const check = spawnSync('promtool', ['check', 'rules', join(DEPLOY, 'prometheus', 'alerts.yml')], {
+      encoding: 'utf8',
+    });
+    expect(check.status, check.stdout + check.stderr).toBe(0);
+    const test = spawnSync('promtool', ['test', 'rules', join(DEPLOY, 'prometheus', 'alerts.test.yml')], {
+      encoding: 'utf8',
+    });
+    expect(test.status, test.stdout + test.stderr).toBe(0);
+    expect(test.stdout).toMatch(/SUCCESS/);
+    for (const needed of [
+      'AutoglmInstanceDown',
+      'AutoglmPaymentGatewayBreakerOpen',
+      'AutoglmPaymentSuccessRateDrop',
+      'AutoglmJobQueueBacklog',
+      'AutoglmLedgerImbalance',
+      'AutoglmReviewFlagsRaised',
+    ])
+      expect(readFileSync(join(DEPLOY, 'prometheus', 'alerts.yml'), 'utf8')).toContain(`alert: ${needed}\n`);
+  });
+});
+
+describe('the running service answers what the deployment files name', () => {
+  it('probe paths, /metrics with every metric a rule or panel uses, and a clean exit on SIGTERM', async () => {
+    const { container, spec } = deployment();
+    const db = tempDbPath();
+    // The manifest's own environment, on a local SQLite file and a free loopback port.
+    const { AUTOGLM__RATE_LIMIT__REDIS_URL: _redis, ...manifest } = k8sEnv(container);
+    const env = {
+      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AUTOGLM'))),
+      ...manifest,
+      AUTOGLM_DB: `sqlite:${db}`,
+      AUTOGLM_HOST: '127.0.0.1',
+      AUTOGLM_PORT: '0',
+      AUTOGLM_LOG_LEVEL: 'warn',
+      AUTOGLM__AUTH__ADMIN_KEY_FILE: `${db}.admin-key`,
+    };
+    const { child, url, output } = await spawnUntil('test/support/serve-child.ts', [], env, 'service');
+    const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
+      child.once('exit', (code) => resolve({ code, at: performance.now() })),
+    );
+    try {
+      const paths = new Set<string>([
+        String(obj(container.livenessProbe.httpGet).path),
+        String(obj(container.readinessProbe.httpGet).path),
+        /\/\w+z\b/.exec(readFileSync('Dockerfile', 'utf8').split('HEALTHCHECK')[1] ?? '')?.[0] ?? '/missing',
+        '/metrics',
+      ]);
+      for (const path of paths) {
+        const res = await fetch(`${url}${path}`);
+        expect(res.status, `${path}: ${await res.clone().text()}`).toBe(200);
+      }
+      const metrics = await (await fetch(`${url}/metrics`)).text();
+      const exported = new Set([...metrics.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+      const used = metricNames([...alertExprs(), ...dashboard().panels.flatMap((p) => p.targets.map((t) => t.expr))]);
+      expect(used.length).toBeGreaterThan(10);
+      expect(used.filter((m) => !exported.has(m))).toEqual([]);
+    } finally {
+      const signalled = performance.now();
+      child.kill('SIGTERM');
+      const { code, at } = await exited;
+      expect(code, output()).toBe(0);
+      expect((at - signalled) / 1000).toBeLessThan(Number(spec.terminationGracePeriodSeconds));
+    }
+    expect(existsSync(db)).toBe(true);
+  }, 60_000);
+});
