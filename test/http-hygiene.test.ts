@@ -112,6 +112,11 @@ describe.each(ENGINES)('HTTP hygiene on %s: every refusal is problem+json with a
       expect(r.status, query).toBe(400);
       expect(r.problem.errors?.map((e) => e.field)).toContain(field);
     }
+    // A person to act for must be a possible user id too.
+    for (const who of ['a b', 'x'.repeat(65), 'al/ice']) {
+      const r = await call('GET', '/api/v1/wallet', { ...admin, 'x-act-for': who });
+      expectProblem(r, 400, 'VALIDATION_FAILED');
+    }
     // A real cursor still pages.
     for (let i = 0; i < 2; i++) await call('POST', '/api/v1/order', alice, { drink: 'latte', size: 'medium' });
     const first = await call('GET', '/api/v1/orders?limit=1', alice);
