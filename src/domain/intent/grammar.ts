@@ -156,7 +156,7 @@ export class Grammar {
     this.lastOrderRe = new RegExp(bounded(LAST_ORDER_WORDS));
     // Every number that stands where a count does: before a cup word, a size or a drink, or after ×.
     this.countTokenRe = new RegExp(
-      `(?<![\\d.,/])(?<sign>${COUNT_SIGN}\\s*)?(?<n>${COUNT_NUMBER})\\s*(?=杯|份|个|x\\b|` +
+      `(?<![\\d.,/⁄])(?<sign>${COUNT_SIGN}\\s*)?(?<n>${COUNT_NUMBER})\\s*(?=杯|份|个|x\\b|` +
         `(?:cups?|glasses|mugs?)\\b|${drinkish})|(?<![a-z])[x×*]\\s*(?<sign2>${COUNT_SIGN}\\s*)?(?<n2>${COUNT_NUMBER})`,
       'g',
     );
@@ -356,12 +356,14 @@ export class Grammar {
 /** Signs people put before a number ("-3杯", "负3杯", "+2 lattes"). */
 const COUNT_SIGN = '(?:[-+]|负|minus|plus)';
 /**
- * Anything that reads as a number, whole or not: 3, 0.5, 1e2, 1/2, 一点五, 二分之一, 半, half. A count
+ * Anything that reads as a number, whole or not: 3, 0.5, 2,5, 1e2, 1/2 (and ½, which NFKC makes
+ * 1⁄2), 一点五, 二分之一, 半, half, two point five. A count
  * must be a plain whole number; the others are refused rather than read as their last digit.
  */
 const COUNT_NUMBER =
-  `(?:\\d+(?:\\.\\d+)?(?:e[-+]?\\d+)?(?:/\\d+)?|[零〇一二两俩三四五六七八九十百千万]+` +
-  `(?:点[零〇一二三四五六七八九]+|分之[零〇一二两三四五六七八九十]+)?|半|(?:a |one )?half(?: an?)?)`;
+  `(?:\\d+(?:[.,]\\d+)*(?:e[-+]?\\d+)?(?:[/⁄]\\d+)?|[零〇一二两俩三四五六七八九十百千万]+` +
+  `(?:点[零〇一二三四五六七八九]+|分之[零〇一二两三四五六七八九十]+)?|半|(?:a |one )?half(?: an?)?|` +
+  `\\b[a-z]+ point [a-z]+)`;
 const PLAIN_COUNT = /^(?:\d+|[零〇一二两俩三四五六七八九十百千万]+)$/;
 
 /** Keep only the slots an action takes; the others were words about something else. */
