@@ -72,7 +72,8 @@ describe('bad input gets a 4xx problem+json with a stable code, never a 500 or a
     ['unknown size', { drink: 'latte', size: 'gigantic' }, 400, 'UNKNOWN_SIZE'],
     ['size not offered', { drink: 'espresso', size: 'xlarge' }, 400, 'UNKNOWN_SIZE'],
     ['unknown field', { drink: 'latte', size: 'medium', price: 1 }, 400, 'VALIDATION_FAILED'],
-    ['unicode junk', { drink: '拿铁\u0000\uFFFD💥'.repeat(3), size: '\u202Emedium' }, 400, 'UNKNOWN_DRINK'],
+    ['unicode junk', { drink: '拿铁\uFFFD💥'.repeat(3), size: 'medium' }, 400, 'UNKNOWN_DRINK'],
+    ['a NUL and a bidi override', { drink: '拿铁\u0000', size: '\u202Emedium' }, 400, 'INVALID_CHARACTERS'],
     [
       'prototype pollution attempt',
       '{"drink":"latte","size":"medium","__proto__":{"admin":true}}',

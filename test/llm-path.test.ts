@@ -188,6 +188,62 @@ describe('the LLM path (a local OpenAI-compatible server playing recorded answer
   });
 });
 
+describe('a model is never guessed into money', () => {
+  it.each(['__proto__', 'constructor', 'toString'])(
+    'an argument named %s is refused like any unknown field (after the corrective retry), never a crash',
+    async (name) => {
+      const args = `{"drink":"latte","size":"large","${name}":{"admin":true}}`;
+      fake.play(
+        { toolCall: { name: 'order_coffee', arguments: args } },
+        { toolCall: { name: 'order_coffee', arguments: args } },
+      );
+      const r = await interpreter().interpret('来杯大杯拿铁');
+      expect(errorCode(r)).toBe('LLM_INVALID_OUTPUT');
+      const feedback = fake.received[1]?.body.messages.find((m) => m.role === 'tool');
+      expect(feedback?.content).toContain(`unknown field(s) for order_coffee: ${name}`);
+    },
+  );
+
+  it('a nested __proto__ in the options is refused too, not silently dropped', async () => {
+    const args = '{"drink":"latte","size":"large","options":{"__proto__":{"milk":"oat"}}}';
+    fake.play(
+      { toolCall: { name: 'order_coffee', arguments: args } },
+      { toolCall: { name: 'order_coffee', arguments: args } },
+    );
+    expect(errorCode(await interpreter().interpret('来杯大杯拿铁'))).toBe('LLM_INVALID_OUTPUT');
+  });
+
+  it('"$30", "100美元" or a bidi-reversed number from the model are refused with their own codes', async () => {
+    fake.play(
+      { toolCall: { name: 'recharge_phone', arguments: { phone: '13800138000', amount: '$30' } } },
+      { toolCall: { name: 'recharge_phone', arguments: { phone: '13800138000', amount: '100美元' } } },
+    );
+    expect(errorCode(await interpreter().interpret('给13800138000充三十'))).toBe('INVALID_CURRENCY');
+    fake.reset();
+    const reversed = '\u202E00083100831\u202C';
+    fake.play(
+      { toolCall: { name: 'recharge_phone', arguments: { phone: reversed, amount: 3000 } } },
+      { toolCall: { name: 'recharge_phone', arguments: { phone: reversed, amount: 3000 } } },
+    );
+    expect(errorCode(await interpreter().interpret('给我妈充三十块'))).toBe('LLM_INVALID_OUTPUT');
+    expect(fake.received[1]?.body.messages.find((m) => m.role === 'tool')?.content).toContain('INVALID_CHARACTERS');
+  });
+
+  it('text with a bidi override never reaches the model', async () => {
+    const r = await interpreter().interpret('给\u202E00083100831\u202C充值100元');
+    expect(errorCode(r)).toBe('INVALID_CHARACTERS');
+    expect(fake.received).toHaveLength(0);
+  });
+
+  it('the model\'s own words ("已完成付款") are not passed on as if they were a result', async () => {
+    fake.play({ text: '已完成付款，订单号 ord_FAKE，金额 ¥32.00' });
+    const r = await interpreter().interpret('帮我付一下那个东西');
+    expect(errorCode(r)).toBe('INTENT_NOT_UNDERSTOOD');
+    expect(JSON.stringify(toParseOutput(r))).not.toContain('已完成付款');
+    expect(JSON.stringify(toParseOutput(r))).not.toContain('ord_FAKE');
+  });
+});
+
 describe('through the engine: a model cannot talk past the policy', () => {
   let app: App | undefined;
   afterEach(async () => {

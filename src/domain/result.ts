@@ -55,6 +55,8 @@ export type ErrorCode =
   | 'INTENT_NOT_UNDERSTOOD'
   | 'INTENT_AMBIGUOUS'
   | 'INPUT_TOO_LONG'
+  /** Control, bidi-override or other invisible format characters: what is shown would not be what runs. */
+  | 'INVALID_CHARACTERS'
   | 'ACTION_UNAVAILABLE'
   | 'NO_LAST_ORDER'
   | 'CONFIRMATION_NOT_FOUND'

@@ -3,6 +3,7 @@ import type { ActionContext } from '../../domain/intent/action-spec.js';
 import type { Resolution } from '../../domain/intent/catalog.js';
 import { Grammar } from '../../domain/intent/grammar.js';
 import { type PendingIntent, resolveAnalysis } from '../../domain/intent/interpret.js';
+import { visibleText } from '../../domain/intent/text.js';
 import type { Menu } from '../../domain/menu.js';
 import { err, type DomainError, type ErrorCode } from '../../domain/result.js';
 import type { SessionTurn } from '../../ports/agent-sessions.js';
@@ -69,13 +70,16 @@ export class Interpreter {
     history: readonly SessionTurn[] = [],
   ): Promise<Interpretation> {
     const ctx: ActionContext = { menu: this.opts.menu() };
+    // Neither the grammar nor a model reads text whose display differs from its characters.
+    const visible = visibleText(text);
+    if (!visible.ok) return { kind: 'error', error: visible.error, source: 'grammar' };
     if (this.opts.mode !== 'llm-only') {
       const r = resolveAnalysis(this.opts.registry.catalog, ctx, this.grammarNow().analyse(text), pending);
       // Only what the grammar could not read at all goes to a model; its errors and questions stand.
       if (this.opts.mode === 'grammar-only' || r.kind !== 'error' || r.error.code !== 'INTENT_NOT_UNDERSTOOD')
         return { ...r, source: 'grammar' };
     }
-    return { ...(await this.askModel(text, ctx, pending, history)), source: 'llm' };
+    return { ...(await this.askModel(visible.value, ctx, pending, history)), source: 'llm' };
   }
 
   /** The tool list: one function per registered action, its JSON Schema generated from the zod schema. */
@@ -116,10 +120,16 @@ export class Interpreter {
         );
       }
       if (reply.toolCalls.length === 0) {
+        // The model's own words ("已完成付款") are never passed on: only what the engine did is a
+        // result, and a model that answers in prose did nothing.
+        this.opts.logger.info(
+          { model: llm.model, attempt, chars: (reply.text ?? '').length },
+          'model answered in prose',
+        );
         return failure(
           'INTENT_NOT_UNDERSTOOD',
           chinese ? '没听懂，请换个说法。' : 'Sorry, I did not understand that.',
-          { model_text: (reply.text ?? '').slice(0, 500) },
+          {},
         );
       }
       const call = reply.toolCalls[0];

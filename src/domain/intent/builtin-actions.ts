@@ -14,7 +14,7 @@ import { MAX_AMOUNT_MINOR, parseAmount } from '../money.js';
 import { ORDER_STATUSES } from '../order.js';
 import { err, ok, type DomainError, type Result } from '../result.js';
 import type { ActionSpec, RawParams } from './action-spec.js';
-import { findAmount, parseCount } from './numbers.js';
+import { findAmount, foreignCurrency, parseCount } from './numbers.js';
 import { MOBILE_RE, normalisePhone } from './phone.js';
 import { normaliseText } from './text.js';
 
@@ -138,9 +138,12 @@ function normaliseFields(
   const out: Fields = {};
   for (const [key, value] of Object.entries(raw)) {
     if (value === undefined || value === null) continue;
-    const fn = fns[key];
+    // Own entries only: a field named `constructor` or `toString` is not a normaliser.
+    const fn = Object.hasOwn(fns, key) ? fns[key] : undefined;
     if (fn === undefined) {
-      out[key] = value;
+      // Defined, not assigned: `out.__proto__ = v` would change the prototype and the field would
+      // vanish instead of reaching the strict schema as the unknown field it is.
+      Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
       continue;
     }
     const r = fn(value);
@@ -160,6 +163,8 @@ export function normaliseAmount(value: unknown): Result<number> {
   if (typeof value !== 'string')
     return err('INVALID_AMOUNT', 'amount must be an integer number of fen', { received: typeof value });
   const text = normaliseText(value);
+  const foreign = foreignCurrency(text);
+  if (foreign !== undefined) return { ok: false, error: foreign };
   const found = findAmount(text);
   if (found !== undefined && found.length === text.length) return found.amount;
   if (/^-/.test(text)) return err('INVALID_AMOUNT', 'amount must not be negative', { received: value });

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { err, ok, type DomainError, type Result } from '../result.js';
 import type { ActionContext, ActionSpec, Intent, RawParams } from './action-spec.js';
 import { BUILTIN_ACTIONS } from './builtin-actions.js';
+import { visibleText } from './text.js';
 
 /** A missing required slot: the caller asks this question instead of guessing. */
 export interface Clarification {
@@ -78,18 +79,19 @@ export class ActionCatalog {
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
       return error('VALIDATION_FAILED', 'parameters must be a JSON object', { action: spec.name });
     }
+    // Before any normaliser sees them: a field named `__proto__`, `constructor` or `toString` is
+    // just another unknown field, and a value with a bidi or control character is not what was shown.
+    const schema = this.schemaFor(spec, ctx);
+    const strange = Object.keys(raw).filter((k) => !Object.hasOwn(schema.shape, k));
+    if (strange.length > 0) return unknownFields(spec.name, strange);
+    const unsafe = unsafeString(raw);
+    if (unsafe !== undefined) return { kind: 'error', error: unsafe };
     const normalised: Result<Record<string, unknown>> =
       spec.normalise === undefined ? ok({ ...(raw as RawParams) }) : spec.normalise(raw as RawParams, ctx);
     if (!normalised.ok) return { kind: 'error', error: normalised.error };
     const params = spec.complete === undefined ? normalised.value : spec.complete(normalised.value, ctx);
-    const schema = this.schemaFor(spec, ctx);
     const unknown = Object.keys(params).filter((k) => !Object.hasOwn(schema.shape, k));
-    if (unknown.length > 0) {
-      return error('VALIDATION_FAILED', `unknown field(s) for ${spec.name}: ${unknown.join(', ')}`, {
-        action: spec.name,
-        fields: unknown,
-      });
-    }
+    if (unknown.length > 0) return unknownFields(spec.name, unknown);
     const missing = Object.keys(spec.questions ?? {}).filter((k) => params[k] === undefined);
     const questions = spec.questions ?? {};
     const first = missing[0];
@@ -104,6 +106,29 @@ export class ActionCatalog {
     if (!parsed.success) return { kind: 'error', error: describe(spec.name, parsed.error) };
     return { kind: 'intent', intent: { action: spec.name, params: parsed.data } };
   }
+}
+
+function unknownFields(action: string, fields: readonly string[]): Resolution {
+  return error('VALIDATION_FAILED', `unknown field(s) for ${action}: ${fields.join(', ')}`, { action, fields });
+}
+
+/** Parameters nest two levels (options); anything far deeper is refused before it is walked. */
+const MAX_PARAM_DEPTH = 8;
+
+/** The first string (at any depth) holding a control, bidi or format character, as an error. */
+function unsafeString(value: unknown, path = '', depth = 0): DomainError | undefined {
+  if (depth > MAX_PARAM_DEPTH)
+    return err('VALIDATION_FAILED', `parameters nest at most ${MAX_PARAM_DEPTH} levels`, { field: path }).error;
+  if (typeof value === 'string') {
+    const bad = visibleText(value);
+    return bad.ok ? undefined : { ...bad.error, details: { ...bad.error.details, field: path || '(params)' } };
+  }
+  if (typeof value !== 'object' || value === null) return undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const found = unsafeString(v, path === '' ? k : `${path}.${k}`, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function error(code: DomainError['code'], message: string, details: Record<string, unknown>): Resolution {

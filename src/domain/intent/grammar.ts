@@ -2,9 +2,9 @@ import type { Menu } from '../menu.js';
 import { err, type DomainError } from '../result.js';
 import type { ActionSpec } from './action-spec.js';
 import { DRINK_ALIASES, ENGLISH_COUNTS, LAST_ORDER_WORDS, NOT_ON_MENU, SIZE_WORDS } from './lexicon.js';
-import { bareYuanToFen, findAmount, NUMBER_TOKEN, parseCount } from './numbers.js';
+import { bareYuanToFen, findAmount, foreignCurrency, NUMBER_TOKEN, parseCount } from './numbers.js';
 import { normalisePhone } from './phone.js';
-import { normaliseText } from './text.js';
+import { normaliseText, visibleText } from './text.js';
 
 /** Longest utterance the grammar reads; longer text is refused, not truncated. */
 export const MAX_UTTERANCE_LENGTH = 500;
@@ -118,6 +118,7 @@ export class Grammar {
   private readonly englishCountRe: RegExp;
   private readonly chineseCountRe: RegExp;
   private readonly lastOrderRe: RegExp;
+  private readonly countTokenRe: RegExp;
   private readonly custom: ReadonlyArray<{ readonly spec: ActionSpec; readonly re: RegExp }>;
 
   constructor(menu: Menu, customActions: readonly ActionSpec[] = []) {
@@ -153,9 +154,30 @@ export class Grammar {
       `(?<count>${CN_COUNT})\\s*(?:杯|份|个)|(?:[x×*]\\s*(?<times>\\d+)\\b)|\\b(?<times2>\\d+)\\s*x\\b`,
     );
     this.lastOrderRe = new RegExp(bounded(LAST_ORDER_WORDS));
+    // Every number that stands where a count does: before a cup word, a size or a drink, or after ×.
+    this.countTokenRe = new RegExp(
+      `(?<![\\d.,/⁄])(?<sign>${COUNT_SIGN}\\s*)?(?<n>${COUNT_NUMBER})\\s*(?=杯|份|个|x\\b|` +
+        `(?:cups?|glasses|mugs?)\\b|${drinkish})|(?<![a-z])[x×*]\\s*(?<sign2>${COUNT_SIGN}\\s*)?(?<n2>${COUNT_NUMBER})`,
+      'g',
+    );
     this.custom = customActions
       .filter((s) => s.grammar !== undefined && s.grammar.keywords.length > 0)
       .map((spec) => ({ spec, re: new RegExp(bounded((spec.grammar?.keywords ?? []).map((k) => k.toLowerCase()))) }));
+  }
+
+  /** A count written as a fraction, with a sign or an exponent: refused, never read as its digits. */
+  private malformedCount(text: string): DomainError | undefined {
+    for (const m of text.matchAll(this.countTokenRe)) {
+      const g = m.groups ?? {};
+      const n = (g.n ?? g.n2 ?? '').trim();
+      const signed = g.sign !== undefined || g.sign2 !== undefined;
+      if (!signed && PLAIN_COUNT.test(n)) continue;
+      const written = m[0].trim();
+      return err('INVALID_QUANTITY', `a quantity is a whole number of cups: "${written}" is not one`, {
+        received: written,
+      }).error;
+    }
+    return undefined;
   }
 
   /** Read one utterance. Pure and total: any string gives an Analysis, never an exception. */
@@ -164,14 +186,17 @@ export class Grammar {
     const none = (error?: DomainError): Analysis => ({ action: undefined, slots: {}, error, chinese });
     if (input.length > MAX_UTTERANCE_LENGTH * 4)
       return none(err('INPUT_TOO_LONG', `say it in at most ${MAX_UTTERANCE_LENGTH} characters`).error);
-    let text = normaliseText(input);
+    // Refused or cleaned before anything reads it: what the person sees is what is parsed.
+    const visible = visibleText(input);
+    if (!visible.ok) return none(visible.error);
+    let text = normaliseText(visible.value);
     if (text.length > MAX_UTTERANCE_LENGTH)
       return none(err('INPUT_TOO_LONG', `say it in at most ${MAX_UTTERANCE_LENGTH} characters`).error);
     const slots: Record<string, unknown> = {};
     const options: Record<string, unknown> = {};
 
     // Our order ids are case-sensitive: read them before anything lower-cases or cuts the text.
-    const id = text.includes('ord_') ? /\b(ord_[A-Za-z0-9]{4,60})\b/.exec(input.normalize('NFKC')) : null;
+    const id = text.includes('ord_') ? /\b(ord_[A-Za-z0-9]{4,60})\b/.exec(visible.value.normalize('NFKC')) : null;
     if (id !== null) {
       slots.order_id = id[1];
       text = text.replace((id[1] as string).toLowerCase(), ' ');
@@ -184,6 +209,9 @@ export class Grammar {
     if (phone.error !== undefined) return { ...none(phone.error) };
     if (phone.phone !== undefined) slots.phone = phone.phone;
     text = phone.rest;
+
+    const foreign = foreignCurrency(text);
+    if (foreign !== undefined) return none(foreign);
 
     const amount = findAmount(text);
     if (amount !== undefined) {
@@ -247,6 +275,8 @@ export class Grammar {
         err('INTENT_AMBIGUOUS', 'one drink per order, please: say them one at a time', { drinks: [...drinks] }).error,
       );
 
+    const malformed = this.malformedCount(text);
+    if (malformed !== undefined) return none(malformed);
     const english = latin ? this.englishCountRe.exec(text) : null;
     const size = this.sizeRe.exec(text);
     if (size !== null) {
@@ -322,6 +352,19 @@ export class Grammar {
     return { action, slots: action === undefined ? slots : pick(slots, action), error: undefined, chinese };
   }
 }
+
+/** Signs people put before a number ("-3杯", "负3杯", "+2 lattes"). */
+const COUNT_SIGN = '(?:[-+]|负|minus|plus)';
+/**
+ * Anything that reads as a number, whole or not: 3, 0.5, 2,5, 1e2, 1/2 (and ½, which NFKC makes
+ * 1⁄2), 一点五, 二分之一, 半, half, two point five. A count
+ * must be a plain whole number; the others are refused rather than read as their last digit.
+ */
+const COUNT_NUMBER =
+  `(?:\\d+(?:[.,]\\d+)*(?:e[-+]?\\d+)?(?:[/⁄]\\d+)?|[零〇一二两俩三四五六七八九十百千万]+` +
+  `(?:点[零〇一二三四五六七八九]+|分之[零〇一二两三四五六七八九十]+)?|半|(?:a |one )?half(?: an?)?|` +
+  `\\b[a-z]+ point [a-z]+)`;
+const PLAIN_COUNT = /^(?:\d+|[零〇一二两俩三四五六七八九十百千万]+)$/;
 
 /** Keep only the slots an action takes; the others were words about something else. */
 function pick(slots: Record<string, unknown>, action: string): Record<string, unknown> {

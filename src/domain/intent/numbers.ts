@@ -1,5 +1,5 @@
 import { MAX_AMOUNT_MINOR } from '../money.js';
-import { err, ok, type Result } from '../result.js';
+import { err, ok, type DomainError, type Result } from '../result.js';
 
 /**
  * Numbers as people write them in Chinese and English: 一百, 两百五, 一千零五十, 3千, 30.5,
@@ -197,7 +197,8 @@ export const NUMBER_TOKEN =
   `[${ZH_NUMERAL_CHARS}0-9]+(?:点[零〇一二三四五六七八九]+)?)`;
 
 const AMOUNT_UNIT = '(?:块钱|块|元钱|元|圆|rmb|yuan|cny|kuai|bucks?)';
-const LEADING = '(?:[¥$]|rmb|cny)';
+// "$" is a dollar sign, not a yuan one: "$30" is refused as a foreign currency, never read as ¥30.
+const LEADING = '(?:¥|rmb|cny)';
 const NEG = '(?:-|负|minus\\s*)';
 
 /**
@@ -241,6 +242,23 @@ export function findAmount(text: string): AmountMatch | undefined {
   const jiao = g.jiao === undefined ? 0 : (parseCount(g.jiao) ?? 0);
   const fen = g.fen === undefined ? 0 : (parseCount(g.fen) ?? 0);
   return { ...at, amount: yuanToFen(n, jiao, fen) };
+}
+
+/** Money in another currency ("100美元", "100元 USD", "$30", "50欧元", "100刀"): never read as yuan. */
+const FOREIGN_CURRENCY = new RegExp(
+  String.raw`美元|美金|欧元|日元|日币|英镑|港币|港元|澳元|澳币|加元|韩元|台币|卢布|泰铢|卢比|[$€£₩₹₽円]|\d\s*刀|` +
+    String.raw`\b(?:usd|eur|euros?|jpy|yen|gbp|hkd|aud|cad|sgd|krw|twd|inr|dollars?|pounds?|quid)\b`,
+);
+
+/** An INVALID_CURRENCY error when normalised text names money in a currency other than yuan. */
+export function foreignCurrency(text: string): DomainError | undefined {
+  const m = FOREIGN_CURRENCY.exec(text);
+  if (m === null) return undefined;
+  const named = m[0].trim();
+  return err('INVALID_CURRENCY', `only yuan (CNY) is taken: say the amount in 元, not "${named}"`, {
+    received: named,
+    allowed: ['CNY'],
+  }).error;
 }
 
 /** A bare number meant as yuan (recharge context: "充值五十", "top up … with 30"). */

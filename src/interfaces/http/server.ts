@@ -43,6 +43,7 @@ import { registerOrderRoutes } from './order-routes.js';
 import { registerPaymentRoutes } from './payment-routes.js';
 import { registerBlockCheck } from './plumbing/block-check.js';
 import { type Metrics, registerMetricsRoute } from './plumbing/metrics.js';
+import { clientErrorHandler, registerJsonParser, registerRequestHygiene } from './plumbing/hygiene.js';
 import { problem, ProblemError, sendProblem } from './plumbing/problem.js';
 import { type RateLimitSettings, registerRateLimit } from './plumbing/rate-limit.js';
 import { ipSource } from './plumbing/sources.js';
@@ -169,6 +170,8 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
         ),
       );
     },
+    // Node answers a broken or oversized head itself, before any route: problem+json there too.
+    clientErrorHandler: clientErrorHandler(hsts),
     return503OnClosing: true,
     ...(opts.trustProxy === undefined || opts.trustProxy === false
       ? {}
@@ -177,6 +180,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
 
   // Every endpoint takes JSON; anything else is 415, not a string body that fails later.
   app.removeContentTypeParser('text/plain');
+  registerJsonParser(app);
   app.decorateRequest('caller', null as unknown as Caller);
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
@@ -193,6 +197,9 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
       credentials: true,
     });
   }
+  // The wrong method and an overlong URL are refused whoever asks; control characters and
+  // undeclared fields once the body is read, before any handler.
+  registerRequestHygiene(app);
   // A blocked source is refused before anything else; then the request budgets; then every
   // request names who it is (each route's hooks run in that order).
   registerBlockCheck(app, opts.services.abuse);

@@ -8,6 +8,10 @@ export type TransportErrorCode =
   | 'METHOD_NOT_ALLOWED'
   | 'PAYLOAD_TOO_LARGE'
   | 'URI_TOO_LONG'
+  | 'HEADERS_TOO_LARGE'
+  | 'REQUEST_TIMEOUT'
+  | 'MALFORMED_REQUEST'
+  | 'JSON_TOO_DEEP'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'RATE_LIMITED'
   | 'SOURCE_BLOCKED'
@@ -41,6 +45,10 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode | TransportErrorCode, number>> =
   IDEMPOTENCY_IN_FLIGHT: 409,
   PAYLOAD_TOO_LARGE: 413,
   URI_TOO_LONG: 414,
+  HEADERS_TOO_LARGE: 431,
+  REQUEST_TIMEOUT: 408,
+  MALFORMED_REQUEST: 400,
+  JSON_TOO_DEEP: 400,
   UNSUPPORTED_MEDIA_TYPE: 415,
   IDEMPOTENCY_CONFLICT: 422,
   AMOUNT_MISMATCH: 422,
@@ -60,6 +68,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode | TransportErrorCode, number>> =
   INVALID_PHONE: 400,
   UNKNOWN_ACTION: 400,
   INPUT_TOO_LONG: 400,
+  INVALID_CHARACTERS: 400,
   INTENT_NOT_UNDERSTOOD: 422,
   INTENT_AMBIGUOUS: 422,
   CONFIRMATION_NOT_FOUND: 404,
@@ -139,12 +148,14 @@ const TITLES: Readonly<Record<number, string>> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',
   414: 'URI Too Long',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
   429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
   500: 'Internal Server Error',
   501: 'Not Implemented',
   502: 'Bad Gateway',

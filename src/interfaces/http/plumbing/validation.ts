@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { MAX_EXTRA_SHOTS, MILKS, SUGAR_LEVELS, TEMPERATURES } from '../../../domain/menu.js';
 import { ORDER_STATUSES } from '../../../domain/order.js';
+import { PRINCIPAL_ID_RE } from '../../../domain/auth/credentials.js';
 
 /**
  * Request schemas. Types and shapes are checked here; meaning (is the drink on the menu, is the
@@ -43,10 +44,14 @@ export const listQuerySchema = z
         }
         return parts as (typeof ORDER_STATUSES)[number][];
       }),
-    user_id: z.string().max(128).optional(),
+    user_id: z.string().regex(PRINCIPAL_ID_RE, 'user_id is 1–64 letters, digits, . _ @ or -').optional(),
     created_from: z.iso.datetime({ offset: true }).optional(),
     created_to: z.iso.datetime({ offset: true }).optional(),
-    cursor: z.string().max(128).optional(),
+    // A cursor is the last order id of the page before (`next_cursor`): anything else was not given out.
+    cursor: z
+      .string()
+      .regex(/^ord_[0-9A-Za-z]{1,60}$/, 'cursor is not one this API gave out: pass back `next_cursor` as it came')
+      .optional(),
     limit: z.coerce.number().int().min(1).max(200).default(50),
   })
   .strict();

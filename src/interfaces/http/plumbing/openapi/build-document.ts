@@ -11,12 +11,23 @@ export interface DocumentedRoute extends RouteAccess {
 type Json = Record<string, unknown>;
 
 /** What every route shares, by what it is: the document adds these codes by itself. */
-const ALWAYS: readonly StableCode[] = ['RATE_LIMITED', 'SOURCE_BLOCKED', 'INTERNAL'];
+const ALWAYS: readonly StableCode[] = [
+  'RATE_LIMITED',
+  'SOURCE_BLOCKED',
+  'INTERNAL',
+  // Node and the hygiene hooks answer these for any request (plumbing/hygiene.ts).
+  'URI_TOO_LONG',
+  'HEADERS_TOO_LARGE',
+  'MALFORMED_REQUEST',
+];
+/** Every route but the signed callbacks: a control character anywhere, an undeclared field or parameter. */
+const CHECKED: readonly StableCode[] = ['INVALID_CHARACTERS', 'VALIDATION_FAILED'];
 /** A credential missing or refused, a role without the permission, an `X-Act-For` that names nobody valid. */
 const AUTHENTICATED: readonly StableCode[] = ['UNAUTHENTICATED', 'FORBIDDEN', 'VALIDATION_FAILED'];
 const JSON_BODY: readonly StableCode[] = [
   'VALIDATION_FAILED',
   'MALFORMED_JSON',
+  'JSON_TOO_DEEP',
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
 ];
@@ -220,6 +231,7 @@ function operation(route: DocumentedRoute, schemas: Schemas): Json {
   }
   const codes = new Set<StableCode>([
     ...ALWAYS,
+    ...(doc === undefined || doc.tags.includes('callbacks') ? [] : CHECKED),
     ...(isPublic ? [] : AUTHENTICATED),
     ...(body === undefined || doc?.body === undefined ? [] : JSON_BODY),
     ...(doc?.query === undefined ? [] : (['VALIDATION_FAILED'] as const)),
