@@ -370,7 +370,7 @@ export const configSchema = z
     /** Our records against the channels' statements (对账), daily and on demand. */
     reconciliation: z
       .object({
-        /** A gateway's fee per payment in basis points (60 = 0.6 %), checked against its statement; unnamed: not checked. */
+        /** A gateway's fee per payment in basis points (60 = 0.6 %), checked against its statement. */
         fee_bps: z.record(z.string().min(1), z.number().int().min(0).max(10_000)).default({}),
         /** An item missing at the channel is asked about again this many days after its day (T+2). */
         recheck_after_days: z.number().int().min(0).max(30).default(2),

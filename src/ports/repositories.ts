@@ -76,7 +76,7 @@ export interface PaymentRepository {
   listAfter(tenantId: string, afterId: string | null, limit: number): Promise<PaymentRecord[]>;
   /** The payment we sent under this out_trade_no (unique across tenants), for callbacks. */
   getByOutTradeNo(outTradeNo: string): Promise<PaymentRecord | undefined>;
-  /** Payments of any tenant through `gateway` created in [from, to), in id order after `afterId`: a day to reconcile. */
+  /** Payments of any tenant through `gateway` created in [from, to), in id order after `afterId` (reconciliation). */
   listByGateway(
     gateway: string,
     from: number,
