@@ -53,8 +53,9 @@ import type { Logger } from '../ports/logger.js';
 import type { Merchant } from '../ports/merchant.js';
 import type { RechargeChannel } from '../ports/recharge-channel.js';
 import { SimulatedCarriers } from '../simulator/simulated-carriers.js';
-import { SimulatedGateway } from '../simulator/simulated-gateway.js';
+import { SIM_QR_METHODS, SimulatedGateway } from '../simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
+import { buildPayerPages } from './build-payer-pages.js';
 import { buildGateways, type Remote } from './build-gateways.js';
 import { buildInterpreter } from './build-interpreter.js';
 import { identityPorts, identitySettings, mandateSigner, writeAdminKey } from './build-identity.js';
@@ -129,6 +130,8 @@ export interface App {
   readonly logger: Logger;
   /** The embedded SMS provider simulator, when the notifications use it. */
   readonly sms: AliyunSmsSimulator | undefined;
+  /** The embedded payment simulator, when a gateway entry is one (supplied, or built by the app). */
+  readonly paymentSimulator: SimulatedGateway | undefined;
   /**
    * The first admin API key, when this start created the tenant's admin (first start only; also
    * written to the admin key file, mode 0600). Shown once, then never again.
@@ -180,12 +183,18 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   };
   // Built on first use: only when some gateway entry is of type simulator (one order book for them all).
   let gateway = options.gateway;
+  // The pay pages live on this server: their address is known for sure once it listens.
+  const scheme = config.server.tls === undefined ? 'http' : 'https';
+  let payPageBase = `${scheme}://${config.server.host}:${config.server.port}`;
   const simulatedGateway = (): SimulatedGateway =>
     (gateway ??= held(
       new SimulatedGateway({
         name: 'simulator',
         seed: sim.seed,
         startingBalance: sim.starting_balance,
+        // QR methods wait for the payer, as at the standalone simulator and a real gateway.
+        payerActionMethods: SIM_QR_METHODS,
+        payPageUrl: (tradeNo) => `${payPageBase}/_sim/pay/${tradeNo}`,
         ...journal('gateway.jsonl'),
         chaos: { latencyMs: sim.latency_ms, failureRate: sim.failure_rate, timeoutRate: sim.timeout_rate, hangMs: 0 },
       }),
@@ -242,8 +251,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     settings: {
       paymentGateway: config.payment_gateway,
       paymentMethod: config.orders.payment_method,
-      paymentMethods: ['wallet', 'alipay_qr', 'wechat_native'],
+      paymentMethods: ['wallet', 'alipay_qr', 'wechat_native', 'sim_qr'],
       unpaidTimeoutMs: config.orders.unpaid_timeout_seconds * 1000,
+      payerWindowMs: payerWindowMs(config),
       leaseMs: config.worker.lease_ms,
       maxAttempts: config.worker.max_attempts,
       retryBaseMs: config.worker.retry_base_ms,
@@ -400,6 +410,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     },
     ...(tls === undefined ? {} : { tls }),
     mcp: mcpOptions(config, services, registry, logger),
+    ...(gateway === undefined || !Object.values(config.gateways).some((g) => g.type === 'simulator')
+      ? {}
+      : { payerPages: buildPayerPages(gateway, storage.unitOfWork.read.payments, payments.api, clock) }),
     ready: async () => {
       const checks = {
         database: await storage.ping(),
@@ -427,12 +440,14 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     storage,
     logger,
     sms: webhooks.sms,
+    paymentSimulator: gateway,
     adminKey,
     adminKeyFile,
     start,
     async listen() {
       if (config.worker.enabled) start();
       const address = await http.listen({ host: config.server.host, port: config.server.port });
+      payPageBase = address;
       logger.info(
         {
           url: address,
@@ -467,6 +482,23 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       for (const s of simulators) s.closeJournal();
     },
   };
+}
+
+/** A QR code's own validity at Alipay and WeChat Pay when nothing closes the trade sooner. */
+const GATEWAY_QR_VALIDITY_MS = 2 * 3_600_000;
+
+/**
+ * How long a payer has to pay a waiting trade: the soonest a repair rule settles (queries, then
+ * closes) an order still being paid, or the gateways' own QR validity when no rule does.
+ */
+function payerWindowMs(config: AppConfig): number {
+  const rules = config.rules.enabled
+    ? [...(config.rules.built_in ? BUILT_IN_RULES : []), ...config.rules.custom.map(ruleFromConfig)]
+    : [];
+  const settling = rules
+    .filter((r) => r.action === 'settle_payment' && r.statuses.includes('PAYMENT_PROCESSING'))
+    .map((r) => r.olderThanMs);
+  return Math.min(GATEWAY_QR_VALIDITY_MS, ...settling);
 }
 
 /**

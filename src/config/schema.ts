@@ -226,7 +226,7 @@ export const configSchema = z
     orders: z
       .object({
         unpaid_timeout_seconds: z.number().int().min(1).default(1800),
-        payment_method: z.enum(['wallet', 'alipay_qr', 'wechat_native']).default('wallet'),
+        payment_method: z.enum(['wallet', 'alipay_qr', 'wechat_native', 'sim_qr']).default('wallet'),
       })
       .strict()
       .prefault({}),

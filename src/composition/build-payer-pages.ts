@@ -1,0 +1,50 @@
+import type { PaymentsApi } from '../application/payments/payments-api.js';
+import type { PayerPages, PayerPageTrade } from '../interfaces/http/payer-page-routes.js';
+import type { Clock } from '../ports/clock.js';
+import type { PaymentRepository } from '../ports/repositories.js';
+import type { SimTrade, SimulatedGateway } from '../simulator/simulated-gateway.js';
+
+/** Who the embedded simulator pays out to: the service's own (simulated) merchant account. */
+const PAYEE = 'Open-AutoGLM merchant (simulated)';
+
+const shown = (t: SimTrade): PayerPageTrade => ({
+  tradeNo: t.tradeNo,
+  amount: t.amount.amount,
+  currency: t.amount.currency,
+  subject: t.subject,
+  payee: PAYEE,
+  method: t.method,
+  status: t.status,
+});
+
+/**
+ * The embedded simulator's pay pages. Paying one is what a payer's scan does at a real gateway:
+ * the simulator settles the trade, then sends its signed notification to the service's callback
+ * handler — in process, through the same verification, windows and de-duplication as a callback
+ * over HTTP — under the name of the gateway the payment went through. A trade that is no order's
+ * payment (a wallet top-up, a directly paid recharge) gets no callback: its job asks the gateway.
+ */
+export function buildPayerPages(
+  bank: SimulatedGateway,
+  payments: Pick<PaymentRepository, 'getByOutTradeNo'>,
+  callbacks: Pick<PaymentsApi, 'handleCallback'>,
+  clock: Pick<Clock, 'now'>,
+): PayerPages {
+  return {
+    show(tradeNo) {
+      const t = bank.tradeByTradeNo(tradeNo);
+      return t === undefined ? undefined : shown(t);
+    },
+    async pay(tradeNo, decline) {
+      const t = bank.tradeByTradeNo(tradeNo);
+      if (t === undefined) return undefined;
+      if (!bank.payPending(t.outTradeNo, decline)) return { paid: false, trade: shown(t) };
+      const payment = await payments.getByOutTradeNo(t.outTradeNo);
+      if (payment !== undefined) {
+        const n = bank.notificationFor({ kind: 'payment', trade: t }, Math.floor(clock.now() / 1000));
+        await callbacks.handleCallback(payment.gateway, { headers: n.headers, body: n.body });
+      }
+      return { paid: true, trade: shown(t) };
+    },
+  };
+}

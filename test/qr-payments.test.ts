@@ -1,0 +1,138 @@
+import type { LightMyRequestResponse } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { App } from '../src/composition/create-app.js';
+import type { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
+import { type Cluster, ENGINES, startCluster } from './support/cluster.js';
+import { until } from './support/webhook-receiver.js';
+
+/**
+ * Paying by QR as a person does, on the embedded default: the order's answer hands over what to
+ * scan (qr_code), what to open (pay_url) and until when (expires_at); the payer opens the
+ * simulator's pay page and presses Pay; the signed callback settles the order. And a waiting
+ * payment can be cancelled, or paid with another method, with the first trade closed first.
+ */
+const json = (user = 'alice', key?: string): Record<string, string> => ({
+  'content-type': 'application/json',
+  'x-user-id': user,
+  ...(key === undefined ? {} : { 'idempotency-key': key }),
+});
+
+interface PaymentView {
+  id: string;
+  status: string;
+  method: string;
+  out_trade_no: string | null;
+  qr_code: string | null;
+  pay_url: string | null;
+  expires_at: string | null;
+}
+interface OrderView {
+  id: string;
+  status: string;
+  payment: PaymentView;
+}
+
+let cluster: Cluster | undefined;
+afterEach(async () => {
+  await cluster?.close();
+  cluster = undefined;
+});
+
+/** The embedded simulator of an app (the one its configuration built). */
+function simulatorOf(a: App): SimulatedGateway {
+  const s = a.paymentSimulator;
+  if (s === undefined) throw new Error('the app built no embedded simulator');
+  return s;
+}
+
+const place = (a: App, key: string, user = 'alice'): Promise<LightMyRequestResponse> =>
+  a.http.inject({
+    method: 'POST',
+    url: '/api/v1/order',
+    headers: json(user, key),
+    payload: { drink: 'latte', size: 'medium' },
+  });
+
+const orderOf = (r: LightMyRequestResponse): OrderView => r.json<{ order: OrderView }>().order;
+
+const get = async (a: App, id: string): Promise<OrderView> =>
+  orderOf(await a.http.inject({ method: 'GET', url: `/api/v1/orders/${id}`, headers: json() }));
+
+/** The pay page's path, from the pay_url the answer handed over. */
+const pagePath = (payUrl: string): string => new URL(payUrl).pathname;
+
+describe.each(ENGINES)('paying by QR on the embedded simulator, on %s', (engine) => {
+  const start = async (overrides: Record<string, unknown> = {}): Promise<App> => {
+    cluster = await startCluster(
+      engine,
+      {
+        log: { level: 'silent' },
+        orders: { payment_method: 'sim_qr' },
+        // Only the payer (or a cancel) settles a waiting payment here: the pay job asks again late.
+        worker: { retry_base_ms: 60_000, retry_max_ms: 60_000 },
+        server: { wait_for_completion_ms: 1000 },
+        ...overrides,
+      },
+      () => ({}),
+      1,
+    );
+    const a = cluster.apps[0]!;
+    a.start();
+    return a;
+  };
+
+  it('the answer carries qr_code, pay_url, expires_at; the pay page shows the amount; Pay completes it', async () => {
+    const a = await start();
+    const placed = await place(a, 'qr-scan-1');
+    expect(placed.statusCode).toBe(202);
+    const o = orderOf(placed);
+    expect(o.status).toBe('PAYMENT_PROCESSING');
+    expect(placed.json<{ next: string }>().next).toContain('pay_url');
+    const pay = o.payment;
+    expect(pay.status).toBe('PENDING');
+    expect(pay.qr_code).toMatch(/\/_sim\/pay\/sim_\d+$/);
+    expect(pay.pay_url).toBe(pay.qr_code);
+    const expires = Date.parse(pay.expires_at ?? '');
+    // The repair rules close an unpaid trade 10 minutes after it began to be paid.
+    expect(expires - Date.now()).toBeGreaterThan(9 * 60_000);
+    expect(expires - Date.now()).toBeLessThanOrEqual(10 * 60_000);
+    expect(simulatorOf(a).capturesFor(o.payment.id)).toBe(0);
+
+    // A GET later still hands it over.
+    expect((await get(a, o.id)).payment).toMatchObject({ qr_code: pay.qr_code, pay_url: pay.pay_url });
+
+    const page = await a.http.inject({ method: 'GET', url: pagePath(pay.pay_url ?? '') });
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-type']).toContain('text/html');
+    expect(page.body).toContain('¥32.00');
+    expect(page.body).toContain('<form method="post">');
+
+    // The payer presses Pay: the form arrives urlencoded, with no fields.
+    const paid = await a.http.inject({
+      method: 'POST',
+      url: pagePath(pay.pay_url ?? ''),
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: '',
+    });
+    expect(paid.statusCode).toBe(200);
+    expect(paid.body).toContain('Paid');
+    const done = await until(
+      () => get(a, o.id),
+      (v) => v.status === 'COMPLETED',
+    );
+    expect(done.status).toBe('COMPLETED');
+    // Paid: nothing to scan any more.
+    expect(done.payment).toMatchObject({ status: 'PAID', qr_code: null, pay_url: null, expires_at: null });
+    expect(simulatorOf(a).capturesFor(o.payment.id)).toBe(1);
+    expect(await a.services.ledger.check('default')).toMatchObject({ balanced: true });
+
+    // A second press finds nothing to pay.
+    const again = await a.http.inject({ method: 'POST', url: pagePath(pay.pay_url ?? '') });
+    expect(again.statusCode).toBe(409);
+    expect(again.json<{ code: string }>().code).toBe('TRADE_NOT_PENDING');
+    expect(simulatorOf(a).capturesFor(o.payment.id)).toBe(1);
+    const missing = await a.http.inject({ method: 'GET', url: '/_sim/pay/sim_9999999999' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json<{ code: string }>().code).toBe('TRADE_NOT_FOUND');
+  });
+});
