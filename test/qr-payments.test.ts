@@ -1,6 +1,7 @@
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
+import { GatewayUnknownOutcomeError } from '../src/ports/payment-gateway.js';
 import type { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { type Cluster, ENGINES, startCluster } from './support/cluster.js';
 import { until } from './support/webhook-receiver.js';
@@ -57,6 +58,10 @@ const orderOf = (r: LightMyRequestResponse): OrderView => r.json<{ order: OrderV
 
 const get = async (a: App, id: string): Promise<OrderView> =>
   orderOf(await a.http.inject({ method: 'GET', url: `/api/v1/orders/${id}`, headers: json() }));
+
+/** POST …/cancel with no body, as alice. */
+const cancel = (a: App, id: string): Promise<LightMyRequestResponse> =>
+  a.http.inject({ method: 'POST', url: `/api/v1/orders/${id}/cancel`, headers: { 'x-user-id': 'alice' } });
 
 /** The pay page's path, from the pay_url the answer handed over. */
 const pagePath = (payUrl: string): string => new URL(payUrl).pathname;
@@ -134,5 +139,128 @@ describe.each(ENGINES)('paying by QR on the embedded simulator, on %s', (engine)
     const missing = await a.http.inject({ method: 'GET', url: '/_sim/pay/sim_9999999999' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json<{ code: string }>().code).toBe('TRADE_NOT_FOUND');
+  });
+
+  it('a waiting QR payment is cancelled: the trade is closed at the simulator first, nothing is captured', async () => {
+    const a = await start();
+    const o = orderOf(await place(a, 'qr-cancel-1'));
+    expect(o.payment.status).toBe('PENDING');
+    const bank = simulatorOf(a);
+    const cancelled = await a.http.inject({
+      method: 'POST',
+      url: `/api/v1/orders/${o.id}/cancel`,
+      headers: json(),
+      payload: { reason: 'changed my mind' },
+    });
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(orderOf(cancelled)).toMatchObject({ status: 'CANCELLED', payment: { status: 'CANCELLED', qr_code: null } });
+    expect(bank.trade(o.payment.out_trade_no ?? '')?.status).toBe('closed');
+    // The payer scans too late: the page says so, and nothing is taken.
+    const late = await a.http.inject({ method: 'POST', url: pagePath(o.payment.pay_url ?? '') });
+    expect(late.statusCode).toBe(409);
+    expect(late.json<{ trade_status: string }>().trade_status).toBe('closed');
+    expect(bank.capturesFor(o.payment.id)).toBe(0);
+    // Cancelling again is harmless.
+    const again = await cancel(a, o.id);
+    expect(again.statusCode).toBe(200);
+    expect((await a.deps.uow.read.ledger.journalsFor('default', o.payment.id)).length).toBe(0);
+  });
+
+  it('a payer who paid before the cancel wins: the order is settled as paid and the cancel refused', async () => {
+    const a = await start();
+    const o = orderOf(await place(a, 'qr-cancel-paid'));
+    const bank = simulatorOf(a);
+    // Paid at the gateway, but its callback has not arrived.
+    expect(bank.payPending(o.payment.out_trade_no ?? '')).toBe(true);
+    const refused = await cancel(a, o.id);
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json<{ code: string }>().code).toBe('ILLEGAL_TRANSITION');
+    const done = await until(
+      () => get(a, o.id),
+      (v) => v.status === 'COMPLETED',
+    );
+    expect(done.status).toBe('COMPLETED');
+    expect(bank.capturesFor(o.payment.id)).toBe(1);
+  });
+
+  it('a capture that lands after the close decision is flagged and given back; the ledger balances', async () => {
+    // A gateway whose close answers "closed" while the payer's payment is already under way.
+    let racing = false;
+    const a = await start();
+    const bank = simulatorOf(a);
+    const close = bank.close.bind(bank);
+    bank.close = (outTradeNo: string) => {
+      if (!racing) return close(outTradeNo);
+      const t = bank.trade(outTradeNo);
+      return Promise.resolve({ status: 'closed' as const, outTradeNo, ...(t ? { amount: t.amount } : {}) });
+    };
+    const o = orderOf(await place(a, 'qr-race-1'));
+    racing = true;
+    const cancelled = await cancel(a, o.id);
+    expect(cancelled.statusCode, cancelled.body).toBe(200);
+    expect(orderOf(cancelled).status).toBe('CANCELLED');
+    // The payer's payment lands now, and the gateway's signed callback with it.
+    const paid = await a.http.inject({ method: 'POST', url: pagePath(o.payment.pay_url ?? '') });
+    expect(paid.statusCode).toBe(200);
+    expect(bank.capturesFor(o.payment.id)).toBe(1);
+    const refunded = await until(
+      () =>
+        Promise.resolve(bank.groundTruth.filter((e) => e.type === 'refund' && e.outTradeNo === o.payment.out_trade_no)),
+      (v) => v.length > 0,
+    );
+    expect(refunded).toHaveLength(1);
+    const flags = await until(
+      async () =>
+        (await a.deps.uow.read.flags.list('default', { limit: 100 })).filter((f) => f.resourceId === o.payment.id),
+      (v) => v.some((f) => f.code === 'LATE_CAPTURE_REFUNDED'),
+    );
+    expect(flags.map((f) => f.code).sort()).toEqual(['LATE_CAPTURE', 'LATE_CAPTURE_REFUNDED']);
+    expect((await get(a, o.id)).status).toBe('CANCELLED');
+    expect(await a.services.ledger.check('default')).toMatchObject({ balanced: true });
+  });
+
+  it('another method for a waiting payment closes the first trade, then pays with the new one', async () => {
+    const a = await start();
+    const o = orderOf(await place(a, 'qr-switch-1'));
+    const bank = simulatorOf(a);
+    const first = o.payment.out_trade_no ?? '';
+    const switched = await a.http.inject({
+      method: 'POST',
+      url: `/api/v1/orders/${o.id}/confirm`,
+      headers: json(),
+      payload: { payment_method: 'wallet' },
+    });
+    expect(switched.statusCode, switched.body).toBe(201);
+    const s = orderOf(switched);
+    expect(s).toMatchObject({ status: 'COMPLETED', payment: { status: 'PAID', method: 'wallet' } });
+    expect(s.payment.out_trade_no).not.toBe(first);
+    expect(bank.trade(first)?.status).toBe('closed');
+    expect(bank.capturesFor(o.payment.id)).toBe(1);
+    // The first trade's QR can no longer be paid.
+    const stale = await a.http.inject({ method: 'POST', url: pagePath(o.payment.pay_url ?? '') });
+    expect(stale.statusCode).toBe(409);
+    expect(bank.capturesFor(o.payment.id)).toBe(1);
+    expect(await a.services.ledger.check('default')).toMatchObject({ balanced: true });
+  });
+
+  it('another method is refused with TRADE_NOT_CLOSED when the gateway cannot be asked; nothing changes', async () => {
+    const a = await start();
+    const o = orderOf(await place(a, 'qr-switch-2'));
+    const bank = simulatorOf(a);
+    bank.query = () => Promise.reject(new GatewayUnknownOutcomeError('simulated timeout'));
+    const refused = await a.http.inject({
+      method: 'POST',
+      url: `/api/v1/orders/${o.id}/confirm`,
+      headers: json(),
+      payload: { payment_method: 'wallet' },
+    });
+    expect(refused.statusCode).toBe(503);
+    expect(refused.json<{ code: string }>().code).toBe('TRADE_NOT_CLOSED');
+    const still = await get(a, o.id);
+    expect(still).toMatchObject({
+      status: 'PAYMENT_PROCESSING',
+      payment: { method: 'sim_qr', out_trade_no: o.payment.out_trade_no },
+    });
+    expect(bank.trade(o.payment.out_trade_no ?? '')?.status).toBe('pending');
   });
 });

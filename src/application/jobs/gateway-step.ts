@@ -99,6 +99,19 @@ export async function chargeOnce(
 }
 
 /**
+ * Ask about a trade, and close it if it still waits for its payer, so it can never be paid
+ * afterwards: the gateway's view after. A trade the gateway never saw counts as closed (a close
+ * then keeps a late create from opening it). A payer who paid first wins: `succeeded`. A timeout
+ * throws (outcome unknown): the caller must not act as if it were closed.
+ */
+export async function closeUnpaid(gateway: PaymentGateway, outTradeNo: string): Promise<GatewayPaymentResult> {
+  const seen = await gateway.query(outTradeNo);
+  if (seen.status !== 'pending' && seen.status !== 'not_found') return seen;
+  const closed = await gateway.close(outTradeNo);
+  return closed.status === 'not_found' ? { ...closed, status: 'closed' } : closed;
+}
+
+/**
  * Refund under a fixed out_refund_no without ever refunding twice, as `chargeOnce` charges: the
  * first attempt sends; a later one asks about the key first and sends again, with the same key,
  * only if the gateway never heard of it.
