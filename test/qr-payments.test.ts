@@ -1,9 +1,13 @@
+import { readFileSync, statSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
 import { GatewayUnknownOutcomeError } from '../src/ports/payment-gateway.js';
-import type { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
+import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { type Cluster, ENGINES, startCluster } from './support/cluster.js';
+import { createTestDatabase, type TestDatabase } from './support/pg-db.js';
+import { startTestApp, tempDbPath } from './support/test-app.js';
 import { until } from './support/webhook-receiver.js';
 
 /**
@@ -105,6 +109,23 @@ describe.each(ENGINES)('paying by QR on the embedded simulator, on %s', (engine)
 
     // A GET later still hands it over.
     expect((await get(a, o.id)).payment).toMatchObject({ qr_code: pay.qr_code, pay_url: pay.pay_url });
+
+    // The secret the source once held signs nothing here: the installation made its own.
+    const trade = simulatorOf(a).trade(pay.out_trade_no ?? '');
+    if (trade === undefined) throw new Error('no trade');
+    const forged = new SimulatedGateway().notificationFor(
+      { kind: 'payment', trade: { ...trade, status: 'succeeded' } },
+      Math.floor(Date.now() / 1000),
+    );
+    const refusedForgery = await a.http.inject({
+      method: 'POST',
+      url: '/api/v1/callbacks/secure-pay-v3',
+      headers: forged.headers,
+      payload: forged.body,
+    });
+    expect(refusedForgery.statusCode).toBe(401);
+    expect(refusedForgery.headers['x-error-code']).toBe('CALLBACK_SIGNATURE_INVALID');
+    expect((await get(a, o.id)).status).toBe('PAYMENT_PROCESSING');
 
     const page = await a.http.inject({ method: 'GET', url: pagePath(pay.pay_url ?? '') });
     expect(page.statusCode).toBe(200);
@@ -262,5 +283,48 @@ describe.each(ENGINES)('paying by QR on the embedded simulator, on %s', (engine)
       payment: { method: 'sim_qr', out_trade_no: o.payment.out_trade_no },
     });
     expect(bank.trade(o.payment.out_trade_no ?? '')?.status).toBe('pending');
+  });
+});
+
+describe.each(ENGINES)('the embedded simulator keeps its books across a restart, on %s', (engine) => {
+  it('an order paid before a restart is refunded after it (the gateway still knows the trade)', async () => {
+    const dbPath = tempDbPath();
+    let db: TestDatabase | undefined;
+    // SQLite: the default place, beside the database. PostgreSQL: the tests' own data directory.
+    const overrides: Record<string, unknown> =
+      engine === 'postgres' ? { database: { url: (db = await createTestDatabase('restart')).url } } : {};
+    const first = (await startTestApp({ ...overrides, log: { level: 'silent' } }, {}, dbPath)).app;
+    const placed = await place(first, 'paid-before-restart');
+    expect(placed.statusCode, placed.body).toBe(201);
+    const o = orderOf(placed);
+    expect(o.status).toBe('COMPLETED');
+    const secretFile = join(dirname(dbPath), 'simulator', 'embedded.secret');
+    const secret = readFileSync(secretFile, 'utf8');
+    expect(statSync(secretFile).mode & 0o777).toBe(0o600);
+    await first.close();
+
+    const second = (await startTestApp({ ...overrides, log: { level: 'silent' } }, {}, dbPath)).app;
+    try {
+      expect(second.paymentSimulator?.trade(o.payment.out_trade_no ?? '')?.status).toBe('succeeded');
+      const refund = await second.http.inject({
+        method: 'POST',
+        url: `/api/v1/orders/${o.id}/refund`,
+        headers: json('alice', 'refund-after-restart'),
+        payload: {},
+      });
+      expect(refund.statusCode, refund.body).toBe(201);
+      const done = await until(
+        () => get(second, o.id),
+        (v) => v.status === 'REFUNDED',
+      );
+      expect(done.status).toBe('REFUNDED');
+      expect(second.paymentSimulator?.groundTruth.filter((e) => e.type === 'refund')).toHaveLength(1);
+      expect(await second.services.ledger.check('default')).toMatchObject({ balanced: true });
+      // The same installation secret signs the simulator's callbacks after the restart.
+      expect(readFileSync(secretFile, 'utf8')).toBe(secret);
+    } finally {
+      await second.close();
+      await db?.drop();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { MemoryFailureCounter } from '../adapters/abuse/memory-failure-counter.js';
@@ -56,6 +56,7 @@ import { SimulatedCarriers } from '../simulator/simulated-carriers.js';
 import { SIM_QR_METHODS, SimulatedGateway } from '../simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
 import { buildPayerPages } from './build-payer-pages.js';
+import { embeddedSimulatorSecrets } from './simulator-secrets.js';
 import { buildGateways, type Remote } from './build-gateways.js';
 import { buildInterpreter } from './build-interpreter.js';
 import { identityPorts, identitySettings, mandateSigner, writeAdminKey } from './build-identity.js';
@@ -168,9 +169,13 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   const clock = options.clock ?? systemClock;
   const sim = config.simulator;
-  if (sim.journal_dir !== undefined) mkdirSync(sim.journal_dir, { recursive: true });
-  const journal = (name: string): { journalPath?: string } =>
-    sim.journal_dir === undefined ? {} : { journalPath: join(sim.journal_dir, name) };
+  // The simulators' books and secrets live under the data directory unless told otherwise.
+  const simDir = sim.journal_dir ?? join(dataDir(config), 'simulator');
+  const journaling = sim.journal;
+  if (journaling) mkdirSync(simDir, { recursive: true });
+  const journal = (name: string): { journalPath?: string } => (journaling ? { journalPath: join(simDir, name) } : {});
+  let secrets: ((label: string) => string) | undefined;
+  const simSecret = (label: string): string => (secrets ??= embeddedSimulatorSecrets(simDir))(label);
   // The simulators the app holds: those supplied, and those it builds because the configuration
   // routes something through them (none for a configuration of real channels). Their journals
   // are closed on shutdown.
@@ -195,6 +200,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
         // QR methods wait for the payer, as at the standalone simulator and a real gateway.
         payerActionMethods: SIM_QR_METHODS,
         payPageUrl: (tradeNo) => `${payPageBase}/_sim/pay/${tradeNo}`,
+        notifySecret: simSecret('gateway-notify'),
         ...journal('gateway.jsonl'),
         chaos: { latencyMs: sim.latency_ms, failureRate: sim.failure_rate, timeoutRate: sim.timeout_rate, hangMs: 0 },
       }),
@@ -482,6 +488,11 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       for (const s of simulators) s.closeJournal();
     },
   };
+}
+
+/** Where the service keeps its files: beside the SQLite database, else ./data (as the admin key file). */
+function dataDir(config: AppConfig): string {
+  return config.database.kind === 'sqlite' ? dirname(config.database.path) : 'data';
 }
 
 /** A QR code's own validity at Alipay and WeChat Pay when nothing closes the trade sooner. */
