@@ -7,7 +7,8 @@ import { GatewayUnknownOutcomeError } from '../src/ports/payment-gateway.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { type Cluster, ENGINES, startCluster } from './support/cluster.js';
 import { createTestDatabase, type TestDatabase } from './support/pg-db.js';
-import { startTestApp, tempDbPath } from './support/test-app.js';
+import { runCliCaptured } from './support/cli-run.js';
+import { adminKeyOf, startTestApp, tempDbPath } from './support/test-app.js';
 import { until } from './support/webhook-receiver.js';
 
 /**
@@ -325,6 +326,46 @@ describe.each(ENGINES)('the embedded simulator keeps its books across a restart,
     } finally {
       await second.close();
       await db?.drop();
+    }
+  });
+});
+
+describe('paying by QR from the autoglm CLI', () => {
+  it('confirm --method sim_qr draws the QR and names its page; paying completes it; cancel ends another', async () => {
+    const { app } = await startTestApp({ log: { level: 'silent' }, auto_confirm_order: false, trusted_actions: [] });
+    const url = await app.listen();
+    const cli = (...args: string[]) => runCliCaptured(args, { defaultUrl: url, apiKey: adminKeyOf(app) });
+    try {
+      const placed = await cli('order', 'latte', 'medium', '--json');
+      const id = (JSON.parse(placed.out[0] ?? '{}') as { order: { id: string } }).order.id;
+      const confirmed = await cli('confirm', id, '--method', 'sim_qr');
+      expect(confirmed.code, confirmed.err.join('\n')).toBe(0);
+      const text = confirmed.out.join('\n');
+      expect(text).toMatch(/status\s+PAYMENT_PROCESSING/);
+      const payUrl = /open (http:\/\/\S+\/_sim\/pay\/sim_\d+)/.exec(text)?.[1];
+      expect(payUrl).toBeDefined();
+      expect(text).toMatch(/before \d{4}-\d\d-\d\dT/);
+      // The QR itself, in block characters a phone can scan off the terminal.
+      expect(text).toMatch(/[▄▀█]{5}/);
+      // The person pays on the page the QR opens.
+      const paid = await fetch(payUrl ?? '', { method: 'POST' });
+      expect(paid.status).toBe(200);
+      const shown = await until(
+        () => cli('get', id),
+        (r) => /status\s+COMPLETED/.test(r.out.join('\n')),
+      );
+      expect(shown.out.join('\n')).not.toContain('scan this');
+
+      const second = JSON.parse((await cli('order', 'latte', 'medium', '--json')).out[0] ?? '{}') as {
+        order: { id: string };
+      };
+      await cli('confirm', second.order.id, '--method', 'sim_qr');
+      const cancelled = await cli('cancel', second.order.id);
+      expect(cancelled.code, cancelled.err.join('\n')).toBe(0);
+      expect(cancelled.out.join('\n')).toMatch(/status\s+CANCELLED/);
+      expect(app.paymentSimulator?.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
+    } finally {
+      await app.close();
     }
   });
 });
