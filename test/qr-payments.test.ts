@@ -1,5 +1,8 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
@@ -365,6 +368,42 @@ describe('paying by QR from the autoglm CLI', () => {
       expect(cancelled.out.join('\n')).toMatch(/status\s+CANCELLED/);
       expect(app.paymentSimulator?.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
     } finally {
+      await app.close();
+    }
+  });
+});
+
+describe('an agent is handed what the payer needs', () => {
+  it('an MCP order_coffee paid by QR answers with qr_code, pay_url and expires_at, and says where to pay', async () => {
+    const { app } = await startTestApp({ log: { level: 'silent' }, orders: { payment_method: 'sim_qr' } });
+    const url = await app.listen();
+    const made = await app.services.identity.createKey(
+      { tenantId: 'default', userId: 'admin', actor: 'admin:admin', requestId: null, role: 'admin' },
+      { role: 'agent', user: 'alice-bot', actsFor: 'alice' },
+    );
+    if (!made.ok) throw new Error(made.error.message);
+    const client = new Client({ name: 'qr-test', version: '1.0.0' });
+    await client.connect(
+      new StreamableHTTPClientTransport(new URL('/mcp', url), {
+        requestInit: { headers: { authorization: `Bearer ${made.value.key}` } },
+      }),
+    );
+    try {
+      const r = (await client.callTool({
+        name: 'order_coffee',
+        arguments: { drink: 'latte', size: 'medium' },
+      })) as CallToolResult;
+      expect(r.isError, JSON.stringify(r)).toBe(false);
+      const order = (r.structuredContent as { order: OrderView }).order;
+      expect(order.status).toBe('PAYMENT_PROCESSING');
+      expect(order.payment.pay_url).toMatch(/\/_sim\/pay\/sim_\d+$/);
+      expect(order.payment.qr_code).toBe(order.payment.pay_url);
+      expect(order.payment.expires_at).not.toBeNull();
+      const text = (r.content[0] as { text: string }).text;
+      expect(text).toContain(`to pay, open ${order.payment.pay_url ?? ''}`);
+      expect(text).toContain(`before ${order.payment.expires_at ?? ''}`);
+    } finally {
+      await client.close();
       await app.close();
     }
   });
