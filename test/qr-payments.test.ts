@@ -103,7 +103,7 @@ describe.each(ENGINES)('paying by QR on the embedded simulator, on %s', (engine)
     expect(placed.json<{ next: string }>().next).toContain('pay_url');
     const pay = o.payment;
     expect(pay.status).toBe('PENDING');
-    expect(pay.qr_code).toMatch(/\/_sim\/pay\/sim_\d+$/);
+    expect(pay.qr_code).toMatch(/\/_sim\/pay\/sim_\d+\.[A-Za-z0-9_-]{22}$/);
     expect(pay.pay_url).toBe(pay.qr_code);
     const expires = Date.parse(pay.expires_at ?? '');
     // The repair rules close an unpaid trade 10 minutes after it began to be paid.
@@ -161,6 +161,13 @@ describe.each(ENGINES)('paying by QR on the embedded simulator, on %s', (engine)
     expect(again.statusCode).toBe(409);
     expect(again.json<{ code: string }>().code).toBe('TRADE_NOT_PENDING');
     expect(simulatorOf(a).capturesFor(o.payment.id)).toBe(1);
+    // Only the link handed to the payer opens the page: the bare (sequential) trade number, or
+    // another MAC, does not.
+    const tradeNo = trade.tradeNo;
+    for (const walked of [tradeNo, `${tradeNo}.AAAAAAAAAAAAAAAAAAAAAA`]) {
+      const r = await a.http.inject({ method: 'GET', url: `/_sim/pay/${walked}` });
+      expect(r.statusCode, walked).toBe(404);
+    }
     const missing = await a.http.inject({ method: 'GET', url: '/_sim/pay/sim_9999999999' });
     expect(missing.statusCode).toBe(404);
     expect(missing.json<{ code: string }>().code).toBe('TRADE_NOT_FOUND');
@@ -345,7 +352,7 @@ describe('paying by QR from the autoglm CLI', () => {
       expect(confirmed.code, confirmed.err.join('\n')).toBe(0);
       const text = confirmed.out.join('\n');
       expect(text).toMatch(/status\s+PAYMENT_PROCESSING/);
-      const payUrl = /open (http:\/\/\S+\/_sim\/pay\/sim_\d+)/.exec(text)?.[1];
+      const payUrl = /open (http:\/\/\S+\/_sim\/pay\/sim_\d+\.\S+)/.exec(text)?.[1];
       expect(payUrl).toBeDefined();
       expect(text).toMatch(/before \d{4}-\d\d-\d\dT/);
       // The QR itself, in block characters a phone can scan off the terminal.
@@ -396,7 +403,7 @@ describe('an agent is handed what the payer needs', () => {
       expect(r.isError, JSON.stringify(r)).toBe(false);
       const order = (r.structuredContent as { order: OrderView }).order;
       expect(order.status).toBe('PAYMENT_PROCESSING');
-      expect(order.payment.pay_url).toMatch(/\/_sim\/pay\/sim_\d+$/);
+      expect(order.payment.pay_url).toMatch(/\/_sim\/pay\/sim_\d+\.[A-Za-z0-9_-]{22}$/);
       expect(order.payment.qr_code).toBe(order.payment.pay_url);
       expect(order.payment.expires_at).not.toBeNull();
       const text = (r.content[0] as { text: string }).text;

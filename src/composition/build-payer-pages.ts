@@ -1,8 +1,18 @@
+import { createHmac } from 'node:crypto';
 import type { PaymentsApi } from '../application/payments/payments-api.js';
 import type { PayerPages, PayerPageTrade } from '../interfaces/http/payer-page-routes.js';
 import type { Clock } from '../ports/clock.js';
 import type { PaymentRepository } from '../ports/repositories.js';
 import type { SimTrade, SimulatedGateway } from '../simulator/simulated-gateway.js';
+
+/**
+ * A pay page's name: the trade number and a MAC of it under this installation's key, so trade
+ * numbers (sequential) cannot be walked to see or pay someone else's trade — only the link the
+ * payer was handed opens it, as at a real gateway.
+ */
+export function payPageId(key: string, tradeNo: string): string {
+  return `${tradeNo}.${createHmac('sha256', key).update(tradeNo).digest('base64url').slice(0, 22)}`;
+}
 
 /** Who the embedded simulator pays out to: the service's own (simulated) merchant account. */
 const PAYEE = 'Open-AutoGLM merchant (simulated)';
@@ -29,14 +39,20 @@ export function buildPayerPages(
   payments: Pick<PaymentRepository, 'getByOutTradeNo'>,
   callbacks: Pick<PaymentsApi, 'handleCallback'>,
   clock: Pick<Clock, 'now'>,
+  pageKey: string,
 ): PayerPages {
+  const trade = (page: string): SimTrade | undefined => {
+    const dot = page.lastIndexOf('.');
+    const tradeNo = page.slice(0, Math.max(dot, 0));
+    return dot > 0 && payPageId(pageKey, tradeNo) === page ? bank.tradeByTradeNo(tradeNo) : undefined;
+  };
   return {
-    show(tradeNo) {
-      const t = bank.tradeByTradeNo(tradeNo);
+    show(page) {
+      const t = trade(page);
       return t === undefined ? undefined : shown(t);
     },
-    async pay(tradeNo, decline) {
-      const t = bank.tradeByTradeNo(tradeNo);
+    async pay(page, decline) {
+      const t = trade(page);
       if (t === undefined) return undefined;
       if (!bank.payPending(t.outTradeNo, decline)) return { paid: false, trade: shown(t) };
       const payment = await payments.getByOutTradeNo(t.outTradeNo);

@@ -55,7 +55,7 @@ import type { RechargeChannel } from '../ports/recharge-channel.js';
 import { SimulatedCarriers } from '../simulator/simulated-carriers.js';
 import { SIM_QR_METHODS, SimulatedGateway } from '../simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
-import { buildPayerPages } from './build-payer-pages.js';
+import { buildPayerPages, payPageId } from './build-payer-pages.js';
 import { embeddedSimulatorSecrets } from './simulator-secrets.js';
 import { buildGateways, type Remote } from './build-gateways.js';
 import { buildInterpreter } from './build-interpreter.js';
@@ -199,7 +199,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
         startingBalance: sim.starting_balance,
         // QR methods wait for the payer, as at the standalone simulator and a real gateway.
         payerActionMethods: SIM_QR_METHODS,
-        payPageUrl: (tradeNo) => `${payPageBase}/_sim/pay/${tradeNo}`,
+        payPageUrl: (tradeNo) => `${payPageBase}/_sim/pay/${payPageId(simSecret('pay-page'), tradeNo)}`,
         notifySecret: simSecret('gateway-notify'),
         ...journal('gateway.jsonl'),
         chaos: { latencyMs: sim.latency_ms, failureRate: sim.failure_rate, timeoutRate: sim.timeout_rate, hangMs: 0 },
@@ -418,7 +418,15 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     mcp: mcpOptions(config, services, registry, logger),
     ...(gateway === undefined || !Object.values(config.gateways).some((g) => g.type === 'simulator')
       ? {}
-      : { payerPages: buildPayerPages(gateway, storage.unitOfWork.read.payments, payments.api, clock) }),
+      : {
+          payerPages: buildPayerPages(
+            gateway,
+            storage.unitOfWork.read.payments,
+            payments.api,
+            clock,
+            simSecret('pay-page'),
+          ),
+        }),
     ready: async () => {
       const checks = {
         database: await storage.ping(),

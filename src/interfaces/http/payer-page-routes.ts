@@ -22,8 +22,8 @@ export interface PayerPageTrade {
  * simulator (interfaces know no simulator); a real gateway has its own pages on its own site.
  */
 export interface PayerPages {
-  /** The trade by the gateway's trade number; undefined when there is none. */
-  show(tradeNo: string): PayerPageTrade | undefined;
+  /** The trade behind a pay page's name (from its `pay_url`); undefined when there is none. */
+  show(page: string): PayerPageTrade | undefined;
   /**
    * The payer pays (or declines) a waiting trade; the gateway's signed callback has been
    * delivered when this resolves. Undefined when there is no such trade; the trade unchanged
@@ -35,7 +35,8 @@ export interface PayerPages {
   ): Promise<{ readonly paid: boolean; readonly trade: PayerPageTrade } | undefined>;
 }
 
-const tradeParamSchema = z.object({ trade_no: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/) }).strict();
+/** The page's name: the trade number and a MAC that only the link handed to the payer carries. */
+const tradeParamSchema = z.object({ trade_no: z.string().regex(/^[A-Za-z0-9_.-]{1,96}$/) }).strict();
 /** The page's form sends `decline=1` from its second button; a script may send JSON. */
 const payBodySchema = z.object({ decline: z.union([z.boolean(), z.enum(['0', '1', 'true', 'false'])]).optional() });
 
