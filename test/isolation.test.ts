@@ -162,10 +162,15 @@ const idsFor = (url: string): string[] | undefined =>
 /**
  * Routes with a parameter that names no person's or tenant's resource: the signed callbacks name
  * a channel, and source blocks (an address or a credential hash) belong to the service itself.
+ * The embedded simulator's pay page is the payer's side of a gateway, opened by the link handed
+ * to the payer (a MAC under the installation's secret; walked trade numbers answer 404, see
+ * test/qr-payments.test.ts), not by anyone's id.
  */
 const NOT_A_RESOURCE = new Set([
   'POST /api/v1/callbacks/:gateway',
   'POST /api/v1/recharge-callbacks/:channel',
+  'GET /_sim/pay/:trade_no',
+  'POST /_sim/pay/:trade_no',
   'DELETE /api/v1/admin/blocks/:id',
 ]);
 

@@ -310,6 +310,22 @@ describe('every answer matches the OpenAPI document', () => {
     await call({ url: '/api/v1/recharge-callbacks/juhe', raw: 'orderid=x&sign=forged', headers: form });
     await call({ url: '/api/v1/recharge-callbacks/nowhere', raw: 'a=1', headers: form });
 
+    // A QR payment: the confirm's answer hands over qr_code / pay_url / expires_at; the embedded
+    // simulator's pay page shows the trade, and the payer's Pay settles it (a second press: 409).
+    const qr = await call({ url: '/api/v1/order', as: 'quinn', body: latte, headers: { 'idempotency-key': 'oa-qr' } });
+    const qrPaid = await call({
+      url: `/api/v1/orders/${id(qr, 'order')}/confirm`,
+      as: 'quinn',
+      body: { payment_method: 'sim_qr' },
+    });
+    expect(qrPaid.status, qrPaid.body).toBe(202);
+    const payUrl = (qrPaid.json().order as { payment: { pay_url: string } }).payment.pay_url;
+    const pagePath = new URL(payUrl).pathname;
+    expect((await call({ url: pagePath, headers: anon })).status).toBe(200);
+    expect((await call({ url: '/_sim/pay/sim_0000000000', headers: anon })).status).toBe(404);
+    expect((await call({ url: pagePath, raw: '', headers: form })).status).toBe(200);
+    expect((await call({ url: pagePath, raw: '', headers: form })).status).toBe(409);
+
     // Every route refuses a made-up credential the same way (and the public ones say what they say).
     for (const r of app.http.routeTable) {
       if (r.access === 'public' || r.access === 'public-on-loopback') continue;

@@ -39,10 +39,11 @@ describe('the permission matrix', () => {
     expect(table.length).toBeGreaterThan(30);
     const open = table.filter((r) => r.access === 'public').map((r) => `${r.method} ${r.url}`);
     // What is open is exactly: health, readiness, login/refresh/logout, the signed callbacks, the
-    // public key that checks mandates' signatures, and the API's description (document and page).
+    // public key that checks mandates' signatures, the API's description (document and page), and
+    // the embedded payment simulator's pay page (the payer's side of a gateway, like its callbacks).
     for (const r of open) {
-      const publicGet = /^GET \/(healthz|readyz|api\/v1\/mandates\/jwks|openapi\.json|docs)$/;
-      const publicPost = /^POST \/api\/v1\/(auth\/(login|refresh|logout)|[a-z-]*callbacks\/.*)$/;
+      const publicGet = /^GET \/(healthz|readyz|api\/v1\/mandates\/jwks|openapi\.json|docs|_sim\/pay\/:trade_no)$/;
+      const publicPost = /^POST \/(api\/v1\/(auth\/(login|refresh|logout)|[a-z-]*callbacks\/.*)|_sim\/pay\/:trade_no)$/;
       expect(publicGet.test(r) || publicPost.test(r), r).toBe(true);
     }
   });

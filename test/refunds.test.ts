@@ -275,7 +275,7 @@ describe('refunds: POST /api/v1/orders/:id/refund', () => {
     expect(main).toMatchObject({
       breaker: 'closed',
       available: true,
-      methods: ['wallet', 'alipay_qr', 'wechat_native'],
+      methods: ['wallet', 'alipay_qr', 'wechat_native', 'sim_qr'],
     });
     expect(main?.calls).toBeGreaterThanOrEqual(1);
     expect(data.map((g) => g.name)).toContain('simulator');

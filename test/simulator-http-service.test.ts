@@ -100,6 +100,8 @@ describe('the service pointed at the standalone simulator', () => {
     const good = loadConfig({
       env: {},
       overrides: {
+        // The user's gateways replace the defaults: payments go through one of them.
+        payment_gateway: 's',
         gateways: { s: { type: 'simulator-http', base_url: 'http://127.0.0.1:9100', secret: TEST_SECRET } },
       },
     });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { MemoryFailureCounter } from '../adapters/abuse/memory-failure-counter.js';
@@ -54,8 +54,10 @@ import type { Logger } from '../ports/logger.js';
 import type { Merchant } from '../ports/merchant.js';
 import type { RechargeChannel } from '../ports/recharge-channel.js';
 import { SimulatedCarriers } from '../simulator/simulated-carriers.js';
-import { SimulatedGateway } from '../simulator/simulated-gateway.js';
+import { SIM_QR_METHODS, SimulatedGateway } from '../simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
+import { buildPayerPages, payPageId } from './build-payer-pages.js';
+import { embeddedSimulatorSecrets } from './simulator-secrets.js';
 import { buildGateways, type Remote } from './build-gateways.js';
 import { buildInterpreter } from './build-interpreter.js';
 import { identityPorts, identitySettings, mandateSigner, writeAdminKey } from './build-identity.js';
@@ -133,6 +135,8 @@ export interface App {
   readonly logger: Logger;
   /** The embedded SMS provider simulator, when the notifications use it. */
   readonly sms: AliyunSmsSimulator | undefined;
+  /** The embedded payment simulator, when a gateway entry is one (supplied, or built by the app). */
+  readonly paymentSimulator: SimulatedGateway | undefined;
   /**
    * The first admin API key, when this start created the tenant's admin (first start only; also
    * written to the admin key file, mode 0600). Shown once, then never again.
@@ -169,9 +173,13 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   const clock = options.clock ?? systemClock;
   const sim = config.simulator;
-  if (sim.journal_dir !== undefined) mkdirSync(sim.journal_dir, { recursive: true });
-  const journal = (name: string): { journalPath?: string } =>
-    sim.journal_dir === undefined ? {} : { journalPath: join(sim.journal_dir, name) };
+  // The simulators' books and secrets live under the data directory unless told otherwise.
+  const simDir = sim.journal_dir ?? join(dataDir(config), 'simulator');
+  const journaling = sim.journal;
+  if (journaling) mkdirSync(simDir, { recursive: true });
+  const journal = (name: string): { journalPath?: string } => (journaling ? { journalPath: join(simDir, name) } : {});
+  let secrets: ((label: string) => string) | undefined;
+  const simSecret = (label: string): string => (secrets ??= embeddedSimulatorSecrets(simDir))(label);
   // The simulators the app holds: those supplied, and those it builds because the configuration
   // routes something through them (none for a configuration of real channels). Their journals
   // are closed on shutdown.
@@ -184,6 +192,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   };
   // Built on first use: only when some gateway entry is of type simulator (one order book for them all).
   let gateway = options.gateway;
+  // The pay pages live on this server: their address is known for sure once it listens.
+  const scheme = config.server.tls === undefined ? 'http' : 'https';
+  let payPageBase = `${scheme}://${config.server.host}:${config.server.port}`;
   const simulatedGateway = (): SimulatedGateway =>
     (gateway ??= held(
       new SimulatedGateway({
@@ -191,6 +202,10 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
         seed: sim.seed,
         startingBalance: sim.starting_balance,
         now: () => clock.now(),
+        // QR methods wait for the payer, as at the standalone simulator and a real gateway.
+        payerActionMethods: SIM_QR_METHODS,
+        payPageUrl: (tradeNo) => `${payPageBase}/_sim/pay/${payPageId(simSecret('pay-page'), tradeNo)}`,
+        notifySecret: simSecret('gateway-notify'),
         ...journal('gateway.jsonl'),
         chaos: { latencyMs: sim.latency_ms, failureRate: sim.failure_rate, timeoutRate: sim.timeout_rate, hangMs: 0 },
       }),
@@ -247,8 +262,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     settings: {
       paymentGateway: config.payment_gateway,
       paymentMethod: config.orders.payment_method,
-      paymentMethods: ['wallet', 'alipay_qr', 'wechat_native'],
+      paymentMethods: ['wallet', 'alipay_qr', 'wechat_native', 'sim_qr'],
       unpaidTimeoutMs: config.orders.unpaid_timeout_seconds * 1000,
+      payerWindowMs: payerWindowMs(config),
       leaseMs: config.worker.lease_ms,
       maxAttempts: config.worker.max_attempts,
       retryBaseMs: config.worker.retry_base_ms,
@@ -408,6 +424,17 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     },
     ...(tls === undefined ? {} : { tls }),
     mcp: mcpOptions(config, services, registry, logger),
+    ...(gateway === undefined || !Object.values(config.gateways).some((g) => g.type === 'simulator')
+      ? {}
+      : {
+          payerPages: buildPayerPages(
+            gateway,
+            storage.unitOfWork.read.payments,
+            payments.api,
+            clock,
+            simSecret('pay-page'),
+          ),
+        }),
     ready: async () => {
       const checks = {
         database: await storage.ping(),
@@ -436,12 +463,14 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     storage,
     logger,
     sms: webhooks.sms,
+    paymentSimulator: gateway,
     adminKey,
     adminKeyFile,
     start,
     async listen() {
       if (config.worker.enabled) start();
       const address = await http.listen({ host: config.server.host, port: config.server.port });
+      payPageBase = address;
       logger.info(
         {
           url: address,
@@ -477,6 +506,28 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       for (const s of simulators) s.closeJournal();
     },
   };
+}
+
+/** Where the service keeps its files: beside the SQLite database, else ./data (as the admin key file). */
+function dataDir(config: AppConfig): string {
+  return config.database.kind === 'sqlite' ? dirname(config.database.path) : 'data';
+}
+
+/** A QR code's own validity at Alipay and WeChat Pay when nothing closes the trade sooner. */
+const GATEWAY_QR_VALIDITY_MS = 2 * 3_600_000;
+
+/**
+ * How long a payer has to pay a waiting trade: the soonest a repair rule settles (queries, then
+ * closes) an order still being paid, or the gateways' own QR validity when no rule does.
+ */
+function payerWindowMs(config: AppConfig): number {
+  const rules = config.rules.enabled
+    ? [...(config.rules.built_in ? BUILT_IN_RULES : []), ...config.rules.custom.map(ruleFromConfig)]
+    : [];
+  const settling = rules
+    .filter((r) => r.action === 'settle_payment' && r.statuses.includes('PAYMENT_PROCESSING'))
+    .map((r) => r.olderThanMs);
+  return Math.min(GATEWAY_QR_VALIDITY_MS, ...settling);
 }
 
 /**

@@ -49,6 +49,20 @@ describe('configuration', () => {
     expect(loadConfig({ env: {}, overrides: { resilience: { breaker_threshold: 0.99 } } }).ok).toBe(true);
   });
 
+  it('a gateways map of the user replaces the defaults, as recharge.channels does', () => {
+    const alone = loadConfig({
+      env: {},
+      overrides: { payment_gateway: 'mine', gateways: { mine: { type: 'simulator' } } },
+    });
+    expect(alone.ok && Object.keys(alone.value.gateways)).toEqual(['mine']);
+    // The default names are gone: pointing at one is an error that lists what is configured.
+    const stale = loadConfig({ env: {}, overrides: { gateways: { mine: { type: 'simulator' } } } });
+    expect(stale.ok).toBe(false);
+    expect(issues(stale)).toContain('payment_gateway: "secure-pay-v3" is not a configured gateway; configured: mine');
+    const none = loadConfig({ env: {}, overrides: {} });
+    expect(none.ok && Object.keys(none.value.gateways).sort()).toEqual(['secure-pay-v3', 'simulator']);
+  });
+
   it('reads YAML', () => {
     const r = loadConfig({
       file: file('c.yaml', 'auto_confirm_order: true\nserver:\n  port: 9000\nmax_order_amount: 10000\n'),

@@ -322,7 +322,8 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) return fail('the configuration is not valid', parsed.error.issues.map(describe));
   const c = parsed.data;
-  const gateways = { ...DEFAULT_GATEWAYS, ...c.gateways };
+  // A map the user gives replaces the defaults (as `recharge.channels` does), never merges with them.
+  const gateways = Object.keys(c.gateways).length > 0 ? c.gateways : DEFAULT_GATEWAYS;
   const issues: string[] = [];
   if (!Object.hasOwn(gateways, c.payment_gateway)) {
     issues.push(

@@ -226,7 +226,7 @@ export const configSchema = z
     orders: z
       .object({
         unpaid_timeout_seconds: z.number().int().min(1).default(1800),
-        payment_method: z.enum(['wallet', 'alipay_qr', 'wechat_native']).default('wallet'),
+        payment_method: z.enum(['wallet', 'alipay_qr', 'wechat_native', 'sim_qr']).default('wallet'),
       })
       .strict()
       .prefault({}),
@@ -242,8 +242,13 @@ export const configSchema = z
         merchant_failure_rate: fraction.default(0),
         seed: z.number().int().default(42),
         starting_balance: z.number().int().nonnegative().default(100_000_000),
-        /** Keep the simulators' books in files here, so they outlive the process (crash tests). */
+        /**
+         * Where the embedded simulators keep their books (fsync'd files, so a restart never forgets a
+         * trade) and their per-installation secret; default `<data directory>/simulator`.
+         */
         journal_dir: z.string().min(1).optional(),
+        /** False: the books are kept in memory only (a restart forgets every trade). */
+        journal: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

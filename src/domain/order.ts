@@ -9,6 +9,7 @@ import { assertNever, err, ok, type Result } from './result.js';
  *            └─ submit_payment ───────────────────────────────►┴► PAYMENT_PROCESSING
  *   PAYMENT_PROCESSING ─ payment_succeeded ─► PAID ─ start_fulfilment ─► FULFILLING ─ fulfilled ─► COMPLETED
  *   PAYMENT_PROCESSING ─ payment_failed ─► FAILED
+ *   PAYMENT_PROCESSING ─ cancel (its trade closed at the gateway first) ─► CANCELLED
  *   AWAITING_* ─ cancel | expire ─► CANCELLED
  *   PAID | FULFILLING(fulfilment_failed) | COMPLETED ─ refund_requested ─► REFUNDING ─ refunded ─► REFUNDED
  */
@@ -79,6 +80,8 @@ function next(status: OrderStatus, event: OrderEvent): OrderStatus | undefined {
     case 'PAYMENT_PROCESSING':
       if (event.type === 'payment_succeeded') return 'PAID';
       if (event.type === 'payment_failed') return 'FAILED';
+      // Only once its trade is closed at the gateway (cancel-order): a capture after it is a late one.
+      if (event.type === 'cancel') return 'CANCELLED';
       return undefined;
     case 'PAID':
       if (event.type === 'start_fulfilment') return 'FULFILLING';

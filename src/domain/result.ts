@@ -35,6 +35,10 @@ export type ErrorCode =
   | 'CALLBACK_AMOUNT_MISMATCH'
   | 'GATEWAY_NOT_CONFIGURED'
   | 'GATEWAY_UNAVAILABLE'
+  // A trade that waits for its payer (issue 17): its pay page, and closing it at its gateway.
+  | 'TRADE_NOT_FOUND'
+  | 'TRADE_NOT_PENDING'
+  | 'TRADE_NOT_CLOSED'
 
   // Phone recharge (issue 5)
   | 'PHONE_INVALID_FORMAT'

@@ -50,6 +50,12 @@ export interface PaymentRecord {
   readonly outTradeNo: string | null;
   readonly gatewayTradeNo: string | null;
   readonly failureCode: string | null;
+  /** While the payment waits for the payer: what they scan (QR content), null otherwise. */
+  readonly qrCode: string | null;
+  /** A page the payer can open to pay (http/https), when the gateway gives one. */
+  readonly payUrl: string | null;
+  /** Until when the payer can pay (ms since epoch); after it the trade is closed. */
+  readonly payExpiresAt: number | null;
   readonly createdBy: Actor;
   readonly updatedBy: Actor;
   readonly createdAt: number;

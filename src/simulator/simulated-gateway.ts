@@ -86,6 +86,11 @@ export interface SimulatedGatewayOptions {
   readonly now?: () => number;
   /** The layout `statement(date)` gives (default `alipay`). */
   readonly statementFormat?: 'alipay' | 'wechatpay';
+  /**
+   * The page a payer opens (or whose QR code they scan) to pay a waiting trade, by trade number.
+   * Asked each time a trade is shown, so it may follow an address known only once a server listens.
+   */
+  readonly payPageUrl?: (tradeNo: string) => string;
 }
 
 type JournalEntry =
@@ -118,7 +123,10 @@ type JournalEntry =
       readonly at?: number;
     };
 
-export const SIM_METHODS = ['wallet', 'alipay_qr', 'wechat_native'] as const;
+export const SIM_METHODS = ['wallet', 'alipay_qr', 'wechat_native', 'sim_qr'] as const;
+
+/** The methods whose trades wait for the payer (a QR code), at the simulator as at a real gateway. */
+export const SIM_QR_METHODS = ['alipay_qr', 'wechat_native', 'sim_qr'] as const;
 
 /**
  * The built-in payment gateway: an in-process stand-in for a real one, with its own order book,
@@ -131,6 +139,9 @@ export class SimulatedGateway implements PaymentGateway {
   readonly methods: readonly string[] = SIM_METHODS;
   readonly chaos: Chaos;
   private readonly trades = new Map<string, SimTrade>();
+  /** tradeNo → outTradeNo: the pay page names a trade by the gateway's number. */
+  private readonly tradeNos = new Map<string, string>();
+  private readonly payPageUrl: (tradeNo: string) => string;
   /** outRefundNo → outTradeNo: protocols that look refunds up by refund number alone (WeChat Pay). */
   private readonly refundIndex = new Map<string, string>();
   private readonly balances = new Map<string, number>();
@@ -159,6 +170,7 @@ export class SimulatedGateway implements PaymentGateway {
     this.payerActionMethods = new Set(options.payerActionMethods ?? []);
     this.payerDelayMs = options.payerDelayMs;
     this.notifySecret = options.notifySecret ?? 'simulator-notify-secret';
+    this.payPageUrl = options.payPageUrl ?? ((tradeNo) => `https://sim.autoglm.local/pay/${tradeNo}`);
     if (options.journalPath !== undefined) {
       this.journal = new Journal(options.journalPath);
       for (const e of this.journal.load() as JournalEntry[]) this.apply(e);
@@ -193,6 +205,7 @@ export class SimulatedGateway implements PaymentGateway {
         if (e.failureCode !== undefined) trade.failureCode = e.failureCode;
         if (e.status !== 'pending' && e.at !== undefined) trade.completedAt = e.at;
         this.trades.set(e.outTradeNo, trade);
+        this.tradeNos.set(e.tradeNo, e.outTradeNo);
         if (e.status === 'succeeded') this.capture(trade);
         return;
       }
@@ -274,6 +287,12 @@ export class SimulatedGateway implements PaymentGateway {
   /** A trade as the order book holds it (for the protocol faces). */
   trade(outTradeNo: string): SimTrade | undefined {
     return this.trades.get(outTradeNo);
+  }
+
+  /** A trade by the gateway's own trade number (what a pay page names). */
+  tradeByTradeNo(tradeNo: string): SimTrade | undefined {
+    const outTradeNo = this.tradeNos.get(tradeNo);
+    return outTradeNo === undefined ? undefined : this.trades.get(outTradeNo);
   }
 
   /** A refund found by its outRefundNo alone, with the trade it belongs to. */
@@ -476,7 +495,7 @@ export class SimulatedGateway implements PaymentGateway {
       gatewayTradeNo: t.tradeNo,
       amount: t.amount,
       ...(t.failureCode === undefined ? {} : { failureCode: t.failureCode }),
-      ...(t.status === 'pending' ? { payUrl: `https://sim.autoglm.local/pay/${t.tradeNo}` } : {}),
+      ...(t.status === 'pending' ? { payUrl: this.payPageUrl(t.tradeNo) } : {}),
     };
   }
 

@@ -122,7 +122,8 @@ export async function startFullFlow(overrides: Record<string, unknown> = {}, dbP
       // Nothing is trusted: every order waits for the person, who confirms it with a method.
       auto_confirm_order: false,
       trusted_actions: [],
-      gateways,
+      // The user's map replaces the defaults: the embedded simulator is named here for wallet payments.
+      gateways: { ...gateways, 'secure-pay-v3': { type: 'simulator' } },
       payment_gateway: 'secure-pay-v3',
       payment_routing: [
         { gateway: 'secure-pay-v3', methods: ['wallet'], priority: 10 },

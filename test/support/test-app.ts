@@ -1,3 +1,4 @@
+import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { Caller } from '../../src/application/kernel/caller.js';
@@ -46,6 +47,11 @@ export function testConfig(overrides: Record<string, unknown> = {}, dbPath = tem
   const security = isObject(merged.security) ? merged.security : {};
   if (typeof url === 'string' && url.startsWith('postgres') && security.master_key_file === undefined)
     merged.security = { master_key: TEST_MASTER_KEY_BASE64, ...security };
+  // The embedded simulators keep their books under the data directory: on PostgreSQL that is
+  // ./data, the repository's own; the tests keep theirs beside their temp directory instead.
+  const simulator = isObject(merged.simulator) ? merged.simulator : {};
+  if (typeof url === 'string' && url.startsWith('postgres') && simulator.journal_dir === undefined)
+    merged.simulator = { ...simulator, journal_dir: join(dirname(dbPath), 'simulator') };
   const loaded = loadConfig({ env: {}, overrides: merged });
   if (!loaded.ok) throw new Error(`${loaded.error.message}: ${loaded.error.issues.join('; ')}`);
   return loaded.value;

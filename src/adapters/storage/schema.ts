@@ -136,6 +136,9 @@ export interface PaymentsTable {
   created_at: Int;
   updated_at: Int;
   version: Int;
+  qr_code: string | null;
+  pay_url: string | null;
+  pay_expires_at: Int | null;
 }
 
 export interface JobsTable {

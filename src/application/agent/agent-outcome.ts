@@ -88,6 +88,14 @@ export function confirmationOf(h: HeldView): Confirmation {
 const yuan = (fen: number | undefined, currency = 'CNY'): string =>
   fen === undefined ? '' : `${(fen / 100).toFixed(2)} ${currency}`;
 
+/** What the payer of a waiting QR payment needs, for the person to be handed it; empty otherwise. */
+function payerNote(order: OrderView): string {
+  const p = order.payment;
+  if (p === null || p.qr_code === null) return '';
+  const where = p.pay_url === null ? `scan ${p.qr_code}` : `open ${p.pay_url} (or scan its QR code)`;
+  return ` — to pay, ${where}${p.expires_at === null ? '' : ` before ${p.expires_at}`}`;
+}
+
 /** An outcome in one line, for a terminal or a model to read. */
 export function describeOutcome(o: AgentOutcome): string {
   switch (o.kind) {
@@ -99,7 +107,7 @@ export function describeOutcome(o: AgentOutcome): string {
     case 'placed':
       return (
         `placed: ${o.order.description}, ${yuan(o.order.amount, o.order.currency)} — ` +
-        `order ${o.order.id} ${o.order.status}`
+        `order ${o.order.id} ${o.order.status}${payerNote(o.order)}`
       );
     case 'awaiting_confirmation':
       return `awaiting your confirmation: ${o.confirm.what}`;
@@ -110,7 +118,7 @@ export function describeOutcome(o: AgentOutcome): string {
     case 'found':
       return (
         `order ${o.order.id}: ${o.order.status} — ${o.order.status_text}; ${o.order.description}, ` +
-        `${yuan(o.order.amount, o.order.currency)}`
+        `${yuan(o.order.amount, o.order.currency)}${payerNote(o.order)}`
       );
     case 'done':
       return `${o.action}: ${JSON.stringify(o.result)}`;

@@ -13,8 +13,13 @@ import { tx } from '../kernel/tx.js';
 import type { JobOutcome } from './job-runner.js';
 import { completeJob } from './job-steps.js';
 
-/** A call's answer the step acts on, or why to try again later. */
-export type CallAnswer<R> = { readonly ok: true; readonly result: R } | { readonly ok: false; readonly retry: string };
+/**
+ * A call's answer the step acts on, or why to try again later; `waiting` when the reason is a
+ * trade that waits for its payer (what they need to pay is in it).
+ */
+export type CallAnswer<R> =
+  | { readonly ok: true; readonly result: R }
+  | { readonly ok: false; readonly retry: string; readonly waiting?: GatewayPaymentResult };
 
 /**
  * The shape every job that moves money through a gateway shares (pay an order, charge a top-up,
@@ -34,6 +39,8 @@ export interface GatewayStep<S, R> {
   call(gateway: PaymentGateway, subject: S, firstAttempt: boolean): Promise<CallAnswer<R>>;
   /** Record a definite answer (one transaction) and say what comes next. */
   commit(subject: S, result: R): Promise<JobOutcome>;
+  /** The trade waits for its payer: keep what they need to pay (the job then asks again later). */
+  waiting?(subject: S, pending: GatewayPaymentResult): Promise<void>;
 }
 
 export async function runGatewayStep<S, R>(
@@ -53,7 +60,10 @@ export async function runGatewayStep<S, R>(
   const gateway = deps.gateways.get(name);
   if (gateway === undefined) return { kind: 'give_up', error: `gateway ${name} is not configured` };
   const answer = await step.call(gateway, subject, job.attempts <= 1);
-  if (!answer.ok) return { kind: 'retry', error: answer.retry };
+  if (!answer.ok) {
+    if (answer.waiting !== undefined) await step.waiting?.(subject, answer.waiting);
+    return { kind: 'retry', error: answer.retry };
+  }
   return step.commit(subject, answer.result);
 }
 
@@ -83,9 +93,22 @@ export async function chargeOnce(
   } catch (e) {
     return { ok: false, retry: retryReason(e) };
   }
-  if (result.status === 'pending') return { ok: false, retry: 'payment pending at the gateway' };
+  if (result.status === 'pending') return { ok: false, retry: 'payment pending at the gateway', waiting: result };
   if (result.status === 'not_found') return { ok: false, retry: 'gateway does not know the payment yet' };
   return { ok: true, result: { ...result, status: result.status } };
+}
+
+/**
+ * Ask about a trade, and close it if it still waits for its payer, so it can never be paid
+ * afterwards: the gateway's view after. A trade the gateway never saw counts as closed (a close
+ * then keeps a late create from opening it). A payer who paid first wins: `succeeded`. A timeout
+ * throws (outcome unknown): the caller must not act as if it were closed.
+ */
+export async function closeUnpaid(gateway: PaymentGateway, outTradeNo: string): Promise<GatewayPaymentResult> {
+  const seen = await gateway.query(outTradeNo);
+  if (seen.status !== 'pending' && seen.status !== 'not_found') return seen;
+  const closed = await gateway.close(outTradeNo);
+  return closed.status === 'not_found' ? { ...closed, status: 'closed' } : closed;
 }
 
 /**

@@ -22,6 +22,11 @@ export interface Settings {
   readonly paymentMethods: readonly string[];
   /** Unpaid or unconfirmed orders are cancelled after this long. */
   readonly unpaidTimeoutMs: number;
+  /**
+   * How long a payer has to pay a trade that waits for them (a QR code), counted from the
+   * confirmation: the repair rules close the trade after it. Shown to the payer as `expires_at`.
+   */
+  readonly payerWindowMs: number;
   /** How long a job's lease lasts; the runner renews it every third of this while the job runs. */
   readonly leaseMs: number;
   readonly maxAttempts: number;

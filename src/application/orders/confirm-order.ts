@@ -8,7 +8,10 @@ import { spentToday } from '../kernel/spending.js';
 import { type IdempotencyRef, recordRecoveryPoint } from '../kernel/idempotency.js';
 import { tx } from '../kernel/tx.js';
 import { asResult, UseCaseError } from '../kernel/use-case-error.js';
+import { keys } from '../../domain/keys.js';
+import type { ChangeSet } from '../kernel/change-set.js';
 import { enqueuePayJob, submitPayment } from './place-order.js';
+import { closeWaitingTrade, waitsForPayer } from './waiting-trade.js';
 
 export interface ConfirmedOrder {
   readonly order: OrderRecord;
@@ -38,6 +41,19 @@ export async function confirmOrder(
       peek === undefined
         ? undefined
         : deps.routeGateway({ amount: { amount: peek.order.amount, currency: peek.order.currency }, method });
+    // Another method for a payment whose trade waits for its payer: that trade is closed at its
+    // gateway first, so the person can never pay twice (a payer who paid first wins).
+    const switching =
+      peek !== undefined &&
+      canActOn(caller, peek.order.userId) &&
+      waitsForPayer(peek) &&
+      method !== peek.payment.method;
+    let closed: string | null = null;
+    if (switching) {
+      if (route !== undefined && !route.ok)
+        throw new UseCaseError(route.error.code, route.error.message, route.error.details);
+      closed = await closeWaitingTrade(deps, peek, caller.requestId);
+    }
     return tx(deps.uow, { actor: caller.actor, now, requestId: caller.requestId }, async (r, changes) => {
       const found = await r.orders.getWithPayment(caller.tenantId, orderId);
       // Another person's order does not exist for this caller (an operator may act for anyone).
@@ -45,6 +61,13 @@ export async function confirmOrder(
         throw new UseCaseError('ORDER_NOT_FOUND', `no order ${orderId}`);
       }
       const { order, payment } = found;
+      if (closed !== null && waitsForPayer(found) && payment.outTradeNo === closed && route?.ok === true) {
+        const reopened = reopenWith(changes, payment, method, route.value);
+        await changes.savePayment(r, payment, reopened);
+        const payJob = await enqueuePayJob(r, deps, reopened, now);
+        await recordRecoveryPoint(r, caller.tenantId, idempotency, order.id);
+        return { order, payment: reopened, payJob };
+      }
       if (
         order.status === 'PAYMENT_PROCESSING' ||
         order.status === 'PAID' ||
@@ -79,4 +102,36 @@ export async function confirmOrder(
       return { order: confirmed, payment: started, payJob };
     });
   });
+}
+
+/**
+ * The payment, still PENDING, under a new attempt (a new out_trade_no) with the method and
+ * gateway the person chose now; its closed trade is left behind, audited.
+ */
+function reopenWith(changes: ChangeSet, payment: PaymentRecord, method: string, gateway: string): PaymentRecord {
+  const attempt = payment.attempt + 1;
+  const { actor, now } = changes.meta;
+  const next: PaymentRecord = {
+    ...payment,
+    method,
+    gateway,
+    attempt,
+    outTradeNo: keys.outTradeNo(payment.id, attempt),
+    gatewayTradeNo: null,
+    qrCode: null,
+    payUrl: null,
+    payExpiresAt: null,
+    updatedBy: actor,
+    updatedAt: now,
+    version: payment.version + 1,
+  };
+  changes.audit(
+    'payment',
+    payment.tenantId,
+    payment.id,
+    'payment.method_changed',
+    { method: payment.method, gateway: payment.gateway, out_trade_no: payment.outTradeNo, version: payment.version },
+    { method, gateway, out_trade_no: next.outTradeNo, version: next.version },
+  );
+  return next;
 }

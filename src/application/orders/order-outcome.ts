@@ -21,7 +21,20 @@ export function classifyOrder(view: OrderView): OrderOutcome {
         order: view,
         next: `placed, awaiting payment (已下单，待付款): confirm with POST /api/v1/orders/${view.id}/confirm`,
       };
-    default:
+    default: {
+      const pay = view.payment;
+      if (view.status === 'PAYMENT_PROCESSING' && pay?.qr_code != null) {
+        const where = pay.pay_url === null ? 'scan payment.qr_code' : 'scan payment.qr_code or open payment.pay_url';
+        return {
+          kind: 'accepted',
+          order: view,
+          next:
+            `waiting for the payer (待付款): ${where}` +
+            (pay.expires_at === null ? '' : ` before ${pay.expires_at}`) +
+            `; poll GET /api/v1/orders/${view.id}`,
+        };
+      }
       return { kind: 'accepted', order: view, next: `in progress: poll GET /api/v1/orders/${view.id}` };
+    }
   }
 }

@@ -24,6 +24,12 @@ export interface OrderView {
     readonly out_trade_no: string | null;
     readonly gateway_trade_no: string | null;
     readonly failure_code: string | null;
+    /** While the payment waits for the payer: what they scan (QR content); null otherwise. */
+    readonly qr_code: string | null;
+    /** While it waits: a page the payer can open to pay (http/https), when the gateway gives one. */
+    readonly pay_url: string | null;
+    /** Until when the payer can pay; after it the trade is closed. */
+    readonly expires_at: string | null;
   } | null;
   readonly created_at: string;
   readonly updated_at: string;
@@ -55,8 +61,24 @@ export function toOrderView(order: OrderRecord, payment: PaymentRecord | undefin
             out_trade_no: payment.outTradeNo,
             gateway_trade_no: payment.gatewayTradeNo,
             failure_code: payment.failureCode,
+            ...payerAction(order, payment),
           },
     created_at: new Date(order.createdAt).toISOString(),
     updated_at: new Date(order.updatedAt).toISOString(),
   };
+}
+
+/** What the payer needs, shown only while the trade can still be paid. */
+function payerAction(
+  order: OrderRecord,
+  payment: PaymentRecord,
+): { qr_code: string | null; pay_url: string | null; expires_at: string | null } {
+  const waiting = order.status === 'PAYMENT_PROCESSING' && payment.status === 'PENDING' && payment.qrCode !== null;
+  return waiting
+    ? {
+        qr_code: payment.qrCode,
+        pay_url: payment.payUrl,
+        expires_at: payment.payExpiresAt === null ? null : new Date(payment.payExpiresAt).toISOString(),
+      }
+    : { qr_code: null, pay_url: null, expires_at: null };
 }

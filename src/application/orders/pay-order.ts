@@ -6,6 +6,7 @@ import { advanceJob, completeJob } from '../jobs/job-steps.js';
 import { SYSTEM } from '../kernel/caller.js';
 import type { Deps } from '../kernel/deps.js';
 import { tx } from '../kernel/tx.js';
+import { keepPayerAction } from './payer-action.js';
 import { markPaid, markPaymentFailed } from './payment-outcome.js';
 
 /**
@@ -30,6 +31,7 @@ export function payOrder(deps: Deps, job: JobRecord, known?: KnownState): Promis
         method: payment.method,
         payer: order.userId,
       }),
+    waiting: ({ order, payment }, pending) => keepPayerAction(deps, order, payment, pending),
     commit: async ({ order, payment }, result) => {
       const now = deps.clock.now();
       const meta = { actor: SYSTEM.worker, now, requestId: null };

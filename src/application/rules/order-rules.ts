@@ -4,6 +4,7 @@ import { MerchantUnknownOutcomeError } from '../../ports/merchant.js';
 import { type GatewayPaymentResult, GatewayUnknownOutcomeError } from '../../ports/payment-gateway.js';
 import type { JobRecord, OrderRecord, PaymentRecord } from '../../ports/records.js';
 import type { Repositories } from '../../ports/repositories.js';
+import { closeUnpaid } from '../jobs/gateway-step.js';
 import { JOB, PRIORITY } from '../jobs/job-kinds.js';
 import type { JobOutcome } from '../jobs/job-runner.js';
 import { completeJob, enqueueJob } from '../jobs/job-steps.js';
@@ -133,12 +134,8 @@ async function act(rule: Rule, order: OrderRecord, payment: PaymentRecord, deps:
       if (gateway === undefined || payment.outTradeNo === null || payment.status !== 'PENDING') {
         return { result: 'nothing to settle', apply: nothing };
       }
-      let seen: GatewayPaymentResult = await gateway.query(payment.outTradeNo);
       // Still unpaid this late: close it at the gateway first, so it can never be paid afterwards.
-      if (seen.status === 'pending' || seen.status === 'not_found') {
-        const closed = await gateway.close(payment.outTradeNo);
-        seen = closed.status === 'not_found' ? { ...closed, status: 'closed' } : closed;
-      }
+      const seen: GatewayPaymentResult = await closeUnpaid(gateway, payment.outTradeNo);
       const status = seen.status;
       if (status === 'succeeded') {
         if (seen.amount !== undefined && seen.amount.amount !== payment.amount) {

@@ -7,6 +7,7 @@ import { type CredentialCliDeps, registerCredentialCommands } from './credential
 import { credentialHeaders } from './credentials.js';
 import { type KeyCliDeps, keysGroup, registerKeyCommands } from './key-commands.js';
 import { type McpCliDeps, registerMcpCommand } from './mcp-command.js';
+import { payerLines } from './pay-qr.js';
 
 /** What the composition root gives the CLI: the server it can start. */
 export interface CliDeps extends AgentCliDeps, BatchCliDeps, KeyCliDeps, CredentialCliDeps, McpCliDeps, BackupCliDeps {
@@ -191,6 +192,14 @@ export function buildCli(deps: CliDeps): Command {
     if (r.status >= 400) process.exitCode = 1;
   };
 
+  /** An order answer, with what its payer needs when its payment waits for them (the QR, drawn). */
+  const printOrder = async (o: ClientOptions, r: { status: number; body: unknown }): Promise<void> => {
+    print(o, r);
+    if (o.json === true || r.status >= 400) return;
+    const order = (r.body as { order?: { payment?: Record<string, unknown> | null } } | null)?.order;
+    for (const line of await payerLines(order?.payment)) deps.out(line);
+  };
+
   client(
     program
       .command('order <drink> <size>')
@@ -210,7 +219,10 @@ export function buildCli(deps: CliDeps): Command {
         quantity: o.quantity,
         ...(o.iced === true ? { options: { temperature: 'iced' } } : {}),
       };
-      print(o, await call(o, 'POST', '/api/v1/order', body, { 'idempotency-key': o.idempotencyKey ?? randomUUID() }));
+      const placed = await call(o, 'POST', '/api/v1/order', body, {
+        'idempotency-key': o.idempotencyKey ?? randomUUID(),
+      });
+      await printOrder(o, placed);
     },
   );
 
@@ -231,28 +243,24 @@ export function buildCli(deps: CliDeps): Command {
 
   client(program.command('get <order-id>').description('show an order')).action(
     async (id: string, o: ClientOptions) => {
-      print(o, await call(o, 'GET', `/api/v1/orders/${encodeURIComponent(id)}`));
+      await printOrder(o, await call(o, 'GET', `/api/v1/orders/${encodeURIComponent(id)}`));
     },
   );
 
-  client(program.command('confirm <order-id>').description('confirm a waiting order and pay for it')).action(
-    async (id: string, o: ClientOptions) => {
-      print(
-        o,
-        await call(
-          o,
-          'POST',
-          `/api/v1/orders/${encodeURIComponent(id)}/confirm`,
-          {},
-          { 'idempotency-key': randomUUID() },
-        ),
-      );
-    },
-  );
+  client(
+    program
+      .command('confirm <order-id>')
+      .description('confirm a waiting order and pay for it (or pay a waiting QR payment another way)')
+      .option('-m, --method <method>', 'payment method: wallet, alipay_qr, wechat_native, sim_qr'),
+  ).action(async (id: string, o: ClientOptions & { method?: string }) => {
+    const body = o.method === undefined ? {} : { payment_method: o.method };
+    const path = `/api/v1/orders/${encodeURIComponent(id)}/confirm`;
+    await printOrder(o, await call(o, 'POST', path, body, { 'idempotency-key': randomUUID() }));
+  });
 
   client(program.command('cancel <order-id>').description('cancel a waiting order')).action(
     async (id: string, o: ClientOptions) => {
-      print(o, await call(o, 'POST', `/api/v1/orders/${encodeURIComponent(id)}/cancel`, {}));
+      await printOrder(o, await call(o, 'POST', `/api/v1/orders/${encodeURIComponent(id)}/cancel`, {}));
     },
   );
 

@@ -166,7 +166,9 @@ const DOCS = {
   },
   confirm: {
     summary: 'Confirm and pay for an order',
-    description: 'Pays for an order placed without auto-confirm, with its payment method or the one named.',
+    description:
+      'Pays for an order placed without auto-confirm, with its payment method or the one named. Naming another ' +
+      'method while a QR payment waits closes that trade at its gateway first, then opens one with the new method.',
     tags: ['orders'],
     params: idParamSchema,
     body: confirmBodySchema,
@@ -182,19 +184,22 @@ const DOCS = {
       'DAILY_LIMIT_EXCEEDED',
       'PAYMENT_DECLINED',
       'GATEWAY_UNAVAILABLE',
+      'TRADE_NOT_CLOSED',
       'CONCURRENT_MODIFICATION',
     ],
   },
   cancel: {
     summary: 'Cancel an order',
-    description: 'Only before it is paid; a paid order is refunded instead.',
+    description:
+      'Only before it is paid; a paid order is refunded instead. A payment waiting for its payer (a QR code) is ' +
+      'closed at its gateway first; if the payer had already paid, the order goes on and the cancel is refused.',
     tags: ['orders'],
     params: idParamSchema,
     body: cancelBodySchema,
     bodyOptional: true,
     idempotent: true,
     responses: { 200: { description: 'the cancelled order', body: order } },
-    errors: ['ORDER_NOT_FOUND', 'ILLEGAL_TRANSITION', 'CONCURRENT_MODIFICATION'],
+    errors: ['ORDER_NOT_FOUND', 'ILLEGAL_TRANSITION', 'TRADE_NOT_CLOSED', 'CONCURRENT_MODIFICATION'],
   },
   pay: {
     summary: 'Pay for an order',

@@ -40,6 +40,7 @@ import type { RouteDoc } from './plumbing/openapi/route-doc.js';
 import { registerBatchRoutes } from './batch-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerOrderRoutes } from './order-routes.js';
+import { type PayerPages, registerPayerPageRoutes } from './payer-page-routes.js';
 import { registerPaymentRoutes } from './payment-routes.js';
 import { registerBlockCheck } from './plumbing/block-check.js';
 import { type Metrics, registerMetricsRoute } from './plumbing/metrics.js';
@@ -96,6 +97,8 @@ export interface HttpServerOptions {
   readonly tls?: { readonly cert: Buffer | string; readonly key: Buffer | string; readonly hstsMaxAgeSeconds: number };
   /** The MCP server over Streamable HTTP at /mcp. */
   readonly mcp?: McpRoutesOptions;
+  /** The embedded payment simulator's pay pages (only when a gateway is the embedded simulator). */
+  readonly payerPages?: PayerPages;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -283,6 +286,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     const { agent } = services;
     if (agent !== undefined) registerAgentRoutes(api, { agent, idempotency: services.idempotency });
     if (opts.mcp !== undefined) registerMcpRoutes(api, opts.mcp);
+    if (opts.payerPages !== undefined) registerPayerPageRoutes(api, opts.payerPages);
     done();
   });
   return app;

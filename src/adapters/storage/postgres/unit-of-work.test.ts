@@ -63,6 +63,9 @@ async function placeOrder(r: Repositories, id: string): Promise<string> {
     outTradeNo: null,
     gatewayTradeNo: null,
     failureCode: null,
+    qrCode: null,
+    payUrl: null,
+    payExpiresAt: null,
     ...STAMPED,
   });
   await r.jobs.enqueue({ id: `job_${id}`, now: 0, tenantId: 't1', kind: 'k', resourceId: id, runAt: 60_000 });

@@ -65,6 +65,10 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode | TransportErrorCode, number>> =
   CALLBACK_AMOUNT_MISMATCH: 422,
   GATEWAY_NOT_CONFIGURED: 404,
   GATEWAY_UNAVAILABLE: 503,
+  TRADE_NOT_FOUND: 404,
+  TRADE_NOT_PENDING: 409,
+  // The gateway could not be asked (or would not close): nothing changed here; try again.
+  TRADE_NOT_CLOSED: 503,
   INVALID_PHONE: 400,
   UNKNOWN_ACTION: 400,
   INPUT_TOO_LONG: 400,

@@ -56,6 +56,15 @@ export const orderViewSchema = z
         out_trade_no: z.string().nullable(),
         gateway_trade_no: z.string().nullable(),
         failure_code: z.string().nullable(),
+        qr_code: z
+          .string()
+          .nullable()
+          .describe('while the payment waits for the payer: the QR content to scan (Alipay qr_code, WeChat code_url)'),
+        pay_url: z
+          .string()
+          .nullable()
+          .describe('while it waits: a page the payer can open to pay (http/https), when the gateway gives one'),
+        expires_at: instant.nullable().describe('until when the payer can pay; the trade is closed after it'),
       })
       .nullable(),
     created_at: instant,
