@@ -1,0 +1,69 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readStatement } from '../src/adapters/statements/read-statement.js';
+import { shanghaiDate } from '../src/domain/statements/shanghai-time.js';
+import type { StatementFile, StatementLine } from '../src/domain/statements/statement-line.js';
+import { type WechatpayHarness, startWechatpayHarness } from './support/wechatpay-harness.js';
+
+async function read(file: StatementFile): Promise<StatementLine[]> {
+  const out: StatementLine[] = [];
+  for await (const l of readStatement(file)) out.push(l);
+  return out;
+}
+
+const cny = (amount: number) => ({ amount, currency: 'CNY' as const });
+
+describe('WeChat Pay connector fetches its trade bill from the simulator face', () => {
+  let h: WechatpayHarness;
+  const today = shanghaiDate(Date.now());
+
+  beforeAll(async () => {
+    h = await startWechatpayHarness();
+    await h.gateway.create({
+      outTradeNo: 'wxbill_0001',
+      amount: cny(3200),
+      subject: '拿铁',
+      method: 'wechat_native',
+      payer: 'p',
+    });
+    h.bank.payPending('wxbill_0001');
+    await h.gateway.refund({ outTradeNo: 'wxbill_0001', outRefundNo: 'wxrf_0001', amount: cny(1200), reason: '' });
+  });
+  afterAll(() => h.close());
+
+  it('signed tradebill query, then the gzip download, SHA1 checked, read back', async () => {
+    const file = await h.gateway.statement(today);
+    expect(file.format).toBe('wechatpay');
+    expect(new TextDecoder().decode(file.bytes.subarray(0, 12))).toBe('交易时间');
+    const lines = await read(file);
+    expect(lines.map((l) => [l.kind, l.outTradeNo, l.outRefundNo, l.amount])).toEqual([
+      ['payment', 'wxbill_0001', null, 3200],
+      ['refund', 'wxbill_0001', 'wxrf_0001', 1200],
+    ]);
+  });
+
+  it('refuses a download that does not match the SHA1 the platform gave', async () => {
+    const tampering: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!(input instanceof URL && input.pathname.includes('/v3/billdownload/'))) return res;
+      const { gunzipSync, gzipSync } = await import('node:zlib');
+      const bill = gunzipSync(Buffer.from(await res.arrayBuffer()))
+        .toString('utf8')
+        .replace('`32.00', '`3.20');
+      return new Response(gzipSync(bill), { status: 200 });
+    };
+    await expect(h.connector({ fetch: tampering }).statement(today)).rejects.toMatchObject({
+      code: 'STATEMENT_INVALID',
+      message: expect.stringContaining('SHA1') as unknown,
+    });
+  });
+
+  it('a bill of a day not begun is refused by the platform, a bad date by the face', async () => {
+    await expect(h.gateway.statement('2999-01-01')).rejects.toMatchObject({ code: 'NO_STATEMENT_EXIST' });
+    await expect(h.gateway.statement('2026-13-01')).rejects.toMatchObject({ code: 'PARAM_ERROR' });
+  });
+
+  it('the download URL needs our signature and dies with its token', async () => {
+    const res = await fetch(`${h.baseUrl}/v3/billdownload/file?token=nope`);
+    expect(res.status).toBe(401);
+  });
+});
