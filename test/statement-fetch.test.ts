@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStatement } from '../src/adapters/statements/read-statement.js';
 import { shanghaiDate } from '../src/domain/statements/shanghai-time.js';
 import type { StatementFile, StatementLine } from '../src/domain/statements/statement-line.js';
+import { type AlipayRig, alipayRig } from './support/alipay-fixture.js';
 import { type WechatpayHarness, startWechatpayHarness } from './support/wechatpay-harness.js';
 
 async function read(file: StatementFile): Promise<StatementLine[]> {
@@ -65,5 +66,58 @@ describe('WeChat Pay connector fetches its trade bill from the simulator face', 
   it('the download URL needs our signature and dies with its token', async () => {
     const res = await fetch(`${h.baseUrl}/v3/billdownload/file?token=nope`);
     expect(res.status).toBe(401);
+  });
+});
+
+describe('Alipay connector fetches its trade bill from the simulator face', () => {
+  let rig: AlipayRig;
+  let t = Date.parse('2026-12-04T10:00:00+08:00');
+  const now = (): number => t;
+
+  beforeAll(async () => {
+    rig = await alipayRig({ bank: { now }, face: { now }, gateway: { clock: { now } } });
+    await rig.gateway.create({
+      outTradeNo: 'alibill_01',
+      amount: cny(3200),
+      subject: '拿铁',
+      method: 'alipay_qr',
+      payer: 'p',
+    });
+    rig.bank.payPending('alibill_01');
+    t += 60_000;
+    await rig.gateway.refund({ outTradeNo: 'alibill_01', outRefundNo: 'alirf_01', amount: cny(1230), reason: '' });
+    t = Date.parse('2026-12-05T09:00:00+08:00');
+  });
+  afterAll(() => rig.close());
+
+  it('signed downloadurl.query, then the zip download, read back', async () => {
+    const file = await rig.gateway.statement('2026-12-04');
+    expect(file.format).toBe('alipay');
+    expect((await read(file)).map((l) => [l.kind, l.outTradeNo, l.outRefundNo, l.amount])).toEqual([
+      ['payment', 'alibill_01', null, 3200],
+      ['refund', 'alibill_01', 'alirf_01', 1230],
+    ]);
+    expect(await read(await rig.gateway.statement('2026-12-05'))).toEqual([]);
+  });
+
+  it('the download URL dies after 30 s; a day not begun has no bill', async () => {
+    const query = await fetch(rig.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(
+        rig.gateway.signedParams('alipay.data.dataservice.bill.downloadurl.query', {
+          bill_type: 'trade',
+          bill_date: '2026-12-04',
+        }),
+      ).toString(),
+    });
+    const url = (JSON.parse(await query.text()) as Record<string, Record<string, string>>)[
+      'alipay_data_dataservice_bill_downloadurl_query_response'
+    ]?.bill_download_url;
+    expect(url).toMatch(/downloadBillFile\.resource\?/);
+    expect((await fetch(url ?? '')).status).toBe(200);
+    t += 30_000;
+    expect((await fetch(url ?? '')).status).toBe(404);
+    await expect(rig.gateway.statement('2026-12-31')).rejects.toMatchObject({ subCode: 'isp.bill_not_exist' });
   });
 });
