@@ -2,6 +2,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStatement } from '../src/adapters/statements/read-statement.js';
 import { shanghaiDate } from '../src/domain/statements/shanghai-time.js';
 import type { StatementFile, StatementLine } from '../src/domain/statements/statement-line.js';
+import { JuheRechargeChannel } from '../src/adapters/recharge/juhe/juhe-channel.js';
+import { DEFAULT_OPERATOR_SETTINGS } from '../src/domain/recharge/operator-settings.js';
+import { JuheSimulator } from '../src/simulator/juhe-simulator.js';
+import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { type AlipayRig, alipayRig } from './support/alipay-fixture.js';
 import { type WechatpayHarness, startWechatpayHarness } from './support/wechatpay-harness.js';
 
@@ -119,5 +123,54 @@ describe('Alipay connector fetches its trade bill from the simulator face', () =
     t += 30_000;
     expect((await fetch(url ?? '')).status).toBe(404);
     await expect(rig.gateway.statement('2026-12-31')).rejects.toMatchObject({ subCode: 'isp.bill_not_exist' });
+  });
+});
+
+describe('Juhe channel fetches its order list from the aggregator simulator', () => {
+  it('orders ended that day, with face value, cost and state; a bad date is refused', async () => {
+    let t = Date.parse('2026-12-04T12:00:00+08:00');
+    const now = (): number => t;
+    const sim = new JuheSimulator({ appKey: 'k'.repeat(32), openId: 'openid', carriers: new SimulatedCarriers(), now });
+    const baseUrl = await sim.start();
+    const juhe = new JuheRechargeChannel({
+      name: 'juhe',
+      baseUrl,
+      apiKey: 'k'.repeat(32),
+      openId: 'openid',
+      operatorSettings: DEFAULT_OPERATOR_SETTINGS,
+      clock: { now },
+    });
+    try {
+      const order = (orderId: string) => ({
+        orderId,
+        phone: '13800138000',
+        amount: cny(5000),
+        operator: 'CHINA_MOBILE' as const,
+      });
+      expect((await juhe.submit(order('rcstmt0001'))).status).not.toBe('failed');
+      t = Date.parse('2026-12-05T00:00:01+08:00');
+      await juhe.submit(order('rcstmt0002'));
+      await sim.idle();
+      const file = await juhe.statement('2026-12-04');
+      expect(file.format).toBe('juhe');
+      expect(await read(file)).toEqual([
+        {
+          line: 1,
+          kind: 'recharge',
+          outTradeNo: 'rcstmt0001',
+          outRefundNo: null,
+          channelId: expect.stringMatching(/^J\d+$/) as unknown,
+          amount: 5000,
+          fee: null,
+          cost: 5000,
+          status: 'SUCCESS',
+          at: Date.parse('2026-12-04T12:00:00+08:00'),
+        },
+      ]);
+      await expect(read(await juhe.statement('2026-13-40'))).rejects.toMatchObject({ code: 'STATEMENT_INVALID' });
+    } finally {
+      juhe.close();
+      await sim.stop();
+    }
   });
 });
