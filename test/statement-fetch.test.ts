@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readStatement } from '../src/adapters/statements/read-statement.js';
 import { shanghaiDate } from '../src/domain/statements/shanghai-time.js';
 import type { StatementFile, StatementLine } from '../src/domain/statements/statement-line.js';
+import { SimulatorHttpGateway } from '../src/adapters/gateways/simulator-http/simulator-http-gateway.js';
+import { startTestSimulator, TEST_SECRET } from './support/simulator-server.js';
 import { JuheRechargeChannel } from '../src/adapters/recharge/juhe/juhe-channel.js';
 import { DEFAULT_OPERATOR_SETTINGS } from '../src/domain/recharge/operator-settings.js';
 import { JuheSimulator } from '../src/simulator/juhe-simulator.js';
@@ -171,6 +173,26 @@ describe('Juhe channel fetches its order list from the aggregator simulator', ()
     } finally {
       juhe.close();
       await sim.stop();
+    }
+  });
+});
+
+describe('simulator-http gateway fetches the statement from the standalone simulator server', () => {
+  it('over the signed native API: the order book’s bill of the day, read back; a bad date is refused', async () => {
+    const t = Date.parse('2026-12-04T15:00:00+08:00');
+    const sim = await startTestSimulator({ bank: { now: () => t } });
+    const gw = new SimulatorHttpGateway({ name: 'sim-http', baseUrl: sim.url, secret: TEST_SECRET, timeoutMs: 3000 });
+    try {
+      await gw.create({ outTradeNo: 'simbill_01', amount: cny(990), subject: '茶', method: 'wallet', payer: 'p' });
+      const file = await gw.statement('2026-12-04');
+      expect(file.format).toBe('alipay');
+      expect((await read(file)).map((l) => [l.kind, l.outTradeNo, l.amount, l.at])).toEqual([
+        ['payment', 'simbill_01', 990, t],
+      ]);
+      await expect(gw.statement('2026-02-30')).rejects.toThrow(/400/);
+    } finally {
+      await gw.shutdown();
+      await sim.close();
     }
   });
 });
