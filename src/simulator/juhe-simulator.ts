@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import iconv from 'iconv-lite';
 import { type OperatorId, rechargeTarget } from '../domain/recharge/number-segments.js';
 import { Chaos, type ChaosSettings } from './chaos.js';
+import { formatShanghaiTime, isBusinessDate, shanghaiDate } from '../domain/statements/shanghai-time.js';
 import type { SimulatedCarriers } from './simulated-carriers.js';
 
 /**
@@ -61,6 +62,9 @@ interface SimOrder {
   readonly cardnum: number;
   readonly encoding: 'utf-8' | 'gbk';
   gameState: '0' | '1' | '9';
+  /** When it was placed, and when it reached 1 or 9 (ms): what puts it on a day's order list. */
+  readonly placedAt: number;
+  endedAt?: number;
 }
 
 /** One answer of the simulator, for whichever HTTP server carries it (its own, or a face of the standalone one). */
@@ -113,6 +117,8 @@ export class JuheSimulator {
         cardnum: t.amount.amount / 100,
         encoding: target?.encoding ?? 'utf-8',
         gameState: '1',
+        placedAt: t.at,
+        endedAt: t.at,
       });
     }
     this.callbackUrl = options.callbackUrl;
@@ -195,6 +201,8 @@ export class JuheSimulator {
         return this.ordersta(params);
       case 'yue':
         return this.yue(params);
+      case 'orderlist':
+        return this.orderlist(params);
       default:
         return { status: 404, headers: {}, body: '' };
     }
@@ -246,6 +254,7 @@ export class JuheSimulator {
       cardnum: face,
       encoding: t.encoding,
       gameState: '0',
+      placedAt: (this.options.now ?? Date.now)(),
     };
     this.orders.set(orderid, order);
     const refuse = draw === 'fail';
@@ -277,6 +286,30 @@ export class JuheSimulator {
     });
   }
 
+  /**
+   * The day's order list (`orderlist?key&date=YYYY-MM-DD`): orders that ended that day
+   * (Asia/Shanghai), and orders placed that day still 充值中. Juhe's real orderlist parameters
+   * and layout are UNCONFIRMED; the fields are those of its other answers.
+   */
+  private orderlist(p: Record<string, string>): JuheAnswer {
+    const date = p.date ?? '';
+    if (!isBusinessDate(date)) return this.reply('utf-8', SIM_CODES.badOrderId, '日期格式错误', null);
+    const day = [...this.orders.values()].filter((o) => shanghaiDate(o.endedAt ?? o.placedAt) === date);
+    return this.reply(
+      'utf-8',
+      0,
+      '查询成功',
+      day.map((o) => ({
+        uorderid: o.orderid,
+        sporder_id: o.sporderId,
+        cardnum: String(o.cardnum),
+        uordercash: o.cardnum.toFixed(2),
+        game_state: o.gameState,
+        order_time: formatShanghaiTime(o.endedAt ?? o.placedAt),
+      })),
+    );
+  }
+
   private yue(p: Record<string, string>): JuheAnswer {
     if (p.sign !== md5(this.options.openId + this.options.appKey + String(p.timestamp)))
       return this.reply('utf-8', SIM_CODES.badSign, '校验值sign错误', null);
@@ -285,6 +318,7 @@ export class JuheSimulator {
 
   private settle(order: SimOrder, refuse: boolean): void {
     if (order.gameState !== '0') return;
+    order.endedAt = (this.options.now ?? Date.now)();
     if (refuse) {
       order.gameState = '9';
     } else {

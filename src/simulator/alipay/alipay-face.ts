@@ -1,6 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { GatewayUnknownOutcomeError } from '../../ports/payment-gateway.js';
 import type { SimTrade, SimulatedGateway } from '../simulated-gateway.js';
+import { isBusinessDate } from '../../domain/statements/shanghai-time.js';
+import { writeAlipayBill } from '../statements/alipay-bill-writer.js';
+import { DownloadTokens, billDayStarted } from '../statements/download-tokens.js';
 import {
   asPrivateKey,
   asPublicKey,
@@ -28,6 +31,8 @@ export interface AlipayFaceOptions {
   readonly payer?: string;
   readonly sellerId?: string;
   readonly now?: () => number;
+  /** The merchant's Alipay account (PID) its trade bills are for. */
+  readonly account?: string;
 }
 
 type Fields = Map<string, string>;
@@ -52,6 +57,7 @@ const METHODS = [
   'alipay.trade.refund',
   'alipay.trade.fastpay.refund.query',
   'alipay.trade.close',
+  'alipay.data.dataservice.bill.downloadurl.query',
 ] as const;
 type Method = (typeof METHODS)[number];
 const isMethod = (m: string): m is Method => (METHODS as readonly string[]).includes(m);
@@ -225,7 +231,33 @@ export function registerAlipayFace(app: FastifyInstance, bank: SimulatedGateway,
     return { node: { ...SUCCESS, trade_no: t.tradeNo, out_trade_no: t.outTradeNo } };
   };
 
-  const dispatch = (m: Method, biz: Record<string, unknown>, fields: Fields): Promise<Answer> => {
+  // Trade bills: the query answers a download URL good for 30 s, as Alipay's is.
+  const bills = new DownloadTokens(now);
+  const path = opts.path ?? '/gateway.do';
+  const downloadPath = `${path.replace(/\/[^/]*$/, '')}/downloadBillFile.resource`;
+  const billUrl = (biz: Record<string, unknown>, origin: string): Answer => {
+    const date = biz.bill_date;
+    if (biz.bill_type !== 'trade') return invalid('isv.invalid-bill-type', 'the face gives trade bills only');
+    if (typeof date !== 'string' || !isBusinessDate(date))
+      return invalid('isv.invalid-bill-date', 'bill_date must be yyyy-MM-dd');
+    if (!billDayStarted(date, now())) return fail('isp.bill_not_exist', '账单不存在');
+    const zip = writeAlipayBill(bank.statementEntries(date), {
+      account: opts.account ?? '2088000000000000',
+      date,
+      exportedAt: now(),
+    });
+    const token = bills.issue(zip, 30_000);
+    return {
+      node: {
+        ...SUCCESS,
+        bill_download_url:
+          `${origin}${downloadPath}?bizType=trade&bizDates=${date.replace(/-/g, '')}` +
+          `&fileType=csv.zip&token=${token}`,
+      },
+    };
+  };
+
+  const dispatch = (m: Method, biz: Record<string, unknown>, fields: Fields, origin: string): Promise<Answer> => {
     switch (m) {
       case 'alipay.trade.precreate':
         return precreate(biz, fields);
@@ -237,6 +269,8 @@ export function registerAlipayFace(app: FastifyInstance, bank: SimulatedGateway,
         return refundQuery(biz);
       case 'alipay.trade.close':
         return close(biz);
+      case 'alipay.data.dataservice.bill.downloadurl.query':
+        return Promise.resolve(billUrl(biz, origin));
       default: {
         const never: never = m;
         throw new Error(`unknown method ${String(never)}`);
@@ -283,7 +317,8 @@ export function registerAlipayFace(app: FastifyInstance, bank: SimulatedGateway,
     if (typeof biz !== 'object' || biz === null || Array.isArray(biz))
       return send(reply, key, invalid('isv.invalid-parameter', 'biz_content must be a JSON object'));
     try {
-      return send(reply, key, await dispatch(m, biz as Record<string, unknown>, fields));
+      const origin = `${request.protocol}://${request.headers.host ?? 'openapi.alipay.com'}`;
+      return send(reply, key, await dispatch(m, biz as Record<string, unknown>, fields, origin));
     } catch (e) {
       // The order book's own chaos: before or after the effect, the gateway cannot say.
       if (e instanceof GatewayUnknownOutcomeError)
@@ -303,7 +338,17 @@ export function registerAlipayFace(app: FastifyInstance, bank: SimulatedGateway,
     scope.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_req, body, parsed) => {
       parsed(null, [...new URLSearchParams(body as string)]);
     });
-    scope.post(opts.path ?? '/gateway.do', handle);
+    scope.post(path, handle);
+    // The download itself is neither signed nor authenticated: its token is the secret.
+    scope.get(downloadPath, async (request, reply) => {
+      const file = bills.take((request.query as Record<string, string | undefined>).token ?? '');
+      if (file === undefined) return reply.code(404).type('text/plain').send('the download link has expired');
+      return reply
+        .code(200)
+        .type('application/zip')
+        .header('content-disposition', 'attachment; filename="bill.csv.zip"')
+        .send(Buffer.from(file));
+    });
     done();
   });
 }

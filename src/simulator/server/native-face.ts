@@ -182,6 +182,18 @@ export function nativeFace(options: NativeFaceOptions): SimulatorFace {
         },
       );
 
+      // The day's trade bill of the order book (the Alipay layout), base64 in the signed JSON answer.
+      app.get<{ Params: { date: string } }>(`${NATIVE_PREFIX}/statements/:date`, async (req, reply) => {
+        if (!/^\d{4}-\d{2}-\d{2}$/.test(req.params.date))
+          return fail(reply, 400, 'VALIDATION_FAILED', 'date must be YYYY-MM-DD');
+        try {
+          const file = await bank.statement(req.params.date);
+          return { format: file.format, name: file.name, content_base64: Buffer.from(file.bytes).toString('base64') };
+        } catch {
+          return fail(reply, 400, 'VALIDATION_FAILED', 'date is not a calendar day');
+        }
+      });
+
       app.post(`${NATIVE_PREFIX}/refunds`, async (req, reply) => {
         const b = parse(refundSchema, req.body, reply);
         if (b === undefined) return reply;

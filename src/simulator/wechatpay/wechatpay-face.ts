@@ -1,4 +1,8 @@
-import type { KeyObject } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { isBusinessDate } from '../../domain/statements/shanghai-time.js';
+import { DownloadTokens, billDayStarted } from '../statements/download-tokens.js';
+import { WECHAT_BILL_TYPES, type WechatBillType, writeWechatBill } from '../statements/wechat-bill-writer.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { SimulatedGateway, SimTrade } from '../simulated-gateway.js';
 import {
@@ -221,6 +225,37 @@ export function registerWechatpayFace(app: FastifyInstance, bank: SimulatedGatew
       return send(reply, answer);
     };
 
+  // Trade bills: GET /v3/bill/tradebill answers a download URL and the SHA1 of the bill (of the
+  // bill itself, before any gzip); the download is signed by us like any call, its answer is not.
+  const bills = new DownloadTokens(() => nowSec() * 1000);
+  const tradeBill = (req: FastifyRequest): Answer => {
+    const q = req.query as Record<string, string | undefined>;
+    const date = q.bill_date ?? '';
+    const billType = (q.bill_type ?? 'ALL') as WechatBillType;
+    if (!isBusinessDate(date)) return fail(400, 'PARAM_ERROR', 'bill_date 格式应为 YYYY-MM-DD');
+    if (!WECHAT_BILL_TYPES.includes(billType)) return fail(400, 'PARAM_ERROR', 'bill_type 应为 ALL、SUCCESS 或 REFUND');
+    if (q.tar_type !== undefined && q.tar_type !== 'GZIP') return fail(400, 'PARAM_ERROR', 'tar_type 只支持 GZIP');
+    if (!billDayStarted(date, nowSec() * 1000)) return fail(400, 'NO_STATEMENT_EXIST', '账单文件不存在');
+    const bill = writeWechatBill(bank.statementEntries(date), { billType, appid: opts.appid, mchid: opts.mchid });
+    const token = bills.issue(q.tar_type === 'GZIP' ? gzipSync(bill) : bill, 300_000);
+    const host = req.headers.host ?? 'api.mch.weixin.qq.com';
+    return {
+      status: 200,
+      body: {
+        hash_type: 'SHA1',
+        hash_value: createHash('sha1').update(bill).digest('hex'),
+        download_url: `${req.protocol}://${host}${prefix}/v3/billdownload/file?token=${token}`,
+      },
+    };
+  };
+  const downloadBill = async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const refused = authenticate(req, '');
+    if (refused !== undefined) return send(reply, refused);
+    const file = bills.take((req.query as Record<string, string | undefined>).token ?? '');
+    if (file === undefined) return send(reply, fail(400, 'INVALID_REQUEST', '下载链接已过期或不存在'));
+    return reply.code(200).type('application/octet-stream').send(Buffer.from(file));
+  };
+
   const param = (req: FastifyRequest, name: string): string => {
     const p = req.params as Record<string, string | undefined>;
     return p[name] ?? '';
@@ -252,6 +287,11 @@ export function registerWechatpayFace(app: FastifyInstance, bank: SimulatedGatew
       `${prefix}/v3/refund/domestic/refunds/:outRefundNo`,
       guarded((req) => queryRefund(param(req, 'outRefundNo'))),
     );
+    face.get(
+      `${prefix}/v3/bill/tradebill`,
+      guarded((req) => tradeBill(req)),
+    );
+    face.get(`${prefix}/v3/billdownload/file`, downloadBill);
     done();
   });
 }

@@ -1,5 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { Clock } from '../../../ports/clock.js';
+import type { StatementFile } from '../../../domain/statements/statement-line.js';
 import {
   type CreatePaymentRequest,
   type GatewayPaymentResult,
@@ -247,6 +248,33 @@ export class AlipayGateway implements PaymentGateway {
     return accepted
       ? { status: 200, contentType: 'text/plain', body: 'success' }
       : { status: 400, contentType: 'text/plain', body: 'fail' };
+  }
+
+  /**
+   * The day's trade bill: the signed `alipay.data.dataservice.bill.downloadurl.query`
+   * (bill_type trade) gives a download URL good for 30 s; the download is the zip itself.
+   */
+  async statement(date: string): Promise<StatementFile> {
+    const method = 'alipay.data.dataservice.bill.downloadurl.query';
+    const a = await this.call(method, { bill_type: 'trade', bill_date: date });
+    const url = str(a.node, 'bill_download_url');
+    if (a.outcome.kind === 'unknown') throw new GatewayUnknownOutcomeError(`alipay ${method}: ${a.outcome.subCode}`);
+    if (a.outcome.kind !== 'ok' || url === undefined) {
+      const code = a.outcome.kind === 'ok' ? 'NO_DOWNLOAD_URL' : a.outcome.subCode;
+      throw new AlipayRequestRefusedError(`alipay bill download URL refused: ${code}`, code);
+    }
+    let bytes: Uint8Array;
+    try {
+      const res = await fetch(url, {
+        redirect: 'follow',
+        signal: AbortSignal.timeout(Math.max(this.timeoutMs, 30_000)),
+      });
+      if (res.status !== 200) throw new Error(`HTTP ${String(res.status)}`);
+      bytes = new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      throw new GatewayUnknownOutcomeError(`alipay bill download: ${e instanceof Error ? e.message : 'no answer'}`);
+    }
+    return { format: 'alipay', name: `${this.name}-${date}.zip`, bytes };
   }
 
   /** The signed request parameters for a method call (exported through the class for interop tests). */

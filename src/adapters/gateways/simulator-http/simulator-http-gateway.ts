@@ -10,6 +10,7 @@ import type {
   RawNotification,
   RefundRequest,
 } from '../../../ports/payment-gateway.js';
+import type { StatementFile } from '../../../domain/statements/statement-line.js';
 import type { RateLimitState } from '../../http/http-client.js';
 import { type NativeAnswer, NativeClient } from './native-client.js';
 import { errorCode, notificationBody, toPaymentResult, toRefundResult } from './native-mapping.js';
@@ -94,6 +95,20 @@ export class SimulatorHttpGateway implements PaymentGateway {
     if (a.status === 200) return toPaymentResult(a, outTradeNo);
     if (a.status === 404 && errorCode(a) === 'TRADE_NOT_FOUND') return { status: 'not_found', outTradeNo };
     throw new Error(`simulator-http: ${method} ${path} answered ${a.status} ${errorCode(a) ?? ''}`);
+  }
+
+  /** The day's trade bill of the simulator's order book (its own layout, Alipay's by default), over the signed API. */
+  async statement(date: string): Promise<StatementFile> {
+    const a = await this.client.call('GET', `${PATH}/statements/${seg(date)}`);
+    const format = a.json.format;
+    const content = a.json.content_base64;
+    if (a.status !== 200 || typeof content !== 'string' || (format !== 'alipay' && format !== 'wechatpay'))
+      throw new Error(`simulator-http: statement ${date} answered ${a.status} ${errorCode(a) ?? ''}`);
+    return {
+      format,
+      name: `${this.name}-${date}.${format === 'alipay' ? 'zip' : 'csv'}`,
+      bytes: Buffer.from(content, 'base64'),
+    };
   }
 
   async refund(req: RefundRequest): Promise<GatewayRefundResult> {

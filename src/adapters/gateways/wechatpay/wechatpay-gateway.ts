@@ -1,4 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { gunzipSync } from 'node:zlib';
+import { StatementInvalidError } from '../../../domain/statements/statement-invalid-error.js';
+import type { StatementFile } from '../../../domain/statements/statement-line.js';
 import type { KeyObject } from 'node:crypto';
 import type { Money } from '../../../domain/money.js';
 import {
@@ -215,6 +218,59 @@ export class WechatpayGateway implements PaymentGateway {
     if (res.status === 200 && res.json !== undefined) return this.refundView(res.json, outRefundNo, res);
     if (res.status >= 400 && res.status < 500) return { status: 'failed', outRefundNo, failureCode: errorCode(res) };
     throw new GatewayUnknownOutcomeError(`WeChat Pay refund answered ${res.status}`);
+  }
+
+  /**
+   * The day's ALL trade bill: the signed `GET /v3/bill/tradebill` gives a download URL and the
+   * bill's SHA1; the download (signed by us, not by the platform) is gunzipped and must match
+   * that SHA1, or it is refused (STATEMENT_INVALID) rather than reconciled against.
+   */
+  async statement(date: string): Promise<StatementFile> {
+    const name = `${this.name}-${date}.csv`;
+    const res = await this.call(
+      'GET',
+      `/v3/bill/tradebill?bill_date=${encodeURIComponent(date)}&bill_type=ALL&tar_type=GZIP`,
+    );
+    const url = res.json === undefined ? undefined : str(res.json, 'download_url');
+    const hash = res.json === undefined ? undefined : str(res.json, 'hash_value');
+    if (res.status !== 200 || url === undefined || hash === undefined) throw rejected(res);
+    const target = new URL(url);
+    if (target.protocol !== 'https:' && target.origin !== this.baseUrl)
+      throw new StatementInvalidError(name, null, 'the download URL is neither https nor the configured host');
+    const path = `${target.pathname}${target.search}`;
+    let bytes: Uint8Array;
+    try {
+      const got = await this.fetchImpl(target, {
+        headers: {
+          authorization: authorization(
+            { mchid: this.opts.mchid, serialNo: this.opts.merchantSerialNo, privateKey: this.opts.merchantPrivateKey },
+            'GET',
+            path,
+            '',
+            this.nowSec(),
+            this.nonce(),
+          ),
+          'user-agent': 'open-autoglm-wechatpay/1 (+node)',
+        },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(Math.max(this.timeoutMs, 30_000)),
+      });
+      if (got.status !== 200) throw new Error(`HTTP ${String(got.status)}`);
+      bytes = new Uint8Array(await got.arrayBuffer());
+    } catch (e) {
+      throw new GatewayUnknownOutcomeError(
+        `WeChat Pay bill download: ${e instanceof Error ? e.message : 'transport failure'}`,
+      );
+    }
+    let bill: Uint8Array;
+    try {
+      bill = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+    } catch {
+      throw new StatementInvalidError(name, null, 'the download is not a readable gzip file');
+    }
+    if (createHash('sha1').update(bill).digest('hex') !== hash.toLowerCase())
+      throw new StatementInvalidError(name, null, 'the download does not match the SHA1 the platform gave');
+    return { format: 'wechatpay', name, bytes: bill };
   }
 
   async queryRefund(outTradeNo: string, outRefundNo: string): Promise<GatewayRefundResult> {

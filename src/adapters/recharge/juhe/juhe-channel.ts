@@ -1,3 +1,4 @@
+import type { StatementFile } from '../../../domain/statements/statement-line.js';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Money } from '../../../domain/money.js';
 import type { OperatorId } from '../../../domain/recharge/number-segments.js';
@@ -169,6 +170,25 @@ export class JuheRechargeChannel implements RechargeChannel {
     const money = res.envelope.error_code === 0 ? yuanToFen(res.envelope.result?.money) : undefined;
     if (money === undefined) throw new Error(`juhe: yue answered ${res.envelope.error_code} ${res.envelope.reason}`);
     return money;
+  }
+
+  /**
+   * The day's order list (`orderlist?key&date=YYYY-MM-DD`, UTF-8 JSON in Juhe's answer shape;
+   * the real endpoint's parameters are UNCONFIRMED). Fetched outside the keep-alive pool: a
+   * day's list may be larger than a call's answer is allowed to be.
+   */
+  async statement(date: string): Promise<StatementFile> {
+    const url = new URL('orderlist', this.base);
+    url.search = new URLSearchParams({ key: this.options.apiKey, date }).toString();
+    let bytes: Uint8Array;
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+      if (res.status !== 200) throw new Error(`HTTP ${String(res.status)}`);
+      bytes = new Uint8Array(await res.arrayBuffer());
+    } catch (e) {
+      throw new RechargeUnknownOutcomeError(`juhe orderlist: ${e instanceof Error ? e.message : 'no answer'}`);
+    }
+    return { format: 'juhe', name: `${this.name}-${date}.json`, bytes };
   }
 
   parseCallback(req: RechargeCallbackRequest): Result<RechargeCallback> {
