@@ -1,6 +1,7 @@
 import type { Journal } from '../domain/ledger/journal.js';
 import type { OrderStatus } from '../domain/order.js';
 import type { RechargeStatus } from '../domain/recharge/recharge.js';
+import type { TopUpStatus } from '../domain/wallet.js';
 import type { AgentSessionRepository } from './agent-sessions.js';
 import type { IdentityRepository } from './identity.js';
 import type { HeldActionRepository } from './held-actions.js';
@@ -127,9 +128,22 @@ export interface ReviewFlags {
   raise(flag: ReviewFlag): Promise<void>;
   /** Raise a flag whose id is deterministic unless one with that id exists; false if it did (raise once). */
   raiseOnce(flag: ReviewFlag): Promise<boolean>;
-  /** Mark an open flag resolved; false if there is none open with that id. */
-  resolve(tenantId: string, id: string, at: number): Promise<boolean>;
-  list(tenantId: string, options: { readonly open?: boolean; readonly limit: number }): Promise<ReviewFlag[]>;
+  /** Mark an open flag resolved (by whom, with what note); false if there is none open with that id. */
+  resolve(tenantId: string, id: string, at: number, by?: string, note?: string): Promise<boolean>;
+  get(tenantId: string, id: string): Promise<ReviewFlag | undefined>;
+  /** A tenant's flags, newest first, narrowed by the filters given. */
+  list(tenantId: string, options: FlagFilter & { readonly limit: number }): Promise<ReviewFlag[]>;
+}
+
+/** Which flags to list: open or resolved (absent: both), of one code, about one resource, raised since. */
+export interface FlagFilter {
+  /** true: open only; false: resolved only; absent: both. */
+  readonly open?: boolean;
+  readonly code?: string;
+  readonly resourceType?: string;
+  readonly resourceId?: string;
+  /** Raised at or after this instant (ms). */
+  readonly since?: number;
 }
 
 export interface NewJob {
@@ -243,6 +257,17 @@ export interface TopUpRepository {
   listAfter(tenantId: string, afterId: string | null, limit: number): Promise<TopUpRecord[]>;
   /** Version-checked write. */
   update(topUp: TopUpRecord, expectedVersion: number): Promise<boolean>;
+  /**
+   * Top-ups (and recharges' own payments) of any tenant in one of `statuses` whose last change is
+   * older than `updatedBefore` (and newer than `updatedAfter`, when given), oldest change first:
+   * what the unpaid expiry looks at.
+   */
+  findStale(
+    statuses: readonly TopUpStatus[],
+    updatedBefore: number,
+    updatedAfter: number | undefined,
+    limit: number,
+  ): Promise<TopUpRecord[]>;
 }
 
 export interface RechargeRepository {
@@ -394,10 +419,10 @@ export interface ReadRepositories {
   readonly refunds: Pick<RefundRepository, 'get' | 'getByOutRefundNo' | 'listByPayment' | 'listAfter'>;
   readonly ledger: Pick<LedgerRepository, 'balances' | 'unbalancedJournals' | 'journalsFor' | 'journalIdsByResource'>;
   readonly callbacks: Pick<CallbackInbox, 'seenEvent'>;
-  readonly flags: Pick<ReviewFlags, 'list'>;
+  readonly flags: Pick<ReviewFlags, 'list' | 'get'>;
   readonly sessions: Pick<AgentSessionRepository, 'get'>;
   readonly wallets: Pick<WalletRepository, 'get'>;
-  readonly topUps: Pick<TopUpRepository, 'get' | 'listAfter'>;
+  readonly topUps: Pick<TopUpRepository, 'get' | 'listAfter' | 'findStale'>;
   readonly recharges: Pick<
     RechargeRepository,
     | 'get'

@@ -16,6 +16,7 @@ import { MANDATE_PERIODS } from '../../../../domain/mandate.js';
 import { ORDER_STATUSES } from '../../../../domain/order.js';
 import { RECHARGE_STATUSES } from '../../../../domain/recharge/recharge.js';
 import { REFUND_STATUSES } from '../../../../domain/refund.js';
+import { FLAG_ACTIONS, type FlagView } from '../../../../application/flags/flags-api.js';
 import type { ResponseDoc } from './route-doc.js';
 import { TOP_UP_STATUSES } from '../../../../domain/wallet.js';
 
@@ -303,6 +304,21 @@ export const deliveryViewSchema = z
   })
   .meta({ id: 'WebhookDelivery', description: 'One event addressed to one endpoint, with its attempts.' });
 
+export const flagViewSchema = z
+  .object({
+    id: z.string(),
+    code: z.string(),
+    resource_type: z.string(),
+    resource_id: z.string(),
+    detail: z.unknown(),
+    created_at: instant,
+    resolved_at: instant.nullable(),
+    resolved_by: z.string().nullable(),
+    resolution_note: z.string().nullable(),
+    actions: z.array(z.enum(FLAG_ACTIONS)).describe('what may be done about it now; empty once resolved'),
+  })
+  .meta({ id: 'ReviewFlag', description: 'A finding for a person to look at, and what may be done about it.' });
+
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });
 
 /**
@@ -332,4 +348,5 @@ export const agrees: {
   ledgerCheck: true satisfies Agrees<LedgerCheck, typeof ledgerCheckSchema>,
   webhook: true satisfies Agrees<WebhookView, typeof webhookViewSchema>,
   delivery: true satisfies Agrees<DeliveryView, typeof deliveryViewSchema>,
+  flag: true satisfies Agrees<FlagView, typeof flagViewSchema>,
 };
