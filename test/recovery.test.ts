@@ -187,6 +187,32 @@ describe.each(ENGINES)('recovering what failed (%s)', (engine) => {
     expect(check.json()).toMatchObject({ balanced: true, complete: true });
   });
 
+  it('the resume-refunding rule flags a failed refund again for an order left REFUNDING (time injected)', async () => {
+    const { app, gateway, clock } = await start(engine);
+    const refund = await declinedRefund(app, gateway, 'hana');
+    const [flag] = await flagsOf(app, `resource_id=${refund.id}`);
+    // Someone resolved the flag without acting: the order would sit in REFUNDING unseen.
+    await app.http.inject({
+      method: 'POST',
+      url: `/api/v1/review-flags/${flag?.id ?? ''}/resolve`,
+      headers: json,
+      payload: { note: 'looked at it' },
+    });
+    expect(await flagsOf(app, `resource_id=${refund.id}`)).toEqual([]);
+    clock.offset = 31 * MIN;
+    await app.services.rules.sweep();
+    const again = await eventually(
+      () => flagsOf(app, `resource_id=${refund.id}`),
+      (f) => f.length > 0,
+    );
+    expect(again.map((f) => [f.code, f.actions])).toEqual([
+      ['REFUND_FAILED', ['retry_refund', 'settle_refund_outside']],
+    ]);
+    // Flagged once: a second sweep over the same state adds nothing.
+    await app.services.rules.sweep();
+    expect(await flagsOf(app, `resource_id=${refund.id}`)).toHaveLength(1);
+  });
+
   it('settle-outside: an operator records it with a note (audited); a person is refused', async () => {
     const { app, gateway } = await start(engine);
     const refund = await declinedRefund(app, gateway, 'carol');
