@@ -52,7 +52,8 @@ async function run(
 describe('autoglm CLI against a running service', () => {
   it('orders, lists, confirms and shows an order', async () => {
     const placed = await cli('order', 'latte', 'large', '-q', '2', '--json');
-    expect(placed.code).toBe(0);
+    // Placed, not paid: left for the person's confirmation, which is not a success.
+    expect(placed.code).toBe(2);
     const order = (JSON.parse(placed.out[0] ?? '{}') as { order: { id: string; status: string; amount: number } })
       .order;
     expect(order).toMatchObject({ status: 'AWAITING_PAYMENT', amount: 7000 });
@@ -72,7 +73,7 @@ describe('autoglm CLI against a running service', () => {
   it('prints one error line with a stable code and exits non-zero on bad input', async () => {
     const r = await cli('order', 'tea', 'medium');
     expect(r.code).toBe(1);
-    expect(r.err.join('\n')).toMatch(/^error UNKNOWN_DRINK: /);
+    expect(r.err.join('\n')).toMatch(/^error UNKNOWN_DRINK: .* \(request \S+\)/);
     const bad = await cli('order', 'latte', 'medium', '-q', 'zero');
     expect(bad.code).not.toBe(0);
   });

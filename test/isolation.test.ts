@@ -51,6 +51,9 @@ interface AliceIds {
   waiting: string;
   waitingToo: string;
   refund: string;
+  /** A refund the gateway declined, and the review flag it raised. */
+  failedRefund: string;
+  flag: string;
   topUp: string;
   recharge: string;
   batchRecharges: string[];
@@ -122,6 +125,8 @@ const allIds = (): string[] => [
   A.waiting,
   A.waitingToo,
   A.refund,
+  A.failedRefund,
+  A.flag,
   A.topUp,
   A.recharge,
   ...A.batchRecharges,
@@ -141,6 +146,11 @@ const idsFor = (url: string): string[] | undefined =>
     '/api/v1/orders/:id/audit': [A.paid, A.waiting],
     '/api/v1/orders/:id/refunds': [A.partlyRefunded],
     '/api/v1/refunds/:id': [A.refund],
+    '/api/v1/refunds/:id/retry': [A.failedRefund],
+    '/api/v1/refunds/:id/settle-outside': [A.failedRefund],
+    '/api/v1/review-flags/:id': [A.flag],
+    '/api/v1/review-flags/:id/resolve': [A.flag],
+    '/api/v1/review-flags/:id/actions': [A.flag],
     '/api/v1/wallet/top-ups/:id': [A.topUp],
     '/api/v1/recharges/:id': [A.recharge, ...A.batchRecharges],
     '/api/v1/batches/:id': [A.batch],
@@ -192,6 +202,7 @@ async function snapshot(): Promise<unknown> {
     mandate: await app.deps.uow.read.mandates.get('default', A.mandate),
     webhook: await app.deps.uow.read.webhooks.getSubscription('default', A.webhook),
     ledger: await s.ledger.balances('default'),
+    flags: await s.ledger.reviewFlags('default', false, 100),
     keys: (await s.identity.listKeys({ ...alice, userId: 'admin', actor: 'admin:admin', role: 'admin' })).ok,
     charged: gateway.groundTruth.length,
     toppedUp: carriers.groundTruth.length,
@@ -233,6 +244,23 @@ beforeAll(async () => {
   });
   expect(refund.statusCode, refund.body).toBe(201);
   A.refund = refund.json<{ refund: { id: string } }>().refund.id;
+  // A refund the gateway declined: FAILED, with the review flag it raised.
+  gateway.declineRefunds(1);
+  const declined = await app.http.inject({
+    method: 'POST',
+    url: `/api/v1/orders/${A.partlyRefunded}/refund`,
+    headers: { ...alice, ...json },
+    payload: { amount: 500 },
+  });
+  expect(declined.statusCode, declined.body).toBe(422);
+  A.failedRefund = declined.json<{ refund: { id: string } }>().refund.id;
+  A.flag =
+    (
+      await app.services.flags.list(
+        { tenantId: 'default', userId: 'admin', actor: 'admin:admin', requestId: null, role: 'admin' },
+        { resourceId: A.failedRefund, limit: 1 },
+      )
+    )[0]?.id ?? 'missing';
 
   // Above require_confirmation_above: held, then confirmed by alice naming what she was shown.
   const heldTopUp = await as(alice, 'POST', '/api/v1/wallet/top-ups', { amount: 20_000 });

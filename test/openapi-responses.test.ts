@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
 import { OpenApiResponseValidator, type SeenResponse } from './support/openapi-validator.js';
 import { ANONYMOUS, startTestApp } from './support/test-app.js';
+import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 
 /**
  * Every answer a client gets matches the OpenAPI document (GET /openapi.json): a flow through the
@@ -13,17 +14,22 @@ import { ANONYMOUS, startTestApp } from './support/test-app.js';
  * Schema 2020-12 validator. Every route is seen answering at least one success and one error.
  */
 let app: App;
+/** The embedded gateway, to decline a refund (the recovery routes need a failed one). */
+const gateway = new SimulatedGateway();
 let validator: OpenApiResponseValidator;
 const seen: SeenResponse[] = [];
 
 beforeAll(async () => {
   app = (
-    await startTestApp({
-      // Orders wait for their confirm; top-ups are held for the person (the confirmations flow).
-      auto_confirm_order: false,
-      trusted_actions: ['recharge_phone', 'refund'],
-      security: { block: { enabled: false } },
-    })
+    await startTestApp(
+      {
+        // Orders wait for their confirm; top-ups are held for the person (the confirmations flow).
+        auto_confirm_order: false,
+        trusted_actions: ['recharge_phone', 'refund'],
+        security: { block: { enabled: false } },
+      },
+      { gateway },
+    )
   ).app;
   await app.http.ready();
   const doc = await app.http.inject({ url: '/openapi.json', headers: { [ANONYMOUS]: '1' } });
@@ -175,6 +181,32 @@ describe('every answer matches the OpenAPI document', () => {
     await call({ url: '/api/v1/orders/none/refunds', as: 'alice' });
     await call({ url: `/api/v1/refunds/${id(refund, 'refund')}`, as: 'alice' });
     await call({ url: '/api/v1/refunds/none', as: 'alice' });
+
+    // A refund the gateway declines: sent again; another settled outside; their review flags.
+    const declineOne = async (amount: number): Promise<string> => {
+      gateway.declineRefunds(1);
+      const r = await call({ url: `/api/v1/orders/${orderId}/refund`, as: 'alice', body: { amount } });
+      expect(r.status).toBe(422);
+      return id(r, 'refund');
+    };
+    const failed = await declineOne(200);
+    await call({ method: 'POST', url: `/api/v1/refunds/${failed}/retry`, as: 'alice' });
+    await call({ method: 'POST', url: `/api/v1/refunds/${failed}/retry`, as: 'alice' });
+    const outside = await declineOne(300);
+    await call({ url: `/api/v1/refunds/${outside}/settle-outside`, body: { note: '' } });
+    await call({ url: `/api/v1/refunds/${outside}/settle-outside`, body: { note: 'paid back in cash' } });
+    const flagged = await declineOne(400);
+    const flags = await call({ url: `/api/v1/review-flags?code=REFUND_FAILED&resource_id=${flagged}` });
+    const flagId = String((flags.json().data as Array<{ id: string }>)[0]?.id);
+    await call({ url: `/api/v1/review-flags/${flagId}` });
+    await call({ url: '/api/v1/review-flags/none' });
+    await call({ url: `/api/v1/review-flags/${flagId}/actions`, body: { action: 'close_trade' } });
+    await call({ url: `/api/v1/review-flags/${flagId}/actions`, body: { action: 'retry_refund' } });
+    const toResolve = await declineOne(500);
+    const open = await call({ url: `/api/v1/review-flags?status=open&resource_id=${toResolve}` });
+    const openId = String((open.json().data as Array<{ id: string }>)[0]?.id);
+    await call({ url: `/api/v1/review-flags/${openId}/resolve`, body: { note: 'refunded by the shop' } });
+    await call({ url: `/api/v1/review-flags/${openId}/resolve`, body: { note: 'again' } });
 
     // The wallet: a top-up is held for the person, who confirms it; another is rejected.
     await call({ url: '/api/v1/wallet', as: 'alice' });

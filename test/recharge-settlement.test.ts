@@ -213,9 +213,16 @@ async function wallet(app: App, user: string): Promise<number> {
   return res.json<{ wallet: { balance: number } }>().wallet.balance;
 }
 
-async function flags(app: App): Promise<Array<{ code: string; resource_id: string; detail: Record<string, unknown> }>> {
+interface Flag {
+  id: string;
+  code: string;
+  resource_id: string;
+  detail: Record<string, unknown>;
+}
+
+async function flags(app: App): Promise<Flag[]> {
   const res = await app.http.inject({ method: 'GET', url: '/api/v1/review-flags' });
-  return res.json<{ data: Array<{ code: string; resource_id: string; detail: Record<string, unknown> }> }>().data;
+  return res.json<{ data: Flag[] }>().data;
 }
 
 async function actions(app: App, id: string): Promise<string[]> {
@@ -515,12 +522,14 @@ describe('recharge repair rules (time injected)', () => {
 
   it(
     'settle-unknown-recharge: a recharge paid directly whose payment never completed is never dispatched — ' +
-      'flagged, nothing moves',
+      'flagged, nothing moves; the flag offers to close the trade, which fails it',
     async () => {
       const ch = new ScriptedChannel('scripted');
       ch.submitAnswer = 'succeeded';
-      // The payer must act (scan a code) and never does: the payment stays pending.
-      const { app, clock } = await start(ch, {}, { gateway: new SimulatedGateway({ payerActionMethods: ['wallet'] }) });
+      // The payer must act (scan a code) and never does: the payment stays pending. The unpaid
+      // expiry is set later than the rule here, so that the rule is what finds it.
+      const gateway = new SimulatedGateway({ payerActionMethods: ['wallet'] });
+      const { app, clock } = await start(ch, { orders: { unpaid_timeout_seconds: 7200 } }, { gateway });
       const res = await app.http.inject({
         method: 'POST',
         url: '/api/v1/recharges',
@@ -542,8 +551,28 @@ describe('recharge repair rules (time injected)', () => {
         channel_says: 'awaiting its own payment',
         money_in: 'none unless its payment was captured',
       });
-      const l = await balances(app);
+      let l = await balances(app);
       expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted')]).toEqual([true, 0, 0]);
+
+      // The operator closes the trade from the flag: the payer can no longer pay, the recharge fails.
+      const flagId = f[0]?.id ?? '';
+      const shown = await app.http.inject({ url: `/api/v1/review-flags/${flagId}` });
+      expect(shown.json<{ flag: { actions: string[] } }>().flag.actions).toEqual(['close_trade']);
+      const acted = await app.http.inject({
+        method: 'POST',
+        url: `/api/v1/review-flags/${flagId}/actions`,
+        headers: { 'content-type': 'application/json' },
+        payload: { action: 'close_trade', note: 'the payer left the shop' },
+      });
+      expect(acted.statusCode, acted.body).toBe(200);
+      expect(await until(app, r.id, (s) => s === 'FAILED')).toBe('FAILED');
+      const payment = await app.storage.unitOfWork.read.topUps.get('default', r.top_up_id);
+      expect(payment).toMatchObject({ status: 'FAILED', failureCode: 'UNPAID_TIMEOUT' });
+      expect(gateway.payPending(payment?.outTradeNo ?? '')).toBe(false);
+      expect(await flags(app)).toEqual([]);
+      expect(ch.submitted).toEqual([]);
+      l = await balances(app);
+      expect([l.balanced, l.of('recharge_clearing:default'), l.of('refunds_due:default')]).toEqual([true, 0, 0]);
     },
   );
 

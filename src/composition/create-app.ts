@@ -27,6 +27,7 @@ import type { Runtime } from '../application/jobs/runtime.js';
 import type { Deps } from '../application/kernel/deps.js';
 import { createIdentity, type IdentityApi } from '../application/identity/identity-api.js';
 import { createIdempotency, type IdempotencyApi } from '../application/kernel/idempotency.js';
+import { createFlags, type FlagsApi } from '../application/flags/flags-api.js';
 import { createLedger, type LedgerApi } from '../application/ledger/ledger-api.js';
 import { createMaintenance, type MaintenanceApi } from '../application/maintenance/maintenance-api.js';
 import { createOrders, type OrdersApi } from '../application/orders/orders-api.js';
@@ -105,6 +106,8 @@ export interface Services {
   readonly batch: BatchApi;
   readonly rules: RulesApi;
   readonly ledger: LedgerApi;
+  /** Review flags: listed with filters, resolved with a note, acted on where safe. */
+  readonly flags: FlagsApi;
   readonly maintenance: MaintenanceApi;
   readonly idempotency: IdempotencyApi;
   readonly identity: IdentityApi;
@@ -320,6 +323,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       ...(config.rules.built_in ? BUILT_IN_RECHARGE_RULES : []),
       ...config.rules.custom_recharge.map(ruleFromConfig),
     ],
+    ...(config.rules.built_in ? { unpaidTopUpMs: config.orders.unpaid_timeout_seconds * 1000 } : {}),
     sweepIntervalMs: config.rules.enabled ? config.rules.sweep_interval_ms : 0,
     sweepLimit: config.rules.batch,
   });
@@ -385,6 +389,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     batch: batch.api,
     rules: rules.api,
     ledger: createLedger(runtime).api,
+    flags: createFlags(runtime, { refunds: refunds.api, rules: rules.api }).api,
     maintenance: maintenance.api,
     idempotency: createIdempotency(deps),
     identity: identity.api,

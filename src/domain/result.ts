@@ -27,6 +27,11 @@ export type ErrorCode =
   | 'REFUND_EXCEEDS_PAYMENT'
   | 'REFUND_NOT_FOUND'
   | 'REFUND_DECLINED'
+  // Recovering what failed (issue 17): a refund sent again or settled outside, review flags resolved
+  | 'REFUND_NOT_FAILED'
+  | 'FLAG_NOT_FOUND'
+  | 'FLAG_ALREADY_RESOLVED'
+  | 'FLAG_ACTION_NOT_OFFERED'
   | 'CALLBACK_SIGNATURE_INVALID'
   | 'CALLBACK_MALFORMED'
   | 'CALLBACK_STALE'

@@ -16,6 +16,11 @@ export const RULE_ACTIONS = [
   'refund_and_flag',
   /** Ask the gateway about a payment we recorded as failed; money it took anyway is given back and flagged. */
   'recheck_failed',
+  /**
+   * An order still REFUNDING: a PENDING refund nobody is sending is sent again (same key); a
+   * FAILED one is flagged again for a person (retry or settle outside); all given back → REFUNDED.
+   */
+  'resume_refund',
 ] as const;
 
 export type RuleAction = (typeof RULE_ACTIONS)[number];
@@ -44,6 +49,7 @@ export const BUILT_IN_RULES: readonly Rule[] = [
   { name: 'settle-pending-payment', statuses: ['PAYMENT_PROCESSING'], olderThanMs: 10 * MIN, action: 'settle_payment' },
   { name: 'retry-fulfilment', statuses: ['PAID', 'FULFILLING'], olderThanMs: 10 * MIN, action: 'retry_fulfilment' },
   { name: 'refund-unfulfilled', statuses: ['PAID', 'FULFILLING'], olderThanMs: 60 * MIN, action: 'refund_and_flag' },
+  { name: 'resume-refunding', statuses: ['REFUNDING'], olderThanMs: 30 * MIN, action: 'resume_refund' },
   {
     name: 'recheck-failed-payment',
     statuses: ['FAILED'],

@@ -151,6 +151,10 @@ export interface ReviewFlag {
   readonly detail: Readonly<Record<string, unknown>>;
   readonly createdAt: number;
   readonly resolvedAt: number | null;
+  /** The actor who resolved it (an operator, or the system when the finding went away). */
+  readonly resolvedBy?: string | null;
+  /** Why it was resolved: the operator's note, or what the action taken did. */
+  readonly resolutionNote?: string | null;
 }
 
 /** A ledger balance: the sum of an account's postings in one currency. */

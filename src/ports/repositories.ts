@@ -1,6 +1,7 @@
 import type { Journal } from '../domain/ledger/journal.js';
 import type { OrderStatus } from '../domain/order.js';
 import type { RechargeStatus } from '../domain/recharge/recharge.js';
+import type { TopUpStatus } from '../domain/wallet.js';
 import type { AgentSessionRepository } from './agent-sessions.js';
 import type { IdentityRepository } from './identity.js';
 import type { HeldActionRepository } from './held-actions.js';
@@ -144,11 +145,24 @@ export interface ReviewFlags {
   raise(flag: ReviewFlag): Promise<void>;
   /** Raise a flag whose id is deterministic unless one with that id exists; false if it did (raise once). */
   raiseOnce(flag: ReviewFlag): Promise<boolean>;
-  /** Mark an open flag resolved; false if there is none open with that id. */
-  resolve(tenantId: string, id: string, at: number): Promise<boolean>;
-  list(tenantId: string, options: { readonly open?: boolean; readonly limit: number }): Promise<ReviewFlag[]>;
+  /** Mark an open flag resolved (by whom, with what note); false if there is none open with that id. */
+  resolve(tenantId: string, id: string, at: number, by?: string, note?: string): Promise<boolean>;
+  get(tenantId: string, id: string): Promise<ReviewFlag | undefined>;
+  /** A tenant's flags, newest first, narrowed by the filters given. */
+  list(tenantId: string, options: FlagFilter & { readonly limit: number }): Promise<ReviewFlag[]>;
   /** Flags not resolved yet, across every tenant (the operations metric). */
   countOpen(): Promise<number>;
+}
+
+/** Which flags to list: open or resolved (absent: both), of one code, about one resource, raised since. */
+export interface FlagFilter {
+  /** true: open only; false: resolved only; absent: both. */
+  readonly open?: boolean;
+  readonly code?: string;
+  readonly resourceType?: string;
+  readonly resourceId?: string;
+  /** Raised at or after this instant (ms). */
+  readonly since?: number;
 }
 
 export interface NewJob {
@@ -270,6 +284,17 @@ export interface TopUpRepository {
     from: number,
     to: number,
     afterId: string | null,
+    limit: number,
+  ): Promise<TopUpRecord[]>;
+  /**
+   * Top-ups (and recharges' own payments) of any tenant in one of `statuses` whose last change is
+   * older than `updatedBefore` (and newer than `updatedAfter`, when given), oldest change first:
+   * what the unpaid expiry looks at.
+   */
+  findStale(
+    statuses: readonly TopUpStatus[],
+    updatedBefore: number,
+    updatedAfter: number | undefined,
     limit: number,
   ): Promise<TopUpRecord[]>;
 }
@@ -430,10 +455,10 @@ export interface ReadRepositories {
   >;
   readonly ledger: Pick<LedgerRepository, 'balances' | 'unbalancedJournals' | 'journalsFor' | 'journalIdsByResource'>;
   readonly callbacks: Pick<CallbackInbox, 'seenEvent'>;
-  readonly flags: Pick<ReviewFlags, 'list' | 'countOpen'>;
+  readonly flags: Pick<ReviewFlags, 'list' | 'get' | 'countOpen'>;
   readonly sessions: Pick<AgentSessionRepository, 'get'>;
   readonly wallets: Pick<WalletRepository, 'get'>;
-  readonly topUps: Pick<TopUpRepository, 'get' | 'listAfter' | 'getByOutTradeNo' | 'listByGateway'>;
+  readonly topUps: Pick<TopUpRepository, 'get' | 'listAfter' | 'getByOutTradeNo' | 'listByGateway' | 'findStale'>;
   readonly recharges: Pick<
     RechargeRepository,
     | 'get'

@@ -329,10 +329,25 @@ export class SimulatedGateway implements PaymentGateway {
     return trade === undefined ? { status: 'not_found', outTradeNo } : this.view(trade);
   }
 
+  /**
+   * The next `n` refunds the gateway has not made yet are declined with `code` (a risk check, an
+   * account short of funds), without being recorded: asked again under the same out_refund_no
+   * afterwards, the refund is made — as Alipay and WeChat Pay let a declined refund be retried.
+   */
+  declineRefunds(n: number, code = 'SIMULATED_REFUND_DECLINE'): void {
+    this.refundDeclines = { left: n, code };
+  }
+
+  private refundDeclines = { left: 0, code: 'SIMULATED_REFUND_DECLINE' };
+
   async refund(req: RefundRequest): Promise<GatewayRefundResult> {
     this.calls.refund += 1;
     await this.chaos.latency();
     const trade = this.trades.get(req.outTradeNo);
+    if (this.refundDeclines.left > 0 && trade?.refunds.has(req.outRefundNo) !== true) {
+      this.refundDeclines.left -= 1;
+      return { status: 'failed', outRefundNo: req.outRefundNo, failureCode: this.refundDeclines.code };
+    }
     if (trade === undefined || (trade.status !== 'succeeded' && !trade.refunds.has(req.outRefundNo))) {
       return { status: 'failed', outRefundNo: req.outRefundNo, failureCode: 'TRADE_NOT_REFUNDABLE' };
     }

@@ -250,6 +250,9 @@ export interface ReviewFlagsTable {
   detail_json: string;
   created_at: Int;
   resolved_at: Int | null;
+  /** Who resolved it, and the note they gave (migration 0014_flag_resolutions). */
+  resolved_by: string | null;
+  resolution_note: string | null;
 }
 /** Agent conversations (migration 0002_agent_sessions). */
 export interface AgentSessionsTable {

@@ -73,6 +73,9 @@ export function retryReason(e: unknown): string {
   return `${unknown ? 'outcome unknown' : 'gateway error'}: ${e instanceof Error ? e.message : String(e)}`;
 }
 
+/** A charge's definite answer: paid, declined, or closed (never to be paid). */
+export type DefiniteCharge = GatewayPaymentResult & { readonly status: 'succeeded' | 'failed' | 'closed' };
+
 /**
  * Charge under a fixed out_trade_no without ever charging twice: on the first attempt create;
  * on any later one (a retry, a resume after a crash) QUERY first, because the earlier call may
@@ -83,7 +86,7 @@ export async function chargeOnce(
   gateway: PaymentGateway,
   firstAttempt: boolean,
   request: CreatePaymentRequest,
-): Promise<CallAnswer<GatewayPaymentResult & { readonly status: 'succeeded' | 'failed' | 'closed' }>> {
+): Promise<CallAnswer<DefiniteCharge>> {
   let result: GatewayPaymentResult;
   try {
     result = firstAttempt

@@ -13,6 +13,8 @@ export const JOB = {
   expandRechargeBatch: 'recharge.batch',
   orderRule: 'rule.run',
   rechargeRule: 'recharge-rule.run',
+  /** A top-up (or a recharge's own payment) still unpaid after the timeout: close its trade, fail it. */
+  topUpRule: 'top-up-rule.run',
   /** One event to one webhook endpoint: an attempt, then the next one rescheduled in place. */
   deliverWebhook: 'webhook.deliver',
   /** Tell the person how their recharge ended (SMS, webhook). */

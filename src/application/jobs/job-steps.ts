@@ -45,7 +45,12 @@ export interface JobSubject {
  * Create a job already leased to this process, inside the current transaction, so the caller
  * can run it at once; if the process dies, the lease expires and any worker resumes it.
  */
-export function enqueueLeased(r: Repositories, deps: JobDeps, job: JobSubject, now: number): Promise<JobRecord> {
+export function enqueueLeased(
+  r: Repositories,
+  deps: JobDeps,
+  job: JobSubject & Pick<NewJob, 'payload'>,
+  now: number,
+): Promise<JobRecord> {
   return r.jobs.enqueue({
     ...job,
     id: deps.ids.next('job'),

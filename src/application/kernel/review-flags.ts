@@ -53,16 +53,51 @@ export async function raiseFlagOnce(
   return raised;
 }
 
-/** Resolve an open flag, audited; false when there was none open with that id. */
+/**
+ * Resolve an open flag, audited, recording who (the transaction's actor) and why (`note`, or the
+ * detail's words); false when there was none open with that id.
+ */
 export async function resolveFlag(
   r: Repositories,
   changes: ChangeSet,
   id: string,
   subject: FlagSubject,
   detail: Readonly<Record<string, unknown>>,
+  note?: string,
 ): Promise<boolean> {
-  const resolved = await r.flags.resolve(subject.tenantId, id, changes.meta.now);
+  const { actor, now } = changes.meta;
+  const why =
+    note ??
+    Object.entries(detail)
+      .map(([k, v]) => `${k}: ${String(v)}`)
+      .join(', ');
+  const resolved = await r.flags.resolve(subject.tenantId, id, now, actor, why);
   if (resolved)
-    changes.audit(subject.type, subject.tenantId, subject.id, 'flag.resolved', null, { flag_id: id, ...detail });
+    changes.audit(subject.type, subject.tenantId, subject.id, 'flag.resolved', null, {
+      flag_id: id,
+      ...detail,
+      ...(note === undefined ? {} : { note }),
+    });
   return resolved;
+}
+
+/** Resolve every open flag of `code` about one subject (the finding it raised has gone away). */
+export async function resolveFlagsOf(
+  r: Repositories,
+  changes: ChangeSet,
+  subject: FlagSubject,
+  code: string,
+  detail: Readonly<Record<string, unknown>>,
+  note?: string,
+): Promise<number> {
+  const open = await r.flags.list(subject.tenantId, {
+    open: true,
+    code,
+    resourceType: subject.type,
+    resourceId: subject.id,
+    limit: 100,
+  });
+  let n = 0;
+  for (const f of open) if (await resolveFlag(r, changes, f.id, subject, { code, ...detail }, note)) n += 1;
+  return n;
 }

@@ -11,6 +11,7 @@ export interface LedgerApi {
   unbalanced(tenantId: string): Promise<Array<{ readonly journal_id: string; readonly sum: number }>>;
   /** Every journal balances, and every resource has exactly the journals its state requires. */
   check(tenantId: string): Promise<LedgerCheck>;
+  /** Open flags only, or (false) every flag. */
   reviewFlags(tenantId: string, open: boolean, limit: number): Promise<ReviewFlag[]>;
   /** The whole database's books at a glance, across tenants (the operations metrics). */
   health(): Promise<LedgerHealth>;
@@ -34,7 +35,8 @@ export function createLedger(rt: Runtime): { readonly api: LedgerApi } {
       unbalanced: async (tenantId) =>
         (await read.ledger.unbalancedJournals(tenantId)).map((u) => ({ journal_id: u.journalId, sum: u.sum })),
       check: (tenantId) => checkLedger(read, tenantId),
-      reviewFlags: (tenantId, open, limit) => read.flags.list(tenantId, { open, limit }),
+      // false: every flag, open or resolved (the flags capability filters further).
+      reviewFlags: (tenantId, open, limit) => read.flags.list(tenantId, open ? { open, limit } : { limit }),
       async health() {
         const [unbalanced, openReviewFlags] = await Promise.all([
           read.ledger.unbalancedJournals(),

@@ -2,7 +2,7 @@ import { postings } from '../../domain/ledger/postings.js';
 import { transitionRecharge } from '../../domain/recharge/recharge.js';
 import type { JobRecord, TopUpRecord } from '../../ports/records.js';
 import type { Repositories } from '../../ports/repositories.js';
-import { amountMismatch, chargeOnce, runGatewayStep } from '../jobs/gateway-step.js';
+import { amountMismatch, chargeOnce, type DefiniteCharge, runGatewayStep } from '../jobs/gateway-step.js';
 import { JOB, PRIORITY } from '../jobs/job-kinds.js';
 import type { JobOutcome } from '../jobs/job-runner.js';
 import { completeJob, enqueueLeased } from '../jobs/job-steps.js';
@@ -34,40 +34,56 @@ export function payRecharge(deps: Deps, job: JobRecord): Promise<JobOutcome> {
         method: topUp.method,
         payer: topUp.userId,
       }),
-    commit: async ({ topUp, rechargeId }, result) => {
-      const now = deps.clock.now();
-      const meta = { actor: SYSTEM.worker, now, requestId: null };
-      if (result.status === 'succeeded') {
-        const mismatch = amountMismatch(result, topUp);
-        if (mismatch !== undefined) return { kind: 'give_up', error: mismatch };
-        const next = await tx(deps.uow, meta, async (r, changes) => {
-          await saveTopUp(
-            r,
-            topUp,
-            moveTopUp(changes, topUp, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null }),
-          );
-          changes.book(postings.rechargePaid(topUp, rechargeId));
-          await completeJob(r, job, deps, now);
-          return enqueueLeased(
-            r,
-            deps,
-            { tenantId: topUp.tenantId, kind: JOB.executeRecharge, resourceId: rechargeId, priority: PRIORITY.pay },
-            now,
-          );
-        });
-        deps.logger.info({ top_up_id: topUp.id, recharge_id: rechargeId, amount: topUp.amount }, 'recharge paid');
-        return { kind: 'done', followUps: [{ job: next }] };
-      }
-      const code = result.failureCode ?? (result.status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
-      await tx(deps.uow, meta, async (r, changes) => {
-        await saveTopUp(r, topUp, moveTopUp(changes, topUp, { type: 'fail', reason: code }, { failureCode: code }));
-        await abandonUnpaidRecharge(r, deps, changes, topUp, rechargeId);
-        await completeJob(r, job, deps, now);
-      });
-      deps.logger.warn({ top_up_id: topUp.id, failure_code: code, recharge_id: rechargeId }, 'recharge payment failed');
-      return { kind: 'done' };
-    },
+    commit: ({ topUp, rechargeId }, result) => commitRechargeCharge(deps, job, topUp, rechargeId, result),
   });
+}
+
+/**
+ * Record a directly paid recharge's charge answer (the pay job's, or the unpaid expiry's after it
+ * closed the trade) in one transaction that also finishes `job`: paid, the money goes into
+ * recharge clearing and the recharge starts; declined or closed, the recharge ends before any
+ * channel is asked, and nothing moves.
+ */
+export async function commitRechargeCharge(
+  deps: Deps,
+  job: JobRecord,
+  topUp: TopUpRecord,
+  rechargeId: string,
+  result: DefiniteCharge,
+  /** Who the change is recorded as: the pay job's worker, or the rule that closed the trade. */
+  actor: string = SYSTEM.worker,
+): Promise<JobOutcome> {
+  const now = deps.clock.now();
+  const meta = { actor, now, requestId: null };
+  if (result.status === 'succeeded') {
+    const mismatch = amountMismatch(result, topUp);
+    if (mismatch !== undefined) return { kind: 'give_up', error: mismatch };
+    const next = await tx(deps.uow, meta, async (r, changes) => {
+      await saveTopUp(
+        r,
+        topUp,
+        moveTopUp(changes, topUp, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null }),
+      );
+      changes.book(postings.rechargePaid(topUp, rechargeId));
+      await completeJob(r, job, deps, now);
+      return enqueueLeased(
+        r,
+        deps,
+        { tenantId: topUp.tenantId, kind: JOB.executeRecharge, resourceId: rechargeId, priority: PRIORITY.pay },
+        now,
+      );
+    });
+    deps.logger.info({ top_up_id: topUp.id, recharge_id: rechargeId, amount: topUp.amount }, 'recharge paid');
+    return { kind: 'done', followUps: [{ job: next }] };
+  }
+  const code = result.failureCode ?? (result.status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
+  await tx(deps.uow, meta, async (r, changes) => {
+    await saveTopUp(r, topUp, moveTopUp(changes, topUp, { type: 'fail', reason: code }, { failureCode: code }));
+    await abandonUnpaidRecharge(r, deps, changes, topUp, rechargeId);
+    await completeJob(r, job, deps, now);
+  });
+  deps.logger.warn({ top_up_id: topUp.id, failure_code: code, recharge_id: rechargeId }, 'recharge payment failed');
+  return { kind: 'done' };
 }
 
 /** The payment for a directly paid recharge failed: the recharge ends before any channel is asked. */

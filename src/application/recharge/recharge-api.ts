@@ -30,6 +30,7 @@ export {
 } from './commit-recharge.js';
 export { checkRecharge, reserveAndCreate, type CheckedRecharge, type RechargeRequest } from './request-recharge.js';
 export type { RechargeRuntime } from './recharge-runtime.js';
+export { commitRechargeCharge } from './pay-recharge.js';
 export type { RechargeView } from './recharge-view.js';
 export type { RechargeCallbackResult } from './handle-recharge-callback.js';
 

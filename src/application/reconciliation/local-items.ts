@@ -1,6 +1,7 @@
 import { keys } from '../../domain/keys.js';
 import type { PaymentStatus } from '../../domain/payment.js';
 import type { RefundStatus } from '../../domain/refund.js';
+import type { TopUpStatus } from '../../domain/wallet.js';
 import type { RechargeAttempt } from '../../domain/recharge/recharge.js';
 import { keyOf, type LocalItem, type LocalStatus } from '../../domain/statements/reconcile.js';
 import type { StatementLine } from '../../domain/statements/statement-line.js';
@@ -22,12 +23,13 @@ const PAYMENT_STATUS: Readonly<Record<PaymentStatus, LocalStatus>> = {
   FAILED: 'FAILED',
   CANCELLED: 'CLOSED',
 };
-/** Refunds and top-ups share their statuses (PENDING, SUCCEEDED, FAILED). */
-const MONEY_STATUS: Readonly<Record<RefundStatus, LocalStatus>> = {
+const MONEY_STATUS: Readonly<Record<TopUpStatus, LocalStatus>> = {
   PENDING: 'PROCESSING',
   SUCCEEDED: 'SUCCESS',
   FAILED: 'FAILED',
 };
+/** A refund settled outside the system never happened at the gateway: its statement has no line for it. */
+const REFUND_STATUS: Readonly<Record<RefundStatus, LocalStatus>> = { ...MONEY_STATUS, SETTLED_OUTSIDE: 'FAILED' };
 
 export function paymentItem(p: PaymentRecord): LocalItem | undefined {
   if (p.outTradeNo === null) return undefined;
@@ -77,7 +79,7 @@ export function refundItem(r: RefundRecord, outTradeNo: string): LocalItem {
     outRefundNo: r.outRefundNo,
     channelId: r.gatewayRefundNo,
     amount: r.amount,
-    status: MONEY_STATUS[r.status],
+    status: REFUND_STATUS[r.status],
     at: r.updatedAt,
   };
 }

@@ -10,6 +10,7 @@ import { canSee } from '../kernel/ownership.js';
 import { waitAwhile } from '../kernel/run-and-wait.js';
 import { executeRefund } from './execute-refund.js';
 import { type RefundView, toRefundView } from './refund-view.js';
+import { retryRefund, settleRefundOutside } from './recover-refund.js';
 import { requestRefund } from './request-refund.js';
 
 export { loadRefund, openRefund, settleRefund, type RefundContext } from './settle-refund.js';
@@ -35,6 +36,13 @@ export interface RefundsApi {
   runConfirmed(caller: Caller, held: HeldActionRecord, confirmed: Confirmed): Promise<Result<RefundOutcome>>;
   /** Where a refund request stands: the refund, or the hold it waits in (crash recovery). */
   outcomeOf(caller: Caller, id: string): Promise<Result<RefundOutcome>>;
+  /**
+   * Send a FAILED refund again: same record, same out_refund_no at the gateway. The answer says
+   * where it stands after the configured wait, as a request's does.
+   */
+  retry(caller: Caller, refundId: string): Promise<Result<RefundOutcome>>;
+  /** An operator records a FAILED refund as settled outside the system, with a note (audited). */
+  settleOutside(caller: Caller, refundId: string, note: string): Promise<Result<RefundView>>;
   /** A refund of an order the caller may see. */
   get(caller: Caller, refundId: string): Promise<Result<RefundView>>;
   listForOrder(caller: Caller, orderId: string): Promise<Result<RefundView[]>>;
@@ -86,6 +94,16 @@ export function createRefunds(rt: Runtime): { readonly api: RefundsApi; readonly
         );
       },
       outcomeOf,
+      async retry(caller, refundId) {
+        const sent = await retryRefund(deps, caller, refundId);
+        if (!sent.ok) return sent;
+        await waitAwhile(runner.runLeased({ job: sent.value.job }), rt.waitForCompletionMs);
+        return outcomeOf(caller, refundId);
+      },
+      async settleOutside(caller, refundId, note) {
+        const settled = await settleRefundOutside(deps, caller, refundId, note);
+        return settled.ok ? ok(toRefundView(settled.value)) : settled;
+      },
       get,
       async listForOrder(caller, orderId) {
         const order = await deps.uow.read.orders.get(caller.tenantId, orderId);

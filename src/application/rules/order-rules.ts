@@ -1,5 +1,5 @@
-import { keys } from '../../domain/keys.js';
-import { type Rule, type RuleAction, ruleMatches } from '../../domain/rules.js';
+import { flagIds, keys } from '../../domain/keys.js';
+import { type Rule, type RuleAction, ruleMatches, ruleRunId } from '../../domain/rules.js';
 import { MerchantUnknownOutcomeError } from '../../ports/merchant.js';
 import { type GatewayPaymentResult, GatewayUnknownOutcomeError } from '../../ports/payment-gateway.js';
 import type { JobRecord, OrderRecord, PaymentRecord } from '../../ports/records.js';
@@ -11,7 +11,7 @@ import { completeJob, enqueueJob } from '../jobs/job-steps.js';
 import { SYSTEM } from '../kernel/caller.js';
 import type { ChangeSet } from '../kernel/change-set.js';
 import type { Deps } from '../kernel/deps.js';
-import { raiseFlag } from '../kernel/review-flags.js';
+import { raiseFlag, raiseFlagOnce } from '../kernel/review-flags.js';
 import { tx } from '../kernel/tx.js';
 import { markPaidAndFulfil, markPaymentFailed } from '../orders/orders-api.js';
 import { flagLateCapture } from '../payments/payments-api.js';
@@ -231,9 +231,62 @@ async function act(rule: Rule, order: OrderRecord, payment: PaymentRecord, deps:
         apply: (r, changes) => flagLateCapture(r, changes, deps, payment, { order_id: order.id, found_by: rule.name }),
       };
     }
+    case 'resume_refund':
+      return resumeRefund(rule, order, payment, deps);
     default: {
       const never: never = rule.action;
       throw new Error(`unknown rule action ${String(never)}`);
     }
   }
+}
+
+/**
+ * An order stuck in REFUNDING always has a way out: a PENDING refund whose job is gone is sent
+ * again (a new job; the gateway takes the same out_refund_no once), a FAILED one is flagged
+ * REFUND_FAILED again for a person (retry it, or settle it outside), and an order whose payment
+ * was all given back is moved to REFUNDED.
+ */
+async function resumeRefund(rule: Rule, order: OrderRecord, payment: PaymentRecord, deps: Deps): Promise<Action> {
+  const refunds = await deps.uow.read.refunds.listByPayment(order.tenantId, payment.id);
+  const live = await Promise.all(refunds.map((f) => deps.uow.read.jobs.hasLive(JOB.executeRefund, f.id)));
+  const orphaned = refunds.filter((f, i) => f.status === 'PENDING' && live[i] !== true);
+  // A failed refund someone is already looking at (its flag is open) needs no second flag.
+  const open = await deps.uow.read.flags.list(order.tenantId, { open: true, code: 'REFUND_FAILED', limit: 500 });
+  const failed = refunds.filter((f) => f.status === 'FAILED' && !open.some((x) => x.resourceId === f.id));
+  if (payment.status === 'REFUNDED' && refunds.every((f) => f.status !== 'PENDING')) {
+    return {
+      result: 'all given back',
+      apply: (r, changes) => changes.saveOrder(r, order, changes.moveOrder(order, [{ type: 'refunded' }])),
+    };
+  }
+  if (orphaned.length === 0 && failed.length === 0) return { result: 'its refund is under way', apply: nothing };
+  return {
+    result: `${orphaned.length} refund(s) sent again, ${failed.length} failed flagged`,
+    apply: async (r, changes) => {
+      for (const f of orphaned) {
+        await enqueueJob(
+          r,
+          deps,
+          { tenantId: f.tenantId, kind: JOB.executeRefund, resourceId: f.id, priority: PRIORITY.refund },
+          changes.meta.now,
+        );
+      }
+      for (const f of failed) {
+        await raiseFlagOnce(
+          r,
+          changes,
+          flagIds.once(`REFUND_FAILED_${f.id}_${ruleRunId(rule, order.id, order.version)}`),
+          { tenantId: f.tenantId, type: 'refund', id: f.id },
+          'REFUND_FAILED',
+          {
+            order_id: order.id,
+            amount: f.amount,
+            failure_code: f.failureCode,
+            order_status: order.status,
+            found_by: rule.name,
+          },
+        );
+      }
+    },
+  };
 }

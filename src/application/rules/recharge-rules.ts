@@ -52,11 +52,14 @@ export function rechargeRuleRunner(
   return async (job) => {
     const rule = byName.get(String(job.payload.rule));
     const rec = await deps.uow.read.recharges.get(job.tenantId, job.resourceId);
+    // An operator's request (a flag's `settle_from_channel`) does not wait for the rule's age.
+    const onRequest = job.payload.on_request === true;
+    const actor = onRequest && typeof job.payload.actor === 'string' ? job.payload.actor : SYSTEM.rules;
     if (
       rule === undefined ||
       rec === undefined ||
       rec.version !== job.payload.version ||
-      !ruleMatches(rule, { status: rec.state.status, updatedAt: rec.updatedAt }, deps.clock.now())
+      !ruleMatches(rule, { status: rec.state.status, updatedAt: onRequest ? 0 : rec.updatedAt }, deps.clock.now())
     ) {
       // The recharge moved on (or the rule was removed): nothing to repair.
       const now = deps.clock.now();
@@ -66,7 +69,7 @@ export function rechargeRuleRunner(
     const finding = await inspect(rule, rec, deps, rt);
     const result = await tx(
       deps.uow,
-      { actor: SYSTEM.rules, now: deps.clock.now(), requestId: null },
+      { actor, now: deps.clock.now(), requestId: null },
       async (r, changes) => {
         const { now } = changes.meta;
         let cur = await r.recharges.get(rec.tenantId, rec.id);

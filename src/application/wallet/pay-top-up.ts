@@ -1,6 +1,6 @@
 import { postings } from '../../domain/ledger/postings.js';
-import type { JobRecord } from '../../ports/records.js';
-import { amountMismatch, chargeOnce, runGatewayStep } from '../jobs/gateway-step.js';
+import type { JobRecord, TopUpRecord } from '../../ports/records.js';
+import { amountMismatch, chargeOnce, type DefiniteCharge, runGatewayStep } from '../jobs/gateway-step.js';
 import type { JobOutcome } from '../jobs/job-runner.js';
 import { completeJob } from '../jobs/job-steps.js';
 import { SYSTEM } from '../kernel/caller.js';
@@ -26,35 +26,46 @@ export function payTopUp(deps: Deps, job: JobRecord): Promise<JobOutcome> {
         method: topUp.method,
         payer: topUp.userId,
       }),
-    commit: async (topUp, result) => {
-      const now = deps.clock.now();
-      const meta = { actor: SYSTEM.worker, now, requestId: null };
-      if (result.status === 'succeeded') {
-        const mismatch = amountMismatch(result, topUp);
-        if (mismatch !== undefined) return { kind: 'give_up', error: mismatch };
-        await tx(deps.uow, meta, async (r, changes) => {
-          await saveTopUp(
-            r,
-            topUp,
-            moveTopUp(changes, topUp, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null }),
-          );
-          changes.book(postings.walletToppedUp(topUp));
-          await r.wallets.credit(topUp.tenantId, topUp.userId, topUp.currency, topUp.amount, now);
-          await completeJob(r, job, deps, now);
-        });
-        deps.logger.info(
-          { top_up_id: topUp.id, out_trade_no: topUp.outTradeNo, amount: topUp.amount },
-          'wallet topped up',
-        );
-        return { kind: 'done' };
-      }
-      const code = result.failureCode ?? (result.status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
-      await tx(deps.uow, meta, async (r, changes) => {
-        await saveTopUp(r, topUp, moveTopUp(changes, topUp, { type: 'fail', reason: code }, { failureCode: code }));
-        await completeJob(r, job, deps, now);
-      });
-      deps.logger.warn({ top_up_id: topUp.id, failure_code: code }, 'top-up payment failed');
-      return { kind: 'done' };
-    },
+    commit: (topUp, result) => commitTopUpCharge(deps, job, topUp, result),
   });
+}
+
+/**
+ * Record a top-up charge's definite answer (the pay job's, or the unpaid expiry's after it closed
+ * the trade) in one transaction that also finishes `job`: a success credits the wallet; a decline
+ * or a closed trade fails the top-up, and nothing moves.
+ */
+export async function commitTopUpCharge(
+  deps: Deps,
+  job: JobRecord,
+  topUp: TopUpRecord,
+  result: DefiniteCharge,
+  /** Who the change is recorded as: the pay job's worker, or the rule that closed the trade. */
+  actor: string = SYSTEM.worker,
+): Promise<JobOutcome> {
+  const now = deps.clock.now();
+  const meta = { actor, now, requestId: null };
+  if (result.status === 'succeeded') {
+    const mismatch = amountMismatch(result, topUp);
+    if (mismatch !== undefined) return { kind: 'give_up', error: mismatch };
+    await tx(deps.uow, meta, async (r, changes) => {
+      await saveTopUp(
+        r,
+        topUp,
+        moveTopUp(changes, topUp, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null }),
+      );
+      changes.book(postings.walletToppedUp(topUp));
+      await r.wallets.credit(topUp.tenantId, topUp.userId, topUp.currency, topUp.amount, now);
+      await completeJob(r, job, deps, now);
+    });
+    deps.logger.info({ top_up_id: topUp.id, out_trade_no: topUp.outTradeNo, amount: topUp.amount }, 'wallet topped up');
+    return { kind: 'done' };
+  }
+  const code = result.failureCode ?? (result.status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
+  await tx(deps.uow, meta, async (r, changes) => {
+    await saveTopUp(r, topUp, moveTopUp(changes, topUp, { type: 'fail', reason: code }, { failureCode: code }));
+    await completeJob(r, job, deps, now);
+  });
+  deps.logger.warn({ top_up_id: topUp.id, failure_code: code }, 'top-up payment failed');
+  return { kind: 'done' };
 }

@@ -12,6 +12,7 @@ import { payTopUp } from './pay-top-up.js';
 import { requestTopUp, toTopUpView, type TopUpView } from './top-up.js';
 
 export { insertTopUp, moveTopUp, newTopUp, saveTopUp, toTopUpView, type TopUpView } from './top-up.js';
+export { commitTopUpCharge } from './pay-top-up.js';
 
 /** A top-up request's answer: the top-up (charged, charging or declined), or held for the person. */
 export type TopUpOutcome =

@@ -20,6 +20,8 @@ export const PERMISSIONS = [
   'orders.confirm',
   'orders.cancel',
   'orders.refund',
+  /** Record a failed refund as settled outside the system (an operator's judgement, audited). */
+  'refunds.settle_outside',
   'payments.submit',
   'wallet.read',
   'wallet.top_up',
@@ -116,6 +118,7 @@ const OPERATE: readonly Permission[] = [
   'holds.confirm',
   'tenant.act_for_all',
   'flags.resolve',
+  'refunds.settle_outside',
   'blocks.manage',
   'webhooks.redeliver',
 ];

@@ -78,6 +78,18 @@ describe('refunds', () => {
     expect(transitionRefund('PENDING', { type: 'fail', reason: 'x' })).toEqual({ ok: true, value: 'FAILED' });
   });
 
+  it('a FAILED refund is sent again or settled outside; nothing else is retried or settled outside', () => {
+    const retry = { type: 'retry' as const };
+    const outside = { type: 'settle_outside' as const, note: 'paid back by bank transfer' };
+    expect(transitionRefund('FAILED', retry)).toEqual({ ok: true, value: 'PENDING' });
+    expect(transitionRefund('FAILED', outside)).toEqual({ ok: true, value: 'SETTLED_OUTSIDE' });
+    for (const s of REFUND_STATUSES.filter((x) => x !== 'FAILED')) {
+      expect(transitionRefund(s, retry).ok).toBe(false);
+      expect(transitionRefund(s, outside).ok).toBe(false);
+    }
+    expect(transitionRefund('SETTLED_OUTSIDE', { type: 'succeed' }).ok).toBe(false);
+  });
+
   it.each([
     [1000, 0, 1000, true],
     [1000, 400, 600, true],

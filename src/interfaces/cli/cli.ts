@@ -4,10 +4,12 @@ import { type AgentCliDeps, registerAgentCommands } from './agent-commands.js';
 import { type BackupCliDeps, registerBackupCommands } from './backup-commands.js';
 import { type BatchCliDeps, registerBatchCommands } from './batch-commands.js';
 import { type CredentialCliDeps, registerCredentialCommands } from './credential-commands.js';
+import { EXIT, problemLines } from './answers.js';
 import { credentialHeaders } from './credentials.js';
 import { type KeyCliDeps, keysGroup, registerKeyCommands } from './key-commands.js';
 import { type McpCliDeps, registerMcpCommand } from './mcp-command.js';
 import { payerLines } from './pay-qr.js';
+import { registerMoneyCommands } from './money-commands.js';
 
 /** What the composition root gives the CLI: the server it can start. */
 export interface CliDeps extends AgentCliDeps, BatchCliDeps, KeyCliDeps, CredentialCliDeps, McpCliDeps, BackupCliDeps {
@@ -185,11 +187,19 @@ export function buildCli(deps: CliDeps): Command {
 
   const print = (o: ClientOptions, r: { status: number; body: unknown }): void => {
     if (o.json === true) deps.out(JSON.stringify(r.body));
-    else if (r.status >= 400) {
-      const p = r.body as { code?: string; detail?: string } | null;
-      deps.err(`error ${p?.code ?? r.status}: ${p?.detail ?? JSON.stringify(r.body)}`);
-    } else deps.out(describeOrder(r.body));
-    if (r.status >= 400) process.exitCode = 1;
+    else if (r.status < 400) deps.out(describeOrder(r.body));
+    if (r.status >= 400) {
+      // The code, the request id to quote, and each validation detail — with --json too, on stderr.
+      for (const line of problemLines(r.status, r.body)) deps.err(line);
+      process.exitCode = EXIT.refused;
+      return;
+    }
+    const order = (r.body as { order?: { id?: unknown; status?: unknown } } | null)?.order;
+    if (order?.status === 'AWAITING_CONFIRMATION' || order?.status === 'AWAITING_PAYMENT') {
+      // Placed but not paid: the person's confirmation is still needed.
+      deps.err(`not paid yet: confirm it with \`autoglm confirm ${String(order.id)}\``);
+      process.exitCode = EXIT.unconfirmed;
+    }
   };
 
   /** An order answer, with what its payer needs when its payment waits for them (the QR, drawn). */
@@ -288,6 +298,7 @@ export function buildCli(deps: CliDeps): Command {
   };
   registerAgentCommands(program, deps, client, call, fail);
   registerBatchCommands(program, deps, client, fail);
+  registerMoneyCommands(program, deps, client, call, fail);
   registerKeyCommands(program, deps, fail);
   registerCredentialCommands(program, keysGroup(program), deps, call, fail);
   registerMcpCommand(program, deps, fail);

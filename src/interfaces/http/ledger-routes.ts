@@ -1,16 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { LedgerApi } from '../../application/ledger/ledger-api.js';
-import { send, validationResult } from './plumbing/http-result.js';
 import type { RouteDoc } from './plumbing/openapi/route-doc.js';
-import { ledgerCheckSchema, listOf } from './plumbing/openapi/view-schemas.js';
-
-const flagsQuerySchema = z
-  .object({
-    open: z.enum(['true', 'false']).default('true'),
-    limit: z.coerce.number().int().min(1).max(500).default(100),
-  })
-  .strict();
+import { ledgerCheckSchema } from './plumbing/openapi/view-schemas.js';
 
 /** What each route says of itself in the OpenAPI document (GET /openapi.json, GET /docs). */
 const DOCS = {
@@ -37,32 +29,9 @@ const DOCS = {
     tags: ['operations'],
     responses: { 200: { description: 'the check', body: ledgerCheckSchema } },
   },
-  flags: {
-    summary: 'Findings for review',
-    description:
-      'What the service flagged for a person to look at (a late capture, a ledger finding), open ones by default.',
-    tags: ['operations'],
-    query: flagsQuerySchema,
-    responses: {
-      200: {
-        description: 'flags',
-        body: listOf(
-          z.object({
-            id: z.string(),
-            code: z.string(),
-            resource_type: z.string(),
-            resource_id: z.string(),
-            detail: z.unknown(),
-            created_at: z.iso.datetime(),
-            resolved_at: z.iso.datetime().nullable(),
-          }),
-        ),
-      },
-    },
-  },
 } satisfies Record<string, RouteDoc>;
 
-/** The books: balances, the balance-and-completeness check, findings for review. Transport only. */
+/** The books: balances and the balance-and-completeness check. Transport only. */
 export function registerLedgerRoutes(app: FastifyInstance, { ledger }: { readonly ledger: LedgerApi }): void {
   app.get('/api/v1/ledger/balances', { config: { permission: 'ledger.read', openapi: DOCS.balances } }, async (req) => {
     const tenant = req.caller.tenantId;
@@ -75,21 +44,4 @@ export function registerLedgerRoutes(app: FastifyInstance, { ledger }: { readonl
   app.get('/api/v1/ledger/check', { config: { permission: 'ledger.read', openapi: DOCS.check } }, (req) =>
     ledger.check(req.caller.tenantId),
   );
-
-  app.get('/api/v1/review-flags', { config: { permission: 'flags.read', openapi: DOCS.flags } }, async (req, reply) => {
-    const q = flagsQuerySchema.safeParse(req.query);
-    if (!q.success) return send(reply, validationResult(req, q.error));
-    const flags = await ledger.reviewFlags(req.caller.tenantId, q.data.open === 'true', q.data.limit);
-    return {
-      data: flags.map((f) => ({
-        id: f.id,
-        code: f.code,
-        resource_type: f.resourceType,
-        resource_id: f.resourceId,
-        detail: f.detail,
-        created_at: new Date(f.createdAt).toISOString(),
-        resolved_at: f.resolvedAt === null ? null : new Date(f.resolvedAt).toISOString(),
-      })),
-    };
-  });
 }

@@ -53,6 +53,13 @@ function refundResult(req: FastifyRequest, r: Result<RefundOutcome>): HttpResult
 
 const refund = z.object({ refund: refundViewSchema });
 
+const settleOutsideBodySchema = z
+  .object({
+    /** How it was settled (bank transfer, cash, waived by agreement…): required, kept in the audit trail. */
+    note: z.string().trim().min(1).max(500),
+  })
+  .strict();
+
 /** What each route says of itself in the OpenAPI document (GET /openapi.json, GET /docs). */
 const DOCS = {
   request: {
@@ -85,6 +92,40 @@ const DOCS = {
     params: idParamSchema,
     responses: { 200: { description: 'its refunds', body: listOf(refundViewSchema) } },
     errors: ['ORDER_NOT_FOUND'],
+  },
+  retry: {
+    summary: 'Send a failed refund again',
+    description:
+      'A FAILED refund goes back to PENDING and is sent again under the same out_refund_no (the gateway can never ' +
+      'pay it twice); answered as a refund request is. Its REFUND_FAILED flag is resolved (a new failure ' +
+      'raises a new one).',
+    tags: ['refunds'],
+    params: idParamSchema,
+    responses: {
+      201: { description: 'refunded this time', body: refund, headers: { Location: 'the refund' } },
+      202: underWayOrHeld('refund', refundViewSchema, 'refund'),
+    },
+    errors: [
+      'REFUND_NOT_FOUND',
+      'REFUND_NOT_FAILED',
+      'REFUND_EXCEEDS_PAYMENT',
+      'REFUND_DECLINED',
+      'ILLEGAL_TRANSITION',
+      'CONCURRENT_MODIFICATION',
+    ],
+  },
+  settleOutside: {
+    summary: 'Record a failed refund as settled outside the system',
+    description:
+      'An operator’s act, with a note saying how (bank transfer, cash, waived by agreement): the refund ends ' +
+      'SETTLED_OUTSIDE, nothing is booked (no money moved through the system), an order with nothing left to give ' +
+      'back is REFUNDED, and the refund’s REFUND_FAILED flag is resolved with the note. Audited.',
+    tags: ['refunds'],
+    params: idParamSchema,
+    body: settleOutsideBodySchema,
+    example: { note: 'paid back by bank transfer, ref 2026-12-05-0042' },
+    responses: { 200: { description: 'settled outside', body: refund } },
+    errors: ['REFUND_NOT_FOUND', 'REFUND_NOT_FAILED', 'ILLEGAL_TRANSITION', 'CONCURRENT_MODIFICATION'],
   },
   get: {
     summary: 'One refund',
@@ -128,6 +169,32 @@ export function registerRefundRoutes(
       if (id === undefined) return sendProblem(reply, problem('ORDER_NOT_FOUND', 'no such order', req.id));
       const r = await refunds.listForOrder(req.caller, id);
       return r.ok ? { data: r.value } : send(reply, problemResult(req, r.error));
+    },
+  );
+
+  app.post(
+    '/api/v1/refunds/:id/retry',
+    { config: { permission: 'orders.refund', openapi: DOCS.retry } },
+    async (req, reply) => {
+      const id = parseId(req);
+      if (id === undefined) return sendProblem(reply, problem('REFUND_NOT_FOUND', 'no such refund', req.id));
+      return send(reply, refundResult(req, await refunds.retry(req.caller, id)));
+    },
+  );
+
+  app.post(
+    '/api/v1/refunds/:id/settle-outside',
+    { config: { permission: 'refunds.settle_outside', openapi: DOCS.settleOutside } },
+    async (req, reply) => {
+      const id = parseId(req);
+      if (id === undefined) return sendProblem(reply, problem('REFUND_NOT_FOUND', 'no such refund', req.id));
+      // Found first: a refund the caller may not see answers as one that never existed, whatever the body.
+      const found = await refunds.get(req.caller, id);
+      if (!found.ok) return send(reply, problemResult(req, found.error));
+      const parsed = settleOutsideBodySchema.safeParse(req.body ?? {});
+      if (!parsed.success) return send(reply, validationResult(req, parsed.error));
+      const r = await refunds.settleOutside(req.caller, id, parsed.data.note);
+      return r.ok ? { refund: r.value } : send(reply, problemResult(req, r.error));
     },
   );
 

@@ -12,6 +12,7 @@ import type { AgentService } from '../../application/agent/agent-api.js';
 import type { BatchApi } from '../../application/batch/batch-api.js';
 import type { Caller } from '../../application/kernel/caller.js';
 import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
+import type { FlagsApi } from '../../application/flags/flags-api.js';
 import type { LedgerApi } from '../../application/ledger/ledger-api.js';
 import type { MaintenanceApi } from '../../application/maintenance/maintenance-api.js';
 import type { OrdersApi } from '../../application/orders/orders-api.js';
@@ -38,6 +39,7 @@ import { type McpRoutesOptions, registerMcpRoutes } from './mcp-routes.js';
 import { registerAuthentication } from './plumbing/authenticate.js';
 import type { RouteDoc } from './plumbing/openapi/route-doc.js';
 import { registerBatchRoutes } from './batch-routes.js';
+import { registerFlagRoutes } from './flag-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerOrderRoutes } from './order-routes.js';
 import { type PayerPages, registerPayerPageRoutes } from './payer-page-routes.js';
@@ -61,6 +63,8 @@ export interface HttpServices {
   readonly recharge: RechargeApi;
   readonly batch: BatchApi;
   readonly ledger: LedgerApi;
+  /** Review flags: listed, resolved with a note, acted on. */
+  readonly flags: FlagsApi;
   readonly maintenance: MaintenanceApi;
   readonly idempotency: IdempotencyApi;
   readonly identity: IdentityApi;
@@ -278,6 +282,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     registerConfirmationRoutes(api, services);
     registerMandateRoutes(api, services);
     registerLedgerRoutes(api, services);
+    registerFlagRoutes(api, services);
     registerWalletRoutes(api, services);
     registerRechargeRoutes(api, services);
     registerBatchRoutes(api, services);

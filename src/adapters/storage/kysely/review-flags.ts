@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { ReviewFlag } from '../../../ports/records.js';
-import type { ReviewFlags } from '../../../ports/repositories.js';
+import type { FlagFilter, ReviewFlags } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num, numOrNull } from './columns.js';
 
@@ -15,6 +15,8 @@ function toFlag(r: Row<'reviewFlags'>): ReviewFlag {
     detail: JSON.parse(r.detailJson) as Record<string, unknown>,
     createdAt: num(r.createdAt),
     resolvedAt: numOrNull(r.resolvedAt),
+    resolvedBy: r.resolvedBy,
+    resolutionNote: r.resolutionNote,
   };
 }
 
@@ -29,6 +31,8 @@ function flagRow(f: ReviewFlag): NewRow<'reviewFlags'> {
     detailJson: JSON.stringify(f.detail),
     createdAt: f.createdAt,
     resolvedAt: f.resolvedAt,
+    resolvedBy: f.resolvedBy ?? null,
+    resolutionNote: f.resolutionNote ?? null,
   };
 }
 
@@ -48,10 +52,10 @@ export class KyselyReviewFlags implements ReviewFlags {
     return Number(res.numInsertedOrUpdatedRows ?? 0) === 1;
   }
 
-  async resolve(tenantId: string, id: string, at: number): Promise<boolean> {
+  async resolve(tenantId: string, id: string, at: number, by?: string, note?: string): Promise<boolean> {
     const res = await this.db
       .updateTable('reviewFlags')
-      .set({ resolvedAt: at })
+      .set({ resolvedAt: at, resolvedBy: by ?? null, resolutionNote: note ?? null })
       .where('tenantId', '=', tenantId)
       .where('id', '=', id)
       .where('resolvedAt', 'is', null)
@@ -59,9 +63,24 @@ export class KyselyReviewFlags implements ReviewFlags {
     return Number(res.numUpdatedRows) === 1;
   }
 
-  async list(tenantId: string, options: { readonly open?: boolean; readonly limit: number }): Promise<ReviewFlag[]> {
+  async get(tenantId: string, id: string): Promise<ReviewFlag | undefined> {
+    const r = await this.db
+      .selectFrom('reviewFlags')
+      .selectAll()
+      .where('tenantId', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return r === undefined ? undefined : toFlag(r);
+  }
+
+  async list(tenantId: string, options: FlagFilter & { readonly limit: number }): Promise<ReviewFlag[]> {
     let q = this.db.selectFrom('reviewFlags').selectAll().where('tenantId', '=', tenantId);
     if (options.open === true) q = q.where('resolvedAt', 'is', null);
+    if (options.open === false) q = q.where('resolvedAt', 'is not', null);
+    if (options.code !== undefined) q = q.where('code', '=', options.code);
+    if (options.resourceType !== undefined) q = q.where('resourceType', '=', options.resourceType);
+    if (options.resourceId !== undefined) q = q.where('resourceId', '=', options.resourceId);
+    if (options.since !== undefined) q = q.where('createdAt', '>=', options.since);
     const rows = await q.orderBy('createdAt', 'desc').orderBy('id', 'desc').limit(options.limit).execute();
     return rows.map(toFlag);
   }

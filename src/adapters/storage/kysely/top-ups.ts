@@ -104,6 +104,23 @@ export class KyselyTopUps implements TopUpRepository {
     return r === undefined ? undefined : toTopUp(r);
   }
 
+  async findStale(
+    statuses: readonly TopUpStatus[],
+    updatedBefore: number,
+    updatedAfter: number | undefined,
+    limit: number,
+  ): Promise<TopUpRecord[]> {
+    if (statuses.length === 0) return [];
+    let q = this.db
+      .selectFrom('walletTopUps')
+      .selectAll()
+      .where('status', 'in', [...statuses])
+      .where('updatedAt', '<', updatedBefore);
+    if (updatedAfter !== undefined) q = q.where('updatedAt', '>', updatedAfter);
+    const rows = await q.orderBy('updatedAt').limit(limit).execute();
+    return rows.map(toTopUp);
+  }
+
   async update(t: TopUpRecord, expectedVersion: number): Promise<boolean> {
     const res = await this.db
       .updateTable('walletTopUps')

@@ -12,6 +12,7 @@ import * as m0010 from './0010-source-blocks.js';
 import * as m0012 from './0012-holds-and-mandates.js';
 import * as m0011 from './0011-data-protection.js';
 import * as m0013 from './0013-webhooks.js';
+import * as m0014 from './0014-flag-resolutions.js';
 import * as m0016 from './0016-payer-action.js';
 import * as m0018 from './0018-reconciliation.js';
 import { onPostgres } from './on-postgres.js';
@@ -35,8 +36,9 @@ export const migrations: Record<string, Migration> = {
   // 0009 and 0010 are taken by work merged beside this one.
   '0011_data_protection': m0011,
   '0013_webhooks': m0013,
+  '0014_flag_resolutions': m0014,
   '0016_payer_action': m0016,
-  // 0014, 0015 and 0017 are taken by work merged beside this one.
+  // 0015 and 0017 are taken by work merged beside this one.
   '0018_reconciliation': m0018,
 };
 

@@ -17,6 +17,7 @@ import { MANDATE_PERIODS } from '../../../../domain/mandate.js';
 import { ORDER_STATUSES } from '../../../../domain/order.js';
 import { RECHARGE_STATUSES } from '../../../../domain/recharge/recharge.js';
 import { REFUND_STATUSES } from '../../../../domain/refund.js';
+import { FLAG_ACTIONS, type FlagView } from '../../../../application/flags/flags-api.js';
 import type { ResponseDoc } from './route-doc.js';
 import { TOP_UP_STATUSES } from '../../../../domain/wallet.js';
 
@@ -381,6 +382,21 @@ export const reconciliationViewSchema = z
   })
   .meta({ id: 'Reconciliation', description: 'Our records against a source’s statement of one day.' });
 
+export const flagViewSchema = z
+  .object({
+    id: z.string(),
+    code: z.string(),
+    resource_type: z.string(),
+    resource_id: z.string(),
+    detail: z.unknown(),
+    created_at: instant,
+    resolved_at: instant.nullable(),
+    resolved_by: z.string().nullable(),
+    resolution_note: z.string().nullable(),
+    actions: z.array(z.enum(FLAG_ACTIONS)).describe('what may be done about it now; empty once resolved'),
+  })
+  .meta({ id: 'ReviewFlag', description: 'A finding for a person to look at, and what may be done about it.' });
+
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });
 
 /**
@@ -412,4 +428,6 @@ export const agrees: {
   delivery: true satisfies Agrees<DeliveryView, typeof deliveryViewSchema>,
   repair: true satisfies Agrees<RepairView, typeof repairViewSchema>,
   reconciliation: true satisfies Agrees<ReconciliationView, typeof reconciliationViewSchema>,
+
+  flag: true satisfies Agrees<FlagView, typeof flagViewSchema>,
 };
