@@ -182,6 +182,9 @@ const NOT_A_RESOURCE = new Set([
   'GET /_sim/pay/:trade_no',
   'POST /_sim/pay/:trade_no',
   'DELETE /api/v1/admin/blocks/:id',
+  // Reconciliations are the deployment's (statements span its tenants): only its admins reach them.
+  'GET /api/v1/reconciliations/:id',
+  'POST /api/v1/reconciliation-repairs/:id/apply',
 ]);
 
 /** What alice has, as the database and the outside world hold it: compared before and after the probes. */

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
 import { OpenApiResponseValidator, type SeenResponse } from './support/openapi-validator.js';
 import { ANONYMOUS, startTestApp } from './support/test-app.js';
-import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 
 /**
  * Every answer a client gets matches the OpenAPI document (GET /openapi.json): a flow through the
@@ -14,22 +13,17 @@ import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
  * Schema 2020-12 validator. Every route is seen answering at least one success and one error.
  */
 let app: App;
-/** The embedded gateway, to decline a refund (the recovery routes need a failed one). */
-const gateway = new SimulatedGateway();
 let validator: OpenApiResponseValidator;
 const seen: SeenResponse[] = [];
 
 beforeAll(async () => {
   app = (
-    await startTestApp(
-      {
-        // Orders wait for their confirm; top-ups are held for the person (the confirmations flow).
-        auto_confirm_order: false,
-        trusted_actions: ['recharge_phone', 'refund'],
-        security: { block: { enabled: false } },
-      },
-      { gateway },
-    )
+    await startTestApp({
+      // Orders wait for their confirm; top-ups are held for the person (the confirmations flow).
+      auto_confirm_order: false,
+      trusted_actions: ['recharge_phone', 'refund'],
+      security: { block: { enabled: false } },
+    })
   ).app;
   await app.http.ready();
   const doc = await app.http.inject({ url: '/openapi.json', headers: { [ANONYMOUS]: '1' } });
@@ -184,7 +178,8 @@ describe('every answer matches the OpenAPI document', () => {
 
     // A refund the gateway declines: sent again; another settled outside; their review flags.
     const declineOne = async (amount: number): Promise<string> => {
-      gateway.declineRefunds(1);
+      // The embedded gateway declines the next refund (the recovery routes need a failed one).
+      app.paymentSimulator?.declineRefunds(1);
       const r = await call({ url: `/api/v1/orders/${orderId}/refund`, as: 'alice', body: { amount } });
       expect(r.status).toBe(422);
       return id(r, 'refund');
@@ -330,6 +325,30 @@ describe('every answer matches the OpenAPI document', () => {
     } finally {
       await blocking.close();
     }
+
+    // Reconciliation: today's statement of the embedded gateway, with a capture we never sold on
+    // it (so a repair is proposed and applied); an unknown source, report and repair.
+    await app.paymentSimulator?.create({
+      outTradeNo: 'oa_stranger_1',
+      amount: { amount: 900, currency: 'CNY' },
+      subject: 'not ours',
+      method: 'wallet',
+      payer: 'bob',
+    });
+    const day = new Date(Date.now() + 480 * 60_000).toISOString().slice(0, 10);
+    const rec = await call({ url: '/api/v1/reconciliations', body: { source: 'secure-pay-v3', date: day } });
+    expect(rec.status, rec.body).toBe(201);
+    await call({ url: '/api/v1/reconciliations', body: { source: 'nowhere', date: day } });
+    await call({ url: `/api/v1/reconciliations/${id(rec, 'reconciliation')}` });
+    await call({ url: '/api/v1/reconciliations/rcn_none' });
+    await call({ url: '/api/v1/reconciliations?source=secure-pay-v3' });
+    await call({ url: '/api/v1/reconciliations?limit=0' });
+    const repairs = (rec.json().reconciliation as { repairs: Array<{ id: string; action: string }> }).repairs;
+    const giveBack = repairs.find((r) => r.action === 'refund_unknown_capture');
+    expect(giveBack).toBeDefined();
+    const applied = await call({ url: `/api/v1/reconciliation-repairs/${giveBack?.id ?? 'none'}/apply`, body: {} });
+    expect(applied.status, applied.body).toBe(200);
+    await call({ url: '/api/v1/reconciliation-repairs/rpr_none/apply', body: {} });
 
     // Callbacks: a forged one, and one for a gateway or channel that does not exist.
     const form = { 'content-type': 'application/x-www-form-urlencoded', ...anon };

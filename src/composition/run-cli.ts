@@ -23,6 +23,7 @@ import { buildInterpreter } from './build-interpreter.js';
 import { packageVersion } from './build-mcp.js';
 import { runBackup, runRestore } from './run-backup.js';
 import { runMcp } from './run-mcp.js';
+import { runReconcileLocal } from './run-reconcile.js';
 import { masterKeyBytes, openStorage } from './build-storage.js';
 import { createApp, dataKeySettings } from './create-app.js';
 
@@ -318,6 +319,7 @@ export async function runMain(argv: readonly string[]): Promise<void> {
     encryptSecret,
     mcp: runMcp,
     backup: runBackup,
+    reconcileLocal: runReconcileLocal,
     restore: runRestore,
     mcpApiKey: process.env.AUTOGLM_API_KEY,
     out: (line) => process.stdout.write(`${line}\n`),

@@ -1,3 +1,4 @@
+import { keys } from '../../domain/keys.js';
 import { err, ok, type Result } from '../../domain/result.js';
 import {
   PROBLEM_CATEGORIES,
@@ -216,7 +217,16 @@ export function createReconciliation(
       if (!lines.ok) return lines;
       const { local, ofTheDay } = await gatherLocal(deps.uow.read, { kind, name: request.source }, day, lines.value);
       const before = await deps.uow.read.reconciliations.repairsOf(request.source, request.date);
-      const explained = new Set(before.filter((r) => r.status === 'applied').map((r) => r.itemKey));
+      // An applied repair answers its item; a capture given back also answers the refund it made.
+      const explained = new Set(
+        before
+          .filter((r) => r.status === 'applied')
+          .flatMap((r) =>
+            r.action === 'refund_unknown_capture'
+              ? [r.itemKey, `refund:${keys.lateCaptureRefund(r.itemKey.slice('payment:'.length))}`]
+              : [r.itemKey],
+          ),
+      );
       const report = reconcile({
         day,
         lines: lines.value,

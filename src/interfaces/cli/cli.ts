@@ -10,9 +10,11 @@ import { type KeyCliDeps, keysGroup, registerKeyCommands } from './key-commands.
 import { type McpCliDeps, registerMcpCommand } from './mcp-command.js';
 import { payerLines } from './pay-qr.js';
 import { registerMoneyCommands } from './money-commands.js';
+import { type ReconcileCliDeps, registerReconcileCommands } from './reconcile-commands.js';
 
 /** What the composition root gives the CLI: the server it can start. */
-export interface CliDeps extends AgentCliDeps, BatchCliDeps, KeyCliDeps, CredentialCliDeps, McpCliDeps, BackupCliDeps {
+export interface CliDeps
+  extends AgentCliDeps, BatchCliDeps, KeyCliDeps, CredentialCliDeps, McpCliDeps, BackupCliDeps, ReconcileCliDeps {
   /** Start the service with these overrides; resolves when it has stopped. */
   serve(options: { config?: string; host?: string; port?: number; db?: string }): Promise<void>;
   /** Run the standalone simulator (the outside world) until stopped. */
@@ -303,6 +305,7 @@ export function buildCli(deps: CliDeps): Command {
   registerCredentialCommands(program, keysGroup(program), deps, call, fail);
   registerMcpCommand(program, deps, fail);
   registerBackupCommands(program, deps, fail);
+  registerReconcileCommands(program, deps, client, call, fail);
   return program;
 }
 
