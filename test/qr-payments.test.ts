@@ -11,7 +11,7 @@ import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { type Cluster, ENGINES, startCluster } from './support/cluster.js';
 import { createTestDatabase, type TestDatabase } from './support/pg-db.js';
 import { runCliCaptured } from './support/cli-run.js';
-import { adminKeyOf, startTestApp, tempDbPath } from './support/test-app.js';
+import { adminKeyOf, simulatorOf, startTestApp, tempDbPath } from './support/test-app.js';
 import { until } from './support/webhook-receiver.js';
 
 /**
@@ -46,13 +46,6 @@ afterEach(async () => {
   await cluster?.close();
   cluster = undefined;
 });
-
-/** The embedded simulator of an app (the one its configuration built). */
-function simulatorOf(a: App): SimulatedGateway {
-  const s = a.paymentSimulator;
-  if (s === undefined) throw new Error('the app built no embedded simulator');
-  return s;
-}
 
 const place = (a: App, key: string, user = 'alice'): Promise<LightMyRequestResponse> =>
   a.http.inject({

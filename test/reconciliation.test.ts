@@ -2,11 +2,10 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { businessDateOf } from '../src/application/reconciliation/daily.js';
 import type { App } from '../src/composition/create-app.js';
-import type { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { writeWechatBill } from '../src/simulator/statements/wechat-bill-writer.js';
 import { type Cluster, ENGINES, startCluster } from './support/cluster.js';
 import { runCliCaptured } from './support/cli-run.js';
-import { adminKeyOf } from './support/test-app.js';
+import { adminKeyOf, simulatorOf } from './support/test-app.js';
 import { until } from './support/webhook-receiver.js';
 
 /**
@@ -51,12 +50,6 @@ afterEach(async () => {
   await cluster?.close();
   cluster = undefined;
 });
-
-function simulatorOf(a: App): SimulatedGateway {
-  const s = a.paymentSimulator;
-  if (s === undefined) throw new Error('the app built no embedded simulator');
-  return s;
-}
 
 const admin = (a: App) => ({ authorization: `Bearer ${adminKeyOf(a)}`, 'content-type': 'application/json' });
 
@@ -122,7 +115,11 @@ describe.each(ENGINES)('reconciliation against the statements, on %s', (engine) 
       payload: note.body,
     });
     expect(delivered.statusCode, delivered.body).toBe(200);
-    await until(() => orderStatus(a, paid.id), (st) => st === 'COMPLETED', 20_000);
+    await until(
+      () => orderStatus(a, paid.id),
+      (st) => st === 'COMPLETED',
+      20_000,
+    );
     // Paid at the gateway, its notification lost: we still say PAYMENT_PROCESSING.
     const lost = await placeQr(a, 'rc-lost');
     expect(bank.payPending(lost.outTradeNo)).toBe(true);
@@ -161,7 +158,11 @@ describe.each(ENGINES)('reconciliation against the statements, on %s', (engine) 
         expect(applied.json<{ repair: Repair }>().repair.status).toBe('applied');
       }
     }
-    await until(() => orderStatus(a, lost.id), (st) => st === 'COMPLETED', 20_000);
+    await until(
+      () => orderStatus(a, lost.id),
+      (st) => st === 'COMPLETED',
+      20_000,
+    );
     const refunds = bank.groundTruth.filter((e) => e.type === 'refund');
     expect(refunds).toHaveLength(1);
     expect(bank.capturesFor(lost.outTradeNo.replace(/_\d+$/, ''))).toBe(1);
@@ -208,7 +209,12 @@ describe.each(ENGINES)('reconciliation against the statements, on %s', (engine) 
       await a.http.inject({ method: 'POST', url: `/api/v1/callbacks/${GATEWAY}`, headers: n.headers, payload: n.body });
       orders.push(o);
     }
-    for (const o of orders) await until(() => orderStatus(a, o.id), (st) => st === 'COMPLETED', 20_000);
+    for (const o of orders)
+      await until(
+        () => orderStatus(a, o.id),
+        (st) => st === 'COMPLETED',
+        20_000,
+      );
     const [w1, w2, w3] = orders as [(typeof orders)[number], (typeof orders)[number], (typeof orders)[number]];
     const at = Date.now();
     const line = (outTradeNo: string, amount: number) => ({

@@ -1,3 +1,4 @@
+import type { SimulatedGateway } from '../../src/simulator/simulated-gateway.js';
 import { dirname, join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
@@ -235,4 +236,11 @@ export async function grantCoffeeMandate(app: App, agent: string): Promise<void>
     },
   );
   if (!granted.ok) throw new Error(`mandate not granted: ${JSON.stringify(granted.error)}`);
+}
+
+/** The embedded payment simulator of an app (the one its configuration built). */
+export function simulatorOf(a: App): SimulatedGateway {
+  const s = a.paymentSimulator;
+  if (s === undefined) throw new Error('the app built no embedded simulator');
+  return s;
 }

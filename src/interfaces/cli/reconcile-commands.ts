@@ -1,20 +1,15 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { PROBLEM_CATEGORIES } from '../../domain/statements/reconcile.js';
+import { STATEMENT_FORMATS } from '../../domain/statements/statement-line.js';
 import { EXIT, problemLines, yuan } from './answers.js';
 
 /** `autoglm reconcile` found problems a person or a repair must answer (the run itself worked). */
 export const EXIT_UNRECONCILED = 3;
 
-const FORMATS = ['alipay', 'wechatpay', 'juhe'] as const;
-const CATEGORIES = [
-  'missing_locally',
-  'missing_at_channel',
-  'amount_mismatch',
-  'status_mismatch',
-  'fee_mismatch',
-  'duplicates',
-] as const;
+const FORMATS = STATEMENT_FORMATS;
+const CATEGORIES = PROBLEM_CATEGORIES;
 
 export interface ReconcileRequest {
   readonly source: string;
