@@ -10,7 +10,7 @@ import { JOB, PRIORITY } from '../jobs/job-kinds.js';
 import { enqueueJob } from '../jobs/job-steps.js';
 import { settleOrderNow } from '../rules/order-rules.js';
 import { settleRechargeNow } from '../rules/recharge-rules.js';
-import type { StatementSources } from './reconciliation-api.js';
+import type { StatementSources } from './statement-sources.js';
 
 /** The report item a repair keeps (see `itemDetail`). */
 interface Item {

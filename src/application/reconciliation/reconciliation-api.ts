@@ -8,14 +8,15 @@ import {
   type ReportItem,
 } from '../../domain/statements/reconcile.js';
 import type { StatementFile, StatementFormat, StatementLine } from '../../domain/statements/statement-line.js';
-import type { PaymentGateway } from '../../ports/payment-gateway.js';
 import type { ReconciliationRecord, RepairRecord } from '../../ports/reconciliations.js';
 import type { Runtime } from '../jobs/runtime.js';
 import type { Caller } from '../kernel/caller.js';
 import { SYSTEM } from '../kernel/caller.js';
 import { tx } from '../kernel/tx.js';
-import type { RechargeRuntime } from '../recharge/recharge-api.js';
 import { gatherLocal, type SourceKind } from './local-items.js';
+import type { StatementSources } from './statement-sources.js';
+
+export type { StatementSources } from './statement-sources.js';
 import { applyRepair } from './apply-repair.js';
 
 const DAY_MS = 86_400_000;
@@ -30,15 +31,6 @@ export interface ReconciliationSettings {
   readonly recheckAfterMs: number;
   /** Repairs applied without a person (e.g. `flag`, `recheck`); the rest wait for an operator. */
   readonly autoApply: readonly RepairAction[];
-}
-
-/** Where statements come from and how they are read (the importers are adapters). */
-export interface StatementSources {
-  readonly gateways: ReadonlyMap<string, PaymentGateway>;
-  readonly recharge: RechargeRuntime | undefined;
-  readonly readStatement: (file: StatementFile) => AsyncIterable<StatementLine>;
-  /** A source's own statement layout (a gateway's kind: alipay, wechatpay; the simulator's), if it has one. */
-  readonly formatOf: (source: string) => StatementFormat | undefined;
 }
 
 export interface RepairView {
