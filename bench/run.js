@@ -57,6 +57,7 @@ const order = await startServer(['bin/autoglm.js', 'serve', '--port', '0', '--db
   AUTOGLM__SIMULATOR__STARTING_BALANCE: '9000000000',
   // One load generator on one address: measure the orders, not the per-IP budget.
   AUTOGLM__RATE_LIMIT__ENABLED: 'false',
+  ...(process.env.BENCH_SIM_JOURNAL === 'false' ? { AUTOGLM__SIMULATOR__JOURNAL: 'false' } : {}),
 });
 // The first start wrote the admin key beside the database: every request carries it.
 const auth = adminAuth(join(dir, 'admin-key'));
