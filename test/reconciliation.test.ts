@@ -2,6 +2,7 @@ import type { LightMyRequestResponse } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { businessDateOf } from '../src/application/reconciliation/daily.js';
 import type { App } from '../src/composition/create-app.js';
+import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { writeWechatBill } from '../src/simulator/statements/wechat-bill-writer.js';
 import { type Cluster, ENGINES, startCluster } from './support/cluster.js';
 import { runCliCaptured } from './support/cli-run.js';
@@ -193,6 +194,67 @@ describe.each(ENGINES)('reconciliation against the statements, on %s', (engine) 
     });
     expect(cli.code, cli.err.join('\n')).toBe(0);
     expect(cli.out.join('\n')).toMatch(/clean: nothing unexplained/);
+  }, 120_000);
+
+  it('the money-moving repairs applied many times at once, across instances, move money once', async () => {
+    // One outside world for every instance: a shared order book whose QR trades wait for the payer.
+    const bank = new SimulatedGateway({ payerActionMethods: ['sim_qr'] });
+    cluster = await startCluster(
+      engine,
+      {
+        log: { level: 'silent' },
+        orders: { payment_method: 'sim_qr' },
+        worker: { retry_base_ms: 60_000, retry_max_ms: 60_000 },
+        server: { wait_for_completion_ms: 1000 },
+      },
+      () => ({ gateway: bank }),
+    );
+    for (const app of cluster.apps) app.start();
+    const a = cluster.apps[0]!;
+    const lost = await placeQr(a, 'rc-race');
+    expect(bank.payPending(lost.outTradeNo)).toBe(true);
+    await bank.create({
+      outTradeNo: 'stranger_race',
+      amount: { amount: 2100, currency: 'CNY' },
+      subject: 'not ours',
+      method: 'wallet',
+      payer: 'bob',
+    });
+    const rep = reportOf(await reconcileOver(a, { source: GATEWAY, date: today() }));
+    const repairs = rep.repairs.filter(
+      (r) => r.action === 'settle_from_channel' || r.action === 'refund_unknown_capture',
+    );
+    expect(repairs).toHaveLength(2);
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => {
+        const app = cluster!.at(i);
+        return app.http.inject({
+          method: 'POST',
+          url: `/api/v1/reconciliation-repairs/${repairs[i % 2]!.id}/apply`,
+          headers: admin(app),
+          payload: {},
+        });
+      }),
+    );
+    expect(answers.map((r) => r.statusCode).every((c) => c === 200)).toBe(true);
+    await until(
+      () => orderStatus(a, lost.id),
+      (st) => st === 'COMPLETED',
+      20_000,
+    );
+    // One capture of the order, one refund of the stranger: however many applied them.
+    expect(bank.capturesFor(lost.outTradeNo.replace(/_\d+$/, ''))).toBe(1);
+    expect(bank.groundTruth.filter((e) => e.type === 'refund')).toHaveLength(1);
+    const again = reportOf(await reconcileOver(a, { source: GATEWAY, date: today() }));
+    expect(again.clean).toBe(true);
+    expect(
+      again.repairs
+        .filter((r) => r.status === 'applied')
+        .map((r) => r.action)
+        .sort(),
+    ).toEqual(['refund_unknown_capture', 'settle_from_channel']);
+    const check = await a.http.inject({ method: 'GET', url: '/api/v1/ledger/check', headers: admin(a) });
+    expect(check.json<{ balanced: boolean }>().balanced).toBe(true);
   }, 120_000);
 
   it('a downloaded WeChat Pay bill: amount mismatch, duplicate, missing at the channel; flags and T+2', async () => {

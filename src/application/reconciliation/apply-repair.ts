@@ -6,6 +6,7 @@ import type { ChangeSet } from '../kernel/change-set.js';
 import type { Deps } from '../kernel/deps.js';
 import { raiseFlagOnce } from '../kernel/review-flags.js';
 import { tx } from '../kernel/tx.js';
+import { UseCaseError } from '../kernel/use-case-error.js';
 import { JOB, PRIORITY } from '../jobs/job-kinds.js';
 import { enqueueJob } from '../jobs/job-steps.js';
 import { settleOrderNow } from '../rules/order-rules.js';
@@ -67,7 +68,9 @@ export async function applyRepair(
         decidedAt: now,
         version: cur.version + 1,
       };
-      if (!(await r.reconciliations.updateRepair(next, cur.version))) return cur;
+      // Decided by another instance between the read and the write: read again (retried below).
+      if (!(await r.reconciliations.updateRepair(next, cur.version)))
+        throw new UseCaseError('CONCURRENT_MODIFICATION', `repair ${repair.id} was decided meanwhile`);
       if (outcome.flag !== undefined) await flagFor(r, changes, repair, item, outcome.flag);
       changes.audit(
         'reconciliation_repair',
@@ -79,7 +82,7 @@ export async function applyRepair(
       );
       return next;
     },
-    { retryConflicts: 3 },
+    { retryConflicts: 5 },
   );
   deps.logger.info(
     { repair_id: repair.id, action: repair.action, item_key: repair.itemKey, status: decided.status },
