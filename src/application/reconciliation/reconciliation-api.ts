@@ -7,6 +7,7 @@ import {
   type RepairAction,
   type ReportItem,
 } from '../../domain/statements/reconcile.js';
+import { isBusinessDate } from '../../domain/statements/shanghai-time.js';
 import type { StatementFile, StatementFormat, StatementLine } from '../../domain/statements/statement-line.js';
 import type { ReconciliationRecord, RepairRecord } from '../../ports/reconciliations.js';
 import type { Runtime } from '../jobs/runtime.js';
@@ -20,7 +21,6 @@ export type { StatementSources } from './statement-sources.js';
 import { applyRepair } from './apply-repair.js';
 
 const DAY_MS = 86_400_000;
-const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})$/;
 
 export interface ReconciliationSettings {
   /** The business day's offset from UTC in minutes (Asia/Shanghai: 480): the statements' days. */
@@ -101,13 +101,8 @@ export function repairView(r: RepairRecord): RepairView {
 
 /** `YYYY-MM-DD` as the business day's [from, to) in ms, or undefined when it is not a real date. */
 export function businessDay(date: string, offsetMinutes: number): { from: number; to: number } | undefined {
-  const m = DATE_RE.exec(date);
-  if (m === null) return undefined;
-  const [y, mo, d] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const utc = Date.UTC(y, mo - 1, d);
-  const back = new Date(utc);
-  if (back.getUTCFullYear() !== y || back.getUTCMonth() !== mo - 1 || back.getUTCDate() !== d) return undefined;
-  const from = utc - offsetMinutes * 60_000;
+  if (!isBusinessDate(date)) return undefined;
+  const from = Date.parse(`${date}T00:00:00Z`) - offsetMinutes * 60_000;
   return { from, to: from + DAY_MS };
 }
 
