@@ -2,9 +2,13 @@
 // (POST /api/v1/order with auto-pay against each instance's in-process simulator, every step
 // durable) on 1, 2 and 3 `autoglm serve` instances sharing one PostgreSQL database, and on one
 // instance over SQLite. The same total number of connections is spread over the instances.
+// Beside it, the server's own yardstick in the same run: `pgbench` (TPC-B) with as many clients,
+// and the statements (round trips) each order cost, read from the instances' metrics.
 //
-//   npm run bench:pg                                  (defaults: 60 connections, 5 s per run)
+//   npm run bench:pg                                  (defaults: 64 connections, 5 s per run)
 //   BENCH_SECONDS=10 BENCH_CONNECTIONS=120 BENCH_PG=postgres://postgres@127.0.0.1:5432/test npm run bench:pg
+//   BENCH_INSTANCES=1 BENCH_POOL=20 npm run bench:pg   (only one instance, 20 pooled connections)
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +17,9 @@ import pg from 'pg';
 import { adminAuth, startServer, stop } from './server-process.js';
 
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const connections = Number(process.env.BENCH_CONNECTIONS ?? 60);
+const connections = Number(process.env.BENCH_CONNECTIONS ?? 64);
+const instanceCounts = (process.env.BENCH_INSTANCES ?? '1,2,3').split(',').map(Number);
+const pool = process.env.BENCH_POOL;
 const admin = process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const body = JSON.stringify({ drink: 'latte', size: 'medium' });
 
@@ -35,6 +41,7 @@ function startInstance(db) {
       AUTOGLM__AUTH__ADMIN_KEY_FILE: keyFile,
       // PostgreSQL needs a master key shared by every instance (SQLite makes its own master.key).
       AUTOGLM_MASTER_KEY: Buffer.alloc(32, 1).toString('base64'),
+      ...(pool === undefined ? {} : { AUTOGLM__DATABASE__POOL_SIZE: pool }),
     },
     60_000,
   );
@@ -67,14 +74,47 @@ async function run(urls) {
       ),
     );
   await fire(1); // warm-up: JIT, caches, pool connections
+  const before = await Promise.all(urls.map(statementsSent));
   const rs = await fire(seconds);
+  const after = await Promise.all(urls.map(statementsSent));
+  const orders = rs.reduce((s, r) => s + r['2xx'], 0);
+  const sent = after.reduce((s, n, i) => s + n - before[i], 0);
   return {
+    perOrder: orders === 0 || Number.isNaN(sent) ? NaN : sent / orders,
     rps: rs.reduce((s, r) => s + r.requests.average, 0),
     p50: Math.max(...rs.map((r) => r.latency.p50)),
     p99: Math.max(...rs.map((r) => r.latency.p99)),
     non2xx: rs.reduce((s, r) => s + r.non2xx, 0),
     errors: rs.reduce((s, r) => s + r.errors + r.timeouts, 0),
   };
+}
+
+/** Statements the instance has sent to PostgreSQL so far (NaN on SQLite, which has no such count). */
+async function statementsSent(url) {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const m = text.match(/^autoglm_db_statements_total (\d+)/m);
+  return m === null ? NaN : Number(m[1]);
+}
+
+/** pgbench's TPC-B on a scratch database of the same server, as many clients: its transactions/s. */
+async function pgbench() {
+  const name = `autoglm_pgbench_${process.pid}`;
+  await adminQuery(`create database "${name}"`);
+  const url = new URL(admin);
+  try {
+    const args = ['-h', url.hostname, '-p', url.port || '5432', '-U', decodeURIComponent(url.username) || 'postgres'];
+    execFileSync('pgbench', [...args, '-i', '-q', '-s', '10', name], { stdio: 'ignore' });
+    const out = execFileSync('pgbench', [...args, '-c', String(connections), '-j', '2', '-T', String(seconds), name], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    const m = out.match(/tps = ([\d.]+) \(without initial connection time\)/);
+    return m === null ? NaN : Number(m[1]);
+  } catch {
+    return NaN; // no pgbench here: the ratio is left out
+  } finally {
+    await adminQuery(`drop database if exists "${name}" with (force)`);
+  }
 }
 
 async function unfinished(url) {
@@ -88,8 +128,9 @@ async function unfinished(url) {
   return 1;
 }
 
+const baseline = await pgbench();
 const results = [];
-for (const n of [1, 2, 3]) {
+for (const n of instanceCounts) {
   const name = `autoglm_bench_${process.pid}_${n}`;
   await adminQuery(`create database "${name}"`);
   const url = new URL(admin);
@@ -122,14 +163,23 @@ try {
 
 const fmt = (n) => n.toFixed(0).padStart(8);
 const ms = (n) => `${n.toFixed(0)} ms`.padStart(9);
+const [server] = (await adminQuery('show server_version')).rows.map((r) => r.server_version);
+const [commit] = (await adminQuery('show synchronous_commit')).rows.map((r) => r.synchronous_commit);
 console.log(
   `\nPOST /api/v1/order with auto-pay — ${connections} connections in all, ${seconds} s per run, ` +
-    `Node ${process.version}`,
+    `Node ${process.version}, PostgreSQL ${server} (synchronous_commit=${commit}, pool ${pool ?? 'default'} ` +
+    `per instance), SQLite WAL synchronous=FULL`,
 );
-console.log(`${''.padEnd(26)}orders/s       p50       p99   non-2xx  errors  unfinished`);
+console.log(
+  `pgbench TPC-B, ${connections} clients, same server, same run: ` +
+    `${Number.isNaN(baseline) ? 'not measured (no pgbench)' : `${baseline.toFixed(0)} transactions/s`}`,
+);
+console.log(`${''.padEnd(26)}orders/s  of pgbench       p50       p99   non-2xx  errors  statements/order  unfinished`);
 for (const [label, r] of results) {
+  const ratio = Number.isNaN(baseline) ? '' : `${((100 * r.rps) / baseline).toFixed(1)}%`;
+  const perOrder = Number.isNaN(r.perOrder) ? '-' : r.perOrder.toFixed(1);
   console.log(
-    `${label.padEnd(26)}${fmt(r.rps)} ${ms(r.p50)} ${ms(r.p99)} ${String(r.non2xx).padStart(9)} ` +
-      `${String(r.errors).padStart(7)}  ${r.left === 0 ? 'none' : 'SOME'}`,
+    `${label.padEnd(26)}${fmt(r.rps)} ${ratio.padStart(10)} ${ms(r.p50)} ${ms(r.p99)} ${String(r.non2xx).padStart(9)} ` +
+      `${String(r.errors).padStart(7)}  ${perOrder.padStart(16)}  ${r.left === 0 ? 'none' : 'SOME'}`,
   );
 }

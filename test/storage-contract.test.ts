@@ -173,6 +173,19 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
   });
   afterAll(() => engine.teardown());
 
+  it('PostgreSQL counts the statements it sends (BEGIN and COMMIT too); SQLite sends none', async () => {
+    const s = await open();
+    if (s.statementsSent === undefined) {
+      expect(s.engine).toBe('sqlite');
+      return;
+    }
+    const before = s.statementsSent();
+    await s.unitOfWork.run((r) => r.identity.ensureTenant({ id: 'tc', name: 'T', createdAt: 1 }));
+    expect(s.statementsSent() - before).toBe(3); // begin, insert, commit
+    await s.unitOfWork.read.identity.getKeyWithPrincipal('none');
+    expect(s.statementsSent() - before).toBe(4); // a key and its principal: one round trip
+  });
+
   it('a unit of work commits all of its writes or none of them', async () => {
     await expect(
       uow.run(async (r) => {
@@ -1065,6 +1078,12 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       };
       await uow.run((r) => r.identity.insertKey(key));
       expect(await uow.read.identity.getKey('k1')).toEqual(key);
+      // What authentication reads: the key and its principal in one go (the password set above included).
+      expect(await uow.read.identity.getKeyWithPrincipal('k1')).toEqual({
+        key,
+        principal: { ...person, passwordHash: 'h' },
+      });
+      expect(await uow.read.identity.getKeyWithPrincipal('k9')).toBeUndefined();
       expect(await uow.run((r) => r.identity.hasLiveKeyForRole('t1', 'user', 10))).toBe(true);
       expect(await uow.run((r) => r.identity.hasLiveKeyForRole('t1', 'admin', 10))).toBe(false);
       expect(await uow.run((r) => r.identity.revokeKey('t2', 'k1', 5))).toBe(false);

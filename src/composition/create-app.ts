@@ -46,7 +46,7 @@ import { breakerEvents, buildWebhooks } from './build-webhooks.js';
 import type { Caller } from '../application/kernel/caller.js';
 import { type AppConfig, maskDatabaseUrl } from '../config/load-config.js';
 import { BUILT_IN_RECHARGE_RULES, BUILT_IN_RULES } from '../domain/rules.js';
-import { Metrics } from '../interfaces/http/plumbing/metrics.js';
+import { countDatabaseStatements, Metrics } from '../interfaces/http/plumbing/metrics.js';
 import { buildHttpServer } from '../interfaces/http/server.js';
 import { mcpOptions } from './build-mcp.js';
 import type { Clock } from '../ports/clock.js';
@@ -285,6 +285,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     (carriers ??= held(new SimulatedCarriers(journal('carriers.jsonl'))));
   // Each app its own registry: tests run many apps in one process.
   const metrics = new Metrics();
+  const statementsSent = storage.statementsSent?.bind(storage);
+  if (statementsSent !== undefined) countDatabaseStatements(metrics, statementsSent);
   // Built below, from the runtime; a breaker that moves before then has nobody to tell.
   const late: { webhooks?: WebhooksApi } = {};
   const rechargeRuntime = buildRecharge(

@@ -62,6 +62,8 @@ export interface IdentityRepository {
   insertKey(k: ApiKeyRecord): Promise<void>;
   /** A key by its public id (any tenant: ids are unique). */
   getKey(id: string): Promise<ApiKeyRecord | undefined>;
+  /** A key and the principal it belongs to, read together (one round trip per authenticated call). */
+  getKeyWithPrincipal(id: string): Promise<{ key: ApiKeyRecord; principal: PrincipalRecord | undefined } | undefined>;
   listKeys(tenantId: string): Promise<ApiKeyRecord[]>;
   /** Revoke a live key; false when there is none live with this id in the tenant. */
   revokeKey(tenantId: string, id: string, at: number): Promise<boolean>;

@@ -476,7 +476,13 @@ export interface ReadRepositories {
   >;
   readonly identity: Pick<
     IdentityRepository,
-    'getTenant' | 'getPrincipal' | 'getKey' | 'listKeys' | 'getRefreshToken' | 'refreshFamilyRevoked'
+    | 'getTenant'
+    | 'getPrincipal'
+    | 'getKey'
+    | 'getKeyWithPrincipal'
+    | 'listKeys'
+    | 'getRefreshToken'
+    | 'refreshFamilyRevoked'
   >;
   readonly blocks: Pick<SourceBlockRepository, 'active' | 'get'>;
   readonly held: Pick<HeldActionRepository, 'get' | 'listForPerson'>;

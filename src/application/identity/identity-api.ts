@@ -201,7 +201,8 @@ export function createIdentity(
       const now = deps.clock.now();
       const key = parseCredential(API_KEY_PREFIX, credential);
       if (key !== undefined) {
-        const stored = await read.getKey(key.id);
+        const found = await read.getKeyWithPrincipal(key.id);
+        const stored = found?.key;
         if (
           stored === undefined ||
           stored.revokedAt !== null ||
@@ -210,7 +211,7 @@ export function createIdentity(
         ) {
           return unauthenticated;
         }
-        const p = await read.getPrincipal(stored.tenantId, stored.principalId);
+        const p = found?.principal;
         if (p === undefined || p.disabledAt !== null) return unauthenticated;
         return ok(principalOf(p, stored.id));
       }

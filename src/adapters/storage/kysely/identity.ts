@@ -130,6 +130,46 @@ export class KyselyIdentity implements IdentityRepository {
     return r === undefined ? undefined : toKey(r);
   }
 
+  async getKeyWithPrincipal(
+    id: string,
+  ): Promise<{ key: ApiKeyRecord; principal: PrincipalRecord | undefined } | undefined> {
+    const r = await this.db
+      .selectFrom('apiKeys')
+      .leftJoin('principals', (j) =>
+        j.onRef('principals.tenantId', '=', 'apiKeys.tenantId').onRef('principals.id', '=', 'apiKeys.principalId'),
+      )
+      .selectAll('apiKeys')
+      .select([
+        'principals.id as pId',
+        'principals.kind as pKind',
+        'principals.role as pRole',
+        'principals.actsFor as pActsFor',
+        'principals.displayName as pDisplayName',
+        'principals.passwordHash as pPasswordHash',
+        'principals.createdAt as pCreatedAt',
+        'principals.disabledAt as pDisabledAt',
+      ])
+      .where('apiKeys.id', '=', id)
+      .executeTakeFirst();
+    if (r === undefined) return undefined;
+    const principal =
+      // A left join: the principal's columns are all null exactly when there is no principal.
+      r.pId === null || r.pKind === null || r.pRole === null || r.pCreatedAt === null
+        ? undefined
+        : toPrincipal({
+            tenantId: r.tenantId,
+            id: r.pId,
+            kind: r.pKind,
+            role: r.pRole,
+            actsFor: r.pActsFor,
+            displayName: r.pDisplayName,
+            passwordHash: r.pPasswordHash,
+            createdAt: r.pCreatedAt,
+            disabledAt: r.pDisabledAt,
+          });
+    return { key: toKey(r), principal };
+  }
+
   async listKeys(tenantId: string): Promise<ApiKeyRecord[]> {
     const rows = await this.db
       .selectFrom('apiKeys')

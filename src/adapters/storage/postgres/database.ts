@@ -51,7 +51,13 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
   // Without faults (always, outside tests) the dialect is Kysely's own, untouched.
   const injection = options.faults === undefined ? undefined : new FaultInjection(options.faults);
   const dialect = snakeCaseIdentifiers(new PostgresDialect({ pool }));
-  const db = new Kysely<Database>({ dialect: injection === undefined ? dialect : injection.dialect(dialect) });
+  // Every statement sent (a round trip each, BEGIN and COMMIT included): what the benchmark
+  // divides by the orders it placed, and a metric.
+  let statements = 0;
+  const db = new Kysely<Database>({
+    dialect: injection === undefined ? dialect : injection.dialect(dialect),
+    log: () => void statements++,
+  });
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>);
     await bootstrapDataKeys(withCamelCase(db), options.cipher, Date.now());
@@ -73,6 +79,7 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
     db,
     unitOfWork,
     coordination,
+    statementsSent: () => statements,
     async ping() {
       let timer: NodeJS.Timeout | undefined;
       try {

@@ -279,3 +279,19 @@ export function registerMetricsRoute(app: FastifyInstance, sources: MetricsSourc
     },
   );
 }
+
+/**
+ * `autoglm_db_statements_total`: statements sent to the database server (PostgreSQL: one round
+ * trip each, BEGIN and COMMIT included), read from the storage's own count at scrape time.
+ */
+export function countDatabaseStatements(metrics: Metrics, sent: () => number): void {
+  new Counter({
+    name: 'autoglm_db_statements_total',
+    help: 'Statements sent to the database server (one round trip each, BEGIN and COMMIT included).',
+    registers: [metrics.registry],
+    collect() {
+      this.reset();
+      this.inc(sent());
+    },
+  });
+}
