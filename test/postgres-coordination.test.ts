@@ -4,6 +4,8 @@ import { openPostgres, type PostgresStorage } from '../src/adapters/storage/post
 import { quiet } from './support/quiet-logger.js';
 import { testCipher } from './support/test-cipher.js';
 import { createTestDatabase, postgresWanted, type TestDatabase } from './support/pg-db.js';
+import { LeaseLostError } from '../src/ports/write-outcomes.js';
+import { fellShort } from './support/fell-short.js';
 
 /** What only PostgreSQL does: several instances starting, finding each other, and dying. */
 const wanted = await postgresWanted();
@@ -71,7 +73,10 @@ describe.runIf(wanted)('PostgreSQL: several instances on one database', () => {
       const [taken] = await b.unitOfWork.run((r) => r.jobs.claimDue('worker-b', 100, 200, 10));
       expect(taken).toMatchObject({ id: 'ja', leaseOwner: 'worker-b', attempts: 2 });
       // The dead owner could no longer finish it.
-      expect(await b.unitOfWork.run((r) => r.jobs.complete('ja', 'worker-a', 101))).toBe(false);
+      await fellShort(
+        b.unitOfWork.run((r) => r.jobs.complete('ja', 'worker-a', 101)),
+        LeaseLostError,
+      );
     } finally {
       await a.close().catch(() => undefined);
       await b.close();

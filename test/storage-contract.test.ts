@@ -1,4 +1,6 @@
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LeaseLostError, StaleVersionError } from '../src/ports/write-outcomes.js';
+import { fellShort } from './support/fell-short.js';
 import { sql } from 'kysely';
 import { openPostgres, type PostgresStorage } from '../src/adapters/storage/postgres/database.js';
 import { openSqlite } from '../src/adapters/storage/sqlite/database.js';
@@ -245,7 +247,10 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     await uow.run((r) => r.orders.insert(order('o1')));
     const o = order('o1', { status: 'PAYMENT_PROCESSING', version: 2 });
     expect(await uow.run((r) => r.orders.update(o, 1))).toBe(true);
-    expect(await uow.run((r) => r.orders.update({ ...o, status: 'CANCELLED', version: 3 }, 1))).toBe(false);
+    await fellShort(
+      uow.run((r) => r.orders.update({ ...o, status: 'CANCELLED', version: 3 }, 1)),
+      StaleVersionError,
+    );
     expect((await uow.read.orders.get('t1', 'o1'))?.status).toBe('PAYMENT_PROCESSING');
   });
 
@@ -307,7 +312,10 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     const retaken = await uow.run((r) => r.jobs.claimById('j-low', 'w2', 601, 1200));
     expect(retaken).toMatchObject({ leaseOwner: 'w2', attempts: 2 });
     // the old owner can no longer finish it
-    expect(await uow.run((r) => r.jobs.complete('j-low', 'w1', 650))).toBe(false);
+    await fellShort(
+      uow.run((r) => r.jobs.complete('j-low', 'w1', 650)),
+      LeaseLostError,
+    );
     expect(await uow.run((r) => r.jobs.complete('j-low', 'w2', 650))).toBe(true);
     expect((await uow.read.jobs.get('j-low'))?.status).toBe('done');
     expect(await uow.read.jobs.nextRunAt()).toBe(1000);

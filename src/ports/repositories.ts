@@ -50,7 +50,9 @@ export interface OrderRepository {
   getWithPayment(tenantId: string, id: string): Promise<{ order: OrderRecord; payment: PaymentRecord } | undefined>;
   /**
    * Write the new state if the stored version still equals `expectedVersion`; returns false when
-   * someone else changed the order first (the caller re-reads and re-decides).
+   * someone else changed the order first (the caller re-reads and re-decides). Where writes travel
+   * in batches (PostgreSQL) it may answer true and the unit of work fail with StaleVersionError
+   * instead (ports/write-outcomes.ts); so does every version-checked update of payments and refunds.
    */
   update(order: OrderRecord, expectedVersion: number): Promise<boolean>;
   /** Newest first. */
@@ -196,7 +198,10 @@ export interface JobRepository {
   renew(id: string, owner: string, now: number, leaseUntil: number): Promise<boolean>;
   /** Lease one specific job if it is available; undefined if someone else holds it or it is finished. */
   claimById(id: string, owner: string, now: number, leaseUntil: number): Promise<JobRecord | undefined>;
-  /** Mark finished; only the lease owner can. Returns false if the lease was lost. */
+  /**
+   * Mark finished; only the lease owner can. Returns false if the lease was lost (or, where writes
+   * travel in batches, the unit of work fails with LeaseLostError).
+   */
   complete(id: string, owner: string, now: number): Promise<boolean>;
   /**
    * Turn a finished step into the next one in place — new kind and priority, attempts back to 1,

@@ -2,10 +2,9 @@ import type { JobRecord } from '../../ports/records.js';
 import type { NewJob, Repositories } from '../../ports/repositories.js';
 import type { Deps } from '../kernel/deps.js';
 
-/** Thrown inside a transaction when this process no longer holds the job's lease: roll back. */
-export class LeaseLostError extends Error {
-  override readonly name = 'LeaseLostError';
-}
+import { LeaseLostError } from '../../ports/write-outcomes.js';
+
+export { LeaseLostError } from '../../ports/write-outcomes.js';
 
 type JobDeps = Pick<Deps, 'workerId' | 'settings' | 'ids'>;
 

@@ -1,6 +1,7 @@
 import type { Repositories, UnitOfWork } from '../../ports/repositories.js';
 import { type ChangeMeta, ChangeSet } from './change-set.js';
-import { isConflict } from './use-case-error.js';
+import { StaleVersionError } from '../../ports/write-outcomes.js';
+import { isConflict, UseCaseError } from './use-case-error.js';
 
 /**
  * The one way the application writes: run `work` in ONE database transaction with a change set
@@ -34,7 +35,12 @@ export async function tx<T>(
       // Committed: what was to follow the commit happens now, before the caller hears the answer.
       for (const effect of effects) await effect().catch(() => undefined);
       return value;
-    } catch (e) {
+    } catch (caught) {
+      // A batched write that found its row changed is the same conflict as one refused at once.
+      const e =
+        caught instanceof StaleVersionError
+          ? new UseCaseError('CONCURRENT_MODIFICATION', `${caught.message}; try again`)
+          : caught;
       if (!isConflict(e) || tries > (options.retryConflicts ?? 0)) throw e;
     }
   }

@@ -3,6 +3,7 @@ import type { AuditEntry, AuditRecord } from '../../../ports/records.js';
 import type { AuditLog } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
+import { BATCHABLE } from './batchable.js';
 
 /** An audit entry as written, every column in table order; the database numbers it. */
 export function auditRow(e: AuditEntry): Omit<NewRow<'auditLog'>, 'id'> {
@@ -44,7 +45,7 @@ export class KyselyAuditLog implements AuditLog {
 
   async appendMany(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    await this.db.insertInto('auditLog').values(entries.map(auditRow)).execute();
+    await this.db.insertInto('auditLog').values(entries.map(auditRow)).modifyEnd(BATCHABLE.insert).execute();
   }
 
   async list(tenantId: string, resourceType: string, resourceId: string): Promise<AuditRecord[]> {

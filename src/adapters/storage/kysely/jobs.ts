@@ -5,6 +5,7 @@ import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import type { Engine } from '../storage.js';
 import { maskText } from '../../../domain/mask.js';
 import { num, numOrNull } from './columns.js';
+import { BATCHABLE } from './batchable.js';
 
 /**
  * An error as kept with its job: cut to 2,000 characters, phone and card numbers masked — it is
@@ -63,7 +64,7 @@ export class KyselyJobs implements JobRepository {
 
   async enqueue(job: NewJob & { readonly id: string; readonly now: number }): Promise<JobRecord> {
     const row = jobRow(job);
-    await this.db.insertInto('jobs').values(row).execute();
+    await this.db.insertInto('jobs').values(row).modifyEnd(BATCHABLE.insert).execute();
     return toJob(row);
   }
 
@@ -174,6 +175,7 @@ export class KyselyJobs implements JobRepository {
       .where('id', '=', id)
       .where('status', '=', 'running')
       .where('leaseOwner', '=', owner)
+      .modifyEnd(BATCHABLE.lease)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }

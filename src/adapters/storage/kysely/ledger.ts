@@ -5,6 +5,7 @@ import type { LedgerBalance } from '../../../ports/records.js';
 import type { LedgerRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow } from '../schema.js';
 import { num } from './columns.js';
+import { BATCHABLE } from './batchable.js';
 
 /** The postings of journals as written: one row per line, every column in table order. */
 export function postingRows(journals: readonly Journal[]): Array<NewRow<'ledgerPostings'>> {
@@ -35,6 +36,7 @@ export class KyselyLedger implements LedgerRepository {
       await this.db
         .insertInto('ledgerPostings')
         .values(rows.slice(i, i + 64))
+        .modifyEnd(BATCHABLE.insert)
         .execute();
   }
 

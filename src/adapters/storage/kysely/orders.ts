@@ -7,6 +7,7 @@ import type { OrderFilter, OrderRepository } from '../../../ports/repositories.j
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
 import { toPayment } from './payments.js';
+import { BATCHABLE } from './batchable.js';
 
 /** An order as read: integers normalised, options parsed. */
 export function toOrder(r: Row<'orders'>): OrderRecord {
@@ -65,7 +66,7 @@ export class KyselyOrders implements OrderRepository {
   constructor(protected readonly db: Kysely<CamelCaseDatabase>) {}
 
   async insert(order: OrderRecord): Promise<void> {
-    await this.db.insertInto('orders').values(orderRow(order)).execute();
+    await this.db.insertInto('orders').values(orderRow(order)).modifyEnd(BATCHABLE.insert).execute();
   }
 
   async get(tenantId: string, id: string): Promise<OrderRecord | undefined> {
@@ -92,6 +93,7 @@ export class KyselyOrders implements OrderRepository {
       .where('tenantId', '=', order.tenantId)
       .where('id', '=', order.id)
       .where('version', '=', expectedVersion)
+      .modifyEnd(BATCHABLE.version)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }

@@ -5,6 +5,7 @@ import type { PaymentRecord } from '../../../ports/records.js';
 import type { PaymentRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
+import { BATCHABLE } from './batchable.js';
 
 /** A payment as read: integers normalised. */
 export function toPayment(r: Row<'payments'>): PaymentRecord {
@@ -53,7 +54,7 @@ export class KyselyPayments implements PaymentRepository {
   constructor(protected readonly db: Kysely<CamelCaseDatabase>) {}
 
   async insert(p: PaymentRecord): Promise<void> {
-    await this.db.insertInto('payments').values(paymentRow(p)).execute();
+    await this.db.insertInto('payments').values(paymentRow(p)).modifyEnd(BATCHABLE.insert).execute();
   }
 
   async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<PaymentRecord[]> {
@@ -95,6 +96,7 @@ export class KyselyPayments implements PaymentRepository {
       .where('tenantId', '=', p.tenantId)
       .where('id', '=', p.id)
       .where('version', '=', expectedVersion)
+      .modifyEnd(BATCHABLE.version)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }

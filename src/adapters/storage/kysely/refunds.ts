@@ -5,6 +5,7 @@ import type { RefundRecord } from '../../../ports/records.js';
 import type { RefundRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
+import { BATCHABLE } from './batchable.js';
 
 /** A refund as read: integers normalised. */
 export function toRefund(r: Row<'refunds'>): RefundRecord {
@@ -45,7 +46,7 @@ export class KyselyRefunds implements RefundRepository {
   constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
 
   async insert(refund: RefundRecord): Promise<void> {
-    await this.db.insertInto('refunds').values(refundRow(refund)).execute();
+    await this.db.insertInto('refunds').values(refundRow(refund)).modifyEnd(BATCHABLE.insert).execute();
   }
 
   async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<RefundRecord[]> {
@@ -119,6 +120,7 @@ export class KyselyRefunds implements RefundRepository {
       .where('tenantId', '=', r.tenantId)
       .where('id', '=', r.id)
       .where('version', '=', expectedVersion)
+      .modifyEnd(BATCHABLE.version)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }

@@ -10,6 +10,7 @@ import type { Storage } from '../storage.js';
 import { PostgresCoordination } from './coordination.js';
 import { FaultInjection, type TransactionFaults } from './transaction-faults.js';
 import { PostgresUnitOfWork } from './unit-of-work.js';
+import { batchingWrites } from './write-batching.js';
 
 export type { TransactionFaults } from './transaction-faults.js';
 
@@ -30,6 +31,7 @@ export interface PostgresStorage extends Storage {
   readonly db: Kysely<Database>;
   readonly unitOfWork: PostgresUnitOfWork;
   readonly coordination: PostgresCoordination;
+  statementsSent(): number;
 }
 
 const PING_TIMEOUT_MS = 2000;
@@ -50,14 +52,11 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
   pool.on('error', (e) => options.logger.warn({ err: e }, 'idle PostgreSQL connection failed'));
   // Without faults (always, outside tests) the dialect is Kysely's own, untouched.
   const injection = options.faults === undefined ? undefined : new FaultInjection(options.faults);
-  const dialect = snakeCaseIdentifiers(new PostgresDialect({ pool }));
   // Every statement sent (a round trip each, BEGIN and COMMIT included): what the benchmark
   // divides by the orders it placed, and a metric.
   let statements = 0;
-  const db = new Kysely<Database>({
-    dialect: injection === undefined ? dialect : injection.dialect(dialect),
-    log: () => void statements++,
-  });
+  const dialect = batchingWrites(snakeCaseIdentifiers(new PostgresDialect({ pool })), () => void statements++);
+  const db = new Kysely<Database>({ dialect: injection === undefined ? dialect : injection.dialect(dialect) });
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>);
     await bootstrapDataKeys(withCamelCase(db), options.cipher, Date.now());

@@ -4,6 +4,7 @@ import { createTestDatabase, postgresWanted, type TestDatabase } from '../../../
 import { quiet } from '../../../../test/support/quiet-logger.js';
 import { testCipher } from '../../../../test/support/test-cipher.js';
 import type { Repositories } from '../../../ports/repositories.js';
+import { LeaseLostError, StaleVersionError } from '../../../ports/write-outcomes.js';
 import { openPostgres, type PostgresStorage, type TransactionFaults } from './database.js';
 import { MAX_TRIES } from './unit-of-work.js';
 
@@ -183,5 +184,77 @@ describe.runIf(wanted)('PostgreSQL unit of work: injected serialization failures
       [1, 1],
       [1, 2],
     ]);
+  });
+});
+
+describe.runIf(wanted)('PostgreSQL unit of work: writes travel in batches', () => {
+  let db: TestDatabase;
+  let s: PostgresStorage;
+  beforeAll(async () => {
+    db = await createTestDatabase('batches');
+    // One connection: every unit of work reuses it, so one left in a broken state would show.
+    s = await openPostgres(db.url, { poolSize: 1, logger: quiet, cipher: testCipher() });
+  });
+  afterAll(async () => {
+    await s.close();
+    await db.drop();
+  });
+
+  /** Statements `work` sent to the server. */
+  async function sentBy<T>(work: () => Promise<T>): Promise<{ value: T; sent: number }> {
+    const before = s.statementsSent();
+    const value = await work();
+    return { value, sent: s.statementsSent() - before };
+  }
+
+  it('a unit of work that only writes is one statement, without BEGIN or COMMIT, and writes everything', async () => {
+    const { sent } = await sentBy(() => s.unitOfWork.run((r) => placeOrder(r, 'b1')));
+    expect(sent).toBe(1);
+    expect(await rowsOf(s, 'b1')).toEqual([1, 1, 1]);
+  });
+
+  it('a batch whose write found its row changed fails whole with StaleVersionError, writing nothing', async () => {
+    await s.unitOfWork.run((r) => placeOrder(r, 'b2'));
+    const order = (await s.unitOfWork.read.orders.get('t1', 'b2'))!;
+    const run = s.unitOfWork.run(async (r) => {
+      await placeOrder(r, 'b2-other');
+      // Answered true at once: the shortfall is found when the batch reaches the server.
+      expect(await r.orders.update({ ...order, status: 'CANCELLED', version: 9 }, 7)).toBe(true);
+    });
+    await expect(run).rejects.toBeInstanceOf(StaleVersionError);
+    expect(await rowsOf(s, 'b2-other')).toEqual([0, 0, 0]);
+    expect((await s.unitOfWork.read.orders.get('t1', 'b2'))?.status).toBe('AWAITING_PAYMENT');
+  });
+
+  it('inside BEGIN (a read came first) a shortfall rolls back and the connection serves on', async () => {
+    await s.unitOfWork.run((r) => placeOrder(r, 'b3'));
+    const run = s.unitOfWork.run(async (r) => {
+      const order = (await r.orders.get('t1', 'b3'))!;
+      await r.orders.update({ ...order, status: 'PAYMENT_PROCESSING', version: 2 }, 1);
+      await placeOrder(r, 'b3-other');
+      await r.jobs.complete('job_b3', 'nobody', 5); // not leased to anyone: the lease is lost
+    });
+    await expect(run).rejects.toBeInstanceOf(LeaseLostError);
+    expect(await rowsOf(s, 'b3-other')).toEqual([0, 0, 0]);
+    expect((await s.unitOfWork.read.orders.get('t1', 'b3'))?.version).toBe(1);
+    // The one pooled connection was given back with its transaction ended.
+    const { sent } = await sentBy(() => s.unitOfWork.run((r) => placeOrder(r, 'b3-after')));
+    expect(sent).toBe(1);
+  });
+
+  it('a read sees the writes held before it; a second update of a row goes after the first', async () => {
+    const { value, sent } = await sentBy(() =>
+      s.unitOfWork.run(async (r) => {
+        await placeOrder(r, 'b4');
+        const seen = await r.orders.get('t1', 'b4'); // BEGIN, the batch, then this read
+        await r.orders.update({ ...seen!, status: 'PAYMENT_PROCESSING', version: 2 }, 1);
+        await r.orders.update({ ...seen!, status: 'PAID', version: 3 }, 2); // the first goes now
+        return seen?.status;
+      }),
+    );
+    expect(value).toBe('AWAITING_PAYMENT');
+    expect(sent).toBe(6); // begin, batch, select, update, update, commit
+    const stored = await s.unitOfWork.read.orders.get('t1', 'b4');
+    expect([stored?.status, stored?.version]).toEqual(['PAID', 3]);
   });
 });

@@ -1,0 +1,25 @@
+import { sql } from 'kysely';
+
+/**
+ * Marks on the writes that may travel in a batch on PostgreSQL (postgres/write-batching.ts): a
+ * comment at the end of the statement, which every engine ignores. A write carries one only when
+ * its caller needs nothing back from it but "it touched exactly the rows it had to", and answers a
+ * shortfall by rolling the transaction back — so learning of it when the batch is sent, as an
+ * error (ports/write-outcomes.ts), changes nothing but when:
+ * - `version`: a version-checked update of one row (a shortfall: StaleVersionError);
+ * - `lease`: an update of one job row under this worker's lease (a shortfall: LeaseLostError);
+ * - `insert`: a plain insert of its VALUES rows (a failure is the database's own error).
+ */
+export const BATCHABLE = {
+  version: sql.raw('/*batch:version*/'),
+  lease: sql.raw('/*batch:lease*/'),
+  insert: sql.raw('/*batch:insert*/'),
+} as const;
+
+export type BatchKind = keyof typeof BATCHABLE;
+
+/** The mark a compiled statement ends with, if any. */
+export function batchKind(sqlText: string): BatchKind | undefined {
+  const m = /\/\*batch:(version|lease|insert)\*\/$/.exec(sqlText);
+  return m === null ? undefined : (m[1] as BatchKind);
+}
