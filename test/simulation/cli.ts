@@ -12,7 +12,11 @@ async function main(argv: readonly string[]): Promise<number> {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const steps = arg('--steps') === undefined ? undefined : Number(arg('--steps'));
-  const opts = { ...(steps === undefined ? {} : { steps }), keepDb: argv.includes('--keep-db') };
+  const opts = {
+    ...(steps === undefined ? {} : { steps }),
+    keepDb: argv.includes('--keep-db'),
+    strict: argv.includes('--strict'),
+  };
   const one = arg('--seed');
   if (one !== undefined) {
     const r = await runSeed(Number(one), opts);

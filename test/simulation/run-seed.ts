@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { App } from '../../src/composition/create-app.js';
 import type { CrashHook, CrashPoint } from '../../src/application/kernel/crash-points.js';
 import { businessDateOf } from '../../src/application/reconciliation/daily.js';
-import { startTestApp, tempDbPath } from '../support/test-app.js';
+import { createApp } from '../../src/composition/create-app.js';
+import { testConfig } from '../support/test-app.js';
+import { copyOf, nowhere, template } from './template-db.js';
 import { checkInvariants, reconcileClean, unsettled } from './invariants.js';
 import { Prng } from './prng.js';
 import { SimClock } from './sim-clock.js';
@@ -24,6 +26,8 @@ export interface RunOptions {
   readonly steps?: number;
   /** Kill app instances at seeded points (default true). */
   readonly crashes?: boolean;
+  /** Fail on the known bugs too (docs/guide/simulation.md, "Bugs found") instead of counting them. */
+  readonly strict?: boolean;
   /** Keep the SQLite file (to look at a failing seed's database). */
   readonly keepDb?: boolean;
 }
@@ -82,7 +86,7 @@ function simulationConfig(): Record<string, unknown> {
     orders: { payment_method: 'sim_qr' },
     // Requests wait for their work on simulated time; the real-time bound must never be what ends a wait.
     server: { port: 0, wait_for_completion_ms: 60_000 },
-    worker: { poll_interval_ms: 5000, lease_ms: 30_000, retry_base_ms: 1000, retry_max_ms: 60_000 },
+    worker: { poll_interval_ms: 20_000, lease_ms: 30_000, retry_base_ms: 1000, retry_max_ms: 60_000 },
     rules: { sweep_interval_ms: 60_000 },
     maintenance: { enabled: false },
     webhooks: { enabled: false },
@@ -122,9 +126,8 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<S
   note(`seed ${seed} faults ${JSON.stringify(faults)}`);
   const stats: Record<string, number> = { crashes: 0, requests: 0, retries: 0, deliveries: 0, refused: 0 };
   const failures: string[] = [];
-  // On tmpfs where there is one: every commit is durable (synchronous=FULL), and fsync to a disk
-  // would make the simulation wait on the disk instead of computing.
-  const dbPath = existsSync('/dev/shm') ? join(mkdtempSync('/dev/shm/autoglm-sim-'), 'sim.db') : tempDbPath();
+  const base = await template(simulationConfig(), USERS);
+  const dbPath = copyOf(base);
 
   // --- the service's instances: one live at a time, each killed at a seeded unit of work ---
   const crashRng = rng.fork('crash');
@@ -163,20 +166,17 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<S
         }
       };
       try {
-        const { app } = await startTestApp(
-          simulationConfig(),
-          {
-            clock: inst.view,
-            random: () => appRng.next(),
-            gateway: world.gateway,
-            merchant: world.merchant,
-            carriers: world.carriers,
-            rechargeChannels: world.channels,
-            crashHook: hook,
-            workerId: `sim-${seed}-${inst.n}`,
-          },
-          dbPath,
-        );
+        const app = await createApp(testConfig(simulationConfig(), dbPath), {
+          logDestination: nowhere(),
+          clock: inst.view,
+          random: () => appRng.next(),
+          gateway: world.gateway,
+          merchant: world.merchant,
+          carriers: world.carriers,
+          rechargeChannels: world.channels,
+          crashHook: hook,
+          workerId: `sim-${seed}-${inst.n}`,
+        });
         inst.app = app;
       } catch (e) {
         if (!(e instanceof Crash)) throw e;
@@ -286,7 +286,7 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<S
           url,
           headers: {
             'content-type': contentType,
-            'x-user-id': user,
+            authorization: `Bearer ${base.keys[user] ?? ''}`,
             ...(key === undefined ? {} : { 'idempotency-key': key }),
           },
           ...(body === undefined ? {} : { payload: typeof body === 'string' ? body : JSON.stringify(body) }),
@@ -421,7 +421,14 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<S
     const days = new Set<string>();
     for (let t = start; t <= clock.now(); t += 3_600_000) days.add(businessDateOf(t, 480));
     days.add(businessDateOf(clock.now(), 480));
-    failures.push(...(await reconcileClean(app, [...days], [GATEWAY, ...CHANNELS], settleMore, note)));
+    const known = { misdated: 0 };
+    failures.push(
+      ...(await reconcileClean(app, [...days], [GATEWAY, ...CHANNELS], settleMore, note, world.bookedOn, {
+        strict: options.strict === true,
+        known,
+      })),
+    );
+    stats.misdated = known.misdated;
     failures.push(...(await checkInvariants(app, world, note)));
     // --- the end state, in the trace: a run that behaves differently hashes differently ---
     note(
@@ -435,6 +442,7 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<S
     if (!options.keepDb && failures.length === 0) rmSync(dirname(dbPath), { recursive: true, force: true });
   }
   for (const f of failures) note(`FAIL ${f}`);
+  stats.timers = clock.fired;
   const traceHash = createHash('sha256').update(trace.join('\n')).digest('hex');
   return { seed, ok: failures.length === 0, failures, traceHash, trace, stats, dbPath };
 }

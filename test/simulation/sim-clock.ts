@@ -20,6 +20,8 @@ export class SimClock {
   private t: number;
   private seq = 0;
   private readonly heap: Timer[] = [];
+  /** Timers fired so far (a measure of a run's work). */
+  fired = 0;
 
   constructor(
     start: number,
@@ -60,6 +62,7 @@ export class SimClock {
       this.t = Math.max(this.t, next.at);
       next.fn();
       fired += 1;
+      this.fired += 1;
       await this.settle();
       if (after !== undefined) await after();
     }

@@ -11,6 +11,7 @@ import { type SimEvent, SimulatedGateway } from '../../src/simulator/simulated-g
 import { SimulatedMerchant } from '../../src/simulator/simulated-merchant.js';
 import { SimulatedRechargeChannel } from '../../src/simulator/simulated-recharge-channel.js';
 import { DEFAULT_OPERATOR_SETTINGS } from '../../src/domain/recharge/operator-settings.js';
+import { shanghaiDate } from '../../src/domain/statements/shanghai-time.js';
 import type { Prng } from './prng.js';
 import type { SimClock } from './sim-clock.js';
 
@@ -256,6 +257,24 @@ export class World {
       payload: new URLSearchParams(c.params).toString(),
     }));
   }
+
+  /**
+   * The business day (Asia/Shanghai) on which the gateway booked a payment or refund: the day of
+   * the statement it is on. Undefined for a recharge channel's orders (their book is private).
+   */
+  readonly bookedOn = (
+    source: string,
+    item: { readonly kind: string; readonly out_trade_no: string; readonly out_refund_no: string | null },
+  ): string | undefined => {
+    if (source !== GATEWAY) return undefined;
+    const trade = this.gateway.trade(item.out_trade_no);
+    if (trade === undefined) return undefined;
+    if (item.kind === 'refund') {
+      const at = item.out_refund_no === null ? undefined : trade.refunds.get(item.out_refund_no)?.at;
+      return at === undefined ? undefined : shanghaiDate(at);
+    }
+    return trade.completedAt === undefined ? undefined : shanghaiDate(trade.completedAt);
+  };
 
   /** The net money each trade moved at the gateway (captured − refunded), by out_trade_no. */
   netByTrade(): Map<string, { captured: number; refunded: number; captures: number }> {
