@@ -94,7 +94,8 @@ export async function checkInvariants(app: App, world: World, note: (line: strin
     }
     if (o.captured !== b.captured || o.refunded !== b.refunded)
       failures.push(
-        `${o.resource} (${outTradeNo}): we say captured ${o.captured} refunded ${o.refunded}, the gateway ${b.captured}/${b.refunded}`,
+        `${o.resource} (${outTradeNo}): we say captured ${o.captured} refunded ${o.refunded}, ` +
+          `the gateway ${b.captured}/${b.refunded}`,
       );
   }
   for (const [outTradeNo, o] of ours) {
@@ -148,12 +149,18 @@ export async function checkInvariants(app: App, world: World, note: (line: strin
   //    its verifier lands (`autoglm audit verify`), it is called here and its first bad row reported.
   failures.push(...(await auditChainValid(app)));
 
-  const count = (xs: ReadonlyArray<{ status?: string }>, s: string): number => xs.filter((x) => x.status === s).length;
+  const tally = (statuses: readonly string[]): string => {
+    const by = new Map<string, number>();
+    for (const st of statuses) by.set(st, (by.get(st) ?? 0) + 1);
+    return [...by]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([st, n]) => `${st} ${n}`)
+      .join(', ');
+  };
   note(
-    `end: payments ${payments.length} (paid ${count(payments, 'PAID')}, refunded ${count(payments, 'REFUNDED')}, ` +
-      `partly ${count(payments, 'PARTIALLY_REFUNDED')}, failed ${count(payments, 'FAILED')}, cancelled ${count(payments, 'CANCELLED')}), ` +
-      `refunds ${refunds.length}, top-ups ${topUps.length} (ok ${count(topUps, 'SUCCEEDED')}), recharges ${recharges.length} ` +
-      `(ok ${recharges.filter((r) => r.state.status === 'SUCCEEDED').length}), gateway net ${bankNet}`,
+    `end: payments {${tally(payments.map((p) => p.status))}} refunds {${tally(refunds.map((r) => r.status))}} ` +
+      `top-ups {${tally(topUps.map((t) => t.status))}} recharges {${tally(recharges.map((r) => r.state.status))}} ` +
+      `gateway net ${bankNet}`,
   );
   return failures;
 }

@@ -431,9 +431,8 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<S
     stats.misdated = known.misdated;
     failures.push(...(await checkInvariants(app, world, note)));
     // --- the end state, in the trace: a run that behaves differently hashes differently ---
-    note(
-      `world ${JSON.stringify(world.stats)} captures ${world.gateway.groundTruth.length} top-ups ${world.carriers.groundTruth.length}`,
-    );
+    const truth = `captures ${world.gateway.groundTruth.length} top-ups ${world.carriers.groundTruth.length}`;
+    note(`world ${JSON.stringify(world.stats)} ${truth}`);
     await (await current()).app.close(1000);
   } catch (e) {
     failures.push(`the run itself failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
