@@ -8,7 +8,7 @@ import { runSeed, type SeedResult } from './simulation/run-seed.js';
  * VOPR_SEEDS and VOPR_STEPS size the run (the defaults fit the 2-core CI machine in ~3 minutes).
  */
 const SEEDS = Number(process.env.VOPR_SEEDS ?? 150);
-const STEPS = Number(process.env.VOPR_STEPS ?? 12);
+const STEPS = Number(process.env.VOPR_STEPS ?? 8);
 const FIRST = Number(process.env.VOPR_FROM ?? 1);
 
 function explain(r: SeedResult): string {

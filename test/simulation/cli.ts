@@ -38,9 +38,15 @@ async function main(argv: readonly string[]): Promise<number> {
   for (let i = 0; i < count; i++) {
     const seed = from + i;
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     const r = await runSeed(seed, opts);
-    if (process.env.VOPR_TIMING !== undefined)
-      console.log(`seed ${seed}: ${(performance.now() - t0).toFixed(0)} ms ${JSON.stringify(r.stats)}`);
+    if (process.env.VOPR_TIMING !== undefined) {
+      const cpu = process.cpuUsage(cpu0);
+      const cpuMs = ((cpu.user + cpu.system) / 1000).toFixed(0);
+      console.log(
+        `seed ${seed}: ${(performance.now() - t0).toFixed(0)} ms, cpu ${cpuMs} ms ${JSON.stringify(r.stats)}`,
+      );
+    }
     if (!r.ok) {
       failed.push(seed);
       console.log(`\nseed ${seed} FAILED:`);

@@ -60,7 +60,7 @@ interface Instance {
   readonly view: ReturnType<SimClock['view']>;
   dead: boolean;
   units: number;
-  readonly crashAt: number;
+  crashAt: number;
   /** Rejects when the instance is buried: its open connections are reset, as a dead process's are. */
   readonly gone: Promise<never>;
   readonly reset: () => void;
@@ -130,6 +130,7 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<S
   const dbPath = copyOf(base);
 
   // --- the service's instances: one live at a time, each killed at a seeded unit of work ---
+  const steps = options.steps ?? 40;
   const crashRng = rng.fork('crash');
   const appRng = rng.fork('app');
   let crashesLeft = options.crashes === false ? 0 : crashRng.int(0, 3);
@@ -152,7 +153,7 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<S
         view: clock.view(),
         dead: false,
         units: 0,
-        crashAt: crashesLeft > 0 && crashRng.chance(0.8) ? crashRng.int(1, 500) : -1,
+        crashAt: crashesLeft > 0 && crashRng.chance(0.8) ? crashRng.int(1, 30 * steps) : -1,
       };
       const hook: CrashHook = (point) => {
         if (inst.dead) throw new Crash('dead');
@@ -188,6 +189,7 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<S
         continue;
       }
       inst.app.start();
+      stats.boots = (stats.boots ?? 0) + 1;
       note(`instance ${inst.n} up`);
       return inst;
     }
@@ -387,7 +389,6 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<S
   };
 
   try {
-    const steps = options.steps ?? 40;
     for (let step = 0; step < steps; step++) {
       const burst = clientRng.int(0, 3);
       for (let i = 0; i < burst; i++) launch();
@@ -398,13 +399,8 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<S
     note('calm');
     world.calm();
     crashesLeft = 0;
-    if (live.crashAt > 0 && !live.dead) {
-      // The live instance keeps its seeded crash point only while the world is hostile.
-      note(`instance ${live.n} stopped (it had a crash point)`);
-      await bury(live);
-      await clock.runUntil(clock.now() + 1);
-      live = await boot();
-    }
+    // The live instance keeps its seeded crash point only while the world is hostile.
+    live.crashAt = -1;
     // Every 5 simulated minutes, until nothing waits any more (the repair rules act after 10–60 min).
     for (let i = 0; i < 6 * 12; i++) {
       await clock.runUntil(clock.now() + 300_000, checkCrash);
