@@ -19,7 +19,8 @@ export const turn = (): Promise<void> => new Promise<void>((r) => setImmediate(r
 export class SimClock {
   private t: number;
   private seq = 0;
-  private readonly heap: Timer[] = [];
+  /** Timers in firing order: (time, creation). */
+  private readonly queue: Timer[] = [];
   /** Timers fired so far (a measure of a run's work). */
   fired = 0;
 
@@ -55,9 +56,9 @@ export class SimClock {
     let fired = 0;
     await this.settle();
     for (;;) {
-      const next = this.heap[0];
+      const next = this.queue[0];
       if (next === undefined || next.at > until) break;
-      this.pop();
+      this.queue.shift();
       if (next.cancelled) continue;
       this.t = Math.max(this.t, next.at);
       next.fn();
@@ -97,34 +98,17 @@ export class SimClock {
     };
   }
 
+  /** Keep the queue in firing order: a binary search for the place (a run holds a few hundred timers at most). */
   private push(x: Timer): void {
-    const h = this.heap;
-    h.push(x);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
-      i = p;
+    const q = this.queue;
+    let lo = 0;
+    let hi = q.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (less(q[mid]!, x)) lo = mid + 1;
+      else hi = mid;
     }
-  }
-
-  private pop(): void {
-    const h = this.heap;
-    const last = h.pop();
-    if (last === undefined || h.length === 0) return;
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && less(h[r]!, h[m]!)) m = r;
-      if (m === i) return;
-      [h[i], h[m]] = [h[m]!, h[i]!];
-      i = m;
-    }
+    q.splice(lo, 0, x);
   }
 }
 
