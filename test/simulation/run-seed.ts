@@ -433,7 +433,6 @@ export async function runSeed(seed: number, options: RunOptions = {}): Promise<S
   } catch (e) {
     failures.push(`the run itself failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
   } finally {
-    for (const c of world.channels.values()) void c;
     if (!options.keepDb && failures.length === 0) rmSync(dirname(dbPath), { recursive: true, force: true });
   }
   for (const f of failures) note(`FAIL ${f}`);

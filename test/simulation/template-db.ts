@@ -1,10 +1,9 @@
-import { cpSync, existsSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createApp } from '../../src/composition/create-app.js';
-import { testConfig } from '../support/test-app.js';
-import { ADMIN } from '../support/test-app.js';
+import { ADMIN, testConfig } from '../support/test-app.js';
 
 /** Where the simulation's databases live: tmpfs where there is one (durable commits cost no disk). */
 const ROOT = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
@@ -33,6 +32,7 @@ let made: Promise<Template> | undefined;
 export function template(config: Record<string, unknown>, users: readonly string[]): Promise<Template> {
   made ??= (async () => {
     const dir = mkdtempSync(join(ROOT, 'autoglm-sim-template-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
     const app = await createApp(testConfig(config, join(dir, 'sim.db')), { logDestination: nowhere() });
     const keys: Record<string, string> = {};
     for (const user of users) {
