@@ -44,6 +44,7 @@ import type { WebhooksApi } from '../application/webhooks/webhooks-api.js';
 import type { AliyunSmsSimulator } from '../simulator/aliyun-sms-simulator.js';
 import { breakerEvents, buildWebhooks } from './build-webhooks.js';
 import type { Caller } from '../application/kernel/caller.js';
+import { type CrashHook, withCrashPoints } from '../application/kernel/crash-points.js';
 import { type AppConfig, maskDatabaseUrl } from '../config/load-config.js';
 import { BUILT_IN_RECHARGE_RULES, BUILT_IN_RULES } from '../domain/rules.js';
 import { countDatabaseStatements, Metrics } from '../interfaces/http/plumbing/metrics.js';
@@ -94,6 +95,11 @@ export interface AppOptions {
   readonly transactionFaults?: TransactionFaults;
   /** The simulated SMS provider the embedded notifier talks to (tests read what it was sent). */
   readonly sms?: AliyunSmsSimulator;
+  /**
+   * The deterministic simulation only: called at every unit of work's crash points, throwing to
+   * "kill" this instance there. Absent (the default): no wrapper, nothing changes.
+   */
+  readonly crashHook?: CrashHook;
 }
 
 /** Every capability of the application, as the transports and tests use them. */
@@ -248,7 +254,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   // Abuse is built from the runtime below; a violation reported before then has nowhere to go.
   let reportViolation: (caller: Caller, code: string) => Promise<void> = () => Promise.resolve();
   const deps: Deps = {
-    uow: storage.unitOfWork,
+    uow: options.crashHook === undefined ? storage.unitOfWork : withCrashPoints(storage.unitOfWork, options.crashHook),
     mandateSigner: await mandateSigner(storage, clock),
     onMandateViolation: (caller, code) => reportViolation(caller, code),
     clock,
