@@ -75,8 +75,8 @@ function scriptOf(file: string, blocks: ReturnType<typeof examplesOf>): string {
   return ['set -eo pipefail', ...body, ''].join('\n');
 }
 
-/** Skipped blocks today (of 40): see the test that checks it. */
-const MAX_SKIPPED = 24;
+/** Skipped blocks today (of 48; the Chinese pages mirror four English skips): see the test that checks it. */
+const MAX_SKIPPED = 28;
 
 const pages = documentationFiles(ROOT)
   .map((file) => ({ file, blocks: examplesOf(ROOT, file) }))
