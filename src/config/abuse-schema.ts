@@ -7,14 +7,21 @@ import { z } from 'zod';
  */
 export const rateLimitSchema = z
   .object({
-    enabled: z.boolean().default(true),
-    /** Requests one credential may make per window. */
-    per_credential_max: z.number().int().min(1).default(600),
-    /** Requests one source IP may make per window without a credential. */
-    per_ip_max: z.number().int().min(1).default(300),
-    window_seconds: z.number().int().min(1).max(86_400).default(60),
-    /** redis:// or rediss:// — the counters of every instance in one place (also the failure counts of blocks). */
-    redis_url: z.url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL' }).optional(),
+    enabled: z.boolean().default(true).describe('enforce request budgets (429 RATE_LIMITED)'),
+    per_credential_max: z.number().int().min(1).default(600).describe('Requests one credential may make per window.'),
+    per_ip_max: z
+      .number()
+      .int()
+      .min(1)
+      .default(300)
+      .describe('Requests one source IP may make per window without a credential.'),
+    window_seconds: z.number().int().min(1).max(86_400).default(60).describe('the budget’s window'),
+    redis_url: z
+      .url({ protocol: /^rediss?$/, error: 'a redis:// or rediss:// URL' })
+      .optional()
+      .describe(
+        'redis:// or rediss:// — the counters of every instance in one place (also the failure counts of blocks).',
+      ),
   })
   .strict()
   .prefault({});
@@ -26,17 +33,29 @@ export const rateLimitSchema = z
  */
 export const blockSchema = z
   .object({
-    enabled: z.boolean().default(true),
-    threshold: z.number().int().min(1).max(100_000).default(20),
-    window_seconds: z.number().int().min(1).max(86_400).default(600),
+    enabled: z.boolean().default(true).describe('block sources after repeated failures (403 SOURCE_BLOCKED)'),
+    threshold: z
+      .number()
+      .int()
+      .min(1)
+      .max(100_000)
+      .default(20)
+      .describe('failures within the window that block a source'),
+    window_seconds: z.number().int().min(1).max(86_400).default(600).describe('the window failures are counted in'),
     duration_seconds: z
       .number()
       .int()
       .min(1)
       .max(30 * 86_400)
-      .default(900),
-    /** How stale an instance's copy of the blocks may get: a block made elsewhere applies here within this. */
-    refresh_ms: z.number().int().min(50).max(60_000).default(1000),
+      .default(900)
+      .describe('how long a block lasts'),
+    refresh_ms: z
+      .number()
+      .int()
+      .min(50)
+      .max(60_000)
+      .default(1000)
+      .describe("How stale an instance's copy of the blocks may get: a block made elsewhere applies here within this."),
   })
   .strict()
   .prefault({});

@@ -30,7 +30,10 @@ const fen = z.number().int().positive().max(1_000_000);
 const fraction = z.number().min(0).max(1);
 const range = (max: number) =>
   z
-    .object({ min: z.number().min(0).max(max).default(0), max: z.number().min(0).max(max).default(0) })
+    .object({
+      min: z.number().min(0).max(max).default(0).describe('shortest, ms'),
+      max: z.number().min(0).max(max).default(0).describe('longest, ms'),
+    })
     .strict()
     .prefault({})
     .refine((r) => r.max >= r.min, 'max must be ≥ min');
@@ -39,31 +42,48 @@ const operatorSettingsSchema = (op: (typeof OPERATORS)[number]) => {
   const d = DEFAULT_OPERATOR_SETTINGS[op];
   return z
     .object({
-      timeout_ms: z.number().int().min(100).max(120_000).default(d.timeoutMs),
-      retries: z.number().int().min(0).max(10).default(d.retries),
-      encoding: z.enum(REQUEST_ENCODINGS).default(d.encoding),
+      timeout_ms: z
+        .number()
+        .int()
+        .min(100)
+        .max(120_000)
+        .default(d.timeoutMs)
+        .describe('one call’s deadline for this operator'),
+      retries: z
+        .number()
+        .int()
+        .min(0)
+        .max(10)
+        .default(d.retries)
+        .describe('extra tries to resolve an unknown outcome (same channel, same order id)'),
+      encoding: z.enum(REQUEST_ENCODINGS).default(d.encoding).describe('request encoding the channel expects'),
     })
     .strict()
-    .prefault({});
+    .prefault({})
+    .describe(`${op}: one call's deadline, retries and encoding`);
 };
 
 const channelCommon = {
-  /** Operators whose numbers this channel recharges. */
-  operators: z.array(operatorEnum).min(1),
-  /** Calls in flight the channel handles well; the load term of the score is measured against it. */
-  capacity: z.number().int().min(1).max(10_000).default(50),
+  operators: z.array(operatorEnum).min(1).describe('Operators whose numbers this channel recharges.'),
+  capacity: z
+    .number()
+    .int()
+    .min(1)
+    .max(10_000)
+    .default(50)
+    .describe('Calls in flight the channel handles well; the load term of the score is measured against it.'),
 };
 
 const simulatorChannelSchema = z
   .object({
     type: z.literal('simulator'),
     ...channelCommon,
-    latency_ms: range(60_000),
-    failure_rate: fraction.default(0),
-    timeout_rate: fraction.default(0),
-    error_rate: fraction.default(0),
-    processing_ms: range(600_000),
-    seed: z.number().int().default(42),
+    latency_ms: range(60_000).describe('added latency of each call'),
+    failure_rate: fraction.default(0).describe('share of recharges refused'),
+    timeout_rate: fraction.default(0).describe('share of calls that time out'),
+    error_rate: fraction.default(0).describe('share of calls answered with an error'),
+    processing_ms: range(600_000).describe('how long a recharge stays processing before its result'),
+    seed: z.number().int().default(42).describe('seed of the channel’s random draws'),
   })
   .strict();
 
@@ -71,17 +91,16 @@ const juheChannelSchema = z
   .object({
     type: z.literal('juhe'),
     ...channelCommon,
-    base_url: z.url().default('http://op.juhe.cn/ofpay/mobile/'),
-    /** Juhe's `key` (AppKey). */
-    api_key: z.string().min(1),
-    /** Juhe's OpenID, part of every request signature. */
-    openid_secret: z.string().min(1),
-    /** Sockets kept alive toward the channel. */
-    max_sockets: z.number().int().min(1).max(1024).default(32),
+    base_url: z.url().default('http://op.juhe.cn/ofpay/mobile/').describe('Juhe’s API'),
+    api_key: z.string().min(1).describe("Juhe's `key` (AppKey)."),
+    openid_secret: z.string().min(1).describe("Juhe's OpenID, part of every request signature."),
+    max_sockets: z.number().int().min(1).max(1024).default(32).describe('Sockets kept alive toward the channel.'),
   })
   .strict();
 
-export const rechargeChannelSchema = z.discriminatedUnion('type', [simulatorChannelSchema, juheChannelSchema]);
+export const rechargeChannelSchema = z
+  .discriminatedUnion('type', [simulatorChannelSchema, juheChannelSchema])
+  .describe('one recharge channel, by its name; the keys below depend on its type');
 
 const DEFAULT_CHANNELS = {
   'sim-fast': {
@@ -102,27 +121,37 @@ const DEFAULT_CHANNELS = {
 
 export const rechargeConfigSchema = z
   .object({
-    /** Segment categories a top-up may be attempted for (IoT, satellite… are refused by default). */
-    rechargeable_categories: z.array(z.enum(SEGMENT_CATEGORIES)).default([...DEFAULT_RECHARGEABLE_CATEGORIES]),
+    rechargeable_categories: z
+      .array(z.enum(SEGMENT_CATEGORIES))
+      .default([...DEFAULT_RECHARGEABLE_CATEGORIES])
+      .describe('Segment categories a top-up may be attempted for (IoT, satellite… are refused by default).'),
     face_values: z
       .object({
         default: z
           .array(fen)
           .min(1)
-          .default([...DEFAULT_FACE_VALUES]),
-        per_operator: z.partialRecord(operatorEnum, z.array(fen).min(1)).default({}),
+          .default([...DEFAULT_FACE_VALUES])
+          .describe('face values offered to every operator, in fen'),
+        per_operator: z
+          .partialRecord(operatorEnum, z.array(fen).min(1).describe("this operator's face values, in fen"))
+          .default({})
+          .describe(
+            'face values per operator (CHINA_MOBILE, CHINA_UNICOM, CHINA_TELECOM, CHINA_BROADNET, VIRTUAL), in fen',
+          ),
         arbitrary: z
           .object({
-            enabled: z.boolean().default(false),
-            min: fen.default(100),
-            max: fen.default(50_000),
+            enabled: z.boolean().default(false).describe('accept arbitrary amounts'),
+            min: fen.default(100).describe('smallest, in fen'),
+            max: fen.default(50_000).describe('largest, in fen'),
           })
           .strict()
           .prefault({})
-          .refine((a) => a.max >= a.min, 'max must be ≥ min'),
+          .refine((a) => a.max >= a.min, 'max must be ≥ min')
+          .describe('any whole-yuan amount in [min, max] fen (channels that sell 任意充)'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('the face values offered'),
     operators: z
       .object(
         Object.fromEntries(OPERATORS.map((op) => [op, operatorSettingsSchema(op)])) as Record<
@@ -131,65 +160,131 @@ export const rechargeConfigSchema = z
         >,
       )
       .strict()
-      .prefault({}),
-    /** Channels tried per recharge at most (1 = no failover). */
-    max_attempts: z.number().int().min(1).max(9).default(3),
-    /** First wait before asking a channel about an unknown or processing order; doubles up to 8×. */
-    poll_interval_ms: z.number().int().min(10).max(60_000).default(1000),
-    /** Stop following one attempt after this long (it stays UNKNOWN/PROCESSING for the repair jobs). */
-    processing_deadline_ms: z.number().int().min(1000).default(120_000),
+      .prefault({})
+      .describe('per-operator call settings'),
+    max_attempts: z
+      .number()
+      .int()
+      .min(1)
+      .max(9)
+      .default(3)
+      .describe('Channels tried per recharge at most (1 = no failover).'),
+    poll_interval_ms: z
+      .number()
+      .int()
+      .min(10)
+      .max(60_000)
+      .default(1000)
+      .describe('First wait before asking a channel about an unknown or processing order; doubles up to 8×.'),
+    processing_deadline_ms: z
+      .number()
+      .int()
+      .min(1000)
+      .default(120_000)
+      .describe('Stop following one attempt after this long (it stays UNKNOWN/PROCESSING for the repair jobs).'),
     batch: z
       .object({
-        /** Data rows a batch file may hold; a longer one is refused whole. */
-        max_rows: z.number().int().min(1).max(10_000_000).default(1_000_000),
-        /** Rows written per transaction when a file arrives and when its rows become recharges. */
-        chunk_rows: z.number().int().min(1).max(5000).default(500),
+        max_rows: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000_000)
+          .default(1_000_000)
+          .describe('Data rows a batch file may hold; a longer one is refused whole.'),
+        chunk_rows: z
+          .number()
+          .int()
+          .min(1)
+          .max(5000)
+          .default(500)
+          .describe('Rows written per transaction when a file arrives and when its rows become recharges.'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('batch recharge files'),
     routing: z
       .object({
-        strategy: z.enum(ROUTING_STRATEGIES).default('smart'),
+        strategy: z.enum(ROUTING_STRATEGIES).default('smart').describe('smart (scored), round_robin or random'),
         weights: z
           .object({
-            latency: fraction.default(DEFAULT_SCORE_SETTINGS.weights.latency),
-            success: fraction.default(DEFAULT_SCORE_SETTINGS.weights.success),
-            load: fraction.default(DEFAULT_SCORE_SETTINGS.weights.load),
+            latency: fraction.default(DEFAULT_SCORE_SETTINGS.weights.latency).describe('weight of latency'),
+            success: fraction.default(DEFAULT_SCORE_SETTINGS.weights.success).describe('weight of success rate'),
+            load: fraction.default(DEFAULT_SCORE_SETTINGS.weights.load).describe('weight of load'),
           })
           .strict()
           .prefault({})
-          .refine((w) => w.latency + w.success + w.load > 0, 'at least one weight must be above 0'),
-        sharpness: z.number().min(0.1).max(64).default(DEFAULT_SCORE_SETTINGS.sharpness),
+          .refine((w) => w.latency + w.success + w.load > 0, 'at least one weight must be above 0')
+          .describe('weights of the channel score'),
+        sharpness: z
+          .number()
+          .min(0.1)
+          .max(64)
+          .default(DEFAULT_SCORE_SETTINGS.sharpness)
+          .describe('pick probability ∝ score^sharpness (1 = plain weighted random)'),
         prior: z
           .object({
-            success_rate: fraction.default(DEFAULT_SCORE_SETTINGS.prior.successRate),
-            weight: z.number().min(0).max(1000).default(DEFAULT_SCORE_SETTINGS.prior.weight),
+            success_rate: fraction.default(DEFAULT_SCORE_SETTINGS.prior.successRate).describe('success rate assumed'),
+            weight: z
+              .number()
+              .min(0)
+              .max(1000)
+              .default(DEFAULT_SCORE_SETTINGS.prior.weight)
+              .describe('worth this many calls'),
           })
           .strict()
-          .prefault({}),
+          .prefault({})
+          .describe('what is assumed of an unmeasured channel'),
         window: z
           .object({
-            window_ms: z.number().int().min(1000).default(DEFAULT_WINDOW_SETTINGS.windowMs),
-            max_samples: z.number().int().min(1).max(100_000).default(DEFAULT_WINDOW_SETTINGS.maxSamples),
+            window_ms: z.number().int().min(1000).default(DEFAULT_WINDOW_SETTINGS.windowMs).describe('window length'),
+            max_samples: z
+              .number()
+              .int()
+              .min(1)
+              .max(100_000)
+              .default(DEFAULT_WINDOW_SETTINGS.maxSamples)
+              .describe('calls kept at most'),
           })
           .strict()
-          .prefault({}),
+          .prefault({})
+          .describe('the sliding window of each channel’s recent calls'),
         breaker: z
           .object({
-            consecutive_failures: z.number().int().min(1).default(DEFAULT_BREAKER_SETTINGS.consecutiveFailures),
-            failure_rate: fraction.default(DEFAULT_BREAKER_SETTINGS.failureRate),
-            min_samples: z.number().int().min(1).default(DEFAULT_BREAKER_SETTINGS.minSamples),
-            cooldown_ms: z.number().int().min(1000).default(DEFAULT_BREAKER_SETTINGS.cooldownMs),
+            consecutive_failures: z
+              .number()
+              .int()
+              .min(1)
+              .default(DEFAULT_BREAKER_SETTINGS.consecutiveFailures)
+              .describe('open after this many failures in a row'),
+            failure_rate: fraction.default(DEFAULT_BREAKER_SETTINGS.failureRate).describe('or this share of failures'),
+            min_samples: z
+              .number()
+              .int()
+              .min(1)
+              .default(DEFAULT_BREAKER_SETTINGS.minSamples)
+              .describe('over at least this many calls'),
+            cooldown_ms: z
+              .number()
+              .int()
+              .min(1000)
+              .default(DEFAULT_BREAKER_SETTINGS.cooldownMs)
+              .describe('cool-down before one half-open probe'),
           })
           .strict()
-          .prefault({}),
+          .prefault({})
+          .describe('circuit breaker per channel'),
       })
       .strict()
-      .prefault({}),
+      .prefault({})
+      .describe('how a channel is chosen for each recharge'),
     channels: z
       .record(z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/), rechargeChannelSchema)
       .prefault(DEFAULT_CHANNELS)
-      .refine((c) => Object.keys(c).length > 0, 'at least one recharge channel is needed'),
+      .refine((c) => Object.keys(c).length > 0, 'at least one recharge channel is needed')
+      .describe(
+        'named recharge channels: simulator or juhe (default: two simulated channels, sim-fast and sim-slow, ' +
+          'for every operator)',
+      ),
   })
   .strict()
   .prefault({});

@@ -18,25 +18,31 @@ const priceSchema = z.number().int().positive();
 
 export const drinkSchema = z
   .object({
-    id: z.string().regex(/^[a-z][a-z0-9_]*$/, 'drink ids are lower-case snake_case'),
-    name_zh: z.string().min(1),
-    name_en: z.string().min(1),
-    /** Price per size in minor units; a size missing here is not offered for this drink. */
-    prices: z.partialRecord(z.enum(SIZES), priceSchema),
-    /** Whether the drink can be served iced. */
-    iced: z.boolean().default(true),
+    id: z
+      .string()
+      .regex(/^[a-z][a-z0-9_]*$/, 'drink ids are lower-case snake_case')
+      .describe('the drink’s id (lower-case snake_case)'),
+    name_zh: z.string().min(1).describe('Chinese name'),
+    name_en: z.string().min(1).describe('English name'),
+    prices: z
+      .partialRecord(z.enum(SIZES), priceSchema.describe('price of this size, in fen'))
+      .describe('Price per size in minor units; a size missing here is not offered for this drink.'),
+    iced: z.boolean().default(true).describe('Whether the drink can be served iced.'),
   })
   .strict();
 
 export const menuSchema = z
   .object({
-    currency: currencySchema.default('CNY'),
-    drinks: z.array(drinkSchema).min(1),
-    /** Surcharges in minor units. */
+    currency: currencySchema.default('CNY').describe('currency of the prices'),
+    drinks: z.array(drinkSchema).min(1).describe('the drinks on offer'),
     surcharges: z
-      .object({ oat_milk: priceSchema.default(300), extra_shot: priceSchema.default(400) })
+      .object({
+        oat_milk: priceSchema.default(300).describe('oat milk, per drink'),
+        extra_shot: priceSchema.default(400).describe('each extra shot'),
+      })
       .strict()
-      .default({ oat_milk: 300, extra_shot: 400 }),
+      .default({ oat_milk: 300, extra_shot: 400 })
+      .describe('Surcharges in minor units.'),
   })
   .strict();
 
@@ -51,10 +57,10 @@ export const MAX_QUANTITY = 50;
 
 export const orderOptionsSchema = z
   .object({
-    temperature: z.enum(TEMPERATURES).optional(),
-    sugar: z.enum(SUGAR_LEVELS).optional(),
-    milk: z.enum(MILKS).optional(),
-    extra_shots: z.number().int().min(0).max(MAX_EXTRA_SHOTS).optional(),
+    temperature: z.enum(TEMPERATURES).optional().describe('hot or iced'),
+    sugar: z.enum(SUGAR_LEVELS).optional().describe('sugar level'),
+    milk: z.enum(MILKS).optional().describe('milk'),
+    extra_shots: z.number().int().min(0).max(MAX_EXTRA_SHOTS).optional().describe('extra espresso shots'),
   })
   .strict();
 

@@ -9,16 +9,35 @@ import { err, ok, type Result } from './result.js';
  */
 export const policySchema = z
   .object({
-    /** Place orders without asking the person first. */
-    auto_confirm_order: z.boolean().default(false),
-    /** Actions that run without the person's confirmation (e.g. "order_coffee", "submit_payment"). */
-    trusted_actions: z.array(z.string().min(1)).default([]),
-    /** Refuse any single order above this many minor units. */
-    max_order_amount: z.number().int().positive().optional(),
-    /** Refuse orders that would take a user's spending today above this many minor units. */
-    daily_limit_per_user: z.number().int().positive().optional(),
-    /** Even a trusted payment waits for the person above this many minor units. */
-    require_confirmation_above: z.number().int().nonnegative().optional(),
+    auto_confirm_order: z.boolean().default(false).describe('place orders without asking the person first'),
+    trusted_actions: z
+      .array(z.string().min(1))
+      .default([])
+      .describe(
+        'actions that run without the person’s confirmation: order_coffee, submit_payment (orders pay at ' +
+          'once), recharge_phone, wallet_top_up, refund',
+      ),
+    max_order_amount: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe('refuse any single order or recharge above this many fen (POLICY_AMOUNT_CAP_EXCEEDED)'),
+    daily_limit_per_user: z
+      .number()
+      .int()
+      .positive()
+      .optional()
+      .describe(
+        'refuse orders and recharges that take a person’s spending today (together, Asia/Shanghai day) above ' +
+          'this many fen (DAILY_LIMIT_EXCEEDED)',
+      ),
+    require_confirmation_above: z
+      .number()
+      .int()
+      .nonnegative()
+      .optional()
+      .describe('even a trusted (or mandated) action waits for the person above this many fen'),
   })
   .strict();
 

@@ -1,3 +1,5 @@
+import type { Command } from 'commander';
+
 /**
  * How the client commands report what the service answered, in one place: a refusal prints one
  * `error CODE: detail (request …)` line, then each validation detail; an action the policy held
@@ -10,6 +12,31 @@ export const EXIT = {
   /** The action was left unconfirmed: held for the person, or waiting for them (nothing was paid yet). */
   unconfirmed: 2,
 } as const;
+
+/** What each shared exit code means, for `--help` and the CLI reference (docs/reference/cli.md). */
+export const EXIT_MEANINGS: Readonly<Record<keyof typeof EXIT, string>> = {
+  ok: 'done (a client command: the service accepted the request)',
+  refused:
+    'refused: the service answered with a problem (`error CODE: detail (request …)` on stderr), the CLI ' +
+    'refused its arguments, or the service could not be reached',
+  unconfirmed: 'held for the person: the action waits for their confirmation, nothing was paid yet',
+};
+
+const DECLARED_EXIT_CODES = new WeakMap<Command, Readonly<Record<number, string>>>();
+
+/**
+ * The exit codes a command gives beyond the shared ones (EXIT): shown in its `--help` and listed in
+ * the generated CLI reference, so the two cannot say different things.
+ */
+export function withExitCodes(cmd: Command, codes: Readonly<Record<number, string>>): Command {
+  DECLARED_EXIT_CODES.set(cmd, codes);
+  const lines = Object.entries(codes).map(([code, meaning]) => `  ${code}  ${meaning}`);
+  return cmd.addHelpText('after', `\nExit codes besides 0 and 1:\n${lines.join('\n')}`);
+}
+
+export function declaredExitCodes(cmd: Command): Readonly<Record<number, string>> {
+  return DECLARED_EXIT_CODES.get(cmd) ?? {};
+}
 
 interface ProblemBody {
   readonly code?: string;

@@ -4,6 +4,7 @@ import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
 import type { Command } from 'commander';
 import { readLines } from '../../application/batch/batch-api.js';
+import { withExitCodes } from './answers.js';
 import { credentialHeaders } from './credentials.js';
 
 /** What the batch commands need from the CLI around them. */
@@ -138,8 +139,9 @@ export function registerBatchCommands(
 ): void {
   const batch = program.command('batch').description('many operations from one file');
   client(
-    batch
-      .command('recharge <file>')
+    withExitCodes(batch.command('recharge <file>'), {
+      [EXIT_SOME_ROWS_FAILED]: 'the batch ran, but some rows failed or were refused (see the result file)',
+    })
       .description('top up every phone in a CSV (phone,amount in fen) or JSON-lines file from your wallet')
       .option('-o, --out <file>', 'where to write the result file (default: <file>.results.csv)')
       .option('--format <format>', 'csv or ndjson (default: from the file name)')

@@ -4,7 +4,7 @@ import { type AgentCliDeps, registerAgentCommands } from './agent-commands.js';
 import { type BackupCliDeps, registerBackupCommands } from './backup-commands.js';
 import { type BatchCliDeps, registerBatchCommands } from './batch-commands.js';
 import { type CredentialCliDeps, registerCredentialCommands } from './credential-commands.js';
-import { EXIT, problemLines } from './answers.js';
+import { EXIT, problemLines, withExitCodes } from './answers.js';
 import { credentialHeaders } from './credentials.js';
 import { type KeyCliDeps, keysGroup, registerKeyCommands } from './key-commands.js';
 import { type McpCliDeps, registerMcpCommand } from './mcp-command.js';
@@ -141,8 +141,9 @@ export function buildCli(deps: CliDeps): Command {
     .exitOverride()
     .configureOutput({ writeOut: (s) => deps.out(s.trimEnd()), writeErr: (s) => deps.err(s.trimEnd()) });
 
-  program
-    .command('serve')
+  withExitCodes(program.command('serve'), {
+    2: 'the configuration is invalid (`error CONFIG_INVALID`, one line per problem)',
+  })
     .description(
       'start the HTTP API with the worker (defaults: SQLite under ./data, built-in simulators, 127.0.0.1:8787)',
     )
@@ -154,8 +155,7 @@ export function buildCli(deps: CliDeps): Command {
       await deps.serve(o);
     });
 
-  program
-    .command('simulator')
+  withExitCodes(program.command('simulator'), { 2: '`--chaos` is not valid JSON or not a valid chaos document' })
     .description(
       'run the simulated outside world (payment gateway, coffee shop, Juhe phone top-ups, callbacks) ' +
         'as its own HTTP server, with chaos knobs under /_sim/',

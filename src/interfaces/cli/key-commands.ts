@@ -1,5 +1,9 @@
 import type { Command } from 'commander';
 import type { RotationProgress, RotationReport } from '../../application/data-keys/data-keys-api.js';
+import { withExitCodes } from './answers.js';
+
+/** `keys rotate-data-key` stopped before every value was re-sealed: run it again. */
+const EXIT_ROTATION_UNFINISHED = 3;
 
 /** Where the local commands find the database and its master key (as `serve` does). */
 export interface LocalStoreOptions {
@@ -52,12 +56,12 @@ export function registerKeyCommands(
   fail: (code: string, message: string) => never,
 ): void {
   local(
-    keysGroup(program)
-      .command('rotate-data-key')
-      .description(
-        're-seal every stored phone number and conversation with a new data key, then retire the old one; ' +
-          'runs beside the service (short transactions); run it again to resume an interrupted rotation',
-      ),
+    withExitCodes(keysGroup(program).command('rotate-data-key'), {
+      [EXIT_ROTATION_UNFINISHED]: 'not finished: some values are still sealed with older keys; run it again to resume',
+    }).description(
+      're-seal every stored phone number and conversation with a new data key, then retire the old one; ' +
+        'runs beside the service (short transactions); run it again to resume an interrupted rotation',
+    ),
   ).action(async (o: LocalStoreOptions) => {
     const rotate = deps.rotateDataKey ?? fail('UNSUPPORTED', 'rotation is not available here');
     // A line when a column's pass ends, and one every 10,000 values of a long one.
@@ -84,7 +88,7 @@ export function registerKeyCommands(
       deps.out(report.retired.length === 0 ? 'no key to retire' : `retired ${report.retired.join(', ')}`);
     } else {
       deps.err(`not finished: still on older keys: ${summary(report.stale)}; run it again to resume`);
-      process.exitCode = 3;
+      process.exitCode = EXIT_ROTATION_UNFINISHED;
     }
   });
 

@@ -3,7 +3,7 @@ import { basename } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { PROBLEM_CATEGORIES } from '../../domain/statements/reconcile.js';
 import { STATEMENT_FORMATS } from '../../domain/statements/statement-line.js';
-import { EXIT, problemLines, yuan } from './answers.js';
+import { EXIT, problemLines, withExitCodes, yuan } from './answers.js';
 
 /** `autoglm reconcile` found problems a person or a repair must answer (the run itself worked). */
 export const EXIT_UNRECONCILED = 3;
@@ -112,8 +112,9 @@ export function registerReconcileCommands(
   };
 
   client(
-    program
-      .command('reconcile')
+    withExitCodes(program.command('reconcile'), {
+      [EXIT_UNRECONCILED]: 'the reconciliation found differences (the report lists them and the repairs proposed)',
+    })
       .description("check a day of our records against a gateway's or recharge channel's statement (对账)")
       .requiredOption('--source <name>', 'the gateway or recharge channel (e.g. simulator, alipay, juhe)')
       .requiredOption('--date <YYYY-MM-DD>', 'the business day (Asia/Shanghai)', date)
