@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TENANT_ID_RE } from '../domain/auth/credentials.js';
+import { DEFAULT_AUDIT_SHARDS, MAX_AUDIT_SHARDS } from '../domain/audit-chain.js';
 import { DEFAULT_MENU, menuSchema } from '../domain/menu.js';
 import { ORDER_STATUSES } from '../domain/order.js';
 import { policySchema } from '../domain/policy.js';
@@ -323,6 +324,23 @@ export const configSchema = z
         failed_jobs_retention_hours: z.number().min(1).default(720),
         /** Rows deleted per statement, so a sweep never holds the database for long. */
         batch: z.number().int().min(10).max(100_000).default(5000),
+      })
+      .strict()
+      .prefault({}),
+    /** The audit log's hash chains: where their heads are checkpointed, and how often. */
+    audit: z
+      .object({
+        /**
+         * A file each new checkpoint (every tenant's chain head) is appended to, one JSON line each;
+         * `autoglm audit verify --checkpoint FILE` checks the chain still holds them. Unset: none.
+         */
+        /**
+         * How many hash chains each tenant's new audit rows are spread over (a row's shard comes
+         * from its resource). Rows keep the number they were written with: changing it is safe.
+         */
+        shards: z.number().int().min(1).max(MAX_AUDIT_SHARDS).default(DEFAULT_AUDIT_SHARDS),
+        checkpoint_file: z.string().min(1).optional(),
+        checkpoint_interval_ms: z.number().int().min(1000).default(300_000),
       })
       .strict()
       .prefault({}),
