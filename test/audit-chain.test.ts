@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -361,6 +363,39 @@ describe('checkpoints of the chain heads', () => {
       expect(report.checkpointsChecked).toBeGreaterThanOrEqual(2);
     } finally {
       await app.close();
+    }
+  });
+
+  it('are POSTed to audit.checkpoint_url as the same JSON line, and to the file too when both are set', async () => {
+    const bodies: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString('utf8')));
+      req.on('end', () => {
+        bodies.push(body);
+        res.writeHead(bodies.length === 1 ? 503 : 204).end();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const file = `${tempDbPath()}.checkpoints.jsonl`;
+    const { app } = await startTestApp({
+      audit: { checkpoint_file: file, checkpoint_url: `http://127.0.0.1:${port}/audit-heads` },
+    });
+    try {
+      const placed = await latte(app, 'cp-w');
+      expect(placed.statusCode, placed.body).toBeLessThan(300);
+      // The receiver refused the first: not counted, so the same heads go again on the next tick.
+      await expect(app.services.audit.checkpoint()).rejects.toThrow('answered 503');
+      const sent = await app.services.audit.checkpoint();
+      expect(sent?.heads.length).toBeGreaterThan(0);
+      expect(bodies).toHaveLength(2);
+      expect(parseCheckpoints(bodies[1]!)).toEqual([{ ...sent, at: Math.floor(sent!.at) }]);
+      expect((await app.services.audit.verify({ checkpoints: parseCheckpoints(bodies.join('\n')) })).ok).toBe(true);
+      expect(parseCheckpoints(readFileSync(file, 'utf8')).length).toBeGreaterThanOrEqual(1);
+    } finally {
+      await app.close();
+      server.close();
     }
   });
 });

@@ -32,6 +32,7 @@ import { createLedger, type LedgerApi } from '../application/ledger/ledger-api.j
 import { createMaintenance, type MaintenanceApi } from '../application/maintenance/maintenance-api.js';
 import { type AuditApi, type AuditSettings, createAudit } from '../application/audit/audit-api.js';
 import { FileCheckpointSink } from '../adapters/audit/file-checkpoint-sink.js';
+import { AllCheckpointSinks, WebhookCheckpointSink } from '../adapters/audit/webhook-checkpoint-sink.js';
 import { createOrders, type OrdersApi } from '../application/orders/orders-api.js';
 import { createPayments, type PaymentsApi } from '../application/payments/payments-api.js';
 import { createRecharge, type RechargeApi } from '../application/recharge/recharge-api.js';
@@ -555,9 +556,14 @@ export function dataKeySettings(config: Pick<AppConfig, 'security'>): Parameters
 
 /** Where and how often the audit chains' heads are checkpointed (the service and the CLI alike). */
 export function auditSettings(config: Pick<AppConfig, 'audit'>): AuditSettings {
-  const file = config.audit.checkpoint_file;
+  const { checkpoint_file: file, checkpoint_url: url } = config.audit;
+  const sinks = [
+    ...(file === undefined ? [] : [new FileCheckpointSink(file)]),
+    ...(url === undefined ? [] : [new WebhookCheckpointSink(url)]),
+  ];
+  const [only] = sinks;
   return {
     checkpointIntervalMs: config.audit.checkpoint_interval_ms,
-    ...(file === undefined ? {} : { sink: new FileCheckpointSink(file) }),
+    ...(only === undefined ? {} : { sink: sinks.length === 1 ? only : new AllCheckpointSinks(sinks) }),
   };
 }

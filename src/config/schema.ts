@@ -340,6 +340,11 @@ export const configSchema = z
          */
         shards: z.number().int().min(1).max(MAX_AUDIT_SHARDS).default(DEFAULT_AUDIT_SHARDS),
         checkpoint_file: z.string().min(1).optional(),
+        /**
+         * A URL each new checkpoint is POSTed to (the same JSON as a file line); unset: none.
+         * With checkpoint_file too, a checkpoint goes to both.
+         */
+        checkpoint_url: httpUrl.optional(),
         checkpoint_interval_ms: z.number().int().min(1000).default(300_000),
       })
       .strict()
