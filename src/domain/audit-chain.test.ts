@@ -12,7 +12,7 @@ import {
 
 describe('auditShard', () => {
   it('is FNV-1a (32-bit) of TYPE:ID modulo the shard count, as a verifier elsewhere recomputes it', () => {
-    // Vectors computed independently (Python: FNV-1a over the UTF-8 bytes).
+    // Vectors computed independently (Python: FNV-1a over the bytes of these ASCII keys).
     expect(auditShard('order', 'ord_1', 64)).toBe(0x5b1b9ae6 % 64);
     expect(auditShard('recharge', 'rc_42', 64)).toBe(32);
     expect(auditShard('api_key', 'key_7', 4096)).toBe(3132);
