@@ -27,6 +27,7 @@ const CAPABILITIES = [
   'maintenance',
   'abuse',
   'data-keys',
+  'audit',
 ];
 
 /**

@@ -491,6 +491,96 @@ describe('another person or tenant: every id is as if it never existed', () => {
   });
 });
 
+describe("GET /api/v1/audit: every resource's trail, to her tenant only", () => {
+  /** Each kind of thing alice has, the audit type it is written as, and an action its trail must hold. */
+  const resources = (): Array<[string, string, RegExp]> => [
+    ['order', A.paid, /^order\./],
+    ['refund', A.refund, /^refund\./],
+    ['top_up', A.topUp, /^top_up\./],
+    ['recharge', A.recharge, /^recharge\./],
+    ['batch', A.batch, /^batch\.accepted$/],
+    ['api_key', A.key, /^api_key\.created$/],
+    ['mandate', A.mandate, /^mandate\.granted$/],
+    ['held_action', A.held, /^held_action\./],
+  ];
+
+  it("shows her tenant's operator and viewer each resource's rows, oldest first, a page at a time", async () => {
+    const viewer = bearer(await keyOf(app, 'audit-viewer', 'viewer'));
+    for (const who of [operator, viewer]) {
+      for (const [type, id, action] of resources()) {
+        const res = await as(who, 'GET', `/api/v1/audit?resource=${type}:${id}`);
+        expect(res.statusCode, `${type} ${res.body}`).toBe(200);
+        const rows = res.json<{
+          data: Array<{ id: string; seq: number; resource_type: string; resource_id: string; action: string }>;
+        }>().data;
+        expect(rows.length, type).toBeGreaterThan(0);
+        expect(
+          rows.every((r) => r.resource_type === type && r.resource_id === id),
+          type,
+        ).toBe(true);
+        expect(
+          rows.some((r) => action.test(r.action)),
+          `${type}: ${rows.map((r) => r.action).join(', ')}`,
+        ).toBe(true);
+        // Oldest first, each in its place in the tenant's chain.
+        const seqs = rows.map((r) => r.seq);
+        expect(seqs, type).toEqual([...seqs].sort((a, b) => a - b));
+        // The other way to name it answers the same rows.
+        const split = await as(who, 'GET', `/api/v1/audit?resource_type=${type}&resource_id=${id}`);
+        expect(split.json<{ data: unknown[] }>().data).toEqual(rows);
+      }
+    }
+    // A page at a time: the order's rows one by one, then none left.
+    const all = (await as(operator, 'GET', `/api/v1/audit?resource=order:${A.paid}`)).json<{
+      data: Array<{ id: string }>;
+    }>().data;
+    expect(all.length).toBeGreaterThan(1);
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const page = await as(
+        operator,
+        'GET',
+        `/api/v1/audit?resource=order:${A.paid}&limit=1${cursor === null ? '' : `&cursor=${cursor}`}`,
+      );
+      const body = page.json<{ data: Array<{ id: string }>; next_cursor: string | null }>();
+      seen.push(...body.data.map((r) => r.id));
+      cursor = body.next_cursor;
+    } while (cursor !== null);
+    expect(seen).toEqual(all.map((r) => r.id));
+  });
+
+  it('shows nobody else any of her rows: other tenants see empty trails, people and agents are refused', async () => {
+    for (const p of probers) {
+      for (const [type, id] of resources()) {
+        const res = await as(p.headers, 'GET', `/api/v1/audit?resource=${type}:${id}`);
+        const label = `${type} as ${p.name}: ${res.body}`;
+        if (can(p.role, 'audit.read')) {
+          expect(res.statusCode, label).toBe(200);
+          expect(res.json<{ data: unknown[] }>().data, label).toEqual([]);
+        } else {
+          expect(res.statusCode, label).toBe(403);
+        }
+        expect(res.body, label).not.toContain(id);
+      }
+    }
+  });
+
+  it('refuses a resource named badly with VALIDATION_FAILED', async () => {
+    for (const q of [
+      '',
+      '?resource=order',
+      '?resource=nonsense:x',
+      `?resource=order:${A.paid}&resource_type=order`,
+      '?cursor=abc&resource=order:x',
+    ]) {
+      const res = await as(operator, 'GET', `/api/v1/audit${q}`);
+      expect(res.statusCode, q).toBe(400);
+      expect(res.json<{ code: string }>().code, q).toBe('VALIDATION_FAILED');
+    }
+  });
+});
+
 describe('the agent obeys the same wall: words and tool calls', () => {
   /** What to say about an order id, and the tool a model would call for it. */
   const asks = (id: string) => [

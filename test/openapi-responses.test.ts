@@ -291,6 +291,8 @@ describe('every answer matches the OpenAPI document', () => {
     await call({ url: '/api/v1/ledger/check' });
     await call({ url: '/api/v1/review-flags?open=false&limit=5' });
     await call({ url: '/api/v1/review-flags?limit=0' });
+    await call({ url: `/api/v1/audit?resource=order:${orderId}&limit=2` });
+    await call({ url: '/api/v1/audit?resource=nonsense:x' });
     await call({ url: '/api/v1/gateways' });
     await call({ url: '/api/v1/admin/blocks' });
     await call({ method: 'DELETE', url: '/api/v1/admin/blocks/none' });

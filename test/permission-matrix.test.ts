@@ -83,6 +83,18 @@ describe('the permission matrix', () => {
     expect(rows.length).toBeGreaterThan(30 * ROLES.length);
   });
 
+  it("lets the roles that read the whole tenant read any resource's audit trail, and nobody else", async () => {
+    const readers = ROLES.filter((role) => can(role, 'audit.read'));
+    expect(readers).toEqual(['admin', 'operator', 'viewer']);
+    for (const role of ROLES) {
+      const res = await app.http.inject({
+        url: '/api/v1/audit?resource=order:ord_none',
+        headers: { authorization: `Bearer ${keys.get(role)}` },
+      });
+      expect(res.statusCode, `${role}: ${res.body}`).toBe(readers.includes(role) ? 200 : 403);
+    }
+  });
+
   it('says 401 with WWW-Authenticate to a request with no credential at all', async () => {
     for (const route of app.http.routeTable.filter((r) => r.access !== 'public')) {
       if (route.access === 'public-on-loopback') continue;

@@ -1,3 +1,4 @@
+import { auditShard, DEFAULT_AUDIT_SHARDS } from '../src/domain/audit-chain.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLostError, StaleVersionError } from '../src/ports/write-outcomes.js';
 import { fellShort } from './support/fell-short.js';
@@ -1016,7 +1017,9 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       expect(await read.topUps.listAfter('t1', 'rt_tu0', 10)).toStrictEqual([plain, direct]);
       expect(await read.recharges.get('t1', 'rt_rc1')).toStrictEqual(recharge);
       expect(await read.recharges.getByAttemptKey('rtrc1A1')).toStrictEqual(recharge);
-      expect(await read.audit.list('t1', 'order', 'rt_o1')).toStrictEqual([{ id: 1, ...audit }]);
+      expect(await read.audit.list('t1', 'order', 'rt_o1')).toStrictEqual([
+        { id: 1, shard: auditShard('order', 'rt_o1', DEFAULT_AUDIT_SHARDS), seq: 1, ...audit },
+      ]);
       const expectedJob: JobRecord = {
         id: 'rt_j1',
         tenantId: 't1',

@@ -25,7 +25,7 @@ export function masterKeyBytes(source: MasterKeyConfig): Buffer {
  * conversations in it (a cipher per storage: its unwrapped data keys belong to this database).
  */
 export async function openStorage(
-  config: Pick<AppConfig, 'database' | 'security'>,
+  config: Pick<AppConfig, 'database' | 'security' | 'audit'>,
   logger: Logger,
   options: { readonly transactionFaults?: TransactionFaults } = {},
 ): Promise<Storage> {
@@ -35,7 +35,8 @@ export async function openStorage(
         poolSize: config.database.poolSize,
         logger,
         cipher,
+        auditShards: config.audit.shards,
         ...(options.transactionFaults === undefined ? {} : { faults: options.transactionFaults }),
       })
-    : openSqlite(config.database.path, { cipher });
+    : openSqlite(config.database.path, { cipher, auditShards: config.audit.shards });
 }

@@ -30,6 +30,9 @@ import { createIdempotency, type IdempotencyApi } from '../application/kernel/id
 import { createFlags, type FlagsApi } from '../application/flags/flags-api.js';
 import { createLedger, type LedgerApi } from '../application/ledger/ledger-api.js';
 import { createMaintenance, type MaintenanceApi } from '../application/maintenance/maintenance-api.js';
+import { type AuditApi, type AuditSettings, createAudit } from '../application/audit/audit-api.js';
+import { FileCheckpointSink } from '../adapters/audit/file-checkpoint-sink.js';
+import { AllCheckpointSinks, WebhookCheckpointSink } from '../adapters/audit/webhook-checkpoint-sink.js';
 import { createOrders, type OrdersApi } from '../application/orders/orders-api.js';
 import { createPayments, type PaymentsApi } from '../application/payments/payments-api.js';
 import { createRecharge, type RechargeApi } from '../application/recharge/recharge-api.js';
@@ -115,6 +118,8 @@ export interface Services {
   /** Review flags: listed with filters, resolved with a note, acted on where safe. */
   readonly flags: FlagsApi;
   readonly maintenance: MaintenanceApi;
+  /** Every resource's audit trail; the hash chains' check and checkpoints. */
+  readonly audit: AuditApi;
   readonly idempotency: IdempotencyApi;
   readonly identity: IdentityApi;
   readonly agent: AgentService;
@@ -341,6 +346,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     failedJobsRetentionMs: config.maintenance.failed_jobs_retention_hours * 3_600_000,
     batch: config.maintenance.batch,
   });
+  const audit = createAudit(deps, auditSettings(config));
   const dataKeys = createDataKeys(deps, dataKeySettings(config));
   const webhooks = buildWebhooks(config, runtime, remotes, options.sms);
   late.webhooks = webhooks.api;
@@ -399,6 +405,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     ledger: createLedger(runtime).api,
     flags: createFlags(runtime, { refunds: refunds.api, rules: rules.api }).api,
     maintenance: maintenance.api,
+    audit: audit.api,
     idempotency: createIdempotency(deps),
     identity: identity.api,
     agent,
@@ -462,6 +469,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     runner.start();
     rules.api.start();
     maintenance.api.start();
+    audit.api.start();
     dataKeys.api.start();
     if (config.webhooks.enabled) webhooks.api.start();
     reconciliation.start();
@@ -500,6 +508,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       draining = true;
       rules.api.stop();
       maintenance.api.stop();
+      audit.api.stop();
       dataKeys.api.stop();
       webhooks.api.stop();
       reconciliation.stop();
@@ -551,4 +560,18 @@ function payerWindowMs(config: AppConfig): number {
 export function dataKeySettings(config: Pick<AppConfig, 'security'>): Parameters<typeof createDataKeys>[1] {
   const refreshMs = config.security.key_refresh_ms;
   return { refreshMs, graceMs: refreshMs * 2 + 1000, batch: 200, maxPasses: 5 };
+}
+
+/** Where and how often the audit chains' heads are checkpointed (the service and the CLI alike). */
+export function auditSettings(config: Pick<AppConfig, 'audit'>): AuditSettings {
+  const { checkpoint_file: file, checkpoint_url: url } = config.audit;
+  const sinks = [
+    ...(file === undefined ? [] : [new FileCheckpointSink(file)]),
+    ...(url === undefined ? [] : [new WebhookCheckpointSink(url)]),
+  ];
+  const [only] = sinks;
+  return {
+    checkpointIntervalMs: config.audit.checkpoint_interval_ms,
+    ...(only === undefined ? {} : { sink: sinks.length === 1 ? only : new AllCheckpointSinks(sinks) }),
+  };
 }

@@ -7,7 +7,11 @@ import { ActionRegistry, type ParseOutput, toParseOutput } from '../application/
 import { createDataKeys, type RotationProgress, type RotationReport } from '../application/data-keys/data-keys-api.js';
 import { type AppConfig, describeConfig, loadConfig } from '../config/load-config.js';
 import { encryptSecret as encryptConfigSecret } from '../config/secret-values.js';
-import { runCli, type SimulatorCommandOptions } from '../interfaces/cli/cli.js';
+import { CliError, runCli, type SimulatorCommandOptions } from '../interfaces/cli/cli.js';
+import type { AuditVerifyOptions } from '../interfaces/cli/audit-commands.js';
+import { type AuditApi, type ChainReport, createAudit } from '../application/audit/audit-api.js';
+import { checkpointLine, FileCheckpointSink, parseCheckpoints } from '../adapters/audit/file-checkpoint-sink.js';
+import type { AuditCheckpoint } from '../ports/audit-checkpoints.js';
 import type { LocalIdentity } from '../interfaces/cli/credential-commands.js';
 import { credentialHeaders } from '../interfaces/cli/credentials.js';
 import type { LocalStoreOptions } from '../interfaces/cli/key-commands.js';
@@ -25,7 +29,7 @@ import { runBackup, runRestore } from './run-backup.js';
 import { runMcp } from './run-mcp.js';
 import { runReconcileLocal } from './run-reconcile.js';
 import { masterKeyBytes, openStorage } from './build-storage.js';
-import { createApp, dataKeySettings } from './create-app.js';
+import { auditSettings, createApp, dataKeySettings } from './create-app.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 
@@ -108,6 +112,57 @@ async function rotateDataKey(o: LocalStoreOptions, onProgress: (p: RotationProgr
   } finally {
     await storage.close();
   }
+}
+
+/** The audit capability on the local database (no timers), for one command, then closed. */
+async function withLocalAudit<T>(
+  o: LocalStoreOptions,
+  use: (audit: AuditApi, config: AppConfig) => Promise<T>,
+): Promise<T> {
+  const config = localConfig(o);
+  const { logger } = createPinoLogger({ level: config.log.level, destination: process.stderr });
+  const storage = await openStorage(config, logger);
+  try {
+    const clock = { now: () => Date.now(), schedule: () => () => undefined };
+    const audit = createAudit({ uow: storage.unitOfWork, clock, logger }, auditSettings(config));
+    return await use(audit.api, config);
+  } finally {
+    await storage.close();
+  }
+}
+
+/** `autoglm audit verify`: walk the hash chains of the local database (and check a checkpoint file). */
+function verifyAudit(o: AuditVerifyOptions): Promise<ChainReport> {
+  const checkpoints = o.checkpoint === undefined ? [] : readCheckpointFile(o.checkpoint);
+  return withLocalAudit(o, (audit) =>
+    audit.verify({ ...(o.tenant === undefined ? {} : { tenantId: o.tenant }), checkpoints }),
+  );
+}
+
+function readCheckpointFile(path: string): AuditCheckpoint[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CliError('CHECKPOINT_UNREADABLE', `cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  try {
+    return parseCheckpoints(text);
+  } catch (e) {
+    throw new CliError('CHECKPOINT_UNREADABLE', `${path}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+/** `autoglm audit checkpoint`: every tenant's chain head, appended to the checkpoint file now. */
+function checkpointAudit(o: LocalStoreOptions & { readonly out?: string }): Promise<string> {
+  return withLocalAudit(o, async (audit, config) => {
+    const path = o.out ?? config.audit.checkpoint_file;
+    if (path === undefined)
+      throw new CliError('CONFIG_INVALID', 'no checkpoint file: give --out FILE or set audit.checkpoint_file');
+    const cp = await audit.heads();
+    await new FileCheckpointSink(path).append(cp);
+    return checkpointLine(cp);
+  });
 }
 
 /** `autoglm secrets encrypt`: an `enc:v1:` value under the master key the service would use. */
@@ -317,6 +372,8 @@ export async function runMain(argv: readonly string[]): Promise<void> {
     ask,
     rotateDataKey,
     encryptSecret,
+    verifyAudit,
+    checkpointAudit,
     mcp: runMcp,
     backup: runBackup,
     reconcileLocal: runReconcileLocal,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { TENANT_ID_RE } from '../domain/auth/credentials.js';
+import { DEFAULT_AUDIT_SHARDS, MAX_AUDIT_SHARDS } from '../domain/audit-chain.js';
 import { DEFAULT_MENU, menuSchema } from '../domain/menu.js';
 import { ORDER_STATUSES } from '../domain/order.js';
 import { policySchema } from '../domain/policy.js';
@@ -553,6 +554,39 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('What the maintenance sweep removes, and how often it runs.'),
+    audit: z
+      .object({
+        shards: z
+          .number()
+          .int()
+          .min(1)
+          .max(MAX_AUDIT_SHARDS)
+          .default(DEFAULT_AUDIT_SHARDS)
+          .describe(
+            "how many hash chains each tenant's new audit rows are spread over (a row's shard comes from its " +
+              'resource); rows keep the number they were written with, so changing it is safe',
+          ),
+        checkpoint_file: z
+          .string()
+          .min(1)
+          .optional()
+          .describe(
+            "a file each new checkpoint (every chain's head) is appended to, one JSON line each; " +
+              '`autoglm audit verify --checkpoint FILE` checks the chains still hold them; unset: none',
+          ),
+        checkpoint_url: httpUrl
+          .optional()
+          .describe('a URL each new checkpoint is POSTed to (the same JSON as a file line); unset: none'),
+        checkpoint_interval_ms: z
+          .number()
+          .int()
+          .min(1000)
+          .default(300_000)
+          .describe('how often the chain heads are checkpointed'),
+      })
+      .strict()
+      .prefault({})
+      .describe("The audit log's hash chains: how many per tenant, where their heads are checkpointed, how often."),
     rules: z
       .object({
         enabled: z.boolean().default(true).describe('run the repair sweep'),

@@ -1,3 +1,4 @@
+import type { AuditChainFields } from '../domain/audit-chain.js';
 import type { Currency } from '../domain/money.js';
 import type { OrderOptions } from '../domain/menu.js';
 import type { OrderStatus } from '../domain/order.js';
@@ -99,6 +100,23 @@ export interface AuditEntry {
 
 export interface AuditRecord extends AuditEntry {
   readonly id: number;
+  /** The row's chain within its tenant (see auditShard) and its place in that chain (1, 2, …). */
+  readonly shard: number;
+  readonly seq: number;
+}
+
+/** An audit row exactly as stored, for checking its tenant's hash chain (JSON left as text). */
+export interface ChainedAuditRow extends AuditChainFields {
+  readonly id: number;
+  readonly hash: string;
+}
+
+/** A chain's (tenant, shard) last row: where the next writer links on. */
+export interface AuditChainHead {
+  readonly tenantId: string;
+  readonly shard: number;
+  readonly seq: number;
+  readonly hash: string;
 }
 
 export type IdempotencyState = 'in_flight' | 'completed';

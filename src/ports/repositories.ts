@@ -9,9 +9,12 @@ import type { MandateRepository } from './mandates.js';
 import type { ReconciliationRepository } from './reconciliations.js';
 import type { SourceBlockRepository } from './source-blocks.js';
 import type { WebhookRepository } from './webhooks.js';
+import type { AuditChainKey } from '../domain/audit-chain.js';
 import type {
+  AuditChainHead,
   AuditEntry,
   AuditRecord,
+  ChainedAuditRow,
   IdempotencyRecord,
   JobRecord,
   JobStatus,
@@ -237,6 +240,34 @@ export interface AuditLog {
   /** Several entries in one statement, in order. */
   appendMany(entries: readonly AuditEntry[]): Promise<void>;
   list(tenantId: string, resourceType: string, resourceId: string): Promise<AuditRecord[]>;
+  /**
+   * One resource's rows in the order they were written, `limit` at a time after row id `afterId`
+   * (0 for the first page): keyset paging on the audit index.
+   */
+  trail(
+    tenantId: string,
+    resourceType: string,
+    resourceId: string,
+    afterId: number,
+    limit: number,
+  ): Promise<AuditRecord[]>;
+  /**
+   * Every chain (tenant, shard) that has rows or a head, tenants in byte order then shards
+   * (one tenant's only, when given).
+   */
+  chains(tenantId?: string): Promise<AuditChainKey[]>;
+  /** Every chain's head (one tenant's, when given), in the same order as `chains`. */
+  chainHeads(tenantId?: string): Promise<AuditChainHead[]>;
+  /** The chain's head (undefined before its first row). */
+  chainHead(chain: AuditChainKey): Promise<AuditChainHead | undefined>;
+  /** The chain's rows with `seq` > `afterSeq`, by seq, exactly as stored. */
+  chainPage(chain: AuditChainKey, afterSeq: number, limit: number): Promise<ChainedAuditRow[]>;
+  /** Up to `limit` of the tenant's rows that carry no seq or shard (written around the chain), by id. */
+  unchained(tenantId: string, limit: number): Promise<ChainedAuditRow[]>;
+  /** The chain's row at `seq`, if any. */
+  atSeq(chain: AuditChainKey, seq: number): Promise<ChainedAuditRow | undefined>;
+  /** The chain's rows whose stored hash is `hash` (a diagnosis, when a link points elsewhere). */
+  withHash(chain: AuditChainKey, hash: string): Promise<ChainedAuditRow[]>;
 }
 
 /** Stored idempotency keys (ACP/Stripe semantics), scoped to caller and endpoint. */
@@ -452,7 +483,10 @@ export interface ReadRepositories {
   readonly orders: Pick<OrderRepository, 'get' | 'getWithPayment' | 'list' | 'findStale'>;
   readonly payments: Pick<PaymentRepository, 'get' | 'getByOutTradeNo' | 'listAfter' | 'listByGateway'>;
   readonly jobs: Pick<JobRepository, 'get' | 'hasLive' | 'nextRunAt' | 'countByStatus'>;
-  readonly audit: Pick<AuditLog, 'list'>;
+  readonly audit: Pick<
+    AuditLog,
+    'list' | 'trail' | 'chains' | 'chainHeads' | 'chainHead' | 'chainPage' | 'unchained' | 'atSeq' | 'withHash'
+  >;
   readonly idempotency: Pick<IdempotencyStore, 'get'>;
   readonly refunds: Pick<
     RefundRepository,

@@ -163,7 +163,7 @@ export async function authHeaders(app: App, user?: string): Promise<Record<strin
 export const ANONYMOUS = 'x-test-anonymous';
 
 /** Routes only an operator or admin may use: a test request without a named person goes as the admin. */
-const TENANT_WIDE = /^\/(api\/v1\/(ledger|review-flags|gateways|channels|admin)\b|metrics\b)/;
+const TENANT_WIDE = /^\/(api\/v1\/(ledger|review-flags|gateways|channels|admin|audit)\b|metrics\b)/;
 
 /**
  * Tests written before authentication name the person in `x-user-id`. Every request the tests

@@ -11,6 +11,7 @@ export interface Database {
   payments: PaymentsTable;
   jobs: JobsTable;
   audit_log: AuditLogTable;
+  audit_chain_heads: AuditChainHeadsTable;
   idempotency_keys: IdempotencyKeysTable;
   ledger_postings: LedgerPostingsTable;
   refunds: RefundsTable;
@@ -171,6 +172,25 @@ export interface AuditLogTable {
   before_json: string | null;
   after_json: string | null;
   request_id: string | null;
+  /**
+   * The row's chain (0015): how many shards its tenant had, which one is the row's (from its
+   * resource), its place in that chain, its predecessor's hash and its own. Every row written
+   * since has them; null only in a row written around the application (the chain check reports it).
+   */
+  shards: number | null;
+  shard: number | null;
+  seq: Int | null;
+  prev_hash: string | null;
+  hash: string | null;
+}
+
+/** Each chain's (tenant, shard) last row (0015): locked by the writer that appends after it. */
+export interface AuditChainHeadsTable {
+  tenant_id: string;
+  shard: number;
+  seq: Int;
+  hash: string;
+  updated_at: Int;
 }
 
 export interface IdempotencyKeysTable {

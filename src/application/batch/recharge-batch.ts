@@ -174,6 +174,12 @@ export async function receiveRechargeBatch(
       };
       if (!(await r.recharges.updateBatch(caller.tenantId, id, 'receiving', settled)))
         throw new UseCaseError('CONCURRENT_MODIFICATION', `batch ${id} is no longer receiving`);
+      changes.audit('batch', caller.tenantId, id, `batch.${settled.status}`, null, {
+        status: settled.status,
+        rows,
+        valid_rows: valid,
+        rejected_rows: rows - valid,
+      });
       const job =
         valid === 0 || held !== undefined ? undefined : await enqueueExpansion(r, deps, caller.tenantId, id, now);
       await recordRecoveryPoint(r, caller.tenantId, idem, id);
@@ -258,6 +264,7 @@ export async function acceptConfirmedBatch(
       const accepted = { ...batch, status: 'accepted' as const, updatedAt: now };
       if (!(await r.recharges.updateBatch(caller.tenantId, id, 'held', accepted)))
         throw new UseCaseError('CONFIRMATION_NOT_FOUND', `batch ${id} was already decided`);
+      changes.audit('batch', caller.tenantId, id, 'batch.accepted', { status: 'held' }, { status: 'accepted' });
       const job = await enqueueExpansion(r, deps, caller.tenantId, id, now);
       await takeHold(r, changes, caller, confirmed, id);
       return { batch: accepted, job, held: undefined };

@@ -45,6 +45,8 @@ export const PERMISSIONS = [
   /** Act on every person's resources in the tenant (refund, cancel, confirm for them). */
   'tenant.act_for_all',
   'ledger.read',
+  /** Read any resource's audit trail in the tenant (GET /api/v1/audit). */
+  'audit.read',
   'flags.read',
   'flags.resolve',
   'gateways.read',
@@ -101,6 +103,7 @@ const READ_TENANT: readonly Permission[] = [
   'mandates.read',
   'tenant.read_all',
   'ledger.read',
+  'audit.read',
   'flags.read',
   'gateways.read',
   'channels.read',

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { type AgentCliDeps, registerAgentCommands } from './agent-commands.js';
+import { type AuditCliDeps, registerAuditCommands } from './audit-commands.js';
 import { type BackupCliDeps, registerBackupCommands } from './backup-commands.js';
 import { type BatchCliDeps, registerBatchCommands } from './batch-commands.js';
 import { type CredentialCliDeps, registerCredentialCommands } from './credential-commands.js';
@@ -14,7 +15,15 @@ import { type ReconcileCliDeps, registerReconcileCommands } from './reconcile-co
 
 /** What the composition root gives the CLI: the server it can start. */
 export interface CliDeps
-  extends AgentCliDeps, BatchCliDeps, KeyCliDeps, CredentialCliDeps, McpCliDeps, BackupCliDeps, ReconcileCliDeps {
+  extends
+    AgentCliDeps,
+    AuditCliDeps,
+    BatchCliDeps,
+    KeyCliDeps,
+    CredentialCliDeps,
+    McpCliDeps,
+    BackupCliDeps,
+    ReconcileCliDeps {
   /** Start the service with these overrides; resolves when it has stopped. */
   serve(options: { config?: string; host?: string; port?: number; db?: string }): Promise<void>;
   /** Run the standalone simulator (the outside world) until stopped. */
@@ -302,6 +311,7 @@ export function buildCli(deps: CliDeps): Command {
   registerBatchCommands(program, deps, client, fail);
   registerMoneyCommands(program, deps, client, call, fail);
   registerKeyCommands(program, deps, fail);
+  registerAuditCommands(program, deps, fail);
   registerCredentialCommands(program, keysGroup(program), deps, call, fail);
   registerMcpCommand(program, deps, fail);
   registerBackupCommands(program, deps, fail);

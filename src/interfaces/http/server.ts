@@ -40,6 +40,8 @@ import { registerAuthentication } from './plumbing/authenticate.js';
 import type { RouteDoc } from './plumbing/openapi/route-doc.js';
 import { registerBatchRoutes } from './batch-routes.js';
 import { registerFlagRoutes } from './flag-routes.js';
+import type { AuditApi } from '../../application/audit/audit-api.js';
+import { registerAuditRoutes } from './audit-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerOrderRoutes } from './order-routes.js';
 import { type PayerPages, registerPayerPageRoutes } from './payer-page-routes.js';
@@ -65,6 +67,8 @@ export interface HttpServices {
   readonly ledger: LedgerApi;
   /** Review flags: listed, resolved with a note, acted on. */
   readonly flags: FlagsApi;
+  /** Every resource's audit trail. */
+  readonly audit: AuditApi;
   readonly maintenance: MaintenanceApi;
   readonly idempotency: IdempotencyApi;
   readonly identity: IdentityApi;
@@ -283,6 +287,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     registerMandateRoutes(api, services);
     registerLedgerRoutes(api, services);
     registerFlagRoutes(api, services);
+    registerAuditRoutes(api, services);
     registerWalletRoutes(api, services);
     registerRechargeRoutes(api, services);
     registerBatchRoutes(api, services);

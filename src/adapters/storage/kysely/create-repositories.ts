@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { DEFAULT_AUDIT_SHARDS } from '../../../domain/audit-chain.js';
 import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { Repositories } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase } from '../schema.js';
@@ -35,7 +36,7 @@ export function createRepositories(db: Kysely<CamelCaseDatabase>, engine: Engine
     orders: new KyselyOrders(db),
     payments: new KyselyPayments(db),
     jobs: new KyselyJobs(db, engine),
-    audit: new KyselyAuditLog(db),
+    audit: new KyselyAuditLog(db, DEFAULT_AUDIT_SHARDS, engine),
     idempotency: new KyselyIdempotency(db, cipher),
     refunds: new KyselyRefunds(db),
     ledger: new KyselyLedger(db),

@@ -15,6 +15,7 @@ import * as m0013 from './0013-webhooks.js';
 import * as m0014 from './0014-flag-resolutions.js';
 import * as m0016 from './0016-payer-action.js';
 import * as m0018 from './0018-reconciliation.js';
+import * as m0015 from './0015-audit-chain.js';
 import * as m0023 from './0023-write-batches.js';
 import { onPostgres } from './on-postgres.js';
 
@@ -38,8 +39,9 @@ export const migrations: Record<string, Migration> = {
   '0011_data_protection': m0011,
   '0013_webhooks': m0013,
   '0014_flag_resolutions': m0014,
+  '0015_audit_chain': m0015,
   '0016_payer_action': m0016,
-  // 0015 and 0017 are taken by work merged beside this one.
+  // 0017 is taken by work merged beside this one.
   '0018_reconciliation': m0018,
   // 0019 to 0022 are taken by work merged beside this one.
   '0023_write_batches': m0023,

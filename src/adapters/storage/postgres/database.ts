@@ -21,6 +21,8 @@ export interface PostgresOptions {
   readonly logger: Logger;
   /** Seals phone numbers and conversations at rest; its data keys live in this database. */
   readonly cipher: FieldCipher;
+  /** How many hash chains each tenant's new audit rows are spread over (default 64). */
+  readonly auditShards?: number;
   /** Tests only: have the server fail chosen statements of units of work (see TransactionFaults). */
   readonly faults?: TransactionFaults;
 }
@@ -72,6 +74,7 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
     },
     options.cipher,
     injection,
+    options.auditShards,
   );
   return {
     engine: 'postgres',

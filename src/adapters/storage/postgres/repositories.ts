@@ -1,7 +1,9 @@
 import { type Kysely, sql } from 'kysely';
+import { DEFAULT_AUDIT_SHARDS } from '../../../domain/audit-chain.js';
 import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { JobRecord } from '../../../ports/records.js';
 import type { NewJob, Repositories } from '../../../ports/repositories.js';
+import { KyselyAuditLog } from '../kysely/audit-log.js';
 import { createRepositories } from '../kysely/create-repositories.js';
 import { KyselyJobs } from '../kysely/jobs.js';
 import { KyselyOrders } from '../kysely/orders.js';
@@ -81,9 +83,11 @@ export function createPostgresRepositories(
   db: Kysely<CamelCaseDatabase>,
   cipher: FieldCipher,
   effects?: TransactionEffects,
+  auditShards: number = DEFAULT_AUDIT_SHARDS,
 ): Repositories {
   return {
     ...createRepositories(db, 'postgres', cipher),
+    audit: new KyselyAuditLog(db, auditShards),
     orders: new PostgresOrders(db, effects !== undefined),
     jobs: new PostgresJobs(db, effects),
   };

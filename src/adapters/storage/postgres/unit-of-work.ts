@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { DEFAULT_AUDIT_SHARDS } from '../../../domain/audit-chain.js';
 import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { ReadRepositories, Repositories, UnitOfWork } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase } from '../schema.js';
@@ -28,6 +29,7 @@ export class PostgresUnitOfWork implements UnitOfWork {
     private readonly afterCommit: (effects: TransactionEffects) => void,
     private readonly cipher: FieldCipher,
     private readonly injection?: FaultInjection,
+    private readonly auditShards: number = DEFAULT_AUDIT_SHARDS,
   ) {
     this.read = createPostgresRepositories(db, cipher);
   }
@@ -36,7 +38,9 @@ export class PostgresUnitOfWork implements UnitOfWork {
     for (let attempt = 1; ; attempt++) {
       const effects: TransactionEffects = { jobsAvailable: false };
       const once = (): Promise<T> =>
-        this.db.transaction().execute((trx) => work(createPostgresRepositories(trx, this.cipher, effects)));
+        this.db
+          .transaction()
+          .execute((trx) => work(createPostgresRepositories(trx, this.cipher, effects, this.auditShards)));
       try {
         const value = await (this.injection === undefined ? once() : this.injection.attempt(attempt, once));
         this.afterCommit(effects);

@@ -22,6 +22,8 @@ export interface SqliteStorage extends Storage {
 export interface SqliteOptions {
   /** Seals phone numbers and conversations at rest; its data keys live in this database. */
   readonly cipher: FieldCipher;
+  /** How many hash chains each tenant's new audit rows are spread over (default 64). */
+  readonly auditShards?: number;
 }
 
 /**
@@ -63,6 +65,7 @@ export async function openSqlite(path: string, options: SqliteOptions): Promise<
     raw,
     options.cipher,
     reader === undefined ? undefined : { db: withCamelCase(reader.db), raw: reader.raw },
+    options.auditShards,
   );
 
   return {

@@ -3,7 +3,14 @@ import type { Kysely } from 'kysely';
 import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { AuditEntry, JobRecord, OrderRecord, PaymentRecord } from '../../../ports/records.js';
 import type { NewJob, Repositories } from '../../../ports/repositories.js';
-import { auditRow, KyselyAuditLog } from '../kysely/audit-log.js';
+import { chainKey, DEFAULT_AUDIT_SHARDS } from '../../../domain/audit-chain.js';
+import {
+  type AuditRowToWrite,
+  type ChainPosition,
+  chainsOf,
+  KyselyAuditLog,
+  linkAuditRows,
+} from '../kysely/audit-log.js';
 import { createRepositories } from '../kysely/create-repositories.js';
 import { jobRow, KyselyJobs, toJob } from '../kysely/jobs.js';
 import { KyselyOrders, orderRow, toOrder } from '../kysely/orders.js';
@@ -217,7 +224,12 @@ const AUDIT_PROPERTIES = [
   'beforeJson',
   'afterJson',
   'requestId',
-] as const satisfies ReadonlyArray<keyof ReturnType<typeof auditRow>>;
+  'shards',
+  'shard',
+  'seq',
+  'prevHash',
+  'hash',
+] as const satisfies ReadonlyArray<keyof AuditRowToWrite>;
 const AUDIT_COLUMN_LIST = AUDIT_PROPERTIES.map((p) => `"${columnName(p)}"`).join(', ');
 const AUDIT_PLACEHOLDERS = `(${AUDIT_PROPERTIES.map(() => '?').join(', ')})`;
 
@@ -225,23 +237,49 @@ class SqliteAuditLog extends KyselyAuditLog {
   constructor(
     db: Kysely<CamelCaseDatabase>,
     private readonly st: Statements,
+    shards: number,
   ) {
-    super(db);
+    super(db, shards, 'sqlite');
   }
 
   override appendMany(entries: readonly AuditEntry[]): Promise<void> {
-    writeAuditRows(this.st, entries);
+    writeAuditRows(this.st, entries, this.shards);
     return Promise.resolve();
   }
 }
 
-/** Audit rows as multi-row inserts of up to 64 rows (one prepared statement per chunk size). */
-export function writeAuditRows(st: Statements, entries: readonly AuditEntry[]): void {
-  for (let i = 0; i < entries.length; i += 64) {
-    const rows = entries.slice(i, i + 64).map(auditRow);
+/**
+ * Audit rows linked into their chains (tenant, shard), as multi-row inserts of up to 64 rows (one
+ * prepared statement per chunk size), and the chain heads moved on. Called inside the write
+ * transaction (BEGIN IMMEDIATE: SQLite has one writer, so the heads read here, by primary key,
+ * are the last committed ones and nobody else links on them before this COMMIT). All of it is
+ * synchronous prepared statements: no round trip, no turn of the event loop.
+ */
+export function writeAuditRows(st: Statements, entries: readonly AuditEntry[], shards: number): void {
+  if (entries.length === 0) return;
+  const heads = new Map<string, ChainPosition>();
+  const readHead = st.get('select "seq", "hash" from "audit_chain_heads" where "tenant_id" = ? and "shard" = ?');
+  const chains = chainsOf(entries, shards);
+  for (const c of chains) {
+    const h = readHead.get(c.tenantId, c.shard) as { seq: number; hash: string } | undefined;
+    if (h !== undefined) heads.set(chainKey(c), h);
+  }
+  const linked = linkAuditRows(entries, heads, shards);
+  for (let i = 0; i < linked.length; i += 64) {
+    const rows = linked.slice(i, i + 64);
     const values = rows.map(() => AUDIT_PLACEHOLDERS).join(', ');
     const params = rows.flatMap((r) => AUDIT_PROPERTIES.map((p) => r[p]));
     st.get(`insert into "audit_log" (${AUDIT_COLUMN_LIST}) values ${values}`).run(params);
+  }
+  const at = entries.reduce((m, e) => Math.max(m, e.at), 0);
+  const moveHead = st.get(
+    'insert into "audit_chain_heads" ("tenant_id", "shard", "seq", "hash", "updated_at") values (?, ?, ?, ?, ?) ' +
+      'on conflict ("tenant_id", "shard") do update set "seq" = excluded."seq", "hash" = excluded."hash", ' +
+      '"updated_at" = excluded."updated_at"',
+  );
+  for (const c of chains) {
+    const h = heads.get(chainKey(c));
+    if (h !== undefined) moveHead.run(c.tenantId, c.shard, h.seq, h.hash, at);
   }
 }
 
@@ -250,12 +288,13 @@ export function createSqliteRepositories(
   db: Kysely<CamelCaseDatabase>,
   st: Statements,
   cipher: FieldCipher,
+  auditShards: number = DEFAULT_AUDIT_SHARDS,
 ): Repositories {
   return {
     ...createRepositories(db, 'sqlite', cipher),
     orders: new SqliteOrders(db, st),
     payments: new SqlitePayments(db, st),
     jobs: new SqliteJobs(db, st),
-    audit: new SqliteAuditLog(db, st),
+    audit: new SqliteAuditLog(db, st, auditShards),
   };
 }

@@ -1,7 +1,8 @@
 import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { FieldCipher } from '../../../ports/field-cipher.js';
-import type { AuditEntry, AuditRecord } from '../../../ports/records.js';
+import { DEFAULT_AUDIT_SHARDS } from '../../../domain/audit-chain.js';
+import type { AuditEntry } from '../../../ports/records.js';
 import type { AuditLog, ReadRepositories, Repositories, UnitOfWork } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase } from '../schema.js';
 import { createSqliteRepositories, Statements, writeAuditRows } from './repositories.js';
@@ -46,6 +47,7 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
     private readonly raw: SqliteDatabase.Database,
     private readonly cipher: FieldCipher,
     reader?: { readonly db: Kysely<CamelCaseDatabase>; readonly raw: SqliteDatabase.Database },
+    private readonly auditShards: number = DEFAULT_AUDIT_SHARDS,
   ) {
     this.statements = new Statements(raw);
     this.read =
@@ -77,7 +79,7 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
   private async batch(): Promise<void> {
     await this.db.connection().execute(async (conn) => {
       // Kysely-built queries must run on the connection this batch holds; prepared ones share it.
-      const base = createSqliteRepositories(conn, this.statements, this.cipher);
+      const base = createSqliteRepositories(conn, this.statements, this.cipher, this.auditShards);
       const audit = new BatchedAudit(base.audit);
       const repos: Repositories = { ...base, audit };
       const raw = this.raw;
@@ -133,7 +135,7 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
       try {
         // The audit rows of every logical transaction kept, in as few statements as possible,
         // inside the same physical transaction as the changes they describe.
-        writeAuditRows(this.statements, audit.take());
+        writeAuditRows(this.statements, audit.take(), this.auditShards);
         raw.exec('commit');
       } catch (e) {
         if (raw.inTransaction) raw.exec('rollback');
@@ -189,7 +191,14 @@ class BatchedAudit implements AuditLog {
     return Promise.resolve();
   }
 
-  list(tenantId: string, resourceType: string, resourceId: string): Promise<AuditRecord[]> {
-    return this.inner.list(tenantId, resourceType, resourceId);
-  }
+  // Reads see what is committed and what this batch wrote before; rows held here are not written yet.
+  readonly list: AuditLog['list'] = (...a) => this.inner.list(...a);
+  readonly trail: AuditLog['trail'] = (...a) => this.inner.trail(...a);
+  readonly chains: AuditLog['chains'] = (...a) => this.inner.chains(...a);
+  readonly chainHeads: AuditLog['chainHeads'] = (...a) => this.inner.chainHeads(...a);
+  readonly chainHead: AuditLog['chainHead'] = (...a) => this.inner.chainHead(...a);
+  readonly chainPage: AuditLog['chainPage'] = (...a) => this.inner.chainPage(...a);
+  readonly unchained: AuditLog['unchained'] = (...a) => this.inner.unchained(...a);
+  readonly atSeq: AuditLog['atSeq'] = (...a) => this.inner.atSeq(...a);
+  readonly withHash: AuditLog['withHash'] = (...a) => this.inner.withHash(...a);
 }

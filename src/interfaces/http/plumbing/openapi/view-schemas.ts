@@ -243,6 +243,21 @@ export const sessionSchema = z
   })
   .meta({ id: 'Session', description: 'A login: an access token and the refresh token that renews it once.' });
 
+/** One audit row as GET /api/v1/audit shows it. */
+export const auditRowViewSchema = z.object({
+  id: z.string().describe('the row’s id; also what `cursor` pages after'),
+  shard: z.number().int().describe('which of the tenant’s hash chains it is in (every row of one resource: the same)'),
+  seq: z.number().int().describe('its place in that chain'),
+  at: z.iso.datetime(),
+  actor: z.string(),
+  action: z.string(),
+  resource_type: z.string(),
+  resource_id: z.string(),
+  before: z.unknown(),
+  after: z.unknown(),
+  request_id: z.string().nullable(),
+});
+
 export const ledgerCheckSchema = z
   .object({
     balanced: z.boolean(),
