@@ -80,6 +80,7 @@ export async function requestTopUp(
         currency: 'CNY',
         confirmed,
         payee: PAYEE.wallet,
+        resourceId: topUp.value.id,
         hold: () => ({
           action: 'wallet_top_up',
           params: { amount: amount.value },
@@ -182,6 +183,7 @@ export function moveTopUp(
     updatedAt: changes.meta.now,
     version: t.version + 1,
   };
+  if (next.status === 'FAILED') changes.endedUnpaid(t.tenantId, t.id);
   changes.audit(
     'top_up',
     t.tenantId,
