@@ -7,7 +7,11 @@ import type { LedgerCheck } from '../../../../application/ledger/ledger-api.js';
 import type { MandateView } from '../../../../application/mandates/mandates-api.js';
 import type { OrderView } from '../../../../application/orders/orders-api.js';
 import type { RechargeView } from '../../../../application/recharge/recharge-api.js';
-import type { ReconciliationView, RepairView } from '../../../../application/reconciliation/reconciliation-api.js';
+import type {
+  ReconciliationSummary,
+  ReconciliationView,
+  RepairView,
+} from '../../../../application/reconciliation/reconciliation-api.js';
 import type { RefundView } from '../../../../application/refunds/refunds-api.js';
 import type { TopUpView } from '../../../../application/wallet/wallet-api.js';
 import type { DeliveryView, WebhookView } from '../../../../application/webhooks/webhook-view.js';
@@ -355,17 +359,34 @@ const reportItemSchema = z
 const categoryTotal = z.object({ count: z.number().int(), local_amount: fen, channel_amount: fen });
 const items = z.array(reportItemSchema);
 
+const reconciliationSummaryShape = {
+  id: z.string(),
+  source: z.string(),
+  date: z.string().describe('the business day, YYYY-MM-DD (Asia/Shanghai)'),
+  format: z.enum(['alipay', 'wechatpay', 'juhe']),
+  file: z.string(),
+  status: z.enum(['done', 'failed']),
+  error: z
+    .string()
+    .nullable()
+    .describe('why a failed run failed (its statement could not be had or read, or it broke); null when done'),
+  created_at: instant,
+  created_by: z.string(),
+  clean: z.boolean().describe('no item in a problem category (never true for a failed run)'),
+  totals: z.object({
+    statement: z.object({ lines: z.number().int(), payments: fen, refunds: fen, recharges: fen, fees: fen }),
+    categories: z.record(z.string(), categoryTotal),
+  }),
+};
+
+export const reconciliationSummarySchema = z.object(reconciliationSummaryShape).meta({
+  id: 'ReconciliationSummary',
+  description: 'A reconciliation run as lists show it: where it stands and its totals (GET it for the items).',
+});
+
 export const reconciliationViewSchema = z
   .object({
-    id: z.string(),
-    source: z.string(),
-    date: z.string().describe('the business day, YYYY-MM-DD (Asia/Shanghai)'),
-    format: z.enum(['alipay', 'wechatpay', 'juhe']),
-    file: z.string(),
-    status: z.enum(['done', 'failed']),
-    created_at: instant,
-    created_by: z.string(),
-    clean: z.boolean().describe('no item in a problem category'),
+    ...reconciliationSummaryShape,
     matched: items,
     missing_locally: items,
     missing_at_channel: items,
@@ -374,10 +395,6 @@ export const reconciliationViewSchema = z
     fee_mismatch: items,
     duplicates: items,
     explained: items,
-    totals: z.object({
-      statement: z.object({ lines: z.number().int(), payments: fen, refunds: fen, recharges: fen, fees: fen }),
-      categories: z.record(z.string(), categoryTotal),
-    }),
     repairs: z.array(repairViewSchema),
   })
   .meta({ id: 'Reconciliation', description: 'Our records against a source’s statement of one day.' });
@@ -428,6 +445,7 @@ export const agrees: {
   delivery: true satisfies Agrees<DeliveryView, typeof deliveryViewSchema>,
   repair: true satisfies Agrees<RepairView, typeof repairViewSchema>,
   reconciliation: true satisfies Agrees<ReconciliationView, typeof reconciliationViewSchema>,
+  reconciliationSummary: true satisfies Agrees<ReconciliationSummary, typeof reconciliationSummarySchema>,
 
   flag: true satisfies Agrees<FlagView, typeof flagViewSchema>,
 };
