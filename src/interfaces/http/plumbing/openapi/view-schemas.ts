@@ -37,6 +37,19 @@ const instant = z.iso.datetime().describe('an instant, ISO 8601 in UTC');
 /** Amounts are integer minor units (fen), never floats. */
 const minor = z.number().int().describe('minor units (fen)');
 
+/** What the payer of a waiting payment needs (orders, top-ups, directly paid recharges alike). */
+const payerAction = {
+  qr_code: z
+    .string()
+    .nullable()
+    .describe('while the payment waits for the payer: the QR content to scan (Alipay qr_code, WeChat code_url)'),
+  pay_url: z
+    .string()
+    .nullable()
+    .describe('while it waits: a page the payer can open to pay (http/https), when the gateway gives one'),
+  expires_at: instant.nullable().describe('until when the payer can pay; the trade is closed after it'),
+};
+
 export const orderViewSchema = z
   .object({
     id: z.string(),
@@ -61,15 +74,7 @@ export const orderViewSchema = z
         out_trade_no: z.string().nullable(),
         gateway_trade_no: z.string().nullable(),
         failure_code: z.string().nullable(),
-        qr_code: z
-          .string()
-          .nullable()
-          .describe('while the payment waits for the payer: the QR content to scan (Alipay qr_code, WeChat code_url)'),
-        pay_url: z
-          .string()
-          .nullable()
-          .describe('while it waits: a page the payer can open to pay (http/https), when the gateway gives one'),
-        expires_at: instant.nullable().describe('until when the payer can pay; the trade is closed after it'),
+        ...payerAction,
       })
       .nullable(),
     created_at: instant,
@@ -105,6 +110,7 @@ export const topUpViewSchema = z
     failure_code: z.string().nullable(),
     recharge_id: z.string().nullable().describe('the recharge this payment pays for directly'),
     refund_status: z.string().nullable().describe('its refund, when that recharge failed'),
+    ...payerAction,
     created_at: instant,
     updated_at: instant,
   })
@@ -131,6 +137,7 @@ export const rechargeViewSchema = z
     failure_reason: z.string().nullable(),
     paid_by: z.enum(['wallet', 'direct']),
     top_up_id: z.string().nullable(),
+    ...payerAction,
     created_at: instant,
     updated_at: instant,
   })
