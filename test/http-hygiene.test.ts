@@ -204,6 +204,12 @@ describe.each(ENGINES)('HTTP hygiene on %s: every refusal is problem+json with a
       ['1e2杯中杯拿铁', 'INVALID_QUANTITY'],
       ['给13800138000充值100美元', 'INVALID_CURRENCY'],
       ['给13800138000充100元 USD', 'INVALID_CURRENCY'],
+      ['给13800138000充值1e2元', 'INVALID_AMOUNT'],
+      ['recharge 13800138000 with 100 bucks', 'INVALID_CURRENCY'],
+      ['top up 13800138000 with $100', 'INVALID_CURRENCY'],
+      ['给13800138000充值100刀', 'INVALID_CURRENCY'],
+      ['给13800138000充值100美金', 'INVALID_CURRENCY'],
+      ['top up 13800138000 with 100 USD', 'INVALID_CURRENCY'],
     ];
     for (const [text, code] of refusals) {
       // The agent says what the engine did: refused, and why.

@@ -8,6 +8,7 @@ import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { type Cluster, ENGINES, startCluster } from './support/cluster.js';
 import { quick, rechargeConfig, simulatedChannels } from './support/recharge-harness.js';
 import { ADMIN, auditOf, startTestApp } from './support/test-app.js';
+import { tx } from '../src/application/kernel/tx.js';
 
 /**
  * Spending mandates (issue 12, AP2-style): a person grants one of their agents what it may spend
@@ -454,5 +455,103 @@ describe.each(ENGINES)('the mandate budget under concurrency on %s', (engine) =>
     }
     expect(gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(10);
     expect((await auditOf(a0, 'mandate', id)).filter((e) => e.action === 'mandate.spent')).toHaveLength(10);
+  });
+});
+
+describe.each(ENGINES)('a mandate’s budget comes back when what it paid for fails, on %s', (engine) => {
+  let cluster: Cluster | undefined;
+  afterEach(async () => {
+    await cluster?.close();
+    cluster = undefined;
+  });
+
+  it('a declined payment and a failed recharge give it back, exactly once however often they end', async () => {
+    // The payer can afford the top-up and one latte: the second latte is declined.
+    const gateway = new SimulatedGateway({ startingBalance: 5_000 + 3_200 });
+    const carriers = new SimulatedCarriers();
+    // The only channel refuses every recharge: it ends FAILED, its money released to the wallet.
+    const refusing = { chaos: { latencyMs: { min: 1, max: 3 }, failureRate: 1 } };
+    cluster = await startCluster(
+      engine,
+      { log: { level: 'silent' }, ...rechargeConfig(['sim-a']), ...STRICT, trusted_actions: ['wallet_top_up'] },
+      () => ({ gateway, carriers, rechargeChannels: simulatedChannels(carriers, { 'sim-a': refusing }) }),
+    );
+    for (const c of cluster.apps) c.start();
+    const c = cluster;
+    const a0 = c.apps[0] as App;
+    const bot = bearer(await agentKey(a0, 'gil-bot', 'gil'));
+    const topUp = await a0.http.inject({
+      method: 'POST',
+      url: '/api/v1/wallet/top-ups',
+      headers: person('gil'),
+      payload: { amount: 5_000 },
+    });
+    expect(topUp.statusCode, topUp.body).toBe(201);
+    const made = await grant(a0, 'gil', {
+      agent: 'gil-bot',
+      actions: ['order_coffee', 'recharge_phone'],
+      max_per_transaction: 5_000,
+      budget: 20_000,
+      period: 'total',
+      expires_at: inOneDay(),
+    });
+    expect(made.statusCode, made.body).toBe(201);
+    const id = made.json<{ mandate: MandateView }>().mandate.id;
+    const spent = async (): Promise<number> =>
+      (await a0.http.inject({ method: 'GET', url: `/api/v1/mandates/${id}`, headers: person('gil') })).json<{
+        mandate: MandateView;
+      }>().mandate.spent;
+    const settled = async <T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> => {
+      for (let i = 0; i < 200; i++) {
+        const v = await read();
+        if (done(v)) return v;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return read();
+    };
+    const orderStatus = (orderId: string) => async (): Promise<string> =>
+      (await a0.http.inject({ method: 'GET', url: `/api/v1/orders/${orderId}`, headers: person('gil') })).json<{
+        order: { status: string };
+      }>().order.status;
+
+    const paid = await orderAs(c.at(0), bot, 'g1');
+    expect(paid.statusCode, paid.body).toBe(201);
+    expect(await spent()).toBe(3_200);
+
+    // Declined: the order fails, and the 3,200 it took from the budget is given back.
+    const declined = await orderAs(c.at(1), bot, 'g2');
+    const declinedId = declined.json<{ order: { id: string } }>().order.id;
+    expect(await settled(orderStatus(declinedId), (s) => s === 'FAILED')).toBe('FAILED');
+    expect(await spent()).toBe(3_200);
+
+    // A recharge from the wallet, under the mandate, that no channel can make: FAILED (422), given back.
+    const recharge = await c.at(1).http.inject({
+      method: 'POST',
+      url: '/api/v1/recharges',
+      headers: bot,
+      payload: { phone: '13800138000', amount: 5_000 },
+    });
+    expect(recharge.statusCode, recharge.body).toBe(422);
+    const rechargeId = recharge.json<{ recharge: { id: string } }>().recharge.id;
+    const rechargeStatus = async (): Promise<string> =>
+      (await a0.http.inject({ method: 'GET', url: `/api/v1/recharges/${rechargeId}`, headers: person('gil') })).json<{
+        recharge: { status: string };
+      }>().recharge.status;
+    expect(await settled(rechargeStatus, (s) => s === 'FAILED')).toBe('FAILED');
+    expect(await settled(spent, (s) => s === 3_200)).toBe(3_200);
+
+    // Whatever else ends them again, from every instance at once, gives nothing more back.
+    await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        tx(c.at(i).deps.uow, { actor: 'system:test', now: Date.now(), requestId: null }, (_r, changes) => {
+          changes.endedUnpaid(ADMIN.tenantId, i % 2 === 0 ? declinedId : rechargeId);
+          return Promise.resolve();
+        }),
+      ),
+    );
+    expect(await spent()).toBe(3_200);
+    const given = (await auditOf(a0, 'mandate', id)).filter((e) => e.action === 'mandate.given_back');
+    expect(given.map((e) => (e.after as { for: string }).for).sort()).toEqual([declinedId, rechargeId].sort());
+    expect(given.map((e) => (e.after as { amount: number }).amount)).toEqual([3_200, 5_000]);
   });
 });

@@ -497,6 +497,30 @@ describe('recharges nobody could settle', () => {
   );
 });
 
+describe('the review-flag action settle_from_channel over HTTP', () => {
+  it('an operator settles an unresolved recharge from what the channel says now; the flag is resolved', async () => {
+    const ch = new ScriptedChannel('scripted');
+    ch.submitAnswer = 'unknown';
+    ch.queryAnswer = 'unknown';
+    const { app, r } = await afterJob(ch, 'gus');
+    const [flag] = await flags(app);
+    expect(flag?.code).toBe('RECHARGE_UNRESOLVED');
+    // The channel knows now: the operator asks it through the flag's action.
+    ch.queryAnswer = 'succeeded';
+    const acted = await app.http.inject({
+      method: 'POST',
+      url: `/api/v1/review-flags/${String(flag?.id)}/actions`,
+      payload: { action: 'settle_from_channel', note: 'channel support says it went through' },
+    });
+    expect(acted.statusCode, acted.body).toBe(200);
+    expect((await view(app, r.id)).status).toBe('SUCCEEDED');
+    expect(await flags(app)).toEqual([]);
+    const l = await balances(app);
+    expect([l.balanced, l.of('recharge_clearing:default')]).toEqual([true, 0]);
+    expect(await actions(app, r.id)).toContain('flag.resolved');
+  });
+});
+
 describe('recharge repair rules (time injected)', () => {
   it(
     'settle-unknown-recharge: past its deadline with no live job, ' + 'the channel is asked and the answer settles it',

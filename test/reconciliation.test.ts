@@ -352,4 +352,53 @@ describe.each(ENGINES)('reconciliation against the statements, on %s', (engine) 
     });
     expect(person.statusCode).toBe(403);
   }, 120_000);
+
+  it('a run that fails is kept as failed with why; the list shows summaries, GET one the full report', async () => {
+    const a = await start();
+    const done = reportOf(await reconcileOver(a, { source: GATEWAY, date: today() }));
+    // The gateway cannot give its bill (not ready yet, a network fault): the run is stored as failed.
+    const gateway = a.deps.gateways.get(GATEWAY) as { statement: ((date: string) => Promise<unknown>) | undefined };
+    const statement = gateway.statement;
+    gateway.statement = () => Promise.reject(new Error('bill not ready'));
+    const failed = await reconcileOver(a, { source: GATEWAY, date: today() });
+    gateway.statement = statement;
+    expect(failed.statusCode).toBe(502);
+    const problem = failed.json<{ code: string; details: { reconciliation_id: string } }>();
+    expect(problem.code).toBe('STATEMENT_UNAVAILABLE');
+
+    const list = await a.http.inject({ method: 'GET', url: '/api/v1/reconciliations', headers: admin(a) });
+    const data = list.json<{ data: Array<Record<string, unknown>> }>().data;
+    expect(data.map((r) => [r.id, r.status, r.clean])).toEqual([
+      [problem.details.reconciliation_id, 'failed', false],
+      [done.id, 'done', true],
+    ]);
+    expect(data[0]?.error).toMatch(/bill not ready/);
+    // Summaries: totals, no items and no repairs (those are one GET away).
+    for (const summary of data) {
+      expect(summary).toHaveProperty('totals');
+      for (const k of ['matched', 'missing_locally', 'repairs']) expect(summary).not.toHaveProperty(k);
+    }
+    const one = await a.http.inject({
+      method: 'GET',
+      url: `/api/v1/reconciliations/${problem.details.reconciliation_id}`,
+      headers: admin(a),
+    });
+    const kept = one.json<{ reconciliation: { status: string; clean: boolean; error: string; matched: [] } }>();
+    expect(kept.reconciliation).toMatchObject({ status: 'failed', clean: false, matched: [] });
+    expect(kept.reconciliation.error).toMatch(/bill not ready/);
+    const full = await a.http.inject({ method: 'GET', url: `/api/v1/reconciliations/${done.id}`, headers: admin(a) });
+    expect(reportOf(full)).toHaveProperty('matched');
+    expect(reportOf(full)).toHaveProperty('repairs');
+
+    // A run that breaks unexpectedly (here: the store cannot list the day's repairs) is kept too.
+    const read = a.deps.uow.read.reconciliations;
+    const repairsOf = read.repairsOf.bind(read);
+    read.repairsOf = () => Promise.reject(new Error('disk on fire'));
+    const broke = await reconcileOver(a, { source: GATEWAY, date: today() });
+    read.repairsOf = repairsOf;
+    expect(broke.statusCode).toBe(500);
+    const after = await a.http.inject({ method: 'GET', url: '/api/v1/reconciliations', headers: admin(a) });
+    const newest = after.json<{ data: Array<{ status: string; error: string | null }> }>().data[0];
+    expect(newest).toMatchObject({ status: 'failed', error: 'disk on fire' });
+  }, 120_000);
 });

@@ -360,6 +360,19 @@ describe.each(ENGINES)('recovering what failed (%s)', (engine) => {
     expect(check.json()).toMatchObject({ balanced: true, complete: true });
     // Nothing more to expire.
     expect(await app.services.rules.sweep()).toBe(0);
+
+    // The person follows both with the CLI: failed, and why.
+    const url = await app.listen();
+    const erin = await keyOf(app, 'erin');
+    const cli = (...args: string[]) => runCliCaptured(args, { defaultUrl: url, apiKey: erin });
+    const shownTopUp = await cli('wallet', 'top-up-status', t.id, '--json');
+    expect(shownTopUp.code, shownTopUp.err.join('\n')).toBe(0);
+    expect(JSON.parse(shownTopUp.out[0] ?? '{}')).toMatchObject({
+      top_up: { status: 'FAILED', failure_code: 'UNPAID_TIMEOUT', qr_code: null },
+    });
+    const shownRecharge = await cli('recharge', 'show', r.id, '--json');
+    expect(shownRecharge.code, shownRecharge.err.join('\n')).toBe(0);
+    expect(JSON.parse(shownRecharge.out[0] ?? '{}')).toMatchObject({ recharge: { status: 'FAILED', qr_code: null } });
   });
 
   it('the CLI: wallet, recharge, refund, flags and ledger, each with a success and a refusal', async () => {

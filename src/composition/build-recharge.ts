@@ -22,6 +22,8 @@ export function buildRecharge(
   given: ReadonlyMap<string, RechargeChannel> | undefined,
   remotes: Remote[],
   observer: RoutingObserver,
+  /** This installation's secret for an embedded simulator, by name (never one written in the source). */
+  simSecret: (label: string) => string,
 ): RechargeRuntime {
   const rc = config.recharge;
   const settings = rechargeSettings(rc);
@@ -40,6 +42,8 @@ export function buildRecharge(
             name,
             carriers: carriers(),
             seed: c.seed,
+            // Its callbacks reach a public route: signed with this installation's secret, not `sim-<name>`.
+            callbackSecret: simSecret(`recharge-channel ${name}`),
             operatorSettings: settings.operatorSettings,
             now: () => clock.now(),
             profile: {

@@ -10,7 +10,8 @@ import { AliyunSmsSimulator } from '../simulator/aliyun-sms-simulator.js';
 import type { Remote } from './build-gateways.js';
 
 /** The access key the embedded SMS simulator and its client share: it guards nothing but the protocol. */
-const EMBEDDED_SMS = { accessKeyId: 'LTAI-embedded-simulator', accessKeySecret: 'embedded-simulator-secret' } as const;
+/** The embedded SMS simulator's key id; its secret is this installation's (`simSecret('sms')`). */
+const EMBEDDED_SMS_KEY_ID = 'LTAI-embedded-simulator';
 
 /**
  * The webhooks capability from the `webhooks` and `notifications` sections: signed POSTs through
@@ -23,6 +24,8 @@ export function buildWebhooks(
   runtime: Runtime,
   remotes: Remote[],
   sms: AliyunSmsSimulator | undefined,
+  /** This installation's secret for an embedded simulator, by name (never one written in the source). */
+  simSecret: (label: string) => string,
 ): ReturnType<typeof createWebhooks> & { readonly sms: AliyunSmsSimulator | undefined } {
   const { deps } = runtime;
   const w = config.webhooks;
@@ -58,9 +61,10 @@ export function buildWebhooks(
       keys = { accessKeyId: smsConfig.access_key_id, accessKeySecret: smsConfig.access_key_secret };
       regionId = smsConfig.region_id;
     } else {
-      const sim = (simulator ??= new AliyunSmsSimulator({ ...EMBEDDED_SMS, now: () => deps.clock.now() }));
+      const embedded = { accessKeyId: EMBEDDED_SMS_KEY_ID, accessKeySecret: simSecret('sms') };
+      const sim = (simulator ??= new AliyunSmsSimulator({ ...embedded, now: () => deps.clock.now() }));
       post = (body) => sim.handle(body);
-      keys = EMBEDDED_SMS;
+      keys = embedded;
     }
     notifiers.push(
       new AliyunSmsNotifier({

@@ -313,6 +313,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       () => late.webhooks,
       (e) => logger.warn({ err: e }, 'could not announce a breaker change'),
     ),
+    simSecret,
   );
   const runner = new JobRunner(deps, {
     concurrency: config.worker.concurrency,
@@ -348,7 +349,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
   const audit = createAudit(deps, auditSettings(config));
   const dataKeys = createDataKeys(deps, dataKeySettings(config));
-  const webhooks = buildWebhooks(config, runtime, remotes, options.sms);
+  const webhooks = buildWebhooks(config, runtime, remotes, options.sms, simSecret);
   late.webhooks = webhooks.api;
   const reconciliation = buildReconciliation(config, runtime, rechargeRuntime);
   for (const c of [orders, refunds, payments, wallet, recharge, batch, rules, webhooks, reconciliation])

@@ -76,6 +76,11 @@ describe('order state machine', () => {
     );
   });
 
+  it('COMPLETED is not terminal: a completed order can still be refunded (issue 17 asked; not a bug)', () => {
+    expect(TERMINAL_ORDER_STATUSES.has('COMPLETED')).toBe(false);
+    expect(transitionOrder('COMPLETED', event('refund_requested'))).toEqual({ ok: true, value: 'REFUNDING' });
+  });
+
   it('every status except the terminal ones has a way out', () => {
     for (const s of ORDER_STATUSES) {
       const exits = ORDER_EVENT_TYPES.filter((t) => transitionOrder(s, event(t)).ok);

@@ -29,7 +29,10 @@ export const ORDER_STATUSES = [
 
 export type OrderStatus = (typeof ORDER_STATUSES)[number];
 
-/** States from which no event moves the order. */
+/**
+ * States from which no event moves the order. COMPLETED is not one: a completed order can still
+ * be refunded (callers that mean "settled" name COMPLETED alongside these).
+ */
 export const TERMINAL_ORDER_STATUSES: ReadonlySet<OrderStatus> = new Set(['REFUNDED', 'CANCELLED', 'FAILED']);
 
 export type OrderEvent =

@@ -17,6 +17,16 @@ export interface MandateRecord extends MandateTerms {
   readonly revokedBy: string | null;
 }
 
+/** Which mandate paid for one resource (an order, a top-up, a recharge), in which period. */
+export interface MandateSpendRecord {
+  readonly tenantId: string;
+  readonly resourceId: string;
+  readonly mandateId: string;
+  readonly amount: number;
+  readonly periodStart: number;
+  readonly spentAt: number;
+}
+
 export interface MandateRepository {
   insert(m: MandateRecord): Promise<void>;
   get(tenantId: string, id: string): Promise<MandateRecord | undefined>;
@@ -28,6 +38,13 @@ export interface MandateRepository {
    * period's spending would pass the budget. Concurrent spends never pass it together.
    */
   spend(tenantId: string, id: string, amount: number, periodStart: number, now: number): Promise<boolean>;
+  /** Remember which mandate paid for a resource (in the spending transaction; one per resource). */
+  recordSpend(s: MandateSpendRecord): Promise<void>;
+  /**
+   * Mark the spend for `resourceId` returned, by one conditional UPDATE: the first caller gets the
+   * spend (and gives its budget back), every later one undefined — exactly once, on any engine.
+   */
+  returnSpend(tenantId: string, resourceId: string, now: number): Promise<MandateSpendRecord | undefined>;
   /** Give back what a spend took when the action it paid for did not happen (same period only). */
   giveBack(tenantId: string, id: string, amount: number, periodStart: number): Promise<void>;
   /** Revoke at once; false when already revoked or unknown. */

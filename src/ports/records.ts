@@ -214,6 +214,12 @@ export interface TopUpRecord {
   readonly rechargeId?: string;
   /** The payment given back because its recharge failed. */
   readonly refundStatus?: TopUpRefundStatus;
+  /** While it waits for its payer: what they scan (QR content), as the gateway handed it out. */
+  readonly qrCode?: string;
+  /** While it waits: a page the payer can open (http/https), when the gateway gives one. */
+  readonly payUrl?: string;
+  /** Until when the payer can pay (ms); after it the unpaid expiry closes the trade. */
+  readonly payExpiresAt?: number;
 }
 
 export type TopUpRefundStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';

@@ -32,6 +32,7 @@ export interface Database {
   source_blocks: SourceBlocksTable;
   held_actions: HeldActionsTable;
   mandates: MandatesTable;
+  mandate_spends: MandateSpendsTable;
   data_keys: DataKeysTable;
   webhook_subscriptions: WebhookSubscriptionsTable;
   webhook_deliveries: WebhookDeliveriesTable;
@@ -318,6 +319,10 @@ export interface WalletTopUpsTable {
   recharge_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** PENDING → SUCCEEDED | FAILED: the payment given back because its recharge failed. */
   refund_status: ColumnType<string | null, string | null | undefined, string | null>;
+  /** While the payment waits for its payer (0019): what they scan, a page to open, until when. */
+  qr_code: ColumnType<string | null, string | null | undefined, string | null>;
+  pay_url: ColumnType<string | null, string | null | undefined, string | null>;
+  pay_expires_at: ColumnType<number | string | null, number | null | undefined, number | null>;
 }
 
 export interface RechargesTable {
@@ -417,6 +422,17 @@ export interface MandatesTable {
   expires_at: Int;
   revoked_at: Int | null;
   revoked_by: string | null;
+}
+
+/** Which mandate paid for which resource (0019), so a failed action gives its budget back once. */
+export interface MandateSpendsTable {
+  tenant_id: string;
+  resource_id: string;
+  mandate_id: string;
+  amount: Int;
+  period_start: Int;
+  spent_at: Int;
+  returned_at: Int | null;
 }
 
 /** Blocked sources (migration 0010_source_blocks): one row per source, reused by its next block. */

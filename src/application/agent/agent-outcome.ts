@@ -96,6 +96,20 @@ function payerNote(order: OrderView): string {
   return ` — to pay, ${where}${p.expires_at === null ? '' : ` before ${p.expires_at}`}`;
 }
 
+/** A top-up or a directly paid recharge waiting for its payer (`{top_up}` / `{recharge}`): how to pay it. */
+function resultPayerNote(result: unknown): string {
+  const r = (result ?? {}) as { top_up?: PayerFields; recharge?: PayerFields } & PayerFields;
+  const p = r.top_up ?? r.recharge ?? r;
+  if (typeof p.qr_code !== 'string') return '';
+  const where = typeof p.pay_url === 'string' ? `open ${p.pay_url} (or scan its QR code)` : `scan ${p.qr_code}`;
+  return ` — to pay, ${where}${typeof p.expires_at === 'string' ? ` before ${p.expires_at}` : ''}`;
+}
+interface PayerFields {
+  readonly qr_code?: unknown;
+  readonly pay_url?: unknown;
+  readonly expires_at?: unknown;
+}
+
 /** An outcome in one line, for a terminal or a model to read. */
 export function describeOutcome(o: AgentOutcome): string {
   switch (o.kind) {
@@ -121,7 +135,7 @@ export function describeOutcome(o: AgentOutcome): string {
         `${yuan(o.order.amount, o.order.currency)}${payerNote(o.order)}`
       );
     case 'done':
-      return `${o.action}: ${JSON.stringify(o.result)}`;
+      return `${o.action}: ${JSON.stringify(o.result)}${resultPayerNote(o.result)}`;
     case 'clarification':
       return `? ${o.question}`;
     case 'refused':

@@ -25,6 +25,7 @@ export class ChangeSet {
   private readonly audits: AuditEntry[] = [];
   private readonly journals: Journal[] = [];
   private readonly effects: (() => Promise<unknown>)[] = [];
+  private readonly ended: Array<{ readonly tenantId: string; readonly resourceId: string }> = [];
 
   constructor(private current: ChangeMeta) {}
 
@@ -55,6 +56,8 @@ export class ChangeSet {
         updatedAt: this.meta.now,
         version: cur.version + 1,
       };
+      // CANCELLED and FAILED are reached only before the money moved: a mandate's spend comes back.
+      if (next.status === 'CANCELLED' || next.status === 'FAILED') this.endedUnpaid(order.tenantId, order.id);
       this.audit(
         'order',
         order.tenantId,
@@ -207,7 +210,15 @@ export class ChangeSet {
     if (!(await r.refunds.update(next, prev.version))) throw conflict('refund', prev.id);
   }
 
-  /** What was gathered, for `tx()` to write last, inside the same transaction. */
+  /**
+   * `resourceId` ended without its money moving: `tx()` gives back, in this same transaction, the
+   * budget of the mandate that paid for it (if one did).
+   */
+  endedUnpaid(tenantId: string, resourceId: string): void {
+    if (!this.ended.some((e) => e.tenantId === tenantId && e.resourceId === resourceId))
+      this.ended.push({ tenantId, resourceId });
+  }
+
   /**
    * Something to do once this transaction has committed (never if it rolls back): a report to the
    * outside world that must not happen inside the transaction. Its failure is its own to handle.
@@ -216,12 +227,14 @@ export class ChangeSet {
     this.effects.push(effect);
   }
 
+  /** What was gathered, for `tx()` to write last, inside the same transaction. */
   gathered(): {
     readonly audits: readonly AuditEntry[];
     readonly journals: readonly Journal[];
     readonly effects: readonly (() => Promise<unknown>)[];
+    readonly endedUnpaid: ReadonlyArray<{ readonly tenantId: string; readonly resourceId: string }>;
   } {
-    return { audits: this.audits, journals: this.journals, effects: this.effects };
+    return { audits: this.audits, journals: this.journals, effects: this.effects, endedUnpaid: this.ended };
   }
 }
 

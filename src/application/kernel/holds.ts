@@ -195,6 +195,8 @@ export interface GateRequest {
    * hold may run under a mandate from the person that covers it.
    */
   readonly payee?: string;
+  /** The id of what it pays for, when known: a mandate's spend on it is given back if it fails. */
+  readonly resourceId?: string;
 }
 
 /**
@@ -228,7 +230,8 @@ export async function policyGate(
         payee: g.payee,
         amount,
         currency: g.currency,
-        resource: g.action,
+        resource: g.resourceId ?? g.action,
+        returnable: g.resourceId !== undefined,
       });
       if (used.kind === 'used') return undefined;
       if (used.kind === 'outside') reason = `${reason}; ${used.reason}`;

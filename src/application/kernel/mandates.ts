@@ -39,7 +39,11 @@ export async function spendFromMandate(
   changes: ChangeSet,
   deps: Pick<Deps, 'mandateSigner' | 'onMandateViolation' | 'settings' | 'logger'>,
   caller: Caller,
-  use: Omit<MandateUse, 'now'> & { readonly resource: string },
+  use: Omit<MandateUse, 'now'> & {
+    readonly resource: string;
+    /** `resource` is the id of what it pays for: its spend is remembered, to give back if it fails. */
+    readonly returnable?: boolean;
+  },
 ): Promise<MandateSpend> {
   if (caller.role !== 'agent' || caller.agentId === undefined) return { kind: 'none' };
   const { now } = changes.meta;
@@ -85,10 +89,41 @@ export async function spendFromMandate(
         period_start: new Date(periodStart).toISOString(),
       },
     );
+    if (use.returnable === true) {
+      await r.mandates.recordSpend({
+        tenantId: caller.tenantId,
+        resourceId: use.resource,
+        mandateId: m.id,
+        amount: use.amount,
+        periodStart,
+        spentAt: now,
+      });
+    }
     changes.actUnderMandate(m.id);
     return { kind: 'used', mandate: m };
   }
   const why = closest as { code: string; reason: string; mandateId: string };
   changes.afterCommit(() => deps.onMandateViolation(caller, why.code));
   return { kind: 'outside', ...why };
+}
+
+/**
+ * Inside a transaction that ended `resourceId` without its money moving (an order cancelled or
+ * failed, a top-up declined, a recharge failed): give the mandate that paid for it its budget
+ * back — once, however many paths end it, and only within the period it was spent in.
+ */
+export async function returnMandateSpend(
+  r: Repositories,
+  changes: ChangeSet,
+  tenantId: string,
+  resourceId: string,
+): Promise<void> {
+  const spend = await r.mandates.returnSpend(tenantId, resourceId, changes.meta.now);
+  if (spend === undefined) return;
+  await r.mandates.giveBack(tenantId, spend.mandateId, spend.amount, spend.periodStart);
+  changes.audit('mandate', tenantId, spend.mandateId, 'mandate.given_back', null, {
+    amount: spend.amount,
+    for: resourceId,
+    period_start: new Date(spend.periodStart).toISOString(),
+  });
 }

@@ -1,6 +1,7 @@
 import type { Repositories, UnitOfWork } from '../../ports/repositories.js';
 import { type ChangeMeta, ChangeSet } from './change-set.js';
 import { StaleVersionError } from '../../ports/write-outcomes.js';
+import { returnMandateSpend } from './mandates.js';
 import { isConflict, UseCaseError } from './use-case-error.js';
 
 /**
@@ -26,6 +27,7 @@ export async function tx<T>(
       const value = await uow.run(async (r) => {
         const changes = new ChangeSet(meta);
         const value = await work(r, changes);
+        for (const e of changes.gathered().endedUnpaid) await returnMandateSpend(r, changes, e.tenantId, e.resourceId);
         const gathered = changes.gathered();
         if (gathered.journals.length > 0) await r.ledger.append(gathered.journals);
         if (gathered.audits.length > 0) await r.audit.appendMany(gathered.audits);

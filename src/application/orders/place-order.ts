@@ -219,6 +219,7 @@ async function underMandate(
     amount: o.amount,
     currency: o.currency,
     resource: o.orderId,
+    returnable: true,
   });
   if (spent.kind === 'used') return { decision: withMandate.value, mandate: spent.mandate };
   if (spent.kind === 'outside') return { decision: { ...decided, reason: `${decided.reason}; ${spent.reason}` } };

@@ -43,6 +43,8 @@ export async function commitRecharge(
   const { now, actor } = changes.meta;
   const next: RechargeRecord = { ...prev, state, updatedBy: actor, updatedAt: now, version: prev.version + 1 };
   if (!(await r.recharges.update(next, prev.version))) throw conflict('recharge', prev.id);
+  // A failed recharge's money came back (released or refunded): so does a mandate's budget for it.
+  if (state.status === 'FAILED' && prev.state.status !== 'FAILED') changes.endedUnpaid(prev.tenantId, prev.id);
   const corrected = prev.state.status === 'FAILED' && state.status === 'SUCCEEDED';
   const attempt = state.status === 'SUCCEEDED' ? deliveredAttempt(state) : state.attempts.at(-1);
   changes.audit(

@@ -10,7 +10,7 @@ import { SYSTEM } from '../kernel/caller.js';
 import type { ChangeSet } from '../kernel/change-set.js';
 import type { Deps } from '../kernel/deps.js';
 import { tx } from '../kernel/tx.js';
-import { moveTopUp, saveTopUp } from '../wallet/wallet-api.js';
+import { keepTopUpPayerAction, moveTopUp, saveTopUp } from '../wallet/wallet-api.js';
 import { commitRecharge } from './commit-recharge.js';
 
 /**
@@ -35,6 +35,7 @@ export function payRecharge(deps: Deps, job: JobRecord): Promise<JobOutcome> {
         payer: topUp.userId,
       }),
     commit: ({ topUp, rechargeId }, result) => commitRechargeCharge(deps, job, topUp, rechargeId, result),
+    waiting: ({ topUp }, pending) => keepTopUpPayerAction(deps, topUp, pending),
   });
 }
 

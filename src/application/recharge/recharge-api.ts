@@ -70,9 +70,9 @@ export function createRecharge(
   const { deps, runner } = runtime;
   const get = async (caller: Caller, id: string): Promise<Result<RechargeView>> => {
     const r = await deps.uow.read.recharges.get(caller.tenantId, id);
-    return r === undefined || !canSee(caller, r.userId)
-      ? err('RECHARGE_NOT_FOUND', `no recharge ${id}`)
-      : ok(toRechargeView(r));
+    if (r === undefined || !canSee(caller, r.userId)) return err('RECHARGE_NOT_FOUND', `no recharge ${id}`);
+    const payment = r.topUpId === undefined ? undefined : await deps.uow.read.topUps.get(r.tenantId, r.topUpId);
+    return ok(toRechargeView(r, payment));
   };
   const outcomeOf = (caller: Caller, id: string): Promise<Result<RechargeOutcome>> =>
     heldOrMade(deps, caller, id, async (made): Promise<Result<RechargeOutcome>> => {

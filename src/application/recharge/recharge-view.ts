@@ -1,6 +1,7 @@
 import { maskPhone } from '../../domain/mask.js';
 import type { RechargeStatus } from '../../domain/recharge/recharge.js';
-import type { RechargeRecord } from '../../ports/records.js';
+import type { RechargeRecord, TopUpRecord } from '../../ports/records.js';
+import { topUpPayerAction } from '../wallet/wallet-api.js';
 
 /** What the API shows of a recharge. The number is masked: answers end up in logs and transcripts. */
 export interface RechargeView {
@@ -23,11 +24,18 @@ export interface RechargeView {
   /** `wallet`, or `direct`: a payment of its own (see `top_up_id`), refunded if the recharge fails. */
   readonly paid_by: 'wallet' | 'direct';
   readonly top_up_id: string | null;
+  /** Paid directly and waiting for its payer: what they scan (QR content); null otherwise. */
+  readonly qr_code: string | null;
+  /** While it waits: a page the payer can open to pay, when the gateway gives one. */
+  readonly pay_url: string | null;
+  /** Until when the payer can pay; after it the trade is closed and the recharge fails. */
+  readonly expires_at: string | null;
   readonly created_at: string;
   readonly updated_at: string;
 }
 
-export function toRechargeView(r: RechargeRecord): RechargeView {
+/** `payment`: the top-up that pays a directly paid recharge, for what its payer needs. */
+export function toRechargeView(r: RechargeRecord, payment?: TopUpRecord): RechargeView {
   const s = r.state;
   return {
     id: r.id,
@@ -47,6 +55,7 @@ export function toRechargeView(r: RechargeRecord): RechargeView {
     failure_reason: s.status === 'FAILED' ? s.reason : null,
     paid_by: r.topUpId === undefined ? 'wallet' : 'direct',
     top_up_id: r.topUpId ?? null,
+    ...topUpPayerAction(payment),
     created_at: new Date(r.createdAt).toISOString(),
     updated_at: new Date(r.updatedAt).toISOString(),
   };

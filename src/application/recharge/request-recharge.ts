@@ -59,11 +59,17 @@ export async function reserveAndCreate(
   rt: RechargeRuntime,
   caller: Caller,
   checked: CheckedRecharge,
-  options: { readonly batchId: string | null; readonly leased: boolean; readonly priority?: number },
+  options: {
+    readonly batchId: string | null;
+    readonly leased: boolean;
+    readonly priority?: number;
+    /** Its id when chosen beforehand (a mandate's spend was recorded under it). */
+    readonly id?: string;
+  },
 ): Promise<{ recharge: RechargeRecord; job: JobRecord } | undefined> {
   const { now } = changes.meta;
   if (!(await r.wallets.reserve(caller.tenantId, caller.userId, 'CNY', checked.amount, now))) return undefined;
-  const recharge = newRecharge(deps, rt, caller, checked, now, options.batchId);
+  const recharge = newRecharge(deps, rt, caller, checked, now, options.batchId, undefined, options.id);
   await insertRecharge(r, changes, recharge);
   changes.book(postings.rechargeReserved(recharge));
   const job = {
@@ -86,8 +92,9 @@ function newRecharge(
   now: number,
   batchId: string | null,
   paid?: { readonly id: string; readonly topUpId: string },
+  chosenId?: string,
 ): RechargeRecord {
-  const id = paid?.id ?? deps.ids.next('rch');
+  const id = paid?.id ?? chosenId ?? deps.ids.next('rch');
   const topUpId = paid?.topUpId;
   const created = createRecharge(id, rt.maxAttempts);
   if (!created.ok) throw new Error(created.error.message);
@@ -138,6 +145,7 @@ function gate(
   checked: CheckedRecharge,
   pay: 'wallet' | 'direct',
   confirmed: Confirmed | undefined,
+  rechargeId: string,
 ): Promise<HeldActionRecord | undefined> {
   return policyGate(r, changes, deps, caller, {
     action: 'recharge_phone',
@@ -145,6 +153,7 @@ function gate(
     currency: 'CNY',
     confirmed,
     payee: carrierPayee(checked.operator),
+    resourceId: rechargeId,
     hold: () => ({
       action: 'recharge_phone',
       params: { phone: checked.phone, amount: checked.amount, pay },
@@ -179,7 +188,7 @@ async function requestDirectRecharge(
   const recharge = newRecharge(deps, rt, caller, checked, now, null, { id: rechargeId, topUpId: topUp.value.id });
   return asResult(() =>
     tx(deps.uow, { actor: caller.actor, now, requestId: caller.requestId }, async (r, changes) => {
-      const held = await gate(r, changes, deps, caller, checked, 'direct', confirmed);
+      const held = await gate(r, changes, deps, caller, checked, 'direct', confirmed, rechargeId);
       if (held !== undefined) {
         await recordRecoveryPoint(r, caller.tenantId, idem, held.id);
         return { kind: 'held', held } as const;
@@ -209,14 +218,19 @@ export async function requestRecharge(
   const checked = checkRecharge(rt, req);
   if (!checked.ok) return checked;
   if (req.pay === 'direct') return requestDirectRecharge(deps, rt, caller, checked.value, idem, confirmed);
+  const rechargeId = deps.ids.next('rch');
   return asResult(() =>
     tx(deps.uow, { actor: caller.actor, now: deps.clock.now(), requestId: caller.requestId }, async (r, changes) => {
-      const held = await gate(r, changes, deps, caller, checked.value, 'wallet', confirmed);
+      const held = await gate(r, changes, deps, caller, checked.value, 'wallet', confirmed, rechargeId);
       if (held !== undefined) {
         await recordRecoveryPoint(r, caller.tenantId, idem, held.id);
         return { kind: 'held', held } as const;
       }
-      const made = await reserveAndCreate(r, changes, deps, rt, caller, checked.value, { batchId: null, leased: true });
+      const made = await reserveAndCreate(r, changes, deps, rt, caller, checked.value, {
+        batchId: null,
+        leased: true,
+        id: rechargeId,
+      });
       if (made === undefined) {
         const wallet = await r.wallets.get(caller.tenantId, caller.userId);
         throw new UseCaseError(

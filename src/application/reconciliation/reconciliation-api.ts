@@ -47,18 +47,25 @@ export interface RepairView {
   readonly item: Readonly<Record<string, unknown>>;
 }
 
-export type ReconciliationView = {
+/** What a list shows of a run: where it stands and its totals, without its items (GET one for those). */
+export interface ReconciliationSummary {
   readonly id: string;
   readonly source: string;
   readonly date: string;
   readonly format: StatementFormat;
   readonly file: string;
   readonly status: ReconciliationRecord['status'];
+  /** Why a `failed` run failed (its statement could not be had or read, or it broke); null when done. */
+  readonly error: string | null;
   readonly created_at: string;
   readonly created_by: string;
   readonly clean: boolean;
+  readonly totals: ReconciliationReport['totals'];
+}
+
+export type ReconciliationView = ReconciliationSummary & {
   readonly repairs: readonly RepairView[];
-} & Omit<ReconciliationReport, 'clean'>;
+} & Omit<ReconciliationReport, 'clean' | 'totals'>;
 
 export interface RunRequest {
   readonly source: string;
@@ -74,7 +81,7 @@ export interface ReconciliationApi {
   list(
     caller: Caller,
     filter: { readonly source?: string; readonly date?: string; readonly before?: string; readonly limit: number },
-  ): Promise<Result<ReconciliationView[]>>;
+  ): Promise<Result<ReconciliationSummary[]>>;
   /** Apply one proposed repair (idempotent: an applied one answers as it is). */
   apply(caller: Caller, repairId: string): Promise<Result<RepairView>>;
   /** The sources that can be reconciled, and their statement layouts. */
@@ -121,10 +128,8 @@ export function createReconciliation(
     return c?.statement?.bind(c);
   };
 
-  const viewOf = async (run: ReconciliationRecord): Promise<ReconciliationView> => {
-    const repairs = await deps.uow.read.reconciliations.repairsOf(run.source, run.businessDate);
+  const summaryOf = (run: ReconciliationRecord): ReconciliationSummary => {
     const report = run.report ?? emptyReport();
-    const { clean, ...rest } = report;
     return {
       id: run.id,
       source: run.source,
@@ -132,12 +137,68 @@ export function createReconciliation(
       format: run.format,
       file: run.fileName,
       status: run.status,
+      error: run.error,
       created_at: new Date(run.createdAt).toISOString(),
       created_by: run.createdBy,
-      clean,
-      ...rest,
-      repairs: repairs.map(repairView),
+      // A run that failed proves nothing clean.
+      clean: run.status === 'done' && report.clean,
+      totals: report.totals,
     };
+  };
+  const viewOf = async (run: ReconciliationRecord): Promise<ReconciliationView> => {
+    const repairs = await deps.uow.read.reconciliations.repairsOf(run.source, run.businessDate);
+    const { clean: _clean, totals: _totals, ...items } = run.report ?? emptyReport();
+    return { ...summaryOf(run), ...items, repairs: repairs.map(repairView) };
+  };
+
+  const newRun = (
+    caller: Caller,
+    request: RunRequest,
+    file: { readonly format: StatementFormat; readonly name: string },
+    now: number,
+    outcome: Pick<ReconciliationRecord, 'status' | 'error' | 'report'>,
+  ): ReconciliationRecord => ({
+    id: deps.ids.next('rcn'),
+    tenantId: caller.tenantId,
+    source: request.source,
+    businessDate: request.date,
+    format: file.format,
+    fileName: file.name,
+    ...outcome,
+    createdBy: caller.actor,
+    createdAt: now,
+  });
+
+  /**
+   * Keep a run that failed (its fetched statement could not be had or read, or the run broke) so
+   * an operator sees it among the runs, with why; the caller then answers the failure.
+   */
+  const recordFailure = async (
+    caller: Caller,
+    request: RunRequest,
+    file: { readonly format: StatementFormat | undefined; readonly name: string },
+    error: string,
+  ): Promise<string | undefined> => {
+    if (file.format === undefined) return undefined;
+    const now = deps.clock.now();
+    const run = newRun(caller, request, { format: file.format, name: file.name }, now, {
+      status: 'failed',
+      error: error.slice(0, 2_000),
+      report: null,
+    });
+    await tx(deps.uow, { actor: caller.actor, now, requestId: caller.requestId }, async (r, changes) => {
+      await r.reconciliations.insert(run);
+      changes.audit('reconciliation', caller.tenantId, run.id, 'reconciliation.failed', null, {
+        source: run.source,
+        date: run.businessDate,
+        error: run.error,
+      });
+    });
+    deps.logger.warn(
+      { reconciliation_id: run.id, source: run.source, date: run.businessDate, error: run.error },
+      'reconciliation failed',
+    );
+    return run.id;
   };
 
   const readAll = async (file: StatementFile): Promise<Result<StatementLine[]>> => {
@@ -194,105 +255,23 @@ export function createReconciliation(
         try {
           file = await fetch(request.date);
         } catch (e) {
-          return err(
-            'STATEMENT_UNAVAILABLE',
-            `${request.source} did not give its statement of ${request.date}: ${messageOf(e)}`,
+          const message = `${request.source} did not give its statement of ${request.date}: ${messageOf(e)}`;
+          const id = await recordFailure(
+            caller,
+            request,
+            { format: sources.formatOf(request.source), name: `${request.source}-${request.date}` },
+            message,
           );
+          return err('STATEMENT_UNAVAILABLE', message, id === undefined ? {} : { reconciliation_id: id });
         }
       }
-      const lines = await readAll(file);
-      if (!lines.ok) return lines;
-      const { local, ofTheDay } = await gatherLocal(deps.uow.read, { kind, name: request.source }, day, lines.value);
-      const before = await deps.uow.read.reconciliations.repairsOf(request.source, request.date);
-      // An applied repair answers its item; a capture given back also answers the refund it made.
-      const explained = new Set(
-        before
-          .filter((r) => r.status === 'applied')
-          .flatMap((r) =>
-            r.action === 'refund_unknown_capture'
-              ? [r.itemKey, `refund:${keys.lateCaptureRefund(r.itemKey.slice('payment:'.length))}`]
-              : [r.itemKey],
-          ),
-      );
-      const report = reconcile({
-        day,
-        lines: lines.value,
-        local,
-        ofTheDay,
-        expectedFee: (k, amount) => {
-          const bps = settings.feeBps[request.source];
-          return k === 'payment' && bps !== undefined ? Math.round((amount * bps) / 10_000) : null;
-        },
-        explained,
-        recheckAfterMs: settings.recheckAfterMs,
-      });
-      const now = deps.clock.now();
-      const run: ReconciliationRecord = {
-        id: deps.ids.next('rcn'),
-        tenantId: caller.tenantId,
-        source: request.source,
-        businessDate: request.date,
-        format: file.format,
-        fileName: file.name,
-        status: 'done',
-        error: null,
-        report,
-        createdBy: caller.actor,
-        createdAt: now,
-      };
-      const proposed = await tx(
-        deps.uow,
-        { actor: caller.actor, now, requestId: caller.requestId },
-        async (r, changes) => {
-          await r.reconciliations.insert(run);
-          const made: RepairRecord[] = [];
-          for (const category of PROBLEM_CATEGORIES) {
-            for (const item of report[category]) {
-              if (item.repair === null) continue;
-              made.push(
-                await r.reconciliations.propose({
-                  id: deps.ids.next('rpr'),
-                  tenantId: caller.tenantId,
-                  reconciliationId: run.id,
-                  source: run.source,
-                  businessDate: run.businessDate,
-                  itemKey: item.key,
-                  category,
-                  action: item.repair.action,
-                  why: item.repair.why,
-                  notBefore: item.repair.notBefore,
-                  item: itemDetail(item),
-                  status: 'proposed',
-                  result: null,
-                  decidedBy: null,
-                  decidedAt: null,
-                  createdAt: now,
-                  version: 1,
-                }),
-              );
-            }
-          }
-          changes.audit('reconciliation', caller.tenantId, run.id, 'reconciliation.run', null, {
-            source: run.source,
-            date: run.businessDate,
-            file: run.fileName,
-            clean: report.clean,
-            counts: Object.fromEntries(Object.entries(report.totals.categories).map(([c, t]) => [c, t.count])),
-          });
-          return made;
-        },
-      );
-      deps.logger.info(
-        { reconciliation_id: run.id, source: run.source, date: run.businessDate, clean: report.clean },
-        'reconciliation ran',
-      );
-      // Repairs the configuration lets run without a person, once due.
-      for (const repair of proposed) {
-        if (repair.status !== 'proposed' || !settings.autoApply.includes(repair.action)) continue;
-        if (repair.notBefore !== null && repair.notBefore > deps.clock.now()) continue;
-        await applyRepair(deps, sources, { ...caller, actor: SYSTEM.reconciliation }, repair);
+      try {
+        return await reconcileFile(caller, request, kind, day, file);
+      } catch (e) {
+        // Unexpected: kept as a failed run (visible over the API), then thrown on as any bug is.
+        await recordFailure(caller, request, file, messageOf(e)).catch(() => undefined);
+        throw e;
       }
-      return ok(await viewOf(run));
     },
 
     async get(_caller, id) {
@@ -307,7 +286,7 @@ export function createReconciliation(
         ...(filter.before === undefined ? {} : { beforeId: filter.before }),
         limit: filter.limit,
       });
-      return ok(await Promise.all(runs.map(viewOf)));
+      return ok(runs.map(summaryOf));
     },
 
     async apply(caller, repairId) {
@@ -321,6 +300,102 @@ export function createReconciliation(
       }
       return ok(repairView(await applyRepair(deps, sources, caller, repair)));
     },
+  };
+
+  /** Read a statement file, match it against our records, store the report and propose repairs. */
+  const reconcileFile = async (
+    caller: Caller,
+    request: RunRequest,
+    kind: SourceKind,
+    day: { from: number; to: number },
+    file: StatementFile,
+  ): Promise<Result<ReconciliationView>> => {
+    const lines = await readAll(file);
+    if (!lines.ok) {
+      // A statement we fetched that cannot be read is the run's failure; a file a person gave is a bad request.
+      if (request.file !== undefined) return lines;
+      const id = await recordFailure(caller, request, file, lines.error.message);
+      return id === undefined ? lines : err(lines.error.code, lines.error.message, { reconciliation_id: id });
+    }
+    const { local, ofTheDay } = await gatherLocal(deps.uow.read, { kind, name: request.source }, day, lines.value);
+    const before = await deps.uow.read.reconciliations.repairsOf(request.source, request.date);
+    // An applied repair answers its item; a capture given back also answers the refund it made.
+    const explained = new Set(
+      before
+        .filter((r) => r.status === 'applied')
+        .flatMap((r) =>
+          r.action === 'refund_unknown_capture'
+            ? [r.itemKey, `refund:${keys.lateCaptureRefund(r.itemKey.slice('payment:'.length))}`]
+            : [r.itemKey],
+        ),
+    );
+    const report = reconcile({
+      day,
+      lines: lines.value,
+      local,
+      ofTheDay,
+      expectedFee: (k, amount) => {
+        const bps = settings.feeBps[request.source];
+        return k === 'payment' && bps !== undefined ? Math.round((amount * bps) / 10_000) : null;
+      },
+      explained,
+      recheckAfterMs: settings.recheckAfterMs,
+    });
+    const now = deps.clock.now();
+    const run = newRun(caller, request, file, now, { status: 'done', error: null, report });
+    const proposed = await tx(
+      deps.uow,
+      { actor: caller.actor, now, requestId: caller.requestId },
+      async (r, changes) => {
+        await r.reconciliations.insert(run);
+        const made: RepairRecord[] = [];
+        for (const category of PROBLEM_CATEGORIES) {
+          for (const item of report[category]) {
+            if (item.repair === null) continue;
+            made.push(
+              await r.reconciliations.propose({
+                id: deps.ids.next('rpr'),
+                tenantId: caller.tenantId,
+                reconciliationId: run.id,
+                source: run.source,
+                businessDate: run.businessDate,
+                itemKey: item.key,
+                category,
+                action: item.repair.action,
+                why: item.repair.why,
+                notBefore: item.repair.notBefore,
+                item: itemDetail(item),
+                status: 'proposed',
+                result: null,
+                decidedBy: null,
+                decidedAt: null,
+                createdAt: now,
+                version: 1,
+              }),
+            );
+          }
+        }
+        changes.audit('reconciliation', caller.tenantId, run.id, 'reconciliation.run', null, {
+          source: run.source,
+          date: run.businessDate,
+          file: run.fileName,
+          clean: report.clean,
+          counts: Object.fromEntries(Object.entries(report.totals.categories).map(([c, t]) => [c, t.count])),
+        });
+        return made;
+      },
+    );
+    deps.logger.info(
+      { reconciliation_id: run.id, source: run.source, date: run.businessDate, clean: report.clean },
+      'reconciliation ran',
+    );
+    // Repairs the configuration lets run without a person, once due.
+    for (const repair of proposed) {
+      if (repair.status !== 'proposed' || !settings.autoApply.includes(repair.action)) continue;
+      if (repair.notBefore !== null && repair.notBefore > deps.clock.now()) continue;
+      await applyRepair(deps, sources, { ...caller, actor: SYSTEM.reconciliation }, repair);
+    }
+    return ok(await viewOf(run));
   };
 
   return { api };

@@ -7,6 +7,7 @@ import { SYSTEM } from '../kernel/caller.js';
 import type { Deps } from '../kernel/deps.js';
 import { tx } from '../kernel/tx.js';
 import { moveTopUp, saveTopUp } from './top-up.js';
+import { keepTopUpPayerAction } from './top-up-payer-action.js';
 
 /**
  * Job `wallet.top_up`: charge a wallet top-up through its gateway exactly once (the gateway
@@ -27,6 +28,7 @@ export function payTopUp(deps: Deps, job: JobRecord): Promise<JobOutcome> {
         payer: topUp.userId,
       }),
     commit: (topUp, result) => commitTopUpCharge(deps, job, topUp, result),
+    waiting: (topUp, pending) => keepTopUpPayerAction(deps, topUp, pending),
   });
 }
 

@@ -29,8 +29,29 @@ export interface TopUpView {
   readonly recharge_id: string | null;
   /** Its refund, when that recharge failed. */
   readonly refund_status: NonNullable<TopUpRecord['refundStatus']> | null;
+  /** While the payment waits for its payer: what they scan (QR content); null otherwise. */
+  readonly qr_code: string | null;
+  /** While it waits: a page the payer can open to pay (http/https), when the gateway gives one. */
+  readonly pay_url: string | null;
+  /** Until when the payer can pay; after it the trade is closed and the top-up fails. */
+  readonly expires_at: string | null;
   readonly created_at: string;
   readonly updated_at: string;
+}
+
+/** What the payer of a top-up (or a directly paid recharge) needs, shown only while it can be paid. */
+export function topUpPayerAction(t: TopUpRecord | undefined): {
+  readonly qr_code: string | null;
+  readonly pay_url: string | null;
+  readonly expires_at: string | null;
+} {
+  return t !== undefined && t.status === 'PENDING' && t.qrCode !== undefined
+    ? {
+        qr_code: t.qrCode,
+        pay_url: t.payUrl ?? null,
+        expires_at: t.payExpiresAt === undefined ? null : new Date(t.payExpiresAt).toISOString(),
+      }
+    : { qr_code: null, pay_url: null, expires_at: null };
 }
 
 export function toTopUpView(t: TopUpRecord): TopUpView {
@@ -44,6 +65,7 @@ export function toTopUpView(t: TopUpRecord): TopUpView {
     failure_code: t.failureCode,
     recharge_id: t.rechargeId ?? null,
     refund_status: t.refundStatus ?? null,
+    ...topUpPayerAction(t),
     created_at: new Date(t.createdAt).toISOString(),
     updated_at: new Date(t.updatedAt).toISOString(),
   };
@@ -80,6 +102,7 @@ export async function requestTopUp(
         currency: 'CNY',
         confirmed,
         payee: PAYEE.wallet,
+        resourceId: topUp.value.id,
         hold: () => ({
           action: 'wallet_top_up',
           params: { amount: amount.value },
@@ -182,6 +205,7 @@ export function moveTopUp(
     updatedAt: changes.meta.now,
     version: t.version + 1,
   };
+  if (next.status === 'FAILED') changes.endedUnpaid(t.tenantId, t.id);
   changes.audit(
     'top_up',
     t.tenantId,

@@ -11,7 +11,16 @@ import { waitAwhile } from '../kernel/run-and-wait.js';
 import { payTopUp } from './pay-top-up.js';
 import { requestTopUp, toTopUpView, type TopUpView } from './top-up.js';
 
-export { insertTopUp, moveTopUp, newTopUp, saveTopUp, toTopUpView, type TopUpView } from './top-up.js';
+export {
+  insertTopUp,
+  moveTopUp,
+  newTopUp,
+  saveTopUp,
+  topUpPayerAction,
+  toTopUpView,
+  type TopUpView,
+} from './top-up.js';
+export { keepTopUpPayerAction } from './top-up-payer-action.js';
 export { commitTopUpCharge } from './pay-top-up.js';
 
 /** A top-up request's answer: the top-up (charged, charging or declined), or held for the person. */

@@ -397,7 +397,7 @@ function hasUnnegated(text: string, re: RegExp): boolean {
 }
 
 const PHONE_RUN = new RegExp(
-  String.raw`(?<![\d¥$+]|\d[.,])(?<prefix>(?:\+|00)86[\s-]*)?(?<run>\d(?:[ -]?\d){6,20})(?!\d|[.,]\d)` +
+  String.raw`(?<![\d¥$+]|\d[.,])(?<prefix>(?:\+|00)86[\s-]*)?(?<run>\d(?:[ -]?\d){6,20})(?!\d|[.,]\d|e[-+]?\d)` +
     String.raw`(?!\s*(?:块|元|圆|毛|角|yuan|rmb|cny|kuai|bucks?|杯|份|个|cups?))`,
 );
 

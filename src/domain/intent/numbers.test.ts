@@ -69,15 +69,19 @@ describe('money phrases → fen', () => {
     ['5毛', 50],
     ['rmb 30', 3000],
     ['30 yuan', 3000],
-    ['20 bucks', 2000],
+    ['50 kuai', 5000],
     ['1,000元', 100_000],
     ['三十点五元', 3050],
     ['-100元', 'INVALID_AMOUNT'],
     ['负一百元', 'INVALID_AMOUNT'],
     ['0元', 'INVALID_AMOUNT'],
     ['30.555元', 'INVALID_AMOUNT'],
-    ['1e9元', 'AMOUNT_TOO_LARGE'],
-    ['1e400元', 'AMOUNT_TOO_LARGE'],
+    // An exponent is refused whatever its value: never read as 100 yuan, nor as its last digit.
+    ['1e2元', 'INVALID_AMOUNT'],
+    ['1E2元', 'INVALID_AMOUNT'],
+    ['¥1e2', 'INVALID_AMOUNT'],
+    ['1e9元', 'INVALID_AMOUNT'],
+    ['1e400元', 'INVALID_AMOUNT'],
     ['一千亿元', 'AMOUNT_TOO_LARGE'],
   ])('%s → %s', (text, expected) => {
     expect(fen(text)).toBe(expected);

@@ -196,7 +196,8 @@ export const NUMBER_TOKEN =
   `(?:\\d+(?:\\.\\d+)?e\\+?\\d{1,4}|\\d{1,3}(?:,\\d{3})+(?:\\.\\d+)?|\\d+(?:\\.\\d+)?|` +
   `[${ZH_NUMERAL_CHARS}0-9]+(?:点[零〇一二三四五六七八九]+)?)`;
 
-const AMOUNT_UNIT = '(?:块钱|块|元钱|元|圆|rmb|yuan|cny|kuai|bucks?)';
+// "bucks" is slang for dollars: refused as a foreign currency, never read as yuan.
+const AMOUNT_UNIT = '(?:块钱|块|元钱|元|圆|rmb|yuan|cny|kuai)';
 // "$" is a dollar sign, not a yuan one: "$30" is refused as a foreign currency, never read as ¥30.
 const LEADING = '(?:¥|rmb|cny)';
 const NEG = '(?:-|负|minus\\s*)';
@@ -222,6 +223,17 @@ export interface AmountMatch {
   readonly amount: Result<number>;
 }
 
+/**
+ * An amount written with an exponent ("1e2元"): refused, never read as 100 yuan or as its last
+ * digits. A person does not write money so; a model or a paste does, and the guess would move money.
+ */
+function exponentRefusal(token: string): Result<never> | undefined {
+  if (!/\de/i.test(token)) return undefined;
+  return err('INVALID_AMOUNT', `an amount is written in plain digits: "${token.trim()}" has an exponent`, {
+    received: token.trim(),
+  });
+}
+
 /** Find the first money phrase in normalised text. */
 export function findAmount(text: string): AmountMatch | undefined {
   const m = AMOUNT_RE.exec(text);
@@ -236,6 +248,8 @@ export function findAmount(text: string): AmountMatch | undefined {
     return { ...at, amount: yuanToFen({ whole: '0', fraction: '' }, jiao) };
   }
   const token = g.lead ?? g.num ?? '';
+  const exponent = exponentRefusal(token);
+  if (exponent !== undefined) return { ...at, amount: exponent };
   const n = parseDecimal(token);
   if (n === undefined)
     return { ...at, amount: err('INVALID_AMOUNT', `"${token}" is not a number`, { received: token }) };
@@ -244,10 +258,10 @@ export function findAmount(text: string): AmountMatch | undefined {
   return { ...at, amount: yuanToFen(n, jiao, fen) };
 }
 
-/** Money in another currency ("100美元", "100元 USD", "$30", "50欧元", "100刀"): never read as yuan. */
+/** Money in another currency ("100美元", "100元 USD", "$30", "50欧元", "100刀", "100 bucks"): never read as yuan. */
 const FOREIGN_CURRENCY = new RegExp(
-  String.raw`美元|美金|欧元|日元|日币|英镑|港币|港元|澳元|澳币|加元|韩元|台币|卢布|泰铢|卢比|[$€£₩₹₽円]|\d\s*刀|` +
-    String.raw`\b(?:usd|eur|euros?|jpy|yen|gbp|hkd|aud|cad|sgd|krw|twd|inr|dollars?|pounds?|quid)\b`,
+  String.raw`美元|美金|美刀|欧元|日元|日币|英镑|港币|港元|澳元|澳币|加元|韩元|台币|卢布|泰铢|卢比|[$€£₩₹₽円]|(?<=\d\s*)刀|` +
+    String.raw`\b(?:usd|eur|euros?|jpy|yen|gbp|hkd|aud|cad|sgd|krw|twd|inr|dollars?|bucks?|pounds?|quid)\b`,
 );
 
 /** An INVALID_CURRENCY error when normalised text names money in a currency other than yuan. */
@@ -263,6 +277,8 @@ export function foreignCurrency(text: string): DomainError | undefined {
 
 /** A bare number meant as yuan (recharge context: "充值五十", "top up … with 30"). */
 export function bareYuanToFen(token: string): Result<number> {
+  const exponent = exponentRefusal(token);
+  if (exponent !== undefined) return exponent;
   const n = parseDecimal(token);
   if (n === undefined) return err('INVALID_AMOUNT', `"${token}" is not a number`, { received: token });
   return yuanToFen(n);

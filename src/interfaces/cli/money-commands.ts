@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { payerLines } from './pay-qr.js';
 import type { Command } from 'commander';
 import { EXIT, fenOf, heldLines, heldOf, problemLines, yuan } from './answers.js';
 
@@ -106,7 +107,12 @@ export function registerMoneyCommands(
       process.exitCode = EXIT.unconfirmed;
       return;
     }
-    if (o.json !== true) for (const l of describe(r.body)) deps.out(l);
+    if (o.json === true) return;
+    for (const l of describe(r.body)) deps.out(l);
+    // A top-up or a directly paid recharge waiting for its payer: the QR code to scan, the page to open.
+    const b = (r.body ?? {}) as Row;
+    const waiting = (b.top_up ?? b.recharge) as Row | undefined;
+    for (const l of await payerLines(waiting)) deps.out(l);
   };
   const amountOf = (text: string): number =>
     fenOf(text) ??

@@ -5,7 +5,12 @@ import { STATEMENT_FORMATS } from '../../domain/statements/statement-line.js';
 import { parseId, problemResult, send } from './plumbing/http-result.js';
 import { problem, sendProblem } from './plumbing/problem.js';
 import type { RouteDoc } from './plumbing/openapi/route-doc.js';
-import { listOf, reconciliationViewSchema, repairViewSchema } from './plumbing/openapi/view-schemas.js';
+import {
+  listOf,
+  reconciliationSummarySchema,
+  reconciliationViewSchema,
+  repairViewSchema,
+} from './plumbing/openapi/view-schemas.js';
 import { idParamSchema } from './plumbing/validation.js';
 
 const NAME = /^[A-Za-z0-9_.-]{1,64}$/;
@@ -56,9 +61,12 @@ const DOCS = {
   },
   list: {
     summary: 'Reconciliations, newest first',
+    description:
+      'Each run as a summary (status, error, totals); `GET /api/v1/reconciliations/{id}` gives its items and ' +
+      'repairs. A run whose fetched statement could not be had or read, or that broke, is listed `failed` with why.',
     tags: TAGS,
     query: listQuery,
-    responses: { 200: { description: 'reports', body: listOf(reconciliationViewSchema) } },
+    responses: { 200: { description: 'summaries', body: listOf(reconciliationSummarySchema) } },
   },
   get: {
     summary: 'One reconciliation report with its repairs',

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import type { MandatePeriod, MandateRecord, MandateRepository } from '../../../ports/mandates.js';
+import type { MandatePeriod, MandateRecord, MandateRepository, MandateSpendRecord } from '../../../ports/mandates.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num, numOrNull } from './columns.js';
 
@@ -91,6 +91,27 @@ export class KyselyMandates implements MandateRepository {
       .where(after, '<=', sql<number>`budget`)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
+  }
+
+  async recordSpend(s: MandateSpendRecord): Promise<void> {
+    await this.db
+      .insertInto('mandateSpends')
+      .values({ ...s, returnedAt: null })
+      .execute();
+  }
+
+  async returnSpend(tenantId: string, resourceId: string, now: number): Promise<MandateSpendRecord | undefined> {
+    const r = await this.db
+      .updateTable('mandateSpends')
+      .set({ returnedAt: now })
+      .where('tenantId', '=', tenantId)
+      .where('resourceId', '=', resourceId)
+      .where('returnedAt', 'is', null)
+      .returning(['tenantId', 'resourceId', 'mandateId', 'amount', 'periodStart', 'spentAt'])
+      .executeTakeFirst();
+    return r === undefined
+      ? undefined
+      : { ...r, amount: num(r.amount), periodStart: num(r.periodStart), spentAt: num(r.spentAt) };
   }
 
   async giveBack(tenantId: string, id: string, amount: number, periodStart: number): Promise<void> {

@@ -27,6 +27,9 @@ function toTopUp(r: Row<'walletTopUps'>): TopUpRecord {
     version: num(r.version),
     ...(r.rechargeId === null ? {} : { rechargeId: r.rechargeId }),
     ...(r.refundStatus === null ? {} : { refundStatus: r.refundStatus as TopUpRefundStatus }),
+    ...(r.qrCode === null ? {} : { qrCode: r.qrCode }),
+    ...(r.payUrl === null ? {} : { payUrl: r.payUrl }),
+    ...(r.payExpiresAt === null ? {} : { payExpiresAt: num(r.payExpiresAt) }),
   };
 }
 
@@ -46,6 +49,9 @@ function topUpRow(t: TopUpRecord): NewRow<'walletTopUps'> {
     failureCode: t.failureCode,
     rechargeId: t.rechargeId ?? null,
     refundStatus: t.refundStatus ?? null,
+    qrCode: t.qrCode ?? null,
+    payUrl: t.payUrl ?? null,
+    payExpiresAt: t.payExpiresAt ?? null,
     createdBy: t.createdBy,
     updatedBy: t.updatedBy,
     createdAt: t.createdAt,
@@ -129,6 +135,9 @@ export class KyselyTopUps implements TopUpRepository {
         gatewayTradeNo: t.gatewayTradeNo,
         failureCode: t.failureCode,
         refundStatus: t.refundStatus ?? null,
+        qrCode: t.qrCode ?? null,
+        payUrl: t.payUrl ?? null,
+        payExpiresAt: t.payExpiresAt ?? null,
         updatedBy: t.updatedBy,
         updatedAt: t.updatedAt,
         version: t.version,

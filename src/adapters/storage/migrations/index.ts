@@ -16,6 +16,7 @@ import * as m0014 from './0014-flag-resolutions.js';
 import * as m0016 from './0016-payer-action.js';
 import * as m0018 from './0018-reconciliation.js';
 import * as m0015 from './0015-audit-chain.js';
+import * as m0019 from './0019-flows.js';
 import * as m0023 from './0023-write-batches.js';
 import { onPostgres } from './on-postgres.js';
 
@@ -43,7 +44,8 @@ export const migrations: Record<string, Migration> = {
   '0016_payer_action': m0016,
   // 0017 is taken by work merged beside this one.
   '0018_reconciliation': m0018,
-  // 0019 to 0022 are taken by work merged beside this one.
+  '0019_flows': m0019,
+  // 0020 to 0022 are taken by work merged beside this one.
   '0023_write_batches': m0023,
 };
 

@@ -7,7 +7,11 @@ import type { LedgerCheck } from '../../../../application/ledger/ledger-api.js';
 import type { MandateView } from '../../../../application/mandates/mandates-api.js';
 import type { OrderView } from '../../../../application/orders/orders-api.js';
 import type { RechargeView } from '../../../../application/recharge/recharge-api.js';
-import type { ReconciliationView, RepairView } from '../../../../application/reconciliation/reconciliation-api.js';
+import type {
+  ReconciliationSummary,
+  ReconciliationView,
+  RepairView,
+} from '../../../../application/reconciliation/reconciliation-api.js';
 import type { RefundView } from '../../../../application/refunds/refunds-api.js';
 import type { TopUpView } from '../../../../application/wallet/wallet-api.js';
 import type { DeliveryView, WebhookView } from '../../../../application/webhooks/webhook-view.js';
@@ -33,6 +37,19 @@ const instant = z.iso.datetime().describe('an instant, ISO 8601 in UTC');
 /** Amounts are integer minor units (fen), never floats. */
 const minor = z.number().int().describe('minor units (fen)');
 
+/** What the payer of a waiting payment needs (orders, top-ups, directly paid recharges alike). */
+const payerAction = {
+  qr_code: z
+    .string()
+    .nullable()
+    .describe('while the payment waits for the payer: the QR content to scan (Alipay qr_code, WeChat code_url)'),
+  pay_url: z
+    .string()
+    .nullable()
+    .describe('while it waits: a page the payer can open to pay (http/https), when the gateway gives one'),
+  expires_at: instant.nullable().describe('until when the payer can pay; the trade is closed after it'),
+};
+
 export const orderViewSchema = z
   .object({
     id: z.string(),
@@ -57,15 +74,7 @@ export const orderViewSchema = z
         out_trade_no: z.string().nullable(),
         gateway_trade_no: z.string().nullable(),
         failure_code: z.string().nullable(),
-        qr_code: z
-          .string()
-          .nullable()
-          .describe('while the payment waits for the payer: the QR content to scan (Alipay qr_code, WeChat code_url)'),
-        pay_url: z
-          .string()
-          .nullable()
-          .describe('while it waits: a page the payer can open to pay (http/https), when the gateway gives one'),
-        expires_at: instant.nullable().describe('until when the payer can pay; the trade is closed after it'),
+        ...payerAction,
       })
       .nullable(),
     created_at: instant,
@@ -101,6 +110,7 @@ export const topUpViewSchema = z
     failure_code: z.string().nullable(),
     recharge_id: z.string().nullable().describe('the recharge this payment pays for directly'),
     refund_status: z.string().nullable().describe('its refund, when that recharge failed'),
+    ...payerAction,
     created_at: instant,
     updated_at: instant,
   })
@@ -127,6 +137,7 @@ export const rechargeViewSchema = z
     failure_reason: z.string().nullable(),
     paid_by: z.enum(['wallet', 'direct']),
     top_up_id: z.string().nullable(),
+    ...payerAction,
     created_at: instant,
     updated_at: instant,
   })
@@ -370,17 +381,34 @@ const reportItemSchema = z
 const categoryTotal = z.object({ count: z.number().int(), local_amount: fen, channel_amount: fen });
 const items = z.array(reportItemSchema);
 
+const reconciliationSummaryShape = {
+  id: z.string(),
+  source: z.string(),
+  date: z.string().describe('the business day, YYYY-MM-DD (Asia/Shanghai)'),
+  format: z.enum(['alipay', 'wechatpay', 'juhe']),
+  file: z.string(),
+  status: z.enum(['done', 'failed']),
+  error: z
+    .string()
+    .nullable()
+    .describe('why a failed run failed (its statement could not be had or read, or it broke); null when done'),
+  created_at: instant,
+  created_by: z.string(),
+  clean: z.boolean().describe('no item in a problem category (never true for a failed run)'),
+  totals: z.object({
+    statement: z.object({ lines: z.number().int(), payments: fen, refunds: fen, recharges: fen, fees: fen }),
+    categories: z.record(z.string(), categoryTotal),
+  }),
+};
+
+export const reconciliationSummarySchema = z.object(reconciliationSummaryShape).meta({
+  id: 'ReconciliationSummary',
+  description: 'A reconciliation run as lists show it: where it stands and its totals (GET it for the items).',
+});
+
 export const reconciliationViewSchema = z
   .object({
-    id: z.string(),
-    source: z.string(),
-    date: z.string().describe('the business day, YYYY-MM-DD (Asia/Shanghai)'),
-    format: z.enum(['alipay', 'wechatpay', 'juhe']),
-    file: z.string(),
-    status: z.enum(['done', 'failed']),
-    created_at: instant,
-    created_by: z.string(),
-    clean: z.boolean().describe('no item in a problem category'),
+    ...reconciliationSummaryShape,
     matched: items,
     missing_locally: items,
     missing_at_channel: items,
@@ -389,10 +417,6 @@ export const reconciliationViewSchema = z
     fee_mismatch: items,
     duplicates: items,
     explained: items,
-    totals: z.object({
-      statement: z.object({ lines: z.number().int(), payments: fen, refunds: fen, recharges: fen, fees: fen }),
-      categories: z.record(z.string(), categoryTotal),
-    }),
     repairs: z.array(repairViewSchema),
   })
   .meta({ id: 'Reconciliation', description: 'Our records against a source’s statement of one day.' });
@@ -443,6 +467,7 @@ export const agrees: {
   delivery: true satisfies Agrees<DeliveryView, typeof deliveryViewSchema>,
   repair: true satisfies Agrees<RepairView, typeof repairViewSchema>,
   reconciliation: true satisfies Agrees<ReconciliationView, typeof reconciliationViewSchema>,
+  reconciliationSummary: true satisfies Agrees<ReconciliationSummary, typeof reconciliationSummarySchema>,
 
   flag: true satisfies Agrees<FlagView, typeof flagViewSchema>,
 };
