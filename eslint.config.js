@@ -1,5 +1,6 @@
 // @ts-check
 import js from '@eslint/js';
+import reactHooks from 'eslint-plugin-react-hooks';
 import tseslint from 'typescript-eslint';
 
 /** Node's I/O modules: the domain is pure and may not import them. */
@@ -76,6 +77,11 @@ export default tseslint.config(
   {
     files: ['eslint.config.js'],
     extends: [tseslint.configs.disableTypeChecked],
+  },
+  // The web console (web/src, its own tsconfig for the DOM): React's rules of hooks on top.
+  {
+    files: ['web/src/**/*.{ts,tsx}'],
+    extends: [reactHooks.configs.flat['recommended-latest']],
   },
   // The dependency rule of ARCHITECTURE.md: domain imports nothing of ours; ports import domain;
   // application imports domain and ports; interfaces import application (and domain/ports types);

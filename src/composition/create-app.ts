@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream } from 'pino';
 import { MemoryFailureCounter } from '../adapters/abuse/memory-failure-counter.js';
@@ -33,7 +34,7 @@ import { createMaintenance, type MaintenanceApi } from '../application/maintenan
 import { type AuditApi, type AuditSettings, createAudit } from '../application/audit/audit-api.js';
 import { FileCheckpointSink } from '../adapters/audit/file-checkpoint-sink.js';
 import { AllCheckpointSinks, WebhookCheckpointSink } from '../adapters/audit/webhook-checkpoint-sink.js';
-import { createOrders, type OrdersApi } from '../application/orders/orders-api.js';
+import { createOrderFeed, createOrders, type OrderFeed, type OrdersApi } from '../application/orders/orders-api.js';
 import { createPayments, type PaymentsApi } from '../application/payments/payments-api.js';
 import { createRecharge, type RechargeApi } from '../application/recharge/recharge-api.js';
 import type { ConfirmationsApi } from '../application/confirmations/confirmations-api.js';
@@ -135,6 +136,8 @@ export interface Services {
   readonly webhooks: WebhooksApi;
   /** Our records against the channels' statements, and the repairs that follow. */
   readonly reconciliation: ReconciliationApi;
+  /** Live order changes from the shared audit log (the console's orders list). */
+  readonly orderFeed: OrderFeed;
 }
 
 export interface App {
@@ -421,6 +424,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     mandates: createMandates(deps).api,
     webhooks: webhooks.api,
     reconciliation: reconciliation.api,
+    orderFeed: createOrderFeed(deps, (caller, id) => orders.api.get(caller, id), { pollIntervalMs: 250, batch: 200 }),
   };
   registerOrderHandlers(registry, services.orders, services.refunds);
   registerWalletHandlers(registry, services.recharge, services.wallet);
@@ -445,6 +449,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     },
     ...(tls === undefined ? {} : { tls }),
     mcp: mcpOptions(config, services, registry, logger),
+    // Beside dist/ whether this runs from src/ (tsx) or from dist/ (the build).
+    consoleDir: fileURLToPath(new URL('../../dist/web', import.meta.url)),
     ...(gateway === undefined || !Object.values(config.gateways).some((g) => g.type === 'simulator')
       ? {}
       : {
@@ -513,6 +519,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       dataKeys.api.stop();
       webhooks.api.stop();
       reconciliation.stop();
+      services.orderFeed.close();
       // A keep-alive connection whose last answer was still being written when closing began
       // turns idle afterwards, and would hold close() open for the whole keep-alive timeout
       // (72 s in Fastify): close such connections as soon as they turn idle.

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { createPinoLogger } from '../adapters/logging/pino-logger.js';
 import { ActionRegistry, type ParseOutput, toParseOutput } from '../application/agent/agent-api.js';
@@ -29,7 +29,8 @@ import { runBackup, runRestore } from './run-backup.js';
 import { runMcp } from './run-mcp.js';
 import { runReconcileLocal } from './run-reconcile.js';
 import { masterKeyBytes, openStorage } from './build-storage.js';
-import { auditSettings, createApp, dataKeySettings } from './create-app.js';
+import { type App, auditSettings, createApp, dataKeySettings } from './create-app.js';
+import { callerOf } from '../application/identity/identity-api.js';
 
 const quiet: Logger = { debug() {}, info() {}, warn() {}, error() {}, child: () => quiet };
 
@@ -235,6 +236,15 @@ async function serve(overrides: { config?: string; host?: string; port?: number;
         `  ${app.adminKey}\n`,
     );
   }
+  if (app.adminKey !== undefined) {
+    const login = await consoleLogin(app);
+    if (login !== undefined) {
+      process.stdout.write(
+        `Web console: ${url}/ — log in as ${login.user} with the password ${login.password} ` +
+          `(also written to ${login.file}, mode 0600)\n`,
+      );
+    }
+  }
   const keyHint = app.adminKeyFile === undefined ? 'your key' : `$(cat ${app.adminKeyFile})`;
   process.stdout.write(
     `Open-AutoGLM is running at ${url}  (try: curl -X POST ${url}/api/v1/order ` +
@@ -242,6 +252,29 @@ async function serve(overrides: { config?: string; host?: string; port?: number;
       `-H 'content-type: application/json' -d '{"drink":"latte","size":"medium"}')\n`,
   );
   await untilSignalled(app.logger, () => app.close());
+}
+
+/**
+ * First start: the bootstrap admin (a person with only an API key so far) gets a password, so the
+ * web console can be logged into with what this start prints. Shown once, kept beside the key.
+ */
+async function consoleLogin(app: App): Promise<{ user: string; password: string; file: string } | undefined> {
+  const key = app.adminKey;
+  if (key === undefined || app.adminKeyFile === undefined) return undefined;
+  const principal = await app.services.identity.authenticate(key);
+  if (!principal.ok) return undefined;
+  const caller = callerOf(principal.value, 'first-start');
+  if (!caller.ok) return undefined;
+  const password = randomBytes(12).toString('base64url');
+  const made = await app.services.identity.createUser(caller.value, {
+    user: principal.value.id,
+    password,
+    role: caller.value.role,
+  });
+  if (!made.ok) return undefined;
+  const file = join(dirname(app.adminKeyFile), 'admin-password');
+  writeFileSync(file, `${password}\n`, { mode: 0o600 });
+  return { user: principal.value.id, password, file };
 }
 
 /** Wait for SIGINT or SIGTERM, then run `stop` once. */

@@ -24,6 +24,7 @@ import { getOrder, listOrders, type ListOrdersQuery, type OrderPage } from './qu
 export { markPaid, markPaidAndFulfil, markPaymentFailed } from './payment-outcome.js';
 export type { OrderOutcome } from './order-outcome.js';
 export type { OrderView } from './order-view.js';
+export { createOrderFeed, type OrderChange, type OrderFeed } from './order-feed.js';
 export type { ListOrdersQuery, OrderPage } from './query-orders.js';
 
 /** `submit_payment`'s fields as the caller sent them (validated here). */

@@ -5,6 +5,7 @@ import type { WebhookSubscriptionRecord } from '../../ports/webhooks.js';
 import { JOB, PRIORITY } from '../jobs/job-kinds.js';
 import { enqueueOnce } from '../jobs/job-steps.js';
 import type { Deps } from '../kernel/deps.js';
+import { settledAuditAfter } from '../kernel/settled-audit.js';
 import { tx } from '../kernel/tx.js';
 import { addressEvent } from './address-event.js';
 
@@ -30,26 +31,15 @@ export interface DispatchSettings {
  * instances, one wins; the others' attempts roll back whole) and addresses each row's event to
  * every matching enabled endpoint of its tenant (insert first on UNIQUE(endpoint, event)).
  *
- * Ids are handed out before commit, so on PostgreSQL a row with a smaller id may still be
- * uncommitted while a larger one is visible: the cursor must not pass it. Rows are taken only as
- * far as their ids run without a gap; at a gap the round asks storage for the id below which every
- * transaction has ended (`settledAuditId`), and a gap below that is a rollback, gone for good.
+ * Only rows no earlier row can still appear before are taken (`settledAuditAfter`).
  *
  * Returns how many audit rows the round handled (0: nothing new).
  */
 export async function dispatchRound(deps: Deps, settings: DispatchSettings): Promise<number> {
   const read = deps.uow.read.webhooks;
   const from = await read.cursor();
-  let rows = await read.auditAfter(from, settings.batch);
+  const rows = await settledAuditAfter(deps, from, settings.batch);
   if (rows.length === 0) return 0;
-  if (rows.some((a, i) => a.id !== from + i + 1)) {
-    const settled = await tx(deps.uow, { actor: 'system:webhooks', now: deps.clock.now(), requestId: null }, (r) =>
-      r.webhooks.settledAuditId(),
-    );
-    // Read again after the wait: rows that committed meanwhile fill what were gaps.
-    rows = (await read.auditAfter(from, settings.batch)).filter((a) => a.id <= settled);
-    if (rows.length === 0) return 0;
-  }
   const to = rows.at(-1)!.id;
   // Costs one indexed read when nobody listens: the cursor still moves, nothing is addressed.
   const anyone = await read.anyEnabled();

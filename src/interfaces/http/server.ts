@@ -15,7 +15,7 @@ import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
 import type { FlagsApi } from '../../application/flags/flags-api.js';
 import type { LedgerApi } from '../../application/ledger/ledger-api.js';
 import type { MaintenanceApi } from '../../application/maintenance/maintenance-api.js';
-import type { OrdersApi } from '../../application/orders/orders-api.js';
+import type { OrderFeed, OrdersApi } from '../../application/orders/orders-api.js';
 import type { PaymentsApi } from '../../application/payments/payments-api.js';
 import type { RechargeApi } from '../../application/recharge/recharge-api.js';
 import type { RefundsApi } from '../../application/refunds/refunds-api.js';
@@ -44,6 +44,8 @@ import type { AuditApi } from '../../application/audit/audit-api.js';
 import { registerAuditRoutes } from './audit-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
 import { registerOrderRoutes } from './order-routes.js';
+import { registerOrderEventRoutes } from './order-events-routes.js';
+import { registerConsolePages } from './console-pages.js';
 import { type PayerPages, registerPayerPageRoutes } from './payer-page-routes.js';
 import { registerPaymentRoutes } from './payment-routes.js';
 import { registerBlockCheck } from './plumbing/block-check.js';
@@ -83,6 +85,8 @@ export interface HttpServices {
   readonly reconciliation: ReconciliationApi;
   /** Words to intent and the agent conversation. */
   readonly agent?: AgentService;
+  /** Live order changes (the console's orders list, over server-sent events). */
+  readonly orderFeed?: OrderFeed;
 }
 
 export interface HttpServerOptions {
@@ -107,6 +111,8 @@ export interface HttpServerOptions {
   readonly mcp?: McpRoutesOptions;
   /** The embedded payment simulator's pay pages (only when a gateway is the embedded simulator). */
   readonly payerPages?: PayerPages;
+  /** The built web console (`dist/web`), served at `/` when its index.html is there. */
+  readonly consoleDir?: string;
 }
 
 const REQUEST_ID_RE = /^[A-Za-z0-9._:-]{1,128}$/;
@@ -259,8 +265,12 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     },
   );
 
-  app.setNotFoundHandler((req, reply) =>
-    sendProblem(reply, problem('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, req.id)),
+  // The console answers the GETs no route took outside the API (its files and its client routes).
+  const consolePages = opts.consoleDir === undefined ? undefined : registerConsolePages(app, opts.consoleDir);
+  app.setNotFoundHandler(
+    (req, reply) =>
+      (consolePages?.owns(req) === true ? consolePages.send(req, reply) : undefined) ??
+      sendProblem(reply, problem('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0] ?? ''}`, req.id)),
   );
 
   const services = opts.services;
@@ -293,6 +303,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     registerBatchRoutes(api, services);
     registerWebhookRoutes(api, services);
     registerReconciliationRoutes(api, services);
+    if (services.orderFeed !== undefined) registerOrderEventRoutes(api, { orderFeed: services.orderFeed });
     const { agent } = services;
     if (agent !== undefined) registerAgentRoutes(api, { agent, idempotency: services.idempotency });
     if (opts.mcp !== undefined) registerMcpRoutes(api, opts.mcp);

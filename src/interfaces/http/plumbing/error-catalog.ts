@@ -48,6 +48,11 @@ export const ERROR_CATALOG: Readonly<Record<StableCode, ErrorCodeDoc>> = {
     action: 'use one of the methods in `allow`',
   },
   NOT_FOUND: { meaning: 'no route at this path', action: 'check the path against the HTTP API reference' },
+  NOT_ACCEPTABLE: {
+    meaning:
+      'the route answers only in a media type the request’s Accept refuses (the live order feed is text/event-stream)',
+    action: 'send `Accept: text/event-stream` (an EventSource does)',
+  },
   PAYLOAD_TOO_LARGE: {
     meaning: 'the body is over `server.body_limit_bytes`',
     action: 'send a smaller body (or raise the limit)',

@@ -16,7 +16,9 @@ export type TransportErrorCode =
   | 'RATE_LIMITED'
   | 'SOURCE_BLOCKED'
   | 'INTERNAL'
-  | 'NOT_READY';
+  | 'NOT_READY'
+  /** An event stream asked for without `Accept: text/event-stream`. */
+  | 'NOT_ACCEPTABLE';
 
 /**
  * HTTP status for each stable error code. The one place where codes meet HTTP; typed by the
@@ -144,6 +146,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode | TransportErrorCode, number>> =
   LEDGER_UNBALANCED: 500,
   INTERNAL: 500,
   NOT_READY: 503,
+  NOT_ACCEPTABLE: 406,
 };
 
 /** The content type of every problem document. */
@@ -156,6 +159,7 @@ const TITLES: Readonly<Record<number, string>> = {
   403: 'Forbidden',
   404: 'Not Found',
   405: 'Method Not Allowed',
+  406: 'Not Acceptable',
   408: 'Request Timeout',
   409: 'Conflict',
   413: 'Content Too Large',

@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ENGINES, startCluster, type Cluster } from './support/cluster.js';
+import { keyOf } from './support/test-app.js';
+
+/**
+ * GET /api/v1/orders/events, the console's live orders list, over real sockets: a change made on
+ * one instance reaches a watcher connected to the other (the feed reads the shared audit log, no
+ * instance tells another anything); a person sees only their own orders, a viewer the tenant's,
+ * another tenant nothing; the stream needs its Accept header and a credential. SQLite (one
+ * instance) and two instances on one PostgreSQL database.
+ */
+
+interface Received {
+  readonly id: string;
+  readonly action: string;
+  readonly order: { readonly id: string; readonly status: string; readonly user_id: string };
+}
+
+/** A server-sent event stream read with fetch: what has arrived so far, and a way to stop. */
+async function watch(url: string, key: string): Promise<{ events: Received[]; close: () => void; status: number }> {
+  const ac = new AbortController();
+  const res = await fetch(`${url}/api/v1/orders/events`, {
+    headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' },
+    signal: ac.signal,
+  });
+  const events: Received[] = [];
+  if (res.body === null) throw new Error('no body');
+  const reader = res.body.getReader();
+  const decoder = new TextDecoder();
+  let buffer = '';
+  let opened!: () => void;
+  const open = new Promise<void>((resolve) => (opened = resolve));
+  void (async () => {
+    try {
+      for (;;) {
+        const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
+        if (done) return;
+        buffer += decoder.decode(value, { stream: true });
+        let cut: number;
+        while ((cut = buffer.indexOf('\n\n')) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          if (block.includes(': open')) opened();
+          const data = /^data: (.*)$/m.exec(block)?.[1];
+          const id = /^id: (.*)$/m.exec(block)?.[1];
+          if (data !== undefined && id !== undefined) {
+            events.push({ id, ...(JSON.parse(data) as Omit<Received, 'id'>) });
+          }
+        }
+      }
+    } catch {
+      // Aborted by close().
+    }
+  })();
+  await open;
+  return { events, close: () => ac.abort(), status: res.status };
+}
+
+async function until(what: () => boolean, ms = 15_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!what() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
+}
+
+describe.each(ENGINES)('the live order feed on %s', (engine) => {
+  let cluster: Cluster;
+  const urls: string[] = [];
+  beforeAll(async () => {
+    cluster = await startCluster(engine, {
+      server: { port: 0 },
+      auto_confirm_order: true,
+      trusted_actions: ['order_coffee', 'submit_payment'],
+      worker: { poll_interval_ms: 20 },
+    });
+    for (const a of cluster.apps) urls.push(await a.listen());
+  }, 60_000);
+  afterAll(async () => {
+    // Known issue (docs/guide/console.md): on PostgreSQL the instance whose streams fetch aborted
+    // can keep waiting on their connections at close; the test does not wait on it past 20 s.
+    await Promise.race([cluster.close(), new Promise((r) => setTimeout(r, 20_000).unref())]);
+  }, 60_000);
+
+  it('refuses a stream without Accept: text/event-stream (406) or without a credential (401)', async () => {
+    const key = await keyOf(cluster.apps[0]!, 'alice');
+    const plain = await fetch(`${urls[0]}/api/v1/orders/events`, { headers: { authorization: `Bearer ${key}` } });
+    expect(plain.status).toBe(406);
+    expect(((await plain.json()) as { code: string }).code).toBe('NOT_ACCEPTABLE');
+    const nobody = await fetch(`${urls[0]}/api/v1/orders/events`, { headers: { accept: 'text/event-stream' } });
+    expect(nobody.status).toBe(401);
+    await nobody.text();
+  });
+
+  it('tells each watcher, on any instance, of the changes they may see and of no other', async () => {
+    const first = cluster.apps[0]!;
+    const otherTenant = await first.services.identity.bootstrap(`t-${engine}`);
+    if (otherTenant === undefined) throw new Error('the second tenant existed already');
+    const [alice, bob, viewer] = await Promise.all([
+      keyOf(first, 'alice'),
+      keyOf(first, 'bob'),
+      keyOf(first, 'vivian', 'viewer'),
+    ]);
+    // Watching on the last instance; the orders are placed on the first.
+    const watchers = {
+      alice: await watch(urls.at(-1)!, alice),
+      bob: await watch(urls.at(-1)!, bob),
+      viewer: await watch(urls.at(-1)!, viewer),
+      stranger: await watch(urls.at(-1)!, otherTenant),
+    };
+    expect(watchers.alice.status).toBe(200);
+    try {
+      const place = async (key: string): Promise<string> => {
+        const res = await fetch(`${urls[0]}/api/v1/order`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ drink: 'latte', size: 'large' }),
+        });
+        expect(res.status).toBe(201);
+        return ((await res.json()) as { order: { id: string } }).order.id;
+      };
+      const hers = await place(alice);
+      const his = await place(bob);
+      const done = (w: { events: Received[] }, id: string) => () =>
+        w.events.some((e) => e.order.id === id && e.order.status === 'COMPLETED');
+      await until(done(watchers.alice, hers));
+      await until(done(watchers.bob, his));
+      await until(() => done(watchers.viewer, hers)() && done(watchers.viewer, his)());
+      expect(done(watchers.alice, hers)()).toBe(true);
+      expect(done(watchers.bob, his)()).toBe(true);
+      expect(done(watchers.viewer, hers)() && done(watchers.viewer, his)()).toBe(true);
+      // Each sees only what they may: her order never on his stream, nor his on hers.
+      expect(watchers.alice.events.every((e) => e.order.user_id === 'alice')).toBe(true);
+      expect(watchers.bob.events.every((e) => e.order.user_id === 'bob')).toBe(true);
+      // Event ids are the audit rows' positions: increasing on each stream (what Last-Event-ID resumes).
+      const ids = watchers.viewer.events.map((e) => Number(e.id));
+      expect(ids).toEqual([...ids].sort((p, q) => p - q));
+      // Another tenant heard nothing (checked after the others heard everything).
+      expect(watchers.stranger.events).toEqual([]);
+    } finally {
+      for (const w of Object.values(watchers)) w.close();
+    }
+  }, 60_000);
+});
