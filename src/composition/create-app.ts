@@ -65,6 +65,7 @@ import { identityPorts, identitySettings, mandateSigner, writeAdminKey } from '.
 import { buildReconciliation } from './build-reconciliation.js';
 import { buildRecharge, ruleFromConfig } from './build-recharge.js';
 import { openStorage } from './build-storage.js';
+import { observeCommits } from './observe-commits.js';
 
 export interface AppOptions {
   /**
@@ -247,8 +248,11 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 
   // Abuse is built from the runtime below; a violation reported before then has nowhere to go.
   let reportViolation: (caller: Caller, code: string) => Promise<void> = () => Promise.resolve();
+  // Each app its own registry: tests run many apps in one process.
+  const metrics = new Metrics();
   const deps: Deps = {
-    uow: storage.unitOfWork,
+    // Outcomes (orders, payments, refunds, recharges, reconciliations) are counted as they commit.
+    uow: observeCommits(storage.unitOfWork, (c) => metrics.outcomes.committed(c)),
     mandateSigner: await mandateSigner(storage, clock),
     onMandateViolation: (caller, code) => reportViolation(caller, code),
     clock,
@@ -283,8 +287,6 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   let carriers = options.carriers;
   const simulatedCarriers = (): SimulatedCarriers =>
     (carriers ??= held(new SimulatedCarriers(journal('carriers.jsonl'))));
-  // Each app its own registry: tests run many apps in one process.
-  const metrics = new Metrics();
   // Built below, from the runtime; a breaker that moves before then has nobody to tell.
   const late: { webhooks?: WebhooksApi } = {};
   const rechargeRuntime = buildRecharge(

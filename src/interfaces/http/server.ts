@@ -123,6 +123,8 @@ const FASTIFY_ERRORS: Readonly<Record<string, { code: string; detail: string }>>
 declare module 'fastify' {
   interface FastifyRequest {
     caller: Caller;
+    /** The stable code of the problem+json this request was answered with, for the error metrics. */
+    problemCode: string | null;
   }
 }
 
@@ -189,6 +191,18 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   registerJsonParser(app);
   app.decorateRequest('caller', null as unknown as Caller);
+  app.decorateRequest('problemCode', null);
+  const metrics = opts.metrics;
+  if (metrics !== undefined) {
+    // Every error body is a problem object on its way to the serializer: its code labels the error.
+    app.addHook('preSerialization', (req, reply, payload, done) => {
+      if (reply.statusCode >= 400) {
+        const code = (payload as { code?: unknown } | null)?.code;
+        if (typeof code === 'string') req.problemCode = code;
+      }
+      done(null, payload);
+    });
+  }
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
     if (hsts !== undefined) void reply.header('strict-transport-security', hsts);
@@ -217,6 +231,13 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     onRefused: (req) => opts.services.abuse.recordFailure(ipSource(req), 'authentication', req.id),
   });
   app.addHook('onResponse', (req, reply, done) => {
+    metrics?.requestEnded(
+      req.method,
+      req.routeOptions.url,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+      req.problemCode ?? undefined,
+    );
     req.log.info(
       {
         method: req.method,
