@@ -339,6 +339,10 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const webhooks = buildWebhooks(config, runtime, remotes, options.sms);
   late.webhooks = webhooks.api;
   const reconciliation = buildReconciliation(config, runtime, rechargeRuntime);
+  metrics.outcomes.known({
+    gateways: [...gateways.keys()],
+    reconciliationSources: config.reconciliation.schedule.sources,
+  });
   for (const c of [orders, refunds, payments, wallet, recharge, batch, rules, webhooks, reconciliation])
     runner.register(c.jobs);
 

@@ -102,6 +102,17 @@ export class OutcomeMetrics {
     });
   }
 
+  /**
+   * Start the series of these gateways and reconciliation sources at zero, so that `rate()` and
+   * `increase()` see their first outcome (a series born at 1 shows no increase).
+   */
+  known(names: { readonly gateways: readonly string[]; readonly reconciliationSources: readonly string[] }): void {
+    for (const gateway of names.gateways)
+      for (const outcome of ['succeeded', 'failed']) this.payments.inc({ gateway, outcome }, 0);
+    for (const source of names.reconciliationSources)
+      for (const outcome of ['clean', 'not_clean']) this.reconciliations.inc({ source, outcome }, 0);
+  }
+
   /** Count what a transaction committed. */
   committed(changes: CommittedChanges): void {
     for (const a of changes.audits) {
