@@ -66,6 +66,7 @@ import { buildReconciliation } from './build-reconciliation.js';
 import { buildRecharge, ruleFromConfig } from './build-recharge.js';
 import { openStorage } from './build-storage.js';
 import { observeCommits } from './observe-commits.js';
+import { w3cTracing } from '../adapters/tracing/w3c-tracing.js';
 
 export interface AppOptions {
   /**
@@ -266,6 +267,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     menu: () => config.menu,
     workerId,
     coordination: storage.coordination,
+    tracing: w3cTracing,
     settings: {
       paymentGateway: config.payment_gateway,
       paymentMethod: config.orders.payment_method,
@@ -424,6 +426,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     requestTimeoutMs: config.server.request_timeout_ms,
     corsOrigins: config.auth.cors_origins,
     metrics,
+    tracing: w3cTracing,
     trustProxy: config.server.trust_proxy,
     rateLimit: {
       enabled: config.rate_limit.enabled,

@@ -38,6 +38,7 @@ import { registerIdentityRoutes } from './identity-routes.js';
 import { type McpRoutesOptions, registerMcpRoutes } from './mcp-routes.js';
 import { registerAuthentication } from './plumbing/authenticate.js';
 import type { RouteDoc } from './plumbing/openapi/route-doc.js';
+import type { RequestSpan, Tracing } from '../../ports/tracing.js';
 import { registerBatchRoutes } from './batch-routes.js';
 import { registerFlagRoutes } from './flag-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
@@ -91,6 +92,8 @@ export interface HttpServerOptions {
   readonly corsOrigins: readonly string[];
   /** Extra readiness checks (database reachable, worker running, not draining). */
   readonly ready: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+  /** W3C trace context (and spans, when exported) for every request; none: no trace ids. */
+  readonly tracing?: Tracing;
   /** Prometheus metrics at GET /metrics (this server's own registry). */
   readonly metrics?: Metrics;
   /** Request budgets per credential and per source IP (`rate_limit`). */
@@ -125,6 +128,8 @@ declare module 'fastify' {
     caller: Caller;
     /** The stable code of the problem+json this request was answered with, for the error metrics. */
     problemCode: string | null;
+    /** The span this request runs as (absent without tracing). */
+    span: RequestSpan | null;
   }
 }
 
@@ -192,6 +197,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   registerJsonParser(app);
   app.decorateRequest('caller', null as unknown as Caller);
   app.decorateRequest('problemCode', null);
+  app.decorateRequest('span', null);
   const metrics = opts.metrics;
   if (metrics !== undefined) {
     // Every error body is a problem object on its way to the serializer: its code labels the error.
@@ -203,10 +209,18 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
       done(null, payload);
     });
   }
+  const tracing = opts.tracing;
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
     if (hsts !== undefined) void reply.header('strict-transport-security', hsts);
-    done();
+    if (tracing === undefined) return done();
+    // The caller's trace continues here (a malformed traceparent starts a new one); the rest of
+    // the request runs inside it, and the answer says where in the trace it was made.
+    const header = req.headers.traceparent;
+    const span = tracing.startRequest(req.method, typeof header === 'string' ? header : undefined);
+    req.span = span;
+    void reply.header('traceparent', span.traceparent);
+    span.run(done);
   });
   void app.register(fastifyCookie);
   if (opts.corsOrigins.length > 0) {
@@ -238,8 +252,10 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
       reply.elapsedTime / 1000,
       req.problemCode ?? undefined,
     );
+    req.span?.end(reply.statusCode, req.routeOptions.url);
     req.log.info(
       {
+        ...(req.span === null ? {} : { trace_id: req.span.traceId }),
         method: req.method,
         url: req.routeOptions.url ?? req.url,
         status: reply.statusCode,

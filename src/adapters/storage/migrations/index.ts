@@ -15,6 +15,7 @@ import * as m0013 from './0013-webhooks.js';
 import * as m0014 from './0014-flag-resolutions.js';
 import * as m0016 from './0016-payer-action.js';
 import * as m0018 from './0018-reconciliation.js';
+import * as m0020 from './0020-job-trace.js';
 import { onPostgres } from './on-postgres.js';
 
 /**
@@ -40,6 +41,8 @@ export const migrations: Record<string, Migration> = {
   '0016_payer_action': m0016,
   // 0015 and 0017 are taken by work merged beside this one.
   '0018_reconciliation': m0018,
+  // 0019 is left to work merged beside this one.
+  '0020_job_trace': m0020,
 };
 
 class StaticProvider implements MigrationProvider {
