@@ -44,7 +44,7 @@ import type { WebhooksApi } from '../application/webhooks/webhooks-api.js';
 import type { AliyunSmsSimulator } from '../simulator/aliyun-sms-simulator.js';
 import { breakerEvents, buildWebhooks } from './build-webhooks.js';
 import type { Caller } from '../application/kernel/caller.js';
-import { type AppConfig, maskDatabaseUrl } from '../config/load-config.js';
+import { type AppConfig, type ConfigResult, maskDatabaseUrl } from '../config/load-config.js';
 import { BUILT_IN_RECHARGE_RULES, BUILT_IN_RULES } from '../domain/rules.js';
 import { Metrics } from '../interfaces/http/plumbing/metrics.js';
 import { buildHttpServer } from '../interfaces/http/server.js';
@@ -66,6 +66,9 @@ import { buildReconciliation } from './build-reconciliation.js';
 import { buildRecharge, ruleFromConfig } from './build-recharge.js';
 import { openStorage } from './build-storage.js';
 import { observeCommits } from './observe-commits.js';
+import { configReloader, type LiveConfig } from './reload-config.js';
+import type { ConfigReloader } from '../ports/config-reload.js';
+import type { RechargeRule, Rule } from '../domain/rules.js';
 import { w3cTracing } from '../adapters/tracing/w3c-tracing.js';
 
 export interface AppOptions {
@@ -96,6 +99,11 @@ export interface AppOptions {
   readonly transactionFaults?: TransactionFaults;
   /** The simulated SMS provider the embedded notifier talks to (tests read what it was sent). */
   readonly sms?: AliyunSmsSimulator;
+  /**
+   * Read the configuration again from the sources this process started with (`autoglm serve`
+   * passes its own); without it, SIGHUP and POST /api/v1/admin/reload answer RELOAD_UNAVAILABLE.
+   */
+  readonly reloadConfig?: () => ConfigResult;
 }
 
 /** Every capability of the application, as the transports and tests use them. */
@@ -155,6 +163,8 @@ export interface App {
   listen(): Promise<string>;
   /** Graceful shutdown: refuse new work, finish or release in-flight jobs, close the database. */
   close(deadlineMs?: number): Promise<void>;
+  /** Reload policy, menu and custom repair rules (SIGHUP, POST /api/v1/admin/reload). */
+  readonly reloader: ConfigReloader;
 }
 
 /** The composition root: builds adapters from the validated configuration and wires the capabilities. */
@@ -251,6 +261,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   let reportViolation: (caller: Caller, code: string) => Promise<void> = () => Promise.resolve();
   // Each app its own registry: tests run many apps in one process.
   const metrics = new Metrics();
+  // What a reload may replace while the process runs (read on every decision).
+  const live: LiveConfig = { policy: config.policy, menu: config.menu, ...rulesOf(config) };
   const deps: Deps = {
     // Outcomes (orders, payments, refunds, recharges, reconciliations) are counted as they commit.
     uow: observeCommits(storage.unitOfWork, (c) => metrics.outcomes.committed(c)),
@@ -263,8 +275,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     gateways,
     routeGateway,
     merchant: shop,
-    policy: () => config.policy,
-    menu: () => config.menu,
+    policy: () => live.policy,
+    menu: () => live.menu,
     workerId,
     coordination: storage.coordination,
     tracing: w3cTracing,
@@ -322,11 +334,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     chunkRows: config.recharge.batch.chunk_rows,
   });
   const rules = createRules(runtime, rechargeRuntime, {
-    orderRules: [...(config.rules.built_in ? BUILT_IN_RULES : []), ...config.rules.custom.map(ruleFromConfig)],
-    rechargeRules: [
-      ...(config.rules.built_in ? BUILT_IN_RECHARGE_RULES : []),
-      ...config.rules.custom_recharge.map(ruleFromConfig),
-    ],
+    // The live arrays: a reload replaces their contents in place.
+    orderRules: live.orderRules,
+    rechargeRules: live.rechargeRules,
     ...(config.rules.built_in ? { unpaidTopUpMs: config.orders.unpaid_timeout_seconds * 1000 } : {}),
     sweepIntervalMs: config.rules.enabled ? config.rules.sweep_interval_ms : 0,
     sweepLimit: config.rules.batch,
@@ -381,7 +391,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     uow: storage.unitOfWork,
     clock,
     ids: deps.ids,
-    policy: () => config.policy,
+    policy: () => live.policy,
     retention: { enabled: config.context_retention.enabled, ttlMs: config.context_retention.ttl_seconds * 1000 },
   });
   const identity = createIdentity(runtime, await identityPorts(storage, clock), identitySettings(config));
@@ -418,9 +428,18 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   registerWalletHandlers(registry, services.recharge, services.wallet);
   options.actions?.(registry, services);
 
+  const reloader = configReloader({
+    load: options.reloadConfig,
+    live,
+    rulesOf,
+    uow: deps.uow,
+    clock,
+    logger,
+    initial: config,
+  });
   let draining = false;
   const http = buildHttpServer({
-    services,
+    services: { ...services, reloader },
     log: pino,
     bodyLimitBytes: config.server.body_limit_bytes,
     requestTimeoutMs: config.server.request_timeout_ms,
@@ -480,6 +499,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     paymentSimulator: gateway,
     adminKey,
     adminKeyFile,
+    reloader,
     start,
     async listen() {
       if (config.worker.enabled) start();
@@ -519,6 +539,17 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       await Promise.all(remotes.map((r) => r.shutdown()));
       for (const s of simulators) s.closeJournal();
     },
+  };
+}
+
+/** The repair rules of a configuration: the built-in ones (unless turned off), then the custom ones. */
+function rulesOf(config: AppConfig): { orderRules: Rule[]; rechargeRules: RechargeRule[] } {
+  return {
+    orderRules: [...(config.rules.built_in ? BUILT_IN_RULES : []), ...config.rules.custom.map(ruleFromConfig)],
+    rechargeRules: [
+      ...(config.rules.built_in ? BUILT_IN_RECHARGE_RULES : []),
+      ...config.rules.custom_recharge.map(ruleFromConfig),
+    ],
   };
 }
 

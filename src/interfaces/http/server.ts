@@ -39,6 +39,8 @@ import { type McpRoutesOptions, registerMcpRoutes } from './mcp-routes.js';
 import { registerAuthentication } from './plumbing/authenticate.js';
 import type { RouteDoc } from './plumbing/openapi/route-doc.js';
 import type { RequestSpan, Tracing } from '../../ports/tracing.js';
+import type { ConfigReloader } from '../../ports/config-reload.js';
+import { registerAdminRoutes } from './admin-routes.js';
 import { registerBatchRoutes } from './batch-routes.js';
 import { registerFlagRoutes } from './flag-routes.js';
 import { registerLedgerRoutes } from './ledger-routes.js';
@@ -80,6 +82,8 @@ export interface HttpServices {
   readonly reconciliation: ReconciliationApi;
   /** Words to intent and the agent conversation. */
   readonly agent?: AgentService;
+  /** Policy, menu and repair rules reloaded without a restart (POST /api/v1/admin/reload). */
+  readonly reloader?: ConfigReloader;
 }
 
 export interface HttpServerOptions {
@@ -325,6 +329,8 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     registerBatchRoutes(api, services);
     registerWebhookRoutes(api, services);
     registerReconciliationRoutes(api, services);
+    const { reloader } = services;
+    if (reloader !== undefined) registerAdminRoutes(api, { reloader });
     const { agent } = services;
     if (agent !== undefined) registerAgentRoutes(api, { agent, idempotency: services.idempotency });
     if (opts.mcp !== undefined) registerMcpRoutes(api, opts.mcp);
