@@ -114,6 +114,26 @@ function metricNames(exprs: readonly string[]): string[] {
   return [...new Set(exprs.flatMap((e) => e.match(/\b(?:autoglm|process|nodejs)_[a-z0-9_]+\b/g) ?? []))].sort();
 }
 
+/** Recorded series (`autoglm:…`) in PromQL expressions. */
+function recordedNames(exprs: readonly string[]): string[] {
+  return [...new Set(exprs.flatMap((e) => e.match(/\bautoglm:[a-z0-9_:]+/g) ?? []))].sort();
+}
+
+/** The series the recording rules define. */
+function recordedSeries(): Set<string> {
+  const rules = obj(parse(readFileSync(join(DEPLOY, 'prometheus', 'alerts.yml'), 'utf8')));
+  return new Set(
+    arr(rules.groups).flatMap((g) =>
+      arr(obj(g).rules)
+        .map((r) => obj(r).record)
+        .filter((r): r is string => typeof r === 'string'),
+    ),
+  );
+}
+
+/** A histogram is exported under its base name (# TYPE); PromQL reads its _bucket, _sum and _count. */
+const baseName = (metric: string): string => metric.replace(/_(bucket|sum|count)$/, '');
+
 function alertExprs(): string[] {
   const rules = obj(parse(readFileSync(join(DEPLOY, 'prometheus', 'alerts.yml'), 'utf8')));
   return arr(rules.groups).flatMap((g) => arr(obj(g).rules).map((r) => String(obj(r).expr)));
@@ -258,6 +278,9 @@ describe.skipIf(!promtool && process.env.CI === undefined)('deploy/prometheus al
       'AutoglmJobQueueBacklog',
       'AutoglmLedgerImbalance',
       'AutoglmReviewFlagsRaised',
+      'AutoglmPaymentOutcomeSuccessRateDrop',
+      'AutoglmHttpErrorRateSpike',
+      'AutoglmReconciliationNotClean',
     ])
       expect(readFileSync(join(DEPLOY, 'prometheus', 'alerts.yml'), 'utf8')).toContain(`alert: ${needed}\n`);
   });
@@ -295,9 +318,14 @@ describe('the running service answers what the deployment files name', () => {
       }
       const metrics = await (await fetch(`${url}/metrics`)).text();
       const exported = new Set([...metrics.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
-      const used = metricNames([...alertExprs(), ...dashboard().panels.flatMap((p) => p.targets.map((t) => t.expr))]);
+      const exprs = [...alertExprs(), ...dashboard().panels.flatMap((p) => p.targets.map((t) => t.expr))];
+      const used = metricNames(exprs);
       expect(used.length).toBeGreaterThan(10);
-      expect(used.filter((m) => !exported.has(m))).toEqual([]);
+      expect(used.filter((m) => !exported.has(m) && !exported.has(baseName(m)))).toEqual([]);
+      // Every recorded series an alert or a panel reads is defined by a recording rule.
+      const recorded = recordedSeries();
+      expect(recordedNames(exprs).length).toBeGreaterThan(0);
+      expect(recordedNames(exprs).filter((r) => !recorded.has(r))).toEqual([]);
     } finally {
       const signalled = performance.now();
       child.kill('SIGTERM');

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { type ChannelProfile, SimulatedRechargeChannel } from '../src/simulator/simulated-recharge-channel.js';
+import { sample } from './support/metric-sample.js';
 import { startTestApp, tempDbPath } from './support/test-app.js';
 
 const ALL = ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM', 'CHINA_BROADNET', 'VIRTUAL'];
@@ -47,16 +48,6 @@ async function scrape(app: App): Promise<{ status: number; type: string; text: s
   // No X-User-Id: an ops route, like /healthz and /readyz.
   const res = await app.http.inject({ method: 'GET', url: '/metrics' });
   return { status: res.statusCode, type: String(res.headers['content-type']), text: res.body };
-}
-
-/** The value of one sample line `name{labels} value`, labels in the order prom-client writes them. */
-function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
-  const l = Object.entries(labels)
-    .map(([k, v]) => `${k}="${v}"`)
-    .join(',');
-  const prefix = l === '' ? `${name} ` : `${name}{${l}} `;
-  const line = text.split('\n').find((x) => x.startsWith(prefix));
-  return line === undefined ? undefined : Number(line.slice(prefix.length));
 }
 
 describe('GET /metrics', () => {

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
 import { OpenApiResponseValidator, type SeenResponse } from './support/openapi-validator.js';
 import { ANONYMOUS, startTestApp } from './support/test-app.js';
+import type { ConfigResult } from '../src/config/load-config.js';
 
 /**
  * Every answer a client gets matches the OpenAPI document (GET /openapi.json): a flow through the
@@ -15,15 +16,20 @@ import { ANONYMOUS, startTestApp } from './support/test-app.js';
 let app: App;
 let validator: OpenApiResponseValidator;
 const seen: SeenResponse[] = [];
+/** What POST /api/v1/admin/reload reads as "the configuration file again". */
+let reloaded: () => ConfigResult = () => ({ ok: true, value: app.config });
 
 beforeAll(async () => {
   app = (
-    await startTestApp({
-      // Orders wait for their confirm; top-ups are held for the person (the confirmations flow).
-      auto_confirm_order: false,
-      trusted_actions: ['recharge_phone', 'refund'],
-      security: { block: { enabled: false } },
-    })
+    await startTestApp(
+      {
+        // Orders wait for their confirm; top-ups are held for the person (the confirmations flow).
+        auto_confirm_order: false,
+        trusted_actions: ['recharge_phone', 'refund'],
+        security: { block: { enabled: false } },
+      },
+      { reloadConfig: () => reloaded() },
+    )
   ).app;
   await app.http.ready();
   const doc = await app.http.inject({ url: '/openapi.json', headers: { [ANONYMOUS]: '1' } });
@@ -351,6 +357,14 @@ describe('every answer matches the OpenAPI document', () => {
     const applied = await call({ url: `/api/v1/reconciliation-repairs/${giveBack?.id ?? 'none'}/apply`, body: {} });
     expect(applied.status, applied.body).toBe(200);
     await call({ url: '/api/v1/reconciliation-repairs/rpr_none/apply', body: {} });
+
+    // Reload: the same configuration (nothing changed), then one that does not validate.
+    expect((await call({ url: '/api/v1/admin/reload', body: {} })).status).toBe(200);
+    reloaded = () => ({
+      ok: false,
+      error: { code: 'CONFIG_INVALID', message: 'the configuration is not valid', issues: ['max_order_amount: < 1'] },
+    });
+    expect((await call({ url: '/api/v1/admin/reload', body: {} })).status).toBe(422);
 
     // Callbacks: a forged one, and one for a gateway or channel that does not exist.
     const form = { 'content-type': 'application/x-www-form-urlencoded', ...anon };

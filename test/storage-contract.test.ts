@@ -1036,6 +1036,7 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
         lastError: null,
         createdAt: 7,
         updatedAt: 7,
+        traceparent: null,
       };
       expect(enqueued).toStrictEqual(expectedJob);
       expect(await read.jobs.get('rt_j1')).toStrictEqual(expectedJob);

@@ -49,7 +49,7 @@ import type { AliyunSmsSimulator } from '../simulator/aliyun-sms-simulator.js';
 import { breakerEvents, buildWebhooks } from './build-webhooks.js';
 import type { Caller } from '../application/kernel/caller.js';
 import { type CrashHook, withCrashPoints } from '../application/kernel/crash-points.js';
-import { type AppConfig, maskDatabaseUrl } from '../config/load-config.js';
+import { type AppConfig, type ConfigResult, maskDatabaseUrl } from '../config/load-config.js';
 import { BUILT_IN_RECHARGE_RULES, BUILT_IN_RULES } from '../domain/rules.js';
 import { countDatabaseStatements, Metrics } from '../interfaces/http/plumbing/metrics.js';
 import { buildHttpServer } from '../interfaces/http/server.js';
@@ -70,6 +70,11 @@ import { identityPorts, identitySettings, mandateSigner, writeAdminKey } from '.
 import { buildReconciliation } from './build-reconciliation.js';
 import { buildRecharge, ruleFromConfig } from './build-recharge.js';
 import { openStorage } from './build-storage.js';
+import { observeCommits } from './observe-commits.js';
+import { configReloader, type LiveConfig } from './reload-config.js';
+import type { ConfigReloader } from '../ports/config-reload.js';
+import type { RechargeRule, Rule } from '../domain/rules.js';
+import { w3cTracing } from '../adapters/tracing/w3c-tracing.js';
 
 export interface AppOptions {
   /**
@@ -104,6 +109,11 @@ export interface AppOptions {
    * "kill" this instance there. Absent (the default): no wrapper, nothing changes.
    */
   readonly crashHook?: CrashHook;
+  /**
+   * Read the configuration again from the sources this process started with (`autoglm serve`
+   * passes its own); without it, SIGHUP and POST /api/v1/admin/reload answer RELOAD_UNAVAILABLE.
+   */
+  readonly reloadConfig?: () => ConfigResult;
 }
 
 /** Every capability of the application, as the transports and tests use them. */
@@ -167,6 +177,8 @@ export interface App {
   listen(): Promise<string>;
   /** Graceful shutdown: refuse new work, finish or release in-flight jobs, close the database. */
   close(deadlineMs?: number): Promise<void>;
+  /** Reload policy, menu and custom repair rules (SIGHUP, POST /api/v1/admin/reload). */
+  readonly reloader: ConfigReloader;
 }
 
 /** The composition root: builds adapters from the validated configuration and wires the capabilities. */
@@ -261,8 +273,16 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
 
   // Abuse is built from the runtime below; a violation reported before then has nowhere to go.
   let reportViolation: (caller: Caller, code: string) => Promise<void> = () => Promise.resolve();
+  // Each app its own registry: tests run many apps in one process.
+  const metrics = new Metrics();
+  const statementsSent = storage.statementsSent?.bind(storage);
+  if (statementsSent !== undefined) countDatabaseStatements(metrics, statementsSent);
+  // Outcomes (orders, payments, refunds, recharges, reconciliations) are counted as they commit.
+  const observedUow = observeCommits(storage.unitOfWork, (c) => metrics.outcomes.committed(c));
+  // What a reload may replace while the process runs (read on every decision).
+  const live: LiveConfig = { policy: config.policy, menu: config.menu, ...rulesOf(config) };
   const deps: Deps = {
-    uow: options.crashHook === undefined ? storage.unitOfWork : withCrashPoints(storage.unitOfWork, options.crashHook),
+    uow: options.crashHook === undefined ? observedUow : withCrashPoints(observedUow, options.crashHook),
     mandateSigner: await mandateSigner(storage, clock),
     onMandateViolation: (caller, code) => reportViolation(caller, code),
     clock,
@@ -272,10 +292,11 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     gateways,
     routeGateway,
     merchant: shop,
-    policy: () => config.policy,
-    menu: () => config.menu,
+    policy: () => live.policy,
+    menu: () => live.menu,
     workerId,
     coordination: storage.coordination,
+    tracing: w3cTracing,
     settings: {
       paymentGateway: config.payment_gateway,
       paymentMethod: config.orders.payment_method,
@@ -297,10 +318,6 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   let carriers = options.carriers;
   const simulatedCarriers = (): SimulatedCarriers =>
     (carriers ??= held(new SimulatedCarriers(journal('carriers.jsonl'))));
-  // Each app its own registry: tests run many apps in one process.
-  const metrics = new Metrics();
-  const statementsSent = storage.statementsSent?.bind(storage);
-  if (statementsSent !== undefined) countDatabaseStatements(metrics, statementsSent);
   // Built below, from the runtime; a breaker that moves before then has nobody to tell.
   const late: { webhooks?: WebhooksApi } = {};
   const rechargeRuntime = buildRecharge(
@@ -335,11 +352,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     chunkRows: config.recharge.batch.chunk_rows,
   });
   const rules = createRules(runtime, rechargeRuntime, {
-    orderRules: [...(config.rules.built_in ? BUILT_IN_RULES : []), ...config.rules.custom.map(ruleFromConfig)],
-    rechargeRules: [
-      ...(config.rules.built_in ? BUILT_IN_RECHARGE_RULES : []),
-      ...config.rules.custom_recharge.map(ruleFromConfig),
-    ],
+    // The live arrays: a reload replaces their contents in place.
+    orderRules: live.orderRules,
+    rechargeRules: live.rechargeRules,
     ...(config.rules.built_in ? { unpaidTopUpMs: config.orders.unpaid_timeout_seconds * 1000 } : {}),
     sweepIntervalMs: config.rules.enabled ? config.rules.sweep_interval_ms : 0,
     sweepLimit: config.rules.batch,
@@ -355,6 +370,10 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const webhooks = buildWebhooks(config, runtime, remotes, options.sms, simSecret);
   late.webhooks = webhooks.api;
   const reconciliation = buildReconciliation(config, runtime, rechargeRuntime);
+  metrics.outcomes.known({
+    gateways: [...gateways.keys()],
+    reconciliationSources: config.reconciliation.schedule.sources,
+  });
   for (const c of [orders, refunds, payments, wallet, recharge, batch, rules, webhooks, reconciliation])
     runner.register(c.jobs);
 
@@ -391,7 +410,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     uow: storage.unitOfWork,
     clock,
     ids: deps.ids,
-    policy: () => config.policy,
+    policy: () => live.policy,
     retention: { enabled: config.context_retention.enabled, ttlMs: config.context_retention.ttl_seconds * 1000 },
   });
   const identity = createIdentity(runtime, await identityPorts(storage, clock), identitySettings(config));
@@ -430,14 +449,24 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   registerWalletHandlers(registry, services.recharge, services.wallet);
   options.actions?.(registry, services);
 
+  const reloader = configReloader({
+    load: options.reloadConfig,
+    live,
+    rulesOf,
+    uow: deps.uow,
+    clock,
+    logger,
+    initial: config,
+  });
   let draining = false;
   const http = buildHttpServer({
-    services,
+    services: { ...services, reloader },
     log: pino,
     bodyLimitBytes: config.server.body_limit_bytes,
     requestTimeoutMs: config.server.request_timeout_ms,
     corsOrigins: config.auth.cors_origins,
     metrics,
+    tracing: w3cTracing,
     trustProxy: config.server.trust_proxy,
     rateLimit: {
       enabled: config.rate_limit.enabled,
@@ -494,6 +523,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     paymentSimulator: gateway,
     adminKey,
     adminKeyFile,
+    reloader,
     start,
     async listen() {
       if (config.worker.enabled) start();
@@ -535,6 +565,17 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       await Promise.all(remotes.map((r) => r.shutdown()));
       for (const s of simulators) s.closeJournal();
     },
+  };
+}
+
+/** The repair rules of a configuration: the built-in ones (unless turned off), then the custom ones. */
+function rulesOf(config: AppConfig): { orderRules: Rule[]; rechargeRules: RechargeRule[] } {
+  return {
+    orderRules: [...(config.rules.built_in ? BUILT_IN_RULES : []), ...config.rules.custom.map(ruleFromConfig)],
+    rechargeRules: [
+      ...(config.rules.built_in ? BUILT_IN_RECHARGE_RULES : []),
+      ...config.rules.custom_recharge.map(ruleFromConfig),
+    ],
   };
 }
 

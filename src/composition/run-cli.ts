@@ -203,7 +203,7 @@ async function ask(question: string): Promise<string> {
 
 /** `autoglm serve`: load config, start, stop cleanly on SIGINT/SIGTERM. */
 async function serve(overrides: { config?: string; host?: string; port?: number; db?: string }): Promise<void> {
-  const loaded = loadConfig({
+  const sources: Parameters<typeof loadConfig>[0] = {
     ...(overrides.config === undefined ? {} : { file: overrides.config }),
     env: process.env,
     overrides: {
@@ -217,7 +217,8 @@ async function serve(overrides: { config?: string; host?: string; port?: number;
           }),
       ...(overrides.db === undefined ? {} : { database: { url: overrides.db } }),
     },
-  });
+  };
+  const loaded = loadConfig(sources);
   if (!loaded.ok) {
     process.stderr.write(
       `error ${loaded.error.code}: ${loaded.error.message}\n${loaded.error.issues.map((i) => `  - ${i}`).join('\n')}\n`,
@@ -225,8 +226,14 @@ async function serve(overrides: { config?: string; host?: string; port?: number;
     process.exitCode = 2;
     return;
   }
-  const app = await createApp(loaded.value);
+  // A reload (SIGHUP, POST /api/v1/admin/reload) reads the same file and environment again.
+  const app = await createApp(loaded.value, { reloadConfig: () => loadConfig(sources) });
   app.logger.debug({ config: describeConfig(loaded.value) }, 'configuration');
+  // SIGHUP: reload policy, menu and repair rules; a bad file is logged and the running ones stay.
+  const onHangUp = (): void => {
+    void app.reloader.reload({ actor: 'system:sighup', tenantId: loaded.value.tenant.default_id, requestId: null });
+  };
+  process.on('SIGHUP', onHangUp);
   const url = await app.listen();
   if (app.adminKey !== undefined) {
     // The one time this key is shown (stdout, never the log): it is also in the admin key file.
@@ -252,6 +259,7 @@ async function serve(overrides: { config?: string; host?: string; port?: number;
       `-H 'content-type: application/json' -d '{"drink":"latte","size":"medium"}')\n`,
   );
   await untilSignalled(app.logger, () => app.close());
+  process.off('SIGHUP', onHangUp);
 }
 
 /**

@@ -118,7 +118,10 @@ export type ErrorCode =
   | 'STATEMENT_UNAVAILABLE'
   | 'STATEMENT_INVALID'
   | 'REPAIR_NOT_FOUND'
-  | 'REPAIR_NOT_DUE';
+  | 'REPAIR_NOT_DUE'
+  // Reloading the configuration without a restart
+  | 'CONFIG_INVALID'
+  | 'RELOAD_UNAVAILABLE';
 
 export interface DomainError {
   readonly code: ErrorCode;

@@ -83,6 +83,8 @@ export interface JobRecord {
   readonly lastError: string | null;
   readonly createdAt: number;
   readonly updatedAt: number;
+  /** The W3C `traceparent` of the work that enqueued the job (0020); null outside any trace. */
+  readonly traceparent: string | null;
 }
 
 export interface AuditEntry {

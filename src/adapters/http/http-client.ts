@@ -2,6 +2,7 @@ import type { LookupFunction } from 'node:net';
 import { Pool, errors as undiciErrors } from 'undici';
 import { GatewayRateLimitedError, GatewayUnknownOutcomeError } from '../../ports/payment-gateway.js';
 import { parseRateLimitReset, parseRemaining, parseRetryAfter } from './rate-limit-headers.js';
+import { traceHeaders } from '../tracing/trace-context.js';
 
 export interface HttpClientOptions {
   /** Origin (and optional path prefix) every request path is relative to, e.g. http://127.0.0.1:9000 */
@@ -116,7 +117,8 @@ export class HttpClient {
       const res = await this.pool.request({
         method: req.method,
         path: `${this.prefix}${req.path}`,
-        headers: req.headers ?? {},
+        // The trace this call is part of (the request's or job's), as the call's own span.
+        headers: { ...traceHeaders(), ...req.headers },
         ...(req.body === undefined ? {} : { body: req.body }),
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,

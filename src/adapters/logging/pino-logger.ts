@@ -2,6 +2,7 @@ import { pino, type DestinationStream, type Logger as Pino } from 'pino';
 import { maskText } from '../../domain/mask.js';
 import type { Logger } from '../../ports/logger.js';
 import { redactForLog } from './redact.js';
+import { currentTrace } from '../tracing/trace-context.js';
 
 export interface PinoLoggerOptions {
   readonly level: string;
@@ -32,6 +33,11 @@ export function createPinoLogger(options: PinoLoggerOptions): { logger: Logger; 
         },
       },
       serializers: { err: (e: unknown) => redactForLog(e) },
+      // Every line written inside a trace (a request, a job run, work either started) names it.
+      mixin: () => {
+        const trace = currentTrace();
+        return trace === undefined ? {} : { trace_id: trace.traceId, span_id: trace.spanId };
+      },
     },
     options.destination ?? pino.destination({ dest: 1, sync: false }),
   );

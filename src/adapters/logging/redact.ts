@@ -6,6 +6,9 @@ const SECRET_KEY = new RegExp(
   'i',
 );
 const PHONE_KEY = /^(?:phone|mobile|phone_?number|phoneno|charge_phone)$/i;
+/** W3C trace ids are random hex: a run of digits in one is not a phone or card number to mask. */
+const TRACE_KEY = /^(?:trace_id|span_id|traceparent)$/;
+const TRACE_VALUE = /^[0-9a-f-]{16,55}$/;
 const MAX_DEPTH = 8;
 
 /**
@@ -36,6 +39,7 @@ function walk(value: unknown, depth: number, seen: WeakSet<object>): unknown {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(value)) {
       if (SECRET_KEY.test(k)) out[k] = v === undefined || v === null || v === '' ? v : '[REDACTED]';
+      else if (TRACE_KEY.test(k) && typeof v === 'string' && TRACE_VALUE.test(v)) out[k] = v;
       else if (PHONE_KEY.test(k) && (typeof v === 'string' || typeof v === 'number')) out[k] = maskPhone(String(v));
       else out[k] = walk(v, depth + 1, seen);
     }

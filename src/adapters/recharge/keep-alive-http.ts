@@ -2,6 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import iconv from 'iconv-lite';
 import { RechargeUnknownOutcomeError } from '../../ports/recharge-channel.js';
+import { traceHeaders } from '../tracing/trace-context.js';
 
 export interface TextResponse {
   readonly status: number;
@@ -63,7 +64,14 @@ export class KeepAliveHttp {
       const timer = setTimeout(() => fail(`no answer within ${timeoutMs} ms`), timeoutMs);
       const req = client.get(
         url,
-        { agent, headers: { accept: 'application/json', 'accept-charset': `${fallbackEncoding}, utf-8;q=0.5` } },
+        {
+          agent,
+          headers: {
+            accept: 'application/json',
+            'accept-charset': `${fallbackEncoding}, utf-8;q=0.5`,
+            ...traceHeaders(),
+          },
+        },
         (res) => {
           const chunks: Buffer[] = [];
           let size = 0;

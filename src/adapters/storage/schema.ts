@@ -160,6 +160,8 @@ export interface JobsTable {
   created_by: string;
   created_at: Int;
   updated_at: Int;
+  /** The W3C traceparent of the work that enqueued the job (0020). */
+  traceparent: string | null;
 }
 
 export interface AuditLogTable {

@@ -59,7 +59,10 @@ export interface RunnerOptions {
   readonly pollIntervalMs: number;
 }
 
-type RunnerDeps = Pick<Deps, 'uow' | 'clock' | 'logger' | 'random' | 'settings' | 'workerId' | 'coordination'>;
+type RunnerDeps = Pick<
+  Deps,
+  'uow' | 'clock' | 'logger' | 'random' | 'settings' | 'workerId' | 'coordination' | 'tracing'
+>;
 
 /**
  * The worker loop: claims due jobs (priority, run-at, attempts, lease), runs them through their
@@ -290,8 +293,21 @@ export class JobRunner {
     }
   }
 
-  /** Run one claimed job; never throws. Returns follow-up jobs leased to us and the state it left. */
-  private async execute(
+  /**
+   * Run one claimed job; never throws. Returns follow-up jobs leased to us and the state it left.
+   * The run continues the trace that enqueued the job (its logs and outgoing calls name it).
+   */
+  private execute(
+    job: JobRecord,
+    known: KnownState | undefined,
+  ): Promise<{ followUps: readonly LeasedJob[]; state?: KnownState }> {
+    const tracing = this.deps.tracing;
+    return tracing === undefined
+      ? this.executeTraced(job, known)
+      : tracing.runJob(job, () => this.executeTraced(job, known));
+  }
+
+  private async executeTraced(
     job: JobRecord,
     known: KnownState | undefined,
   ): Promise<{ followUps: readonly LeasedJob[]; state?: KnownState }> {

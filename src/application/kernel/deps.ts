@@ -8,6 +8,7 @@ import type { Logger } from '../../ports/logger.js';
 import type { MandateSigner } from '../../ports/mandate-signer.js';
 import type { Merchant } from '../../ports/merchant.js';
 import type { PaymentGateway } from '../../ports/payment-gateway.js';
+import type { Tracing } from '../../ports/tracing.js';
 import type { UnitOfWork } from '../../ports/repositories.js';
 import type { WorkCoordination } from '../../ports/work-coordination.js';
 import type { Caller } from './caller.js';
@@ -66,4 +67,6 @@ export interface Deps {
   readonly workerId: string;
   /** Wakes idle workers of other processes and finds the jobs of crashed ones. */
   readonly coordination: WorkCoordination;
+  /** Job runs continue the trace that enqueued them; without it they run untraced. */
+  readonly tracing?: Tracing;
 }

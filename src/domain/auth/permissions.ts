@@ -65,6 +65,8 @@ export const PERMISSIONS = [
   'reconciliations.read',
   /** Reconcile a source's day, and apply the repairs it proposes. */
   'reconciliations.run',
+  /** Reload policy, menu and repair rules from the configuration without a restart: the admin's. */
+  'config.reload',
 ] as const;
 export type Permission = (typeof PERMISSIONS)[number];
 

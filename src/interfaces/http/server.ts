@@ -38,6 +38,9 @@ import { registerIdentityRoutes } from './identity-routes.js';
 import { type McpRoutesOptions, registerMcpRoutes } from './mcp-routes.js';
 import { registerAuthentication } from './plumbing/authenticate.js';
 import type { RouteDoc } from './plumbing/openapi/route-doc.js';
+import type { RequestSpan, Tracing } from '../../ports/tracing.js';
+import type { ConfigReloader } from '../../ports/config-reload.js';
+import { registerAdminRoutes } from './admin-routes.js';
 import { registerBatchRoutes } from './batch-routes.js';
 import { registerFlagRoutes } from './flag-routes.js';
 import type { AuditApi } from '../../application/audit/audit-api.js';
@@ -87,6 +90,8 @@ export interface HttpServices {
   readonly agent?: AgentService;
   /** Live order changes (the console's orders list, over server-sent events). */
   readonly orderFeed?: OrderFeed;
+  /** Policy, menu and repair rules reloaded without a restart (POST /api/v1/admin/reload). */
+  readonly reloader?: ConfigReloader;
 }
 
 export interface HttpServerOptions {
@@ -99,6 +104,8 @@ export interface HttpServerOptions {
   readonly corsOrigins: readonly string[];
   /** Extra readiness checks (database reachable, worker running, not draining). */
   readonly ready: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
+  /** W3C trace context (and spans, when exported) for every request; none: no trace ids. */
+  readonly tracing?: Tracing;
   /** Prometheus metrics at GET /metrics (this server's own registry). */
   readonly metrics?: Metrics;
   /** Request budgets per credential and per source IP (`rate_limit`). */
@@ -133,6 +140,10 @@ const FASTIFY_ERRORS: Readonly<Record<string, { code: string; detail: string }>>
 declare module 'fastify' {
   interface FastifyRequest {
     caller: Caller;
+    /** The stable code of the problem+json this request was answered with, for the error metrics. */
+    problemCode: string | null;
+    /** The span this request runs as (absent without tracing). */
+    span: RequestSpan | null;
   }
 }
 
@@ -199,10 +210,31 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.removeContentTypeParser('text/plain');
   registerJsonParser(app);
   app.decorateRequest('caller', null as unknown as Caller);
+  app.decorateRequest('problemCode', null);
+  app.decorateRequest('span', null);
+  const metrics = opts.metrics;
+  if (metrics !== undefined) {
+    // Every error body is a problem object on its way to the serializer: its code labels the error.
+    app.addHook('preSerialization', (req, reply, payload, done) => {
+      if (reply.statusCode >= 400) {
+        const code = (payload as { code?: unknown } | null)?.code;
+        if (typeof code === 'string') req.problemCode = code;
+      }
+      done(null, payload);
+    });
+  }
+  const tracing = opts.tracing;
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
     if (hsts !== undefined) void reply.header('strict-transport-security', hsts);
-    done();
+    if (tracing === undefined) return done();
+    // The caller's trace continues here (a malformed traceparent starts a new one); the rest of
+    // the request runs inside it, and the answer says where in the trace it was made.
+    const header = req.headers.traceparent;
+    const span = tracing.startRequest(req.method, typeof header === 'string' ? header : undefined);
+    req.span = span;
+    void reply.header('traceparent', span.traceparent);
+    span.run(done);
   });
   void app.register(fastifyCookie);
   if (opts.corsOrigins.length > 0) {
@@ -227,8 +259,17 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     onRefused: (req) => opts.services.abuse.recordFailure(ipSource(req), 'authentication', req.id),
   });
   app.addHook('onResponse', (req, reply, done) => {
+    metrics?.requestEnded(
+      req.method,
+      req.routeOptions.url,
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+      req.problemCode ?? undefined,
+    );
+    req.span?.end(reply.statusCode, req.routeOptions.url);
     req.log.info(
       {
+        ...(req.span === null ? {} : { trace_id: req.span.traceId }),
         method: req.method,
         url: req.routeOptions.url ?? req.url,
         status: reply.statusCode,
@@ -304,6 +345,8 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     registerWebhookRoutes(api, services);
     registerReconciliationRoutes(api, services);
     if (services.orderFeed !== undefined) registerOrderEventRoutes(api, { orderFeed: services.orderFeed });
+    const { reloader } = services;
+    if (reloader !== undefined) registerAdminRoutes(api, { reloader });
     const { agent } = services;
     if (agent !== undefined) registerAgentRoutes(api, { agent, idempotency: services.idempotency });
     if (opts.mcp !== undefined) registerMcpRoutes(api, opts.mcp);

@@ -26,6 +26,7 @@ import {
 } from './alipay-mapping.js';
 import { verifyAlipayNotification } from './alipay-notification.js';
 import { contentString, rawMember, rsa2Sign, rsa2Verify } from './alipay-signing.js';
+import { traceHeaders } from '../../tracing/trace-context.js';
 
 export const ALIPAY_DEFAULT_GATEWAY_URL = 'https://openapi.alipay.com/gateway.do';
 
@@ -314,7 +315,11 @@ export class AlipayGateway implements PaymentGateway {
     try {
       const res = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' },
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded;charset=utf-8',
+          accept: 'application/json',
+          ...traceHeaders(),
+        },
         body: body.toString(),
         signal: AbortSignal.timeout(this.timeoutMs),
       });

@@ -29,6 +29,7 @@ import {
   toWechatAmount,
 } from './wechatpay-mapping.js';
 import { authorization, decryptResource, verifyPlatformSignature } from './wechatpay-signing.js';
+import { traceHeaders } from '../../tracing/trace-context.js';
 
 export const WECHATPAY_DEFAULT_BASE_URL = 'https://api.mch.weixin.qq.com';
 
@@ -467,6 +468,7 @@ export class WechatpayGateway implements PaymentGateway {
           accept: 'application/json',
           'user-agent': 'open-autoglm-wechatpay/1 (+node)',
           ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
+          ...traceHeaders(),
         },
         ...(payload === undefined ? {} : { body }),
         // A redirect would re-send a signed money request somewhere we did not choose.

@@ -5,6 +5,7 @@ import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import type { Engine } from '../storage.js';
 import { maskText } from '../../../domain/mask.js';
 import { num, numOrNull } from './columns.js';
+import { currentTraceparent } from '../../tracing/trace-context.js';
 import { BATCHABLE } from './batchable.js';
 
 /**
@@ -31,6 +32,7 @@ export function toJob(r: Row<'jobs'>): JobRecord {
     lastError: r.lastError,
     createdAt: num(r.createdAt),
     updatedAt: num(r.updatedAt),
+    traceparent: r.traceparent,
   };
 }
 
@@ -53,6 +55,8 @@ export function jobRow(job: NewJob & { readonly id: string; readonly now: number
     createdBy: 'system',
     createdAt: job.now,
     updatedAt: job.now,
+    // The trace of the work that enqueues the job, so its run continues that trace.
+    traceparent: currentTraceparent(),
   };
 }
 

@@ -17,6 +17,7 @@ import * as m0016 from './0016-payer-action.js';
 import * as m0018 from './0018-reconciliation.js';
 import * as m0015 from './0015-audit-chain.js';
 import * as m0019 from './0019-flows.js';
+import * as m0020 from './0020-job-trace.js';
 import * as m0023 from './0023-write-batches.js';
 import { onPostgres } from './on-postgres.js';
 
@@ -45,7 +46,8 @@ export const migrations: Record<string, Migration> = {
   // 0017 is taken by work merged beside this one.
   '0018_reconciliation': m0018,
   '0019_flows': m0019,
-  // 0020 to 0022 are taken by work merged beside this one.
+  '0020_job_trace': m0020,
+  // 0021 and 0022 are taken by work merged beside this one.
   '0023_write_batches': m0023,
 };
 

@@ -48,6 +48,14 @@ export const ERROR_CATALOG: Readonly<Record<StableCode, ErrorCodeDoc>> = {
     action: 'use one of the methods in `allow`',
   },
   NOT_FOUND: { meaning: 'no route at this path', action: 'check the path against the HTTP API reference' },
+  CONFIG_INVALID: {
+    meaning: 'a reload found the configuration file or environment invalid; the running configuration stays',
+    action: 'fix what the details name and reload again (POST /api/v1/admin/reload or SIGHUP)',
+  },
+  RELOAD_UNAVAILABLE: {
+    meaning: 'this process has no configuration source to read again (it was started without one)',
+    action: 'restart it with the new configuration instead',
+  },
   NOT_ACCEPTABLE: {
     meaning:
       'the route answers only in a media type the request’s Accept refuses (the live order feed is text/event-stream)',

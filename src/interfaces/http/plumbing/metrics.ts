@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { LedgerApi, LedgerHealth } from '../../../application/ledger/ledger-api.js';
 import type { MaintenanceApi } from '../../../application/maintenance/maintenance-api.js';
 import type { PaymentsApi } from '../../../application/payments/payments-api.js';
@@ -11,6 +11,7 @@ import type { CallOutcome } from '../../../domain/routing/channel-window.js';
 import type { GatewayHealth } from '../../../ports/payment-gateway.js';
 import type { RoutingObserver } from '../../../ports/routing-observer.js';
 import type { RouteDoc } from './openapi/route-doc.js';
+import { OutcomeMetrics } from './outcome-metrics.js';
 
 /** Where the gauges are read from at scrape time. */
 export interface MetricsSources {
@@ -43,6 +44,11 @@ const GATEWAY_BREAKER: Readonly<Record<GatewayHealth['breaker'], number>> = {
  */
 export class Metrics implements RoutingObserver {
   readonly registry = new Registry();
+  /** Orders, payments, refunds, recharges and reconciliations by outcome, counted as they commit. */
+  readonly outcomes: OutcomeMetrics;
+  private readonly requests: Counter<'method' | 'route' | 'status'>;
+  private readonly errors: Counter<'method' | 'route' | 'status_class' | 'code'>;
+  private readonly duration: Histogram<'method' | 'route' | 'status_class'>;
   private readonly attempts: Counter<'channel' | 'outcome'>;
   private readonly failovers: Counter<'channel' | 'operator'>;
   private sources: MetricsSources | undefined;
@@ -54,6 +60,28 @@ export class Metrics implements RoutingObserver {
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry });
+    this.outcomes = new OutcomeMetrics(this.registry);
+    // Labelled by the route's template (`/api/v1/orders/:id`), never the URL: no ids or phone
+    // numbers in a label, and a bounded number of series.
+    this.requests = new Counter({
+      name: 'autoglm_http_requests_total',
+      help: 'HTTP requests answered, by method, route template and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
+    this.errors = new Counter({
+      name: 'autoglm_http_errors_total',
+      help: 'HTTP requests answered with an error (4xx, 5xx), by route template, status class and stable error code.',
+      labelNames: ['method', 'route', 'status_class', 'code'],
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'autoglm_http_request_duration_seconds',
+      help: 'Time from the request arriving to the answer sent, by route template and status class.',
+      labelNames: ['method', 'route', 'status_class'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    });
     this.attempts = new Counter({
       name: 'autoglm_recharge_attempts_total',
       help: 'Recharge calls routed to a channel that ended, by outcome (success, failure, timeout = unknown outcome).',
@@ -246,6 +274,25 @@ export class Metrics implements RoutingObserver {
     return this.registry.metrics();
   }
 
+  /**
+   * One request answered. `route` is the matched template (undefined: no route matched);
+   * `code` the problem's stable code when the answer was an error.
+   */
+  requestEnded(method: string, route: string | undefined, status: number, seconds: number, code?: string): void {
+    const m = HTTP_METHODS.has(method) ? method : 'OTHER';
+    const r = route ?? 'unmatched';
+    const statusClass = `${Math.floor(status / 100)}xx`;
+    this.requests.inc({ method: m, route: r, status: String(status) });
+    this.duration.observe({ method: m, route: r, status_class: statusClass }, seconds);
+    if (status >= 400)
+      this.errors.inc({
+        method: m,
+        route: r,
+        status_class: statusClass,
+        code: code ?? (status >= 500 ? 'INTERNAL' : 'NONE'),
+      });
+  }
+
   callEnded(channel: string, outcome: CallOutcome): void {
     this.attempts.inc({ channel, outcome });
   }
@@ -254,6 +301,8 @@ export class Metrics implements RoutingObserver {
     this.failovers.inc({ channel, operator });
   }
 }
+
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
 
 const seconds = (ms: number | null): number | null => (ms === null ? null : ms / 1000);
 

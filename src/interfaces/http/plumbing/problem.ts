@@ -140,6 +140,10 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode | TransportErrorCode, number>> =
   STATEMENT_UNAVAILABLE: 502,
   STATEMENT_INVALID: 422,
   REPAIR_NOT_FOUND: 404,
+  // The reloaded file does not validate: nothing was replaced, the running configuration stays.
+  CONFIG_INVALID: 422,
+  // The process was started without a configuration source it can read again.
+  RELOAD_UNAVAILABLE: 409,
   // A recheck waits for T+2.
   REPAIR_NOT_DUE: 409,
   // A journal that does not balance is a bug, never the caller's fault.
