@@ -75,8 +75,12 @@ function scriptOf(file: string, blocks: ReturnType<typeof examplesOf>): string {
   return ['set -eo pipefail', ...body, ''].join('\n');
 }
 
-/** Skipped blocks today (of 48; the Chinese pages mirror four English skips): see the test that checks it. */
-const MAX_SKIPPED = 28;
+/**
+ * Skipped blocks today: see the test that checks it. 28 when the site was built; the pages merged
+ * since (audit, console, payers and flows, simulation, observability) add 16 that need a checkout
+ * of the repository (`npm run …`), promtool or a browser. Lower it as they are made to run here.
+ */
+const MAX_SKIPPED = 44;
 
 const pages = documentationFiles(ROOT)
   .map((file) => ({ file, blocks: examplesOf(ROOT, file) }))

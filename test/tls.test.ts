@@ -101,7 +101,8 @@ describe.runIf(hasOpenssl)('TLS for the service itself', () => {
     const refused = await get(`${url}/api/v1/order`, tls.ca, 'POST', JSON.stringify({ drink: 'tea' }), auth);
     expect(refused.status).toBe(400);
     expect(refused.headers['strict-transport-security']).toBe(hsts);
-    const missing = await get(`${url}/nowhere`, tls.ca);
+    // Under /api (elsewhere a GET is the console's page): a route that does not exist.
+    const missing = await get(`${url}/api/v1/nowhere`, tls.ca);
     expect(missing.status).toBe(404);
     expect(missing.headers['strict-transport-security']).toBe(hsts);
     const malformed = await get(`${url}/api/v1/orders/%E0%A4%A`, tls.ca, 'GET', undefined, auth);
