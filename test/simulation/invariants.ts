@@ -145,8 +145,8 @@ export async function checkInvariants(app: App, world: World, note: (line: strin
       failures.push(`wallet of ${u} holds ${balance} fen; top-ups − recharges = ${expected.get(u) ?? 0}`);
   }
 
-  // 6. Audit chain valid. The tamper-evident chain (issue 15) is being built on another branch; when
-  //    its verifier lands (`autoglm audit verify`), it is called here and its first bad row reported.
+  // 6. Audit chain valid: every tenant's hash chains walk clean (`autoglm audit verify`), through
+  //    every crash and concurrent writer of the run; the first bad row is reported.
   failures.push(...(await auditChainValid(app)));
 
   const tally = (statuses: readonly string[]): string => {
@@ -165,13 +165,12 @@ export async function checkInvariants(app: App, world: World, note: (line: strin
   return failures;
 }
 
-/**
- * The "audit chain valid" invariant's one place. Nothing to verify on this branch yet: the hash
- * chain over audit rows is another engineer's work in progress; at merge its verifier is called
- * here (tenant `default`), and a broken chain is a failure naming the first bad row.
- */
-export function auditChainValid(_app: App): Promise<string[]> {
-  return Promise.resolve([]);
+/** The "audit chain valid" invariant: every tenant's chains, walked as `autoglm audit verify` does. */
+export async function auditChainValid(app: App): Promise<string[]> {
+  const report = await app.services.audit.verify();
+  if (report.ok) return [];
+  const p = report.problem;
+  return [`audit chain broken: ${p === undefined ? 'a checkpoint no longer holds' : `${p.kind}: ${p.message}`}`];
 }
 
 /** An item of a reconciliation report, as far as the simulation looks at it. */
