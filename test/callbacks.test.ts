@@ -72,6 +72,35 @@ function paymentEvent(bank: SimulatedGateway, outTradeNo: string): SimEvent {
 }
 
 describe('gateway callbacks: POST /api/v1/callbacks/:gateway', () => {
+  it('news of a wallet top-up is taken (not 404): its pay job queries the gateway at once and credits it', async () => {
+    const { a, bank } = await start();
+    const res = await a.http.inject({
+      method: 'POST',
+      url: '/api/v1/wallet/top-ups',
+      headers: json,
+      payload: { amount: 5000 },
+    });
+    expect(res.statusCode, res.body).toBe(202);
+    const topUp = res.json<{ top_up: { id: string; status: string; out_trade_no: string } }>().top_up;
+    expect(topUp.status).toBe('PENDING');
+    expect(bank.payPending(topUp.out_trade_no)).toBe(true);
+    const n = bank.notificationFor(paymentEvent(bank, topUp.out_trade_no), nowSec());
+    const taken = await deliver(a, n);
+    expect(taken.statusCode, taken.body).toBe(200);
+    expect(taken.headers['x-callback-effect']).toBe('queried');
+    // The job's next query was 5 s away (retry_base_ms): the news brought it forward.
+    let status = '';
+    for (let i = 0; i < 100 && status !== 'SUCCEEDED'; i++) {
+      const got = await a.http.inject({ method: 'GET', url: `/api/v1/wallet/top-ups/${topUp.id}` });
+      status = got.json<{ top_up: { status: string } }>().top_up.status;
+      if (status !== 'SUCCEEDED') await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(status).toBe('SUCCEEDED');
+    const again = await deliver(a, n);
+    expect([again.statusCode, again.headers['x-callback-effect']]).toEqual([200, 'duplicate']);
+    expect(bank.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
+  });
+
   it('a genuine success callback pays the order, which then completes; a duplicate is a 200 no-op', async () => {
     const { a, bank } = await start();
     const o = await pendingOrder(a);

@@ -224,14 +224,18 @@ describe.runIf(wanted)('several instances on one PostgreSQL database', () => {
       await Promise.all(Array.from({ length: CLIENTS }, () => client(ITEMS)));
       const sentIn = Date.now() - started;
 
-      // Wait for the survivors to finish everything, including the killed instance's jobs.
+      // Wait for the survivors to finish everything, including the killed instance's jobs and the
+      // jobs still to come from the audit outbox (each finished recharge's notice is enqueued when
+      // the dispatcher reaches its audit row, a moment after the recharge itself ended).
       const terminal = ['COMPLETED', 'FAILED', 'CANCELLED', 'REFUNDED'];
       let open = -1;
       for (let i = 0; i < 900 && open !== 0; i++) {
         const r = await sql.query<{ n: string }>(
           `select count(*) as n from orders where status <> all($1)
          union all select count(*) from recharges where status not in ('SUCCEEDED', 'FAILED')
-         union all select count(*) from jobs where status in ('queued', 'running')`,
+         union all select count(*) from jobs where status in ('queued', 'running')
+         union all select count(*) from audit_log
+           where id > coalesce((select position from webhook_cursor where name = 'audit'), 0)`,
           [terminal],
         );
         open = r.rows.reduce((s, x) => s + Number(x.n), 0);

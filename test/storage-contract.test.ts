@@ -372,7 +372,11 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect(await uow.run((r) => r.jobs.release('j1', 'w2', 10, 50, 'x'))).toBe(false);
     expect(await uow.run((r) => r.jobs.release('j1', 'w1', 10, 50, 'timeout'))).toBe(true);
     expect(await uow.run((r) => r.jobs.claimDue('w1', 40, 200, 5))).toEqual([]);
-    const [j] = await uow.run((r) => r.jobs.claimDue('w1', 50, 200, 5));
+    // Woken (a gateway's news): due at once; only a job that waits, of that kind and resource.
+    expect(await uow.run((r) => r.jobs.wake('other-kind', 'r', 30))).toBe(false);
+    expect(await uow.run((r) => r.jobs.wake('k', 'r', 30))).toBe(true);
+    expect(await uow.run((r) => r.jobs.wake('k', 'r', 30))).toBe(false); // due already
+    const [j] = await uow.run((r) => r.jobs.claimDue('w1', 30, 200, 5));
     expect(j).toMatchObject({ id: 'j1', attempts: 2, lastError: 'timeout' });
     expect(await uow.run((r) => r.jobs.fail('j1', 'w1', 60, 'gave up'))).toBe(true);
     expect(await uow.read.jobs.countByStatus()).toEqual({ failed: 1 });

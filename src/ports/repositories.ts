@@ -223,6 +223,12 @@ export interface JobRepository {
   get(id: string): Promise<JobRecord | undefined>;
   /** Whether a job of this kind for this resource is still queued or running (not done, not failed). */
   hasLive(kind: string, resourceId: string): Promise<boolean>;
+  /**
+   * Bring a queued job of this kind for this resource forward to run now (it waited for a later
+   * run-at, e.g. the next query of a payment whose payer has not paid yet); false when there is none
+   * waiting (it runs, has finished, or is due already).
+   */
+  wake(kind: string, resourceId: string, now: number): Promise<boolean>;
   /** Earliest run-at among queued jobs (for the worker's sleep), or undefined. */
   nextRunAt(): Promise<number | undefined>;
   /**

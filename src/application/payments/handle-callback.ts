@@ -1,8 +1,9 @@
 import { flagIds } from '../../domain/keys.js';
 import type { ErrorCode } from '../../domain/result.js';
 import type { GatewayNotification, NotificationAck, RawNotification } from '../../ports/payment-gateway.js';
-import type { PaymentRecord } from '../../ports/records.js';
+import type { PaymentRecord, TopUpRecord } from '../../ports/records.js';
 import type { Repositories } from '../../ports/repositories.js';
+import { JOB } from '../jobs/job-kinds.js';
 import { SYSTEM } from '../kernel/caller.js';
 import type { ChangeSet } from '../kernel/change-set.js';
 import type { Deps } from '../kernel/deps.js';
@@ -25,9 +26,11 @@ export type CallbackResult =
 /**
  * applied — moved a state; duplicate — this event was applied before; no_change — already in the
  * state the callback reports, or the callback is older news (never a move backwards); flagged —
- * contradicts what we recorded, handed to a person and to a query.
+ * contradicts what we recorded, handed to a person and to a query; queried — news of a wallet
+ * top-up's (or a recharge's own) charge: its pay job asks the gateway now instead of at its next
+ * turn, and settles it from that answer.
  */
-export type CallbackEffect = 'applied' | 'duplicate' | 'no_change' | 'flagged';
+export type CallbackEffect = 'applied' | 'duplicate' | 'no_change' | 'flagged' | 'queried';
 
 /** Thrown inside the transaction to roll everything back and refuse. */
 class Refusal extends Error {
@@ -92,6 +95,18 @@ export async function handleCallback(deps: Deps, gatewayName: string, raw: RawNo
   }
 
   const payment = await deps.uow.read.payments.getByOutTradeNo(n.outTradeNo);
+  const topUp =
+    payment === undefined && n.kind === 'payment'
+      ? await deps.uow.read.topUps.getByOutTradeNo(n.outTradeNo)
+      : undefined;
+  if (topUp !== undefined && topUp.gateway === gatewayName) {
+    try {
+      return accept(await queryTopUpNow(deps, gatewayName, n, topUp, now));
+    } catch (e) {
+      if (e instanceof Refusal) return refuse(e.code, e.message);
+      throw e;
+    }
+  }
   if (payment === undefined) {
     deps.logger.warn(
       { gateway: gatewayName, event_id: n.eventId, out_trade_no: n.outTradeNo },
@@ -252,4 +267,36 @@ async function flagAmountMismatch(
       },
     ),
   );
+}
+
+/**
+ * A notification about a wallet top-up's charge (or a recharge's own payment, which is a top-up):
+ * what settles a top-up is its pay job, which queries the gateway — the notification is news that
+ * the answer may have changed, not the answer. It is claimed once like any event (a re-send is a
+ * duplicate, a reused nonce a replay) and brings the job's next query forward to now.
+ */
+async function queryTopUpNow(
+  deps: Deps,
+  gatewayName: string,
+  n: GatewayNotification,
+  topUp: TopUpRecord,
+  now: number,
+): Promise<CallbackEffect> {
+  const windowMs = deps.settings.callbackWindowMs;
+  return tx(deps.uow, { actor: SYSTEM.gateway(gatewayName), now, requestId: null }, async (r) => {
+    const claimed = await r.callbacks.recordEvent({
+      gateway: gatewayName,
+      eventId: n.eventId,
+      tenantId: topUp.tenantId,
+      resourceId: topUp.id,
+      outcome: `${n.kind}:${n.status}`,
+      at: now,
+    });
+    if (!claimed) return 'duplicate';
+    if (n.nonce !== undefined && !(await r.callbacks.useNonce(gatewayName, n.nonce, now + 2 * windowMs))) {
+      throw new Refusal('CALLBACK_REPLAYED', 'this nonce was already used: a replayed notification');
+    }
+    const kind = topUp.rechargeId === undefined ? JOB.payTopUp : JOB.payRecharge;
+    return (await r.jobs.wake(kind, topUp.id, now)) ? 'queried' : 'no_change';
+  });
 }

@@ -249,6 +249,18 @@ export class KyselyJobs implements JobRepository {
     return row === undefined ? undefined : toJob(row);
   }
 
+  async wake(kind: string, resourceId: string, now: number): Promise<boolean> {
+    const res = await this.db
+      .updateTable('jobs')
+      .set({ runAt: now, updatedAt: now })
+      .where('resourceId', '=', resourceId)
+      .where('kind', '=', kind)
+      .where('status', '=', 'queued')
+      .where('runAt', '>', now)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) > 0;
+  }
+
   async hasLive(kind: string, resourceId: string): Promise<boolean> {
     const row = await this.db
       .selectFrom('jobs')

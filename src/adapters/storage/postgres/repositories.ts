@@ -68,6 +68,12 @@ class PostgresJobs extends KyselyJobs {
       this.effects.jobsAvailable = true;
   }
 
+  override async wake(kind: string, resourceId: string, now: number): Promise<boolean> {
+    const woken = await super.wake(kind, resourceId, now);
+    if (woken && this.effects !== undefined) this.effects.jobsAvailable = true;
+    return woken;
+  }
+
   override async release(id: string, owner: string, now: number, retryAt: number, error: string): Promise<boolean> {
     const released = await super.release(id, owner, now, retryAt, error);
     if (released && retryAt <= now && this.effects !== undefined) this.effects.jobsAvailable = true;
