@@ -80,13 +80,28 @@ export interface AuditChainFields {
  * without sorting keys for every row on the write path (it was two thirds of a row's cost).
  */
 export function auditChainContent(f: AuditChainFields): string {
+  const [head, middle, tail] = auditChainContentParts(f);
+  return head + JSON.stringify(f.prevHash) + middle + JSON.stringify(f.seq) + tail;
+}
+
+/** A row's chained fields but for its place in the chain: what is known before its head is read. */
+export type AuditChainUnlinked = Omit<AuditChainFields, 'prevHash' | 'seq'>;
+
+/**
+ * The content around a row's two chain links, each as JSON: head + "prev_hash" + middle + seq +
+ * tail is exactly auditChainContent. So the link can be made where the head is (PostgreSQL makes
+ * it in the statement that locks the head, migration 0029) from strings made here, the one
+ * definition; a hash is hex and seq an integer, so there they are written quoted and as digits.
+ */
+export function auditChainContentParts(f: AuditChainUnlinked): readonly [string, string, string] {
   const str = JSON.stringify;
-  return (
+  return [
     `{"action":${str(f.action)},"actor":${str(f.actor)},"after_json":${str(f.afterJson)},"at":${str(f.at)},` +
-    `"before_json":${str(f.beforeJson)},"prev_hash":${str(f.prevHash)},"request_id":${str(f.requestId)},` +
-    `"resource_id":${str(f.resourceId)},"resource_type":${str(f.resourceType)},"seq":${str(f.seq)},` +
-    `"shard":${str(f.shard)},"shards":${str(f.shards)},"tenant_id":${str(f.tenantId)},"v":${AUDIT_CHAIN_VERSION}}`
-  );
+      `"before_json":${str(f.beforeJson)},"prev_hash":`,
+    `,"request_id":${str(f.requestId)},"resource_id":${str(f.resourceId)},` +
+      `"resource_type":${str(f.resourceType)},"seq":`,
+    `,"shard":${str(f.shard)},"shards":${str(f.shards)},"tenant_id":${str(f.tenantId)},"v":${AUDIT_CHAIN_VERSION}}`,
+  ];
 }
 
 /** The same content through the generic canonical JSON: the definition the fast path must match. */

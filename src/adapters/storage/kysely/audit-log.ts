@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
-import { type ExpressionBuilder, type Kysely, type QueryCreator, sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import {
   type AuditChainFields,
   type AuditChainKey,
+  type AuditChainUnlinked,
   auditChainContent,
+  auditChainContentParts,
   auditShard,
   chainKey,
   compareChains,
@@ -14,6 +16,7 @@ import type { AuditChainHead, AuditEntry, AuditRecord, ChainedAuditRow } from '.
 import type { AuditLog } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import type { Engine } from '../storage.js';
+import { batchableInsert } from './batchable.js';
 import { num } from './columns.js';
 
 /** SHA-256 (hex) of a row's chained fields: what its `hash` column must hold. */
@@ -63,24 +66,10 @@ export function linkAuditRows(
   shards: number,
 ): AuditRowToWrite[] {
   return entries.map((e) => {
-    const shard = auditShard(e.resourceType, e.resourceId, shards);
-    const key = chainKey({ tenantId: e.tenantId, shard });
+    const f = unlinked(e, shards);
+    const key = chainKey(f);
     const head = heads.get(key) ?? { seq: 0, hash: GENESIS_HASH };
-    const fields = {
-      tenantId: e.tenantId,
-      shards,
-      shard,
-      seq: head.seq + 1,
-      prevHash: head.hash,
-      at: e.at,
-      actor: e.actor,
-      action: e.action,
-      resourceType: e.resourceType,
-      resourceId: e.resourceId,
-      beforeJson: e.before === null || e.before === undefined ? null : JSON.stringify(e.before),
-      afterJson: e.after === null || e.after === undefined ? null : JSON.stringify(e.after),
-      requestId: e.requestId,
-    };
+    const fields = { ...f, seq: head.seq + 1, prevHash: head.hash };
     const hash = auditRowHash(fields);
     heads.set(key, { seq: fields.seq, hash });
     return { ...fields, hash };
@@ -126,6 +115,76 @@ function toChained(r: Row<'auditLog'>): ChainedAuditRow {
   };
 }
 
+/**
+ * The one PostgreSQL statement that writes `entries` linked into their chains: an INSERT … SELECT
+ * from autoglm_audit_link (migration 0029), given each row's content split around its links
+ * (auditChainContentParts) and the chains in lock order; marked as a batchable insert of its rows.
+ */
+export function linkedInsert(entries: readonly AuditEntry[], shards: number) {
+  const cols = {
+    tenants: [] as string[],
+    shardCounts: [] as number[],
+    shards: [] as number[],
+    ats: [] as number[],
+    actors: [] as string[],
+    actions: [] as string[],
+    types: [] as string[],
+    ids: [] as string[],
+    befores: [] as (string | null)[],
+    afters: [] as (string | null)[],
+    requests: [] as (string | null)[],
+    heads: [] as string[],
+    middles: [] as string[],
+    tails: [] as string[],
+  };
+  for (const e of entries) {
+    const f = unlinked(e, shards);
+    const [head, middle, tail] = auditChainContentParts(f);
+    cols.tenants.push(f.tenantId);
+    cols.shardCounts.push(f.shards);
+    cols.shards.push(f.shard);
+    cols.ats.push(f.at);
+    cols.actors.push(f.actor);
+    cols.actions.push(f.action);
+    cols.types.push(f.resourceType);
+    cols.ids.push(f.resourceId);
+    cols.befores.push(f.beforeJson);
+    cols.afters.push(f.afterJson);
+    cols.requests.push(f.requestId);
+    cols.heads.push(head);
+    cols.middles.push(middle);
+    cols.tails.push(tail);
+  }
+  const chains = chainsOf(entries, shards);
+  const c = cols;
+  return sql`insert into audit_log (tenant_id, shards, shard, seq, prev_hash, hash, at, actor, action,
+    resource_type, resource_id, before_json, after_json, request_id)
+    select o_tenant_id, o_shards, o_shard, o_seq, o_prev_hash, o_hash, o_at, o_actor, o_action,
+      o_resource_type, o_resource_id, o_before_json, o_after_json, o_request_id
+    from autoglm_audit_link(${c.tenants}::text[], ${c.shardCounts}::integer[], ${c.shards}::integer[],
+      ${c.ats}::bigint[], ${c.actors}::text[], ${c.actions}::text[], ${c.types}::text[], ${c.ids}::text[],
+      ${c.befores}::text[], ${c.afters}::text[], ${c.requests}::text[], ${c.heads}::text[],
+      ${c.middles}::text[], ${c.tails}::text[], ${chains.map((x) => x.tenantId)}::text[],
+      ${chains.map((x) => x.shard)}::integer[])${batchableInsert('audit_log', entries.length)}`;
+}
+
+/** An entry's chained fields but for its links: its chain of `shards`, and its JSON as stored. */
+function unlinked(e: AuditEntry, shards: number): AuditChainUnlinked {
+  return {
+    tenantId: e.tenantId,
+    shards,
+    shard: auditShard(e.resourceType, e.resourceId, shards),
+    at: e.at,
+    actor: e.actor,
+    action: e.action,
+    resourceType: e.resourceType,
+    resourceId: e.resourceId,
+    beforeJson: e.before === null || e.before === undefined ? null : JSON.stringify(e.before),
+    afterJson: e.after === null || e.after === undefined ? null : JSON.stringify(e.after),
+    requestId: e.requestId,
+  };
+}
+
 const byChain = <T extends AuditChainKey>(rows: T[]): T[] => rows.sort(compareChains);
 
 export class KyselyAuditLog implements AuditLog {
@@ -145,64 +204,38 @@ export class KyselyAuditLog implements AuditLog {
   }
 
   /**
-   * PostgreSQL's path (SQLite has its own, synchronous one), two statements. First, one upsert
-   * moves every chain's head this transaction appends to on by its count and returns the hash to
-   * link to: it locks those head rows, in VALUES order, which is lock order (tenant, shard), so
-   * two transactions never wait for each other's heads in a cycle. Then one statement inserts the
-   * linked rows and sets the heads' hashes. The locks end with the COMMIT. tx() appends audit rows
-   * as the LAST writes of a transaction, so a head is held for this tail only; and only writers
-   * whose resources fall in the same shard of the same tenant wait for it.
+   * PostgreSQL's path (SQLite has its own, synchronous one): ONE insert, whose rows the server
+   * links into their chains as it writes them (autoglm_audit_link, migration 0029). It locks the
+   * heads of the chains this transaction appends to in lock order (tenant, shard), so two
+   * transactions never wait for each other's heads in a cycle, and moves them on. The statement
+   * is marked batchable: it travels in the transaction's batch of writes at COMMIT, so a head is
+   * held from that one statement to the COMMIT that follows it; and only writers whose resources
+   * fall in the same shard of the same tenant wait for it. Elsewhere (tools and tests on SQLite)
+   * the rows are linked here against the heads as read.
    */
   async appendMany(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
-    const at = entries.reduce((m, e) => Math.max(m, e.at), 0);
+    if (this.engine === 'postgres') {
+      await linkedInsert(entries, this.shards).execute(this.db);
+      return;
+    }
     const chains = chainsOf(entries, this.shards);
-    const moved = await this.db
-      .insertInto('auditChainHeads')
-      .values(
-        chains.map((c) => ({ tenantId: c.tenantId, shard: c.shard, seq: c.n, hash: GENESIS_HASH, updatedAt: at })),
-      )
-      .onConflict((oc) =>
-        oc.columns(['tenantId', 'shard']).doUpdateSet((eb) => ({
-          seq: sql<number>`${eb.ref('auditChainHeads.seq')} + ${eb.ref('excluded.seq')}`,
-          updatedAt: eb.ref('excluded.updatedAt'),
-        })),
-      )
-      .returning(['tenantId', 'shard', 'seq', 'hash'])
-      .execute();
     const heads = new Map<string, ChainPosition>();
-    const counts = new Map(chains.map((c) => [chainKey(c), c.n]));
-    for (const h of moved) {
-      const k = chainKey(h);
-      heads.set(k, { seq: num(h.seq) - (counts.get(k) ?? 0), hash: h.hash });
+    for (const c of chains) {
+      const h = await this.chainHead(c);
+      if (h !== undefined) heads.set(chainKey(c), { seq: h.seq, hash: h.hash });
     }
     const rows = linkAuditRows(entries, heads, this.shards);
-    const newHash = (c: AuditChainKey): string => heads.get(chainKey(c))?.hash ?? GENESIS_HASH;
-    const isChain = (eb: ExpressionBuilder<CamelCaseDatabase, 'auditChainHeads'>, c: AuditChainKey) =>
-      eb.and([eb('tenantId', '=', c.tenantId), eb('shard', '=', c.shard)]);
-    // Rows and heads in one statement on PostgreSQL: one round trip less while the heads are locked.
-    const insert = (w: QueryCreator<CamelCaseDatabase>) => w.insertInto('auditLog').values(rows).returning('id');
-    if (this.engine !== 'postgres') await insert(this.db).execute();
-    const writer = (
-      this.engine === 'postgres' ? this.db.with('linked', insert) : this.db
-    ) as QueryCreator<CamelCaseDatabase>;
-    await writer
-      .updateTable('auditChainHeads')
-      .set((eb) => ({
-        hash: chains
-          .slice(1)
-          .reduce(
-            (cases, c) => cases.when(isChain(eb, c)).then(newHash(c)),
-            eb
-              .case()
-              .when(isChain(eb, chains[0] as ChainAppend))
-              .then(newHash(chains[0] as ChainAppend)),
-          )
-          .else(eb.ref('hash'))
-          .end(),
-      }))
-      .where((eb) => eb.or(chains.map((c) => isChain(eb, c))))
-      .execute();
+    await this.db.insertInto('auditLog').values(rows).execute();
+    const at = entries.reduce((m, e) => Math.max(m, e.at), 0);
+    for (const c of chains) {
+      const h = heads.get(chainKey(c)) ?? { seq: 0, hash: GENESIS_HASH };
+      await this.db
+        .insertInto('auditChainHeads')
+        .values({ tenantId: c.tenantId, shard: c.shard, seq: h.seq, hash: h.hash, updatedAt: at })
+        .onConflict((oc) => oc.columns(['tenantId', 'shard']).doUpdateSet({ seq: h.seq, hash: h.hash, updatedAt: at }))
+        .execute();
+    }
   }
 
   /** Every column of the tenant's rows (the audit index leads with tenant_id). */

@@ -18,8 +18,27 @@ export const BATCHABLE = {
 
 export type BatchKind = keyof typeof BATCHABLE;
 
+/**
+ * The mark of an insert whose rows its statement's shape does not show (INSERT … SELECT): the
+ * table and how many rows it must write, named in the mark itself.
+ */
+export function batchableInsert(table: string, rows: number): ReturnType<typeof sql.raw> {
+  if (!/^[a-z_]+$/.test(table) || !Number.isSafeInteger(rows) || rows < 1) {
+    throw new RangeError(`a batchable insert names a table and at least one row, not ${table}:${rows}`);
+  }
+  return sql.raw(`/*batch:insert:${table}:${rows}*/`);
+}
+
+const MARK = /\/\*batch:(version|lease|insert)(?::([a-z_]+):(\d+))?\*\/$/;
+
 /** The mark a compiled statement ends with, if any. */
 export function batchKind(sqlText: string): BatchKind | undefined {
-  const m = /\/\*batch:(version|lease|insert)\*\/$/.exec(sqlText);
+  const m = MARK.exec(sqlText);
   return m === null ? undefined : (m[1] as BatchKind);
+}
+
+/** The table and row count a mark names (batchableInsert), if it names them. */
+export function markedTarget(sqlText: string): { table: string; rows: number } | undefined {
+  const m = MARK.exec(sqlText);
+  return m?.[2] === undefined || m[3] === undefined ? undefined : { table: m[2], rows: Number(m[3]) };
 }

@@ -8,7 +8,7 @@ import {
   type TransactionSettings,
 } from 'kysely';
 import { LeaseLostError, StaleVersionError } from '../../../ports/write-outcomes.js';
-import { type BatchKind, batchKind } from '../kysely/batchable.js';
+import { type BatchKind, batchKind, markedTarget } from '../kysely/batchable.js';
 
 /** The SQLSTATE autoglm_expect_rows raises (migration 0023) when a write of a batch fell short. */
 const SHORTFALL = 'AGB01';
@@ -44,8 +44,13 @@ interface Held {
   readonly rows: number;
 }
 
-/** The table a write names, and how many rows it must touch (an update: one; an insert: its VALUES). */
+/**
+ * The table a write names, and how many rows it must touch (an update: one; an insert: its VALUES,
+ * or what its mark says for an INSERT … SELECT).
+ */
 function target(query: CompiledQuery): { table: string; rows: number; update: boolean } | undefined {
+  const marked = markedTarget(query.sql);
+  if (marked !== undefined) return { ...marked, update: false };
   const node = query.query as unknown as {
     kind: string;
     table?: { table?: { identifier?: { name?: string } }; kind?: string };
