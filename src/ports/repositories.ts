@@ -55,7 +55,8 @@ export interface OrderRepository {
    * Write the new state if the stored version still equals `expectedVersion`; returns false when
    * someone else changed the order first (the caller re-reads and re-decides). Where writes travel
    * in batches (PostgreSQL) it may answer true and the unit of work fail with StaleVersionError
-   * instead (ports/write-outcomes.ts); so does every version-checked update of payments and refunds.
+   * instead (ports/write-outcomes.ts); so does every version-checked update of payments, refunds,
+   * top-ups and recharges.
    */
   update(order: OrderRecord, expectedVersion: number): Promise<boolean>;
   /** Newest first. */
@@ -316,7 +317,7 @@ export interface TopUpRepository {
   get(tenantId: string, id: string): Promise<TopUpRecord | undefined>;
   /** A tenant's top-ups in id order after `afterId` (null: from the first). */
   listAfter(tenantId: string, afterId: string | null, limit: number): Promise<TopUpRecord[]>;
-  /** Version-checked write. */
+  /** Version-checked write (batched on PostgreSQL like an order's: false, or StaleVersionError). */
   update(topUp: TopUpRecord, expectedVersion: number): Promise<boolean>;
   /** The top-up (of any tenant) paid under this out_trade_no. */
   getByOutTradeNo(outTradeNo: string): Promise<TopUpRecord | undefined>;
@@ -348,7 +349,7 @@ export interface RechargeRepository {
   get(tenantId: string, id: string): Promise<RechargeRecord | undefined>;
   /** A tenant's recharges in id order after `afterId` (null: from the first). */
   listAfter(tenantId: string, afterId: string | null, limit: number): Promise<RechargeRecord[]>;
-  /** Version-checked write. */
+  /** Version-checked write (batched on PostgreSQL like an order's: false, or StaleVersionError). */
   update(recharge: RechargeRecord, expectedVersion: number): Promise<boolean>;
   /**
    * The recharge (of any tenant) that sent this channel order id as one of its attempts

@@ -16,6 +16,7 @@ import type { RechargeRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num, numOrNull } from './columns.js';
 import { loadKeys, phoneIndex, SEALED } from './sealed.js';
+import { BATCHABLE } from './batchable.js';
 
 const keyBody = (id: string): string => id.replace(/[^A-Za-z0-9]/g, '');
 
@@ -129,7 +130,7 @@ export class KyselyRecharges implements RechargeRepository {
   }
 
   async insert(r: RechargeRecord): Promise<void> {
-    await this.db.insertInto('recharges').values(rechargeRow(r, this.cipher)).execute();
+    await this.db.insertInto('recharges').values(rechargeRow(r, this.cipher)).modifyEnd(BATCHABLE.insert).execute();
   }
 
   async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<RechargeRecord[]> {
@@ -162,6 +163,7 @@ export class KyselyRecharges implements RechargeRepository {
       .where('tenantId', '=', r.tenantId)
       .where('id', '=', r.id)
       .where('version', '=', expectedVersion)
+      .modifyEnd(BATCHABLE.version)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }

@@ -5,6 +5,7 @@ import type { TopUpRecord, TopUpRefundStatus } from '../../../ports/records.js';
 import type { TopUpRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
+import { BATCHABLE } from './batchable.js';
 
 /** A top-up as read: integers normalised; the direct-payment fields only when set. */
 function toTopUp(r: Row<'walletTopUps'>): TopUpRecord {
@@ -64,7 +65,7 @@ export class KyselyTopUps implements TopUpRepository {
   constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
 
   async insert(t: TopUpRecord): Promise<void> {
-    await this.db.insertInto('walletTopUps').values(topUpRow(t)).execute();
+    await this.db.insertInto('walletTopUps').values(topUpRow(t)).modifyEnd(BATCHABLE.insert).execute();
   }
 
   async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<TopUpRecord[]> {
@@ -145,6 +146,7 @@ export class KyselyTopUps implements TopUpRepository {
       .where('tenantId', '=', t.tenantId)
       .where('id', '=', t.id)
       .where('version', '=', expectedVersion)
+      .modifyEnd(BATCHABLE.version)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
   }

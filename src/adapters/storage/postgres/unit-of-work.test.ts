@@ -3,8 +3,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresWanted, type TestDatabase } from '../../../../test/support/pg-db.js';
 import { quiet } from '../../../../test/support/quiet-logger.js';
 import { testCipher } from '../../../../test/support/test-cipher.js';
+import { GENESIS_HASH } from '../../../domain/audit-chain.js';
 import type { Repositories } from '../../../ports/repositories.js';
 import { LeaseLostError, StaleVersionError } from '../../../ports/write-outcomes.js';
+import { auditRowHash } from '../kysely/audit-log.js';
 import { openPostgres, type PostgresStorage, type TransactionFaults } from './database.js';
 import { MAX_TRIES } from './unit-of-work.js';
 
@@ -256,5 +258,118 @@ describe.runIf(wanted)('PostgreSQL unit of work: writes travel in batches', () =
     expect(sent).toBe(6); // begin, batch, select, update, update, commit
     const stored = await s.unitOfWork.read.orders.get('t1', 'b4');
     expect([stored?.status, stored?.version]).toEqual(['PAID', 3]);
+  });
+});
+
+describe.runIf(wanted)('PostgreSQL links audit rows in the statement that writes them', () => {
+  let db: TestDatabase;
+  let s: PostgresStorage;
+  beforeAll(async () => {
+    db = await createTestDatabase('audit_link');
+    s = await openPostgres(db.url, { poolSize: 2, logger: quiet, cipher: testCipher() });
+  });
+  afterAll(async () => {
+    await s.close();
+    await db.drop();
+  });
+
+  it('each row carries the hash the application computes, linked to the one before it, whatever its text', async () => {
+    const odd = ['拿铁 ☕ 大杯', 'say "hi"\\n', 'tab\there', '\u202Eevil', '😀 astral', "it's", '{"a":[1,2]}'];
+    const entries = odd.flatMap((text, i) => [
+      {
+        tenantId: 't1',
+        at: 1_000 + i,
+        actor: `user:${text}`,
+        action: 'order.created',
+        resourceType: 'order',
+        resourceId: `o${i % 3}`,
+        before: i % 2 === 0 ? null : { note: text },
+        after: { note: text, n: i },
+        requestId: i % 3 === 0 ? null : `req-${text}`,
+      },
+    ]);
+    // Two transactions, so the second links to heads the first left.
+    await s.unitOfWork.run((r) => r.audit.appendMany(entries.slice(0, 4)));
+    await s.unitOfWork.run((r) => r.audit.appendMany(entries.slice(4)));
+
+    const rows = (await sql`select * from audit_log order by id`.execute(s.db)).rows as Record<string, unknown>[];
+    expect(rows).toHaveLength(entries.length);
+    const heads = new Map<string, { seq: number; hash: string }>();
+    for (const [i, row] of rows.entries()) {
+      expect(row.actor).toBe(entries[i]?.actor); // written in the order given
+      const key = `${String(row.tenant_id)}/${String(row.shard)}`;
+      const before = heads.get(key) ?? { seq: 0, hash: GENESIS_HASH };
+      expect(Number(row.seq)).toBe(before.seq + 1);
+      expect(row.prev_hash).toBe(before.hash);
+      const recomputed = auditRowHash({
+        tenantId: String(row.tenant_id),
+        shards: Number(row.shards),
+        shard: Number(row.shard),
+        seq: Number(row.seq),
+        prevHash: String(row.prev_hash),
+        at: Number(row.at),
+        actor: String(row.actor),
+        action: String(row.action),
+        resourceType: String(row.resource_type),
+        resourceId: String(row.resource_id),
+        beforeJson: row.before_json as string | null,
+        afterJson: row.after_json as string | null,
+        requestId: row.request_id as string | null,
+      });
+      expect(row.hash).toBe(recomputed);
+      heads.set(key, { seq: Number(row.seq), hash: String(row.hash) });
+    }
+    const stored = (await sql`select tenant_id, shard, seq, hash from audit_chain_heads`.execute(s.db)).rows as {
+      tenant_id: string;
+      shard: number;
+      seq: string;
+      hash: string;
+    }[];
+    expect(stored).toHaveLength(heads.size);
+    for (const h of stored)
+      expect({ seq: Number(h.seq), hash: h.hash }).toEqual(heads.get(`${h.tenant_id}/${h.shard}`));
+  });
+
+  it('a transaction of writes and audit rows is one round trip: no BEGIN, no COMMIT, the batch alone', async () => {
+    const seen: string[] = [];
+    const counted = await openPostgres(db.url, {
+      poolSize: 1,
+      logger: quiet,
+      cipher: testCipher(),
+      faults: {
+        beforeStatement(info) {
+          seen.push(info.sql);
+          return undefined;
+        },
+      },
+    });
+    try {
+      const before = counted.statementsSent();
+      await counted.unitOfWork.run(async (r) => {
+        await placeOrder(r, 'o_one_trip');
+        await r.audit.appendMany([
+          {
+            tenantId: 't1',
+            at: 2_000,
+            actor: 'user:u1',
+            action: 'order.created',
+            resourceType: 'order',
+            resourceId: 'o_one_trip',
+            before: null,
+            after: { status: 'AWAITING_PAYMENT' },
+            requestId: null,
+          },
+        ]);
+      });
+      expect(counted.statementsSent() - before).toBe(1);
+    } finally {
+      await counted.close();
+    }
+    expect(seen.at(-1)).toMatch(/autoglm_audit_link/);
+    expect(await rowsOf(s, 'o_one_trip')).toEqual([1, 1, 1]);
+    const audit = await sql<{
+      n: string;
+    }>`select count(*) as n from audit_log where resource_id = 'o_one_trip'`.execute(s.db);
+    expect(Number(audit.rows[0]?.n)).toBe(1);
   });
 });

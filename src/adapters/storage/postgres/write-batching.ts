@@ -48,7 +48,7 @@ interface Held {
  * The table a write names, and how many rows it must touch (an update: one; an insert: its VALUES,
  * or what its mark says for an INSERT … SELECT).
  */
-function target(query: CompiledQuery): { table: string; rows: number; update: boolean } | undefined {
+export function target(query: CompiledQuery): { table: string; rows: number; update: boolean } | undefined {
   const marked = markedTarget(query.sql);
   if (marked !== undefined) return { ...marked, update: false };
   const node = query.query as unknown as {
