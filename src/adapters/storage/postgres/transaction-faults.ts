@@ -4,10 +4,10 @@ import {
   type DatabaseConnection,
   type Dialect,
   type Driver,
-  type QueryCompiler,
   type QueryResult,
   type TransactionSettings,
 } from 'kysely';
+import { DelegatingDriver, withDriver, type WrappedConnection } from './delegating-driver.js';
 
 /** Test hook: decide, before each statement of a unit of work, whether the server should fail it. */
 export interface TransactionFaults {
@@ -53,17 +53,12 @@ export class FaultInjection {
 
   /** `dialect` with the transactions of attempts open to faults. */
   dialect(dialect: Dialect): Dialect {
-    return {
-      createDriver: () => new FaultInjectingDriver(dialect.createDriver(), this.current, this.faults),
-      createQueryCompiler: () => dialect.createQueryCompiler(),
-      createAdapter: () => dialect.createAdapter(),
-      createIntrospector: (db) => dialect.createIntrospector(db),
-    };
+    return withDriver(dialect, (driver) => new FaultInjectingDriver(driver, this.current, this.faults));
   }
 }
 
 /** A pooled connection that, while it carries an attempt's transaction, asks before each statement. */
-class FaultableConnection implements DatabaseConnection {
+class FaultableConnection implements WrappedConnection {
   /** Set from BEGIN until COMMIT or ROLLBACK of an attempt's transaction, which are not shown. */
   attempt: Attempt | undefined;
 
@@ -98,66 +93,36 @@ class FaultableConnection implements DatabaseConnection {
 }
 
 /** The dialect's own driver, handing out connections that can be failed while they carry an attempt. */
-class FaultInjectingDriver implements Driver {
+class FaultInjectingDriver extends DelegatingDriver<FaultableConnection> {
   constructor(
-    private readonly inner: Driver,
+    inner: Driver,
     private readonly current: AsyncLocalStorage<Attempt>,
     private readonly faults: TransactionFaults,
-  ) {}
-
-  init(): Promise<void> {
-    return this.inner.init();
+  ) {
+    super(inner);
   }
 
-  async acquireConnection(): Promise<DatabaseConnection> {
-    return new FaultableConnection(await this.inner.acquireConnection(), this.faults);
+  protected wrap(connection: DatabaseConnection): FaultableConnection {
+    return new FaultableConnection(connection, this.faults);
   }
 
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
-    const c = connection as FaultableConnection;
-    await this.inner.beginTransaction(c.inner, settings);
-    c.attempt = this.current.getStore();
+  override async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+    await super.beginTransaction(connection, settings);
+    (connection as FaultableConnection).attempt = this.current.getStore();
   }
 
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
-    const c = connection as FaultableConnection;
-    c.attempt = undefined;
-    return this.inner.commitTransaction(c.inner);
+  override commitTransaction(connection: DatabaseConnection): Promise<void> {
+    (connection as FaultableConnection).attempt = undefined;
+    return super.commitTransaction(connection);
   }
 
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    const c = connection as FaultableConnection;
-    c.attempt = undefined;
-    return this.inner.rollbackTransaction(c.inner);
+  override rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+    (connection as FaultableConnection).attempt = undefined;
+    return super.rollbackTransaction(connection);
   }
 
-  async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    await this.inner.savepoint?.((connection as FaultableConnection).inner, name, compile);
-  }
-
-  async rollbackToSavepoint(
-    connection: DatabaseConnection,
-    name: string,
-    compile: QueryCompiler['compileQuery'],
-  ): Promise<void> {
-    await this.inner.rollbackToSavepoint?.((connection as FaultableConnection).inner, name, compile);
-  }
-
-  async releaseSavepoint(
-    connection: DatabaseConnection,
-    name: string,
-    compile: QueryCompiler['compileQuery'],
-  ): Promise<void> {
-    await this.inner.releaseSavepoint?.((connection as FaultableConnection).inner, name, compile);
-  }
-
-  releaseConnection(connection: DatabaseConnection): Promise<void> {
-    const c = connection as FaultableConnection;
-    c.attempt = undefined;
-    return this.inner.releaseConnection(c.inner);
-  }
-
-  destroy(): Promise<void> {
-    return this.inner.destroy();
+  override releaseConnection(connection: DatabaseConnection): Promise<void> {
+    (connection as FaultableConnection).attempt = undefined;
+    return super.releaseConnection(connection);
   }
 }

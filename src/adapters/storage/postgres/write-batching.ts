@@ -9,6 +9,7 @@ import {
 } from 'kysely';
 import { LeaseLostError, StaleVersionError } from '../../../ports/write-outcomes.js';
 import { type BatchKind, batchKind, markedTarget } from '../kysely/batchable.js';
+import { DelegatingDriver, withDriver, type WrappedConnection } from './delegating-driver.js';
 
 /** The SQLSTATE autoglm_expect_rows raises (migration 0023) when a write of a batch fell short. */
 const SHORTFALL = 'AGB01';
@@ -29,12 +30,7 @@ const SHORTFALL = 'AGB01';
  * not find it). `sent` counts what actually goes to the server.
  */
 export function batchingWrites(dialect: Dialect, sent: () => void): Dialect {
-  return {
-    createDriver: () => new BatchingDriver(dialect.createDriver(), sent),
-    createQueryCompiler: () => dialect.createQueryCompiler(),
-    createAdapter: () => dialect.createAdapter(),
-    createIntrospector: (db) => dialect.createIntrospector(db),
-  };
+  return withDriver(dialect, (driver) => new BatchingDriver(driver, sent));
 }
 
 interface Held {
@@ -81,7 +77,7 @@ function shortfall(kind: BatchKind, table: string): Error {
   return new Error(`an insert into ${table} wrote fewer rows than it had`);
 }
 
-class BatchingConnection implements DatabaseConnection {
+class BatchingConnection implements WrappedConnection {
   /** idle: no transaction; pending: BEGIN not sent yet; open: BEGIN sent. */
   state: 'idle' | 'pending' | 'open' = 'idle';
   private held: Held[] = [];
@@ -199,74 +195,69 @@ class BatchingConnection implements DatabaseConnection {
   }
 }
 
-class BatchingDriver implements Driver {
+class BatchingDriver extends DelegatingDriver<BatchingConnection> {
   constructor(
-    private readonly inner: Driver,
+    inner: Driver,
     private readonly sent: () => void,
-  ) {}
-
-  init(): Promise<void> {
-    return this.inner.init();
+  ) {
+    super(inner);
   }
 
-  async acquireConnection(): Promise<DatabaseConnection> {
-    return new BatchingConnection(await this.inner.acquireConnection(), this.sent);
+  protected wrap(connection: DatabaseConnection): BatchingConnection {
+    return new BatchingConnection(connection, this.sent);
   }
 
-  async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
+  override async beginTransaction(connection: DatabaseConnection, settings: TransactionSettings): Promise<void> {
     const c = connection as BatchingConnection;
     if (settings.isolationLevel !== undefined || settings.accessMode !== undefined) {
       // Settings go with BEGIN: send it now.
       this.sent();
-      await this.inner.beginTransaction(c.inner, settings);
+      await super.beginTransaction(c, settings);
       c.state = 'open';
       return;
     }
     c.state = 'pending';
   }
 
-  commitTransaction(connection: DatabaseConnection): Promise<void> {
+  override commitTransaction(connection: DatabaseConnection): Promise<void> {
     return (connection as BatchingConnection).commit();
   }
 
-  rollbackTransaction(connection: DatabaseConnection): Promise<void> {
+  override rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     return (connection as BatchingConnection).rollback();
   }
 
-  async savepoint(connection: DatabaseConnection, name: string, compile: QueryCompiler['compileQuery']): Promise<void> {
-    const c = connection as BatchingConnection;
-    await c.sync(); // a savepoint marks the transaction as it stands on the server
-    this.sent();
-    await this.inner.savepoint?.(c.inner, name, compile);
-  }
-
-  async rollbackToSavepoint(
+  override async savepoint(
     connection: DatabaseConnection,
     name: string,
     compile: QueryCompiler['compileQuery'],
   ): Promise<void> {
-    const c = connection as BatchingConnection;
-    c.drop(); // held since the savepoint: undone with it
+    await (connection as BatchingConnection).sync(); // a savepoint marks the transaction as it stands on the server
     this.sent();
-    await this.inner.rollbackToSavepoint?.(c.inner, name, compile);
+    await super.savepoint(connection, name, compile);
   }
 
-  async releaseSavepoint(
+  override async rollbackToSavepoint(
+    connection: DatabaseConnection,
+    name: string,
+    compile: QueryCompiler['compileQuery'],
+  ): Promise<void> {
+    (connection as BatchingConnection).drop(); // held since the savepoint: undone with it
+    this.sent();
+    await super.rollbackToSavepoint(connection, name, compile);
+  }
+
+  override async releaseSavepoint(
     connection: DatabaseConnection,
     name: string,
     compile: QueryCompiler['compileQuery'],
   ): Promise<void> {
     this.sent();
-    await this.inner.releaseSavepoint?.((connection as BatchingConnection).inner, name, compile);
+    await super.releaseSavepoint(connection, name, compile);
   }
 
-  releaseConnection(connection: DatabaseConnection): Promise<void> {
-    const c = connection as BatchingConnection;
-    c.reset();
-    return this.inner.releaseConnection(c.inner);
-  }
-
-  destroy(): Promise<void> {
-    return this.inner.destroy();
+  override releaseConnection(connection: DatabaseConnection): Promise<void> {
+    (connection as BatchingConnection).reset();
+    return super.releaseConnection(connection);
   }
 }
