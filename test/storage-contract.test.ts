@@ -335,11 +335,19 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
         leaseTo: { owner: 'w1', until: 100 },
       }),
     );
-    expect(
-      await uow.run((r) => r.jobs.advance('j1', 'w2', 10, { kind: 'order.fulfil', priority: 20, leaseUntil: 200 })),
-    ).toBeUndefined();
+    const held = await uow.read.jobs.get('j1');
+    if (held === undefined) throw new Error('j1 was not enqueued');
+    // Another worker's advance: undefined, or (writes in batches) the unit of work fails.
+    const stolen = await uow
+      .run((r) => r.jobs.advance(held, 'w2', 10, { kind: 'order.fulfil', priority: 20, leaseUntil: 200 }))
+      .then(
+        (v) => v,
+        (e: unknown) => e,
+      );
+    if (stolen !== undefined) expect(stolen).toBeInstanceOf(LeaseLostError);
+    expect(await uow.read.jobs.get('j1')).toMatchObject({ kind: 'order.pay', leaseOwner: 'w1' });
     const next = await uow.run((r) =>
-      r.jobs.advance('j1', 'w1', 10, { kind: 'order.fulfil', priority: 20, leaseUntil: 200 }),
+      r.jobs.advance(held, 'w1', 10, { kind: 'order.fulfil', priority: 20, leaseUntil: 200 }),
     );
     expect(next).toMatchObject({
       id: 'j1',
@@ -1044,19 +1052,21 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       };
       expect(enqueued).toStrictEqual(expectedJob);
       expect(await read.jobs.get('rt_j1')).toStrictEqual(expectedJob);
-      // Claimed through the query builder (RETURNING), advanced through a prepared statement (RETURNING).
+      // Claimed through the query builder (RETURNING); advanced, then read back as stored.
       const leased = {
         ...expectedJob,
-        status: 'running',
+        status: 'running' as const,
         leaseOwner: 'w1',
         leaseUntil: 100,
         attempts: 1,
         updatedAt: 8,
       };
       expect(await uow.run((r) => r.jobs.claimById('rt_j1', 'w1', 8, 100))).toStrictEqual(leased);
+      const after = { ...leased, kind: 'k2', priority: 3, runAt: 9, leaseUntil: 200, updatedAt: 9 };
       expect(
-        await uow.run((r) => r.jobs.advance('rt_j1', 'w1', 9, { kind: 'k2', priority: 3, leaseUntil: 200 })),
-      ).toStrictEqual({ ...leased, kind: 'k2', priority: 3, runAt: 9, leaseUntil: 200, updatedAt: 9 });
+        await uow.run((r) => r.jobs.advance(leased, 'w1', 9, { kind: 'k2', priority: 3, leaseUntil: 200 })),
+      ).toStrictEqual(after);
+      expect(await read.jobs.get('rt_j1')).toStrictEqual(after);
     },
   );
   it(

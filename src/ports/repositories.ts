@@ -210,10 +210,12 @@ export interface JobRepository {
   /**
    * Turn a finished step into the next one in place — new kind and priority, attempts back to 1,
    * still leased to `owner` — instead of completing it and inserting another row. Only the
-   * lease owner can; undefined if the lease was lost.
+   * lease owner can. Returns the job as it now is (made from `job`, the row its owner holds), or
+   * undefined if the lease was lost (or, where writes travel in batches, the unit of work fails
+   * with LeaseLostError).
    */
   advance(
-    id: string,
+    job: JobRecord,
     owner: string,
     now: number,
     next: { readonly kind: string; readonly priority: number; readonly leaseUntil: number },

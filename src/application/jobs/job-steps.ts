@@ -24,7 +24,7 @@ export async function advanceJob(
   next: { readonly kind: string; readonly priority: number },
   now: number,
 ): Promise<JobRecord> {
-  const advanced = await r.jobs.advance(job.id, deps.workerId, now, {
+  const advanced = await r.jobs.advance(job, deps.workerId, now, {
     ...next,
     leaseUntil: now + deps.settings.leaseMs,
   });

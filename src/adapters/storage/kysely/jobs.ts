@@ -36,6 +36,30 @@ export function toJob(r: Row<'jobs'>): JobRecord {
   };
 }
 
+/**
+ * A leased job after advance(): the row its owner holds, with what advance() wrote. Made here,
+ * not read back, so the write needs nothing back and may travel in a batch.
+ */
+export function advanced(
+  job: JobRecord,
+  owner: string,
+  now: number,
+  next: { readonly kind: string; readonly priority: number; readonly leaseUntil: number },
+): JobRecord {
+  return {
+    ...job,
+    kind: next.kind,
+    priority: next.priority,
+    attempts: 1,
+    runAt: now,
+    status: 'running',
+    leaseOwner: owner,
+    leaseUntil: next.leaseUntil,
+    lastError: null,
+    updatedAt: now,
+  };
+}
+
 /** A new job's row, every column in table order; leased at once when `leaseTo` is given. */
 export function jobRow(job: NewJob & { readonly id: string; readonly now: number }): NewRow<'jobs'> {
   return {
@@ -185,12 +209,12 @@ export class KyselyJobs implements JobRepository {
   }
 
   async advance(
-    id: string,
+    job: JobRecord,
     owner: string,
     now: number,
     next: { readonly kind: string; readonly priority: number; readonly leaseUntil: number },
   ): Promise<JobRecord | undefined> {
-    const row = await this.db
+    const res = await this.db
       .updateTable('jobs')
       .set({
         kind: next.kind,
@@ -201,12 +225,12 @@ export class KyselyJobs implements JobRepository {
         lastError: null,
         updatedAt: now,
       })
-      .where('id', '=', id)
+      .where('id', '=', job.id)
       .where('status', '=', 'running')
       .where('leaseOwner', '=', owner)
-      .returningAll()
+      .modifyEnd(BATCHABLE.lease)
       .executeTakeFirst();
-    return row === undefined ? undefined : toJob(row);
+    return Number(res.numUpdatedRows) === 1 ? advanced(job, owner, now, next) : undefined;
   }
 
   async release(id: string, owner: string, now: number, retryAt: number, error: string): Promise<boolean> {

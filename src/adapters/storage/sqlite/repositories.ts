@@ -12,7 +12,7 @@ import {
   linkAuditRows,
 } from '../kysely/audit-log.js';
 import { createRepositories } from '../kysely/create-repositories.js';
-import { jobRow, KyselyJobs, toJob } from '../kysely/jobs.js';
+import { advanced, jobRow, KyselyJobs, toJob } from '../kysely/jobs.js';
 import { KyselyOrders, orderRow, toOrder } from '../kysely/orders.js';
 import { KyselyPayments, paymentRow, toPayment } from '../kysely/payments.js';
 import { columnName, propertyName } from '../kysely/with-camel-case.js';
@@ -55,7 +55,7 @@ export class Statements {
       jobAdvance:
         'update "jobs" set "kind" = @kind, "priority" = @priority, "attempts" = 1, "run_at" = @now, ' +
         '"lease_until" = @leaseUntil, "last_error" = null, "updated_at" = @now ' +
-        `where "id" = @id and "status" = 'running' and "lease_owner" = @owner returning ${jobs}`,
+        `where "id" = @id and "status" = 'running' and "lease_owner" = @owner`,
     };
   }
 
@@ -190,16 +190,15 @@ class SqliteJobs extends KyselyJobs {
   }
 
   override advance(
-    id: string,
+    job: JobRecord,
     owner: string,
     now: number,
     next: { readonly kind: string; readonly priority: number; readonly leaseUntil: number },
   ): Promise<JobRecord | undefined> {
-    const row = this.st
+    const r = this.st
       .get(this.st.sql.jobAdvance)
-      .get({ kind: next.kind, priority: next.priority, now, leaseUntil: next.leaseUntil, id, owner }) as
-      Row<'jobs'> | undefined;
-    return Promise.resolve(row === undefined ? undefined : toJob(row));
+      .run({ kind: next.kind, priority: next.priority, now, leaseUntil: next.leaseUntil, id: job.id, owner });
+    return Promise.resolve(r.changes === 1 ? advanced(job, owner, now, next) : undefined);
   }
 
   override complete(id: string, owner: string, now: number): Promise<boolean> {
