@@ -261,6 +261,81 @@ describe.runIf(wanted)('PostgreSQL unit of work: writes travel in batches', () =
   });
 });
 
+describe.runIf(wanted)('PostgreSQL write batches: two writers settling the same payment', () => {
+  let db: TestDatabase;
+  let s: PostgresStorage;
+  beforeAll(async () => {
+    db = await createTestDatabase('batch_race');
+    s = await openPostgres(db.url, { poolSize: 2, logger: quiet, cipher: testCipher() });
+  });
+  afterAll(async () => {
+    await s.close();
+    await db.drop();
+  });
+
+  it("the loser meets the version conflict it would have met alone, not the winner's duplicate journal", async () => {
+    await s.unitOfWork.run((r) => placeOrder(r, 'o_race'));
+    const read = await s.unitOfWork.read.payments.get('t1', 'pay_o_race');
+    if (read === undefined) throw new Error('no payment');
+    const journal = {
+      id: 'jr_capture_o_race',
+      tenantId: 't1',
+      kind: 'payment.captured',
+      resourceType: 'payment',
+      resourceId: read.id,
+      currency: 'CNY' as const,
+      at: 2_000,
+      actor: 'system:worker',
+      postings: [
+        { account: 'gateway:sim', amount: 3200 },
+        { account: 'revenue', amount: -3200 },
+      ],
+    };
+    const settle = (r: Repositories) =>
+      (async () => {
+        // Both read version 1: the callback's and the job's view before either committed.
+        await r.payments.update({ ...read, status: 'PAID', version: 2, updatedAt: 2_000 }, 1);
+        await r.ledger.append([journal]);
+      })();
+    await s.unitOfWork.run(settle);
+    const lost = await s.unitOfWork.run(settle).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(lost).toBeInstanceOf(StaleVersionError);
+    const postings = await sql<{ n: string }>`select count(*) as n from ledger_postings`.execute(s.db);
+    expect(Number(postings.rows[0]?.n)).toBe(2);
+  });
+
+  it('a duplicate with no checked write before it stays the database error', async () => {
+    const journal = {
+      id: 'jr_dup',
+      tenantId: 't1',
+      kind: 'adjustment',
+      resourceType: 'payment',
+      resourceId: 'p',
+      currency: 'CNY' as const,
+      at: 1,
+      actor: 'system:test',
+      postings: [
+        { account: 'a', amount: 1 },
+        { account: 'b', amount: -1 },
+      ],
+    };
+    await s.unitOfWork.run((r) => r.ledger.append([journal]));
+    const again = await s.unitOfWork
+      .run(async (r) => {
+        await r.ledger.append([journal]);
+        await r.jobs.enqueue({ id: 'job_dup', now: 0, tenantId: 't1', kind: 'k', resourceId: 'p', runAt: 1 });
+      })
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+    expect(again).toMatchObject({ code: '23505' });
+  });
+});
+
 describe.runIf(wanted)('PostgreSQL links audit rows in the statement that writes them', () => {
   let db: TestDatabase;
   let s: PostgresStorage;

@@ -9,10 +9,14 @@ import {
 } from 'kysely';
 import { LeaseLostError, StaleVersionError } from '../../../ports/write-outcomes.js';
 import { type BatchKind, batchKind, markedTarget } from '../kysely/batchable.js';
+import { columnName } from '../kysely/with-camel-case.js';
 import { DelegatingDriver, withDriver, type WrappedConnection } from './delegating-driver.js';
 
 /** The SQLSTATE autoglm_expect_rows raises (migration 0023) when a write of a batch fell short. */
 const SHORTFALL = 'AGB01';
+
+/** PostgreSQL's unique_violation. */
+const UNIQUE_VIOLATION = '23505';
 
 /**
  * Writes that travel together. Inside a transaction, a write marked batchable (kysely/batchable.ts)
@@ -75,6 +79,22 @@ function shortfall(kind: BatchKind, table: string): Error {
   if (kind === 'lease') return new LeaseLostError(`the lease on a ${table} row was lost`);
   if (kind === 'version') return new StaleVersionError(`a ${table} row was changed by someone else`);
   return new Error(`an insert into ${table} wrote fewer rows than it had`);
+}
+
+/**
+ * A batch that failed on a duplicate key in `table`, when a checked write (version or lease) came
+ * before the insert into it: the error that write's caller would have met first, sent one by one.
+ * Two writers that settle the same thing write the same keys (a payment's ledger journal): the one
+ * that lost read a version the other has since moved on, so its update would have touched no row
+ * and it would have stopped there, with a conflict to retry on fresh state; in one statement the
+ * duplicate surfaces instead, as all the batch's writes run together. Without such a write before
+ * the insert, the duplicate is the error (undefined here).
+ */
+function raceBehind(held: readonly Held[], table: string | undefined): Error | undefined {
+  if (table === undefined) return undefined;
+  const insert = held.findIndex((h) => h.kind === 'insert' && columnName(h.table) === table);
+  const checked = held.slice(0, insert < 0 ? 0 : insert).find((h) => h.kind !== 'insert');
+  return checked === undefined ? undefined : shortfall(checked.kind, checked.table);
 }
 
 class BatchingConnection implements WrappedConnection {
@@ -186,7 +206,8 @@ class BatchingConnection implements WrappedConnection {
     try {
       await this.send(CompiledQuery.raw(sql, parameters));
     } catch (e) {
-      const err = e as { code?: string; message?: string };
+      const err = e as { code?: string; message?: string; table?: string };
+      if (err.code === UNIQUE_VIOLATION) throw raceBehind(held, err.table) ?? e;
       if (err.code !== SHORTFALL) throw e;
       const index = Number(/ (\d+)$/.exec(err.message ?? '')?.[1] ?? '1') - 1;
       const h = held[index] ?? held[0]!;
