@@ -333,9 +333,15 @@ describe.each(ENGINES)('the embedded simulator keeps its books across a restart,
   });
 });
 
-describe('paying by QR from the autoglm CLI', () => {
+describe.each(ENGINES)('paying by QR from the autoglm CLI, on %s', (engine) => {
   it('confirm --method sim_qr draws the QR and names its page; paying completes it; cancel ends another', async () => {
-    const { app } = await startTestApp({ log: { level: 'silent' }, auto_confirm_order: false, trusted_actions: [] });
+    cluster = await startCluster(
+      engine,
+      { log: { level: 'silent' }, auto_confirm_order: false, trusted_actions: [] },
+      () => ({}),
+      1,
+    );
+    const app = cluster.apps[0]!;
     const url = await app.listen();
     const cli = (...args: string[]) => runCliCaptured(args, { defaultUrl: url, apiKey: adminKeyOf(app) });
     try {
@@ -367,8 +373,10 @@ describe('paying by QR from the autoglm CLI', () => {
       expect(cancelled.code, cancelled.err.join('\n')).toBe(0);
       expect(cancelled.out.join('\n')).toMatch(/status\s+CANCELLED/);
       expect(app.paymentSimulator?.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
+      expect(await app.services.ledger.check('default')).toMatchObject({ balanced: true });
     } finally {
-      await app.close();
+      await cluster.close();
+      cluster = undefined;
     }
   });
 });

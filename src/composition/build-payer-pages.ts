@@ -21,6 +21,8 @@ export function buildPayerPages(
   payments: Pick<PaymentRepository, 'getByOutTradeNo'>,
   callbacks: Pick<PaymentsApi, 'handleCallback'>,
   clock: Pick<Clock, 'now'>,
+  /** Told of a callback the service did not take (logged; the payment's job settles it). */
+  notTaken: (error: unknown, outTradeNo: string) => void,
 ): PayerPages {
   return {
     show(page) {
@@ -31,10 +33,17 @@ export function buildPayerPages(
       const t = pages.trade(page);
       if (t === undefined) return undefined;
       if (!bank.payPending(t.outTradeNo, decline)) return { paid: false, trade: pages.shown(t) };
-      const payment = await payments.getByOutTradeNo(t.outTradeNo);
-      if (payment !== undefined) {
-        const n = bank.notificationFor({ kind: 'payment', trade: t }, Math.floor(clock.now() / 1000));
-        await callbacks.handleCallback(payment.gateway, { headers: n.headers, body: n.body });
+      // Paid at the gateway whatever follows: a callback the service could not take (a write that
+      // lost a race with the payment's own job, say) is what a refused HTTP callback is at a real
+      // gateway — the payer's page still says paid, and the payment's job asks the gateway.
+      try {
+        const payment = await payments.getByOutTradeNo(t.outTradeNo);
+        if (payment !== undefined) {
+          const n = bank.notificationFor({ kind: 'payment', trade: t }, Math.floor(clock.now() / 1000));
+          await callbacks.handleCallback(payment.gateway, { headers: n.headers, body: n.body });
+        }
+      } catch (e) {
+        notTaken(e, t.outTradeNo);
       }
       return { paid: true, trade: pages.shown(t) };
     },

@@ -491,6 +491,11 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
             storage.unitOfWork.read.payments,
             payments.api,
             clock,
+            (err, outTradeNo) =>
+              logger.warn(
+                { err, out_trade_no: outTradeNo },
+                'a pay page’s callback was not taken: the payment’s job will ask the gateway',
+              ),
           ),
         }),
     ready: async () => {
