@@ -358,51 +358,72 @@ describe.each(ENGINES)('the embedded simulator keeps its books across a restart,
 });
 
 describe.each(ENGINES)('paying by QR from the autoglm CLI, on %s', (engine) => {
-  it('confirm --method sim_qr draws the QR and names its page; paying completes it; cancel ends another', async () => {
-    cluster = await startCluster(
-      engine,
-      { log: { level: 'silent' }, auto_confirm_order: false, trusted_actions: [] },
-      () => ({}),
-      1,
-    );
-    const app = cluster.apps[0]!;
-    const url = await app.listen();
-    const cli = (...args: string[]) => runCliCaptured(args, { defaultUrl: url, apiKey: adminKeyOf(app) });
-    try {
-      const placed = await cli('order', 'latte', 'medium', '--json');
-      const id = (JSON.parse(placed.out[0] ?? '{}') as { order: { id: string } }).order.id;
-      const confirmed = await cli('confirm', id, '--method', 'sim_qr');
-      expect(confirmed.code, confirmed.err.join('\n')).toBe(0);
-      const text = confirmed.out.join('\n');
-      expect(text).toMatch(/status\s+PAYMENT_PROCESSING/);
-      const payUrl = /open (http:\/\/\S+\/_sim\/pay\/sim_\d+\.\S+)/.exec(text)?.[1];
-      expect(payUrl).toBeDefined();
-      expect(text).toMatch(/before \d{4}-\d\d-\d\dT/);
-      // The QR itself, in block characters a phone can scan off the terminal.
-      expect(text).toMatch(/[▄▀█]{5}/);
-      // The person pays on the page the QR opens.
-      const paid = await fetch(payUrl ?? '', { method: 'POST' });
-      expect(paid.status).toBe(200);
-      const shown = await until(
-        () => cli('get', id),
-        (r) => /status\s+COMPLETED/.test(r.out.join('\n')),
+  it(
+    'confirm --method sim_qr draws the QR and names its page; paying completes it; cancel ends another; ' +
+      'another method closes the first trade',
+    async () => {
+      cluster = await startCluster(
+        engine,
+        { log: { level: 'silent' }, auto_confirm_order: false, trusted_actions: [] },
+        () => ({}),
+        1,
       );
-      expect(shown.out.join('\n')).not.toContain('scan this');
+      const app = cluster.apps[0]!;
+      const url = await app.listen();
+      const cli = (...args: string[]) => runCliCaptured(args, { defaultUrl: url, apiKey: adminKeyOf(app) });
+      try {
+        const placed = await cli('order', 'latte', 'medium', '--json');
+        const id = (JSON.parse(placed.out[0] ?? '{}') as { order: { id: string } }).order.id;
+        const confirmed = await cli('confirm', id, '--method', 'sim_qr');
+        expect(confirmed.code, confirmed.err.join('\n')).toBe(0);
+        const text = confirmed.out.join('\n');
+        expect(text).toMatch(/status\s+PAYMENT_PROCESSING/);
+        const payUrl = /open (http:\/\/\S+\/_sim\/pay\/sim_\d+\.\S+)/.exec(text)?.[1];
+        expect(payUrl).toBeDefined();
+        expect(text).toMatch(/before \d{4}-\d\d-\d\dT/);
+        // The QR itself, in block characters a phone can scan off the terminal.
+        expect(text).toMatch(/[▄▀█]{5}/);
+        // The person pays on the page the QR opens.
+        const paid = await fetch(payUrl ?? '', { method: 'POST' });
+        expect(paid.status).toBe(200);
+        const shown = await until(
+          () => cli('get', id),
+          (r) => /status\s+COMPLETED/.test(r.out.join('\n')),
+        );
+        expect(shown.out.join('\n')).not.toContain('scan this');
 
-      const second = JSON.parse((await cli('order', 'latte', 'medium', '--json')).out[0] ?? '{}') as {
-        order: { id: string };
-      };
-      await cli('confirm', second.order.id, '--method', 'sim_qr');
-      const cancelled = await cli('cancel', second.order.id);
-      expect(cancelled.code, cancelled.err.join('\n')).toBe(0);
-      expect(cancelled.out.join('\n')).toMatch(/status\s+CANCELLED/);
-      expect(app.paymentSimulator?.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
-      expect(await app.services.ledger.check('default')).toMatchObject({ balanced: true });
-    } finally {
-      await cluster.close();
-      cluster = undefined;
-    }
-  });
+        const second = JSON.parse((await cli('order', 'latte', 'medium', '--json')).out[0] ?? '{}') as {
+          order: { id: string };
+        };
+        await cli('confirm', second.order.id, '--method', 'sim_qr');
+        const cancelled = await cli('cancel', second.order.id);
+        expect(cancelled.code, cancelled.err.join('\n')).toBe(0);
+        expect(cancelled.out.join('\n')).toMatch(/status\s+CANCELLED/);
+        expect(app.paymentSimulator?.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
+
+        // Another method for a waiting payment: the QR trade is closed first, then the wallet pays.
+        const third = JSON.parse((await cli('order', 'latte', 'medium', '--json')).out[0] ?? '{}') as {
+          order: { id: string };
+        };
+        const waiting = await cli('confirm', third.order.id, '--method', 'sim_qr', '--json');
+        const firstTrade = (JSON.parse(waiting.out[0] ?? '{}') as { order: { payment: { out_trade_no: string } } })
+          .order.payment.out_trade_no;
+        const switched = await cli('confirm', third.order.id, '--method', 'wallet');
+        expect(switched.code, switched.err.join('\n')).toBe(0);
+        const paidByWallet = await until(
+          () => cli('get', third.order.id),
+          (r) => /status\s+COMPLETED/.test(r.out.join('\n')),
+        );
+        expect(paidByWallet.out.join('\n')).toMatch(/status\s+COMPLETED/);
+        expect(app.paymentSimulator?.trade(firstTrade)?.status).toBe('closed');
+        expect(app.paymentSimulator?.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(2);
+        expect(await app.services.ledger.check('default')).toMatchObject({ balanced: true });
+      } finally {
+        await cluster.close();
+        cluster = undefined;
+      }
+    },
+  );
 });
 
 describe('an agent is handed what the payer needs', () => {
