@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SimulatorHttpGateway } from '../src/adapters/gateways/simulator-http/simulator-http-gateway.js';
 import { type Cluster, ENGINES, startCluster } from './support/cluster.js';
 import { spawnUntil } from './support/spawn-until.js';
+import { runCliCaptured } from './support/cli-run.js';
+import type { SimulatorCommandOptions } from '../src/interfaces/cli/cli.js';
 import { until } from './support/webhook-receiver.js';
 
 /**
@@ -171,4 +173,26 @@ describe('the standalone simulator’s pay page, declined', () => {
       await gw.shutdown();
     }
   }, 30_000);
+});
+
+describe('autoglm simulator --public-url', () => {
+  it('is the origin the pay pages are handed out under; what is not an http(s) origin is refused', async () => {
+    const given: SimulatorCommandOptions[] = [];
+    const run = (...args: string[]) =>
+      runCliCaptured(['simulator', ...args], {
+        defaultUrl: 'http://127.0.0.1:1',
+        simulator: (o) => {
+          given.push(o);
+          return Promise.resolve();
+        },
+      });
+    expect((await run('--public-url', 'http://192.168.1.20:9100/')).code).toBe(0);
+    expect(given[0]?.publicUrl).toBe('http://192.168.1.20:9100');
+    for (const bad of ['ftp://192.168.1.20', 'not a url', 'http://h:9100/?x=1']) {
+      const r = await run('--public-url', bad);
+      expect(r.code, bad).not.toBe(0);
+      expect(r.err.join('\n'), bad).toMatch(/--public-url/);
+    }
+    expect(given).toHaveLength(1);
+  });
 });
