@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
 import { ENGINES, startCluster, type Cluster } from './support/cluster.js';
 import { adminKeyOf, keyOf } from './support/test-app.js';
+import { runCliCaptured } from './support/cli-run.js';
 
 interface ProblemBody {
   readonly status: number;
@@ -37,14 +38,18 @@ describe.each(ENGINES)('HTTP hygiene on %s: every refusal is problem+json with a
   let url: string;
   let admin: Record<string, string>;
   let alice: Record<string, string>;
+  let aliceKey: string;
 
   beforeAll(async () => {
     cluster = await startCluster(engine, {}, () => ({}), 1);
     app = cluster.apps[0] as App;
     url = await app.listen();
     admin = { authorization: `Bearer ${adminKeyOf(app)}`, 'content-type': 'application/json' };
-    alice = { authorization: `Bearer ${await keyOf(app, 'alice')}`, 'content-type': 'application/json' };
+    aliceKey = await keyOf(app, 'alice');
+    alice = { authorization: `Bearer ${aliceKey}`, 'content-type': 'application/json' };
   });
+  /** The CLI, as alice, against this instance. */
+  const asAlice = (...args: string[]) => runCliCaptured(args, { defaultUrl: url, apiKey: aliceKey });
   afterAll(async () => {
     await cluster.close();
   });
@@ -224,10 +229,21 @@ describe.each(ENGINES)('HTTP hygiene on %s: every refusal is problem+json with a
       // Words to intent alone: a 400 with the same code.
       const parsed = await call('POST', '/api/v1/intents/parse', alice, { text });
       expect({ text, status: parsed.status, code: parsed.problem.code }).toEqual({ text, status: 400, code });
+      // The same words through the CLI, even with --yes: refused with the code, a non-zero exit
+      // (`--` ends the options: "-3杯…" is the person's words, not a flag).
+      const done = await asAlice('do', '--yes', '--', text);
+      expect({ text, code: done.code, out: done.out.join('\n') }).toMatchObject({
+        text,
+        code: 1,
+        out: expect.stringMatching(new RegExp(`^refused ${code}`)) as unknown,
+      });
     }
     // A bidi override never reaches the parser: what would be shown (13800138000) is not what would run.
     const bidi = await call('POST', '/api/v1/agent/messages', alice, { text: '给\u202E00083100831\u202C充值100元' });
     expectProblem(bidi, 400, 'INVALID_CHARACTERS');
+    const bidiByCli = await asAlice('do', '--yes', '给\u202E00083100831\u202C充值100元');
+    expect(bidiByCli.code).not.toBe(0);
+    expect(bidiByCli.err[0]).toMatch(/^error INVALID_CHARACTERS: .*\(request req_\S+\)$/);
     expect([await ledger(), await orders()]).toEqual(before);
   });
 });

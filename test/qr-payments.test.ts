@@ -208,41 +208,65 @@ describe.each(ENGINES)('paying by QR on the embedded simulator, on %s', (engine)
     expect(bank.capturesFor(o.payment.id)).toBe(1);
   });
 
-  it('a capture that lands after the close decision is flagged and given back; the ledger balances', async () => {
-    // A gateway whose close answers "closed" while the payer's payment is already under way.
-    let racing = false;
-    const a = await start();
-    const bank = simulatorOf(a);
-    const close = bank.close.bind(bank);
-    bank.close = (outTradeNo: string) => {
-      if (!racing) return close(outTradeNo);
-      const t = bank.trade(outTradeNo);
-      return Promise.resolve({ status: 'closed' as const, outTradeNo, ...(t ? { amount: t.amount } : {}) });
-    };
-    const o = orderOf(await place(a, 'qr-race-1'));
-    racing = true;
-    const cancelled = await cancel(a, o.id);
-    expect(cancelled.statusCode, cancelled.body).toBe(200);
-    expect(orderOf(cancelled).status).toBe('CANCELLED');
-    // The payer's payment lands now, and the gateway's signed callback with it.
-    const paid = await a.http.inject({ method: 'POST', url: pagePath(o.payment.pay_url ?? '') });
-    expect(paid.statusCode).toBe(200);
-    expect(bank.capturesFor(o.payment.id)).toBe(1);
-    const refunded = await until(
-      () =>
-        Promise.resolve(bank.groundTruth.filter((e) => e.type === 'refund' && e.outTradeNo === o.payment.out_trade_no)),
-      (v) => v.length > 0,
-    );
-    expect(refunded).toHaveLength(1);
-    const flags = await until(
-      async () =>
-        (await a.deps.uow.read.flags.list('default', { limit: 100 })).filter((f) => f.resourceId === o.payment.id),
-      (v) => v.some((f) => f.code === 'LATE_CAPTURE_REFUNDED'),
-    );
-    expect(flags.map((f) => f.code).sort()).toEqual(['LATE_CAPTURE', 'LATE_CAPTURE_REFUNDED']);
-    expect((await get(a, o.id)).status).toBe('CANCELLED');
-    expect(await a.services.ledger.check('default')).toMatchObject({ balanced: true });
-  });
+  it.each(['the HTTP API', 'the CLI'])(
+    'a capture that lands after the close decision is flagged and given back; the ledger balances (cancel by %s)',
+    async (via) => {
+      // A gateway whose close answers "closed" while the payer's payment is already under way.
+      let racing = false;
+      const a = await start();
+      const bank = simulatorOf(a);
+      const close = bank.close.bind(bank);
+      bank.close = (outTradeNo: string) => {
+        if (!racing) return close(outTradeNo);
+        const t = bank.trade(outTradeNo);
+        return Promise.resolve({ status: 'closed' as const, outTradeNo, ...(t ? { amount: t.amount } : {}) });
+      };
+      const o = orderOf(await place(a, 'qr-race-1'));
+      racing = true;
+      const url = via === 'the CLI' ? await a.listen() : undefined;
+      const cli =
+        url === undefined
+          ? undefined
+          : (...args: string[]) => runCliCaptured(args, { defaultUrl: url, apiKey: adminKeyOf(a) });
+      if (cli === undefined) {
+        const cancelled = await cancel(a, o.id);
+        expect(cancelled.statusCode, cancelled.body).toBe(200);
+        expect(orderOf(cancelled).status).toBe('CANCELLED');
+      } else {
+        const cancelled = await cli('cancel', o.id, '--user', 'alice');
+        expect(cancelled.code, cancelled.err.join('\n')).toBe(0);
+        expect(cancelled.out.join('\n')).toMatch(/status\s+CANCELLED/);
+      }
+      // The payer's payment lands now, and the gateway's signed callback with it.
+      const paid = await a.http.inject({ method: 'POST', url: pagePath(o.payment.pay_url ?? '') });
+      expect(paid.statusCode).toBe(200);
+      expect(bank.capturesFor(o.payment.id)).toBe(1);
+      const refunded = await until(
+        () =>
+          Promise.resolve(
+            bank.groundTruth.filter((e) => e.type === 'refund' && e.outTradeNo === o.payment.out_trade_no),
+          ),
+        (v) => v.length > 0,
+      );
+      expect(refunded).toHaveLength(1);
+      const flags = await until(
+        async () =>
+          (await a.deps.uow.read.flags.list('default', { limit: 100 })).filter((f) => f.resourceId === o.payment.id),
+        (v) => v.some((f) => f.code === 'LATE_CAPTURE_REFUNDED'),
+      );
+      expect(flags.map((f) => f.code).sort()).toEqual(['LATE_CAPTURE', 'LATE_CAPTURE_REFUNDED']);
+      expect((await get(a, o.id)).status).toBe('CANCELLED');
+      expect(await a.services.ledger.check('default')).toMatchObject({ balanced: true });
+      if (cli !== undefined) {
+        // What an operator sees of it from the terminal: the flag, and books that balance.
+        const listed = await cli('flags', 'list', '--code', 'LATE_CAPTURE_REFUNDED', '--json');
+        expect(listed.code, listed.err.join('\n')).toBe(0);
+        const data = (JSON.parse(listed.out[0] ?? '{}') as { data: Array<{ resource_id: string }> }).data;
+        expect(data.map((f) => f.resource_id)).toContain(o.payment.id);
+        expect((await cli('ledger', 'check')).code).toBe(0);
+      }
+    },
+  );
 
   it('another method for a waiting payment closes the first trade, then pays with the new one', async () => {
     const a = await start();
@@ -333,44 +357,73 @@ describe.each(ENGINES)('the embedded simulator keeps its books across a restart,
   });
 });
 
-describe('paying by QR from the autoglm CLI', () => {
-  it('confirm --method sim_qr draws the QR and names its page; paying completes it; cancel ends another', async () => {
-    const { app } = await startTestApp({ log: { level: 'silent' }, auto_confirm_order: false, trusted_actions: [] });
-    const url = await app.listen();
-    const cli = (...args: string[]) => runCliCaptured(args, { defaultUrl: url, apiKey: adminKeyOf(app) });
-    try {
-      const placed = await cli('order', 'latte', 'medium', '--json');
-      const id = (JSON.parse(placed.out[0] ?? '{}') as { order: { id: string } }).order.id;
-      const confirmed = await cli('confirm', id, '--method', 'sim_qr');
-      expect(confirmed.code, confirmed.err.join('\n')).toBe(0);
-      const text = confirmed.out.join('\n');
-      expect(text).toMatch(/status\s+PAYMENT_PROCESSING/);
-      const payUrl = /open (http:\/\/\S+\/_sim\/pay\/sim_\d+\.\S+)/.exec(text)?.[1];
-      expect(payUrl).toBeDefined();
-      expect(text).toMatch(/before \d{4}-\d\d-\d\dT/);
-      // The QR itself, in block characters a phone can scan off the terminal.
-      expect(text).toMatch(/[▄▀█]{5}/);
-      // The person pays on the page the QR opens.
-      const paid = await fetch(payUrl ?? '', { method: 'POST' });
-      expect(paid.status).toBe(200);
-      const shown = await until(
-        () => cli('get', id),
-        (r) => /status\s+COMPLETED/.test(r.out.join('\n')),
+describe.each(ENGINES)('paying by QR from the autoglm CLI, on %s', (engine) => {
+  it(
+    'confirm --method sim_qr draws the QR and names its page; paying completes it; cancel ends another; ' +
+      'another method closes the first trade',
+    async () => {
+      cluster = await startCluster(
+        engine,
+        { log: { level: 'silent' }, auto_confirm_order: false, trusted_actions: [] },
+        () => ({}),
+        1,
       );
-      expect(shown.out.join('\n')).not.toContain('scan this');
+      const app = cluster.apps[0]!;
+      const url = await app.listen();
+      const cli = (...args: string[]) => runCliCaptured(args, { defaultUrl: url, apiKey: adminKeyOf(app) });
+      try {
+        const placed = await cli('order', 'latte', 'medium', '--json');
+        const id = (JSON.parse(placed.out[0] ?? '{}') as { order: { id: string } }).order.id;
+        const confirmed = await cli('confirm', id, '--method', 'sim_qr');
+        expect(confirmed.code, confirmed.err.join('\n')).toBe(0);
+        const text = confirmed.out.join('\n');
+        expect(text).toMatch(/status\s+PAYMENT_PROCESSING/);
+        const payUrl = /open (http:\/\/\S+\/_sim\/pay\/sim_\d+\.\S+)/.exec(text)?.[1];
+        expect(payUrl).toBeDefined();
+        expect(text).toMatch(/before \d{4}-\d\d-\d\dT/);
+        // The QR itself, in block characters a phone can scan off the terminal.
+        expect(text).toMatch(/[▄▀█]{5}/);
+        // The person pays on the page the QR opens.
+        const paid = await fetch(payUrl ?? '', { method: 'POST' });
+        expect(paid.status).toBe(200);
+        const shown = await until(
+          () => cli('get', id),
+          (r) => /status\s+COMPLETED/.test(r.out.join('\n')),
+        );
+        expect(shown.out.join('\n')).not.toContain('scan this');
 
-      const second = JSON.parse((await cli('order', 'latte', 'medium', '--json')).out[0] ?? '{}') as {
-        order: { id: string };
-      };
-      await cli('confirm', second.order.id, '--method', 'sim_qr');
-      const cancelled = await cli('cancel', second.order.id);
-      expect(cancelled.code, cancelled.err.join('\n')).toBe(0);
-      expect(cancelled.out.join('\n')).toMatch(/status\s+CANCELLED/);
-      expect(app.paymentSimulator?.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
-    } finally {
-      await app.close();
-    }
-  });
+        const second = JSON.parse((await cli('order', 'latte', 'medium', '--json')).out[0] ?? '{}') as {
+          order: { id: string };
+        };
+        await cli('confirm', second.order.id, '--method', 'sim_qr');
+        const cancelled = await cli('cancel', second.order.id);
+        expect(cancelled.code, cancelled.err.join('\n')).toBe(0);
+        expect(cancelled.out.join('\n')).toMatch(/status\s+CANCELLED/);
+        expect(app.paymentSimulator?.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
+
+        // Another method for a waiting payment: the QR trade is closed first, then the wallet pays.
+        const third = JSON.parse((await cli('order', 'latte', 'medium', '--json')).out[0] ?? '{}') as {
+          order: { id: string };
+        };
+        const waiting = await cli('confirm', third.order.id, '--method', 'sim_qr', '--json');
+        const firstTrade = (JSON.parse(waiting.out[0] ?? '{}') as { order: { payment: { out_trade_no: string } } })
+          .order.payment.out_trade_no;
+        const switched = await cli('confirm', third.order.id, '--method', 'wallet');
+        expect(switched.code, switched.err.join('\n')).toBe(0);
+        const paidByWallet = await until(
+          () => cli('get', third.order.id),
+          (r) => /status\s+COMPLETED/.test(r.out.join('\n')),
+        );
+        expect(paidByWallet.out.join('\n')).toMatch(/status\s+COMPLETED/);
+        expect(app.paymentSimulator?.trade(firstTrade)?.status).toBe('closed');
+        expect(app.paymentSimulator?.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(2);
+        expect(await app.services.ledger.check('default')).toMatchObject({ balanced: true });
+      } finally {
+        await cluster.close();
+        cluster = undefined;
+      }
+    },
+  );
 });
 
 describe('an agent is handed what the payer needs', () => {

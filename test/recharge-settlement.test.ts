@@ -15,7 +15,10 @@ import {
   type RechargeSubmitRequest,
   RechargeUnknownOutcomeError,
 } from '../src/ports/recharge-channel.js';
-import { ADMIN, auditOf, type LogSink, startTestApp } from './support/test-app.js';
+import { ADMIN, adminKeyOf, auditOf, type LogSink, startTestApp } from './support/test-app.js';
+import { ENGINES } from './support/cluster.js';
+import { runCliCaptured } from './support/cli-run.js';
+import { createTestDatabase } from './support/pg-db.js';
 
 const PHONE = '13800138000';
 const ALL = ['CHINA_MOBILE', 'CHINA_UNICOM', 'CHINA_TELECOM', 'CHINA_BROADNET', 'VIRTUAL'];
@@ -232,8 +235,8 @@ async function actions(app: App, id: string): Promise<string[]> {
 const attemptKeyOf = (v: View): string => v.attempts.at(-1)?.order_id ?? '';
 
 /** A funded user's 50-yuan recharge whose job ran its one try and stopped. */
-async function afterJob(ch: ScriptedChannel, user: string, funds = 10_000) {
-  const started = await start(ch);
+async function afterJob(ch: ScriptedChannel, user: string, funds = 10_000, extra: Record<string, unknown> = {}) {
+  const started = await start(ch, extra);
   await fund(started.app, user, funds);
   const r = await rechargeOnce(started.app, user);
   await jobIdle(started.app, r.id);
@@ -497,27 +500,47 @@ describe('recharges nobody could settle', () => {
   );
 });
 
-describe('the review-flag action settle_from_channel over HTTP', () => {
-  it('an operator settles an unresolved recharge from what the channel says now; the flag is resolved', async () => {
-    const ch = new ScriptedChannel('scripted');
-    ch.submitAnswer = 'unknown';
-    ch.queryAnswer = 'unknown';
-    const { app, r } = await afterJob(ch, 'gus');
-    const [flag] = await flags(app);
-    expect(flag?.code).toBe('RECHARGE_UNRESOLVED');
-    // The channel knows now: the operator asks it through the flag's action.
-    ch.queryAnswer = 'succeeded';
-    const acted = await app.http.inject({
-      method: 'POST',
-      url: `/api/v1/review-flags/${String(flag?.id)}/actions`,
-      payload: { action: 'settle_from_channel', note: 'channel support says it went through' },
-    });
-    expect(acted.statusCode, acted.body).toBe(200);
-    expect((await view(app, r.id)).status).toBe('SUCCEEDED');
-    expect(await flags(app)).toEqual([]);
-    const l = await balances(app);
-    expect([l.balanced, l.of('recharge_clearing:default')]).toEqual([true, 0]);
-    expect(await actions(app, r.id)).toContain('flag.resolved');
+describe.each(ENGINES)('the review-flag action settle_from_channel, over HTTP and the CLI, on %s', (engine) => {
+  it('an operator settles unresolved recharges from what the channel says now; their flags are resolved', async () => {
+    const db = engine === 'postgres' ? await createTestDatabase('settlech') : undefined;
+    try {
+      const ch = new ScriptedChannel('scripted');
+      ch.submitAnswer = 'unknown';
+      ch.queryAnswer = 'unknown';
+      const { app, r } = await afterJob(ch, 'gus', 20_000, db === undefined ? {} : { database: { url: db.url } });
+      const second = await rechargeOnce(app, 'gus');
+      await jobIdle(app, second.id);
+      const open = await flags(app);
+      const flagOf = (id: string): Flag | undefined => open.find((f) => f.resource_id === id);
+      expect(open.map((f) => f.code)).toEqual(['RECHARGE_UNRESOLVED', 'RECHARGE_UNRESOLVED']);
+      // The channel knows now: the operator asks it through the flag's action, over HTTP…
+      ch.queryAnswer = 'succeeded';
+      const acted = await app.http.inject({
+        method: 'POST',
+        url: `/api/v1/review-flags/${String(flagOf(r.id)?.id)}/actions`,
+        payload: { action: 'settle_from_channel', note: 'channel support says it went through' },
+      });
+      expect(acted.statusCode, acted.body).toBe(200);
+      expect((await view(app, r.id)).status).toBe('SUCCEEDED');
+      // …and through the CLI, for the other.
+      const url = await app.listen();
+      const cli = (...args: string[]) => runCliCaptured(args, { defaultUrl: url, apiKey: adminKeyOf(app) });
+      const byCli = await cli('flags', 'act', String(flagOf(second.id)?.id), 'settle_from_channel', '--note', 'asked');
+      expect(byCli.code, byCli.err.join('\n')).toBe(0);
+      expect((await view(app, second.id)).status).toBe('SUCCEEDED');
+      // Done once: the flag is resolved, so acting on it again is refused with a clear code.
+      const again = await cli('flags', 'act', String(flagOf(second.id)?.id), 'settle_from_channel');
+      expect(again.code).not.toBe(0);
+      expect(again.err.join('\n')).toMatch(/FLAG_ALREADY_RESOLVED/);
+      expect(await flags(app)).toEqual([]);
+      const l = await balances(app);
+      expect([l.balanced, l.of('recharge_clearing:default'), l.of('carrier:scripted')]).toEqual([true, 0, -10_000]);
+      expect(await actions(app, r.id)).toContain('flag.resolved');
+      expect(await actions(app, second.id)).toContain('flag.resolved');
+    } finally {
+      for (const a of apps.splice(0)) await a.close().catch(() => undefined);
+      await db?.drop();
+    }
   });
 });
 

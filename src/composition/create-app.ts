@@ -61,8 +61,10 @@ import type { Merchant } from '../ports/merchant.js';
 import type { RechargeChannel } from '../ports/recharge-channel.js';
 import { SimulatedCarriers } from '../simulator/simulated-carriers.js';
 import { SIM_QR_METHODS, SimulatedGateway } from '../simulator/simulated-gateway.js';
+import { payPageId, SimPayPages } from '../simulator/pay-pages.js';
+import { PAY_PAGE_PATH } from '../domain/payer-page.js';
 import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
-import { buildPayerPages, payPageId } from './build-payer-pages.js';
+import { buildPayerPages, EMBEDDED_PAYEE } from './build-payer-pages.js';
 import { embeddedSimulatorSecrets } from './simulator-secrets.js';
 import { buildGateways, type Remote } from './build-gateways.js';
 import { buildInterpreter } from './build-interpreter.js';
@@ -233,7 +235,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
         now: () => clock.now(),
         // QR methods wait for the payer, as at the standalone simulator and a real gateway.
         payerActionMethods: SIM_QR_METHODS,
-        payPageUrl: (tradeNo) => `${payPageBase}/_sim/pay/${payPageId(simSecret('pay-page'), tradeNo)}`,
+        payPageUrl: (tradeNo) => `${payPageBase}${PAY_PAGE_PATH}/${payPageId(simSecret('pay-page'), tradeNo)}`,
         notifySecret: simSecret('gateway-notify'),
         ...journal('gateway.jsonl'),
         chaos: { latencyMs: sim.latency_ms, failureRate: sim.failure_rate, timeoutRate: sim.timeout_rate, hangMs: 0 },
@@ -485,10 +487,15 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       : {
           payerPages: buildPayerPages(
             gateway,
+            new SimPayPages(gateway, simSecret('pay-page'), EMBEDDED_PAYEE),
             storage.unitOfWork.read.payments,
             payments.api,
             clock,
-            simSecret('pay-page'),
+            (err, outTradeNo) =>
+              logger.warn(
+                { err, out_trade_no: outTradeNo },
+                'a pay page’s callback was not taken: the payment’s job will ask the gateway',
+              ),
           ),
         }),
     ready: async () => {

@@ -19,7 +19,9 @@ import type { Logger } from '../ports/logger.js';
 import { type HttpChaosInput, httpChaosSchema } from '../simulator/server/http-chaos.js';
 import { startSimulatorServer } from '../simulator/server/simulator-server.js';
 import { SimulatedCarriers } from '../simulator/simulated-carriers.js';
-import { SimulatedGateway } from '../simulator/simulated-gateway.js';
+import { SIM_QR_METHODS, SimulatedGateway } from '../simulator/simulated-gateway.js';
+import { payPageKey, SimPayPages } from '../simulator/pay-pages.js';
+import { PAY_PAGE_PATH } from '../domain/payer-page.js';
 import { SimulatedMerchant } from '../simulator/simulated-merchant.js';
 import { standardFaces } from '../simulator/standard-faces.js';
 import { openLocalIdentity, readAdminKey } from './build-identity.js';
@@ -338,10 +340,19 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
   const secretPath = join(keysDir, 'native.secret');
   if (!existsSync(secretPath)) writeFileSync(secretPath, randomBytes(24).toString('base64url'), { mode: 0o600 });
   const secret = readFileSync(secretPath, 'utf8').trim();
-  const bank = new SimulatedGateway({
+  // A waiting trade's pay_url is this simulator's own pay page: its address is known once it
+  // listens (or given, when payers reach it by another name than the one it binds).
+  let publicUrl = o.publicUrl ?? '';
+  const pages = new SimPayPages(
+    { tradeByTradeNo: (no) => bank.tradeByTradeNo(no) },
+    payPageKey(secret),
+    'Open-AutoGLM simulator merchant',
+  );
+  const bank: SimulatedGateway = new SimulatedGateway({
     seed: o.seed,
     notifySecret: secret,
-    payerActionMethods: ['alipay_qr', 'wechat_native', 'sim_qr'],
+    payerActionMethods: SIM_QR_METHODS,
+    payPageUrl: (tradeNo) => pages.url(publicUrl, tradeNo),
     ...(o.payerDelayMs === undefined ? {} : { payerDelayMs: o.payerDelayMs }),
     ...journal('gateway.jsonl'),
   });
@@ -356,8 +367,10 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
     host: o.host,
     port: o.port,
     keysDir,
+    payPages: pages,
     ...(chaos === undefined ? {} : { chaos }),
   });
+  if (publicUrl === '') publicUrl = server.url;
   const faceGateways = JSON.stringify({ gateways: standard.entries(server.url, 'SERVICE_URL') }).replace(
     /"apiv3_key":"[^"]*"/,
     `"apiv3_key":"<apiv3_key in ${join(keysDir, 'wechatpay.json')}>"`,
@@ -369,6 +382,7 @@ async function simulator(o: SimulatorCommandOptions): Promise<void> {
       `  chaos:        curl -X PUT ${server.url}/_sim/chaos -H 'content-type: application/json' ` +
         `-d '{"error_rate":0.2,"hang_rate":0.05}'`,
       `  ground truth: curl ${server.url}/_sim/ground-truth`,
+      `  payers open a waiting trade's pay_url: ${publicUrl}${PAY_PAGE_PATH}/<trade>`,
       `  point the service at it: {"gateways":{"sim-http":{"type":"simulator-http","base_url":"${server.url}",` +
         `"secret":"<contents of ${secretPath}>"}},"payment_gateway":"sim-http"}`,
       `  or through its Alipay and WeChat Pay faces (keys in ${keysDir}; ` +

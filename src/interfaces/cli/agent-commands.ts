@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { type AgentOutcome, type Confirmation, describeOutcome } from '../../application/agent/agent-api.js';
 import type { ParseOutput } from '../../application/agent/agent-api.js';
 import type { OrderView } from '../../application/orders/orders-api.js';
+import { EXIT, problemLines } from './answers.js';
 
 /** What the agent commands need from the composition root and from cli.ts. */
 export interface AgentCliDeps {
@@ -127,6 +128,12 @@ export function registerAgentCommands(
     }
   });
 
+  /** A refusal of the service: its code, the request id to quote and each validation detail. */
+  function refused(r: { status: number; body: unknown }): void {
+    for (const line of problemLines(r.status, r.body)) deps.err(line);
+    process.exitCode = EXIT.refused;
+  }
+
   async function converse(
     o: ClientOptions & { session?: string; yes?: boolean },
     text: string,
@@ -139,10 +146,7 @@ export function registerAgentCommands(
       { text, ...(o.session === undefined ? {} : { session_id: o.session }) },
       { 'idempotency-key': randomUUID() },
     );
-    if (r.status >= 400) {
-      const p = r.body as { code?: string; detail?: string } | null;
-      fail(p?.code ?? String(r.status), p?.detail ?? JSON.stringify(r.body));
-    }
+    if (r.status >= 400) return refused(r);
     let reply = r.body as Reply;
     const report = (x: Reply): void => {
       if (o.json !== true) deps.out(describeOutcome(x.outcome));
@@ -159,10 +163,7 @@ export function registerAgentCommands(
       if (yes) {
         // The body names exactly what was shown (its digest): a "yes" never confirms anything else.
         const c = await call(o, 'POST', confirm.path, confirm.body ?? {}, { 'idempotency-key': randomUUID() });
-        if (c.status >= 400) {
-          const p = c.body as { code?: string; detail?: string } | null;
-          fail(p?.code ?? String(c.status), p?.detail ?? JSON.stringify(c.body));
-        }
+        if (c.status >= 400) return refused(c);
         const b = c.body as Record<string, unknown>;
         // The session endpoint answers with a reply; a held action's with what it ran; the order
         // endpoint with the order (201 paid, 202 still waiting).

@@ -46,6 +46,8 @@ export interface SimulatorCommandOptions {
   /** A chaos document (JSON text) applied at start. */
   chaos?: string;
   payerDelayMs?: number;
+  /** The origin payers reach the simulator at, for its pay pages' URLs (default: where it listens). */
+  publicUrl?: string;
 }
 
 function port(value: string): number {
@@ -65,6 +67,20 @@ function nonNegativeInt(value: string): number {
   const n = integer(value);
   if (n < 0) throw new InvalidArgumentError('expected an integer ≥ 0');
   return n;
+}
+
+/** An http(s) origin (a path is kept: a simulator behind a proxy may live below one). */
+function httpOrigin(value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('expected an http(s) URL, e.g. http://192.168.1.20:9100');
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:')
+    throw new InvalidArgumentError('expected an http(s) URL, e.g. http://192.168.1.20:9100');
+  if (u.search !== '' || u.hash !== '') throw new InvalidArgumentError('expected a URL without ?query or #fragment');
+  return value.replace(/\/+$/, '');
 }
 
 function positiveInt(value: string): number {
@@ -180,8 +196,13 @@ export function buildCli(deps: CliDeps): Command {
     .option('--chaos <json>', 'chaos document applied at start, as PUT /_sim/chaos takes it')
     .option(
       '--payer-delay-ms <ms>',
-      'the simulated payer pays QR trades after this long (default: only POST /_sim/trades/:no/pay)',
+      'the simulated payer pays QR trades after this long (default: the payer pays on the pay page)',
       nonNegativeInt,
+    )
+    .option(
+      '--public-url <url>',
+      "the address payers open the simulator's pay pages at (default: the address it listens on)",
+      httpOrigin,
     )
     .action(async (o: SimulatorCommandOptions) => {
       await deps.simulator(o);

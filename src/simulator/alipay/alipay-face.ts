@@ -135,7 +135,9 @@ export function registerAlipayFace(app: FastifyInstance, bank: SimulatedGateway,
       node: {
         ...SUCCESS,
         out_trade_no: outTradeNo,
-        qr_code: `https://qr.alipay.com/${created.gatewayTradeNo ?? outTradeNo}`,
+        // The order book's pay page when it serves one (the standalone simulator does), so a person
+        // scanning the code can pay in a browser; else the shape of Alipay's own codes.
+        qr_code: created.payUrl ?? `https://qr.alipay.com/${created.gatewayTradeNo ?? outTradeNo}`,
       },
     };
   };

@@ -3,7 +3,8 @@ import { ZodError } from 'zod';
 import type { SimTrade } from '../simulated-gateway.js';
 import type { SimulatorServer, SimulatorServerOptions } from './simulator-types.js';
 
-const problem = (
+/** A problem+json answer of the simulator's own routes. */
+export const problem = (
   reply: FastifyReply,
   status: number,
   code: string,

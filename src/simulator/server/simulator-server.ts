@@ -2,6 +2,7 @@ import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { Notifier, type OutgoingNotification } from '../notifier.js';
 import type { SimulatedGateway } from '../simulated-gateway.js';
 import { registerAdminRoutes } from './admin-routes.js';
+import { registerPayPageRoutes } from './pay-page-routes.js';
 import type { FaceContext, SimulatorServer, SimulatorServerOptions } from './simulator-types.js';
 
 export type {
@@ -183,6 +184,7 @@ export async function buildSimulatorServer(options: SimulatorServerOptions): Pro
     },
   };
   registerAdminRoutes(app, server, options);
+  if (options.payPages !== undefined) registerPayPageRoutes(app, options.bank, options.payPages);
   if (options.chaos !== undefined) server.setChaos(options.chaos);
   return server;
 }

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { Notifier, NotifierRetry, OutgoingNotification } from '../notifier.js';
+import type { SimPayPages } from '../pay-pages.js';
 import type { SimEvent, SimulatedGateway } from '../simulated-gateway.js';
 import type { SimulatedMerchant } from '../simulated-merchant.js';
 import type { HttpChaos, HttpChaosInput, HttpChaosSettings } from './http-chaos.js';
@@ -55,6 +56,11 @@ export interface SimulatorServerOptions {
   readonly notifyTimeoutMs?: number;
   /** Fastify's logger (default off: the simulator is quiet unless asked). */
   readonly logger?: boolean;
+  /**
+   * Serve the pay pages of the order book's waiting trades at `/_sim/pay/:page` (the `pay_url`
+   * the bank hands out should name them: `payPageUrl: (no) => pages.url(server.url, no)`).
+   */
+  readonly payPages?: SimPayPages;
 }
 
 export interface SimulatorStats {
