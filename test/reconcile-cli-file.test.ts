@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
 import { runReconcileLocal } from '../src/composition/run-reconcile.js';
+import { PROBLEM_CATEGORIES } from '../src/domain/statements/reconcile.js';
 import { writeWechatBill } from '../src/simulator/statements/wechat-bill-writer.js';
 import { runCliCaptured } from './support/cli-run.js';
 import { startTestApp } from './support/test-app.js';
@@ -67,16 +68,7 @@ describe('autoglm reconcile --db --file --format --json', () => {
     );
     expect(run.code, run.err.join('\n')).toBe(3);
     const report = JSON.parse(run.out.join('\n')) as Record<string, unknown>;
-    for (const k of [
-      'matched',
-      'missing_locally',
-      'missing_at_channel',
-      'amount_mismatch',
-      'status_mismatch',
-      'fee_mismatch',
-      'duplicates',
-    ])
-      expect(Array.isArray(report[k]), k).toBe(true);
+    for (const k of ['matched', ...PROBLEM_CATEGORIES]) expect(Array.isArray(report[k]), k).toBe(true);
     expect(report.missing_locally).toEqual([
       expect.objectContaining({ out_trade_no: 'stranger_0001', channel_amount: 1234, local_amount: null }),
     ]);
