@@ -255,6 +255,66 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect((await uow.read.orders.get('t1', 'o1'))?.status).toBe('PAYMENT_PROCESSING');
   });
 
+  it('when money moved (settledAt) is kept on payments, refunds and top-ups, through insert and update', async () => {
+    const p = { ...payment('sa_p1', 'sa_o1'), outTradeNo: 'sa_p1_1' };
+    const refund: RefundRecord = {
+      id: 'sa_rf1',
+      tenantId: 't1',
+      orderId: 'sa_o1',
+      paymentId: 'sa_p1',
+      outRefundNo: 'sa_p1_r1',
+      amount: 100,
+      currency: 'CNY',
+      status: 'PENDING',
+      reason: 'r',
+      failureCode: null,
+      gatewayRefundNo: null,
+      ...STAMPED,
+    };
+    const topUp: TopUpRecord = {
+      id: 'sa_tu1',
+      tenantId: 't1',
+      userId: 'u1',
+      amount: 5000,
+      currency: 'CNY',
+      status: 'PENDING',
+      gateway: 'simulator',
+      method: 'wallet',
+      outTradeNo: 'sa_tu1_1',
+      gatewayTradeNo: null,
+      failureCode: null,
+      refundStatus: 'PENDING',
+      ...STAMPED,
+    };
+    await uow.run(async (r) => {
+      await r.payments.insert(p);
+      await r.refunds.insert(refund);
+      await r.topUps.insert(topUp);
+    });
+    // Not moved yet: absent, not null.
+    expect(await uow.read.payments.get('t1', 'sa_p1')).toStrictEqual(p);
+    expect(await uow.read.topUps.get('t1', 'sa_tu1')).toStrictEqual(topUp);
+    const paid = { ...p, status: 'PAID' as const, settledAt: 1_764_172_798_000, version: 2 };
+    const done = { ...refund, status: 'SUCCEEDED' as const, settledAt: 1_764_172_799_000, version: 2 };
+    const credited = {
+      ...topUp,
+      status: 'SUCCEEDED' as const,
+      settledAt: 1_764_172_797_000,
+      refundStatus: 'SUCCEEDED' as const,
+      refundSettledAt: 1_764_172_800_000,
+      version: 2,
+    };
+    await uow.run(async (r) => {
+      expect(await r.payments.update(paid, 1)).toBe(true);
+      expect(await r.refunds.update(done, 1)).toBe(true);
+      expect(await r.topUps.update(credited, 1)).toBe(true);
+    });
+    expect(await uow.read.payments.get('t1', 'sa_p1')).toStrictEqual(paid);
+    expect(await uow.read.payments.getByOutTradeNo('sa_p1_1')).toStrictEqual(paid);
+    expect(await uow.read.refunds.get('t1', 'sa_rf1')).toStrictEqual(done);
+    expect(await uow.read.topUps.get('t1', 'sa_tu1')).toStrictEqual(credited);
+  });
+
   it('the database refuses a second payment with the same out_trade_no', async () => {
     await uow.run(async (r) => {
       await r.payments.insert({ ...payment('p1', 'o1'), outTradeNo: 'K1' });

@@ -82,6 +82,11 @@ export interface GatewayPaymentResult {
   readonly failureCode?: string;
   /** What the payer scans or opens to pay (Alipay qr_code, WeChat code_url). */
   readonly payUrl?: string;
+  /**
+   * When the gateway captured it (ms), where it says (Alipay send_pay_date, WeChat Pay
+   * success_time): the time its statement dates the payment by.
+   */
+  readonly paidAt?: number;
 }
 
 export interface RefundRequest {
@@ -102,6 +107,8 @@ export interface GatewayRefundResult {
   readonly gatewayRefundNo?: string;
   readonly amount?: Money;
   readonly failureCode?: string;
+  /** When the gateway made the refund (ms), where it says (Alipay gmt_refund_pay, WeChat Pay success_time). */
+  readonly refundedAt?: number;
 }
 
 /** A notification as it arrived: header names lower-case, the body as the exact received text. */
@@ -121,6 +128,8 @@ export type GatewayNotification =
       readonly status: Exclude<GatewayPaymentStatus, 'not_found'>;
       readonly amount?: Money;
       readonly failureCode?: string;
+      /** When the gateway captured it (ms), where the notification says (Alipay gmt_payment, WeChat success_time). */
+      readonly paidAt?: number;
       /** When the gateway signed/sent it (ms since epoch), for the freshness window. */
       readonly timestamp?: number;
       /** A single-use value from the signature envelope, for replay refusal. */
@@ -135,6 +144,8 @@ export type GatewayNotification =
       readonly status: Exclude<GatewayRefundStatus, 'not_found'>;
       readonly amount?: Money;
       readonly failureCode?: string;
+      /** When the gateway made the refund (ms), where the notification says. */
+      readonly refundedAt?: number;
       readonly timestamp?: number;
       readonly nonce?: string;
     };

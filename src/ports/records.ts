@@ -57,6 +57,12 @@ export interface PaymentRecord {
   readonly payUrl: string | null;
   /** Until when the payer can pay (ms since epoch); after it the trade is closed. */
   readonly payExpiresAt: number | null;
+  /**
+   * When the money moved (ms): the capture, at the time the gateway reported when it gave a
+   * believable one, else when we recorded it. Absent until captured (and on rows from before 0025).
+   * Reconciliation dates the payment on a statement's day by it.
+   */
+  readonly settledAt?: number;
   readonly createdBy: Actor;
   readonly updatedBy: Actor;
   readonly createdAt: number;
@@ -153,6 +159,8 @@ export interface RefundRecord {
   readonly reason: string;
   readonly failureCode: string | null;
   readonly gatewayRefundNo: string | null;
+  /** When the refund succeeded at the gateway (as it reported, else as we recorded it); absent until then. */
+  readonly settledAt?: number;
   readonly createdBy: Actor;
   readonly updatedBy: Actor;
   readonly createdAt: number;
@@ -216,6 +224,10 @@ export interface TopUpRecord {
   readonly rechargeId?: string;
   /** The payment given back because its recharge failed. */
   readonly refundStatus?: TopUpRefundStatus;
+  /** When it was captured (as the gateway reported, else as we recorded it); absent until then. */
+  readonly settledAt?: number;
+  /** When its give-back succeeded; absent until then. */
+  readonly refundSettledAt?: number;
   /** While it waits for its payer: what they scan (QR content), as the gateway handed it out. */
   readonly qrCode?: string;
   /** While it waits: a page the payer can open (http/https), when the gateway gives one. */

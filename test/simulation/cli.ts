@@ -15,7 +15,6 @@ async function main(argv: readonly string[]): Promise<number> {
   const opts = {
     ...(steps === undefined ? {} : { steps }),
     keepDb: argv.includes('--keep-db'),
-    strict: argv.includes('--strict'),
   };
   const one = arg('--seed');
   if (one !== undefined) {

@@ -186,9 +186,10 @@ interface ReportedItem {
  * must be clean. Returns what stayed unexplained.
  *
  * `channelDay` tells on which day the channel itself booked an item (its statement's day). An
- * item reported missing at the channel on day D that the channel booked on another day is bug
- * B1 of docs/guide/simulation.md (our side dates an item by its record's last update, not by when
- * the money moved); it is counted in `known` instead of failing the run, unless `strict`.
+ * item reported missing at the channel on day D that the channel booked on another day was bug
+ * B1 of docs/guide/simulation.md (fixed: items are dated by when their money moved, and the ±1-day
+ * cut-off window matches them on the neighbouring day's statement); it fails the run like any
+ * other unexplained item, and the trace says which day the channel booked it on.
  */
 export async function reconcileClean(
   app: App,
@@ -197,7 +198,6 @@ export async function reconcileClean(
   settle: (ms: number) => Promise<void>,
   note: (line: string) => void,
   channelDay: (source: string, item: ReportedItem) => string | undefined,
-  options: { readonly strict: boolean; readonly known: { misdated: number } },
 ): Promise<string[]> {
   const failures: string[] = [];
   for (const date of days) {
@@ -229,16 +229,12 @@ export async function reconcileClean(
         return booked !== undefined && booked !== date;
       });
       if (misdated.length > 0) {
-        options.known.misdated += misdated.length;
         note(`  ${misdated.length} item(s) missing at the channel on ${date} that it booked on another day (bug B1)`);
       }
       const left = (
         [
           ['missing_locally', v.missing_locally],
-          [
-            'missing_at_channel',
-            options.strict ? v.missing_at_channel : v.missing_at_channel.filter((i) => !misdated.includes(i)),
-          ],
+          ['missing_at_channel', v.missing_at_channel],
           ['amount_mismatch', v.amount_mismatch],
           ['status_mismatch', v.status_mismatch],
           ['duplicates', v.duplicates],

@@ -141,6 +141,8 @@ export interface PaymentsTable {
   qr_code: string | null;
   pay_url: string | null;
   pay_expires_at: Int | null;
+  /** When the money moved (0025): the capture, as the gateway reported it or as we recorded it. */
+  settled_at: ColumnType<number | string | null, number | null | undefined, number | null>;
 }
 
 export interface JobsTable {
@@ -244,6 +246,8 @@ export interface RefundsTable {
   created_at: Int;
   updated_at: Int;
   version: Int;
+  /** When the refund succeeded at the gateway (0025). */
+  settled_at: ColumnType<number | string | null, number | null | undefined, number | null>;
 }
 
 /** Callbacks already applied, by the gateway's own event id: a duplicate is a no-op. */
@@ -325,6 +329,9 @@ export interface WalletTopUpsTable {
   qr_code: ColumnType<string | null, string | null | undefined, string | null>;
   pay_url: ColumnType<string | null, string | null | undefined, string | null>;
   pay_expires_at: ColumnType<number | string | null, number | null | undefined, number | null>;
+  /** When the top-up was captured, and when its give-back succeeded (0025). */
+  settled_at: ColumnType<number | string | null, number | null | undefined, number | null>;
+  refund_settled_at: ColumnType<number | string | null, number | null | undefined, number | null>;
 }
 
 export interface RechargesTable {

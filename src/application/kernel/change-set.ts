@@ -3,6 +3,7 @@ import { type JournalSpec, postings } from '../../domain/ledger/postings.js';
 import { type OrderEvent, transitionOrder } from '../../domain/order.js';
 import { type PaymentEvent, transitionPayment } from '../../domain/payment.js';
 import { type RefundEvent, transitionRefund } from '../../domain/refund.js';
+import { settledAt } from '../../domain/settled-at.js';
 import type { Actor, AuditEntry, OrderRecord, PaymentRecord, RefundRecord } from '../../ports/records.js';
 import type { Repositories } from '../../ports/repositories.js';
 import { UseCaseError } from './use-case-error.js';
@@ -78,7 +79,8 @@ export class ChangeSet {
   /**
    * Apply an event to a payment in memory. Money that moves gets its journal in the same change
    * set (`postings.ts` decides the accounts): a capture, or a refund (`refund` names it and keys
-   * its journal, so it can never be booked twice).
+   * its journal, so it can never be booked twice). A capture keeps when it happened
+   * (`settledAt`): `reportedAt`, the gateway's own time, when believable, else now.
    */
   movePayment(
     payment: PaymentRecord,
@@ -87,6 +89,7 @@ export class ChangeSet {
       Pick<PaymentRecord, 'outTradeNo' | 'gatewayTradeNo' | 'failureCode' | 'attempt' | 'method' | 'gateway'>
     > = {},
     refund?: Pick<RefundRecord, 'id' | 'amount'>,
+    reportedAt?: number,
   ): PaymentRecord {
     const moved = transitionPayment(
       {
@@ -102,6 +105,7 @@ export class ChangeSet {
       ...patch,
       status: moved.value.status,
       refundedAmount: moved.value.refundedAmount,
+      ...(event.type === 'succeed' ? { settledAt: settledAt(reportedAt, payment, this.meta.now) } : {}),
       updatedBy: this.meta.actor,
       updatedAt: this.meta.now,
       version: payment.version + 1,
@@ -136,10 +140,12 @@ export class ChangeSet {
     return next;
   }
 
+  /** Apply an event to a refund in memory; a success keeps when it happened (as `movePayment` does). */
   moveRefund(
     refund: RefundRecord,
     event: RefundEvent,
     patch: Partial<Pick<RefundRecord, 'failureCode' | 'gatewayRefundNo'>> = {},
+    reportedAt?: number,
   ): RefundRecord {
     const moved = transitionRefund(refund.status, event);
     if (!moved.ok) throw new UseCaseError(moved.error.code, moved.error.message, moved.error.details);
@@ -147,6 +153,7 @@ export class ChangeSet {
       ...refund,
       ...patch,
       status: moved.value,
+      ...(event.type === 'succeed' ? { settledAt: settledAt(reportedAt, refund, this.meta.now) } : {}),
       updatedBy: this.meta.actor,
       updatedAt: this.meta.now,
       version: refund.version + 1,

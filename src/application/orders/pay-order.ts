@@ -39,7 +39,7 @@ export function payOrder(deps: Deps, job: JobRecord, known?: KnownState): Promis
         const mismatch = amountMismatch(result, payment);
         if (mismatch !== undefined) return { kind: 'give_up', error: mismatch };
         const { state, next } = await tx(deps.uow, meta, async (r, changes) => {
-          const moved = await markPaid(r, changes, order, payment, result.gatewayTradeNo ?? null);
+          const moved = await markPaid(r, changes, order, payment, result.gatewayTradeNo ?? null, result.paidAt);
           return {
             state: moved,
             next: await advanceJob(r, job, deps, { kind: JOB.fulfilOrder, priority: PRIORITY.fulfil }, now),

@@ -15,8 +15,10 @@ export async function markPaid(
   order: OrderRecord,
   payment: PaymentRecord,
   gatewayTradeNo: string | null,
+  /** The gateway's own time of the capture, when it reported one. */
+  paidAt?: number,
 ): Promise<{ order: OrderRecord; payment: PaymentRecord }> {
-  const paid = changes.movePayment(payment, { type: 'succeed' }, { gatewayTradeNo });
+  const paid = changes.movePayment(payment, { type: 'succeed' }, { gatewayTradeNo }, undefined, paidAt);
   const fulfilling = changes.moveOrder(order, [{ type: 'payment_succeeded' }, { type: 'start_fulfilment' }], null);
   await changes.savePayment(r, payment, paid);
   await changes.saveOrder(r, order, fulfilling);
@@ -31,8 +33,9 @@ export async function markPaidAndFulfil(
   order: OrderRecord,
   payment: PaymentRecord,
   gatewayTradeNo: string | null,
+  paidAt?: number,
 ): Promise<void> {
-  await markPaid(r, changes, order, payment, gatewayTradeNo);
+  await markPaid(r, changes, order, payment, gatewayTradeNo, paidAt);
   await enqueueJob(
     r,
     deps,

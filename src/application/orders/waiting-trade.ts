@@ -74,6 +74,6 @@ async function settlePaid(
     if (fresh === undefined || !waitsForPayer(fresh) || fresh.payment.outTradeNo !== seen.outTradeNo) return;
     // A capture of another amount is never booked: the pay job and the rules hand it to a person.
     if (amountMismatch(seen, fresh.payment) !== undefined) return;
-    await markPaidAndFulfil(r, deps, changes, fresh.order, fresh.payment, seen.gatewayTradeNo ?? null);
+    await markPaidAndFulfil(r, deps, changes, fresh.order, fresh.payment, seen.gatewayTradeNo ?? null, seen.paidAt);
   });
 }

@@ -177,7 +177,7 @@ async function applyPayment(
       return 'no_change';
     case 'succeeded':
       if (payment.status === 'PENDING' && order.status === 'PAYMENT_PROCESSING') {
-        await markPaidAndFulfil(r, deps, changes, order, payment, n.gatewayTradeNo ?? null);
+        await markPaidAndFulfil(r, deps, changes, order, payment, n.gatewayTradeNo ?? null, n.paidAt);
         return 'applied';
       }
       if (payment.status === 'PAID' || payment.status === 'PARTIALLY_REFUNDED' || payment.status === 'REFUNDED') {
@@ -237,6 +237,7 @@ async function applyRefund(
     status: n.status,
     ...(n.failureCode === undefined ? {} : { failureCode: n.failureCode }),
     ...(n.gatewayRefundNo === undefined ? {} : { gatewayRefundNo: n.gatewayRefundNo }),
+    ...(n.refundedAt === undefined ? {} : { refundedAt: n.refundedAt }),
   };
   const settled = await settleRefund(r, deps, changes, x, outcome);
   if (settled === 'applied') return 'applied';

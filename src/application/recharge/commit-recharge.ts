@@ -6,6 +6,7 @@ import {
   type RechargeState,
   TERMINAL_RECHARGE_STATUSES,
   transitionRecharge,
+  withSettledAt,
 } from '../../domain/recharge/recharge.js';
 import { type ChannelVerdict, decideVerdict } from '../../domain/recharge/verdict.js';
 import type { RechargeChannelResult } from '../../ports/recharge-channel.js';
@@ -38,9 +39,11 @@ export async function commitRecharge(
   deps: RechargeDeps,
   changes: ChangeSet,
   prev: RechargeRecord,
-  state: RechargeState,
+  moved: RechargeState,
 ): Promise<RechargeRecord> {
   const { now, actor } = changes.meta;
+  // The delivering attempt keeps when the phone was topped up: the day the channel's list dates it.
+  const state = withSettledAt(moved, now);
   const next: RechargeRecord = { ...prev, state, updatedBy: actor, updatedAt: now, version: prev.version + 1 };
   if (!(await r.recharges.update(next, prev.version))) throw conflict('recharge', prev.id);
   // A failed recharge's money came back (released or refunded): so does a mandate's budget for it.

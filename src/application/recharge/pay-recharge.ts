@@ -63,7 +63,13 @@ export async function commitRechargeCharge(
       await saveTopUp(
         r,
         topUp,
-        moveTopUp(changes, topUp, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null }),
+        moveTopUp(
+          changes,
+          topUp,
+          { type: 'succeed' },
+          { gatewayTradeNo: result.gatewayTradeNo ?? null },
+          result.paidAt,
+        ),
       );
       changes.book(postings.rechargePaid(topUp, rechargeId));
       await completeJob(r, job, deps, now);

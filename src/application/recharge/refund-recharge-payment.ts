@@ -1,5 +1,6 @@
 import { keys } from '../../domain/keys.js';
 import { postings } from '../../domain/ledger/postings.js';
+import { settledAt } from '../../domain/settled-at.js';
 import type { JobRecord, TopUpRecord } from '../../ports/records.js';
 import type { Repositories } from '../../ports/repositories.js';
 import { refundOnce, runGatewayStep } from '../jobs/gateway-step.js';
@@ -18,10 +19,12 @@ async function saveRefundStatus(
   changes: ChangeSet,
   prev: TopUpRecord,
   refundStatus: NonNullable<TopUpRecord['refundStatus']>,
+  reportedAt?: number,
 ): Promise<void> {
   const next: TopUpRecord = {
     ...prev,
     refundStatus,
+    ...(refundStatus === 'SUCCEEDED' ? { refundSettledAt: settledAt(reportedAt, prev, changes.meta.now) } : {}),
     updatedBy: changes.meta.actor,
     updatedAt: changes.meta.now,
     version: prev.version + 1,
@@ -85,7 +88,7 @@ export function refundRechargePayment(deps: Deps, job: JobRecord): Promise<JobOu
         const fresh = await r.topUps.get(topUp.tenantId, topUp.id);
         if (fresh?.refundStatus === 'PENDING') {
           if (result.status === 'succeeded') {
-            await saveRefundStatus(r, changes, fresh, 'SUCCEEDED');
+            await saveRefundStatus(r, changes, fresh, 'SUCCEEDED', result.refundedAt);
             changes.book(postings.rechargePaymentRefunded(fresh));
           } else {
             await saveRefundStatus(r, changes, fresh, 'FAILED');

@@ -1,4 +1,5 @@
 import { flagIds, keys } from '../../domain/keys.js';
+import { keyOf } from '../../domain/statements/reconcile.js';
 import type { RepairRecord } from '../../ports/reconciliations.js';
 import type { Repositories } from '../../ports/repositories.js';
 import type { Caller } from '../kernel/caller.js';
@@ -11,6 +12,7 @@ import { JOB, PRIORITY } from '../jobs/job-kinds.js';
 import { enqueueJob } from '../jobs/job-steps.js';
 import { settleOrderNow } from '../rules/order-rules.js';
 import { settleRechargeNow } from '../rules/recharge-rules.js';
+import { neighbourLines } from './neighbour-lines.js';
 import type { StatementSources } from './statement-sources.js';
 
 /** The report item a repair keeps (see `itemDetail`). */
@@ -173,8 +175,22 @@ async function settle(
   }
 }
 
-/** T+2: is it at the channel now? If so the statement was late; if not, a person looks. */
+/**
+ * T+2: is it on a neighbouring day's statement (the day after's is out by now: our clock and the
+ * channel's put it on either side of midnight)? Is it at the channel at all? If so its statement
+ * was late; if not, a person looks.
+ */
 async function recheck(deps: Deps, sources: StatementSources, repair: RepairRecord, item: Item): Promise<Outcome> {
+  const key = keyOf({ kind: item.kind, outTradeNo: item.out_trade_no, outRefundNo: item.out_refund_no });
+  const near = await neighbourLines(sources, repair.source, repair.businessDate, true, new Set([key]), (date, e) =>
+    deps.logger.info(
+      { repair_id: repair.id, date, error: e instanceof Error ? e.message : String(e) },
+      'neighbouring statement not available for a recheck',
+    ),
+  ).then((m) => m.get(key));
+  if (near !== undefined && near.line.amount === item.local_amount) {
+    return { ok: true, result: `on the statement of ${near.date} (the cut-off window)` };
+  }
   let says: string;
   if (item.kind === 'recharge') {
     const channel = sources.recharge?.channels.get(repair.source);

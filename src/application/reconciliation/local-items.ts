@@ -41,7 +41,7 @@ export function paymentItem(p: PaymentRecord): LocalItem | undefined {
     channelId: p.gatewayTradeNo,
     amount: p.amount,
     status: PAYMENT_STATUS[p.status],
-    at: p.updatedAt,
+    at: p.settledAt ?? p.updatedAt,
   };
 }
 
@@ -54,7 +54,7 @@ export function topUpItems(t: TopUpRecord): LocalItem[] {
     channelId: t.gatewayTradeNo,
     amount: t.amount,
     status: MONEY_STATUS[t.status],
-    at: t.updatedAt,
+    at: t.settledAt ?? t.updatedAt,
   };
   if (t.refundStatus === undefined) return [paid];
   // A directly paid recharge that failed gives its payment back under its own refund number.
@@ -66,7 +66,7 @@ export function topUpItems(t: TopUpRecord): LocalItem[] {
     channelId: null,
     amount: t.amount,
     status: MONEY_STATUS[t.refundStatus],
-    at: t.updatedAt,
+    at: t.refundSettledAt ?? t.updatedAt,
   };
   return [paid, givenBack];
 }
@@ -80,7 +80,7 @@ export function refundItem(r: RefundRecord, outTradeNo: string): LocalItem {
     channelId: r.gatewayRefundNo,
     amount: r.amount,
     status: REFUND_STATUS[r.status],
-    at: r.updatedAt,
+    at: r.settledAt ?? r.updatedAt,
   };
 }
 
@@ -97,7 +97,7 @@ export function rechargeItems(rec: RechargeRecord, channel: string): LocalItem[]
       channelId: a.channelOrderId ?? null,
       amount: rec.amount,
       status: attemptStatus(rec, a, a === attempts.at(-1)),
-      at: rec.updatedAt,
+      at: a.settledAt ?? rec.updatedAt,
     }));
 }
 
@@ -114,6 +114,12 @@ function attemptStatus(rec: RechargeRecord, a: RechargeAttempt, current: boolean
       return 'PROCESSING';
   }
 }
+
+/*
+ * Each item is dated by when its money moved (`settledAt`: the capture, the refund, the top-up of
+ * the phone — the channel's own time where it reported one), which is the day the channel's
+ * statement lists it on; records from before 0025 fall back to their last update.
+ */
 
 /**
  * Our side of a source's day: every item created from the day before (a payment opened at

@@ -1,6 +1,7 @@
 import { keys } from '../../domain/keys.js';
 import { err, ok, type Result } from '../../domain/result.js';
 import {
+  keyOf,
   PROBLEM_CATEGORIES,
   reconcile,
   type ReconciliationReport,
@@ -15,6 +16,7 @@ import type { Caller } from '../kernel/caller.js';
 import { SYSTEM } from '../kernel/caller.js';
 import { tx } from '../kernel/tx.js';
 import { gatherLocal, type SourceKind } from './local-items.js';
+import { fetcherOf, neighbourLines } from './neighbour-lines.js';
 import type { StatementSources } from './statement-sources.js';
 
 export type { StatementSources } from './statement-sources.js';
@@ -121,12 +123,6 @@ export function createReconciliation(
   const { deps } = runtime;
   const kindOf = (name: string): SourceKind | undefined =>
     sources.gateways.has(name) ? 'gateway' : sources.recharge?.channels.has(name) === true ? 'channel' : undefined;
-  const fetcherOf = (name: string): ((date: string) => Promise<StatementFile>) | undefined => {
-    const g = sources.gateways.get(name);
-    if (g !== undefined) return g.statement?.bind(g);
-    const c = sources.recharge?.channels.get(name);
-    return c?.statement?.bind(c);
-  };
 
   const summaryOf = (run: ReconciliationRecord): ReconciliationSummary => {
     const report = run.report ?? emptyReport();
@@ -245,7 +241,7 @@ export function createReconciliation(
         }
         file = { format, bytes: request.file.bytes, name: request.file.name };
       } else {
-        const fetch = fetcherOf(request.source);
+        const fetch = fetcherOf(sources, request.source);
         if (fetch === undefined) {
           return err(
             'STATEMENT_UNAVAILABLE',
@@ -318,6 +314,26 @@ export function createReconciliation(
       return id === undefined ? lines : err(lines.error.code, lines.error.message, { reconciliation_id: id });
     }
     const { local, ofTheDay } = await gatherLocal(deps.uow.read, { kind, name: request.source }, day, lines.value);
+    // Items of the day this statement lacks: looked for on the neighbouring days' (the cut-off window).
+    const onStatement = new Set(lines.value.map(keyOf));
+    const absent = new Set(
+      ofTheDay
+        .filter((i) => i.status === 'SUCCESS' && i.at >= day.from && i.at < day.to)
+        .map(keyOf)
+        .filter((k) => !onStatement.has(k)),
+    );
+    const neighbours = await neighbourLines(
+      sources,
+      request.source,
+      request.date,
+      deps.clock.now() >= day.to,
+      absent,
+      (date, e) =>
+        deps.logger.info(
+          { source: request.source, date, error: messageOf(e) },
+          'neighbouring statement not available for the cut-off window',
+        ),
+    );
     const before = await deps.uow.read.reconciliations.repairsOf(request.source, request.date);
     // An applied repair answers its item; a capture given back also answers the refund it made.
     const explained = new Set(
@@ -340,6 +356,7 @@ export function createReconciliation(
       },
       explained,
       recheckAfterMs: settings.recheckAfterMs,
+      neighbours,
     });
     const now = deps.clock.now();
     const run = newRun(caller, request, file, now, { status: 'done', error: null, report });

@@ -31,6 +31,7 @@ export function executeRefund(deps: Deps, job: JobRecord): Promise<JobOutcome> {
         status: result.status,
         ...(result.failureCode === undefined ? {} : { failureCode: result.failureCode }),
         ...(result.gatewayRefundNo === undefined ? {} : { gatewayRefundNo: result.gatewayRefundNo }),
+        ...(result.refundedAt === undefined ? {} : { refundedAt: result.refundedAt }),
       };
       await tx(deps.uow, { actor: SYSTEM.worker, now, requestId: null }, async (r, changes) => {
         const fresh = await loadRefund(r, refund);

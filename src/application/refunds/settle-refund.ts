@@ -102,6 +102,8 @@ export async function settleRefund(
     readonly status: 'succeeded' | 'failed';
     readonly failureCode?: string;
     readonly gatewayRefundNo?: string;
+    /** The gateway's own time of the refund, when it reported one. */
+    readonly refundedAt?: number;
   },
 ): Promise<'applied' | 'already_settled'> {
   const { refund, payment, order } = x;
@@ -120,6 +122,7 @@ export async function settleRefund(
       refund,
       { type: 'succeed' },
       outcome.gatewayRefundNo === undefined ? {} : { gatewayRefundNo: outcome.gatewayRefundNo },
+      outcome.refundedAt,
     );
     const paid = changes.movePayment(payment, { type: 'refund', amount: refund.amount }, {}, refund);
     await changes.saveRefund(r, refund, done);

@@ -150,7 +150,8 @@ async function act(rule: Rule, order: OrderRecord, payment: PaymentRecord, deps:
         }
         return {
           result: 'gateway says paid',
-          apply: (r, changes) => markPaidAndFulfil(r, deps, changes, order, payment, seen.gatewayTradeNo ?? null),
+          apply: (r, changes) =>
+            markPaidAndFulfil(r, deps, changes, order, payment, seen.gatewayTradeNo ?? null, seen.paidAt),
         };
       }
       const code = seen.failureCode ?? (status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');

@@ -54,7 +54,13 @@ export async function commitTopUpCharge(
       await saveTopUp(
         r,
         topUp,
-        moveTopUp(changes, topUp, { type: 'succeed' }, { gatewayTradeNo: result.gatewayTradeNo ?? null }),
+        moveTopUp(
+          changes,
+          topUp,
+          { type: 'succeed' },
+          { gatewayTradeNo: result.gatewayTradeNo ?? null },
+          result.paidAt,
+        ),
       );
       changes.book(postings.walletToppedUp(topUp));
       await r.wallets.credit(topUp.tenantId, topUp.userId, topUp.currency, topUp.amount, now);

@@ -3,6 +3,7 @@ import { keys } from '../../domain/keys.js';
 import { parseAmount } from '../../domain/money.js';
 import { err, ok, type Result } from '../../domain/result.js';
 import { transitionTopUp, type TopUpEvent } from '../../domain/wallet.js';
+import { settledAt } from '../../domain/settled-at.js';
 import type { HeldActionRecord } from '../../ports/held-actions.js';
 import type { JobRecord, TopUpRecord } from '../../ports/records.js';
 import type { Repositories } from '../../ports/repositories.js';
@@ -194,6 +195,8 @@ export function moveTopUp(
   t: TopUpRecord,
   event: TopUpEvent,
   patch: Partial<Pick<TopUpRecord, 'gatewayTradeNo' | 'failureCode'>>,
+  /** The gateway's own time of the capture, when it reported one (see `settledAt`). */
+  reportedAt?: number,
 ): TopUpRecord {
   const moved = transitionTopUp(t.status, event);
   if (!moved.ok) throw new UseCaseError(moved.error.code, moved.error.message, moved.error.details);
@@ -201,6 +204,7 @@ export function moveTopUp(
     ...t,
     ...patch,
     status: moved.value,
+    ...(event.type === 'succeed' ? { settledAt: settledAt(reportedAt, t, changes.meta.now) } : {}),
     updatedBy: changes.meta.actor,
     updatedAt: changes.meta.now,
     version: t.version + 1,

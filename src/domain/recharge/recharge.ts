@@ -42,6 +42,11 @@ export interface RechargeAttempt {
    * phone up: the recharge was corrected to SUCCEEDED on this attempt (see `corrected`).
    */
   readonly lateSuccess?: true;
+  /**
+   * When the phone was topped up on this attempt (ms), as we recorded the channel's success:
+   * what dates it on the channel's order list. Set on the delivering attempt only.
+   */
+  readonly settledAt?: number;
 }
 
 interface Common {
@@ -157,6 +162,13 @@ const channelOrder = (id: string | undefined): Partial<RechargeAttempt> =>
 export function deliveredAttempt(state: RechargeState): RechargeAttempt | undefined {
   if (state.status !== 'SUCCEEDED') return undefined;
   return state.attempts.find((a) => a.lateSuccess === true) ?? state.attempts.at(-1);
+}
+
+/** The state with its delivering attempt stamped `settledAt` (once: a later call keeps the first time). */
+export function withSettledAt(state: RechargeState, at: number): RechargeState {
+  const delivered = deliveredAttempt(state);
+  if (delivered === undefined || delivered.settledAt !== undefined) return state;
+  return { ...state, attempts: state.attempts.map((a) => (a === delivered ? { ...a, settledAt: at } : a)) };
 }
 
 /** Pure transition function for recharges. */

@@ -135,4 +135,47 @@ describe('reconcile: our records against a statement', () => {
     expect(r.status_mismatch.map((i) => [i.key, i.repair?.action])).toEqual([['payment:pay_a_1', 'flag']]);
     expect(r.matched.map((i) => i.key)).toEqual(['payment:pay_b_1']);
   });
+
+  it("the cut-off window: a neighbouring day's statement matches an item, or judges it against its line", () => {
+    const late = mine({ outTradeNo: 'pay_late_1', at: DAY.from + 3_000 });
+    const other = mine({ outTradeNo: 'pay_other_1', at: DAY.to - 2_000 });
+    const gone = mine({ outTradeNo: 'pay_gone_1' });
+    const r = run([], [late, other, gone], {
+      neighbours: new Map([
+        [keyOf(late), { date: '2026-12-03', line: line(4, { outTradeNo: 'pay_late_1', at: DAY.from - 2_000 }) }],
+        [keyOf(other), { date: '2026-12-05', line: line(2, { outTradeNo: 'pay_other_1', amount: 2400 }) }],
+      ]),
+    });
+    expect(r.matched).toEqual([
+      expect.objectContaining({ key: 'payment:pay_late_1', statement_date: '2026-12-03', lines: [4], repair: null }),
+    ]);
+    expect(r.amount_mismatch).toEqual([
+      expect.objectContaining({ key: 'payment:pay_other_1', statement_date: '2026-12-05', channel_amount: 2400 }),
+    ]);
+    expect(r.missing_at_channel).toEqual([
+      expect.objectContaining({
+        key: 'payment:pay_gone_1',
+        statement_date: null,
+        repair: expect.objectContaining({ action: 'recheck' }) as unknown,
+      }),
+    ]);
+  });
+
+  it("an item dated by when its money moved on another day is not this day's (a capture refunded the next day)", () => {
+    const capturedYesterday = mine({ outTradeNo: 'pay_y_1', at: DAY.from - 60_000 });
+    const r = run(
+      [line(3, { kind: 'refund', outTradeNo: 'pay_y_1', outRefundNo: 'pay_y_r1', amount: 2300, fee: null })],
+      [
+        capturedYesterday,
+        mine({
+          kind: 'refund',
+          outTradeNo: 'pay_y_1',
+          outRefundNo: 'pay_y_r1',
+          ref: { type: 'refund', id: 'r1', tenantId: 'default' },
+        }),
+      ],
+    );
+    expect(r.clean).toBe(true);
+    expect(r.matched.map((i) => i.key)).toEqual(['refund:pay_y_r1']);
+  });
 });

@@ -85,6 +85,11 @@ export interface ReportItem {
   readonly resource: { readonly type: LocalRef['type']; readonly id: string; readonly tenant_id: string } | null;
   /** The statement lines it was read from. */
   readonly lines: readonly number[];
+  /**
+   * Set when the item was found on a neighbouring day's statement (the ±1-day cut-off window, 日切):
+   * that day (YYYY-MM-DD), and `lines` are that statement's. Null: this day's statement.
+   */
+  readonly statement_date: string | null;
   readonly repair: ProposedRepair | null;
 }
 
@@ -132,6 +137,19 @@ export interface ReconcileInput {
   readonly explained: ReadonlySet<string>;
   /** How long after the day a missing item is asked about again (T+2). */
   readonly recheckAfterMs: number;
+  /**
+   * The neighbouring days' statement lines by key (`keyOf`), where they could be had: an item of
+   * the day that this day's statement lacks but the day before's or after's holds crossed
+   * midnight between the channel's clock and ours, and is matched there, not missing.
+   */
+  readonly neighbours?: ReadonlyMap<string, NeighbourLine>;
+}
+
+/** A line of a neighbouring day's statement. */
+export interface NeighbourLine {
+  /** Its statement's day, YYYY-MM-DD. */
+  readonly date: string;
+  readonly line: StatementLine;
 }
 
 /** The key an item and its statement line share: refunds by out_refund_no, the rest by out_trade_no. */
@@ -183,9 +201,9 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
     out[category].push({ ...item, category });
   };
 
-  for (const [key, lines] of byKey) {
+  /** One item the statement (this day's, or a neighbour's) has lines for, against ours. */
+  const judge = (key: string, lines: readonly StatementLine[], mine: LocalItem | undefined, date: string | null) => {
     const line = lines[0]!;
-    const mine = input.local.get(key);
     const expectedFee = line.kind === 'payment' ? input.expectedFee(line.kind, line.amount) : null;
     const base = {
       key,
@@ -201,10 +219,11 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
       expected_fee: expectedFee,
       resource: mine === undefined ? null : { type: mine.ref.type, id: mine.ref.id, tenant_id: mine.ref.tenantId },
       lines: lines.map((l) => l.line),
+      statement_date: date,
     };
     if (lines.length > 1) {
       put({ ...base, category: 'duplicates', repair: flag(`${lines.length} lines for one ${line.kind}`) });
-      continue;
+      return;
     }
     if (mine === undefined) {
       const unknownCapture = line.kind === 'payment' && line.status === 'SUCCESS';
@@ -215,7 +234,7 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
           ? { action: 'refund_unknown_capture', notBefore: null, why: 'captured under a number we never sold' }
           : flag(`the channel has a ${line.kind} we have no record of`),
       });
-      continue;
+      return;
     }
     if (mine.amount !== line.amount) {
       put({
@@ -223,7 +242,7 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
         category: 'amount_mismatch',
         repair: flag(`we say ${mine.amount} fen, the channel ${line.amount}`),
       });
-      continue;
+      return;
     }
     if (!sameOutcome(mine.status, line.status)) {
       // Ours still waiting (or given up on) while the channel settled it: settle from the channel's
@@ -234,20 +253,28 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
         category: 'status_mismatch',
         repair: DONE.has(mine.status) ? flag(why) : { action: 'settle_from_channel', notBefore: null, why },
       });
-      continue;
+      return;
     }
     if (expectedFee !== null && line.fee !== null && expectedFee !== line.fee) {
       put({ ...base, category: 'fee_mismatch', repair: flag(`fee ${line.fee} fen, expected ${expectedFee}`) });
-      continue;
+      return;
     }
     put({ ...base, category: 'matched', repair: null });
-  }
+  };
+
+  for (const [key, lines] of byKey) judge(key, lines, input.local.get(key), null);
 
   for (const mine of input.ofTheDay) {
     const key = keyOf(mine);
     if (byKey.has(key) || !DONE.has(mine.status)) continue;
     // Completed after the day closed: it belongs to the next day's statement (日切).
     if (mine.at >= input.day.to || mine.at < input.day.from) continue;
+    // Ours says this day, the channel's clock the day before or after: matched there (日切).
+    const neighbour = input.neighbours?.get(key);
+    if (neighbour !== undefined) {
+      judge(key, [neighbour.line], mine, neighbour.date);
+      continue;
+    }
     put({
       key,
       category: 'missing_at_channel',
@@ -263,10 +290,13 @@ export function reconcile(input: ReconcileInput): ReconciliationReport {
       expected_fee: null,
       resource: { type: mine.ref.type, id: mine.ref.id, tenant_id: mine.ref.tenantId },
       lines: [],
+      statement_date: null,
       repair: {
         action: 'recheck',
         notBefore: settleAfter + input.recheckAfterMs,
-        why: 'not on the statement: asked again at T+2, then a person looks',
+        why:
+          "not on the statement (nor, where they could be had, the neighbouring days'): " +
+          'asked again at T+2, then a person looks',
       },
     });
   }

@@ -99,13 +99,14 @@ export function registerReconcileCommands(
   fail: (code: string, message: string) => never,
 ): void {
   const show = (o: { json?: boolean }, r: { status: number; body: unknown }): void => {
-    if (o.json === true) deps.out(JSON.stringify(r.body));
+    const rec = r.status >= 400 ? undefined : (r.body as { reconciliation?: Record<string, unknown> }).reconciliation;
+    // --json prints the report itself: its top level holds the categories and totals (a refusal: the problem).
+    if (o.json === true) deps.out(JSON.stringify(rec ?? r.body));
     if (r.status >= 400) {
       for (const l of problemLines(r.status, r.body)) deps.err(l);
       process.exitCode = EXIT.refused;
       return;
     }
-    const rec = (r.body as { reconciliation?: Record<string, unknown> }).reconciliation;
     if (rec === undefined) return;
     if (o.json !== true) for (const l of reportLines(rec)) deps.out(l);
     if (rec.clean !== true) process.exitCode = EXIT_UNRECONCILED;

@@ -21,6 +21,7 @@ import {
   classifyCode,
   fenToYuan,
   mapTradeStatus,
+  paidAtOf,
   responseKey,
   yuanToMoney,
 } from './alipay-mapping.js';
@@ -150,6 +151,7 @@ export class AlipayGateway implements PaymentGateway {
           outTradeNo,
           ...(tradeNo === undefined ? {} : { gatewayTradeNo: tradeNo }),
           ...(amount === undefined ? {} : { amount }),
+          ...paidAtOf(status, str(a.node, 'send_pay_date')),
         };
       }
       case 'not_exist':

@@ -139,3 +139,13 @@ export function parseBeijingTimestamp(text: string): number | undefined {
 export function responseKey(method: string): string {
   return `${method.replaceAll('.', '_')}_response`;
 }
+
+/**
+ * When Alipay says the payer paid (query `send_pay_date`, notification `gmt_payment`, Beijing
+ * time), as ms, for dating the capture on a statement's day; undefined when absent or unreadable.
+ */
+export function paidAtOf(status: string, text: string | undefined): { readonly paidAt?: number } {
+  if (status !== 'succeeded' || text === undefined) return {};
+  const at = parseBeijingTimestamp(text);
+  return at === undefined ? {} : { paidAt: at };
+}

@@ -56,6 +56,13 @@ describe('Alipay notification verification', () => {
     });
   });
 
+  it('takes gmt_payment (Beijing time) as when the payer paid; an unreadable one is left out', () => {
+    const v = verify(notify({ ...BASE, gmt_payment: '2026-11-24 23:59:58' }));
+    expect(v.ok && v.notification.kind === 'payment' && v.notification.paidAt).toBe(Date.UTC(2026, 10, 24, 15, 59, 58));
+    const bad = verify(notify({ ...BASE, gmt_payment: '2026-11-24T23:59:58' }));
+    expect(bad.ok && bad.notification.kind === 'payment' && 'paidAt' in bad.notification).toBe(false);
+  });
+
   it.each([
     ['WAIT_BUYER_PAY', 'pending'],
     ['TRADE_FINISHED', 'succeeded'],

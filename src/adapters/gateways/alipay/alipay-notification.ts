@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import type { GatewayNotification, NotificationVerdict, RawNotification } from '../../../ports/payment-gateway.js';
-import { mapTradeStatus, parseBeijingTimestamp, yuanToMoney } from './alipay-mapping.js';
+import { mapTradeStatus, paidAtOf, parseBeijingTimestamp, yuanToMoney } from './alipay-mapping.js';
 import { contentString, rsa2Verify } from './alipay-signing.js';
 
 const MAX_BODY = 64 * 1024;
@@ -79,6 +79,12 @@ export function verifyAlipayNotification(
   }
   const amount = yuanToMoney(params.total_amount);
   if (amount === undefined) return refuse('MALFORMED_NOTIFICATION', 'total_amount must be a yuan amount like "88.88"');
-  const n: GatewayNotification = { kind: 'payment', ...common, status, amount };
+  const n: GatewayNotification = {
+    kind: 'payment',
+    ...common,
+    status,
+    amount,
+    ...paidAtOf(status, params.gmt_payment),
+  };
   return { ok: true, notification: n };
 }

@@ -26,6 +26,7 @@ import {
   ORDER_EXISTS_CODES,
   paymentStatusOf,
   refundStatusOf,
+  successTimeOf,
   toWechatAmount,
 } from './wechatpay-mapping.js';
 import { authorization, decryptResource, verifyPlatformSignature } from './wechatpay-signing.js';
@@ -192,6 +193,7 @@ export class WechatpayGateway implements PaymentGateway {
       ...(transactionId === undefined ? {} : { gatewayTradeNo: transactionId }),
       ...(amount === undefined ? {} : { amount }),
       ...(status === 'failed' || status === 'closed' ? { failureCode: state } : {}),
+      ...paidAt(status, t.success_time),
     };
   }
 
@@ -384,6 +386,7 @@ export class WechatpayGateway implements PaymentGateway {
         amount,
         ...(transactionId === undefined ? {} : { gatewayTradeNo: transactionId }),
         ...(status === 'failed' || status === 'closed' ? { failureCode: state } : {}),
+        ...paidAt(status, p.success_time),
       };
       return { ok: true, notification: n };
     }
@@ -519,4 +522,10 @@ function retryAfterMs(value: string | null): number | undefined {
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now());
+}
+
+/** `paidAt` of a succeeded payment whose answer says when (success_time). */
+function paidAt(status: string, successTime: unknown): { readonly paidAt?: number } {
+  const at = status === 'succeeded' ? successTimeOf(successTime) : undefined;
+  return at === undefined ? {} : { paidAt: at };
 }

@@ -110,3 +110,14 @@ export const ORDER_EXISTS_CODES: ReadonlySet<string> = new Set([
   'OUT_TRADE_NO_USED',
   'DUPLICATE_OUT_TRADE_NO',
 ]);
+
+/**
+ * When WeChat Pay says the payer paid or the refund was made (`success_time`, RFC 3339 with its
+ * +08:00 offset), as ms, for dating it on a statement's day; nothing when absent or unreadable.
+ */
+export function successTimeOf(text: unknown): number | undefined {
+  if (typeof text !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(text))
+    return undefined;
+  const at = Date.parse(text);
+  return Number.isNaN(at) ? undefined : at;
+}

@@ -64,6 +64,8 @@ describe('WeChat Pay callbacks', () => {
           gatewayTradeNo: t.tradeNo,
           status: 'succeeded',
           amount: { amount: 1888, currency: 'CNY' },
+          // success_time: when the payer paid, what dates the capture on the statement's day.
+          paidAt: NOW * 1000,
           timestamp: NOW * 1000,
           nonce: 'ENVELOPE-NONCE',
         },

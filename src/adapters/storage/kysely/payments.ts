@@ -8,9 +8,11 @@ import { num } from './columns.js';
 import { BATCHABLE } from './batchable.js';
 
 /** A payment as read: integers normalised. */
-export function toPayment(r: Row<'payments'>): PaymentRecord {
+export function toPayment(row: Row<'payments'>): PaymentRecord {
+  const { settledAt, ...r } = row;
   return {
     ...r,
+    ...(settledAt === null ? {} : { settledAt: num(settledAt) }),
     status: r.status as PaymentStatus,
     amount: num(r.amount),
     refundedAmount: num(r.refundedAmount),
@@ -42,6 +44,7 @@ export function paymentRow(p: PaymentRecord): NewRow<'payments'> {
     qrCode: p.qrCode,
     payUrl: p.payUrl,
     payExpiresAt: p.payExpiresAt,
+    settledAt: p.settledAt ?? null,
     createdBy: p.createdBy,
     updatedBy: p.updatedBy,
     createdAt: p.createdAt,
@@ -89,6 +92,7 @@ export class KyselyPayments implements PaymentRepository {
         qrCode: p.qrCode,
         payUrl: p.payUrl,
         payExpiresAt: p.payExpiresAt,
+        settledAt: p.settledAt ?? null,
         updatedBy: p.updatedBy,
         updatedAt: p.updatedAt,
         version: p.version,

@@ -8,9 +8,11 @@ import { num } from './columns.js';
 import { BATCHABLE } from './batchable.js';
 
 /** A refund as read: integers normalised. */
-export function toRefund(r: Row<'refunds'>): RefundRecord {
+export function toRefund(row: Row<'refunds'>): RefundRecord {
+  const { settledAt, ...r } = row;
   return {
     ...r,
+    ...(settledAt === null ? {} : { settledAt: num(settledAt) }),
     amount: num(r.amount),
     currency: r.currency as Currency,
     status: r.status as RefundStatus,
@@ -34,6 +36,7 @@ function refundRow(r: RefundRecord): NewRow<'refunds'> {
     reason: r.reason,
     failureCode: r.failureCode,
     gatewayRefundNo: r.gatewayRefundNo,
+    settledAt: r.settledAt ?? null,
     createdBy: r.createdBy,
     updatedBy: r.updatedBy,
     createdAt: r.createdAt,
@@ -113,6 +116,7 @@ export class KyselyRefunds implements RefundRepository {
         status: r.status,
         failureCode: r.failureCode,
         gatewayRefundNo: r.gatewayRefundNo,
+        settledAt: r.settledAt ?? null,
         updatedBy: r.updatedBy,
         updatedAt: r.updatedAt,
         version: r.version,

@@ -31,6 +31,8 @@ function toTopUp(r: Row<'walletTopUps'>): TopUpRecord {
     ...(r.qrCode === null ? {} : { qrCode: r.qrCode }),
     ...(r.payUrl === null ? {} : { payUrl: r.payUrl }),
     ...(r.payExpiresAt === null ? {} : { payExpiresAt: num(r.payExpiresAt) }),
+    ...(r.settledAt === null ? {} : { settledAt: num(r.settledAt) }),
+    ...(r.refundSettledAt === null ? {} : { refundSettledAt: num(r.refundSettledAt) }),
   };
 }
 
@@ -53,6 +55,8 @@ function topUpRow(t: TopUpRecord): NewRow<'walletTopUps'> {
     qrCode: t.qrCode ?? null,
     payUrl: t.payUrl ?? null,
     payExpiresAt: t.payExpiresAt ?? null,
+    settledAt: t.settledAt ?? null,
+    refundSettledAt: t.refundSettledAt ?? null,
     createdBy: t.createdBy,
     updatedBy: t.updatedBy,
     createdAt: t.createdAt,
@@ -139,6 +143,8 @@ export class KyselyTopUps implements TopUpRepository {
         qrCode: t.qrCode ?? null,
         payUrl: t.payUrl ?? null,
         payExpiresAt: t.payExpiresAt ?? null,
+        settledAt: t.settledAt ?? null,
+        refundSettledAt: t.refundSettledAt ?? null,
         updatedBy: t.updatedBy,
         updatedAt: t.updatedAt,
         version: t.version,

@@ -95,7 +95,8 @@ const PAYMENT_UPDATE =
   'update "payments" set "status" = @status, "refunded_amount" = @refundedAmount, "gateway" = @gateway, ' +
   '"method" = @method, "attempt" = @attempt, "out_trade_no" = @outTradeNo, "gateway_trade_no" = @gatewayTradeNo, ' +
   '"failure_code" = @failureCode, "qr_code" = @qrCode, "pay_url" = @payUrl, ' +
-  '"pay_expires_at" = @payExpiresAt, "updated_by" = @updatedBy, "updated_at" = @updatedAt, "version" = @version ' +
+  '"pay_expires_at" = @payExpiresAt, "settled_at" = @settledAt, "updated_by" = @updatedBy, ' +
+  '"updated_at" = @updatedAt, "version" = @version ' +
   'where "tenant_id" = @tenantId and "id" = @id and "version" = @expected';
 
 class SqliteOrders extends KyselyOrders {

@@ -375,6 +375,12 @@ const reportItemSchema = z
     expected_fee: fen.nullable(),
     resource: z.object({ type: z.string(), id: z.string(), tenant_id: z.string() }).nullable(),
     lines: z.array(z.number().int()),
+    statement_date: z
+      .string()
+      .nullable()
+      .describe(
+        "the neighbouring day (YYYY-MM-DD) whose statement held the item (the ±1-day cut-off window); null: this day's",
+      ),
     repair: z.object({ action: z.string(), notBefore: z.number().nullable(), why: z.string() }).nullable(),
   })
   .meta({ id: 'ReconciliationItem', description: 'One item: our record and the statement line(s) it matched.' });
