@@ -1,5 +1,5 @@
-import { SpanKind } from '@opentelemetry/api';
-import { InMemorySpanExporter, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import { InMemorySpanExporter, type ReadableSpan, type SpanExporter } from '@opentelemetry/sdk-trace-base';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
@@ -307,5 +307,45 @@ describe('outgoing HTTP calls as client spans', () => {
       await receiver.close();
       await otel.shutdown();
     }
+  });
+});
+
+describe('failures on spans and of the export', () => {
+  const settings = { serviceName: 't', serviceVersion: '0', instanceId: 'i', sampleRatio: 1 };
+
+  it("a job run's retry or give-up marks its span failed, the message masked", async () => {
+    const exporter = new InMemorySpanExporter();
+    const otel = createOtelTracing({ ...settings, export: { exporter } });
+    const job = { id: 'job_1', kind: 'recharge.submit', attempts: 2, traceparent: null };
+    await otel.tracing.runJob(job, (span) => {
+      span.outcome('retry', 'RechargeUnknownOutcomeError: 13912345678 got no answer');
+      return Promise.resolve();
+    });
+    await otel.tracing.runJob({ ...job, id: 'job_2' }, (span) => {
+      span.outcome('done');
+      return Promise.resolve();
+    });
+    const [failed, done] = exporter.getFinishedSpans();
+    expect(failed?.status.code).toBe(SpanStatusCode.ERROR);
+    expect(failed?.attributes).toMatchObject({ 'autoglm.job.outcome': 'retry', 'autoglm.job.attempt': 2 });
+    expect(failed?.parentSpanContext).toBeUndefined();
+    expect(JSON.stringify([failed?.status, failed?.events])).not.toContain('13912345678');
+    expect(failed?.events[0]?.attributes?.['exception.type']).toBe('retry');
+    expect(done?.status.code).toBe(SpanStatusCode.UNSET);
+    await otel.shutdown();
+  });
+
+  it('spans the collector refuses are logged as lost, once a minute at most', async () => {
+    const failing: SpanExporter = {
+      export: (_spans, done) => done({ code: 1, error: new Error('collector down') }),
+      shutdown: () => Promise.resolve(),
+    };
+    const { app, logs } = await startTestApp({}, { spanExporter: failing });
+    apps.push(app);
+    for (let i = 0; i < 3; i++)
+      expect((await app.http.inject({ method: 'GET', url: '/api/v1/orders' })).statusCode).toBe(200);
+    const lost = logs.lines.filter((l) => l.includes('could not export spans'));
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toContain('collector down');
   });
 });

@@ -44,6 +44,7 @@ export async function buildTracing(
   config: AppConfig,
   logger: Logger,
   workerId: string,
+  now: () => number,
   /** Tests: spans go to this exporter (the SDK's InMemorySpanExporter) instead of OTLP. */
   exporter?: SpanExporter,
 ): Promise<TracingRuntime> {
@@ -62,6 +63,7 @@ export async function buildTracing(
     instanceId: workerId,
     sampleRatio: config.tracing.sample_ratio,
     export: target,
+    onExportFailure: exportFailures(logger, now),
   });
   // Only the origin: a path is harmless, but credentials in a URL would not be.
   if (otlp !== undefined) logger.info({ endpoint: new URL(otlp.endpoint).origin }, 'exporting spans over OTLP/HTTP');
@@ -107,5 +109,24 @@ function tracedUnitOfWork(uow: UnitOfWork, recorder: SpanRecorder, engine: strin
         { recorder },
       );
     },
+  };
+}
+
+/**
+ * Export failures, logged at most once a minute with the spans lost since the last line: a
+ * collector that is down must not flood the log it is meant to complement.
+ */
+function exportFailures(logger: Logger, now: () => number): (spans: number, error: Error | undefined) => void {
+  let lost = 0;
+  let loggedAt = -Infinity;
+  return (spans, error) => {
+    lost += spans;
+    if (now() - loggedAt < 60_000) return;
+    logger.warn(
+      { err: error, spans_lost: lost },
+      'could not export spans: the collector refused them or did not answer',
+    );
+    loggedAt = now();
+    lost = 0;
   };
 }

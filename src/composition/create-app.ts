@@ -247,7 +247,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     ));
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   // Spans only when configured (the SDK is loaded then, not otherwise); W3C ids always.
-  const tracing = await buildTracing(config, logger, workerId, options.spanExporter);
+  const tracing = await buildTracing(config, logger, workerId, () => clock.now(), options.spanExporter);
   /** Kept-alive connection pools to close on shutdown. */
   const remotes: Remote[] = [];
   const { gateways, routeGateway } = buildGateways(config, simulatedGateway, clock, remotes, (name, g) =>

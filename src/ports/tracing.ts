@@ -14,6 +14,12 @@ export interface RequestSpan {
   end(status: number, route: string | undefined, errorCode?: string): void;
 }
 
+/** What a job's run tells its span. */
+export interface JobSpan {
+  /** How the run ended: done, to be retried, given up, or stopped because another worker owns the job now. */
+  outcome(kind: 'done' | 'retry' | 'give_up' | 'lease_lost', error?: string): void;
+}
+
 /**
  * W3C trace context across requests and the work that outlives them: a request continues the
  * trace of its `traceparent` header (a malformed one is ignored and a new trace started, never
@@ -30,6 +36,6 @@ export interface Tracing {
    */
   runJob<T>(
     job: { readonly id: string; readonly kind: string; readonly attempts: number; readonly traceparent: string | null },
-    work: () => Promise<T>,
+    work: (span: JobSpan) => Promise<T>,
   ): Promise<T>;
 }

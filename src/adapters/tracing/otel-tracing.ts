@@ -48,6 +48,8 @@ export interface OtelTracingSettings {
         };
       }
     | { readonly exporter: SpanExporter; readonly batch?: boolean };
+  /** An export the collector refused or never answered (after the exporter's own retries): these spans are lost. */
+  readonly onExportFailure?: (spans: number, error: Error | undefined) => void;
 }
 
 export interface OtelTracing {
@@ -81,7 +83,7 @@ function contextOf(span: Span): TraceContext {
 
 export function createOtelTracing(settings: OtelTracingSettings): OtelTracing {
   const target = settings.export;
-  const exporter =
+  const given =
     'exporter' in target
       ? target.exporter
       : new OTLPTraceExporter({
@@ -89,6 +91,21 @@ export function createOtelTracing(settings: OtelTracingSettings): OtelTracing {
           headers: { ...target.otlp.headers },
           timeoutMillis: target.otlp.timeoutMs,
         });
+  const onFailure = settings.onExportFailure;
+  const exporter: SpanExporter =
+    onFailure === undefined
+      ? given
+      : {
+          export: (spans, done) => {
+            given.export(spans, (result) => {
+              // ExportResultCode.SUCCESS is 0 (@opentelemetry/core, not a dependency of ours for one constant).
+              if (Number(result.code) !== 0) onFailure(spans.length, result.error);
+              done(result);
+            });
+          },
+          shutdown: () => given.shutdown(),
+          forceFlush: () => given.forceFlush?.() ?? Promise.resolve(),
+        };
   const processor =
     'exporter' in target && target.batch !== true
       ? new SimpleSpanProcessor(exporter)
@@ -129,13 +146,13 @@ export function createOtelTracing(settings: OtelTracingSettings): OtelTracing {
         setAttributes: (a) => {
           span.setAttributes(masked(a));
         },
-        end: (failure) => {
-          if (failure !== undefined) {
-            const message = maskText(failure.message);
-            span.setStatus({ code: SpanStatusCode.ERROR, message });
-            // The exception's type and masked message only: a stack or a body could carry a secret.
-            span.addEvent('exception', { 'exception.type': failure.type, 'exception.message': message });
-          }
+        fail: (failure) => {
+          const message = maskText(failure.message);
+          span.setStatus({ code: SpanStatusCode.ERROR, message });
+          // The exception's type and masked message only: a stack or a body could carry a secret.
+          span.addEvent('exception', { 'exception.type': failure.type, 'exception.message': message });
+        },
+        end: () => {
           span.end();
         },
       };

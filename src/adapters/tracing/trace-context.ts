@@ -58,8 +58,9 @@ export interface RecordedSpan {
   readonly context: TraceContext;
   setName(name: string): void;
   setAttributes(attributes: SpanAttributes): void;
-  /** End the span; with `failure`, as an error (its message masked by the recorder). */
-  end(failure?: SpanFailure): void;
+  /** Mark the span failed (its message masked by the recorder); it still has to be ended. */
+  fail(failure: SpanFailure): void;
+  end(): void;
 }
 
 export interface SpanFailure {
@@ -90,7 +91,7 @@ export const w3cRecorder: SpanRecorder = {
   exporting: false,
   start(_name, kind, parent) {
     const context = parent === undefined ? newTrace() : kind === 'internal' ? parent : childOf(parent);
-    return { context, setName: noop, setAttributes: noop, end: noop };
+    return { context, setName: noop, setAttributes: noop, fail: noop, end: noop };
   },
 };
 
@@ -141,7 +142,8 @@ export async function inSpan<T>(
   try {
     value = await storage.run(active, () => work(span));
   } catch (e) {
-    span.end(failureOf(e));
+    span.fail(failureOf(e));
+    span.end();
     throw e;
   }
   span.end();

@@ -32,7 +32,8 @@ export function recordingTracing(recorder: SpanRecorder): Tracing {
             // The conventions mark a server span failed on 5xx only: a 4xx is the caller's mistake.
             ...(status >= 500 ? { 'error.type': errorCode ?? String(status) } : {}),
           });
-          span.end(status >= 500 ? { type: errorCode ?? String(status), message: `answered ${status}` } : undefined);
+          if (status >= 500) span.fail({ type: errorCode ?? String(status), message: `answered ${status}` });
+          span.end();
         },
       };
     },
@@ -41,7 +42,15 @@ export function recordingTracing(recorder: SpanRecorder): Tracing {
         `job ${job.kind}`,
         'consumer',
         { 'autoglm.job.kind': job.kind, 'autoglm.job.id': job.id, 'autoglm.job.attempt': job.attempts },
-        () => work(),
+        (span) =>
+          work({
+            outcome(kind, error) {
+              span.setAttributes({ 'autoglm.job.outcome': kind });
+              // A retry or a give-up is the run's failure (a lost lease is another worker's run).
+              if (error !== undefined && (kind === 'retry' || kind === 'give_up'))
+                span.fail({ type: kind, message: error });
+            },
+          }),
         // A job written before 0020, or outside any trace, starts a new one.
         { parent: parseTraceparent(job.traceparent) ?? null, recorder },
       );
