@@ -8,6 +8,7 @@ import { createOtelTracing } from '../src/adapters/tracing/otel-tracing.js';
 import { parseTraceparent } from '../src/adapters/tracing/trace-context.js';
 import { tracedPort } from '../src/adapters/tracing/traced-port.js';
 import type { App } from '../src/composition/create-app.js';
+import { loadConfig } from '../src/config/load-config.js';
 import { createTestDatabase, postgresWanted, type TestDatabase } from './support/pg-db.js';
 import { adminKeyOf, startTestApp } from './support/test-app.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
@@ -347,5 +348,32 @@ describe('failures on spans and of the export', () => {
     const lost = logs.lines.filter((l) => l.includes('could not export spans'));
     expect(lost).toHaveLength(1);
     expect(lost[0]).toContain('collector down');
+  });
+});
+
+describe('tracing configuration', () => {
+  it('is off by default; a bad endpoint, header name or ratio is refused by path, never echoing a value', () => {
+    const ok = loadConfig({ env: {} });
+    expect(ok.ok && ok.value.tracing.otlp).toBeUndefined();
+    for (const [tracing, path] of [
+      [{ otlp: { endpoint: 'ftp://collector/v1/traces' } }, 'tracing.otlp.endpoint'],
+      [
+        { otlp: { endpoint: 'http://c:4318/v1/traces', headers: { 'bad header': 'Bearer s3cret-value' } } },
+        'tracing.otlp.headers',
+      ],
+      [{ sample_ratio: 1.5 }, 'tracing.sample_ratio'],
+    ] as const) {
+      const r = loadConfig({ env: {}, overrides: { tracing } });
+      expect(r.ok).toBe(false);
+      if (r.ok) continue;
+      expect(r.error.code).toBe('CONFIG_INVALID');
+      expect(r.error.issues.join('\n')).toContain(path);
+      expect(JSON.stringify(r.error)).not.toContain('s3cret-value');
+    }
+    const env = loadConfig({ env: { AUTOGLM__TRACING__OTLP__ENDPOINT: 'http://127.0.0.1:4318/v1/traces' } });
+    expect(env.ok && env.value.tracing.otlp).toMatchObject({
+      endpoint: 'http://127.0.0.1:4318/v1/traces',
+      timeout_ms: 10_000,
+    });
   });
 });
