@@ -24,6 +24,8 @@ export function buildGateways(
   simulator: () => SimulatedGateway,
   clock: Pick<Clock, 'now'>,
   remotes: Remote[],
+  /** Wraps each gateway inside its resilience (its calls as client spans when tracing exports them). */
+  wrap: (name: string, gateway: PaymentGateway) => PaymentGateway = (_name, gateway) => gateway,
 ): { readonly gateways: ReadonlyMap<string, PaymentGateway>; readonly routeGateway: Deps['routeGateway'] } {
   const rs = config.resilience;
   const resilience = {
@@ -43,7 +45,7 @@ export function buildGateways(
   const gateways = new Map<string, PaymentGateway>();
   const add = (name: string, g: PaymentGateway): void => {
     // Each configured name gets its own breaker, even when two names share one simulator.
-    const wrapped = new ResilientGateway(g, resilience, name);
+    const wrapped = new ResilientGateway(wrap(name, g), resilience, name);
     resilient.set(name, wrapped);
     gateways.set(name, wrapped);
   };

@@ -24,6 +24,8 @@ export function buildRecharge(
   observer: RoutingObserver,
   /** This installation's secret for an embedded simulator, by name (never one written in the source). */
   simSecret: (label: string) => string,
+  /** Wraps each channel (its calls as client spans when tracing exports them). */
+  wrap: (name: string, channel: RechargeChannel) => RechargeChannel = (_name, channel) => channel,
 ): RechargeRuntime {
   const rc = config.recharge;
   const settings = rechargeSettings(rc);
@@ -79,6 +81,7 @@ export function buildRecharge(
       }
     }
   }
+  for (const [name, channel] of channels) channels.set(name, wrap(name, channel));
   const router = new ChannelRouter(
     Object.entries(rc.channels).map(([name, c]) => ({ name, operators: c.operators, capacity: c.capacity })),
     settings.routing,

@@ -76,7 +76,8 @@ import { observeCommits } from './observe-commits.js';
 import { configReloader, type LiveConfig } from './reload-config.js';
 import type { ConfigReloader } from '../ports/config-reload.js';
 import type { RechargeRule, Rule } from '../domain/rules.js';
-import { w3cTracing } from '../adapters/tracing/w3c-tracing.js';
+import { buildTracing } from './build-tracing.js';
+import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
 
 export interface AppOptions {
   /**
@@ -116,6 +117,11 @@ export interface AppOptions {
    * passes its own); without it, SIGHUP and POST /api/v1/admin/reload answer RELOAD_UNAVAILABLE.
    */
   readonly reloadConfig?: () => ConfigResult;
+  /**
+   * Tests: export spans to this exporter (the SDK's InMemorySpanExporter), as `tracing.otlp` would
+   * to a collector. A type only: nothing of OpenTelemetry is loaded unless one of them is given.
+   */
+  readonly spanExporter?: SpanExporter;
 }
 
 /** Every capability of the application, as the transports and tests use them. */
@@ -241,13 +247,18 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
         chaos: { latencyMs: sim.latency_ms, failureRate: sim.failure_rate, timeoutRate: sim.timeout_rate, hangMs: 0 },
       }),
     ));
+  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
+  // Spans only when configured (the SDK is loaded then, not otherwise); W3C ids always.
+  const tracing = await buildTracing(config, logger, workerId, () => clock.now(), options.spanExporter);
   /** Kept-alive connection pools to close on shutdown. */
   const remotes: Remote[] = [];
-  const { gateways, routeGateway } = buildGateways(config, simulatedGateway, clock, remotes);
+  const { gateways, routeGateway } = buildGateways(config, simulatedGateway, clock, remotes, (name, g) =>
+    // Inside the resilience wrapper: one client span per attempt.
+    tracing.traced(g, { kind: 'gateway', name }, ['create', 'query', 'refund', 'queryRefund', 'close', 'statement']),
+  );
 
   // Joined before anything runs: the request path runs jobs too, even with the worker loop off,
   // and other instances must see this process alive before it holds any lease.
-  const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`;
   await storage.coordination.join(workerId);
 
   let shop: Merchant;
@@ -273,6 +284,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       );
   }
 
+  shop = tracing.traced(shop, { kind: 'merchant', name: shop.name }, ['submit', 'query']);
+
   // Abuse is built from the runtime below; a violation reported before then has nowhere to go.
   let reportViolation: (caller: Caller, code: string) => Promise<void> = () => Promise.resolve();
   // Each app its own registry: tests run many apps in one process.
@@ -280,7 +293,10 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const statementsSent = storage.statementsSent?.bind(storage);
   if (statementsSent !== undefined) countDatabaseStatements(metrics, statementsSent);
   // Outcomes (orders, payments, refunds, recharges, reconciliations) are counted as they commit.
-  const observedUow = observeCommits(storage.unitOfWork, (c) => metrics.outcomes.committed(c));
+  const observedUow = tracing.tracedUnitOfWork(
+    observeCommits(storage.unitOfWork, (c) => metrics.outcomes.committed(c)),
+    config.database.kind === 'postgres' ? 'postgresql' : 'sqlite',
+  );
   // What a reload may replace while the process runs (read on every decision).
   const live: LiveConfig = { policy: config.policy, menu: config.menu, ...rulesOf(config) };
   const deps: Deps = {
@@ -298,7 +314,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     menu: () => live.menu,
     workerId,
     coordination: storage.coordination,
-    tracing: w3cTracing,
+    tracing: tracing.tracing,
     settings: {
       paymentGateway: config.payment_gateway,
       paymentMethod: config.orders.payment_method,
@@ -336,6 +352,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       (e) => logger.warn({ err: e }, 'could not announce a breaker change'),
     ),
     simSecret,
+    (name, channel) =>
+      tracing.traced(channel, { kind: 'recharge_channel', name }, ['submit', 'query', 'check', 'balance', 'statement']),
   );
   const runner = new JobRunner(deps, {
     concurrency: config.worker.concurrency,
@@ -468,7 +486,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     requestTimeoutMs: config.server.request_timeout_ms,
     corsOrigins: config.auth.cors_origins,
     metrics,
-    tracing: w3cTracing,
+    tracing: tracing.tracing,
     trustProxy: config.server.trust_proxy,
     rateLimit: {
       enabled: config.rate_limit.enabled,
@@ -568,6 +586,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       }
       await runner.stop(deadlineMs);
       await storage.close();
+      // The spans of the drained work go out before the process ends.
+      await tracing.shutdown();
       await redis?.quit().catch(() => redis.disconnect());
       await Promise.all(remotes.map((r) => r.shutdown()));
       for (const s of simulators) s.closeJournal();

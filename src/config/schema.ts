@@ -328,6 +328,41 @@ export const configSchema = z
       .strict()
       .prefault({})
       .describe('the JSON log (pino)'),
+    tracing: z
+      .object({
+        service_name: z
+          .string()
+          .min(1)
+          .max(128)
+          .default('open-autoglm')
+          .describe('service.name of the exported spans (one name for every instance; each adds its own id)'),
+        sample_ratio: z
+          .number()
+          .min(0)
+          .max(1)
+          .default(1)
+          .describe(
+            'share of new traces recorded (0..1); a caller’s traceparent decides for its own trace (parent-based)',
+          ),
+        otlp: z
+          .object({
+            endpoint: httpUrl.describe('OTLP/HTTP traces endpoint, e.g. http://otel-collector:4318/v1/traces'),
+            headers: z
+              .record(z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'an HTTP header name'), z.string())
+              .default({})
+              .describe('sent with every export, e.g. an authorization token (never logged; may be enc:v1:)'),
+            timeout_ms: z.number().int().min(100).max(60_000).default(10_000).describe('one export request’s deadline'),
+          })
+          .strict()
+          .optional()
+          .describe('Export spans over OTLP/HTTP (JSON). Unset (the default): no spans, no SDK loaded.'),
+      })
+      .strict()
+      .prefault({})
+      .describe(
+        'OpenTelemetry spans (W3C traceparent ids are carried and logged either way): requests, units of work, ' +
+          'job runs, calls to gateways, channels, merchants and webhooks',
+      ),
     worker: z
       .object({
         enabled: z.boolean().default(true).describe('run jobs in this process'),

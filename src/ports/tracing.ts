@@ -6,8 +6,18 @@ export interface RequestSpan {
   readonly traceparent: string;
   /** Run the rest of the request inside the span (its logs, transactions, jobs and outgoing calls). */
   run(next: () => void): void;
-  /** The request was answered with this status (ends the span, where spans are exported). */
-  end(status: number, route: string | undefined): void;
+  /**
+   * The request was answered with this status, by the route with this template (never the raw
+   * URL), with this stable error code when it was refused: ends the span, named by method and
+   * route template.
+   */
+  end(status: number, route: string | undefined, errorCode?: string): void;
+}
+
+/** What a job's run tells its span. */
+export interface JobSpan {
+  /** How the run ended: done, to be retried, given up, or stopped because another worker owns the job now. */
+  outcome(kind: 'done' | 'retry' | 'give_up' | 'lease_lost', error?: string): void;
 }
 
 /**
@@ -24,5 +34,8 @@ export interface Tracing {
    * Run one job's work as a span of the trace in `traceparent` (the enqueuing work's), or of a
    * new trace when the job has none (written before tracing existed, or outside any trace).
    */
-  runJob<T>(job: { readonly kind: string; readonly traceparent: string | null }, work: () => Promise<T>): Promise<T>;
+  runJob<T>(
+    job: { readonly id: string; readonly kind: string; readonly attempts: number; readonly traceparent: string | null },
+    work: (span: JobSpan) => Promise<T>,
+  ): Promise<T>;
 }

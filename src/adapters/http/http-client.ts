@@ -2,7 +2,7 @@ import type { LookupFunction } from 'node:net';
 import { Pool, errors as undiciErrors } from 'undici';
 import { GatewayRateLimitedError, GatewayUnknownOutcomeError } from '../../ports/payment-gateway.js';
 import { parseRateLimitReset, parseRemaining, parseRetryAfter } from './rate-limit-headers.js';
-import { traceHeaders } from '../tracing/trace-context.js';
+import { clientCall } from '../tracing/trace-context.js';
 
 export interface HttpClientOptions {
   /** Origin (and optional path prefix) every request path is relative to, e.g. http://127.0.0.1:9000 */
@@ -71,6 +71,7 @@ const PROGRAMMING_ERRORS = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_NOT_SUPPORTE
 export class HttpClient {
   private readonly pool: Pool;
   private readonly prefix: string;
+  private readonly peer: Readonly<Record<string, string | number>>;
   private readonly timeoutMs: number;
   private readonly now: () => number;
   private readonly rawStatus: boolean;
@@ -82,6 +83,12 @@ export class HttpClient {
     if (url.protocol !== 'http:' && url.protocol !== 'https:')
       throw new Error(`HttpClient: unsupported protocol ${url.protocol}`);
     this.prefix = url.pathname.replace(/\/+$/, '');
+    // Where the calls go, for their spans: the origin only (a path or query may carry ids or keys).
+    this.peer = {
+      'server.address': url.hostname,
+      'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)),
+      'url.scheme': url.protocol.slice(0, -1),
+    };
     this.timeoutMs = options.timeoutMs;
     this.now = options.now ?? Date.now;
     this.rawStatus = options.rawStatus ?? false;
@@ -114,19 +121,27 @@ export class HttpClient {
     let headers: Record<string, string>;
     let body: string;
     try {
-      const res = await this.pool.request({
-        method: req.method,
-        path: `${this.prefix}${req.path}`,
-        // The trace this call is part of (the request's or job's), as the call's own span.
-        headers: { ...traceHeaders(), ...req.headers },
-        ...(req.body === undefined ? {} : { body: req.body }),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-        signal: AbortSignal.timeout(timeoutMs),
-      });
-      status = res.statusCode;
-      headers = flattenHeaders(res.headers);
-      body = await res.body.text();
+      // The trace this call is part of (the request's or job's), as the call's own client span.
+      ({ status, headers, body } = await clientCall(
+        req.method,
+        { ...this.peer, 'http.request.method': req.method },
+        async (trace, span) => {
+          const res = await this.pool.request({
+            method: req.method,
+            path: `${this.prefix}${req.path}`,
+            headers: { ...trace, ...req.headers },
+            ...(req.body === undefined ? {} : { body: req.body }),
+            headersTimeout: timeoutMs,
+            bodyTimeout: timeoutMs,
+            signal: AbortSignal.timeout(timeoutMs),
+          });
+          span?.setAttributes({
+            'http.response.status_code': res.statusCode,
+            ...(res.statusCode >= 400 ? { 'error.type': String(res.statusCode) } : {}),
+          });
+          return { status: res.statusCode, headers: flattenHeaders(res.headers), body: await res.body.text() };
+        },
+      ));
     } catch (e) {
       if (e instanceof undiciErrors.UndiciError && PROGRAMMING_ERRORS.has(e.code)) throw e;
       throw new GatewayUnknownOutcomeError(`${req.method} ${req.path}: ${describeTransportError(e, timeoutMs)}`, {

@@ -1,6 +1,10 @@
 import type { JobRecord, OrderRecord, PaymentRecord } from '../../ports/records.js';
 import type { Deps } from '../kernel/deps.js';
 import { LeaseLostError } from './job-steps.js';
+import type { JobSpan } from '../../ports/tracing.js';
+
+/** Runs without tracing tell nobody how they ended. */
+const UNTRACED: JobSpan = { outcome: () => undefined };
 
 /**
  * What a job's creator already knows of the order it works on, as committed. The handler may use
@@ -303,13 +307,14 @@ export class JobRunner {
   ): Promise<{ followUps: readonly LeasedJob[]; state?: KnownState }> {
     const tracing = this.deps.tracing;
     return tracing === undefined
-      ? this.executeTraced(job, known)
-      : tracing.runJob(job, () => this.executeTraced(job, known));
+      ? this.executeTraced(job, known, UNTRACED)
+      : tracing.runJob(job, (span) => this.executeTraced(job, known, span));
   }
 
   private async executeTraced(
     job: JobRecord,
     known: KnownState | undefined,
+    span: JobSpan,
   ): Promise<{ followUps: readonly LeasedJob[]; state?: KnownState }> {
     const handler = this.handlers.get(job.kind);
     // Built only when something is logged: a child logger per job is measurable on the hot path.
@@ -321,6 +326,7 @@ export class JobRunner {
         attempt: job.attempts,
       });
     if (handler === undefined) {
+      span.outcome('give_up', `no handler for job kind ${job.kind}`);
       await this.finish(job, { kind: 'give_up', error: `no handler for job kind ${job.kind}` });
       log().error({}, 'job has no handler');
       return { followUps: [] };
@@ -334,12 +340,16 @@ export class JobRunner {
       if (e instanceof LeaseLostError || lease.signal.aborted) {
         if (!lease.signal.aborted)
           log().warn({}, 'lease lost: another worker owns this job now; its work was rolled back');
+        span.outcome('lease_lost');
         return { followUps: [] };
       }
       outcome = { kind: 'retry', error: e instanceof Error ? `${e.name}: ${e.message}` : String(e) };
     } finally {
       lease.release();
     }
+    if (outcome.kind === 'done') span.outcome('done');
+    else if (lease.signal.aborted) span.outcome('lease_lost');
+    else span.outcome(outcome.kind, outcome.error);
     if (outcome.kind === 'done') {
       return { followUps: outcome.followUps ?? [], ...(outcome.state === undefined ? {} : { state: outcome.state }) };
     }

@@ -213,8 +213,9 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   app.decorateRequest('problemCode', null);
   app.decorateRequest('span', null);
   const metrics = opts.metrics;
-  if (metrics !== undefined) {
-    // Every error body is a problem object on its way to the serializer: its code labels the error.
+  if (metrics !== undefined || opts.tracing !== undefined) {
+    // Every error body is a problem object on its way to the serializer: its code labels the error
+    // (in the metrics and on the request's span).
     app.addHook('preSerialization', (req, reply, payload, done) => {
       if (reply.statusCode >= 400) {
         const code = (payload as { code?: unknown } | null)?.code;
@@ -266,7 +267,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
       reply.elapsedTime / 1000,
       req.problemCode ?? undefined,
     );
-    req.span?.end(reply.statusCode, req.routeOptions.url);
+    req.span?.end(reply.statusCode, req.routeOptions.url, req.problemCode ?? undefined);
     req.log.info(
       {
         ...(req.span === null ? {} : { trace_id: req.span.traceId }),
