@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -23,3 +23,24 @@ it('builds with no dead link', () => {
     rmSync(out, { recursive: true, force: true });
   }
 }, 250_000);
+
+/** The site's pages in English (docs/ without docs/zh/ and the static files), relative to docs/. */
+function englishPages(dir: string, rel = ''): string[] {
+  return readdirSync(join(dir, rel), { withFileTypes: true })
+    .filter((e) => !e.name.startsWith('.') && !(rel === '' && (e.name === 'zh' || e.name === 'public')))
+    .flatMap((e) =>
+      e.isDirectory() ? englishPages(dir, join(rel, e.name)) : e.name.endsWith('.md') ? [join(rel, e.name)] : [],
+    );
+}
+
+/**
+ * Every English page has its Chinese twin at the same path under docs/zh/, so the language switch
+ * lands on the same page and the Chinese sidebar lists the same pages; a new English page needs
+ * its translation.
+ */
+it('has every page in Chinese too', () => {
+  const docs = resolve(fileURLToPath(new URL('../docs', import.meta.url)));
+  const pages = englishPages(docs);
+  expect(pages.length).toBeGreaterThan(30);
+  expect(pages.filter((p) => !existsSync(join(docs, 'zh', p)))).toEqual([]);
+});
