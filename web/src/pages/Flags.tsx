@@ -155,7 +155,7 @@ export function Flags({ who }: { who: Me }) {
       <div className="filters">
         <label>
           {t('status')}
-          <select value={status} onChange={(e) => setStatus(e.target.value as typeof status)}>
+          <select name="status" value={status} onChange={(e) => setStatus(e.target.value as typeof status)}>
             <option value="open">{t('adminOpen')}</option>
             <option value="resolved">{t('adminResolved')}</option>
             <option value="all">{t('all')}</option>
