@@ -79,18 +79,19 @@ export function OrderDetail({ id, who }: { id: string; who: Me }) {
   const attempt = useRef<{ amount: string; key: string } | null>(null);
   const path = `/api/v1/orders/${encodeURIComponent(id)}`;
 
+  // The three together: the page appears whole (facts, refunds, timeline), never half-loaded.
   const load = useCallback(() => {
-    api<{ order: Order }>(path).then(
-      (r) => setOrder(r.order),
+    Promise.all([
+      api<{ order: Order }>(path),
+      api<{ data: Refund[] }>(`${path}/refunds`).catch(() => ({ data: [] as Refund[] })),
+      api<{ data: AuditRow[] }>(`${path}/audit`).catch(() => ({ data: [] as AuditRow[] })),
+    ]).then(
+      ([o, r, a]) => {
+        setRefunds(r.data);
+        setAudit(a.data);
+        setOrder(o.order);
+      },
       (e: unknown) => setError(e instanceof ApiError ? `${e.code}: ${e.message}` : t('error')),
-    );
-    api<{ data: Refund[] }>(`${path}/refunds`).then(
-      (r) => setRefunds(r.data),
-      () => undefined,
-    );
-    api<{ data: AuditRow[] }>(`${path}/audit`).then(
-      (r) => setAudit(r.data),
-      () => undefined,
     );
   }, [path, t]);
   useEffect(load, [load]);
