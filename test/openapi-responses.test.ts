@@ -302,6 +302,8 @@ describe('every answer matches the OpenAPI document', () => {
     await call({ url: '/api/v1/gateways' });
     await call({ url: '/api/v1/admin/blocks' });
     await call({ method: 'DELETE', url: '/api/v1/admin/blocks/none' });
+    await call({ url: '/api/v1/admin/blocks', body: { source: 'ip:203.0.113.7', minutes: 5, note: 'x' } });
+    await call({ url: '/api/v1/admin/blocks', body: { source: 'nowhere', minutes: 5, note: 'x' } });
 
     // Webhook endpoints: subscribe, read, change, the delivery log, delete.
     const hook = await call({ url: '/api/v1/webhooks', body: { url: 'http://127.0.0.1:9/hook', events: ['order.*'] } });
@@ -324,6 +326,12 @@ describe('every answer matches the OpenAPI document', () => {
     const blocking = (await startTestApp({ security: { block: { enabled: true, threshold: 3 } } })).app;
     try {
       for (let i = 0; i <= 3; i += 1) await blocking.services.abuse.recordFailure('ip:198.51.100.7', 'authentication');
+      const byHand = { source: 'ip:203.0.113.8', minutes: 5, note: 'probing' };
+      for (let i = 0; i < 2; i += 1) {
+        const made = await blocking.http.inject({ method: 'POST', url: '/api/v1/admin/blocks', payload: byHand });
+        seen.push(OpenApiResponseValidator.seen('POST', '/api/v1/admin/blocks', made));
+        expect(made.statusCode, made.body).toBe(i === 0 ? 201 : 409);
+      }
       const list = await blocking.http.inject({ url: '/api/v1/admin/blocks' });
       seen.push(OpenApiResponseValidator.seen('GET', '/api/v1/admin/blocks', list));
       const blockId = String((list.json<{ data: { id: string }[] }>().data[0] ?? { id: 'none' }).id);

@@ -16,6 +16,17 @@ export function isFailureKind(v: unknown): v is FailureKind {
   return typeof v === 'string' && (FAILURE_KINDS as readonly string[]).includes(v);
 }
 
+/** Why a source is blocked: one kind of failure tipped it over, or a person blocked it by hand. */
+export const BLOCK_KINDS = [...FAILURE_KINDS, 'manual'] as const;
+export type BlockKind = (typeof BLOCK_KINDS)[number];
+
+export function isBlockKind(v: unknown): v is BlockKind {
+  return typeof v === 'string' && (BLOCK_KINDS as readonly string[]).includes(v);
+}
+
+/** The longest block a person may set by hand (30 days); automatic blocks follow the policy. */
+export const MAX_MANUAL_BLOCK_MS = 30 * 86_400_000;
+
 export function totalFailures(counts: FailureCounts): number {
   return FAILURE_KINDS.reduce((sum, k) => sum + counts[k], 0);
 }

@@ -96,6 +96,12 @@ export type ErrorCode =
   | 'PRINCIPAL_NOT_FOUND'
   // Abuse (identity issue)
   | 'BLOCK_NOT_FOUND'
+  /** A block by hand of a source that is blocked already. */
+  | 'SOURCE_ALREADY_BLOCKED'
+  /** A block by hand of the very address or credential the request comes from. */
+  | 'BLOCK_OWN_SOURCE'
+  /** A block by hand where `security.block.enabled` is false (nothing would be refused). */
+  | 'BLOCKING_DISABLED'
   // Spending mandates (identity issue): why an agent's action fell outside its mandates
   | 'MANDATE_NOT_FOUND'
   | 'MANDATE_REVOKED'

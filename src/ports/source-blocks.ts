@@ -1,4 +1,4 @@
-import type { FailureCounts, FailureKind, Source } from '../domain/abuse.js';
+import type { BlockKind, FailureCounts, Source } from '../domain/abuse.js';
 
 /**
  * A source blocked for a while: one row per source, reused by its next block (a new `id` each
@@ -8,8 +8,8 @@ export interface SourceBlock {
   /** This block's id (the one `DELETE /api/v1/admin/blocks/:id` names); new for every block. */
   readonly id: string;
   readonly source: Source;
-  /** The kind of failure that tipped the source over. */
-  readonly kind: FailureKind;
+  /** The kind of failure that tipped the source over, or `manual` (a person blocked it). */
+  readonly kind: BlockKind;
   /** The source's failures within the window when it was blocked, per kind. */
   readonly reasons: FailureCounts;
   readonly createdAt: number;

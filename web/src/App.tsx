@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useMemo, useState } from 'react';
+import { AdminNavLinks, adminPage } from './admin/routes.js';
 import { logout, me, type Me } from './api.js';
 import { I18n, initialLang, type Lang, translator } from './i18n.js';
 import { Chat } from './pages/Chat.js';
@@ -49,7 +50,7 @@ export function App() {
   else if (path === '/' || path === '/chat') page = <Chat />;
   else if (path === '/orders') page = <Orders who={who} />;
   else if (path.startsWith('/orders/')) page = <OrderDetail id={decodeURIComponent(path.slice(8))} who={who} />;
-  else page = <h1>{t('notFound')}</h1>;
+  else page = adminPage(path, who) ?? <h1>{t('notFound')}</h1>;
 
   const link = (href: string, label: string, active: boolean) => (
     <a href={href} onClick={onLinkClick} aria-current={active ? 'page' : undefined}>
@@ -68,6 +69,7 @@ export function App() {
           <nav aria-label={t('nav')}>
             {link('/chat', t('navChat'), path === '/' || path === '/chat')}
             {link('/orders', t('navOrders'), path.startsWith('/orders'))}
+            <AdminNavLinks who={who} path={path} link={link} />
           </nav>
         ) : null}
         <div className="tools">

@@ -1,4 +1,5 @@
 import { createContext, useContext } from 'react';
+import { adminEn, adminZh } from './i18n-admin.js';
 
 export type Lang = 'zh' | 'en';
 
@@ -65,6 +66,7 @@ const en = {
   refundDone: 'Refund requested',
   error: 'Something went wrong',
   notFound: 'Page not found',
+  ...adminEn,
 } as const;
 
 export type Key = keyof typeof en;
@@ -132,6 +134,7 @@ const zh: Record<Key, string> = {
   refundDone: '已提交退款',
   error: '出错了',
   notFound: '页面不存在',
+  ...adminZh,
 };
 
 export const MESSAGES: Record<Lang, Record<Key, string>> = { en, zh };

@@ -1,14 +1,16 @@
 import type { BlockPolicy, FailureKind, Source } from '../../domain/abuse.js';
-import type { Result } from '../../domain/result.js';
+import { err, type Result } from '../../domain/result.js';
 import type { FailureCounter } from '../../ports/failure-counter.js';
 import type { AuditRecord } from '../../ports/records.js';
 import type { Runtime } from '../jobs/runtime.js';
 import { BlockList } from './block-list.js';
+import { blockSource, type ManualBlock } from './block-source.js';
 import { type BlockView, blockView } from './block-view.js';
 import { liftBlock } from './lift-block.js';
 import { type FailureOutcome, recordFailure } from './record-failure.js';
 
 export type { BlockView } from './block-view.js';
+export type { ManualBlock } from './block-source.js';
 export type { FailureOutcome } from './record-failure.js';
 export { FAILURE_KINDS, type FailureKind, type Source } from '../../domain/abuse.js';
 
@@ -36,6 +38,8 @@ export interface AbuseApi {
   isBlocked(source: Source): Promise<boolean>;
   /** Blocks in force, newest first (read from the database, not this instance's copy). */
   list(): Promise<BlockView[]>;
+  /** Block a source by hand for a while, with a note (audited); refused when it is blocked already. */
+  block(request: ManualBlock): Promise<Result<BlockView>>;
   /** End a block early; `by` is recorded as who lifted it. */
   lift(id: string, by: string, requestId?: string | null): Promise<Result<BlockView>>;
   /** The audit trail of one block (made, lifted). */
@@ -69,6 +73,10 @@ export function createAbuse(rt: Runtime, counter: FailureCounter, settings: Abus
       blockOf,
       isBlocked: async (source) => (await blockOf([source])) !== undefined,
       list: async () => (await deps.uow.read.blocks.active(deps.clock.now())).map(blockView),
+      block: (request) =>
+        settings.enabled
+          ? blockSource(ctx, request)
+          : Promise.resolve(err('BLOCKING_DISABLED', 'security.block.enabled is false: nothing is blocked')),
       lift: (id, by, requestId = null) => liftBlock(ctx, id, by, requestId),
       audit: (id) => deps.uow.read.audit.list(settings.auditTenantId, 'source_block', id),
     },

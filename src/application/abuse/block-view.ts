@@ -1,12 +1,12 @@
-import type { FailureCounts, FailureKind } from '../../domain/abuse.js';
+import type { BlockKind, FailureCounts } from '../../domain/abuse.js';
 import type { SourceBlock } from '../../ports/source-blocks.js';
 
 /** A block as operators see it (`GET /api/v1/admin/blocks`). */
 export interface BlockView {
   readonly id: string;
   readonly source: string;
-  /** The kind of failure that tipped the source over. */
-  readonly kind: FailureKind;
+  /** The kind of failure that tipped the source over, or `manual`. */
+  readonly kind: BlockKind;
   /** Failures within the window when it was blocked, per kind. */
   readonly reasons: FailureCounts;
   readonly created_at: string;

@@ -1,12 +1,60 @@
-import { useCallback, useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
+import { ConfirmAction, may, problemText } from '../admin/kit.js';
 import { api, ApiError, type AuditRow, type Me, type Order, type Refund } from '../api.js';
 import { useI18n, when, yuan } from '../i18n.js';
+import { fenToYuanText, parseYuan, randomKey } from '../money.js';
 import { onLinkClick } from '../router.js';
 
-/** Roles whose credential may ask for a refund (the service checks again: this only hides the button). */
-const REFUNDERS = new Set(['admin', 'operator', 'user']);
-
 const REFUNDABLE = new Set(['PAID', 'FULFILLING', 'COMPLETED']);
+
+/** What is still refundable: the payment less every refund that gave back (or is giving back) money. */
+export function refundableOf(order: Order, refunds: readonly Refund[]): number {
+  const given = refunds
+    .filter((r) => r.status === 'SUCCEEDED' || r.status === 'PENDING' || r.status === 'SETTLED_OUTSIDE')
+    .reduce((sum, r) => sum + r.amount, 0);
+  return Math.max(0, order.amount - given);
+}
+
+/** A refund that failed at the gateway: send it again, or record it settled outside (operators). */
+function FailedRefund({ refund, who, onChange }: { refund: Refund; who: Me; onChange: () => void }) {
+  const { t } = useI18n();
+  const [note, setNote] = useState('');
+  const id = `settle-${refund.id}`;
+  const path = `/api/v1/refunds/${encodeURIComponent(refund.id)}`;
+  return (
+    <div className="inline" data-failed-refund={refund.id}>
+      {may(who, 'orders.refund') ? (
+        <ConfirmAction
+          label={t('adminRetryRefund')}
+          question={t('adminSure', { what: `${t('adminRetryRefund')} ${yuan(refund.amount, refund.currency)}` })}
+          run={() => api(`${path}/retry`, { body: {} }).catch(swallowDecline)}
+          onDone={onChange}
+        />
+      ) : null}
+      {may(who, 'refunds.settle_outside') ? (
+        <>
+          <label htmlFor={id}>
+            {t('adminSettleNote')}
+            <input id={id} value={note} maxLength={500} onChange={(e) => setNote(e.target.value)} />
+          </label>
+          <ConfirmAction
+            label={t('adminSettleOutside')}
+            question={t('adminSure', { what: t('adminSettleOutside') })}
+            disabled={note.trim() === ''}
+            run={() => api(`${path}/settle-outside`, { body: { note: note.trim() } })}
+            onDone={onChange}
+          />
+        </>
+      ) : null}
+    </div>
+  );
+}
+
+/** A retry declined again is an answer, not a fault: the list shows the refund failed once more. */
+function swallowDecline(e: unknown): undefined {
+  if (e instanceof ApiError && e.code === 'REFUND_DECLINED') return undefined;
+  throw e;
+}
 
 function diff(before: unknown, after: unknown): string {
   const b = (typeof before === 'object' && before !== null ? before : {}) as Record<string, unknown>;
@@ -26,20 +74,24 @@ export function OrderDetail({ id, who }: { id: string; who: Me }) {
   const [amount, setAmount] = useState('');
   const [busy, setBusy] = useState(false);
   const [note, setNote] = useState<string | null>(null);
+  // One key per refund the person means: a second press (or a resend after a lost answer) of the
+  // same amount is the same request; a new amount, or a refund after this one ended, a new key.
+  const attempt = useRef<{ amount: string; key: string } | null>(null);
   const path = `/api/v1/orders/${encodeURIComponent(id)}`;
 
+  // The three together: the page appears whole (facts, refunds, timeline), never half-loaded.
   const load = useCallback(() => {
-    api<{ order: Order }>(path).then(
-      (r) => setOrder(r.order),
+    Promise.all([
+      api<{ order: Order }>(path),
+      api<{ data: Refund[] }>(`${path}/refunds`).catch(() => ({ data: [] as Refund[] })),
+      api<{ data: AuditRow[] }>(`${path}/audit`).catch(() => ({ data: [] as AuditRow[] })),
+    ]).then(
+      ([o, r, a]) => {
+        setRefunds(r.data);
+        setAudit(a.data);
+        setOrder(o.order);
+      },
       (e: unknown) => setError(e instanceof ApiError ? `${e.code}: ${e.message}` : t('error')),
-    );
-    api<{ data: Refund[] }>(`${path}/refunds`).then(
-      (r) => setRefunds(r.data),
-      () => undefined,
-    );
-    api<{ data: AuditRow[] }>(`${path}/audit`).then(
-      (r) => setAudit(r.data),
-      () => undefined,
     );
   }, [path, t]);
   useEffect(load, [load]);
@@ -57,20 +109,48 @@ export function OrderDetail({ id, who }: { id: string; who: Me }) {
   const refund = (e: React.FormEvent): void => {
     e.preventDefault();
     if (busy || order === null) return;
-    const fen = amount.trim() === '' ? undefined : Math.round(Number(amount) * 100);
-    if (fen !== undefined && (!Number.isFinite(fen) || fen <= 0)) return;
+    const left = refundableOf(order, refunds);
+    let fen: number | undefined;
+    if (amount.trim() !== '') {
+      const p = parseYuan(amount);
+      if (!p.ok) {
+        setNote(`${t('adminBadYuan')} (${p.reason})`);
+        return;
+      }
+      if (p.fen > left) {
+        setNote(t('adminRefundTooMuch', { amount: yuan(left, order.currency) }));
+        return;
+      }
+      fen = p.fen;
+    }
+    const what = String(fen ?? 'rest');
+    if (attempt.current?.amount !== what) attempt.current = { amount: what, key: `console-refund-${randomKey()}` };
     setBusy(true);
     setNote(null);
-    api(`${path}/refund`, {
+    api<{ refund?: Refund; held?: unknown }>(`${path}/refund`, {
       body: fen === undefined ? {} : { amount: fen },
-      idempotencyKey: `console-refund-${id}-${fen ?? 'rest'}-${refunds.length}`,
+      idempotencyKey: attempt.current.key,
     })
       .then(
-        () => {
-          setNote(t('refundDone'));
+        (r) => {
+          attempt.current = null;
+          setAmount('');
+          setNote(
+            r.held !== undefined
+              ? t('adminRefundHeld')
+              : r.refund?.status === 'PENDING'
+                ? t('adminRefundPending')
+                : t('refundDone'),
+          );
           load();
         },
-        (err: unknown) => setNote(err instanceof ApiError ? `${err.code}: ${err.message}` : t('error')),
+        (err: unknown) => {
+          if (err instanceof ApiError && err.code === 'REFUND_DECLINED') {
+            attempt.current = null;
+            setNote(t('adminRefundFailed', { code: err.message }));
+            load();
+          } else setNote(problemText(err, t('error')));
+        },
       )
       .finally(() => setBusy(false));
   };
@@ -141,21 +221,33 @@ export function OrderDetail({ id, who }: { id: string; who: Me }) {
         ) : (
           <ul>
             {refunds.map((r) => (
-              <li key={r.id}>
+              <li key={r.id} data-refund={r.id} data-status={r.status}>
                 {r.id}: {yuan(r.amount, r.currency)} — {r.status}
+                {r.status === 'FAILED' ? <FailedRefund refund={r} who={who} onChange={load} /> : null}
               </li>
             ))}
           </ul>
         )}
-        {REFUNDERS.has(who.role) && REFUNDABLE.has(order.status) ? (
+        {may(who, 'orders.refund') && REFUNDABLE.has(order.status) && refundableOf(order, refunds) > 0 ? (
           <form className="inline" onSubmit={refund}>
             <label>
               {t('refundAmount')}
-              <input inputMode="decimal" value={amount} onChange={(e) => setAmount(e.target.value)} placeholder="—" />
+              <input
+                name="refund-amount"
+                inputMode="decimal"
+                value={amount}
+                onChange={(e) => setAmount(e.target.value)}
+                placeholder={fenToYuanText(refundableOf(order, refunds))}
+                aria-describedby="refund-hint"
+              />
             </label>
             <button type="submit" disabled={busy}>
-              {t('refund')}
+              {busy ? t('working') : t('refund')}
             </button>
+            <p id="refund-hint" className="hint">
+              {t('adminRefundable', { amount: yuan(refundableOf(order, refunds), order.currency) })} ·{' '}
+              {t('adminRefundHint')}
+            </p>
           </form>
         ) : null}
         {note === null ? null : <p role="status">{note}</p>}

@@ -1,12 +1,12 @@
 import type { Kysely } from 'kysely';
-import { type FailureCounts, isFailureKind, NO_FAILURES } from '../../../domain/abuse.js';
+import { type FailureCounts, isBlockKind, NO_FAILURES } from '../../../domain/abuse.js';
 import type { SourceBlock, SourceBlockRepository } from '../../../ports/source-blocks.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num, numOrNull } from './columns.js';
 
 /** A block as read: times normalised, reasons parsed. */
 function toBlock(r: Row<'sourceBlocks'>): SourceBlock {
-  if (!isFailureKind(r.kind)) throw new Error(`source block ${r.id} has an unknown kind ${r.kind}`);
+  if (!isBlockKind(r.kind)) throw new Error(`source block ${r.id} has an unknown kind ${r.kind}`);
   return {
     id: r.id,
     source: r.source,

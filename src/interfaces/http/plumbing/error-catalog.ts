@@ -340,6 +340,18 @@ export const ERROR_CATALOG: Readonly<Record<StableCode, ErrorCodeDoc>> = {
     action: 'wait `Retry-After`, or an operator lifts the block (`DELETE /api/v1/admin/blocks/:id`)',
   },
   BLOCK_NOT_FOUND: { meaning: 'no block by that id is in force', action: 'list `GET /api/v1/admin/blocks`' },
+  SOURCE_ALREADY_BLOCKED: {
+    meaning: 'the source is blocked already (by hand or for its failures)',
+    action: 'see its block in `GET /api/v1/admin/blocks`; lift it first to block it for another time',
+  },
+  BLOCK_OWN_SOURCE: {
+    meaning: 'the source to block is the address or credential this very request comes from',
+    action: 'block it from elsewhere, or with another credential, if that is really meant',
+  },
+  BLOCKING_DISABLED: {
+    meaning: '`security.block.enabled` is false: no block would be enforced',
+    action: 'enable it in the configuration (a restart), then block',
+  },
   RATE_LIMITED: {
     meaning: "the credential's or the address's request budget for this window is spent",
     action: 'wait `Retry-After` (`RateLimit-*` headers say when it is back)',

@@ -118,6 +118,9 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode | TransportErrorCode, number>> =
   // Too many failures (bad credentials, forged callbacks, mandate violations) from one source.
   SOURCE_BLOCKED: 403,
   BLOCK_NOT_FOUND: 404,
+  SOURCE_ALREADY_BLOCKED: 409,
+  BLOCK_OWN_SOURCE: 409,
+  BLOCKING_DISABLED: 409,
   MANDATE_NOT_FOUND: 404,
   // Outside a mandate: the action is held for the person (these name why); as errors, conflicts.
   MANDATE_REVOKED: 409,

@@ -15,7 +15,7 @@ import type {
 import type { RefundView } from '../../../../application/refunds/refunds-api.js';
 import type { TopUpView } from '../../../../application/wallet/wallet-api.js';
 import type { DeliveryView, WebhookView } from '../../../../application/webhooks/webhook-view.js';
-import { FAILURE_KINDS } from '../../../../domain/abuse.js';
+import { BLOCK_KINDS, FAILURE_KINDS } from '../../../../domain/abuse.js';
 import { ROLES } from '../../../../domain/auth/permissions.js';
 import { MANDATE_PERIODS } from '../../../../domain/mandate.js';
 import { ORDER_STATUSES } from '../../../../domain/order.js';
@@ -220,7 +220,7 @@ export const blockViewSchema = z
   .object({
     id: z.string(),
     source: z.string(),
-    kind: z.enum(FAILURE_KINDS),
+    kind: z.enum(BLOCK_KINDS).describe('the failure that tipped the source over, or manual (blocked by a person)'),
     reasons: z.record(z.enum(FAILURE_KINDS), z.number().int()),
     created_at: instant,
     until: instant,
