@@ -37,6 +37,7 @@ import { registerAgentRoutes } from './agent-routes.js';
 import { registerIdentityRoutes } from './identity-routes.js';
 import { type McpRoutesOptions, registerMcpRoutes } from './mcp-routes.js';
 import { registerAuthentication } from './plumbing/authenticate.js';
+import { closeQuietConnectionsOnShutdown } from './plumbing/quiet-connections.js';
 import type { RouteDoc } from './plumbing/openapi/route-doc.js';
 import type { RequestSpan, Tracing } from '../../ports/tracing.js';
 import type { ConfigReloader } from '../../ports/config-reload.js';
@@ -224,6 +225,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     });
   }
   const tracing = opts.tracing;
+  closeQuietConnectionsOnShutdown(app);
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
     if (hsts !== undefined) void reply.header('strict-transport-security', hsts);
