@@ -1,8 +1,10 @@
 import { createContext, useContext } from 'react';
+import { opsEn, opsZh } from './i18n-ops.js';
 
 export type Lang = 'zh' | 'en';
 
 const en = {
+  ...opsEn,
   appName: 'Open-AutoGLM console',
   skip: 'Skip to content',
   nav: 'Main',
@@ -70,6 +72,7 @@ const en = {
 export type Key = keyof typeof en;
 
 const zh: Record<Key, string> = {
+  ...opsZh,
   appName: 'Open-AutoGLM 控制台',
   skip: '跳到正文',
   nav: '主导航',

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, type AuditRow, type Me, type Order, type Refund } from '../api.js';
+import { diff } from '../diff.js';
 import { useI18n, when, yuan } from '../i18n.js';
 import { onLinkClick } from '../router.js';
 
@@ -7,15 +8,6 @@ import { onLinkClick } from '../router.js';
 const REFUNDERS = new Set(['admin', 'operator', 'user']);
 
 const REFUNDABLE = new Set(['PAID', 'FULFILLING', 'COMPLETED']);
-
-function diff(before: unknown, after: unknown): string {
-  const b = (typeof before === 'object' && before !== null ? before : {}) as Record<string, unknown>;
-  const a = (typeof after === 'object' && after !== null ? after : {}) as Record<string, unknown>;
-  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter(
-    (k) => JSON.stringify(b[k]) !== JSON.stringify(a[k]),
-  );
-  return keys.map((k) => `${k}: ${JSON.stringify(b[k] ?? null)} → ${JSON.stringify(a[k] ?? null)}`).join('\n');
-}
 
 export function OrderDetail({ id, who }: { id: string; who: Me }) {
   const { t, lang } = useI18n();
