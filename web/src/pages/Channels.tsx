@@ -62,7 +62,11 @@ function Chart({ history, metric, title }: { history: History; metric: Metric; t
       width,
       height: 180,
       legend: { show: true },
-      scales: metric === 'breaker' ? { y: { range: [0, 1] } } : metric === 'latency' ? {} : { y: { range: [0, 100] } },
+      scales: {
+        // A lone bucket (a fresh start) would stretch the axis over years: show a minute each side.
+        x: { time: true, range: (_u, min, max) => (min === max ? [min - 60, max + 60] : [min, max]) },
+        ...(metric === 'breaker' ? { y: { range: [0, 1] } } : metric === 'latency' ? {} : { y: { range: [0, 100] } }),
+      },
       axes: [{}, { size: 48 }],
       series: [
         {},
@@ -153,7 +157,7 @@ export function Channels() {
               load: String(history.weights.load),
             })}
           </p>
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0} role="region" aria-label={t('channelsTitle')}>
             <table>
               <caption className="visually-hidden">{t('channelsTitle')}</caption>
               <thead>
@@ -204,7 +208,7 @@ export function Channels() {
         </>
       )}
       <h2>{t('gatewaysTitle')}</h2>
-      <div className="table-wrap">
+      <div className="table-wrap" tabIndex={0} role="region" aria-label={t('gatewaysTitle')}>
         <table>
           <caption className="visually-hidden">{t('gatewaysTitle')}</caption>
           <thead>

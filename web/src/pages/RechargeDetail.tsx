@@ -96,7 +96,7 @@ export function RechargeDetail({ id }: { id: string }) {
 
       <section aria-labelledby="h-attempts">
         <h2 id="h-attempts">{t('attempts')}</h2>
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={t('attempts')}>
           <table>
             <thead>
               <tr>
@@ -122,7 +122,7 @@ export function RechargeDetail({ id }: { id: string }) {
 
       <section aria-labelledby="h-audit">
         <h2 id="h-audit">{t('audit')}</h2>
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={t('audit')}>
           <table>
             <thead>
               <tr>

@@ -144,7 +144,7 @@ export function Recharges({ who }: { who: Me }) {
       {list.length === 0 ? (
         <p>{t('noRecharges')}</p>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0} role="region" aria-label={t('rechargesTitle')}>
           <table className="orders">
             <caption className="visually-hidden">{t('rechargesTitle')}</caption>
             <thead>
