@@ -489,7 +489,7 @@ describe('every answer matches the OpenAPI document', () => {
       'DELETE /mcp',
       // An endless event stream: read over a real socket in test/order-events.test.ts (406 and 401 here).
       'GET /api/v1/orders/events',
-      // The same, read in test/recharge-events.test.ts and the console's browser tests.
+      // The same, read over real sockets by the console's browser tests (test/console-ops-browser.test.ts).
       'GET /api/v1/recharges/events',
       'GET /api/v1/batches/{id}/events',
     ]);
