@@ -243,6 +243,13 @@ describe('every answer matches the OpenAPI document', () => {
     await call({ url: `/api/v1/recharges/${id(recharge, 'recharge')}`, as: 'alice' });
     await call({ url: '/api/v1/recharges/none', as: 'alice' });
     await call({ url: '/api/v1/channels' });
+    await call({ url: '/api/v1/channels/history' });
+    await call({ url: '/api/v1/channels/history?since=yesterday' });
+    await call({ url: '/api/v1/recharges?status=SUCCEEDED,FAILED,PROCESSING&limit=5', as: 'alice' });
+    await call({ url: '/api/v1/recharges?phone=13800138000&channel=sim', as: 'alice' });
+    await call({ url: '/api/v1/recharges?status=DONE', as: 'alice' });
+    await call({ url: '/api/v1/recharges?phone=12', as: 'alice' });
+    await call({ url: '/api/v1/batches/none/events', as: 'alice', headers: { accept: 'text/event-stream' } });
     const csv = 'phone,amount\n13800138001,1000\n13800138002,777\n';
     const digest = `sha-256=:${createHash('sha256').update(csv).digest('base64')}:`;
     const batch = await call({
@@ -490,6 +497,9 @@ describe('every answer matches the OpenAPI document', () => {
       'DELETE /mcp',
       // An endless event stream: read over a real socket in test/order-events.test.ts (406 and 401 here).
       'GET /api/v1/orders/events',
+      // The same, read over real sockets by the console's browser tests (test/console-ops-browser.test.ts).
+      'GET /api/v1/recharges/events',
+      'GET /api/v1/batches/{id}/events',
     ]);
     const missing: string[] = [];
     for (const r of app.http.routeTable) {

@@ -21,7 +21,7 @@ import {
   registerOrderHandlers,
   registerWalletHandlers,
 } from '../application/agent/agent-api.js';
-import { type BatchApi, createBatch } from '../application/batch/batch-api.js';
+import { type BatchApi, type BatchFeed, createBatch, createBatchFeed } from '../application/batch/batch-api.js';
 import { createDataKeys, type DataKeysApi } from '../application/data-keys/data-keys-api.js';
 import { JobRunner } from '../application/jobs/job-runner.js';
 import type { Runtime } from '../application/jobs/runtime.js';
@@ -36,7 +36,13 @@ import { FileCheckpointSink } from '../adapters/audit/file-checkpoint-sink.js';
 import { AllCheckpointSinks, WebhookCheckpointSink } from '../adapters/audit/webhook-checkpoint-sink.js';
 import { createOrderFeed, createOrders, type OrderFeed, type OrdersApi } from '../application/orders/orders-api.js';
 import { createPayments, type PaymentsApi } from '../application/payments/payments-api.js';
-import { createRecharge, type RechargeApi } from '../application/recharge/recharge-api.js';
+import {
+  createRecharge,
+  createRechargeFeed,
+  type RechargeApi,
+  type RechargeFeed,
+} from '../application/recharge/recharge-api.js';
+import { createAuditFeed } from '../application/kernel/audit-feed.js';
 import type { ConfirmationsApi } from '../application/confirmations/confirmations-api.js';
 import { buildConfirmations } from './build-confirmations.js';
 import { createRefunds, type RefundsApi } from '../application/refunds/refunds-api.js';
@@ -156,6 +162,8 @@ export interface Services {
   readonly reconciliation: ReconciliationApi;
   /** Live order changes from the shared audit log (the console's orders list). */
   readonly orderFeed: OrderFeed;
+  readonly rechargeFeed: RechargeFeed;
+  readonly batchFeed: BatchFeed;
 }
 
 export interface App {
@@ -437,6 +445,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   // First start: the tenant, its admin and an admin key — once, however many instances start together.
   const adminKey = await identity.api.bootstrap(config.tenant.default_id);
   const adminKeyFile = adminKey === undefined ? undefined : writeAdminKey(config, adminKey);
+  // One reader of the audit log for every live list and progress bar of this instance.
+  const liveFeed = createAuditFeed(deps, { pollIntervalMs: 250, batch: 200 });
   const services: Services = {
     orders: orders.api,
     refunds: refunds.api,
@@ -463,7 +473,9 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     mandates: createMandates(deps).api,
     webhooks: webhooks.api,
     reconciliation: reconciliation.api,
-    orderFeed: createOrderFeed(deps, (caller, id) => orders.api.get(caller, id), { pollIntervalMs: 250, batch: 200 }),
+    orderFeed: createOrderFeed(liveFeed, (caller, id) => orders.api.get(caller, id)),
+    rechargeFeed: createRechargeFeed(liveFeed, (caller, id) => recharge.api.get(caller, id)),
+    batchFeed: createBatchFeed(liveFeed, (caller, id) => batch.api.get(caller, id)),
   };
   registerOrderHandlers(registry, services.orders, services.refunds);
   registerWalletHandlers(registry, services.recharge, services.wallet);
@@ -574,7 +586,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       dataKeys.api.stop();
       webhooks.api.stop();
       reconciliation.stop();
-      services.orderFeed.close();
+      liveFeed.close();
       // A keep-alive connection whose last answer was still being written when closing began
       // turns idle afterwards, and would hold close() open for the whole keep-alive timeout
       // (72 s in Fastify): close such connections as soon as they turn idle.

@@ -344,8 +344,23 @@ export interface TopUpRepository {
   ): Promise<TopUpRecord[]>;
 }
 
+/** Which recharges to list, newest first (the console's list). */
+export interface RechargeFilter {
+  readonly tenantId: string;
+  readonly userId?: string;
+  readonly status?: readonly RechargeStatus[];
+  /** One number (any spelling that normalises to it), matched on its blind index. */
+  readonly phone?: string;
+  readonly batchId?: string;
+  /** Opaque position returned by the previous page: recharges with a smaller id come next. */
+  readonly beforeId?: string;
+  readonly limit: number;
+}
+
 export interface RechargeRepository {
   insert(recharge: RechargeRecord): Promise<void>;
+  /** A tenant's recharges matching `filter`, newest (largest id) first. */
+  list(filter: RechargeFilter): Promise<RechargeRecord[]>;
   /** What a person's recharges since `since` commit (every one not FAILED), for the daily limit. */
   sumCommittedSince(tenantId: string, userId: string, since: number, currency: string): Promise<number>;
   get(tenantId: string, id: string): Promise<RechargeRecord | undefined>;
@@ -510,6 +525,7 @@ export interface ReadRepositories {
   readonly recharges: Pick<
     RechargeRepository,
     | 'get'
+    | 'list'
     | 'listAfter'
     | 'getByAttemptKey'
     | 'listCreated'

@@ -7,6 +7,7 @@ import { Login } from './pages/Login.js';
 import { OrderDetail } from './pages/OrderDetail.js';
 import { Orders } from './pages/Orders.js';
 import { navigate, onLinkClick, usePath } from './router.js';
+import { OpsLinks, opsPage } from './ops-routes.js';
 
 export function App() {
   const [lang, setLang] = useState<Lang>(initialLang);
@@ -50,7 +51,7 @@ export function App() {
   else if (path === '/' || path === '/chat') page = <Chat />;
   else if (path === '/orders') page = <Orders who={who} />;
   else if (path.startsWith('/orders/')) page = <OrderDetail id={decodeURIComponent(path.slice(8))} who={who} />;
-  else page = adminPage(path, who) ?? <h1>{t('notFound')}</h1>;
+  else page = opsPage(path, who) ?? adminPage(path, who) ?? <h1>{t('notFound')}</h1>;
 
   const link = (href: string, label: string, active: boolean) => (
     <a href={href} onClick={onLinkClick} aria-current={active ? 'page' : undefined}>
@@ -69,6 +70,7 @@ export function App() {
           <nav aria-label={t('nav')}>
             {link('/chat', t('navChat'), path === '/' || path === '/chat')}
             {link('/orders', t('navOrders'), path.startsWith('/orders'))}
+            <OpsLinks path={path} link={link} />
             <AdminNavLinks who={who} path={path} link={link} />
           </nav>
         ) : null}

@@ -79,7 +79,7 @@ export class ApiError extends Error {
   }
 }
 
-const csrf = (): string =>
+export const csrf = (): string =>
   decodeURIComponent(
     document.cookie
       .split('; ')

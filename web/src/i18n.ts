@@ -1,9 +1,11 @@
 import { createContext, useContext } from 'react';
 import { adminEn, adminZh } from './i18n-admin.js';
+import { opsEn, opsZh } from './i18n-ops.js';
 
 export type Lang = 'zh' | 'en';
 
 const en = {
+  ...opsEn,
   appName: 'Open-AutoGLM console',
   skip: 'Skip to content',
   nav: 'Main',
@@ -72,6 +74,7 @@ const en = {
 export type Key = keyof typeof en;
 
 const zh: Record<Key, string> = {
+  ...opsZh,
   appName: 'Open-AutoGLM 控制台',
   skip: '跳到正文',
   nav: '主导航',

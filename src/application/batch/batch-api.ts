@@ -19,6 +19,7 @@ import {
 } from './recharge-batch.js';
 
 export { readLines } from './read-lines.js';
+export { createBatchFeed, type BatchChange, type BatchFeed } from './batch-feed.js';
 export { RESULT_HEADER, type BatchView } from './batch-view.js';
 export type { BatchFormat, BatchLimits, BatchLine } from './recharge-batch.js';
 

@@ -28,6 +28,13 @@ import {
   type WindowStats,
   windowStats,
 } from '../../domain/routing/channel-window.js';
+import {
+  ChannelHistory,
+  type ChannelMoment,
+  DEFAULT_HISTORY_SETTINGS,
+  type HistoryBucket,
+  type HistorySettings,
+} from '../../domain/routing/channel-history.js';
 import type { Clock } from '../../ports/clock.js';
 import type { RoutingObserver } from '../../ports/routing-observer.js';
 
@@ -72,12 +79,25 @@ export interface ChannelHealth {
   readonly window: WindowStats;
   /** Smart-routing score (0–1) among the channels serving each operator. */
   readonly scores: Partial<Record<OperatorId, number>>;
+  /**
+   * The share of each operator's next calls routing would give it now (0–1): its weight among the
+   * channels serving the operator whose breaker lets calls through (score^sharpness for smart
+   * routing, equal shares for round-robin and random).
+   */
+  readonly shares: Partial<Record<OperatorId, number>>;
   /** Calls routed to it since start. */
   readonly routed: number;
 }
 
+/** A channel's bounded history (GET /api/v1/channels/history). */
+export interface ChannelTimeline {
+  readonly channel: string;
+  readonly buckets: readonly HistoryBucket[];
+}
+
 interface ChannelState {
   readonly channel: RoutedChannel;
+  readonly history: ChannelHistory;
   samples: readonly CallSample[];
   breaker: BreakerState;
   inFlight: number;
@@ -101,11 +121,24 @@ export class ChannelRouter {
       readonly random: () => number;
       readonly observer?: RoutingObserver;
     },
+    private readonly historySettings: HistorySettings = DEFAULT_HISTORY_SETTINGS,
   ) {
     for (const channel of channels) {
       if (this.states.has(channel.name)) throw new Error(`duplicate recharge channel name ${channel.name}`);
-      this.states.set(channel.name, { channel, samples: [], breaker: CLOSED, inFlight: 0, routed: 0 });
+      this.states.set(channel.name, {
+        channel,
+        history: new ChannelHistory(historySettings),
+        samples: [],
+        breaker: CLOSED,
+        inFlight: 0,
+        routed: 0,
+      });
     }
+  }
+
+  /** The bucket length of the history, in ms. */
+  get historyBucketMs(): number {
+    return this.historySettings.bucketMs;
   }
 
   get strategy(): RoutingStrategy {
@@ -155,6 +188,7 @@ export class ChannelRouter {
     if (chosen.probe) state.breaker = breakerProbeSent();
     state.inFlight += 1;
     state.routed += 1;
+    state.history.routed(now, this.moment(state, now));
     if (exclude.size > 0) this.deps.observer?.failedOver(state.channel.name, operator);
     return ok({ channel: state.channel.name, operator, startedAt: now, probe: chosen.probe });
   }
@@ -181,6 +215,7 @@ export class ChannelRouter {
       this.settings.breaker,
     );
     state.breaker = after;
+    state.history.ended(now, now - dispatch.startedAt, outcome, this.moment(state, now));
     if (after.state === 'open' && before.state !== 'open')
       this.deps.observer?.breakerChanged?.(dispatch.channel, 'open', after.reason);
     else if (after.state === 'closed' && before.state !== 'closed')
@@ -189,19 +224,18 @@ export class ChannelRouter {
     if (before.state === 'half_open' && after.state === 'closed') state.samples = [];
   }
 
+  /** Each channel's buckets after `since` (ms since epoch), oldest first, the open one last. */
+  history(since?: number): ChannelTimeline[] {
+    const now = this.deps.clock.now();
+    return [...this.states.values()].map((s) => ({
+      channel: s.channel.name,
+      buckets: s.history.buckets(now, this.moment(s, now), since),
+    }));
+  }
+
   health(): ChannelHealth[] {
     const now = this.deps.clock.now();
-    const scores = new Map<string, Partial<Record<OperatorId, number>>>();
-    const operators = new Set<OperatorId>();
-    for (const s of this.states.values()) for (const o of s.channel.operators) operators.add(o);
-    for (const operator of operators) {
-      const peers = [...this.states.values()].filter((s) => s.channel.operators.includes(operator));
-      const scored = scoreCandidates(
-        peers.map((s) => this.candidate(s, now)),
-        this.settings.score,
-      );
-      for (const sc of scored) scores.set(sc.channel, { ...scores.get(sc.channel), [operator]: sc.score });
-    }
+    const { scores, shares } = this.weigh(now);
     return [...this.states.values()].map((s) => ({
       channel: s.channel.name,
       operators: s.channel.operators,
@@ -210,8 +244,59 @@ export class ChannelRouter {
       capacity: s.channel.capacity,
       window: windowStats(pruneWindow(s.samples, now, this.settings.window)),
       scores: scores.get(s.channel.name) ?? {},
+      shares: shares.get(s.channel.name) ?? {},
       routed: s.routed,
     }));
+  }
+
+  /** The routing weights of the score (latency, success, load) and the strategy. */
+  get weights(): {
+    readonly strategy: RoutingStrategy;
+    readonly score: ScoreSettings['weights'];
+    readonly sharpness: number;
+  } {
+    return {
+      strategy: this.settings.strategy,
+      score: this.settings.score.weights,
+      sharpness: this.settings.score.sharpness,
+    };
+  }
+
+  /** Every channel's score and share of the next calls, among the channels serving each operator. */
+  private weigh(now: number): {
+    scores: Map<string, Partial<Record<OperatorId, number>>>;
+    shares: Map<string, Partial<Record<OperatorId, number>>>;
+  } {
+    const scores = new Map<string, Partial<Record<OperatorId, number>>>();
+    const shares = new Map<string, Partial<Record<OperatorId, number>>>();
+    const operators = new Set<OperatorId>();
+    for (const s of this.states.values()) for (const o of s.channel.operators) operators.add(o);
+    for (const operator of operators) {
+      const peers = [...this.states.values()].filter((s) => s.channel.operators.includes(operator));
+      const scored = scoreCandidates(
+        peers.map((s) => this.candidate(s, now)),
+        this.settings.score,
+      );
+      const weight = scored.map((sc, i) => {
+        if (breakerAdmission(peers[i]!.breaker, now, this.settings.breaker) === 'deny') return 0;
+        return this.settings.strategy === 'smart' ? Math.pow(Math.max(0, sc.score), this.settings.score.sharpness) : 1;
+      });
+      const sum = weight.reduce((a, b) => a + b, 0);
+      scored.forEach((sc, i) => {
+        scores.set(sc.channel, { ...scores.get(sc.channel), [operator]: sc.score });
+        shares.set(sc.channel, { ...shares.get(sc.channel), [operator]: sum <= 0 ? 0 : (weight[i] ?? 0) / sum });
+      });
+    }
+    return { scores, shares };
+  }
+
+  private moment(state: ChannelState, now: number): ChannelMoment {
+    return {
+      breaker: breakerView(state.breaker, now, this.settings.breaker).state,
+      inFlight: state.inFlight,
+      capacity: state.channel.capacity,
+      scores: () => this.weigh(now).scores.get(state.channel.name) ?? {},
+    };
   }
 
   private candidate(state: ChannelState, now: number): Candidate {

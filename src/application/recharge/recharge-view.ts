@@ -7,6 +7,10 @@ import { topUpPayerAction } from '../wallet/wallet-api.js';
 export interface RechargeView {
   readonly id: string;
   readonly status: RechargeStatus;
+  /** Whose recharge it is. */
+  readonly user_id: string;
+  /** The batch it came in; null for a single recharge. */
+  readonly batch_id: string | null;
   readonly phone: string;
   readonly operator: string;
   readonly amount: number;
@@ -40,6 +44,8 @@ export function toRechargeView(r: RechargeRecord, payment?: TopUpRecord): Rechar
   return {
     id: r.id,
     status: s.status,
+    user_id: r.userId,
+    batch_id: r.batchId,
     phone: maskPhone(r.phone),
     operator: r.operator,
     amount: r.amount,

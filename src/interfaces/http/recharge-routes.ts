@@ -4,6 +4,9 @@ import type { AbuseApi } from '../../application/abuse/abuse-api.js';
 import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
 import type { RechargeApi, RechargeOutcome } from '../../application/recharge/recharge-api.js';
 import type { Result } from '../../domain/result.js';
+import { PRINCIPAL_ID_RE } from '../../domain/auth/credentials.js';
+import { RECHARGE_STATUSES, type RechargeStatus } from '../../domain/recharge/recharge.js';
+import { normalizePhoneNumber } from '../../domain/recharge/phone-number.js';
 import {
   heldResult,
   type HttpResult,
@@ -22,6 +25,48 @@ import { idParamSchema } from './plumbing/validation.js';
 /** Shapes only: the number, the amount and the face value are the domain's to judge, with their own codes. */
 const rechargeBodySchema = z
   .object({ phone: z.string().max(40), amount: z.number(), pay: z.enum(['wallet', 'direct']).optional() })
+  .strict();
+
+const rechargeListQuerySchema = z
+  .object({
+    status: z
+      .string()
+      .optional()
+      .transform((s, ctx) => {
+        if (s === undefined || s === '') return undefined;
+        const parts = s.split(',').map((p) => p.trim().toUpperCase());
+        for (const p of parts) {
+          if (!(RECHARGE_STATUSES as readonly string[]).includes(p)) {
+            ctx.addIssue({ code: 'custom', message: `unknown status ${p}; valid: ${RECHARGE_STATUSES.join(', ')}` });
+            return z.NEVER;
+          }
+        }
+        return parts as RechargeStatus[];
+      })
+      .describe(`one or more of ${RECHARGE_STATUSES.join(', ')}, comma-separated`),
+    channel: z
+      .string()
+      .regex(/^[A-Za-z0-9_.-]{1,64}$/, 'channel is a recharge channel’s name')
+      .optional()
+      .describe('the channel of the current (or last) attempt'),
+    phone: z.string().max(40).optional().describe('the whole number (any spelling: spaces, +86)'),
+    batch_id: z
+      .string()
+      .regex(/^[A-Za-z0-9_]{1,80}$/, 'batch_id is a batch’s id')
+      .optional(),
+    user_id: z.string().regex(PRINCIPAL_ID_RE, 'user_id is 1–64 letters, digits, . _ @ or -').optional(),
+    limit: z.coerce.number().int().min(1).max(200).default(50),
+    cursor: z
+      .string()
+      .regex(/^[A-Za-z0-9_]{1,80}$/, 'cursor is not one this API gave out: pass back `next_cursor` as it came')
+      .optional(),
+  })
+  .strict();
+
+const historyQuerySchema = z
+  .object({
+    since: z.coerce.number().int().min(0).optional().describe('ms since epoch: only buckets that start after it'),
+  })
   .strict();
 
 const channelParamSchema = z.object({ channel: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/) }).strict();
@@ -89,6 +134,23 @@ const DOCS = {
       'GATEWAY_UNAVAILABLE',
     ],
   },
+  list: {
+    summary: 'Recharges, newest first',
+    description:
+      'The caller’s own recharges (the tenant’s for operators and viewers), newest first, numbers masked. ' +
+      'Filter by status, channel (of the current or last attempt), the whole phone number, batch or person. ' +
+      'A page at a time: pass `next_cursor` back as `cursor` (a channel-filtered page may hold fewer than ' +
+      '`limit` and still have a next one).',
+    tags: ['recharges'],
+    query: rechargeListQuerySchema,
+    responses: {
+      200: {
+        description: 'a page of recharges',
+        body: z.object({ data: z.array(rechargeViewSchema), next_cursor: z.string().nullable() }),
+      },
+    },
+    errors: ['VALIDATION_FAILED', 'PHONE_INVALID_FORMAT', 'PHONE_INVALID_LENGTH', 'PHONE_NOT_MOBILE'],
+  },
   get: {
     summary: 'One recharge',
     tags: ['recharges'],
@@ -112,6 +174,9 @@ const DOCS = {
             capacity: z.number().int(),
             routed: z.number().int(),
             scores: z.record(z.string(), z.number()),
+            shares: z
+              .record(z.string(), z.number())
+              .describe('per operator, the share of its next calls routing would give the channel now (0–1)'),
             window: z.object({
               samples: z.number().int(),
               successes: z.number().int(),
@@ -126,6 +191,54 @@ const DOCS = {
         ),
       },
     },
+  },
+  history: {
+    summary: 'Recharge channels over time',
+    description:
+      'This instance’s bounded history of each channel, for charts: 10-second buckets kept for 3 hours (a ring ' +
+      'of fixed length per channel, so memory stays bounded), oldest first, the current bucket last (still ' +
+      'filling). Each bucket has the calls that ended in it by outcome, success rate, p50/p99 latency, calls ' +
+      'routed, the most calls in flight and the capacity, the breaker at its end and whether it was open at any ' +
+      'moment, and the routing scores per operator; with the routing strategy and the score’s weights. Routing ' +
+      'learns per instance, so each instance has its own history. `since` (ms since epoch) keeps only later ' +
+      'buckets, for a chart that asks again.',
+    tags: ['operations'],
+    query: historyQuerySchema,
+    responses: {
+      200: {
+        description: 'every channel’s buckets',
+        body: z.object({
+          bucket_ms: z.number().int(),
+          strategy: z.enum(['smart', 'round_robin', 'random']),
+          weights: z.object({ latency: z.number(), success: z.number(), load: z.number() }),
+          sharpness: z.number(),
+          data: z.array(
+            z.object({
+              channel: z.string(),
+              buckets: z.array(
+                z.object({
+                  start: z.number().int().describe('ms since epoch; the bucket covers [start, start + bucket_ms)'),
+                  calls: z.number().int(),
+                  successes: z.number().int(),
+                  failures: z.number().int(),
+                  timeouts: z.number().int(),
+                  success_rate: z.number().nullable(),
+                  p50_latency_ms: z.number().nullable(),
+                  p99_latency_ms: z.number().nullable(),
+                  routed: z.number().int(),
+                  max_in_flight: z.number().int(),
+                  capacity: z.number().int(),
+                  breaker: z.enum(['closed', 'open', 'half_open']).describe('at the bucket’s end'),
+                  breaker_opened: z.boolean().describe('open at any moment of the bucket'),
+                  scores: z.record(z.string(), z.number()),
+                }),
+              ),
+            }),
+          ),
+        }),
+      },
+    },
+    errors: ['VALIDATION_FAILED', 'NO_CHANNEL_AVAILABLE'],
   },
   callback: {
     summary: 'A recharge channel’s signed result',
@@ -186,6 +299,27 @@ export function registerRechargeRoutes(
     },
   );
 
+  app.get('/api/v1/recharges', { config: { permission: 'recharges.read', openapi: DOCS.list } }, async (req, reply) => {
+    const q = rechargeListQuerySchema.safeParse(req.query);
+    if (!q.success) return send(reply, validationResult(req, q.error));
+    const d = q.data;
+    let phone: string | undefined;
+    if (d.phone !== undefined && d.phone !== '') {
+      const n = normalizePhoneNumber(d.phone);
+      if (!n.ok) return send(reply, problemResult(req, n.error));
+      phone = n.value;
+    }
+    return recharge.list(req.caller, {
+      limit: d.limit,
+      ...(d.status === undefined ? {} : { status: d.status }),
+      ...(d.channel === undefined ? {} : { channel: d.channel }),
+      ...(phone === undefined ? {} : { phone }),
+      ...(d.batch_id === undefined ? {} : { batchId: d.batch_id }),
+      ...(d.user_id === undefined ? {} : { userId: d.user_id }),
+      ...(d.cursor === undefined ? {} : { cursor: d.cursor }),
+    });
+  });
+
   app.get(
     '/api/v1/recharges/:id',
     { config: { permission: 'recharges.read', openapi: DOCS.get } },
@@ -206,6 +340,7 @@ export function registerRechargeRoutes(
       capacity: c.capacity,
       routed: c.routed,
       scores: c.scores,
+      shares: c.shares,
       window: {
         samples: c.window.samples,
         successes: c.window.successes,
@@ -218,6 +353,43 @@ export function registerRechargeRoutes(
       },
     })),
   }));
+
+  app.get(
+    '/api/v1/channels/history',
+    { config: { permission: 'channels.read', openapi: DOCS.history } },
+    (req, reply) => {
+      const q = historyQuerySchema.safeParse(req.query);
+      if (!q.success) return send(reply, validationResult(req, q.error));
+      const h = recharge.channelHistory(q.data.since);
+      if (h === null)
+        return sendProblem(reply, problem('NO_CHANNEL_AVAILABLE', 'phone recharge is not configured', req.id));
+      return {
+        bucket_ms: h.bucketMs,
+        strategy: h.strategy,
+        weights: h.weights,
+        sharpness: h.sharpness,
+        data: h.channels.map((c) => ({
+          channel: c.channel,
+          buckets: c.buckets.map((b) => ({
+            start: b.start,
+            calls: b.calls,
+            successes: b.successes,
+            failures: b.failures,
+            timeouts: b.timeouts,
+            success_rate: b.successRate,
+            p50_latency_ms: b.p50LatencyMs,
+            p99_latency_ms: b.p99LatencyMs,
+            routed: b.routed,
+            max_in_flight: b.maxInFlight,
+            capacity: b.capacity,
+            breaker: b.breaker,
+            breaker_opened: b.breakerOpened,
+            scores: b.scores,
+          })),
+        })),
+      };
+    },
+  );
 }
 
 /**

@@ -9,7 +9,7 @@ import Fastify, {
 } from 'fastify';
 import type { AbuseApi } from '../../application/abuse/abuse-api.js';
 import type { AgentService } from '../../application/agent/agent-api.js';
-import type { BatchApi } from '../../application/batch/batch-api.js';
+import type { BatchApi, BatchFeed } from '../../application/batch/batch-api.js';
 import type { Caller } from '../../application/kernel/caller.js';
 import type { IdempotencyApi } from '../../application/kernel/idempotency.js';
 import type { FlagsApi } from '../../application/flags/flags-api.js';
@@ -17,7 +17,7 @@ import type { LedgerApi } from '../../application/ledger/ledger-api.js';
 import type { MaintenanceApi } from '../../application/maintenance/maintenance-api.js';
 import type { OrderFeed, OrdersApi } from '../../application/orders/orders-api.js';
 import type { PaymentsApi } from '../../application/payments/payments-api.js';
-import type { RechargeApi } from '../../application/recharge/recharge-api.js';
+import type { RechargeApi, RechargeFeed } from '../../application/recharge/recharge-api.js';
 import type { RefundsApi } from '../../application/refunds/refunds-api.js';
 import type { WalletApi } from '../../application/wallet/wallet-api.js';
 import fastifyCookie from '@fastify/cookie';
@@ -37,11 +37,13 @@ import { registerAgentRoutes } from './agent-routes.js';
 import { registerIdentityRoutes } from './identity-routes.js';
 import { type McpRoutesOptions, registerMcpRoutes } from './mcp-routes.js';
 import { registerAuthentication } from './plumbing/authenticate.js';
+import { closeQuietConnectionsOnShutdown } from './plumbing/quiet-connections.js';
 import type { RouteDoc } from './plumbing/openapi/route-doc.js';
 import type { RequestSpan, Tracing } from '../../ports/tracing.js';
 import type { ConfigReloader } from '../../ports/config-reload.js';
 import { registerAdminRoutes } from './admin-routes.js';
 import { registerBatchRoutes } from './batch-routes.js';
+import { registerRechargeEventRoutes } from './recharge-events-routes.js';
 import { registerFlagRoutes } from './flag-routes.js';
 import type { AuditApi } from '../../application/audit/audit-api.js';
 import { registerAuditRoutes } from './audit-routes.js';
@@ -90,6 +92,10 @@ export interface HttpServices {
   readonly agent?: AgentService;
   /** Live order changes (the console's orders list, over server-sent events). */
   readonly orderFeed?: OrderFeed;
+  /** Live recharge changes (the console's recharges list). */
+  readonly rechargeFeed?: RechargeFeed;
+  /** Live batch progress (the console's progress bar). */
+  readonly batchFeed?: BatchFeed;
   /** Policy, menu and repair rules reloaded without a restart (POST /api/v1/admin/reload). */
   readonly reloader?: ConfigReloader;
 }
@@ -225,6 +231,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     });
   }
   const tracing = opts.tracing;
+  closeQuietConnectionsOnShutdown(app);
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
     if (hsts !== undefined) void reply.header('strict-transport-security', hsts);
@@ -346,6 +353,9 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     registerWebhookRoutes(api, services);
     registerReconciliationRoutes(api, services);
     if (services.orderFeed !== undefined) registerOrderEventRoutes(api, { orderFeed: services.orderFeed });
+    const { rechargeFeed, batchFeed } = services;
+    if (rechargeFeed !== undefined && batchFeed !== undefined)
+      registerRechargeEventRoutes(api, { rechargeFeed, batchFeed, batch: services.batch });
     const { reloader } = services;
     if (reloader !== undefined) registerAdminRoutes(api, { reloader });
     const { agent } = services;

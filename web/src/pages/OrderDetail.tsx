@@ -1,6 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { ConfirmAction, may, problemText } from '../admin/kit.js';
 import { api, ApiError, type AuditRow, type Me, type Order, type Refund } from '../api.js';
+import { diff } from '../diff.js';
 import { useI18n, when, yuan } from '../i18n.js';
 import { fenToYuanText, parseYuan, randomKey } from '../money.js';
 import { onLinkClick } from '../router.js';
@@ -54,15 +55,6 @@ function FailedRefund({ refund, who, onChange }: { refund: Refund; who: Me; onCh
 function swallowDecline(e: unknown): undefined {
   if (e instanceof ApiError && e.code === 'REFUND_DECLINED') return undefined;
   throw e;
-}
-
-function diff(before: unknown, after: unknown): string {
-  const b = (typeof before === 'object' && before !== null ? before : {}) as Record<string, unknown>;
-  const a = (typeof after === 'object' && after !== null ? after : {}) as Record<string, unknown>;
-  const keys = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter(
-    (k) => JSON.stringify(b[k]) !== JSON.stringify(a[k]),
-  );
-  return keys.map((k) => `${k}: ${JSON.stringify(b[k] ?? null)} → ${JSON.stringify(a[k] ?? null)}`).join('\n');
 }
 
 export function OrderDetail({ id, who }: { id: string; who: Me }) {

@@ -12,7 +12,7 @@ import type {
   RechargeRecord,
 } from '../../../ports/records.js';
 import type { FieldCipher } from '../../../ports/field-cipher.js';
-import type { RechargeRepository } from '../../../ports/repositories.js';
+import type { RechargeFilter, RechargeRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num, numOrNull } from './columns.js';
 import { loadKeys, phoneIndex, SEALED } from './sealed.js';
@@ -131,6 +131,16 @@ export class KyselyRecharges implements RechargeRepository {
 
   async insert(r: RechargeRecord): Promise<void> {
     await this.db.insertInto('recharges').values(rechargeRow(r, this.cipher)).modifyEnd(BATCHABLE.insert).execute();
+  }
+
+  async list(filter: RechargeFilter): Promise<RechargeRecord[]> {
+    let q = this.db.selectFrom('recharges').selectAll().where('tenantId', '=', filter.tenantId);
+    if (filter.userId !== undefined) q = q.where('userId', '=', filter.userId);
+    if (filter.status !== undefined && filter.status.length > 0) q = q.where('status', 'in', [...filter.status]);
+    if (filter.phone !== undefined) q = q.where('phoneIndex', '=', phoneIndex(this.cipher, filter.phone));
+    if (filter.batchId !== undefined) q = q.where('batchId', '=', filter.batchId);
+    if (filter.beforeId !== undefined) q = q.where('id', '<', filter.beforeId);
+    return this.recharges(await q.orderBy('id', 'desc').limit(filter.limit).execute());
   }
 
   async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<RechargeRecord[]> {

@@ -120,6 +120,8 @@ export const rechargeViewSchema = z
   .object({
     id: z.string(),
     status: z.enum(RECHARGE_STATUSES),
+    user_id: z.string(),
+    batch_id: z.string().nullable().describe('the batch it came in; null for a single recharge'),
     phone: z.string().describe('masked'),
     operator: z.string(),
     amount: minor,
