@@ -38,7 +38,9 @@ describe('interop with alipay-sdk', () => {
           { validateSign: true },
         );
         expect(created).toMatchObject({ code: '10000', outTradeNo });
-        expect(String(created.qrCode)).toMatch(/^https:\/\/qr\.alipay\.com\//);
+        // A URL to encode as the QR, as Alipay's is: the simulator's own pay page, where a person
+        // plays the payer (Alipay's would be https://qr.alipay.com/…, opened by its app).
+        expect(String(created.qrCode)).toMatch(/^https:\/\/\S+\/pay\/\S+$/);
         expect(rig.bank.payPending(outTradeNo)).toBe(true);
 
         const queried = await merchantSdk.exec(
