@@ -15,7 +15,11 @@ const SWEEP_MS = 100;
 export function closeQuietConnectionsOnShutdown(app: FastifyInstance): void {
   const open = new Set<Socket>();
   const answering = new Set<Socket>();
-  app.server.on('connection', (s: Socket) => {
+  // Over TLS a request's socket is the TLS socket, not the TCP one 'connection' gives: track those,
+  // or an answer in flight would be cut. (A TCP connection that never starts its handshake is then
+  // left to Node's own timeouts, as before.)
+  const tls = 'setSecureContext' in app.server;
+  app.server.on(tls ? 'secureConnection' : 'connection', (s: Socket) => {
     open.add(s);
     s.once('close', () => {
       open.delete(s);
