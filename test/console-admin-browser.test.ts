@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeCheck, watchedPage } from './support/console-browser-kit.js';
 import { businessDateOf } from '../src/application/reconciliation/daily.js';
 import type { App } from '../src/composition/create-app.js';
 import type { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
@@ -23,7 +24,6 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const present = existsSync(CHROMIUM);
 if (!present) console.warn(`console-admin-browser: skipped, no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 const SHOTS = join('docs', 'images');
-const AXE = present ? readFileSync(join('node_modules', 'axe-core', 'axe.min.js'), 'utf8') : '';
 const ADMIN = { user: 'ada', password: 'ada-password-1234' };
 const VIEWER = { user: 'vera', password: 'vera-password-1234' };
 
@@ -35,27 +35,9 @@ let browser: Browser;
 let admin: BrowserContext;
 const cspViolations: string[] = [];
 
-async function axeCheck(page: Page, screen: string): Promise<void> {
-  await page.evaluate(AXE);
-  const found = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (o: unknown) => Promise<{ violations: unknown[] }> } }).axe;
-    const r = await axe.run({ resultTypes: ['violations'] });
-    return r.violations as { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
-  });
-  const bad = found
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${screen}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  expect(bad).toEqual([]);
-}
-
-async function newPage(context: BrowserContext): Promise<Page> {
-  const page = await context.newPage();
+function newPage(context: BrowserContext): Promise<Page> {
   // A step that finds nothing fails on its own line, well within the test's time.
-  page.setDefaultTimeout(12_000);
-  page.on('console', (m) => {
-    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
-  });
-  return page;
+  return watchedPage(context, cspViolations, 12_000);
 }
 
 async function logIn(page: Page, who: { user: string; password: string }): Promise<void> {

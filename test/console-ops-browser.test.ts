@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { axeCheck, watchedPage } from './support/console-browser-kit.js';
 import { spawnUntil } from './support/spawn-until.js';
 import { ensureWebBuilt } from './support/web-build.js';
 
@@ -18,7 +19,6 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const present = existsSync(CHROMIUM);
 if (!present) console.warn(`console-ops-browser: skipped, no Chromium at ${CHROMIUM}`);
 const SHOTS = join('docs', 'images');
-const AXE = readFileSync(join('node_modules', 'axe-core', 'axe.min.js'), 'utf8');
 
 let dir: string;
 let service: { child: ChildProcess; url: string; output: () => string };
@@ -27,25 +27,8 @@ let password: string;
 let browser: Browser;
 const cspViolations: string[] = [];
 
-async function axeCheck(page: Page, screen: string): Promise<void> {
-  await page.evaluate(AXE);
-  const found = await page.evaluate(async () => {
-    const axe = (globalThis as unknown as { axe: { run: (o: unknown) => Promise<{ violations: unknown[] }> } }).axe;
-    const r = await axe.run({ resultTypes: ['violations'] });
-    return r.violations as { id: string; impact: string; help: string; nodes: { target: string[] }[] }[];
-  });
-  const bad = found
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${screen}: ${v.id} (${v.impact}) ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-  expect(bad).toEqual([]);
-}
-
-async function newPage(context: BrowserContext): Promise<Page> {
-  const page = await context.newPage();
-  page.on('console', (m) => {
-    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
-  });
-  return page;
+function newPage(context: BrowserContext): Promise<Page> {
+  return watchedPage(context, cspViolations);
 }
 
 async function logIn(page: Page): Promise<void> {
