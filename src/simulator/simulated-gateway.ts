@@ -253,7 +253,10 @@ export class SimulatedGateway implements PaymentGateway {
     });
   }
 
-  /** Record an event durably (when journaled), then apply it, stamped with the time it happened. */
+  /**
+   * Record an event in the journal (when journaled), then apply it, stamped with the time it
+   * happened. An answer to the service awaits `journal.durable()` before it is given.
+   */
   private record(e: JournalEntry): void {
     const stamped = { ...e, at: this.now() };
     this.journal?.append(stamped);
@@ -315,6 +318,7 @@ export class SimulatedGateway implements PaymentGateway {
       throw new GatewayUnknownOutcomeError('simulator: 503 service unavailable');
     const existing = this.trades.get(req.outTradeNo);
     const result = existing !== undefined ? this.view(existing) : this.open(req, draw === 'fail');
+    await this.journal?.durable();
     if (draw === 'timeout' || this.chaos.shouldFreeze) {
       await this.chaos.hang();
       throw new GatewayUnknownOutcomeError('simulator: request timed out');
@@ -372,6 +376,7 @@ export class SimulatedGateway implements PaymentGateway {
       amount: req.amount,
       refundNo,
     });
+    await this.journal?.durable();
     this.emit({ kind: 'refund', trade, outRefundNo: req.outRefundNo, amount: req.amount.amount, refundNo });
     return { status: 'succeeded', outRefundNo: req.outRefundNo, gatewayRefundNo: refundNo, amount: req.amount };
   }
@@ -397,6 +402,7 @@ export class SimulatedGateway implements PaymentGateway {
     if (trade === undefined) return { status: 'not_found', outTradeNo };
     if (trade.status === 'pending')
       this.record({ type: 'settle', outTradeNo, status: 'closed', failureCode: 'TRADE_CLOSED' });
+    await this.journal?.durable();
     return this.view(trade);
   }
 

@@ -78,6 +78,7 @@ export class SimulatedMerchant implements Merchant {
       this.journal?.append(entry);
       this.apply(entry);
     }
+    await this.journal?.durable();
     if (draw === 'timeout' || this.chaos.shouldFreeze) {
       await this.chaos.hang();
       throw new MerchantUnknownOutcomeError('merchant: request timed out');
