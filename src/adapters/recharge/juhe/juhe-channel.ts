@@ -16,6 +16,7 @@ import {
   type RechargeSubmitRequest,
   RechargeUnknownOutcomeError,
 } from '../../../ports/recharge-channel.js';
+import { traceHeaders } from '../../tracing/trace-context.js';
 import { encodeQuery, KeepAliveHttp } from '../keep-alive-http.js';
 import {
   CALLBACK_REPLY,
@@ -182,7 +183,7 @@ export class JuheRechargeChannel implements RechargeChannel {
     url.search = new URLSearchParams({ key: this.options.apiKey, date }).toString();
     let bytes: Uint8Array;
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(60_000) });
+      const res = await fetch(url, { headers: traceHeaders(), signal: AbortSignal.timeout(60_000) });
       if (res.status !== 200) throw new Error(`HTTP ${String(res.status)}`);
       bytes = new Uint8Array(await res.arrayBuffer());
     } catch (e) {
