@@ -167,6 +167,19 @@ export class ChannelRouter {
         excluded: [...exclude],
       });
     }
+    // A bulkhead: a channel never gets more calls at once than its capacity. Past it a channel
+    // turns calls away (CHANNEL_BUSY), and those refusals, counted as failures, opened the
+    // breaker of a healthy channel under a batch (128 jobs at once over two channels of 50).
+    const free = eligible.filter((e) => e.probe || e.state.inFlight < e.state.channel.capacity);
+    if (free.length === 0) {
+      return err('NO_CHANNEL_AVAILABLE', `every recharge channel for ${operator} is at its capacity; wait for a slot`, {
+        operator,
+        channels_serving: serving,
+        excluded: [...exclude],
+        saturated: true,
+      });
+    }
+    eligible.splice(0, eligible.length, ...free);
     // A channel whose cool-down is over gets its probe before anything else: that is how it returns.
     const probe = eligible.find((e) => e.probe);
     let chosen: { state: ChannelState; probe: boolean };
