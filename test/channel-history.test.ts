@@ -281,3 +281,51 @@ describe.each(ENGINES)('a batch bigger than its channels’ capacity on %s', (en
     expect(bad.some((b) => b.breaker_opened)).toBe(true);
   }, 120_000);
 });
+
+describe('the channels’ history of a quiet stretch', () => {
+  let cluster: Cluster | undefined;
+  afterEach(async () => {
+    await cluster?.close();
+    cluster = undefined;
+  });
+
+  // Nobody asked for the history while the channel was quiet: the buckets of that stretch are made
+  // when the next call comes, and must show the state as it was then, not the state that call made.
+  it('shows a breaker open through its cool-down even when nobody looked meanwhile', async () => {
+    const clock = new ManualClock(T0);
+    const unicom = new ScriptedChannel('unicom', clock, 'failed');
+    cluster = await startCluster(
+      'sqlite',
+      {
+        trusted_actions: ['recharge_phone', 'wallet_top_up'],
+        server: { wait_for_completion_ms: 60_000 },
+        rate_limit: { enabled: false },
+        recharge: { channels: { unicom: { type: 'simulator', operators: ['CHINA_UNICOM'] } } },
+      },
+      () => ({ clock, rechargeChannels: new Map<string, RechargeChannel>([['unicom', unicom]]) }),
+      1,
+    );
+    const app = cluster.apps[0]!;
+    await topUpWallet(app, 'alice', 1_000_000);
+    const recharge = (n: number) =>
+      app.http.inject({
+        method: 'POST',
+        url: '/api/v1/recharges',
+        headers: jsonHeaders('alice', `rc-q-${n}`),
+        payload: { phone: '13012345678', amount: 1000 },
+      });
+    for (let i = 0; i < 5; i++) expect((await recharge(i)).statusCode).toBe(422);
+    // Quiet for 15 minutes (the cool-down is 10), then the probe goes, and fails.
+    clock.set(T0 + 15 * 60_000);
+    expect((await recharge(5)).statusCode).toBe(422);
+    const h = (await app.http.inject({ method: 'GET', url: '/api/v1/channels/history' })).json<History>();
+    const u = h.data.find((c) => c.channel === 'unicom')!.buckets;
+    const at = (t: number) => u.find((b) => b.start <= t && t < b.start + BUCKET)!;
+    // Open in the bucket it opened in, and through the cool-down.
+    for (const minute of [0, 1, 5, 9])
+      expect(at(T0 + minute * 60_000), `minute ${minute}`).toMatchObject({ breaker: 'open', breaker_opened: true });
+    // After it: half-open (a probe may go), until the probe's bucket, where it opened again.
+    expect(at(T0 + 12 * 60_000)).toMatchObject({ breaker: 'half_open', breaker_opened: false });
+    expect(at(T0 + 15 * 60_000)).toMatchObject({ calls: 1, breaker: 'open', breaker_opened: true });
+  }, 60_000);
+});

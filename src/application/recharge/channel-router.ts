@@ -198,6 +198,8 @@ export class ChannelRouter {
       chosen = eligible[idx] ?? eligible[0]!;
     }
     const { state } = chosen;
+    // The quiet stretch before this call is history as it was: recorded before the call changes it.
+    state.history.roll(now, this.moment(state, now));
     if (chosen.probe) state.breaker = breakerProbeSent();
     state.inFlight += 1;
     state.routed += 1;
@@ -211,6 +213,7 @@ export class ChannelRouter {
     const state = this.states.get(dispatch.channel);
     if (state === undefined) return;
     const now = this.deps.clock.now();
+    state.history.roll(now, this.moment(state, now));
     state.inFlight = Math.max(0, state.inFlight - 1);
     this.deps.observer?.callEnded(dispatch.channel, outcome);
     state.samples = recordSample(
@@ -304,8 +307,9 @@ export class ChannelRouter {
   }
 
   private moment(state: ChannelState, now: number): ChannelMoment {
+    const breaker = state.breaker;
     return {
-      breaker: breakerView(state.breaker, now, this.settings.breaker).state,
+      breakerAt: (t) => breakerView(breaker, t, this.settings.breaker).state,
       inFlight: state.inFlight,
       capacity: state.channel.capacity,
       scores: () => this.weigh(now).scores.get(state.channel.name) ?? {},
