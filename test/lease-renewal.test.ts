@@ -23,13 +23,18 @@ describe.each(ENGINES)('a channel slower than the lease, on %s', (engine) => {
   it('is driven by exactly one loop: one submission, one routing sample, no lease lost', async () => {
     const carriers = new SimulatedCarriers();
     const bank = new SimulatedGateway();
-    // Accepted at once, topped up ~4 leases later.
+    // Accepted at once, topped up when the test says: after the request answered and 4 leases passed.
+    // (On a wall-clock delay, a loaded machine could answer the request after the top-up: 201, not 202.)
+    let topUp!: () => void;
+    const toppedUp = new Promise<void>((r) => (topUp = r));
     const slow = new SimulatedRechargeChannel({
       name: 'slow',
       carriers,
       seed: 3,
       operatorSettings: FAST_MOBILE,
       profile: { chaos: { latencyMs: { min: 1, max: 3 } }, processingMs: { min: 2400, max: 2400 } },
+      // Its processing delay ends at the test's word; its 1–3 ms latencies are real.
+      sleep: (ms) => (ms >= 2400 ? toppedUp : new Promise((r) => setTimeout(r, ms))),
     });
     const logs: LogSink[] = [];
     cluster = await startCluster(
@@ -67,6 +72,11 @@ describe.each(ENGINES)('a channel slower than the lease, on %s', (engine) => {
     });
     expect(res.statusCode).toBe(202);
     const id = res.json<{ recharge: { id: string } }>().recharge.id;
+    // The job follows the processing recharge for 4 of its leases: only renewals keep it its own.
+    await new Promise((r) => setTimeout(r, 4 * LEASE));
+    const meanwhile = await c.apps[0]!.services.recharge.get(ADMIN, id);
+    expect(meanwhile.ok && meanwhile.value.status).toBe('PROCESSING');
+    topUp();
     let status = '';
     for (let i = 0; i < 400 && status !== 'SUCCEEDED'; i++) {
       const r = await c.apps[0]!.services.recharge.get(ADMIN, id);

@@ -1,6 +1,6 @@
-import { connect, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ENGINES, startCluster, type Cluster } from './support/cluster.js';
+import { silentConnections, until, watchStream, type Watched } from './support/event-stream-client.js';
 import { keyOf } from './support/test-app.js';
 
 /**
@@ -11,56 +11,13 @@ import { keyOf } from './support/test-app.js';
  * instance) and two instances on one PostgreSQL database.
  */
 
-interface Received {
-  readonly id: string;
+interface Change {
   readonly action: string;
   readonly order: { readonly id: string; readonly status: string; readonly user_id: string };
 }
 
-/** A server-sent event stream read with fetch: what has arrived so far, and a way to stop. */
-async function watch(url: string, key: string): Promise<{ events: Received[]; close: () => void; status: number }> {
-  const ac = new AbortController();
-  const res = await fetch(`${url}/api/v1/orders/events`, {
-    headers: { authorization: `Bearer ${key}`, accept: 'text/event-stream' },
-    signal: ac.signal,
-  });
-  const events: Received[] = [];
-  if (res.body === null) throw new Error('no body');
-  const reader = res.body.getReader();
-  const decoder = new TextDecoder();
-  let buffer = '';
-  let opened!: () => void;
-  const open = new Promise<void>((resolve) => (opened = resolve));
-  void (async () => {
-    try {
-      for (;;) {
-        const { done, value } = (await reader.read()) as { done: boolean; value?: Uint8Array };
-        if (done) return;
-        buffer += decoder.decode(value, { stream: true });
-        let cut: number;
-        while ((cut = buffer.indexOf('\n\n')) >= 0) {
-          const block = buffer.slice(0, cut);
-          buffer = buffer.slice(cut + 2);
-          if (block.includes(': open')) opened();
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          const id = /^id: (.*)$/m.exec(block)?.[1];
-          if (data !== undefined && id !== undefined) {
-            events.push({ id, ...(JSON.parse(data) as Omit<Received, 'id'>) });
-          }
-        }
-      }
-    } catch {
-      // Aborted by close().
-    }
-  })();
-  await open;
-  return { events, close: () => ac.abort(), status: res.status };
-}
-
-async function until(what: () => boolean, ms = 15_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!what() && Date.now() < end) await new Promise((r) => setTimeout(r, 25));
-}
+const watch = (url: string, key: string): Promise<Watched<Change>> =>
+  watchStream<Change>(`${url}/api/v1/orders/events`, key);
 
 describe.each(ENGINES)('the live order feed on %s', (engine) => {
   let cluster: Cluster;
@@ -118,8 +75,8 @@ describe.each(ENGINES)('the live order feed on %s', (engine) => {
       };
       const hers = await place(alice);
       const his = await place(bob);
-      const done = (w: { events: Received[] }, id: string) => () =>
-        w.events.some((e) => e.order.id === id && e.order.status === 'COMPLETED');
+      const done = (w: Watched<Change>, id: string) => () =>
+        w.events.some((e) => e.data.order.id === id && e.data.order.status === 'COMPLETED');
       await until(done(watchers.alice, hers));
       await until(done(watchers.bob, his));
       await until(() => done(watchers.viewer, hers)() && done(watchers.viewer, his)());
@@ -127,8 +84,8 @@ describe.each(ENGINES)('the live order feed on %s', (engine) => {
       expect(done(watchers.bob, his)()).toBe(true);
       expect(done(watchers.viewer, hers)() && done(watchers.viewer, his)()).toBe(true);
       // Each sees only what they may: her order never on his stream, nor his on hers.
-      expect(watchers.alice.events.every((e) => e.order.user_id === 'alice')).toBe(true);
-      expect(watchers.bob.events.every((e) => e.order.user_id === 'bob')).toBe(true);
+      expect(watchers.alice.events.every((e) => e.data.order.user_id === 'alice')).toBe(true);
+      expect(watchers.bob.events.every((e) => e.data.order.user_id === 'bob')).toBe(true);
       // Event ids are the audit rows' positions: increasing on each stream (what Last-Event-ID resumes).
       const ids = watchers.viewer.events.map((e) => Number(e.id));
       expect(ids).toEqual([...ids].sort((p, q) => p - q));
@@ -146,16 +103,7 @@ describe.each(ENGINES)('the live order feed on %s', (engine) => {
     const last = cluster.apps.at(-1)!;
     const key = await keyOf(last, 'carol');
     const w = await watch(urls.at(-1)!, key);
-    const { port } = new URL(urls.at(-1)!);
-    const silent = await Promise.all(
-      [1, 2, 3, 4].map(
-        () =>
-          new Promise<Socket>((resolve, reject) => {
-            const s = connect(Number(port), '127.0.0.1', () => resolve(s));
-            s.once('error', reject);
-          }),
-      ),
-    );
+    const silent = await silentConnections(urls.at(-1)!, 4);
     w.close();
     const started = Date.now();
     for (const a of cluster.apps) await a.close();

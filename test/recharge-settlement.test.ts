@@ -58,9 +58,14 @@ class ScriptedChannel implements RechargeChannel {
     return Promise.resolve().then(() => this.answer(req.orderId, this.submitAnswer));
   }
 
+  /** While set, a query waits for it before it answers (with the answer set by then): one held in flight. */
+  hold: Promise<void> | undefined;
+
   query(req: RechargeQueryRequest): Promise<RechargeChannelResult> {
     this.queries += 1;
-    return Promise.resolve().then(() => this.answer(req.orderId, this.queryFor.get(req.orderId) ?? this.queryAnswer));
+    return (this.hold ?? Promise.resolve()).then(() =>
+      this.answer(req.orderId, this.queryFor.get(req.orderId) ?? this.queryAnswer),
+    );
   }
 
   check(): Promise<RechargeCheckResult> {
@@ -446,14 +451,24 @@ describe('recharge channel callbacks over HTTP', () => {
           operators: { CHINA_MOBILE: { timeout_ms: 150, retries: 1 } },
           channels: { scripted: { type: 'simulator', operators: ALL } },
         },
+        // The answer need not wait for the job, which polls until the test lets it end; nothing below
+        // depends on when the answer comes (the test waits for PROCESSING itself).
         server: { port: 0, wait_for_completion_ms: 50 },
       });
       await fund(app, 'eve', 10_000);
       const r = await rechargeOnce(app, 'eve');
       const key = attemptKeyOf(await until(app, r.id, (s) => s === 'PROCESSING').then(() => view(app, r.id)));
-      // The job is sleeping between queries; the channel now says success to both paths.
+      // The job's next query is held in flight (not a timing coincidence): the callback settles the
+      // recharge meanwhile, then the held query answers success too, to a job whose state is stale.
+      let release!: () => void;
+      ch.hold = new Promise<void>((r) => (release = r));
+      const asked = ch.queries;
+      for (let i = 0; i < 500 && ch.queries === asked; i += 1) await new Promise((r) => setTimeout(r, 10));
+      expect(ch.queries).toBeGreaterThan(asked);
       ch.queryAnswer = 'succeeded';
       expect((await callback(app, 'scripted', key, '1')).headers['x-callback-effect']).toBe('applied');
+      ch.hold = undefined;
+      release();
       await jobIdle(app, r.id);
       expect((await view(app, r.id)).status).toBe('SUCCEEDED');
       expect((await actions(app, r.id)).filter((a) => a === 'recharge.succeeded')).toHaveLength(1);
@@ -655,6 +670,7 @@ describe('recharge repair rules (time injected)', () => {
         operators: { CHINA_MOBILE: { timeout_ms: 150, retries: 1 } },
         channels: { scripted: { type: 'simulator', operators: ALL } },
       },
+      // As above: the channel says "processing" until the test says otherwise, whenever the answer comes.
       server: { port: 0, wait_for_completion_ms: 50 },
     });
     await fund(app, 'ida', 10_000);

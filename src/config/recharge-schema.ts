@@ -71,7 +71,10 @@ const channelCommon = {
     .min(1)
     .max(10_000)
     .default(50)
-    .describe('Calls in flight the channel handles well; the load term of the score is measured against it.'),
+    .describe(
+      'Calls in flight the channel handles well: routing sends it no more at once (a call waits for a free slot), ' +
+        'and the load term of the score is measured against it.',
+    ),
 };
 
 const simulatorChannelSchema = z

@@ -122,7 +122,10 @@ export function createAuditFeed(deps: Deps, settings: AuditFeedSettings): AuditF
 
 /** One resource that changed, as the watcher may see it now. */
 export interface ResourceChange<V> {
-  /** The audit row that told of it: a watcher resumes after it (`Last-Event-ID`). */
+  /**
+   * The audit row that told of it (the event's id; it only increases on a stream). Nothing is
+   * replayed from it: a stream opened again (`Last-Event-ID`) starts from then.
+   */
   readonly seq: number;
   /** What happened, e.g. `order.fulfilled`, `recharge.succeeded`. */
   readonly action: string;
@@ -154,7 +157,11 @@ export function resourceFeed<V>(
         const latest = new Map<string, AuditRecord>();
         for (const a of rows) {
           const id = keyOf(a);
-          if (id !== undefined) latest.set(id, a);
+          // Moved to the end: told in the order of their last rows, so event ids only increase.
+          if (id !== undefined) {
+            latest.delete(id);
+            latest.set(id, a);
+          }
         }
         for (const [id, a] of latest) {
           const seen = await get(caller, id);

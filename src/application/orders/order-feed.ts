@@ -7,7 +7,10 @@ import type { OrderView } from './order-view.js';
 
 /** One order that changed, as the subscriber may see it now. */
 export interface OrderChange {
-  /** The audit row that told of it: a subscriber resumes after it (`Last-Event-ID`). */
+  /**
+   * The audit row that told of it (the event's id; it only increases on a stream). Nothing is
+   * replayed from it: a stream opened again (`Last-Event-ID`) starts from then.
+   */
   readonly seq: number;
   /** What happened, e.g. `order.fulfilled`, `refund.succeed`. */
   readonly action: string;

@@ -6,7 +6,7 @@ function router(strategy: 'smart' | 'round_robin' | 'random' = 'smart') {
   const r = new ChannelRouter(
     [
       { name: 'a', operators: ['CHINA_MOBILE', 'CHINA_UNICOM'], capacity: 4 },
-      { name: 'b', operators: ['CHINA_MOBILE'], capacity: 4 },
+      { name: 'b', operators: ['CHINA_MOBILE'], capacity: 8 },
       { name: 'u', operators: ['CHINA_UNICOM'], capacity: 4 },
     ],
     { ...DEFAULT_ROUTER_SETTINGS, strategy },
@@ -81,6 +81,23 @@ describe('channel router', () => {
     expect(must(r.route('CHINA_MOBILE')).channel).toBe('b');
     r.complete(probe, 'success');
     expect(r.health().find((h) => h.channel === 'a')?.breaker.state).toBe('closed');
+  });
+
+  it('never has more calls in flight on a channel than its capacity: past it, the others, then a wait', () => {
+    const { r } = router('round_robin');
+    // a holds 4, b holds 8: the 5th to the 12th go to b alone, the 13th finds both full.
+    const calls = Array.from({ length: 12 }, () => must(r.route('CHINA_MOBILE')));
+    expect(calls.filter((d) => d.channel === 'a')).toHaveLength(4);
+    expect(calls.filter((d) => d.channel === 'b')).toHaveLength(8);
+    const full = r.route('CHINA_MOBILE');
+    expect(!full.ok && full.error).toMatchObject({ code: 'NO_CHANNEL_AVAILABLE', details: { saturated: true } });
+    // Saturation is no failure: both breakers stay closed; a call that ends frees its slot.
+    expect(r.health().map((h) => h.breaker.state)).toEqual(['closed', 'closed', 'closed']);
+    r.complete(
+      calls.find((d) => d.channel === 'a')!,
+      'success',
+    );
+    expect(must(r.route('CHINA_MOBILE')).channel).toBe('a');
   });
 
   it('refuses two channels with one name', () => {

@@ -167,6 +167,19 @@ export class ChannelRouter {
         excluded: [...exclude],
       });
     }
+    // A bulkhead: a channel never gets more calls at once than its capacity. Past it a channel
+    // turns calls away (CHANNEL_BUSY), and those refusals, counted as failures, opened the
+    // breaker of a healthy channel under a batch (128 jobs at once over two channels of 50).
+    const free = eligible.filter((e) => e.probe || e.state.inFlight < e.state.channel.capacity);
+    if (free.length === 0) {
+      return err('NO_CHANNEL_AVAILABLE', `every recharge channel for ${operator} is at its capacity; wait for a slot`, {
+        operator,
+        channels_serving: serving,
+        excluded: [...exclude],
+        saturated: true,
+      });
+    }
+    eligible.splice(0, eligible.length, ...free);
     // A channel whose cool-down is over gets its probe before anything else: that is how it returns.
     const probe = eligible.find((e) => e.probe);
     let chosen: { state: ChannelState; probe: boolean };
@@ -185,6 +198,8 @@ export class ChannelRouter {
       chosen = eligible[idx] ?? eligible[0]!;
     }
     const { state } = chosen;
+    // The quiet stretch before this call is history as it was: recorded before the call changes it.
+    state.history.roll(now, this.moment(state, now));
     if (chosen.probe) state.breaker = breakerProbeSent();
     state.inFlight += 1;
     state.routed += 1;
@@ -198,6 +213,7 @@ export class ChannelRouter {
     const state = this.states.get(dispatch.channel);
     if (state === undefined) return;
     const now = this.deps.clock.now();
+    state.history.roll(now, this.moment(state, now));
     state.inFlight = Math.max(0, state.inFlight - 1);
     this.deps.observer?.callEnded(dispatch.channel, outcome);
     state.samples = recordSample(
@@ -291,8 +307,9 @@ export class ChannelRouter {
   }
 
   private moment(state: ChannelState, now: number): ChannelMoment {
+    const breaker = state.breaker;
     return {
-      breaker: breakerView(state.breaker, now, this.settings.breaker).state,
+      breakerAt: (t) => breakerView(breaker, t, this.settings.breaker).state,
       inFlight: state.inFlight,
       capacity: state.channel.capacity,
       scores: () => this.weigh(now).scores.get(state.channel.name) ?? {},

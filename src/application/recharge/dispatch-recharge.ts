@@ -102,6 +102,11 @@ export async function dispatchRecharge(
   while ((state.status === 'CREATED' || state.status === 'AWAITING_FAILOVER') && deps.signal?.aborted !== true) {
     const routed = deps.router.route(input.operator, tried);
     if (!routed.ok) {
+      // Every channel is busy with calls of ours: wait for a slot (not a failure of anyone's).
+      if (routed.error.details?.saturated === true && deps.clock.now() - startedAt < deps.processingDeadlineMs) {
+        await deps.sleep(deps.pollIntervalMs);
+        continue;
+      }
       await move({ type: 'abandon', reason: routed.error.code });
       break;
     }

@@ -24,7 +24,12 @@ export type BreakerName = 'closed' | 'open' | 'half_open';
 
 /** The channel's state at a moment: what routing shows (breaker, load, score). */
 export interface ChannelMoment {
-  readonly breaker: BreakerName;
+  /**
+   * The breaker at time `t`, as long as no call began or ended since this moment was taken (an
+   * open breaker turns half-open when its cool-down is over): a quiet stretch's buckets show it
+   * as it was then, not as the call that ends the stretch leaves it.
+   */
+  breakerAt(t: number): BreakerName;
   readonly inFlight: number;
   readonly capacity: number;
   /** Routing scores per operator now; asked only when a bucket closes (scoring looks at every peer). */
@@ -81,10 +86,11 @@ const fresh = (start: number, m: ChannelMoment): OpenBucket => ({
   latencies: [],
   routed: 0,
   maxInFlight: m.inFlight,
-  breakerOpened: m.breaker === 'open',
+  breakerOpened: m.breakerAt(start) === 'open',
 });
 
-function closeBucket(b: OpenBucket, m: ChannelMoment): HistoryBucket {
+/** `end`: the bucket's last moment (now, for the open one). */
+function closeBucket(b: OpenBucket, m: ChannelMoment, end: number): HistoryBucket {
   const calls = b.successes + b.failures + b.timeouts;
   const sorted = [...b.latencies].sort((x, y) => x - y);
   return {
@@ -99,8 +105,8 @@ function closeBucket(b: OpenBucket, m: ChannelMoment): HistoryBucket {
     routed: b.routed,
     maxInFlight: Math.max(b.maxInFlight, m.inFlight),
     capacity: m.capacity,
-    breaker: m.breaker,
-    breakerOpened: b.breakerOpened || m.breaker === 'open',
+    breaker: m.breakerAt(end),
+    breakerOpened: b.breakerOpened || m.breakerAt(end) === 'open',
     scores: m.scores(),
   };
 }
@@ -128,7 +134,8 @@ export class ChannelHistory {
 
   /**
    * Bring the history up to `now`: close the open bucket if its time is over, and record the
-   * quiet buckets since (no calls; the state as it is now), at most a ring's worth.
+   * quiet buckets since (no calls; the state as it was then), at most a ring's worth. `m` is the
+   * state since the last call began or ended: roll before a call changes it.
    */
   roll(now: number, m: ChannelMoment): void {
     const current = this.bucketOf(now);
@@ -137,9 +144,13 @@ export class ChannelHistory {
       return;
     }
     if (this.open.start >= current) return;
-    this.push(closeBucket(this.open, m));
-    const gap = Math.min(this.settings.buckets, (current - this.open.start) / this.settings.bucketMs - 1);
-    for (let i = gap; i >= 1; i -= 1) this.push(closeBucket(fresh(current - i * this.settings.bucketMs, m), m));
+    const ms = this.settings.bucketMs;
+    this.push(closeBucket(this.open, m, this.open.start + ms - 1));
+    const gap = Math.min(this.settings.buckets, (current - this.open.start) / ms - 1);
+    for (let i = gap; i >= 1; i -= 1) {
+      const start = current - i * ms;
+      this.push(closeBucket(fresh(start, m), m, start + ms - 1));
+    }
     this.open = fresh(current, m);
   }
 
@@ -159,7 +170,7 @@ export class ChannelHistory {
     else if (outcome === 'failure') b.failures += 1;
     else b.timeouts += 1;
     if (b.latencies.length < this.settings.maxLatencies) b.latencies.push(latencyMs);
-    if (m.breaker === 'open') b.breakerOpened = true;
+    if (m.breakerAt(now) === 'open') b.breakerOpened = true;
   }
 
   /** Closed buckets after `since` (ms since epoch), oldest first, then the open bucket as it stands at `now`. */
@@ -167,7 +178,7 @@ export class ChannelHistory {
     this.roll(now, m);
     const ordered = [...this.ring.slice(this.next), ...this.ring.slice(0, this.next)];
     const out = ordered.filter((b) => b.start > since);
-    if (this.open !== undefined && this.open.start > since) out.push(closeBucket(this.open, m));
+    if (this.open !== undefined && this.open.start > since) out.push(closeBucket(this.open, m, now));
     return out;
   }
 }

@@ -11,7 +11,9 @@ const DOCS = {
     description:
       'A `text/event-stream` of the orders the caller may see (their own; the tenant’s for operators and ' +
       'viewers), one `order` event per change with the order as it is now, from any instance of the service. ' +
-      'Send `Accept: text/event-stream` (a browser’s `EventSource` does). Comment lines keep an idle stream open.',
+      'Send `Accept: text/event-stream` (a browser’s `EventSource` does). Comment lines keep an idle stream open. ' +
+      'Event ids only increase, but nothing is replayed: a stream opened again (even with `Last-Event-ID`) ' +
+      'starts from then, so read the list again after a reconnect.',
     tags: ['orders'],
     headers: { Accept: '`text/event-stream`' },
     responses: {

@@ -17,7 +17,9 @@ const DOCS = {
       'A `text/event-stream` of the recharges the caller may see (their own; the tenant’s for operators and ' +
       'viewers), one `recharge` event per change with the recharge as it is now (number masked), from any ' +
       'instance of the service: it reads the audit log they share. Send `Accept: text/event-stream` (a ' +
-      'browser’s `EventSource` does). Comment lines keep an idle stream open.',
+      'browser’s `EventSource` does). Comment lines keep an idle stream open. Event ids only increase, but ' +
+      'nothing is replayed: a stream opened again (even with `Last-Event-ID`) starts from then, so read the ' +
+      'list again after a reconnect.',
     tags: ['recharges'],
     headers: { Accept: '`text/event-stream`' },
     responses: {
@@ -37,7 +39,9 @@ const DOCS = {
     description:
       'A `text/event-stream`: first a `batch` event with the batch as it stands, then one each time it changes ' +
       '(rows turned into recharges, recharges ending), from any instance of the service. The stream stays open ' +
-      'after the batch is done; close it then. Send `Accept: text/event-stream`.',
+      'after the batch is done; close it then. A reconnect starts again with the batch as it stands, so it ' +
+      'misses nothing (`Last-Event-ID` is not needed); the counts never go back on a stream. Send ' +
+      '`Accept: text/event-stream`.',
     tags: ['recharges'],
     params: idParamSchema,
     headers: { Accept: '`text/event-stream`' },
@@ -86,15 +90,10 @@ export function registerRechargeEventRoutes(
       // Refused before the stream starts: a batch the caller may not see is a 404, not an empty stream.
       const found = await batch.get(req.caller, id);
       if (!found.ok) return send(reply, problemResult(req, found.error));
-      return streams.serve(req, reply, async (emit) => {
-        const stop = await batchFeed.subscribe(req.caller, id, (c) =>
-          emit({ id: c.seq, event: 'batch', data: { batch: c.batch } }),
-        );
-        // Read after subscribing, so no change falls between the two; the page shows it at once.
-        const now = await batch.get(req.caller, id);
-        if (now.ok) emit({ id: 0, event: 'batch', data: { batch: now.value } });
-        return stop;
-      });
+      return streams.serve(req, reply, (emit) =>
+        // The batch as it stands first (the page shows it at once, and a reconnect resumes from it), then each change.
+        batchFeed.subscribe(req.caller, id, (c) => emit({ id: c.seq, event: 'batch', data: { batch: c.batch } })),
+      );
     },
   );
 }
