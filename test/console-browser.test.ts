@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { axeCheck, watchedPage } from './support/console-browser-kit.js';
+import { axeCheck, BREAKABLE_EVENT_SOURCE, watchedPage } from './support/console-browser-kit.js';
 import { spawnUntil } from './support/spawn-until.js';
 import { ensureWebBuilt } from './support/web-build.js';
 
@@ -217,6 +217,37 @@ describe.skipIf(!present)('the web console in Chromium', () => {
     const after = await page.evaluate(async () => (await fetch('/api/v1/auth/me')).status);
     expect(after).toBe(401);
     await viewer.close();
+  });
+
+  it('reads the list again when its stream comes back after a break (the service replays nothing)', async () => {
+    const page = await newPage(context);
+    // Streams the test can break and restore: each EventSource the page opens is a stand-in over
+    // a real one, which `__feeds.drop()` closes (the page sees an error, as on a lost network)
+    // and `__feeds.restore()` opens afresh (the page sees it open again, as on a reconnect).
+    const watcher = await newPage(context);
+    await watcher.goto(`${service.url}/orders`);
+    await expect.poll(() => watcher.getByTestId('live').getAttribute('class')).toBe('badge live');
+    await page.addInitScript({ content: BREAKABLE_EVENT_SOURCE });
+    await page.goto(`${service.url}/orders`);
+    await expect.poll(() => page.getByTestId('live').getAttribute('class')).toBe('badge live');
+    await page.locator(`tr[data-order="${orderId}"]`).waitFor();
+
+    await page.evaluate(() => (globalThis as unknown as { __feeds: { drop: () => void } }).__feeds.drop());
+    await expect.poll(() => page.getByTestId('live').getAttribute('class')).toBe('badge');
+    // An order made while the stream is down: no event about it will ever reach this page.
+    const placed = await api('POST', '/api/v1/order', { drink: 'americano', size: 'small' });
+    expect(placed.status).toBeLessThan(300);
+    const missed = (placed.body as { order: { id: string } }).order.id;
+    // Another tab, connected all along, is told of it: the service's feed has moved past it.
+    await watcher.locator(`tr[data-order="${missed}"]`).waitFor({ timeout: 10_000 });
+    expect(await page.locator(`tr[data-order="${missed}"]`).count()).toBe(0);
+
+    await page.evaluate(() => (globalThis as unknown as { __feeds: { restore: () => void } }).__feeds.restore());
+    await expect.poll(() => page.getByTestId('live').getAttribute('class')).toBe('badge live');
+    await page.locator(`tr[data-order="${missed}"]`).waitFor({ timeout: 10_000 });
+    await api('POST', `/api/v1/orders/${missed}/cancel`, {});
+    await watcher.close();
+    await page.close();
   });
 
   it('broke no rule of the pages’ Content-Security-Policy', async () => {

@@ -30,3 +30,51 @@ export async function watchedPage(context: BrowserContext, violations: string[],
   });
   return page;
 }
+
+/**
+ * An init script making every EventSource the page opens a stand-in over a real one, which the
+ * test can break and restore: `__feeds.drop()` closes the real streams (the page sees an error,
+ * as on a lost network) and `__feeds.restore()` opens them afresh (the page sees them open again,
+ * as on the browser's reconnect). Plain JavaScript: it runs in the page as written.
+ */
+export const BREAKABLE_EVENT_SOURCE = `(() => {
+  const Native = window.EventSource;
+  const feeds = new Set();
+  class Breakable extends EventTarget {
+    constructor(url) {
+      super();
+      this.url = url;
+      this.onopen = null;
+      this.onerror = null;
+      this.types = new Set();
+      feeds.add(this);
+      this.connect();
+    }
+    connect() {
+      const inner = new Native(this.url);
+      this.inner = inner;
+      inner.onopen = (e) => this.onopen && this.onopen(e);
+      inner.onerror = (e) => this.onerror && this.onerror(e);
+      for (const t of this.types) this.forward(t);
+    }
+    forward(type) {
+      this.inner.addEventListener(type, (e) => this.dispatchEvent(new MessageEvent(type, { data: e.data })));
+    }
+    addEventListener(type, listener) {
+      if (!this.types.has(type)) {
+        this.types.add(type);
+        this.forward(type);
+      }
+      super.addEventListener(type, listener);
+    }
+    close() {
+      feeds.delete(this);
+      this.inner.close();
+    }
+  }
+  window.EventSource = Breakable;
+  window.__feeds = {
+    drop: () => feeds.forEach((f) => { f.inner.close(); if (f.onerror) f.onerror(new Event('error')); }),
+    restore: () => feeds.forEach((f) => f.connect()),
+  };
+})();`;

@@ -4,6 +4,7 @@ import { api, ApiError, type AuditRow, type Me, type Order, type Refund } from '
 import { diff } from '../diff.js';
 import { useI18n, when, yuan } from '../i18n.js';
 import { fenToYuanText, parseYuan, randomKey } from '../money.js';
+import { openFeed } from '../live-feed.js';
 import { onLinkClick } from '../router.js';
 
 const REFUNDABLE = new Set(['PAID', 'FULFILLING', 'COMPLETED']);
@@ -90,12 +91,13 @@ export function OrderDetail({ id, who }: { id: string; who: Me }) {
 
   // The same live feed as the list: this order's changes show up here too.
   useEffect(() => {
-    const stream = new EventSource('/api/v1/orders/events');
-    stream.addEventListener('order', (e: MessageEvent<string>) => {
-      const { order: changed } = JSON.parse(e.data) as { order: Order };
-      if (changed.id === id) load();
+    return openFeed('/api/v1/orders/events', 'order', {
+      onResync: load,
+      onEvent: (data) => {
+        const { order: changed } = JSON.parse(data) as { order: Order };
+        if (changed.id === id) load();
+      },
     });
-    return () => stream.close();
   }, [id, load]);
 
   const refund = (e: React.FormEvent): void => {

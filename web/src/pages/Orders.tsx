@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { ORDER_STATUSES } from '../../../src/domain/order.js';
 import { api, type Me, type Order } from '../api.js';
 import { useI18n, when, yuan } from '../i18n.js';
+import { openFeed } from '../live-feed.js';
 import { onLinkClick } from '../router.js';
 
 /** Every status but CREATED (an order leaves it in the transaction that made it). */
@@ -17,17 +18,19 @@ export function Orders({ who }: { who: Me }) {
   const [cursor, setCursor] = useState<string | null>(null);
   const [status, setStatus] = useState('');
   const [live, setLive] = useState(false);
+  /** Bumped when the stream comes back after a break: the page is read again. */
+  const [resyncs, setResyncs] = useState(0);
 
   useEffect(() => {
     // Opened before the first page is read, so no change falls between the two.
-    const stream = new EventSource('/api/v1/orders/events');
-    stream.onopen = () => setLive(true);
-    stream.onerror = () => setLive(false);
-    stream.addEventListener('order', (e: MessageEvent<string>) => {
-      const { order } = JSON.parse(e.data) as { order: Order };
-      setOrders((list) => [order, ...list.filter((o) => o.id !== order.id)]);
+    return openFeed('/api/v1/orders/events', 'order', {
+      onLive: setLive,
+      onResync: () => setResyncs((n) => n + 1),
+      onEvent: (data) => {
+        const { order } = JSON.parse(data) as { order: Order };
+        setOrders((list) => [order, ...list.filter((o) => o.id !== order.id)]);
+      },
     });
-    return () => stream.close();
   }, []);
 
   useEffect(() => {
@@ -40,7 +43,7 @@ export function Orders({ who }: { who: Me }) {
       },
       () => undefined,
     );
-  }, [status, who.actor]);
+  }, [status, who.actor, resyncs]);
 
   const more = (): void => {
     if (cursor === null) return;

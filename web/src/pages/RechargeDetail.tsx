@@ -3,6 +3,7 @@ import { api, ApiError, type AuditRow } from '../api.js';
 import { diff } from '../diff.js';
 import { useI18n, when, yuan } from '../i18n.js';
 import type { Recharge } from '../ops-api.js';
+import { openFeed } from '../live-feed.js';
 import { onLinkClick } from '../router.js';
 
 /** One recharge: its facts, the state timeline, its attempts per channel and the audit trail with diffs. */
@@ -28,12 +29,13 @@ export function RechargeDetail({ id }: { id: string }) {
 
   // The list's live feed: this recharge's changes show here without a reload.
   useEffect(() => {
-    const stream = new EventSource('/api/v1/recharges/events');
-    stream.addEventListener('recharge', (e: MessageEvent<string>) => {
-      const { recharge: changed } = JSON.parse(e.data) as { recharge: Recharge };
-      if (changed.id === id) load();
+    return openFeed('/api/v1/recharges/events', 'recharge', {
+      onResync: load,
+      onEvent: (data) => {
+        const { recharge: changed } = JSON.parse(data) as { recharge: Recharge };
+        if (changed.id === id) load();
+      },
     });
-    return () => stream.close();
   }, [id, load]);
 
   if (error !== null)

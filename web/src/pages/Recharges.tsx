@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import { api, ApiError, type Me } from '../api.js';
 import { useI18n, when, yuan } from '../i18n.js';
 import { RECHARGE_STATUSES, type Recharge } from '../ops-api.js';
+import { openFeed } from '../live-feed.js';
 import { onLinkClick } from '../router.js';
 import { Wallet } from './Wallet.js';
 
@@ -37,6 +38,8 @@ export function Recharges({ who }: { who: Me }) {
   const [draft, setDraft] = useState<Filters>(NONE);
   const [filters, setFilters] = useState<Filters>(NONE);
   const [live, setLive] = useState(false);
+  /** Bumped when the stream comes back after a break: the page is read again. */
+  const [resyncs, setResyncs] = useState(0);
   const [error, setError] = useState<string | null>(null);
   const [channels, setChannels] = useState<string[]>([]);
 
@@ -49,20 +52,20 @@ export function Recharges({ who }: { who: Me }) {
 
   useEffect(() => {
     // Opened before the first page is read, so no change falls between the two.
-    const stream = new EventSource('/api/v1/recharges/events');
-    stream.onopen = () => setLive(true);
-    stream.onerror = () => setLive(false);
-    stream.addEventListener('recharge', (e: MessageEvent<string>) => {
-      const { recharge } = JSON.parse(e.data) as { recharge: Recharge };
-      setList((l) => {
-        const rest = l.filter((r) => r.id !== recharge.id);
-        if (!fits(recharge, filters)) return rest.length === l.length ? l : rest;
-        const at = l.findIndex((r) => r.id === recharge.id);
-        if (at < 0) return [recharge, ...l];
-        return l.map((r) => (r.id === recharge.id ? recharge : r));
-      });
+    return openFeed('/api/v1/recharges/events', 'recharge', {
+      onLive: setLive,
+      onResync: () => setResyncs((n) => n + 1),
+      onEvent: (data) => {
+        const { recharge } = JSON.parse(data) as { recharge: Recharge };
+        setList((l) => {
+          const rest = l.filter((r) => r.id !== recharge.id);
+          if (!fits(recharge, filters)) return rest.length === l.length ? l : rest;
+          const at = l.findIndex((r) => r.id === recharge.id);
+          if (at < 0) return [recharge, ...l];
+          return l.map((r) => (r.id === recharge.id ? recharge : r));
+        });
+      },
     });
-    return () => stream.close();
   }, [filters]);
 
   useEffect(() => {
@@ -74,7 +77,7 @@ export function Recharges({ who }: { who: Me }) {
       },
       (e: unknown) => setError(e instanceof ApiError ? `${e.code}: ${e.message}` : t('error')),
     );
-  }, [filters, who.actor, t]);
+  }, [filters, who.actor, t, resyncs]);
 
   const more = (): void => {
     if (cursor === null) return;
