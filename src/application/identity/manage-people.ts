@@ -71,6 +71,8 @@ export function createPeople(rt: { readonly deps: Pick<Deps, 'uow' | 'clock'> })
     listPeople: (caller, page) =>
       asResult(async () => {
         mustManage(caller);
+        if (!Number.isInteger(page.limit) || page.limit < 1 || page.limit > 500)
+          throw new UseCaseError('VALIDATION_FAILED', 'limit is a whole number from 1 to 500');
         const rows = await deps.uow.read.identity.listPeople(caller.tenantId, {
           ...(page.after === undefined ? {} : { after: page.after }),
           limit: page.limit,
@@ -95,7 +97,8 @@ export function createPeople(rt: { readonly deps: Pick<Deps, 'uow' | 'clock'> })
         if (!PRINCIPAL_ID_RE.test(id)) throw notFound(id);
         // Yourself: an admin who demotes or disables themself may lock the tenant out, and a
         // slip of the hand here is not undone by the person who made it.
-        if (id === caller.principalId || (caller.principalId === undefined && id === caller.userId)) {
+        // (The local administrator of the database, `autoglm users … --db`, is no principal.)
+        if (caller.principalId !== undefined && id === caller.principalId) {
           throw new UseCaseError(
             'SELF_CHANGE_REFUSED',
             'you may not change your own role or access: ask another admin',
