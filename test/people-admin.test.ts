@@ -1,5 +1,5 @@
 import type { LightMyRequestResponse } from 'fastify';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { PersonView, Session } from '../src/application/identity/identity-api.js';
 import type { Caller } from '../src/application/kernel/caller.js';
 import type { App } from '../src/composition/create-app.js';
@@ -273,6 +273,27 @@ describe.each(ENGINES)('people, on %s', (engine) => {
       (a) => a.action === 'principal.enabled',
     );
     expect([enabled?.before, enabled?.after]).toEqual([{ disabled_at: view.disabled_at }, { disabled_at: null }]);
+  });
+
+  it('checks role and access with the reads authentication already made: no extra round trip', async () => {
+    const s = await session('erin');
+    const key = await keyOf(app, 'erin', 'viewer');
+    const identity = app.deps.uow.read.identity;
+    const spies = (['getKeyWithPrincipal', 'getPrincipal', 'refreshFamilyRevoked', 'listPeople'] as const).map((m) =>
+      vi.spyOn(identity, m),
+    );
+    const reads = (): string[] => spies.flatMap((spy) => spy.mock.calls.map(() => spy.getMockName())).sort();
+    try {
+      expect((await me(key)).statusCode).toBe(200);
+      // An API key: the key and its person, read in one statement.
+      expect(reads()).toEqual(['getKeyWithPrincipal']);
+      for (const spy of spies) spy.mockClear();
+      expect((await me(s.access_token)).statusCode).toBe(200);
+      // An access token: its login's family, then its person (as before the people admin existed).
+      expect(reads()).toEqual(['getPrincipal', 'refreshFamilyRevoked']);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
   });
 
   it('refuses an admin changing or disabling themself, by key or by login', async () => {
