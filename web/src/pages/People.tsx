@@ -19,6 +19,19 @@ function refusal(e: unknown, t: T): string {
   return key === undefined || !(e instanceof ApiError) ? problemText(e, t('error')) : `${e.code}: ${t(key)}`;
 }
 
+/** Every person of the tenant, page after page (the API pages by id). */
+async function everyone(): Promise<{ data: Person[] }> {
+  const data: Person[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+    const page: { data: Person[]; next_cursor: string | null } = await api(`/api/v1/admin/users?limit=500${query}`);
+    data.push(...page.data);
+    cursor = page.next_cursor;
+  } while (cursor !== null);
+  return { data };
+}
+
 const changePerson = (id: string, body: { role?: string; disabled?: boolean }): Promise<{ user: Person }> =>
   api<{ user: Person }>(`/api/v1/admin/users/${encodeURIComponent(id)}`, { method: 'PATCH', body });
 
@@ -103,7 +116,7 @@ function principalsOf(keys: readonly ApiKey[]): Principal[] {
  */
 export function People({ who }: { who: Me }) {
   const { t, lang } = useI18n();
-  const folks = useLoad(useCallback(() => api<{ data: Person[] }>('/api/v1/admin/users?limit=500'), []));
+  const folks = useLoad(useCallback(() => everyone(), []));
   const keys = useLoad(useCallback(() => api<{ data: ApiKey[] }>('/api/v1/admin/keys'), []));
   const [user, setUser] = useState('');
   const [password, setPassword] = useState('');
