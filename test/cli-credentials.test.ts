@@ -248,6 +248,42 @@ describe.each(MODES)('credential commands, $mode', ({ mode, args }) => {
     ]);
     expect(clash.err).toEqual([expect.stringMatching(/^error PRINCIPAL_EXISTS: /)]);
   });
+
+  it('lists people, changes a role, disables (login then fails) and enables', async () => {
+    const who = `pia-${tag}`;
+    const password = `correct horse ${tag} pia`;
+    secrets.push(password);
+    expect(
+      (await cli(['users', 'create', '--user', who, '--password-stdin', ...args()], { stdin: password })).code,
+    ).toBe(0);
+    const listed = await cli(['users', 'list', '--limit', '500', ...args()]);
+    expect(listed.code, listed.err.join('\n')).toBe(0);
+    expect(listed.out[0]).toMatch(/^USER +ROLE +STATUS +LAST LOGIN +LIVE KEYS$/);
+    expect(listed.out.find((l) => l.startsWith(`${who} `))).toMatch(new RegExp(`^${who} +user +active +- +0$`));
+    const page = JSON.parse((await cli(['users', 'list', '--limit', '1', '--json', ...args()])).out[0] ?? '{}') as {
+      data: unknown[];
+      next_cursor: string | null;
+    };
+    expect(page.data).toHaveLength(1);
+    expect(page.next_cursor).not.toBeNull();
+
+    const promoted = await cli(['users', 'set-role', who, 'operator', ...args()]);
+    expect(promoted.out).toEqual([`user ${who}: operator, active, 0 live keys`]);
+    const off = await cli(['users', 'disable', who, '--json', ...args()]);
+    expect(JSON.parse(off.out[0] ?? '{}')).toMatchObject({ user: { id: who, role: 'operator', status: 'disabled' } });
+    expect((await send('POST', '/api/v1/auth/login', undefined, { user: who, password })).status).toBe(401);
+    expect((await cli(['users', 'enable', who, ...args()])).out).toEqual([
+      `user ${who}: operator, active, 0 live keys`,
+    ]);
+    expect((await send('POST', '/api/v1/auth/login', undefined, { user: who, password })).status).toBe(200);
+
+    const unknown = await cli(['users', 'disable', 'nobody-at-all', ...args()]);
+    expect([unknown.code, unknown.err]).toEqual([1, [expect.stringMatching(/^error PRINCIPAL_NOT_FOUND: /)]]);
+    const badRole = await cli(['users', 'set-role', who, 'emperor', ...args()]);
+    expect(badRole.err).toEqual([expect.stringMatching(/^error VALIDATION_FAILED: /)]);
+    const badLimit = await cli(['users', 'list', '--limit', 'lots', ...args()]);
+    expect(badLimit.err).toEqual(['error VALIDATION_FAILED: --limit is a whole number from 1 to 500']);
+  });
 });
 
 describe('credential commands through the service (--url)', () => {

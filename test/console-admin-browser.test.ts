@@ -16,7 +16,8 @@ import { ensureWebBuilt } from './support/web-build.js';
  * key made and shown once, a mandate whose remaining budget drops after the agent's order, a
  * refund typed in yuan, declined, retried, declined again and flagged, the flag resolved with a
  * note and found in the audit trail, the ledger balanced, the day reconciled with its categories
- * and a repair applied, a source blocked and unblocked, a viewer who sees no action and whom the
+ * and a repair applied, a source blocked and unblocked, a person's role changed and the person
+ * disabled (their login then fails), a refusal shown in both languages, a viewer who sees no action and whom the
  * API refuses anyway, the key revoked (then 401). axe-core on every screen; keyboard only where
  * it matters; a phone's width; the screenshots in docs/images/.
  */
@@ -330,8 +331,55 @@ describe.skipIf(!present)('the console’s money and admin screens in Chromium',
     await page.getByRole('button', { name: 'Create person' }).click();
     await expect.poll(() => page.locator('main').textContent()).toContain('otto can now log in (role operator)');
     expect(await page.getByTestId('agents').textContent()).toContain('ada-bot');
+    await page.locator('tr[data-person="otto"][data-role=operator][data-status=active]').waitFor();
     await axeCheck(page, 'people');
     await page.screenshot({ path: join(SHOTS, 'console-people.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('lists people, changes a role, disables one with one request, and their login then fails', async () => {
+    const page = await newPage(admin);
+    const changes = counter(page, 'PATCH', '/api/v1/admin/users/otto');
+    await page.goto(`${url}/admin/people`);
+    const table = page.getByTestId('people');
+    await table.locator('tr[data-person]').first().waitFor();
+    const listed: string[] = [];
+    for (const r of await table.locator('tr[data-person]').all()) {
+      const attrs = await Promise.all(['data-person', 'data-role', 'data-status'].map((n) => r.getAttribute(n)));
+      listed.push(attrs.join(' '));
+    }
+    expect(listed).toEqual(['ada admin active', 'admin admin active', 'otto operator active', 'vera viewer active']);
+    const otto = table.locator('tr[data-person="otto"]');
+    // The role, by keyboard: the labelled select, then its button.
+    await otto.getByLabel('Role of otto').selectOption('user');
+    await otto.getByRole('button', { name: 'Change role' }).press('Enter');
+    await table.locator('tr[data-person="otto"][data-role=user]').waitFor();
+    expect((await call('GET', '/api/v1/admin/users')).body.data as { id: string; role: string }[]).toContainEqual(
+      expect.objectContaining({ id: 'otto', role: 'user' }),
+    );
+    await confirmTwice(page, otto, 'Disable');
+    await table.locator('tr[data-person="otto"][data-status=disabled]').waitFor();
+    expect(changes()).toBe(2);
+    await axeCheck(page, 'people, one disabled');
+
+    // Their login now fails, in the browser, like a wrong password.
+    const theirs = await browser.newContext({ locale: 'en-US' });
+    const login = await newPage(theirs);
+    await login.goto(`${url}/`);
+    await login.locator('input[name=user]').fill('otto');
+    await login.locator('input[name=password]').fill('otto-password-1234');
+    await login.locator('form button[type=submit]').click();
+    await expect.poll(() => login.getByRole('alert').textContent()).toContain('the user name or the password is wrong');
+    expect(await login.locator('#chat-input').count()).toBe(0);
+    await theirs.close();
+
+    // Yourself: the service refuses, and the page says why.
+    const self = table.locator('tr[data-person="ada"]');
+    await confirmTwice(page, self, 'Disable');
+    await expect
+      .poll(() => self.getByRole('alert').textContent())
+      .toBe('SELF_CHANGE_REFUSED: You cannot change your own role or access: ask another admin.');
+    expect(await page.locator('tr[data-person="ada"][data-status=active]').count()).toBe(1);
     await page.close();
   });
 
@@ -412,6 +460,15 @@ describe.skipIf(!present)('the console’s money and admin screens in Chromium',
     await page.goto(`${url}/admin/mandates`);
     await page.locator('tr[data-mandate]').waitFor();
     await axeCheck(page, 'mandates (phone, Chinese)');
+    // A refusal in Chinese: changing one's own role.
+    await page.goto(`${url}/admin/people`);
+    const self = page.locator('tr[data-person="ada"]');
+    await self.getByLabel('ada 的角色').selectOption('viewer');
+    await self.getByRole('button', { name: '更改角色' }).click();
+    await expect
+      .poll(() => self.getByRole('alert').textContent())
+      .toContain('SELF_CHANGE_REFUSED: 不能更改你自己的角色或访问权限');
+    await axeCheck(page, 'people (phone, Chinese)');
     await phone.close();
   });
 

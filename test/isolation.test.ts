@@ -186,6 +186,9 @@ const NOT_A_RESOURCE = new Set([
   // Reconciliations are the deployment's (statements span its tenants): only its admins reach them.
   'GET /api/v1/reconciliations/:id',
   'POST /api/v1/reconciliation-repairs/:id/apply',
+  // A person's id is their name within the tenant (another tenant may have its own alice), not an
+  // unguessable id: test/people-admin.test.ts shows another tenant's person is not found.
+  'PATCH /api/v1/admin/users/:id',
 ]);
 
 /** What alice has, as the database and the outside world hold it: compared before and after the probes. */

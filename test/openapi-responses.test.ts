@@ -114,6 +114,12 @@ describe('every answer matches the OpenAPI document', () => {
     await call({ url: '/api/v1/admin/keys' });
     await call({ method: 'DELETE', url: `/api/v1/admin/keys/${(key.json().api_key as { id: string }).id}` });
     await call({ method: 'DELETE', url: '/api/v1/admin/keys/none' });
+    await call({ url: '/api/v1/admin/users?limit=2' });
+    await call({ url: '/api/v1/admin/users?limit=0' });
+    expect(
+      (await call({ method: 'PATCH', url: '/api/v1/admin/users/olivia', body: { role: 'operator' } })).status,
+    ).toBe(200);
+    await call({ method: 'PATCH', url: '/api/v1/admin/users/nobody', body: { disabled: true } });
 
     // Orders: the menu, place (awaiting its confirm), confirm and pay, pay by POST /payments, lists, audit.
     await call({ url: '/api/v1/menu', as: 'alice' });

@@ -1,3 +1,4 @@
+import type { Role } from '../src/domain/auth/permissions.js';
 import { auditShard, DEFAULT_AUDIT_SHARDS } from '../src/domain/audit-chain.js';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { LeaseLostError, StaleVersionError } from '../src/ports/write-outcomes.js';
@@ -158,6 +159,19 @@ function payment(id: string, orderId: string): PaymentRecord {
     version: 1,
   };
 }
+
+/** An unused, unrevoked refresh token of a family, living until 100. */
+const refreshToken = (id: string, tenantId: string, principalId: string, familyId: string) => ({
+  id,
+  tenantId,
+  principalId,
+  familyId,
+  tokenHash: 'th',
+  createdAt: 1,
+  expiresAt: 100,
+  usedAt: null,
+  revokedAt: null,
+});
 
 describe.each(engines)('storage contract on %s', (_name, engine) => {
   let uow: UnitOfWork;
@@ -1178,17 +1192,7 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       expect(await uow.run((r) => r.identity.hasLiveKeyForRole('t1', 'user', 10))).toBe(false);
       expect((await uow.read.identity.listKeys('t1')).map((k) => [k.id, k.revokedAt])).toEqual([['k1', 5]]);
 
-      const token = (id: string) => ({
-        id,
-        tenantId: 't1',
-        principalId: 'alice',
-        familyId: 'f1',
-        tokenHash: 'th',
-        createdAt: 1,
-        expiresAt: 100,
-        usedAt: null,
-        revokedAt: null,
-      });
+      const token = (id: string) => refreshToken(id, 't1', 'alice', 'f1');
       await uow.run(async (r) => {
         await r.identity.insertRefreshToken(token('r1'));
         await r.identity.insertRefreshToken(token('r2'));
@@ -1212,6 +1216,83 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
         ['a', 'b', 'c', 'd'].map((v, i) => (i % 2 === 0 ? uow : other).run((r) => r.identity.secret('jwt', v, 1))),
       );
       expect(new Set(secrets).size).toBe(1);
+    },
+  );
+  it(
+    'identity, people: listed by id with last login and live keys; role and access changed; admins counted; ' +
+      'a person’s keys (and their agents’) and refresh tokens revoked, nobody else’s',
+    async () => {
+      const p = (tenantId: string, id: string, role: Role, actsFor: string | null = null) => ({
+        tenantId,
+        id,
+        kind: role === 'agent' ? ('agent' as const) : ('person' as const),
+        role,
+        actsFor,
+        displayName: null,
+        passwordHash: null,
+        createdAt: 1,
+        disabledAt: null,
+      });
+      const k = (id: string, tenantId: string, principalId: string, expiresAt: number | null = null) => ({
+        id,
+        tenantId,
+        principalId,
+        secretHash: 'h',
+        createdBy: 'admin:root',
+        createdAt: 1,
+        expiresAt,
+        revokedAt: null,
+      });
+      const rt = (id: string, principalId: string) => refreshToken(id, 'pt', principalId, `fam-${id}`);
+      await uow.run(async (r) => {
+        for (const x of [
+          p('pt', 'cy', 'user'),
+          p('pt', 'ann', 'admin'),
+          p('pt', 'bo', 'admin'),
+          p('pt', 'cy-bot', 'agent', 'cy'),
+          p('pu', 'ann', 'admin'),
+        ])
+          await r.identity.insertPrincipal(x);
+        for (const x of [
+          k('kc1', 'pt', 'cy'),
+          k('kc2', 'pt', 'cy', 5),
+          k('kb1', 'pt', 'cy-bot'),
+          k('ka1', 'pt', 'ann'),
+        ])
+          await r.identity.insertKey(x);
+        await r.identity.insertKey(k('ku1', 'pu', 'ann'));
+        for (const x of [rt('t1', 'cy'), rt('t2', 'cy'), rt('t3', 'ann')]) await r.identity.insertRefreshToken(x);
+        await r.identity.recordLogin('pt', 'cy', 42);
+      });
+      const listed = await uow.read.identity.listPeople('pt', { limit: 10, now: 10 });
+      // People only (no agent), by id; cy's key that expired at 5 is not live at 10.
+      expect(listed.map((x) => [x.principal.id, x.lastLoginAt, x.liveKeys])).toEqual([
+        ['ann', null, 1],
+        ['bo', null, 0],
+        ['cy', 42, 1],
+      ]);
+      expect(
+        (await uow.read.identity.listPeople('pt', { after: 'ann', limit: 1, now: 10 })).map((x) => x.principal.id),
+      ).toEqual(['bo']);
+      expect((await uow.read.identity.listPeople('pt', { only: 'cy', limit: 1, now: 10 }))[0]?.principal.id).toBe('cy');
+      expect(await uow.run((r) => r.identity.countActiveAdmins('pt'))).toBe(2);
+      expect(await uow.run((r) => r.identity.changePrincipal('pt', 'bo', { role: 'user' }))).toBe(true);
+      expect(await uow.run((r) => r.identity.changePrincipal('pt', 'ann', { disabledAt: 7 }))).toBe(true);
+      expect(await uow.run((r) => r.identity.countActiveAdmins('pt'))).toBe(0);
+      expect(await uow.run((r) => r.identity.countActiveAdmins('pu'))).toBe(1);
+      expect(await uow.run((r) => r.identity.changePrincipal('pt', 'nobody', { role: 'user' }))).toBe(false);
+      expect(await uow.read.identity.getPrincipal('pt', 'ann')).toMatchObject({ role: 'admin', disabledAt: 7 });
+      expect(await uow.run((r) => r.identity.changePrincipal('pt', 'ann', { disabledAt: null }))).toBe(true);
+      expect(await uow.run((r) => r.identity.countActiveAdmins('pt'))).toBe(1);
+
+      await uow.run((r) => r.identity.lockPeople('pt'));
+      expect(await uow.run((r) => r.identity.revokeKeysOfPerson('pt', 'cy', 8))).toEqual(['kb1', 'kc1', 'kc2']);
+      expect(await uow.run((r) => r.identity.revokeKeysOfPerson('pt', 'cy', 9))).toEqual([]);
+      expect((await uow.read.identity.getKey('ka1'))?.revokedAt).toBeNull();
+      expect((await uow.read.identity.getKey('ku1'))?.revokedAt).toBeNull();
+      expect(await uow.run((r) => r.identity.revokeRefreshTokensOf('pt', 'cy', 8))).toBe(2);
+      expect(await uow.read.identity.refreshFamilyRevoked('fam-t1')).toBe(true);
+      expect(await uow.read.identity.refreshFamilyRevoked('fam-t3')).toBe(false);
     },
   );
 });

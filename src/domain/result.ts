@@ -94,6 +94,10 @@ export type ErrorCode =
   | 'KEY_NOT_FOUND'
   | 'PRINCIPAL_EXISTS'
   | 'PRINCIPAL_NOT_FOUND'
+  /** An admin changing their own role or access (another admin must). */
+  | 'SELF_CHANGE_REFUSED'
+  /** A change that would leave the tenant without an active admin. */
+  | 'LAST_ADMIN'
   // Abuse (identity issue)
   | 'BLOCK_NOT_FOUND'
   /** A block by hand of a source that is blocked already. */

@@ -50,6 +50,14 @@ export interface RefreshTokenRecord {
   readonly revokedAt: number | null;
 }
 
+/** A person as the people list shows them: the record, their last login, their live API keys. */
+export interface PersonRow {
+  readonly principal: PrincipalRecord;
+  readonly lastLoginAt: number | null;
+  /** Keys neither revoked nor expired at the time asked. */
+  readonly liveKeys: number;
+}
+
 /** Tenants, principals, keys, refresh tokens and the service's own secrets. */
 export interface IdentityRepository {
   /** Create the tenant unless it exists; false if it did. */
@@ -59,6 +67,38 @@ export interface IdentityRepository {
   insertPrincipal(p: PrincipalRecord): Promise<boolean>;
   getPrincipal(tenantId: string, id: string): Promise<PrincipalRecord | undefined>;
   setPassword(tenantId: string, id: string, passwordHash: string): Promise<boolean>;
+  /**
+   * The tenant's people (not agents) by id, after `after` (or only the one named `only`), at most
+   * `limit`, each with their live keys at `now`.
+   */
+  listPeople(
+    tenantId: string,
+    page: { readonly after?: string; readonly only?: string; readonly limit: number; readonly now: number },
+  ): Promise<PersonRow[]>;
+  /**
+   * Set a principal's role and/or disable (a time) or enable (null) them; false when there is no
+   * such principal.
+   */
+  changePrincipal(
+    tenantId: string,
+    id: string,
+    change: { readonly role?: Role; readonly disabledAt?: number | null },
+  ): Promise<boolean>;
+  /** Note a successful password login. */
+  recordLogin(tenantId: string, id: string, at: number): Promise<void>;
+  /**
+   * Inside a transaction: wait for any other transaction changing the tenant's people's roles or
+   * access to finish, so a decision such as "not the last admin" is made on what it committed.
+   * (PostgreSQL: a transaction-scoped advisory lock; SQLite: every write transaction already
+   * runs alone, BEGIN IMMEDIATE.)
+   */
+  lockPeople(tenantId: string): Promise<void>;
+  /** People of the tenant with role admin who are not disabled. */
+  countActiveAdmins(tenantId: string): Promise<number>;
+  /** Revoke every live key of the principal and of the agents acting for them; the ids revoked. */
+  revokeKeysOfPerson(tenantId: string, personId: string, at: number): Promise<string[]>;
+  /** Revoke every live refresh token of the principal (ending all their logins); how many. */
+  revokeRefreshTokensOf(tenantId: string, principalId: string, at: number): Promise<number>;
   insertKey(k: ApiKeyRecord): Promise<void>;
   /** A key by its public id (any tenant: ids are unique). */
   getKey(id: string): Promise<ApiKeyRecord | undefined>;

@@ -545,6 +545,7 @@ export interface ReadRepositories {
     | 'getKey'
     | 'getKeyWithPrincipal'
     | 'listKeys'
+    | 'listPeople'
     | 'getRefreshToken'
     | 'refreshFamilyRevoked'
   >;

@@ -114,6 +114,17 @@ export interface ApiKey {
   readonly revoked_at: string | null;
 }
 
+export interface Person {
+  readonly id: string;
+  readonly role: string;
+  readonly status: 'active' | 'disabled';
+  readonly password_set: boolean;
+  readonly created_at: string;
+  readonly disabled_at: string | null;
+  readonly last_login_at: string | null;
+  readonly live_keys: number;
+}
+
 export interface Mandate {
   readonly id: string;
   readonly user: string;

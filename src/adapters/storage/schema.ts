@@ -66,6 +66,8 @@ export interface PrincipalsTable {
   password_hash: string | null;
   created_at: Int;
   disabled_at: Int | null;
+  /** Migration 0030: the person's last password login. */
+  last_login_at: Int | null;
 }
 
 export interface ApiKeysTable {

@@ -17,9 +17,11 @@ import type { ChangeSet } from '../kernel/change-set.js';
 import type { Deps } from '../kernel/deps.js';
 import { tx } from '../kernel/tx.js';
 import { asResult, UseCaseError } from '../kernel/use-case-error.js';
+import { createPeople, type PeopleApi } from './manage-people.js';
 import type { Principal } from './principal.js';
 
 export { callerOf, type Principal } from './principal.js';
+export type { PersonChange, PersonView } from './manage-people.js';
 
 /** What the API shows of a key: never the key itself (only once, when it is made). */
 export interface KeyView {
@@ -67,7 +69,7 @@ export interface IdentityPorts {
 }
 
 /** Who may do what, and proof of who is asking: keys, people's logins, refresh-token families. */
-export interface IdentityApi {
+export interface IdentityApi extends PeopleApi {
   /** The principal behind a bearer credential (an API key or an access token); refused: UNAUTHENTICATED. */
   authenticate(credential: string): Promise<Result<Principal>>;
   /**
@@ -164,11 +166,12 @@ export function createIdentity(
     ...(keyId === undefined ? {} : { keyId }),
   });
 
-  const issueSession = async (p: PrincipalRecord, familyId: string): Promise<Session> => {
+  /** A new login (`login`: a password was just checked) or the next pair of one (a refresh). */
+  const issueSession = async (p: PrincipalRecord, familyId: string, login = false): Promise<Session> => {
     const now = deps.clock.now();
     const refresh = ports.secrets.mint();
-    await tx(deps.uow, { actor: `${p.role}:${p.id}`, now, requestId: null }, (r) =>
-      r.identity.insertRefreshToken({
+    await tx(deps.uow, { actor: `${p.role}:${p.id}`, now, requestId: null }, async (r) => {
+      await r.identity.insertRefreshToken({
         id: refresh.id,
         tenantId: p.tenantId,
         principalId: p.id,
@@ -178,8 +181,9 @@ export function createIdentity(
         expiresAt: now + settings.refreshTokenTtlSeconds * 1000,
         usedAt: null,
         revokedAt: null,
-      }),
-    );
+      });
+      if (login) await r.identity.recordLogin(p.tenantId, p.id, now);
+    });
     return {
       access_token: await ports.tokens.issue(
         { tenantId: p.tenantId, principalId: p.id, role: p.role, familyId },
@@ -197,6 +201,8 @@ export function createIdentity(
   const DUMMY_HASH = ports.passwords.hash(ports.secrets.mint().secret);
 
   const api: IdentityApi = {
+    ...createPeople(rt),
+
     async authenticate(credential) {
       const now = deps.clock.now();
       const key = parseCredential(API_KEY_PREFIX, credential);
@@ -433,7 +439,7 @@ export function createIdentity(
       const hash = p?.passwordHash ?? DUMMY_HASH;
       const good = await ports.passwords.verify(await hash, request.password);
       if (p === undefined || p.passwordHash === null || p.disabledAt !== null || !good) return bad;
-      return ok(await issueSession(p, ports.secrets.mint().id));
+      return ok(await issueSession(p, ports.secrets.mint().id, true));
     },
 
     async refresh(refreshToken) {

@@ -32,6 +32,7 @@ export function callerOf(p: Principal, requestId: string | null, actFor?: string
       actor: `${p.role}:${p.id} for user:${actFor}`,
       requestId,
       role: p.role,
+      principalId: p.id,
     });
   }
   if (p.kind === 'agent') {
@@ -43,8 +44,9 @@ export function callerOf(p: Principal, requestId: string | null, actFor?: string
       requestId,
       role: p.role,
       agentId: p.id,
+      principalId: p.id,
     });
   }
   const actor = p.role === 'user' ? `user:${p.id}` : `${p.role}:${p.id}`;
-  return ok({ tenantId: p.tenantId, userId: p.id, actor, requestId, role: p.role });
+  return ok({ tenantId: p.tenantId, userId: p.id, actor, requestId, role: p.role, principalId: p.id });
 }

@@ -10,6 +10,11 @@ export interface Caller {
   readonly requestId: string | null;
   /** What the credential may do (`domain/auth/permissions.ts`). */
   readonly role: Role;
+  /**
+   * The principal whose credential made the request (an admin acting for a person is still
+   * themself here): what "yourself" means when an admin changes people.
+   */
+  readonly principalId?: string;
   /** The agent principal, when an agent asks (its mandates are looked up by it). */
   readonly agentId?: string;
   /**

@@ -101,7 +101,7 @@ interface ClientOptions {
 /** Call the running service; the CLI never touches the database behind the service's back. */
 async function call(
   o: ClientOptions,
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},

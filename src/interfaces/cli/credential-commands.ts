@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { CreateOptions, IdentityApi, KeyView } from '../../application/identity/identity-api.js';
+import type { CreateOptions, IdentityApi, KeyView, PersonView } from '../../application/identity/identity-api.js';
 import type { Caller } from '../../application/kernel/caller.js';
 import { API_KEY_PREFIX } from '../../domain/auth/credentials.js';
 import { ROLES } from '../../domain/auth/permissions.js';
@@ -7,7 +7,10 @@ import type { Result } from '../../domain/result.js';
 
 /** The identity capability on a database opened in this process (`--db`), as the composition root builds it. */
 export interface LocalIdentity {
-  readonly api: Pick<IdentityApi, 'createKey' | 'listKeys' | 'revokeKey' | 'createUser'>;
+  readonly api: Pick<
+    IdentityApi,
+    'createKey' | 'listKeys' | 'revokeKey' | 'createUser' | 'listPeople' | 'updatePerson'
+  >;
   /** The tenant a command acts on without `--tenant` (`tenant.default_id`). */
   readonly defaultTenant: string;
   /** Who a local command acts as: the tenant's administrator, audited as the local CLI. */
@@ -27,7 +30,7 @@ export interface CredentialCliDeps {
 
 type Call = (
   o: { url: string; apiKey?: string | undefined },
-  method: 'GET' | 'POST' | 'DELETE',
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE',
   path: string,
   body?: unknown,
 ) => Promise<{ status: number; body: unknown }>;
@@ -49,6 +52,8 @@ interface Backend {
   listKeys(): Promise<{ data: KeyView[] }>;
   revokeKey(id: string): Promise<{ api_key: KeyView }>;
   createUser(request: UserRequest): Promise<{ user: { id: string; role: string } }>;
+  listUsers(page: { limit: number; cursor?: string }): Promise<{ data: PersonView[]; next_cursor: string | null }>;
+  updateUser(id: string, change: { role?: string; disabled?: boolean }): Promise<{ user: PersonView }>;
   close(): Promise<void>;
 }
 
@@ -68,7 +73,7 @@ interface UserRequest {
 /** Through the running service, with the credential every client command sends; always the caller's own tenant. */
 async function httpBackend(o: ModeOptions, call: Call, fail: Fail): Promise<Backend> {
   const target = { url: o.url, apiKey: o.apiKey };
-  const answer = async <T>(method: 'GET' | 'POST' | 'DELETE', path: string, body?: unknown): Promise<T> => {
+  const answer = async <T>(method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string, body?: unknown): Promise<T> => {
     const r = await call(target, method, path, body);
     if (r.status < 400) return r.body as T;
     const p = r.body as { code?: unknown; detail?: unknown } | null;
@@ -93,6 +98,12 @@ async function httpBackend(o: ModeOptions, call: Call, fail: Fail): Promise<Back
     listKeys: () => answer('GET', '/api/v1/admin/keys'),
     revokeKey: (id) => answer('DELETE', `/api/v1/admin/keys/${encodeURIComponent(id)}`),
     createUser: (request) => answer('POST', '/api/v1/admin/users', request),
+    listUsers: ({ limit, cursor }) =>
+      answer(
+        'GET',
+        `/api/v1/admin/users?limit=${limit}${cursor === undefined ? '' : `&cursor=${encodeURIComponent(cursor)}`}`,
+      ),
+    updateUser: (id, change) => answer('PATCH', `/api/v1/admin/users/${encodeURIComponent(id)}`, change),
     close: () => Promise.resolve(),
   };
 }
@@ -134,6 +145,14 @@ async function localBackend(o: ModeOptions & { db: string }, deps: CredentialCli
       noteTenant(made.tenantCreated);
       return { user: { id: made.id, role: made.role } };
     },
+    async listUsers({ limit, cursor }) {
+      const data = value(
+        await local.api.listPeople(caller, { limit, ...(cursor === undefined ? {} : { after: cursor }) }),
+      );
+      const last = data.at(-1);
+      return { data, next_cursor: data.length === limit && last !== undefined ? last.id : null };
+    },
+    updateUser: async (id, change) => ({ user: value(await local.api.updatePerson(caller, id, change)) }),
     close: () => local.close(),
   };
 }
@@ -275,5 +294,51 @@ export function registerCredentialCommands(
     const made = await withBackend(o, (b) => b.createUser({ user: o.user, password, role: o.role }));
     if (o.json === true) deps.out(JSON.stringify({ user: made.user }));
     else deps.out(`user ${made.user.id} (${made.user.role}) can log in`);
+  });
+
+  modes(
+    users
+      .command('list')
+      .description('the tenant’s people: role, status, last login, live API keys')
+      .option('--limit <n>', 'at most this many (1–500)', '100')
+      .option('--cursor <id>', 'the page after this person (the next_cursor printed before)'),
+  ).action(async (o: ModeOptions & { limit: string; cursor?: string }) => {
+    if (!/^[0-9]{1,3}$/.test(o.limit) || Number(o.limit) < 1 || Number(o.limit) > 500)
+      fail('VALIDATION_FAILED', '--limit is a whole number from 1 to 500');
+    const page = await withBackend(o, (b) =>
+      b.listUsers({ limit: Number(o.limit), ...(o.cursor === undefined ? {} : { cursor: o.cursor }) }),
+    );
+    if (o.json === true) {
+      deps.out(JSON.stringify(page));
+      return;
+    }
+    const header = ['USER', 'ROLE', 'STATUS', 'LAST LOGIN', 'LIVE KEYS'];
+    const rows = page.data.map((p) => [p.id, p.role, p.status, never(p.last_login_at), String(p.live_keys)]);
+    for (const line of columns([header, ...rows])) deps.out(line);
+    if (page.next_cursor !== null) deps.err(`more: --cursor ${page.next_cursor}`);
+  });
+
+  const report = (o: ModeOptions, p: PersonView): void => {
+    if (o.json === true) deps.out(JSON.stringify({ user: p }));
+    else deps.out(`user ${p.id}: ${p.role}, ${p.status}, ${p.live_keys} live keys`);
+  };
+  modes(
+    users
+      .command('set-role <user> <role>')
+      .description('give a person another role (admin, operator, user, viewer), from their next request'),
+  ).action(async (user: string, role: string, o: ModeOptions) => {
+    report(o, (await withBackend(o, (b) => b.updateUser(user, { role }))).user);
+  });
+  modes(
+    users
+      .command('disable <user>')
+      .description('end a person’s logins and revoke their (and their agents’) API keys at once; login then fails'),
+  ).action(async (user: string, o: ModeOptions) => {
+    report(o, (await withBackend(o, (b) => b.updateUser(user, { disabled: true }))).user);
+  });
+  modes(
+    users.command('enable <user>').description('let a disabled person log in again (revoked keys stay revoked)'),
+  ).action(async (user: string, o: ModeOptions) => {
+    report(o, (await withBackend(o, (b) => b.updateUser(user, { disabled: false }))).user);
   });
 }

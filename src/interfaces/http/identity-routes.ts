@@ -10,7 +10,8 @@ import { problem, sendProblem } from './plumbing/problem.js';
 import { ipSource } from './plumbing/sources.js';
 import { ROLES } from '../../domain/auth/permissions.js';
 import type { RouteDoc } from './plumbing/openapi/route-doc.js';
-import { keyViewSchema, listOf, sessionSchema } from './plumbing/openapi/view-schemas.js';
+import { PRINCIPAL_ID_RE } from '../../domain/auth/credentials.js';
+import { keyViewSchema, listOf, personViewSchema, sessionSchema } from './plumbing/openapi/view-schemas.js';
 import { idParamSchema } from './plumbing/validation.js';
 
 const loginSchema = z
@@ -30,6 +31,19 @@ const keySchema = z
   })
   .strict();
 const userSchema = z.object({ user: z.string(), password: z.string().max(1024), role: z.string().optional() }).strict();
+const peopleQuerySchema = z
+  .object({
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+    cursor: z.string().regex(PRINCIPAL_ID_RE, 'cursor is the next_cursor of the page before').optional(),
+  })
+  .strict();
+const personParamSchema = z.object({ id: z.string().regex(PRINCIPAL_ID_RE) }).strict();
+const personPatchSchema = z
+  .object({
+    role: z.enum(ROLES.filter((r) => r !== 'agent') as ['admin', 'operator', 'user', 'viewer']).optional(),
+    disabled: z.boolean().optional(),
+  })
+  .strict();
 
 /** What each route says of itself in the OpenAPI document (GET /openapi.json, GET /docs). */
 const DOCS = {
@@ -139,6 +153,35 @@ const DOCS = {
     },
     errors: ['PRINCIPAL_EXISTS'],
   },
+  listUsers: {
+    summary: 'People',
+    description:
+      'Every person of the caller’s tenant (agents are listed with their keys), by id, a page at a time: pass ' +
+      '`next_cursor` back as `cursor`.',
+    tags: ['identity'],
+    query: peopleQuerySchema,
+    responses: {
+      200: {
+        description: 'a page of people',
+        body: z.object({ data: z.array(personViewSchema), next_cursor: z.string().nullable() }),
+      },
+    },
+  },
+  updateUser: {
+    summary: 'Change a person’s role, disable or enable them',
+    description:
+      'Effective from their next request. Disabling ends every login of theirs at once (refresh tokens revoked, ' +
+      'and the access tokens issued under them refused), revokes their live API keys and those of the agents ' +
+      'acting for them, and their password login then answers like a wrong password. Enabling lets them log in ' +
+      'afresh; what was revoked stays revoked. Nobody changes themself, and the tenant keeps at least one ' +
+      'active admin. Audited with before and after.',
+    tags: ['identity'],
+    params: personParamSchema,
+    body: personPatchSchema,
+    example: { disabled: true },
+    responses: { 200: { description: 'the person, changed', body: z.object({ user: personViewSchema }) } },
+    errors: ['PRINCIPAL_NOT_FOUND', 'SELF_CHANGE_REFUSED', 'LAST_ADMIN'],
+  },
 } satisfies Record<string, RouteDoc>;
 
 interface CookieReply {
@@ -149,7 +192,8 @@ interface CookieReply {
 /**
  * Logins and credentials: POST /api/v1/auth/login|refresh|logout (a browser gets HttpOnly,
  * SameSite=Strict cookies — Secure when the request came over TLS — and a CSRF cookie to echo),
- * GET /api/v1/auth/me, and for admins /api/v1/admin/keys and /api/v1/admin/users. A wrong password
+ * GET /api/v1/auth/me, and for admins /api/v1/admin/keys and /api/v1/admin/users (list, make, change a
+ * role, disable, enable). A wrong password
  * or a refused refresh token counts against the address, like any refused credential. Transport only.
  */
 export function registerIdentityRoutes(
@@ -277,6 +321,35 @@ export function registerIdentityRoutes(
         reply,
         created(r, req, (v: { id: string; role: string }) => ({ user: { id: v.id, role: v.role } })),
       );
+    },
+  );
+
+  app.get(
+    '/api/v1/admin/users',
+    { config: { permission: 'users.manage', openapi: DOCS.listUsers } },
+    async (req, reply) => {
+      const q = peopleQuerySchema.safeParse(req.query ?? {});
+      if (!q.success) return send(reply, validationResult(req, q.error));
+      const r = await identity.listPeople(req.caller, {
+        limit: q.data.limit,
+        ...(q.data.cursor === undefined ? {} : { after: q.data.cursor }),
+      });
+      if (!r.ok) return send(reply, problemResult(req, r.error));
+      const last = r.value.at(-1);
+      return { data: r.value, next_cursor: r.value.length === q.data.limit && last !== undefined ? last.id : null };
+    },
+  );
+
+  app.patch(
+    '/api/v1/admin/users/:id',
+    { config: { permission: 'users.manage', openapi: DOCS.updateUser } },
+    async (req, reply) => {
+      const p = personParamSchema.safeParse(req.params);
+      if (!p.success) return sendProblem(reply, problem('PRINCIPAL_NOT_FOUND', 'no such person', req.id));
+      const b = personPatchSchema.safeParse(req.body ?? {});
+      if (!b.success) return send(reply, validationResult(req, b.error));
+      const r = await identity.updatePerson(req.caller, p.data.id, b.data);
+      return r.ok ? { user: r.value } : send(reply, problemResult(req, r.error));
     },
   );
 }

@@ -90,6 +90,7 @@ export function ConfirmAction({
   disabled = false,
   danger = false,
   testId,
+  describe,
 }: {
   label: string;
   question: string;
@@ -98,6 +99,8 @@ export function ConfirmAction({
   disabled?: boolean;
   danger?: boolean;
   testId?: string;
+  /** How a refusal reads (default: its code and the service's reason). */
+  describe?: (e: unknown) => string;
 }) {
   const { t } = useI18n();
   const [stage, setStage] = useState<'idle' | 'asking' | 'sending' | 'done'>('idle');
@@ -123,7 +126,7 @@ export function ConfirmAction({
         // Refused: nothing happened, so it may be asked again (a new press, a new question).
         sent.current = false;
         setStage('idle');
-        setError(problemText(e, t('error')));
+        setError(describe === undefined ? problemText(e, t('error')) : describe(e));
       },
     );
   };

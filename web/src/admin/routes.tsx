@@ -50,7 +50,12 @@ export const AREAS: readonly Area[] = [
     base: '/admin',
     label: 'adminNavAdmin',
     screens: [
-      { href: '/admin/people', label: 'adminPeopleTitle', needs: 'users.manage', render: () => <People /> },
+      {
+        href: '/admin/people',
+        label: 'adminPeopleTitle',
+        needs: 'users.manage',
+        render: (who) => <People who={who} />,
+      },
       { href: '/admin/keys', label: 'adminKeysTitle', needs: 'keys.manage', render: () => <ApiKeys /> },
       {
         href: '/admin/mandates',

@@ -1,10 +1,95 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useRef, useState } from 'react';
 import { ROLES } from '../../../src/domain/auth/permissions.js';
-import { api } from '../api.js';
-import type { ApiKey } from '../api-admin.js';
-import { Loading, problemText, useLoad } from '../admin/kit.js';
-import { useI18n } from '../i18n.js';
+import { api, ApiError, type Me } from '../api.js';
+import type { ApiKey, Person } from '../api-admin.js';
+import { ConfirmAction, Loading, problemText, useLoad } from '../admin/kit.js';
+import { type Key, type T, useI18n, when } from '../i18n.js';
 import { KeyForm } from './ApiKeys.js';
+
+const PERSON_ROLES = ROLES.filter((r) => r !== 'agent');
+
+/** The refusals a person change meets, in the reader's language (the rest: code and the service's reason). */
+const REFUSALS: Readonly<Record<string, Key>> = {
+  SELF_CHANGE_REFUSED: 'adminSelfRefused',
+  LAST_ADMIN: 'adminLastAdminRefused',
+};
+
+function refusal(e: unknown, t: T): string {
+  const key = e instanceof ApiError ? REFUSALS[e.code] : undefined;
+  return key === undefined || !(e instanceof ApiError) ? problemText(e, t('error')) : `${e.code}: ${t(key)}`;
+}
+
+/** Every person of the tenant, page after page (the API pages by id). */
+async function everyone(): Promise<{ data: Person[] }> {
+  const data: Person[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = cursor === null ? '' : `&cursor=${encodeURIComponent(cursor)}`;
+    const page: { data: Person[]; next_cursor: string | null } = await api(`/api/v1/admin/users?limit=500${query}`);
+    data.push(...page.data);
+    cursor = page.next_cursor;
+  } while (cursor !== null);
+  return { data };
+}
+
+const changePerson = (id: string, body: { role?: string; disabled?: boolean }): Promise<{ user: Person }> =>
+  api<{ user: Person }>(`/api/v1/admin/users/${encodeURIComponent(id)}`, { method: 'PATCH', body });
+
+/** A person's role: a labelled select and a button that sends the change once per press. */
+function RoleChanger({ person, onDone }: { person: Person; onDone: () => void }) {
+  const { t } = useI18n();
+  const [role, setRole] = useState(person.role);
+  const [busy, setBusy] = useState(false);
+  const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null);
+  const sending = useRef(false);
+  const submit = (e: React.FormEvent): void => {
+    e.preventDefault();
+    if (sending.current || role === person.role) return;
+    sending.current = true;
+    setBusy(true);
+    setNote(null);
+    changePerson(person.id, { role })
+      .then(
+        (r) => {
+          setNote({ ok: true, text: t('adminRoleChanged', { who: r.user.id, role: r.user.role }) });
+          onDone();
+        },
+        (err: unknown) => {
+          setRole(person.role);
+          setNote({ ok: false, text: refusal(err, t) });
+        },
+      )
+      .finally(() => {
+        sending.current = false;
+        setBusy(false);
+      });
+  };
+  return (
+    <form className="inline-form" onSubmit={submit}>
+      <select
+        name="person-role"
+        aria-label={t('adminRoleOf', { who: person.id })}
+        value={role}
+        onChange={(e) => setRole(e.target.value)}
+      >
+        {PERSON_ROLES.map((r) => (
+          <option key={r} value={r}>
+            {r}
+          </option>
+        ))}
+      </select>{' '}
+      <button type="submit" disabled={busy || role === person.role}>
+        {busy ? t('working') : t('adminChangeRole')}
+      </button>
+      {note === null ? null : (
+        <span role={note.ok ? 'status' : 'alert'} className={note.ok ? 'good-text' : 'error'}>
+          {' '}
+          {note.text}
+        </span>
+      )}
+    </form>
+  );
+}
 
 interface Principal {
   readonly id: string;
@@ -24,13 +109,14 @@ function principalsOf(keys: readonly ApiKey[]): Principal[] {
 }
 
 /**
- * People and agents. A person is made with a password (POST /api/v1/admin/users); an agent is
- * made with its key, acting for one person. The API has no list of people, nor role changes or
- * disabling: what is listed are the principals that hold keys, and a principal is disabled by
- * revoking its keys.
+ * People and agents. A person is made with a password (POST /api/v1/admin/users), listed with
+ * their role, status, last login and live keys (GET /api/v1/admin/users), given another role or
+ * disabled and enabled again (PATCH /api/v1/admin/users/:id); an agent is made with its key,
+ * acting for one person, and listed through its keys.
  */
-export function People() {
-  const { t } = useI18n();
+export function People({ who }: { who: Me }) {
+  const { t, lang } = useI18n();
+  const folks = useLoad(useCallback(() => everyone(), []));
   const keys = useLoad(useCallback(() => api<{ data: ApiKey[] }>('/api/v1/admin/keys'), []));
   const [user, setUser] = useState('');
   const [password, setPassword] = useState('');
@@ -51,6 +137,7 @@ export function People() {
           setNote({ ok: true, text: t('adminUserMade', { who: r.user.id, role: r.user.role }) });
           setUser('');
           setPassword('');
+          folks.reload();
         },
         (err: unknown) => setNote({ ok: false, text: problemText(err, t('error')) }),
       )
@@ -136,21 +223,75 @@ export function People() {
       <section aria-labelledby="h-principals">
         <h2 id="h-principals">{t('adminPrincipals')}</h2>
         <p className="hint">{t('adminPeopleHint')}</p>
+        {folks.data === undefined ? (
+          <Loading error={folks.error} />
+        ) : (
+          <div className="table-wrap">
+            <table data-testid="people">
+              <caption>{t('adminPeople')}</caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t('adminPrincipal')}</th>
+                  <th scope="col">{t('adminRole')}</th>
+                  <th scope="col">{t('status')}</th>
+                  <th scope="col">{t('adminLastLogin')}</th>
+                  <th scope="col">{t('adminLiveKeys')}</th>
+                  <th scope="col">{t('action')}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {folks.data.data.map((p) => (
+                  <tr key={p.id} data-person={p.id} data-status={p.status} data-role={p.role}>
+                    <th scope="row">
+                      {p.id}
+                      {p.id === who.principal ? <span className="muted"> {t('adminYou')}</span> : null}
+                    </th>
+                    <td>
+                      <RoleChanger key={p.role} person={p} onDone={folks.reload} />
+                    </td>
+                    <td>
+                      {p.status === 'active' ? t('adminStatusActive') : t('adminStatusDisabled')}
+                      {p.disabled_at === null ? null : <span className="muted"> {when(p.disabled_at, lang)}</span>}
+                    </td>
+                    <td>
+                      {p.last_login_at === null
+                        ? p.password_set
+                          ? t('adminNever')
+                          : t('adminNoPassword')
+                        : when(p.last_login_at, lang)}
+                    </td>
+                    <td className={p.live_keys === 0 ? 'num muted' : 'num'}>{p.live_keys}</td>
+                    <td>
+                      <ConfirmAction
+                        key={p.status}
+                        danger={p.status === 'active'}
+                        testId="person-access"
+                        label={p.status === 'active' ? t('adminDisable') : t('adminEnable')}
+                        question={t('adminSure', {
+                          what: `${p.status === 'active' ? t('adminDisable') : t('adminEnable')} ${p.id}`,
+                        })}
+                        run={() => changePerson(p.id, { disabled: p.status === 'active' })}
+                        onDone={() => {
+                          folks.reload();
+                          keys.reload();
+                        }}
+                        describe={(e) => refusal(e, t)}
+                      />
+                    </td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )}
         {keys.data === undefined ? (
           <Loading error={keys.error} />
         ) : (
-          <>
-            {table(
-              all.filter((p) => p.role !== 'agent'),
-              t('adminPeople'),
-              'people',
-            )}
-            {table(
-              all.filter((p) => p.role === 'agent'),
-              t('adminAgents'),
-              'agents',
-            )}
-          </>
+          table(
+            all.filter((p) => p.role === 'agent'),
+            t('adminAgents'),
+            'agents',
+          )
         )}
       </section>
     </div>

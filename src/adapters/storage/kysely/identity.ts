@@ -3,6 +3,7 @@ import { isRole, type Role } from '../../../domain/auth/permissions.js';
 import type {
   ApiKeyRecord,
   IdentityRepository,
+  PersonRow,
   PrincipalRecord,
   RefreshTokenRecord,
   TenantRecord,
@@ -10,7 +11,7 @@ import type {
 import type { CamelCaseDatabase, Row } from '../schema.js';
 import { num, numOrNull } from './columns.js';
 
-function toPrincipal(r: Row<'principals'>): PrincipalRecord {
+function toPrincipal(r: Omit<Row<'principals'>, 'lastLoginAt'>): PrincipalRecord {
   if (!isRole(r.role)) throw new Error(`principal ${r.id} has an unknown role ${r.role}`);
   return {
     tenantId: r.tenantId,
@@ -107,6 +108,114 @@ export class KyselyIdentity implements IdentityRepository {
       .where('id', '=', id)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
+  }
+
+  async listPeople(
+    tenantId: string,
+    page: { readonly after?: string; readonly only?: string; readonly limit: number; readonly now: number },
+  ): Promise<PersonRow[]> {
+    let q = this.db
+      .selectFrom('principals')
+      .selectAll()
+      .where('tenantId', '=', tenantId)
+      .where('kind', '=', 'person')
+      .orderBy('id')
+      .limit(page.limit);
+    if (page.after !== undefined) q = q.where('id', '>', page.after);
+    if (page.only !== undefined) q = q.where('id', '=', page.only);
+    const rows = await q.execute();
+    if (rows.length === 0) return [];
+    const counts = await this.db
+      .selectFrom('apiKeys')
+      .select(['principalId', (eb) => eb.fn.countAll<number | string | bigint>().as('n')])
+      .where('tenantId', '=', tenantId)
+      .where(
+        'principalId',
+        'in',
+        rows.map((r) => r.id),
+      )
+      .where('revokedAt', 'is', null)
+      .where((eb) => eb.or([eb('expiresAt', 'is', null), eb('expiresAt', '>', page.now)]))
+      .groupBy('principalId')
+      .execute();
+    const live = new Map(counts.map((c) => [c.principalId, Number(c.n)]));
+    return rows.map((r) => ({
+      principal: toPrincipal(r),
+      lastLoginAt: numOrNull(r.lastLoginAt),
+      liveKeys: live.get(r.id) ?? 0,
+    }));
+  }
+
+  async changePrincipal(
+    tenantId: string,
+    id: string,
+    change: { readonly role?: Role; readonly disabledAt?: number | null },
+  ): Promise<boolean> {
+    const res = await this.db
+      .updateTable('principals')
+      .set({
+        ...(change.role === undefined ? {} : { role: change.role }),
+        ...(change.disabledAt === undefined ? {} : { disabledAt: change.disabledAt }),
+      })
+      .where('tenantId', '=', tenantId)
+      .where('id', '=', id)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows) === 1;
+  }
+
+  async recordLogin(tenantId: string, id: string, at: number): Promise<void> {
+    await this.db
+      .updateTable('principals')
+      .set({ lastLoginAt: at })
+      .where('tenantId', '=', tenantId)
+      .where('id', '=', id)
+      .execute();
+  }
+
+  /** SQLite: nothing to take, a write transaction already runs alone (BEGIN IMMEDIATE). */
+  lockPeople(_tenantId: string): Promise<void> {
+    return Promise.resolve();
+  }
+
+  async countActiveAdmins(tenantId: string): Promise<number> {
+    const r = await this.db
+      .selectFrom('principals')
+      .select((eb) => eb.fn.countAll<number | string | bigint>().as('n'))
+      .where('tenantId', '=', tenantId)
+      .where('kind', '=', 'person')
+      .where('role', '=', 'admin')
+      .where('disabledAt', 'is', null)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
+  }
+
+  async revokeKeysOfPerson(tenantId: string, personId: string, at: number): Promise<string[]> {
+    const rows = await this.db
+      .updateTable('apiKeys')
+      .set({ revokedAt: at })
+      .where('tenantId', '=', tenantId)
+      .where('revokedAt', 'is', null)
+      .where('principalId', 'in', (eb) =>
+        eb
+          .selectFrom('principals')
+          .select('principals.id')
+          .where('principals.tenantId', '=', tenantId)
+          .where((w) => w.or([w('principals.id', '=', personId), w('principals.actsFor', '=', personId)])),
+      )
+      .returning('id')
+      .execute();
+    return rows.map((r) => r.id).sort();
+  }
+
+  async revokeRefreshTokensOf(tenantId: string, principalId: string, at: number): Promise<number> {
+    const res = await this.db
+      .updateTable('refreshTokens')
+      .set({ revokedAt: at })
+      .where('tenantId', '=', tenantId)
+      .where('principalId', '=', principalId)
+      .where('revokedAt', 'is', null)
+      .executeTakeFirst();
+    return Number(res.numUpdatedRows);
   }
 
   async insertKey(k: ApiKeyRecord): Promise<void> {

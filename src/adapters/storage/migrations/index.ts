@@ -21,6 +21,7 @@ import * as m0020 from './0020-job-trace.js';
 import * as m0023 from './0023-write-batches.js';
 import * as m0025 from './0025-settled-at.js';
 import * as m0029 from './0029-audit-link.js';
+import * as m0030 from './0030-principal-last-login.js';
 import { onPostgres } from './on-postgres.js';
 
 /**
@@ -55,6 +56,7 @@ export const migrations: Record<string, Migration> = {
   '0025_settled_at': m0025,
   // 0026 to 0028 are taken by work beside this one.
   '0029_audit_link': m0029,
+  '0030_principal_last_login': m0030,
 };
 
 class StaticProvider implements MigrationProvider {

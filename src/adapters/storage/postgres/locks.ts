@@ -8,6 +8,8 @@ export const LOCK_NAMESPACE = {
   workerAlive: 0x41474c01,
   /** Held for one transaction by whoever decides a user's spending (daily limit). */
   userSpending: 0x41474c02,
+  /** Held for one transaction by whoever changes a tenant's people's roles or access (last admin). */
+  tenantPeople: 0x41474c03,
 } as const;
 
 /** The channel idle workers LISTEN on; the payload is the announcing worker's id. */

@@ -5,6 +5,7 @@ import type { JobRecord } from '../../../ports/records.js';
 import type { NewJob, Repositories } from '../../../ports/repositories.js';
 import { KyselyAuditLog } from '../kysely/audit-log.js';
 import { createRepositories } from '../kysely/create-repositories.js';
+import { KyselyIdentity } from '../kysely/identity.js';
 import { KyselyJobs } from '../kysely/jobs.js';
 import { KyselyOrders } from '../kysely/orders.js';
 import type { CamelCaseDatabase } from '../schema.js';
@@ -39,6 +40,22 @@ class PostgresOrders extends KyselyOrders {
       );
     }
     return super.sumCommittedSince(tenantId, userId, since, currency);
+  }
+}
+
+class PostgresIdentity extends KyselyIdentity {
+  constructor(private readonly handle: Kysely<CamelCaseDatabase>) {
+    super(handle);
+  }
+
+  /**
+   * Two admins demoting each other at once would each count two admins under READ COMMITTED and
+   * leave none: the tenant's people lock makes the second wait, then count what the first left.
+   */
+  override async lockPeople(tenantId: string): Promise<void> {
+    await sql`select pg_advisory_xact_lock(${sql.lit(LOCK_NAMESPACE.tenantPeople)}, hashtext(${tenantId}))`.execute(
+      this.handle,
+    );
   }
 }
 
@@ -96,5 +113,6 @@ export function createPostgresRepositories(
     audit: new KyselyAuditLog(db, auditShards),
     orders: new PostgresOrders(db, effects !== undefined),
     jobs: new PostgresJobs(db, effects),
+    identity: new PostgresIdentity(db),
   };
 }

@@ -333,7 +333,18 @@ export const ERROR_CATALOG: Readonly<Record<StableCode, ErrorCodeDoc>> = {
     meaning: 'the name is taken in the tenant by someone of another role (or by an agent)',
     action: 'choose another name',
   },
-  PRINCIPAL_NOT_FOUND: { meaning: 'granting a mandate: no agent by that id acting for you', action: CHECK_ID },
+  PRINCIPAL_NOT_FOUND: {
+    meaning: "no person (or, granting a mandate, no agent acting for you) by that id in the caller's tenant",
+    action: CHECK_ID,
+  },
+  SELF_CHANGE_REFUSED: {
+    meaning: 'an admin asked to change their own role or to disable themself',
+    action: 'ask another admin to make the change',
+  },
+  LAST_ADMIN: {
+    meaning: 'the change would leave the tenant without an active admin (nobody could manage people or keys)',
+    action: 'make another person admin first (`PATCH /api/v1/admin/users/:id {"role": "admin"}`), then change this one',
+  },
   SOURCE_BLOCKED: {
     meaning:
       'too many failures (bad credentials, forged callbacks, mandate violations) came from this address or credential',

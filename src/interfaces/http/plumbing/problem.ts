@@ -115,6 +115,8 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode | TransportErrorCode, number>> =
   KEY_NOT_FOUND: 404,
   PRINCIPAL_EXISTS: 409,
   PRINCIPAL_NOT_FOUND: 404,
+  SELF_CHANGE_REFUSED: 409,
+  LAST_ADMIN: 409,
   // Too many failures (bad credentials, forged callbacks, mandate violations) from one source.
   SOURCE_BLOCKED: 403,
   BLOCK_NOT_FOUND: 404,

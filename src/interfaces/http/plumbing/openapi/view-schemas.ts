@@ -245,6 +245,19 @@ export const keyViewSchema = z
   })
   .meta({ id: 'ApiKey', description: 'An API key as listed: never the key itself.' });
 
+export const personViewSchema = z
+  .object({
+    id: z.string(),
+    role: z.enum(ROLES),
+    status: z.enum(['active', 'disabled']),
+    password_set: z.boolean().describe('whether they can log in with a password (the first admin has only a key)'),
+    created_at: instant,
+    disabled_at: instant.nullable(),
+    last_login_at: instant.nullable().describe('their last password login'),
+    live_keys: z.number().int().describe('their API keys neither revoked nor expired'),
+  })
+  .meta({ id: 'Person', description: 'A person of the tenant as admins see them: never a password or a key.' });
+
 export const sessionSchema = z
   .object({
     access_token: z.string().describe('a JWT, valid for `expires_in` seconds'),
