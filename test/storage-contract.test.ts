@@ -630,6 +630,80 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect(await uow.read.jobs.countByStatus()).toEqual({ done: n });
   });
 
+  it("the worker's claim: two instances claiming 200 due jobs at once hold each exactly once, in order", async () => {
+    // Priority then run-at within each claim; expired leases retaken; live leases and future jobs left.
+    const other = engine.sharedByInstances ? (await open()).unitOfWork : uow;
+    const now = 1000;
+    const job = (id: string, priority: number, runAt: number, leaseTo?: { owner: string; until: number }) => ({
+      id,
+      now: 0,
+      tenantId: 't1',
+      kind: 'k',
+      resourceId: id,
+      priority,
+      runAt,
+      ...(leaseTo === undefined ? {} : { leaseTo }),
+    });
+    const due = Array.from({ length: 200 }, (_, i) => `due${String(i).padStart(3, '0')}`);
+    await uow.run(async (r) => {
+      for (const [i, id] of due.entries()) await r.jobs.enqueue(job(id, (i % 4) * 10, i));
+      // Waiting for a later run-at, some above every due job's priority: never taken early.
+      for (let i = 0; i < 30; i++) await r.jobs.enqueue(job(`later${i}`, i % 2 === 0 ? 40 : 0, now + 1 + i));
+      // Leased to a worker that is gone (expired) and to one that is alive.
+      for (let i = 0; i < 10; i++) await r.jobs.enqueue(job(`expired${i}`, 10, 0, { owner: 'gone', until: now - 1 }));
+      for (let i = 0; i < 5; i++) await r.jobs.enqueue(job(`live${i}`, 30, 0, { owner: 'alive', until: now + 1 }));
+    });
+    const claims: Array<{ owner: string; jobs: JobRecord[] }> = [];
+    const claimer = async (w: UnitOfWork, owner: string): Promise<void> => {
+      for (;;) {
+        // Nothing is completed: every lease taken here is still held when the others claim.
+        const jobs = await w.claimDue(owner, now, now + 100_000, 7);
+        if (jobs.length === 0) return;
+        claims.push({ owner, jobs });
+      }
+    };
+    await Promise.all([claimer(uow, 'a1'), claimer(other, 'b1'), claimer(uow, 'a2'), claimer(other, 'b2')]);
+    const taken = claims.flatMap((c) => c.jobs.map((j) => j.id));
+    expect(taken).toHaveLength(210);
+    expect(new Set(taken)).toEqual(new Set([...due, ...Array.from({ length: 10 }, (_, i) => `expired${i}`)]));
+    for (const { owner, jobs } of claims) {
+      expect(jobs.map((j) => [j.priority, j.runAt])).toEqual(
+        [...jobs].sort((a, b) => b.priority - a.priority || a.runAt - b.runAt).map((j) => [j.priority, j.runAt]),
+      );
+      for (const j of jobs) {
+        expect(j).toMatchObject({ status: 'running', leaseOwner: owner, leaseUntil: now + 100_000 });
+        expect(j.attempts).toBe(j.id.startsWith('expired') ? 2 : 1);
+        expect((await uow.read.jobs.get(j.id))?.leaseOwner).toBe(owner);
+      }
+    }
+    // The first claim of all took the highest priorities first (after the expired leases).
+    const first = claims[0]!.jobs.filter((j) => j.id.startsWith('due'));
+    expect(first.every((j) => j.priority === 30)).toBe(true);
+    expect(await uow.read.jobs.countByStatus(['queued'])).toEqual({ queued: 30 });
+    expect((await uow.read.jobs.get('live0'))?.leaseOwner).toBe('alive');
+  });
+
+  it("PostgreSQL: the worker's poll is one round trip, idle or not (no BEGIN, no COMMIT)", async () => {
+    const s = await open();
+    if (s.statementsSent === undefined) {
+      expect(s.engine).toBe('sqlite');
+      return;
+    }
+    await s.unitOfWork.run((r) =>
+      r.jobs.enqueue({ id: 'later', now: 0, tenantId: 't1', kind: 'k', resourceId: 'r', priority: 50, runAt: 500 }),
+    );
+    const sent = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+      const before = s.statementsSent!();
+      const value = await fn();
+      return [value, s.statementsSent!() - before];
+    };
+    expect(await sent(() => s.unitOfWork.claimDue('w1', 100, 200, 16))).toEqual([[], 1]);
+    const [claimed, n] = await sent(() => s.unitOfWork.claimDue('w1', 500, 600, 16));
+    expect([claimed.map((j) => j.id), n]).toEqual([['later'], 1]);
+    // Inside a unit of work the same claim costs BEGIN and COMMIT besides.
+    expect((await sent(() => s.unitOfWork.run((r) => r.jobs.claimDue('w1', 700, 800, 16))))[1]).toBe(3);
+  });
+
   it('readiness: ping answers while the database is there and says false once it is gone', async () => {
     const s = opened[0]!;
     expect(await s.ping()).toBe(true);
