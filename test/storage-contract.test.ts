@@ -834,6 +834,11 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
         ),
       ).toBe(true);
       expect(await uow.read.recharges.countBatchRows('rcb1')).toEqual({ accepted: 1, pending: 1, rejected: 2 });
+      expect(await uow.read.recharges.countBatchRows('rcb1', ['pending', 'rejected'])).toEqual({
+        pending: 1,
+        rejected: 2,
+      });
+      expect(await uow.read.recharges.countBatchRows('rcb1', [])).toEqual({});
       expect((await uow.read.recharges.rejectedBatchRows('rcb1', 3, 10)).map((r) => [r.line, r.code])).toEqual([
         [5, 'INSUFFICIENT_BALANCE'],
       ]);
@@ -849,6 +854,67 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       expect(await uow.read.recharges.countBatchRows('rcb1')).toEqual({});
     },
   );
+
+  it("a batch's recharges are counted per status as they move, per tenant, exact under two instances", async () => {
+    const other = engine.sharedByInstances ? (await open()).unitOfWork : uow;
+    const batch = (id: string, tenantId: string) => ({
+      id,
+      tenantId,
+      userId: 'u1',
+      status: 'accepted' as const,
+      format: 'csv' as const,
+      rows: 40,
+      validRows: 40,
+      rejectedRows: 0,
+      rejected: [],
+      createdBy: 'user:u1',
+      createdAt: 1,
+      updatedAt: 1,
+    });
+    const recharge = (id: string, batchId: string | null, tenantId = 't1'): RechargeRecord => ({
+      id,
+      tenantId,
+      userId: 'u1',
+      phone: '13800138000',
+      operator: 'CHINA_MOBILE',
+      amount: 1000,
+      currency: 'CNY',
+      state: { id, maxAttempts: 2, status: 'CREATED', attempts: [] },
+      batchId,
+      ...STAMPED,
+    });
+    const ids = Array.from({ length: 40 }, (_, i) => `rch_b${String(i).padStart(2, '0')}`);
+    await uow.run(async (r) => {
+      await r.recharges.insertBatch(batch('rcbA', 't1'));
+      await r.recharges.insertBatch(batch('rcbB', 't2'));
+      for (const id of ids) await r.recharges.insert(recharge(id, 'rcbA'));
+      await r.recharges.insert(recharge('rch_other', 'rcbB', 't2'));
+      await r.recharges.insert(recharge('rch_single', null));
+    });
+    expect(await uow.read.recharges.countByBatch('t1', 'rcbA')).toEqual({ CREATED: 40 });
+    expect(await uow.read.recharges.countByBatch('t2', 'rcbB')).toEqual({ CREATED: 1 });
+    // Another tenant's batch is not seen, even by its id.
+    expect(await uow.read.recharges.countByBatch('t1', 'rcbB')).toEqual({});
+    // Each recharge moves CREATED → PROCESSING → SUCCEEDED (every tenth FAILED), each move its own
+    // transaction, half on each instance, all at once; an update that keeps the status moves nothing.
+    const move = async (w: UnitOfWork, id: string, i: number): Promise<void> => {
+      const base = recharge(id, 'rcbA');
+      const steps: RechargeRecord['state'][] = [
+        { id, maxAttempts: 2, status: 'PROCESSING', attempts: [{ channel: 'c', key: `${id}A1` }] },
+        { id, maxAttempts: 2, status: 'PROCESSING', attempts: [{ channel: 'c', key: `${id}A1`, channelOrderId: 'x' }] },
+        i % 10 === 0
+          ? { id, maxAttempts: 2, status: 'FAILED', reason: 'no', attempts: [{ channel: 'c', key: `${id}A1` }] }
+          : { id, maxAttempts: 2, status: 'SUCCEEDED', attempts: [{ channel: 'c', key: `${id}A1` }] },
+      ];
+      for (const [n, state] of steps.entries()) {
+        const version = base.version + n;
+        expect(await w.run((r) => r.recharges.update({ ...base, state, version: version + 1 }, version))).toBe(true);
+      }
+    };
+    await Promise.all(ids.map((id, i) => move(i % 2 === 0 ? uow : other, id, i)));
+    expect(await uow.read.recharges.countByBatch('t1', 'rcbA')).toEqual({ SUCCEEDED: 36, FAILED: 4 });
+    expect(await other.read.recharges.countByBatch('t2', 'rcbB')).toEqual({ CREATED: 1 });
+  });
 
   it(
     'recharges: found by a channel order id (any tenant), stale ones by status and age; ' +

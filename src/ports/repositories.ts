@@ -415,8 +415,12 @@ export interface RechargeRepository {
       | { readonly status: 'accepted'; readonly rechargeId: string }
       | { readonly status: 'rejected'; readonly code: string; readonly message: string },
   ): Promise<boolean>;
-  /** How many of a batch's rows are in each row status. */
-  countBatchRows(batchId: string): Promise<Record<string, number>>;
+  /**
+   * How many of a batch's rows are in each row status; only `statuses` when given (a running
+   * batch's view asks for the pending and refused ones, which the status-led index counts without
+   * reading the accepted rows, the bulk of a large batch).
+   */
+  countBatchRows(batchId: string, statuses?: readonly string[]): Promise<Record<string, number>>;
   /** Refused rows in line order, after `afterLine`. */
   rejectedBatchRows(batchId: string, afterLine: number, limit: number): Promise<BatchRowRecord[]>;
   /** Rows with their recharges, in line order, after `afterLine`. */

@@ -21,6 +21,7 @@ import * as m0020 from './0020-job-trace.js';
 import * as m0023 from './0023-write-batches.js';
 import * as m0025 from './0025-settled-at.js';
 import * as m0029 from './0029-audit-link.js';
+import * as m0033 from './0033-recharge-batch-counts.js';
 import { onPostgres } from './on-postgres.js';
 
 /**
@@ -55,6 +56,8 @@ export const migrations: Record<string, Migration> = {
   '0025_settled_at': m0025,
   // 0026 to 0028 are taken by work beside this one.
   '0029_audit_link': m0029,
+  // 0030 to 0032 are taken by work beside this one.
+  '0033_recharge_batch_counts': m0033,
 };
 
 class StaticProvider implements MigrationProvider {
