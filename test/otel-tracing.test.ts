@@ -49,6 +49,8 @@ async function traced(
 }
 
 const parentOf = (s: ReadableSpan): string | undefined => s.parentSpanContext?.spanId;
+const nameOf = (spans: readonly ReadableSpan[], id: string | undefined): string | undefined =>
+  spans.find((s) => s.spanContext().spanId === id)?.name;
 const idOf = (s: ReadableSpan): string => s.spanContext().spanId;
 const traceOf = (s: ReadableSpan): string => s.spanContext().traceId;
 
@@ -140,17 +142,49 @@ describe('OpenTelemetry spans of a request', () => {
   });
 });
 
+/** An auto-paid coffee order placed in the caller's trace (INCOMING); its spans once it is answered. */
+async function orderInTrace(
+  engine: 'sqlite' | 'postgres',
+): Promise<{ app: App; logs: string[]; spans: ReadableSpan[] }> {
+  const { app, exporter, logs } = await traced(engine);
+  const res = await app.http.inject({
+    method: 'POST',
+    url: '/api/v1/order',
+    headers: { 'content-type': 'application/json', traceparent: INCOMING },
+    payload: { drink: 'latte', size: 'medium' },
+  });
+  expect(res.statusCode, res.body).toBe(201);
+  return { app, logs, spans: exporter.getFinishedSpans().filter((s) => traceOf(s) === INCOMING_TRACE) };
+}
+
 describe.each(ENGINES)('an order paid by the simulator gateway, traced on %s', (engine) => {
+  it('each unit of work reports the statements it sent, as the storage adapter counted them', async () => {
+    const { spans } = await orderInTrace(engine);
+    const units = spans
+      .filter((s) => s.name === 'unit of work')
+      .sort((a, b) => a.startTime[0] - b.startTime[0] || a.startTime[1] - b.startTime[1]);
+    // docs/performance.md: on PostgreSQL each of the order's three transactions is ONE statement
+    // (its writes held and sent together, no BEGIN or COMMIT). On SQLite, the statements each ran:
+    // the order, its payment and its leased pay job; the payment's and the order's updates, the
+    // ledger postings and the job's advance; the order's update and the job's completion (the audit
+    // rows are written once per group commit, not counted in any one unit).
+    const expected =
+      engine === 'postgres'
+        ? [
+            ['POST /api/v1/order', 1],
+            ['job order.pay', 1],
+            ['job order.fulfil', 1],
+          ]
+        : [
+            ['POST /api/v1/order', 3],
+            ['job order.pay', 4],
+            ['job order.fulfil', 2],
+          ];
+    expect(units.map((u) => [nameOf(spans, parentOf(u)), u.attributes['autoglm.uow.statements']])).toEqual(expected);
+  });
+
   it('server span → units of work → pay job → gateway client span; the ids of logs and job rows', async () => {
-    const { app, exporter, logs } = await traced(engine);
-    const res = await app.http.inject({
-      method: 'POST',
-      url: '/api/v1/order',
-      headers: { 'content-type': 'application/json', traceparent: INCOMING },
-      payload: { drink: 'latte', size: 'medium' },
-    });
-    expect(res.statusCode, res.body).toBe(201);
-    const spans = exporter.getFinishedSpans().filter((s) => traceOf(s) === INCOMING_TRACE);
+    const { app, logs, spans } = await orderInTrace(engine);
     const byId = new Map(spans.map((s) => [idOf(s), s]));
     const server = serverSpan(spans, 'POST /api/v1/order');
     expect(parentOf(server)).toBe(INCOMING_SPAN);

@@ -644,6 +644,80 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect(await uow.read.jobs.countByStatus()).toEqual({ done: n });
   });
 
+  it("the worker's claim: two instances claiming 200 due jobs at once hold each exactly once, in order", async () => {
+    // Priority then run-at within each claim; expired leases retaken; live leases and future jobs left.
+    const other = engine.sharedByInstances ? (await open()).unitOfWork : uow;
+    const now = 1000;
+    const job = (id: string, priority: number, runAt: number, leaseTo?: { owner: string; until: number }) => ({
+      id,
+      now: 0,
+      tenantId: 't1',
+      kind: 'k',
+      resourceId: id,
+      priority,
+      runAt,
+      ...(leaseTo === undefined ? {} : { leaseTo }),
+    });
+    const due = Array.from({ length: 200 }, (_, i) => `due${String(i).padStart(3, '0')}`);
+    await uow.run(async (r) => {
+      for (const [i, id] of due.entries()) await r.jobs.enqueue(job(id, (i % 4) * 10, i));
+      // Waiting for a later run-at, some above every due job's priority: never taken early.
+      for (let i = 0; i < 30; i++) await r.jobs.enqueue(job(`later${i}`, i % 2 === 0 ? 40 : 0, now + 1 + i));
+      // Leased to a worker that is gone (expired) and to one that is alive.
+      for (let i = 0; i < 10; i++) await r.jobs.enqueue(job(`expired${i}`, 10, 0, { owner: 'gone', until: now - 1 }));
+      for (let i = 0; i < 5; i++) await r.jobs.enqueue(job(`live${i}`, 30, 0, { owner: 'alive', until: now + 1 }));
+    });
+    const claims: Array<{ owner: string; jobs: JobRecord[] }> = [];
+    const claimer = async (w: UnitOfWork, owner: string): Promise<void> => {
+      for (;;) {
+        // Nothing is completed: every lease taken here is still held when the others claim.
+        const jobs = await w.claimDue(owner, now, now + 100_000, 7);
+        if (jobs.length === 0) return;
+        claims.push({ owner, jobs });
+      }
+    };
+    await Promise.all([claimer(uow, 'a1'), claimer(other, 'b1'), claimer(uow, 'a2'), claimer(other, 'b2')]);
+    const taken = claims.flatMap((c) => c.jobs.map((j) => j.id));
+    expect(taken).toHaveLength(210);
+    expect(new Set(taken)).toEqual(new Set([...due, ...Array.from({ length: 10 }, (_, i) => `expired${i}`)]));
+    for (const { owner, jobs } of claims) {
+      expect(jobs.map((j) => [j.priority, j.runAt])).toEqual(
+        [...jobs].sort((a, b) => b.priority - a.priority || a.runAt - b.runAt).map((j) => [j.priority, j.runAt]),
+      );
+      for (const j of jobs) {
+        expect(j).toMatchObject({ status: 'running', leaseOwner: owner, leaseUntil: now + 100_000 });
+        expect(j.attempts).toBe(j.id.startsWith('expired') ? 2 : 1);
+        expect((await uow.read.jobs.get(j.id))?.leaseOwner).toBe(owner);
+      }
+    }
+    // The first claim of all took the highest priorities first (after the expired leases).
+    const first = claims[0]!.jobs.filter((j) => j.id.startsWith('due'));
+    expect(first.every((j) => j.priority === 30)).toBe(true);
+    expect(await uow.read.jobs.countByStatus(['queued'])).toEqual({ queued: 30 });
+    expect((await uow.read.jobs.get('live0'))?.leaseOwner).toBe('alive');
+  });
+
+  it("PostgreSQL: the worker's poll is one round trip, idle or not (no BEGIN, no COMMIT)", async () => {
+    const s = await open();
+    if (s.statementsSent === undefined) {
+      expect(s.engine).toBe('sqlite');
+      return;
+    }
+    await s.unitOfWork.run((r) =>
+      r.jobs.enqueue({ id: 'later', now: 0, tenantId: 't1', kind: 'k', resourceId: 'r', priority: 50, runAt: 500 }),
+    );
+    const sent = async <T>(fn: () => Promise<T>): Promise<[T, number]> => {
+      const before = s.statementsSent!();
+      const value = await fn();
+      return [value, s.statementsSent!() - before];
+    };
+    expect(await sent(() => s.unitOfWork.claimDue('w1', 100, 200, 16))).toEqual([[], 1]);
+    const [claimed, n] = await sent(() => s.unitOfWork.claimDue('w1', 500, 600, 16));
+    expect([claimed.map((j) => j.id), n]).toEqual([['later'], 1]);
+    // Inside a unit of work the same claim costs BEGIN and COMMIT besides.
+    expect((await sent(() => s.unitOfWork.run((r) => r.jobs.claimDue('w1', 700, 800, 16))))[1]).toBe(3);
+  });
+
   it('readiness: ping answers while the database is there and says false once it is gone', async () => {
     const s = opened[0]!;
     expect(await s.ping()).toBe(true);
@@ -774,6 +848,11 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
         ),
       ).toBe(true);
       expect(await uow.read.recharges.countBatchRows('rcb1')).toEqual({ accepted: 1, pending: 1, rejected: 2 });
+      expect(await uow.read.recharges.countBatchRows('rcb1', ['pending', 'rejected'])).toEqual({
+        pending: 1,
+        rejected: 2,
+      });
+      expect(await uow.read.recharges.countBatchRows('rcb1', [])).toEqual({});
       expect((await uow.read.recharges.rejectedBatchRows('rcb1', 3, 10)).map((r) => [r.line, r.code])).toEqual([
         [5, 'INSUFFICIENT_BALANCE'],
       ]);
@@ -789,6 +868,67 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       expect(await uow.read.recharges.countBatchRows('rcb1')).toEqual({});
     },
   );
+
+  it("a batch's recharges are counted per status as they move, per tenant, exact under two instances", async () => {
+    const other = engine.sharedByInstances ? (await open()).unitOfWork : uow;
+    const batch = (id: string, tenantId: string) => ({
+      id,
+      tenantId,
+      userId: 'u1',
+      status: 'accepted' as const,
+      format: 'csv' as const,
+      rows: 40,
+      validRows: 40,
+      rejectedRows: 0,
+      rejected: [],
+      createdBy: 'user:u1',
+      createdAt: 1,
+      updatedAt: 1,
+    });
+    const recharge = (id: string, batchId: string | null, tenantId = 't1'): RechargeRecord => ({
+      id,
+      tenantId,
+      userId: 'u1',
+      phone: '13800138000',
+      operator: 'CHINA_MOBILE',
+      amount: 1000,
+      currency: 'CNY',
+      state: { id, maxAttempts: 2, status: 'CREATED', attempts: [] },
+      batchId,
+      ...STAMPED,
+    });
+    const ids = Array.from({ length: 40 }, (_, i) => `rch_b${String(i).padStart(2, '0')}`);
+    await uow.run(async (r) => {
+      await r.recharges.insertBatch(batch('rcbA', 't1'));
+      await r.recharges.insertBatch(batch('rcbB', 't2'));
+      for (const id of ids) await r.recharges.insert(recharge(id, 'rcbA'));
+      await r.recharges.insert(recharge('rch_other', 'rcbB', 't2'));
+      await r.recharges.insert(recharge('rch_single', null));
+    });
+    expect(await uow.read.recharges.countByBatch('t1', 'rcbA')).toEqual({ CREATED: 40 });
+    expect(await uow.read.recharges.countByBatch('t2', 'rcbB')).toEqual({ CREATED: 1 });
+    // Another tenant's batch is not seen, even by its id.
+    expect(await uow.read.recharges.countByBatch('t1', 'rcbB')).toEqual({});
+    // Each recharge moves CREATED → PROCESSING → SUCCEEDED (every tenth FAILED), each move its own
+    // transaction, half on each instance, all at once; an update that keeps the status moves nothing.
+    const move = async (w: UnitOfWork, id: string, i: number): Promise<void> => {
+      const base = recharge(id, 'rcbA');
+      const steps: RechargeRecord['state'][] = [
+        { id, maxAttempts: 2, status: 'PROCESSING', attempts: [{ channel: 'c', key: `${id}A1` }] },
+        { id, maxAttempts: 2, status: 'PROCESSING', attempts: [{ channel: 'c', key: `${id}A1`, channelOrderId: 'x' }] },
+        i % 10 === 0
+          ? { id, maxAttempts: 2, status: 'FAILED', reason: 'no', attempts: [{ channel: 'c', key: `${id}A1` }] }
+          : { id, maxAttempts: 2, status: 'SUCCEEDED', attempts: [{ channel: 'c', key: `${id}A1` }] },
+      ];
+      for (const [n, state] of steps.entries()) {
+        const version = base.version + n;
+        expect(await w.run((r) => r.recharges.update({ ...base, state, version: version + 1 }, version))).toBe(true);
+      }
+    };
+    await Promise.all(ids.map((id, i) => move(i % 2 === 0 ? uow : other, id, i)));
+    expect(await uow.read.recharges.countByBatch('t1', 'rcbA')).toEqual({ SUCCEEDED: 36, FAILED: 4 });
+    expect(await other.read.recharges.countByBatch('t2', 'rcbB')).toEqual({ CREATED: 1 });
+  });
 
   it(
     'recharges: found by a channel order id (any tenant), stale ones by status and age; ' +

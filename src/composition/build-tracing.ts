@@ -4,7 +4,7 @@ import { type PeerKind, tracedPort } from '../adapters/tracing/traced-port.js';
 import { w3cTracing } from '../adapters/tracing/w3c-tracing.js';
 import type { AppConfig } from '../config/load-config.js';
 import type { Logger } from '../ports/logger.js';
-import type { Repositories, UnitOfWork } from '../ports/repositories.js';
+import type { Repositories, UnitOfWork, UnitOfWorkMeter } from '../ports/repositories.js';
 import type { Tracing } from '../ports/tracing.js';
 import { packageVersion } from './build-mcp.js';
 
@@ -85,26 +85,34 @@ export async function buildTracing(
 /**
  * One internal span per unit of work, started in the caller's trace, so what the work enqueues
  * (a job's stored traceparent) and logs names this span. The attempts are counted: PostgreSQL
- * runs the work again on a serialization failure or deadlock.
+ * runs the work again on a serialization failure or deadlock. So are the statements it sent, as
+ * the storage adapter counts them (`autoglm.uow.statements`; on PostgreSQL, round trips).
  */
 function tracedUnitOfWork(uow: UnitOfWork, recorder: SpanRecorder, engine: string): UnitOfWork {
   return {
     read: uow.read,
-    run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    // The worker's polls: outside any trace.
+    claimDue: (...args) => uow.claimDue(...args),
+    run<T>(work: (repos: Repositories) => Promise<T>, meter?: UnitOfWorkMeter): Promise<T> {
       // Outside any trace (the worker's polls, timers' sweeps): no span, or each poll would be a trace.
-      if (currentTrace() === undefined) return uow.run(work);
+      if (currentTrace() === undefined) return uow.run(work, meter);
       return inSpan(
         'unit of work',
         'internal',
         { 'db.system.name': engine },
         async (span) => {
           let attempts = 0;
-          const value = await uow.run((repos) => {
-            attempts++;
-            return work(repos);
-          });
-          span.setAttributes({ 'autoglm.uow.attempts': attempts });
-          return value;
+          // Counted by the storage adapter as it sends them; a caller's own meter is told too.
+          const counted: UnitOfWorkMeter = { statements: 0 };
+          try {
+            return await uow.run((repos) => {
+              attempts++;
+              return work(repos);
+            }, counted);
+          } finally {
+            if (meter !== undefined) meter.statements += counted.statements;
+            span.setAttributes({ 'autoglm.uow.attempts': attempts, 'autoglm.uow.statements': counted.statements });
+          }
         },
         { recorder },
       );

@@ -1,7 +1,7 @@
 import { currentTrace, runInTrace } from '../adapters/tracing/trace-context.js';
 import type { CommittedChanges } from '../interfaces/http/plumbing/outcome-metrics.js';
 import type { AuditEntry, PaymentRecord } from '../ports/records.js';
-import type { Repositories, UnitOfWork } from '../ports/repositories.js';
+import type { Repositories, UnitOfWork, UnitOfWorkMeter } from '../ports/repositories.js';
 
 /**
  * The unit of work, telling `committed` what each transaction wrote once it has committed: the
@@ -15,7 +15,9 @@ import type { Repositories, UnitOfWork } from '../ports/repositories.js';
 export function observeCommits(uow: UnitOfWork, committed: (changes: CommittedChanges) => void): UnitOfWork {
   return {
     read: uow.read,
-    async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    // A claim writes no audit rows and moves no money: nothing to report.
+    claimDue: (...args) => uow.claimDue(...args),
+    async run<T>(work: (repos: Repositories) => Promise<T>, meter?: UnitOfWorkMeter): Promise<T> {
       const trace = currentTrace();
       let audits: AuditEntry[] = [];
       let paymentGateways = new Map<string, string>();
@@ -50,7 +52,7 @@ export function observeCommits(uow: UnitOfWork, committed: (changes: CommittedCh
         );
         const observed = { ...repos, audit, payments };
         return trace === undefined ? work(observed) : runInTrace(trace, () => work(observed));
-      });
+      }, meter);
       if (audits.length > 0) committed({ audits, paymentGateways });
       return value;
     },

@@ -415,8 +415,12 @@ export interface RechargeRepository {
       | { readonly status: 'accepted'; readonly rechargeId: string }
       | { readonly status: 'rejected'; readonly code: string; readonly message: string },
   ): Promise<boolean>;
-  /** How many of a batch's rows are in each row status. */
-  countBatchRows(batchId: string): Promise<Record<string, number>>;
+  /**
+   * How many of a batch's rows are in each row status; only `statuses` when given (a running
+   * batch's view asks for the pending and refused ones, which the status-led index counts without
+   * reading the accepted rows, the bulk of a large batch).
+   */
+  countBatchRows(batchId: string, statuses?: readonly string[]): Promise<Record<string, number>>;
   /** Refused rows in line order, after `afterLine`. */
   rejectedBatchRows(batchId: string, afterLine: number, limit: number): Promise<BatchRowRecord[]>;
   /** Rows with their recharges, in line order, after `afterLine`. */
@@ -569,11 +573,32 @@ export interface ReadRepositories {
 }
 
 /**
+ * What a unit of work reports of itself to a caller that asks (tracing), filled in by the storage
+ * adapter as it runs the work.
+ */
+export interface UnitOfWorkMeter {
+  /**
+   * Statements the unit of work sent to the database, every attempt's. On PostgreSQL each is a
+   * round trip (BEGIN and COMMIT count; a batch of held writes is one). On SQLite, the statements
+   * the work itself ran, not the savepoint around it nor the BEGIN, audit rows and COMMIT its group
+   * commit shares with the other units of the batch.
+   */
+  statements: number;
+}
+
+/**
  * Runs `work` in ONE database transaction (SQLite: BEGIN IMMEDIATE). Everything written through
  * the given repositories commits together or not at all. Never call the outside world inside.
  */
 export interface UnitOfWork {
-  run<T>(work: (repos: Repositories) => Promise<T>): Promise<T>;
+  /** Runs `work` in one transaction; `meter`, when given, is told what it cost (see UnitOfWorkMeter). */
+  run<T>(work: (repos: Repositories) => Promise<T>, meter?: UnitOfWorkMeter): Promise<T>;
+  /**
+   * Lease due jobs to `owner` as JobRepository.claimDue does, as a transaction of its own (the
+   * worker's poll). Where the engine allows, one statement sent without BEGIN and COMMIT — one
+   * round trip, atomic as every statement is — so an idle poll costs one round trip.
+   */
+  claimDue(owner: string, now: number, leaseUntil: number, limit: number): Promise<JobRecord[]>;
   /** Repositories outside any explicit transaction, for reads only. */
   readonly read: ReadRepositories;
 }

@@ -24,6 +24,7 @@ export interface Database {
   recharges: RechargesTable;
   recharge_batches: RechargeBatchesTable;
   recharge_batch_rows: RechargeBatchRowsTable;
+  recharge_batch_counts: RechargeBatchCountsTable;
   tenants: TenantsTable;
   principals: PrincipalsTable;
   api_keys: ApiKeysTable;
@@ -395,6 +396,17 @@ export interface RechargeBatchRowsTable {
   code: string | null;
   message: string | null;
   recharge_id: string | null;
+}
+
+/**
+ * How many of a batch's recharges are in a status (0033), kept by triggers on `recharges`; the
+ * count is the sum over `shard` (one row per shard on PostgreSQL, shard 0 on SQLite).
+ */
+export interface RechargeBatchCountsTable {
+  batch_id: string;
+  status: string;
+  shard: Int;
+  n: Int;
 }
 
 export interface HeldActionsTable {

@@ -41,7 +41,7 @@ export async function batchOf(deps: Deps, tenantId: string, id: string): Promise
   if (b === undefined) return err('BATCH_NOT_FOUND', `no batch ${id}`);
   const [counts, rowCounts, firstRejected] = await Promise.all([
     read.countByBatch(tenantId, id),
-    read.countBatchRows(id),
+    read.countBatchRows(id, ['pending', 'rejected']),
     read.rejectedBatchRows(id, 0, REJECTED_SHOWN),
   ]);
   const accepted = Object.values(counts).reduce((a, n) => a + n, 0);

@@ -201,9 +201,8 @@ export class JobRunner {
       const free = this.options.concurrency - this.inFlight.size;
       if (free > 0) {
         const now = this.deps.clock.now();
-        claimed = await this.deps.uow.run((r) =>
-          r.jobs.claimDue(this.deps.workerId, now, now + this.deps.settings.leaseMs, free),
-        );
+        // A claim of its own (one round trip on PostgreSQL, idle or not).
+        claimed = await this.deps.uow.claimDue(this.deps.workerId, now, now + this.deps.settings.leaseMs, free);
         // We took all we can run and more may be waiting: let idle instances help.
         if (claimed.length === free) this.deps.coordination.announce();
       }

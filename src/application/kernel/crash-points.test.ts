@@ -6,6 +6,7 @@ import { type CrashPoint, withCrashPoints } from './crash-points.js';
 function recordingUow(kept: string[]): UnitOfWork {
   return {
     read: {} as ReadRepositories,
+    claimDue: () => Promise.resolve([]),
     async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
       const pending: string[] = [];
       const value = await work({ pending } as unknown as Repositories);

@@ -1,4 +1,4 @@
-import type { Repositories, UnitOfWork } from '../../ports/repositories.js';
+import type { Repositories, UnitOfWork, UnitOfWorkMeter } from '../../ports/repositories.js';
 
 /**
  * Where a simulated process crash may strike: just before a unit of work's effect is kept
@@ -18,14 +18,21 @@ export type CrashHook = (point: CrashPoint) => void;
 export function withCrashPoints(uow: UnitOfWork, hook: CrashHook): UnitOfWork {
   return {
     read: uow.read,
-    async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+    async run<T>(work: (repos: Repositories) => Promise<T>, meter?: UnitOfWorkMeter): Promise<T> {
       const value = await uow.run(async (repos) => {
         const v = await work(repos);
         hook('before-commit');
         return v;
-      });
+      }, meter);
       hook('after-commit');
       return value;
+    },
+    // One statement, no transaction to crash inside: a crash before it is one before the claim.
+    async claimDue(...args) {
+      hook('before-commit');
+      const claimed = await uow.claimDue(...args);
+      hook('after-commit');
+      return claimed;
     },
   };
 }

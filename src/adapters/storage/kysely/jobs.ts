@@ -1,4 +1,4 @@
-import type { Expression, ExpressionBuilder, Kysely, SqlBool } from 'kysely';
+import { type Expression, type ExpressionBuilder, type Kysely, sql, type SqlBool } from 'kysely';
 import type { JobRecord, JobStatus } from '../../../ports/records.js';
 import type { JobRepository, NewJob } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
@@ -298,12 +298,21 @@ export class KyselyJobs implements JobRepository {
   }
 
   async nextRunAt(): Promise<number | undefined> {
-    const row = await this.db
-      .selectFrom('jobs')
-      .select((eb) => eb.fn.min<number | string>('runAt').as('next'))
-      .where('status', '=', 'queued')
-      .executeTakeFirst();
-    return row?.next === null || row?.next === undefined ? undefined : num(row.next);
+    // The earliest run-at of each priority is the first entry of its stretch of `jobs_claim`
+    // (status, priority desc, run_at); the priorities are found by skipping through the index.
+    // A handful of index probes, where min(run_at) over the status would read every queued entry
+    // (a 100,000-row batch's worth, at every metrics scrape).
+    const { rows } = await sql<{ next: number | string | null }>`
+      with recursive priorities (p) as (
+        select max(priority) from jobs where status = 'queued'
+        union all
+        select (select max(priority) from jobs where status = 'queued' and priority < p)
+        from priorities where p is not null
+      )
+      select min((select min(run_at) from jobs where status = 'queued' and priority = p)) as next
+      from priorities where p is not null`.execute(this.db);
+    const next = rows[0]?.next;
+    return next === null || next === undefined ? undefined : num(next);
   }
 
   async countByStatus(statuses?: readonly JobStatus[]): Promise<Record<string, number>> {

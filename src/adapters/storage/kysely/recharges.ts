@@ -205,14 +205,22 @@ export class KyselyRecharges implements RechargeRepository {
   }
 
   async countByBatch(tenantId: string, batchId: string): Promise<Record<string, number>> {
+    // The counts the database keeps as recharges move (migration 0033): a few rows per status,
+    // whatever the batch's size, instead of counting its recharges on every look.
     const rows = await this.db
-      .selectFrom('recharges')
-      .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
+      .selectFrom('rechargeBatchCounts')
+      .select(['status', (eb) => eb.fn.sum<number | string>('n').as('n')])
       .where('batchId', '=', batchId)
-      .where('tenantId', '=', tenantId)
+      .where((eb) =>
+        eb.exists(
+          eb.selectFrom('rechargeBatches').select('id').where('id', '=', batchId).where('tenantId', '=', tenantId),
+        ),
+      )
       .groupBy('status')
       .execute();
-    return Object.fromEntries(rows.map((r) => [r.status, num(r.n)]));
+    const counts: Record<string, number> = {};
+    for (const r of rows) if (num(r.n) !== 0) counts[r.status] = num(r.n);
+    return counts;
   }
 
   async insertBatch(b: RechargeBatchRecord): Promise<void> {
@@ -348,13 +356,14 @@ export class KyselyRecharges implements RechargeRepository {
     return Number(res.numUpdatedRows) === 1;
   }
 
-  async countBatchRows(batchId: string): Promise<Record<string, number>> {
-    const rows = await this.db
+  async countBatchRows(batchId: string, statuses?: readonly string[]): Promise<Record<string, number>> {
+    if (statuses?.length === 0) return {};
+    let q = this.db
       .selectFrom('rechargeBatchRows')
       .select(['status', (eb) => eb.fn.countAll<number | string>().as('n')])
-      .where('batchId', '=', batchId)
-      .groupBy('status')
-      .execute();
+      .where('batchId', '=', batchId);
+    if (statuses !== undefined) q = q.where('status', 'in', [...statuses]);
+    const rows = await q.groupBy('status').execute();
     return Object.fromEntries(rows.map((r) => [r.status, num(r.n)]));
   }
 

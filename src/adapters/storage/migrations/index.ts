@@ -22,6 +22,7 @@ import * as m0023 from './0023-write-batches.js';
 import * as m0025 from './0025-settled-at.js';
 import * as m0029 from './0029-audit-link.js';
 import * as m0030 from './0030-principal-last-login.js';
+import * as m0033 from './0033-recharge-batch-counts.js';
 import { onPostgres } from './on-postgres.js';
 
 /**
@@ -57,6 +58,8 @@ export const migrations: Record<string, Migration> = {
   // 0026 to 0028 are taken by work beside this one.
   '0029_audit_link': m0029,
   '0030_principal_last_login': m0030,
+  // 0031 and 0032 were held for work beside this one.
+  '0033_recharge_batch_counts': m0033,
 };
 
 class StaticProvider implements MigrationProvider {

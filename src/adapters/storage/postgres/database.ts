@@ -9,6 +9,7 @@ import type { Database } from '../schema.js';
 import type { Storage } from '../storage.js';
 import { PostgresCoordination } from './coordination.js';
 import { FaultInjection, type TransactionFaults } from './transaction-faults.js';
+import { StatementMeters } from './statement-meters.js';
 import { PostgresUnitOfWork } from './unit-of-work.js';
 import { batchingWrites } from './write-batching.js';
 
@@ -56,8 +57,13 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
   const injection = options.faults === undefined ? undefined : new FaultInjection(options.faults);
   // Every statement sent (a round trip each, BEGIN and COMMIT included): what the benchmark
   // divides by the orders it placed, and a metric.
+  // Each unit of work that asks (tracing) is told its own.
   let statements = 0;
-  const dialect = batchingWrites(snakeCaseIdentifiers(new PostgresDialect({ pool })), () => void statements++);
+  const meters = new StatementMeters();
+  const dialect = batchingWrites(snakeCaseIdentifiers(new PostgresDialect({ pool })), () => {
+    statements++;
+    meters.sent();
+  });
   const db = new Kysely<Database>({ dialect: injection === undefined ? dialect : injection.dialect(dialect) });
   try {
     await migrateToLatest(db as unknown as Kysely<unknown>);
@@ -73,6 +79,7 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
       if (effects.jobsAvailable) coordination.announce();
     },
     options.cipher,
+    meters,
     injection,
     options.auditShards,
   );

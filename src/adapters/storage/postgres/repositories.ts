@@ -6,9 +6,9 @@ import type { NewJob, Repositories } from '../../../ports/repositories.js';
 import { KyselyAuditLog } from '../kysely/audit-log.js';
 import { createRepositories } from '../kysely/create-repositories.js';
 import { KyselyIdentity } from '../kysely/identity.js';
-import { KyselyJobs } from '../kysely/jobs.js';
+import { KyselyJobs, toJob } from '../kysely/jobs.js';
 import { KyselyOrders } from '../kysely/orders.js';
-import type { CamelCaseDatabase } from '../schema.js';
+import type { CamelCaseDatabase, Row } from '../schema.js';
 import { LOCK_NAMESPACE } from './locks.js';
 
 /** What a transaction did that must be acted on after it commits. */
@@ -83,6 +83,47 @@ class PostgresJobs extends KyselyJobs {
   private noteDue(job: NewJob & { readonly now: number }): void {
     if (job.leaseTo === undefined && job.runAt <= job.now && this.effects !== undefined)
       this.effects.jobsAvailable = true;
+  }
+
+  /**
+   * One statement, outside a transaction one round trip: the expired leases (a crashed worker's;
+   * few), then the due queued jobs, `limit` in all, rows another claimer holds skipped. The outer
+   * LIMIT stops the queued half once the expired half gave enough (an Append runs its halves in
+   * order, each only as far as it is read). A row another claim took between our snapshot and our
+   * lock is checked again under the lock and skipped when it no longer matches: no job is held twice.
+   * The queued half walks the `jobs_claim` index (status, priority desc, run_at) one priority at a
+   * time, the distinct priorities found by skipping through the index (a handful), so it reads only
+   * the due rows it takes: jobs waiting for a later run-at (every unpaid order's expiry, retries
+   * backing off) are never read, not even by an idle poll, and nothing is sorted. One OR-ed query
+   * would read and sort every queued row instead.
+   * A lease of our own is never taken again: this process is still running that job (renewing
+   * it), and a restarted process has a new owner id.
+   */
+  override async claimDue(owner: string, now: number, leaseUntil: number, limit: number): Promise<JobRecord[]> {
+    const { rows } = await sql<Row<'jobs'>>`
+      with recursive priorities as (
+        (select priority from jobs where status = 'queued' order by priority desc limit 1)
+        union all
+        select (select j.priority from jobs j where j.status = 'queued' and j.priority < p.priority
+                order by j.priority desc limit 1)
+        from priorities p where p.priority is not null
+      ), expired as (
+        select id from jobs
+        where status = 'running' and lease_until < ${now} and lease_owner <> ${owner}
+        order by priority desc, run_at limit ${limit} for update skip locked
+      ), queued as (
+        select q.id from priorities p cross join lateral (
+          select id from jobs
+          where status = 'queued' and priority = p.priority and run_at <= ${now}
+          order by run_at limit ${limit} for update skip locked
+        ) q
+      )
+      update jobs
+      set status = 'running', lease_owner = ${owner}, lease_until = ${leaseUntil},
+        attempts = attempts + 1, updated_at = ${now}
+      where id in (select id from expired union all select id from queued limit ${limit})
+      returning *`.execute(this.db);
+    return rows.map(toJob).sort((a, b) => b.priority - a.priority || a.runAt - b.runAt);
   }
 
   override async wake(kind: string, resourceId: string, now: number): Promise<boolean> {

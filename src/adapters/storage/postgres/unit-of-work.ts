@@ -1,9 +1,11 @@
 import type { Kysely } from 'kysely';
 import { DEFAULT_AUDIT_SHARDS } from '../../../domain/audit-chain.js';
 import type { FieldCipher } from '../../../ports/field-cipher.js';
-import type { ReadRepositories, Repositories, UnitOfWork } from '../../../ports/repositories.js';
+import type { JobRecord } from '../../../ports/records.js';
+import type { ReadRepositories, Repositories, UnitOfWork, UnitOfWorkMeter } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase } from '../schema.js';
 import { createPostgresRepositories, type TransactionEffects } from './repositories.js';
+import type { StatementMeters } from './statement-meters.js';
 import type { FaultInjection } from './transaction-faults.js';
 
 /** SQLSTATEs after which the whole transaction may simply run again. */
@@ -23,18 +25,35 @@ export const MAX_TRIES = 3;
  */
 export class PostgresUnitOfWork implements UnitOfWork {
   readonly read: ReadRepositories;
+  /** The repositories outside any transaction: each statement commits on its own. */
+  private readonly outside: Repositories;
 
   constructor(
     private readonly db: Kysely<CamelCaseDatabase>,
     private readonly afterCommit: (effects: TransactionEffects) => void,
     private readonly cipher: FieldCipher,
+    private readonly meters: StatementMeters,
     private readonly injection?: FaultInjection,
     private readonly auditShards: number = DEFAULT_AUDIT_SHARDS,
   ) {
-    this.read = createPostgresRepositories(db, cipher);
+    this.outside = createPostgresRepositories(db, cipher);
+    this.read = this.outside;
   }
 
-  async run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+  run<T>(work: (repos: Repositories) => Promise<T>, meter?: UnitOfWorkMeter): Promise<T> {
+    return meter === undefined ? this.attempts(work) : this.meters.run(meter, () => this.attempts(work));
+  }
+
+  /**
+   * The claim is one statement (PostgresJobs.claimDue), sent alone with no BEGIN or COMMIT. It is
+   * not run again on failure: its row locks are taken with SKIP LOCKED, so it never waits on
+   * another transaction (no deadlock), and a failed poll is simply followed by the next one.
+   */
+  claimDue(owner: string, now: number, leaseUntil: number, limit: number): Promise<JobRecord[]> {
+    return this.outside.jobs.claimDue(owner, now, leaseUntil, limit);
+  }
+
+  private async attempts<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const effects: TransactionEffects = { jobsAvailable: false };
       const once = (): Promise<T> =>

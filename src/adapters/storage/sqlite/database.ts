@@ -9,6 +9,7 @@ import { migrateToLatest } from '../migrations/index.js';
 import type { Database } from '../schema.js';
 import type { Storage } from '../storage.js';
 import { SingleProcessCoordination } from './coordination.js';
+import type { StatementCount } from './repositories.js';
 import { GroupCommitUnitOfWork } from './unit-of-work.js';
 
 /** SQLite storage; `db` is the database as it is (snake_case, no plugins), for raw SQL. */
@@ -40,8 +41,10 @@ export async function openSqlite(path: string, options: SqliteOptions): Promise<
   raw.pragma('busy_timeout = 5000');
   raw.pragma('foreign_keys = ON');
   tune(raw);
+  // Statements run on the writer, which its unit of work reads around each logical transaction.
+  const counted: StatementCount = { statements: 0 };
   const db = new Kysely<Database>({
-    dialect: snakeCaseIdentifiers(new SqliteDialect({ database: withStatementCache(raw) })),
+    dialect: snakeCaseIdentifiers(new SqliteDialect({ database: withStatementCache(raw, counted) })),
   });
   await migrateToLatest(db as unknown as Kysely<unknown>);
   await bootstrapDataKeys(withCamelCase(db), options.cipher, Date.now());
@@ -63,6 +66,7 @@ export async function openSqlite(path: string, options: SqliteOptions): Promise<
   const unitOfWork = new GroupCommitUnitOfWork(
     withCamelCase(db),
     raw,
+    counted,
     options.cipher,
     reader === undefined ? undefined : { db: withCamelCase(reader.db), raw: reader.raw },
     options.auditShards,
@@ -91,12 +95,18 @@ export async function openSqlite(path: string, options: SqliteOptions): Promise<
 /**
  * Kysely's SQLite driver prepares every statement anew (~17 µs each); our queries come from a
  * small fixed set, so prepared statements are kept and reused (bounded, oldest dropped first).
+ * The driver asks for a statement once per query it runs, so each ask is counted in `counted`.
  */
-function withStatementCache(raw: SqliteDatabase.Database, max = 512): SqliteDialectDatabase {
+function withStatementCache(
+  raw: SqliteDatabase.Database,
+  counted: StatementCount = { statements: 0 },
+  max = 512,
+): SqliteDialectDatabase {
   const cache = new Map<string, SqliteDatabase.Statement>();
   return {
     close: () => raw.close(),
     prepare: (text: string) => {
+      counted.statements++;
       let stmt = cache.get(text);
       if (stmt === undefined) {
         stmt = raw.prepare(text);

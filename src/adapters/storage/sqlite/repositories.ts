@@ -31,6 +31,11 @@ function allColumns(raw: SqliteDatabase.Database, table: string): string {
     .join(', ');
 }
 
+/** Statements run on one connection so far (Kysely's and the prepared ones alike). */
+export interface StatementCount {
+  statements: number;
+}
+
 /**
  * The statements every order runs several times, prepared once per connection and executed
  * synchronously through better-sqlite3. Everything else stays on the Kysely repositories these
@@ -46,7 +51,14 @@ export class Statements {
   /** Hot-path SQL built once per connection (a constant text is also a cheap cache key). */
   readonly sql: Readonly<Record<'orderById' | 'paymentById' | 'jobById' | 'jobAdvance', string>>;
 
-  constructor(private readonly raw: SqliteDatabase.Database) {
+  /**
+   * @param counted where each statement handed out is counted (every `get` is followed by one run):
+   *   the writer connection's count, which the unit of work reads around each logical transaction
+   */
+  constructor(
+    private readonly raw: SqliteDatabase.Database,
+    private readonly counted: StatementCount = { statements: 0 },
+  ) {
     const jobs = allColumns(raw, 'jobs');
     this.sql = {
       orderById: `select ${allColumns(raw, 'orders')} from "orders" where "tenant_id" = ? and "id" = ?`,
@@ -60,6 +72,7 @@ export class Statements {
   }
 
   get(text: string): SqliteDatabase.Statement {
+    this.counted.statements++;
     let s = this.cache.get(text);
     if (s === undefined) {
       s = this.raw.prepare(text);
@@ -74,6 +87,7 @@ export class Statements {
    * column (`NewRow`), and parameters are bound by name.
    */
   insert(table: string, row: Readonly<Record<string, unknown>>): void {
+    this.counted.statements++;
     let s = this.inserts.get(table);
     if (s === undefined) {
       const props = Object.keys(row);

@@ -2,13 +2,20 @@ import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { FieldCipher } from '../../../ports/field-cipher.js';
 import { DEFAULT_AUDIT_SHARDS } from '../../../domain/audit-chain.js';
-import type { AuditEntry } from '../../../ports/records.js';
-import type { AuditLog, ReadRepositories, Repositories, UnitOfWork } from '../../../ports/repositories.js';
+import type { AuditEntry, JobRecord } from '../../../ports/records.js';
+import type {
+  AuditLog,
+  ReadRepositories,
+  Repositories,
+  UnitOfWork,
+  UnitOfWorkMeter,
+} from '../../../ports/repositories.js';
 import type { CamelCaseDatabase } from '../schema.js';
-import { createSqliteRepositories, Statements, writeAuditRows } from './repositories.js';
+import { createSqliteRepositories, type StatementCount, Statements, writeAuditRows } from './repositories.js';
 
 interface Pending {
   readonly work: (repos: Repositories) => Promise<unknown>;
+  readonly meter: UnitOfWorkMeter | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (error: unknown) => void;
 }
@@ -38,6 +45,7 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
   /**
    * @param db the writer connection, seen through `withCamelCase`
    * @param raw the same connection, for the prepared statements and the transaction control
+   * @param counted the statements run on that connection so far (Kysely's and the prepared ones)
    * @param cipher seals the values that hold phone numbers (the composition root's)
    * @param reader a second connection for reads outside transactions (WAL lets it read the last
    *   committed state while a batch is open); the writer itself when there is only one (`:memory:`)
@@ -45,22 +53,28 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
   constructor(
     private readonly db: Kysely<CamelCaseDatabase>,
     private readonly raw: SqliteDatabase.Database,
+    private readonly counted: StatementCount,
     private readonly cipher: FieldCipher,
     reader?: { readonly db: Kysely<CamelCaseDatabase>; readonly raw: SqliteDatabase.Database },
     private readonly auditShards: number = DEFAULT_AUDIT_SHARDS,
   ) {
-    this.statements = new Statements(raw);
+    this.statements = new Statements(raw, counted);
     this.read =
       reader === undefined
         ? createSqliteRepositories(db, this.statements, cipher)
         : createSqliteRepositories(reader.db, new Statements(reader.raw), cipher);
   }
 
-  run<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
+  run<T>(work: (repos: Repositories) => Promise<T>, meter?: UnitOfWorkMeter): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ work, resolve: resolve as (v: unknown) => void, reject });
+      this.queue.push({ work, meter, resolve: resolve as (v: unknown) => void, reject });
       if (!this.draining) void this.drain();
     });
+  }
+
+  /** SQLite has no round trips to save: the claim joins the next group commit like any unit of work. */
+  claimDue(owner: string, now: number, leaseUntil: number, limit: number): Promise<JobRecord[]> {
+    return this.run((r) => r.jobs.claimDue(owner, now, leaseUntil, limit));
   }
 
   private async drain(): Promise<void> {
@@ -110,6 +124,8 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
           count += 1;
           raw.exec('savepoint lt');
           audit.begin();
+          // Logical transactions run one after another on this connection: what it ran meanwhile is this one's.
+          const before = this.counted.statements;
           try {
             const value = await current.work(repos);
             raw.exec('release lt');
@@ -121,6 +137,7 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
             audit.drop();
             failed.push({ p: current, e });
           }
+          if (current.meter !== undefined) current.meter.statements += this.counted.statements - before;
           current = undefined;
           if (count >= MAX_BATCH) break;
         }
