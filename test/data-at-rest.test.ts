@@ -80,10 +80,14 @@ describe('the logs of a full flow', () => {
     expect(text).toContain('"url":"/api/v1/agent/messages"');
     for (const phone of flow.phones) expect(text, phone).not.toContain(phone);
     // No mainland mobile number in any form (with +86, spaces or dashes) outside its masked form.
-    // (UUIDs — request and session ids — first: a group like `…a1939079-8510…` looks like a number.)
+    // (UUIDs — request and session ids — first: a group like `…a1939079-8510…` looks like a number;
+    // then long hex — trace and span ids, hashes — and prefixed ids such as `rch_01M9…`, where a run
+    // of eleven digits between letters turns up by chance, as `…ab14977036942f…` once did.)
     const unmasked =
       text
         .replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/gi, '<uuid>')
+        .replace(/(?<![0-9A-Za-z])[0-9a-f]{16,}(?![0-9A-Za-z])/gi, '<hex>')
+        .replace(/(?<![0-9A-Za-z])[a-z]+_[0-9A-Z]{20,}(?![0-9A-Za-z])/g, '<id>')
         .match(/(?<!\d)(?:\+?86[\s-]?)?1[3-9]\d(?:[\s-]?\d){8}(?!\d)/g) ?? [];
     expect(unmasked).toEqual([]);
     expect(text).toContain('****'); // masked numbers are there instead
