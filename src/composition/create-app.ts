@@ -496,6 +496,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     log: pino,
     bodyLimitBytes: config.server.body_limit_bytes,
     requestTimeoutMs: config.server.request_timeout_ms,
+    requestsPerTurn: config.server.requests_per_turn,
     corsOrigins: config.auth.cors_origins,
     metrics,
     tracing: tracing.tracing,

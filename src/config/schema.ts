@@ -231,6 +231,17 @@ export const configSchema = z
           .min(1000)
           .default(30_000)
           .describe('a request not received in full within this gets 408'),
+        requests_per_turn: z
+          .number()
+          .int()
+          .min(1)
+          .max(10_000)
+          .default(8)
+          .describe(
+            'at most this many requests start in one turn of the event loop, the rest wait their turn in order: ' +
+              'Node accepts one new connection per turn, so short turns keep a burst of new connections from ' +
+              'waiting seconds to be accepted',
+          ),
         wait_for_completion_ms: z
           .number()
           .int()

@@ -37,6 +37,7 @@ import { registerAgentRoutes } from './agent-routes.js';
 import { registerIdentityRoutes } from './identity-routes.js';
 import { type McpRoutesOptions, registerMcpRoutes } from './mcp-routes.js';
 import { registerAuthentication } from './plumbing/authenticate.js';
+import { startRequestsFairly } from './plumbing/fair-turns.js';
 import { closeQuietConnectionsOnShutdown } from './plumbing/quiet-connections.js';
 import type { RouteDoc } from './plumbing/openapi/route-doc.js';
 import type { RequestSpan, Tracing } from '../../ports/tracing.js';
@@ -106,6 +107,8 @@ export interface HttpServerOptions {
   readonly log: FastifyBaseLogger;
   readonly bodyLimitBytes: number;
   readonly requestTimeoutMs: number;
+  /** At most this many requests start per turn of the event loop (plumbing/fair-turns.ts). */
+  readonly requestsPerTurn?: number;
   /** Origins (the web console's) allowed to call the API from a browser; none by default. */
   readonly corsOrigins: readonly string[];
   /** Extra readiness checks (database reachable, worker running, not draining). */
@@ -232,6 +235,8 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
   }
   const tracing = opts.tracing;
   closeQuietConnectionsOnShutdown(app);
+  // First of all hooks: a request that waits its turn has done no work yet.
+  if (opts.requestsPerTurn !== undefined) startRequestsFairly(app, opts.requestsPerTurn);
   app.addHook('onRequest', (req, reply, done) => {
     void reply.header('x-request-id', req.id);
     if (hsts !== undefined) void reply.header('strict-transport-security', hsts);
