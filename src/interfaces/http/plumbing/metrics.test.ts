@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { atMostAShareOfTime } from './metrics.js';
+
+describe('atMostAShareOfTime: a costly gauge read at most 1 % of the time', () => {
+  function source(takes: number): { clock: { now: number }; reads: () => number; read: () => Promise<number> } {
+    const clock = { now: 0 };
+    let n = 0;
+    return {
+      clock,
+      reads: () => n,
+      // The read takes `takes` ms of the (fake) clock and answers how many reads there were.
+      read: () => {
+        clock.now += takes;
+        return Promise.resolve(++n);
+      },
+    };
+  }
+
+  it('keeps an 11 ms count for 1.1 s, then reads again', async () => {
+    const s = source(11);
+    const gauge = atMostAShareOfTime(s.read, () => s.clock.now);
+    expect(await gauge()).toBe(1);
+    s.clock.now += 500;
+    expect(await gauge()).toBe(1);
+    s.clock.now += 500;
+    expect(await gauge()).toBe(1);
+    s.clock.now += 200;
+    expect(await gauge()).toBe(2);
+    expect(s.reads()).toBe(2);
+  });
+
+  it('reads a count that takes under 5 ms afresh on every scrape', async () => {
+    const s = source(4.9);
+    const gauge = atMostAShareOfTime(s.read, () => s.clock.now);
+    expect(await gauge()).toBe(1);
+    s.clock.now += 10;
+    expect(await gauge()).toBe(2);
+    s.clock.now += 10;
+    expect(await gauge()).toBe(3);
+  });
+
+  it('shares one read between scrapes that overlap, and a failed read is tried again', async () => {
+    let fail = true;
+    let n = 0;
+    const gauge = atMostAShareOfTime(() => {
+      n++;
+      return fail ? Promise.reject(new Error('database down')) : Promise.resolve(n);
+    });
+    const [a, b] = await Promise.allSettled([gauge(), gauge()]);
+    expect([a.status, b.status]).toEqual(['rejected', 'rejected']);
+    expect(n).toBe(1);
+    fail = false;
+    expect(await gauge()).toBe(2);
+  });
+});
