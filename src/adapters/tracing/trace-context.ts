@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
 
 /** One position in a W3C trace: the trace, the current span, and its flags (sampled = 01). */
 export interface TraceContext {
@@ -35,11 +35,26 @@ export function formatTraceparent(c: TraceContext): string {
   return `00-${c.traceId}-${c.spanId}-${c.flags}`;
 }
 
-export const newSpanId = (): string => randomBytes(8).toString('hex');
+// Ids come from a pool of random bytes filled 4 KiB at a time, each byte used once: two
+// `randomBytes` calls per request (a trace and its span) were 3 % of a read's CPU.
+const POOL_BYTES = 4096;
+let pool = Buffer.alloc(0);
+let used = 0;
+function randomHex(bytes: number): string {
+  if (used + bytes > pool.length) {
+    pool = randomFillSync(Buffer.allocUnsafe(POOL_BYTES));
+    used = 0;
+  }
+  const hex = pool.toString('hex', used, used + bytes);
+  used += bytes;
+  return hex;
+}
+
+export const newSpanId = (): string => randomHex(8);
 
 /** A new trace (sampled), for work that arrives without one. */
 export function newTrace(): TraceContext {
-  return { traceId: randomBytes(16).toString('hex'), spanId: newSpanId(), flags: '01' };
+  return { traceId: randomHex(16), spanId: newSpanId(), flags: '01' };
 }
 
 /** A child span of `parent`'s trace: same trace id and flags, a new span id. */
