@@ -12,12 +12,14 @@ export interface PreparingOptions {
 }
 
 /**
- * An order's statements are some thirty texts (the write batches of each shape, the key lookup,
- * the reads, the job claim); the caps leave room for several times that, and bound what a text
- * of unbounded variety (IN lists of every length) can cost: nothing, once the names run out,
- * and never more than `perConnection` statements a connection.
+ * An order's statements are some fifteen texts seen three times or more in a load run (the write
+ * batches of each shape, the key lookup, the reads, the job claim); fifty a connection leave room
+ * for the other flows (refunds, recharges, batches). The largest, a five-write batch, holds about
+ * 200 KB of server memory once planned, so fifty bound a connection at about 10 MB, the pool at
+ * `pool_size` times that; a text of unbounded variety (IN lists of every length) costs nothing
+ * more once the names run out.
  */
-export const DEFAULT_PREPARING: PreparingOptions = { after: 3, perConnection: 100, names: 2000 };
+export const DEFAULT_PREPARING: PreparingOptions = { after: 3, perConnection: 50, names: 1000 };
 
 /** Texts counted towards `after` at most; the count starts again when they fill (harmless). */
 const COUNTED = 10_000;
