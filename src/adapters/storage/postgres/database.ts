@@ -8,6 +8,7 @@ import { migrateToLatest } from '../migrations/index.js';
 import type { Database } from '../schema.js';
 import type { Storage } from '../storage.js';
 import { PostgresCoordination } from './coordination.js';
+import { DEFAULT_PREPARING, preparingPool, type PreparingOptions } from './prepared-statements.js';
 import { FaultInjection, type TransactionFaults } from './transaction-faults.js';
 import { StatementMeters } from './statement-meters.js';
 import { PostgresUnitOfWork } from './unit-of-work.js';
@@ -26,6 +27,8 @@ export interface PostgresOptions {
   readonly auditShards?: number;
   /** Tests only: have the server fail chosen statements of units of work (see TransactionFaults). */
   readonly faults?: TransactionFaults;
+  /** When statement texts are prepared by name, and how many are kept (default DEFAULT_PREPARING). */
+  readonly preparing?: PreparingOptions;
 }
 
 /** PostgreSQL storage; `db` is the database as it is (snake_case, no plugins), for raw SQL. */
@@ -60,7 +63,8 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
   // Each unit of work that asks (tracing) is told its own.
   let statements = 0;
   const meters = new StatementMeters();
-  const dialect = batchingWrites(snakeCaseIdentifiers(new PostgresDialect({ pool })), () => {
+  const prepared = preparingPool(pool, options.preparing ?? DEFAULT_PREPARING);
+  const dialect = batchingWrites(snakeCaseIdentifiers(new PostgresDialect({ pool: prepared })), () => {
     statements++;
     meters.sent();
   });

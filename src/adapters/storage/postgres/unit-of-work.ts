@@ -4,12 +4,19 @@ import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { JobRecord } from '../../../ports/records.js';
 import type { ReadRepositories, Repositories, UnitOfWork, UnitOfWorkMeter } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase } from '../schema.js';
+import { isStalePlan } from './prepared-statements.js';
 import { createPostgresRepositories, type TransactionEffects } from './repositories.js';
 import type { StatementMeters } from './statement-meters.js';
 import type { FaultInjection } from './transaction-faults.js';
 
 /** SQLSTATEs after which the whole transaction may simply run again. */
 const RETRYABLE = new Set(['40001', '40P01']); // serialization_failure, deadlock_detected
+
+/** Whether the transaction that failed with `e` may simply run again. */
+const retryable = (e: unknown): boolean =>
+  RETRYABLE.has((e as { code?: unknown }).code as string) ||
+  // A prepared statement made stale by a migration (another instance's): the text has a new name now.
+  isStalePlan(e);
 /** Runs of one unit of work at most: the first and two re-runs. */
 export const MAX_TRIES = 3;
 
@@ -17,8 +24,9 @@ export const MAX_TRIES = 3;
  * A unit of work on PostgreSQL: one real transaction (READ COMMITTED) on one pooled connection.
  * Correctness never rests on the isolation level: every update is version- or lease-checked,
  * keys are UNIQUE, claims use FOR UPDATE SKIP LOCKED, spending decisions take a per-user lock.
- * A transaction the server aborts as a deadlock or serialization failure is run again (the
- * work only touches the database, so running it again is safe).
+ * A transaction the server aborts as a deadlock or serialization failure, or because a prepared
+ * statement went stale, is run again (the work only touches the database, so running it again is
+ * safe).
  *
  * With `injection` (tests), each attempt runs inside it, so that a test can have the server fail
  * chosen statements of chosen attempts (see TransactionFaults).
@@ -65,7 +73,7 @@ export class PostgresUnitOfWork implements UnitOfWork {
         this.afterCommit(effects);
         return value;
       } catch (e) {
-        if (attempt >= MAX_TRIES || !RETRYABLE.has((e as { code?: unknown }).code as string)) throw e;
+        if (attempt >= MAX_TRIES || !retryable(e)) throw e;
       }
     }
   }

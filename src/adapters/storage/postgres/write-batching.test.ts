@@ -5,7 +5,7 @@ import { linkedInsert } from '../kysely/audit-log.js';
 import { BATCHABLE, batchKind } from '../kysely/batchable.js';
 import { snakeCaseIdentifiers, withCamelCase } from '../kysely/with-camel-case.js';
 import type { Database } from '../schema.js';
-import { target } from './write-batching.js';
+import { shifted, target } from './write-batching.js';
 
 // Compiles as the repositories do on PostgreSQL, without a server: what write batching is shown.
 const db = withCamelCase(
@@ -71,5 +71,22 @@ describe('what a batchable write targets', () => {
     const q = db.selectFrom('orders').selectAll().where('id', '=', 'o1').compile();
     expect(batchKind(q.sql)).toBeUndefined();
     expect(target(q)).toBeUndefined();
+  });
+});
+
+describe('parameters renumbered for a batch', () => {
+  it('every $n moves by the offset, whatever its digits; other dollars and the rest stay', () => {
+    const sql = 'update "t" set "a" = $1, "b" = $10 where "id" = $2 and x = \'$\' and y = $$ returning $9';
+    expect(shifted(sql, 0)).toBe(sql);
+    expect(shifted(sql, 7)).toBe(
+      'update "t" set "a" = $8, "b" = $17 where "id" = $9 and x = \'$\' and y = $$ returning $16',
+    );
+    expect(shifted('select $1', 99)).toBe('select $100');
+    expect(shifted('select 1', 5)).toBe('select 1');
+  });
+
+  it('says what the regular expression it replaced said', () => {
+    const old = (s: string, o: number) => s.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + o}`);
+    for (const sql of ['$1$2$3', 'a$', '$a$12b$0', 'x = $123456 and $7']) expect(shifted(sql, 3)).toBe(old(sql, 3));
   });
 });
