@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { EnvelopeCipher } from '../adapters/crypto/envelope-cipher.js';
 import { createMasterKeyFile } from '../adapters/crypto/master-key-file.js';
 import { openPostgres, type TransactionFaults } from '../adapters/storage/postgres/database.js';
+import { DEFAULT_PREPARING } from '../adapters/storage/postgres/prepared-statements.js';
 import { openSqlite } from '../adapters/storage/sqlite/database.js';
 import type { Storage } from '../adapters/storage/storage.js';
 import type { AppConfig, MasterKeyConfig } from '../config/load-config.js';
@@ -33,6 +34,7 @@ export async function openStorage(
   return config.database.kind === 'postgres'
     ? openPostgres(config.database.url, {
         poolSize: config.database.poolSize,
+        ...(config.database.preparedStatements ? {} : { preparing: { ...DEFAULT_PREPARING, names: 0 } }),
         logger,
         cipher,
         auditShards: config.audit.shards,

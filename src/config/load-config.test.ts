@@ -157,7 +157,16 @@ describe('configuration', () => {
       url: 'postgres://a/one',
       path: '',
       poolSize: 10,
+      preparedStatements: true,
     });
+    const unprepared = loadConfig({
+      env: {
+        DATABASE_URL: 'postgres://a/one',
+        AUTOGLM__DATABASE__PREPARED_STATEMENTS: 'false',
+        AUTOGLM_MASTER_KEY: KEY,
+      },
+    });
+    expect(unprepared.ok && unprepared.value.database).toMatchObject({ preparedStatements: false });
     const both = loadConfig({
       env: {
         DATABASE_URL: 'postgres://a/one',

@@ -11,7 +11,13 @@ export type { MasterKeyConfig } from './master-key.js';
 
 export type DatabaseConfig =
   | { readonly kind: 'sqlite'; readonly url: string; readonly path: string }
-  | { readonly kind: 'postgres'; readonly url: string; readonly path: string; readonly poolSize: number };
+  | {
+      readonly kind: 'postgres';
+      readonly url: string;
+      readonly path: string;
+      readonly poolSize: number;
+      readonly preparedStatements: boolean;
+    };
 
 /** Data at rest: the master key (never the raw setting: its bytes, and where they came from). */
 export interface SecurityConfig {
@@ -262,8 +268,8 @@ function describe(issue: z.core.$ZodIssue): string {
 
 const DEFAULT_DATABASE_URL = 'sqlite:./data/autoglm.db';
 
-function parseDatabase(url: string, poolSize: number): DatabaseConfig | string {
-  if (/^postgres(?:ql)?:\/\//i.test(url)) return { kind: 'postgres', url, path: '', poolSize };
+function parseDatabase(url: string, poolSize: number, preparedStatements = true): DatabaseConfig | string {
+  if (/^postgres(?:ql)?:\/\//i.test(url)) return { kind: 'postgres', url, path: '', poolSize, preparedStatements };
   if (url === 'sqlite::memory:' || url === ':memory:') return { kind: 'sqlite', url, path: ':memory:' };
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
@@ -340,7 +346,7 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
     if (route.min_amount !== undefined && route.max_amount !== undefined && route.max_amount < route.min_amount)
       issues.push(`payment_routing.${i}: max_amount must be ≥ min_amount`);
   }
-  const db = parseDatabase(c.database.url, c.database.pool_size);
+  const db = parseDatabase(c.database.url, c.database.pool_size, c.database.prepared_statements);
   if (typeof db === 'string') issues.push(db);
   const policy = policySchema.safeParse({
     auto_confirm_order: c.auto_confirm_order,
@@ -419,7 +425,9 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
   view.database = {
     kind: config.database.kind,
     url: maskDatabaseUrl(config.database.url),
-    ...(config.database.kind === 'postgres' ? { pool_size: config.database.poolSize } : {}),
+    ...(config.database.kind === 'postgres'
+      ? { pool_size: config.database.poolSize, prepared_statements: config.database.preparedStatements }
+      : {}),
   };
   const redis = config.rate_limit.redis_url;
   if (redis !== undefined) view.rate_limit = { ...config.rate_limit, redis_url: maskUrlPassword(redis) };

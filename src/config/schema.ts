@@ -290,6 +290,14 @@ export const configSchema = z
           .max(200)
           .default(10)
           .describe('PostgreSQL only: pooled connections per instance (one more is kept for LISTEN).'),
+        prepared_statements: z
+          .boolean()
+          .default(true)
+          .describe(
+            'PostgreSQL only: send statement texts that repeat as named prepared statements (parsed and planned ' +
+              'once per connection); false behind a pooler in transaction mode that does not keep them (PgBouncer ' +
+              'before 1.21, or without max_prepared_statements)',
+          ),
       })
       .strict()
       .prefault({})

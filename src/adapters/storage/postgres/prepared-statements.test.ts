@@ -94,6 +94,13 @@ describe.runIf(wanted)('PostgreSQL prepared statements', () => {
     expect(n.rows[0]?.n).toBe(9);
   });
 
+  // database.prepared_statements: false, behind a pooler in transaction mode.
+  it('with no names nothing is prepared', async () => {
+    const s = await open({ after: 1, perConnection: 50, names: 0 });
+    for (const id of ['n1', 'n2', 'n3', 'n4']) await s.unitOfWork.run((r) => placeOrder(r, id));
+    expect(await prepared(s)).toEqual([]);
+  });
+
   it('varied texts keep at most perConnection statements on a connection, and at most `names` named', async () => {
     const s = await open({ after: 1, perConnection: 4, names: 1000 });
     const shape = (i: number) => sql<{ v: number }>`select ${i}::int + ${sql.raw(String(i % 10))} as v`;
