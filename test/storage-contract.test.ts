@@ -1324,6 +1324,10 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
         principal: { ...person, passwordHash: 'h' },
       });
       expect(await uow.read.identity.getKeyWithPrincipal('k9')).toBeUndefined();
+      // A key whose principal is gone: the key, and no principal (the join's columns all null).
+      const orphan = { ...key, id: 'k8', tenantId: 'tz', principalId: 'ghost', secretHash: 'h8' };
+      await uow.run((r) => r.identity.insertKey(orphan));
+      expect(await uow.read.identity.getKeyWithPrincipal('k8')).toEqual({ key: orphan, principal: undefined });
       expect(await uow.run((r) => r.identity.hasLiveKeyForRole('t1', 'user', 10))).toBe(true);
       expect(await uow.run((r) => r.identity.hasLiveKeyForRole('t1', 'admin', 10))).toBe(false);
       expect(await uow.run((r) => r.identity.revokeKey('t2', 'k1', 5))).toBe(false);

@@ -53,6 +53,41 @@ function toRefresh(r: Row<'refreshTokens'>): RefreshTokenRecord {
   };
 }
 
+/** An API key's row joined with its principal's columns (`p…`, all null when it has none). */
+export type KeyWithPrincipalRow = Row<'apiKeys'> & {
+  readonly pId: string | null;
+  readonly pKind: string | null;
+  readonly pRole: string | null;
+  readonly pActsFor: string | null;
+  readonly pDisplayName: string | null;
+  readonly pPasswordHash: string | null;
+  readonly pCreatedAt: Row<'principals'>['createdAt'] | null;
+  readonly pDisabledAt: Row<'principals'>['disabledAt'];
+};
+
+/** The key and its principal from their joined row (getKeyWithPrincipal's answer). */
+export function keyWithPrincipal(r: KeyWithPrincipalRow): {
+  key: ApiKeyRecord;
+  principal: PrincipalRecord | undefined;
+} {
+  const principal =
+    // A left join: the principal's columns are all null exactly when there is no principal.
+    r.pId === null || r.pKind === null || r.pRole === null || r.pCreatedAt === null
+      ? undefined
+      : toPrincipal({
+          tenantId: r.tenantId,
+          id: r.pId,
+          kind: r.pKind,
+          role: r.pRole,
+          actsFor: r.pActsFor,
+          displayName: r.pDisplayName,
+          passwordHash: r.pPasswordHash,
+          createdAt: r.pCreatedAt,
+          disabledAt: r.pDisabledAt,
+        });
+  return { key: toKey(r), principal };
+}
+
 /** Identity in plain Kysely (no engine-specific SQL), so SQLite and PostgreSQL share it. */
 export class KyselyIdentity implements IdentityRepository {
   constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
@@ -260,23 +295,7 @@ export class KyselyIdentity implements IdentityRepository {
       ])
       .where('apiKeys.id', '=', id)
       .executeTakeFirst();
-    if (r === undefined) return undefined;
-    const principal =
-      // A left join: the principal's columns are all null exactly when there is no principal.
-      r.pId === null || r.pKind === null || r.pRole === null || r.pCreatedAt === null
-        ? undefined
-        : toPrincipal({
-            tenantId: r.tenantId,
-            id: r.pId,
-            kind: r.pKind,
-            role: r.pRole,
-            actsFor: r.pActsFor,
-            displayName: r.pDisplayName,
-            passwordHash: r.pPasswordHash,
-            createdAt: r.pCreatedAt,
-            disabledAt: r.pDisabledAt,
-          });
-    return { key: toKey(r), principal };
+    return r === undefined ? undefined : keyWithPrincipal(r);
   }
 
   async listKeys(tenantId: string): Promise<ApiKeyRecord[]> {

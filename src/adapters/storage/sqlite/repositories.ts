@@ -1,6 +1,7 @@
 import type SqliteDatabase from 'better-sqlite3';
 import type { Kysely } from 'kysely';
 import type { FieldCipher } from '../../../ports/field-cipher.js';
+import type { ApiKeyRecord, PrincipalRecord } from '../../../ports/identity.js';
 import type { AuditEntry, JobRecord, OrderRecord, PaymentRecord } from '../../../ports/records.js';
 import type { NewJob, Repositories } from '../../../ports/repositories.js';
 import { chainKey, DEFAULT_AUDIT_SHARDS } from '../../../domain/audit-chain.js';
@@ -12,6 +13,7 @@ import {
   linkAuditRows,
 } from '../kysely/audit-log.js';
 import { createRepositories } from '../kysely/create-repositories.js';
+import { KyselyIdentity, keyWithPrincipal, type KeyWithPrincipalRow } from '../kysely/identity.js';
 import { advanced, jobRow, KyselyJobs, toJob } from '../kysely/jobs.js';
 import { KyselyOrders, orderRow, toOrder } from '../kysely/orders.js';
 import { KyselyPayments, paymentRow, toPayment } from '../kysely/payments.js';
@@ -23,11 +25,17 @@ import type { CamelCaseDatabase, Row } from '../schema.js';
  * CamelCasePlugin names it, so a `select` or `returning` of it yields the very rows the Kysely
  * repositories read. Taken from the table itself (preparing does not run it), never kept by hand.
  */
-function allColumns(raw: SqliteDatabase.Database, table: string): string {
+function allColumns(raw: SqliteDatabase.Database, table: string, qualified = false): string {
   return raw
     .prepare(`select * from "${table}"`)
     .columns()
-    .map(({ name }) => (propertyName(name) === name ? `"${name}"` : `"${name}" as "${propertyName(name)}"`))
+    .map(({ name }) =>
+      qualified
+        ? `"${table}"."${name}" as "${propertyName(name)}"`
+        : propertyName(name) === name
+          ? `"${name}"`
+          : `"${name}" as "${propertyName(name)}"`,
+    )
     .join(', ');
 }
 
@@ -49,7 +57,7 @@ export class Statements {
   private readonly cache = new Map<string, SqliteDatabase.Statement>();
   private readonly inserts = new Map<string, SqliteDatabase.Statement>();
   /** Hot-path SQL built once per connection (a constant text is also a cheap cache key). */
-  readonly sql: Readonly<Record<'orderById' | 'paymentById' | 'jobById' | 'jobAdvance', string>>;
+  readonly sql: Readonly<Record<'orderById' | 'paymentById' | 'jobById' | 'jobAdvance' | 'keyWithPrincipal', string>>;
 
   /**
    * @param counted where each statement handed out is counted (every `get` is followed by one run):
@@ -64,6 +72,14 @@ export class Statements {
       orderById: `select ${allColumns(raw, 'orders')} from "orders" where "tenant_id" = ? and "id" = ?`,
       paymentById: `select ${allColumns(raw, 'payments')} from "payments" where "tenant_id" = ? and "id" = ?`,
       jobById: `select ${jobs} from "jobs" where "id" = ?`,
+      // Every request with an API key (authentication): KyselyIdentity.getKeyWithPrincipal's query.
+      keyWithPrincipal:
+        `select ${allColumns(raw, 'api_keys', true)}, "principals"."id" as "pId", "principals"."kind" as "pKind", ` +
+        '"principals"."role" as "pRole", "principals"."acts_for" as "pActsFor", ' +
+        '"principals"."display_name" as "pDisplayName", "principals"."password_hash" as "pPasswordHash", ' +
+        '"principals"."created_at" as "pCreatedAt", "principals"."disabled_at" as "pDisabledAt" ' +
+        'from "api_keys" left join "principals" on "principals"."tenant_id" = "api_keys"."tenant_id" ' +
+        'and "principals"."id" = "api_keys"."principal_id" where "api_keys"."id" = ?',
       jobAdvance:
         'update "jobs" set "kind" = @kind, "priority" = @priority, "attempts" = 1, "run_at" = @now, ' +
         '"lease_until" = @leaseUntil, "last_error" = null, "updated_at" = @now ' +
@@ -297,6 +313,22 @@ export function writeAuditRows(st: Statements, entries: readonly AuditEntry[], s
   }
 }
 
+class SqliteIdentity extends KyselyIdentity {
+  constructor(
+    db: Kysely<CamelCaseDatabase>,
+    private readonly st: Statements,
+  ) {
+    super(db);
+  }
+
+  override getKeyWithPrincipal(
+    id: string,
+  ): Promise<{ key: ApiKeyRecord; principal: PrincipalRecord | undefined } | undefined> {
+    const row = this.st.get(this.st.sql.keyWithPrincipal).get(id) as KeyWithPrincipalRow | undefined;
+    return Promise.resolve(row === undefined ? undefined : keyWithPrincipal(row));
+  }
+}
+
 /** Repositories for one SQLite connection: Kysely for everything, prepared statements for the hot path. */
 export function createSqliteRepositories(
   db: Kysely<CamelCaseDatabase>,
@@ -306,6 +338,7 @@ export function createSqliteRepositories(
 ): Repositories {
   return {
     ...createRepositories(db, 'sqlite', cipher),
+    identity: new SqliteIdentity(db, st),
     orders: new SqliteOrders(db, st),
     payments: new SqlitePayments(db, st),
     jobs: new SqliteJobs(db, st),
