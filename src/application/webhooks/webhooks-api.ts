@@ -23,7 +23,7 @@ export { webhookNotifier } from './notify-recharge.js';
 export const DISPATCHER_ROLE = 'webhook-dispatcher';
 
 export interface WebhookSettings {
-  /** How often each instance looks for new audit rows (when a round found none). */
+  /** How often the dispatching instance looks for new audit rows (when a round found none). */
   readonly pollIntervalMs: number;
   /** Audit rows per round. */
   readonly batch: number;
