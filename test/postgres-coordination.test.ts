@@ -131,4 +131,35 @@ describe.runIf(wanted)('PostgreSQL: several instances on one database', () => {
       await b.close();
     }
   });
+
+  it('a role has one holder while it lives; when it goes another takes the role', async () => {
+    const a = await open();
+    const b = await open();
+    const c = await open();
+    try {
+      await a.coordination.join('lead-a');
+      await b.coordination.join('lead-b');
+      expect(await a.coordination.lead('dispatch')).toBe(true);
+      expect(await a.coordination.lead('dispatch')).toBe(true);
+      expect(await b.coordination.lead('dispatch')).toBe(false);
+      // Asked again within the retry gap: answered without a round trip, still no.
+      expect(await b.coordination.lead('dispatch')).toBe(false);
+      // Another role is a separate lock.
+      expect(await b.coordination.lead('other')).toBe(true);
+      // Never joined: no connection to hold a role on, so it acts, as before roles existed.
+      expect(await c.coordination.lead('dispatch')).toBe(true);
+
+      await a.close();
+      let taken = false;
+      for (let i = 0; i < 40 && !taken; i++) {
+        taken = await b.coordination.lead('dispatch');
+        if (!taken) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(taken).toBe(true);
+    } finally {
+      await a.close().catch(() => undefined);
+      await b.close();
+      await c.close();
+    }
+  });
 });

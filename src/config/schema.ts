@@ -684,7 +684,7 @@ export const configSchema = z
           .min(10)
           .max(60_000)
           .default(500)
-          .describe('how often each instance looks for new events'),
+          .describe('how often the dispatching instance (one of several on PostgreSQL) looks for new events'),
         batch: z.number().int().min(1).max(10_000).default(500).describe('events per round'),
         timeout_ms: timeoutMs
           .optional()

@@ -568,6 +568,7 @@ export interface ReadRepositories {
     | 'attempts'
     | 'cursor'
     | 'auditAfter'
+    | 'auditKeysAfter'
   >;
   readonly reconciliations: Pick<ReconciliationRepository, 'get' | 'list' | 'getRepair' | 'repairsOf'>;
 }

@@ -118,12 +118,20 @@ export interface WebhookRepository {
   /** Audit rows after `afterId`, in id order, at most `limit`. */
   auditAfter(afterId: number, limit: number): Promise<AuditRecord[]>;
   /**
+   * The same rows' keys only (`AuditKey`: no before/after, actor, time): what a dispatcher
+   * round needs to move past rows that no endpoint will receive.
+   */
+  auditKeysAfter(afterId: number, limit: number): Promise<AuditKey[]>;
+  /**
    * The highest audit id below which no row can still appear: every transaction that took an id
    * at or below it has committed or rolled back. SQLite (one writer, ids given at commit) knows at
    * once; PostgreSQL waits for the transactions inserting audit rows now to end.
    */
   settledAuditId(): Promise<number>;
 }
+
+/** An audit row's id and what it is about, without its content. */
+export type AuditKey = Pick<AuditRecord, 'id' | 'tenantId' | 'resourceType' | 'resourceId' | 'action'>;
 
 /** What one HTTP attempt of a delivery saw. */
 export interface WebhookAttemptResult {

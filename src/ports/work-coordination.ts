@@ -23,6 +23,15 @@ export interface WorkCoordination {
    * many jobs they held. Engines that cannot tell a dead worker from a slow one return none.
    */
   reclaimOrphans(now: number): Promise<{ readonly owners: readonly string[]; readonly jobs: number }>;
+  /**
+   * Whether this process is, of all the processes on the database, the one that does `role` now
+   * (e.g. the webhook dispatcher, which reads every audit row): so work that every instance could
+   * do, and that costs per row rather than per caller, is done once and not once per instance.
+   * At most one holds a role at a time while it lives and stays connected; when it dies another's
+   * next call takes it over. Advisory only: the work must stay correct when two briefly both
+   * believe they hold it (a lost connection), or when none can tell (no connection: true).
+   */
+  lead(role: string): Promise<boolean>;
   /** Stop listening and leave (a still-leased job of ours then counts as orphaned). */
   close(): Promise<void>;
 }

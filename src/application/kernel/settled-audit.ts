@@ -11,13 +11,23 @@ import { tx } from './tx.js';
  * far as their ids run without a gap; at a gap storage is asked for the id below which every
  * transaction has ended (`settledAuditId`), and a gap below that is a rollback, gone for good.
  */
-export async function settledAuditAfter(deps: Deps, from: number, limit: number): Promise<AuditRecord[]> {
+export function settledAuditAfter(deps: Deps, from: number, limit: number): Promise<AuditRecord[]> {
   const read = deps.uow.read.webhooks;
-  const rows = await read.auditAfter(from, limit);
+  return settledAfter(deps, from, limit, (f, l) => read.auditAfter(f, l));
+}
+
+/** `settledAuditAfter` for any reading of the rows (e.g. their keys only). */
+export async function settledAfter<T extends { readonly id: number }>(
+  deps: Deps,
+  from: number,
+  limit: number,
+  readAfter: (from: number, limit: number) => Promise<T[]>,
+): Promise<T[]> {
+  const rows = await readAfter(from, limit);
   if (rows.every((a, i) => a.id === from + i + 1)) return rows;
   const settled = await lastSettledAuditId(deps);
   // Read again after the wait: rows that committed meanwhile fill what were gaps.
-  return (await read.auditAfter(from, limit)).filter((a) => a.id <= settled);
+  return (await readAfter(from, limit)).filter((a) => a.id <= settled);
 }
 
 /** The highest audit id below which every transaction has ended (a reader's starting position). */

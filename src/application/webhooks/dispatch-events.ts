@@ -1,11 +1,11 @@
 import { eventFromAudit, matchesFilter, type WebhookEvent } from '../../domain/webhooks.js';
 import type { AuditRecord } from '../../ports/records.js';
 import type { Repositories } from '../../ports/repositories.js';
-import type { WebhookSubscriptionRecord } from '../../ports/webhooks.js';
+import type { AuditKey, WebhookSubscriptionRecord } from '../../ports/webhooks.js';
 import { JOB, PRIORITY } from '../jobs/job-kinds.js';
 import { enqueueOnce } from '../jobs/job-steps.js';
 import type { Deps } from '../kernel/deps.js';
-import { settledAuditAfter } from '../kernel/settled-audit.js';
+import { settledAfter } from '../kernel/settled-audit.js';
 import { tx } from '../kernel/tx.js';
 import { addressEvent } from './address-event.js';
 
@@ -33,21 +33,28 @@ export interface DispatchSettings {
  *
  * Only rows no earlier row can still appear before are taken (`settledAuditAfter`).
  *
+ * When no endpoint is enabled, only the rows' keys are read (what the recharge notices need and
+ * the cursor's move), not their content: the dispatcher of a service without webhooks costs an
+ * index read per row, not a row's parse.
+ *
  * Returns how many audit rows the round handled (0: nothing new).
  */
 export async function dispatchRound(deps: Deps, settings: DispatchSettings): Promise<number> {
   const read = deps.uow.read.webhooks;
   const from = await read.cursor();
-  const rows = await settledAuditAfter(deps, from, settings.batch);
+  // Asked before the rows, as it was asked before the transaction: an endpoint enabled after
+  // the answer starts with the rows after this round's, as it would one round later.
+  const anyone = await read.anyEnabled();
+  const whole = anyone ? await settledAfter(deps, from, settings.batch, (f, l) => read.auditAfter(f, l)) : undefined;
+  const rows: readonly AuditKey[] =
+    whole ?? (await settledAfter(deps, from, settings.batch, (f, l) => read.auditKeysAfter(f, l)));
   if (rows.length === 0) return 0;
   const to = rows.at(-1)!.id;
-  // Costs one indexed read when nobody listens: the cursor still moves, nothing is addressed.
-  const anyone = await read.anyEnabled();
   const now = deps.clock.now();
   try {
     await tx(deps.uow, { actor: 'system:webhooks', now, requestId: null }, async (r) => {
       if (!(await r.webhooks.moveCursor(from, to, now))) throw new CursorMoved();
-      if (anyone) await addressRows(r, deps, rows, now);
+      if (whole !== undefined) await addressRows(r, deps, whole, now);
       if (settings.notifyRecharges) {
         for (const a of rows) {
           if (a.resourceType !== 'recharge' || !RECHARGE_ENDINGS.has(a.action)) continue;

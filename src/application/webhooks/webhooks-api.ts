@@ -19,8 +19,11 @@ export type { CreatedWebhook } from './manage-subscriptions.js';
 export type { DeliveryView, WebhookView } from './webhook-view.js';
 export { webhookNotifier } from './notify-recharge.js';
 
+/** The role (`WorkCoordination.lead`) of the instance whose loop dispatches. */
+export const DISPATCHER_ROLE = 'webhook-dispatcher';
+
 export interface WebhookSettings {
-  /** How often each instance looks for new audit rows (when a round found none). */
+  /** How often the dispatching instance looks for new audit rows (when a round found none). */
   readonly pollIntervalMs: number;
   /** Audit rows per round. */
   readonly batch: number;
@@ -56,7 +59,10 @@ export interface WebhooksApi {
     readonly data: Readonly<Record<string, unknown>>;
     readonly tenantId?: string;
   }): Promise<void>;
-  /** One dispatcher round now (tests; the loop does it on its own): audit rows handled. */
+  /**
+   * One dispatcher round now, on this instance whether or not it leads (tests; the loop does it
+   * on its own, on the leading instance only): audit rows handled.
+   */
   dispatch(): Promise<number>;
   start(): void;
   stop(): void;
@@ -162,7 +168,11 @@ export function createWebhooks(
       running = true;
       const tick = (): void => {
         cancel = undefined;
-        round()
+        // One instance of all on the database reads the audit log for everyone: the others
+        // would read the same rows only to lose the cursor's compare-and-set.
+        deps.coordination
+          .lead(DISPATCHER_ROLE)
+          .then((leading) => (leading ? round() : 0))
           .catch((e: unknown) => {
             deps.logger.warn({ err: e }, 'webhook dispatch round failed; trying again');
             return 0;

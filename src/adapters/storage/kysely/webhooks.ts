@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { AuditRecord } from '../../../ports/records.js';
 import type {
+  AuditKey,
   WebhookAttemptRecord,
   WebhookDeliveryRecord,
   WebhookDeliveryStatus,
@@ -337,6 +338,17 @@ export class KyselyWebhooks implements WebhookRepository {
       .limit(limit)
       .execute();
     return rows.map(toAudit);
+  }
+
+  async auditKeysAfter(afterId: number, limit: number): Promise<AuditKey[]> {
+    const rows = await this.db
+      .selectFrom('auditLog')
+      .select(['id', 'tenantId', 'resourceType', 'resourceId', 'action'])
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ ...r, id: num(r.id) }));
   }
 
   async settledAuditId(): Promise<number> {

@@ -8,6 +8,8 @@ import { JOBS_CHANNEL, LOCK_NAMESPACE } from './locks.js';
 /** At most one NOTIFY per this many ms per process: a notifying commit takes a global lock. */
 const ANNOUNCE_GAP_MS = 100;
 const RECONNECT_MS = 1000;
+/** A process that does not hold a role asks again at most this often (each poll: ~4/s per instance). */
+const LEAD_RETRY_MS = 1000;
 
 /**
  * Work sharing between processes on one PostgreSQL database.
@@ -22,6 +24,9 @@ const RECONNECT_MS = 1000;
  *
  * Wake-ups: the same connection LISTENs; `announce` sends a NOTIFY from outside any transaction,
  * coalesced to at most one per ANNOUNCE_GAP_MS, never on the payment-commit path.
+ *
+ * Roles (`lead`): a session advisory lock per role on the same connection, so a role moves to
+ * another process when its holder dies or loses the connection, like the liveness lock.
  */
 export class PostgresCoordination implements WorkCoordination {
   private workerId = '';
@@ -31,6 +36,10 @@ export class PostgresCoordination implements WorkCoordination {
   private again = false;
   private closed = false;
   private reconnect: NodeJS.Timeout | undefined;
+  /** Roles whose lock the current listening connection holds (they go with it). */
+  private readonly led = new Set<string>();
+  /** When each role not held was last asked for (ms since the epoch). */
+  private readonly asked = new Map<string, number>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -74,6 +83,8 @@ export class PostgresCoordination implements WorkCoordination {
   private lost(client: pg.Client, error: unknown): void {
     if (this.listener !== client || this.closed) return;
     this.listener = undefined;
+    this.led.clear();
+    this.asked.clear();
     client.end().catch(() => undefined);
     this.logger.warn({ err: error }, 'lost the PostgreSQL listening connection; reconnecting');
     this.scheduleReconnect();
@@ -145,8 +156,33 @@ export class PostgresCoordination implements WorkCoordination {
     return { owners: [...new Set(rows.map((r) => r.lease_owner))], jobs: rows.length };
   }
 
+  async lead(role: string): Promise<boolean> {
+    if (this.closed) return false;
+    const client = this.listener;
+    // No connection to hold a role on (never joined, or reconnecting): act, as every instance
+    // did before roles existed; what a role guards is safe when several do it.
+    if (client === undefined) return true;
+    if (this.led.has(role)) return true;
+    const now = Date.now();
+    if (now - (this.asked.get(role) ?? Number.NEGATIVE_INFINITY) < LEAD_RETRY_MS) return false;
+    this.asked.set(role, now);
+    try {
+      const r = await client.query<{ held: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as held', [
+        LOCK_NAMESPACE.role,
+        role,
+      ]);
+      // Lost meanwhile: the lock, if taken, went with that connection.
+      if (r.rows[0]?.held !== true || this.listener !== client) return false;
+      this.led.add(role);
+      return true;
+    } catch {
+      return false; // the connection is going: `lost` reconnects, and the next call asks again
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
+    this.led.clear();
     if (this.reconnect !== undefined) clearTimeout(this.reconnect);
     this.listeners.clear();
     const client = this.listener;

@@ -10,6 +10,8 @@ export const LOCK_NAMESPACE = {
   userSpending: 0x41474c02,
   /** Held for one transaction by whoever changes a tenant's people's roles or access (last admin). */
   tenantPeople: 0x41474c03,
+  /** Held for its whole life by the one process doing a role (`lead`), on its listening connection. */
+  role: 0x41474c04,
 } as const;
 
 /** The channel idle workers LISTEN on; the payload is the announcing worker's id. */

@@ -21,6 +21,11 @@ export class SingleProcessCoordination implements WorkCoordination {
     return Promise.resolve({ owners: [], jobs: 0 });
   }
 
+  lead(): Promise<boolean> {
+    // The only process on the file does every role.
+    return Promise.resolve(true);
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }
