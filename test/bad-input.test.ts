@@ -108,6 +108,14 @@ describe('bad input gets a 4xx problem+json with a stable code, never a 500 or a
     expect(r.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
   });
 
+  it('a batch sent as JSON (a file is CSV or JSON lines) → 415, whatever the JSON, null included', async () => {
+    for (const payload of ['null', '{}', '[]', '"13800138000,1000"', '12']) {
+      const r = await post('/api/v1/recharges/batch', payload, json);
+      expect(r.status, payload).toBe(415);
+      expect(r.body.code).toBe('UNSUPPORTED_MEDIA_TYPE');
+    }
+  });
+
   it('an unknown order id → 404 ORDER_NOT_FOUND; a malformed one too', async () => {
     for (const id of ['ord_nothere', '..%2F..%2Fetc', 'x'.repeat(90)]) {
       const res = await app.http.inject({ method: 'GET', url: `/api/v1/orders/${id}` });

@@ -85,7 +85,7 @@ export function registerBatchRoutes(
       async (req, reply) => {
         const type = String(req.headers['content-type'] ?? '');
         const body = req.body as AsyncIterable<Uint8Array> | undefined;
-        if (body === undefined || typeof body !== 'object' || !(Symbol.asyncIterator in body)) {
+        if (body === undefined || body === null || typeof body !== 'object' || !(Symbol.asyncIterator in body)) {
           return sendProblem(
             reply,
             problem('UNSUPPORTED_MEDIA_TYPE', 'send the batch as text/csv or application/x-ndjson', req.id),
