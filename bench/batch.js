@@ -178,7 +178,9 @@ async function run(rows) {
     };
   } finally {
     await stop(server.child);
-    rmSync(dir, { recursive: true, force: true });
+    // BENCH_KEEP=1 leaves the server's directory (its database) for a look afterwards.
+    if (process.env.BENCH_KEEP === '1') console.log(`  kept ${dir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
 

@@ -27,13 +27,17 @@ export function startServer(args, env, startTimeoutMs = 20_000) {
   });
 }
 
-/** SIGTERM (a graceful drain), SIGKILL if it takes longer than 15 s. */
+/**
+ * SIGTERM (a graceful drain), SIGKILL if it takes longer than 15 s, or 180 s when the server was
+ * started with --cpu-prof in BENCH_NODE_ARGS (writing a long run's profile takes a while).
+ */
 export function stop(child) {
+  const grace = (process.env.BENCH_NODE_ARGS ?? '').includes('--cpu-prof') ? 180_000 : 15_000;
   return new Promise((resolve) => {
     child.removeAllListeners('exit');
     child.once('exit', resolve);
     child.kill('SIGTERM');
-    setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+    setTimeout(() => child.kill('SIGKILL'), grace).unref();
   });
 }
 
