@@ -23,7 +23,7 @@ const dir = mkdtempSync(join(tmpdir(), 'autoglm-batch-cli-'));
 
 beforeAll(async () => {
   app = (
-    await startTestApp(rechargeConfig(['sim-b'], { batch: { chunk_rows: 4 } }), {
+    await startTestApp(rechargeConfig(['sim-b'], { batch: { chunk_rows: 4, expand_rows: 4 } }), {
       carriers,
       rechargeChannels: simulatedChannels(carriers, { 'sim-b': quick }),
     })

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { readLines } from '../src/application/batch/batch-api.js';
 import type { BatchView } from '../src/application/batch/batch-api.js';
 import type { App } from '../src/composition/create-app.js';
@@ -98,7 +98,7 @@ describe('batch recharge over HTTP', () => {
       });
       const app = await start(
         {
-          ...rechargeConfig(['sim-a', 'sim-b'], { max_attempts: 1, batch: { chunk_rows: 7 } }),
+          ...rechargeConfig(['sim-a', 'sim-b'], { max_attempts: 1, batch: { chunk_rows: 7, expand_rows: 7 } }),
           worker: { poll_interval_ms: 20, retry_base_ms: 10, retry_max_ms: 50, concurrency: 8 },
         },
         { carriers, rechargeChannels: channels },
@@ -238,6 +238,34 @@ describe('batch recharge over HTTP', () => {
   );
 });
 
+describe('turning an accepted batch into recharges', () => {
+  it('takes recharge.batch.expand_rows rows per transaction, whatever the arrival chunk', async () => {
+    const carriers = new SimulatedCarriers();
+    const app = await start(
+      {
+        ...rechargeConfig(['sim-b'], { batch: { chunk_rows: 500, expand_rows: 3 } }),
+        worker: { poll_interval_ms: 20, retry_base_ms: 10, retry_max_ms: 50, concurrency: 8 },
+      },
+      { carriers, rechargeChannels: simulatedChannels(carriers, { 'sim-b': quick }) },
+    );
+    const url = await app.listen();
+    await topUpWallet(app, 'lin', 20_000);
+    // Each expansion transaction starts by reading the next pending rows, as many as it will take.
+    const taken = vi.spyOn(app.deps.uow.read.recharges, 'pendingBatchRows');
+    const csv = ['phone,amount', ...Array.from({ length: 10 }, (_, i) => `${phoneOf('1391', i)},1000`)].join('\n');
+    const res = await upload(app, url, 'lin', csv);
+    expect(res.status).toBe(202);
+    const { batch } = (await res.json()) as { batch: BatchView };
+    const view = await waitDone(app, batch.id, 'lin');
+    expect(view).toMatchObject({ accepted: 10, succeeded: 10 });
+    // 3 + 3 + 3 + 1 rows, each chunk in its own transaction (a chunk shorter than 3 ends the job).
+    expect(taken.mock.calls.map(([, limit]) => limit)).toEqual([3, 3, 3, 3]);
+    expect(await Promise.all(taken.mock.results.map(async (r) => ((await r.value) as unknown[]).length))).toEqual([
+      3, 3, 3, 1,
+    ]);
+  });
+});
+
 describe('a 5,000-row batch across a crash', () => {
   it(
     'killed in the middle: the restarted process ends every row with a reason, ' +
@@ -254,7 +282,10 @@ describe('a 5,000-row batch across a crash', () => {
         'sim-c': { chaos: { latencyMs: { min: 1, max: 4 }, errorRate: 0.05 } },
       });
       const cfg = {
-        ...rechargeConfig(['sim-a', 'sim-b', 'sim-c'], { batch: { chunk_rows: 250 }, max_attempts: 2 }),
+        ...rechargeConfig(['sim-a', 'sim-b', 'sim-c'], {
+          batch: { chunk_rows: 250, expand_rows: 250 },
+          max_attempts: 2,
+        }),
         worker: { poll_interval_ms: 20, lease_ms: 1000, retry_base_ms: 10, retry_max_ms: 100, concurrency: 32 },
       };
       const first = await start(cfg, { carriers, gateway, merchant, workerId: 'w1', rechargeChannels: channels }, db);

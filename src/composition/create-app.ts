@@ -378,6 +378,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const batch = createBatch(runtime, rechargeRuntime, {
     maxRows: config.recharge.batch.max_rows,
     chunkRows: config.recharge.batch.chunk_rows,
+    expandRows: config.recharge.batch.expand_rows,
   });
   const rules = createRules(runtime, rechargeRuntime, {
     // The live arrays: a reload replaces their contents in place.

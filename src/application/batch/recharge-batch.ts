@@ -31,8 +31,10 @@ export interface BatchLine {
 export interface BatchLimits {
   /** Data rows a batch may hold; a longer file is refused whole (`BATCH_TOO_LARGE`). */
   readonly maxRows: number;
-  /** Rows written per transaction, on arrival and when turning them into recharges. */
+  /** Rows written per transaction as the file arrives. */
   readonly chunkRows: number;
+  /** Rows turned into recharges per transaction once the batch is accepted. */
+  readonly expandRows: number;
 }
 
 type ParsedLine =
@@ -351,9 +353,9 @@ export async function expandRechargeBatch(
   limits: BatchLimits,
   job: JobRecord,
 ): Promise<JobOutcome> {
-  const { chunkRows } = limits;
+  const { expandRows } = limits;
   const batch = await deps.uow.read.recharges.getBatch(job.tenantId, job.resourceId);
-  const rows = batch?.status === 'accepted' ? await deps.uow.read.recharges.pendingBatchRows(batch.id, chunkRows) : [];
+  const rows = batch?.status === 'accepted' ? await deps.uow.read.recharges.pendingBatchRows(batch.id, expandRows) : [];
   const now = deps.clock.now();
   if (batch === undefined || rows.length === 0) {
     await tx(deps.uow, { actor: SYSTEM.worker, now, requestId: null }, (r) => completeJob(r, job, deps, now));
@@ -407,7 +409,7 @@ export async function expandRechargeBatch(
           `batch ${batch.id} line ${row.line} was settled by someone else`,
         );
     }
-    if (rows.length < chunkRows) {
+    if (rows.length < expandRows) {
       await completeJob(r, job, deps, now);
       return undefined;
     }
