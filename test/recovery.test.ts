@@ -70,11 +70,19 @@ async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean): P
   return v;
 }
 
-/** A gateway that, once it closed a trade, answers only after `afterClose` ran (to force an interleaving). */
+/**
+ * A gateway that, once it closed a trade, answers only after `afterClose` ran (to force an
+ * interleaving); the next `unreachable` closes fail before they reach it.
+ */
 class ClosingGateway extends SimulatedGateway {
   afterClose: (outTradeNo: string) => Promise<void> = () => Promise.resolve();
+  unreachable = 0;
 
   override async close(outTradeNo: string): Promise<GatewayPaymentResult> {
+    if (this.unreachable > 0) {
+      this.unreachable -= 1;
+      throw new Error('connection reset');
+    }
     const closed = await super.close(outTradeNo);
     await this.afterClose(outTradeNo);
     return closed;
@@ -451,6 +459,24 @@ describe.each(ENGINES)('recovering what failed (%s)', (engine) => {
     const l = await balanced(app);
     expect(l.balanced).toBe(true);
     for (const a of ['gateway:secure-pay-v3', 'recharge_clearing:default', 'wallet:erin']) expect(l.of(a), a).toBe(0);
+  });
+
+  it('unpaid expiry: a close that failed after its reason was recorded is carried through next run', async () => {
+    const gateway = new ClosingGateway({ payerActionMethods: ['wallet'] });
+    const { app, clock } = await start(engine, { resilience: { timeout_ms: 200, max_attempts: 1 } }, gateway);
+    const read = app.storage.unitOfWork.read;
+    const { t } = await unpaidTopUpAndRecharge(app);
+    gateway.unreachable = 2; // the first runs of both rules reach the gateway's query, not its close
+    clock.offset = 31 * MIN;
+    expect(await app.services.rules.sweep()).toBeGreaterThanOrEqual(2);
+    const failed = await eventually(
+      () => read.topUps.get('default', t.id),
+      (x) => x?.status !== 'PENDING',
+    );
+    expect(failed).toMatchObject({ status: 'FAILED', failureCode: 'UNPAID_TIMEOUT', closeReason: 'UNPAID_TIMEOUT' });
+    expect(gateway.payPending(t.out_trade_no)).toBe(false);
+    const audit = (await auditOf(app, 'top_up', t.id)).map((a) => a.action);
+    expect(audit.filter((a) => a === 'top_up.closing')).toHaveLength(1);
   });
 
   it('the CLI: wallet, recharge, refund, flags and ledger, each with a success and a refusal', async () => {
