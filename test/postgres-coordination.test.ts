@@ -5,10 +5,20 @@ import { quiet } from './support/quiet-logger.js';
 import { testCipher } from './support/test-cipher.js';
 import { createTestDatabase, postgresWanted, type TestDatabase } from './support/pg-db.js';
 import { LeaseLostError } from '../src/ports/write-outcomes.js';
+import type { WorkCoordination } from '../src/ports/work-coordination.js';
 import { fellShort } from './support/fell-short.js';
 
 /** What only PostgreSQL does: several instances starting, finding each other, and dying. */
 const wanted = await postgresWanted();
+
+/** Whether `c` takes `role` within ~4 s (a process asks again at most once a second). */
+async function takesRole(c: WorkCoordination, role: string): Promise<boolean> {
+  for (let i = 0; i < 40; i++) {
+    if (await c.lead(role)) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+}
 
 describe.runIf(wanted)('PostgreSQL: several instances on one database', () => {
   let db: TestDatabase;
@@ -132,6 +142,23 @@ describe.runIf(wanted)('PostgreSQL: several instances on one database', () => {
     }
   });
 
+  it('a holder that resigns (draining) hands its roles over while it stays alive, and takes none again', async () => {
+    const a = await open();
+    const b = await open();
+    try {
+      await a.coordination.join('resign-a');
+      await b.coordination.join('resign-b');
+      expect(await a.coordination.lead('dispatch')).toBe(true);
+      expect(await b.coordination.lead('dispatch')).toBe(false);
+      await a.coordination.resign();
+      expect(await a.coordination.lead('dispatch')).toBe(false);
+      expect(await takesRole(b.coordination, 'dispatch')).toBe(true);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   it('a role has one holder while it lives; when it goes another takes the role', async () => {
     const a = await open();
     const b = await open();
@@ -150,12 +177,7 @@ describe.runIf(wanted)('PostgreSQL: several instances on one database', () => {
       expect(await c.coordination.lead('dispatch')).toBe(true);
 
       await a.close();
-      let taken = false;
-      for (let i = 0; i < 40 && !taken; i++) {
-        taken = await b.coordination.lead('dispatch');
-        if (!taken) await new Promise((r) => setTimeout(r, 100));
-      }
-      expect(taken).toBe(true);
+      expect(await takesRole(b.coordination, 'dispatch')).toBe(true);
     } finally {
       await a.close().catch(() => undefined);
       await b.close();

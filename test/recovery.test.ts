@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/adapters/system/system-clock.js';
 import type { App } from '../src/composition/create-app.js';
+import type { GatewayPaymentResult } from '../src/ports/payment-gateway.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { ENGINES, startCluster, type Cluster, type EngineName } from './support/cluster.js';
@@ -69,6 +70,25 @@ async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean): P
   return v;
 }
 
+/**
+ * A gateway that, once it closed a trade, answers only after `afterClose` ran (to force an
+ * interleaving); the next `unreachable` closes fail before they reach it.
+ */
+class ClosingGateway extends SimulatedGateway {
+  afterClose: (outTradeNo: string) => Promise<void> = () => Promise.resolve();
+  unreachable = 0;
+
+  override async close(outTradeNo: string): Promise<GatewayPaymentResult> {
+    if (this.unreachable > 0) {
+      this.unreachable -= 1;
+      throw new Error('connection reset');
+    }
+    const closed = await super.close(outTradeNo);
+    await this.afterClose(outTradeNo);
+    return closed;
+  }
+}
+
 interface RefundView {
   id: string;
   status: string;
@@ -111,6 +131,31 @@ async function declinedRefund(app: App, gateway: SimulatedGateway, user: string)
   const refund = res.json<{ refund: RefundView }>().refund;
   expect(refund).toMatchObject({ status: 'FAILED', failure_code: 'SIMULATED_REFUND_DECLINE' });
   return refund;
+}
+
+/** erin's wallet top-up (¥100) and direct recharge (¥50), both paid by a QR her payer must scan. */
+async function unpaidTopUpAndRecharge(app: App): Promise<{
+  t: { id: string; out_trade_no: string; status: string };
+  r: { id: string; top_up_id: string };
+}> {
+  const topUp = await app.http.inject({
+    method: 'POST',
+    url: '/api/v1/wallet/top-ups',
+    headers: { ...json, 'x-user-id': 'erin' },
+    payload: { amount: 10_000 },
+  });
+  expect(topUp.statusCode, topUp.body).toBe(202);
+  const direct = await app.http.inject({
+    method: 'POST',
+    url: '/api/v1/recharges',
+    headers: { ...json, 'x-user-id': 'erin' },
+    payload: { phone: PHONE, amount: 5000, pay: 'direct' },
+  });
+  expect(direct.statusCode, direct.body).toBe(202);
+  return {
+    t: topUp.json<{ top_up: { id: string; out_trade_no: string; status: string } }>().top_up,
+    r: direct.json<{ recharge: { id: string; top_up_id: string } }>().recharge,
+  };
 }
 
 async function orderStatus(app: App, id: string): Promise<string> {
@@ -303,22 +348,7 @@ describe.each(ENGINES)('recovering what failed (%s)', (engine) => {
   it('unpaid top-up and direct recharge (QR never scanned): closed at the gateway, failed on time', async () => {
     // The payer must act (scan a code) and never does.
     const { app, gateway, clock } = await start(engine, {}, new SimulatedGateway({ payerActionMethods: ['wallet'] }));
-    const topUp = await app.http.inject({
-      method: 'POST',
-      url: '/api/v1/wallet/top-ups',
-      headers: { ...json, 'x-user-id': 'erin' },
-      payload: { amount: 10_000 },
-    });
-    expect(topUp.statusCode, topUp.body).toBe(202);
-    const t = topUp.json<{ top_up: { id: string; out_trade_no: string; status: string } }>().top_up;
-    const direct = await app.http.inject({
-      method: 'POST',
-      url: '/api/v1/recharges',
-      headers: { ...json, 'x-user-id': 'erin' },
-      payload: { phone: PHONE, amount: 5000, pay: 'direct' },
-    });
-    expect(direct.statusCode, direct.body).toBe(202);
-    const r = direct.json<{ recharge: { id: string; top_up_id: string } }>().recharge;
+    const { t, r } = await unpaidTopUpAndRecharge(app);
     const paymentOf = async (id: string): Promise<{ status: string; out_trade_no: string; failure_code: string }> =>
       (await app.http.inject({ url: `/api/v1/wallet/top-ups/${id}`, headers: { 'x-user-id': 'erin' } })).json<{
         top_up: { status: string; out_trade_no: string; failure_code: string };
@@ -335,12 +365,9 @@ describe.each(ENGINES)('recovering what failed (%s)', (engine) => {
       () => paymentOf(t.id),
       (x) => x.status !== 'PENDING',
     );
-    // The rule closes the trade at the gateway, then records UNPAID_TIMEOUT. The top-up's own pay
-    // job, due at the same moment of the jumped clock, may see the trade closed first and record
-    // TRADE_CLOSED (a race between two true observers; which code wins is noted as a follow-up).
-    expect(expired.status).toBe('FAILED');
-    expect(['UNPAID_TIMEOUT', 'TRADE_CLOSED']).toContain(expired.failure_code);
-    expect(gateway.calls.close).toBeGreaterThanOrEqual(2); // only the rule closes trades
+    // The rule records UNPAID_TIMEOUT before it closes the trade: the top-up's own pay job, due at
+    // the same moment of the jumped clock, records the same code when it sees the close first.
+    expect(expired).toMatchObject({ status: 'FAILED', failure_code: 'UNPAID_TIMEOUT' });
     const rechargeNow = await eventually(
       async () =>
         (await app.http.inject({ url: `/api/v1/recharges/${r.id}`, headers: { 'x-user-id': 'erin' } })).json<{
@@ -349,12 +376,12 @@ describe.each(ENGINES)('recovering what failed (%s)', (engine) => {
       (s) => s === 'FAILED',
     );
     expect(rechargeNow).toBe('FAILED');
+    expect(gateway.calls.close).toBeGreaterThanOrEqual(2); // only the rule closes trades
     // Closed at the gateway: a late scan can never pay them.
     expect(gateway.payPending(t.out_trade_no)).toBe(false);
     expect(gateway.payPending(rechargePayment.out_trade_no)).toBe(false);
     expect(gateway.groundTruth.filter((e) => e.type === 'capture')).toEqual([]);
-    if (expired.failure_code === 'UNPAID_TIMEOUT')
-      expect((await auditOf(app, 'top_up', t.id)).some((a) => a.actor === 'system:rules')).toBe(true);
+    expect((await auditOf(app, 'top_up', t.id)).some((a) => a.actor === 'system:rules')).toBe(true);
     // Money-neutral: nothing came in, nothing is owed, the wallet is as it was.
     const wallet = await app.http.inject({ url: '/api/v1/wallet', headers: { 'x-user-id': 'erin' } });
     expect(wallet.json<{ wallet: { balance: number } }>().wallet.balance).toBe(0);
@@ -379,6 +406,77 @@ describe.each(ENGINES)('recovering what failed (%s)', (engine) => {
     const shownRecharge = await cli('recharge', 'show', r.id, '--json');
     expect(shownRecharge.code, shownRecharge.err.join('\n')).toBe(0);
     expect(JSON.parse(shownRecharge.out[0] ?? '{}')).toMatchObject({ recharge: { status: 'FAILED', qr_code: null } });
+  });
+
+  it('unpaid expiry: the pay job commits the trade the rule closed, before the rule: UNPAID_TIMEOUT', async () => {
+    // The interleaving forced: the rule closes a trade at the gateway, and before it returns the
+    // payment's own pay job (due at the same moment) hears "closed" and commits first.
+    const gateway = new ClosingGateway({ payerActionMethods: ['wallet'] });
+    const { app, clock } = await start(
+      engine,
+      {
+        // The pay job asks about the waiting trade every ~0.15 s and does not give up meanwhile;
+        // the held close stays within one call's deadline (a timeout would send it again).
+        worker: { poll_interval_ms: 20, retry_base_ms: 100, retry_max_ms: 200, max_attempts: 100 },
+        resilience: { timeout_ms: 20_000 },
+      },
+      gateway,
+    );
+    const read = app.storage.unitOfWork.read;
+    gateway.afterClose = async (outTradeNo) => {
+      await eventually(
+        () => read.topUps.getByOutTradeNo(outTradeNo),
+        (x) => x?.status !== 'PENDING',
+      );
+    };
+    const { t, r } = await unpaidTopUpAndRecharge(app);
+
+    clock.offset = 31 * MIN;
+    expect(await app.services.rules.sweep()).toBeGreaterThanOrEqual(2);
+    for (const id of [t.id, r.top_up_id]) {
+      const failed = await eventually(
+        async () => ({
+          topUp: await read.topUps.get('default', id),
+          jobs: await read.jobs.hasLive('top-up-rule.run', id),
+        }),
+        (x) => x.topUp?.status !== 'PENDING' && !x.jobs,
+      );
+      expect(failed.topUp).toMatchObject({ status: 'FAILED', failureCode: 'UNPAID_TIMEOUT' });
+      // The failure was committed by the pay job (the worker), not by the rule that closed the trade.
+      const audit = await auditOf(app, 'top_up', id);
+      expect(audit.find((a) => a.action === 'top_up.fail')?.actor).toBe('system:worker');
+      expect(audit.find((a) => a.action === 'top_up.closing')?.actor).toBe('system:rules');
+    }
+    expect(gateway.calls.close).toBe(2);
+    const recharge = await eventually(
+      async () =>
+        (await app.http.inject({ url: `/api/v1/recharges/${r.id}`, headers: { 'x-user-id': 'erin' } })).json<{
+          recharge: { status: string };
+        }>().recharge.status,
+      (x) => x === 'FAILED',
+    );
+    expect(recharge).toBe('FAILED');
+    const l = await balanced(app);
+    expect(l.balanced).toBe(true);
+    for (const a of ['gateway:secure-pay-v3', 'recharge_clearing:default', 'wallet:erin']) expect(l.of(a), a).toBe(0);
+  });
+
+  it('unpaid expiry: a close that failed after its reason was recorded is carried through next run', async () => {
+    const gateway = new ClosingGateway({ payerActionMethods: ['wallet'] });
+    const { app, clock } = await start(engine, { resilience: { timeout_ms: 200, max_attempts: 1 } }, gateway);
+    const read = app.storage.unitOfWork.read;
+    const { t } = await unpaidTopUpAndRecharge(app);
+    gateway.unreachable = 2; // the first runs of both rules reach the gateway's query, not its close
+    clock.offset = 31 * MIN;
+    expect(await app.services.rules.sweep()).toBeGreaterThanOrEqual(2);
+    const failed = await eventually(
+      () => read.topUps.get('default', t.id),
+      (x) => x?.status !== 'PENDING',
+    );
+    expect(failed).toMatchObject({ status: 'FAILED', failureCode: 'UNPAID_TIMEOUT', closeReason: 'UNPAID_TIMEOUT' });
+    expect(gateway.payPending(t.out_trade_no)).toBe(false);
+    const audit = (await auditOf(app, 'top_up', t.id)).map((a) => a.action);
+    expect(audit.filter((a) => a === 'top_up.closing')).toHaveLength(1);
   });
 
   it('the CLI: wallet, recharge, refund, flags and ledger, each with a success and a refusal', async () => {

@@ -269,7 +269,7 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect((await uow.read.orders.get('t1', 'o1'))?.status).toBe('PAYMENT_PROCESSING');
   });
 
-  it('when money moved (settledAt) is kept on payments, refunds and top-ups, through insert and update', async () => {
+  it('when money moved (settledAt) and why a top-up’s trade is closed are kept through insert, update', async () => {
     const p = { ...payment('sa_p1', 'sa_o1'), outTradeNo: 'sa_p1_1' };
     const refund: RefundRecord = {
       id: 'sa_rf1',
@@ -316,6 +316,8 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       settledAt: 1_764_172_797_000,
       refundStatus: 'SUCCEEDED' as const,
       refundSettledAt: 1_764_172_800_000,
+      // Paid while the unpaid expiry was closing it: the reason it recorded stays, unused.
+      closeReason: 'UNPAID_TIMEOUT',
       version: 2,
     };
     await uow.run(async (r) => {

@@ -56,7 +56,7 @@ describe.each(ENGINES)('webhook dispatcher reads on %s', (engine) => {
 });
 
 describe.runIf(ENGINES.some(([e]) => e === 'postgres'))('webhook dispatcher on three PostgreSQL instances', () => {
-  it("one instance's loop reads the audit log, events of every instance arrive, another takes over", async () => {
+  it('one instance reads the audit log, events of every instance arrive, another leads when it drains', async () => {
     receiver.received.length = 0;
     const cluster = await startCluster(
       'postgres',
@@ -65,6 +65,8 @@ describe.runIf(ENGINES.some(([e]) => e === 'postgres'))('webhook dispatcher on t
       3,
     );
     const open = new Set(cluster.apps);
+    // Lets a held drain finish (also when an assertion failed before it was let go).
+    let release: () => void = () => undefined;
     try {
       const created = await cluster.apps[0]!.http.inject({
         method: 'POST',
@@ -105,18 +107,30 @@ describe.runIf(ENGINES.some(([e]) => e === 'postgres'))('webhook dispatcher on t
         `audit reads per instance: ${readers.join(', ')}`,
       ).toHaveLength(1);
 
-      // The reader goes (its connection, and with it its role): another instance's loop takes over.
+      // The reader drains (SIGTERM) and its drain is held open, as a slow in-flight job would: it
+      // gives up its role as the drain starts, and another instance's loop takes over meanwhile.
       const leader = cluster.apps[readers.findIndex((n) => n > 0)]!;
-      await leader.close();
+      const held = new Promise<void>((r) => (release = r));
+      const stopRunner = leader.runner.stop.bind(leader.runner);
+      vi.spyOn(leader.runner, 'stop').mockImplementation(async (ms) => {
+        await held;
+        await stopRunner(ms);
+      });
+      let drained = false;
+      const closing = leader.close().then(() => (drained = true));
       open.delete(leader);
       const rest = [...open];
       const later = await Promise.all(rest.map((a, i) => order(a, i)));
       const more = await settled(later);
       await until(() => receiver.received.length >= total + more);
+      expect(drained, 'the leader was still draining').toBe(false);
       expect(new Set(receiver.received.map((r) => String(r.headers['webhook-id']))).size).toBe(total + more);
       const after = rest.map((a) => reads[cluster.apps.indexOf(a)]!.mock.calls.length);
       expect(after.some((n) => n > 0)).toBe(true);
+      release();
+      await closing;
     } finally {
+      release();
       await cluster.close();
     }
   }, 90_000);

@@ -587,6 +587,8 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       audit.api.stop();
       dataKeys.api.stop();
       webhooks.api.stop();
+      // Another instance takes the roles this one led (the webhook stream) now, not once it exits.
+      await deps.coordination.resign();
       reconciliation.stop();
       liveFeed.close();
       // A keep-alive connection whose last answer was still being written when closing began

@@ -234,6 +234,11 @@ export interface TopUpRecord {
   readonly payUrl?: string;
   /** Until when the payer can pay (ms); after it the unpaid expiry closes the trade. */
   readonly payExpiresAt?: number;
+  /**
+   * Why we set out to close its trade at the gateway (`UNPAID_TIMEOUT`), recorded before the
+   * close: whoever commits the closed trade fails the top-up with it instead of `TRADE_CLOSED`.
+   */
+  readonly closeReason?: string;
 }
 
 export type TopUpRefundStatus = 'PENDING' | 'SUCCEEDED' | 'FAILED';

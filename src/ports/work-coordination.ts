@@ -32,6 +32,12 @@ export interface WorkCoordination {
    * believe they hold it (a lost connection), or when none can tell (no connection: true).
    */
   lead(role: string): Promise<boolean>;
+  /**
+   * Give up every role this process holds and take none again: a draining process calls it
+   * first, so another instance's next `lead` takes its roles at once instead of when this one
+   * exits. Its liveness (and so its leased jobs) stays until `close`.
+   */
+  resign(): Promise<void>;
   /** Stop listening and leave (a still-leased job of ours then counts as orphaned). */
   close(): Promise<void>;
 }

@@ -335,6 +335,8 @@ export interface WalletTopUpsTable {
   /** When the top-up was captured, and when its give-back succeeded (0025). */
   settled_at: ColumnType<number | string | null, number | null | undefined, number | null>;
   refund_settled_at: ColumnType<number | string | null, number | null | undefined, number | null>;
+  /** Why we set out to close its trade at the gateway (0017), recorded before the close. */
+  close_reason: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface RechargesTable {

@@ -102,14 +102,32 @@ export async function chargeOnce(
 }
 
 /**
+ * The failure code of a charge's definite non-success. A trade we closed ourselves fails with the
+ * reason we recorded before closing it, whoever hears of the close first (the pay job, the rule
+ * that closed it, a callback's wake-up, reconciliation): the code never depends on that race.
+ * Otherwise the gateway's code, or TRADE_CLOSED / DECLINED.
+ */
+export function failureCodeOf(result: DefiniteCharge, closeReason: string | undefined): string {
+  if (result.status === 'closed' && closeReason !== undefined) return closeReason;
+  return result.failureCode ?? (result.status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
+}
+
+/**
  * Ask about a trade, and close it if it still waits for its payer, so it can never be paid
  * afterwards: the gateway's view after. A trade the gateway never saw counts as closed (a close
  * then keeps a late create from opening it). A payer who paid first wins: `succeeded`. A timeout
- * throws (outcome unknown): the caller must not act as if it were closed.
+ * throws (outcome unknown): the caller must not act as if it were closed. `beforeClose` runs
+ * between the question and the close (to record why we close, durably, first); when it answers
+ * false nothing is closed and the gateway's `pending` view is returned.
  */
-export async function closeUnpaid(gateway: PaymentGateway, outTradeNo: string): Promise<GatewayPaymentResult> {
+export async function closeUnpaid(
+  gateway: PaymentGateway,
+  outTradeNo: string,
+  beforeClose?: () => Promise<boolean>,
+): Promise<GatewayPaymentResult> {
   const seen = await gateway.query(outTradeNo);
   if (seen.status !== 'pending' && seen.status !== 'not_found') return seen;
+  if (beforeClose !== undefined && !(await beforeClose())) return { ...seen, status: 'pending' };
   const closed = await gateway.close(outTradeNo);
   return closed.status === 'not_found' ? { ...closed, status: 'closed' } : closed;
 }

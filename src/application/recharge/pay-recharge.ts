@@ -2,7 +2,13 @@ import { postings } from '../../domain/ledger/postings.js';
 import { transitionRecharge } from '../../domain/recharge/recharge.js';
 import type { JobRecord, TopUpRecord } from '../../ports/records.js';
 import type { Repositories } from '../../ports/repositories.js';
-import { amountMismatch, chargeOnce, type DefiniteCharge, runGatewayStep } from '../jobs/gateway-step.js';
+import {
+  amountMismatch,
+  chargeOnce,
+  type DefiniteCharge,
+  failureCodeOf,
+  runGatewayStep,
+} from '../jobs/gateway-step.js';
 import { JOB, PRIORITY } from '../jobs/job-kinds.js';
 import type { JobOutcome } from '../jobs/job-runner.js';
 import { completeJob, enqueueLeased } from '../jobs/job-steps.js';
@@ -83,7 +89,7 @@ export async function commitRechargeCharge(
     deps.logger.info({ top_up_id: topUp.id, recharge_id: rechargeId, amount: topUp.amount }, 'recharge paid');
     return { kind: 'done', followUps: [{ job: next }] };
   }
-  const code = result.failureCode ?? (result.status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
+  const code = failureCodeOf(result, topUp.closeReason);
   await tx(deps.uow, meta, async (r, changes) => {
     await saveTopUp(r, topUp, moveTopUp(changes, topUp, { type: 'fail', reason: code }, { failureCode: code }));
     await abandonUnpaidRecharge(r, deps, changes, topUp, rechargeId);

@@ -1,6 +1,12 @@
 import { postings } from '../../domain/ledger/postings.js';
 import type { JobRecord, TopUpRecord } from '../../ports/records.js';
-import { amountMismatch, chargeOnce, type DefiniteCharge, runGatewayStep } from '../jobs/gateway-step.js';
+import {
+  amountMismatch,
+  chargeOnce,
+  type DefiniteCharge,
+  failureCodeOf,
+  runGatewayStep,
+} from '../jobs/gateway-step.js';
 import type { JobOutcome } from '../jobs/job-runner.js';
 import { completeJob } from '../jobs/job-steps.js';
 import { SYSTEM } from '../kernel/caller.js';
@@ -69,7 +75,7 @@ export async function commitTopUpCharge(
     deps.logger.info({ top_up_id: topUp.id, out_trade_no: topUp.outTradeNo, amount: topUp.amount }, 'wallet topped up');
     return { kind: 'done' };
   }
-  const code = result.failureCode ?? (result.status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
+  const code = failureCodeOf(result, topUp.closeReason);
   await tx(deps.uow, meta, async (r, changes) => {
     await saveTopUp(r, topUp, moveTopUp(changes, topUp, { type: 'fail', reason: code }, { failureCode: code }));
     await completeJob(r, job, deps, now);

@@ -3,7 +3,7 @@ import type { TopUpRecord } from '../../ports/records.js';
 import { SYSTEM } from '../kernel/caller.js';
 import type { Deps } from '../kernel/deps.js';
 import { tx } from '../kernel/tx.js';
-import { saveTopUp } from './top-up.js';
+import { amendTopUp } from './top-up.js';
 
 /**
  * A top-up's (or a directly paid recharge's) trade waits for its payer: keep what they need on
@@ -23,24 +23,15 @@ export async function keepTopUpPayerAction(
     if (fresh === undefined || fresh.status !== 'PENDING' || fresh.outTradeNo !== pending.outTradeNo) return;
     if (fresh.qrCode === qrCode) return;
     const payUrl = /^https?:\/\//i.test(qrCode) ? qrCode : undefined;
-    const next: TopUpRecord = {
-      ...fresh,
-      qrCode,
-      ...(payUrl === undefined ? {} : { payUrl }),
-      // The gateway's QR validity, or sooner the unpaid expiry: the payer is told the earlier bound.
-      payExpiresAt: now + deps.settings.payerWindowMs,
-      updatedBy: SYSTEM.worker,
-      updatedAt: now,
-      version: fresh.version + 1,
-    };
-    changes.audit(
-      'top_up',
-      fresh.tenantId,
-      fresh.id,
+    // The gateway's QR validity, or sooner the unpaid expiry: the payer is told the earlier bound.
+    const payExpiresAt = now + deps.settings.payerWindowMs;
+    await amendTopUp(
+      r,
+      changes,
+      fresh,
+      { qrCode, ...(payUrl === undefined ? {} : { payUrl }), payExpiresAt },
       'top_up.awaiting_payer',
-      { version: fresh.version },
-      { out_trade_no: fresh.outTradeNo, expires_at: next.payExpiresAt, version: next.version },
+      { out_trade_no: fresh.outTradeNo, expires_at: payExpiresAt },
     );
-    await saveTopUp(r, fresh, next);
   });
 }

@@ -225,6 +225,32 @@ export function moveTopUp(
   return next;
 }
 
+/**
+ * A change to a top-up that does not move its status (what its payer needs, why we close its
+ * trade): stamped, audited as `action` (`shown` in the after image) and written version-checked.
+ */
+export async function amendTopUp(
+  r: Repositories,
+  changes: ChangeSet,
+  prev: TopUpRecord,
+  patch: Partial<Pick<TopUpRecord, 'qrCode' | 'payUrl' | 'payExpiresAt' | 'closeReason'>>,
+  action: string,
+  shown: Record<string, unknown>,
+): Promise<TopUpRecord> {
+  const { actor, now } = changes.meta;
+  const next: TopUpRecord = { ...prev, ...patch, updatedBy: actor, updatedAt: now, version: prev.version + 1 };
+  changes.audit(
+    'top_up',
+    prev.tenantId,
+    prev.id,
+    action,
+    { version: prev.version },
+    { ...shown, version: next.version },
+  );
+  await saveTopUp(r, prev, next);
+  return next;
+}
+
 /** Version-checked write of a top-up moved from `prev`. */
 export async function saveTopUp(r: Repositories, prev: TopUpRecord, next: TopUpRecord): Promise<void> {
   if (!(await r.topUps.update(next, prev.version))) throw conflict('top-up', prev.id);

@@ -22,6 +22,7 @@ export {
 } from './top-up.js';
 export { keepTopUpPayerAction } from './top-up-payer-action.js';
 export { commitTopUpCharge } from './pay-top-up.js';
+export { recordCloseReason } from './record-close-reason.js';
 
 /** A top-up request's answer: the top-up (charged, charging or declined), or held for the person. */
 export type TopUpOutcome =

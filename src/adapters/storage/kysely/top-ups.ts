@@ -33,6 +33,7 @@ function toTopUp(r: Row<'walletTopUps'>): TopUpRecord {
     ...(r.payExpiresAt === null ? {} : { payExpiresAt: num(r.payExpiresAt) }),
     ...(r.settledAt === null ? {} : { settledAt: num(r.settledAt) }),
     ...(r.refundSettledAt === null ? {} : { refundSettledAt: num(r.refundSettledAt) }),
+    ...(r.closeReason === null ? {} : { closeReason: r.closeReason }),
   };
 }
 
@@ -57,6 +58,7 @@ function topUpRow(t: TopUpRecord): NewRow<'walletTopUps'> {
     payExpiresAt: t.payExpiresAt ?? null,
     settledAt: t.settledAt ?? null,
     refundSettledAt: t.refundSettledAt ?? null,
+    closeReason: t.closeReason ?? null,
     createdBy: t.createdBy,
     updatedBy: t.updatedBy,
     createdAt: t.createdAt,
@@ -145,6 +147,7 @@ export class KyselyTopUps implements TopUpRepository {
         payExpiresAt: t.payExpiresAt ?? null,
         settledAt: t.settledAt ?? null,
         refundSettledAt: t.refundSettledAt ?? null,
+        closeReason: t.closeReason ?? null,
         updatedBy: t.updatedBy,
         updatedAt: t.updatedAt,
         version: t.version,

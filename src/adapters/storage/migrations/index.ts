@@ -14,6 +14,7 @@ import * as m0011 from './0011-data-protection.js';
 import * as m0013 from './0013-webhooks.js';
 import * as m0014 from './0014-flag-resolutions.js';
 import * as m0016 from './0016-payer-action.js';
+import * as m0017 from './0017-close-reason.js';
 import * as m0018 from './0018-reconciliation.js';
 import * as m0015 from './0015-audit-chain.js';
 import * as m0019 from './0019-flows.js';
@@ -47,7 +48,7 @@ export const migrations: Record<string, Migration> = {
   '0014_flag_resolutions': m0014,
   '0015_audit_chain': m0015,
   '0016_payer_action': m0016,
-  // 0017 is taken by work merged beside this one.
+  '0017_close_reason': m0017,
   '0018_reconciliation': m0018,
   '0019_flows': m0019,
   '0020_job_trace': m0020,

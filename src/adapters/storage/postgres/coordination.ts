@@ -26,7 +26,9 @@ const LEAD_RETRY_MS = 1000;
  * coalesced to at most one per ANNOUNCE_GAP_MS, never on the payment-commit path.
  *
  * Roles (`lead`): a session advisory lock per role on the same connection, so a role moves to
- * another process when its holder dies or loses the connection, like the liveness lock.
+ * another process when its holder dies or loses the connection, like the liveness lock — or
+ * when it starts to drain (`resign` unlocks them), so the work it led does not pause until it
+ * has finished draining and exits.
  */
 export class PostgresCoordination implements WorkCoordination {
   private workerId = '';
@@ -35,6 +37,8 @@ export class PostgresCoordination implements WorkCoordination {
   private sending = false;
   private again = false;
   private closed = false;
+  /** Draining: no role is held or taken any more (`resign`). */
+  private resigned = false;
   private reconnect: NodeJS.Timeout | undefined;
   /** Roles whose lock the current listening connection holds (they go with it). */
   private readonly led = new Set<string>();
@@ -157,7 +161,7 @@ export class PostgresCoordination implements WorkCoordination {
   }
 
   async lead(role: string): Promise<boolean> {
-    if (this.closed) return false;
+    if (this.closed || this.resigned) return false;
     const client = this.listener;
     // No connection to hold a role on (never joined, or reconnecting): act, as every instance
     // did before roles existed; what a role guards is safe when several do it.
@@ -173,11 +177,35 @@ export class PostgresCoordination implements WorkCoordination {
       ]);
       // Lost meanwhile: the lock, if taken, went with that connection.
       if (r.rows[0]?.held !== true || this.listener !== client) return false;
+      // Resigned while asking: hand it straight back.
+      if (this.resigned) {
+        await this.unlock(client, [role]);
+        return false;
+      }
       this.led.add(role);
       return true;
     } catch {
       return false; // the connection is going: `lost` reconnects, and the next call asks again
     }
+  }
+
+  async resign(): Promise<void> {
+    this.resigned = true;
+    const roles = [...this.led];
+    this.led.clear();
+    const client = this.listener;
+    // No connection: whatever it held went with the one that was lost.
+    if (client !== undefined) await this.unlock(client, roles);
+  }
+
+  private async unlock(client: pg.Client, roles: readonly string[]): Promise<void> {
+    for (const role of roles) {
+      await client
+        .query('select pg_advisory_unlock($1, hashtext($2))', [LOCK_NAMESPACE.role, role])
+        // The connection is going: the lock goes with it.
+        .catch(() => undefined);
+    }
+    if (roles.length > 0) this.logger.info({ roles }, 'gave up the lead: draining');
   }
 
   async close(): Promise<void> {

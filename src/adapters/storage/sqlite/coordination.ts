@@ -5,6 +5,8 @@ import type { WorkCoordination } from '../../../ports/work-coordination.js';
  * itself, and a job left by a crash is taken back when its lease expires.
  */
 export class SingleProcessCoordination implements WorkCoordination {
+  private resigned = false;
+
   join(): Promise<void> {
     return Promise.resolve();
   }
@@ -22,8 +24,13 @@ export class SingleProcessCoordination implements WorkCoordination {
   }
 
   lead(): Promise<boolean> {
-    // The only process on the file does every role.
-    return Promise.resolve(true);
+    // The only process on the file does every role, until it drains.
+    return Promise.resolve(!this.resigned);
+  }
+
+  resign(): Promise<void> {
+    this.resigned = true;
+    return Promise.resolve();
   }
 
   close(): Promise<void> {
