@@ -39,6 +39,24 @@ describe('atMostAShareOfTime: a costly gauge read at most 1 % of the time', () =
     expect(await gauge()).toBe(3);
   });
 
+  it('with a floor: a quick read kept for the floor, a slow one for a hundred times its cost', async () => {
+    const quick = source(1);
+    const every30s = atMostAShareOfTime(quick.read, () => quick.clock.now, 30_000);
+    expect(await every30s()).toBe(1);
+    quick.clock.now += 29_000;
+    expect(await every30s()).toBe(1);
+    quick.clock.now += 1_000;
+    expect(await every30s()).toBe(2);
+    // The whole ledger summed in 500 ms: kept 50 s, not 30.
+    const slow = source(500);
+    const ledger = atMostAShareOfTime(slow.read, () => slow.clock.now, 30_000);
+    expect(await ledger()).toBe(1);
+    slow.clock.now += 40_000;
+    expect(await ledger()).toBe(1);
+    slow.clock.now += 10_000;
+    expect(await ledger()).toBe(2);
+  });
+
   it('shares one read between scrapes that overlap, and a failed read is tried again', async () => {
     let fail = true;
     let n = 0;
