@@ -149,6 +149,7 @@ async function writeOneOfEach(uow: UnitOfWork): Promise<void> {
       rows: 0,
       validRows: 0,
       rejectedRows: 0,
+      pendingRows: 0,
       rejected: [],
       createdBy: 'user:u1',
       createdAt: 1,

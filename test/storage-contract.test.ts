@@ -775,6 +775,7 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
         rows: 0,
         validRows: 0,
         rejectedRows: 0,
+        pendingRows: 0,
         rejected: [],
         createdBy: 'user:u1',
         createdAt: 1,
@@ -830,11 +831,13 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
           }),
         ),
       ).toBe(false);
+      // The three pending rows were counted onto the batch as they were written.
       expect(await uow.read.recharges.getBatch('t1', 'rcb1')).toMatchObject({
         status: 'accepted',
         rows: 4,
         validRows: 3,
         rejectedRows: 1,
+        pendingRows: 3,
         updatedAt: 9,
       });
       expect((await uow.read.recharges.pendingBatchRows('rcb1', 2)).map((r) => r.line)).toEqual([2, 4]);
@@ -849,6 +852,8 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
           r.recharges.settleBatchRow('rcb1', 5, { status: 'rejected', code: 'INSUFFICIENT_BALANCE', message: 'no' }),
         ),
       ).toBe(true);
+      await uow.run((r) => r.recharges.settledBatchRows('rcb1', 2));
+      expect((await uow.read.recharges.getBatch('t1', 'rcb1'))?.pendingRows).toBe(1);
       expect(await uow.read.recharges.countBatchRows('rcb1')).toEqual({ accepted: 1, pending: 1, rejected: 2 });
       expect(await uow.read.recharges.countBatchRows('rcb1', ['pending', 'rejected'])).toEqual({
         pending: 1,
@@ -868,6 +873,7 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       expect((await uow.read.recharges.batchResults('rcb1', 3, 1)).map((r) => r.line)).toEqual([4]);
       await uow.run((r) => r.recharges.deleteBatchRows('rcb1'));
       expect(await uow.read.recharges.countBatchRows('rcb1')).toEqual({});
+      expect((await uow.read.recharges.getBatch('t1', 'rcb1'))?.pendingRows).toBe(0);
     },
   );
 
@@ -882,6 +888,7 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
       rows: 40,
       validRows: 40,
       rejectedRows: 0,
+      pendingRows: 0,
       rejected: [],
       createdBy: 'user:u1',
       createdAt: 1,

@@ -285,6 +285,8 @@ export interface RechargeBatchRecord {
   readonly validRows: number;
   /** Rows refused on arrival. */
   readonly rejectedRows: number;
+  /** Valid rows not yet turned into recharges (nor refused in their turn): counted as they are written and settled. */
+  readonly pendingRows: number;
   /** Refusals of batches made before rows were kept one by one (schema 0004); empty since. */
   readonly rejected: ReadonlyArray<{ readonly line: number; readonly code: string; readonly message: string }>;
   readonly createdBy: Actor;

@@ -402,7 +402,10 @@ export interface RechargeRepository {
       readonly updatedAt: number;
     },
   ): Promise<boolean>;
+  /** Write rows of one batch; its `pendingRows` grows by those `pending`. */
   insertBatchRows(rows: readonly BatchRowRecord[]): Promise<void>;
+  /** `n` of the batch's pending rows were settled (in this transaction): its `pendingRows` drops by `n`. */
+  settledBatchRows(batchId: string, n: number): Promise<void>;
   /** For each of these numbers already in the batch, its first line. */
   firstLinesOf(batchId: string, phones: readonly string[]): Promise<Map<string, number>>;
   /** The next rows still to turn into recharges, in line order. */

@@ -382,6 +382,8 @@ export interface RechargeBatchesTable {
   rejected_rows: IntWithDefault;
   format: Generated<string>;
   updated_at: IntWithDefault;
+  /** Rows still `pending` (migration 0021): kept with the rows, read instead of counting them. */
+  pending_rows: IntWithDefault;
 }
 
 /** One line of a batch file, as checked on arrival and then as turned into a recharge. */

@@ -39,15 +39,17 @@ export async function batchOf(deps: Deps, tenantId: string, id: string): Promise
   const read = deps.uow.read.recharges;
   const b = await read.getBatch(tenantId, id);
   if (b === undefined) return err('BATCH_NOT_FOUND', `no batch ${id}`);
+  // The pending rows are kept on the batch as they are written and settled (counting them walked
+  // the batch's rows on every look); the refused ones are few and counted.
   const [counts, rowCounts, firstRejected] = await Promise.all([
     read.countByBatch(tenantId, id),
-    read.countBatchRows(id, ['pending', 'rejected']),
+    read.countBatchRows(id, ['rejected']),
     read.rejectedBatchRows(id, 0, REJECTED_SHOWN),
   ]);
   const accepted = Object.values(counts).reduce((a, n) => a + n, 0);
   const succeeded = counts.SUCCEEDED ?? 0;
   const failed = counts.FAILED ?? 0;
-  const pending = rowCounts.pending ?? 0;
+  const pending = b.pendingRows;
   const rejected = [
     ...b.rejected,
     ...firstRejected.map((r) => ({ line: r.line, code: r.code ?? 'UNKNOWN', message: r.message ?? '' })),

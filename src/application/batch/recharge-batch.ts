@@ -101,6 +101,7 @@ export async function receiveRechargeBatch(
     rows: 0,
     validRows: 0,
     rejectedRows: 0,
+    pendingRows: 0,
     rejected: [],
     createdBy: caller.actor,
     createdAt: start,
@@ -409,6 +410,7 @@ export async function expandRechargeBatch(
           `batch ${batch.id} line ${row.line} was settled by someone else`,
         );
     }
+    await r.recharges.settledBatchRows(batch.id, rows.length);
     if (rows.length < expandRows) {
       await completeJob(r, job, deps, now);
       return undefined;

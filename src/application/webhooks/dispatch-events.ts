@@ -117,8 +117,7 @@ async function batchCompleted(r: Repositories, a: AuditRecord): Promise<WebhookE
   if (rec?.batchId === null || rec?.batchId === undefined) return undefined;
   const batch = await r.recharges.getBatch(a.tenantId, rec.batchId);
   if (batch?.status !== 'accepted') return undefined;
-  const rows = await r.recharges.countBatchRows(batch.id, ['pending']);
-  if ((rows.pending ?? 0) > 0) return undefined;
+  if (batch.pendingRows > 0) return undefined;
   const byStatus = await r.recharges.countByBatch(a.tenantId, batch.id);
   const succeeded = byStatus.SUCCEEDED ?? 0;
   const failed = byStatus.FAILED ?? 0;

@@ -235,6 +235,7 @@ export class KyselyRecharges implements RechargeRepository {
         rows: b.rows,
         validRows: b.validRows,
         rejectedRows: b.rejectedRows,
+        pendingRows: b.pendingRows,
         rejectedJson: JSON.stringify(b.rejected),
         createdBy: b.createdBy,
         createdAt: b.createdAt,
@@ -282,7 +283,11 @@ export class KyselyRecharges implements RechargeRepository {
   }
 
   async insertBatchRows(rows: readonly BatchRowRecord[]): Promise<void> {
-    if (rows.length === 0) return;
+    const first = rows[0];
+    if (first === undefined) return;
+    const pending = rows.filter((r) => r.status === 'pending').length;
+    if (rows.some((r) => r.batchId !== first.batchId)) throw new Error('insertBatchRows: rows of one batch at a time');
+    if (pending > 0) await this.addPendingRows(first.batchId, pending);
     await this.db
       .insertInto('rechargeBatchRows')
       .values(
@@ -405,6 +410,20 @@ export class KyselyRecharges implements RechargeRepository {
 
   async deleteBatchRows(batchId: string): Promise<void> {
     await this.db.deleteFrom('rechargeBatchRows').where('batchId', '=', batchId).execute();
+    await this.db.updateTable('rechargeBatches').set({ pendingRows: 0 }).where('id', '=', batchId).execute();
+  }
+
+  async settledBatchRows(batchId: string, n: number): Promise<void> {
+    if (n > 0) await this.addPendingRows(batchId, -n);
+  }
+
+  private async addPendingRows(batchId: string, delta: number): Promise<void> {
+    await this.db
+      .updateTable('rechargeBatches')
+      // Typed as read (number | string, for pg's bigint strings); written as the number it is.
+      .set((eb) => ({ pendingRows: eb('pendingRows', '+', delta).$castTo<number>() }))
+      .where('id', '=', batchId)
+      .execute();
   }
 }
 
@@ -420,6 +439,7 @@ function toBatch(r: Row<'rechargeBatches'>): RechargeBatchRecord {
     rows: num(r.rows),
     validRows: num(r.validRows),
     rejectedRows: Math.max(num(r.rejectedRows), legacy.length),
+    pendingRows: num(r.pendingRows),
     rejected: legacy,
     createdBy: r.createdBy,
     createdAt: num(r.createdAt),
