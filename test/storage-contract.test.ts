@@ -7,16 +7,10 @@ import { sql } from 'kysely';
 import { openPostgres, type PostgresStorage } from '../src/adapters/storage/postgres/database.js';
 import { openSqlite } from '../src/adapters/storage/sqlite/database.js';
 import type { Storage } from '../src/adapters/storage/storage.js';
-import type {
-  JobRecord,
-  OrderRecord,
-  PaymentRecord,
-  RechargeRecord,
-  RefundRecord,
-  TopUpRecord,
-} from '../src/ports/records.js';
+import type { JobRecord, RechargeRecord, RefundRecord, TopUpRecord } from '../src/ports/records.js';
 import type { UnitOfWork } from '../src/ports/repositories.js';
 import { quiet } from './support/quiet-logger.js';
+import { orderFixture as order, paymentFixture as payment, STAMPED } from './support/records.js';
 import { createTestDatabase, postgresWanted, TEST_ENGINES, type TestDatabase } from './support/pg-db.js';
 import { tempDbPath } from './support/temp-db.js';
 import { testCipher } from './support/test-cipher.js';
@@ -109,56 +103,6 @@ function postgresEngine(): Engine {
 const engines: Array<[string, Engine]> = [];
 if (TEST_ENGINES.includes('sqlite')) engines.push(['sqlite', sqliteEngine()]);
 if (await postgresWanted()) engines.push(['postgres', postgresEngine()]);
-
-/** Who and when, as every fixture record starts. */
-const STAMPED = { createdBy: 'user:u1', updatedBy: 'user:u1', createdAt: 1000, updatedAt: 1000, version: 1 } as const;
-
-function order(id: string, over: Partial<OrderRecord> = {}): OrderRecord {
-  return {
-    id,
-    tenantId: 't1',
-    userId: 'u1',
-    status: 'AWAITING_PAYMENT',
-    drink: 'latte',
-    size: 'medium',
-    quantity: 1,
-    options: {},
-    description: '1 × 中杯拿铁 medium latte',
-    unitAmount: 3200,
-    amount: 3200,
-    currency: 'CNY',
-    paymentId: `pay_${id}`,
-    statusReason: null,
-    ...STAMPED,
-    ...over,
-  };
-}
-
-function payment(id: string, orderId: string): PaymentRecord {
-  return {
-    id,
-    tenantId: 't1',
-    orderId,
-    status: 'CREATED',
-    amount: 3200,
-    refundedAmount: 0,
-    currency: 'CNY',
-    gateway: 'simulator',
-    method: 'wallet',
-    attempt: 0,
-    outTradeNo: null,
-    gatewayTradeNo: null,
-    failureCode: null,
-    qrCode: null,
-    payUrl: null,
-    payExpiresAt: null,
-    createdBy: 'user:u1',
-    updatedBy: 'user:u1',
-    createdAt: 1000,
-    updatedAt: 1000,
-    version: 1,
-  };
-}
 
 /** An unused, unrevoked refresh token of a family, living until 100. */
 const refreshToken = (id: string, tenantId: string, principalId: string, familyId: string) => ({

@@ -18,6 +18,7 @@ import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import type { Engine } from '../storage.js';
 import { batchableInsert } from './batchable.js';
 import { num } from './columns.js';
+import { type HotQuery, hotQuery } from './hot-query.js';
 
 /** SHA-256 (hex) of a row's chained fields: what its `hash` column must hold. */
 export function auditRowHash(f: AuditChainFields): string {
@@ -115,27 +116,44 @@ function toChained(r: Row<'auditLog'>): ChainedAuditRow {
   };
 }
 
-/**
- * The one PostgreSQL statement that writes `entries` linked into their chains: an INSERT … SELECT
- * from autoglm_audit_link (migration 0029), given each row's content split around its links
- * (auditChainContentParts) and the chains in lock order; marked as a batchable insert of its rows.
- */
-export function linkedInsert(entries: readonly AuditEntry[], shards: number) {
-  const cols = {
-    tenants: [] as string[],
-    shardCounts: [] as number[],
-    shards: [] as number[],
-    ats: [] as number[],
-    actors: [] as string[],
-    actions: [] as string[],
-    types: [] as string[],
-    ids: [] as string[],
-    befores: [] as (string | null)[],
-    afters: [] as (string | null)[],
-    requests: [] as (string | null)[],
-    heads: [] as string[],
-    middles: [] as string[],
-    tails: [] as string[],
+/** The values of the one statement that writes audit rows linked (linkedInsert), column by column. */
+interface LinkedColumns {
+  tenants: string[];
+  shardCounts: number[];
+  shards: number[];
+  ats: number[];
+  actors: string[];
+  actions: string[];
+  types: string[];
+  ids: string[];
+  befores: (string | null)[];
+  afters: (string | null)[];
+  requests: (string | null)[];
+  heads: string[];
+  middles: string[];
+  tails: string[];
+  chainTenants: string[];
+  chainShards: number[];
+}
+
+function linkedColumns(entries: readonly AuditEntry[], shards: number): LinkedColumns {
+  const cols: LinkedColumns = {
+    tenants: [],
+    shardCounts: [],
+    shards: [],
+    ats: [],
+    actors: [],
+    actions: [],
+    types: [],
+    ids: [],
+    befores: [],
+    afters: [],
+    requests: [],
+    heads: [],
+    middles: [],
+    tails: [],
+    chainTenants: [],
+    chainShards: [],
   };
   for (const e of entries) {
     const f = unlinked(e, shards);
@@ -155,8 +173,15 @@ export function linkedInsert(entries: readonly AuditEntry[], shards: number) {
     cols.middles.push(middle);
     cols.tails.push(tail);
   }
-  const chains = chainsOf(entries, shards);
-  const c = cols;
+  for (const c of chainsOf(entries, shards)) {
+    cols.chainTenants.push(c.tenantId);
+    cols.chainShards.push(c.shard);
+  }
+  return cols;
+}
+
+/** linkedInsert's SQL for `rows` rows, with `c` (values, or the placeholders of a hot query) in it. */
+function linkedInsertSql(rows: number, c: LinkedColumns) {
   return sql`insert into audit_log (tenant_id, shards, shard, seq, prev_hash, hash, at, actor, action,
     resource_type, resource_id, before_json, after_json, request_id)
     select o_tenant_id, o_shards, o_shard, o_seq, o_prev_hash, o_hash, o_at, o_actor, o_action,
@@ -164,8 +189,36 @@ export function linkedInsert(entries: readonly AuditEntry[], shards: number) {
     from autoglm_audit_link(${c.tenants}::text[], ${c.shardCounts}::integer[], ${c.shards}::integer[],
       ${c.ats}::bigint[], ${c.actors}::text[], ${c.actions}::text[], ${c.types}::text[], ${c.ids}::text[],
       ${c.befores}::text[], ${c.afters}::text[], ${c.requests}::text[], ${c.heads}::text[],
-      ${c.middles}::text[], ${c.tails}::text[], ${chains.map((x) => x.tenantId)}::text[],
-      ${chains.map((x) => x.shard)}::integer[])${batchableInsert('audit_log', entries.length)}`;
+      ${c.middles}::text[], ${c.tails}::text[], ${c.chainTenants}::text[],
+      ${c.chainShards}::integer[])${batchableInsert('audit_log', rows)}`;
+}
+
+/**
+ * The one PostgreSQL statement that writes `entries` linked into their chains: an INSERT … SELECT
+ * from autoglm_audit_link (migration 0029), given each row's content split around its links
+ * (auditChainContentParts) and the chains in lock order; marked as a batchable insert of its rows.
+ */
+export function linkedInsert(entries: readonly AuditEntry[], shards: number) {
+  return linkedInsertSql(entries.length, linkedColumns(entries, shards));
+}
+
+/**
+ * linkedInsert compiled once for each number of rows (its mark names it) up to this many: a
+ * transaction appends a handful. Larger appends (tools, imports) are built each time.
+ */
+const HOT_LINKED_ROWS = 64;
+const hotLinked: Array<HotQuery<CamelCaseDatabase, LinkedColumns, unknown> | undefined> = [];
+
+/** Write `entries` linked into their chains (PostgreSQL), in one statement. */
+async function insertLinked(db: Kysely<CamelCaseDatabase>, entries: readonly AuditEntry[], shards: number) {
+  const n = entries.length;
+  if (n > HOT_LINKED_ROWS) return linkedInsert(entries, shards).execute(db);
+  let q = hotLinked[n];
+  if (q === undefined) {
+    q = hotQuery((_: Kysely<CamelCaseDatabase>, c: LinkedColumns) => linkedInsertSql(n, c));
+    hotLinked[n] = q;
+  }
+  return q.execute(db, linkedColumns(entries, shards));
 }
 
 /** An entry's chained fields but for its links: its chain of `shards`, and its JSON as stored. */
@@ -216,7 +269,7 @@ export class KyselyAuditLog implements AuditLog {
   async appendMany(entries: readonly AuditEntry[]): Promise<void> {
     if (entries.length === 0) return;
     if (this.engine === 'postgres') {
-      await linkedInsert(entries, this.shards).execute(this.db);
+      await insertLinked(this.db, entries, this.shards);
       return;
     }
     const chains = chainsOf(entries, this.shards);

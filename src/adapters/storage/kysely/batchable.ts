@@ -1,4 +1,5 @@
-import { sql } from 'kysely';
+import { sql, type UpdateQueryBuilder } from 'kysely';
+import type { CamelCaseDatabase } from '../schema.js';
 
 /**
  * Marks on the writes that may travel in a batch on PostgreSQL (postgres/write-batching.ts): a
@@ -41,4 +42,20 @@ export function batchKind(sqlText: string): BatchKind | undefined {
 export function markedTarget(sqlText: string): { table: string; rows: number } | undefined {
   const m = MARK.exec(sqlText);
   return m?.[2] === undefined || m[3] === undefined ? undefined : { table: m[2], rows: Number(m[3]) };
+}
+
+/**
+ * `q` limited to one row of a tenant at the version its writer read (`expected`), and marked as
+ * a version-checked write: how every versioned record is updated.
+ */
+export function versionChecked<T extends 'orders' | 'payments', O>(
+  q: UpdateQueryBuilder<CamelCaseDatabase, T, T, O>,
+  a: { readonly tenantId: string; readonly id: string; readonly expected: number },
+): UpdateQueryBuilder<CamelCaseDatabase, T, T, O> {
+  const versioned = q as unknown as UpdateQueryBuilder<CamelCaseDatabase, 'orders', 'orders', O>;
+  return versioned
+    .where('tenantId', '=', a.tenantId)
+    .where('id', '=', a.id)
+    .where('version', '=', a.expected)
+    .modifyEnd(BATCHABLE.version) as unknown as UpdateQueryBuilder<CamelCaseDatabase, T, T, O>;
 }

@@ -10,6 +10,7 @@ import type {
 } from '../../../ports/identity.js';
 import type { CamelCaseDatabase, Row } from '../schema.js';
 import { num, numOrNull } from './columns.js';
+import { hotQuery } from './hot-query.js';
 
 function toPrincipal(r: Omit<Row<'principals'>, 'lastLoginAt'>): PrincipalRecord {
   if (!isRole(r.role)) throw new Error(`principal ${r.id} has an unknown role ${r.role}`);
@@ -87,6 +88,27 @@ export function keyWithPrincipal(r: KeyWithPrincipalRow): {
         });
   return { key: toKey(r), principal };
 }
+
+/** Every request with an API key (authentication): the key and its principal, in one query. */
+const KEY_WITH_PRINCIPAL = hotQuery((db: Kysely<CamelCaseDatabase>, a: { id: string }) =>
+  db
+    .selectFrom('apiKeys')
+    .leftJoin('principals', (j) =>
+      j.onRef('principals.tenantId', '=', 'apiKeys.tenantId').onRef('principals.id', '=', 'apiKeys.principalId'),
+    )
+    .selectAll('apiKeys')
+    .select([
+      'principals.id as pId',
+      'principals.kind as pKind',
+      'principals.role as pRole',
+      'principals.actsFor as pActsFor',
+      'principals.displayName as pDisplayName',
+      'principals.passwordHash as pPasswordHash',
+      'principals.createdAt as pCreatedAt',
+      'principals.disabledAt as pDisabledAt',
+    ])
+    .where('apiKeys.id', '=', a.id),
+);
 
 /** Identity in plain Kysely (no engine-specific SQL), so SQLite and PostgreSQL share it. */
 export class KyselyIdentity implements IdentityRepository {
@@ -277,24 +299,7 @@ export class KyselyIdentity implements IdentityRepository {
   async getKeyWithPrincipal(
     id: string,
   ): Promise<{ key: ApiKeyRecord; principal: PrincipalRecord | undefined } | undefined> {
-    const r = await this.db
-      .selectFrom('apiKeys')
-      .leftJoin('principals', (j) =>
-        j.onRef('principals.tenantId', '=', 'apiKeys.tenantId').onRef('principals.id', '=', 'apiKeys.principalId'),
-      )
-      .selectAll('apiKeys')
-      .select([
-        'principals.id as pId',
-        'principals.kind as pKind',
-        'principals.role as pRole',
-        'principals.actsFor as pActsFor',
-        'principals.displayName as pDisplayName',
-        'principals.passwordHash as pPasswordHash',
-        'principals.createdAt as pCreatedAt',
-        'principals.disabledAt as pDisabledAt',
-      ])
-      .where('apiKeys.id', '=', id)
-      .executeTakeFirst();
+    const r = await KEY_WITH_PRINCIPAL.first(this.db, { id });
     return r === undefined ? undefined : keyWithPrincipal(r);
   }
 

@@ -7,6 +7,7 @@ import { maskText } from '../../../domain/mask.js';
 import { num, numOrNull } from './columns.js';
 import { currentTraceparent } from '../../tracing/trace-context.js';
 import { BATCHABLE } from './batchable.js';
+import { HotInsert, hotQuery } from './hot-query.js';
 
 /**
  * An error as kept with its job: cut to 2,000 characters, phone and card numbers masked — it is
@@ -84,6 +85,94 @@ export function jobRow(job: NewJob & { readonly id: string; readonly now: number
   };
 }
 
+const INSERT_JOB = new HotInsert<CamelCaseDatabase, 'jobs', NewRow<'jobs'>>('jobs', (q) =>
+  q.modifyEnd(BATCHABLE.insert),
+);
+
+interface ClaimArgs {
+  owner: string;
+  now: number;
+  leaseUntil: number;
+  limit: number;
+}
+
+/**
+ * A claim of up to `limit` jobs that `due` picks, walking the `jobs_claim` index (status,
+ * priority desc, run_at) in order; on PostgreSQL the rows another claimer holds are skipped.
+ */
+function claim(
+  engine: Engine,
+  due: (eb: ExpressionBuilder<CamelCaseDatabase, 'jobs'>, a: ClaimArgs) => Expression<SqlBool>,
+) {
+  return hotQuery((db: Kysely<CamelCaseDatabase>, a: ClaimArgs) => {
+    let candidates = db
+      .selectFrom('jobs')
+      .select('id')
+      .where((eb) => due(eb, a))
+      .orderBy('priority', 'desc')
+      .orderBy('runAt', 'asc')
+      .limit(a.limit);
+    if (engine === 'postgres') candidates = candidates.forUpdate().skipLocked();
+    return db
+      .updateTable('jobs')
+      .set((eb) => ({
+        status: 'running',
+        leaseOwner: a.owner,
+        leaseUntil: a.leaseUntil,
+        // Typed as read (number | string, for pg's bigint strings); written as the number it is.
+        attempts: eb('attempts', '+', 1).$castTo<number>(),
+        updatedAt: a.now,
+      }))
+      .where('id', 'in', candidates)
+      .returningAll();
+  });
+}
+
+/** Per engine: jobs whose lease ran out (a crashed worker's; few), then due queued ones. */
+function claims(engine: Engine) {
+  return {
+    expired: claim(engine, (eb, a) =>
+      eb.and([eb('status', '=', 'running'), eb('leaseUntil', '<', a.now), eb('leaseOwner', '<>', a.owner)]),
+    ),
+    queued: claim(engine, (eb, a) => eb.and([eb('status', '=', 'queued'), eb('runAt', '<=', a.now)])),
+  };
+}
+
+const CLAIMS = { sqlite: claims('sqlite'), postgres: claims('postgres') } as const;
+
+/** One update of a leased job, written only while this worker still holds the lease. */
+const ADVANCE_JOB = hotQuery(
+  (
+    db: Kysely<CamelCaseDatabase>,
+    a: { kind: string; priority: number; now: number; leaseUntil: number; id: string; owner: string },
+  ) =>
+    db
+      .updateTable('jobs')
+      .set({
+        kind: a.kind,
+        priority: a.priority,
+        attempts: 1,
+        runAt: a.now,
+        leaseUntil: a.leaseUntil,
+        lastError: null,
+        updatedAt: a.now,
+      })
+      .where('id', '=', a.id)
+      .where('status', '=', 'running')
+      .where('leaseOwner', '=', a.owner)
+      .modifyEnd(BATCHABLE.lease),
+);
+
+const COMPLETE_JOB = hotQuery((db: Kysely<CamelCaseDatabase>, a: { now: number; id: string; owner: string }) =>
+  db
+    .updateTable('jobs')
+    .set({ status: 'done', leaseOwner: null, leaseUntil: null, updatedAt: a.now })
+    .where('id', '=', a.id)
+    .where('status', '=', 'running')
+    .where('leaseOwner', '=', a.owner)
+    .modifyEnd(BATCHABLE.lease),
+);
+
 export class KyselyJobs implements JobRepository {
   constructor(
     protected readonly db: Kysely<CamelCaseDatabase>,
@@ -92,7 +181,7 @@ export class KyselyJobs implements JobRepository {
 
   async enqueue(job: NewJob & { readonly id: string; readonly now: number }): Promise<JobRecord> {
     const row = jobRow(job);
-    await this.db.insertInto('jobs').values(row).modifyEnd(BATCHABLE.insert).execute();
+    await INSERT_JOB.execute(this.db, [row]);
     return toJob(row);
   }
 
@@ -112,46 +201,13 @@ export class KyselyJobs implements JobRepository {
     // grows with the queue (a 100,000-row batch).
     // A lease of our own is never taken again: this process is still running that job (renewing
     // it), and a restarted process has a new owner id.
-    const expired = await this.claimWhere(owner, now, leaseUntil, limit, (eb) =>
-      eb.and([eb('status', '=', 'running'), eb('leaseUntil', '<', now), eb('leaseOwner', '<>', owner)]),
-    );
+    const { expired: claimExpired, queued: claimQueued } = CLAIMS[this.engine];
+    const expired = await claimExpired.rows(this.db, { owner, now, leaseUntil, limit });
     const queued =
       expired.length >= limit
         ? []
-        : await this.claimWhere(owner, now, leaseUntil, limit - expired.length, (eb) =>
-            eb.and([eb('status', '=', 'queued'), eb('runAt', '<=', now)]),
-          );
+        : await claimQueued.rows(this.db, { owner, now, leaseUntil, limit: limit - expired.length });
     return [...expired, ...queued].map(toJob).sort((a, b) => b.priority - a.priority || a.runAt - b.runAt);
-  }
-
-  private async claimWhere(
-    owner: string,
-    now: number,
-    leaseUntil: number,
-    limit: number,
-    due: (eb: ExpressionBuilder<CamelCaseDatabase, 'jobs'>) => Expression<SqlBool>,
-  ): Promise<Array<Row<'jobs'>>> {
-    let candidates = this.db
-      .selectFrom('jobs')
-      .select('id')
-      .where(due)
-      .orderBy('priority', 'desc')
-      .orderBy('runAt', 'asc')
-      .limit(limit);
-    if (this.engine === 'postgres') candidates = candidates.forUpdate().skipLocked();
-    return this.db
-      .updateTable('jobs')
-      .set((eb) => ({
-        status: 'running',
-        leaseOwner: owner,
-        leaseUntil,
-        // Typed as read (number | string, for pg's bigint strings); written as the number it is.
-        attempts: eb('attempts', '+', 1).$castTo<number>(),
-        updatedAt: now,
-      }))
-      .where('id', 'in', candidates)
-      .returningAll()
-      .execute();
   }
 
   async claimById(id: string, owner: string, now: number, leaseUntil: number): Promise<JobRecord | undefined> {
@@ -197,15 +253,7 @@ export class KyselyJobs implements JobRepository {
   }
 
   async complete(id: string, owner: string, now: number): Promise<boolean> {
-    const res = await this.db
-      .updateTable('jobs')
-      .set({ status: 'done', leaseOwner: null, leaseUntil: null, updatedAt: now })
-      .where('id', '=', id)
-      .where('status', '=', 'running')
-      .where('leaseOwner', '=', owner)
-      .modifyEnd(BATCHABLE.lease)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
+    return (await COMPLETE_JOB.affected(this.db, { now, id, owner })) === 1;
   }
 
   async advance(
@@ -214,23 +262,15 @@ export class KyselyJobs implements JobRepository {
     now: number,
     next: { readonly kind: string; readonly priority: number; readonly leaseUntil: number },
   ): Promise<JobRecord | undefined> {
-    const res = await this.db
-      .updateTable('jobs')
-      .set({
-        kind: next.kind,
-        priority: next.priority,
-        attempts: 1,
-        runAt: now,
-        leaseUntil: next.leaseUntil,
-        lastError: null,
-        updatedAt: now,
-      })
-      .where('id', '=', job.id)
-      .where('status', '=', 'running')
-      .where('leaseOwner', '=', owner)
-      .modifyEnd(BATCHABLE.lease)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1 ? advanced(job, owner, now, next) : undefined;
+    const changed = await ADVANCE_JOB.affected(this.db, {
+      kind: next.kind,
+      priority: next.priority,
+      now,
+      leaseUntil: next.leaseUntil,
+      id: job.id,
+      owner,
+    });
+    return changed === 1 ? advanced(job, owner, now, next) : undefined;
   }
 
   async release(id: string, owner: string, now: number, retryAt: number, error: string): Promise<boolean> {

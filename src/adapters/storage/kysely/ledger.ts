@@ -6,6 +6,7 @@ import type { LedgerRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow } from '../schema.js';
 import { num } from './columns.js';
 import { BATCHABLE } from './batchable.js';
+import { HotInsert } from './hot-query.js';
 
 /** The postings of journals as written: one row per line, every column in table order. */
 export function postingRows(journals: readonly Journal[]): Array<NewRow<'ledgerPostings'>> {
@@ -26,18 +27,19 @@ export function postingRows(journals: readonly Journal[]): Array<NewRow<'ledgerP
   );
 }
 
+/** Postings by the number of rows (an order's journals are a handful): compiled once for each. */
+const INSERT_POSTINGS = new HotInsert<CamelCaseDatabase, 'ledgerPostings', NewRow<'ledgerPostings'>>(
+  'ledgerPostings',
+  (q) => q.modifyEnd(BATCHABLE.insert),
+);
+
 export class KyselyLedger implements LedgerRepository {
   constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
 
   async append(journals: readonly Journal[]): Promise<void> {
     const rows = postingRows(journals);
     // Chunked: SQLite caps bound parameters per statement.
-    for (let i = 0; i < rows.length; i += 64)
-      await this.db
-        .insertInto('ledgerPostings')
-        .values(rows.slice(i, i + 64))
-        .modifyEnd(BATCHABLE.insert)
-        .execute();
+    for (let i = 0; i < rows.length; i += 64) await INSERT_POSTINGS.execute(this.db, rows.slice(i, i + 64));
   }
 
   async balances(tenantId: string): Promise<LedgerBalance[]> {

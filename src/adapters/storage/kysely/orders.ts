@@ -6,8 +6,9 @@ import type { OrderRecord, PaymentRecord } from '../../../ports/records.js';
 import type { OrderFilter, OrderRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
-import { toPayment } from './payments.js';
-import { BATCHABLE } from './batchable.js';
+import { PAYMENT_BY_ID, toPayment } from './payments.js';
+import { BATCHABLE, versionChecked } from './batchable.js';
+import { HotInsert, hotQuery } from './hot-query.js';
 
 /** An order as read: integers normalised, options parsed. */
 export function toOrder(r: Row<'orders'>): OrderRecord {
@@ -62,40 +63,67 @@ export function orderRow(o: OrderRecord): NewRow<'orders'> {
   };
 }
 
+/** An order by tenant and id: every order and every order read looks one up. */
+const ORDER_BY_ID = hotQuery((db: Kysely<CamelCaseDatabase>, a: { tenantId: string; id: string }) =>
+  db.selectFrom('orders').selectAll().where('tenantId', '=', a.tenantId).where('id', '=', a.id),
+);
+const INSERT_ORDER = new HotInsert<CamelCaseDatabase, 'orders', NewRow<'orders'>>('orders', (q) =>
+  q.modifyEnd(BATCHABLE.insert),
+);
+
+/** A version-checked update's values: only what can change after creation (fewer columns, fewer index updates). */
+export interface OrderChange {
+  readonly status: string;
+  readonly statusReason: string | null;
+  readonly updatedBy: string;
+  readonly updatedAt: number;
+  readonly version: number;
+  readonly tenantId: string;
+  readonly id: string;
+  readonly expected: number;
+}
+
+/** `order`'s OrderChange, to be written over the version `expected`. */
+export function orderChange(order: OrderRecord, expected: number): OrderChange {
+  return {
+    status: order.status,
+    statusReason: order.statusReason,
+    updatedBy: order.updatedBy,
+    updatedAt: order.updatedAt,
+    version: order.version,
+    tenantId: order.tenantId,
+    id: order.id,
+    expected,
+  };
+}
+
+const UPDATE_ORDER = hotQuery((db: Kysely<CamelCaseDatabase>, a: OrderChange) =>
+  versionChecked(
+    db.updateTable('orders').set({
+      status: a.status,
+      statusReason: a.statusReason,
+      updatedBy: a.updatedBy,
+      updatedAt: a.updatedAt,
+      version: a.version,
+    }),
+    a,
+  ),
+);
+
 export class KyselyOrders implements OrderRepository {
   constructor(protected readonly db: Kysely<CamelCaseDatabase>) {}
 
   async insert(order: OrderRecord): Promise<void> {
-    await this.db.insertInto('orders').values(orderRow(order)).modifyEnd(BATCHABLE.insert).execute();
+    await INSERT_ORDER.execute(this.db, [orderRow(order)]);
   }
 
   async get(tenantId: string, id: string): Promise<OrderRecord | undefined> {
-    const row = await this.db
-      .selectFrom('orders')
-      .selectAll()
-      .where('tenantId', '=', tenantId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await ORDER_BY_ID.first(this.db, { tenantId, id });
     return row === undefined ? undefined : toOrder(row);
   }
 
   async update(order: OrderRecord, expectedVersion: number): Promise<boolean> {
-    // Only what can change after creation: fewer columns, fewer index updates.
-    const res = await this.db
-      .updateTable('orders')
-      .set({
-        status: order.status,
-        statusReason: order.statusReason,
-        updatedBy: order.updatedBy,
-        updatedAt: order.updatedAt,
-        version: order.version,
-      })
-      .where('tenantId', '=', order.tenantId)
-      .where('id', '=', order.id)
-      .where('version', '=', expectedVersion)
-      .modifyEnd(BATCHABLE.version)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
+    return (await UPDATE_ORDER.affected(this.db, orderChange(order, expectedVersion))) === 1;
   }
 
   async getWithPayment(
@@ -104,12 +132,7 @@ export class KyselyOrders implements OrderRepository {
   ): Promise<{ order: OrderRecord; payment: PaymentRecord } | undefined> {
     const order = await this.get(tenantId, id);
     if (order === undefined) return undefined;
-    const row = await this.db
-      .selectFrom('payments')
-      .selectAll()
-      .where('tenantId', '=', tenantId)
-      .where('id', '=', order.paymentId)
-      .executeTakeFirst();
+    const row = await PAYMENT_BY_ID.first(this.db, { tenantId, id: order.paymentId });
     return row === undefined ? undefined : { order, payment: toPayment(row) };
   }
 

@@ -5,7 +5,8 @@ import type { PaymentRecord } from '../../../ports/records.js';
 import type { PaymentRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
-import { BATCHABLE } from './batchable.js';
+import { BATCHABLE, versionChecked } from './batchable.js';
+import { HotInsert, hotQuery } from './hot-query.js';
 
 /** A payment as read: integers normalised. */
 export function toPayment(row: Row<'payments'>): PaymentRecord {
@@ -53,11 +54,54 @@ export function paymentRow(p: PaymentRecord): NewRow<'payments'> {
   };
 }
 
+/** A payment by tenant and id (an order's, read with it). */
+export const PAYMENT_BY_ID = hotQuery((db: Kysely<CamelCaseDatabase>, a: { tenantId: string; id: string }) =>
+  db.selectFrom('payments').selectAll().where('tenantId', '=', a.tenantId).where('id', '=', a.id),
+);
+
+const INSERT_PAYMENT = new HotInsert<CamelCaseDatabase, 'payments', NewRow<'payments'>>('payments', (q) =>
+  q.modifyEnd(BATCHABLE.insert),
+);
+
+/** A version-checked update's values: what can change after creation (the rest is neither written nor bound). */
+export type PaymentChange = Omit<NewRow<'payments'>, 'createdAt' | 'createdBy' | 'orderId' | 'amount' | 'currency'> & {
+  readonly expected: number;
+};
+
+/** `p`'s PaymentChange, to be written over the version `expected`. */
+export function paymentChange(p: PaymentRecord, expected: number): PaymentChange {
+  const { createdAt: _a, createdBy: _b, orderId: _c, amount: _d, currency: _e, ...change } = paymentRow(p);
+  return { ...change, expected };
+}
+
+const UPDATE_PAYMENT = hotQuery((db: Kysely<CamelCaseDatabase>, a: PaymentChange) =>
+  db
+    .updateTable('payments')
+    .set({
+      status: a.status,
+      refundedAmount: a.refundedAmount,
+      gateway: a.gateway,
+      method: a.method,
+      attempt: a.attempt,
+      outTradeNo: a.outTradeNo,
+      gatewayTradeNo: a.gatewayTradeNo,
+      failureCode: a.failureCode,
+      qrCode: a.qrCode,
+      payUrl: a.payUrl,
+      payExpiresAt: a.payExpiresAt,
+      settledAt: a.settledAt,
+      updatedBy: a.updatedBy,
+      updatedAt: a.updatedAt,
+      version: a.version,
+    })
+    .$call((q) => versionChecked(q, a)),
+);
+
 export class KyselyPayments implements PaymentRepository {
   constructor(protected readonly db: Kysely<CamelCaseDatabase>) {}
 
   async insert(p: PaymentRecord): Promise<void> {
-    await this.db.insertInto('payments').values(paymentRow(p)).modifyEnd(BATCHABLE.insert).execute();
+    await INSERT_PAYMENT.execute(this.db, [paymentRow(p)]);
   }
 
   async listAfter(tenantId: string, afterId: string | null, limit: number): Promise<PaymentRecord[]> {
@@ -68,41 +112,12 @@ export class KyselyPayments implements PaymentRepository {
   }
 
   async get(tenantId: string, id: string): Promise<PaymentRecord | undefined> {
-    const row = await this.db
-      .selectFrom('payments')
-      .selectAll()
-      .where('tenantId', '=', tenantId)
-      .where('id', '=', id)
-      .executeTakeFirst();
+    const row = await PAYMENT_BY_ID.first(this.db, { tenantId, id });
     return row === undefined ? undefined : toPayment(row);
   }
 
   async update(p: PaymentRecord, expectedVersion: number): Promise<boolean> {
-    const res = await this.db
-      .updateTable('payments')
-      .set({
-        status: p.status,
-        refundedAmount: p.refundedAmount,
-        gateway: p.gateway,
-        method: p.method,
-        attempt: p.attempt,
-        outTradeNo: p.outTradeNo,
-        gatewayTradeNo: p.gatewayTradeNo,
-        failureCode: p.failureCode,
-        qrCode: p.qrCode,
-        payUrl: p.payUrl,
-        payExpiresAt: p.payExpiresAt,
-        settledAt: p.settledAt ?? null,
-        updatedBy: p.updatedBy,
-        updatedAt: p.updatedAt,
-        version: p.version,
-      })
-      .where('tenantId', '=', p.tenantId)
-      .where('id', '=', p.id)
-      .where('version', '=', expectedVersion)
-      .modifyEnd(BATCHABLE.version)
-      .executeTakeFirst();
-    return Number(res.numUpdatedRows) === 1;
+    return (await UPDATE_PAYMENT.affected(this.db, paymentChange(p, expectedVersion))) === 1;
   }
 
   async listByGateway(

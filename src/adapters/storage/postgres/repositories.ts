@@ -4,6 +4,7 @@ import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { JobRecord } from '../../../ports/records.js';
 import type { NewJob, Repositories } from '../../../ports/repositories.js';
 import { KyselyAuditLog } from '../kysely/audit-log.js';
+import { hotQuery } from '../kysely/hot-query.js';
 import { createRepositories } from '../kysely/create-repositories.js';
 import { KyselyIdentity } from '../kysely/identity.js';
 import { KyselyJobs, toJob } from '../kysely/jobs.js';
@@ -59,6 +60,34 @@ class PostgresIdentity extends KyselyIdentity {
   }
 }
 
+/** PostgresJobs.claimDue's one statement (the worker's poll: compiled once). */
+const CLAIM_DUE = hotQuery(
+  (_: Kysely<CamelCaseDatabase>, a: { owner: string; now: number; leaseUntil: number; limit: number }) =>
+    sql<Row<'jobs'>>`
+      with recursive priorities as (
+        (select priority from jobs where status = 'queued' order by priority desc limit 1)
+        union all
+        select (select j.priority from jobs j where j.status = 'queued' and j.priority < p.priority
+                order by j.priority desc limit 1)
+        from priorities p where p.priority is not null
+      ), expired as (
+        select id from jobs
+        where status = 'running' and lease_until < ${a.now} and lease_owner <> ${a.owner}
+        order by priority desc, run_at limit ${a.limit} for update skip locked
+      ), queued as (
+        select q.id from priorities p cross join lateral (
+          select id from jobs
+          where status = 'queued' and priority = p.priority and run_at <= ${a.now}
+          order by run_at limit ${a.limit} for update skip locked
+        ) q
+      )
+      update jobs
+      set status = 'running', lease_owner = ${a.owner}, lease_until = ${a.leaseUntil},
+        attempts = attempts + 1, updated_at = ${a.now}
+      where id in (select id from expired union all select id from queued limit ${a.limit})
+      returning *`,
+);
+
 class PostgresJobs extends KyselyJobs {
   constructor(
     db: Kysely<CamelCaseDatabase>,
@@ -100,29 +129,7 @@ class PostgresJobs extends KyselyJobs {
    * it), and a restarted process has a new owner id.
    */
   override async claimDue(owner: string, now: number, leaseUntil: number, limit: number): Promise<JobRecord[]> {
-    const { rows } = await sql<Row<'jobs'>>`
-      with recursive priorities as (
-        (select priority from jobs where status = 'queued' order by priority desc limit 1)
-        union all
-        select (select j.priority from jobs j where j.status = 'queued' and j.priority < p.priority
-                order by j.priority desc limit 1)
-        from priorities p where p.priority is not null
-      ), expired as (
-        select id from jobs
-        where status = 'running' and lease_until < ${now} and lease_owner <> ${owner}
-        order by priority desc, run_at limit ${limit} for update skip locked
-      ), queued as (
-        select q.id from priorities p cross join lateral (
-          select id from jobs
-          where status = 'queued' and priority = p.priority and run_at <= ${now}
-          order by run_at limit ${limit} for update skip locked
-        ) q
-      )
-      update jobs
-      set status = 'running', lease_owner = ${owner}, lease_until = ${leaseUntil},
-        attempts = attempts + 1, updated_at = ${now}
-      where id in (select id from expired union all select id from queued limit ${limit})
-      returning *`.execute(this.db);
+    const rows = await CLAIM_DUE.rows(this.db, { owner, now, leaseUntil, limit });
     return rows.map(toJob).sort((a, b) => b.priority - a.priority || a.runAt - b.runAt);
   }
 

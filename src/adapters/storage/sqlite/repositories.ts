@@ -15,8 +15,8 @@ import {
 import { createRepositories } from '../kysely/create-repositories.js';
 import { KyselyIdentity, keyWithPrincipal, type KeyWithPrincipalRow } from '../kysely/identity.js';
 import { advanced, jobRow, KyselyJobs, toJob } from '../kysely/jobs.js';
-import { KyselyOrders, orderRow, toOrder } from '../kysely/orders.js';
-import { KyselyPayments, paymentRow, toPayment } from '../kysely/payments.js';
+import { KyselyOrders, orderChange, orderRow, toOrder } from '../kysely/orders.js';
+import { KyselyPayments, paymentChange, paymentRow, toPayment } from '../kysely/payments.js';
 import { columnName, propertyName } from '../kysely/with-camel-case.js';
 import type { CamelCaseDatabase, Row } from '../schema.js';
 
@@ -148,16 +148,7 @@ class SqliteOrders extends KyselyOrders {
   }
 
   override update(order: OrderRecord, expectedVersion: number): Promise<boolean> {
-    const r = this.st.get(ORDER_UPDATE).run({
-      status: order.status,
-      statusReason: order.statusReason,
-      updatedBy: order.updatedBy,
-      updatedAt: order.updatedAt,
-      version: order.version,
-      tenantId: order.tenantId,
-      id: order.id,
-      expected: expectedVersion,
-    });
+    const r = this.st.get(ORDER_UPDATE).run(orderChange(order, expectedVersion));
     return Promise.resolve(r.changes === 1);
   }
 
@@ -195,9 +186,7 @@ class SqlitePayments extends KyselyPayments {
   }
 
   override update(p: PaymentRecord, expectedVersion: number): Promise<boolean> {
-    // What never changes after creation is not written (nor bound).
-    const { createdAt: _a, createdBy: _b, orderId: _c, amount: _d, currency: _e, ...set } = paymentRow(p);
-    return Promise.resolve(this.st.get(PAYMENT_UPDATE).run({ ...set, expected: expectedVersion }).changes === 1);
+    return Promise.resolve(this.st.get(PAYMENT_UPDATE).run(paymentChange(p, expectedVersion)).changes === 1);
   }
 }
 
