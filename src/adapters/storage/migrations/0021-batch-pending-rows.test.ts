@@ -18,9 +18,8 @@ describe('migration 0021_batch_pending_rows', () => {
       sql`insert into recharge_batches (id, tenant_id, user_id, rows, rejected_json, created_by, created_at, status)
           values (${id}, 't', 'u', 4, '[]', 'user:u', 0, 'accepted')`.execute(db);
     const row = (batchId: string, line: number, status: string): Promise<unknown> =>
-      sql`insert into recharge_batch_rows (batch_id, line, phone, status) values (${batchId}, ${line}, 'x', ${status})`.execute(
-        db,
-      );
+      sql`insert into recharge_batch_rows (batch_id, line, phone, status)
+          values (${batchId}, ${line}, 'x', ${status})`.execute(db);
     await batch('rcb_a');
     await batch('rcb_b');
     await row('rcb_a', 2, 'pending');
