@@ -50,11 +50,7 @@ export function paymentFixture(id: string, orderId: string, over: Partial<Paymen
     qrCode: null,
     payUrl: null,
     payExpiresAt: null,
-    createdBy: 'user:u1',
-    updatedBy: 'user:u1',
-    createdAt: 1000,
-    updatedAt: 1000,
-    version: 1,
+    ...STAMPED,
     ...over,
   };
 }

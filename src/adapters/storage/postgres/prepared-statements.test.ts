@@ -3,6 +3,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresWanted, type TestDatabase } from '../../../../test/support/pg-db.js';
 import { quiet } from '../../../../test/support/quiet-logger.js';
+import { orderFixture } from '../../../../test/support/records.js';
 import { testCipher } from '../../../../test/support/test-cipher.js';
 import type { Repositories } from '../../../ports/repositories.js';
 import { openPostgres, type PostgresStorage } from './database.js';
@@ -12,27 +13,7 @@ const wanted = await postgresWanted();
 
 /** A unit of work whose two writes travel as one batch: an order and its job. */
 async function placeOrder(r: Repositories, id: string): Promise<void> {
-  await r.orders.insert({
-    id,
-    tenantId: 't1',
-    userId: 'u1',
-    status: 'AWAITING_PAYMENT',
-    drink: 'latte',
-    size: 'medium',
-    quantity: 1,
-    options: {},
-    description: 'latte',
-    unitAmount: 3200,
-    amount: 3200,
-    currency: 'CNY',
-    paymentId: `pay_${id}`,
-    statusReason: null,
-    createdBy: 'user:u1',
-    updatedBy: 'user:u1',
-    createdAt: 1000,
-    updatedAt: 1000,
-    version: 1,
-  });
+  await r.orders.insert(orderFixture(id, { description: 'latte' }));
   await r.jobs.enqueue({ id: `job_${id}`, now: 0, tenantId: 't1', kind: 'k', resourceId: id, runAt: 60_000 });
 }
 

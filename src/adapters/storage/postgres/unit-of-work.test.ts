@@ -2,6 +2,7 @@ import { sql } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, postgresWanted, type TestDatabase } from '../../../../test/support/pg-db.js';
 import { quiet } from '../../../../test/support/quiet-logger.js';
+import { orderFixture, paymentFixture } from '../../../../test/support/records.js';
 import { testCipher } from '../../../../test/support/test-cipher.js';
 import { GENESIS_HASH } from '../../../domain/audit-chain.js';
 import type { Repositories } from '../../../ports/repositories.js';
@@ -31,46 +32,10 @@ function faults(fail: (s: Seen) => '40001' | '40P01' | undefined): TransactionFa
   };
 }
 
-const STAMPED = { createdBy: 'user:u1', updatedBy: 'user:u1', createdAt: 1000, updatedAt: 1000, version: 1 } as const;
-
 /** A unit of work of three statements: an order, its payment, a job. */
 async function placeOrder(r: Repositories, id: string): Promise<string> {
-  await r.orders.insert({
-    id,
-    tenantId: 't1',
-    userId: 'u1',
-    status: 'AWAITING_PAYMENT',
-    drink: 'latte',
-    size: 'medium',
-    quantity: 1,
-    options: {},
-    description: 'latte',
-    unitAmount: 3200,
-    amount: 3200,
-    currency: 'CNY',
-    paymentId: `pay_${id}`,
-    statusReason: null,
-    ...STAMPED,
-  });
-  await r.payments.insert({
-    id: `pay_${id}`,
-    tenantId: 't1',
-    orderId: id,
-    status: 'CREATED',
-    amount: 3200,
-    refundedAmount: 0,
-    currency: 'CNY',
-    gateway: 'simulator',
-    method: 'wallet',
-    attempt: 0,
-    outTradeNo: null,
-    gatewayTradeNo: null,
-    failureCode: null,
-    qrCode: null,
-    payUrl: null,
-    payExpiresAt: null,
-    ...STAMPED,
-  });
+  await r.orders.insert(orderFixture(id, { description: 'latte' }));
+  await r.payments.insert(paymentFixture(`pay_${id}`, id));
   await r.jobs.enqueue({ id: `job_${id}`, now: 0, tenantId: 't1', kind: 'k', resourceId: id, runAt: 60_000 });
   return id;
 }
