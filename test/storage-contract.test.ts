@@ -275,6 +275,27 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect(await uow.read.topUps.get('t1', 'sa_tu1')).toStrictEqual(credited);
   });
 
+  it("keeps a payment's close decision (a cancel's note, a switch's method and gateway), then drops it", async () => {
+    const p = { ...payment('cd_p1', 'cd_o1'), status: 'PENDING' as const, outTradeNo: 'cd_p1_1' };
+    await uow.run((r) => r.payments.insert(p));
+    // Not decided: absent, not null.
+    expect(await uow.read.payments.get('t1', 'cd_p1')).toStrictEqual(p);
+    const cancelling = { ...p, closing: { reason: 'ORDER_CANCELLED' as const, note: 'changed my mind' }, version: 2 };
+    await uow.run(async (r) => expect(await r.payments.update(cancelling, 1)).toBe(true));
+    expect(await uow.read.payments.get('t1', 'cd_p1')).toStrictEqual(cancelling);
+    const switching = {
+      ...p,
+      closing: { reason: 'METHOD_CHANGED' as const, method: 'wallet', gateway: 'sim-b' },
+      version: 3,
+    };
+    await uow.run(async (r) => expect(await r.payments.update(switching, 2)).toBe(true));
+    expect(await uow.read.payments.getByOutTradeNo('cd_p1_1')).toStrictEqual(switching);
+    // The next trade opened: the decision about the first is left behind.
+    const reopened = { ...p, attempt: 2, outTradeNo: 'cd_p1_2', method: 'wallet', gateway: 'sim-b', version: 4 };
+    await uow.run(async (r) => expect(await r.payments.update(reopened, 3)).toBe(true));
+    expect(await uow.read.payments.get('t1', 'cd_p1')).toStrictEqual(reopened);
+  });
+
   it('the database refuses a second payment with the same out_trade_no', async () => {
     await uow.run(async (r) => {
       await r.payments.insert({ ...payment('p1', 'o1'), outTradeNo: 'K1' });

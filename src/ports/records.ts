@@ -63,12 +63,27 @@ export interface PaymentRecord {
    * Reconciliation dates the payment on a statement's day by it.
    */
   readonly settledAt?: number;
+  /**
+   * Why we set out to close the trade that waits for its payer (0022): the person's cancel, or
+   * their switch to another method, recorded before the close. Whoever then commits the closed
+   * trade (the request itself, the pay job, a callback, the repair rules, reconciliation) ends it
+   * as that request would, so the outcome never depends on which of them commits first. Absent
+   * when nothing was decided; dropped when a switch opens the next trade.
+   */
+  readonly closing?: PaymentClosing;
   readonly createdBy: Actor;
   readonly updatedBy: Actor;
   readonly createdAt: number;
   readonly updatedAt: number;
   readonly version: number;
 }
+
+/** A decided close of a payment's waiting trade, and how the order goes on once it is closed. */
+export type PaymentClosing =
+  /** The person cancelled the order; `note` is the cancel's reason, for the order. */
+  | { readonly reason: 'ORDER_CANCELLED'; readonly note: string }
+  /** The person confirmed it again with another method: the payment goes on with it, through `gateway`. */
+  | { readonly reason: 'METHOD_CHANGED'; readonly method: string; readonly gateway: string };
 
 export type JobStatus = 'queued' | 'running' | 'done' | 'failed';
 

@@ -146,6 +146,14 @@ export interface PaymentsTable {
   pay_expires_at: Int | null;
   /** When the money moved (0025): the capture, as the gateway reported it or as we recorded it. */
   settled_at: ColumnType<number | string | null, number | null | undefined, number | null>;
+  /**
+   * Why we set out to close its waiting trade (0022), recorded before the close: ORDER_CANCELLED
+   * (with the cancel's note) or METHOD_CHANGED (with the method and gateway it goes on with).
+   */
+  close_reason: ColumnType<string | null, string | null | undefined, string | null>;
+  close_note: ColumnType<string | null, string | null | undefined, string | null>;
+  close_method: ColumnType<string | null, string | null | undefined, string | null>;
+  close_gateway: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 export interface JobsTable {

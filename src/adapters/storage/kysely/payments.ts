@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Currency } from '../../../domain/money.js';
 import type { PaymentStatus } from '../../../domain/payment.js';
-import type { PaymentRecord } from '../../../ports/records.js';
+import type { PaymentClosing, PaymentRecord } from '../../../ports/records.js';
 import type { PaymentRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import { num } from './columns.js';
@@ -10,10 +10,12 @@ import { HotInsert, hotQuery } from './hot-query.js';
 
 /** A payment as read: integers normalised. */
 export function toPayment(row: Row<'payments'>): PaymentRecord {
-  const { settledAt, ...r } = row;
+  const { settledAt, closeReason, closeNote, closeMethod, closeGateway, ...r } = row;
+  const closing = closingOf(closeReason, closeNote, closeMethod, closeGateway);
   return {
     ...r,
     ...(settledAt === null ? {} : { settledAt: num(settledAt) }),
+    ...(closing === undefined ? {} : { closing }),
     status: r.status as PaymentStatus,
     amount: num(r.amount),
     refundedAmount: num(r.refundedAmount),
@@ -24,6 +26,19 @@ export function toPayment(row: Row<'payments'>): PaymentRecord {
     updatedAt: num(r.updatedAt),
     version: num(r.version),
   };
+}
+
+/** A recorded close decision from its columns; a row we never set out to close has none. */
+function closingOf(
+  reason: string | null,
+  note: string | null,
+  method: string | null,
+  gateway: string | null,
+): PaymentClosing | undefined {
+  if (reason === 'ORDER_CANCELLED') return { reason, note: note ?? '' };
+  if (reason === 'METHOD_CHANGED' && method !== null && gateway !== null) return { reason, method, gateway };
+  if (reason !== null) throw new Error(`payments.close_reason holds an unknown reason: ${reason}`);
+  return undefined;
 }
 
 /** A payment as written: every column in table order (one statement, whatever the record carries). */
@@ -46,6 +61,10 @@ export function paymentRow(p: PaymentRecord): NewRow<'payments'> {
     payUrl: p.payUrl,
     payExpiresAt: p.payExpiresAt,
     settledAt: p.settledAt ?? null,
+    closeReason: p.closing?.reason ?? null,
+    closeNote: p.closing?.reason === 'ORDER_CANCELLED' ? p.closing.note : null,
+    closeMethod: p.closing?.reason === 'METHOD_CHANGED' ? p.closing.method : null,
+    closeGateway: p.closing?.reason === 'METHOD_CHANGED' ? p.closing.gateway : null,
     createdBy: p.createdBy,
     updatedBy: p.updatedBy,
     createdAt: p.createdAt,
@@ -90,6 +109,10 @@ const UPDATE_PAYMENT = hotQuery((db: Kysely<CamelCaseDatabase>, a: PaymentChange
       payUrl: a.payUrl,
       payExpiresAt: a.payExpiresAt,
       settledAt: a.settledAt,
+      closeReason: a.closeReason,
+      closeNote: a.closeNote,
+      closeMethod: a.closeMethod,
+      closeGateway: a.closeGateway,
       updatedBy: a.updatedBy,
       updatedAt: a.updatedAt,
       version: a.version,

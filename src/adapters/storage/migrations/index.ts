@@ -20,6 +20,7 @@ import * as m0015 from './0015-audit-chain.js';
 import * as m0019 from './0019-flows.js';
 import * as m0020 from './0020-job-trace.js';
 import * as m0021 from './0021-batch-pending-rows.js';
+import * as m0022 from './0022-payment-closing.js';
 import * as m0023 from './0023-write-batches.js';
 import * as m0025 from './0025-settled-at.js';
 import * as m0029 from './0029-audit-link.js';
@@ -53,8 +54,8 @@ export const migrations: Record<string, Migration> = {
   '0018_reconciliation': m0018,
   '0019_flows': m0019,
   '0020_job_trace': m0020,
-  // 0022 is taken by work merged beside this one.
   '0021_batch_pending_rows': m0021,
+  '0022_payment_closing': m0022,
   '0023_write_batches': m0023,
   // 0024 is taken by work beside this one.
   '0025_settled_at': m0025,

@@ -125,8 +125,9 @@ const PAYMENT_UPDATE =
   'update "payments" set "status" = @status, "refunded_amount" = @refundedAmount, "gateway" = @gateway, ' +
   '"method" = @method, "attempt" = @attempt, "out_trade_no" = @outTradeNo, "gateway_trade_no" = @gatewayTradeNo, ' +
   '"failure_code" = @failureCode, "qr_code" = @qrCode, "pay_url" = @payUrl, ' +
-  '"pay_expires_at" = @payExpiresAt, "settled_at" = @settledAt, "updated_by" = @updatedBy, ' +
-  '"updated_at" = @updatedAt, "version" = @version ' +
+  '"pay_expires_at" = @payExpiresAt, "settled_at" = @settledAt, "close_reason" = @closeReason, ' +
+  '"close_note" = @closeNote, "close_method" = @closeMethod, "close_gateway" = @closeGateway, ' +
+  '"updated_by" = @updatedBy, "updated_at" = @updatedAt, "version" = @version ' +
   'where "tenant_id" = @tenantId and "id" = @id and "version" = @expected';
 
 class SqliteOrders extends KyselyOrders {
