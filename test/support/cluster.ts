@@ -28,11 +28,13 @@ export async function startCluster(
   overrides: Record<string, unknown>,
   options: (i: number) => AppOptions = () => ({}),
   instances = 2,
+  /** Names the PostgreSQL database (autoglm_<label>_…), to tell whose scratch databases are whose. */
+  label = 'cluster',
 ): Promise<Cluster> {
   let db: TestDatabase | undefined;
   const apps: App[] = [];
   if (engine === 'postgres') {
-    db = await createTestDatabase('cluster');
+    db = await createTestDatabase(label);
     for (let i = 0; i < instances; i++) {
       const { app } = await startTestApp(
         { ...overrides, database: { url: db.url, pool_size: 8 } },

@@ -8,10 +8,8 @@ import { spentToday } from '../kernel/spending.js';
 import { type IdempotencyRef, recordRecoveryPoint } from '../kernel/idempotency.js';
 import { tx } from '../kernel/tx.js';
 import { asResult, UseCaseError } from '../kernel/use-case-error.js';
-import { keys } from '../../domain/keys.js';
-import type { ChangeSet } from '../kernel/change-set.js';
 import { enqueuePayJob, submitPayment } from './place-order.js';
-import { closeWaitingTrade, waitsForPayer } from './waiting-trade.js';
+import { closeWaitingTrade, reopenWith, waitsForPayer } from './waiting-trade.js';
 
 export interface ConfirmedOrder {
   readonly order: OrderRecord;
@@ -52,7 +50,16 @@ export async function confirmOrder(
     if (switching) {
       if (route !== undefined && !route.ok)
         throw new UseCaseError(route.error.code, route.error.message, route.error.details);
-      closed = await closeWaitingTrade(deps, peek, caller.requestId);
+      // The switch is recorded on the payment before its trade is closed: whoever hears of the
+      // close first (this request, or the pay job, a callback, a repair rule) reopens the payment
+      // with this method and gateway, so the order goes on with them either way.
+      closed = await closeWaitingTrade(
+        deps,
+        peek,
+        { reason: 'METHOD_CHANGED', method, gateway: route?.value ?? peek.payment.gateway },
+        caller.actor,
+        caller.requestId,
+      );
     }
     return tx(deps.uow, { actor: caller.actor, now, requestId: caller.requestId }, async (r, changes) => {
       const found = await r.orders.getWithPayment(caller.tenantId, orderId);
@@ -102,36 +109,4 @@ export async function confirmOrder(
       return { order: confirmed, payment: started, payJob };
     });
   });
-}
-
-/**
- * The payment, still PENDING, under a new attempt (a new out_trade_no) with the method and
- * gateway the person chose now; its closed trade is left behind, audited.
- */
-function reopenWith(changes: ChangeSet, payment: PaymentRecord, method: string, gateway: string): PaymentRecord {
-  const attempt = payment.attempt + 1;
-  const { actor, now } = changes.meta;
-  const next: PaymentRecord = {
-    ...payment,
-    method,
-    gateway,
-    attempt,
-    outTradeNo: keys.outTradeNo(payment.id, attempt),
-    gatewayTradeNo: null,
-    qrCode: null,
-    payUrl: null,
-    payExpiresAt: null,
-    updatedBy: actor,
-    updatedAt: now,
-    version: payment.version + 1,
-  };
-  changes.audit(
-    'payment',
-    payment.tenantId,
-    payment.id,
-    'payment.method_changed',
-    { method: payment.method, gateway: payment.gateway, out_trade_no: payment.outTradeNo, version: payment.version },
-    { method, gateway, out_trade_no: next.outTradeNo, version: next.version },
-  );
-  return next;
 }

@@ -22,6 +22,7 @@ import { placeOrder } from './place-order.js';
 import { getOrder, listOrders, type ListOrdersQuery, type OrderPage } from './query-orders.js';
 
 export { markPaid, markPaidAndFulfil, markPaymentFailed } from './payment-outcome.js';
+export { closedByDecision, endClosedTradeAndQueue } from './waiting-trade.js';
 export type { OrderOutcome } from './order-outcome.js';
 export type { OrderView } from './order-view.js';
 export { createOrderFeed, type OrderChange, type OrderFeed } from './order-feed.js';

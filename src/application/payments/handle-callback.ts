@@ -9,7 +9,12 @@ import type { ChangeSet } from '../kernel/change-set.js';
 import type { Deps } from '../kernel/deps.js';
 import { raiseFlagOnce } from '../kernel/review-flags.js';
 import { tx } from '../kernel/tx.js';
-import { markPaidAndFulfil, markPaymentFailed } from '../orders/orders-api.js';
+import {
+  closedByDecision,
+  endClosedTradeAndQueue,
+  markPaidAndFulfil,
+  markPaymentFailed,
+} from '../orders/orders-api.js';
 import { loadRefund, settleRefund } from '../refunds/refunds-api.js';
 import { flagLateCapture } from './late-capture.js';
 
@@ -201,6 +206,13 @@ async function applyPayment(
           );
         }
         return 'no_change';
+      }
+      // News of a trade the payment has since left behind (a switch opened the next one).
+      if (payment.outTradeNo !== n.outTradeNo) return 'no_change';
+      if (closedByDecision(payment)) {
+        // The person's cancel or switch closed it: ended as their request would end it.
+        await endClosedTradeAndQueue(r, deps, changes, order, payment);
+        return 'applied';
       }
       const code = n.failureCode ?? (n.status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
       await markPaymentFailed(r, changes, order, payment, code);

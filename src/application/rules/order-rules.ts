@@ -13,7 +13,12 @@ import type { ChangeSet } from '../kernel/change-set.js';
 import type { Deps } from '../kernel/deps.js';
 import { raiseFlag, raiseFlagOnce } from '../kernel/review-flags.js';
 import { tx } from '../kernel/tx.js';
-import { markPaidAndFulfil, markPaymentFailed } from '../orders/orders-api.js';
+import {
+  closedByDecision,
+  endClosedTradeAndQueue,
+  markPaidAndFulfil,
+  markPaymentFailed,
+} from '../orders/orders-api.js';
 import { flagLateCapture } from '../payments/payments-api.js';
 import { openRefund } from '../refunds/refunds-api.js';
 import { sweepStale } from './sweep.js';
@@ -152,6 +157,13 @@ async function act(rule: Rule, order: OrderRecord, payment: PaymentRecord, deps:
           result: 'gateway says paid',
           apply: (r, changes) =>
             markPaidAndFulfil(r, deps, changes, order, payment, seen.gatewayTradeNo ?? null, seen.paidAt),
+        };
+      }
+      if ((status === 'closed' || status === 'failed') && closedByDecision(payment)) {
+        // The person's cancel or switch decided this close: ended as their request would end it.
+        return {
+          result: `gateway says ${status}; closed as the person asked (${payment.closing.reason})`,
+          apply: (r, changes) => endClosedTradeAndQueue(r, deps, changes, order, payment),
         };
       }
       const code = seen.failureCode ?? (status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');

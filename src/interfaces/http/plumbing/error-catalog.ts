@@ -203,7 +203,8 @@ export const ERROR_CATALOG: Readonly<Record<StableCode, ErrorCodeDoc>> = {
   TRADE_NOT_CLOSED: {
     meaning:
       'a cancel (or a switch of method) for a payment whose QR waits: its gateway could not be asked to ' +
-      'close the trade, or would not; nothing changed',
+      'close the trade, or did not confirm the close; the order is as it was (a request the gateway was asked ' +
+      'about stays recorded, and the order is ended as asked once the trade is closed)',
     action: 'try again',
   },
   PHONE_INVALID_FORMAT: {
