@@ -58,6 +58,9 @@ export async function cancelOrder(
         }
         return (await cancelWaiting(r, changes, order, payment, reason)).order;
       },
+      // The pay job (or a callback) may end this very close at the same moment: read again, and
+      // find it CANCELLED, rather than answer CONCURRENT_MODIFICATION.
+      { retryConflicts: 5 },
     );
   });
 }

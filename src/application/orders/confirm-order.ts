@@ -61,52 +61,59 @@ export async function confirmOrder(
         caller.requestId,
       );
     }
-    return tx(deps.uow, { actor: caller.actor, now, requestId: caller.requestId }, async (r, changes) => {
-      const found = await r.orders.getWithPayment(caller.tenantId, orderId);
-      // Another person's order does not exist for this caller (an operator may act for anyone).
-      if (found === undefined || !canActOn(caller, found.order.userId)) {
-        throw new UseCaseError('ORDER_NOT_FOUND', `no order ${orderId}`);
-      }
-      const { order, payment } = found;
-      if (closed !== null && waitsForPayer(found) && payment.outTradeNo === closed && route?.ok === true) {
-        const reopened = reopenWith(changes, payment, method, route.value);
-        await changes.savePayment(r, payment, reopened);
-        const payJob = await enqueuePayJob(r, deps, reopened, now);
-        await recordRecoveryPoint(r, caller.tenantId, idempotency, order.id);
-        return { order, payment: reopened, payJob };
-      }
-      if (
-        order.status === 'PAYMENT_PROCESSING' ||
-        order.status === 'PAID' ||
-        order.status === 'FULFILLING' ||
-        order.status === 'COMPLETED'
-      ) {
-        return { order, payment, payJob: null };
-      }
-      if (order.status !== 'AWAITING_CONFIRMATION' && order.status !== 'AWAITING_PAYMENT') {
-        throw new UseCaseError('ILLEGAL_TRANSITION', `an order in ${order.status} cannot be confirmed`, {
-          from: order.status,
-          event: 'confirm',
+    return tx(
+      deps.uow,
+      { actor: caller.actor, now, requestId: caller.requestId },
+      async (r, changes) => {
+        const found = await r.orders.getWithPayment(caller.tenantId, orderId);
+        // Another person's order does not exist for this caller (an operator may act for anyone).
+        if (found === undefined || !canActOn(caller, found.order.userId)) {
+          throw new UseCaseError('ORDER_NOT_FOUND', `no order ${orderId}`);
+        }
+        const { order, payment } = found;
+        if (closed !== null && waitsForPayer(found) && payment.outTradeNo === closed && route?.ok === true) {
+          const reopened = reopenWith(changes, payment, method, route.value);
+          await changes.savePayment(r, payment, reopened);
+          const payJob = await enqueuePayJob(r, deps, reopened, now);
+          await recordRecoveryPoint(r, caller.tenantId, idempotency, order.id);
+          return { order, payment: reopened, payJob };
+        }
+        if (
+          order.status === 'PAYMENT_PROCESSING' ||
+          order.status === 'PAID' ||
+          order.status === 'FULFILLING' ||
+          order.status === 'COMPLETED'
+        ) {
+          return { order, payment, payJob: null };
+        }
+        if (order.status !== 'AWAITING_CONFIRMATION' && order.status !== 'AWAITING_PAYMENT') {
+          throw new UseCaseError('ILLEGAL_TRANSITION', `an order in ${order.status} cannot be confirmed`, {
+            from: order.status,
+            event: 'confirm',
+          });
+        }
+        // Today's spending of the order's person, across orders and recharges.
+        const spent = await spentToday(r, deps, { ...caller, userId: order.userId }, now, order.currency);
+        const limits = checkLimitsOnConfirm(deps.policy(), {
+          total: { amount: order.amount, currency: order.currency },
+          spentToday: spent - order.amount,
         });
-      }
-      // Today's spending of the order's person, across orders and recharges.
-      const spent = await spentToday(r, deps, { ...caller, userId: order.userId }, now, order.currency);
-      const limits = checkLimitsOnConfirm(deps.policy(), {
-        total: { amount: order.amount, currency: order.currency },
-        spentToday: spent - order.amount,
-      });
-      if (!limits.ok) throw new UseCaseError(limits.error.code, limits.error.message, limits.error.details);
-      const confirmed = changes.moveOrder(order, [{ type: 'confirm' }], null);
-      if (route !== undefined && !route.ok) {
-        throw new UseCaseError(route.error.code, route.error.message, route.error.details);
-      }
-      const withMethod = { ...payment, method, ...(route?.ok === true ? { gateway: route.value } : {}) };
-      const started = submitPayment(changes, withMethod);
-      await changes.saveOrder(r, order, confirmed);
-      await changes.savePayment(r, payment, started);
-      const payJob = await enqueuePayJob(r, deps, started, now);
-      await recordRecoveryPoint(r, caller.tenantId, idempotency, order.id);
-      return { order: confirmed, payment: started, payJob };
-    });
+        if (!limits.ok) throw new UseCaseError(limits.error.code, limits.error.message, limits.error.details);
+        const confirmed = changes.moveOrder(order, [{ type: 'confirm' }], null);
+        if (route !== undefined && !route.ok) {
+          throw new UseCaseError(route.error.code, route.error.message, route.error.details);
+        }
+        const withMethod = { ...payment, method, ...(route?.ok === true ? { gateway: route.value } : {}) };
+        const started = submitPayment(changes, withMethod);
+        await changes.saveOrder(r, order, confirmed);
+        await changes.savePayment(r, payment, started);
+        const payJob = await enqueuePayJob(r, deps, started, now);
+        await recordRecoveryPoint(r, caller.tenantId, idempotency, order.id);
+        return { order: confirmed, payment: started, payJob };
+      },
+      // A switch's closed trade may be reopened by the pay job (or a callback) at the same moment:
+      // read again, and find the order going on with the new method.
+      { retryConflicts: 5 },
+    );
   });
 }

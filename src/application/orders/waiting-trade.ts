@@ -114,29 +114,35 @@ async function recordClosing(
   actor: string,
   requestId: string | null,
 ): Promise<boolean> {
-  return tx(deps.uow, { actor, now: deps.clock.now(), requestId }, async (r, changes) => {
-    const fresh = await r.orders.getWithPayment(order.tenantId, order.id);
-    if (fresh === undefined || !waitsForPayer(fresh) || fresh.payment.outTradeNo !== payment.outTradeNo) return false;
-    const prev = fresh.payment;
-    if (sameClosing(prev.closing, closing)) return true;
-    const next: PaymentRecord = {
-      ...prev,
-      closing,
-      updatedBy: actor,
-      updatedAt: changes.meta.now,
-      version: prev.version + 1,
-    };
-    changes.audit(
-      'payment',
-      prev.tenantId,
-      prev.id,
-      'payment.closing',
-      { version: prev.version, ...(prev.closing === undefined ? {} : { close_reason: prev.closing.reason }) },
-      { out_trade_no: prev.outTradeNo, ...closingShown(closing), version: next.version },
-    );
-    await changes.savePayment(r, prev, next);
-    return true;
-  });
+  return tx(
+    deps.uow,
+    { actor, now: deps.clock.now(), requestId },
+    async (r, changes) => {
+      const fresh = await r.orders.getWithPayment(order.tenantId, order.id);
+      if (fresh === undefined || !waitsForPayer(fresh) || fresh.payment.outTradeNo !== payment.outTradeNo) return false;
+      const prev = fresh.payment;
+      if (sameClosing(prev.closing, closing)) return true;
+      const next: PaymentRecord = {
+        ...prev,
+        closing,
+        updatedBy: actor,
+        updatedAt: changes.meta.now,
+        version: prev.version + 1,
+      };
+      changes.audit(
+        'payment',
+        prev.tenantId,
+        prev.id,
+        'payment.closing',
+        { version: prev.version, ...(prev.closing === undefined ? {} : { close_reason: prev.closing.reason }) },
+        { out_trade_no: prev.outTradeNo, ...closingShown(closing), version: next.version },
+      );
+      await changes.savePayment(r, prev, next);
+      return true;
+    },
+    // The pay job may keep what the payer needs on the payment meanwhile: read again and record.
+    { retryConflicts: 5 },
+  );
 }
 
 function sameClosing(a: PaymentClosing | undefined, b: PaymentClosing): boolean {
