@@ -4,6 +4,7 @@ import { systemClock } from '../src/adapters/system/system-clock.js';
 import type { App } from '../src/composition/create-app.js';
 import { settleOrderNow } from '../src/application/rules/order-rules.js';
 import type { GatewayPaymentResult } from '../src/ports/payment-gateway.js';
+import type { Repositories, UnitOfWork } from '../src/ports/repositories.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { type Cluster, ENGINES, type EngineName, startCluster } from './support/cluster.js';
 import { auditOf } from './support/test-app.js';
@@ -278,4 +279,60 @@ describe.each(ENGINES)('the QR cancel race, on %s', (engine: EngineName) => {
     expect(gateway.trade(o.payment.out_trade_no ?? '')?.status).toBe('closed');
     expect(await app.services.ledger.check('default')).toMatchObject({ balanced: true });
   });
+
+  // SQLite runs one write transaction at a time, so only PostgreSQL can commit in between.
+  it.runIf(engine === 'postgres')(
+    "the close's ending commits between the cancel's read and its write: the cancel reads again",
+    async () => {
+      const { app, gateway } = await start(false);
+      const o = await placeQr(app, 'race-same-moment');
+      const trade = o.payment.out_trade_no ?? '';
+      // Armed once the trade is closed: the next transaction's read of the order (the cancel's own)
+      // waits, while the gateway's 'closed' callback commits the ending on another connection.
+      let armed = false;
+      const deliverClosed = async (): Promise<void> => {
+        const t = gateway.trade(trade);
+        if (t === undefined) throw new Error(`no trade ${trade}`);
+        const n = gateway.notificationFor({ kind: 'payment', trade: t }, Math.floor(Date.now() / 1000));
+        const heard = await app.http.inject({
+          method: 'POST',
+          url: '/api/v1/callbacks/secure-pay-v3',
+          headers: n.headers,
+          payload: n.body,
+        });
+        expect(heard.statusCode, heard.body).toBe(200);
+      };
+      const uow = app.deps.uow;
+      const hooked = (repos: Repositories): Repositories => {
+        const orders = Object.create(repos.orders) as Repositories['orders'];
+        orders.getWithPayment = async (tenantId, id) => {
+          const read = await repos.orders.getWithPayment(tenantId, id);
+          if (armed) {
+            armed = false;
+            await deliverClosed();
+          }
+          return read;
+        };
+        return { ...repos, orders };
+      };
+      const wrapped: UnitOfWork = {
+        read: uow.read,
+        run: (work, meter) => uow.run((repos) => work(armed ? hooked(repos) : repos), meter),
+        claimDue: (...args) => uow.claimDue(...args),
+      };
+      (app.deps as { uow: UnitOfWork }).uow = wrapped;
+      gateway.afterClose = () => {
+        armed = true;
+        return Promise.resolve();
+      };
+      const cancelled = await cancel(app, o.id);
+      expect(cancelled.statusCode, cancelled.body).toBe(200);
+      expect(orderOf(cancelled)).toMatchObject({ status: 'CANCELLED', payment: { status: 'CANCELLED' } });
+      expect(armed).toBe(false);
+      const orderAudit = await auditOf(app, 'order', o.id);
+      expect(orderAudit.filter((a) => a.action.includes('cancel')).map((a) => a.actor)).toEqual([
+        'gateway:secure-pay-v3',
+      ]);
+    },
+  );
 });
