@@ -49,6 +49,8 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
   /** Logical transactions and physical commits so far, for metrics and benchmarks. */
   readonly stats = { logical: 0, commits: 0 };
   private readonly statements: Statements;
+  /** Wakes a batch held open while a flush runs: a logical transaction has arrived. */
+  private arrived: (() => void) | undefined;
 
   /**
    * @param db the writer connection, seen through `withCamelCase`
@@ -85,6 +87,7 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
     if (this.walSync?.failed !== undefined) return Promise.reject(this.walSync.failed);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, meter, resolve: resolve as (v: unknown) => void, reject });
+      this.arrived?.();
       if (!this.draining) void this.drain();
     });
   }
@@ -136,6 +139,17 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
             // Give requests already waiting on the event loop one turn to join this commit.
             if (count > 0 && count < MAX_BATCH) await new Promise((r) => setImmediate(r));
             if (this.queue.length > 0 && count < MAX_BATCH) continue;
+            // While the last batch's flush runs, this one stays open and takes what arrives; it
+            // commits when that flush is done, so each flush covers as many commits as it can
+            // (committing at once would mean more, smaller commits, each rewriting the same pages).
+            if (count < MAX_BATCH && this.walSync?.flushing === true) {
+              await new Promise<void>((r) => {
+                this.arrived = r;
+                void this.walSync?.flushed().then(r);
+              });
+              this.arrived = undefined;
+              if (this.queue.length > 0) continue;
+            }
             break;
           }
           count += 1;

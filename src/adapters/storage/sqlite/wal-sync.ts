@@ -36,7 +36,8 @@ export class WalSync {
   private fd: number | undefined;
   private committed = 0;
   private synced = 0;
-  private flushing = false;
+  private inFlight: Promise<void> | undefined;
+  private ended: (() => void) | undefined;
   private failure: WalSyncError | undefined;
   private waiters: Waiter[] = [];
   /** Flushes started, for tests and benchmarks. */
@@ -50,6 +51,16 @@ export class WalSync {
   /** The flush failed: nothing more may be acknowledged as durable. */
   get failed(): WalSyncError | undefined {
     return this.failure;
+  }
+
+  /** Whether a flush is running now. */
+  get flushing(): boolean {
+    return this.inFlight !== undefined;
+  }
+
+  /** Resolves when the flush running now has ended, well or not (at once when none runs). */
+  flushed(): Promise<void> {
+    return this.inFlight ?? Promise.resolve();
   }
 
   /** A COMMIT has just written its frames: answers the point a flush must reach to cover it. */
@@ -84,7 +95,7 @@ export class WalSync {
   }
 
   private flush(): void {
-    if (this.flushing || this.failure !== undefined || this.synced >= this.committed) return;
+    if (this.inFlight !== undefined || this.failure !== undefined || this.synced >= this.committed) return;
     let fd: number;
     try {
       fd = this.fd ??= openSync(this.walPath, 'r+');
@@ -92,11 +103,12 @@ export class WalSync {
       this.fail(e as Error);
       return;
     }
-    this.flushing = true;
+    this.inFlight = new Promise<void>((r) => (this.ended = r));
     this.flushes += 1;
     const upTo = this.committed;
     this.syncFile(fd, (err) => {
-      this.flushing = false;
+      this.inFlight = undefined;
+      this.ended?.();
       if (err !== null) {
         this.fail(err);
         return;
