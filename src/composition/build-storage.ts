@@ -44,5 +44,6 @@ export async function openStorage(
         cipher,
         auditShards: config.audit.shards,
         sync: config.database.sync,
+        logger,
       });
 }

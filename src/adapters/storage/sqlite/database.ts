@@ -3,6 +3,7 @@ import { dirname, resolve } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase, sql } from 'kysely';
 import type { FieldCipher } from '../../../ports/field-cipher.js';
+import type { Logger } from '../../../ports/logger.js';
 import { bootstrapDataKeys } from '../kysely/data-keys.js';
 import { snakeCaseIdentifiers, withCamelCase } from '../kysely/with-camel-case.js';
 import { migrateToLatest } from '../migrations/index.js';
@@ -11,6 +12,7 @@ import type { Storage } from '../storage.js';
 import { SingleProcessCoordination } from './coordination.js';
 import type { StatementCount } from './repositories.js';
 import { GroupCommitUnitOfWork } from './unit-of-work.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 import { type SyncFile, WalSync } from './wal-sync.js';
 
 /** SQLite storage; `db` is the database as it is (snake_case, no plugins), for raw SQL. */
@@ -35,6 +37,8 @@ export interface SqliteOptions {
   readonly sync?: 'background' | 'commit';
   /** The flush the background sync runs (tests inject one that fails or waits). */
   readonly syncFile?: SyncFile;
+  /** Where a failed background checkpoint is reported. */
+  readonly logger?: Logger;
 }
 
 /**
@@ -77,9 +81,15 @@ export async function openSqlite(path: string, options: SqliteOptions): Promise<
   // Migrations and data keys above committed with synchronous=FULL; from here the group commit's
   // flushes run off the event loop, each commit still flushed before it is acknowledged.
   let walSync: WalSync | undefined;
+  let checkpointer: WalCheckpointer | undefined;
   if (path !== ':memory:' && (options.sync ?? 'background') === 'background') {
     walSync = new WalSync(`${resolve(path)}-wal`, options.syncFile);
     raw.pragma('synchronous = NORMAL');
+    // Checkpoints too run off the event loop; the writer's own stays as a backstop (40 MB of WAL).
+    checkpointer = new WalCheckpointer(resolve(path), (message) =>
+      options.logger?.warn({ err: message }, 'background checkpoint of the SQLite write-ahead log failed'),
+    );
+    raw.pragma('wal_autocheckpoint = 10000');
   }
   const unitOfWork = new GroupCommitUnitOfWork(
     withCamelCase(db),
@@ -89,6 +99,7 @@ export async function openSqlite(path: string, options: SqliteOptions): Promise<
     reader === undefined ? undefined : { db: withCamelCase(reader.db), raw: reader.raw },
     options.auditShards,
     walSync,
+    checkpointer,
   );
 
   return {
@@ -107,6 +118,7 @@ export async function openSqlite(path: string, options: SqliteOptions): Promise<
     },
     async close() {
       await unitOfWork.flushed();
+      await checkpointer?.close();
       await reader?.db.destroy();
       await db.destroy();
     },

@@ -68,6 +68,7 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
     reader?: { readonly db: Kysely<CamelCaseDatabase>; readonly raw: SqliteDatabase.Database },
     private readonly auditShards: number = DEFAULT_AUDIT_SHARDS,
     private readonly walSync?: WalSync,
+    private readonly checkpointer?: { committed(): void },
   ) {
     this.statements = new Statements(raw, counted);
     const read =
@@ -193,6 +194,7 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
       }
       this.stats.logical += done.length;
       this.stats.commits += 1;
+      this.checkpointer?.committed();
       if (this.walSync === undefined) {
         for (const d of done) d.p.resolve(d.value);
         refuse();
