@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import SqliteDatabase from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { tempDbPath } from '../../../../test/support/temp-db.js';
@@ -75,4 +79,24 @@ describe('WalCheckpointer: the write-ahead log copied back on a worker thread', 
     expect(own[0]?.wal_autocheckpoint).toBe(1000);
     await full.close();
   });
+
+  it('a process with nothing else to do still waits for close() to finish, then exits', async () => {
+    // The worker does not keep a process alive; closing it must (a CLI awaits close and exits).
+    const database = fileURLToPath(new URL('./database.ts', import.meta.url));
+    const cipher = fileURLToPath(new URL('../../../../test/support/test-cipher.ts', import.meta.url));
+    const script =
+      `const { openSqlite } = await import(${JSON.stringify(database)});` +
+      `const { testCipher } = await import(${JSON.stringify(cipher)});` +
+      `const s = await openSqlite(${JSON.stringify(tempDbPath())}, { cipher: testCipher() });` +
+      `await s.unitOfWork.run(async () => undefined);` +
+      `await s.close(); console.log('closed');`;
+    const file = join(dirname(tempDbPath()), 'close.mts');
+    writeFileSync(file, script);
+    const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      execFile(process.execPath, ['--import', 'tsx', file], { timeout: 60_000 }, (err, stdout) =>
+        resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? 1), stdout }),
+      );
+    });
+    expect(out).toEqual({ code: 0, stdout: 'closed\n' });
+  }, 70_000);
 });

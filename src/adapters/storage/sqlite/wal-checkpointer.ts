@@ -99,6 +99,9 @@ export class WalCheckpointer {
     await this.idle();
     this.closed = true;
     const exited = new Promise<void>((r) => this.worker.once('exit', () => r()));
+    // Unreferenced, the worker would not keep a process alive that has nothing else left to do
+    // until it exits: the caller's await would never end.
+    this.worker.ref();
     this.worker.postMessage('close');
     await exited;
   }
