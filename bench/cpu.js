@@ -1,8 +1,9 @@
 // Benchmark: CPU per request, in process (no sockets, no load generator): the service built from
 // dist/ with createApp, requests sent with Fastify's inject, 16 at a time. Measures
-// process.cpuUsage() around `BENCH_READS` authenticated GET /api/v1/orders/:id and around
-// `BENCH_ORDERS` auto-paid POST /api/v1/order (until every order is terminal: the worker's pay and
-// fulfil jobs count), after a warm-up, `BENCH_RUNS` times, and prints each run and the median.
+// process.cpuUsage() and the event loop's busy time around `BENCH_READS` authenticated
+// GET /api/v1/orders/:id and around `BENCH_ORDERS` auto-paid POST /api/v1/order (until every
+// order is terminal: the worker's pay and fulfil jobs count), after a warm-up, `BENCH_RUNS` times,
+// and prints each run and the median.
 // On PostgreSQL it also reads the CPU of the server backends connected to its database
 // (/proc/<pid>/stat; the server must run on this machine). CPU, not a rate: the machine is shared.
 //
@@ -10,6 +11,7 @@
 //   BENCH_DB=postgres BENCH_ORDERS=2000 npm run bench:cpu
 //   BENCH_PROFILE=cpu.cpuprofile npm run bench:cpu       (a CPU profile of the measured runs)
 //   BENCH_COMPILED=100 npm run bench:cpu                 (which SQL Kysely compiled, per request)
+//   BENCH_SQLITE_SYNC=commit npm run bench:cpu           (SQLite flushing inside COMMIT, as before session 12)
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -50,7 +52,7 @@ const loaded = loadConfig({
   overrides: {
     auto_confirm_order: true,
     trusted_actions: ['order_coffee', 'submit_payment'],
-    database: { url },
+    database: { url, ...(process.env.BENCH_SQLITE_SYNC ? { sqlite_sync: process.env.BENCH_SQLITE_SYNC } : {}) },
     log: { level: 'warn' },
     simulator: { starting_balance: 9_000_000_000, journal_dir: join(dir, 'simulator') },
     // One client on one address: measure the requests, not the per-IP budget.
@@ -149,12 +151,16 @@ const cpuUs = () => {
   const c = process.cpuUsage();
   return c.user + c.system;
 };
-const results = { read: [], readBackends: [], order: [], orderBackends: [] };
+const results = { read: [], readBackends: [], readLoop: [], order: [], orderBackends: [], orderLoop: [] };
 async function measure(kind, n, work) {
   const b0 = await backendTicks();
   const c0 = cpuUs();
+  const l0 = performance.eventLoopUtilization();
   await work();
   results[kind].push((cpuUs() - c0) / n);
+  // The event loop's busy time (running code or blocked in a call, not waiting in epoll): what
+  // bounds one process's rate, whatever other threads (libuv's pool, GC helpers) do beside it.
+  results[`${kind}Loop`].push((performance.eventLoopUtilization(l0).active * 1000) / n);
   results[`${kind}Backends`].push((((await backendTicks()) - b0) * 10_000) / n);
 }
 for (let run = 0; run < RUNS; run++) {
@@ -178,8 +184,10 @@ const line = (name, xs) =>
 process.stdout.write(
   `\nCPU per request, in process, ${engine}, Node ${process.version}, median of ${RUNS} runs\n` +
     line('GET /api/v1/orders/:id (service)', results.read) +
+    line('  … event loop busy', results.readLoop) +
     (engine === 'postgres' ? line('  … PostgreSQL backends', results.readBackends) : '') +
     line('POST /api/v1/order (service)', results.order) +
+    line('  … event loop busy', results.orderLoop) +
     (engine === 'postgres' ? line('  … PostgreSQL backends', results.orderBackends) : ''),
 );
 if (compiled.size > 0) {

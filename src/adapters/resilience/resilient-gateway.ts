@@ -151,7 +151,10 @@ export class ResilientGateway implements PaymentGateway {
       }),
       s.maxRetryAfterMs,
     );
-    const perCall = timeout(s.timeoutMs, TimeoutStrategy.Aggressive);
+    // Calls do not read the signal, so nothing needs aborting when one returns; cockatiel's
+    // default abort on return built an AbortError (a DOMException with its stack) per call: 1 % of
+    // an auto-paid order's CPU profile.
+    const perCall = timeout(s.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
     const retrySafe = retry(
       handleWhen((e) => isUnknown(e) || e instanceof GatewayRateLimitedError),
       { maxAttempts: s.maxAttempts - 1, backoff },
