@@ -274,20 +274,20 @@ class BatchedAudit implements AuditLog {
  */
 function behindBarrier(read: ReadRepositories, barrier: () => Promise<void> | undefined): ReadRepositories {
   const held = (repo: object): object => {
-    const wrapped = new Map<PropertyKey, unknown>();
+    // Each method wrapped once, again only if it was replaced (tests stub a repository's method).
+    const wrapped = new Map<PropertyKey, { readonly of: unknown; readonly fn: unknown }>();
     return new Proxy(repo, {
       get(target, prop) {
         const value: unknown = Reflect.get(target, prop, target);
         if (typeof value !== 'function') return value;
-        let fn = wrapped.get(prop);
-        if (fn === undefined) {
-          const call = value as (...args: unknown[]) => unknown;
-          fn = (...args: unknown[]): unknown => {
-            const wait = barrier();
-            return wait === undefined ? call.apply(target, args) : wait.then(() => call.apply(target, args));
-          };
-          wrapped.set(prop, fn);
-        }
+        const known = wrapped.get(prop);
+        if (known !== undefined && known.of === value) return known.fn;
+        const call = value as (...args: unknown[]) => unknown;
+        const fn = (...args: unknown[]): unknown => {
+          const wait = barrier();
+          return wait === undefined ? call.apply(target, args) : wait.then(() => call.apply(target, args));
+        };
+        wrapped.set(prop, { of: value, fn });
         return fn;
       },
     });
