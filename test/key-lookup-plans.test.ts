@@ -26,7 +26,7 @@ describe.skipIf(!wanted)('by-key statements on PostgreSQL, planned with no stati
     db = await createTestDatabase('pgc_key_plans');
     s = await openPostgres(db.url, { poolSize: 2, logger: quiet, cipher: testCipher() });
     // No statistics, whatever the server's autovacuum does meanwhile.
-    for (const t of ['orders', 'payments', 'jobs'])
+    for (const t of ['orders', 'payments', 'jobs', 'refunds', 'wallet_top_ups', 'recharges'])
       await sql.raw(`alter table ${t} set (autovacuum_enabled = false)`).execute(s.db);
     await s.unitOfWork.run(async (r) => {
       for (let i = 0; i < 200; i++) {
@@ -41,6 +41,9 @@ describe.skipIf(!wanted)('by-key statements on PostgreSQL, planned with no stati
     await s.unitOfWork.read.orders.get('t1', 'o1');
     await s.unitOfWork.read.orders.getWithPaymentIfAny('t1', 'o1');
     await s.unitOfWork.read.payments.get('t1', 'pay_o1');
+    await s.unitOfWork.read.refunds.get('t1', 'rf1');
+    await s.unitOfWork.read.topUps.get('t1', 'tu1');
+    await s.unitOfWork.read.recharges.get('t1', 'rc1');
     await s.unitOfWork.run(async (r) => {
       const job = await r.jobs.enqueue({
         id: 'j1',
@@ -90,6 +93,9 @@ describe.skipIf(!wanted)('by-key statements on PostgreSQL, planned with no stati
     ['a leased job moved to its next step', /^update "jobs" set "kind" = .* \/\*batch:lease\*\/$/],
     ['a leased job completed', /^update "jobs" set "status" = .* \/\*batch:lease\*\/$/],
     ['a lease renewed', /^update "jobs" set "lease_until" = /],
+    ['a refund by tenant and id', /^select \* from "refunds" where "id" = \$1/],
+    ['a top-up by tenant and id', /^select \* from "wallet_top_ups" where "id" = \$1/],
+    ['a recharge by tenant and id', /^select \* from "recharges" where "id" = \$1/],
   ])('%s: on the primary key only', async (_what, shape) => {
     const texts = compiled.filter((t) => shape.test(t));
     expect(texts).toHaveLength(1);
