@@ -27,7 +27,8 @@ const ORDERS = Number(process.env.BENCH_ORDERS ?? 3_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const admin = process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const dir = mkdtempSync(join(tmpdir(), 'autoglm-bench-cpu-'));
-const dbName = `autoglm_bench_cpu_${process.pid}`;
+// BENCH_DB_PREFIX: the scratch database's name prefix (several people benchmark on one server).
+const dbName = `${process.env.BENCH_DB_PREFIX ?? 'autoglm_bench_cpu'}_${process.pid}`;
 
 async function adminQuery(text, params = []) {
   const c = new pg.Client({ connectionString: admin });

@@ -22,6 +22,8 @@ const instanceCounts = (process.env.BENCH_INSTANCES ?? '1,2,3').split(',').map(N
 const pool = process.env.BENCH_POOL;
 const admin = process.env.BENCH_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
 const body = JSON.stringify({ drink: 'latte', size: 'medium' });
+// BENCH_DB_PREFIX: the scratch databases' name prefix (several people benchmark on one server).
+const prefix = process.env.BENCH_DB_PREFIX ?? 'autoglm';
 
 // Each database's first start writes its admin key here; every request carries it.
 const keyDir = mkdtempSync(join(tmpdir(), 'autoglm-bench-keys-'));
@@ -98,7 +100,7 @@ async function statementsSent(url) {
 
 /** pgbench's TPC-B on a scratch database of the same server, as many clients: its transactions/s. */
 async function pgbench() {
-  const name = `autoglm_pgbench_${process.pid}`;
+  const name = `${prefix}_pgbench_${process.pid}`;
   await adminQuery(`create database "${name}"`);
   const url = new URL(admin);
   try {
@@ -131,7 +133,7 @@ async function unfinished(url) {
 const baseline = await pgbench();
 const results = [];
 for (const n of instanceCounts) {
-  const name = `autoglm_bench_${process.pid}_${n}`;
+  const name = `${prefix}_bench_${process.pid}_${n}`;
   await adminQuery(`create database "${name}"`);
   const url = new URL(admin);
   url.pathname = `/${name}`;

@@ -122,6 +122,7 @@ describe.each(engines)('hot queries on %s', (_name, open) => {
     await s.unitOfWork.run((r) => placeAndPay(r, 't1', 't1_o0'));
     expect(await s.unitOfWork.read.identity.getKeyWithPrincipal('k1')).toBeDefined();
     expect(await s.unitOfWork.read.orders.getWithPayment('t1', 't1_o0')).toBeDefined();
+    expect(await s.unitOfWork.read.payments.get('t1', 'pay_t1_o0')).toBeDefined();
 
     const compile = vi.spyOn(DefaultQueryCompiler.prototype, 'compileQuery');
     for (let i = 1; i <= 3; i++) {
@@ -133,6 +134,7 @@ describe.each(engines)('hot queries on %s', (_name, open) => {
       const read = await s.unitOfWork.read.orders.getWithPayment('t2', `t2_o${i}`);
       expect(read?.order).toMatchObject({ tenantId: 't2', id: `t2_o${i}`, status: 'PAID', version: 2 });
       expect(read?.payment).toMatchObject({ tenantId: 't2', orderId: `t2_o${i}`, status: 'PAID' });
+      expect(await s.unitOfWork.read.orders.getWithPaymentIfAny('t2', `t2_o${i}`)).toEqual(read);
       expect(await s.unitOfWork.read.payments.get('t2', `pay_t2_o${i}`)).toMatchObject({ tenantId: 't2' });
     }
     expect(compile.mock.calls.map(([node]) => node.kind)).toEqual([]);
@@ -140,6 +142,7 @@ describe.each(engines)('hot queries on %s', (_name, open) => {
     // Tenant scoping holds: an order id of one tenant is not found under another.
     expect(await s.unitOfWork.read.orders.get('t1', 't2_o1')).toBeUndefined();
     expect(await s.unitOfWork.read.orders.getWithPayment('t1', 't2_o1')).toBeUndefined();
+    expect(await s.unitOfWork.read.orders.getWithPaymentIfAny('t1', 't2_o1')).toBeUndefined();
     expect(await s.unitOfWork.read.payments.get('t1', 'pay_t2_o1')).toBeUndefined();
     // A version check still checks: a stale update touches nothing.
     await fellShort(

@@ -202,6 +202,36 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect(await uow.read.orders.list({ tenantId: 't2', limit: 10 })).toEqual([]);
   });
 
+  it("an order is read with its payment in one statement, each checked against the reader's tenant", async () => {
+    const s = await open();
+    const o1 = order('o1', { paymentId: 'p1' });
+    const p1 = payment('p1', 'o1', { settledAt: 1500 });
+    // o2's payment is missing (only damaged data does that); its id names another tenant's payment.
+    const o2 = order('o2', { paymentId: 'p2' });
+    await s.unitOfWork.run(async (r) => {
+      await r.orders.insert(o1);
+      await r.payments.insert(p1);
+      await r.orders.insert(o2);
+      await r.payments.insert(payment('p2', 'o9', { tenantId: 't2', outTradeNo: 'p2_t2' }));
+    });
+    const before = s.statementsSent?.() ?? 0;
+    expect(await s.unitOfWork.read.orders.getWithPaymentIfAny('t1', 'o1')).toStrictEqual({ order: o1, payment: p1 });
+    if (s.statementsSent !== undefined) expect(s.statementsSent() - before).toBe(1);
+    expect(await s.unitOfWork.read.orders.getWithPayment('t1', 'o1')).toStrictEqual({ order: o1, payment: p1 });
+    expect(await s.unitOfWork.read.orders.getWithPaymentIfAny('t2', 'o1')).toBeUndefined();
+    expect(await s.unitOfWork.read.orders.getWithPaymentIfAny('t1', 'o3')).toBeUndefined();
+    expect(await s.unitOfWork.read.orders.getWithPaymentIfAny('t1', 'o2')).toStrictEqual({
+      order: o2,
+      payment: undefined,
+    });
+    expect(await s.unitOfWork.read.orders.getWithPayment('t1', 'o2')).toBeUndefined();
+    // Inside a transaction, on the writer's connection, its own writes seen.
+    await s.unitOfWork.run(async (r) => {
+      await r.payments.update({ ...p1, status: 'PAID', version: 2 }, 1);
+      expect((await r.orders.getWithPayment('t1', 'o1'))?.payment).toStrictEqual({ ...p1, status: 'PAID', version: 2 });
+    });
+  });
+
   it('updates are optimistic: a stale version writes nothing', async () => {
     await uow.run((r) => r.orders.insert(order('o1')));
     const o = order('o1', { status: 'PAYMENT_PROCESSING', version: 2 });

@@ -49,8 +49,16 @@ export interface OrderFilter {
 export interface OrderRepository {
   insert(order: OrderRecord): Promise<void>;
   get(tenantId: string, id: string): Promise<OrderRecord | undefined>;
-  /** An order together with its payment (one round trip). */
+  /** An order together with its payment (one round trip); undefined if either is missing. */
   getWithPayment(tenantId: string, id: string): Promise<{ order: OrderRecord; payment: PaymentRecord } | undefined>;
+  /**
+   * An order and its payment if it has one (one round trip): what a read of the order shows. Only
+   * damaged data leaves an order without its payment; the order is then shown without it.
+   */
+  getWithPaymentIfAny(
+    tenantId: string,
+    id: string,
+  ): Promise<{ order: OrderRecord; payment: PaymentRecord | undefined } | undefined>;
   /**
    * Write the new state if the stored version still equals `expectedVersion`; returns false when
    * someone else changed the order first (the caller re-reads and re-decides). Where writes travel
@@ -511,7 +519,7 @@ export interface Repositories {
  * a write can only happen inside `UnitOfWork.run`, where it commits with everything it belongs to.
  */
 export interface ReadRepositories {
-  readonly orders: Pick<OrderRepository, 'get' | 'getWithPayment' | 'list' | 'findStale'>;
+  readonly orders: Pick<OrderRepository, 'get' | 'getWithPayment' | 'getWithPaymentIfAny' | 'list' | 'findStale'>;
   readonly payments: Pick<PaymentRepository, 'get' | 'getByOutTradeNo' | 'listAfter' | 'listByGateway'>;
   readonly jobs: Pick<JobRepository, 'get' | 'hasLive' | 'nextRunAt' | 'countByStatus'>;
   readonly audit: Pick<

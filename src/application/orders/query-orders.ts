@@ -10,10 +10,8 @@ export async function getOrder(
   tenantId: string,
   orderId: string,
 ): Promise<Result<{ order: OrderRecord; payment: PaymentRecord | undefined }>> {
-  const order = await deps.uow.read.orders.get(tenantId, orderId);
-  if (order === undefined) return err('ORDER_NOT_FOUND', `no order ${orderId}`);
-  const payment = await deps.uow.read.payments.get(tenantId, order.paymentId);
-  return ok({ order, payment });
+  const found = await deps.uow.read.orders.getWithPaymentIfAny(tenantId, orderId);
+  return found === undefined ? err('ORDER_NOT_FOUND', `no order ${orderId}`) : ok(found);
 }
 
 export interface ListOrdersQuery {

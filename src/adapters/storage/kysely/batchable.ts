@@ -1,5 +1,6 @@
 import { sql, type UpdateQueryBuilder } from 'kysely';
 import type { CamelCaseDatabase } from '../schema.js';
+import { filterOnly } from './columns.js';
 
 /**
  * Marks on the writes that may travel in a batch on PostgreSQL (postgres/write-batching.ts): a
@@ -46,7 +47,8 @@ export function markedTarget(sqlText: string): { table: string; rows: number } |
 
 /**
  * `q` limited to one row of a tenant at the version its writer read (`expected`), and marked as
- * a version-checked write: how every versioned record is updated.
+ * a version-checked write: how every versioned record is updated. The row is found by its key
+ * alone (the tenant checked on it, never an index key: columns.ts filterOnly).
  */
 export function versionChecked<T extends 'orders' | 'payments', O>(
   q: UpdateQueryBuilder<CamelCaseDatabase, T, T, O>,
@@ -54,8 +56,8 @@ export function versionChecked<T extends 'orders' | 'payments', O>(
 ): UpdateQueryBuilder<CamelCaseDatabase, T, T, O> {
   const versioned = q as unknown as UpdateQueryBuilder<CamelCaseDatabase, 'orders', 'orders', O>;
   return versioned
-    .where('tenantId', '=', a.tenantId)
     .where('id', '=', a.id)
+    .where(filterOnly('tenantId'), '=', a.tenantId)
     .where('version', '=', a.expected)
     .modifyEnd(BATCHABLE.version) as unknown as UpdateQueryBuilder<CamelCaseDatabase, T, T, O>;
 }

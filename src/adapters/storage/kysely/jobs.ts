@@ -4,7 +4,7 @@ import type { JobRepository, NewJob } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
 import type { Engine } from '../storage.js';
 import { maskText } from '../../../domain/mask.js';
-import { num, numOrNull } from './columns.js';
+import { filterOnly, num, numOrNull } from './columns.js';
 import { currentTraceparent } from '../../tracing/trace-context.js';
 import { BATCHABLE } from './batchable.js';
 import { HotInsert, hotQuery } from './hot-query.js';
@@ -140,7 +140,11 @@ function claims(engine: Engine) {
 
 const CLAIMS = { sqlite: claims('sqlite'), postgres: claims('postgres') } as const;
 
-/** One update of a leased job, written only while this worker still holds the lease. */
+/**
+ * One update of a leased job, written only while this worker still holds the lease. Every such
+ * update finds the job by its key; the lease is checked on that row (columns.ts filterOnly): a
+ * plan on the claim index's `status = 'running'` would read every running job.
+ */
 const ADVANCE_JOB = hotQuery(
   (
     db: Kysely<CamelCaseDatabase>,
@@ -158,7 +162,7 @@ const ADVANCE_JOB = hotQuery(
         updatedAt: a.now,
       })
       .where('id', '=', a.id)
-      .where('status', '=', 'running')
+      .where(filterOnly('status'), '=', 'running')
       .where('leaseOwner', '=', a.owner)
       .modifyEnd(BATCHABLE.lease),
 );
@@ -168,7 +172,7 @@ const COMPLETE_JOB = hotQuery((db: Kysely<CamelCaseDatabase>, a: { now: number; 
     .updateTable('jobs')
     .set({ status: 'done', leaseOwner: null, leaseUntil: null, updatedAt: a.now })
     .where('id', '=', a.id)
-    .where('status', '=', 'running')
+    .where(filterOnly('status'), '=', 'running')
     .where('leaseOwner', '=', a.owner)
     .modifyEnd(BATCHABLE.lease),
 );
@@ -235,7 +239,7 @@ export class KyselyJobs implements JobRepository {
       .updateTable('jobs')
       .set({ leaseUntil, updatedAt: now })
       .where('id', '=', id)
-      .where('status', '=', 'running')
+      .where(filterOnly('status'), '=', 'running')
       .where('leaseOwner', '=', owner)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
@@ -285,7 +289,7 @@ export class KyselyJobs implements JobRepository {
         updatedAt: now,
       })
       .where('id', '=', id)
-      .where('status', '=', 'running')
+      .where(filterOnly('status'), '=', 'running')
       .where('leaseOwner', '=', owner)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;
@@ -302,7 +306,7 @@ export class KyselyJobs implements JobRepository {
         updatedAt: now,
       })
       .where('id', '=', id)
-      .where('status', '=', 'running')
+      .where(filterOnly('status'), '=', 'running')
       .where('leaseOwner', '=', owner)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;

@@ -4,7 +4,7 @@ import type { PaymentStatus } from '../../../domain/payment.js';
 import type { PaymentClosing, PaymentRecord } from '../../../ports/records.js';
 import type { PaymentRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
-import { num } from './columns.js';
+import { filterOnly, num } from './columns.js';
 import { BATCHABLE, versionChecked } from './batchable.js';
 import { HotInsert, hotQuery } from './hot-query.js';
 
@@ -73,9 +73,9 @@ export function paymentRow(p: PaymentRecord): NewRow<'payments'> {
   };
 }
 
-/** A payment by tenant and id (an order's, read with it). */
-export const PAYMENT_BY_ID = hotQuery((db: Kysely<CamelCaseDatabase>, a: { tenantId: string; id: string }) =>
-  db.selectFrom('payments').selectAll().where('tenantId', '=', a.tenantId).where('id', '=', a.id),
+/** A payment by tenant and id, found by its key (the tenant checked on the row: columns.ts filterOnly). */
+const PAYMENT_BY_ID = hotQuery((db: Kysely<CamelCaseDatabase>, a: { tenantId: string; id: string }) =>
+  db.selectFrom('payments').selectAll().where('id', '=', a.id).where(filterOnly('tenantId'), '=', a.tenantId),
 );
 
 const INSERT_PAYMENT = new HotInsert<CamelCaseDatabase, 'payments', NewRow<'payments'>>('payments', (q) =>

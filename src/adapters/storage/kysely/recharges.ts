@@ -14,7 +14,7 @@ import type {
 import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { RechargeFilter, RechargeRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
-import { num, numOrNull } from './columns.js';
+import { filterOnly, num, numOrNull } from './columns.js';
 import { loadKeys, phoneIndex, SEALED } from './sealed.js';
 import { BATCHABLE } from './batchable.js';
 
@@ -160,8 +160,8 @@ export class KyselyRecharges implements RechargeRepository {
     const r = await this.db
       .selectFrom('recharges')
       .selectAll()
-      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
+      .where(filterOnly('tenantId'), '=', tenantId)
       .executeTakeFirst();
     return r === undefined ? undefined : (await this.recharges([r]))[0];
   }
@@ -170,8 +170,8 @@ export class KyselyRecharges implements RechargeRepository {
     const res = await this.db
       .updateTable('recharges')
       .set({ ...stateColumns(r.state), updatedBy: r.updatedBy, updatedAt: r.updatedAt, version: r.version })
-      .where('tenantId', '=', r.tenantId)
       .where('id', '=', r.id)
+      .where(filterOnly('tenantId'), '=', r.tenantId)
       .where('version', '=', expectedVersion)
       .modifyEnd(BATCHABLE.version)
       .executeTakeFirst();
@@ -248,8 +248,8 @@ export class KyselyRecharges implements RechargeRepository {
     const r = await this.db
       .selectFrom('rechargeBatches')
       .selectAll()
-      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
+      .where(filterOnly('tenantId'), '=', tenantId)
       .executeTakeFirst();
     return r === undefined ? undefined : toBatch(r);
   }
@@ -275,8 +275,8 @@ export class KyselyRecharges implements RechargeRepository {
         rejectedRows: patch.rejectedRows,
         updatedAt: patch.updatedAt,
       })
-      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
+      .where(filterOnly('tenantId'), '=', tenantId)
       .where('status', '=', from)
       .executeTakeFirst();
     return Number(res.numUpdatedRows) === 1;

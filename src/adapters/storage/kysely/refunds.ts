@@ -4,7 +4,7 @@ import type { RefundStatus } from '../../../domain/refund.js';
 import type { RefundRecord } from '../../../ports/records.js';
 import type { RefundRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
-import { num } from './columns.js';
+import { filterOnly, num } from './columns.js';
 import { BATCHABLE } from './batchable.js';
 
 /** A refund as read: integers normalised. */
@@ -83,8 +83,8 @@ export class KyselyRefunds implements RefundRepository {
     const row = await this.db
       .selectFrom('refunds')
       .selectAll()
-      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
+      .where(filterOnly('tenantId'), '=', tenantId)
       .executeTakeFirst();
     return row === undefined ? undefined : toRefund(row);
   }
@@ -121,8 +121,8 @@ export class KyselyRefunds implements RefundRepository {
         updatedAt: r.updatedAt,
         version: r.version,
       })
-      .where('tenantId', '=', r.tenantId)
       .where('id', '=', r.id)
+      .where(filterOnly('tenantId'), '=', r.tenantId)
       .where('version', '=', expectedVersion)
       .modifyEnd(BATCHABLE.version)
       .executeTakeFirst();

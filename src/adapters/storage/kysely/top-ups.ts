@@ -4,7 +4,7 @@ import type { TopUpStatus } from '../../../domain/wallet.js';
 import type { TopUpRecord, TopUpRefundStatus } from '../../../ports/records.js';
 import type { TopUpRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
-import { num } from './columns.js';
+import { filterOnly, num } from './columns.js';
 import { BATCHABLE } from './batchable.js';
 
 /** A top-up as read: integers normalised; the direct-payment fields only when set. */
@@ -111,8 +111,8 @@ export class KyselyTopUps implements TopUpRepository {
     const r = await this.db
       .selectFrom('walletTopUps')
       .selectAll()
-      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
+      .where(filterOnly('tenantId'), '=', tenantId)
       .executeTakeFirst();
     return r === undefined ? undefined : toTopUp(r);
   }
@@ -152,8 +152,8 @@ export class KyselyTopUps implements TopUpRepository {
         updatedAt: t.updatedAt,
         version: t.version,
       })
-      .where('tenantId', '=', t.tenantId)
       .where('id', '=', t.id)
+      .where(filterOnly('tenantId'), '=', t.tenantId)
       .where('version', '=', expectedVersion)
       .modifyEnd(BATCHABLE.version)
       .executeTakeFirst();

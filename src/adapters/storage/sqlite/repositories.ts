@@ -163,6 +163,16 @@ class SqliteOrders extends KyselyOrders {
     return Promise.resolve(payment === undefined ? undefined : { order: toOrder(order), payment: toPayment(payment) });
   }
 
+  override getWithPaymentIfAny(
+    tenantId: string,
+    id: string,
+  ): Promise<{ order: OrderRecord; payment: PaymentRecord | undefined } | undefined> {
+    const order = this.row(tenantId, id);
+    if (order === undefined) return Promise.resolve(undefined);
+    const payment = this.st.get(this.st.sql.paymentById).get(tenantId, order.paymentId) as Row<'payments'> | undefined;
+    return Promise.resolve({ order: toOrder(order), payment: payment === undefined ? undefined : toPayment(payment) });
+  }
+
   private row(tenantId: string, id: string): Row<'orders'> | undefined {
     return this.st.get(this.st.sql.orderById).get(tenantId, id) as Row<'orders'> | undefined;
   }
