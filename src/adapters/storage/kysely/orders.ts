@@ -96,6 +96,10 @@ const PAYMENT_COLUMNS = Object.keys({
   payUrl: 1,
   payExpiresAt: 1,
   settledAt: 1,
+  closeReason: 1,
+  closeNote: 1,
+  closeMethod: 1,
+  closeGateway: 1,
 } satisfies Record<keyof Row<'payments'>, 1>) as Array<keyof Row<'payments'>>;
 
 /** Per payment column: its property, the alias it is read as, and the property that alias comes back as. */
