@@ -11,7 +11,6 @@
 //   BENCH_DB=postgres BENCH_ORDERS=2000 npm run bench:cpu
 //   BENCH_PROFILE=cpu.cpuprofile npm run bench:cpu       (a CPU profile of the measured runs)
 //   BENCH_COMPILED=100 npm run bench:cpu                 (which SQL Kysely compiled, per request)
-//   BENCH_SQLITE_SYNC=commit npm run bench:cpu           (SQLite flushing inside COMMIT, as before session 12)
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,7 +52,7 @@ const loaded = loadConfig({
   overrides: {
     auto_confirm_order: true,
     trusted_actions: ['order_coffee', 'submit_payment'],
-    database: { url, ...(process.env.BENCH_SQLITE_SYNC ? { sqlite_sync: process.env.BENCH_SQLITE_SYNC } : {}) },
+    database: { url },
     log: { level: 'warn' },
     simulator: { starting_balance: 9_000_000_000, journal_dir: join(dir, 'simulator') },
     // One client on one address: measure the requests, not the per-IP budget.

@@ -78,8 +78,7 @@ try {
   const ms = (n) => `${n.toFixed(1)} ms`.padStart(10);
   console.log(
     `\nLoad test — ${connections} connections, ${seconds} s per run; ${cpus().length} × ${cpus()[0].model}, ` +
-      `${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; SQLite WAL, every commit flushed before it is ` +
-      `answered (sqlite_sync=${process.env.AUTOGLM__DATABASE__SQLITE_SYNC ?? 'background'}), ` +
+      `${Math.round(totalmem() / 2 ** 30)} GiB; Node ${process.version}; SQLite WAL synchronous=FULL, ` +
       `embedded simulators journalled; rate limit off (one load generator on one address)`,
   );
   console.log(

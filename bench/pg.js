@@ -170,8 +170,7 @@ const [commit] = (await adminQuery('show synchronous_commit')).rows.map((r) => r
 console.log(
   `\nPOST /api/v1/order with auto-pay — ${connections} connections in all, ${seconds} s per run, ` +
     `Node ${process.version}, PostgreSQL ${server} (synchronous_commit=${commit}, pool ${pool ?? 'default'} ` +
-    `per instance), SQLite WAL, every commit flushed before it is answered ` +
-    `(sqlite_sync=${process.env.AUTOGLM__DATABASE__SQLITE_SYNC ?? 'background'})`,
+    `per instance), SQLite WAL synchronous=FULL`,
 );
 console.log(
   `pgbench TPC-B, ${connections} clients, same server, same run: ` +

@@ -89,8 +89,7 @@ const row = (name, r) =>
   `${String(r.errors + r.timeouts).padStart(7)}`;
 console.log(
   `\nPOST benchmark — ${seconds} s per run, Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? 'CPU'}, ` +
-    `SQLite WAL, every commit flushed (fdatasync) before it is answered: a committed order survives power loss ` +
-    `(sqlite_sync=${process.env.AUTOGLM__DATABASE__SQLITE_SYNC ?? 'background'}), ` +
+    `SQLite WAL synchronous=FULL (a committed order survives power loss), ` +
     `server and load generator in separate processes`,
 );
 connectionSets.forEach((c, i) => {

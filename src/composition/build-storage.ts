@@ -40,10 +40,5 @@ export async function openStorage(
         auditShards: config.audit.shards,
         ...(options.transactionFaults === undefined ? {} : { faults: options.transactionFaults }),
       })
-    : openSqlite(config.database.path, {
-        cipher,
-        auditShards: config.audit.shards,
-        sync: config.database.sync,
-        logger,
-      });
+    : openSqlite(config.database.path, { cipher, auditShards: config.audit.shards });
 }

@@ -37,12 +37,7 @@ describe('configuration', () => {
     expect(r.ok).toBe(true);
     if (!r.ok) return;
     expect(r.value.server).toMatchObject({ host: '127.0.0.1', port: 8787 });
-    expect(r.value.database).toEqual({
-      kind: 'sqlite',
-      url: 'sqlite:./data/autoglm.db',
-      path: './data/autoglm.db',
-      sync: 'background',
-    });
+    expect(r.value.database).toEqual({ kind: 'sqlite', url: 'sqlite:./data/autoglm.db', path: './data/autoglm.db' });
     expect(r.value.policy).toEqual({ auto_confirm_order: false, trusted_actions: [] });
     expect(r.value.menu.drinks.length).toBeGreaterThan(4);
   });

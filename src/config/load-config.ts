@@ -10,13 +10,7 @@ import { decryptSecrets, encryptedPaths } from './secret-values.js';
 export type { MasterKeyConfig } from './master-key.js';
 
 export type DatabaseConfig =
-  | {
-      readonly kind: 'sqlite';
-      readonly url: string;
-      readonly path: string;
-      /** How a commit reaches the disk (schema.ts, database.sqlite_sync). */
-      readonly sync: 'background' | 'commit';
-    }
+  | { readonly kind: 'sqlite'; readonly url: string; readonly path: string }
   | {
       readonly kind: 'postgres';
       readonly url: string;
@@ -274,21 +268,16 @@ function describe(issue: z.core.$ZodIssue): string {
 
 const DEFAULT_DATABASE_URL = 'sqlite:./data/autoglm.db';
 
-function parseDatabase(
-  url: string,
-  poolSize: number,
-  preparedStatements = true,
-  sync: 'background' | 'commit' = 'background',
-): DatabaseConfig | string {
+function parseDatabase(url: string, poolSize: number, preparedStatements = true): DatabaseConfig | string {
   if (/^postgres(?:ql)?:\/\//i.test(url)) return { kind: 'postgres', url, path: '', poolSize, preparedStatements };
-  if (url === 'sqlite::memory:' || url === ':memory:') return { kind: 'sqlite', url, path: ':memory:', sync };
+  if (url === 'sqlite::memory:' || url === ':memory:') return { kind: 'sqlite', url, path: ':memory:' };
   if (url.startsWith('sqlite:')) {
     const path = url.slice('sqlite:'.length).replace(/^\/\/(?=\/)/, '');
     return path === ''
       ? 'database.url: sqlite: needs a file path, e.g. sqlite:./data/autoglm.db'
-      : { kind: 'sqlite', url, path, sync };
+      : { kind: 'sqlite', url, path };
   }
-  if (/\.(db|sqlite3?)$/i.test(url)) return { kind: 'sqlite', url: `sqlite:${url}`, path: url, sync };
+  if (/\.(db|sqlite3?)$/i.test(url)) return { kind: 'sqlite', url: `sqlite:${url}`, path: url };
   return `database.url: "${url}" is neither sqlite:<path> nor postgres://…`;
 }
 
@@ -357,12 +346,7 @@ export function loadConfig(options: LoadOptions = {}): ConfigResult {
     if (route.min_amount !== undefined && route.max_amount !== undefined && route.max_amount < route.min_amount)
       issues.push(`payment_routing.${i}: max_amount must be ≥ min_amount`);
   }
-  const db = parseDatabase(
-    c.database.url,
-    c.database.pool_size,
-    c.database.prepared_statements,
-    c.database.sqlite_sync,
-  );
+  const db = parseDatabase(c.database.url, c.database.pool_size, c.database.prepared_statements);
   if (typeof db === 'string') issues.push(db);
   const policy = policySchema.safeParse({
     auto_confirm_order: c.auto_confirm_order,
@@ -443,7 +427,7 @@ export function describeConfig(config: AppConfig): Record<string, unknown> {
     url: maskDatabaseUrl(config.database.url),
     ...(config.database.kind === 'postgres'
       ? { pool_size: config.database.poolSize, prepared_statements: config.database.preparedStatements }
-      : { sqlite_sync: config.database.sync }),
+      : {}),
   };
   const redis = config.rate_limit.redis_url;
   if (redis !== undefined) view.rate_limit = { ...config.rate_limit, redis_url: maskUrlPassword(redis) };

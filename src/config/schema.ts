@@ -298,15 +298,6 @@ export const configSchema = z
               'once per connection); false behind a pooler in transaction mode that does not keep them (PgBouncer ' +
               'before 1.21, or without max_prepared_statements)',
           ),
-        sqlite_sync: z
-          .enum(['background', 'commit'])
-          .default('background')
-          .describe(
-            'SQLite only: how a commit reaches the disk. background: COMMIT writes the write-ahead log and a ' +
-              'libuv thread flushes it (fdatasync) while the event loop goes on; commit: SQLite flushes inside ' +
-              'COMMIT (synchronous=FULL) and the event loop waits. Either way nobody hears of a commit, and no ' +
-              'read sees it, before it is on the disk.',
-          ),
       })
       .strict()
       .prefault({})

@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, SqliteDialect, type SqliteDatabase as SqliteDialectDatabase, sql } from 'kysely';
 import type { FieldCipher } from '../../../ports/field-cipher.js';
-import type { Logger } from '../../../ports/logger.js';
 import { bootstrapDataKeys } from '../kysely/data-keys.js';
 import { snakeCaseIdentifiers, withCamelCase } from '../kysely/with-camel-case.js';
 import { migrateToLatest } from '../migrations/index.js';
@@ -12,8 +11,6 @@ import type { Storage } from '../storage.js';
 import { SingleProcessCoordination } from './coordination.js';
 import type { StatementCount } from './repositories.js';
 import { GroupCommitUnitOfWork } from './unit-of-work.js';
-import { WalCheckpointer } from './wal-checkpointer.js';
-import { type SyncFile, WalSync } from './wal-sync.js';
 
 /** SQLite storage; `db` is the database as it is (snake_case, no plugins), for raw SQL. */
 export interface SqliteStorage extends Storage {
@@ -28,25 +25,13 @@ export interface SqliteOptions {
   readonly cipher: FieldCipher;
   /** How many hash chains each tenant's new audit rows are spread over (default 64). */
   readonly auditShards?: number;
-  /**
-   * How a commit reaches the disk (default `background`): `background` flushes the write-ahead
-   * log on a libuv thread while the event loop goes on (`WalSync`); `commit` lets SQLite flush
-   * inside COMMIT (`synchronous=FULL`), the event loop waiting. Both answer a caller only once
-   * its commit is on the disk.
-   */
-  readonly sync?: 'background' | 'commit';
-  /** The flush the background sync runs (tests inject one that fails or waits). */
-  readonly syncFile?: SyncFile;
-  /** Where a failed background checkpoint is reported. */
-  readonly logger?: Logger;
 }
 
 /**
- * SQLite through Kysely over better-sqlite3. WAL, every commit flushed to the disk before anyone
- * hears of it (money: a committed row must survive power loss; see `SqliteOptions.sync`), a busy
- * timeout so other processes wait instead of failing, foreign keys on, and every write
- * transaction BEGIN IMMEDIATE so read-then-write never deadlocks into SQLITE_BUSY. Opening it
- * loads (or makes) the data keys `cipher` seals with.
+ * SQLite through Kysely over better-sqlite3. WAL with synchronous=FULL (money: a committed row
+ * must survive power loss), a busy timeout so other processes wait instead of failing, foreign
+ * keys on, and every write transaction BEGIN IMMEDIATE so read-then-write never deadlocks into
+ * SQLITE_BUSY. Opening it loads (or makes) the data keys `cipher` seals with.
  */
 export async function openSqlite(path: string, options: SqliteOptions): Promise<SqliteStorage> {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
@@ -78,19 +63,6 @@ export async function openSqlite(path: string, options: SqliteOptions): Promise<
       }),
     };
   }
-  // Migrations and data keys above committed with synchronous=FULL; from here the group commit's
-  // flushes run off the event loop, each commit still flushed before it is acknowledged.
-  let walSync: WalSync | undefined;
-  let checkpointer: WalCheckpointer | undefined;
-  if (path !== ':memory:' && (options.sync ?? 'background') === 'background') {
-    walSync = new WalSync(`${resolve(path)}-wal`, options.syncFile);
-    raw.pragma('synchronous = NORMAL');
-    // Checkpoints too run off the event loop; the writer's own stays as a backstop (40 MB of WAL).
-    checkpointer = new WalCheckpointer(resolve(path), (message) =>
-      options.logger?.warn({ err: message }, 'background checkpoint of the SQLite write-ahead log failed'),
-    );
-    raw.pragma('wal_autocheckpoint = 10000');
-  }
   const unitOfWork = new GroupCommitUnitOfWork(
     withCamelCase(db),
     raw,
@@ -98,8 +70,6 @@ export async function openSqlite(path: string, options: SqliteOptions): Promise<
     options.cipher,
     reader === undefined ? undefined : { db: withCamelCase(reader.db), raw: reader.raw },
     options.auditShards,
-    walSync,
-    checkpointer,
   );
 
   return {
@@ -108,7 +78,6 @@ export async function openSqlite(path: string, options: SqliteOptions): Promise<
     unitOfWork,
     coordination: new SingleProcessCoordination(),
     async ping() {
-      if (walSync?.failed !== undefined) return false;
       try {
         await sql`select 1`.execute(db);
         return true;
@@ -117,8 +86,6 @@ export async function openSqlite(path: string, options: SqliteOptions): Promise<
       }
     },
     async close() {
-      await unitOfWork.flushed();
-      await checkpointer?.close();
       await reader?.db.destroy();
       await db.destroy();
     },

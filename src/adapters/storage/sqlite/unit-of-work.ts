@@ -12,7 +12,6 @@ import type {
 } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase } from '../schema.js';
 import { createSqliteRepositories, type StatementCount, Statements, writeAuditRows } from './repositories.js';
-import type { WalSync } from './wal-sync.js';
 
 interface Pending {
   readonly work: (repos: Repositories) => Promise<unknown>;
@@ -27,17 +26,10 @@ const MAX_BATCH = 256;
 /**
  * A unit of work for SQLite with group commit. Each `run` is a logical transaction inside its own
  * SAVEPOINT; logical transactions that arrive while a physical one is open join it, and one
- * durable COMMIT covers them all. A caller's promise resolves only once that COMMIT is on the
- * disk, so nothing is ever acted on — no gateway called, no answer sent — before it is. A logical
- * transaction that throws is rolled back to its savepoint alone. If the COMMIT itself fails,
- * every logical transaction of the batch fails with it.
- *
- * How the COMMIT reaches the disk: with a `WalSync` (the default for a database file) the
- * connection runs `synchronous=NORMAL`, COMMIT only writes the WAL, and the WalSync flushes it
- * on a libuv thread while the event loop runs the next batch; the batch's callers are answered
- * after that flush, and reads through `read` wait for it too, so nothing not yet on the disk is
- * ever seen outside the writer. Without one (`synchronous=FULL`) SQLite flushes inside COMMIT,
- * and the event loop waits there.
+ * durable COMMIT (WAL, synchronous=FULL: one fsync) covers them all. A caller's promise resolves
+ * only after that COMMIT, so nothing is ever acted on — no gateway called, no answer sent —
+ * before it is on disk. A logical transaction that throws is rolled back to its savepoint alone.
+ * If the COMMIT itself fails, every logical transaction of the batch fails with it.
  *
  * The work functions must not perform I/O of their own (the house rule: no outside call inside
  * a transaction) and must not call the unit of work again (that would wait for itself).
@@ -49,8 +41,6 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
   /** Logical transactions and physical commits so far, for metrics and benchmarks. */
   readonly stats = { logical: 0, commits: 0 };
   private readonly statements: Statements;
-  /** Wakes a batch held open while a flush runs: a logical transaction has arrived. */
-  private arrived: (() => void) | undefined;
 
   /**
    * @param db the writer connection, seen through `withCamelCase`
@@ -67,28 +57,17 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
     private readonly cipher: FieldCipher,
     reader?: { readonly db: Kysely<CamelCaseDatabase>; readonly raw: SqliteDatabase.Database },
     private readonly auditShards: number = DEFAULT_AUDIT_SHARDS,
-    private readonly walSync?: WalSync,
-    private readonly checkpointer?: { committed(): void },
   ) {
     this.statements = new Statements(raw, counted);
-    const read =
+    this.read =
       reader === undefined
         ? createSqliteRepositories(db, this.statements, cipher)
         : createSqliteRepositories(reader.db, new Statements(reader.raw), cipher);
-    this.read = walSync === undefined ? read : behindBarrier(read, () => walSync.barrier());
-  }
-
-  /** Resolves once everything committed so far is on the disk (before the database closes). */
-  async flushed(): Promise<void> {
-    await this.walSync?.close();
   }
 
   run<T>(work: (repos: Repositories) => Promise<T>, meter?: UnitOfWorkMeter): Promise<T> {
-    // A failed flush is final: nothing more may be heard as committed (see WalSync).
-    if (this.walSync?.failed !== undefined) return Promise.reject(this.walSync.failed);
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ work, meter, resolve: resolve as (v: unknown) => void, reject });
-      this.arrived?.();
       if (!this.draining) void this.drain();
     });
   }
@@ -140,17 +119,6 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
             // Give requests already waiting on the event loop one turn to join this commit.
             if (count > 0 && count < MAX_BATCH) await new Promise((r) => setImmediate(r));
             if (this.queue.length > 0 && count < MAX_BATCH) continue;
-            // While the last batch's flush runs, this one stays open and takes what arrives; it
-            // commits when that flush is done, so each flush covers as many commits as it can
-            // (committing at once would mean more, smaller commits, each rewriting the same pages).
-            if (count < MAX_BATCH && this.walSync?.flushing === true) {
-              await new Promise<void>((r) => {
-                this.arrived = r;
-                void this.walSync?.flushed().then(r);
-              });
-              this.arrived = undefined;
-              if (this.queue.length > 0) continue;
-            }
             break;
           }
           count += 1;
@@ -194,23 +162,8 @@ export class GroupCommitUnitOfWork implements UnitOfWork {
       }
       this.stats.logical += done.length;
       this.stats.commits += 1;
-      this.checkpointer?.committed();
-      if (this.walSync === undefined) {
-        for (const d of done) d.p.resolve(d.value);
-        refuse();
-        return;
-      }
-      // The next batch may start now; this one's callers hear of it once its frames are flushed.
-      this.walSync.durable(this.walSync.commit()).then(
-        () => {
-          for (const d of done) d.p.resolve(d.value);
-          refuse();
-        },
-        (e: unknown) => {
-          for (const d of done) d.p.reject(e);
-          refuse();
-        },
-      );
+      for (const d of done) d.p.resolve(d.value);
+      refuse();
     });
   }
 }
@@ -265,34 +218,4 @@ class BatchedAudit implements AuditLog {
   readonly unchained: AuditLog['unchained'] = (...a) => this.inner.unchained(...a);
   readonly atSeq: AuditLog['atSeq'] = (...a) => this.inner.atSeq(...a);
   readonly withHash: AuditLog['withHash'] = (...a) => this.inner.withHash(...a);
-}
-
-/**
- * The read repositories, each call held until what is committed is on the disk (`barrier`
- * answers undefined when it already is): a read never sees a commit that a power cut could
- * still undo, so nothing is acted on — a webhook sent, a gateway called — on such a state.
- */
-function behindBarrier(read: ReadRepositories, barrier: () => Promise<void> | undefined): ReadRepositories {
-  const held = (repo: object): object => {
-    // Each method wrapped once, again only if it was replaced (tests stub a repository's method).
-    const wrapped = new Map<PropertyKey, { readonly of: unknown; readonly fn: unknown }>();
-    return new Proxy(repo, {
-      get(target, prop) {
-        const value: unknown = Reflect.get(target, prop, target);
-        if (typeof value !== 'function') return value;
-        const known = wrapped.get(prop);
-        if (known !== undefined && known.of === value) return known.fn;
-        const call = value as (...args: unknown[]) => unknown;
-        const fn = (...args: unknown[]): unknown => {
-          const wait = barrier();
-          return wait === undefined ? call.apply(target, args) : wait.then(() => call.apply(target, args));
-        };
-        wrapped.set(prop, { of: value, fn });
-        return fn;
-      },
-    });
-  };
-  return Object.fromEntries(
-    Object.entries(read).map(([k, repo]) => [k, held(repo as object)]),
-  ) as unknown as ReadRepositories;
 }
