@@ -238,8 +238,10 @@ describe.each(ENGINES)('the console’s recharge feeds on %s', (engine) => {
         (e) => e.data.recharge.id === ok.id && e.data.recharge.status === 'SUCCEEDED',
       )!;
       expect(succeeded.event).toBe('recharge');
-      // The action is the last audit row read about it (`recharge.succeeded`, or the notice sent after it).
-      expect(succeeded.data.action).toMatch(/^[a-z_]+\.[a-z_]+$/);
+      // The action is the last of the recharge's own steps read about it, never the notice sent after it.
+      expect(succeeded.data.action).toMatch(/^recharge\.[a-z_]+$/);
+      for (const w of Object.values(watchers))
+        expect(w.events.filter((e) => !e.data.action.startsWith('recharge.'))).toEqual([]);
       expect(succeeded.data.recharge).toMatchObject({ phone: '138****8002', channel: 'sim-ok', user_id: 'alice' });
       // Each sees only what they may: hers never on his stream, nor his on hers.
       expect(watchers.alice.events.every((e) => e.data.recharge.user_id === 'alice')).toBe(true);

@@ -84,12 +84,21 @@ export interface RechargeApi {
 /** Live recharge changes for whoever watches (the console's recharges list). */
 export type RechargeFeed = ResourceFeed<RechargeView>;
 
-/** Recharge changes from the audit feed, each looked up as each watcher may see it. */
+/**
+ * Recharge changes from the audit feed, each looked up as each watcher may see it. Only the
+ * recharge's own steps (`recharge.*`) are changes: the notice sent to its person afterwards
+ * (`notice.sent`) changes nothing, and as the newest row of a read it stood in for the step it
+ * followed, so a watcher was told `notice.sent` where the recharge had just succeeded.
+ */
 export function createRechargeFeed(
   feed: AuditFeed,
   get: (caller: Caller, id: string) => Promise<Result<RechargeView>>,
 ): RechargeFeed {
-  return resourceFeed(feed, (a) => (a.resourceType === 'recharge' ? a.resourceId : undefined), get);
+  return resourceFeed(
+    feed,
+    (a) => (a.resourceType === 'recharge' && a.action.startsWith('recharge.') ? a.resourceId : undefined),
+    get,
+  );
 }
 
 /** Filters of the recharges list; all optional. */
