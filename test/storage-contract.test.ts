@@ -515,6 +515,16 @@ describe.each(engines)('storage contract on %s', (_name, engine) => {
     expect(next.map((o) => o.id)).toEqual(['o2', 'o1']);
     const done = await uow.read.orders.list({ tenantId: 't1', limit: 10, status: ['COMPLETED'] });
     expect(done.map((o) => o.id)).toEqual(['o3', 'o1']);
+    // Several statuses: one list, newest first across them, paged the same way.
+    const either = { tenantId: 't1', status: ['COMPLETED', 'CANCELLED', 'PAID'] as const };
+    expect((await uow.read.orders.list({ ...either, limit: 3 })).map((o) => o.id)).toEqual(['o4', 'o3', 'o2']);
+    expect((await uow.read.orders.list({ ...either, limit: 3, beforeId: 'o3' })).map((o) => o.id)).toEqual([
+      'o2',
+      'o1',
+    ]);
+    const mine = { tenantId: 't1', limit: 10, status: ['CANCELLED', 'CREATED'] as const, createdFrom: 1002 };
+    expect((await uow.read.orders.list(mine)).map((o) => o.id)).toEqual(['o4']);
+    expect(await uow.read.orders.list({ tenantId: 't2', limit: 10, status: ['COMPLETED', 'CANCELLED'] })).toEqual([]);
     const window = await uow.read.orders.list({ tenantId: 't1', limit: 10, createdFrom: 1001, createdTo: 1003 });
     expect(window.map((o) => o.id)).toEqual(['o3', 'o2']);
   });
