@@ -3,6 +3,7 @@ import type { BatchView } from '../src/application/batch/batch-api.js';
 import { type BatchChange, createBatchFeed } from '../src/application/batch/batch-api.js';
 import { type AuditFeed, type ResourceChange, resourceFeed } from '../src/application/kernel/audit-feed.js';
 import type { Caller } from '../src/application/kernel/caller.js';
+import { createRechargeFeed } from '../src/application/recharge/recharge-api.js';
 import { ok } from '../src/domain/result.js';
 import type { AuditRecord } from '../src/ports/records.js';
 
@@ -82,5 +83,25 @@ describe('a batch feed', () => {
     // Nothing new: nothing told.
     await onRows([row(43)]);
     expect(told).toHaveLength(2);
+  });
+});
+
+describe('the recharge feed', () => {
+  it('tells of the recharge’s own steps, never of the notice its person was sent afterwards', async () => {
+    const { feed, rows: onRows } = handFed();
+    const told: Array<{ id: string; action: string }> = [];
+    const recharges = createRechargeFeed(feed, (_c, id) => Promise.resolve(ok({ id }) as never));
+    await recharges.subscribe(caller, (c) =>
+      told.push({ id: (c.value as unknown as { id: string }).id, action: c.action }),
+    );
+    // One read holding the success and the notice that followed it: the success is what happened.
+    await onRows([row(1, 'r1', 'recharge.created'), row(2, 'r1', 'recharge.succeeded'), row(3, 'r1', 'notice.sent')]);
+    // A read holding only a notice tells of nothing: the recharge did not change.
+    await onRows([row(4, 'r2', 'recharge.failed')]);
+    await onRows([row(5, 'r2', 'notice.sent')]);
+    expect(told).toEqual([
+      { id: 'r1', action: 'recharge.succeeded' },
+      { id: 'r2', action: 'recharge.failed' },
+    ]);
   });
 });

@@ -3,9 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/adapters/system/system-clock.js';
 import type { App } from '../src/composition/create-app.js';
 import { settleOrderNow } from '../src/application/rules/order-rules.js';
-import type { GatewayPaymentResult } from '../src/ports/payment-gateway.js';
 import type { Repositories, UnitOfWork } from '../src/ports/repositories.js';
-import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
+import { ClosingGateway } from './support/closing-gateway.js';
 import { type Cluster, ENGINES, type EngineName, startCluster } from './support/cluster.js';
 import { auditOf } from './support/test-app.js';
 
@@ -25,22 +24,6 @@ class TestClock {
   offset = 0;
   now = (): number => Date.now() + this.offset;
   schedule = systemClock.schedule;
-}
-
-/** A gateway that answers a close only after `afterClose` ran; the next `unreachable` closes fail. */
-class ClosingGateway extends SimulatedGateway {
-  afterClose: (outTradeNo: string) => Promise<void> = () => Promise.resolve();
-  unreachable = 0;
-
-  override async close(outTradeNo: string): Promise<GatewayPaymentResult> {
-    if (this.unreachable > 0) {
-      this.unreachable -= 1;
-      throw new Error('connection reset');
-    }
-    const closed = await super.close(outTradeNo);
-    await this.afterClose(outTradeNo);
-    return closed;
-  }
 }
 
 async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean): Promise<T> {
@@ -116,6 +99,20 @@ describe.each(ENGINES)('the QR cancel race, on %s', (engine: EngineName) => {
     });
 
   const readOrder = (app: App, id: string) => app.deps.uow.read.orders.getWithPayment('default', id);
+
+  /** The gateway's signed notification that `trade` is closed, delivered as it would post it. */
+  async function deliverClosed(app: App, gateway: ClosingGateway, trade: string): Promise<void> {
+    const t = gateway.trade(trade);
+    if (t === undefined) throw new Error(`no trade ${trade}`);
+    const n = gateway.notificationFor({ kind: 'payment', trade: t }, Math.floor(Date.now() / 1000));
+    const heard = await app.http.inject({
+      method: 'POST',
+      url: '/api/v1/callbacks/secure-pay-v3',
+      headers: n.headers,
+      payload: n.body,
+    });
+    expect(heard.statusCode, heard.body).toBe(200);
+  }
 
   it('cancel while the pay job commits the closed trade first: CANCELLED, the recorded reason audited', async () => {
     const { app, gateway } = await start(true);
@@ -244,18 +241,7 @@ describe.each(ENGINES)('the QR cancel race, on %s', (engine: EngineName) => {
     const { app, gateway } = await start(false);
     const o = await placeQr(app, 'race-callback');
     const trade = o.payment.out_trade_no ?? '';
-    gateway.afterClose = async () => {
-      const t = gateway.trade(trade);
-      if (t === undefined) throw new Error(`no trade ${trade}`);
-      const n = gateway.notificationFor({ kind: 'payment', trade: t }, Math.floor(Date.now() / 1000));
-      const heard = await app.http.inject({
-        method: 'POST',
-        url: '/api/v1/callbacks/secure-pay-v3',
-        headers: n.headers,
-        payload: n.body,
-      });
-      expect(heard.statusCode, heard.body).toBe(200);
-    };
+    gateway.afterClose = () => deliverClosed(app, gateway, trade);
     const cancelled = await cancel(app, o.id);
     expect(cancelled.statusCode, cancelled.body).toBe(200);
     expect(orderOf(cancelled)).toMatchObject({ status: 'CANCELLED', payment: { status: 'CANCELLED' } });
@@ -290,18 +276,6 @@ describe.each(ENGINES)('the QR cancel race, on %s', (engine: EngineName) => {
       // Armed once the trade is closed: the next transaction's read of the order (the cancel's own)
       // waits, while the gateway's 'closed' callback commits the ending on another connection.
       let armed = false;
-      const deliverClosed = async (): Promise<void> => {
-        const t = gateway.trade(trade);
-        if (t === undefined) throw new Error(`no trade ${trade}`);
-        const n = gateway.notificationFor({ kind: 'payment', trade: t }, Math.floor(Date.now() / 1000));
-        const heard = await app.http.inject({
-          method: 'POST',
-          url: '/api/v1/callbacks/secure-pay-v3',
-          headers: n.headers,
-          payload: n.body,
-        });
-        expect(heard.statusCode, heard.body).toBe(200);
-      };
       const uow = app.deps.uow;
       const hooked = (repos: Repositories): Repositories => {
         const orders = Object.create(repos.orders) as Repositories['orders'];
@@ -309,7 +283,7 @@ describe.each(ENGINES)('the QR cancel race, on %s', (engine: EngineName) => {
           const read = await repos.orders.getWithPayment(tenantId, id);
           if (armed) {
             armed = false;
-            await deliverClosed();
+            await deliverClosed(app, gateway, trade);
           }
           return read;
         };

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { systemClock } from '../src/adapters/system/system-clock.js';
 import type { App } from '../src/composition/create-app.js';
-import type { GatewayPaymentResult } from '../src/ports/payment-gateway.js';
 import { SimulatedCarriers } from '../src/simulator/simulated-carriers.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
+import { ClosingGateway } from './support/closing-gateway.js';
 import { ENGINES, startCluster, type Cluster, type EngineName } from './support/cluster.js';
 import { runCliCaptured } from './support/cli-run.js';
 import {
@@ -68,25 +68,6 @@ async function eventually<T>(read: () => Promise<T>, done: (v: T) => boolean): P
     v = await read();
   }
   return v;
-}
-
-/**
- * A gateway that, once it closed a trade, answers only after `afterClose` ran (to force an
- * interleaving); the next `unreachable` closes fail before they reach it.
- */
-class ClosingGateway extends SimulatedGateway {
-  afterClose: (outTradeNo: string) => Promise<void> = () => Promise.resolve();
-  unreachable = 0;
-
-  override async close(outTradeNo: string): Promise<GatewayPaymentResult> {
-    if (this.unreachable > 0) {
-      this.unreachable -= 1;
-      throw new Error('connection reset');
-    }
-    const closed = await super.close(outTradeNo);
-    await this.afterClose(outTradeNo);
-    return closed;
-  }
 }
 
 interface RefundView {
