@@ -1,6 +1,7 @@
 import { systemClock } from '../src/adapters/system/system-clock.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { App } from '../src/composition/create-app.js';
+import { settleOrderNow } from '../src/application/rules/order-rules.js';
 import { MerchantUnknownOutcomeError } from '../src/ports/merchant.js';
 import { SimulatedGateway } from '../src/simulator/simulated-gateway.js';
 import { SimulatedMerchant } from '../src/simulator/simulated-merchant.js';
@@ -117,6 +118,29 @@ describe('repair rules on stuck orders (time injected)', () => {
     expect(await settle(a, o.id, (s) => s === 'FAILED')).toBe('FAILED');
     expect(gateway.payPending(o.outTradeNo)).toBe(false);
     expect(gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(0);
+  });
+
+  it('…but a trade the gateway keeps open after its close is left as it is, flagged once, never failed', async () => {
+    const gateway = new SimulatedGateway({ payerActionMethods: ['alipay_qr'] });
+    const { a, clock } = await start({ orders: { payment_method: 'alipay_qr' } }, { gateway });
+    // The close does not take: the gateway answers with the trade still waiting for its payer.
+    gateway.close = (outTradeNo) => Promise.resolve({ status: 'pending', outTradeNo });
+    const o = await order(a);
+    if (o.outTradeNo === null) throw new Error('no out_trade_no');
+    clock.offset = 11 * MIN;
+    expect(await a.services.rules.sweep()).toBe(1);
+    await expect.poll(() => auditActions(a, o.id)).toContain('rule.settle-pending-payment');
+    const now = await a.services.orders.get(ADMIN, o.id);
+    expect(now.ok && now.value.status).toBe('PAYMENT_PROCESSING');
+    expect(await flags(a)).toEqual(['TRADE_NOT_CLOSED']);
+    // Reconciliation asks again while it is still open: still one flag, still not failed.
+    expect(await settleOrderNow(a.deps, 'default', o.id, 'test')).toMatch(/still has the trade open/);
+    expect(await flags(a)).toEqual(['TRADE_NOT_CLOSED']);
+    // The payer pays after all: the next look finds it paid, and the order goes on to its drink.
+    expect(gateway.payPending(o.outTradeNo)).toBe(true);
+    expect(await settleOrderNow(a.deps, 'default', o.id, 'test')).toBe('gateway says paid');
+    expect(await settle(a, o.id, (s) => s === 'COMPLETED')).toBe('COMPLETED');
+    expect(gateway.groundTruth.filter((e) => e.type === 'capture')).toHaveLength(1);
   });
 
   it('paid but not fulfilled → fulfilment retried (the merchant is asked first, so one drink)', async () => {

@@ -41,6 +41,7 @@ export const flagIds = {
   once: (key: string): string => `flg_${key}`,
   rechargeUnresolved: (rechargeId: string): string => `flg_RECHARGE_UNRESOLVED_${rechargeId}`,
   lateCapture: (paymentId: string): string => `flg_LATE_CAPTURE_${paymentId}`,
+  tradeNotClosed: (paymentId: string): string => `flg_TRADE_NOT_CLOSED_${paymentId}`,
 } as const;
 
 /** Jobs that must exist at most once, whoever (a callback, a rule, another instance) asks first. */

@@ -166,6 +166,20 @@ async function act(rule: Rule, order: OrderRecord, payment: PaymentRecord, deps:
           apply: (r, changes) => endClosedTradeAndQueue(r, deps, changes, order, payment),
         };
       }
+      if (status === 'pending') {
+        // The gateway kept the trade open (its close did not take): the payer may still pay it, so
+        // failing it here could take money for an order marked failed. Left as it is, for its
+        // callback, reconciliation or a person (flagged once) to settle.
+        return {
+          result: 'gateway still has the trade open: left as it is, flagged',
+          apply: (r, changes) =>
+            raiseFlagOnce(r, changes, flagIds.tradeNotClosed(payment.id), paymentSubject, 'TRADE_NOT_CLOSED', {
+              order_id: order.id,
+              out_trade_no: payment.outTradeNo,
+              amount: payment.amount,
+            }),
+        };
+      }
       const code = seen.failureCode ?? (status === 'closed' ? 'TRADE_CLOSED' : 'DECLINED');
       return {
         result: `gateway says ${status}`,
