@@ -11,6 +11,8 @@
 //   BENCH_DB=postgres BENCH_ORDERS=2000 npm run bench:cpu
 //   BENCH_PROFILE=cpu.cpuprofile npm run bench:cpu       (a CPU profile of the measured runs)
 //   BENCH_COMPILED=100 npm run bench:cpu                 (which SQL Kysely compiled, per request)
+//   BENCH_ALLOC=1 npm run bench:cpu                      (bytes allocated per request, sampled by V8,
+//                                                         and where; the sampling costs some CPU)
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -139,12 +141,28 @@ if (process.env.BENCH_COMPILED !== undefined) {
   };
 }
 let session;
-if (process.env.BENCH_PROFILE !== undefined) {
+const ALLOC = process.env.BENCH_ALLOC === '1';
+if (process.env.BENCH_PROFILE !== undefined || ALLOC) {
   const { Session } = await import('node:inspector/promises');
   session = new Session();
   session.connect();
+}
+if (process.env.BENCH_PROFILE !== undefined) {
   await session.post('Profiler.enable');
   await session.post('Profiler.start');
+}
+if (ALLOC) await session.post('HeapProfiler.enable');
+/** Allocated bytes by where they were allocated (function and file), from a sampling heap profile. */
+const allocated = { read: [], order: [] };
+const allocatedWhere = { read: new Map(), order: new Map() };
+function addAllocations(kind, node) {
+  const f = node.callFrame;
+  const where = `${f.functionName || '(anonymous)'} ${f.url.replace(/^.*\/(node_modules|dist)\//, '$1/')}:${f.lineNumber + 1}`;
+  const size = node.selfSize;
+  if (size > 0) allocatedWhere[kind].set(where, (allocatedWhere[kind].get(where) ?? 0) + size);
+  let total = size;
+  for (const child of node.children) total += addAllocations(kind, child);
+  return total;
 }
 
 const cpuUs = () => {
@@ -156,8 +174,19 @@ async function measure(kind, n, work) {
   const b0 = await backendTicks();
   const c0 = cpuUs();
   const l0 = performance.eventLoopUtilization();
+  if (ALLOC)
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 8192,
+      // Every allocation counts, also what the next scavenge collects: the GC's work follows it.
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
   await work();
   results[kind].push((cpuUs() - c0) / n);
+  if (ALLOC) {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    allocated[kind].push(addAllocations(kind, profile.head) / n);
+  }
   // The event loop's busy time (running code or blocked in a call, not waiting in epoll): what
   // bounds one process's rate, whatever other threads (libuv's pool, GC helpers) do beside it.
   results[`${kind}Loop`].push((performance.eventLoopUtilization(l0).active * 1000) / n);
@@ -168,7 +197,7 @@ for (let run = 0; run < RUNS; run++) {
   if (ORDERS > 0) await measure('order', ORDERS, () => orders(ORDERS));
 }
 
-if (session !== undefined) {
+if (process.env.BENCH_PROFILE !== undefined) {
   const { profile } = await session.post('Profiler.stop');
   writeFileSync(process.env.BENCH_PROFILE, JSON.stringify(profile));
 }
@@ -190,6 +219,19 @@ process.stdout.write(
     line('  … event loop busy', results.orderLoop) +
     (engine === 'postgres' ? line('  … PostgreSQL backends', results.orderBackends) : ''),
 );
+if (ALLOC) {
+  process.stdout.write(
+    line('allocated per read (bytes)', allocated.read).replace('µs', ' B') +
+      line('allocated per order (bytes)', allocated.order).replace('µs', ' B'),
+  );
+  for (const kind of ['read', 'order']) {
+    const n = (kind === 'read' ? READS : ORDERS) * RUNS;
+    if (n === 0) continue;
+    process.stdout.write(`\nWhere a ${kind}'s allocations are made (bytes per ${kind}, top 25):\n`);
+    for (const [where, bytes] of [...allocatedWhere[kind]].sort((a, b) => b[1] - a[1]).slice(0, 25))
+      process.stdout.write(`${String(Math.round(bytes / n)).padStart(8)}  ${where}\n`);
+  }
+}
 if (compiled.size > 0) {
   process.stdout.write('\nCompiled by Kysely per request (reads + orders):\n');
   for (const [text, n] of [...compiled].sort((a, b) => b[1] - a[1]).slice(0, 20))
