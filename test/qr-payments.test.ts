@@ -199,7 +199,7 @@ describe.each(ENGINES)('paying by QR on the embedded simulator, on %s', (engine)
     expect(bank.payPending(o.payment.out_trade_no ?? '')).toBe(true);
     const refused = await cancel(a, o.id);
     expect(refused.statusCode).toBe(409);
-    expect(refused.json<{ code: string }>().code).toBe('ILLEGAL_TRANSITION');
+    expect(refused.json()).toMatchObject({ code: 'ILLEGAL_TRANSITION', details: { event: 'cancel', from: 'PAID' } });
     const done = await until(
       () => get(a, o.id),
       (v) => v.status === 'COMPLETED',
@@ -290,6 +290,28 @@ describe.each(ENGINES)('paying by QR on the embedded simulator, on %s', (engine)
     expect(stale.statusCode).toBe(409);
     expect(bank.capturesFor(o.payment.id)).toBe(1);
     expect(await a.services.ledger.check('default')).toMatchObject({ balanced: true });
+  });
+
+  it('a payer who paid before another method was asked for wins: the confirm is refused as a confirm', async () => {
+    const a = await start();
+    const o = orderOf(await place(a, 'qr-switch-paid'));
+    const bank = simulatorOf(a);
+    // Paid at the gateway, but its callback has not arrived.
+    expect(bank.payPending(o.payment.out_trade_no ?? '')).toBe(true);
+    const refused = await a.http.inject({
+      method: 'POST',
+      url: `/api/v1/orders/${o.id}/confirm`,
+      headers: json(),
+      payload: { payment_method: 'wallet' },
+    });
+    expect(refused.statusCode).toBe(409);
+    expect(refused.json()).toMatchObject({ code: 'ILLEGAL_TRANSITION', details: { event: 'confirm', from: 'PAID' } });
+    const done = await until(
+      () => get(a, o.id),
+      (v) => v.status === 'COMPLETED',
+    );
+    expect(done).toMatchObject({ status: 'COMPLETED', payment: { method: 'sim_qr' } });
+    expect(bank.capturesFor(o.payment.id)).toBe(1);
   });
 
   it('another method is refused with TRADE_NOT_CLOSED when the gateway cannot be asked; nothing changes', async () => {

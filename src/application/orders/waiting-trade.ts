@@ -81,11 +81,15 @@ export async function closeWaitingTrade(
   }
   if (seen.status === 'succeeded') {
     await settlePaid(deps, found, seen, requestId);
-    throw new UseCaseError('ILLEGAL_TRANSITION', 'the payer had already paid: the order goes on; refund it instead', {
-      from: 'PAID',
-      event: 'cancel',
-      out_trade_no: outTradeNo,
-    });
+    // Refused as the request that asked: a cancel, or a confirm with another method.
+    const switching = closing.reason === 'METHOD_CHANGED';
+    throw new UseCaseError(
+      'ILLEGAL_TRANSITION',
+      switching
+        ? 'the payer had already paid with the first method: the order goes on paid that way'
+        : 'the payer had already paid: the order goes on; refund it instead',
+      { from: 'PAID', event: switching ? 'confirm' : 'cancel', out_trade_no: outTradeNo },
+    );
   }
   if (seen.status !== 'closed' && seen.status !== 'failed') {
     throw new UseCaseError('TRADE_NOT_CLOSED', `the gateway says the trade is still ${seen.status}: try again`, {
