@@ -570,6 +570,35 @@ describe("GET /api/v1/audit: every resource's trail, to her tenant only", () => 
     }
   });
 
+  it("keeps what spans the deployment to its home tenant: another tenant's admin is refused", async () => {
+    const t2Admin = probers.find((p) => p.name === "tenant t2's admin")?.headers ?? {};
+    const home = bearer(adminKeyOf(app));
+    const deployment: Array<['GET' | 'POST', string, unknown?]> = [
+      ['GET', '/api/v1/reconciliations'],
+      ['GET', '/api/v1/reconciliations/rcn_0000000000000000'],
+      ['POST', '/api/v1/reconciliations', { source: 'sim', date: '2026-01-01' }],
+      ['POST', '/api/v1/reconciliation-repairs/rpr_0000000000000000/apply', {}],
+      ['POST', '/api/v1/admin/reload', {}],
+    ];
+    for (const [method, url, body] of deployment) {
+      const refused = await as(t2Admin, method, url, body);
+      expect(refused.statusCode, `${method} ${url}: ${refused.body}`).toBe(403);
+      const problem = refused.json<{ code: string; detail: string }>();
+      expect(problem.code).toBe('FORBIDDEN');
+      expect(problem.detail).toContain('spans every tenant of the deployment');
+    }
+    // The metrics too, from another machine (this machine's scrape needs no credential).
+    const remote = { remoteAddress: '10.0.0.7' };
+    const metrics = await app.http.inject({ method: 'GET', url: '/metrics', headers: t2Admin, ...remote });
+    expect(metrics.statusCode).toBe(403);
+    expect((await app.http.inject({ method: 'GET', url: '/metrics', headers: home, ...remote })).statusCode).toBe(200);
+    // The deployment's own admin still reaches them.
+    expect((await as(home, 'GET', '/api/v1/reconciliations')).statusCode).toBe(200);
+    // (Its reload is let through; this test app has no configuration file to read again.)
+    const reload = await as(home, 'POST', '/api/v1/admin/reload', {});
+    expect(reload.statusCode, reload.body).not.toBe(403);
+  });
+
   it('refuses a resource named badly with VALIDATION_FAILED', async () => {
     for (const q of [
       '',

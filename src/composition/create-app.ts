@@ -499,6 +499,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     requestTimeoutMs: config.server.request_timeout_ms,
     requestsPerTurn: config.server.requests_per_turn,
     corsOrigins: config.auth.cors_origins,
+    homeTenant: config.tenant.default_id,
     metrics,
     tracing: tracing.tracing,
     trustProxy: config.server.trust_proxy,

@@ -147,6 +147,25 @@ export function can(role: Role, permission: Permission): boolean {
   return ROLE_PERMISSIONS[role].has(permission);
 }
 
+/**
+ * What spans every tenant of the deployment, not one: the reconciliations (a gateway's statement
+ * lists every tenant's money), the configuration's reload (one policy, menu and set of rules for
+ * all) and the metrics (every tenant's counts). Only the home tenant's (`tenant.default_id`, the
+ * deployment's own) credentials get these, whatever their role: an admin of a tenant the
+ * deployment serves manages that tenant, never the deployment.
+ */
+export const DEPLOYMENT_PERMISSIONS: ReadonlySet<Permission> = new Set<Permission>([
+  'reconciliations.read',
+  'reconciliations.run',
+  'config.reload',
+  'metrics.read',
+]);
+
+/** `can`, and for a deployment-wide permission also: the caller is of the deployment's home tenant. */
+export function canInTenant(role: Role, permission: Permission, tenantId: string, homeTenant: string): boolean {
+  return can(role, permission) && (!DEPLOYMENT_PERMISSIONS.has(permission) || tenantId === homeTenant);
+}
+
 export function isRole(v: unknown): v is Role {
   return typeof v === 'string' && (ROLES as readonly string[]).includes(v);
 }

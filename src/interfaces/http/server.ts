@@ -111,6 +111,8 @@ export interface HttpServerOptions {
   readonly requestsPerTurn?: number;
   /** Origins (the web console's) allowed to call the API from a browser; none by default. */
   readonly corsOrigins: readonly string[];
+  /** The deployment's own tenant (`tenant.default_id`): deployment-wide permissions are its credentials' only. */
+  readonly homeTenant: string;
   /** Extra readiness checks (database reachable, worker running, not draining). */
   readonly ready: () => Promise<{ ready: boolean; checks: Record<string, boolean> }>;
   /** W3C trace context (and spans, when exported) for every request; none: no trace ids. */
@@ -270,6 +272,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     identity: opts.services.identity,
     // Guessing credentials counts against the source: enough failures block it.
     onRefused: (req) => opts.services.abuse.recordFailure(ipSource(req), 'authentication', req.id),
+    homeTenant: opts.homeTenant,
   });
   app.addHook('onResponse', (req, reply, done) => {
     metrics?.requestEnded(

@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookH
 import fastifyPlugin from 'fastify-plugin';
 import { type IdentityApi, callerOf, type Principal } from '../../../application/identity/identity-api.js';
 import type { Caller } from '../../../application/kernel/caller.js';
-import { can, type Permission, PERMISSIONS } from '../../../domain/auth/permissions.js';
+import { can, canInTenant, type Permission, PERMISSIONS } from '../../../domain/auth/permissions.js';
 import { problem, sendProblem } from './problem.js';
 import { credentialSource, ipSource } from './sources.js';
 
@@ -44,6 +44,8 @@ export interface AuthOptions {
   readonly identity: Pick<IdentityApi, 'authenticate'>;
   /** Told of every refused credential (the abuse guard blocks sources that keep trying). */
   readonly onRefused?: (req: FastifyRequest) => Promise<unknown>;
+  /** The deployment's own tenant (`tenant.default_id`): the only one whose credentials get DEPLOYMENT_PERMISSIONS. */
+  readonly homeTenant: string;
 }
 
 /** Marks a route whose own onRequest hooks include the check (set as the route is added). */
@@ -146,6 +148,14 @@ function authenticateRequest(opts: AuthOptions): onRequestAsyncHookHandler {
     req.caller = { ...caller.value, source: credentialSource(req) ?? ipSource(req) };
     if (!can(caller.value.role, permission)) {
       return deny(reply, req, 'FORBIDDEN', `a ${caller.value.role} may not ${permission}`);
+    }
+    if (!canInTenant(caller.value.role, permission, caller.value.tenantId, opts.homeTenant)) {
+      return deny(
+        reply,
+        req,
+        'FORBIDDEN',
+        `${permission} spans every tenant of the deployment: only credentials of its home tenant may`,
+      );
     }
   };
 }
