@@ -111,6 +111,23 @@ function fieldsOf(r: SqlRow): Parameters<typeof auditRowHash>[0] {
 }
 
 describe.each(ENGINES)('the audit hash chain on %s', (engine) => {
+  it('spreads a tenant over 64 chains on PostgreSQL and keeps one on SQLite (its one writer), by default', async () => {
+    const cluster = await startCluster(engine, {});
+    try {
+      const placed = [];
+      for (let i = 0; i < 8; i++) placed.push(await latte(cluster.at(i), `default-u${i}`));
+      for (const a of placed) expect(a.statusCode, a.body).toBeLessThan(300);
+      const report = await cluster.apps[0]!.services.audit.verify({ tenantId: 'default' });
+      expect(report.ok).toBe(true);
+      const chains = report.tenants[0]!.chains;
+      // 8 orders' resources over 64 chains land on several; with one chain, all on chain 0.
+      if (engine === 'sqlite') expect(chains.map((c) => c.shard)).toEqual([0]);
+      else expect(chains.length).toBeGreaterThan(4);
+    } finally {
+      await cluster.close();
+    }
+  }, 60_000);
+
   it('keeps every chain unbroken under concurrent orders (PostgreSQL: two instances)', async () => {
     // Few shards, so that many writers do meet on the same heads.
     const cluster = await startCluster(engine, { audit: { shards: 4 } });

@@ -7,6 +7,7 @@ import { openSqlite } from '../adapters/storage/sqlite/database.js';
 import type { Storage } from '../adapters/storage/storage.js';
 import type { AppConfig, MasterKeyConfig } from '../config/load-config.js';
 import type { Logger } from '../ports/logger.js';
+import { DEFAULT_AUDIT_SHARDS, SQLITE_AUDIT_SHARDS } from '../domain/audit-chain.js';
 
 /** The master key's bytes: given, read at load, made now (the default's first start), or the process's own. */
 export function masterKeyBytes(source: MasterKeyConfig): Buffer {
@@ -37,8 +38,8 @@ export async function openStorage(
         ...(config.database.preparedStatements ? {} : { preparing: { ...DEFAULT_PREPARING, names: 0 } }),
         logger,
         cipher,
-        auditShards: config.audit.shards,
+        auditShards: config.audit.shards ?? DEFAULT_AUDIT_SHARDS,
         ...(options.transactionFaults === undefined ? {} : { faults: options.transactionFaults }),
       })
-    : openSqlite(config.database.path, { cipher, auditShards: config.audit.shards });
+    : openSqlite(config.database.path, { cipher, auditShards: config.audit.shards ?? SQLITE_AUDIT_SHARDS });
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { TENANT_ID_RE } from '../domain/auth/credentials.js';
-import { DEFAULT_AUDIT_SHARDS, MAX_AUDIT_SHARDS } from '../domain/audit-chain.js';
+import { DEFAULT_AUDIT_SHARDS, MAX_AUDIT_SHARDS, SQLITE_AUDIT_SHARDS } from '../domain/audit-chain.js';
 import { DEFAULT_MENU, menuSchema } from '../domain/menu.js';
 import { ORDER_STATUSES } from '../domain/order.js';
 import { policySchema } from '../domain/policy.js';
@@ -615,10 +615,12 @@ export const configSchema = z
           .int()
           .min(1)
           .max(MAX_AUDIT_SHARDS)
-          .default(DEFAULT_AUDIT_SHARDS)
+          .optional()
           .describe(
             "how many hash chains each tenant's new audit rows are spread over (a row's shard comes from its " +
-              'resource); rows keep the number they were written with, so changing it is safe',
+              'resource); rows keep the number they were written with, so changing it is safe. Default: ' +
+              `${DEFAULT_AUDIT_SHARDS} on PostgreSQL (concurrent writers rarely wait for the same chain head), ` +
+              `${SQLITE_AUDIT_SHARDS} on SQLite (one writer: more chains only scatter each commit's index writes)`,
           ),
         checkpoint_file: z
           .string()
