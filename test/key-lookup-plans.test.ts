@@ -26,7 +26,7 @@ describe.skipIf(!wanted)('by-key statements on PostgreSQL, planned with no stati
     db = await createTestDatabase('pgc_key_plans');
     s = await openPostgres(db.url, { poolSize: 2, logger: quiet, cipher: testCipher() });
     // No statistics, whatever the server's autovacuum does meanwhile.
-    for (const t of ['orders', 'payments', 'jobs', 'refunds', 'wallet_top_ups', 'recharges'])
+    for (const t of ['orders', 'payments', 'jobs', 'refunds', 'wallet_top_ups', 'recharges', 'mandates'])
       await sql.raw(`alter table ${t} set (autovacuum_enabled = false)`).execute(s.db);
     await s.unitOfWork.run(async (r) => {
       for (let i = 0; i < 200; i++) {
@@ -44,6 +44,7 @@ describe.skipIf(!wanted)('by-key statements on PostgreSQL, planned with no stati
     await s.unitOfWork.read.refunds.get('t1', 'rf1');
     await s.unitOfWork.read.topUps.get('t1', 'tu1');
     await s.unitOfWork.read.recharges.get('t1', 'rc1');
+    await s.unitOfWork.read.mandates.get('t1', 'm1');
     await s.unitOfWork.run(async (r) => {
       const job = await r.jobs.enqueue({
         id: 'j1',
@@ -59,6 +60,9 @@ describe.skipIf(!wanted)('by-key statements on PostgreSQL, planned with no stati
       await r.jobs.advance(job, 'w1', 1001, { kind: 'fulfil', priority: 0, leaseUntil: 60_000 });
       await r.jobs.renew('j1', 'w1', 1002, 60_000);
       await r.jobs.complete('j1', 'w1', 1003);
+      await r.mandates.spend('t1', 'm1', 100, 0, 1004);
+      await r.mandates.giveBack('t1', 'm1', 100, 0);
+      await r.mandates.revoke('t1', 'm1', 'user:u1', 1005);
     });
     for (const r of compile.mock.results) if (r.type === 'return') compiled.push(r.value.sql.replace(/\s+/g, ' '));
     compile.mockRestore();
@@ -96,6 +100,10 @@ describe.skipIf(!wanted)('by-key statements on PostgreSQL, planned with no stati
     ['a refund by tenant and id', /^select \* from "refunds" where "id" = \$1/],
     ['a top-up by tenant and id', /^select \* from "wallet_top_ups" where "id" = \$1/],
     ['a recharge by tenant and id', /^select \* from "recharges" where "id" = \$1/],
+    ['a mandate by tenant and id', /^select \* from "mandates" where "id" = \$1/],
+    ['a mandate spent within its budget', /^update "mandates" set "spent" = \(case/],
+    ['a mandate given its spend back', /^update "mandates" set "spent" = case/],
+    ['a mandate revoked', /^update "mandates" set "revoked_at"/],
   ])('%s: on the primary key only', async (_what, shape) => {
     const texts = compiled.filter((t) => shape.test(t));
     expect(texts).toHaveLength(1);

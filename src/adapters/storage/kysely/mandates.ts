@@ -1,7 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { MandatePeriod, MandateRecord, MandateRepository, MandateSpendRecord } from '../../../ports/mandates.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
-import { num, numOrNull } from './columns.js';
+import { filterOnly, num, numOrNull } from './columns.js';
 
 function toMandate(r: Row<'mandates'>): MandateRecord {
   return {
@@ -58,8 +58,8 @@ export class KyselyMandates implements MandateRepository {
     const row = await this.db
       .selectFrom('mandates')
       .selectAll()
-      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
+      .where(filterOnly('tenantId'), '=', tenantId)
       .executeTakeFirst();
     return row === undefined ? undefined : toMandate(row);
   }
@@ -83,8 +83,8 @@ export class KyselyMandates implements MandateRepository {
     const r = await this.db
       .updateTable('mandates')
       .set({ spent: after, periodStart })
-      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
+      .where(filterOnly('tenantId'), '=', tenantId)
       .where('revokedAt', 'is', null)
       .where('expiresAt', '>', now)
       .where('periodStart', '<=', periodStart)
@@ -118,8 +118,8 @@ export class KyselyMandates implements MandateRepository {
     await this.db
       .updateTable('mandates')
       .set({ spent: sql<number>`case when spent > ${amount} then spent - ${amount} else 0 end` })
-      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
+      .where(filterOnly('tenantId'), '=', tenantId)
       .where('periodStart', '=', periodStart)
       .execute();
   }
@@ -128,8 +128,8 @@ export class KyselyMandates implements MandateRepository {
     const r = await this.db
       .updateTable('mandates')
       .set({ revokedAt: now, revokedBy: by })
-      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
+      .where(filterOnly('tenantId'), '=', tenantId)
       .where('revokedAt', 'is', null)
       .executeTakeFirst();
     return Number(r.numUpdatedRows) === 1;
