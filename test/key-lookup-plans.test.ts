@@ -26,8 +26,8 @@ describe.skipIf(!wanted)('by-key statements on PostgreSQL, planned with no stati
     db = await createTestDatabase('pgc_key_plans');
     s = await openPostgres(db.url, { poolSize: 2, logger: quiet, cipher: testCipher() });
     // No statistics, whatever the server's autovacuum does meanwhile.
-    for (const t of ['orders', 'payments', 'jobs', 'refunds', 'wallet_top_ups', 'recharges', 'mandates'])
-      await sql.raw(`alter table ${t} set (autovacuum_enabled = false)`).execute(s.db);
+    const tables = ['orders', 'payments', 'jobs', 'refunds', 'wallet_top_ups', 'recharges', 'mandates', 'held_actions'];
+    for (const t of tables) await sql.raw(`alter table ${t} set (autovacuum_enabled = false)`).execute(s.db);
     await s.unitOfWork.run(async (r) => {
       for (let i = 0; i < 200; i++) {
         await r.orders.insert(orderFixture(`o${i}`, { userId: `u${i % 7}` }));
@@ -45,6 +45,7 @@ describe.skipIf(!wanted)('by-key statements on PostgreSQL, planned with no stati
     await s.unitOfWork.read.topUps.get('t1', 'tu1');
     await s.unitOfWork.read.recharges.get('t1', 'rc1');
     await s.unitOfWork.read.mandates.get('t1', 'm1');
+    await s.unitOfWork.read.held.get('t1', 'h1');
     await s.unitOfWork.run(async (r) => {
       const job = await r.jobs.enqueue({
         id: 'j1',
@@ -63,6 +64,7 @@ describe.skipIf(!wanted)('by-key statements on PostgreSQL, planned with no stati
       await r.mandates.spend('t1', 'm1', 100, 0, 1004);
       await r.mandates.giveBack('t1', 'm1', 100, 0);
       await r.mandates.revoke('t1', 'm1', 'user:u1', 1005);
+      await r.held.decide('t1', 'h1', { digest: 'd', to: 'CONFIRMED', by: 'user:u1', now: 1006, resultId: null });
     });
     for (const r of compile.mock.results) if (r.type === 'return') compiled.push(r.value.sql.replace(/\s+/g, ' '));
     compile.mockRestore();
@@ -104,6 +106,8 @@ describe.skipIf(!wanted)('by-key statements on PostgreSQL, planned with no stati
     ['a mandate spent within its budget', /^update "mandates" set "spent" = \(case/],
     ['a mandate given its spend back', /^update "mandates" set "spent" = case/],
     ['a mandate revoked', /^update "mandates" set "revoked_at"/],
+    ['a held action by tenant and id', /^select \* from "held_actions" where "id" = \$1/],
+    ['a held action decided', /^update "held_actions" set "status"/],
   ])('%s: on the primary key only', async (_what, shape) => {
     const texts = compiled.filter((t) => shape.test(t));
     expect(texts).toHaveLength(1);

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { HeldActionRecord, HeldActionRepository, HeldShown, HeldStatus } from '../../../ports/held-actions.js';
 import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { CamelCaseDatabase, NewRow, Row } from '../schema.js';
-import { num, numOrNull } from './columns.js';
+import { filterOnly, num, numOrNull } from './columns.js';
 import { loadKeys, SEALED } from './sealed.js';
 
 function toHeld(r: Row<'heldActions'>, cipher: FieldCipher): HeldActionRecord {
@@ -69,8 +69,8 @@ export class KyselyHeldActions implements HeldActionRepository {
     const row = await this.db
       .selectFrom('heldActions')
       .selectAll()
-      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
+      .where(filterOnly('tenantId'), '=', tenantId)
       .executeTakeFirst();
     return row === undefined ? undefined : (await this.read([row]))[0];
   }
@@ -94,8 +94,8 @@ export class KyselyHeldActions implements HeldActionRepository {
     const r = await this.db
       .updateTable('heldActions')
       .set({ status: d.to, decidedBy: d.by, decidedAt: d.now, resultId: d.resultId })
-      .where('tenantId', '=', tenantId)
       .where('id', '=', id)
+      .where(filterOnly('tenantId'), '=', tenantId)
       .where('status', '=', 'AWAITING')
       .where('digest', '=', d.digest)
       .where('expiresAt', '>', d.now)
