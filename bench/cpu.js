@@ -13,6 +13,11 @@
 //   BENCH_COMPILED=100 npm run bench:cpu                 (which SQL Kysely compiled, per request)
 //   BENCH_ALLOC=1 npm run bench:cpu                      (bytes allocated per request, sampled by V8,
 //                                                         and where; the sampling costs some CPU)
+//   node bench/profile-summary.js cpu.cpuprofile         (that profile's self time by package, file, function)
+//
+// Beside the CPU it prints, per request, the user and system halves of the service's CPU, its
+// context switches (involuntary ones: the process was runnable but another took its core, e.g. a
+// backend it had just woken) and, on PostgreSQL, the statements sent (round trips).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -170,8 +175,20 @@ const cpuUs = () => {
   return c.user + c.system;
 };
 const results = { read: [], readBackends: [], readLoop: [], order: [], orderBackends: [], orderLoop: [] };
+const counts = { read: [], order: [] };
+/** What the service did besides its CPU time: system share, context switches, statements sent. */
+function counters() {
+  const u = process.resourceUsage();
+  return {
+    system: u.systemCPUTime,
+    switches: u.involuntaryContextSwitches,
+    waits: u.voluntaryContextSwitches,
+    statements: app.storage.statementsSent?.() ?? 0,
+  };
+}
 async function measure(kind, n, work) {
   const b0 = await backendTicks();
+  const k0 = counters();
   const c0 = cpuUs();
   const l0 = performance.eventLoopUtilization();
   if (ALLOC)
@@ -183,6 +200,8 @@ async function measure(kind, n, work) {
     });
   await work();
   results[kind].push((cpuUs() - c0) / n);
+  const k1 = counters();
+  counts[kind].push(Object.fromEntries(Object.keys(k1).map((k) => [k, (k1[k] - k0[k]) / n])));
   if (ALLOC) {
     const { profile } = await session.post('HeapProfiler.stopSampling');
     allocated[kind].push(addAllocations(kind, profile.head) / n);
@@ -219,6 +238,18 @@ process.stdout.write(
     line('  … event loop busy', results.orderLoop) +
     (engine === 'postgres' ? line('  … PostgreSQL backends', results.orderBackends) : ''),
 );
+// The run whose service CPU was the median one: its counters, per request.
+for (const kind of ['read', 'order']) {
+  const xs = results[kind];
+  if (xs.length === 0) continue;
+  const c = counts[kind][xs.indexOf(median(xs))];
+  process.stdout.write(
+    `${kind.padEnd(6)} per request (median run): system CPU ${Math.round(c.system)} µs, ` +
+      `${c.switches.toFixed(2)} involuntary / ${c.waits.toFixed(2)} voluntary context switches` +
+      (engine === 'postgres' ? `, ${c.statements.toFixed(2)} statements` : '') +
+      '\n',
+  );
+}
 if (ALLOC) {
   process.stdout.write(
     line('allocated per read (bytes)', allocated.read).replace('µs', ' B') +
