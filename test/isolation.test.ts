@@ -592,6 +592,9 @@ describe("GET /api/v1/audit: every resource's trail, to her tenant only", () => 
     const metrics = await app.http.inject({ method: 'GET', url: '/metrics', headers: t2Admin, ...remote });
     expect(metrics.statusCode).toBe(403);
     expect((await app.http.inject({ method: 'GET', url: '/metrics', headers: home, ...remote })).statusCode).toBe(200);
+    // Who-am-I says so, for the console to show those screens only where they answer.
+    expect((await as(t2Admin, 'GET', '/api/v1/auth/me')).json()).toMatchObject({ tenant: 't2', deployment: false });
+    expect((await as(home, 'GET', '/api/v1/auth/me')).json()).toMatchObject({ tenant: 'default', deployment: true });
     // The deployment's own admin still reaches them.
     expect((await as(home, 'GET', '/api/v1/reconciliations')).statusCode).toBe(200);
     // (Its reload is let through; this test app has no configuration file to read again.)

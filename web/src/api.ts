@@ -6,6 +6,8 @@ export interface Me {
   readonly role: string;
   readonly acts_for: string;
   readonly actor: string;
+  /** Of the deployment's home tenant: the permissions that span every tenant apply. */
+  readonly deployment: boolean;
 }
 
 export interface Payment {

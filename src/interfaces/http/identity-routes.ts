@@ -110,6 +110,12 @@ const DOCS = {
           role: z.enum(ROLES),
           acts_for: z.string(),
           actor: z.string(),
+          deployment: z
+            .boolean()
+            .describe(
+              "whether the credential is of the deployment's home tenant: only then do the permissions that " +
+                'span every tenant (reconciliations, the configuration reload, metrics from elsewhere) apply',
+            ),
         }),
       },
     },
@@ -198,7 +204,16 @@ interface CookieReply {
  */
 export function registerIdentityRoutes(
   app: FastifyInstance,
-  { identity, abuse }: { readonly identity: IdentityApi; readonly abuse: Pick<AbuseApi, 'recordFailure'> },
+  {
+    identity,
+    abuse,
+    homeTenant,
+  }: {
+    readonly identity: IdentityApi;
+    readonly abuse: Pick<AbuseApi, 'recordFailure'>;
+    /** The deployment's own tenant (`tenant.default_id`). */
+    readonly homeTenant: string;
+  },
 ): void {
   // Over TLS, here or at a proxy `server.trust_proxy` believes (X-Forwarded-Proto), cookies are
   // Secure: a browser then never sends them over plain HTTP.
@@ -260,6 +275,7 @@ export function registerIdentityRoutes(
     role: req.caller.role,
     acts_for: req.caller.userId,
     actor: req.caller.actor,
+    deployment: req.caller.tenantId === homeTenant,
   }));
 
   const created = (r: Result<unknown>, req: FastifyRequest, body: (v: never) => unknown): HttpResult =>

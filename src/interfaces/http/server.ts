@@ -347,7 +347,7 @@ export function buildHttpServer(opts: HttpServerOptions): FastifyInstance {
     if (opts.metrics !== undefined) registerMetricsRoute(api, services, opts.metrics);
     registerOpenApiRoutes(api, { document: openApiDocument(documented) });
 
-    registerIdentityRoutes(api, services);
+    registerIdentityRoutes(api, { ...services, homeTenant: opts.homeTenant });
     registerOrderRoutes(api, services);
     registerRefundRoutes(api, services);
     registerPaymentRoutes(api, services);

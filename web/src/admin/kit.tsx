@@ -1,5 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { can as canRole, isRole, type Permission } from '../../../src/domain/auth/permissions.js';
+import {
+  can as canRole,
+  DEPLOYMENT_PERMISSIONS,
+  isRole,
+  type Permission,
+} from '../../../src/domain/auth/permissions.js';
 import { ApiError, type Me } from '../api.js';
 import { useI18n } from '../i18n.js';
 import { onLinkClick } from '../router.js';
@@ -10,7 +15,10 @@ import './admin.css';
  * decides what is shown: the API checks every request again.
  */
 export function may(who: Me, permission: Permission): boolean {
-  return isRole(who.role) && canRole(who.role, permission);
+  // The deployment's screens (reconciliations) only for its home tenant's credentials, as the API decides.
+  return (
+    isRole(who.role) && canRole(who.role, permission) && (who.deployment || !DEPLOYMENT_PERMISSIONS.has(permission))
+  );
 }
 
 /** A refused request as a person reads it: its stable code and the service's reason. */
