@@ -60,6 +60,15 @@ const orderOf = (r: LightMyRequestResponse): OrderView => r.json<{ order: OrderV
 const get = async (a: App, id: string): Promise<OrderView> =>
   orderOf(await a.http.inject({ method: 'GET', url: `/api/v1/orders/${id}`, headers: json() }));
 
+/** The person confirms the order again, to pay it from the wallet instead. */
+const switchToWallet = (a: App, id: string): Promise<LightMyRequestResponse> =>
+  a.http.inject({
+    method: 'POST',
+    url: `/api/v1/orders/${id}/confirm`,
+    headers: json(),
+    payload: { payment_method: 'wallet' },
+  });
+
 /** POST …/cancel with no body, as alice. */
 const cancel = (a: App, id: string): Promise<LightMyRequestResponse> =>
   a.http.inject({ method: 'POST', url: `/api/v1/orders/${id}/cancel`, headers: { 'x-user-id': 'alice' } });
@@ -273,12 +282,7 @@ describe.each(ENGINES)('paying by QR on the embedded simulator, on %s', (engine)
     const o = orderOf(await place(a, 'qr-switch-1'));
     const bank = simulatorOf(a);
     const first = o.payment.out_trade_no ?? '';
-    const switched = await a.http.inject({
-      method: 'POST',
-      url: `/api/v1/orders/${o.id}/confirm`,
-      headers: json(),
-      payload: { payment_method: 'wallet' },
-    });
+    const switched = await switchToWallet(a, o.id);
     expect(switched.statusCode, switched.body).toBe(201);
     const s = orderOf(switched);
     expect(s).toMatchObject({ status: 'COMPLETED', payment: { status: 'PAID', method: 'wallet' } });
@@ -298,12 +302,7 @@ describe.each(ENGINES)('paying by QR on the embedded simulator, on %s', (engine)
     const bank = simulatorOf(a);
     // Paid at the gateway, but its callback has not arrived.
     expect(bank.payPending(o.payment.out_trade_no ?? '')).toBe(true);
-    const refused = await a.http.inject({
-      method: 'POST',
-      url: `/api/v1/orders/${o.id}/confirm`,
-      headers: json(),
-      payload: { payment_method: 'wallet' },
-    });
+    const refused = await switchToWallet(a, o.id);
     expect(refused.statusCode).toBe(409);
     expect(refused.json()).toMatchObject({ code: 'ILLEGAL_TRANSITION', details: { event: 'confirm', from: 'PAID' } });
     const done = await until(
@@ -319,12 +318,7 @@ describe.each(ENGINES)('paying by QR on the embedded simulator, on %s', (engine)
     const o = orderOf(await place(a, 'qr-switch-2'));
     const bank = simulatorOf(a);
     bank.query = () => Promise.reject(new GatewayUnknownOutcomeError('simulated timeout'));
-    const refused = await a.http.inject({
-      method: 'POST',
-      url: `/api/v1/orders/${o.id}/confirm`,
-      headers: json(),
-      payload: { payment_method: 'wallet' },
-    });
+    const refused = await switchToWallet(a, o.id);
     expect(refused.statusCode).toBe(503);
     expect(refused.json<{ code: string }>().code).toBe('TRADE_NOT_CLOSED');
     const still = await get(a, o.id);
