@@ -161,11 +161,6 @@ export const DEPLOYMENT_PERMISSIONS: ReadonlySet<Permission> = new Set<Permissio
   'metrics.read',
 ]);
 
-/** `can`, and for a deployment-wide permission also: the caller is of the deployment's home tenant. */
-export function canInTenant(role: Role, permission: Permission, tenantId: string, homeTenant: string): boolean {
-  return can(role, permission) && (!DEPLOYMENT_PERMISSIONS.has(permission) || tenantId === homeTenant);
-}
-
 export function isRole(v: unknown): v is Role {
   return typeof v === 'string' && (ROLES as readonly string[]).includes(v);
 }

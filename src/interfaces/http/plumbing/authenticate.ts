@@ -2,7 +2,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, onRequestAsyncHookH
 import fastifyPlugin from 'fastify-plugin';
 import { type IdentityApi, callerOf, type Principal } from '../../../application/identity/identity-api.js';
 import type { Caller } from '../../../application/kernel/caller.js';
-import { can, canInTenant, type Permission, PERMISSIONS } from '../../../domain/auth/permissions.js';
+import { can, DEPLOYMENT_PERMISSIONS, type Permission, PERMISSIONS } from '../../../domain/auth/permissions.js';
 import { problem, sendProblem } from './problem.js';
 import { credentialSource, ipSource } from './sources.js';
 
@@ -149,7 +149,7 @@ function authenticateRequest(opts: AuthOptions): onRequestAsyncHookHandler {
     if (!can(caller.value.role, permission)) {
       return deny(reply, req, 'FORBIDDEN', `a ${caller.value.role} may not ${permission}`);
     }
-    if (!canInTenant(caller.value.role, permission, caller.value.tenantId, opts.homeTenant)) {
+    if (DEPLOYMENT_PERMISSIONS.has(permission) && caller.value.tenantId !== opts.homeTenant) {
       return deny(
         reply,
         req,
