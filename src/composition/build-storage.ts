@@ -27,7 +27,7 @@ export function masterKeyBytes(source: MasterKeyConfig): Buffer {
  * conversations in it (a cipher per storage: its unwrapped data keys belong to this database).
  */
 export async function openStorage(
-  config: Pick<AppConfig, 'database' | 'security' | 'audit'>,
+  config: Pick<AppConfig, 'database' | 'security' | 'audit' | 'auth'>,
   logger: Logger,
   options: { readonly transactionFaults?: TransactionFaults } = {},
 ): Promise<Storage> {
@@ -39,6 +39,7 @@ export async function openStorage(
         logger,
         cipher,
         auditShards: config.audit.shards ?? DEFAULT_AUDIT_SHARDS,
+        credentialCacheMs: config.auth.api_key_cache_seconds * 1000,
         ...(options.transactionFaults === undefined ? {} : { faults: options.transactionFaults }),
       })
     : openSqlite(config.database.path, { cipher, auditShards: config.audit.shards ?? SQLITE_AUDIT_SHARDS });

@@ -844,6 +844,18 @@ export const configSchema = z
             'Where the first admin key is written on first start (mode 0600). Default: beside the SQLite file, ' +
               'or data/admin-key.',
           ),
+        api_key_cache_seconds: z
+          .number()
+          .int()
+          .min(0)
+          .max(300)
+          .default(60)
+          .describe(
+            'PostgreSQL only: how long an instance may answer an API key from memory instead of reading it on every ' +
+              'request. It keeps keys only while it listens for changes: every change to keys or people clears it ' +
+              '(the revoking instance at once, the others when the database notifies them), and a lost connection ' +
+              'empties it until it listens again. 0: read the key on every request.',
+          ),
         cors_origins: z
           .array(z.url())
           .default([])

@@ -26,6 +26,7 @@ import * as m0025 from './0025-settled-at.js';
 import * as m0029 from './0029-audit-link.js';
 import * as m0030 from './0030-principal-last-login.js';
 import * as m0033 from './0033-recharge-batch-counts.js';
+import * as m0034 from './0034-credential-notify.js';
 import { onPostgres } from './on-postgres.js';
 
 /**
@@ -64,6 +65,7 @@ export const migrations: Record<string, Migration> = {
   '0030_principal_last_login': m0030,
   // 0031 and 0032 were held for work beside this one.
   '0033_recharge_batch_counts': m0033,
+  '0034_credential_notify': m0034,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -1,15 +1,19 @@
+import { randomUUID } from 'node:crypto';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
 import type { Logger } from '../../../ports/logger.js';
 import type { WorkCoordination } from '../../../ports/work-coordination.js';
 import type { Database } from '../schema.js';
-import { JOBS_CHANNEL, LOCK_NAMESPACE } from './locks.js';
+import type { CredentialCache } from './credential-cache.js';
+import { CREDENTIALS_CHANNEL, CREDENTIALS_SEEN_CHANNEL, JOBS_CHANNEL, LOCK_NAMESPACE } from './locks.js';
 
 /** At most one NOTIFY per this many ms per process: a notifying commit takes a global lock. */
 const ANNOUNCE_GAP_MS = 100;
 const RECONNECT_MS = 1000;
 /** A process that does not hold a role asks again at most this often (each poll: ~4/s per instance). */
 const LEAD_RETRY_MS = 1000;
+/** How long a credential change waits for every other live instance to say it forgot its keys. */
+const CREDENTIALS_SEEN_WAIT_MS = 2000;
 
 /**
  * Work sharing between processes on one PostgreSQL database.
@@ -24,6 +28,14 @@ const LEAD_RETRY_MS = 1000;
  *
  * Wake-ups: the same connection LISTENs; `announce` sends a NOTIFY from outside any transaction,
  * coalesced to at most one per ANNOUNCE_GAP_MS, never on the payment-commit path.
+ *
+ * Credentials: the same connection LISTENs for changes to API keys and principals, and tells the
+ * process's credential cache (`CredentialCache`): each notification clears it, and it keeps
+ * nothing while the connection is down (a change made then would go unheard). An instance that
+ * changed credentials itself (`credentialsChanged`, after its transaction commits) names the
+ * change on the same channel and waits until every other live instance (each holds a liveness
+ * lock) says it has heard it, with or without a cache: so a key revoked through one instance is
+ * refused by all of them once the revocation is answered, as without any cache.
  *
  * Roles (`lead`): a session advisory lock per role on the same connection, so a role moves to
  * another process when its holder dies or loses the connection, like the liveness lock — or
@@ -44,11 +56,14 @@ export class PostgresCoordination implements WorkCoordination {
   private readonly led = new Set<string>();
   /** When each role not held was last asked for (ms since the epoch). */
   private readonly asked = new Map<string, number>();
+  /** Credential changes of ours waiting to be heard: the instances that said so, and the wake-up. */
+  private readonly unheard = new Map<string, { readonly seen: Set<string>; check: () => void }>();
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly clientConfig: pg.ClientConfig,
     private readonly logger: Logger,
+    private readonly credentials?: CredentialCache,
   ) {}
 
   async join(workerId: string): Promise<void> {
@@ -62,6 +77,8 @@ export class PostgresCoordination implements WorkCoordination {
     client.on('end', () => this.lost(client, undefined));
     client.on('notification', (m) => {
       if (m.channel === JOBS_CHANNEL && m.payload !== this.workerId) this.notifyListeners();
+      else if (m.channel === CREDENTIALS_CHANNEL) this.heard(client, m.payload ?? '');
+      else if (m.channel === CREDENTIALS_SEEN_CHANNEL) this.seen(m.payload ?? '');
     });
     await client.connect();
     try {
@@ -77,16 +94,21 @@ export class PostgresCoordination implements WorkCoordination {
           'another process holds this worker id; crash recovery of its jobs falls back to lease expiry',
         );
       await client.query(`listen ${JOBS_CHANNEL}`);
+      await client.query(`listen ${CREDENTIALS_CHANNEL}`);
+      await client.query(`listen ${CREDENTIALS_SEEN_CHANNEL}`);
     } catch (e) {
       await client.end().catch(() => undefined);
       throw e;
     }
     this.listener = client;
+    // Every change from here on is heard of: keys read from now on may be kept.
+    if (!this.closed) this.credentials?.listening(true);
   }
 
   private lost(client: pg.Client, error: unknown): void {
     if (this.listener !== client || this.closed) return;
     this.listener = undefined;
+    this.credentials?.listening(false);
     this.led.clear();
     this.asked.clear();
     client.end().catch(() => undefined);
@@ -109,6 +131,71 @@ export class PostgresCoordination implements WorkCoordination {
 
   private notifyListeners(): void {
     for (const l of this.listeners) l();
+  }
+
+  /**
+   * A change to keys or principals: forget every key kept. One named by an instance that waits
+   * (a token, not ours) is answered once forgotten — on this connection, so after anything this
+   * process does with the notification.
+   */
+  private heard(client: pg.Client, token: string): void {
+    this.credentials?.invalidate();
+    if (token === '' || this.unheard.has(token)) return;
+    client
+      .query('select pg_notify($1, $2)', [CREDENTIALS_SEEN_CHANNEL, `${token} ${this.workerId}`])
+      .catch(() => undefined); // the connection is going: the waiter stops waiting for us when it does
+  }
+
+  private seen(payload: string): void {
+    const [token = '', worker = ''] = payload.split(' ');
+    const waiting = this.unheard.get(token);
+    if (waiting === undefined || worker === this.workerId) return;
+    waiting.seen.add(worker);
+    waiting.check();
+  }
+
+  /**
+   * After a transaction that changed keys or principals committed (the database has notified
+   * every listener): name the change and wait until every other live instance has heard it, at
+   * most CREDENTIALS_SEEN_WAIT_MS (one that cannot answer that long is stuck or going; the
+   * notification still reaches it first when it comes back).
+   */
+  async credentialsChanged(): Promise<void> {
+    const client = this.listener;
+    if (client === undefined || this.closed) return;
+    const token = randomUUID();
+    let check = (): void => undefined;
+    const waiting = { seen: new Set<string>(), check: () => check() };
+    this.unheard.set(token, waiting);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      // The other instances alive now: each holds its liveness lock on its listening connection.
+      const peers = await client.query<{ n: number }>(
+        `select count(*)::int as n from pg_locks
+         where locktype = 'advisory' and classid = $1 and objsubid = 2 and granted and pid <> pg_backend_pid()`,
+        [LOCK_NAMESPACE.workerAlive],
+      );
+      const need = peers.rows[0]?.n ?? 0;
+      if (need === 0) return;
+      const all = new Promise<boolean>((resolve) => {
+        check = () => {
+          if (waiting.seen.size >= need) resolve(true);
+        };
+        timer = setTimeout(() => resolve(false), CREDENTIALS_SEEN_WAIT_MS);
+      });
+      await client.query('select pg_notify($1, $2)', [CREDENTIALS_CHANNEL, token]);
+      if (!(await all))
+        this.logger.warn(
+          { heard: waiting.seen.size, instances: need },
+          'not every instance confirmed a change to API keys or people in time; ' +
+            'the others forget their keys when they hear it',
+        );
+    } catch (e) {
+      this.logger.warn({ err: e }, 'could not confirm a change to API keys or people with the other instances');
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+      this.unheard.delete(token);
+    }
   }
 
   announce(): void {
@@ -210,6 +297,7 @@ export class PostgresCoordination implements WorkCoordination {
 
   async close(): Promise<void> {
     this.closed = true;
+    this.credentials?.listening(false);
     this.led.clear();
     if (this.reconnect !== undefined) clearTimeout(this.reconnect);
     this.listeners.clear();

@@ -8,6 +8,7 @@ import { migrateToLatest } from '../migrations/index.js';
 import type { Database } from '../schema.js';
 import type { Storage } from '../storage.js';
 import { PostgresCoordination } from './coordination.js';
+import { CredentialCache } from './credential-cache.js';
 import { DEFAULT_PREPARING, preparingPool, type PreparingOptions } from './prepared-statements.js';
 import { FaultInjection, type TransactionFaults } from './transaction-faults.js';
 import { StatementMeters } from './statement-meters.js';
@@ -29,6 +30,11 @@ export interface PostgresOptions {
   readonly faults?: TransactionFaults;
   /** When statement texts are prepared by name, and how many are kept (default DEFAULT_PREPARING). */
   readonly preparing?: PreparingOptions;
+  /**
+   * How long an API key read for authentication may be answered from this process's memory while
+   * it hears of every change (CredentialCache); 0 or absent: every request reads its key.
+   */
+  readonly credentialCacheMs?: number;
 }
 
 /** PostgreSQL storage; `db` is the database as it is (snake_case, no plugins), for raw SQL. */
@@ -37,6 +43,8 @@ export interface PostgresStorage extends Storage {
   readonly db: Kysely<Database>;
   readonly unitOfWork: PostgresUnitOfWork;
   readonly coordination: PostgresCoordination;
+  /** API keys kept in memory for authentication (absent when configured off). */
+  readonly credentials: CredentialCache | undefined;
   statementsSent(): number;
 }
 
@@ -76,22 +84,33 @@ export async function openPostgres(url: string, options: PostgresOptions): Promi
     await db.destroy();
     throw e;
   }
-  const coordination = new PostgresCoordination(db, clientConfig, options.logger);
+  const credentials =
+    options.credentialCacheMs === undefined || options.credentialCacheMs <= 0
+      ? undefined
+      : new CredentialCache(options.credentialCacheMs);
+  const coordination = new PostgresCoordination(db, clientConfig, options.logger, credentials);
   const unitOfWork = new PostgresUnitOfWork(
     withCamelCase(db),
     (effects) => {
       if (effects.jobsAvailable) coordination.announce();
+      if (!effects.credentialsChanged) return undefined;
+      // Before the caller is answered: this instance forgets its keys now, and the others have
+      // said they forgot theirs (so a revoked key is refused everywhere from the next request).
+      credentials?.invalidate();
+      return coordination.credentialsChanged();
     },
     options.cipher,
     meters,
     injection,
     options.auditShards,
+    credentials,
   );
   return {
     engine: 'postgres',
     db,
     unitOfWork,
     coordination,
+    credentials,
     statementsSent: () => statements,
     async ping() {
       let timer: NodeJS.Timeout | undefined;

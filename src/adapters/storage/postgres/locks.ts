@@ -16,3 +16,9 @@ export const LOCK_NAMESPACE = {
 
 /** The channel idle workers LISTEN on; the payload is the announcing worker's id. */
 export const JOBS_CHANNEL = 'autoglm_jobs';
+
+/** The channel the database notifies on when API keys or principals change (migration 0034). */
+export const CREDENTIALS_CHANNEL = 'autoglm_credentials';
+
+/** Where instances confirm they heard a credential change an instance named (payload: token, worker id). */
+export const CREDENTIALS_SEEN_CHANNEL = 'autoglm_credentials_seen';

@@ -10,12 +10,15 @@ import { KyselyIdentity } from '../kysely/identity.js';
 import { KyselyJobs, toJob } from '../kysely/jobs.js';
 import { KyselyOrders } from '../kysely/orders.js';
 import type { CamelCaseDatabase, Row } from '../schema.js';
+import type { CredentialCache, KeyWithPrincipal } from './credential-cache.js';
 import { LOCK_NAMESPACE } from './locks.js';
 
 /** What a transaction did that must be acted on after it commits. */
 export interface TransactionEffects {
   /** A job became due for any worker (not leased to this one): wake idle peers. */
   jobsAvailable: boolean;
+  /** API keys or principals were changed: this process's credential cache must forget them. */
+  credentialsChanged: boolean;
 }
 
 class PostgresOrders extends KyselyOrders {
@@ -45,7 +48,11 @@ class PostgresOrders extends KyselyOrders {
 }
 
 class PostgresIdentity extends KyselyIdentity {
-  constructor(private readonly handle: Kysely<CamelCaseDatabase>) {
+  constructor(
+    private readonly handle: Kysely<CamelCaseDatabase>,
+    private readonly effects: TransactionEffects | undefined,
+    private readonly credentials: CredentialCache | undefined,
+  ) {
     super(handle);
   }
 
@@ -57,6 +64,49 @@ class PostgresIdentity extends KyselyIdentity {
     await sql`select pg_advisory_xact_lock(${sql.lit(LOCK_NAMESPACE.tenantPeople)}, hashtext(${tenantId}))`.execute(
       this.handle,
     );
+  }
+
+  /** Outside transactions, from this process's cache when it may answer (CredentialCache). */
+  override async getKeyWithPrincipal(id: string): Promise<KeyWithPrincipal | undefined> {
+    const cache = this.credentials;
+    if (cache === undefined) return super.getKeyWithPrincipal(id);
+    const kept = cache.get(id);
+    if (kept !== undefined) return kept;
+    const mark = cache.mark();
+    const found = await super.getKeyWithPrincipal(id);
+    if (found !== undefined) cache.put(id, found, mark);
+    return found;
+  }
+
+  // What authentication reads changes: the cache is cleared as the transaction commits.
+  override setPassword(tenantId: string, id: string, passwordHash: string): Promise<boolean> {
+    this.changed();
+    return super.setPassword(tenantId, id, passwordHash);
+  }
+
+  override changePrincipal(
+    tenantId: string,
+    id: string,
+    change: Parameters<KyselyIdentity['changePrincipal']>[2],
+  ): Promise<boolean> {
+    this.changed();
+    return super.changePrincipal(tenantId, id, change);
+  }
+
+  override revokeKeysOfPerson(tenantId: string, personId: string, at: number): Promise<string[]> {
+    this.changed();
+    return super.revokeKeysOfPerson(tenantId, personId, at);
+  }
+
+  override revokeKey(tenantId: string, id: string, at: number): Promise<boolean> {
+    this.changed();
+    return super.revokeKey(tenantId, id, at);
+  }
+
+  private changed(): void {
+    if (this.effects !== undefined) this.effects.credentialsChanged = true;
+    // Outside a transaction the statement commits on its own: forget now, and again when told.
+    else this.credentials?.invalidate();
   }
 }
 
@@ -148,19 +198,21 @@ class PostgresJobs extends KyselyJobs {
 
 /**
  * Repositories on PostgreSQL: the shared Kysely ones, plus the per-user spending lock and the
- * note that wakes other workers. `effects` is given inside a transaction, absent for reads.
+ * note that wakes other workers. `effects` is given inside a transaction, absent for reads;
+ * `credentials`, the process's cache of API keys, for reads.
  */
 export function createPostgresRepositories(
   db: Kysely<CamelCaseDatabase>,
   cipher: FieldCipher,
   effects?: TransactionEffects,
   auditShards: number = DEFAULT_AUDIT_SHARDS,
+  credentials?: CredentialCache,
 ): Repositories {
   return {
     ...createRepositories(db, 'postgres', cipher),
     audit: new KyselyAuditLog(db, auditShards),
     orders: new PostgresOrders(db, effects !== undefined),
     jobs: new PostgresJobs(db, effects),
-    identity: new PostgresIdentity(db),
+    identity: new PostgresIdentity(db, effects, credentials),
   };
 }

@@ -4,6 +4,7 @@ import type { FieldCipher } from '../../../ports/field-cipher.js';
 import type { JobRecord } from '../../../ports/records.js';
 import type { ReadRepositories, Repositories, UnitOfWork, UnitOfWorkMeter } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase } from '../schema.js';
+import type { CredentialCache } from './credential-cache.js';
 import { isStalePlan } from './prepared-statements.js';
 import { createPostgresRepositories, type TransactionEffects } from './repositories.js';
 import type { StatementMeters } from './statement-meters.js';
@@ -38,13 +39,15 @@ export class PostgresUnitOfWork implements UnitOfWork {
 
   constructor(
     private readonly db: Kysely<CamelCaseDatabase>,
-    private readonly afterCommit: (effects: TransactionEffects) => void,
+    /** What follows a commit; a promise when the caller must not be answered before it settles. */
+    private readonly afterCommit: (effects: TransactionEffects) => Promise<void> | undefined,
     private readonly cipher: FieldCipher,
     private readonly meters: StatementMeters,
     private readonly injection?: FaultInjection,
     private readonly auditShards: number = DEFAULT_AUDIT_SHARDS,
+    credentials?: CredentialCache,
   ) {
-    this.outside = createPostgresRepositories(db, cipher);
+    this.outside = createPostgresRepositories(db, cipher, undefined, DEFAULT_AUDIT_SHARDS, credentials);
     this.read = this.outside;
   }
 
@@ -63,18 +66,22 @@ export class PostgresUnitOfWork implements UnitOfWork {
 
   private async attempts<T>(work: (repos: Repositories) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const effects: TransactionEffects = { jobsAvailable: false };
+      const effects: TransactionEffects = { jobsAvailable: false, credentialsChanged: false };
       const once = (): Promise<T> =>
         this.db
           .transaction()
           .execute((trx) => work(createPostgresRepositories(trx, this.cipher, effects, this.auditShards)));
+      let value: T;
       try {
-        const value = await (this.injection === undefined ? once() : this.injection.attempt(attempt, once));
-        this.afterCommit(effects);
-        return value;
+        value = await (this.injection === undefined ? once() : this.injection.attempt(attempt, once));
       } catch (e) {
         if (attempt >= MAX_TRIES || !retryable(e)) throw e;
+        continue;
       }
+      // Committed: never run again, whatever follows.
+      const after = this.afterCommit(effects);
+      if (after !== undefined) await after;
+      return value;
     }
   }
 }
