@@ -231,8 +231,11 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   const simulators: Array<{ closeJournal(): void }> = [options.gateway, options.merchant, options.carriers].filter(
     (s) => s !== undefined,
   );
+  /** The simulators this process built itself: an outside world of its own (see warnOwnSimulators). */
+  const built: string[] = [];
   const held = <S extends { closeJournal(): void }>(s: S): S => {
     simulators.push(s);
+    built.push(s.constructor.name);
     return s;
   };
   // Built on first use: only when some gateway entry is of type simulator (one order book for them all).
@@ -542,6 +545,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
   });
 
   const start = (): void => {
+    warnOwnSimulators(storage, built, logger);
     runner.start();
     rules.api.start();
     maintenance.api.start();
@@ -667,4 +671,26 @@ export function auditSettings(config: Pick<AppConfig, 'audit'>): AuditSettings {
     checkpointIntervalMs: config.audit.checkpoint_interval_ms,
     ...(only === undefined ? {} : { sink: sinks.length === 1 ? only : new AllCheckpointSinks(sinks) }),
   };
+}
+
+/**
+ * Embedded simulators are one process's outside world. Several instances on one database would
+ * each pay, order and top up in a world of their own: a trade opened through one is unknown to
+ * the others' jobs (a status query, a refund, reconciliation). Say so when another instance is
+ * alive; one `autoglm simulator` that every instance calls (or real gateways) is the fix.
+ */
+function warnOwnSimulators(storage: Storage, built: readonly string[], logger: Logger): void {
+  if (built.length === 0 || storage.engine !== 'postgres') return;
+  storage.coordination.otherInstances().then(
+    (others) => {
+      if (others > 0)
+        logger.warn(
+          { instances: others + 1, simulators: built },
+          'several instances share this database but each runs its own embedded simulators: a payment or top-up made ' +
+            'through one is unknown to the others; point every instance at one `autoglm simulator` ' +
+            '(gateway type simulator-http, merchant type http, recharge channel type juhe) or at real gateways',
+        );
+    },
+    () => undefined,
+  );
 }

@@ -38,6 +38,8 @@ export interface WorkCoordination {
    * exits. Its liveness (and so its leased jobs) stays until `close`.
    */
   resign(): Promise<void>;
+  /** How many other processes are alive on the database now (joined and connected); 0 when none can be. */
+  otherInstances(): Promise<number>;
   /** Stop listening and leave (a still-leased job of ours then counts as orphaned). */
   close(): Promise<void>;
 }

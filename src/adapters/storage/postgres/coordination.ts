@@ -169,13 +169,7 @@ export class PostgresCoordination implements WorkCoordination {
     this.unheard.set(token, waiting);
     let timer: NodeJS.Timeout | undefined;
     try {
-      // The other instances alive now: each holds its liveness lock on its listening connection.
-      const peers = await client.query<{ n: number }>(
-        `select count(*)::int as n from pg_locks
-         where locktype = 'advisory' and classid = $1 and objsubid = 2 and granted and pid <> pg_backend_pid()`,
-        [LOCK_NAMESPACE.workerAlive],
-      );
-      const need = peers.rows[0]?.n ?? 0;
+      const need = await this.othersAlive(client);
       if (need === 0) return;
       const all = new Promise<boolean>((resolve) => {
         check = () => {
@@ -196,6 +190,21 @@ export class PostgresCoordination implements WorkCoordination {
       if (timer !== undefined) clearTimeout(timer);
       this.unheard.delete(token);
     }
+  }
+
+  /** The other instances alive now: each holds its liveness lock on its listening connection. */
+  private async othersAlive(client: pg.Client): Promise<number> {
+    const r = await client.query<{ n: number }>(
+      `select count(*)::int as n from pg_locks
+       where locktype = 'advisory' and classid = $1 and objsubid = 2 and granted and pid <> pg_backend_pid()`,
+      [LOCK_NAMESPACE.workerAlive],
+    );
+    return r.rows[0]?.n ?? 0;
+  }
+
+  async otherInstances(): Promise<number> {
+    const client = this.listener;
+    return client === undefined ? 0 : this.othersAlive(client);
   }
 
   announce(): void {

@@ -33,6 +33,11 @@ export class SingleProcessCoordination implements WorkCoordination {
     return Promise.resolve();
   }
 
+  otherInstances(): Promise<number> {
+    // One process owns the file.
+    return Promise.resolve(0);
+  }
+
   close(): Promise<void> {
     return Promise.resolve();
   }
