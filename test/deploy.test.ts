@@ -1,5 +1,6 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
@@ -83,14 +84,45 @@ function k8sEnv(container: Container): Record<string, string> {
   );
 }
 
+/** What the tests give compose's SIMULATOR_SECRET (`openssl rand -hex 24` in real use). */
+const COMPOSE_SIMULATOR_SECRET = '0123456789abcdef0123456789abcdef0123456789abcdef';
+
 /** The compose file's services, with `${VAR:?…}` substitutions filled from the placeholders. */
 function composeServices(): Record<string, Obj> {
   const text = readFileSync(join(DEPLOY, 'compose.yaml'), 'utf8').replace(
     /\$\{(\w+)(?::\?[^}]*)?\}/g,
     (_m, name: string) =>
-      name === 'AUTOGLM_MASTER_KEY' ? TEST_MASTER_KEY_BASE64 : name === 'POSTGRES_PASSWORD' ? 'secret' : 'x',
+      name === 'AUTOGLM_MASTER_KEY'
+        ? TEST_MASTER_KEY_BASE64
+        : name === 'POSTGRES_PASSWORD'
+          ? 'secret'
+          : name === 'SIMULATOR_SECRET'
+            ? COMPOSE_SIMULATOR_SECRET
+            : 'x',
   );
   return obj(obj(parse(text, { merge: true })).services) as Record<string, Obj>;
+}
+
+/** A compose service's environment as strings. */
+function serviceEnv(service: Obj | undefined): Record<string, string> {
+  return Object.fromEntries(Object.entries(obj(service?.environment)).map(([k, v]) => [k, String(v)]));
+}
+
+/**
+ * A deployment's environment run here: on a local SQLite file and a free loopback port, warnings
+ * only, the first admin key beside the file, no Redis, and none of this machine's own AUTOGLM_*.
+ */
+function localServiceEnv(deployed: Record<string, string>, db: string): Record<string, string | undefined> {
+  const { AUTOGLM__RATE_LIMIT__REDIS_URL: _redis, ...rest } = deployed;
+  return {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AUTOGLM'))),
+    ...rest,
+    AUTOGLM_DB: `sqlite:${db}`,
+    AUTOGLM_HOST: '127.0.0.1',
+    AUTOGLM_PORT: '0',
+    AUTOGLM_LOG_LEVEL: 'warn',
+    AUTOGLM__AUTH__ADMIN_KEY_FILE: `${db}.admin-key`,
+  };
 }
 
 /** The Dockerfile as (instruction, arguments) per stage. */
@@ -241,8 +273,7 @@ describe('Dockerfile and deploy/compose.yaml', () => {
     expect(job.metrics_path).toBe('/metrics');
     const targets = arr(job.static_configs).flatMap((c) => arr(obj(c).targets));
     for (const name of [...instances, 'keys']) {
-      const env = Object.fromEntries(Object.entries(obj(services[name]?.environment)).map(([k, v]) => [k, String(v)]));
-      const loaded = expectLoads(env, `compose ${name}`);
+      const loaded = expectLoads(serviceEnv(services[name]), `compose ${name}`);
       expect(loaded.ok && loaded.value.database.kind).toBe('postgres');
       if (name === 'keys') continue;
       const port = loaded.ok ? loaded.value.server.port : -1;
@@ -291,16 +322,7 @@ describe('the running service answers what the deployment files name', () => {
     const { container, spec } = deployment();
     const db = tempDbPath();
     // The manifest's own environment, on a local SQLite file and a free loopback port.
-    const { AUTOGLM__RATE_LIMIT__REDIS_URL: _redis, ...manifest } = k8sEnv(container);
-    const env = {
-      ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AUTOGLM'))),
-      ...manifest,
-      AUTOGLM_DB: `sqlite:${db}`,
-      AUTOGLM_HOST: '127.0.0.1',
-      AUTOGLM_PORT: '0',
-      AUTOGLM_LOG_LEVEL: 'warn',
-      AUTOGLM__AUTH__ADMIN_KEY_FILE: `${db}.admin-key`,
-    };
+    const env = localServiceEnv(k8sEnv(container), db);
     const { child, url, output } = await spawnUntil('test/support/serve-child.ts', [], env, 'service');
     const exited = new Promise<{ code: number | null; at: number }>((resolve) =>
       child.once('exit', (code) => resolve({ code, at: performance.now() })),
@@ -334,5 +356,105 @@ describe('the running service answers what the deployment files name', () => {
       expect((at - signalled) / 1000).toBeLessThan(Number(spec.terminationGracePeriodSeconds));
     }
     expect(existsSync(db)).toBe(true);
+  }, 60_000);
+});
+
+describe('deploy/compose.yaml: one outside world for the three instances', () => {
+  it('every instance pays, orders and tops up through the one simulator service, as configured', async () => {
+    const services = composeServices();
+    const sim = services.simulator;
+    expect(sim, 'a simulator service').toBeDefined();
+    const script = String(arr(sim?.command)[0]);
+    // The simulator's own command: the secret files it writes, then `autoglm simulator …`.
+    const [setup = '', run = ''] = script.split(/&&\s*exec\s+/);
+    const port = Number(/--port\s+(\d+)/.exec(run)?.[1]);
+    expect(port).toBeGreaterThan(0);
+    expect(arr(sim?.ports).map((p) => String(p).split(':').at(-1))).toEqual([String(port)]);
+    const dir = mkdtempSync(join(tmpdir(), 'autoglm-compose-sim-'));
+    const local = (text: string): string => text.replaceAll('/app/data', dir).replaceAll('$$', '$');
+    const simEnv = { ...process.env, ...serviceEnv(sim) };
+    const made = spawnSync('sh', ['-c', local(setup)], { env: simEnv, encoding: 'utf8' });
+    expect(made.status, made.stderr).toBe(0);
+    const simArgs = local(run)
+      .replace(/^node bin\/autoglm\.js simulator\s+/, '')
+      .split(/\s+/)
+      .map((a) => (a === String(port) ? '0' : a));
+    const simulator = await spawnUntil('test/support/simulator-child.ts', simArgs, simEnv, 'simulator');
+    const db = tempDbPath();
+    try {
+      for (const name of Object.keys(services).filter((n) => /^autoglm-\d$/.test(n))) {
+        const env = Object.fromEntries(
+          Object.entries(obj(services[name]?.environment)).map(([k, v]) => [k, String(v)]),
+        );
+        const loaded = expectLoads(env, `compose ${name}`);
+        if (!loaded.ok) continue;
+        // No embedded simulator: a world of each instance's own.
+        const gateways = Object.values(loaded.value.gateways).map((g) => g.type);
+        expect(gateways).toEqual(['simulator-http']);
+        expect(loaded.value.merchant.type).toBe('http');
+        const channels = Object.values(loaded.value.recharge.channels);
+        expect(channels.map((c) => c.type)).toEqual(['juhe']);
+        for (const u of [
+          ...Object.values(loaded.value.gateways).map((g) => (g as { base_url: string }).base_url),
+          (loaded.value.merchant as { base_url: string }).base_url,
+          ...channels.map((c) => (c as { base_url: string }).base_url),
+        ])
+          expect(new URL(u).host).toBe(`simulator:${port}`);
+      }
+      // One instance, with compose's environment, against the simulator compose starts.
+      const composeEnv = Object.fromEntries(
+        Object.entries(serviceEnv(services['autoglm-1'])).map(([k, v]) => [
+          k,
+          v.replaceAll(`http://simulator:${port}`, simulator.url),
+        ]),
+      );
+      const env = {
+        ...localServiceEnv(composeEnv, db),
+        AUTOGLM_AUTO_CONFIRM_ORDER: 'true',
+        AUTOGLM_TRUSTED_ACTIONS: 'order_coffee,submit_payment,recharge_phone,wallet_top_up',
+      };
+      const service = await spawnUntil('test/support/serve-child.ts', [], env, 'service');
+      try {
+        const headers = {
+          'content-type': 'application/json',
+          authorization: `Bearer ${readFileSync(`${db}.admin-key`, 'utf8').trim()}`,
+          'x-act-for': 'alice',
+        };
+        const post = async (path: string, body: unknown, key: string): Promise<Record<string, unknown>> => {
+          const r = await fetch(`${service.url}${path}`, {
+            method: 'POST',
+            headers: { ...headers, 'idempotency-key': key },
+            body: JSON.stringify(body),
+          });
+          const text = await r.text();
+          expect(r.status, `${path}: ${text}`).toBe(201);
+          return JSON.parse(text) as Record<string, unknown>;
+        };
+        const order = obj((await post('/api/v1/order', { drink: 'latte', size: 'medium' }, 'o1')).order);
+        await post('/api/v1/wallet/top-ups', { amount: 5000 }, 't1');
+        const recharge = obj((await post('/api/v1/recharges', { phone: '13800138000', amount: 1000 }, 'r1')).recharge);
+        const status = async (path: string, field: string): Promise<string> => {
+          for (let i = 0; i < 200; i++) {
+            const r = obj(await (await fetch(`${service.url}${path}`, { headers })).json());
+            const v = String(obj(r[field]).status);
+            if (['COMPLETED', 'SUCCEEDED', 'FAILED', 'CANCELLED'].includes(v)) return v;
+            await new Promise((resolve) => setTimeout(resolve, 50));
+          }
+          return 'unfinished';
+        };
+        expect(await status(`/api/v1/orders/${String(order.id)}`, 'order')).toBe('COMPLETED');
+        expect(await status(`/api/v1/recharges/${String(recharge.id)}`, 'recharge')).toBe('SUCCEEDED');
+        // The simulator's ground truth: it charged the order and made the drink, and topped the phone up.
+        const truth = obj(await (await fetch(`${simulator.url}/_sim/ground-truth`)).json());
+        expect(arr(truth.events).filter((e) => obj(e).type === 'capture').length).toBe(2);
+        expect(arr(truth.fulfilments)).toHaveLength(1);
+        const phones = obj(await (await fetch(`${simulator.url}/_sim/recharge-ground-truth`)).json());
+        expect(arr(phones.events).map((e) => obj(e).phone)).toEqual(['13800138000']);
+      } finally {
+        service.child.kill('SIGTERM');
+      }
+    } finally {
+      simulator.child.kill('SIGTERM');
+    }
   }, 60_000);
 });
