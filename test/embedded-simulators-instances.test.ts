@@ -49,6 +49,24 @@ describe.runIf(wanted)('several instances with embedded simulators', () => {
     expect(line.simulators).toContain('SimulatedGateway');
   });
 
+  it("each instance keeps to its share of a recharge channel's capacity", async () => {
+    // The two instances of the test above: the default channels' capacity (50) is shared (the first
+    // to start counts the other at its next refresh, within two seconds).
+    const capacities = async (app: App): Promise<number[]> => {
+      const r = await app.http.inject({ url: '/api/v1/channels' });
+      return r.json<{ data: Array<{ capacity: number }> }>().data.map((c) => c.capacity);
+    };
+    for (const app of apps) {
+      let seen: number[] = [];
+      for (let i = 0; i < 150; i++) {
+        seen = await capacities(app);
+        if (seen.every((c) => c === 25)) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(seen).toEqual([25, 25]);
+    }
+  });
+
   it('an instance whose gateway, shop and channels are remote does not warn', async () => {
     const logs = await start({
       payment_gateway: 'remote',

@@ -544,8 +544,23 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
     },
   });
 
+  // Several instances on one database share each recharge channel's capacity: each keeps to its
+  // share, the instances counted at start and every SHARE_REFRESH_MS (an instance that died
+  // leaves the others' shares small until then).
+  let shareTimer: NodeJS.Timeout | undefined;
+  const shareChannels = (): void => {
+    storage.coordination.otherInstances().then(
+      (others) => rechargeRuntime.router.setInstances(others + 1),
+      () => undefined, // the count stays as it was; the next refresh asks again
+    );
+  };
   const start = (): void => {
     warnOwnSimulators(storage, built, logger);
+    if (storage.engine === 'postgres') {
+      shareChannels();
+      shareTimer = setInterval(shareChannels, SHARE_REFRESH_MS);
+      shareTimer.unref();
+    }
     runner.start();
     rules.api.start();
     maintenance.api.start();
@@ -605,6 +620,7 @@ export async function createApp(config: AppConfig, options: AppOptions = {}): Pr
       } finally {
         clearInterval(idle);
       }
+      if (shareTimer !== undefined) clearInterval(shareTimer);
       await runner.stop(deadlineMs);
       await storage.close();
       // The spans of the drained work go out before the process ends.
@@ -631,6 +647,9 @@ function rulesOf(config: AppConfig): { orderRules: Rule[]; rechargeRules: Rechar
 function dataDir(config: AppConfig): string {
   return config.database.kind === 'sqlite' ? dirname(config.database.path) : 'data';
 }
+
+/** How often an instance on PostgreSQL counts the instances sharing its recharge channels. */
+const SHARE_REFRESH_MS = 2_000;
 
 /** A QR code's own validity at Alipay and WeChat Pay when nothing closes the trade sooner. */
 const GATEWAY_QR_VALIDITY_MS = 2 * 3_600_000;

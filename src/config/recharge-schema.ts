@@ -73,7 +73,8 @@ const channelCommon = {
     .default(50)
     .describe(
       'Calls in flight the channel handles well: routing sends it no more at once (a call waits for a free slot), ' +
-        'and the load term of the score is measured against it.',
+        'and the load term of the score is measured against it. Several instances on one database share it: each ' +
+        'keeps to an equal share (rounded down, at least one).',
     ),
 };
 

@@ -100,6 +100,26 @@ describe('channel router', () => {
     expect(must(r.route('CHINA_MOBILE')).channel).toBe('a');
   });
 
+  it('with several instances on the channels, keeps to its share of their capacity (at least one call)', () => {
+    const { r } = router('round_robin');
+    r.setInstances(3);
+    // a: 4 / 3 -> 1, b: 8 / 3 -> 2; the three instances together stay within 4 and 8.
+    const calls = Array.from({ length: 3 }, () => must(r.route('CHINA_MOBILE')));
+    expect(calls.map((d) => d.channel).sort()).toEqual(['a', 'b', 'b']);
+    const full = r.route('CHINA_MOBILE');
+    expect(!full.ok && full.error).toMatchObject({ code: 'NO_CHANNEL_AVAILABLE', details: { saturated: true } });
+    expect(r.health().map((h) => [h.channel, h.capacity])).toEqual([
+      ['a', 1],
+      ['b', 2],
+      ['u', 1],
+    ]);
+    // Alone again: the whole capacity.
+    r.setInstances(1);
+    expect(r.health().map((h) => h.capacity)).toEqual([4, 8, 4]);
+    r.setInstances(100);
+    expect(r.health().map((h) => h.capacity)).toEqual([1, 1, 1]);
+  });
+
   it('refuses two channels with one name', () => {
     expect(
       () =>

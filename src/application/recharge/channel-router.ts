@@ -75,6 +75,7 @@ export interface ChannelHealth {
   readonly operators: readonly OperatorId[];
   readonly breaker: BreakerState;
   readonly inFlight: number;
+  /** Calls in flight this instance allows: the channel's capacity, or its share when several instances route. */
   readonly capacity: number;
   readonly window: WindowStats;
   /** Smart-routing score (0–1) among the channels serving each operator. */
@@ -112,6 +113,8 @@ interface ChannelState {
 export class ChannelRouter {
   private readonly states = new Map<string, ChannelState>();
   private readonly turns = new Map<OperatorId, number>();
+  /** Instances sharing the channels (this one included): each keeps to its share of their capacity. */
+  private instances = 1;
 
   constructor(
     channels: readonly RoutedChannel[],
@@ -134,6 +137,20 @@ export class ChannelRouter {
         routed: 0,
       });
     }
+  }
+
+  /**
+   * How many instances route to these channels now, this one included (several on one database):
+   * a channel's capacity is the channel's, so each keeps to an equal share of it (rounded down, at
+   * least one call).
+   */
+  setInstances(n: number): void {
+    this.instances = Number.isFinite(n) && n >= 1 ? Math.floor(n) : 1;
+  }
+
+  /** Calls this instance may have in flight on the channel: its share of the channel's capacity. */
+  private capacityHere(state: ChannelState): number {
+    return Math.max(1, Math.floor(state.channel.capacity / this.instances));
   }
 
   /** The bucket length of the history, in ms. */
@@ -170,7 +187,8 @@ export class ChannelRouter {
     // A bulkhead: a channel never gets more calls at once than its capacity. Past it a channel
     // turns calls away (CHANNEL_BUSY), and those refusals, counted as failures, opened the
     // breaker of a healthy channel under a batch (128 jobs at once over two channels of 50).
-    const free = eligible.filter((e) => e.probe || e.state.inFlight < e.state.channel.capacity);
+    // With several instances each keeps to its share, so together they stay within the capacity.
+    const free = eligible.filter((e) => e.probe || e.state.inFlight < this.capacityHere(e.state));
     if (free.length === 0) {
       return err('NO_CHANNEL_AVAILABLE', `every recharge channel for ${operator} is at its capacity; wait for a slot`, {
         operator,
@@ -257,7 +275,7 @@ export class ChannelRouter {
       operators: s.channel.operators,
       breaker: breakerView(s.breaker, now, this.settings.breaker),
       inFlight: s.inFlight,
-      capacity: s.channel.capacity,
+      capacity: this.capacityHere(s),
       window: windowStats(pruneWindow(s.samples, now, this.settings.window)),
       scores: scores.get(s.channel.name) ?? {},
       shares: shares.get(s.channel.name) ?? {},
@@ -311,7 +329,7 @@ export class ChannelRouter {
     return {
       breakerAt: (t) => breakerView(breaker, t, this.settings.breaker).state,
       inFlight: state.inFlight,
-      capacity: state.channel.capacity,
+      capacity: this.capacityHere(state),
       scores: () => this.weigh(now).scores.get(state.channel.name) ?? {},
     };
   }
@@ -322,7 +340,7 @@ export class ChannelRouter {
       channel: state.channel.name,
       stats: windowStats(state.samples, false),
       inFlight: state.inFlight,
-      capacity: state.channel.capacity,
+      capacity: this.capacityHere(state),
     };
   }
 }

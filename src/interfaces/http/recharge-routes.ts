@@ -171,7 +171,13 @@ const DOCS = {
             operators: z.array(z.string()),
             breaker: z.looseObject({ state: z.enum(['closed', 'open', 'half_open']) }),
             in_flight: z.number().int(),
-            capacity: z.number().int(),
+            capacity: z
+              .number()
+              .int()
+              .describe(
+                'calls in flight this instance allows the channel: its configured capacity, or an equal share of it ' +
+                  'when several instances route to it',
+              ),
             routed: z.number().int(),
             scores: z.record(z.string(), z.number()),
             shares: z
