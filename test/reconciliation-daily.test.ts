@@ -76,4 +76,31 @@ describe.each(ENGINES)('the daily reconciliation job, on %s', (engine) => {
     expect(later.filter((r) => r.date === '2026-11-20')).toHaveLength(SOURCES.length);
     expect(later.filter((r) => r.date === '2026-11-21')).toHaveLength(SOURCES.length);
   }, 120_000);
+
+  it('a statement not ready yet is tried again half-hourly; the early tries leave no failed run', async () => {
+    const clock = new ManualClock(Date.parse('2026-11-21T06:00:00+08:00'));
+    cluster = await startCluster(
+      engine,
+      { log: { level: 'silent' }, reconciliation: { schedule: { enabled: true, at: '06:30' } } },
+      () => ({ clock }),
+      1,
+    );
+    const a = cluster.apps[0]!;
+    // The simulator gateway's bill is not ready for its first two asks (as a real gateway's bill
+    // may come late in the morning).
+    const gateway = a.deps.gateways.get('simulator') as { statement: (date: string) => Promise<unknown> };
+    const statement = gateway.statement.bind(gateway);
+    let asked = 0;
+    gateway.statement = (date) => (++asked <= 2 ? Promise.reject(new Error('bill not ready')) : statement(date));
+    a.start();
+    const done = await eventually(
+      clock,
+      () => runs(a),
+      (rs) => rs.some((r) => r.source === 'simulator'),
+      { stepMs: 5 * 60_000, maxMs: 3 * 3_600_000 },
+    );
+    expect(asked).toBe(3);
+    expect(done.filter((r) => r.source === 'simulator').map((r) => r.status)).toEqual(['done']);
+    expect(done.map((r) => r.status)).not.toContain('failed');
+  }, 120_000);
 });

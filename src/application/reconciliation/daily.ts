@@ -90,8 +90,15 @@ export function createDailyReconciliation(
   const handler: JobHandler = async (job: JobRecord) => {
     const source = String(job.payload.source);
     const date = String(job.payload.date);
-    const r = await api.run(systemCaller(settings.tenantId), { source, date });
-    if (!r.ok && r.error.code === 'STATEMENT_UNAVAILABLE') {
+    // A statement not ready yet is tried again every half hour: only the last try keeps a failed
+    // run, so the runs list does not fill with a day's early tries.
+    const last = job.attempts >= job.maxAttempts;
+    const r = await api.run(systemCaller(settings.tenantId), { source, date, keepUnavailable: last });
+    if (!r.ok && r.error.code === 'STATEMENT_UNAVAILABLE' && !last) {
+      deps.logger.info(
+        { source, date, attempt: job.attempts },
+        'statement not ready yet: the daily reconciliation tries again',
+      );
       return { kind: 'retry', error: r.error.message, delayMs: 30 * 60_000 };
     }
     if (!r.ok)

@@ -74,6 +74,11 @@ export interface RunRequest {
   readonly date: string;
   /** A statement a person downloaded themselves; absent: fetched from the source. */
   readonly file?: { readonly bytes: Uint8Array; readonly name: string; readonly format?: StatementFormat };
+  /**
+   * False: a statement the source cannot give (yet) is answered STATEMENT_UNAVAILABLE without being
+   * kept as a failed run — the daily job's tries before its last, which try again later. Default true.
+   */
+  readonly keepUnavailable?: boolean;
 }
 
 export interface ReconciliationApi {
@@ -252,6 +257,7 @@ export function createReconciliation(
           file = await fetch(request.date);
         } catch (e) {
           const message = `${request.source} did not give its statement of ${request.date}: ${messageOf(e)}`;
+          if (request.keepUnavailable === false) return err('STATEMENT_UNAVAILABLE', message);
           const id = await recordFailure(
             caller,
             request,
