@@ -13,7 +13,8 @@
 // machine runs.
 //
 // BENCH_CHANNELS=remote runs the channels in one `autoglm simulator` process (Juhe channels over
-// HTTP, below) instead of inside the server, and prints that process's CPU per row too.
+// HTTP, below) instead of inside the server, prints that process's CPU per row too, and stops if
+// its carriers did not top up each succeeded row's phone exactly once.
 // BENCH_PROGRESS=file writes the progress samples (rows answered, CPU, CLOCK_MONOTONIC µs, the
 // clock of a --cpu-prof profile), so a profile can be cut to the rows it covers.
 //
@@ -286,6 +287,14 @@ async function runIn(dir, rows, simStarted) {
     const cpuPerRowMs = (cpuMs(server.child.pid) - cpu0) / rows;
     const simCpuPerRowMs = sim === undefined ? undefined : (cpuMs(sim.child.pid) - simCpu0) / rows;
     clearInterval(sampler);
+    if (sim !== undefined) {
+      // The outside world's own count: every row phoned once, and only the rows the service says succeeded.
+      const truth = await (await fetch(`${sim.url}/_sim/recharge-ground-truth`)).json();
+      if (truth.top_ups !== view.succeeded || truth.phones !== view.succeeded)
+        throw new Error(
+          `the carriers topped up ${truth.top_ups} times, ${truth.phones} phones, for ${view.succeeded} recharges succeeded`,
+        );
+    }
     if (process.env.BENCH_HEAP_SNAPSHOT === '1') {
       // With BENCH_NODE_ARGS=--heapsnapshot-signal=SIGUSR2: what the server still holds once the batch is done.
       server.child.kill('SIGUSR2');
