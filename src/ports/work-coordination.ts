@@ -38,7 +38,10 @@ export interface WorkCoordination {
    * exits. Its liveness (and so its leased jobs) stays until `close`.
    */
   resign(): Promise<void>;
-  /** How many other processes are alive on the database now (joined and connected); 0 when none can be. */
+  /**
+   * How many other processes are alive on the database now (joined and connected); 0 where none
+   * can be (SQLite). Rejects when it cannot tell now (its connection is down): keep what you knew.
+   */
   otherInstances(): Promise<number>;
   /** Stop listening and leave (a still-leased job of ours then counts as orphaned). */
   close(): Promise<void>;

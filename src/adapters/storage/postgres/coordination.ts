@@ -204,7 +204,9 @@ export class PostgresCoordination implements WorkCoordination {
 
   async otherInstances(): Promise<number> {
     const client = this.listener;
-    return client === undefined ? 0 : this.othersAlive(client);
+    // Not connected: we cannot tell (the caller keeps what it knew).
+    if (client === undefined) throw new Error('not connected to the database for coordination');
+    return this.othersAlive(client);
   }
 
   announce(): void {
