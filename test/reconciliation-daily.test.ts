@@ -45,7 +45,8 @@ describe('untilNext', () => {
 });
 
 describe.each(ENGINES)('the daily reconciliation job, on %s', (engine) => {
-  it('runs yesterday for every source at the configured time, once, and not before', async () => {
+  /** One instance with the daily run at 06:30 Shanghai, its clock at 06:00 the day after the 20th. */
+  const startDaily = async (): Promise<{ clock: ManualClock; a: App }> => {
     const clock = new ManualClock(Date.parse('2026-11-21T06:00:00+08:00'));
     cluster = await startCluster(
       engine,
@@ -53,7 +54,11 @@ describe.each(ENGINES)('the daily reconciliation job, on %s', (engine) => {
       () => ({ clock }),
       1,
     );
-    const a = cluster.apps[0]!;
+    return { clock, a: cluster.apps[0]! };
+  };
+
+  it('runs yesterday for every source at the configured time, once, and not before', async () => {
+    const { clock, a } = await startDaily();
     a.start();
     await advanceBy(clock, 25 * 60_000, 60_000);
     expect(await runs(a)).toEqual([]);
@@ -78,14 +83,7 @@ describe.each(ENGINES)('the daily reconciliation job, on %s', (engine) => {
   }, 120_000);
 
   it('a statement not ready yet is tried again half-hourly; the early tries leave no failed run', async () => {
-    const clock = new ManualClock(Date.parse('2026-11-21T06:00:00+08:00'));
-    cluster = await startCluster(
-      engine,
-      { log: { level: 'silent' }, reconciliation: { schedule: { enabled: true, at: '06:30' } } },
-      () => ({ clock }),
-      1,
-    );
-    const a = cluster.apps[0]!;
+    const { clock, a } = await startDaily();
     // The simulator gateway's bill is not ready for its first two asks (as a real gateway's bill
     // may come late in the morning).
     const gateway = a.deps.gateways.get('simulator') as { statement: (date: string) => Promise<unknown> };
