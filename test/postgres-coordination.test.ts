@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openPostgres, type PostgresStorage } from '../src/adapters/storage/postgres/database.js';
 import { quiet } from './support/quiet-logger.js';
@@ -182,6 +183,44 @@ describe.runIf(wanted)('PostgreSQL: several instances on one database', () => {
       await a.close().catch(() => undefined);
       await b.close();
       await c.close();
+    }
+  });
+
+  it('its listening connection runs one statement at a time, whoever asks at once', async () => {
+    // `pg` deprecates a query sent while another runs on a client (it stops queueing them in 9.0).
+    const overlapping: string[] = [];
+    type Internals = { _getActiveQuery(): unknown; _queryQueue: unknown[] };
+    const proto = pg.Client.prototype as unknown as Internals & { query: (...args: unknown[]) => unknown };
+    const original = proto.query;
+    proto.query = function (this: Internals, ...args: unknown[]): unknown {
+      if (this._getActiveQuery() != null || this._queryQueue.length > 0) overlapping.push(String(args[0]));
+      return original.apply(this, args);
+    };
+    const a = await open();
+    const b = await open();
+    try {
+      await a.coordination.join('serial-a');
+      await b.coordination.join('serial-b');
+      // Roles, a count of the others and a credential change (whose notification b answers on
+      // its own listening connection), all at once, on both.
+      const all = await Promise.all([
+        a.coordination.lead('r1'),
+        a.coordination.lead('r2'),
+        a.coordination.otherInstances(),
+        a.coordination.credentialsChanged(),
+        b.coordination.lead('r1'),
+        b.coordination.lead('r3'),
+        b.coordination.otherInstances(),
+        a.coordination.lead('r4'),
+      ]);
+      expect([all[0], all[4]].filter((held) => held === true)).toHaveLength(1); // one holder of r1
+      expect(all[2]).toBe(1);
+      expect(all[6]).toBe(1);
+      expect(overlapping).toEqual([]);
+    } finally {
+      proto.query = original;
+      await a.close();
+      await b.close();
     }
   });
 });

@@ -58,6 +58,12 @@ export class PostgresCoordination implements WorkCoordination {
   private readonly asked = new Map<string, number>();
   /** Credential changes of ours waiting to be heard: the instances that said so, and the wake-up. */
   private readonly unheard = new Map<string, { readonly seen: Set<string>; check: () => void }>();
+  /**
+   * The listening connection's statements, one after another: timers, notifications and callers
+   * all use it, and `pg` will stop queueing a query sent while another runs (deprecated in 8.x).
+   * Sent in the order asked, as before: an acknowledgement follows what was asked before it.
+   */
+  private readonly queued = new WeakMap<pg.Client, Promise<unknown>>();
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -65,6 +71,20 @@ export class PostgresCoordination implements WorkCoordination {
     private readonly logger: Logger,
     private readonly credentials?: CredentialCache,
   ) {}
+
+  /** `text` on `client` once every statement asked of it before has finished. */
+  private query<R extends pg.QueryResultRow>(
+    client: pg.Client,
+    text: string,
+    values: readonly unknown[] = [],
+  ): Promise<pg.QueryResult<R>> {
+    const run = (this.queued.get(client) ?? Promise.resolve()).then(() => client.query<R>(text, [...values]));
+    this.queued.set(
+      client,
+      run.catch(() => undefined),
+    );
+    return run;
+  }
 
   async join(workerId: string): Promise<void> {
     this.workerId = workerId;
@@ -82,7 +102,7 @@ export class PostgresCoordination implements WorkCoordination {
     });
     await client.connect();
     try {
-      const r = await client.query<{ alive: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as alive', [
+      const r = await this.query<{ alive: boolean }>(client, 'select pg_try_advisory_lock($1, hashtext($2)) as alive', [
         LOCK_NAMESPACE.workerAlive,
         this.workerId,
       ]);
@@ -93,9 +113,9 @@ export class PostgresCoordination implements WorkCoordination {
           { worker_id: this.workerId },
           'another process holds this worker id; crash recovery of its jobs falls back to lease expiry',
         );
-      await client.query(`listen ${JOBS_CHANNEL}`);
-      await client.query(`listen ${CREDENTIALS_CHANNEL}`);
-      await client.query(`listen ${CREDENTIALS_SEEN_CHANNEL}`);
+      await this.query(client, `listen ${JOBS_CHANNEL}`);
+      await this.query(client, `listen ${CREDENTIALS_CHANNEL}`);
+      await this.query(client, `listen ${CREDENTIALS_SEEN_CHANNEL}`);
     } catch (e) {
       await client.end().catch(() => undefined);
       throw e;
@@ -141,9 +161,9 @@ export class PostgresCoordination implements WorkCoordination {
   private heard(client: pg.Client, token: string): void {
     this.credentials?.invalidate();
     if (token === '' || this.unheard.has(token)) return;
-    client
-      .query('select pg_notify($1, $2)', [CREDENTIALS_SEEN_CHANNEL, `${token} ${this.workerId}`])
-      .catch(() => undefined); // the connection is going: the waiter stops waiting for us when it does
+    this.query(client, 'select pg_notify($1, $2)', [CREDENTIALS_SEEN_CHANNEL, `${token} ${this.workerId}`]).catch(
+      () => undefined,
+    ); // the connection is going: the waiter stops waiting for us when it does
   }
 
   private seen(payload: string): void {
@@ -177,7 +197,7 @@ export class PostgresCoordination implements WorkCoordination {
         };
         timer = setTimeout(() => resolve(false), CREDENTIALS_SEEN_WAIT_MS);
       });
-      await client.query('select pg_notify($1, $2)', [CREDENTIALS_CHANNEL, token]);
+      await this.query(client, 'select pg_notify($1, $2)', [CREDENTIALS_CHANNEL, token]);
       if (!(await all))
         this.logger.warn(
           { heard: waiting.seen.size, instances: need },
@@ -194,7 +214,8 @@ export class PostgresCoordination implements WorkCoordination {
 
   /** The other instances alive now: each holds its liveness lock on its listening connection. */
   private async othersAlive(client: pg.Client): Promise<number> {
-    const r = await client.query<{ n: number }>(
+    const r = await this.query<{ n: number }>(
+      client,
       `select count(*)::int as n from pg_locks
        where locktype = 'advisory' and classid = $1 and objsubid = 2 and granted and pid <> pg_backend_pid()`,
       [LOCK_NAMESPACE.workerAlive],
@@ -269,7 +290,7 @@ export class PostgresCoordination implements WorkCoordination {
     if (now - (this.asked.get(role) ?? Number.NEGATIVE_INFINITY) < LEAD_RETRY_MS) return false;
     this.asked.set(role, now);
     try {
-      const r = await client.query<{ held: boolean }>('select pg_try_advisory_lock($1, hashtext($2)) as held', [
+      const r = await this.query<{ held: boolean }>(client, 'select pg_try_advisory_lock($1, hashtext($2)) as held', [
         LOCK_NAMESPACE.role,
         role,
       ]);
@@ -298,8 +319,7 @@ export class PostgresCoordination implements WorkCoordination {
 
   private async unlock(client: pg.Client, roles: readonly string[]): Promise<void> {
     for (const role of roles) {
-      await client
-        .query('select pg_advisory_unlock($1, hashtext($2))', [LOCK_NAMESPACE.role, role])
+      await this.query(client, 'select pg_advisory_unlock($1, hashtext($2))', [LOCK_NAMESPACE.role, role])
         // The connection is going: the lock goes with it.
         .catch(() => undefined);
     }
