@@ -1,16 +1,11 @@
 import { DefaultQueryCompiler } from 'kysely';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { openPostgres } from '../src/adapters/storage/postgres/database.js';
-import { openSqlite } from '../src/adapters/storage/sqlite/database.js';
 import type { Storage } from '../src/adapters/storage/storage.js';
 import type { Repositories } from '../src/ports/repositories.js';
 import { StaleVersionError } from '../src/ports/write-outcomes.js';
 import { fellShort } from './support/fell-short.js';
-import { createTestDatabase, postgresWanted, TEST_ENGINES, type TestDatabase } from './support/pg-db.js';
-import { quiet } from './support/quiet-logger.js';
+import { storageEngines } from './support/storage-engines.js';
 import { orderFixture, paymentFixture } from './support/records.js';
-import { tempDbPath } from './support/temp-db.js';
-import { testCipher } from './support/test-cipher.js';
 
 /**
  * What an auto-paid order and an authenticated read ask of storage on every request, run again
@@ -68,17 +63,7 @@ async function placeAndPay(r: Repositories, tenantId: string, id: string): Promi
   expect(await r.jobs.claimDue('w2', 1003, 60_000, 10)).toEqual([]);
 }
 
-const engines: Array<[string, () => Promise<Storage>]> = [];
-let pgDb: TestDatabase | undefined;
-if (TEST_ENGINES.includes('sqlite')) engines.push(['sqlite', () => openSqlite(tempDbPath(), { cipher: testCipher() })]);
-if (await postgresWanted())
-  engines.push([
-    'postgres',
-    async () => {
-      pgDb = await createTestDatabase('hot_queries');
-      return openPostgres(pgDb.url, { poolSize: 2, logger: quiet, cipher: testCipher() });
-    },
-  ]);
+const { engines, drop } = await storageEngines('hot_queries');
 
 describe.each(engines)('hot queries on %s', (_name, open) => {
   let s: Storage;
@@ -114,7 +99,7 @@ describe.each(engines)('hot queries on %s', (_name, open) => {
   afterEach(() => vi.restoreAllMocks());
   afterAll(async () => {
     await s.close();
-    await pgDb?.drop();
+    await drop();
   });
 
   it('compiles nothing an order or a read runs after the first time, and each answer is its own', async () => {

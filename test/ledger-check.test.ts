@@ -57,6 +57,8 @@ describe('GET /api/v1/ledger/check', () => {
 
       // A capture whose journal is lost: both postings gone, so every remaining journal still balances.
       const raw = new SqliteDatabase(db);
+      // Postings cannot be deleted (migration 0035): only someone who first drops the guard can.
+      raw.exec('drop trigger ledger_postings_append_only_delete');
       raw.prepare('delete from ledger_postings where journal_id = ?').run(journalIds.paymentCaptured(o.payment.id));
       raw.close();
       const broken = (await a.http.inject({ method: 'GET', url: '/api/v1/ledger/check' })).json<{

@@ -121,6 +121,13 @@ export interface RefundRepository {
   ): Promise<RefundRecord[]>;
 }
 
+/** What `LedgerRepository.totalsAppendedAfter` read: journals' totals and where to read on from. */
+export interface AppendedTotals {
+  readonly totals: ReadonlyArray<{ readonly journalId: string; readonly sum: number }>;
+  readonly next: number;
+  readonly done: boolean;
+}
+
 /** The double-entry ledger: journals are appended, never changed. */
 export interface LedgerRepository {
   /** Append balanced journals (checked by the domain before they get here). */
@@ -129,6 +136,16 @@ export interface LedgerRepository {
   balances(tenantId: string): Promise<LedgerBalance[]>;
   /** Journals whose postings do not sum to zero (there must never be any). */
   unbalancedJournals(tenantId?: string): Promise<Array<{ journalId: string; sum: number }>>;
+  /**
+   * Of the journals with postings appended after position `after` (0: the start), reading at most
+   * `rows` postings, those whose new postings do not sum to zero, each with its whole total; and
+   * the position reached (`done` when it read fewer: nothing more was there). Postings are never
+   * changed or deleted (migration 0035), so a journal whose new postings sum to zero keeps the
+   * total it had, and reading on from the position reached misses nothing.
+   * Undefined where the engine has no order of appending to go by (PostgreSQL assigns no
+   * position in commit order): the caller sums every journal (`unbalancedJournals`) instead.
+   */
+  totalsAppendedAfter(after: number, rows: number): Promise<AppendedTotals | undefined>;
   /** The ids of the journals recorded for each of these resources (the completeness check). */
   journalIdsByResource(tenantId: string, resourceIds: readonly string[]): Promise<Map<string, string[]>>;
   /** Journals recorded for a resource (a payment, a refund), oldest first. */
@@ -531,7 +548,10 @@ export interface ReadRepositories {
     RefundRepository,
     'get' | 'getByOutRefundNo' | 'listByPayment' | 'listAfter' | 'listByGateway'
   >;
-  readonly ledger: Pick<LedgerRepository, 'balances' | 'unbalancedJournals' | 'journalsFor' | 'journalIdsByResource'>;
+  readonly ledger: Pick<
+    LedgerRepository,
+    'balances' | 'unbalancedJournals' | 'totalsAppendedAfter' | 'journalsFor' | 'journalIdsByResource'
+  >;
   readonly callbacks: Pick<CallbackInbox, 'seenEvent'>;
   readonly flags: Pick<ReviewFlags, 'list' | 'get' | 'countOpen'>;
   readonly sessions: Pick<AgentSessionRepository, 'get'>;

@@ -39,7 +39,7 @@ export function createRepositories(db: Kysely<CamelCaseDatabase>, engine: Engine
     audit: new KyselyAuditLog(db, DEFAULT_AUDIT_SHARDS, engine),
     idempotency: new KyselyIdempotency(db, cipher),
     refunds: new KyselyRefunds(db),
-    ledger: new KyselyLedger(db),
+    ledger: new KyselyLedger(db, engine),
     callbacks: new KyselyCallbackInbox(db),
     flags: new KyselyReviewFlags(db),
     sessions: new KyselyAgentSessions(db, cipher),

@@ -2,8 +2,9 @@ import { type Kysely, sql } from 'kysely';
 import type { Journal } from '../../../domain/ledger/journal.js';
 import type { Currency } from '../../../domain/money.js';
 import type { LedgerBalance } from '../../../ports/records.js';
-import type { LedgerRepository } from '../../../ports/repositories.js';
+import type { AppendedTotals, LedgerRepository } from '../../../ports/repositories.js';
 import type { CamelCaseDatabase, NewRow } from '../schema.js';
+import type { Engine } from '../storage.js';
 import { num } from './columns.js';
 import { BATCHABLE } from './batchable.js';
 import { HotInsert } from './hot-query.js';
@@ -34,7 +35,10 @@ const INSERT_POSTINGS = new HotInsert<CamelCaseDatabase, 'ledgerPostings', NewRo
 );
 
 export class KyselyLedger implements LedgerRepository {
-  constructor(private readonly db: Kysely<CamelCaseDatabase>) {}
+  constructor(
+    private readonly db: Kysely<CamelCaseDatabase>,
+    private readonly engine: Engine,
+  ) {}
 
   async append(journals: readonly Journal[]): Promise<void> {
     const rows = postingRows(journals);
@@ -64,6 +68,37 @@ export class KyselyLedger implements LedgerRepository {
       .having(sql`sum(amount)`, '<>', 0)
       .execute();
     return rows.map((r) => ({ journalId: r.journalId, sum: num(r.total) }));
+  }
+
+  async totalsAppendedAfter(after: number, rows: number): Promise<AppendedTotals | undefined> {
+    // SQLite: one writer, so the rowid (never reused: nothing is deleted) grows in commit order.
+    if (this.engine !== 'sqlite') return undefined;
+    const end = await sql<{ last: number | null; n: number }>`
+      select max(rowid) as last, count(*) as n from (
+        select rowid from ledger_postings where rowid > ${after} order by rowid limit ${rows})`.execute(this.db);
+    const { last = null, n = 0 } = end.rows[0] ?? {};
+    if (last === null) return { totals: [], next: after, done: true };
+    // A journal whose new postings sum to zero keeps the total it had: only the others (a journal
+    // cut by the slice's edge, or one that does not balance) are summed again, whole, by key.
+    const changed = await sql<{ journal: string }>`
+      select journal_id as journal from ledger_postings where rowid > ${after} and rowid <= ${last}
+      group by journal_id having sum(amount) <> 0`.execute(this.db);
+    const totals: Array<{ journalId: string; sum: number }> = [];
+    // SQLite caps bound parameters per statement.
+    for (let i = 0; i < changed.rows.length; i += 500) {
+      const sums = await this.db
+        .selectFrom('ledgerPostings')
+        .select(['journalId', (eb) => eb.fn.sum<number | string>('amount').as('total')])
+        .where(
+          'journalId',
+          'in',
+          changed.rows.slice(i, i + 500).map((r) => r.journal),
+        )
+        .groupBy('journalId')
+        .execute();
+      for (const s of sums) totals.push({ journalId: s.journalId, sum: num(s.total) });
+    }
+    return { totals, next: Number(last), done: Number(n) < rows };
   }
 
   async journalIdsByResource(tenantId: string, resourceIds: readonly string[]): Promise<Map<string, string[]>> {

@@ -223,9 +223,10 @@ export class Metrics implements RoutingObserver {
       'Gateway calls that failed in transport (timeout, connection, 5xx: outcome unknown), never a decline.',
       (h) => h.failures,
     );
-    // Every journal is summed on each read (a scan of the whole ledger: ~0.5 s at 400,000 postings
-    // on SQLite), so it is read every 30 s at most, and never more than 1 % of the time as the
-    // ledger grows. A failed read is retried at the next scrape.
+    // Read every 30 s at most, and never more than 1 % of the time. On SQLite each read sums only
+    // the journals appended since the last (a slice at a time, letting requests run between);
+    // PostgreSQL sums every journal in the server, off this process's event loop, which grows with
+    // the ledger (~160 ms of a backend at 100,000 postings). A failed read is retried at the next scrape.
     const ledgerHealth = atMostAShareOfTime(
       () => this.sources?.ledger?.health() ?? Promise.reject(new Error('no ledger attached')),
       undefined,
