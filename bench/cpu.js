@@ -26,6 +26,7 @@ import { DefaultQueryCompiler } from 'kysely';
 import pg from 'pg';
 import { createApp } from '../dist/composition/create-app.js';
 import { loadConfig } from '../dist/config/load-config.js';
+import { processTicks } from './server-process.js';
 
 const engine = process.env.BENCH_DB ?? 'sqlite';
 const READS = Number(process.env.BENCH_READS ?? 20_000);
@@ -77,17 +78,7 @@ const auth = { authorization: `Bearer ${readFileSync(join(dir, 'admin-key'), 'ut
 async function backendTicks() {
   if (engine !== 'postgres') return 0;
   const { rows } = await adminQuery('select pid from pg_stat_activity where datname = $1', [dbName]);
-  let ticks = 0;
-  for (const { pid } of rows) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
-    } catch {
-      // gone since it was listed
-    }
-  }
-  return ticks;
+  return processTicks(rows.map((r) => r.pid));
 }
 
 async function order() {

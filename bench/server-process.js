@@ -1,6 +1,7 @@
 // Server processes for the benchmarks: start one and wait for the URL it prints; stop it.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 export const root = fileURLToPath(new URL('..', import.meta.url));
@@ -44,4 +45,26 @@ export function stop(child) {
 /** The admin key a server's first start wrote (the benchmarks call the API with it, as a client would). */
 export function adminAuth(keyFile) {
   return { authorization: `Bearer ${readFileSync(keyFile, 'utf8').trim()}` };
+}
+
+/** CPU ticks (1/100 s, user + system) these processes have used so far; those gone count 0. */
+export function processTicks(pids) {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      // gone since it was listed
+    }
+  }
+  return ticks;
+}
+
+/** The whole machine's busy CPU ticks so far (every core; idle and I/O wait left out), and its cores. */
+export function machineTicks() {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/);
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = fields.map(Number);
+  return { busy: user + nice + system + irq + softirq + steal, idle: idle + iowait, cores: cpus().length };
 }
