@@ -220,6 +220,10 @@ describe.each(ENGINES)('the audit hash chain on %s', (engine) => {
       }
       await app.close();
       raw = await openRaw(engine, url);
+      // Audit rows cannot be changed or deleted (migration 0035): a tamperer who can first drop
+      // that guard — the one the chain is there to expose — does so.
+      if (engine === 'postgres') await raw.run('drop trigger audit_log_append_only on audit_log');
+      else for (const op of ['update', 'delete']) await raw.run(`drop trigger audit_log_append_only_${op}`);
       saved = {
         rows: await raw.all('select * from audit_log order by id'),
         heads: await raw.all('select * from audit_chain_heads'),

@@ -81,12 +81,13 @@ function postgresEngine(): Engine {
         db = await createTestDatabase('contract');
         cleaner = await openPostgres(db.url, { poolSize: 1, logger: quiet, cipher: testCipher() });
       }
-      // The ledger refuses TRUNCATE (migration 0035): the cleaner sets its guard aside, as only
-      // the database's owner can.
+      // The ledger and the audit log refuse TRUNCATE (migration 0035): the cleaner sets their
+      // guards aside, as only the database's owner can.
+      const guarded = ['ledger_postings', 'audit_log'];
       await cleaner!.db.transaction().execute(async (t) => {
-        await sql`alter table ledger_postings disable trigger ledger_postings_no_truncate`.execute(t);
+        for (const g of guarded) await sql.raw(`alter table ${g} disable trigger ${g}_no_truncate`).execute(t);
         await sql.raw(`truncate ${TABLES.join(', ')} restart identity`).execute(t);
-        await sql`alter table ledger_postings enable trigger ledger_postings_no_truncate`.execute(t);
+        for (const g of guarded) await sql.raw(`alter table ${g} enable trigger ${g}_no_truncate`).execute(t);
       });
     },
     open: () => {

@@ -140,7 +140,7 @@ export interface LedgerRepository {
    * Of the journals with postings appended after position `after` (0: the start), reading at most
    * `rows` postings, those whose new postings do not sum to zero, each with its whole total; and
    * the position reached (`done` when it read fewer: nothing more was there). Postings are never
-   * changed or deleted (migration 0035), so a journal whose new postings sum to zero keeps the
+   * changed or deleted (migration 0035_append_only), so a journal whose new postings sum to zero keeps the
    * total it had, and reading on from the position reached misses nothing.
    * Undefined where the engine has no order of appending to go by (PostgreSQL assigns no
    * position in commit order): the caller sums every journal (`unbalancedJournals`) instead.

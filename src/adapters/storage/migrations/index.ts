@@ -27,7 +27,7 @@ import * as m0029 from './0029-audit-link.js';
 import * as m0030 from './0030-principal-last-login.js';
 import * as m0033 from './0033-recharge-batch-counts.js';
 import * as m0034 from './0034-credential-notify.js';
-import * as m0035 from './0035-ledger-append-only.js';
+import * as m0035 from './0035-append-only.js';
 import { onPostgres } from './on-postgres.js';
 
 /**
@@ -67,7 +67,7 @@ export const migrations: Record<string, Migration> = {
   // 0031 and 0032 were held for work beside this one.
   '0033_recharge_batch_counts': m0033,
   '0034_credential_notify': m0034,
-  '0035_ledger_append_only': m0035,
+  '0035_append_only': m0035,
 };
 
 class StaticProvider implements MigrationProvider {

@@ -8,11 +8,11 @@ import type { Journal } from '../src/domain/ledger/journal.js';
 import { storageEngines } from './support/storage-engines.js';
 
 /**
- * The books are appended to, never changed (migration 0035), whoever asks; and the health that
+ * The books and the audit log are appended to, never changed (migration 0035), whoever asks; and the health that
  * /metrics reports reads, on SQLite, only what was appended since it last looked, a slice at a time.
  */
 
-const { engines, drop } = await storageEngines('ledger_append_only');
+const { engines, drop } = await storageEngines('append_only');
 
 function journal(id: string, amounts: readonly number[]): Journal {
   return {
@@ -56,9 +56,9 @@ describe.each(engines)('the ledger on %s', (engine, open) => {
     const remove = await refusal(sql`delete from ledger_postings where journal_id = 'j_kept'`.execute(s.db));
     expect(remove.message).toContain('ledger postings are append-only (DELETE refused)');
     if (engine === 'postgres') {
-      expect(update.code).toBe('AGL01');
+      expect(update.code).toBe('AGA01');
       const truncate = await refusal(sql`truncate ledger_postings`.execute(s.db));
-      expect(truncate.code).toBe('AGL01');
+      expect(truncate.code).toBe('AGA01');
       expect(truncate.message).toContain('TRUNCATE refused');
     }
     const left = await sql<{ journal_id: string; amount: string | number }>`
@@ -69,6 +69,34 @@ describe.each(engines)('the ledger on %s', (engine, open) => {
       ['j_kept', 500],
       ['j_kept', -500],
     ]);
+  });
+
+  it('refuses to change or delete an audit row, whoever sends it', async () => {
+    await s.unitOfWork.run(async (r) => {
+      await r.identity.ensureTenant({ id: 't1', name: 't1', createdAt: 1 });
+      await r.audit.append({
+        tenantId: 't1',
+        at: 1000,
+        actor: 'user:u1',
+        action: 'order.created',
+        resourceType: 'order',
+        resourceId: 'ord_kept',
+        before: null,
+        after: { id: 'ord_kept' },
+        requestId: null,
+      });
+    });
+    const mallory = sql`update audit_log set actor = 'admin:mallory' where resource_id = 'ord_kept'`;
+    const update = await refusal(mallory.execute(s.db));
+    expect(update.message).toContain('audit rows are append-only (UPDATE refused)');
+    const remove = await refusal(sql`delete from audit_log where resource_id = 'ord_kept'`.execute(s.db));
+    expect(remove.message).toContain('audit rows are append-only (DELETE refused)');
+    if (engine === 'postgres') {
+      expect(remove.code).toBe('AGA01');
+      expect((await refusal(sql`truncate audit_log`.execute(s.db))).code).toBe('AGA01');
+    }
+    const left = await sql<{ actor: string }>`select actor from audit_log where resource_id = 'ord_kept'`.execute(s.db);
+    expect(left.rows).toEqual([{ actor: 'user:u1' }]);
   });
 
   it('reports unbalanced journals as they are appended, reading only what is new on SQLite', async () => {
